@@ -143,3 +143,18 @@ func (b *backend) patch(ctx context.Context, zoneID string, cur Record, p Record
 func (b *backend) delete(ctx context.Context, zoneID, id string) error {
 	return b.api.DeleteDNSRecord(ctx, cloudflare.ZoneIdentifier(zoneID), id)
 }
+
+// listPage reads one record (one page of size 1): a cheap read probe.
+func (b *backend) listPage(ctx context.Context, zoneID string) ([]Record, error) {
+	rs, _, err := b.api.ListDNSRecords(ctx, cloudflare.ZoneIdentifier(zoneID), cloudflare.ListDNSRecordsParams{
+		ResultInfo: cloudflare.ResultInfo{Page: 1, PerPage: 1},
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Record, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, fromCF(r))
+	}
+	return out, nil
+}
