@@ -312,11 +312,8 @@ func (u *Updater) plan(ctx context.Context) (Plan, []blockage, error) {
 	if len(u.names) == 1 {
 		f.Name = u.names[0]
 	}
-	if len(addrs) == 1 {
-		for fam := range addrs {
-			f.Type = fam.RecordType()
-		}
-	}
+	// No type filter: a CNAME on a managed name must be seen, it blocks
+	// A/AAAA records.
 	rs, err := u.c.ListRecords(ctx, u.zone, f)
 	if err != nil {
 		if errors.Is(err, ErrZoneNotFound) {

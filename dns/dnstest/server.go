@@ -280,6 +280,20 @@ func (s *Server) SetRecord(r Record) bool {
 	return false
 }
 
+// RemoveRecord deletes the record with id (as a dashboard edit would) and
+// reports whether it existed.
+func (s *Server) RemoveRecord(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.records {
+		if s.records[i].ID == id {
+			s.records = slices.Delete(s.records, i, i+1)
+			return true
+		}
+	}
+	return false
+}
+
 // Records returns a copy of the records with the given name (every record
 // when name is empty), in creation order.
 func (s *Server) Records(name string) []Record {
