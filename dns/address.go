@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"time"
 )
 
@@ -94,7 +93,7 @@ func ParseEcho(body []byte, fam Family) (netip.Addr, error) {
 		body = body[:maxEcho]
 	}
 	var found netip.Addr
-	for _, tok := range strings.FieldsFunc(string(body), notAddrChar) {
+	for _, tok := range addrTokens(body) {
 		if len(tok) > 64 {
 			continue
 		}
@@ -120,14 +119,36 @@ func ParseEcho(body []byte, fam Family) (netip.Addr, error) {
 	return found, nil
 }
 
-// notAddrChar splits an answer into candidate tokens: what can appear in
-// an address with a zone stays together.
-func notAddrChar(r rune) bool {
-	switch {
-	case r >= '0' && r <= '9', r >= 'a' && r <= 'f', r >= 'A' && r <= 'F', r == '.', r == ':', r == '%':
-		return false
+// addrTokens splits an answer into candidate tokens: runs of characters
+// that can form an address, plus a zone suffix after '%' (letters, digits,
+// '-', '_', '.').
+func addrTokens(body []byte) []string {
+	var out []string
+	start, zone := -1, false
+	flush := func(i int) {
+		if start >= 0 {
+			out = append(out, string(body[start:i]))
+		}
+		start, zone = -1, false
 	}
-	return true
+	for i, c := range body {
+		switch {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F', c == '.', c == ':':
+		case c == '%' && start >= 0 && !zone:
+			zone = true
+			continue
+		case zone && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_'):
+			continue
+		default:
+			flush(i)
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	flush(len(body))
+	return out
 }
 
 // InterfaceSource reports the first public address of family fam on the
