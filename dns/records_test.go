@@ -48,3 +48,45 @@ func TestRecordsCRUD(t *testing.T) {
 	require.ErrorIs(t, err, dns.ErrNotFound)
 	t.Log(err)
 }
+
+func TestListFollowsPagination(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	srv.SetMaxPerPage(2)
+	for i := range 7 {
+		srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "TXT", Name: "p.thehomelab.site", Content: string(rune('a' + i))})
+	}
+	z := zoneOf(t, c)
+	srv.ResetCounts()
+	rs, err := c.ListRecords(t.Context(), z, dns.RecordFilter{Type: dns.TypeTXT, Name: "p"})
+	require.NoError(t, err)
+	assert.Len(t, rs, 7)
+	assert.Equal(t, 4, srv.Requests(dnstest.EndpointListRecords))
+}
+
+func TestPatchAndTTL(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	z := zoneOf(t, c)
+	r, err := c.CreateRecord(ctx, z, dns.Record{Type: dns.TypeAAAA, Name: "v6", Addr: netip.MustParseAddr("2001:DB8::1"), Tags: []string{"x:y"}})
+	require.NoError(t, err)
+	assert.Equal(t, dns.TTLAuto, r.TTL)
+	assert.Equal(t, "2001:db8::1", r.Content)
+
+	r, err = c.PatchRecord(ctx, z, r, dns.RecordPatch{TTL: time.Hour, Comment: dns.Ptr("note"), Tags: []string{}})
+	require.NoError(t, err)
+	assert.Equal(t, time.Hour, r.TTL)
+	assert.Equal(t, "note", r.Comment)
+	assert.Empty(t, r.Tags)
+	r, err = c.PatchRecord(ctx, z, r, dns.RecordPatch{Proxied: dns.Ptr(true)})
+	require.NoError(t, err)
+	assert.True(t, r.Proxied)
+	assert.Equal(t, dns.TTLAuto, r.TTL, "proxied records are automatic")
+	assert.Equal(t, "2001:db8::1", srv.Records("v6.thehomelab.site")[0].Content)
+
+	_, err = c.PatchRecord(ctx, z, dns.Record{}, dns.RecordPatch{})
+	require.Error(t, err)
+	_, err = c.PatchRecord(ctx, z, r, dns.RecordPatch{Addr: netip.MustParseAddr("203.0.113.1")})
+	require.Error(t, err, "family checked before sending")
+}
