@@ -250,7 +250,12 @@ func (u *Updater) addresses(ctx context.Context) (map[Family]netip.Addr, error) 
 			}
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("dns: ddns %s source: %w", f, err))
+			if strings.HasPrefix(err.Error(), "dns: ") {
+				err = fmt.Errorf("%w (%s source)", err, f)
+			} else {
+				err = fmt.Errorf("dns: %s source: %w", f, err)
+			}
+			errs = append(errs, err)
 			continue
 		}
 		out[f] = a
