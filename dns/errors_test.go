@@ -230,3 +230,21 @@ func TestOptionsValidate(t *testing.T) {
 	_, err = c.Zone(t.Context(), "x")
 	assert.ErrorIs(t, err, dns.ErrClosed)
 }
+
+func TestPatchRetriedCreateNot(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t, dns.WithRetries(2))
+	ctx := t.Context()
+	z := zoneOf(t, c)
+	r, err := c.CreateRecord(ctx, z, dns.Record{Type: dns.TypeA, Name: "r", Addr: netip.MustParseAddr("203.0.113.1")})
+	require.NoError(t, err)
+	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointPatchRecord, Kind: dnstest.Fail429, Times: 1, RetryAfter: time.Second})
+	_, err = c.PatchRecord(ctx, z, r, dns.RecordPatch{Addr: netip.MustParseAddr("203.0.113.2")})
+	require.NoError(t, err)
+	assert.Equal(t, 2, srv.Requests(dnstest.EndpointPatchRecord))
+
+	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointCreateRecord, Kind: dnstest.Fail429, Times: 1, RetryAfter: time.Second})
+	_, err = c.CreateRecord(ctx, z, dns.Record{Type: dns.TypeA, Name: "s", Addr: netip.MustParseAddr("203.0.113.1")})
+	require.ErrorIs(t, err, dns.ErrRateLimited)
+	assert.Equal(t, 2, srv.Requests(dnstest.EndpointCreateRecord))
+}

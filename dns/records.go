@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/thehomelab/homelab/internal/httpx"
 )
 
 // RecordType is a DNS record type as Cloudflare spells it.
@@ -323,7 +325,9 @@ func (c *Client) PatchRecord(ctx context.Context, zone Zone, cur Record, p Recor
 	if err != nil {
 		return Record{}, err
 	}
-	got, err := c.cf.patch(cctx, zone.ID, cur, p)
+	// Setting fields to values is idempotent, so a PATCH may be resent
+	// after a dropped connection or a 429.
+	got, err := c.cf.patch(httpx.Retryable(cctx), zone.ID, cur, p)
 	return got, wrap(ctx, op, err)
 }
 
