@@ -8,9 +8,12 @@ package dns
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"time"
 
 	cloudflare "github.com/cloudflare/cloudflare-go"
@@ -49,6 +52,20 @@ func (b *backend) verifyToken(ctx context.Context) (tokenInfo, error) {
 	v, err := b.api.VerifyAPIToken(ctx)
 	if err != nil {
 		return tokenInfo{}, err
+	}
+	return tokenInfo{ID: v.ID, Status: v.Status, NotBefore: v.NotBefore, ExpiresOn: v.ExpiresOn}, nil
+}
+
+// verifyAccountToken checks an account-owned token; v0 has no call for
+// it, so it goes through Raw.
+func (b *backend) verifyAccountToken(ctx context.Context, accountID string) (tokenInfo, error) {
+	raw, err := b.api.Raw(ctx, http.MethodGet, "/accounts/"+url.PathEscape(accountID)+"/tokens/verify", nil, nil)
+	if err != nil {
+		return tokenInfo{}, err
+	}
+	var v cloudflare.APITokenVerifyBody
+	if err := json.Unmarshal(raw.Result, &v); err != nil {
+		return tokenInfo{}, fmt.Errorf("decode token: %w", err)
 	}
 	return tokenInfo{ID: v.ID, Status: v.Status, NotBefore: v.NotBefore, ExpiresOn: v.ExpiresOn}, nil
 }

@@ -42,6 +42,9 @@ type VerifyOptions struct {
 	// ProbeWrite checks DNS:Edit by creating and deleting a TXT record
 	// _homelab-token-check.<zone>. Off by default: it writes to the zone.
 	ProbeWrite bool
+	// AccountID, when set, is used to verify an account-owned token
+	// (accounts/{id}/tokens/verify) if the user endpoint rejects it.
+	AccountID string
 }
 
 // VerifyToken checks that the token is active and can do what the
@@ -53,7 +56,8 @@ type VerifyOptions struct {
 // tokens/verify misreports account-owned tokens, so its failure alone is
 // not fatal: the permission probes decide.
 //
-// Cloudflare API: GET /user/tokens/verify, GET /zones?name=, GET
+// Cloudflare API: GET /user/tokens/verify (then GET
+// /accounts/{account_id}/tokens/verify with AccountID), GET /zones?name=, GET
 // /zones/{zone_id}/dns_records?per_page=1, and with ProbeWrite POST and
 // DELETE /zones/{zone_id}/dns_records
 func (c *Client) VerifyToken(ctx context.Context, zone string, o VerifyOptions) (TokenReport, error) {
@@ -65,6 +69,9 @@ func (c *Client) VerifyToken(ctx context.Context, zone string, o VerifyOptions) 
 		return rep, err
 	}
 	info, verr := c.cf.verifyToken(cctx)
+	if verr != nil && o.AccountID != "" && ctx.Err() == nil {
+		info, verr = c.cf.verifyAccountToken(cctx, o.AccountID)
+	}
 	if verr != nil {
 		verr = wrap(ctx, op, verr)
 		if ctx.Err() != nil {

@@ -18,11 +18,14 @@ func TestVerifyToken(t *testing.T) {
 	srv.AddToken(dnstest.Token{Value: "ro", Permissions: []dnstest.Permission{dnstest.DNSRead}})
 	srv.AddToken(dnstest.Token{Value: "zone-only", Permissions: []dnstest.Permission{dnstest.ZoneRead}})
 	srv.AddToken(dnstest.Token{Value: "elsewhere", Permissions: []dnstest.Permission{dnstest.DNSEdit}, Zones: []string{"example.org"}})
+	srv.AddToken(dnstest.Token{Value: "acct", ID: "acct-tok", Account: "acc1", Permissions: []dnstest.Permission{dnstest.DNSEdit}})
 	srv.AddToken(dnstest.Token{Value: "off", Status: "disabled", Permissions: []dnstest.Permission{dnstest.DNSEdit}})
 
 	tests := []struct {
 		token   string
 		probe   bool
+		account string
+		status  string
 		is      error
 		missing []dns.Permission
 		granted []dns.Permission
@@ -33,18 +36,25 @@ func TestVerifyToken(t *testing.T) {
 		{token: "zone-only", probe: true, is: dns.ErrPermission, missing: []dns.Permission{dns.PermDNSRead, dns.PermDNSEdit}, granted: []dns.Permission{dns.PermZoneRead}},
 		{token: "elsewhere", is: dns.ErrPermission, missing: []dns.Permission{dns.PermZoneRead, dns.PermDNSRead, dns.PermDNSEdit}},
 		{token: "off", is: dns.ErrAuth},
+		// Account-owned: the user endpoint rejects it, the probes decide.
+		{token: "acct", probe: true, granted: []dns.Permission{dns.PermZoneRead, dns.PermDNSRead, dns.PermDNSEdit}, status: "none"},
+		{token: "acct", account: "acc1", granted: []dns.Permission{dns.PermZoneRead, dns.PermDNSRead}},
 		{token: "unknown", is: dns.ErrAuth},
 	}
 	for _, tt := range tests {
-		t.Run(tt.token, func(t *testing.T) {
+		t.Run(tt.token+tt.account, func(t *testing.T) {
 			t.Parallel()
 			c, err := dns.NewClient(dns.NewSecret(tt.token), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
 			require.NoError(t, err)
 			defer c.Close()
-			rep, err := c.VerifyToken(t.Context(), dnstest.SeedZone, dns.VerifyOptions{ProbeWrite: tt.probe})
+			rep, err := c.VerifyToken(t.Context(), dnstest.SeedZone, dns.VerifyOptions{ProbeWrite: tt.probe, AccountID: tt.account})
 			if tt.is == nil {
 				require.NoError(t, err)
-				assert.Equal(t, "active", rep.Status)
+				if tt.status == "none" {
+					assert.Empty(t, rep.Status)
+				} else {
+					assert.Equal(t, "active", rep.Status)
+				}
 			} else {
 				require.ErrorIs(t, err, tt.is)
 				for _, m := range tt.missing {

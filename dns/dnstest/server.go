@@ -26,14 +26,16 @@ const SeedToken = "dnstest-token-0000000000000000000000000"
 // Endpoints as counted by Server.Requests: method and path template below
 // /client/v4.
 const (
-	EndpointVerifyToken  = "GET /user/tokens/verify"
-	EndpointListZones    = "GET /zones"
-	EndpointListRecords  = "GET /zones/{zone_id}/dns_records"
-	EndpointGetRecord    = "GET /zones/{zone_id}/dns_records/{id}"
-	EndpointCreateRecord = "POST /zones/{zone_id}/dns_records"
-	EndpointPatchRecord  = "PATCH /zones/{zone_id}/dns_records/{id}"
-	EndpointPutRecord    = "PUT /zones/{zone_id}/dns_records/{id}"
-	EndpointDeleteRecord = "DELETE /zones/{zone_id}/dns_records/{id}"
+	EndpointVerifyToken = "GET /user/tokens/verify"
+	// EndpointVerifyAccountToken verifies account-owned tokens.
+	EndpointVerifyAccountToken = "GET /accounts/{account_id}/tokens/verify"
+	EndpointListZones          = "GET /zones"
+	EndpointListRecords        = "GET /zones/{zone_id}/dns_records"
+	EndpointGetRecord          = "GET /zones/{zone_id}/dns_records/{id}"
+	EndpointCreateRecord       = "POST /zones/{zone_id}/dns_records"
+	EndpointPatchRecord        = "PATCH /zones/{zone_id}/dns_records/{id}"
+	EndpointPutRecord          = "PUT /zones/{zone_id}/dns_records/{id}"
+	EndpointDeleteRecord       = "DELETE /zones/{zone_id}/dns_records/{id}"
 )
 
 const apiPrefix = "/client/v4"
@@ -61,6 +63,10 @@ type Token struct {
 	Permissions []Permission
 	// Zones limits the token to these zone names; empty means all zones.
 	Zones []string
+	// Account, when set, makes the token account-owned: like Cloudflare,
+	// user/tokens/verify then rejects it and only
+	// accounts/{Account}/tokens/verify accepts it.
+	Account string
 }
 
 // Zone is a zone in the fake.
@@ -165,6 +171,7 @@ func NewServer() *Server {
 		})
 	}
 	handle(EndpointVerifyToken, s.verifyToken)
+	handle(EndpointVerifyAccountToken, s.verifyAccountToken)
 	handle(EndpointListZones, s.listZones)
 	handle(EndpointListRecords, s.listRecords)
 	handle(EndpointGetRecord, s.getRecord)
@@ -499,7 +506,11 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, endpoint string) (
 		}
 		return Token{}, false
 	}
-	if tok.Status != "active" && endpoint != EndpointVerifyToken {
+	if endpoint == EndpointVerifyToken && tok.Account != "" {
+		writeErr(w, http.StatusUnauthorized, 1000, "Invalid API Token")
+		return Token{}, false
+	}
+	if tok.Status != "active" && endpoint != EndpointVerifyToken && endpoint != EndpointVerifyAccountToken {
 		writeErr(w, http.StatusUnauthorized, 10000, "Authentication error")
 		return Token{}, false
 	}
@@ -608,6 +619,14 @@ func (s *Server) verifyToken(w http.ResponseWriter, r *http.Request, tok Token) 
 		Messages: []info{{Code: 10000, Message: "This API Token is valid and active"}},
 		Result:   map[string]any{"id": tok.ID, "status": tok.Status},
 	})
+}
+
+func (s *Server) verifyAccountToken(w http.ResponseWriter, r *http.Request, tok Token) {
+	if tok.Account == "" || tok.Account != r.PathValue("account_id") {
+		writeErr(w, http.StatusUnauthorized, 1000, "Invalid API Token")
+		return
+	}
+	s.verifyToken(w, r, tok)
 }
 
 // page parses page/per_page and slices items accordingly.
