@@ -2,6 +2,7 @@ package dns_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -247,4 +248,24 @@ func TestPatchRetriedCreateNot(t *testing.T) {
 	_, err = c.CreateRecord(ctx, z, dns.Record{Type: dns.TypeA, Name: "s", Addr: netip.MustParseAddr("203.0.113.1")})
 	require.ErrorIs(t, err, dns.ErrRateLimited)
 	assert.Equal(t, 2, srv.Requests(dnstest.EndpointCreateRecord))
+}
+
+func TestContextHonoured(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	z := zoneOf(t, c)
+	srv.SetLatency(5 * time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.ListRecords(ctx, z, dns.RecordFilter{})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Equal(t, ctx.Err(), err, "ctx.Err() itself once the context is done")
+
+	c2, err := dns.NewClient(dns.NewSecret(dnstest.SeedToken), dns.WithBaseURL(srv.URL), dns.WithTimeout(50*time.Millisecond), dns.WithRateLimit(0))
+	require.NoError(t, err)
+	defer c2.Close()
+	_, err = c2.ListRecords(t.Context(), z, dns.RecordFilter{})
+	require.ErrorIs(t, err, context.DeadlineExceeded, "client timeout")
 }

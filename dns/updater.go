@@ -136,11 +136,6 @@ type Event struct {
 	Next time.Duration
 }
 
-type recKey struct {
-	name string
-	typ  RecordType
-}
-
 // Updater keeps A/AAAA records on the current public address (DDNS). It
 // remembers what it published: when the sources report the same address
 // it makes no Cloudflare request until VerifyEvery has passed or Recheck
@@ -156,7 +151,7 @@ type Updater struct {
 
 	mu         sync.Mutex
 	published  map[Family]netip.Addr
-	records    map[recKey][]Record
+	records    []Record
 	verifiedAt time.Time
 	dirty      bool
 	now        func() time.Time
@@ -188,7 +183,6 @@ func (c *Client) NewUpdater(cfg UpdaterConfig) (*Updater, error) {
 		adopt:     map[string]bool{},
 		sources:   map[Family]Source{},
 		published: map[Family]netip.Addr{},
-		records:   map[recKey][]Record{},
 		dirty:     true,
 		now:       time.Now,
 	}
@@ -208,6 +202,23 @@ func (c *Client) NewUpdater(cfg UpdaterConfig) (*Updater, error) {
 		u.sources[IPv6] = cfg.IPv6
 	}
 	return u, nil
+}
+
+// State is what an Updater remembers between cycles.
+type State struct {
+	// IPv4 and IPv6 are the addresses last published (zero if none).
+	IPv4, IPv6 netip.Addr
+	// Records are the owned records as last read or written.
+	Records []Record
+	// VerifiedAt is when Cloudflare was last read successfully.
+	VerifiedAt time.Time
+}
+
+// State returns a copy of what the Updater remembers.
+func (u *Updater) State() State {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return State{IPv4: u.published[IPv4], IPv6: u.published[IPv6], Records: slices.Clone(u.records), VerifiedAt: u.verifiedAt}
 }
 
 // Recheck makes the next cycle read Cloudflare even if the address did not
@@ -285,7 +296,7 @@ func (u *Updater) due(addrs map[Family]netip.Addr) bool {
 func (u *Updater) Plan(ctx context.Context) (Plan, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	p, _, err := u.plan(ctx)
+	p, _, _, err := u.plan(ctx)
 	return p, err
 }
 
@@ -296,20 +307,21 @@ type blockage struct {
 	name string
 }
 
-func (u *Updater) plan(ctx context.Context) (Plan, []blockage, error) {
+// plan also returns the owned records that need no change.
+func (u *Updater) plan(ctx context.Context) (Plan, []blockage, []Record, error) {
 	var p Plan
 	addrs, srcErr := u.addresses(ctx)
 	if ctx.Err() != nil {
-		return p, nil, ctx.Err()
+		return p, nil, nil, ctx.Err()
 	}
 	setAddr(&p, addrs)
 	if len(addrs) == 0 || !u.due(addrs) {
-		return p, nil, srcErr
+		return p, nil, nil, srcErr
 	}
 	if u.zone.ID == "" {
 		z, err := u.c.Zone(ctx, u.zone.Name)
 		if err != nil {
-			return p, nil, errors.Join(srcErr, err)
+			return p, nil, nil, errors.Join(srcErr, err)
 		}
 		u.zone = z
 	}
@@ -324,7 +336,7 @@ func (u *Updater) plan(ctx context.Context) (Plan, []blockage, error) {
 		if errors.Is(err, ErrZoneNotFound) {
 			u.zone.ID = ""
 		}
-		return p, nil, errors.Join(srcErr, err)
+		return p, nil, nil, errors.Join(srcErr, err)
 	}
 	p.Checked = true
 	byName := map[string][]Record{}
@@ -332,6 +344,7 @@ func (u *Updater) plan(ctx context.Context) (Plan, []blockage, error) {
 		byName[r.Name] = append(byName[r.Name], r)
 	}
 	var blocked []blockage
+	var kept []Record
 	for _, fam := range u.families() {
 		addr, ok := addrs[fam]
 		if !ok {
@@ -364,7 +377,11 @@ func (u *Updater) plan(ctx context.Context) (Plan, []blockage, error) {
 				blocked = append(blocked, blockage{fam: fam, name: name})
 				continue
 			}
-			p.Changes = append(p.Changes, u.reconcile(name, typ, addr, mine)...)
+			chs, keep := u.reconcile(name, typ, addr, mine)
+			p.Changes = append(p.Changes, chs...)
+			if keep.ID != "" {
+				kept = append(kept, keep)
+			}
 		}
 	}
 	var berr error
@@ -375,37 +392,40 @@ func (u *Updater) plan(ctx context.Context) (Plan, []blockage, error) {
 		}
 		berr = fmt.Errorf("dns: ddns: %w: %s (add the comment %q or adopt the name)", ErrUnmanaged, strings.Join(s, ", "), u.cfg.Comment)
 	}
-	return p, blocked, errors.Join(srcErr, berr)
+	return p, blocked, kept, errors.Join(srcErr, berr)
 }
 
 // reconcile turns the owned records of one name and type into changes:
 // keep one record on addr (patching the first when none matches), delete
-// the other owned ones, create when there is none.
-func (u *Updater) reconcile(name string, typ RecordType, addr netip.Addr, mine []Record) []Change {
+// the other owned ones, create when there is none. It also returns the
+// kept record when it needs no change.
+func (u *Updater) reconcile(name string, typ RecordType, addr netip.Addr, mine []Record) ([]Change, Record) {
 	var out []Change
 	if len(mine) == 0 {
 		r := Record{Type: typ, Name: name, Addr: addr, Content: addr.String(), TTL: u.cfg.TTL, Proxied: u.cfg.Proxied, Comment: u.cfg.Comment}
 		if r.TTL <= 0 {
 			r.TTL = TTLAuto
 		}
-		return []Change{{Action: ActionCreate, After: r}}
+		return []Change{{Action: ActionCreate, After: r}}, Record{}
 	}
 	keep := slices.IndexFunc(mine, func(r Record) bool { return r.Addr == addr })
 	if keep < 0 {
 		keep = 0
 	}
 	k := mine[keep]
+	unchanged := k
 	if k.Addr != addr || k.Comment != u.cfg.Comment {
 		after := k
 		after.Addr, after.Content, after.Comment = addr, addr.String(), u.cfg.Comment
 		out = append(out, Change{Action: ActionUpdate, Before: k, After: after})
+		unchanged = Record{}
 	}
 	for i, r := range mine {
 		if i != keep {
 			out = append(out, Change{Action: ActionDelete, Before: r})
 		}
 	}
-	return out
+	return out, unchanged
 }
 
 // Apply reads the sources and, when the address changed or a re-check is
@@ -416,7 +436,7 @@ func (u *Updater) reconcile(name string, typ RecordType, addr netip.Addr, mine [
 func (u *Updater) Apply(ctx context.Context) (Plan, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	p, blocked, err := u.plan(ctx)
+	p, blocked, kept, err := u.plan(ctx)
 	if ctx.Err() != nil {
 		return Plan{IPv4: p.IPv4, IPv6: p.IPv6}, ctx.Err()
 	}
@@ -452,6 +472,12 @@ func (u *Updater) Apply(ctx context.Context) (Plan, error) {
 			delete(u.published, fam)
 		}
 	}
+	for _, ch := range p.Changes {
+		if ch.Action != ActionDelete {
+			kept = append(kept, ch.After)
+		}
+	}
+	u.records = kept
 	u.verifiedAt = u.now()
 	u.dirty = false
 	return p, err

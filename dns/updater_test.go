@@ -68,6 +68,12 @@ func TestUpdaterCreatesThenStaysQuiet(t *testing.T) {
 	assert.Equal(t, dns.DefaultComment, rs[0].Comment)
 	assert.False(t, rs[0].Proxied, "vpn stays DNS-only")
 
+	st := u.State()
+	assert.Equal(t, netip.MustParseAddr("203.0.113.10"), st.IPv4)
+	require.Len(t, st.Records, 1)
+	assert.Equal(t, rs[0].ID, st.Records[0].ID, "record id remembered")
+	assert.False(t, st.VerifiedAt.IsZero())
+
 	srv.ResetCounts()
 	for range 50 {
 		p, err = u.Apply(ctx)
@@ -111,6 +117,7 @@ func TestUpdaterChangePatchesEachRecordOnce(t *testing.T) {
 		assert.Equal(t, "198.51.100.20", rs[0].Content)
 		assert.Equal(t, dns.DefaultComment, rs[0].Comment)
 	}
+	assert.Len(t, u.State().Records, 3)
 	a := srv.Records("a.thehomelab.site")[0]
 	assert.Equal(t, 300, a.TTL, "ttl preserved")
 	assert.Equal(t, []string{"team:lab"}, a.Tags, "tags preserved")
@@ -426,4 +433,19 @@ func TestNewUpdaterValidates(t *testing.T) {
 		_, err := c.NewUpdater(cfg)
 		assert.Error(t, err)
 	}
+}
+
+func TestUpdaterRunWaitsOutRetryAfter(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	srv.Inject(dnstest.Fault{Kind: dnstest.Fail429, RetryAfter: 300 * time.Second})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var first dns.Event
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10")),
+		OnEvent: func(e dns.Event) { first = e; cancel() }})
+	require.ErrorIs(t, u.Run(ctx, time.Millisecond), context.Canceled)
+	assert.Equal(t, dns.EventError, first.Kind)
+	assert.ErrorIs(t, first.Err, dns.ErrRateLimited)
+	assert.GreaterOrEqual(t, first.Next, 300*time.Second)
 }
