@@ -68,7 +68,8 @@ type Record struct {
 	// with it.
 	Comment string
 	// Tags are name:value labels.
-	Tags       []string
+	Tags []string
+	// CreatedOn and ModifiedOn are set by Cloudflare.
 	CreatedOn  time.Time
 	ModifiedOn time.Time
 }

@@ -36,8 +36,10 @@ type UpdaterConfig struct {
 	// carrying it are changed or deleted.
 	Comment string
 	// Adopt lists names whose existing records without the comment may be
-	// taken over (they get the comment). Other unmanaged records are
-	// reported and never touched.
+	// taken over when the name has no owned record of that family: the
+	// first gets the address and the comment, the others are deleted.
+	// Unmanaged records of other names are reported and never touched; a
+	// CNAME on a name is never adopted.
 	Adopt []string
 	// TTL and Proxied apply to records the Updater creates; existing
 	// records keep theirs. TTL 0 means automatic.

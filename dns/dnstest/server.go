@@ -113,10 +113,13 @@ const (
 // requests pass, the next Times fail (0 means every one after Skip).
 // A faulted request changes nothing.
 type Fault struct {
+	// Endpoint is an Endpoint constant, or "" for every request.
 	Endpoint string
-	Kind     FaultKind
-	Skip     int
-	Times    int
+	// Kind is the failure.
+	Kind FaultKind
+	// Skip and Times select which matching requests fail.
+	Skip  int
+	Times int
 	// RetryAfter is sent with Fail429; zero means 1 s.
 	RetryAfter time.Duration
 }
