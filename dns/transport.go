@@ -72,28 +72,45 @@ func (t *envelopeTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if len(body) > maxBody {
 		return nil, fmt.Errorf("answer larger than %d bytes", maxBody)
 	}
+	e, err := ParseEnvelope(resp.StatusCode, resp.Header, body, t.now())
+	if err != nil {
+		return nil, err
+	}
+	if e != nil {
+		return nil, e
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	return resp, nil
+}
+
+// ParseEnvelope reads a Cloudflare answer: nil, nil when the call
+// succeeded; an *Error when the status is 4xx/5xx or the envelope says
+// "success": false (even on a 2xx); a plain error when a 2xx answer is not
+// an envelope at all. Bodies over 16 MiB are refused.
+func ParseEnvelope(status int, h http.Header, body []byte, now time.Time) (*Error, error) {
+	if len(body) > maxBody {
+		return nil, fmt.Errorf("answer larger than %d bytes", maxBody)
+	}
 	var env wireEnvelope
 	jerr := json.Unmarshal(body, &env)
-	ok := resp.StatusCode < 400 && (jerr != nil || env.Success == nil || *env.Success)
-	if ok {
-		if jerr != nil && resp.StatusCode < 300 {
+	if status < 400 && (jerr != nil || env.Success == nil || *env.Success) {
+		if jerr != nil && status < 300 {
 			return nil, errors.New("answer is not a cloudflare envelope")
 		}
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		resp.ContentLength = int64(len(body))
-		return resp, nil
+		return nil, nil
 	}
-	e := &Error{StatusCode: resp.StatusCode, RayID: resp.Header.Get("Cf-Ray")}
+	e := &Error{StatusCode: status, RayID: h.Get("Cf-Ray")}
 	for _, w := range env.Errors {
 		e.Errors = append(e.Errors, APIError{Code: w.Code, Message: w.Message})
 	}
-	if len(e.Errors) == 0 && resp.StatusCode >= 400 {
-		e.Errors = []APIError{{Message: http.StatusText(resp.StatusCode)}}
+	if len(e.Errors) == 0 && status >= 400 {
+		e.Errors = []APIError{{Message: http.StatusText(status)}}
 	}
-	if resp.StatusCode == http.StatusTooManyRequests {
-		if d, ok := httpx.RetryAfter(resp.Header, t.now()); ok {
+	if status == http.StatusTooManyRequests {
+		if d, ok := httpx.RetryAfter(h, now); ok {
 			e.RetryAfter = d
 		}
 	}
-	return nil, e
+	return e, nil
 }
