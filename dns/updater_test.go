@@ -91,8 +91,12 @@ func TestUpdaterChangePatchesEachRecordOnce(t *testing.T) {
 	names := []string{"vpn.thehomelab.site", "a.thehomelab.site", "b.thehomelab.site"}
 	for i, n := range names {
 		r := managed(srv, n, "A", "203.0.113.10")
-		if i == 1 {
+		switch i {
+		case 1:
 			r.TTL, r.Proxied, r.Tags = 300, false, []string{"team:lab"}
+			require.True(t, srv.SetRecord(r))
+		case 2:
+			r.Proxied = true
 			require.True(t, srv.SetRecord(r))
 		}
 	}
@@ -121,6 +125,7 @@ func TestUpdaterChangePatchesEachRecordOnce(t *testing.T) {
 	a := srv.Records("a.thehomelab.site")[0]
 	assert.Equal(t, 300, a.TTL, "ttl preserved")
 	assert.Equal(t, []string{"team:lab"}, a.Tags, "tags preserved")
+	assert.True(t, srv.Records("b.thehomelab.site")[0].Proxied, "proxied preserved")
 	assert.Equal(t, "update vpn.thehomelab.site A 203.0.113.10 -> 198.51.100.20", p.Changes[0].String())
 }
 
