@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/idna"
+
 	"github.com/thehomelab/homelab/internal/httpx"
 )
 
@@ -37,9 +39,10 @@ type Zone struct {
 
 // FQDN expands a name relative to the zone: "" and "@" are the apex,
 // "vpn" is vpn.<zone>, a name already inside the zone is kept. Names are
-// lower-cased and lose a trailing dot.
+// lower-cased, lose a trailing dot and are converted to punycode (as
+// Cloudflare returns them).
 func (z Zone) FQDN(name string) string {
-	name = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(name)), ".")
+	name = normName(name)
 	switch {
 	case name == "" || name == "@" || name == z.Name:
 		return z.Name
@@ -48,6 +51,18 @@ func (z Zone) FQDN(name string) string {
 	}
 	return name + "." + z.Name
 }
+
+// normName lower-cases, trims and converts an IDN to punycode (left as is
+// when it cannot be converted).
+func normName(name string) string {
+	name = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(name)), ".")
+	if a, err := idnaProfile.ToASCII(name); err == nil {
+		return a
+	}
+	return name
+}
+
+var idnaProfile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.StrictDomainName(false))
 
 // Record is a DNS record. A and AAAA content is an address (Addr); other
 // types use Content.
@@ -179,7 +194,7 @@ func Ptr[T any](v T) *T { return &v }
 //
 // Cloudflare API: GET /zones?name={name}
 func (c *Client) Zone(ctx context.Context, name string) (Zone, error) {
-	name = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(name)), ".")
+	name = normName(name)
 	op := "find zone " + name
 	cctx, cancel, err := c.call(ctx)
 	defer cancel()

@@ -1,6 +1,7 @@
 package dns_test
 
 import (
+	"net/http"
 	"net/netip"
 	"testing"
 	"time"
@@ -89,4 +90,28 @@ func TestPatchAndTTL(t *testing.T) {
 	require.Error(t, err)
 	_, err = c.PatchRecord(ctx, z, r, dns.RecordPatch{Addr: netip.MustParseAddr("203.0.113.1")})
 	require.Error(t, err, "family checked before sending")
+}
+
+func TestFQDN(t *testing.T) {
+	t.Parallel()
+	z := dns.Zone{Name: "thehomelab.site"}
+	for in, want := range map[string]string{
+		"": "thehomelab.site", "@": "thehomelab.site", "VPN": "vpn.thehomelab.site", "vpn.thehomelab.site.": "vpn.thehomelab.site",
+		"*.apps": "*.apps.thehomelab.site", "café": "xn--caf-dma.thehomelab.site", "thehomelab.site": "thehomelab.site",
+	} {
+		assert.Equal(t, want, z.FQDN(in), in)
+	}
+}
+
+func TestOptionsBaseURLAndHTTPClient(t *testing.T) {
+	t.Parallel()
+	srv := dnstest.NewServer()
+	t.Cleanup(srv.Close)
+	c, err := dns.NewClient(dns.NewSecret(dnstest.SeedToken), dns.WithBaseURL(srv.BaseURL()+"/"),
+		dns.WithHTTPClient(&http.Client{}), dns.WithRateLimit(0), dns.WithTimeout(time.Minute))
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Zone(t.Context(), "TheHomelab.Site.")
+	require.NoError(t, err)
+	assert.Equal(t, 1, srv.Requests(dnstest.EndpointListZones))
 }

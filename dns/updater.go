@@ -161,7 +161,7 @@ type Updater struct {
 
 // NewUpdater returns an Updater for cfg. It makes no request.
 func (c *Client) NewUpdater(cfg UpdaterConfig) (*Updater, error) {
-	z := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(cfg.Zone)), ".")
+	z := normName(cfg.Zone)
 	if z == "" {
 		return nil, errors.New("dns: updater: zone missing")
 	}
