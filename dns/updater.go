@@ -435,6 +435,10 @@ func (u *Updater) reconcile(name string, typ RecordType, addr netip.Addr, mine [
 // record. On a failure midway it stops, reports what it did, and the next
 // cycle re-reads Cloudflare and finishes the job. When nothing is due it
 // makes no request.
+//
+// Cloudflare API: GET /zones?name= (first cycle only), GET
+// /zones/{zone_id}/dns_records, then POST, PATCH or DELETE
+// /zones/{zone_id}/dns_records[/{id}] per change
 func (u *Updater) Apply(ctx context.Context) (Plan, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
