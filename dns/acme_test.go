@@ -1,0 +1,66 @@
+package dns_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/dns"
+	"github.com/thehomelab/homelab/dns/dnstest"
+)
+
+func TestChallengeName(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, "_acme-challenge.thehomelab.site", dns.ChallengeName("*.thehomelab.site"))
+	assert.Equal(t, "_acme-challenge.thehomelab.site", dns.ChallengeName("TheHomelab.site."))
+	assert.Equal(t, "_acme-challenge.vpn.thehomelab.site", dns.ChallengeName("vpn.thehomelab.site"))
+}
+
+func TestChallengeWildcardAndApex(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	z := zoneOf(t, c)
+	// A value already there (a retried order) counts as presented.
+	srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "TXT", Name: "_acme-challenge.thehomelab.site", Content: "value-apex", TTL: 60})
+
+	ch, err := c.PresentChallenge(ctx, z, "*.thehomelab.site", "value-wild", "value-apex", "value-wild")
+	require.NoError(t, err)
+	assert.Equal(t, "_acme-challenge.thehomelab.site", ch.Name())
+	require.NoError(t, ch.Wait(ctx, 10*time.Millisecond))
+	var got []string
+	for _, r := range srv.Records(ch.Name()) {
+		got = append(got, r.Content)
+	}
+	assert.ElementsMatch(t, []string{"value-wild", "value-apex"}, got)
+
+	require.NoError(t, ch.CleanUp(ctx))
+	assert.Empty(t, srv.Records(ch.Name()))
+	require.NoError(t, ch.CleanUp(ctx), "idempotent")
+}
+
+func TestChallengeWaitsUntilListed(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	z := zoneOf(t, c)
+	ch, err := c.PresentChallenge(ctx, z, "vpn.thehomelab.site", "v1")
+	require.NoError(t, err)
+	// Cloudflare lags: the first two listings fail.
+	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointListRecords, Kind: dnstest.Fail429, Times: 2, RetryAfter: time.Second})
+	require.NoError(t, ch.Wait(ctx, 5*time.Millisecond))
+	assert.Equal(t, 3, srv.Requests(dnstest.EndpointListRecords))
+	require.NoError(t, ch.CleanUp(ctx))
+}
+
+func TestChallengeFailureLeavesNothing(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	z := zoneOf(t, c)
+	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointCreateRecord, Kind: dnstest.Fail500, Skip: 1})
+	_, err := c.PresentChallenge(t.Context(), z, "thehomelab.site", "a", "b")
+	require.ErrorIs(t, err, dns.ErrUnavailable)
+	assert.Empty(t, srv.Records("_acme-challenge.thehomelab.site"))
+}

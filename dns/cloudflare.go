@@ -1,0 +1,177 @@
+package dns
+
+// This file is the only one that imports cloudflare-go. Moving to the
+// generated SDK line means rewriting these methods and nothing else: they
+// take and return this package's types, and every failure the HTTP layer
+// sees arrives as an *Error from envelopeTransport, whatever the SDK does
+// with it.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"time"
+
+	cloudflare "github.com/cloudflare/cloudflare-go"
+)
+
+type backend struct {
+	api *cloudflare.API
+}
+
+func newBackend(baseURL string, hc *http.Client, rps float64) (*backend, error) {
+	if rps == 0 {
+		rps = math.MaxFloat64 // rate.Inf: no client-side pacing
+	}
+	// The token is set by envelopeTransport from the Secret; v0 insists on
+	// a non-empty value, so it gets a placeholder it will never send.
+	api, err := cloudflare.NewWithAPIToken("set-by-transport",
+		cloudflare.BaseURL(baseURL),
+		cloudflare.HTTPClient(hc),
+		cloudflare.UserAgent(""),             // let httpx send homelab/<version>
+		cloudflare.UsingRetryPolicy(0, 0, 0), // retries live in httpx, which honours Retry-After
+		cloudflare.UsingRateLimit(rps),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return &backend{api: api}, nil
+}
+
+// tokenInfo is the result of GET /user/tokens/verify.
+type tokenInfo struct {
+	ID, Status           string
+	NotBefore, ExpiresOn time.Time
+}
+
+func (b *backend) verifyToken(ctx context.Context) (tokenInfo, error) {
+	v, err := b.api.VerifyAPIToken(ctx)
+	if err != nil {
+		return tokenInfo{}, err
+	}
+	return tokenInfo{ID: v.ID, Status: v.Status, NotBefore: v.NotBefore, ExpiresOn: v.ExpiresOn}, nil
+}
+
+// verifyAccountToken checks an account-owned token; v0 has no call for
+// it, so it goes through Raw.
+func (b *backend) verifyAccountToken(ctx context.Context, accountID string) (tokenInfo, error) {
+	raw, err := b.api.Raw(ctx, http.MethodGet, "/accounts/"+url.PathEscape(accountID)+"/tokens/verify", nil, nil)
+	if err != nil {
+		return tokenInfo{}, err
+	}
+	var v cloudflare.APITokenVerifyBody
+	if err := json.Unmarshal(raw.Result, &v); err != nil {
+		return tokenInfo{}, fmt.Errorf("decode token: %w", err)
+	}
+	return tokenInfo{ID: v.ID, Status: v.Status, NotBefore: v.NotBefore, ExpiresOn: v.ExpiresOn}, nil
+}
+
+func (b *backend) zones(ctx context.Context, name string) ([]Zone, error) {
+	res, err := b.api.ListZonesContext(ctx, cloudflare.WithZoneFilters(name, "", ""))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Zone, 0, len(res.Result))
+	for _, z := range res.Result {
+		out = append(out, Zone{ID: z.ID, Name: z.Name, Status: z.Status})
+	}
+	return out, nil
+}
+
+func fromCF(r cloudflare.DNSRecord) Record {
+	out := Record{
+		ID:         r.ID,
+		Type:       RecordType(r.Type),
+		Name:       r.Name,
+		Content:    r.Content,
+		TTL:        ttlFromWire(r.TTL),
+		Proxied:    r.Proxied != nil && *r.Proxied,
+		Comment:    r.Comment,
+		Tags:       r.Tags,
+		CreatedOn:  r.CreatedOn,
+		ModifiedOn: r.ModifiedOn,
+	}
+	out.Addr = typedContent(out.Type, out.Content)
+	return out
+}
+
+func (b *backend) list(ctx context.Context, zoneID string, f RecordFilter) ([]Record, error) {
+	rs, _, err := b.api.ListDNSRecords(ctx, cloudflare.ZoneIdentifier(zoneID), cloudflare.ListDNSRecordsParams{
+		Type: string(f.Type), Name: f.Name, Content: f.Content, Comment: f.Comment,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Record, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, fromCF(r))
+	}
+	return out, nil
+}
+
+func (b *backend) get(ctx context.Context, zoneID, id string) (Record, error) {
+	r, err := b.api.GetDNSRecord(ctx, cloudflare.ZoneIdentifier(zoneID), id)
+	if err != nil {
+		return Record{}, err
+	}
+	return fromCF(r), nil
+}
+
+func (b *backend) create(ctx context.Context, zoneID string, r Record) (Record, error) {
+	p := cloudflare.CreateDNSRecordParams{
+		Type: string(r.Type), Name: r.Name, Content: r.Content, TTL: ttlToWire(r.TTL),
+		Comment: r.Comment, Tags: r.Tags,
+	}
+	if r.Type == TypeA || r.Type == TypeAAAA || r.Type == TypeCNAME {
+		p.Proxied = &r.Proxied
+	}
+	got, err := b.api.CreateDNSRecord(ctx, cloudflare.ZoneIdentifier(zoneID), p)
+	if err != nil {
+		return Record{}, err
+	}
+	return fromCF(got), nil
+}
+
+// patch sends only what p sets, plus the tags (never nil: v0 has no
+// omitempty on them and null would clear them).
+func (b *backend) patch(ctx context.Context, zoneID string, cur Record, p RecordPatch) (Record, error) {
+	if p.Tags == nil {
+		return Record{}, errors.New("internal: patch without tags")
+	}
+	got, err := b.api.UpdateDNSRecord(ctx, cloudflare.ZoneIdentifier(zoneID), cloudflare.UpdateDNSRecordParams{
+		ID:      cur.ID,
+		Type:    string(cur.Type),
+		Content: p.Content,
+		TTL:     ttlToWire(p.TTL),
+		Proxied: p.Proxied,
+		Comment: p.Comment,
+		Tags:    p.Tags,
+	})
+	if err != nil {
+		return Record{}, err
+	}
+	return fromCF(got), nil
+}
+
+func (b *backend) delete(ctx context.Context, zoneID, id string) error {
+	return b.api.DeleteDNSRecord(ctx, cloudflare.ZoneIdentifier(zoneID), id)
+}
+
+// listPage reads one record (one page of size 1): a cheap read probe.
+func (b *backend) listPage(ctx context.Context, zoneID string) ([]Record, error) {
+	rs, _, err := b.api.ListDNSRecords(ctx, cloudflare.ZoneIdentifier(zoneID), cloudflare.ListDNSRecordsParams{
+		ResultInfo: cloudflare.ResultInfo{Page: 1, PerPage: 1},
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Record, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, fromCF(r))
+	}
+	return out, nil
+}

@@ -1,0 +1,176 @@
+package dnstest_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/dns/dnstest"
+)
+
+type env struct {
+	Success    bool              `json:"success"`
+	Errors     []json.RawMessage `json:"errors"`
+	Result     json.RawMessage   `json:"result"`
+	ResultInfo *struct {
+		Page       int `json:"page"`
+		PerPage    int `json:"per_page"`
+		Count      int `json:"count"`
+		TotalCount int `json:"total_count"`
+		TotalPages int `json:"total_pages"`
+	} `json:"result_info"`
+}
+
+func do(t *testing.T, srv *dnstest.Server, token, method, path, body string) (int, env, http.Header) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, srv.BaseURL()+path, strings.NewReader(body))
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var e env
+	require.NoError(t, json.Unmarshal(b, &e), string(b))
+	return resp.StatusCode, e, resp.Header
+}
+
+func newServer(t *testing.T) *dnstest.Server {
+	srv := dnstest.NewServer()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestZonesAndPagination(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	st, e, _ := do(t, srv, dnstest.SeedToken, "GET", "/zones?name=thehomelab.site", "")
+	require.Equal(t, 200, st)
+	var zs []struct{ ID, Name string }
+	require.NoError(t, json.Unmarshal(e.Result, &zs))
+	require.Len(t, zs, 1)
+	assert.Equal(t, dnstest.SeedZone, zs[0].Name)
+	zid := zs[0].ID
+
+	for i := range 5 {
+		srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "TXT", Name: "t.thehomelab.site", Content: strings.Repeat("x", i+1)})
+	}
+	st, e, _ = do(t, srv, dnstest.SeedToken, "GET", "/zones/"+zid+"/dns_records?type=TXT&per_page=2&page=3", "")
+	require.Equal(t, 200, st)
+	var rs []struct{ Content string }
+	require.NoError(t, json.Unmarshal(e.Result, &rs))
+	require.Len(t, rs, 1)
+	assert.Equal(t, "xxxxx", rs[0].Content)
+	assert.Equal(t, 3, e.ResultInfo.TotalPages)
+	assert.Equal(t, 5, e.ResultInfo.TotalCount)
+	assert.Equal(t, 1, srv.Requests(dnstest.EndpointListRecords))
+}
+
+func TestPatchSemanticsAndPut(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	z, _ := srv.Zone(dnstest.SeedZone)
+	r := srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "A", Name: "vpn.thehomelab.site", Content: "203.0.113.1", TTL: 300, Comment: "c", Tags: []string{"a:b"}})
+	path := "/zones/" + z.ID + "/dns_records/" + r.ID
+
+	st, _, _ := do(t, srv, dnstest.SeedToken, "PATCH", path, `{"content":"203.0.113.2"}`)
+	require.Equal(t, 200, st)
+	got := srv.Records("vpn.thehomelab.site")[0]
+	assert.Equal(t, "203.0.113.2", got.Content)
+	assert.Equal(t, []string{"a:b"}, got.Tags, "absent keeps")
+	assert.Equal(t, 300, got.TTL)
+
+	st, _, _ = do(t, srv, dnstest.SeedToken, "PATCH", path, `{"tags":null}`)
+	require.Equal(t, 200, st)
+	assert.Empty(t, srv.Records("vpn.thehomelab.site")[0].Tags, "null clears, as v0 would make it")
+
+	st, _, _ = do(t, srv, dnstest.SeedToken, "PUT", path, `{"type":"A","name":"vpn","content":"203.0.113.3"}`)
+	require.Equal(t, 200, st)
+	got = srv.Records("vpn.thehomelab.site")[0]
+	assert.Equal(t, "", got.Comment, "PUT wipes the comment")
+	assert.Equal(t, 1, got.TTL, "PUT resets the TTL")
+	assert.Equal(t, 1, srv.Requests(dnstest.EndpointPutRecord))
+}
+
+func TestValidationCodes(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	z, _ := srv.Zone(dnstest.SeedZone)
+	path := "/zones/" + z.ID + "/dns_records"
+	tests := []struct{ body, code string }{
+		{`{"type":"A","name":"x","content":"2001:db8::1"}`, "9005"},
+		{`{"type":"A","name":"x","content":"203.0.113.1","ttl":5}`, "9021"},
+		{`{"type":"TXT","name":"x","content":"v","proxied":true}`, "9004"},
+		{`{"type":"CNAME","name":"thehomelab.site","content":"x.example"}`, "81053"},
+		{`{"type":"A","name":"thehomelab.site","content":"198.51.100.7","ttl":1,"proxied":true}`, "81058"},
+		{`{"type":"A","name":"thehomelab.site","content":"198.51.100.7","ttl":300}`, "81057"},
+	}
+	for _, tt := range tests {
+		st, e, _ := do(t, srv, dnstest.SeedToken, "POST", path, tt.body)
+		assert.Equal(t, 400, st, tt.body)
+		require.NotEmpty(t, e.Errors)
+		assert.Contains(t, string(e.Errors[0]), tt.code, tt.body)
+	}
+	st, e, _ := do(t, srv, dnstest.SeedToken, "GET", "/zones/nope/dns_records", "")
+	assert.Equal(t, 400, st)
+	assert.Contains(t, string(e.Errors[0]), "1003")
+}
+
+func TestTokensAndPermissions(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	srv.AddToken(dnstest.Token{Value: "ro", Permissions: []dnstest.Permission{dnstest.DNSRead}})
+	z, _ := srv.Zone(dnstest.SeedZone)
+	st, e, _ := do(t, srv, "ro", "POST", "/zones/"+z.ID+"/dns_records", `{"type":"TXT","name":"x","content":"v"}`)
+	assert.Equal(t, 403, st)
+	assert.Contains(t, string(e.Errors[0]), "9109")
+	st, _, _ = do(t, srv, "nope", "GET", "/user/tokens/verify", "")
+	assert.Equal(t, 401, st)
+	st, _, _ = do(t, srv, "", "GET", "/zones", "")
+	assert.Equal(t, 400, st)
+	st, e, _ = do(t, srv, dnstest.SeedToken, "GET", "/user/tokens/verify", "")
+	assert.Equal(t, 200, st)
+	assert.Contains(t, string(e.Result), `"active"`)
+}
+
+func TestFaultsRateLimitLatency(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointListZones, Kind: dnstest.FailSuccessFalse, Times: 1})
+	st, e, _ := do(t, srv, dnstest.SeedToken, "GET", "/zones", "")
+	assert.Equal(t, 200, st)
+	assert.False(t, e.Success)
+
+	srv.SetRateLimit(1, time.Minute)
+	st, _, _ = do(t, srv, dnstest.SeedToken, "GET", "/zones", "")
+	assert.Equal(t, 200, st)
+	st, _, h := do(t, srv, dnstest.SeedToken, "GET", "/zones", "")
+	assert.Equal(t, 429, st)
+	assert.NotEmpty(t, h.Get("Retry-After"))
+	srv.SetRateLimit(0, 0)
+
+	srv.SetLatency(30 * time.Millisecond)
+	start := time.Now()
+	do(t, srv, dnstest.SeedToken, "GET", "/zones", "")
+	assert.GreaterOrEqual(t, time.Since(start), 30*time.Millisecond)
+	assert.Equal(t, 4, srv.Requests(dnstest.EndpointListZones))
+
+	srv.SetLatency(0)
+	srv.Inject(dnstest.Fault{Kind: dnstest.FailDrop})
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.BaseURL()+"/zones", nil)
+	tr := &http.Transport{DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	_, err := tr.RoundTrip(req)
+	assert.Error(t, err)
+	srv.Close()
+	srv.Close()
+}

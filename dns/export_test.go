@@ -1,0 +1,10 @@
+package dns
+
+import "time"
+
+// SetClock replaces the Updater's clock (tests of the re-verify cadence).
+func SetClock(u *Updater, now func() time.Time) {
+	u.mu.Lock()
+	u.now = now
+	u.mu.Unlock()
+}

@@ -1,0 +1,30 @@
+package dns_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/dns"
+	"github.com/thehomelab/homelab/dns/dnstest"
+)
+
+// newFake starts a dnstest server and a client for it, both closed in
+// t.Cleanup. Pacing and retries are off unless opts say otherwise.
+func newFake(t testing.TB, opts ...dns.Option) (*dnstest.Server, *dns.Client) {
+	t.Helper()
+	srv := dnstest.NewServer()
+	t.Cleanup(srv.Close)
+	base := []dns.Option{dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1)}
+	c, err := dns.NewClient(dns.NewSecret(dnstest.SeedToken), append(base, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return srv, c
+}
+
+func zoneOf(t testing.TB, c *dns.Client) dns.Zone {
+	t.Helper()
+	z, err := c.Zone(t.Context(), dnstest.SeedZone)
+	require.NoError(t, err)
+	return z
+}

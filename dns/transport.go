@@ -1,0 +1,116 @@
+package dns
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/thehomelab/homelab/internal/httpx"
+	"github.com/thehomelab/homelab/internal/secret"
+)
+
+// maxBody caps how much of an answer is read. A zone listing page of 5,000
+// records is well below it.
+const maxBody = 16 << 20
+
+// envelopeTransport sits below cloudflare-go and above the retrying
+// httpx.Transport. It sets the Authorization header from the secret (so
+// the token never lives in cloudflare-go's struct) and reads Cloudflare's
+// envelope itself, because v0 ignores "success": false on a 2xx, turns a
+// 429 into a plain string and drops the Retry-After. Any failed call comes
+// back from RoundTrip as an *Error, which surfaces through cloudflare-go's
+// %w wrapping.
+type envelopeTransport struct {
+	token secret.Secret
+	base  http.RoundTripper
+	now   func() time.Time
+}
+
+type wireInfo struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// UnmarshalJSON accepts bare strings too, which some Cloudflare services
+// put into errors and messages.
+func (w *wireInfo) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		w.Code, w.Message = 0, s
+		return nil
+	}
+	type plain wireInfo
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*w = wireInfo(p)
+	return nil
+}
+
+type wireEnvelope struct {
+	Success *bool      `json:"success"`
+	Errors  []wireInfo `json:"errors"`
+}
+
+func (t *envelopeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	r.Header.Set("Authorization", "Bearer "+t.token.Reveal())
+	resp, err := t.base.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("read answer: %w", err)
+	}
+	if len(body) > maxBody {
+		return nil, fmt.Errorf("answer larger than %d bytes", maxBody)
+	}
+	e, err := ParseEnvelope(resp.StatusCode, resp.Header, body, t.now())
+	if err != nil {
+		return nil, err
+	}
+	if e != nil {
+		return nil, e
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	return resp, nil
+}
+
+// ParseEnvelope reads a Cloudflare answer: nil, nil when the call
+// succeeded; an *Error when the status is 4xx/5xx or the envelope says
+// "success": false (even on a 2xx); a plain error when a 2xx answer is not
+// an envelope at all. Bodies over 16 MiB are refused.
+func ParseEnvelope(status int, h http.Header, body []byte, now time.Time) (*Error, error) {
+	if len(body) > maxBody {
+		return nil, fmt.Errorf("answer larger than %d bytes", maxBody)
+	}
+	var env wireEnvelope
+	jerr := json.Unmarshal(body, &env)
+	if status < 400 && (jerr != nil || env.Success == nil || *env.Success) {
+		if jerr != nil && status < 300 {
+			return nil, errors.New("answer is not a cloudflare envelope")
+		}
+		return nil, nil
+	}
+	e := &Error{StatusCode: status, RayID: h.Get("Cf-Ray")}
+	for _, w := range env.Errors {
+		e.Errors = append(e.Errors, APIError{Code: w.Code, Message: w.Message})
+	}
+	if len(e.Errors) == 0 && status >= 400 {
+		e.Errors = []APIError{{Message: http.StatusText(status)}}
+	}
+	if status == http.StatusTooManyRequests {
+		if d, ok := httpx.RetryAfter(h, now); ok {
+			e.RetryAfter = d
+		}
+	}
+	return e, nil
+}

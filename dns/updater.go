@@ -1,0 +1,561 @@
+package dns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/thehomelab/homelab/internal/poll"
+)
+
+// DefaultComment marks the records an Updater owns.
+const DefaultComment = "managed by homelab dns"
+
+// DefaultVerifyEvery is how often an Updater re-reads Cloudflare when the
+// address has not changed.
+const DefaultVerifyEvery = time.Hour
+
+// UpdaterConfig configures an Updater. Zone, Names and at least one source
+// are required.
+type UpdaterConfig struct {
+	// Zone is the zone name, e.g. "thehomelab.site".
+	Zone string
+	// Names are the record names to keep on the current address, fully
+	// qualified or relative to Zone ("vpn", "@").
+	Names []string
+	// IPv4 feeds A records and IPv6 AAAA records; nil leaves that family
+	// alone.
+	IPv4, IPv6 Source
+	// Comment marks owned records; "" means DefaultComment. Only records
+	// carrying it are changed or deleted.
+	Comment string
+	// Adopt lists names whose existing records without the comment may be
+	// taken over when the name has no owned record of that family: the
+	// first gets the address and the comment, the others are deleted.
+	// Unmanaged records of other names are reported and never touched; a
+	// CNAME on a name is never adopted.
+	Adopt []string
+	// TTL and Proxied apply to records the Updater creates; existing
+	// records keep theirs. TTL 0 means automatic.
+	TTL     time.Duration
+	Proxied bool
+	// VerifyEvery is how often Cloudflare is re-read while the address is
+	// unchanged, so manual edits get repaired; 0 means DefaultVerifyEvery.
+	VerifyEvery time.Duration
+	// OnEvent, when set, is called by Run after every cycle (on Run's
+	// goroutine; keep it short).
+	OnEvent func(Event)
+}
+
+// Action is what a Change does.
+type Action string
+
+// Actions.
+const (
+	ActionCreate Action = "create"
+	ActionUpdate Action = "update"
+	ActionDelete Action = "delete"
+)
+
+// Change is one record change, with the record before and after (zero
+// Before for a create, zero After for a delete).
+type Change struct {
+	Action Action
+	Before Record
+	After  Record
+}
+
+// String is a one-line description, e.g.
+// "update vpn.thehomelab.site A 203.0.113.10 -> 198.51.100.20".
+func (c Change) String() string {
+	switch c.Action {
+	case ActionCreate:
+		return fmt.Sprintf("create %s", c.After)
+	case ActionDelete:
+		return fmt.Sprintf("delete %s", c.Before)
+	}
+	s := fmt.Sprintf("update %s -> %s", c.Before, c.After.Content)
+	if c.Before.Comment != c.After.Comment {
+		s += fmt.Sprintf(" (comment %q)", c.After.Comment)
+	}
+	return s
+}
+
+// Plan is the outcome of a cycle: from Plan, what would change; from
+// Apply, what changed.
+type Plan struct {
+	// IPv4 and IPv6 are the addresses the sources reported (zero when the
+	// family is not managed or its source failed).
+	IPv4, IPv6 netip.Addr
+	// Checked reports whether Cloudflare was read in this cycle.
+	Checked bool
+	// Changes are the record changes.
+	Changes []Change
+	// Unmanaged are records of managed names without the managed comment,
+	// left alone.
+	Unmanaged []Record
+}
+
+// Changed reports whether the plan holds changes.
+func (p Plan) Changed() bool { return len(p.Changes) > 0 }
+
+// EventKind classifies a Run cycle.
+type EventKind int
+
+// Event kinds.
+const (
+	EventUnchanged EventKind = iota + 1
+	EventChanged
+	EventError
+)
+
+// String returns "unchanged", "changed" or "error".
+func (k EventKind) String() string {
+	switch k {
+	case EventChanged:
+		return "changed"
+	case EventUnchanged:
+		return "unchanged"
+	case EventError:
+		return "error"
+	}
+	return "unknown"
+}
+
+// Event reports one Run cycle, for notifications.
+type Event struct {
+	Kind EventKind
+	Time time.Time
+	Plan Plan
+	Err  error
+	// Next is the wait before the next cycle.
+	Next time.Duration
+}
+
+// Updater keeps A/AAAA records on the current public address (DDNS). It
+// remembers what it published: when the sources report the same address
+// it makes no Cloudflare request until VerifyEvery has passed or Recheck
+// is called. Its methods are safe for concurrent use; cycles run one at a
+// time.
+type Updater struct {
+	c       *Client
+	cfg     UpdaterConfig
+	zone    Zone
+	names   []string
+	adopt   map[string]bool
+	sources map[Family]Source
+
+	mu         sync.Mutex
+	published  map[Family]netip.Addr
+	records    []Record
+	verifiedAt time.Time
+	dirty      bool
+	now        func() time.Time
+}
+
+// NewUpdater returns an Updater for cfg. It makes no request.
+func (c *Client) NewUpdater(cfg UpdaterConfig) (*Updater, error) {
+	z := normName(cfg.Zone)
+	if z == "" {
+		return nil, errors.New("dns: updater: zone missing")
+	}
+	if len(cfg.Names) == 0 {
+		return nil, errors.New("dns: updater: no names")
+	}
+	if cfg.IPv4 == nil && cfg.IPv6 == nil {
+		return nil, errors.New("dns: updater: no address source")
+	}
+	if cfg.Comment == "" {
+		cfg.Comment = DefaultComment
+	}
+	if strings.ContainsAny(cfg.Comment, "\r\n") {
+		return nil, errors.New("dns: updater: comment must not contain line breaks")
+	}
+	if cfg.VerifyEvery <= 0 {
+		cfg.VerifyEvery = DefaultVerifyEvery
+	}
+	u := &Updater{
+		c: c, cfg: cfg, zone: Zone{Name: z},
+		adopt:     map[string]bool{},
+		sources:   map[Family]Source{},
+		published: map[Family]netip.Addr{},
+		dirty:     true,
+		now:       time.Now,
+	}
+	for _, n := range cfg.Names {
+		f := u.zone.FQDN(n)
+		if !slices.Contains(u.names, f) {
+			u.names = append(u.names, f)
+		}
+	}
+	for _, n := range cfg.Adopt {
+		u.adopt[u.zone.FQDN(n)] = true
+	}
+	if cfg.IPv4 != nil {
+		u.sources[IPv4] = cfg.IPv4
+	}
+	if cfg.IPv6 != nil {
+		u.sources[IPv6] = cfg.IPv6
+	}
+	return u, nil
+}
+
+// State is what an Updater remembers between cycles.
+type State struct {
+	// IPv4 and IPv6 are the addresses last published (zero if none).
+	IPv4, IPv6 netip.Addr
+	// Records are the owned records as last read or written.
+	Records []Record
+	// VerifiedAt is when Cloudflare was last read successfully.
+	VerifiedAt time.Time
+}
+
+// State returns a copy of what the Updater remembers.
+func (u *Updater) State() State {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return State{IPv4: u.published[IPv4], IPv6: u.published[IPv6], Records: slices.Clone(u.records), VerifiedAt: u.verifiedAt}
+}
+
+// Recheck makes the next cycle read Cloudflare even if the address did not
+// change (e.g. after a manual edit in the dashboard).
+func (u *Updater) Recheck() {
+	u.mu.Lock()
+	u.dirty = true
+	u.mu.Unlock()
+}
+
+func (u *Updater) families() []Family {
+	var fs []Family
+	for _, f := range []Family{IPv4, IPv6} {
+		if u.sources[f] != nil {
+			fs = append(fs, f)
+		}
+	}
+	return fs
+}
+
+// addresses asks every source; a family whose source fails or reports an
+// address that must not be published is left out, and its error returned.
+func (u *Updater) addresses(ctx context.Context) (map[Family]netip.Addr, error) {
+	out := map[Family]netip.Addr{}
+	var errs []error
+	for _, f := range u.families() {
+		a, err := u.sources[f](ctx)
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, cerr
+		}
+		if err == nil {
+			a = a.WithZone("")
+			if f == IPv4 {
+				a = a.Unmap()
+			}
+			if (f == IPv4) != a.Is4() && a.IsValid() {
+				err = &AddressError{Addr: a, Reason: "wrong family for " + f.String()}
+			} else {
+				err = CheckPublic(a)
+			}
+		}
+		if err != nil {
+			if strings.HasPrefix(err.Error(), "dns: ") {
+				err = fmt.Errorf("%w (%s source)", err, f)
+			} else {
+				err = fmt.Errorf("dns: %s source: %w", f, err)
+			}
+			errs = append(errs, err)
+			continue
+		}
+		out[f] = a
+	}
+	return out, errors.Join(errs...)
+}
+
+func setAddr(p *Plan, addrs map[Family]netip.Addr) {
+	p.IPv4, p.IPv6 = addrs[IPv4], addrs[IPv6]
+}
+
+// due reports whether Cloudflare must be read for addrs.
+func (u *Updater) due(addrs map[Family]netip.Addr) bool {
+	if u.dirty || u.zone.ID == "" || u.now().Sub(u.verifiedAt) >= u.cfg.VerifyEvery {
+		return true
+	}
+	for f, a := range addrs {
+		if u.published[f] != a {
+			return true
+		}
+	}
+	return false
+}
+
+// Plan reports what Apply would change now, without changing anything.
+// Like Apply it makes no Cloudflare request when nothing is due.
+func (u *Updater) Plan(ctx context.Context) (Plan, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	p, _, _, err := u.plan(ctx)
+	return p, err
+}
+
+// blockage is a name/family that cannot be published (unmanaged records
+// in the way).
+type blockage struct {
+	fam  Family
+	name string
+}
+
+// plan also returns the owned records that need no change.
+func (u *Updater) plan(ctx context.Context) (Plan, []blockage, []Record, error) {
+	var p Plan
+	addrs, srcErr := u.addresses(ctx)
+	if ctx.Err() != nil {
+		return p, nil, nil, ctx.Err()
+	}
+	setAddr(&p, addrs)
+	if len(addrs) == 0 || !u.due(addrs) {
+		return p, nil, nil, srcErr
+	}
+	if u.zone.ID == "" {
+		z, err := u.c.Zone(ctx, u.zone.Name)
+		if err != nil {
+			return p, nil, nil, errors.Join(srcErr, err)
+		}
+		u.zone = z
+	}
+	f := RecordFilter{}
+	if len(u.names) == 1 {
+		f.Name = u.names[0]
+	}
+	// No type filter: a CNAME on a managed name must be seen, it blocks
+	// A/AAAA records.
+	rs, err := u.c.ListRecords(ctx, u.zone, f)
+	if err != nil {
+		if errors.Is(err, ErrZoneNotFound) {
+			u.zone.ID = ""
+		}
+		return p, nil, nil, errors.Join(srcErr, err)
+	}
+	p.Checked = true
+	byName := map[string][]Record{}
+	for _, r := range rs {
+		byName[r.Name] = append(byName[r.Name], r)
+	}
+	var blocked []blockage
+	var kept []Record
+	for _, fam := range u.families() {
+		addr, ok := addrs[fam]
+		if !ok {
+			continue
+		}
+		typ := fam.RecordType()
+		for _, name := range u.names {
+			var mine, others []Record
+			for _, r := range byName[name] {
+				switch {
+				case r.Type == TypeCNAME:
+					others = append(others, r)
+				case r.Type != typ:
+				case r.Comment == u.cfg.Comment:
+					mine = append(mine, r)
+				default:
+					others = append(others, r)
+				}
+			}
+			cname := slices.ContainsFunc(others, func(r Record) bool { return r.Type == TypeCNAME })
+			if len(mine) == 0 && len(others) > 0 && u.adopt[name] && !cname {
+				mine, others = others, nil
+			}
+			for _, o := range others {
+				if !slices.ContainsFunc(p.Unmanaged, func(x Record) bool { return x.ID == o.ID }) {
+					p.Unmanaged = append(p.Unmanaged, o)
+				}
+			}
+			if cname || (len(mine) == 0 && len(others) > 0) {
+				blocked = append(blocked, blockage{fam: fam, name: name})
+				continue
+			}
+			chs, keep := u.reconcile(name, typ, addr, mine)
+			p.Changes = append(p.Changes, chs...)
+			if keep.ID != "" {
+				kept = append(kept, keep)
+			}
+		}
+	}
+	var berr error
+	if len(blocked) > 0 {
+		var s []string
+		for _, b := range blocked {
+			s = append(s, fmt.Sprintf("%s %s", b.name, b.fam.RecordType()))
+		}
+		berr = fmt.Errorf("dns: ddns: %w: %s (add the comment %q or adopt the name)", ErrUnmanaged, strings.Join(s, ", "), u.cfg.Comment)
+	}
+	return p, blocked, kept, errors.Join(srcErr, berr)
+}
+
+// reconcile turns the owned records of one name and type into changes:
+// keep one record on addr (patching the first when none matches), delete
+// the other owned ones, create when there is none. It also returns the
+// kept record when it needs no change.
+func (u *Updater) reconcile(name string, typ RecordType, addr netip.Addr, mine []Record) ([]Change, Record) {
+	var out []Change
+	if len(mine) == 0 {
+		r := Record{Type: typ, Name: name, Addr: addr, Content: addr.String(), TTL: u.cfg.TTL, Proxied: u.cfg.Proxied, Comment: u.cfg.Comment}
+		if r.TTL <= 0 {
+			r.TTL = TTLAuto
+		}
+		return []Change{{Action: ActionCreate, After: r}}, Record{}
+	}
+	keep := slices.IndexFunc(mine, func(r Record) bool { return r.Addr == addr })
+	if keep < 0 {
+		keep = 0
+	}
+	k := mine[keep]
+	unchanged := k
+	if k.Addr != addr || k.Comment != u.cfg.Comment {
+		after := k
+		after.Addr, after.Content, after.Comment = addr, addr.String(), u.cfg.Comment
+		out = append(out, Change{Action: ActionUpdate, Before: k, After: after})
+		unchanged = Record{}
+	}
+	for i, r := range mine {
+		if i != keep {
+			out = append(out, Change{Action: ActionDelete, Before: r})
+		}
+	}
+	return out, unchanged
+}
+
+// Apply reads the sources and, when the address changed or a re-check is
+// due, brings the records in line: one list, then one request per changed
+// record. On a failure midway it stops, reports what it did, and the next
+// cycle re-reads Cloudflare and finishes the job. When nothing is due it
+// makes no request.
+//
+// Cloudflare API: GET /zones?name= (first cycle only), GET
+// /zones/{zone_id}/dns_records, then POST, PATCH or DELETE
+// /zones/{zone_id}/dns_records[/{id}] per change
+func (u *Updater) Apply(ctx context.Context) (Plan, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	p, blocked, kept, err := u.plan(ctx)
+	if ctx.Err() != nil {
+		return Plan{IPv4: p.IPv4, IPv6: p.IPv6}, ctx.Err()
+	}
+	if !p.Checked {
+		return p, err
+	}
+	planned := p.Changes
+	p.Changes = nil
+	var applyErr error
+	for _, ch := range planned {
+		done, cerr := u.do(ctx, ch)
+		if cerr != nil {
+			applyErr = cerr
+			break
+		}
+		p.Changes = append(p.Changes, done)
+	}
+	if applyErr != nil {
+		u.dirty = true
+		if ctx.Err() != nil {
+			return p, ctx.Err()
+		}
+		return p, errors.Join(err, applyErr)
+	}
+	// Everything planned is in place: remember it.
+	addrs := map[Family]netip.Addr{IPv4: p.IPv4, IPv6: p.IPv6}
+	for _, fam := range u.families() {
+		a := addrs[fam]
+		ok := a.IsValid() && !slices.ContainsFunc(blocked, func(b blockage) bool { return b.fam == fam })
+		if ok {
+			u.published[fam] = a
+		} else {
+			delete(u.published, fam)
+		}
+	}
+	for _, ch := range p.Changes {
+		if ch.Action != ActionDelete {
+			kept = append(kept, ch.After)
+		}
+	}
+	u.records = kept
+	u.verifiedAt = u.now()
+	u.dirty = false
+	return p, err
+}
+
+func (u *Updater) do(ctx context.Context, ch Change) (Change, error) {
+	switch ch.Action {
+	case ActionCreate:
+		r, err := u.c.CreateRecord(ctx, u.zone, ch.After)
+		if err != nil {
+			return ch, err
+		}
+		ch.After = r
+	case ActionUpdate:
+		patch := RecordPatch{Addr: ch.After.Addr}
+		if ch.Before.Comment != ch.After.Comment {
+			patch.Comment = Ptr(ch.After.Comment)
+		}
+		r, err := u.c.PatchRecord(ctx, u.zone, ch.Before, patch)
+		if err != nil {
+			return ch, err
+		}
+		ch.After = r
+	case ActionDelete:
+		if err := u.c.DeleteRecord(ctx, u.zone, ch.Before.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			return ch, err
+		}
+	}
+	return ch, nil
+}
+
+// Run calls Apply every interval (±10 % jitter) until ctx ends, and then
+// returns ctx.Err(). After a failed cycle it waits with exponential backoff
+// instead (from min(interval, 30 s) up to 8 × interval), and at least as
+// long as a 429's Retry-After. Every cycle is reported to OnEvent.
+func (u *Updater) Run(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		return errors.New("dns: updater: interval must be positive")
+	}
+	back := poll.Backoff{Initial: min(interval, 30*time.Second), Max: 8 * interval, Factor: 2}
+	failures := 0
+	for {
+		p, err := u.Apply(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		ev := Event{Time: u.now(), Plan: p, Err: err}
+		switch {
+		case err != nil:
+			ev.Kind = EventError
+			ev.Next = back.Delay(failures)
+			failures++
+			if ra := RetryAfter(err); ra > ev.Next {
+				ev.Next = ra
+			}
+		default:
+			failures = 0
+			ev.Kind = EventUnchanged
+			if p.Changed() {
+				ev.Kind = EventChanged
+			}
+			ev.Next = jitter(interval)
+		}
+		if u.cfg.OnEvent != nil {
+			u.cfg.OnEvent(ev)
+		}
+		if err := poll.Sleep(ctx, ev.Next); err != nil {
+			return err
+		}
+	}
+}
+
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64()))
+}

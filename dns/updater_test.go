@@ -1,0 +1,456 @@
+package dns_test
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/dns"
+	"github.com/thehomelab/homelab/dns/dnstest"
+)
+
+// addrBox is a settable source, like a router whose PPPoE address changes.
+type addrBox struct {
+	mu sync.Mutex
+	a  netip.Addr
+	n  int
+}
+
+func (b *addrBox) set(s string) {
+	b.mu.Lock()
+	b.a = netip.MustParseAddr(s)
+	b.mu.Unlock()
+}
+
+func (b *addrBox) source(context.Context) (netip.Addr, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.n++
+	return b.a, nil
+}
+
+func newUpdater(t testing.TB, c *dns.Client, cfg dns.UpdaterConfig) *dns.Updater {
+	t.Helper()
+	if cfg.Zone == "" {
+		cfg.Zone = dnstest.SeedZone
+	}
+	u, err := c.NewUpdater(cfg)
+	require.NoError(t, err)
+	return u
+}
+
+func managed(srv *dnstest.Server, name, typ, content string) dnstest.Record {
+	return srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: typ, Name: name, Content: content, TTL: 1, Comment: dns.DefaultComment})
+}
+
+func TestUpdaterCreatesThenStaysQuiet(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	box := &addrBox{}
+	box.set("203.0.113.10")
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: box.source})
+
+	p, err := u.Apply(ctx)
+	require.NoError(t, err)
+	require.Len(t, p.Changes, 1)
+	assert.Equal(t, dns.ActionCreate, p.Changes[0].Action)
+	rs := srv.Records("vpn.thehomelab.site")
+	require.Len(t, rs, 1)
+	assert.Equal(t, "203.0.113.10", rs[0].Content)
+	assert.Equal(t, dns.DefaultComment, rs[0].Comment)
+	assert.False(t, rs[0].Proxied, "vpn stays DNS-only")
+
+	st := u.State()
+	assert.Equal(t, netip.MustParseAddr("203.0.113.10"), st.IPv4)
+	require.Len(t, st.Records, 1)
+	assert.Equal(t, rs[0].ID, st.Records[0].ID, "record id remembered")
+	assert.False(t, st.VerifiedAt.IsZero())
+
+	srv.ResetCounts()
+	for range 50 {
+		p, err = u.Apply(ctx)
+		require.NoError(t, err)
+		assert.False(t, p.Checked)
+		assert.False(t, p.Changed())
+	}
+	assert.Zero(t, srv.TotalRequests(), "unchanged address: zero requests")
+}
+
+func TestUpdaterChangePatchesEachRecordOnce(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	names := []string{"vpn.thehomelab.site", "a.thehomelab.site", "b.thehomelab.site"}
+	for i, n := range names {
+		r := managed(srv, n, "A", "203.0.113.10")
+		switch i {
+		case 1:
+			r.TTL, r.Proxied, r.Tags = 300, false, []string{"team:lab"}
+			require.True(t, srv.SetRecord(r))
+		case 2:
+			r.Proxied = true
+			require.True(t, srv.SetRecord(r))
+		}
+	}
+	box := &addrBox{}
+	box.set("203.0.113.10")
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: names, IPv4: box.source})
+	_, err := u.Apply(ctx) // learns the zone and the records
+	require.NoError(t, err)
+
+	box.set("198.51.100.20")
+	srv.ResetCounts()
+	p, err := u.Apply(ctx)
+	require.NoError(t, err)
+	assert.Len(t, p.Changes, 3)
+	assert.Equal(t, 1, srv.Requests(dnstest.EndpointListRecords))
+	assert.Equal(t, 3, srv.Requests(dnstest.EndpointPatchRecord))
+	assert.Zero(t, srv.Requests(dnstest.EndpointPutRecord))
+	assert.LessOrEqual(t, srv.TotalRequests(), 4)
+	for _, n := range names {
+		rs := srv.Records(n)
+		require.Len(t, rs, 1)
+		assert.Equal(t, "198.51.100.20", rs[0].Content)
+		assert.Equal(t, dns.DefaultComment, rs[0].Comment)
+	}
+	assert.Len(t, u.State().Records, 3)
+	a := srv.Records("a.thehomelab.site")[0]
+	assert.Equal(t, 300, a.TTL, "ttl preserved")
+	assert.Equal(t, []string{"team:lab"}, a.Tags, "tags preserved")
+	assert.True(t, srv.Records("b.thehomelab.site")[0].Proxied, "proxied preserved")
+	assert.Equal(t, "update vpn.thehomelab.site A 203.0.113.10 -> 198.51.100.20", p.Changes[0].String())
+}
+
+func TestUpdaterIPv6(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	r := managed(srv, "vpn.thehomelab.site", "AAAA", "2001:db8::1")
+	r.TTL = 120
+	srv.SetRecord(r)
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"},
+		IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10")),
+		IPv6: dns.StaticSource(netip.MustParseAddr("2001:db8::42"))})
+	p, err := u.Apply(t.Context())
+	require.NoError(t, err)
+	assert.Len(t, p.Changes, 2) // create A, update AAAA
+	var aaaa dnstest.Record
+	for _, r := range srv.Records("vpn.thehomelab.site") {
+		if r.Type == "AAAA" {
+			aaaa = r
+		}
+	}
+	assert.Equal(t, "2001:db8::42", aaaa.Content)
+	assert.Equal(t, 120, aaaa.TTL)
+	assert.Equal(t, netip.MustParseAddr("2001:db8::42"), p.IPv6)
+}
+
+func TestUpdaterOwnership(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	hand := srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "A", Name: "vpn.thehomelab.site", Content: "192.0.2.1", Comment: "set by hand"})
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10"))})
+
+	p, err := u.Plan(ctx)
+	require.ErrorIs(t, err, dns.ErrUnmanaged)
+	assert.Empty(t, p.Changes)
+	require.Len(t, p.Unmanaged, 1)
+	assert.Equal(t, hand.ID, p.Unmanaged[0].ID)
+
+	_, err = u.Apply(ctx)
+	require.ErrorIs(t, err, dns.ErrUnmanaged)
+	assert.Zero(t, srv.Requests(dnstest.EndpointPatchRecord)+srv.Requests(dnstest.EndpointCreateRecord)+srv.Requests(dnstest.EndpointDeleteRecord))
+	assert.Equal(t, "192.0.2.1", srv.Records("vpn.thehomelab.site")[0].Content, "never overwritten")
+
+	// The apex is proxied and unmanaged; a CNAME blocks too.
+	srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "CNAME", Name: "photo.thehomelab.site", Content: "thehomelab.site"})
+	u2 := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"photo"}, Adopt: []string{"photo"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10"))})
+	_, err = u2.Apply(ctx)
+	require.ErrorIs(t, err, dns.ErrUnmanaged)
+
+	// Explicit adoption takes the record over and keeps its other fields.
+	u3 := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, Adopt: []string{"vpn.thehomelab.site"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10"))})
+	p, err = u3.Apply(ctx)
+	require.NoError(t, err)
+	require.Len(t, p.Changes, 1)
+	rs := srv.Records("vpn.thehomelab.site")
+	require.Len(t, rs, 1)
+	assert.Equal(t, hand.ID, rs[0].ID)
+	assert.Equal(t, "203.0.113.10", rs[0].Content)
+	assert.Equal(t, dns.DefaultComment, rs[0].Comment)
+}
+
+func TestUpdaterCoexistsWithUnmanagedAndDropsDuplicates(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	extra := srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "A", Name: "vpn.thehomelab.site", Content: "192.0.2.50", Comment: "static"})
+	managed(srv, "vpn.thehomelab.site", "A", "203.0.113.1")
+	managed(srv, "vpn.thehomelab.site", "A", "203.0.113.2")
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.2"))})
+	p, err := u.Apply(t.Context())
+	require.NoError(t, err)
+	require.Len(t, p.Changes, 1)
+	assert.Equal(t, dns.ActionDelete, p.Changes[0].Action)
+	assert.Equal(t, []dns.Record{p.Unmanaged[0]}, p.Unmanaged)
+	var contents []string
+	for _, r := range srv.Records("vpn.thehomelab.site") {
+		contents = append(contents, r.Content)
+	}
+	assert.ElementsMatch(t, []string{"192.0.2.50", "203.0.113.2"}, contents)
+	assert.Equal(t, extra.ID, p.Unmanaged[0].ID)
+}
+
+func TestUpdaterRejectsBadAddresses(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"10.0.0.1", "192.168.1.1", "100.64.3.4", "127.0.0.1", "169.254.1.1", "0.0.0.0", "fd00::1", "fe80::1", "::1", "::"} {
+		t.Run(bad, func(t *testing.T) {
+			t.Parallel()
+			srv, c := newFake(t)
+			a := netip.MustParseAddr(bad)
+			cfg := dns.UpdaterConfig{Names: []string{"vpn"}}
+			if a.Is4() {
+				cfg.IPv4 = dns.StaticSource(a)
+			} else {
+				cfg.IPv6 = dns.StaticSource(a)
+			}
+			u := newUpdater(t, c, cfg)
+			_, err := u.Apply(t.Context())
+			require.ErrorIs(t, err, dns.ErrBadAddress)
+			var ae *dns.AddressError
+			require.ErrorAs(t, err, &ae)
+			assert.Contains(t, err.Error(), "refusing to publish "+bad)
+			assert.Zero(t, srv.TotalRequests(), "nothing sent")
+			assert.Empty(t, srv.Records("vpn.thehomelab.site"))
+		})
+	}
+}
+
+func TestUpdaterSourceErrorKeepsOtherFamily(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	boom := errors.New("router unreachable")
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"},
+		IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10")),
+		IPv6: func(context.Context) (netip.Addr, error) { return netip.Addr{}, boom }})
+	p, err := u.Apply(t.Context())
+	require.ErrorIs(t, err, boom)
+	require.Len(t, p.Changes, 1)
+	assert.Len(t, srv.Records("vpn.thehomelab.site"), 1)
+}
+
+func TestUpdaterPatchFailsMidBatch(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	names := []string{"a", "b", "c"}
+	for _, n := range names {
+		managed(srv, n+".thehomelab.site", "A", "203.0.113.10")
+	}
+	box := &addrBox{}
+	box.set("203.0.113.10")
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: names, IPv4: box.source})
+	_, err := u.Apply(ctx)
+	require.NoError(t, err)
+
+	box.set("198.51.100.20")
+	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointPatchRecord, Kind: dnstest.Fail500, Skip: 1, Times: 1})
+	p, err := u.Apply(ctx)
+	require.ErrorIs(t, err, dns.ErrUnavailable)
+	assert.Len(t, p.Changes, 1, "reports what it did")
+	got := map[string]string{}
+	for _, n := range names {
+		got[n] = srv.Records(n + ".thehomelab.site")[0].Content
+	}
+	assert.Equal(t, map[string]string{"a": "198.51.100.20", "b": "203.0.113.10", "c": "203.0.113.10"}, got, "no wrong record")
+
+	// Next cycle finishes the job with one list and two patches.
+	srv.ResetCounts()
+	p, err = u.Apply(ctx)
+	require.NoError(t, err)
+	assert.Len(t, p.Changes, 2)
+	assert.Equal(t, 1, srv.Requests(dnstest.EndpointListRecords))
+	assert.Equal(t, 2, srv.Requests(dnstest.EndpointPatchRecord))
+	srv.ResetCounts()
+	_, err = u.Apply(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, srv.TotalRequests())
+}
+
+func TestUpdater429Storm(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	managed(srv, "vpn.thehomelab.site", "A", "203.0.113.10")
+	box := &addrBox{}
+	box.set("203.0.113.10")
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: box.source})
+	_, err := u.Apply(ctx)
+	require.NoError(t, err)
+
+	box.set("198.51.100.20")
+	srv.Inject(dnstest.Fault{Kind: dnstest.Fail429, RetryAfter: 300 * time.Second})
+	for range 3 {
+		_, err = u.Apply(ctx)
+		require.ErrorIs(t, err, dns.ErrRateLimited)
+		assert.Equal(t, 300*time.Second, dns.RetryAfter(err))
+	}
+	assert.Equal(t, "203.0.113.10", srv.Records("vpn.thehomelab.site")[0].Content)
+	srv.ClearFaults()
+	_, err = u.Apply(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "198.51.100.20", srv.Records("vpn.thehomelab.site")[0].Content)
+}
+
+func TestUpdaterRepairsManualEdit(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	r := managed(srv, "vpn.thehomelab.site", "A", "203.0.113.10")
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10")), VerifyEvery: time.Hour})
+	dns.SetClock(u, clock)
+	_, err := u.Apply(ctx)
+	require.NoError(t, err)
+
+	r.Content = "192.0.2.99" // someone edits it in the dashboard
+	srv.SetRecord(r)
+	srv.ResetCounts()
+	_, err = u.Apply(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, srv.TotalRequests(), "not due yet")
+
+	mu.Lock()
+	now = now.Add(time.Hour)
+	mu.Unlock()
+	p, err := u.Apply(ctx)
+	require.NoError(t, err)
+	assert.True(t, p.Checked)
+	require.Len(t, p.Changes, 1)
+	assert.Equal(t, "203.0.113.10", srv.Records("vpn.thehomelab.site")[0].Content)
+
+	// On demand.
+	r.Content = "192.0.2.98"
+	srv.SetRecord(r)
+	u.Recheck()
+	_, err = u.Apply(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "203.0.113.10", srv.Records("vpn.thehomelab.site")[0].Content)
+
+	// Deleted by hand: recreated.
+	require.True(t, srv.RemoveRecord(r.ID))
+	u.Recheck()
+	p, err = u.Apply(ctx)
+	require.NoError(t, err)
+	require.Len(t, p.Changes, 1)
+	assert.Equal(t, dns.ActionCreate, p.Changes[0].Action)
+	assert.Len(t, srv.Records("vpn.thehomelab.site"), 1)
+}
+
+func TestUpdaterPlanChangesNothing(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	managed(srv, "vpn.thehomelab.site", "A", "203.0.113.10")
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn", "new"}, IPv4: dns.StaticSource(netip.MustParseAddr("198.51.100.20"))})
+	p, err := u.Plan(t.Context())
+	require.NoError(t, err)
+	require.Len(t, p.Changes, 2)
+	assert.Equal(t, "update vpn.thehomelab.site A 203.0.113.10 -> 198.51.100.20", p.Changes[0].String())
+	assert.Equal(t, "create new.thehomelab.site A 198.51.100.20", p.Changes[1].String())
+	assert.Equal(t, "203.0.113.10", srv.Records("vpn.thehomelab.site")[0].Content)
+	assert.Empty(t, srv.Records("new.thehomelab.site"))
+	assert.Zero(t, srv.Requests(dnstest.EndpointPatchRecord)+srv.Requests(dnstest.EndpointCreateRecord))
+}
+
+func TestUpdaterZoneMissingAndNoPermission(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	u := newUpdater(t, c, dns.UpdaterConfig{Zone: "missing.example", Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10"))})
+	_, err := u.Apply(t.Context())
+	require.ErrorIs(t, err, dns.ErrZoneNotFound)
+
+	srv.AddToken(dnstest.Token{Value: "ro", Permissions: []dnstest.Permission{dnstest.DNSRead}})
+	ro, err := dns.NewClient(dns.NewSecret("ro"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+	require.NoError(t, err)
+	defer ro.Close()
+	u = newUpdater(t, ro, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10"))})
+	_, err = u.Apply(t.Context())
+	require.ErrorIs(t, err, dns.ErrPermission)
+	// Still failing next cycle (not remembered as published).
+	_, err = u.Apply(t.Context())
+	require.ErrorIs(t, err, dns.ErrPermission)
+}
+
+func TestUpdaterRunEventsAndBackoff(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	box := &addrBox{}
+	box.set("203.0.113.10")
+	var events []dns.Event
+	var mu sync.Mutex
+	var cycles atomic.Int32
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointListZones, Kind: dnstest.Fail500, Times: 1})
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: box.source, OnEvent: func(e dns.Event) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+		switch cycles.Add(1) {
+		case 3:
+			box.set("198.51.100.20")
+		case 5:
+			cancel()
+		}
+	}})
+	err := u.Run(ctx, 5*time.Millisecond)
+	require.ErrorIs(t, err, context.Canceled)
+	mu.Lock()
+	defer mu.Unlock()
+	var kinds []string
+	for _, e := range events {
+		kinds = append(kinds, e.Kind.String())
+	}
+	assert.Equal(t, []string{"error", "changed", "unchanged", "changed", "unchanged"}, kinds)
+	assert.ErrorIs(t, events[0].Err, dns.ErrUnavailable)
+	assert.Equal(t, "198.51.100.20", srv.Records("vpn.thehomelab.site")[0].Content)
+}
+
+func TestNewUpdaterValidates(t *testing.T) {
+	t.Parallel()
+	_, c := newFake(t)
+	src := dns.StaticSource(netip.MustParseAddr("203.0.113.1"))
+	for _, cfg := range []dns.UpdaterConfig{
+		{Names: []string{"x"}, IPv4: src},
+		{Zone: "z", IPv4: src},
+		{Zone: "z", Names: []string{"x"}},
+		{Zone: "z", Names: []string{"x"}, IPv4: src, Comment: "a\nb"},
+	} {
+		_, err := c.NewUpdater(cfg)
+		assert.Error(t, err)
+	}
+}
+
+func TestUpdaterRunWaitsOutRetryAfter(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	srv.Inject(dnstest.Fault{Kind: dnstest.Fail429, RetryAfter: 300 * time.Second})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var first dns.Event
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10")),
+		OnEvent: func(e dns.Event) { first = e; cancel() }})
+	require.ErrorIs(t, u.Run(ctx, time.Millisecond), context.Canceled)
+	assert.Equal(t, dns.EventError, first.Kind)
+	assert.ErrorIs(t, first.Err, dns.ErrRateLimited)
+	assert.GreaterOrEqual(t, first.Next, 300*time.Second)
+}
