@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/dns/dnstest"
+	"github.com/thehomelab/homelab/examples/internal/lab"
+)
+
+// startLab starts the embedded lab and stops it when the test ends.
+func startLab(t *testing.T) *lab.Lab {
+	t.Helper()
+	l, err := lab.Start(t.Context())
+	require.NoError(t, err)
+	t.Cleanup(l.Close)
+	return l
+}
+
+func noEnv(string) string { return "" }
+
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	var out bytes.Buffer
+	require.NoError(t, demo(t.Context(), &out, l), out.String())
+	story := out.String()
+	t.Log("\n" + story)
+
+	// DDNS: the record moved from yesterday's address to today's, and the
+	// second cycle made no request.
+	assert.Contains(t, story, "update vpn.thehomelab.site A 203.0.113.10 -> 198.51.100.20")
+	assert.Contains(t, story, "second cycle: address unchanged, nothing sent to Cloudflare")
+	recs := l.DNSServer.Records(lab.VPNName)
+	require.Len(t, recs, 1)
+	assert.Equal(t, "198.51.100.20", recs[0].Content)
+	assert.Equal(t, 1, l.DNSServer.Requests(dnstest.EndpointPatchRecord))
+
+	assert.Contains(t, story, "0 failed")
+	assert.NotContains(t, story, "FAILED")
+}
+
+func TestDemoTwiceChangesNothing(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	require.NoError(t, demo(t.Context(), &bytes.Buffer{}, l))
+	writes := func() int {
+		return l.DNSServer.Requests(dnstest.EndpointPatchRecord) +
+			l.DNSServer.Requests(dnstest.EndpointCreateRecord) +
+			l.DNSServer.Requests(dnstest.EndpointDeleteRecord)
+	}
+	before := writes()
+
+	var out bytes.Buffer
+	require.NoError(t, demo(t.Context(), &out, l), out.String())
+	assert.Contains(t, out.String(), "records already hold 198.51.100.20: nothing to change")
+	assert.Equal(t, before, writes(), "second demo wrote to the zone")
+}
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		out    string // substring of stdout
+		errOut string // substring of stderr
+	}{
+		{name: "no command", args: nil, code: 2, errOut: "usage: homelab"},
+		{name: "help", args: []string{"help"}, code: 0, out: "demo"},
+		{name: "unknown", args: []string{"frobnicate"}, code: 2, errOut: `unknown command "frobnicate"`},
+		{name: "demo extra args", args: []string{"demo", "now"}, code: 2, errOut: "unexpected arguments"},
+		{name: "demo", args: []string{"demo"}, code: 0, out: "0 failed"},
+		{name: "ddns help", args: []string{"ddns", "-h"}, code: 0, out: "CLOUDFLARE_API_TOKEN"},
+		{name: "ddns bad flag", args: []string{"ddns", "-nope"}, code: 2, errOut: "usage"},
+		{name: "ddns without token", args: []string{"ddns", "-ip", "198.51.100.20"}, code: 1, errOut: "set CLOUDFLARE_API_TOKEN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out, errOut bytes.Buffer
+			code := run(t.Context(), tt.args, &out, &errOut, noEnv)
+			assert.Equal(t, tt.code, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+			assert.Contains(t, out.String(), tt.out)
+			assert.Contains(t, errOut.String(), tt.errOut)
+			if tt.code == 0 {
+				assert.Empty(t, strings.TrimSpace(errOut.String()))
+			}
+		})
+	}
+}

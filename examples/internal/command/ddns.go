@@ -1,0 +1,59 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+
+	"github.com/thehomelab/homelab/dns"
+	"github.com/thehomelab/homelab/examples/internal/workflow"
+)
+
+// DDNS keeps Cloudflare A records on the public address.
+func DDNS() Command {
+	return Command{
+		Name:    "ddns",
+		Summary: "keep Cloudflare A records on the public address",
+		Run:     runDDNS,
+	}
+}
+
+func runDDNS(ctx context.Context, out io.Writer, args []string, env Env) error {
+	fs := newFlags("ddns", out, "ddns [-zone Z] [-names vpn,home] [-ip ADDR | -echo URL] [-dry-run]\n"+
+		"  env CLOUDFLARE_API_TOKEN: API token with Zone:Read and DNS:Edit on the zone")
+	zone := fs.String("zone", "thehomelab.site", "Cloudflare zone")
+	names := fs.String("names", "vpn", "comma-separated record names to keep on the address")
+	ip := fs.String("ip", "", "publish this address instead of asking a service")
+	echo := fs.String("echo", "https://api.ipify.org", "\"what is my IP\" service to ask for the address")
+	dryRun := fs.Bool("dry-run", false, "only print what would change")
+	api := fs.String("cloudflare", dns.DefaultBaseURL, "Cloudflare API base URL")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg := workflow.DDNSConfig{Zone: *zone, Names: list(*names), DryRun: *dryRun}
+	if len(cfg.Names) == 0 {
+		return usageError("-names is empty")
+	}
+	switch {
+	case *ip != "":
+		a, err := netip.ParseAddr(*ip)
+		if err != nil {
+			return usageError("-ip: %v", err)
+		}
+		cfg.Source, cfg.SourceName = dns.StaticSource(a), "-ip"
+	default:
+		cfg.Source, cfg.SourceName = dns.EchoSource(*echo, dns.IPv4, nil), *echo
+	}
+	token, err := need(env, "CLOUDFLARE_API_TOKEN", "a Cloudflare API token")
+	if err != nil {
+		return err
+	}
+	c, err := dns.NewClient(dns.NewSecret(token), dns.WithBaseURL(*api))
+	if err != nil {
+		return fmt.Errorf("ddns: %w", err)
+	}
+	defer c.Close()
+	workflow.Title(out, "DDNS: %v in %s follow the public address", cfg.Names, cfg.Zone)
+	return workflow.DDNS(ctx, out, c, cfg)
+}

@@ -1,0 +1,73 @@
+// Package lab starts the embedded homelab: every device fake of the SDK on
+// 127.0.0.1, seeded like the lab in the README, with a client of each
+// package connected to it. homelab demo and the examples' tests run the
+// workflows against it; nothing leaves the machine.
+package lab
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/thehomelab/homelab/dns"
+	"github.com/thehomelab/homelab/dns/dnstest"
+)
+
+// Zone is the lab's Cloudflare zone.
+const Zone = dnstest.SeedZone
+
+// VPNName is the record the DDNS workflow keeps on the router's address.
+const VPNName = "vpn." + Zone
+
+// StaleVPNAddr is what the VPN record holds when the lab starts: the
+// address of yesterday's PPPoE session.
+const StaleVPNAddr = "203.0.113.10"
+
+// Lab is the running embedded lab. Close it when done.
+type Lab struct {
+	// DNS is a client of the fake Cloudflare API, DNSServer the fake.
+	DNS       *dns.Client
+	DNSServer *dnstest.Server
+
+	closers []func()
+}
+
+// Start starts every fake and connects a client to each. On error nothing
+// is left running.
+func Start(ctx context.Context) (_ *Lab, err error) {
+	l := &Lab{}
+	defer func() {
+		if err != nil {
+			l.Close()
+		}
+	}()
+	if err := l.startDNS(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *Lab) startDNS() error {
+	srv := dnstest.NewServer()
+	l.closers = append(l.closers, srv.Close)
+	srv.AddRecord(dnstest.Record{ZoneName: Zone, Type: "A", Name: VPNName,
+		Content: StaleVPNAddr, TTL: 120, Comment: dns.DefaultComment})
+	// The lab answers at once: client-side pacing would only slow the demo.
+	c, err := dns.NewClient(dns.NewSecret(dnstest.SeedToken), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0))
+	if err != nil {
+		return fmt.Errorf("lab: dns client: %w", err)
+	}
+	l.closers = append(l.closers, func() { _ = c.Close() })
+	l.DNS, l.DNSServer = c, srv
+	return nil
+}
+
+// Close stops every client and fake, newest first. It is idempotent.
+func (l *Lab) Close() {
+	for i := len(l.closers) - 1; i >= 0; i-- {
+		l.closers[i]()
+	}
+	l.closers = nil
+}

@@ -1,0 +1,82 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/thehomelab/homelab/dns"
+)
+
+// DDNSConfig says which records follow which address.
+type DDNSConfig struct {
+	// Zone is the Cloudflare zone, e.g. "thehomelab.site".
+	Zone string
+	// Names are the record names kept on the address, relative to Zone or
+	// fully qualified.
+	Names []string
+	// Source reports the public IPv4 address, e.g. the router's PPPoE address.
+	Source dns.Source
+	// SourceName says where the address comes from, for the story
+	// ("router pppoe-out1").
+	SourceName string
+	// DryRun only prints the plan.
+	DryRun bool
+}
+
+// DDNS keeps the A records of cfg.Names on the address cfg.Source reports:
+// it prints the plan, applies it, then runs a second cycle to show that an
+// unchanged address costs no Cloudflare request.
+func DDNS(ctx context.Context, w io.Writer, c *dns.Client, cfg DDNSConfig) error {
+	if cfg.Source == nil {
+		return errors.New("ddns: no address source")
+	}
+	src := cfg.SourceName
+	if src == "" {
+		src = "source"
+	}
+	u, err := c.NewUpdater(dns.UpdaterConfig{Zone: cfg.Zone, Names: cfg.Names, IPv4: cfg.Source})
+	if err != nil {
+		return fmt.Errorf("ddns: %w", err)
+	}
+	p, err := u.Plan(ctx)
+	if err != nil {
+		return fmt.Errorf("ddns: plan: %w", err)
+	}
+	say(w, "%s reports %s", src, p.IPv4)
+	for _, r := range p.Unmanaged {
+		say(w, "left alone (no managed comment): %s", r)
+	}
+	if !p.Changed() {
+		say(w, "records already hold %s: nothing to change", p.IPv4)
+		return nil
+	}
+	for _, ch := range p.Changes {
+		say(w, "plan: %s", ch)
+	}
+	if cfg.DryRun {
+		say(w, "dry run: nothing changed")
+		return nil
+	}
+	p, err = u.Apply(ctx)
+	if err != nil {
+		return fmt.Errorf("ddns: apply: %w", err)
+	}
+	for _, ch := range p.Changes {
+		say(w, "done: %s", ch)
+	}
+	p, err = u.Apply(ctx)
+	if err != nil {
+		return fmt.Errorf("ddns: second cycle: %w", err)
+	}
+	switch {
+	case p.Changed():
+		say(w, "second cycle changed %d records (the address moved meanwhile)", len(p.Changes))
+	case !p.Checked:
+		say(w, "second cycle: address unchanged, nothing sent to Cloudflare")
+	default:
+		say(w, "second cycle: records verified, nothing to change")
+	}
+	return nil
+}
