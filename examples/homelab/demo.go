@@ -56,6 +56,18 @@ func demo(ctx context.Context, w io.Writer, l *lab.Lab) error {
 		})
 	})
 
+	step("acme", func() error {
+		domain := "*." + lab.Zone
+		workflow.Title(w, "ACME DNS-01: a challenge for %s, presented and cleaned up", domain)
+		// In production the value is the key authorization digest the CA
+		// hands the ACME client; any text serves the demo.
+		const value = "demo-key-authorization-digest"
+		if err := workflow.ACMEPresent(ctx, w, l.DNS, lab.Zone, domain, 10*time.Millisecond, value); err != nil {
+			return err
+		}
+		return workflow.ACMECleanUp(ctx, w, l.DNS, lab.Zone, domain, value)
+	})
+
 	fmt.Fprintf(w, "\n%d workflows, %d failed, %s\n", steps, len(errs), time.Since(start).Round(time.Millisecond))
 	return errors.Join(errs...)
 }

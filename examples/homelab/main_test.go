@@ -34,24 +34,31 @@ func TestDemo(t *testing.T) {
 	// DDNS: the record moved from yesterday's address to today's, and the
 	// second cycle made no request.
 	assert.Contains(t, story, "update vpn.thehomelab.site A 203.0.113.10 -> 198.51.100.20")
+	assert.Contains(t, story, "Cloudflare now holds vpn.thehomelab.site A 198.51.100.20")
 	assert.Contains(t, story, "second cycle: address unchanged, nothing sent to Cloudflare")
 	recs := l.DNSServer.Records(lab.VPNName)
 	require.Len(t, recs, 1)
 	assert.Equal(t, "198.51.100.20", recs[0].Content)
 	assert.Equal(t, 1, l.DNSServer.Requests(dnstest.EndpointPatchRecord))
 
+	// ACME: the challenge was listed, then removed again.
+	assert.Contains(t, story, "presented 1 TXT record(s) on _acme-challenge.thehomelab.site")
+	assert.Contains(t, story, "cleaned up 1 TXT record(s) on _acme-challenge.thehomelab.site")
+	assert.Empty(t, l.DNSServer.Records("_acme-challenge.thehomelab.site"))
+	assert.Equal(t, 1, l.DNSServer.Requests(dnstest.EndpointCreateRecord))
+
 	assert.Contains(t, story, "0 failed")
 	assert.NotContains(t, story, "FAILED")
 }
 
+// The second demo finds the VPN record in place: no PATCH. (The ACME
+// challenge is presented and removed again each time, by design.)
 func TestDemoTwiceChangesNothing(t *testing.T) {
 	t.Parallel()
 	l := startLab(t)
 	require.NoError(t, demo(t.Context(), &bytes.Buffer{}, l))
 	writes := func() int {
-		return l.DNSServer.Requests(dnstest.EndpointPatchRecord) +
-			l.DNSServer.Requests(dnstest.EndpointCreateRecord) +
-			l.DNSServer.Requests(dnstest.EndpointDeleteRecord)
+		return l.DNSServer.Requests(dnstest.EndpointPatchRecord)
 	}
 	before := writes()
 
@@ -77,6 +84,7 @@ func TestRun(t *testing.T) {
 		{name: "demo", args: []string{"demo"}, code: 0, out: "0 failed"},
 		{name: "ddns help", args: []string{"ddns", "-h"}, code: 0, out: "CLOUDFLARE_API_TOKEN"},
 		{name: "ddns bad flag", args: []string{"ddns", "-nope"}, code: 2, errOut: "usage"},
+		{name: "acme help", args: []string{"acme", "-h"}, code: 0, out: "present|cleanup"},
 		{name: "ddns without token", args: []string{"ddns", "-ip", "198.51.100.20"}, code: 1, errOut: "set CLOUDFLARE_API_TOKEN"},
 	}
 	for _, tt := range tests {

@@ -63,8 +63,9 @@ func DDNS(ctx context.Context, w io.Writer, c *dns.Client, cfg DDNSConfig) error
 	if err != nil {
 		return fmt.Errorf("ddns: apply: %w", err)
 	}
-	for _, ch := range p.Changes {
-		say(w, "done: %s", ch)
+	say(w, "applied %d change(s)", len(p.Changes))
+	if err := showRecords(ctx, w, c, cfg); err != nil {
+		return err
 	}
 	p, err = u.Apply(ctx)
 	if err != nil {
@@ -77,6 +78,24 @@ func DDNS(ctx context.Context, w io.Writer, c *dns.Client, cfg DDNSConfig) error
 		say(w, "second cycle: address unchanged, nothing sent to Cloudflare")
 	default:
 		say(w, "second cycle: records verified, nothing to change")
+	}
+	return nil
+}
+
+// showRecords reads the A records of cfg.Names back from Cloudflare.
+func showRecords(ctx context.Context, w io.Writer, c *dns.Client, cfg DDNSConfig) error {
+	z, err := c.Zone(ctx, cfg.Zone)
+	if err != nil {
+		return fmt.Errorf("ddns: %w", err)
+	}
+	for _, n := range cfg.Names {
+		recs, err := c.ListRecords(ctx, z, dns.RecordFilter{Type: dns.TypeA, Name: n})
+		if err != nil {
+			return fmt.Errorf("ddns: read back: %w", err)
+		}
+		for _, r := range recs {
+			say(w, "Cloudflare now holds %s", r)
+		}
 	}
 	return nil
 }
