@@ -6,7 +6,6 @@ package lab
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/dns/dnstest"
@@ -40,28 +39,12 @@ func Start(ctx context.Context) (_ *Lab, err error) {
 			l.Close()
 		}
 	}()
-	if err := l.startDNS(); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	for _, start := range []func(context.Context) error{l.startDNS} {
+		if err := start(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return l, nil
-}
-
-func (l *Lab) startDNS() error {
-	srv := dnstest.NewServer()
-	l.closers = append(l.closers, srv.Close)
-	srv.AddRecord(dnstest.Record{ZoneName: Zone, Type: "A", Name: VPNName,
-		Content: StaleVPNAddr, TTL: 120, Comment: dns.DefaultComment})
-	// The lab answers at once: client-side pacing would only slow the demo.
-	c, err := dns.NewClient(dns.NewSecret(dnstest.SeedToken), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0))
-	if err != nil {
-		return fmt.Errorf("lab: dns client: %w", err)
-	}
-	l.closers = append(l.closers, func() { _ = c.Close() })
-	l.DNS, l.DNSServer = c, srv
-	return nil
 }
 
 // Close stops every client and fake, newest first. It is idempotent.
