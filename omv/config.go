@@ -14,7 +14,7 @@ type ConfigService struct{ c *Client }
 // SystemInfo is the part of System.getInformation a client acts on.
 type SystemInfo struct {
 	Hostname     string
-	Version      string   // e.g. "6.3.13-1 (Shaitan)"
+	Version      string // e.g. "6.3.13-1 (Shaitan)"
 	Kernel       string
 	ConfigDirty  bool     // pending changes need Config.applyChanges
 	DirtyModules []string // sorted module names, e.g. ["samba", "zeroconf"]

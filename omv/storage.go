@@ -409,4 +409,3 @@ func (s *FilesystemService) List(ctx context.Context) ([]Filesystem, error) {
 	}
 	return out, nil
 }
-

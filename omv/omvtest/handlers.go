@@ -239,7 +239,7 @@ func (s *Server) enumerateDisks(any) (any, *rpcError) {
 		name := strings.TrimPrefix(d.dev, "/dev/")
 		out = append(out, map[string]any{"devicename": name, "canonicaldevicefile": d.dev, "devicefile": d.dev,
 			"devicelinks": []string{"/dev/disk/by-id/ata-" + strings.ReplaceAll(d.model, " ", "_") + "_" + d.serial},
-			"model": d.model, "size": fmt.Sprint(d.size), "description": fmt.Sprintf("%s [%s, %d GB]", d.model, d.dev, d.size/1e9),
+			"model":       d.model, "size": fmt.Sprint(d.size), "description": fmt.Sprintf("%s [%s, %d GB]", d.model, d.dev, d.size/1e9),
 			"vendor": "", "serialnumber": d.serial, "wwn": "", "israid": false, "isroot": d.root, "isreadonly": false})
 	}
 	return out, nil
@@ -867,4 +867,3 @@ func (s *Server) Quota(fsUUID, user string) int64 {
 	defer s.mu.Unlock()
 	return s.m.quotas[fsUUID]["user:"+user]
 }
-
