@@ -21,6 +21,9 @@ type ShareSpec struct {
 	Mode       string // directory mode; "" = "775"
 }
 
+var shareModules = map[string]bool{"postfix": true, "sharedfolders": true, "systemd": true, "samba": true,
+	"zeroconf": true, "quota": true}
+
 // ShareResult reports what EnsureShare did.
 type ShareResult struct {
 	Folder  SharedFolder
@@ -34,11 +37,13 @@ func (r ShareResult) Changed() bool { return len(r.Changes) > 0 }
 
 // EnsureShare makes the share match spec and applies the configuration
 // modules it touched. A share that already matches costs six reads and no
-// write, and leaves OMV clean. If the apply fails the error says what was
-// written but not deployed.
+// write, and leaves OMV clean: pending changes of the modules it manages
+// (left by an earlier failed apply) are deployed too. If the apply fails
+// the error says what was written but not deployed.
 //
-// OMV API: FsTab.enumerateEntries, UserMgmt.getUser, ShareMgmt.getList,
-// ShareMgmt.getPrivileges, SMB.getShareList, Quota.get; on change
+// OMV API: UserMgmt.getUser, ShareMgmt.getList, ShareMgmt.getPrivileges,
+// SMB.getShareList, Quota.get, System.getInformation; FsTab.enumerateEntries
+// when the folder is new or moves; on change
 // UserMgmt.setUser, ShareMgmt.set, ShareMgmt.setPrivileges, SMB.setShare,
 // Quota.set, Config.applyChangesBg
 func (c *Client) EnsureShare(ctx context.Context, spec ShareSpec) (ShareResult, error) {
@@ -61,10 +66,6 @@ func (c *Client) EnsureShare(ctx context.Context, spec ShareSpec) (ShareResult, 
 	}
 
 	// Reads first, so a no-op run writes nothing.
-	mnt, err := c.Filesystems.MountPoint(ctx, spec.Filesystem)
-	if err != nil {
-		return fail(err)
-	}
 	user, err := c.Users.get(ctx, spec.Owner.Name)
 	userFound := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -73,6 +74,12 @@ func (c *Client) EnsureShare(ctx context.Context, spec ShareSpec) (ShareResult, 
 	folder, folderFound, err := c.SharedFolders.byName(ctx, spec.Name)
 	if err != nil {
 		return fail(err)
+	}
+	mnt := folder.MountPoint
+	if !folderFound || !folder.onFilesystem(spec.Filesystem) {
+		if mnt, err = c.Filesystems.MountPoint(ctx, spec.Filesystem); err != nil {
+			return fail(err)
+		}
 	}
 	var privs []Privilege
 	if folderFound {
@@ -127,6 +134,17 @@ func (c *Client) EnsureShare(ctx context.Context, spec ShareSpec) (ShareResult, 
 		return fail(err)
 	} else if changed {
 		mark("quota of "+spec.Owner.Name+" = "+formatLimit(spec.Quota), "quota")
+	}
+	// Deploy what this run changed, plus our modules left dirty by an
+	// earlier run whose apply failed or timed out.
+	info, err := c.Info(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	for _, m := range info.DirtyModules {
+		if shareModules[m] {
+			dirty[m] = true
+		}
 	}
 	if len(dirty) == 0 {
 		return res, nil

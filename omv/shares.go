@@ -24,6 +24,8 @@ type SharedFolder struct {
 	RelDirPath string // relative to the filesystem root, ends in "/"
 	Comment    string
 	Mode       string // e.g. "775"
+
+	fsName, fsDir string // from getList's mntent, to skip a lookup
 }
 
 // SharedFolderSpec describes a wanted shared folder. Zero values mean
@@ -43,6 +45,10 @@ type rawFolder struct {
 	RelDirPath string `json:"reldirpath"`
 	Comment    string `json:"comment"`
 	Mode       string `json:"mode"`
+	MntEnt     struct {
+		FsName string `json:"fsname"`
+		Dir    string `json:"dir"`
+	} `json:"mntent"`
 }
 
 // List returns all shared folders.
@@ -58,9 +64,19 @@ func (s *SharedFolderService) List(ctx context.Context) ([]SharedFolder, error) 
 	out := make([]SharedFolder, 0, len(res.Data))
 	for _, r := range res.Data {
 		out = append(out, SharedFolder{UUID: r.UUID, Name: r.Name, MountPoint: r.MntEntRef, RelDirPath: r.RelDirPath,
-			Comment: r.Comment, Mode: r.Mode})
+			Comment: r.Comment, Mode: r.Mode, fsName: r.MntEnt.FsName, fsDir: r.MntEnt.Dir})
 	}
 	return out, nil
+}
+
+// onFilesystem reports whether the folder's mount point (as getList
+// describes it) belongs to the filesystem with that UUID.
+func (f SharedFolder) onFilesystem(fsUUID string) bool {
+	return fsUUID != "" && mountMatches(f.fsName, f.fsDir, fsUUID)
+}
+
+func mountMatches(fsname, dir, fsUUID string) bool {
+	return fsname == fsUUID || strings.HasSuffix(fsname, "/"+fsUUID) || strings.HasSuffix(dir, "-"+fsUUID)
 }
 
 func (s *SharedFolderService) byName(ctx context.Context, name string) (SharedFolder, bool, error) {
@@ -206,7 +222,7 @@ func (s *FilesystemService) MountPoint(ctx context.Context, fsUUID string) (stri
 		return "", fmt.Errorf("omv: mount point of %s: %w", fsUUID, err)
 	}
 	for _, e := range entries {
-		if e.FsName == fsUUID || strings.HasSuffix(e.FsName, "/"+fsUUID) || strings.HasSuffix(e.Dir, "-"+fsUUID) {
+		if mountMatches(e.FsName, e.Dir, fsUUID) {
 			return e.UUID, nil
 		}
 	}

@@ -168,12 +168,8 @@ func defaultShare() map[string]any {
 		"timemachine": false, "transportencryption": "auto"}
 }
 
-// markDirty records modules that need applyChanges and, at the first
-// change after an apply, snapshots the database for revertChanges.
+// markDirty records modules that need applyChanges.
 func (s *Server) markDirty(mods ...string) {
-	if len(s.dirty) == 0 && s.snap == nil {
-		s.snap = s.m.clone()
-	}
 	for _, m := range mods {
 		s.dirty[m] = true
 	}

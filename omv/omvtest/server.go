@@ -475,10 +475,21 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, service, metho
 	if touch {
 		sess.lastAccess = s.now
 	}
-	if !readOnly(method) {
-		s.writes++
+	if readOnly(method) {
+		return h(params)
 	}
-	return h(params)
+	s.writes++
+	// revertChanges restores the state before the first change after an
+	// apply, so snapshot before the handler mutates anything.
+	var pre *model
+	if len(s.dirty) == 0 {
+		pre = s.m.clone()
+	}
+	res, err := h(params)
+	if len(s.dirty) > 0 && s.snap == nil && pre != nil {
+		s.snap = pre
+	}
+	return res, err
 }
 
 func readOnly(method string) bool {
