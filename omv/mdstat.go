@@ -173,7 +173,7 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 			cur = nil
 			continue
 		}
-		if m := reDevLine.FindStringSubmatch(line); m != nil && !strings.Contains(line, " blocks") {
+		if m := devLine(line); m != nil {
 			if len(out) >= maxArrays {
 				return out, fmt.Errorf("%w: more than %d arrays", ErrParse, maxArrays)
 			}
@@ -224,12 +224,17 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 			}
 			continue
 		}
+		if !strings.Contains(line, "=") {
+			continue // bitmap and other lines
+		}
 		if m := rePending.FindStringSubmatch(line); m != nil {
 			cur.Sync = &SyncProgress{Action: syncAction(m[1]), Pending: true}
 			continue
 		}
-		if m := reProgress.FindStringSubmatch(line); m != nil {
-			cur.Sync = progressFrom(m)
+		if strings.Contains(line, "%") {
+			if m := reProgress.FindStringSubmatch(line); m != nil {
+				cur.Sync = progressFrom(m)
+			}
 		}
 	}
 	if len(out) == 0 && !sawHeader {
@@ -255,6 +260,15 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 		h.verdict(inactive[i], false)
 	}
 	return out, nil
+}
+
+// devLine matches "mdN : active|inactive …" cheaply before the regexp.
+func devLine(line string) []string {
+	if !strings.Contains(line, " : ") || strings.Contains(line, " blocks") ||
+		!(strings.Contains(line, "active") || strings.Contains(line, "inactive")) {
+		return nil
+	}
+	return reDevLine.FindStringSubmatch(line)
 }
 
 func syncAction(s string) string {
