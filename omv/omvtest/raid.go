@@ -163,7 +163,7 @@ func (a *array) mdstat() string {
 		if sy.pending {
 			fmt.Fprintf(&b, "      \t%s=DELAYED\n", sy.action)
 		} else {
-			fmt.Fprintf(&b, "      %s  %s = %s\n", bar(sy.done, sy.total), sy.action, sy.progress())
+			fmt.Fprintf(&b, "      %s  %s =%s\n", bar(sy.done, sy.total), sy.action, sy.progress())
 		}
 	}
 	b.WriteString("      bitmap: 0/8 pages [0KB], 65536KB chunk\n\n")
