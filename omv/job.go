@@ -110,3 +110,9 @@ func (j *Job) Wait(ctx context.Context) error {
 		}
 	}
 }
+
+// Job returns a handle for a background job started through Call (any
+// OMV method that returns a bgstatus file name), so it can be waited for.
+func (c *Client) Job(filename string) *Job {
+	return c.newJob("job", filename)
+}

@@ -91,7 +91,7 @@ func (s *Server) getInformation(any) (any, *rpcError) {
 	if len(dm) == 0 {
 		dirtyModules = []any{} // PHP encodes an empty array as []
 	}
-	info := map[string]any{"ts": s.now.Unix(), "time": s.now.Format("Mon 02 Jan 2006 15:04:05 PM MST"),
+	info := map[string]any{"ts": s.clockNow().Unix(), "time": s.clockNow().Format("Mon 02 Jan 2006 15:04:05 PM MST"),
 		"hostname": "nas", "version": s.version.String(), "cpuModelName": "QEMU Virtual CPU",
 		"memTotal": "4102500352", "memFree": "2051250176", "memUsed": "2051250176", "memAvailable": "3051250176",
 		"memUtilization": 0.5, "kernel": "Linux 6.1.0-18-amd64", "uptime": 86400.5, "loadAverage": map[string]any{"1min": 0.1, "5min": 0.1, "15min": 0.1},
@@ -304,7 +304,7 @@ func (s *Server) FailSMART(devicefile string, attrID int, overall string) error 
 }
 
 func (s *Server) raidObjects() []map[string]any {
-	s.m.tickRAID(s.now)
+	s.m.tickRAID(s.clockNow())
 	out := []map[string]any{}
 	for _, a := range s.m.arrays {
 		var devs []string
@@ -328,7 +328,7 @@ func (s *Server) raidObjects() []map[string]any {
 }
 
 func (s *Server) raidDetail(p any) (any, *rpcError) {
-	s.m.tickRAID(s.now)
+	s.m.tickRAID(s.clockNow())
 	a, err := s.array(pstr(pm(p), "devicefile"))
 	if err != nil {
 		return nil, errf(500, "Device '%s' not found.", pstr(pm(p), "devicefile"))
@@ -374,9 +374,9 @@ func (s *Server) raidCreate(p any) (any, *rpcError) {
 	}
 	dev := fmt.Sprintf("md%d", len(s.m.arrays))
 	a := &array{dev: dev, name: "nas:" + name, uuid: "b1c2d3e4:f5a6b7c8:d9e0f1a2:b3c4d5e6", level: kernel,
-		kib: size / 1024, slots: len(devs), members: members, created: s.now, updated: s.now, events: 1, nextIdx: len(devs)}
+		kib: size / 1024, slots: len(devs), members: members, created: s.clockNow(), updated: s.clockNow(), events: 1, nextIdx: len(devs)}
 	if kernel == "raid1" || kernel == "raid5" || kernel == "raid6" || kernel == "raid10" {
-		a.sync = &syncState{action: "resync", total: a.kib, speed: 200000, last: s.now}
+		a.sync = &syncState{action: "resync", total: a.kib, speed: 200000, last: s.clockNow()}
 	}
 	s.m.arrays = append(s.m.arrays, a)
 	s.markDirty("mdadm", "initramfs")

@@ -318,7 +318,7 @@ func (s *Server) array(md string) (*array, error) {
 func (s *Server) MDStat() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m.tickRAID(s.now)
+	s.m.tickRAID(s.clockNow())
 	var b strings.Builder
 	b.WriteString("Personalities : [raid1] [linear] [multipath] [raid0] [raid6] [raid5] [raid4] [raid10] \n")
 	for i := len(s.m.arrays) - 1; i >= 0; i-- {
@@ -332,7 +332,7 @@ func (s *Server) MDStat() string {
 func (s *Server) Detail(md string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m.tickRAID(s.now)
+	s.m.tickRAID(s.clockNow())
 	a, err := s.array(md)
 	if err != nil {
 		return "", err
@@ -342,14 +342,14 @@ func (s *Server) Detail(md string) (string, error) {
 
 func (s *Server) raidChange(a *array) {
 	a.events++
-	a.updated = s.now
+	a.updated = s.clockNow()
 }
 
 // FailMember marks a member faulty (mdadm --fail): it stays listed with (F).
 func (s *Server) FailMember(md, dev string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m.tickRAID(s.now)
+	s.m.tickRAID(s.clockNow())
 	a, err := s.array(md)
 	if err != nil {
 		return err
@@ -371,7 +371,7 @@ func (s *Server) FailMember(md, dev string) error {
 func (s *Server) RemoveMember(md, dev string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m.tickRAID(s.now)
+	s.m.tickRAID(s.clockNow())
 	a, err := s.array(md)
 	if err != nil {
 		return err
@@ -391,7 +391,7 @@ func (s *Server) RemoveMember(md, dev string) error {
 func (s *Server) AddMember(md, dev string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m.tickRAID(s.now)
+	s.m.tickRAID(s.clockNow())
 	a, err := s.array(md)
 	if err != nil {
 		return err
@@ -411,7 +411,7 @@ func (s *Server) AddMember(md, dev string) error {
 	}
 	a.members = append(a.members, m)
 	if free >= 0 {
-		a.sync = &syncState{action: "recovery", total: a.kib, speed: 100000, last: s.now}
+		a.sync = &syncState{action: "recovery", total: a.kib, speed: 100000, last: s.clockNow()}
 	}
 	s.raidChange(a)
 	return nil
@@ -421,7 +421,7 @@ func (s *Server) AddMember(md, dev string) error {
 func (s *Server) SetSyncSpeed(md string, kibPerSec int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m.tickRAID(s.now)
+	s.m.tickRAID(s.clockNow())
 	a, err := s.array(md)
 	if err != nil {
 		return err
@@ -442,7 +442,7 @@ func (s *Server) StartSync(md, action string, delayed bool) error {
 	if err != nil {
 		return err
 	}
-	a.sync = &syncState{action: action, total: a.kib, speed: 100000, pending: delayed, last: s.now}
+	a.sync = &syncState{action: action, total: a.kib, speed: 100000, pending: delayed, last: s.clockNow()}
 	s.raidChange(a)
 	return nil
 }
@@ -457,7 +457,7 @@ func (s *Server) ResumeSync(md string) error {
 	}
 	if a.sync != nil {
 		a.sync.pending = false
-		a.sync.last = s.now
+		a.sync.last = s.clockNow()
 	}
 	return nil
 }

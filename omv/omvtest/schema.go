@@ -144,7 +144,6 @@ func obj(props map[string]prop) *prop { return &prop{typ: "object", props: props
 var (
 	str      = prop{typ: "string", req: true}
 	boolean  = prop{typ: "boolean", req: true}
-	integer  = prop{typ: "integer", req: true}
 	uuidProp = prop{typ: "string", req: true, format: "uuidv4"}
 	devProp  = prop{typ: "string", req: true, format: "devicefile"}
 	getList  = obj(map[string]prop{

@@ -3,6 +3,7 @@ package omvtest
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -30,8 +31,17 @@ const (
 	V85
 )
 
+// String returns the version string System.getInformation reports.
 func (v Version) String() string {
-	return [...]string{"6.3.13-1 (Shaitan)", "7.7.24-7 (Sandworm)", "8.5.7-1 (Synchrony)"}[v]
+	switch v {
+	case V6:
+		return "6.3.13-1 (Shaitan)"
+	case V7:
+		return "7.7.24-7 (Sandworm)"
+	case V85:
+		return "8.5.7-1 (Synchrony)"
+	}
+	return "unknown"
 }
 
 // Seed credentials and identifiers of the seeded NAS.
@@ -55,8 +65,10 @@ type Server struct {
 	srv *httptest.Server
 
 	mu          sync.Mutex
+	tls         bool
 	version     Version
 	now         time.Time
+	clock       func() time.Time
 	idle        time.Duration
 	legacyCodes bool
 	raidPlugin  bool
@@ -90,6 +102,21 @@ type Option func(*Server)
 // WithVersion makes the server behave like the given OMV version (default V6).
 func WithVersion(v Version) Option { return func(s *Server) { s.version = v } }
 
+// WithClock replaces the built-in fake clock (which starts at
+// 2026-01-02 03:04:05 UTC and moves only with Advance) with now, e.g. a
+// test's own fake clock. Idle expiry and RAID sync progress follow it.
+func WithClock(now func() time.Time) Option {
+	return func(s *Server) {
+		if now != nil {
+			s.clock = now
+		}
+	}
+}
+
+// WithTLS serves HTTPS with httptest's self-signed certificate; see
+// Certificate for pinning it.
+func WithTLS() Option { return func(s *Server) { s.tls = true } }
+
 // NewServer starts a seeded fake OMV on 127.0.0.1. Close it when done.
 func NewServer(opts ...Option) *Server {
 	s := &Server{
@@ -107,8 +134,12 @@ func NewServer(opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	s.m = seed(s.now)
-	s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
+	s.m = seed(s.clockNow())
+	if s.tls {
+		s.srv = httptest.NewTLSServer(http.HandlerFunc(s.handle))
+	} else {
+		s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
+	}
 	s.URL = s.srv.URL
 	return s
 }
@@ -116,22 +147,38 @@ func NewServer(opts ...Option) *Server {
 // Close shuts the server down.
 func (s *Server) Close() { s.srv.Close() }
 
+// Certificate returns the TLS certificate of a WithTLS server (nil otherwise).
+func (s *Server) Certificate() *x509.Certificate {
+	if !s.tls {
+		return nil
+	}
+	return s.srv.Certificate()
+}
+
 // Client returns an *http.Client for the server.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
 
-// Now returns the fake clock.
+// Now returns the server's clock.
 func (s *Server) Now() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.clockNow()
+}
+
+func (s *Server) clockNow() time.Time {
+	if s.clock != nil {
+		return s.clock()
+	}
 	return s.now
 }
 
-// Advance moves the fake clock forward: sessions idle out, RAID syncs progress.
+// Advance moves the built-in fake clock forward: sessions idle out, RAID
+// syncs progress. It has no effect on a clock set with WithClock.
 func (s *Server) Advance(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.now = s.now.Add(d)
-	s.m.tickRAID(s.now)
+	s.m.tickRAID(s.clockNow())
 }
 
 // SetIdleTimeout sets OMV's auto-logout (default 5 min; 0 = never).
@@ -444,7 +491,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, service, metho
 	svc := strings.ToLower(service)
 	sid := s.sessionID(r)
 	sess := s.sessions[sid]
-	if sess != nil && s.idle > 0 && s.now.Sub(sess.lastAccess) > s.idle {
+	if sess != nil && s.idle > 0 && s.clockNow().Sub(sess.lastAccess) > s.idle {
 		delete(s.sessions, sid)
 		s.clearCookie(w)
 		return nil, errf(401, "Session expired.")
@@ -473,7 +520,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, service, metho
 		return nil, errf(400, "%s", m)
 	}
 	if touch {
-		sess.lastAccess = s.now
+		sess.lastAccess = s.clockNow()
 	}
 	if readOnly(method) {
 		return h(params)
@@ -538,7 +585,7 @@ func (s *Server) sessionCall(w http.ResponseWriter, r *http.Request, sess *sessi
 				role = "admin"
 			}
 		}
-		ns := &session{id: newID(), user: name, role: role, lastAccess: s.now, ua: r.UserAgent()}
+		ns := &session{id: newID(), user: name, role: role, lastAccess: s.clockNow(), ua: r.UserAgent()}
 		s.sessions[ns.id] = ns
 		http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: ns.id, Path: "/", HttpOnly: true,
 			SameSite: http.SameSiteStrictMode})

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -307,4 +308,19 @@ func TestRAIDTextsConsistent(t *testing.T) {
 	d, err = srv.Detail("md0")
 	require.NoError(t, err)
 	assert.Contains(t, d, "State : inactive")
+}
+
+func TestWithClock(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	w := newWire(t, omvtest.WithClock(clock))
+	assert.Equal(t, now, w.srv.Now())
+	w.login()
+	mu.Lock()
+	now = now.Add(10 * time.Minute)
+	mu.Unlock()
+	r := w.call("Config", "isDirty", nil)
+	assert.Equal(t, "Session expired.", r.Error.Message)
 }
