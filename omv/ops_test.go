@@ -401,3 +401,25 @@ func TestEnsureShareApplyFailure(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"quota of carol = 1 GiB"}, res.Changes)
 }
+
+func TestEnsureShareOnSeededShareIsNoop(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	ctx := t.Context()
+	// Give docker an email: an EnsureShare without one must not clear it.
+	_, changed, err := c.Users.Ensure(ctx, omv.UserSpec{Name: "docker", Email: "d@example.org"})
+	require.NoError(t, err)
+	require.True(t, changed)
+	require.NoError(t, c.Config.Apply(ctx))
+	srv.ResetCalls()
+	res, err := c.EnsureShare(ctx, omv.ShareSpec{Name: "media", Filesystem: omvtest.FilesystemUUID,
+		Owner: omv.UserSpec{Name: "docker"}, Quota: 200 << 30})
+	require.NoError(t, err)
+	assert.Empty(t, res.Changes, "seeded mode 770 and email are left alone")
+	total, writes := srv.Calls()
+	assert.Equal(t, 6, total)
+	assert.Equal(t, 0, writes)
+	u, err := c.Users.Get(ctx, "docker")
+	require.NoError(t, err)
+	assert.Equal(t, "d@example.org", u.Email)
+}

@@ -28,8 +28,9 @@ type SharedFolder struct {
 	fsName, fsDir string // from getList's mntent, to skip a lookup
 }
 
-// SharedFolderSpec describes a wanted shared folder. Zero values mean
-// OMV's defaults: RelDirPath = Name + "/", Mode "775".
+// SharedFolderSpec describes a wanted shared folder. On creation empty
+// fields mean OMV's defaults (RelDirPath = Name + "/", Mode "775"); on an
+// existing folder empty RelDirPath and Mode leave the current values.
 type SharedFolderSpec struct {
 	Name       string
 	MountPoint string // mntentref; see FilesystemService.MountPoint
@@ -92,18 +93,6 @@ func (s *SharedFolderService) byName(ctx context.Context, name string) (SharedFo
 	return SharedFolder{}, false, nil
 }
 
-func (spec *SharedFolderSpec) norm() {
-	if spec.RelDirPath == "" {
-		spec.RelDirPath = spec.Name + "/"
-	}
-	if !strings.HasSuffix(spec.RelDirPath, "/") {
-		spec.RelDirPath += "/"
-	}
-	if spec.Mode == "" {
-		spec.Mode = "775"
-	}
-}
-
 // Ensure creates the shared folder or updates it to match spec, by name.
 // It reports whether anything was written.
 //
@@ -120,18 +109,32 @@ func (s *SharedFolderService) ensure(ctx context.Context, spec SharedFolderSpec,
 	if spec.Name == "" || spec.MountPoint == "" {
 		return SharedFolder{}, false, errors.New("omv: ensure shared folder: name and mount point are required")
 	}
-	spec.norm()
+	rel := spec.RelDirPath
+	if rel != "" && !strings.HasSuffix(rel, "/") {
+		rel += "/"
+	}
+	mode := spec.Mode
 	uuid := NewObjectUUID
 	if found {
-		if cur.MountPoint == spec.MountPoint && cur.RelDirPath == spec.RelDirPath && cur.Comment == spec.Comment &&
-			(cur.Mode == spec.Mode || cur.Mode == "") {
+		if rel == "" {
+			rel = cur.RelDirPath
+		}
+		if mode == "" || cur.Mode == "" {
+			mode = cur.Mode // getList may not report the mode; then it is not compared
+		}
+		if cur.MountPoint == spec.MountPoint && cur.RelDirPath == rel && cur.Comment == spec.Comment && cur.Mode == mode {
 			return cur, false, nil
 		}
 		uuid = cur.UUID
+	} else if rel == "" {
+		rel = spec.Name + "/"
+	}
+	if mode == "" {
+		mode = "775"
 	}
 	var r rawFolder
 	err := s.c.call(ctx, callOpts{}, "ShareMgmt", "set", map[string]any{"uuid": uuid, "name": spec.Name,
-		"reldirpath": spec.RelDirPath, "comment": spec.Comment, "mntentref": spec.MountPoint, "mode": spec.Mode}, &r)
+		"reldirpath": rel, "comment": spec.Comment, "mntentref": spec.MountPoint, "mode": mode}, &r)
 	if err != nil {
 		return SharedFolder{}, false, fmt.Errorf("omv: ensure shared folder %s: %w", spec.Name, err)
 	}
@@ -433,7 +436,9 @@ type User struct {
 
 // UserSpec is a wanted user. Password is set when the user is created, and
 // on an existing user only when ResetPassword is true (OMV cannot report
-// whether a password matches).
+// whether a password matches). On an existing user an empty Email or
+// Comment and nil Groups leave the current values; a non-nil empty Groups
+// clears the groups.
 type UserSpec struct {
 	Name          string
 	Password      Secret
@@ -513,12 +518,18 @@ func (s *UserService) Ensure(ctx context.Context, spec UserSpec) (User, bool, er
 }
 
 func (s *UserService) ensure(ctx context.Context, spec UserSpec, cur rawUser, found bool) (User, bool, error) {
-	if spec.Groups == nil {
-		spec.Groups = []string{}
-	}
 	pw := ""
 	keys, dis := []string{}, false
 	if found {
+		if spec.Groups == nil {
+			spec.Groups = cur.Groups
+		}
+		if spec.Email == "" {
+			spec.Email = cur.Email
+		}
+		if spec.Comment == "" {
+			spec.Comment = cur.Comment
+		}
 		if sameSet(cur.Groups, spec.Groups) && cur.Email == spec.Email && cur.Comment == spec.Comment && !spec.ResetPassword {
 			return cur.user(), false, nil
 		}
@@ -534,6 +545,9 @@ func (s *UserService) ensure(ctx context.Context, spec UserSpec, cur rawUser, fo
 			return User{}, false, fmt.Errorf("omv: create user %s: a password is required", spec.Name)
 		}
 		pw = spec.Password.Reveal()
+	}
+	if spec.Groups == nil {
+		spec.Groups = []string{}
 	}
 	var r rawUser
 	err := s.c.call(ctx, callOpts{}, "UserMgmt", "setUser", map[string]any{"name": spec.Name, "groups": spec.Groups,
