@@ -338,3 +338,13 @@ func TestRealServerStatusWithoutJSON(t *testing.T) {
 	assert.Contains(t, err.Error(), "gateway timeout")
 	_ = http.StatusOK
 }
+
+func TestSecondFactorChallenge(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, []omvtest.Option{omvtest.WithVersion(omvtest.V85)})
+	srv.RequireChallenge(omvtest.AdminUser)
+	err := c.Login(t.Context())
+	require.ErrorIs(t, err, omv.ErrAuth)
+	assert.Contains(t, err.Error(), "challengeRequired")
+	assert.Equal(t, 0, srv.Sessions())
+}

@@ -19,12 +19,13 @@ type Job struct {
 	Filename string
 	op       string
 
-	mu   sync.Mutex
-	pos  int64
-	out  strings.Builder
-	sink io.Writer
-	done bool
-	err  error
+	waitMu sync.Mutex // one Wait at a time; held across polls
+	mu     sync.Mutex // guards the fields below, never held across I/O
+	pos    int64
+	out    strings.Builder
+	sink   io.Writer
+	done   bool
+	err    error
 }
 
 func (c *Client) newJob(op, filename string) *Job {
@@ -64,42 +65,48 @@ const maxJobOutput = 16 << 20
 //
 // OMV API: Exec.getOutput {filename, pos}
 func (j *Job) Wait(ctx context.Context) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.done {
-		return j.err
-	}
+	j.waitMu.Lock()
+	defer j.waitMu.Unlock()
 	for {
+		j.mu.Lock()
+		done, jerr, pos, sink := j.done, j.err, j.pos, j.sink
+		j.mu.Unlock()
+		if done {
+			return jerr
+		}
 		var r execOutput
 		err := j.c.call(ctx, callOpts{passive: true, read: true}, "Exec", "getOutput",
-			map[string]any{"filename": j.Filename, "pos": j.pos}, &r)
+			map[string]any{"filename": j.Filename, "pos": pos}, &r)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			var e *Error
 			if errors.As(err, &e) && e.Status == 500 && !strings.HasPrefix(e.Message, "Failed to open file") {
+				j.mu.Lock()
 				j.done = true
 				j.err = fmt.Errorf("omv: %s: job %s: %w: %w", j.op, j.Filename, ErrJobFailed, err)
+				j.mu.Unlock()
 				return j.err
 			}
 			return fmt.Errorf("omv: %s: job %s: %w", j.op, j.Filename, err)
 		}
+		j.mu.Lock()
 		if r.Pos >= j.pos {
 			j.pos = r.Pos
 		}
-		if r.Output != "" {
-			if j.out.Len() < maxJobOutput {
-				j.out.WriteString(r.Output)
-			}
-			if j.sink != nil {
-				if _, err := io.WriteString(j.sink, r.Output); err != nil {
-					return fmt.Errorf("omv: %s: job %s: write output: %w", j.op, j.Filename, err)
-				}
+		if r.Output != "" && j.out.Len() < maxJobOutput {
+			j.out.WriteString(r.Output)
+		}
+		finished := !r.Running && !r.PendingOutput
+		j.done = finished
+		j.mu.Unlock()
+		if r.Output != "" && sink != nil {
+			if _, err := io.WriteString(sink, r.Output); err != nil {
+				return fmt.Errorf("omv: %s: job %s: write output: %w", j.op, j.Filename, err)
 			}
 		}
-		if !r.Running && !r.PendingOutput {
-			j.done = true
+		if finished {
 			return nil
 		}
 		if r.PendingOutput {

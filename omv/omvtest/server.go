@@ -80,6 +80,7 @@ type Server struct {
 	writes      int
 	loginMails  int
 	jobFail     string
+	challenge   map[string]bool
 	jobLines    []string
 	m           *model
 	snap        *model // state at the first change after the last apply
@@ -126,6 +127,7 @@ func NewServer(opts ...Option) *Server {
 		sessions:   map[string]*session{},
 		latency:    map[string]time.Duration{},
 		fail504:    map[string]int{},
+		challenge:  map[string]bool{},
 		calls:      map[string]int{},
 		dirty:      map[string]bool{},
 		jobs:       map[string]*job{},
@@ -225,6 +227,14 @@ func (s *Server) FailJobs(msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.jobFail = msg
+}
+
+// RequireChallenge makes logins of user answer "challengeRequired" (a
+// second factor, 8.5+ only); this fake does not implement Session.verify.
+func (s *Server) RequireChallenge(user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.challenge[user] = true
 }
 
 // ExpireSessions destroys all sessions, as an idle timeout would.
@@ -578,6 +588,10 @@ func (s *Server) sessionCall(w http.ResponseWriter, r *http.Request, sess *sessi
 		}
 		if sess != nil {
 			delete(s.sessions, sess.id)
+		}
+		if s.version == V85 && s.challenge[name] {
+			return map[string]any{"username": name, "status": "challengeRequired",
+				"challenge": map[string]any{"kind": "totp", "redirecturl": ""}}, nil
 		}
 		role := "user"
 		for _, g := range u.groups {
