@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -80,10 +81,24 @@ func (c *Client) Info(ctx context.Context) (SystemInfo, error) {
 	return si, nil
 }
 
-// IsDirty reports whether any configuration change is pending.
+// IsDirty reports whether a configuration change is pending: for any
+// module, or, when modules are named, for one of them (read from
+// System.getInformation, which every version reports the same way).
 //
-// OMV API: Config.isDirty
-func (s *ConfigService) IsDirty(ctx context.Context) (bool, error) {
+// OMV API: Config.isDirty; System.getInformation when modules are named
+func (s *ConfigService) IsDirty(ctx context.Context, modules ...string) (bool, error) {
+	if len(modules) > 0 {
+		info, err := s.c.Info(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, m := range modules {
+			if slices.Contains(info.DirtyModules, m) {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
 	var dirty bool
 	if err := s.c.call(ctx, callOpts{passive: true, read: true}, "Config", "isDirty", nil, &dirty); err != nil {
 		return false, err

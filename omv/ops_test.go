@@ -27,6 +27,12 @@ func TestApplyRevertAndJobs(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, info.ConfigDirty)
 	assert.Equal(t, []string{"samba", "zeroconf"}, info.DirtyModules)
+	dirty, err = c.Config.IsDirty(ctx, "quota", "samba")
+	require.NoError(t, err)
+	assert.True(t, dirty)
+	dirty, err = c.Config.IsDirty(ctx, "quota")
+	require.NoError(t, err)
+	assert.False(t, dirty)
 
 	// SMB.getStats refuses while samba is dirty.
 	err = c.Call(ctx, "SMB", "getStats", nil, nil)
