@@ -41,7 +41,7 @@ func (r ShareResult) Changed() bool { return len(r.Changes) > 0 }
 // (left by an earlier failed apply) are deployed too. If the apply fails
 // the error says what was written but not deployed.
 //
-// OMV API: UserMgmt.getUser, ShareMgmt.getList, ShareMgmt.getPrivileges,
+// OMV API: UserMgmt.getUserList, ShareMgmt.getList, ShareMgmt.getPrivileges,
 // SMB.getShareList, Quota.get, System.getInformation; FsTab.enumerateEntries
 // when the folder is new or moves; on change
 // UserMgmt.setUser, ShareMgmt.set, ShareMgmt.setPrivileges, SMB.setShare,
@@ -66,9 +66,8 @@ func (c *Client) EnsureShare(ctx context.Context, spec ShareSpec) (ShareResult, 
 	}
 
 	// Reads first, so a no-op run writes nothing.
-	user, err := c.Users.get(ctx, spec.Owner.Name)
-	userFound := err == nil
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	user, userFound, err := c.Users.lookup(ctx, spec.Owner.Name)
+	if err != nil {
 		return fail(err)
 	}
 	folder, folderFound, err := c.SharedFolders.byName(ctx, spec.Name)

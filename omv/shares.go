@@ -507,14 +507,32 @@ func sameSet(a, b []string) bool {
 // as sets) and reports whether it wrote anything. OMV applies user changes
 // at once, Samba account included.
 //
-// OMV API: UserMgmt.getUser, UserMgmt.setUser
+// OMV API: UserMgmt.getUserList {search: name}, UserMgmt.setUser
 func (s *UserService) Ensure(ctx context.Context, spec UserSpec) (User, bool, error) {
-	cur, err := s.get(ctx, spec.Name)
-	found := err == nil
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	cur, found, err := s.lookup(ctx, spec.Name)
+	if err != nil {
 		return User{}, false, err
 	}
 	return s.ensure(ctx, spec, cur, found)
+}
+
+// lookup finds a non-system user by exact name in the user list, which
+// does not depend on the wording of OMV's "does not exist" error.
+func (s *UserService) lookup(ctx context.Context, name string) (rawUser, bool, error) {
+	p := getlist()
+	p["search"] = name
+	var res struct {
+		Data []rawUser `json:"data"`
+	}
+	if err := s.c.call(ctx, callOpts{read: true}, "UserMgmt", "getUserList", p, &res); err != nil {
+		return rawUser{}, false, fmt.Errorf("omv: look up user %s: %w", name, err)
+	}
+	for _, u := range res.Data {
+		if u.Name == name {
+			return u, true, nil
+		}
+	}
+	return rawUser{}, false, nil
 }
 
 func (s *UserService) ensure(ctx context.Context, spec UserSpec, cur rawUser, found bool) (User, bool, error) {
