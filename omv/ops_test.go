@@ -224,6 +224,17 @@ func TestRAIDCreateMirror(t *testing.T) {
 			require.NoError(t, err)
 			assert.Contains(t, text, "Raid Level : raid1")
 			assert.False(t, strings.HasPrefix(text, "/dev/md1:"), "OMV drops the first line")
+			hs, err := c.RAID.Health(t.Context())
+			require.NoError(t, err)
+			require.Len(t, hs, 2)
+			assert.Equal(t, omv.RAIDClean, hs[0].State)
+			assert.Equal(t, "md1", hs[1].Device)
+			assert.Equal(t, omv.RAIDResyncing, hs[1].State, "initial resync after create")
+			assert.False(t, hs[1].Degraded)
+			srv.Advance(2 * time.Hour)
+			hs, err = c.RAID.Health(t.Context())
+			require.NoError(t, err)
+			assert.Equal(t, omv.RAIDClean, hs[1].State)
 		})
 	}
 }
