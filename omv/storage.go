@@ -409,3 +409,32 @@ func (s *FilesystemService) List(ctx context.Context) ([]Filesystem, error) {
 	}
 	return out, nil
 }
+
+// Create starts making a filesystem of fstype ("ext4", "xfs", "btrfs"…) on
+// devicefile; OMV wipes and (except on md devices) partitions it first.
+// While the job runs, List shows the filesystem as FSInitializing. The new
+// filesystem needs SetMountPoint and Config.Apply before it is mounted.
+//
+// OMV API: FileSystemMgmt.create {devicefile, type} (async)
+func (s *FilesystemService) Create(ctx context.Context, devicefile, fstype string) (*Job, error) {
+	var file string
+	if err := s.c.call(ctx, callOpts{}, "FileSystemMgmt", "create", map[string]any{"devicefile": devicefile, "type": fstype}, &file); err != nil {
+		return nil, fmt.Errorf("omv: create %s filesystem on %s: %w", fstype, devicefile, err)
+	}
+	return s.c.newJob("create filesystem on "+devicefile, file), nil
+}
+
+// SetMountPoint creates the mount-point config object of a filesystem
+// (id: filesystem UUID or device file) and returns its UUID. It does not
+// mount: the fstab module becomes dirty and Config.Apply mounts it.
+//
+// OMV API: FileSystemMgmt.setMountPoint {id}
+func (s *FilesystemService) SetMountPoint(ctx context.Context, id string) (string, error) {
+	var r struct {
+		UUID string `json:"uuid"`
+	}
+	if err := s.c.call(ctx, callOpts{}, "FileSystemMgmt", "setMountPoint", map[string]any{"id": id}, &r); err != nil {
+		return "", fmt.Errorf("omv: set mount point of %s: %w", id, err)
+	}
+	return r.UUID, nil
+}

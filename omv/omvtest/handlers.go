@@ -44,7 +44,7 @@ func (s *Server) methods() map[string]map[string]handler {
 			"getDetail":        s.raidDetail,
 			"create":           s.raidCreate,
 		},
-		"filesystemmgmt": {"getList": s.fsList},
+		"filesystemmgmt": {"getList": s.fsList, "create": s.fsCreate, "setMountPoint": s.fsSetMountPoint},
 		"fstab":          {"enumerateEntries": s.fstabEntries},
 		"sharemgmt": {
 			"getList":       s.folderList,
@@ -132,6 +132,15 @@ func (s *Server) apply(params any) *rpcError {
 	}
 	for _, m := range deploy {
 		delete(s.dirty, m)
+		if m == "fstab" {
+			for _, f := range s.m.fs {
+				for _, mp := range s.m.mounts {
+					if strings.HasSuffix(mp.fsname, f.uuid) {
+						f.mounted = true
+					}
+				}
+			}
+		}
 		if m == "samba" {
 			s.m.exported = map[string]bool{}
 			for _, sh := range s.m.shares {
@@ -392,18 +401,88 @@ func (s *Server) fsList(p any) (any, *rpcError) {
 				mnt = m
 			}
 		}
+		// Only filesystems with a mount point, or being created, are listed.
+		if mnt.uuid == "" && !f.creating {
+			continue
+		}
+		status := 1
+		if f.creating {
+			status = 2
+		}
 		used := f.size - f.avail
 		items = append(items, map[string]any{"devicename": strings.TrimPrefix(f.dev, "/dev/"), "devicefile": f.dev,
 			"predictabledevicefile": "/dev/disk/by-uuid/" + f.uuid, "canonicaldevicefile": f.dev, "parentdevicefile": f.parent,
 			"devlinks": []string{}, "uuid": f.uuid, "label": f.label, "type": f.typ, "blocks": fmt.Sprint(f.size / 1024),
-			"mounted": true, "mountpoint": mnt.dir, "used": fmt.Sprintf("%.2f GiB", float64(used)/(1<<30)),
+			"mounted": f.mounted, "mountpoint": mnt.dir, "used": fmt.Sprintf("%.2f GiB", float64(used)/(1<<30)),
 			"available": fmt.Sprint(f.avail), "size": fmt.Sprint(f.size), "percentage": int(used * 100 / f.size),
 			"description": f.label, "propposixacl": true, "propquota": true, "propresize": true, "propfstab": true,
 			"propreadonly": false, "propcompress": false, "propautodefrag": false, "hasmultipledevices": false,
 			"devicefiles": []string{f.dev}, "comment": "", "_readonly": false, "_used": true,
-			"usagewarnthreshold": 85, "mountopts": mnt.opts, "status": 1})
+			"usagewarnthreshold": 85, "mountopts": mnt.opts, "status": status})
 	}
 	return paginate(items, p), nil
+}
+
+// fsCreate runs mkfs as a background job (FileSystemMgmt.create is async).
+func (s *Server) fsCreate(params any) (any, *rpcError) {
+	p := pm(params)
+	dev, typ := pstr(p, "devicefile"), pstr(p, "type")
+	var size int64
+	for _, d := range s.m.disks {
+		if d.dev == dev && !d.root {
+			size = d.size
+		}
+	}
+	for _, a := range s.m.arrays {
+		if "/dev/"+a.dev == dev {
+			size = a.kib * 1024
+		}
+	}
+	if size == 0 {
+		return nil, errf(500, "Device '%s' not found.", dev)
+	}
+	for _, f := range s.m.fs {
+		if f.dev == dev || f.parent == dev {
+			return nil, errf(500, "The device '%s' already has a file system.", dev)
+		}
+	}
+	fs := &filesystem{uuid: s.newUUID(), dev: dev, parent: dev, typ: typ, size: size * 98 / 100, avail: size * 97 / 100, creating: true}
+	if !strings.HasPrefix(dev, "/dev/md") {
+		fs.dev = dev + "1" // OMV partitions plain disks
+	}
+	s.m.fs = append(s.m.fs, fs)
+	name := "/tmp/bgstatus" + newID()[:6]
+	s.jobs[name] = &job{lines: []string{"Creating new partition table ...\n", "mke2fs 1.47.0 (5-Feb-2023)\n",
+		"Writing superblocks and filesystem accounting information: done\n"}, fail: s.jobFail,
+		action: func() *rpcError { fs.creating = false; return nil }}
+	return name, nil
+}
+
+func (s *Server) fsSetMountPoint(params any) (any, *rpcError) {
+	p := pm(params)
+	id := pstr(p, "id")
+	fs := s.fsByUUID(id)
+	if fs == nil {
+		for _, f := range s.m.fs {
+			if f.parent == id {
+				fs = f
+			}
+		}
+	}
+	if fs == nil || fs.creating {
+		return nil, errf(500, "No file system found for '%s'.", id)
+	}
+	for _, m := range s.m.mounts {
+		if strings.HasSuffix(m.fsname, fs.uuid) {
+			return nil, errf(500, "A mount point already exists for the file system '%s'.", id)
+		}
+	}
+	m := mountpoint{uuid: s.newUUID(), fsname: "/dev/disk/by-uuid/" + fs.uuid, dir: "/srv/dev-disk-by-uuid-" + fs.uuid,
+		typ: fs.typ, opts: "defaults,nofail,user_xattr,usrjquota=aquota.user,grpjquota=aquota.group,jqfmt=vfsv0"}
+	s.m.mounts = append(s.m.mounts, m)
+	s.markDirty("fstab", "quota", "monit", "collectd")
+	return map[string]any{"uuid": m.uuid, "fsname": m.fsname, "dir": m.dir, "type": m.typ, "opts": m.opts,
+		"freq": 0, "passno": 2, "hidden": false, "usagewarnthreshold": 85, "comment": ""}, nil
 }
 
 func (s *Server) fstabEntries(any) (any, *rpcError) {

@@ -37,6 +37,8 @@ type disk struct {
 type filesystem struct {
 	uuid, dev, parent, label, typ string
 	size, avail                   int64
+	creating                      bool // mkfs job still running
+	mounted                       bool // fstab applied
 }
 
 type mountpoint struct{ uuid, fsname, dir, typ, opts string }
@@ -131,7 +133,7 @@ func seed(now time.Time) *model {
 		members: []*member{{dev: "sda", slot: 0, idx: 0, state: "sync", major: 8, minor: 0},
 			{dev: "sdb", slot: 1, idx: 1, state: "sync", major: 8, minor: 16}}}}
 	m.fs = []*filesystem{{uuid: FilesystemUUID, dev: "/dev/md0", parent: "/dev/md0", label: "data", typ: "ext4",
-		size: 983349346304, avail: 733349346304}}
+		size: 983349346304, avail: 733349346304, mounted: true}}
 	m.mounts = []mountpoint{{uuid: MountPointUUID, fsname: "/dev/disk/by-uuid/" + FilesystemUUID,
 		dir: "/srv/dev-disk-by-uuid-" + FilesystemUUID, typ: "ext4",
 		opts: "defaults,nofail,user_xattr,usrjquota=aquota.user,grpjquota=aquota.group,jqfmt=vfsv0"}}
