@@ -348,3 +348,18 @@ func TestSecondFactorChallenge(t *testing.T) {
 	assert.Contains(t, err.Error(), "challengeRequired")
 	assert.Equal(t, 0, srv.Sessions())
 }
+
+func TestJobStopAndEnumerate(t *testing.T) {
+	t.Parallel()
+	_, c := newPair(t, nil)
+	job, err := c.Config.ApplyBg(t.Context())
+	require.NoError(t, err)
+	var running map[string]any
+	require.NoError(t, c.Call(t.Context(), "Exec", "enumerate", nil, &running))
+	assert.Contains(t, running, job.Filename)
+	require.NoError(t, job.Stop(t.Context()))
+	err = job.Wait(t.Context())
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, omv.ErrJobFailed, "a vanished job is not a job failure")
+	assert.Contains(t, err.Error(), "Failed to open file")
+}

@@ -118,6 +118,17 @@ func (j *Job) Wait(ctx context.Context) error {
 	}
 }
 
+// Stop terminates the job (OMV sends SIGTERM and removes its files). A
+// later Wait fails because the job is gone.
+//
+// OMV API: Exec.stop {filename}
+func (j *Job) Stop(ctx context.Context) error {
+	if err := j.c.call(ctx, callOpts{}, "Exec", "stop", map[string]any{"filename": j.Filename}, nil); err != nil {
+		return fmt.Errorf("omv: %s: stop job %s: %w", j.op, j.Filename, err)
+	}
+	return nil
+}
+
 // Job returns a handle for a background job started through Call (any
 // OMV method that returns a bgstatus file name), so it can be waited for.
 func (c *Client) Job(filename string) *Job {

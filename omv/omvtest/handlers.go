@@ -7,6 +7,7 @@ import (
 )
 
 type job struct {
+	start    int64
 	lines    []string
 	revealed int
 	buf      string
@@ -32,6 +33,23 @@ func (s *Server) methods() map[string]map[string]handler {
 		"exec": {
 			"getOutput": s.getOutput,
 			"isRunning": s.isRunning,
+			"stop": func(p any) (any, *rpcError) {
+				name := pstr(pm(p), "filename")
+				if s.jobs[name] == nil {
+					return nil, errf(500, "Failed to open file (filename=%s, mode=r).", name)
+				}
+				delete(s.jobs, name)
+				return nil, nil
+			},
+			"enumerate": func(any) (any, *rpcError) {
+				out := map[string]any{}
+				for name, j := range s.jobs {
+					if !j.done {
+						out[name] = map[string]any{"startTime": j.start}
+					}
+				}
+				return out, nil
+			},
 		},
 		"diskmgmt": {"enumerateDevices": s.enumerateDisks},
 		"smart": {
@@ -169,7 +187,7 @@ func (s *Server) revert() {
 
 func (s *Server) startJob(action func() *rpcError) string {
 	name := "/tmp/bgstatus" + newID()[:6]
-	s.jobs[name] = &job{lines: append([]string(nil), s.jobLines...), fail: s.jobFail, action: action}
+	s.jobs[name] = &job{start: s.clockNow().Unix(), lines: append([]string(nil), s.jobLines...), fail: s.jobFail, action: action}
 	return name
 }
 

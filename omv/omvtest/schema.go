@@ -170,6 +170,7 @@ var schemas = map[string]*prop{
 	"exec.getoutput": obj(map[string]prop{"filename": str, "pos": {typ: "integer", req: true, min: f(0)},
 		"length": {typ: "integer", min: f(1024)}}),
 	"exec.isrunning":      obj(map[string]prop{"filename": str}),
+	"exec.stop":           obj(map[string]prop{"filename": str}),
 	"smart.getlist":       getList,
 	"smart.getattributes": deviceFile,
 	"raid.getlist":        getList,
