@@ -22,7 +22,7 @@ const (
 	RAIDRecovering RAIDState = "recovering" // rebuilding onto a new member
 	RAIDDelayed    RAIDState = "delayed"    // a sync waits (resync=DELAYED/PENDING)
 	RAIDDegraded   RAIDState = "degraded"   // members missing or faulty, nothing rebuilding
-	RAIDInactive   RAIDState = "inactive"   // not assembled/started: data not served
+	RAIDInactive   RAIDState = "inactive"   // not assembled or "Not Started": data not served
 	RAIDFailed     RAIDState = "failed"     // too few members to run
 	RAIDUnknown    RAIDState = "unknown"    // the text did not say
 )
@@ -360,7 +360,8 @@ func ParseDetail(text []byte) (ArrayHealth, error) {
 	if active >= 0 {
 		h.Working = active
 	}
-	inactive = strings.Contains(state, "inactive")
+	// "Not Started": assembled but not run (e.g. degraded at boot); no data is served.
+	inactive = strings.Contains(state, "inactive") || strings.Contains(state, "not started")
 	failed = strings.Contains(state, "failed")
 	if h.Sync == nil {
 		for _, w := range []struct{ word, act string }{{"recovering", "recovery"}, {"resyncing", "resync"},

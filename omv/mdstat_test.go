@@ -235,3 +235,29 @@ func FuzzParseDetail(f *testing.F) {
 		_ = h.String()
 	})
 }
+
+func TestParseDetailEdgeCases(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, text string
+		state      omv.RAIDState
+		degraded   bool
+	}{
+		{"not started", "     Raid Level : raid1\n   Raid Devices : 2\n          State : active, degraded, Not Started \n Active Devices : 1\n", omv.RAIDInactive, false},
+		{"failed", "     Raid Level : raid5\n   Raid Devices : 3\n          State : clean, FAILED \n Active Devices : 1\n", omv.RAIDFailed, true},
+		{"delayed", "     Raid Level : raid1\n   Raid Devices : 2\n          State : clean, resyncing (DELAYED) \n Active Devices : 2\n", omv.RAIDDelayed, false},
+		{"checking", "     Raid Level : raid1\n   Raid Devices : 2\n          State : clean, checking \n Active Devices : 2\n   Check Status : 42% complete\n", omv.RAIDChecking, false},
+		{"omv getDetail without first line, empty state", "     Raid Level : raid1\n", omv.RAIDClean, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h, err := omv.ParseDetail([]byte(tt.text))
+			require.NoError(t, err)
+			assert.Equal(t, tt.state, h.State)
+			assert.Equal(t, tt.degraded, h.Degraded)
+		})
+	}
+	_, err := omv.ParseDetail([]byte("mdadm: cannot open /dev/md9: No such file or directory\n"))
+	assert.ErrorIs(t, err, omv.ErrParse)
+}
