@@ -111,7 +111,7 @@ func BenchmarkEnsureShareNoop(b *testing.B) {
 				"groups": []string{}, "disallowusermod": false, "sshpubkeys": []string{}}, nil))
 			must(b, c.Call(ctx, "ShareMgmt", "set", map[string]any{"uuid": folder.UUID, "name": folder.Name,
 				"reldirpath": folder.RelDirPath, "comment": "", "mntentref": folder.MountPoint, "mode": "775"}, nil))
-			must(b, c.SharedFolders.SetPrivileges(ctx, folder.UUID, []omv.Privilege{{Type: "user", Name: "carol", Perms: omv.ReadWrite}}))
+			must(b, c.SharedFolders.SetPrivileges(ctx, folder.UUID, []omv.Privilege{{Type: "user", Name: "carol", Perms: omv.PermsReadWrite}}))
 			must(b, c.Call(ctx, "SMB", "setShare", map[string]any{"uuid": share.UUID, "enable": true,
 				"sharedfolderref": folder.UUID, "comment": "", "guest": "no", "readonly": false, "browseable": true,
 				"recyclebin": false, "recyclemaxsize": 0, "recyclemaxage": 0, "hidedotfiles": true, "inheritacls": true,

@@ -110,11 +110,11 @@ func (c *Client) EnsureShare(ctx context.Context, spec ShareSpec) (ShareResult, 
 		mark("shared folder "+spec.Name, "sharedfolders", "systemd", "samba")
 	}
 	idx := slices.IndexFunc(privs, func(p Privilege) bool { return p.Type == "user" && p.Name == spec.Owner.Name })
-	if idx < 0 || privs[idx].Perms != ReadWrite {
+	if idx < 0 || privs[idx].Perms != PermsReadWrite {
 		if idx >= 0 {
 			privs = slices.Delete(privs, idx, idx+1)
 		}
-		privs = append(privs, Privilege{Type: "user", Name: spec.Owner.Name, Perms: ReadWrite})
+		privs = append(privs, Privilege{Type: "user", Name: spec.Owner.Name, Perms: PermsReadWrite})
 		if err := c.SharedFolders.SetPrivileges(ctx, folder.UUID, privs); err != nil {
 			return fail(err)
 		}

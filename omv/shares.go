@@ -163,9 +163,9 @@ type Perms int
 
 // Access levels used by ShareMgmt privileges.
 const (
-	NoAccess  Perms = 0
-	ReadOnly  Perms = 5
-	ReadWrite Perms = 7
+	PermsNone      Perms = 0
+	PermsRead      Perms = 5
+	PermsReadWrite Perms = 7
 )
 
 // Privilege grants a user or group access to a shared folder.
