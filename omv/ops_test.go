@@ -477,3 +477,36 @@ func TestCreateFilesystemOnNewMirror(t *testing.T) {
 	_, err = c.Filesystems.Create(ctx, a.DeviceFile, "fat")
 	require.ErrorIs(t, err, omv.ErrInvalid)
 }
+
+func TestPrivilegesAndShareRemoval(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	ctx := t.Context()
+	folders, err := c.SharedFolders.List(ctx)
+	require.NoError(t, err)
+	docs := folders[1]
+	require.Equal(t, "documents", docs.Name)
+	privs, err := c.SharedFolders.Privileges(ctx, docs.UUID)
+	require.NoError(t, err)
+	assert.Equal(t, []omv.Privilege{{Type: "user", Name: "docker", Perms: omv.PermsRead},
+		{Type: "user", Name: "proxmox", Perms: omv.PermsReadWrite}}, privs, "unset (null) entries are dropped")
+	err = c.SharedFolders.SetPrivileges(ctx, docs.UUID, []omv.Privilege{{Type: "user", Name: "ghost", Perms: omv.PermsRead}})
+	require.ErrorIs(t, err, omv.ErrNotFound)
+	err = c.SharedFolders.SetPrivileges(ctx, docs.UUID, []omv.Privilege{{Type: "user", Name: "docker", Perms: 6}})
+	require.ErrorIs(t, err, omv.ErrInvalid)
+
+	shares, err := c.SMB.Shares(ctx)
+	require.NoError(t, err)
+	require.Len(t, shares, 3)
+	assert.Equal(t, "documents", shares[1].Name)
+	assert.True(t, shares[1].Browseable)
+	assert.Equal(t, omv.GuestNo, shares[1].Guest)
+	require.NoError(t, c.SMB.DeleteShare(ctx, shares[1].UUID))
+	ok, err := c.SharedFolders.Delete(ctx, "documents", true)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	require.NoError(t, c.Config.Apply(ctx))
+	assert.Equal(t, []string{"backups", "media"}, srv.ExportedShares())
+	err = c.SMB.DeleteShare(ctx, shares[1].UUID)
+	require.ErrorIs(t, err, omv.ErrNotFound)
+}
