@@ -435,13 +435,11 @@ func (c *Client) Close() error {
 		c.mu.Unlock()
 		return nil
 	}
+	c.closed = true // refuse new calls before logging out, so none logs in again
 	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := c.Logout(ctx)
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
 	c.hc.CloseIdleConnections()
 	return err
 }
