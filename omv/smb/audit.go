@@ -53,7 +53,10 @@ func Audit(ctx context.Context, addr, share string, owner, other Credentials) (R
 	r := Report{Share: share, OtherDenied: other.User == ""}
 	sess, closeFn, err := dial(ctx, addr, owner)
 	if err != nil {
-		if isNetErr(ctx, err) {
+		if ctx.Err() != nil {
+			return r, ctx.Err()
+		}
+		if isNetErr(err) {
 			return r, fmt.Errorf("smb: audit %s on %s: %w", share, addr, err)
 		}
 		r.Problems = append(r.Problems, fmt.Sprintf("%s cannot log in: %v", owner.User, err))
@@ -116,7 +119,10 @@ func Audit(ctx context.Context, addr, share string, owner, other Credentials) (R
 func deniedTo(ctx context.Context, addr, share string, creds Credentials) (bool, string, error) {
 	sess, closeFn, err := dial(ctx, addr, creds)
 	if err != nil {
-		if isNetErr(ctx, err) {
+		if ctx.Err() != nil {
+			return false, "", ctx.Err()
+		}
+		if isNetErr(err) {
 			return false, "", fmt.Errorf("smb: audit %s on %s as %s: %w", share, addr, creds.User, err)
 		}
 		return true, "", nil
@@ -140,9 +146,9 @@ type netError struct{ error }
 
 func (e netError) Unwrap() error { return e.error }
 
-func isNetErr(ctx context.Context, err error) bool {
+func isNetErr(err error) bool {
 	var ne netError
-	return ctx.Err() != nil || errors.As(err, &ne)
+	return errors.As(err, &ne)
 }
 
 // dial opens a TCP connection and an authenticated SMB session bound to

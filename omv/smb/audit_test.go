@@ -257,6 +257,12 @@ func TestAuditRealSamba(t *testing.T) {
 		assert.Contains(t, r.Problems[0], "cannot log in")
 		assert.NotContains(t, fmt.Sprintf("%v %+v", r, bad), p.pw[0])
 	})
+	t.Run("cancelled context", func(t *testing.T) {
+		cctx, ccancel := context.WithCancel(ctx)
+		ccancel()
+		_, err := smb.Audit(cctx, p.addr, "own0", a, b)
+		require.ErrorIs(t, err, context.Canceled)
+	})
 	t.Run("unreachable server is an error", func(t *testing.T) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
