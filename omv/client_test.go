@@ -1,0 +1,365 @@
+package omv_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/omv"
+	"github.com/thehomelab/homelab/omv/omvtest"
+)
+
+// newPair starts a fake and a client logged in as admin; both close in Cleanup.
+func newPair(t testing.TB, sopts []omvtest.Option, copts ...omv.Option) (*omvtest.Server, *omv.Client) {
+	t.Helper()
+	srv := omvtest.NewServer(sopts...)
+	t.Cleanup(srv.Close)
+	opts := append([]omv.Option{
+		omv.WithCredentials(omvtest.AdminUser, omv.NewSecret(omvtest.AdminPassword)),
+		omv.WithHTTPClient(srv.Client()),
+		omv.WithPollInterval(time.Millisecond),
+		omv.WithRetry(3, time.Millisecond),
+	}, copts...)
+	c, err := omv.NewClient(srv.URL, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return srv, c
+}
+
+func TestNewClientOptions(t *testing.T) {
+	t.Parallel()
+	pw := omv.NewSecret("pw")
+	tests := []struct {
+		name string
+		url  string
+		opts []omv.Option
+		want string
+	}{
+		{"no credentials", "https://nas", nil, "WithCredentials is required"},
+		{"bad scheme", "ftp://nas", []omv.Option{omv.WithCredentials("a", pw)}, "base url"},
+		{"userinfo", "https://u:p@nas", []omv.Option{omv.WithCredentials("a", pw)}, "credentials in the base url"},
+		{"empty password", "https://nas", []omv.Option{omv.WithCredentials("a", omv.Secret{})}, "empty password"},
+		{"multiline password", "https://nas", []omv.Option{omv.WithCredentials("a", omv.NewSecret("a\nb"))}, "line break"},
+		{"bad fingerprint", "https://nas", []omv.Option{omv.WithCredentials("a", pw), omv.WithFingerprint("sha256:zz")}, "tls"},
+		{"nil logger", "https://nas", []omv.Option{omv.WithCredentials("a", pw), omv.WithLogger(nil)}, "nil logger"},
+		{"bad timeout", "https://nas", []omv.Option{omv.WithCredentials("a", pw), omv.WithTimeout(0)}, "timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := omv.NewClient(tt.url, tt.opts...)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func TestLoginPerVersion(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		v    omvtest.Version
+		want omv.APIVersion
+	}{{omvtest.V6, omv.API6}, {omvtest.V7, omv.API7}, {omvtest.V85, omv.API85}}
+	for _, tt := range tests {
+		t.Run(tt.want.String(), func(t *testing.T) {
+			t.Parallel()
+			srv, c := newPair(t, []omvtest.Option{omvtest.WithVersion(tt.v)})
+			info, err := c.Info(t.Context())
+			require.NoError(t, err)
+			assert.Equal(t, tt.v.String(), info.Version)
+			assert.Equal(t, tt.want, c.APIVersion())
+			assert.Equal(t, "admin", c.Role())
+			assert.False(t, info.ConfigDirty)
+			// RAID goes to RaidMgmt on 6.x and MdMgmt later.
+			arrays, err := c.RAID.List(t.Context())
+			require.NoError(t, err)
+			require.Len(t, arrays, 1)
+			assert.Equal(t, "raid1", arrays[0].Level)
+			calls := srv.MethodCalls()
+			if tt.v == omvtest.V6 {
+				assert.Equal(t, 1, calls["RaidMgmt.getList"])
+			} else {
+				assert.Equal(t, 1, calls["MdMgmt.getList"])
+			}
+			require.NoError(t, c.Close())
+			require.NoError(t, c.Close(), "Close is idempotent")
+			assert.Equal(t, 0, srv.Sessions(), "Close logs out")
+			_, err = c.Info(t.Context())
+			assert.Error(t, err)
+		})
+	}
+}
+
+func TestRAIDPluginMissing(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, []omvtest.Option{omvtest.WithVersion(omvtest.V7)})
+	srv.SetRAIDPlugin(false)
+	_, err := c.RAID.List(t.Context())
+	require.ErrorIs(t, err, omv.ErrNotFound)
+	var e *omv.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, 404, e.Status)
+}
+
+func TestWrongPassword(t *testing.T) {
+	t.Parallel()
+	srv := omvtest.NewServer()
+	t.Cleanup(srv.Close)
+	c, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()),
+		omv.WithCredentials("admin", omv.NewSecret("hunter2-wrong")))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	err = c.Login(t.Context())
+	require.ErrorIs(t, err, omv.ErrAuth)
+	assert.NotErrorIs(t, err, omv.ErrInvalid)
+	assert.NotContains(t, err.Error(), "hunter2")
+	assert.Contains(t, err.Error(), "Incorrect username or password.")
+	var e *omv.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, 400, e.Status)
+	assert.NotEmpty(t, e.Trace, "trace is kept")
+}
+
+func TestNonAdminGetsPermissionError(t *testing.T) {
+	t.Parallel()
+	srv := omvtest.NewServer()
+	t.Cleanup(srv.Close)
+	c, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()),
+		omv.WithCredentials("proxmox", omv.NewSecret(omvtest.ProxmoxPassword)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	_, err = c.Info(t.Context()) // any role may read system information
+	require.NoError(t, err)
+	assert.Equal(t, "user", c.Role())
+	_, err = c.Disks.List(t.Context())
+	require.ErrorIs(t, err, omv.ErrPermission)
+	assert.Contains(t, err.Error(), "Invalid context role.")
+}
+
+func TestSessionExpiryRelogin(t *testing.T) {
+	t.Parallel()
+	for _, v := range []omvtest.Version{omvtest.V6, omvtest.V7, omvtest.V85} {
+		t.Run(v.String(), func(t *testing.T) {
+			t.Parallel()
+			srv, c := newPair(t, []omvtest.Option{omvtest.WithVersion(v)})
+			_, err := c.Disks.List(t.Context())
+			require.NoError(t, err)
+			srv.Advance(6 * time.Minute) // past the 5 min auto-logout
+			_, err = c.Disks.List(t.Context())
+			require.NoError(t, err, "one automatic re-login")
+			calls := srv.MethodCalls()
+			assert.Equal(t, 2, calls["Session.login"])
+			assert.Equal(t, 3, calls["DiskMgmt.enumerateDevices"])
+			assert.Equal(t, 1, srv.LoginMails(), "login marker cookie kept across re-logins")
+
+			// A destroyed session (no expiry message) is also recovered.
+			srv.ExpireSessions()
+			_, err = c.Disks.List(t.Context())
+			require.NoError(t, err)
+		})
+	}
+}
+
+func TestPollingDoesNotKeepSessionAlive(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	_, err := c.Disks.List(t.Context())
+	require.NoError(t, err)
+	for range 4 {
+		srv.Advance(2 * time.Minute)
+		_, err := c.Info(t.Context()) // updatelastaccess:false
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 2, srv.MethodCalls()["Session.login"], "passive polls let the session idle out")
+	srv.ResetCalls()
+	for range 4 {
+		srv.Advance(2 * time.Minute)
+		_, err := c.Disks.List(t.Context()) // refreshes the session
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 0, srv.MethodCalls()["Session.login"])
+}
+
+func TestLegacyErrorCodes(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	srv.SetLegacyCodes(true)
+	require.NoError(t, c.Login(t.Context()))
+	srv.Advance(time.Hour)
+	_, err := c.Disks.List(t.Context())
+	require.NoError(t, err)
+}
+
+func TestCallEscapeHatchAndErrors(t *testing.T) {
+	t.Parallel()
+	_, c := newPair(t, nil)
+	ctx := t.Context()
+	var shells any
+	err := c.Call(ctx, "system", "noop", nil, &shells) // service names are case-insensitive
+	require.NoError(t, err)
+
+	err = c.Call(ctx, "Nope", "x", nil, nil)
+	require.ErrorIs(t, err, omv.ErrNotFound)
+	assert.EqualError(t, err, "omv: Nope.x: RPC service 'Nope' not found. (http 404)")
+
+	err = c.Call(ctx, "System", "getinformation", nil, nil) // method names are not
+	require.ErrorIs(t, err, omv.ErrNotFound)
+
+	err = c.Call(ctx, "ShareMgmt", "setPrivileges", map[string]any{"uuid": "not-a-uuid", "privileges": []any{}}, nil)
+	require.ErrorIs(t, err, omv.ErrInvalid)
+	var e *omv.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, 400, e.Status)
+	assert.Equal(t, 0, e.Code)
+	assert.Equal(t, "uuid: The value 'not-a-uuid' is not an UUIDv4.", e.Message)
+
+	err = c.Call(ctx, "UserMgmt", "getUser", map[string]any{}, nil)
+	require.ErrorIs(t, err, omv.ErrInvalid)
+	assert.Contains(t, err.Error(), ": Missing 'required' attribute 'name'.")
+}
+
+func TestSecretNeverLeaks(t *testing.T) {
+	t.Parallel()
+	const pw = "s3cr3t-Pa55"
+	srv := omvtest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.AddUser("ops", pw, true)
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()), omv.WithLogger(logger),
+		omv.WithCredentials("ops", omv.NewSecret(pw)))
+	require.NoError(t, err)
+	_, err = c.Info(t.Context())
+	require.NoError(t, err)
+	_, _, err = c.Users.Ensure(t.Context(), omv.UserSpec{Name: "eve", Password: omv.NewSecret(pw)})
+	require.NoError(t, err)
+	require.NoError(t, c.Close())
+	out := fmt.Sprintf("%v %+v %#v %s", c, c, omv.NewSecret(pw), logs.String())
+	assert.NotContains(t, out, pw)
+	assert.Contains(t, logs.String(), "System.getInformation", "one debug line per call")
+
+	bad, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()), omv.WithCredentials("ops", omv.NewSecret(pw+"x")))
+	require.NoError(t, err)
+	err = bad.Login(t.Context())
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), pw)
+}
+
+func TestGatewayTimeout(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	require.NoError(t, c.Login(t.Context()))
+	// Reads are retried through a 504.
+	srv.Fail504("DiskMgmt.enumerateDevices", 1)
+	_, err := c.Disks.List(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, 2, srv.MethodCalls()["DiskMgmt.enumerateDevices"])
+	// Writes are not: the error says the outcome is unknown.
+	srv.Fail504("UserMgmt.setUser", 1)
+	_, _, err = c.Users.Ensure(t.Context(), omv.UserSpec{Name: "bob", Password: omv.NewSecret("x")})
+	require.ErrorIs(t, err, omv.ErrTimeout)
+	assert.Equal(t, 1, srv.MethodCalls()["UserMgmt.setUser"])
+}
+
+func TestContextHonoured(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	require.NoError(t, c.Login(t.Context()))
+	srv.SetLatency("*", time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.Disks.List(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 900*time.Millisecond)
+}
+
+func TestConcurrentCallsShareOneLogin(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, []omvtest.Option{omvtest.WithVersion(omvtest.V7)})
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.Disks.List(t.Context())
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, srv.MethodCalls()["Session.login"])
+}
+
+func TestErrorClassification(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		e    *omv.Error
+		is   error
+		isnt error
+	}{
+		{&omv.Error{Status: 401, Message: "Session expired."}, omv.ErrAuth, omv.ErrNotFound},
+		{&omv.Error{Status: 403, Message: "Invalid context role."}, omv.ErrPermission, omv.ErrAuth},
+		{&omv.Error{Status: 500, Message: "The user 'x' does not exist."}, omv.ErrNotFound, omv.ErrInvalid},
+		{&omv.Error{Status: 500, Message: "Please apply the configuration changes first."}, omv.ErrDirty, omv.ErrNotFound},
+		{&omv.Error{Status: 500, Message: "The configuration object 'conf.system.sharedfolder' is referenced."}, omv.ErrConflict, omv.ErrNotFound},
+		{&omv.Error{Status: 504}, omv.ErrTimeout, omv.ErrAuth},
+		{&omv.Error{Status: 200, Code: 5001, Message: "Session timeout"}, omv.ErrAuth, omv.ErrTimeout},
+	}
+	for _, tt := range tests {
+		err := fmt.Errorf("wrapped: %w", tt.e)
+		assert.ErrorIs(t, err, tt.is, tt.e.Error())
+		assert.False(t, errors.Is(err, tt.isnt), tt.e.Error())
+		assert.Equal(t, strings.ToLower(tt.e.Error()[:4]), "omv:")
+	}
+}
+
+func TestRealServerStatusWithoutJSON(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	require.NoError(t, c.Login(t.Context()))
+	srv.Fail504("Config.revertChanges", 1)
+	err := c.Config.Revert(t.Context())
+	require.ErrorIs(t, err, omv.ErrTimeout)
+	assert.Contains(t, err.Error(), "gateway timeout")
+	_ = http.StatusOK
+}
+
+func TestSecondFactorChallenge(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, []omvtest.Option{omvtest.WithVersion(omvtest.V85)})
+	srv.RequireChallenge(omvtest.AdminUser)
+	err := c.Login(t.Context())
+	require.ErrorIs(t, err, omv.ErrAuth)
+	assert.Contains(t, err.Error(), "challengeRequired")
+	assert.Equal(t, 0, srv.Sessions())
+}
+
+func TestJobStopAndEnumerate(t *testing.T) {
+	t.Parallel()
+	_, c := newPair(t, nil)
+	job, err := c.Config.ApplyBg(t.Context())
+	require.NoError(t, err)
+	var running map[string]any
+	require.NoError(t, c.Call(t.Context(), "Exec", "enumerate", nil, &running))
+	assert.Contains(t, running, job.Filename)
+	require.NoError(t, job.Stop(t.Context()))
+	err = job.Wait(t.Context())
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, omv.ErrJobFailed, "a vanished job is not a job failure")
+	assert.Contains(t, err.Error(), "Failed to open file")
+}

@@ -1,0 +1,161 @@
+package omv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// ShareSpec describes a share owned by one user: a shared folder on a
+// filesystem, its SMB share, the owner's account with read/write access and
+// an optional quota.
+type ShareSpec struct {
+	Name       string // shared folder and SMB share name
+	Filesystem string // filesystem UUID (Filesystem.UUID)
+	Owner      UserSpec
+	Quota      int64 // owner's hard limit in bytes on the filesystem; 0 = none
+	SMB        SMBShareOptions
+	Comment    string
+	Mode       string // directory mode; "" = "775"
+}
+
+var shareModules = map[string]bool{"postfix": true, "sharedfolders": true, "systemd": true, "samba": true,
+	"zeroconf": true, "quota": true}
+
+// ShareResult reports what EnsureShare did.
+type ShareResult struct {
+	Folder  SharedFolder
+	Share   SMBShare
+	Changes []string // human-readable, in order; empty when nothing changed
+	Applied []string // modules deployed by the final apply
+}
+
+// Changed reports whether anything was written.
+func (r ShareResult) Changed() bool { return len(r.Changes) > 0 }
+
+// EnsureShare makes the share match spec and applies the configuration
+// modules it touched. A share that already matches costs six reads and no
+// write, and leaves OMV clean: pending changes of the modules it manages
+// (left by an earlier failed apply) are deployed too. If the apply fails
+// the error says what was written but not deployed.
+//
+// OMV API: UserMgmt.getUserList, ShareMgmt.getList, ShareMgmt.getPrivileges,
+// SMB.getShareList, Quota.get, System.getInformation; FsTab.enumerateEntries
+// when the folder is new or moves; on change
+// UserMgmt.setUser, ShareMgmt.set, ShareMgmt.setPrivileges, SMB.setShare,
+// Quota.set, Config.applyChangesBg
+func (c *Client) EnsureShare(ctx context.Context, spec ShareSpec) (ShareResult, error) {
+	var res ShareResult
+	if spec.Name == "" || spec.Filesystem == "" || spec.Owner.Name == "" {
+		return res, errors.New("omv: ensure share: name, filesystem and owner are required")
+	}
+	fail := func(err error) (ShareResult, error) {
+		if len(res.Changes) > 0 {
+			return res, fmt.Errorf("omv: ensure share %s (written, not applied: %v): %w", spec.Name, res.Changes, err)
+		}
+		return res, fmt.Errorf("omv: ensure share %s: %w", spec.Name, err)
+	}
+	dirty := map[string]bool{}
+	mark := func(what string, modules ...string) {
+		res.Changes = append(res.Changes, what)
+		for _, m := range modules {
+			dirty[m] = true
+		}
+	}
+
+	// Reads first, so a no-op run writes nothing.
+	user, userFound, err := c.Users.lookup(ctx, spec.Owner.Name)
+	if err != nil {
+		return fail(err)
+	}
+	folder, folderFound, err := c.SharedFolders.byName(ctx, spec.Name)
+	if err != nil {
+		return fail(err)
+	}
+	mnt := folder.MountPoint
+	if !folderFound || !folder.onFilesystem(spec.Filesystem) {
+		if mnt, err = c.Filesystems.MountPoint(ctx, spec.Filesystem); err != nil {
+			return fail(err)
+		}
+	}
+	var privs []Privilege
+	if folderFound {
+		if privs, err = c.SharedFolders.Privileges(ctx, folder.UUID); err != nil {
+			return fail(err)
+		}
+	}
+	shares, err := c.SMB.rawShares(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	quotas, err := c.Quotas.Get(ctx, spec.Filesystem)
+	if err != nil {
+		return fail(err)
+	}
+
+	if _, changed, err := c.Users.ensure(ctx, spec.Owner, user, userFound); err != nil {
+		return fail(err)
+	} else if changed {
+		mark("user "+spec.Owner.Name, "postfix")
+	}
+	folder, changed, err := c.SharedFolders.ensure(ctx, SharedFolderSpec{Name: spec.Name, MountPoint: mnt,
+		Comment: spec.Comment, Mode: spec.Mode}, folder, folderFound)
+	if err != nil {
+		return fail(err)
+	}
+	res.Folder = folder
+	if changed {
+		mark("shared folder "+spec.Name, "sharedfolders", "systemd", "samba")
+	}
+	idx := slices.IndexFunc(privs, func(p Privilege) bool { return p.Type == "user" && p.Name == spec.Owner.Name })
+	if idx < 0 || privs[idx].Perms != PermsReadWrite {
+		if idx >= 0 {
+			privs = slices.Delete(privs, idx, idx+1)
+		}
+		privs = append(privs, Privilege{Type: "user", Name: spec.Owner.Name, Perms: PermsReadWrite})
+		if err := c.SharedFolders.SetPrivileges(ctx, folder.UUID, privs); err != nil {
+			return fail(err)
+		}
+		mark("privileges of "+spec.Owner.Name+" on "+spec.Name, "samba")
+	}
+	share, changed, err := c.SMB.ensureShare(ctx, folder.UUID, spec.SMB, shares)
+	if err != nil {
+		return fail(err)
+	}
+	share.Name = spec.Name
+	res.Share = share
+	if changed {
+		mark("smb share "+spec.Name, "samba", "zeroconf")
+	}
+	if changed, err := c.Quotas.setUser(ctx, spec.Filesystem, spec.Owner.Name, spec.Quota, quotas); err != nil {
+		return fail(err)
+	} else if changed {
+		mark("quota of "+spec.Owner.Name+" = "+formatLimit(spec.Quota), "quota")
+	}
+	// Deploy what this run changed, plus our modules left dirty by an
+	// earlier run whose apply failed or timed out.
+	info, err := c.Info(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	for _, m := range info.DirtyModules {
+		if shareModules[m] {
+			dirty[m] = true
+		}
+	}
+	if len(dirty) == 0 {
+		return res, nil
+	}
+	modules := make([]string, 0, len(dirty))
+	for m := range dirty {
+		modules = append(modules, m)
+	}
+	sort.Strings(modules)
+	if err := c.Config.Apply(ctx, modules...); err != nil {
+		return fail(err)
+	}
+	res.Applied = modules
+	return res, nil
+}

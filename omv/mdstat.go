@@ -1,0 +1,439 @@
+package omv
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RAIDState is the one-word health verdict for an MD array.
+type RAIDState string
+
+// Verdicts, from best to worst. A sync verdict (resyncing, recovering,
+// checking, reshaping, delayed) may coexist with Degraded on ArrayHealth.
+const (
+	RAIDClean      RAIDState = "clean"      // all members in sync, nothing running
+	RAIDChecking   RAIDState = "checking"   // a scrub (check) is running; not a fault
+	RAIDResyncing  RAIDState = "resyncing"  // initial sync or repair
+	RAIDReshaping  RAIDState = "reshaping"  // grow/level change running
+	RAIDRecovering RAIDState = "recovering" // rebuilding onto a new member
+	RAIDDelayed    RAIDState = "delayed"    // a sync waits (resync=DELAYED/PENDING)
+	RAIDDegraded   RAIDState = "degraded"   // members missing or faulty, nothing rebuilding
+	RAIDInactive   RAIDState = "inactive"   // not assembled or "Not Started": data not served
+	RAIDFailed     RAIDState = "failed"     // too few members to run
+	RAIDUnknown    RAIDState = "unknown"    // the text did not say
+)
+
+// ErrParse is wrapped by the RAID parsers when the text is not mdstat or
+// mdadm --detail output.
+var ErrParse = errors.New("omv: cannot parse raid status")
+
+// Member is one member device of an array.
+type Member struct {
+	Device      string // "sda1" (mdstat) or "/dev/sda1" (mdadm --detail)
+	Slot        int    // RaidDevice slot; -1 when not in a slot (spare, faulty) or unknown
+	Index       int    // mdstat descriptor index [n]; -1 when unknown
+	Faulty      bool
+	Spare       bool
+	Rebuilding  bool
+	Replacement bool
+	WriteMostly bool
+	Journal     bool
+}
+
+// SyncProgress describes a running or waiting sync.
+type SyncProgress struct {
+	Action  string        // "recovery", "resync", "check", "reshape" (a repair shows as resync)
+	Pending bool          // waiting: resync=DELAYED or PENDING
+	Percent float64       // 0..100
+	Done    int64         // KiB synced, when known
+	Total   int64         // KiB to sync, when known
+	Speed   int64         // bytes per second, when known
+	ETA     time.Duration // time left, when known
+}
+
+// ArrayHealth is the health verdict for one MD array.
+type ArrayHealth struct {
+	Device   string // "md0"
+	Level    string // "raid1"; "" when the text does not say
+	State    RAIDState
+	Degraded bool     // fewer working members than slots, or a faulty member
+	Slots    int      // raid devices; 0 when unknown (raid0, linear, inactive)
+	Working  int      // members up and in sync
+	Missing  []int    // slots with no working member
+	Faulty   []string // members marked faulty
+	Spares   []string // spare members (not rebuilding)
+	Members  []Member
+	Sync     *SyncProgress // nil when no sync runs or waits
+}
+
+// OK reports an array that serves data with full redundancy.
+func (h ArrayHealth) OK() bool {
+	return !h.Degraded && (h.State == RAIDClean || h.State == RAIDChecking)
+}
+
+// String summarises the verdict, e.g. "md0 raid1 recovering 12.6% (degraded, missing slot 0)".
+func (h ArrayHealth) String() string {
+	var b strings.Builder
+	b.WriteString(h.Device)
+	if h.Level != "" {
+		b.WriteString(" " + h.Level)
+	}
+	b.WriteString(" " + string(h.State))
+	if h.Sync != nil {
+		if h.Sync.Pending {
+			b.WriteString(" (" + h.Sync.Action + " pending)")
+		} else {
+			fmt.Fprintf(&b, " %.1f%%", h.Sync.Percent)
+			if h.Sync.ETA > 0 {
+				fmt.Fprintf(&b, " eta %s", h.Sync.ETA.Round(time.Second))
+			}
+		}
+	}
+	var why []string
+	if h.Degraded && h.State != RAIDDegraded {
+		why = append(why, "degraded")
+	}
+	for _, s := range h.Missing {
+		why = append(why, fmt.Sprintf("missing slot %d", s))
+	}
+	for _, f := range h.Faulty {
+		why = append(why, "faulty "+f)
+	}
+	if len(why) > 0 {
+		b.WriteString(" (" + strings.Join(why, ", ") + ")")
+	}
+	return b.String()
+}
+
+// verdict derives State from the facts gathered by a parser.
+func (h *ArrayHealth) verdict(inactive, failed bool) {
+	switch {
+	case inactive:
+		h.State = RAIDInactive
+	case failed || (h.Slots > 0 && h.Working == 0 && h.Sync == nil):
+		h.State = RAIDFailed
+	case h.Sync != nil && h.Sync.Pending:
+		h.State = RAIDDelayed
+	case h.Sync != nil:
+		switch h.Sync.Action {
+		case "recovery":
+			h.State = RAIDRecovering
+		case "check":
+			h.State = RAIDChecking
+		case "reshape":
+			h.State = RAIDReshaping
+		default:
+			h.State = RAIDResyncing
+		}
+	case h.Degraded:
+		h.State = RAIDDegraded
+	default:
+		h.State = RAIDClean
+	}
+}
+
+const maxArrays = 1024
+
+var (
+	reDevLine  = regexp.MustCompile(`^\s*(\S+)\s+:\s+(active|inactive)\b(.*)$`)
+	reMember   = regexp.MustCompile(`^(\S+?)\[(\d{1,6})\]((?:\([A-Z]\))*)$`)
+	reSlots    = regexp.MustCompile(`\[(\d{1,6})/(\d{1,6})\]`)
+	reUp       = regexp.MustCompile(`\[([U_]{1,1000})\]`)
+	reProgress = regexp.MustCompile(`(recovery|resync|check|reshape|repair)\s*=\s*([\d.]+)%\s*(?:\((\d+)/(\d+)\))?\s*(?:finish=([\d.]+)min)?\s*(?:speed=(\d+)K/sec)?`)
+	rePending  = regexp.MustCompile(`(recovery|resync|check|reshape|repair)\s*=\s*(DELAYED|PENDING)`)
+)
+
+// ParseMDStat parses the text of /proc/mdstat into one verdict per array,
+// in the order listed. It tolerates a leading command line, lost
+// indentation and a missing Personalities line. A member that was removed
+// (not failed) leaves no trace in the member list; it shows as a Missing
+// slot from the [U_] map. resync=DELAYED/PENDING is reported as
+// RAIDDelayed, not as a 0 % resync.
+func ParseMDStat(text []byte) ([]ArrayHealth, error) {
+	var out []ArrayHealth
+	var cur *ArrayHealth
+	inactive := map[int]bool{}
+	sawHeader := false
+	for _, line := range strings.Split(string(text), "\n") {
+		line = strings.TrimRight(line, " \t\r")
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case trimmed == "":
+			continue
+		case strings.HasPrefix(trimmed, "Personalities"):
+			sawHeader = true
+			cur = nil
+			continue
+		case strings.HasPrefix(trimmed, "unused devices"):
+			sawHeader = true
+			cur = nil
+			continue
+		}
+		if m := devLine(line); m != nil {
+			if len(out) >= maxArrays {
+				return out, fmt.Errorf("%w: more than %d arrays", ErrParse, maxArrays)
+			}
+			h := ArrayHealth{Device: m[1]}
+			if m[2] == "inactive" {
+				inactive[len(out)] = true
+			}
+			for _, tok := range strings.Fields(m[3]) {
+				if mm := reMember.FindStringSubmatch(tok); mm != nil {
+					idx, _ := strconv.Atoi(mm[2])
+					mem := Member{Device: mm[1], Index: idx, Slot: -1}
+					mem.Faulty = strings.Contains(mm[3], "(F)")
+					mem.Spare = strings.Contains(mm[3], "(S)")
+					mem.Replacement = strings.Contains(mm[3], "(R)")
+					mem.WriteMostly = strings.Contains(mm[3], "(W)")
+					mem.Journal = strings.Contains(mm[3], "(J)")
+					if mem.Faulty {
+						h.Faulty = append(h.Faulty, mem.Device)
+					}
+					h.Members = append(h.Members, mem)
+					continue
+				}
+				if strings.HasPrefix(tok, "(") {
+					continue // (read-only), (auto-read-only)
+				}
+				if h.Level == "" && len(h.Members) == 0 {
+					h.Level = tok
+				}
+			}
+			out = append(out, h)
+			cur = &out[len(out)-1]
+			continue
+		}
+		if cur == nil {
+			continue // command line or other noise before the first array
+		}
+		if strings.Contains(line, " blocks") || strings.HasPrefix(trimmed, "blocks") {
+			if m := reSlots.FindStringSubmatch(line); m != nil {
+				cur.Slots, _ = strconv.Atoi(m[1])
+				cur.Working, _ = strconv.Atoi(m[2])
+			}
+			if m := reUp.FindStringSubmatch(line); m != nil {
+				for i, ch := range m[1] {
+					if ch == '_' {
+						cur.Missing = append(cur.Missing, i)
+					}
+				}
+			}
+			continue
+		}
+		if !strings.Contains(line, "=") {
+			continue // bitmap and other lines
+		}
+		if m := rePending.FindStringSubmatch(line); m != nil {
+			cur.Sync = &SyncProgress{Action: syncAction(m[1]), Pending: true}
+			continue
+		}
+		if strings.Contains(line, "%") {
+			if m := reProgress.FindStringSubmatch(line); m != nil {
+				cur.Sync = progressFrom(m)
+			}
+		}
+	}
+	if len(out) == 0 && !sawHeader {
+		return nil, fmt.Errorf("%w: no md device line found", ErrParse)
+	}
+	for i := range out {
+		h := &out[i]
+		h.Degraded = !inactive[i] && (len(h.Faulty) > 0 || len(h.Missing) > 0 || (h.Slots > 0 && h.Working < h.Slots))
+		for j := range h.Members {
+			mem := &h.Members[j]
+			switch {
+			case mem.Spare:
+				h.Spares = append(h.Spares, mem.Device)
+			case !mem.Faulty && h.Sync != nil && !h.Sync.Pending && h.Sync.Action == "recovery" && h.Slots > 0 && mem.Index >= h.Slots:
+				mem.Rebuilding = true
+			case !mem.Faulty && !mem.Replacement && h.Slots > 0 && mem.Index < h.Slots:
+				mem.Slot = mem.Index
+			}
+		}
+		if inactive[i] {
+			h.Slots, h.Working = 0, 0
+		}
+		h.verdict(inactive[i], false)
+	}
+	return out, nil
+}
+
+// devLine matches "mdN : active|inactive …" cheaply before the regexp.
+func devLine(line string) []string {
+	if !strings.Contains(line, " : ") || strings.Contains(line, " blocks") ||
+		!(strings.Contains(line, "active") || strings.Contains(line, "inactive")) {
+		return nil
+	}
+	return reDevLine.FindStringSubmatch(line)
+}
+
+func syncAction(s string) string {
+	if s == "repair" {
+		return "resync"
+	}
+	return s
+}
+
+func progressFrom(m []string) *SyncProgress {
+	p := &SyncProgress{Action: syncAction(m[1])}
+	p.Percent, _ = strconv.ParseFloat(m[2], 64)
+	p.Done, _ = strconv.ParseInt(m[3], 10, 64)
+	p.Total, _ = strconv.ParseInt(m[4], 10, 64)
+	if m[5] != "" {
+		if mins, err := strconv.ParseFloat(m[5], 64); err == nil && mins >= 0 && mins < 1e7 {
+			p.ETA = time.Duration(mins * float64(time.Minute)).Round(time.Second)
+		}
+	}
+	if m[6] != "" {
+		if kib, err := strconv.ParseInt(m[6], 10, 64); err == nil && kib < 1<<40 {
+			p.Speed = kib * 1024
+		}
+	}
+	return p
+}
+
+// ParseDetail parses the output of `mdadm --detail /dev/mdX` (or OMV's
+// RaidMgmt/MdMgmt.getDetail, which is the same text without its first
+// line). Both the old narrow and the current wide label alignment are
+// accepted, and leading command lines are skipped. mdadm --detail shows no
+// speed or ETA; RAIDService.Health adds them from OMV's state text.
+func ParseDetail(text []byte) (ArrayHealth, error) {
+	h := ArrayHealth{}
+	var state string
+	haveState, inTable, inactive, failed := false, false, false, false
+	active, failedDevs := -1, 0
+	for _, line := range strings.Split(string(text), "\n") {
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" {
+			continue
+		}
+		if strings.HasPrefix(trimmed, "/dev/") && strings.HasSuffix(trimmed, ":") && !strings.Contains(trimmed, " ") {
+			h.Device = strings.TrimPrefix(strings.TrimSuffix(trimmed, ":"), "/dev/")
+			continue
+		}
+		if strings.HasPrefix(trimmed, "Number") && strings.Contains(trimmed, "RaidDevice") {
+			inTable = true
+			continue
+		}
+		if inTable {
+			parseDetailRow(&h, strings.Fields(trimmed))
+			continue
+		}
+		key, val, ok := strings.Cut(trimmed, " : ")
+		if !ok {
+			if k, found := strings.CutSuffix(trimmed, " :"); found {
+				key, val, ok = k, "", true
+			}
+		}
+		if !ok {
+			continue
+		}
+		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
+		switch key {
+		case "Raid Level":
+			h.Level = val
+		case "Raid Devices":
+			h.Slots, _ = strconv.Atoi(val)
+		case "Active Devices":
+			active, _ = strconv.Atoi(val)
+		case "Failed Devices":
+			failedDevs, _ = strconv.Atoi(val)
+		case "State":
+			state, haveState = strings.ToLower(val), true
+		case "Rebuild Status", "Resync Status", "Reshape Status", "Check Status":
+			act := map[string]string{"Rebuild Status": "recovery", "Resync Status": "resync",
+				"Reshape Status": "reshape", "Check Status": "check"}[key]
+			p := &SyncProgress{Action: act}
+			if pct, _, found := strings.Cut(val, "%"); found {
+				p.Percent, _ = strconv.ParseFloat(strings.TrimSpace(pct), 64)
+			}
+			h.Sync = p
+		}
+	}
+	if !haveState && h.Level == "" {
+		return h, fmt.Errorf("%w: no State or Raid Level line", ErrParse)
+	}
+	if active >= 0 {
+		h.Working = active
+	}
+	// "Not Started": assembled but not run (e.g. degraded at boot); no data is served.
+	inactive = strings.Contains(state, "inactive") || strings.Contains(state, "not started")
+	failed = strings.Contains(state, "failed")
+	if h.Sync == nil {
+		for _, w := range []struct{ word, act string }{{"recovering", "recovery"}, {"resyncing", "resync"},
+			{"reshaping", "reshape"}, {"checking", "check"}} {
+			if strings.Contains(state, w.word) {
+				h.Sync = &SyncProgress{Action: w.act}
+			}
+		}
+	}
+	if strings.Contains(state, "delayed") || strings.Contains(state, "pending") {
+		if h.Sync == nil {
+			h.Sync = &SyncProgress{Action: "resync"}
+		}
+		h.Sync.Pending = true
+	}
+	// Slots without a working member: the "removed" rows, plus rows being
+	// rebuilt (their data is not there yet).
+	for _, m := range h.Members {
+		if m.Rebuilding && m.Slot >= 0 {
+			h.Missing = append(h.Missing, m.Slot)
+		}
+	}
+	h.Degraded = !inactive && (strings.Contains(state, "degraded") || failedDevs > 0 || len(h.Faulty) > 0 ||
+		len(h.Missing) > 0 || (h.Slots > 0 && active >= 0 && active < h.Slots))
+	h.verdict(inactive, failed)
+	return h, nil
+}
+
+func parseDetailRow(h *ArrayHealth, f []string) {
+	if len(f) < 5 {
+		return
+	}
+	slot := -1
+	if n, err := strconv.Atoi(f[3]); err == nil && n >= 0 && n < 1<<16 {
+		slot = n
+	}
+	var words []string
+	dev := ""
+	for _, w := range f[4:] {
+		if strings.HasPrefix(w, "/dev/") {
+			dev = w
+			break
+		}
+		words = append(words, w)
+	}
+	ws := " " + strings.Join(words, " ") + " "
+	if strings.Contains(ws, " removed ") {
+		if slot >= 0 && len(h.Missing) < 4096 {
+			h.Missing = append(h.Missing, slot)
+		}
+		return
+	}
+	if len(h.Members) >= 4096 {
+		return
+	}
+	m := Member{Device: dev, Slot: slot, Index: -1}
+	if n, err := strconv.Atoi(f[0]); err == nil {
+		m.Index = n
+	}
+	m.Faulty = strings.Contains(ws, " faulty ")
+	m.Rebuilding = strings.Contains(ws, " rebuilding ")
+	m.Spare = strings.Contains(ws, " spare ") && !m.Rebuilding
+	m.WriteMostly = strings.Contains(ws, " writemostly ")
+	m.Journal = strings.Contains(ws, " journal ")
+	m.Replacement = strings.Contains(ws, " replacement ")
+	if m.Faulty {
+		h.Faulty = append(h.Faulty, dev)
+		m.Slot = -1
+	}
+	if m.Spare {
+		h.Spares = append(h.Spares, dev)
+		m.Slot = -1
+	}
+	h.Members = append(h.Members, m)
+}

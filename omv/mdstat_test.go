@@ -1,0 +1,263 @@
+package omv_test
+
+import (
+	"bufio"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/omv"
+)
+
+// loadSamples splits testdata/mdstat-samples.txt (a verbatim copy of the
+// shared fixture file) on its BEGIN/END markers.
+func loadSamples(t testing.TB) map[string]string {
+	t.Helper()
+	f, err := os.Open("testdata/mdstat-samples.txt")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = f.Close() })
+	out := map[string]string{}
+	var id string
+	var b strings.Builder
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "--- BEGIN "):
+			id = strings.TrimSuffix(strings.TrimPrefix(line, "--- BEGIN "), " ---")
+			b.Reset()
+		case strings.HasPrefix(line, "--- END "):
+			out[id] = b.String()
+			id = ""
+		case id != "":
+			b.WriteString(line + "\n")
+		}
+	}
+	require.NoError(t, sc.Err())
+	require.NotEmpty(t, out)
+	return out
+}
+
+type wantArray struct {
+	dev      string
+	level    string
+	state    omv.RAIDState
+	degraded bool
+	missing  []int
+	faulty   []string
+	spares   []string
+	pct      float64
+	speed    int64
+	eta      time.Duration
+	slots    int
+	working  int
+}
+
+func checkArray(t *testing.T, w wantArray, h omv.ArrayHealth) {
+	t.Helper()
+	if w.dev != "" {
+		assert.Equal(t, w.dev, h.Device)
+	}
+	assert.Equal(t, w.level, h.Level, "level of %s", h.Device)
+	assert.Equal(t, w.state, h.State, "state of %s", h.Device)
+	assert.Equal(t, w.degraded, h.Degraded, "degraded of %s", h.Device)
+	assert.Equal(t, w.missing, h.Missing, "missing of %s", h.Device)
+	assert.Equal(t, w.faulty, h.Faulty, "faulty of %s", h.Device)
+	assert.Equal(t, w.spares, h.Spares, "spares of %s", h.Device)
+	assert.Equal(t, w.slots, h.Slots, "slots of %s", h.Device)
+	assert.Equal(t, w.working, h.Working, "working of %s", h.Device)
+	if w.pct > 0 || w.speed > 0 {
+		require.NotNil(t, h.Sync, "sync of %s", h.Device)
+		assert.InDelta(t, w.pct, h.Sync.Percent, 0.001)
+		assert.Equal(t, w.speed, h.Sync.Speed)
+		assert.Equal(t, w.eta, h.Sync.ETA)
+	}
+}
+
+func TestParseMDStatSamples(t *testing.T) {
+	t.Parallel()
+	samples := loadSamples(t)
+	tests := map[string][]wantArray{
+		"mdstat-01": {
+			{dev: "md2", level: "raid0", state: omv.RAIDClean},
+			{dev: "md1", level: "raid1", state: omv.RAIDClean, slots: 2, working: 2},
+			{dev: "md0", level: "raid1", state: omv.RAIDClean, slots: 2, working: 2},
+		},
+		"mdstat-02": {
+			{dev: "md5", level: "raid5", state: omv.RAIDDegraded, degraded: true, missing: []int{3}, faulty: []string{"sdb1"}, slots: 4, working: 3},
+			{dev: "md1", level: "raid1", state: omv.RAIDClean, slots: 2, working: 2},
+		},
+		"mdstat-03": {
+			{dev: "md1", level: "raid1", state: omv.RAIDClean, slots: 2, working: 2},
+			{dev: "md0", level: "raid1", state: omv.RAIDRecovering, degraded: true, missing: []int{0}, slots: 2, working: 1,
+				pct: 0.4, speed: 12 * 1024, eta: 276*time.Minute + 54*time.Second},
+		},
+		"mdstat-04": {
+			// removed, not failed: no (F) anywhere, only the [U_] map tells
+			{dev: "md1", level: "raid1", state: omv.RAIDDegraded, degraded: true, missing: []int{0}, slots: 2, working: 1},
+			{dev: "md0", level: "raid1", state: omv.RAIDRecovering, degraded: true, missing: []int{0}, slots: 2, working: 1,
+				pct: 3.6, speed: 12 * 1024, eta: 259*time.Minute + 36*time.Second},
+		},
+		"mdstat-05": {
+			{dev: "md127", level: "raid1", state: omv.RAIDResyncing, slots: 2, working: 2, pct: 50.4, speed: 67648 * 1024, eta: 6*time.Minute + 24*time.Second},
+		},
+		"mdstat-06": {
+			{dev: "md127", state: omv.RAIDInactive, spares: []string{"sdc1"}},
+		},
+	}
+	for id, want := range tests {
+		t.Run(id, func(t *testing.T) {
+			t.Parallel()
+			text, ok := samples[id]
+			require.True(t, ok, "sample %s missing", id)
+			got, err := omv.ParseMDStat([]byte(text))
+			require.NoError(t, err)
+			require.Len(t, got, len(want))
+			for i := range want {
+				checkArray(t, want[i], got[i])
+			}
+		})
+	}
+}
+
+func TestParseDetailSamples(t *testing.T) {
+	t.Parallel()
+	samples := loadSamples(t)
+	tests := map[string]wantArray{
+		"detail-01": {dev: "md127", level: "raid1", state: omv.RAIDRecovering, degraded: true, missing: []int{0}, slots: 2, working: 1, pct: 10},
+		"detail-02": {dev: "md1", level: "raid1", state: omv.RAIDDegraded, degraded: true, missing: []int{0}, faulty: []string{"/dev/sda3"}, slots: 2, working: 1},
+		"detail-03": {dev: "md2", level: "raid1", state: omv.RAIDDegraded, degraded: true, missing: []int{0}, slots: 2, working: 1},
+	}
+	for id, want := range tests {
+		t.Run(id, func(t *testing.T) {
+			t.Parallel()
+			got, err := omv.ParseDetail([]byte(samples[id]))
+			require.NoError(t, err)
+			checkArray(t, want, got)
+		})
+	}
+}
+
+// Every sample in the fixture file is classified: none is left untested.
+func TestEverySampleCovered(t *testing.T) {
+	t.Parallel()
+	for id, text := range loadSamples(t) {
+		if strings.HasPrefix(id, "mdstat-") {
+			arrays, err := omv.ParseMDStat([]byte(text))
+			require.NoError(t, err, id)
+			assert.NotEmpty(t, arrays, id)
+			for _, a := range arrays {
+				assert.NotEqual(t, omv.RAIDUnknown, a.State, id)
+			}
+			continue
+		}
+		h, err := omv.ParseDetail([]byte(text))
+		require.NoError(t, err, id)
+		assert.NotEqual(t, omv.RAIDUnknown, h.State, id)
+	}
+}
+
+func TestParseMDStatEdgeCases(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		text  string
+		state omv.RAIDState
+		dev   string
+		err   bool
+	}{
+		{name: "delayed resync is not a 0% resync", dev: "md1", state: omv.RAIDDelayed,
+			text: "Personalities : [raid1]\nmd1 : active raid1 sdb2[1] sda2[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      \tresync=DELAYED\n\nunused devices: <none>\n"},
+		{name: "pending", dev: "md1", state: omv.RAIDDelayed,
+			text: "md1 : active (auto-read-only) raid1 sdb2[1] sda2[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      \tresync=PENDING\n"},
+		{name: "check is not a fault", dev: "md2", state: omv.RAIDChecking,
+			text: "Personalities : [raid1]\nmd2 : active raid1 sdb3[1] sda3[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      [========>............]  check = 42.0% (420/1000) finish=1.0min speed=100K/sec\n"},
+		{name: "lost indentation", dev: "md0", state: omv.RAIDDegraded,
+			text: "cat /proc/mdstat\nPersonalities : [raid1]\nmd0 : active raid1 sda1[0]\n1000 blocks super 1.2 [2/1] [U_]\nunused devices: <none>\n"},
+		{name: "no personalities line", dev: "md0", state: omv.RAIDClean,
+			text: "md0 : active raid1 sda1[0] sdb1[1]\n  1000 blocks [2/2] [UU]\n"},
+		{name: "garbage", text: "hello world\nfoo : bar\n", err: true},
+		{name: "empty", text: "", err: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := omv.ParseMDStat([]byte(tt.text))
+			if tt.err {
+				assert.ErrorIs(t, err, omv.ErrParse)
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, got, 1)
+			assert.Equal(t, tt.dev, got[0].Device)
+			assert.Equal(t, tt.state, got[0].State)
+		})
+	}
+}
+
+func FuzzParseMDStat(f *testing.F) {
+	for _, text := range loadSamples(f) {
+		f.Add([]byte(text))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		arrays, err := omv.ParseMDStat(data)
+		if err != nil {
+			return
+		}
+		for _, a := range arrays {
+			if a.State == "" {
+				t.Fatalf("empty verdict for %q", a.Device)
+			}
+			if a.Sync != nil && (a.Sync.Speed < 0 || a.Sync.ETA < 0) {
+				t.Fatalf("negative progress %+v", a.Sync)
+			}
+			_ = a.String()
+		}
+	})
+}
+
+func FuzzParseDetail(f *testing.F) {
+	for _, text := range loadSamples(f) {
+		f.Add([]byte(text))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h, err := omv.ParseDetail(data)
+		if err != nil {
+			return
+		}
+		if h.State == "" {
+			t.Fatal("empty verdict")
+		}
+		_ = h.String()
+	})
+}
+
+func TestParseDetailEdgeCases(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, text string
+		state      omv.RAIDState
+		degraded   bool
+	}{
+		{"not started", "     Raid Level : raid1\n   Raid Devices : 2\n          State : active, degraded, Not Started \n Active Devices : 1\n", omv.RAIDInactive, false},
+		{"failed", "     Raid Level : raid5\n   Raid Devices : 3\n          State : clean, FAILED \n Active Devices : 1\n", omv.RAIDFailed, true},
+		{"delayed", "     Raid Level : raid1\n   Raid Devices : 2\n          State : clean, resyncing (DELAYED) \n Active Devices : 2\n", omv.RAIDDelayed, false},
+		{"checking", "     Raid Level : raid1\n   Raid Devices : 2\n          State : clean, checking \n Active Devices : 2\n   Check Status : 42% complete\n", omv.RAIDChecking, false},
+		{"omv getDetail without first line, empty state", "     Raid Level : raid1\n", omv.RAIDClean, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h, err := omv.ParseDetail([]byte(tt.text))
+			require.NoError(t, err)
+			assert.Equal(t, tt.state, h.State)
+			assert.Equal(t, tt.degraded, h.Degraded)
+		})
+	}
+	_, err := omv.ParseDetail([]byte("mdadm: cannot open /dev/md9: No such file or directory\n"))
+	assert.ErrorIs(t, err, omv.ErrParse)
+}

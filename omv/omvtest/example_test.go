@@ -1,0 +1,30 @@
+package omvtest_test
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/thehomelab/homelab/omv/omvtest"
+)
+
+// Inject a RAID fault and read the /proc/mdstat text the fake host shows;
+// RaidMgmt.getDetail reports the same state.
+func ExampleServer_FailMember() {
+	srv := omvtest.NewServer(omvtest.WithVersion(omvtest.V7))
+	defer srv.Close()
+	_ = srv.FailMember("md0", "sdb")
+	for _, line := range strings.Split(srv.MDStat(), "\n")[1:3] {
+		fmt.Println(line)
+	}
+	detail, _ := srv.Detail("md0")
+	for _, line := range strings.Split(detail, "\n") {
+		if strings.Contains(line, "State :") || strings.Contains(line, "faulty") {
+			fmt.Println(strings.TrimSpace(line))
+		}
+	}
+	// Output:
+	// md0 : active raid1 sdb[1](F) sda[0]
+	//       976630464 blocks super 1.2 [2/1] [U_]
+	// State : clean, degraded
+	// 1       8      16        -      faulty   /dev/sdb
+}

@@ -1,0 +1,139 @@
+package omv
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+)
+
+// QuotaService manages per-user and per-group hard quotas on a filesystem.
+// OMV cannot set soft or inode limits over RPC.
+type QuotaService struct{ c *Client }
+
+// Quota is the hard block limit of one user or group on a filesystem.
+type Quota struct {
+	Type      string // "user" or "group"
+	Name      string
+	HardLimit int64  // bytes; 0 = no limit
+	Used      string // OMV's human-readable usage, e.g. "1.20 GiB"
+}
+
+var quotaUnits = []struct {
+	name string
+	size int64
+}{{"EiB", 1 << 60}, {"PiB", 1 << 50}, {"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+
+// toUnit expresses bytes in the largest binary unit that holds it
+// exactly, after rounding up to KiB (OMV stores KiB).
+func toUnit(b int64) (int64, string) {
+	if b <= 0 {
+		return 0, "MiB"
+	}
+	kib := (b + 1023) / 1024 * 1024
+	for _, u := range quotaUnits {
+		if kib%u.size == 0 {
+			return kib / u.size, u.name
+		}
+	}
+	return kib, "B"
+}
+
+func fromUnit(n float64, unit string) (int64, error) {
+	for _, u := range quotaUnits {
+		if u.name == unit {
+			return int64(n * float64(u.size)), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown quota unit %q", unit)
+}
+
+// Get reads the quotas of all non-system users and groups on the
+// filesystem with the given filesystem UUID.
+//
+// OMV API: Quota.get {uuid}
+func (s *QuotaService) Get(ctx context.Context, fsUUID string) ([]Quota, error) {
+	var raw []struct {
+		Type  string          `json:"type"`
+		Name  string          `json:"name"`
+		Used  string          `json:"bused"`
+		Limit json.RawMessage `json:"bhardlimit"`
+		Unit  string          `json:"bunit"`
+	}
+	if err := s.c.call(ctx, callOpts{read: true}, "Quota", "get", map[string]any{"uuid": fsUUID}, &raw); err != nil {
+		return nil, fmt.Errorf("omv: quotas on %s: %w", fsUUID, err)
+	}
+	out := make([]Quota, 0, len(raw))
+	for _, r := range raw {
+		var n flexInt
+		var f float64
+		if json.Unmarshal(r.Limit, &f) != nil {
+			if err := json.Unmarshal(r.Limit, &n); err != nil {
+				return nil, fmt.Errorf("omv: quotas on %s: %s: bad limit %s", fsUUID, r.Name, r.Limit)
+			}
+			f = float64(n)
+		}
+		unit := r.Unit
+		if unit == "" {
+			unit = "MiB"
+		}
+		b, err := fromUnit(f, unit)
+		if err != nil {
+			return nil, fmt.Errorf("omv: quotas on %s: %s: %w", fsUUID, r.Name, err)
+		}
+		out = append(out, Quota{Type: r.Type, Name: r.Name, HardLimit: b, Used: r.Used})
+	}
+	return out, nil
+}
+
+// SetUser sets the hard limit (bytes, rounded up to KiB; 0 removes it) of
+// one user, keeping the other entries, and reports whether it wrote.
+//
+// OMV API: Quota.get, Quota.set {uuid, quota}
+func (s *QuotaService) SetUser(ctx context.Context, fsUUID, user string, limit int64) (bool, error) {
+	cur, err := s.Get(ctx, fsUUID)
+	if err != nil {
+		return false, err
+	}
+	return s.setUser(ctx, fsUUID, user, limit, cur)
+}
+
+func (s *QuotaService) setUser(ctx context.Context, fsUUID, user string, limit int64, cur []Quota) (bool, error) {
+	if limit < 0 {
+		return false, errors.New("omv: set quota: negative limit")
+	}
+	n, _ := toUnit(limit)
+	want, _ := fromUnit(float64(n), func() string { _, u := toUnit(limit); return u }())
+	idx := slices.IndexFunc(cur, func(q Quota) bool { return q.Type == "user" && q.Name == user })
+	if idx >= 0 && cur[idx].HardLimit == want {
+		return false, nil
+	}
+	if idx < 0 && want == 0 {
+		return false, nil
+	}
+	if idx < 0 {
+		cur = append(cur, Quota{Type: "user", Name: user})
+		idx = len(cur) - 1
+	}
+	cur[idx].HardLimit = want
+	list := make([]map[string]any, 0, len(cur))
+	for _, q := range cur {
+		if q.HardLimit == 0 {
+			continue
+		}
+		v, u := toUnit(q.HardLimit)
+		list = append(list, map[string]any{"type": q.Type, "name": q.Name, "bhardlimit": v, "bunit": u})
+	}
+	if err := s.c.call(ctx, callOpts{}, "Quota", "set", map[string]any{"uuid": fsUUID, "quota": list}, nil); err != nil {
+		return false, fmt.Errorf("omv: set quota of %s on %s: %w", user, fsUUID, err)
+	}
+	return true, nil
+}
+
+// formatLimit renders a limit for change reports.
+func formatLimit(b int64) string {
+	n, u := toUnit(b)
+	return strconv.FormatInt(n, 10) + " " + u
+}

@@ -1,0 +1,274 @@
+package smb_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/omv/smb"
+)
+
+// skipOrFail skips with a reason, or fails when HOMELAB_REQUIRE_PEERS=1.
+func skipOrFail(t *testing.T, format string, a ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, a...)
+	if os.Getenv("HOMELAB_REQUIRE_PEERS") == "1" {
+		t.Fatalf("real smbd required (HOMELAB_REQUIRE_PEERS=1): %s", msg)
+	}
+	t.Skipf("skipping real-Samba test: %s (install Debian package samba and run as root)", msg)
+}
+
+// syncBuffer collects smbd's output for failure messages.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type peer struct {
+	addr  string
+	users [2]string
+	pw    [2]string
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// addUnixUser creates a throwaway Unix account: smbd maps every Samba user
+// to one. It is removed in Cleanup.
+func addUnixUser(t *testing.T, name string) {
+	t.Helper()
+	out, err := exec.Command("useradd", "--no-create-home", "--no-user-group", "--gid", "users",
+		"--shell", "/usr/sbin/nologin", "--home-dir", "/nonexistent", name).CombinedOutput()
+	require.NoError(t, err, "useradd %s: %s", name, out)
+	t.Cleanup(func() { _ = exec.Command("userdel", name).Run() })
+}
+
+// startSmbd runs Debian's smbd on 127.0.0.1 with a private configuration
+// (passdb, state, lock and pid dirs all in a temp dir): shares own0 and
+// own1 (read/write, one user each) and public (read-only for both), a
+// dfree command reporting 2 GiB total and 1 GiB free as a quota would.
+func startSmbd(t *testing.T) peer {
+	t.Helper()
+	smbd, err := exec.LookPath("smbd")
+	if err != nil {
+		if _, serr := os.Stat("/usr/sbin/smbd"); serr != nil {
+			skipOrFail(t, "smbd not found")
+		}
+		smbd = "/usr/sbin/smbd"
+	}
+	smbpasswd, err := exec.LookPath("smbpasswd")
+	if err != nil {
+		skipOrFail(t, "smbpasswd not found")
+	}
+	if u, err := user.Current(); err != nil || u.Uid != "0" {
+		skipOrFail(t, "smbd and useradd need root")
+	}
+	if _, err := exec.LookPath("useradd"); err != nil {
+		skipOrFail(t, "useradd not found")
+	}
+
+	dir := t.TempDir()
+	// smbd serves files as the connected user, who must reach the shares.
+	require.NoError(t, os.Chmod(dir, 0o755))
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
+	suffix := randHex(3)
+	p := peer{users: [2]string{"hlomva" + suffix, "hlomvb" + suffix}, pw: [2]string{"Pw-a-" + randHex(4), "Pw-b-" + randHex(4)}}
+	for _, u := range p.users {
+		addUnixUser(t, u)
+	}
+	for _, sub := range []string{"private", "lock", "state", "cache", "run", "ncalrpc", "bind-dns", "own0", "own1", "public"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, sub), 0o755))
+	}
+	for i, u := range p.users {
+		out, err := exec.Command("chown", u+":users", filepath.Join(dir, fmt.Sprintf("own%d", i))).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		require.NoError(t, os.Chmod(filepath.Join(dir, fmt.Sprintf("own%d", i)), 0o700))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "public", "readme.txt"), []byte("hi\n"), 0o644))
+	dfree := filepath.Join(dir, "dfree.sh")
+	require.NoError(t, os.WriteFile(dfree, []byte("#!/bin/sh\n# total and available 1K blocks, like a 2 GiB quota with 1 GiB used\necho 2097152 1048576\n"), 0o755))
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+	p.addr = fmt.Sprintf("127.0.0.1:%d", port)
+
+	conf := filepath.Join(dir, "smb.conf")
+	cfg := fmt.Sprintf(`[global]
+	server role = standalone server
+	workgroup = HOMELAB
+	smb ports = %[2]d
+	interfaces = 127.0.0.1
+	bind interfaces only = yes
+	private dir = %[1]s/private
+	lock directory = %[1]s/lock
+	state directory = %[1]s/state
+	cache directory = %[1]s/cache
+	pid directory = %[1]s/run
+	ncalrpc dir = %[1]s/ncalrpc
+	binddns dir = %[1]s/bind-dns
+	passdb backend = tdbsam:%[1]s/private/passdb.tdb
+	log file = %[1]s/log.%%m
+	load printers = no
+	printing = bsd
+	printcap name = /dev/null
+	disable spoolss = yes
+	disable netbios = yes
+	map to guest = never
+	server min protocol = SMB2_02
+	dfree command = %[1]s/dfree.sh
+	dfree cache time = 0
+
+[own0]
+	path = %[1]s/own0
+	valid users = %[3]s
+	read only = no
+
+[own1]
+	path = %[1]s/own1
+	valid users = %[4]s
+	read only = no
+
+[public]
+	path = %[1]s/public
+	valid users = %[3]s %[4]s
+	read only = yes
+`, dir, port, p.users[0], p.users[1])
+	require.NoError(t, os.WriteFile(conf, []byte(cfg), 0o644))
+	for i, u := range p.users {
+		cmd := exec.Command(smbpasswd, "-c", conf, "-a", "-s", u)
+		cmd.Stdin = strings.NewReader(p.pw[i] + "\n" + p.pw[i] + "\n")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "smbpasswd -a %s: %s", u, out)
+	}
+
+	var logs syncBuffer
+	cmd := exec.Command(smbd, "--foreground", "--no-process-group", "--debug-stdout", "--debuglevel=1", "--configfile="+conf)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(t, cmd.Start())
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		// smbd forks a child per connection: signal the whole group we made.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("smbd output:\n%s", logs.String())
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", p.addr, 200*time.Millisecond)
+		if err == nil {
+			_ = c.Close()
+			break
+		}
+		select {
+		case <-done:
+			t.Fatalf("smbd exited early:\n%s", logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("smbd did not listen on %s:\n%s", p.addr, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond) // test helper waiting on an external process
+	}
+	return p
+}
+
+func TestAuditRealSamba(t *testing.T) {
+	p := startSmbd(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	a := smb.Credentials{User: p.users[0], Password: smb.NewSecret(p.pw[0])}
+	b := smb.Credentials{User: p.users[1], Password: smb.NewSecret(p.pw[1])}
+
+	t.Run("owner ok, other denied, quota as free space", func(t *testing.T) {
+		r, err := smb.Audit(ctx, p.addr, "own0", a, b)
+		require.NoError(t, err)
+		assert.True(t, r.OK(), "%v", r.Problems)
+		assert.True(t, r.LoggedIn)
+		assert.True(t, r.Listed)
+		assert.True(t, r.Wrote)
+		assert.True(t, r.Deleted)
+		assert.True(t, r.OtherDenied)
+		assert.Equal(t, uint64(2<<30), r.Total)
+		assert.Equal(t, uint64(1<<30), r.Free)
+		assert.Equal(t, 0, r.Entries, "the probe was removed")
+	})
+	t.Run("read-only share is reported", func(t *testing.T) {
+		r, err := smb.Audit(ctx, p.addr, "public", a, smb.Credentials{})
+		require.NoError(t, err)
+		assert.True(t, r.LoggedIn)
+		assert.True(t, r.Listed)
+		assert.Equal(t, 1, r.Entries)
+		assert.False(t, r.Wrote)
+		assert.False(t, r.OK())
+	})
+	t.Run("other user allowed is a finding", func(t *testing.T) {
+		r, err := smb.Audit(ctx, p.addr, "public", b, a)
+		require.NoError(t, err)
+		assert.False(t, r.OtherDenied)
+		assert.Contains(t, strings.Join(r.Problems, "\n"), p.users[0]+" can access public")
+	})
+	t.Run("wrong password", func(t *testing.T) {
+		bad := smb.Credentials{User: p.users[0], Password: smb.NewSecret("wrong-" + p.pw[0])}
+		r, err := smb.Audit(ctx, p.addr, "own0", bad, smb.Credentials{})
+		require.NoError(t, err)
+		assert.False(t, r.LoggedIn)
+		require.Len(t, r.Problems, 1)
+		assert.Contains(t, r.Problems[0], "cannot log in")
+		assert.NotContains(t, fmt.Sprintf("%v %+v", r, bad), p.pw[0])
+	})
+	t.Run("cancelled context", func(t *testing.T) {
+		cctx, ccancel := context.WithCancel(ctx)
+		ccancel()
+		_, err := smb.Audit(cctx, p.addr, "own0", a, b)
+		require.ErrorIs(t, err, context.Canceled)
+	})
+	t.Run("unreachable server is an error", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := l.Addr().String()
+		require.NoError(t, l.Close())
+		_, err = smb.Audit(ctx, addr, "own0", a, b)
+		require.Error(t, err)
+	})
+}
