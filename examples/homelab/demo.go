@@ -11,11 +11,29 @@ import (
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/examples/internal/lab"
 	"github.com/thehomelab/homelab/examples/internal/workflow"
+	"github.com/thehomelab/homelab/omv"
 )
 
 // demoTimeout bounds the whole demo: the fakes answer in milliseconds, so
 // anything slower is a hang worth reporting.
 const demoTimeout = 30 * time.Second
+
+// A demoStep runs one workflow against the lab and tells its story.
+type demoStep struct {
+	name string
+	run  func(ctx context.Context, w io.Writer, l *lab.Lab) error
+}
+
+// demoSteps are the workflows of the demo, in the order they run. A
+// workflow whose package is not in this build has no step.
+func demoSteps() []demoStep {
+	return []demoStep{
+		{"ddns", demoDDNS},
+		{"acme", demoACME},
+		{"nas-health", demoNASHealth},
+		{"share", demoShare},
+	}
+}
 
 // runDemo starts the embedded lab, runs the demo against it and stops it.
 func runDemo(ctx context.Context, w io.Writer) error {
@@ -34,40 +52,75 @@ func runDemo(ctx context.Context, w io.Writer) error {
 func demo(ctx context.Context, w io.Writer, l *lab.Lab) error {
 	start := time.Now()
 	fmt.Fprintln(w, "homelab demo: every workflow against an embedded lab of fakes on 127.0.0.1")
-
 	var errs []error
-	steps := 0
-	step := func(name string, run func() error) {
-		steps++
-		if err := run(); err != nil {
+	steps := demoSteps()
+	for _, s := range steps {
+		if err := s.run(ctx, w, l); err != nil {
 			fmt.Fprintf(w, "   FAILED: %v\n", err)
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
 		}
 	}
-
-	step("ddns", func() error {
-		workflow.Title(w, "DDNS: %s follows the public address", lab.VPNName)
-		stand := netip.MustParseAddr("198.51.100.20")
-		return workflow.DDNS(ctx, w, l.DNS, workflow.DDNSConfig{
-			Zone:       lab.Zone,
-			Names:      []string{"vpn"},
-			Source:     dns.StaticSource(stand),
-			SourceName: "static source (stand-in for the router)",
-		})
-	})
-
-	step("acme", func() error {
-		domain := "*." + lab.Zone
-		workflow.Title(w, "ACME DNS-01: a challenge for %s, presented and cleaned up", domain)
-		// In production the value is the key authorization digest the CA
-		// hands the ACME client; any text serves the demo.
-		const value = "demo-key-authorization-digest"
-		if err := workflow.ACMEPresent(ctx, w, l.DNS, lab.Zone, domain, 10*time.Millisecond, value); err != nil {
-			return err
-		}
-		return workflow.ACMECleanUp(ctx, w, l.DNS, lab.Zone, domain, value)
-	})
-
-	fmt.Fprintf(w, "\n%d workflows, %d failed, %s\n", steps, len(errs), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(w, "\n%d workflows, %d failed, %s\n", len(steps), len(errs), time.Since(start).Round(time.Millisecond))
 	return errors.Join(errs...)
+}
+
+// demoPublicIP stands in for the router's PPPoE address until package
+// routeros is part of this build.
+var demoPublicIP = netip.MustParseAddr("198.51.100.20")
+
+func demoDDNS(ctx context.Context, w io.Writer, l *lab.Lab) error {
+	workflow.Title(w, "DDNS: %s follows the public address", lab.VPNName)
+	return workflow.DDNS(ctx, w, l.DNS, workflow.DDNSConfig{
+		Zone:       lab.Zone,
+		Names:      []string{"vpn"},
+		Source:     dns.StaticSource(demoPublicIP),
+		SourceName: "static source (stand-in for the router)",
+	})
+}
+
+func demoACME(ctx context.Context, w io.Writer, l *lab.Lab) error {
+	domain := "*." + lab.Zone
+	workflow.Title(w, "ACME DNS-01: a challenge for %s, presented and cleaned up", domain)
+	// In production the value is the key authorization digest the CA hands
+	// the ACME client; any text serves the demo.
+	const value = "demo-key-authorization-digest"
+	if err := workflow.ACMEPresent(ctx, w, l.DNS, lab.Zone, domain, 10*time.Millisecond, value); err != nil {
+		return err
+	}
+	return workflow.ACMECleanUp(ctx, w, l.DNS, lab.Zone, domain, value)
+}
+
+func demoNASHealth(ctx context.Context, w io.Writer, l *lab.Lab) error {
+	workflow.Title(w, "NAS health: RAID, SMART and filesystems of the OpenMediaVault VM")
+	if err := workflow.NASHealth(ctx, w, l.NAS, 0); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(w, "   -- drill: the fake NAS fails /dev/sdb (mdadm --fail)")
+	if err := l.NASServer.FailMember("md0", "sdb"); err != nil {
+		return err
+	}
+	err := workflow.NASHealth(ctx, w, l.NAS, 0)
+	if !errors.Is(err, workflow.ErrUnhealthy) {
+		return fmt.Errorf("the failed disk went unnoticed: %v", err)
+	}
+
+	fmt.Fprintln(w, "   -- drill: sdb removed from the array, a new SSD sdc added, the rebuild runs to the end")
+	if err := replaceDisk(l.NASServer); err != nil {
+		return err
+	}
+	return workflow.NASHealth(ctx, w, l.NAS, 0)
+}
+
+func demoShare(ctx context.Context, w io.Writer, l *lab.Lab) error {
+	workflow.Title(w, "Share: a photos share for anna with a 100 GiB quota, ensured twice")
+	return workflow.Share(ctx, w, l.NAS, workflow.ShareConfig{
+		Spec: omv.ShareSpec{
+			Name:  "photos",
+			Owner: omv.UserSpec{Name: "anna", Password: omv.NewSecret("correct horse battery staple")},
+			Quota: 100 << 30,
+			SMB:   omv.SMBShareOptions{RecycleBin: true},
+		},
+		Twice: true,
+	})
 }

@@ -47,25 +47,45 @@ func TestDemo(t *testing.T) {
 	assert.Empty(t, l.DNSServer.Records("_acme-challenge.thehomelab.site"))
 	assert.Equal(t, 1, l.DNSServer.Requests(dnstest.EndpointCreateRecord))
 
-	assert.Contains(t, story, "0 failed")
+	// NAS health: healthy, then the failed disk is caught, then healthy
+	// again after the rebuild.
+	assert.Equal(t, 2, strings.Count(story, "raid:  md0 raid1 clean"))
+	assert.Contains(t, story, "raid:  md0 raid1 degraded (missing slot 1, faulty /dev/sdb)")
+	assert.Contains(t, story, "UNHEALTHY: array md0")
+
+	// Share: created once, then left alone.
+	assert.Contains(t, story, "changed: user anna, shared folder photos, privileges of anna on photos, smb share photos, quota of anna = 100 GiB")
+	assert.Contains(t, story, "share photos for anna already as wanted: nothing changed")
+	assert.Contains(t, l.NASServer.ExportedShares(), "photos")
+	assert.NotContains(t, story, "correct horse")
+
+	assert.Contains(t, story, "4 workflows, 0 failed")
 	assert.NotContains(t, story, "FAILED")
 }
 
-// The second demo finds the VPN record in place: no PATCH. (The ACME
-// challenge is presented and removed again each time, by design.)
-func TestDemoTwiceChangesNothing(t *testing.T) {
+// Running the workflows again on the same lab changes nothing.
+func TestDemoStepsAreIdempotent(t *testing.T) {
 	t.Parallel()
 	l := startLab(t)
-	require.NoError(t, demo(t.Context(), &bytes.Buffer{}, l))
-	writes := func() int {
-		return l.DNSServer.Requests(dnstest.EndpointPatchRecord)
+	steps := map[string]demoStep{}
+	for _, s := range demoSteps() {
+		steps[s.name] = s
 	}
-	before := writes()
+	for _, name := range []string{"ddns", "share"} {
+		require.NoError(t, steps[name].run(t.Context(), &bytes.Buffer{}, l), name)
+	}
+	patches := l.DNSServer.Requests(dnstest.EndpointPatchRecord)
+	_, nasWrites := l.NASServer.Calls()
 
 	var out bytes.Buffer
-	require.NoError(t, demo(t.Context(), &out, l), out.String())
+	for _, name := range []string{"ddns", "share"} {
+		require.NoError(t, steps[name].run(t.Context(), &out, l), name)
+	}
 	assert.Contains(t, out.String(), "records already hold 198.51.100.20: nothing to change")
-	assert.Equal(t, before, writes(), "second demo wrote to the zone")
+	assert.Contains(t, out.String(), "share photos for anna already as wanted: nothing changed")
+	assert.Equal(t, patches, l.DNSServer.Requests(dnstest.EndpointPatchRecord), "second DDNS wrote to the zone")
+	_, nasWrites2 := l.NASServer.Calls()
+	assert.Equal(t, nasWrites, nasWrites2, "second share wrote to the NAS")
 }
 
 func TestRun(t *testing.T) {
@@ -85,6 +105,8 @@ func TestRun(t *testing.T) {
 		{name: "ddns help", args: []string{"ddns", "-h"}, code: 0, out: "CLOUDFLARE_API_TOKEN"},
 		{name: "ddns bad flag", args: []string{"ddns", "-nope"}, code: 2, errOut: "usage"},
 		{name: "acme help", args: []string{"acme", "-h"}, code: 0, out: "present|cleanup"},
+		{name: "nas-health without password", args: []string{"nas-health"}, code: 1, errOut: "set OMV_PASSWORD"},
+		{name: "share usage", args: []string{"share"}, code: 2, errOut: "-name and -owner"},
 		{name: "ddns without token", args: []string{"ddns", "-ip", "198.51.100.20"}, code: 1, errOut: "set CLOUDFLARE_API_TOKEN"},
 	}
 	for _, tt := range tests {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/dns/dnstest"
+	"github.com/thehomelab/homelab/omv"
+	"github.com/thehomelab/homelab/omv/omvtest"
 )
 
 // Zone is the lab's Cloudflare zone.
@@ -26,6 +28,9 @@ type Lab struct {
 	// DNS is a client of the fake Cloudflare API, DNSServer the fake.
 	DNS       *dns.Client
 	DNSServer *dnstest.Server
+	// NAS is a client of the fake OpenMediaVault, NASServer the fake.
+	NAS       *omv.Client
+	NASServer *omvtest.Server
 
 	closers []func()
 }
@@ -39,7 +44,7 @@ func Start(ctx context.Context) (_ *Lab, err error) {
 			l.Close()
 		}
 	}()
-	for _, start := range []func(context.Context) error{l.startDNS} {
+	for _, start := range []func(context.Context) error{l.startDNS, l.startNAS} {
 		if err := start(ctx); err != nil {
 			return nil, err
 		}
