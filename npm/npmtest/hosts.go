@@ -141,7 +141,7 @@ func normalize(kind string, c map[string]any) {
 	if kind == kindStream {
 		return
 	}
-	if id, _ := c["certificate_id"].(int); id == 0 {
+	if id, _ := c["certificate_id"].(int); id == 0 && c["certificate_id"] != "new" {
 		c["ssl_forced"], c["http2_support"] = false, false
 	}
 	if b, _ := c["ssl_forced"].(bool); !b {
@@ -390,10 +390,10 @@ func (s *Server) createHost(r *http.Request, u *user, kind string) (int, any, *a
 		}
 		row.cols[k] = v
 	}
+	normalize(kind, row.cols)
 	if newCert {
 		row.cols["certificate_id"] = 0
 	}
-	normalize(kind, row.cols)
 	t.rows[row.id] = row
 	// The create answer is built before nginx runs: no nginx keys.
 	resp := s.renderRowLocked(kind, row, map[string]bool{"owner": true, "certificate": true, "access_list": true, "access_list.items": true, "access_list.clients": true})
@@ -412,8 +412,6 @@ func (s *Server) createHost(r *http.Request, u *user, kind string) (int, any, *a
 		row.cols["certificate_id"] = c
 		normalize(kind, row.cols)
 		resp = s.renderRowLocked(kind, row, map[string]bool{"owner": true, "certificate": true})
-		delete(resp, "meta")
-		resp["meta"] = b["meta"]
 		s.mu.Unlock()
 	}
 	return 201, resp, nil

@@ -315,6 +315,14 @@ func (s *Server) ExpireTokens() {
 	}
 }
 
+// ForgetTokens drops every issued token, as a server whose JWT keys were
+// regenerated would: old tokens then answer 500 "Internal Error".
+func (s *Server) ForgetTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.tokens)
+}
+
 // --- plumbing -------------------------------------------------------------
 
 type apiError struct {
@@ -332,6 +340,10 @@ func errf(status int, format string, a ...any) *apiError {
 }
 
 var errInternal = &apiError{status: 500, msg: "Internal Error"}
+
+// errHidden is a non-public 400 (body-parser or path validation): the
+// message is masked.
+var errHidden = &apiError{status: 400, msg: "Internal Error"}
 
 func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 	b, _ := json.Marshal(v)
@@ -426,7 +438,7 @@ func readBody(r *http.Request) (any, *apiError) {
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, errInternal
+		return nil, errHidden
 	}
 	return v, nil
 }
@@ -740,7 +752,7 @@ func wait(ctx context.Context, d time.Duration) error {
 func parseID(s string) (int, *apiError) {
 	id, err := strconv.Atoi(s)
 	if err != nil || id < 1 {
-		return 0, errInternal
+		return 0, errHidden
 	}
 	return id, nil
 }
