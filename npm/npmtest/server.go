@@ -132,6 +132,10 @@ type Server struct {
 	nginxHook   func(NginxConfig) error
 	certHook    func(domains []string) error
 	certLatency time.Duration
+	setupMode   bool
+
+	defaultSite     string
+	defaultSiteMeta map[string]any
 }
 
 type tokenInfo struct {
@@ -175,9 +179,12 @@ func NewServer(opts ...Option) *Server {
 	for _, k := range []string{kindProxy, kindRedirection, kindDead, kindStream} {
 		s.tables[k] = &table{kind: k, rows: map[int]*row{}}
 	}
+	s.defaultSite, s.defaultSiteMeta = "congratulations", map[string]any{}
 	s.mu.Lock()
-	s.addUserLocked(UserSpec{Email: AdminEmail, Name: "Administrator", Password: AdminPassword, Admin: true})
-	if !s.noSeed {
+	if !s.setupMode {
+		s.addUserLocked(UserSpec{Email: AdminEmail, Name: "Administrator", Password: AdminPassword, Admin: true})
+	}
+	if !s.noSeed && !s.setupMode {
 		s.seedLocked()
 	}
 	s.mu.Unlock()
@@ -514,7 +521,10 @@ func (s *Server) route(r *http.Request, path string) (int, any, *apiError) {
 	case len(seg) == 2 && seg[0] == "tokens" && seg[1] == "2fa" && m == http.MethodPost && s.ver.atLeast(2, 13, 6):
 		return s.login2FA(r)
 	}
-	known := len(seg) >= 1 && (seg[0] == "tokens" || seg[0] == "users" || seg[0] == "audit-log" || seg[0] == "nginx" || seg[0] == "reports")
+	if len(seg) == 1 && seg[0] == "users" && m == http.MethodPost {
+		return s.createUser(r, path)
+	}
+	known := len(seg) >= 1 && (seg[0] == "tokens" || seg[0] == "users" || seg[0] == "audit-log" || seg[0] == "nginx" || seg[0] == "reports" || seg[0] == "settings")
 	if !known {
 		return 0, nil, errf(404, "Not Found - %s", path)
 	}
@@ -551,6 +561,8 @@ func (s *Server) route(r *http.Request, path string) (int, any, *apiError) {
 			out = append(out, s.audit[i])
 		}
 		return 200, out, nil
+	case seg[0] == "reports" || seg[0] == "settings" || (seg[0] == "users" && len(seg) == 3):
+		return s.adminRoutes(r, u, path, seg)
 	case seg[0] == "nginx" && len(seg) >= 2:
 		switch seg[1] {
 		case "proxy-hosts":
@@ -577,7 +589,9 @@ func (s *Server) verString() string {
 func (s *Server) health() (int, any, *apiError) {
 	v := map[string]any{"status": "OK", "version": map[string]any{"major": s.ver.major, "minor": s.ver.minor, "revision": s.ver.rev}}
 	if s.ver.atLeast(2, 13, 0) {
-		v["setup"] = true
+		s.mu.Lock()
+		v["setup"] = s.liveUsersLocked() > 0
+		s.mu.Unlock()
 	}
 	return 200, v, nil
 }
