@@ -100,6 +100,23 @@ func TestExposeFailuresLeaveNothing(t *testing.T) {
 		assert.Equal(t, 80, h.ForwardPort, "previous settings restored")
 		assert.Len(t, f.srv.Hosts("proxy_hosts"), 11)
 	})
+	t.Run("create answers 500 but stores the host", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil)
+		f.srv.FailNginxPretest(func(npmtest.NginxConfig) error { return errors.New("nginx: [emerg] bind() failed") })
+		_, err := f.c.Expose(t.Context(), app("status.thehomelab.site"))
+		var ae *npm.Error
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, 500, ae.Status)
+		assert.Len(t, f.srv.Hosts("proxy_hosts"), 11, "stored row found by domain and deleted")
+		// And EnsureProxyHost recovers from the stored row on its own.
+		_, err = f.c.ProxyHosts.EnsureProxyHost(t.Context(), npm.ProxyHostSpec{Domains: []string{"retry.thehomelab.site"}, ForwardHost: "r", ForwardPort: 80})
+		require.Error(t, err)
+		f.srv.FailNginxPretest(nil)
+		r, err := f.c.ProxyHosts.EnsureProxyHost(t.Context(), npm.ProxyHostSpec{Domains: []string{"retry.thehomelab.site"}, ForwardHost: "r", ForwardPort: 80})
+		require.NoError(t, err)
+		assert.Equal(t, npm.Unchanged, r.Action)
+	})
 	t.Run("certificate fails", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, nil)

@@ -187,15 +187,7 @@ func (s *Server) runNginxLocked(kind string, r *row) {
 	if on, _ := r.cols["enabled"].(bool); !on {
 		return
 	}
-	cfg := NginxConfig{Kind: nginxKind[kind], ID: r.id, Domains: strs(r.cols["domain_names"])}
-	cfg.AdvancedConfig, _ = r.cols["advanced_config"].(string)
-	if kind == kindStream {
-		cfg.ForwardHost, _ = r.cols["forwarding_host"].(string)
-		cfg.ForwardPort, _ = r.cols["forwarding_port"].(int)
-	} else {
-		cfg.ForwardHost, _ = r.cols["forward_host"].(string)
-		cfg.ForwardPort, _ = r.cols["forward_port"].(int)
-	}
+	cfg := s.nginxConfig(kind, r)
 	meta := map[string]any{}
 	if m, ok := r.cols["meta"].(map[string]any); ok {
 		meta = maps.Clone(m)
@@ -207,6 +199,19 @@ func (s *Server) runNginxLocked(kind string, r *row) {
 		}
 	}
 	r.cols["meta"] = meta
+}
+
+func (s *Server) nginxConfig(kind string, r *row) NginxConfig {
+	cfg := NginxConfig{Kind: nginxKind[kind], ID: r.id, Domains: strs(r.cols["domain_names"])}
+	cfg.AdvancedConfig, _ = r.cols["advanced_config"].(string)
+	if kind == kindStream {
+		cfg.ForwardHost, _ = r.cols["forwarding_host"].(string)
+		cfg.ForwardPort, _ = r.cols["forwarding_port"].(int)
+	} else {
+		cfg.ForwardHost, _ = r.cols["forward_host"].(string)
+		cfg.ForwardPort, _ = r.cols["forward_port"].(int)
+	}
+	return cfg
 }
 
 func (s *Server) expandNames(kind string) []string {
@@ -395,6 +400,13 @@ func (s *Server) createHost(r *http.Request, u *user, kind string) (int, any, *a
 		row.cols["certificate_id"] = 0
 	}
 	t.rows[row.id] = row
+	if s.pretestHook != nil {
+		if err := s.pretestHook(s.nginxConfig(kind, row)); err != nil {
+			s.auditLocked(u, objType[kind], row.id, "created", map[string]any{})
+			s.mu.Unlock()
+			return 0, nil, &apiError{status: 500, msg: "Internal Error", debug: map[string]any{"previous": map[string]any{"message": err.Error()}}}
+		}
+	}
 	// The create answer is built before nginx runs: no nginx keys.
 	resp := s.renderRowLocked(kind, row, map[string]bool{"owner": true, "certificate": true, "access_list": true, "access_list.items": true, "access_list.clients": true})
 	s.runNginxLocked(kind, row)

@@ -133,6 +133,7 @@ type Server struct {
 	certHook    func(domains []string) error
 	certLatency time.Duration
 	setupMode   bool
+	pretestHook func(NginxConfig) error
 
 	defaultSite     string
 	defaultSiteMeta map[string]any
@@ -319,6 +320,26 @@ func (s *Server) ExpireTokens() {
 	for k, t := range s.tokens {
 		t.exp = s.now().Add(-time.Second)
 		s.tokens[k] = t
+	}
+}
+
+// FailNginxPretest makes the `nginx -t` that runs before a host's config is
+// written fail when check returns an error. Upstream then answers 500
+// "Internal Error" although the host row was already stored, so a retry
+// hits "already in use". nil removes the hook.
+func (s *Server) FailNginxPretest(check func(NginxConfig) error) {
+	s.mu.Lock()
+	s.pretestHook = check
+	s.mu.Unlock()
+}
+
+// DeleteUser soft-deletes a user; its tokens then fail the permission
+// check.
+func (s *Server) DeleteUser(id int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[id]; u != nil {
+		u.deleted = true
 	}
 }
 
