@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -28,9 +27,9 @@ type AccessListClient struct {
 
 // AccessList is an access list: basic-auth users and address rules.
 type AccessList struct {
-	ID                    int
+	ID                    AccessListID
 	CreatedOn, ModifiedOn time.Time
-	OwnerUserID           int
+	OwnerUserID           UserID
 	Name                  string
 	SatisfyAny            bool // either rule set suffices (else both)
 	PassAuth              bool // forward the Authorization header upstream
@@ -90,7 +89,7 @@ func decodeAccessList(data []byte) (AccessList, error) {
 		return AccessList{}, err
 	}
 	a := AccessList{
-		ID: int(w.ID), CreatedOn: time.Time(w.CreatedOn), ModifiedOn: time.Time(w.ModifiedOn), OwnerUserID: int(w.OwnerUserID),
+		ID: AccessListID(w.ID), CreatedOn: time.Time(w.CreatedOn), ModifiedOn: time.Time(w.ModifiedOn), OwnerUserID: UserID(w.OwnerUserID),
 		Name: w.Name, SatisfyAny: bool(w.SatisfyAny), PassAuth: bool(w.PassAuth), ProxyHostCount: int(w.ProxyHostCount),
 	}
 	for _, it := range w.Items {
@@ -176,9 +175,9 @@ func (s *AccessListsService) one(ctx context.Context, r request) (AccessList, er
 // Get returns one access list with items and clients.
 //
 // NPM API: GET /nginx/access-lists/{id}?expand=items,clients
-func (s *AccessListsService) Get(ctx context.Context, id int) (AccessList, error) {
+func (s *AccessListsService) Get(ctx context.Context, id AccessListID) (AccessList, error) {
 	q := ListOptions{Expand: []string{"items", "clients"}}.values()
-	return s.one(ctx, request{op: "get access list " + strconv.Itoa(id), method: http.MethodGet, path: "/nginx/access-lists/" + strconv.Itoa(id), query: q})
+	return s.one(ctx, request{op: "get access list " + id.String(), method: http.MethodGet, path: "/nginx/access-lists/" + id.String(), query: q})
 }
 
 // Create adds an access list.
@@ -196,19 +195,19 @@ func (s *AccessListsService) Create(ctx context.Context, spec AccessListSpec) (A
 // zero keep their stored password; the others are replaced.
 //
 // NPM API: PUT /nginx/access-lists/{id}
-func (s *AccessListsService) Update(ctx context.Context, id int, spec AccessListSpec) (AccessList, error) {
-	op := "update access list " + strconv.Itoa(id)
+func (s *AccessListsService) Update(ctx context.Context, id AccessListID, spec AccessListSpec) (AccessList, error) {
+	op := "update access list " + id.String()
 	// The server writes name, satisfy_any and pass_auth only when name is
 	// present, so it always is.
 	if spec.Name == "" {
 		return AccessList{}, opErr(op, fmt.Errorf("name is required: %w", ErrValidation))
 	}
-	return s.one(ctx, request{op: op, method: http.MethodPut, path: "/nginx/access-lists/" + strconv.Itoa(id), body: spec.body(), scrub: spec.secrets()})
+	return s.one(ctx, request{op: op, method: http.MethodPut, path: "/nginx/access-lists/" + id.String(), body: spec.body(), scrub: spec.secrets()})
 }
 
 // Delete removes an access list; hosts using it become public.
 //
 // NPM API: DELETE /nginx/access-lists/{id}
-func (s *AccessListsService) Delete(ctx context.Context, id int) error {
-	return s.c.do(ctx, request{op: "delete access list " + strconv.Itoa(id), method: http.MethodDelete, path: "/nginx/access-lists/" + strconv.Itoa(id)})
+func (s *AccessListsService) Delete(ctx context.Context, id AccessListID) error {
+	return s.c.do(ctx, request{op: "delete access list " + id.String(), method: http.MethodDelete, path: "/nginx/access-lists/" + id.String()})
 }

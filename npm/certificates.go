@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -24,9 +23,9 @@ const (
 // credentials are never part of it: the server redacts them and the client
 // does not decode them.
 type Certificate struct {
-	ID                    int
+	ID                    CertificateID
 	CreatedOn, ModifiedOn time.Time
-	OwnerUserID           int
+	OwnerUserID           UserID
 	Provider              string // ProviderLetsEncrypt or ProviderCustom
 	NiceName              string
 	Domains               []string
@@ -81,8 +80,8 @@ func decodeCertificate(data []byte) (Certificate, error) {
 		return Certificate{}, err
 	}
 	c := Certificate{
-		ID: int(w.ID), CreatedOn: time.Time(w.CreatedOn), ModifiedOn: time.Time(w.ModifiedOn),
-		OwnerUserID: int(w.OwnerUserID), Provider: w.Provider, NiceName: w.NiceName,
+		ID: CertificateID(w.ID), CreatedOn: time.Time(w.CreatedOn), ModifiedOn: time.Time(w.ModifiedOn),
+		OwnerUserID: UserID(w.OwnerUserID), Provider: w.Provider, NiceName: w.NiceName,
 		Domains: slices.DeleteFunc(slices.Clone(w.DomainNames), func(s string) bool { return s == "" }), ExpiresOn: time.Time(w.ExpiresOn),
 	}
 	if w.Meta != nil {
@@ -178,8 +177,8 @@ func (s *CertificatesService) List(ctx context.Context) ([]Certificate, error) {
 // Get returns one certificate.
 //
 // NPM API: GET /nginx/certificates/{id}
-func (s *CertificatesService) Get(ctx context.Context, id int) (Certificate, error) {
-	return s.one(ctx, request{op: "get certificate " + strconv.Itoa(id), method: http.MethodGet, path: "/nginx/certificates/" + strconv.Itoa(id)})
+func (s *CertificatesService) Get(ctx context.Context, id CertificateID) (Certificate, error) {
+	return s.one(ctx, request{op: "get certificate " + id.String(), method: http.MethodGet, path: "/nginx/certificates/" + id.String()})
 }
 
 func (s *CertificatesService) one(ctx context.Context, r request) (Certificate, error) {
@@ -219,16 +218,16 @@ func (s *CertificatesService) CreateLetsEncrypt(ctx context.Context, r LetsEncry
 // its new expiry.
 //
 // NPM API: POST /nginx/certificates/{id}/renew
-func (s *CertificatesService) Renew(ctx context.Context, id int) (Certificate, error) {
-	return s.one(ctx, request{op: "renew certificate " + strconv.Itoa(id), method: http.MethodPost, path: "/nginx/certificates/" + strconv.Itoa(id) + "/renew"})
+func (s *CertificatesService) Renew(ctx context.Context, id CertificateID) (Certificate, error) {
+	return s.one(ctx, request{op: "renew certificate " + id.String(), method: http.MethodPost, path: "/nginx/certificates/" + id.String() + "/renew"})
 }
 
 // Delete removes a certificate. The server does not check whether hosts
 // still use it: detach them first.
 //
 // NPM API: DELETE /nginx/certificates/{id}
-func (s *CertificatesService) Delete(ctx context.Context, id int) error {
-	return s.c.do(ctx, request{op: "delete certificate " + strconv.Itoa(id), method: http.MethodDelete, path: "/nginx/certificates/" + strconv.Itoa(id)})
+func (s *CertificatesService) Delete(ctx context.Context, id CertificateID) error {
+	return s.c.do(ctx, request{op: "delete certificate " + id.String(), method: http.MethodDelete, path: "/nginx/certificates/" + id.String()})
 }
 
 // CustomCertificate is a certificate issued elsewhere, in PEM.
@@ -274,7 +273,7 @@ func (s *CertificatesService) UploadCustom(ctx context.Context, cc CustomCertifi
 	if err != nil {
 		return Certificate{}, err
 	}
-	path := "/nginx/certificates/" + strconv.Itoa(row.ID)
+	path := "/nginx/certificates/" + row.ID.String()
 	if err := s.c.do(ctx, request{op: op, method: http.MethodPost, path: path + "/upload", raw: buf.Bytes(), rawTyp: mw.FormDataContentType(), scrub: []Secret{cc.Key}}); err != nil {
 		// Leave no empty row behind, even if ctx is what failed.
 		_ = s.Delete(context.WithoutCancel(ctx), row.ID)

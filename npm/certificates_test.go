@@ -163,5 +163,5 @@ func TestExpiringReport(t *testing.T) {
 	soon, err = f.c.Certificates.Expiring(ctx, 30*24*time.Hour)
 	require.NoError(t, err)
 	require.Len(t, soon, 1)
-	assert.Equal(t, npmtest.WildcardCertificateID, soon[0].ID)
+	assert.EqualValues(t, npmtest.WildcardCertificateID, soon[0].ID)
 }

@@ -140,7 +140,7 @@ func (s *ProxyHostsService) ensureOne(ctx context.Context, op string, f features
 	u, changes := diff(cur, want, f)
 	res := EnsureResult{Host: cur, Action: Unchanged, Changes: changes}
 	if len(changes) == 0 {
-		return res, nginxErr(op, cur.ID, cur.Enabled, cur.NginxOnline, cur.NginxErr)
+		return res, nginxErr(op, int(cur.ID), cur.Enabled, cur.NginxOnline, cur.NginxErr)
 	}
 	res.Action = Updated
 	if body, err := u.body(f); err == nil {
@@ -181,40 +181,22 @@ func diff(h ProxyHost, w ProxyHostSpec, f features) (ProxyHostUpdate, []Change) 
 		u.Domains = w.Domains
 		add("domain_names", strings.Join(h.Domains, ","), strings.Join(w.Domains, ","))
 	}
-	str := func(field string, old, new string, dst **string) {
-		if old != new {
-			*dst = Ptr(new)
-			add(field, old, new)
-		}
-	}
-	num := func(field string, old, new int, dst **int) {
-		if old != new {
-			*dst = Ptr(new)
-			add(field, old, new)
-		}
-	}
-	flag := func(field string, old, new bool, dst **bool) {
-		if old != new {
-			*dst = Ptr(new)
-			add(field, old, new)
-		}
-	}
-	str("forward_scheme", h.ForwardScheme, w.ForwardScheme, &u.ForwardScheme)
-	str("forward_host", h.ForwardHost, w.ForwardHost, &u.ForwardHost)
-	num("forward_port", h.ForwardPort, w.ForwardPort, &u.ForwardPort)
-	num("certificate_id", h.CertificateID, w.CertificateID, &u.CertificateID)
-	flag("ssl_forced", h.SSLForced, w.SSLForced, &u.SSLForced)
-	flag("hsts_enabled", h.HSTSEnabled, w.HSTSEnabled, &u.HSTSEnabled)
-	flag("hsts_subdomains", h.HSTSSubdomains, w.HSTSSubdomains, &u.HSTSSubdomains)
-	flag("http2_support", h.HTTP2Support, w.HTTP2Support, &u.HTTP2Support)
-	flag("block_exploits", h.BlockExploits, w.BlockExploits, &u.BlockExploits)
-	flag("caching_enabled", h.CachingEnabled, w.CachingEnabled, &u.CachingEnabled)
-	flag("allow_websocket_upgrade", h.AllowWebsocketUpgrade, w.AllowWebsocketUpgrade, &u.AllowWebsocketUpgrade)
+	setIf(&cs, "forward_scheme", h.ForwardScheme, w.ForwardScheme, &u.ForwardScheme)
+	setIf(&cs, "forward_host", h.ForwardHost, w.ForwardHost, &u.ForwardHost)
+	setIf(&cs, "forward_port", h.ForwardPort, w.ForwardPort, &u.ForwardPort)
+	setIf(&cs, "certificate_id", h.CertificateID, w.CertificateID, &u.CertificateID)
+	setIf(&cs, "ssl_forced", h.SSLForced, w.SSLForced, &u.SSLForced)
+	setIf(&cs, "hsts_enabled", h.HSTSEnabled, w.HSTSEnabled, &u.HSTSEnabled)
+	setIf(&cs, "hsts_subdomains", h.HSTSSubdomains, w.HSTSSubdomains, &u.HSTSSubdomains)
+	setIf(&cs, "http2_support", h.HTTP2Support, w.HTTP2Support, &u.HTTP2Support)
+	setIf(&cs, "block_exploits", h.BlockExploits, w.BlockExploits, &u.BlockExploits)
+	setIf(&cs, "caching_enabled", h.CachingEnabled, w.CachingEnabled, &u.CachingEnabled)
+	setIf(&cs, "allow_websocket_upgrade", h.AllowWebsocketUpgrade, w.AllowWebsocketUpgrade, &u.AllowWebsocketUpgrade)
 	if f.trustForwardedProto() {
-		flag("trust_forwarded_proto", h.TrustForwardedProto, w.TrustForwardedProto, &u.TrustForwardedProto)
+		setIf(&cs, "trust_forwarded_proto", h.TrustForwardedProto, w.TrustForwardedProto, &u.TrustForwardedProto)
 	}
-	num("access_list_id", h.AccessListID, w.AccessListID, &u.AccessListID)
-	str("advanced_config", h.AdvancedConfig, w.AdvancedConfig, &u.AdvancedConfig)
+	setIf(&cs, "access_list_id", h.AccessListID, w.AccessListID, &u.AccessListID)
+	setIf(&cs, "advanced_config", h.AdvancedConfig, w.AdvancedConfig, &u.AdvancedConfig)
 	if !equalLocations(h.Locations, w.Locations) {
 		ls := slices.Clone(w.Locations)
 		if ls == nil {
@@ -227,6 +209,15 @@ func diff(h ProxyHost, w ProxyHostSpec, f features) (ProxyHostUpdate, []Change) 
 		add("enabled", h.Enabled, !w.Disabled)
 	}
 	return u, cs
+}
+
+// setIf records a change and sets the update field when old and new
+// differ.
+func setIf[T comparable](cs *[]Change, field string, old, new T, dst **T) {
+	if old != new {
+		*dst = Ptr(new)
+		*cs = append(*cs, Change{Field: field, Old: fmt.Sprint(old), New: fmt.Sprint(new)})
+	}
 }
 
 func equalLocations(a, b []Location) bool {

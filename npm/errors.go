@@ -96,7 +96,7 @@ func classify(status int, msg string) error {
 // server's nginx_err text.
 type NginxError struct {
 	Op      string
-	HostID  int
+	HostID  int // id of the proxy, redirection or 404 host
 	Message string
 }
 

@@ -18,7 +18,7 @@ type App struct {
 	HSTS          bool
 	BlockExploits bool
 	// AccessListID restricts the app; 0 leaves it public.
-	AccessListID int
+	AccessListID AccessListID
 	// CloudflareToken issues a certificate by DNS challenge when no
 	// existing certificate (such as a wildcard) covers FQDN.
 	CloudflareToken Secret

@@ -24,7 +24,7 @@ func TestExposeReusesWildcard(t *testing.T) {
 	r, err := f.c.Expose(ctx, app("status.thehomelab.site"))
 	require.NoError(t, err)
 	assert.False(t, r.CertificateCreated)
-	assert.Equal(t, npmtest.WildcardCertificateID, r.Certificate.ID)
+	assert.EqualValues(t, npmtest.WildcardCertificateID, r.Certificate.ID)
 	assert.Equal(t, npm.Created, r.Host.Action)
 	h := r.Host.Host
 	assert.True(t, h.SSLForced && h.HTTP2Support && h.HSTSEnabled && h.BlockExploits && h.AllowWebsocketUpgrade)

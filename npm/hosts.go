@@ -12,14 +12,14 @@ import (
 )
 
 // crud holds the calls redirection hosts, dead hosts and streams share.
-type crud[T any] struct {
+type crud[T any, I ~int] struct {
 	c      *Client
 	path   string
 	noun   string
 	decode func([]byte) (T, error)
 }
 
-func (r crud[T]) one(ctx context.Context, q request) (T, error) {
+func (r crud[T, I]) one(ctx context.Context, q request) (T, error) {
 	var raw rawAnswer
 	var zero T
 	q.out = &raw
@@ -33,7 +33,7 @@ func (r crud[T]) one(ctx context.Context, q request) (T, error) {
 	return v, nil
 }
 
-func (r crud[T]) list(ctx context.Context, opts ListOptions) ([]T, error) {
+func (r crud[T, I]) list(ctx context.Context, opts ListOptions) ([]T, error) {
 	var raw rawAnswer
 	op := "list " + r.noun + "s"
 	if err := r.c.do(ctx, request{op: op, method: http.MethodGet, path: r.path, query: opts.values(), out: &raw}); err != nil {
@@ -46,28 +46,28 @@ func (r crud[T]) list(ctx context.Context, opts ListOptions) ([]T, error) {
 	return vs, nil
 }
 
-func (r crud[T]) get(ctx context.Context, id int) (T, error) {
-	return r.one(ctx, request{op: "get " + r.noun + " " + strconv.Itoa(id), method: http.MethodGet, path: r.path + "/" + strconv.Itoa(id)})
+func (r crud[T, I]) get(ctx context.Context, id I) (T, error) {
+	return r.one(ctx, request{op: "get " + r.noun + " " + strconv.Itoa(int(id)), method: http.MethodGet, path: r.path + "/" + strconv.Itoa(int(id))})
 }
 
-func (r crud[T]) create(ctx context.Context, body map[string]any) (T, error) {
+func (r crud[T, I]) create(ctx context.Context, body map[string]any) (T, error) {
 	return r.one(ctx, request{op: "create " + r.noun, method: http.MethodPost, path: r.path, body: body})
 }
 
-func (r crud[T]) update(ctx context.Context, id int, body map[string]any) (T, error) {
-	return r.one(ctx, request{op: "update " + r.noun + " " + strconv.Itoa(id), method: http.MethodPut, path: r.path + "/" + strconv.Itoa(id), body: body})
+func (r crud[T, I]) update(ctx context.Context, id I, body map[string]any) (T, error) {
+	return r.one(ctx, request{op: "update " + r.noun + " " + strconv.Itoa(int(id)), method: http.MethodPut, path: r.path + "/" + strconv.Itoa(int(id)), body: body})
 }
 
-func (r crud[T]) delete(ctx context.Context, id int) error {
-	return r.c.do(ctx, request{op: "delete " + r.noun + " " + strconv.Itoa(id), method: http.MethodDelete, path: r.path + "/" + strconv.Itoa(id)})
+func (r crud[T, I]) delete(ctx context.Context, id I) error {
+	return r.c.do(ctx, request{op: "delete " + r.noun + " " + strconv.Itoa(int(id)), method: http.MethodDelete, path: r.path + "/" + strconv.Itoa(int(id))})
 }
 
-func (r crud[T]) toggle(ctx context.Context, id int, on bool) error {
+func (r crud[T, I]) toggle(ctx context.Context, id I, on bool) error {
 	verb := "disable"
 	if on {
 		verb = "enable"
 	}
-	return r.c.do(ctx, request{op: verb + " " + r.noun + " " + strconv.Itoa(id), method: http.MethodPost, path: r.path + "/" + strconv.Itoa(id) + "/" + verb})
+	return r.c.do(ctx, request{op: verb + " " + r.noun + " " + strconv.Itoa(int(id)), method: http.MethodPost, path: r.path + "/" + strconv.Itoa(int(id)) + "/" + verb})
 }
 
 func sortedDomains(ds []string) []string {
@@ -83,7 +83,7 @@ func sortedDomains(ds []string) []string {
 // hosts. The server clears SSLForced and HTTP2Support without a
 // certificate, HSTSEnabled without SSLForced, HSTSSubdomains without HSTS.
 type HostSSL struct {
-	CertificateID  int
+	CertificateID  CertificateID
 	SSLForced      bool
 	HSTSEnabled    bool
 	HSTSSubdomains bool
@@ -91,7 +91,7 @@ type HostSSL struct {
 }
 
 func (s HostSSL) put(b map[string]any) {
-	b["certificate_id"] = s.CertificateID
+	b["certificate_id"] = int(s.CertificateID)
 	b["ssl_forced"] = s.SSLForced
 	b["hsts_enabled"] = s.HSTSEnabled
 	b["hsts_subdomains"] = s.HSTSSubdomains
@@ -107,7 +107,7 @@ type wireHostSSL struct {
 }
 
 func (w wireHostSSL) ssl() HostSSL {
-	return HostSSL{int(w.CertificateID), bool(w.SSLForced), bool(w.HSTSEnabled), bool(w.HSTSSubdomains), bool(w.HTTP2Support)}
+	return HostSSL{CertificateID(w.CertificateID), bool(w.SSLForced), bool(w.HSTSEnabled), bool(w.HSTSSubdomains), bool(w.HTTP2Support)}
 }
 
 type wireCommon struct {
@@ -123,9 +123,9 @@ func (w wireCommon) enabled() bool { return w.Enabled == nil || bool(*w.Enabled)
 
 // RedirectionHost answers every request for its domains with a redirect.
 type RedirectionHost struct {
-	ID                    int
+	ID                    RedirectionHostID
 	CreatedOn, ModifiedOn time.Time
-	OwnerUserID           int
+	OwnerUserID           UserID
 	RedirectionHostSpec
 	Enabled     bool
 	NginxOnline *bool
@@ -176,7 +176,7 @@ func decodeRedirectionHost(data []byte) (RedirectionHost, error) {
 		return RedirectionHost{}, err
 	}
 	h := RedirectionHost{
-		ID: int(w.ID), CreatedOn: time.Time(w.CreatedOn), ModifiedOn: time.Time(w.ModifiedOn), OwnerUserID: int(w.OwnerUserID),
+		ID: RedirectionHostID(w.ID), CreatedOn: time.Time(w.CreatedOn), ModifiedOn: time.Time(w.ModifiedOn), OwnerUserID: UserID(w.OwnerUserID),
 		RedirectionHostSpec: RedirectionHostSpec{
 			Domains: w.DomainNames, ForwardScheme: w.ForwardScheme, ForwardHTTPCode: int(w.ForwardHTTPCode),
 			ForwardDomainName: w.ForwardDomainName, PreservePath: bool(w.PreservePath), BlockExploits: bool(w.BlockExploits),
@@ -192,8 +192,8 @@ func decodeRedirectionHost(data []byte) (RedirectionHost, error) {
 // Client.RedirectionHosts.
 type RedirectionHostsService struct{ c *Client }
 
-func (s *RedirectionHostsService) crud() crud[RedirectionHost] {
-	return crud[RedirectionHost]{s.c, "/nginx/redirection-hosts", "redirection host", decodeRedirectionHost}
+func (s *RedirectionHostsService) crud() crud[RedirectionHost, RedirectionHostID] {
+	return crud[RedirectionHost, RedirectionHostID]{s.c, "/nginx/redirection-hosts", "redirection host", decodeRedirectionHost}
 }
 
 // List returns the redirection hosts.
@@ -206,7 +206,7 @@ func (s *RedirectionHostsService) List(ctx context.Context, opts ListOptions) ([
 // Get returns one redirection host.
 //
 // NPM API: GET /nginx/redirection-hosts/{id}
-func (s *RedirectionHostsService) Get(ctx context.Context, id int) (RedirectionHost, error) {
+func (s *RedirectionHostsService) Get(ctx context.Context, id RedirectionHostID) (RedirectionHost, error) {
 	return s.crud().get(ctx, id)
 }
 
@@ -221,10 +221,10 @@ func (s *RedirectionHostsService) Create(ctx context.Context, spec RedirectionHo
 // Update replaces the host's settings with spec.
 //
 // NPM API: PUT /nginx/redirection-hosts/{id}
-func (s *RedirectionHostsService) Update(ctx context.Context, id int, spec RedirectionHostSpec) (RedirectionHost, error) {
+func (s *RedirectionHostsService) Update(ctx context.Context, id RedirectionHostID, spec RedirectionHostSpec) (RedirectionHost, error) {
 	h, err := s.crud().update(ctx, id, spec.body())
 	if err == nil {
-		err = nginxErr("update redirection host "+strconv.Itoa(id), h.ID, h.Enabled, h.NginxOnline, h.NginxErr)
+		err = nginxErr("update redirection host "+id.String(), int(h.ID), h.Enabled, h.NginxOnline, h.NginxErr)
 	}
 	return h, err
 }
@@ -232,29 +232,29 @@ func (s *RedirectionHostsService) Update(ctx context.Context, id int, spec Redir
 // Delete removes a redirection host.
 //
 // NPM API: DELETE /nginx/redirection-hosts/{id}
-func (s *RedirectionHostsService) Delete(ctx context.Context, id int) error {
+func (s *RedirectionHostsService) Delete(ctx context.Context, id RedirectionHostID) error {
 	return s.crud().delete(ctx, id)
 }
 
 // Enable turns a redirection host on (ErrConflict if it already is).
 //
 // NPM API: POST /nginx/redirection-hosts/{id}/enable
-func (s *RedirectionHostsService) Enable(ctx context.Context, id int) error {
+func (s *RedirectionHostsService) Enable(ctx context.Context, id RedirectionHostID) error {
 	return s.crud().toggle(ctx, id, true)
 }
 
 // Disable turns a redirection host off (ErrConflict if it already is).
 //
 // NPM API: POST /nginx/redirection-hosts/{id}/disable
-func (s *RedirectionHostsService) Disable(ctx context.Context, id int) error {
+func (s *RedirectionHostsService) Disable(ctx context.Context, id RedirectionHostID) error {
 	return s.crud().toggle(ctx, id, false)
 }
 
 // DeadHost (a "404 host") answers every request for its domains with 404.
 type DeadHost struct {
-	ID                    int
+	ID                    DeadHostID
 	CreatedOn, ModifiedOn time.Time
-	OwnerUserID           int
+	OwnerUserID           UserID
 	DeadHostSpec
 	Enabled     bool
 	NginxOnline *bool
@@ -285,7 +285,7 @@ func decodeDeadHost(data []byte) (DeadHost, error) {
 		return DeadHost{}, err
 	}
 	h := DeadHost{
-		ID: int(w.ID), CreatedOn: time.Time(w.CreatedOn), ModifiedOn: time.Time(w.ModifiedOn), OwnerUserID: int(w.OwnerUserID),
+		ID: DeadHostID(w.ID), CreatedOn: time.Time(w.CreatedOn), ModifiedOn: time.Time(w.ModifiedOn), OwnerUserID: UserID(w.OwnerUserID),
 		DeadHostSpec: DeadHostSpec{Domains: w.DomainNames, AdvancedConfig: w.AdvancedConfig, HostSSL: w.ssl()},
 		Enabled:      w.enabled(),
 	}
@@ -296,8 +296,8 @@ func decodeDeadHost(data []byte) (DeadHost, error) {
 // DeadHostsService manages 404 hosts. Get it from Client.DeadHosts.
 type DeadHostsService struct{ c *Client }
 
-func (s *DeadHostsService) crud() crud[DeadHost] {
-	return crud[DeadHost]{s.c, "/nginx/dead-hosts", "404 host", decodeDeadHost}
+func (s *DeadHostsService) crud() crud[DeadHost, DeadHostID] {
+	return crud[DeadHost, DeadHostID]{s.c, "/nginx/dead-hosts", "404 host", decodeDeadHost}
 }
 
 // List returns the 404 hosts.
@@ -310,7 +310,7 @@ func (s *DeadHostsService) List(ctx context.Context, opts ListOptions) ([]DeadHo
 // Get returns one 404 host.
 //
 // NPM API: GET /nginx/dead-hosts/{id}
-func (s *DeadHostsService) Get(ctx context.Context, id int) (DeadHost, error) {
+func (s *DeadHostsService) Get(ctx context.Context, id DeadHostID) (DeadHost, error) {
 	return s.crud().get(ctx, id)
 }
 
@@ -324,36 +324,36 @@ func (s *DeadHostsService) Create(ctx context.Context, spec DeadHostSpec) (DeadH
 // Update replaces the host's settings with spec.
 //
 // NPM API: PUT /nginx/dead-hosts/{id}
-func (s *DeadHostsService) Update(ctx context.Context, id int, spec DeadHostSpec) (DeadHost, error) {
+func (s *DeadHostsService) Update(ctx context.Context, id DeadHostID, spec DeadHostSpec) (DeadHost, error) {
 	return s.crud().update(ctx, id, spec.body())
 }
 
 // Delete removes a 404 host.
 //
 // NPM API: DELETE /nginx/dead-hosts/{id}
-func (s *DeadHostsService) Delete(ctx context.Context, id int) error {
+func (s *DeadHostsService) Delete(ctx context.Context, id DeadHostID) error {
 	return s.crud().delete(ctx, id)
 }
 
 // Enable turns a 404 host on (ErrConflict if it already is).
 //
 // NPM API: POST /nginx/dead-hosts/{id}/enable
-func (s *DeadHostsService) Enable(ctx context.Context, id int) error {
+func (s *DeadHostsService) Enable(ctx context.Context, id DeadHostID) error {
 	return s.crud().toggle(ctx, id, true)
 }
 
 // Disable turns a 404 host off (ErrConflict if it already is).
 //
 // NPM API: POST /nginx/dead-hosts/{id}/disable
-func (s *DeadHostsService) Disable(ctx context.Context, id int) error {
+func (s *DeadHostsService) Disable(ctx context.Context, id DeadHostID) error {
 	return s.crud().toggle(ctx, id, false)
 }
 
 // Stream forwards a TCP and/or UDP port.
 type Stream struct {
-	ID                    int
+	ID                    StreamID
 	CreatedOn, ModifiedOn time.Time
-	OwnerUserID           int
+	OwnerUserID           UserID
 	StreamSpec
 	Enabled     bool
 	NginxOnline *bool
@@ -367,13 +367,13 @@ type StreamSpec struct {
 	ForwardingHost string // host name, IPv4 or IPv6
 	ForwardingPort int
 	TCP, UDP       bool
-	CertificateID  int // TLS termination (2.12.3+)
+	CertificateID  CertificateID // TLS termination (2.12.3+)
 }
 
 func (s StreamSpec) body() map[string]any {
 	return map[string]any{
 		"incoming_port": s.IncomingPort, "forwarding_host": s.ForwardingHost, "forwarding_port": s.ForwardingPort,
-		"tcp_forwarding": s.TCP, "udp_forwarding": s.UDP, "certificate_id": s.CertificateID, "meta": map[string]any{},
+		"tcp_forwarding": s.TCP, "udp_forwarding": s.UDP, "certificate_id": int(s.CertificateID), "meta": map[string]any{},
 	}
 }
 
@@ -391,8 +391,8 @@ func decodeStream(data []byte) (Stream, error) {
 		return Stream{}, err
 	}
 	s := Stream{
-		ID: int(w.ID), CreatedOn: time.Time(w.CreatedOn), ModifiedOn: time.Time(w.ModifiedOn), OwnerUserID: int(w.OwnerUserID),
-		StreamSpec: StreamSpec{int(w.IncomingPort), w.ForwardingHost, int(w.ForwardingPort), bool(w.TCP), bool(w.UDP), int(w.CertificateID)},
+		ID: StreamID(w.ID), CreatedOn: time.Time(w.CreatedOn), ModifiedOn: time.Time(w.ModifiedOn), OwnerUserID: UserID(w.OwnerUserID),
+		StreamSpec: StreamSpec{int(w.IncomingPort), w.ForwardingHost, int(w.ForwardingPort), bool(w.TCP), bool(w.UDP), CertificateID(w.CertificateID)},
 		Enabled:    w.enabled(),
 	}
 	s.NginxOnline, s.NginxErr = decodeNginx(w.Meta)
@@ -402,8 +402,8 @@ func decodeStream(data []byte) (Stream, error) {
 // StreamsService manages streams. Get it from Client.Streams.
 type StreamsService struct{ c *Client }
 
-func (s *StreamsService) crud() crud[Stream] {
-	return crud[Stream]{s.c, "/nginx/streams", "stream", decodeStream}
+func (s *StreamsService) crud() crud[Stream, StreamID] {
+	return crud[Stream, StreamID]{s.c, "/nginx/streams", "stream", decodeStream}
 }
 
 // List returns the streams.
@@ -416,7 +416,7 @@ func (s *StreamsService) List(ctx context.Context) ([]Stream, error) {
 // Get returns one stream.
 //
 // NPM API: GET /nginx/streams/{id}
-func (s *StreamsService) Get(ctx context.Context, id int) (Stream, error) {
+func (s *StreamsService) Get(ctx context.Context, id StreamID) (Stream, error) {
 	return s.crud().get(ctx, id)
 }
 
@@ -430,27 +430,27 @@ func (s *StreamsService) Create(ctx context.Context, spec StreamSpec) (Stream, e
 // Update replaces the stream's settings with spec.
 //
 // NPM API: PUT /nginx/streams/{id}
-func (s *StreamsService) Update(ctx context.Context, id int, spec StreamSpec) (Stream, error) {
+func (s *StreamsService) Update(ctx context.Context, id StreamID, spec StreamSpec) (Stream, error) {
 	return s.crud().update(ctx, id, spec.body())
 }
 
 // Delete removes a stream.
 //
 // NPM API: DELETE /nginx/streams/{id}
-func (s *StreamsService) Delete(ctx context.Context, id int) error {
+func (s *StreamsService) Delete(ctx context.Context, id StreamID) error {
 	return s.crud().delete(ctx, id)
 }
 
 // Enable turns a stream on (ErrConflict if it already is).
 //
 // NPM API: POST /nginx/streams/{id}/enable
-func (s *StreamsService) Enable(ctx context.Context, id int) error {
+func (s *StreamsService) Enable(ctx context.Context, id StreamID) error {
 	return s.crud().toggle(ctx, id, true)
 }
 
 // Disable turns a stream off (ErrConflict if it already is).
 //
 // NPM API: POST /nginx/streams/{id}/disable
-func (s *StreamsService) Disable(ctx context.Context, id int) error {
+func (s *StreamsService) Disable(ctx context.Context, id StreamID) error {
 	return s.crud().toggle(ctx, id, false)
 }

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -52,14 +51,14 @@ type Location struct {
 
 // ProxyHost is a proxy host as the server stores it.
 type ProxyHost struct {
-	ID                    int
+	ID                    ProxyHostID
 	CreatedOn, ModifiedOn time.Time
-	OwnerUserID           int
+	OwnerUserID           UserID
 	Domains               []string // sorted by the server
 	ForwardScheme         string   // "http" or "https"
 	ForwardHost           string
 	ForwardPort           int
-	CertificateID         int // 0: no certificate
+	CertificateID         CertificateID // 0: no certificate
 	SSLForced             bool
 	HSTSEnabled           bool
 	HSTSSubdomains        bool
@@ -67,8 +66,8 @@ type ProxyHost struct {
 	BlockExploits         bool
 	CachingEnabled        bool
 	AllowWebsocketUpgrade bool
-	TrustForwardedProto   bool // NPM 2.14+
-	AccessListID          int  // 0: public
+	TrustForwardedProto   bool         // NPM 2.14+
+	AccessListID          AccessListID // 0: public
 	AdvancedConfig        string
 	Enabled               bool
 	Locations             []Location
@@ -137,13 +136,13 @@ func decodeProxyHost(data []byte) (ProxyHost, error) {
 
 func (w wireProxyHost) host() (ProxyHost, error) {
 	h := ProxyHost{
-		ID: int(w.ID), CreatedOn: time.Time(w.CreatedOn), ModifiedOn: time.Time(w.ModifiedOn),
-		OwnerUserID: int(w.OwnerUserID), Domains: w.DomainNames, ForwardScheme: w.ForwardScheme,
-		ForwardHost: w.ForwardHost, ForwardPort: int(w.ForwardPort), CertificateID: int(w.CertificateID),
+		ID: ProxyHostID(w.ID), CreatedOn: time.Time(w.CreatedOn), ModifiedOn: time.Time(w.ModifiedOn),
+		OwnerUserID: UserID(w.OwnerUserID), Domains: w.DomainNames, ForwardScheme: w.ForwardScheme,
+		ForwardHost: w.ForwardHost, ForwardPort: int(w.ForwardPort), CertificateID: CertificateID(w.CertificateID),
 		SSLForced: bool(w.SSLForced), HSTSEnabled: bool(w.HSTSEnabled), HSTSSubdomains: bool(w.HSTSSubdomains),
 		HTTP2Support: bool(w.HTTP2Support), BlockExploits: bool(w.BlockExploits), CachingEnabled: bool(w.CachingEnabled),
 		AllowWebsocketUpgrade: bool(w.AllowWebsocketUpgrade), TrustForwardedProto: bool(w.TrustForwardedProto),
-		AccessListID: int(w.AccessListID), AdvancedConfig: w.AdvancedConfig, Enabled: true,
+		AccessListID: AccessListID(w.AccessListID), AdvancedConfig: w.AdvancedConfig, Enabled: true,
 	}
 	if w.Enabled != nil {
 		h.Enabled = bool(*w.Enabled)
@@ -228,7 +227,7 @@ type ProxyHostSpec struct {
 	ForwardScheme         string // "http" (default) or "https"
 	ForwardHost           string
 	ForwardPort           int
-	CertificateID         int
+	CertificateID         CertificateID
 	SSLForced             bool
 	HSTSEnabled           bool
 	HSTSSubdomains        bool
@@ -237,7 +236,7 @@ type ProxyHostSpec struct {
 	CachingEnabled        bool
 	AllowWebsocketUpgrade bool
 	TrustForwardedProto   bool // needs NPM 2.14+
-	AccessListID          int
+	AccessListID          AccessListID
 	AdvancedConfig        string
 	Locations             []Location
 	Disabled              bool
@@ -309,7 +308,7 @@ func (s ProxyHostSpec) createBody(f features) map[string]any {
 		"forward_scheme":          s.ForwardScheme,
 		"forward_host":            s.ForwardHost,
 		"forward_port":            s.ForwardPort,
-		"certificate_id":          s.CertificateID,
+		"certificate_id":          int(s.CertificateID),
 		"ssl_forced":              s.SSLForced,
 		"hsts_enabled":            s.HSTSEnabled,
 		"hsts_subdomains":         s.HSTSSubdomains,
@@ -317,7 +316,7 @@ func (s ProxyHostSpec) createBody(f features) map[string]any {
 		"block_exploits":          s.BlockExploits,
 		"caching_enabled":         s.CachingEnabled,
 		"allow_websocket_upgrade": s.AllowWebsocketUpgrade,
-		"access_list_id":          s.AccessListID,
+		"access_list_id":          int(s.AccessListID),
 		"advanced_config":         s.AdvancedConfig,
 		"enabled":                 !s.Disabled,
 		"meta":                    map[string]any{},
@@ -342,7 +341,7 @@ type ProxyHostUpdate struct {
 	ForwardScheme         *string
 	ForwardHost           *string
 	ForwardPort           *int
-	CertificateID         *int
+	CertificateID         *CertificateID
 	SSLForced             *bool
 	HSTSEnabled           *bool
 	HSTSSubdomains        *bool
@@ -351,7 +350,7 @@ type ProxyHostUpdate struct {
 	CachingEnabled        *bool
 	AllowWebsocketUpgrade *bool
 	TrustForwardedProto   *bool // needs NPM 2.14+
-	AccessListID          *int
+	AccessListID          *AccessListID
 	AdvancedConfig        *string
 	Locations             *[]Location
 }
@@ -372,6 +371,14 @@ func (u ProxyHostUpdate) body(f features) (map[string]any, error) {
 		case *int:
 			if v != nil {
 				b[k] = *v
+			}
+		case *CertificateID:
+			if v != nil {
+				b[k] = int(*v)
+			}
+		case *AccessListID:
+			if v != nil {
+				b[k] = int(*v)
 			}
 		case *bool:
 			if v != nil {
@@ -429,14 +436,14 @@ func (s *ProxyHostsService) List(ctx context.Context, opts ListOptions) ([]Proxy
 // Get returns one proxy host.
 //
 // NPM API: GET /nginx/proxy-hosts/{id}?expand=…
-func (s *ProxyHostsService) Get(ctx context.Context, id int, expand ...string) (ProxyHost, error) {
-	return s.get(ctx, "get proxy host "+strconv.Itoa(id), id, expand...)
+func (s *ProxyHostsService) Get(ctx context.Context, id ProxyHostID, expand ...string) (ProxyHost, error) {
+	return s.get(ctx, "get proxy host "+id.String(), id, expand...)
 }
 
-func (s *ProxyHostsService) get(ctx context.Context, op string, id int, expand ...string) (ProxyHost, error) {
+func (s *ProxyHostsService) get(ctx context.Context, op string, id ProxyHostID, expand ...string) (ProxyHost, error) {
 	var raw rawAnswer
 	q := ListOptions{Expand: expand}.values()
-	if err := s.c.do(ctx, request{op: op, method: http.MethodGet, path: "/nginx/proxy-hosts/" + strconv.Itoa(id), query: q, out: &raw}); err != nil {
+	if err := s.c.do(ctx, request{op: op, method: http.MethodGet, path: "/nginx/proxy-hosts/" + id.String(), query: q, out: &raw}); err != nil {
 		return ProxyHost{}, err
 	}
 	h, err := decodeProxyHost(raw)
@@ -479,12 +486,12 @@ func (s *ProxyHostsService) Create(ctx context.Context, spec ProxyHostSpec) (Pro
 
 // readBack fetches the host after a write and turns nginx_online=false into
 // an error.
-func (s *ProxyHostsService) readBack(ctx context.Context, op string, id int) (ProxyHost, error) {
+func (s *ProxyHostsService) readBack(ctx context.Context, op string, id ProxyHostID) (ProxyHost, error) {
 	h, err := s.get(ctx, op+": read back", id)
 	if err != nil {
 		return h, err
 	}
-	return h, nginxErr(op, h.ID, h.Enabled, h.NginxOnline, h.NginxErr)
+	return h, nginxErr(op, int(h.ID), h.Enabled, h.NginxOnline, h.NginxErr)
 }
 
 func nginxErr(op string, id int, enabled bool, online *bool, msg string) error {
@@ -500,8 +507,8 @@ func nginxErr(op string, id int, enabled bool, online *bool, msg string) error {
 // the updated host.
 //
 // NPM API: PUT /nginx/proxy-hosts/{id}
-func (s *ProxyHostsService) Update(ctx context.Context, id int, u ProxyHostUpdate) (ProxyHost, error) {
-	op := "update proxy host " + strconv.Itoa(id)
+func (s *ProxyHostsService) Update(ctx context.Context, id ProxyHostID, u ProxyHostUpdate) (ProxyHost, error) {
+	op := "update proxy host " + id.String()
 	f, err := s.c.features(ctx)
 	if err != nil {
 		return ProxyHost{}, opErr(op, err)
@@ -513,9 +520,9 @@ func (s *ProxyHostsService) Update(ctx context.Context, id int, u ProxyHostUpdat
 	return s.put(ctx, op, id, body)
 }
 
-func (s *ProxyHostsService) put(ctx context.Context, op string, id int, body map[string]any) (ProxyHost, error) {
+func (s *ProxyHostsService) put(ctx context.Context, op string, id ProxyHostID, body map[string]any) (ProxyHost, error) {
 	var raw rawAnswer
-	if err := s.c.do(ctx, request{op: op, method: http.MethodPut, path: "/nginx/proxy-hosts/" + strconv.Itoa(id), body: body, out: &raw}); err != nil {
+	if err := s.c.do(ctx, request{op: op, method: http.MethodPut, path: "/nginx/proxy-hosts/" + id.String(), body: body, out: &raw}); err != nil {
 		return ProxyHost{}, err
 	}
 	h, err := decodeProxyHost(raw)
@@ -525,24 +532,24 @@ func (s *ProxyHostsService) put(ctx context.Context, op string, id int, body map
 	if h.Enabled && h.NginxOnline == nil {
 		return s.readBack(ctx, op, id)
 	}
-	return h, nginxErr(op, h.ID, h.Enabled, h.NginxOnline, h.NginxErr)
+	return h, nginxErr(op, int(h.ID), h.Enabled, h.NginxOnline, h.NginxErr)
 }
 
 // Delete removes a proxy host (the server keeps a soft-deleted row; the id
 // is never reused).
 //
 // NPM API: DELETE /nginx/proxy-hosts/{id}
-func (s *ProxyHostsService) Delete(ctx context.Context, id int) error {
-	return s.c.do(ctx, request{op: "delete proxy host " + strconv.Itoa(id), method: http.MethodDelete, path: "/nginx/proxy-hosts/" + strconv.Itoa(id)})
+func (s *ProxyHostsService) Delete(ctx context.Context, id ProxyHostID) error {
+	return s.c.do(ctx, request{op: "delete proxy host " + id.String(), method: http.MethodDelete, path: "/nginx/proxy-hosts/" + id.String()})
 }
 
 // Enable turns a host on and checks that nginx accepted its config. A host
 // that is already enabled gives an error matching ErrConflict.
 //
 // NPM API: POST /nginx/proxy-hosts/{id}/enable
-func (s *ProxyHostsService) Enable(ctx context.Context, id int) (ProxyHost, error) {
-	op := "enable proxy host " + strconv.Itoa(id)
-	if err := s.c.do(ctx, request{op: op, method: http.MethodPost, path: "/nginx/proxy-hosts/" + strconv.Itoa(id) + "/enable"}); err != nil {
+func (s *ProxyHostsService) Enable(ctx context.Context, id ProxyHostID) (ProxyHost, error) {
+	op := "enable proxy host " + id.String()
+	if err := s.c.do(ctx, request{op: op, method: http.MethodPost, path: "/nginx/proxy-hosts/" + id.String() + "/enable"}); err != nil {
 		return ProxyHost{}, err
 	}
 	return s.readBack(ctx, op, id)
@@ -552,7 +559,7 @@ func (s *ProxyHostsService) Enable(ctx context.Context, id int) (ProxyHost, erro
 // matching ErrConflict.
 //
 // NPM API: POST /nginx/proxy-hosts/{id}/disable
-func (s *ProxyHostsService) Disable(ctx context.Context, id int) error {
-	op := "disable proxy host " + strconv.Itoa(id)
-	return s.c.do(ctx, request{op: op, method: http.MethodPost, path: "/nginx/proxy-hosts/" + strconv.Itoa(id) + "/disable"})
+func (s *ProxyHostsService) Disable(ctx context.Context, id ProxyHostID) error {
+	op := "disable proxy host " + id.String()
+	return s.c.do(ctx, request{op: op, method: http.MethodPost, path: "/nginx/proxy-hosts/" + id.String() + "/disable"})
 }

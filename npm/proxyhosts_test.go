@@ -22,7 +22,7 @@ func TestProxyHostLifecycle(t *testing.T) {
 	require.Len(t, hs, 11)
 	assert.Equal(t, []string{"checkmk.thehomelab.site"}, hs[0].Domains, "sorted by domain")
 	require.NotNil(t, hs[0].Certificate)
-	assert.Equal(t, npmtest.WildcardCertificateID, hs[0].Certificate.ID)
+	assert.EqualValues(t, npmtest.WildcardCertificateID, hs[0].Certificate.ID)
 	require.NotNil(t, hs[0].AccessList)
 	assert.Equal(t, "lan-only", hs[0].AccessList.Name)
 
