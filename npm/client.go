@@ -477,6 +477,7 @@ func ParseVersion(s string) (Version, error) {
 	return v, nil
 }
 
+// String formats the version as "major.minor.revision".
 func (v Version) String() string { return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Revision) }
 
 // AtLeast reports whether v is the given release or newer.

@@ -24,6 +24,7 @@ type Change struct {
 	Old, New string
 }
 
+// String formats the change as "field: old → new".
 func (c Change) String() string { return fmt.Sprintf("%s: %s → %s", c.Field, c.Old, c.New) }
 
 // EnsureResult reports one Ensure call.

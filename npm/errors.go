@@ -46,6 +46,7 @@ type Error struct {
 	kind    error  // the sentinel it matches, if any
 }
 
+// Error formats the operation, the server's message and the HTTP status.
 func (e *Error) Error() string {
 	msg := e.Message
 	if msg == "" {
@@ -100,6 +101,7 @@ type NginxError struct {
 	Message string
 }
 
+// Error names the operation, the host and nginx's complaint.
 func (e *NginxError) Error() string {
 	return fmt.Sprintf("npm: %s: nginx rejected the configuration of host %d: %s", e.Op, e.HostID, e.Message)
 }

@@ -24,10 +24,23 @@ type StreamID int
 // UserID identifies an NPM user (the owner of an object).
 type UserID int
 
-func (id ProxyHostID) String() string       { return strconv.Itoa(int(id)) }
-func (id CertificateID) String() string     { return strconv.Itoa(int(id)) }
-func (id AccessListID) String() string      { return strconv.Itoa(int(id)) }
+// String formats the id in decimal, as it appears in API paths.
+func (id ProxyHostID) String() string { return strconv.Itoa(int(id)) }
+
+// String formats the id in decimal.
+func (id CertificateID) String() string { return strconv.Itoa(int(id)) }
+
+// String formats the id in decimal.
+func (id AccessListID) String() string { return strconv.Itoa(int(id)) }
+
+// String formats the id in decimal.
 func (id RedirectionHostID) String() string { return strconv.Itoa(int(id)) }
-func (id DeadHostID) String() string        { return strconv.Itoa(int(id)) }
-func (id StreamID) String() string          { return strconv.Itoa(int(id)) }
-func (id UserID) String() string            { return strconv.Itoa(int(id)) }
+
+// String formats the id in decimal.
+func (id DeadHostID) String() string { return strconv.Itoa(int(id)) }
+
+// String formats the id in decimal.
+func (id StreamID) String() string { return strconv.Itoa(int(id)) }
+
+// String formats the id in decimal.
+func (id UserID) String() string { return strconv.Itoa(int(id)) }
