@@ -56,11 +56,36 @@ func (c *Client) Expose(ctx context.Context, app App) (ExposeResult, error) {
 		minValid = 7 * 24 * time.Hour
 	}
 	var res ExposeResult
+	f, err := c.features(ctx)
+	if err != nil {
+		return res, opErr(op, err)
+	}
 	certs, err := c.Certificates.List(ctx)
 	if err != nil {
 		return res, err
 	}
-	cert, ok := covering(certs, app.FQDN, c.now().Add(minValid))
+	hosts, err := c.ProxyHosts.List(ctx, ListOptions{Expand: []string{ExpandCertificate, ExpandAccessList}})
+	if err != nil {
+		return res, err
+	}
+	prev, existed, err := match(hosts, []string{app.FQDN})
+	if err != nil {
+		return res, opErr(op, err)
+	}
+	until := c.now().Add(minValid)
+	// Keep the host's current certificate while it is good, so two
+	// covering certificates never make the host flip between them.
+	cert, ok := Certificate{}, false
+	if existed {
+		for _, x := range certs {
+			if x.ID == prev.CertificateID && x.Covers(app.FQDN) && x.ExpiresOn.After(until) {
+				cert, ok = x, true
+			}
+		}
+	}
+	if !ok {
+		cert, ok = covering(certs, app.FQDN, until)
+	}
 	if !ok {
 		if app.CloudflareToken.IsZero() {
 			return res, opErr(op, fmt.Errorf("no certificate covers %s and no cloudflare token was given to issue one: %w", app.FQDN, ErrValidation))
@@ -76,17 +101,6 @@ func (c *Client) Expose(ctx context.Context, app App) (ExposeResult, error) {
 		Domains: []string{app.FQDN}, ForwardScheme: app.ForwardScheme, ForwardHost: app.ForwardHost, ForwardPort: app.ForwardPort,
 		CertificateID: cert.ID, SSLForced: true, HSTSEnabled: app.HSTS, HTTP2Support: app.HTTP2,
 		BlockExploits: app.BlockExploits, AllowWebsocketUpgrade: app.Websockets, AccessListID: app.AccessListID,
-	}
-	hosts, err := c.ProxyHosts.List(ctx, ListOptions{Expand: []string{ExpandCertificate, ExpandAccessList}})
-	if err != nil {
-		c.undoCert(ctx, &res)
-		return res, err
-	}
-	prev, existed, _ := match(hosts, spec.Domains)
-	f, err := c.features(ctx)
-	if err != nil {
-		c.undoCert(ctx, &res)
-		return res, opErr(op, err)
 	}
 	r, err := c.ProxyHosts.ensureOne(ctx, "ensure proxy host "+app.FQDN, f, hosts, spec)
 	res.Host = r

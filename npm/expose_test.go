@@ -33,6 +33,15 @@ func TestExposeReusesWildcard(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, npm.Unchanged, r.Host.Action, "%v", r.Host.Changes)
 	assert.Len(t, f.srv.Certificates(), 1)
+
+	// Another covering certificate that lives longer does not make the
+	// host switch: its own certificate is still good.
+	_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"status.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-abcdef")})
+	require.NoError(t, err)
+	r, err = f.c.Expose(ctx, app("status.thehomelab.site"))
+	require.NoError(t, err)
+	assert.Equal(t, npm.Unchanged, r.Host.Action)
+	assert.EqualValues(t, npmtest.WildcardCertificateID, r.Certificate.ID)
 }
 
 func TestExposeIssuesCertificate(t *testing.T) {
