@@ -147,3 +147,22 @@ func FuzzParseBool(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeAccessList covers access lists (client addresses as prefixes
+// or "all", booleans in both forms).
+func FuzzDecodeAccessList(f *testing.F) {
+	addSeeds(f, "accesslist")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := decodeAccessList(data)
+		if err != nil {
+			return
+		}
+		for _, c := range a.Clients {
+			if c.Prefix.IsValid() {
+				if _, err := parseClientAddress(clientAddress(c.Prefix)); err != nil {
+					t.Fatalf("address %v does not round-trip: %v", c.Prefix, err)
+				}
+			}
+		}
+	})
+}

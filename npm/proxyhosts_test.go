@@ -255,3 +255,17 @@ func TestEnsureAllSeedApps(t *testing.T) {
 	assert.LessOrEqual(t, f.n.n.Load(), int64(3))
 	assert.EqualValues(t, 1, f.n.n.Load())
 }
+
+func TestUnknownFieldRejected(t *testing.T) {
+	t.Parallel()
+	// The client believes the server is 2.15 (WithVersion), the server is
+	// 2.13: trust_forwarded_proto is an unknown field there.
+	f := newFixture(t, []npmtest.Option{npmtest.WithVersion("2.13.7")}, npm.WithVersion("2.15.1"))
+	_, err := f.c.ProxyHosts.Create(t.Context(), npm.ProxyHostSpec{Domains: []string{"u.thehomelab.site"}, ForwardHost: "u", ForwardPort: 80})
+	require.ErrorIs(t, err, npm.ErrValidation)
+	var ae *npm.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 400, ae.Status)
+	assert.Equal(t, "data must NOT have additional properties", ae.Message)
+	assert.Len(t, f.srv.Hosts("proxy_hosts"), 11, "nothing created")
+}
