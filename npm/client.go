@@ -458,6 +458,9 @@ func (c *Client) send(ctx context.Context, r request, tok Secret) error {
 		return nil
 	}
 	if err := json.Unmarshal(data, r.out); err != nil {
+		if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '<' {
+			return fmt.Errorf("npm: %s: the answer is an HTML page, not the API (does the base URL need /api?): %w", r.op, err)
+		}
 		return fmt.Errorf("npm: %s: decode answer: %w", r.op, err)
 	}
 	return nil

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -273,4 +275,29 @@ func TestContextCancelled(t *testing.T) {
 	_, err := f.c.ProxyHosts.List(ctx, npm.ListOptions{})
 	require.ErrorIs(t, err, context.Canceled)
 	assert.True(t, strings.HasPrefix(err.Error(), "npm: "))
+}
+
+func TestBaseURLMistakes(t *testing.T) {
+	t.Parallel()
+	// The admin UI answers HTML where the API was expected.
+	ui := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<!doctype html><html><body>Nginx Proxy Manager</body></html>"))
+	}))
+	t.Cleanup(ui.Close)
+	c, err := npm.NewClient(ui.URL)
+	require.NoError(t, err)
+	_, err = c.Health(t.Context())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "/api")
+
+	// "/api" without the slash is redirected by the bundled nginx; the
+	// client never follows redirects.
+	srv := npmtest.NewServer()
+	t.Cleanup(srv.Close)
+	c, err = npm.NewClient(srv.URL + "/")
+	require.NoError(t, err)
+	h, err := c.Health(t.Context())
+	require.NoError(t, err, "trailing slash of the base URL is trimmed")
+	assert.Equal(t, "OK", h.Status)
 }
