@@ -169,6 +169,7 @@ func (s *Server) certRoutes(r *http.Request, u *user, path string, rest []string
 		s.mu.Unlock()
 		return 0, nil, errf(404, "Not Found - %d", id)
 	}
+	provider, domains := c.provider, append([]string(nil), c.domains...)
 	s.mu.Unlock()
 	switch {
 	case len(rest) == 1 && m == http.MethodGet:
@@ -186,10 +187,10 @@ func (s *Server) certRoutes(r *http.Request, u *user, path string, rest []string
 		s.auditLocked(u, "certificate", id, "deleted", map[string]any{})
 		return 200, true, nil
 	case len(rest) == 2 && rest[1] == "renew" && m == http.MethodPost:
-		if c.provider != "letsencrypt" {
+		if provider != "letsencrypt" {
 			return 0, nil, errf(400, "Only Let'sEncrypt certificates can be renewed")
 		}
-		if e := s.runCertbot(r.Context(), c.domains); e != nil {
+		if e := s.runCertbot(r.Context(), domains); e != nil {
 			return 0, nil, e
 		}
 		s.mu.Lock()
@@ -203,7 +204,7 @@ func (s *Server) certRoutes(r *http.Request, u *user, path string, rest []string
 		if e != nil {
 			return 0, nil, e
 		}
-		if c.provider != "other" {
+		if provider != "other" {
 			return 0, nil, errf(400, "Cannot upload certificates for this type of provider")
 		}
 		leaf, e := s.checkPEM(files)

@@ -228,7 +228,8 @@ func (s *Server) ResetRequests() { s.requests.Store(0) }
 
 // FailNginx installs the simulated `nginx -t`: a non-nil error marks the
 // host meta.nginx_online=false with the error text, while the HTTP call
-// still succeeds, as upstream. nil removes the hook.
+// still succeeds, as upstream. nil removes the hook. check runs while the
+// server holds its lock: it must not call the Server's methods.
 func (s *Server) FailNginx(check func(NginxConfig) error) {
 	s.mu.Lock()
 	s.nginxHook = check
@@ -326,7 +327,8 @@ func (s *Server) ExpireTokens() {
 // FailNginxPretest makes the `nginx -t` that runs before a host's config is
 // written fail when check returns an error. Upstream then answers 500
 // "Internal Error" although the host row was already stored, so a retry
-// hits "already in use". nil removes the hook.
+// hits "already in use". nil removes the hook. check runs while the server
+// holds its lock: it must not call the Server's methods.
 func (s *Server) FailNginxPretest(check func(NginxConfig) error) {
 	s.mu.Lock()
 	s.pretestHook = check

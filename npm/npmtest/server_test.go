@@ -283,3 +283,21 @@ func TestWirePrefixRedirectAndRefresh(t *testing.T) {
 	assert.Equal(t, 400, status)
 	assert.Equal(t, "data must NOT have additional properties", errMsg(m))
 }
+
+func TestWireConcurrent(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	done := make(chan int, 16)
+	for i := range 16 {
+		go func() {
+			body := strings.Replace(host, `"b.thehomelab.site","a.thehomelab.site"`, `"c`+itoa(i)+`.thehomelab.site"`, 1)
+			status, _ := w.json(http.MethodPost, "/nginx/proxy-hosts", body)
+			w.do(http.MethodGet, "/nginx/proxy-hosts?expand=certificate,access_list", "", "")
+			done <- status
+		}()
+	}
+	for range 16 {
+		assert.Equal(t, 201, <-done)
+	}
+	assert.Len(t, w.srv.Hosts("proxy_hosts"), 27)
+}
