@@ -160,6 +160,23 @@ func TestTwoFactor(t *testing.T) {
 	_, err = c2.ProxyHosts.List(t.Context(), npm.ListOptions{})
 	require.NoError(t, err)
 
+	// A backup code works once.
+	backup := npm.WithTwoFactor(func(context.Context) (string, error) { return "abcd1234", nil })
+	c3, err := npm.NewClient(srv.URL, creds, backup, npm.WithClock(srv.Now))
+	require.NoError(t, err)
+	require.NoError(t, c3.Login(t.Context()))
+	c4, err := npm.NewClient(srv.URL, creds, backup)
+	require.NoError(t, err)
+	require.ErrorIs(t, c4.Login(t.Context()), npm.ErrTwoFactor)
+
+	// Refreshes never repeat the 2FA step (the backup code is used up, so
+	// a new login would fail).
+	for range 4 {
+		srv.Advance(23*time.Hour + 30*time.Minute)
+		_, err = c3.ProxyHosts.List(t.Context(), npm.ListOptions{})
+		require.NoError(t, err)
+	}
+
 	bad, err := npm.NewClient(srv.URL, creds, npm.WithTwoFactor(func(context.Context) (string, error) { return "000000", nil }))
 	require.NoError(t, err)
 	err = bad.Login(t.Context())
@@ -196,6 +213,20 @@ func TestPermissionModes(t *testing.T) {
 			require.NotErrorIs(t, err, npm.ErrPermission)
 		})
 	}
+}
+
+func TestDisabledUserToken(t *testing.T) {
+	t.Parallel()
+	srv := npmtest.NewServer()
+	t.Cleanup(srv.Close)
+	id := srv.AddUser(npmtest.UserSpec{Email: "ops@thehomelab.site", Password: "ops-password", Admin: true})
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials("ops@thehomelab.site", npm.NewSecret("ops-password")))
+	require.NoError(t, err)
+	_, err = c.ProxyHosts.List(t.Context(), npm.ListOptions{})
+	require.NoError(t, err)
+	srv.DeleteUser(id)
+	_, err = c.ProxyHosts.List(t.Context(), npm.ListOptions{})
+	require.ErrorIs(t, err, npm.ErrPermission)
 }
 
 func TestErrorCodeFallback(t *testing.T) {
