@@ -145,7 +145,8 @@ func TestTwoFactor(t *testing.T) {
 	t.Parallel()
 	srv := npmtest.NewServer()
 	t.Cleanup(srv.Close)
-	srv.EnableTwoFactor(npmtest.AdminEmail, "123456", "abcd1234")
+	const totpSecret = "JBSWY3DPEHPK3PXP"
+	srv.EnableTwoFactor(npmtest.AdminEmail, totpSecret, "abcd1234")
 	creds := npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword))
 
 	c, err := npm.NewClient(srv.URL, creds)
@@ -155,7 +156,7 @@ func TestTwoFactor(t *testing.T) {
 	assert.Contains(t, err.Error(), "WithTwoFactor")
 	assert.Contains(t, err.Error(), "without 2FA")
 
-	c2, err := npm.NewClient(srv.URL, creds, npm.WithTwoFactor(func(context.Context) (string, error) { return "123456", nil }))
+	c2, err := npm.NewClient(srv.URL, creds, npm.WithTwoFactor(func(context.Context) (string, error) { return npmtest.TOTP(totpSecret, srv.Now()), nil }))
 	require.NoError(t, err)
 	_, err = c2.ProxyHosts.List(t.Context(), npm.ListOptions{})
 	require.NoError(t, err)

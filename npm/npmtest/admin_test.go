@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -67,4 +68,14 @@ func TestWireAdminRoutes(t *testing.T) {
 	status, b = w.do(http.MethodGet, "/audit-log", "", "")
 	require.Equal(t, 200, status)
 	assert.Contains(t, string(b), `"object_type"`)
+}
+
+func TestTOTP(t *testing.T) {
+	t.Parallel()
+	// RFC 6238 appendix B, SHA-1, truncated to 6 digits.
+	secret := "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" // base32 of "12345678901234567890"
+	for unix, want := range map[int64]string{59: "287082", 1111111109: "081804", 1234567890: "005924", 2000000000: "279037"} {
+		assert.Equal(t, want, npmtest.TOTP(secret, time.Unix(unix, 0)))
+	}
+	assert.Empty(t, npmtest.TOTP("not base32!", time.Unix(0, 0)))
 }

@@ -302,14 +302,15 @@ func (s *Server) DisableUser(id int) {
 }
 
 // EnableTwoFactor turns 2FA on for the user with this e-mail (NPM 2.13.6+
-// only): logins then answer with a challenge that code (a 6-digit TOTP
-// stand-in) or one of the 8-character backup codes completes.
-func (s *Server) EnableTwoFactor(email, code string, backup ...string) {
+// only): logins then answer with a challenge that the current TOTP code of
+// secret (base32; see TOTP) or one of the 8-character backup codes, each
+// usable once, completes.
+func (s *Server) EnableTwoFactor(email, secret string, backup ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, u := range s.users {
 		if strings.EqualFold(u.email, email) {
-			u.totp, u.backup = code, slices.Clone(backup)
+			u.totp, u.backup = secret, slices.Clone(backup)
 		}
 	}
 }
@@ -712,7 +713,7 @@ func (s *Server) login2FA(r *http.Request) (int, any, *apiError) {
 	switch {
 	case u == nil:
 		return 0, nil, errf(400, "Invalid challenge token")
-	case code == u.totp:
+	case len(code) == 6 && totpValid(u.totp, code, s.now()):
 	case slices.Contains(u.backup, code):
 		u.backup = slices.DeleteFunc(u.backup, func(c string) bool { return c == code })
 	default:
