@@ -44,6 +44,23 @@ func TestExposeReusesWildcard(t *testing.T) {
 	assert.EqualValues(t, npmtest.WildcardCertificateID, r.Certificate.ID)
 }
 
+func TestExposeWithAccessList(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	a := app("kuma.thehomelab.site")
+	a.AccessListID = npmtest.LANAccessListID
+	r, err := f.c.Expose(t.Context(), a)
+	require.NoError(t, err)
+	assert.EqualValues(t, npmtest.LANAccessListID, r.Host.Host.AccessListID)
+	require.NotNil(t, r.Host.Host.AccessList)
+	assert.Equal(t, "lan-only", r.Host.Host.AccessList.Name)
+	// Making it public again is a one-field change.
+	a.AccessListID = 0
+	r, err = f.c.Expose(t.Context(), a)
+	require.NoError(t, err)
+	assert.Equal(t, []npm.Change{{Field: "access_list_id", Old: "1", New: "0"}}, r.Host.Changes)
+}
+
 func TestExposeIssuesCertificate(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)

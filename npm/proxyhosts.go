@@ -487,7 +487,7 @@ func (s *ProxyHostsService) Create(ctx context.Context, spec ProxyHostSpec) (Pro
 // readBack fetches the host after a write and turns nginx_online=false into
 // an error.
 func (s *ProxyHostsService) readBack(ctx context.Context, op string, id ProxyHostID) (ProxyHost, error) {
-	h, err := s.get(ctx, op+": read back", id)
+	h, err := s.get(ctx, op+": read back", id, ExpandCertificate, ExpandAccessList)
 	if err != nil {
 		return h, err
 	}

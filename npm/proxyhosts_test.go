@@ -199,7 +199,7 @@ func TestEnsureProxyHost(t *testing.T) {
 	r, err = f.c.ProxyHosts.EnsureProxyHost(ctx, sp)
 	require.NoError(t, err)
 	assert.Equal(t, npm.Updated, r.Action)
-	assert.ElementsMatch(t, []npm.Change{{"forward_port", "80", "8080"}, {"allow_websocket_upgrade", "false", "true"}}, r.Changes)
+	assert.ElementsMatch(t, []npm.Change{{Field: "forward_port", Old: "80", New: "8080"}, {Field: "allow_websocket_upgrade", Old: "false", New: "true"}}, r.Changes)
 	assert.Equal(t, 8080, r.Host.ForwardPort)
 	r, err = f.c.ProxyHosts.EnsureProxyHost(ctx, sp)
 	require.NoError(t, err)
@@ -221,7 +221,7 @@ func TestEnsureProxyHost(t *testing.T) {
 	r, err = f.c.ProxyHosts.EnsureProxyHost(ctx, plain)
 	require.NoError(t, err)
 	assert.Equal(t, npm.Updated, r.Action)
-	assert.Equal(t, []npm.Change{{"enabled", "true", "false"}}, r.Changes)
+	assert.Equal(t, []npm.Change{{Field: "enabled", Old: "true", New: "false"}}, r.Changes)
 	hs := f.srv.Hosts("proxy_hosts")
 	assert.False(t, hs[len(hs)-1].Enabled)
 	plain.Disabled = false
@@ -254,6 +254,16 @@ func TestEnsureAllSeedApps(t *testing.T) {
 	}
 	assert.LessOrEqual(t, f.n.n.Load(), int64(3))
 	assert.EqualValues(t, 1, f.n.n.Load())
+
+	// One app moved to another port: list + one PUT.
+	specs := seedSpecs()
+	specs[6].ForwardPort = 2343
+	f.n.n.Store(0)
+	rs, err = f.c.ProxyHosts.EnsureProxyHosts(ctx, specs)
+	require.NoError(t, err)
+	assert.Equal(t, npm.Updated, rs[6].Action)
+	assert.Equal(t, []npm.Change{{Field: "forward_port", Old: "2342", New: "2343"}}, rs[6].Changes)
+	assert.EqualValues(t, 2, f.n.n.Load())
 }
 
 func TestUnknownFieldRejected(t *testing.T) {
