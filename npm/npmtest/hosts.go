@@ -64,7 +64,7 @@ func (s *Server) schemaFor(kind string, create bool) *node {
 	switch kind {
 	case kindProxy:
 		props = withSSL(map[string]*node{
-			"domain_names": domains(), "forward_scheme": enum("http", "https"), "forward_host": strN(1, 255),
+			"domain_names": hostDomains(), "forward_scheme": enum("http", "https"), "forward_host": strN(1, 255),
 			"forward_port": integer(1, 65535), "block_exploits": boolean(), "caching_enabled": boolean(),
 			"allow_websocket_upgrade": boolean(), "access_list_id": integer(0, 1<<31-1), "advanced_config": str(),
 			"enabled": boolean(), "meta": anyObj(), "locations": arr(locationSchema),
@@ -75,7 +75,7 @@ func (s *Server) schemaFor(kind string, create bool) *node {
 		req = []string{"domain_names", "forward_scheme", "forward_host", "forward_port"}
 	case kindRedirection:
 		props = withSSL(map[string]*node{
-			"domain_names": domains(), "forward_scheme": enum("auto", "http", "https"), "forward_http_code": integer(300, 308),
+			"domain_names": hostDomains(), "forward_scheme": enum("auto", "http", "https"), "forward_http_code": integer(300, 308),
 			"forward_domain_name": {typ: "string", pattern: pat(`^(?:[^.*]+\.?)+[^.]$`)}, "preserve_path": boolean(),
 			"block_exploits": boolean(), "advanced_config": str(), "meta": anyObj(),
 		})
@@ -84,7 +84,7 @@ func (s *Server) schemaFor(kind string, create bool) *node {
 		}
 		req = []string{"domain_names", "forward_scheme", "forward_http_code", "forward_domain_name"}
 	case kindDead:
-		props = withSSL(map[string]*node{"domain_names": domains(), "advanced_config": str(), "meta": anyObj(), "enabled": boolean()})
+		props = withSSL(map[string]*node{"domain_names": hostDomains(), "advanced_config": str(), "meta": anyObj(), "enabled": boolean()})
 		req = []string{"domain_names"}
 	case kindStream:
 		props = map[string]*node{

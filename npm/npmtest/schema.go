@@ -52,6 +52,13 @@ func domains() *node {
 	return &node{typ: "array", items: &node{typ: "string", pattern: domainPattern}, maxItems: 100, unique: true}
 }
 
+// hostDomains: hosts need at least one name, certificates do not.
+func hostDomains() *node {
+	n := domains()
+	n.minItems = 1
+	return n
+}
+
 // validate checks v against n, returns the coerced value and ajv-style
 // messages.
 func (n *node) validate(path string, v any) (any, []string) {
@@ -62,10 +69,21 @@ func (n *node) validate(path string, v any) (any, []string) {
 		if s, ok := v.(string); ok && s == "new" {
 			return "new", nil
 		}
-		if i, ok := coerceInt(v); ok && i >= 0 {
+		i, ok := coerceInt(v)
+		if ok && i >= 0 {
 			return i, nil
 		}
-		return v, []string{path + " must match exactly one schema in oneOf"}
+		// ajv lists every failed branch, then the anyOf itself.
+		errs := []string{path + " must be integer"}
+		if ok {
+			errs = []string{path + " must be >= 0"}
+		}
+		if _, isStr := coerceString(v); isStr {
+			errs = append(errs, path+` must match pattern "^new$"`)
+		} else {
+			errs = append(errs, path+" must be string")
+		}
+		return v, append(errs, path+" must match a schema in anyOf")
 	case "integer":
 		i, ok := coerceInt(v)
 		if !ok {

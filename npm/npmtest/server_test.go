@@ -301,3 +301,11 @@ func TestWireConcurrent(t *testing.T) {
 	}
 	assert.Len(t, w.srv.Hosts("proxy_hosts"), 27)
 }
+
+func TestWireAnyOfAndMinItems(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	status, m := w.json(http.MethodPost, "/nginx/proxy-hosts", `{"domain_names":[],"forward_scheme":"http","forward_host":"a","forward_port":80,"certificate_id":"old"}`)
+	assert.Equal(t, 400, status)
+	assert.Equal(t, `data/certificate_id must be integer, data/certificate_id must match pattern "^new$", data/certificate_id must match a schema in anyOf, data/domain_names must NOT have fewer than 1 items`, errMsg(m))
+}
