@@ -141,7 +141,7 @@ func normalize(kind string, c map[string]any) {
 	if kind == kindStream {
 		return
 	}
-	if id, _ := c["certificate_id"].(int); id == 0 && c["certificate_id"] != "new" {
+	if id, _ := c["certificate_id"].(int); id == 0 {
 		c["ssl_forced"], c["http2_support"] = false, false
 	}
 	if b, _ := c["ssl_forced"].(bool); !b {
@@ -395,10 +395,13 @@ func (s *Server) createHost(r *http.Request, u *user, kind string) (int, any, *a
 		}
 		row.cols[k] = v
 	}
-	normalize(kind, row.cols)
+	// Upstream drops certificate_id "new" before the SSL/HSTS rewrite, so
+	// the host loses ssl_forced and http2_support: one more reason for
+	// clients to attach certificates by id.
 	if newCert {
 		row.cols["certificate_id"] = 0
 	}
+	normalize(kind, row.cols)
 	t.rows[row.id] = row
 	if s.pretestHook != nil {
 		if err := s.pretestHook(s.nginxConfig(kind, row)); err != nil {
