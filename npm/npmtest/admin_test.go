@@ -79,3 +79,20 @@ func TestTOTP(t *testing.T) {
 	}
 	assert.Empty(t, npmtest.TOTP("not base32!", time.Unix(0, 0)))
 }
+
+func TestWireUsersDeleteAndAuditEntry(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	uid := w.srv.AddUser(npmtest.UserSpec{Email: "gone@thehomelab.site", Password: "gone-pass"})
+	status, b := w.do(http.MethodDelete, "/users/"+itoa(uid), "", "")
+	require.Equal(t, 200, status, string(b))
+	status, m := w.json(http.MethodDelete, "/users/1", "")
+	assert.Equal(t, 403, status)
+	assert.Equal(t, "You cannot delete yourself.", errMsg(m))
+	status, m = w.json(http.MethodGet, "/audit-log/1", "")
+	require.Equal(t, 200, status)
+	assert.Equal(t, "user", m["object_type"])
+	assert.Equal(t, "deleted", m["action"])
+	status, _ = w.json(http.MethodGet, "/audit-log/99", "")
+	assert.Equal(t, 404, status)
+}

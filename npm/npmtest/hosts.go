@@ -438,26 +438,47 @@ func (s *Server) updateHost(r *http.Request, u *user, kind string, id int) (int,
 		return 0, nil, e
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	row, e := s.findLocked(kind, u, id)
 	if e != nil {
+		s.mu.Unlock()
 		return 0, nil, e
 	}
 	if d, ok := b["domain_names"]; ok && kind != kindStream {
 		if e := s.domainInUseLocked(strs(d), kind, id); e != nil {
+			s.mu.Unlock()
 			return 0, nil, e
 		}
 	}
 	if b["certificate_id"] == "new" {
-		// Not simulated on update: treat as no certificate.
-		b["certificate_id"] = 0
-	}
-	for k, v := range b {
-		if k == "meta" {
-			// Stored meta is replaced but the nginx keys are recomputed.
-			row.cols[k] = v
-			continue
+		// Upstream issues the certificate first (domains from the body or
+		// the row, meta merged), then patches the host with its id.
+		ds := strs(row.cols["domain_names"])
+		if d, ok := b["domain_names"]; ok {
+			ds = strs(d)
 		}
+		meta := map[string]any{}
+		if m, ok := row.cols["meta"].(map[string]any); ok {
+			maps.Copy(meta, m)
+		}
+		if m, ok := b["meta"].(map[string]any); ok {
+			maps.Copy(meta, m)
+		}
+		s.mu.Unlock()
+		cid, e := s.issue(r.Context(), u, ds, meta)
+		if e != nil {
+			return 0, nil, e
+		}
+		s.mu.Lock()
+		if row, e = s.findLocked(kind, u, id); e != nil {
+			s.mu.Unlock()
+			return 0, nil, e
+		}
+		b["certificate_id"] = cid
+	}
+	defer s.mu.Unlock()
+	for k, v := range b {
+		// A sent meta replaces the stored one; the nginx keys are
+		// recomputed below.
 		row.cols[k] = v
 	}
 	normalize(kind, row.cols)

@@ -574,6 +574,40 @@ func (s *Server) route(r *http.Request, path string) (int, any, *apiError) {
 			}
 		}
 		return 200, out, nil
+	case seg[0] == "audit-log" && len(seg) == 2 && m == http.MethodGet && s.ver.atLeast(2, 13, 0):
+		if !u.admin {
+			return 0, nil, s.permissionDenied(path)
+		}
+		id, e := parseID(seg[1])
+		if e != nil {
+			return 0, nil, e
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if id > len(s.audit) {
+			return 0, nil, errf(404, "Not Found - %d", id)
+		}
+		return 200, s.audit[id-1], nil
+	case seg[0] == "users" && len(seg) == 2 && seg[1] != "me" && m == http.MethodDelete:
+		if !u.admin {
+			return 0, nil, s.permissionDenied(path)
+		}
+		id, e := parseID(seg[1])
+		if e != nil {
+			return 0, nil, e
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		t := s.users[id]
+		if t == nil || t.deleted {
+			return 0, nil, errf(404, "Not Found - %d", id)
+		}
+		if t.id == u.id {
+			return 0, nil, errf(403, "You cannot delete yourself.")
+		}
+		t.deleted = true
+		s.auditLocked(u, "user", id, "deleted", map[string]any{"email": t.email})
+		return 200, true, nil
 	case seg[0] == "audit-log" && len(seg) == 1 && m == http.MethodGet:
 		if !u.admin {
 			return 0, nil, s.permissionDenied(path)

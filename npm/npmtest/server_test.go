@@ -309,3 +309,17 @@ func TestWireAnyOfAndMinItems(t *testing.T) {
 	assert.Equal(t, 400, status)
 	assert.Equal(t, `data/certificate_id must be integer, data/certificate_id must match pattern "^new$", data/certificate_id must match a schema in anyOf, data/domain_names must NOT have fewer than 1 items`, errMsg(m))
 }
+
+func TestWireCertificateNewOnUpdate(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	status, m := w.json(http.MethodPost, "/nginx/proxy-hosts", `{"domain_names":["u.example.org"],"forward_scheme":"http","forward_host":"u","forward_port":80}`)
+	require.Equal(t, 201, status, m)
+	id := itoa(int(m["id"].(float64)))
+	status, m = w.json(http.MethodPut, "/nginx/proxy-hosts/"+id, `{"certificate_id":"new","ssl_forced":true,"meta":{"dns_challenge":true,"dns_provider":"cloudflare","dns_provider_credentials":"dns_cloudflare_api_token=t-1"}}`)
+	require.Equal(t, 200, status, m)
+	assert.NotEqual(t, float64(0), m["certificate_id"])
+	assert.Equal(t, true, m["ssl_forced"], "on update the id is set before the SSL rewrite")
+	certs := w.srv.Certificates()
+	assert.Equal(t, []string{"u.example.org"}, certs[len(certs)-1].Domains)
+}
