@@ -140,6 +140,9 @@ func (c *Client) Expose(ctx context.Context, app App) (ExposeResult, error) {
 					_, _ = c.ProxyHosts.put(uctx, "restore proxy host "+app.FQDN, prev.ID, body)
 				}
 			}
+			if !prev.Enabled && cur.Enabled {
+				_ = c.ProxyHosts.Disable(uctx, prev.ID)
+			}
 		}
 	}
 	c.undoCert(uctx, &res)

@@ -143,6 +143,25 @@ func TestExposeFailuresLeaveNothing(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, npm.Unchanged, r.Action)
 	})
+	t.Run("nginx rejects a disabled host being enabled", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil)
+		require.NoError(t, f.c.ProxyHosts.Disable(t.Context(), 3))
+		f.srv.FailNginx(func(c npmtest.NginxConfig) error {
+			if c.ForwardPort == 8081 {
+				return errors.New("bind() failed")
+			}
+			return nil
+		})
+		a := app("heimdall.thehomelab.site")
+		a.ForwardHost, a.ForwardPort = "heimdall", 8081
+		_, err := f.c.Expose(t.Context(), a)
+		require.ErrorIs(t, err, npm.ErrNginx)
+		h, err := f.c.ProxyHosts.Get(t.Context(), 3)
+		require.NoError(t, err)
+		assert.False(t, h.Enabled, "left disabled as it was")
+		assert.Equal(t, 80, h.ForwardPort)
+	})
 	t.Run("certificate fails", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, nil)
