@@ -1,0 +1,167 @@
+package npm_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/npm"
+	"github.com/thehomelab/homelab/npm/npmtest"
+)
+
+func TestCertificateLifecycle(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	cs, err := f.c.Certificates.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, cs, 1)
+	w := cs[0]
+	assert.Equal(t, npm.ProviderLetsEncrypt, w.Provider)
+	assert.True(t, w.DNSChallenge)
+	assert.Equal(t, "cloudflare", w.DNSProvider)
+	assert.True(t, w.Covers("nextcloud.thehomelab.site"))
+	assert.True(t, w.Covers("thehomelab.site"))
+	assert.False(t, w.Covers("a.b.thehomelab.site"))
+	assert.False(t, w.Covers("example.com"))
+
+	c, err := f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{
+		Domains: []string{"*.lab.thehomelab.site", "lab.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-abcdef"), PropagationSeconds: 30, KeyType: "ecdsa",
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "*.lab.thehomelab.site, lab.thehomelab.site", c.NiceName)
+	assert.WithinDuration(t, f.srv.Now().Add(90*24*time.Hour), c.ExpiresOn, time.Second)
+	assert.Equal(t, "ecdsa", c.KeyType)
+
+	f.srv.Advance(40 * 24 * time.Hour)
+	r, err := f.c.Certificates.Renew(ctx, c.ID)
+	require.NoError(t, err)
+	assert.True(t, r.ExpiresOn.After(c.ExpiresOn))
+
+	require.NoError(t, f.c.Certificates.Delete(ctx, c.ID))
+	_, err = f.c.Certificates.Get(ctx, c.ID)
+	require.ErrorIs(t, err, npm.ErrNotFound)
+
+	// A wildcard without the DNS challenge is refused before sending.
+	_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"*.x.thehomelab.site"}})
+	require.ErrorIs(t, err, npm.ErrValidation)
+}
+
+func TestCertificateFailureLeavesNoRow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	f.srv.FailCertificates(func([]string) error { return errors.New("DNS problem: NXDOMAIN looking up TXT") })
+	_, err := f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"x.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-abcdef")})
+	var ae *npm.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 500, ae.Status)
+	assert.Len(t, f.srv.Certificates(), 1, "only the seeded certificate")
+}
+
+func TestCertificateSlowIssuanceCancelled(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	require.NoError(t, f.c.Login(t.Context()))
+	_, err := f.c.ServerVersion(t.Context())
+	require.NoError(t, err)
+	f.srv.SetCertificateLatency(time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"slow.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-abcdef")})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 10*time.Second)
+	assert.Eventually(t, func() bool { return len(f.srv.Certificates()) == 1 }, 5*time.Second, 10*time.Millisecond)
+}
+
+func TestCertificateVersionPayloads(t *testing.T) {
+	t.Parallel()
+	req := npm.LetsEncryptRequest{Domains: []string{"old.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-abcdef"), Email: "admin@thehomelab.site"}
+	for _, v := range []string{"2.12.6", "2.13.0", "2.15.1"} {
+		t.Run(v, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, []npmtest.Option{npmtest.WithVersion(v)})
+			// letsencrypt_email goes only to ≤2.12 (newer servers reject it).
+			_, err := f.c.Certificates.CreateLetsEncrypt(t.Context(), req)
+			require.NoError(t, err)
+		})
+	}
+	f := newFixture(t, []npmtest.Option{npmtest.WithVersion("2.12.6")})
+	noMail := req
+	noMail.Email = ""
+	_, err := f.c.Certificates.CreateLetsEncrypt(t.Context(), noMail)
+	require.ErrorIs(t, err, npm.ErrValidation)
+	keyed := req
+	keyed.KeyType = "rsa"
+	_, err = f.c.Certificates.CreateLetsEncrypt(t.Context(), keyed)
+	require.ErrorIs(t, err, npm.ErrUnsupported)
+
+	// The server itself rejects letsencrypt_email since 2.13.
+	f13 := newFixture(t, []npmtest.Option{npmtest.WithVersion("2.13.0")}, npm.WithVersion("2.12.6"))
+	_, err = f13.c.Certificates.CreateLetsEncrypt(t.Context(), req)
+	require.ErrorIs(t, err, npm.ErrValidation)
+	assert.Contains(t, err.Error(), "data/meta must NOT have additional properties")
+}
+
+func selfSigned(t *testing.T, cn string, notAfter time.Time) ([]byte, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn},
+		NotBefore: notAfter.Add(-365 * 24 * time.Hour), NotAfter: notAfter}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	kd, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd})
+}
+
+func TestUploadCustomCertificate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	notAfter := f.srv.Now().Add(200 * 24 * time.Hour).Truncate(time.Second)
+	certPEM, keyPEM := selfSigned(t, "internal.thehomelab.site", notAfter)
+	c, err := f.c.Certificates.UploadCustom(ctx, npm.CustomCertificate{NiceName: "internal", Certificate: certPEM, Key: npm.NewSecret(string(keyPEM))})
+	require.NoError(t, err)
+	assert.Equal(t, npm.ProviderCustom, c.Provider)
+	assert.Equal(t, []string{"internal.thehomelab.site"}, c.Domains)
+	assert.True(t, c.ExpiresOn.Equal(notAfter))
+
+	// A broken upload leaves no empty row.
+	_, err = f.c.Certificates.UploadCustom(ctx, npm.CustomCertificate{NiceName: "broken", Certificate: []byte("not a pem"), Key: npm.NewSecret("nope")})
+	require.ErrorIs(t, err, npm.ErrValidation)
+	assert.Len(t, f.srv.Certificates(), 2)
+
+	// Renew is for Let's Encrypt only.
+	_, err = f.c.Certificates.Renew(ctx, c.ID)
+	require.ErrorIs(t, err, npm.ErrValidation)
+	assert.Contains(t, err.Error(), "Only Let'sEncrypt certificates can be renewed")
+}
+
+func TestExpiringReport(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	// The seeded wildcard expires 60 days from now.
+	soon, err := f.c.Certificates.Expiring(ctx, 30*24*time.Hour)
+	require.NoError(t, err)
+	assert.Empty(t, soon)
+	f.srv.Advance(45 * 24 * time.Hour)
+	soon, err = f.c.Certificates.Expiring(ctx, 30*24*time.Hour)
+	require.NoError(t, err)
+	require.Len(t, soon, 1)
+	assert.EqualValues(t, npmtest.WildcardCertificateID, soon[0].ID)
+}

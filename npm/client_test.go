@@ -1,0 +1,335 @@
+package npm_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/npm"
+	"github.com/thehomelab/homelab/npm/npmtest"
+)
+
+func TestHealthAndVersion(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"2.11.3", "2.12.6", "2.13.7", "2.14.0", "2.15.1"} {
+		t.Run(v, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, []npmtest.Option{npmtest.WithVersion(v)})
+			h, err := f.c.Health(t.Context())
+			require.NoError(t, err)
+			assert.Equal(t, "OK", h.Status)
+			assert.Equal(t, v, h.Version.String())
+			assert.True(t, h.Setup)
+		})
+	}
+}
+
+func TestBasePathBareBackend(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, []npmtest.Option{npmtest.WithPrefix("")})
+	hs, err := f.c.ProxyHosts.List(t.Context(), npm.ListOptions{})
+	require.NoError(t, err)
+	assert.Len(t, hs, 11)
+}
+
+func TestNewClientRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		url  string
+		opts []npm.Option
+	}{
+		{"no scheme", "npm.lan:81/api", nil},
+		{"user info", "http://admin:pw@npm.lan:81/api", nil},
+		{"query", "http://npm.lan:81/api?x=1", nil},
+		{"empty identity", "http://npm.lan:81/api", []npm.Option{npm.WithCredentials("", npm.NewSecret("x"))}},
+		{"bad fingerprint", "https://npm.lan/api", []npm.Option{npm.WithFingerprint("zz")}},
+		{"bad version", "http://npm.lan/api", []npm.Option{npm.WithVersion("two")}},
+		{"nil logger", "http://npm.lan/api", []npm.Option{npm.WithLogger(nil)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := npm.NewClient(tc.url, tc.opts...)
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), "pw@")
+		})
+	}
+}
+
+func TestLoginFailures(t *testing.T) {
+	t.Parallel()
+	srv := npmtest.NewServer()
+	t.Cleanup(srv.Close)
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret("wrong-password-123")))
+	require.NoError(t, err)
+	_, err = c.ProxyHosts.List(t.Context(), npm.ListOptions{})
+	require.ErrorIs(t, err, npm.ErrAuth)
+	assert.Contains(t, err.Error(), "Invalid email or password")
+	assert.NotContains(t, err.Error(), "wrong-password-123")
+
+	anon, err := npm.NewClient(srv.URL)
+	require.NoError(t, err)
+	_, err = anon.ProxyHosts.List(t.Context(), npm.ListOptions{})
+	require.ErrorIs(t, err, npm.ErrAuth)
+}
+
+func TestTokenRefreshBeforeExpiry(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	require.NoError(t, f.c.Login(ctx))
+	_, err := f.c.ProxyHosts.List(ctx, npm.ListOptions{})
+	require.NoError(t, err)
+	// 23.5 h later the token is inside the refresh margin: the client
+	// trades it with GET /tokens instead of logging in again.
+	f.srv.Advance(23*time.Hour + 30*time.Minute)
+	f.n.n.Store(0)
+	_, err = f.c.ProxyHosts.List(ctx, npm.ListOptions{})
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, f.n.n.Load(), "refresh + list")
+	// Three days later, in steps, the program keeps working.
+	for range 6 {
+		f.srv.Advance(12 * time.Hour)
+		_, err = f.c.ProxyHosts.List(ctx, npm.ListOptions{})
+		require.NoError(t, err)
+	}
+}
+
+func TestExpiredTokenTriggersOneRelogin(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil, npm.WithRefreshMargin(0))
+	ctx := t.Context()
+	_, err := f.c.ProxyHosts.List(ctx, npm.ListOptions{})
+	require.NoError(t, err)
+	// The server says the token expired although the client's clock
+	// disagrees (clock skew, server restart with a new TTL).
+	f.srv.ExpireTokens()
+	f.n.n.Store(0)
+	_, err = f.c.ProxyHosts.List(ctx, npm.ListOptions{})
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, f.n.n.Load(), "rejected list, login, list")
+}
+
+func TestGarbageTokenRelogin(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	_, err := f.c.ProxyHosts.List(ctx, npm.ListOptions{})
+	require.NoError(t, err)
+	// New JWT keys on the server: the old token is garbage (500). A read
+	// logs in once and is repeated.
+	f.srv.ForgetTokens()
+	f.n.n.Store(0)
+	_, err = f.c.ProxyHosts.List(ctx, npm.ListOptions{})
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, f.n.n.Load())
+	// A write is not repeated: its 500 may be a real failure.
+	f.srv.ForgetTokens()
+	_, err = f.c.ProxyHosts.Update(ctx, 1, npm.ProxyHostUpdate{ForwardPort: npm.Ptr(81)})
+	var ae *npm.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 500, ae.Status)
+}
+
+func TestTwoFactor(t *testing.T) {
+	t.Parallel()
+	srv := npmtest.NewServer()
+	t.Cleanup(srv.Close)
+	const totpSecret = "JBSWY3DPEHPK3PXP"
+	srv.EnableTwoFactor(npmtest.AdminEmail, totpSecret, "abcd1234")
+	creds := npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword))
+
+	c, err := npm.NewClient(srv.URL, creds)
+	require.NoError(t, err)
+	err = c.Login(t.Context())
+	require.ErrorIs(t, err, npm.ErrTwoFactor)
+	assert.Contains(t, err.Error(), "WithTwoFactor")
+	assert.Contains(t, err.Error(), "without 2FA")
+
+	c2, err := npm.NewClient(srv.URL, creds, npm.WithTwoFactor(func(context.Context) (string, error) { return npmtest.TOTP(totpSecret, srv.Now()), nil }))
+	require.NoError(t, err)
+	_, err = c2.ProxyHosts.List(t.Context(), npm.ListOptions{})
+	require.NoError(t, err)
+
+	// A backup code works once.
+	backup := npm.WithTwoFactor(func(context.Context) (string, error) { return "abcd1234", nil })
+	c3, err := npm.NewClient(srv.URL, creds, backup, npm.WithClock(srv.Now))
+	require.NoError(t, err)
+	require.NoError(t, c3.Login(t.Context()))
+	c4, err := npm.NewClient(srv.URL, creds, backup)
+	require.NoError(t, err)
+	require.ErrorIs(t, c4.Login(t.Context()), npm.ErrTwoFactor)
+
+	// Refreshes never repeat the 2FA step (the backup code is used up, so
+	// a new login would fail).
+	for range 4 {
+		srv.Advance(23*time.Hour + 30*time.Minute)
+		_, err = c3.ProxyHosts.List(t.Context(), npm.ListOptions{})
+		require.NoError(t, err)
+	}
+
+	bad, err := npm.NewClient(srv.URL, creds, npm.WithTwoFactor(func(context.Context) (string, error) { return "000000", nil }))
+	require.NoError(t, err)
+	err = bad.Login(t.Context())
+	require.ErrorIs(t, err, npm.ErrAuth)
+	require.ErrorIs(t, err, npm.ErrTwoFactor)
+}
+
+func TestPermissionModes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		version string
+		status  int
+	}{{"2.12.6", 403}, {"2.13.7", 404}, {"2.15.1", 404}} {
+		t.Run(tc.version, func(t *testing.T) {
+			t.Parallel()
+			srv := npmtest.NewServer(npmtest.WithVersion(tc.version))
+			t.Cleanup(srv.Close)
+			srv.AddUser(npmtest.UserSpec{Email: "viewer@thehomelab.site", Password: "viewer-pass", Permissions: map[string]string{"proxy_hosts": "view", "certificates": "hidden"}})
+			c, err := npm.NewClient(srv.URL, npm.WithCredentials("viewer@thehomelab.site", npm.NewSecret("viewer-pass")))
+			require.NoError(t, err)
+			_, err = c.Certificates.List(t.Context())
+			require.ErrorIs(t, err, npm.ErrPermission)
+			require.NotErrorIs(t, err, npm.ErrNotFound)
+			var ae *npm.Error
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, tc.status, ae.Status)
+
+			_, err = c.ProxyHosts.Create(t.Context(), npm.ProxyHostSpec{Domains: []string{"x.thehomelab.site"}, ForwardHost: "x", ForwardPort: 80})
+			require.ErrorIs(t, err, npm.ErrPermission)
+
+			// A missing object stays ErrNotFound.
+			_, err = c.ProxyHosts.Get(t.Context(), 999)
+			require.ErrorIs(t, err, npm.ErrNotFound)
+			require.NotErrorIs(t, err, npm.ErrPermission)
+		})
+	}
+}
+
+func TestDisabledUserToken(t *testing.T) {
+	t.Parallel()
+	srv := npmtest.NewServer()
+	t.Cleanup(srv.Close)
+	id := srv.AddUser(npmtest.UserSpec{Email: "ops@thehomelab.site", Password: "ops-password", Admin: true})
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials("ops@thehomelab.site", npm.NewSecret("ops-password")))
+	require.NoError(t, err)
+	_, err = c.ProxyHosts.List(t.Context(), npm.ListOptions{})
+	require.NoError(t, err)
+	srv.DeleteUser(id)
+	_, err = c.ProxyHosts.List(t.Context(), npm.ListOptions{})
+	require.ErrorIs(t, err, npm.ErrPermission)
+}
+
+func TestErrorCodeFallback(t *testing.T) {
+	t.Parallel()
+	// ≤2.14 leaves "code" out of 500 answers; the HTTP status stands in.
+	f := newFixture(t, []npmtest.Option{npmtest.WithVersion("2.14.0")})
+	f.srv.FailCertificates(func([]string) error { return errors.New("acme: rate limited") })
+	_, err := f.c.Certificates.CreateLetsEncrypt(t.Context(), npm.LetsEncryptRequest{Domains: []string{"a.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-0123456789")})
+	var ae *npm.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 500, ae.Code)
+	assert.Equal(t, "Internal Error", ae.Message)
+}
+
+func TestSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
+	const pw = "s3cr3t-admin-pass"
+	const cf = "cf-tok-9f8e7d6c5b4a"
+	srv := npmtest.NewServer()
+	t.Cleanup(srv.Close)
+	uid := srv.AddUser(npmtest.UserSpec{Email: "ops@thehomelab.site", Password: pw, Admin: true})
+	_ = uid
+	var logs bytes.Buffer
+	c, err := npm.NewClient(srv.URL,
+		npm.WithCredentials("ops@thehomelab.site", npm.NewSecret(pw)),
+		npm.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	require.NoError(t, err)
+	ctx := t.Context()
+	cert, err := c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"vault.thehomelab.site"}, CloudflareToken: npm.NewSecret(cf)})
+	require.NoError(t, err)
+	srv.FailCertificates(func(ds []string) error { return fmt.Errorf("certbot said: token %s rejected", cf) })
+	_, err = c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"bad.thehomelab.site"}, CloudflareToken: npm.NewSecret(cf)})
+	require.Error(t, err)
+	tok, _, err2 := c.Token(ctx, time.Hour)
+	require.NoError(t, err2)
+
+	// The server keeps the credentials but never serves them.
+	stored := srv.Certificates()
+	require.NotEmpty(t, stored)
+	assert.Contains(t, stored[len(stored)-1].Credentials, cf)
+
+	for _, out := range []string{
+		logs.String(), err.Error(), fmt.Sprintf("%v %+v %#v", cert, c, npm.LetsEncryptRequest{CloudflareToken: npm.NewSecret(cf)}),
+		fmt.Sprintf("%v %#v", tok, tok),
+	} {
+		assert.NotContains(t, out, pw)
+		assert.NotContains(t, out, cf)
+		assert.NotContains(t, out, tok.Reveal())
+	}
+	assert.Contains(t, logs.String(), "/nginx/certificates")
+}
+
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			_, err := f.c.ProxyHosts.List(t.Context(), npm.ListOptions{})
+			errs <- err
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
+	require.NoError(t, f.c.Close())
+	require.NoError(t, f.c.Close())
+	_, err := f.c.ProxyHosts.List(t.Context(), npm.ListOptions{})
+	assert.Error(t, err)
+}
+
+func TestContextCancelled(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := f.c.ProxyHosts.List(ctx, npm.ListOptions{})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.True(t, strings.HasPrefix(err.Error(), "npm: "))
+}
+
+func TestBaseURLMistakes(t *testing.T) {
+	t.Parallel()
+	// The admin UI answers HTML where the API was expected.
+	ui := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<!doctype html><html><body>Nginx Proxy Manager</body></html>"))
+	}))
+	t.Cleanup(ui.Close)
+	c, err := npm.NewClient(ui.URL)
+	require.NoError(t, err)
+	_, err = c.Health(t.Context())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "/api")
+
+	// "/api" without the slash is redirected by the bundled nginx; the
+	// client never follows redirects.
+	srv := npmtest.NewServer()
+	t.Cleanup(srv.Close)
+	c, err = npm.NewClient(srv.URL + "/")
+	require.NoError(t, err)
+	h, err := c.Health(t.Context())
+	require.NoError(t, err, "trailing slash of the base URL is trimmed")
+	assert.Equal(t, "OK", h.Status)
+}

@@ -1,0 +1,34 @@
+// Package npm is a client for the REST API of Nginx Proxy Manager (NPM)
+// 2.x, the reverse proxy in front of every web app of the lab: one proxy
+// host per FQDN (nextcloud.thehomelab.site → nextcloud:80), Let's Encrypt
+// certificates by Cloudflare DNS challenge, access lists.
+//
+// Create a client with NewClient. The base URL is "http://host:81/api" on
+// a standard install (the bundled nginx maps /api onto the backend) and
+// "http://host:3000" for a bare backend:
+//
+//	c, err := npm.NewClient("http://npm.lan:81/api",
+//		npm.WithCredentials("admin@thehomelab.site", npm.NewSecret(pw)))
+//
+// The client logs in on first use, refreshes its token before it expires
+// (GET /tokens) and logs in again once if the server reports it expired.
+// Accounts with 2FA (2.13.6+) fail with ErrTwoFactor unless WithTwoFactor
+// supplies codes.
+//
+// Errors are *Error values (HTTP status, the server's code and message, the
+// operation) matched with errors.Is against ErrAuth, ErrPermission,
+// ErrNotFound, ErrConflict and ErrValidation. NPM 2.13.0–2.15.1 report
+// permission failures as "404 Not Found - <path>"; the client recognises
+// them as ErrPermission. Writes whose nginx config fails `nginx -t` succeed
+// at the HTTP level; the client reads the host back and returns a
+// *NginxError (ErrNginx).
+//
+// Payloads follow the server's version (probed once with GET /, or set
+// with WithVersion): letsencrypt_email only for ≤2.12, key_type from
+// 2.13.6, trust_forwarded_proto from 2.14. Answers of every version decode:
+// booleans as true/false or 0/1, dates as ISO 8601 or SQLite's
+// "YYYY-MM-DD HH:MM:SS".
+//
+// EnsureProxyHost and Expose are idempotent. Package npmtest is an
+// in-process fake NPM for tests.
+package npm

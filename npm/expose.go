@@ -1,0 +1,163 @@
+package npm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// App is a web application to publish under its own FQDN.
+type App struct {
+	FQDN          string // e.g. "nextcloud.thehomelab.site"
+	ForwardScheme string // "http" (default) or "https"
+	ForwardHost   string // e.g. "nextcloud" or "192.168.1.4"
+	ForwardPort   int
+	Websockets    bool
+	HTTP2         bool
+	HSTS          bool
+	BlockExploits bool
+	// AccessListID restricts the app; 0 leaves it public.
+	AccessListID AccessListID
+	// CloudflareToken issues a certificate by DNS challenge when no
+	// existing certificate (such as a wildcard) covers FQDN.
+	CloudflareToken Secret
+	// Email is the Let's Encrypt account address for NPM ≤2.12.
+	Email string
+	// MinValidity is how long a reused certificate must still be valid;
+	// 0 means 7 days.
+	MinValidity time.Duration
+}
+
+// ExposeResult reports what Expose did.
+type ExposeResult struct {
+	Host               EnsureResult
+	Certificate        Certificate
+	CertificateCreated bool
+}
+
+// Expose publishes app over HTTPS: it reuses a certificate that covers the
+// FQDN (a wildcard will do) or issues one by Cloudflare DNS challenge, then
+// ensures the proxy host with SSL forced and the requested options, the
+// certificate attached by id. Running it again changes nothing. When it
+// fails it leaves nothing half-made: a host it created is deleted, a
+// certificate it issued is deleted, and an existing host whose new config
+// nginx rejected gets its previous settings back.
+//
+// NPM API: GET /nginx/certificates, POST /nginx/certificates,
+// GET /nginx/proxy-hosts, POST|PUT /nginx/proxy-hosts[/{id}]
+func (c *Client) Expose(ctx context.Context, app App) (ExposeResult, error) {
+	op := "expose " + app.FQDN
+	if app.FQDN == "" || app.ForwardHost == "" || app.ForwardPort < 1 || app.ForwardPort > 65535 {
+		return ExposeResult{}, opErr(op, fmt.Errorf("fqdn, forward host and port are required: %w", ErrValidation))
+	}
+	minValid := app.MinValidity
+	if minValid == 0 {
+		minValid = 7 * 24 * time.Hour
+	}
+	var res ExposeResult
+	f, err := c.features(ctx)
+	if err != nil {
+		return res, opErr(op, err)
+	}
+	certs, err := c.Certificates.List(ctx)
+	if err != nil {
+		return res, err
+	}
+	hosts, err := c.ProxyHosts.List(ctx, ListOptions{Expand: []string{ExpandCertificate, ExpandAccessList}})
+	if err != nil {
+		return res, err
+	}
+	prev, existed, err := match(hosts, []string{app.FQDN})
+	if err != nil {
+		return res, opErr(op, err)
+	}
+	until := c.now().Add(minValid)
+	// Keep the host's current certificate while it is good, so two
+	// covering certificates never make the host flip between them.
+	cert, ok := Certificate{}, false
+	if existed {
+		for _, x := range certs {
+			if x.ID == prev.CertificateID && x.Covers(app.FQDN) && x.ExpiresOn.After(until) {
+				cert, ok = x, true
+			}
+		}
+	}
+	if !ok {
+		cert, ok = covering(certs, app.FQDN, until)
+	}
+	if !ok {
+		if app.CloudflareToken.IsZero() {
+			return res, opErr(op, fmt.Errorf("no certificate covers %s and no cloudflare token was given to issue one: %w", app.FQDN, ErrValidation))
+		}
+		cert, err = c.Certificates.CreateLetsEncrypt(ctx, LetsEncryptRequest{Domains: []string{app.FQDN}, CloudflareToken: app.CloudflareToken, Email: app.Email})
+		if err != nil {
+			return res, err
+		}
+		res.CertificateCreated = true
+	}
+	res.Certificate = cert
+	spec := ProxyHostSpec{
+		Domains: []string{app.FQDN}, ForwardScheme: app.ForwardScheme, ForwardHost: app.ForwardHost, ForwardPort: app.ForwardPort,
+		CertificateID: cert.ID, SSLForced: true, HSTSEnabled: app.HSTS, HTTP2Support: app.HTTP2,
+		BlockExploits: app.BlockExploits, AllowWebsocketUpgrade: app.Websockets, AccessListID: app.AccessListID,
+	}
+	r, err := c.ProxyHosts.ensureOne(ctx, "ensure proxy host "+app.FQDN, f, hosts, spec)
+	res.Host = r
+	if err == nil {
+		return res, nil
+	}
+	// Undo with a context that outlives a cancelled ctx, bounded.
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	switch {
+	case !existed && r.Host.ID != 0:
+		if derr := c.ProxyHosts.Delete(uctx, r.Host.ID); derr != nil {
+			err = errors.Join(err, derr)
+		}
+	case !existed:
+		// The create failed, but NPM may have stored the row anyway (a
+		// failing first nginx test answers 500 after the insert): find it
+		// by domain and remove it.
+		if hs, lerr := c.ProxyHosts.List(uctx, ListOptions{}); lerr == nil {
+			if h, ok, _ := match(hs, spec.Domains); ok {
+				if derr := c.ProxyHosts.Delete(uctx, h.ID); derr != nil {
+					err = errors.Join(err, derr)
+				}
+			}
+		}
+	case existed && r.Action == Updated:
+		restore := ProxyHostSpec{
+			Domains: prev.Domains, ForwardScheme: prev.ForwardScheme, ForwardHost: prev.ForwardHost, ForwardPort: prev.ForwardPort,
+			CertificateID: prev.CertificateID, SSLForced: prev.SSLForced, HSTSEnabled: prev.HSTSEnabled, HSTSSubdomains: prev.HSTSSubdomains,
+			HTTP2Support: prev.HTTP2Support, BlockExploits: prev.BlockExploits, CachingEnabled: prev.CachingEnabled,
+			AllowWebsocketUpgrade: prev.AllowWebsocketUpgrade, TrustForwardedProto: prev.TrustForwardedProto,
+			AccessListID: prev.AccessListID, AdvancedConfig: prev.AdvancedConfig, Locations: prev.Locations, Disabled: !prev.Enabled,
+		}
+		if cur, gerr := c.ProxyHosts.Get(uctx, prev.ID); gerr == nil {
+			if u, changes := diff(cur, restore.normalized(), f); len(changes) > 0 {
+				if body, berr := u.body(f); berr == nil {
+					_, _ = c.ProxyHosts.put(uctx, "restore proxy host "+app.FQDN, prev.ID, body)
+				}
+			}
+			if !prev.Enabled && cur.Enabled {
+				_ = c.ProxyHosts.Disable(uctx, prev.ID)
+			}
+		}
+	}
+	c.undoCert(uctx, &res)
+	return res, err
+}
+
+// undoCert deletes a certificate this Expose issued.
+func (c *Client) undoCert(ctx context.Context, res *ExposeResult) {
+	if !res.CertificateCreated {
+		return
+	}
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if c.Certificates.Delete(uctx, res.Certificate.ID) == nil {
+		res.CertificateCreated = false
+		res.Certificate = Certificate{}
+	}
+}

@@ -1,0 +1,196 @@
+package npm_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/npm"
+	"github.com/thehomelab/homelab/npm/npmtest"
+)
+
+func app(fqdn string) npm.App {
+	return npm.App{FQDN: fqdn, ForwardHost: "uptime-kuma", ForwardPort: 3001, Websockets: true, HTTP2: true, HSTS: true, BlockExploits: true}
+}
+
+func TestExposeReusesWildcard(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	r, err := f.c.Expose(ctx, app("status.thehomelab.site"))
+	require.NoError(t, err)
+	assert.False(t, r.CertificateCreated)
+	assert.EqualValues(t, npmtest.WildcardCertificateID, r.Certificate.ID)
+	assert.Equal(t, npm.Created, r.Host.Action)
+	h := r.Host.Host
+	assert.True(t, h.SSLForced && h.HTTP2Support && h.HSTSEnabled && h.BlockExploits && h.AllowWebsocketUpgrade)
+
+	r, err = f.c.Expose(ctx, app("status.thehomelab.site"))
+	require.NoError(t, err)
+	assert.Equal(t, npm.Unchanged, r.Host.Action, "%v", r.Host.Changes)
+	assert.Len(t, f.srv.Certificates(), 1)
+
+	// Another covering certificate that lives longer does not make the
+	// host switch: its own certificate is still good.
+	_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"status.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-abcdef")})
+	require.NoError(t, err)
+	r, err = f.c.Expose(ctx, app("status.thehomelab.site"))
+	require.NoError(t, err)
+	assert.Equal(t, npm.Unchanged, r.Host.Action)
+	assert.EqualValues(t, npmtest.WildcardCertificateID, r.Certificate.ID)
+}
+
+func TestExposeWithAccessList(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	a := app("kuma.thehomelab.site")
+	a.AccessListID = npmtest.LANAccessListID
+	r, err := f.c.Expose(t.Context(), a)
+	require.NoError(t, err)
+	assert.EqualValues(t, npmtest.LANAccessListID, r.Host.Host.AccessListID)
+	require.NotNil(t, r.Host.Host.AccessList)
+	assert.Equal(t, "lan-only", r.Host.Host.AccessList.Name)
+	// Making it public again is a one-field change.
+	a.AccessListID = 0
+	r, err = f.c.Expose(t.Context(), a)
+	require.NoError(t, err)
+	assert.Equal(t, []npm.Change{{Field: "access_list_id", Old: "1", New: "0"}}, r.Host.Changes)
+}
+
+func TestExposeIssuesCertificate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	a := app("status.example.org")
+	_, err := f.c.Expose(ctx, a)
+	require.ErrorIs(t, err, npm.ErrValidation, "no covering certificate and no token")
+
+	a.CloudflareToken = npm.NewSecret("cf-token-for-example-org")
+	r, err := f.c.Expose(ctx, a)
+	require.NoError(t, err)
+	assert.True(t, r.CertificateCreated)
+	assert.Equal(t, []string{"status.example.org"}, r.Certificate.Domains)
+	assert.Equal(t, r.Certificate.ID, r.Host.Host.CertificateID)
+
+	// Second run reuses it.
+	r, err = f.c.Expose(ctx, a)
+	require.NoError(t, err)
+	assert.False(t, r.CertificateCreated)
+	assert.Equal(t, npm.Unchanged, r.Host.Action)
+
+	// Close to expiry the certificate is not reused.
+	f.srv.Advance(85 * 24 * time.Hour)
+	r, err = f.c.Expose(ctx, a)
+	require.NoError(t, err)
+	assert.True(t, r.CertificateCreated)
+	assert.Equal(t, npm.Updated, r.Host.Action)
+}
+
+func TestExposeFailuresLeaveNothing(t *testing.T) {
+	t.Parallel()
+	t.Run("nginx rejects new host", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil)
+		f.srv.FailNginx(func(c npmtest.NginxConfig) error {
+			if c.ForwardHost == "uptime-kuma" {
+				return errors.New("host not found in upstream \"uptime-kuma\"")
+			}
+			return nil
+		})
+		a := app("status.example.org")
+		a.CloudflareToken = npm.NewSecret("cf-token-for-example-org")
+		_, err := f.c.Expose(t.Context(), a)
+		require.ErrorIs(t, err, npm.ErrNginx)
+		assert.Len(t, f.srv.Hosts("proxy_hosts"), 11, "no orphan host")
+		assert.Len(t, f.srv.Certificates(), 1, "issued certificate removed")
+	})
+	t.Run("nginx rejects changed host", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil)
+		f.srv.FailNginx(func(c npmtest.NginxConfig) error {
+			if c.ForwardPort == 9999 {
+				return errors.New("bind() failed")
+			}
+			return nil
+		})
+		a := app("nextcloud.thehomelab.site")
+		a.ForwardHost, a.ForwardPort = "nextcloud", 9999
+		_, err := f.c.Expose(t.Context(), a)
+		require.ErrorIs(t, err, npm.ErrNginx)
+		h, err := f.c.ProxyHosts.Get(t.Context(), 5)
+		require.NoError(t, err)
+		assert.Equal(t, 80, h.ForwardPort, "previous settings restored")
+		assert.Len(t, f.srv.Hosts("proxy_hosts"), 11)
+	})
+	t.Run("create answers 500 but stores the host", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil)
+		f.srv.FailNginxPretest(func(npmtest.NginxConfig) error { return errors.New("nginx: [emerg] bind() failed") })
+		_, err := f.c.Expose(t.Context(), app("status.thehomelab.site"))
+		var ae *npm.Error
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, 500, ae.Status)
+		assert.Len(t, f.srv.Hosts("proxy_hosts"), 11, "stored row found by domain and deleted")
+		// And EnsureProxyHost recovers from the stored row on its own.
+		_, err = f.c.ProxyHosts.EnsureProxyHost(t.Context(), npm.ProxyHostSpec{Domains: []string{"retry.thehomelab.site"}, ForwardHost: "r", ForwardPort: 80})
+		require.Error(t, err)
+		f.srv.FailNginxPretest(nil)
+		r, err := f.c.ProxyHosts.EnsureProxyHost(t.Context(), npm.ProxyHostSpec{Domains: []string{"retry.thehomelab.site"}, ForwardHost: "r", ForwardPort: 80})
+		require.NoError(t, err)
+		assert.Equal(t, npm.Unchanged, r.Action)
+	})
+	t.Run("nginx rejects a disabled host being enabled", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil)
+		require.NoError(t, f.c.ProxyHosts.Disable(t.Context(), 3))
+		f.srv.FailNginx(func(c npmtest.NginxConfig) error {
+			if c.ForwardPort == 8081 {
+				return errors.New("bind() failed")
+			}
+			return nil
+		})
+		a := app("heimdall.thehomelab.site")
+		a.ForwardHost, a.ForwardPort = "heimdall", 8081
+		_, err := f.c.Expose(t.Context(), a)
+		require.ErrorIs(t, err, npm.ErrNginx)
+		h, err := f.c.ProxyHosts.Get(t.Context(), 3)
+		require.NoError(t, err)
+		assert.False(t, h.Enabled, "left disabled as it was")
+		assert.Equal(t, 80, h.ForwardPort)
+	})
+	t.Run("certificate fails", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil)
+		f.srv.FailCertificates(func([]string) error { return errors.New("acme: unauthorized") })
+		a := app("status.example.org")
+		a.CloudflareToken = npm.NewSecret("cf-token-for-example-org")
+		_, err := f.c.Expose(t.Context(), a)
+		require.Error(t, err)
+		assert.Len(t, f.srv.Hosts("proxy_hosts"), 11)
+		assert.Len(t, f.srv.Certificates(), 1)
+	})
+	t.Run("slow certificate cancelled", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil)
+		require.NoError(t, f.c.Login(t.Context()))
+		f.srv.SetCertificateLatency(time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+		defer cancel()
+		a := app("status.example.org")
+		a.CloudflareToken = npm.NewSecret("cf-token-for-example-org")
+		_, err := f.c.Expose(ctx, a)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Len(t, f.srv.Hosts("proxy_hosts"), 11)
+	})
+	t.Run("domain taken by a redirection host", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil)
+		_, err := f.c.Expose(t.Context(), app("www.thehomelab.site"))
+		require.ErrorIs(t, err, npm.ErrConflict)
+		assert.Len(t, f.srv.Hosts("proxy_hosts"), 11)
+	})
+}

@@ -1,0 +1,71 @@
+package npm_test
+
+import (
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/npm"
+	"github.com/thehomelab/homelab/npm/npmtest"
+)
+
+// counter counts the HTTP requests a client sends.
+type counter struct {
+	base http.RoundTripper
+	n    atomic.Int64
+}
+
+func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.base.RoundTrip(r)
+}
+
+type fixture struct {
+	srv *npmtest.Server
+	c   *npm.Client
+	n   *counter
+}
+
+// newFixture starts a fake and a client logged in as the seeded admin.
+func newFixture(t testing.TB, srvOpts []npmtest.Option, opts ...npm.Option) fixture {
+	t.Helper()
+	srv := npmtest.NewServer(srvOpts...)
+	t.Cleanup(srv.Close)
+	n := &counter{base: http.DefaultTransport}
+	all := append([]npm.Option{
+		npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)),
+		npm.WithHTTPClient(&http.Client{Transport: n}),
+		npm.WithClock(srv.Now),
+	}, opts...)
+	c, err := npm.NewClient(srv.URL, all...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return fixture{srv: srv, c: c, n: n}
+}
+
+// fixedClock returns a clock stuck at a known instant.
+func fixedClock() func() time.Time {
+	t0 := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
+	return func() time.Time { return t0 }
+}
+
+// seedSpecs returns the ProxyHostSpecs that describe the seeded apps
+// exactly as the fake stores them.
+func seedSpecs() []npm.ProxyHostSpec {
+	var out []npm.ProxyHostSpec
+	for _, a := range npmtest.Seed() {
+		sp := npm.ProxyHostSpec{
+			Domains: []string{a.FQDN}, ForwardScheme: a.ForwardScheme, ForwardHost: a.ForwardHost, ForwardPort: a.ForwardPort,
+			CertificateID: npmtest.WildcardCertificateID, SSLForced: true, HTTP2Support: true, HSTSEnabled: true,
+			BlockExploits: true, AllowWebsocketUpgrade: a.Websockets,
+		}
+		if a.LANOnly {
+			sp.AccessListID = npmtest.LANAccessListID
+		}
+		out = append(out, sp)
+	}
+	return out
+}

@@ -1,0 +1,397 @@
+package npmtest
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+type cert struct {
+	id       int
+	owner    int
+	created  time.Time
+	modified time.Time
+	deleted  bool
+	provider string
+	niceName string
+	domains  []string
+	expires  time.Time
+	meta     map[string]any
+}
+
+// DNSProvider is an entry of GET /nginx/certificates/dns-providers.
+type dnsProvider struct{ id, name, credentials string }
+
+var dnsProviders = []dnsProvider{
+	{"cloudflare", "Cloudflare", "# Cloudflare API token\ndns_cloudflare_api_token=0123456789abcdef0123456789abcdef01234567"},
+	{"digitalocean", "DigitalOcean", "dns_digitalocean_token = 0000111122223333444455556666777788889999aaaabbbbccccddddeeeeffff"},
+	{"duckdns", "DuckDNS", "dns_duckdns_token=your-duckdns-token"},
+	{"route53", "Route 53 (Amazon)", "[default]\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\naws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
+}
+
+func (s *Server) certSchema() *node {
+	meta := map[string]*node{
+		"dns_challenge": boolean(), "dns_provider": str(), "dns_provider_credentials": str(),
+		"propagation_seconds": integer(0, 1<<31-1), "certificate": str(), "certificate_key": str(),
+		"letsencrypt_certificate": anyObj(),
+	}
+	if s.ver.atLeast(2, 13, 6) {
+		meta["key_type"] = enum("rsa", "ecdsa")
+	}
+	if !s.ver.atLeast(2, 13, 0) {
+		meta["letsencrypt_email"] = str()
+		meta["letsencrypt_agree"] = boolean()
+	}
+	return obj(map[string]*node{
+		"provider": enum("letsencrypt", "other"), "nice_name": str(), "domain_names": domains(), "meta": obj(meta),
+	}, "provider")
+}
+
+// renderCertLocked writes a certificate; dns_provider_credentials never
+// leave the server.
+func (s *Server) renderCertLocked(c *cert, exp map[string]bool) map[string]any {
+	meta := maps.Clone(c.meta)
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	delete(meta, "dns_provider_credentials")
+	ds := make([]any, 0, len(c.domains))
+	for _, d := range c.domains {
+		ds = append(ds, d)
+	}
+	out := map[string]any{
+		"id": c.id, "created_on": s.date(c.created), "modified_on": s.date(c.modified), "owner_user_id": c.owner,
+		"provider": c.provider, "nice_name": c.niceName, "domain_names": ds, "expires_on": s.date(c.expires), "meta": meta,
+	}
+	if exp["owner"] {
+		if u := s.users[c.owner]; u != nil {
+			out["owner"] = s.renderUser(u)
+		}
+	}
+	for _, k := range []string{kindProxy, kindRedirection, kindDead, kindStream} {
+		if !exp[k] {
+			continue
+		}
+		list := []any{}
+		for _, id := range sortedKeys(s.tables[k].rows) {
+			r := s.tables[k].rows[id]
+			if cid, _ := r.cols["certificate_id"].(int); !r.deleted && cid == c.id {
+				list = append(list, s.renderRowLocked(k, r, nil))
+			}
+		}
+		out[k] = list
+	}
+	return out
+}
+
+func (s *Server) certRoutes(r *http.Request, u *user, path string, rest []string) (int, any, *apiError) {
+	m := r.Method
+	if !u.can("certificates", m != http.MethodGet) {
+		if len(rest) == 1 && rest[0] == "dns-providers" {
+			return 0, nil, errf(403, "Permission Denied")
+		}
+		return 0, nil, s.permissionDenied(path)
+	}
+	switch {
+	case len(rest) == 0 && m == http.MethodGet:
+		exp, e := parseExpand(r, "owner", kindProxy, kindRedirection, kindDead, kindStream)
+		if e != nil {
+			return 0, nil, e
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		var list []*cert
+		for _, id := range sortedKeys(s.certs) {
+			if c := s.certs[id]; !c.deleted && u.sees(c.owner) {
+				list = append(list, c)
+			}
+		}
+		sort.SliceStable(list, func(i, j int) bool { return list[i].niceName < list[j].niceName })
+		out := []any{}
+		for _, c := range list {
+			out = append(out, s.renderCertLocked(c, exp))
+		}
+		return 200, out, nil
+	case len(rest) == 0 && m == http.MethodPost:
+		return s.createCert(r, u)
+	case len(rest) == 1 && rest[0] == "dns-providers" && m == http.MethodGet && s.ver.atLeast(2, 13, 0):
+		out := []any{}
+		for _, p := range dnsProviders {
+			out = append(out, map[string]any{"id": p.id, "name": p.name, "credentials": p.credentials})
+		}
+		return 200, out, nil
+	case len(rest) == 1 && rest[0] == "test-http" && (m == http.MethodPost) == s.ver.atLeast(2, 13, 0):
+		var ds []string
+		if m == http.MethodPost {
+			b, e := readValid(r, obj(map[string]*node{"domains": domains()}, "domains"))
+			if e != nil {
+				return 0, nil, e
+			}
+			ds = strs(b["domains"])
+		} else {
+			ds = strings.Split(strings.Trim(r.URL.Query().Get("domains"), `[]"`), `","`)
+		}
+		out := map[string]any{}
+		for _, d := range ds {
+			out[d] = "ok"
+		}
+		return 200, out, nil
+	case len(rest) == 1 && rest[0] == "validate" && m == http.MethodPost:
+		files, e := uploadedFiles(r)
+		if e != nil {
+			return 0, nil, e
+		}
+		leaf, e := s.checkPEM(files)
+		if e != nil {
+			return 0, nil, e
+		}
+		return 200, map[string]any{"certificate": map[string]any{"cn": leaf.Subject.CommonName, "issuer": leaf.Issuer.String(),
+			"dates": map[string]any{"from": leaf.NotBefore.Unix(), "to": leaf.NotAfter.Unix()}}, "certificate_key": true}, nil
+	}
+	if len(rest) == 0 || len(rest) > 2 {
+		return 0, nil, errf(404, "Not Found - %s", path)
+	}
+	id, e := parseID(rest[0])
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	c := s.certs[id]
+	if c == nil || c.deleted || !u.sees(c.owner) {
+		s.mu.Unlock()
+		return 0, nil, errf(404, "Not Found - %d", id)
+	}
+	provider, domains := c.provider, append([]string(nil), c.domains...)
+	s.mu.Unlock()
+	switch {
+	case len(rest) == 1 && m == http.MethodGet:
+		exp, e := parseExpand(r, "owner", kindProxy, kindRedirection, kindDead, kindStream)
+		if e != nil {
+			return 0, nil, e
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return 200, s.renderCertLocked(c, exp), nil
+	case len(rest) == 1 && m == http.MethodDelete:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		c.deleted = true
+		s.auditLocked(u, "certificate", id, "deleted", map[string]any{})
+		return 200, true, nil
+	case len(rest) == 2 && rest[1] == "renew" && m == http.MethodPost:
+		if provider != "letsencrypt" {
+			return 0, nil, errf(400, "Only Let'sEncrypt certificates can be renewed")
+		}
+		if e := s.runCertbot(r.Context(), domains); e != nil {
+			return 0, nil, e
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		c.expires = s.now().Add(90 * 24 * time.Hour)
+		c.modified = s.now()
+		s.auditLocked(u, "certificate", id, "renewed", map[string]any{})
+		return 200, s.renderCertLocked(c, nil), nil
+	case len(rest) == 2 && rest[1] == "upload" && m == http.MethodPost:
+		files, e := uploadedFiles(r)
+		if e != nil {
+			return 0, nil, e
+		}
+		if provider != "other" {
+			return 0, nil, errf(400, "Cannot upload certificates for this type of provider")
+		}
+		leaf, e := s.checkPEM(files)
+		if e != nil {
+			return 0, nil, e
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		c.domains = []string{leaf.Subject.CommonName}
+		c.expires = leaf.NotAfter.UTC()
+		c.modified = s.now()
+		c.meta = map[string]any{"certificate": files["certificate"], "certificate_key": files["certificate_key"]}
+		out := map[string]any{"certificate": files["certificate"], "certificate_key": files["certificate_key"]}
+		if v, ok := files["intermediate_certificate"]; ok {
+			out["intermediate_certificate"] = v
+			c.meta["intermediate_certificate"] = v
+		}
+		return 200, out, nil
+	}
+	return 0, nil, errf(404, "Not Found - %s", path)
+}
+
+// uploadedFiles reads the multipart fields; none at all is the upstream
+// string-valued error body.
+func uploadedFiles(r *http.Request) (map[string]string, *apiError) {
+	noFiles := &apiError{status: 400, raw: map[string]any{"error": "No files were uploaded"}}
+	if err := r.ParseMultipartForm(1 << 20); err != nil || r.MultipartForm == nil || len(r.MultipartForm.File) == 0 {
+		return nil, noFiles
+	}
+	out := map[string]string{}
+	for _, k := range []string{"certificate", "certificate_key", "intermediate_certificate"} {
+		fhs := r.MultipartForm.File[k]
+		if len(fhs) == 0 {
+			continue
+		}
+		f, err := fhs[0].Open()
+		if err != nil {
+			return nil, errInternal
+		}
+		b, _ := io.ReadAll(io.LimitReader(f, 1<<20))
+		_ = f.Close()
+		out[k] = string(b)
+	}
+	if out["certificate"] == "" {
+		return nil, noFiles
+	}
+	return out, nil
+}
+
+func (s *Server) checkPEM(files map[string]string) (*x509.Certificate, *apiError) {
+	blk, _ := pem.Decode([]byte(files["certificate"]))
+	if blk == nil {
+		return nil, errf(400, "Certificate is not valid (unable to load certificate)")
+	}
+	leaf, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		return nil, errf(400, "Certificate is not valid (%v)", err)
+	}
+	if files["certificate_key"] != "" {
+		if _, err := tls.X509KeyPair([]byte(files["certificate"]), []byte(files["certificate_key"])); err != nil {
+			return nil, errf(400, "Certificate Key is not valid (%v)", err)
+		}
+	}
+	s.mu.Lock()
+	now := s.now()
+	s.mu.Unlock()
+	if now.After(leaf.NotAfter) {
+		return nil, errf(400, "Certificate is not valid (Certificate has expired)")
+	}
+	return leaf, nil
+}
+
+// runCertbot simulates certbot: latency honouring ctx, then the failure
+// hook.
+func (s *Server) runCertbot(ctx context.Context, domains []string) *apiError {
+	s.mu.Lock()
+	lat, hook := s.certLatency, s.certHook
+	s.mu.Unlock()
+	if err := wait(ctx, lat); err != nil {
+		return &apiError{status: 500, msg: "Internal Error", debug: map[string]any{"stack": []string{"Error: request aborted"}}}
+	}
+	if hook != nil {
+		if err := hook(domains); err != nil {
+			return &apiError{status: 500, msg: "Internal Error", debug: map[string]any{
+				"stack": []string{"CommandError: Saving debug log to /tmp/letsencrypt-log/letsencrypt.log"}, "previous": map[string]any{"message": err.Error()}}}
+		}
+	}
+	return nil
+}
+
+func (s *Server) createCert(r *http.Request, u *user) (int, any, *apiError) {
+	b, e := readValid(r, s.certSchema())
+	if e != nil {
+		return 0, nil, e
+	}
+	meta, _ := b["meta"].(map[string]any)
+	ds := strs(b["domain_names"])
+	if b["provider"] == "other" {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.certSeq++
+		name, _ := b["nice_name"].(string)
+		c := &cert{id: s.certSeq, owner: u.id, created: s.now(), modified: s.now(), provider: "other", niceName: name, domains: ds, expires: s.now(), meta: map[string]any{}}
+		s.certs[c.id] = c
+		s.auditLocked(u, "certificate", c.id, "created", map[string]any{})
+		return 201, s.renderCertLocked(c, nil), nil
+	}
+	id, e := s.issue(r.Context(), u, ds, meta)
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return 201, s.renderCertLocked(s.certs[id], nil), nil
+}
+
+// issue runs a synchronous Let's Encrypt issuance and returns the new
+// certificate id; on failure no row remains.
+func (s *Server) issue(ctx context.Context, u *user, ds []string, meta map[string]any) (int, *apiError) {
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	if len(ds) == 0 {
+		return 0, errf(400, "data/domain_names must NOT have fewer than 1 items")
+	}
+	if s.ver.atLeast(2, 13, 0) && u.email == "" {
+		return 0, errf(400, "A valid email address must be set on your user account to use Let's Encrypt")
+	}
+	if dc, _ := meta["dns_challenge"].(bool); dc {
+		p, _ := meta["dns_provider"].(string)
+		found := false
+		for _, x := range dnsProviders {
+			found = found || x.id == p
+		}
+		if !found {
+			return 0, errf(404, "Not Found - %s", p)
+		}
+	}
+	s.mu.Lock()
+	s.certSeq++
+	now := s.now()
+	c := &cert{id: s.certSeq, owner: u.id, created: now, modified: now, provider: "letsencrypt", niceName: strings.Join(ds, ", "), domains: ds, expires: now, meta: maps.Clone(meta)}
+	s.certs[c.id] = c
+	s.mu.Unlock()
+	fail := s.runCertbot(ctx, ds)
+	if fail == nil {
+		switch {
+		case !s.ver.atLeast(2, 13, 0) && meta["letsencrypt_email"] == nil:
+			fail = &apiError{status: 500, msg: "Internal Error", debug: map[string]any{"previous": map[string]any{"message": "certbot: an e-mail address is required"}}}
+		case meta["dns_challenge"] == true && meta["dns_provider"] == "cloudflare" && !strings.Contains(fmt.Sprint(meta["dns_provider_credentials"]), "dns_cloudflare_api_token"):
+			fail = &apiError{status: 500, msg: "Internal Error", debug: map[string]any{"previous": map[string]any{"message": "certbot: missing dns_cloudflare_api_token"}}}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if fail != nil {
+		delete(s.certs, c.id)
+		return 0, fail
+	}
+	c.expires = s.now().Add(90 * 24 * time.Hour)
+	c.modified = s.now()
+	s.auditLocked(u, "certificate", c.id, "created", map[string]any{})
+	return c.id, nil
+}
+
+// CertInfo is what tests can inspect about a stored certificate.
+type CertInfo struct {
+	ID        int
+	Provider  string
+	Domains   []string
+	ExpiresOn time.Time
+	// Credentials is the stored dns_provider_credentials (never served).
+	Credentials string
+}
+
+// Certificates lists the live certificates.
+func (s *Server) Certificates() []CertInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []CertInfo
+	for _, id := range sortedKeys(s.certs) {
+		c := s.certs[id]
+		if c.deleted {
+			continue
+		}
+		cred, _ := c.meta["dns_provider_credentials"].(string)
+		out = append(out, CertInfo{ID: id, Provider: c.provider, Domains: append([]string(nil), c.domains...), ExpiresOn: c.expires, Credentials: cred})
+	}
+	return out
+}

@@ -1,0 +1,25 @@
+// Package npmtest is an in-process fake of the Nginx Proxy Manager 2.x
+// REST API for tests, shaped like net/http/httptest:
+//
+//	srv := npmtest.NewServer()
+//	defer srv.Close()
+//	c, _ := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)))
+//
+// It behaves like NPM 2.15.1 by default (WithVersion selects 2.11–2.14
+// behaviour) and reproduces the server's quirks: bearer tokens with a TTL
+// on an injectable clock, refresh via GET /tokens, optional 2FA, the
+// 403-vs-"404 Not Found - <path>" permission answers, ajv-style validation
+// (additionalProperties:false, minProperties:1 on PUT, type coercion,
+// messages joined by ", "), the cross-type duplicate-domain check, sorted
+// domains and SSL/HSTS flag rewrites, soft delete, ?expand=, enable/disable
+// state errors, a simulated `nginx -t` with a failure hook (FailNginx),
+// synchronous Let's Encrypt issuance with latency and failure injection
+// (SetCertificateLatency, FailCertificates) that never serves DNS
+// credentials.
+//
+// The server is seeded with the lab (Seed): 11 proxy hosts on
+// thehomelab.site behind a wildcard certificate, a "lan-only" access list,
+// a redirection host and the Transmission stream. It listens on 127.0.0.1
+// only and never imports package npm: its wire data comes from its own
+// types.
+package npmtest

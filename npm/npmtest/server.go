@@ -1,0 +1,846 @@
+package npmtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// PermissionMode selects how the server reports a permission failure.
+type PermissionMode int
+
+const (
+	// PermissionAuto follows the version: 404 for 2.13.0–2.15.x, else 403.
+	PermissionAuto PermissionMode = iota
+	// Permission403 answers 403 "Permission Denied" (≤2.12, fixed builds).
+	Permission403
+	// Permission404 answers 404 "Not Found - <path>" (2.13.0–2.15.1 bug).
+	Permission404
+)
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithPrefix mounts the API under prefix ("/api" by default; "" serves at
+// the root like a bare backend).
+func WithPrefix(prefix string) Option {
+	return func(s *Server) { s.prefix = strings.TrimRight(prefix, "/") }
+}
+
+// WithVersion sets the version the server reports and behaves like
+// (default "2.15.1"): ≤2.11 0/1 booleans; ≤2.12 letsencrypt_email and 403
+// permission errors; 2.13.0–2.15.x 404 permission errors; 2.13.6+ 2FA and
+// key_type; 2.14+ trust_forwarded_proto; ≤2.14 no error code on 500s.
+func WithVersion(v string) Option {
+	return func(s *Server) {
+		var x version
+		if _, err := fmt.Sscanf(strings.TrimPrefix(v, "v"), "%d.%d.%d", &x.major, &x.minor, &x.rev); err == nil {
+			s.ver = x
+		}
+	}
+}
+
+// WithPermissionMode overrides the version's permission-failure answer.
+func WithPermissionMode(m PermissionMode) Option { return func(s *Server) { s.permMode = m } }
+
+// WithSQLiteDates writes dates as "YYYY-MM-DD HH:MM:SS" (SQLite) instead of
+// ISO 8601 (MySQL/Postgres).
+func WithSQLiteDates() Option { return func(s *Server) { s.sqliteDates = true } }
+
+// WithClock sets the clock behind token expiry, timestamps and certificate
+// expiry. Advance moves it further.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.clock = now } }
+
+// WithTokenTTL changes the token lifetime (24 h by default, as upstream).
+func WithTokenTTL(d time.Duration) Option { return func(s *Server) { s.tokenTTL = d } }
+
+// WithoutSeed starts with only the admin user: no certificates, hosts or
+// access lists.
+func WithoutSeed() Option { return func(s *Server) { s.noSeed = true } }
+
+// WithLatency delays every answer by d (honouring the request context), to
+// measure round trips.
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
+
+type version struct{ major, minor, rev int }
+
+func (v version) atLeast(a, b, c int) bool {
+	if v.major != a {
+		return v.major > a
+	}
+	if v.minor != b {
+		return v.minor > b
+	}
+	return v.rev >= c
+}
+
+// NginxConfig describes a host configuration the simulated `nginx -t`
+// checks.
+type NginxConfig struct {
+	Kind           string // "proxy_host", "redirection_host", "dead_host", "stream"
+	ID             int
+	Domains        []string
+	ForwardHost    string
+	ForwardPort    int
+	AdvancedConfig string
+}
+
+// Server is an in-process fake of the NPM 2.x REST API on 127.0.0.1. It
+// keeps its state in memory, guarded by a mutex, and is safe for
+// concurrent use.
+type Server struct {
+	// URL is the API base URL, e.g. "http://127.0.0.1:41234/api".
+	URL string
+
+	ts          *httptest.Server
+	prefix      string
+	ver         version
+	permMode    PermissionMode
+	sqliteDates bool
+	clock       func() time.Time
+	tokenTTL    time.Duration
+	noSeed      bool
+	latency     time.Duration
+	requests    atomic.Int64
+
+	mu          sync.Mutex
+	offset      time.Duration
+	users       map[int]*user
+	userSeq     int
+	tokens      map[string]tokenInfo
+	challenges  map[string]tokenInfo
+	tables      map[string]*table
+	certs       map[int]*cert
+	certSeq     int
+	acls        map[int]*acl
+	aclSeq      int
+	aclItemSeq  int
+	audit       []map[string]any
+	nginxHook   func(NginxConfig) error
+	certHook    func(domains []string) error
+	certLatency time.Duration
+	setupMode   bool
+	pretestHook func(NginxConfig) error
+
+	defaultSite     string
+	defaultSiteMeta map[string]any
+}
+
+type tokenInfo struct {
+	user int
+	exp  time.Time
+}
+
+type user struct {
+	id         int
+	email      string
+	name       string
+	password   string
+	admin      bool
+	disabled   bool
+	deleted    bool
+	visibility string
+	perms      map[string]string
+	totp       string
+	backup     []string
+	created    time.Time
+}
+
+// NewServer starts a fake NPM on 127.0.0.1, seeded with the homelab's apps
+// (see Seed) unless WithoutSeed is given. Close it when done.
+func NewServer(opts ...Option) *Server {
+	s := &Server{
+		prefix:     "/api",
+		ver:        version{2, 15, 1},
+		clock:      time.Now,
+		tokenTTL:   24 * time.Hour,
+		users:      map[int]*user{},
+		tokens:     map[string]tokenInfo{},
+		challenges: map[string]tokenInfo{},
+		tables:     map[string]*table{},
+		certs:      map[int]*cert{},
+		acls:       map[int]*acl{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	for _, k := range []string{kindProxy, kindRedirection, kindDead, kindStream} {
+		s.tables[k] = &table{kind: k, rows: map[int]*row{}}
+	}
+	s.defaultSite, s.defaultSiteMeta = "congratulations", map[string]any{}
+	s.mu.Lock()
+	if !s.setupMode {
+		s.addUserLocked(UserSpec{Email: AdminEmail, Name: "Administrator", Password: AdminPassword, Admin: true})
+	}
+	if !s.noSeed && !s.setupMode {
+		s.seedLocked()
+	}
+	s.mu.Unlock()
+	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.ts.URL + s.prefix
+	return s
+}
+
+// Close shuts the server down and waits for pending requests.
+func (s *Server) Close() { s.ts.Close() }
+
+// Addr returns the server's host:port.
+func (s *Server) Addr() string { return strings.TrimPrefix(s.ts.URL, "http://") }
+
+// Client returns an *http.Client for the server (plain HTTP).
+func (s *Server) Client() *http.Client { return s.ts.Client() }
+
+// Now returns the server's current time.
+func (s *Server) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now()
+}
+
+func (s *Server) now() time.Time { return s.clock().Add(s.offset).UTC() }
+
+// Advance moves the server's clock forward (tokens expire, certificates
+// approach their expiry).
+func (s *Server) Advance(d time.Duration) {
+	s.mu.Lock()
+	s.offset += d
+	s.mu.Unlock()
+}
+
+// Requests returns how many HTTP requests the server has answered.
+func (s *Server) Requests() int64 { return s.requests.Load() }
+
+// ResetRequests sets the request counter to zero.
+func (s *Server) ResetRequests() { s.requests.Store(0) }
+
+// FailNginx installs the simulated `nginx -t`: a non-nil error marks the
+// host meta.nginx_online=false with the error text, while the HTTP call
+// still succeeds, as upstream. nil removes the hook. check runs while the
+// server holds its lock: it must not call the Server's methods.
+func (s *Server) FailNginx(check func(NginxConfig) error) {
+	s.mu.Lock()
+	s.nginxHook = check
+	s.mu.Unlock()
+}
+
+// FailCertificates makes certbot fail when check returns an error: the
+// certificate row is removed and the call answers 500 "Internal Error"
+// with the error in the debug object. nil removes the hook.
+func (s *Server) FailCertificates(check func(domains []string) error) {
+	s.mu.Lock()
+	s.certHook = check
+	s.mu.Unlock()
+}
+
+// SetCertificateLatency makes Let's Encrypt issuance and renewal take d
+// (aborted when the client goes away).
+func (s *Server) SetCertificateLatency(d time.Duration) {
+	s.mu.Lock()
+	s.certLatency = d
+	s.mu.Unlock()
+}
+
+// UserSpec describes a user for AddUser.
+type UserSpec struct {
+	Email, Name, Password string
+	Admin                 bool
+	// Visibility is "all" or "user" (only own rows); default "user" for
+	// non-admins.
+	Visibility string
+	// Permissions maps proxy_hosts, redirection_hosts, dead_hosts, streams,
+	// access_lists, certificates to hidden, view or manage (default manage).
+	Permissions map[string]string
+}
+
+// AddUser adds a user and returns its id.
+func (s *Server) AddUser(u UserSpec) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addUserLocked(u)
+}
+
+func (s *Server) addUserLocked(u UserSpec) int {
+	s.userSeq++
+	perms := map[string]string{}
+	for _, k := range []string{kindProxy, kindRedirection, kindDead, kindStream, "access_lists", "certificates"} {
+		perms[k] = "manage"
+	}
+	for k, v := range u.Permissions {
+		perms[k] = v
+	}
+	vis := u.Visibility
+	if vis == "" {
+		vis = "user"
+		if u.Admin {
+			vis = "all"
+		}
+	}
+	s.users[s.userSeq] = &user{id: s.userSeq, email: u.Email, name: u.Name, password: u.Password, admin: u.Admin, visibility: vis, perms: perms, created: s.now()}
+	return s.userSeq
+}
+
+// DisableUser disables a user; its tokens then fail the permission check.
+func (s *Server) DisableUser(id int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[id]; u != nil {
+		u.disabled = true
+	}
+}
+
+// EnableTwoFactor turns 2FA on for the user with this e-mail (NPM 2.13.6+
+// only): logins then answer with a challenge that the current TOTP code of
+// secret (base32; see TOTP) or one of the 8-character backup codes, each
+// usable once, completes.
+func (s *Server) EnableTwoFactor(email, secret string, backup ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range s.users {
+		if strings.EqualFold(u.email, email) {
+			u.totp, u.backup = secret, slices.Clone(backup)
+		}
+	}
+}
+
+// ExpireTokens makes every issued token expired.
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, t := range s.tokens {
+		t.exp = s.now().Add(-time.Second)
+		s.tokens[k] = t
+	}
+}
+
+// FailNginxPretest makes the `nginx -t` that runs before a host's config is
+// written fail when check returns an error. Upstream then answers 500
+// "Internal Error" although the host row was already stored, so a retry
+// hits "already in use". nil removes the hook. check runs while the server
+// holds its lock: it must not call the Server's methods.
+func (s *Server) FailNginxPretest(check func(NginxConfig) error) {
+	s.mu.Lock()
+	s.pretestHook = check
+	s.mu.Unlock()
+}
+
+// DeleteUser soft-deletes a user; its tokens then fail the permission
+// check.
+func (s *Server) DeleteUser(id int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[id]; u != nil {
+		u.deleted = true
+	}
+}
+
+// ForgetTokens drops every issued token, as a server whose JWT keys were
+// regenerated would: old tokens then answer 500 "Internal Error".
+func (s *Server) ForgetTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.tokens)
+}
+
+// --- plumbing -------------------------------------------------------------
+
+type apiError struct {
+	status int
+	msg    string
+	i18n   any
+	debug  any
+	raw    any // a body that is not the usual object
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func errf(status int, format string, a ...any) *apiError {
+	return &apiError{status: status, msg: fmt.Sprintf(format, a...)}
+}
+
+var errInternal = &apiError{status: 500, msg: "Internal Error"}
+
+// errHidden is a non-public 400 (body-parser or path validation): the
+// message is masked.
+var errHidden = &apiError{status: 400, msg: "Internal Error"}
+
+func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache, no-store, max-age=0, must-revalidate")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func (s *Server) writeErr(w http.ResponseWriter, path string, e *apiError) {
+	if e.raw != nil {
+		s.writeJSON(w, e.status, e.raw)
+		return
+	}
+	inner := map[string]any{"message": e.msg}
+	if e.status != 500 || s.ver.atLeast(2, 15, 0) {
+		inner["code"] = e.status
+	}
+	if e.i18n != nil {
+		inner["message_i18n"] = e.i18n
+	}
+	body := map[string]any{"error": inner}
+	if strings.Contains(path, "nginx/certificates") {
+		d := e.debug
+		if d == nil {
+			d = map[string]any{"stack": []string{"Error: " + e.msg}, "previous": nil}
+		}
+		body["debug"] = d
+	}
+	s.writeJSON(w, e.status, body)
+}
+
+func (s *Server) perm404() bool {
+	switch s.permMode {
+	case Permission403:
+		return false
+	case Permission404:
+		return true
+	}
+	return s.ver.atLeast(2, 13, 0) && !s.ver.atLeast(2, 16, 0)
+}
+
+func (s *Server) permissionDenied(path string) *apiError {
+	if s.perm404() {
+		return errf(404, "Not Found - %s", path)
+	}
+	return errf(403, "Permission Denied")
+}
+
+func (s *Server) bool(b bool) any {
+	if !s.ver.atLeast(2, 12, 0) {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	return b
+}
+
+func (s *Server) date(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	if s.sqliteDates {
+		return t.UTC().Format("2006-01-02 15:04:05")
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+func randToken(prefix string) string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// readBody decodes a JSON body the way express.json does: no JSON content
+// type means "Payload is undefined", malformed JSON is an internal error.
+func readBody(r *http.Request) (any, *apiError) {
+	if !strings.Contains(r.Header.Get("Content-Type"), "json") {
+		return nil, errf(400, "Payload is undefined")
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return nil, errInternal
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return map[string]any{}, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, errHidden
+	}
+	return v, nil
+}
+
+// validateBody reads and validates a body against n.
+func readValid(r *http.Request, n *node) (map[string]any, *apiError) {
+	v, e := readBody(r)
+	if e != nil {
+		return nil, e
+	}
+	c, errs := n.validate("data", v)
+	if len(errs) > 0 {
+		return nil, &apiError{status: 400, msg: strings.Join(errs, ", ")}
+	}
+	m, _ := c.(map[string]any)
+	return m, nil
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.requests.Add(1)
+	if s.latency > 0 {
+		t := time.NewTimer(s.latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	path := r.URL.Path
+	if s.prefix != "" {
+		if path != s.prefix && !strings.HasPrefix(path, s.prefix+"/") {
+			s.writeErr(w, path, errf(404, "Not Found - %s", path))
+			return
+		}
+		if path == s.prefix {
+			// The bundled nginx redirects /api to /api/.
+			http.Redirect(w, r, s.prefix+"/", http.StatusFound)
+			return
+		}
+		path = strings.TrimPrefix(path, s.prefix)
+	}
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	status, v, e := s.route(r, path)
+	if e != nil {
+		s.writeErr(w, path, e)
+		return
+	}
+	s.writeJSON(w, status, v)
+}
+
+// ctxUser is the authenticated caller.
+type ctxUser = *user
+
+func (s *Server) route(r *http.Request, path string) (int, any, *apiError) {
+	seg := strings.Split(strings.Trim(path, "/"), "/")
+	if path == "/" {
+		seg = nil
+	}
+	m := r.Method
+	switch {
+	case len(seg) == 0 && m == http.MethodGet:
+		return s.health()
+	case len(seg) == 1 && seg[0] == "schema" && m == http.MethodGet:
+		return 200, map[string]any{"openapi": "3.1.0", "info": map[string]any{"title": "Nginx Proxy Manager API", "version": s.verString()}, "paths": map[string]any{}}, nil
+	case len(seg) == 2 && seg[0] == "version" && seg[1] == "check" && m == http.MethodGet && s.ver.atLeast(2, 13, 6):
+		return 200, map[string]any{"current": "v" + s.verString(), "latest": nil, "update_available": false}, nil
+	case len(seg) == 1 && seg[0] == "tokens" && m == http.MethodPost:
+		return s.login(r)
+	case len(seg) == 2 && seg[0] == "tokens" && seg[1] == "2fa" && m == http.MethodPost && s.ver.atLeast(2, 13, 6):
+		return s.login2FA(r)
+	}
+	if len(seg) == 1 && seg[0] == "users" && m == http.MethodPost {
+		return s.createUser(r, path)
+	}
+	known := len(seg) >= 1 && (seg[0] == "tokens" || seg[0] == "users" || seg[0] == "audit-log" || seg[0] == "nginx" || seg[0] == "reports" || seg[0] == "settings")
+	if !known {
+		return 0, nil, errf(404, "Not Found - %s", path)
+	}
+	u, e := s.authenticate(r, path)
+	if e != nil {
+		return 0, nil, e
+	}
+	switch {
+	case len(seg) == 1 && seg[0] == "tokens" && m == http.MethodGet:
+		return s.refresh(r, u)
+	case seg[0] == "users" && len(seg) == 2 && seg[1] == "me" && m == http.MethodGet:
+		return 200, s.renderUser(u), nil
+	case seg[0] == "users" && len(seg) == 1 && m == http.MethodGet:
+		if !u.admin {
+			return 0, nil, s.permissionDenied(path)
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		var out []any
+		for _, id := range sortedKeys(s.users) {
+			if x := s.users[id]; !x.deleted {
+				out = append(out, s.renderUser(x))
+			}
+		}
+		return 200, out, nil
+	case seg[0] == "audit-log" && len(seg) == 2 && m == http.MethodGet && s.ver.atLeast(2, 13, 0):
+		if !u.admin {
+			return 0, nil, s.permissionDenied(path)
+		}
+		id, e := parseID(seg[1])
+		if e != nil {
+			return 0, nil, e
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if id > len(s.audit) {
+			return 0, nil, errf(404, "Not Found - %d", id)
+		}
+		return 200, s.audit[id-1], nil
+	case seg[0] == "users" && len(seg) == 2 && seg[1] != "me" && m == http.MethodDelete:
+		if !u.admin {
+			return 0, nil, s.permissionDenied(path)
+		}
+		id, e := parseID(seg[1])
+		if e != nil {
+			return 0, nil, e
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		t := s.users[id]
+		if t == nil || t.deleted {
+			return 0, nil, errf(404, "Not Found - %d", id)
+		}
+		if t.id == u.id {
+			return 0, nil, errf(403, "You cannot delete yourself.")
+		}
+		t.deleted = true
+		s.auditLocked(u, "user", id, "deleted", map[string]any{"email": t.email})
+		return 200, true, nil
+	case seg[0] == "audit-log" && len(seg) == 1 && m == http.MethodGet:
+		if !u.admin {
+			return 0, nil, s.permissionDenied(path)
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		out := []any{}
+		for i := len(s.audit) - 1; i >= 0 && len(out) < 100; i-- {
+			out = append(out, s.audit[i])
+		}
+		return 200, out, nil
+	case seg[0] == "reports" || seg[0] == "settings" || (seg[0] == "users" && len(seg) == 3):
+		return s.adminRoutes(r, u, path, seg)
+	case seg[0] == "nginx" && len(seg) >= 2:
+		switch seg[1] {
+		case "proxy-hosts":
+			return s.hostRoutes(r, u, path, kindProxy, seg[2:])
+		case "redirection-hosts":
+			return s.hostRoutes(r, u, path, kindRedirection, seg[2:])
+		case "dead-hosts":
+			return s.hostRoutes(r, u, path, kindDead, seg[2:])
+		case "streams":
+			return s.hostRoutes(r, u, path, kindStream, seg[2:])
+		case "access-lists":
+			return s.aclRoutes(r, u, path, seg[2:])
+		case "certificates":
+			return s.certRoutes(r, u, path, seg[2:])
+		}
+	}
+	return 0, nil, errf(404, "Not Found - %s", path)
+}
+
+func (s *Server) verString() string {
+	return fmt.Sprintf("%d.%d.%d", s.ver.major, s.ver.minor, s.ver.rev)
+}
+
+func (s *Server) health() (int, any, *apiError) {
+	v := map[string]any{"status": "OK", "version": map[string]any{"major": s.ver.major, "minor": s.ver.minor, "revision": s.ver.rev}}
+	if s.ver.atLeast(2, 13, 0) {
+		s.mu.Lock()
+		v["setup"] = s.liveUsersLocked() > 0
+		s.mu.Unlock()
+	}
+	return 200, v, nil
+}
+
+func sortedKeys[V any](m map[int]V) []int {
+	ks := make([]int, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Ints(ks)
+	return ks
+}
+
+// authenticate checks the bearer token: none is a permission failure (a
+// 500 for writes, as observed upstream), an unknown one a 500, an expired
+// one 400 "Token has expired"; a disabled or deleted user fails the
+// permission check.
+func (s *Server) authenticate(r *http.Request, path string) (*user, *apiError) {
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || tok == "" {
+		if r.Method != http.MethodGet {
+			return nil, errInternal
+		}
+		return nil, s.permissionDenied(path)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tokens[tok]
+	if !ok {
+		return nil, errInternal
+	}
+	if !s.now().Before(t.exp) {
+		return nil, &apiError{status: 400, msg: "Token has expired", i18n: map[string]any{"name": "TokenExpiredError", "message": "jwt expired", "expiredAt": s.date(t.exp)}}
+	}
+	u := s.users[t.user]
+	if u == nil || u.deleted || u.disabled {
+		return nil, s.permissionDenied(path)
+	}
+	return u, nil
+}
+
+var loginSchema = obj(map[string]*node{"identity": strN(1, 0), "secret": strN(1, 0), "scope": enum("user")}, "identity", "secret")
+
+func (s *Server) issueLocked(uid int, ttl time.Duration) map[string]any {
+	tok := randToken("npmtest.")
+	exp := s.now().Add(ttl)
+	s.tokens[tok] = tokenInfo{user: uid, exp: exp}
+	return map[string]any{"token": tok, "expires": exp.Format("2006-01-02T15:04:05.000Z")}
+}
+
+func (s *Server) login(r *http.Request) (int, any, *apiError) {
+	b, e := readValid(r, loginSchema)
+	if e != nil {
+		return 0, nil, e
+	}
+	id := strings.ToLower(strings.TrimSpace(b["identity"].(string)))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range s.users {
+		if strings.ToLower(u.email) != id || u.deleted || u.disabled {
+			continue
+		}
+		if u.password != b["secret"].(string) {
+			return 0, nil, &apiError{status: 400, msg: "Invalid email or password", i18n: "error.invalid-auth"}
+		}
+		if u.totp != "" && s.ver.atLeast(2, 13, 6) {
+			ch := randToken("npmtest-2fa.")
+			s.challenges[ch] = tokenInfo{user: u.id, exp: s.now().Add(5 * time.Minute)}
+			return 200, map[string]any{"requires_2fa": true, "challenge_token": ch}, nil
+		}
+		return 200, s.issueLocked(u.id, s.tokenTTL), nil
+	}
+	return 0, nil, errf(400, "Invalid email or password")
+}
+
+var twoFASchema = obj(map[string]*node{"challenge_token": strN(1, 0), "code": strN(6, 8)}, "challenge_token", "code")
+
+func (s *Server) login2FA(r *http.Request) (int, any, *apiError) {
+	b, e := readValid(r, twoFASchema)
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.challenges[b["challenge_token"].(string)]
+	if !ok {
+		return 0, nil, errf(400, "Invalid challenge token")
+	}
+	if !s.now().Before(ch.exp) {
+		return 0, nil, errf(400, "Invalid or expired challenge token")
+	}
+	u := s.users[ch.user]
+	code := b["code"].(string)
+	switch {
+	case u == nil:
+		return 0, nil, errf(400, "Invalid challenge token")
+	case len(code) == 6 && totpValid(u.totp, code, s.now()):
+	case slices.Contains(u.backup, code):
+		u.backup = slices.DeleteFunc(u.backup, func(c string) bool { return c == code })
+	default:
+		return 0, nil, &apiError{status: 400, msg: "Invalid verification code", i18n: "error.invalid-2fa"}
+	}
+	delete(s.challenges, b["challenge_token"].(string))
+	return 200, s.issueLocked(u.id, s.tokenTTL), nil
+}
+
+// refresh issues a new token; ?expiry=<n><unit> with units y w d h m s.
+func (s *Server) refresh(r *http.Request, u *user) (int, any, *apiError) {
+	ttl := s.tokenTTL
+	if e := r.URL.Query().Get("expiry"); e != "" {
+		n, err := strconv.Atoi(e[:len(e)-1])
+		unit := map[byte]time.Duration{'y': 365 * 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'd': 24 * time.Hour, 'h': time.Hour, 'm': time.Minute, 's': time.Second}[e[len(e)-1]]
+		if err != nil || unit == 0 || n <= 0 {
+			return 0, nil, errInternal
+		}
+		ttl = time.Duration(n) * unit
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return 200, s.issueLocked(u.id, ttl), nil
+}
+
+func (s *Server) renderUser(u *user) map[string]any {
+	roles := []string{}
+	if u.admin {
+		roles = append(roles, "admin")
+	}
+	return map[string]any{
+		"id": u.id, "created_on": s.date(u.created), "modified_on": s.date(u.created), "is_disabled": s.bool(u.disabled),
+		"email": u.email, "name": u.name, "nickname": u.name, "avatar": "", "roles": roles,
+	}
+}
+
+// can reports whether u may act on objects of kind (view or manage).
+func (u *user) can(kind string, manage bool) bool {
+	if u.admin {
+		return true
+	}
+	p := u.perms[kind]
+	if manage {
+		return p == "manage"
+	}
+	return p == "view" || p == "manage"
+}
+
+// sees reports whether u may see a row owned by owner.
+func (u *user) sees(owner int) bool { return u.admin || u.visibility == "all" || owner == u.id }
+
+func (s *Server) auditLocked(u *user, objType string, id int, action string, meta any) {
+	s.audit = append(s.audit, map[string]any{
+		"id": len(s.audit) + 1, "created_on": s.date(s.now()), "modified_on": s.date(s.now()), "user_id": u.id,
+		"object_type": objType, "object_id": id, "action": action, "meta": meta,
+	})
+}
+
+// wait blocks for d or until ctx ends.
+func wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func parseID(s string) (int, *apiError) {
+	id, err := strconv.Atoi(s)
+	if err != nil || id < 1 {
+		return 0, errHidden
+	}
+	return id, nil
+}
+
+func parseExpand(r *http.Request, allowed ...string) (map[string]bool, *apiError) {
+	out := map[string]bool{}
+	q := r.URL.Query().Get("expand")
+	if q == "" {
+		return out, nil
+	}
+	for _, e := range strings.Split(q, ",") {
+		e = strings.TrimSpace(e)
+		if !slices.Contains(allowed, e) {
+			return nil, errInternal
+		}
+		out[e] = true
+	}
+	return out, nil
+}

@@ -1,0 +1,325 @@
+package npmtest_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/npm/npmtest"
+)
+
+type wire struct {
+	t   *testing.T
+	srv *npmtest.Server
+	tok string
+}
+
+func newWire(t *testing.T, opts ...npmtest.Option) *wire {
+	t.Helper()
+	srv := npmtest.NewServer(opts...)
+	t.Cleanup(srv.Close)
+	w := &wire{t: t, srv: srv}
+	status, body := w.do(http.MethodPost, "/tokens", "application/json", `{"identity":"`+npmtest.AdminEmail+`","secret":"`+npmtest.AdminPassword+`"}`)
+	require.Equal(t, 200, status, string(body))
+	var tok struct{ Token, Expires string }
+	require.NoError(t, json.Unmarshal(body, &tok))
+	w.tok = tok.Token
+	return w
+}
+
+func (w *wire) do(method, path, ctype, body string) (int, []byte) {
+	w.t.Helper()
+	req, err := http.NewRequestWithContext(w.t.Context(), method, w.srv.URL+path, strings.NewReader(body))
+	require.NoError(w.t, err)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if w.tok != "" {
+		req.Header.Set("Authorization", "Bearer "+w.tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(w.t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(w.t, err)
+	return resp.StatusCode, b
+}
+
+func (w *wire) json(method, path, body string) (int, map[string]any) {
+	w.t.Helper()
+	status, b := w.do(method, path, "application/json", body)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return status, m
+}
+
+func errMsg(m map[string]any) string {
+	e, _ := m["error"].(map[string]any)
+	s, _ := e["message"].(string)
+	return s
+}
+
+const host = `{"domain_names":["b.thehomelab.site","a.thehomelab.site"],"forward_scheme":"http","forward_host":"a","forward_port":"8080","http2_support":true,"hsts_enabled":1}`
+
+func TestWireProxyHostCreate(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	status, m := w.json(http.MethodPost, "/nginx/proxy-hosts", host)
+	require.Equal(t, 201, status, m)
+	assert.Equal(t, []any{"a.thehomelab.site", "b.thehomelab.site"}, m["domain_names"], "sorted")
+	assert.EqualValues(t, 8080, m["forward_port"], "coerced")
+	assert.Equal(t, false, m["http2_support"], "no certificate, no http2")
+	assert.Equal(t, false, m["hsts_enabled"])
+	assert.Nil(t, m["locations"])
+	assert.NotContains(t, m["meta"], "nginx_online", "create answer is built before nginx")
+	id := int(m["id"].(float64))
+
+	status, m = w.json(http.MethodGet, "/nginx/proxy-hosts/"+itoa(id), "")
+	require.Equal(t, 200, status)
+	assert.Equal(t, true, m["meta"].(map[string]any)["nginx_online"])
+
+	status, m = w.json(http.MethodPut, "/nginx/proxy-hosts/"+itoa(id), `{}`)
+	assert.Equal(t, 400, status)
+	assert.Equal(t, "data must NOT have fewer than 1 properties", errMsg(m))
+	status, m = w.json(http.MethodPut, "/nginx/proxy-hosts/"+itoa(id), `{"id":5,"forward_port":70000}`)
+	assert.Equal(t, 400, status)
+	assert.Equal(t, "data/forward_port must be <= 65535, data must NOT have additional properties", errMsg(m))
+	status, m = w.json(http.MethodPut, "/nginx/proxy-hosts/"+itoa(id), `{"forward_port":81}`)
+	assert.Equal(t, 200, status)
+	assert.Equal(t, true, m["meta"].(map[string]any)["nginx_online"], "update answer carries nginx state")
+
+	status, m = w.json(http.MethodPost, "/nginx/proxy-hosts/"+itoa(id)+"/enable", "")
+	assert.Equal(t, 400, status)
+	assert.Equal(t, "Host is already enabled", errMsg(m))
+	status, b := w.do(http.MethodDelete, "/nginx/proxy-hosts/"+itoa(id), "", "")
+	assert.Equal(t, 200, status)
+	assert.Equal(t, "true", string(b))
+	status, m = w.json(http.MethodGet, "/nginx/proxy-hosts/"+itoa(id), "")
+	assert.Equal(t, 404, status)
+	assert.Equal(t, "Not Found - "+itoa(id), errMsg(m))
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+func TestWireErrors(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	for _, tc := range []struct {
+		name, method, path, ctype, body string
+		status                          int
+		msg                             string
+	}{
+		{"no content type", "POST", "/nginx/proxy-hosts", "", host, 400, "Payload is undefined"},
+		{"malformed", "POST", "/nginx/proxy-hosts", "application/json", `{"domain_names":`, 400, "Internal Error"},
+		{"required", "POST", "/nginx/proxy-hosts", "application/json", `{"domain_names":["x.thehomelab.site"],"forward_scheme":"http","forward_port":80}`, 400, "data must have required property 'forward_host'"},
+		{"bad id", "GET", "/nginx/proxy-hosts/abc", "", "", 400, "Internal Error"},
+		{"unknown route", "GET", "/nginx/nothing", "", "", 404, "Not Found - /nginx/nothing"},
+		{"unknown expand", "GET", "/nginx/proxy-hosts?expand=bogus", "", "", 500, "Internal Error"},
+		{"duplicate", "POST", "/nginx/dead-hosts", "application/json", `{"domain_names":["Nextcloud.thehomelab.site"]}`, 400, "Nextcloud.thehomelab.site is already in use"},
+		{"redirection enabled on create", "POST", "/nginx/redirection-hosts", "application/json", `{"domain_names":["r.thehomelab.site"],"forward_scheme":"auto","forward_http_code":301,"forward_domain_name":"a.thehomelab.site","enabled":true}`, 400, "data must NOT have additional properties"},
+		{"acl without items", "POST", "/nginx/access-lists", "application/json", `{"name":"x"}`, 500, "Internal Error"},
+		{"unknown dns provider", "POST", "/nginx/certificates", "application/json", `{"provider":"letsencrypt","domain_names":["c.thehomelab.site"],"meta":{"dns_challenge":true,"dns_provider":"nope"}}`, 404, "Not Found - nope"},
+		{"letsencrypt_email since 2.13", "POST", "/nginx/certificates", "application/json", `{"provider":"letsencrypt","domain_names":["c.thehomelab.site"],"meta":{"letsencrypt_email":"a@b.c"}}`, 400, "data/meta must NOT have additional properties"},
+		{"renew custom", "POST", "/nginx/certificates/1/renew", "", "", 200, ""},
+	} {
+		status, b := w.do(tc.method, tc.path, tc.ctype, tc.body)
+		assert.Equal(t, tc.status, status, "%s: %s", tc.name, b)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		if tc.msg != "" {
+			assert.Equal(t, tc.msg, errMsg(m), tc.name)
+		}
+	}
+	status, b := w.do(http.MethodOptions, "/nginx/proxy-hosts", "", "")
+	assert.Equal(t, 204, status, string(b))
+}
+
+func TestWireVersionKnobs(t *testing.T) {
+	t.Parallel()
+	old := newWire(t, npmtest.WithVersion("2.11.3"), npmtest.WithSQLiteDates())
+	status, b := old.do(http.MethodGet, "/nginx/proxy-hosts/1", "", "")
+	require.Equal(t, 200, status)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	assert.EqualValues(t, 1, m["ssl_forced"], "0/1 booleans")
+	assert.Regexp(t, `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, m["created_on"])
+	assert.NotContains(t, m, "trust_forwarded_proto")
+	status, m = old.json(http.MethodPost, "/nginx/proxy-hosts", `{"domain_names":["t.thehomelab.site"],"forward_scheme":"http","forward_host":"t","forward_port":80,"trust_forwarded_proto":true}`)
+	assert.Equal(t, 400, status)
+	assert.Equal(t, "data must NOT have additional properties", errMsg(m))
+
+	// ≤2.14 omits the code of 500 answers; certificate routes add debug.
+	status, b = old.do(http.MethodPost, "/nginx/access-lists", "application/json", `{"name":"x"}`)
+	assert.Equal(t, 500, status)
+	assert.JSONEq(t, `{"error":{"message":"Internal Error"}}`, string(b))
+	status, m = old.json(http.MethodGet, "/nginx/certificates/99", "")
+	assert.Equal(t, 404, status)
+	assert.Contains(t, m, "debug")
+
+	// Health: setup only since 2.13.
+	status, m = old.json(http.MethodGet, "/", "")
+	assert.Equal(t, 200, status)
+	assert.NotContains(t, m, "setup")
+}
+
+func TestWirePermissions(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		opts   []npmtest.Option
+		status int
+		msg    string
+	}{
+		{nil, 404, "Not Found - /nginx/proxy-hosts"},
+		{[]npmtest.Option{npmtest.WithVersion("2.12.6")}, 403, "Permission Denied"},
+		{[]npmtest.Option{npmtest.WithPermissionMode(npmtest.Permission403)}, 403, "Permission Denied"},
+	} {
+		w := newWire(t, tc.opts...)
+		w.tok = ""
+		status, m := w.json(http.MethodGet, "/nginx/proxy-hosts", "")
+		assert.Equal(t, tc.status, status)
+		assert.Equal(t, tc.msg, errMsg(m))
+		// Writes without a token crash upstream's error handler.
+		status, _ = w.json(http.MethodPost, "/nginx/proxy-hosts", host)
+		assert.Equal(t, 500, status)
+	}
+
+	w := newWire(t)
+	uid := w.srv.AddUser(npmtest.UserSpec{Email: "guest@thehomelab.site", Password: "guest-pass"})
+	status, b := w.do(http.MethodPost, "/tokens", "application/json", `{"identity":"GUEST@thehomelab.site ","secret":"guest-pass"}`)
+	require.Equal(t, 200, status, string(b))
+	var tok struct{ Token string }
+	require.NoError(t, json.Unmarshal(b, &tok))
+	g := &wire{t: t, srv: w.srv, tok: tok.Token}
+	status, b = g.do(http.MethodGet, "/nginx/proxy-hosts", "", "")
+	require.Equal(t, 200, status)
+	assert.Equal(t, "[]", string(b), "visibility user: only own rows")
+	status, m := g.json(http.MethodGet, "/users", "")
+	assert.Equal(t, 404, status, m)
+	w.srv.DisableUser(uid)
+	status, _ = g.json(http.MethodGet, "/nginx/proxy-hosts", "")
+	assert.Equal(t, 404, status)
+
+	// Expired and garbage tokens.
+	w.srv.Advance(25 * time.Hour)
+	status, m = w.json(http.MethodGet, "/nginx/proxy-hosts", "")
+	assert.Equal(t, 400, status)
+	assert.Equal(t, "Token has expired", errMsg(m))
+	assert.IsType(t, map[string]any{}, m["error"].(map[string]any)["message_i18n"])
+	w.tok = "garbage"
+	status, m = w.json(http.MethodGet, "/nginx/proxy-hosts", "")
+	assert.Equal(t, 500, status)
+	assert.Equal(t, "Internal Error", errMsg(m))
+}
+
+func TestWireCertificateNewStoresCredentials(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	body := `{"domain_names":["n.example.org"],"forward_scheme":"http","forward_host":"n","forward_port":80,"certificate_id":"new","ssl_forced":true,
+		"meta":{"dns_challenge":true,"dns_provider":"cloudflare","dns_provider_credentials":"dns_cloudflare_api_token = tok-123"}}`
+	status, m := w.json(http.MethodPost, "/nginx/proxy-hosts", body)
+	require.Equal(t, 201, status, m)
+	assert.NotZero(t, m["certificate_id"])
+	assert.Equal(t, false, m["ssl_forced"], "upstream clears it: certificate_id is dropped before the SSL rewrite")
+	// Upstream keeps the token in host meta and serves it; certificates
+	// never serve it.
+	hs := w.srv.Hosts("proxy_hosts")
+	assert.Contains(t, hs[len(hs)-1].Meta["dns_provider_credentials"], "tok-123")
+	status, b := w.do(http.MethodGet, "/nginx/certificates", "", "")
+	require.Equal(t, 200, status)
+	assert.NotContains(t, string(b), "tok-123")
+	assert.NotContains(t, string(b), "seeded-cloudflare-token")
+
+	// A failed issuance keeps the host with certificate 0.
+	w.srv.FailCertificates(func([]string) error { return assert.AnError })
+	body = strings.Replace(body, "n.example.org", "m.example.org", 1)
+	status, _ = w.json(http.MethodPost, "/nginx/proxy-hosts", body)
+	assert.Equal(t, 500, status)
+	hs = w.srv.Hosts("proxy_hosts")
+	assert.Equal(t, []string{"m.example.org"}, hs[len(hs)-1].Domains)
+	status, m = w.json(http.MethodPost, "/nginx/proxy-hosts", body)
+	assert.Equal(t, 400, status)
+	assert.Equal(t, "m.example.org is already in use", errMsg(m))
+}
+
+func TestWireUploadWithoutFiles(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	status, m := w.json(http.MethodPost, "/nginx/certificates", `{"provider":"other","nice_name":"x"}`)
+	require.Equal(t, 201, status)
+	id := int(m["id"].(float64))
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	require.NoError(t, mw.WriteField("nothing", "here"))
+	require.NoError(t, mw.Close())
+	status, b := w.do(http.MethodPost, "/nginx/certificates/"+itoa(id)+"/upload", mw.FormDataContentType(), buf.String())
+	assert.Equal(t, 400, status)
+	assert.JSONEq(t, `{"error":"No files were uploaded"}`, string(b))
+}
+
+func TestWirePrefixRedirectAndRefresh(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(w.srv.URL)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusFound, resp.StatusCode, "/api redirects to /api/")
+
+	status, m := w.json(http.MethodGet, "/tokens?expiry=2d", "")
+	require.Equal(t, 200, status)
+	exp, err := time.Parse(time.RFC3339, m["expires"].(string))
+	require.NoError(t, err)
+	assert.WithinDuration(t, w.srv.Now().Add(48*time.Hour), exp, time.Second)
+
+	status, m = w.json(http.MethodPost, "/tokens", `{"identity":"a","secret":"b","expiry":"1y"}`)
+	assert.Equal(t, 400, status)
+	assert.Equal(t, "data must NOT have additional properties", errMsg(m))
+}
+
+func TestWireConcurrent(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	done := make(chan int, 16)
+	for i := range 16 {
+		go func() {
+			body := strings.Replace(host, `"b.thehomelab.site","a.thehomelab.site"`, `"c`+itoa(i)+`.thehomelab.site"`, 1)
+			status, _ := w.json(http.MethodPost, "/nginx/proxy-hosts", body)
+			w.do(http.MethodGet, "/nginx/proxy-hosts?expand=certificate,access_list", "", "")
+			done <- status
+		}()
+	}
+	for range 16 {
+		assert.Equal(t, 201, <-done)
+	}
+	assert.Len(t, w.srv.Hosts("proxy_hosts"), 27)
+}
+
+func TestWireAnyOfAndMinItems(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	status, m := w.json(http.MethodPost, "/nginx/proxy-hosts", `{"domain_names":[],"forward_scheme":"http","forward_host":"a","forward_port":80,"certificate_id":"old"}`)
+	assert.Equal(t, 400, status)
+	assert.Equal(t, `data/certificate_id must be integer, data/certificate_id must match pattern "^new$", data/certificate_id must match a schema in anyOf, data/domain_names must NOT have fewer than 1 items`, errMsg(m))
+}
+
+func TestWireCertificateNewOnUpdate(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	status, m := w.json(http.MethodPost, "/nginx/proxy-hosts", `{"domain_names":["u.example.org"],"forward_scheme":"http","forward_host":"u","forward_port":80}`)
+	require.Equal(t, 201, status, m)
+	id := itoa(int(m["id"].(float64)))
+	status, m = w.json(http.MethodPut, "/nginx/proxy-hosts/"+id, `{"certificate_id":"new","ssl_forced":true,"meta":{"dns_challenge":true,"dns_provider":"cloudflare","dns_provider_credentials":"dns_cloudflare_api_token=t-1"}}`)
+	require.Equal(t, 200, status, m)
+	assert.NotEqual(t, float64(0), m["certificate_id"])
+	assert.Equal(t, true, m["ssl_forced"], "on update the id is set before the SSL rewrite")
+	certs := w.srv.Certificates()
+	assert.Equal(t, []string{"u.example.org"}, certs[len(certs)-1].Domains)
+}
