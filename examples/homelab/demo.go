@@ -11,6 +11,7 @@ import (
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/examples/internal/lab"
 	"github.com/thehomelab/homelab/examples/internal/workflow"
+	"github.com/thehomelab/homelab/npm"
 	"github.com/thehomelab/homelab/omv"
 )
 
@@ -32,6 +33,7 @@ func demoSteps() []demoStep {
 		{"acme", demoACME},
 		{"nas-health", demoNASHealth},
 		{"share", demoShare},
+		{"expose", demoExpose},
 	}
 }
 
@@ -120,6 +122,17 @@ func demoShare(ctx context.Context, w io.Writer, l *lab.Lab) error {
 			Owner: omv.UserSpec{Name: "anna", Password: omv.NewSecret("correct horse battery staple")},
 			Quota: 100 << 30,
 			SMB:   omv.SMBShareOptions{RecycleBin: true},
+		},
+		Twice: true,
+	})
+}
+
+func demoExpose(ctx context.Context, w io.Writer, l *lab.Lab) error {
+	workflow.Title(w, "Expose: Uptime Kuma as https://status.%s behind Nginx Proxy Manager, twice", lab.Zone)
+	return workflow.Expose(ctx, w, l.Proxy, workflow.ExposeConfig{
+		App: npm.App{
+			FQDN: "status." + lab.Zone, ForwardHost: "uptime-kuma", ForwardPort: 3001,
+			Websockets: true, HTTP2: true, HSTS: true, BlockExploits: true,
 		},
 		Twice: true,
 	})

@@ -59,7 +59,14 @@ func TestDemo(t *testing.T) {
 	assert.Contains(t, l.NASServer.ExportedShares(), "photos")
 	assert.NotContains(t, story, "correct horse")
 
-	assert.Contains(t, story, "4 workflows, 0 failed")
+	// Expose: the proxy host was created with the wildcard certificate,
+	// the second run left it alone.
+	assert.Contains(t, story, "created: https://status.thehomelab.site -> http://uptime-kuma:3001")
+	assert.Contains(t, story, `certificate "*.thehomelab.site, thehomelab.site" (reused)`)
+	assert.Contains(t, story, "https://status.thehomelab.site already proxied as wanted: nothing changed")
+	assert.Len(t, l.ProxyServer.Certificates(), 1, "no certificate may be issued")
+
+	assert.Contains(t, story, "5 workflows, 0 failed")
 	assert.NotContains(t, story, "FAILED")
 }
 
@@ -71,18 +78,20 @@ func TestDemoStepsAreIdempotent(t *testing.T) {
 	for _, s := range demoSteps() {
 		steps[s.name] = s
 	}
-	for _, name := range []string{"ddns", "share"} {
+	for _, name := range []string{"ddns", "share", "expose"} {
 		require.NoError(t, steps[name].run(t.Context(), &bytes.Buffer{}, l), name)
 	}
 	patches := l.DNSServer.Requests(dnstest.EndpointPatchRecord)
 	_, nasWrites := l.NASServer.Calls()
 
 	var out bytes.Buffer
-	for _, name := range []string{"ddns", "share"} {
+	for _, name := range []string{"ddns", "share", "expose"} {
 		require.NoError(t, steps[name].run(t.Context(), &out, l), name)
 	}
 	assert.Contains(t, out.String(), "records already hold 198.51.100.20: nothing to change")
 	assert.Contains(t, out.String(), "share photos for anna already as wanted: nothing changed")
+	assert.Contains(t, out.String(), "https://status.thehomelab.site already proxied as wanted: nothing changed")
+	assert.NotContains(t, out.String(), "created")
 	assert.Equal(t, patches, l.DNSServer.Requests(dnstest.EndpointPatchRecord), "second DDNS wrote to the zone")
 	_, nasWrites2 := l.NASServer.Calls()
 	assert.Equal(t, nasWrites, nasWrites2, "second share wrote to the NAS")
@@ -106,6 +115,7 @@ func TestRun(t *testing.T) {
 		{name: "ddns bad flag", args: []string{"ddns", "-nope"}, code: 2, errOut: "usage"},
 		{name: "acme help", args: []string{"acme", "-h"}, code: 0, out: "present|cleanup"},
 		{name: "nas-health without password", args: []string{"nas-health"}, code: 1, errOut: "set OMV_PASSWORD"},
+		{name: "expose usage", args: []string{"expose", "-fqdn", "x.thehomelab.site"}, code: 2, errOut: "-fqdn and -to"},
 		{name: "share usage", args: []string{"share"}, code: 2, errOut: "-name and -owner"},
 		{name: "ddns without token", args: []string{"ddns", "-ip", "198.51.100.20"}, code: 1, errOut: "set CLOUDFLARE_API_TOKEN"},
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/dns/dnstest"
+	"github.com/thehomelab/homelab/npm"
+	"github.com/thehomelab/homelab/npm/npmtest"
 	"github.com/thehomelab/homelab/omv"
 	"github.com/thehomelab/homelab/omv/omvtest"
 )
@@ -31,6 +33,10 @@ type Lab struct {
 	// NAS is a client of the fake OpenMediaVault, NASServer the fake.
 	NAS       *omv.Client
 	NASServer *omvtest.Server
+	// Proxy is a client of the fake Nginx Proxy Manager, ProxyServer the
+	// fake.
+	Proxy       *npm.Client
+	ProxyServer *npmtest.Server
 
 	closers []func()
 }
@@ -44,7 +50,7 @@ func Start(ctx context.Context) (_ *Lab, err error) {
 			l.Close()
 		}
 	}()
-	for _, start := range []func(context.Context) error{l.startDNS, l.startNAS} {
+	for _, start := range []func(context.Context) error{l.startDNS, l.startNAS, l.startProxy} {
 		if err := start(ctx); err != nil {
 			return nil, err
 		}
