@@ -1,0 +1,143 @@
+package routeros
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// ScriptService manages /system/script and /system/scheduler (the DDNS
+// plumbing).
+type ScriptService struct{ c *Client }
+
+// Script is a /system/script entry.
+type Script struct {
+	ID          ID
+	Name        string
+	Source      string
+	Policy      []string
+	Owner       string
+	RunCount    int
+	LastStarted string // as printed; format differs between versions
+	Comment     string
+	Invalid     bool
+}
+
+// Scripts lists scripts.
+//
+// RouterOS API: /system/script/print
+func (s *ScriptService) Scripts(ctx context.Context) ([]Script, error) {
+	recs, err := s.c.print(ctx, "list scripts", "/system/script")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Script, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, Script{ID: r.ID(), Name: r["name"], Source: r["source"], Policy: splitList(r["policy"]),
+			Owner: r["owner"], RunCount: int(r.Int("run-count")), LastStarted: r["last-started"],
+			Comment: r["comment"], Invalid: r.Bool("invalid")})
+	}
+	return out, nil
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// ScriptSpec describes a script to add. Empty Policy takes the router's
+// default.
+type ScriptSpec struct {
+	Name    string
+	Source  string
+	Policy  []string
+	Comment string
+}
+
+// AddScript adds a script and returns its id.
+//
+// RouterOS API: /system/script/add
+func (s *ScriptService) AddScript(ctx context.Context, spec ScriptSpec) (ID, error) {
+	c := cmd{"/system/script/add", kv("name", spec.Name), kv("source", spec.Source)}
+	if len(spec.Policy) > 0 {
+		c = append(c, kv("policy", strings.Join(spec.Policy, ",")))
+	}
+	if spec.Comment != "" {
+		c = append(c, kv("comment", spec.Comment))
+	}
+	r, err := s.c.one(ctx, "add script "+spec.Name, c)
+	if err != nil {
+		return "", err
+	}
+	return ID(r.done["ret"]), nil
+}
+
+// RunScript runs the script with this name (or id).
+//
+// RouterOS API: /system/script/run
+func (s *ScriptService) RunScript(ctx context.Context, name string) error {
+	_, err := s.c.one(ctx, "run script "+name, cmd{"/system/script/run", kv(".id", name)})
+	return err
+}
+
+// Schedule is a /system/scheduler entry.
+type Schedule struct {
+	ID        ID
+	Name      string
+	OnEvent   string // script name or inline code
+	StartTime string // "startup" or hh:mm:ss
+	Interval  time.Duration
+	RunCount  int
+	NextRun   string
+	Disabled  bool
+	Comment   string
+}
+
+// Schedules lists scheduler entries.
+//
+// RouterOS API: /system/scheduler/print
+func (s *ScriptService) Schedules(ctx context.Context) ([]Schedule, error) {
+	recs, err := s.c.print(ctx, "list schedules", "/system/scheduler")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Schedule, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, Schedule{ID: r.ID(), Name: r["name"], OnEvent: r["on-event"], StartTime: r["start-time"],
+			Interval: r.Duration("interval"), RunCount: int(r.Int("run-count")), NextRun: r["next-run"],
+			Disabled: r.Bool("disabled"), Comment: r["comment"]})
+	}
+	return out, nil
+}
+
+// ScheduleSpec describes a scheduler entry. Empty StartTime means
+// "startup"; zero Interval runs once.
+type ScheduleSpec struct {
+	Name      string
+	OnEvent   string
+	StartTime string
+	Interval  time.Duration
+	Comment   string
+}
+
+// AddSchedule adds a scheduler entry and returns its id.
+//
+// RouterOS API: /system/scheduler/add
+func (s *ScriptService) AddSchedule(ctx context.Context, spec ScheduleSpec) (ID, error) {
+	start := spec.StartTime
+	if start == "" {
+		start = "startup"
+	}
+	c := cmd{"/system/scheduler/add", kv("name", spec.Name), kv("on-event", spec.OnEvent),
+		kv("start-time", start), kv("interval", FormatDuration(spec.Interval))}
+	if spec.Comment != "" {
+		c = append(c, kv("comment", spec.Comment))
+	}
+	r, err := s.c.one(ctx, "add schedule "+spec.Name, c)
+	if err != nil {
+		return "", err
+	}
+	return ID(r.done["ret"]), nil
+}
