@@ -53,8 +53,8 @@ type Client struct {
 	lmu  sync.Mutex
 	live net.Conn // c.conn, readable by Close without sem
 
-	closeOnce sync.Once
-	closed    atomic.Bool
+	closeOnce     sync.Once
+	closed        atomic.Bool
 	roundTrip     atomic.Int64
 	cachedVersion atomic.Pointer[string]
 }

@@ -10,9 +10,9 @@ import (
 const (
 	LabIdentity      = "homelab-router"
 	LabBoard         = "hAP ax^2"
-	LabPublicIP      = "203.0.113.45"  // pppoe-out1 address (/32)
-	LabGateway       = "203.0.113.1"   // PPPoE peer
-	LabCloudIP       = "203.0.113.45"  // /ip/cloud public-address
+	LabPublicIP      = "203.0.113.45" // pppoe-out1 address (/32)
+	LabGateway       = "203.0.113.1"  // PPPoE peer
+	LabCloudIP       = "203.0.113.45" // /ip/cloud public-address
 	LabDNSName       = "a1b2c3d4e5f6.sn.mynetname.net"
 	LabLAN           = "192.168.1.0/24"
 	LabGuest         = "10.1.1.0/24"
