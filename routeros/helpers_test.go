@@ -2,6 +2,8 @@ package routeros
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"net/netip"
 	"testing"
 
@@ -21,3 +23,11 @@ func lab(t testing.TB, opts ...routerostest.Option) (*routerostest.Server, *Clie
 }
 
 func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+
+func b64hex(h string) string {
+	b, err := hex.DecodeString(h)
+	if err != nil {
+		panic(err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
