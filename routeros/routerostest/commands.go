@@ -4,6 +4,7 @@ import (
 	"crypto/ecdh"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -31,7 +32,7 @@ func (c command) get(k string) (string, bool) {
 	return "", false
 }
 
-func parseCommand(words []string) (command, error) {
+func parseCommand(words []string) (command, *trapError) {
 	cmd := command{word: words[0]}
 	for _, w := range words[1:] {
 		switch {
@@ -76,7 +77,7 @@ func (s *Server) handle(c *conn, words []string, now time.Time) {
 		return
 	}
 	if perr != nil {
-		c.send(due, cmd.tag, trapReply(perr.(*trapError)))
+		c.send(due, cmd.tag, trapReply(perr))
 		return
 	}
 	f := s.takeFault(cmd.word)
@@ -89,8 +90,8 @@ func (s *Server) handle(c *conn, words []string, now time.Time) {
 	}
 	replies, err := s.exec(c, cmd, due)
 	if err != nil {
-		te, ok := err.(*trapError)
-		if !ok {
+		var te *trapError
+		if !errors.As(err, &te) {
 			te = trap(4, "%s", err.Error())
 		}
 		replies = trapReply(te)

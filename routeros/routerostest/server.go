@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -400,16 +401,20 @@ func (s *Server) Run(words ...string) ([][]string, error) {
 	if len(words) == 0 {
 		return nil, fmt.Errorf("routerostest: empty command")
 	}
-	cmd, err := parseCommand(words)
-	if err != nil {
-		return nil, err
+	cmd, perr := parseCommand(words)
+	if perr != nil {
+		return trapReply(perr), perr
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := &conn{s: s, streams: map[string]string{}, notify: make(chan struct{}, 1), done: make(chan struct{})}
 	replies, err := s.exec(c, cmd, time.Now())
 	if err != nil {
-		return trapReply(err.(*trapError)), err
+		var te *trapError
+		if !errors.As(err, &te) {
+			te = trap(4, "%s", err.Error())
+		}
+		return trapReply(te), err
 	}
 	return replies, nil
 }
