@@ -96,7 +96,11 @@ func parseVersion(s string) (major, minor int, err error) {
 		return 0, 0, errors.New("routeros: unparsable version " + truncate(s, 20))
 	}
 	ma, err1 := atoiSmall(parts[0])
-	mi, err2 := atoiSmall(strings.TrimRightFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' }))
+	digits := parts[1]
+	if i := strings.IndexFunc(digits, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		digits = digits[:i] // "19rc2" → "19"
+	}
+	mi, err2 := atoiSmall(digits)
 	if err1 != nil || err2 != nil {
 		return 0, 0, errors.New("routeros: unparsable version " + truncate(s, 20))
 	}
