@@ -381,3 +381,40 @@ func TestErrorFormatting(t *testing.T) {
 	assert.Equal(t, "routeros: login: context canceled", e.Error())
 	assert.ErrorIs(t, e, context.Canceled)
 }
+
+func TestLegacyLogin(t *testing.T) {
+	t.Parallel()
+	srv := routerostest.Start(t)
+	srv.SetLoginMode(routerostest.LoginLegacy)
+	c, err := Dial(t.Context(), srv.Addr(), creds)
+	require.NoError(t, err)
+	defer c.Close()
+	tr := srv.Transcript()
+	require.Len(t, tr, 2)
+	assert.Contains(t, strings.Join(tr[1].Words, " "), "=response=00")
+	_, err = Dial(t.Context(), srv.Addr(), WithUser("admin", NewSecret("wrong")))
+	assert.ErrorIs(t, err, ErrAuth)
+	assert.ErrorContains(t, err, "cannot log in")
+}
+
+func TestLoginRefused(t *testing.T) {
+	t.Parallel()
+	srv := routerostest.Start(t)
+	srv.SetLoginMode(routerostest.LoginRefuse)
+	_, err := Dial(t.Context(), srv.Addr(), creds)
+	assert.ErrorIs(t, err, ErrAuth)
+}
+
+func TestReadOnlyUserGetsErrPermission(t *testing.T) {
+	t.Parallel()
+	srv := routerostest.Start(t, routerostest.WithReadOnlyUser("viewer", "view-pw"))
+	c, err := Dial(t.Context(), srv.Addr(), WithUser("viewer", NewSecret("view-pw")))
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.WAN.PublicIP(t.Context(), "")
+	require.NoError(t, err)
+	_, err = c.Firewall.AddAddress(t.Context(), "x", "10.0.0.1", AddressOptions{})
+	assert.ErrorIs(t, err, ErrPermission)
+	_, err = c.Firewall.SyncAddressList(t.Context(), "x", []string{"10.0.0.1", "10.0.0.2"})
+	assert.ErrorIs(t, err, ErrPermission)
+}

@@ -2,8 +2,10 @@ package routerostest
 
 import (
 	"crypto/ecdh"
+	"crypto/md5"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -68,9 +70,22 @@ func (s *Server) handle(c *conn, words []string, now time.Time) {
 		want, known := s.users[name]
 		switch {
 		case s.login == LoginNeverAnswer:
+		case s.login == LoginLegacy:
+			resp, hasResp := cmd.get("response")
+			switch {
+			case !hasResp:
+				c.challenge = make([]byte, 16)
+				_, _ = rand.Read(c.challenge)
+				c.send(due, cmd.tag, done("ret", hex.EncodeToString(c.challenge)))
+			case known && c.challenge != nil && resp == legacyResponse(want, c.challenge):
+				c.loggedIn, c.user = true, name
+				c.send(due, cmd.tag, done())
+			default:
+				c.send(due, cmd.tag, trapReply(&trapError{category: -1, message: "cannot log in"}))
+			}
 		case s.login == LoginNormal && known && hasPW && want == pw:
-			c.loggedIn = true
-			c.send(due, cmd.tag, [][]string{{"!done"}})
+			c.loggedIn, c.user = true, name
+			c.send(due, cmd.tag, done())
 		default:
 			c.send(due, cmd.tag, trapReply(&trapError{category: -1, message: "invalid user name or password (6)"}))
 		}
@@ -78,6 +93,10 @@ func (s *Server) handle(c *conn, words []string, now time.Time) {
 	}
 	if perr != nil {
 		c.send(due, cmd.tag, trapReply(perr))
+		return
+	}
+	if s.readOnly[c.user] && !readVerb(cmd.word) {
+		c.send(due, cmd.tag, trapReply(&trapError{category: -1, message: "not enough permissions (9)"}))
 		return
 	}
 	f := s.takeFault(cmd.word)
@@ -97,6 +116,26 @@ func (s *Server) handle(c *conn, words []string, now time.Time) {
 		replies = trapReply(te)
 	}
 	c.sendWithFault(due, f, cmd.tag, replies)
+}
+
+// legacyResponse is the pre-6.43 login answer for password and challenge.
+func legacyResponse(password string, challenge []byte) string {
+	h := md5.New()
+	h.Write([]byte{0})
+	h.Write([]byte(password))
+	h.Write(challenge)
+	return "00" + hex.EncodeToString(h.Sum(nil))
+}
+
+// readVerb reports whether a command only reads (allowed without the
+// write policy).
+func readVerb(word string) bool {
+	switch word {
+	case "/login", "/cancel", "/quit", "/file/read", "/interface/pppoe-client/monitor":
+		return true
+	}
+	_, verb := splitCommand(word)
+	return verb == "print" || verb == "getall" || verb == "listen"
 }
 
 func splitCommand(word string) (menu, verb string) {

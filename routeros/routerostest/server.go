@@ -37,6 +37,10 @@ const (
 	LoginNeverAnswer
 	// LoginRefuse answers every /login with the bad-password trap.
 	LoginRefuse
+	// LoginLegacy speaks the pre-6.43 challenge login: the first /login is
+	// answered with !done =ret=<challenge>, the second must carry
+	// =response=00<md5(0x00 + password + challenge)>.
+	LoginLegacy
 )
 
 // Sentence is one sentence the fake received, for transcripts.
@@ -55,6 +59,20 @@ func WithUser(name, password string) Option {
 			return fmt.Errorf("routerostest: empty user name")
 		}
 		s.users = map[string]string{name: password}
+		return nil
+	}
+}
+
+// WithReadOnlyUser adds a user whose policy lacks "write": print, listen,
+// monitor and /file/read work, every other command is refused with
+// "not enough permissions (9)".
+func WithReadOnlyUser(name, password string) Option {
+	return func(s *Server) error {
+		if name == "" {
+			return fmt.Errorf("routerostest: empty user name")
+		}
+		s.users[name] = password
+		s.readOnly[name] = true
 		return nil
 	}
 }
@@ -93,6 +111,7 @@ type Server struct {
 	settings   map[string]map[string]string
 	nextID     int
 	users      map[string]string
+	readOnly   map[string]bool
 	version    int
 	versionStr string
 	latency    time.Duration
@@ -111,6 +130,7 @@ type Server struct {
 func NewServer(opts ...Option) (*Server, error) {
 	s := &Server{
 		users:    map[string]string{DefaultUser: DefaultPassword},
+		readOnly: map[string]bool{},
 		conns:    map[*conn]struct{}{},
 		started:  time.Now(),
 		tables:   map[string]*table{},
@@ -284,8 +304,10 @@ type conn struct {
 	nc net.Conn
 
 	// guarded by s.mu
-	loggedIn bool
-	streams  map[string]string // tag → menu (or "monitor:<menu>")
+	loggedIn  bool
+	user      string
+	challenge []byte
+	streams   map[string]string // tag → menu (or "monitor:<menu>")
 
 	omu    sync.Mutex
 	out    []outItem

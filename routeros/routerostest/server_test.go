@@ -327,3 +327,19 @@ func TestFormatDuration(t *testing.T) {
 	assert.Equal(t, "1w2d3h4m5s", FormatDuration(9*24*time.Hour+3*time.Hour+4*time.Minute+5*time.Second))
 	assert.Equal(t, "1s500ms", FormatDuration(1500*time.Millisecond))
 }
+
+func TestLegacyResponseVector(t *testing.T) {
+	t.Parallel()
+	// go-routeros proto_test.go vector: password passTest, challenge abc123.
+	assert.Equal(t, "0021277bff9ac7caf06aa608e46616d47f", legacyResponse("passTest", []byte{0xab, 0xc1, 0x23}))
+}
+
+func TestReadOnlyUser(t *testing.T) {
+	t.Parallel()
+	s := Start(t, WithReadOnlyUser("viewer", "view"))
+	r := dialRaw(t, s, false)
+	require.Equal(t, [][]string{{"!done"}}, r.call("/login", "=name=viewer", "=password=view"))
+	assert.Equal(t, "!re", r.call("/system/identity/print")[0][0])
+	got := r.call("/system/identity/set", "=name=x")
+	assert.Equal(t, []string{"!trap", "=message=not enough permissions (9)"}, got[0])
+}
