@@ -1,12 +1,14 @@
 package routeros
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -417,4 +419,82 @@ func TestReadOnlyUserGetsErrPermission(t *testing.T) {
 	assert.ErrorIs(t, err, ErrPermission)
 	_, err = c.Firewall.SyncAddressList(t.Context(), "x", []string{"10.0.0.1", "10.0.0.2"})
 	assert.ErrorIs(t, err, ErrPermission)
+}
+
+// TestNoGoroutineOutlivesClose breaks a pipelined batch mid-way and checks
+// that the client leaves no goroutine behind. Not parallel: it counts
+// goroutines process-wide.
+func TestNoGoroutineOutlivesClose(t *testing.T) {
+	srv := routerostest.Start(t)
+	before := runtime.NumGoroutine()
+	c, err := Dial(t.Context(), srv.Addr(), creds)
+	require.NoError(t, err)
+	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultDrop, Command: "/ip/firewall/address-list/add", Nth: 50})
+	_, err = c.Firewall.SyncAddressList(t.Context(), "big", listAddrs(500))
+	assert.ErrorIs(t, err, ErrConnection)
+	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultStall, Command: "/ip/firewall/address-list/add", Nth: 10})
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	_, err = c.Firewall.SyncAddressList(ctx, "big2", listAddrs(300))
+	cancel()
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	res, err := c.Firewall.SyncAddressList(t.Context(), "big3", listAddrs(300))
+	require.NoError(t, err)
+	assert.Len(t, res.Added, 300)
+	require.NoError(t, c.Close())
+	deadline := time.Now().Add(3 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.LessOrEqual(t, runtime.NumGoroutine(), before)
+}
+
+func TestPipelinedRepliesOutOfOrder(t *testing.T) {
+	t.Parallel()
+	srv, c := lab(t)
+	// The first add's replies are held back, so the others overtake them.
+	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultDelay, Command: "/ip/firewall/address-list/add", Delay: 50 * time.Millisecond})
+	res, err := c.Firewall.SyncAddressList(t.Context(), "ooo", []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"})
+	require.NoError(t, err)
+	assert.Len(t, res.Added, 3)
+	list, err := c.Firewall.AddressList(t.Context(), "ooo")
+	require.NoError(t, err)
+	assert.Len(t, list, 3)
+}
+
+func TestDuplicateDoneIsProtocolError(t *testing.T) {
+	t.Parallel()
+	// A raw server that answers the login, then sends !done twice.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		br := bufio.NewReader(conn)
+		for i := 0; ; i++ {
+			words, err := routerostest.ReadSentence(br, 1<<16)
+			if err != nil {
+				return
+			}
+			tag := words[len(words)-1]
+			out := routerostest.AppendSentence(nil, "!done", tag)
+			if i == 1 {
+				out = routerostest.AppendSentence(out, "!done", tag)
+			}
+			_, _ = conn.Write(out)
+		}
+	}()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	c, err := NewClient(conn, creds)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Run(t.Context(), "/system/identity/print")
+	require.NoError(t, err)
+	_, err = c.Run(t.Context(), "/system/identity/print")
+	assert.ErrorIs(t, err, ErrConnection)
+	assert.ErrorContains(t, err, "unexpected tag")
 }

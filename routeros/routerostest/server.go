@@ -323,9 +323,24 @@ func (c *conn) shutdown() {
 	})
 }
 
+// enqueue queues bytes for the writer, ordered by due time (stable), so a
+// delayed reply lets later ones overtake it, as replies of concurrently
+// running tagged commands do on a real router. A bare close goes last.
 func (c *conn) enqueue(it outItem) {
 	c.omu.Lock()
-	c.out = append(c.out, it)
+	i := len(c.out)
+	if it.data == nil && it.close {
+		if i > 0 {
+			it.due = c.out[i-1].due
+		}
+	} else {
+		for i > 0 && c.out[i-1].due.After(it.due) {
+			i--
+		}
+	}
+	c.out = append(c.out, outItem{})
+	copy(c.out[i+1:], c.out[i:])
+	c.out[i] = it
 	c.omu.Unlock()
 	select {
 	case c.notify <- struct{}{}:
