@@ -50,8 +50,9 @@ type Client struct {
 	broken   error
 	tagSeq   uint64
 
-	lmu  sync.Mutex
-	live net.Conn // c.conn, readable by Close without sem
+	lmu       sync.Mutex
+	live      net.Conn // c.conn, readable by Close without sem
+	listeners map[*Listener]struct{}
 
 	closeOnce     sync.Once
 	closed        atomic.Bool
@@ -159,6 +160,15 @@ func (c *Client) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
+		c.lmu.Lock()
+		ls := make([]*Listener, 0, len(c.listeners))
+		for l := range c.listeners {
+			ls = append(ls, l)
+		}
+		c.lmu.Unlock()
+		for _, l := range ls {
+			_ = l.Close()
+		}
 		// Closing the live connection unblocks a call in flight; then wait
 		// for it to leave (it may have redialled) and close what is left.
 		c.lmu.Lock()

@@ -450,10 +450,11 @@ func (s *WireGuardService) NextFreeAddress(ctx context.Context, iface string, ne
 }
 
 type survey struct {
-	addrs []Record
-	peers []Peer
-	iface Interface
-	cloud Record
+	ifaceAddr netip.Prefix // the interface's address, if any
+	addrs     []Record
+	peers     []Peer
+	iface     Interface
+	cloud     Record
 }
 
 // survey reads what Onboard and NextFreeAddress need in one pipelined
@@ -483,12 +484,12 @@ func (s *WireGuardService) survey(ctx context.Context, op, iface string, full bo
 			st.cloud = res[3].re[0]
 		}
 	}
-	// Derive the network from the interface's address when needed.
+	// The interface's own IPv4 address gives the VPN network and the
+	// router's address in it (192.168.100.1/24 on wireguard1).
 	for _, a := range st.addrs {
 		if a["interface"] == iface && !a.Bool("disabled") {
 			if p, err := ParsePrefix(a["address"]); err == nil && p.Addr().Is4() {
-				st.iface.Name = iface
-				st.addrs = append([]Record{{"interface": iface, "address": p.String(), "vpn": "true"}}, st.addrs...)
+				st.ifaceAddr = p
 				break
 			}
 		}
@@ -496,23 +497,12 @@ func (s *WireGuardService) survey(ctx context.Context, op, iface string, full bo
 	return st, nil
 }
 
-func (st *survey) network() (netip.Prefix, netip.Addr, bool) {
-	for _, a := range st.addrs {
-		if a["vpn"] == "true" {
-			p, _ := ParsePrefix(a["address"])
-			return p.Masked(), p.Addr(), true
-		}
-	}
-	return netip.Prefix{}, netip.Addr{}, false
-}
-
 func (st *survey) nextFree(op string, network netip.Prefix) (netip.Addr, error) {
 	if !network.IsValid() {
-		n, _, ok := st.network()
-		if !ok {
+		if !st.ifaceAddr.IsValid() {
 			return netip.Addr{}, notFound(op, "interface has no address to take the network from")
 		}
-		network = n
+		network = st.ifaceAddr
 	}
 	network = network.Masked()
 	if !network.Addr().Is4() || network.Bits() > 30 {
@@ -613,8 +603,8 @@ func (s *WireGuardService) Onboard(ctx context.Context, req OnboardRequest) (*On
 	}
 	dns := req.DNS
 	if len(dns) == 0 {
-		if _, routerAddr, ok := st.network(); ok {
-			dns = []netip.Addr{routerAddr}
+		if st.ifaceAddr.IsValid() {
+			dns = []netip.Addr{st.ifaceAddr.Addr()}
 		}
 	}
 	allowed := req.AllowedIPs
