@@ -19,7 +19,8 @@
 // (addresses, routes), DHCP (leases), Firewall (address lists and their
 // sync, filter rules, the guest isolation audit), WireGuard (interfaces,
 // peers, keys, Onboard) and Scripts (scripts, scheduler). Run is the escape
-// hatch for any other command.
+// hatch for any other command; Listen streams a menu's changes on a
+// connection of its own.
 //
 // Errors are *Error values: a !trap keeps its category and message and
 // matches ErrNotFound, ErrBadValue, ErrConflict… with errors.Is; a refused
