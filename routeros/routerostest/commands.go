@@ -257,7 +257,9 @@ func (s *Server) exec(c *conn, cmd command, due time.Time) ([][]string, error) {
 			if t.duplicate(vals, r) {
 				return trap(4, "failure: already have such entry")
 			}
+			t.indexDel(r)
 			r.values = vals
+			t.indexAdd(r)
 			return nil
 		}, false)
 	case "enable", "disable":
@@ -277,6 +279,7 @@ func (s *Server) exec(c *conn, cmd command, due time.Time) ([][]string, error) {
 		}
 		for _, r := range rows {
 			t.rows = slices.DeleteFunc(t.rows, func(x *row) bool { return x == r })
+			t.indexDel(r)
 			item := r.item()
 			item[".dead"] = "true"
 			s.notify(menu, item)
@@ -358,6 +361,7 @@ func (s *Server) insert(menu string, vals map[string]string) *row {
 	r := &row{id: s.nextID, values: vals}
 	t := s.tables[menu]
 	t.rows = append(t.rows, r)
+	t.indexAdd(r)
 	s.notify(menu, r.item())
 	return r
 }

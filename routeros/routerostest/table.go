@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -50,8 +49,34 @@ type row struct {
 }
 
 type table struct {
-	spec *menuSpec
-	rows []*row
+	spec  *menuSpec
+	rows  []*row
+	index map[string]*row // natural key → row, for menus with a unique key
+}
+
+func (t *table) key(vals map[string]string) string {
+	var b strings.Builder
+	for _, k := range t.spec.unique {
+		b.WriteString(vals[k])
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+func (t *table) indexAdd(r *row) {
+	if len(t.spec.unique) == 0 {
+		return
+	}
+	if t.index == nil {
+		t.index = map[string]*row{}
+	}
+	t.index[t.key(r.values)] = r
+}
+
+func (t *table) indexDel(r *row) {
+	if k := t.key(r.values); len(t.spec.unique) > 0 && t.index[k] == r {
+		delete(t.index, k)
+	}
 }
 
 var (
@@ -215,17 +240,8 @@ func (t *table) duplicate(vals map[string]string, self *row) bool {
 	if len(t.spec.unique) == 0 {
 		return false
 	}
-	return slices.ContainsFunc(t.rows, func(r *row) bool {
-		if r == self {
-			return false
-		}
-		for _, k := range t.spec.unique {
-			if r.values[k] != vals[k] {
-				return false
-			}
-		}
-		return true
-	})
+	r, ok := t.index[t.key(vals)]
+	return ok && r != self
 }
 
 func fieldsOf(kinds map[string]kind) map[string]field {
