@@ -49,6 +49,24 @@ func (r Record) Addr(k string) (netip.Addr, error) {
 	return netip.ParseAddr(r[k])
 }
 
+// Time parses property k as a RouterOS date-time ("2025-11-27 08:17:04",
+// or "nov/27/2025 08:17:04" before 7.10). RouterOS prints no zone: the
+// result carries the wall clock labelled UTC. Missing or malformed gives
+// the zero Time.
+func (r Record) Time(k string) time.Time {
+	t, _ := ParseTime(r[k])
+	return t
+}
+
+// ParseTime parses a RouterOS date-time; see Record.Time.
+func ParseTime(s string) (time.Time, error) {
+	date, clock, ok := strings.Cut(strings.TrimSpace(s), " ")
+	if !ok {
+		return time.Time{}, fmt.Errorf("routeros: invalid date-time %q", truncate(s, 32))
+	}
+	return ParseClock(date, clock, "")
+}
+
 var errEmpty = errors.New("empty value")
 
 // ParseBool parses a RouterOS boolean: true/false as printed, yes/no as

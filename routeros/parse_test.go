@@ -270,6 +270,22 @@ func FuzzParseClock(f *testing.F) {
 	f.Add("nov/26/2026", "00:00:00", "")
 	f.Fuzz(func(t *testing.T, date, clock, offset string) {
 		_, _ = ParseClock(date, clock, offset)
+		_, _ = ParseTime(date + " " + clock)
 		_, _, _ = parseVersion(date)
 	})
+}
+
+func TestParseTime(t *testing.T) {
+	t.Parallel()
+	got, err := ParseTime("2025-11-27 08:17:04")
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2025, 11, 27, 8, 17, 4, 0, time.UTC), got)
+	got, err = ParseTime("nov/27/2025 08:17:04")
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2025, 11, 27, 8, 17, 4, 0, time.UTC), got)
+	for _, in := range []string{"", "2025-11-27", "soon"} {
+		_, err := ParseTime(in)
+		assert.Error(t, err, in)
+	}
+	assert.True(t, Record{}.Time("x").IsZero())
 }

@@ -18,7 +18,7 @@ type Script struct {
 	Policy      []string
 	Owner       string
 	RunCount    int
-	LastStarted string // as printed; format differs between versions
+	LastStarted time.Time // router wall clock (zone of /system/clock); zero if never run
 	Comment     string
 	Invalid     bool
 }
@@ -34,7 +34,7 @@ func (s *ScriptService) Scripts(ctx context.Context) ([]Script, error) {
 	out := make([]Script, 0, len(recs))
 	for _, r := range recs {
 		out = append(out, Script{ID: r.ID(), Name: r["name"], Source: r["source"], Policy: splitList(r["policy"]),
-			Owner: r["owner"], RunCount: int(r.Int("run-count")), LastStarted: r["last-started"],
+			Owner: r["owner"], RunCount: int(r.Int("run-count")), LastStarted: r.Time("last-started"),
 			Comment: r["comment"], Invalid: r.Bool("invalid")})
 	}
 	return out, nil
@@ -90,7 +90,7 @@ type Schedule struct {
 	StartTime string // "startup" or hh:mm:ss
 	Interval  time.Duration
 	RunCount  int
-	NextRun   string
+	NextRun   time.Time // router wall clock; zero when not scheduled
 	Disabled  bool
 	Comment   string
 }
@@ -106,7 +106,7 @@ func (s *ScriptService) Schedules(ctx context.Context) ([]Schedule, error) {
 	out := make([]Schedule, 0, len(recs))
 	for _, r := range recs {
 		out = append(out, Schedule{ID: r.ID(), Name: r["name"], OnEvent: r["on-event"], StartTime: r["start-time"],
-			Interval: r.Duration("interval"), RunCount: int(r.Int("run-count")), NextRun: r["next-run"],
+			Interval: r.Duration("interval"), RunCount: int(r.Int("run-count")), NextRun: r.Time("next-run"),
 			Disabled: r.Bool("disabled"), Comment: r["comment"]})
 	}
 	return out, nil

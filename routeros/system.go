@@ -16,9 +16,9 @@ type SystemService struct{ c *Client }
 // Resource is /system/resource.
 type Resource struct {
 	Uptime          time.Duration
-	Version         string // e.g. "7.20.5 (stable)"
-	BuildTime       string
-	Board           string // e.g. "hAP ax^2"
+	Version         string    // e.g. "7.20.5 (stable)"
+	BuildTime       time.Time // router wall clock
+	Board           string    // e.g. "hAP ax^2"
 	Architecture    string
 	CPU             string
 	CPUCount        int
@@ -49,7 +49,7 @@ func (s *SystemService) Resource(ctx context.Context) (Resource, error) {
 	}
 	u := func(k string) uint64 { n, _ := strconv.ParseUint(r[k], 10, 64); return n }
 	return Resource{
-		Uptime: up, Version: r["version"], BuildTime: r["build-time"], Board: r["board-name"],
+		Uptime: up, Version: r["version"], BuildTime: r.Time("build-time"), Board: r["board-name"],
 		Architecture: r["architecture-name"], CPU: r["cpu"], CPUCount: int(r.Int("cpu-count")),
 		CPUFrequencyMHz: int(r.Int("cpu-frequency")), CPULoad: int(r.Int("cpu-load")),
 		FreeMemory: u("free-memory"), TotalMemory: u("total-memory"),
