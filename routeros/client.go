@@ -96,9 +96,9 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		return nil, &Error{Op: "dial " + addr, Category: -1, Err: err, kinds: []error{ErrConnection}}
 	}
 	c.attach(conn)
-	if err := c.acquire(ctx); err != nil {
+	if err := c.acquire(ctx); err != nil { // cannot be contended yet; ctx may be done
 		_ = conn.Close()
-		return nil, err
+		return nil, &Error{Op: "dial " + addr, Category: -1, Err: err}
 	}
 	err = c.login(ctx)
 	c.release()

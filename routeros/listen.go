@@ -74,6 +74,11 @@ func (c *Client) Listen(ctx context.Context, menu string) (*Listener, error) {
 	}
 	c.listeners[l] = struct{}{}
 	c.lmu.Unlock()
+	if c.closed.Load() {
+		// Close ran while we dialled and may have missed this listener.
+		_ = l.Close()
+		return nil, &Error{Op: op, Category: -1, kinds: []error{ErrClosed}}
+	}
 	return l, nil
 }
 
