@@ -343,3 +343,103 @@ func TestReadOnlyUser(t *testing.T) {
 	got := r.call("/system/identity/set", "=name=x")
 	assert.Equal(t, []string{"!trap", "=message=not enough permissions (9)"}, got[0])
 }
+
+func TestValidation(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	r := dialRaw(t, s, true)
+	// Seed ids: *6 is the dynamic pppoe-out1 address, *B the static "nas" lease.
+	require.Contains(t, r.call("/ip/address/print", "?.id=*6")[0], "=interface=pppoe-out1")
+	require.Contains(t, r.call("/ip/dhcp-server/lease/print", "?.id=*B")[0], "=host-name=nas")
+	for _, tc := range []struct {
+		words []string
+		msg   string
+	}{
+		{[]string{"/ip/firewall/address-list/add", "=list=a", "=address=10.0.0.1", "=disabled=maybe"}, "invalid value for argument disabled"},
+		{[]string{"/ip/firewall/address-list/add", "=list=a", "=address=10.0.0.1", "=timeout=soon"}, "invalid value for argument timeout"},
+		{[]string{"/ip/firewall/address-list/add", "=list=a"}, "failure: address not specified"},
+		{[]string{"/ip/dhcp-server/lease/add", "=address=192.168.1.50", "=mac-address=zz"}, "invalid value for argument mac-address"},
+		{[]string{"/ip/dhcp-server/lease/add", "=address=nope", "=mac-address=AA:BB:CC:DD:EE:FF"}, "invalid value for argument address"},
+		{[]string{"/interface/wireguard/add", "=name=wg9", "=listen-port=x"}, "invalid value for argument listen-port"},
+		{[]string{"/interface/wireguard/add", "=name=wg9", "=private-key=short"}, "invalid value for argument private-key"},
+		{[]string{"/interface/wireguard/peers/add", "=interface=wireguard1", "=public-key=" + LabKey("v"), "=allowed-address=1.2.3.4/99"}, "invalid value for argument allowed-address"},
+		{[]string{"/interface/wireguard/add", "=name=x", "=public-key=" + LabKey("v")}, "unknown parameter public-key"},
+		{[]string{"/ip/route/add", "=dst-address=10.5.0.0/16", "=gateway=1.1.1.1", "=distance=-1"}, "invalid value for argument distance"},
+		{[]string{"/system/identity/set", "=nope=1"}, "unknown parameter nope"},
+		{[]string{"/system/resource/set", "=cpu=1"}, "no such command or directory (set)"},
+		{[]string{"/system/identity/frob"}, "no such command or directory (frob)"},
+		{[]string{"/ip/address/remove", "=.id=*3,*FFFF"}, "no such item"},
+		{[]string{"/ip/address/remove"}, "failure: .id not specified"},
+		{[]string{"/ip/address/remove", "=.id=*6"}, "failure: can not remove dynamic entry"},
+		{[]string{"/ip/address/set", "=.id=*6", "=comment=x"}, "failure: can not change dynamic entry"},
+		{[]string{"/ip/dhcp-server/lease/make-static", "=.id=*B"}, "failure: lease is already static"},
+		{[]string{"/file/read", "=file=nope"}, "no such item"},
+		{[]string{"/ip/address/print", "?#x"}, "invalid query ?#x"},
+		{[]string{"/ip/address/print", "bogus"}, `unknown word "bogus"`},
+	} {
+		got := r.call(tc.words...)
+		require.Len(t, got, 2, "%v", tc.words)
+		assert.Equal(t, "!trap", got[0][0], "%v", tc.words)
+		assert.Contains(t, got[0], "=message="+tc.msg, "%v", tc.words)
+	}
+	// Valid writes through the same kinds.
+	for _, words := range [][]string{
+		{"/ip/route/add", "=dst-address=10.5.0.0/16", "=gateway=1.1.1.1", "=distance=2", "=disabled=no"},
+		{"/ip/firewall/address-list/add", "=list=r", "=address=10.0.0.1-10.0.0.9", "=timeout=90"},
+		{"/ip/dhcp-server/lease/add", "=address=192.168.1.77", "=mac-address=aa:bb:cc:dd:ee:77", "=server=dhcp-lan"},
+		{"/system/identity/set", "=name=lab2"},
+		{"/ip/cloud/set", "=ddns-enabled=no"},
+		{"/ip/address/enable", "=.id=*3"},
+		{"/system/scheduler/disable", "=.id=ddns"},
+		{"/ip/cloud/force-update"},
+	} {
+		got := r.call(words...)
+		assert.Equal(t, "!done", got[0][0], "%v: %v", words, got)
+	}
+	got := r.call("/ip/firewall/address-list/print", "?list=r")
+	assert.Contains(t, got[0], "=timeout=90s")
+	assert.Contains(t, got[0], "=dynamic=true")
+	got = r.call("/ip/dhcp-server/lease/print", "?address=192.168.1.77", "=.proplist=mac-address")
+	assert.Equal(t, []string{"!re", "=mac-address=AA:BB:CC:DD:EE:77"}, got[0])
+	got = r.call("/ip/cloud/print", "=.proplist=ddns-enabled")
+	assert.Equal(t, []string{"!re", "=ddns-enabled=false"}, got[0])
+	got = r.call("/system/scheduler/print", "?disabled=yes", "=count-only=")
+	assert.Equal(t, []string{"!done", "=ret=1"}, got[0])
+}
+
+func TestFilesExportBackup(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	r := dialRaw(t, s, true)
+	assert.Equal(t, [][]string{{"!done"}}, r.call("/export"), "no text over the API")
+	r.call("/export", "=file=cfg")
+	got := r.call("/file/read", "=file=cfg.rsc", "=offset=0", "=chunk-size=10")
+	assert.Equal(t, "=data=# ", got[0][1][:8])
+	assert.Len(t, strings.TrimPrefix(got[0][1], "=data="), 10)
+	got = r.call("/file/read", "=file=cfg.rsc", "=chunk-size=40000")
+	assert.Contains(t, got[0], "=message=invalid value for argument chunk-size")
+	got = r.call("/file/read", "=file=cfg.rsc", "=offset=99999999")
+	assert.Equal(t, []string{"!re", "=data="}, got[0])
+	r.call("/system/backup/save")
+	r.call("/system/backup/save", "=name=enc", "=password=pw")
+	got = r.call("/file/print", "?type=backup", "=.proplist=name,contents")
+	require.Len(t, got, 3)
+	assert.Contains(t, got[1], "=name=enc.backup")
+	assert.Contains(t, got[1], "=contents=MIKROTIK-BACKUP backup (encrypted)")
+	assert.Equal(t, [][]string{{"!done"}}, r.call("/file/remove", "=.id=enc.backup"))
+}
+
+func TestSettingsKnobs(t *testing.T) {
+	t.Parallel()
+	s := Start(t, WithLatency(20*time.Millisecond), WithUser("u", "p"))
+	r := dialRaw(t, s, false)
+	start := time.Now()
+	assert.Equal(t, [][]string{{"!done"}}, r.call("/login", "=name=u", "=password=p"))
+	assert.GreaterOrEqual(t, time.Since(start), 20*time.Millisecond)
+	s.SetLatency(0)
+	s.SetLoginMode(LoginRefuse)
+	r2 := dialRaw(t, s, false)
+	got := r2.call("/login", "=name=u", "=password=p")
+	assert.Equal(t, "!trap", got[0][0])
+	assert.Equal(t, "invalid value for argument x", (&trapError{message: "invalid value for argument x"}).Error())
+}
