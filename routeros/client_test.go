@@ -357,7 +357,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	c, err := Dial(t.Context(), srv.Addr(), WithUser("admin", NewSecret("s3cr3t-pw")), WithLogger(logger))
 	require.NoError(t, err)
 	defer c.Close()
-	ob, err := c.WireGuard.Onboard(t.Context(), OnboardRequest{Name: "tablet", Endpoint: "vpn.example.net:13231"})
+	ob, err := c.WireGuard.Onboard(t.Context(), "tablet", OnboardOptions{Endpoint: "vpn.example.net:13231"})
 	require.NoError(t, err)
 	priv, psk := ob.PrivateKey.Reveal(), ob.PresharedKey.Reveal()
 	require.Len(t, priv, 44)

@@ -78,8 +78,7 @@ func ExampleWireGuardService_Onboard() {
 	defer srv.Close()
 	defer c.Close()
 
-	ob, err := c.WireGuard.Onboard(context.Background(), routeros.OnboardRequest{
-		Name:       "phone-anna",
+	ob, err := c.WireGuard.Onboard(context.Background(), "phone-anna", routeros.OnboardOptions{
 		AllowedIPs: []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24"), netip.MustParsePrefix("192.168.100.0/24")},
 	})
 	if err != nil {

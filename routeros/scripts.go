@@ -47,27 +47,25 @@ func splitList(s string) []string {
 	return strings.Split(s, ",")
 }
 
-// ScriptSpec describes a script to add. Empty Policy takes the router's
-// default.
-type ScriptSpec struct {
-	Name    string
-	Source  string
+// ScriptOptions are optional settings of a new script. Empty Policy takes
+// the router's default.
+type ScriptOptions struct {
 	Policy  []string
 	Comment string
 }
 
-// AddScript adds a script and returns its id.
+// AddScript adds a script with RouterOS script source and returns its id.
 //
 // RouterOS API: /system/script/add
-func (s *ScriptService) AddScript(ctx context.Context, spec ScriptSpec) (ID, error) {
-	c := cmd{"/system/script/add", kv("name", spec.Name), kv("source", spec.Source)}
+func (s *ScriptService) AddScript(ctx context.Context, name, source string, spec ScriptOptions) (ID, error) {
+	c := cmd{"/system/script/add", kv("name", name), kv("source", source)}
 	if len(spec.Policy) > 0 {
 		c = append(c, kv("policy", strings.Join(spec.Policy, ",")))
 	}
 	if spec.Comment != "" {
 		c = append(c, kv("comment", spec.Comment))
 	}
-	r, err := s.c.one(ctx, "add script "+spec.Name, c)
+	r, err := s.c.one(ctx, "add script "+name, c)
 	if err != nil {
 		return "", err
 	}
@@ -112,30 +110,29 @@ func (s *ScriptService) Schedules(ctx context.Context) ([]Schedule, error) {
 	return out, nil
 }
 
-// ScheduleSpec describes a scheduler entry. Empty StartTime means
-// "startup"; zero Interval runs once.
-type ScheduleSpec struct {
-	Name      string
-	OnEvent   string
+// ScheduleOptions are optional settings of a scheduler entry. Empty
+// StartTime means "startup"; zero Interval runs once.
+type ScheduleOptions struct {
 	StartTime string
 	Interval  time.Duration
 	Comment   string
 }
 
-// AddSchedule adds a scheduler entry and returns its id.
+// AddSchedule adds a scheduler entry running onEvent (a script name or
+// inline code) and returns its id.
 //
 // RouterOS API: /system/scheduler/add
-func (s *ScriptService) AddSchedule(ctx context.Context, spec ScheduleSpec) (ID, error) {
+func (s *ScriptService) AddSchedule(ctx context.Context, name, onEvent string, spec ScheduleOptions) (ID, error) {
 	start := spec.StartTime
 	if start == "" {
 		start = "startup"
 	}
-	c := cmd{"/system/scheduler/add", kv("name", spec.Name), kv("on-event", spec.OnEvent),
+	c := cmd{"/system/scheduler/add", kv("name", name), kv("on-event", onEvent),
 		kv("start-time", start), kv("interval", FormatDuration(spec.Interval))}
 	if spec.Comment != "" {
 		c = append(c, kv("comment", spec.Comment))
 	}
-	r, err := s.c.one(ctx, "add schedule "+spec.Name, c)
+	r, err := s.c.one(ctx, "add schedule "+name, c)
 	if err != nil {
 		return "", err
 	}

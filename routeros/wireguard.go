@@ -67,10 +67,10 @@ func (s *WireGuardService) Interface(ctx context.Context, name string) (Interfac
 	return interfaceFrom(recs[0]), nil
 }
 
-// InterfaceSpec describes a new WireGuard interface; zero fields take the
-// router's defaults (port 13231, MTU 1420, a generated private key).
-type InterfaceSpec struct {
-	Name       string
+// InterfaceOptions are optional settings of a new WireGuard interface;
+// zero fields take the router's defaults (port 13231, MTU 1420, a private
+// key generated on the router).
+type InterfaceOptions struct {
 	ListenPort int
 	MTU        int
 	PrivateKey Secret
@@ -81,9 +81,9 @@ type InterfaceSpec struct {
 // public key the router derived.
 //
 // RouterOS API: /interface/wireguard/add
-func (s *WireGuardService) CreateInterface(ctx context.Context, spec InterfaceSpec) (Interface, error) {
-	op := "create wireguard interface " + spec.Name
-	c := cmd{"/interface/wireguard/add", kv("name", spec.Name)}
+func (s *WireGuardService) CreateInterface(ctx context.Context, name string, spec InterfaceOptions) (Interface, error) {
+	op := "create wireguard interface " + name
+	c := cmd{"/interface/wireguard/add", kv("name", name)}
 	if spec.ListenPort > 0 {
 		c = append(c, kv("listen-port", strconv.Itoa(spec.ListenPort)))
 	}
@@ -99,7 +99,7 @@ func (s *WireGuardService) CreateInterface(ctx context.Context, spec InterfaceSp
 	if _, err := s.c.one(ctx, op, c); err != nil {
 		return Interface{}, err
 	}
-	return s.Interface(ctx, spec.Name)
+	return s.Interface(ctx, name)
 }
 
 // Peer is a WireGuard peer as the router holds it. The preshared key is
@@ -533,9 +533,9 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
-// OnboardRequest describes a new VPN client. Only Name is required.
-type OnboardRequest struct {
-	Name      string
+// OnboardOptions are optional settings of Onboard; the zero value gives a
+// full-tunnel client on wireguard1.
+type OnboardOptions struct {
 	Interface string       // default DefaultWireGuardInterface
 	Network   netip.Prefix // default: the interface's network
 	// Endpoint is the host:port clients dial; default the /ip/cloud DNS
@@ -560,7 +560,8 @@ type Onboarding struct {
 	QR           []byte // PNG
 }
 
-// Onboard adds a VPN client in one call: it reads the interface, its
+// Onboard adds a VPN client named name (the peer's name and comment) in one
+// call: it reads the interface, its
 // network, the peers and the cloud name (one pipelined round trip),
 // generates the client's key pair and a preshared key, takes the next free
 // address, adds the peer as a responder and returns the wg-quick config
@@ -568,9 +569,9 @@ type Onboarding struct {
 //
 // RouterOS API: /ip/address/print, /interface/wireguard/print,
 // /interface/wireguard/peers/print + add, /ip/cloud/print
-func (s *WireGuardService) Onboard(ctx context.Context, req OnboardRequest) (*Onboarding, error) {
-	op := "onboard vpn client " + req.Name
-	if req.Name == "" {
+func (s *WireGuardService) Onboard(ctx context.Context, name string, req OnboardOptions) (*Onboarding, error) {
+	op := "onboard vpn client " + name
+	if name == "" {
 		return nil, &Error{Op: op, Category: -1, Message: "name is required", kinds: []error{ErrBadValue}}
 	}
 	iface := req.Interface
@@ -582,7 +583,7 @@ func (s *WireGuardService) Onboard(ctx context.Context, req OnboardRequest) (*On
 		return nil, err
 	}
 	for _, p := range st.peers {
-		if p.Interface == iface && (p.Name == req.Name || p.Comment == req.Name) {
+		if p.Interface == iface && (p.Name == name || p.Comment == name) {
 			return nil, &Error{Op: op, Category: -1, Message: "a peer with this name exists", kinds: []error{ErrConflict}}
 		}
 	}
@@ -624,7 +625,7 @@ func (s *WireGuardService) Onboard(ctx context.Context, req OnboardRequest) (*On
 		return nil, &Error{Op: op, Category: -1, Err: err}
 	}
 	clientAddr := netip.PrefixFrom(addr, 32)
-	spec := PeerSpec{Interface: iface, Name: req.Name, PublicKey: kp.Public, PresharedKey: psk,
+	spec := PeerSpec{Interface: iface, Name: name, PublicKey: kp.Public, PresharedKey: psk,
 		AllowedAddress: []netip.Prefix{clientAddr}, Responder: true}
 	id, err := s.AddPeer(ctx, spec)
 	if err != nil {
@@ -638,8 +639,8 @@ func (s *WireGuardService) Onboard(ctx context.Context, req OnboardRequest) (*On
 		return nil, &Error{Op: op, Category: -1, Err: err}
 	}
 	return &Onboarding{
-		Peer: Peer{ID: id, Name: req.Name, Interface: iface, PublicKey: kp.Public, AllowedAddress: spec.AllowedAddress,
-			Responder: true, Comment: req.Name, HasPresharedKey: true},
+		Peer: Peer{ID: id, Name: name, Interface: iface, PublicKey: kp.Public, AllowedAddress: spec.AllowedAddress,
+			Responder: true, Comment: name, HasPresharedKey: true},
 		Address: clientAddr, PublicKey: kp.Public, PrivateKey: kp.Private, PresharedKey: psk,
 		Config: NewSecret(text), QR: png,
 	}, nil
