@@ -57,13 +57,13 @@ type ScriptOptions struct {
 // AddScript adds a script with RouterOS script source and returns its id.
 //
 // RouterOS API: /system/script/add
-func (s *ScriptService) AddScript(ctx context.Context, name, source string, spec ScriptOptions) (ID, error) {
+func (s *ScriptService) AddScript(ctx context.Context, name, source string, o ScriptOptions) (ID, error) {
 	c := cmd{"/system/script/add", kv("name", name), kv("source", source)}
-	if len(spec.Policy) > 0 {
-		c = append(c, kv("policy", strings.Join(spec.Policy, ",")))
+	if len(o.Policy) > 0 {
+		c = append(c, kv("policy", strings.Join(o.Policy, ",")))
 	}
-	if spec.Comment != "" {
-		c = append(c, kv("comment", spec.Comment))
+	if o.Comment != "" {
+		c = append(c, kv("comment", o.Comment))
 	}
 	r, err := s.c.one(ctx, "add script "+name, c)
 	if err != nil {
@@ -122,15 +122,15 @@ type ScheduleOptions struct {
 // inline code) and returns its id.
 //
 // RouterOS API: /system/scheduler/add
-func (s *ScriptService) AddSchedule(ctx context.Context, name, onEvent string, spec ScheduleOptions) (ID, error) {
-	start := spec.StartTime
+func (s *ScriptService) AddSchedule(ctx context.Context, name, onEvent string, o ScheduleOptions) (ID, error) {
+	start := o.StartTime
 	if start == "" {
 		start = "startup"
 	}
 	c := cmd{"/system/scheduler/add", kv("name", name), kv("on-event", onEvent),
-		kv("start-time", start), kv("interval", FormatDuration(spec.Interval))}
-	if spec.Comment != "" {
-		c = append(c, kv("comment", spec.Comment))
+		kv("start-time", start), kv("interval", FormatDuration(o.Interval))}
+	if o.Comment != "" {
+		c = append(c, kv("comment", o.Comment))
 	}
 	r, err := s.c.one(ctx, "add schedule "+name, c)
 	if err != nil {

@@ -81,20 +81,20 @@ type InterfaceOptions struct {
 // public key the router derived.
 //
 // RouterOS API: /interface/wireguard/add
-func (s *WireGuardService) CreateInterface(ctx context.Context, name string, spec InterfaceOptions) (Interface, error) {
+func (s *WireGuardService) CreateInterface(ctx context.Context, name string, o InterfaceOptions) (Interface, error) {
 	op := "create wireguard interface " + name
 	c := cmd{"/interface/wireguard/add", kv("name", name)}
-	if spec.ListenPort > 0 {
-		c = append(c, kv("listen-port", strconv.Itoa(spec.ListenPort)))
+	if o.ListenPort > 0 {
+		c = append(c, kv("listen-port", strconv.Itoa(o.ListenPort)))
 	}
-	if spec.MTU > 0 {
-		c = append(c, kv("mtu", strconv.Itoa(spec.MTU)))
+	if o.MTU > 0 {
+		c = append(c, kv("mtu", strconv.Itoa(o.MTU)))
 	}
-	if !spec.PrivateKey.IsZero() {
-		c = append(c, kv("private-key", spec.PrivateKey.Reveal()))
+	if !o.PrivateKey.IsZero() {
+		c = append(c, kv("private-key", o.PrivateKey.Reveal()))
 	}
-	if spec.Comment != "" {
-		c = append(c, kv("comment", spec.Comment))
+	if o.Comment != "" {
+		c = append(c, kv("comment", o.Comment))
 	}
 	if _, err := s.c.one(ctx, op, c); err != nil {
 		return Interface{}, err
@@ -569,12 +569,12 @@ type Onboarding struct {
 //
 // RouterOS API: /ip/address/print, /interface/wireguard/print,
 // /interface/wireguard/peers/print + add, /ip/cloud/print
-func (s *WireGuardService) Onboard(ctx context.Context, name string, req OnboardOptions) (*Onboarding, error) {
+func (s *WireGuardService) Onboard(ctx context.Context, name string, o OnboardOptions) (*Onboarding, error) {
 	op := "onboard vpn client " + name
 	if name == "" {
 		return nil, &Error{Op: op, Category: -1, Message: "name is required", kinds: []error{ErrBadValue}}
 	}
-	iface := req.Interface
+	iface := o.Interface
 	if iface == "" {
 		iface = DefaultWireGuardInterface
 	}
@@ -587,11 +587,11 @@ func (s *WireGuardService) Onboard(ctx context.Context, name string, req Onboard
 			return nil, &Error{Op: op, Category: -1, Message: "a peer with this name exists", kinds: []error{ErrConflict}}
 		}
 	}
-	addr, err := st.nextFree(op, req.Network)
+	addr, err := st.nextFree(op, o.Network)
 	if err != nil {
 		return nil, err
 	}
-	endpoint := req.Endpoint
+	endpoint := o.Endpoint
 	if endpoint == "" {
 		host := st.cloud["dns-name"]
 		if host == "" {
@@ -602,17 +602,17 @@ func (s *WireGuardService) Onboard(ctx context.Context, name string, req Onboard
 		}
 		endpoint = host + ":" + strconv.Itoa(st.iface.ListenPort)
 	}
-	dns := req.DNS
+	dns := o.DNS
 	if len(dns) == 0 {
 		if st.ifaceAddr.IsValid() {
 			dns = []netip.Addr{st.ifaceAddr.Addr()}
 		}
 	}
-	allowed := req.AllowedIPs
+	allowed := o.AllowedIPs
 	if len(allowed) == 0 {
 		allowed = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}
 	}
-	keep := req.Keepalive
+	keep := o.Keepalive
 	if keep == 0 {
 		keep = 25 * time.Second
 	}
