@@ -498,3 +498,27 @@ func TestDuplicateDoneIsProtocolError(t *testing.T) {
 	assert.ErrorIs(t, err, ErrConnection)
 	assert.ErrorContains(t, err, "unexpected tag")
 }
+
+func TestServerName(t *testing.T) {
+	t.Parallel()
+	srv := routerostest.Start(t, routerostest.WithTLS())
+	// The certificate names 127.0.0.1 and localhost.
+	c, err := Dial(t.Context(), srv.Addr(), creds, WithRootCAs(srv.CertPool()), WithServerName("localhost"))
+	require.NoError(t, err)
+	require.NoError(t, c.Close())
+	_, err = Dial(t.Context(), srv.Addr(), creds, WithRootCAs(srv.CertPool()), WithServerName("router.example"))
+	assert.ErrorIs(t, err, ErrConnection)
+}
+
+func TestMaxWordSize(t *testing.T) {
+	t.Parallel()
+	srv, _ := lab(t)
+	c, err := Dial(t.Context(), srv.Addr(), creds, WithMaxWordSize(1024))
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Scripts.AddScript(t.Context(), "big", strings.Repeat("x", 2000), ScriptOptions{})
+	require.NoError(t, err, "requests are not capped")
+	_, err = c.Scripts.Scripts(t.Context())
+	assert.ErrorIs(t, err, ErrConnection)
+	assert.ErrorContains(t, err, "exceeds the 1024 byte limit")
+}

@@ -591,3 +591,56 @@ func TestExportAndBackup(t *testing.T) {
 	require.Len(t, r.Records, 1)
 	assert.Equal(t, "backup", r.Records[0]["type"])
 }
+
+func TestEnsurePeerUpdatesOnlyDifferences(t *testing.T) {
+	t.Parallel()
+	srv, c := lab(t)
+	ctx := t.Context()
+	peers, err := c.WireGuard.Peers(ctx, "wireguard1")
+	require.NoError(t, err)
+	phone := peers[0]
+	spec := PeerSpec{Name: "phone", Comment: "phone", PublicKey: phone.PublicKey, Responder: true,
+		AllowedAddress: phone.AllowedAddress}
+	ch, err := c.WireGuard.EnsurePeer(ctx, spec)
+	require.NoError(t, err)
+	assert.False(t, ch.Created)
+	assert.Empty(t, ch.Changed, "the seed already matches")
+
+	spec.AllowedAddress = []netip.Prefix{mustPrefix("192.168.100.2/32"), mustPrefix("192.168.100.20/32")}
+	spec.EndpointAddress, spec.EndpointPort = "198.51.100.9", 51820
+	spec.Responder = false
+	ch, err = c.WireGuard.EnsurePeer(ctx, spec)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"allowed-address", "endpoint-address", "endpoint-port", "responder"}, ch.Changed)
+	tr := srv.Transcript()
+	set := tr[len(tr)-1].Words
+	assert.Equal(t, "/interface/wireguard/peers/set", set[0])
+	assert.Len(t, set, 2+4+1, "command, .id, four fields, .tag")
+
+	// Same set in another order is no change.
+	spec.AllowedAddress = []netip.Prefix{spec.AllowedAddress[1], spec.AllowedAddress[0]}
+	ch, err = c.WireGuard.EnsurePeer(ctx, spec)
+	require.NoError(t, err)
+	assert.Empty(t, ch.Changed)
+
+	_, err = c.WireGuard.EnsurePeer(ctx, PeerSpec{PublicKey: phone.PublicKey})
+	assert.ErrorIs(t, err, ErrBadValue, "no allowed address")
+}
+
+func TestRecordGetters(t *testing.T) {
+	t.Parallel()
+	r := Record{".id": "*1A", "a": "10.0.0.1", "b": "yes", "n": "42", "d": "1m", "p": "10.0.0.0/8"}
+	assert.Equal(t, ID("*1A"), r.ID())
+	a, err := r.Addr("a")
+	require.NoError(t, err)
+	assert.Equal(t, "10.0.0.1", a.String())
+	_, err = r.Addr("missing")
+	assert.Error(t, err)
+	assert.True(t, r.Bool("b"))
+	assert.False(t, r.Bool("missing"))
+	assert.Equal(t, int64(42), r.Int("n"))
+	assert.Equal(t, time.Minute, r.Duration("d"))
+	p, err := r.Prefix("p")
+	require.NoError(t, err)
+	assert.Equal(t, "10.0.0.0/8", p.String())
+}
