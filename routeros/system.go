@@ -165,9 +165,8 @@ func (s *SystemService) Export(ctx context.Context, o ExportOptions) (string, er
 		if err != nil {
 			return "", err
 		}
-		// The reply's shape is not documented; the fake (and, as far as
-		// public clients show, the router) sends !re =data=. Accept the
-		// chunk in !done as well.
+		// The reply's shape is not documented (the fake sends !re =data=),
+		// so a chunk in !done is accepted too.
 		n := 0
 		for _, rec := range r.re {
 			b.WriteString(rec["data"])
