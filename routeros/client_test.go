@@ -220,6 +220,7 @@ func TestFaults(t *testing.T) {
 		{"fatal", routerostest.Fault{Kind: routerostest.FaultFatal, Message: "out of memory"}, []error{ErrFatal, ErrConnection}, "out of memory"},
 		{"corrupt length", routerostest.Fault{Kind: routerostest.FaultCorruptLength}, []error{ErrConnection}, "exceeds"},
 		{"unknown reply", routerostest.Fault{Kind: routerostest.FaultUnknownReply}, []error{ErrConnection}, "unknown reply word"},
+		{"wrong tag", routerostest.Fault{Kind: routerostest.FaultWrongTag}, []error{ErrConnection}, "unexpected tag"},
 		{"stall", routerostest.Fault{Kind: routerostest.FaultStall}, []error{context.DeadlineExceeded}, "deadline"},
 		{"trap", routerostest.Fault{Kind: routerostest.FaultTrap, Category: 4, Message: "failure: busy"}, nil, "trap category 4: failure: busy"},
 	} {
@@ -521,4 +522,35 @@ func TestMaxWordSize(t *testing.T) {
 	_, err = c.Scripts.Scripts(t.Context())
 	assert.ErrorIs(t, err, ErrConnection)
 	assert.ErrorContains(t, err, "exceeds the 1024 byte limit")
+}
+
+func TestDuplicateDoneFromFake(t *testing.T) {
+	t.Parallel()
+	srv, c := lab(t)
+	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultDuplicateDone, Command: "/system/identity/print"})
+	_, err := c.System.Identity(t.Context())
+	require.NoError(t, err, "the first !done completes the call")
+	_, err = c.System.Identity(t.Context())
+	assert.ErrorIs(t, err, ErrConnection, "the stray !done is caught on the next read")
+	_, err = c.System.Identity(t.Context())
+	assert.NoError(t, err, "redialled")
+}
+
+func TestOverPipe(t *testing.T) {
+	t.Parallel()
+	srv := routerostest.Start(t)
+	conn, err := srv.Pipe()
+	require.NoError(t, err)
+	c, err := NewClient(conn, creds)
+	require.NoError(t, err)
+	defer c.Close()
+	res, err := c.Firewall.SyncAddressList(t.Context(), "pipe", listAddrs(100))
+	require.NoError(t, err)
+	assert.Len(t, res.Added, 100)
+	ip, err := c.WAN.PublicIP(t.Context(), "")
+	require.NoError(t, err)
+	assert.Equal(t, routerostest.LabPublicIP, ip.String())
+	srv.Close()
+	_, err = srv.Pipe()
+	assert.Error(t, err)
 }

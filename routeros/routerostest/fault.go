@@ -30,6 +30,12 @@ const (
 	FaultUnknownReply
 	// FaultDelay executes the command and delays its replies by Delay.
 	FaultDelay
+	// FaultWrongTag executes the command and sends its replies with a tag
+	// the client never used.
+	FaultWrongTag
+	// FaultDuplicateDone executes the command and sends its final !done
+	// twice.
+	FaultDuplicateDone
 )
 
 // Fault is a one-shot failure injected into the reply to a command.
@@ -102,6 +108,10 @@ func (c *conn) sendWithFault(due time.Time, f *Fault, tag string, replies [][]st
 		c.send(due, tag, [][]string{{"!xyz"}, {"!done"}})
 	case FaultDelay:
 		c.send(due.Add(f.Delay), tag, replies)
+	case FaultWrongTag:
+		c.send(due, "wrong-"+tag, replies)
+	case FaultDuplicateDone:
+		c.send(due, tag, append(replies, replies[len(replies)-1]))
 	default:
 		c.send(due, tag, replies)
 	}

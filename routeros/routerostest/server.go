@@ -268,6 +268,36 @@ func (s *Server) Commands() int {
 	return s.commands
 }
 
+// Pipe returns the client end of an in-memory connection served like a
+// TCP one (net.Pipe), for tests that want no sockets at all. It fails
+// once the server is closed.
+func (s *Server) Pipe() (net.Conn, error) {
+	client, server := net.Pipe()
+	if !s.serve(server) {
+		_ = client.Close()
+		return nil, fmt.Errorf("routerostest: server closed")
+	}
+	return client, nil
+}
+
+// serve starts the goroutines of one connection; false if closed.
+func (s *Server) serve(nc net.Conn) bool {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = nc.Close()
+		return false
+	}
+	s.connSeq++
+	c := &conn{s: s, id: s.connSeq, nc: nc, notify: make(chan struct{}, 1), done: make(chan struct{}), streams: map[string]string{}}
+	s.conns[c] = struct{}{}
+	s.wg.Add(2)
+	s.mu.Unlock()
+	go c.readLoop()
+	go c.writeLoop()
+	return true
+}
+
 func (s *Server) accept() {
 	defer s.wg.Done()
 	for {
@@ -275,19 +305,9 @@ func (s *Server) accept() {
 		if err != nil {
 			return
 		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			_ = nc.Close()
+		if !s.serve(nc) {
 			return
 		}
-		s.connSeq++
-		c := &conn{s: s, id: s.connSeq, nc: nc, notify: make(chan struct{}, 1), done: make(chan struct{}), streams: map[string]string{}}
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(2)
-		go c.readLoop()
-		go c.writeLoop()
 	}
 }
 
