@@ -3,7 +3,8 @@
 // package routeros — or any other RouterOS API client.
 //
 // Like net/http/httptest, NewServer (or Start in tests) returns a running
-// Server; Addr gives the address to dial and Close stops it. The server
+// Server; Addr gives the address to dial (WithTLS serves API-SSL), Pipe an
+// in-memory connection, and Close stops it. The server
 // decodes words with its own codec (all five length prefixes, sentences,
 // .tag, queries with the full stack machine, .proplist, count-only), checks
 // the /login credentials, hands out "*HEX" ids that are never reused and
@@ -16,9 +17,12 @@
 // router does; listen, print follow and pppoe monitor stream until /cancel.
 // WithVersion switches version-dependent behaviour (!empty from 7.18,
 // WireGuard field names). Transcript records every sentence received and
-// InjectFault arms failures: dropped connections, stalls, !fatal, traps on
-// the Nth command, corrupt length prefixes and extra latency. SetLoginMode
-// makes /login hang or fail; WithLatency delays every reply.
+// InjectFault arms failures: dropped connections (after N sentences or mid
+// word), stalls, !fatal, traps on the Nth command, corrupt length prefixes,
+// unknown reply words, wrong tags, duplicate !done and extra delay.
+// SetLoginMode makes /login hang, fail or use the pre-6.43 challenge;
+// WithReadOnlyUser adds a user without the write policy; WithLatency
+// delays every reply like a slow network, so pipelined commands overlap.
 //
 // The package does not import routeros: it builds the wire data from its
 // own types, so a client bug cannot pass by agreeing with itself.
