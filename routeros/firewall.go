@@ -118,7 +118,7 @@ func (r SyncResult) Changed() bool { return len(r.Added)+len(r.Removed) > 0 }
 // order and duplicates do not matter). It reads the list once, then sends
 // the removals as one command and the additions pipelined over the same
 // connection: two round trips whatever the size. Dynamic entries (with a
-// timeout) are left alone. Running it twice changes nothing the second time.
+// timeout) are left alone and count as present. Running it twice changes nothing the second time.
 //
 // RouterOS API: /ip/firewall/address-list/print, remove, add
 func (s *FirewallService) SyncAddressList(ctx context.Context, list string, desired []string) (SyncResult, error) {
@@ -135,10 +135,14 @@ func (s *FirewallService) SyncAddressList(ctx context.Context, list string, desi
 	var removeIDs []string
 	have := make(map[string]bool, len(recs))
 	for _, r := range recs {
+		a := r["address"]
 		if r.Bool("dynamic") {
+			// Not ours to remove, and the router refuses a static twin.
+			if want[a] {
+				have[a] = true
+			}
 			continue
 		}
-		a := r["address"]
 		if want[a] && !have[a] {
 			have[a] = true
 			continue

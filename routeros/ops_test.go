@@ -160,7 +160,7 @@ func TestSyncAddressList(t *testing.T) {
 	_, err := c.Firewall.AddAddress(ctx, "blocklist", "192.0.2.1", AddressOptions{Timeout: time.Minute})
 	require.NoError(t, err)
 
-	desired := []string{"198.51.100.7", "192.0.2.10/32", "192.0.2.128/25", "192.0.2.10"}
+	desired := []string{"198.51.100.7", "192.0.2.10/32", "192.0.2.128/25", "192.0.2.10", "192.0.2.1"}
 	before := c.RoundTrips()
 	res, err := c.Firewall.SyncAddressList(ctx, "blocklist", desired)
 	require.NoError(t, err)
