@@ -610,7 +610,7 @@ func (s *WireGuardService) Onboard(ctx context.Context, name string, o OnboardOp
 	}
 	allowed := o.AllowedIPs
 	if len(allowed) == 0 {
-		allowed = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}
+		allowed = []netip.Prefix{netip.PrefixFrom(netip.IPv4Unspecified(), 0), netip.PrefixFrom(netip.IPv6Unspecified(), 0)}
 	}
 	keep := o.Keepalive
 	if keep == 0 {
