@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,6 +48,7 @@ type Client struct {
 	br       *bufio.Reader
 	w        proto.Writer
 	loggedIn bool
+	used     bool // a command other than login went over this connection
 	broken   error
 	tagSeq   uint64
 
@@ -151,7 +153,22 @@ func (c *Client) attach(conn net.Conn) {
 	c.br = bufio.NewReaderSize(conn, 64<<10)
 	c.w = proto.NewWriter(conn)
 	c.loggedIn = false
+	c.used = false
 	c.broken = nil
+}
+
+// readOnly reports whether every command only reads, so repeating the
+// batch cannot change the router twice.
+func readOnly(cmds []cmd) bool {
+	for _, cm := range cmds {
+		switch {
+		case strings.HasSuffix(cm[0], "/print"), strings.HasSuffix(cm[0], "/getall"), cm[0] == "/file/read":
+		case strings.HasSuffix(cm[0], "/monitor") && slices.Contains(cm[1:], "=once="):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Close closes the connection. It is idempotent; calls in flight return
@@ -244,7 +261,17 @@ func (c *Client) do(ctx context.Context, op string, cmds ...cmd) ([]result, erro
 	if err := c.ready(ctx); err != nil {
 		return nil, wrapOp(err, op)
 	}
+	reused := c.used
+	c.used = true
 	res, err := c.roundTripLocked(ctx, op, cmds)
+	if err != nil && reused && c.dial != nil && readOnly(cmds) && ctx.Err() == nil && errors.Is(err, ErrConnection) {
+		// A connection that sat idle may have died with the router (a
+		// reboot); a read is safe to repeat once on a fresh one.
+		if rerr := c.ready(ctx); rerr == nil {
+			c.used = true
+			res, err = c.roundTripLocked(ctx, op, cmds)
+		}
+	}
 	c.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "routeros call", slog.String("op", op),
 		slog.String("command", cmds[0][0]), slog.Int("commands", len(cmds)),
 		slog.Duration("took", time.Since(start)), slog.Bool("ok", err == nil))

@@ -530,10 +530,11 @@ func TestDuplicateDoneFromFake(t *testing.T) {
 	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultDuplicateDone, Command: "/system/identity/print"})
 	_, err := c.System.Identity(t.Context())
 	require.NoError(t, err, "the first !done completes the call")
-	_, err = c.System.Identity(t.Context())
+	err = c.System.SetIdentity(t.Context(), "r2")
 	assert.ErrorIs(t, err, ErrConnection, "the stray !done is caught on the next read")
-	_, err = c.System.Identity(t.Context())
+	name, err := c.System.Identity(t.Context())
 	assert.NoError(t, err, "redialled")
+	assert.Equal(t, "r2", name, "ErrConnection on a write means its outcome is unknown: here it did happen")
 }
 
 func TestOverPipe(t *testing.T) {
@@ -553,4 +554,32 @@ func TestOverPipe(t *testing.T) {
 	srv.Close()
 	_, err = srv.Pipe()
 	assert.Error(t, err)
+}
+
+func TestReadRetriedAfterRouterReboot(t *testing.T) {
+	t.Parallel()
+	srv, c := lab(t)
+	ctx := t.Context()
+	_, err := c.System.Identity(ctx)
+	require.NoError(t, err)
+
+	srv.DropConnections() // the router rebooted while the client sat idle
+	name, err := c.System.Identity(ctx)
+	require.NoError(t, err, "a read is repeated once on a fresh connection")
+	assert.Equal(t, routerostest.LabIdentity, name)
+
+	srv.DropConnections()
+	_, err = c.Firewall.AddAddress(ctx, "x", "10.0.0.1", AddressOptions{})
+	assert.ErrorIs(t, err, ErrConnection, "a write is never repeated")
+	_, err = c.Firewall.AddAddress(ctx, "x", "10.0.0.1", AddressOptions{})
+	assert.NoError(t, err, "the next call redials")
+	list, err := c.Firewall.AddressList(ctx, "x")
+	require.NoError(t, err)
+	assert.Len(t, list, 1)
+
+	// A fault on a fresh connection is not retried.
+	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultDrop, Command: "/system/identity/print"})
+	srv.DropConnections()
+	_, err = c.System.Identity(ctx)
+	assert.ErrorIs(t, err, ErrConnection)
 }

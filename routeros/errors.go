@@ -27,7 +27,9 @@ var (
 	ErrFatal = errors.New("fatal")
 	// ErrConnection: the connection broke (I/O error, malformed or
 	// oversized reply, !fatal). The client closes it; a client made by
-	// Dial redials on the next call.
+	// Dial redials on the next call, and repeats a read-only call once
+	// when a connection that had been used before turns out dead. For a
+	// write the outcome is unknown: read back before retrying.
 	ErrConnection = errors.New("connection broken")
 	// ErrClosed: the client was closed.
 	ErrClosed = errors.New("client closed")

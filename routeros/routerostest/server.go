@@ -217,6 +217,20 @@ func (s *Server) Close() {
 	s.wg.Wait()
 }
 
+// DropConnections closes every open connection at once, like a router
+// reboot; the listener keeps accepting new ones.
+func (s *Server) DropConnections() {
+	s.mu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.shutdown()
+	}
+}
+
 // SetVersion changes the emulated RouterOS version ("7.18", "7.20.5").
 func (s *Server) SetVersion(v string) error {
 	parts := strings.SplitN(strings.Fields(v + " ")[0], ".", 3)
