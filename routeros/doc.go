@@ -6,7 +6,9 @@
 // call's context deadline (go-routeros ignores contexts in sync mode and its
 // login can hang forever), replies are decoded with a length cap, and any
 // read error, malformed reply or !fatal closes the connection and is
-// reported as ErrConnection. A client made by Dial redials on its next call.
+// reported as ErrConnection. A client made by Dial redials on its next call
+// and repeats a read-only call once when a connection it had used before
+// turns out dead (a router reboot); writes are never repeated.
 //
 // A *Client is safe for concurrent use. Calls are serialised over one
 // connection; independent commands of one operation (an address-list sync,
