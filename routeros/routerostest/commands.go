@@ -192,6 +192,7 @@ func (s *Server) exec(c *conn, cmd command, due time.Time) ([][]string, error) {
 		}, true)
 	}
 	menu, verb := splitCommand(cmd.word)
+	s.expire()
 	if fields, ok := settingsSpec[menu]; ok {
 		switch verb {
 		case "print", "getall":
@@ -299,6 +300,9 @@ func clone(m map[string]string) map[string]string {
 
 func (r *row) item() map[string]string {
 	m := clone(r.values)
+	if !r.expires.IsZero() {
+		m["timeout"] = FormatDuration(time.Until(r.expires).Round(time.Second))
+	}
 	m[".id"] = "*" + strings.ToUpper(strconv.FormatInt(int64(r.id), 16))
 	return m
 }
@@ -353,7 +357,54 @@ func (s *Server) add(menu string, t *table, cmd command) ([][]string, error) {
 		return nil, trap(4, "failure: already have such entry")
 	}
 	r := s.insert(menu, vals)
+	if d, ok := parseDuration(vals["timeout"]); ok && d > 0 && menu == "/ip/firewall/address-list" {
+		r.expires = time.Now().Add(d)
+	}
 	return done("ret", r.item()[".id"]), nil
+}
+
+// expire removes address-list entries whose timeout ran out; s.mu is held.
+func (s *Server) expire() {
+	const menu = "/ip/firewall/address-list"
+	t := s.tables[menu]
+	now := time.Now()
+	t.rows = slices.DeleteFunc(t.rows, func(r *row) bool {
+		if r.expires.IsZero() || now.Before(r.expires) {
+			return false
+		}
+		t.indexDel(r)
+		item := r.item()
+		item[".dead"] = "true"
+		s.notify(menu, item)
+		return true
+	})
+}
+
+// parseDuration reads the fake's own stored form ("1h", "90s", "1w2d").
+func parseDuration(v string) (time.Duration, bool) {
+	if v == "" || !durationRE.MatchString(v) {
+		return 0, false
+	}
+	var total time.Duration
+	for v != "" {
+		i := 0
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+			i++
+		}
+		n, err := strconv.Atoi(v[:i])
+		if err != nil {
+			return 0, false
+		}
+		v = v[i:]
+		unit := map[string]time.Duration{"w": 7 * 24 * time.Hour, "d": 24 * time.Hour, "h": time.Hour, "m": time.Minute, "s": time.Second, "ms": time.Millisecond}
+		suffix := v[:1]
+		if strings.HasPrefix(v, "ms") {
+			suffix = "ms"
+		}
+		total += time.Duration(n) * unit[suffix]
+		v = v[len(suffix):]
+	}
+	return total, true
 }
 
 func (s *Server) insert(menu string, vals map[string]string) *row {

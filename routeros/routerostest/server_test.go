@@ -397,7 +397,7 @@ func TestValidation(t *testing.T) {
 		assert.Equal(t, "!done", got[0][0], "%v: %v", words, got)
 	}
 	got := r.call("/ip/firewall/address-list/print", "?list=r")
-	assert.Contains(t, got[0], "=timeout=90s")
+	assert.Contains(t, got[0], "=timeout=1m30s")
 	assert.Contains(t, got[0], "=dynamic=true")
 	got = r.call("/ip/dhcp-server/lease/print", "?address=192.168.1.77", "=.proplist=mac-address")
 	assert.Equal(t, []string{"!re", "=mac-address=AA:BB:CC:DD:EE:77"}, got[0])
@@ -442,4 +442,23 @@ func TestSettingsKnobs(t *testing.T) {
 	got := r2.call("/login", "=name=u", "=password=p")
 	assert.Equal(t, "!trap", got[0][0])
 	assert.Equal(t, "invalid value for argument x", (&trapError{message: "invalid value for argument x"}).Error())
+}
+
+func TestAddressListTimeoutExpires(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	r := dialRaw(t, s, true)
+	r.call("/ip/firewall/address-list/add", "=list=tmp", "=address=10.0.0.1", "=timeout=1h")
+	r.call("/ip/firewall/address-list/add", "=list=tmp", "=address=10.0.0.2", "=timeout=50ms")
+	got := r.call("/ip/firewall/address-list/print", "?list=tmp", "=.proplist=address,timeout,dynamic")
+	require.Len(t, got, 3)
+	assert.Equal(t, []string{"!re", "=address=10.0.0.1", "=timeout=1h", "=dynamic=true"}, got[0])
+	time.Sleep(80 * time.Millisecond)
+	got = r.call("/ip/firewall/address-list/print", "?list=tmp", "=count-only=")
+	assert.Equal(t, []string{"!done", "=ret=1"}, got[0])
+	d, ok := parseDuration("1w2d3h4m5s6ms")
+	assert.True(t, ok)
+	assert.Equal(t, 9*24*time.Hour+3*time.Hour+4*time.Minute+5*time.Second+6*time.Millisecond, d)
+	_, ok = parseDuration("x")
+	assert.False(t, ok)
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // kind says how a field's value is validated and normalised.
@@ -44,8 +45,9 @@ type menuSpec struct {
 }
 
 type row struct {
-	id     int
-	values map[string]string
+	id      int
+	values  map[string]string
+	expires time.Time // address-list entries with a timeout
 }
 
 type table struct {
