@@ -281,6 +281,9 @@ func (s *Server) exec(c *conn, cmd command, due time.Time) ([][]string, error) {
 		for _, r := range rows {
 			t.rows = slices.DeleteFunc(t.rows, func(x *row) bool { return x == r })
 			t.indexDel(r)
+			if !r.expires.IsZero() {
+				s.expiring--
+			}
 			item := r.item()
 			item[".dead"] = "true"
 			s.notify(menu, item)
@@ -359,6 +362,7 @@ func (s *Server) add(menu string, t *table, cmd command) ([][]string, error) {
 	r := s.insert(menu, vals)
 	if d, ok := parseDuration(vals["timeout"]); ok && d > 0 && menu == "/ip/firewall/address-list" {
 		r.expires = time.Now().Add(d)
+		s.expiring++
 	}
 	return done("ret", r.item()[".id"]), nil
 }
@@ -366,12 +370,16 @@ func (s *Server) add(menu string, t *table, cmd command) ([][]string, error) {
 // expire removes address-list entries whose timeout ran out; s.mu is held.
 func (s *Server) expire() {
 	const menu = "/ip/firewall/address-list"
+	if s.expiring == 0 {
+		return // keep commands O(1) when nothing can expire
+	}
 	t := s.tables[menu]
 	now := time.Now()
 	t.rows = slices.DeleteFunc(t.rows, func(r *row) bool {
 		if r.expires.IsZero() || now.Before(r.expires) {
 			return false
 		}
+		s.expiring--
 		t.indexDel(r)
 		item := r.item()
 		item[".dead"] = "true"

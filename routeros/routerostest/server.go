@@ -121,6 +121,7 @@ type Server struct {
 	conns      map[*conn]struct{}
 	connSeq    int
 	commands   int
+	expiring   int // address-list rows with a running timeout
 	closed     bool
 
 	wg sync.WaitGroup
