@@ -326,7 +326,11 @@ func TestConcurrentUse(t *testing.T) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	_ = srv
+	conns := map[int]bool{}
+	for _, s := range srv.Transcript() {
+		conns[s.Conn] = true
+	}
+	assert.Len(t, conns, 1, "calls share one connection")
 }
 
 func TestCloseUnblocksCallAndRefusesLater(t *testing.T) {

@@ -483,7 +483,11 @@ func TestOnboard(t *testing.T) {
 	assert.ErrorIs(t, err, ErrNotFound)
 	_, err = c.WireGuard.Onboard(ctx, "x", OnboardOptions{Network: mustPrefix("192.168.100.0/31")})
 	assert.ErrorIs(t, err, ErrBadValue)
-	_ = srv
+
+	// The client's private key never travels to the router.
+	for _, sent := range srv.Transcript() {
+		assert.NotContains(t, strings.Join(sent.Words, " "), ob.PrivateKey.Reveal())
+	}
 }
 
 func TestNextFreeAddressFull(t *testing.T) {
