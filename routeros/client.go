@@ -1,0 +1,471 @@
+package routeros
+
+import (
+	"bufio"
+	"context"
+	"crypto/md5" //nolint:gosec // RouterOS' legacy login challenge is MD5
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-routeros/routeros/v3/proto"
+
+	"github.com/thehomelab/homelab/internal/netctx"
+	"github.com/thehomelab/homelab/internal/tlspin"
+)
+
+// Client talks to one router over the RouterOS API (TCP 8728, or API-SSL
+// on 8729). It is safe for concurrent use: calls are serialised over one
+// connection, and batches of independent commands are pipelined with
+// .tag words. Every call honours its context down to the socket.
+type Client struct {
+	// Services, grouped by menu.
+	System    *SystemService
+	WAN       *WANService
+	IP        *IPService
+	DHCP      *DHCPService
+	Firewall  *FirewallService
+	WireGuard *WireGuardService
+	Scripts   *ScriptService
+
+	cfg  config
+	dial func(ctx context.Context) (net.Conn, error) // nil for NewClient
+
+	sem chan struct{} // held while the connection is in use
+
+	// guarded by sem
+	conn     net.Conn
+	br       *bufio.Reader
+	w        proto.Writer
+	loggedIn bool
+	used     bool // a command other than login went over this connection
+	broken   error
+	tagSeq   uint64
+
+	lmu       sync.Mutex
+	live      net.Conn // c.conn, readable by Close without sem
+	listeners map[*Listener]struct{}
+
+	closeOnce     sync.Once
+	closed        atomic.Bool
+	roundTrip     atomic.Int64
+	cachedVersion atomic.Pointer[string]
+}
+
+// Dial connects to the router at addr ("host:8728"; with WithTLS,
+// WithFingerprint or WithRootCAs, API-SSL, usually "host:8729") and logs
+// in, all within ctx. If the connection later breaks, the next call redials.
+func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
+	c, err := newClient(nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	var tlsCfg *tls.Config
+	if c.cfg.useTLS {
+		host, _, _ := net.SplitHostPort(addr)
+		name := c.cfg.serverName
+		if name == "" {
+			name = host
+		}
+		tlsCfg, err = tlspin.Config(tlspin.Options{Fingerprint: c.cfg.fingerprint, RootCAs: c.cfg.rootCAs, ServerName: name})
+		if err != nil {
+			return nil, fmt.Errorf("routeros: dial %s: %w", addr, err)
+		}
+	}
+	c.dial = func(ctx context.Context) (net.Conn, error) {
+		if tlsCfg != nil {
+			return (&tls.Dialer{Config: tlsCfg}).DialContext(ctx, "tcp", addr)
+		}
+		return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	}
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	conn, err := c.dial(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return nil, &Error{Op: "dial " + addr, Category: -1, Err: err, kinds: []error{ErrConnection}}
+	}
+	c.attach(conn)
+	if err := c.acquire(ctx); err != nil { // cannot be contended yet; ctx may be done
+		_ = conn.Close()
+		return nil, &Error{Op: "dial " + addr, Category: -1, Err: err}
+	}
+	err = c.login(ctx)
+	c.release()
+	if err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// NewClient wraps an established connection (plain or TLS). It does no I/O:
+// the first call logs in with the configured user, under that call's
+// context. The Client owns conn and closes it in Close.
+func NewClient(conn net.Conn, opts ...Option) (*Client, error) {
+	if conn == nil {
+		return nil, errors.New("routeros: nil connection")
+	}
+	c, err := newClient(conn, opts)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func newClient(conn net.Conn, opts []Option) (*Client, error) {
+	c := &Client{cfg: defaults(), sem: make(chan struct{}, 1)}
+	for _, o := range opts {
+		if err := o(&c.cfg); err != nil {
+			return nil, err
+		}
+	}
+	c.System = &SystemService{c}
+	c.WAN = &WANService{c}
+	c.IP = &IPService{c}
+	c.DHCP = &DHCPService{c}
+	c.Firewall = &FirewallService{c}
+	c.WireGuard = &WireGuardService{c}
+	c.Scripts = &ScriptService{c}
+	if conn != nil {
+		c.attach(conn)
+	}
+	return c, nil
+}
+
+func (c *Client) attach(conn net.Conn) {
+	c.conn = conn
+	c.lmu.Lock()
+	c.live = conn
+	c.lmu.Unlock()
+	c.br = bufio.NewReaderSize(conn, 64<<10)
+	c.w = proto.NewWriter(conn)
+	c.loggedIn = false
+	c.used = false
+	c.broken = nil
+}
+
+// readOnly reports whether every command only reads, so repeating the
+// batch cannot change the router twice.
+func readOnly(cmds []cmd) bool {
+	for _, cm := range cmds {
+		switch {
+		case strings.HasSuffix(cm[0], "/print"), strings.HasSuffix(cm[0], "/getall"), cm[0] == "/file/read":
+		case strings.HasSuffix(cm[0], "/monitor") && slices.Contains(cm[1:], "=once="):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Close closes the connection. It is idempotent; calls in flight return
+// an error wrapping ErrClosed, later calls ErrClosed.
+func (c *Client) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		c.closed.Store(true)
+		c.lmu.Lock()
+		ls := make([]*Listener, 0, len(c.listeners))
+		for l := range c.listeners {
+			ls = append(ls, l)
+		}
+		c.lmu.Unlock()
+		for _, l := range ls {
+			_ = l.Close()
+		}
+		// Closing the live connection unblocks a call in flight; then wait
+		// for it to leave (it may have redialled) and close what is left.
+		c.lmu.Lock()
+		live := c.live
+		c.lmu.Unlock()
+		if live != nil {
+			err = live.Close()
+		}
+		c.sem <- struct{}{}
+		if c.conn != nil && c.conn != live {
+			err = c.conn.Close()
+		}
+		<-c.sem
+		if errors.Is(err, net.ErrClosed) {
+			err = nil
+		}
+	})
+	return err
+}
+
+func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, c.cfg.timeout)
+}
+
+func (c *Client) acquire(ctx context.Context) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if c.closed.Load() {
+		<-c.sem
+		return ErrClosed
+	}
+	return nil
+}
+
+func (c *Client) release() { <-c.sem }
+
+// cmd is one API command: the command word and its attribute and query
+// words, without .tag.
+type cmd []string
+
+// result is the reply to one command.
+type result struct {
+	re    []Record
+	done  Record
+	empty bool
+	trap  *sentence
+}
+
+// do runs commands as one pipelined batch: every command is written with
+// its own .tag while replies are read, so the batch costs one round trip.
+// A trap on one command does not stop the others; it is returned in its
+// result. A non-nil error means the connection broke or ctx ended.
+func (c *Client) do(ctx context.Context, op string, cmds ...cmd) ([]result, error) {
+	if len(cmds) == 0 {
+		return nil, nil
+	}
+	start := time.Now()
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	if err := c.acquire(ctx); err != nil {
+		return nil, &Error{Op: op, Command: cmds[0][0], Category: -1, Err: err, kinds: kindsOf(err)}
+	}
+	defer c.release()
+	if err := c.ready(ctx); err != nil {
+		return nil, wrapOp(err, op)
+	}
+	reused := c.used
+	c.used = true
+	res, err := c.roundTripLocked(ctx, op, cmds)
+	if err != nil && reused && c.dial != nil && readOnly(cmds) && ctx.Err() == nil && errors.Is(err, ErrConnection) {
+		// A connection that sat idle may have died with the router (a
+		// reboot); a read is safe to repeat once on a fresh one.
+		if rerr := c.ready(ctx); rerr == nil {
+			c.used = true
+			res, err = c.roundTripLocked(ctx, op, cmds)
+		}
+	}
+	c.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "routeros call", slog.String("op", op),
+		slog.String("command", cmds[0][0]), slog.Int("commands", len(cmds)),
+		slog.Duration("took", time.Since(start)), slog.Bool("ok", err == nil))
+	return res, err
+}
+
+func kindsOf(err error) []error {
+	if errors.Is(err, ErrClosed) {
+		return []error{ErrClosed}
+	}
+	return nil
+}
+
+func wrapOp(err error, op string) error {
+	var e *Error
+	if errors.As(err, &e) {
+		e2 := *e
+		e2.Op = op + ": " + e.Op
+		return &e2
+	}
+	return &Error{Op: op, Category: -1, Err: err}
+}
+
+// ready makes sure there is a logged-in connection, redialling a broken
+// one when the client was made by Dial; sem is held.
+func (c *Client) ready(ctx context.Context) error {
+	if c.broken != nil {
+		if c.dial == nil {
+			return &Error{Op: "use connection", Category: -1, Err: c.broken, kinds: []error{ErrConnection}}
+		}
+		conn, err := c.dial(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				err = ctx.Err()
+			}
+			return &Error{Op: "redial", Category: -1, Err: err, kinds: []error{ErrConnection}}
+		}
+		c.attach(conn)
+	}
+	if !c.loggedIn {
+		return c.login(ctx)
+	}
+	return nil
+}
+
+// login runs /login (post-6.43 form, falling back to the MD5 challenge
+// when the router answers with =ret=); sem is held.
+func (c *Client) login(ctx context.Context) error {
+	const op = "login"
+	res, err := c.roundTripLocked(ctx, op, []cmd{{"/login", "=name=" + c.cfg.user, "=password=" + c.cfg.password.Reveal()}})
+	if err != nil {
+		return err
+	}
+	if res[0].trap != nil {
+		return &Error{Op: op, Command: "/login", Category: -1, Message: res[0].trap.attrs["message"], kinds: []error{ErrAuth}}
+	}
+	if ret, ok := res[0].done["ret"]; ok {
+		chal, err := hex.DecodeString(ret)
+		if err != nil {
+			c.markBroken(err)
+			return &Error{Op: op, Command: "/login", Category: -1, Message: "invalid login challenge", kinds: []error{ErrAuth}}
+		}
+		h := md5.New() //nolint:gosec
+		h.Write([]byte{0})
+		h.Write([]byte(c.cfg.password.Reveal()))
+		h.Write(chal)
+		res, err = c.roundTripLocked(ctx, op, []cmd{{"/login", "=name=" + c.cfg.user, "=response=00" + hex.EncodeToString(h.Sum(nil))}})
+		if err != nil {
+			return err
+		}
+		if res[0].trap != nil {
+			return &Error{Op: op, Command: "/login", Category: -1, Message: res[0].trap.attrs["message"], kinds: []error{ErrAuth}}
+		}
+	}
+	c.loggedIn = true
+	return nil
+}
+
+func (c *Client) markBroken(err error) {
+	if c.broken == nil {
+		c.broken = err
+		_ = c.conn.Close()
+	}
+}
+
+// roundTripLocked writes cmds and reads until each has its !done; sem is
+// held. Any read or write error, malformed reply or !fatal breaks the
+// connection: it is closed and reported.
+func (c *Client) roundTripLocked(ctx context.Context, op string, cmds []cmd) ([]result, error) {
+	c.roundTrip.Add(1)
+	first := cmds[0][0]
+	results := make([]result, len(cmds))
+	tags := make(map[string]int, len(cmds))
+	base := c.tagSeq
+	c.tagSeq += uint64(len(cmds))
+	for i := range cmds {
+		tags[strconv.FormatUint(base+uint64(i)+1, 10)] = i
+	}
+	var fatal *Error
+	err := netctx.Do(ctx, c.conn, func() error {
+		writeErr := make(chan error, 1)
+		write := func() {
+			for i, cm := range cmds {
+				c.w.BeginSentence()
+				for _, w := range cm {
+					c.w.WriteWord(w)
+				}
+				c.w.WriteWord(".tag=" + strconv.FormatUint(base+uint64(i)+1, 10))
+				if err := c.w.EndSentence(); err != nil {
+					writeErr <- err
+					return
+				}
+			}
+			writeErr <- nil
+		}
+		if len(cmds) == 1 {
+			write()
+			if err := <-writeErr; err != nil {
+				return err
+			}
+		} else {
+			// Write concurrently so neither side blocks on a full socket
+			// buffer; the goroutine ends before this function returns.
+			go write()
+		}
+		err := c.readReplies(op, cmds, tags, results, &fatal)
+		if len(cmds) > 1 {
+			if err != nil {
+				_ = c.conn.Close()
+				<-writeErr
+			} else if werr := <-writeErr; werr != nil {
+				err = werr
+			}
+		}
+		return err
+	})
+	if err != nil {
+		c.markBroken(err)
+		if fatal != nil {
+			return nil, fatal
+		}
+		if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, &Error{Op: op, Command: first, Category: -1, Err: err}
+		}
+		if c.closed.Load() {
+			return nil, &Error{Op: op, Command: first, Category: -1, Err: err, kinds: []error{ErrClosed, ErrConnection}}
+		}
+		return nil, connError(op, first, err)
+	}
+	return results, nil
+}
+
+func (c *Client) readReplies(op string, cmds []cmd, tags map[string]int, results []result, fatal **Error) error {
+	pending := len(cmds)
+	for pending > 0 {
+		s, err := readSentence(c.br, c.cfg.maxWord)
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		if s.word == "!fatal" {
+			msg := s.attrs["message"]
+			if msg == "" {
+				msg = strings.Join(s.bare, " ")
+			}
+			*fatal = &Error{Op: op, Command: cmds[0][0], Category: -1, Message: msg, kinds: []error{ErrFatal, ErrConnection}}
+			return errors.New("fatal: " + msg)
+		}
+		i, ok := tags[s.tag]
+		if !ok || results[i].done != nil {
+			return &protocolError{fmt.Sprintf("%s reply with unexpected tag %q", s.word, truncate(s.tag, 20))}
+		}
+		r := &results[i]
+		switch s.word {
+		case "!re":
+			r.re = append(r.re, Record(s.attrs))
+		case "!empty":
+			r.empty = true
+		case "!trap":
+			if r.trap == nil {
+				r.trap = s
+			}
+		case "!done":
+			r.done = Record(s.attrs)
+			pending--
+		default:
+			return &protocolError{fmt.Sprintf("unknown reply word %q", truncate(s.word, 20))}
+		}
+	}
+	return nil
+}
+
+// RoundTrips returns how many request/reply exchanges the client has made
+// (a pipelined batch counts once); benchmarks report it.
+func (c *Client) RoundTrips() int64 { return c.roundTrip.Load() }

@@ -1,0 +1,145 @@
+package routeros_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log"
+	"net/netip"
+	"strings"
+
+	"github.com/thehomelab/homelab/routeros"
+	"github.com/thehomelab/homelab/routeros/routerostest"
+)
+
+// router starts the fake lab router and dials it, as a real program would
+// dial 192.168.1.1:8728.
+func router() (*routerostest.Server, *routeros.Client) {
+	srv, err := routerostest.NewServer()
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := routeros.Dial(context.Background(), srv.Addr(),
+		routeros.WithUser(routerostest.DefaultUser, routeros.NewSecret(routerostest.DefaultPassword)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	return srv, c
+}
+
+func ExampleWANService_PublicIP() {
+	srv, c := router()
+	defer srv.Close()
+	defer c.Close()
+
+	ip, err := c.WAN.PublicIP(context.Background(), "") // "" means pppoe-out1
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("public IPv4:", ip)
+	// Output:
+	// public IPv4: 203.0.113.45
+}
+
+func ExampleFirewallService_AuditIsolation() {
+	srv, c := router()
+	defer srv.Close()
+	defer c.Close()
+	ctx := context.Background()
+	guest, lan := netip.MustParsePrefix("10.1.1.0/24"), netip.MustParsePrefix("192.168.1.0/24")
+
+	rep, err := c.Firewall.AuditIsolation(ctx, guest, lan)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("isolated=%v by %q\n", rep.Isolated, rep.Rule.Comment)
+
+	// Someone deletes the drop rule on the router.
+	rules, _ := c.Firewall.FilterRules(ctx)
+	for _, r := range rules {
+		if r.Comment == "guest isolation" {
+			if _, err := c.Run(ctx, "/ip/firewall/filter/remove", "=.id="+string(r.ID)); err != nil {
+				log.Fatal(err)
+			}
+		}
+	}
+	rep, err = c.Firewall.AuditIsolation(ctx, guest, lan)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("isolated=%v: %s\n", rep.Isolated, rep.Reason)
+	// Output:
+	// isolated=true by "guest isolation"
+	// isolated=false: rule *16 (allow forward) accepts traffic from 10.1.1.0/24 to 192.168.1.0/24
+}
+
+func ExampleWireGuardService_Onboard() {
+	srv, c := router()
+	defer srv.Close()
+	defer c.Close()
+
+	ob, err := c.WireGuard.Onboard(context.Background(), "phone-anna", routeros.OnboardOptions{
+		AllowedIPs: []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24"), netip.MustParsePrefix("192.168.100.0/24")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("client address:", ob.Address)
+	// The config holds fresh keys; print the rest of it.
+	for _, line := range strings.Split(ob.Config.Reveal(), "\n") {
+		if !strings.Contains(line, "Key =") {
+			fmt.Println(line)
+		}
+	}
+	fmt.Println("QR is a PNG:", bytes.HasPrefix(ob.QR, []byte("\x89PNG")))
+	fmt.Println("config prints as:", ob.Config)
+	// Output:
+	// client address: 192.168.100.4/32
+	// [Interface]
+	// Address = 192.168.100.4/32
+	// DNS = 192.168.100.1
+	//
+	// [Peer]
+	// Endpoint = a1b2c3d4e5f6.sn.mynetname.net:13231
+	// AllowedIPs = 192.168.1.0/24, 192.168.100.0/24
+	// PersistentKeepalive = 25
+	//
+	// QR is a PNG: true
+	// config prints as: REDACTED
+}
+
+func ExampleFirewallService_SyncAddressList() {
+	srv, c := router()
+	defer srv.Close()
+	defer c.Close()
+	ctx := context.Background()
+
+	desired := []string{"198.51.100.7", "192.0.2.0/24"}
+	res, err := c.Firewall.SyncAddressList(ctx, "blocklist", desired)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("added:", res.Added, "removed:", res.Removed)
+	res, _ = c.Firewall.SyncAddressList(ctx, "blocklist", desired)
+	fmt.Println("second run changed:", res.Changed())
+	// Output:
+	// added: [192.0.2.0/24] removed: [198.51.100.0/28]
+	// second run changed: false
+}
+
+func ExampleClient_Run() {
+	srv, c := router()
+	defer srv.Close()
+	defer c.Close()
+
+	reply, err := c.Run(context.Background(), "/ip/dhcp-server/lease/print", "?server=dhcp-lan", "=.proplist=address,host-name")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range reply.Records {
+		fmt.Println(r["address"], r["host-name"])
+	}
+	// Output:
+	// 192.168.1.10 nas
+	// 192.168.1.23 laptop
+}

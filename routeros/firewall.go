@@ -1,0 +1,391 @@
+package routeros
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// FirewallService manages /ip/firewall address lists and reads filter rules.
+type FirewallService struct{ c *Client }
+
+// AddressListEntry is an /ip/firewall/address-list entry.
+type AddressListEntry struct {
+	ID       ID
+	List     string
+	Address  string // address, prefix, range a-b or DNS name, as RouterOS prints it
+	Timeout  time.Duration
+	Comment  string
+	Dynamic  bool // entries with a timeout, or added by rules
+	Disabled bool
+}
+
+// NormalizeListAddress returns the form RouterOS prints for an address-list
+// address: a bare address for a single host (10.0.0.1/32 → 10.0.0.1), a
+// masked prefix otherwise; ranges and DNS names are kept as given.
+func NormalizeListAddress(s string) string {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.String()
+	}
+	if p, err := netip.ParsePrefix(s); err == nil {
+		if p.IsSingleIP() {
+			return p.Addr().String()
+		}
+		return p.Masked().String()
+	}
+	return s
+}
+
+// AddressList lists the entries of one address list.
+//
+// RouterOS API: /ip/firewall/address-list/print ?list=<list>
+func (s *FirewallService) AddressList(ctx context.Context, list string) ([]AddressListEntry, error) {
+	recs, err := s.c.print(ctx, "list address-list "+list, "/ip/firewall/address-list", "?list="+list)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AddressListEntry, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, AddressListEntry{ID: r.ID(), List: r["list"], Address: r["address"],
+			Timeout: r.Duration("timeout"), Comment: r["comment"], Dynamic: r.Bool("dynamic"), Disabled: r.Bool("disabled")})
+	}
+	return out, nil
+}
+
+// AddressOptions are optional settings of an address-list entry.
+type AddressOptions struct {
+	Timeout time.Duration // 0: permanent; else the entry is dynamic and expires
+	Comment string
+}
+
+func addressCmd(list, address string, o AddressOptions) cmd {
+	c := cmd{"/ip/firewall/address-list/add", kv("list", list), kv("address", NormalizeListAddress(address))}
+	if o.Timeout > 0 {
+		c = append(c, kv("timeout", FormatDuration(o.Timeout)))
+	}
+	if o.Comment != "" {
+		c = append(c, kv("comment", o.Comment))
+	}
+	return c
+}
+
+// AddAddress adds address to list; a duplicate is ErrConflict.
+//
+// RouterOS API: /ip/firewall/address-list/add
+func (s *FirewallService) AddAddress(ctx context.Context, list, address string, o AddressOptions) (ID, error) {
+	r, err := s.c.one(ctx, "add "+address+" to address-list "+list, addressCmd(list, address, o))
+	if err != nil {
+		return "", err
+	}
+	return ID(r.done["ret"]), nil
+}
+
+// RemoveAddress removes address from list; ErrNotFound if absent.
+//
+// RouterOS API: /ip/firewall/address-list/print + remove
+func (s *FirewallService) RemoveAddress(ctx context.Context, list, address string) error {
+	op := "remove " + address + " from address-list " + list
+	norm := NormalizeListAddress(address)
+	recs, err := s.c.print(ctx, op, "/ip/firewall/address-list", "?list="+list, "?address="+norm, "=.proplist=.id")
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		return notFound(op, "no such entry")
+	}
+	ids := make([]string, 0, len(recs))
+	for _, r := range recs {
+		ids = append(ids, r[".id"])
+	}
+	_, err = s.c.one(ctx, op, cmd{"/ip/firewall/address-list/remove", kv(".id", strings.Join(ids, ","))})
+	return err
+}
+
+// SyncResult reports what SyncAddressList changed.
+type SyncResult struct {
+	Added   []string
+	Removed []string
+}
+
+// Changed reports whether anything was added or removed.
+func (r SyncResult) Changed() bool { return len(r.Added)+len(r.Removed) > 0 }
+
+// SyncAddressList makes the static entries of list equal to desired (a set;
+// order and duplicates do not matter). It reads the list once, then sends
+// the removals as one command and the additions pipelined over the same
+// connection: two round trips whatever the size. Dynamic entries (with a
+// timeout) are left alone and count as present. Running it twice changes nothing the second time.
+//
+// RouterOS API: /ip/firewall/address-list/print, remove, add
+func (s *FirewallService) SyncAddressList(ctx context.Context, list string, desired []string) (SyncResult, error) {
+	op := "sync address-list " + list
+	want := make(map[string]bool, len(desired))
+	for _, d := range desired {
+		want[NormalizeListAddress(d)] = true
+	}
+	recs, err := s.c.print(ctx, op, "/ip/firewall/address-list", "?list="+list, "=.proplist=.id,address,dynamic")
+	if err != nil {
+		return SyncResult{}, err
+	}
+	var res SyncResult
+	var removeIDs []string
+	have := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		a := r["address"]
+		if r.Bool("dynamic") {
+			// Not ours to remove, and the router refuses a static twin.
+			if want[a] {
+				have[a] = true
+			}
+			continue
+		}
+		if want[a] && !have[a] {
+			have[a] = true
+			continue
+		}
+		removeIDs = append(removeIDs, r[".id"])
+		res.Removed = append(res.Removed, a)
+	}
+	var cmds []cmd
+	if len(removeIDs) > 0 {
+		cmds = append(cmds, cmd{"/ip/firewall/address-list/remove", kv(".id", strings.Join(removeIDs, ","))})
+	}
+	for a := range want {
+		if !have[a] {
+			res.Added = append(res.Added, a)
+		}
+	}
+	slices.Sort(res.Added)
+	slices.Sort(res.Removed)
+	for _, a := range res.Added {
+		cmds = append(cmds, addressCmd(list, a, AddressOptions{}))
+	}
+	if len(cmds) == 0 {
+		return res, nil
+	}
+	results, err := s.c.batch(ctx, op, cmds)
+	if err != nil {
+		return res, err
+	}
+	for i, r := range results {
+		if cmds[i][0] == "/ip/firewall/address-list/add" && !strings.HasPrefix(r.done["ret"], "*") {
+			return res, &Error{Op: op, Command: cmds[i][0], Category: -1, Message: "add returned no id", kinds: []error{ErrConnection}}
+		}
+	}
+	return res, nil
+}
+
+// FilterRule is an /ip/firewall/filter rule. Matchers the SDK does not
+// model are kept in Other.
+type FilterRule struct {
+	ID               ID
+	Chain            string
+	Action           string
+	SrcAddress       string
+	DstAddress       string
+	SrcAddressList   string
+	DstAddressList   string
+	InInterface      string
+	OutInterface     string
+	InInterfaceList  string
+	OutInterfaceList string
+	ConnectionState  string
+	Protocol         string
+	DstPort          string
+	Comment          string
+	Disabled         bool
+	Dynamic          bool
+	Invalid          bool
+	Other            map[string]string
+}
+
+var filterKnown = map[string]bool{".id": true, "chain": true, "action": true, "src-address": true, "dst-address": true,
+	"src-address-list": true, "dst-address-list": true, "in-interface": true, "out-interface": true,
+	"in-interface-list": true, "out-interface-list": true, "connection-state": true, "protocol": true,
+	"dst-port": true, "comment": true, "disabled": true, "dynamic": true, "invalid": true, "bytes": true, "packets": true}
+
+// FilterRules lists the filter rules in order.
+//
+// RouterOS API: /ip/firewall/filter/print
+func (s *FirewallService) FilterRules(ctx context.Context) ([]FilterRule, error) {
+	recs, err := s.c.print(ctx, "list filter rules", "/ip/firewall/filter")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FilterRule, 0, len(recs))
+	for _, r := range recs {
+		fr := FilterRule{ID: r.ID(), Chain: r["chain"], Action: r["action"], SrcAddress: r["src-address"],
+			DstAddress: r["dst-address"], SrcAddressList: r["src-address-list"], DstAddressList: r["dst-address-list"],
+			InInterface: r["in-interface"], OutInterface: r["out-interface"], InInterfaceList: r["in-interface-list"],
+			OutInterfaceList: r["out-interface-list"], ConnectionState: r["connection-state"], Protocol: r["protocol"],
+			DstPort: r["dst-port"], Comment: r["comment"], Disabled: r.Bool("disabled"), Dynamic: r.Bool("dynamic"), Invalid: r.Bool("invalid")}
+		for k, v := range r {
+			if !filterKnown[k] {
+				if fr.Other == nil {
+					fr.Other = map[string]string{}
+				}
+				fr.Other[k] = v
+			}
+		}
+		out = append(out, fr)
+	}
+	return out, nil
+}
+
+// IsolationReport is the verdict of AuditIsolation.
+type IsolationReport struct {
+	From, To netip.Prefix
+	// Isolated is true when new connections from From to To are dropped
+	// or rejected before anything accepts them.
+	Isolated bool
+	// Rule is the forward rule that decides, or nil when none does (the
+	// chain's default policy accepts).
+	Rule   *FilterRule
+	Reason string
+}
+
+// AuditIsolation reports whether network from (e.g. Guest 10.1.1.0/24) can
+// open connections to network to (e.g. LAN 192.168.1.0/24) through the
+// forward chain. It walks the enabled forward rules in order, as the
+// router does for a new connection: a rule matching all such traffic
+// decides; an accept rule matching some of it (a port, a protocol, an
+// address list) is a leak; a drop matching only some of it does not
+// isolate. Jumps to custom chains are not followed and count as partial.
+//
+// RouterOS API: /ip/address/print, /ip/firewall/filter/print
+func (s *FirewallService) AuditIsolation(ctx context.Context, from, to netip.Prefix) (IsolationReport, error) {
+	from, to = from.Masked(), to.Masked()
+	rep := IsolationReport{From: from, To: to}
+	addrs, err := s.c.IP.Addresses(ctx)
+	if err != nil {
+		return rep, err
+	}
+	rules, err := s.FilterRules(ctx)
+	if err != nil {
+		return rep, err
+	}
+	ifaceOf := func(p netip.Prefix) string {
+		for _, a := range addrs {
+			if !a.Disabled && a.Address.Masked() == p {
+				return a.Interface
+			}
+		}
+		return ""
+	}
+	rep.Isolated, rep.Rule, rep.Reason = auditForward(rules, from, to, ifaceOf(from), ifaceOf(to))
+	return rep, nil
+}
+
+type match int
+
+const (
+	matchNone match = iota
+	matchSome
+	matchAll
+)
+
+// auditForward is the pure part of AuditIsolation.
+func auditForward(rules []FilterRule, from, to netip.Prefix, inIface, outIface string) (bool, *FilterRule, string) {
+	for i := range rules {
+		r := &rules[i]
+		if r.Chain != "forward" || r.Disabled || r.Invalid {
+			continue
+		}
+		m := ruleMatch(r, from, to, inIface, outIface)
+		if m == matchNone {
+			continue
+		}
+		switch r.Action {
+		case "drop", "reject", "tarpit":
+			if m == matchAll {
+				return true, r, fmt.Sprintf("rule %s (%s) %ss all traffic from %s to %s", r.ID, r.Comment, r.Action, from, to)
+			}
+		case "accept", "fasttrack-connection":
+			if m == matchAll {
+				return false, r, fmt.Sprintf("rule %s (%s) accepts traffic from %s to %s", r.ID, r.Comment, from, to)
+			}
+			return false, r, fmt.Sprintf("rule %s (%s) accepts some traffic from %s to %s", r.ID, r.Comment, from, to)
+		case "jump":
+			if m == matchAll {
+				return false, r, fmt.Sprintf("rule %s (%s) jumps to another chain; not followed", r.ID, r.Comment)
+			}
+		}
+	}
+	return false, nil, fmt.Sprintf("no forward rule blocks %s to %s; the default policy accepts", from, to)
+}
+
+// ruleMatch says whether r matches all, some or none of the new
+// connections from → to.
+func ruleMatch(r *FilterRule, from, to netip.Prefix, inIface, outIface string) match {
+	m := matchAll
+	lower := func(x match) {
+		if x < m {
+			m = x
+		}
+	}
+	if cs := r.ConnectionState; cs != "" {
+		// Only the "new" state matters for whether a connection can start.
+		neg := strings.HasPrefix(cs, "!")
+		hasNew := slices.Contains(strings.Split(strings.TrimPrefix(cs, "!"), ","), "new")
+		if neg == hasNew {
+			return matchNone
+		}
+	}
+	lower(addrMatch(r.SrcAddress, from))
+	lower(addrMatch(r.DstAddress, to))
+	lower(ifaceMatch(r.InInterface, inIface))
+	lower(ifaceMatch(r.OutInterface, outIface))
+	for _, other := range []string{r.SrcAddressList, r.DstAddressList, r.InInterfaceList, r.OutInterfaceList, r.Protocol, r.DstPort} {
+		if other != "" {
+			lower(matchSome)
+		}
+	}
+	if len(r.Other) > 0 {
+		lower(matchSome)
+	}
+	return m
+}
+
+func addrMatch(rule string, p netip.Prefix) match {
+	if rule == "" {
+		return matchAll
+	}
+	neg := strings.HasPrefix(rule, "!")
+	rp, err := ParsePrefix(strings.TrimPrefix(rule, "!"))
+	if err != nil {
+		return matchSome // range or unparsable: assume partial
+	}
+	rp = rp.Masked()
+	var m match
+	switch {
+	case rp.Bits() <= p.Bits() && rp.Contains(p.Addr()):
+		m = matchAll
+	case rp.Overlaps(p):
+		m = matchSome
+	default:
+		m = matchNone
+	}
+	if neg {
+		m = matchAll - m
+	}
+	return m
+}
+
+func ifaceMatch(rule, iface string) match {
+	if rule == "" {
+		return matchAll
+	}
+	neg := strings.HasPrefix(rule, "!")
+	name := strings.TrimPrefix(rule, "!")
+	if iface == "" {
+		return matchSome
+	}
+	if (name == iface) != neg {
+		return matchAll
+	}
+	return matchNone
+}

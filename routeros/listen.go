@@ -1,0 +1,161 @@
+package routeros
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+
+	"github.com/thehomelab/homelab/internal/netctx"
+)
+
+// Event is one change streamed by a Listener.
+type Event struct {
+	Record Record // the item after the change
+	Dead   bool   // the item was removed
+}
+
+// Listener streams the changes of one menu over a connection of its own,
+// so a slow consumer never blocks other calls (go-routeros' shared async
+// reader does). Close it when done; Client.Close closes it too.
+type Listener struct {
+	c    *Client // private session for this stream
+	menu string
+	tag  string
+
+	mu     sync.Mutex // serialises Next
+	closed chan struct{}
+	once   sync.Once
+	parent *Client
+}
+
+// Listen starts streaming changes of menu (e.g. "/ip/dhcp-server/lease")
+// on a new connection, logged in within ctx. Only clients made by Dial can
+// open the extra connection.
+//
+// RouterOS API: <menu>/listen
+func (c *Client) Listen(ctx context.Context, menu string) (*Listener, error) {
+	op := "listen " + menu
+	if c.dial == nil {
+		return nil, &Error{Op: op, Category: -1, Message: "listen needs a client made by Dial", kinds: []error{ErrBadValue}}
+	}
+	if !strings.HasPrefix(menu, "/") || strings.ContainsAny(menu, " =?") {
+		return nil, &Error{Op: op, Category: -1, Message: "menu must be a path like /ip/address", kinds: []error{ErrBadValue}}
+	}
+	if c.closed.Load() {
+		return nil, &Error{Op: op, Category: -1, kinds: []error{ErrClosed}}
+	}
+	sub := &Client{cfg: c.cfg, dial: c.dial, sem: make(chan struct{}, 1)}
+	sub.broken = errors.New("not connected") // ready() dials
+	ctx2, cancel := c.withTimeout(ctx)
+	defer cancel()
+	if err := sub.acquire(ctx2); err != nil {
+		return nil, err
+	}
+	err := sub.ready(ctx2)
+	if err == nil {
+		sub.tagSeq++
+		err = netctx.Do(ctx2, sub.conn, func() error {
+			sub.w.BeginSentence()
+			sub.w.WriteWord(menu + "/listen")
+			sub.w.WriteWord(".tag=l")
+			return sub.w.EndSentence()
+		})
+	}
+	sub.release()
+	if err != nil {
+		_ = sub.Close()
+		return nil, wrapOp(err, op)
+	}
+	l := &Listener{c: sub, menu: menu, tag: "l", closed: make(chan struct{}), parent: c}
+	c.lmu.Lock()
+	if c.listeners == nil {
+		c.listeners = map[*Listener]struct{}{}
+	}
+	c.listeners[l] = struct{}{}
+	c.lmu.Unlock()
+	if c.closed.Load() {
+		// Close ran while we dialled and may have missed this listener.
+		_ = l.Close()
+		return nil, &Error{Op: op, Category: -1, kinds: []error{ErrClosed}}
+	}
+	return l, nil
+}
+
+// Next waits for the next change. An error ends the stream: a trap from
+// the router (e.g. the menu cannot be listened to), a broken connection,
+// ctx ending (the connection may hold half a sentence, so it is closed) or
+// Close (ErrClosed).
+func (l *Listener) Next(ctx context.Context) (Event, error) {
+	op := "listen " + l.menu
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	select {
+	case <-l.closed:
+		return Event{}, &Error{Op: op, Category: -1, kinds: []error{ErrClosed}}
+	default:
+	}
+	if l.c.broken != nil {
+		return Event{}, &Error{Op: op, Category: -1, Err: l.c.broken, kinds: []error{ErrConnection}}
+	}
+	var ev Event
+	var trap *sentence
+	err := netctx.Do(ctx, l.c.conn, func() error {
+		for {
+			s, err := readSentence(l.c.br, l.c.cfg.maxWord)
+			if err != nil {
+				return err
+			}
+			switch {
+			case s.word == "!fatal":
+				return errors.New("fatal: " + strings.Join(append(s.bare, s.attrs["message"]), " "))
+			case s.tag != l.tag:
+				return &protocolError{"reply with unexpected tag"}
+			case s.word == "!re":
+				ev = Event{Record: Record(s.attrs), Dead: s.attrs[".dead"] == "true" || s.attrs[".dead"] == "yes"}
+				delete(ev.Record, ".dead")
+				return nil
+			case s.word == "!trap":
+				trap = s
+			case s.word == "!done":
+				if trap != nil {
+					return nil
+				}
+				return &protocolError{"listen ended without a trap"}
+			case s.word == "!empty":
+			default:
+				return &protocolError{"unknown reply word"}
+			}
+		}
+	})
+	if err != nil {
+		l.c.markBroken(err)
+		select {
+		case <-l.closed:
+			return Event{}, &Error{Op: op, Category: -1, Err: err, kinds: []error{ErrClosed}}
+		default:
+		}
+		if ctx.Err() != nil {
+			return Event{}, &Error{Op: op, Category: -1, Err: err}
+		}
+		return Event{}, connError(op, l.menu+"/listen", err)
+	}
+	if trap != nil {
+		l.c.markBroken(errors.New("listen ended"))
+		return Event{}, trapError(op, l.menu+"/listen", trap)
+	}
+	return ev, nil
+}
+
+// Close ends the stream and its connection. It is idempotent.
+func (l *Listener) Close() error {
+	var err error
+	l.once.Do(func() {
+		close(l.closed)
+		err = l.c.Close()
+		l.parent.lmu.Lock()
+		delete(l.parent.listeners, l)
+		l.parent.lmu.Unlock()
+	})
+	return err
+}

@@ -1,0 +1,29 @@
+// Package routerostest is an in-process fake MikroTik router speaking the
+// RouterOS API wire protocol on 127.0.0.1, for tests of code that uses
+// package routeros — or any other RouterOS API client.
+//
+// Like net/http/httptest, NewServer (or Start in tests) returns a running
+// Server; Addr gives the address to dial (WithTLS serves API-SSL), Pipe an
+// in-memory connection, and Close stops it. The server
+// decodes words with its own codec (all five length prefixes, sentences,
+// .tag, queries with the full stack machine, .proplist, count-only), checks
+// the /login credentials, hands out "*HEX" ids that are never reused and
+// keeps a table per menu seeded with the homelab lab: LAN 192.168.1.0/24,
+// Guest 10.1.1.0/24 with a forward drop rule towards the LAN, WireGuard
+// 192.168.100.0/24 on wireguard1 with two peers, pppoe-out1 with a public
+// /32, DHCP leases, address lists, a DDNS script and its scheduler entry.
+//
+// Unknown commands and bad values are answered with !trap and !done as the
+// router does; listen, print follow and pppoe monitor stream until /cancel.
+// WithVersion switches version-dependent behaviour (!empty from 7.18,
+// WireGuard field names). Transcript records every sentence received and
+// InjectFault arms failures: dropped connections (after N sentences or mid
+// word), stalls, !fatal, traps on the Nth command, corrupt length prefixes,
+// unknown reply words, wrong tags, duplicate !done and extra delay.
+// SetLoginMode makes /login hang, fail or use the pre-6.43 challenge;
+// WithReadOnlyUser adds a user without the write policy; WithLatency
+// delays every reply like a slow network, so pipelined commands overlap.
+//
+// The package does not import routeros: it builds the wire data from its
+// own types, so a client bug cannot pass by agreeing with itself.
+package routerostest

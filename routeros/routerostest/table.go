@@ -1,0 +1,376 @@
+package routerostest
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// kind says how a field's value is validated and normalised.
+type kind int
+
+const (
+	kString kind = iota
+	kBool
+	kInt
+	kDuration
+	kPrefix    // host address with prefix length, e.g. 192.168.1.1/24
+	kNetOrAddr // address, prefix or range (address lists, filter matchers)
+	kAddr
+	kPrefixes // comma list of prefixes (WireGuard allowed-address)
+	kKey      // WireGuard key: 44-character base64
+	kMAC
+	kIface // must name an existing interface
+)
+
+type field struct {
+	kind kind
+	// minVer is the first RouterOS version (major*10000+minor*100+patch)
+	// that knows the field; maxVer the last one, 0 meaning no limit.
+	minVer, maxVer int
+}
+
+type menuSpec struct {
+	fields   map[string]field
+	readOnly map[string]bool
+	defaults map[string]string
+	required []string
+	unique   []string // natural key: add refuses a second row with equal values
+	named    bool     // "name" can stand in for .id
+}
+
+type row struct {
+	id      int
+	values  map[string]string
+	expires time.Time // address-list entries with a timeout
+}
+
+type table struct {
+	spec  *menuSpec
+	rows  []*row
+	index map[string]*row // natural key → row, for menus with a unique key
+}
+
+func (t *table) key(vals map[string]string) string {
+	var b strings.Builder
+	for _, k := range t.spec.unique {
+		b.WriteString(vals[k])
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+func (t *table) indexAdd(r *row) {
+	if len(t.spec.unique) == 0 {
+		return
+	}
+	if t.index == nil {
+		t.index = map[string]*row{}
+	}
+	t.index[t.key(r.values)] = r
+}
+
+func (t *table) indexDel(r *row) {
+	if k := t.key(r.values); len(t.spec.unique) > 0 && t.index[k] == r {
+		delete(t.index, k)
+	}
+}
+
+var (
+	durationRE = regexp.MustCompile(`^(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$`)
+	macRE      = regexp.MustCompile(`^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$`)
+)
+
+func version(major, minor, patch int) int { return major*10000 + minor*100 + patch }
+
+// normalise validates v for field f and returns the stored form, or a
+// trap message.
+func (s *Server) normalise(name string, f field, v string) (string, error) {
+	bad := fmt.Errorf("invalid value for argument %s", name)
+	switch f.kind {
+	case kBool:
+		switch v {
+		case "yes", "true":
+			return "true", nil
+		case "no", "false":
+			return "false", nil
+		}
+		return "", bad
+	case kInt:
+		if _, err := strconv.ParseUint(v, 10, 32); err != nil {
+			return "", bad
+		}
+	case kDuration:
+		if v == "" || !durationRE.MatchString(v) {
+			if _, err := strconv.ParseUint(v, 10, 32); err != nil {
+				return "", bad
+			}
+			return v + "s", nil
+		}
+	case kPrefix:
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return "", bad
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		return p.String(), nil
+	case kAddr:
+		if _, err := netip.ParseAddr(v); err != nil {
+			return "", bad
+		}
+	case kNetOrAddr:
+		if _, err := netip.ParseAddr(v); err == nil {
+			return v, nil
+		}
+		if p, err := netip.ParsePrefix(v); err == nil {
+			if p.IsSingleIP() {
+				return p.Addr().String(), nil
+			}
+			return p.Masked().String(), nil
+		}
+		if a, b, ok := strings.Cut(v, "-"); ok {
+			if _, err := netip.ParseAddr(a); err == nil {
+				if _, err := netip.ParseAddr(b); err == nil {
+					return v, nil
+				}
+			}
+		}
+		return "", bad
+	case kPrefixes:
+		var out []string
+		for part := range strings.SplitSeq(v, ",") {
+			p, err := netip.ParsePrefix(strings.TrimSpace(part))
+			if err != nil {
+				return "", bad
+			}
+			out = append(out, p.Masked().String())
+		}
+		return strings.Join(out, ","), nil
+	case kKey:
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(b) != 32 || len(v) != 44 {
+			return "", bad
+		}
+	case kMAC:
+		if !macRE.MatchString(v) {
+			return "", bad
+		}
+		hw, _ := net.ParseMAC(v)
+		return strings.ToUpper(hw.String()), nil
+	case kIface:
+		if !s.interfaceExists(v) {
+			return "", fmt.Errorf("input does not match any value of %s", name)
+		}
+	}
+	return v, nil
+}
+
+// trapError is a device-side refusal: it becomes !trap then !done.
+type trapError struct {
+	category int // -1: none
+	message  string
+}
+
+func (e *trapError) Error() string { return e.message }
+
+func trap(category int, format string, args ...any) *trapError {
+	return &trapError{category: category, message: fmt.Sprintf(format, args...)}
+}
+
+// applyAttrs validates attrs against the spec for add (creating=true) or
+// set, writing normalised values into dst.
+func (s *Server) applyAttrs(spec *menuSpec, dst map[string]string, attrs []attr, creating bool) error {
+	for _, a := range attrs {
+		if a.key == ".id" || a.key == "numbers" {
+			continue
+		}
+		if spec.readOnly[a.key] {
+			return trap(1, "unknown parameter %s", a.key)
+		}
+		f, ok := spec.fields[a.key]
+		if !ok || (f.minVer != 0 && s.version < f.minVer) || (f.maxVer != 0 && s.version > f.maxVer) {
+			return trap(1, "unknown parameter %s", a.key)
+		}
+		v, err := s.normalise(a.key, f, a.value)
+		if err != nil {
+			return trap(1, "%s", err.Error())
+		}
+		dst[a.key] = v
+	}
+	if creating {
+		for _, r := range spec.required {
+			if dst[r] == "" {
+				return trap(1, "failure: %s not specified", r)
+			}
+		}
+	}
+	return nil
+}
+
+func (t *table) find(ref string) []*row {
+	var out []*row
+	for part := range strings.SplitSeq(ref, ",") {
+		part = strings.TrimSpace(part)
+		found := false
+		for _, r := range t.rows {
+			if strings.HasPrefix(part, "*") {
+				if n, err := strconv.ParseUint(part[1:], 16, 32); err == nil && int(n) == r.id {
+					out, found = append(out, r), true
+					break
+				}
+			} else if t.spec.named && r.values["name"] == part {
+				out, found = append(out, r), true
+				break
+			}
+		}
+		if !found {
+			return nil
+		}
+	}
+	return out
+}
+
+func (t *table) duplicate(vals map[string]string, self *row) bool {
+	if len(t.spec.unique) == 0 {
+		return false
+	}
+	r, ok := t.index[t.key(vals)]
+	return ok && r != self
+}
+
+func fieldsOf(kinds map[string]kind) map[string]field {
+	out := make(map[string]field, len(kinds))
+	for k, v := range kinds {
+		out[k] = field{kind: v}
+	}
+	return out
+}
+
+func setOf(names ...string) map[string]bool {
+	out := make(map[string]bool, len(names))
+	for _, n := range names {
+		out[n] = true
+	}
+	return out
+}
+
+// specs returns the menus the fake models.
+func specs() map[string]*menuSpec {
+	peerFields := fieldsOf(map[string]kind{
+		"interface": kIface, "public-key": kKey, "preshared-key": kKey,
+		"allowed-address": kPrefixes, "endpoint-address": kString, "endpoint-port": kInt,
+		"persistent-keepalive": kDuration, "comment": kString, "disabled": kBool,
+	})
+	peerFields["name"] = field{kind: kString, minVer: version(7, 15, 0)}
+	peerFields["is-responder"] = field{kind: kBool, minVer: version(7, 15, 0), maxVer: version(7, 16, 99)}
+	peerFields["responder"] = field{kind: kBool, minVer: version(7, 17, 0)}
+	for _, f := range []string{"client-address", "client-dns", "client-endpoint", "client-keepalive", "client-listen-port"} {
+		peerFields[f] = field{kind: kString, minVer: version(7, 12, 0)}
+	}
+	peerFields["private-key"] = field{kind: kString, minVer: version(7, 12, 0)}
+	peerFields["client-allowed-address"] = field{kind: kPrefixes, minVer: version(7, 21, 0)}
+
+	return map[string]*menuSpec{
+		"/ip/address": {
+			fields:   fieldsOf(map[string]kind{"address": kPrefix, "interface": kIface, "comment": kString, "disabled": kBool, "network": kAddr}),
+			readOnly: setOf("dynamic", "invalid", "actual-interface"),
+			defaults: map[string]string{"disabled": "false", "dynamic": "false", "invalid": "false"},
+			required: []string{"address", "interface"},
+			unique:   []string{"address", "interface"},
+		},
+		"/ip/route": {
+			fields:   fieldsOf(map[string]kind{"dst-address": kNetOrAddr, "gateway": kString, "distance": kInt, "comment": kString, "disabled": kBool, "routing-table": kString}),
+			readOnly: setOf("dynamic", "active", "connect", "static", "immediate-gw"),
+			defaults: map[string]string{"disabled": "false", "dynamic": "false", "active": "true", "distance": "1", "routing-table": "main", "static": "true"},
+			required: []string{"dst-address", "gateway"},
+		},
+		"/ip/dhcp-server/lease": {
+			fields:   fieldsOf(map[string]kind{"address": kAddr, "mac-address": kMAC, "server": kString, "comment": kString, "disabled": kBool, "lease-time": kDuration, "client-id": kString}),
+			readOnly: setOf("status", "dynamic", "host-name", "active-address", "active-mac-address", "expires-after", "last-seen"),
+			defaults: map[string]string{"disabled": "false", "dynamic": "false", "status": "waiting"},
+			required: []string{"address", "mac-address"},
+			unique:   []string{"mac-address", "server"},
+		},
+		"/ip/firewall/address-list": {
+			fields:   fieldsOf(map[string]kind{"list": kString, "address": kNetOrAddr, "timeout": kDuration, "comment": kString, "disabled": kBool}),
+			readOnly: setOf("dynamic", "creation-time"),
+			defaults: map[string]string{"disabled": "false", "dynamic": "false"},
+			required: []string{"list", "address"},
+			unique:   []string{"list", "address"},
+		},
+		"/ip/firewall/filter": {
+			fields: fieldsOf(map[string]kind{
+				"chain": kString, "action": kString, "src-address": kNetOrAddr, "dst-address": kNetOrAddr,
+				"in-interface": kString, "out-interface": kString, "in-interface-list": kString,
+				"out-interface-list": kString, "src-address-list": kString, "dst-address-list": kString,
+				"connection-state": kString, "protocol": kString, "dst-port": kString, "comment": kString, "disabled": kBool,
+			}),
+			readOnly: setOf("dynamic", "invalid", "bytes", "packets"),
+			defaults: map[string]string{"disabled": "false", "dynamic": "false", "invalid": "false", "bytes": "0", "packets": "0"},
+			required: []string{"chain", "action"},
+		},
+		"/interface/wireguard": {
+			fields:   fieldsOf(map[string]kind{"name": kString, "listen-port": kInt, "mtu": kInt, "private-key": kKey, "comment": kString, "disabled": kBool}),
+			readOnly: setOf("public-key", "running"),
+			defaults: map[string]string{"listen-port": "13231", "mtu": "1420", "disabled": "false", "running": "true"},
+			required: []string{"name"},
+			unique:   []string{"name"},
+			named:    true,
+		},
+		"/interface/wireguard/peers": {
+			fields:   peerFields,
+			readOnly: setOf("rx", "tx", "last-handshake", "current-endpoint-address", "current-endpoint-port", "dynamic"),
+			defaults: map[string]string{"disabled": "false", "dynamic": "false", "rx": "0", "tx": "0", "endpoint-port": "0", "persistent-keepalive": "0s"},
+			required: []string{"interface", "public-key"},
+			unique:   []string{"interface", "public-key"},
+			named:    true,
+		},
+		"/interface/pppoe-client": {
+			fields:   fieldsOf(map[string]kind{"name": kString, "interface": kIface, "user": kString, "password": kString, "add-default-route": kBool, "use-peer-dns": kBool, "disabled": kBool}),
+			readOnly: setOf("running"),
+			defaults: map[string]string{"disabled": "false", "running": "true", "add-default-route": "true", "use-peer-dns": "true"},
+			required: []string{"name", "interface"},
+			unique:   []string{"name"},
+			named:    true,
+		},
+		"/system/script": {
+			fields:   fieldsOf(map[string]kind{"name": kString, "source": kString, "policy": kString, "dont-require-permissions": kBool, "comment": kString}),
+			readOnly: setOf("owner", "run-count", "last-started", "invalid"),
+			defaults: map[string]string{"policy": "ftp,reboot,read,write,policy,test,password,sniff,sensitive,romon", "dont-require-permissions": "false", "owner": "admin", "run-count": "0", "invalid": "false"},
+			required: []string{"name"},
+			unique:   []string{"name"},
+			named:    true,
+		},
+		"/system/scheduler": {
+			fields:   fieldsOf(map[string]kind{"name": kString, "on-event": kString, "start-date": kString, "start-time": kString, "interval": kDuration, "policy": kString, "disabled": kBool, "comment": kString}),
+			readOnly: setOf("owner", "run-count", "next-run"),
+			defaults: map[string]string{"interval": "0s", "start-time": "startup", "disabled": "false", "owner": "admin", "run-count": "0"},
+			required: []string{"name"},
+			unique:   []string{"name"},
+			named:    true,
+		},
+		"/file": {
+			fields:   fieldsOf(map[string]kind{"name": kString, "contents": kString}),
+			readOnly: setOf("type", "size", "creation-time"),
+			required: []string{"name"},
+			unique:   []string{"name"},
+			named:    true,
+		},
+	}
+}
+
+// settingsSpec lists writable fields of the settings menus (no .id).
+var settingsSpec = map[string]map[string]field{
+	"/system/identity": {"name": {kind: kString}},
+	"/system/clock":    {"time-zone-name": {kind: kString}},
+	"/ip/cloud":        {"ddns-enabled": {kind: kBool}, "ddns-update-interval": {kind: kDuration}, "update-time": {kind: kBool}},
+	"/system/resource": {},
+}

@@ -1,0 +1,130 @@
+package routeros
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// DefaultMaxWordSize caps a word read from the router unless WithMaxWordSize
+// says otherwise. The largest words in practice are script sources and
+// 32 KiB /file/read chunks.
+const DefaultMaxWordSize = 4 << 20
+
+// sentence is one decoded reply sentence.
+type sentence struct {
+	word  string // !re, !done, !trap, !fatal, !empty, …
+	tag   string
+	attrs map[string]string
+	keys  []string // attribute names in wire order
+	bare  []string // words that are neither attributes nor .tag (!fatal's reason)
+}
+
+// readLength decodes an API length prefix. A control byte (0xF8 and up)
+// or a length above limit is an error before anything is allocated; this
+// is where go-routeros' reader would allocate up to 4 GiB.
+func readLength(r *bufio.Reader, limit int) (int, error) {
+	b, err := r.ReadByte()
+	if err != nil {
+		return 0, err
+	}
+	var n, extra int
+	switch {
+	case b < 0x80:
+		return int(b), nil
+	case b < 0xC0:
+		n, extra = int(b&0x3F), 1
+	case b < 0xE0:
+		n, extra = int(b&0x1F), 2
+	case b < 0xF0:
+		n, extra = int(b&0x0F), 3
+	case b == 0xF0:
+		n, extra = 0, 4
+	default:
+		return 0, &protocolError{fmt.Sprintf("reserved control byte 0x%02x in length prefix", b)}
+	}
+	for range extra {
+		c, err := r.ReadByte()
+		if err != nil {
+			return 0, unexpectedEOF(err)
+		}
+		n = n<<8 | int(c)
+	}
+	if n > limit {
+		return 0, &protocolError{fmt.Sprintf("word of %d bytes exceeds the %d byte limit", n, limit)}
+	}
+	return n, nil
+}
+
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// readSentence reads one sentence, skipping empty ones.
+func readSentence(r *bufio.Reader, limit int) (*sentence, error) {
+	var words []string
+	for {
+		n, err := readLength(r, limit)
+		if err != nil {
+			if len(words) > 0 {
+				err = unexpectedEOF(err)
+			}
+			return nil, err
+		}
+		if n == 0 {
+			if len(words) == 0 {
+				continue
+			}
+			return parseSentence(words)
+		}
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, unexpectedEOF(err)
+		}
+		words = append(words, string(buf))
+	}
+}
+
+// parseSentence turns reply words into a sentence. It is a pure function
+// (fuzzed by FuzzParseSentence).
+func parseSentence(words []string) (*sentence, error) {
+	if len(words) == 0 || !strings.HasPrefix(words[0], "!") {
+		first := ""
+		if len(words) > 0 {
+			first = words[0]
+		}
+		return nil, &protocolError{fmt.Sprintf("reply does not start with a reply word: %q", truncate(first, 40))}
+	}
+	s := &sentence{word: words[0], attrs: make(map[string]string, len(words)-1)}
+	for _, w := range words[1:] {
+		switch {
+		case strings.HasPrefix(w, ".tag="):
+			s.tag = w[5:]
+		case strings.HasPrefix(w, "="):
+			k, v, _ := strings.Cut(w[1:], "=")
+			if _, dup := s.attrs[k]; !dup {
+				s.keys = append(s.keys, k)
+			}
+			s.attrs[k] = v
+		default:
+			s.bare = append(s.bare, w)
+		}
+	}
+	return s, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// protocolError is a malformed reply; the connection cannot continue.
+type protocolError struct{ msg string }
+
+func (e *protocolError) Error() string { return "protocol error: " + e.msg }
