@@ -8,11 +8,12 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/examples/internal/lab"
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/npm"
 	"github.com/thehomelab/homelab/omv"
+	"github.com/thehomelab/homelab/routeros"
+	"github.com/thehomelab/homelab/routeros/routerostest"
 )
 
 // demoTimeout bounds the whole demo: the fakes answer in milliseconds, so
@@ -31,6 +32,8 @@ func demoSteps() []demoStep {
 	return []demoStep{
 		{"ddns", demoDDNS},
 		{"acme", demoACME},
+		{"wireguard", demoWireGuard},
+		{"isolation", demoIsolation},
 		{"nas-health", demoNASHealth},
 		{"share", demoShare},
 		{"expose", demoExpose},
@@ -66,17 +69,13 @@ func demo(ctx context.Context, w io.Writer, l *lab.Lab) error {
 	return errors.Join(errs...)
 }
 
-// demoPublicIP stands in for the router's PPPoE address until package
-// routeros is part of this build.
-var demoPublicIP = netip.MustParseAddr("198.51.100.20")
-
 func demoDDNS(ctx context.Context, w io.Writer, l *lab.Lab) error {
 	workflow.Title(w, "DDNS: %s follows the public address", lab.VPNName)
 	return workflow.DDNS(ctx, w, l.DNS, workflow.DDNSConfig{
 		Zone:       lab.Zone,
 		Names:      []string{"vpn"},
-		Source:     dns.StaticSource(demoPublicIP),
-		SourceName: "static source (stand-in for the router)",
+		Source:     workflow.RouterPublicIP(l.Router, routeros.DefaultWANInterface),
+		SourceName: "router " + routeros.DefaultWANInterface,
 	})
 }
 
@@ -90,6 +89,47 @@ func demoACME(ctx context.Context, w io.Writer, l *lab.Lab) error {
 		return err
 	}
 	return workflow.ACMECleanUp(ctx, w, l.DNS, lab.Zone, domain, value)
+}
+
+func demoWireGuard(ctx context.Context, w io.Writer, l *lab.Lab) error {
+	workflow.Title(w, "WireGuard: onboard anna's phone (split tunnel to LAN and VPN)")
+	cfg := workflow.WireGuardConfig{
+		Name: "phone-anna",
+		Options: routeros.OnboardOptions{AllowedIPs: []netip.Prefix{
+			netip.MustParsePrefix("192.168.1.0/24"), netip.MustParsePrefix("192.168.100.0/24"),
+		}},
+	}
+	if _, err := workflow.WireGuard(ctx, w, l.Router, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "   -- onboarding the same phone again")
+	_, err := workflow.WireGuard(ctx, w, l.Router, cfg)
+	if !errors.Is(err, routeros.ErrConflict) {
+		return fmt.Errorf("a second onboarding was not refused: %v", err)
+	}
+	return nil
+}
+
+func demoIsolation(ctx context.Context, w io.Writer, l *lab.Lab) error {
+	guest, lan := netip.MustParsePrefix(routerostest.LabGuest), netip.MustParsePrefix(routerostest.LabLAN)
+	workflow.Title(w, "Guest isolation: can the guest Wi-Fi reach the LAN?")
+	if _, err := workflow.Isolation(ctx, w, l.Router, guest, lan); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "   -- drill: somebody disables the rule on the router")
+	if err := setGuestRule(l.RouterServer, true); err != nil {
+		return err
+	}
+	_, err := workflow.Isolation(ctx, w, l.Router, guest, lan)
+	if !errors.Is(err, workflow.ErrNotIsolated) {
+		return fmt.Errorf("the leak went unnoticed: %v", err)
+	}
+	fmt.Fprintln(w, "   -- the rule is enabled again")
+	if err := setGuestRule(l.RouterServer, false); err != nil {
+		return err
+	}
+	_, err = workflow.Isolation(ctx, w, l.Router, guest, lan)
+	return err
 }
 
 func demoNASHealth(ctx context.Context, w io.Writer, l *lab.Lab) error {

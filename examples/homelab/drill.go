@@ -1,9 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/thehomelab/homelab/omv/omvtest"
+	"github.com/thehomelab/homelab/routeros/routerostest"
 )
 
 // replaceDisk does on the fake NAS what a person does after a disk failed:
@@ -22,4 +25,26 @@ func replaceDisk(srv *omvtest.Server) error {
 	}
 	srv.Advance(time.Hour)
 	return nil
+}
+
+// setGuestRule disables or re-enables the router's guest isolation rule on
+// the fake, as a click in WinBox would.
+func setGuestRule(srv *routerostest.Server, disabled bool) error {
+	reply, err := srv.Run("/ip/firewall/filter/print", "?comment="+routerostest.LabGuestRule)
+	if err != nil {
+		return err
+	}
+	id := ""
+	for _, s := range reply {
+		for _, w := range s {
+			if v, ok := strings.CutPrefix(w, "=.id="); ok {
+				id = v
+			}
+		}
+	}
+	if id == "" {
+		return fmt.Errorf("no rule %q on the fake router", routerostest.LabGuestRule)
+	}
+	_, err = srv.Run("/ip/firewall/filter/set", "=.id="+id, "=disabled="+map[bool]string{true: "yes", false: "no"}[disabled])
+	return err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/thehomelab/homelab/dns/dnstest"
 	"github.com/thehomelab/homelab/examples/internal/lab"
+	"github.com/thehomelab/homelab/routeros/routerostest"
 )
 
 // startLab starts the embedded lab and stops it when the test ends.
@@ -31,14 +32,15 @@ func TestDemo(t *testing.T) {
 	story := out.String()
 	t.Log("\n" + story)
 
-	// DDNS: the record moved from yesterday's address to today's, and the
-	// second cycle made no request.
-	assert.Contains(t, story, "update vpn.thehomelab.site A 203.0.113.10 -> 198.51.100.20")
-	assert.Contains(t, story, "Cloudflare now holds vpn.thehomelab.site A 198.51.100.20")
+	// DDNS: the record moved from yesterday's address to the router's
+	// PPPoE address, and the second cycle made no request.
+	assert.Contains(t, story, "router pppoe-out1 reports "+routerostest.LabPublicIP)
+	assert.Contains(t, story, "update vpn.thehomelab.site A 203.0.113.10 -> "+routerostest.LabPublicIP)
+	assert.Contains(t, story, "Cloudflare now holds vpn.thehomelab.site A "+routerostest.LabPublicIP)
 	assert.Contains(t, story, "second cycle: address unchanged, nothing sent to Cloudflare")
 	recs := l.DNSServer.Records(lab.VPNName)
 	require.Len(t, recs, 1)
-	assert.Equal(t, "198.51.100.20", recs[0].Content)
+	assert.Equal(t, routerostest.LabPublicIP, recs[0].Content)
 	assert.Equal(t, 1, l.DNSServer.Requests(dnstest.EndpointPatchRecord))
 
 	// ACME: the challenge was listed, then removed again.
@@ -46,6 +48,27 @@ func TestDemo(t *testing.T) {
 	assert.Contains(t, story, "cleaned up 1 TXT record(s) on _acme-challenge.thehomelab.site")
 	assert.Empty(t, l.DNSServer.Records("_acme-challenge.thehomelab.site"))
 	assert.Equal(t, 1, l.DNSServer.Requests(dnstest.EndpointCreateRecord))
+
+	// WireGuard: one new peer, the config shown without keys, the second
+	// onboarding refused.
+	assert.Contains(t, story, "peer phone-anna added on wireguard1 with address 192.168.100.")
+	assert.Contains(t, story, "AllowedIPs = 192.168.1.0/24, 192.168.100.0/24")
+	assert.Contains(t, story, "phone-anna is already a peer: refused")
+	assert.NotContains(t, story, "Key =")
+	peers, err := l.Router.WireGuard.Peers(t.Context(), "wireguard1")
+	require.NoError(t, err)
+	n := 0
+	for _, p := range peers {
+		if p.Name == "phone-anna" {
+			n++
+			assert.True(t, p.HasPresharedKey)
+		}
+	}
+	assert.Equal(t, 1, n, "phone-anna peers")
+
+	// Isolation: isolated, the leak caught, isolated again.
+	assert.Equal(t, 2, strings.Count(story, `10.1.1.0/24 cannot reach 192.168.1.0/24: rule *15 "guest isolation" (drop) decides`))
+	assert.Contains(t, story, "LEAK: 10.1.1.0/24 can reach 192.168.1.0/24")
 
 	// NAS health: healthy, then the failed disk is caught, then healthy
 	// again after the rebuild.
@@ -66,7 +89,7 @@ func TestDemo(t *testing.T) {
 	assert.Contains(t, story, "https://status.thehomelab.site already proxied as wanted: nothing changed")
 	assert.Len(t, l.ProxyServer.Certificates(), 1, "no certificate may be issued")
 
-	assert.Contains(t, story, "5 workflows, 0 failed")
+	assert.Contains(t, story, "7 workflows, 0 failed")
 	assert.NotContains(t, story, "FAILED")
 }
 
@@ -88,7 +111,7 @@ func TestDemoStepsAreIdempotent(t *testing.T) {
 	for _, name := range []string{"ddns", "share", "expose"} {
 		require.NoError(t, steps[name].run(t.Context(), &out, l), name)
 	}
-	assert.Contains(t, out.String(), "records already hold 198.51.100.20: nothing to change")
+	assert.Contains(t, out.String(), "records already hold "+routerostest.LabPublicIP+": nothing to change")
 	assert.Contains(t, out.String(), "share photos for anna already as wanted: nothing changed")
 	assert.Contains(t, out.String(), "https://status.thehomelab.site already proxied as wanted: nothing changed")
 	assert.NotContains(t, out.String(), "created")
@@ -116,6 +139,8 @@ func TestRun(t *testing.T) {
 		{name: "acme help", args: []string{"acme", "-h"}, code: 0, out: "present|cleanup"},
 		{name: "nas-health without password", args: []string{"nas-health"}, code: 1, errOut: "set OMV_PASSWORD"},
 		{name: "expose usage", args: []string{"expose", "-fqdn", "x.thehomelab.site"}, code: 2, errOut: "-fqdn and -to"},
+		{name: "wireguard usage", args: []string{"wireguard", "-name", "phone"}, code: 2, errOut: "shown only once"},
+		{name: "isolation without password", args: []string{"isolation"}, code: 1, errOut: "set ROUTEROS_PASSWORD"},
 		{name: "share usage", args: []string{"share"}, code: 2, errOut: "-name and -owner"},
 		{name: "ddns without token", args: []string{"ddns", "-ip", "198.51.100.20"}, code: 1, errOut: "set CLOUDFLARE_API_TOKEN"},
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/thehomelab/homelab/npm/npmtest"
 	"github.com/thehomelab/homelab/omv"
 	"github.com/thehomelab/homelab/omv/omvtest"
+	"github.com/thehomelab/homelab/routeros"
+	"github.com/thehomelab/homelab/routeros/routerostest"
 )
 
 // Zone is the lab's Cloudflare zone.
@@ -22,11 +24,15 @@ const Zone = dnstest.SeedZone
 const VPNName = "vpn." + Zone
 
 // StaleVPNAddr is what the VPN record holds when the lab starts: the
-// address of yesterday's PPPoE session.
+// address of yesterday's PPPoE session (today's is
+// routerostest.LabPublicIP).
 const StaleVPNAddr = "203.0.113.10"
 
 // Lab is the running embedded lab. Close it when done.
 type Lab struct {
+	// Router is a client of the fake MikroTik, RouterServer the fake.
+	Router       *routeros.Client
+	RouterServer *routerostest.Server
 	// DNS is a client of the fake Cloudflare API, DNSServer the fake.
 	DNS       *dns.Client
 	DNSServer *dnstest.Server
@@ -50,7 +56,7 @@ func Start(ctx context.Context) (_ *Lab, err error) {
 			l.Close()
 		}
 	}()
-	for _, start := range []func(context.Context) error{l.startDNS, l.startNAS, l.startProxy} {
+	for _, start := range []func(context.Context) error{l.startRouter, l.startDNS, l.startNAS, l.startProxy} {
 		if err := start(ctx); err != nil {
 			return nil, err
 		}
