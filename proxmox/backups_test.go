@@ -1,0 +1,143 @@
+package proxmox_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/proxmox"
+	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+)
+
+var labNow = time.Date(2026, 11, 26, 2, 0, 3, 0, time.UTC)
+
+func TestVzdumpListNotesProtectDelete(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t, proxmoxtest.WithClock(func() time.Time { return labNow }))
+	srv.AddNode("proxmox2")
+	srv.AddGuest(proxmoxtest.Guest{VMID: 200, Node: "proxmox2", Type: "qemu", Name: "remote", Running: true})
+	ctx := t.Context()
+	upids, err := c.Backups.StartVzdump(ctx, []int{100, 101, 200}, proxmox.VzdumpOptions{Storage: "backups", Mode: "snapshot",
+		Compress: "zstd", NotesTemplate: `{{guestname}} ({{vmid}}) on {{node}}\nsecond line`, Protected: true, NoPrune: true})
+	require.NoError(t, err)
+	require.Len(t, upids, 2, "one task per hosting node")
+	assert.Equal(t, "proxmox1", upids[0].Node)
+	assert.Equal(t, "", upids[0].ID, "two guests: empty id")
+	assert.Equal(t, "200", upids[1].ID)
+	for _, u := range upids {
+		_, err := c.Tasks.Wait(ctx, u)
+		require.NoError(t, err)
+	}
+	for _, r := range srv.Requests() {
+		if r.Path == "/nodes/proxmox1/vzdump" {
+			assert.Equal(t, "100,101", r.Params.Get("vmid"))
+			assert.Equal(t, "1", r.Params.Get("protected"))
+			assert.Equal(t, "0", r.Params.Get("remove"))
+		}
+	}
+	vols, err := c.Backups.List(ctx, proxmoxtest.Node, "backups", 100)
+	require.NoError(t, err)
+	require.Len(t, vols, 1)
+	v := vols[0]
+	assert.Equal(t, "backups:backup/vzdump-qemu-100-2026_11_26-02_00_03.vma.zst", v.VolID)
+	assert.Equal(t, "nas (100) on proxmox1", v.Notes, "first line only")
+	assert.True(t, v.Protected)
+	assert.Equal(t, proxmox.TypeVM, v.Type)
+	assert.Equal(t, labNow.Unix(), v.Created.Unix())
+
+	err = c.Backups.Delete(ctx, proxmoxtest.Node, v.VolID)
+	require.ErrorIs(t, err, proxmox.ErrTaskFailed)
+	assert.Contains(t, err.Error(), "cannot remove protected volume 'backup/vzdump-qemu-100-2026_11_26-02_00_03.vma.zst' on 'backups'")
+
+	require.NoError(t, c.Backups.SetProtected(ctx, proxmoxtest.Node, v.VolID, false))
+	require.NoError(t, c.Backups.SetNotes(ctx, proxmoxtest.Node, v.VolID, "kept by hand"))
+	vols, err = c.Backups.List(ctx, proxmoxtest.Node, "backups", 100)
+	require.NoError(t, err)
+	assert.False(t, vols[0].Protected)
+	assert.Equal(t, "kept by hand", vols[0].Notes)
+	require.NoError(t, c.Backups.Delete(ctx, proxmoxtest.Node, v.VolID))
+	assert.NotContains(t, srv.Backups("backups"), v.VolID)
+
+	// the guest migrated between lookup and call: vzdump answers "OK", no task
+	require.NoError(t, srv.Fail("POST", "/vzdump$", proxmoxtest.Fault{Status: 200, Body: `{"data":"OK"}`, Times: 1}))
+	upids, err = c.Backups.StartVzdump(ctx, []int{200}, proxmox.VzdumpOptions{Storage: "backups"})
+	require.NoError(t, err)
+	assert.Empty(t, upids)
+	_, err = c.Backups.StartVzdump(ctx, []int{999}, proxmox.VzdumpOptions{})
+	assert.ErrorIs(t, err, proxmox.ErrNotFound)
+	_, err = c.Backups.StartVzdump(ctx, []int{100}, proxmox.VzdumpOptions{NotesTemplate: "x"})
+	assert.ErrorIs(t, err, proxmox.ErrInvalid)
+	assert.ErrorIs(t, c.Backups.Delete(ctx, proxmoxtest.Node, "no-storage"), proxmox.ErrInvalid)
+}
+
+func TestVzdumpPrunesPerStoragePolicy(t *testing.T) {
+	t.Parallel()
+	now := labNow
+	srv, c := newLab(t, proxmoxtest.WithClock(func() time.Time { return now }))
+	for d := 1; d <= 3; d++ {
+		srv.AddBackup(proxmoxtest.Backup{Storage: "local", VMID: 102, Type: "qemu", Time: labNow.AddDate(0, 0, -d)})
+	}
+	spec := proxmox.PruneSpec{Last: 2}
+	require.NoError(t, c.Backups.Vzdump(t.Context(), []int{102}, proxmox.VzdumpOptions{Storage: "local", PruneBackups: &spec}))
+	vols, err := c.Backups.List(t.Context(), proxmoxtest.Node, "local", 102)
+	require.NoError(t, err)
+	require.Len(t, vols, 2)
+	assert.Equal(t, labNow.Unix(), vols[0].Created.Unix())
+	assert.Equal(t, "vma", vols[0].Format, "no compression asked")
+}
+
+func TestPrunePreviewExactRules(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	day := func(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, time.UTC) }
+	vol := map[string]string{}
+	for d := 20; d <= 26; d++ {
+		vol[fmt.Sprintf("%d", d)] = srv.AddBackup(proxmoxtest.Backup{Storage: "local", VMID: 100, Type: "qemu", Time: day(d, 2)})
+	}
+	vol["26b"] = srv.AddBackup(proxmoxtest.Backup{Storage: "local", VMID: 100, Type: "qemu", Time: day(26, 14)})
+	vol["19p"] = srv.AddBackup(proxmoxtest.Backup{Storage: "local", VMID: 100, Type: "qemu", Time: day(19, 2), Protected: true})
+	vol["ren"] = srv.AddBackup(proxmoxtest.Backup{Storage: "local", VMID: 100, Type: "qemu", Time: day(18, 2), Name: "my-nas-copy.vma.zst"})
+	vol["other"] = srv.AddBackup(proxmoxtest.Backup{Storage: "local", VMID: 101, Type: "lxc", Time: day(26, 2)})
+
+	spec := proxmox.PruneSpec{Last: 2, Daily: 3}
+	marks, err := c.Backups.PrunePreview(t.Context(), proxmoxtest.Node, "local", &spec, proxmox.TypeVM, 100)
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, m := range marks {
+		got[m.VolID] = m.Mark
+	}
+	want := map[string]string{
+		vol["26b"]: "keep", vol["26"]: "keep", vol["25"]: "keep", vol["24"]: "keep", vol["23"]: "keep",
+		vol["22"]: "remove", vol["21"]: "remove", vol["20"]: "remove", vol["19p"]: "protected",
+	}
+	for k, v := range want {
+		assert.Equal(t, v, got[k], k)
+	}
+	assert.NotContains(t, got, vol["other"])
+
+	// the storage has no policy: PVE refuses without an explicit spec
+	_, err = c.Backups.PrunePreview(t.Context(), proxmoxtest.Node, "local", nil, "", 0)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no prune-backups options configured for storage 'local'")
+
+	// weekly buckets are ISO weeks: Sunday 22nd and Monday 23rd differ
+	spec = proxmox.PruneSpec{Weekly: 2}
+	marks, err = c.Backups.PrunePreview(t.Context(), proxmoxtest.Node, "local", &spec, proxmox.TypeVM, 100)
+	require.NoError(t, err)
+	var kept []string
+	for _, m := range marks {
+		if m.Mark == "keep" {
+			kept = append(kept, strings.TrimPrefix(m.VolID, "local:backup/"))
+		}
+	}
+	assert.Equal(t, []string{"vzdump-qemu-100-2026_11_26-14_00_00.vma.zst", "vzdump-qemu-100-2026_11_22-02_00_00.vma.zst"}, kept)
+	for _, m := range marks {
+		if m.VolID == vol["ren"] {
+			assert.Equal(t, "renamed", m.Mark)
+		}
+	}
+}
