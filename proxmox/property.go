@@ -225,6 +225,9 @@ func (d Drive) String() string {
 	}
 	sort.Strings(keys)
 	var b strings.Builder
+	if strings.Contains(d.File, "=") {
+		b.WriteString("file=")
+	}
 	b.WriteString(d.File)
 	for _, k := range keys {
 		b.WriteString(",")
