@@ -116,8 +116,9 @@ func (s *Server) handle(r *http.Request, rc *reqCtx, perr *apiError) (any, int, 
 			return nil, -1, err
 		}
 		out := map[string]any{}
+		spec := s.schema[tmpl]["PUT"]
 		for k, v := range g.config {
-			out[k] = v
+			out[k] = typed(spec, k, v)
 		}
 		out["digest"] = configDigest(g.config)
 		return out, -1, nil
@@ -1154,4 +1155,29 @@ func (s *Server) vzdump(rc *reqCtx) (any, *apiError) {
 		return "OK"
 	})
 	return t.upid, nil
+}
+
+// typed converts a stored config value to the JSON type PVE uses for it:
+// integers and booleans as numbers, everything else as a string.
+func typed(m methodSpec, key, v string) any {
+	sp, ok := m.Params[key]
+	if !ok {
+		if mm := indexedRE.FindStringSubmatch(key); mm != nil {
+			sp, ok = m.Params[mm[1]+"[n]"]
+		}
+	}
+	if !ok {
+		return v
+	}
+	switch sp.Type {
+	case "integer", "boolean":
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+	case "number":
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
+		}
+	}
+	return v
 }
