@@ -59,7 +59,8 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.Header.Del("Authorization")
 	r.Header.Del("Cookie")
 	r.Header.Del("CSRFPreventionToken")
-	if v, _ := req.Context().Value(loginKey{}).(bool); !v {
+	login, _ := req.Context().Value(loginKey{}).(bool)
+	if !login {
 		switch t.id.kind {
 		case authToken:
 			r.Header.Set("Authorization", "PVEAPIToken="+t.id.user+"="+t.id.secret.Reveal())
@@ -74,17 +75,58 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 	}
-	return t.next.RoundTrip(r)
+	resp, err := t.next.RoundTrip(r)
+	if err != nil || login || t.id.kind != authTicket || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	// The server forgot or refused the ticket (restart, expiry, clock
+	// skew): log in again once and resend if the body can be replayed.
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return resp, nil
+	}
+	drainClose(resp)
+	t.id.invalidate()
+	r2 := req.Clone(req.Context())
+	if req.GetBody != nil {
+		b, err := req.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		r2.Body = b
+	}
+	r2.Header.Del("Authorization")
+	ticket, csrf, err := t.id.session(req.Context())
+	if err != nil {
+		return nil, err
+	}
+	r2.Header.Del("Cookie")
+	r2.AddCookie(&http.Cookie{Name: "PVEAuthCookie", Value: ticket.Reveal()})
+	if r2.Method != http.MethodGet && r2.Method != http.MethodHead {
+		r2.Header.Set("CSRFPreventionToken", csrf.Reveal())
+	}
+	return t.next.RoundTrip(r2)
+}
+
+func drainClose(resp *http.Response) {
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	_ = resp.Body.Close()
+}
+
+func (id *identity) invalidate() {
+	id.mu.Lock()
+	defer id.mu.Unlock()
+	id.ticket, id.csrf = Secret{}, Secret{}
 }
 
 // session returns a valid ticket, logging in or renewing as needed.
 func (id *identity) session(ctx context.Context) (Secret, Secret, error) {
 	id.mu.Lock()
 	defer id.mu.Unlock()
-	if !id.ticket.IsZero() && time.Since(id.issued) < ticketRenewAfter {
+	age := id.c.now().Sub(id.issued)
+	if !id.ticket.IsZero() && age < ticketRenewAfter {
 		return id.ticket, id.csrf, nil
 	}
-	if !id.ticket.IsZero() && time.Since(id.issued) < 2*time.Hour {
+	if !id.ticket.IsZero() && age < 2*time.Hour-time.Minute {
 		if err := id.login(ctx, id.ticket, ""); err == nil {
 			return id.ticket, id.csrf, nil
 		}
@@ -133,7 +175,7 @@ func (id *identity) login(ctx context.Context, password Secret, challenge string
 		return id.login(ctx, NewSecret("totp:"+code), rep.Ticket)
 	}
 	id.ticket, id.csrf, id.username = NewSecret(rep.Ticket), NewSecret(rep.CSRF), rep.Username
-	id.issued = time.Now()
+	id.issued = id.c.now()
 	return nil
 }
 

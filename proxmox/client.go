@@ -45,6 +45,8 @@ type Client struct {
 	// hc per identity; the default identity is token if set, else ticket.
 	def *identity
 
+	now func() time.Time // time.Now; replaced in tests
+
 	closeOnce sync.Once
 	closed    chan struct{}
 
@@ -255,7 +257,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	retry := &httpx.Transport{Base: base, Logger: cfg.logger, Attempts: cfg.attempts}
-	c := &Client{base: u, baseURL: u.String(), logger: logger, taskBO: cfg.taskBO, closed: make(chan struct{})}
+	c := &Client{base: u, baseURL: u.String(), logger: logger, taskBO: cfg.taskBO, closed: make(chan struct{}), now: time.Now}
 	mk := func(id *identity) {
 		id.c = c
 		id.hc = &http.Client{Timeout: cfg.timeout, Transport: &errorTransport{next: &authTransport{id: id, next: retry}}}

@@ -179,6 +179,14 @@ func (s *Server) Deny(identity, priv string) {
 	s.denied[identity][priv] = true
 }
 
+// RevokeTickets invalidates every ticket and CSRF token issued so far, as
+// a restarted cluster with a new key would.
+func (s *Server) RevokeTickets() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.key = append(s.key, 'x')
+}
+
 // SetLatency delays every response by d.
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
@@ -602,7 +610,10 @@ func (s *Server) authenticate(r *http.Request, rc *reqCtx) *apiError {
 }
 
 func (s *Server) sign(parts ...string) string {
-	m := hmac.New(sha256.New, s.key)
+	s.mu.Lock()
+	key := s.key
+	s.mu.Unlock()
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(strings.Join(parts, "\x00")))
 	return base64.RawStdEncoding.EncodeToString(m.Sum(nil))
 }
