@@ -589,6 +589,9 @@ func (s *Server) authenticate(r *http.Request, rc *reqCtx) *apiError {
 	var ticket string
 	if c, err := r.Cookie("PVEAuthCookie"); err == nil {
 		ticket = c.Value
+		if u, err := url.PathUnescape(ticket); err == nil {
+			ticket = u
+		}
 	} else if strings.HasPrefix(h, "PVEAuthCookie=") {
 		ticket = strings.TrimPrefix(h, "PVEAuthCookie=")
 	}
