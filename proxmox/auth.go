@@ -208,10 +208,16 @@ func (id *identity) postTicket(ctx context.Context, p params, out *ticketReply) 
 // RoundTrip, so no caller above (go-proxmox included) can mistake a 596
 // with an empty body for success.
 type errorTransport struct {
-	next http.RoundTripper
+	next   http.RoundTripper
+	closed <-chan struct{}
 }
 
 func (t *errorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	select {
+	case <-t.closed:
+		return nil, &Error{Method: req.Method, Path: strings.TrimPrefix(req.URL.Path, "/api2/json"), Err: ErrClosed}
+	default:
+	}
 	resp, err := t.next.RoundTrip(req)
 	if err != nil {
 		return nil, err

@@ -260,7 +260,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	c := &Client{base: u, baseURL: u.String(), logger: logger, taskBO: cfg.taskBO, closed: make(chan struct{}), now: time.Now}
 	mk := func(id *identity) {
 		id.c = c
-		id.hc = &http.Client{Timeout: cfg.timeout, Transport: &errorTransport{next: &authTransport{id: id, next: retry}}}
+		id.hc = &http.Client{Timeout: cfg.timeout, Transport: &errorTransport{next: &authTransport{id: id, next: retry}, closed: c.closed}}
 		id.gp = goprox.NewClient(c.baseURL, goprox.WithHTTPClient(id.hc), goprox.WithUserAgent(""))
 	}
 	if cfg.tokenID != "" {
@@ -345,7 +345,7 @@ func (c *Client) call(ctx context.Context, id *identity, method, path string, p 
 	}
 	select {
 	case <-c.closed:
-		return errors.New("proxmox: client closed")
+		return &Error{Method: method, Path: path, Err: ErrClosed}
 	default:
 	}
 	u := c.baseURL + escapePath(path)

@@ -32,6 +32,8 @@ var (
 	// authenticated by ticket (raw device passthrough, LXC keyctl, bind
 	// mounts); no request was sent.
 	ErrRootRequired = errors.New("operation needs root@pam by ticket (password login); API tokens, even root@pam tokens, are refused by PVE")
+	// ErrClosed: the client was closed.
+	ErrClosed = errors.New("client closed")
 	// ErrTaskFailed: a task ended with an exit status other than OK or
 	// "WARNINGS: n".
 	ErrTaskFailed = errors.New("task failed")

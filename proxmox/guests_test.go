@@ -217,3 +217,23 @@ func TestFakeRejectsWhatPVERejects(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 501, pe.Status)
 }
+
+func TestNodeStatusAndClose(t *testing.T) {
+	t.Parallel()
+	_, c := newLab(t)
+	st, err := c.NodeStatus(t.Context(), proxmoxtest.Node)
+	require.NoError(t, err)
+	assert.Equal(t, 8, st.CPUs)
+	assert.Equal(t, []float64{0.1, 0.2, 0.3}, st.LoadAvg)
+	assert.Contains(t, st.PVEVersion, "pve-manager/9")
+	assert.Positive(t, st.Uptime)
+	_, err = c.NodeStatus(t.Context(), "nope")
+	assert.Error(t, err)
+
+	require.NoError(t, c.Close())
+	require.NoError(t, c.Close())
+	_, err = c.Inventory(t.Context())
+	assert.ErrorIs(t, err, proxmox.ErrClosed)
+	_, err = c.Version(t.Context())
+	assert.ErrorIs(t, err, proxmox.ErrClosed)
+}

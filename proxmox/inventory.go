@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	goprox "github.com/luthermonson/go-proxmox"
 )
 
 // GuestType tells VMs from containers.
@@ -409,4 +411,44 @@ func (c *Client) Config(ctx context.Context, ref GuestRef) (GuestConfig, error) 
 		return GuestConfig{}, opError(op, err)
 	}
 	return parseConfig(ref, raw), nil
+}
+
+// NodeStatus is a node's detailed state.
+type NodeStatus struct {
+	Name       string
+	Uptime     time.Duration
+	CPU        float64 // load fraction
+	CPUs       int
+	CPUModel   string
+	MemTotal   uint64
+	MemUsed    uint64
+	RootTotal  uint64
+	RootUsed   uint64
+	LoadAvg    []float64
+	PVEVersion string // "pve-manager/9.0.3/…"
+	Kernel     string
+}
+
+// NodeStatus reads a node's detailed status (via go-proxmox).
+//
+// Proxmox API: GET /nodes/{node}/status
+func (c *Client) NodeStatus(ctx context.Context, node string) (NodeStatus, error) {
+	op := "status of node " + node
+	if err := checkNode(op, node); err != nil {
+		return NodeStatus{}, err
+	}
+	n := (&goprox.Node{}).New(c.def.gp, node)
+	if err := n.Status(ctx); err != nil {
+		return NodeStatus{}, opError(op, gpErr(ctx, err))
+	}
+	st := NodeStatus{Name: node, Uptime: time.Duration(n.Uptime) * time.Second, CPU: n.CPU, CPUs: n.CPUInfo.CPUs,
+		CPUModel: n.CPUInfo.Model, MemTotal: n.Memory.Total, MemUsed: n.Memory.Used, RootTotal: n.RootFS.Total,
+		RootUsed: n.RootFS.Used, PVEVersion: n.PVEVersion, Kernel: n.Kversion}
+	for _, l := range n.LoadAvg {
+		f, err := strconv.ParseFloat(l, 64)
+		if err == nil {
+			st.LoadAvg = append(st.LoadAvg, f)
+		}
+	}
+	return st, nil
 }

@@ -251,3 +251,76 @@ func (c *Client) startTask(ctx context.Context, id *identity, method, path strin
 	}
 	return upid, nil
 }
+
+// TaskFilter selects tasks in List. Zero values mean no filter.
+type TaskFilter struct {
+	Type    string    // typefilter, e.g. "vzdump"
+	VMID    int       // tasks of one guest
+	Since   time.Time // started at or after
+	Errors  bool      // only failed tasks
+	Running bool      // only running tasks (source=active); default finished ones
+	Limit   int       // default 50
+}
+
+// TaskInfo is one entry of a node's task list.
+type TaskInfo struct {
+	UPID       UPID
+	Start, End time.Time
+	// ExitStatus is "OK", "WARNINGS: n", an error text, or empty while
+	// running.
+	ExitStatus string
+}
+
+// List lists a node's tasks, newest first.
+//
+// Proxmox API: GET /nodes/{node}/tasks
+func (s *TaskService) List(ctx context.Context, node string, f TaskFilter) ([]TaskInfo, error) {
+	op := "list tasks of " + node
+	if err := checkNode(op, node); err != nil {
+		return nil, err
+	}
+	p := params{}
+	if f.Type != "" {
+		p.Set("typefilter", f.Type)
+	}
+	if f.VMID > 0 {
+		p.Set("vmid", strconv.Itoa(f.VMID))
+	}
+	if !f.Since.IsZero() {
+		p.Set("since", strconv.FormatInt(f.Since.Unix(), 10)) // decimal, never 1.7e+09
+	}
+	if f.Errors {
+		setBool(p, "errors", true)
+	}
+	if f.Running {
+		p.Set("source", "active")
+	}
+	if f.Limit > 0 {
+		p.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var ws []struct {
+		UPID   string `json:"upid"`
+		Start  num    `json:"starttime"`
+		End    num    `json:"endtime"`
+		Status string `json:"status"`
+	}
+	if err := s.c.call(ctx, nil, http.MethodGet, "/nodes/"+node+"/tasks", p, &ws, nil); err != nil {
+		return nil, opError(op, err)
+	}
+	out := make([]TaskInfo, 0, len(ws))
+	for _, w := range ws {
+		u, err := ParseUPID(w.UPID)
+		if err != nil {
+			continue
+		}
+		ti := TaskInfo{UPID: u, Start: time.Unix(w.Start.i64(), 0), ExitStatus: w.Status}
+		if w.End != 0 {
+			ti.End = time.Unix(w.End.i64(), 0)
+		}
+		if ti.ExitStatus == "RUNNING" {
+			ti.ExitStatus = ""
+		}
+		out = append(out, ti)
+	}
+	return out, nil
+}

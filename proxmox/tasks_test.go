@@ -199,3 +199,24 @@ func TestTaskStop(t *testing.T) {
 	require.NoError(t, c.Tasks.Stop(t.Context(), u))
 	assert.Equal(t, "unexpected status", srv.TaskExit(u.String()))
 }
+
+func TestTaskList(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	_, err := c.Guests.Stop(t.Context(), ha)
+	require.NoError(t, err)
+	_, err = c.Guests.Start(t.Context(), ha)
+	require.NoError(t, err)
+	since := time.Now().Add(-time.Minute)
+	ts, err := c.Tasks.List(t.Context(), proxmoxtest.Node, proxmox.TaskFilter{VMID: 102, Since: since})
+	require.NoError(t, err)
+	require.Len(t, ts, 2)
+	assert.Equal(t, "qmstart", ts[0].UPID.Type, "newest first")
+	assert.Equal(t, "OK", ts[1].ExitStatus)
+	last := srv.Requests()[len(srv.Requests())-1]
+	assert.Contains(t, last.RawQuery, "since=")
+	assert.NotContains(t, last.RawQuery, "e%2B", "no exponent form")
+	ts, err = c.Tasks.List(t.Context(), proxmoxtest.Node, proxmox.TaskFilter{Errors: true})
+	require.NoError(t, err)
+	assert.Empty(t, ts)
+}

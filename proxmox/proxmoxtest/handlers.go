@@ -148,6 +148,8 @@ func (s *Server) handle(r *http.Request, rc *reqCtx, perr *apiError) (any, int, 
 		return d, -1, err
 	case "GET /nodes/{node}/tasks/{upid}/log":
 		return s.taskLog(rc)
+	case "GET /nodes/{node}/tasks":
+		return s.listTasks(rc)
 	case "DELETE /nodes/{node}/tasks/{upid}":
 		if _, err := s.taskStatus(rc); err != nil {
 			return nil, -1, err

@@ -161,3 +161,50 @@ func (s *Server) taskLog(rc *reqCtx) (any, int, *apiError) {
 	}
 	return out, len(t.log), nil
 }
+
+func (s *Server) listTasks(rc *reqCtx) (any, int, *apiError) {
+	var all []map[string]any
+	since, until := int64(rc.integer("since", 0)), int64(rc.integer("until", 0))
+	for i := len(s.taskOrder) - 1; i >= 0; i-- {
+		t := s.tasks[s.taskOrder[i]]
+		if t.node != rc.pp["node"] {
+			continue
+		}
+		if f := rc.str("typefilter"); f != "" && t.typ != f {
+			continue
+		}
+		if v := rc.str("vmid"); v != "" && t.id != v {
+			continue
+		}
+		if f := rc.str("userfilter"); f != "" && !strings.Contains(t.user, f) {
+			continue
+		}
+		st := t.start.Unix()
+		if (since != 0 && st < since) || (until != 0 && st > until) {
+			continue
+		}
+		src := rc.str("source")
+		if src == "" {
+			src = "archive"
+		}
+		if (src == "archive" && !t.stopped) || (src == "active" && t.stopped) {
+			continue
+		}
+		if rc.boolean("errors", false) && (!t.stopped || t.exit == "OK" || warnRE.MatchString(t.exit)) {
+			continue
+		}
+		e := map[string]any{"upid": t.upid, "node": t.node, "starttime": st, "type": t.typ, "id": t.id, "user": t.user}
+		if t.stopped {
+			e["status"] = t.exit
+			e["endtime"] = t.end.Unix()
+		}
+		all = append(all, e)
+	}
+	total := len(all)
+	start, limit := rc.integer("start", 0), rc.integer("limit", 50)
+	out := []map[string]any{}
+	for i := start; i < len(all) && len(out) < limit; i++ {
+		out = append(out, all[i])
+	}
+	return out, total, nil
+}
