@@ -291,3 +291,30 @@ func (s *BackupService) PrunePreview(ctx context.Context, node, storage string, 
 	}
 	return out, nil
 }
+
+// Prune removes the backups a retention policy marks "remove" and waits
+// for the prunebackups task. Protected and renamed backups are never
+// removed. Use PrunePreview first to see the verdicts.
+//
+// Proxmox API: DELETE /nodes/{node}/storage/{storage}/prunebackups
+func (s *BackupService) Prune(ctx context.Context, node, storage string, spec *PruneSpec, typ GuestType, vmid int) error {
+	op := "prune backups on " + storage
+	if err := checkNode(op, node); err != nil {
+		return err
+	}
+	if !storageIDRE.MatchString(storage) {
+		return refuse(op, ErrInvalid, "storage id %q", storage)
+	}
+	p := params{}
+	if spec != nil {
+		p.Set("prune-backups", spec.String())
+	}
+	if typ != "" {
+		p.Set("type", string(typ))
+	}
+	if vmid > 0 {
+		p.Set("vmid", strconv.Itoa(vmid))
+	}
+	_, err := s.c.runTask(ctx, nil, op, http.MethodDelete, "/nodes/"+node+"/storage/"+storage+"/prunebackups", p)
+	return err
+}

@@ -141,3 +141,27 @@ func TestPrunePreviewExactRules(t *testing.T) {
 		}
 	}
 }
+
+func TestPruneRemovesWhatPreviewMarks(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	for d := 1; d <= 5; d++ {
+		srv.AddBackup(proxmoxtest.Backup{Storage: "backups", VMID: 100, Type: "qemu", Time: labNow.AddDate(0, 0, -d)})
+	}
+	srv.AddBackup(proxmoxtest.Backup{Storage: "backups", VMID: 100, Type: "qemu", Time: labNow.AddDate(0, 0, -9), Protected: true})
+	spec := proxmox.PruneSpec{Last: 2}
+	marks, err := c.Backups.PrunePreview(t.Context(), proxmoxtest.Node, "backups", &spec, "", 100)
+	require.NoError(t, err)
+	var keep []string
+	for _, m := range marks {
+		if m.Mark != "remove" {
+			keep = append(keep, m.VolID)
+		}
+	}
+	require.NoError(t, c.Backups.Prune(t.Context(), proxmoxtest.Node, "backups", &spec, proxmox.TypeVM, 100))
+	assert.ElementsMatch(t, keep, srv.Backups("backups"))
+	assert.Len(t, keep, 3)
+	// with the storage's own policy (keep-daily=7…): nothing left to remove
+	require.NoError(t, c.Backups.Prune(t.Context(), proxmoxtest.Node, "backups", nil, "", 0))
+	assert.Len(t, srv.Backups("backups"), 3)
+}

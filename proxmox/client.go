@@ -37,7 +37,6 @@ func NewSecret(v string) Secret { return secret.New(v) }
 type Client struct {
 	base    *url.URL
 	baseURL string
-	logger  *slog.Logger
 	taskBO  poll.Backoff
 
 	token  *identity // nil without WithAPIToken
@@ -152,7 +151,8 @@ func WithRootCAs(pool *x509.CertPool) Option {
 	}
 }
 
-// WithLogger sends one Debug line per request to l.
+// WithLogger sends one Debug line per HTTP request to l (method, path
+// without secrets, status, duration).
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {
@@ -252,12 +252,8 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		}
 		base = httpx.NewTransport(tc)
 	}
-	logger := cfg.logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
 	retry := &httpx.Transport{Base: base, Logger: cfg.logger, Attempts: cfg.attempts}
-	c := &Client{base: u, baseURL: u.String(), logger: logger, taskBO: cfg.taskBO, closed: make(chan struct{}), now: time.Now}
+	c := &Client{base: u, baseURL: u.String(), taskBO: cfg.taskBO, closed: make(chan struct{}), now: time.Now}
 	mk := func(id *identity) {
 		id.c = c
 		id.hc = &http.Client{Timeout: cfg.timeout, Transport: &errorTransport{next: &authTransport{id: id, next: retry}, closed: c.closed}}
@@ -366,7 +362,6 @@ func (c *Client) call(ctx context.Context, id *identity, method, path string, p 
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req.Header.Set("Accept", "application/json")
-	start := time.Now()
 	resp, err := id.hc.Do(req)
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
@@ -382,8 +377,6 @@ func (c *Client) call(ctx context.Context, id *identity, method, path string, p 
 		}
 		return fmt.Errorf("read reply: %w", err)
 	}
-	c.logger.LogAttrs(ctx, slog.LevelDebug, "proxmox call", slog.String("method", method),
-		slog.String("path", path), slog.Int("status", resp.StatusCode), slog.Duration("duration", time.Since(start)))
 	var env envelope
 	if err := json.Unmarshal(b, &env); err != nil {
 		return &Error{Method: method, Path: path, Status: resp.StatusCode, Err: fmt.Errorf("malformed reply: %w", err)}

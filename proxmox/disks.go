@@ -94,6 +94,8 @@ func (s *DiskService) List(ctx context.Context, node string) ([]Disk, error) {
 
 // Resolve finds a disk by serial, by-id path or device path and returns
 // it; ErrNotFound if none matches.
+//
+// Proxmox API: GET /nodes/{node}/disks/list
 func (s *DiskService) Resolve(ctx context.Context, node, disk string) (Disk, error) {
 	ds, err := s.List(ctx, node)
 	if err != nil {

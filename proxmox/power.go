@@ -317,6 +317,9 @@ type Result struct {
 // and then hard-stop it unless the plan says otherwise; afterwards the
 // plan's nodes are powered off. A failed guest is reported in Result and
 // events; the returned error joins all failures.
+//
+// Proxmox API: POST /nodes/{node}/{qemu|lxc}/{vmid}/status/{shutdown|stop|start},
+// POST /nodes/{node}/status
 func (s *PowerService) Run(ctx context.Context, p *Plan, o RunOptions) (*Result, error) {
 	begin := time.Now()
 	res := &Result{Outcomes: map[GuestRef]Outcome{}, Failed: map[GuestRef]error{}}

@@ -115,6 +115,8 @@ func (s *TaskService) Status(ctx context.Context, upid UPID) (TaskStatus, error)
 // "OK" or "WARNINGS: n" gives an *Error matching ErrTaskFailed and carrying
 // the exit status. Transient 595/596 while polling (a node rebooting) are
 // retried.
+//
+// Proxmox API: GET /nodes/{node}/tasks/{upid}/status
 func (s *TaskService) Wait(ctx context.Context, upid UPID) (TaskStatus, error) {
 	var st TaskStatus
 	bo := s.c.taskBO
@@ -165,6 +167,8 @@ func (s *TaskService) Log(ctx context.Context, upid UPID, start, limit int) (lin
 
 // StreamLog calls fn with each new log line until the task stops and its
 // log is drained, then returns what Wait would.
+//
+// Proxmox API: GET /nodes/{node}/tasks/{upid}/log, GET /nodes/{node}/tasks/{upid}/status
 func (s *TaskService) StreamLog(ctx context.Context, upid UPID, fn func(LogLine)) (TaskStatus, error) {
 	next := 0
 	drain := func(ctx context.Context) error {

@@ -13,8 +13,8 @@
 // can be injected per route, latency added to every request, and every
 // request is recorded.
 //
-// A new Server is seeded with a small homelab (see the Node constant and
-// Server.seed): node proxmox1 with VM 100 "nas" (startup order 1), LXC 101
+// A new Server is seeded with a small homelab (unless WithoutLab): node
+// proxmox1 with VM 100 "nas" (startup order 1), LXC 101
 // "docker" (order 2), VM 102 "homeassistant" (no order), storages local,
 // local-lvm and the CIFS storage "backups", an NVMe OS disk, three SATA
 // SSDs, an HDD and a USB stick.
