@@ -165,3 +165,25 @@ func TestPruneRemovesWhatPreviewMarks(t *testing.T) {
 	require.NoError(t, c.Backups.Prune(t.Context(), proxmoxtest.Node, "backups", nil, "", 0))
 	assert.Len(t, srv.Backups("backups"), 3)
 }
+
+func TestVzdumpJobErrors(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.FailBackup(101, "unable to freeze filesystem")
+	dumpErr := c.Backups.Vzdump(t.Context(), []int{100, 101}, proxmox.VzdumpOptions{Storage: "backups", NoPrune: true})
+	require.ErrorIs(t, dumpErr, proxmox.ErrTaskFailed)
+	assert.Contains(t, dumpErr.Error(), "job errors")
+	vols, err := c.Backups.List(t.Context(), proxmoxtest.Node, "backups", 0)
+	require.NoError(t, err)
+	require.Len(t, vols, 1, "the other guest was backed up")
+	assert.Equal(t, 100, vols[0].VMID)
+	var pe *proxmox.Error
+	require.ErrorAs(t, dumpErr, &pe)
+	lines, _, err := c.Tasks.Log(t.Context(), *pe.Task, 0, 50)
+	require.NoError(t, err)
+	var texts []string
+	for _, l := range lines {
+		texts = append(texts, l.Text)
+	}
+	assert.Contains(t, texts, "ERROR: Backup of VM 101 failed - unable to freeze filesystem")
+}

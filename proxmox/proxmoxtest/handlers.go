@@ -1136,8 +1136,14 @@ func (s *Server) vzdump(rc *reqCtx) (any, *apiError) {
 	compress := rc.str("compress")
 	var t *task
 	t = s.newTask(nodeName, "vzdump", id, rc.identity, -1, func() string {
+		failed := false
 		for _, g := range local {
 			t.log = append(t.log, fmt.Sprintf("INFO: Starting Backup of VM %d (%s)", g.vmid, g.typ))
+			if reason := s.backupErr[g.vmid]; reason != "" {
+				t.log = append(t.log, fmt.Sprintf("ERROR: Backup of VM %d failed - %s", g.vmid, reason))
+				failed = true
+				continue
+			}
 			notes := strings.NewReplacer("{{vmid}}", strconv.Itoa(g.vmid), "{{guestname}}", g.name(), "{{node}}", nodeName,
 				"{{cluster}}", "homelab", `\n`, "\n", `\\`, `\`).Replace(tmpl)
 			b := Backup{Storage: stID, VMID: g.vmid, Type: g.typ, Time: s.clock(), Notes: notes, Protected: protected}
@@ -1153,6 +1159,9 @@ func (s *Server) vzdump(rc *reqCtx) (any, *apiError) {
 					}
 				}
 			}
+		}
+		if failed {
+			return "job errors"
 		}
 		return "OK"
 	})

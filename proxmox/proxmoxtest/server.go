@@ -68,6 +68,7 @@ type Server struct {
 	taskDelay time.Duration
 	hold      bool
 	emptyLab  bool
+	backupErr map[int]string
 }
 
 type user struct {

@@ -229,6 +229,22 @@ func (s *Server) FailMount(reason string) {
 	s.mountErr = reason
 }
 
+// FailBackup makes vzdump fail for one guest with reason (empty clears
+// it): no volume is written for it, the others are backed up, and the task
+// ends with PVE's "job errors".
+func (s *Server) FailBackup(vmid int, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.backupErr == nil {
+		s.backupErr = map[int]string{}
+	}
+	if reason == "" {
+		delete(s.backupErr, vmid)
+		return
+	}
+	s.backupErr[vmid] = reason
+}
+
 // Backup describes an existing backup volume for AddBackup.
 type Backup struct {
 	Storage   string
