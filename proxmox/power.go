@@ -429,3 +429,71 @@ func (s *PowerService) nodeCommand(ctx context.Context, node, cmd string) error 
 	err := s.c.call(ctx, nil, http.MethodPost, "/nodes/"+node+"/status", params{"command": {cmd}}, &raw, nil)
 	return opError(op, err)
 }
+
+// BulkOptions tune PVE's own node-wide start and stop.
+type BulkOptions struct {
+	// VMIDs limits the guests (and for start-up includes HA-managed ones
+	// and guests without onboot); empty means all.
+	VMIDs []int
+	// Force starts guests without onboot=1 too (start only).
+	Force bool
+	// Timeout is each guest's shutdown timeout unless its startup has
+	// down=; 0 means PVE's 180 s (stop only).
+	Timeout time.Duration
+	// NoForceStop leaves guests running after their timeout (stop only);
+	// go-proxmox v0.8.2 cannot send this.
+	NoForceStop bool
+	// MaxWorkers bounds parallelism; 0 means PVE's default.
+	MaxWorkers int
+}
+
+func bulkParams(o BulkOptions, start bool) params {
+	p := params{}
+	if len(o.VMIDs) > 0 {
+		ids := make([]string, len(o.VMIDs))
+		for i, id := range o.VMIDs {
+			ids[i] = fmt.Sprint(id)
+		}
+		p.Set("vms", strings.Join(ids, ","))
+	}
+	if o.MaxWorkers > 0 {
+		p.Set("max-workers", fmt.Sprint(o.MaxWorkers))
+	}
+	if start {
+		if o.Force {
+			setBool(p, "force", true)
+		}
+		return p
+	}
+	if o.Timeout > 0 {
+		p.Set("timeout", fmt.Sprint(int((o.Timeout+time.Second-1)/time.Second)))
+	}
+	setBool(p, "force-stop", !o.NoForceStop)
+	return p
+}
+
+// StopAll lets the node stop its guests itself, in reverse startup
+// order, and waits for the stopall task.
+//
+// Proxmox API: POST /nodes/{node}/stopall
+func (s *PowerService) StopAll(ctx context.Context, node string, o BulkOptions) error {
+	op := "stop all guests on " + node
+	if err := checkNode(op, node); err != nil {
+		return err
+	}
+	_, err := s.c.runTask(ctx, nil, op, http.MethodPost, "/nodes/"+node+"/stopall", bulkParams(o, false))
+	return err
+}
+
+// StartAll lets the node start its onboot guests in startup order and
+// waits for the startall task.
+//
+// Proxmox API: POST /nodes/{node}/startall
+func (s *PowerService) StartAll(ctx context.Context, node string, o BulkOptions) error {
+	op := "start all guests on " + node
+	if err := checkNode(op, node); err != nil {
+		return err
+	}
+	_, err := s.c.runTask(ctx, nil, op, http.MethodPost, "/nodes/"+node+"/startall", bulkParams(o, true))
+	return err
+}

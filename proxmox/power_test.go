@@ -134,3 +134,28 @@ func TestStartUpInOrder(t *testing.T) {
 	}
 	assert.Equal(t, "stopped", srv.GuestStatus(113))
 }
+
+func TestStopAllAndStartAll(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.AddGuest(proxmoxtest.Guest{VMID: 150, Node: proxmoxtest.Node, Type: "qemu", Name: "stubborn", Running: true, ShutdownTime: -1})
+	require.NoError(t, c.Power.StopAll(t.Context(), proxmoxtest.Node, proxmox.BulkOptions{VMIDs: []int{150}, Timeout: time.Second, NoForceStop: true}))
+	assert.Equal(t, "running", srv.GuestStatus(150), "force-stop=0 was honoured")
+	var sent string
+	for _, r := range srv.Requests() {
+		if r.Path == "/nodes/proxmox1/stopall" {
+			sent = r.Params.Get("force-stop")
+		}
+	}
+	assert.Equal(t, "0", sent)
+
+	require.NoError(t, c.Power.StopAll(t.Context(), proxmoxtest.Node, proxmox.BulkOptions{Timeout: time.Second}))
+	for _, id := range []int{100, 101, 102, 150} {
+		assert.Equal(t, "stopped", srv.GuestStatus(id), id)
+	}
+	require.NoError(t, c.Power.StartAll(t.Context(), proxmoxtest.Node, proxmox.BulkOptions{}))
+	for _, id := range []int{100, 101, 102} {
+		assert.Equal(t, "running", srv.GuestStatus(id), id)
+	}
+	assert.Equal(t, "stopped", srv.GuestStatus(150), "no onboot")
+}

@@ -160,6 +160,11 @@ func (s *Server) handle(r *http.Request, rc *reqCtx, perr *apiError) (any, int, 
 			s.stopTask(t)
 		}
 		return nil, -1, nil
+	case "POST /nodes/{node}/stopall", "POST /nodes/{node}/startall":
+		if err := s.perm(rc, "/", "VM.PowerMgmt"); err != nil {
+			return nil, -1, err
+		}
+		return s.bulk(rc, strings.HasSuffix(tmpl, "startall")), -1, nil
 	case "GET /nodes/{node}/disks/list":
 		if err := s.perm(rc, "/nodes/"+pp["node"], "Sys.Audit"); err != nil {
 			return nil, -1, err
@@ -1191,4 +1196,106 @@ func typed(m methodSpec, key, v string) any {
 		}
 	}
 	return v
+}
+
+type orderKey struct {
+	has   bool
+	order int
+}
+
+func startupOrder(startup string) orderKey {
+	for i, p := range strings.Split(startup, ",") {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok && i == 0 && intRE.MatchString(p) {
+			return orderKey{true, atoi(p)}
+		}
+		if k == "order" {
+			return orderKey{true, atoi(v)}
+		}
+	}
+	return orderKey{}
+}
+
+// bulk implements startall/stopall: groups by startup order (no order =
+// +inf, started last, stopped first), one group after another; down=
+// replaces the timeout per guest; onboot-only unless force or vms.
+func (s *Server) bulk(rc *reqCtx, start bool) string {
+	nodeName := rc.pp["node"]
+	var sel []*guest
+	vms := "," + rc.str("vms") + ","
+	for _, g := range s.sortedGuests() {
+		if g.node != nodeName || g.template {
+			continue
+		}
+		if rc.has("vms") && !strings.Contains(vms, ","+strconv.Itoa(g.vmid)+",") {
+			continue
+		}
+		if start && !rc.has("vms") && !rc.boolean("force", false) && g.config["onboot"] != "1" {
+			continue
+		}
+		if (g.status == "running") == start {
+			continue
+		}
+		sel = append(sel, g)
+	}
+	sort.SliceStable(sel, func(i, j int) bool {
+		a, b := startupOrder(sel[i].config["startup"]), startupOrder(sel[j].config["startup"])
+		less := (a.has && !b.has) || (a.has && b.has && a.order < b.order)
+		if start {
+			return less || (a == b && sel[i].vmid < sel[j].vmid)
+		}
+		greater := (!a.has && b.has) || (a.has && b.has && a.order > b.order)
+		return greater || (a == b && sel[i].vmid > sel[j].vmid)
+	})
+	timeout := time.Duration(rc.integer("timeout", 180)) * time.Second
+	force := rc.boolean("force-stop", true)
+	var total, groupMax time.Duration
+	var cur *orderKey
+	for _, g := range sel {
+		k := startupOrder(g.config["startup"])
+		if cur == nil || *cur != k {
+			total += groupMax
+			groupMax = 0
+			cur = &k
+		}
+		d := g.startTime
+		if !start {
+			to := timeout
+			if down := parseDown(g.config["startup"]); down > 0 {
+				to = down
+			}
+			d = g.shutdownTime
+			if d < 0 || d > to {
+				d = to
+			}
+		}
+		groupMax = max(groupMax, d)
+	}
+	total += groupMax
+	typ := "stopall"
+	if start {
+		typ = "startall"
+	}
+	var t *task
+	t = s.newTask(nodeName, typ, "", rc.identity, total, func() string {
+		for _, g := range sel {
+			if start {
+				g.status, g.started = "running", s.clock()
+				t.log = append(t.log, fmt.Sprintf("Starting %s %d", strings.ToUpper(map[string]string{"qemu": "VM", "lxc": "CT"}[g.typ]), g.vmid))
+				continue
+			}
+			to := timeout
+			if down := parseDown(g.config["startup"]); down > 0 {
+				to = down
+			}
+			if g.shutdownTime >= 0 && g.shutdownTime <= to || force {
+				g.status = "stopped"
+				t.log = append(t.log, fmt.Sprintf("Stopping %d", g.vmid))
+			} else {
+				t.log = append(t.log, fmt.Sprintf("unable to stop %d - got timeout", g.vmid))
+			}
+		}
+		return "OK"
+	})
+	return t.upid
 }
