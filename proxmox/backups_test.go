@@ -187,3 +187,51 @@ func TestVzdumpJobErrors(t *testing.T) {
 	}
 	assert.Contains(t, texts, "ERROR: Backup of VM 101 failed - unable to freeze filesystem")
 }
+
+func TestEnsureBackupJob(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	ctx := t.Context()
+	job := proxmox.BackupJob{ID: "nightly", Schedule: "02:00", VMIDs: []int{100, 101}, Storage: "backups",
+		Mode: "snapshot", Compress: "zstd", NotesTemplate: "{{guestname}}",
+		PruneBackups: &proxmox.PruneSpec{Daily: 7, Weekly: 4}}
+	changed, err := c.Backups.EnsureJob(ctx, job)
+	require.NoError(t, err)
+	assert.Contains(t, changed, "schedule")
+
+	got, err := c.Backups.Job(ctx, "nightly")
+	require.NoError(t, err)
+	assert.Equal(t, []int{100, 101}, got.VMIDs)
+	require.NotNil(t, got.PruneBackups, "decoded from the GET object shape")
+	assert.Equal(t, proxmox.PruneSpec{Daily: 7, Weekly: 4}, *got.PruneBackups)
+	assert.False(t, got.Disabled)
+	assert.False(t, got.NextRun.IsZero())
+
+	srv.ResetRequests()
+	changed, err = c.Backups.EnsureJob(ctx, job)
+	require.NoError(t, err)
+	assert.Empty(t, changed, "second run changes nothing")
+	assert.Len(t, srv.Requests(), 1)
+
+	job.Disabled = true
+	job.NotesTemplate = ""
+	changed, err = c.Backups.EnsureJob(ctx, job)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"enabled", "notes-template"}, changed)
+	put := srv.Requests()[len(srv.Requests())-1]
+	assert.Equal(t, "0", put.Params.Get("enabled"))
+	assert.Equal(t, "notes-template", put.Params.Get("delete"))
+	got, err = c.Backups.Job(ctx, "nightly")
+	require.NoError(t, err)
+	assert.True(t, got.Disabled)
+	assert.Empty(t, got.NotesTemplate)
+
+	jobs, err := c.Backups.Jobs(ctx)
+	require.NoError(t, err)
+	require.Len(t, jobs, 1)
+	require.NoError(t, c.Backups.DeleteJob(ctx, "nightly"))
+	_, err = c.Backups.Job(ctx, "nightly")
+	assert.ErrorIs(t, err, proxmox.ErrNotFound)
+	_, err = c.Backups.EnsureJob(ctx, proxmox.BackupJob{ID: "x"})
+	assert.ErrorIs(t, err, proxmox.ErrInvalid)
+}

@@ -165,6 +165,27 @@ func (s *Server) handle(r *http.Request, rc *reqCtx, perr *apiError) (any, int, 
 			return nil, -1, err
 		}
 		return s.bulk(rc, strings.HasSuffix(tmpl, "startall")), -1, nil
+	case "GET /cluster/backup":
+		out := []map[string]any{}
+		var ids []string
+		for id := range s.jobs {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			out = append(out, s.jobOut(id))
+		}
+		return out, -1, nil
+	case "GET /cluster/backup/{id}":
+		if s.jobs[pp["id"]] == nil {
+			return nil, -1, errf(500, "Job '%s' does not exist", pp["id"])
+		}
+		return s.jobOut(pp["id"]), -1, nil
+	case "POST /cluster/backup", "PUT /cluster/backup/{id}", "DELETE /cluster/backup/{id}":
+		if err := s.perm(rc, "/", "Sys.Modify"); err != nil {
+			return nil, -1, err
+		}
+		return nil, -1, s.jobWrite(rc)
 	case "GET /nodes/{node}/disks/list":
 		if err := s.perm(rc, "/nodes/"+pp["node"], "Sys.Audit"); err != nil {
 			return nil, -1, err
@@ -1298,4 +1319,93 @@ func (s *Server) bulk(rc *reqCtx, start bool) string {
 		return "OK"
 	})
 	return t.upid
+}
+
+var jobBools = map[string]bool{"all": true, "enabled": true, "protected": true, "remove": true, "repeat-missed": true,
+	"stdexcludes": true, "quiet": true, "stop": true}
+
+func (s *Server) jobOut(id string) map[string]any {
+	j := s.jobs[id]
+	out := map[string]any{"id": id, "type": "vzdump"}
+	for k, v := range j {
+		switch {
+		case k == "prune-backups" || k == "fleecing" || k == "performance":
+			obj := map[string]any{}
+			for _, p := range strings.Split(v, ",") {
+				if kk, vv, ok := strings.Cut(p, "="); ok {
+					obj[kk] = vv // PVE sends the values as strings
+				}
+			}
+			out[k] = obj
+		case jobBools[k]:
+			out[k] = atoi(v)
+		default:
+			out[k] = v
+		}
+	}
+	if _, ok := out["enabled"]; !ok {
+		out["enabled"] = 1
+	}
+	if out["enabled"] == 1 {
+		out["next-run"] = s.clock().Add(time.Hour).Truncate(time.Hour).Unix()
+	}
+	return out
+}
+
+func (s *Server) jobWrite(rc *reqCtx) *apiError {
+	if s.jobs == nil {
+		s.jobs = map[string]map[string]string{}
+	}
+	for _, k := range []string{"dumpdir", "tmpdir", "script"} {
+		if rc.has(k) && !rc.root {
+			return errf(403, "Permission check failed (option '%s' is only allowed for root@pam)", k)
+		}
+	}
+	id := rc.pp["id"]
+	switch rc.method {
+	case http.MethodDelete:
+		if s.jobs[id] == nil {
+			return errf(500, "Job '%s' does not exist", id)
+		}
+		delete(s.jobs, id)
+		return nil
+	case http.MethodPost:
+		id = rc.str("id")
+		if id == "" {
+			s.jobSeq++
+			id = fmt.Sprintf("backup-%08x-%04x", 0x5eed0000+s.jobSeq, s.jobSeq)
+		}
+		if s.jobs[id] != nil {
+			return errf(500, "Job '%s' already exists", id)
+		}
+		if !rc.has("schedule") && !rc.has("starttime") {
+			return paramErr(map[string]string{"schedule": "neither 'starttime' nor 'schedule' were set"})
+		}
+		if !rc.has("vmid") && !rc.boolean("all", false) && !rc.has("pool") && !rc.has("exclude") {
+			return paramErr(map[string]string{"vmid": "property is missing and it is not optional"})
+		}
+		j := map[string]string{}
+		for k, v := range rc.p {
+			if k != "id" {
+				j[k] = v.s
+			}
+		}
+		s.jobs[id] = j
+		return nil
+	}
+	j := s.jobs[id]
+	if j == nil {
+		return errf(500, "Job '%s' does not exist", id)
+	}
+	for _, k := range strings.Split(rc.str("delete"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			delete(j, k)
+		}
+	}
+	for k, v := range rc.p {
+		if k != "id" && k != "delete" {
+			j[k] = v.s
+		}
+	}
+	return nil
 }

@@ -69,6 +69,8 @@ type Server struct {
 	hold      bool
 	emptyLab  bool
 	backupErr map[int]string
+	jobs      map[string]map[string]string
+	jobSeq    int
 }
 
 type user struct {
