@@ -2,7 +2,10 @@ module github.com/thehomelab/homelab
 
 go 1.25.0
 
-require github.com/stretchr/testify v1.12.1
+require (
+	github.com/luthermonson/go-proxmox v0.8.2
+	github.com/stretchr/testify v1.12.1
+)
 
 require (
 	github.com/buger/goterm v1.0.4 // indirect
@@ -10,7 +13,6 @@ require (
 	github.com/djherbis/times v1.6.0 // indirect
 	github.com/gorilla/websocket v1.4.2 // indirect
 	github.com/jinzhu/copier v0.3.4 // indirect
-	github.com/luthermonson/go-proxmox v0.8.2 // indirect
 	github.com/magefile/mage v1.14.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.43.0 // indirect

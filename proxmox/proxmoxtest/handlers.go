@@ -309,7 +309,7 @@ func (s *Server) nodeNames() []string {
 }
 
 func (s *Server) listNodes() []map[string]any {
-	fp := s.fingerprintLocked()
+	fp := s.fp
 	var out []map[string]any
 	for _, name := range s.nodeNames() {
 		n := s.nodes[name]
@@ -323,12 +323,6 @@ func (s *Server) listNodes() []map[string]any {
 		out = append(out, e)
 	}
 	return out
-}
-
-func (s *Server) fingerprintLocked() string {
-	s.mu.Unlock()
-	defer s.mu.Lock()
-	return s.Fingerprint()
 }
 
 func (s *Server) nodeStatus(name string) map[string]any {

@@ -43,6 +43,7 @@ type Server struct {
 	URL string
 
 	srv    *httptest.Server
+	fp     string
 	schema schema
 	key    []byte
 
@@ -124,6 +125,13 @@ func NewServer(opts ...Option) *Server {
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	s.srv.StartTLS()
 	s.URL = s.srv.URL
+	sum := sha256.Sum256(s.srv.Certificate().Raw)
+	h := strings.ToUpper(hex.EncodeToString(sum[:]))
+	var parts []string
+	for i := 0; i < len(h); i += 2 {
+		parts = append(parts, h[i:i+2])
+	}
+	s.fp = strings.Join(parts, ":")
 	if !s.emptyLab {
 		s.seed()
 	}
@@ -145,15 +153,7 @@ func (s *Server) CertPool() *x509.CertPool {
 
 // Fingerprint is the SHA-256 fingerprint of the certificate in PVE's
 // format ("AB:CD:…"), the same value GET /nodes reports as ssl_fingerprint.
-func (s *Server) Fingerprint() string {
-	sum := sha256.Sum256(s.srv.Certificate().Raw)
-	h := strings.ToUpper(hex.EncodeToString(sum[:]))
-	var parts []string
-	for i := 0; i < len(h); i += 2 {
-		parts = append(parts, h[i:i+2])
-	}
-	return strings.Join(parts, ":")
-}
+func (s *Server) Fingerprint() string { return s.fp }
 
 // AddToken accepts another API token; id is "user@realm!name".
 func (s *Server) AddToken(id, secret string) {
