@@ -105,10 +105,7 @@ func BenchmarkInventoryNaiveGoProxmox(b *testing.B) {
 	b.ReportMetric(float64(len(srv.Requests()))/float64(b.N), "roundtrips/op")
 }
 
-// BenchmarkOrderedShutdown stops 20 guests in 3 order groups, each guest
-// taking 100 ms to shut down; the total should be near 3 × 100 ms plus
-// polling, not 20 × 100 ms.
-func BenchmarkOrderedShutdown(b *testing.B) {
+func shutdownLab(b *testing.B) (*proxmoxtest.Server, *proxmox.Client, *proxmox.Plan) {
 	srv := proxmoxtest.NewServer(proxmoxtest.WithoutLab())
 	b.Cleanup(srv.Close)
 	srv.AddNode(proxmoxtest.Node)
@@ -118,12 +115,44 @@ func BenchmarkOrderedShutdown(b *testing.B) {
 			Config: map[string]string{"startup": fmt.Sprintf("order=%d", i%3+1)}})
 	}
 	srv.SetLatency(benchLatency)
-	c := newClient(b, srv, proxmox.WithTaskPolling(10*time.Millisecond, 20*time.Millisecond))
-	ctx := context.Background()
-	plan, err := c.Power.PlanShutdown(ctx, proxmox.PlanOptions{})
+	c := newClient(b, srv, proxmox.WithTaskPolling(5*time.Millisecond, 10*time.Millisecond))
+	plan, err := c.Power.PlanShutdown(context.Background(), proxmox.PlanOptions{})
 	require.NoError(b, err)
 	require.Len(b, plan.Groups, 3)
 	srv.ResetRequests()
+	return srv, c, plan
+}
+
+// BenchmarkOrderedShutdownSequential is the naive way: the same guests,
+// in the same order, one at a time.
+func BenchmarkOrderedShutdownSequential(b *testing.B) {
+	srv, c, plan := shutdownLab(b)
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		for _, g := range plan.Groups {
+			for _, st := range g.Steps {
+				if _, err := c.Guests.Shutdown(ctx, st.Guest.GuestRef, proxmox.ShutdownOptions{Timeout: st.Timeout}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.StopTimer()
+		for i := 0; i < 20; i++ {
+			srv.SetGuestStatus(200+i, "running")
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(len(srv.Requests()))/float64(b.N), "roundtrips/op")
+}
+
+// BenchmarkOrderedShutdown stops 20 guests in 3 order groups, each guest
+// taking 100 ms to shut down; the total should be near 3 × 100 ms plus
+// polling, not 20 × 100 ms.
+func BenchmarkOrderedShutdown(b *testing.B) {
+	srv, c, plan := shutdownLab(b)
+	ctx := context.Background()
 	var total time.Duration
 	b.ResetTimer()
 	for b.Loop() {
