@@ -59,6 +59,8 @@ type Error struct {
 	// Task is the UPID of a failed task and ExitStatus its exit status.
 	Task       *UPID
 	ExitStatus string
+	// Log holds the last lines of a failed task's log (best effort).
+	Log []string
 	// Err is the underlying cause, if any (often a sentinel).
 	Err error
 }

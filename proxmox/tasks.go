@@ -138,10 +138,26 @@ func (s *TaskService) Wait(ctx context.Context, upid UPID) (TaskStatus, error) {
 		return st, err
 	}
 	if !exitOK(st.ExitStatus) {
-		u := upid
-		return st, &Error{Task: &u, ExitStatus: st.ExitStatus, Err: ErrTaskFailed}
+		return st, s.failure(ctx, upid, st.ExitStatus)
 	}
 	return st, nil
+}
+
+// logTail is how many log lines a task failure carries.
+const logTail = 10
+
+// failure builds the error of a failed task with the tail of its log.
+func (s *TaskService) failure(ctx context.Context, upid UPID, exit string) error {
+	u := upid
+	e := &Error{Task: &u, ExitStatus: exit, Err: ErrTaskFailed}
+	if _, total, err := s.Log(ctx, upid, 0, 1); err == nil {
+		if lines, _, err := s.Log(ctx, upid, max(0, total-logTail), logTail); err == nil {
+			for _, l := range lines {
+				e.Log = append(e.Log, l.Text)
+			}
+		}
+	}
+	return e
 }
 
 // LogLine is one line of a task log.
@@ -213,8 +229,7 @@ func (s *TaskService) StreamLog(ctx context.Context, upid UPID, fn func(LogLine)
 		return st, err
 	}
 	if !exitOK(st.ExitStatus) {
-		u := upid
-		return st, &Error{Task: &u, ExitStatus: st.ExitStatus, Err: ErrTaskFailed}
+		return st, s.failure(ctx, upid, st.ExitStatus)
 	}
 	return st, nil
 }

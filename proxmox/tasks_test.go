@@ -116,6 +116,7 @@ func TestTaskWaitExitStatuses(t *testing.T) {
 			require.ErrorAs(t, err, &pe)
 			assert.Equal(t, tt.exit, pe.ExitStatus)
 			assert.Equal(t, "qmstop", pe.Task.Type)
+			assert.Equal(t, "TASK ERROR: "+tt.exit, pe.Log[len(pe.Log)-1])
 			assert.Contains(t, err.Error(), tt.exit)
 		})
 	}
