@@ -35,7 +35,7 @@ func NewSecret(v string) Secret { return secret.New(v) }
 // calls and a password login (ticket plus CSRF token, optionally TOTP) that
 // the operations PVE reserves for the literal user root@pam use.
 type Client struct {
-	base    *url.URL
+	own     *http.Transport // the transport NewClient built, closed by Close
 	baseURL string
 	taskBO  poll.Backoff
 
@@ -227,7 +227,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		}
 	}
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+	if err != nil || u.Host == "" || u.Scheme != "https" {
 		return nil, fmt.Errorf("proxmox: base url %q: want https://host:8006", baseURL)
 	}
 	if u.User != nil || u.RawQuery != "" {
@@ -243,17 +243,22 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		return nil, errors.New("proxmox: WithTOTP needs WithPassword")
 	}
 	var base http.RoundTripper
+	var own *http.Transport
 	if cfg.hc != nil && cfg.hc.Transport != nil {
+		if cfg.fingerprint != "" || cfg.rootCAs != nil {
+			return nil, errors.New("proxmox: WithHTTPClient with a Transport conflicts with WithFingerprint/WithRootCAs; configure TLS on that transport")
+		}
 		base = cfg.hc.Transport
 	} else {
 		tc, err := tlspin.Config(tlspin.Options{Fingerprint: cfg.fingerprint, RootCAs: cfg.rootCAs})
 		if err != nil {
 			return nil, fmt.Errorf("proxmox: %w", err)
 		}
-		base = httpx.NewTransport(tc)
+		own = httpx.NewTransport(tc)
+		base = own
 	}
 	retry := &httpx.Transport{Base: base, Logger: cfg.logger, Attempts: cfg.attempts}
-	c := &Client{base: u, baseURL: u.String(), taskBO: cfg.taskBO, closed: make(chan struct{}), now: time.Now}
+	c := &Client{own: own, baseURL: u.String(), taskBO: cfg.taskBO, closed: make(chan struct{}), now: time.Now}
 	mk := func(id *identity) {
 		id.c = c
 		id.hc = &http.Client{Timeout: cfg.timeout, Transport: &errorTransport{next: &authTransport{id: id, next: retry}, closed: c.closed}}
@@ -281,15 +286,13 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// Close releases idle connections. It is idempotent; calls after Close
-// fail with net/http's closed-client behaviour only for new connections.
+// Close makes every later call fail with ErrClosed and closes idle
+// connections of the transport NewClient built. It is idempotent.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.closed)
-		for _, id := range []*identity{c.token, c.ticket} {
-			if id != nil {
-				id.hc.CloseIdleConnections()
-			}
+		if c.own != nil {
+			c.own.CloseIdleConnections()
 		}
 	})
 	return nil

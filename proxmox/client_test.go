@@ -3,9 +3,11 @@ package proxmox_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +30,9 @@ func TestNewClientValidatesOptions(t *testing.T) {
 	}{
 		{"no credentials", "https://pve:8006", nil},
 		{"bad url", "pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec)}},
+		{"plain http", "http://pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec)}},
+		{"http client and pin", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec),
+			proxmox.WithFingerprint(strings.Repeat("AB:", 31) + "AB"), proxmox.WithHTTPClient(&http.Client{Transport: &http.Transport{}})}},
 		{"url with user", "https://u:p@pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec)}},
 		{"token without realm", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("root!t", sec)}},
 		{"token without name", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("root@pam", sec)}},
@@ -58,6 +63,12 @@ func TestTLSPinAndRoots(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.Version(t.Context())
 	require.NoError(t, err)
+
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}}}
+	c, err = proxmox.NewClient(srv.URL, tok, proxmox.WithHTTPClient(hc))
+	require.NoError(t, err)
+	_, err = c.Inventory(t.Context())
+	require.NoError(t, err, "own transport, SDK auth and errors on top")
 
 	wrong := strings.Repeat("AB:", 31) + "AB"
 	c, err = proxmox.NewClient(srv.URL, tok, proxmox.WithFingerprint(wrong), proxmox.WithRetries(1))
