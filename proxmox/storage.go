@@ -2,6 +2,7 @@ package proxmox
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"regexp"
 	"sort"
@@ -211,4 +212,105 @@ func (s *StorageService) Usage(ctx context.Context, node, content string) ([]Sto
 		out = append(out, w.status(node, w.Storage))
 	}
 	return out, nil
+}
+
+func (st CIFSStorage) wire() map[string]string {
+	m := map[string]string{"server": st.Server, "username": st.Username, "domain": st.Domain,
+		"smbversion": st.SMBVersion, "subdir": st.Subdir, "content": strings.Join(st.Content, ","),
+		"nodes": strings.Join(st.Nodes, ","), "options": st.Options, "prune-backups": ""}
+	if st.PruneBackups != nil {
+		m["prune-backups"] = st.PruneBackups.String()
+	}
+	return m
+}
+
+// sameList compares comma lists as sets.
+func sameList(a, b string) bool {
+	x, y := splitList(a), splitList(b)
+	sort.Strings(x)
+	sort.Strings(y)
+	return strings.Join(x, ",") == strings.Join(y, ",")
+}
+
+// EnsureCIFS creates the CIFS storage if it is missing, and otherwise
+// updates only the settings that differ (content and nodes compared as
+// sets, empty fields deleted). The password is sent when the storage is
+// created, never compared (PVE does not return it); rotate it with
+// SetPassword. The share cannot change in place: a different share is
+// ErrConflict. It returns the keys it changed; nil means nothing was sent.
+//
+// Proxmox API: GET /storage/{storage}, POST /storage, PUT /storage/{storage}
+func (s *StorageService) EnsureCIFS(ctx context.Context, st CIFSStorage) ([]string, error) {
+	op := "ensure cifs storage " + st.ID
+	cur, err := s.Get(ctx, st.ID)
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			return nil, opError(op, err)
+		}
+		if err := s.AddCIFS(ctx, st); err != nil {
+			return nil, err
+		}
+		var keys []string
+		for k, v := range st.wire() {
+			if v != "" {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		return append([]string{"storage"}, keys...), nil
+	}
+	if cur.Type != "cifs" {
+		return nil, refuse(op, ErrConflict, "storage %s exists with type %s", st.ID, cur.Type)
+	}
+	if cur.Raw["share"] != st.Share {
+		return nil, refuse(op, ErrConflict, "storage %s uses share %q, not %q; remove it first", st.ID, cur.Raw["share"], st.Share)
+	}
+	p := params{}
+	var changed, del []string
+	for k, v := range st.wire() {
+		have := cur.Raw[k]
+		if have == v || ((k == "content" || k == "nodes") && sameList(have, v)) {
+			continue
+		}
+		if k == "prune-backups" && v != "" {
+			if hp, err := ParsePruneSpec(have); err == nil && hp.String() == v {
+				continue
+			}
+		}
+		changed = append(changed, k)
+		if v == "" {
+			del = append(del, k)
+		} else {
+			p.Set(k, v)
+		}
+	}
+	if len(changed) == 0 {
+		return nil, nil
+	}
+	sort.Strings(changed)
+	if len(del) > 0 {
+		sort.Strings(del)
+		p.Set("delete", strings.Join(del, ","))
+	}
+	p.Set("digest", cur.Digest)
+	var raw jsonRaw
+	if err := s.c.call(ctx, nil, http.MethodPut, "/storage/"+st.ID, p, &raw, nil); err != nil {
+		return nil, opError(op, err)
+	}
+	return changed, nil
+}
+
+// SetPassword replaces a CIFS storage's password.
+//
+// Proxmox API: PUT /storage/{storage}
+func (s *StorageService) SetPassword(ctx context.Context, id string, password Secret) error {
+	op := "set password of storage " + id
+	if !storageIDRE.MatchString(id) {
+		return refuse(op, ErrInvalid, "storage id %q", id)
+	}
+	if password.IsZero() {
+		return refuse(op, ErrInvalid, "empty password")
+	}
+	var raw jsonRaw
+	return opError(op, s.c.call(ctx, nil, http.MethodPut, "/storage/"+id, params{"password": {password.Reveal()}}, &raw, nil))
 }

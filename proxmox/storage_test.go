@@ -65,3 +65,38 @@ func TestCIFSMountFailureWritesNothing(t *testing.T) {
 	assert.ErrorIs(t, err, proxmox.ErrNotFound)
 	assert.ErrorIs(t, c.Storage.AddCIFS(t.Context(), proxmox.CIFSStorage{ID: "-bad", Server: "h", Share: "s"}), proxmox.ErrInvalid)
 }
+
+func TestEnsureCIFS(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	ctx := t.Context()
+	st := proxmox.CIFSStorage{ID: "nas", Server: "192.168.88.10", Share: "backups", Username: "proxmox",
+		Password: proxmox.NewSecret("pw1"), Content: []string{"backup", "iso"}, PruneBackups: &proxmox.PruneSpec{Daily: 7}}
+	changed, err := c.Storage.EnsureCIFS(ctx, st)
+	require.NoError(t, err)
+	assert.Contains(t, changed, "storage")
+	srv.ResetRequests()
+	changed, err = c.Storage.EnsureCIFS(ctx, st)
+	require.NoError(t, err)
+	assert.Empty(t, changed)
+	assert.Len(t, srv.Requests(), 1, "only the read")
+
+	st.Content = []string{"iso", "backup"} // same set
+	st.Username = ""
+	st.SMBVersion = "3.11"
+	changed, err = c.Storage.EnsureCIFS(ctx, st)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"smbversion", "username"}, changed)
+	put := srv.Requests()[len(srv.Requests())-1]
+	assert.Equal(t, "username", put.Params.Get("delete"))
+	assert.Empty(t, put.Params.Get("password"), "password not resent")
+
+	require.NoError(t, c.Storage.SetPassword(ctx, "nas", proxmox.NewSecret("pw2")))
+	assert.Equal(t, "pw2", srv.StoragePassword("nas"))
+
+	st.Share = "other"
+	_, err = c.Storage.EnsureCIFS(ctx, st)
+	assert.ErrorIs(t, err, proxmox.ErrConflict)
+	_, err = c.Storage.EnsureCIFS(ctx, proxmox.CIFSStorage{ID: "local", Server: "x", Share: "y"})
+	assert.ErrorIs(t, err, proxmox.ErrConflict)
+}
