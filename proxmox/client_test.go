@@ -257,6 +257,18 @@ func TestMalformedReplies(t *testing.T) {
 			require.Error(t, err)
 			var pe *proxmox.Error
 			assert.ErrorAs(t, err, &pe)
+			require.NoError(t, srv.Fail("GET", "^/version$", proxmoxtest.Fault{Status: 200, Body: body}))
+			require.NoError(t, srv.Fail("GET", "^/nodes/proxmox1/status$", proxmoxtest.Fault{Status: 200, Body: body}))
+			require.NoError(t, srv.Fail("GET", "/disks/list$", proxmoxtest.Fault{Status: 200, Body: body}))
+			_, verr := c.Version(t.Context())
+			_, _ = c.NodeStatus(t.Context(), proxmoxtest.Node) // must not panic
+			_, derr := c.Disks.List(t.Context(), proxmoxtest.Node)
+			if body != `[]` {
+				assert.Error(t, verr)
+			}
+			if body != `[]` && body != `{"data":{"x":1}}` {
+				assert.Error(t, derr)
+			}
 			require.NoError(t, srv.Fail("GET", "/config$", proxmoxtest.Fault{Status: 200, Body: body}))
 			_, err = c.Config(t.Context(), nas)
 			if body != `{"data":{"x":1}}` {

@@ -80,7 +80,7 @@ func (c *Client) Version(ctx context.Context) (Version, error) {
 	if err != nil {
 		return Version{}, opError("version", gpErr(ctx, err))
 	}
-	if v == nil {
+	if v == nil || v.Version == "" {
 		return Version{}, &Error{Op: "version", Err: fmt.Errorf("malformed reply: no version")}
 	}
 	return Version{Version: v.Version, Release: v.Release, RepoID: v.RepoID}, nil
