@@ -303,6 +303,9 @@ type RunOptions struct {
 	// StopOnError stops after the first group with a failure instead of
 	// carrying on (the default carries on: a power cut waits for nobody).
 	StopOnError bool
+	// MaxParallel bounds how many guests of a group are handled at once;
+	// 0 means 16.
+	MaxParallel int
 }
 
 // Result summarises a run.
@@ -332,6 +335,11 @@ func (s *PowerService) Run(ctx context.Context, p *Plan, o RunOptions) (*Result,
 		}
 	}
 	var errs []error
+	par := o.MaxParallel
+	if par <= 0 {
+		par = 16
+	}
+	sem := make(chan struct{}, par)
 	for gi, g := range p.Groups {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -345,6 +353,8 @@ func (s *PowerService) Run(ctx context.Context, p *Plan, o RunOptions) (*Result,
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
 				emit(Event{Kind: EventGuestBegin, Group: gi + 1, Guest: st.Guest.GuestRef, Name: st.Guest.Name})
 				out, err := s.step(ctx, p, st, func() {
 					emit(Event{Kind: EventForceStop, Group: gi + 1, Guest: st.Guest.GuestRef, Name: st.Guest.Name})
