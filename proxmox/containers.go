@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -186,12 +185,6 @@ func (s *ContainerService) Config(ctx context.Context, ref GuestRef) (GuestConfi
 	return s.c.Config(ctx, ref)
 }
 
-// ConfigChange is a set of config keys to set and delete.
-type ConfigChange struct {
-	Set    map[string]string
-	Delete []string
-}
-
 // Update applies only the keys whose value differs from the current
 // config (and deletes only keys that exist), guarded by the config digest.
 // It returns the keys it changed; nothing to change sends nothing.
@@ -200,58 +193,10 @@ type ConfigChange struct {
 //
 // Proxmox API: GET and PUT /nodes/{node}/lxc/{vmid}/config
 func (s *ContainerService) Update(ctx context.Context, ref GuestRef, ch ConfigChange) ([]string, error) {
-	op := "update config of " + ref.String()
 	if ref.Type != TypeCT {
-		return nil, refuse(op, ErrInvalid, "not a container")
+		return nil, refuse("update config of "+ref.String(), ErrInvalid, "not a container")
 	}
-	cur, err := s.c.Config(ctx, ref)
-	if err != nil {
-		return nil, opError(op, err)
-	}
-	p := params{}
-	var changed, del []string
-	root := false
-	for k, v := range ch.Set {
-		if cur.Raw[k] == v {
-			continue
-		}
-		if k == "features" && !onlyNesting(v) {
-			root = true
-		}
-		if strings.HasPrefix(k, "mp") && strings.HasPrefix(v, "/") || strings.HasPrefix(k, "dev") {
-			root = true
-		}
-		p.Set(k, v)
-		changed = append(changed, k)
-	}
-	for _, k := range ch.Delete {
-		if _, ok := cur.Raw[k]; ok {
-			del = append(del, k)
-			changed = append(changed, k)
-		}
-	}
-	if len(changed) == 0 {
-		return nil, nil
-	}
-	sort.Strings(changed)
-	id := s.c.def
-	if root {
-		r, err := s.c.root(op)
-		if err != nil {
-			return nil, err
-		}
-		id = r
-	}
-	if len(del) > 0 {
-		sort.Strings(del)
-		p.Set("delete", strings.Join(del, ","))
-	}
-	p.Set("digest", cur.Digest)
-	var raw jsonRaw
-	if err := s.c.call(ctx, id, http.MethodPut, ref.path()+"/config", p, &raw, nil); err != nil {
-		return nil, opError(op, err)
-	}
-	return changed, nil
+	return s.c.Guests.Update(ctx, ref, ch)
 }
 
 func onlyNesting(features string) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -205,4 +206,105 @@ func (s *GuestService) Reboot(ctx context.Context, ref GuestRef) (Outcome, error
 		return NotRunning, nil
 	}
 	return "", err
+}
+
+// ConfigChange is a set of config keys to set and delete.
+type ConfigChange struct {
+	Set    map[string]string
+	Delete []string
+}
+
+// needsRoot reports whether PVE reserves setting key=value for root@pam.
+func needsRoot(typ GuestType, key, value string) bool {
+	switch {
+	case typ == TypeCT && key == "features":
+		return !onlyNesting(value)
+	case typ == TypeCT && strings.HasPrefix(key, "dev"):
+		return true
+	case typ == TypeCT && strings.HasPrefix(key, "mp"):
+		return strings.HasPrefix(value, "/")
+	case typ == TypeVM && passKeyRE.MatchString(key):
+		d, err := ParseDrive(value)
+		return err == nil && d.IsPath()
+	case typ == TypeVM && (strings.HasPrefix(key, "hostpci") || strings.HasPrefix(key, "usb") || key == "args"):
+		return true
+	}
+	return false
+}
+
+// Update changes a VM's or container's config the idempotent way: it
+// reads the config, sends only the keys whose value differs (and deletes
+// only keys that exist), guarded by the digest, and returns the keys it
+// changed; nothing to change sends nothing. Keys PVE reserves for
+// root@pam (raw disk paths, hostpci, LXC features beyond nesting, bind
+// mounts) go through the root@pam login, or fail with ErrRootRequired
+// before sending.
+//
+// Proxmox API: GET and PUT /nodes/{node}/{qemu|lxc}/{vmid}/config
+func (s *GuestService) Update(ctx context.Context, ref GuestRef, ch ConfigChange) ([]string, error) {
+	op := "update config of " + ref.String()
+	if err := ref.validate(op); err != nil {
+		return nil, err
+	}
+	for _, k := range ch.Delete {
+		if _, set := ch.Set[k]; set {
+			return nil, refuse(op, ErrInvalid, "key %s both set and deleted", k)
+		}
+	}
+	cur, err := s.c.Config(ctx, ref)
+	if err != nil {
+		return nil, opError(op, err)
+	}
+	p := params{}
+	var changed, del []string
+	root := false
+	for k, v := range ch.Set {
+		if cur.Raw[k] == v {
+			continue
+		}
+		root = root || needsRoot(ref.Type, k, v)
+		p.Set(k, v)
+		changed = append(changed, k)
+	}
+	for _, k := range ch.Delete {
+		if _, ok := cur.Raw[k]; ok {
+			del = append(del, k)
+			changed = append(changed, k)
+		}
+	}
+	if len(changed) == 0 {
+		return nil, nil
+	}
+	sort.Strings(changed)
+	id := s.c.def
+	if root {
+		r, err := s.c.root(op)
+		if err != nil {
+			return nil, err
+		}
+		id = r
+	}
+	if len(del) > 0 {
+		sort.Strings(del)
+		p.Set("delete", strings.Join(del, ","))
+	}
+	p.Set("digest", cur.Digest)
+	var raw jsonRaw
+	if err := s.c.call(ctx, id, http.MethodPut, ref.path()+"/config", p, &raw, nil); err != nil {
+		return nil, opError(op, err)
+	}
+	return changed, nil
+}
+
+// SetStartup sets a guest's startup order and delays (the input of
+// ordered shutdown and start-up plans); an unchanged value sends nothing.
+//
+// Proxmox API: GET and PUT /nodes/{node}/{qemu|lxc}/{vmid}/config
+func (s *GuestService) SetStartup(ctx context.Context, ref GuestRef, st Startup) (bool, error) {
+	ch := ConfigChange{Set: map[string]string{"startup": st.String()}}
+	if st == (Startup{}) {
+		ch = ConfigChange{Delete: []string{"startup"}}
+	}
+	changed, err := s.Update(ctx, ref, ch)
+	return len(changed) > 0, err
 }

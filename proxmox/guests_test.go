@@ -237,3 +237,32 @@ func TestNodeStatusAndClose(t *testing.T) {
 	_, err = c.Version(t.Context())
 	assert.ErrorIs(t, err, proxmox.ErrClosed)
 }
+
+func TestGuestUpdateAndStartup(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	ctx := t.Context()
+	changed, err := c.Guests.SetStartup(ctx, ha, proxmox.Startup{Order: 3, HasOrder: true, Down: 90 * time.Second})
+	require.NoError(t, err)
+	assert.True(t, changed)
+	assert.Equal(t, "order=3,down=90", srv.GuestConfig(102)["startup"])
+	changed, err = c.Guests.SetStartup(ctx, ha, proxmox.Startup{Order: 3, HasOrder: true, Down: 90 * time.Second})
+	require.NoError(t, err)
+	assert.False(t, changed)
+
+	keys, err := c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"cores": "4", "memory": "2048"}, Delete: []string{"onboot"}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"cores", "onboot"}, keys)
+	assert.NotContains(t, srv.GuestConfig(102), "onboot")
+
+	srv.ResetRequests()
+	_, err = c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"scsi3": "/dev/sdb,backup=0"}})
+	require.ErrorIs(t, err, proxmox.ErrRootRequired)
+	for _, r := range srv.Requests() {
+		assert.Equal(t, "GET", r.Method, "nothing written")
+	}
+	_, err = c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"x": "1"}, Delete: []string{"x"}})
+	assert.ErrorIs(t, err, proxmox.ErrInvalid)
+	_, err = c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"bogus": "1"}})
+	assert.ErrorIs(t, err, proxmox.ErrInvalid, "the fake rejects keys PVE does not know")
+}
