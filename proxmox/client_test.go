@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	goprox "github.com/luthermonson/go-proxmox"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -207,6 +208,10 @@ func TestHTTPErrorsAreTyped(t *testing.T) {
 				"node shutdown":        func() error { return c.Power.ShutdownNode(t.Context(), proxmoxtest.Node) },
 				"go-proxmox raw nil": func() error {
 					return c.GoProxmox().Post(t.Context(), "/nodes/proxmox1/status", map[string]string{"command": "shutdown"}, nil)
+				},
+				// go-proxmox alone returns nil here on a 596 with an empty body
+				"go-proxmox Node.Shutdown": func() error {
+					return (&goprox.Node{}).New(c.GoProxmox(), proxmoxtest.Node).Shutdown(t.Context())
 				},
 			}
 			for name, call := range calls {
