@@ -191,10 +191,7 @@ type resourceWire struct {
 }
 
 func (r resourceWire) guest() Guest {
-	var tags []string
-	for _, t := range strings.FieldsFunc(r.Tags, func(r rune) bool { return r == ';' || r == ',' || r == ' ' }) {
-		tags = append(tags, t)
-	}
+	tags := strings.FieldsFunc(r.Tags, func(r rune) bool { return r == ';' || r == ',' || r == ' ' })
 	return Guest{GuestRef: GuestRef{Node: r.Node, Type: GuestType(r.Type), VMID: r.VMID.int()}, Name: r.Name,
 		Status: r.Status, Template: r.Template.bool(), Tags: tags, Lock: r.Lock, HAState: r.HAState, Pool: r.Pool,
 		CPU: r.CPU.float(), MaxCPU: r.MaxCPU.int(), Mem: r.Mem.u64(), MaxMem: r.MaxMem.u64(), Disk: r.Disk.u64(),

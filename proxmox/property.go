@@ -118,8 +118,6 @@ type PruneSpec struct {
 	Last, Hourly, Daily, Weekly, Monthly, Yearly int
 }
 
-var pruneKeys = []string{"keep-all", "keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly"}
-
 // ParsePruneSpec parses "keep-last=3,keep-daily=7,…".
 func ParsePruneSpec(s string) (PruneSpec, error) {
 	m, _, err := splitProperty(s, "")

@@ -404,9 +404,7 @@ func (s *Server) listGuests(nodeName, typ string) []map[string]any {
 func (s *Server) resources(typ string) []map[string]any {
 	out := []map[string]any{}
 	if typ == "" || typ == "node" {
-		for _, n := range s.listNodes() {
-			out = append(out, n)
-		}
+		out = append(out, s.listNodes()...)
 	}
 	if typ == "" || typ == "vm" {
 		for _, g := range s.sortedGuests() {
@@ -778,7 +776,7 @@ var ctCreateOnly = map[string]bool{"ostemplate": true, "password": true, "ssh-pu
 func (s *Server) createLXC(rc *reqCtx) (any, *apiError) {
 	vmid := rc.integer("vmid", 0)
 	if vmid < 100 {
-		return nil, paramErr(map[string]string{"vmid": fmt.Sprintf("value must have a minimum value of 100")})
+		return nil, paramErr(map[string]string{"vmid": "value must have a minimum value of 100"})
 	}
 	if err := s.perm(rc, "/vms/"+strconv.Itoa(vmid), "VM.Allocate"); err != nil {
 		return nil, err

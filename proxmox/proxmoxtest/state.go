@@ -30,7 +30,6 @@ type guest struct {
 	stopTime     time.Duration
 	startTime    time.Duration
 	template     bool
-	ha           bool
 	started      time.Time
 }
 
@@ -42,7 +41,6 @@ type storage struct {
 	total    uint64
 	used     uint64
 	volumes  []*volume
-	nodes    []string // empty = all
 }
 
 type volume struct {
