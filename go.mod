@@ -3,8 +3,7 @@ module github.com/thehomelab/homelab
 go 1.25.0
 
 require (
-	github.com/go-routeros/routeros/v3 v3.0.1
-	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
+	github.com/luthermonson/go-proxmox v0.8.2
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -18,8 +17,17 @@ require (
 )
 
 require (
+	github.com/buger/goterm v1.0.4 // indirect
 	github.com/cloudflare/cloudflare-go v0.119.0
+	github.com/diskfs/go-diskfs v1.9.3 // indirect
+	github.com/djherbis/times v1.6.0 // indirect
+	github.com/go-routeros/routeros/v3 v3.0.1
+	github.com/gorilla/websocket v1.4.2 // indirect
 	github.com/hirochachacha/go-smb2 v1.1.0
+	github.com/jinzhu/copier v0.3.4 // indirect
+	github.com/magefile/mage v1.14.0 // indirect
+	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/net v0.34.0
+	golang.org/x/sys v0.43.0 // indirect
 )

@@ -1,0 +1,320 @@
+package proxmox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// BackupService runs vzdump and manages backup volumes: the primitives
+// the backup package builds on.
+type BackupService struct{ c *Client }
+
+// VzdumpOptions tune a backup run. Zero values mean PVE's defaults.
+type VzdumpOptions struct {
+	// Storage is the target storage id (required for NotesTemplate and
+	// Protected).
+	Storage string
+	// Mode is snapshot (default), suspend or stop.
+	Mode string
+	// Compress is 0, gzip, lzo or zstd; empty means PVE's default (none).
+	Compress string
+	// NotesTemplate becomes each backup's notes; {{guestname}},
+	// {{vmid}}, {{node}} and {{cluster}} are expanded by PVE.
+	NotesTemplate string
+	// Protected marks the new backups protected.
+	Protected bool
+	// NoPrune turns off the prune PVE runs after a successful backup
+	// (remove=0); PruneBackups overrides the storage's retention for it.
+	NoPrune      bool
+	PruneBackups *PruneSpec
+}
+
+// StartVzdump starts vzdump for the given guests, one task per node that
+// hosts some of them (vzdump only backs up local guests, and answers "OK"
+// without a task otherwise). It returns the tasks to wait for.
+//
+// Proxmox API: GET /cluster/resources?type=vm, POST /nodes/{node}/vzdump
+func (s *BackupService) StartVzdump(ctx context.Context, vmids []int, o VzdumpOptions) ([]UPID, error) {
+	op := fmt.Sprintf("vzdump %v", vmids)
+	if len(vmids) == 0 {
+		return nil, refuse(op, ErrInvalid, "no guests given")
+	}
+	if (o.NotesTemplate != "" || o.Protected) && o.Storage == "" {
+		return nil, refuse(op, ErrInvalid, "notes template and protected need a storage")
+	}
+	if strings.ContainsAny(o.NotesTemplate, "\r\n") || len(o.NotesTemplate) > 1024 {
+		return nil, refuse(op, ErrInvalid, "notes template must be one line of at most 1024 bytes (write a newline as \\n)")
+	}
+	rs, err := s.c.resources(ctx, "vm")
+	if err != nil {
+		return nil, opError(op, err)
+	}
+	where := map[int]string{}
+	for _, r := range rs {
+		if r.Type == "qemu" || r.Type == "lxc" {
+			where[r.VMID.int()] = r.Node
+		}
+	}
+	byNode := map[string][]string{}
+	for _, id := range vmids {
+		n, ok := where[id]
+		if !ok {
+			return nil, refuse(op, ErrNotFound, "no guest %d in the cluster", id)
+		}
+		byNode[n] = append(byNode[n], strconv.Itoa(id))
+	}
+	nodes := make([]string, 0, len(byNode))
+	for n := range byNode {
+		nodes = append(nodes, n)
+	}
+	sort.Strings(nodes)
+	var upids []UPID
+	for _, n := range nodes {
+		p := params{"vmid": {strings.Join(byNode[n], ",")}}
+		if o.Storage != "" {
+			p.Set("storage", o.Storage)
+		}
+		if o.Mode != "" {
+			p.Set("mode", o.Mode)
+		}
+		if o.Compress != "" {
+			p.Set("compress", o.Compress)
+		}
+		if o.NotesTemplate != "" {
+			p.Set("notes-template", o.NotesTemplate)
+		}
+		if o.Protected {
+			setBool(p, "protected", true)
+		}
+		if o.NoPrune {
+			setBool(p, "remove", false)
+		}
+		if o.PruneBackups != nil {
+			p.Set("prune-backups", o.PruneBackups.String())
+		}
+		var raw string
+		if err := s.c.call(ctx, nil, http.MethodPost, "/nodes/"+n+"/vzdump", p, &raw, nil); err != nil {
+			return upids, opError(op+" on "+n, err)
+		}
+		if raw == "OK" { // nothing local to back up after all (guest moved)
+			continue
+		}
+		u, err := ParseUPID(raw)
+		if err != nil {
+			return upids, opError(op+" on "+n, err)
+		}
+		upids = append(upids, u)
+	}
+	return upids, nil
+}
+
+// Vzdump backs up the guests and waits for every task; a task ending in
+// "job errors" means some guest failed (see the task log).
+//
+// Proxmox API: POST /nodes/{node}/vzdump, GET /nodes/{node}/tasks/{upid}/status
+func (s *BackupService) Vzdump(ctx context.Context, vmids []int, o VzdumpOptions) error {
+	upids, err := s.StartVzdump(ctx, vmids, o)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, u := range upids {
+		if _, err := s.c.Tasks.Wait(ctx, u); err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			}
+			errs = append(errs, opError(fmt.Sprintf("vzdump %v on %s", vmids, u.Node), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// BackupVolume is one backup on a storage.
+type BackupVolume struct {
+	VolID     string // "backups:backup/vzdump-qemu-100-2026_11_26-02_00_03.vma.zst"
+	VMID      int
+	Type      GuestType
+	Format    string
+	Size      uint64
+	Created   time.Time
+	Notes     string // first line only in listings
+	Protected bool
+}
+
+type volumeWire struct {
+	VolID     string `json:"volid"`
+	VMID      num    `json:"vmid"`
+	Subtype   string `json:"subtype"`
+	Format    string `json:"format"`
+	Size      num    `json:"size"`
+	CTime     num    `json:"ctime"`
+	Notes     string `json:"notes"`
+	Protected num    `json:"protected"`
+}
+
+// List lists the backups on a storage as seen from a node, optionally of
+// one guest (vmid 0 = all), newest first.
+//
+// Proxmox API: GET /nodes/{node}/storage/{storage}/content?content=backup
+func (s *BackupService) List(ctx context.Context, node, storage string, vmid int) ([]BackupVolume, error) {
+	op := "list backups on " + storage
+	if err := checkNode(op, node); err != nil {
+		return nil, err
+	}
+	if !storageIDRE.MatchString(storage) {
+		return nil, refuse(op, ErrInvalid, "storage id %q", storage)
+	}
+	p := params{"content": {"backup"}}
+	if vmid > 0 {
+		p.Set("vmid", strconv.Itoa(vmid))
+	}
+	var ws []volumeWire
+	if err := s.c.call(ctx, nil, http.MethodGet, "/nodes/"+node+"/storage/"+storage+"/content", p, &ws, nil); err != nil {
+		return nil, opError(op, err)
+	}
+	out := make([]BackupVolume, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, BackupVolume{VolID: w.VolID, VMID: w.VMID.int(), Type: GuestType(w.Subtype), Format: w.Format,
+			Size: w.Size.u64(), Created: time.Unix(w.CTime.i64(), 0), Notes: w.Notes, Protected: w.Protected.bool()})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, nil
+}
+
+func volStorage(volid string) (string, error) {
+	st, rest, ok := strings.Cut(volid, ":")
+	if !ok || rest == "" || !storageIDRE.MatchString(st) {
+		return "", fmt.Errorf("%w: volume id %q: want <storage>:<volume>", ErrInvalid, volid)
+	}
+	return st, nil
+}
+
+// SetNotes replaces a backup's notes (all lines).
+//
+// Proxmox API: PUT /nodes/{node}/storage/{storage}/content/{volume}
+func (s *BackupService) SetNotes(ctx context.Context, node, volid, notes string) error {
+	return s.update(ctx, node, volid, "set notes of "+volid, params{"notes": {notes}})
+}
+
+// SetProtected protects a backup from pruning and deletion, or lifts it.
+//
+// Proxmox API: PUT /nodes/{node}/storage/{storage}/content/{volume}
+func (s *BackupService) SetProtected(ctx context.Context, node, volid string, protected bool) error {
+	p := params{}
+	setBool(p, "protected", protected)
+	return s.update(ctx, node, volid, "set protection of "+volid, p)
+}
+
+func (s *BackupService) update(ctx context.Context, node, volid, op string, p params) error {
+	if err := checkNode(op, node); err != nil {
+		return err
+	}
+	st, err := volStorage(volid)
+	if err != nil {
+		return &Error{Op: op, Err: err}
+	}
+	var raw jsonRaw
+	return opError(op, s.c.call(ctx, nil, http.MethodPut, "/nodes/"+node+"/storage/"+st+"/content/"+volid, p, &raw, nil))
+}
+
+// Delete removes a backup volume and waits for the imgdel task. A
+// protected backup fails with the task's error.
+//
+// Proxmox API: DELETE /nodes/{node}/storage/{storage}/content/{volume}
+func (s *BackupService) Delete(ctx context.Context, node, volid string) error {
+	op := "delete " + volid
+	if err := checkNode(op, node); err != nil {
+		return err
+	}
+	st, err := volStorage(volid)
+	if err != nil {
+		return &Error{Op: op, Err: err}
+	}
+	_, err = s.c.runTask(ctx, nil, op, http.MethodDelete, "/nodes/"+node+"/storage/"+st+"/content/"+volid, nil)
+	return err
+}
+
+// PruneMark is PVE's verdict on one backup.
+type PruneMark struct {
+	VolID   string
+	VMID    int
+	Type    GuestType
+	Created time.Time
+	// Mark is keep, remove, protected or renamed (non-standard name,
+	// never removed).
+	Mark string
+}
+
+// PrunePreview asks PVE which backups a retention policy would keep
+// (dry run). spec nil uses the storage's own policy; type "" and vmid 0
+// mean all guests.
+//
+// Proxmox API: GET /nodes/{node}/storage/{storage}/prunebackups
+func (s *BackupService) PrunePreview(ctx context.Context, node, storage string, spec *PruneSpec, typ GuestType, vmid int) ([]PruneMark, error) {
+	op := "prune preview of " + storage
+	if err := checkNode(op, node); err != nil {
+		return nil, err
+	}
+	if !storageIDRE.MatchString(storage) {
+		return nil, refuse(op, ErrInvalid, "storage id %q", storage)
+	}
+	p := params{}
+	if spec != nil {
+		p.Set("prune-backups", spec.String())
+	}
+	if typ != "" {
+		p.Set("type", string(typ))
+	}
+	if vmid > 0 {
+		p.Set("vmid", strconv.Itoa(vmid))
+	}
+	var ws []struct {
+		VolID string `json:"volid"`
+		VMID  num    `json:"vmid"`
+		Type  string `json:"type"`
+		CTime num    `json:"ctime"`
+		Mark  string `json:"mark"`
+	}
+	if err := s.c.call(ctx, nil, http.MethodGet, "/nodes/"+node+"/storage/"+storage+"/prunebackups", p, &ws, nil); err != nil {
+		return nil, opError(op, err)
+	}
+	out := make([]PruneMark, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, PruneMark{VolID: w.VolID, VMID: w.VMID.int(), Type: GuestType(w.Type),
+			Created: time.Unix(w.CTime.i64(), 0), Mark: w.Mark})
+	}
+	return out, nil
+}
+
+// Prune removes the backups a retention policy marks "remove" and waits
+// for the prunebackups task. Protected and renamed backups are never
+// removed. Use PrunePreview first to see the verdicts.
+//
+// Proxmox API: DELETE /nodes/{node}/storage/{storage}/prunebackups
+func (s *BackupService) Prune(ctx context.Context, node, storage string, spec *PruneSpec, typ GuestType, vmid int) error {
+	op := "prune backups on " + storage
+	if err := checkNode(op, node); err != nil {
+		return err
+	}
+	if !storageIDRE.MatchString(storage) {
+		return refuse(op, ErrInvalid, "storage id %q", storage)
+	}
+	p := params{}
+	if spec != nil {
+		p.Set("prune-backups", spec.String())
+	}
+	if typ != "" {
+		p.Set("type", string(typ))
+	}
+	if vmid > 0 {
+		p.Set("vmid", strconv.Itoa(vmid))
+	}
+	_, err := s.c.runTask(ctx, nil, op, http.MethodDelete, "/nodes/"+node+"/storage/"+storage+"/prunebackups", p)
+	return err
+}

@@ -1,0 +1,329 @@
+package proxmox_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	goprox "github.com/luthermonson/go-proxmox"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/internal/tlspin"
+	"github.com/thehomelab/homelab/proxmox"
+	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+)
+
+func TestNewClientValidatesOptions(t *testing.T) {
+	t.Parallel()
+	sec := proxmox.NewSecret("s")
+	tests := []struct {
+		name string
+		url  string
+		opts []proxmox.Option
+	}{
+		{"no credentials", "https://pve:8006", nil},
+		{"bad url", "pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec)}},
+		{"plain http", "http://pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec)}},
+		{"http client and pin", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec),
+			proxmox.WithFingerprint(strings.Repeat("AB:", 31) + "AB"), proxmox.WithHTTPClient(&http.Client{Transport: &http.Transport{}})}},
+		{"url with user", "https://u:p@pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec)}},
+		{"token without realm", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("root!t", sec)}},
+		{"token without name", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("root@pam", sec)}},
+		{"empty secret", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("root@pam!t", proxmox.Secret{})}},
+		{"user is token", "https://pve:8006", []proxmox.Option{proxmox.WithPassword("root@pam!t", sec)}},
+		{"bad pin", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec), proxmox.WithFingerprint("zz")}},
+		{"totp without password", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec),
+			proxmox.WithTOTP(func() (string, error) { return "1", nil })}},
+		{"nil roots", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec), proxmox.WithRootCAs(nil)}},
+		{"bad polling", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec), proxmox.WithTaskPolling(0, 0)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := proxmox.NewClient(tt.url, tt.opts...)
+			assert.Error(t, err)
+		})
+	}
+}
+
+func TestTLSPinAndRoots(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.NewServer()
+	t.Cleanup(srv.Close)
+	tok := proxmox.WithAPIToken(proxmoxtest.TokenID, proxmox.NewSecret(proxmoxtest.TokenSecret))
+
+	c, err := proxmox.NewClient(srv.URL, tok, proxmox.WithRootCAs(srv.CertPool()))
+	require.NoError(t, err)
+	_, err = c.Version(t.Context())
+	require.NoError(t, err)
+
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}}}
+	c, err = proxmox.NewClient(srv.URL, tok, proxmox.WithHTTPClient(hc))
+	require.NoError(t, err)
+	_, err = c.Inventory(t.Context())
+	require.NoError(t, err, "own transport, SDK auth and errors on top")
+
+	wrong := strings.Repeat("AB:", 31) + "AB"
+	c, err = proxmox.NewClient(srv.URL, tok, proxmox.WithFingerprint(wrong), proxmox.WithRetries(1))
+	require.NoError(t, err)
+	_, err = c.Inventory(t.Context())
+	var mm *tlspin.MismatchError
+	require.ErrorAs(t, err, &mm)
+	assert.Contains(t, err.Error(), srv.Fingerprint())
+
+	c, err = proxmox.NewClient(srv.URL, tok, proxmox.WithRetries(1)) // system roots: refused
+	require.NoError(t, err)
+	_, err = c.Version(t.Context())
+	var uerr x509.UnknownAuthorityError
+	assert.ErrorAs(t, err, &uerr)
+}
+
+func TestVersionAndNodes(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	v, err := c.Version(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, "9.0", v.Release)
+	nodes, err := c.Nodes(t.Context())
+	require.NoError(t, err)
+	require.Len(t, nodes, 1)
+	assert.Equal(t, proxmoxtest.Node, nodes[0].Name)
+	assert.True(t, nodes[0].Online())
+	assert.Equal(t, srv.Fingerprint(), nodes[0].SSLFingerprint)
+	// the reported fingerprint pins a new client
+	_, err = proxmox.NewClient(srv.URL, proxmox.WithFingerprint(nodes[0].SSLFingerprint),
+		proxmox.WithAPIToken(proxmoxtest.TokenID, proxmox.NewSecret(proxmoxtest.TokenSecret)))
+	require.NoError(t, err)
+}
+
+func TestAuthFailures(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.NewServer()
+	t.Cleanup(srv.Close)
+	c := newClient(t, srv, proxmox.WithAPIToken(proxmoxtest.TokenID, proxmox.NewSecret("wrong-secret")))
+	_, err := c.Version(t.Context()) // through go-proxmox
+	require.ErrorIs(t, err, proxmox.ErrAuth)
+	var pe *proxmox.Error
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 401, pe.Status)
+	assert.Equal(t, "Authentication failed!", pe.Reason)
+	_, err = c.Inventory(t.Context()) // own request path
+	require.ErrorIs(t, err, proxmox.ErrAuth)
+
+	pc, err := proxmox.NewClient(srv.URL, proxmox.WithFingerprint(srv.Fingerprint()),
+		proxmox.WithPassword("root@pam", proxmox.NewSecret("nope")))
+	require.NoError(t, err)
+	_, err = pc.Inventory(t.Context())
+	require.ErrorIs(t, err, proxmox.ErrAuth)
+	assert.Contains(t, err.Error(), "authentication failure")
+	assert.NotContains(t, err.Error(), "nope")
+}
+
+func TestUnauthorizedDelay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("3 s delay")
+	}
+	t.Parallel()
+	srv := proxmoxtest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.SetUnauthorizedDelay(true)
+	c := newClient(t, srv, proxmox.WithAPIToken(proxmoxtest.TokenID, proxmox.NewSecret("bad")))
+	start := time.Now()
+	_, err := c.Guest(t.Context(), 100)
+	require.ErrorIs(t, err, proxmox.ErrAuth)
+	assert.GreaterOrEqual(t, time.Since(start), 3*time.Second)
+}
+
+func TestTicketAuthWithCSRFAndTOTP(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.AddUser("admin@pve", "pw", "123456")
+	code := "123456"
+	c, err := proxmox.NewClient(srv.URL, proxmox.WithFingerprint(srv.Fingerprint()),
+		proxmox.WithPassword("admin@pve", proxmox.NewSecret("pw")),
+		proxmox.WithTOTP(func() (string, error) { return code, nil }),
+		proxmox.WithTaskPolling(5*time.Millisecond, 20*time.Millisecond))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	// a POST needs the CSRF token: shutting down a guest proves it is sent
+	out, err := c.Guests.Shutdown(t.Context(), ha, proxmox.ShutdownOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, proxmox.ShutDown, out)
+	for _, r := range srv.Requests() {
+		if r.Path == "/access/ticket" {
+			assert.Equal(t, "REDACTED", r.Params.Get("password"))
+		}
+	}
+	assert.Equal(t, "admin@pve", srv.Requests()[len(srv.Requests())-1].Identity)
+
+	code = "000000"
+	c2, err := proxmox.NewClient(srv.URL, proxmox.WithFingerprint(srv.Fingerprint()),
+		proxmox.WithPassword("admin@pve", proxmox.NewSecret("pw")),
+		proxmox.WithTOTP(func() (string, error) { return code, nil }))
+	require.NoError(t, err)
+	_, err = c2.Version(t.Context())
+	assert.ErrorIs(t, err, proxmox.ErrAuth)
+
+	c3, err := proxmox.NewClient(srv.URL, proxmox.WithFingerprint(srv.Fingerprint()),
+		proxmox.WithPassword("admin@pve", proxmox.NewSecret("pw")))
+	require.NoError(t, err)
+	_, err = c3.Version(t.Context())
+	assert.ErrorIs(t, err, proxmox.ErrAuth)
+	assert.Contains(t, err.Error(), "WithTOTP")
+}
+
+func TestHTTPErrorsAreTyped(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		fault  proxmoxtest.Fault
+		is     error
+		status int
+	}{
+		{"595 unreachable", proxmoxtest.Unreachable595, proxmox.ErrNodeUnreachable, 595},
+		{"596 timeout", proxmoxtest.Timeout596, proxmox.ErrNodeUnreachable, 596},
+		{"500 reason", proxmoxtest.Fault{Status: 500, Reason: "Configuration file 'nodes/x/qemu-server/9.conf' does not exist"}, proxmox.ErrNotFound, 500},
+		{"404", proxmoxtest.Fault{Status: 404, Reason: "Not Found"}, proxmox.ErrNotFound, 404},
+		{"403", proxmoxtest.Fault{Status: 403, Reason: "Permission check failed (/, Sys.Audit)"}, proxmox.ErrPermission, 403},
+		{"401", proxmoxtest.Fault{Status: 401, Reason: "No ticket"}, proxmox.ErrAuth, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, c := newLab(t)
+			require.NoError(t, srv.Fail("", ".*", tt.fault))
+			calls := map[string]func() error{
+				"version (go-proxmox)": func() error { _, err := c.Version(t.Context()); return err },
+				"nodes (go-proxmox)":   func() error { _, err := c.Nodes(t.Context()); return err },
+				"inventory":            func() error { _, err := c.Inventory(t.Context()); return err },
+				"node shutdown":        func() error { return c.Power.ShutdownNode(t.Context(), proxmoxtest.Node) },
+				"go-proxmox raw nil": func() error {
+					return c.GoProxmox().Post(t.Context(), "/nodes/proxmox1/status", map[string]string{"command": "shutdown"}, nil)
+				},
+				// go-proxmox alone returns nil here on a 596 with an empty body
+				"go-proxmox Node.Shutdown": func() error {
+					return (&goprox.Node{}).New(c.GoProxmox(), proxmoxtest.Node).Shutdown(t.Context())
+				},
+			}
+			for name, call := range calls {
+				err := call()
+				require.Error(t, err, name)
+				assert.ErrorIs(t, err, tt.is, name)
+				var pe *proxmox.Error
+				if assert.ErrorAs(t, err, &pe, name) {
+					assert.Equal(t, tt.status, pe.Status, name)
+					assert.Equal(t, tt.fault.Reason, pe.Reason, name)
+				}
+			}
+			assert.True(t, srv.NodeOnline(proxmoxtest.Node), "no shutdown may have happened")
+		})
+	}
+}
+
+func TestParameterErrorsCarryPerParamMessages(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"pve8", "pve9"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			_, c := newLab(t, proxmoxtest.WithMode(mode))
+			err := c.GoProxmox().Get(t.Context(), "/cluster/resources?type=bogus", nil)
+			require.ErrorIs(t, err, proxmox.ErrInvalid)
+			var pe *proxmox.Error
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, 400, pe.Status)
+			assert.Equal(t, "Parameter verification failed.", pe.Reason)
+			assert.Contains(t, pe.Errors["type"], "enumeration")
+			if mode == "pve9" {
+				assert.Equal(t, "Parameter verification failed.", pe.Message)
+			} else {
+				assert.Empty(t, pe.Message)
+			}
+		})
+	}
+}
+
+func TestMalformedReplies(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{`{not json`, `{"data":null}`, `{"data":{"x":1}}`, ``, `[]`} {
+		t.Run(body, func(t *testing.T) {
+			t.Parallel()
+			srv, c := newLab(t)
+			require.NoError(t, srv.Fail("GET", "^/cluster/resources$", proxmoxtest.Fault{Status: 200, Body: body}))
+			_, err := c.Inventory(t.Context())
+			require.Error(t, err)
+			var pe *proxmox.Error
+			assert.ErrorAs(t, err, &pe)
+			require.NoError(t, srv.Fail("GET", "^/version$", proxmoxtest.Fault{Status: 200, Body: body}))
+			require.NoError(t, srv.Fail("GET", "^/nodes/proxmox1/status$", proxmoxtest.Fault{Status: 200, Body: body}))
+			require.NoError(t, srv.Fail("GET", "/disks/list$", proxmoxtest.Fault{Status: 200, Body: body}))
+			_, verr := c.Version(t.Context())
+			_, _ = c.NodeStatus(t.Context(), proxmoxtest.Node) // must not panic
+			_, derr := c.Disks.List(t.Context(), proxmoxtest.Node)
+			if body != `[]` {
+				assert.Error(t, verr)
+			}
+			if body != `[]` && body != `{"data":{"x":1}}` {
+				assert.Error(t, derr)
+			}
+			require.NoError(t, srv.Fail("GET", "/config$", proxmoxtest.Fault{Status: 200, Body: body}))
+			_, err = c.Config(t.Context(), nas)
+			if body != `{"data":{"x":1}}` {
+				assert.Error(t, err)
+			}
+		})
+	}
+}
+
+func TestDroppedConnectionAndSlowReply(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	require.NoError(t, srv.Fail("GET", "^/version$", proxmoxtest.Fault{Drop: true}))
+	_, err := c.Version(t.Context())
+	require.Error(t, err)
+
+	// a GET is retried after a dropped connection when retries are on
+	srv2, _ := newLab(t)
+	c2 := newClient(t, srv2, proxmox.WithRetries(3))
+	require.NoError(t, srv2.Fail("GET", "^/version$", proxmoxtest.Fault{Drop: true, Times: 1}))
+	_, err = c2.Version(t.Context())
+	require.NoError(t, err)
+
+	require.NoError(t, srv.Fail("GET", "^/nodes$", proxmoxtest.Fault{Delay: time.Second}))
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, err = c.Nodes(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+func TestSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.NewServer()
+	t.Cleanup(srv.Close)
+	var logs bytes.Buffer
+	l := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := newClient(t, srv, proxmox.WithLogger(l),
+		proxmox.WithPassword(proxmoxtest.RootUser, proxmox.NewSecret(proxmoxtest.RootPassword)))
+	_, err := c.Inventory(t.Context())
+	require.NoError(t, err)
+	require.NoError(t, c.Storage.AddCIFS(t.Context(), proxmox.CIFSStorage{ID: "nas2", Server: "192.168.88.10",
+		Share: "backups", Username: "u", Password: proxmox.NewSecret("smb-pass-123"), Content: []string{"backup"}}))
+	_, err = c.Disks.Attach(t.Context(), nas, "S6PNNS0T100001", proxmox.AttachOptions{})
+	require.NoError(t, err)
+	require.NoError(t, srv.Fail("", ".*", proxmoxtest.Fault{Status: 500, Reason: "boom"}))
+	_, err = c.Inventory(t.Context())
+	require.Error(t, err)
+	dump := logs.String() + err.Error() + fmt.Sprintf("%v %+v %#v", c, c, c)
+	for _, secret := range []string{proxmoxtest.TokenSecret, proxmoxtest.RootPassword, "smb-pass-123", "PVE:root@pam:"} {
+		assert.NotContains(t, dump, secret)
+	}
+	assert.Contains(t, logs.String(), "/cluster/resources")
+}

@@ -1,0 +1,95 @@
+package proxmox_test
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/proxmox"
+	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+)
+
+func dockerSpec() proxmox.ContainerSpec {
+	return proxmox.ContainerSpec{VMID: 130, Hostname: "docker2", Template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+		Cores: 4, MemoryMiB: 8192, SwapMiB: 512, RootFS: "local-lvm:16", Docker: true, OnBoot: true,
+		IP: netip.MustParsePrefix("192.168.88.30/24"), Gateway: netip.MustParseAddr("192.168.88.1"),
+		MountPoints: []proxmox.MountPoint{{Volume: "local-lvm:100", Path: "/var/lib/docker", Backup: true},
+			{Volume: "/mnt/pve/backups", Path: "/backups", ReadOnly: true}},
+		Startup: &proxmox.Startup{Order: 2, HasOrder: true}, Password: proxmox.NewSecret("ct-pass"), Start: true}
+}
+
+func TestCreateDockerContainer(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"pve8", "pve9"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			srv := proxmoxtest.NewServer(proxmoxtest.WithMode(mode))
+			t.Cleanup(srv.Close)
+			c := newRootClient(t, srv)
+			ref, err := c.Containers.Create(t.Context(), proxmoxtest.Node, dockerSpec())
+			require.NoError(t, err)
+			assert.Equal(t, proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeCT, VMID: 130}, ref)
+			cfg := srv.GuestConfig(130)
+			assert.Equal(t, "1", cfg["unprivileged"], "sent explicitly, whatever the version default")
+			assert.Equal(t, "nesting=1,keyctl=1", cfg["features"])
+			assert.Equal(t, "name=eth0,bridge=vmbr0,ip=192.168.88.30/24,gw=192.168.88.1", cfg["net0"])
+			assert.Equal(t, "local-lvm:100,mp=/var/lib/docker,backup=1", cfg["mp0"])
+			assert.Equal(t, "/mnt/pve/backups,mp=/backups,ro=1", cfg["mp1"])
+			assert.Equal(t, "order=2", cfg["startup"])
+			assert.NotContains(t, cfg, "password")
+			assert.Equal(t, "running", srv.GuestStatus(130))
+
+			_, err = c.Containers.Create(t.Context(), proxmoxtest.Node, dockerSpec())
+			assert.ErrorContains(t, err, "already exists")
+		})
+	}
+}
+
+func TestCreateContainerRootRules(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.ResetRequests()
+	_, err := c.Containers.Create(t.Context(), proxmoxtest.Node, dockerSpec())
+	require.ErrorIs(t, err, proxmox.ErrRootRequired)
+	assert.Empty(t, srv.Requests())
+
+	spec := dockerSpec()
+	spec.Docker = false
+	spec.MountPoints = spec.MountPoints[:1]
+	_, err = c.Containers.Create(t.Context(), proxmoxtest.Node, spec)
+	require.NoError(t, err, "no root-only feature: token is fine")
+
+	err = c.GoProxmox().Post(t.Context(), "/nodes/proxmox1/lxc", map[string]any{"vmid": 131,
+		"ostemplate": "local:vztmpl/x.tar.zst", "features": "nesting=1,keyctl=1"}, nil)
+	require.ErrorIs(t, err, proxmox.ErrPermission)
+	assert.Contains(t, err.Error(), "changing feature flags (except nesting) is only allowed for root@pam")
+}
+
+func TestContainerUpdateIsIdempotent(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.NewServer()
+	t.Cleanup(srv.Close)
+	c := newRootClient(t, srv)
+	ch := proxmox.ConfigChange{Set: map[string]string{"cores": "6", "memory": "8192", "features": "nesting=1,keyctl=1"},
+		Delete: []string{"swap", "nonexistent"}}
+	changed, err := c.Containers.Update(t.Context(), docker, ch)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"cores", "swap"}, changed)
+	assert.Equal(t, "6", srv.GuestConfig(101)["cores"])
+	assert.NotContains(t, srv.GuestConfig(101), "swap")
+	srv.ResetRequests()
+	changed, err = c.Containers.Update(t.Context(), docker, ch)
+	require.NoError(t, err)
+	assert.Empty(t, changed)
+	for _, r := range srv.Requests() {
+		assert.Equal(t, "GET", r.Method)
+	}
+
+	_, tok := newLab(t)
+	_, err = tok.Containers.Update(t.Context(), docker, proxmox.ConfigChange{Set: map[string]string{"features": "nesting=1,fuse=1"}})
+	assert.ErrorIs(t, err, proxmox.ErrRootRequired)
+	_, err = tok.Containers.Update(t.Context(), docker, proxmox.ConfigChange{Set: map[string]string{"features": "nesting=1"}})
+	assert.NoError(t, err)
+}

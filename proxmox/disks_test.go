@@ -1,0 +1,129 @@
+package proxmox_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/proxmox"
+	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+)
+
+func TestDisksListToleratesMixedTypes(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	ds, err := c.Disks.List(t.Context(), proxmoxtest.Node)
+	require.NoError(t, err)
+	require.Len(t, ds, 6)
+	byDev := map[string]proxmox.Disk{}
+	for _, d := range ds {
+		byDev[d.DevPath] = d
+	}
+	require.NotNil(t, byDev["/dev/sda"].Wearout)
+	assert.Equal(t, 99, *byDev["/dev/sda"].Wearout)
+	assert.Nil(t, byDev["/dev/sdc"].Wearout, `"N/A"`)
+	assert.Equal(t, 5400, byDev["/dev/sdd"].RPM, "rpm as a string")
+	assert.Equal(t, -1, byDev["/dev/sde"].RPM)
+	assert.Empty(t, byDev["/dev/sde"].Serial, `"unknown" serial`)
+	assert.Empty(t, byDev["/dev/sde"].ByIDLink)
+	assert.True(t, byDev["/dev/nvme0n1"].Mounted)
+	assert.Equal(t, "LVM", byDev["/dev/nvme0n1"].Used)
+	last := srv.Requests()[len(srv.Requests())-1]
+	assert.Equal(t, "skipsmart=1", last.RawQuery)
+}
+
+func TestAttachDetachPassthrough(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.NewServer()
+	t.Cleanup(srv.Close)
+	c := newRootClient(t, srv)
+	ctx := t.Context()
+
+	a, err := c.Disks.Attach(ctx, nas, "S6PNNS0T100001", proxmox.AttachOptions{})
+	require.NoError(t, err)
+	assert.True(t, a.Changed)
+	assert.Equal(t, "scsi1", a.Key)
+	want := "/dev/disk/by-id/ata-Samsung_SSD_870_EVO_2TB_S6PNNS0T100001,backup=0,discard=on,serial=S6PNNS0T100001,ssd=1"
+	assert.Equal(t, want, a.Value)
+	assert.Equal(t, want, srv.GuestConfig(100)["scsi1"])
+	last := srv.Requests()[len(srv.Requests())-2]
+	assert.Equal(t, "root@pam", last.Identity, "passthrough goes as root@pam by ticket")
+
+	again, err := c.Disks.Attach(ctx, nas, "/dev/disk/by-id/ata-Samsung_SSD_870_EVO_2TB_S6PNNS0T100001", proxmox.AttachOptions{})
+	require.NoError(t, err)
+	assert.False(t, again.Changed)
+	assert.Equal(t, "scsi1", again.Key)
+
+	idx := 3
+	b, err := c.Disks.Attach(ctx, nas, "/dev/sdb", proxmox.AttachOptions{Bus: "sata", Index: &idx, Backup: true})
+	require.NoError(t, err)
+	assert.Equal(t, "sata3", b.Key)
+	assert.Contains(t, b.Value, "backup=1")
+
+	_, err = c.Disks.Attach(ctx, ha, "S6PNNS0T100001", proxmox.AttachOptions{})
+	require.ErrorIs(t, err, proxmox.ErrConflict)
+	assert.Contains(t, err.Error(), "already attached to vm 100 on proxmox1 as scsi1")
+
+	_, err = c.Disks.Attach(ctx, ha, "/dev/nvme0n1", proxmox.AttachOptions{})
+	require.ErrorIs(t, err, proxmox.ErrConflict)
+	assert.Contains(t, err.Error(), "node's own disk")
+
+	_, err = c.Disks.Attach(ctx, ha, "/dev/sde", proxmox.AttachOptions{})
+	require.ErrorIs(t, err, proxmox.ErrInvalid)
+	_, err = c.Disks.Attach(ctx, ha, "nope", proxmox.AttachOptions{})
+	require.ErrorIs(t, err, proxmox.ErrNotFound)
+	_, err = c.Disks.Attach(ctx, docker, "/dev/sdc", proxmox.AttachOptions{})
+	require.ErrorIs(t, err, proxmox.ErrInvalid)
+	_, err = c.Disks.Attach(ctx, ha, "/dev/sdc", proxmox.AttachOptions{Bus: "virtio"})
+	require.NoError(t, err)
+	assert.NotContains(t, srv.GuestConfig(102)["virtio0"], "ssd=", "ssd is not valid on virtio")
+
+	d, err := c.Disks.Detach(ctx, nas, "S6PNNS0T100001")
+	require.NoError(t, err)
+	assert.True(t, d.Changed)
+	assert.NotContains(t, srv.GuestConfig(100), "scsi1")
+	d, err = c.Disks.Detach(ctx, nas, "S6PNNS0T100001")
+	require.NoError(t, err)
+	assert.False(t, d.Changed)
+}
+
+func TestPassthroughNeedsRootTicket(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t) // token only
+	srv.ResetRequests()
+	_, err := c.Disks.Attach(t.Context(), nas, "S6PNNS0T100001", proxmox.AttachOptions{})
+	require.ErrorIs(t, err, proxmox.ErrRootRequired)
+	assert.Contains(t, err.Error(), "root@pam")
+	assert.Empty(t, srv.Requests(), "nothing sent")
+
+	srv.AddUser("admin@pam", "pw", "")
+	c2 := newClient(t, srv, proxmox.WithPassword("admin@pam", proxmox.NewSecret("pw")))
+	_, err = c2.Disks.Detach(t.Context(), nas, "x")
+	require.ErrorIs(t, err, proxmox.ErrRootRequired)
+
+	// what PVE says when a token tries anyway
+	err = c.GoProxmox().Post(t.Context(), "/nodes/proxmox1/qemu/100/config",
+		map[string]string{"scsi5": "/dev/disk/by-id/ata-X"}, nil)
+	require.ErrorIs(t, err, proxmox.ErrPermission)
+	assert.Contains(t, err.Error(), "Only root can pass arbitrary filesystem paths.")
+}
+
+func TestFakeValidatesDriveStrings(t *testing.T) {
+	t.Parallel()
+	_, c := newLab(t)
+	gp := c.GoProxmox()
+	for _, body := range []map[string]string{
+		{"scsi31": "local-lvm:vm-100-disk-1"},
+		{"virtio0": "local-lvm:vm-100-disk-1,ssd=1"},
+		{"sata0": "local-lvm:vm-100-disk-1,iothread=1"},
+		{"scsi2": "local-lvm:vm-100-disk-1,bogus=1"},
+		{"scsi2": "local-lvm:vm-100-disk-1,discard=yes"},
+		{"startup": "order=1,later=2"},
+	} {
+		err := gp.Put(t.Context(), "/nodes/proxmox1/qemu/100/config", body, nil)
+		assert.ErrorIs(t, err, proxmox.ErrInvalid, "%v", body)
+	}
+	err := gp.Put(t.Context(), "/nodes/proxmox1/qemu/100/config", map[string]string{"digest": "0000000000000000000000000000000000000000", "cores": "4"}, nil)
+	assert.ErrorContains(t, err, "detected modified configuration")
+}

@@ -1,0 +1,310 @@
+package proxmox
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// GuestService starts, stops and reads guests (VMs and containers alike).
+type GuestService struct{ c *Client }
+
+// Outcome says what a lifecycle call did. The "Already…" and NotRunning
+// outcomes are not errors: PVE's VM and CT endpoints disagree on whether a
+// no-op is a synchronous 500, a failed task or a success, and all of them
+// map to these.
+type Outcome string
+
+// Lifecycle outcomes.
+const (
+	Started        Outcome = "started"
+	AlreadyRunning Outcome = "already running"
+	ShutDown       Outcome = "shut down"
+	ForceStopped   Outcome = "force-stopped"
+	Stopped        Outcome = "stopped"
+	AlreadyStopped Outcome = "already stopped"
+	Rebooted       Outcome = "rebooted"
+	NotRunning     Outcome = "not running"
+)
+
+// Changed reports whether the call changed the guest's state.
+func (o Outcome) Changed() bool {
+	return o == Started || o == ShutDown || o == ForceStopped || o == Stopped || o == Rebooted
+}
+
+// ErrTimeout matches a guest that did not stop within its timeout.
+var ErrTimeout = errors.New("guest did not stop in time")
+
+// GuestStatus is a guest's live state.
+type GuestStatus struct {
+	Ref       GuestRef
+	Name      string
+	Status    string // running, stopped
+	QMPStatus string // VMs: running, paused, prelaunch …
+	Uptime    time.Duration
+	HAManaged bool
+	Lock      string
+}
+
+// Running reports whether the guest runs.
+func (s GuestStatus) Running() bool { return s.Status == "running" }
+
+type statusWire struct {
+	Name      string `json:"name"`
+	Status    string `json:"status"`
+	QMPStatus string `json:"qmpstatus"`
+	Uptime    num    `json:"uptime"`
+	Lock      string `json:"lock"`
+	HA        *struct {
+		Managed num `json:"managed"`
+	} `json:"ha"`
+}
+
+// Status reads a guest's live state.
+//
+// Proxmox API: GET /nodes/{node}/{qemu|lxc}/{vmid}/status/current
+func (s *GuestService) Status(ctx context.Context, ref GuestRef) (GuestStatus, error) {
+	op := "status of " + ref.String()
+	if err := ref.validate(op); err != nil {
+		return GuestStatus{}, err
+	}
+	var w statusWire
+	if err := s.c.call(ctx, nil, http.MethodGet, ref.path()+"/status/current", nil, &w, nil); err != nil {
+		return GuestStatus{}, opError(op, err)
+	}
+	st := GuestStatus{Ref: ref, Name: w.Name, Status: w.Status, QMPStatus: w.QMPStatus,
+		Uptime: time.Duration(w.Uptime.i64()) * time.Second, Lock: w.Lock}
+	if w.HA != nil {
+		st.HAManaged = w.HA.Managed.bool()
+	}
+	return st, nil
+}
+
+func isMsg(err error, sub string) bool {
+	var pe *Error
+	if !errors.As(err, &pe) {
+		return false
+	}
+	return strings.Contains(strings.ToLower(pe.Reason+" "+pe.Message+" "+pe.ExitStatus), sub)
+}
+
+// Start starts a guest; a running guest gives AlreadyRunning.
+//
+// Proxmox API: POST /nodes/{node}/{qemu|lxc}/{vmid}/status/start
+func (s *GuestService) Start(ctx context.Context, ref GuestRef) (Outcome, error) {
+	op := "start " + ref.String()
+	st, err := s.Status(ctx, ref)
+	if err != nil {
+		return "", opError(op, err)
+	}
+	if st.Running() {
+		return AlreadyRunning, nil
+	}
+	_, err = s.c.runTask(ctx, nil, op, http.MethodPost, ref.path()+"/status/start", nil)
+	switch {
+	case err == nil:
+		return Started, nil
+	case isMsg(err, "already running"): // CT: sync 500; VM: failed task
+		return AlreadyRunning, nil
+	}
+	return "", err
+}
+
+// ShutdownOptions tune a clean shutdown.
+type ShutdownOptions struct {
+	// Timeout bounds the clean shutdown; 0 means PVE's default (the
+	// guest's startup down= value, else 60 s).
+	Timeout time.Duration
+	// ForceStop hard-stops the guest when the timeout passes. Without it a
+	// timeout is an error matching ErrTimeout.
+	ForceStop bool
+}
+
+// Shutdown asks a guest to shut down (ACPI or agent for VMs, lxc-stop for
+// containers); a stopped guest gives AlreadyStopped.
+//
+// Proxmox API: POST /nodes/{node}/{qemu|lxc}/{vmid}/status/shutdown
+func (s *GuestService) Shutdown(ctx context.Context, ref GuestRef, o ShutdownOptions) (Outcome, error) {
+	op := "shut down " + ref.String()
+	st, err := s.Status(ctx, ref)
+	if err != nil {
+		return "", opError(op, err)
+	}
+	if !st.Running() {
+		return AlreadyStopped, nil
+	}
+	p := params{}
+	if o.Timeout > 0 {
+		p.Set("timeout", strconv.Itoa(int((o.Timeout+time.Second-1)/time.Second)))
+	}
+	setBool(p, "forceStop", o.ForceStop)
+	_, err = s.c.runTask(ctx, nil, op, http.MethodPost, ref.path()+"/status/shutdown", p)
+	switch {
+	case err == nil:
+		return ShutDown, nil
+	case isMsg(err, "not running"):
+		return AlreadyStopped, nil
+	case isMsg(err, "got timeout") || isMsg(err, "did not stop"):
+		return "", &timeoutError{err}
+	}
+	return "", err
+}
+
+type timeoutError struct{ err error }
+
+func (e *timeoutError) Error() string { return e.err.Error() }
+func (e *timeoutError) Unwrap() []error {
+	return []error{e.err, ErrTimeout}
+}
+
+// Stop hard-stops a guest; a stopped guest gives AlreadyStopped.
+//
+// Proxmox API: POST /nodes/{node}/{qemu|lxc}/{vmid}/status/stop
+func (s *GuestService) Stop(ctx context.Context, ref GuestRef) (Outcome, error) {
+	op := "stop " + ref.String()
+	st, err := s.Status(ctx, ref)
+	if err != nil {
+		return "", opError(op, err)
+	}
+	if !st.Running() {
+		return AlreadyStopped, nil
+	}
+	p := params{}
+	setBool(p, "overrule-shutdown", true) // abort a pending qmshutdown/vzshutdown
+	_, err = s.c.runTask(ctx, nil, op, http.MethodPost, ref.path()+"/status/stop", p)
+	switch {
+	case err == nil:
+		return Stopped, nil
+	case isMsg(err, "not running"):
+		return AlreadyStopped, nil
+	}
+	return "", err
+}
+
+// Reboot reboots a running guest; a stopped guest gives NotRunning and is
+// left stopped.
+//
+// Proxmox API: POST /nodes/{node}/{qemu|lxc}/{vmid}/status/reboot
+func (s *GuestService) Reboot(ctx context.Context, ref GuestRef) (Outcome, error) {
+	op := "reboot " + ref.String()
+	st, err := s.Status(ctx, ref)
+	if err != nil {
+		return "", opError(op, err)
+	}
+	if !st.Running() {
+		return NotRunning, nil
+	}
+	_, err = s.c.runTask(ctx, nil, op, http.MethodPost, ref.path()+"/status/reboot", nil)
+	switch {
+	case err == nil:
+		return Rebooted, nil
+	case isMsg(err, "not running"):
+		return NotRunning, nil
+	}
+	return "", err
+}
+
+// ConfigChange is a set of config keys to set and delete.
+type ConfigChange struct {
+	Set    map[string]string
+	Delete []string
+}
+
+// needsRoot reports whether PVE reserves setting key=value for root@pam.
+func needsRoot(typ GuestType, key, value string) bool {
+	switch {
+	case typ == TypeCT && key == "features":
+		return !onlyNesting(value)
+	case typ == TypeCT && strings.HasPrefix(key, "dev"):
+		return true
+	case typ == TypeCT && strings.HasPrefix(key, "mp"):
+		return strings.HasPrefix(value, "/")
+	case typ == TypeVM && passKeyRE.MatchString(key):
+		d, err := ParseDrive(value)
+		return err == nil && d.IsPath()
+	case typ == TypeVM && (strings.HasPrefix(key, "hostpci") || strings.HasPrefix(key, "usb") || key == "args"):
+		return true
+	}
+	return false
+}
+
+// Update changes a VM's or container's config the idempotent way: it
+// reads the config, sends only the keys whose value differs (and deletes
+// only keys that exist), guarded by the digest, and returns the keys it
+// changed; nothing to change sends nothing. Keys PVE reserves for
+// root@pam (raw disk paths, hostpci, LXC features beyond nesting, bind
+// mounts) go through the root@pam login, or fail with ErrRootRequired
+// before sending.
+//
+// Proxmox API: GET and PUT /nodes/{node}/{qemu|lxc}/{vmid}/config
+func (s *GuestService) Update(ctx context.Context, ref GuestRef, ch ConfigChange) ([]string, error) {
+	op := "update config of " + ref.String()
+	if err := ref.validate(op); err != nil {
+		return nil, err
+	}
+	for _, k := range ch.Delete {
+		if _, set := ch.Set[k]; set {
+			return nil, refuse(op, ErrInvalid, "key %s both set and deleted", k)
+		}
+	}
+	cur, err := s.c.Config(ctx, ref)
+	if err != nil {
+		return nil, opError(op, err)
+	}
+	p := params{}
+	var changed, del []string
+	root := false
+	for k, v := range ch.Set {
+		if cur.Raw[k] == v {
+			continue
+		}
+		root = root || needsRoot(ref.Type, k, v)
+		p.Set(k, v)
+		changed = append(changed, k)
+	}
+	for _, k := range ch.Delete {
+		if _, ok := cur.Raw[k]; ok {
+			del = append(del, k)
+			changed = append(changed, k)
+		}
+	}
+	if len(changed) == 0 {
+		return nil, nil
+	}
+	sort.Strings(changed)
+	id := s.c.def
+	if root {
+		r, err := s.c.root(op)
+		if err != nil {
+			return nil, err
+		}
+		id = r
+	}
+	if len(del) > 0 {
+		sort.Strings(del)
+		p.Set("delete", strings.Join(del, ","))
+	}
+	p.Set("digest", cur.Digest)
+	var raw jsonRaw
+	if err := s.c.call(ctx, id, http.MethodPut, ref.path()+"/config", p, &raw, nil); err != nil {
+		return nil, opError(op, err)
+	}
+	return changed, nil
+}
+
+// SetStartup sets a guest's startup order and delays (the input of
+// ordered shutdown and start-up plans); an unchanged value sends nothing.
+//
+// Proxmox API: GET and PUT /nodes/{node}/{qemu|lxc}/{vmid}/config
+func (s *GuestService) SetStartup(ctx context.Context, ref GuestRef, st Startup) (bool, error) {
+	ch := ConfigChange{Set: map[string]string{"startup": st.String()}}
+	if st == (Startup{}) {
+		ch = ConfigChange{Delete: []string{"startup"}}
+	}
+	changed, err := s.Update(ctx, ref, ch)
+	return len(changed) > 0, err
+}

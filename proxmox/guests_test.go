@@ -1,0 +1,268 @@
+package proxmox_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/proxmox"
+	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+)
+
+func TestInventoryOneCallForGuestsAndStorage(t *testing.T) {
+	t.Parallel()
+	for _, noise := range []bool{false, true} {
+		srv, c := newLab(t)
+		srv.SetTypeNoise(noise)
+		srv.ResetRequests()
+		inv, err := c.Inventory(t.Context())
+		require.NoError(t, err)
+		assert.Len(t, srv.Requests(), 2, "one /cluster/resources plus /nodes")
+		require.Len(t, inv.Nodes, 1)
+		assert.Equal(t, srv.Fingerprint(), inv.Nodes[0].SSLFingerprint)
+		assert.True(t, inv.Nodes[0].Online())
+		require.Len(t, inv.Guests, 3)
+		assert.Equal(t, nas, inv.Guests[0].GuestRef)
+		assert.Equal(t, "nas", inv.Guests[0].Name)
+		assert.True(t, inv.Guests[0].Running())
+		assert.Equal(t, uint64(4096<<20), inv.Guests[0].MaxMem)
+		assert.Equal(t, docker, inv.Guests[1].GuestRef)
+		var ids []string
+		for _, s := range inv.Storage {
+			ids = append(ids, s.ID)
+		}
+		assert.Equal(t, []string{"backups", "local", "local-lvm"}, ids)
+		assert.True(t, inv.Storage[0].Shared)
+		assert.Equal(t, "cifs", inv.Storage[0].PluginType)
+	}
+}
+
+func TestGuestLookupAndConfig(t *testing.T) {
+	t.Parallel()
+	_, c := newLab(t)
+	g, err := c.Guest(t.Context(), 101)
+	require.NoError(t, err)
+	assert.Equal(t, docker, g.GuestRef)
+	g, err = c.GuestByName(t.Context(), "nas")
+	require.NoError(t, err)
+	assert.Equal(t, nas, g.GuestRef)
+	_, err = c.Guest(t.Context(), 999)
+	assert.ErrorIs(t, err, proxmox.ErrNotFound)
+
+	cfg, err := c.Config(t.Context(), nas)
+	require.NoError(t, err)
+	assert.Equal(t, "nas", cfg.Name)
+	assert.Equal(t, 2, cfg.Cores)
+	assert.Equal(t, 4096, cfg.MemoryMiB)
+	assert.True(t, cfg.OnBoot)
+	assert.Equal(t, proxmox.Startup{Order: 1, HasOrder: true, Up: time.Minute, Down: 5 * time.Minute}, cfg.Startup)
+	assert.Equal(t, "local-lvm:vm-100-disk-0", cfg.Disks["scsi0"].File)
+	assert.Equal(t, "1", cfg.Disks["scsi0"].Options["iothread"])
+	assert.Len(t, cfg.Digest, 40)
+	assert.Equal(t, "virtio-scsi-single", cfg.Raw["scsihw"])
+
+	ct, err := c.Containers.Config(t.Context(), docker)
+	require.NoError(t, err)
+	assert.Equal(t, "docker", ct.Name)
+	assert.True(t, ct.Unprivileged)
+	assert.Equal(t, map[string]string{"nesting": "1", "keyctl": "1"}, ct.Features)
+	assert.Equal(t, "local-lvm:vm-101-disk-0", ct.Disks["rootfs"].File)
+
+	_, err = c.Config(t.Context(), proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 999})
+	assert.ErrorIs(t, err, proxmox.ErrNotFound)
+	_, err = c.Config(t.Context(), proxmox.GuestRef{Node: "bad node", Type: proxmox.TypeVM, VMID: 100})
+	assert.ErrorIs(t, err, proxmox.ErrInvalid)
+}
+
+func TestLifecycleAsymmetriesAreOutcomes(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	ctx := t.Context()
+	for _, ref := range []proxmox.GuestRef{ha, docker} {
+		out, err := c.Guests.Start(ctx, ref)
+		require.NoError(t, err)
+		assert.Equal(t, proxmox.AlreadyRunning, out, ref.String())
+
+		out, err = c.Guests.Reboot(ctx, ref)
+		require.NoError(t, err)
+		assert.Equal(t, proxmox.Rebooted, out)
+
+		out, err = c.Guests.Shutdown(ctx, ref, proxmox.ShutdownOptions{Timeout: 30 * time.Second})
+		require.NoError(t, err)
+		assert.Equal(t, proxmox.ShutDown, out)
+		assert.Equal(t, "stopped", srv.GuestStatus(ref.VMID))
+
+		for _, f := range []func() (proxmox.Outcome, error){
+			func() (proxmox.Outcome, error) { return c.Guests.Shutdown(ctx, ref, proxmox.ShutdownOptions{}) },
+			func() (proxmox.Outcome, error) { return c.Guests.Stop(ctx, ref) },
+		} {
+			out, err = f()
+			require.NoError(t, err)
+			assert.Equal(t, proxmox.AlreadyStopped, out)
+			assert.False(t, out.Changed())
+		}
+		out, err = c.Guests.Reboot(ctx, ref)
+		require.NoError(t, err)
+		assert.Equal(t, proxmox.NotRunning, out)
+
+		out, err = c.Guests.Start(ctx, ref)
+		require.NoError(t, err)
+		assert.Equal(t, proxmox.Started, out)
+		out, err = c.Guests.Stop(ctx, ref)
+		require.NoError(t, err)
+		assert.Equal(t, proxmox.Stopped, out)
+	}
+}
+
+// TestLifecycleRacesMapToOutcomes covers the server-side shapes when the
+// guest changes state between the status read and the command: a failed
+// task for VMs, a synchronous 500 for containers.
+func TestLifecycleRacesMapToOutcomes(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	ctx := t.Context()
+	// Report "stopped" to the status read while the guest runs.
+	require.NoError(t, srv.Fail("GET", "/status/current$", proxmoxtest.Fault{Status: 200, Times: 2,
+		Body: `{"data":{"status":"stopped","vmid":102}}`}))
+	out, err := c.Guests.Start(ctx, ha) // qemu: UPID then failed task "already running"
+	require.NoError(t, err)
+	assert.Equal(t, proxmox.AlreadyRunning, out)
+	out, err = c.Guests.Start(ctx, docker) // lxc: synchronous 500
+	require.NoError(t, err)
+	assert.Equal(t, proxmox.AlreadyRunning, out)
+
+	srv.SetGuestStatus(101, "stopped")
+	require.NoError(t, srv.Fail("GET", "/status/current$", proxmoxtest.Fault{Status: 200, Times: 1,
+		Body: `{"data":{"status":"running","vmid":101}}`}))
+	out, err = c.Guests.Stop(ctx, docker)
+	require.NoError(t, err)
+	assert.Equal(t, proxmox.AlreadyStopped, out)
+}
+
+func TestShutdownTimeout(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.AddGuest(proxmoxtest.Guest{VMID: 150, Node: proxmoxtest.Node, Type: "qemu", Name: "stubborn", Running: true, ShutdownTime: -1})
+	ref := proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 150}
+	// the fake's clock is real; a 1 s timeout keeps the test short
+	_, err := c.Guests.Shutdown(t.Context(), ref, proxmox.ShutdownOptions{Timeout: time.Second})
+	require.ErrorIs(t, err, proxmox.ErrTimeout)
+	require.ErrorIs(t, err, proxmox.ErrTaskFailed)
+	assert.Contains(t, err.Error(), "VM quit/powerdown failed - got timeout")
+	assert.Contains(t, err.Error(), "shut down vm 150 on proxmox1")
+	assert.Equal(t, "running", srv.GuestStatus(150))
+
+	out, err := c.Guests.Shutdown(t.Context(), ref, proxmox.ShutdownOptions{Timeout: time.Second, ForceStop: true})
+	require.NoError(t, err)
+	assert.Equal(t, proxmox.ShutDown, out)
+	assert.Equal(t, "stopped", srv.GuestStatus(150))
+}
+
+func TestLifecyclePermissionAndBooleans(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.Deny(proxmoxtest.TokenID, "VM.PowerMgmt")
+	_, err := c.Guests.Stop(t.Context(), ha)
+	require.ErrorIs(t, err, proxmox.ErrPermission)
+	assert.Contains(t, err.Error(), "Permission check failed (/vms/102, VM.PowerMgmt)")
+
+	srv2, c2 := newLab(t)
+	_, err = c2.Guests.Shutdown(t.Context(), ha, proxmox.ShutdownOptions{Timeout: 10 * time.Second})
+	require.NoError(t, err)
+	var found bool
+	for _, r := range srv2.Requests() {
+		if r.Path == "/nodes/proxmox1/qemu/102/status/shutdown" {
+			found = true
+			assert.Equal(t, "0", r.Params.Get("forceStop"))
+			assert.Equal(t, "10", r.Params.Get("timeout"))
+		}
+	}
+	assert.True(t, found)
+}
+
+func TestFakeRejectsWhatPVERejects(t *testing.T) {
+	t.Parallel()
+	_, c := newLab(t)
+	gp := c.GoProxmox()
+	ctx := t.Context()
+	tests := []struct {
+		name  string
+		call  func() error
+		param string
+	}{
+		{"boolean true", func() error {
+			return gp.Post(ctx, "/nodes/proxmox1/qemu/102/status/shutdown?forceStop=true", nil, nil)
+		}, "forceStop"},
+		{"exponent integer", func() error {
+			return gp.Get(ctx, "/nodes/proxmox1/tasks/x/log?start=1.7e%2B09", nil)
+		}, "start"},
+		{"unknown param", func() error {
+			return gp.Post(ctx, "/nodes/proxmox1/qemu/102/status/start", map[string]any{"bogus": 1}, nil)
+		}, "bogus"},
+		{"json string bool", func() error {
+			return gp.Post(ctx, "/nodes/proxmox1/qemu/102/status/stop", map[string]any{"skiplock": "true"}, nil)
+		}, "skiplock"},
+	}
+	for _, tt := range tests {
+		err := tt.call()
+		require.ErrorIs(t, err, proxmox.ErrInvalid, tt.name)
+		var pe *proxmox.Error
+		require.ErrorAs(t, err, &pe)
+		assert.Contains(t, pe.Errors, tt.param, tt.name)
+	}
+	err := gp.Get(ctx, "/nodes/proxmox1/nothing", nil)
+	var pe *proxmox.Error
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 501, pe.Status)
+}
+
+func TestNodeStatusAndClose(t *testing.T) {
+	t.Parallel()
+	_, c := newLab(t)
+	st, err := c.NodeStatus(t.Context(), proxmoxtest.Node)
+	require.NoError(t, err)
+	assert.Equal(t, 8, st.CPUs)
+	assert.Equal(t, []float64{0.1, 0.2, 0.3}, st.LoadAvg)
+	assert.Contains(t, st.PVEVersion, "pve-manager/9")
+	assert.Positive(t, st.Uptime)
+	_, err = c.NodeStatus(t.Context(), "nope")
+	assert.Error(t, err)
+
+	require.NoError(t, c.Close())
+	require.NoError(t, c.Close())
+	_, err = c.Inventory(t.Context())
+	assert.ErrorIs(t, err, proxmox.ErrClosed)
+	_, err = c.Version(t.Context())
+	assert.ErrorIs(t, err, proxmox.ErrClosed)
+}
+
+func TestGuestUpdateAndStartup(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	ctx := t.Context()
+	changed, err := c.Guests.SetStartup(ctx, ha, proxmox.Startup{Order: 3, HasOrder: true, Down: 90 * time.Second})
+	require.NoError(t, err)
+	assert.True(t, changed)
+	assert.Equal(t, "order=3,down=90", srv.GuestConfig(102)["startup"])
+	changed, err = c.Guests.SetStartup(ctx, ha, proxmox.Startup{Order: 3, HasOrder: true, Down: 90 * time.Second})
+	require.NoError(t, err)
+	assert.False(t, changed)
+
+	keys, err := c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"cores": "4", "memory": "2048"}, Delete: []string{"onboot"}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"cores", "onboot"}, keys)
+	assert.NotContains(t, srv.GuestConfig(102), "onboot")
+
+	srv.ResetRequests()
+	_, err = c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"scsi3": "/dev/sdb,backup=0"}})
+	require.ErrorIs(t, err, proxmox.ErrRootRequired)
+	for _, r := range srv.Requests() {
+		assert.Equal(t, "GET", r.Method, "nothing written")
+	}
+	_, err = c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"x": "1"}, Delete: []string{"x"}})
+	assert.ErrorIs(t, err, proxmox.ErrInvalid)
+	_, err = c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"bogus": "1"}})
+	assert.ErrorIs(t, err, proxmox.ErrInvalid, "the fake rejects keys PVE does not know")
+}

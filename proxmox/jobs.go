@@ -1,0 +1,249 @@
+package proxmox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// BackupJob is a scheduled vzdump job (Datacenter → Backup).
+type BackupJob struct {
+	// ID is the job id; empty on create lets PVE generate one.
+	ID string
+	// Schedule is a PVE calendar event, e.g. "02:00" or "sun 03:00".
+	Schedule string
+	// Disabled turns the job off (sent as enabled=0).
+	Disabled bool
+	// VMIDs selects guests; All selects every guest except Exclude.
+	VMIDs   []int
+	All     bool
+	Exclude []int
+	// Node limits the job to one node; empty means all.
+	Node          string
+	Storage       string
+	Mode          string // snapshot (default), suspend, stop
+	Compress      string // 0, gzip, lzo, zstd
+	NotesTemplate string
+	Protected     bool
+	// PruneBackups overrides the storage's retention; nil keeps it.
+	PruneBackups *PruneSpec
+	Comment      string
+	RepeatMissed bool
+	// NextRun is when PVE runs the job next (read only).
+	NextRun time.Time
+}
+
+// wire renders the managed keys; empty values mean "unset".
+func (j BackupJob) wire() map[string]string {
+	ids := func(v []int) string {
+		s := make([]string, len(v))
+		for i, id := range v {
+			s[i] = strconv.Itoa(id)
+		}
+		return strings.Join(s, ",")
+	}
+	m := map[string]string{
+		"schedule": j.Schedule, "enabled": b01(!j.Disabled), "vmid": ids(j.VMIDs), "exclude": ids(j.Exclude),
+		"node": j.Node, "storage": j.Storage, "mode": j.Mode, "compress": j.Compress,
+		"notes-template": j.NotesTemplate, "comment": j.Comment, "all": "", "protected": "", "repeat-missed": "",
+		"prune-backups": "",
+	}
+	if j.All {
+		m["all"] = "1"
+	}
+	if j.Protected {
+		m["protected"] = "1"
+	}
+	if j.RepeatMissed {
+		m["repeat-missed"] = "1"
+	}
+	if j.PruneBackups != nil {
+		m["prune-backups"] = j.PruneBackups.String()
+	}
+	return m
+}
+
+type jobWire map[string]json.RawMessage
+
+func (w jobWire) str(k string) string {
+	var s str
+	if v, ok := w[k]; ok {
+		_ = s.UnmarshalJSON(v)
+	}
+	return string(s)
+}
+
+func (w jobWire) flag(k string, def bool) bool {
+	v, ok := w[k]
+	if !ok {
+		return def
+	}
+	var n num
+	if n.UnmarshalJSON(v) != nil {
+		return def
+	}
+	return n.bool()
+}
+
+func parseIDs(s string) []int {
+	var out []int
+	for _, p := range splitList(s) {
+		if n, err := strconv.Atoi(p); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (w jobWire) job() BackupJob {
+	j := BackupJob{ID: w.str("id"), Schedule: w.str("schedule"), Disabled: !w.flag("enabled", true),
+		VMIDs: parseIDs(w.str("vmid")), All: w.flag("all", false), Exclude: parseIDs(w.str("exclude")),
+		Node: w.str("node"), Storage: w.str("storage"), Mode: w.str("mode"), Compress: w.str("compress"),
+		NotesTemplate: w.str("notes-template"), Protected: w.flag("protected", false), Comment: w.str("comment"),
+		RepeatMissed: w.flag("repeat-missed", false)}
+	if nr := w.str("next-run"); nr != "" {
+		if n, err := strconv.ParseInt(nr, 10, 64); err == nil {
+			j.NextRun = time.Unix(n, 0)
+		}
+	}
+	if raw, ok := w["prune-backups"]; ok {
+		// GET returns an object ({"keep-daily":"7"}), writes take a string.
+		var obj map[string]str
+		if json.Unmarshal(raw, &obj) == nil {
+			keys := make([]string, 0, len(obj))
+			for k := range obj {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			var parts []string
+			for _, k := range keys {
+				parts = append(parts, k+"="+string(obj[k]))
+			}
+			if ps, err := ParsePruneSpec(strings.Join(parts, ",")); err == nil {
+				j.PruneBackups = &ps
+			}
+		} else if ps, err := ParsePruneSpec(w.str("prune-backups")); err == nil {
+			j.PruneBackups = &ps
+		}
+	}
+	return j
+}
+
+var jobIDRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_\-]*$`)
+
+// Jobs lists the scheduled backup jobs (go-proxmox v0.8.2 cannot decode
+// their prune-backups objects).
+//
+// Proxmox API: GET /cluster/backup
+func (s *BackupService) Jobs(ctx context.Context) ([]BackupJob, error) {
+	var ws []jobWire
+	if err := s.c.call(ctx, nil, http.MethodGet, "/cluster/backup", nil, &ws, nil); err != nil {
+		return nil, opError("list backup jobs", err)
+	}
+	out := make([]BackupJob, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, w.job())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Job reads one backup job (ErrNotFound if missing).
+//
+// Proxmox API: GET /cluster/backup/{id}
+func (s *BackupService) Job(ctx context.Context, id string) (BackupJob, error) {
+	op := "read backup job " + id
+	if !jobIDRE.MatchString(id) {
+		return BackupJob{}, refuse(op, ErrInvalid, "job id %q", id)
+	}
+	var w jobWire
+	if err := s.c.call(ctx, nil, http.MethodGet, "/cluster/backup/"+id, nil, &w, nil); err != nil {
+		return BackupJob{}, opError(op, err)
+	}
+	return w.job(), nil
+}
+
+// EnsureJob makes the job with j.ID look like j: it creates a missing
+// job, and otherwise sends only the keys that differ (deleting the ones j
+// leaves empty). It returns the keys it changed; nil means nothing was
+// sent. Disabled goes out as enabled=0, which go-proxmox cannot send.
+//
+// Proxmox API: GET /cluster/backup/{id}, POST /cluster/backup, PUT /cluster/backup/{id}
+func (s *BackupService) EnsureJob(ctx context.Context, j BackupJob) ([]string, error) {
+	op := "ensure backup job " + j.ID
+	if !jobIDRE.MatchString(j.ID) {
+		return nil, refuse(op, ErrInvalid, "job id %q", j.ID)
+	}
+	if j.Schedule == "" {
+		return nil, refuse(op, ErrInvalid, "schedule is required")
+	}
+	if len(j.VMIDs) == 0 && !j.All {
+		return nil, refuse(op, ErrInvalid, "select guests with VMIDs or All")
+	}
+	want := j.wire()
+	cur, err := s.Job(ctx, j.ID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, opError(op, err)
+	}
+	if err != nil { // create
+		p := params{"id": {j.ID}}
+		var keys []string
+		for k, v := range want {
+			if v != "" {
+				p.Set(k, v)
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		var raw jsonRaw
+		if err := s.c.call(ctx, nil, http.MethodPost, "/cluster/backup", p, &raw, nil); err != nil {
+			return nil, opError(op, err)
+		}
+		return keys, nil
+	}
+	have := cur.wire()
+	p := params{}
+	var changed, del []string
+	for k, v := range want {
+		if have[k] == v {
+			continue
+		}
+		changed = append(changed, k)
+		if v == "" {
+			del = append(del, k)
+		} else {
+			p.Set(k, v)
+		}
+	}
+	if len(changed) == 0 {
+		return nil, nil
+	}
+	sort.Strings(changed)
+	if len(del) > 0 {
+		sort.Strings(del)
+		p.Set("delete", strings.Join(del, ","))
+	}
+	var raw jsonRaw
+	if err := s.c.call(ctx, nil, http.MethodPut, "/cluster/backup/"+j.ID, p, &raw, nil); err != nil {
+		return nil, opError(op, err)
+	}
+	return changed, nil
+}
+
+// DeleteJob removes a backup job.
+//
+// Proxmox API: DELETE /cluster/backup/{id}
+func (s *BackupService) DeleteJob(ctx context.Context, id string) error {
+	op := "delete backup job " + id
+	if !jobIDRE.MatchString(id) {
+		return refuse(op, ErrInvalid, "job id %q", id)
+	}
+	var raw jsonRaw
+	return opError(op, s.c.call(ctx, nil, http.MethodDelete, "/cluster/backup/"+id, nil, &raw, nil))
+}

@@ -1,0 +1,509 @@
+package proxmox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/thehomelab/homelab/internal/poll"
+)
+
+// PowerService plans and runs ordered shutdown and start-up of guests,
+// following each guest's startup order like PVE's stopall/startall, and
+// powers nodes off.
+type PowerService struct{ c *Client }
+
+// PlanOptions select the guests of a plan and their timeouts.
+type PlanOptions struct {
+	// Nodes limits the plan to these nodes; empty means every node.
+	Nodes []string
+	// Last names guests (by name or vmid as text, e.g. "nas") that stop
+	// after everything else and start before everything else.
+	Last []string
+	// DefaultTimeout is each guest's clean-shutdown timeout when its
+	// startup option has no down= value; 0 means 180 s, as stopall.
+	DefaultTimeout time.Duration
+	// NoForceStop leaves a guest running when its timeout passes instead
+	// of hard-stopping it (stopall's force-stop=0).
+	NoForceStop bool
+	// ShutdownNodes powers the planned nodes off after the guests.
+	ShutdownNodes bool
+}
+
+// PlanStep is one guest in a plan.
+type PlanStep struct {
+	Guest   Guest
+	Startup Startup
+	// Timeout is the clean-shutdown timeout (shutdown plans).
+	Timeout time.Duration
+	onBoot  bool
+}
+
+// PlanGroup is a set of guests handled in parallel.
+type PlanGroup struct {
+	// Order is the startup order shared by the group; HasOrder false is
+	// the "no order" group; Last marks the group of PlanOptions.Last.
+	Order    int
+	HasOrder bool
+	Last     bool
+	Steps    []PlanStep
+}
+
+func (g PlanGroup) label() string {
+	switch {
+	case g.Last:
+		return "last"
+	case g.HasOrder:
+		return fmt.Sprintf("order %d", g.Order)
+	}
+	return "no order"
+}
+
+// Plan is an ordered shutdown or start-up: groups run one after another,
+// the guests of a group in parallel.
+type Plan struct {
+	Start     bool // start-up plan rather than shutdown
+	Groups    []PlanGroup
+	Skipped   []Guest // already in the target state, or templates
+	ForceStop bool
+	Nodes     []string // nodes to power off afterwards (shutdown plans)
+}
+
+// String renders the plan for a dry run.
+func (p *Plan) String() string {
+	var b strings.Builder
+	n := 0
+	for _, g := range p.Groups {
+		n += len(g.Steps)
+	}
+	verb := "shutdown"
+	if p.Start {
+		verb = "start-up"
+	}
+	fmt.Fprintf(&b, "%s plan: %d guests in %d groups\n", verb, n, len(p.Groups))
+	for i, g := range p.Groups {
+		fmt.Fprintf(&b, "%d. %s:", i+1, g.label())
+		for j, s := range g.Steps {
+			if j > 0 {
+				b.WriteString(",")
+			}
+			if p.Start {
+				fmt.Fprintf(&b, " %s (%s)", s.Guest.GuestRef, s.Guest.Name)
+				if s.Startup.Up > 0 {
+					fmt.Fprintf(&b, " up %s", s.Startup.Up)
+				}
+			} else {
+				fmt.Fprintf(&b, " %s (%s) timeout %s", s.Guest.GuestRef, s.Guest.Name, s.Timeout)
+			}
+		}
+		b.WriteString("\n")
+	}
+	if !p.Start {
+		if p.ForceStop {
+			b.WriteString("guests still running after their timeout are force-stopped\n")
+		} else {
+			b.WriteString("guests still running after their timeout are left running\n")
+		}
+	}
+	for _, s := range p.Skipped {
+		fmt.Fprintf(&b, "skip %s (%s): %s\n", s.GuestRef, s.Name, s.Status)
+	}
+	for _, nd := range p.Nodes {
+		fmt.Fprintf(&b, "then shut down node %s\n", nd)
+	}
+	return b.String()
+}
+
+func (s *PowerService) collect(ctx context.Context, o PlanOptions, start bool) (*Plan, error) {
+	op := "plan shutdown"
+	if start {
+		op = "plan start-up"
+	}
+	rs, err := s.c.resources(ctx, "vm")
+	if err != nil {
+		return nil, opError(op, err)
+	}
+	want := func(node string) bool { return len(o.Nodes) == 0 || slices.Contains(o.Nodes, node) }
+	plan := &Plan{Start: start, ForceStop: !o.NoForceStop}
+	var todo []Guest
+	for _, r := range rs {
+		if r.Type != "qemu" && r.Type != "lxc" {
+			continue
+		}
+		g := r.guest()
+		if !want(g.Node) {
+			continue
+		}
+		if g.Template || g.Running() == start {
+			plan.Skipped = append(plan.Skipped, g)
+			continue
+		}
+		todo = append(todo, g)
+	}
+	steps := make([]PlanStep, len(todo))
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		ferr error
+		sem  = make(chan struct{}, 8)
+	)
+	for i, g := range todo {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			cfg, err := s.c.Config(ctx, g.GuestRef)
+			if err != nil {
+				mu.Lock()
+				ferr = errors.Join(ferr, err)
+				mu.Unlock()
+				return
+			}
+			steps[i] = PlanStep{Guest: g, Startup: cfg.Startup, onBoot: cfg.OnBoot}
+		}()
+	}
+	wg.Wait()
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, cerr
+	}
+	if ferr != nil {
+		return nil, opError(op, ferr)
+	}
+	def := o.DefaultTimeout
+	if def <= 0 {
+		def = 180 * time.Second
+	}
+	isLast := func(g Guest) bool {
+		return slices.Contains(o.Last, g.Name) || slices.Contains(o.Last, fmt.Sprint(g.VMID))
+	}
+	var last []PlanStep
+	groups := map[string]*PlanGroup{}
+	var keys []*PlanGroup
+	for _, st := range steps {
+		if start && !st.onBoot && !isLast(st.Guest) {
+			// startall semantics: only onboot guests are started.
+			plan.Skipped = append(plan.Skipped, st.Guest)
+			continue
+		}
+		st.Timeout = def
+		if st.Startup.Down > 0 {
+			st.Timeout = st.Startup.Down
+		}
+		if isLast(st.Guest) {
+			last = append(last, st)
+			continue
+		}
+		k := "none"
+		if st.Startup.HasOrder {
+			k = fmt.Sprint(st.Startup.Order)
+		}
+		g := groups[k]
+		if g == nil {
+			g = &PlanGroup{Order: st.Startup.Order, HasOrder: st.Startup.HasOrder}
+			groups[k] = g
+			keys = append(keys, g)
+		}
+		g.Steps = append(g.Steps, st)
+	}
+	// start: ascending order, no order last; stop: the reverse.
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		less := (a.HasOrder && !b.HasOrder) || (a.HasOrder && b.HasOrder && a.Order < b.Order)
+		if start {
+			return less
+		}
+		greater := (!a.HasOrder && b.HasOrder) || (a.HasOrder && b.HasOrder && a.Order > b.Order)
+		return greater
+	})
+	for _, g := range keys {
+		sort.Slice(g.Steps, func(i, j int) bool {
+			if start {
+				return g.Steps[i].Guest.VMID < g.Steps[j].Guest.VMID
+			}
+			return g.Steps[i].Guest.VMID > g.Steps[j].Guest.VMID
+		})
+		plan.Groups = append(plan.Groups, *g)
+	}
+	if len(last) > 0 {
+		lg := PlanGroup{Last: true, Steps: last}
+		if start {
+			plan.Groups = append([]PlanGroup{lg}, plan.Groups...)
+		} else {
+			plan.Groups = append(plan.Groups, lg)
+		}
+	}
+	if !start && o.ShutdownNodes {
+		if len(o.Nodes) > 0 {
+			plan.Nodes = slices.Clone(o.Nodes)
+		} else {
+			for _, r := range rs {
+				if r.Node != "" && !slices.Contains(plan.Nodes, r.Node) {
+					plan.Nodes = append(plan.Nodes, r.Node)
+				}
+			}
+			sort.Strings(plan.Nodes)
+		}
+	}
+	return plan, nil
+}
+
+// PlanShutdown reads the running guests and their startup options and
+// builds a shutdown plan without changing anything: groups in reverse
+// start order (guests without order first), each guest with its down=
+// timeout, the Last guests at the very end. Print it for a dry run.
+//
+// Proxmox API: GET /cluster/resources?type=vm, GET /nodes/{node}/{qemu|lxc}/{vmid}/config
+func (s *PowerService) PlanShutdown(ctx context.Context, o PlanOptions) (*Plan, error) {
+	return s.collect(ctx, o, false)
+}
+
+// PlanStartUp builds the mirror plan for stopped guests: the Last guests
+// first, then ascending order, guests without order last.
+//
+// Proxmox API: GET /cluster/resources?type=vm, GET /nodes/{node}/{qemu|lxc}/{vmid}/config
+func (s *PowerService) PlanStartUp(ctx context.Context, o PlanOptions) (*Plan, error) {
+	return s.collect(ctx, o, true)
+}
+
+// EventKind classifies progress events.
+type EventKind string
+
+// Progress event kinds.
+const (
+	EventGroupStart EventKind = "group"
+	EventGuestBegin EventKind = "begin"
+	EventGuestDone  EventKind = "done"
+	EventForceStop  EventKind = "force-stop"
+	EventGuestFail  EventKind = "failed"
+	EventNode       EventKind = "node-shutdown"
+)
+
+// Event reports progress of a running plan.
+type Event struct {
+	Kind    EventKind
+	Group   int // 1-based
+	Guest   GuestRef
+	Name    string
+	Node    string // EventNode
+	Outcome Outcome
+	Err     error
+}
+
+// RunOptions tune plan execution.
+type RunOptions struct {
+	// Events receives progress, one call at a time.
+	Events func(Event)
+	// StopOnError stops after the first group with a failure instead of
+	// carrying on (the default carries on: a power cut waits for nobody).
+	StopOnError bool
+	// MaxParallel bounds how many guests of a group are handled at once;
+	// 0 means 16.
+	MaxParallel int
+}
+
+// Result summarises a run.
+type Result struct {
+	Outcomes map[GuestRef]Outcome
+	Failed   map[GuestRef]error
+	Duration time.Duration
+}
+
+// Run executes a plan from PlanShutdown or PlanStartUp: groups in turn,
+// guests of a group in parallel. Shutdown steps use each guest's timeout
+// and then hard-stop it unless the plan says otherwise; afterwards the
+// plan's nodes are powered off. A failed guest is reported in Result and
+// events; the returned error joins all failures.
+//
+// Proxmox API: POST /nodes/{node}/{qemu|lxc}/{vmid}/status/{shutdown|stop|start},
+// POST /nodes/{node}/status
+func (s *PowerService) Run(ctx context.Context, p *Plan, o RunOptions) (*Result, error) {
+	begin := time.Now()
+	res := &Result{Outcomes: map[GuestRef]Outcome{}, Failed: map[GuestRef]error{}}
+	var emu sync.Mutex
+	emit := func(e Event) {
+		if o.Events != nil {
+			emu.Lock()
+			o.Events(e)
+			emu.Unlock()
+		}
+	}
+	var errs []error
+	par := o.MaxParallel
+	if par <= 0 {
+		par = 16
+	}
+	sem := make(chan struct{}, par)
+	for gi, g := range p.Groups {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		emit(Event{Kind: EventGroupStart, Group: gi + 1})
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var maxUp time.Duration
+		for _, st := range g.Steps {
+			maxUp = max(maxUp, st.Startup.Up)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				emit(Event{Kind: EventGuestBegin, Group: gi + 1, Guest: st.Guest.GuestRef, Name: st.Guest.Name})
+				out, err := s.step(ctx, p, st, func() {
+					emit(Event{Kind: EventForceStop, Group: gi + 1, Guest: st.Guest.GuestRef, Name: st.Guest.Name})
+				})
+				mu.Lock()
+				if err != nil {
+					res.Failed[st.Guest.GuestRef] = err
+					errs = append(errs, err)
+				} else {
+					res.Outcomes[st.Guest.GuestRef] = out
+				}
+				mu.Unlock()
+				kind := EventGuestDone
+				if err != nil {
+					kind = EventGuestFail
+				}
+				emit(Event{Kind: kind, Group: gi + 1, Guest: st.Guest.GuestRef, Name: st.Guest.Name, Outcome: out, Err: err})
+			}()
+		}
+		wg.Wait()
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		if o.StopOnError && len(errs) > 0 {
+			res.Duration = time.Since(begin)
+			return res, errors.Join(errs...)
+		}
+		if p.Start && maxUp > 0 && gi < len(p.Groups)-1 {
+			if err := poll.Sleep(ctx, maxUp); err != nil {
+				return res, err
+			}
+		}
+	}
+	for _, n := range p.Nodes {
+		err := s.ShutdownNode(ctx, n)
+		emit(Event{Kind: EventNode, Node: n, Err: err})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	res.Duration = time.Since(begin)
+	return res, errors.Join(errs...)
+}
+
+func (s *PowerService) step(ctx context.Context, p *Plan, st PlanStep, forcing func()) (Outcome, error) {
+	ref := st.Guest.GuestRef
+	if p.Start {
+		return s.c.Guests.Start(ctx, ref)
+	}
+	out, err := s.c.Guests.Shutdown(ctx, ref, ShutdownOptions{Timeout: st.Timeout})
+	if err != nil && errors.Is(err, ErrTimeout) && p.ForceStop {
+		forcing()
+		out, err = s.c.Guests.Stop(ctx, ref)
+		if err == nil && out == Stopped {
+			out = ForceStopped
+		}
+	}
+	return out, err
+}
+
+// ShutdownNode powers a node off. PVE answers before the host goes down;
+// the host then stops its remaining guests itself.
+//
+// Proxmox API: POST /nodes/{node}/status (command=shutdown)
+func (s *PowerService) ShutdownNode(ctx context.Context, node string) error {
+	return s.nodeCommand(ctx, node, "shutdown")
+}
+
+// RebootNode reboots a node.
+//
+// Proxmox API: POST /nodes/{node}/status (command=reboot)
+func (s *PowerService) RebootNode(ctx context.Context, node string) error {
+	return s.nodeCommand(ctx, node, "reboot")
+}
+
+func (s *PowerService) nodeCommand(ctx context.Context, node, cmd string) error {
+	op := cmd + " node " + node
+	if err := checkNode(op, node); err != nil {
+		return err
+	}
+	var raw jsonRaw
+	err := s.c.call(ctx, nil, http.MethodPost, "/nodes/"+node+"/status", params{"command": {cmd}}, &raw, nil)
+	return opError(op, err)
+}
+
+// BulkOptions tune PVE's own node-wide start and stop.
+type BulkOptions struct {
+	// VMIDs limits the guests (and for start-up includes HA-managed ones
+	// and guests without onboot); empty means all.
+	VMIDs []int
+	// Force starts guests without onboot=1 too (start only).
+	Force bool
+	// Timeout is each guest's shutdown timeout unless its startup has
+	// down=; 0 means PVE's 180 s (stop only).
+	Timeout time.Duration
+	// NoForceStop leaves guests running after their timeout (stop only);
+	// go-proxmox v0.8.2 cannot send this.
+	NoForceStop bool
+	// MaxWorkers bounds parallelism; 0 means PVE's default.
+	MaxWorkers int
+}
+
+func bulkParams(o BulkOptions, start bool) params {
+	p := params{}
+	if len(o.VMIDs) > 0 {
+		ids := make([]string, len(o.VMIDs))
+		for i, id := range o.VMIDs {
+			ids[i] = fmt.Sprint(id)
+		}
+		p.Set("vms", strings.Join(ids, ","))
+	}
+	if o.MaxWorkers > 0 {
+		p.Set("max-workers", fmt.Sprint(o.MaxWorkers))
+	}
+	if start {
+		if o.Force {
+			setBool(p, "force", true)
+		}
+		return p
+	}
+	if o.Timeout > 0 {
+		p.Set("timeout", fmt.Sprint(int((o.Timeout+time.Second-1)/time.Second)))
+	}
+	setBool(p, "force-stop", !o.NoForceStop)
+	return p
+}
+
+// StopAll lets the node stop its guests itself, in reverse startup
+// order, and waits for the stopall task.
+//
+// Proxmox API: POST /nodes/{node}/stopall
+func (s *PowerService) StopAll(ctx context.Context, node string, o BulkOptions) error {
+	op := "stop all guests on " + node
+	if err := checkNode(op, node); err != nil {
+		return err
+	}
+	_, err := s.c.runTask(ctx, nil, op, http.MethodPost, "/nodes/"+node+"/stopall", bulkParams(o, false))
+	return err
+}
+
+// StartAll lets the node start its onboot guests in startup order and
+// waits for the startall task.
+//
+// Proxmox API: POST /nodes/{node}/startall
+func (s *PowerService) StartAll(ctx context.Context, node string, o BulkOptions) error {
+	op := "start all guests on " + node
+	if err := checkNode(op, node); err != nil {
+		return err
+	}
+	_, err := s.c.runTask(ctx, nil, op, http.MethodPost, "/nodes/"+node+"/startall", bulkParams(o, true))
+	return err
+}

@@ -1,0 +1,161 @@
+package proxmox_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/proxmox"
+	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+)
+
+func names(p *proxmox.Plan) [][]string {
+	var out [][]string
+	for _, g := range p.Groups {
+		var n []string
+		for _, s := range g.Steps {
+			n = append(n, s.Guest.Name)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func addOrdered(srv *proxmoxtest.Server) {
+	for _, g := range []proxmoxtest.Guest{
+		{VMID: 110, Name: "db", Config: map[string]string{"startup": "order=2", "onboot": "1"}},
+		{VMID: 111, Name: "web", Config: map[string]string{"startup": "order=3,down=20", "onboot": "1"}},
+		{VMID: 112, Name: "app", Config: map[string]string{"startup": "order=3", "onboot": "1"}},
+		{VMID: 113, Name: "scratch", Config: map[string]string{}},
+	} {
+		g.Node, g.Type, g.Running = proxmoxtest.Node, "qemu", true
+		srv.AddGuest(g)
+	}
+}
+
+func TestPlanShutdownOrder(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	addOrdered(srv)
+	srv.SetGuestStatus(102, "stopped")
+	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}, DefaultTimeout: time.Minute, ShutdownNodes: true})
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"scratch"}, {"app", "web"}, {"db", "docker"}, {"nas"}}, names(p))
+	assert.False(t, p.Groups[0].HasOrder)
+	assert.True(t, p.Groups[3].Last)
+	assert.Equal(t, 20*time.Second, p.Groups[1].Steps[1].Timeout, "down= overrides the default")
+	assert.Equal(t, time.Minute, p.Groups[1].Steps[0].Timeout)
+	assert.Equal(t, 5*time.Minute, p.Groups[3].Steps[0].Timeout)
+	require.Len(t, p.Skipped, 1)
+	assert.Equal(t, "homeassistant", p.Skipped[0].Name)
+	assert.Equal(t, []string{proxmoxtest.Node}, p.Nodes)
+	assert.Contains(t, p.String(), "then shut down node proxmox1")
+	for _, r := range srv.Requests() {
+		assert.Equal(t, "GET", r.Method, "a plan changes nothing")
+	}
+}
+
+func TestRunShutdownWithEventsForceStopAndNode(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.AddGuest(proxmoxtest.Guest{VMID: 120, Node: proxmoxtest.Node, Type: "qemu", Name: "stuck", Running: true,
+		ShutdownTime: -1, Config: map[string]string{"startup": "order=5,down=1"}})
+	srv.AddGuest(proxmoxtest.Guest{VMID: 121, Node: proxmoxtest.Node, Type: "lxc", Name: "broken", Running: true,
+		Config: map[string]string{"startup": "order=5"}})
+	require.NoError(t, srv.Fail("POST", "^/nodes/proxmox1/lxc/121/status/", proxmoxtest.Fault{Status: 500, Reason: "CT is locked (backup)"}))
+	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}, ShutdownNodes: true})
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var events []string
+	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{Events: func(e proxmox.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e.Kind {
+		case proxmox.EventGroupStart:
+			events = append(events, fmt.Sprintf("group %d", e.Group))
+		case proxmox.EventNode:
+			events = append(events, "node "+e.Node)
+		case proxmox.EventGuestDone, proxmox.EventForceStop, proxmox.EventGuestFail:
+			events = append(events, fmt.Sprintf("%s %s %s", e.Kind, e.Name, e.Outcome))
+		}
+	}})
+	require.Error(t, err, "the locked container fails")
+	assert.ErrorIs(t, err, proxmox.ErrConflict)
+	assert.Contains(t, res.Failed, proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeCT, VMID: 121})
+	assert.Equal(t, proxmox.ForceStopped, res.Outcomes[proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 120}])
+	assert.Equal(t, proxmox.ShutDown, res.Outcomes[nas])
+	for _, id := range []int{100, 101, 102, 120} {
+		assert.Equal(t, "stopped", srv.GuestStatus(id), id)
+	}
+	assert.False(t, srv.NodeOnline(proxmoxtest.Node))
+	mu.Lock()
+	defer mu.Unlock()
+	require.NotEmpty(t, events)
+	assert.Equal(t, "group 1", events[0])
+	assert.Contains(t, events, "force-stop stuck ")
+	assert.Contains(t, events, "failed broken ")
+	assert.Equal(t, "done nas shut down", events[len(events)-2], "the NAS goes last")
+	assert.Equal(t, "node proxmox1", events[len(events)-1])
+}
+
+func TestRunStopOnError(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	require.NoError(t, srv.Fail("POST", "^/nodes/proxmox1/qemu/102/status/shutdown$", proxmoxtest.Timeout596))
+	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}})
+	require.NoError(t, err)
+	_, err = c.Power.Run(t.Context(), p, proxmox.RunOptions{StopOnError: true})
+	require.ErrorIs(t, err, proxmox.ErrNodeUnreachable)
+	assert.Equal(t, "running", srv.GuestStatus(100), "later groups did not run")
+	assert.Equal(t, "running", srv.GuestStatus(101))
+}
+
+func TestStartUpInOrder(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	addOrdered(srv)
+	for _, id := range []int{100, 101, 102, 110, 111, 112, 113} {
+		srv.SetGuestStatus(id, "stopped")
+	}
+	p, err := c.Power.PlanStartUp(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}})
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"nas"}, {"docker", "db"}, {"web", "app"}, {"homeassistant"}}, names(p))
+	assert.Len(t, p.Skipped, 1, "scratch has no onboot")
+	p.Groups[0].Steps[0].Startup.Up = 0 // don't wait the nas's up=60 in a test
+	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{})
+	require.NoError(t, err)
+	assert.Len(t, res.Outcomes, 6)
+	for _, id := range []int{100, 101, 102, 110, 111, 112} {
+		assert.Equal(t, "running", srv.GuestStatus(id))
+	}
+	assert.Equal(t, "stopped", srv.GuestStatus(113))
+}
+
+func TestStopAllAndStartAll(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.AddGuest(proxmoxtest.Guest{VMID: 150, Node: proxmoxtest.Node, Type: "qemu", Name: "stubborn", Running: true, ShutdownTime: -1})
+	require.NoError(t, c.Power.StopAll(t.Context(), proxmoxtest.Node, proxmox.BulkOptions{VMIDs: []int{150}, Timeout: time.Second, NoForceStop: true}))
+	assert.Equal(t, "running", srv.GuestStatus(150), "force-stop=0 was honoured")
+	var sent string
+	for _, r := range srv.Requests() {
+		if r.Path == "/nodes/proxmox1/stopall" {
+			sent = r.Params.Get("force-stop")
+		}
+	}
+	assert.Equal(t, "0", sent)
+
+	require.NoError(t, c.Power.StopAll(t.Context(), proxmoxtest.Node, proxmox.BulkOptions{Timeout: time.Second}))
+	for _, id := range []int{100, 101, 102, 150} {
+		assert.Equal(t, "stopped", srv.GuestStatus(id), id)
+	}
+	require.NoError(t, c.Power.StartAll(t.Context(), proxmoxtest.Node, proxmox.BulkOptions{}))
+	for _, id := range []int{100, 101, 102} {
+		assert.Equal(t, "running", srv.GuestStatus(id), id)
+	}
+	assert.Equal(t, "stopped", srv.GuestStatus(150), "no onboot")
+}

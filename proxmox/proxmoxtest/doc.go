@@ -1,0 +1,25 @@
+// Package proxmoxtest is an in-process fake of the Proxmox VE API for
+// tests: an httptest TLS server on 127.0.0.1 that speaks PVE's real wire
+// protocol and checks every request against the PVE 9 API schema.
+//
+// It implements token and ticket authentication (CSRF, TOTP, renewal,
+// expiry), the root@pam-only rules (raw disk paths, LXC feature flags,
+// bind mounts), strict 1/0 booleans and unknown-parameter rejection, an
+// async task engine with real UPIDs and logs, guest state machines with
+// PVE's VM/CT asymmetries, host disks with PVE's mixed JSON types, storage
+// (CIFS create with a write-only password), vzdump producing backup
+// volumes, content listing, notes and protection, and prune with PVE's
+// exact retention rules. Faults (595, 596, 500, slow, dropped connection)
+// can be injected per route, latency added to every request, and every
+// request is recorded.
+//
+// A new Server is seeded with a small homelab (unless WithoutLab): node
+// proxmox1 with VM 100 "nas" (startup order 1), LXC 101
+// "docker" (order 2), VM 102 "homeassistant" (no order), storages local,
+// local-lvm and the CIFS storage "backups", an NVMe OS disk, three SATA
+// SSDs, an HDD and a USB stick.
+//
+// The package does not import the proxmox SDK: it builds its replies from
+// its own types, so a wrong JSON tag in the client cannot pass a test by
+// agreeing with itself.
+package proxmoxtest

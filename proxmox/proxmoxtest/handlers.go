@@ -1,0 +1,1403 @@
+package proxmoxtest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func (s *Server) handle(r *http.Request, rc *reqCtx, perr *apiError) (any, int, *apiError) {
+	if perr != nil {
+		return nil, -1, perr
+	}
+	tmpl, pp := s.match(rc.path)
+	var ms methodSpec
+	ok := false
+	if tmpl != "" {
+		ms, ok = s.schema[tmpl][rc.method]
+	}
+	if !ok {
+		return nil, -1, errf(501, "Method '%s %s' not implemented", rc.method, rc.path)
+	}
+	rc.pp = pp
+	if tmpl == "/access/ticket" && rc.method == http.MethodPost {
+		if strings.HasPrefix(r.Header.Get("Authorization"), "PVEAPIToken") {
+			return nil, -1, errf(403, "Permission check failed (URI '/access/ticket' not available with API token, need proper ticket.)")
+		}
+		if errs := ms.validate(pp, rc.p); len(errs) > 0 {
+			return nil, -1, paramErr(errs)
+		}
+		d, err := s.login(rc)
+		return d, -1, err
+	}
+	if err := s.authenticate(r, rc); err != nil {
+		return nil, -1, err
+	}
+	if rc.token && ms.AllowToken == 0 {
+		return nil, -1, errf(403, "Permission check failed (URI '%s' not available with API token, need proper ticket.)", rc.path)
+	}
+	perrs := map[string]string{}
+	if n, ok := pp["node"]; ok && !nodeRE.MatchString(n) {
+		perrs["node"] = fmt.Sprintf("value '%s' does not look like a valid node name", n)
+	}
+	if v, ok := pp["vmid"]; ok && !intRE.MatchString(v) {
+		perrs["vmid"] = fmt.Sprintf("type check ('integer') failed - got '%s'", v)
+	}
+	for k, v := range ms.validate(pp, rc.p) {
+		perrs[k] = v
+	}
+	if len(perrs) > 0 {
+		return nil, -1, paramErr(perrs)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advance()
+	if n, ok := pp["node"]; ok {
+		nd := s.nodes[n]
+		if nd == nil {
+			return nil, -1, errf(500, "hostname lookup '%s' failed - failed to get address info for: %s: Name or service not known", n, n)
+		}
+		if !nd.online {
+			return nil, -1, errf(595, "Errors during connection establishment, proxy handshake: No route to host")
+		}
+	}
+	key := rc.method + " " + tmpl
+	switch key {
+	case "GET /version":
+		return map[string]any{"version": "9.0.3", "release": "9.0", "repoid": "025864202ebb6109"}, -1, nil
+	case "GET /nodes":
+		return s.listNodes(), -1, nil
+	case "GET /nodes/{node}/status":
+		return s.nodeStatus(pp["node"]), -1, nil
+	case "POST /nodes/{node}/status":
+		if err := s.perm(rc, "/nodes/"+pp["node"], "Sys.PowerMgmt"); err != nil {
+			return nil, -1, err
+		}
+		nd := s.nodes[pp["node"]]
+		nd.online = false
+		for _, g := range s.guests {
+			if g.node == nd.name {
+				g.status = "stopped"
+			}
+		}
+		return nil, -1, nil
+	case "GET /cluster/resources":
+		return s.resources(rc.str("type")), -1, nil
+	case "GET /cluster/status":
+		return []map[string]any{{"type": "cluster", "name": "homelab", "nodes": len(s.nodes), "quorate": 1, "version": 1, "id": "cluster"}}, -1, nil
+	case "GET /nodes/{node}/qemu", "GET /nodes/{node}/lxc":
+		return s.listGuests(pp["node"], strings.Split(tmpl, "/")[3]), -1, nil
+	case "GET /nodes/{node}/qemu/{vmid}/status/current", "GET /nodes/{node}/lxc/{vmid}/status/current":
+		g, err := s.guest(rc, tmpl)
+		if err != nil {
+			return nil, -1, err
+		}
+		return s.guestEntry(g, true), -1, nil
+	case "POST /nodes/{node}/qemu/{vmid}/status/start", "POST /nodes/{node}/lxc/{vmid}/status/start",
+		"POST /nodes/{node}/qemu/{vmid}/status/stop", "POST /nodes/{node}/lxc/{vmid}/status/stop",
+		"POST /nodes/{node}/qemu/{vmid}/status/shutdown", "POST /nodes/{node}/lxc/{vmid}/status/shutdown",
+		"POST /nodes/{node}/qemu/{vmid}/status/reboot", "POST /nodes/{node}/lxc/{vmid}/status/reboot":
+		g, err := s.guest(rc, tmpl)
+		if err != nil {
+			return nil, -1, err
+		}
+		if err := s.perm(rc, "/vms/"+pp["vmid"], "VM.PowerMgmt"); err != nil {
+			return nil, -1, err
+		}
+		d, err := s.power(rc, g, tmpl[strings.LastIndexByte(tmpl, '/')+1:])
+		return d, -1, err
+	case "GET /nodes/{node}/qemu/{vmid}/config", "GET /nodes/{node}/lxc/{vmid}/config":
+		g, err := s.guest(rc, tmpl)
+		if err != nil {
+			return nil, -1, err
+		}
+		out := map[string]any{}
+		spec := s.schema[tmpl]["PUT"]
+		for k, v := range g.config {
+			out[k] = typed(spec, k, v)
+		}
+		out["digest"] = configDigest(g.config)
+		return out, -1, nil
+	case "POST /nodes/{node}/qemu/{vmid}/config", "PUT /nodes/{node}/qemu/{vmid}/config":
+		g, err := s.guest(rc, tmpl)
+		if err != nil {
+			return nil, -1, err
+		}
+		if err := s.updateQemu(rc, g); err != nil {
+			return nil, -1, err
+		}
+		if rc.method == http.MethodPut {
+			return nil, -1, nil
+		}
+		return s.newTask(g.node, "qmconfig", pp["vmid"], rc.identity, -1, nil).upid, -1, nil
+	case "PUT /nodes/{node}/lxc/{vmid}/config":
+		g, err := s.guest(rc, tmpl)
+		if err != nil {
+			return nil, -1, err
+		}
+		return nil, -1, s.updateLXC(rc, g)
+	case "POST /nodes/{node}/lxc":
+		d, err := s.createLXC(rc)
+		return d, -1, err
+	case "GET /nodes/{node}/tasks/{upid}/status":
+		d, err := s.taskStatus(rc)
+		return d, -1, err
+	case "GET /nodes/{node}/tasks/{upid}/log":
+		return s.taskLog(rc)
+	case "GET /nodes/{node}/tasks":
+		return s.listTasks(rc)
+	case "DELETE /nodes/{node}/tasks/{upid}":
+		if _, err := s.taskStatus(rc); err != nil {
+			return nil, -1, err
+		}
+		t := s.tasks[pp["upid"]]
+		if !t.stopped {
+			t.finish = func() string { return "unexpected status" }
+			s.stopTask(t)
+		}
+		return nil, -1, nil
+	case "POST /nodes/{node}/stopall", "POST /nodes/{node}/startall":
+		if err := s.perm(rc, "/", "VM.PowerMgmt"); err != nil {
+			return nil, -1, err
+		}
+		return s.bulk(rc, strings.HasSuffix(tmpl, "startall")), -1, nil
+	case "GET /cluster/backup":
+		out := []map[string]any{}
+		var ids []string
+		for id := range s.jobs {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			out = append(out, s.jobOut(id))
+		}
+		return out, -1, nil
+	case "GET /cluster/backup/{id}":
+		if s.jobs[pp["id"]] == nil {
+			return nil, -1, errf(500, "Job '%s' does not exist", pp["id"])
+		}
+		return s.jobOut(pp["id"]), -1, nil
+	case "POST /cluster/backup", "PUT /cluster/backup/{id}", "DELETE /cluster/backup/{id}":
+		if err := s.perm(rc, "/", "Sys.Modify"); err != nil {
+			return nil, -1, err
+		}
+		return nil, -1, s.jobWrite(rc)
+	case "GET /nodes/{node}/disks/list":
+		if err := s.perm(rc, "/nodes/"+pp["node"], "Sys.Audit"); err != nil {
+			return nil, -1, err
+		}
+		return s.disksList(pp["node"], rc.str("type")), -1, nil
+	case "GET /storage":
+		return s.storageConfigs(rc.str("type")), -1, nil
+	case "POST /storage":
+		d, err := s.createStorage(rc)
+		return d, -1, err
+	case "GET /storage/{storage}":
+		st := s.storages[pp["storage"]]
+		if st == nil {
+			return nil, -1, errf(500, "storage '%s' does not exist", pp["storage"])
+		}
+		return s.storageConfig(st), -1, nil
+	case "PUT /storage/{storage}":
+		d, err := s.updateStorage(rc)
+		return d, -1, err
+	case "DELETE /storage/{storage}":
+		if err := s.perm(rc, "/storage", "Datastore.Allocate"); err != nil {
+			return nil, -1, err
+		}
+		if s.storages[pp["storage"]] == nil {
+			return nil, -1, errf(500, "storage '%s' does not exist", pp["storage"])
+		}
+		delete(s.storages, pp["storage"])
+		return nil, -1, nil
+	case "GET /nodes/{node}/storage":
+		return s.nodeStorages(rc), -1, nil
+	case "GET /nodes/{node}/storage/{storage}":
+		if s.storages[pp["storage"]] == nil {
+			return nil, -1, errf(500, "storage '%s' does not exist", pp["storage"])
+		}
+		return []map[string]any{{"subdir": "content"}, {"subdir": "download-url"}, {"subdir": "file-restore"},
+			{"subdir": "import-metadata"}, {"subdir": "prunebackups"}, {"subdir": "rrd"}, {"subdir": "rrddata"},
+			{"subdir": "status"}, {"subdir": "upload"}}, -1, nil
+	case "GET /nodes/{node}/storage/{storage}/status":
+		st := s.storages[pp["storage"]]
+		if st == nil {
+			return nil, -1, errf(500, "storage '%s' does not exist", pp["storage"])
+		}
+		return s.storageStatus(st), -1, nil
+	case "GET /nodes/{node}/storage/{storage}/content":
+		d, err := s.content(rc)
+		return d, -1, err
+	case "GET /nodes/{node}/storage/{storage}/content/{volume}", "PUT /nodes/{node}/storage/{storage}/content/{volume}",
+		"DELETE /nodes/{node}/storage/{storage}/content/{volume}":
+		d, err := s.volumeOp(rc)
+		return d, -1, err
+	case "GET /nodes/{node}/storage/{storage}/prunebackups", "DELETE /nodes/{node}/storage/{storage}/prunebackups":
+		d, err := s.pruneOp(rc)
+		return d, -1, err
+	case "POST /nodes/{node}/vzdump":
+		d, err := s.vzdump(rc)
+		return d, -1, err
+	}
+	return nil, -1, errf(501, "Method '%s %s' not implemented by proxmoxtest", rc.method, rc.path)
+}
+
+func (s *Server) perm(rc *reqCtx, path, priv string) *apiError {
+	if d := s.denied[rc.identity]; d != nil && d[priv] {
+		return errf(403, "Permission check failed (%s, %s)", path, priv)
+	}
+	return nil
+}
+
+func (s *Server) login(rc *reqCtx) (any, *apiError) {
+	name := rc.str("username")
+	if rc.has("realm") && !strings.Contains(name, "@") {
+		name += "@" + rc.str("realm")
+	}
+	s.mu.Lock()
+	u := s.users[name]
+	s.mu.Unlock()
+	fail := errf(401, "authentication failure")
+	if u == nil {
+		return nil, fail
+	}
+	pw := rc.str("password")
+	if ch := rc.str("tfa-challenge"); ch != "" {
+		tu, ok := s.verifyTicket(strings.Replace(ch, "PVE:!tfa!", "PVE:", 1))
+		if !ok || tu != name || u.totp == "" || pw != "totp:"+u.totp {
+			return nil, fail
+		}
+		return s.ticketReply(name), nil
+	}
+	if tu, ok := s.verifyTicket(pw); ok && tu == name {
+		return s.ticketReply(name), nil // renewal
+	}
+	if pw != u.password {
+		return nil, fail
+	}
+	if u.totp != "" {
+		if otp := rc.str("otp"); otp != "" {
+			if otp != u.totp {
+				return nil, fail
+			}
+			return s.ticketReply(name), nil
+		}
+		t, _ := s.makeTicket(name)
+		return map[string]any{"username": name, "ticket": strings.Replace(t, "PVE:", "PVE:!tfa!", 1),
+			"CSRFPreventionToken": "", "NeedTFA": 1}, nil
+	}
+	return s.ticketReply(name), nil
+}
+
+func (s *Server) ticketReply(name string) map[string]any {
+	t, c := s.makeTicket(name)
+	return map[string]any{"username": name, "ticket": t, "CSRFPreventionToken": c, "clustername": "homelab",
+		"cap": map[string]any{"vms": map[string]int{"VM.PowerMgmt": 1}, "nodes": map[string]int{"Sys.PowerMgmt": 1}}}
+}
+
+func (s *Server) nodeNames() []string {
+	var out []string
+	for n := range s.nodes {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *Server) listNodes() []map[string]any {
+	fp := s.fp
+	var out []map[string]any
+	for _, name := range s.nodeNames() {
+		n := s.nodes[name]
+		e := map[string]any{"node": name, "id": "node/" + name, "type": "node", "level": "", "ssl_fingerprint": fp,
+			"status": "offline"}
+		if n.online {
+			e["status"] = "online"
+			e["cpu"], e["maxcpu"], e["mem"], e["maxmem"] = 0.05, n.cpus, n.mem/4, n.mem
+			e["disk"], e["maxdisk"], e["uptime"] = uint64(10<<30), uint64(100<<30), int64(s.clock().Sub(n.started)/time.Second)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func (s *Server) nodeStatus(name string) map[string]any {
+	n := s.nodes[name]
+	return map[string]any{"cpu": 0.05, "uptime": int64(s.clock().Sub(n.started) / time.Second),
+		"cpuinfo":  map[string]any{"cpus": n.cpus, "cores": n.cpus / 2, "sockets": 1, "model": "Intel(R) N100", "mhz": "3400.000"},
+		"memory":   map[string]any{"total": n.mem, "used": n.mem / 4, "free": n.mem / 4 * 3, "available": n.mem / 4 * 3},
+		"swap":     map[string]any{"total": 0, "used": 0, "free": 0},
+		"rootfs":   map[string]any{"total": uint64(100 << 30), "used": uint64(10 << 30), "free": uint64(90 << 30), "avail": uint64(85 << 30)},
+		"loadavg":  []string{"0.10", "0.20", "0.30"},
+		"kversion": "Linux 6.14.8-2-pve #1 SMP PREEMPT_DYNAMIC", "pveversion": "pve-manager/9.0.3/025864202ebb6109",
+		"wait": 0, "idle": 0, "ksm": map[string]any{"shared": 0},
+		"boot-info":      map[string]any{"mode": "efi", "secureboot": 0},
+		"current-kernel": map[string]any{"sysname": "Linux", "release": "6.14.8-2-pve", "machine": "x86_64", "version": "#1 SMP"}}
+}
+
+func (s *Server) sortedGuests() []*guest {
+	var gs []*guest
+	for _, g := range s.guests {
+		gs = append(gs, g)
+	}
+	sort.Slice(gs, func(i, j int) bool { return gs[i].vmid < gs[j].vmid })
+	return gs
+}
+
+func (s *Server) guestEntry(g *guest, current bool) map[string]any {
+	mem := atoi(g.config["memory"])
+	if mem == 0 {
+		mem = 512
+	}
+	maxmem := uint64(mem) << 20
+	e := map[string]any{"vmid": g.vmid, "name": g.name(), "status": g.status, "cpus": max(1, atoi(g.config["cores"])),
+		"maxmem": maxmem, "maxdisk": uint64(32 << 30), "disk": 0, "cpu": 0, "mem": 0, "uptime": 0,
+		"netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0}
+	if g.typ == "lxc" {
+		e["type"] = "lxc"
+		e["swap"], e["maxswap"] = 0, uint64(atoi(g.config["swap"]))<<20
+	}
+	if g.template {
+		e["template"] = 1
+		e["pid"] = nil
+	}
+	if g.status == "running" {
+		e["mem"] = maxmem / 2
+		e["cpu"] = 0.02
+		e["uptime"] = int64(s.clock().Sub(g.started) / time.Second)
+		e["pid"] = 1000 + g.vmid
+	}
+	if current {
+		e["ha"] = map[string]any{"managed": 0}
+		if g.typ == "qemu" {
+			e["qmpstatus"] = g.status
+			e["agent"] = 0
+		}
+	}
+	if s.noise {
+		e["vmid"] = strconv.Itoa(g.vmid)
+	}
+	return e
+}
+
+func (g *guest) name() string {
+	if g.typ == "lxc" {
+		return g.config["hostname"]
+	}
+	return g.config["name"]
+}
+
+func (s *Server) listGuests(nodeName, typ string) []map[string]any {
+	out := []map[string]any{}
+	for _, g := range s.sortedGuests() {
+		if g.node == nodeName && g.typ == typ {
+			out = append(out, s.guestEntry(g, false))
+		}
+	}
+	return out
+}
+
+func (s *Server) resources(typ string) []map[string]any {
+	out := []map[string]any{}
+	if typ == "" || typ == "node" {
+		out = append(out, s.listNodes()...)
+	}
+	if typ == "" || typ == "vm" {
+		for _, g := range s.sortedGuests() {
+			e := s.guestEntry(g, false)
+			e["id"] = fmt.Sprintf("%s/%d", g.typ, g.vmid)
+			e["type"] = g.typ
+			e["node"] = g.node
+			e["maxcpu"] = e["cpus"]
+			delete(e, "cpus")
+			e["template"] = 0
+			if g.template {
+				e["template"] = 1
+			}
+			if s.noise {
+				e["mem"] = fmt.Sprint(e["mem"])
+			}
+			if t := g.config["tags"]; t != "" {
+				e["tags"] = t
+			}
+			out = append(out, e)
+		}
+	}
+	if typ == "" || typ == "storage" {
+		for _, n := range s.nodeNames() {
+			for _, id := range s.storageIDs() {
+				st := s.storages[id]
+				shared := 0
+				if st.typ == "cifs" || st.typ == "nfs" || st.typ == "pbs" {
+					shared = 1
+				}
+				out = append(out, map[string]any{"id": "storage/" + n + "/" + id, "type": "storage", "node": n, "storage": id,
+					"plugintype": st.typ, "content": st.config["content"], "shared": shared, "status": "available",
+					"disk": st.used, "maxdisk": st.total})
+			}
+		}
+	}
+	return out
+}
+
+func (s *Server) storageIDs() []string {
+	var ids []string
+	for id := range s.storages {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func (s *Server) guest(rc *reqCtx, tmpl string) (*guest, *apiError) {
+	typ := strings.Split(tmpl, "/")[3]
+	vmid := atoi(rc.pp["vmid"])
+	g := s.guests[vmid]
+	if g == nil || g.typ != typ || g.node != rc.pp["node"] {
+		if typ == "lxc" {
+			return nil, errf(500, "Configuration file 'nodes/%s/lxc/%d.conf' does not exist", rc.pp["node"], vmid)
+		}
+		return nil, errf(500, "Configuration file 'nodes/%s/qemu-server/%d.conf' does not exist", rc.pp["node"], vmid)
+	}
+	return g, nil
+}
+
+// power implements the start/stop/shutdown/reboot state machines with
+// PVE's VM/CT asymmetries.
+func (s *Server) power(rc *reqCtx, g *guest, cmd string) (any, *apiError) {
+	vm := g.typ == "qemu"
+	kind := "CT"
+	prefix := "vz"
+	if vm {
+		kind, prefix = "VM", "qm"
+	}
+	running := g.status == "running" || g.status == "paused"
+	id := strconv.Itoa(g.vmid)
+	switch cmd {
+	case "start":
+		if running && !vm {
+			return nil, errf(500, "CT %d already running", g.vmid)
+		}
+		if running {
+			return s.newTask(g.node, "qmstart", id, rc.identity, 0, func() string {
+				return fmt.Sprintf("VM %d already running", g.vmid)
+			}).upid, nil
+		}
+		return s.newTask(g.node, prefix+"start", id, rc.identity, g.startTime, func() string {
+			g.status, g.started = "running", s.clock()
+			return "OK"
+		}).upid, nil
+	case "stop":
+		if !running {
+			if !vm {
+				return nil, errf(500, "CT %d not running", g.vmid)
+			}
+			return s.newTask(g.node, "qmstop", id, rc.identity, 0, nil).upid, nil
+		}
+		if rc.boolean("overrule-shutdown", false) {
+			for _, t := range s.tasks {
+				if !t.stopped && t.id == id && strings.HasSuffix(t.typ, "shutdown") {
+					t.finish = func() string { return "shutdown aborted by stop" }
+					s.stopTask(t)
+				}
+			}
+		}
+		return s.newTask(g.node, prefix+"stop", id, rc.identity, g.stopTime, func() string {
+			g.status = "stopped"
+			return "OK"
+		}).upid, nil
+	case "shutdown":
+		if !running {
+			if !vm {
+				return nil, errf(500, "CT %d not running", g.vmid)
+			}
+			return s.newTask(g.node, "qmshutdown", id, rc.identity, 0, nil).upid, nil
+		}
+		if vm && g.status == "paused" && !rc.boolean("forceStop", false) {
+			return nil, errf(500, "VM is paused - cannot shutdown")
+		}
+		timeout := time.Duration(rc.integer("timeout", 60)) * time.Second
+		if !rc.has("timeout") {
+			if st := parseDown(g.config["startup"]); st > 0 {
+				timeout = st
+			}
+		}
+		force := rc.boolean("forceStop", false)
+		d := g.shutdownTime
+		if d >= 0 && d <= timeout {
+			return s.newTask(g.node, prefix+"shutdown", id, rc.identity, d, func() string {
+				g.status = "stopped"
+				return "OK"
+			}).upid, nil
+		}
+		return s.newTask(g.node, prefix+"shutdown", id, rc.identity, timeout, func() string {
+			if force {
+				g.status = "stopped"
+				return "OK"
+			}
+			if vm {
+				return "VM quit/powerdown failed - got timeout"
+			}
+			return "container did not stop"
+		}).upid, nil
+	case "reboot":
+		if !running {
+			return nil, errf(500, "%s %d not running", kind, g.vmid)
+		}
+		return s.newTask(g.node, prefix+"reboot", id, rc.identity, g.shutdownTime+g.startTime, func() string {
+			g.status, g.started = "running", s.clock()
+			return "OK"
+		}).upid, nil
+	}
+	return nil, errf(501, "unknown command %s", cmd)
+}
+
+func parseDown(startup string) time.Duration {
+	for _, p := range strings.Split(startup, ",") {
+		if v, ok := strings.CutPrefix(p, "down="); ok {
+			return time.Duration(atoi(v)) * time.Second
+		}
+	}
+	return 0
+}
+
+func (s *Server) disksList(nodeName, typ string) []map[string]any {
+	out := []map[string]any{}
+	for _, d := range s.nodes[nodeName].disks {
+		if typ == "unused" && d.Used != "" {
+			continue
+		}
+		wwn := d.WWN
+		if wwn == "" {
+			wwn = "unknown"
+		}
+		e := map[string]any{"devpath": d.DevPath, "size": d.Size, "model": d.Model, "vendor": d.Vendor, "serial": d.Serial,
+			"wwn": wwn, "type": d.Type, "rpm": d.RPM, "health": d.Health, "wearout": d.Wearout, "gpt": 0, "osdid": -1,
+			"osdid-list": nil}
+		if d.Vendor == "" {
+			e["vendor"] = "ATA     "
+		}
+		if d.GPT {
+			e["gpt"] = 1
+		}
+		if d.Mounted {
+			e["mounted"] = 1
+		}
+		if d.Used != "" {
+			e["used"] = d.Used
+		}
+		if d.ByIDLink != "" {
+			e["by_id_link"] = d.ByIDLink
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+var driveOpts = map[string]string{
+	// option: buses allowed (s=scsi, a=sata, v=virtio, i=ide)
+	"backup": "savi", "replicate": "savi", "serial": "savi", "discard": "savi", "cache": "savi", "aio": "savi",
+	"media": "savi", "size": "savi", "format": "savi", "snapshot": "savi", "detect_zeroes": "savi", "shared": "savi",
+	"werror": "savi", "rerror": "savi", "import-from": "savi", "mbps": "savi", "iops": "savi",
+	"ssd": "sai", "wwn": "sai", "iothread": "sv", "ro": "sv", "scsiblock": "s", "product": "s", "vendor": "s",
+	"queues": "s", "model": "i",
+}
+
+var driveBools = map[string]bool{"backup": true, "replicate": true, "ssd": true, "iothread": true, "ro": true,
+	"scsiblock": true, "shared": true, "snapshot": true, "detect_zeroes": true}
+
+func checkDrive(key, v string, root bool) (map[string]string, *apiError) {
+	bus := "s"
+	switch {
+	case strings.HasPrefix(key, "sata"):
+		bus = "a"
+	case strings.HasPrefix(key, "virtio"):
+		bus = "v"
+	case strings.HasPrefix(key, "ide"):
+		bus = "i"
+	}
+	bad := func(msg string) *apiError { return paramErr(map[string]string{key: msg}) }
+	parts := strings.Split(v, ",")
+	file := parts[0]
+	if strings.Contains(file, "=") {
+		k, val, _ := strings.Cut(file, "=")
+		if k != "file" && k != "volume" {
+			return nil, bad("invalid format - format error\n" + key + ".file: property is missing and it is not optional")
+		}
+		file = val
+	}
+	if file == "" {
+		return nil, bad("invalid format - missing file")
+	}
+	for _, p := range parts[1:] {
+		k, val, ok := strings.Cut(p, "=")
+		if !ok {
+			return nil, bad(fmt.Sprintf("invalid format - format error\n%s: property is not defined in schema", p))
+		}
+		buses, known := driveOpts[k]
+		if !known {
+			return nil, bad(fmt.Sprintf("invalid format - format error\n%s.%s: property is not defined in schema and the schema does not allow additional properties", key, k))
+		}
+		if !strings.Contains(buses, bus) {
+			return nil, bad(fmt.Sprintf("invalid format - format error\n%s.%s: property is not defined in schema and the schema does not allow additional properties", key, k))
+		}
+		if driveBools[k] {
+			switch strings.ToLower(val) {
+			case "0", "1", "yes", "no", "on", "off", "true", "false":
+			default:
+				return nil, bad(fmt.Sprintf("invalid format - format error\n%s.%s: type check ('boolean') failed - got '%s'", key, k, val))
+			}
+		}
+		if k == "discard" && val != "on" && val != "ignore" {
+			return nil, bad(fmt.Sprintf("invalid format - format error\n%s.discard: value '%s' does not have a value in the enumeration 'ignore, on'", key, val))
+		}
+		if k == "serial" && len(val) > 60 {
+			return nil, bad("invalid format - format error\n" + key + ".serial: value may only be 60 characters long")
+		}
+	}
+	if strings.HasPrefix(file, "/") && !root {
+		return nil, errf(500, "Only root can pass arbitrary filesystem paths. at /usr/share/perl5/PVE/Storage.pm line 583.")
+	}
+	return nil, nil
+}
+
+func (s *Server) checkDigest(rc *reqCtx, g *guest) *apiError {
+	if d := rc.str("digest"); d != "" && d != configDigest(g.config) {
+		return errf(500, "detected modified configuration - file changed by other user? Try again.")
+	}
+	return nil
+}
+
+var skipKeys = map[string]bool{"digest": true, "delete": true, "node": true, "vmid": true, "skiplock": true,
+	"background_delay": true, "force": true, "revert": true}
+
+func (s *Server) updateQemu(rc *reqCtx, g *guest) *apiError {
+	if err := s.perm(rc, "/vms/"+rc.pp["vmid"], "VM.Config.Disk"); err != nil {
+		return err
+	}
+	if err := s.checkDigest(rc, g); err != nil {
+		return err
+	}
+	for k, v := range rc.p {
+		if mm := indexedRE.FindStringSubmatch(k); mm != nil && (mm[1] == "scsi" || mm[1] == "sata" || mm[1] == "virtio" || mm[1] == "ide") {
+			if _, err := checkDrive(k, v.s, rc.root); err != nil {
+				return err
+			}
+		}
+		if k == "startup" && v.s != "" {
+			for _, p := range strings.Split(v.s, ",") {
+				kk, _, ok := strings.Cut(p, "=")
+				if ok && kk != "order" && kk != "up" && kk != "down" {
+					return paramErr(map[string]string{"startup": "unable to parse startup options"})
+				}
+			}
+		}
+	}
+	for _, k := range strings.Split(rc.str("delete"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			delete(g.config, k)
+		}
+	}
+	for k, v := range rc.p {
+		if !skipKeys[k] {
+			g.config[k] = v.s
+		}
+	}
+	return nil
+}
+
+func checkFeatures(rc *reqCtx, privileged bool) *apiError {
+	if f, ok := rc.p["features"]; ok && !rc.root {
+		for _, p := range strings.Split(f.s, ",") {
+			k, _, _ := strings.Cut(p, "=")
+			if privileged {
+				return errf(403, "Permission check failed (changing feature flags for privileged container is only allowed for root@pam)")
+			}
+			if k != "nesting" && k != "" {
+				return errf(403, "Permission check failed (changing feature flags (except nesting) is only allowed for root@pam)")
+			}
+		}
+	}
+	for k, v := range rc.p {
+		mm := indexedRE.FindStringSubmatch(k)
+		if mm == nil {
+			continue
+		}
+		switch mm[1] {
+		case "mp":
+			vol, _, _ := strings.Cut(v.s, ",")
+			vol = strings.TrimPrefix(vol, "volume=")
+			if strings.HasPrefix(vol, "/") && !rc.root {
+				if strings.HasPrefix(vol, "/dev/") {
+					return errf(403, "Permission check failed (mount point type device is only allowed for root@pam)")
+				}
+				return errf(403, "Permission check failed (mount point type bind is only allowed for root@pam)")
+			}
+			if !strings.Contains(v.s, "mp=") {
+				return paramErr(map[string]string{k: "invalid format - format error\n" + k + ".mp: property is missing and it is not optional"})
+			}
+		case "dev":
+			if !rc.root {
+				return errf(403, "Permission check failed (configuring device passthrough is only allowed for root@pam)")
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Server) updateLXC(rc *reqCtx, g *guest) *apiError {
+	if err := s.checkDigest(rc, g); err != nil {
+		return err
+	}
+	if err := checkFeatures(rc, g.config["unprivileged"] != "1"); err != nil {
+		return err
+	}
+	for _, k := range strings.Split(rc.str("delete"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			delete(g.config, k)
+		}
+	}
+	for k, v := range rc.p {
+		if !skipKeys[k] {
+			g.config[k] = v.s
+		}
+	}
+	return nil
+}
+
+var ctCreateOnly = map[string]bool{"ostemplate": true, "password": true, "ssh-public-keys": true, "storage": true,
+	"start": true, "restore": true, "unique": true, "ignore-unpack-errors": true, "pool": true, "bwlimit": true,
+	"ha-managed": true}
+
+func (s *Server) createLXC(rc *reqCtx) (any, *apiError) {
+	vmid := rc.integer("vmid", 0)
+	if vmid < 100 {
+		return nil, paramErr(map[string]string{"vmid": "value must have a minimum value of 100"})
+	}
+	if err := s.perm(rc, "/vms/"+strconv.Itoa(vmid), "VM.Allocate"); err != nil {
+		return nil, err
+	}
+	if g := s.guests[vmid]; g != nil && !rc.boolean("force", false) {
+		return nil, errf(500, "CT %d already exists on node '%s'", vmid, g.node)
+	}
+	unpriv := s.mode != "pve8"
+	if rc.has("unprivileged") {
+		unpriv = rc.boolean("unprivileged", unpriv)
+	}
+	if err := checkFeatures(rc, !unpriv); err != nil {
+		return nil, err
+	}
+	tmpl := rc.str("ostemplate")
+	if !strings.Contains(tmpl, ":vztmpl/") && !strings.HasPrefix(tmpl, "/") {
+		return nil, errf(500, "unable to parse volume ID '%s'", tmpl)
+	}
+	cfg := map[string]string{"arch": "amd64", "ostype": "debian", "memory": "512", "swap": "512", "hostname": "CT" + strconv.Itoa(vmid)}
+	for k, v := range rc.p {
+		if !ctCreateOnly[k] && !skipKeys[k] {
+			cfg[k] = v.s
+		}
+	}
+	if rs := cfg["rootfs"]; rs != "" {
+		vol, rest, _ := strings.Cut(rs, ",")
+		if st, size, ok := strings.Cut(vol, ":"); ok && intRE.MatchString(size) {
+			cfg["rootfs"] = fmt.Sprintf("%s:vm-%d-disk-0,size=%sG", st, vmid, size)
+			if rest != "" {
+				cfg["rootfs"] += "," + rest
+			}
+		}
+	} else {
+		cfg["rootfs"] = fmt.Sprintf("local:%d/vm-%d-disk-0.raw,size=4G", vmid, vmid)
+	}
+	cfg["unprivileged"] = "0"
+	if unpriv {
+		cfg["unprivileged"] = "1"
+	}
+	start := rc.boolean("start", false)
+	nodeName := rc.pp["node"]
+	return s.newTask(nodeName, "vzcreate", strconv.Itoa(vmid), rc.identity, -1, func() string {
+		g := &guest{vmid: vmid, node: nodeName, typ: "lxc", status: "stopped", config: cfg}
+		if start {
+			g.status, g.started = "running", s.clock()
+		}
+		s.guests[vmid] = g
+		return "OK"
+	}).upid, nil
+}
+
+func (s *Server) storageConfig(st *storage) map[string]any {
+	out := map[string]any{"storage": st.id, "type": st.typ, "digest": configDigest(st.config)}
+	for k, v := range st.config {
+		out[k] = v
+	}
+	if st.typ == "cifs" || st.typ == "nfs" || st.typ == "pbs" {
+		out["shared"] = 1
+	}
+	return out
+}
+
+func (s *Server) storageConfigs(typ string) []map[string]any {
+	out := []map[string]any{}
+	for _, id := range s.storageIDs() {
+		st := s.storages[id]
+		if typ == "" || st.typ == typ {
+			out = append(out, s.storageConfig(st))
+		}
+	}
+	return out
+}
+
+var storageWriteOnly = map[string]bool{"password": true, "storage": true, "type": true, "delete": true, "digest": true,
+	"encryption-key": true, "keyring": true, "master-pubkey": true}
+
+func (s *Server) createStorage(rc *reqCtx) (any, *apiError) {
+	if err := s.perm(rc, "/storage", "Datastore.Allocate"); err != nil {
+		return nil, err
+	}
+	id, typ := rc.str("storage"), rc.str("type")
+	if !storIDRE.MatchString(id) {
+		return nil, paramErr(map[string]string{"storage": fmt.Sprintf("invalid storage ID '%s'", id)})
+	}
+	if typ == "cifs" {
+		errs := map[string]string{}
+		for _, k := range []string{"server", "share"} {
+			if rc.str(k) == "" {
+				errs[k] = "property is missing and it is not optional"
+			}
+		}
+		if len(errs) > 0 {
+			return nil, paramErr(errs)
+		}
+		if v := rc.str("smbversion"); v != "" {
+			switch v {
+			case "default", "2.0", "2.1", "3", "3.0", "3.11":
+			default:
+				return nil, paramErr(map[string]string{"smbversion": "value '" + v + "' does not have a value in the enumeration 'default, 2.0, 2.1, 3, 3.0, 3.11'"})
+			}
+		}
+	}
+	if typ == "dir" && rc.str("path") == "" {
+		return nil, paramErr(map[string]string{"path": "property is missing and it is not optional"})
+	}
+	if s.storages[id] != nil {
+		return nil, errf(500, "create storage failed: storage ID '%s' already defined", id)
+	}
+	if typ == "cifs" && s.mountErr != "" {
+		return nil, errf(500, "create storage failed: mount error: %s", s.mountErr)
+	}
+	st := &storage{id: id, typ: typ, config: map[string]string{}, total: 4 << 40, used: 1 << 40, password: rc.str("password")}
+	for k, v := range rc.p {
+		if !storageWriteOnly[k] {
+			st.config[k] = v.s
+		}
+	}
+	if typ == "cifs" && st.config["path"] == "" {
+		st.config["path"] = "/mnt/pve/" + id
+	}
+	if st.config["content"] == "" {
+		st.config["content"] = "images"
+	}
+	s.storages[id] = st
+	return map[string]any{"storage": id, "type": typ}, nil
+}
+
+func (s *Server) updateStorage(rc *reqCtx) (any, *apiError) {
+	if err := s.perm(rc, "/storage", "Datastore.Allocate"); err != nil {
+		return nil, err
+	}
+	st := s.storages[rc.pp["storage"]]
+	if st == nil {
+		return nil, errf(500, "storage '%s' does not exist", rc.pp["storage"])
+	}
+	if d := rc.str("digest"); d != "" && d != configDigest(st.config) {
+		return nil, errf(500, "detected modified configuration - file changed by other user? Try again.")
+	}
+	for _, k := range strings.Split(rc.str("delete"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			delete(st.config, k)
+		}
+	}
+	for k, v := range rc.p {
+		if !storageWriteOnly[k] {
+			st.config[k] = v.s
+		}
+	}
+	if rc.has("password") {
+		st.password = rc.str("password")
+	}
+	return map[string]any{"storage": st.id, "type": st.typ}, nil
+}
+
+func (s *Server) storageStatus(st *storage) map[string]any {
+	shared := 0
+	if st.typ == "cifs" || st.typ == "nfs" {
+		shared = 1
+	}
+	return map[string]any{"type": st.typ, "content": st.config["content"], "enabled": 1, "active": 1, "shared": shared,
+		"total": st.total, "used": st.used, "avail": st.total - st.used}
+}
+
+func (s *Server) nodeStorages(rc *reqCtx) []map[string]any {
+	out := []map[string]any{}
+	for _, id := range s.storageIDs() {
+		st := s.storages[id]
+		if f := rc.str("storage"); f != "" && f != id {
+			continue
+		}
+		if c := rc.str("content"); c != "" && !strings.Contains(","+st.config["content"]+",", ","+c+",") {
+			continue
+		}
+		e := s.storageStatus(st)
+		e["storage"] = id
+		e["used_fraction"] = float64(st.used) / float64(max(st.total, 1))
+		out = append(out, e)
+	}
+	return out
+}
+
+func (s *Server) findVolume(rc *reqCtx) (*storage, *volume, *apiError) {
+	st := s.storages[rc.pp["storage"]]
+	if st == nil {
+		return nil, nil, errf(500, "storage '%s' does not exist", rc.pp["storage"])
+	}
+	vol, _ := url.PathUnescape(rc.pp["volume"])
+	if !strings.Contains(vol, ":") {
+		vol = st.id + ":" + vol
+	}
+	for _, v := range st.volumes {
+		if v.volid == vol {
+			return st, v, nil
+		}
+	}
+	return st, nil, errf(500, "volume '%s' does not exist", vol)
+}
+
+func (s *Server) content(rc *reqCtx) (any, *apiError) {
+	st := s.storages[rc.pp["storage"]]
+	if st == nil {
+		return nil, errf(500, "storage '%s' does not exist", rc.pp["storage"])
+	}
+	if err := s.perm(rc, "/storage/"+st.id, "Datastore.Audit"); err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	if c := rc.str("content"); c != "" && c != "backup" {
+		return out, nil
+	}
+	vmid := rc.integer("vmid", 0)
+	for _, v := range st.volumes {
+		if vmid != 0 && v.vmid != vmid {
+			continue
+		}
+		notes, _, _ := strings.Cut(v.notes, "\n")
+		e := map[string]any{"volid": v.volid, "content": "backup", "subtype": v.subtype, "format": v.format,
+			"size": v.size, "ctime": v.ctime, "vmid": v.vmid}
+		if notes != "" {
+			e["notes"] = notes
+		}
+		if v.protected {
+			e["protected"] = 1
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (s *Server) volumeOp(rc *reqCtx) (any, *apiError) {
+	st, v, err := s.findVolume(rc)
+	if err != nil {
+		return nil, err
+	}
+	switch rc.method {
+	case http.MethodGet:
+		out := map[string]any{"path": st.config["path"] + "/dump/" + strings.TrimPrefix(v.volid, st.id+":backup/"),
+			"size": v.size, "used": v.size, "format": v.format, "notes": v.notes}
+		if v.protected {
+			out["protected"] = 1
+		}
+		return out, nil
+	case http.MethodPut:
+		if rc.has("notes") {
+			v.notes = rc.str("notes")
+		}
+		if rc.has("protected") {
+			v.protected = rc.boolean("protected", false)
+		}
+		return nil, nil
+	}
+	if err := s.perm(rc, "/storage/"+st.id, "Datastore.Allocate"); err != nil {
+		return nil, err
+	}
+	return s.newTask(rc.pp["node"], "imgdel", fmt.Sprintf("%d@%s", v.vmid, st.id), rc.identity, -1, func() string {
+		if v.protected {
+			return fmt.Sprintf("cannot remove protected volume '%s' on '%s'", strings.TrimPrefix(v.volid, st.id+":"), st.id)
+		}
+		s.removeVolume(st, v)
+		return "OK"
+	}).upid, nil
+}
+
+func (s *Server) removeVolume(st *storage, v *volume) {
+	for i, x := range st.volumes {
+		if x == v {
+			st.volumes = append(st.volumes[:i], st.volumes[i+1:]...)
+			st.used -= min(st.used, v.size)
+			return
+		}
+	}
+}
+
+func (s *Server) pruneOp(rc *reqCtx) (any, *apiError) {
+	st := s.storages[rc.pp["storage"]]
+	if st == nil {
+		return nil, errf(500, "storage '%s' does not exist", rc.pp["storage"])
+	}
+	spec := rc.str("prune-backups")
+	if !rc.has("prune-backups") {
+		spec = st.config["prune-backups"]
+		if spec == "" {
+			return nil, errf(500, "no prune-backups options configured for storage '%s'", st.id)
+		}
+	}
+	ps, err := parsePrune(spec)
+	if err != nil {
+		return nil, paramErr(map[string]string{"prune-backups": err.Error()})
+	}
+	marks := s.pruneMarks(st, ps, rc.str("type"), rc.integer("vmid", 0))
+	if rc.method == http.MethodGet {
+		out := []map[string]any{}
+		for _, m := range marks {
+			e := map[string]any{"volid": m.v.volid, "ctime": m.v.ctime, "mark": m.mark, "type": m.v.subtype}
+			if m.v.vmid != 0 {
+				e["vmid"] = m.v.vmid
+			}
+			out = append(out, e)
+		}
+		return out, nil
+	}
+	id := st.id
+	if vmid := rc.integer("vmid", 0); vmid != 0 {
+		id = fmt.Sprintf("%d@%s", vmid, st.id)
+	}
+	return s.newTask(rc.pp["node"], "prunebackups", id, rc.identity, -1, func() string {
+		for _, m := range marks {
+			if m.mark == "remove" {
+				s.removeVolume(st, m.v)
+			}
+		}
+		return "OK"
+	}).upid, nil
+}
+
+func (s *Server) vzdump(rc *reqCtx) (any, *apiError) {
+	if rc.boolean("stop", false) {
+		return "OK", nil
+	}
+	for _, k := range []string{"dumpdir", "tmpdir", "script", "job-id"} {
+		if rc.has(k) && !rc.root {
+			return nil, errf(403, "Permission check failed (option '%s' is only allowed for root@pam)", k)
+		}
+	}
+	if (rc.has("notes-template") || rc.has("protected")) && !rc.has("storage") {
+		return nil, paramErr(map[string]string{"storage": "property is missing and it is not optional"})
+	}
+	nodeName := rc.pp["node"]
+	var local []*guest
+	if rc.boolean("all", false) || rc.has("exclude") {
+		excl := "," + rc.str("exclude") + ","
+		for _, g := range s.sortedGuests() {
+			if g.node == nodeName && !strings.Contains(excl, ","+strconv.Itoa(g.vmid)+",") {
+				local = append(local, g)
+			}
+		}
+	} else if rc.has("vmid") {
+		for _, id := range strings.Split(rc.str("vmid"), ",") {
+			g := s.guests[atoi(id)]
+			if g == nil {
+				return nil, errf(500, "unable to find VM '%s'", id)
+			}
+			if g.node == nodeName {
+				local = append(local, g)
+			}
+		}
+	} else if !rc.has("pool") {
+		return nil, paramErr(map[string]string{"vmid": "property is missing and it is not optional"})
+	}
+	if len(local) == 0 {
+		return "OK", nil
+	}
+	stID := rc.str("storage")
+	if stID == "" {
+		stID = "local"
+	}
+	st := s.storages[stID]
+	if st == nil {
+		return nil, errf(500, "storage '%s' does not exist", stID)
+	}
+	if !strings.Contains(","+st.config["content"]+",", ",backup,") {
+		return nil, errf(500, "storage '%s' does not support backups", stID)
+	}
+	id := ""
+	if len(local) == 1 {
+		id = strconv.Itoa(local[0].vmid)
+	}
+	tmpl := rc.str("notes-template")
+	protected := rc.boolean("protected", false)
+	remove := rc.boolean("remove", true)
+	spec := rc.str("prune-backups")
+	if spec == "" {
+		spec = st.config["prune-backups"]
+	}
+	compress := rc.str("compress")
+	var t *task
+	t = s.newTask(nodeName, "vzdump", id, rc.identity, -1, func() string {
+		failed := false
+		for _, g := range local {
+			t.log = append(t.log, fmt.Sprintf("INFO: Starting Backup of VM %d (%s)", g.vmid, g.typ))
+			if reason := s.backupErr[g.vmid]; reason != "" {
+				t.log = append(t.log, fmt.Sprintf("ERROR: Backup of VM %d failed - %s", g.vmid, reason))
+				failed = true
+				continue
+			}
+			notes := strings.NewReplacer("{{vmid}}", strconv.Itoa(g.vmid), "{{guestname}}", g.name(), "{{node}}", nodeName,
+				"{{cluster}}", "homelab", `\n`, "\n", `\\`, `\`).Replace(tmpl)
+			b := Backup{Storage: stID, VMID: g.vmid, Type: g.typ, Time: s.clock(), Notes: notes, Protected: protected}
+			vol := s.addVolume(st, b, compress)
+			t.log = append(t.log, "INFO: creating vzdump archive '"+vol+"'", fmt.Sprintf("INFO: Finished Backup of VM %d", g.vmid))
+			if remove && spec != "" {
+				if ps, err := parsePrune(spec); err == nil {
+					for _, m := range s.pruneMarks(st, ps, g.typ, g.vmid) {
+						if m.mark == "remove" {
+							t.log = append(t.log, "INFO: removing backup '"+m.v.volid+"'")
+							s.removeVolume(st, m.v)
+						}
+					}
+				}
+			}
+		}
+		if failed {
+			return "job errors"
+		}
+		return "OK"
+	})
+	return t.upid, nil
+}
+
+// typed converts a stored config value to the JSON type PVE uses for it:
+// integers and booleans as numbers, everything else as a string.
+func typed(m methodSpec, key, v string) any {
+	sp, ok := m.Params[key]
+	if !ok {
+		if mm := indexedRE.FindStringSubmatch(key); mm != nil {
+			sp, ok = m.Params[mm[1]+"[n]"]
+		}
+	}
+	if !ok {
+		return v
+	}
+	switch sp.Type {
+	case "integer", "boolean":
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+	case "number":
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
+		}
+	}
+	return v
+}
+
+type orderKey struct {
+	has   bool
+	order int
+}
+
+func startupOrder(startup string) orderKey {
+	for i, p := range strings.Split(startup, ",") {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok && i == 0 && intRE.MatchString(p) {
+			return orderKey{true, atoi(p)}
+		}
+		if k == "order" {
+			return orderKey{true, atoi(v)}
+		}
+	}
+	return orderKey{}
+}
+
+// bulk implements startall/stopall: groups by startup order (no order =
+// +inf, started last, stopped first), one group after another; down=
+// replaces the timeout per guest; onboot-only unless force or vms.
+func (s *Server) bulk(rc *reqCtx, start bool) string {
+	nodeName := rc.pp["node"]
+	var sel []*guest
+	vms := "," + rc.str("vms") + ","
+	for _, g := range s.sortedGuests() {
+		if g.node != nodeName || g.template {
+			continue
+		}
+		if rc.has("vms") && !strings.Contains(vms, ","+strconv.Itoa(g.vmid)+",") {
+			continue
+		}
+		if start && !rc.has("vms") && !rc.boolean("force", false) && g.config["onboot"] != "1" {
+			continue
+		}
+		if (g.status == "running") == start {
+			continue
+		}
+		sel = append(sel, g)
+	}
+	sort.SliceStable(sel, func(i, j int) bool {
+		a, b := startupOrder(sel[i].config["startup"]), startupOrder(sel[j].config["startup"])
+		less := (a.has && !b.has) || (a.has && b.has && a.order < b.order)
+		if start {
+			return less || (a == b && sel[i].vmid < sel[j].vmid)
+		}
+		greater := (!a.has && b.has) || (a.has && b.has && a.order > b.order)
+		return greater || (a == b && sel[i].vmid > sel[j].vmid)
+	})
+	timeout := time.Duration(rc.integer("timeout", 180)) * time.Second
+	force := rc.boolean("force-stop", true)
+	var total, groupMax time.Duration
+	var cur *orderKey
+	for _, g := range sel {
+		k := startupOrder(g.config["startup"])
+		if cur == nil || *cur != k {
+			total += groupMax
+			groupMax = 0
+			cur = &k
+		}
+		d := g.startTime
+		if !start {
+			to := timeout
+			if down := parseDown(g.config["startup"]); down > 0 {
+				to = down
+			}
+			d = g.shutdownTime
+			if d < 0 || d > to {
+				d = to
+			}
+		}
+		groupMax = max(groupMax, d)
+	}
+	total += groupMax
+	typ := "stopall"
+	if start {
+		typ = "startall"
+	}
+	var t *task
+	t = s.newTask(nodeName, typ, "", rc.identity, total, func() string {
+		for _, g := range sel {
+			if start {
+				g.status, g.started = "running", s.clock()
+				t.log = append(t.log, fmt.Sprintf("Starting %s %d", strings.ToUpper(map[string]string{"qemu": "VM", "lxc": "CT"}[g.typ]), g.vmid))
+				continue
+			}
+			to := timeout
+			if down := parseDown(g.config["startup"]); down > 0 {
+				to = down
+			}
+			if g.shutdownTime >= 0 && g.shutdownTime <= to || force {
+				g.status = "stopped"
+				t.log = append(t.log, fmt.Sprintf("Stopping %d", g.vmid))
+			} else {
+				t.log = append(t.log, fmt.Sprintf("unable to stop %d - got timeout", g.vmid))
+			}
+		}
+		return "OK"
+	})
+	return t.upid
+}
+
+var jobBools = map[string]bool{"all": true, "enabled": true, "protected": true, "remove": true, "repeat-missed": true,
+	"stdexcludes": true, "quiet": true, "stop": true}
+
+func (s *Server) jobOut(id string) map[string]any {
+	j := s.jobs[id]
+	out := map[string]any{"id": id, "type": "vzdump"}
+	for k, v := range j {
+		switch {
+		case k == "prune-backups" || k == "fleecing" || k == "performance":
+			obj := map[string]any{}
+			for _, p := range strings.Split(v, ",") {
+				if kk, vv, ok := strings.Cut(p, "="); ok {
+					obj[kk] = vv // PVE sends the values as strings
+				}
+			}
+			out[k] = obj
+		case jobBools[k]:
+			out[k] = atoi(v)
+		default:
+			out[k] = v
+		}
+	}
+	if _, ok := out["enabled"]; !ok {
+		out["enabled"] = 1
+	}
+	if out["enabled"] == 1 {
+		out["next-run"] = s.clock().Add(time.Hour).Truncate(time.Hour).Unix()
+	}
+	return out
+}
+
+func (s *Server) jobWrite(rc *reqCtx) *apiError {
+	if s.jobs == nil {
+		s.jobs = map[string]map[string]string{}
+	}
+	for _, k := range []string{"dumpdir", "tmpdir", "script"} {
+		if rc.has(k) && !rc.root {
+			return errf(403, "Permission check failed (option '%s' is only allowed for root@pam)", k)
+		}
+	}
+	id := rc.pp["id"]
+	switch rc.method {
+	case http.MethodDelete:
+		if s.jobs[id] == nil {
+			return errf(500, "Job '%s' does not exist", id)
+		}
+		delete(s.jobs, id)
+		return nil
+	case http.MethodPost:
+		id = rc.str("id")
+		if id == "" {
+			s.jobSeq++
+			id = fmt.Sprintf("backup-%08x-%04x", 0x5eed0000+s.jobSeq, s.jobSeq)
+		}
+		if s.jobs[id] != nil {
+			return errf(500, "Job '%s' already exists", id)
+		}
+		if !rc.has("schedule") && !rc.has("starttime") {
+			return paramErr(map[string]string{"schedule": "neither 'starttime' nor 'schedule' were set"})
+		}
+		if !rc.has("vmid") && !rc.boolean("all", false) && !rc.has("pool") && !rc.has("exclude") {
+			return paramErr(map[string]string{"vmid": "property is missing and it is not optional"})
+		}
+		j := map[string]string{}
+		for k, v := range rc.p {
+			if k != "id" {
+				j[k] = v.s
+			}
+		}
+		s.jobs[id] = j
+		return nil
+	}
+	j := s.jobs[id]
+	if j == nil {
+		return errf(500, "Job '%s' does not exist", id)
+	}
+	for _, k := range strings.Split(rc.str("delete"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			delete(j, k)
+		}
+	}
+	for k, v := range rc.p {
+		if k != "id" && k != "delete" {
+			j[k] = v.s
+		}
+	}
+	return nil
+}
