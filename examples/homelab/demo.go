@@ -34,9 +34,12 @@ func demoSteps() []demoStep {
 		{"acme", demoACME},
 		{"wireguard", demoWireGuard},
 		{"isolation", demoIsolation},
+		{"inventory", demoInventory},
+		{"passthrough", demoPassthrough},
 		{"nas-health", demoNASHealth},
 		{"share", demoShare},
 		{"expose", demoExpose},
+		{"shutdown-plan", demoShutdownPlan},
 	}
 }
 
@@ -132,6 +135,22 @@ func demoIsolation(ctx context.Context, w io.Writer, l *lab.Lab) error {
 	return err
 }
 
+func demoInventory(ctx context.Context, w io.Writer, l *lab.Lab) error {
+	workflow.Title(w, "Inventory: the Proxmox node, its guests and storage")
+	_, err := workflow.Inventory(ctx, w, l.Proxmox)
+	return err
+}
+
+func demoPassthrough(ctx context.Context, w io.Writer, l *lab.Lab) error {
+	workflow.Title(w, "Passthrough: the two SSDs to the nas VM by serial, twice")
+	for range 2 {
+		if err := workflow.Passthrough(ctx, w, l.Proxmox, "nas", lab.NASDisks); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func demoNASHealth(ctx context.Context, w io.Writer, l *lab.Lab) error {
 	workflow.Title(w, "NAS health: RAID, SMART and filesystems of the OpenMediaVault VM")
 	if err := workflow.NASHealth(ctx, w, l.NAS, 0); err != nil {
@@ -176,4 +195,9 @@ func demoExpose(ctx context.Context, w io.Writer, l *lab.Lab) error {
 		},
 		Twice: true,
 	})
+}
+
+func demoShutdownPlan(ctx context.Context, w io.Writer, l *lab.Lab) error {
+	workflow.Title(w, "Ordered shutdown, dry run: the NAS last, then the node")
+	return workflow.Shutdown(ctx, w, l.Proxmox, workflow.ShutdownConfig{Last: []string{"nas"}, Node: true, DryRun: true})
 }

@@ -70,6 +70,14 @@ func TestDemo(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(story, `10.1.1.0/24 cannot reach 192.168.1.0/24: rule *15 "guest isolation" (drop) decides`))
 	assert.Contains(t, story, "LEAK: 10.1.1.0/24 can reach 192.168.1.0/24")
 
+	// Inventory and passthrough: three guests, both SSDs on the NAS VM by
+	// id, the second round a no-op.
+	assert.Contains(t, story, "vm  100 nas")
+	assert.Contains(t, story, "ct  101 docker")
+	assert.Contains(t, story, "attached to vm 100 on proxmox1 as scsi1")
+	assert.Equal(t, 2, strings.Count(story, "already on vm 100 on proxmox1"))
+	assert.Contains(t, l.ProxmoxServer.GuestConfig(100)["scsi1"], "/dev/disk/by-id/ata-Samsung_SSD_870_EVO_2TB_S6PNNS0T100001")
+
 	// NAS health: healthy, then the failed disk is caught, then healthy
 	// again after the rebuild.
 	assert.Equal(t, 2, strings.Count(story, "raid:  md0 raid1 clean"))
@@ -89,7 +97,17 @@ func TestDemo(t *testing.T) {
 	assert.Contains(t, story, "https://status.thehomelab.site already proxied as wanted: nothing changed")
 	assert.Len(t, l.ProxyServer.Certificates(), 1, "no certificate may be issued")
 
-	assert.Contains(t, story, "7 workflows, 0 failed")
+	// Shutdown plan: the NAS in the last group, then the node; a dry run
+	// stops nothing.
+	plan := story[strings.Index(story, "shutdown plan:"):]
+	assert.Less(t, strings.Index(plan, "(homeassistant)"), strings.Index(plan, "last: vm 100 on proxmox1 (nas)"))
+	assert.Less(t, strings.Index(plan, "(docker)"), strings.Index(plan, "last: vm 100 on proxmox1 (nas)"))
+	assert.Less(t, strings.Index(plan, "(nas)"), strings.Index(plan, "then shut down node proxmox1"))
+	for _, id := range []int{100, 101, 102} {
+		assert.Equal(t, "running", l.ProxmoxServer.GuestStatus(id))
+	}
+
+	assert.Contains(t, story, "10 workflows, 0 failed")
 	assert.NotContains(t, story, "FAILED")
 }
 
@@ -101,20 +119,21 @@ func TestDemoStepsAreIdempotent(t *testing.T) {
 	for _, s := range demoSteps() {
 		steps[s.name] = s
 	}
-	for _, name := range []string{"ddns", "share", "expose"} {
+	for _, name := range []string{"ddns", "passthrough", "share", "expose"} {
 		require.NoError(t, steps[name].run(t.Context(), &bytes.Buffer{}, l), name)
 	}
 	patches := l.DNSServer.Requests(dnstest.EndpointPatchRecord)
 	_, nasWrites := l.NASServer.Calls()
 
 	var out bytes.Buffer
-	for _, name := range []string{"ddns", "share", "expose"} {
+	for _, name := range []string{"ddns", "passthrough", "share", "expose"} {
 		require.NoError(t, steps[name].run(t.Context(), &out, l), name)
 	}
 	assert.Contains(t, out.String(), "records already hold "+routerostest.LabPublicIP+": nothing to change")
 	assert.Contains(t, out.String(), "share photos for anna already as wanted: nothing changed")
 	assert.Contains(t, out.String(), "https://status.thehomelab.site already proxied as wanted: nothing changed")
 	assert.NotContains(t, out.String(), "created")
+	assert.NotContains(t, out.String(), "attached to")
 	assert.Equal(t, patches, l.DNSServer.Requests(dnstest.EndpointPatchRecord), "second DDNS wrote to the zone")
 	_, nasWrites2 := l.NASServer.Calls()
 	assert.Equal(t, nasWrites, nasWrites2, "second share wrote to the NAS")
@@ -141,6 +160,8 @@ func TestRun(t *testing.T) {
 		{name: "expose usage", args: []string{"expose", "-fqdn", "x.thehomelab.site"}, code: 2, errOut: "-fqdn and -to"},
 		{name: "wireguard usage", args: []string{"wireguard", "-name", "phone"}, code: 2, errOut: "shown only once"},
 		{name: "isolation without password", args: []string{"isolation"}, code: 1, errOut: "set ROUTEROS_PASSWORD"},
+		{name: "passthrough usage", args: []string{"passthrough"}, code: 2, errOut: "-disks"},
+		{name: "shutdown without token", args: []string{"shutdown"}, code: 1, errOut: "set PROXMOX_TOKEN_ID"},
 		{name: "share usage", args: []string{"share"}, code: 2, errOut: "-name and -owner"},
 		{name: "ddns without token", args: []string{"ddns", "-ip", "198.51.100.20"}, code: 1, errOut: "set CLOUDFLARE_API_TOKEN"},
 	}

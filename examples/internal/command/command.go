@@ -30,7 +30,7 @@ type Command struct {
 
 // All returns the commands in the order the demo runs their workflows.
 func All() []Command {
-	return []Command{DDNS(), ACME(), WireGuard(), Isolation(), NASHealth(), Share(), Expose()}
+	return []Command{DDNS(), ACME(), WireGuard(), Isolation(), Inventory(), Passthrough(), NASHealth(), Share(), Expose(), Shutdown()}
 }
 
 // Lookup returns the command called name.

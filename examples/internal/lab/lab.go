@@ -13,6 +13,8 @@ import (
 	"github.com/thehomelab/homelab/npm/npmtest"
 	"github.com/thehomelab/homelab/omv"
 	"github.com/thehomelab/homelab/omv/omvtest"
+	"github.com/thehomelab/homelab/proxmox"
+	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
 	"github.com/thehomelab/homelab/routeros"
 	"github.com/thehomelab/homelab/routeros/routerostest"
 )
@@ -33,6 +35,9 @@ type Lab struct {
 	// Router is a client of the fake MikroTik, RouterServer the fake.
 	Router       *routeros.Client
 	RouterServer *routerostest.Server
+	// Proxmox is a client of the fake Proxmox VE, ProxmoxServer the fake.
+	Proxmox       *proxmox.Client
+	ProxmoxServer *proxmoxtest.Server
 	// DNS is a client of the fake Cloudflare API, DNSServer the fake.
 	DNS       *dns.Client
 	DNSServer *dnstest.Server
@@ -56,7 +61,7 @@ func Start(ctx context.Context) (_ *Lab, err error) {
 			l.Close()
 		}
 	}()
-	for _, start := range []func(context.Context) error{l.startRouter, l.startDNS, l.startNAS, l.startProxy} {
+	for _, start := range []func(context.Context) error{l.startRouter, l.startDNS, l.startProxmox, l.startNAS, l.startProxy} {
 		if err := start(ctx); err != nil {
 			return nil, err
 		}
