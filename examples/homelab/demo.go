@@ -80,7 +80,7 @@ func demo(ctx context.Context, w io.Writer, l *lab.Lab) error {
 }
 
 func demoDDNS(ctx context.Context, w io.Writer, l *lab.Lab) error {
-	workflow.Title(w, "DDNS: %s follows the public address", lab.VPNName)
+	workflow.Title(w, "DDNS: %s follows the router's public address", lab.VPNName)
 	return workflow.DDNS(ctx, w, l.DNS, workflow.DDNSConfig{
 		Zone:       lab.Zone,
 		Names:      []string{"vpn"},

@@ -30,21 +30,31 @@ func replaceDisk(srv *omvtest.Server) error {
 // setGuestRule disables or re-enables the router's guest isolation rule on
 // the fake, as a click in WinBox would.
 func setGuestRule(srv *routerostest.Server, disabled bool) error {
-	reply, err := srv.Run("/ip/firewall/filter/print", "?comment="+routerostest.LabGuestRule)
+	id, err := fakeID(srv, "/ip/firewall/filter", "?comment="+routerostest.LabGuestRule)
 	if err != nil {
 		return err
 	}
-	id := ""
+	_, err = srv.Run("/ip/firewall/filter/set", "=.id="+id, "=disabled="+map[bool]string{true: "yes", false: "no"}[disabled])
+	return err
+}
+
+// fakeID returns the .id of the one item of menu matching query on the
+// fake router.
+func fakeID(srv *routerostest.Server, menu, query string) (string, error) {
+	reply, err := srv.Run(menu+"/print", query)
+	if err != nil {
+		return "", err
+	}
+	var ids []string
 	for _, s := range reply {
 		for _, w := range s {
 			if v, ok := strings.CutPrefix(w, "=.id="); ok {
-				id = v
+				ids = append(ids, v)
 			}
 		}
 	}
-	if id == "" {
-		return fmt.Errorf("no rule %q on the fake router", routerostest.LabGuestRule)
+	if len(ids) != 1 {
+		return "", fmt.Errorf("fake router: %d items in %s matching %s, want 1", len(ids), menu, query)
 	}
-	_, err = srv.Run("/ip/firewall/filter/set", "=.id="+id, "=disabled="+map[bool]string{true: "yes", false: "no"}[disabled])
-	return err
+	return ids[0], nil
 }
