@@ -21,7 +21,7 @@ func DDNS() Command {
 }
 
 func runDDNS(ctx context.Context, out io.Writer, args []string, env Env) error {
-	fs := newFlags("ddns", out, "ddns [-zone Z] [-names vpn,home] [-from router|echo] [-router ADDR] [-ip ADDR] [-dry-run]\n"+
+	fs := newFlags("ddns", out, "ddns [-zone Z] [-names vpn,home] [-from router|echo] [-router ADDR] [-ip ADDR] [-dry-run | -watch 5m]\n"+
 		"  env CLOUDFLARE_API_TOKEN: API token with Zone:Read and DNS:Edit on the zone\n"+routerEnvHelp+" (with -from router)")
 	r := addRouterFlags(fs)
 	from := fs.String("from", "router", "where the public address comes from: router (its PPPoE interface) or echo (a web service)")
@@ -31,6 +31,7 @@ func runDDNS(ctx context.Context, out io.Writer, args []string, env Env) error {
 	ip := fs.String("ip", "", "publish this address instead of asking a service")
 	echo := fs.String("echo", "https://api.ipify.org", "\"what is my IP\" service asked with -from echo")
 	dryRun := fs.Bool("dry-run", false, "only print what would change")
+	watch := fs.Duration("watch", 0, "keep running, checking every interval (e.g. 5m); 0 runs once")
 	api := fs.String("cloudflare", dns.DefaultBaseURL, "Cloudflare API base URL")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -38,6 +39,9 @@ func runDDNS(ctx context.Context, out io.Writer, args []string, env Env) error {
 	cfg := workflow.DDNSConfig{Zone: *zone, Names: list(*names), DryRun: *dryRun}
 	if len(cfg.Names) == 0 {
 		return usageError("-names is empty")
+	}
+	if *watch < 0 || (*watch > 0 && *dryRun) {
+		return usageError("-watch takes a positive interval and no -dry-run")
 	}
 	var static netip.Addr
 	if *ip != "" {
@@ -72,5 +76,8 @@ func runDDNS(ctx context.Context, out io.Writer, args []string, env Env) error {
 	}
 	defer c.Close()
 	workflow.Title(out, "DDNS: %v in %s follow the public address", cfg.Names, cfg.Zone)
+	if *watch > 0 {
+		return workflow.DDNSWatch(ctx, out, c, cfg, *watch)
+	}
 	return workflow.DDNS(ctx, out, c, cfg)
 }

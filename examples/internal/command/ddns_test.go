@@ -2,8 +2,12 @@ package command
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -74,6 +78,7 @@ func TestDDNSCommandErrors(t *testing.T) {
 		{name: "bad ip", args: []string{"-ip", "not-an-ip"}, usage: true, want: "-ip"},
 		{name: "no names", args: []string{"-ip", "198.51.100.20", "-names", " , "}, usage: true, want: "-names"},
 		{name: "extra args", args: []string{"vpn"}, usage: true, want: "unexpected arguments"},
+		{name: "watch with dry run", args: []string{"-watch", "5m", "-dry-run"}, usage: true, want: "-watch"},
 		{name: "no token", args: []string{"-ip", "198.51.100.20"}, want: "set CLOUDFLARE_API_TOKEN"},
 		{name: "private address refused", args: []string{"-cloudflare", srv.URL, "-ip", "192.168.1.10"},
 			env: map[string]string{"CLOUDFLARE_API_TOKEN": dnstest.SeedToken}, want: "private address", is: dns.ErrBadAddress},
@@ -95,4 +100,44 @@ func TestDDNSCommandErrors(t *testing.T) {
 		})
 	}
 	assert.Equal(t, "203.0.113.10", srv.Records("vpn.thehomelab.site")[0].Content)
+}
+
+func TestDDNSCommandWatch(t *testing.T) {
+	t.Parallel()
+	srv := cloudflare(t)
+	e := env(map[string]string{"CLOUDFLARE_API_TOKEN": dnstest.SeedToken})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out safeBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runDDNS(ctx, &out, []string{"-cloudflare", srv.URL, "-ip", "198.51.100.20", "-watch", "50ms"}, e)
+	}()
+	// The change is reported once the cycle is over; give it a few more.
+	require.Eventually(t, func() bool {
+		return strings.Contains(out.String(), "update vpn.thehomelab.site A 203.0.113.10 -> 198.51.100.20")
+	}, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+	assert.Equal(t, "198.51.100.20", srv.Records("vpn.thehomelab.site")[0].Content)
+	assert.Equal(t, 1, srv.Requests(dnstest.EndpointPatchRecord), "unchanged cycles must not write")
+}
+
+// safeBuffer is a bytes.Buffer for a writer on another goroutine.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

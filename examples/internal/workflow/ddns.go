@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/thehomelab/homelab/dns"
 )
@@ -96,6 +97,35 @@ func showRecords(ctx context.Context, w io.Writer, c *dns.Client, cfg DDNSConfig
 		for _, r := range recs {
 			say(w, "Cloudflare now holds %s", r)
 		}
+	}
+	return nil
+}
+
+// DDNSWatch keeps the records on the address until ctx ends, checking every
+// interval (the Updater jitters it and backs off on errors). A cycle in
+// which the address did not change sends nothing to Cloudflare and prints
+// nothing; changes and errors are printed as they happen.
+func DDNSWatch(ctx context.Context, w io.Writer, c *dns.Client, cfg DDNSConfig, interval time.Duration) error {
+	if cfg.Source == nil {
+		return errors.New("ddns: no address source")
+	}
+	u, err := c.NewUpdater(dns.UpdaterConfig{Zone: cfg.Zone, Names: cfg.Names, IPv4: cfg.Source,
+		OnEvent: func(e dns.Event) {
+			switch e.Kind {
+			case dns.EventChanged:
+				for _, ch := range e.Plan.Changes {
+					say(w, "%s %s", e.Time.Format(time.RFC3339), ch)
+				}
+			case dns.EventError:
+				say(w, "%s error (next try in %s): %v", e.Time.Format(time.RFC3339), e.Next.Round(time.Second), e.Err)
+			}
+		}})
+	if err != nil {
+		return fmt.Errorf("ddns: %w", err)
+	}
+	say(w, "checking every %s; Ctrl-C stops", interval)
+	if err := u.Run(ctx, interval); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("ddns: %w", err)
 	}
 	return nil
 }
