@@ -137,7 +137,7 @@ func TestPolicyScenarios(t *testing.T) {
 				if t < 10*sec {
 					return online
 				}
-				return state{status: "OB DISCHRG", charge: 90, runtime: 1200 - (t - 10*sec).Seconds()*3}
+				return state{status: "OB DISCHRG", charge: 90, runtime: 1200 - (t-10*sec).Seconds()*3}
 			},
 			trigger: ups.TriggerRuntime, at: 310 * sec,
 		},
