@@ -372,8 +372,12 @@ func TestRealUpsd(t *testing.T) {
 			func(events <-chan ups.Event) {
 				waitEvent(t, events, ups.EventOnBattery)
 				r.killDriver()
-				_, err := md.Status(ctx)
-				assert.ErrorIs(t, err, ups.ErrDriverNotConnected)
+				// upsd notices the closed driver socket on its next loop.
+				var err error
+				assert.Eventually(t, func() bool {
+					_, err = md.Status(ctx)
+					return errors.Is(err, ups.ErrDriverNotConnected)
+				}, 5*time.Second, 50*time.Millisecond)
 				assert.ErrorIs(t, err, ups.ErrNoData)
 			})
 		assert.Equal(t, ups.TriggerCommLost, dec.Trigger, dec.Reason)

@@ -416,6 +416,21 @@ func (c *session) serve() {
 		_ = c.conn.Close()
 	}()
 	r := bufio.NewReaderSize(c.conn, maxLine)
+	// Replies to pipelined requests are collected and sent together once no
+	// further request is buffered, so injected latency costs one delay per
+	// round trip, as on a slow network, not one per command.
+	var out []byte
+	flush := func() bool {
+		if len(out) == 0 {
+			return true
+		}
+		if !c.pause() {
+			return false
+		}
+		_, err := c.conn.Write(out)
+		out = out[:0]
+		return err == nil
+	}
 	for {
 		if s.idle > 0 {
 			_ = c.conn.SetReadDeadline(time.Now().Add(s.idle))
@@ -434,16 +449,20 @@ func (c *session) serve() {
 		words, err := splitRequest(string(line))
 		if err != nil {
 			r.Reset(c.conn) // upsd drops the rest of that read
+			if !flush() {
+				return
+			}
 			continue
 		}
 		reply, upgrade, quit := c.handle(words)
-		if !c.pause() {
-			return
+		var keep bool
+		out, keep = render(out, reply, fault)
+		if !keep || quit || upgrade || r.Buffered() == 0 {
+			if !flush() {
+				return
+			}
 		}
-		if !c.write(reply, fault) {
-			return
-		}
-		if quit {
+		if !keep || quit {
 			return
 		}
 		if upgrade {
@@ -473,26 +492,23 @@ func (c *session) pause() bool {
 	}
 }
 
-func (c *session) write(reply []string, fault Fault) bool {
-	var b strings.Builder
+// render appends the reply lines, bent by fault, to out; keep is false when
+// the connection must close after them.
+func render(out []byte, reply []string, fault Fault) (_ []byte, keep bool) {
 	switch fault {
 	case Garbage:
-		b.WriteString("\x00\xff}garbage{ \"unterminated\n")
+		out = append(out, "\x00\xff}garbage{ \"unterminated\n"...)
 	case HugeLine:
-		b.WriteString(strings.Repeat("X", 1<<20))
-		b.WriteByte('\n')
-		reply = nil
+		out = append(out, strings.Repeat("X", 1<<20)...)
+		return append(out, '\n'), true
 	case CloseMidReply:
 		reply = reply[:len(reply)/2]
 	}
 	for _, l := range reply {
-		b.WriteString(l)
-		b.WriteByte('\n')
+		out = append(out, l...)
+		out = append(out, '\n')
 	}
-	if _, err := c.conn.Write([]byte(b.String())); err != nil {
-		return false
-	}
-	return fault != CloseMidReply
+	return out, fault != CloseMidReply
 }
 
 // splitRequest parses a request line like upsd's parseconf.
