@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/thehomelab/homelab/ups"
+	"github.com/thehomelab/homelab/ups/upstest"
 )
 
 // nutBinDir finds the real upsd and dummy-ups (Debian's PATH wrappers start
@@ -275,6 +276,26 @@ func TestRealUpsd(t *testing.T) {
 		assert.Contains(t, v, "upsd")
 	})
 
+	t.Run("upstest answers like upsd", func(t *testing.T) {
+		// Fidelity guard: the same request script against the real upsd and
+		// the fake, compared line by line.
+		fake := upstest.NewServer()
+		defer fake.Close()
+		vars := upstest.DefaultVars()
+		delete(vars, "driver.name")
+		fake.AddUPS("dummy", "CI dummy UPS", vars)
+		fake.Define("dummy", "battery.charge", "100", upstest.VarDef{Writable: true, Type: "NUMBER"})
+		script := []string{
+			"NETVER", "PROTVER", "GET VAR dummy ups.status", "Get Var DUMMY ups.status", "GET  VAR dummy  battery.charge # c",
+			`GET VAR "dummy" "ups.sta\tus"`, "GET VAR nosuch ups.status", "GET VAR dummy no.such", "GET TYPE dummy battery.charge",
+			"GET UPSDESC dummy", "GET NUMLOGINS dummy", "LIST ENUM dummy ups.status", "LIST RANGE dummy battery.charge",
+			"LIST CLIENT dummy", "", "FOO", "GET FOO x", "LIST", "GET VAR", "FSD dummy", "USERNAME admin", "USERNAME admin",
+			"FSD dummy", "PASSWORD wrong", "PASSWORD again", "FSD dummy", "SET VAR dummy battery.charge 5", "STARTTLS",
+			"GET TRACKING", "LOGOUT",
+		}
+		assert.Equal(t, rawScript(t, r.addr, script), rawScript(t, fake.Addr(), script))
+	})
+
 	t.Run("errors", func(t *testing.T) {
 		_, err := c.Device("nosuch").Status(ctx)
 		assert.ErrorIs(t, err, ups.ErrUnknownUPS)
@@ -407,4 +428,36 @@ func TestRealUpsd(t *testing.T) {
 		assert.NoError(t, err)
 	})
 	t.Logf("real upsd test took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// rawScript sends each line and collects its reply (a whole LIST block).
+func rawScript(t *testing.T, addr string, lines []string) []string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	br := bufio.NewReader(c)
+	read := func() string {
+		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		l, err := br.ReadString('\n')
+		require.NoError(t, err)
+		return strings.TrimSuffix(l, "\n")
+	}
+	var out []string
+	for _, l := range lines {
+		_, err := c.Write([]byte(l + "\n"))
+		require.NoError(t, err)
+		first := read()
+		out = append(out, l+" => "+first)
+		if strings.HasPrefix(first, "BEGIN ") {
+			for {
+				next := read()
+				out = append(out, "   "+next)
+				if strings.HasPrefix(next, "END ") {
+					break
+				}
+			}
+		}
+	}
+	return out
 }
