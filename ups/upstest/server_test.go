@@ -28,7 +28,10 @@ func dialRaw(t *testing.T, addr string) *raw {
 	return &raw{t: t, conn: c, r: bufio.NewReader(c)}
 }
 
-func (c *raw) send(line string) { _, err := c.conn.Write([]byte(line + "\n")); require.NoError(c.t, err) }
+func (c *raw) send(line string) {
+	_, err := c.conn.Write([]byte(line + "\n"))
+	require.NoError(c.t, err)
+}
 
 func (c *raw) line() string {
 	_ = c.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
