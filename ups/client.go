@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/thehomelab/homelab/internal/netctx"
@@ -36,11 +37,14 @@ type Client struct {
 	primaries []string
 	legacy    bool // server wants MASTER instead of PRIMARY
 	lastIO    time.Time
-	closed    bool
+	closed    atomic.Bool
+	connMu    sync.Mutex // guards writes of conn (with mu) and Close's read
 	words     []string
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop       chan struct{}
+	base       context.Context // cancelled by Close; parent of keep-alive pings
+	cancelBase context.CancelFunc
+	wg         sync.WaitGroup
 }
 
 // Dial connects to upsd at addr ("host:port"; port 3493 if omitted) and sets
@@ -61,6 +65,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		_ = c.Close()
 		return nil, wrapErr(ctx, "dial "+addr, err)
 	}
+	c.startKeepAlive()
 	return c, nil
 }
 
@@ -80,6 +85,7 @@ func NewClient(conn net.Conn, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	c.setConn(conn)
+	c.startKeepAlive()
 	return c, nil
 }
 
@@ -94,6 +100,7 @@ func newClient(addr string, opts []Option) (*Client, error) {
 		}
 	}
 	c := &Client{addr: addr, o: o, stop: make(chan struct{})}
+	c.base, c.cancelBase = context.WithCancel(context.Background())
 	if o.startTLS {
 		name := o.serverName
 		if name == "" {
@@ -107,31 +114,39 @@ func newClient(addr string, opts []Option) (*Client, error) {
 		}
 		c.tlsCfg = cfg
 	}
-	if o.keepAlive > 0 {
-		c.wg.Add(1)
-		go c.keepAliveLoop(o.keepAlive)
-	}
 	return c, nil
 }
 
-// Close closes the connection and stops the keep-alive. It is idempotent.
+// startKeepAlive starts the background pinger once the client is set up.
+func (c *Client) startKeepAlive() {
+	if c.o.keepAlive > 0 {
+		c.wg.Add(1)
+		go c.keepAliveLoop(c.o.keepAlive)
+	}
+}
+
+// Close closes the connection and stops the keep-alive; a call in flight
+// fails at once with ErrClosed. It is idempotent.
 func (c *Client) Close() error {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	if !c.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	c.closed = true
 	close(c.stop)
+	c.cancelBase()
+	c.connMu.Lock()
 	var err error
 	if c.conn != nil {
 		err = c.conn.Close()
-		c.conn = nil
 	}
+	c.connMu.Unlock()
+	c.mu.Lock() // wait for the call in flight, which now fails
+	c.dropConn()
 	c.mu.Unlock()
 	c.wg.Wait()
 	return err
 }
+
+func closedErr(op string) error { return &Error{Op: op, Code: codeClosed, Message: "client closed"} }
 
 func (c *Client) keepAliveLoop(d time.Duration) {
 	defer c.wg.Done()
@@ -148,14 +163,7 @@ func (c *Client) keepAliveLoop(d time.Duration) {
 		c.mu.Unlock()
 		next := d - idle
 		if next <= 0 {
-			ctx, cancel := context.WithTimeout(context.Background(), c.o.timeout)
-			go func() { // let Close interrupt a hanging ping
-				select {
-				case <-c.stop:
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
+			ctx, cancel := context.WithTimeout(c.base, c.o.timeout)
 			_, _ = c.ProtocolVersion(ctx)
 			cancel()
 			next = d
@@ -165,7 +173,9 @@ func (c *Client) keepAliveLoop(d time.Duration) {
 }
 
 func (c *Client) setConn(conn net.Conn) {
+	c.connMu.Lock()
 	c.conn = conn
+	c.connMu.Unlock()
 	if c.r == nil {
 		c.r = bufio.NewReaderSize(conn, c.o.maxLine)
 	} else {
@@ -175,10 +185,12 @@ func (c *Client) setConn(conn net.Conn) {
 }
 
 func (c *Client) dropConn() {
+	c.connMu.Lock()
 	if c.conn != nil {
 		_ = c.conn.Close()
 		c.conn = nil
 	}
+	c.connMu.Unlock()
 	c.ready = false
 }
 
@@ -191,6 +203,10 @@ func (c *Client) connect(ctx context.Context) error {
 		conn, err := c.dialer.DialContext(ctx, "tcp", c.addr)
 		if err != nil {
 			return err
+		}
+		if c.closed.Load() {
+			_ = conn.Close()
+			return closedErr("")
 		}
 		c.setConn(conn)
 	}
@@ -221,7 +237,9 @@ func (c *Client) setup(ctx context.Context) error {
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return &Error{Op: "starttls", Err: err}
 		}
+		c.connMu.Lock()
 		c.conn = tc
+		c.connMu.Unlock()
 		c.r.Reset(tc)
 	}
 	var req []byte
@@ -290,8 +308,8 @@ func (c *Client) do(ctx context.Context, op string, retry bool, req []byte, read
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
-		return &Error{Op: op, Code: codeClosed, Message: "client closed"}
+	if c.closed.Load() {
+		return closedErr(op)
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -320,6 +338,10 @@ func (c *Client) do(ctx context.Context, op string, retry bool, req []byte, read
 			break
 		}
 		c.dropConn()
+		if c.closed.Load() {
+			err = closedErr(op)
+			break
+		}
 		if ctx.Err() != nil || attempt > 0 || !retry || !c.canDial || fresh {
 			break
 		}

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -574,4 +575,52 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	_, err := ups.NewClient(nil)
 	assert.Error(t, err)
+}
+
+func TestCloseInterruptsCallInFlight(t *testing.T) {
+	t.Parallel()
+	s := newFake(t)
+	c := dial(t, s, ups.WithTimeout(30*time.Second))
+	s.SetFault(upstest.Hang)
+	done := make(chan error, 1)
+	go func() { _, err := c.Device("ups").Status(context.Background()); done <- err }()
+	require.Eventually(t, func() bool { return s.Requests() >= 1 }, 2*time.Second, 5*time.Millisecond)
+	start := time.Now()
+	require.NoError(t, c.Close())
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, ups.ErrClosed)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not interrupt the call")
+	}
+	assert.Less(t, time.Since(start), 2*time.Second)
+}
+
+func TestNoGoroutineOutlivesClose(t *testing.T) {
+	t.Parallel()
+	// synctest fails the test if a goroutine started in the bubble is still
+	// blocked when the bubble's main function returns.
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		defer b.Close()
+		go func() { // a minimal upsd: answers NETVER until the pipe closes
+			r := bufio.NewReader(b)
+			for {
+				if _, err := r.ReadString('\n'); err != nil {
+					return
+				}
+				if _, err := b.Write([]byte("1.3\n")); err != nil {
+					return
+				}
+			}
+		}()
+		c, err := ups.NewClient(a, ups.WithKeepAlive(time.Second))
+		require.NoError(t, err)
+		time.Sleep(5 * time.Second) // fake time: several keep-alive pings
+		v, err := c.ProtocolVersion(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, "1.3", v)
+		require.NoError(t, c.Close())
+		synctest.Wait()
+	})
 }
