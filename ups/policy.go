@@ -15,7 +15,9 @@ import (
 //     OnBatteryDelay: upsmon acts on OB LB at once.
 //  3. battery.charge ≤ MinCharge, only when reported and within 0–100.
 //  4. battery.runtime ≤ MinRuntime, only when reported: many line-interactive
-//     units (a Q1 PowerWalker) have none.
+//     units (a Q1 PowerWalker) have none. On battery, a runtime that jumps
+//     upward (by more than half and more than a minute) is ignored for one
+//     poll; the previous value stands until the next poll confirms the jump.
 //  5. Time on battery ≥ MaxOnBattery, measured on the caller's clock from the
 //     OL→OB transition (never from a UPS counter), the safety net that needs
 //     no UPS data.
@@ -163,6 +165,8 @@ type Machine struct {
 	onBattSince time.Time
 	lb          bool
 	lbSince     time.Time
+	rt          Optional[time.Duration] // runtime the triggers use (see Observe)
+	rtHeld      bool                    // the last poll's upward jump was ignored
 	decision    Decision
 }
 
@@ -225,6 +229,7 @@ func (m *Machine) Observe(at time.Time, snap Snapshot, err error, events []Event
 	} else {
 		m.lb = false
 	}
+	m.filterRuntime(snap.Runtime)
 	if m.decision.Shutdown {
 		return events, m.decision
 	}
@@ -232,6 +237,22 @@ func (m *Machine) Observe(at time.Time, snap Snapshot, err error, events []Event
 		events = m.decide(at, t, "", events)
 	}
 	return events, m.decision
+}
+
+// filterRuntime sets the runtime the triggers use. On battery, a runtime
+// that jumps upward by more than half and more than a minute is suspicious
+// (a driver re-estimating after a load change, or a glitch): it is ignored
+// for one poll, and believed if the next poll confirms it.
+func (m *Machine) filterRuntime(rt Optional[time.Duration]) {
+	if !m.onBatt || !rt.Valid {
+		m.rt, m.rtHeld = rt, false
+		return
+	}
+	if prev := m.rt; prev.Valid && !m.rtHeld && rt.Value > prev.Value+prev.Value/2 && rt.Value-prev.Value > time.Minute {
+		m.rtHeld = true
+		return
+	}
+	m.rt, m.rtHeld = rt, false
 }
 
 func (m *Machine) trigger(at time.Time, snap Snapshot) Trigger {
@@ -253,7 +274,7 @@ func (m *Machine) trigger(at time.Time, snap Snapshot) Trigger {
 	if c, ok := snap.Charge.Get(); !cal && ok && p.MinCharge >= 0 && c >= 0 && c <= 100 && c <= p.MinCharge {
 		return TriggerCharge
 	}
-	if r, ok := snap.Runtime.Get(); !cal && ok && p.MinRuntime >= 0 && r <= p.MinRuntime {
+	if r, ok := m.rt.Get(); !cal && ok && p.MinRuntime >= 0 && r <= p.MinRuntime {
 		return TriggerRuntime
 	}
 	if p.MaxOnBattery >= 0 && onFor >= p.MaxOnBattery {
@@ -307,7 +328,7 @@ func (m *Machine) decide(at time.Time, t Trigger, reason string, events []Event)
 	case TriggerCharge:
 		d.Reason = fmt.Sprintf("battery charge %g%% at or below %g%%", m.last.Charge.Value, p.MinCharge)
 	case TriggerRuntime:
-		d.Reason = fmt.Sprintf("battery runtime %s at or below %s", m.last.Runtime.Value, p.MinRuntime)
+		d.Reason = fmt.Sprintf("battery runtime %s at or below %s", m.rt.Value, p.MinRuntime)
 	case TriggerMaxOnBattery:
 		d.Reason = fmt.Sprintf("on battery for %s (limit %s)", d.OnBattery, p.MaxOnBattery)
 	case TriggerCommLost:

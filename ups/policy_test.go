@@ -270,6 +270,31 @@ func TestPolicyScenarios(t *testing.T) {
 			events: []string{"t=10s ONBATT", "t=5m0s ONLINE", "t=6m40s ONBATT"},
 		},
 		{
+			name: "runtime jumping upward is ignored for one poll", end: time.Minute,
+			script: func(t time.Duration) state {
+				switch {
+				case t >= 20*sec:
+					return state{status: "OB DISCHRG", charge: 90, runtime: 1500}
+				case t >= 10*sec:
+					return state{status: "OB DISCHRG", charge: 90, runtime: 290}
+				}
+				return online
+			},
+			trigger: ups.TriggerRuntime, at: 20 * sec,
+		},
+		{
+			name: "a confirmed upward runtime is believed", end: 2 * time.Minute,
+			script: func(t time.Duration) state {
+				switch {
+				case t >= 15*sec:
+					return state{status: "OB DISCHRG", charge: 90, runtime: 1500}
+				case t >= 10*sec:
+					return state{status: "OB DISCHRG", charge: 90, runtime: 350}
+				}
+				return online
+			},
+		},
+		{
 			name: "RB is reported, not critical", end: time.Minute,
 			script: func(time.Duration) state { return state{status: "OL RB", charge: 100, runtime: 1200} },
 			events: []string{"t=0s REPLBATT"},
