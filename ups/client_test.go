@@ -343,9 +343,9 @@ func TestReconnectAfterIdleCutoff(t *testing.T) {
 
 func TestKeepAliveBeatsIdleCutoff(t *testing.T) {
 	t.Parallel()
-	s := newFake(t, upstest.WithIdleTimeout(150*time.Millisecond))
+	s := newFake(t, upstest.WithIdleTimeout(400*time.Millisecond))
 	c := dial(t, s, ups.WithKeepAlive(40*time.Millisecond))
-	timer := time.NewTimer(500 * time.Millisecond)
+	timer := time.NewTimer(time.Second)
 	<-timer.C
 	_, err := c.Device("ups").Status(t.Context())
 	require.NoError(t, err)
