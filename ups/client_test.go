@@ -624,3 +624,52 @@ func TestNoGoroutineOutlivesClose(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+func TestLogoutRefuseAndRootCAs(t *testing.T) {
+	t.Parallel()
+	s := newFake(t)
+	c, err := ups.Dial(t.Context(), s.Addr())
+	require.NoError(t, err)
+	require.NoError(t, c.Logout(t.Context()))
+	_, err = c.Version(t.Context())
+	assert.ErrorIs(t, err, ups.ErrClosed)
+
+	s.SetFault(upstest.Refuse)
+	c2, err := ups.Dial(t.Context(), s.Addr(), admin())
+	if err == nil { // the refusal shows on the first exchange when Dial has nothing to set up
+		_, err = c2.Version(t.Context())
+		_ = c2.Close()
+	}
+	require.Error(t, err)
+	var e *ups.Error
+	assert.ErrorAs(t, err, &e)
+
+	cert, _ := selfSigned(t)
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	tlsSrv := newFake(t, upstest.WithTLS(cert))
+	c3 := dial(t, tlsSrv, ups.WithRootCAs(pool))
+	_, err = c3.Device("ups").Status(t.Context())
+	assert.NoError(t, err)
+	_, err = ups.Dial(t.Context(), tlsSrv.Addr(), ups.WithStartTLS()) // system roots do not know it
+	assert.Error(t, err)
+}
+
+func TestUnknownErrorCode(t *testing.T) {
+	t.Parallel()
+	conn := scripted(t, map[string]string{"GET VAR u x": "ERR SOMETHING-NEW with words", "GET VAR u y": "VAR u y"})
+	c, err := ups.NewClient(conn, ups.WithKeepAlive(0))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	_, err = c.Device("u").Get(t.Context(), "x")
+	var e *ups.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "SOMETHING-NEW", e.Code)
+	assert.Equal(t, "with words", e.Message)
+	assert.Equal(t, "ups: get var u x: server said SOMETHING-NEW with words", err.Error())
+	assert.NotErrorIs(t, err, ups.ErrNotFound)
+	_, err = c.Device("u").Get(t.Context(), "y")
+	assert.ErrorIs(t, err, ups.ErrProtocol, "a VAR reply without a value")
+}
