@@ -93,11 +93,11 @@ func startRig(t *testing.T) *rig {
 	}
 	r.writeDev("OL", 100, 1200)
 	r.env = append(os.Environ(), "NUT_CONFPATH="+etc, "NUT_STATEPATH="+state, "NUT_ALTPIDPATH="+state)
+	t.Cleanup(r.stop) // registered before anything starts, so a failed start leaks nothing
 	r.startDriver()
 	sock := filepath.Join(state, "dummy-ups-dummy")
 	require.Eventually(t, func() bool { _, err := os.Stat(sock); return err == nil }, 10*time.Second, 50*time.Millisecond, "driver socket")
 	r.upsd = r.start("upsd.log", filepath.Join(r.bin, "upsd"), r.userArgs("-F")...)
-	t.Cleanup(r.stop)
 	r.waitStatus("OL", 20*time.Second)
 	return r
 }
