@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -40,6 +41,7 @@ type Client struct {
 	closed    atomic.Bool
 	connMu    sync.Mutex // guards writes of conn (with mu) and Close's read
 	words     []string
+	scratch   []byte
 
 	stop       chan struct{}
 	base       context.Context // cancelled by Close; parent of keep-alive pings
@@ -347,7 +349,9 @@ func (c *Client) do(ctx context.Context, op string, retry bool, req []byte, read
 		}
 	}
 	err = wrapErr(ctx, op, err)
-	c.o.logger.Debug("ups exchange", "op", op, "duration", time.Since(start), "err", err)
+	if c.o.logger.Enabled(ctx, slog.LevelDebug) {
+		c.o.logger.Debug("ups exchange", "op", op, "duration", time.Since(start), "err", err)
+	}
 	return err
 }
 
@@ -434,7 +438,7 @@ func (c *Client) readList(op string, each func(words []string) error) error {
 		if hasPrefixFold(line, "END LIST") {
 			return firstErr
 		}
-		c.words, err = SplitLine(line, c.words[:0])
+		c.words, err = splitLine(line, c.words[:0], &c.scratch)
 		if err == nil {
 			err = each(c.words)
 		}

@@ -256,7 +256,7 @@ func (d *Device) Snapshot(ctx context.Context) (Snapshot, error) {
 				}
 				continue
 			}
-			d.c.words, err = SplitLine(line, d.c.words[:0])
+			d.c.words, err = splitLine(line, d.c.words[:0], &d.c.scratch)
 			if err != nil || len(d.c.words) < 4 || !strings.EqualFold(d.c.words[0], "VAR") {
 				if first == nil {
 					first = protoErr(op, line)

@@ -14,6 +14,12 @@ var errUnterminated = errors.New("unterminated quoted word")
 // ordinary byte, since replies never carry comments. The words are appended to
 // dst, which may be nil; words without escapes share memory with line.
 func SplitLine(line string, dst []string) ([]string, error) {
+	var scratch []byte
+	return splitLine(line, dst, &scratch)
+}
+
+// splitLine is SplitLine with a reusable buffer for unescaping.
+func splitLine(line string, dst []string, scratch *[]byte) ([]string, error) {
 	i, n := 0, len(line)
 	for {
 		for i < n && isBlank(line[i]) {
@@ -44,8 +50,7 @@ func SplitLine(line string, dst []string) ([]string, error) {
 			}
 			if c == '\\' {
 				if b == nil {
-					b = make([]byte, 0, n-start)
-					b = append(b, line[start:i]...)
+					b = append((*scratch)[:0], line[start:i]...)
 				}
 				i++
 				if i >= n {
@@ -63,6 +68,7 @@ func SplitLine(line string, dst []string) ([]string, error) {
 		}
 		if b != nil {
 			dst = append(dst, string(b))
+			*scratch = b[:0]
 		} else {
 			dst = append(dst, line[start:i])
 		}
