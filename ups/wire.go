@@ -34,6 +34,7 @@ func splitLine(line string, dst []string, scratch *[]byte) ([]string, error) {
 		}
 		start := i
 		var b []byte // only when the word holds an escape
+		escaped := false
 		for {
 			if i >= n {
 				if quoted {
@@ -49,7 +50,8 @@ func splitLine(line string, dst []string, scratch *[]byte) ([]string, error) {
 				break
 			}
 			if c == '\\' {
-				if b == nil {
+				if !escaped {
+					escaped = true
 					b = append((*scratch)[:0], line[start:i]...)
 				}
 				i++
@@ -61,12 +63,12 @@ func splitLine(line string, dst []string, scratch *[]byte) ([]string, error) {
 				}
 				c = line[i]
 			}
-			if b != nil {
+			if escaped {
 				b = append(b, c)
 			}
 			i++
 		}
-		if b != nil {
+		if escaped {
 			dst = append(dst, string(b))
 			*scratch = b[:0]
 		} else {
