@@ -105,17 +105,22 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 // hands it to the driver asynchronously (default 0: at once).
 func WithSetDelay(d time.Duration) Option { return func(s *Server) { s.setDelay = d } }
 
+// WithEmptySetDeletes makes SET VAR with an empty value delete the
+// variable, as dummy-ups does (default: the value becomes empty).
+func WithEmptySetDeletes() Option { return func(s *Server) { s.emptyDeletes = true } }
+
 // WithTLS enables STARTTLS with cert.
 func WithTLS(cert tls.Certificate) Option { return func(s *Server) { s.cert = &cert } }
 
 // Server is a NUT server on 127.0.0.1. Its methods are safe for concurrent use.
 type Server struct {
-	ln       net.Listener
-	idle     time.Duration
-	latency  time.Duration
-	setDelay time.Duration
-	now      func() time.Time
-	cert     *tls.Certificate
+	ln           net.Listener
+	idle         time.Duration
+	latency      time.Duration
+	setDelay     time.Duration
+	now          func() time.Time
+	cert         *tls.Certificate
+	emptyDeletes bool
 
 	mu       sync.Mutex
 	devs     map[string]*device
@@ -232,6 +237,18 @@ func (d *device) set(name, value string) {
 	d.vars[k] = &variable{name: name, value: value}
 }
 
+// apply stores a value written by SET VAR: an empty value is kept as empty
+// unless WithEmptySetDeletes is on.
+func (s *Server) apply(d *device, name, val string) {
+	if val == "" && !s.emptyDeletes {
+		if v := d.vars[strings.ToLower(name)]; v != nil {
+			v.value = ""
+		}
+		return
+	}
+	d.set(name, val)
+}
+
 // SetStatus sets ups.status.
 func (s *Server) SetStatus(ups, status string) { s.Set(ups, "ups.status", status) }
 
@@ -297,7 +314,7 @@ func (s *Server) advance(d *device) {
 		}
 	}
 	for len(d.pending) > 0 && !now.Before(d.pending[0].due) {
-		d.set(d.pending[0].name, d.pending[0].val)
+		s.apply(d, d.pending[0].name, d.pending[0].val)
 		d.pending = d.pending[1:]
 	}
 }
@@ -984,7 +1001,7 @@ func (c *session) set(w []string) []string {
 	due := s.now().Add(s.setDelay)
 	reply, id := c.okTracked(due)
 	if s.setDelay <= 0 {
-		d.set(v.name, val)
+		s.apply(d, v.name, val)
 	} else {
 		d.pending = append(d.pending, pendingSet{due: due, name: v.name, val: val, trackingID: id})
 	}

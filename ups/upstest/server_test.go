@@ -200,3 +200,25 @@ func TestPermissionsAndSetChecks(t *testing.T) {
 	assert.Equal(t, []string{"NUMLOGINS dummy 1"}, c.ask("GET NUMLOGINS dummy"))
 	assert.Equal(t, []string{"BEGIN LIST CLIENT dummy", "CLIENT dummy 127.0.0.1", "END LIST CLIENT dummy"}, c.ask("LIST CLIENT dummy"))
 }
+
+func TestEmptySet(t *testing.T) {
+	t.Parallel()
+	for _, deletes := range []bool{false, true} {
+		var opts []Option
+		if deletes {
+			opts = append(opts, WithEmptySetDeletes())
+		}
+		s := newTestServer(t, opts...)
+		s.Define("dummy", "ups.id", "x", VarDef{Writable: true})
+		s.AddUser("a", User{Password: "p", Actions: []string{"SET"}})
+		c := dialRaw(t, s.Addr())
+		c.ask("USERNAME a")
+		c.ask("PASSWORD p")
+		assert.Equal(t, []string{"OK"}, c.ask(`SET VAR dummy ups.id ""`))
+		want := `VAR dummy ups.id ""`
+		if deletes {
+			want = "ERR VAR-NOT-SUPPORTED"
+		}
+		assert.Equal(t, []string{want}, c.ask("GET VAR dummy ups.id"))
+	}
+}
