@@ -314,10 +314,18 @@ func TestInstCmdAndTracking(t *testing.T) {
 	require.NoError(t, job.Wait(ctx))
 	_, err = d.RunParam(ctx, "load.off", "5")
 	require.NoError(t, err)
-	assert.Equal(t, []string{"ups shutdown.return", "ups load.off 5"}, s.InstCmds())
+	assert.Equal(t, []string{"ups shutdown.return", "ups load.off 5"}, s.InstCmds()[:2])
 
 	_, err = c.Tracking(ctx, "00000000-0000-0000-0000-000000000000")
 	assert.ErrorIs(t, err, ups.ErrTrackingUnknown)
+
+	s.FailCommand("ups", "load.off")
+	job, err = d.Run(ctx, "load.off")
+	require.NoError(t, err, "upsd accepts the command; the driver fails it later")
+	mu.Lock()
+	now = now.Add(3 * time.Second)
+	mu.Unlock()
+	assert.ErrorIs(t, job.Wait(ctx), ups.ErrTrackingFailed)
 
 	// Without WithTracking, jobs are untracked and Wait returns at once.
 	plain := dial(t, s, admin())

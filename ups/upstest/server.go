@@ -81,6 +81,11 @@ type device struct {
 	pending    []pendingSet
 }
 
+type tracked struct {
+	due  time.Time
+	fail bool
+}
+
 type pendingSet struct {
 	due        time.Time
 	name, val  string
@@ -127,7 +132,8 @@ type Server struct {
 	users    map[string]User
 	conns    map[*session]struct{}
 	fault    Fault
-	tracking map[string]time.Time // id -> due
+	tracking map[string]tracked // by id
+	failing  map[string]bool    // "ups cmd" (lower case) whose tracking ends in ERR FAILED
 	instcmds []string
 	requests int
 	accepted int
@@ -146,7 +152,7 @@ func NewServer(opts ...Option) *Server {
 	s := &Server{
 		ln: ln, idle: 60 * time.Second, now: time.Now,
 		devs: map[string]*device{}, users: map[string]User{}, conns: map[*session]struct{}{},
-		tracking: map[string]time.Time{}, done: make(chan struct{}),
+		tracking: map[string]tracked{}, failing: map[string]bool{}, done: make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(s)
@@ -317,6 +323,15 @@ func (s *Server) advance(d *device) {
 		s.apply(d, d.pending[0].name, d.pending[0].val)
 		d.pending = d.pending[1:]
 	}
+}
+
+// FailCommand makes tracked runs of the instant command cmd on ups end in
+// "ERR FAILED" (the driver could not execute it). Untracked runs still
+// answer OK, as upsd does.
+func (s *Server) FailCommand(ups, cmd string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failing[strings.ToLower(ups+" "+cmd)] = true
 }
 
 // FSDSet reports whether the FSD latch is set on ups.
@@ -834,12 +849,14 @@ func (c *session) get(w []string) []string {
 		if !c.tracking {
 			return errLine("FEATURE-NOT-CONFIGURED")
 		}
-		due, ok := s.tracking[upper(w[1])]
-		if !ok {
+		tr, ok := s.tracking[upper(w[1])]
+		switch {
+		case !ok:
 			return errLine("UNKNOWN")
-		}
-		if s.now().Before(due) {
+		case s.now().Before(tr.due):
 			return []string{"PENDING"}
+		case tr.fail:
+			return errLine("FAILED")
 		}
 		return []string{"SUCCESS"}
 	}
@@ -926,12 +943,12 @@ func newUUID() string {
 }
 
 // okTracked answers a SET/INSTCMD, with a tracking ID when tracking is on.
-func (c *session) okTracked(due time.Time) ([]string, string) {
+func (c *session) okTracked(due time.Time, fail bool) ([]string, string) {
 	if !c.tracking {
 		return []string{"OK"}, ""
 	}
 	id := newUUID()
-	c.s.tracking[id] = due
+	c.s.tracking[id] = tracked{due: due, fail: fail}
 	return []string{"OK TRACKING " + id}, id
 }
 
@@ -999,7 +1016,7 @@ func (c *session) set(w []string) []string {
 		}
 	}
 	due := s.now().Add(s.setDelay)
-	reply, id := c.okTracked(due)
+	reply, id := c.okTracked(due, false)
 	if s.setDelay <= 0 {
 		s.apply(d, v.name, val)
 	} else {
@@ -1034,7 +1051,7 @@ func (c *session) instcmd(w []string) []string {
 		rec += " " + w[2]
 	}
 	s.instcmds = append(s.instcmds, rec)
-	reply, _ := c.okTracked(s.now().Add(s.setDelay))
+	reply, _ := c.okTracked(s.now().Add(s.setDelay), s.failing[strings.ToLower(d.name+" "+w[1])])
 	return reply
 }
 
