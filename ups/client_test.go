@@ -351,9 +351,10 @@ func TestReconnectAfterIdleCutoff(t *testing.T) {
 
 func TestKeepAliveBeatsIdleCutoff(t *testing.T) {
 	t.Parallel()
-	s := newFake(t, upstest.WithIdleTimeout(400*time.Millisecond))
-	c := dial(t, s, ups.WithKeepAlive(40*time.Millisecond))
-	timer := time.NewTimer(time.Second)
+	// Generous margins: the cutoff must not fire even on a starved CI machine.
+	s := newFake(t, upstest.WithIdleTimeout(1500*time.Millisecond))
+	c := dial(t, s, ups.WithKeepAlive(100*time.Millisecond))
+	timer := time.NewTimer(3 * time.Second)
 	<-timer.C
 	_, err := c.Device("ups").Status(t.Context())
 	require.NoError(t, err)

@@ -222,3 +222,17 @@ func TestEmptySet(t *testing.T) {
 		assert.Equal(t, []string{want}, c.ask("GET VAR dummy ups.id"))
 	}
 }
+
+// FuzzSplitRequest checks that the request parser never panics and that a
+// line it accepts yields words without unescaped structure.
+func FuzzSplitRequest(f *testing.F) {
+	for _, s := range []string{`GET VAR dummy ups.status`, `SET VAR d v "a \"b\" \\ \#"`, `GET VAR d "a#b"`, `x # comment`, `"`, `\`, "\r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		words, err := splitRequest(line)
+		if err == nil && len(words) > len(line)+1 {
+			t.Fatalf("%d words from %d bytes", len(words), len(line))
+		}
+	})
+}
