@@ -89,14 +89,16 @@ func TestMonitorDriverDownWhileOnBattery(t *testing.T) {
 	t.Parallel()
 	s := newFake(t)
 	s.SetStatus("ups", "OB DISCHRG")
-	s.Play("ups", upstest.Step{At: 50 * time.Millisecond, Driver: upstest.Down})
+	s.Play("ups", upstest.Step{At: 300 * time.Millisecond, Driver: upstest.Down})
 	c := dial(t, s)
 	var r recorder
 	cfg := fastConfig(&r)
 	cfg.Policy.MinCharge, cfg.Policy.MinRuntime = -1, -1
 	m, err := ups.NewMonitor(c.Device("ups"), cfg)
 	require.NoError(t, err)
-	dec, err := m.Run(t.Context())
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	dec, err := m.Run(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, ups.TriggerCommLost, dec.Trigger, dec.Reason)
 	assert.Equal(t, []string{"ONBATT", "COMMBAD", "NOCOMM", "SHUTDOWN"}, r.events)
