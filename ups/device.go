@@ -1,0 +1,431 @@
+package ups
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Device is the handle for one UPS on a Client. Its methods are the
+// per-UPS commands of the protocol. It is as safe for concurrent use as the
+// Client.
+type Device struct {
+	c    *Client
+	name string
+}
+
+// Name returns the UPS name this handle addresses.
+func (d *Device) Name() string { return d.name }
+
+func (d *Device) op(verb string, args ...string) string {
+	s := verb + " " + d.name
+	for _, a := range args {
+		s += " " + a
+	}
+	return s
+}
+
+func (d *Device) varList(ctx context.Context, kind string) (Variables, error) {
+	op := d.op("list " + strings.ToLower(kind))
+	var out Variables
+	err := d.c.list(ctx, op, func(w []string) error {
+		if len(w) < 4 || !strings.EqualFold(w[0], kind) {
+			return errShape
+		}
+		out = append(out, Variable{Name: w[2], Value: w[3]})
+		return nil
+	}, "LIST", kind, d.name)
+	return out, err
+}
+
+// Variables returns every variable the UPS reports.
+//
+// NUT protocol: LIST VAR <ups>
+func (d *Device) Variables(ctx context.Context) (Variables, error) {
+	return d.varList(ctx, "VAR")
+}
+
+// Writable returns the variables that SET VAR may change, with their values.
+//
+// NUT protocol: LIST RW <ups>
+func (d *Device) Writable(ctx context.Context) (Variables, error) {
+	return d.varList(ctx, "RW")
+}
+
+// Commands returns the instant commands the UPS supports.
+//
+// NUT protocol: LIST CMD <ups>
+func (d *Device) Commands(ctx context.Context) ([]string, error) {
+	var out []string
+	err := d.c.list(ctx, d.op("list cmd"), func(w []string) error {
+		if len(w) < 3 || !strings.EqualFold(w[0], "CMD") {
+			return errShape
+		}
+		out = append(out, w[2])
+		return nil
+	}, "LIST", "CMD", d.name)
+	return out, err
+}
+
+// Clients returns the addresses of the clients logged in to the UPS.
+//
+// NUT protocol: LIST CLIENT <ups>
+func (d *Device) Clients(ctx context.Context) ([]netip.Addr, error) {
+	var out []netip.Addr
+	err := d.c.list(ctx, d.op("list client"), func(w []string) error {
+		if len(w) < 3 || !strings.EqualFold(w[0], "CLIENT") {
+			return errShape
+		}
+		a, err := netip.ParseAddr(w[2])
+		if err != nil {
+			return err
+		}
+		out = append(out, a)
+		return nil
+	}, "LIST", "CLIENT", d.name)
+	return out, err
+}
+
+// Enum returns the values an ENUM variable accepts (possibly none).
+//
+// NUT protocol: LIST ENUM <ups> <var>
+func (d *Device) Enum(ctx context.Context, name string) ([]string, error) {
+	var out []string
+	err := d.c.list(ctx, d.op("list enum", name), func(w []string) error {
+		if len(w) < 4 || !strings.EqualFold(w[0], "ENUM") {
+			return errShape
+		}
+		out = append(out, w[3])
+		return nil
+	}, "LIST", "ENUM", d.name, name)
+	return out, err
+}
+
+// Ranges returns the numeric ranges a RANGE variable accepts (possibly none).
+//
+// NUT protocol: LIST RANGE <ups> <var>
+func (d *Device) Ranges(ctx context.Context, name string) ([]Range, error) {
+	var out []Range
+	err := d.c.list(ctx, d.op("list range", name), func(w []string) error {
+		if len(w) < 5 || !strings.EqualFold(w[0], "RANGE") {
+			return errShape
+		}
+		lo, err1 := strconv.ParseFloat(w[3], 64)
+		hi, err2 := strconv.ParseFloat(w[4], 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return err
+		}
+		out = append(out, Range{Min: lo, Max: hi})
+		return nil
+	}, "LIST", "RANGE", d.name, name)
+	return out, err
+}
+
+// getWords sends a GET and checks the reply starts with want and has at
+// least n words.
+func (d *Device) getWords(ctx context.Context, op, want string, n int, words ...string) ([]string, error) {
+	line, err := d.c.single(ctx, op, true, words...)
+	if err != nil {
+		return nil, err
+	}
+	w, err := SplitLine(line, nil)
+	if err != nil || len(w) < n || !strings.EqualFold(w[0], want) {
+		return nil, protoErr(op, line)
+	}
+	return w, nil
+}
+
+// Get returns the value of one variable. An absent variable fails with
+// ErrVarNotSupported (and ErrNotFound).
+//
+// NUT protocol: GET VAR <ups> <var>
+func (d *Device) Get(ctx context.Context, name string) (string, error) {
+	w, err := d.getWords(ctx, d.op("get var", name), "VAR", 4, "GET", "VAR", d.name, name)
+	if err != nil {
+		return "", err
+	}
+	return w[3], nil
+}
+
+// Status returns ups.status parsed.
+//
+// NUT protocol: GET VAR <ups> ups.status
+func (d *Device) Status(ctx context.Context) (Status, error) {
+	s, err := d.Get(ctx, "ups.status")
+	if err != nil {
+		return Status{}, err
+	}
+	return ParseStatus(s), nil
+}
+
+// Type returns the type of a variable.
+//
+// NUT protocol: GET TYPE <ups> <var>
+func (d *Device) Type(ctx context.Context, name string) (VarType, error) {
+	w, err := d.getWords(ctx, d.op("get type", name), "TYPE", 3, "GET", "TYPE", d.name, name)
+	if err != nil {
+		return VarType{}, err
+	}
+	return parseVarType(w[3:]), nil
+}
+
+// VariableDescription returns upsd's description of a variable
+// ("Unavailable" when it has none).
+//
+// NUT protocol: GET DESC <ups> <var>
+func (d *Device) VariableDescription(ctx context.Context, name string) (string, error) {
+	w, err := d.getWords(ctx, d.op("get desc", name), "DESC", 4, "GET", "DESC", d.name, name)
+	if err != nil {
+		return "", err
+	}
+	return w[3], nil
+}
+
+// CommandDescription returns upsd's description of an instant command.
+//
+// NUT protocol: GET CMDDESC <ups> <cmd>
+func (d *Device) CommandDescription(ctx context.Context, cmd string) (string, error) {
+	w, err := d.getWords(ctx, d.op("get cmddesc", cmd), "CMDDESC", 4, "GET", "CMDDESC", d.name, cmd)
+	if err != nil {
+		return "", err
+	}
+	return w[3], nil
+}
+
+// Description returns the UPS description from ups.conf.
+//
+// NUT protocol: GET UPSDESC <ups>
+func (d *Device) Description(ctx context.Context) (string, error) {
+	w, err := d.getWords(ctx, d.op("get upsdesc"), "UPSDESC", 3, "GET", "UPSDESC", d.name)
+	if err != nil {
+		return "", err
+	}
+	return w[2], nil
+}
+
+// NumLogins returns how many clients are logged in to the UPS.
+//
+// NUT protocol: GET NUMLOGINS <ups>
+func (d *Device) NumLogins(ctx context.Context) (int, error) {
+	op := d.op("get numlogins")
+	w, err := d.getWords(ctx, op, "NUMLOGINS", 3, "GET", "NUMLOGINS", d.name)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(w[2])
+	if err != nil {
+		return 0, protoErr(op, strings.Join(w, " "))
+	}
+	return n, nil
+}
+
+// Snapshot reads ups.status, battery.charge, battery.runtime, ups.load and
+// the voltages in one round trip (pipelined GET VARs). Variables the UPS
+// does not report are left invalid; an error on ups.status (DATA-STALE,
+// DRIVER-NOT-CONNECTED, UNKNOWN-UPS…) fails the whole read.
+//
+// NUT protocol: GET VAR <ups> <var> (pipelined)
+func (d *Device) Snapshot(ctx context.Context) (Snapshot, error) {
+	op := d.op("snapshot")
+	var req []byte
+	for _, v := range snapshotVars {
+		req = append(req, "GET VAR "...)
+		req = appendWord(req, d.name)
+		req = append(req, ' ')
+		req = append(req, v...)
+		req = append(req, '\n')
+	}
+	if err := checkArg(d.name); err != nil {
+		return Snapshot{}, badArg(op, err)
+	}
+	var s Snapshot
+	err := d.c.do(ctx, op, true, req, func() error {
+		s = Snapshot{}
+		var first error
+		for i := range snapshotVars {
+			line, err := d.c.readReply(op)
+			if err != nil && !isServerErr(err) {
+				return err
+			}
+			if err != nil {
+				if i == 0 && first == nil {
+					first = err
+				}
+				continue
+			}
+			d.c.words, err = splitLine(line, d.c.words[:0], &d.c.scratch)
+			if err != nil || len(d.c.words) < 4 || !strings.EqualFold(d.c.words[0], "VAR") {
+				if first == nil {
+					first = protoErr(op, line)
+				}
+				continue
+			}
+			s.set(i, d.c.words[3])
+		}
+		return first
+	})
+	if err != nil {
+		return Snapshot{}, err
+	}
+	return s, nil
+}
+
+// Job is a SET VAR or INSTCMD that upsd accepted. upsd hands it to the
+// driver asynchronously; with WithTracking, Wait follows it to the end.
+type Job struct {
+	c  *Client
+	ID string // tracking ID; empty when the server did not track it
+}
+
+// Tracked reports whether the job has a tracking ID.
+func (j *Job) Tracked() bool { return j.ID != "" }
+
+// Wait polls GET TRACKING until the driver reports success (nil) or failure
+// (an error matching ErrTrackingFailed), or ctx ends. An untracked job returns
+// nil at once: upsd gives no way to follow it.
+func (j *Job) Wait(ctx context.Context) error {
+	if j.ID == "" {
+		return nil
+	}
+	const every = 100 * time.Millisecond
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		done, err := j.c.Tracking(ctx, j.ID)
+		if done || err != nil {
+			return err
+		}
+		t.Reset(every)
+	}
+}
+
+func (d *Device) job(line string) *Job {
+	j := &Job{c: d.c}
+	w, _ := SplitLine(line, nil)
+	if len(w) >= 3 && strings.EqualFold(w[1], "TRACKING") {
+		j.ID = w[2]
+	}
+	return j
+}
+
+func (d *Device) okCmd(ctx context.Context, op string, retry bool, words ...string) (string, error) {
+	line, err := d.c.single(ctx, op, retry, words...)
+	if err != nil {
+		return "", err
+	}
+	if !hasPrefixFold(line, "OK") {
+		return "", protoErr(op, line)
+	}
+	return line, nil
+}
+
+// Set changes a writable variable. Needs "actions = SET" in upsd.users. upsd
+// applies it asynchronously: a GET right after may still show the old value.
+//
+// NUT protocol: SET VAR <ups> <var> "<value>"
+func (d *Device) Set(ctx context.Context, name, value string) (*Job, error) {
+	op := d.op("set var", name)
+	req, err := request("SET", "VAR", d.name, name)
+	if err == nil {
+		err = checkArg(value)
+	}
+	if err != nil {
+		return nil, badArg(op, err)
+	}
+	req = append(appendQuoted(append(req[:len(req)-1], ' '), value), '\n')
+	var line string
+	err = d.c.do(ctx, op, true, req, func() error {
+		var rerr error
+		line, rerr = d.c.readReply(op)
+		return rerr
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !hasPrefixFold(line, "OK") {
+		return nil, protoErr(op, line)
+	}
+	return d.job(line), nil
+}
+
+// Run sends an instant command. Needs "instcmds" in upsd.users. It is never
+// retried after a broken connection, since commands like beeper.toggle are
+// not idempotent.
+//
+// NUT protocol: INSTCMD <ups> <cmd>
+func (d *Device) Run(ctx context.Context, cmd string) (*Job, error) {
+	line, err := d.okCmd(ctx, d.op("instcmd", cmd), false, "INSTCMD", d.name, cmd)
+	if err != nil {
+		return nil, err
+	}
+	return d.job(line), nil
+}
+
+// RunParam sends an instant command with its parameter (protocol 1.3).
+//
+// NUT protocol: INSTCMD <ups> <cmd> <param>
+func (d *Device) RunParam(ctx context.Context, cmd, param string) (*Job, error) {
+	line, err := d.okCmd(ctx, d.op("instcmd", cmd), false, "INSTCMD", d.name, cmd, param)
+	if err != nil {
+		return nil, err
+	}
+	return d.job(line), nil
+}
+
+// FSD sets the forced-shutdown latch on the UPS, so every NUT client sees
+// FSD and shuts down. Needs "upsmon primary" or "actions = FSD". upsd keeps
+// the latch until it restarts.
+//
+// NUT protocol: FSD <ups>
+func (d *Device) FSD(ctx context.Context) error {
+	_, err := d.okCmd(ctx, d.op("fsd"), true, "FSD", d.name)
+	return err
+}
+
+// Login registers this connection as a client of the UPS (counted by
+// NUMLOGINS). Needs "upsmon primary|secondary". The client repeats it after a
+// reconnect. A connection can log in to one UPS only.
+//
+// NUT protocol: LOGIN <ups>
+func (d *Device) Login(ctx context.Context) error {
+	_, err := d.okCmd(ctx, d.op("login"), true, "LOGIN", d.name)
+	if err == nil || errors.Is(err, ErrAlreadyLoggedIn) {
+		d.c.mu.Lock()
+		if d.c.login == "" {
+			d.c.login = d.name
+		}
+		d.c.mu.Unlock()
+	}
+	return err
+}
+
+// Primary claims the primary role for the UPS (needs "upsmon primary"). It
+// falls back to the legacy MASTER on servers older than protocol 1.3. The
+// client repeats it after a reconnect.
+//
+// NUT protocol: PRIMARY <ups> (legacy: MASTER <ups>)
+func (d *Device) Primary(ctx context.Context) error {
+	op := d.op("primary")
+	_, err := d.okCmd(ctx, op, true, "PRIMARY", d.name)
+	legacy := false
+	if errors.Is(err, ErrUnknownCommand) {
+		legacy = true
+		_, err = d.okCmd(ctx, d.op("master"), true, "MASTER", d.name)
+	}
+	if err != nil {
+		return err
+	}
+	d.c.mu.Lock()
+	d.c.legacy = legacy
+	d.c.primaries = append(d.c.primaries, d.name)
+	d.c.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,24 @@
+// Package ups talks to Network UPS Tools' upsd over the NUT network protocol
+// (RFC 9271) and decides when a lab must shut down because its UPS is running
+// out.
+//
+// It has three layers:
+//
+//   - [Client] speaks the protocol: [Dial] or [NewClient], optional STARTTLS with
+//     certificate pinning, USERNAME/PASSWORD, LOGIN/PRIMARY, every LIST and GET
+//     command, SET VAR, INSTCMD with TRACKING, FSD. Per-UPS commands live on the
+//     [Device] handle returned by [Client.Device]. Server errors are [*Error]
+//     values that match sentinels such as [ErrUnknownUPS] or [ErrDataStale] with
+//     errors.Is.
+//   - [Machine] is a pure state machine over (status, poll result, clock) that
+//     implements the shutdown [Policy]: debounce, triggers, latched decision.
+//   - [Monitor] polls a [Poller] (normally a [Device]), feeds the machine, emits
+//     NUT-style [Event] values and calls a caller-supplied shutdown action once.
+//     The package never imports a hypervisor SDK: the action is a function.
+//
+// Values are converted at the boundary: [Status] flags, charge in percent,
+// runtime as a time.Duration, voltages and load as float64. A variable the UPS
+// does not report is absent ([Optional].Valid is false), never zero.
+//
+// The sibling package upstest is an in-process NUT server for tests.
+package ups
