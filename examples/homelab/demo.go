@@ -15,6 +15,8 @@ import (
 	"github.com/thehomelab/homelab/omv"
 	"github.com/thehomelab/homelab/routeros"
 	"github.com/thehomelab/homelab/routeros/routerostest"
+	"github.com/thehomelab/homelab/ups"
+	"github.com/thehomelab/homelab/ups/upstest"
 )
 
 // demoTimeout bounds the whole demo: the fakes answer in milliseconds, so
@@ -41,6 +43,7 @@ func demoSteps() []demoStep {
 		{"share", demoShare},
 		{"expose", demoExpose},
 		{"shutdown-plan", demoShutdownPlan},
+		{"powerloss", demoPowerLoss},
 	}
 }
 
@@ -207,4 +210,31 @@ func demoExpose(ctx context.Context, w io.Writer, l *lab.Lab) error {
 func demoShutdownPlan(ctx context.Context, w io.Writer, l *lab.Lab) error {
 	workflow.Title(w, "Ordered shutdown, dry run: the NAS last, then the node")
 	return workflow.Shutdown(ctx, w, l.Proxmox, workflow.ShutdownConfig{Last: []string{"nas"}, Node: true, DryRun: true})
+}
+
+func demoPowerLoss(ctx context.Context, w io.Writer, l *lab.Lab) error {
+	workflow.Title(w, "Power loss: the UPS runs down, the guests go down in order, the NAS last, then the node")
+	// The fake UPS replays an outage: on battery after 30 ms, low battery
+	// after 200 ms. The policy and polling are scaled down from seconds to
+	// milliseconds so the demo does not wait for a real battery.
+	fmt.Fprintln(w, "   -- drill: the fake UPS loses mains power, then its battery runs low")
+	l.UPSServer.Play(lab.UPSName,
+		upstest.Step{At: 30 * time.Millisecond, Status: "OB DISCHRG", Vars: map[string]string{"battery.charge": "64", "battery.runtime": "540"}},
+		upstest.Step{At: 200 * time.Millisecond, Status: "OB DISCHRG LB", Vars: map[string]string{"battery.charge": "18", "battery.runtime": "95"}},
+	)
+	d, err := workflow.PowerLoss(ctx, w, l.UPS, l.Proxmox, workflow.PowerLossConfig{
+		Policy:        ups.Policy{OnBatteryDelay: 50 * time.Millisecond, DeadTime: 2 * time.Second},
+		Interval:      10 * time.Millisecond,
+		AlertInterval: 10 * time.Millisecond,
+		Shutdown:      workflow.ShutdownConfig{Last: []string{"nas"}, Node: true},
+		ForwardFSD:    true,
+	})
+	if err != nil {
+		return err
+	}
+	if !d.Shutdown {
+		return fmt.Errorf("no shutdown decided")
+	}
+	fmt.Fprintf(w, "   FSD set on the UPS for the other NUT clients: %v\n", l.UPSServer.FSDSet(lab.UPSName))
+	return nil
 }

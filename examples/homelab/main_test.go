@@ -103,11 +103,28 @@ func TestDemo(t *testing.T) {
 	assert.Less(t, strings.Index(plan, "(homeassistant)"), strings.Index(plan, "last: vm 100 on proxmox1 (nas)"))
 	assert.Less(t, strings.Index(plan, "(docker)"), strings.Index(plan, "last: vm 100 on proxmox1 (nas)"))
 	assert.Less(t, strings.Index(plan, "(nas)"), strings.Index(plan, "then shut down node proxmox1"))
-	for _, id := range []int{100, 101, 102} {
-		assert.Equal(t, "running", l.ProxmoxServer.GuestStatus(id))
-	}
+	assert.Contains(t, plan, "dry run: nothing was stopped")
 
-	assert.Contains(t, story, "10 workflows, 0 failed")
+	// Power loss: the outage is noticed, low battery decides, the guests
+	// go down in order with the NAS last, then the node; FSD is forwarded.
+	loss := story[strings.Index(story, "== Power loss"):]
+	for _, want := range []string{"event: ONBATT (OB DISCHRG", "event: LOWBATT (OB DISCHRG LB)", "decision: shut down (low battery"} {
+		assert.Contains(t, loss, want)
+	}
+	ha, docker, nas := strings.Index(loss, "(homeassistant): shut down"), strings.Index(loss, "(docker): shut down"), strings.Index(loss, "(nas): shut down")
+	node := strings.Index(loss, "node proxmox1: shutting down")
+	require.True(t, ha > 0 && docker > 0 && nas > 0 && node > 0, loss)
+	assert.Less(t, ha, nas)
+	assert.Less(t, docker, nas)
+	assert.Less(t, nas, node)
+	for _, id := range []int{100, 101, 102} {
+		assert.Equal(t, "stopped", l.ProxmoxServer.GuestStatus(id))
+	}
+	assert.False(t, l.ProxmoxServer.NodeOnline("proxmox1"))
+	assert.True(t, l.UPSServer.FSDSet(lab.UPSName))
+	assert.NotContains(t, story, lab.UPSPassword)
+
+	assert.Contains(t, story, "11 workflows, 0 failed")
 	assert.NotContains(t, story, "FAILED")
 }
 
@@ -161,6 +178,7 @@ func TestRun(t *testing.T) {
 		{name: "wireguard usage", args: []string{"wireguard", "-name", "phone"}, code: 2, errOut: "shown only once"},
 		{name: "isolation without password", args: []string{"isolation"}, code: 1, errOut: "set ROUTEROS_PASSWORD"},
 		{name: "passthrough usage", args: []string{"passthrough"}, code: 2, errOut: "-disks"},
+		{name: "powerloss usage", args: []string{"powerloss", "-ups", "nohost"}, code: 2, errOut: "name@host"},
 		{name: "shutdown without token", args: []string{"shutdown"}, code: 1, errOut: "set PROXMOX_TOKEN_ID"},
 		{name: "share usage", args: []string{"share"}, code: 2, errOut: "-name and -owner"},
 		{name: "ddns without token", args: []string{"ddns", "-ip", "198.51.100.20"}, code: 1, errOut: "set CLOUDFLARE_API_TOKEN"},

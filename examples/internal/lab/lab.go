@@ -17,6 +17,8 @@ import (
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
 	"github.com/thehomelab/homelab/routeros"
 	"github.com/thehomelab/homelab/routeros/routerostest"
+	"github.com/thehomelab/homelab/ups"
+	"github.com/thehomelab/homelab/ups/upstest"
 )
 
 // Zone is the lab's Cloudflare zone.
@@ -49,6 +51,11 @@ type Lab struct {
 	Proxy       *npm.Client
 	ProxyServer *npmtest.Server
 
+	// UPS is the lab UPS on a client of the fake NUT server, UPSServer
+	// the fake.
+	UPS       *ups.Device
+	UPSServer *upstest.Server
+
 	closers []func()
 }
 
@@ -61,7 +68,7 @@ func Start(ctx context.Context) (_ *Lab, err error) {
 			l.Close()
 		}
 	}()
-	for _, start := range []func(context.Context) error{l.startRouter, l.startDNS, l.startProxmox, l.startNAS, l.startProxy} {
+	for _, start := range []func(context.Context) error{l.startRouter, l.startDNS, l.startProxmox, l.startNAS, l.startProxy, l.startUPS} {
 		if err := start(ctx); err != nil {
 			return nil, err
 		}
