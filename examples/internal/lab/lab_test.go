@@ -17,6 +17,7 @@ func TestStartAndClose(t *testing.T) {
 	require.NotNil(t, l.Proxmox)
 	require.NotNil(t, l.NAS)
 	require.NotNil(t, l.Proxy)
+	require.NotNil(t, l.UPS)
 
 	ip, err := l.Router.WAN.PublicIP(t.Context(), "")
 	require.NoError(t, err)
