@@ -2,6 +2,7 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -69,5 +70,11 @@ func runPowerLoss(ctx context.Context, out io.Writer, args []string, env Env) er
 		ForwardFSD: *fsd,
 		DryRun:     *drill,
 	})
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		// Stopped by Ctrl-C or the service manager before any decision:
+		// a normal end for a guard.
+		fmt.Fprintln(out, "   stopped; no shutdown was decided")
+		return nil
+	}
 	return err
 }

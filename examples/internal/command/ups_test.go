@@ -2,9 +2,11 @@ package command
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -66,6 +68,23 @@ func TestPowerLossCommand(t *testing.T) {
 	assert.Less(t, strings.Index(story, "(docker): shut down"), nas)
 	assert.Less(t, nas, node)
 	assert.NotContains(t, story, "upsmon-secret")
+}
+
+func TestPowerLossCommandStopped(t *testing.T) {
+	t.Parallel()
+	u := upstest.NewServer()
+	t.Cleanup(u.Close)
+	u.AddUPS("ups", "PowerWalker VI 1000 STL", upstest.DefaultVars()) // on line power
+	pv, flags := pve(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	var out safeBuffer
+	done := make(chan error, 1)
+	go func() { done <- runPowerLoss(ctx, &out, append(flags, "-ups", "ups@"+u.Addr()), upsEnv) }()
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "watching the UPS") }, 10*time.Second, 5*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done, "a stopped guard is not a failure")
+	assert.Contains(t, out.String(), "stopped; no shutdown was decided")
+	assert.Equal(t, "running", pv.GuestStatus(100))
 }
 
 func TestPowerLossCommandErrors(t *testing.T) {
