@@ -156,6 +156,25 @@ func TestDemoStepsAreIdempotent(t *testing.T) {
 	assert.Equal(t, nasWrites, nasWrites2, "second share wrote to the NAS")
 }
 
+// A workflow that fails says so, the others still run, and the demo fails.
+func TestDemoReportsFailures(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	l.NASServer.Close() // the NAS is gone
+	var out bytes.Buffer
+	err := demo(t.Context(), &out, l)
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "nas-health:")
+	assert.ErrorContains(t, err, "share:")
+	story := out.String()
+	t.Log("\n" + story)
+	assert.Equal(t, 2, strings.Count(story, "   FAILED: "), story)
+	assert.Contains(t, story, "11 workflows, 2 failed")
+	assert.NotContains(t, story, "healthy\n")
+	assert.Contains(t, story, "Cloudflare now holds vpn.thehomelab.site A "+routerostest.LabPublicIP)
+	assert.Contains(t, story, "node proxmox1: shutting down")
+}
+
 func TestRun(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
