@@ -360,6 +360,10 @@ func (s *Server) DropConnections() {
 	defer s.mu.Unlock()
 	for c := range s.conns {
 		_ = c.conn.Close()
+		// Forget the session now, not when its goroutine notices the
+		// close: a client that redials at once must not be counted twice
+		// by NUMLOGINS or CLIENT lists.
+		delete(s.conns, c)
 	}
 }
 
