@@ -7,6 +7,8 @@ import (
 	"io"
 	"log"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/thehomelab/homelab/examples/internal/lab"
@@ -47,8 +49,42 @@ func demoSteps() []demoStep {
 	}
 }
 
-// runDemo starts the embedded lab, runs the demo against it and stops it.
-func runDemo(ctx context.Context, w io.Writer) error {
+// stepNames returns the names of the demo's workflows.
+func stepNames() []string { return names(demoSteps()) }
+
+func names(steps []demoStep) []string {
+	var out []string
+	for _, s := range steps {
+		out = append(out, s.name)
+	}
+	return out
+}
+
+// pickSteps returns the demo steps called names, in demo order; no names
+// means all of them.
+func pickSteps(names []string) ([]demoStep, error) {
+	all := demoSteps()
+	if len(names) == 0 {
+		return all, nil
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		if !slices.Contains(stepNames(), n) {
+			return nil, fmt.Errorf("no workflow %q; there are: %s", n, strings.Join(stepNames(), " "))
+		}
+		want[n] = true
+	}
+	var steps []demoStep
+	for _, s := range all {
+		if want[s.name] {
+			steps = append(steps, s)
+		}
+	}
+	return steps, nil
+}
+
+// runDemo starts the embedded lab, runs the steps against it and stops it.
+func runDemo(ctx context.Context, w io.Writer, steps []demoStep) error {
 	ctx, cancel := context.WithTimeout(ctx, demoTimeout)
 	defer cancel()
 	// The fakes' HTTP servers report to the standard logger, e.g. a TLS
@@ -62,16 +98,19 @@ func runDemo(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	defer l.Close()
-	return demo(ctx, w, l)
+	return demo(ctx, w, l, steps)
 }
 
-// demo runs every workflow against the lab l. A failed workflow is reported
-// and the others still run.
-func demo(ctx context.Context, w io.Writer, l *lab.Lab) error {
+// demo runs the steps' workflows against the lab l. A failed workflow is
+// reported and the others still run.
+func demo(ctx context.Context, w io.Writer, l *lab.Lab, steps []demoStep) error {
 	start := time.Now()
-	fmt.Fprintln(w, "homelab demo: every workflow against an embedded lab of fakes on 127.0.0.1")
+	what := "every workflow"
+	if len(steps) < len(demoSteps()) {
+		what = strings.Join(names(steps), ", ")
+	}
+	fmt.Fprintf(w, "homelab demo: %s against an embedded lab of fakes on 127.0.0.1\n", what)
 	var errs []error
-	steps := demoSteps()
 	for _, s := range steps {
 		if err := s.run(ctx, w, l); err != nil {
 			fmt.Fprintf(w, "   FAILED: %v\n", err)

@@ -1,6 +1,7 @@
 // Command homelab is the thin CLI over the homelab workflows.
 //
 //	go run ./examples/homelab demo          # every workflow against an embedded lab of fakes
+//	go run ./examples/homelab demo powerloss  # only the named workflows
 //	go run ./examples/homelab ddns -h       # one workflow against real devices
 //
 // demo needs no network, no configuration and no root: it starts the SDK's
@@ -15,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/thehomelab/homelab/examples/internal/command"
@@ -35,11 +37,12 @@ func run(ctx context.Context, args []string, out, errOut io.Writer, env command.
 	}
 	switch name := args[0]; name {
 	case "demo":
-		if len(args) > 1 {
-			fmt.Fprintf(errOut, "homelab demo: unexpected arguments %q\n", args[1:])
+		steps, err := pickSteps(args[1:])
+		if err != nil {
+			fmt.Fprintf(errOut, "homelab demo: %v\n", err)
 			return 2
 		}
-		if err := runDemo(ctx, out); err != nil {
+		if err := runDemo(ctx, out, steps); err != nil {
 			fmt.Fprintf(errOut, "homelab demo: %v\n", err)
 			return 1
 		}
@@ -61,7 +64,8 @@ func run(ctx context.Context, args []string, out, errOut io.Writer, env command.
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: homelab <command> [flags]")
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  %-12s %s\n", "demo", "run every workflow against an embedded lab of fakes (no network)")
+	fmt.Fprintf(w, "  %-12s %s\n", "demo", "run every workflow against an embedded lab of fakes (no network);")
+	fmt.Fprintf(w, "  %-12s %s\n", "", "demo <workflow>... runs only those: "+strings.Join(stepNames(), " "))
 	for _, c := range command.All() {
 		fmt.Fprintf(w, "  %-12s %s\n", c.Name, c.Summary)
 	}

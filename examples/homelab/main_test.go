@@ -28,7 +28,7 @@ func TestDemo(t *testing.T) {
 	t.Parallel()
 	l := startLab(t)
 	var out bytes.Buffer
-	require.NoError(t, demo(t.Context(), &out, l), out.String())
+	require.NoError(t, demo(t.Context(), &out, l, demoSteps()), out.String())
 	story := out.String()
 	t.Log("\n" + story)
 
@@ -162,7 +162,7 @@ func TestDemoReportsFailures(t *testing.T) {
 	l := startLab(t)
 	l.NASServer.Close() // the NAS is gone
 	var out bytes.Buffer
-	err := demo(t.Context(), &out, l)
+	err := demo(t.Context(), &out, l, demoSteps())
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "nas-health:")
 	assert.ErrorContains(t, err, "share:")
@@ -187,7 +187,8 @@ func TestRun(t *testing.T) {
 		{name: "no command", args: nil, code: 2, errOut: "usage: homelab"},
 		{name: "help", args: []string{"help"}, code: 0, out: "demo"},
 		{name: "unknown", args: []string{"frobnicate"}, code: 2, errOut: `unknown command "frobnicate"`},
-		{name: "demo extra args", args: []string{"demo", "now"}, code: 2, errOut: "unexpected arguments"},
+		{name: "demo unknown workflow", args: []string{"demo", "now"}, code: 2, errOut: `no workflow "now"; there are: ddns acme`},
+		{name: "demo one workflow", args: []string{"demo", "isolation"}, code: 0, out: "1 workflows, 0 failed"},
 		{name: "demo", args: []string{"demo"}, code: 0, out: "0 failed"},
 		{name: "ddns help", args: []string{"ddns", "-h"}, code: 0, out: "CLOUDFLARE_API_TOKEN"},
 		{name: "ddns bad flag", args: []string{"ddns", "-nope"}, code: 2, errOut: "usage"},
