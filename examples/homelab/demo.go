@@ -31,8 +31,8 @@ type demoStep struct {
 	run  func(ctx context.Context, w io.Writer, l *lab.Lab) error
 }
 
-// demoSteps are the workflows of the demo, in the order they run. A
-// workflow whose package is not in this build has no step.
+// demoSteps are the workflows of the demo, in the order they run: the
+// power loss last, because it shuts the lab's Proxmox node down.
 func demoSteps() []demoStep {
 	return []demoStep{
 		{"ddns", demoDDNS},
@@ -60,15 +60,15 @@ func names(steps []demoStep) []string {
 	return out
 }
 
-// pickSteps returns the demo steps called names, in demo order; no names
+// pickSteps returns the demo steps named in picked, in demo order; none
 // means all of them.
-func pickSteps(names []string) ([]demoStep, error) {
+func pickSteps(picked []string) ([]demoStep, error) {
 	all := demoSteps()
-	if len(names) == 0 {
+	if len(picked) == 0 {
 		return all, nil
 	}
 	want := map[string]bool{}
-	for _, n := range names {
+	for _, n := range picked {
 		if !slices.Contains(stepNames(), n) {
 			return nil, fmt.Errorf("no workflow %q; there are: %s", n, strings.Join(stepNames(), " "))
 		}
