@@ -110,6 +110,7 @@ func demo(ctx context.Context, w io.Writer, l *lab.Lab, steps []demoStep) error 
 		what = strings.Join(names(steps), ", ")
 	}
 	fmt.Fprintf(w, "homelab demo: %s against an embedded lab of fakes on 127.0.0.1\n", what)
+	l.Describe(w)
 	var errs []error
 	for _, s := range steps {
 		if err := s.run(ctx, w, l); err != nil {

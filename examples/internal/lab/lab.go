@@ -6,6 +6,8 @@ package lab
 
 import (
 	"context"
+	"fmt"
+	"io"
 
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/dns/dnstest"
@@ -82,4 +84,29 @@ func (l *Lab) Close() {
 		l.closers[i]()
 	}
 	l.closers = nil
+}
+
+// Describe prints where each fake listens and which protocol it speaks.
+func (l *Lab) Describe(w io.Writer) {
+	row := func(device, fake, where string) {
+		fmt.Fprintf(w, "   %-10s %-13s %s\n", device, fake, where)
+	}
+	if l.RouterServer != nil {
+		row("router", "routerostest", l.RouterServer.Addr()+" (RouterOS API)")
+	}
+	if l.DNSServer != nil {
+		row("cloudflare", "dnstest", l.DNSServer.BaseURL())
+	}
+	if l.ProxmoxServer != nil {
+		row("proxmox", "proxmoxtest", l.ProxmoxServer.URL+" (self-signed, pinned)")
+	}
+	if l.NASServer != nil {
+		row("nas", "omvtest", l.NASServer.URL+"/rpc.php")
+	}
+	if l.ProxyServer != nil {
+		row("proxy", "npmtest", l.ProxyServer.URL)
+	}
+	if l.UPSServer != nil {
+		row("ups", "upstest", l.UPSServer.Addr()+" (NUT)")
+	}
 }

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -25,6 +26,13 @@ func TestStartAndClose(t *testing.T) {
 	recs := l.DNSServer.Records(VPNName)
 	require.Len(t, recs, 1)
 	assert.Equal(t, StaleVPNAddr, recs[0].Content)
+
+	var b strings.Builder
+	l.Describe(&b)
+	for _, want := range []string{"router     routerostest  127.0.0.1:", "cloudflare dnstest       http://127.0.0.1:",
+		"proxmox    proxmoxtest   https://127.0.0.1:", "nas        omvtest", "proxy      npmtest", "ups        upstest       127.0.0.1:"} {
+		assert.Contains(t, b.String(), want)
+	}
 
 	l.Close()
 	l.Close() // idempotent
