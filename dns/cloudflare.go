@@ -14,6 +14,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	cloudflare "github.com/cloudflare/cloudflare-go"
@@ -70,16 +71,40 @@ func (b *backend) verifyAccountToken(ctx context.Context, accountID string) (tok
 	return tokenInfo{ID: v.ID, Status: v.Status, NotBefore: v.NotBefore, ExpiresOn: v.ExpiresOn}, nil
 }
 
+// maxZonePages bounds the zone lookup: a name filter matches one zone, so
+// more than a few pages means a broken or hostile answer.
+const maxZonePages = 20
+
+// zones looks zones up by name. It pages itself instead of calling v0's
+// ListZonesContext, which sizes a slice from the answer's total_count and
+// starts a goroutine per announced page: a lying result_info panics it
+// (negative or short count) or makes it fetch thousands of pages at once.
 func (b *backend) zones(ctx context.Context, name string) ([]Zone, error) {
-	res, err := b.api.ListZonesContext(ctx, cloudflare.WithZoneFilters(name, "", ""))
-	if err != nil {
-		return nil, err
+	var out []Zone
+	for page := 1; ; page++ {
+		q := url.Values{"name": {name}, "page": {strconv.Itoa(page)}, "per_page": {"50"}}
+		raw, err := b.api.Raw(ctx, http.MethodGet, "/zones?"+q.Encode(), nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		var zs []struct {
+			ID     string `json:"id"`
+			Name   string `json:"name"`
+			Status string `json:"status"`
+		}
+		if err := json.Unmarshal(raw.Result, &zs); err != nil {
+			return nil, fmt.Errorf("decode zones: %w", err)
+		}
+		for _, z := range zs {
+			out = append(out, Zone{ID: z.ID, Name: z.Name, Status: z.Status})
+		}
+		if len(zs) == 0 || raw.ResultInfo == nil || page >= raw.ResultInfo.TotalPages {
+			return out, nil
+		}
+		if page >= maxZonePages {
+			return nil, fmt.Errorf("zone listing for %s has more than %d pages", name, maxZonePages)
+		}
 	}
-	out := make([]Zone, 0, len(res.Result))
-	for _, z := range res.Result {
-		out = append(out, Zone{ID: z.ID, Name: z.Name, Status: z.Status})
-	}
-	return out, nil
 }
 
 func fromCF(r cloudflare.DNSRecord) Record {

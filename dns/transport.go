@@ -102,7 +102,7 @@ func ParseEnvelope(status int, h http.Header, body []byte, now time.Time) (*Erro
 	}
 	e := &Error{StatusCode: status, RayID: h.Get("Cf-Ray")}
 	for _, w := range env.Errors {
-		e.Errors = append(e.Errors, APIError{Code: w.Code, Message: w.Message})
+		e.Errors = append(e.Errors, APIError(w))
 	}
 	if len(e.Errors) == 0 && status >= 400 {
 		e.Errors = []APIError{{Message: http.StatusText(status)}}

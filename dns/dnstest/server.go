@@ -673,7 +673,7 @@ func (s *Server) listZones(w http.ResponseWriter, r *http.Request, tok Token) {
 	var zs []wireZone
 	for _, z := range s.zones {
 		if (name == "" || z.Name == name) && (status == "" || z.Status == status) && tok.seesZone(z.Name) {
-			zs = append(zs, wireZone{ID: z.ID, Name: z.Name, Status: z.Status})
+			zs = append(zs, wireZone(z))
 		}
 	}
 	s.mu.Unlock()

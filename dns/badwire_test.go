@@ -1,0 +1,57 @@
+package dns_test
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/dns"
+)
+
+// localServer starts an httptest server on 127.0.0.1, closed in t.Cleanup.
+func localServer(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv.Listener.Close()
+	srv.Listener = l
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// A zone listing whose result_info lies (more pages than zones, a
+// negative count) must be an error, not a panic or a huge allocation.
+func TestZoneLookupBadPagination(t *testing.T) {
+	t.Parallel()
+	for _, ri := range []string{
+		`{"page":1,"per_page":50,"count":1,"total_pages":3,"total_count":10}`,
+		`{"page":1,"per_page":50,"count":1,"total_pages":2,"total_count":-1}`,
+		`{"page":1,"per_page":50,"count":1,"total_pages":100000,"total_count":5000000}`,
+	} {
+		t.Run(ri, func(t *testing.T) {
+			t.Parallel()
+			var hits atomic.Int32
+			srv := localServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				fmt.Fprintf(w, `{"success":true,"errors":[],"messages":[],"result":[{"id":"z1","name":"thehomelab.site","status":"active"}],"result_info":%s}`, ri)
+			}))
+			c, err := dns.NewClient(dns.NewSecret("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = c.Close() })
+			var zerr error
+			assert.NotPanics(t, func() { _, zerr = c.Zone(t.Context(), "thehomelab.site") })
+			assert.LessOrEqual(t, hits.Load(), int32(20), "pages fetched are bounded")
+			if hits.Load() == 20 {
+				assert.Error(t, zerr, "endless listing is an error")
+			}
+		})
+	}
+}
