@@ -55,3 +55,24 @@ func TestZoneLookupBadPagination(t *testing.T) {
 		})
 	}
 }
+
+// A redirect (a proxy or a hijacked base URL) must not carry the token to
+// another host: the transport sets it on every request it sends.
+func TestRedirectDoesNotLeakToken(t *testing.T) {
+	t.Parallel()
+	var leaked atomic.Value
+	other := localServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Store(r.Header.Get("Authorization"))
+		fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":[]}`)
+	}))
+	srv := localServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+	}))
+	c, err := dns.NewClient(dns.NewSecret("secret-token"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	_, err = c.Zone(t.Context(), "thehomelab.site")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "redirect")
+	assert.Nil(t, leaked.Load(), "the other host saw no request")
+}
