@@ -432,9 +432,12 @@ func (u *Updater) reconcile(name string, typ RecordType, addr netip.Addr, mine [
 
 // Apply reads the sources and, when the address changed or a re-check is
 // due, brings the records in line: one list, then one request per changed
-// record. On a failure midway it stops, reports what it did, and the next
-// cycle re-reads Cloudflare and finishes the job. When nothing is due it
-// makes no request.
+// record. A change Cloudflare refuses (say a 500 on one PATCH) does not
+// stop the others; a 429, an authentication or permission failure, or no
+// answer at all stops the batch, since the rest would fail alike. Apply
+// reports what it did, joins the errors, and the next cycle re-reads
+// Cloudflare and finishes the job. When nothing is due it makes no
+// request.
 //
 // Cloudflare API: GET /zones?name= (first cycle only), GET
 // /zones/{zone_id}/dns_records, then POST, PATCH or DELETE
@@ -451,21 +454,32 @@ func (u *Updater) Apply(ctx context.Context) (Plan, error) {
 	}
 	planned := p.Changes
 	p.Changes = nil
-	var applyErr error
+	var applyErrs []error
+	failed := map[string]bool{} // name and type whose change failed
 	for _, ch := range planned {
+		key := ch.key()
+		if failed[key] {
+			// Leave the rest of that name alone (e.g. its duplicates)
+			// until the next cycle has re-read it.
+			continue
+		}
 		done, cerr := u.do(ctx, ch)
 		if cerr != nil {
-			applyErr = cerr
-			break
+			applyErrs = append(applyErrs, cerr)
+			failed[key] = true
+			if ctx.Err() != nil || stopsBatch(cerr) {
+				break
+			}
+			continue
 		}
 		p.Changes = append(p.Changes, done)
 	}
-	if applyErr != nil {
+	if len(applyErrs) > 0 {
 		u.dirty = true
 		if ctx.Err() != nil {
 			return p, ctx.Err()
 		}
-		return p, errors.Join(err, applyErr)
+		return p, errors.Join(append([]error{err}, applyErrs...)...)
 	}
 	// Everything planned is in place: remember it.
 	addrs := map[Family]netip.Addr{IPv4: p.IPv4, IPv6: p.IPv6}
@@ -487,6 +501,27 @@ func (u *Updater) Apply(ctx context.Context) (Plan, error) {
 	u.verifiedAt = u.now()
 	u.dirty = false
 	return p, err
+}
+
+// key names the record set a change belongs to: "name type".
+func (c Change) key() string {
+	r := c.After
+	if c.Action == ActionDelete {
+		r = c.Before
+	}
+	return r.Name + " " + string(r.Type)
+}
+
+// stopsBatch reports whether a failed change means the remaining ones
+// would fail the same way (rate limit, token, zone, closed client, no
+// answer at all), so Apply stops instead of sending them.
+func stopsBatch(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return true
+	}
+	return errors.Is(err, ErrRateLimited) || errors.Is(err, ErrAuth) ||
+		errors.Is(err, ErrPermission) || errors.Is(err, ErrZoneNotFound)
 }
 
 func (u *Updater) do(ctx context.Context, ch Change) (Change, error) {

@@ -264,24 +264,74 @@ func TestUpdaterPatchFailsMidBatch(t *testing.T) {
 	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointPatchRecord, Kind: dnstest.Fail500, Skip: 1, Times: 1})
 	p, err := u.Apply(ctx)
 	require.ErrorIs(t, err, dns.ErrUnavailable)
-	assert.Len(t, p.Changes, 1, "reports what it did")
+	require.Len(t, p.Changes, 2, "reports what it did")
+	assert.Equal(t, "a.thehomelab.site", p.Changes[0].After.Name)
+	assert.Equal(t, "c.thehomelab.site", p.Changes[1].After.Name, "the names after the failed one are still updated")
 	got := map[string]string{}
 	for _, n := range names {
 		got[n] = srv.Records(n + ".thehomelab.site")[0].Content
 	}
-	assert.Equal(t, map[string]string{"a": "198.51.100.20", "b": "203.0.113.10", "c": "203.0.113.10"}, got, "no wrong record")
+	assert.Equal(t, map[string]string{"a": "198.51.100.20", "b": "203.0.113.10", "c": "198.51.100.20"}, got, "no wrong record")
 
-	// Next cycle finishes the job with one list and two patches.
+	// Next cycle finishes the job with one list and one patch.
 	srv.ResetCounts()
 	p, err = u.Apply(ctx)
 	require.NoError(t, err)
-	assert.Len(t, p.Changes, 2)
+	assert.Len(t, p.Changes, 1)
 	assert.Equal(t, 1, srv.Requests(dnstest.EndpointListRecords))
-	assert.Equal(t, 2, srv.Requests(dnstest.EndpointPatchRecord))
+	assert.Equal(t, 1, srv.Requests(dnstest.EndpointPatchRecord))
 	srv.ResetCounts()
 	_, err = u.Apply(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, srv.TotalRequests())
+}
+
+// A 429 midway stops the batch: the remaining PATCHes would only be
+// rate limited too.
+func TestUpdaterRateLimitStopsBatch(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	names := []string{"a", "b", "c"}
+	for _, n := range names {
+		managed(srv, n+".thehomelab.site", "A", "203.0.113.10")
+	}
+	box := &addrBox{}
+	box.set("203.0.113.10")
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: names, IPv4: box.source})
+	_, err := u.Apply(ctx)
+	require.NoError(t, err)
+
+	box.set("198.51.100.20")
+	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointPatchRecord, Kind: dnstest.Fail429, Skip: 1, RetryAfter: time.Minute})
+	srv.ResetCounts()
+	p, err := u.Apply(ctx)
+	require.ErrorIs(t, err, dns.ErrRateLimited)
+	assert.Equal(t, time.Minute, dns.RetryAfter(err))
+	assert.Len(t, p.Changes, 1)
+	assert.Equal(t, 2, srv.Requests(dnstest.EndpointPatchRecord), "c was not sent")
+}
+
+// A failed update of a name leaves that name's other changes (deleting
+// its duplicates) for the next cycle.
+func TestUpdaterFailedUpdateKeepsDuplicates(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	managed(srv, "vpn.thehomelab.site", "A", "203.0.113.1")
+	managed(srv, "vpn.thehomelab.site", "A", "203.0.113.2")
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("198.51.100.20"))})
+	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointPatchRecord, Kind: dnstest.Fail500, Times: 1})
+	_, err := u.Apply(t.Context())
+	require.ErrorIs(t, err, dns.ErrUnavailable)
+	assert.Len(t, srv.Records("vpn.thehomelab.site"), 2, "no delete after the failed update")
+	assert.Zero(t, srv.Requests(dnstest.EndpointDeleteRecord))
+
+	p, err := u.Apply(t.Context())
+	require.NoError(t, err)
+	assert.Len(t, p.Changes, 2)
+	rs := srv.Records("vpn.thehomelab.site")
+	require.Len(t, rs, 1)
+	assert.Equal(t, "198.51.100.20", rs[0].Content)
 }
 
 func TestUpdater429Storm(t *testing.T) {
