@@ -68,3 +68,18 @@ func TestVerifyToken(t *testing.T) {
 	}
 	assert.Empty(t, srv.Records("_homelab-token-check.thehomelab.site"), "probe record removed")
 }
+
+// A failing tokens/verify (other than a rejection of the token) is
+// reported, not swallowed because the probes pass.
+func TestVerifyTokenEndpointFailure(t *testing.T) {
+	t.Parallel()
+	for _, f := range []dnstest.FaultKind{dnstest.Fail500, dnstest.Fail429, dnstest.FailSuccessFalse} {
+		srv, c := newFake(t)
+		srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointVerifyToken, Kind: f})
+		_, err := c.VerifyToken(t.Context(), dnstest.SeedZone, dns.VerifyOptions{})
+		require.Error(t, err, f)
+		var e *dns.Error
+		require.ErrorAs(t, err, &e)
+		assert.Contains(t, err.Error(), "verify token on thehomelab.site")
+	}
+}
