@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"sync/atomic"
 	"testing"
 
@@ -75,4 +76,30 @@ func TestRedirectDoesNotLeakToken(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "redirect")
 	assert.Nil(t, leaked.Load(), "the other host saw no request")
+}
+
+// "Already exists" is success only when the re-check finds the record:
+// otherwise (it vanished, or differs) it stays ErrConflict.
+func TestCreateExistsWithoutMatchIsConflict(t *testing.T) {
+	t.Parallel()
+	for _, code := range []int{dns.CodeRecordExists, dns.CodeIdenticalRecord} {
+		var lists atomic.Int32
+		srv := localServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.Method {
+			case http.MethodPost:
+				w.WriteHeader(http.StatusBadRequest)
+				fmt.Fprintf(w, `{"success":false,"errors":[{"code":%d,"message":"Record already exists."}],"messages":[],"result":null}`, code)
+			default:
+				lists.Add(1)
+				fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":[{"id":"r1","type":"A","name":"vpn.thehomelab.site","content":"192.0.2.1","ttl":1}],"result_info":{"page":1,"per_page":100,"count":1,"total_count":1,"total_pages":1}}`)
+			}
+		}))
+		c, err := dns.NewClient(dns.NewSecret("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		z := dns.Zone{ID: "z1", Name: "thehomelab.site"}
+		_, err = c.CreateRecord(t.Context(), z, dns.Record{Type: dns.TypeA, Name: "vpn", Addr: netip.MustParseAddr("203.0.113.10")})
+		require.ErrorIs(t, err, dns.ErrConflict, code)
+		assert.Equal(t, int32(1), lists.Load(), "re-checked once")
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -503,4 +504,108 @@ func TestUpdaterRunWaitsOutRetryAfter(t *testing.T) {
 	assert.Equal(t, dns.EventError, first.Kind)
 	assert.ErrorIs(t, first.Err, dns.ErrRateLimited)
 	assert.GreaterOrEqual(t, first.Next, 300*time.Second)
+}
+
+// The budget: 1,000 cycles with an unchanged address cost nothing
+// beyond the periodic re-verification (one list per VerifyEvery).
+func TestUpdaterThousandCyclesOnlyReverify(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	for _, n := range []string{"vpn", "a", "b"} {
+		managed(srv, n+".thehomelab.site", "A", "203.0.113.10")
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn", "a", "b"},
+		IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10")), VerifyEvery: time.Hour})
+	dns.SetClock(u, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	_, err := u.Apply(ctx)
+	require.NoError(t, err)
+	srv.ResetCounts()
+	checked := 0
+	for range 1000 {
+		mu.Lock()
+		now = now.Add(5 * time.Minute)
+		mu.Unlock()
+		p, err := u.Apply(ctx)
+		require.NoError(t, err)
+		require.False(t, p.Changed())
+		if p.Checked {
+			checked++
+		}
+	}
+	// 1,000 × 5 min = 83 h 20 min: a re-verification every 12th cycle.
+	assert.Equal(t, 83, checked)
+	assert.Equal(t, 83, srv.Requests(dnstest.EndpointListRecords))
+	assert.Equal(t, 83, srv.TotalRequests(), "nothing but the re-verification lists")
+}
+
+// Run backs off exponentially after failures, from min(interval, 30 s) up
+// to 8 × interval (±10 % jitter), and goes back to the interval after a
+// success. Fake clock: no request is made (the source fails).
+func TestUpdaterRunBackoff(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		c, err := dns.NewClient(dns.NewSecret("x"), dns.WithBaseURL("http://127.0.0.1:9"))
+		require.NoError(t, err)
+		defer c.Close()
+		boom := errors.New("router unreachable")
+		var events []dns.Event
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		u, err := c.NewUpdater(dns.UpdaterConfig{Zone: "thehomelab.site", Names: []string{"vpn"},
+			IPv4: func(context.Context) (netip.Addr, error) { return netip.Addr{}, boom },
+			OnEvent: func(e dns.Event) {
+				events = append(events, e)
+				if len(events) == 10 {
+					cancel()
+				}
+			}})
+		require.NoError(t, err)
+		start := time.Now()
+		require.ErrorIs(t, u.Run(ctx, time.Hour), context.Canceled)
+		want := []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute,
+			16 * time.Minute, 32 * time.Minute, 64 * time.Minute, 128 * time.Minute, 256 * time.Minute}
+		require.Len(t, events, len(want))
+		var total time.Duration
+		for i, e := range events {
+			assert.Equal(t, dns.EventError, e.Kind)
+			assert.ErrorIs(t, e.Err, boom)
+			assert.InDelta(t, float64(want[i]), float64(e.Next), 0.1*float64(want[i])+1, "event %d", i)
+			if i < len(events)-1 {
+				total += e.Next
+			}
+		}
+		assert.Equal(t, total, time.Since(start), "Run waited exactly what it announced")
+	})
+}
+
+// Successful cycles wait the interval with ±10 % jitter, so several
+// updaters do not hit Cloudflare in lockstep.
+func TestUpdaterRunJitter(t *testing.T) {
+	t.Parallel()
+	_, c := newFake(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	const interval = 2 * time.Millisecond
+	var nexts []time.Duration
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10")),
+		OnEvent: func(e dns.Event) {
+			if e.Kind == dns.EventError {
+				t.Error(e.Err)
+			}
+			nexts = append(nexts, e.Next)
+			if len(nexts) == 20 {
+				cancel()
+			}
+		}})
+	require.ErrorIs(t, u.Run(ctx, interval), context.Canceled)
+	distinct := map[time.Duration]bool{}
+	for _, n := range nexts {
+		assert.GreaterOrEqual(t, n, interval*9/10)
+		assert.LessOrEqual(t, n, interval*11/10)
+		distinct[n] = true
+	}
+	assert.Greater(t, len(distinct), 1, "jittered, not a fixed interval")
 }
