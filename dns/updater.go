@@ -295,10 +295,16 @@ func (u *Updater) due(addrs map[Family]netip.Addr) bool {
 
 // Plan reports what Apply would change now, without changing anything.
 // Like Apply it makes no Cloudflare request when nothing is due.
+//
+// Cloudflare API: GET /zones?name= (first cycle only), GET
+// /zones/{zone_id}/dns_records
 func (u *Updater) Plan(ctx context.Context) (Plan, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	p, _, _, err := u.plan(ctx)
+	if ctx.Err() != nil {
+		return Plan{IPv4: p.IPv4, IPv6: p.IPv6}, ctx.Err()
+	}
 	return p, err
 }
 
@@ -554,6 +560,8 @@ func (u *Updater) do(ctx context.Context, ch Change) (Change, error) {
 // returns ctx.Err(). After a failed cycle it waits with exponential backoff
 // instead (from min(interval, 30 s) up to 8 × interval), and at least as
 // long as a 429's Retry-After. Every cycle is reported to OnEvent.
+//
+// Cloudflare API: as Apply, per cycle
 func (u *Updater) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		return errors.New("dns: updater: interval must be positive")

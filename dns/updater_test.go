@@ -609,3 +609,16 @@ func TestUpdaterRunJitter(t *testing.T) {
 	}
 	assert.Greater(t, len(distinct), 1, "jittered, not a fixed interval")
 }
+
+func TestUpdaterPlanContextDone(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	srv.SetLatency(5 * time.Second)
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10"))})
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, err := u.Plan(ctx)
+	assert.Equal(t, context.DeadlineExceeded, err, "ctx.Err() itself")
+	_, err = u.Apply(ctx)
+	assert.Equal(t, context.DeadlineExceeded, err)
+}
