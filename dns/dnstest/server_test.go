@@ -174,3 +174,37 @@ func TestFaultsRateLimitLatency(t *testing.T) {
 	srv.Close()
 	srv.Close()
 }
+
+func TestListFiltersOnTheWire(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	z, _ := srv.Zone(dnstest.SeedZone)
+	srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "A", Name: "a.thehomelab.site", Content: "203.0.113.1", Comment: "mine"})
+	srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "TXT", Name: "a.thehomelab.site", Content: "hello"})
+	count := func(query string) int {
+		st, e, _ := do(t, srv, dnstest.SeedToken, "GET", "/zones/"+z.ID+"/dns_records?"+query, "")
+		require.Equal(t, 200, st, query)
+		var rs []map[string]any
+		require.NoError(t, json.Unmarshal(e.Result, &rs))
+		require.Equal(t, len(rs), e.ResultInfo.Count)
+		return len(rs)
+	}
+	assert.Equal(t, 3, count(""))
+	assert.Equal(t, 1, count("comment=mine"))
+	assert.Equal(t, 1, count("comment.exact=mine"))
+	assert.Equal(t, 2, count("comment.present"), "the seeded apex has one too")
+	assert.Equal(t, 1, count("comment.absent"))
+	assert.Equal(t, 2, count("name=A.TheHomelab.Site"))
+	assert.Equal(t, 1, count("name=a.thehomelab.site&type=txt"))
+	assert.Equal(t, 1, count("content=hello"))
+	assert.Equal(t, 0, count("comment=nope"))
+
+	st, _, _ := do(t, srv, dnstest.SeedToken, "GET", "/no/such/route", "")
+	assert.Equal(t, 400, st)
+	counts := srv.RequestCounts()
+	assert.Equal(t, 9, counts[dnstest.EndpointListRecords])
+	assert.Equal(t, 1, counts["other"])
+	assert.Equal(t, 10, srv.TotalRequests())
+	srv.ResetCounts()
+	assert.Zero(t, srv.TotalRequests())
+}
