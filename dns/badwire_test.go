@@ -1,13 +1,16 @@
 package dns_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -102,4 +105,46 @@ func TestCreateExistsWithoutMatchIsConflict(t *testing.T) {
 		require.ErrorIs(t, err, dns.ErrConflict, code)
 		assert.Equal(t, int32(1), lists.Load(), "re-checked once")
 	}
+}
+
+// What goes on the wire for a PATCH, checked without dnstest (which could
+// agree with the client): PATCH (never PUT), the changed content, the
+// record's current tags (v0 alone would send "tags": null), nothing that
+// was not asked for (TTL, proxied, comment, name).
+func TestPatchWireBody(t *testing.T) {
+	t.Parallel()
+	var method, path string
+	var sent map[string]json.RawMessage
+	srv := localServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		method, path = r.Method, r.URL.Path
+		b, _ := io.ReadAll(r.Body)
+		sent = nil
+		_ = json.Unmarshal(b, &sent)
+		fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":{"id":"r1","type":"A","name":"vpn.thehomelab.site","content":"198.51.100.20","ttl":300,"proxied":false,"comment":"c","tags":["team:lab"]}}`)
+	}))
+	c, err := dns.NewClient(dns.NewSecret("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	z := dns.Zone{ID: "z1", Name: "thehomelab.site"}
+	cur := dns.Record{ID: "r1", Type: dns.TypeA, Name: "vpn.thehomelab.site", Addr: netip.MustParseAddr("203.0.113.10"),
+		Content: "203.0.113.10", TTL: 5 * time.Minute, Comment: "c", Tags: []string{"team:lab"}}
+	got, err := c.PatchRecord(t.Context(), z, cur, dns.RecordPatch{Addr: netip.MustParseAddr("198.51.100.20")})
+	require.NoError(t, err)
+	assert.Equal(t, http.MethodPatch, method)
+	assert.Equal(t, "/client/v4/zones/z1/dns_records/r1", path)
+	assert.JSONEq(t, `"198.51.100.20"`, string(sent["content"]))
+	assert.JSONEq(t, `["team:lab"]`, string(sent["tags"]), "current tags sent")
+	for _, k := range []string{"ttl", "proxied", "comment", "name"} {
+		assert.NotContains(t, sent, k, "only what changed")
+	}
+	assert.Equal(t, 5*time.Minute, got.TTL)
+	assert.Equal(t, []string{"team:lab"}, got.Tags)
+
+	// A record without tags gets [] rather than null.
+	cur.Tags = nil
+	_, err = c.PatchRecord(t.Context(), z, cur, dns.RecordPatch{Comment: dns.Ptr("")})
+	require.NoError(t, err)
+	assert.JSONEq(t, `[]`, string(sent["tags"]))
+	assert.JSONEq(t, `""`, string(sent["comment"]), "an explicit empty comment clears it")
+	assert.NotContains(t, sent, "content", "content unchanged, not sent")
 }
