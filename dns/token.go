@@ -95,6 +95,12 @@ func (c *Client) VerifyToken(ctx context.Context, zone string, o VerifyOptions) 
 	case errors.Is(err, ErrZoneNotFound):
 		rep.Missing = []Permission{PermZoneRead, PermDNSRead, PermDNSEdit}
 		return rep, fmt.Errorf("dns: %s: zone not visible: it does not exist, or the token lacks %s: %w", op, joinPerms(rep.Missing), ErrPermission)
+	case errors.Is(err, ErrPermission):
+		// The listing itself was refused: no zone read at all. Without the
+		// zone the DNS permissions cannot be probed.
+		rep.Missing = []Permission{PermZoneRead}
+		rep.Unchecked = []Permission{PermDNSRead, PermDNSEdit}
+		return rep, fmt.Errorf("dns: %s: token lacks %s: %w", op, PermZoneRead, err)
 	case err != nil:
 		return rep, errors.Join(err, verr)
 	}

@@ -20,15 +20,17 @@ func TestVerifyToken(t *testing.T) {
 	srv.AddToken(dnstest.Token{Value: "elsewhere", Permissions: []dnstest.Permission{dnstest.DNSEdit}, Zones: []string{"example.org"}})
 	srv.AddToken(dnstest.Token{Value: "acct", ID: "acct-tok", Account: "acc1", Permissions: []dnstest.Permission{dnstest.DNSEdit}})
 	srv.AddToken(dnstest.Token{Value: "off", Status: "disabled", Permissions: []dnstest.Permission{dnstest.DNSEdit}})
+	srv.AddToken(dnstest.Token{Value: "nothing"})
 
 	tests := []struct {
-		token   string
-		probe   bool
-		account string
-		status  string
-		is      error
-		missing []dns.Permission
-		granted []dns.Permission
+		token     string
+		probe     bool
+		account   string
+		status    string
+		is        error
+		missing   []dns.Permission
+		granted   []dns.Permission
+		unchecked []dns.Permission
 	}{
 		{token: "full", probe: true, granted: []dns.Permission{dns.PermZoneRead, dns.PermDNSRead, dns.PermDNSEdit}},
 		{token: "full", granted: []dns.Permission{dns.PermZoneRead, dns.PermDNSRead}},
@@ -40,6 +42,8 @@ func TestVerifyToken(t *testing.T) {
 		{token: "acct", probe: true, granted: []dns.Permission{dns.PermZoneRead, dns.PermDNSRead, dns.PermDNSEdit}, status: "none"},
 		{token: "acct", account: "acc1", granted: []dns.Permission{dns.PermZoneRead, dns.PermDNSRead}},
 		{token: "unknown", is: dns.ErrAuth},
+		// No zone permission at all: the zone listing is refused (403).
+		{token: "nothing", probe: true, is: dns.ErrPermission, missing: []dns.Permission{dns.PermZoneRead}, unchecked: []dns.Permission{dns.PermDNSRead, dns.PermDNSEdit}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.token+tt.account, func(t *testing.T) {
@@ -63,6 +67,9 @@ func TestVerifyToken(t *testing.T) {
 			}
 			assert.Equal(t, tt.missing, rep.Missing)
 			assert.Equal(t, tt.granted, rep.Granted)
+			if tt.unchecked != nil {
+				assert.Equal(t, tt.unchecked, rep.Unchecked)
+			}
 			t.Log(err)
 		})
 	}
