@@ -622,3 +622,49 @@ func TestUpdaterPlanContextDone(t *testing.T) {
 	_, err = u.Apply(ctx)
 	assert.Equal(t, context.DeadlineExceeded, err)
 }
+
+// Client and Updater are documented as safe for concurrent use; -race
+// checks it.
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	z := zoneOf(t, c)
+	box := &addrBox{}
+	box.set("203.0.113.10")
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn", "a"}, IPv4: box.source})
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			for j := range 10 {
+				switch (i + j) % 6 {
+				case 0:
+					_, err := u.Apply(t.Context())
+					assert.NoError(t, err)
+				case 1:
+					_, err := u.Plan(t.Context())
+					assert.NoError(t, err)
+				case 2:
+					_ = u.State()
+					u.Recheck()
+				case 3:
+					_, err := c.ListRecords(t.Context(), z, dns.RecordFilter{Name: "vpn"})
+					assert.NoError(t, err)
+				case 4:
+					box.set([]string{"203.0.113.10", "198.51.100.20"}[j%2])
+				case 5:
+					_ = srv.Records("")
+					_ = srv.TotalRequests()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	box.set("198.51.100.20")
+	_, err := u.Apply(t.Context())
+	require.NoError(t, err)
+	for _, n := range []string{"vpn.thehomelab.site", "a.thehomelab.site"} {
+		rs := srv.Records(n)
+		require.Len(t, rs, 1, "no duplicates from concurrent cycles")
+		assert.Equal(t, "198.51.100.20", rs[0].Content)
+	}
+}
