@@ -206,21 +206,57 @@ func (c *Client) NewUpdater(cfg UpdaterConfig) (*Updater, error) {
 	return u, nil
 }
 
-// State is what an Updater remembers between cycles.
+// State is what an Updater remembers between cycles. It marshals to JSON,
+// so a caller can keep it across restarts (see Restore).
 type State struct {
+	// Zone is the zone as last looked up (ID empty before the first
+	// lookup).
+	Zone Zone
 	// IPv4 and IPv6 are the addresses last published (zero if none).
 	IPv4, IPv6 netip.Addr
 	// Records are the owned records as last read or written.
 	Records []Record
 	// VerifiedAt is when Cloudflare was last read successfully.
 	VerifiedAt time.Time
+	// Pending reports that the next cycle reads Cloudflare whatever the
+	// address (a change failed, or Recheck was called).
+	Pending bool
 }
 
 // State returns a copy of what the Updater remembers.
 func (u *Updater) State() State {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return State{IPv4: u.published[IPv4], IPv6: u.published[IPv6], Records: slices.Clone(u.records), VerifiedAt: u.verifiedAt}
+	return State{Zone: u.zone, IPv4: u.published[IPv4], IPv6: u.published[IPv6], Records: slices.Clone(u.records),
+		VerifiedAt: u.verifiedAt, Pending: u.dirty}
+}
+
+// Restore makes the Updater remember s, typically a State saved by a
+// previous process, so that a restart with an unchanged address costs no
+// Cloudflare request either (the seed script forgot everything on
+// reboot and re-sent its record). Cloudflare stays the source of truth:
+// the next re-verification (VerifyEvery after s.VerifiedAt), a changed
+// address or Recheck reads it again. A state of another zone is refused;
+// addresses of families without a source are ignored.
+func (u *Updater) Restore(s State) error {
+	if s.Zone.Name != "" && normName(s.Zone.Name) != u.zone.Name {
+		return fmt.Errorf("dns: updater: state is for zone %s, not %s", s.Zone.Name, u.zone.Name)
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if s.Zone.ID != "" {
+		u.zone = Zone{ID: s.Zone.ID, Name: u.zone.Name, Status: s.Zone.Status}
+	}
+	clear(u.published)
+	for f, a := range map[Family]netip.Addr{IPv4: s.IPv4, IPv6: s.IPv6} {
+		if u.sources[f] != nil && a.IsValid() {
+			u.published[f] = a
+		}
+	}
+	u.records = slices.Clone(s.Records)
+	u.verifiedAt = s.VerifiedAt
+	u.dirty = s.Pending || u.zone.ID == ""
+	return nil
 }
 
 // Recheck makes the next cycle read Cloudflare even if the address did not

@@ -2,6 +2,7 @@ package dns_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"sync"
@@ -667,4 +668,61 @@ func TestConcurrentUse(t *testing.T) {
 		require.Len(t, rs, 1, "no duplicates from concurrent cycles")
 		assert.Equal(t, "198.51.100.20", rs[0].Content)
 	}
+}
+
+// A restart with a saved State and an unchanged address costs nothing; a
+// changed one costs the list and the PATCHes, without the zone lookup.
+func TestUpdaterRestoreAcrossRestart(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	box := &addrBox{}
+	box.set("203.0.113.10")
+	cfg := dns.UpdaterConfig{Names: []string{"vpn", "a"}, IPv4: box.source}
+	u := newUpdater(t, c, cfg)
+	_, err := u.Apply(ctx)
+	require.NoError(t, err)
+	saved, err := json.Marshal(u.State())
+	require.NoError(t, err)
+
+	// "Reboot": a new Updater fed the saved state.
+	var st dns.State
+	require.NoError(t, json.Unmarshal(saved, &st))
+	orig := u.State()
+	assert.Equal(t, orig.Zone, st.Zone)
+	assert.Equal(t, netip.MustParseAddr("203.0.113.10"), st.IPv4)
+	assert.True(t, orig.VerifiedAt.Equal(st.VerifiedAt))
+	require.Len(t, st.Records, 2)
+	for i, r := range st.Records {
+		assert.Equal(t, orig.Records[i].ID, r.ID)
+		assert.Equal(t, orig.Records[i].Addr, r.Addr)
+		assert.Equal(t, orig.Records[i].TTL, r.TTL)
+	}
+	u2 := newUpdater(t, c, cfg)
+	require.NoError(t, u2.Restore(st))
+	srv.ResetCounts()
+	p, err := u2.Apply(ctx)
+	require.NoError(t, err)
+	assert.False(t, p.Checked)
+	assert.Zero(t, srv.TotalRequests(), "unchanged address after a restart: zero requests")
+
+	box.set("198.51.100.20")
+	p, err = u2.Apply(ctx)
+	require.NoError(t, err)
+	assert.Len(t, p.Changes, 2)
+	assert.Zero(t, srv.Requests(dnstest.EndpointListZones), "zone id remembered")
+	assert.Equal(t, 3, srv.TotalRequests(), "one list, two patches")
+
+	// A pending state (a failed change) is re-read at once; another zone
+	// is refused.
+	st = u2.State()
+	st.Pending = true
+	u3 := newUpdater(t, c, cfg)
+	require.NoError(t, u3.Restore(st))
+	srv.ResetCounts()
+	p, err = u3.Apply(ctx)
+	require.NoError(t, err)
+	assert.True(t, p.Checked)
+	st.Zone.Name = "example.org"
+	require.Error(t, u3.Restore(st))
 }
