@@ -154,6 +154,8 @@ type Updater struct {
 	mu         sync.Mutex
 	published  map[Family]netip.Addr
 	records    []Record
+	blocked    []blockage // names left alone at the last read
+	unmanaged  []Record   // and the records in their way
 	verifiedAt time.Time
 	dirty      bool
 	now        func() time.Time
@@ -212,14 +214,16 @@ type State struct {
 	// Zone is the zone as last looked up (ID empty before the first
 	// lookup).
 	Zone Zone
-	// IPv4 and IPv6 are the addresses last published (zero if none).
+	// IPv4 and IPv6 are the addresses last published (zero if none); a
+	// name blocked by an unmanaged record does not carry it (see Pending).
 	IPv4, IPv6 netip.Addr
 	// Records are the owned records as last read or written.
 	Records []Record
 	// VerifiedAt is when Cloudflare was last read successfully.
 	VerifiedAt time.Time
 	// Pending reports that the next cycle reads Cloudflare whatever the
-	// address (a change failed, or Recheck was called).
+	// address (a change failed, Recheck was called, or names were left
+	// alone because of unmanaged records).
 	Pending bool
 }
 
@@ -228,7 +232,7 @@ func (u *Updater) State() State {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return State{Zone: u.zone, IPv4: u.published[IPv4], IPv6: u.published[IPv6], Records: slices.Clone(u.records),
-		VerifiedAt: u.verifiedAt, Pending: u.dirty}
+		VerifiedAt: u.verifiedAt, Pending: u.dirty || len(u.blocked) > 0}
 }
 
 // Restore makes the Updater remember s, typically a State saved by a
@@ -254,6 +258,7 @@ func (u *Updater) Restore(s State) error {
 		}
 	}
 	u.records = slices.Clone(s.Records)
+	u.blocked, u.unmanaged = nil, nil
 	u.verifiedAt = s.VerifiedAt
 	u.dirty = s.Pending || u.zone.ID == ""
 	return nil
@@ -359,8 +364,25 @@ func (u *Updater) plan(ctx context.Context) (Plan, []blockage, []Record, error) 
 		return p, nil, nil, ctx.Err()
 	}
 	setAddr(&p, addrs)
-	if len(addrs) == 0 || !u.due(addrs) {
+	if len(addrs) == 0 {
 		return p, nil, nil, srcErr
+	}
+	if !u.due(addrs) {
+		// Names blocked at the last read stay reported, from memory: the
+		// unmanaged records are re-read with the next re-verification (or
+		// Recheck), not every cycle.
+		var still []blockage
+		for _, b := range u.blocked {
+			if _, ok := addrs[b.fam]; ok {
+				still = append(still, b)
+			}
+		}
+		for _, r := range u.unmanaged {
+			if _, ok := addrs[familyOf(r.Type)]; ok || r.Type == TypeCNAME {
+				p.Unmanaged = append(p.Unmanaged, r)
+			}
+		}
+		return p, nil, nil, errors.Join(srcErr, u.blockErr(still))
 	}
 	if u.zone.ID == "" {
 		z, err := u.c.Zone(ctx, u.zone.Name)
@@ -428,15 +450,26 @@ func (u *Updater) plan(ctx context.Context) (Plan, []blockage, []Record, error) 
 			}
 		}
 	}
-	var berr error
-	if len(blocked) > 0 {
-		var s []string
-		for _, b := range blocked {
-			s = append(s, fmt.Sprintf("%s %s", b.name, b.fam.RecordType()))
-		}
-		berr = fmt.Errorf("dns: ddns: %w: %s (add the comment %q or adopt the name)", ErrUnmanaged, strings.Join(s, ", "), u.cfg.Comment)
+	return p, blocked, kept, errors.Join(srcErr, u.blockErr(blocked))
+}
+
+// blockErr is the ErrUnmanaged error naming the blocked names, or nil.
+func (u *Updater) blockErr(blocked []blockage) error {
+	if len(blocked) == 0 {
+		return nil
 	}
-	return p, blocked, kept, errors.Join(srcErr, berr)
+	var s []string
+	for _, b := range blocked {
+		s = append(s, fmt.Sprintf("%s %s", b.name, b.fam.RecordType()))
+	}
+	return fmt.Errorf("dns: ddns: %w: %s (add the comment %q or adopt the name)", ErrUnmanaged, strings.Join(s, ", "), u.cfg.Comment)
+}
+
+func familyOf(t RecordType) Family {
+	if t == TypeAAAA {
+		return IPv6
+	}
+	return IPv4
 }
 
 // reconcile turns the owned records of one name and type into changes:
@@ -523,17 +556,18 @@ func (u *Updater) Apply(ctx context.Context) (Plan, error) {
 		}
 		return p, errors.Join(append([]error{err}, applyErrs...)...)
 	}
-	// Everything planned is in place: remember it.
+	// Everything planned is in place: remember it, and the names left
+	// alone because of unmanaged records (reported from memory until the
+	// next read).
 	addrs := map[Family]netip.Addr{IPv4: p.IPv4, IPv6: p.IPv6}
 	for _, fam := range u.families() {
-		a := addrs[fam]
-		ok := a.IsValid() && !slices.ContainsFunc(blocked, func(b blockage) bool { return b.fam == fam })
-		if ok {
+		if a := addrs[fam]; a.IsValid() {
 			u.published[fam] = a
 		} else {
 			delete(u.published, fam)
 		}
 	}
+	u.blocked, u.unmanaged = blocked, slices.Clone(p.Unmanaged)
 	for _, ch := range p.Changes {
 		if ch.Action != ActionDelete {
 			kept = append(kept, ch.After)

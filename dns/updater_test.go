@@ -726,3 +726,43 @@ func TestUpdaterRestoreAcrossRestart(t *testing.T) {
 	st.Zone.Name = "example.org"
 	require.Error(t, u3.Restore(st))
 }
+
+// A name blocked by an unmanaged record is reported every cycle, but from
+// memory: no request until the next re-verification or Recheck, which
+// also notices when the record was handed over (comment added).
+func TestUpdaterBlockedNameCostsNothing(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	hand := srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "A", Name: "vpn.thehomelab.site", Content: "192.0.2.1", Comment: "set by hand"})
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn", "a"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10"))})
+	p, err := u.Apply(ctx)
+	require.ErrorIs(t, err, dns.ErrUnmanaged)
+	require.Len(t, p.Changes, 1, "the other name is still created")
+	assert.True(t, u.State().Pending)
+
+	srv.ResetCounts()
+	for range 20 {
+		p, err = u.Apply(ctx)
+		require.ErrorIs(t, err, dns.ErrUnmanaged)
+		assert.Contains(t, err.Error(), "vpn.thehomelab.site A")
+		require.Len(t, p.Unmanaged, 1)
+		assert.Equal(t, hand.ID, p.Unmanaged[0].ID)
+		assert.False(t, p.Checked)
+	}
+	assert.Zero(t, srv.TotalRequests(), "blocked name: reported from memory, no request")
+
+	// The owner hands the record over; Recheck picks it up.
+	hand.Comment = dns.DefaultComment
+	require.True(t, srv.SetRecord(hand))
+	u.Recheck()
+	p, err = u.Apply(ctx)
+	require.NoError(t, err)
+	require.Len(t, p.Changes, 1)
+	assert.Equal(t, "203.0.113.10", srv.Records("vpn.thehomelab.site")[0].Content)
+	assert.False(t, u.State().Pending)
+	srv.ResetCounts()
+	_, err = u.Apply(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, srv.TotalRequests())
+}
