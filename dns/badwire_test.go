@@ -148,3 +148,19 @@ func TestPatchWireBody(t *testing.T) {
 	assert.JSONEq(t, `""`, string(sent["comment"]), "an explicit empty comment clears it")
 	assert.NotContains(t, sent, "content", "content unchanged, not sent")
 }
+
+// A record listing announcing endless pages stops at a bound.
+func TestListBoundedPages(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := localServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":[{"id":"r1","type":"TXT","name":"t.thehomelab.site","content":"x","ttl":1}],"result_info":{"page":1,"per_page":1,"count":1,"total_count":1000000,"total_pages":1000000}}`)
+	}))
+	c, err := dns.NewClient(dns.NewSecret("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	_, err = c.ListRecords(t.Context(), dns.Zone{ID: "z1", Name: "thehomelab.site"}, dns.RecordFilter{})
+	require.Error(t, err)
+	assert.LessOrEqual(t, hits.Load(), int32(200))
+}

@@ -124,18 +124,44 @@ func fromCF(r cloudflare.DNSRecord) Record {
 	return out
 }
 
+// listPerPage asks for big pages (Cloudflare's default is 100), so the
+// Updater's one listing of a zone stays one request for up to 5,000
+// records; maxListPages bounds what a lying total_pages can cost.
+const (
+	listPerPage  = 5000
+	maxListPages = 200
+)
+
+// list pages itself: v0 only auto-paginates with its default page size.
 func (b *backend) list(ctx context.Context, zoneID string, f RecordFilter) ([]Record, error) {
-	rs, _, err := b.api.ListDNSRecords(ctx, cloudflare.ZoneIdentifier(zoneID), cloudflare.ListDNSRecordsParams{
+	params := cloudflare.ListDNSRecordsParams{
 		Type: string(f.Type), Name: f.Name, Content: f.Content, Comment: f.Comment,
-	})
-	if err != nil {
-		return nil, err
+		ResultInfo: cloudflare.ResultInfo{Page: 1, PerPage: listPerPage},
 	}
-	out := make([]Record, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, fromCF(r))
+	var out []Record
+	for {
+		rs, ri, err := b.api.ListDNSRecords(ctx, cloudflare.ZoneIdentifier(zoneID), params)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			out = append(out, fromCF(r))
+		}
+		pages := 0
+		if ri != nil {
+			pages = ri.TotalPages
+			if pages == 0 && ri.Total > 0 && ri.PerPage > 0 {
+				pages = (ri.Total + ri.PerPage - 1) / ri.PerPage
+			}
+		}
+		if len(rs) == 0 || params.Page >= pages {
+			return out, nil
+		}
+		if params.Page >= maxListPages {
+			return nil, fmt.Errorf("record listing has more than %d pages", maxListPages)
+		}
+		params.Page++
 	}
-	return out, nil
 }
 
 func (b *backend) get(ctx context.Context, zoneID, id string) (Record, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -765,4 +766,30 @@ func TestUpdaterBlockedNameCostsNothing(t *testing.T) {
 	_, err = u.Apply(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, srv.TotalRequests())
+}
+
+// The "one list, three patches" holds for a zone bigger than
+// Cloudflare's default page of 100 records.
+func TestUpdaterBigZoneOneList(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	for i := range 250 {
+		srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "TXT", Name: fmt.Sprintf("t%d.thehomelab.site", i), Content: "x"})
+	}
+	names := []string{"vpn", "a", "b"}
+	for _, n := range names {
+		managed(srv, n+".thehomelab.site", "A", "203.0.113.10")
+	}
+	box := &addrBox{}
+	box.set("203.0.113.10")
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: names, IPv4: box.source})
+	_, err := u.Apply(t.Context())
+	require.NoError(t, err)
+	box.set("198.51.100.20")
+	srv.ResetCounts()
+	p, err := u.Apply(t.Context())
+	require.NoError(t, err)
+	assert.Len(t, p.Changes, 3)
+	assert.Equal(t, 1, srv.Requests(dnstest.EndpointListRecords))
+	assert.Equal(t, 4, srv.TotalRequests())
 }
