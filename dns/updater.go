@@ -359,6 +359,11 @@ type blockage struct {
 // plan also returns the owned records that need no change.
 func (u *Updater) plan(ctx context.Context) (Plan, []blockage, []Record, error) {
 	var p Plan
+	if u.c.closed.Load() {
+		// Even a cycle that would need no request: a closed client's
+		// Updater must not keep reporting "unchanged".
+		return p, nil, nil, ErrClosed
+	}
 	addrs, srcErr := u.addresses(ctx)
 	if ctx.Err() != nil {
 		return p, nil, nil, ctx.Err()
@@ -629,7 +634,8 @@ func (u *Updater) do(ctx context.Context, ch Change) (Change, error) {
 // Run calls Apply every interval (±10 % jitter) until ctx ends, and then
 // returns ctx.Err(). After a failed cycle it waits with exponential backoff
 // instead (from min(interval, 30 s) up to 8 × interval), and at least as
-// long as a 429's Retry-After. Every cycle is reported to OnEvent.
+// long as a 429's Retry-After. Every cycle is reported to OnEvent. Once
+// the Client is closed, Run returns ErrClosed.
 //
 // Cloudflare API: as Apply, per cycle
 func (u *Updater) Run(ctx context.Context, interval time.Duration) error {
@@ -642,6 +648,9 @@ func (u *Updater) Run(ctx context.Context, interval time.Duration) error {
 		p, err := u.Apply(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if errors.Is(err, ErrClosed) {
+			return ErrClosed
 		}
 		ev := Event{Time: u.now(), Plan: p, Err: err}
 		switch {

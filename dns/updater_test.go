@@ -793,3 +793,33 @@ func TestUpdaterBigZoneOneList(t *testing.T) {
 	assert.Equal(t, 1, srv.Requests(dnstest.EndpointListRecords))
 	assert.Equal(t, 4, srv.TotalRequests())
 }
+
+// Closing the client ends Run (and Apply refuses), even when no cycle
+// would make a request.
+func TestUpdaterRunEndsOnClose(t *testing.T) {
+	t.Parallel()
+	srv := dnstest.NewServer()
+	t.Cleanup(srv.Close)
+	c, err := dns.NewClient(dns.NewSecret(dnstest.SeedToken), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0))
+	require.NoError(t, err)
+	var cycles atomic.Int32
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10")),
+		OnEvent: func(dns.Event) {
+			if cycles.Add(1) == 3 {
+				_ = c.Close()
+			}
+		}})
+	done := make(chan error, 1)
+	go func() { done <- u.Run(t.Context(), time.Millisecond) }()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, dns.ErrClosed)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run kept going after Close")
+	}
+	assert.Equal(t, int32(3), cycles.Load())
+	_, err = u.Apply(t.Context())
+	require.ErrorIs(t, err, dns.ErrClosed)
+	_, err = u.Plan(t.Context())
+	require.ErrorIs(t, err, dns.ErrClosed)
+}
