@@ -56,6 +56,11 @@ func WithBaseURL(u string) Option {
 		if p.User != nil {
 			return errors.New("dns: base url must not carry credentials")
 		}
+		if p.RawQuery != "" || p.Fragment != "" || p.ForceQuery {
+			// cloudflare-go appends paths to the string: a query would end
+			// up in the middle of every URL.
+			return errors.New("dns: base url must not carry a query or fragment")
+		}
 		if p.Path == "" || p.Path == "/" {
 			p.Path = "/client/v4"
 		}

@@ -224,7 +224,7 @@ func TestOptionsValidate(t *testing.T) {
 	t.Parallel()
 	tok := dns.NewSecret("x")
 	for _, o := range []dns.Option{
-		dns.WithBaseURL("ftp://x"), dns.WithBaseURL("http://u:p@h/"), dns.WithHTTPClient(nil), dns.WithLogger(nil),
+		dns.WithBaseURL("ftp://x"), dns.WithBaseURL("http://u:p@h/"), dns.WithBaseURL("http://h/client/v4?x=1"), dns.WithBaseURL("http://h/#f"), dns.WithHTTPClient(nil), dns.WithLogger(nil),
 		dns.WithTimeout(0), dns.WithRateLimit(-1), dns.WithRetries(0),
 	} {
 		_, err := dns.NewClient(tok, o)
