@@ -110,7 +110,7 @@ func TestCreateExistsWithoutMatchIsConflict(t *testing.T) {
 // What goes on the wire for a PATCH, checked without dnstest (which could
 // agree with the client): PATCH (never PUT), the changed content, the
 // record's current tags (v0 alone would send "tags": null), nothing that
-// was not asked for (TTL, proxied, comment, name).
+// was not asked for (TTL, proxied, comment, name, v0's "settings": {}).
 func TestPatchWireBody(t *testing.T) {
 	t.Parallel()
 	var method, path string
@@ -134,7 +134,7 @@ func TestPatchWireBody(t *testing.T) {
 	assert.Equal(t, "/client/v4/zones/z1/dns_records/r1", path)
 	assert.JSONEq(t, `"198.51.100.20"`, string(sent["content"]))
 	assert.JSONEq(t, `["team:lab"]`, string(sent["tags"]), "current tags sent")
-	for _, k := range []string{"ttl", "proxied", "comment", "name"} {
+	for _, k := range []string{"ttl", "proxied", "comment", "name", "settings"} {
 		assert.NotContains(t, sent, k, "only what changed")
 	}
 	assert.Equal(t, 5*time.Minute, got.TTL)
@@ -147,6 +147,12 @@ func TestPatchWireBody(t *testing.T) {
 	assert.JSONEq(t, `[]`, string(sent["tags"]))
 	assert.JSONEq(t, `""`, string(sent["comment"]), "an explicit empty comment clears it")
 	assert.NotContains(t, sent, "content", "content unchanged, not sent")
+
+	_, err = c.PatchRecord(t.Context(), z, cur, dns.RecordPatch{TTL: time.Hour, Proxied: dns.Ptr(false)})
+	require.NoError(t, err)
+	assert.JSONEq(t, `3600`, string(sent["ttl"]))
+	assert.JSONEq(t, `false`, string(sent["proxied"]), "an explicit false is sent")
+	assert.JSONEq(t, `"A"`, string(sent["type"]))
 }
 
 // A record listing announcing endless pages stops at a bound.

@@ -187,23 +187,33 @@ func (b *backend) create(ctx context.Context, zoneID string, r Record) (Record, 
 	return fromCF(got), nil
 }
 
-// patch sends only what p sets, plus the tags (never nil: v0 has no
-// omitempty on them and null would clear them).
+// patchBody is the PATCH request body. v0's UpdateDNSRecordParams would
+// also send "settings": {} (omitempty does nothing on a struct), a field
+// this package never means to touch, so the body is ours and goes through
+// Raw.
+type patchBody struct {
+	Type    string   `json:"type"`
+	Content string   `json:"content,omitempty"`
+	TTL     int      `json:"ttl,omitempty"`
+	Proxied *bool    `json:"proxied,omitempty"`
+	Comment *string  `json:"comment,omitempty"`
+	Tags    []string `json:"tags"`
+}
+
+// patch sends only what p sets, plus the tags (never nil: null would
+// clear them).
 func (b *backend) patch(ctx context.Context, zoneID string, cur Record, p RecordPatch) (Record, error) {
 	if p.Tags == nil {
 		return Record{}, errors.New("internal: patch without tags")
 	}
-	got, err := b.api.UpdateDNSRecord(ctx, cloudflare.ZoneIdentifier(zoneID), cloudflare.UpdateDNSRecordParams{
-		ID:      cur.ID,
-		Type:    string(cur.Type),
-		Content: p.Content,
-		TTL:     ttlToWire(p.TTL),
-		Proxied: p.Proxied,
-		Comment: p.Comment,
-		Tags:    p.Tags,
-	})
+	body := patchBody{Type: string(cur.Type), Content: p.Content, TTL: ttlToWire(p.TTL), Proxied: p.Proxied, Comment: p.Comment, Tags: p.Tags}
+	raw, err := b.api.Raw(ctx, http.MethodPatch, "/zones/"+url.PathEscape(zoneID)+"/dns_records/"+url.PathEscape(cur.ID), body, nil)
 	if err != nil {
 		return Record{}, err
+	}
+	var got cloudflare.DNSRecord
+	if err := json.Unmarshal(raw.Result, &got); err != nil {
+		return Record{}, fmt.Errorf("decode record: %w", err)
 	}
 	return fromCF(got), nil
 }
