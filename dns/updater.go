@@ -21,6 +21,10 @@ const DefaultComment = "managed by homelab dns"
 // address has not changed.
 const DefaultVerifyEvery = time.Hour
 
+// DefaultSourceTimeout is how long an Updater waits for an address
+// source.
+const DefaultSourceTimeout = 30 * time.Second
+
 // UpdaterConfig configures an Updater. Zone, Names and at least one source
 // are required.
 type UpdaterConfig struct {
@@ -48,6 +52,10 @@ type UpdaterConfig struct {
 	// VerifyEvery is how often Cloudflare is re-read while the address is
 	// unchanged, so manual edits get repaired; 0 means DefaultVerifyEvery.
 	VerifyEvery time.Duration
+	// SourceTimeout bounds each call of a source, so a router or echo
+	// service that never answers cannot stall the cycle (and Run);
+	// 0 means DefaultSourceTimeout.
+	SourceTimeout time.Duration
 	// OnEvent, when set, is called by Run after every cycle (on Run's
 	// goroutine; keep it short).
 	OnEvent func(Event)
@@ -182,6 +190,12 @@ func (c *Client) NewUpdater(cfg UpdaterConfig) (*Updater, error) {
 	if cfg.VerifyEvery <= 0 {
 		cfg.VerifyEvery = DefaultVerifyEvery
 	}
+	if cfg.SourceTimeout < 0 {
+		return nil, fmt.Errorf("dns: updater: source timeout %s must not be negative", cfg.SourceTimeout)
+	}
+	if cfg.SourceTimeout == 0 {
+		cfg.SourceTimeout = DefaultSourceTimeout
+	}
 	u := &Updater{
 		c: c, cfg: cfg, zone: Zone{Name: z},
 		adopt:     map[string]bool{},
@@ -288,9 +302,15 @@ func (u *Updater) addresses(ctx context.Context) (map[Family]netip.Addr, error) 
 	out := map[Family]netip.Addr{}
 	var errs []error
 	for _, f := range u.families() {
-		a, err := u.sources[f](ctx)
+		sctx, cancel := context.WithTimeout(ctx, u.cfg.SourceTimeout)
+		a, err := u.sources[f](sctx)
+		timedOut := sctx.Err() != nil
+		cancel()
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, cerr
+		}
+		if err != nil && timedOut {
+			err = fmt.Errorf("no answer within %s: %w", u.cfg.SourceTimeout, err)
 		}
 		if err == nil {
 			a = a.WithZone("")

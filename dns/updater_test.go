@@ -823,3 +823,26 @@ func TestUpdaterRunEndsOnClose(t *testing.T) {
 	_, err = u.Plan(t.Context())
 	require.ErrorIs(t, err, dns.ErrClosed)
 }
+
+// A source that never answers (a hung router API) costs one
+// SourceTimeout, not the whole loop.
+func TestUpdaterSourceTimeout(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	hung := func(ctx context.Context) (netip.Addr, error) {
+		<-ctx.Done()
+		return netip.Addr{}, ctx.Err()
+	}
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: hung,
+		IPv6: dns.StaticSource(netip.MustParseAddr("2001:db8::42")), SourceTimeout: 20 * time.Millisecond})
+	start := time.Now()
+	p, err := u.Apply(t.Context())
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "dns: ipv4 source: no answer within 20ms")
+	assert.Less(t, time.Since(start), 5*time.Second)
+	require.Len(t, p.Changes, 1, "the other family is still published")
+	assert.Equal(t, "2001:db8::42", srv.Records("vpn.thehomelab.site")[0].Content)
+
+	_, err = c.NewUpdater(dns.UpdaterConfig{Zone: "z", Names: []string{"x"}, IPv4: hung, SourceTimeout: -time.Second})
+	require.Error(t, err)
+}
