@@ -2,8 +2,11 @@ package dnstest_test
 
 import (
 	"encoding/json"
+	"go/parser"
+	"go/token"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -211,4 +214,24 @@ func TestListFiltersOnTheWire(t *testing.T) {
 	assert.Equal(t, 10, srv.TotalRequests())
 	srv.ResetCounts()
 	assert.Zero(t, srv.TotalRequests())
+}
+
+// The fake must not import the package it fakes: wire data built from its
+// own types is what lets a wrong JSON tag in the client fail a test.
+func TestDoesNotImportDNS(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		require.NoError(t, err)
+		for _, imp := range af.Imports {
+			assert.NotEqual(t, `"github.com/thehomelab/homelab/dns"`, imp.Path.Value, f)
+			assert.NotContains(t, imp.Path.Value, "homelab/internal", "%s: usable outside the module", f)
+		}
+	}
 }
