@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -44,12 +43,6 @@ func newFixture(t testing.TB, srvOpts []npmtest.Option, opts ...npm.Option) fixt
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	return fixture{srv: srv, c: c, n: n}
-}
-
-// fixedClock returns a clock stuck at a known instant.
-func fixedClock() func() time.Time {
-	t0 := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
-	return func() time.Time { return t0 }
 }
 
 // seedSpecs returns the ProxyHostSpecs that describe the seeded apps

@@ -489,7 +489,7 @@ func (s *Server) updateHost(r *http.Request, u *user, kind string, id int) (int,
 	return 200, resp, nil
 }
 
-// hostInfo is what tests can inspect.
+// HostInfo is what tests can inspect about a stored host.
 type HostInfo struct {
 	Kind    string
 	ID      int

@@ -524,9 +524,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, status, v)
 }
 
-// ctxUser is the authenticated caller.
-type ctxUser = *user
-
 func (s *Server) route(r *http.Request, path string) (int, any, *apiError) {
 	seg := strings.Split(strings.Trim(path, "/"), "/")
 	if path == "/" {
