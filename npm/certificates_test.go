@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"testing"
 	"time"
@@ -72,18 +73,29 @@ func TestCertificateFailureLeavesNoRow(t *testing.T) {
 
 func TestCertificateSlowIssuanceCancelled(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil)
-	require.NoError(t, f.c.Login(t.Context()))
-	_, err := f.c.ServerVersion(t.Context())
-	require.NoError(t, err)
-	f.srv.SetCertificateLatency(time.Minute)
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"slow.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-abcdef")})
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Less(t, time.Since(start), 10*time.Second)
-	assert.Eventually(t, func() bool { return len(f.srv.Certificates()) == 1 }, 5*time.Second, 10*time.Millisecond)
+	for _, detached := range []bool{false, true} {
+		t.Run(fmt.Sprintf("server goes on: %v", detached), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, nil)
+			require.NoError(t, f.c.Login(t.Context()))
+			_, err := f.c.ServerVersion(t.Context())
+			require.NoError(t, err)
+			// A real NPM keeps running certbot after the client hangs up
+			// and keeps the row it inserted first; the client must delete
+			// it. The default fake aborts with the request.
+			f.srv.DetachIssuance(detached)
+			f.srv.SetCertificateLatency(400 * time.Millisecond)
+			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"slow.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-abcdef")})
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			assert.Less(t, time.Since(start), 10*time.Second)
+			assert.Eventually(t, func() bool { return len(f.srv.Certificates()) == 1 }, 5*time.Second, 10*time.Millisecond)
+			// Once issuance would have finished, nothing came back.
+			assert.Never(t, func() bool { return len(f.srv.Certificates()) != 1 }, time.Second, 20*time.Millisecond)
+		})
+	}
 }
 
 func TestCertificateVersionPayloads(t *testing.T) {

@@ -177,7 +177,9 @@ func TestExposeFailuresLeaveNothing(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, nil)
 		require.NoError(t, f.c.Login(t.Context()))
-		f.srv.SetCertificateLatency(time.Minute)
+		// As on a real NPM, certbot goes on after the client hangs up.
+		f.srv.DetachIssuance(true)
+		f.srv.SetCertificateLatency(500 * time.Millisecond)
 		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 		defer cancel()
 		a := app("status.example.org")
@@ -185,6 +187,7 @@ func TestExposeFailuresLeaveNothing(t *testing.T) {
 		_, err := f.c.Expose(ctx, a)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Len(t, f.srv.Hosts("proxy_hosts"), 11)
+		assert.Never(t, func() bool { return len(f.srv.Certificates()) != 1 }, time.Second, 20*time.Millisecond, "no certificate left behind")
 	})
 	t.Run("domain taken by a redirection host", func(t *testing.T) {
 		t.Parallel()

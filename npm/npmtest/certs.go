@@ -277,11 +277,14 @@ func (s *Server) checkPEM(files map[string]string) (*x509.Certificate, *apiError
 	return leaf, nil
 }
 
-// runCertbot simulates certbot: latency honouring ctx, then the failure
-// hook.
+// runCertbot simulates certbot: latency honouring ctx (or only Close, when
+// issuance is detached), then the failure hook.
 func (s *Server) runCertbot(ctx context.Context, domains []string) *apiError {
 	s.mu.Lock()
 	lat, hook := s.certLatency, s.certHook
+	if s.detached {
+		ctx = s.life
+	}
 	s.mu.Unlock()
 	if err := wait(ctx, lat); err != nil {
 		return &apiError{status: 500, msg: "Internal Error", debug: map[string]any{"stack": []string{"Error: request aborted"}}}

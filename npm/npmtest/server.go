@@ -132,6 +132,9 @@ type Server struct {
 	nginxHook   func(NginxConfig) error
 	certHook    func(domains []string) error
 	certLatency time.Duration
+	detached    bool
+	life        context.Context // ends with Close; detached issuance runs under it
+	stop        context.CancelFunc
 	setupMode   bool
 	pretestHook func(NginxConfig) error
 
@@ -177,6 +180,7 @@ func NewServer(opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
+	s.life, s.stop = context.WithCancel(context.Background())
 	for _, k := range []string{kindProxy, kindRedirection, kindDead, kindStream} {
 		s.tables[k] = &table{kind: k, rows: map[int]*row{}}
 	}
@@ -194,8 +198,12 @@ func NewServer(opts ...Option) *Server {
 	return s
 }
 
-// Close shuts the server down and waits for pending requests.
-func (s *Server) Close() { s.ts.Close() }
+// Close shuts the server down and waits for pending requests (a detached
+// issuance still running is aborted).
+func (s *Server) Close() {
+	s.stop()
+	s.ts.Close()
+}
 
 // Addr returns the server's host:port.
 func (s *Server) Addr() string { return strings.TrimPrefix(s.ts.URL, "http://") }
@@ -246,10 +254,22 @@ func (s *Server) FailCertificates(check func(domains []string) error) {
 }
 
 // SetCertificateLatency makes Let's Encrypt issuance and renewal take d
-// (aborted when the client goes away).
+// (aborted when the client goes away, unless DetachIssuance is on).
 func (s *Server) SetCertificateLatency(d time.Duration) {
 	s.mu.Lock()
 	s.certLatency = d
+	s.mu.Unlock()
+}
+
+// DetachIssuance makes Let's Encrypt issuance and renewal run to their end
+// after the client hangs up, as a real NPM does: Node keeps certbot
+// running, and the certificate row, inserted before certbot starts (with
+// expires_on equal to created_on), stays when it succeeds. A row deleted
+// meanwhile stays deleted. By default the fake aborts issuance with the
+// request, leaving no row.
+func (s *Server) DetachIssuance(on bool) {
+	s.mu.Lock()
+	s.detached = on
 	s.mu.Unlock()
 }
 

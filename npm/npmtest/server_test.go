@@ -2,10 +2,12 @@ package npmtest_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -322,4 +324,47 @@ func TestWireCertificateNewOnUpdate(t *testing.T) {
 	assert.Equal(t, true, m["ssl_forced"], "on update the id is set before the SSL rewrite")
 	certs := w.srv.Certificates()
 	assert.Equal(t, []string{"u.example.org"}, certs[len(certs)-1].Domains)
+}
+
+func TestWireDetachedIssuance(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	w.srv.DetachIssuance(true)
+	w.srv.SetCertificateLatency(300 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	body := `{"provider":"letsencrypt","domain_names":["d.example.org"],"meta":{"dns_challenge":true,"dns_provider":"cloudflare","dns_provider_credentials":"dns_cloudflare_api_token = tok-123"}}`
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.srv.URL+"/nginx/certificates", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+w.tok)
+	_, err = http.DefaultClient.Do(req)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	// The row exists while certbot runs, expiring "now", and is finished
+	// although the client is gone.
+	certs := w.srv.Certificates()
+	require.Len(t, certs, 2)
+	assert.Equal(t, []string{"d.example.org"}, certs[1].Domains)
+	assert.WithinDuration(t, w.srv.Now(), certs[1].ExpiresOn, time.Minute)
+	assert.Eventually(t, func() bool {
+		cs := w.srv.Certificates()
+		return len(cs) == 2 && cs[1].ExpiresOn.After(w.srv.Now().Add(80*24*time.Hour))
+	}, 5*time.Second, 10*time.Millisecond)
+
+	// A row deleted while certbot runs stays deleted.
+	w.srv.SetCertificateLatency(200 * time.Millisecond)
+	ctx2, cancel2 := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel2()
+	req, err = http.NewRequestWithContext(ctx2, http.MethodPost, w.srv.URL+"/nginx/certificates", strings.NewReader(strings.Replace(body, "d.example.org", "e.example.org", 1)))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+w.tok)
+	_, err = http.DefaultClient.Do(req)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	certs = w.srv.Certificates()
+	require.Len(t, certs, 3)
+	status, _ := w.do(http.MethodDelete, "/nginx/certificates/"+strconv.Itoa(certs[2].ID), "", "")
+	require.Equal(t, 200, status)
+	assert.Never(t, func() bool { return len(w.srv.Certificates()) != 2 }, 500*time.Millisecond, 10*time.Millisecond)
 }
