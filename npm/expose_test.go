@@ -3,6 +3,7 @@ package npm_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -195,5 +196,42 @@ func TestExposeFailuresLeaveNothing(t *testing.T) {
 		_, err := f.c.Expose(t.Context(), app("www.thehomelab.site"))
 		require.ErrorIs(t, err, npm.ErrConflict)
 		assert.Len(t, f.srv.Hosts("proxy_hosts"), 11)
+	})
+	t.Run("undo that fails is reported", func(t *testing.T) {
+		t.Parallel()
+		isPut := func(r *http.Request) bool { return r.Method == http.MethodPut }
+		isDelete := func(r *http.Request) bool { return r.Method == http.MethodDelete }
+		for name, tc := range map[string]struct {
+			match   func(*http.Request) bool
+			nth     int64
+			fqdn    string
+			port    int
+			certDel bool
+		}{
+			"restore of a changed host":        {isPut, 2, "nextcloud.thehomelab.site", 9999, false},
+			"delete of the issued certificate": {isDelete, 2, "status.example.org", 9999, true},
+		} {
+			f := newFailingFixture(t, tc.match, tc.nth)
+			f.srv.FailNginx(func(c npmtest.NginxConfig) error {
+				if c.ForwardPort == 9999 {
+					return errors.New("bind() failed")
+				}
+				return nil
+			})
+			a := app(tc.fqdn)
+			a.ForwardHost, a.ForwardPort = "nextcloud", tc.port
+			a.CloudflareToken = npm.NewSecret("cf-token-for-example-org")
+			r, err := f.c.Expose(t.Context(), a)
+			require.ErrorIs(t, err, npm.ErrNginx, name)
+			var ae *npm.Error
+			require.ErrorAs(t, err, &ae, "%s: the failed undo is part of the error: %v", name, err)
+			assert.Equal(t, 500, ae.Status, name)
+			if tc.certDel {
+				assert.True(t, r.CertificateCreated, "%s: the certificate that could not be removed is reported", name)
+				assert.Contains(t, err.Error(), "delete certificate", name)
+			} else {
+				assert.Contains(t, err.Error(), "restore proxy host", name)
+			}
+		}
 	})
 }

@@ -1,7 +1,9 @@
 package npm_test
 
 import (
+	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -61,4 +63,45 @@ func seedSpecs() []npm.ProxyHostSpec {
 		out = append(out, sp)
 	}
 	return out
+}
+
+// failing answers the nth request (counting from 1) for which match is
+// true with a 500 "Internal Error", as a server whose nginx or database
+// broke down would, and passes every other request on.
+type failing struct {
+	base  http.RoundTripper
+	match func(*http.Request) bool
+	nth   int64
+	seen  atomic.Int64
+}
+
+func (f *failing) RoundTrip(r *http.Request) (*http.Response, error) {
+	if f.match(r) && f.seen.Add(1) == f.nth {
+		if r.Body != nil {
+			_ = r.Body.Close()
+		}
+		return &http.Response{
+			StatusCode: http.StatusInternalServerError, Status: "500 Internal Server Error",
+			Header:  http.Header{"Content-Type": {"application/json"}},
+			Body:    io.NopCloser(strings.NewReader(`{"error":{"code":500,"message":"Internal Error"}}`)),
+			Request: r, ProtoMajor: 1, ProtoMinor: 1,
+		}, nil
+	}
+	return f.base.RoundTrip(r)
+}
+
+// newFailingFixture is newFixture with a client whose nth matching request
+// fails with 500.
+func newFailingFixture(t testing.TB, match func(*http.Request) bool, nth int64) fixture {
+	t.Helper()
+	srv := npmtest.NewServer()
+	t.Cleanup(srv.Close)
+	n := &counter{base: &failing{base: http.DefaultTransport, match: match, nth: nth}}
+	c, err := npm.NewClient(srv.URL,
+		npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)),
+		npm.WithHTTPClient(&http.Client{Transport: n}),
+		npm.WithClock(srv.Now))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return fixture{srv: srv, c: c, n: n}
 }
