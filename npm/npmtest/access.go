@@ -123,7 +123,7 @@ func (s *Server) aclRoutes(r *http.Request, u *user, path string, rest []string)
 		}
 		return 200, out, nil
 	case len(rest) == 0 && m == http.MethodPost:
-		b, e := readValid(r, aclSchema(true))
+		b, e := s.readValid(r, aclSchema(true))
 		if e != nil {
 			return 0, nil, e
 		}
@@ -164,7 +164,7 @@ func (s *Server) aclRoutes(r *http.Request, u *user, path string, rest []string)
 	var b map[string]any
 	var clients []aclClient
 	if m == http.MethodPut {
-		if b, e = readValid(r, aclSchema(false)); e != nil {
+		if b, e = s.readValid(r, aclSchema(false)); e != nil {
 			return 0, nil, e
 		}
 		if clients, e = parseClients(b); e != nil {

@@ -131,7 +131,7 @@ func (s *Server) certRoutes(r *http.Request, u *user, path string, rest []string
 	case len(rest) == 1 && rest[0] == "test-http" && (m == http.MethodPost) == s.ver.atLeast(2, 13, 0):
 		var ds []string
 		if m == http.MethodPost {
-			b, e := readValid(r, obj(map[string]*node{"domains": domains()}, "domains"))
+			b, e := s.readValid(r, obj(map[string]*node{"domains": domains()}, "domains"))
 			if e != nil {
 				return 0, nil, e
 			}
@@ -299,7 +299,7 @@ func (s *Server) runCertbot(ctx context.Context, domains []string) *apiError {
 }
 
 func (s *Server) createCert(r *http.Request, u *user) (int, any, *apiError) {
-	b, e := readValid(r, s.certSchema())
+	b, e := s.readValid(r, s.certSchema())
 	if e != nil {
 		return 0, nil, e
 	}

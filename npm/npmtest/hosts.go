@@ -373,7 +373,7 @@ func (s *Server) listHosts(r *http.Request, u *user, kind string) (int, any, *ap
 }
 
 func (s *Server) createHost(r *http.Request, u *user, kind string) (int, any, *apiError) {
-	b, e := readValid(r, s.schemaFor(kind, true))
+	b, e := s.readValid(r, s.schemaFor(kind, true))
 	if e != nil {
 		return 0, nil, e
 	}
@@ -433,7 +433,7 @@ func (s *Server) createHost(r *http.Request, u *user, kind string) (int, any, *a
 }
 
 func (s *Server) updateHost(r *http.Request, u *user, kind string, id int) (int, any, *apiError) {
-	b, e := readValid(r, s.schemaFor(kind, false))
+	b, e := s.readValid(r, s.schemaFor(kind, false))
 	if e != nil {
 		return 0, nil, e
 	}

@@ -494,18 +494,45 @@ func readBody(r *http.Request) (any, *apiError) {
 	return v, nil
 }
 
-// validateBody reads and validates a body against n.
-func readValid(r *http.Request, n *node) (map[string]any, *apiError) {
+// readValid reads and validates a body against n, reporting errors as the
+// version's ajv does: ajv 8 since 2.12 (every error, "data/x/0 must …",
+// joined by ", "); ajv 6 before (allErrors off, so only the first error,
+// "data.x[0] should …").
+func (s *Server) readValid(r *http.Request, n *node) (map[string]any, *apiError) {
 	v, e := readBody(r)
 	if e != nil {
 		return nil, e
 	}
 	c, errs := n.validate("data", v)
 	if len(errs) > 0 {
+		if !s.ver.atLeast(2, 12, 0) {
+			errs = []string{ajv6Message(errs[0])}
+		}
 		return nil, &apiError{status: 400, msg: strings.Join(errs, ", ")}
 	}
 	m, _ := c.(map[string]any)
 	return m, nil
+}
+
+// ajv6Message rewrites an ajv 8 message into ajv 6's wording: the data
+// path in dot and bracket notation and "should" for "must".
+func ajv6Message(msg string) string {
+	path, rest, ok := strings.Cut(msg, " ")
+	if !ok {
+		return msg
+	}
+	segs := strings.Split(path, "/")
+	var b strings.Builder
+	b.WriteString(segs[0])
+	for _, seg := range segs[1:] {
+		if _, err := strconv.Atoi(seg); err == nil {
+			b.WriteString("[" + seg + "]")
+		} else {
+			b.WriteString("." + seg)
+		}
+	}
+	rest = strings.Replace(rest, "must ", "should ", 1)
+	return b.String() + " " + rest
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -719,7 +746,7 @@ func (s *Server) issueLocked(uid int, ttl time.Duration) map[string]any {
 }
 
 func (s *Server) login(r *http.Request) (int, any, *apiError) {
-	b, e := readValid(r, loginSchema)
+	b, e := s.readValid(r, loginSchema)
 	if e != nil {
 		return 0, nil, e
 	}
@@ -746,7 +773,7 @@ func (s *Server) login(r *http.Request) (int, any, *apiError) {
 var twoFASchema = obj(map[string]*node{"challenge_token": strN(1, 0), "code": strN(6, 8)}, "challenge_token", "code")
 
 func (s *Server) login2FA(r *http.Request) (int, any, *apiError) {
-	b, e := readValid(r, twoFASchema)
+	b, e := s.readValid(r, twoFASchema)
 	if e != nil {
 		return 0, nil, e
 	}

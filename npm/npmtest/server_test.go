@@ -156,7 +156,19 @@ func TestWireVersionKnobs(t *testing.T) {
 	assert.NotContains(t, m, "trust_forwarded_proto")
 	status, m = old.json(http.MethodPost, "/nginx/proxy-hosts", `{"domain_names":["t.thehomelab.site"],"forward_scheme":"http","forward_host":"t","forward_port":80,"trust_forwarded_proto":true}`)
 	assert.Equal(t, 400, status)
-	assert.Equal(t, "data must NOT have additional properties", errMsg(m))
+	assert.Equal(t, "data should NOT have additional properties", errMsg(m), "ajv 6 wording before 2.12")
+	// ajv 6 runs with allErrors off: one error, dot/bracket data paths.
+	status, m = old.json(http.MethodPost, "/nginx/proxy-hosts", `{"domain_names":["a b.thehomelab.site"],"forward_scheme":"ftp","forward_host":"t","forward_port":80}`)
+	assert.Equal(t, 400, status)
+	assert.True(t, strings.HasPrefix(errMsg(m), "data.domain_names[0] should match pattern "), errMsg(m))
+	assert.NotContains(t, errMsg(m), "forward_scheme", "only the first error")
+	// 0/1 booleans are coerced, true/false taken as they are (the 2.9–2.11
+	// schemas declare booleans).
+	status, m = old.json(http.MethodPost, "/nginx/proxy-hosts", `{"domain_names":["t.thehomelab.site"],"forward_scheme":"http","forward_host":"t","forward_port":80,"block_exploits":1,"caching_enabled":true,"allow_websocket_upgrade":0}`)
+	require.Equal(t, 201, status, m)
+	assert.EqualValues(t, 1, m["block_exploits"])
+	assert.EqualValues(t, 1, m["caching_enabled"])
+	assert.EqualValues(t, 0, m["allow_websocket_upgrade"])
 
 	// ≤2.14 omits the code of 500 answers; certificate routes add debug.
 	status, b = old.do(http.MethodPost, "/nginx/access-lists", "application/json", `{"name":"x"}`)
