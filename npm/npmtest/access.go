@@ -113,11 +113,13 @@ func (s *Server) aclRoutes(r *http.Request, u *user, path string, rest []string)
 		if e != nil {
 			return 0, nil, e
 		}
+		// ?query= is upstream's LIKE on name.
+		q := strings.ToLower(r.URL.Query().Get("query"))
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		out := []any{}
 		for _, id := range sortedKeys(s.acls) {
-			if a := s.acls[id]; !a.deleted && u.sees(a.owner) {
+			if a := s.acls[id]; !a.deleted && u.sees(a.owner) && strings.Contains(strings.ToLower(a.name), q) {
 				out = append(out, s.renderACLLocked(a, exp))
 			}
 		}

@@ -106,11 +106,13 @@ func (s *Server) certRoutes(r *http.Request, u *user, path string, rest []string
 		if e != nil {
 			return 0, nil, e
 		}
+		// ?query= is upstream's LIKE on nice_name.
+		q := strings.ToLower(r.URL.Query().Get("query"))
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		var list []*cert
 		for _, id := range sortedKeys(s.certs) {
-			if c := s.certs[id]; !c.deleted && u.sees(c.owner) {
+			if c := s.certs[id]; !c.deleted && u.sees(c.owner) && strings.Contains(strings.ToLower(c.niceName), q) {
 				list = append(list, c)
 			}
 		}

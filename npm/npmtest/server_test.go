@@ -380,3 +380,21 @@ func TestWireDetachedIssuance(t *testing.T) {
 	require.Equal(t, 200, status)
 	assert.Never(t, func() bool { return len(w.srv.Certificates()) != 2 }, 500*time.Millisecond, 10*time.Millisecond)
 }
+
+func TestWireQueryFilters(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	count := func(path string) int {
+		status, b := w.do(http.MethodGet, path, "", "")
+		require.Equal(t, 200, status, string(b))
+		var l []any
+		require.NoError(t, json.Unmarshal(b, &l))
+		return len(l)
+	}
+	assert.Equal(t, 1, count("/nginx/certificates?query=THEHOMELAB"))
+	assert.Equal(t, 0, count("/nginx/certificates?query=example.org"))
+	assert.Equal(t, 1, count("/nginx/access-lists?query=lan"))
+	assert.Equal(t, 0, count("/nginx/access-lists?query=wan"))
+	assert.Equal(t, 1, count("/nginx/proxy-hosts?query=nextcloud"))
+	assert.Equal(t, 11, count("/nginx/proxy-hosts?query=thehomelab"))
+}
