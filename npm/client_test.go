@@ -126,19 +126,36 @@ func TestGarbageTokenRelogin(t *testing.T) {
 	ctx := t.Context()
 	_, err := f.c.ProxyHosts.List(ctx, npm.ListOptions{})
 	require.NoError(t, err)
-	// New JWT keys on the server: the old token is garbage (500). A read
-	// logs in once and is repeated.
+	// New JWT keys on the server: the old token is garbage (500 "Internal
+	// Error", like a real failure). Trading it in fails too, which proves
+	// it garbage: the client logs in once and repeats the call.
 	f.srv.ForgetTokens()
 	f.n.n.Store(0)
 	_, err = f.c.ProxyHosts.List(ctx, npm.ListOptions{})
 	require.NoError(t, err)
-	assert.EqualValues(t, 3, f.n.n.Load())
-	// A write is not repeated: its 500 may be a real failure.
+	assert.EqualValues(t, 4, f.n.n.Load(), "rejected list, rejected GET /tokens, login, list")
+	// A write is repeated as well: the server refused it at the token
+	// check, before doing anything.
 	f.srv.ForgetTokens()
-	_, err = f.c.ProxyHosts.Update(ctx, 1, npm.ProxyHostUpdate{ForwardPort: npm.Ptr(81)})
+	h, err := f.c.ProxyHosts.Update(ctx, 1, npm.ProxyHostUpdate{ForwardPort: npm.Ptr(81)})
+	require.NoError(t, err)
+	assert.Equal(t, 81, h.ForwardPort)
+
+	// A real 500 on a write (certbot failed) is not repeated: the token
+	// trades in fine, so the error stands.
+	f.srv.FailCertificates(func([]string) error { return errors.New("acme: unauthorized") })
+	f.n.n.Store(0)
+	_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"g.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-abcdef")})
 	var ae *npm.Error
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 500, ae.Status)
+	assert.EqualValues(t, 3, f.n.n.Load(), "list certificates, POST, GET /tokens; no second POST")
+
+	// A token nobody can replace is an authentication failure.
+	f.srv.DisableUser(1)
+	f.srv.ForgetTokens()
+	_, err = f.c.ProxyHosts.List(ctx, npm.ListOptions{})
+	require.ErrorIs(t, err, npm.ErrAuth)
 }
 
 func TestTwoFactor(t *testing.T) {
