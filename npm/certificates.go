@@ -325,8 +325,13 @@ func (s *CertificatesService) UploadCustom(ctx context.Context, cc CustomCertifi
 	}
 	path := "/nginx/certificates/" + row.ID.String()
 	if err := s.c.do(ctx, request{op: op, method: http.MethodPost, path: path + "/upload", raw: buf.Bytes(), rawTyp: mw.FormDataContentType(), scrub: []Secret{cc.Key}}); err != nil {
-		// Leave no empty row behind, even if ctx is what failed.
-		_ = s.Delete(context.WithoutCancel(ctx), row.ID)
+		// Leave no empty row behind, even if ctx is what failed; say so
+		// when that fails too.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if derr := s.Delete(uctx, row.ID); derr != nil {
+			err = errors.Join(err, derr)
+		}
 		return Certificate{}, err
 	}
 	return s.Get(ctx, row.ID)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"testing"
 	"time"
 
@@ -161,6 +162,15 @@ func TestUploadCustomCertificate(t *testing.T) {
 	_, err = f.c.Certificates.Renew(ctx, c.ID)
 	require.ErrorIs(t, err, npm.ErrValidation)
 	assert.Contains(t, err.Error(), "Only Let'sEncrypt certificates can be renewed")
+}
+
+func TestUploadCustomFailedCleanupReported(t *testing.T) {
+	t.Parallel()
+	f := newFailingFixture(t, func(r *http.Request) bool { return r.Method == http.MethodDelete }, 1)
+	_, err := f.c.Certificates.UploadCustom(t.Context(), npm.CustomCertificate{NiceName: "broken", Certificate: []byte("not a pem"), Key: npm.NewSecret("nope")})
+	require.ErrorIs(t, err, npm.ErrValidation)
+	assert.Contains(t, err.Error(), "delete certificate", "the empty row left behind is reported")
+	assert.Len(t, f.srv.Certificates(), 2)
 }
 
 func TestExpiringReport(t *testing.T) {
