@@ -128,6 +128,11 @@ func (r LetsEncryptRequest) body(f features) (map[string]any, error) {
 			return nil, fmt.Errorf("a wildcard certificate needs the DNS challenge (set CloudflareToken): %w", ErrValidation)
 		}
 	} else {
+		// The token is spliced into certbot's INI credentials file: a line
+		// break would smuggle in other settings.
+		if strings.ContainsAny(r.CloudflareToken.Reveal(), "\r\n") {
+			return nil, fmt.Errorf("the cloudflare token must be a single line: %w", ErrValidation)
+		}
 		meta["dns_challenge"] = true
 		meta["dns_provider"] = "cloudflare"
 		meta["dns_provider_credentials"] = "dns_cloudflare_api_token = " + r.CloudflareToken.Reveal()

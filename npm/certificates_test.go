@@ -58,6 +58,14 @@ func TestCertificateLifecycle(t *testing.T) {
 	// A wildcard without the DNS challenge is refused before sending.
 	_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"*.x.thehomelab.site"}})
 	require.ErrorIs(t, err, npm.ErrValidation)
+
+	// A token with a line break would add lines to certbot's credentials
+	// file; it is refused before sending, and not echoed.
+	f.n.n.Store(0)
+	_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"inj.thehomelab.site"}, CloudflareToken: npm.NewSecret("tok-abcdef\ndns_cloudflare_email = x@y.z")})
+	require.ErrorIs(t, err, npm.ErrValidation)
+	assert.NotContains(t, err.Error(), "tok-abcdef")
+	assert.Zero(t, f.n.n.Load(), "nothing sent")
 }
 
 func TestCertificateFailureLeavesNoRow(t *testing.T) {
