@@ -378,11 +378,19 @@ func (s *DeadHostsService) Create(ctx context.Context, spec DeadHostSpec) (DeadH
 
 // Update replaces the host's settings with spec.
 // When nginx rejects the new config a *NginxError (ErrNginx) is returned
-// with the host.
+// with the host. NPM renders a 404 host's nginx config from the row as it
+// was before the update (upstream issue #5806, open in 2.15.1), so nginx
+// would keep serving, and judging, the old settings: Update sends the PUT
+// twice, the second one making the stored settings live.
 //
-// NPM API: PUT /nginx/dead-hosts/{id}
+// NPM API: PUT /nginx/dead-hosts/{id} (twice)
 func (s *DeadHostsService) Update(ctx context.Context, id DeadHostID, spec DeadHostSpec) (DeadHost, error) {
-	return s.crud().update(ctx, id, spec.body())
+	body := spec.body()
+	r := s.crud()
+	if _, err := r.one(ctx, request{op: "update 404 host " + id.String(), method: http.MethodPut, path: r.path + "/" + id.String(), body: body}); err != nil {
+		return DeadHost{}, err
+	}
+	return r.update(ctx, id, body)
 }
 
 // Delete removes a 404 host.

@@ -13,7 +13,9 @@
 // (additionalProperties:false, minProperties:1 on PUT, type coercion,
 // messages joined by ", "), the cross-type duplicate-domain check, sorted
 // domains and SSL/HSTS flag rewrites, soft delete, ?expand=, enable/disable
-// state errors, a simulated `nginx -t` with a failure hook (FailNginx),
+// state errors, a simulated `nginx -t` with a failure hook (FailNginx)
+// that, as upstream (issue #5806), judges a 404 host's update by the row
+// as it was before,
 // synchronous Let's Encrypt issuance with latency and failure injection
 // (SetCertificateLatency, FailCertificates) that never serves DNS
 // credentials, and that can go on after the client hangs up as upstream's

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -397,4 +398,31 @@ func TestWireQueryFilters(t *testing.T) {
 	assert.Equal(t, 0, count("/nginx/access-lists?query=wan"))
 	assert.Equal(t, 1, count("/nginx/proxy-hosts?query=nextcloud"))
 	assert.Equal(t, 11, count("/nginx/proxy-hosts?query=thehomelab"))
+}
+
+func TestWireDeadHostUpdateRendersPreviousRow(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	w.srv.FailNginx(func(c npmtest.NginxConfig) error {
+		if c.Kind == "dead_host" && strings.Contains(c.AdvancedConfig, "bogus") {
+			return errors.New("unknown directive")
+		}
+		return nil
+	})
+	status, m := w.json(http.MethodPost, "/nginx/dead-hosts", `{"domain_names":["gone.thehomelab.site"],"advanced_config":"bogus;"}`)
+	require.Equal(t, 201, status, m)
+	id := strconv.Itoa(int(m["id"].(float64)))
+	online := func(m map[string]any) any { meta, _ := m["meta"].(map[string]any); return meta["nginx_online"] }
+	// Upstream issue #5806: the fix is judged (and served) only from the
+	// next update on, since nginx renders the pre-update row.
+	status, m = w.json(http.MethodPut, "/nginx/dead-hosts/"+id, `{"advanced_config":""}`)
+	require.Equal(t, 200, status, m)
+	assert.Equal(t, false, online(m))
+	status, m = w.json(http.MethodPut, "/nginx/dead-hosts/"+id, `{"advanced_config":""}`)
+	require.Equal(t, 200, status, m)
+	assert.Equal(t, true, online(m))
+	// Proxy hosts render the updated row.
+	status, m = w.json(http.MethodPut, "/nginx/proxy-hosts/1", `{"advanced_config":"bogus;"}`)
+	require.Equal(t, 200, status, m)
+	assert.Equal(t, true, online(m), "the hook only fails 404 hosts")
 }
