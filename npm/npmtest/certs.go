@@ -233,6 +233,8 @@ func (s *Server) certRoutes(r *http.Request, u *user, path string, rest []string
 // string-valued error body.
 func uploadedFiles(r *http.Request) (map[string]string, *apiError) {
 	noFiles := &apiError{status: 400, raw: map[string]any{"error": "No files were uploaded"}}
+	// Bound the whole upload, not only what is kept in memory.
+	r.Body = http.MaxBytesReader(nil, r.Body, 8<<20)
 	if err := r.ParseMultipartForm(1 << 20); err != nil || r.MultipartForm == nil || len(r.MultipartForm.File) == 0 {
 		return nil, noFiles
 	}
