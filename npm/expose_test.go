@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -233,5 +234,26 @@ func TestExposeFailuresLeaveNothing(t *testing.T) {
 				assert.Contains(t, err.Error(), "restore proxy host", name)
 			}
 		}
+	})
+	t.Run("cancelled while the host is being created", func(t *testing.T) {
+		t.Parallel()
+		srv := npmtest.NewServer()
+		t.Cleanup(srv.Close)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		lose := &losing{base: http.DefaultTransport, cancel: cancel, match: func(r *http.Request) bool {
+			return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/nginx/proxy-hosts")
+		}}
+		c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)),
+			npm.WithHTTPClient(&http.Client{Transport: lose}), npm.WithClock(srv.Now))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		a := app("status.example.org")
+		a.CloudflareToken = npm.NewSecret("cf-token-for-example-org")
+		_, err = c.Expose(ctx, a)
+		require.ErrorIs(t, err, context.Canceled)
+		require.True(t, lose.done.Load(), "the host create reached the server")
+		assert.Len(t, srv.Hosts("proxy_hosts"), 11, "the host the server stored is removed")
+		assert.Len(t, srv.Certificates(), 1, "the certificate issued for it is removed")
 	})
 }

@@ -1,6 +1,7 @@
 package npm_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -104,4 +105,24 @@ func newFailingFixture(t testing.TB, match func(*http.Request) bool, nth int64) 
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	return fixture{srv: srv, c: c, n: n}
+}
+
+// losing passes requests on, but for the first one match accepts it lets
+// the server do its work, then cancels the caller's context and reports
+// the answer lost, as when ctx ends while the server is still writing.
+type losing struct {
+	base   http.RoundTripper
+	match  func(*http.Request) bool
+	cancel context.CancelFunc
+	done   atomic.Bool
+}
+
+func (l *losing) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.base.RoundTrip(r)
+	if err != nil || !l.match(r) || !l.done.CompareAndSwap(false, true) {
+		return resp, err
+	}
+	_ = resp.Body.Close()
+	l.cancel()
+	return nil, context.Canceled
 }
