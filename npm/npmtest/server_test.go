@@ -281,7 +281,8 @@ func TestWireUploadWithoutFiles(t *testing.T) {
 
 func TestWirePrefixRedirectAndRefresh(t *testing.T) {
 	t.Parallel()
-	w := newWire(t)
+	t0 := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
+	w := newWire(t, npmtest.WithClock(func() time.Time { return t0 }))
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Get(w.srv.URL)
 	require.NoError(t, err)
@@ -292,7 +293,7 @@ func TestWirePrefixRedirectAndRefresh(t *testing.T) {
 	require.Equal(t, 200, status)
 	exp, err := time.Parse(time.RFC3339, m["expires"].(string))
 	require.NoError(t, err)
-	assert.WithinDuration(t, w.srv.Now().Add(48*time.Hour), exp, time.Second)
+	assert.Equal(t, t0.Add(48*time.Hour), exp.UTC(), "on the server's clock, not the wall clock")
 
 	status, m = w.json(http.MethodPost, "/tokens", `{"identity":"a","secret":"b","expiry":"1y"}`)
 	assert.Equal(t, 400, status)
