@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -115,6 +116,10 @@ func (c *Client) Expose(ctx context.Context, app App) (ExposeResult, error) {
 		if derr := c.ProxyHosts.Delete(uctx, r.Host.ID); derr != nil {
 			err = errors.Join(err, derr)
 		}
+	case !existed && refusedBeforeInsert(err):
+		// Nothing was stored; a host found now by the domain would be
+		// someone else's (a concurrent create is what "already in use"
+		// may mean).
 	case !existed:
 		// The create failed, but NPM may have stored the row anyway (a
 		// failing first nginx test answers 500 after the insert): find it
@@ -138,6 +143,13 @@ func (c *Client) Expose(ctx context.Context, app App) (ExposeResult, error) {
 		err = errors.Join(err, cerr)
 	}
 	return res, err
+}
+
+// refusedBeforeInsert reports answers NPM gives before it stores a row:
+// validation and duplicate-domain failures (400) and permission failures.
+func refusedBeforeInsert(err error) bool {
+	var ae *Error
+	return errors.As(err, &ae) && ae.Status == http.StatusBadRequest || errors.Is(err, ErrPermission)
 }
 
 // restore puts an existing host's previous settings (and disabled state)

@@ -256,4 +256,33 @@ func TestExposeFailuresLeaveNothing(t *testing.T) {
 		assert.Len(t, srv.Hosts("proxy_hosts"), 11, "the host the server stored is removed")
 		assert.Len(t, srv.Certificates(), 1, "the certificate issued for it is removed")
 	})
+	t.Run("another client creates the host first", func(t *testing.T) {
+		t.Parallel()
+		srv := npmtest.NewServer()
+		t.Cleanup(srv.Close)
+		other, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = other.Close() })
+		// Between Expose's list and its create, another client takes
+		// the name: the create is refused, and the other client's host
+		// must survive Expose's undo.
+		hook := &hooked{base: http.DefaultTransport,
+			match: func(r *http.Request) bool {
+				return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/nginx/proxy-hosts")
+			},
+			before: func() {
+				_, err := other.ProxyHosts.Create(context.Background(), npm.ProxyHostSpec{Domains: []string{"status.thehomelab.site"}, ForwardHost: "kuma", ForwardPort: 3001})
+				assert.NoError(t, err, "the other client's create")
+			}}
+		c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)),
+			npm.WithHTTPClient(&http.Client{Transport: hook}))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		_, err = c.Expose(t.Context(), app("status.thehomelab.site"))
+		require.ErrorIs(t, err, npm.ErrConflict)
+		require.True(t, hook.done.Load())
+		hs := srv.Hosts("proxy_hosts")
+		require.Len(t, hs, 12, "the other client's host is kept")
+		assert.Equal(t, []string{"status.thehomelab.site"}, hs[11].Domains)
+	})
 }

@@ -126,3 +126,18 @@ func (l *losing) RoundTrip(r *http.Request) (*http.Response, error) {
 	l.cancel()
 	return nil, context.Canceled
 }
+
+// hooked runs before once, ahead of the first request match accepts.
+type hooked struct {
+	base   http.RoundTripper
+	match  func(*http.Request) bool
+	before func()
+	done   atomic.Bool
+}
+
+func (h *hooked) RoundTrip(r *http.Request) (*http.Response, error) {
+	if h.match(r) && h.done.CompareAndSwap(false, true) {
+		h.before()
+	}
+	return h.base.RoundTrip(r)
+}
