@@ -294,7 +294,8 @@ type CustomCertificate struct {
 }
 
 // UploadCustom creates a custom ("other") certificate and uploads its
-// files. If the upload fails the empty certificate row is deleted again.
+// files. If the upload fails, or the create's answer never arrives, the
+// empty certificate row is deleted again.
 //
 // NPM API: POST /nginx/certificates, POST /nginx/certificates/{id}/upload,
 // GET /nginx/certificates/{id}
@@ -326,6 +327,13 @@ func (s *CertificatesService) UploadCustom(ctx context.Context, cc CustomCertifi
 	}
 	row, err := s.one(ctx, request{op: op, method: http.MethodPost, path: "/nginx/certificates", body: map[string]any{"provider": ProviderCustom, "nice_name": cc.NiceName}})
 	if err != nil {
+		var ae *Error
+		if !errors.As(err, &ae) {
+			// No answer (ctx ended, lost connection): the row may exist.
+			if cerr := s.dropEmptyCustom(ctx, op, cc.NiceName); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+		}
 		return Certificate{}, err
 	}
 	path := "/nginx/certificates/" + row.ID.String()
@@ -340,6 +348,27 @@ func (s *CertificatesService) UploadCustom(ctx context.Context, cc CustomCertifi
 		return Certificate{}, err
 	}
 	return s.Get(ctx, row.ID)
+}
+
+// dropEmptyCustom deletes custom certificates named name that never got
+// their files (no domains): what a create without an answer leaves. It
+// runs with a context that outlives a cancelled ctx, bounded.
+func (s *CertificatesService) dropEmptyCustom(ctx context.Context, op, name string) error {
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	all, err := s.List(uctx)
+	if err != nil {
+		return fmt.Errorf("npm: %s: look for the empty certificate row: %w", op, err)
+	}
+	var errs []error
+	for _, c := range all {
+		if c.Provider == ProviderCustom && c.NiceName == name && len(c.Domains) == 0 {
+			if err := s.Delete(uctx, c.ID); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Expiring returns the certificates that expire within d of now (already

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -194,4 +195,24 @@ func TestExpiringReport(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, soon, 1)
 	assert.EqualValues(t, npmtest.WildcardCertificateID, soon[0].ID)
+}
+
+func TestUploadCustomCancelledLeavesNoRow(t *testing.T) {
+	t.Parallel()
+	srv := npmtest.NewServer()
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	lose := &losing{base: http.DefaultTransport, cancel: cancel, match: func(r *http.Request) bool {
+		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/nginx/certificates")
+	}}
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)),
+		npm.WithHTTPClient(&http.Client{Transport: lose}))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	certPEM, keyPEM := selfSigned(t, "internal.thehomelab.site", srv.Now().Add(200*24*time.Hour))
+	_, err = c.Certificates.UploadCustom(ctx, npm.CustomCertificate{NiceName: "internal", Certificate: certPEM, Key: npm.NewSecret(string(keyPEM))})
+	require.ErrorIs(t, err, context.Canceled)
+	require.True(t, lose.done.Load(), "the create reached the server")
+	assert.Len(t, srv.Certificates(), 1, "no empty row left")
 }
