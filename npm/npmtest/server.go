@@ -758,7 +758,11 @@ func (s *Server) login(r *http.Request) (int, any, *apiError) {
 			continue
 		}
 		if u.password != b["secret"].(string) {
-			return 0, nil, &apiError{status: 400, msg: "Invalid email or password", i18n: "error.invalid-auth"}
+			e := errf(400, "Invalid email or password")
+			if s.ver.atLeast(2, 13, 0) {
+				e.i18n = "error.invalid-auth" // the i18n key came with 2.13
+			}
+			return 0, nil, e
 		}
 		if u.totp != "" && s.ver.atLeast(2, 13, 6) {
 			ch := randToken("npmtest-2fa.")

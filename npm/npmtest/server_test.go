@@ -427,3 +427,18 @@ func TestWireDeadHostUpdateRendersPreviousRow(t *testing.T) {
 	require.Equal(t, 200, status, m)
 	assert.Equal(t, true, online(m), "the hook only fails 404 hosts")
 }
+
+func TestWireLoginFailureI18n(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		version string
+		i18n    any
+	}{{"2.12.6", nil}, {"2.15.1", "error.invalid-auth"}} {
+		w := newWire(t, npmtest.WithVersion(tc.version))
+		status, m := w.json(http.MethodPost, "/tokens", `{"identity":"`+npmtest.AdminEmail+`","secret":"wrong"}`)
+		require.Equal(t, 400, status, tc.version)
+		assert.Equal(t, "Invalid email or password", errMsg(m), tc.version)
+		e, _ := m["error"].(map[string]any)
+		assert.Equal(t, tc.i18n, e["message_i18n"], "%s: message_i18n only since 2.13", tc.version)
+	}
+}
