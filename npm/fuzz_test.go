@@ -76,6 +76,11 @@ func TestClassify(t *testing.T) {
 		{400, "Invalid email or password", ErrAuth},
 		{400, "data must NOT have additional properties", ErrValidation},
 		{500, "Internal Error", nil},
+		// The CommonJS backend (≤2.12) words missing objects "Item Not
+		// Found - <id>" and answers bad credentials with 401.
+		{404, "Item Not Found - 12", ErrNotFound},
+		{401, "Invalid password", ErrAuth},
+		{400, "data.forward_port should be <= 65535", ErrValidation},
 	} {
 		assert.Equal(t, tc.want, classify(tc.status, tc.msg), "%d %s", tc.status, tc.msg)
 	}
