@@ -31,6 +31,13 @@
 // every version decode: booleans as true/false or 0/1, dates as ISO 8601
 // or SQLite's "YYYY-MM-DD HH:MM:SS".
 //
-// EnsureProxyHost and Expose are idempotent. Package npmtest is an
-// in-process fake NPM for tests.
+// EnsureProxyHost and Expose are idempotent. Calls that leave server state
+// behind when they fail clean up with a bounded context that outlives a
+// cancelled ctx: Expose deletes a host and a certificate it created and
+// restores a host it changed; CreateLetsEncrypt deletes the certificate
+// row a request without an answer left issuing (NPM keeps running certbot
+// after the client hangs up); UploadCustom deletes its empty row. A
+// cleanup that fails is part of the returned error.
+//
+// Package npmtest is an in-process fake NPM for tests.
 package npm
