@@ -1,11 +1,9 @@
 package npmtest
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"net/http"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -547,6 +545,3 @@ func (s *Server) Hosts(kind string) []HostInfo {
 	}
 	return out
 }
-
-var _ = slices.Contains[[]string]
-var _ context.Context
