@@ -41,7 +41,8 @@ func WithPrefix(prefix string) Option {
 }
 
 // WithVersion sets the version the server reports and behaves like
-// (default "2.15.1"): ≤2.11 0/1 booleans; ≤2.12 letsencrypt_email and 403
+// (default "2.15.1"): ≤2.11 0/1 booleans in answers and ajv 6 error
+// wording (first error only); ≤2.12 letsencrypt_email and 403
 // permission errors; 2.13.0–2.15.x 404 permission errors; 2.13.6+ 2FA and
 // key_type; 2.14+ trust_forwarded_proto; ≤2.14 no error code on 500s.
 func WithVersion(v string) Option {
