@@ -264,7 +264,7 @@ func (s *RedirectionHostsService) Get(ctx context.Context, id RedirectionHostID)
 // *NginxError (ErrNginx) is returned with it (the create answer does not
 // say, so the host is read back).
 //
-// NPM API: POST /nginx/redirection-hosts
+// NPM API: POST /nginx/redirection-hosts, then GET /nginx/redirection-hosts/{id}
 func (s *RedirectionHostsService) Create(ctx context.Context, spec RedirectionHostSpec) (RedirectionHost, error) {
 	return s.crud().create(ctx, spec.body())
 }
@@ -289,7 +289,7 @@ func (s *RedirectionHostsService) Delete(ctx context.Context, id RedirectionHost
 // A *NginxError (ErrNginx) reports a config nginx rejected (the host is
 // read back for the verdict).
 //
-// NPM API: POST /nginx/redirection-hosts/{id}/enable
+// NPM API: POST /nginx/redirection-hosts/{id}/enable, then GET /nginx/redirection-hosts/{id}
 func (s *RedirectionHostsService) Enable(ctx context.Context, id RedirectionHostID) error {
 	return s.crud().toggle(ctx, id, true)
 }
@@ -371,7 +371,7 @@ func (s *DeadHostsService) Get(ctx context.Context, id DeadHostID) (DeadHost, er
 // *NginxError (ErrNginx) is returned with it (the create answer does not
 // say, so the host is read back).
 //
-// NPM API: POST /nginx/dead-hosts
+// NPM API: POST /nginx/dead-hosts, then GET /nginx/dead-hosts/{id}
 func (s *DeadHostsService) Create(ctx context.Context, spec DeadHostSpec) (DeadHost, error) {
 	return s.crud().create(ctx, spec.body())
 }
@@ -404,7 +404,7 @@ func (s *DeadHostsService) Delete(ctx context.Context, id DeadHostID) error {
 // A *NginxError (ErrNginx) reports a config nginx rejected (the host is
 // read back for the verdict).
 //
-// NPM API: POST /nginx/dead-hosts/{id}/enable
+// NPM API: POST /nginx/dead-hosts/{id}/enable, then GET /nginx/dead-hosts/{id}
 func (s *DeadHostsService) Enable(ctx context.Context, id DeadHostID) error {
 	return s.crud().toggle(ctx, id, true)
 }
@@ -493,7 +493,7 @@ func (s *StreamsService) Get(ctx context.Context, id StreamID) (Stream, error) {
 // *NginxError (ErrNginx) is returned with it (the create answer does not
 // say, so the host is read back).
 //
-// NPM API: POST /nginx/streams
+// NPM API: POST /nginx/streams, then GET /nginx/streams/{id}
 func (s *StreamsService) Create(ctx context.Context, spec StreamSpec) (Stream, error) {
 	return s.crud().create(ctx, spec.body())
 }
@@ -518,7 +518,7 @@ func (s *StreamsService) Delete(ctx context.Context, id StreamID) error {
 // A *NginxError (ErrNginx) reports a config nginx rejected (the host is
 // read back for the verdict).
 //
-// NPM API: POST /nginx/streams/{id}/enable
+// NPM API: POST /nginx/streams/{id}/enable, then GET /nginx/streams/{id}
 func (s *StreamsService) Enable(ctx context.Context, id StreamID) error {
 	return s.crud().toggle(ctx, id, true)
 }
