@@ -44,19 +44,27 @@ type Challenge struct {
 // Cloudflare API: POST /zones/{zone_id}/dns_records (per value)
 func (c *Client) PresentChallenge(ctx context.Context, zone Zone, domain string, values ...string) (*Challenge, error) {
 	name := zone.FQDN(ChallengeName(domain))
-	if len(values) == 0 {
-		return nil, opError("present challenge "+name, errors.New("no values"))
-	}
+	op := "present challenge " + name
 	ch := &Challenge{c: c, zone: zone, name: name}
 	for _, v := range values {
-		if v == "" || slices.Contains(ch.values, v) {
-			continue
+		if v == "" {
+			return nil, opError(op, errors.New("empty value"))
 		}
-		ch.values = append(ch.values, v)
+		if !slices.Contains(ch.values, v) {
+			ch.values = append(ch.values, v)
+		}
+	}
+	if len(ch.values) == 0 {
+		return nil, opError(op, errors.New("no values"))
+	}
+	for _, v := range ch.values {
 		r, err := c.CreateRecord(ctx, zone, Record{Type: TypeTXT, Name: name, Content: v, TTL: time.Minute, Comment: ACMEComment})
 		if err != nil {
 			// Leave nothing behind: the caller gets no handle to clean up.
 			cerr := ch.CleanUp(context.WithoutCancel(ctx))
+			if ctx.Err() != nil && cerr == nil {
+				return nil, ctx.Err()
+			}
 			return nil, errors.Join(err, cerr)
 		}
 		ch.records = append(ch.records, r)
@@ -108,6 +116,9 @@ func (ch *Challenge) CleanUp(ctx context.Context) error {
 		}
 	}
 	ch.records = left
+	if len(errs) > 0 && ctx.Err() != nil {
+		return ctx.Err()
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("dns: clean up %s: %w", ch.name, errors.Join(errs...))
 	}

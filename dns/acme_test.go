@@ -1,6 +1,7 @@
 package dns_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -63,4 +64,31 @@ func TestChallengeFailureLeavesNothing(t *testing.T) {
 	_, err := c.PresentChallenge(t.Context(), z, "thehomelab.site", "a", "b")
 	require.ErrorIs(t, err, dns.ErrUnavailable)
 	assert.Empty(t, srv.Records("_acme-challenge.thehomelab.site"))
+}
+
+func TestChallengeRefusesEmptyValues(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	z := zoneOf(t, c)
+	srv.ResetCounts()
+	for _, vals := range [][]string{nil, {""}, {"a", ""}} {
+		_, err := c.PresentChallenge(t.Context(), z, "thehomelab.site", vals...)
+		require.Error(t, err, vals)
+	}
+	assert.Zero(t, srv.TotalRequests())
+}
+
+func TestChallengeContextDone(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	z := zoneOf(t, c)
+	ch, err := c.PresentChallenge(t.Context(), z, "thehomelab.site", "v")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	assert.Equal(t, context.Canceled, ch.Wait(ctx, time.Millisecond))
+	assert.Equal(t, context.Canceled, ch.CleanUp(ctx), "ctx.Err() itself")
+	assert.Len(t, srv.Records(ch.Name()), 1, "still there for a later CleanUp")
+	require.NoError(t, ch.CleanUp(t.Context()))
+	assert.Empty(t, srv.Records(ch.Name()))
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -21,10 +22,20 @@ const (
 
 // String returns "ipv4" or "ipv6".
 func (f Family) String() string {
-	if f == IPv6 {
+	switch f {
+	case IPv4:
+		return "ipv4"
+	case IPv6:
 		return "ipv6"
 	}
-	return "ipv4"
+	return fmt.Sprintf("family(%d)", int(f))
+}
+
+func (f Family) check() error {
+	if f != IPv4 && f != IPv6 {
+		return fmt.Errorf("%w: unknown address %s", ErrBadAddress, f)
+	}
+	return nil
 }
 
 // RecordType returns A for IPv4 and AAAA for IPv6.
@@ -89,6 +100,9 @@ func EchoSource(url string, fam Family, hc *http.Client) Source {
 // two different ones, is an error matching ErrBadAddress: guessing could
 // publish the wrong address. The address is not checked for being public.
 func ParseEcho(body []byte, fam Family) (netip.Addr, error) {
+	if err := fam.check(); err != nil {
+		return netip.Addr{}, err
+	}
 	if len(body) > maxEcho {
 		body = body[:maxEcho]
 	}
@@ -99,7 +113,15 @@ func ParseEcho(body []byte, fam Family) (netip.Addr, error) {
 		}
 		a, err := netip.ParseAddr(tok)
 		if err != nil {
-			continue
+			// "IP:203.0.113.7": a label glued to an IPv4 address by a
+			// colon (which tokens keep, for IPv6).
+			i := strings.LastIndexByte(tok, ':')
+			if i < 0 || !strings.Contains(tok[i:], ".") {
+				continue
+			}
+			if a, err = netip.ParseAddr(tok[i+1:]); err != nil || !a.Is4() {
+				continue
+			}
 		}
 		a = a.WithZone("")
 		if a.Is4In6() {
@@ -178,6 +200,9 @@ func InterfaceSource(name string, fam Family) Source {
 // PickInterfaceAddr returns the first address of family fam in addrs (as
 // net.Interface.Addrs returns them) that passes CheckPublic.
 func PickInterfaceAddr(addrs []net.Addr, fam Family) (netip.Addr, error) {
+	if err := fam.check(); err != nil {
+		return netip.Addr{}, err
+	}
 	var firstErr error
 	for _, na := range addrs {
 		var ip net.IP
@@ -229,13 +254,16 @@ var (
 	cgnat     = netip.MustParsePrefix("100.64.0.0/10")
 	thisNet   = netip.MustParsePrefix("0.0.0.0/8")
 	reserved4 = netip.MustParsePrefix("240.0.0.0/4")
+	ietf4     = netip.MustParsePrefix("192.0.0.0/24")  // IETF protocol assignments (DS-Lite B4, NAT64 discovery)
+	bench4    = netip.MustParsePrefix("198.18.0.0/15") // benchmarking, used by some CPE and VPN software inside
 	global6   = netip.MustParsePrefix("2000::/3")
 )
 
 // CheckPublic returns an *AddressError (matching ErrBadAddress) when a
 // must not be published in a public DNS record: invalid, unspecified,
 // loopback, private (RFC 1918, ULA), CGNAT 100.64.0.0/10, link-local,
-// multicast, reserved, IPv4-mapped, or IPv6 outside 2000::/3. Documentation
+// multicast, reserved (0/8, 240/4, 192.0.0.0/24, 198.18.0.0/15),
+// IPv4-mapped, or IPv6 outside 2000::/3. Documentation
 // ranges pass (examples and tests use them).
 func CheckPublic(a netip.Addr) error {
 	reason := ""
@@ -258,7 +286,7 @@ func CheckPublic(a netip.Addr) error {
 		reason = "link-local"
 	case a.IsMulticast():
 		reason = "multicast"
-	case a.Is4() && (thisNet.Contains(a) || reserved4.Contains(a)):
+	case a.Is4() && (thisNet.Contains(a) || reserved4.Contains(a) || ietf4.Contains(a) || bench4.Contains(a)):
 		reason = "reserved"
 	case a.Is6() && (!global6.Contains(a)):
 		reason = "non-global ipv6"

@@ -37,6 +37,9 @@ func TestParseEcho(t *testing.T) {
 		{"garbage", "\x00\xff not an address at all 999.1.1.1", dns.IPv4, ""},
 		{"empty", "", dns.IPv4, ""},
 		{"error page", "<html>502 Bad Gateway</html>", dns.IPv4, ""},
+		{"label glued", "Current IP Address:203.0.113.7", dns.IPv4, "203.0.113.7"},
+		{"label glued ipv6", "IP:2001:db8::7", dns.IPv6, ""}, // ambiguous: "IP:" is not split off an IPv6 address
+		{"time is not an address", "updated 10:20:30.5", dns.IPv4, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,7 +92,7 @@ func TestCheckPublic(t *testing.T) {
 		"100.127.255.255": "cgnat", "127.0.0.1": "loopback", "169.254.0.1": "link-local", "0.0.0.0": "unspecified",
 		"239.1.1.1": "multicast", "224.0.0.1": "link-local", "255.255.255.255": "reserved", "0.1.2.3": "reserved", "::1": "loopback",
 		"fe80::1": "link-local", "fd12::1": "private", "::": "unspecified", "::ffff:8.8.8.8": "ipv4-mapped", "ff02::1": "link-local",
-		"3fff::1:1": "", "fe80::1%eth0": "scoped",
+		"3fff::1:1": "", "fe80::1%eth0": "scoped", "192.0.0.9": "reserved", "198.18.0.1": "reserved", "198.19.255.1": "reserved",
 	} {
 		err := dns.CheckPublic(netip.MustParseAddr(bad))
 		if why == "" {
@@ -168,4 +171,14 @@ func TestInterfaceSourceMissing(t *testing.T) {
 	t.Parallel()
 	_, err := dns.InterfaceSource("no-such-if0", dns.IPv4)(t.Context())
 	require.Error(t, err)
+}
+
+func TestUnknownFamily(t *testing.T) {
+	t.Parallel()
+	_, err := dns.ParseEcho([]byte("2001:db8::1"), dns.Family(0))
+	require.ErrorIs(t, err, dns.ErrBadAddress)
+	assert.Contains(t, err.Error(), "family(0)")
+	_, err = dns.PickInterfaceAddr(nil, dns.Family(5))
+	require.ErrorIs(t, err, dns.ErrBadAddress)
+	assert.Equal(t, "ipv4 ipv6", dns.IPv4.String()+" "+dns.IPv6.String())
 }

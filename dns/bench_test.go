@@ -42,6 +42,9 @@ func BenchmarkUnchanged(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(srv.TotalRequests())/float64(b.N), "roundtrips/op")
+		if n := srv.TotalRequests(); n != 0 {
+			b.Fatalf("unchanged address cost %d requests, budget 0", n)
+		}
 	})
 	// naive: a stateless updater lists every name each cycle (qdm12-style
 	// without DNS resolution; the seed script PUT blindly instead).
@@ -80,6 +83,9 @@ func BenchmarkChanged(b *testing.B) {
 		}
 		b.ReportMetric(float64(srv.TotalRequests())/float64(b.N), "roundtrips/op")
 		b.ReportMetric(float64(srv.Requests(dnstest.EndpointPatchRecord))/float64(b.N), "patches/op")
+		if n := srv.TotalRequests(); n > 4*b.N {
+			b.Fatalf("changed address on 3 names cost %.2f requests per cycle, budget 4", float64(n)/float64(b.N))
+		}
 	})
 	b.Run("naive-list-and-patch-per-name", func(b *testing.B) {
 		srv, c, _, _ := benchSetup(b)
@@ -138,4 +144,10 @@ func BenchmarkThousandCycles(b *testing.B) {
 	b.ReportMetric(per(srv.TotalRequests()), "roundtrips/1000cycles")
 	b.ReportMetric(per(lists), "reverify-lists/1000cycles")
 	b.ReportMetric(per(srv.TotalRequests()-lists), "other-roundtrips/1000cycles")
+	if other := srv.TotalRequests() - lists; other != 0 {
+		b.Fatalf("%d requests beyond the re-verification lists, budget 0", other)
+	}
+	if limit := cycles/12 + 1; lists > limit {
+		b.Fatalf("%d re-verification lists in %d five-minute cycles, want at most %d (hourly)", lists, cycles, limit)
+	}
 }

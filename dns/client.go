@@ -56,6 +56,11 @@ func WithBaseURL(u string) Option {
 		if p.User != nil {
 			return errors.New("dns: base url must not carry credentials")
 		}
+		if p.RawQuery != "" || p.Fragment != "" || p.ForceQuery {
+			// cloudflare-go appends paths to the string: a query would end
+			// up in the middle of every URL.
+			return errors.New("dns: base url must not carry a query or fragment")
+		}
 		if p.Path == "" || p.Path == "/" {
 			p.Path = "/client/v4"
 		}
@@ -151,7 +156,15 @@ func NewClient(token Secret, opts ...Option) (*Client, error) {
 		base = httpx.NewTransport(nil)
 	}
 	hx := &httpx.Transport{Base: base, Logger: o.logger, Attempts: o.attempts}
-	hc := &http.Client{Transport: &envelopeTransport{token: token, base: hx, now: time.Now}}
+	hc := &http.Client{
+		Transport: &envelopeTransport{token: token, base: hx, now: time.Now},
+		// The transport sets the token on every request it sends, so a
+		// followed redirect would hand it to whatever host the answer
+		// names. Cloudflare's API does not redirect.
+		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+			return fmt.Errorf("refusing redirect to %s", httpx.RedactURL(req.URL))
+		},
+	}
 	cf, err := newBackend(o.baseURL, hc, o.rps)
 	if err != nil {
 		return nil, fmt.Errorf("dns: %w", err)

@@ -14,6 +14,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	cloudflare "github.com/cloudflare/cloudflare-go"
@@ -70,16 +71,40 @@ func (b *backend) verifyAccountToken(ctx context.Context, accountID string) (tok
 	return tokenInfo{ID: v.ID, Status: v.Status, NotBefore: v.NotBefore, ExpiresOn: v.ExpiresOn}, nil
 }
 
+// maxZonePages bounds the zone lookup: a name filter matches one zone, so
+// more than a few pages means a broken or hostile answer.
+const maxZonePages = 20
+
+// zones looks zones up by name. It pages itself instead of calling v0's
+// ListZonesContext, which sizes a slice from the answer's total_count and
+// starts a goroutine per announced page: a lying result_info panics it
+// (negative or short count) or makes it fetch thousands of pages at once.
 func (b *backend) zones(ctx context.Context, name string) ([]Zone, error) {
-	res, err := b.api.ListZonesContext(ctx, cloudflare.WithZoneFilters(name, "", ""))
-	if err != nil {
-		return nil, err
+	var out []Zone
+	for page := 1; ; page++ {
+		q := url.Values{"name": {name}, "page": {strconv.Itoa(page)}, "per_page": {"50"}}
+		raw, err := b.api.Raw(ctx, http.MethodGet, "/zones?"+q.Encode(), nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		var zs []struct {
+			ID     string `json:"id"`
+			Name   string `json:"name"`
+			Status string `json:"status"`
+		}
+		if err := json.Unmarshal(raw.Result, &zs); err != nil {
+			return nil, fmt.Errorf("decode zones: %w", err)
+		}
+		for _, z := range zs {
+			out = append(out, Zone{ID: z.ID, Name: z.Name, Status: z.Status})
+		}
+		if len(zs) == 0 || raw.ResultInfo == nil || page >= raw.ResultInfo.TotalPages {
+			return out, nil
+		}
+		if page >= maxZonePages {
+			return nil, fmt.Errorf("zone listing for %s has more than %d pages", name, maxZonePages)
+		}
 	}
-	out := make([]Zone, 0, len(res.Result))
-	for _, z := range res.Result {
-		out = append(out, Zone{ID: z.ID, Name: z.Name, Status: z.Status})
-	}
-	return out, nil
 }
 
 func fromCF(r cloudflare.DNSRecord) Record {
@@ -99,18 +124,44 @@ func fromCF(r cloudflare.DNSRecord) Record {
 	return out
 }
 
+// listPerPage asks for big pages (Cloudflare's default is 100), so the
+// Updater's one listing of a zone stays one request for up to 5,000
+// records; maxListPages bounds what a lying total_pages can cost.
+const (
+	listPerPage  = 5000
+	maxListPages = 200
+)
+
+// list pages itself: v0 only auto-paginates with its default page size.
 func (b *backend) list(ctx context.Context, zoneID string, f RecordFilter) ([]Record, error) {
-	rs, _, err := b.api.ListDNSRecords(ctx, cloudflare.ZoneIdentifier(zoneID), cloudflare.ListDNSRecordsParams{
+	params := cloudflare.ListDNSRecordsParams{
 		Type: string(f.Type), Name: f.Name, Content: f.Content, Comment: f.Comment,
-	})
-	if err != nil {
-		return nil, err
+		ResultInfo: cloudflare.ResultInfo{Page: 1, PerPage: listPerPage},
 	}
-	out := make([]Record, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, fromCF(r))
+	var out []Record
+	for {
+		rs, ri, err := b.api.ListDNSRecords(ctx, cloudflare.ZoneIdentifier(zoneID), params)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			out = append(out, fromCF(r))
+		}
+		pages := 0
+		if ri != nil {
+			pages = ri.TotalPages
+			if pages == 0 && ri.Total > 0 && ri.PerPage > 0 {
+				pages = (ri.Total + ri.PerPage - 1) / ri.PerPage
+			}
+		}
+		if len(rs) == 0 || params.Page >= pages {
+			return out, nil
+		}
+		if params.Page >= maxListPages {
+			return nil, fmt.Errorf("record listing has more than %d pages", maxListPages)
+		}
+		params.Page++
 	}
-	return out, nil
 }
 
 func (b *backend) get(ctx context.Context, zoneID, id string) (Record, error) {
@@ -136,23 +187,33 @@ func (b *backend) create(ctx context.Context, zoneID string, r Record) (Record, 
 	return fromCF(got), nil
 }
 
-// patch sends only what p sets, plus the tags (never nil: v0 has no
-// omitempty on them and null would clear them).
+// patchBody is the PATCH request body. v0's UpdateDNSRecordParams would
+// also send "settings": {} (omitempty does nothing on a struct), a field
+// this package never means to touch, so the body is ours and goes through
+// Raw.
+type patchBody struct {
+	Type    string   `json:"type"`
+	Content string   `json:"content,omitempty"`
+	TTL     int      `json:"ttl,omitempty"`
+	Proxied *bool    `json:"proxied,omitempty"`
+	Comment *string  `json:"comment,omitempty"`
+	Tags    []string `json:"tags"`
+}
+
+// patch sends only what p sets, plus the tags (never nil: null would
+// clear them).
 func (b *backend) patch(ctx context.Context, zoneID string, cur Record, p RecordPatch) (Record, error) {
 	if p.Tags == nil {
 		return Record{}, errors.New("internal: patch without tags")
 	}
-	got, err := b.api.UpdateDNSRecord(ctx, cloudflare.ZoneIdentifier(zoneID), cloudflare.UpdateDNSRecordParams{
-		ID:      cur.ID,
-		Type:    string(cur.Type),
-		Content: p.Content,
-		TTL:     ttlToWire(p.TTL),
-		Proxied: p.Proxied,
-		Comment: p.Comment,
-		Tags:    p.Tags,
-	})
+	body := patchBody{Type: string(cur.Type), Content: p.Content, TTL: ttlToWire(p.TTL), Proxied: p.Proxied, Comment: p.Comment, Tags: p.Tags}
+	raw, err := b.api.Raw(ctx, http.MethodPatch, "/zones/"+url.PathEscape(zoneID)+"/dns_records/"+url.PathEscape(cur.ID), body, nil)
 	if err != nil {
 		return Record{}, err
+	}
+	var got cloudflare.DNSRecord
+	if err := json.Unmarshal(raw.Result, &got); err != nil {
+		return Record{}, fmt.Errorf("decode record: %w", err)
 	}
 	return fromCF(got), nil
 }

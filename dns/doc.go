@@ -17,6 +17,7 @@
 // which the address did not change makes no Cloudflare request at all; it
 // re-reads the zone at a slow cadence (and on Recheck) to repair manual
 // edits, and on a change it sends one list and one PATCH per record.
+// Updater.State and Updater.Restore carry that memory across restarts.
 //
 // Addresses from a source are checked before anything is published:
 // private, CGNAT (100.64.0.0/10), loopback, link-local, unspecified,

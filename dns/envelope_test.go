@@ -31,6 +31,10 @@ func TestParseEnvelope(t *testing.T) {
 		{"bare string errors", 400, `{"success":false,"errors":["quota exceeded"]}`, false, false, []int{0}},
 		{"html 502", 502, `<html>bad gateway</html>`, false, false, []int{0}},
 		{"not json on 200", 200, `<html>captive portal</html>`, false, true, nil},
+		{"empty object on 200", 200, `{}`, false, true, nil},
+		{"null on 200", 200, `null`, false, true, nil},
+		{"errors only on 200", 200, `{"errors":[]}`, false, true, nil},
+		{"result null", 200, `{"result":null}`, true, false, nil},
 		{"429", 429, `{"success":false,"errors":[{"code":971,"message":"slow down"}]}`, false, false, []int{971}},
 		{"two codes", 400, `{"success":false,"errors":[{"code":6003,"message":"a"},{"code":6111,"message":"b"}]}`, false, false, []int{6003, 6111}},
 	}

@@ -157,6 +157,14 @@ func TestCreateConflicts(t *testing.T) {
 	assert.Equal(t, first.ID, again.ID)
 	assert.Len(t, srv.Records("app.thehomelab.site"), 1)
 
+	// Same type, name and content, other TTL and proxy status: 81057, and
+	// the re-check finds the existing record (the seeded apex).
+	apex := srv.Records(dnstest.SeedZone)[0]
+	got, err := c.CreateRecord(ctx, z, dns.Record{Type: dns.TypeA, Name: "@", Addr: netip.MustParseAddr(apex.Content), TTL: 5 * time.Minute})
+	require.NoError(t, err)
+	assert.Equal(t, apex.ID, got.ID)
+	assert.Len(t, srv.Records(dnstest.SeedZone), 1)
+
 	// A CNAME on a name with an A record: 81053.
 	_, err = c.CreateRecord(ctx, z, dns.Record{Type: dns.TypeCNAME, Name: "app", Content: "thehomelab.site"})
 	require.ErrorIs(t, err, dns.ErrConflict)
@@ -216,7 +224,7 @@ func TestOptionsValidate(t *testing.T) {
 	t.Parallel()
 	tok := dns.NewSecret("x")
 	for _, o := range []dns.Option{
-		dns.WithBaseURL("ftp://x"), dns.WithBaseURL("http://u:p@h/"), dns.WithHTTPClient(nil), dns.WithLogger(nil),
+		dns.WithBaseURL("ftp://x"), dns.WithBaseURL("http://u:p@h/"), dns.WithBaseURL("http://h/client/v4?x=1"), dns.WithBaseURL("http://h/#f"), dns.WithHTTPClient(nil), dns.WithLogger(nil),
 		dns.WithTimeout(0), dns.WithRateLimit(-1), dns.WithRetries(0),
 	} {
 		_, err := dns.NewClient(tok, o)

@@ -115,3 +115,44 @@ func TestOptionsBaseURLAndHTTPClient(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, srv.Requests(dnstest.EndpointListZones))
 }
+
+func TestListFilters(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	z := zoneOf(t, c)
+	add := func(name, typ, content, comment string) {
+		srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: typ, Name: name + ".thehomelab.site", Content: content, Comment: comment})
+	}
+	add("a", "A", "203.0.113.1", "mine")
+	add("b", "A", "203.0.113.2", "mine")
+	add("b", "AAAA", "2001:db8::2", "")
+	add("c", "TXT", "203.0.113.1", "other")
+	names := func(rs []dns.Record) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.Name+" "+string(r.Type))
+		}
+		return out
+	}
+	tests := []struct {
+		f    dns.RecordFilter
+		want []string
+	}{
+		{dns.RecordFilter{Comment: "mine"}, []string{"a.thehomelab.site A", "b.thehomelab.site A"}},
+		{dns.RecordFilter{Content: "203.0.113.1"}, []string{"a.thehomelab.site A", "c.thehomelab.site TXT"}},
+		{dns.RecordFilter{Name: "b"}, []string{"b.thehomelab.site A", "b.thehomelab.site AAAA"}},
+		{dns.RecordFilter{Name: "B.TheHomelab.Site.", Type: dns.TypeAAAA}, []string{"b.thehomelab.site AAAA"}},
+		{dns.RecordFilter{Type: dns.TypeTXT, Comment: "mine"}, nil},
+	}
+	for _, tt := range tests {
+		rs, err := c.ListRecords(ctx, z, tt.f)
+		require.NoError(t, err)
+		assert.ElementsMatch(t, tt.want, names(rs), "%+v", tt.f)
+	}
+	rs, err := c.ListRecords(ctx, z, dns.RecordFilter{Name: "b", Type: dns.TypeAAAA})
+	require.NoError(t, err)
+	require.Len(t, rs, 1)
+	assert.Equal(t, netip.MustParseAddr("2001:db8::2"), rs[0].Addr, "typed AAAA content")
+	assert.Empty(t, rs[0].Comment)
+}

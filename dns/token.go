@@ -53,8 +53,9 @@ type VerifyOptions struct {
 // ErrPermission (naming every missing permission) when a permission is
 // missing; the report is filled either way.
 //
-// tokens/verify misreports account-owned tokens, so its failure alone is
-// not fatal: the permission probes decide.
+// tokens/verify rejects account-owned tokens, so a rejection there alone
+// is not fatal: the permission probes decide. Any other failure of it (429,
+// 5xx, no answer) is returned.
 //
 // Cloudflare API: GET /user/tokens/verify (then GET
 // /accounts/{account_id}/tokens/verify with AccountID), GET /zones?name=, GET
@@ -77,6 +78,12 @@ func (c *Client) VerifyToken(ctx context.Context, zone string, o VerifyOptions) 
 		if ctx.Err() != nil {
 			return rep, ctx.Err()
 		}
+		// Only a refusal is what account-owned tokens get there; a 429, a
+		// 5xx or no answer says nothing about the token and must not be
+		// dropped.
+		if !errors.Is(verr, ErrAuth) && !errors.Is(verr, ErrPermission) {
+			return rep, verr
+		}
 	} else {
 		rep.ID, rep.Status, rep.NotBefore, rep.ExpiresOn = info.ID, info.Status, info.NotBefore, info.ExpiresOn
 		if info.Status != "active" {
@@ -88,6 +95,12 @@ func (c *Client) VerifyToken(ctx context.Context, zone string, o VerifyOptions) 
 	case errors.Is(err, ErrZoneNotFound):
 		rep.Missing = []Permission{PermZoneRead, PermDNSRead, PermDNSEdit}
 		return rep, fmt.Errorf("dns: %s: zone not visible: it does not exist, or the token lacks %s: %w", op, joinPerms(rep.Missing), ErrPermission)
+	case errors.Is(err, ErrPermission):
+		// The listing itself was refused: no zone read at all. Without the
+		// zone the DNS permissions cannot be probed.
+		rep.Missing = []Permission{PermZoneRead}
+		rep.Unchecked = []Permission{PermDNSRead, PermDNSEdit}
+		return rep, fmt.Errorf("dns: %s: token lacks %s: %w", op, PermZoneRead, err)
 	case err != nil:
 		return rep, errors.Join(err, verr)
 	}

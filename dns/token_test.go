@@ -20,15 +20,17 @@ func TestVerifyToken(t *testing.T) {
 	srv.AddToken(dnstest.Token{Value: "elsewhere", Permissions: []dnstest.Permission{dnstest.DNSEdit}, Zones: []string{"example.org"}})
 	srv.AddToken(dnstest.Token{Value: "acct", ID: "acct-tok", Account: "acc1", Permissions: []dnstest.Permission{dnstest.DNSEdit}})
 	srv.AddToken(dnstest.Token{Value: "off", Status: "disabled", Permissions: []dnstest.Permission{dnstest.DNSEdit}})
+	srv.AddToken(dnstest.Token{Value: "nothing"})
 
 	tests := []struct {
-		token   string
-		probe   bool
-		account string
-		status  string
-		is      error
-		missing []dns.Permission
-		granted []dns.Permission
+		token     string
+		probe     bool
+		account   string
+		status    string
+		is        error
+		missing   []dns.Permission
+		granted   []dns.Permission
+		unchecked []dns.Permission
 	}{
 		{token: "full", probe: true, granted: []dns.Permission{dns.PermZoneRead, dns.PermDNSRead, dns.PermDNSEdit}},
 		{token: "full", granted: []dns.Permission{dns.PermZoneRead, dns.PermDNSRead}},
@@ -40,6 +42,8 @@ func TestVerifyToken(t *testing.T) {
 		{token: "acct", probe: true, granted: []dns.Permission{dns.PermZoneRead, dns.PermDNSRead, dns.PermDNSEdit}, status: "none"},
 		{token: "acct", account: "acc1", granted: []dns.Permission{dns.PermZoneRead, dns.PermDNSRead}},
 		{token: "unknown", is: dns.ErrAuth},
+		// No zone permission at all: the zone listing is refused (403).
+		{token: "nothing", probe: true, is: dns.ErrPermission, missing: []dns.Permission{dns.PermZoneRead}, unchecked: []dns.Permission{dns.PermDNSRead, dns.PermDNSEdit}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.token+tt.account, func(t *testing.T) {
@@ -63,8 +67,26 @@ func TestVerifyToken(t *testing.T) {
 			}
 			assert.Equal(t, tt.missing, rep.Missing)
 			assert.Equal(t, tt.granted, rep.Granted)
+			if tt.unchecked != nil {
+				assert.Equal(t, tt.unchecked, rep.Unchecked)
+			}
 			t.Log(err)
 		})
 	}
 	assert.Empty(t, srv.Records("_homelab-token-check.thehomelab.site"), "probe record removed")
+}
+
+// A failing tokens/verify (other than a rejection of the token) is
+// reported, not swallowed because the probes pass.
+func TestVerifyTokenEndpointFailure(t *testing.T) {
+	t.Parallel()
+	for _, f := range []dnstest.FaultKind{dnstest.Fail500, dnstest.Fail429, dnstest.FailSuccessFalse} {
+		srv, c := newFake(t)
+		srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointVerifyToken, Kind: f})
+		_, err := c.VerifyToken(t.Context(), dnstest.SeedZone, dns.VerifyOptions{})
+		require.Error(t, err, f)
+		var e *dns.Error
+		require.ErrorAs(t, err, &e)
+		assert.Contains(t, err.Error(), "verify token on thehomelab.site")
+	}
 }

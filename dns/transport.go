@@ -53,8 +53,9 @@ func (w *wireInfo) UnmarshalJSON(b []byte) error {
 }
 
 type wireEnvelope struct {
-	Success *bool      `json:"success"`
-	Errors  []wireInfo `json:"errors"`
+	Success *bool           `json:"success"`
+	Errors  []wireInfo      `json:"errors"`
+	Result  json.RawMessage `json:"result"`
 }
 
 func (t *envelopeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -87,7 +88,8 @@ func (t *envelopeTransport) RoundTrip(req *http.Request) (*http.Response, error)
 // ParseEnvelope reads a Cloudflare answer: nil, nil when the call
 // succeeded; an *Error when the status is 4xx/5xx or the envelope says
 // "success": false (even on a 2xx); a plain error when a 2xx answer is not
-// an envelope at all. Bodies over 16 MiB are refused.
+// an envelope at all (no "success" and no "result"). Bodies over 16 MiB
+// are refused.
 func ParseEnvelope(status int, h http.Header, body []byte, now time.Time) (*Error, error) {
 	if len(body) > maxBody {
 		return nil, fmt.Errorf("answer larger than %d bytes", maxBody)
@@ -95,7 +97,11 @@ func ParseEnvelope(status int, h http.Header, body []byte, now time.Time) (*Erro
 	var env wireEnvelope
 	jerr := json.Unmarshal(body, &env)
 	if status < 400 && (jerr != nil || env.Success == nil || *env.Success) {
-		if jerr != nil && status < 300 {
+		// A 2xx must look like Cloudflare's answer: an object with
+		// "success" or at least "result" (some endpoints omit the rest).
+		// "{}" or "null" from a proxy would otherwise read as an empty
+		// zone.
+		if status < 300 && (jerr != nil || (env.Success == nil && env.Result == nil)) {
 			return nil, errors.New("answer is not a cloudflare envelope")
 		}
 		return nil, nil

@@ -21,6 +21,10 @@ const DefaultComment = "managed by homelab dns"
 // address has not changed.
 const DefaultVerifyEvery = time.Hour
 
+// DefaultSourceTimeout is how long an Updater waits for an address
+// source.
+const DefaultSourceTimeout = 30 * time.Second
+
 // UpdaterConfig configures an Updater. Zone, Names and at least one source
 // are required.
 type UpdaterConfig struct {
@@ -48,6 +52,10 @@ type UpdaterConfig struct {
 	// VerifyEvery is how often Cloudflare is re-read while the address is
 	// unchanged, so manual edits get repaired; 0 means DefaultVerifyEvery.
 	VerifyEvery time.Duration
+	// SourceTimeout bounds each call of a source, so a router or echo
+	// service that never answers cannot stall the cycle (and Run);
+	// 0 means DefaultSourceTimeout.
+	SourceTimeout time.Duration
 	// OnEvent, when set, is called by Run after every cycle (on Run's
 	// goroutine; keep it short).
 	OnEvent func(Event)
@@ -154,6 +162,8 @@ type Updater struct {
 	mu         sync.Mutex
 	published  map[Family]netip.Addr
 	records    []Record
+	blocked    []blockage // names left alone at the last read
+	unmanaged  []Record   // and the records in their way
 	verifiedAt time.Time
 	dirty      bool
 	now        func() time.Time
@@ -179,6 +189,12 @@ func (c *Client) NewUpdater(cfg UpdaterConfig) (*Updater, error) {
 	}
 	if cfg.VerifyEvery <= 0 {
 		cfg.VerifyEvery = DefaultVerifyEvery
+	}
+	if cfg.SourceTimeout < 0 {
+		return nil, fmt.Errorf("dns: updater: source timeout %s must not be negative", cfg.SourceTimeout)
+	}
+	if cfg.SourceTimeout == 0 {
+		cfg.SourceTimeout = DefaultSourceTimeout
 	}
 	u := &Updater{
 		c: c, cfg: cfg, zone: Zone{Name: z},
@@ -206,21 +222,60 @@ func (c *Client) NewUpdater(cfg UpdaterConfig) (*Updater, error) {
 	return u, nil
 }
 
-// State is what an Updater remembers between cycles.
+// State is what an Updater remembers between cycles. It marshals to JSON,
+// so a caller can keep it across restarts (see Restore).
 type State struct {
-	// IPv4 and IPv6 are the addresses last published (zero if none).
+	// Zone is the zone as last looked up (ID empty before the first
+	// lookup).
+	Zone Zone
+	// IPv4 and IPv6 are the addresses last published (zero if none); a
+	// name blocked by an unmanaged record does not carry it (see Pending).
 	IPv4, IPv6 netip.Addr
 	// Records are the owned records as last read or written.
 	Records []Record
 	// VerifiedAt is when Cloudflare was last read successfully.
 	VerifiedAt time.Time
+	// Pending reports that the next cycle reads Cloudflare whatever the
+	// address (a change failed, Recheck was called, or names were left
+	// alone because of unmanaged records).
+	Pending bool
 }
 
 // State returns a copy of what the Updater remembers.
 func (u *Updater) State() State {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return State{IPv4: u.published[IPv4], IPv6: u.published[IPv6], Records: slices.Clone(u.records), VerifiedAt: u.verifiedAt}
+	return State{Zone: u.zone, IPv4: u.published[IPv4], IPv6: u.published[IPv6], Records: slices.Clone(u.records),
+		VerifiedAt: u.verifiedAt, Pending: u.dirty || len(u.blocked) > 0}
+}
+
+// Restore makes the Updater remember s, typically a State saved by a
+// previous process, so that a restart with an unchanged address costs no
+// Cloudflare request either (the seed script forgot everything on
+// reboot and re-sent its record). Cloudflare stays the source of truth:
+// the next re-verification (VerifyEvery after s.VerifiedAt), a changed
+// address or Recheck reads it again. A state of another zone is refused;
+// addresses of families without a source are ignored.
+func (u *Updater) Restore(s State) error {
+	if s.Zone.Name != "" && normName(s.Zone.Name) != u.zone.Name {
+		return fmt.Errorf("dns: updater: state is for zone %s, not %s", s.Zone.Name, u.zone.Name)
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if s.Zone.ID != "" {
+		u.zone = Zone{ID: s.Zone.ID, Name: u.zone.Name, Status: s.Zone.Status}
+	}
+	clear(u.published)
+	for f, a := range map[Family]netip.Addr{IPv4: s.IPv4, IPv6: s.IPv6} {
+		if u.sources[f] != nil && a.IsValid() {
+			u.published[f] = a
+		}
+	}
+	u.records = slices.Clone(s.Records)
+	u.blocked, u.unmanaged = nil, nil
+	u.verifiedAt = s.VerifiedAt
+	u.dirty = s.Pending || u.zone.ID == ""
+	return nil
 }
 
 // Recheck makes the next cycle read Cloudflare even if the address did not
@@ -247,9 +302,15 @@ func (u *Updater) addresses(ctx context.Context) (map[Family]netip.Addr, error) 
 	out := map[Family]netip.Addr{}
 	var errs []error
 	for _, f := range u.families() {
-		a, err := u.sources[f](ctx)
+		sctx, cancel := context.WithTimeout(ctx, u.cfg.SourceTimeout)
+		a, err := u.sources[f](sctx)
+		timedOut := sctx.Err() != nil
+		cancel()
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, cerr
+		}
+		if err != nil && timedOut {
+			err = fmt.Errorf("no answer within %s: %w", u.cfg.SourceTimeout, err)
 		}
 		if err == nil {
 			a = a.WithZone("")
@@ -295,10 +356,16 @@ func (u *Updater) due(addrs map[Family]netip.Addr) bool {
 
 // Plan reports what Apply would change now, without changing anything.
 // Like Apply it makes no Cloudflare request when nothing is due.
+//
+// Cloudflare API: GET /zones?name= (first cycle only), GET
+// /zones/{zone_id}/dns_records
 func (u *Updater) Plan(ctx context.Context) (Plan, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	p, _, _, err := u.plan(ctx)
+	if ctx.Err() != nil {
+		return Plan{IPv4: p.IPv4, IPv6: p.IPv6}, ctx.Err()
+	}
 	return p, err
 }
 
@@ -312,13 +379,35 @@ type blockage struct {
 // plan also returns the owned records that need no change.
 func (u *Updater) plan(ctx context.Context) (Plan, []blockage, []Record, error) {
 	var p Plan
+	if u.c.closed.Load() {
+		// Even a cycle that would need no request: a closed client's
+		// Updater must not keep reporting "unchanged".
+		return p, nil, nil, ErrClosed
+	}
 	addrs, srcErr := u.addresses(ctx)
 	if ctx.Err() != nil {
 		return p, nil, nil, ctx.Err()
 	}
 	setAddr(&p, addrs)
-	if len(addrs) == 0 || !u.due(addrs) {
+	if len(addrs) == 0 {
 		return p, nil, nil, srcErr
+	}
+	if !u.due(addrs) {
+		// Names blocked at the last read stay reported, from memory: the
+		// unmanaged records are re-read with the next re-verification (or
+		// Recheck), not every cycle.
+		var still []blockage
+		for _, b := range u.blocked {
+			if _, ok := addrs[b.fam]; ok {
+				still = append(still, b)
+			}
+		}
+		for _, r := range u.unmanaged {
+			if _, ok := addrs[familyOf(r.Type)]; ok || r.Type == TypeCNAME {
+				p.Unmanaged = append(p.Unmanaged, r)
+			}
+		}
+		return p, nil, nil, errors.Join(srcErr, u.blockErr(still))
 	}
 	if u.zone.ID == "" {
 		z, err := u.c.Zone(ctx, u.zone.Name)
@@ -386,15 +475,26 @@ func (u *Updater) plan(ctx context.Context) (Plan, []blockage, []Record, error) 
 			}
 		}
 	}
-	var berr error
-	if len(blocked) > 0 {
-		var s []string
-		for _, b := range blocked {
-			s = append(s, fmt.Sprintf("%s %s", b.name, b.fam.RecordType()))
-		}
-		berr = fmt.Errorf("dns: ddns: %w: %s (add the comment %q or adopt the name)", ErrUnmanaged, strings.Join(s, ", "), u.cfg.Comment)
+	return p, blocked, kept, errors.Join(srcErr, u.blockErr(blocked))
+}
+
+// blockErr is the ErrUnmanaged error naming the blocked names, or nil.
+func (u *Updater) blockErr(blocked []blockage) error {
+	if len(blocked) == 0 {
+		return nil
 	}
-	return p, blocked, kept, errors.Join(srcErr, berr)
+	var s []string
+	for _, b := range blocked {
+		s = append(s, fmt.Sprintf("%s %s", b.name, b.fam.RecordType()))
+	}
+	return fmt.Errorf("dns: ddns: %w: %s (add the comment %q or adopt the name)", ErrUnmanaged, strings.Join(s, ", "), u.cfg.Comment)
+}
+
+func familyOf(t RecordType) Family {
+	if t == TypeAAAA {
+		return IPv6
+	}
+	return IPv4
 }
 
 // reconcile turns the owned records of one name and type into changes:
@@ -432,9 +532,12 @@ func (u *Updater) reconcile(name string, typ RecordType, addr netip.Addr, mine [
 
 // Apply reads the sources and, when the address changed or a re-check is
 // due, brings the records in line: one list, then one request per changed
-// record. On a failure midway it stops, reports what it did, and the next
-// cycle re-reads Cloudflare and finishes the job. When nothing is due it
-// makes no request.
+// record. A change Cloudflare refuses (say a 500 on one PATCH) does not
+// stop the others; a 429, an authentication or permission failure, or no
+// answer at all stops the batch, since the rest would fail alike. Apply
+// reports what it did, joins the errors, and the next cycle re-reads
+// Cloudflare and finishes the job. When nothing is due it makes no
+// request.
 //
 // Cloudflare API: GET /zones?name= (first cycle only), GET
 // /zones/{zone_id}/dns_records, then POST, PATCH or DELETE
@@ -451,33 +554,45 @@ func (u *Updater) Apply(ctx context.Context) (Plan, error) {
 	}
 	planned := p.Changes
 	p.Changes = nil
-	var applyErr error
+	var applyErrs []error
+	failed := map[string]bool{} // name and type whose change failed
 	for _, ch := range planned {
+		key := ch.key()
+		if failed[key] {
+			// Leave the rest of that name alone (e.g. its duplicates)
+			// until the next cycle has re-read it.
+			continue
+		}
 		done, cerr := u.do(ctx, ch)
 		if cerr != nil {
-			applyErr = cerr
-			break
+			applyErrs = append(applyErrs, cerr)
+			failed[key] = true
+			if ctx.Err() != nil || stopsBatch(cerr) {
+				break
+			}
+			continue
 		}
 		p.Changes = append(p.Changes, done)
 	}
-	if applyErr != nil {
+	if len(applyErrs) > 0 {
 		u.dirty = true
 		if ctx.Err() != nil {
 			return p, ctx.Err()
 		}
-		return p, errors.Join(err, applyErr)
+		return p, errors.Join(append([]error{err}, applyErrs...)...)
 	}
-	// Everything planned is in place: remember it.
+	// Everything planned is in place: remember it, and the names left
+	// alone because of unmanaged records (reported from memory until the
+	// next read).
 	addrs := map[Family]netip.Addr{IPv4: p.IPv4, IPv6: p.IPv6}
 	for _, fam := range u.families() {
-		a := addrs[fam]
-		ok := a.IsValid() && !slices.ContainsFunc(blocked, func(b blockage) bool { return b.fam == fam })
-		if ok {
+		if a := addrs[fam]; a.IsValid() {
 			u.published[fam] = a
 		} else {
 			delete(u.published, fam)
 		}
 	}
+	u.blocked, u.unmanaged = blocked, slices.Clone(p.Unmanaged)
 	for _, ch := range p.Changes {
 		if ch.Action != ActionDelete {
 			kept = append(kept, ch.After)
@@ -487,6 +602,27 @@ func (u *Updater) Apply(ctx context.Context) (Plan, error) {
 	u.verifiedAt = u.now()
 	u.dirty = false
 	return p, err
+}
+
+// key names the record set a change belongs to: "name type".
+func (c Change) key() string {
+	r := c.After
+	if c.Action == ActionDelete {
+		r = c.Before
+	}
+	return r.Name + " " + string(r.Type)
+}
+
+// stopsBatch reports whether a failed change means the remaining ones
+// would fail the same way (rate limit, token, zone, closed client, no
+// answer at all), so Apply stops instead of sending them.
+func stopsBatch(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return true
+	}
+	return errors.Is(err, ErrRateLimited) || errors.Is(err, ErrAuth) ||
+		errors.Is(err, ErrPermission) || errors.Is(err, ErrZoneNotFound)
 }
 
 func (u *Updater) do(ctx context.Context, ch Change) (Change, error) {
@@ -518,7 +654,10 @@ func (u *Updater) do(ctx context.Context, ch Change) (Change, error) {
 // Run calls Apply every interval (±10 % jitter) until ctx ends, and then
 // returns ctx.Err(). After a failed cycle it waits with exponential backoff
 // instead (from min(interval, 30 s) up to 8 × interval), and at least as
-// long as a 429's Retry-After. Every cycle is reported to OnEvent.
+// long as a 429's Retry-After. Every cycle is reported to OnEvent. Once
+// the Client is closed, Run returns ErrClosed.
+//
+// Cloudflare API: as Apply, per cycle
 func (u *Updater) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		return errors.New("dns: updater: interval must be positive")
@@ -529,6 +668,9 @@ func (u *Updater) Run(ctx context.Context, interval time.Duration) error {
 		p, err := u.Apply(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if errors.Is(err, ErrClosed) {
+			return ErrClosed
 		}
 		ev := Event{Time: u.now(), Plan: p, Err: err}
 		switch {

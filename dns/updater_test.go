@@ -2,11 +2,14 @@ package dns_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -264,24 +267,74 @@ func TestUpdaterPatchFailsMidBatch(t *testing.T) {
 	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointPatchRecord, Kind: dnstest.Fail500, Skip: 1, Times: 1})
 	p, err := u.Apply(ctx)
 	require.ErrorIs(t, err, dns.ErrUnavailable)
-	assert.Len(t, p.Changes, 1, "reports what it did")
+	require.Len(t, p.Changes, 2, "reports what it did")
+	assert.Equal(t, "a.thehomelab.site", p.Changes[0].After.Name)
+	assert.Equal(t, "c.thehomelab.site", p.Changes[1].After.Name, "the names after the failed one are still updated")
 	got := map[string]string{}
 	for _, n := range names {
 		got[n] = srv.Records(n + ".thehomelab.site")[0].Content
 	}
-	assert.Equal(t, map[string]string{"a": "198.51.100.20", "b": "203.0.113.10", "c": "203.0.113.10"}, got, "no wrong record")
+	assert.Equal(t, map[string]string{"a": "198.51.100.20", "b": "203.0.113.10", "c": "198.51.100.20"}, got, "no wrong record")
 
-	// Next cycle finishes the job with one list and two patches.
+	// Next cycle finishes the job with one list and one patch.
 	srv.ResetCounts()
 	p, err = u.Apply(ctx)
 	require.NoError(t, err)
-	assert.Len(t, p.Changes, 2)
+	assert.Len(t, p.Changes, 1)
 	assert.Equal(t, 1, srv.Requests(dnstest.EndpointListRecords))
-	assert.Equal(t, 2, srv.Requests(dnstest.EndpointPatchRecord))
+	assert.Equal(t, 1, srv.Requests(dnstest.EndpointPatchRecord))
 	srv.ResetCounts()
 	_, err = u.Apply(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, srv.TotalRequests())
+}
+
+// A 429 midway stops the batch: the remaining PATCHes would only be
+// rate limited too.
+func TestUpdaterRateLimitStopsBatch(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	names := []string{"a", "b", "c"}
+	for _, n := range names {
+		managed(srv, n+".thehomelab.site", "A", "203.0.113.10")
+	}
+	box := &addrBox{}
+	box.set("203.0.113.10")
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: names, IPv4: box.source})
+	_, err := u.Apply(ctx)
+	require.NoError(t, err)
+
+	box.set("198.51.100.20")
+	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointPatchRecord, Kind: dnstest.Fail429, Skip: 1, RetryAfter: time.Minute})
+	srv.ResetCounts()
+	p, err := u.Apply(ctx)
+	require.ErrorIs(t, err, dns.ErrRateLimited)
+	assert.Equal(t, time.Minute, dns.RetryAfter(err))
+	assert.Len(t, p.Changes, 1)
+	assert.Equal(t, 2, srv.Requests(dnstest.EndpointPatchRecord), "c was not sent")
+}
+
+// A failed update of a name leaves that name's other changes (deleting
+// its duplicates) for the next cycle.
+func TestUpdaterFailedUpdateKeepsDuplicates(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	managed(srv, "vpn.thehomelab.site", "A", "203.0.113.1")
+	managed(srv, "vpn.thehomelab.site", "A", "203.0.113.2")
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("198.51.100.20"))})
+	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointPatchRecord, Kind: dnstest.Fail500, Times: 1})
+	_, err := u.Apply(t.Context())
+	require.ErrorIs(t, err, dns.ErrUnavailable)
+	assert.Len(t, srv.Records("vpn.thehomelab.site"), 2, "no delete after the failed update")
+	assert.Zero(t, srv.Requests(dnstest.EndpointDeleteRecord))
+
+	p, err := u.Apply(t.Context())
+	require.NoError(t, err)
+	assert.Len(t, p.Changes, 2)
+	rs := srv.Records("vpn.thehomelab.site")
+	require.Len(t, rs, 1)
+	assert.Equal(t, "198.51.100.20", rs[0].Content)
 }
 
 func TestUpdater429Storm(t *testing.T) {
@@ -453,4 +506,343 @@ func TestUpdaterRunWaitsOutRetryAfter(t *testing.T) {
 	assert.Equal(t, dns.EventError, first.Kind)
 	assert.ErrorIs(t, first.Err, dns.ErrRateLimited)
 	assert.GreaterOrEqual(t, first.Next, 300*time.Second)
+}
+
+// The budget: 1,000 cycles with an unchanged address cost nothing
+// beyond the periodic re-verification (one list per VerifyEvery).
+func TestUpdaterThousandCyclesOnlyReverify(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	for _, n := range []string{"vpn", "a", "b"} {
+		managed(srv, n+".thehomelab.site", "A", "203.0.113.10")
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn", "a", "b"},
+		IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10")), VerifyEvery: time.Hour})
+	dns.SetClock(u, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	_, err := u.Apply(ctx)
+	require.NoError(t, err)
+	srv.ResetCounts()
+	checked := 0
+	for range 1000 {
+		mu.Lock()
+		now = now.Add(5 * time.Minute)
+		mu.Unlock()
+		p, err := u.Apply(ctx)
+		require.NoError(t, err)
+		require.False(t, p.Changed())
+		if p.Checked {
+			checked++
+		}
+	}
+	// 1,000 × 5 min = 83 h 20 min: a re-verification every 12th cycle.
+	assert.Equal(t, 83, checked)
+	assert.Equal(t, 83, srv.Requests(dnstest.EndpointListRecords))
+	assert.Equal(t, 83, srv.TotalRequests(), "nothing but the re-verification lists")
+}
+
+// Run backs off exponentially after failures, from min(interval, 30 s) up
+// to 8 × interval (±10 % jitter), and goes back to the interval after a
+// success. Fake clock: no request is made (the source fails).
+func TestUpdaterRunBackoff(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		c, err := dns.NewClient(dns.NewSecret("x"), dns.WithBaseURL("http://127.0.0.1:9"))
+		require.NoError(t, err)
+		defer c.Close()
+		boom := errors.New("router unreachable")
+		var events []dns.Event
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		u, err := c.NewUpdater(dns.UpdaterConfig{Zone: "thehomelab.site", Names: []string{"vpn"},
+			IPv4: func(context.Context) (netip.Addr, error) { return netip.Addr{}, boom },
+			OnEvent: func(e dns.Event) {
+				events = append(events, e)
+				if len(events) == 10 {
+					cancel()
+				}
+			}})
+		require.NoError(t, err)
+		start := time.Now()
+		require.ErrorIs(t, u.Run(ctx, time.Hour), context.Canceled)
+		want := []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute,
+			16 * time.Minute, 32 * time.Minute, 64 * time.Minute, 128 * time.Minute, 256 * time.Minute}
+		require.Len(t, events, len(want))
+		var total time.Duration
+		for i, e := range events {
+			assert.Equal(t, dns.EventError, e.Kind)
+			assert.ErrorIs(t, e.Err, boom)
+			assert.InDelta(t, float64(want[i]), float64(e.Next), 0.1*float64(want[i])+1, "event %d", i)
+			if i < len(events)-1 {
+				total += e.Next
+			}
+		}
+		assert.Equal(t, total, time.Since(start), "Run waited exactly what it announced")
+	})
+}
+
+// Successful cycles wait the interval with ±10 % jitter, so several
+// updaters do not hit Cloudflare in lockstep.
+func TestUpdaterRunJitter(t *testing.T) {
+	t.Parallel()
+	_, c := newFake(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	const interval = 2 * time.Millisecond
+	var nexts []time.Duration
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10")),
+		OnEvent: func(e dns.Event) {
+			if e.Kind == dns.EventError {
+				t.Error(e.Err)
+			}
+			nexts = append(nexts, e.Next)
+			if len(nexts) == 20 {
+				cancel()
+			}
+		}})
+	require.ErrorIs(t, u.Run(ctx, interval), context.Canceled)
+	distinct := map[time.Duration]bool{}
+	for _, n := range nexts {
+		assert.GreaterOrEqual(t, n, interval*9/10)
+		assert.LessOrEqual(t, n, interval*11/10)
+		distinct[n] = true
+	}
+	assert.Greater(t, len(distinct), 1, "jittered, not a fixed interval")
+}
+
+func TestUpdaterPlanContextDone(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	srv.SetLatency(5 * time.Second)
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10"))})
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, err := u.Plan(ctx)
+	assert.Equal(t, context.DeadlineExceeded, err, "ctx.Err() itself")
+	_, err = u.Apply(ctx)
+	assert.Equal(t, context.DeadlineExceeded, err)
+}
+
+// Client and Updater are documented as safe for concurrent use; -race
+// checks it.
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	z := zoneOf(t, c)
+	box := &addrBox{}
+	box.set("203.0.113.10")
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn", "a"}, IPv4: box.source})
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			for j := range 10 {
+				switch (i + j) % 6 {
+				case 0:
+					_, err := u.Apply(t.Context())
+					assert.NoError(t, err)
+				case 1:
+					_, err := u.Plan(t.Context())
+					assert.NoError(t, err)
+				case 2:
+					_ = u.State()
+					u.Recheck()
+				case 3:
+					_, err := c.ListRecords(t.Context(), z, dns.RecordFilter{Name: "vpn"})
+					assert.NoError(t, err)
+				case 4:
+					box.set([]string{"203.0.113.10", "198.51.100.20"}[j%2])
+				case 5:
+					_ = srv.Records("")
+					_ = srv.TotalRequests()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	box.set("198.51.100.20")
+	_, err := u.Apply(t.Context())
+	require.NoError(t, err)
+	for _, n := range []string{"vpn.thehomelab.site", "a.thehomelab.site"} {
+		rs := srv.Records(n)
+		require.Len(t, rs, 1, "no duplicates from concurrent cycles")
+		assert.Equal(t, "198.51.100.20", rs[0].Content)
+	}
+}
+
+// A restart with a saved State and an unchanged address costs nothing; a
+// changed one costs the list and the PATCHes, without the zone lookup.
+func TestUpdaterRestoreAcrossRestart(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	box := &addrBox{}
+	box.set("203.0.113.10")
+	cfg := dns.UpdaterConfig{Names: []string{"vpn", "a"}, IPv4: box.source}
+	u := newUpdater(t, c, cfg)
+	_, err := u.Apply(ctx)
+	require.NoError(t, err)
+	saved, err := json.Marshal(u.State())
+	require.NoError(t, err)
+
+	// "Reboot": a new Updater fed the saved state.
+	var st dns.State
+	require.NoError(t, json.Unmarshal(saved, &st))
+	orig := u.State()
+	assert.Equal(t, orig.Zone, st.Zone)
+	assert.Equal(t, netip.MustParseAddr("203.0.113.10"), st.IPv4)
+	assert.True(t, orig.VerifiedAt.Equal(st.VerifiedAt))
+	require.Len(t, st.Records, 2)
+	for i, r := range st.Records {
+		assert.Equal(t, orig.Records[i].ID, r.ID)
+		assert.Equal(t, orig.Records[i].Addr, r.Addr)
+		assert.Equal(t, orig.Records[i].TTL, r.TTL)
+	}
+	u2 := newUpdater(t, c, cfg)
+	require.NoError(t, u2.Restore(st))
+	srv.ResetCounts()
+	p, err := u2.Apply(ctx)
+	require.NoError(t, err)
+	assert.False(t, p.Checked)
+	assert.Zero(t, srv.TotalRequests(), "unchanged address after a restart: zero requests")
+
+	box.set("198.51.100.20")
+	p, err = u2.Apply(ctx)
+	require.NoError(t, err)
+	assert.Len(t, p.Changes, 2)
+	assert.Zero(t, srv.Requests(dnstest.EndpointListZones), "zone id remembered")
+	assert.Equal(t, 3, srv.TotalRequests(), "one list, two patches")
+
+	// A pending state (a failed change) is re-read at once; another zone
+	// is refused.
+	st = u2.State()
+	st.Pending = true
+	u3 := newUpdater(t, c, cfg)
+	require.NoError(t, u3.Restore(st))
+	srv.ResetCounts()
+	p, err = u3.Apply(ctx)
+	require.NoError(t, err)
+	assert.True(t, p.Checked)
+	st.Zone.Name = "example.org"
+	require.Error(t, u3.Restore(st))
+}
+
+// A name blocked by an unmanaged record is reported every cycle, but from
+// memory: no request until the next re-verification or Recheck, which
+// also notices when the record was handed over (comment added).
+func TestUpdaterBlockedNameCostsNothing(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	hand := srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "A", Name: "vpn.thehomelab.site", Content: "192.0.2.1", Comment: "set by hand"})
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn", "a"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10"))})
+	p, err := u.Apply(ctx)
+	require.ErrorIs(t, err, dns.ErrUnmanaged)
+	require.Len(t, p.Changes, 1, "the other name is still created")
+	assert.True(t, u.State().Pending)
+
+	srv.ResetCounts()
+	for range 20 {
+		p, err = u.Apply(ctx)
+		require.ErrorIs(t, err, dns.ErrUnmanaged)
+		assert.Contains(t, err.Error(), "vpn.thehomelab.site A")
+		require.Len(t, p.Unmanaged, 1)
+		assert.Equal(t, hand.ID, p.Unmanaged[0].ID)
+		assert.False(t, p.Checked)
+	}
+	assert.Zero(t, srv.TotalRequests(), "blocked name: reported from memory, no request")
+
+	// The owner hands the record over; Recheck picks it up.
+	hand.Comment = dns.DefaultComment
+	require.True(t, srv.SetRecord(hand))
+	u.Recheck()
+	p, err = u.Apply(ctx)
+	require.NoError(t, err)
+	require.Len(t, p.Changes, 1)
+	assert.Equal(t, "203.0.113.10", srv.Records("vpn.thehomelab.site")[0].Content)
+	assert.False(t, u.State().Pending)
+	srv.ResetCounts()
+	_, err = u.Apply(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, srv.TotalRequests())
+}
+
+// The "one list, three patches" holds for a zone bigger than
+// Cloudflare's default page of 100 records.
+func TestUpdaterBigZoneOneList(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	for i := range 250 {
+		srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "TXT", Name: fmt.Sprintf("t%d.thehomelab.site", i), Content: "x"})
+	}
+	names := []string{"vpn", "a", "b"}
+	for _, n := range names {
+		managed(srv, n+".thehomelab.site", "A", "203.0.113.10")
+	}
+	box := &addrBox{}
+	box.set("203.0.113.10")
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: names, IPv4: box.source})
+	_, err := u.Apply(t.Context())
+	require.NoError(t, err)
+	box.set("198.51.100.20")
+	srv.ResetCounts()
+	p, err := u.Apply(t.Context())
+	require.NoError(t, err)
+	assert.Len(t, p.Changes, 3)
+	assert.Equal(t, 1, srv.Requests(dnstest.EndpointListRecords))
+	assert.Equal(t, 4, srv.TotalRequests())
+}
+
+// Closing the client ends Run (and Apply refuses), even when no cycle
+// would make a request.
+func TestUpdaterRunEndsOnClose(t *testing.T) {
+	t.Parallel()
+	srv := dnstest.NewServer()
+	t.Cleanup(srv.Close)
+	c, err := dns.NewClient(dns.NewSecret(dnstest.SeedToken), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0))
+	require.NoError(t, err)
+	var cycles atomic.Int32
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10")),
+		OnEvent: func(dns.Event) {
+			if cycles.Add(1) == 3 {
+				_ = c.Close()
+			}
+		}})
+	done := make(chan error, 1)
+	go func() { done <- u.Run(t.Context(), time.Millisecond) }()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, dns.ErrClosed)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run kept going after Close")
+	}
+	assert.Equal(t, int32(3), cycles.Load())
+	_, err = u.Apply(t.Context())
+	require.ErrorIs(t, err, dns.ErrClosed)
+	_, err = u.Plan(t.Context())
+	require.ErrorIs(t, err, dns.ErrClosed)
+}
+
+// A source that never answers (a hung router API) costs one
+// SourceTimeout, not the whole loop.
+func TestUpdaterSourceTimeout(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	hung := func(ctx context.Context) (netip.Addr, error) {
+		<-ctx.Done()
+		return netip.Addr{}, ctx.Err()
+	}
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: hung,
+		IPv6: dns.StaticSource(netip.MustParseAddr("2001:db8::42")), SourceTimeout: 20 * time.Millisecond})
+	start := time.Now()
+	p, err := u.Apply(t.Context())
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "dns: ipv4 source: no answer within 20ms")
+	assert.Less(t, time.Since(start), 5*time.Second)
+	require.Len(t, p.Changes, 1, "the other family is still published")
+	assert.Equal(t, "2001:db8::42", srv.Records("vpn.thehomelab.site")[0].Content)
+
+	_, err = c.NewUpdater(dns.UpdaterConfig{Zone: "z", Names: []string{"x"}, IPv4: hung, SourceTimeout: -time.Second})
+	require.Error(t, err)
 }

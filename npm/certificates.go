@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -127,6 +128,11 @@ func (r LetsEncryptRequest) body(f features) (map[string]any, error) {
 			return nil, fmt.Errorf("a wildcard certificate needs the DNS challenge (set CloudflareToken): %w", ErrValidation)
 		}
 	} else {
+		// The token is spliced into certbot's INI credentials file: a line
+		// break would smuggle in other settings.
+		if strings.ContainsAny(r.CloudflareToken.Reveal(), "\r\n") {
+			return nil, fmt.Errorf("the cloudflare token must be a single line: %w", ErrValidation)
+		}
 		meta["dns_challenge"] = true
 		meta["dns_provider"] = "cloudflare"
 		meta["dns_provider_credentials"] = "dns_cloudflare_api_token = " + r.CloudflareToken.Reveal()
@@ -196,11 +202,17 @@ func (s *CertificatesService) one(ctx context.Context, r request) (Certificate, 
 
 // CreateLetsEncrypt issues a certificate. The server runs certbot while the
 // request is open (minutes with DNS propagation) and keeps no row when it
-// fails. If ctx ends first the call returns ctx's error, but the server
-// may still finish: look for a covering certificate before retrying (Expose
-// does).
+// fails. It inserts the row before certbot starts, though, and goes on when
+// the client hangs up; so when no answer arrives (ctx ended, timeout, lost
+// connection) the call deletes the certificate row it started, leaving
+// nothing half-made, and returns the error (ctx's once ctx is done). The
+// row is recognised as a Let's Encrypt certificate for the same domains
+// that was not there before the call (one extra list request), so a
+// concurrent issuance for the same domains by another client would be
+// removed too.
 //
-// NPM API: POST /nginx/certificates
+// NPM API: GET /nginx/certificates, POST /nginx/certificates, and on an
+// abandoned request DELETE /nginx/certificates/{id}
 func (s *CertificatesService) CreateLetsEncrypt(ctx context.Context, r LetsEncryptRequest) (Certificate, error) {
 	op := "create certificate " + strings.Join(r.Domains, ",")
 	f, err := s.c.features(ctx)
@@ -211,7 +223,50 @@ func (s *CertificatesService) CreateLetsEncrypt(ctx context.Context, r LetsEncry
 	if err != nil {
 		return Certificate{}, opErr(op, err)
 	}
-	return s.one(ctx, request{op: op, method: http.MethodPost, path: "/nginx/certificates", body: body, scrub: []Secret{r.CloudflareToken}})
+	before, err := s.List(ctx)
+	if err != nil {
+		return Certificate{}, err
+	}
+	c, err := s.one(ctx, request{op: op, method: http.MethodPost, path: "/nginx/certificates", body: body, scrub: []Secret{r.CloudflareToken}})
+	if err == nil {
+		return c, nil
+	}
+	var ae *Error
+	if errors.As(err, &ae) {
+		// The server answered: a failed issuance keeps no row.
+		return Certificate{}, err
+	}
+	if cerr := s.abandon(ctx, op, before, r.Domains); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	return Certificate{}, err
+}
+
+// abandon deletes the certificate rows for domains that appeared since
+// known was listed: the issuance a request without an answer left running.
+// It runs with a context that outlives a cancelled ctx, bounded.
+func (s *CertificatesService) abandon(ctx context.Context, op string, known []Certificate, domains []string) error {
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	all, err := s.List(uctx)
+	if err != nil {
+		return fmt.Errorf("npm: %s: look for the abandoned certificate: %w", op, err)
+	}
+	seen := make(map[CertificateID]bool, len(known))
+	for _, c := range known {
+		seen[c.ID] = true
+	}
+	want := domainKey(domains)
+	var errs []error
+	for _, c := range all {
+		if seen[c.ID] || c.Provider != ProviderLetsEncrypt || !slices.Equal(domainKey(c.Domains), want) {
+			continue
+		}
+		if err := s.Delete(uctx, c.ID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Renew forces renewal of a Let's Encrypt certificate and returns it with
@@ -239,7 +294,8 @@ type CustomCertificate struct {
 }
 
 // UploadCustom creates a custom ("other") certificate and uploads its
-// files. If the upload fails the empty certificate row is deleted again.
+// files. If the upload fails, or the create's answer never arrives, the
+// empty certificate row is deleted again.
 //
 // NPM API: POST /nginx/certificates, POST /nginx/certificates/{id}/upload,
 // GET /nginx/certificates/{id}
@@ -271,15 +327,48 @@ func (s *CertificatesService) UploadCustom(ctx context.Context, cc CustomCertifi
 	}
 	row, err := s.one(ctx, request{op: op, method: http.MethodPost, path: "/nginx/certificates", body: map[string]any{"provider": ProviderCustom, "nice_name": cc.NiceName}})
 	if err != nil {
+		var ae *Error
+		if !errors.As(err, &ae) {
+			// No answer (ctx ended, lost connection): the row may exist.
+			if cerr := s.dropEmptyCustom(ctx, op, cc.NiceName); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+		}
 		return Certificate{}, err
 	}
 	path := "/nginx/certificates/" + row.ID.String()
 	if err := s.c.do(ctx, request{op: op, method: http.MethodPost, path: path + "/upload", raw: buf.Bytes(), rawTyp: mw.FormDataContentType(), scrub: []Secret{cc.Key}}); err != nil {
-		// Leave no empty row behind, even if ctx is what failed.
-		_ = s.Delete(context.WithoutCancel(ctx), row.ID)
+		// Leave no empty row behind, even if ctx is what failed; say so
+		// when that fails too.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if derr := s.Delete(uctx, row.ID); derr != nil {
+			err = errors.Join(err, derr)
+		}
 		return Certificate{}, err
 	}
 	return s.Get(ctx, row.ID)
+}
+
+// dropEmptyCustom deletes custom certificates named name that never got
+// their files (no domains): what a create without an answer leaves. It
+// runs with a context that outlives a cancelled ctx, bounded.
+func (s *CertificatesService) dropEmptyCustom(ctx context.Context, op, name string) error {
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	all, err := s.List(uctx)
+	if err != nil {
+		return fmt.Errorf("npm: %s: look for the empty certificate row: %w", op, err)
+	}
+	var errs []error
+	for _, c := range all {
+		if c.Provider == ProviderCustom && c.NiceName == name && len(c.Domains) == 0 {
+			if err := s.Delete(uctx, c.ID); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Expiring returns the certificates that expire within d of now (already

@@ -9,7 +9,10 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,7 +44,7 @@ func TestCertificateLifecycle(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Equal(t, "*.lab.thehomelab.site, lab.thehomelab.site", c.NiceName)
-	assert.WithinDuration(t, f.srv.Now().Add(90*24*time.Hour), c.ExpiresOn, time.Second)
+	assert.WithinDuration(t, f.srv.Now().Add(90*24*time.Hour), c.ExpiresOn, time.Minute, "90 days (wall clock: a loaded machine may take seconds)")
 	assert.Equal(t, "ecdsa", c.KeyType)
 
 	f.srv.Advance(40 * 24 * time.Hour)
@@ -56,6 +59,14 @@ func TestCertificateLifecycle(t *testing.T) {
 	// A wildcard without the DNS challenge is refused before sending.
 	_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"*.x.thehomelab.site"}})
 	require.ErrorIs(t, err, npm.ErrValidation)
+
+	// A token with a line break would add lines to certbot's credentials
+	// file; it is refused before sending, and not echoed.
+	f.n.n.Store(0)
+	_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"inj.thehomelab.site"}, CloudflareToken: npm.NewSecret("tok-abcdef\ndns_cloudflare_email = x@y.z")})
+	require.ErrorIs(t, err, npm.ErrValidation)
+	assert.NotContains(t, err.Error(), "tok-abcdef")
+	assert.Zero(t, f.n.n.Load(), "nothing sent")
 }
 
 func TestCertificateFailureLeavesNoRow(t *testing.T) {
@@ -72,18 +83,29 @@ func TestCertificateFailureLeavesNoRow(t *testing.T) {
 
 func TestCertificateSlowIssuanceCancelled(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil)
-	require.NoError(t, f.c.Login(t.Context()))
-	_, err := f.c.ServerVersion(t.Context())
-	require.NoError(t, err)
-	f.srv.SetCertificateLatency(time.Minute)
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"slow.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-abcdef")})
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Less(t, time.Since(start), 10*time.Second)
-	assert.Eventually(t, func() bool { return len(f.srv.Certificates()) == 1 }, 5*time.Second, 10*time.Millisecond)
+	for _, detached := range []bool{false, true} {
+		t.Run(fmt.Sprintf("server goes on: %v", detached), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, nil)
+			require.NoError(t, f.c.Login(t.Context()))
+			_, err := f.c.ServerVersion(t.Context())
+			require.NoError(t, err)
+			// A real NPM keeps running certbot after the client hangs up
+			// and keeps the row it inserted first; the client must delete
+			// it. The default fake aborts with the request.
+			f.srv.DetachIssuance(detached)
+			f.srv.SetCertificateLatency(400 * time.Millisecond)
+			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"slow.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-abcdef")})
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			assert.Less(t, time.Since(start), 10*time.Second)
+			assert.Eventually(t, func() bool { return len(f.srv.Certificates()) == 1 }, 5*time.Second, 10*time.Millisecond)
+			// Once issuance would have finished, nothing came back.
+			assert.Never(t, func() bool { return len(f.srv.Certificates()) != 1 }, time.Second, 20*time.Millisecond)
+		})
+	}
 }
 
 func TestCertificateVersionPayloads(t *testing.T) {
@@ -151,6 +173,15 @@ func TestUploadCustomCertificate(t *testing.T) {
 	assert.Contains(t, err.Error(), "Only Let'sEncrypt certificates can be renewed")
 }
 
+func TestUploadCustomFailedCleanupReported(t *testing.T) {
+	t.Parallel()
+	f := newFailingFixture(t, func(r *http.Request) bool { return r.Method == http.MethodDelete }, 1)
+	_, err := f.c.Certificates.UploadCustom(t.Context(), npm.CustomCertificate{NiceName: "broken", Certificate: []byte("not a pem"), Key: npm.NewSecret("nope")})
+	require.ErrorIs(t, err, npm.ErrValidation)
+	assert.Contains(t, err.Error(), "delete certificate", "the empty row left behind is reported")
+	assert.Len(t, f.srv.Certificates(), 2)
+}
+
 func TestExpiringReport(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
@@ -164,4 +195,24 @@ func TestExpiringReport(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, soon, 1)
 	assert.EqualValues(t, npmtest.WildcardCertificateID, soon[0].ID)
+}
+
+func TestUploadCustomCancelledLeavesNoRow(t *testing.T) {
+	t.Parallel()
+	srv := npmtest.NewServer()
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	lose := &losing{base: http.DefaultTransport, cancel: cancel, match: func(r *http.Request) bool {
+		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/nginx/certificates")
+	}}
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)),
+		npm.WithHTTPClient(&http.Client{Transport: lose}))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	certPEM, keyPEM := selfSigned(t, "internal.thehomelab.site", srv.Now().Add(200*24*time.Hour))
+	_, err = c.Certificates.UploadCustom(ctx, npm.CustomCertificate{NiceName: "internal", Certificate: certPEM, Key: npm.NewSecret(string(keyPEM))})
+	require.ErrorIs(t, err, context.Canceled)
+	require.True(t, lose.done.Load(), "the create reached the server")
+	assert.Len(t, srv.Certificates(), 1, "no empty row left")
 }

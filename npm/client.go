@@ -333,7 +333,8 @@ type request struct {
 }
 
 // do runs an authenticated API call: token refresh before expiry, and one
-// fresh login when the server reports the token as expired or invalid.
+// fresh login (and a repeat of the call) when the server reports the token
+// as expired or invalid.
 func (c *Client) do(ctx context.Context, r request) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("npm: %s: %w", r.op, err)
@@ -352,7 +353,7 @@ func (c *Client) do(ctx context.Context, r request) error {
 		return opErr(r.op, err)
 	}
 	err = c.send(ctx, r, tok)
-	if err == nil || !c.tokenRejected(r, err) {
+	if err == nil || !c.tokenRejected(ctx, err, tok) {
 		return err
 	}
 	c.dropToken(tok)
@@ -364,9 +365,12 @@ func (c *Client) do(ctx context.Context, r request) error {
 }
 
 // tokenRejected reports answers that mean "log in again": an expired token
-// (400) and, for reads only, the 500 a foreign or garbage token produces
-// (a write's 500 may be a real failure and is not repeated).
-func (c *Client) tokenRejected(r request, err error) bool {
+// (400) and a foreign or garbage token (server keys regenerated), which
+// NPM answers with the same bare 500 "Internal Error" as a real failure.
+// A 500 is told apart by trading the token in (GET /tokens): only a
+// garbage token fails that too, and then the request never got past the
+// token check, so repeating it (a write included) is safe.
+func (c *Client) tokenRejected(ctx context.Context, err error, tok Secret) bool {
 	var ae *Error
 	if !errors.As(err, &ae) {
 		return false
@@ -376,8 +380,11 @@ func (c *Client) tokenRejected(r request, err error) bool {
 		return true
 	case ae.Status == http.StatusBadRequest && strings.EqualFold(ae.Message, "Token has expired"):
 		return true
-	case ae.Status == http.StatusInternalServerError && r.method == http.MethodGet && ae.Message == "Internal Error":
-		return true
+	case ae.Status == http.StatusInternalServerError && ae.Message == "Internal Error":
+		perr := c.refresh(ctx, tok)
+		var pe *Error
+		return errors.As(perr, &pe) && (pe.Status == http.StatusInternalServerError ||
+			pe.Status == http.StatusBadRequest && strings.EqualFold(pe.Message, "Token has expired"))
 	}
 	return false
 }

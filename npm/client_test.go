@@ -3,8 +3,13 @@ package npm_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/thehomelab/homelab/internal/tlspin"
 	"github.com/thehomelab/homelab/npm"
 	"github.com/thehomelab/homelab/npm/npmtest"
 )
@@ -126,19 +132,36 @@ func TestGarbageTokenRelogin(t *testing.T) {
 	ctx := t.Context()
 	_, err := f.c.ProxyHosts.List(ctx, npm.ListOptions{})
 	require.NoError(t, err)
-	// New JWT keys on the server: the old token is garbage (500). A read
-	// logs in once and is repeated.
+	// New JWT keys on the server: the old token is garbage (500 "Internal
+	// Error", like a real failure). Trading it in fails too, which proves
+	// it garbage: the client logs in once and repeats the call.
 	f.srv.ForgetTokens()
 	f.n.n.Store(0)
 	_, err = f.c.ProxyHosts.List(ctx, npm.ListOptions{})
 	require.NoError(t, err)
-	assert.EqualValues(t, 3, f.n.n.Load())
-	// A write is not repeated: its 500 may be a real failure.
+	assert.EqualValues(t, 4, f.n.n.Load(), "rejected list, rejected GET /tokens, login, list")
+	// A write is repeated as well: the server refused it at the token
+	// check, before doing anything.
 	f.srv.ForgetTokens()
-	_, err = f.c.ProxyHosts.Update(ctx, 1, npm.ProxyHostUpdate{ForwardPort: npm.Ptr(81)})
+	h, err := f.c.ProxyHosts.Update(ctx, 1, npm.ProxyHostUpdate{ForwardPort: npm.Ptr(81)})
+	require.NoError(t, err)
+	assert.Equal(t, 81, h.ForwardPort)
+
+	// A real 500 on a write (certbot failed) is not repeated: the token
+	// trades in fine, so the error stands.
+	f.srv.FailCertificates(func([]string) error { return errors.New("acme: unauthorized") })
+	f.n.n.Store(0)
+	_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"g.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-abcdef")})
 	var ae *npm.Error
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 500, ae.Status)
+	assert.EqualValues(t, 3, f.n.n.Load(), "list certificates, POST, GET /tokens; no second POST")
+
+	// A token nobody can replace is an authentication failure.
+	f.srv.DisableUser(1)
+	f.srv.ForgetTokens()
+	_, err = f.c.ProxyHosts.List(ctx, npm.ListOptions{})
+	require.ErrorIs(t, err, npm.ErrAuth)
 }
 
 func TestTwoFactor(t *testing.T) {
@@ -332,4 +355,46 @@ func TestBaseURLMistakes(t *testing.T) {
 	h, err := c.Health(t.Context())
 	require.NoError(t, err, "trailing slash of the base URL is trimmed")
 	assert.Equal(t, "OK", h.Status)
+}
+
+// TLS is verified: a pinned fingerprint or given roots let the client in,
+// anything else is refused.
+func TestTLSPinningAndRoots(t *testing.T) {
+	t.Parallel()
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"OK","setup":true,"version":{"major":2,"minor":15,"revision":1}}`))
+	}))
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are the point
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	leaf := ts.Certificate()
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	other := sha256.Sum256([]byte("another certificate"))
+	for _, tc := range []struct {
+		name string
+		opt  []npm.Option
+		ok   bool
+	}{
+		{"system roots", nil, false},
+		{"pinned", []npm.Option{npm.WithFingerprint(tlspin.Of(leaf).String())}, true},
+		{"wrong pin", []npm.Option{npm.WithFingerprint("sha256:" + hex.EncodeToString(other[:]))}, false},
+		{"root CAs", []npm.Option{npm.WithRootCAs(pool)}, true},
+	} {
+		c, err := npm.NewClient(ts.URL+"/api", tc.opt...)
+		require.NoError(t, err, tc.name)
+		h, err := c.Health(t.Context())
+		if tc.ok {
+			require.NoError(t, err, tc.name)
+			assert.Equal(t, "2.15.1", h.Version.String(), tc.name)
+		} else {
+			require.Error(t, err, tc.name)
+		}
+		if tc.name == "wrong pin" {
+			var me *tlspin.MismatchError
+			assert.ErrorAs(t, err, &me)
+		}
+		require.NoError(t, c.Close())
+	}
 }

@@ -25,10 +25,19 @@
 //
 // Payloads follow the server's version (probed once with GET /, or set
 // with WithVersion): letsencrypt_email only for ≤2.12, key_type from
-// 2.13.6, trust_forwarded_proto from 2.14. Answers of every version decode:
-// booleans as true/false or 0/1, dates as ISO 8601 or SQLite's
-// "YYYY-MM-DD HH:MM:SS".
+// 2.13.6, trust_forwarded_proto from 2.14. Booleans are sent as JSON
+// true/false to every version: the 2.9–2.11 schemas declare them boolean
+// (their ajv also coerces 0/1), while their answers carry 0/1. Answers of
+// every version decode: booleans as true/false or 0/1, dates as ISO 8601
+// or SQLite's "YYYY-MM-DD HH:MM:SS".
 //
-// EnsureProxyHost and Expose are idempotent. Package npmtest is an
-// in-process fake NPM for tests.
+// EnsureProxyHost and Expose are idempotent. Calls that leave server state
+// behind when they fail clean up with a bounded context that outlives a
+// cancelled ctx: Expose deletes a host and a certificate it created and
+// restores a host it changed; CreateLetsEncrypt deletes the certificate
+// row a request without an answer left issuing (NPM keeps running certbot
+// after the client hangs up); UploadCustom deletes its empty row. A
+// cleanup that fails is part of the returned error.
+//
+// Package npmtest is an in-process fake NPM for tests.
 package npm

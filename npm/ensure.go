@@ -144,7 +144,14 @@ func (s *ProxyHostsService) ensureOne(ctx context.Context, op string, f features
 		return res, nginxErr(op, int(cur.ID), cur.Enabled, cur.NginxOnline, cur.NginxErr)
 	}
 	res.Action = Updated
-	if body, err := u.body(f); err == nil {
+	// Only the enabled state may differ, which goes through Enable or
+	// Disable below: then there is no field to PUT.
+	onlyState := len(changes) == 1 && changes[0].Field == "enabled"
+	if !onlyState {
+		body, err := u.body(f)
+		if err != nil {
+			return res, opErr(op, err)
+		}
 		h, err := s.put(ctx, op, cur.ID, body)
 		res.Host = h
 		if err != nil && !errors.Is(err, ErrNginx) {

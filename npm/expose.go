@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -115,49 +116,85 @@ func (c *Client) Expose(ctx context.Context, app App) (ExposeResult, error) {
 		if derr := c.ProxyHosts.Delete(uctx, r.Host.ID); derr != nil {
 			err = errors.Join(err, derr)
 		}
+	case !existed && refusedBeforeInsert(err):
+		// Nothing was stored; a host found now by the domain would be
+		// someone else's (a concurrent create is what "already in use"
+		// may mean).
 	case !existed:
 		// The create failed, but NPM may have stored the row anyway (a
 		// failing first nginx test answers 500 after the insert): find it
 		// by domain and remove it.
-		if hs, lerr := c.ProxyHosts.List(uctx, ListOptions{}); lerr == nil {
-			if h, ok, _ := match(hs, spec.Domains); ok {
-				if derr := c.ProxyHosts.Delete(uctx, h.ID); derr != nil {
-					err = errors.Join(err, derr)
-				}
+		hs, lerr := c.ProxyHosts.List(uctx, ListOptions{})
+		if lerr != nil {
+			err = errors.Join(err, fmt.Errorf("npm: %s: look for a half-created host: %w", op, lerr))
+			break
+		}
+		if h, ok, _ := match(hs, spec.Domains); ok {
+			if derr := c.ProxyHosts.Delete(uctx, h.ID); derr != nil {
+				err = errors.Join(err, derr)
 			}
 		}
 	case existed && r.Action == Updated:
-		restore := ProxyHostSpec{
-			Domains: prev.Domains, ForwardScheme: prev.ForwardScheme, ForwardHost: prev.ForwardHost, ForwardPort: prev.ForwardPort,
-			CertificateID: prev.CertificateID, SSLForced: prev.SSLForced, HSTSEnabled: prev.HSTSEnabled, HSTSSubdomains: prev.HSTSSubdomains,
-			HTTP2Support: prev.HTTP2Support, BlockExploits: prev.BlockExploits, CachingEnabled: prev.CachingEnabled,
-			AllowWebsocketUpgrade: prev.AllowWebsocketUpgrade, TrustForwardedProto: prev.TrustForwardedProto,
-			AccessListID: prev.AccessListID, AdvancedConfig: prev.AdvancedConfig, Locations: prev.Locations, Disabled: !prev.Enabled,
-		}
-		if cur, gerr := c.ProxyHosts.Get(uctx, prev.ID); gerr == nil {
-			if u, changes := diff(cur, restore.normalized(), f); len(changes) > 0 {
-				if body, berr := u.body(f); berr == nil {
-					_, _ = c.ProxyHosts.put(uctx, "restore proxy host "+app.FQDN, prev.ID, body)
-				}
-			}
-			if !prev.Enabled && cur.Enabled {
-				_ = c.ProxyHosts.Disable(uctx, prev.ID)
-			}
+		if rerr := c.restore(uctx, op, prev, f); rerr != nil {
+			err = errors.Join(err, rerr)
 		}
 	}
-	c.undoCert(uctx, &res)
+	if cerr := c.undoCert(uctx, &res); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
 	return res, err
 }
 
+// refusedBeforeInsert reports answers NPM gives before it stores a row:
+// validation and duplicate-domain failures (400) and permission failures.
+func refusedBeforeInsert(err error) bool {
+	var ae *Error
+	return errors.As(err, &ae) && ae.Status == http.StatusBadRequest || errors.Is(err, ErrPermission)
+}
+
+// restore puts an existing host's previous settings (and disabled state)
+// back after a failed change.
+func (c *Client) restore(ctx context.Context, op string, prev ProxyHost, f features) error {
+	spec := ProxyHostSpec{
+		Domains: prev.Domains, ForwardScheme: prev.ForwardScheme, ForwardHost: prev.ForwardHost, ForwardPort: prev.ForwardPort,
+		CertificateID: prev.CertificateID, SSLForced: prev.SSLForced, HSTSEnabled: prev.HSTSEnabled, HSTSSubdomains: prev.HSTSSubdomains,
+		HTTP2Support: prev.HTTP2Support, BlockExploits: prev.BlockExploits, CachingEnabled: prev.CachingEnabled,
+		AllowWebsocketUpgrade: prev.AllowWebsocketUpgrade, TrustForwardedProto: prev.TrustForwardedProto,
+		AccessListID: prev.AccessListID, AdvancedConfig: prev.AdvancedConfig, Locations: prev.Locations, Disabled: !prev.Enabled,
+	}
+	rop := "restore proxy host " + prev.ID.String()
+	cur, err := c.ProxyHosts.get(ctx, op+": "+rop, prev.ID)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	if u, changes := diff(cur, spec.normalized(), f); len(changes) > 0 {
+		if body, berr := u.body(f); berr == nil {
+			// A previous config nginx already rejected is restored as it
+			// was; that is not a failure of the undo.
+			wasOffline := prev.NginxOnline != nil && !*prev.NginxOnline
+			if _, perr := c.ProxyHosts.put(ctx, op+": "+rop, prev.ID, body); perr != nil && !(wasOffline && errors.Is(perr, ErrNginx)) {
+				errs = append(errs, perr)
+			}
+		}
+	}
+	if !prev.Enabled && cur.Enabled {
+		if derr := c.ProxyHosts.Disable(ctx, prev.ID); derr != nil {
+			errs = append(errs, derr)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // undoCert deletes a certificate this Expose issued.
-func (c *Client) undoCert(ctx context.Context, res *ExposeResult) {
+func (c *Client) undoCert(ctx context.Context, res *ExposeResult) error {
 	if !res.CertificateCreated {
-		return
+		return nil
 	}
-	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	if c.Certificates.Delete(uctx, res.Certificate.ID) == nil {
-		res.CertificateCreated = false
-		res.Certificate = Certificate{}
+	if err := c.Certificates.Delete(ctx, res.Certificate.ID); err != nil {
+		return err
 	}
+	res.CertificateCreated = false
+	res.Certificate = Certificate{}
+	return nil
 }

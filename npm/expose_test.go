@@ -3,6 +3,8 @@ package npm_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,7 +179,9 @@ func TestExposeFailuresLeaveNothing(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, nil)
 		require.NoError(t, f.c.Login(t.Context()))
-		f.srv.SetCertificateLatency(time.Minute)
+		// As on a real NPM, certbot goes on after the client hangs up.
+		f.srv.DetachIssuance(true)
+		f.srv.SetCertificateLatency(500 * time.Millisecond)
 		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 		defer cancel()
 		a := app("status.example.org")
@@ -185,6 +189,7 @@ func TestExposeFailuresLeaveNothing(t *testing.T) {
 		_, err := f.c.Expose(ctx, a)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Len(t, f.srv.Hosts("proxy_hosts"), 11)
+		assert.Never(t, func() bool { return len(f.srv.Certificates()) != 1 }, time.Second, 20*time.Millisecond, "no certificate left behind")
 	})
 	t.Run("domain taken by a redirection host", func(t *testing.T) {
 		t.Parallel()
@@ -192,5 +197,92 @@ func TestExposeFailuresLeaveNothing(t *testing.T) {
 		_, err := f.c.Expose(t.Context(), app("www.thehomelab.site"))
 		require.ErrorIs(t, err, npm.ErrConflict)
 		assert.Len(t, f.srv.Hosts("proxy_hosts"), 11)
+	})
+	t.Run("undo that fails is reported", func(t *testing.T) {
+		t.Parallel()
+		isPut := func(r *http.Request) bool { return r.Method == http.MethodPut }
+		isDelete := func(r *http.Request) bool { return r.Method == http.MethodDelete }
+		for name, tc := range map[string]struct {
+			match   func(*http.Request) bool
+			nth     int64
+			fqdn    string
+			port    int
+			certDel bool
+		}{
+			"restore of a changed host":        {isPut, 2, "nextcloud.thehomelab.site", 9999, false},
+			"delete of the issued certificate": {isDelete, 2, "status.example.org", 9999, true},
+		} {
+			f := newFailingFixture(t, tc.match, tc.nth)
+			f.srv.FailNginx(func(c npmtest.NginxConfig) error {
+				if c.ForwardPort == 9999 {
+					return errors.New("bind() failed")
+				}
+				return nil
+			})
+			a := app(tc.fqdn)
+			a.ForwardHost, a.ForwardPort = "nextcloud", tc.port
+			a.CloudflareToken = npm.NewSecret("cf-token-for-example-org")
+			r, err := f.c.Expose(t.Context(), a)
+			require.ErrorIs(t, err, npm.ErrNginx, name)
+			var ae *npm.Error
+			require.ErrorAs(t, err, &ae, "%s: the failed undo is part of the error: %v", name, err)
+			assert.Equal(t, 500, ae.Status, name)
+			if tc.certDel {
+				assert.True(t, r.CertificateCreated, "%s: the certificate that could not be removed is reported", name)
+				assert.Contains(t, err.Error(), "delete certificate", name)
+			} else {
+				assert.Contains(t, err.Error(), "restore proxy host", name)
+			}
+		}
+	})
+	t.Run("cancelled while the host is being created", func(t *testing.T) {
+		t.Parallel()
+		srv := npmtest.NewServer()
+		t.Cleanup(srv.Close)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		lose := &losing{base: http.DefaultTransport, cancel: cancel, match: func(r *http.Request) bool {
+			return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/nginx/proxy-hosts")
+		}}
+		c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)),
+			npm.WithHTTPClient(&http.Client{Transport: lose}), npm.WithClock(srv.Now))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		a := app("status.example.org")
+		a.CloudflareToken = npm.NewSecret("cf-token-for-example-org")
+		_, err = c.Expose(ctx, a)
+		require.ErrorIs(t, err, context.Canceled)
+		require.True(t, lose.done.Load(), "the host create reached the server")
+		assert.Len(t, srv.Hosts("proxy_hosts"), 11, "the host the server stored is removed")
+		assert.Len(t, srv.Certificates(), 1, "the certificate issued for it is removed")
+	})
+	t.Run("another client creates the host first", func(t *testing.T) {
+		t.Parallel()
+		srv := npmtest.NewServer()
+		t.Cleanup(srv.Close)
+		other, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = other.Close() })
+		// Between Expose's list and its create, another client takes
+		// the name: the create is refused, and the other client's host
+		// must survive Expose's undo.
+		hook := &hooked{base: http.DefaultTransport,
+			match: func(r *http.Request) bool {
+				return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/nginx/proxy-hosts")
+			},
+			before: func() {
+				_, err := other.ProxyHosts.Create(context.Background(), npm.ProxyHostSpec{Domains: []string{"status.thehomelab.site"}, ForwardHost: "kuma", ForwardPort: 3001})
+				assert.NoError(t, err, "the other client's create")
+			}}
+		c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)),
+			npm.WithHTTPClient(&http.Client{Transport: hook}))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		_, err = c.Expose(t.Context(), app("status.thehomelab.site"))
+		require.ErrorIs(t, err, npm.ErrConflict)
+		require.True(t, hook.done.Load())
+		hs := srv.Hosts("proxy_hosts")
+		require.Len(t, hs, 12, "the other client's host is kept")
+		assert.Equal(t, []string{"status.thehomelab.site"}, hs[11].Domains)
 	})
 }

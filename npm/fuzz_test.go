@@ -2,6 +2,7 @@ package npm
 
 import (
 	"encoding/json"
+	"os"
 	"testing"
 	"time"
 
@@ -75,6 +76,11 @@ func TestClassify(t *testing.T) {
 		{400, "Invalid email or password", ErrAuth},
 		{400, "data must NOT have additional properties", ErrValidation},
 		{500, "Internal Error", nil},
+		// The CommonJS backend (≤2.12) words missing objects "Item Not
+		// Found - <id>" and answers bad credentials with 401.
+		{404, "Item Not Found - 12", ErrNotFound},
+		{401, "Invalid password", ErrAuth},
+		{400, "data.forward_port should be <= 65535", ErrValidation},
 	} {
 		assert.Equal(t, tc.want, classify(tc.status, tc.msg), "%d %s", tc.status, tc.msg)
 	}
@@ -165,4 +171,70 @@ func FuzzDecodeAccessList(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzParseErrorBody feeds arbitrary answers to the error-body parser
+// (objects, the string form of upload errors, HTML from a proxy): it must
+// never panic, and a message it finds is the one classify sees.
+func FuzzParseErrorBody(f *testing.F) {
+	addSeeds(f, "error")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		code, msg := parseErrorBody(data)
+		code2, msg2 := parseErrorBody(data)
+		if code != code2 || msg != msg2 {
+			t.Fatal("parse not deterministic")
+		}
+		_ = classify(400, msg)
+		_ = classify(404, msg)
+	})
+}
+
+// FuzzDecodeOtherHosts covers redirection hosts, 404 hosts and streams
+// (booleans and integers in every form, both date styles): no panic, and
+// an enabled host whose meta says nginx_online=false is reported.
+func FuzzDecodeOtherHosts(f *testing.F) {
+	addSeeds(f, "redirection")
+	addSeeds(f, "dead")
+	addSeeds(f, "stream")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if h, err := decodeRedirectionHost(data); err == nil && h.Enabled && h.NginxOnline != nil && !*h.NginxOnline {
+			if nginxErr("fuzz", int(h.ID), h.Enabled, h.NginxOnline, h.NginxErr) == nil {
+				t.Fatal("nginx failure of a redirection host not reported")
+			}
+		}
+		if h, err := decodeDeadHost(data); err == nil && h.CreatedOn.Location() != time.UTC && !h.CreatedOn.IsZero() {
+			t.Fatalf("404 host date not in UTC: %v", h.CreatedOn)
+		}
+		if s, err := decodeStream(data); err == nil {
+			s2, err := decodeStream(data)
+			if err != nil || s2.StreamSpec != s.StreamSpec || s2.Enabled != s.Enabled {
+				t.Fatal("stream decode not deterministic")
+			}
+		}
+	})
+}
+
+func TestDecodeOtherHostsSeeds(t *testing.T) {
+	t.Parallel()
+	r, err := decodeRedirectionHost(mustRead(t, "testdata/redirection-2.11-sqlite.json"))
+	require.NoError(t, err)
+	assert.Equal(t, 301, r.ForwardHTTPCode, "numeric string")
+	assert.True(t, r.PreservePath && r.BlockExploits && r.Enabled, "0/1 booleans")
+	assert.Equal(t, time.Date(2024, 7, 1, 10, 0, 0, 0, time.UTC), r.CreatedOn, "SQLite date, UTC")
+	d, err := decodeDeadHost(mustRead(t, "testdata/dead-2.15-iso.json"))
+	require.NoError(t, err)
+	assert.False(t, d.Enabled)
+	require.NotNil(t, d.NginxOnline)
+	assert.False(t, *d.NginxOnline)
+	assert.Equal(t, "nginx: [emerg] unknown directive", d.NginxErr)
+	s, err := decodeStream(mustRead(t, "testdata/stream-2.15-iso.json"))
+	require.NoError(t, err)
+	assert.Equal(t, StreamSpec{IncomingPort: 51413, ForwardingHost: "transmission", ForwardingPort: 51413, TCP: true, UDP: true}, s.StreamSpec)
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
 }

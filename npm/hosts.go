@@ -17,6 +17,33 @@ type crud[T any, I ~int] struct {
 	path   string
 	noun   string
 	decode func([]byte) (T, error)
+	nginx  func(T) nginxState
+}
+
+// nginxState is what a host answer says about its last `nginx -t`.
+type nginxState struct {
+	id      int
+	enabled bool
+	online  *bool
+	msg     string
+}
+
+// check turns nginx_online=false of an enabled host into a *NginxError.
+func (n nginxState) check(op string) error { return nginxErr(op, n.id, n.enabled, n.online, n.msg) }
+
+// written checks a write's answer for nginx's verdict. Create answers are
+// built before nginx runs and carry no verdict, so the host is read back
+// (as for any enabled answer without one).
+func (r crud[T, I]) written(ctx context.Context, op string, id I, v T) (T, error) {
+	st := r.nginx(v)
+	if st.enabled && st.online == nil {
+		rb, err := r.one(ctx, request{op: op + ": read back", method: http.MethodGet, path: r.path + "/" + strconv.Itoa(int(id))})
+		if err != nil {
+			return v, err
+		}
+		v, st = rb, r.nginx(rb)
+	}
+	return v, st.check(op)
 }
 
 func (r crud[T, I]) one(ctx context.Context, q request) (T, error) {
@@ -51,23 +78,43 @@ func (r crud[T, I]) get(ctx context.Context, id I) (T, error) {
 }
 
 func (r crud[T, I]) create(ctx context.Context, body map[string]any) (T, error) {
-	return r.one(ctx, request{op: "create " + r.noun, method: http.MethodPost, path: r.path, body: body})
+	op := "create " + r.noun
+	v, err := r.one(ctx, request{op: op, method: http.MethodPost, path: r.path, body: body})
+	if err != nil {
+		return v, err
+	}
+	return r.written(ctx, op, I(r.nginx(v).id), v)
 }
 
 func (r crud[T, I]) update(ctx context.Context, id I, body map[string]any) (T, error) {
-	return r.one(ctx, request{op: "update " + r.noun + " " + strconv.Itoa(int(id)), method: http.MethodPut, path: r.path + "/" + strconv.Itoa(int(id)), body: body})
+	op := "update " + r.noun + " " + strconv.Itoa(int(id))
+	v, err := r.one(ctx, request{op: op, method: http.MethodPut, path: r.path + "/" + strconv.Itoa(int(id)), body: body})
+	if err != nil {
+		return v, err
+	}
+	return r.written(ctx, op, id, v)
 }
 
 func (r crud[T, I]) delete(ctx context.Context, id I) error {
 	return r.c.do(ctx, request{op: "delete " + r.noun + " " + strconv.Itoa(int(id)), method: http.MethodDelete, path: r.path + "/" + strconv.Itoa(int(id))})
 }
 
+// toggle enables or disables; enabling writes the nginx config, so the
+// host is read back for nginx's verdict.
 func (r crud[T, I]) toggle(ctx context.Context, id I, on bool) error {
 	verb := "disable"
 	if on {
 		verb = "enable"
 	}
-	return r.c.do(ctx, request{op: verb + " " + r.noun + " " + strconv.Itoa(int(id)), method: http.MethodPost, path: r.path + "/" + strconv.Itoa(int(id)) + "/" + verb})
+	op := verb + " " + r.noun + " " + strconv.Itoa(int(id))
+	if err := r.c.do(ctx, request{op: op, method: http.MethodPost, path: r.path + "/" + strconv.Itoa(int(id)) + "/" + verb}); err != nil || !on {
+		return err
+	}
+	rb, err := r.one(ctx, request{op: op + ": read back", method: http.MethodGet, path: r.path + "/" + strconv.Itoa(int(id))})
+	if err != nil {
+		return err
+	}
+	return r.nginx(rb).check(op)
 }
 
 func sortedDomains(ds []string) []string {
@@ -193,7 +240,8 @@ func decodeRedirectionHost(data []byte) (RedirectionHost, error) {
 type RedirectionHostsService struct{ c *Client }
 
 func (s *RedirectionHostsService) crud() crud[RedirectionHost, RedirectionHostID] {
-	return crud[RedirectionHost, RedirectionHostID]{s.c, "/nginx/redirection-hosts", "redirection host", decodeRedirectionHost}
+	return crud[RedirectionHost, RedirectionHostID]{s.c, "/nginx/redirection-hosts", "redirection host", decodeRedirectionHost,
+		func(h RedirectionHost) nginxState { return nginxState{int(h.ID), h.Enabled, h.NginxOnline, h.NginxErr} }}
 }
 
 // List returns the redirection hosts.
@@ -212,21 +260,22 @@ func (s *RedirectionHostsService) Get(ctx context.Context, id RedirectionHostID)
 
 // Create adds a redirection host (enabled; the server refuses "enabled" on
 // create).
+// When nginx rejects the generated config the host exists and a
+// *NginxError (ErrNginx) is returned with it (the create answer does not
+// say, so the host is read back).
 //
-// NPM API: POST /nginx/redirection-hosts
+// NPM API: POST /nginx/redirection-hosts, then GET /nginx/redirection-hosts/{id}
 func (s *RedirectionHostsService) Create(ctx context.Context, spec RedirectionHostSpec) (RedirectionHost, error) {
 	return s.crud().create(ctx, spec.body())
 }
 
 // Update replaces the host's settings with spec.
+// When nginx rejects the new config a *NginxError (ErrNginx) is returned
+// with the host.
 //
 // NPM API: PUT /nginx/redirection-hosts/{id}
 func (s *RedirectionHostsService) Update(ctx context.Context, id RedirectionHostID, spec RedirectionHostSpec) (RedirectionHost, error) {
-	h, err := s.crud().update(ctx, id, spec.body())
-	if err == nil {
-		err = nginxErr("update redirection host "+id.String(), int(h.ID), h.Enabled, h.NginxOnline, h.NginxErr)
-	}
-	return h, err
+	return s.crud().update(ctx, id, spec.body())
 }
 
 // Delete removes a redirection host.
@@ -237,8 +286,10 @@ func (s *RedirectionHostsService) Delete(ctx context.Context, id RedirectionHost
 }
 
 // Enable turns a redirection host on (ErrConflict if it already is).
+// A *NginxError (ErrNginx) reports a config nginx rejected (the host is
+// read back for the verdict).
 //
-// NPM API: POST /nginx/redirection-hosts/{id}/enable
+// NPM API: POST /nginx/redirection-hosts/{id}/enable, then GET /nginx/redirection-hosts/{id}
 func (s *RedirectionHostsService) Enable(ctx context.Context, id RedirectionHostID) error {
 	return s.crud().toggle(ctx, id, true)
 }
@@ -297,7 +348,8 @@ func decodeDeadHost(data []byte) (DeadHost, error) {
 type DeadHostsService struct{ c *Client }
 
 func (s *DeadHostsService) crud() crud[DeadHost, DeadHostID] {
-	return crud[DeadHost, DeadHostID]{s.c, "/nginx/dead-hosts", "404 host", decodeDeadHost}
+	return crud[DeadHost, DeadHostID]{s.c, "/nginx/dead-hosts", "404 host", decodeDeadHost,
+		func(h DeadHost) nginxState { return nginxState{int(h.ID), h.Enabled, h.NginxOnline, h.NginxErr} }}
 }
 
 // List returns the 404 hosts.
@@ -315,17 +367,30 @@ func (s *DeadHostsService) Get(ctx context.Context, id DeadHostID) (DeadHost, er
 }
 
 // Create adds a 404 host.
+// When nginx rejects the generated config the host exists and a
+// *NginxError (ErrNginx) is returned with it (the create answer does not
+// say, so the host is read back).
 //
-// NPM API: POST /nginx/dead-hosts
+// NPM API: POST /nginx/dead-hosts, then GET /nginx/dead-hosts/{id}
 func (s *DeadHostsService) Create(ctx context.Context, spec DeadHostSpec) (DeadHost, error) {
 	return s.crud().create(ctx, spec.body())
 }
 
 // Update replaces the host's settings with spec.
+// When nginx rejects the new config a *NginxError (ErrNginx) is returned
+// with the host. NPM renders a 404 host's nginx config from the row as it
+// was before the update (upstream issue #5806, open in 2.15.1), so nginx
+// would keep serving, and judging, the old settings: Update sends the PUT
+// twice, the second one making the stored settings live.
 //
-// NPM API: PUT /nginx/dead-hosts/{id}
+// NPM API: PUT /nginx/dead-hosts/{id} (twice)
 func (s *DeadHostsService) Update(ctx context.Context, id DeadHostID, spec DeadHostSpec) (DeadHost, error) {
-	return s.crud().update(ctx, id, spec.body())
+	body := spec.body()
+	r := s.crud()
+	if _, err := r.one(ctx, request{op: "update 404 host " + id.String(), method: http.MethodPut, path: r.path + "/" + id.String(), body: body}); err != nil {
+		return DeadHost{}, err
+	}
+	return r.update(ctx, id, body)
 }
 
 // Delete removes a 404 host.
@@ -336,8 +401,10 @@ func (s *DeadHostsService) Delete(ctx context.Context, id DeadHostID) error {
 }
 
 // Enable turns a 404 host on (ErrConflict if it already is).
+// A *NginxError (ErrNginx) reports a config nginx rejected (the host is
+// read back for the verdict).
 //
-// NPM API: POST /nginx/dead-hosts/{id}/enable
+// NPM API: POST /nginx/dead-hosts/{id}/enable, then GET /nginx/dead-hosts/{id}
 func (s *DeadHostsService) Enable(ctx context.Context, id DeadHostID) error {
 	return s.crud().toggle(ctx, id, true)
 }
@@ -403,7 +470,8 @@ func decodeStream(data []byte) (Stream, error) {
 type StreamsService struct{ c *Client }
 
 func (s *StreamsService) crud() crud[Stream, StreamID] {
-	return crud[Stream, StreamID]{s.c, "/nginx/streams", "stream", decodeStream}
+	return crud[Stream, StreamID]{s.c, "/nginx/streams", "stream", decodeStream,
+		func(h Stream) nginxState { return nginxState{int(h.ID), h.Enabled, h.NginxOnline, h.NginxErr} }}
 }
 
 // List returns the streams.
@@ -421,13 +489,18 @@ func (s *StreamsService) Get(ctx context.Context, id StreamID) (Stream, error) {
 }
 
 // Create adds a stream.
+// When nginx rejects the generated config the host exists and a
+// *NginxError (ErrNginx) is returned with it (the create answer does not
+// say, so the host is read back).
 //
-// NPM API: POST /nginx/streams
+// NPM API: POST /nginx/streams, then GET /nginx/streams/{id}
 func (s *StreamsService) Create(ctx context.Context, spec StreamSpec) (Stream, error) {
 	return s.crud().create(ctx, spec.body())
 }
 
 // Update replaces the stream's settings with spec.
+// When nginx rejects the new config a *NginxError (ErrNginx) is returned
+// with the host.
 //
 // NPM API: PUT /nginx/streams/{id}
 func (s *StreamsService) Update(ctx context.Context, id StreamID, spec StreamSpec) (Stream, error) {
@@ -442,8 +515,10 @@ func (s *StreamsService) Delete(ctx context.Context, id StreamID) error {
 }
 
 // Enable turns a stream on (ErrConflict if it already is).
+// A *NginxError (ErrNginx) reports a config nginx rejected (the host is
+// read back for the verdict).
 //
-// NPM API: POST /nginx/streams/{id}/enable
+// NPM API: POST /nginx/streams/{id}/enable, then GET /nginx/streams/{id}
 func (s *StreamsService) Enable(ctx context.Context, id StreamID) error {
 	return s.crud().toggle(ctx, id, true)
 }

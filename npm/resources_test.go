@@ -1,7 +1,9 @@
 package npm_test
 
 import (
+	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -109,4 +111,87 @@ func TestRedirectionDeadStreams(t *testing.T) {
 	_, err = f.c.Streams.Update(ctx, s.ID, npm.StreamSpec{IncomingPort: 2223, ForwardingHost: "192.168.1.4", ForwardingPort: 22, TCP: true})
 	require.NoError(t, err)
 	require.NoError(t, f.c.Streams.Delete(ctx, s.ID))
+}
+
+// Redirection hosts, 404 hosts and streams report a config nginx rejected
+// on create (read back: the create answer has no verdict), update and
+// enable, although every HTTP call succeeded.
+func TestOtherHostsReportNginxFailure(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	f.srv.FailNginx(func(c npmtest.NginxConfig) error {
+		if strings.Contains(c.AdvancedConfig, "bogus") || c.ForwardPort == 9999 {
+			return errors.New(`nginx: [emerg] bind() to 0.0.0.0:2222 failed`)
+		}
+		return nil
+	})
+	type ops struct {
+		create  func() (int, error)
+		update  func(id int, bad bool) error
+		disable func(id int) error
+		enable  func(id int) error
+	}
+	for name, o := range map[string]ops{
+		"redirection host": {
+			create: func() (int, error) {
+				h, err := f.c.RedirectionHosts.Create(ctx, npm.RedirectionHostSpec{Domains: []string{"go.thehomelab.site"}, ForwardDomainName: "heimdall.thehomelab.site", AdvancedConfig: "bogus;"})
+				return int(h.ID), err
+			},
+			update: func(id int, bad bool) error {
+				spec := npm.RedirectionHostSpec{Domains: []string{"go.thehomelab.site"}, ForwardDomainName: "heimdall.thehomelab.site"}
+				if bad {
+					spec.AdvancedConfig = "bogus;"
+				}
+				_, err := f.c.RedirectionHosts.Update(ctx, npm.RedirectionHostID(id), spec)
+				return err
+			},
+			disable: func(id int) error { return f.c.RedirectionHosts.Disable(ctx, npm.RedirectionHostID(id)) },
+			enable:  func(id int) error { return f.c.RedirectionHosts.Enable(ctx, npm.RedirectionHostID(id)) },
+		},
+		"404 host": {
+			create: func() (int, error) {
+				h, err := f.c.DeadHosts.Create(ctx, npm.DeadHostSpec{Domains: []string{"gone.thehomelab.site"}, AdvancedConfig: "bogus;"})
+				return int(h.ID), err
+			},
+			update: func(id int, bad bool) error {
+				spec := npm.DeadHostSpec{Domains: []string{"gone.thehomelab.site"}}
+				if bad {
+					spec.AdvancedConfig = "bogus;"
+				}
+				_, err := f.c.DeadHosts.Update(ctx, npm.DeadHostID(id), spec)
+				return err
+			},
+			disable: func(id int) error { return f.c.DeadHosts.Disable(ctx, npm.DeadHostID(id)) },
+			enable:  func(id int) error { return f.c.DeadHosts.Enable(ctx, npm.DeadHostID(id)) },
+		},
+		"stream": {
+			create: func() (int, error) {
+				s, err := f.c.Streams.Create(ctx, npm.StreamSpec{IncomingPort: 2222, ForwardingHost: "nas", ForwardingPort: 9999, TCP: true})
+				return int(s.ID), err
+			},
+			update: func(id int, bad bool) error {
+				spec := npm.StreamSpec{IncomingPort: 2222, ForwardingHost: "nas", ForwardingPort: 22, TCP: true}
+				if bad {
+					spec.ForwardingPort = 9999
+				}
+				_, err := f.c.Streams.Update(ctx, npm.StreamID(id), spec)
+				return err
+			},
+			disable: func(id int) error { return f.c.Streams.Disable(ctx, npm.StreamID(id)) },
+			enable:  func(id int) error { return f.c.Streams.Enable(ctx, npm.StreamID(id)) },
+		},
+	} {
+		id, err := o.create()
+		require.ErrorIs(t, err, npm.ErrNginx, name)
+		var ne *npm.NginxError
+		require.ErrorAs(t, err, &ne, name)
+		assert.Contains(t, ne.Message, "bind()", name)
+		assert.NotZero(t, id, "%s: the row exists", name)
+		assert.Equal(t, id, ne.HostID, name)
+		require.NoError(t, o.update(id, false), name)
+		require.ErrorIs(t, o.update(id, true), npm.ErrNginx, name)
+		require.NoError(t, o.disable(id), name)
+		require.ErrorIs(t, o.enable(id), npm.ErrNginx, name)
+	}
 }

@@ -6,7 +6,8 @@
 // messages, result, result_info): zones (list, filter by name), dns_records
 // (list with type/name/content/comment filters and pagination, get, create,
 // patch, put, delete) and user/tokens/verify. It enforces per-token
-// permissions, validates records the way Cloudflare does (codes 81044,
+// permissions (a token without any zone permission gets 403 on the zone
+// listing, as on Cloudflare), validates records the way Cloudflare does (codes 81044,
 // 81053, 81054, 81057, 81058, 9109, 1003, 1000, 10000, 9005, 9021, 9004),
 // counts requests per endpoint, and can inject latency, a rate limiter
 // answering 429 with Retry-After, and faults (500, success:false on 200,

@@ -666,6 +666,12 @@ func page[T any](s *Server, w http.ResponseWriter, r *http.Request, items []T) (
 }
 
 func (s *Server) listZones(w http.ResponseWriter, r *http.Request, tok Token) {
+	if !slices.ContainsFunc(tok.Permissions, func(p Permission) bool { return p == ZoneRead || p == DNSRead || p == DNSEdit }) {
+		// Cloudflare refuses the listing outright (code 0) rather than
+		// answering an empty list when the token holds no zone permission.
+		writeErr(w, http.StatusForbidden, 0, "Actor 'com.cloudflare.api.token."+tok.ID+"' requires permission 'com.cloudflare.api.account.zone.list' to list zones")
+		return
+	}
 	q := r.URL.Query()
 	name := strings.ToLower(q.Get("name"))
 	status := q.Get("status")

@@ -2,8 +2,11 @@ package dnstest_test
 
 import (
 	"encoding/json"
+	"go/parser"
+	"go/token"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -133,6 +136,10 @@ func TestTokensAndPermissions(t *testing.T) {
 	st, e, _ := do(t, srv, "ro", "POST", "/zones/"+z.ID+"/dns_records", `{"type":"TXT","name":"x","content":"v"}`)
 	assert.Equal(t, 403, st)
 	assert.Contains(t, string(e.Errors[0]), "9109")
+	srv.AddToken(dnstest.Token{Value: "no-zone-perm"})
+	st, e, _ = do(t, srv, "no-zone-perm", "GET", "/zones?name=thehomelab.site", "")
+	assert.Equal(t, 403, st, "listing refused, not an empty list")
+	assert.Contains(t, string(e.Errors[0]), "to list zones")
 	st, _, _ = do(t, srv, "nope", "GET", "/user/tokens/verify", "")
 	assert.Equal(t, 401, st)
 	st, _, _ = do(t, srv, "", "GET", "/zones", "")
@@ -173,4 +180,58 @@ func TestFaultsRateLimitLatency(t *testing.T) {
 	assert.Error(t, err)
 	srv.Close()
 	srv.Close()
+}
+
+func TestListFiltersOnTheWire(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	z, _ := srv.Zone(dnstest.SeedZone)
+	srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "A", Name: "a.thehomelab.site", Content: "203.0.113.1", Comment: "mine"})
+	srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "TXT", Name: "a.thehomelab.site", Content: "hello"})
+	count := func(query string) int {
+		st, e, _ := do(t, srv, dnstest.SeedToken, "GET", "/zones/"+z.ID+"/dns_records?"+query, "")
+		require.Equal(t, 200, st, query)
+		var rs []map[string]any
+		require.NoError(t, json.Unmarshal(e.Result, &rs))
+		require.Equal(t, len(rs), e.ResultInfo.Count)
+		return len(rs)
+	}
+	assert.Equal(t, 3, count(""))
+	assert.Equal(t, 1, count("comment=mine"))
+	assert.Equal(t, 1, count("comment.exact=mine"))
+	assert.Equal(t, 2, count("comment.present"), "the seeded apex has one too")
+	assert.Equal(t, 1, count("comment.absent"))
+	assert.Equal(t, 2, count("name=A.TheHomelab.Site"))
+	assert.Equal(t, 1, count("name=a.thehomelab.site&type=txt"))
+	assert.Equal(t, 1, count("content=hello"))
+	assert.Equal(t, 0, count("comment=nope"))
+
+	st, _, _ := do(t, srv, dnstest.SeedToken, "GET", "/no/such/route", "")
+	assert.Equal(t, 400, st)
+	counts := srv.RequestCounts()
+	assert.Equal(t, 9, counts[dnstest.EndpointListRecords])
+	assert.Equal(t, 1, counts["other"])
+	assert.Equal(t, 10, srv.TotalRequests())
+	srv.ResetCounts()
+	assert.Zero(t, srv.TotalRequests())
+}
+
+// The fake must not import the package it fakes: wire data built from its
+// own types is what lets a wrong JSON tag in the client fail a test.
+func TestDoesNotImportDNS(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		require.NoError(t, err)
+		for _, imp := range af.Imports {
+			assert.NotEqual(t, `"github.com/thehomelab/homelab/dns"`, imp.Path.Value, f)
+			assert.NotContains(t, imp.Path.Value, "homelab/internal", "%s: usable outside the module", f)
+		}
+	}
 }

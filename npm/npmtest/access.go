@@ -113,17 +113,19 @@ func (s *Server) aclRoutes(r *http.Request, u *user, path string, rest []string)
 		if e != nil {
 			return 0, nil, e
 		}
+		// ?query= is upstream's LIKE on name.
+		q := strings.ToLower(r.URL.Query().Get("query"))
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		out := []any{}
 		for _, id := range sortedKeys(s.acls) {
-			if a := s.acls[id]; !a.deleted && u.sees(a.owner) {
+			if a := s.acls[id]; !a.deleted && u.sees(a.owner) && strings.Contains(strings.ToLower(a.name), q) {
 				out = append(out, s.renderACLLocked(a, exp))
 			}
 		}
 		return 200, out, nil
 	case len(rest) == 0 && m == http.MethodPost:
-		b, e := readValid(r, aclSchema(true))
+		b, e := s.readValid(r, aclSchema(true))
 		if e != nil {
 			return 0, nil, e
 		}
@@ -164,7 +166,7 @@ func (s *Server) aclRoutes(r *http.Request, u *user, path string, rest []string)
 	var b map[string]any
 	var clients []aclClient
 	if m == http.MethodPut {
-		if b, e = readValid(r, aclSchema(false)); e != nil {
+		if b, e = s.readValid(r, aclSchema(false)); e != nil {
 			return 0, nil, e
 		}
 		if clients, e = parseClients(b); e != nil {

@@ -53,7 +53,7 @@ func (s *Server) createUser(r *http.Request, path string) (int, any, *apiError) 
 		}
 		caller = u
 	}
-	b, e := readValid(r, userSchema)
+	b, e := s.readValid(r, userSchema)
 	if e != nil {
 		return 0, nil, e
 	}
@@ -102,7 +102,7 @@ func (s *Server) adminRoutes(r *http.Request, u *user, path string, seg []string
 		if e != nil {
 			return 0, nil, e
 		}
-		b, e := readValid(r, permissionsSchema)
+		b, e := s.readValid(r, permissionsSchema)
 		if e != nil {
 			return 0, nil, e
 		}
@@ -136,7 +136,7 @@ func (s *Server) adminRoutes(r *http.Request, u *user, path string, seg []string
 			return 200, cur, nil
 		case len(seg) == 2 && seg[1] == "default-site" && m == http.MethodPut:
 			s.mu.Unlock()
-			b, e := readValid(r, settingSchema)
+			b, e := s.readValid(r, settingSchema)
 			s.mu.Lock()
 			if e != nil {
 				return 0, nil, e

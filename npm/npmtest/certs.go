@@ -106,11 +106,13 @@ func (s *Server) certRoutes(r *http.Request, u *user, path string, rest []string
 		if e != nil {
 			return 0, nil, e
 		}
+		// ?query= is upstream's LIKE on nice_name.
+		q := strings.ToLower(r.URL.Query().Get("query"))
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		var list []*cert
 		for _, id := range sortedKeys(s.certs) {
-			if c := s.certs[id]; !c.deleted && u.sees(c.owner) {
+			if c := s.certs[id]; !c.deleted && u.sees(c.owner) && strings.Contains(strings.ToLower(c.niceName), q) {
 				list = append(list, c)
 			}
 		}
@@ -131,7 +133,7 @@ func (s *Server) certRoutes(r *http.Request, u *user, path string, rest []string
 	case len(rest) == 1 && rest[0] == "test-http" && (m == http.MethodPost) == s.ver.atLeast(2, 13, 0):
 		var ds []string
 		if m == http.MethodPost {
-			b, e := readValid(r, obj(map[string]*node{"domains": domains()}, "domains"))
+			b, e := s.readValid(r, obj(map[string]*node{"domains": domains()}, "domains"))
 			if e != nil {
 				return 0, nil, e
 			}
@@ -231,6 +233,8 @@ func (s *Server) certRoutes(r *http.Request, u *user, path string, rest []string
 // string-valued error body.
 func uploadedFiles(r *http.Request) (map[string]string, *apiError) {
 	noFiles := &apiError{status: 400, raw: map[string]any{"error": "No files were uploaded"}}
+	// Bound the whole upload, not only what is kept in memory.
+	r.Body = http.MaxBytesReader(nil, r.Body, 8<<20)
 	if err := r.ParseMultipartForm(1 << 20); err != nil || r.MultipartForm == nil || len(r.MultipartForm.File) == 0 {
 		return nil, noFiles
 	}
@@ -277,11 +281,14 @@ func (s *Server) checkPEM(files map[string]string) (*x509.Certificate, *apiError
 	return leaf, nil
 }
 
-// runCertbot simulates certbot: latency honouring ctx, then the failure
-// hook.
+// runCertbot simulates certbot: latency honouring ctx (or only Close, when
+// issuance is detached), then the failure hook.
 func (s *Server) runCertbot(ctx context.Context, domains []string) *apiError {
 	s.mu.Lock()
 	lat, hook := s.certLatency, s.certHook
+	if s.detached {
+		ctx = s.life
+	}
 	s.mu.Unlock()
 	if err := wait(ctx, lat); err != nil {
 		return &apiError{status: 500, msg: "Internal Error", debug: map[string]any{"stack": []string{"Error: request aborted"}}}
@@ -296,7 +303,7 @@ func (s *Server) runCertbot(ctx context.Context, domains []string) *apiError {
 }
 
 func (s *Server) createCert(r *http.Request, u *user) (int, any, *apiError) {
-	b, e := readValid(r, s.certSchema())
+	b, e := s.readValid(r, s.certSchema())
 	if e != nil {
 		return 0, nil, e
 	}

@@ -1,11 +1,9 @@
 package npmtest
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"net/http"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -373,7 +371,7 @@ func (s *Server) listHosts(r *http.Request, u *user, kind string) (int, any, *ap
 }
 
 func (s *Server) createHost(r *http.Request, u *user, kind string) (int, any, *apiError) {
-	b, e := readValid(r, s.schemaFor(kind, true))
+	b, e := s.readValid(r, s.schemaFor(kind, true))
 	if e != nil {
 		return 0, nil, e
 	}
@@ -433,7 +431,7 @@ func (s *Server) createHost(r *http.Request, u *user, kind string) (int, any, *a
 }
 
 func (s *Server) updateHost(r *http.Request, u *user, kind string, id int) (int, any, *apiError) {
-	b, e := readValid(r, s.schemaFor(kind, false))
+	b, e := s.readValid(r, s.schemaFor(kind, false))
 	if e != nil {
 		return 0, nil, e
 	}
@@ -476,6 +474,10 @@ func (s *Server) updateHost(r *http.Request, u *user, kind string, id int) (int,
 		b["certificate_id"] = cid
 	}
 	defer s.mu.Unlock()
+	// Upstream renders a 404 host's nginx config from the row as it was
+	// before the update (issue #5806, open in 2.15.1): nginx keeps
+	// serving, and judges, the previous settings.
+	before := s.preUpdateRow(kind, row)
 	for k, v := range b {
 		// A sent meta replaces the stored one; the nginx keys are
 		// recomputed below.
@@ -483,13 +485,35 @@ func (s *Server) updateHost(r *http.Request, u *user, kind string, id int) (int,
 	}
 	normalize(kind, row.cols)
 	row.modified = s.now()
-	s.runNginxLocked(kind, row)
+	if before != nil {
+		before.cols["enabled"] = row.cols["enabled"]
+		s.runNginxLocked(kind, before)
+		meta := map[string]any{}
+		if m, ok := row.cols["meta"].(map[string]any); ok {
+			meta = maps.Clone(m)
+		}
+		if bm, ok := before.cols["meta"].(map[string]any); ok {
+			meta["nginx_online"], meta["nginx_err"] = bm["nginx_online"], bm["nginx_err"]
+		}
+		row.cols["meta"] = meta
+	} else {
+		s.runNginxLocked(kind, row)
+	}
 	resp := s.renderRowLocked(kind, row, map[string]bool{"owner": true, "certificate": true, "access_list": true, "access_list.items": true, "access_list.clients": true})
 	s.auditLocked(u, objType[kind], id, "updated", b)
 	return 200, resp, nil
 }
 
-// hostInfo is what tests can inspect.
+// preUpdateRow is the copy of a 404 host's row that upstream renders
+// nginx from on update (issue #5806), or nil for the other kinds.
+func (s *Server) preUpdateRow(kind string, r *row) *row {
+	if kind != kindDead {
+		return nil
+	}
+	return &row{id: r.id, cols: maps.Clone(r.cols)}
+}
+
+// HostInfo is what tests can inspect about a stored host.
 type HostInfo struct {
 	Kind    string
 	ID      int
@@ -521,6 +545,3 @@ func (s *Server) Hosts(kind string) []HostInfo {
 	}
 	return out
 }
-
-var _ = slices.Contains[[]string]
-var _ context.Context

@@ -41,7 +41,8 @@ func WithPrefix(prefix string) Option {
 }
 
 // WithVersion sets the version the server reports and behaves like
-// (default "2.15.1"): ≤2.11 0/1 booleans; ≤2.12 letsencrypt_email and 403
+// (default "2.15.1"): ≤2.11 0/1 booleans in answers and ajv 6 error
+// wording (first error only); ≤2.12 letsencrypt_email and 403
 // permission errors; 2.13.0–2.15.x 404 permission errors; 2.13.6+ 2FA and
 // key_type; 2.14+ trust_forwarded_proto; ≤2.14 no error code on 500s.
 func WithVersion(v string) Option {
@@ -132,6 +133,9 @@ type Server struct {
 	nginxHook   func(NginxConfig) error
 	certHook    func(domains []string) error
 	certLatency time.Duration
+	detached    bool
+	life        context.Context // ends with Close; detached issuance runs under it
+	stop        context.CancelFunc
 	setupMode   bool
 	pretestHook func(NginxConfig) error
 
@@ -177,6 +181,7 @@ func NewServer(opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
+	s.life, s.stop = context.WithCancel(context.Background())
 	for _, k := range []string{kindProxy, kindRedirection, kindDead, kindStream} {
 		s.tables[k] = &table{kind: k, rows: map[int]*row{}}
 	}
@@ -194,8 +199,12 @@ func NewServer(opts ...Option) *Server {
 	return s
 }
 
-// Close shuts the server down and waits for pending requests.
-func (s *Server) Close() { s.ts.Close() }
+// Close shuts the server down and waits for pending requests (a detached
+// issuance still running is aborted).
+func (s *Server) Close() {
+	s.stop()
+	s.ts.Close()
+}
 
 // Addr returns the server's host:port.
 func (s *Server) Addr() string { return strings.TrimPrefix(s.ts.URL, "http://") }
@@ -246,10 +255,22 @@ func (s *Server) FailCertificates(check func(domains []string) error) {
 }
 
 // SetCertificateLatency makes Let's Encrypt issuance and renewal take d
-// (aborted when the client goes away).
+// (aborted when the client goes away, unless DetachIssuance is on).
 func (s *Server) SetCertificateLatency(d time.Duration) {
 	s.mu.Lock()
 	s.certLatency = d
+	s.mu.Unlock()
+}
+
+// DetachIssuance makes Let's Encrypt issuance and renewal run to their end
+// after the client hangs up, as a real NPM does: Node keeps certbot
+// running, and the certificate row, inserted before certbot starts (with
+// expires_on equal to created_on), stays when it succeeds. A row deleted
+// meanwhile stays deleted. By default the fake aborts issuance with the
+// request, leaving no row.
+func (s *Server) DetachIssuance(on bool) {
+	s.mu.Lock()
+	s.detached = on
 	s.mu.Unlock()
 }
 
@@ -474,18 +495,45 @@ func readBody(r *http.Request) (any, *apiError) {
 	return v, nil
 }
 
-// validateBody reads and validates a body against n.
-func readValid(r *http.Request, n *node) (map[string]any, *apiError) {
+// readValid reads and validates a body against n, reporting errors as the
+// version's ajv does: ajv 8 since 2.12 (every error, "data/x/0 must …",
+// joined by ", "); ajv 6 before (allErrors off, so only the first error,
+// "data.x[0] should …").
+func (s *Server) readValid(r *http.Request, n *node) (map[string]any, *apiError) {
 	v, e := readBody(r)
 	if e != nil {
 		return nil, e
 	}
 	c, errs := n.validate("data", v)
 	if len(errs) > 0 {
+		if !s.ver.atLeast(2, 12, 0) {
+			errs = []string{ajv6Message(errs[0])}
+		}
 		return nil, &apiError{status: 400, msg: strings.Join(errs, ", ")}
 	}
 	m, _ := c.(map[string]any)
 	return m, nil
+}
+
+// ajv6Message rewrites an ajv 8 message into ajv 6's wording: the data
+// path in dot and bracket notation and "should" for "must".
+func ajv6Message(msg string) string {
+	path, rest, ok := strings.Cut(msg, " ")
+	if !ok {
+		return msg
+	}
+	segs := strings.Split(path, "/")
+	var b strings.Builder
+	b.WriteString(segs[0])
+	for _, seg := range segs[1:] {
+		if _, err := strconv.Atoi(seg); err == nil {
+			b.WriteString("[" + seg + "]")
+		} else {
+			b.WriteString("." + seg)
+		}
+	}
+	rest = strings.Replace(rest, "must ", "should ", 1)
+	return b.String() + " " + rest
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -699,7 +747,7 @@ func (s *Server) issueLocked(uid int, ttl time.Duration) map[string]any {
 }
 
 func (s *Server) login(r *http.Request) (int, any, *apiError) {
-	b, e := readValid(r, loginSchema)
+	b, e := s.readValid(r, loginSchema)
 	if e != nil {
 		return 0, nil, e
 	}
@@ -711,7 +759,11 @@ func (s *Server) login(r *http.Request) (int, any, *apiError) {
 			continue
 		}
 		if u.password != b["secret"].(string) {
-			return 0, nil, &apiError{status: 400, msg: "Invalid email or password", i18n: "error.invalid-auth"}
+			e := errf(400, "Invalid email or password")
+			if s.ver.atLeast(2, 13, 0) {
+				e.i18n = "error.invalid-auth" // the i18n key came with 2.13
+			}
+			return 0, nil, e
 		}
 		if u.totp != "" && s.ver.atLeast(2, 13, 6) {
 			ch := randToken("npmtest-2fa.")
@@ -726,7 +778,7 @@ func (s *Server) login(r *http.Request) (int, any, *apiError) {
 var twoFASchema = obj(map[string]*node{"challenge_token": strN(1, 0), "code": strN(6, 8)}, "challenge_token", "code")
 
 func (s *Server) login2FA(r *http.Request) (int, any, *apiError) {
-	b, e := readValid(r, twoFASchema)
+	b, e := s.readValid(r, twoFASchema)
 	if e != nil {
 		return 0, nil, e
 	}

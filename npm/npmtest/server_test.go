@@ -2,10 +2,13 @@ package npmtest_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -154,7 +157,19 @@ func TestWireVersionKnobs(t *testing.T) {
 	assert.NotContains(t, m, "trust_forwarded_proto")
 	status, m = old.json(http.MethodPost, "/nginx/proxy-hosts", `{"domain_names":["t.thehomelab.site"],"forward_scheme":"http","forward_host":"t","forward_port":80,"trust_forwarded_proto":true}`)
 	assert.Equal(t, 400, status)
-	assert.Equal(t, "data must NOT have additional properties", errMsg(m))
+	assert.Equal(t, "data should NOT have additional properties", errMsg(m), "ajv 6 wording before 2.12")
+	// ajv 6 runs with allErrors off: one error, dot/bracket data paths.
+	status, m = old.json(http.MethodPost, "/nginx/proxy-hosts", `{"domain_names":["a b.thehomelab.site"],"forward_scheme":"ftp","forward_host":"t","forward_port":80}`)
+	assert.Equal(t, 400, status)
+	assert.True(t, strings.HasPrefix(errMsg(m), "data.domain_names[0] should match pattern "), errMsg(m))
+	assert.NotContains(t, errMsg(m), "forward_scheme", "only the first error")
+	// 0/1 booleans are coerced, true/false taken as they are (the 2.9–2.11
+	// schemas declare booleans).
+	status, m = old.json(http.MethodPost, "/nginx/proxy-hosts", `{"domain_names":["t.thehomelab.site"],"forward_scheme":"http","forward_host":"t","forward_port":80,"block_exploits":1,"caching_enabled":true,"allow_websocket_upgrade":0}`)
+	require.Equal(t, 201, status, m)
+	assert.EqualValues(t, 1, m["block_exploits"])
+	assert.EqualValues(t, 1, m["caching_enabled"])
+	assert.EqualValues(t, 0, m["allow_websocket_upgrade"])
 
 	// ≤2.14 omits the code of 500 answers; certificate routes add debug.
 	status, b = old.do(http.MethodPost, "/nginx/access-lists", "application/json", `{"name":"x"}`)
@@ -266,7 +281,8 @@ func TestWireUploadWithoutFiles(t *testing.T) {
 
 func TestWirePrefixRedirectAndRefresh(t *testing.T) {
 	t.Parallel()
-	w := newWire(t)
+	t0 := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
+	w := newWire(t, npmtest.WithClock(func() time.Time { return t0 }))
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Get(w.srv.URL)
 	require.NoError(t, err)
@@ -277,7 +293,7 @@ func TestWirePrefixRedirectAndRefresh(t *testing.T) {
 	require.Equal(t, 200, status)
 	exp, err := time.Parse(time.RFC3339, m["expires"].(string))
 	require.NoError(t, err)
-	assert.WithinDuration(t, w.srv.Now().Add(48*time.Hour), exp, time.Second)
+	assert.Equal(t, t0.Add(48*time.Hour), exp.UTC(), "on the server's clock, not the wall clock")
 
 	status, m = w.json(http.MethodPost, "/tokens", `{"identity":"a","secret":"b","expiry":"1y"}`)
 	assert.Equal(t, 400, status)
@@ -322,4 +338,107 @@ func TestWireCertificateNewOnUpdate(t *testing.T) {
 	assert.Equal(t, true, m["ssl_forced"], "on update the id is set before the SSL rewrite")
 	certs := w.srv.Certificates()
 	assert.Equal(t, []string{"u.example.org"}, certs[len(certs)-1].Domains)
+}
+
+func TestWireDetachedIssuance(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	w.srv.DetachIssuance(true)
+	w.srv.SetCertificateLatency(300 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	body := `{"provider":"letsencrypt","domain_names":["d.example.org"],"meta":{"dns_challenge":true,"dns_provider":"cloudflare","dns_provider_credentials":"dns_cloudflare_api_token = tok-123"}}`
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.srv.URL+"/nginx/certificates", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+w.tok)
+	_, err = http.DefaultClient.Do(req)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	// The row exists while certbot runs, expiring "now", and is finished
+	// although the client is gone.
+	certs := w.srv.Certificates()
+	require.Len(t, certs, 2)
+	assert.Equal(t, []string{"d.example.org"}, certs[1].Domains)
+	assert.WithinDuration(t, w.srv.Now(), certs[1].ExpiresOn, time.Minute)
+	assert.Eventually(t, func() bool {
+		cs := w.srv.Certificates()
+		return len(cs) == 2 && cs[1].ExpiresOn.After(w.srv.Now().Add(80*24*time.Hour))
+	}, 5*time.Second, 10*time.Millisecond)
+
+	// A row deleted while certbot runs stays deleted.
+	w.srv.SetCertificateLatency(200 * time.Millisecond)
+	ctx2, cancel2 := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel2()
+	req, err = http.NewRequestWithContext(ctx2, http.MethodPost, w.srv.URL+"/nginx/certificates", strings.NewReader(strings.Replace(body, "d.example.org", "e.example.org", 1)))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+w.tok)
+	_, err = http.DefaultClient.Do(req)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	certs = w.srv.Certificates()
+	require.Len(t, certs, 3)
+	status, _ := w.do(http.MethodDelete, "/nginx/certificates/"+strconv.Itoa(certs[2].ID), "", "")
+	require.Equal(t, 200, status)
+	assert.Never(t, func() bool { return len(w.srv.Certificates()) != 2 }, 500*time.Millisecond, 10*time.Millisecond)
+}
+
+func TestWireQueryFilters(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	count := func(path string) int {
+		status, b := w.do(http.MethodGet, path, "", "")
+		require.Equal(t, 200, status, string(b))
+		var l []any
+		require.NoError(t, json.Unmarshal(b, &l))
+		return len(l)
+	}
+	assert.Equal(t, 1, count("/nginx/certificates?query=THEHOMELAB"))
+	assert.Equal(t, 0, count("/nginx/certificates?query=example.org"))
+	assert.Equal(t, 1, count("/nginx/access-lists?query=lan"))
+	assert.Equal(t, 0, count("/nginx/access-lists?query=wan"))
+	assert.Equal(t, 1, count("/nginx/proxy-hosts?query=nextcloud"))
+	assert.Equal(t, 11, count("/nginx/proxy-hosts?query=thehomelab"))
+}
+
+func TestWireDeadHostUpdateRendersPreviousRow(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	w.srv.FailNginx(func(c npmtest.NginxConfig) error {
+		if c.Kind == "dead_host" && strings.Contains(c.AdvancedConfig, "bogus") {
+			return errors.New("unknown directive")
+		}
+		return nil
+	})
+	status, m := w.json(http.MethodPost, "/nginx/dead-hosts", `{"domain_names":["gone.thehomelab.site"],"advanced_config":"bogus;"}`)
+	require.Equal(t, 201, status, m)
+	id := strconv.Itoa(int(m["id"].(float64)))
+	online := func(m map[string]any) any { meta, _ := m["meta"].(map[string]any); return meta["nginx_online"] }
+	// Upstream issue #5806: the fix is judged (and served) only from the
+	// next update on, since nginx renders the pre-update row.
+	status, m = w.json(http.MethodPut, "/nginx/dead-hosts/"+id, `{"advanced_config":""}`)
+	require.Equal(t, 200, status, m)
+	assert.Equal(t, false, online(m))
+	status, m = w.json(http.MethodPut, "/nginx/dead-hosts/"+id, `{"advanced_config":""}`)
+	require.Equal(t, 200, status, m)
+	assert.Equal(t, true, online(m))
+	// Proxy hosts render the updated row.
+	status, m = w.json(http.MethodPut, "/nginx/proxy-hosts/1", `{"advanced_config":"bogus;"}`)
+	require.Equal(t, 200, status, m)
+	assert.Equal(t, true, online(m), "the hook only fails 404 hosts")
+}
+
+func TestWireLoginFailureI18n(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		version string
+		i18n    any
+	}{{"2.12.6", nil}, {"2.15.1", "error.invalid-auth"}} {
+		w := newWire(t, npmtest.WithVersion(tc.version))
+		status, m := w.json(http.MethodPost, "/tokens", `{"identity":"`+npmtest.AdminEmail+`","secret":"wrong"}`)
+		require.Equal(t, 400, status, tc.version)
+		assert.Equal(t, "Invalid email or password", errMsg(m), tc.version)
+		e, _ := m["error"].(map[string]any)
+		assert.Equal(t, tc.i18n, e["message_i18n"], "%s: message_i18n only since 2.13", tc.version)
+	}
 }
