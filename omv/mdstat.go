@@ -136,6 +136,35 @@ func (h *ArrayHealth) verdict(inactive, failed bool) {
 	}
 }
 
+// tooFewMembers reports an array that cannot serve data any more although
+// the kernel may still list it as active: a RAID 4/5 missing two members,
+// a RAID 6 missing three, a mirror with none left, a RAID 0 or linear
+// missing any. RAID 10 depends on its layout and is only failed when no
+// member works.
+func tooFewMembers(level string, slots, working int) bool {
+	if slots <= 0 || working < 0 || working >= slots {
+		return false
+	}
+	down := slots - working
+	switch strings.ToLower(level) {
+	case "raid4", "raid5":
+		return down > 1
+	case "raid6":
+		return down > 2
+	case "raid0", "linear":
+		return true
+	}
+	return working == 0
+}
+
+func redundant(level string) bool {
+	switch strings.ToLower(level) {
+	case "raid1", "raid4", "raid5", "raid6", "raid10":
+		return true
+	}
+	return false
+}
+
 const maxArrays = 1024
 
 var (
@@ -157,6 +186,7 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 	var out []ArrayHealth
 	var cur *ArrayHealth
 	inactive := map[int]bool{}
+	status := map[int]bool{} // a "… blocks …" status line was seen
 	sawHeader := false
 	for _, line := range strings.Split(string(text), "\n") {
 		line = strings.TrimRight(line, " \t\r")
@@ -211,9 +241,14 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 			continue // command line or other noise before the first array
 		}
 		if strings.Contains(line, " blocks") || strings.HasPrefix(trimmed, "blocks") {
-			if m := reSlots.FindStringSubmatch(line); m != nil {
+			m := reSlots.FindStringSubmatch(line)
+			// A redundant level always shows [n/m]; without it the line
+			// was cut short.
+			status[len(out)-1] = m != nil || !redundant(cur.Level)
+			if m != nil {
 				cur.Slots, _ = strconv.Atoi(m[1])
 				cur.Working, _ = strconv.Atoi(m[2])
+				cur.Working = min(cur.Working, cur.Slots)
 			}
 			if m := reUp.FindStringSubmatch(line); m != nil {
 				for i, ch := range m[1] {
@@ -257,7 +292,12 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 		if inactive[i] {
 			h.Slots, h.Working = 0, 0
 		}
-		h.verdict(inactive[i], false)
+		h.verdict(inactive[i], tooFewMembers(h.Level, h.Slots, h.Working))
+		if !inactive[i] && !status[i] {
+			// Truncated text: without the status line nothing says the
+			// array is whole, so do not call it clean.
+			h.State = RAIDUnknown
+		}
 	}
 	return out, nil
 }
@@ -337,11 +377,11 @@ func ParseDetail(text []byte) (ArrayHealth, error) {
 		case "Raid Level":
 			h.Level = val
 		case "Raid Devices":
-			h.Slots, _ = strconv.Atoi(val)
+			h.Slots = atoiOr(val, 0)
 		case "Active Devices":
-			active, _ = strconv.Atoi(val)
+			active = atoiOr(val, -1)
 		case "Failed Devices":
-			failedDevs, _ = strconv.Atoi(val)
+			failedDevs = atoiOr(val, 0)
 		case "State":
 			state, haveState = strings.ToLower(val), true
 		case "Rebuild Status", "Resync Status", "Reshape Status", "Check Status":
@@ -359,10 +399,15 @@ func ParseDetail(text []byte) (ArrayHealth, error) {
 	}
 	if active >= 0 {
 		h.Working = active
+		if h.Slots > 0 {
+			h.Working = min(active, h.Slots)
+		}
 	}
 	// "Not Started": assembled but not run (e.g. degraded at boot); no data is served.
 	inactive = strings.Contains(state, "inactive") || strings.Contains(state, "not started")
-	failed = strings.Contains(state, "failed")
+	// mdadm >= 4.2 calls a RAID 0 or linear array with a member gone "broken".
+	failed = strings.Contains(state, "failed") || strings.Contains(state, "broken") ||
+		tooFewMembers(h.Level, h.Slots, active)
 	if h.Sync == nil {
 		for _, w := range []struct{ word, act string }{{"recovering", "recovery"}, {"resyncing", "resync"},
 			{"reshaping", "reshape"}, {"checking", "check"}} {
@@ -387,7 +432,22 @@ func ParseDetail(text []byte) (ArrayHealth, error) {
 	h.Degraded = !inactive && (strings.Contains(state, "degraded") || failedDevs > 0 || len(h.Faulty) > 0 ||
 		len(h.Missing) > 0 || (h.Slots > 0 && active >= 0 && active < h.Slots))
 	h.verdict(inactive, failed)
+	if strings.TrimSpace(state) == "" || (!inactive && !failed && active < 0) {
+		// Truncated text: without the State line and the Active Devices
+		// count (both printed for every running array) nothing says the
+		// array is whole.
+		h.State = RAIDUnknown
+	}
 	return h, nil
+}
+
+// atoiOr parses a small non-negative count, or returns def.
+func atoiOr(s string, def int) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 1<<16 {
+		return def
+	}
+	return n
 }
 
 func parseDetailRow(h *ArrayHealth, f []string) {
