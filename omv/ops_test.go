@@ -317,10 +317,23 @@ func TestFilesystemsFoldersUsersQuotas(t *testing.T) {
 			byName[q.Name] = q.HardLimit
 		}
 	}
-	assert.Equal(t, map[string]int64{"alice": 1500 << 20, "docker": 200 << 30, "proxmox": 500 << 30}, byName)
+	// OMV reports 1536000 KiB as 1.46 GiB (binary_format cuts to two
+	// decimals); whole units read back exactly.
+	assert.Equal(t, map[string]int64{"alice": 1567663063, "docker": 200 << 30, "proxmox": 500 << 30}, byName)
 	changed, err = c.Quotas.SetUser(ctx, fs.UUID, "alice", 1500<<20)
 	require.NoError(t, err)
-	assert.False(t, changed)
+	assert.False(t, changed, "1.46 GiB as OMV shows it is the 1500 MiB asked for")
+	assert.Equal(t, int64(1500<<10), srv.Quota(fs.UUID, "alice"))
+
+	// Quota.set replaces the list: changing docker must not cut alice's
+	// 1.46 GiB to 1 GiB (OMV truncates a fractional bhardlimit) nor touch
+	// proxmox's 500 GiB.
+	changed, err = c.Quotas.SetUser(ctx, fs.UUID, "docker", 300<<30)
+	require.NoError(t, err)
+	assert.True(t, changed)
+	assert.Equal(t, int64(300<<20), srv.Quota(fs.UUID, "docker"))
+	assert.Equal(t, int64(500<<20), srv.Quota(fs.UUID, "proxmox"))
+	assert.InDelta(t, 1500<<10, srv.Quota(fs.UUID, "alice"), 1500<<10/100, "within OMV's display precision")
 	changed, err = c.Quotas.SetUser(ctx, fs.UUID, "alice", 1000) // rounds up to 1 KiB
 	require.NoError(t, err)
 	assert.True(t, changed)
@@ -509,4 +522,23 @@ func TestPrivilegesAndShareRemoval(t *testing.T) {
 	assert.Equal(t, []string{"backups", "media"}, srv.ExportedShares())
 	err = c.SMB.DeleteShare(ctx, shares[1].UUID)
 	require.ErrorIs(t, err, omv.ErrNotFound)
+}
+
+// A quota OMV can only show rounded (1500 MiB reads back as 1.46 GiB) must
+// not make EnsureShare rewrite it on every run.
+func TestEnsureShareNonRoundQuotaIdempotent(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	ctx := t.Context()
+	spec := omv.ShareSpec{Name: "photos", Filesystem: omvtest.FilesystemUUID,
+		Owner: omv.UserSpec{Name: "carol", Password: omv.NewSecret("pw")}, Quota: 1500 << 20}
+	_, err := c.EnsureShare(ctx, spec)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1500<<10), srv.Quota(omvtest.FilesystemUUID, "carol"))
+	srv.ResetCalls()
+	res, err := c.EnsureShare(ctx, spec)
+	require.NoError(t, err)
+	assert.Empty(t, res.Changes)
+	_, writes := srv.Calls()
+	assert.Equal(t, 0, writes)
 }

@@ -919,8 +919,11 @@ func (s *Server) quotaGet(params any) (any, *rpcError) {
 	}
 	sort.Strings(groups)
 	add := func(typ, name string) {
-		v, u := kibToUnit(q[typ+":"+name])
-		out = append(out, map[string]any{"type": typ, "name": name, "bused": "0 B", "bhardlimit": v, "bunit": u})
+		entry := map[string]any{"type": typ, "name": name, "bused": "0 B", "bhardlimit": 0, "bunit": "MiB"}
+		if kib, ok := q[typ+":"+name]; ok {
+			entry["bhardlimit"], entry["bunit"] = kibToUnit(kib)
+		}
+		out = append(out, entry)
 	}
 	for _, n := range users {
 		add("user", n)

@@ -324,3 +324,40 @@ func TestWithClock(t *testing.T) {
 	r := w.call("Config", "isDirty", nil)
 	assert.Equal(t, "Session expired.", r.Error.Message)
 }
+
+// Quota.get reports limits as OMV's binary_format does (largest unit up to
+// TiB, cut to two decimals per step of 1024) and Quota.set cuts a
+// fractional bhardlimit to a whole number before converting to KiB
+// (binary_convert at scale 0), as quota.inc on 6.x-8.x does.
+func TestQuotaUnitsAsOMV(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	w.login()
+	get := func() map[string][2]any {
+		r := w.call("Quota", "get", map[string]any{"uuid": omvtest.FilesystemUUID})
+		require.Equal(t, 200, r.status)
+		var list []map[string]any
+		require.NoError(t, json.Unmarshal(r.Response, &list))
+		out := map[string][2]any{}
+		for _, q := range list {
+			out[q["type"].(string)+":"+q["name"].(string)] = [2]any{q["bhardlimit"], q["bunit"]}
+		}
+		return out
+	}
+	set := func(quota ...map[string]any) {
+		r := w.call("Quota", "set", map[string]any{"uuid": omvtest.FilesystemUUID, "quota": quota})
+		require.Equal(t, 200, r.status)
+	}
+	set(map[string]any{"type": "user", "name": "proxmox", "bhardlimit": 1500, "bunit": "MiB"},
+		map[string]any{"type": "user", "name": "docker", "bhardlimit": 3, "bunit": "PiB"},
+		map[string]any{"type": "group", "name": "users", "bhardlimit": 1023, "bunit": "KiB"})
+	assert.Equal(t, int64(1536000), w.srv.Quota(omvtest.FilesystemUUID, "proxmox"))
+	got := get()
+	assert.Equal(t, [2]any{1.46, "GiB"}, got["user:proxmox"], "1.4648… is cut, not rounded")
+	assert.Equal(t, [2]any{3072.0, "TiB"}, got["user:docker"], "maxPrefix TiB")
+	assert.Equal(t, [2]any{1023.0, "KiB"}, got["group:users"])
+
+	set(map[string]any{"type": "user", "name": "proxmox", "bhardlimit": 1.46, "bunit": "GiB"})
+	assert.Equal(t, int64(1<<20), w.srv.Quota(omvtest.FilesystemUUID, "proxmox"), "1.46 GiB is stored as 1 GiB")
+	assert.Equal(t, [2]any{0.0, "MiB"}, get()["user:docker"], "no entry: OMV's default")
+}
