@@ -509,19 +509,21 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, service, metho
 	if svc == "session" {
 		return s.sessionCall(w, r, sess, method, params)
 	}
-	h, ok := s.lookup(svc, method)
-	if h == nil {
-		if !ok {
-			return nil, errf(404, "RPC service '%s' not found.", service)
-		}
-		return nil, errf(404, "The method '%s' does not exist for the RPC service '%s'.", method, service)
-	}
+	// rpc/proxy/json.inc checks the session before it hands the call to
+	// omv-engined, which is where unknown services and methods show up.
 	if sess == nil {
 		return nil, errf(401, "Session not authenticated.")
 	}
 	if _, exists := s.m.users[sess.user]; !exists {
 		delete(s.sessions, sid)
 		return nil, errf(401, "Invalid user.")
+	}
+	h, ok := s.lookup(svc, method)
+	if h == nil {
+		if !ok {
+			return nil, errf(404, "RPC service '%s' not found.", service)
+		}
+		return nil, errf(404, "The method '%s' does not exist for the RPC service '%s'.", method, service)
 	}
 	if sess.role != "admin" && !(svc == "system" && method == "getInformation") {
 		return nil, errf(403, "Invalid context role.")

@@ -361,3 +361,48 @@ func TestQuotaUnitsAsOMV(t *testing.T) {
 	assert.Equal(t, int64(1<<20), w.srv.Quota(omvtest.FilesystemUUID, "proxmox"), "1.46 GiB is stored as 1 GiB")
 	assert.Equal(t, [2]any{0.0, "MiB"}, get()["user:docker"], "no entry: OMV's default")
 }
+
+// rpc/proxy/json.inc checks the session before omv-engined looks the
+// service up: without a session even an unknown service is a 401.
+func TestSessionCheckedBeforeLookup(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	r := w.call("Nope", "x", nil)
+	assert.Equal(t, 401, r.status)
+	assert.Equal(t, "Session not authenticated.", r.Error.Message)
+	w.login()
+	r = w.call("Nope", "x", nil)
+	assert.Equal(t, 404, r.status)
+	assert.Equal(t, "RPC service 'Nope' not found.", r.Error.Message)
+}
+
+// RaidMgmt.getList's state is built like StorageDeviceMdadm::getState:
+// progress only after "resyncing"/"recovering".
+func TestRAIDStateAsOMV(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	w.srv.SetIdleTimeout(0)
+	w.login()
+	state := func() string {
+		r := w.call("RaidMgmt", "getList", map[string]any{"start": 0, "limit": nil})
+		require.Equal(t, 200, r.status)
+		var res struct {
+			Data []struct {
+				State string `json:"state"`
+			} `json:"data"`
+		}
+		require.NoError(t, json.Unmarshal(r.Response, &res))
+		require.Len(t, res.Data, 1)
+		return res.Data[0].State
+	}
+	assert.Equal(t, "clean", state())
+	require.NoError(t, w.srv.StartSync("md0", "check", false))
+	w.srv.Advance(time.Minute)
+	assert.Equal(t, "clean, checking", state(), "OMV's progress regex knows no check")
+	w.srv.Advance(time.Hour)
+	require.NoError(t, w.srv.StartSync("md0", "resync", true))
+	assert.Equal(t, "clean, resyncing (DELAYED) (DELAYED)", state())
+	require.NoError(t, w.srv.ResumeSync("md0"))
+	w.srv.Advance(time.Minute)
+	assert.Regexp(t, `^clean, resyncing \(0\.6% \(6000000/976630464\) finish=\d+\.\dmin speed=100000K/sec\)$`, state())
+}
