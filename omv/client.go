@@ -49,6 +49,8 @@ const maxBody = 32 << 20
 
 const sessionHeader = "X-OPENMEDIAVAULT-SESSIONID"
 
+var errClosed = errors.New("omv: client is closed")
+
 // Client talks to one OMV host. It is safe for concurrent use. Close logs out.
 type Client struct {
 	endpoint string
@@ -200,7 +202,7 @@ func (c *Client) call(ctx context.Context, o callOpts, service, method string, p
 	closed, authed, gen := c.closed, c.authed, c.gen
 	c.mu.Unlock()
 	if closed {
-		return errors.New("omv: client is closed")
+		return errClosed
 	}
 	if !authed {
 		if err := c.login(ctx, gen); err != nil {
@@ -351,6 +353,12 @@ func (c *Client) login(ctx context.Context, seen int) error {
 	c.loginMu.Lock()
 	defer c.loginMu.Unlock()
 	c.mu.Lock()
+	if c.closed {
+		// A call still in flight when Close ran must not open a session
+		// that nobody logs out.
+		c.mu.Unlock()
+		return errClosed
+	}
 	if c.gen != seen && c.authed {
 		c.mu.Unlock()
 		return nil

@@ -363,3 +363,25 @@ func TestJobStopAndEnumerate(t *testing.T) {
 	assert.NotErrorIs(t, err, omv.ErrJobFailed, "a vanished job is not a job failure")
 	assert.Contains(t, err.Error(), "Failed to open file")
 }
+
+// A call in flight when Close runs must not log in again afterwards and
+// leave a session on the NAS.
+func TestCloseDuringCallLeavesNoSession(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	require.NoError(t, c.Login(t.Context()))
+	srv.ExpireSessions() // the in-flight call will get 401 and want to log in
+	srv.SetLatency("DiskMgmt.enumerateDevices", 300*time.Millisecond)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Disks.List(context.Background())
+		errc <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // let the request reach the fake's latency
+	require.NoError(t, c.Close())
+	err := <-errc
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "closed")
+	assert.Equal(t, 0, srv.Sessions())
+	assert.Equal(t, 1, srv.MethodCalls()["Session.login"], "no login after Close")
+}
