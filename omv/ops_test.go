@@ -54,7 +54,9 @@ func TestApplyRevertAndJobs(t *testing.T) {
 	require.NoError(t, err)
 	var out strings.Builder
 	require.NoError(t, job.Stream(&out).Wait(ctx))
-	assert.Contains(t, out.String(), "Succeeded")
+	// Read by byte offset: each line exactly once, though every poll
+	// could return the whole file from 0.
+	assert.Equal(t, "Deploying configuration ...\nSummary for local\nSucceeded: 12\n", out.String())
 	assert.Equal(t, out.String(), job.Output())
 	require.NoError(t, job.Wait(ctx), "Wait after completion does not re-read a deleted job")
 	assert.Equal(t, []string{"zeroconf"}, srv.DirtyModules())
@@ -541,4 +543,71 @@ func TestEnsureShareNonRoundQuotaIdempotent(t *testing.T) {
 	assert.Empty(t, res.Changes)
 	_, writes := srv.Calls()
 	assert.Equal(t, 0, writes)
+}
+
+// Passwords are set on creation and, on an existing user, only with
+// ResetPassword; the account works at once (no apply needed).
+func TestUserPasswordsTakeEffect(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	ctx := t.Context()
+	login := func(pw string) error {
+		uc, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()), omv.WithCredentials("frank", omv.NewSecret(pw)))
+		require.NoError(t, err)
+		defer uc.Close()
+		return uc.Login(ctx)
+	}
+	_, changed, err := c.Users.Ensure(ctx, omv.UserSpec{Name: "frank", Password: omv.NewSecret("first-pw")})
+	require.NoError(t, err)
+	assert.True(t, changed)
+	require.NoError(t, login("first-pw"))
+
+	_, changed, err = c.Users.Ensure(ctx, omv.UserSpec{Name: "frank", Password: omv.NewSecret("second-pw")})
+	require.NoError(t, err)
+	assert.False(t, changed, "a password alone is not compared")
+	require.ErrorIs(t, login("second-pw"), omv.ErrAuth)
+
+	_, changed, err = c.Users.Ensure(ctx, omv.UserSpec{Name: "frank", Password: omv.NewSecret("second-pw"), ResetPassword: true})
+	require.NoError(t, err)
+	assert.True(t, changed)
+	require.NoError(t, login("second-pw"))
+	require.ErrorIs(t, login("first-pw"), omv.ErrAuth)
+}
+
+// Every SMB share option reaches the wire with OMV's field and value.
+func TestSMBShareOptions(t *testing.T) {
+	t.Parallel()
+	_, c := newPair(t, nil)
+	ctx := t.Context()
+	const media = "1a2b3c4d-0003-4000-8000-00000000000c"
+	o := omv.SMBShareOptions{ReadOnly: true, Unlisted: true, Guest: omv.GuestAllow, RecycleBin: true, Comment: "films"}
+	_, changed, err := c.SMB.EnsureShare(ctx, media, o)
+	require.NoError(t, err)
+	assert.True(t, changed)
+	var raw struct {
+		Data []map[string]any `json:"data"`
+	}
+	require.NoError(t, c.Call(ctx, "SMB", "getShareList", map[string]any{"start": 0, "limit": nil}, &raw))
+	var got map[string]any
+	for _, sh := range raw.Data {
+		if sh["sharedfolderref"] == media {
+			got = sh
+		}
+	}
+	require.NotNil(t, got)
+	assert.Equal(t, true, got["readonly"])
+	assert.Equal(t, false, got["browseable"])
+	assert.Equal(t, "allow", got["guest"])
+	assert.Equal(t, true, got["recyclebin"])
+	assert.Equal(t, "films", got["comment"])
+	assert.Equal(t, true, got["enable"])
+	_, changed, err = c.SMB.EnsureShare(ctx, media, o)
+	require.NoError(t, err)
+	assert.False(t, changed)
+	o.Guest = omv.GuestOnly
+	sh, changed, err := c.SMB.EnsureShare(ctx, media, o)
+	require.NoError(t, err)
+	assert.True(t, changed)
+	assert.Equal(t, omv.GuestOnly, sh.Guest)
+	assert.False(t, sh.Browseable)
 }
