@@ -25,7 +25,7 @@ func (s *Server) methods() map[string]map[string]handler {
 			"noop":           func(any) (any, *rpcError) { return nil, nil },
 		},
 		"config": {
-			"isDirty":        func(any) (any, *rpcError) { return len(s.dirty) > 0, nil },
+			"isDirty":        s.isDirty,
 			"applyChanges":   func(p any) (any, *rpcError) { return nil, s.apply(p) },
 			"applyChangesBg": s.applyBg,
 			"revertChanges":  func(any) (any, *rpcError) { s.revert(); return nil, nil },
@@ -121,6 +121,28 @@ func (s *Server) getInformation(any) (any, *rpcError) {
 		info["cpuUtilization"], info["cpuCores"], info["cpuMhz"] = 3.5, 2, 2400
 	}
 	return info, nil
+}
+
+// isDirty is Config.isDirty: 7.x and later take an optional modules list
+// and answer for those only.
+func (s *Server) isDirty(params any) (any, *rpcError) {
+	if s.version == V6 {
+		return len(s.dirty) > 0, nil // 6.x takes and checks no params
+	}
+	if p, ok := params.(map[string]any); ok {
+		if m := validate(*obj(map[string]prop{"modules": {typ: "array", items: &prop{typ: "string"}}}), p, ""); m != "" {
+			return nil, errf(400, "%s", m)
+		}
+	}
+	if mods := pstrs(pm(params), "modules"); len(mods) > 0 {
+		for _, m := range mods {
+			if s.dirty[m] {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	return len(s.dirty) > 0, nil
 }
 
 func (s *Server) apply(params any) *rpcError {
@@ -533,9 +555,27 @@ func (s *Server) folderList(p any) (any, *rpcError) {
 	return paginate(items, p), nil
 }
 
+// validShareName is 8.x's "sharename" format (MS-FSCC): no control
+// characters, none of " \ / [ ] : | < > + = ; , * ?, no leading or
+// trailing space.
+func validShareName(name string) bool {
+	if name == "" || strings.HasPrefix(name, " ") || strings.HasSuffix(name, " ") {
+		return false
+	}
+	for _, r := range name {
+		if r < 0x20 || strings.ContainsRune(`"\/[]:|<>+=;,*?`, r) {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *Server) folderSet(params any) (any, *rpcError) {
 	p := pm(params)
 	id, name, rel := pstr(p, "uuid"), pstr(p, "name"), pstr(p, "reldirpath")
+	if s.version == V85 && !validShareName(name) {
+		return nil, errf(400, "name: The value '%s' is not a valid share name.", name)
+	}
 	if strings.Contains(rel, "..") {
 		return nil, errf(500, "The field 'reldirpath' contains forbidden two-dot symbols.")
 	}

@@ -406,3 +406,29 @@ func TestRAIDStateAsOMV(t *testing.T) {
 	w.srv.Advance(time.Minute)
 	assert.Regexp(t, `^clean, resyncing \(0\.6% \(6000000/976630464\) finish=\d+\.\dmin speed=100000K/sec\)$`, state())
 }
+
+func TestIsDirtyModulesAndShareNames(t *testing.T) {
+	t.Parallel()
+	for _, v := range []omvtest.Version{omvtest.V6, omvtest.V7, omvtest.V85} {
+		w := newWire(t, omvtest.WithVersion(v))
+		w.login()
+		r := w.call("Quota", "set", map[string]any{"uuid": omvtest.FilesystemUUID, "quota": []any{}})
+		require.Equal(t, 200, r.status)
+		r = w.call("Config", "isDirty", map[string]any{"modules": []string{"samba"}})
+		require.Equal(t, 200, r.status)
+		// 6.x has no modules filter: any dirty module counts.
+		assert.Equal(t, v == omvtest.V6, string(r.Response) == "true", v.String())
+		r = w.call("Config", "isDirty", map[string]any{"modules": []string{"quota"}})
+		assert.Equal(t, "true", string(r.Response), v.String())
+
+		folder := map[string]any{"uuid": omvtest.NewObjectUUID, "name": "bad:name", "reldirpath": "x/", "comment": "",
+			"mntentref": omvtest.MountPointUUID}
+		r = w.call("ShareMgmt", "set", folder)
+		if v == omvtest.V85 {
+			assert.Equal(t, 400, r.status)
+			assert.Equal(t, "name: The value 'bad:name' is not a valid share name.", r.Error.Message)
+		} else {
+			assert.Equal(t, 200, r.status, v.String())
+		}
+	}
+}
