@@ -172,6 +172,13 @@ func (c *Client) APIVersion() APIVersion {
 	return c.api
 }
 
+// String describes the client without its session id or cookies, which
+// are as good as the password while the session lives.
+func (c *Client) String() string { return "omv.Client(" + c.endpoint + ", user " + c.user + ")" }
+
+// GoString is String, so %#v does not print the session either.
+func (c *Client) GoString() string { return c.String() }
+
 // Role reports the role OMV granted at login ("admin" or "user").
 func (c *Client) Role() string {
 	c.mu.Lock()

@@ -611,3 +611,33 @@ func TestSMBShareOptions(t *testing.T) {
 	assert.Equal(t, omv.GuestOnly, sh.Guest)
 	assert.False(t, sh.Browseable)
 }
+
+// A session that ends in the middle of EnsureShare (or of an apply's
+// polling) costs one login; every write is sent once and the result is
+// applied, not half done.
+func TestEnsureShareSessionExpiresMidSequence(t *testing.T) {
+	t.Parallel()
+	for _, method := range []string{"ShareMgmt.setPrivileges", "SMB.setShare", "Quota.set", "Config.applyChangesBg", "Exec.getOutput"} {
+		t.Run(method, func(t *testing.T) {
+			t.Parallel()
+			srv, c := newPair(t, nil)
+			ctx := t.Context()
+			require.NoError(t, c.Login(ctx))
+			srv.ExpireBefore(method)
+			spec := omv.ShareSpec{Name: "photos", Filesystem: omvtest.FilesystemUUID,
+				Owner: omv.UserSpec{Name: "carol", Password: omv.NewSecret("pw")}, Quota: 1 << 30}
+			res, err := c.EnsureShare(ctx, spec)
+			require.NoError(t, err)
+			assert.Len(t, res.Changes, 5)
+			calls := srv.MethodCalls()
+			assert.Equal(t, 2, calls["Session.login"], "one re-login")
+			// Executed writes (a call refused with 401 ran nothing): user,
+			// folder, privileges, share, quota, apply — each once.
+			_, writes := srv.Calls()
+			assert.Equal(t, 6, writes)
+			assert.Empty(t, srv.DirtyModules())
+			assert.Contains(t, srv.ExportedShares(), "photos")
+			assert.Equal(t, int64(1<<20), srv.Quota(omvtest.FilesystemUUID, "carol"))
+		})
+	}
+}
