@@ -18,7 +18,7 @@ type SystemInfo struct {
 	Version      string // e.g. "6.3.13-1 (Shaitan)"
 	Kernel       string
 	ConfigDirty  bool     // pending changes need Config.applyChanges
-	DirtyModules []string // sorted module names, e.g. ["samba", "zeroconf"]
+	DirtyModules []string // sorted module names, e.g. ["avahi", "samba"]
 	RebootNeeded bool
 	MemTotal     int64 // bytes
 	MemUsed      int64 // bytes

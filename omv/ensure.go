@@ -21,8 +21,11 @@ type ShareSpec struct {
 	Mode       string // directory mode; "" = "775"
 }
 
+// shareModules are the OMV modules EnsureShare's writes make dirty. An
+// SMB change marks "zeroconf", an alias: the dirty list and applyChanges
+// use the module's name, "avahi" (engined/module/avahi.inc, 6.x-8.x).
 var shareModules = map[string]bool{"postfix": true, "sharedfolders": true, "systemd": true, "samba": true,
-	"zeroconf": true, "quota": true}
+	"avahi": true, "quota": true}
 
 // ShareResult reports what EnsureShare did.
 type ShareResult struct {
@@ -127,7 +130,7 @@ func (c *Client) EnsureShare(ctx context.Context, spec ShareSpec) (ShareResult, 
 	share.Name = spec.Name
 	res.Share = share
 	if changed {
-		mark("smb share "+spec.Name, "samba", "zeroconf")
+		mark("smb share "+spec.Name, "samba", "avahi")
 	}
 	if changed, err := c.Quotas.setUser(ctx, spec.Filesystem, spec.Owner.Name, spec.Quota, quotas); err != nil {
 		return fail(err)

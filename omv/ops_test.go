@@ -26,7 +26,7 @@ func TestApplyRevertAndJobs(t *testing.T) {
 	info, err := c.Info(ctx)
 	require.NoError(t, err)
 	assert.True(t, info.ConfigDirty)
-	assert.Equal(t, []string{"samba", "zeroconf"}, info.DirtyModules)
+	assert.Equal(t, []string{"avahi", "samba"}, info.DirtyModules, "the zeroconf alias is stored as avahi")
 	dirty, err = c.Config.IsDirty(ctx, "quota", "samba")
 	require.NoError(t, err)
 	assert.True(t, dirty)
@@ -59,13 +59,17 @@ func TestApplyRevertAndJobs(t *testing.T) {
 	assert.Equal(t, "Deploying configuration ...\nSummary for local\nSucceeded: 12\n", out.String())
 	assert.Equal(t, out.String(), job.Output())
 	require.NoError(t, job.Wait(ctx), "Wait after completion does not re-read a deleted job")
-	assert.Equal(t, []string{"zeroconf"}, srv.DirtyModules())
+	assert.Equal(t, []string{"avahi"}, srv.DirtyModules())
 	require.NoError(t, c.Config.Apply(ctx))
 	assert.Empty(t, srv.DirtyModules())
 
-	// Unknown module.
-	err = c.Config.Apply(ctx, "nosuchmodule")
-	require.Error(t, err)
+	// An unknown module is only looked up when it would be deployed: not
+	// dirty (it cannot be) and no force means nothing happens.
+	require.NoError(t, c.Config.Apply(ctx, "nosuchmodule"))
+	var file string
+	require.NoError(t, c.Call(ctx, "Config", "applyChangesBg", map[string]any{"modules": []string{"nosuchmodule"}, "force": true}, &file))
+	err = c.Job(file).Wait(ctx)
+	require.ErrorIs(t, err, omv.ErrJobFailed, "the apply runs in the job")
 	assert.Contains(t, err.Error(), "Module 'nosuchmodule' not found.")
 
 	// A failing job surfaces as ErrJobFailed with OMV's message, state stays dirty.
@@ -75,7 +79,7 @@ func TestApplyRevertAndJobs(t *testing.T) {
 	err = c.Config.Apply(ctx)
 	require.ErrorIs(t, err, omv.ErrJobFailed)
 	assert.Contains(t, err.Error(), "exit code '1'")
-	assert.Equal(t, []string{"samba", "zeroconf"}, srv.DirtyModules())
+	assert.Equal(t, []string{"avahi", "samba"}, srv.DirtyModules())
 }
 
 func TestDisksAndSMART(t *testing.T) {
@@ -398,7 +402,7 @@ func TestEnsureShareIdempotent(t *testing.T) {
 			res, err = c.EnsureShare(ctx, spec)
 			require.NoError(t, err)
 			assert.Equal(t, []string{"smb share photos"}, res.Changes)
-			assert.Equal(t, []string{"samba", "zeroconf"}, res.Applied)
+			assert.Equal(t, []string{"avahi", "samba"}, res.Applied)
 		})
 	}
 }

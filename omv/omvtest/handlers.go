@@ -149,8 +149,12 @@ func (s *Server) apply(params any) *rpcError {
 	p := pm(params)
 	mods := pstrs(p, "modules")
 	force := pbool(p, "force")
+	// config.inc skips a listed module that is not dirty before it looks
+	// the module up, so an unknown name only fails with force (no unknown
+	// module can be dirty). A listed alias ("zeroconf") never matches the
+	// dirty list, which holds module names ("avahi").
 	for _, m := range mods {
-		if _, ok := knownModules[m]; !ok {
+		if _, ok := knownModules[m]; !ok && force && moduleAliases[m] == "" {
 			return errf(500, "Module '%s' not found.", m)
 		}
 	}
@@ -213,13 +217,9 @@ func (s *Server) startJob(action func() *rpcError) string {
 	return name
 }
 
+// applyBg is callMethodBg("applyChanges"): errors of the apply surface as
+// the job's failure, read through Exec.getOutput.
 func (s *Server) applyBg(p any) (any, *rpcError) {
-	params := pm(p)
-	for _, m := range pstrs(params, "modules") {
-		if _, ok := knownModules[m]; !ok {
-			return nil, errf(500, "Module '%s' not found.", m)
-		}
-	}
 	return s.startJob(func() *rpcError { return s.apply(p) }), nil
 }
 
@@ -718,7 +718,7 @@ func (s *Server) smbSetSettings(params any) (any, *rpcError) {
 		}
 		s.m.smb[k] = v
 	}
-	s.markDirty("samba", "zeroconf")
+	s.markDirty("samba", "avahi")
 	return copyMap(s.m.smb), nil
 }
 
@@ -772,7 +772,7 @@ func (s *Server) smbSetShare(params any) (any, *rpcError) {
 			cur[k] = v
 		}
 	}
-	s.markDirty("samba", "zeroconf")
+	s.markDirty("samba", "avahi")
 	return copyMap(cur), nil
 }
 
@@ -781,7 +781,7 @@ func (s *Server) smbDeleteShare(params any) (any, *rpcError) {
 	for i, sh := range s.m.shares {
 		if sh["uuid"] == id {
 			s.m.shares = append(s.m.shares[:i], s.m.shares[i+1:]...)
-			s.markDirty("samba", "zeroconf")
+			s.markDirty("samba", "avahi")
 			return sh, nil
 		}
 	}

@@ -179,11 +179,17 @@ func (s *Server) markDirty(mods ...string) {
 }
 
 var knownModules = map[string]string{
-	"sharedfolders": "Shared folders", "systemd": "systemd", "samba": "SMB/CIFS", "zeroconf": "Zeroconf",
+	"sharedfolders": "Shared folders", "systemd": "systemd", "samba": "SMB/CIFS", "avahi": "Framework for Multicast DNS Service Discovery.",
 	"fstab": "File systems", "quota": "Quota", "monit": "Monit", "collectd": "Collectd", "mdadm": "Software RAID",
 	"initramfs": "initramfs", "smartmontools": "S.M.A.R.T.", "postfix": "Postfix", "cronapt": "cron-apt",
 	"nginx": "Web server",
 }
+
+// moduleAliases maps OMV module aliases to names. Listeners mark a module
+// dirty through its alias (samba.inc: getModule("zeroconf")->setDirty()),
+// but the dirty list, System.getInformation and applyChanges use the
+// name: an SMB change leaves "samba" and "avahi" dirty.
+var moduleAliases = map[string]string{"zeroconf": "avahi"}
 
 func (s *Server) newUUID() string {
 	s.seq++

@@ -248,7 +248,9 @@ func TestSchemaAndModelChecks(t *testing.T) {
 			"mntentref": omvtest.MountPointUUID}, 500, "Failed to execute XPath query '//system/shares/sharedfolder[uuid='11111111-2222-4333-8444-555555555555']'."},
 		{"RaidMgmt.getDetail", map[string]any{"devicefile": "md0"}, 400, "devicefile: The value 'md0' is not a device file."},
 		{"Quota.set", map[string]any{"uuid": omvtest.FilesystemUUID, "quota": []any{}, "bogus": 1}, 200, ""},
-		{"Config.applyChanges", map[string]any{"modules": []string{"nope"}, "force": false}, 500, "Module 'nope' not found."},
+		// config.inc looks a listed module up only when it will deploy it.
+		{"Config.applyChanges", map[string]any{"modules": []string{"nope"}, "force": false}, 200, ""},
+		{"Config.applyChanges", map[string]any{"modules": []string{"nope"}, "force": true}, 500, "Module 'nope' not found."},
 	}
 	for _, tt := range tests {
 		svc, method, _ := strings.Cut(tt.method, ".")
@@ -431,4 +433,27 @@ func TestIsDirtyModulesAndShareNames(t *testing.T) {
 			assert.Equal(t, 200, r.status, v.String())
 		}
 	}
+}
+
+// An SMB change marks samba and, through its alias zeroconf, avahi: the
+// dirty list holds module names, so applying "zeroconf" deploys nothing.
+func TestModuleAliasInDirtyList(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	w.login()
+	r := w.call("SMB", "getShareList", map[string]any{"start": 0, "limit": nil})
+	require.Equal(t, 200, r.status)
+	var list struct {
+		Data []map[string]any `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(r.Response, &list))
+	share := list.Data[0]
+	delete(share, "sharedfoldername")
+	share["comment"] = "changed"
+	require.Equal(t, 200, w.call("SMB", "setShare", share).status)
+	assert.Equal(t, []string{"avahi", "samba"}, w.srv.DirtyModules())
+	require.Equal(t, 200, w.call("Config", "applyChanges", map[string]any{"modules": []string{"samba", "zeroconf"}, "force": false}).status)
+	assert.Equal(t, []string{"avahi"}, w.srv.DirtyModules(), "zeroconf is not in the dirty list")
+	require.Equal(t, 200, w.call("Config", "applyChanges", map[string]any{"modules": []string{"avahi"}, "force": false}).status)
+	assert.Empty(t, w.srv.DirtyModules())
 }
