@@ -645,3 +645,22 @@ func TestEnsureShareSessionExpiresMidSequence(t *testing.T) {
 		})
 	}
 }
+
+// Changing a user who has SSH keys also marks OMV's ssh module dirty
+// (ssh.inc onUser); EnsureShare must deploy it to leave OMV clean.
+func TestEnsureShareUserWithSSHKeys(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	ctx := t.Context()
+	require.NoError(t, c.Call(ctx, "UserMgmt", "setUser", map[string]any{"name": "dave", "password": "pw", "email": "",
+		"groups": []string{}, "disallowusermod": false, "sshpubkeys": []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG dave@laptop"}}, nil))
+	require.NoError(t, c.Config.Apply(ctx))
+	res, err := c.EnsureShare(ctx, omv.ShareSpec{Name: "dave", Filesystem: omvtest.FilesystemUUID,
+		Owner: omv.UserSpec{Name: "dave", Email: "dave@example.org"}})
+	require.NoError(t, err)
+	assert.Contains(t, res.Applied, "ssh")
+	assert.Empty(t, srv.DirtyModules())
+	u, err := c.Users.Get(ctx, "dave")
+	require.NoError(t, err)
+	assert.Equal(t, "dave@example.org", u.Email)
+}

@@ -845,9 +845,13 @@ func (s *Server) setUser(params any) (any, *rpcError) {
 	}
 	u.email, u.comment = pstr(p, "email"), pstr(p, "comment")
 	u.groups = pstrs(p, "groups")
+	hadKeys := len(u.sshkeys) > 0
 	u.sshkeys = pstrs(p, "sshpubkeys")
 	u.disallow = pbool(p, "disallowusermod")
 	s.markDirty("postfix")
+	if hadKeys || len(u.sshkeys) > 0 {
+		s.markDirty("ssh") // ssh.inc onUser: a user with public keys changed
+	}
 	o := u.object()
 	o["password"] = pstr(p, "password") // OMV echoes the password sent
 	return o, nil
@@ -863,6 +867,9 @@ func (s *Server) deleteUser(params any) (any, *rpcError) {
 		return nil, errf(500, "Unauthorized attempt to modify the system user account '%s'", name)
 	}
 	delete(s.m.users, name)
+	if len(u.sshkeys) > 0 {
+		s.markDirty("ssh")
+	}
 	for _, f := range s.m.folders {
 		var keep []priv
 		for _, p := range f.privs {

@@ -181,7 +181,7 @@ func (s *Server) markDirty(mods ...string) {
 var knownModules = map[string]string{
 	"sharedfolders": "Shared folders", "systemd": "systemd", "samba": "SMB/CIFS", "avahi": "Framework for Multicast DNS Service Discovery.",
 	"fstab": "File systems", "quota": "Quota", "monit": "Monit", "collectd": "Collectd", "mdadm": "Software RAID",
-	"initramfs": "initramfs", "smartmontools": "S.M.A.R.T.", "postfix": "Postfix", "cronapt": "cron-apt",
+	"initramfs": "initramfs", "smartmontools": "S.M.A.R.T.", "postfix": "Postfix", "ssh": "SSH", "cronapt": "cron-apt",
 	"nginx": "Web server",
 }
 
