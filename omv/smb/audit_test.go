@@ -229,12 +229,11 @@ func runSmbd(t *testing.T, smbd, conf, addr string) (bool, string) {
 			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			<-done
 		}
-		// Children may outlive the parent for a moment; wait until the
-		// group is empty so no smbd is left and userdel can run.
+		// Helpers and per-connection children may outlive the parent:
+		// kill what is left and wait until the group is empty, so no smbd
+		// stays behind and userdel can run.
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		for i := 0; syscall.Kill(-pgid, 0) == nil; i++ {
-			if i == 50 {
-				_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			}
 			if i > 100 {
 				t.Errorf("smbd processes of group %d did not exit", pgid)
 				return
