@@ -664,3 +664,26 @@ func TestEnsureShareUserWithSSHKeys(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "dave@example.org", u.Email)
 }
+
+// OMV keeps no mode for shared folders (it chmods only a directory it
+// creates), so a different Mode on an existing folder is not a change.
+func TestSharedFolderModeOnlyOnCreate(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	ctx := t.Context()
+	folders, err := c.SharedFolders.List(ctx)
+	require.NoError(t, err)
+	for _, f := range folders {
+		assert.Empty(t, f.Mode, "getList reports no mode")
+	}
+	srv.ResetCalls()
+	_, changed, err := c.SharedFolders.Ensure(ctx, omv.SharedFolderSpec{Name: "media", MountPoint: omvtest.MountPointUUID, Mode: "750"})
+	require.NoError(t, err)
+	assert.False(t, changed)
+	_, writes := srv.Calls()
+	assert.Equal(t, 0, writes)
+	f, changed, err := c.SharedFolders.Ensure(ctx, omv.SharedFolderSpec{Name: "private", MountPoint: omvtest.MountPointUUID, Mode: "700"})
+	require.NoError(t, err)
+	assert.True(t, changed)
+	assert.Equal(t, "700", f.Mode, "the create reply echoes it")
+}

@@ -538,6 +538,8 @@ func (s *Server) folderList(p any) (any, *rpcError) {
 	items := []map[string]any{}
 	for _, f := range s.m.folders {
 		o := f.object(s)
+		// conf.system.sharedfolder has no mode: only set's reply carries it.
+		delete(o, "mode")
 		used := false
 		for _, sh := range s.m.shares {
 			if sh["sharedfolderref"] == f.uuid {
@@ -590,6 +592,8 @@ func (s *Server) folderSet(params any) (any, *rpcError) {
 	if !found {
 		return nil, errf(500, "Failed to execute XPath query '//system/fstab/mntent[uuid='%s']'.", mnt)
 	}
+	// sharemgmt.inc chmods the directory only when it creates it; the
+	// mode is not stored, just echoed in the reply.
 	mode := pstr(p, "mode")
 	if mode == "" {
 		mode = "775"

@@ -457,3 +457,24 @@ func TestModuleAliasInDirtyList(t *testing.T) {
 	require.Equal(t, 200, w.call("Config", "applyChanges", map[string]any{"modules": []string{"avahi"}, "force": false}).status)
 	assert.Empty(t, w.srv.DirtyModules())
 }
+
+func TestSharedFolderModeNotStored(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	w.login()
+	r := w.call("ShareMgmt", "set", map[string]any{"uuid": omvtest.NewObjectUUID, "name": "x", "reldirpath": "x/", "comment": "",
+		"mntentref": omvtest.MountPointUUID, "mode": "700"})
+	require.Equal(t, 200, r.status)
+	var obj map[string]any
+	require.NoError(t, json.Unmarshal(r.Response, &obj))
+	assert.Equal(t, "700", obj["mode"], "set echoes the mode")
+	r = w.call("ShareMgmt", "getList", map[string]any{"start": 0, "limit": nil})
+	var list struct {
+		Data []map[string]any `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(r.Response, &list))
+	require.NotEmpty(t, list.Data)
+	for _, f := range list.Data {
+		assert.NotContains(t, f, "mode", "conf.system.sharedfolder has no mode")
+	}
+}
