@@ -77,6 +77,20 @@ func (s *Server) methods() map[string]map[string]handler {
 			"getShareList": s.smbShareList,
 			"setShare":     s.smbSetShare,
 			"deleteShare":  s.smbDeleteShare,
+			// emptyRecycleBin {uuid} empties a share's recycle bin in the
+			// background; refused while samba is dirty (smb.inc).
+			"emptyRecycleBin": func(p any) (any, *rpcError) {
+				if s.dirty["samba"] {
+					return nil, errf(500, "Please apply the configuration changes first.")
+				}
+				id := pstr(pm(p), "uuid")
+				for _, sh := range s.m.shares {
+					if sh["uuid"] == id {
+						return s.startJob(nil), nil
+					}
+				}
+				return nil, errf(500, "Failed to execute XPath query '//services/smb/shares/share[uuid='%s']'.", id)
+			},
 			"getStats": func(any) (any, *rpcError) {
 				if s.dirty["samba"] {
 					return nil, errf(500, "Please apply the configuration changes first.")

@@ -478,3 +478,21 @@ func TestSharedFolderModeNotStored(t *testing.T) {
 		assert.NotContains(t, f, "mode", "conf.system.sharedfolder has no mode")
 	}
 }
+
+func TestEmptyRecycleBinNeedsCleanSamba(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	w.login()
+	const share = "2a2b3c4d-0003-4000-8000-00000000000c" // media
+	r := w.call("SMB", "emptyRecycleBin", map[string]any{"uuid": share})
+	require.Equal(t, 200, r.status)
+	var file string
+	require.NoError(t, json.Unmarshal(r.Response, &file))
+	assert.True(t, strings.HasPrefix(file, "/tmp/bgstatus"), file)
+	require.Equal(t, 200, w.call("SMB", "setSettings", map[string]any{"enable": true, "workgroup": "W", "serverstring": "s",
+		"loglevel": 0, "usesendfile": true, "aio": true, "timeserver": false, "winssupport": false, "winsserver": "",
+		"homesenable": false, "homesbrowseable": true, "extraoptions": ""}).status)
+	r = w.call("SMB", "emptyRecycleBin", map[string]any{"uuid": share})
+	assert.Equal(t, 500, r.status)
+	assert.Equal(t, "Please apply the configuration changes first.", r.Error.Message)
+}
