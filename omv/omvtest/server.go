@@ -133,7 +133,9 @@ func NewServer(opts ...Option) *Server {
 		calls:        map[string]int{},
 		dirty:        map[string]bool{},
 		jobs:         map[string]*job{},
-		jobLines:     []string{"Deploying configuration ...\n", "Summary for local\n", "Succeeded: 12\n"},
+		// Config.applyChangesBg writes no output: callMethodBg stores the
+		// JSON of applyChanges' result, null, i.e. "". It runs a few polls.
+		jobLines: []string{"", "", ""},
 	}
 	for _, o := range opts {
 		o(s)
