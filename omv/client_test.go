@@ -378,8 +378,8 @@ func TestCloseDuringCallLeavesNoSession(t *testing.T) {
 	t.Parallel()
 	srv, c := newPair(t, nil)
 	require.NoError(t, c.Login(t.Context()))
-	srv.ExpireSessions() // the in-flight call will get 401 and want to log in
-	srv.SetLatency("DiskMgmt.enumerateDevices", 300*time.Millisecond)
+	srv.ExpireSessions()                                     // the in-flight call will get 401 and want to log in
+	srv.SetLatency("DiskMgmt.enumerateDevices", time.Second) // generous: CI may be slow to schedule
 	errc := make(chan error, 1)
 	go func() {
 		_, err := c.Disks.List(context.Background())
