@@ -80,6 +80,7 @@ func TestLoginPerVersion(t *testing.T) {
 			assert.Equal(t, tt.want, c.APIVersion())
 			assert.Equal(t, "admin", c.Role())
 			assert.False(t, info.ConfigDirty)
+			assert.Equal(t, 24*time.Hour+500*time.Millisecond, info.Uptime, "float seconds as a Duration")
 			// RAID goes to RaidMgmt on 6.x and MdMgmt later.
 			arrays, err := c.RAID.List(t.Context())
 			require.NoError(t, err)
