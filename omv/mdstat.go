@@ -139,8 +139,8 @@ func (h *ArrayHealth) verdict(inactive, failed bool) {
 // tooFewMembers reports an array that cannot serve data any more although
 // the kernel may still list it as active: a RAID 4/5 missing two members,
 // a RAID 6 missing three, a mirror with none left, a RAID 0 or linear
-// missing any. RAID 10 depends on its layout and is only failed when no
-// member works.
+// missing any. RAID 10 depends on its layout (see raid10Dead); here it is
+// only failed when no member works.
 func tooFewMembers(level string, slots, working int) bool {
 	if slots <= 0 || working < 0 || working >= slots {
 		return false
@@ -155,6 +155,35 @@ func tooFewMembers(level string, slots, working int) bool {
 		return true
 	}
 	return working == 0
+}
+
+// raid10Dead reports a RAID 10 with the "near" layout of n copies that
+// has lost every copy of some chunk: copy k of chunk c lives on slot
+// (c*n+k) mod slots, so chunks start on multiples of gcd(n, slots) and
+// the array is dead when n consecutive slots from such a start are all
+// missing. Other layouts (far, offset) are not judged here.
+func raid10Dead(n, slots int, missing []int) bool {
+	if n < 2 || slots <= 0 || len(missing) < n {
+		return false
+	}
+	gone := make(map[int]bool, len(missing))
+	for _, m := range missing {
+		gone[m] = true
+	}
+	g, b := n, slots
+	for b != 0 {
+		g, b = b, g%b
+	}
+	for start := 0; start < slots; start += g {
+		dead := true
+		for k := 0; k < n && dead; k++ {
+			dead = gone[(start+k)%slots]
+		}
+		if dead {
+			return true
+		}
+	}
+	return false
 }
 
 func redundant(level string) bool {
@@ -172,6 +201,7 @@ var (
 	reMember   = regexp.MustCompile(`^(\S+?)\[(\d{1,6})\]((?:\([A-Z]\))*)$`)
 	reSlots    = regexp.MustCompile(`\[(\d{1,6})/(\d{1,6})\]`)
 	reUp       = regexp.MustCompile(`\[([U_]{1,1000})\]`)
+	reNear     = regexp.MustCompile(`\b(\d{1,2}) near-copies\b`)
 	reProgress = regexp.MustCompile(`(recovery|resync|check|reshape|repair)\s*=\s*([\d.]+)%\s*(?:\((\d+)/(\d+)\))?\s*(?:finish=([\d.]+)min)?\s*(?:speed=(\d+)K/sec)?`)
 	rePending  = regexp.MustCompile(`(recovery|resync|check|reshape|repair)\s*=\s*(DELAYED|PENDING)`)
 )
@@ -187,6 +217,7 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 	var cur *ArrayHealth
 	inactive := map[int]bool{}
 	status := map[int]bool{} // a "… blocks …" status line was seen
+	near := map[int]int{}    // RAID 10 "n near-copies"
 	sawHeader := false
 	for _, line := range strings.Split(string(text), "\n") {
 		line = strings.TrimRight(line, " \t\r")
@@ -250,6 +281,9 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 				cur.Working, _ = strconv.Atoi(m[2])
 				cur.Working = min(cur.Working, cur.Slots)
 			}
+			if m := reNear.FindStringSubmatch(line); m != nil {
+				near[len(out)-1], _ = strconv.Atoi(m[1])
+			}
 			if m := reUp.FindStringSubmatch(line); m != nil {
 				for i, ch := range m[1] {
 					if ch == '_' {
@@ -292,7 +326,9 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 		if inactive[i] {
 			h.Slots, h.Working = 0, 0
 		}
-		h.verdict(inactive[i], tooFewMembers(h.Level, h.Slots, h.Working))
+		dead := tooFewMembers(h.Level, h.Slots, h.Working) ||
+			(strings.EqualFold(h.Level, "raid10") && raid10Dead(near[i], h.Slots, h.Missing))
+		h.verdict(inactive[i], dead)
 		if !inactive[i] && !status[i] {
 			// Truncated text: without the status line nothing says the
 			// array is whole, so do not call it clean.
@@ -345,7 +381,7 @@ func ParseDetail(text []byte) (ArrayHealth, error) {
 	h := ArrayHealth{}
 	var state string
 	haveState, inTable, inactive, failed := false, false, false, false
-	active, failedDevs := -1, 0
+	active, failedDevs, copies := -1, 0, 0
 	for _, line := range strings.Split(string(text), "\n") {
 		trimmed := strings.TrimSpace(line)
 		if trimmed == "" {
@@ -376,6 +412,10 @@ func ParseDetail(text []byte) (ArrayHealth, error) {
 		switch key {
 		case "Raid Level":
 			h.Level = val
+		case "Layout":
+			if n, ok := strings.CutPrefix(val, "near="); ok {
+				copies = atoiOr(n, 0)
+			}
 		case "Raid Devices":
 			h.Slots = atoiOr(val, 0)
 		case "Active Devices":
@@ -431,6 +471,7 @@ func ParseDetail(text []byte) (ArrayHealth, error) {
 	}
 	h.Degraded = !inactive && (strings.Contains(state, "degraded") || failedDevs > 0 || len(h.Faulty) > 0 ||
 		len(h.Missing) > 0 || (h.Slots > 0 && active >= 0 && active < h.Slots))
+	failed = failed || (strings.EqualFold(h.Level, "raid10") && raid10Dead(copies, h.Slots, h.Missing))
 	h.verdict(inactive, failed)
 	if strings.TrimSpace(state) == "" || (!inactive && !failed && active < 0) {
 		// Truncated text: without the State line and the Active Devices

@@ -190,6 +190,12 @@ func TestParseMDStatEdgeCases(t *testing.T) {
 			text: "md0 : active raid5 sda1[0] sdb1[1] sdc1[2](F) sdd1[3](F)\n      300 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/2] [UU__]\n"},
 		{name: "raid6 missing two members is only degraded", dev: "md0", state: omv.RAIDDegraded,
 			text: "md0 : active raid6 sda1[0] sdb1[1] sdc1[2] sdd1[3]\n      300 blocks super 1.2 level 6, 512k chunk, algorithm 2 [4/2] [UU__]\n"},
+		{name: "raid10 near-2 that lost a mirrored pair is failed", dev: "md0", state: omv.RAIDFailed,
+			text: "md0 : active raid10 sdc1[2] sdd1[3]\n      1000 blocks super 1.2 512K chunks 2 near-copies [4/2] [__UU]\n"},
+		{name: "raid10 near-2 that lost one of each pair is degraded", dev: "md0", state: omv.RAIDDegraded,
+			text: "md0 : active raid10 sda1[0] sdd1[3]\n      1000 blocks super 1.2 512K chunks 2 near-copies [4/2] [U__U]\n"},
+		{name: "raid10 near-2 on three disks: two adjacent gone is failed", dev: "md0", state: omv.RAIDFailed,
+			text: "md0 : active raid10 sda1[0]\n      1000 blocks super 1.2 512K chunks 2 near-copies [3/1] [U__]\n"},
 		{name: "replacement with a spare and bitmap is recovering, not degraded", dev: "md0", state: omv.RAIDRecovering,
 			text: "Personalities : [raid6] [raid5] [raid4]\nmd0 : active raid5 sdk1[5](R) sdf1[4](S) sde1[3] sdd1[2] sdc1[1] sdb1[0]\n      5860147200 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/4] [UUUU]\n      [==>..................]  recovery = 12.9% (252631104/1953382400) finish=179.5min speed=157902K/sec\n      bitmap: 0/15 pages [0KB], 65536KB chunk\n\nunused devices: <none>\n"},
 		{name: "two-space indentation", dev: "md2", state: omv.RAIDResyncing,
@@ -315,6 +321,8 @@ func TestParseDetailEdgeCases(t *testing.T) {
 		{"raid5 missing two members is failed", "     Raid Level : raid5\n   Raid Devices : 4\n          State : clean, degraded \n Active Devices : 2\n", omv.RAIDFailed, true},
 		{"raid6 missing two members is degraded", "     Raid Level : raid6\n   Raid Devices : 4\n          State : clean, degraded \n Active Devices : 2\n", omv.RAIDDegraded, true},
 		{"raid0 broken is failed", "     Raid Level : raid0\n   Raid Devices : 2\n          State : clean, broken \n Active Devices : 1\n", omv.RAIDFailed, true},
+		{"raid10 near=2 without a pair is failed", "     Raid Level : raid10\n   Raid Devices : 4\n          State : clean, degraded \n Active Devices : 2\n         Layout : near=2\n\n    Number   Major   Minor   RaidDevice State\n       -       0        0        0      removed\n       -       0        0        1      removed\n       2       8       33        2      active sync set-A   /dev/sdc1\n       3       8       49        3      active sync set-B   /dev/sdd1\n", omv.RAIDFailed, true},
+		{"raid10 near=2 with a copy of each is degraded", "     Raid Level : raid10\n   Raid Devices : 4\n          State : clean, degraded \n Active Devices : 2\n         Layout : near=2\n\n    Number   Major   Minor   RaidDevice State\n       0       8        1        0      active sync set-A   /dev/sda1\n       -       0        0        1      removed\n       -       0        0        2      removed\n       3       8       49        3      active sync set-B   /dev/sdd1\n", omv.RAIDDegraded, true},
 		{"inactive needs no counts", "     Raid Level : raid1\n          State : inactive \n", omv.RAIDInactive, false},
 	}
 	for _, tt := range tests {
