@@ -174,6 +174,8 @@ func TestParseMDStatEdgeCases(t *testing.T) {
 			text: "Personalities : [raid1]\nmd1 : active raid1 sdb2[1] sda2[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      \tresync=DELAYED\n\nunused devices: <none>\n"},
 		{name: "pending", dev: "md1", state: omv.RAIDDelayed,
 			text: "md1 : active (auto-read-only) raid1 sdb2[1] sda2[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      \tresync=PENDING\n"},
+		{name: "no personalities, degraded and delayed (procfs: resyncing 0%, type unknown)", dev: "md1", state: omv.RAIDDelayed,
+			text: "md1 : active raid1 sdb2[1]\n      1000 blocks super 1.2 [2/1] [_U]\n      \tresync=DELAYED\n\nunused devices: <none>\n"},
 		{name: "check is not a fault", dev: "md2", state: omv.RAIDChecking,
 			text: "Personalities : [raid1]\nmd2 : active raid1 sdb3[1] sda3[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      [========>............]  check = 42.0% (420/1000) finish=1.0min speed=100K/sec\n"},
 		{name: "lost indentation", dev: "md0", state: omv.RAIDDegraded,
