@@ -120,10 +120,27 @@ func TestFakeValidatesDriveStrings(t *testing.T) {
 		{"scsi2": "local-lvm:vm-100-disk-1,bogus=1"},
 		{"scsi2": "local-lvm:vm-100-disk-1,discard=yes"},
 		{"startup": "order=1,later=2"},
+		{"scsi2": "local-lvm:vm-100-disk-1,serial=A+B"}, // PVE's urlencoded format has no "+"
+		{"scsi2": "local-lvm:vm-100-disk-1,serial=A:B"},
 	} {
 		err := gp.Put(t.Context(), "/nodes/proxmox1/qemu/100/config", body, nil)
 		assert.ErrorIs(t, err, proxmox.ErrInvalid, "%v", body)
 	}
 	err := gp.Put(t.Context(), "/nodes/proxmox1/qemu/100/config", map[string]string{"digest": "0000000000000000000000000000000000000000", "cores": "4"}, nil)
 	assert.ErrorContains(t, err, "detected modified configuration")
+}
+
+func TestAttachEncodesSerialForPVE(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.NewServer()
+	t.Cleanup(srv.Close)
+	c := newRootClient(t, srv)
+	// USB-SATA bridges and some HBAs report serials with spaces; PVE's
+	// "urlencoded" format refuses url.QueryEscape's "+".
+	srv.AddDisk(proxmoxtest.Node, proxmoxtest.Disk{DevPath: "/dev/sdf", Size: 1 << 40, Model: "Ext HDD", Serial: "2019 0815:AB+CD",
+		Type: "hdd", RPM: "7200", Wearout: "N/A", Health: "PASSED", ByIDLink: "/dev/disk/by-id/ata-Ext_HDD_2019_0815_AB_CD"})
+	a, err := c.Disks.Attach(t.Context(), nas, "/dev/sdf", proxmox.AttachOptions{})
+	require.NoError(t, err)
+	assert.Contains(t, a.Value, ",serial=2019%200815%3AAB%2BCD")
+	assert.Equal(t, a.Value, srv.GuestConfig(100)[a.Key])
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -607,6 +608,9 @@ var driveOpts = map[string]string{
 	"queues": "s", "model": "i",
 }
 
+// urlencodedRE is pve-common's "urlencoded" format (drive serials).
+var urlencodedRE = regexp.MustCompile(`^[-%a-zA-Z0-9_.!~*'()]*$`)
+
 var driveBools = map[string]bool{"backup": true, "replicate": true, "ssd": true, "iothread": true, "ro": true,
 	"scsiblock": true, "shared": true, "snapshot": true, "detect_zeroes": true}
 
@@ -657,6 +661,9 @@ func checkDrive(key, v string, root bool) (map[string]string, *apiError) {
 		}
 		if k == "serial" && len(val) > 60 {
 			return nil, bad("invalid format - format error\n" + key + ".serial: value may only be 60 characters long")
+		}
+		if k == "serial" && !urlencodedRE.MatchString(val) {
+			return nil, bad("invalid format - format error\n" + key + ".serial: invalid urlencoded string: " + val)
 		}
 	}
 	if strings.HasPrefix(file, "/") && !root {
