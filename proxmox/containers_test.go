@@ -2,6 +2,7 @@ package proxmox_test
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -92,4 +93,30 @@ func TestContainerUpdateIsIdempotent(t *testing.T) {
 	assert.ErrorIs(t, err, proxmox.ErrRootRequired)
 	_, err = tok.Containers.Update(t.Context(), docker, proxmox.ConfigChange{Set: map[string]string{"features": "nesting=1"}})
 	assert.NoError(t, err)
+}
+
+func TestRootTasksArePolledAsRoot(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.NewServer()
+	t.Cleanup(srv.Close)
+	// A least-privilege token may not read other users' tasks (PVE wants
+	// Sys.Audit on the node for that); the root@pam task of a keyctl
+	// container must still be waited for.
+	srv.Deny(proxmoxtest.TokenID, "Sys.Audit")
+	c := newRootClient(t, srv)
+	_, err := c.Containers.Create(t.Context(), proxmoxtest.Node, dockerSpec())
+	require.NoError(t, err)
+	assert.Equal(t, "running", srv.GuestStatus(130))
+	for _, r := range srv.Requests() {
+		if strings.Contains(r.Path, "/tasks/") {
+			assert.Equal(t, proxmoxtest.RootUser, r.Identity, r.Path)
+		}
+	}
+
+	// and the fake enforces the rule PVE has
+	upid, err := proxmox.ParseUPID(srv.Tasks()[0])
+	require.NoError(t, err)
+	tc := newClient(t, srv)
+	_, err = tc.Tasks.Status(t.Context(), upid)
+	require.ErrorIs(t, err, proxmox.ErrPermission)
 }
