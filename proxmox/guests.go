@@ -148,7 +148,9 @@ func (s *GuestService) Shutdown(ctx context.Context, ref GuestRef, o ShutdownOpt
 		return ShutDown, nil
 	case isMsg(err, "not running"):
 		return AlreadyStopped, nil
-	case isMsg(err, "got timeout") || isMsg(err, "did not stop"):
+	// Only PVE's shutdown-timeout texts: "can't lock file … - got timeout"
+	// is a lock conflict, and must not lead to a force stop.
+	case isMsg(err, "quit/powerdown failed - got timeout") || isMsg(err, "container did not stop"):
 		return "", &timeoutError{err}
 	}
 	return "", err

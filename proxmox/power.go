@@ -326,6 +326,10 @@ type Result struct {
 func (s *PowerService) Run(ctx context.Context, p *Plan, o RunOptions) (*Result, error) {
 	begin := time.Now()
 	res := &Result{Outcomes: map[GuestRef]Outcome{}, Failed: map[GuestRef]error{}}
+	if p == nil {
+		return res, refuse("run plan", ErrInvalid, "nil plan")
+	}
+	defer func() { res.Duration = time.Since(begin) }()
 	var emu sync.Mutex
 	emit := func(e Event) {
 		if o.Events != nil {
@@ -379,7 +383,6 @@ func (s *PowerService) Run(ctx context.Context, p *Plan, o RunOptions) (*Result,
 			return res, err
 		}
 		if o.StopOnError && len(errs) > 0 {
-			res.Duration = time.Since(begin)
 			return res, errors.Join(errs...)
 		}
 		if p.Start && maxUp > 0 && gi < len(p.Groups)-1 {
@@ -395,7 +398,6 @@ func (s *PowerService) Run(ctx context.Context, p *Plan, o RunOptions) (*Result,
 			errs = append(errs, err)
 		}
 	}
-	res.Duration = time.Since(begin)
 	return res, errors.Join(errs...)
 }
 
@@ -405,7 +407,10 @@ func (s *PowerService) step(ctx context.Context, p *Plan, st PlanStep, forcing f
 		return s.c.Guests.Start(ctx, ref)
 	}
 	out, err := s.c.Guests.Shutdown(ctx, ref, ShutdownOptions{Timeout: st.Timeout})
-	if err != nil && errors.Is(err, ErrTimeout) && p.ForceStop {
+	// A paused VM cannot shut down cleanly (PVE: "VM is paused - cannot
+	// shutdown"); under the force-stop policy it is stopped like a guest
+	// that timed out.
+	if err != nil && (errors.Is(err, ErrTimeout) || isMsg(err, "is paused")) && p.ForceStop {
 		forcing()
 		out, err = s.c.Guests.Stop(ctx, ref)
 		if err == nil && out == Stopped {

@@ -159,3 +159,46 @@ func TestStopAllAndStartAll(t *testing.T) {
 	}
 	assert.Equal(t, "stopped", srv.GuestStatus(150), "no onboot")
 }
+
+func TestRunLockTimeoutIsNotForceStopped(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	require.NoError(t, srv.Fail("POST", "^/nodes/proxmox1/qemu/102/status/", proxmoxtest.Fault{Status: 500,
+		Reason: "can't lock file '/var/lock/qemu-server/lock-102.conf' - got timeout"}))
+	_, err := c.Guests.Shutdown(t.Context(), ha, proxmox.ShutdownOptions{})
+	require.ErrorIs(t, err, proxmox.ErrConflict)
+	assert.NotErrorIs(t, err, proxmox.ErrTimeout, "a lock timeout is not a shutdown timeout")
+
+	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}})
+	require.NoError(t, err)
+	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{})
+	require.Error(t, err)
+	assert.Contains(t, res.Failed, ha)
+	assert.NotContains(t, res.Outcomes, ha)
+	for _, r := range srv.Requests() {
+		assert.NotEqual(t, "/nodes/proxmox1/qemu/102/status/stop", r.Path, "no force stop after a lock error")
+	}
+	assert.Equal(t, "stopped", srv.GuestStatus(100), "the rest proceeds, the NAS last")
+	assert.Equal(t, "stopped", srv.GuestStatus(101))
+	assert.Positive(t, res.Duration)
+}
+
+func TestRunForceStopsPausedVM(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.SetGuestStatus(102, "paused")
+	st, err := c.Guests.Status(t.Context(), ha)
+	require.NoError(t, err)
+	assert.True(t, st.Running(), "PVE reports a paused VM as running")
+	assert.Equal(t, "paused", st.QMPStatus)
+	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, p.Skipped, "a paused VM is not already stopped")
+	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, proxmox.ForceStopped, res.Outcomes[ha])
+	assert.Equal(t, "stopped", srv.GuestStatus(102))
+
+	_, err = c.Power.Run(t.Context(), nil, proxmox.RunOptions{})
+	assert.ErrorIs(t, err, proxmox.ErrInvalid)
+}

@@ -355,7 +355,13 @@ func (s *Server) guestEntry(g *guest, current bool) map[string]any {
 		mem = 512
 	}
 	maxmem := uint64(mem) << 20
-	e := map[string]any{"vmid": g.vmid, "name": g.name(), "status": g.status, "cpus": max(1, atoi(g.config["cores"])),
+	// PVE's status is the process state: a paused VM is "running" and
+	// only qmpstatus says "paused".
+	status := g.status
+	if status == "paused" {
+		status = "running"
+	}
+	e := map[string]any{"vmid": g.vmid, "name": g.name(), "status": status, "cpus": max(1, atoi(g.config["cores"])),
 		"maxmem": maxmem, "maxdisk": uint64(32 << 30), "disk": 0, "cpu": 0, "mem": 0, "uptime": 0,
 		"netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0}
 	if g.typ == "lxc" {
@@ -366,7 +372,7 @@ func (s *Server) guestEntry(g *guest, current bool) map[string]any {
 		e["template"] = 1
 		e["pid"] = nil
 	}
-	if g.status == "running" {
+	if status == "running" {
 		e["mem"] = maxmem / 2
 		e["cpu"] = 0.02
 		e["uptime"] = int64(s.clock().Sub(g.started) / time.Second)
@@ -1253,7 +1259,7 @@ func (s *Server) bulk(rc *reqCtx, start bool) string {
 		if start && !rc.has("vms") && !rc.boolean("force", false) && g.config["onboot"] != "1" {
 			continue
 		}
-		if (g.status == "running") == start {
+		if (g.status == "running" || g.status == "paused") == start {
 			continue
 		}
 		sel = append(sel, g)
