@@ -144,3 +144,25 @@ func TestAttachEncodesSerialForPVE(t *testing.T) {
 	assert.Contains(t, a.Value, ",serial=2019%200815%3AAB%2BCD")
 	assert.Equal(t, a.Value, srv.GuestConfig(100)[a.Key])
 }
+
+func TestAttachSeesDisksAttachedUnderOtherByIDNames(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.NewServer()
+	t.Cleanup(srv.Close)
+	c := newRootClient(t, srv)
+	// attached by hand (qm set) under names other than the by_id_link
+	srv.AddGuest(proxmoxtest.Guest{VMID: 140, Node: proxmoxtest.Node, Type: "qemu", Name: "byhand-wwn",
+		Config: map[string]string{"scsi1": "/dev/disk/by-id/wwn-0x5002538f00000002,backup=0"}})
+	srv.AddGuest(proxmoxtest.Guest{VMID: 141, Node: proxmoxtest.Node, Type: "qemu", Name: "byhand-scsi",
+		Config: map[string]string{"sata0": "/dev/disk/by-id/scsi-SATA_CT1000MX500SSD1_2233E6A00001,backup=0"}})
+	for disk, owner := range map[string]string{"/dev/sdb": "vm 140", "2233E6A00001": "vm 141"} {
+		_, err := c.Disks.Attach(t.Context(), nas, disk, proxmox.AttachOptions{})
+		require.ErrorIs(t, err, proxmox.ErrConflict, disk)
+		assert.Contains(t, err.Error(), "already attached to "+owner, disk)
+	}
+	a, err := c.Disks.Attach(t.Context(), proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 140}, "/dev/sdb", proxmox.AttachOptions{})
+	require.NoError(t, err)
+	assert.False(t, a.Changed, "already there under its wwn- name")
+	assert.Equal(t, "scsi1", a.Key)
+	assert.NotContains(t, srv.GuestConfig(100), "scsi1", "nothing was attached to the nas")
+}
