@@ -928,6 +928,13 @@ func (s *Server) updateStorage(rc *reqCtx) (any, *apiError) {
 	if d := rc.str("digest"); d != "" && d != configDigest(st.config) {
 		return nil, errf(500, "detected modified configuration - file changed by other user? Try again.")
 	}
+	// pve-storage: a plugin's "fixed" options (CIFS server, share, path)
+	// are set on create only (SectionConfig check_config).
+	for _, k := range []string{"server", "share", "path", "export", "vgname", "thinpool"} {
+		if rc.has(k) {
+			return nil, errf(500, "can't change value of fixed parameter '%s'", k)
+		}
+	}
 	for _, k := range strings.Split(rc.str("delete"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			delete(st.config, k)
