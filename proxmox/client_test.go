@@ -327,3 +327,25 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	assert.Contains(t, logs.String(), "/cluster/resources")
 }
+
+func TestConfigErrorsDoNotEchoSecrets(t *testing.T) {
+	t.Parallel()
+	const leak = "5f0e6a8c-leaky-secret"
+	tests := []struct {
+		name string
+		url  string
+		opt  proxmox.Option
+	}{
+		{"whole token pasted as id", "https://pve:8006", proxmox.WithAPIToken("root@pam!sdk="+leak, proxmox.NewSecret(leak))},
+		{"password in an http url", "http://root:" + leak + "@pve:8006", proxmox.WithAPIToken("root@pam!sdk", proxmox.NewSecret("x"))},
+		{"password in an url without host", "https:///root:" + leak + "@", proxmox.WithAPIToken("root@pam!sdk", proxmox.NewSecret("x"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := proxmox.NewClient(tt.url, tt.opt)
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), leak)
+		})
+	}
+}
