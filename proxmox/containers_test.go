@@ -93,6 +93,19 @@ func TestContainerUpdateIsIdempotent(t *testing.T) {
 	assert.ErrorIs(t, err, proxmox.ErrRootRequired)
 	_, err = tok.Containers.Update(t.Context(), docker, proxmox.ConfigChange{Set: map[string]string{"features": "nesting=1"}})
 	assert.NoError(t, err)
+	// mount= is no boolean but a feature all the same; and any feature
+	// change on a privileged CT is root@pam's: refused before sending
+	tsrv, tok2 := newLab(t)
+	tsrv.AddGuest(proxmoxtest.Guest{VMID: 150, Node: proxmoxtest.Node, Type: "lxc", Name: "priv", Config: map[string]string{"unprivileged": "0"}})
+	priv := proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeCT, VMID: 150}
+	for ref, features := range map[proxmox.GuestRef]string{docker: "nesting=1,mount=nfs;cifs", priv: "nesting=1"} {
+		tsrv.ResetRequests()
+		_, err = tok2.Containers.Update(t.Context(), ref, proxmox.ConfigChange{Set: map[string]string{"features": features}})
+		assert.ErrorIs(t, err, proxmox.ErrRootRequired, features)
+		for _, r := range tsrv.Requests() {
+			assert.Equal(t, "GET", r.Method, "nothing written")
+		}
+	}
 }
 
 func TestRootTasksArePolledAsRoot(t *testing.T) {

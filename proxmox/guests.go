@@ -217,10 +217,12 @@ type ConfigChange struct {
 }
 
 // needsRoot reports whether PVE reserves setting key=value for root@pam.
-func needsRoot(typ GuestType, key, value string) bool {
+func needsRoot(typ GuestType, key, value string, privileged bool) bool {
 	switch {
 	case typ == TypeCT && key == "features":
-		return !onlyNesting(value)
+		// PVE: only root@pam changes feature flags of a privileged CT,
+		// and flags other than nesting on any CT.
+		return privileged || !onlyNesting(value)
 	case typ == TypeCT && strings.HasPrefix(key, "dev"):
 		return true
 	case typ == TypeCT && strings.HasPrefix(key, "mp"):
@@ -264,7 +266,7 @@ func (s *GuestService) Update(ctx context.Context, ref GuestRef, ch ConfigChange
 		if cur.Raw[k] == v {
 			continue
 		}
-		root = root || needsRoot(ref.Type, k, v)
+		root = root || needsRoot(ref.Type, k, v, ref.Type == TypeCT && cur.Raw["unprivileged"] != "1")
 		p.Set(k, v)
 		changed = append(changed, k)
 	}
