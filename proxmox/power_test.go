@@ -202,3 +202,45 @@ func TestRunForceStopsPausedVM(t *testing.T) {
 	_, err = c.Power.Run(t.Context(), nil, proxmox.RunOptions{})
 	assert.ErrorIs(t, err, proxmox.ErrInvalid)
 }
+
+func TestRunHandlesAGroupInParallelAndGroupsInOrder(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.NewServer(proxmoxtest.WithoutLab())
+	t.Cleanup(srv.Close)
+	srv.AddNode(proxmoxtest.Node)
+	c := newClient(t, srv)
+	const took = 150 * time.Millisecond
+	for i, order := range []int{1, 1, 1, 2, 2, 2} {
+		srv.AddGuest(proxmoxtest.Guest{VMID: 300 + i, Node: proxmoxtest.Node, Type: "qemu", Name: fmt.Sprintf("g%d", i),
+			Running: true, ShutdownTime: took, Config: map[string]string{"startup": fmt.Sprintf("order=%d", order)}})
+	}
+	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{})
+	require.NoError(t, err)
+	require.Len(t, p.Groups, 2)
+	var mu sync.Mutex
+	var kinds []string
+	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{Events: func(e proxmox.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		kinds = append(kinds, fmt.Sprintf("%s%d", e.Kind, e.Group))
+	}})
+	require.NoError(t, err)
+	assert.Len(t, res.Outcomes, 6)
+	// all guests of a group begin before any of them is done (parallel),
+	// and a group starts only when the previous one is done (ordered)
+	want := []string{"group1", "begin1", "begin1", "begin1", "done1", "done1", "done1",
+		"group2", "begin2", "begin2", "begin2", "done2", "done2", "done2"}
+	mu.Lock()
+	assert.Equal(t, want, kinds)
+	mu.Unlock()
+	assert.GreaterOrEqual(t, res.Duration, 2*took, "two groups one after the other")
+	assert.Less(t, res.Duration, 6*took, "not one guest after another")
+	// order 2 stops before order 1
+	var first string
+	for _, r := range srv.Requests() {
+		if r.Method == "POST" && first == "" {
+			first = r.Path
+		}
+	}
+	assert.Regexp(t, `/qemu/30[345]/status/shutdown$`, first)
+}
