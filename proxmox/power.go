@@ -160,6 +160,13 @@ func (s *PowerService) collect(ctx context.Context, o PlanOptions, start bool) (
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			cfg, err := s.c.Config(ctx, g.GuestRef)
+			if err == nil && cfg.Raw["startup"] != "" {
+				// A startup value we cannot read would silently move the
+				// guest to the "no order" group, which stops first.
+				if _, perr := ParseStartup(cfg.Raw["startup"]); perr != nil {
+					err = fmt.Errorf("%s: startup %q: %w", g.GuestRef, cfg.Raw["startup"], perr)
+				}
+			}
 			if err != nil {
 				mu.Lock()
 				ferr = errors.Join(ferr, err)

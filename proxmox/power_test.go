@@ -244,3 +244,15 @@ func TestRunHandlesAGroupInParallelAndGroupsInOrder(t *testing.T) {
 	}
 	assert.Regexp(t, `/qemu/30[345]/status/shutdown$`, first)
 }
+
+func TestPlanRefusesAnUnreadableStartupOrder(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	// an unreadable order must not quietly put the guest in the "no
+	// order" group, which stops first
+	srv.AddGuest(proxmoxtest.Guest{VMID: 160, Node: proxmoxtest.Node, Type: "qemu", Name: "odd", Running: true,
+		Config: map[string]string{"startup": "order=one"}})
+	_, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}})
+	require.ErrorIs(t, err, proxmox.ErrInvalid)
+	assert.Contains(t, err.Error(), "vm 160 on proxmox1")
+}
