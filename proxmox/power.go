@@ -257,16 +257,48 @@ func (s *PowerService) collect(ctx context.Context, o PlanOptions, start bool) (
 			}
 			sort.Strings(plan.Nodes)
 		}
+		if len(plan.Nodes) > 1 {
+			if err := s.localLast(ctx, plan.Nodes); err != nil {
+				return nil, opError(op, err)
+			}
+		}
 	}
 	return plan, nil
+}
+
+// localLast moves the node that answers the API to the end: once it is
+// powered off, the other nodes cannot be reached through it any more.
+//
+// Proxmox API: GET /cluster/status
+func (s *PowerService) localLast(ctx context.Context, nodes []string) error {
+	var st []struct {
+		Type  string `json:"type"`
+		Name  string `json:"name"`
+		Local num    `json:"local"`
+	}
+	if err := s.c.call(ctx, nil, http.MethodGet, "/cluster/status", nil, &st, nil); err != nil {
+		return err
+	}
+	for _, e := range st {
+		if e.Type != "node" || !e.Local.bool() {
+			continue
+		}
+		if i := slices.Index(nodes, e.Name); i >= 0 {
+			copy(nodes[i:], nodes[i+1:])
+			nodes[len(nodes)-1] = e.Name
+		}
+	}
+	return nil
 }
 
 // PlanShutdown reads the running guests and their startup options and
 // builds a shutdown plan without changing anything: groups in reverse
 // start order (guests without order first), each guest with its down=
-// timeout, the Last guests at the very end. Print it for a dry run.
+// timeout, the Last guests at the very end, then (ShutdownNodes) the
+// nodes, the one answering the API last. Print it for a dry run.
 //
-// Proxmox API: GET /cluster/resources?type=vm, GET /nodes/{node}/{qemu|lxc}/{vmid}/config
+// Proxmox API: GET /cluster/resources?type=vm, GET /nodes/{node}/{qemu|lxc}/{vmid}/config,
+// GET /cluster/status
 func (s *PowerService) PlanShutdown(ctx context.Context, o PlanOptions) (*Plan, error) {
 	return s.collect(ctx, o, false)
 }

@@ -2,6 +2,7 @@ package proxmox_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -255,4 +256,28 @@ func TestPlanRefusesAnUnreadableStartupOrder(t *testing.T) {
 	_, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}})
 	require.ErrorIs(t, err, proxmox.ErrInvalid)
 	assert.Contains(t, err.Error(), "vm 160 on proxmox1")
+}
+
+func TestPlanShutsTheAnsweringNodeDownLast(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	// "proxmox1" answers the API (local) and sorts before "proxmox2":
+	// powering it off first would cut the client off from proxmox2.
+	srv.AddNode("proxmox2")
+	srv.AddGuest(proxmoxtest.Guest{VMID: 200, Node: "proxmox2", Type: "qemu", Name: "remote", Running: true})
+	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}, ShutdownNodes: true})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"proxmox2", proxmoxtest.Node}, p.Nodes)
+	assert.True(t, strings.HasSuffix(p.String(), "then shut down node proxmox2\nthen shut down node proxmox1\n"), p.String())
+	_, err = c.Power.Run(t.Context(), p, proxmox.RunOptions{})
+	require.NoError(t, err)
+	var order []string
+	for _, r := range srv.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/status") && r.Params.Get("command") == "shutdown" {
+			order = append(order, r.Path)
+		}
+	}
+	assert.Equal(t, []string{"/nodes/proxmox2/status", "/nodes/proxmox1/status"}, order)
+	assert.False(t, srv.NodeOnline("proxmox2"))
+	assert.False(t, srv.NodeOnline(proxmoxtest.Node))
 }

@@ -89,7 +89,20 @@ func (s *Server) handle(r *http.Request, rc *reqCtx, perr *apiError) (any, int, 
 	case "GET /cluster/resources":
 		return s.resources(rc.str("type")), -1, nil
 	case "GET /cluster/status":
-		return []map[string]any{{"type": "cluster", "name": "homelab", "nodes": len(s.nodes), "quorate": 1, "version": 1, "id": "cluster"}}, -1, nil
+		out := []map[string]any{{"type": "cluster", "name": "homelab", "nodes": len(s.nodes), "quorate": 1, "version": 1, "id": "cluster"}}
+		local := s.localNode()
+		for i, n := range s.nodeNames() {
+			e := map[string]any{"type": "node", "name": n, "id": "node/" + n, "nodeid": i + 1, "ip": fmt.Sprintf("192.168.88.%d", 2+i),
+				"online": 0, "local": 0, "level": ""}
+			if s.nodes[n].online {
+				e["online"] = 1
+			}
+			if n == local {
+				e["local"] = 1
+			}
+			out = append(out, e)
+		}
+		return out, -1, nil
 	case "GET /nodes/{node}/qemu", "GET /nodes/{node}/lxc":
 		return s.listGuests(pp["node"], strings.Split(tmpl, "/")[3]), -1, nil
 	case "GET /nodes/{node}/qemu/{vmid}/status/current", "GET /nodes/{node}/lxc/{vmid}/status/current":
@@ -245,6 +258,18 @@ func (s *Server) handle(r *http.Request, rc *reqCtx, perr *apiError) (any, int, 
 		return d, -1, err
 	}
 	return nil, -1, errf(501, "Method '%s %s' not implemented by proxmoxtest", rc.method, rc.path)
+}
+
+// localNode is the node whose pveproxy answers: Node when present, else
+// the first node by name.
+func (s *Server) localNode() string {
+	if s.nodes[Node] != nil {
+		return Node
+	}
+	if names := s.nodeNames(); len(names) > 0 {
+		return names[0]
+	}
+	return ""
 }
 
 func (s *Server) perm(rc *reqCtx, path, priv string) *apiError {
