@@ -125,7 +125,11 @@ func (s *PowerService) collect(ctx context.Context, o PlanOptions, start bool) (
 	if start {
 		op = "plan start-up"
 	}
-	rs, err := s.c.resources(ctx, "vm")
+	typ := "vm"
+	if !start && o.ShutdownNodes && len(o.Nodes) == 0 {
+		typ = "" // the node entries too: nodes without guests are powered off as well
+	}
+	rs, err := s.c.resources(ctx, typ)
 	if err != nil {
 		return nil, opError(op, err)
 	}
@@ -251,7 +255,8 @@ func (s *PowerService) collect(ctx context.Context, o PlanOptions, start bool) (
 			plan.Nodes = slices.Clone(o.Nodes)
 		} else {
 			for _, r := range rs {
-				if r.Node != "" && !slices.Contains(plan.Nodes, r.Node) {
+				// an offline node cannot be reached to power it off
+				if r.Type == "node" && r.Status == "online" && !slices.Contains(plan.Nodes, r.Node) {
 					plan.Nodes = append(plan.Nodes, r.Node)
 				}
 			}
@@ -297,8 +302,8 @@ func (s *PowerService) localLast(ctx context.Context, nodes []string) error {
 // timeout, the Last guests at the very end, then (ShutdownNodes) the
 // nodes, the one answering the API last. Print it for a dry run.
 //
-// Proxmox API: GET /cluster/resources?type=vm, GET /nodes/{node}/{qemu|lxc}/{vmid}/config,
-// GET /cluster/status
+// Proxmox API: GET /cluster/resources (type=vm unless nodes are powered off),
+// GET /nodes/{node}/{qemu|lxc}/{vmid}/config, GET /cluster/status
 func (s *PowerService) PlanShutdown(ctx context.Context, o PlanOptions) (*Plan, error) {
 	return s.collect(ctx, o, false)
 }

@@ -265,9 +265,12 @@ func TestPlanShutsTheAnsweringNodeDownLast(t *testing.T) {
 	// powering it off first would cut the client off from proxmox2.
 	srv.AddNode("proxmox2")
 	srv.AddGuest(proxmoxtest.Guest{VMID: 200, Node: "proxmox2", Type: "qemu", Name: "remote", Running: true})
+	srv.AddNode("proxmox0") // no guests, still a node to power off
+	srv.AddNode("proxmox9")
+	srv.SetNodeOnline("proxmox9", false) // cannot be reached
 	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}, ShutdownNodes: true})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"proxmox2", proxmoxtest.Node}, p.Nodes)
+	assert.Equal(t, []string{"proxmox0", "proxmox2", proxmoxtest.Node}, p.Nodes)
 	assert.True(t, strings.HasSuffix(p.String(), "then shut down node proxmox2\nthen shut down node proxmox1\n"), p.String())
 	_, err = c.Power.Run(t.Context(), p, proxmox.RunOptions{})
 	require.NoError(t, err)
@@ -277,7 +280,7 @@ func TestPlanShutsTheAnsweringNodeDownLast(t *testing.T) {
 			order = append(order, r.Path)
 		}
 	}
-	assert.Equal(t, []string{"/nodes/proxmox2/status", "/nodes/proxmox1/status"}, order)
+	assert.Equal(t, []string{"/nodes/proxmox0/status", "/nodes/proxmox2/status", "/nodes/proxmox1/status"}, order)
 	assert.False(t, srv.NodeOnline("proxmox2"))
 	assert.False(t, srv.NodeOnline(proxmoxtest.Node))
 }
