@@ -265,6 +265,14 @@ func (c *Client) runTask(ctx context.Context, id *identity, op, method, path str
 		if cerr := ctx.Err(); cerr != nil {
 			return st, cerr
 		}
+		// name the caller's operation, not the polling step ("task status
+		// qmstart 101"); the path still shows the task
+		var pe *Error
+		if errors.As(err, &pe) {
+			cp := *pe
+			cp.Op = op
+			return st, &cp
+		}
 		return st, opError(op, err)
 	}
 	return st, nil
