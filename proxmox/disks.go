@@ -288,20 +288,33 @@ func (s *DiskService) attachedElsewhere(ctx context.Context, vm GuestRef, d Disk
 	}
 	for _, r := range rs {
 		g := r.guest()
-		if g.Type != TypeVM || g.Node != vm.Node || g.VMID == vm.VMID {
+		if (g.Type != TypeVM && g.Type != TypeCT) || g.Node != vm.Node || g.GuestRef == vm {
 			continue
 		}
 		cfg, err := s.c.Config(ctx, g.GuestRef)
 		if err != nil {
 			return nil, "", err
 		}
-		if key, _, ok := findDisk(cfg, d); ok {
-			ref := g.GuestRef
+		ref := g.GuestRef
+		if key, _, ok := findDisk(cfg, d); ok { // VM drives, CT mount points
 			return &ref, key, nil
+		}
+		if g.Type == TypeCT { // CT device passthrough: devN=[path=]/dev/…
+			for k, v := range cfg.Raw {
+				if !devKeyRE.MatchString(k) {
+					continue
+				}
+				m, _, err := splitProperty(v, "path")
+				if err == nil && sameDisk(m["path"], d) {
+					return &ref, k, nil
+				}
+			}
 		}
 	}
 	return nil, "", nil
 }
+
+var devKeyRE = regexp.MustCompile(`^dev[0-9]+$`)
 
 // Detach removes a passed-through disk from a VM (the host disk is left
 // untouched). A disk that is not attached gives Changed false. Needs

@@ -166,3 +166,19 @@ func TestAttachSeesDisksAttachedUnderOtherByIDNames(t *testing.T) {
 	assert.Equal(t, "scsi1", a.Key)
 	assert.NotContains(t, srv.GuestConfig(100), "scsi1", "nothing was attached to the nas")
 }
+
+func TestAttachSeesDisksGivenToContainers(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.NewServer()
+	t.Cleanup(srv.Close)
+	c := newRootClient(t, srv)
+	srv.AddGuest(proxmoxtest.Guest{VMID: 170, Node: proxmoxtest.Node, Type: "lxc", Name: "ct-mp",
+		Config: map[string]string{"mp0": "/dev/disk/by-id/wwn-0x5002538f00000002,mp=/data"}})
+	srv.AddGuest(proxmoxtest.Guest{VMID: 171, Node: proxmoxtest.Node, Type: "lxc", Name: "ct-dev",
+		Config: map[string]string{"dev0": "path=/dev/sdc,mode=0660"}})
+	for disk, owner := range map[string]string{"/dev/sdb": "ct 170 on proxmox1 as mp0", "/dev/sdc": "ct 171 on proxmox1 as dev0"} {
+		_, err := c.Disks.Attach(t.Context(), nas, disk, proxmox.AttachOptions{})
+		require.ErrorIs(t, err, proxmox.ErrConflict, disk)
+		assert.Contains(t, err.Error(), "already attached to "+owner, disk)
+	}
+}
