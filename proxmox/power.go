@@ -450,7 +450,16 @@ func (s *PowerService) step(ctx context.Context, p *Plan, st PlanStep, forcing f
 	if p.Start {
 		return s.c.Guests.Start(ctx, ref)
 	}
-	out, err := s.c.Guests.Shutdown(ctx, ref, ShutdownOptions{Timeout: st.Timeout})
+	// PVE enforces the timeout in its task; the client deadline is a
+	// backstop for when the task cannot be followed (59x while polling),
+	// so a power cut never waits on one guest forever.
+	grace := min(max(st.Timeout, time.Second), 30*time.Second)
+	sctx, cancel := context.WithTimeout(ctx, st.Timeout+grace)
+	out, err := s.c.Guests.Shutdown(sctx, ref, ShutdownOptions{Timeout: st.Timeout})
+	cancel()
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		err = &timeoutError{fmt.Errorf("proxmox: shut down %s: no result within %s: %w", ref, st.Timeout+grace, err)}
+	}
 	// A paused VM cannot shut down cleanly (PVE: "VM is paused - cannot
 	// shutdown"); under the force-stop policy it is stopped like a guest
 	// that timed out.

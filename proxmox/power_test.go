@@ -1,6 +1,7 @@
 package proxmox_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -283,4 +284,29 @@ func TestPlanShutsTheAnsweringNodeDownLast(t *testing.T) {
 	assert.Equal(t, []string{"/nodes/proxmox0/status", "/nodes/proxmox2/status", "/nodes/proxmox1/status"}, order)
 	assert.False(t, srv.NodeOnline("proxmox2"))
 	assert.False(t, srv.NodeOnline(proxmoxtest.Node))
+}
+
+func TestRunForceStopsAGuestWhoseShutdownCannotBeFollowed(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.AddGuest(proxmoxtest.Guest{VMID: 120, Node: proxmoxtest.Node, Type: "qemu", Name: "silent", Running: true,
+		ShutdownTime: -1, Config: map[string]string{"startup": "order=5,down=1"}})
+	// the shutdown task's status cannot be read (pvedaemon busy, 596)
+	require.NoError(t, srv.Fail("GET", "qmshutdown:120:.*/status$", proxmoxtest.Timeout596))
+	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Nodes: []string{proxmoxtest.Node}})
+	require.NoError(t, err)
+	for _, g := range p.Groups { // only the order=5 group
+		if g.HasOrder && g.Order == 5 {
+			p.Groups = []proxmox.PlanGroup{g}
+		}
+	}
+	require.Len(t, p.Groups, 1)
+	require.Len(t, p.Groups[0].Steps, 1)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	res, err := c.Power.Run(ctx, p, proxmox.RunOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, proxmox.ForceStopped, res.Outcomes[proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 120}])
+	assert.Equal(t, "stopped", srv.GuestStatus(120))
+	assert.Less(t, res.Duration, 10*time.Second)
 }
