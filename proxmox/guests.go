@@ -244,7 +244,8 @@ func needsRoot(typ GuestType, key, value string, privileged bool) bool {
 // mounts) go through the root@pam login, or fail with ErrRootRequired
 // before sending.
 //
-// Proxmox API: GET and PUT /nodes/{node}/{qemu|lxc}/{vmid}/config
+// Proxmox API: GET /nodes/{node}/{qemu|lxc}/{vmid}/config,
+// POST /nodes/{node}/qemu/{vmid}/config (async), PUT /nodes/{node}/lxc/{vmid}/config
 func (s *GuestService) Update(ctx context.Context, ref GuestRef, ch ConfigChange) ([]string, error) {
 	op := "update config of " + ref.String()
 	if err := ref.validate(op); err != nil {
@@ -293,7 +294,15 @@ func (s *GuestService) Update(ctx context.Context, ref GuestRef, ch ConfigChange
 		p.Set("delete", strings.Join(del, ","))
 	}
 	p.Set("digest", cur.Digest)
-	var raw jsonRaw
+	if ref.Type == TypeVM {
+		// The async POST: a hotplug can outlast pveproxy's 30 s proxy
+		// timeout, after which the sync PUT answers 596 whatever happened.
+		if _, err := s.c.runTask(ctx, id, op, http.MethodPost, ref.path()+"/config", p); err != nil {
+			return nil, err
+		}
+		return changed, nil
+	}
+	var raw jsonRaw // containers have only the synchronous PUT
 	if err := s.c.call(ctx, id, http.MethodPut, ref.path()+"/config", p, &raw, nil); err != nil {
 		return nil, opError(op, err)
 	}
@@ -303,7 +312,8 @@ func (s *GuestService) Update(ctx context.Context, ref GuestRef, ch ConfigChange
 // SetStartup sets a guest's startup order and delays (the input of
 // ordered shutdown and start-up plans); an unchanged value sends nothing.
 //
-// Proxmox API: GET and PUT /nodes/{node}/{qemu|lxc}/{vmid}/config
+// Proxmox API: GET /nodes/{node}/{qemu|lxc}/{vmid}/config,
+// POST /nodes/{node}/qemu/{vmid}/config, PUT /nodes/{node}/lxc/{vmid}/config
 func (s *GuestService) SetStartup(ctx context.Context, ref GuestRef, st Startup) (bool, error) {
 	ch := ConfigChange{Set: map[string]string{"startup": st.String()}}
 	if st == (Startup{}) {

@@ -455,7 +455,7 @@ func TestEveryRequestIsValidInTheSchema(t *testing.T) {
 	for _, want := range []string{
 		"POST /access/ticket", "GET /cluster/resources", "GET /nodes", "GET /version", "GET /nodes/{node}/status",
 		"POST /nodes/{node}/status", "POST /nodes/{node}/qemu/{vmid}/status/shutdown", "POST /nodes/{node}/lxc/{vmid}/status/start",
-		"PUT /nodes/{node}/qemu/{vmid}/config", "POST /nodes/{node}/qemu/{vmid}/config", "PUT /nodes/{node}/lxc/{vmid}/config",
+		"POST /nodes/{node}/qemu/{vmid}/config", "PUT /nodes/{node}/lxc/{vmid}/config",
 		"GET /nodes/{node}/disks/list", "POST /nodes/{node}/lxc", "POST /storage", "PUT /storage/{storage}",
 		"DELETE /storage/{storage}", "GET /nodes/{node}/storage/{storage}/status", "POST /nodes/{node}/vzdump",
 		"GET /nodes/{node}/storage/{storage}/content", "PUT /nodes/{node}/storage/{storage}/content/{volume}",
