@@ -99,8 +99,11 @@ func TestVersionAndNodes(t *testing.T) {
 	assert.True(t, nodes[0].Online())
 	assert.Equal(t, srv.Fingerprint(), nodes[0].SSLFingerprint)
 	// the reported fingerprint pins a new client
-	_, err = proxmox.NewClient(srv.URL, proxmox.WithFingerprint(nodes[0].SSLFingerprint),
+	pinned, err := proxmox.NewClient(srv.URL, proxmox.WithFingerprint(nodes[0].SSLFingerprint),
 		proxmox.WithAPIToken(proxmoxtest.TokenID, proxmox.NewSecret(proxmoxtest.TokenSecret)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pinned.Close() })
+	_, err = pinned.Version(t.Context()) // NewClient sends nothing: prove the pin holds on the wire
 	require.NoError(t, err)
 }
 
