@@ -49,6 +49,8 @@ const maxBody = 32 << 20
 
 const sessionHeader = "X-OPENMEDIAVAULT-SESSIONID"
 
+var errClosed = errors.New("omv: client is closed")
+
 // Client talks to one OMV host. It is safe for concurrent use. Close logs out.
 type Client struct {
 	endpoint string
@@ -170,6 +172,13 @@ func (c *Client) APIVersion() APIVersion {
 	return c.api
 }
 
+// String describes the client without its session id or cookies, which
+// are as good as the password while the session lives.
+func (c *Client) String() string { return "omv.Client(" + c.endpoint + ", user " + c.user + ")" }
+
+// GoString is String, so %#v does not print the session either.
+func (c *Client) GoString() string { return c.String() }
+
 // Role reports the role OMV granted at login ("admin" or "user").
 func (c *Client) Role() string {
 	c.mu.Lock()
@@ -200,7 +209,7 @@ func (c *Client) call(ctx context.Context, o callOpts, service, method string, p
 	closed, authed, gen := c.closed, c.authed, c.gen
 	c.mu.Unlock()
 	if closed {
-		return errors.New("omv: client is closed")
+		return errClosed
 	}
 	if !authed {
 		if err := c.login(ctx, gen); err != nil {
@@ -351,6 +360,12 @@ func (c *Client) login(ctx context.Context, seen int) error {
 	c.loginMu.Lock()
 	defer c.loginMu.Unlock()
 	c.mu.Lock()
+	if c.closed {
+		// A call still in flight when Close ran must not open a session
+		// that nobody logs out.
+		c.mu.Unlock()
+		return errClosed
+	}
 	if c.gen != seen && c.authed {
 		c.mu.Unlock()
 		return nil

@@ -80,6 +80,7 @@ func TestLoginPerVersion(t *testing.T) {
 			assert.Equal(t, tt.want, c.APIVersion())
 			assert.Equal(t, "admin", c.Role())
 			assert.False(t, info.ConfigDirty)
+			assert.Equal(t, 24*time.Hour+500*time.Millisecond, info.Uptime, "float seconds as a Duration")
 			// RAID goes to RaidMgmt on 6.x and MdMgmt later.
 			arrays, err := c.RAID.List(t.Context())
 			require.NoError(t, err)
@@ -231,7 +232,7 @@ func TestCallEscapeHatchAndErrors(t *testing.T) {
 func TestSecretNeverLeaks(t *testing.T) {
 	t.Parallel()
 	const pw = "s3cr3t-Pa55"
-	srv := omvtest.NewServer()
+	srv := omvtest.NewServer(omvtest.WithVersion(omvtest.V7)) // session id kept as a string
 	t.Cleanup(srv.Close)
 	srv.AddUser("ops", pw, true)
 	var logs bytes.Buffer
@@ -243,8 +244,16 @@ func TestSecretNeverLeaks(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = c.Users.Ensure(t.Context(), omv.UserSpec{Name: "eve", Password: omv.NewSecret(pw)})
 	require.NoError(t, err)
+	// The session id is a bearer token too: not in %v/%+v/%#v of the client.
+	var sid string
+	for _, ck := range srv.SessionIDs() {
+		sid = ck
+	}
+	require.NotEmpty(t, sid)
+	printed := fmt.Sprintf("%v %+v %#v", c, c, c)
+	assert.NotContains(t, printed, sid)
 	require.NoError(t, c.Close())
-	out := fmt.Sprintf("%v %+v %#v %s", c, c, omv.NewSecret(pw), logs.String())
+	out := fmt.Sprintf("%v %+v %#v %#v %s", c, c, c, omv.NewSecret(pw), logs.String())
 	assert.NotContains(t, out, pw)
 	assert.Contains(t, logs.String(), "System.getInformation", "one debug line per call")
 
@@ -362,4 +371,26 @@ func TestJobStopAndEnumerate(t *testing.T) {
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, omv.ErrJobFailed, "a vanished job is not a job failure")
 	assert.Contains(t, err.Error(), "Failed to open file")
+}
+
+// A call in flight when Close runs must not log in again afterwards and
+// leave a session on the NAS.
+func TestCloseDuringCallLeavesNoSession(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	require.NoError(t, c.Login(t.Context()))
+	srv.ExpireSessions()                                     // the in-flight call will get 401 and want to log in
+	srv.SetLatency("DiskMgmt.enumerateDevices", time.Second) // generous: CI may be slow to schedule
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Disks.List(context.Background())
+		errc <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // let the request reach the fake's latency
+	require.NoError(t, c.Close())
+	err := <-errc
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "closed")
+	assert.Equal(t, 0, srv.Sessions())
+	assert.Equal(t, 1, srv.MethodCalls()["Session.login"], "no login after Close")
 }

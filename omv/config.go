@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"time"
 )
 
 // ConfigService applies and reverts OMV's pending configuration changes.
@@ -18,11 +19,11 @@ type SystemInfo struct {
 	Version      string // e.g. "6.3.13-1 (Shaitan)"
 	Kernel       string
 	ConfigDirty  bool     // pending changes need Config.applyChanges
-	DirtyModules []string // sorted module names, e.g. ["samba", "zeroconf"]
+	DirtyModules []string // sorted module names, e.g. ["avahi", "samba"]
 	RebootNeeded bool
-	MemTotal     int64 // bytes
-	MemUsed      int64 // bytes
-	Uptime       float64
+	MemTotal     int64         // bytes
+	MemUsed      int64         // bytes
+	Uptime       time.Duration // since boot (OMV reports float seconds from /proc/uptime)
 }
 
 type flexInt int64
@@ -68,7 +69,8 @@ func (c *Client) Info(ctx context.Context) (SystemInfo, error) {
 		return SystemInfo{}, err
 	}
 	si := SystemInfo{Hostname: raw.Hostname, Version: raw.Version, Kernel: raw.Kernel, ConfigDirty: raw.ConfigDirty,
-		RebootNeeded: raw.Reboot, MemTotal: int64(raw.MemTotal), MemUsed: int64(raw.MemUsed), Uptime: raw.Uptime}
+		RebootNeeded: raw.Reboot, MemTotal: int64(raw.MemTotal), MemUsed: int64(raw.MemUsed),
+		Uptime: time.Duration(raw.Uptime * float64(time.Second)).Round(time.Millisecond)}
 	// dirtyModules is an object {name: description}; an empty PHP array
 	// arrives as [].
 	var m map[string]any

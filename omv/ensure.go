@@ -21,8 +21,12 @@ type ShareSpec struct {
 	Mode       string // directory mode; "" = "775"
 }
 
-var shareModules = map[string]bool{"postfix": true, "sharedfolders": true, "systemd": true, "samba": true,
-	"zeroconf": true, "quota": true}
+// shareModules are the OMV modules EnsureShare's writes make dirty. An
+// SMB change marks "zeroconf", an alias: the dirty list and applyChanges
+// use the module's name, "avahi" (engined/module/avahi.inc, 6.x-8.x).
+// A user change marks postfix, and ssh when the user has public keys.
+var shareModules = map[string]bool{"postfix": true, "ssh": true, "sharedfolders": true, "systemd": true,
+	"samba": true, "avahi": true, "quota": true}
 
 // ShareResult reports what EnsureShare did.
 type ShareResult struct {
@@ -98,7 +102,11 @@ func (c *Client) EnsureShare(ctx context.Context, spec ShareSpec) (ShareResult, 
 	if _, changed, err := c.Users.ensure(ctx, spec.Owner, user, userFound); err != nil {
 		return fail(err)
 	} else if changed {
-		mark("user "+spec.Owner.Name, "postfix")
+		mods := []string{"postfix"}
+		if len(user.SSHPubKeys) > 0 {
+			mods = append(mods, "ssh") // ssh.inc marks ssh for users with keys
+		}
+		mark("user "+spec.Owner.Name, mods...)
 	}
 	folder, changed, err := c.SharedFolders.ensure(ctx, SharedFolderSpec{Name: spec.Name, MountPoint: mnt,
 		Comment: spec.Comment, Mode: spec.Mode}, folder, folderFound)
@@ -127,7 +135,7 @@ func (c *Client) EnsureShare(ctx context.Context, spec ShareSpec) (ShareResult, 
 	share.Name = spec.Name
 	res.Share = share
 	if changed {
-		mark("smb share "+spec.Name, "samba", "zeroconf")
+		mark("smb share "+spec.Name, "samba", "avahi")
 	}
 	if changed, err := c.Quotas.setUser(ctx, spec.Filesystem, spec.Owner.Name, spec.Quota, quotas); err != nil {
 		return fail(err)

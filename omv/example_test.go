@@ -102,7 +102,7 @@ func ExampleClient_EnsureShare() {
 	dirty, _ := c.Config.IsDirty(ctx)
 	fmt.Println("dirty:", dirty)
 	// Output:
-	// run 1: changed=true ["user carol" "shared folder photos" "privileges of carol on photos" "smb share photos" "quota of carol = 100 GiB"] applied=[postfix quota samba sharedfolders systemd zeroconf]
+	// run 1: changed=true ["user carol" "shared folder photos" "privileges of carol on photos" "smb share photos" "quota of carol = 100 GiB"] applied=[avahi postfix quota samba sharedfolders systemd]
 	// run 2: changed=false [] applied=[]
 	// dirty: false
 }

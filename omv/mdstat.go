@@ -136,6 +136,64 @@ func (h *ArrayHealth) verdict(inactive, failed bool) {
 	}
 }
 
+// tooFewMembers reports an array that cannot serve data any more although
+// the kernel may still list it as active: a RAID 4/5 missing two members,
+// a RAID 6 missing three, a mirror with none left, a RAID 0 or linear
+// missing any. RAID 10 depends on its layout (see raid10Dead); here it is
+// only failed when no member works.
+func tooFewMembers(level string, slots, working int) bool {
+	if slots <= 0 || working < 0 || working >= slots {
+		return false
+	}
+	down := slots - working
+	switch strings.ToLower(level) {
+	case "raid4", "raid5":
+		return down > 1
+	case "raid6":
+		return down > 2
+	case "raid0", "linear":
+		return true
+	}
+	return working == 0
+}
+
+// raid10Dead reports a RAID 10 with the "near" layout of n copies that
+// has lost every copy of some chunk: copy k of chunk c lives on slot
+// (c*n+k) mod slots, so chunks start on multiples of gcd(n, slots) and
+// the array is dead when n consecutive slots from such a start are all
+// missing. Other layouts (far, offset) are not judged here.
+func raid10Dead(n, slots int, missing []int) bool {
+	if n < 2 || slots <= 0 || len(missing) < n {
+		return false
+	}
+	gone := make(map[int]bool, len(missing))
+	for _, m := range missing {
+		gone[m] = true
+	}
+	g, b := n, slots
+	for b != 0 {
+		g, b = b, g%b
+	}
+	for start := 0; start < slots; start += g {
+		dead := true
+		for k := 0; k < n && dead; k++ {
+			dead = gone[(start+k)%slots]
+		}
+		if dead {
+			return true
+		}
+	}
+	return false
+}
+
+func redundant(level string) bool {
+	switch strings.ToLower(level) {
+	case "raid1", "raid4", "raid5", "raid6", "raid10":
+		return true
+	}
+	return false
+}
+
 const maxArrays = 1024
 
 var (
@@ -143,6 +201,7 @@ var (
 	reMember   = regexp.MustCompile(`^(\S+?)\[(\d{1,6})\]((?:\([A-Z]\))*)$`)
 	reSlots    = regexp.MustCompile(`\[(\d{1,6})/(\d{1,6})\]`)
 	reUp       = regexp.MustCompile(`\[([U_]{1,1000})\]`)
+	reNear     = regexp.MustCompile(`\b(\d{1,2}) near-copies\b`)
 	reProgress = regexp.MustCompile(`(recovery|resync|check|reshape|repair)\s*=\s*([\d.]+)%\s*(?:\((\d+)/(\d+)\))?\s*(?:finish=([\d.]+)min)?\s*(?:speed=(\d+)K/sec)?`)
 	rePending  = regexp.MustCompile(`(recovery|resync|check|reshape|repair)\s*=\s*(DELAYED|PENDING)`)
 )
@@ -157,6 +216,8 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 	var out []ArrayHealth
 	var cur *ArrayHealth
 	inactive := map[int]bool{}
+	status := map[int]bool{} // a "… blocks …" status line was seen
+	near := map[int]int{}    // RAID 10 "n near-copies"
 	sawHeader := false
 	for _, line := range strings.Split(string(text), "\n") {
 		line = strings.TrimRight(line, " \t\r")
@@ -211,9 +272,17 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 			continue // command line or other noise before the first array
 		}
 		if strings.Contains(line, " blocks") || strings.HasPrefix(trimmed, "blocks") {
-			if m := reSlots.FindStringSubmatch(line); m != nil {
+			m := reSlots.FindStringSubmatch(line)
+			// A redundant level always shows [n/m]; without it the line
+			// was cut short.
+			status[len(out)-1] = m != nil || !redundant(cur.Level)
+			if m != nil {
 				cur.Slots, _ = strconv.Atoi(m[1])
 				cur.Working, _ = strconv.Atoi(m[2])
+				cur.Working = min(cur.Working, cur.Slots)
+			}
+			if m := reNear.FindStringSubmatch(line); m != nil {
+				near[len(out)-1], _ = strconv.Atoi(m[1])
 			}
 			if m := reUp.FindStringSubmatch(line); m != nil {
 				for i, ch := range m[1] {
@@ -257,7 +326,14 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 		if inactive[i] {
 			h.Slots, h.Working = 0, 0
 		}
-		h.verdict(inactive[i], false)
+		dead := tooFewMembers(h.Level, h.Slots, h.Working) ||
+			(strings.EqualFold(h.Level, "raid10") && raid10Dead(near[i], h.Slots, h.Missing))
+		h.verdict(inactive[i], dead)
+		if !inactive[i] && !status[i] {
+			// Truncated text: without the status line nothing says the
+			// array is whole, so do not call it clean.
+			h.State = RAIDUnknown
+		}
 	}
 	return out, nil
 }
@@ -305,7 +381,7 @@ func ParseDetail(text []byte) (ArrayHealth, error) {
 	h := ArrayHealth{}
 	var state string
 	haveState, inTable, inactive, failed := false, false, false, false
-	active, failedDevs := -1, 0
+	active, failedDevs, copies := -1, 0, 0
 	for _, line := range strings.Split(string(text), "\n") {
 		trimmed := strings.TrimSpace(line)
 		if trimmed == "" {
@@ -336,12 +412,16 @@ func ParseDetail(text []byte) (ArrayHealth, error) {
 		switch key {
 		case "Raid Level":
 			h.Level = val
+		case "Layout":
+			if n, ok := strings.CutPrefix(val, "near="); ok {
+				copies = atoiOr(n, 0)
+			}
 		case "Raid Devices":
-			h.Slots, _ = strconv.Atoi(val)
+			h.Slots = atoiOr(val, 0)
 		case "Active Devices":
-			active, _ = strconv.Atoi(val)
+			active = atoiOr(val, -1)
 		case "Failed Devices":
-			failedDevs, _ = strconv.Atoi(val)
+			failedDevs = atoiOr(val, 0)
 		case "State":
 			state, haveState = strings.ToLower(val), true
 		case "Rebuild Status", "Resync Status", "Reshape Status", "Check Status":
@@ -359,10 +439,15 @@ func ParseDetail(text []byte) (ArrayHealth, error) {
 	}
 	if active >= 0 {
 		h.Working = active
+		if h.Slots > 0 {
+			h.Working = min(active, h.Slots)
+		}
 	}
 	// "Not Started": assembled but not run (e.g. degraded at boot); no data is served.
 	inactive = strings.Contains(state, "inactive") || strings.Contains(state, "not started")
-	failed = strings.Contains(state, "failed")
+	// mdadm >= 4.2 calls a RAID 0 or linear array with a member gone "broken".
+	failed = strings.Contains(state, "failed") || strings.Contains(state, "broken") ||
+		tooFewMembers(h.Level, h.Slots, active)
 	if h.Sync == nil {
 		for _, w := range []struct{ word, act string }{{"recovering", "recovery"}, {"resyncing", "resync"},
 			{"reshaping", "reshape"}, {"checking", "check"}} {
@@ -386,8 +471,24 @@ func ParseDetail(text []byte) (ArrayHealth, error) {
 	}
 	h.Degraded = !inactive && (strings.Contains(state, "degraded") || failedDevs > 0 || len(h.Faulty) > 0 ||
 		len(h.Missing) > 0 || (h.Slots > 0 && active >= 0 && active < h.Slots))
+	failed = failed || (strings.EqualFold(h.Level, "raid10") && raid10Dead(copies, h.Slots, h.Missing))
 	h.verdict(inactive, failed)
+	if strings.TrimSpace(state) == "" || (!inactive && !failed && active < 0) {
+		// Truncated text: without the State line and the Active Devices
+		// count (both printed for every running array) nothing says the
+		// array is whole.
+		h.State = RAIDUnknown
+	}
 	return h, nil
+}
+
+// atoiOr parses a small non-negative count, or returns def.
+func atoiOr(s string, def int) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 1<<16 {
+		return def
+	}
+	return n
 }
 
 func parseDetailRow(h *ArrayHealth, f []string) {

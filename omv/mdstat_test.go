@@ -174,12 +174,36 @@ func TestParseMDStatEdgeCases(t *testing.T) {
 			text: "Personalities : [raid1]\nmd1 : active raid1 sdb2[1] sda2[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      \tresync=DELAYED\n\nunused devices: <none>\n"},
 		{name: "pending", dev: "md1", state: omv.RAIDDelayed,
 			text: "md1 : active (auto-read-only) raid1 sdb2[1] sda2[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      \tresync=PENDING\n"},
+		{name: "no personalities, degraded and delayed (procfs: resyncing 0%, type unknown)", dev: "md1", state: omv.RAIDDelayed,
+			text: "md1 : active raid1 sdb2[1]\n      1000 blocks super 1.2 [2/1] [_U]\n      \tresync=DELAYED\n\nunused devices: <none>\n"},
 		{name: "check is not a fault", dev: "md2", state: omv.RAIDChecking,
 			text: "Personalities : [raid1]\nmd2 : active raid1 sdb3[1] sda3[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      [========>............]  check = 42.0% (420/1000) finish=1.0min speed=100K/sec\n"},
 		{name: "lost indentation", dev: "md0", state: omv.RAIDDegraded,
 			text: "cat /proc/mdstat\nPersonalities : [raid1]\nmd0 : active raid1 sda1[0]\n1000 blocks super 1.2 [2/1] [U_]\nunused devices: <none>\n"},
 		{name: "no personalities line", dev: "md0", state: omv.RAIDClean,
 			text: "md0 : active raid1 sda1[0] sdb1[1]\n  1000 blocks [2/2] [UU]\n"},
+		{name: "truncated after the device line is not clean", dev: "md0", state: omv.RAIDUnknown,
+			text: "Personalities : [raid1]\nmd0 : active raid1 sda1[0] sdb1[1]\n"},
+		{name: "status line cut before [n/m] is not clean", dev: "md0", state: omv.RAIDUnknown,
+			text: "md0 : active raid1 sda1[0] sdb1[1]\n      1000 blocks super 1.2 [2/"},
+		{name: "raid0 has no [n/m]", dev: "md2", state: omv.RAIDClean,
+			text: "md2 : active raid0 md0[0] md1[1]\n      3906764288 blocks super 1.2 64k chunks\n"},
+		{name: "raid5 missing two members is failed", dev: "md0", state: omv.RAIDFailed,
+			text: "md0 : active raid5 sda1[0] sdb1[1] sdc1[2](F) sdd1[3](F)\n      300 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/2] [UU__]\n"},
+		{name: "raid6 missing two members is only degraded", dev: "md0", state: omv.RAIDDegraded,
+			text: "md0 : active raid6 sda1[0] sdb1[1] sdc1[2] sdd1[3]\n      300 blocks super 1.2 level 6, 512k chunk, algorithm 2 [4/2] [UU__]\n"},
+		{name: "raid10 near-2 that lost a mirrored pair is failed", dev: "md0", state: omv.RAIDFailed,
+			text: "md0 : active raid10 sdc1[2] sdd1[3]\n      1000 blocks super 1.2 512K chunks 2 near-copies [4/2] [__UU]\n"},
+		{name: "raid10 near-2 that lost one of each pair is degraded", dev: "md0", state: omv.RAIDDegraded,
+			text: "md0 : active raid10 sda1[0] sdd1[3]\n      1000 blocks super 1.2 512K chunks 2 near-copies [4/2] [U__U]\n"},
+		{name: "raid10 near-2 on three disks: two adjacent gone is failed", dev: "md0", state: omv.RAIDFailed,
+			text: "md0 : active raid10 sda1[0]\n      1000 blocks super 1.2 512K chunks 2 near-copies [3/1] [U__]\n"},
+		{name: "replacement with a spare and bitmap is recovering, not degraded", dev: "md0", state: omv.RAIDRecovering,
+			text: "Personalities : [raid6] [raid5] [raid4]\nmd0 : active raid5 sdk1[5](R) sdf1[4](S) sde1[3] sdd1[2] sdc1[1] sdb1[0]\n      5860147200 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/4] [UUUU]\n      [==>..................]  recovery = 12.9% (252631104/1953382400) finish=179.5min speed=157902K/sec\n      bitmap: 0/15 pages [0KB], 65536KB chunk\n\nunused devices: <none>\n"},
+		{name: "two-space indentation", dev: "md2", state: omv.RAIDResyncing,
+			text: "Personalities : [raid1]\nmd2 : active raid1 sdb3[1] sda3[0]\n  1000 blocks super 1.2 [2/2] [UU]\n  [==========>..........]  resync = 51.4% (514/1000) finish=0.1min speed=100K/sec\n"},
+		{name: "mdstat quoted in a monitor mail", dev: "md1", state: omv.RAIDDegraded,
+			text: "This is an automatically generated mail message from mdadm\nrunning on nas\n\nA DegradedArray event had been detected on md device /dev/md1.\n\nFaithfully yours, etc.\n\nP.S. The /proc/mdstat file currently contains the following:\n\nPersonalities : [raid1]\nmd1 : active raid1 sdb2[1]\n      972574976 blocks [2/1] [_U]\n\nunused devices: <none>\n"},
 		{name: "garbage", text: "hello world\nfoo : bar\n", err: true},
 		{name: "empty", text: "", err: true},
 	}
@@ -199,6 +223,43 @@ func TestParseMDStatEdgeCases(t *testing.T) {
 	}
 }
 
+// A degraded array never reads as clean from a truncated copy of the text
+// (cut at any byte): the verdict turns unknown, degraded or an error.
+func TestTruncatedTextNeverClean(t *testing.T) {
+	t.Parallel()
+	for id, text := range loadSamples(t) {
+		if strings.HasPrefix(id, "mdstat-") {
+			full, err := omv.ParseMDStat([]byte(text))
+			require.NoError(t, err, id)
+			bad := map[string]bool{}
+			for _, a := range full {
+				bad[a.Device] = a.Degraded || a.State == omv.RAIDInactive
+			}
+			for n := range len(text) {
+				got, err := omv.ParseMDStat([]byte(text[:n]))
+				if err != nil {
+					continue
+				}
+				for _, a := range got {
+					if bad[a.Device] {
+						assert.NotEqual(t, omv.RAIDClean, a.State, "%s cut at %d: %s", id, n, a)
+					}
+				}
+			}
+			continue
+		}
+		full, err := omv.ParseDetail([]byte(text))
+		require.NoError(t, err, id)
+		require.True(t, full.Degraded, id)
+		for n := range len(text) {
+			got, err := omv.ParseDetail([]byte(text[:n]))
+			if err == nil {
+				assert.NotEqual(t, omv.RAIDClean, got.State, "%s cut at %d: %s", id, n, got)
+			}
+		}
+	}
+}
+
 func FuzzParseMDStat(f *testing.F) {
 	for _, text := range loadSamples(f) {
 		f.Add([]byte(text))
@@ -214,6 +275,12 @@ func FuzzParseMDStat(f *testing.F) {
 			}
 			if a.Sync != nil && (a.Sync.Speed < 0 || a.Sync.ETA < 0) {
 				t.Fatalf("negative progress %+v", a.Sync)
+			}
+			if a.Working > a.Slots || a.Working < 0 {
+				t.Fatalf("working %d of %d slots", a.Working, a.Slots)
+			}
+			if a.State == omv.RAIDClean && (a.Degraded || len(a.Faulty) > 0) {
+				t.Fatalf("clean but degraded: %+v", a)
 			}
 			_ = a.String()
 		}
@@ -232,6 +299,9 @@ func FuzzParseDetail(f *testing.F) {
 		if h.State == "" {
 			t.Fatal("empty verdict")
 		}
+		if h.State == omv.RAIDClean && h.Degraded {
+			t.Fatalf("clean but degraded: %+v", h)
+		}
 		_ = h.String()
 	})
 }
@@ -247,7 +317,15 @@ func TestParseDetailEdgeCases(t *testing.T) {
 		{"failed", "     Raid Level : raid5\n   Raid Devices : 3\n          State : clean, FAILED \n Active Devices : 1\n", omv.RAIDFailed, true},
 		{"delayed", "     Raid Level : raid1\n   Raid Devices : 2\n          State : clean, resyncing (DELAYED) \n Active Devices : 2\n", omv.RAIDDelayed, false},
 		{"checking", "     Raid Level : raid1\n   Raid Devices : 2\n          State : clean, checking \n Active Devices : 2\n   Check Status : 42% complete\n", omv.RAIDChecking, false},
-		{"omv getDetail without first line, empty state", "     Raid Level : raid1\n", omv.RAIDClean, false},
+		{"truncated before State: not clean", "     Raid Level : raid1\n", omv.RAIDUnknown, false},
+		{"empty State: not clean", "     Raid Level : raid1\n   Raid Devices : 2\n          State : \n Active Devices : 2\n", omv.RAIDUnknown, false},
+		{"truncated before Active Devices: not clean", "     Raid Level : raid1\n   Raid Devices : 2\n          State : active, degr", omv.RAIDUnknown, false},
+		{"raid5 missing two members is failed", "     Raid Level : raid5\n   Raid Devices : 4\n          State : clean, degraded \n Active Devices : 2\n", omv.RAIDFailed, true},
+		{"raid6 missing two members is degraded", "     Raid Level : raid6\n   Raid Devices : 4\n          State : clean, degraded \n Active Devices : 2\n", omv.RAIDDegraded, true},
+		{"raid0 broken is failed", "     Raid Level : raid0\n   Raid Devices : 2\n          State : clean, broken \n Active Devices : 1\n", omv.RAIDFailed, true},
+		{"raid10 near=2 without a pair is failed", "     Raid Level : raid10\n   Raid Devices : 4\n          State : clean, degraded \n Active Devices : 2\n         Layout : near=2\n\n    Number   Major   Minor   RaidDevice State\n       -       0        0        0      removed\n       -       0        0        1      removed\n       2       8       33        2      active sync set-A   /dev/sdc1\n       3       8       49        3      active sync set-B   /dev/sdd1\n", omv.RAIDFailed, true},
+		{"raid10 near=2 with a copy of each is degraded", "     Raid Level : raid10\n   Raid Devices : 4\n          State : clean, degraded \n Active Devices : 2\n         Layout : near=2\n\n    Number   Major   Minor   RaidDevice State\n       0       8        1        0      active sync set-A   /dev/sda1\n       -       0        0        1      removed\n       -       0        0        2      removed\n       3       8       49        3      active sync set-B   /dev/sdd1\n", omv.RAIDDegraded, true},
+		{"inactive needs no counts", "     Raid Level : raid1\n          State : inactive \n", omv.RAIDInactive, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

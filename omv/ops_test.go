@@ -26,7 +26,7 @@ func TestApplyRevertAndJobs(t *testing.T) {
 	info, err := c.Info(ctx)
 	require.NoError(t, err)
 	assert.True(t, info.ConfigDirty)
-	assert.Equal(t, []string{"samba", "zeroconf"}, info.DirtyModules)
+	assert.Equal(t, []string{"avahi", "samba"}, info.DirtyModules, "the zeroconf alias is stored as avahi")
 	dirty, err = c.Config.IsDirty(ctx, "quota", "samba")
 	require.NoError(t, err)
 	assert.True(t, dirty)
@@ -54,16 +54,20 @@ func TestApplyRevertAndJobs(t *testing.T) {
 	require.NoError(t, err)
 	var out strings.Builder
 	require.NoError(t, job.Stream(&out).Wait(ctx))
-	assert.Contains(t, out.String(), "Succeeded")
+	assert.Empty(t, out.String(), "OMV's applyChangesBg writes no output (the JSON of a null result)")
 	assert.Equal(t, out.String(), job.Output())
 	require.NoError(t, job.Wait(ctx), "Wait after completion does not re-read a deleted job")
-	assert.Equal(t, []string{"zeroconf"}, srv.DirtyModules())
+	assert.Equal(t, []string{"avahi"}, srv.DirtyModules())
 	require.NoError(t, c.Config.Apply(ctx))
 	assert.Empty(t, srv.DirtyModules())
 
-	// Unknown module.
-	err = c.Config.Apply(ctx, "nosuchmodule")
-	require.Error(t, err)
+	// An unknown module is only looked up when it would be deployed: not
+	// dirty (it cannot be) and no force means nothing happens.
+	require.NoError(t, c.Config.Apply(ctx, "nosuchmodule"))
+	var file string
+	require.NoError(t, c.Call(ctx, "Config", "applyChangesBg", map[string]any{"modules": []string{"nosuchmodule"}, "force": true}, &file))
+	err = c.Job(file).Wait(ctx)
+	require.ErrorIs(t, err, omv.ErrJobFailed, "the apply runs in the job")
 	assert.Contains(t, err.Error(), "Module 'nosuchmodule' not found.")
 
 	// A failing job surfaces as ErrJobFailed with OMV's message, state stays dirty.
@@ -73,7 +77,7 @@ func TestApplyRevertAndJobs(t *testing.T) {
 	err = c.Config.Apply(ctx)
 	require.ErrorIs(t, err, omv.ErrJobFailed)
 	assert.Contains(t, err.Error(), "exit code '1'")
-	assert.Equal(t, []string{"samba", "zeroconf"}, srv.DirtyModules())
+	assert.Equal(t, []string{"avahi", "samba"}, srv.DirtyModules())
 }
 
 func TestDisksAndSMART(t *testing.T) {
@@ -317,10 +321,23 @@ func TestFilesystemsFoldersUsersQuotas(t *testing.T) {
 			byName[q.Name] = q.HardLimit
 		}
 	}
-	assert.Equal(t, map[string]int64{"alice": 1500 << 20, "docker": 200 << 30, "proxmox": 500 << 30}, byName)
+	// OMV reports 1536000 KiB as 1.46 GiB (binary_format cuts to two
+	// decimals); whole units read back exactly.
+	assert.Equal(t, map[string]int64{"alice": 1567663063, "docker": 200 << 30, "proxmox": 500 << 30}, byName)
 	changed, err = c.Quotas.SetUser(ctx, fs.UUID, "alice", 1500<<20)
 	require.NoError(t, err)
-	assert.False(t, changed)
+	assert.False(t, changed, "1.46 GiB as OMV shows it is the 1500 MiB asked for")
+	assert.Equal(t, int64(1500<<10), srv.Quota(fs.UUID, "alice"))
+
+	// Quota.set replaces the list: changing docker must not cut alice's
+	// 1.46 GiB to 1 GiB (OMV truncates a fractional bhardlimit) nor touch
+	// proxmox's 500 GiB.
+	changed, err = c.Quotas.SetUser(ctx, fs.UUID, "docker", 300<<30)
+	require.NoError(t, err)
+	assert.True(t, changed)
+	assert.Equal(t, int64(300<<20), srv.Quota(fs.UUID, "docker"))
+	assert.Equal(t, int64(500<<20), srv.Quota(fs.UUID, "proxmox"))
+	assert.InDelta(t, 1500<<10, srv.Quota(fs.UUID, "alice"), 1500<<10/100, "within OMV's display precision")
 	changed, err = c.Quotas.SetUser(ctx, fs.UUID, "alice", 1000) // rounds up to 1 KiB
 	require.NoError(t, err)
 	assert.True(t, changed)
@@ -383,7 +400,7 @@ func TestEnsureShareIdempotent(t *testing.T) {
 			res, err = c.EnsureShare(ctx, spec)
 			require.NoError(t, err)
 			assert.Equal(t, []string{"smb share photos"}, res.Changes)
-			assert.Equal(t, []string{"samba", "zeroconf"}, res.Applied)
+			assert.Equal(t, []string{"avahi", "samba"}, res.Applied)
 		})
 	}
 }
@@ -457,7 +474,11 @@ func TestCreateFilesystemOnNewMirror(t *testing.T) {
 	assert.Equal(t, omv.FSInitializing, fss[1].Status)
 	var out strings.Builder
 	require.NoError(t, job.Stream(&out).Wait(ctx))
-	assert.Contains(t, out.String(), "mke2fs")
+	// Read by byte offset: each line exactly once, though every poll
+	// could return the whole file from 0.
+	assert.Equal(t, "Creating new partition table ...\nmke2fs 1.47.0 (5-Feb-2023)\n"+
+		"Writing superblocks and filesystem accounting information: done\n", out.String())
+	assert.Equal(t, out.String(), job.Output())
 	fss, err = c.Filesystems.List(ctx)
 	require.NoError(t, err)
 	require.Len(t, fss, 1, "no mount point yet: not listed")
@@ -509,4 +530,162 @@ func TestPrivilegesAndShareRemoval(t *testing.T) {
 	assert.Equal(t, []string{"backups", "media"}, srv.ExportedShares())
 	err = c.SMB.DeleteShare(ctx, shares[1].UUID)
 	require.ErrorIs(t, err, omv.ErrNotFound)
+}
+
+// A quota OMV can only show rounded (1500 MiB reads back as 1.46 GiB) must
+// not make EnsureShare rewrite it on every run.
+func TestEnsureShareNonRoundQuotaIdempotent(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	ctx := t.Context()
+	spec := omv.ShareSpec{Name: "photos", Filesystem: omvtest.FilesystemUUID,
+		Owner: omv.UserSpec{Name: "carol", Password: omv.NewSecret("pw")}, Quota: 1500 << 20}
+	_, err := c.EnsureShare(ctx, spec)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1500<<10), srv.Quota(omvtest.FilesystemUUID, "carol"))
+	srv.ResetCalls()
+	res, err := c.EnsureShare(ctx, spec)
+	require.NoError(t, err)
+	assert.Empty(t, res.Changes)
+	_, writes := srv.Calls()
+	assert.Equal(t, 0, writes)
+}
+
+// Passwords are set on creation and, on an existing user, only with
+// ResetPassword; the account works at once (no apply needed).
+func TestUserPasswordsTakeEffect(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	ctx := t.Context()
+	login := func(pw string) error {
+		uc, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()), omv.WithCredentials("frank", omv.NewSecret(pw)))
+		require.NoError(t, err)
+		defer uc.Close()
+		return uc.Login(ctx)
+	}
+	_, changed, err := c.Users.Ensure(ctx, omv.UserSpec{Name: "frank", Password: omv.NewSecret("first-pw")})
+	require.NoError(t, err)
+	assert.True(t, changed)
+	require.NoError(t, login("first-pw"))
+
+	_, changed, err = c.Users.Ensure(ctx, omv.UserSpec{Name: "frank", Password: omv.NewSecret("second-pw")})
+	require.NoError(t, err)
+	assert.False(t, changed, "a password alone is not compared")
+	require.ErrorIs(t, login("second-pw"), omv.ErrAuth)
+
+	_, changed, err = c.Users.Ensure(ctx, omv.UserSpec{Name: "frank", Password: omv.NewSecret("second-pw"), ResetPassword: true})
+	require.NoError(t, err)
+	assert.True(t, changed)
+	require.NoError(t, login("second-pw"))
+	require.ErrorIs(t, login("first-pw"), omv.ErrAuth)
+}
+
+// Every SMB share option reaches the wire with OMV's field and value.
+func TestSMBShareOptions(t *testing.T) {
+	t.Parallel()
+	_, c := newPair(t, nil)
+	ctx := t.Context()
+	const media = "1a2b3c4d-0003-4000-8000-00000000000c"
+	o := omv.SMBShareOptions{ReadOnly: true, Unlisted: true, Guest: omv.GuestAllow, RecycleBin: true, Comment: "films"}
+	_, changed, err := c.SMB.EnsureShare(ctx, media, o)
+	require.NoError(t, err)
+	assert.True(t, changed)
+	var raw struct {
+		Data []map[string]any `json:"data"`
+	}
+	require.NoError(t, c.Call(ctx, "SMB", "getShareList", map[string]any{"start": 0, "limit": nil}, &raw))
+	var got map[string]any
+	for _, sh := range raw.Data {
+		if sh["sharedfolderref"] == media {
+			got = sh
+		}
+	}
+	require.NotNil(t, got)
+	assert.Equal(t, true, got["readonly"])
+	assert.Equal(t, false, got["browseable"])
+	assert.Equal(t, "allow", got["guest"])
+	assert.Equal(t, true, got["recyclebin"])
+	assert.Equal(t, "films", got["comment"])
+	assert.Equal(t, true, got["enable"])
+	_, changed, err = c.SMB.EnsureShare(ctx, media, o)
+	require.NoError(t, err)
+	assert.False(t, changed)
+	o.Guest = omv.GuestOnly
+	sh, changed, err := c.SMB.EnsureShare(ctx, media, o)
+	require.NoError(t, err)
+	assert.True(t, changed)
+	assert.Equal(t, omv.GuestOnly, sh.Guest)
+	assert.False(t, sh.Browseable)
+}
+
+// A session that ends in the middle of EnsureShare (or of an apply's
+// polling) costs one login; every write is sent once and the result is
+// applied, not half done.
+func TestEnsureShareSessionExpiresMidSequence(t *testing.T) {
+	t.Parallel()
+	for _, method := range []string{"ShareMgmt.setPrivileges", "SMB.setShare", "Quota.set", "Config.applyChangesBg", "Exec.getOutput"} {
+		t.Run(method, func(t *testing.T) {
+			t.Parallel()
+			srv, c := newPair(t, nil)
+			ctx := t.Context()
+			require.NoError(t, c.Login(ctx))
+			srv.ExpireBefore(method)
+			spec := omv.ShareSpec{Name: "photos", Filesystem: omvtest.FilesystemUUID,
+				Owner: omv.UserSpec{Name: "carol", Password: omv.NewSecret("pw")}, Quota: 1 << 30}
+			res, err := c.EnsureShare(ctx, spec)
+			require.NoError(t, err)
+			assert.Len(t, res.Changes, 5)
+			calls := srv.MethodCalls()
+			assert.Equal(t, 2, calls["Session.login"], "one re-login")
+			// Executed writes (a call refused with 401 ran nothing): user,
+			// folder, privileges, share, quota, apply — each once.
+			_, writes := srv.Calls()
+			assert.Equal(t, 6, writes)
+			assert.Empty(t, srv.DirtyModules())
+			assert.Contains(t, srv.ExportedShares(), "photos")
+			assert.Equal(t, int64(1<<20), srv.Quota(omvtest.FilesystemUUID, "carol"))
+		})
+	}
+}
+
+// Changing a user who has SSH keys also marks OMV's ssh module dirty
+// (ssh.inc onUser); EnsureShare must deploy it to leave OMV clean.
+func TestEnsureShareUserWithSSHKeys(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	ctx := t.Context()
+	require.NoError(t, c.Call(ctx, "UserMgmt", "setUser", map[string]any{"name": "dave", "password": "pw", "email": "",
+		"groups": []string{}, "disallowusermod": false, "sshpubkeys": []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG dave@laptop"}}, nil))
+	require.NoError(t, c.Config.Apply(ctx))
+	res, err := c.EnsureShare(ctx, omv.ShareSpec{Name: "dave", Filesystem: omvtest.FilesystemUUID,
+		Owner: omv.UserSpec{Name: "dave", Email: "dave@example.org"}})
+	require.NoError(t, err)
+	assert.Contains(t, res.Applied, "ssh")
+	assert.Empty(t, srv.DirtyModules())
+	u, err := c.Users.Get(ctx, "dave")
+	require.NoError(t, err)
+	assert.Equal(t, "dave@example.org", u.Email)
+}
+
+// OMV keeps no mode for shared folders (it chmods only a directory it
+// creates), so a different Mode on an existing folder is not a change.
+func TestSharedFolderModeOnlyOnCreate(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	ctx := t.Context()
+	folders, err := c.SharedFolders.List(ctx)
+	require.NoError(t, err)
+	for _, f := range folders {
+		assert.Empty(t, f.Mode, "getList reports no mode")
+	}
+	srv.ResetCalls()
+	_, changed, err := c.SharedFolders.Ensure(ctx, omv.SharedFolderSpec{Name: "media", MountPoint: omvtest.MountPointUUID, Mode: "750"})
+	require.NoError(t, err)
+	assert.False(t, changed)
+	_, writes := srv.Calls()
+	assert.Equal(t, 0, writes)
+	f, changed, err := c.SharedFolders.Ensure(ctx, omv.SharedFolderSpec{Name: "private", MountPoint: omvtest.MountPointUUID, Mode: "700"})
+	require.NoError(t, err)
+	assert.True(t, changed)
+	assert.Equal(t, "700", f.Mode, "the create reply echoes it")
 }

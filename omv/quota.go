@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 )
@@ -14,11 +15,20 @@ import (
 type QuotaService struct{ c *Client }
 
 // Quota is the hard block limit of one user or group on a filesystem.
+//
+// OMV stores limits in KiB but reports them like its web UI shows them:
+// in the largest binary unit up to TiB, cut (not rounded) to two decimals
+// at each step of 1024. So a limit of 1500 MiB reads back as 1.46 GiB and
+// HardLimit is then below the stored limit by less than 0.01 of that unit.
+// Limits that are whole numbers of KiB, MiB, GiB or TiB read back exactly.
 type Quota struct {
 	Type      string // "user" or "group"
 	Name      string
 	HardLimit int64  // bytes; 0 = no limit
 	Used      string // OMV's human-readable usage, e.g. "1.20 GiB"
+
+	shown float64 // bhardlimit as OMV reported it
+	unit  string  // bunit as OMV reported it
 }
 
 var quotaUnits = []struct {
@@ -44,10 +54,53 @@ func toUnit(b int64) (int64, string) {
 func fromUnit(n float64, unit string) (int64, error) {
 	for _, u := range quotaUnits {
 		if u.name == unit {
-			return int64(n * float64(u.size)), nil
+			v := n * float64(u.size)
+			if v < 0 || v >= 1<<62 {
+				return 0, fmt.Errorf("quota %v %s out of range", n, unit)
+			}
+			return int64(math.Round(v)), nil
 		}
 	}
 	return 0, fmt.Errorf("unknown quota unit %q", unit)
+}
+
+// shownAs is how OMV's Quota.get reports a limit of kib KiB: PHP
+// binary_format(kib, fromPrefix KiB, maxPrefix TiB), which divides by 1024
+// with bcdiv at scale 2 (cutting, not rounding) while the value is at
+// least 1024. It returns the value in hundredths and the unit.
+func shownAs(kib int64) (int64, string) {
+	units := [...]string{"KiB", "MiB", "GiB", "TiB"}
+	cents, i := kib*100, 0
+	for cents >= 1024*100 && i < len(units)-1 {
+		cents /= 1024
+		i++
+	}
+	return cents, units[i]
+}
+
+// matches reports whether OMV shows this entry as a limit of b bytes.
+func (q Quota) matches(b int64) bool {
+	if b <= 0 || q.shown == 0 {
+		return b <= 0 && q.shown == 0
+	}
+	cents, unit := shownAs((b + 1023) / 1024)
+	return unit == q.unit && int64(math.Round(q.shown*100)) == cents
+}
+
+// wire returns the bhardlimit and bunit that store q's limit as closely
+// as OMV allows: Quota.set cuts bhardlimit to a whole number before
+// converting (binary_convert at scale 0), so a shown 1.46 GiB must go
+// back as KiB, not as 1 GiB.
+func (q Quota) wire() (int64, string) {
+	if q.unit != "" && q.shown == math.Trunc(q.shown) {
+		return int64(q.shown), q.unit
+	}
+	if q.unit != "" {
+		if b, err := fromUnit(q.shown, q.unit); err == nil {
+			return (b + 512) / 1024, "KiB"
+		}
+	}
+	return toUnit(q.HardLimit)
 }
 
 // Get reads the quotas of all non-system users and groups on the
@@ -83,7 +136,7 @@ func (s *QuotaService) Get(ctx context.Context, fsUUID string) ([]Quota, error) 
 		if err != nil {
 			return nil, fmt.Errorf("omv: quotas on %s: %s: %w", fsUUID, r.Name, err)
 		}
-		out = append(out, Quota{Type: r.Type, Name: r.Name, HardLimit: b, Used: r.Used})
+		out = append(out, Quota{Type: r.Type, Name: r.Name, HardLimit: b, Used: r.Used, shown: f, unit: unit})
 	}
 	return out, nil
 }
@@ -104,26 +157,29 @@ func (s *QuotaService) setUser(ctx context.Context, fsUUID, user string, limit i
 	if limit < 0 {
 		return false, errors.New("omv: set quota: negative limit")
 	}
-	n, _ := toUnit(limit)
-	want, _ := fromUnit(float64(n), func() string { _, u := toUnit(limit); return u }())
+	// Compare in the form OMV reports, which is lossy (see Quota): a
+	// limit of 1500 MiB shows as 1.46 GiB and must count as unchanged.
 	idx := slices.IndexFunc(cur, func(q Quota) bool { return q.Type == "user" && q.Name == user })
-	if idx >= 0 && cur[idx].HardLimit == want {
+	if idx >= 0 && cur[idx].matches(limit) {
 		return false, nil
 	}
-	if idx < 0 && want == 0 {
+	if idx < 0 && limit == 0 {
 		return false, nil
 	}
+	cur = slices.Clone(cur)
 	if idx < 0 {
 		cur = append(cur, Quota{Type: "user", Name: user})
 		idx = len(cur) - 1
 	}
-	cur[idx].HardLimit = want
+	cur[idx] = Quota{Type: "user", Name: user, HardLimit: limit}
+	// Quota.set replaces the whole list: send the other entries back as
+	// OMV showed them.
 	list := make([]map[string]any, 0, len(cur))
 	for _, q := range cur {
-		if q.HardLimit == 0 {
+		v, u := q.wire()
+		if v == 0 {
 			continue
 		}
-		v, u := toUnit(q.HardLimit)
 		list = append(list, map[string]any{"type": q.Type, "name": q.Name, "bhardlimit": v, "bunit": u})
 	}
 	if err := s.c.call(ctx, callOpts{}, "Quota", "set", map[string]any{"uuid": fsUUID, "quota": list}, nil); err != nil {

@@ -23,14 +23,20 @@ type SharedFolder struct {
 	MountPoint string // UUID of the mount-point config object (mntentref)
 	RelDirPath string // relative to the filesystem root, ends in "/"
 	Comment    string
-	Mode       string // e.g. "775"
+	// Mode is the directory mode OMV set when it created the directory
+	// (e.g. "775"). OMV does not store it, so only the reply of a create
+	// carries it; List reports "".
+	Mode string
 
 	fsName, fsDir string // from getList's mntent, to skip a lookup
 }
 
 // SharedFolderSpec describes a wanted shared folder. On creation empty
 // fields mean OMV's defaults (RelDirPath = Name + "/", Mode "775"); on an
-// existing folder empty RelDirPath and Mode leave the current values.
+// existing folder an empty RelDirPath leaves the current one. Mode only
+// applies when the folder is created: OMV chmods a directory it creates
+// and keeps no mode in its database, so it can neither report nor change
+// the mode of an existing folder.
 type SharedFolderSpec struct {
 	Name       string
 	MountPoint string // mntentref; see FilesystemService.MountPoint
@@ -113,28 +119,28 @@ func (s *SharedFolderService) ensure(ctx context.Context, spec SharedFolderSpec,
 	if rel != "" && !strings.HasSuffix(rel, "/") {
 		rel += "/"
 	}
-	mode := spec.Mode
-	uuid := NewObjectUUID
+	p := map[string]any{"uuid": NewObjectUUID, "name": spec.Name, "comment": spec.Comment, "mntentref": spec.MountPoint}
 	if found {
 		if rel == "" {
 			rel = cur.RelDirPath
 		}
-		if mode == "" || cur.Mode == "" {
-			mode = cur.Mode // getList may not report the mode; then it is not compared
-		}
-		if cur.MountPoint == spec.MountPoint && cur.RelDirPath == rel && cur.Comment == spec.Comment && cur.Mode == mode {
+		// The mode is not compared: OMV does not keep it (see SharedFolderSpec).
+		if cur.MountPoint == spec.MountPoint && cur.RelDirPath == rel && cur.Comment == spec.Comment {
 			return cur, false, nil
 		}
-		uuid = cur.UUID
-	} else if rel == "" {
-		rel = spec.Name + "/"
+		p["uuid"] = cur.UUID
+	} else {
+		if rel == "" {
+			rel = spec.Name + "/"
+		}
+		p["mode"] = spec.Mode
+		if spec.Mode == "" {
+			p["mode"] = "775"
+		}
 	}
-	if mode == "" {
-		mode = "775"
-	}
+	p["reldirpath"] = rel
 	var r rawFolder
-	err := s.c.call(ctx, callOpts{}, "ShareMgmt", "set", map[string]any{"uuid": uuid, "name": spec.Name,
-		"reldirpath": rel, "comment": spec.Comment, "mntentref": spec.MountPoint, "mode": mode}, &r)
+	err := s.c.call(ctx, callOpts{}, "ShareMgmt", "set", p, &r)
 	if err != nil {
 		return SharedFolder{}, false, fmt.Errorf("omv: ensure shared folder %s: %w", spec.Name, err)
 	}

@@ -323,9 +323,17 @@ func (s *RAIDService) Health(ctx context.Context) ([]ArrayHealth, error) {
 
 // mergeStateProgress adds the mdstat progress OMV appends to the state,
 // e.g. "clean, degraded, recovering (12.6% (x/y) finish=1.2min speed=100K/sec)".
+// When mdadm's State names no sync but /proc/mdstat shows one, OMV
+// appends ", resyncing (<progress>)"; that sync is taken from OMV's text.
 func mergeStateProgress(h *ArrayHealth, state string) {
 	l := strings.ToLower(state)
+	// Only an array that is up can be syncing; inactive, failed and
+	// unknown verdicts stand.
+	canSync := h.State != RAIDInactive && h.State != RAIDFailed && h.State != RAIDUnknown
 	if strings.Contains(l, "(pending)") || strings.Contains(l, "(delayed)") {
+		if !canSync {
+			return
+		}
 		if h.Sync == nil {
 			h.Sync = &SyncProgress{Action: "resync"}
 		}
@@ -334,8 +342,15 @@ func mergeStateProgress(h *ArrayHealth, state string) {
 		return
 	}
 	i := strings.Index(state, "(")
-	if i < 0 || h.Sync == nil {
+	if i < 0 {
 		return
+	}
+	if h.Sync == nil {
+		if !canSync || !strings.Contains(l[:i], "resyncing") {
+			return
+		}
+		h.Sync = &SyncProgress{Action: "resync"}
+		h.verdict(false, false)
 	}
 	m := reProgress.FindStringSubmatch(h.Sync.Action + " = " + state[i+1:])
 	if m == nil {

@@ -37,7 +37,9 @@ type VzdumpOptions struct {
 
 // StartVzdump starts vzdump for the given guests, one task per node that
 // hosts some of them (vzdump only backs up local guests, and answers "OK"
-// without a task otherwise). It returns the tasks to wait for.
+// without a task otherwise). It returns the tasks to wait for; a node that
+// refuses does not stop the others, and its error is joined into the
+// returned error next to the tasks that did start.
 //
 // Proxmox API: GET /cluster/resources?type=vm, POST /nodes/{node}/vzdump
 func (s *BackupService) StartVzdump(ctx context.Context, vmids []int, o VzdumpOptions) ([]UPID, error) {
@@ -75,6 +77,7 @@ func (s *BackupService) StartVzdump(ctx context.Context, vmids []int, o VzdumpOp
 	}
 	sort.Strings(nodes)
 	var upids []UPID
+	var errs []error
 	for _, n := range nodes {
 		p := params{"vmid": {strings.Join(byNode[n], ",")}}
 		if o.Storage != "" {
@@ -100,18 +103,24 @@ func (s *BackupService) StartVzdump(ctx context.Context, vmids []int, o VzdumpOp
 		}
 		var raw string
 		if err := s.c.call(ctx, nil, http.MethodPost, "/nodes/"+n+"/vzdump", p, &raw, nil); err != nil {
-			return upids, opError(op+" on "+n, err)
+			if cerr := ctx.Err(); cerr != nil {
+				return upids, cerr
+			}
+			// one unreachable node must not cost the others their backup
+			errs = append(errs, opError(op+" on "+n, err))
+			continue
 		}
 		if raw == "OK" { // nothing local to back up after all (guest moved)
 			continue
 		}
 		u, err := ParseUPID(raw)
 		if err != nil {
-			return upids, opError(op+" on "+n, err)
+			errs = append(errs, opError(op+" on "+n, err))
+			continue
 		}
 		upids = append(upids, u)
 	}
-	return upids, nil
+	return upids, errors.Join(errs...)
 }
 
 // Vzdump backs up the guests and waits for every task; a task ending in
@@ -120,10 +129,10 @@ func (s *BackupService) StartVzdump(ctx context.Context, vmids []int, o VzdumpOp
 // Proxmox API: POST /nodes/{node}/vzdump, GET /nodes/{node}/tasks/{upid}/status
 func (s *BackupService) Vzdump(ctx context.Context, vmids []int, o VzdumpOptions) error {
 	upids, err := s.StartVzdump(ctx, vmids, o)
-	if err != nil {
-		return err
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
 	}
-	var errs []error
+	errs := []error{err} // start failures on some nodes; still wait for the rest
 	for _, u := range upids {
 		if _, err := s.c.Tasks.Wait(ctx, u); err != nil {
 			if cerr := ctx.Err(); cerr != nil {

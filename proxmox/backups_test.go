@@ -235,3 +235,17 @@ func TestEnsureBackupJob(t *testing.T) {
 	_, err = c.Backups.EnsureJob(ctx, proxmox.BackupJob{ID: "x"})
 	assert.ErrorIs(t, err, proxmox.ErrInvalid)
 }
+
+func TestVzdumpCarriesOnPastAnUnreachableNode(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.AddNode("proxmox2")
+	srv.AddGuest(proxmoxtest.Guest{VMID: 200, Node: "proxmox2", Type: "qemu", Name: "remote", Running: true})
+	require.NoError(t, srv.Fail("POST", "^/nodes/proxmox1/vzdump$", proxmoxtest.Unreachable595))
+	err := c.Backups.Vzdump(t.Context(), []int{100, 200}, proxmox.VzdumpOptions{Storage: "backups", NoPrune: true})
+	require.ErrorIs(t, err, proxmox.ErrNodeUnreachable, "proxmox1's failure is reported")
+	assert.Contains(t, err.Error(), "on proxmox1")
+	vols, lerr := c.Backups.List(t.Context(), "proxmox2", "backups", 200)
+	require.NoError(t, lerr)
+	assert.Len(t, vols, 1, "proxmox2's guest was still backed up")
+}

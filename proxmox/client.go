@@ -90,7 +90,13 @@ func WithAPIToken(tokenID string, secret Secret) Option {
 		at := strings.IndexByte(tokenID, '@')
 		bang := strings.IndexByte(tokenID, '!')
 		if at <= 0 || bang < at+2 || bang == len(tokenID)-1 || strings.ContainsAny(tokenID, "= \t\n") {
-			return fmt.Errorf("proxmox: token id %q: want user@realm!name", tokenID)
+			// A pasted "user@realm!name=secret" must not put the secret
+			// into the error: show only what precedes the "=".
+			shown, _, cut := strings.Cut(tokenID, "=")
+			if cut {
+				shown += "=REDACTED"
+			}
+			return fmt.Errorf("proxmox: token id %q: want user@realm!name (the secret goes separately)", shown)
 		}
 		if secret.IsZero() {
 			return errors.New("proxmox: empty api token secret")
@@ -228,7 +234,12 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	}
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
 	if err != nil || u.Host == "" || u.Scheme != "https" {
-		return nil, fmt.Errorf("proxmox: base url %q: want https://host:8006", baseURL)
+		// Show only scheme and host: a password may hide in the rest.
+		shown := "(unparsable)"
+		if err == nil {
+			shown = u.Scheme + "://" + u.Host
+		}
+		return nil, fmt.Errorf("proxmox: base url %q: want https://host:8006", shown)
 	}
 	if u.User != nil || u.RawQuery != "" {
 		return nil, fmt.Errorf("proxmox: base url must not carry credentials or a query")

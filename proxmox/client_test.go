@@ -99,8 +99,11 @@ func TestVersionAndNodes(t *testing.T) {
 	assert.True(t, nodes[0].Online())
 	assert.Equal(t, srv.Fingerprint(), nodes[0].SSLFingerprint)
 	// the reported fingerprint pins a new client
-	_, err = proxmox.NewClient(srv.URL, proxmox.WithFingerprint(nodes[0].SSLFingerprint),
+	pinned, err := proxmox.NewClient(srv.URL, proxmox.WithFingerprint(nodes[0].SSLFingerprint),
 		proxmox.WithAPIToken(proxmoxtest.TokenID, proxmox.NewSecret(proxmoxtest.TokenSecret)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pinned.Close() })
+	_, err = pinned.Version(t.Context()) // NewClient sends nothing: prove the pin holds on the wire
 	require.NoError(t, err)
 }
 
@@ -326,4 +329,26 @@ func TestSecretsNeverLeak(t *testing.T) {
 		assert.NotContains(t, dump, secret)
 	}
 	assert.Contains(t, logs.String(), "/cluster/resources")
+}
+
+func TestConfigErrorsDoNotEchoSecrets(t *testing.T) {
+	t.Parallel()
+	const leak = "5f0e6a8c-leaky-secret"
+	tests := []struct {
+		name string
+		url  string
+		opt  proxmox.Option
+	}{
+		{"whole token pasted as id", "https://pve:8006", proxmox.WithAPIToken("root@pam!sdk="+leak, proxmox.NewSecret(leak))},
+		{"password in an http url", "http://root:" + leak + "@pve:8006", proxmox.WithAPIToken("root@pam!sdk", proxmox.NewSecret("x"))},
+		{"password in an url without host", "https:///root:" + leak + "@", proxmox.WithAPIToken("root@pam!sdk", proxmox.NewSecret("x"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := proxmox.NewClient(tt.url, tt.opt)
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), leak)
+		})
+	}
 }

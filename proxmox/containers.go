@@ -205,10 +205,13 @@ func onlyNesting(features string) bool {
 		return false
 	}
 	for k, v := range m {
-		if k != "nesting" {
-			if on, _ := parsePropBool(v); on {
-				return false
-			}
+		if k == "nesting" {
+			continue
+		}
+		// "mount=nfs;cifs" is not a boolean but enables a feature too;
+		// only an explicit off leaves a non-nesting flag to non-root users.
+		if on, err := parsePropBool(v); err != nil || on {
+			return false
 		}
 	}
 	return true

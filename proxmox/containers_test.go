@@ -2,6 +2,7 @@ package proxmox_test
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -92,4 +93,52 @@ func TestContainerUpdateIsIdempotent(t *testing.T) {
 	assert.ErrorIs(t, err, proxmox.ErrRootRequired)
 	_, err = tok.Containers.Update(t.Context(), docker, proxmox.ConfigChange{Set: map[string]string{"features": "nesting=1"}})
 	assert.NoError(t, err)
+	// mount= is no boolean but a feature all the same; and any feature
+	// change on a privileged CT is root@pam's: refused before sending
+	tsrv, tok2 := newLab(t)
+	tsrv.AddGuest(proxmoxtest.Guest{VMID: 150, Node: proxmoxtest.Node, Type: "lxc", Name: "priv", Config: map[string]string{"unprivileged": "0"}})
+	priv := proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeCT, VMID: 150}
+	for ref, features := range map[proxmox.GuestRef]string{docker: "nesting=1,mount=nfs;cifs", priv: "nesting=1"} {
+		tsrv.ResetRequests()
+		_, err = tok2.Containers.Update(t.Context(), ref, proxmox.ConfigChange{Set: map[string]string{"features": features}})
+		assert.ErrorIs(t, err, proxmox.ErrRootRequired, features)
+		for _, r := range tsrv.Requests() {
+			assert.Equal(t, "GET", r.Method, "nothing written")
+		}
+	}
+}
+
+func TestRootTasksArePolledAsRoot(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.NewServer()
+	t.Cleanup(srv.Close)
+	// A least-privilege token may not read other users' tasks (PVE wants
+	// Sys.Audit on the node for that); the root@pam task of a keyctl
+	// container must still be waited for.
+	srv.Deny(proxmoxtest.TokenID, "Sys.Audit")
+	c := newRootClient(t, srv)
+	_, err := c.Containers.Create(t.Context(), proxmoxtest.Node, dockerSpec())
+	require.NoError(t, err)
+	assert.Equal(t, "running", srv.GuestStatus(130))
+	for _, r := range srv.Requests() {
+		if strings.Contains(r.Path, "/tasks/") {
+			assert.Equal(t, proxmoxtest.RootUser, r.Identity, r.Path)
+		}
+	}
+
+	// and the fake enforces the rule PVE has
+	upid, err := proxmox.ParseUPID(srv.Tasks()[0])
+	require.NoError(t, err)
+	tc := newClient(t, srv)
+	_, err = tc.Tasks.Status(t.Context(), upid)
+	require.ErrorIs(t, err, proxmox.ErrPermission)
+}
+
+func TestTaskPollingErrorsNameTheOperation(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	require.NoError(t, srv.Fail("GET", "/tasks/.*/status$", proxmoxtest.Fault{Status: 403, Reason: "Permission check failed (/nodes/proxmox1, Sys.Audit)"}))
+	_, err := c.Guests.Stop(t.Context(), docker)
+	require.ErrorIs(t, err, proxmox.ErrPermission)
+	assert.True(t, strings.HasPrefix(err.Error(), "proxmox: stop ct 101 on proxmox1: GET /nodes/proxmox1/tasks/UPID:"), err.Error())
 }

@@ -243,7 +243,10 @@ func orDefault(s, def string) string {
 
 var passKeyRE = regexp.MustCompile(`^(scsi|sata|virtio|ide)\d+$`)
 
-// findDisk returns the config key holding d, matching by-id or dev path.
+// findDisk returns the config key holding d. Besides the by-id link PVE
+// reports and the /dev path, a disk attached by hand may use another of
+// its /dev/disk/by-id names: wwn-<wwn>, or an ata-/scsi-/nvme-/usb- name
+// ending in _<serial>.
 func findDisk(cfg GuestConfig, d Disk) (string, string, bool) {
 	keys := make([]string, 0, len(cfg.Disks))
 	for k := range cfg.Disks {
@@ -251,12 +254,31 @@ func findDisk(cfg GuestConfig, d Disk) (string, string, bool) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		f := cfg.Disks[k].File
-		if f != "" && (f == d.ByIDLink || f == d.DevPath) {
+		if sameDisk(cfg.Disks[k].File, d) {
 			return k, cfg.Raw[k], true
 		}
 	}
 	return "", "", false
+}
+
+func sameDisk(file string, d Disk) bool {
+	if file == "" {
+		return false
+	}
+	if file == d.ByIDLink || file == d.DevPath {
+		return true
+	}
+	name, ok := strings.CutPrefix(file, "/dev/disk/by-id/")
+	if !ok {
+		return false
+	}
+	if strings.Contains(name, "-part") {
+		return false // a partition of the disk, not the disk
+	}
+	if d.WWN != "" && strings.EqualFold(name, "wwn-"+d.WWN) {
+		return true
+	}
+	return len(d.Serial) >= 4 && strings.HasSuffix(name, "_"+d.Serial)
 }
 
 func (s *DiskService) attachedElsewhere(ctx context.Context, vm GuestRef, d Disk) (*GuestRef, string, error) {
@@ -266,20 +288,33 @@ func (s *DiskService) attachedElsewhere(ctx context.Context, vm GuestRef, d Disk
 	}
 	for _, r := range rs {
 		g := r.guest()
-		if g.Type != TypeVM || g.Node != vm.Node || g.VMID == vm.VMID {
+		if (g.Type != TypeVM && g.Type != TypeCT) || g.Node != vm.Node || g.GuestRef == vm {
 			continue
 		}
 		cfg, err := s.c.Config(ctx, g.GuestRef)
 		if err != nil {
 			return nil, "", err
 		}
-		if key, _, ok := findDisk(cfg, d); ok {
-			ref := g.GuestRef
+		ref := g.GuestRef
+		if key, _, ok := findDisk(cfg, d); ok { // VM drives, CT mount points
 			return &ref, key, nil
+		}
+		if g.Type == TypeCT { // CT device passthrough: devN=[path=]/dev/…
+			for k, v := range cfg.Raw {
+				if !devKeyRE.MatchString(k) {
+					continue
+				}
+				m, _, err := splitProperty(v, "path")
+				if err == nil && sameDisk(m["path"], d) {
+					return &ref, k, nil
+				}
+			}
 		}
 	}
 	return nil, "", nil
 }
+
+var devKeyRE = regexp.MustCompile(`^dev[0-9]+$`)
 
 // Detach removes a passed-through disk from a VM (the host disk is left
 // untouched). A disk that is not attached gives Changed false. Needs

@@ -120,10 +120,65 @@ func TestFakeValidatesDriveStrings(t *testing.T) {
 		{"scsi2": "local-lvm:vm-100-disk-1,bogus=1"},
 		{"scsi2": "local-lvm:vm-100-disk-1,discard=yes"},
 		{"startup": "order=1,later=2"},
+		{"scsi2": "local-lvm:vm-100-disk-1,serial=A+B"}, // PVE's urlencoded format has no "+"
+		{"scsi2": "local-lvm:vm-100-disk-1,serial=A:B"},
 	} {
 		err := gp.Put(t.Context(), "/nodes/proxmox1/qemu/100/config", body, nil)
 		assert.ErrorIs(t, err, proxmox.ErrInvalid, "%v", body)
 	}
 	err := gp.Put(t.Context(), "/nodes/proxmox1/qemu/100/config", map[string]string{"digest": "0000000000000000000000000000000000000000", "cores": "4"}, nil)
 	assert.ErrorContains(t, err, "detected modified configuration")
+}
+
+func TestAttachEncodesSerialForPVE(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.NewServer()
+	t.Cleanup(srv.Close)
+	c := newRootClient(t, srv)
+	// USB-SATA bridges and some HBAs report serials with spaces; PVE's
+	// "urlencoded" format refuses url.QueryEscape's "+".
+	srv.AddDisk(proxmoxtest.Node, proxmoxtest.Disk{DevPath: "/dev/sdf", Size: 1 << 40, Model: "Ext HDD", Serial: "2019 0815:AB+CD",
+		Type: "hdd", RPM: "7200", Wearout: "N/A", Health: "PASSED", ByIDLink: "/dev/disk/by-id/ata-Ext_HDD_2019_0815_AB_CD"})
+	a, err := c.Disks.Attach(t.Context(), nas, "/dev/sdf", proxmox.AttachOptions{})
+	require.NoError(t, err)
+	assert.Contains(t, a.Value, ",serial=2019%200815%3AAB%2BCD")
+	assert.Equal(t, a.Value, srv.GuestConfig(100)[a.Key])
+}
+
+func TestAttachSeesDisksAttachedUnderOtherByIDNames(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.NewServer()
+	t.Cleanup(srv.Close)
+	c := newRootClient(t, srv)
+	// attached by hand (qm set) under names other than the by_id_link
+	srv.AddGuest(proxmoxtest.Guest{VMID: 140, Node: proxmoxtest.Node, Type: "qemu", Name: "byhand-wwn",
+		Config: map[string]string{"scsi1": "/dev/disk/by-id/wwn-0x5002538f00000002,backup=0"}})
+	srv.AddGuest(proxmoxtest.Guest{VMID: 141, Node: proxmoxtest.Node, Type: "qemu", Name: "byhand-scsi",
+		Config: map[string]string{"sata0": "/dev/disk/by-id/scsi-SATA_CT1000MX500SSD1_2233E6A00001,backup=0"}})
+	for disk, owner := range map[string]string{"/dev/sdb": "vm 140", "2233E6A00001": "vm 141"} {
+		_, err := c.Disks.Attach(t.Context(), nas, disk, proxmox.AttachOptions{})
+		require.ErrorIs(t, err, proxmox.ErrConflict, disk)
+		assert.Contains(t, err.Error(), "already attached to "+owner, disk)
+	}
+	a, err := c.Disks.Attach(t.Context(), proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 140}, "/dev/sdb", proxmox.AttachOptions{})
+	require.NoError(t, err)
+	assert.False(t, a.Changed, "already there under its wwn- name")
+	assert.Equal(t, "scsi1", a.Key)
+	assert.NotContains(t, srv.GuestConfig(100), "scsi1", "nothing was attached to the nas")
+}
+
+func TestAttachSeesDisksGivenToContainers(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.NewServer()
+	t.Cleanup(srv.Close)
+	c := newRootClient(t, srv)
+	srv.AddGuest(proxmoxtest.Guest{VMID: 170, Node: proxmoxtest.Node, Type: "lxc", Name: "ct-mp",
+		Config: map[string]string{"mp0": "/dev/disk/by-id/wwn-0x5002538f00000002,mp=/data"}})
+	srv.AddGuest(proxmoxtest.Guest{VMID: 171, Node: proxmoxtest.Node, Type: "lxc", Name: "ct-dev",
+		Config: map[string]string{"dev0": "path=/dev/sdc,mode=0660"}})
+	for disk, owner := range map[string]string{"/dev/sdb": "ct 170 on proxmox1 as mp0", "/dev/sdc": "ct 171 on proxmox1 as dev0"} {
+		_, err := c.Disks.Attach(t.Context(), nas, disk, proxmox.AttachOptions{})
+		require.ErrorIs(t, err, proxmox.ErrConflict, disk)
+		assert.Contains(t, err.Error(), "already attached to "+owner, disk)
+	}
 }

@@ -148,7 +148,9 @@ func (s *GuestService) Shutdown(ctx context.Context, ref GuestRef, o ShutdownOpt
 		return ShutDown, nil
 	case isMsg(err, "not running"):
 		return AlreadyStopped, nil
-	case isMsg(err, "got timeout") || isMsg(err, "did not stop"):
+	// Only PVE's shutdown-timeout texts: "can't lock file … - got timeout"
+	// is a lock conflict, and must not lead to a force stop.
+	case isMsg(err, "quit/powerdown failed - got timeout") || isMsg(err, "container did not stop"):
 		return "", &timeoutError{err}
 	}
 	return "", err
@@ -215,10 +217,12 @@ type ConfigChange struct {
 }
 
 // needsRoot reports whether PVE reserves setting key=value for root@pam.
-func needsRoot(typ GuestType, key, value string) bool {
+func needsRoot(typ GuestType, key, value string, privileged bool) bool {
 	switch {
 	case typ == TypeCT && key == "features":
-		return !onlyNesting(value)
+		// PVE: only root@pam changes feature flags of a privileged CT,
+		// and flags other than nesting on any CT.
+		return privileged || !onlyNesting(value)
 	case typ == TypeCT && strings.HasPrefix(key, "dev"):
 		return true
 	case typ == TypeCT && strings.HasPrefix(key, "mp"):
@@ -240,7 +244,8 @@ func needsRoot(typ GuestType, key, value string) bool {
 // mounts) go through the root@pam login, or fail with ErrRootRequired
 // before sending.
 //
-// Proxmox API: GET and PUT /nodes/{node}/{qemu|lxc}/{vmid}/config
+// Proxmox API: GET /nodes/{node}/{qemu|lxc}/{vmid}/config,
+// POST /nodes/{node}/qemu/{vmid}/config (async), PUT /nodes/{node}/lxc/{vmid}/config
 func (s *GuestService) Update(ctx context.Context, ref GuestRef, ch ConfigChange) ([]string, error) {
 	op := "update config of " + ref.String()
 	if err := ref.validate(op); err != nil {
@@ -262,7 +267,7 @@ func (s *GuestService) Update(ctx context.Context, ref GuestRef, ch ConfigChange
 		if cur.Raw[k] == v {
 			continue
 		}
-		root = root || needsRoot(ref.Type, k, v)
+		root = root || needsRoot(ref.Type, k, v, ref.Type == TypeCT && cur.Raw["unprivileged"] != "1")
 		p.Set(k, v)
 		changed = append(changed, k)
 	}
@@ -289,7 +294,15 @@ func (s *GuestService) Update(ctx context.Context, ref GuestRef, ch ConfigChange
 		p.Set("delete", strings.Join(del, ","))
 	}
 	p.Set("digest", cur.Digest)
-	var raw jsonRaw
+	if ref.Type == TypeVM {
+		// The async POST: a hotplug can outlast pveproxy's 30 s proxy
+		// timeout, after which the sync PUT answers 596 whatever happened.
+		if _, err := s.c.runTask(ctx, id, op, http.MethodPost, ref.path()+"/config", p); err != nil {
+			return nil, err
+		}
+		return changed, nil
+	}
+	var raw jsonRaw // containers have only the synchronous PUT
 	if err := s.c.call(ctx, id, http.MethodPut, ref.path()+"/config", p, &raw, nil); err != nil {
 		return nil, opError(op, err)
 	}
@@ -299,7 +312,8 @@ func (s *GuestService) Update(ctx context.Context, ref GuestRef, ch ConfigChange
 // SetStartup sets a guest's startup order and delays (the input of
 // ordered shutdown and start-up plans); an unchanged value sends nothing.
 //
-// Proxmox API: GET and PUT /nodes/{node}/{qemu|lxc}/{vmid}/config
+// Proxmox API: GET /nodes/{node}/{qemu|lxc}/{vmid}/config,
+// POST /nodes/{node}/qemu/{vmid}/config, PUT /nodes/{node}/lxc/{vmid}/config
 func (s *GuestService) SetStartup(ctx context.Context, ref GuestRef, st Startup) (bool, error) {
 	ch := ConfigChange{Set: map[string]string{"startup": st.String()}}
 	if st == (Startup{}) {

@@ -1,6 +1,7 @@
 package proxmox_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -250,10 +251,25 @@ func TestGuestUpdateAndStartup(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, changed)
 
+	srv.ResetRequests()
 	keys, err := c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"cores": "4", "memory": "2048"}, Delete: []string{"onboot"}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"cores", "onboot"}, keys)
 	assert.NotContains(t, srv.GuestConfig(102), "onboot")
+	var methods []string
+	for _, r := range srv.Requests() {
+		if strings.HasSuffix(r.Path, "/config") {
+			methods = append(methods, r.Method)
+		}
+	}
+	// VM config goes by the async POST and its qmconfig task is waited
+	// for: a sync PUT answers 596 when a hotplug outlasts the 30 s proxy
+	assert.Equal(t, []string{"GET", "POST"}, methods)
+	for _, u := range srv.Tasks() {
+		if strings.Contains(u, ":qmconfig:102:") {
+			assert.Equal(t, "OK", srv.TaskExit(u))
+		}
+	}
 
 	srv.ResetRequests()
 	_, err = c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"scsi3": "/dev/sdb,backup=0"}})

@@ -125,7 +125,11 @@ func (s *PowerService) collect(ctx context.Context, o PlanOptions, start bool) (
 	if start {
 		op = "plan start-up"
 	}
-	rs, err := s.c.resources(ctx, "vm")
+	typ := "vm"
+	if !start && o.ShutdownNodes && len(o.Nodes) == 0 {
+		typ = "" // the node entries too: nodes without guests are powered off as well
+	}
+	rs, err := s.c.resources(ctx, typ)
 	if err != nil {
 		return nil, opError(op, err)
 	}
@@ -160,6 +164,13 @@ func (s *PowerService) collect(ctx context.Context, o PlanOptions, start bool) (
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			cfg, err := s.c.Config(ctx, g.GuestRef)
+			if err == nil && cfg.Raw["startup"] != "" {
+				// A startup value we cannot read would silently move the
+				// guest to the "no order" group, which stops first.
+				if _, perr := ParseStartup(cfg.Raw["startup"]); perr != nil {
+					err = fmt.Errorf("%s: startup %q: %w", g.GuestRef, cfg.Raw["startup"], perr)
+				}
+			}
 			if err != nil {
 				mu.Lock()
 				ferr = errors.Join(ferr, err)
@@ -244,22 +255,55 @@ func (s *PowerService) collect(ctx context.Context, o PlanOptions, start bool) (
 			plan.Nodes = slices.Clone(o.Nodes)
 		} else {
 			for _, r := range rs {
-				if r.Node != "" && !slices.Contains(plan.Nodes, r.Node) {
+				// an offline node cannot be reached to power it off
+				if r.Type == "node" && r.Status == "online" && !slices.Contains(plan.Nodes, r.Node) {
 					plan.Nodes = append(plan.Nodes, r.Node)
 				}
 			}
 			sort.Strings(plan.Nodes)
 		}
+		if len(plan.Nodes) > 1 {
+			if err := s.localLast(ctx, plan.Nodes); err != nil {
+				return nil, opError(op, err)
+			}
+		}
 	}
 	return plan, nil
+}
+
+// localLast moves the node that answers the API to the end: once it is
+// powered off, the other nodes cannot be reached through it any more.
+//
+// Proxmox API: GET /cluster/status
+func (s *PowerService) localLast(ctx context.Context, nodes []string) error {
+	var st []struct {
+		Type  string `json:"type"`
+		Name  string `json:"name"`
+		Local num    `json:"local"`
+	}
+	if err := s.c.call(ctx, nil, http.MethodGet, "/cluster/status", nil, &st, nil); err != nil {
+		return err
+	}
+	for _, e := range st {
+		if e.Type != "node" || !e.Local.bool() {
+			continue
+		}
+		if i := slices.Index(nodes, e.Name); i >= 0 {
+			copy(nodes[i:], nodes[i+1:])
+			nodes[len(nodes)-1] = e.Name
+		}
+	}
+	return nil
 }
 
 // PlanShutdown reads the running guests and their startup options and
 // builds a shutdown plan without changing anything: groups in reverse
 // start order (guests without order first), each guest with its down=
-// timeout, the Last guests at the very end. Print it for a dry run.
+// timeout, the Last guests at the very end, then (ShutdownNodes) the
+// nodes, the one answering the API last. Print it for a dry run.
 //
-// Proxmox API: GET /cluster/resources?type=vm, GET /nodes/{node}/{qemu|lxc}/{vmid}/config
+// Proxmox API: GET /cluster/resources (type=vm unless nodes are powered off),
+// GET /nodes/{node}/{qemu|lxc}/{vmid}/config, GET /cluster/status
 func (s *PowerService) PlanShutdown(ctx context.Context, o PlanOptions) (*Plan, error) {
 	return s.collect(ctx, o, false)
 }
@@ -326,6 +370,10 @@ type Result struct {
 func (s *PowerService) Run(ctx context.Context, p *Plan, o RunOptions) (*Result, error) {
 	begin := time.Now()
 	res := &Result{Outcomes: map[GuestRef]Outcome{}, Failed: map[GuestRef]error{}}
+	if p == nil {
+		return res, refuse("run plan", ErrInvalid, "nil plan")
+	}
+	defer func() { res.Duration = time.Since(begin) }()
 	var emu sync.Mutex
 	emit := func(e Event) {
 		if o.Events != nil {
@@ -379,7 +427,6 @@ func (s *PowerService) Run(ctx context.Context, p *Plan, o RunOptions) (*Result,
 			return res, err
 		}
 		if o.StopOnError && len(errs) > 0 {
-			res.Duration = time.Since(begin)
 			return res, errors.Join(errs...)
 		}
 		if p.Start && maxUp > 0 && gi < len(p.Groups)-1 {
@@ -395,7 +442,6 @@ func (s *PowerService) Run(ctx context.Context, p *Plan, o RunOptions) (*Result,
 			errs = append(errs, err)
 		}
 	}
-	res.Duration = time.Since(begin)
 	return res, errors.Join(errs...)
 }
 
@@ -404,8 +450,20 @@ func (s *PowerService) step(ctx context.Context, p *Plan, st PlanStep, forcing f
 	if p.Start {
 		return s.c.Guests.Start(ctx, ref)
 	}
-	out, err := s.c.Guests.Shutdown(ctx, ref, ShutdownOptions{Timeout: st.Timeout})
-	if err != nil && errors.Is(err, ErrTimeout) && p.ForceStop {
+	// PVE enforces the timeout in its task; the client deadline is a
+	// backstop for when the task cannot be followed (59x while polling),
+	// so a power cut never waits on one guest forever.
+	grace := min(max(st.Timeout, time.Second), 30*time.Second)
+	sctx, cancel := context.WithTimeout(ctx, st.Timeout+grace)
+	out, err := s.c.Guests.Shutdown(sctx, ref, ShutdownOptions{Timeout: st.Timeout})
+	cancel()
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		err = &timeoutError{fmt.Errorf("proxmox: shut down %s: no result within %s: %w", ref, st.Timeout+grace, err)}
+	}
+	// A paused VM cannot shut down cleanly (PVE: "VM is paused - cannot
+	// shutdown"); under the force-stop policy it is stopped like a guest
+	// that timed out.
+	if err != nil && (errors.Is(err, ErrTimeout) || isMsg(err, "is paused")) && p.ForceStop {
 		forcing()
 		out, err = s.c.Guests.Stop(ctx, ref)
 		if err == nil && out == Stopped {

@@ -1,7 +1,9 @@
 package proxmox_test
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -158,4 +160,153 @@ func TestStopAllAndStartAll(t *testing.T) {
 		assert.Equal(t, "running", srv.GuestStatus(id), id)
 	}
 	assert.Equal(t, "stopped", srv.GuestStatus(150), "no onboot")
+}
+
+func TestRunLockTimeoutIsNotForceStopped(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	require.NoError(t, srv.Fail("POST", "^/nodes/proxmox1/qemu/102/status/", proxmoxtest.Fault{Status: 500,
+		Reason: "can't lock file '/var/lock/qemu-server/lock-102.conf' - got timeout"}))
+	_, err := c.Guests.Shutdown(t.Context(), ha, proxmox.ShutdownOptions{})
+	require.ErrorIs(t, err, proxmox.ErrConflict)
+	assert.NotErrorIs(t, err, proxmox.ErrTimeout, "a lock timeout is not a shutdown timeout")
+
+	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}})
+	require.NoError(t, err)
+	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{})
+	require.Error(t, err)
+	assert.Contains(t, res.Failed, ha)
+	assert.NotContains(t, res.Outcomes, ha)
+	for _, r := range srv.Requests() {
+		assert.NotEqual(t, "/nodes/proxmox1/qemu/102/status/stop", r.Path, "no force stop after a lock error")
+	}
+	assert.Equal(t, "stopped", srv.GuestStatus(100), "the rest proceeds, the NAS last")
+	assert.Equal(t, "stopped", srv.GuestStatus(101))
+	assert.Positive(t, res.Duration)
+}
+
+func TestRunForceStopsPausedVM(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.SetGuestStatus(102, "paused")
+	st, err := c.Guests.Status(t.Context(), ha)
+	require.NoError(t, err)
+	assert.True(t, st.Running(), "PVE reports a paused VM as running")
+	assert.Equal(t, "paused", st.QMPStatus)
+	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, p.Skipped, "a paused VM is not already stopped")
+	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, proxmox.ForceStopped, res.Outcomes[ha])
+	assert.Equal(t, "stopped", srv.GuestStatus(102))
+
+	_, err = c.Power.Run(t.Context(), nil, proxmox.RunOptions{})
+	assert.ErrorIs(t, err, proxmox.ErrInvalid)
+}
+
+func TestRunHandlesAGroupInParallelAndGroupsInOrder(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.NewServer(proxmoxtest.WithoutLab())
+	t.Cleanup(srv.Close)
+	srv.AddNode(proxmoxtest.Node)
+	c := newClient(t, srv)
+	const took = 150 * time.Millisecond
+	for i, order := range []int{1, 1, 1, 2, 2, 2} {
+		srv.AddGuest(proxmoxtest.Guest{VMID: 300 + i, Node: proxmoxtest.Node, Type: "qemu", Name: fmt.Sprintf("g%d", i),
+			Running: true, ShutdownTime: took, Config: map[string]string{"startup": fmt.Sprintf("order=%d", order)}})
+	}
+	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{})
+	require.NoError(t, err)
+	require.Len(t, p.Groups, 2)
+	var mu sync.Mutex
+	var kinds []string
+	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{Events: func(e proxmox.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		kinds = append(kinds, fmt.Sprintf("%s%d", e.Kind, e.Group))
+	}})
+	require.NoError(t, err)
+	assert.Len(t, res.Outcomes, 6)
+	// all guests of a group begin before any of them is done (parallel),
+	// and a group starts only when the previous one is done (ordered)
+	want := []string{"group1", "begin1", "begin1", "begin1", "done1", "done1", "done1",
+		"group2", "begin2", "begin2", "begin2", "done2", "done2", "done2"}
+	mu.Lock()
+	assert.Equal(t, want, kinds)
+	mu.Unlock()
+	assert.GreaterOrEqual(t, res.Duration, 2*took, "two groups one after the other")
+	assert.Less(t, res.Duration, 6*took, "not one guest after another")
+	// order 2 stops before order 1
+	var first string
+	for _, r := range srv.Requests() {
+		if r.Method == "POST" && first == "" {
+			first = r.Path
+		}
+	}
+	assert.Regexp(t, `/qemu/30[345]/status/shutdown$`, first)
+}
+
+func TestPlanRefusesAnUnreadableStartupOrder(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	// an unreadable order must not quietly put the guest in the "no
+	// order" group, which stops first
+	srv.AddGuest(proxmoxtest.Guest{VMID: 160, Node: proxmoxtest.Node, Type: "qemu", Name: "odd", Running: true,
+		Config: map[string]string{"startup": "order=one"}})
+	_, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}})
+	require.ErrorIs(t, err, proxmox.ErrInvalid)
+	assert.Contains(t, err.Error(), "vm 160 on proxmox1")
+}
+
+func TestPlanShutsTheAnsweringNodeDownLast(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	// "proxmox1" answers the API (local) and sorts before "proxmox2":
+	// powering it off first would cut the client off from proxmox2.
+	srv.AddNode("proxmox2")
+	srv.AddGuest(proxmoxtest.Guest{VMID: 200, Node: "proxmox2", Type: "qemu", Name: "remote", Running: true})
+	srv.AddNode("proxmox0") // no guests, still a node to power off
+	srv.AddNode("proxmox9")
+	srv.SetNodeOnline("proxmox9", false) // cannot be reached
+	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}, ShutdownNodes: true})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"proxmox0", "proxmox2", proxmoxtest.Node}, p.Nodes)
+	assert.True(t, strings.HasSuffix(p.String(), "then shut down node proxmox2\nthen shut down node proxmox1\n"), p.String())
+	_, err = c.Power.Run(t.Context(), p, proxmox.RunOptions{})
+	require.NoError(t, err)
+	var order []string
+	for _, r := range srv.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/status") && r.Params.Get("command") == "shutdown" {
+			order = append(order, r.Path)
+		}
+	}
+	assert.Equal(t, []string{"/nodes/proxmox0/status", "/nodes/proxmox2/status", "/nodes/proxmox1/status"}, order)
+	assert.False(t, srv.NodeOnline("proxmox2"))
+	assert.False(t, srv.NodeOnline(proxmoxtest.Node))
+}
+
+func TestRunForceStopsAGuestWhoseShutdownCannotBeFollowed(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.AddGuest(proxmoxtest.Guest{VMID: 120, Node: proxmoxtest.Node, Type: "qemu", Name: "silent", Running: true,
+		ShutdownTime: -1, Config: map[string]string{"startup": "order=5,down=1"}})
+	// the shutdown task's status cannot be read (pvedaemon busy, 596)
+	require.NoError(t, srv.Fail("GET", "qmshutdown:120:.*/status$", proxmoxtest.Timeout596))
+	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Nodes: []string{proxmoxtest.Node}})
+	require.NoError(t, err)
+	for _, g := range p.Groups { // only the order=5 group
+		if g.HasOrder && g.Order == 5 {
+			p.Groups = []proxmox.PlanGroup{g}
+		}
+	}
+	require.Len(t, p.Groups, 1)
+	require.Len(t, p.Groups[0].Steps, 1)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	res, err := c.Power.Run(ctx, p, proxmox.RunOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, proxmox.ForceStopped, res.Outcomes[proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 120}])
+	assert.Equal(t, "stopped", srv.GuestStatus(120))
+	assert.Less(t, res.Duration, 10*time.Second)
 }

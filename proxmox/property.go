@@ -2,7 +2,6 @@ package proxmox
 
 import (
 	"fmt"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -236,5 +235,22 @@ func (d Drive) String() string {
 	return b.String()
 }
 
-// encodeSerial percent-encodes a drive serial as PVE's urlencoded format wants.
-func encodeSerial(s string) string { return url.QueryEscape(s) }
+// encodeSerial percent-encodes a drive serial for PVE's "urlencoded"
+// format, which accepts only [-%a-zA-Z0-9_.!~*'()]: url.QueryEscape would
+// turn a space into "+", which PVE rejects.
+func encodeSerial(s string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("-_.!~*'()", c) >= 0:
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		}
+	}
+	return b.String()
+}

@@ -215,7 +215,7 @@ func (s *StorageService) Usage(ctx context.Context, node, content string) ([]Sto
 }
 
 func (st CIFSStorage) wire() map[string]string {
-	m := map[string]string{"server": st.Server, "username": st.Username, "domain": st.Domain,
+	m := map[string]string{"username": st.Username, "domain": st.Domain,
 		"smbversion": st.SMBVersion, "subdir": st.Subdir, "content": strings.Join(st.Content, ","),
 		"nodes": strings.Join(st.Nodes, ","), "options": st.Options, "prune-backups": ""}
 	if st.PruneBackups != nil {
@@ -256,14 +256,19 @@ func (s *StorageService) EnsureCIFS(ctx context.Context, st CIFSStorage) ([]stri
 				keys = append(keys, k)
 			}
 		}
+		keys = append(keys, "server", "share", "storage")
 		sort.Strings(keys)
-		return append([]string{"storage"}, keys...), nil
+		return keys, nil
 	}
 	if cur.Type != "cifs" {
 		return nil, refuse(op, ErrConflict, "storage %s exists with type %s", st.ID, cur.Type)
 	}
+	// server and share are "fixed" in PVE's CIFS plugin: set on create only.
 	if cur.Raw["share"] != st.Share {
 		return nil, refuse(op, ErrConflict, "storage %s uses share %q, not %q; remove it first", st.ID, cur.Raw["share"], st.Share)
+	}
+	if cur.Raw["server"] != st.Server {
+		return nil, refuse(op, ErrConflict, "storage %s uses server %q, not %q; remove it first", st.ID, cur.Raw["server"], st.Server)
 	}
 	p := params{}
 	var changed, del []string

@@ -97,6 +97,14 @@ func TestEnsureCIFS(t *testing.T) {
 	st.Share = "other"
 	_, err = c.Storage.EnsureCIFS(ctx, st)
 	assert.ErrorIs(t, err, proxmox.ErrConflict)
+	// server is fixed too in PVE's CIFS plugin: refused before any write
+	st.Share, st.Server = "backups", "192.168.88.11"
+	srv.ResetRequests()
+	_, err = c.Storage.EnsureCIFS(ctx, st)
+	assert.ErrorIs(t, err, proxmox.ErrConflict)
+	assert.Len(t, srv.Requests(), 1, "only the read")
+	err = c.GoProxmox().Put(ctx, "/storage/nas", map[string]string{"server": "192.168.88.11"}, nil)
+	assert.ErrorContains(t, err, "can't change value of fixed parameter 'server'", "what PVE answers")
 	_, err = c.Storage.EnsureCIFS(ctx, proxmox.CIFSStorage{ID: "local", Server: "x", Share: "y"})
 	assert.ErrorIs(t, err, proxmox.ErrConflict)
 }

@@ -103,7 +103,7 @@ type taskStatusWire struct {
 // Proxmox API: GET /nodes/{node}/tasks/{upid}/status
 func (s *TaskService) Status(ctx context.Context, upid UPID) (TaskStatus, error) {
 	var w taskStatusWire
-	err := s.c.call(ctx, nil, http.MethodGet, "/nodes/"+upid.Node+"/tasks/"+upid.String()+"/status", nil, &w, nil)
+	err := s.c.call(ctx, s.c.owner(upid), http.MethodGet, "/nodes/"+upid.Node+"/tasks/"+upid.String()+"/status", nil, &w, nil)
 	if err != nil {
 		return TaskStatus{}, opError("task status "+upid.Type+" "+upid.ID, err)
 	}
@@ -174,7 +174,7 @@ func (s *TaskService) Log(ctx context.Context, upid UPID, start, limit int) (lin
 	p := params{}
 	p.Set("start", strconv.Itoa(start))
 	p.Set("limit", strconv.Itoa(limit))
-	err = s.c.call(ctx, nil, http.MethodGet, "/nodes/"+upid.Node+"/tasks/"+upid.String()+"/log", p, &lines, &total)
+	err = s.c.call(ctx, s.c.owner(upid), http.MethodGet, "/nodes/"+upid.Node+"/tasks/"+upid.String()+"/log", p, &lines, &total)
 	if err != nil {
 		return nil, 0, opError("task log "+upid.Type+" "+upid.ID, err)
 	}
@@ -239,7 +239,18 @@ func (s *TaskService) StreamLog(ctx context.Context, upid UPID, fn func(LogLine)
 // Proxmox API: DELETE /nodes/{node}/tasks/{upid}
 func (s *TaskService) Stop(ctx context.Context, upid UPID) error {
 	return opError("stop task "+upid.Type+" "+upid.ID,
-		s.c.call(ctx, nil, http.MethodDelete, "/nodes/"+upid.Node+"/tasks/"+upid.String(), nil, nil, nil))
+		s.c.call(ctx, s.c.owner(upid), http.MethodDelete, "/nodes/"+upid.Node+"/tasks/"+upid.String(), nil, nil, nil))
+}
+
+// owner picks the identity that started the task: PVE lets other users
+// read a task only with Sys.Audit on the node, so a root@pam task (a
+// passthrough, a keyctl container) is polled with the root@pam login even
+// when the everyday token lacks that privilege.
+func (c *Client) owner(upid UPID) *identity {
+	if c.ticket != nil && upid.User == c.ticket.user {
+		return c.ticket
+	}
+	return c.def
 }
 
 // runTask sends a request that answers a UPID, waits for the task and
@@ -253,6 +264,14 @@ func (c *Client) runTask(ctx context.Context, id *identity, op, method, path str
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return st, cerr
+		}
+		// name the caller's operation, not the polling step ("task status
+		// qmstart 101"); the path still shows the task
+		var pe *Error
+		if errors.As(err, &pe) {
+			cp := *pe
+			cp.Op = op
+			return st, &cp
 		}
 		return st, opError(op, err)
 	}

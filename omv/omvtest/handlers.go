@@ -25,7 +25,7 @@ func (s *Server) methods() map[string]map[string]handler {
 			"noop":           func(any) (any, *rpcError) { return nil, nil },
 		},
 		"config": {
-			"isDirty":        func(any) (any, *rpcError) { return len(s.dirty) > 0, nil },
+			"isDirty":        s.isDirty,
 			"applyChanges":   func(p any) (any, *rpcError) { return nil, s.apply(p) },
 			"applyChangesBg": s.applyBg,
 			"revertChanges":  func(any) (any, *rpcError) { s.revert(); return nil, nil },
@@ -77,6 +77,20 @@ func (s *Server) methods() map[string]map[string]handler {
 			"getShareList": s.smbShareList,
 			"setShare":     s.smbSetShare,
 			"deleteShare":  s.smbDeleteShare,
+			// emptyRecycleBin {uuid} empties a share's recycle bin in the
+			// background; refused while samba is dirty (smb.inc).
+			"emptyRecycleBin": func(p any) (any, *rpcError) {
+				if s.dirty["samba"] {
+					return nil, errf(500, "Please apply the configuration changes first.")
+				}
+				id := pstr(pm(p), "uuid")
+				for _, sh := range s.m.shares {
+					if sh["uuid"] == id {
+						return s.startJob(nil), nil
+					}
+				}
+				return nil, errf(500, "Failed to execute XPath query '//services/smb/shares/share[uuid='%s']'.", id)
+			},
 			"getStats": func(any) (any, *rpcError) {
 				if s.dirty["samba"] {
 					return nil, errf(500, "Please apply the configuration changes first.")
@@ -123,12 +137,38 @@ func (s *Server) getInformation(any) (any, *rpcError) {
 	return info, nil
 }
 
+// isDirty is Config.isDirty: 7.x and later take an optional modules list
+// and answer for those only.
+func (s *Server) isDirty(params any) (any, *rpcError) {
+	if s.version == V6 {
+		return len(s.dirty) > 0, nil // 6.x takes and checks no params
+	}
+	if p, ok := params.(map[string]any); ok {
+		if m := validate(*obj(map[string]prop{"modules": {typ: "array", items: &prop{typ: "string"}}}), p, ""); m != "" {
+			return nil, errf(400, "%s", m)
+		}
+	}
+	if mods := pstrs(pm(params), "modules"); len(mods) > 0 {
+		for _, m := range mods {
+			if s.dirty[m] {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	return len(s.dirty) > 0, nil
+}
+
 func (s *Server) apply(params any) *rpcError {
 	p := pm(params)
 	mods := pstrs(p, "modules")
 	force := pbool(p, "force")
+	// config.inc skips a listed module that is not dirty before it looks
+	// the module up, so an unknown name only fails with force (no unknown
+	// module can be dirty). A listed alias ("zeroconf") never matches the
+	// dirty list, which holds module names ("avahi").
 	for _, m := range mods {
-		if _, ok := knownModules[m]; !ok {
+		if _, ok := knownModules[m]; !ok && force && moduleAliases[m] == "" {
 			return errf(500, "Module '%s' not found.", m)
 		}
 	}
@@ -191,13 +231,9 @@ func (s *Server) startJob(action func() *rpcError) string {
 	return name
 }
 
+// applyBg is callMethodBg("applyChanges"): errors of the apply surface as
+// the job's failure, read through Exec.getOutput.
 func (s *Server) applyBg(p any) (any, *rpcError) {
-	params := pm(p)
-	for _, m := range pstrs(params, "modules") {
-		if _, ok := knownModules[m]; !ok {
-			return nil, errf(500, "Module '%s' not found.", m)
-		}
-	}
 	return s.startJob(func() *rpcError { return s.apply(p) }), nil
 }
 
@@ -516,6 +552,8 @@ func (s *Server) folderList(p any) (any, *rpcError) {
 	items := []map[string]any{}
 	for _, f := range s.m.folders {
 		o := f.object(s)
+		// conf.system.sharedfolder has no mode: only set's reply carries it.
+		delete(o, "mode")
 		used := false
 		for _, sh := range s.m.shares {
 			if sh["sharedfolderref"] == f.uuid {
@@ -533,9 +571,27 @@ func (s *Server) folderList(p any) (any, *rpcError) {
 	return paginate(items, p), nil
 }
 
+// validShareName is 8.x's "sharename" format (MS-FSCC): no control
+// characters, none of " \ / [ ] : | < > + = ; , * ?, no leading or
+// trailing space.
+func validShareName(name string) bool {
+	if name == "" || strings.HasPrefix(name, " ") || strings.HasSuffix(name, " ") {
+		return false
+	}
+	for _, r := range name {
+		if r < 0x20 || strings.ContainsRune(`"\/[]:|<>+=;,*?`, r) {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *Server) folderSet(params any) (any, *rpcError) {
 	p := pm(params)
 	id, name, rel := pstr(p, "uuid"), pstr(p, "name"), pstr(p, "reldirpath")
+	if s.version == V85 && !validShareName(name) {
+		return nil, errf(400, "name: The value '%s' is not a valid share name.", name)
+	}
 	if strings.Contains(rel, "..") {
 		return nil, errf(500, "The field 'reldirpath' contains forbidden two-dot symbols.")
 	}
@@ -550,6 +606,8 @@ func (s *Server) folderSet(params any) (any, *rpcError) {
 	if !found {
 		return nil, errf(500, "Failed to execute XPath query '//system/fstab/mntent[uuid='%s']'.", mnt)
 	}
+	// sharemgmt.inc chmods the directory only when it creates it; the
+	// mode is not stored, just echoed in the reply.
 	mode := pstr(p, "mode")
 	if mode == "" {
 		mode = "775"
@@ -678,7 +736,7 @@ func (s *Server) smbSetSettings(params any) (any, *rpcError) {
 		}
 		s.m.smb[k] = v
 	}
-	s.markDirty("samba", "zeroconf")
+	s.markDirty("samba", "avahi")
 	return copyMap(s.m.smb), nil
 }
 
@@ -732,7 +790,7 @@ func (s *Server) smbSetShare(params any) (any, *rpcError) {
 			cur[k] = v
 		}
 	}
-	s.markDirty("samba", "zeroconf")
+	s.markDirty("samba", "avahi")
 	return copyMap(cur), nil
 }
 
@@ -741,7 +799,7 @@ func (s *Server) smbDeleteShare(params any) (any, *rpcError) {
 	for i, sh := range s.m.shares {
 		if sh["uuid"] == id {
 			s.m.shares = append(s.m.shares[:i], s.m.shares[i+1:]...)
-			s.markDirty("samba", "zeroconf")
+			s.markDirty("samba", "avahi")
 			return sh, nil
 		}
 	}
@@ -805,9 +863,13 @@ func (s *Server) setUser(params any) (any, *rpcError) {
 	}
 	u.email, u.comment = pstr(p, "email"), pstr(p, "comment")
 	u.groups = pstrs(p, "groups")
+	hadKeys := len(u.sshkeys) > 0
 	u.sshkeys = pstrs(p, "sshpubkeys")
 	u.disallow = pbool(p, "disallowusermod")
 	s.markDirty("postfix")
+	if hadKeys || len(u.sshkeys) > 0 {
+		s.markDirty("ssh") // ssh.inc onUser: a user with public keys changed
+	}
 	o := u.object()
 	o["password"] = pstr(p, "password") // OMV echoes the password sent
 	return o, nil
@@ -823,6 +885,9 @@ func (s *Server) deleteUser(params any) (any, *rpcError) {
 		return nil, errf(500, "Unauthorized attempt to modify the system user account '%s'", name)
 	}
 	delete(s.m.users, name)
+	if len(u.sshkeys) > 0 {
+		s.markDirty("ssh")
+	}
 	for _, f := range s.m.folders {
 		var keep []priv
 		for _, p := range f.privs {
@@ -919,8 +984,11 @@ func (s *Server) quotaGet(params any) (any, *rpcError) {
 	}
 	sort.Strings(groups)
 	add := func(typ, name string) {
-		v, u := kibToUnit(q[typ+":"+name])
-		out = append(out, map[string]any{"type": typ, "name": name, "bused": "0 B", "bhardlimit": v, "bunit": u})
+		entry := map[string]any{"type": typ, "name": name, "bused": "0 B", "bhardlimit": 0, "bunit": "MiB"}
+		if kib, ok := q[typ+":"+name]; ok {
+			entry["bhardlimit"], entry["bunit"] = kibToUnit(kib)
+		}
+		out = append(out, entry)
 	}
 	for _, n := range users {
 		add("user", n)

@@ -3,6 +3,7 @@ package omvtest
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -178,11 +179,17 @@ func (s *Server) markDirty(mods ...string) {
 }
 
 var knownModules = map[string]string{
-	"sharedfolders": "Shared folders", "systemd": "systemd", "samba": "SMB/CIFS", "zeroconf": "Zeroconf",
+	"sharedfolders": "Shared folders", "systemd": "systemd", "samba": "SMB/CIFS", "avahi": "Framework for Multicast DNS Service Discovery.",
 	"fstab": "File systems", "quota": "Quota", "monit": "Monit", "collectd": "Collectd", "mdadm": "Software RAID",
-	"initramfs": "initramfs", "smartmontools": "S.M.A.R.T.", "postfix": "Postfix", "cronapt": "cron-apt",
+	"initramfs": "initramfs", "smartmontools": "S.M.A.R.T.", "postfix": "Postfix", "ssh": "SSH", "cronapt": "cron-apt",
 	"nginx": "Web server",
 }
+
+// moduleAliases maps OMV module aliases to names. Listeners mark a module
+// dirty through its alias (samba.inc: getModule("zeroconf")->setDirty()),
+// but the dirty list, System.getInformation and applyChanges use the
+// name: an SMB change leaves "samba" and "avahi" dirty.
+var moduleAliases = map[string]string{"zeroconf": "avahi"}
 
 func (s *Server) newUUID() string {
 	s.seq++
@@ -332,26 +339,30 @@ var units = []struct {
 	kib  int64
 }{{"EiB", 1 << 50}, {"PiB", 1 << 40}, {"TiB", 1 << 30}, {"GiB", 1 << 20}, {"MiB", 1 << 10}, {"KiB", 1}}
 
-// kibToUnit renders stored KiB the way OMV's quota UI reads it back.
-func kibToUnit(k int64) (int64, string) {
-	if k == 0 {
-		return 0, "MiB"
+// kibToUnit renders stored KiB as OMV's Quota.get does: PHP
+// binary_format(kib, fromPrefix KiB, maxPrefix TiB, indexed) divides by
+// 1024 with bcdiv at scale 2 (cutting to two decimals at every step)
+// while the value is at least 1024, so 1536000 KiB reads 1.46 GiB.
+func kibToUnit(k int64) (float64, string) {
+	names := [...]string{"KiB", "MiB", "GiB", "TiB"}
+	cents, i := k*100, 0
+	for cents >= 1024*100 && i < len(names)-1 {
+		cents /= 1024
+		i++
 	}
-	for _, u := range units {
-		if k%u.kib == 0 {
-			return k / u.kib, u.name
-		}
-	}
-	return k, "KiB"
+	return float64(cents) / 100, names[i]
 }
 
+// unitToKiB is OMV's binary_convert(v, unit, "KiB") at scale 0: the value
+// is cut to a whole number first, so 1.46 GiB is stored as 1 GiB.
 func unitToKiB(v float64, unit string) (int64, bool) {
+	n := int64(math.Trunc(v))
 	if unit == "B" {
-		return int64(v / 1024), true
+		return n / 1024, true
 	}
 	for _, u := range units {
 		if u.name == unit {
-			return int64(v * float64(u.kib)), true
+			return n * u.kib, true
 		}
 	}
 	return 0, false

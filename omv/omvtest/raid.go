@@ -161,7 +161,8 @@ func (a *array) mdstat() string {
 	fmt.Fprintf(&b, "\n      %d blocks super 1.2 [%d/%d] [%s]\n", a.kib, a.slots, a.working(), up)
 	if sy := a.sync; sy != nil {
 		if sy.pending {
-			fmt.Fprintf(&b, "      \t%s=DELAYED\n", sy.action)
+			// md.c status_resync prints "resync=" whatever waits.
+			b.WriteString("      \tresync=DELAYED\n")
 		} else {
 			fmt.Fprintf(&b, "      %s  %s =%s\n", bar(sy.done, sy.total), sy.action, sy.progress())
 		}
@@ -198,12 +199,26 @@ func (a *array) stateText() string {
 	return strings.Join(parts, ", ")
 }
 
-// omvState is what RaidMgmt.getList reports as state: mdadm's State plus
-// the mdstat progress while a sync runs.
+// omvState is what RaidMgmt.getList reports as state, built as OMV's
+// StorageDeviceMdadm::getState does: mdadm's State, plus the text after
+// "resync|reshape|recovery =" in /proc/mdstat when the State says
+// resyncing or recovering (so a check or reshape gets no progress, and a
+// delayed resync reads "…, resyncing (DELAYED) (DELAYED)").
 func (a *array) omvState() string {
 	st := a.stateText()
-	if sy := a.sync; sy != nil && !sy.pending && !a.inactive {
-		st += " (" + strings.TrimSpace(sy.progress()) + ")"
+	sy := a.sync
+	if sy == nil || a.inactive {
+		return st
+	}
+	progress := "unknown"
+	switch {
+	case sy.pending:
+		progress = "DELAYED"
+	case sy.action != "check":
+		progress = strings.TrimSpace(sy.progress())
+	}
+	if strings.Contains(st, "resyncing") || strings.Contains(st, "recovering") {
+		return st + " (" + progress + ")"
 	}
 	return st
 }

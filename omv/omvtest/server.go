@@ -64,29 +64,30 @@ type Server struct {
 	URL string
 	srv *httptest.Server
 
-	mu          sync.Mutex
-	tls         bool
-	version     Version
-	now         time.Time
-	clock       func() time.Time
-	idle        time.Duration
-	legacyCodes bool
-	raidPlugin  bool
-	sessions    map[string]*session
-	latency     map[string]time.Duration
-	fail504     map[string]int
-	calls       map[string]int
-	total       int
-	writes      int
-	loginMails  int
-	jobFail     string
-	challenge   map[string]bool
-	jobLines    []string
-	m           *model
-	snap        *model // state at the first change after the last apply
-	dirty       map[string]bool
-	jobs        map[string]*job
-	seq         int
+	mu           sync.Mutex
+	tls          bool
+	version      Version
+	now          time.Time
+	clock        func() time.Time
+	idle         time.Duration
+	legacyCodes  bool
+	raidPlugin   bool
+	sessions     map[string]*session
+	latency      map[string]time.Duration
+	fail504      map[string]int
+	expireBefore map[string]bool
+	calls        map[string]int
+	total        int
+	writes       int
+	loginMails   int
+	jobFail      string
+	challenge    map[string]bool
+	jobLines     []string
+	m            *model
+	snap         *model // state at the first change after the last apply
+	dirty        map[string]bool
+	jobs         map[string]*job
+	seq          int
 }
 
 type session struct {
@@ -121,17 +122,20 @@ func WithTLS() Option { return func(s *Server) { s.tls = true } }
 // NewServer starts a seeded fake OMV on 127.0.0.1. Close it when done.
 func NewServer(opts ...Option) *Server {
 	s := &Server{
-		now:        time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-		idle:       5 * time.Minute,
-		raidPlugin: true,
-		sessions:   map[string]*session{},
-		latency:    map[string]time.Duration{},
-		fail504:    map[string]int{},
-		challenge:  map[string]bool{},
-		calls:      map[string]int{},
-		dirty:      map[string]bool{},
-		jobs:       map[string]*job{},
-		jobLines:   []string{"Deploying configuration ...\n", "Summary for local\n", "Succeeded: 12\n"},
+		now:          time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		idle:         5 * time.Minute,
+		raidPlugin:   true,
+		sessions:     map[string]*session{},
+		latency:      map[string]time.Duration{},
+		fail504:      map[string]int{},
+		expireBefore: map[string]bool{},
+		challenge:    map[string]bool{},
+		calls:        map[string]int{},
+		dirty:        map[string]bool{},
+		jobs:         map[string]*job{},
+		// Config.applyChangesBg writes no output: callMethodBg stores the
+		// JSON of applyChanges' result, null, i.e. "". It runs a few polls.
+		jobLines: []string{"", "", ""},
 	}
 	for _, o := range opts {
 		o(s)
@@ -242,6 +246,28 @@ func (s *Server) ExpireSessions() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sessions = map[string]*session{}
+}
+
+// SessionIDs returns the ids of the live sessions (to check that a client
+// never prints or logs them).
+func (s *Server) SessionIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.sessions))
+	for id := range s.sessions {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ExpireBefore destroys all sessions just before the next call of method
+// ("Service.method"), as an idle timeout would in the middle of a
+// sequence of calls; that call then gets 401 "Session not authenticated.".
+func (s *Server) ExpireBefore(method string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireBefore[strings.ToLower(method)] = true
 }
 
 // Calls returns how many RPC calls reached the server (all methods, login
@@ -431,6 +457,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	s.total++
 	s.calls[req.Service+"."+req.Method]++
+	if s.expireBefore[key] {
+		delete(s.expireBefore, key)
+		s.sessions = map[string]*session{}
+	}
 	res, rerr := s.dispatch(w, r, req.Service, req.Method, params, touch)
 	if n := s.fail504[key]; n > 0 {
 		s.fail504[key] = n - 1
@@ -509,19 +539,21 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, service, metho
 	if svc == "session" {
 		return s.sessionCall(w, r, sess, method, params)
 	}
-	h, ok := s.lookup(svc, method)
-	if h == nil {
-		if !ok {
-			return nil, errf(404, "RPC service '%s' not found.", service)
-		}
-		return nil, errf(404, "The method '%s' does not exist for the RPC service '%s'.", method, service)
-	}
+	// rpc/proxy/json.inc checks the session before it hands the call to
+	// omv-engined, which is where unknown services and methods show up.
 	if sess == nil {
 		return nil, errf(401, "Session not authenticated.")
 	}
 	if _, exists := s.m.users[sess.user]; !exists {
 		delete(s.sessions, sid)
 		return nil, errf(401, "Invalid user.")
+	}
+	h, ok := s.lookup(svc, method)
+	if h == nil {
+		if !ok {
+			return nil, errf(404, "RPC service '%s' not found.", service)
+		}
+		return nil, errf(404, "The method '%s' does not exist for the RPC service '%s'.", method, service)
 	}
 	if sess.role != "admin" && !(svc == "system" && method == "getInformation") {
 		return nil, errf(403, "Invalid context role.")

@@ -248,7 +248,9 @@ func TestSchemaAndModelChecks(t *testing.T) {
 			"mntentref": omvtest.MountPointUUID}, 500, "Failed to execute XPath query '//system/shares/sharedfolder[uuid='11111111-2222-4333-8444-555555555555']'."},
 		{"RaidMgmt.getDetail", map[string]any{"devicefile": "md0"}, 400, "devicefile: The value 'md0' is not a device file."},
 		{"Quota.set", map[string]any{"uuid": omvtest.FilesystemUUID, "quota": []any{}, "bogus": 1}, 200, ""},
-		{"Config.applyChanges", map[string]any{"modules": []string{"nope"}, "force": false}, 500, "Module 'nope' not found."},
+		// config.inc looks a listed module up only when it will deploy it.
+		{"Config.applyChanges", map[string]any{"modules": []string{"nope"}, "force": false}, 200, ""},
+		{"Config.applyChanges", map[string]any{"modules": []string{"nope"}, "force": true}, 500, "Module 'nope' not found."},
 	}
 	for _, tt := range tests {
 		svc, method, _ := strings.Cut(tt.method, ".")
@@ -323,4 +325,174 @@ func TestWithClock(t *testing.T) {
 	mu.Unlock()
 	r := w.call("Config", "isDirty", nil)
 	assert.Equal(t, "Session expired.", r.Error.Message)
+}
+
+// Quota.get reports limits as OMV's binary_format does (largest unit up to
+// TiB, cut to two decimals per step of 1024) and Quota.set cuts a
+// fractional bhardlimit to a whole number before converting to KiB
+// (binary_convert at scale 0), as quota.inc on 6.x-8.x does.
+func TestQuotaUnitsAsOMV(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	w.login()
+	get := func() map[string][2]any {
+		r := w.call("Quota", "get", map[string]any{"uuid": omvtest.FilesystemUUID})
+		require.Equal(t, 200, r.status)
+		var list []map[string]any
+		require.NoError(t, json.Unmarshal(r.Response, &list))
+		out := map[string][2]any{}
+		for _, q := range list {
+			out[q["type"].(string)+":"+q["name"].(string)] = [2]any{q["bhardlimit"], q["bunit"]}
+		}
+		return out
+	}
+	set := func(quota ...map[string]any) {
+		r := w.call("Quota", "set", map[string]any{"uuid": omvtest.FilesystemUUID, "quota": quota})
+		require.Equal(t, 200, r.status)
+	}
+	set(map[string]any{"type": "user", "name": "proxmox", "bhardlimit": 1500, "bunit": "MiB"},
+		map[string]any{"type": "user", "name": "docker", "bhardlimit": 3, "bunit": "PiB"},
+		map[string]any{"type": "group", "name": "users", "bhardlimit": 1023, "bunit": "KiB"})
+	assert.Equal(t, int64(1536000), w.srv.Quota(omvtest.FilesystemUUID, "proxmox"))
+	got := get()
+	assert.Equal(t, [2]any{1.46, "GiB"}, got["user:proxmox"], "1.4648… is cut, not rounded")
+	assert.Equal(t, [2]any{3072.0, "TiB"}, got["user:docker"], "maxPrefix TiB")
+	assert.Equal(t, [2]any{1023.0, "KiB"}, got["group:users"])
+
+	set(map[string]any{"type": "user", "name": "proxmox", "bhardlimit": 1.46, "bunit": "GiB"})
+	assert.Equal(t, int64(1<<20), w.srv.Quota(omvtest.FilesystemUUID, "proxmox"), "1.46 GiB is stored as 1 GiB")
+	assert.Equal(t, [2]any{0.0, "MiB"}, get()["user:docker"], "no entry: OMV's default")
+}
+
+// rpc/proxy/json.inc checks the session before omv-engined looks the
+// service up: without a session even an unknown service is a 401.
+func TestSessionCheckedBeforeLookup(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	r := w.call("Nope", "x", nil)
+	assert.Equal(t, 401, r.status)
+	assert.Equal(t, "Session not authenticated.", r.Error.Message)
+	w.login()
+	r = w.call("Nope", "x", nil)
+	assert.Equal(t, 404, r.status)
+	assert.Equal(t, "RPC service 'Nope' not found.", r.Error.Message)
+}
+
+// RaidMgmt.getList's state is built like StorageDeviceMdadm::getState:
+// progress only after "resyncing"/"recovering".
+func TestRAIDStateAsOMV(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	w.srv.SetIdleTimeout(0)
+	w.login()
+	state := func() string {
+		r := w.call("RaidMgmt", "getList", map[string]any{"start": 0, "limit": nil})
+		require.Equal(t, 200, r.status)
+		var res struct {
+			Data []struct {
+				State string `json:"state"`
+			} `json:"data"`
+		}
+		require.NoError(t, json.Unmarshal(r.Response, &res))
+		require.Len(t, res.Data, 1)
+		return res.Data[0].State
+	}
+	assert.Equal(t, "clean", state())
+	require.NoError(t, w.srv.StartSync("md0", "check", false))
+	w.srv.Advance(time.Minute)
+	assert.Equal(t, "clean, checking", state(), "OMV's progress regex knows no check")
+	w.srv.Advance(time.Hour)
+	require.NoError(t, w.srv.StartSync("md0", "resync", true))
+	assert.Equal(t, "clean, resyncing (DELAYED) (DELAYED)", state())
+	require.NoError(t, w.srv.ResumeSync("md0"))
+	w.srv.Advance(time.Minute)
+	assert.Regexp(t, `^clean, resyncing \(0\.6% \(6000000/976630464\) finish=\d+\.\dmin speed=100000K/sec\)$`, state())
+}
+
+func TestIsDirtyModulesAndShareNames(t *testing.T) {
+	t.Parallel()
+	for _, v := range []omvtest.Version{omvtest.V6, omvtest.V7, omvtest.V85} {
+		w := newWire(t, omvtest.WithVersion(v))
+		w.login()
+		r := w.call("Quota", "set", map[string]any{"uuid": omvtest.FilesystemUUID, "quota": []any{}})
+		require.Equal(t, 200, r.status)
+		r = w.call("Config", "isDirty", map[string]any{"modules": []string{"samba"}})
+		require.Equal(t, 200, r.status)
+		// 6.x has no modules filter: any dirty module counts.
+		assert.Equal(t, v == omvtest.V6, string(r.Response) == "true", v.String())
+		r = w.call("Config", "isDirty", map[string]any{"modules": []string{"quota"}})
+		assert.Equal(t, "true", string(r.Response), v.String())
+
+		folder := map[string]any{"uuid": omvtest.NewObjectUUID, "name": "bad:name", "reldirpath": "x/", "comment": "",
+			"mntentref": omvtest.MountPointUUID}
+		r = w.call("ShareMgmt", "set", folder)
+		if v == omvtest.V85 {
+			assert.Equal(t, 400, r.status)
+			assert.Equal(t, "name: The value 'bad:name' is not a valid share name.", r.Error.Message)
+		} else {
+			assert.Equal(t, 200, r.status, v.String())
+		}
+	}
+}
+
+// An SMB change marks samba and, through its alias zeroconf, avahi: the
+// dirty list holds module names, so applying "zeroconf" deploys nothing.
+func TestModuleAliasInDirtyList(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	w.login()
+	r := w.call("SMB", "getShareList", map[string]any{"start": 0, "limit": nil})
+	require.Equal(t, 200, r.status)
+	var list struct {
+		Data []map[string]any `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(r.Response, &list))
+	share := list.Data[0]
+	delete(share, "sharedfoldername")
+	share["comment"] = "changed"
+	require.Equal(t, 200, w.call("SMB", "setShare", share).status)
+	assert.Equal(t, []string{"avahi", "samba"}, w.srv.DirtyModules())
+	require.Equal(t, 200, w.call("Config", "applyChanges", map[string]any{"modules": []string{"samba", "zeroconf"}, "force": false}).status)
+	assert.Equal(t, []string{"avahi"}, w.srv.DirtyModules(), "zeroconf is not in the dirty list")
+	require.Equal(t, 200, w.call("Config", "applyChanges", map[string]any{"modules": []string{"avahi"}, "force": false}).status)
+	assert.Empty(t, w.srv.DirtyModules())
+}
+
+func TestSharedFolderModeNotStored(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	w.login()
+	r := w.call("ShareMgmt", "set", map[string]any{"uuid": omvtest.NewObjectUUID, "name": "x", "reldirpath": "x/", "comment": "",
+		"mntentref": omvtest.MountPointUUID, "mode": "700"})
+	require.Equal(t, 200, r.status)
+	var obj map[string]any
+	require.NoError(t, json.Unmarshal(r.Response, &obj))
+	assert.Equal(t, "700", obj["mode"], "set echoes the mode")
+	r = w.call("ShareMgmt", "getList", map[string]any{"start": 0, "limit": nil})
+	var list struct {
+		Data []map[string]any `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(r.Response, &list))
+	require.NotEmpty(t, list.Data)
+	for _, f := range list.Data {
+		assert.NotContains(t, f, "mode", "conf.system.sharedfolder has no mode")
+	}
+}
+
+func TestEmptyRecycleBinNeedsCleanSamba(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	w.login()
+	const share = "2a2b3c4d-0003-4000-8000-00000000000c" // media
+	r := w.call("SMB", "emptyRecycleBin", map[string]any{"uuid": share})
+	require.Equal(t, 200, r.status)
+	var file string
+	require.NoError(t, json.Unmarshal(r.Response, &file))
+	assert.True(t, strings.HasPrefix(file, "/tmp/bgstatus"), file)
+	require.Equal(t, 200, w.call("SMB", "setSettings", map[string]any{"enable": true, "workgroup": "W", "serverstring": "s",
+		"loglevel": 0, "usesendfile": true, "aio": true, "timeserver": false, "winssupport": false, "winsserver": "",
+		"homesenable": false, "homesbrowseable": true, "extraoptions": ""}).status)
+	r = w.call("SMB", "emptyRecycleBin", map[string]any{"uuid": share})
+	assert.Equal(t, 500, r.status)
+	assert.Equal(t, "Please apply the configuration changes first.", r.Error.Message)
 }

@@ -70,7 +70,20 @@ func addUnixUser(t *testing.T, name string) {
 	out, err := exec.Command("useradd", "--no-create-home", "--no-user-group", "--gid", "users",
 		"--shell", "/usr/sbin/nologin", "--home-dir", "/nonexistent", name).CombinedOutput()
 	require.NoError(t, err, "useradd %s: %s", name, out)
-	t.Cleanup(func() { _ = exec.Command("userdel", name).Run() })
+	t.Cleanup(func() {
+		// userdel refuses while a process still runs as the user (an smbd
+		// child that is just exiting): retry briefly, and say so if the
+		// account stays behind.
+		var out []byte
+		var err error
+		for range 20 {
+			if out, err = exec.Command("userdel", name).CombinedOutput(); err == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Errorf("userdel %s: %v: %s", name, err, out)
+	})
 }
 
 // startSmbd runs Debian's smbd on 127.0.0.1 with a private configuration
@@ -118,14 +131,39 @@ func startSmbd(t *testing.T) peer {
 	dfree := filepath.Join(dir, "dfree.sh")
 	require.NoError(t, os.WriteFile(dfree, []byte("#!/bin/sh\n# total and available 1K blocks, like a 2 GiB quota with 1 GiB used\necho 2097152 1048576\n"), 0o755))
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	require.NoError(t, l.Close())
-	p.addr = fmt.Sprintf("127.0.0.1:%d", port)
-
+	// The free port is found by listening and closing, so another process
+	// may take it before smbd binds: try a few ports.
 	conf := filepath.Join(dir, "smb.conf")
-	cfg := fmt.Sprintf(`[global]
+	var lastLogs string
+	for attempt := 0; attempt < 3; attempt++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		port := l.Addr().(*net.TCPAddr).Port
+		require.NoError(t, l.Close())
+		p.addr = fmt.Sprintf("127.0.0.1:%d", port)
+		require.NoError(t, os.WriteFile(conf, []byte(smbConf(dir, port, p.users)), 0o644))
+		if attempt == 0 {
+			for i, u := range p.users {
+				cmd := exec.Command(smbpasswd, "-c", conf, "-a", "-s", u)
+				cmd.Stdin = strings.NewReader(p.pw[i] + "\n" + p.pw[i] + "\n")
+				out, err := cmd.CombinedOutput()
+				require.NoError(t, err, "smbpasswd -a %s: %s", u, out)
+			}
+		}
+		ok, logs := runSmbd(t, smbd, conf, p.addr)
+		if ok {
+			return p
+		}
+		lastLogs = logs
+	}
+	t.Fatalf("smbd did not start on 127.0.0.1:\n%s", lastLogs)
+	return p
+}
+
+// smbConf is a private smb.conf: every state, lock, pid and passdb file
+// lives under dir, smbd listens on 127.0.0.1:port only.
+func smbConf(dir string, port int, users [2]string) string {
+	return fmt.Sprintf(`[global]
 	server role = standalone server
 	workgroup = HOMELAB
 	smb ports = %[2]d
@@ -164,53 +202,70 @@ func startSmbd(t *testing.T) peer {
 	path = %[1]s/public
 	valid users = %[3]s %[4]s
 	read only = yes
-`, dir, port, p.users[0], p.users[1])
-	require.NoError(t, os.WriteFile(conf, []byte(cfg), 0o644))
-	for i, u := range p.users {
-		cmd := exec.Command(smbpasswd, "-c", conf, "-a", "-s", u)
-		cmd.Stdin = strings.NewReader(p.pw[i] + "\n" + p.pw[i] + "\n")
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "smbpasswd -a %s: %s", u, out)
-	}
+`, dir, port, users[0], users[1])
+}
 
+// runSmbd starts smbd and waits until it listens on addr. It reports
+// false with smbd's output when smbd exits or does not listen (e.g. the
+// port was taken meanwhile). A started smbd is stopped in Cleanup together
+// with the children it forks.
+func runSmbd(t *testing.T, smbd, conf, addr string) (bool, string) {
+	t.Helper()
 	var logs syncBuffer
 	cmd := exec.Command(smbd, "--foreground", "--no-process-group", "--debug-stdout", "--debuglevel=1", "--configfile="+conf)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Own process group so Cleanup can signal smbd's children too; and if
+	// the test binary dies (timeout), the kernel kills smbd.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	require.NoError(t, cmd.Start())
+	pgid := cmd.Process.Pid
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		// smbd forks a child per connection: signal the whole group we made.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	stop := func() {
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			<-done
 		}
-		if t.Failed() {
-			t.Logf("smbd output:\n%s", logs.String())
+		// Helpers and per-connection children may outlive the parent:
+		// kill what is left and wait until the group is empty, so no smbd
+		// stays behind and userdel can run.
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		for i := 0; syscall.Kill(-pgid, 0) == nil; i++ {
+			if i > 100 {
+				t.Errorf("smbd processes of group %d did not exit", pgid)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-	})
+	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", p.addr, 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			_ = c.Close()
-			break
+			t.Cleanup(func() {
+				stop()
+				if t.Failed() {
+					t.Logf("smbd output:\n%s", logs.String())
+				}
+			})
+			return true, ""
 		}
 		select {
 		case <-done:
-			t.Fatalf("smbd exited early:\n%s", logs.String())
+			stop()
+			return false, logs.String()
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("smbd did not listen on %s:\n%s", p.addr, logs.String())
+			stop()
+			return false, logs.String()
 		}
 		time.Sleep(50 * time.Millisecond) // test helper waiting on an external process
 	}
-	return p
 }
 
 func TestAuditRealSamba(t *testing.T) {

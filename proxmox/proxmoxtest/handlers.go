@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -88,7 +89,20 @@ func (s *Server) handle(r *http.Request, rc *reqCtx, perr *apiError) (any, int, 
 	case "GET /cluster/resources":
 		return s.resources(rc.str("type")), -1, nil
 	case "GET /cluster/status":
-		return []map[string]any{{"type": "cluster", "name": "homelab", "nodes": len(s.nodes), "quorate": 1, "version": 1, "id": "cluster"}}, -1, nil
+		out := []map[string]any{{"type": "cluster", "name": "homelab", "nodes": len(s.nodes), "quorate": 1, "version": 1, "id": "cluster"}}
+		local := s.localNode()
+		for i, n := range s.nodeNames() {
+			e := map[string]any{"type": "node", "name": n, "id": "node/" + n, "nodeid": i + 1, "ip": fmt.Sprintf("192.168.88.%d", 2+i),
+				"online": 0, "local": 0, "level": ""}
+			if s.nodes[n].online {
+				e["online"] = 1
+			}
+			if n == local {
+				e["local"] = 1
+			}
+			out = append(out, e)
+		}
+		return out, -1, nil
 	case "GET /nodes/{node}/qemu", "GET /nodes/{node}/lxc":
 		return s.listGuests(pp["node"], strings.Split(tmpl, "/")[3]), -1, nil
 	case "GET /nodes/{node}/qemu/{vmid}/status/current", "GET /nodes/{node}/lxc/{vmid}/status/current":
@@ -246,6 +260,18 @@ func (s *Server) handle(r *http.Request, rc *reqCtx, perr *apiError) (any, int, 
 	return nil, -1, errf(501, "Method '%s %s' not implemented by proxmoxtest", rc.method, rc.path)
 }
 
+// localNode is the node whose pveproxy answers: Node when present, else
+// the first node by name.
+func (s *Server) localNode() string {
+	if s.nodes[Node] != nil {
+		return Node
+	}
+	if names := s.nodeNames(); len(names) > 0 {
+		return names[0]
+	}
+	return ""
+}
+
 func (s *Server) perm(rc *reqCtx, path, priv string) *apiError {
 	if d := s.denied[rc.identity]; d != nil && d[priv] {
 		return errf(403, "Permission check failed (%s, %s)", path, priv)
@@ -354,7 +380,13 @@ func (s *Server) guestEntry(g *guest, current bool) map[string]any {
 		mem = 512
 	}
 	maxmem := uint64(mem) << 20
-	e := map[string]any{"vmid": g.vmid, "name": g.name(), "status": g.status, "cpus": max(1, atoi(g.config["cores"])),
+	// PVE's status is the process state: a paused VM is "running" and
+	// only qmpstatus says "paused".
+	status := g.status
+	if status == "paused" {
+		status = "running"
+	}
+	e := map[string]any{"vmid": g.vmid, "name": g.name(), "status": status, "cpus": max(1, atoi(g.config["cores"])),
 		"maxmem": maxmem, "maxdisk": uint64(32 << 30), "disk": 0, "cpu": 0, "mem": 0, "uptime": 0,
 		"netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0}
 	if g.typ == "lxc" {
@@ -365,7 +397,7 @@ func (s *Server) guestEntry(g *guest, current bool) map[string]any {
 		e["template"] = 1
 		e["pid"] = nil
 	}
-	if g.status == "running" {
+	if status == "running" {
 		e["mem"] = maxmem / 2
 		e["cpu"] = 0.02
 		e["uptime"] = int64(s.clock().Sub(g.started) / time.Second)
@@ -607,6 +639,9 @@ var driveOpts = map[string]string{
 	"queues": "s", "model": "i",
 }
 
+// urlencodedRE is pve-common's "urlencoded" format (drive serials).
+var urlencodedRE = regexp.MustCompile(`^[-%a-zA-Z0-9_.!~*'()]*$`)
+
 var driveBools = map[string]bool{"backup": true, "replicate": true, "ssd": true, "iothread": true, "ro": true,
 	"scsiblock": true, "shared": true, "snapshot": true, "detect_zeroes": true}
 
@@ -657,6 +692,9 @@ func checkDrive(key, v string, root bool) (map[string]string, *apiError) {
 		}
 		if k == "serial" && len(val) > 60 {
 			return nil, bad("invalid format - format error\n" + key + ".serial: value may only be 60 characters long")
+		}
+		if k == "serial" && !urlencodedRE.MatchString(val) {
+			return nil, bad("invalid format - format error\n" + key + ".serial: invalid urlencoded string: " + val)
 		}
 	}
 	if strings.HasPrefix(file, "/") && !root {
@@ -914,6 +952,13 @@ func (s *Server) updateStorage(rc *reqCtx) (any, *apiError) {
 	}
 	if d := rc.str("digest"); d != "" && d != configDigest(st.config) {
 		return nil, errf(500, "detected modified configuration - file changed by other user? Try again.")
+	}
+	// pve-storage: a plugin's "fixed" options (CIFS server, share, path)
+	// are set on create only (SectionConfig check_config).
+	for _, k := range []string{"server", "share", "path", "export", "vgname", "thinpool"} {
+		if rc.has(k) {
+			return nil, errf(500, "can't change value of fixed parameter '%s'", k)
+		}
 	}
 	for _, k := range strings.Split(rc.str("delete"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -1246,7 +1291,7 @@ func (s *Server) bulk(rc *reqCtx, start bool) string {
 		if start && !rc.has("vms") && !rc.boolean("force", false) && g.config["onboot"] != "1" {
 			continue
 		}
-		if (g.status == "running") == start {
+		if (g.status == "running" || g.status == "paused") == start {
 			continue
 		}
 		sel = append(sel, g)

@@ -657,10 +657,16 @@ func (s *Server) verifyTicket(t string) (string, bool) {
 
 func (s *Server) verifyCSRF(tok, u string) bool {
 	ts, sig, ok := strings.Cut(tok, ":")
-	if !ok {
+	if !ok || !hmac.Equal([]byte(sig), []byte(s.sign("csrf", u, ts))) {
 		return false
 	}
-	return hmac.Equal([]byte(sig), []byte(s.sign("csrf", u, ts)))
+	// like the ticket, a CSRF token is good for 2 h (PVE::Ticket)
+	n, err := strconv.ParseInt(ts, 16, 64)
+	if err != nil {
+		return false
+	}
+	age := s.now().Sub(time.Unix(n, 0))
+	return age >= -5*time.Minute && age <= 2*time.Hour
 }
 
 func (s *Server) match(path string) (string, map[string]string) {

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -167,4 +169,28 @@ func TestFaultsAndRecord(t *testing.T) {
 
 	err := r.do("GET", "/nodes/proxmox1/qemu/999/status/current", nil, token)
 	assert.NotContains(t, err.body, "message", "pve8 error bodies have no message")
+}
+
+func TestCSRFTokenExpiresWithItsTicket(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+	r := newRaw(t, proxmoxtest.WithClock(clock))
+	login := func(password string) (string, string) {
+		rep := r.do("POST", "/access/ticket", url.Values{"username": {"root@pam"}, "password": {password}}, nil)
+		require.Equal(t, 200, rep.status)
+		d := rep.body["data"].(map[string]any)
+		return d["ticket"].(string), d["CSRFPreventionToken"].(string)
+	}
+	ticket, oldCSRF := login(proxmoxtest.RootPassword)
+	advance(90 * time.Minute)
+	ticket, newCSRF := login(ticket) // renewal
+	advance(31 * time.Minute)        // the first login is now 2 h 1 min old
+	hdr := map[string]string{"Cookie": "PVEAuthCookie=" + url.QueryEscape(ticket), "CSRFPreventionToken": oldCSRF}
+	stale := r.do("POST", "/nodes/proxmox1/status", url.Values{"command": {"reboot"}}, hdr)
+	assert.Equal(t, 401, stale.status, "a renewed ticket with the old CSRF token")
+	hdr["CSRFPreventionToken"] = newCSRF
+	assert.Equal(t, 200, r.do("POST", "/nodes/proxmox1/status", url.Values{"command": {"reboot"}}, hdr).status)
 }

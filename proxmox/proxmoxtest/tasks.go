@@ -132,6 +132,11 @@ func (s *Server) taskStatus(rc *reqCtx) (any, *apiError) {
 		}
 		return nil, &apiError{status: 400, msg: "Parameter verification failed.", errors: map[string]string{"upid": "no such task"}}
 	}
+	if t.user != rc.identity { // PVE: other users' tasks need Sys.Audit on the node
+		if err := s.perm(rc, "/nodes/"+t.node, "Sys.Audit"); err != nil {
+			return nil, err
+		}
+	}
 	var pid, pstart, st uint64
 	fmt.Sscanf(strings.Split(t.upid, ":")[2], "%X", &pid)
 	fmt.Sscanf(strings.Split(t.upid, ":")[3], "%X", &pstart)
