@@ -185,6 +185,7 @@ type FilterRule struct {
 	ID               ID
 	Chain            string
 	Action           string
+	JumpTarget       string // the chain a jump rule continues in
 	SrcAddress       string
 	DstAddress       string
 	SrcAddressList   string
@@ -203,10 +204,17 @@ type FilterRule struct {
 	Other            map[string]string
 }
 
-var filterKnown = map[string]bool{".id": true, "chain": true, "action": true, "src-address": true, "dst-address": true,
-	"src-address-list": true, "dst-address-list": true, "in-interface": true, "out-interface": true,
+var filterKnown = map[string]bool{".id": true, "chain": true, "action": true, "jump-target": true, "src-address": true,
+	"dst-address": true, "src-address-list": true, "dst-address-list": true, "in-interface": true, "out-interface": true,
 	"in-interface-list": true, "out-interface-list": true, "connection-state": true, "protocol": true,
 	"dst-port": true, "comment": true, "disabled": true, "dynamic": true, "invalid": true, "bytes": true, "packets": true}
+
+// filterNonMatchers are properties RouterOS prints on filter rules that do
+// not select packets: logging and the parameters of actions. Every rule
+// carries log and log-prefix, so counting them as matchers would make
+// every rule look partial.
+var filterNonMatchers = map[string]bool{"log": true, "log-prefix": true, "reject-with": true, "address-list": true,
+	"address-list-timeout": true, "hw-offload": true, ".about": true, ".nextid": true}
 
 // FilterRules lists the filter rules in order.
 //
@@ -218,7 +226,7 @@ func (s *FirewallService) FilterRules(ctx context.Context) ([]FilterRule, error)
 	}
 	out := make([]FilterRule, 0, len(recs))
 	for _, r := range recs {
-		fr := FilterRule{ID: r.ID(), Chain: r["chain"], Action: r["action"], SrcAddress: r["src-address"],
+		fr := FilterRule{ID: r.ID(), Chain: r["chain"], Action: r["action"], JumpTarget: r["jump-target"], SrcAddress: r["src-address"],
 			DstAddress: r["dst-address"], SrcAddressList: r["src-address-list"], DstAddressList: r["dst-address-list"],
 			InInterface: r["in-interface"], OutInterface: r["out-interface"], InInterfaceList: r["in-interface-list"],
 			OutInterfaceList: r["out-interface-list"], ConnectionState: r["connection-state"], Protocol: r["protocol"],
@@ -251,10 +259,12 @@ type IsolationReport struct {
 // AuditIsolation reports whether network from (e.g. Guest 10.1.1.0/24) can
 // open connections to network to (e.g. LAN 192.168.1.0/24) through the
 // forward chain. It walks the enabled forward rules in order, as the
-// router does for a new connection: a rule matching all such traffic
+// router does for a new connection, and follows jumps into custom chains
+// (a return goes back to the caller): a rule matching all such traffic
 // decides; an accept rule matching some of it (a port, a protocol, an
 // address list) is a leak; a drop matching only some of it does not
-// isolate. Jumps to custom chains are not followed and count as partial.
+// isolate. Interface lists and address lists are not resolved: they count
+// as matching some of the traffic.
 //
 // RouterOS API: /ip/address/print, /ip/firewall/filter/print
 func (s *FirewallService) AuditIsolation(ctx context.Context, from, to netip.Prefix) (IsolationReport, error) {
@@ -288,34 +298,81 @@ const (
 	matchAll
 )
 
+// maxJumpDepth bounds how deep AuditIsolation follows jumps (a loop of
+// jumps would otherwise never end).
+const maxJumpDepth = 16
+
 // auditForward is the pure part of AuditIsolation.
 func auditForward(rules []FilterRule, from, to netip.Prefix, inIface, outIface string) (bool, *FilterRule, string) {
-	for i := range rules {
-		r := &rules[i]
-		if r.Chain != "forward" || r.Disabled || r.Invalid {
+	a := auditor{rules: rules, from: from, to: to, in: inIface, out: outIface}
+	if v, decided := a.walk("forward", matchAll, 0); decided {
+		return v.isolated, v.rule, v.reason
+	}
+	return false, nil, fmt.Sprintf("no forward rule blocks %s to %s; the default policy accepts", from, to)
+}
+
+type auditor struct {
+	rules    []FilterRule
+	from, to netip.Prefix
+	in, out  string
+}
+
+type verdict struct {
+	isolated bool
+	rule     *FilterRule
+	reason   string
+}
+
+// walk evaluates chain for the traffic that reaches it: all of it, or only
+// some when the jump into the chain matched part of it. It reports
+// decided=false when the traffic falls off the chain's end or returns.
+func (a *auditor) walk(chain string, scope match, depth int) (verdict, bool) {
+	if depth > maxJumpDepth {
+		return verdict{reason: fmt.Sprintf("jumps nest deeper than %d chains at %s; not followed", maxJumpDepth, chain)}, true
+	}
+	for i := range a.rules {
+		r := &a.rules[i]
+		if r.Chain != chain || r.Disabled || r.Invalid {
 			continue
 		}
-		m := ruleMatch(r, from, to, inIface, outIface)
+		m := min(ruleMatch(r, a.from, a.to, a.in, a.out), scope)
 		if m == matchNone {
 			continue
 		}
 		switch r.Action {
 		case "drop", "reject", "tarpit":
 			if m == matchAll {
-				return true, r, fmt.Sprintf("rule %s (%s) %ss all traffic from %s to %s", r.ID, r.Comment, r.Action, from, to)
+				return verdict{true, r, fmt.Sprintf("rule %s (%s) %ss all traffic from %s to %s", r.ID, r.Comment, r.Action, a.from, a.to)}, true
 			}
 		case "accept", "fasttrack-connection":
 			if m == matchAll {
-				return false, r, fmt.Sprintf("rule %s (%s) accepts traffic from %s to %s", r.ID, r.Comment, from, to)
+				return verdict{false, r, fmt.Sprintf("rule %s (%s) accepts traffic from %s to %s", r.ID, r.Comment, a.from, a.to)}, true
 			}
-			return false, r, fmt.Sprintf("rule %s (%s) accepts some traffic from %s to %s", r.ID, r.Comment, from, to)
+			return verdict{false, r, fmt.Sprintf("rule %s (%s) accepts some traffic from %s to %s", r.ID, r.Comment, a.from, a.to)}, true
 		case "jump":
-			if m == matchAll {
-				return false, r, fmt.Sprintf("rule %s (%s) jumps to another chain; not followed", r.ID, r.Comment)
+			if r.JumpTarget == "" || r.JumpTarget == chain || slices.Contains([]string{"forward", "input", "output"}, r.JumpTarget) {
+				return verdict{false, r, fmt.Sprintf("rule %s (%s) jumps to chain %q; not followed", r.ID, r.Comment, r.JumpTarget)}, true
 			}
+			if v, decided := a.walk(r.JumpTarget, m, depth+1); decided {
+				if v.rule == nil {
+					v.rule = r
+				}
+				return v, true
+			}
+		case "return":
+			if chain == "forward" {
+				// Leaving the built-in chain: its default policy accepts.
+				return verdict{false, r, fmt.Sprintf("rule %s (%s) returns from the forward chain; the default policy accepts", r.ID, r.Comment)}, true
+			}
+			if m == matchAll {
+				return verdict{}, false
+			}
+			// Part of the traffic goes back to the caller; a later drop
+			// here cannot cover it any more.
+			scope = matchSome
 		}
 	}
-	return false, nil, fmt.Sprintf("no forward rule blocks %s to %s; the default policy accepts", from, to)
+	return verdict{}, false
 }
 
 // ruleMatch says whether r matches all, some or none of the new
@@ -344,8 +401,10 @@ func ruleMatch(r *FilterRule, from, to netip.Prefix, inIface, outIface string) m
 			lower(matchSome)
 		}
 	}
-	if len(r.Other) > 0 {
-		lower(matchSome)
+	for k, v := range r.Other {
+		if v != "" && !filterNonMatchers[k] {
+			lower(matchSome)
+		}
 	}
 	return m
 }

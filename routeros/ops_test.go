@@ -279,6 +279,47 @@ func TestAuditIsolation(t *testing.T) {
 		assert.True(t, rep.Isolated, "an interface-based drop isolates too")
 		assert.Equal(t, "iface drop", rep.Rule.Comment)
 	})
+	t.Run("rule order: a drop below the accept-all fails", func(t *testing.T) {
+		t.Parallel()
+		srv, c := lab(t)
+		removeRule(t, srv, routerostest.LabGuestRule)
+		// add appends, so the drop lands after "allow forward".
+		_, err := srv.Run("/ip/firewall/filter/add", "=chain=forward", "=action=drop", "=src-address="+routerostest.LabGuest,
+			"=dst-address="+routerostest.LabLAN, "=comment=too late")
+		require.NoError(t, err)
+		rep, err := c.Firewall.AuditIsolation(t.Context(), guest, lan)
+		require.NoError(t, err)
+		assert.False(t, rep.Isolated)
+		require.NotNil(t, rep.Rule)
+		assert.Equal(t, "allow forward", rep.Rule.Comment)
+	})
+	t.Run("custom chains are followed", func(t *testing.T) {
+		t.Parallel()
+		srv, c := lab(t)
+		removeRule(t, srv, routerostest.LabGuestRule)
+		id := ruleID(t, srv, "allow forward")
+		for _, r := range [][]string{
+			{"/ip/firewall/filter/add", "=chain=forward", "=action=jump", "=jump-target=guest-in", "=in-interface=bridge-guest", "=comment=to guest chain", "=place-before=" + id},
+			{"/ip/firewall/filter/add", "=chain=guest-in", "=action=drop", "=dst-address=" + routerostest.LabLAN, "=comment=guest chain drop"},
+		} {
+			_, err := srv.Run(r...)
+			require.NoError(t, err)
+		}
+		rep, err := c.Firewall.AuditIsolation(t.Context(), guest, lan)
+		require.NoError(t, err)
+		assert.True(t, rep.Isolated, rep.Reason)
+		require.NotNil(t, rep.Rule)
+		assert.Equal(t, "guest chain drop", rep.Rule.Comment)
+
+		// An accept for one port ahead of the drop in the custom chain leaks.
+		_, err = srv.Run("/ip/firewall/filter/add", "=chain=guest-in", "=action=accept", "=protocol=tcp", "=dst-port=80",
+			"=comment=guest web", "=place-before="+ruleID(t, srv, "guest chain drop"))
+		require.NoError(t, err)
+		rep, err = c.Firewall.AuditIsolation(t.Context(), guest, lan)
+		require.NoError(t, err)
+		assert.False(t, rep.Isolated)
+		assert.Equal(t, "guest web", rep.Rule.Comment)
+	})
 }
 
 func ruleID(t *testing.T, srv *routerostest.Server, comment string) string {
@@ -314,6 +355,30 @@ func TestAuditForwardPure(t *testing.T) {
 		{"unrelated accept", []FilterRule{{Chain: "forward", Action: "accept", SrcAddress: "192.168.100.0/24"}, {Chain: "forward", Action: "drop"}}, true},
 		{"address-list accept leaks", []FilterRule{{Chain: "forward", Action: "accept", SrcAddressList: "vip"}, {Chain: "forward", Action: "drop"}}, false},
 		{"wrong in-interface drop", []FilterRule{{Chain: "forward", Action: "drop", InInterface: "bridge-lan"}}, false},
+		// RouterOS prints log and log-prefix on every rule: not matchers.
+		{"log fields do not make a drop partial", []FilterRule{{Chain: "forward", Action: "drop", SrcAddress: "10.1.1.0/24",
+			Other: map[string]string{"log": "false", "log-prefix": "", "src-port": ""}}}, true},
+		{"an unmodelled matcher makes a drop partial", []FilterRule{{Chain: "forward", Action: "drop",
+			Other: map[string]string{"connection-nat-state": "!dstnat"}}}, false},
+		{"drop after a full accept", []FilterRule{{Chain: "forward", Action: "accept"}, {Chain: "forward", Action: "drop", SrcAddress: "10.1.1.0/24"}}, false},
+		{"jump to a chain that drops", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "guest", InInterface: "bridge-guest"},
+			{Chain: "guest", Action: "drop", DstAddress: "192.168.1.0/24"}, {Chain: "forward", Action: "accept"}}, true},
+		{"partial jump to a chain that accepts leaks", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "svc", Protocol: "tcp"},
+			{Chain: "svc", Action: "accept", DstPort: "445"}, {Chain: "forward", Action: "drop"}}, false},
+		{"partial jump to a chain that drops all does not isolate", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "svc", Protocol: "tcp"},
+			{Chain: "svc", Action: "drop"}, {Chain: "forward", Action: "accept"}}, false},
+		{"chain falling through returns to the caller", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "noop"},
+			{Chain: "noop", Action: "accept", SrcAddress: "172.16.0.0/12"}, {Chain: "forward", Action: "drop"}}, true},
+		{"partial return escapes a later drop", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "c"},
+			{Chain: "c", Action: "return", Protocol: "udp"}, {Chain: "c", Action: "drop"}, {Chain: "forward", Action: "accept"}}, false},
+		{"full return then drop in forward", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "c"},
+			{Chain: "c", Action: "return"}, {Chain: "c", Action: "accept"}, {Chain: "forward", Action: "drop"}}, true},
+		{"jump loop is not followed forever", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "a"},
+			{Chain: "a", Action: "jump", JumpTarget: "b"}, {Chain: "b", Action: "jump", JumpTarget: "a"}, {Chain: "forward", Action: "drop"}}, false},
+		{"disabled jump is skipped", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "c", Disabled: true},
+			{Chain: "c", Action: "accept"}, {Chain: "forward", Action: "drop"}}, true},
+		{"accept by an in-interface list leaks (lists are not resolved)", []FilterRule{{Chain: "forward", Action: "accept", InInterfaceList: "LAN"},
+			{Chain: "forward", Action: "drop"}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, _, reason := auditForward(tc.rules, guest, lan, "bridge-guest", "bridge-lan")

@@ -359,7 +359,15 @@ func (s *Server) add(menu string, t *table, cmd command) ([][]string, error) {
 	if t.duplicate(vals, nil) {
 		return nil, trap(4, "failure: already have such entry")
 	}
-	r := s.insert(menu, vals)
+	pos := -1
+	if ref, ok := cmd.get("place-before"); ok && t.spec.ordered {
+		rows := t.find(ref)
+		if len(rows) != 1 {
+			return nil, trap(1, "no such item")
+		}
+		pos = slices.Index(t.rows, rows[0])
+	}
+	r := s.insertAt(menu, vals, pos)
 	if d, ok := parseDuration(vals["timeout"]); ok && d > 0 && menu == "/ip/firewall/address-list" {
 		r.expires = time.Now().Add(d)
 		s.expiring++
@@ -415,11 +423,19 @@ func parseDuration(v string) (time.Duration, bool) {
 	return total, true
 }
 
-func (s *Server) insert(menu string, vals map[string]string) *row {
+func (s *Server) insert(menu string, vals map[string]string) *row { return s.insertAt(menu, vals, -1) }
+
+// insertAt inserts a row before position pos (-1: at the end), as
+// add's place-before does in ordered menus; s.mu is held.
+func (s *Server) insertAt(menu string, vals map[string]string, pos int) *row {
 	s.nextID++
 	r := &row{id: s.nextID, values: vals}
 	t := s.tables[menu]
-	t.rows = append(t.rows, r)
+	if pos < 0 || pos >= len(t.rows) {
+		t.rows = append(t.rows, r)
+	} else {
+		t.rows = slices.Insert(t.rows, pos, r)
+	}
 	t.indexAdd(r)
 	s.notify(menu, r.item())
 	return r

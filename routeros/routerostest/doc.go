@@ -14,7 +14,8 @@
 // /32, DHCP leases, address lists, a DDNS script and its scheduler entry.
 //
 // Unknown commands and bad values are answered with !trap and !done as the
-// router does; listen, print follow and pppoe monitor stream until /cancel.
+// router does; filter rules keep their order (add appends, place-before
+// inserts) and print log and log-prefix like the router; listen, print follow and pppoe monitor stream until /cancel.
 // WithVersion switches version-dependent behaviour (!empty from 7.18,
 // WireGuard field names). Transcript records every sentence received and
 // InjectFault arms failures: dropped connections (after N sentences or mid
