@@ -1,0 +1,108 @@
+package routeros
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/routeros/routerostest"
+)
+
+// peerSpecs returns n peers with fresh keys in 10.<net>.0.0/16.
+func peerSpecs(t *testing.T, net, n int) []PeerSpec {
+	t.Helper()
+	specs := make([]PeerSpec, n)
+	for i := range specs {
+		kp, err := GenerateKeyPair()
+		require.NoError(t, err)
+		specs[i] = PeerSpec{Name: fmt.Sprintf("n%d-p%d", net, i), PublicKey: kp.Public,
+			AllowedAddress: []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(net), byte(i / 250), byte(i%250 + 1)}), 32)}}
+	}
+	return specs
+}
+
+// routerIDs maps public key to the .id the router holds.
+func routerIDs(t *testing.T, c *Client) map[string]ID {
+	t.Helper()
+	peers, err := c.WireGuard.Peers(t.Context(), "")
+	require.NoError(t, err)
+	out := map[string]ID{}
+	for _, p := range peers {
+		out[p.PublicKey] = p.ID
+	}
+	return out
+}
+
+// TestPipelineMatchesRepliesByTag: replies of a pipelined batch arrive out
+// of order and one command is refused in the middle; every id must still
+// belong to its own peer. A client that paired replies by arrival order
+// would hand out the wrong ids.
+func TestPipelineMatchesRepliesByTag(t *testing.T) {
+	t.Parallel()
+	srv, c := lab(t)
+	specs := peerSpecs(t, 20, 6)
+	// Armed in this order so that each counts the adds it sees.
+	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultTrap, Command: "/interface/wireguard/peers/add", Nth: 4, Category: 1, Message: "failure: refused for the test"})
+	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultDelay, Command: "/interface/wireguard/peers/add", Delay: 80 * time.Millisecond})
+	_, err := c.WireGuard.Peers(t.Context(), "") // read the version first, outside the batch
+	require.NoError(t, err)
+	before := c.RoundTrips()
+	ids, err := c.WireGuard.AddPeers(t.Context(), specs)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrBadValue)
+	assert.ErrorContains(t, err, "refused for the test")
+	assert.LessOrEqual(t, c.RoundTrips()-before, int64(2), "one batch (plus the version read)")
+	require.Len(t, ids, len(specs))
+	have := routerIDs(t, c)
+	for i, sp := range specs {
+		if i == 3 {
+			assert.Empty(t, ids[i], "the refused peer has no id")
+			assert.NotContains(t, have, sp.PublicKey)
+			continue
+		}
+		require.Contains(t, have, sp.PublicKey)
+		assert.Equal(t, have[sp.PublicKey], ids[i], "peer %d", i)
+	}
+	// The session survived the trap: still one connection.
+	conns := map[int]bool{}
+	for _, s := range srv.Transcript() {
+		conns[s.Conn] = true
+	}
+	assert.Len(t, conns, 1)
+}
+
+// TestConcurrentPipelines runs pipelined batches from several goroutines
+// over the one connection, with replies delayed like a network, and checks
+// every id against the router.
+func TestConcurrentPipelines(t *testing.T) {
+	t.Parallel()
+	_, c := lab(t, routerostest.WithLatency(time.Millisecond))
+	const workers = 4
+	all := make([][]PeerSpec, workers)
+	got := make([][]ID, workers)
+	errs := make([]error, workers)
+	for w := range workers {
+		all[w] = peerSpecs(t, 30+w, 25)
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[w], errs[w] = c.WireGuard.AddPeers(t.Context(), all[w])
+		}()
+	}
+	wg.Wait()
+	have := routerIDs(t, c)
+	for w := range workers {
+		require.NoError(t, errs[w])
+		for i, sp := range all[w] {
+			assert.Equal(t, have[sp.PublicKey], got[w][i], "worker %d peer %d", w, i)
+		}
+	}
+}
