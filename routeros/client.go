@@ -149,7 +149,14 @@ func (c *Client) attach(conn net.Conn) {
 	c.conn = conn
 	c.lmu.Lock()
 	c.live = conn
+	// Close stores closed before it reads live under lmu: either it sees
+	// this connection or this sees closed. A connection dialled while Close
+	// ran must not be logged in on.
+	closed := c.closed.Load()
 	c.lmu.Unlock()
+	if closed {
+		_ = conn.Close()
+	}
 	c.br = bufio.NewReaderSize(conn, 64<<10)
 	c.w = proto.NewWriter(conn)
 	c.loggedIn = false
@@ -310,6 +317,10 @@ func (c *Client) ready(ctx context.Context) error {
 			return &Error{Op: "redial", Category: -1, Err: err, kinds: []error{ErrConnection}}
 		}
 		c.attach(conn)
+		if c.closed.Load() {
+			c.markBroken(net.ErrClosed)
+			return &Error{Op: "redial", Category: -1, kinds: []error{ErrClosed}}
+		}
 	}
 	if !c.loggedIn {
 		return c.login(ctx)

@@ -1,7 +1,9 @@
 package routeros
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"sync"
 	"testing"
@@ -104,5 +106,47 @@ func TestConcurrentPipelines(t *testing.T) {
 		for i, sp := range all[w] {
 			assert.Equal(t, have[sp.PublicKey], got[w][i], "worker %d peer %d", w, i)
 		}
+	}
+}
+
+// TestCloseDuringRedial closes the client while a call is redialling. The
+// new connection must not outlive Close: the call must not go on to log in
+// on it (here the login would hang until the call's timeout).
+func TestCloseDuringRedial(t *testing.T) {
+	t.Parallel()
+	srv, c := lab(t)
+	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultFatal, Message: "bye"})
+	_, err := c.System.Identity(t.Context())
+	require.ErrorIs(t, err, ErrFatal) // the connection is now broken
+
+	srv.SetLoginMode(routerostest.LoginNeverAnswer)
+	dialing, proceed := make(chan struct{}), make(chan struct{})
+	orig := c.dial
+	c.dial = func(ctx context.Context) (net.Conn, error) {
+		close(dialing)
+		<-proceed
+		return orig(ctx)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.System.Identity(context.Background()) // bounded only by DefaultTimeout
+		done <- err
+	}()
+	<-dialing
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close() }()
+	time.Sleep(50 * time.Millisecond) // let Close pass the live connection before the dial returns
+	close(proceed)
+	select {
+	case err := <-closed:
+		assert.NoError(t, err)
+	case <-time.After(3 * time.Second):
+		t.Fatal("Close waited for a login on a connection dialled after it")
+	}
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, ErrClosed)
+	case <-time.After(3 * time.Second):
+		t.Fatal("the call did not end")
 	}
 }
