@@ -224,6 +224,10 @@ func (s *FirewallService) FilterRules(ctx context.Context) ([]FilterRule, error)
 	if err != nil {
 		return nil, err
 	}
+	return filterRulesFrom(recs), nil
+}
+
+func filterRulesFrom(recs []Record) []FilterRule {
 	out := make([]FilterRule, 0, len(recs))
 	for _, r := range recs {
 		fr := FilterRule{ID: r.ID(), Chain: r["chain"], Action: r["action"], JumpTarget: r["jump-target"], SrcAddress: r["src-address"],
@@ -241,7 +245,7 @@ func (s *FirewallService) FilterRules(ctx context.Context) ([]FilterRule, error)
 		}
 		out = append(out, fr)
 	}
-	return out, nil
+	return out
 }
 
 // IsolationReport is the verdict of AuditIsolation.
@@ -263,31 +267,106 @@ type IsolationReport struct {
 // (a return goes back to the caller): a rule matching all such traffic
 // decides; an accept rule matching some of it (a port, a protocol, an
 // address list) is a leak; a drop matching only some of it does not
-// isolate. Interface lists and address lists are not resolved: they count
-// as matching some of the traffic.
+// isolate. Interfaces come from the networks' addresses, and interface
+// lists are resolved from their members; a list defined with include or
+// exclude, and address lists, count as matching some of the traffic.
+// Everything is read in one pipelined round trip.
 //
-// RouterOS API: /ip/address/print, /ip/firewall/filter/print
+// RouterOS API: /ip/address/print, /ip/firewall/filter/print,
+// /interface/list/print, /interface/list/member/print
 func (s *FirewallService) AuditIsolation(ctx context.Context, from, to netip.Prefix) (IsolationReport, error) {
+	const op = "audit isolation"
 	from, to = from.Masked(), to.Masked()
 	rep := IsolationReport{From: from, To: to}
-	addrs, err := s.c.IP.Addresses(ctx)
+	cmds := []cmd{
+		{"/ip/address/print", "=.proplist=address,interface,disabled"},
+		{"/ip/firewall/filter/print"},
+		{"/interface/list/print", "=.proplist=name,include,exclude"},
+		{"/interface/list/member/print", "=.proplist=list,interface,disabled"},
+	}
+	res, err := s.c.do(ctx, op, cmds...)
 	if err != nil {
 		return rep, err
 	}
-	rules, err := s.FilterRules(ctx)
-	if err != nil {
-		return rep, err
+	for i := range 2 {
+		if res[i].trap != nil {
+			return rep, trapError(op, cmds[i][0], res[i].trap)
+		}
 	}
 	ifaceOf := func(p netip.Prefix) string {
-		for _, a := range addrs {
-			if !a.Disabled && a.Address.Masked() == p {
-				return a.Interface
+		for _, a := range res[0].re {
+			if ap, err := ParsePrefix(a["address"]); err == nil && !a.Bool("disabled") && ap.Masked() == p {
+				return a["interface"]
 			}
 		}
 		return ""
 	}
-	rep.Isolated, rep.Rule, rep.Reason = auditForward(rules, from, to, ifaceOf(from), ifaceOf(to))
+	var lists ifaceLists
+	if res[2].trap == nil && res[3].trap == nil {
+		// Without the lists (an old router, a restricted user) every
+		// list matcher stays a partial match.
+		lists = resolveLists(res[2].re, res[3].re)
+	}
+	rep.Isolated, rep.Rule, rep.Reason = auditForward(filterRulesFrom(res[1].re), from, to, ifaceOf(from), ifaceOf(to), lists)
 	return rep, nil
+}
+
+// ifaceLists is what the audit knows of /interface/list membership; the
+// zero value knows nothing.
+type ifaceLists struct {
+	known   bool
+	members map[string]map[string]bool // list → interfaces, enabled members only
+	opaque  map[string]bool            // lists built with include/exclude
+}
+
+func resolveLists(lists, members []Record) ifaceLists {
+	l := ifaceLists{known: true, members: map[string]map[string]bool{}, opaque: map[string]bool{}}
+	for _, r := range lists {
+		if r["include"] != "" || r["exclude"] != "" {
+			l.opaque[r["name"]] = true
+		}
+	}
+	for _, m := range members {
+		if m.Bool("disabled") {
+			continue
+		}
+		if l.members[m["list"]] == nil {
+			l.members[m["list"]] = map[string]bool{}
+		}
+		l.members[m["list"]][m["interface"]] = true
+	}
+	return l
+}
+
+// match says whether an in/out-interface-list matcher (possibly negated
+// with !) matches all, some or none of the traffic on iface.
+func (l ifaceLists) match(rule, iface string) match {
+	if rule == "" {
+		return matchAll
+	}
+	neg := strings.HasPrefix(rule, "!")
+	name := strings.TrimPrefix(rule, "!")
+	if iface == "" || !l.known {
+		return matchSome
+	}
+	var in bool
+	switch name {
+	case "all":
+		in = true
+	case "none":
+		in = false
+	case "dynamic", "static":
+		return matchSome // built-in lists by interface kind: not modelled
+	default:
+		if l.opaque[name] {
+			return matchSome
+		}
+		in = l.members[name][iface]
+	}
+	if in != neg {
+		return matchAll
+	}
+	return matchNone
 }
 
 type match int
@@ -303,8 +382,8 @@ const (
 const maxJumpDepth = 16
 
 // auditForward is the pure part of AuditIsolation.
-func auditForward(rules []FilterRule, from, to netip.Prefix, inIface, outIface string) (bool, *FilterRule, string) {
-	a := auditor{rules: rules, from: from, to: to, in: inIface, out: outIface}
+func auditForward(rules []FilterRule, from, to netip.Prefix, inIface, outIface string, lists ifaceLists) (bool, *FilterRule, string) {
+	a := auditor{rules: rules, from: from, to: to, in: inIface, out: outIface, lists: lists}
 	if v, decided := a.walk("forward", matchAll, 0); decided {
 		return v.isolated, v.rule, v.reason
 	}
@@ -315,6 +394,7 @@ type auditor struct {
 	rules    []FilterRule
 	from, to netip.Prefix
 	in, out  string
+	lists    ifaceLists
 }
 
 type verdict struct {
@@ -335,7 +415,7 @@ func (a *auditor) walk(chain string, scope match, depth int) (verdict, bool) {
 		if r.Chain != chain || r.Disabled || r.Invalid {
 			continue
 		}
-		m := min(ruleMatch(r, a.from, a.to, a.in, a.out), scope)
+		m := min(ruleMatch(r, a.from, a.to, a.in, a.out, a.lists), scope)
 		if m == matchNone {
 			continue
 		}
@@ -377,7 +457,7 @@ func (a *auditor) walk(chain string, scope match, depth int) (verdict, bool) {
 
 // ruleMatch says whether r matches all, some or none of the new
 // connections from → to.
-func ruleMatch(r *FilterRule, from, to netip.Prefix, inIface, outIface string) match {
+func ruleMatch(r *FilterRule, from, to netip.Prefix, inIface, outIface string, lists ifaceLists) match {
 	m := matchAll
 	lower := func(x match) {
 		if x < m {
@@ -396,7 +476,9 @@ func ruleMatch(r *FilterRule, from, to netip.Prefix, inIface, outIface string) m
 	lower(addrMatch(r.DstAddress, to))
 	lower(ifaceMatch(r.InInterface, inIface))
 	lower(ifaceMatch(r.OutInterface, outIface))
-	for _, other := range []string{r.SrcAddressList, r.DstAddressList, r.InInterfaceList, r.OutInterfaceList, r.Protocol, r.DstPort} {
+	lower(lists.match(r.InInterfaceList, inIface))
+	lower(lists.match(r.OutInterfaceList, outIface))
+	for _, other := range []string{r.SrcAddressList, r.DstAddressList, r.Protocol, r.DstPort} {
 		if other != "" {
 			lower(matchSome)
 		}

@@ -381,10 +381,68 @@ func TestAuditForwardPure(t *testing.T) {
 			{Chain: "forward", Action: "drop"}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, _, reason := auditForward(tc.rules, guest, lan, "bridge-guest", "bridge-lan")
+			got, _, reason := auditForward(tc.rules, guest, lan, "bridge-guest", "bridge-lan", ifaceLists{})
 			assert.Equal(t, tc.isolated, got, reason)
 		})
 	}
+}
+
+func TestAuditInterfaceLists(t *testing.T) {
+	t.Parallel()
+	guest, lan := mustPrefix("10.1.1.0/24"), mustPrefix("192.168.1.0/24")
+	lists := resolveLists(
+		[]Record{{"name": "LAN"}, {"name": "WAN"}, {"name": "GUEST"}, {"name": "INNER", "include": "LAN,GUEST"}},
+		[]Record{{"list": "LAN", "interface": "bridge-lan"}, {"list": "WAN", "interface": "pppoe-out1"},
+			{"list": "GUEST", "interface": "bridge-guest"}, {"list": "WAN", "interface": "bridge-guest", "disabled": "true"}})
+	for _, tc := range []struct {
+		name     string
+		rules    []FilterRule
+		isolated bool
+	}{
+		{"drop guest list to lan list", []FilterRule{{Chain: "forward", Action: "drop", InInterfaceList: "GUEST", OutInterfaceList: "LAN"}}, true},
+		{"accept from lan list does not cover the guest", []FilterRule{{Chain: "forward", Action: "accept", InInterfaceList: "LAN"},
+			{Chain: "forward", Action: "drop", InInterface: "bridge-guest"}}, true},
+		{"accept from not-wan covers the guest", []FilterRule{{Chain: "forward", Action: "accept", InInterfaceList: "!WAN"},
+			{Chain: "forward", Action: "drop"}}, false},
+		{"disabled member does not count", []FilterRule{{Chain: "forward", Action: "accept", InInterfaceList: "WAN"},
+			{Chain: "forward", Action: "drop"}}, true},
+		{"drop from wan list does not isolate the guest", []FilterRule{{Chain: "forward", Action: "drop", InInterfaceList: "WAN"}}, false},
+		{"a list built with include is not resolved", []FilterRule{{Chain: "forward", Action: "drop", InInterfaceList: "INNER"}}, false},
+		{"built-in all", []FilterRule{{Chain: "forward", Action: "drop", InInterfaceList: "all", OutInterfaceList: "!none"}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _, reason := auditForward(tc.rules, guest, lan, "bridge-guest", "bridge-lan", lists)
+			assert.Equal(t, tc.isolated, got, reason)
+		})
+	}
+
+	t.Run("against the fake", func(t *testing.T) {
+		t.Parallel()
+		srv, c := lab(t)
+		removeRule(t, srv, routerostest.LabGuestRule)
+		allow := ruleID(t, srv, "allow forward")
+		for _, r := range [][]string{
+			{"/ip/firewall/filter/add", "=chain=forward", "=action=accept", "=in-interface-list=LAN", "=comment=lan out", "=place-before=" + allow},
+			{"/ip/firewall/filter/add", "=chain=forward", "=action=drop", "=in-interface=bridge-guest", "=out-interface-list=LAN", "=comment=guest to lan", "=place-before=" + allow},
+		} {
+			_, err := srv.Run(r...)
+			require.NoError(t, err)
+		}
+		before := c.RoundTrips()
+		rep, err := c.Firewall.AuditIsolation(t.Context(), guest, lan)
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), c.RoundTrips()-before, "one pipelined round trip")
+		assert.True(t, rep.Isolated, rep.Reason)
+		assert.Equal(t, "guest to lan", rep.Rule.Comment)
+
+		// Put the guest bridge into the LAN list: the accept now covers it.
+		_, err = srv.Run("/interface/list/member/add", "=list=LAN", "=interface=bridge-guest")
+		require.NoError(t, err)
+		rep, err = c.Firewall.AuditIsolation(t.Context(), guest, lan)
+		require.NoError(t, err)
+		assert.False(t, rep.Isolated)
+		assert.Equal(t, "lan out", rep.Rule.Comment)
+	})
 }
 
 func TestWireGuardInterfaces(t *testing.T) {

@@ -11,7 +11,8 @@
 // keeps a table per menu seeded with the homelab lab: LAN 192.168.1.0/24,
 // Guest 10.1.1.0/24 with a forward drop rule towards the LAN, WireGuard
 // 192.168.100.0/24 on wireguard1 with two peers, pppoe-out1 with a public
-// /32, DHCP leases, address lists, a DDNS script and its scheduler entry.
+// /32, DHCP leases, address lists, interface lists LAN and WAN with their
+// members, a DDNS script and its scheduler entry.
 //
 // Unknown commands and bad values are answered with !trap and !done as the
 // router does; filter rules keep their order (add appends, place-before

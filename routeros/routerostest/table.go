@@ -338,6 +338,21 @@ func specs() map[string]*menuSpec {
 			unique:   []string{"interface", "public-key"},
 			named:    true,
 		},
+		"/interface/list": {
+			fields:   fieldsOf(map[string]kind{"name": kString, "include": kString, "exclude": kString, "comment": kString}),
+			readOnly: setOf("builtin", "dynamic"),
+			defaults: map[string]string{"builtin": "false", "dynamic": "false", "include": "", "exclude": ""},
+			required: []string{"name"},
+			unique:   []string{"name"},
+			named:    true,
+		},
+		"/interface/list/member": {
+			fields:   fieldsOf(map[string]kind{"list": kString, "interface": kIface, "disabled": kBool, "comment": kString}),
+			readOnly: setOf("dynamic"),
+			defaults: map[string]string{"disabled": "false", "dynamic": "false"},
+			required: []string{"list", "interface"},
+			unique:   []string{"list", "interface"},
+		},
 		"/interface/pppoe-client": {
 			fields:   fieldsOf(map[string]kind{"name": kString, "interface": kIface, "user": kString, "password": kString, "add-default-route": kBool, "use-peer-dns": kBool, "disabled": kBool}),
 			readOnly: setOf("running"),
