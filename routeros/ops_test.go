@@ -628,6 +628,40 @@ func TestNextFreeAddressFull(t *testing.T) {
 	assert.ErrorIs(t, err, ErrNotFound)
 }
 
+func TestNextFreeAddressIgnoresOtherInterfacesDefaultRoute(t *testing.T) {
+	t.Parallel()
+	_, c := lab(t)
+	ctx := t.Context()
+	// The router is also a client of a VPN provider: a full-tunnel peer on
+	// another interface.
+	_, err := c.WireGuard.CreateInterface(ctx, "wg-provider", InterfaceOptions{ListenPort: 51820})
+	require.NoError(t, err)
+	kp, err := GenerateKeyPair()
+	require.NoError(t, err)
+	_, err = c.WireGuard.AddPeer(ctx, PeerSpec{Interface: "wg-provider", PublicKey: kp.Public,
+		AllowedAddress: []netip.Prefix{mustPrefix("0.0.0.0/0")}})
+	require.NoError(t, err)
+	next, err := c.WireGuard.NextFreeAddress(ctx, "", netip.Prefix{})
+	require.NoError(t, err)
+	assert.Equal(t, "192.168.100.4", next.String())
+	ob, err := c.WireGuard.Onboard(ctx, "tablet", OnboardOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "192.168.100.4/32", ob.Address.String())
+
+	// A peer of another interface holding an address inside the network
+	// still counts.
+	_, err = c.WireGuard.CreateInterface(ctx, "wg-site", InterfaceOptions{ListenPort: 51821})
+	require.NoError(t, err)
+	kp2, err := GenerateKeyPair()
+	require.NoError(t, err)
+	_, err = c.WireGuard.AddPeer(ctx, PeerSpec{Interface: "wg-site", PublicKey: kp2.Public,
+		AllowedAddress: []netip.Prefix{mustPrefix("192.168.100.5/32")}})
+	require.NoError(t, err)
+	next, err = c.WireGuard.NextFreeAddress(ctx, "", netip.Prefix{})
+	require.NoError(t, err)
+	assert.Equal(t, "192.168.100.6", next.String())
+}
+
 func TestKeys(t *testing.T) {
 	t.Parallel()
 	kp, err := GenerateKeyPair()

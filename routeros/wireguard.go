@@ -433,7 +433,9 @@ func (s *WireGuardService) RemovePeer(ctx context.Context, iface, nameOrKey stri
 }
 
 // NextFreeAddress returns the lowest host address of network not used by
-// the router's own addresses or any peer's allowed-address. When network
+// the router's own addresses or a peer's allowed-address (peers of other
+// interfaces count only with prefixes inside the network, so a full-tunnel
+// peer to a VPN provider does not use up every address). When network
 // is the zero Prefix it is taken from iface's address (192.168.100.1/24 on
 // wireguard1 gives 192.168.100.0/24).
 //
@@ -450,6 +452,7 @@ func (s *WireGuardService) NextFreeAddress(ctx context.Context, iface string, ne
 }
 
 type survey struct {
+	ifaceName string
 	ifaceAddr netip.Prefix // the interface's address, if any
 	addrs     []Record
 	peers     []Peer
@@ -471,7 +474,7 @@ func (s *WireGuardService) survey(ctx context.Context, op, iface string, full bo
 	if err != nil {
 		return nil, err
 	}
-	st := &survey{addrs: res[0].re}
+	st := &survey{ifaceName: iface, addrs: res[0].re}
 	if st.peers, err = peersFrom(op, res[1].re); err != nil {
 		return nil, err
 	}
@@ -515,7 +518,15 @@ func (st *survey) nextFree(op string, network netip.Prefix) (netip.Addr, error) 
 		}
 	}
 	for _, p := range st.peers {
-		used = append(used, p.AllowedAddress...)
+		for _, a := range p.AllowedAddress {
+			// A peer of another interface routing more than the whole
+			// network (a VPN provider's 0.0.0.0/0) does not use an
+			// address in it; overlaps only matter within one interface.
+			if p.Interface != st.ifaceName && a.Bits() < network.Bits() {
+				continue
+			}
+			used = append(used, a)
+		}
 	}
 	last := lastAddr(network)
 	for a := network.Addr().Next(); a.IsValid() && a.Less(last); a = a.Next() {
