@@ -116,23 +116,25 @@ func (r SyncResult) Changed() bool { return len(r.Added)+len(r.Removed) > 0 }
 
 // SyncAddressList makes the static entries of list equal to desired (a set;
 // order and duplicates do not matter). It reads the list once, then sends
-// the removals as one command and the additions pipelined over the same
-// connection: two round trips whatever the size. Dynamic entries (with a
-// timeout) are left alone and count as present. Running it twice changes nothing the second time.
+// the enables, removals and additions pipelined over the same connection:
+// two round trips whatever the size. Dynamic entries (with a timeout) are
+// left alone and count as present; a disabled static entry of a desired
+// address is enabled (and reported as added: it was not in effect).
+// Running it twice changes nothing the second time.
 //
-// RouterOS API: /ip/firewall/address-list/print, remove, add
+// RouterOS API: /ip/firewall/address-list/print, enable, remove, add
 func (s *FirewallService) SyncAddressList(ctx context.Context, list string, desired []string) (SyncResult, error) {
 	op := "sync address-list " + list
 	want := make(map[string]bool, len(desired))
 	for _, d := range desired {
 		want[NormalizeListAddress(d)] = true
 	}
-	recs, err := s.c.print(ctx, op, "/ip/firewall/address-list", "?list="+list, "=.proplist=.id,address,dynamic")
+	recs, err := s.c.print(ctx, op, "/ip/firewall/address-list", "?list="+list, "=.proplist=.id,address,dynamic,disabled")
 	if err != nil {
 		return SyncResult{}, err
 	}
 	var res SyncResult
-	var removeIDs []string
+	var removeIDs, enableIDs, enabled []string
 	have := make(map[string]bool, len(recs))
 	for _, r := range recs {
 		a := r["address"]
@@ -145,25 +147,35 @@ func (s *FirewallService) SyncAddressList(ctx context.Context, list string, desi
 		}
 		if want[a] && !have[a] {
 			have[a] = true
+			if r.Bool("disabled") {
+				enableIDs = append(enableIDs, r[".id"])
+				enabled = append(enabled, a)
+			}
 			continue
 		}
 		removeIDs = append(removeIDs, r[".id"])
 		res.Removed = append(res.Removed, a)
 	}
 	var cmds []cmd
+	if len(enableIDs) > 0 {
+		cmds = append(cmds, cmd{"/ip/firewall/address-list/enable", kv(".id", strings.Join(enableIDs, ","))})
+	}
 	if len(removeIDs) > 0 {
 		cmds = append(cmds, cmd{"/ip/firewall/address-list/remove", kv(".id", strings.Join(removeIDs, ","))})
 	}
+	var added []string
 	for a := range want {
 		if !have[a] {
-			res.Added = append(res.Added, a)
+			added = append(added, a)
 		}
 	}
-	slices.Sort(res.Added)
-	slices.Sort(res.Removed)
-	for _, a := range res.Added {
+	slices.Sort(added)
+	for _, a := range added {
 		cmds = append(cmds, addressCmd(list, a, AddressOptions{}))
 	}
+	res.Added = append(added, enabled...)
+	slices.Sort(res.Added)
+	slices.Sort(res.Removed)
 	if len(cmds) == 0 {
 		return res, nil
 	}

@@ -195,6 +195,33 @@ func TestSyncAddressList(t *testing.T) {
 	assert.Equal(t, "/ip/firewall/address-list/remove", last[0])
 }
 
+func TestSyncAddressListEnablesDisabledEntries(t *testing.T) {
+	t.Parallel()
+	srv, c := lab(t)
+	ctx := t.Context()
+	// A disabled entry is not in effect: a sync that wants the address
+	// must enable it (the router refuses a second entry for it).
+	for _, a := range []string{"10.0.0.5", "10.0.0.6"} {
+		_, err := srv.Run("/ip/firewall/address-list/add", "=list=x", "=address="+a, "=disabled=yes")
+		require.NoError(t, err)
+	}
+	before := c.RoundTrips()
+	res, err := c.Firewall.SyncAddressList(ctx, "x", []string{"10.0.0.5"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), c.RoundTrips()-before)
+	assert.Equal(t, []string{"10.0.0.5"}, res.Added, "enabling puts the address in effect")
+	assert.Equal(t, []string{"10.0.0.6"}, res.Removed)
+	list, err := c.Firewall.AddressList(ctx, "x")
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, "10.0.0.5", list[0].Address)
+	assert.False(t, list[0].Disabled)
+
+	res, err = c.Firewall.SyncAddressList(ctx, "x", []string{"10.0.0.5"})
+	require.NoError(t, err)
+	assert.False(t, res.Changed(), "second run changes nothing")
+}
+
 func TestSyncAddressListReportsRefusals(t *testing.T) {
 	t.Parallel()
 	_, c := lab(t)
