@@ -811,6 +811,19 @@ func TestEnsurePeerUpdatesOnlyDifferences(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, ch.Changed)
 
+	// A disabled peer does not work: ensuring it enables it, once.
+	_, err = srv.Run("/interface/wireguard/peers/disable", "=.id="+string(phone.ID))
+	require.NoError(t, err)
+	ch, err = c.WireGuard.EnsurePeer(ctx, spec)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"disabled"}, ch.Changed)
+	peers, err = c.WireGuard.Peers(ctx, "wireguard1")
+	require.NoError(t, err)
+	assert.False(t, peers[0].Disabled)
+	ch, err = c.WireGuard.EnsurePeer(ctx, spec)
+	require.NoError(t, err)
+	assert.Empty(t, ch.Changed)
+
 	_, err = c.WireGuard.EnsurePeer(ctx, PeerSpec{PublicKey: phone.PublicKey})
 	assert.ErrorIs(t, err, ErrBadValue, "no allowed address")
 }

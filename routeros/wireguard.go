@@ -320,7 +320,7 @@ type PeerChange struct {
 
 // EnsurePeer makes the peer with spec's public key on spec's interface
 // match spec: it adds it when missing and otherwise sets only the fields
-// that differ. A second run changes nothing. The preshared key is only
+// that differ, enabling a disabled peer. A second run changes nothing. The preshared key is only
 // compared when the router shows it (it is a sensitive field).
 //
 // RouterOS API: /interface/wireguard/peers/print, add, set
@@ -343,6 +343,7 @@ func (s *WireGuardService) EnsurePeer(ctx context.Context, spec PeerSpec) (PeerC
 	}
 	cur := recs[0]
 	want := spec.fields(major, minor)
+	want["disabled"] = "no" // a disabled peer does not match a spec
 	set := cmd{"/interface/wireguard/peers/set", kv(".id", cur[".id"])}
 	var changed []string
 	keys := make([]string, 0, len(want))
@@ -375,7 +376,10 @@ func sameValue(k, have, want string) bool {
 		return true
 	}
 	switch k {
-	case "responder", "is-responder":
+	case "responder", "is-responder", "disabled":
+		if have == "" && k == "disabled" {
+			have = "false" // not printed: not disabled
+		}
 		a, err1 := ParseBool(have)
 		b, err2 := ParseBool(want)
 		return err1 == nil && err2 == nil && a == b
