@@ -382,7 +382,9 @@ func (c *Client) roundTripLocked(ctx context.Context, op string, cmds []cmd) ([]
 		tags[strconv.FormatUint(base+uint64(i)+1, 10)] = i
 	}
 	var fatal *Error
+	started := false
 	err := netctx.Do(ctx, c.conn, func() error {
+		started = true
 		writeErr := make(chan error, 1)
 		write := func() {
 			for i, cm := range cmds {
@@ -420,12 +422,19 @@ func (c *Client) roundTripLocked(ctx context.Context, op string, cmds []cmd) ([]
 		return err
 	})
 	if err != nil {
+		if !started {
+			// ctx was done before anything was sent: the connection is
+			// untouched and stays usable.
+			return nil, &Error{Op: op, Command: first, Category: -1, Err: err}
+		}
 		c.markBroken(err)
 		if fatal != nil {
 			return nil, fatal
 		}
 		if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, &Error{Op: op, Command: first, Category: -1, Err: err}
+			// The exchange was cut off: the connection is closed and a
+			// write's outcome is unknown, as for any broken connection.
+			return nil, &Error{Op: op, Command: first, Category: -1, Err: err, kinds: []error{ErrConnection}}
 		}
 		if c.closed.Load() {
 			return nil, &Error{Op: op, Command: first, Category: -1, Err: err, kinds: []error{ErrClosed, ErrConnection}}

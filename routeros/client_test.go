@@ -221,7 +221,7 @@ func TestFaults(t *testing.T) {
 		{"corrupt length", routerostest.Fault{Kind: routerostest.FaultCorruptLength}, []error{ErrConnection}, "exceeds"},
 		{"unknown reply", routerostest.Fault{Kind: routerostest.FaultUnknownReply}, []error{ErrConnection}, "unknown reply word"},
 		{"wrong tag", routerostest.Fault{Kind: routerostest.FaultWrongTag}, []error{ErrConnection}, "unexpected tag"},
-		{"stall", routerostest.Fault{Kind: routerostest.FaultStall}, []error{context.DeadlineExceeded}, "deadline"},
+		{"stall", routerostest.Fault{Kind: routerostest.FaultStall}, []error{context.DeadlineExceeded, ErrConnection}, "deadline"},
 		{"trap", routerostest.Fault{Kind: routerostest.FaultTrap, Category: 4, Message: "failure: busy"}, nil, "trap category 4: failure: busy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

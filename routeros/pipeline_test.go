@@ -150,3 +150,27 @@ func TestCloseDuringRedial(t *testing.T) {
 		t.Fatal("the call did not end")
 	}
 }
+
+// TestCancelledContextLeavesConnectionAlone: a call whose context is
+// already done does no I/O, so it must not close the connection — for a
+// NewClient client that would be for good.
+func TestCancelledContextLeavesConnectionAlone(t *testing.T) {
+	t.Parallel()
+	srv := routerostest.Start(t)
+	conn, err := net.Dial("tcp", srv.Addr())
+	require.NoError(t, err)
+	c, err := NewClient(conn, creds)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.System.Identity(t.Context())
+	require.NoError(t, err)
+	done, cancel := context.WithCancel(t.Context())
+	cancel()
+	for range 20 { // the semaphore and ctx.Done are both ready: select picks either
+		_, err = c.System.Identity(done)
+		require.ErrorIs(t, err, context.Canceled)
+		assert.NotErrorIs(t, err, ErrConnection, "nothing was sent")
+		_, err = c.System.Identity(t.Context())
+		require.NoError(t, err, "the connection still works")
+	}
+}
