@@ -3,12 +3,14 @@ package routeros
 import (
 	"bytes"
 	"fmt"
+	"image/png"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/skip2/go-qrcode"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -608,6 +610,13 @@ func TestOnboard(t *testing.T) {
 		assert.Contains(t, conf, line+"\n")
 	}
 	assert.True(t, bytes.HasPrefix(ob.QR, []byte("\x89PNG\r\n\x1a\n")))
+	// The QR encodes exactly this config (skip2/go-qrcode is deterministic).
+	img, err := png.Decode(bytes.NewReader(ob.QR))
+	require.NoError(t, err)
+	assert.Equal(t, 512, img.Bounds().Dx())
+	want, err := qrcode.Encode(conf, qrcode.Medium, 512)
+	require.NoError(t, err)
+	assert.Equal(t, want, ob.QR)
 
 	peers, err := c.WireGuard.Peers(ctx, "wireguard1")
 	require.NoError(t, err)
@@ -617,6 +626,10 @@ func TestOnboard(t *testing.T) {
 	assert.True(t, last.Responder)
 	assert.True(t, last.HasPresharedKey)
 	assert.Equal(t, []netip.Prefix{ob.Address}, last.AllowedAddress)
+	// Both ends hold the same preshared key.
+	out, err := srv.Run("/interface/wireguard/peers/print", "?public-key="+ob.PublicKey, "=.proplist=preshared-key")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"!re", "=preshared-key=" + ob.PresharedKey.Reveal()}, out[0])
 
 	ob2, err := c.WireGuard.Onboard(ctx, "tv", OnboardOptions{Endpoint: "vpn.example.net:51820",
 		AllowedIPs: []netip.Prefix{mustPrefix("192.168.1.0/24")}, DNS: []netip.Addr{netip.MustParseAddr("192.168.1.1")}})
