@@ -776,6 +776,11 @@ func TestExportAndBackup(t *testing.T) {
 	r, err := c.Run(ctx, "/file/print", "?name=homelab-export.rsc")
 	require.NoError(t, err)
 	require.Len(t, r.Records, 1)
+	// The chunks join up to exactly the file on the router.
+	out, err := srv.Run("/file/print", "?name=homelab-export.rsc", "=.proplist=contents")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"!re", "=contents=" + txt}, out[0])
+	assert.Greater(t, len(txt), 300, "several chunks")
 
 	txt2, err := c.System.Export(ctx, ExportOptions{File: "again"})
 	require.NoError(t, err)
