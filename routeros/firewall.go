@@ -279,13 +279,16 @@ type IsolationReport struct {
 // (a return goes back to the caller): a rule matching all such traffic
 // decides; an accept rule matching some of it (a port, a protocol, an
 // address list) is a leak; a drop matching only some of it does not
-// isolate. Interfaces come from the networks' addresses, and interface
-// lists are resolved from their members; a list defined with include or
-// exclude, and address lists, count as matching some of the traffic.
-// Everything is read in one pipelined round trip.
+// isolate. Interfaces come from the networks' addresses, interface lists
+// are resolved from their members and address lists from their entries
+// (addresses, prefixes, ranges); an interface list defined with include or
+// exclude, a DNS name entry and a dynamic entry (it expires) never count as
+// covering a whole network. It costs one pipelined round trip, plus one for
+// the address lists when the rules name any.
 //
 // RouterOS API: /ip/address/print, /ip/firewall/filter/print,
-// /interface/list/print, /interface/list/member/print
+// /interface/list/print, /interface/list/member/print,
+// /ip/firewall/address-list/print ?list=<list>
 func (s *FirewallService) AuditIsolation(ctx context.Context, from, to netip.Prefix) (IsolationReport, error) {
 	const op = "audit isolation"
 	from, to = from.Masked(), to.Masked()
@@ -313,26 +316,93 @@ func (s *FirewallService) AuditIsolation(ctx context.Context, from, to netip.Pre
 		}
 		return ""
 	}
-	var lists ifaceLists
+	var lists auditLists
 	if res[2].trap == nil && res[3].trap == nil {
 		// Without the lists (an old router, a restricted user) every
 		// list matcher stays a partial match.
 		lists = resolveLists(res[2].re, res[3].re)
 	}
-	rep.Isolated, rep.Rule, rep.Reason = auditForward(filterRulesFrom(res[1].re), from, to, ifaceOf(from), ifaceOf(to), lists)
+	rules := filterRulesFrom(res[1].re)
+	// The address lists the rules name, read in a second pipelined round
+	// trip (only when there are any: lists can be long blocklists).
+	var names []string
+	for _, r := range rules {
+		for _, l := range []string{r.SrcAddressList, r.DstAddressList} {
+			if l = strings.TrimPrefix(l, "!"); l != "" && !slices.Contains(names, l) {
+				names = append(names, l)
+			}
+		}
+	}
+	if len(names) > 0 {
+		lcmds := make([]cmd, len(names))
+		for i, n := range names {
+			lcmds[i] = cmd{"/ip/firewall/address-list/print", "?list=" + n, "=.proplist=address,disabled,dynamic"}
+		}
+		lres, err := s.c.do(ctx, op, lcmds...)
+		if err != nil {
+			return rep, err
+		}
+		lists.addr = map[string][]Record{}
+		for i, n := range names {
+			if lres[i].trap == nil {
+				lists.addr[n] = lres[i].re
+			}
+		}
+	}
+	rep.Isolated, rep.Rule, rep.Reason = auditForward(rules, from, to, ifaceOf(from), ifaceOf(to), lists)
 	return rep, nil
 }
 
-// ifaceLists is what the audit knows of /interface/list membership; the
-// zero value knows nothing.
-type ifaceLists struct {
+// addrListMatch says whether a src/dst-address-list matcher (possibly
+// negated with !) matches all, some or none of network p. Only enabled
+// static entries can cover p entirely: dynamic ones (timeouts, resolved
+// DNS names) come and go. A DNS name entry, or a list that could not be
+// read, makes an overlap unknown: some.
+func (l auditLists) addrListMatch(rule string, p netip.Prefix) match {
+	if rule == "" {
+		return matchAll
+	}
+	neg := strings.HasPrefix(rule, "!")
+	entries, ok := l.addr[strings.TrimPrefix(rule, "!")]
+	if !ok {
+		return matchSome
+	}
+	m := matchNone
+	for _, e := range entries {
+		if e.Bool("disabled") || e["address"] == "" {
+			continue
+		}
+		switch addrMatch(e["address"], p) {
+		case matchAll:
+			if !e.Bool("dynamic") {
+				m = matchAll
+			} else {
+				m = max(m, matchSome)
+			}
+		case matchSome:
+			m = max(m, matchSome)
+		}
+		if m == matchAll {
+			break
+		}
+	}
+	if neg {
+		m = matchAll - m
+	}
+	return m
+}
+
+// auditLists is what the audit knows of /interface/list membership and of
+// the address lists the rules name; the zero value knows nothing.
+type auditLists struct {
 	known   bool
 	members map[string]map[string]bool // list → interfaces, enabled members only
 	opaque  map[string]bool            // lists built with include/exclude
+	addr    map[string][]Record        // address list → its entries, if read
 }
 
-func resolveLists(lists, members []Record) ifaceLists {
-	l := ifaceLists{known: true, members: map[string]map[string]bool{}, opaque: map[string]bool{}}
+func resolveLists(lists, members []Record) auditLists {
+	l := auditLists{known: true, members: map[string]map[string]bool{}, opaque: map[string]bool{}}
 	for _, r := range lists {
 		if r["include"] != "" || r["exclude"] != "" {
 			l.opaque[r["name"]] = true
@@ -352,7 +422,7 @@ func resolveLists(lists, members []Record) ifaceLists {
 
 // match says whether an in/out-interface-list matcher (possibly negated
 // with !) matches all, some or none of the traffic on iface.
-func (l ifaceLists) match(rule, iface string) match {
+func (l auditLists) match(rule, iface string) match {
 	if rule == "" {
 		return matchAll
 	}
@@ -394,7 +464,7 @@ const (
 const maxJumpDepth = 16
 
 // auditForward is the pure part of AuditIsolation.
-func auditForward(rules []FilterRule, from, to netip.Prefix, inIface, outIface string, lists ifaceLists) (bool, *FilterRule, string) {
+func auditForward(rules []FilterRule, from, to netip.Prefix, inIface, outIface string, lists auditLists) (bool, *FilterRule, string) {
 	a := auditor{rules: rules, from: from, to: to, in: inIface, out: outIface, lists: lists}
 	if v, decided := a.walk("forward", matchAll, 0); decided {
 		return v.isolated, v.rule, v.reason
@@ -406,7 +476,7 @@ type auditor struct {
 	rules    []FilterRule
 	from, to netip.Prefix
 	in, out  string
-	lists    ifaceLists
+	lists    auditLists
 }
 
 type verdict struct {
@@ -469,7 +539,7 @@ func (a *auditor) walk(chain string, scope match, depth int) (verdict, bool) {
 
 // ruleMatch says whether r matches all, some or none of the new
 // connections from → to.
-func ruleMatch(r *FilterRule, from, to netip.Prefix, inIface, outIface string, lists ifaceLists) match {
+func ruleMatch(r *FilterRule, from, to netip.Prefix, inIface, outIface string, lists auditLists) match {
 	m := matchAll
 	lower := func(x match) {
 		if x < m {
@@ -490,7 +560,9 @@ func ruleMatch(r *FilterRule, from, to netip.Prefix, inIface, outIface string, l
 	lower(ifaceMatch(r.OutInterface, outIface))
 	lower(lists.match(r.InInterfaceList, inIface))
 	lower(lists.match(r.OutInterfaceList, outIface))
-	for _, other := range []string{r.SrcAddressList, r.DstAddressList, r.Protocol, r.DstPort} {
+	lower(lists.addrListMatch(r.SrcAddressList, from))
+	lower(lists.addrListMatch(r.DstAddressList, to))
+	for _, other := range []string{r.Protocol, r.DstPort} {
 		if other != "" {
 			lower(matchSome)
 		}
@@ -508,24 +580,58 @@ func addrMatch(rule string, p netip.Prefix) match {
 		return matchAll
 	}
 	neg := strings.HasPrefix(rule, "!")
-	rp, err := ParsePrefix(strings.TrimPrefix(rule, "!"))
-	if err != nil {
-		return matchSome // range or unparsable: assume partial
-	}
-	rp = rp.Masked()
 	var m match
-	switch {
-	case rp.Bits() <= p.Bits() && rp.Contains(p.Addr()):
-		m = matchAll
-	case rp.Overlaps(p):
-		m = matchSome
-	default:
-		m = matchNone
+	if lo, hi, ok := parseRange(strings.TrimPrefix(rule, "!")); ok && lo.Is4() == p.Addr().Is4() {
+		first, last := p.Masked().Addr(), prefixLast(p)
+		switch {
+		case lo.Compare(first) <= 0 && last.Compare(hi) <= 0:
+			m = matchAll
+		case lo.Compare(last) <= 0 && first.Compare(hi) <= 0:
+			m = matchSome
+		default:
+			m = matchNone
+		}
+	} else if rp, err := ParsePrefix(strings.TrimPrefix(rule, "!")); err == nil {
+		rp = rp.Masked()
+		switch {
+		case rp.Bits() <= p.Bits() && rp.Contains(p.Addr()):
+			m = matchAll
+		case rp.Overlaps(p):
+			m = matchSome
+		default:
+			m = matchNone
+		}
+	} else {
+		return matchSome // DNS name or unparsable: assume partial
 	}
 	if neg {
 		m = matchAll - m
 	}
 	return m
+}
+
+// parseRange parses an address range "10.1.1.10-10.1.1.20".
+func parseRange(s string) (lo, hi netip.Addr, ok bool) {
+	a, b, found := strings.Cut(s, "-")
+	if !found {
+		return lo, hi, false
+	}
+	lo, err1 := netip.ParseAddr(strings.TrimSpace(a))
+	hi, err2 := netip.ParseAddr(strings.TrimSpace(b))
+	if err1 != nil || err2 != nil || lo.Is4() != hi.Is4() || hi.Less(lo) {
+		return lo, hi, false
+	}
+	return lo, hi, true
+}
+
+// prefixLast returns the last address of p.
+func prefixLast(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
 }
 
 func ifaceMatch(rule, iface string) match {

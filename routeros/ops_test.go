@@ -410,7 +410,7 @@ func TestAuditForwardPure(t *testing.T) {
 			{Chain: "forward", Action: "drop"}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, _, reason := auditForward(tc.rules, guest, lan, "bridge-guest", "bridge-lan", ifaceLists{})
+			got, _, reason := auditForward(tc.rules, guest, lan, "bridge-guest", "bridge-lan", auditLists{})
 			assert.Equal(t, tc.isolated, got, reason)
 		})
 	}
@@ -460,7 +460,7 @@ func TestAuditInterfaceLists(t *testing.T) {
 		before := c.RoundTrips()
 		rep, err := c.Firewall.AuditIsolation(t.Context(), guest, lan)
 		require.NoError(t, err)
-		assert.Equal(t, int64(1), c.RoundTrips()-before, "one pipelined round trip")
+		assert.Equal(t, int64(2), c.RoundTrips()-before, "rules and lists, then the address list the rules name")
 		assert.True(t, rep.Isolated, rep.Reason)
 		assert.Equal(t, "guest to lan", rep.Rule.Comment)
 
@@ -471,6 +471,73 @@ func TestAuditInterfaceLists(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, rep.Isolated)
 		assert.Equal(t, "lan out", rep.Rule.Comment)
+	})
+}
+
+func TestAuditAddressLists(t *testing.T) {
+	t.Parallel()
+	guest, lan := mustPrefix("10.1.1.0/24"), mustPrefix("192.168.1.0/24")
+	lists := auditLists{addr: map[string][]Record{
+		"vip":        {{"address": "192.168.1.50"}, {"address": "10.1.1.7", "disabled": "true"}},
+		"vip-guest":  {{"address": "192.168.1.50"}, {"address": "10.1.1.7"}},
+		"guests":     {{"address": "10.1.1.0/24"}},
+		"guest-rng":  {{"address": "10.1.1.0-10.1.1.255"}},
+		"guest-half": {{"address": "10.1.1.0-10.1.1.127"}},
+		"temp":       {{"address": "10.0.0.0/8", "dynamic": "true"}},
+		"lan":        {{"address": "192.168.0.0/16"}},
+		"dns":        {{"address": "guest.example.net"}},
+	}}
+	for _, tc := range []struct {
+		name     string
+		rules    []FilterRule
+		isolated bool
+	}{
+		{"accept for a list without guests is skipped", []FilterRule{{Chain: "forward", Action: "accept", SrcAddressList: "vip"},
+			{Chain: "forward", Action: "drop", SrcAddress: "10.1.1.0/24"}}, true},
+		{"accept for a list holding a guest leaks", []FilterRule{{Chain: "forward", Action: "accept", SrcAddressList: "vip-guest"},
+			{Chain: "forward", Action: "drop"}}, false},
+		{"drop by lists covering both networks", []FilterRule{{Chain: "forward", Action: "drop", SrcAddressList: "guests", DstAddressList: "lan"}}, true},
+		{"drop by a range covering the network", []FilterRule{{Chain: "forward", Action: "drop", SrcAddressList: "guest-rng", DstAddressList: "lan"}}, true},
+		{"drop by a range covering half", []FilterRule{{Chain: "forward", Action: "drop", SrcAddressList: "guest-half"}}, false},
+		{"drop by a dynamic entry does not last", []FilterRule{{Chain: "forward", Action: "drop", SrcAddressList: "temp"}}, false},
+		{"a DNS name entry is unknown", []FilterRule{{Chain: "forward", Action: "accept", SrcAddressList: "dns"}, {Chain: "forward", Action: "drop"}}, false},
+		{"an unread list is unknown", []FilterRule{{Chain: "forward", Action: "accept", SrcAddressList: "unread"}, {Chain: "forward", Action: "drop"}}, false},
+		{"negated list", []FilterRule{{Chain: "forward", Action: "drop", SrcAddressList: "!vip"}}, true},
+		{"drop by an address range", []FilterRule{{Chain: "forward", Action: "drop", SrcAddress: "10.1.0.0-10.1.255.255"}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _, reason := auditForward(tc.rules, guest, lan, "bridge-guest", "bridge-lan", lists)
+			assert.Equal(t, tc.isolated, got, reason)
+		})
+	}
+
+	t.Run("against the fake", func(t *testing.T) {
+		t.Parallel()
+		srv, c := lab(t)
+		removeRule(t, srv, routerostest.LabGuestRule)
+		allow := ruleID(t, srv, "allow forward")
+		for _, r := range [][]string{
+			{"/ip/firewall/address-list/add", "=list=guest-nets", "=address=" + routerostest.LabGuest},
+			{"/ip/firewall/address-list/add", "=list=lan-nets", "=address=" + routerostest.LabLAN},
+			{"/ip/firewall/address-list/add", "=list=vip", "=address=192.168.1.50"},
+			{"/ip/firewall/filter/add", "=chain=forward", "=action=accept", "=src-address-list=vip", "=comment=vip", "=place-before=" + allow},
+			{"/ip/firewall/filter/add", "=chain=forward", "=action=drop", "=src-address-list=guest-nets", "=dst-address-list=lan-nets", "=comment=by lists", "=place-before=" + allow},
+		} {
+			_, err := srv.Run(r...)
+			require.NoError(t, err)
+		}
+		rep, err := c.Firewall.AuditIsolation(t.Context(), guest, lan)
+		require.NoError(t, err)
+		assert.True(t, rep.Isolated, rep.Reason)
+		assert.Equal(t, "by lists", rep.Rule.Comment)
+
+		// A guest address on the vip list gets through.
+		_, err = c.Firewall.AddAddress(t.Context(), "vip", "10.1.1.50", AddressOptions{})
+		require.NoError(t, err)
+		rep, err = c.Firewall.AuditIsolation(t.Context(), guest, lan)
+		require.NoError(t, err)
+		assert.False(t, rep.Isolated)
+		assert.Equal(t, "vip", rep.Rule.Comment)
 	})
 }
 

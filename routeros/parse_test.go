@@ -306,7 +306,7 @@ func FuzzAuditRule(f *testing.F) {
 			{Chain: list, Action: action, JumpTarget: "forward", OutInterfaceList: list},
 		}
 		_, _, _ = auditForward(rules, guest, lan, "bridge-guest", "bridge-lan", lists)
-		_, _, _ = auditForward(rules, guest, lan, "", "", ifaceLists{})
+		_, _, _ = auditForward(rules, guest, lan, "", "", auditLists{})
 		if src != "" && src[0] != '!' {
 			if m, n := addrMatch(src, guest), addrMatch("!"+src, guest); m != matchSome && m+n != matchAll {
 				t.Fatalf("negation of %q: %d and %d", src, m, n)
