@@ -291,6 +291,9 @@ type IsolationReport struct {
 // /ip/firewall/address-list/print ?list=<list>
 func (s *FirewallService) AuditIsolation(ctx context.Context, from, to netip.Prefix) (IsolationReport, error) {
 	const op = "audit isolation"
+	if !from.IsValid() || !to.IsValid() {
+		return IsolationReport{From: from, To: to}, &Error{Op: op, Category: -1, Message: "both networks are required", kinds: []error{ErrBadValue}}
+	}
 	from, to = from.Masked(), to.Masked()
 	rep := IsolationReport{From: from, To: to}
 	cmds := []cmd{
@@ -581,6 +584,9 @@ func addrMatch(rule string, p netip.Prefix) match {
 	}
 	neg := strings.HasPrefix(rule, "!")
 	var m match
+	if !p.IsValid() {
+		return matchSome
+	}
 	if lo, hi, ok := parseRange(strings.TrimPrefix(rule, "!")); ok && lo.Is4() == p.Addr().Is4() {
 		first, last := p.Masked().Addr(), prefixLast(p)
 		switch {
@@ -626,6 +632,9 @@ func parseRange(s string) (lo, hi netip.Addr, ok bool) {
 
 // prefixLast returns the last address of p.
 func prefixLast(p netip.Prefix) netip.Addr {
+	if !p.IsValid() {
+		return netip.Addr{}
+	}
 	b := p.Masked().Addr().AsSlice()
 	for i := p.Bits(); i < len(b)*8; i++ {
 		b[i/8] |= 0x80 >> (i % 8)

@@ -477,6 +477,15 @@ func TestAuditInterfaceLists(t *testing.T) {
 func TestAuditAddressLists(t *testing.T) {
 	t.Parallel()
 	guest, lan := mustPrefix("10.1.1.0/24"), mustPrefix("192.168.1.0/24")
+	t.Run("zero prefixes are refused, matchers never panic", func(t *testing.T) {
+		_, c := lab(t)
+		_, err := c.Firewall.AuditIsolation(t.Context(), netip.Prefix{}, lan)
+		assert.ErrorIs(t, err, ErrBadValue)
+		assert.Equal(t, matchSome, addrMatch("10.0.0.1-10.0.0.9", netip.Prefix{}))
+		assert.False(t, prefixLast(netip.Prefix{}).IsValid())
+		assert.Equal(t, "10.1.1.255", prefixLast(guest).String())
+		assert.Equal(t, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", prefixLast(mustPrefix("2001:db8::/32")).String())
+	})
 	lists := auditLists{addr: map[string][]Record{
 		"vip":        {{"address": "192.168.1.50"}, {"address": "10.1.1.7", "disabled": "true"}},
 		"vip-guest":  {{"address": "192.168.1.50"}, {"address": "10.1.1.7"}},

@@ -303,10 +303,12 @@ func FuzzAuditRule(f *testing.F) {
 		lists := resolveLists([]Record{{"name": "LAN"}}, []Record{{"list": "LAN", "interface": "bridge-lan"}})
 		rules := []FilterRule{
 			{Chain: "forward", Action: action, JumpTarget: list, SrcAddress: src, DstAddress: dst, ConnectionState: state, InInterfaceList: list},
-			{Chain: list, Action: action, JumpTarget: "forward", OutInterfaceList: list},
+			{Chain: list, Action: action, JumpTarget: "forward", OutInterfaceList: list, SrcAddressList: list, DstAddressList: "!" + list},
 		}
+		lists.addr = map[string][]Record{list: {{"address": src}, {"address": dst, "dynamic": "true"}}}
 		_, _, _ = auditForward(rules, guest, lan, "bridge-guest", "bridge-lan", lists)
 		_, _, _ = auditForward(rules, guest, lan, "", "", auditLists{})
+		_, _, _ = auditForward(rules, netip.Prefix{}, netip.Prefix{}, "", "", auditLists{addr: map[string][]Record{list: {{"address": src}}}})
 		if src != "" && src[0] != '!' {
 			if m, n := addrMatch(src, guest), addrMatch("!"+src, guest); m != matchSome && m+n != matchAll {
 				t.Fatalf("negation of %q: %d and %d", src, m, n)
