@@ -1,8 +1,10 @@
 package routeros
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -173,4 +175,47 @@ func TestCancelledContextLeavesConnectionAlone(t *testing.T) {
 		_, err = c.System.Identity(t.Context())
 		require.NoError(t, err, "the connection still works")
 	}
+}
+
+// TestSecretsNotInRefusals: every write that carries a secret (preshared
+// key, private key, backup password) is refused by a read-only user; the
+// errors and the debug log must not hold the secret.
+func TestSecretsNotInRefusals(t *testing.T) {
+	t.Parallel()
+	srv := routerostest.Start(t, routerostest.WithReadOnlyUser("viewer", "view-pw"))
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, err := Dial(t.Context(), srv.Addr(), WithUser("viewer", NewSecret("view-pw")), WithLogger(logger))
+	require.NoError(t, err)
+	defer c.Close()
+	ctx := t.Context()
+	kp, err := GenerateKeyPair()
+	require.NoError(t, err)
+	psk, err := GeneratePresharedKey()
+	require.NoError(t, err)
+	pw := "backup-s3cret"
+
+	var errs []error
+	_, err = c.WireGuard.EnsurePeer(ctx, PeerSpec{PublicKey: routerostest.LabKey("phone public"), PresharedKey: psk,
+		AllowedAddress: []netip.Prefix{netip.MustParsePrefix("192.168.100.2/32")}})
+	errs = append(errs, err)
+	_, err = c.WireGuard.AddPeers(ctx, []PeerSpec{{PublicKey: kp.Public, PresharedKey: psk,
+		AllowedAddress: []netip.Prefix{netip.MustParsePrefix("192.168.100.60/32")}}})
+	errs = append(errs, err)
+	_, err = c.WireGuard.CreateInterface(ctx, "wg-x", InterfaceOptions{PrivateKey: kp.Private})
+	errs = append(errs, err)
+	_, err = c.System.Backup(ctx, BackupOptions{Password: NewSecret(pw)})
+	errs = append(errs, err)
+	for _, err := range errs {
+		require.ErrorIs(t, err, ErrPermission)
+		for _, s := range []string{err.Error(), fmt.Sprintf("%v %+v %#v", err, err, err)} {
+			assert.NotContains(t, s, psk.Reveal())
+			assert.NotContains(t, s, kp.Private.Reveal())
+			assert.NotContains(t, s, pw)
+		}
+	}
+	assert.NotContains(t, logs.String(), psk.Reveal())
+	assert.NotContains(t, logs.String(), kp.Private.Reveal())
+	assert.NotContains(t, logs.String(), pw)
+	assert.NotContains(t, logs.String(), "view-pw")
 }
