@@ -366,6 +366,9 @@ func (c *Client) markBroken(err error) {
 		c.broken = err
 		_ = c.conn.Close()
 	}
+	// The router may have rebooted into another version (an upgrade):
+	// read it again on the next connection.
+	c.cachedVersion.Store(nil)
 }
 
 // roundTripLocked writes cmds and reads until each has its !done; sem is

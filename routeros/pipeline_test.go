@@ -219,3 +219,27 @@ func TestSecretsNotInRefusals(t *testing.T) {
 	assert.NotContains(t, logs.String(), pw)
 	assert.NotContains(t, logs.String(), "view-pw")
 }
+
+// TestVersionReReadAfterReconnect: an upgrade reboots the router, so the
+// version (and with it the WireGuard field names) is read again once the
+// connection has broken.
+func TestVersionReReadAfterReconnect(t *testing.T) {
+	t.Parallel()
+	srv, c := lab(t, routerostest.WithVersion("7.16.2"))
+	ctx := t.Context()
+	specs := peerSpecs(t, 40, 2)
+	for i := range specs {
+		specs[i].Responder = true
+	}
+	_, err := c.WireGuard.AddPeer(ctx, specs[0])
+	require.NoError(t, err)
+
+	require.NoError(t, srv.SetVersion("7.20.5")) // upgraded and rebooted
+	srv.DropConnections()
+	_, err = c.System.Identity(ctx) // a read notices, redials and is repeated
+	require.NoError(t, err)
+	_, err = c.WireGuard.AddPeer(ctx, specs[1])
+	require.NoError(t, err, "7.20 knows responder, not is-responder")
+	tr := srv.Transcript()
+	assert.Contains(t, tr[len(tr)-1].Words, "=responder=yes")
+}
