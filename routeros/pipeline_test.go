@@ -50,7 +50,7 @@ func TestPipelineMatchesRepliesByTag(t *testing.T) {
 	t.Parallel()
 	srv, c := lab(t)
 	specs := peerSpecs(t, 20, 6)
-	// Armed in this order so that each counts the adds it sees.
+	// The 4th add is refused; the 1st add's replies are held back.
 	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultTrap, Command: "/interface/wireguard/peers/add", Nth: 4, Category: 1, Message: "failure: refused for the test"})
 	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultDelay, Command: "/interface/wireguard/peers/add", Delay: 80 * time.Millisecond})
 	_, err := c.WireGuard.Peers(t.Context(), "") // read the version first, outside the batch

@@ -500,3 +500,16 @@ func TestFilterRulesOrderAndPrintedFields(t *testing.T) {
 	_, err = s.Run("/ip/firewall/address-list/add", "=list=x", "=address=10.0.0.1", "=place-before=*1")
 	assert.Error(t, err, "only ordered menus take place-before")
 }
+
+func TestFaultsArmedTogetherCountIndependently(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	s.InjectFault(Fault{Kind: FaultDelay, Command: "/system/identity/print", Delay: time.Millisecond})
+	s.InjectFault(Fault{Kind: FaultTrap, Command: "/system/identity/print", Nth: 2, Category: 4, Message: "second"})
+	s.InjectFault(Fault{Kind: FaultTrap, Command: "/system/identity/print", Nth: 2, Category: 4, Message: "also due"})
+	r := dialRaw(t, s, true)
+	assert.Equal(t, "!re", r.call("/system/identity/print")[0][0], "1st: delayed, answered")
+	assert.Equal(t, "=message=second", r.call("/system/identity/print")[0][2], "2nd: the first trap, though the delay took the 1st")
+	assert.Equal(t, "=message=also due", r.call("/system/identity/print")[0][2], "both due: the later one fires next")
+	assert.Equal(t, "!re", r.call("/system/identity/print")[0][0])
+}
