@@ -105,7 +105,8 @@ func (s *FirewallService) RemoveAddress(ctx context.Context, list, address strin
 	return err
 }
 
-// SyncResult reports what SyncAddressList changed.
+// SyncResult reports what SyncAddressList changed: only what the router
+// accepted, also when an error is returned.
 type SyncResult struct {
 	Added   []string
 	Removed []string
@@ -156,12 +157,16 @@ func (s *FirewallService) SyncAddressList(ctx context.Context, list string, desi
 		removeIDs = append(removeIDs, r[".id"])
 		res.Removed = append(res.Removed, a)
 	}
+	// cmds[i] changes the addresses changes[i]; reported once accepted.
 	var cmds []cmd
+	var changes [][]string
 	if len(enableIDs) > 0 {
 		cmds = append(cmds, cmd{"/ip/firewall/address-list/enable", kv(".id", strings.Join(enableIDs, ","))})
+		changes = append(changes, enabled)
 	}
 	if len(removeIDs) > 0 {
 		cmds = append(cmds, cmd{"/ip/firewall/address-list/remove", kv(".id", strings.Join(removeIDs, ","))})
+		changes = append(changes, res.Removed)
 	}
 	var added []string
 	for a := range want {
@@ -172,23 +177,37 @@ func (s *FirewallService) SyncAddressList(ctx context.Context, list string, desi
 	slices.Sort(added)
 	for _, a := range added {
 		cmds = append(cmds, addressCmd(list, a, AddressOptions{}))
+		changes = append(changes, []string{a})
 	}
-	res.Added = append(added, enabled...)
-	slices.Sort(res.Added)
-	slices.Sort(res.Removed)
 	if len(cmds) == 0 {
 		return res, nil
 	}
 	results, err := s.c.batch(ctx, op, cmds)
-	if err != nil {
-		return res, err
+	if results == nil {
+		// Nothing is known to have happened (connection broken or ctx
+		// done: read the list back before assuming either way).
+		return SyncResult{}, err
 	}
+	res = SyncResult{}
 	for i, r := range results {
-		if cmds[i][0] == "/ip/firewall/address-list/add" && !strings.HasPrefix(r.done["ret"], "*") {
-			return res, &Error{Op: op, Command: cmds[i][0], Category: -1, Message: "add returned no id", kinds: []error{ErrConnection}}
+		if r.trap != nil {
+			continue
+		}
+		switch cmds[i][0] {
+		case "/ip/firewall/address-list/add":
+			if !strings.HasPrefix(r.done["ret"], "*") {
+				return res, &Error{Op: op, Command: cmds[i][0], Category: -1, Message: "add returned no id", kinds: []error{ErrConnection}}
+			}
+			res.Added = append(res.Added, changes[i]...)
+		case "/ip/firewall/address-list/enable":
+			res.Added = append(res.Added, changes[i]...)
+		default:
+			res.Removed = append(res.Removed, changes[i]...)
 		}
 	}
-	return res, nil
+	slices.Sort(res.Added)
+	slices.Sort(res.Removed)
+	return res, err
 }
 
 // FilterRule is an /ip/firewall/filter rule. Matchers the SDK does not

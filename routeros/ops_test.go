@@ -227,8 +227,9 @@ func TestSyncAddressListEnablesDisabledEntries(t *testing.T) {
 func TestSyncAddressListReportsRefusals(t *testing.T) {
 	t.Parallel()
 	_, c := lab(t)
-	_, err := c.Firewall.SyncAddressList(t.Context(), "x", []string{"10.0.0.1", "not an address"})
+	res, err := c.Firewall.SyncAddressList(t.Context(), "x", []string{"10.0.0.1", "not an address"})
 	assert.ErrorIs(t, err, ErrBadValue)
+	assert.Equal(t, []string{"10.0.0.1"}, res.Added, "only what the router accepted")
 	list, err := c.Firewall.AddressList(t.Context(), "x")
 	require.NoError(t, err)
 	assert.Len(t, list, 1, "the valid entry was still added")
