@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"runtime"
 	"strings"
 	"sync"
@@ -422,8 +423,20 @@ func TestReadOnlyUserGetsErrPermission(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.Firewall.AddAddress(t.Context(), "x", "10.0.0.1", AddressOptions{})
 	assert.ErrorIs(t, err, ErrPermission)
-	_, err = c.Firewall.SyncAddressList(t.Context(), "x", []string{"10.0.0.1", "10.0.0.2"})
+	res, err := c.Firewall.SyncAddressList(t.Context(), "x", []string{"10.0.0.1", "10.0.0.2"})
 	assert.ErrorIs(t, err, ErrPermission)
+	assert.False(t, res.Changed(), "nothing was accepted")
+
+	// Refused ensures report no change.
+	kp, err := GenerateKeyPair()
+	require.NoError(t, err)
+	ch, err := c.WireGuard.EnsurePeer(t.Context(), PeerSpec{PublicKey: kp.Public, AllowedAddress: []netip.Prefix{mustPrefix("192.168.100.70/32")}})
+	assert.ErrorIs(t, err, ErrPermission)
+	assert.False(t, ch.Created)
+	ch, err = c.WireGuard.EnsurePeer(t.Context(), PeerSpec{PublicKey: routerostest.LabKey("phone public"), Comment: "renamed",
+		AllowedAddress: []netip.Prefix{mustPrefix("192.168.100.2/32")}})
+	assert.ErrorIs(t, err, ErrPermission)
+	assert.Empty(t, ch.Changed)
 }
 
 // TestNoGoroutineOutlivesClose breaks a pipelined batch mid-way and checks

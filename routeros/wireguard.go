@@ -311,7 +311,7 @@ func (s *WireGuardService) AddPeers(ctx context.Context, specs []PeerSpec) ([]ID
 	return ids, err
 }
 
-// PeerChange reports what EnsurePeer did.
+// PeerChange reports what EnsurePeer did; on an error, nothing.
 type PeerChange struct {
 	ID      ID
 	Created bool
@@ -339,7 +339,10 @@ func (s *WireGuardService) EnsurePeer(ctx context.Context, spec PeerSpec) (PeerC
 	}
 	if len(recs) == 0 {
 		id, err := s.AddPeer(ctx, spec)
-		return PeerChange{ID: id, Created: true}, err
+		if err != nil {
+			return PeerChange{}, err
+		}
+		return PeerChange{ID: id, Created: true}, nil
 	}
 	cur := recs[0]
 	want := spec.fields(major, minor)
@@ -365,8 +368,10 @@ func (s *WireGuardService) EnsurePeer(ctx context.Context, spec PeerSpec) (PeerC
 	if len(changed) == 0 {
 		return ch, nil
 	}
-	_, err = s.c.one(ctx, op, set)
-	return ch, err
+	if _, err := s.c.one(ctx, op, set); err != nil {
+		return PeerChange{ID: ch.ID}, err // a refused set changes nothing
+	}
+	return ch, nil
 }
 
 // sameValue compares a wire value with a desired one, as RouterOS would
