@@ -56,6 +56,8 @@ type Client struct {
 	live      net.Conn // c.conn, readable by Close without sem
 	listeners map[*Listener]struct{}
 
+	life          context.Context // cancelled by Close: ends a dial in flight
+	endLife       context.CancelFunc
 	closeOnce     sync.Once
 	closed        atomic.Bool
 	roundTrip     atomic.Int64
@@ -126,12 +128,13 @@ func NewClient(conn net.Conn, opts ...Option) (*Client, error) {
 }
 
 func newClient(conn net.Conn, opts []Option) (*Client, error) {
-	c := &Client{cfg: defaults(), sem: make(chan struct{}, 1)}
+	cfg := defaults()
 	for _, o := range opts {
-		if err := o(&c.cfg); err != nil {
+		if err := o(&cfg); err != nil {
 			return nil, err
 		}
 	}
+	c := bareClient(cfg)
 	c.System = &SystemService{c}
 	c.WAN = &WANService{c}
 	c.IP = &IPService{c}
@@ -143,6 +146,13 @@ func newClient(conn net.Conn, opts []Option) (*Client, error) {
 		c.attach(conn)
 	}
 	return c, nil
+}
+
+// bareClient is a Client without services or connection.
+func bareClient(cfg config) *Client {
+	c := &Client{cfg: cfg, sem: make(chan struct{}, 1)}
+	c.life, c.endLife = context.WithCancel(context.Background())
+	return c
 }
 
 func (c *Client) attach(conn net.Conn) {
@@ -184,6 +194,7 @@ func (c *Client) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
+		c.endLife()
 		c.lmu.Lock()
 		ls := make([]*Listener, 0, len(c.listeners))
 		for l := range c.listeners {
@@ -309,8 +320,17 @@ func (c *Client) ready(ctx context.Context) error {
 		if c.dial == nil {
 			return &Error{Op: "use connection", Category: -1, Err: c.broken, kinds: []error{ErrConnection}}
 		}
-		conn, err := c.dial(ctx)
+		// Close cancels the dial: it must not wait for a router that does
+		// not answer.
+		dctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(c.life, cancel)
+		conn, err := c.dial(dctx)
+		stop()
+		cancel()
 		if err != nil {
+			if c.closed.Load() {
+				return &Error{Op: "redial", Category: -1, Err: err, kinds: []error{ErrClosed}}
+			}
 			if ctx.Err() != nil {
 				err = ctx.Err()
 			}

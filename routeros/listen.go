@@ -45,7 +45,8 @@ func (c *Client) Listen(ctx context.Context, menu string) (*Listener, error) {
 	if c.closed.Load() {
 		return nil, &Error{Op: op, Category: -1, kinds: []error{ErrClosed}}
 	}
-	sub := &Client{cfg: c.cfg, dial: c.dial, sem: make(chan struct{}, 1)}
+	sub := bareClient(c.cfg)
+	sub.dial = c.dial
 	sub.broken = errors.New("not connected") // ready() dials
 	ctx2, cancel := c.withTimeout(ctx)
 	defer cancel()

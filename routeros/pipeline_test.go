@@ -243,3 +243,40 @@ func TestVersionReReadAfterReconnect(t *testing.T) {
 	tr := srv.Transcript()
 	assert.Contains(t, tr[len(tr)-1].Words, "=responder=yes")
 }
+
+// TestCloseCancelsARedial: a call redialling a router that does not answer
+// (rebooting) must not hold Close until the call's timeout.
+func TestCloseCancelsARedial(t *testing.T) {
+	t.Parallel()
+	srv, c := lab(t)
+	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultFatal, Message: "bye"})
+	_, err := c.System.Identity(t.Context())
+	require.ErrorIs(t, err, ErrFatal)
+
+	dialing := make(chan struct{})
+	c.dial = func(ctx context.Context) (net.Conn, error) {
+		close(dialing)
+		<-ctx.Done() // SYNs to a rebooting router go unanswered
+		return nil, ctx.Err()
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.System.Identity(context.Background()) // bounded only by DefaultTimeout
+		done <- err
+	}()
+	<-dialing
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close() }()
+	select {
+	case err := <-closed:
+		assert.NoError(t, err)
+	case <-time.After(3 * time.Second):
+		t.Fatal("Close waited for the redial")
+	}
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, ErrClosed)
+	case <-time.After(3 * time.Second):
+		t.Fatal("the call did not end")
+	}
+}
