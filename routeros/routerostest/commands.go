@@ -487,7 +487,7 @@ func (s *Server) derive(menu string, v map[string]string) error {
 			if r.values["interface"] != v["interface"] || r.values["public-key"] == v["public-key"] {
 				continue
 			}
-			theirs, _ := parsePrefixes(r.values["allowed-address"])
+			theirs := s.allowedOf(r.values["allowed-address"])
 			for _, a := range mine {
 				for _, b := range theirs {
 					if a.Overlaps(b) {
@@ -503,6 +503,21 @@ func (s *Server) derive(menu string, v map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// allowedOf parses a stored allowed-address value once: adding many peers
+// must not cost the fake a parse of every other peer each time (it would
+// dominate the benchmarks); s.mu is held.
+func (s *Server) allowedOf(v string) []netip.Prefix {
+	if p, ok := s.prefixMemo[v]; ok {
+		return p
+	}
+	if s.prefixMemo == nil {
+		s.prefixMemo = map[string][]netip.Prefix{}
+	}
+	p, _ := parsePrefixes(v)
+	s.prefixMemo[v] = p
+	return p
 }
 
 func parsePrefixes(s string) ([]netip.Prefix, error) {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -121,7 +122,8 @@ type Server struct {
 	conns      map[*conn]struct{}
 	connSeq    int
 	commands   int
-	expiring   int // address-list rows with a running timeout
+	expiring   int                       // address-list rows with a running timeout
+	prefixMemo map[string][]netip.Prefix // parsed allowed-address values
 	closed     bool
 
 	wg sync.WaitGroup
