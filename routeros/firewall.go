@@ -285,8 +285,8 @@ type IsolationReport struct {
 	// Isolated is true when new connections from From to To are dropped
 	// or rejected before anything accepts them.
 	Isolated bool
-	// Rule is the forward rule that decides, or nil when none does (the
-	// chain's default policy accepts).
+	// Rule is the rule that decides (in forward or a chain it jumps to),
+	// or nil when none does (the forward chain's default policy accepts).
 	Rule   *FilterRule
 	Reason string
 }
@@ -297,7 +297,7 @@ type IsolationReport struct {
 // router does for a new connection, and follows jumps into custom chains
 // (a return goes back to the caller): a rule matching all such traffic
 // decides; an accept rule matching some of it (a port, a protocol, an
-// address list) is a leak; a drop matching only some of it does not
+// address list holding part of the network) is a leak; a drop matching only some of it does not
 // isolate. Interfaces come from the networks' addresses, interface lists
 // are resolved from their members and address lists from their entries
 // (addresses, prefixes, ranges); an interface list defined with include or
