@@ -85,7 +85,11 @@ func TestPipelineMatchesRepliesByTag(t *testing.T) {
 // every id against the router.
 func TestConcurrentPipelines(t *testing.T) {
 	t.Parallel()
-	_, c := lab(t, routerostest.WithLatency(time.Millisecond))
+	srv, c := lab(t, routerostest.WithLatency(time.Millisecond))
+	// Hold back the replies of some adds, so batches see them out of order.
+	for _, nth := range []int{1, 7, 30, 61} {
+		srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultDelay, Command: "/interface/wireguard/peers/add", Nth: nth, Delay: 40 * time.Millisecond})
+	}
 	const workers = 4
 	all := make([][]PeerSpec, workers)
 	got := make([][]ID, workers)
