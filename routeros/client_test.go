@@ -450,6 +450,9 @@ func TestNoGoroutineOutlivesClose(t *testing.T) {
 	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultDrop, Command: "/ip/firewall/address-list/add", Nth: 50})
 	_, err = c.Firewall.SyncAddressList(t.Context(), "big", listAddrs(500))
 	assert.ErrorIs(t, err, ErrConnection)
+	// The fake may still be running adds it had read from the dropped
+	// connection; they would count towards the next fault.
+	require.Eventually(t, func() bool { return srv.Conns() == 0 }, 3*time.Second, 5*time.Millisecond)
 	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultStall, Command: "/ip/firewall/address-list/add", Nth: 10})
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	_, err = c.Firewall.SyncAddressList(ctx, "big2", listAddrs(300))

@@ -278,6 +278,16 @@ func (s *Server) Transcript() []Sentence {
 	return out
 }
 
+// Conns returns how many client connections are open. A connection counts
+// until the server has handled every command it read from it, so a test
+// can wait for a dropped connection to be finished with before arming the
+// next fault.
+func (s *Server) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
 // Commands returns how many commands (login included) the server received.
 func (s *Server) Commands() int {
 	s.mu.Lock()

@@ -501,6 +501,16 @@ func TestFilterRulesOrderAndPrintedFields(t *testing.T) {
 	assert.Error(t, err, "only ordered menus take place-before")
 }
 
+func TestConns(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	assert.Equal(t, 0, s.Conns())
+	r := dialRaw(t, s, true)
+	assert.Equal(t, 1, s.Conns())
+	require.NoError(t, r.c.Close())
+	require.Eventually(t, func() bool { return s.Conns() == 0 }, 2*time.Second, 5*time.Millisecond)
+}
+
 func TestFaultsArmedTogetherCountIndependently(t *testing.T) {
 	t.Parallel()
 	s := Start(t)
