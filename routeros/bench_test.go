@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +42,39 @@ func naiveClient(b *testing.B, srv *routerostest.Server) *gorouteros.Client {
 	return c
 }
 
+// cleanup removes what an iteration added, outside the timer, so the fake's
+// tables stay the seed lab's size however many iterations run (its
+// validation scans a table: a growing one would be measured, not the client).
+func cleanup(b *testing.B, srv *routerostest.Server, menu, query string) {
+	b.Helper()
+	b.StopTimer()
+	defer b.StartTimer()
+	out, err := srv.Run(menu+"/print", query, "=.proplist=.id")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ids []string
+	for _, re := range out {
+		if re[0] == "!re" {
+			ids = append(ids, strings.TrimPrefix(re[1], "=.id="))
+		}
+	}
+	if len(ids) == 0 {
+		b.Fatalf("nothing to clean up in %s %s", menu, query)
+	}
+	removeIDs(b, srv, menu, ids)
+}
+
+// removeIDs removes items by id, outside the timer.
+func removeIDs(b *testing.B, srv *routerostest.Server, menu string, ids []string) {
+	b.Helper()
+	b.StopTimer()
+	defer b.StartTimer()
+	if _, err := srv.Run(menu+"/remove", "=.id="+strings.Join(ids, ",")); err != nil {
+		b.Fatal(err)
+	}
+}
+
 func listAddrs(n int) []string {
 	out := make([]string, n)
 	for i := range out {
@@ -63,13 +97,15 @@ func BenchmarkSyncAddressList500(b *testing.B) {
 		start := c.RoundTrips()
 		b.ResetTimer()
 		for i := 0; b.Loop(); i++ {
-			res, err := c.Firewall.SyncAddressList(b.Context(), fmt.Sprintf("bench-%d", i), desired)
+			list := fmt.Sprintf("bench-%d", i)
+			res, err := c.Firewall.SyncAddressList(b.Context(), list, desired)
 			if err != nil {
 				b.Fatal(err)
 			}
 			if len(res.Added) != len(desired) {
 				b.Fatalf("added %d", len(res.Added))
 			}
+			cleanup(b, srv, "/ip/firewall/address-list", "?list="+list)
 		}
 		b.ReportMetric(float64(c.RoundTrips()-start)/float64(b.N), "roundtrips/op")
 	})
@@ -99,6 +135,7 @@ func BenchmarkSyncAddressList500(b *testing.B) {
 					b.Fatalf("add %s: %v", a, err)
 				}
 			}
+			cleanup(b, srv, "/ip/firewall/address-list", "?list="+list)
 		}
 		b.ReportMetric(float64(rt)/float64(b.N), "roundtrips/op")
 	})
@@ -148,6 +185,11 @@ func BenchmarkAddPeers200(b *testing.B) {
 			if len(ids) != n {
 				b.Fatalf("got %d ids", len(ids))
 			}
+			strs := make([]string, len(ids))
+			for j, id := range ids {
+				strs[j] = string(id)
+			}
+			removeIDs(b, srv, "/interface/wireguard/peers", strs)
 		}
 		b.ReportMetric(float64(c.RoundTrips()-start)/float64(b.N), "roundtrips/op")
 	})
@@ -160,6 +202,7 @@ func BenchmarkAddPeers200(b *testing.B) {
 			b.StopTimer()
 			keys := fakeKeys(n)
 			b.StartTimer()
+			ids := make([]string, 0, n)
 			for j := range n {
 				rep, err := c.Run("/interface/wireguard/peers/add", "=interface=wireguard1", "=public-key="+keys[j],
 					"=allowed-address="+peerAddr(i, j).String(), fmt.Sprintf("=name=p%d-%d", i, j), "=responder=yes")
@@ -167,7 +210,9 @@ func BenchmarkAddPeers200(b *testing.B) {
 				if err != nil || rep.Done == nil || rep.Done.Map["ret"] == "" {
 					b.Fatalf("add peer: %v", err)
 				}
+				ids = append(ids, rep.Done.Map["ret"])
 			}
+			removeIDs(b, srv, "/interface/wireguard/peers", ids)
 		}
 		b.ReportMetric(float64(rt)/float64(b.N), "roundtrips/op")
 	})

@@ -56,6 +56,8 @@ type Client struct {
 	live      net.Conn // c.conn, readable by Close without sem
 	listeners map[*Listener]struct{}
 
+	life          context.Context // cancelled by Close: ends a dial in flight
+	endLife       context.CancelFunc
 	closeOnce     sync.Once
 	closed        atomic.Bool
 	roundTrip     atomic.Int64
@@ -126,12 +128,13 @@ func NewClient(conn net.Conn, opts ...Option) (*Client, error) {
 }
 
 func newClient(conn net.Conn, opts []Option) (*Client, error) {
-	c := &Client{cfg: defaults(), sem: make(chan struct{}, 1)}
+	cfg := defaults()
 	for _, o := range opts {
-		if err := o(&c.cfg); err != nil {
+		if err := o(&cfg); err != nil {
 			return nil, err
 		}
 	}
+	c := bareClient(cfg)
 	c.System = &SystemService{c}
 	c.WAN = &WANService{c}
 	c.IP = &IPService{c}
@@ -145,11 +148,25 @@ func newClient(conn net.Conn, opts []Option) (*Client, error) {
 	return c, nil
 }
 
+// bareClient is a Client without services or connection.
+func bareClient(cfg config) *Client {
+	c := &Client{cfg: cfg, sem: make(chan struct{}, 1)}
+	c.life, c.endLife = context.WithCancel(context.Background())
+	return c
+}
+
 func (c *Client) attach(conn net.Conn) {
 	c.conn = conn
 	c.lmu.Lock()
 	c.live = conn
+	// Close stores closed before it reads live under lmu: either it sees
+	// this connection or this sees closed. A connection dialled while Close
+	// ran must not be logged in on.
+	closed := c.closed.Load()
 	c.lmu.Unlock()
+	if closed {
+		_ = conn.Close()
+	}
 	c.br = bufio.NewReaderSize(conn, 64<<10)
 	c.w = proto.NewWriter(conn)
 	c.loggedIn = false
@@ -177,6 +194,7 @@ func (c *Client) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
+		c.endLife()
 		c.lmu.Lock()
 		ls := make([]*Listener, 0, len(c.listeners))
 		for l := range c.listeners {
@@ -302,14 +320,27 @@ func (c *Client) ready(ctx context.Context) error {
 		if c.dial == nil {
 			return &Error{Op: "use connection", Category: -1, Err: c.broken, kinds: []error{ErrConnection}}
 		}
-		conn, err := c.dial(ctx)
+		// Close cancels the dial: it must not wait for a router that does
+		// not answer.
+		dctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(c.life, cancel)
+		conn, err := c.dial(dctx)
+		stop()
+		cancel()
 		if err != nil {
+			if c.closed.Load() {
+				return &Error{Op: "redial", Category: -1, Err: err, kinds: []error{ErrClosed}}
+			}
 			if ctx.Err() != nil {
 				err = ctx.Err()
 			}
 			return &Error{Op: "redial", Category: -1, Err: err, kinds: []error{ErrConnection}}
 		}
 		c.attach(conn)
+		if c.closed.Load() {
+			c.markBroken(net.ErrClosed)
+			return &Error{Op: "redial", Category: -1, kinds: []error{ErrClosed}}
+		}
 	}
 	if !c.loggedIn {
 		return c.login(ctx)
@@ -355,6 +386,9 @@ func (c *Client) markBroken(err error) {
 		c.broken = err
 		_ = c.conn.Close()
 	}
+	// The router may have rebooted into another version (an upgrade):
+	// read it again on the next connection.
+	c.cachedVersion.Store(nil)
 }
 
 // roundTripLocked writes cmds and reads until each has its !done; sem is
@@ -371,7 +405,9 @@ func (c *Client) roundTripLocked(ctx context.Context, op string, cmds []cmd) ([]
 		tags[strconv.FormatUint(base+uint64(i)+1, 10)] = i
 	}
 	var fatal *Error
+	started := false
 	err := netctx.Do(ctx, c.conn, func() error {
+		started = true
 		writeErr := make(chan error, 1)
 		write := func() {
 			for i, cm := range cmds {
@@ -409,12 +445,19 @@ func (c *Client) roundTripLocked(ctx context.Context, op string, cmds []cmd) ([]
 		return err
 	})
 	if err != nil {
+		if !started {
+			// ctx was done before anything was sent: the connection is
+			// untouched and stays usable.
+			return nil, &Error{Op: op, Command: first, Category: -1, Err: err}
+		}
 		c.markBroken(err)
 		if fatal != nil {
 			return nil, fatal
 		}
 		if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, &Error{Op: op, Command: first, Category: -1, Err: err}
+			// The exchange was cut off: the connection is closed and a
+			// write's outcome is unknown, as for any broken connection.
+			return nil, &Error{Op: op, Command: first, Category: -1, Err: err, kinds: []error{ErrConnection}}
 		}
 		if c.closed.Load() {
 			return nil, &Error{Op: op, Command: first, Category: -1, Err: err, kinds: []error{ErrClosed, ErrConnection}}

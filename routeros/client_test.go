@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"runtime"
 	"strings"
 	"sync"
@@ -221,7 +222,7 @@ func TestFaults(t *testing.T) {
 		{"corrupt length", routerostest.Fault{Kind: routerostest.FaultCorruptLength}, []error{ErrConnection}, "exceeds"},
 		{"unknown reply", routerostest.Fault{Kind: routerostest.FaultUnknownReply}, []error{ErrConnection}, "unknown reply word"},
 		{"wrong tag", routerostest.Fault{Kind: routerostest.FaultWrongTag}, []error{ErrConnection}, "unexpected tag"},
-		{"stall", routerostest.Fault{Kind: routerostest.FaultStall}, []error{context.DeadlineExceeded}, "deadline"},
+		{"stall", routerostest.Fault{Kind: routerostest.FaultStall}, []error{context.DeadlineExceeded, ErrConnection}, "deadline"},
 		{"trap", routerostest.Fault{Kind: routerostest.FaultTrap, Category: 4, Message: "failure: busy"}, nil, "trap category 4: failure: busy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -422,8 +423,20 @@ func TestReadOnlyUserGetsErrPermission(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.Firewall.AddAddress(t.Context(), "x", "10.0.0.1", AddressOptions{})
 	assert.ErrorIs(t, err, ErrPermission)
-	_, err = c.Firewall.SyncAddressList(t.Context(), "x", []string{"10.0.0.1", "10.0.0.2"})
+	res, err := c.Firewall.SyncAddressList(t.Context(), "x", []string{"10.0.0.1", "10.0.0.2"})
 	assert.ErrorIs(t, err, ErrPermission)
+	assert.False(t, res.Changed(), "nothing was accepted")
+
+	// Refused ensures report no change.
+	kp, err := GenerateKeyPair()
+	require.NoError(t, err)
+	ch, err := c.WireGuard.EnsurePeer(t.Context(), PeerSpec{PublicKey: kp.Public, AllowedAddress: []netip.Prefix{mustPrefix("192.168.100.70/32")}})
+	assert.ErrorIs(t, err, ErrPermission)
+	assert.False(t, ch.Created)
+	ch, err = c.WireGuard.EnsurePeer(t.Context(), PeerSpec{PublicKey: routerostest.LabKey("phone public"), Comment: "renamed",
+		AllowedAddress: []netip.Prefix{mustPrefix("192.168.100.2/32")}})
+	assert.ErrorIs(t, err, ErrPermission)
+	assert.Empty(t, ch.Changed)
 }
 
 // TestNoGoroutineOutlivesClose breaks a pipelined batch mid-way and checks
@@ -437,6 +450,9 @@ func TestNoGoroutineOutlivesClose(t *testing.T) {
 	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultDrop, Command: "/ip/firewall/address-list/add", Nth: 50})
 	_, err = c.Firewall.SyncAddressList(t.Context(), "big", listAddrs(500))
 	assert.ErrorIs(t, err, ErrConnection)
+	// The fake may still be running adds it had read from the dropped
+	// connection; they would count towards the next fault.
+	require.Eventually(t, func() bool { return srv.Conns() == 0 }, 3*time.Second, 5*time.Millisecond)
 	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultStall, Command: "/ip/firewall/address-list/add", Nth: 10})
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	_, err = c.Firewall.SyncAddressList(ctx, "big2", listAddrs(300))

@@ -26,7 +26,9 @@ var (
 	// ErrFatal: the router sent !fatal and closed the connection.
 	ErrFatal = errors.New("fatal")
 	// ErrConnection: the connection broke (I/O error, malformed or
-	// oversized reply, !fatal). The client closes it; a client made by
+	// oversized reply, !fatal, or the context ended in the middle of an
+	// exchange — that error also matches the context's). The client
+	// closes it; a client made by
 	// Dial redials on the next call, and repeats a read-only call once
 	// when a connection that had been used before turns out dead. For a
 	// write the outcome is unknown: read back before retrying.

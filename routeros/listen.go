@@ -45,7 +45,8 @@ func (c *Client) Listen(ctx context.Context, menu string) (*Listener, error) {
 	if c.closed.Load() {
 		return nil, &Error{Op: op, Category: -1, kinds: []error{ErrClosed}}
 	}
-	sub := &Client{cfg: c.cfg, dial: c.dial, sem: make(chan struct{}, 1)}
+	sub := bareClient(c.cfg)
+	sub.dial = c.dial
 	sub.broken = errors.New("not connected") // ready() dials
 	ctx2, cancel := c.withTimeout(ctx)
 	defer cancel()
@@ -84,8 +85,9 @@ func (c *Client) Listen(ctx context.Context, menu string) (*Listener, error) {
 
 // Next waits for the next change. An error ends the stream: a trap from
 // the router (e.g. the menu cannot be listened to), a broken connection,
-// ctx ending (the connection may hold half a sentence, so it is closed) or
-// Close (ErrClosed).
+// ctx ending while Next waits (the connection may hold half a sentence, so
+// it is closed) or Close (ErrClosed). A ctx already done when Next is
+// called only returns its error.
 func (l *Listener) Next(ctx context.Context) (Event, error) {
 	op := "listen " + l.menu
 	l.mu.Lock()
@@ -100,7 +102,9 @@ func (l *Listener) Next(ctx context.Context) (Event, error) {
 	}
 	var ev Event
 	var trap *sentence
+	started := false
 	err := netctx.Do(ctx, l.c.conn, func() error {
+		started = true
 		for {
 			s, err := readSentence(l.c.br, l.c.cfg.maxWord)
 			if err != nil {
@@ -128,6 +132,10 @@ func (l *Listener) Next(ctx context.Context) (Event, error) {
 			}
 		}
 	})
+	if err != nil && !started {
+		// ctx was done before anything was read: the stream is intact.
+		return Event{}, &Error{Op: op, Category: -1, Err: err}
+	}
 	if err != nil {
 		l.c.markBroken(err)
 		select {

@@ -49,6 +49,17 @@ func TestListen(t *testing.T) {
 	assert.True(t, ev.Dead)
 	assert.Equal(t, id, ev.Record.ID())
 
+	// A ctx that is already done reads nothing and leaves the stream be.
+	done, cancelDone := context.WithCancel(ctx)
+	cancelDone()
+	_, err = l.Next(done)
+	assert.ErrorIs(t, err, context.Canceled)
+	_, err = c.Firewall.AddAddress(ctx, "watch", "10.3.3.4", AddressOptions{})
+	require.NoError(t, err)
+	ev, err = l.Next(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "10.3.3.4", ev.Record["address"])
+
 	// A Next that times out ends the stream.
 	short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
 	_, err = l.Next(short)

@@ -3,12 +3,14 @@ package routeros
 import (
 	"bytes"
 	"fmt"
+	"image/png"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/skip2/go-qrcode"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -195,11 +197,39 @@ func TestSyncAddressList(t *testing.T) {
 	assert.Equal(t, "/ip/firewall/address-list/remove", last[0])
 }
 
+func TestSyncAddressListEnablesDisabledEntries(t *testing.T) {
+	t.Parallel()
+	srv, c := lab(t)
+	ctx := t.Context()
+	// A disabled entry is not in effect: a sync that wants the address
+	// must enable it (the router refuses a second entry for it).
+	for _, a := range []string{"10.0.0.5", "10.0.0.6"} {
+		_, err := srv.Run("/ip/firewall/address-list/add", "=list=x", "=address="+a, "=disabled=yes")
+		require.NoError(t, err)
+	}
+	before := c.RoundTrips()
+	res, err := c.Firewall.SyncAddressList(ctx, "x", []string{"10.0.0.5"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), c.RoundTrips()-before)
+	assert.Equal(t, []string{"10.0.0.5"}, res.Added, "enabling puts the address in effect")
+	assert.Equal(t, []string{"10.0.0.6"}, res.Removed)
+	list, err := c.Firewall.AddressList(ctx, "x")
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, "10.0.0.5", list[0].Address)
+	assert.False(t, list[0].Disabled)
+
+	res, err = c.Firewall.SyncAddressList(ctx, "x", []string{"10.0.0.5"})
+	require.NoError(t, err)
+	assert.False(t, res.Changed(), "second run changes nothing")
+}
+
 func TestSyncAddressListReportsRefusals(t *testing.T) {
 	t.Parallel()
 	_, c := lab(t)
-	_, err := c.Firewall.SyncAddressList(t.Context(), "x", []string{"10.0.0.1", "not an address"})
+	res, err := c.Firewall.SyncAddressList(t.Context(), "x", []string{"10.0.0.1", "not an address"})
 	assert.ErrorIs(t, err, ErrBadValue)
+	assert.Equal(t, []string{"10.0.0.1"}, res.Added, "only what the router accepted")
 	list, err := c.Firewall.AddressList(t.Context(), "x")
 	require.NoError(t, err)
 	assert.Len(t, list, 1, "the valid entry was still added")
@@ -279,6 +309,47 @@ func TestAuditIsolation(t *testing.T) {
 		assert.True(t, rep.Isolated, "an interface-based drop isolates too")
 		assert.Equal(t, "iface drop", rep.Rule.Comment)
 	})
+	t.Run("rule order: a drop below the accept-all fails", func(t *testing.T) {
+		t.Parallel()
+		srv, c := lab(t)
+		removeRule(t, srv, routerostest.LabGuestRule)
+		// add appends, so the drop lands after "allow forward".
+		_, err := srv.Run("/ip/firewall/filter/add", "=chain=forward", "=action=drop", "=src-address="+routerostest.LabGuest,
+			"=dst-address="+routerostest.LabLAN, "=comment=too late")
+		require.NoError(t, err)
+		rep, err := c.Firewall.AuditIsolation(t.Context(), guest, lan)
+		require.NoError(t, err)
+		assert.False(t, rep.Isolated)
+		require.NotNil(t, rep.Rule)
+		assert.Equal(t, "allow forward", rep.Rule.Comment)
+	})
+	t.Run("custom chains are followed", func(t *testing.T) {
+		t.Parallel()
+		srv, c := lab(t)
+		removeRule(t, srv, routerostest.LabGuestRule)
+		id := ruleID(t, srv, "allow forward")
+		for _, r := range [][]string{
+			{"/ip/firewall/filter/add", "=chain=forward", "=action=jump", "=jump-target=guest-in", "=in-interface=bridge-guest", "=comment=to guest chain", "=place-before=" + id},
+			{"/ip/firewall/filter/add", "=chain=guest-in", "=action=drop", "=dst-address=" + routerostest.LabLAN, "=comment=guest chain drop"},
+		} {
+			_, err := srv.Run(r...)
+			require.NoError(t, err)
+		}
+		rep, err := c.Firewall.AuditIsolation(t.Context(), guest, lan)
+		require.NoError(t, err)
+		assert.True(t, rep.Isolated, rep.Reason)
+		require.NotNil(t, rep.Rule)
+		assert.Equal(t, "guest chain drop", rep.Rule.Comment)
+
+		// An accept for one port ahead of the drop in the custom chain leaks.
+		_, err = srv.Run("/ip/firewall/filter/add", "=chain=guest-in", "=action=accept", "=protocol=tcp", "=dst-port=80",
+			"=comment=guest web", "=place-before="+ruleID(t, srv, "guest chain drop"))
+		require.NoError(t, err)
+		rep, err = c.Firewall.AuditIsolation(t.Context(), guest, lan)
+		require.NoError(t, err)
+		assert.False(t, rep.Isolated)
+		assert.Equal(t, "guest web", rep.Rule.Comment)
+	})
 }
 
 func ruleID(t *testing.T, srv *routerostest.Server, comment string) string {
@@ -314,12 +385,170 @@ func TestAuditForwardPure(t *testing.T) {
 		{"unrelated accept", []FilterRule{{Chain: "forward", Action: "accept", SrcAddress: "192.168.100.0/24"}, {Chain: "forward", Action: "drop"}}, true},
 		{"address-list accept leaks", []FilterRule{{Chain: "forward", Action: "accept", SrcAddressList: "vip"}, {Chain: "forward", Action: "drop"}}, false},
 		{"wrong in-interface drop", []FilterRule{{Chain: "forward", Action: "drop", InInterface: "bridge-lan"}}, false},
+		// RouterOS prints log and log-prefix on every rule: not matchers.
+		{"log fields do not make a drop partial", []FilterRule{{Chain: "forward", Action: "drop", SrcAddress: "10.1.1.0/24",
+			Other: map[string]string{"log": "false", "log-prefix": "", "src-port": ""}}}, true},
+		{"an unmodelled matcher makes a drop partial", []FilterRule{{Chain: "forward", Action: "drop",
+			Other: map[string]string{"connection-nat-state": "!dstnat"}}}, false},
+		{"drop after a full accept", []FilterRule{{Chain: "forward", Action: "accept"}, {Chain: "forward", Action: "drop", SrcAddress: "10.1.1.0/24"}}, false},
+		{"jump to a chain that drops", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "guest", InInterface: "bridge-guest"},
+			{Chain: "guest", Action: "drop", DstAddress: "192.168.1.0/24"}, {Chain: "forward", Action: "accept"}}, true},
+		{"partial jump to a chain that accepts leaks", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "svc", Protocol: "tcp"},
+			{Chain: "svc", Action: "accept", DstPort: "445"}, {Chain: "forward", Action: "drop"}}, false},
+		{"partial jump to a chain that drops all does not isolate", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "svc", Protocol: "tcp"},
+			{Chain: "svc", Action: "drop"}, {Chain: "forward", Action: "accept"}}, false},
+		{"chain falling through returns to the caller", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "noop"},
+			{Chain: "noop", Action: "accept", SrcAddress: "172.16.0.0/12"}, {Chain: "forward", Action: "drop"}}, true},
+		{"partial return escapes a later drop", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "c"},
+			{Chain: "c", Action: "return", Protocol: "udp"}, {Chain: "c", Action: "drop"}, {Chain: "forward", Action: "accept"}}, false},
+		{"full return then drop in forward", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "c"},
+			{Chain: "c", Action: "return"}, {Chain: "c", Action: "accept"}, {Chain: "forward", Action: "drop"}}, true},
+		{"jump loop is not followed forever", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "a"},
+			{Chain: "a", Action: "jump", JumpTarget: "b"}, {Chain: "b", Action: "jump", JumpTarget: "a"}, {Chain: "forward", Action: "drop"}}, false},
+		{"disabled jump is skipped", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "c", Disabled: true},
+			{Chain: "c", Action: "accept"}, {Chain: "forward", Action: "drop"}}, true},
+		{"accept by an in-interface list leaks (lists are not resolved)", []FilterRule{{Chain: "forward", Action: "accept", InInterfaceList: "LAN"},
+			{Chain: "forward", Action: "drop"}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, _, reason := auditForward(tc.rules, guest, lan, "bridge-guest", "bridge-lan")
+			got, _, reason := auditForward(tc.rules, guest, lan, "bridge-guest", "bridge-lan", auditLists{})
 			assert.Equal(t, tc.isolated, got, reason)
 		})
 	}
+}
+
+func TestAuditInterfaceLists(t *testing.T) {
+	t.Parallel()
+	guest, lan := mustPrefix("10.1.1.0/24"), mustPrefix("192.168.1.0/24")
+	lists := resolveLists(
+		[]Record{{"name": "LAN"}, {"name": "WAN"}, {"name": "GUEST"}, {"name": "INNER", "include": "LAN,GUEST"}},
+		[]Record{{"list": "LAN", "interface": "bridge-lan"}, {"list": "WAN", "interface": "pppoe-out1"},
+			{"list": "GUEST", "interface": "bridge-guest"}, {"list": "WAN", "interface": "bridge-guest", "disabled": "true"}})
+	for _, tc := range []struct {
+		name     string
+		rules    []FilterRule
+		isolated bool
+	}{
+		{"drop guest list to lan list", []FilterRule{{Chain: "forward", Action: "drop", InInterfaceList: "GUEST", OutInterfaceList: "LAN"}}, true},
+		{"accept from lan list does not cover the guest", []FilterRule{{Chain: "forward", Action: "accept", InInterfaceList: "LAN"},
+			{Chain: "forward", Action: "drop", InInterface: "bridge-guest"}}, true},
+		{"accept from not-wan covers the guest", []FilterRule{{Chain: "forward", Action: "accept", InInterfaceList: "!WAN"},
+			{Chain: "forward", Action: "drop"}}, false},
+		{"disabled member does not count", []FilterRule{{Chain: "forward", Action: "accept", InInterfaceList: "WAN"},
+			{Chain: "forward", Action: "drop"}}, true},
+		{"drop from wan list does not isolate the guest", []FilterRule{{Chain: "forward", Action: "drop", InInterfaceList: "WAN"}}, false},
+		{"a list built with include is not resolved", []FilterRule{{Chain: "forward", Action: "drop", InInterfaceList: "INNER"}}, false},
+		{"built-in all", []FilterRule{{Chain: "forward", Action: "drop", InInterfaceList: "all", OutInterfaceList: "!none"}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _, reason := auditForward(tc.rules, guest, lan, "bridge-guest", "bridge-lan", lists)
+			assert.Equal(t, tc.isolated, got, reason)
+		})
+	}
+
+	t.Run("against the fake", func(t *testing.T) {
+		t.Parallel()
+		srv, c := lab(t)
+		removeRule(t, srv, routerostest.LabGuestRule)
+		allow := ruleID(t, srv, "allow forward")
+		for _, r := range [][]string{
+			{"/ip/firewall/filter/add", "=chain=forward", "=action=accept", "=in-interface-list=LAN", "=comment=lan out", "=place-before=" + allow},
+			{"/ip/firewall/filter/add", "=chain=forward", "=action=drop", "=in-interface=bridge-guest", "=out-interface-list=LAN", "=comment=guest to lan", "=place-before=" + allow},
+		} {
+			_, err := srv.Run(r...)
+			require.NoError(t, err)
+		}
+		before := c.RoundTrips()
+		rep, err := c.Firewall.AuditIsolation(t.Context(), guest, lan)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), c.RoundTrips()-before, "rules and lists, then the address list the rules name")
+		assert.True(t, rep.Isolated, rep.Reason)
+		assert.Equal(t, "guest to lan", rep.Rule.Comment)
+
+		// Put the guest bridge into the LAN list: the accept now covers it.
+		_, err = srv.Run("/interface/list/member/add", "=list=LAN", "=interface=bridge-guest")
+		require.NoError(t, err)
+		rep, err = c.Firewall.AuditIsolation(t.Context(), guest, lan)
+		require.NoError(t, err)
+		assert.False(t, rep.Isolated)
+		assert.Equal(t, "lan out", rep.Rule.Comment)
+	})
+}
+
+func TestAuditAddressLists(t *testing.T) {
+	t.Parallel()
+	guest, lan := mustPrefix("10.1.1.0/24"), mustPrefix("192.168.1.0/24")
+	t.Run("zero prefixes are refused, matchers never panic", func(t *testing.T) {
+		_, c := lab(t)
+		_, err := c.Firewall.AuditIsolation(t.Context(), netip.Prefix{}, lan)
+		assert.ErrorIs(t, err, ErrBadValue)
+		assert.Equal(t, matchSome, addrMatch("10.0.0.1-10.0.0.9", netip.Prefix{}))
+		assert.False(t, prefixLast(netip.Prefix{}).IsValid())
+		assert.Equal(t, "10.1.1.255", prefixLast(guest).String())
+		assert.Equal(t, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", prefixLast(mustPrefix("2001:db8::/32")).String())
+	})
+	lists := auditLists{addr: map[string][]Record{
+		"vip":        {{"address": "192.168.1.50"}, {"address": "10.1.1.7", "disabled": "true"}},
+		"vip-guest":  {{"address": "192.168.1.50"}, {"address": "10.1.1.7"}},
+		"guests":     {{"address": "10.1.1.0/24"}},
+		"guest-rng":  {{"address": "10.1.1.0-10.1.1.255"}},
+		"guest-half": {{"address": "10.1.1.0-10.1.1.127"}},
+		"temp":       {{"address": "10.0.0.0/8", "dynamic": "true"}},
+		"lan":        {{"address": "192.168.0.0/16"}},
+		"dns":        {{"address": "guest.example.net"}},
+	}}
+	for _, tc := range []struct {
+		name     string
+		rules    []FilterRule
+		isolated bool
+	}{
+		{"accept for a list without guests is skipped", []FilterRule{{Chain: "forward", Action: "accept", SrcAddressList: "vip"},
+			{Chain: "forward", Action: "drop", SrcAddress: "10.1.1.0/24"}}, true},
+		{"accept for a list holding a guest leaks", []FilterRule{{Chain: "forward", Action: "accept", SrcAddressList: "vip-guest"},
+			{Chain: "forward", Action: "drop"}}, false},
+		{"drop by lists covering both networks", []FilterRule{{Chain: "forward", Action: "drop", SrcAddressList: "guests", DstAddressList: "lan"}}, true},
+		{"drop by a range covering the network", []FilterRule{{Chain: "forward", Action: "drop", SrcAddressList: "guest-rng", DstAddressList: "lan"}}, true},
+		{"drop by a range covering half", []FilterRule{{Chain: "forward", Action: "drop", SrcAddressList: "guest-half"}}, false},
+		{"drop by a dynamic entry does not last", []FilterRule{{Chain: "forward", Action: "drop", SrcAddressList: "temp"}}, false},
+		{"a DNS name entry is unknown", []FilterRule{{Chain: "forward", Action: "accept", SrcAddressList: "dns"}, {Chain: "forward", Action: "drop"}}, false},
+		{"an unread list is unknown", []FilterRule{{Chain: "forward", Action: "accept", SrcAddressList: "unread"}, {Chain: "forward", Action: "drop"}}, false},
+		{"negated list", []FilterRule{{Chain: "forward", Action: "drop", SrcAddressList: "!vip"}}, true},
+		{"drop by an address range", []FilterRule{{Chain: "forward", Action: "drop", SrcAddress: "10.1.0.0-10.1.255.255"}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _, reason := auditForward(tc.rules, guest, lan, "bridge-guest", "bridge-lan", lists)
+			assert.Equal(t, tc.isolated, got, reason)
+		})
+	}
+
+	t.Run("against the fake", func(t *testing.T) {
+		t.Parallel()
+		srv, c := lab(t)
+		removeRule(t, srv, routerostest.LabGuestRule)
+		allow := ruleID(t, srv, "allow forward")
+		for _, r := range [][]string{
+			{"/ip/firewall/address-list/add", "=list=guest-nets", "=address=" + routerostest.LabGuest},
+			{"/ip/firewall/address-list/add", "=list=lan-nets", "=address=" + routerostest.LabLAN},
+			{"/ip/firewall/address-list/add", "=list=vip", "=address=192.168.1.50"},
+			{"/ip/firewall/filter/add", "=chain=forward", "=action=accept", "=src-address-list=vip", "=comment=vip", "=place-before=" + allow},
+			{"/ip/firewall/filter/add", "=chain=forward", "=action=drop", "=src-address-list=guest-nets", "=dst-address-list=lan-nets", "=comment=by lists", "=place-before=" + allow},
+		} {
+			_, err := srv.Run(r...)
+			require.NoError(t, err)
+		}
+		rep, err := c.Firewall.AuditIsolation(t.Context(), guest, lan)
+		require.NoError(t, err)
+		assert.True(t, rep.Isolated, rep.Reason)
+		assert.Equal(t, "by lists", rep.Rule.Comment)
+
+		// A guest address on the vip list gets through.
+		_, err = c.Firewall.AddAddress(t.Context(), "vip", "10.1.1.50", AddressOptions{})
+		require.NoError(t, err)
+		rep, err = c.Firewall.AuditIsolation(t.Context(), guest, lan)
+		require.NoError(t, err)
+		assert.False(t, rep.Isolated)
+		assert.Equal(t, "vip", rep.Rule.Comment)
+	})
 }
 
 func TestWireGuardInterfaces(t *testing.T) {
@@ -458,6 +687,13 @@ func TestOnboard(t *testing.T) {
 		assert.Contains(t, conf, line+"\n")
 	}
 	assert.True(t, bytes.HasPrefix(ob.QR, []byte("\x89PNG\r\n\x1a\n")))
+	// The QR encodes exactly this config (skip2/go-qrcode is deterministic).
+	img, err := png.Decode(bytes.NewReader(ob.QR))
+	require.NoError(t, err)
+	assert.Equal(t, 512, img.Bounds().Dx())
+	want, err := qrcode.Encode(conf, qrcode.Medium, 512)
+	require.NoError(t, err)
+	assert.Equal(t, want, ob.QR)
 
 	peers, err := c.WireGuard.Peers(ctx, "wireguard1")
 	require.NoError(t, err)
@@ -467,6 +703,10 @@ func TestOnboard(t *testing.T) {
 	assert.True(t, last.Responder)
 	assert.True(t, last.HasPresharedKey)
 	assert.Equal(t, []netip.Prefix{ob.Address}, last.AllowedAddress)
+	// Both ends hold the same preshared key.
+	out, err := srv.Run("/interface/wireguard/peers/print", "?public-key="+ob.PublicKey, "=.proplist=preshared-key")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"!re", "=preshared-key=" + ob.PresharedKey.Reveal()}, out[0])
 
 	ob2, err := c.WireGuard.Onboard(ctx, "tv", OnboardOptions{Endpoint: "vpn.example.net:51820",
 		AllowedIPs: []netip.Prefix{mustPrefix("192.168.1.0/24")}, DNS: []netip.Addr{netip.MustParseAddr("192.168.1.1")}})
@@ -503,6 +743,40 @@ func TestNextFreeAddressFull(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.WireGuard.NextFreeAddress(t.Context(), "", mustPrefix("10.7.7.0/30"))
 	assert.ErrorIs(t, err, ErrNotFound)
+}
+
+func TestNextFreeAddressIgnoresOtherInterfacesDefaultRoute(t *testing.T) {
+	t.Parallel()
+	_, c := lab(t)
+	ctx := t.Context()
+	// The router is also a client of a VPN provider: a full-tunnel peer on
+	// another interface.
+	_, err := c.WireGuard.CreateInterface(ctx, "wg-provider", InterfaceOptions{ListenPort: 51820})
+	require.NoError(t, err)
+	kp, err := GenerateKeyPair()
+	require.NoError(t, err)
+	_, err = c.WireGuard.AddPeer(ctx, PeerSpec{Interface: "wg-provider", PublicKey: kp.Public,
+		AllowedAddress: []netip.Prefix{mustPrefix("0.0.0.0/0")}})
+	require.NoError(t, err)
+	next, err := c.WireGuard.NextFreeAddress(ctx, "", netip.Prefix{})
+	require.NoError(t, err)
+	assert.Equal(t, "192.168.100.4", next.String())
+	ob, err := c.WireGuard.Onboard(ctx, "tablet", OnboardOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "192.168.100.4/32", ob.Address.String())
+
+	// A peer of another interface holding an address inside the network
+	// still counts.
+	_, err = c.WireGuard.CreateInterface(ctx, "wg-site", InterfaceOptions{ListenPort: 51821})
+	require.NoError(t, err)
+	kp2, err := GenerateKeyPair()
+	require.NoError(t, err)
+	_, err = c.WireGuard.AddPeer(ctx, PeerSpec{Interface: "wg-site", PublicKey: kp2.Public,
+		AllowedAddress: []netip.Prefix{mustPrefix("192.168.100.5/32")}})
+	require.NoError(t, err)
+	next, err = c.WireGuard.NextFreeAddress(ctx, "", netip.Prefix{})
+	require.NoError(t, err)
+	assert.Equal(t, "192.168.100.6", next.String())
 }
 
 func TestKeys(t *testing.T) {
@@ -579,6 +853,11 @@ func TestExportAndBackup(t *testing.T) {
 	r, err := c.Run(ctx, "/file/print", "?name=homelab-export.rsc")
 	require.NoError(t, err)
 	require.Len(t, r.Records, 1)
+	// The chunks join up to exactly the file on the router.
+	out, err := srv.Run("/file/print", "?name=homelab-export.rsc", "=.proplist=contents")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"!re", "=contents=" + txt}, out[0])
+	assert.Greater(t, len(txt), 300, "several chunks")
 
 	txt2, err := c.System.Export(ctx, ExportOptions{File: "again"})
 	require.NoError(t, err)
@@ -623,6 +902,19 @@ func TestEnsurePeerUpdatesOnlyDifferences(t *testing.T) {
 
 	// Same set in another order is no change.
 	spec.AllowedAddress = []netip.Prefix{spec.AllowedAddress[1], spec.AllowedAddress[0]}
+	ch, err = c.WireGuard.EnsurePeer(ctx, spec)
+	require.NoError(t, err)
+	assert.Empty(t, ch.Changed)
+
+	// A disabled peer does not work: ensuring it enables it, once.
+	_, err = srv.Run("/interface/wireguard/peers/disable", "=.id="+string(phone.ID))
+	require.NoError(t, err)
+	ch, err = c.WireGuard.EnsurePeer(ctx, spec)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"disabled"}, ch.Changed)
+	peers, err = c.WireGuard.Peers(ctx, "wireguard1")
+	require.NoError(t, err)
+	assert.False(t, peers[0].Disabled)
 	ch, err = c.WireGuard.EnsurePeer(ctx, spec)
 	require.NoError(t, err)
 	assert.Empty(t, ch.Changed)

@@ -289,3 +289,30 @@ func TestParseTime(t *testing.T) {
 	}
 	assert.True(t, Record{}.Time("x").IsZero())
 }
+
+// FuzzAuditRule feeds filter-rule matcher values as the router prints them
+// (addresses with !, connection states, interface lists) to the isolation
+// audit: it must never panic, and negating an address matcher must flip
+// all and none.
+func FuzzAuditRule(f *testing.F) {
+	f.Add("10.1.1.0/24", "!192.168.1.0/24", "new", "!LAN", "drop")
+	f.Add("10.1.1.1-10.1.1.9", "", "!established,related", "", "accept")
+	f.Add("", "192.168.1.5", "", "all", "jump")
+	f.Fuzz(func(t *testing.T, src, dst, state, list, action string) {
+		guest, lan := netip.MustParsePrefix("10.1.1.0/24"), netip.MustParsePrefix("192.168.1.0/24")
+		lists := resolveLists([]Record{{"name": "LAN"}}, []Record{{"list": "LAN", "interface": "bridge-lan"}})
+		rules := []FilterRule{
+			{Chain: "forward", Action: action, JumpTarget: list, SrcAddress: src, DstAddress: dst, ConnectionState: state, InInterfaceList: list},
+			{Chain: list, Action: action, JumpTarget: "forward", OutInterfaceList: list, SrcAddressList: list, DstAddressList: "!" + list},
+		}
+		lists.addr = map[string][]Record{list: {{"address": src}, {"address": dst, "dynamic": "true"}}}
+		_, _, _ = auditForward(rules, guest, lan, "bridge-guest", "bridge-lan", lists)
+		_, _, _ = auditForward(rules, guest, lan, "", "", auditLists{})
+		_, _, _ = auditForward(rules, netip.Prefix{}, netip.Prefix{}, "", "", auditLists{addr: map[string][]Record{list: {{"address": src}}}})
+		if src != "" && src[0] != '!' {
+			if m, n := addrMatch(src, guest), addrMatch("!"+src, guest); m != matchSome && m+n != matchAll {
+				t.Fatalf("negation of %q: %d and %d", src, m, n)
+			}
+		}
+	})
+}

@@ -72,7 +72,8 @@ func (c *Client) batch(ctx context.Context, op string, cmds []cmd) ([]result, er
 	return res, errors.Join(errs...)
 }
 
-// routerVersion returns the RouterOS version ("7.20.5"), read once.
+// routerVersion returns the RouterOS version ("7.20.5"), read once per
+// connection lifetime (markBroken forgets it: a reboot may be an upgrade).
 func (c *Client) routerVersion(ctx context.Context) (major, minor int, err error) {
 	v := c.cachedVersion.Load()
 	if v == nil {

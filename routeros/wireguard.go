@@ -311,7 +311,7 @@ func (s *WireGuardService) AddPeers(ctx context.Context, specs []PeerSpec) ([]ID
 	return ids, err
 }
 
-// PeerChange reports what EnsurePeer did.
+// PeerChange reports what EnsurePeer did; on an error, nothing.
 type PeerChange struct {
 	ID      ID
 	Created bool
@@ -320,7 +320,7 @@ type PeerChange struct {
 
 // EnsurePeer makes the peer with spec's public key on spec's interface
 // match spec: it adds it when missing and otherwise sets only the fields
-// that differ. A second run changes nothing. The preshared key is only
+// that differ, enabling a disabled peer. A second run changes nothing. The preshared key is only
 // compared when the router shows it (it is a sensitive field).
 //
 // RouterOS API: /interface/wireguard/peers/print, add, set
@@ -339,10 +339,14 @@ func (s *WireGuardService) EnsurePeer(ctx context.Context, spec PeerSpec) (PeerC
 	}
 	if len(recs) == 0 {
 		id, err := s.AddPeer(ctx, spec)
-		return PeerChange{ID: id, Created: true}, err
+		if err != nil {
+			return PeerChange{}, err
+		}
+		return PeerChange{ID: id, Created: true}, nil
 	}
 	cur := recs[0]
 	want := spec.fields(major, minor)
+	want["disabled"] = "no" // a disabled peer does not match a spec
 	set := cmd{"/interface/wireguard/peers/set", kv(".id", cur[".id"])}
 	var changed []string
 	keys := make([]string, 0, len(want))
@@ -364,8 +368,10 @@ func (s *WireGuardService) EnsurePeer(ctx context.Context, spec PeerSpec) (PeerC
 	if len(changed) == 0 {
 		return ch, nil
 	}
-	_, err = s.c.one(ctx, op, set)
-	return ch, err
+	if _, err := s.c.one(ctx, op, set); err != nil {
+		return PeerChange{ID: ch.ID}, err // a refused set changes nothing
+	}
+	return ch, nil
 }
 
 // sameValue compares a wire value with a desired one, as RouterOS would
@@ -375,7 +381,10 @@ func sameValue(k, have, want string) bool {
 		return true
 	}
 	switch k {
-	case "responder", "is-responder":
+	case "responder", "is-responder", "disabled":
+		if have == "" && k == "disabled" {
+			have = "false" // not printed: not disabled
+		}
 		a, err1 := ParseBool(have)
 		b, err2 := ParseBool(want)
 		return err1 == nil && err2 == nil && a == b
@@ -433,7 +442,9 @@ func (s *WireGuardService) RemovePeer(ctx context.Context, iface, nameOrKey stri
 }
 
 // NextFreeAddress returns the lowest host address of network not used by
-// the router's own addresses or any peer's allowed-address. When network
+// the router's own addresses or a peer's allowed-address (peers of other
+// interfaces count only with prefixes inside the network, so a full-tunnel
+// peer to a VPN provider does not use up every address). When network
 // is the zero Prefix it is taken from iface's address (192.168.100.1/24 on
 // wireguard1 gives 192.168.100.0/24).
 //
@@ -450,6 +461,7 @@ func (s *WireGuardService) NextFreeAddress(ctx context.Context, iface string, ne
 }
 
 type survey struct {
+	ifaceName string
 	ifaceAddr netip.Prefix // the interface's address, if any
 	addrs     []Record
 	peers     []Peer
@@ -471,7 +483,7 @@ func (s *WireGuardService) survey(ctx context.Context, op, iface string, full bo
 	if err != nil {
 		return nil, err
 	}
-	st := &survey{addrs: res[0].re}
+	st := &survey{ifaceName: iface, addrs: res[0].re}
 	if st.peers, err = peersFrom(op, res[1].re); err != nil {
 		return nil, err
 	}
@@ -515,7 +527,15 @@ func (st *survey) nextFree(op string, network netip.Prefix) (netip.Addr, error) 
 		}
 	}
 	for _, p := range st.peers {
-		used = append(used, p.AllowedAddress...)
+		for _, a := range p.AllowedAddress {
+			// A peer of another interface routing more than the whole
+			// network (a VPN provider's 0.0.0.0/0) does not use an
+			// address in it; overlaps only matter within one interface.
+			if p.Interface != st.ifaceName && a.Bits() < network.Bits() {
+				continue
+			}
+			used = append(used, a)
+		}
 	}
 	last := lastAddr(network)
 	for a := network.Addr().Next(); a.IsValid() && a.Less(last); a = a.Next() {

@@ -359,7 +359,15 @@ func (s *Server) add(menu string, t *table, cmd command) ([][]string, error) {
 	if t.duplicate(vals, nil) {
 		return nil, trap(4, "failure: already have such entry")
 	}
-	r := s.insert(menu, vals)
+	pos := -1
+	if ref, ok := cmd.get("place-before"); ok && t.spec.ordered {
+		rows := t.find(ref)
+		if len(rows) != 1 {
+			return nil, trap(1, "no such item")
+		}
+		pos = slices.Index(t.rows, rows[0])
+	}
+	r := s.insertAt(menu, vals, pos)
 	if d, ok := parseDuration(vals["timeout"]); ok && d > 0 && menu == "/ip/firewall/address-list" {
 		r.expires = time.Now().Add(d)
 		s.expiring++
@@ -415,11 +423,19 @@ func parseDuration(v string) (time.Duration, bool) {
 	return total, true
 }
 
-func (s *Server) insert(menu string, vals map[string]string) *row {
+func (s *Server) insert(menu string, vals map[string]string) *row { return s.insertAt(menu, vals, -1) }
+
+// insertAt inserts a row before position pos (-1: at the end), as
+// add's place-before does in ordered menus; s.mu is held.
+func (s *Server) insertAt(menu string, vals map[string]string, pos int) *row {
 	s.nextID++
 	r := &row{id: s.nextID, values: vals}
 	t := s.tables[menu]
-	t.rows = append(t.rows, r)
+	if pos < 0 || pos >= len(t.rows) {
+		t.rows = append(t.rows, r)
+	} else {
+		t.rows = slices.Insert(t.rows, pos, r)
+	}
 	t.indexAdd(r)
 	s.notify(menu, r.item())
 	return r
@@ -471,7 +487,7 @@ func (s *Server) derive(menu string, v map[string]string) error {
 			if r.values["interface"] != v["interface"] || r.values["public-key"] == v["public-key"] {
 				continue
 			}
-			theirs, _ := parsePrefixes(r.values["allowed-address"])
+			theirs := s.allowedOf(r.values["allowed-address"])
 			for _, a := range mine {
 				for _, b := range theirs {
 					if a.Overlaps(b) {
@@ -487,6 +503,21 @@ func (s *Server) derive(menu string, v map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// allowedOf parses a stored allowed-address value once: adding many peers
+// must not cost the fake a parse of every other peer each time (it would
+// dominate the benchmarks); s.mu is held.
+func (s *Server) allowedOf(v string) []netip.Prefix {
+	if p, ok := s.prefixMemo[v]; ok {
+		return p
+	}
+	if s.prefixMemo == nil {
+		s.prefixMemo = map[string][]netip.Prefix{}
+	}
+	p, _ := parsePrefixes(v)
+	s.prefixMemo[v] = p
+	return p
 }
 
 func parsePrefixes(s string) ([]netip.Prefix, error) {

@@ -11,10 +11,12 @@
 // keeps a table per menu seeded with the homelab lab: LAN 192.168.1.0/24,
 // Guest 10.1.1.0/24 with a forward drop rule towards the LAN, WireGuard
 // 192.168.100.0/24 on wireguard1 with two peers, pppoe-out1 with a public
-// /32, DHCP leases, address lists, a DDNS script and its scheduler entry.
+// /32, DHCP leases, address lists, interface lists LAN and WAN with their
+// members, a DDNS script and its scheduler entry.
 //
 // Unknown commands and bad values are answered with !trap and !done as the
-// router does; listen, print follow and pppoe monitor stream until /cancel.
+// router does; filter rules keep their order (add appends, place-before
+// inserts) and print log and log-prefix like the router; listen, print follow and pppoe monitor stream until /cancel.
 // WithVersion switches version-dependent behaviour (!empty from 7.18,
 // WireGuard field names). Transcript records every sentence received and
 // InjectFault arms failures: dropped connections (after N sentences or mid

@@ -69,19 +69,27 @@ func (s *Server) InjectFault(f Fault) {
 	s.mu.Unlock()
 }
 
-// takeFault returns the fault due for cmd, if any; s.mu is held.
+// takeFault returns the fault due for cmd, if any; s.mu is held. Every
+// armed fault counts every command it matches, so faults armed together
+// fire on the Nth command each names; when two are due at once, the one
+// armed first fires and the other on the next matching command.
 func (s *Server) takeFault(cmd string) *Fault {
+	due := -1
 	for i, f := range s.faults {
 		if f.Command != "" && f.Command != cmd {
 			continue
 		}
 		f.seen++
-		if f.seen >= max(f.Nth, 1) {
-			s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			return &f.Fault
+		if due < 0 && f.seen >= max(f.Nth, 1) {
+			due = i
 		}
 	}
-	return nil
+	if due < 0 {
+		return nil
+	}
+	f := s.faults[due]
+	s.faults = append(s.faults[:due], s.faults[due+1:]...)
+	return &f.Fault
 }
 
 // sendWithFault encodes the replies, applying f (which may be nil).

@@ -77,6 +77,13 @@ func (s *Server) seed() error {
 		{"/interface/wireguard/peers", map[string]string{"interface": LabWireGuard, "public-key": LabKey("laptop public"), "allowed-address": "192.168.100.3/32", "comment": "laptop"}},
 		{"/system/script", map[string]string{"name": "cloudflare-ddns", "source": ":local ip [/ip cloud get public-address]\n:log info \"ddns $ip\"", "policy": "read,write,test"}},
 		{"/system/scheduler", map[string]string{"name": "ddns", "on-event": "cloudflare-ddns", "interval": "5m", "start-time": "startup"}},
+		// Appended last so the ids above stay as they were.
+		{"/interface/list", map[string]string{"name": "LAN", "comment": "defconf"}},
+		{"/interface/list", map[string]string{"name": "WAN", "comment": "defconf"}},
+		{"/interface/list/member", map[string]string{"list": "LAN", "interface": "bridge-lan", "comment": "defconf"}},
+		{"/interface/list/member", map[string]string{"list": "LAN", "interface": LabWireGuard}},
+		{"/interface/list/member", map[string]string{"list": "WAN", "interface": "ether1", "comment": "defconf"}},
+		{"/interface/list/member", map[string]string{"list": "WAN", "interface": "pppoe-out1"}},
 	}
 	for _, r := range rows {
 		t := s.tables[r.menu]

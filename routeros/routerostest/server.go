@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -121,7 +122,8 @@ type Server struct {
 	conns      map[*conn]struct{}
 	connSeq    int
 	commands   int
-	expiring   int // address-list rows with a running timeout
+	expiring   int                       // address-list rows with a running timeout
+	prefixMemo map[string][]netip.Prefix // parsed allowed-address values
 	closed     bool
 
 	wg sync.WaitGroup
@@ -274,6 +276,16 @@ func (s *Server) Transcript() []Sentence {
 	out := make([]Sentence, len(s.transcript))
 	copy(out, s.transcript)
 	return out
+}
+
+// Conns returns how many client connections are open. A connection counts
+// until the server has handled every command it read from it, so a test
+// can wait for a dropped connection to be finished with before arming the
+// next fault.
+func (s *Server) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }
 
 // Commands returns how many commands (login included) the server received.

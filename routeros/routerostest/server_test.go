@@ -462,3 +462,64 @@ func TestAddressListTimeoutExpires(t *testing.T) {
 	_, ok = parseDuration("x")
 	assert.False(t, ok)
 }
+
+func TestFilterRulesOrderAndPrintedFields(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	comments := func() []string {
+		out, err := s.Run("/ip/firewall/filter/print", "?chain=forward", "=.proplist=comment")
+		require.NoError(t, err)
+		var cs []string
+		for _, re := range out[:len(out)-1] {
+			cs = append(cs, strings.TrimPrefix(re[1], "=comment="))
+		}
+		return cs
+	}
+	seed := comments()
+	require.Equal(t, []string{"accept established", "drop blocklist", LabGuestRule, "allow forward"}, seed)
+
+	// Like RouterOS, every rule prints log and log-prefix, even unset.
+	out, err := s.Run("/ip/firewall/filter/print", "?comment="+LabGuestRule)
+	require.NoError(t, err)
+	assert.Contains(t, out[0], "=log=false")
+	assert.Contains(t, out[0], "=log-prefix=")
+
+	// add appends; place-before inserts ahead of a rule.
+	_, err = s.Run("/ip/firewall/filter/add", "=chain=forward", "=action=drop", "=comment=last")
+	require.NoError(t, err)
+	idOf := func(comment string) string {
+		out, err := s.Run("/ip/firewall/filter/print", "?comment="+comment, "=.proplist=.id")
+		require.NoError(t, err)
+		return strings.TrimPrefix(out[0][1], "=.id=")
+	}
+	_, err = s.Run("/ip/firewall/filter/add", "=chain=forward", "=action=accept", "=comment=first", "=place-before="+idOf("accept established"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"first", "accept established", "drop blocklist", LabGuestRule, "allow forward", "last"}, comments())
+	_, err = s.Run("/ip/firewall/filter/add", "=chain=forward", "=action=accept", "=place-before=*FFFF")
+	assert.Error(t, err)
+	_, err = s.Run("/ip/firewall/address-list/add", "=list=x", "=address=10.0.0.1", "=place-before=*1")
+	assert.Error(t, err, "only ordered menus take place-before")
+}
+
+func TestConns(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	assert.Equal(t, 0, s.Conns())
+	r := dialRaw(t, s, true)
+	assert.Equal(t, 1, s.Conns())
+	require.NoError(t, r.c.Close())
+	require.Eventually(t, func() bool { return s.Conns() == 0 }, 2*time.Second, 5*time.Millisecond)
+}
+
+func TestFaultsArmedTogetherCountIndependently(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	s.InjectFault(Fault{Kind: FaultDelay, Command: "/system/identity/print", Delay: time.Millisecond})
+	s.InjectFault(Fault{Kind: FaultTrap, Command: "/system/identity/print", Nth: 2, Category: 4, Message: "second"})
+	s.InjectFault(Fault{Kind: FaultTrap, Command: "/system/identity/print", Nth: 2, Category: 4, Message: "also due"})
+	r := dialRaw(t, s, true)
+	assert.Equal(t, "!re", r.call("/system/identity/print")[0][0], "1st: delayed, answered")
+	assert.Equal(t, "=message=second", r.call("/system/identity/print")[0][2], "2nd: the first trap, though the delay took the 1st")
+	assert.Equal(t, "=message=also due", r.call("/system/identity/print")[0][2], "both due: the later one fires next")
+	assert.Equal(t, "!re", r.call("/system/identity/print")[0][0])
+}

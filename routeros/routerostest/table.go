@@ -42,6 +42,7 @@ type menuSpec struct {
 	required []string
 	unique   []string // natural key: add refuses a second row with equal values
 	named    bool     // "name" can stand in for .id
+	ordered  bool     // rule order matters: add takes place-before
 }
 
 type row struct {
@@ -189,7 +190,7 @@ func trap(category int, format string, args ...any) *trapError {
 // set, writing normalised values into dst.
 func (s *Server) applyAttrs(spec *menuSpec, dst map[string]string, attrs []attr, creating bool) error {
 	for _, a := range attrs {
-		if a.key == ".id" || a.key == "numbers" {
+		if a.key == ".id" || a.key == "numbers" || (a.key == "place-before" && spec.ordered && creating) {
 			continue
 		}
 		if spec.readOnly[a.key] {
@@ -312,10 +313,14 @@ func specs() map[string]*menuSpec {
 				"in-interface": kString, "out-interface": kString, "in-interface-list": kString,
 				"out-interface-list": kString, "src-address-list": kString, "dst-address-list": kString,
 				"connection-state": kString, "protocol": kString, "dst-port": kString, "comment": kString, "disabled": kBool,
+				"jump-target": kString, "reject-with": kString, "log": kBool, "log-prefix": kString,
 			}),
 			readOnly: setOf("dynamic", "invalid", "bytes", "packets"),
-			defaults: map[string]string{"disabled": "false", "dynamic": "false", "invalid": "false", "bytes": "0", "packets": "0"},
+			// RouterOS prints log and log-prefix on every rule, even unset.
+			defaults: map[string]string{"disabled": "false", "dynamic": "false", "invalid": "false", "bytes": "0", "packets": "0",
+				"log": "false", "log-prefix": ""},
 			required: []string{"chain", "action"},
+			ordered:  true,
 		},
 		"/interface/wireguard": {
 			fields:   fieldsOf(map[string]kind{"name": kString, "listen-port": kInt, "mtu": kInt, "private-key": kKey, "comment": kString, "disabled": kBool}),
@@ -332,6 +337,21 @@ func specs() map[string]*menuSpec {
 			required: []string{"interface", "public-key"},
 			unique:   []string{"interface", "public-key"},
 			named:    true,
+		},
+		"/interface/list": {
+			fields:   fieldsOf(map[string]kind{"name": kString, "include": kString, "exclude": kString, "comment": kString}),
+			readOnly: setOf("builtin", "dynamic"),
+			defaults: map[string]string{"builtin": "false", "dynamic": "false", "include": "", "exclude": ""},
+			required: []string{"name"},
+			unique:   []string{"name"},
+			named:    true,
+		},
+		"/interface/list/member": {
+			fields:   fieldsOf(map[string]kind{"list": kString, "interface": kIface, "disabled": kBool, "comment": kString}),
+			readOnly: setOf("dynamic"),
+			defaults: map[string]string{"disabled": "false", "dynamic": "false"},
+			required: []string{"list", "interface"},
+			unique:   []string{"list", "interface"},
 		},
 		"/interface/pppoe-client": {
 			fields:   fieldsOf(map[string]kind{"name": kString, "interface": kIface, "user": kString, "password": kString, "add-default-route": kBool, "use-peer-dns": kBool, "disabled": kBool}),
