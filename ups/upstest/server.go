@@ -354,12 +354,14 @@ func (s *Server) Restart() {
 }
 
 // DropConnections closes every open connection, as a crashed or restarted
-// upsd would.
+// upsd would. The dropped sessions stop counting at once (NUMLOGINS, LIST
+// CLIENT), before a client can reconnect, as in a restarted upsd.
 func (s *Server) DropConnections() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
 		_ = c.conn.Close()
+		delete(s.conns, c)
 	}
 }
 
