@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -432,6 +433,9 @@ func (c *Client) readList(op string, each func(words []string) error) error {
 	var firstErr error
 	for {
 		line, err := c.readLine()
+		if errors.Is(err, io.EOF) {
+			return &Error{Op: op, Message: "connection closed in the middle of the list", Err: io.ErrUnexpectedEOF}
+		}
 		if err != nil {
 			return err
 		}
@@ -494,13 +498,19 @@ func (c *Client) single(ctx context.Context, op string, retry bool, words ...str
 	return line, err
 }
 
-// list sends a LIST command and returns its items' words (copied).
-func (c *Client) list(ctx context.Context, op string, each func(words []string) error, words ...string) error {
+// list sends a LIST command and hands each item's words to each. reset
+// runs before every attempt: a list cut off by a broken connection is read
+// again from the start on a fresh one, and its first items must not count
+// twice.
+func (c *Client) list(ctx context.Context, op string, reset func(), each func(words []string) error, words ...string) error {
 	req, err := request(words...)
 	if err != nil {
 		return badArg(op, err)
 	}
-	return c.do(ctx, op, true, req, func() error { return c.readList(op, each) })
+	return c.do(ctx, op, true, req, func() error {
+		reset()
+		return c.readList(op, each)
+	})
 }
 
 // Version returns upsd's free-text version banner.
@@ -522,14 +532,17 @@ func (c *Client) ProtocolVersion(ctx context.Context) (string, error) {
 // NUT protocol: LIST UPS
 func (c *Client) Devices(ctx context.Context) ([]DeviceInfo, error) {
 	var out []DeviceInfo
-	err := c.list(ctx, "list ups", func(w []string) error {
+	err := c.list(ctx, "list ups", func() { out = out[:0] }, func(w []string) error {
 		if len(w) < 3 || !strings.EqualFold(w[0], "UPS") {
 			return errShape
 		}
 		out = append(out, DeviceInfo{Name: w[1], Description: w[2]})
 		return nil
 	}, "LIST", "UPS")
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 var errShape = errors.New("unexpected item shape")
