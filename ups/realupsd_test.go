@@ -387,6 +387,19 @@ func TestRealUpsd(t *testing.T) {
 			"GET TRACKING", "LOGOUT",
 		}
 		assert.Equal(t, rawScript(t, r.addr, script), rawScript(t, fake.Addr(), script))
+
+		// The authenticated paths: an upsmon session and its rights.
+		fake.AddUser("monuser", upstest.User{Password: "monpass", Upsmon: "primary"})
+		fake.AddCommand("dummy", "load.off", "Turn off the load immediately")
+		fake.Define("dummy", "ups.status", "OL", upstest.VarDef{Writable: true, Type: "STRING:32"})
+		session := []string{
+			"SET TRACKING ON", "USERNAME monuser", "PASSWORD monpass", "LOGIN nosuch", "LOGIN dummy", "LOGIN dummy",
+			"GET NUMLOGINS dummy", "LIST CLIENT dummy", "PRIMARY dummy", "MASTER dummy",
+			"SET VAR dummy ups.load 30", "INSTCMD dummy load.off", "SET TRACKING MAYBE", "SET TRACKING ON", "GET TRACKING",
+			"GET TRACKING 00000000-0000-0000-0000-000000000000", "LIST CMD dummy", "GET CMDDESC dummy load.off",
+			"GET TYPE dummy ups.status", "LOGOUT",
+		}
+		assert.Equal(t, rawScript(t, r.addr, session), rawScript(t, fake.Addr(), session))
 	})
 
 	t.Run("errors", func(t *testing.T) {
@@ -419,9 +432,10 @@ func TestRealUpsd(t *testing.T) {
 
 	runMonitor := func(t *testing.T, p ups.Policy, during func(events <-chan ups.Event)) (ups.Decision, []string) {
 		events := make(chan ups.Event, 64)
+		var names []string // every event, also those during() consumed
 		m, err := ups.NewMonitor(md, ups.MonitorConfig{
 			Interval: 300 * time.Millisecond, AlertInterval: 200 * time.Millisecond, Policy: p, DryRun: true,
-			OnEvent: func(e ups.Event) { events <- e },
+			OnEvent: func(e ups.Event) { names = append(names, e.Kind.String()); events <- e },
 		})
 		require.NoError(t, err)
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -435,12 +449,7 @@ func TestRealUpsd(t *testing.T) {
 		during(events)
 		out := <-done
 		require.NoError(t, out.err)
-		close(events)
-		var names []string
-		for e := range events {
-			names = append(names, e.Kind.String())
-		}
-		return out.d, names
+		return out.d, names // Run has returned: no more OnEvent calls
 	}
 	waitEvent := func(t *testing.T, events <-chan ups.Event, kind ups.EventKind) {
 		t.Helper()
@@ -458,7 +467,7 @@ func TestRealUpsd(t *testing.T) {
 	}
 
 	t.Run("monitor sees OL, OB, OB LB and decides", func(t *testing.T) {
-		dec, _ := runMonitor(t, ups.Policy{OnBatteryDelay: 100 * time.Millisecond, MinCharge: -1, MinRuntime: -1, DeadTime: 2 * time.Second},
+		dec, names := runMonitor(t, ups.Policy{OnBatteryDelay: 100 * time.Millisecond, MinCharge: -1, MinRuntime: -1, DeadTime: 2 * time.Second},
 			func(events <-chan ups.Event) {
 				r.writeDev("OB DISCHRG", 80, 900)
 				waitEvent(t, events, ups.EventOnBattery)
@@ -467,6 +476,7 @@ func TestRealUpsd(t *testing.T) {
 		assert.Equal(t, ups.TriggerLowBattery, dec.Trigger, dec.Reason)
 		assert.True(t, dec.DryRun)
 		assert.Equal(t, "OB DISCHRG LB", dec.Last.Status.String())
+		assert.Equal(t, []string{"ONBATT", "LOWBATT", "SHUTDOWN"}, names)
 	})
 
 	t.Run("stale driver gives DATA-STALE", func(t *testing.T) {
@@ -477,6 +487,13 @@ func TestRealUpsd(t *testing.T) {
 			_, err := md.Status(ctx)
 			return errors.Is(err, ups.ErrDataStale)
 		}, 15*time.Second, 250*time.Millisecond)
+		fake := upstest.NewServer()
+		defer fake.Close()
+		fake.AddUPS("dummy", "CI dummy UPS", upstest.DefaultVars())
+		fake.SetDriver("dummy", upstest.Stale)
+		stale := []string{"GET VAR dummy ups.status", "LIST VAR dummy", "GET TYPE dummy ups.status", "GET NUMLOGINS dummy",
+			"LIST UPS", "GET UPSDESC dummy", "LOGOUT"}
+		assert.Equal(t, rawScript(t, r.addr, stale), rawScript(t, fake.Addr(), stale), "DATA-STALE shapes")
 		r.signalDriver(syscall.SIGCONT)
 		r.waitStatus("OB DISCHRG", 10*time.Second)
 	})
@@ -493,6 +510,14 @@ func TestRealUpsd(t *testing.T) {
 					return errors.Is(err, ups.ErrDriverNotConnected)
 				}, 5*time.Second, 50*time.Millisecond)
 				assert.ErrorIs(t, err, ups.ErrNoData)
+				// Fidelity guard for the driver-down shapes: what still answers.
+				fake := upstest.NewServer()
+				defer fake.Close()
+				fake.AddUPS("dummy", "CI dummy UPS", upstest.DefaultVars())
+				fake.SetDriver("dummy", upstest.Down)
+				down := []string{"GET VAR dummy ups.status", "LIST VAR dummy", "LIST RW dummy", "LIST CMD dummy", "GET TYPE dummy ups.status",
+					"GET NUMLOGINS dummy", "LIST UPS", "GET UPSDESC dummy", "LOGOUT"}
+				assert.Equal(t, rawScript(t, r.addr, down), rawScript(t, fake.Addr(), down))
 			})
 		assert.Equal(t, ups.TriggerCommLost, dec.Trigger, dec.Reason)
 		assert.Contains(t, names, "COMMBAD")
