@@ -339,7 +339,7 @@ func TestInstCmdAndTracking(t *testing.T) {
 func TestReconnectAfterIdleCutoff(t *testing.T) {
 	t.Parallel()
 	s := newFake(t, upstest.WithIdleTimeout(100*time.Millisecond))
-	c := dial(t, s, ups.WithKeepAlive(0))
+	c := dial(t, s, ups.WithKeepAlive(0), admin())
 	d := c.Device("ups")
 	_, err := d.Status(t.Context())
 	require.NoError(t, err)
@@ -348,6 +348,12 @@ func TestReconnectAfterIdleCutoff(t *testing.T) {
 	require.NoError(t, err, "transparent reconnect")
 	assert.True(t, st.Has(ups.OnLine))
 	assert.Equal(t, 2, s.Accepted())
+	// The new connection is authenticated again: SET needs USERNAME and
+	// PASSWORD on this connection, else upsd says USERNAME-REQUIRED.
+	require.Eventually(t, func() bool { return s.Connections() == 0 }, 2*time.Second, 10*time.Millisecond)
+	_, err = d.Set(t.Context(), "ups.id", "after cutoff")
+	require.NoError(t, err, "re-authenticated after the idle cutoff")
+	assert.Equal(t, 3, s.Accepted())
 }
 
 func TestKeepAliveBeatsIdleCutoff(t *testing.T) {

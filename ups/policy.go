@@ -120,11 +120,11 @@ func (k EventKind) String() string {
 
 // Event is something the machine noticed at one observation.
 type Event struct {
-	Kind    EventKind
-	At      time.Time
-	Status  Status  // last known status
-	Trigger Trigger // for EventShutdown
-	Err     error   // for EventCommBad and EventNoComm
+	Kind    EventKind // what happened
+	At      time.Time // time of the observation that noticed it
+	Status  Status    // last known status
+	Trigger Trigger   // for EventShutdown
+	Err     error     // for EventCommBad and EventNoComm
 }
 
 // String returns e.g. "ONBATT (OB DISCHRG)".
@@ -140,8 +140,8 @@ func (e Event) String() string {
 
 // Decision is the outcome of the policy. Once Shutdown is true it is latched.
 type Decision struct {
-	Shutdown  bool
-	Trigger   Trigger
+	Shutdown  bool          // the lab must shut down; latched once true
+	Trigger   Trigger       // the first trigger met
 	At        time.Time     // when the decision was made
 	OnBattery time.Duration // time on battery at that moment (0 if on line)
 	Last      Snapshot      // last good snapshot
