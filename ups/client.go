@@ -51,7 +51,8 @@ type Client struct {
 }
 
 // Dial connects to upsd at addr ("host:port"; port 3493 if omitted) and sets
-// up the session (STARTTLS, credentials, tracking) before returning.
+// up the session (STARTTLS, credentials, tracking) before returning. Without
+// a deadline on ctx, WithTimeout bounds it.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		addr = net.JoinHostPort(addr, "3493")
@@ -61,12 +62,18 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	c.canDial = true
+	dctx := ctx
+	if _, ok := ctx.Deadline(); !ok { // like every call: WithTimeout bounds the dial and session setup
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(ctx, c.o.timeout)
+		defer cancel()
+	}
 	c.mu.Lock()
-	err = c.connect(ctx)
+	err = c.connect(dctx)
 	c.mu.Unlock()
 	if err != nil {
 		_ = c.Close()
-		return nil, wrapErr(ctx, "dial "+addr, err)
+		return nil, wrapErr(dctx, "dial "+addr, err)
 	}
 	c.startKeepAlive()
 	return c, nil

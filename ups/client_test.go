@@ -775,3 +775,25 @@ func TestServerClosingMidListIsTyped(t *testing.T) {
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
 	assert.Equal(t, "list var ups", e.Op)
 }
+
+func TestDialHonoursTimeoutOnHangingServer(t *testing.T) {
+	t.Parallel()
+	// upsd accepts but never answers the session setup: Dial without a
+	// deadline of its own is bounded by WithTimeout, not stuck forever.
+	s := newFake(t)
+	s.SetFault(upstest.Hang)
+	done := make(chan error, 1)
+	go func() {
+		c, err := ups.Dial(context.Background(), s.Addr(), admin(), ups.WithTimeout(200*time.Millisecond))
+		if err == nil {
+			_ = c.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Dial hung on a server that never answers")
+	}
+}
