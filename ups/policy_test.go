@@ -243,6 +243,20 @@ func TestPolicyScenarios(t *testing.T) {
 			notEvents: []string{"COMMBAD", "NOCOMM"},
 		},
 		{
+			name: "WAIT for the rest of an outage still ends at max time on battery", end: 15 * time.Minute,
+			script: func(t time.Duration) state {
+				switch {
+				case t >= 20*sec:
+					return state{status: "WAIT", charge: -1, runtime: -1}
+				case t >= 10*sec:
+					return state{status: "OB", charge: 90, runtime: 1000}
+				}
+				return online
+			},
+			trigger: ups.TriggerMaxOnBattery, at: 610 * sec,
+			notEvents: []string{"COMMBAD", "NOCOMM"},
+		},
+		{
 			name: "FSD while OL", end: time.Minute,
 			script: func(t time.Duration) state {
 				if t >= 30*sec {
