@@ -6,8 +6,11 @@ import (
 )
 
 // Policy says when a power outage must end in a shutdown. The zero value
-// means the defaults below; a negative value disables a threshold. The
-// triggers are checked on every observation and the first one met decides:
+// means the defaults below. A negative MinCharge, MinRuntime or MaxOnBattery
+// disables that trigger; a negative delay (OnBatteryDelay, LowBatteryDelay,
+// DeadTime) means no delay, so a negative DeadTime makes the first failed
+// poll on battery critical. The triggers are checked on every observation
+// and the first one met decides:
 //
 //  1. FSD in ups.status, at any time, even on line power (NUT: "treat FSD
 //     exactly like OB LB").

@@ -422,3 +422,22 @@ func TestTriggerAndEventNames(t *testing.T) {
 	assert.Equal(t, "REPLBATT", ups.EventReplaceBattery.String())
 	assert.Equal(t, "trigger(99)", ups.Trigger(99).String())
 }
+
+func TestNegativeValuesDisableTriggersButNotCommLoss(t *testing.T) {
+	t.Parallel()
+	// A negative threshold disables its trigger; a negative delay is no
+	// delay, so a negative DeadTime is critical on the first failed poll.
+	r := simulate(ups.Policy{MinCharge: -1, MinRuntime: -1, MaxOnBattery: -1, OnBatteryDelay: -1, DeadTime: -1}, time.Minute,
+		func(t time.Duration) state {
+			switch {
+			case t >= 30*sec:
+				return state{err: errors.New("connection refused")}
+			case t >= 10*sec:
+				return state{status: "OB", charge: 1, runtime: 1}
+			}
+			return state{status: "OL", charge: 100, runtime: 1200}
+		})
+	require.True(t, r.decision.Shutdown)
+	assert.Equal(t, ups.TriggerCommLost, r.decision.Trigger)
+	assert.Equal(t, 30*sec, r.decidedAt)
+}
