@@ -556,7 +556,9 @@ var errShape = errors.New("unexpected item shape")
 
 // Tracking reports the state of a tracked SET VAR or INSTCMD: done is false
 // while upsd says PENDING. A failed command returns done and an error
-// matching ErrTrackingFailed. The connection needs WithTracking.
+// matching ErrTrackingFailed; ERR UNKNOWN (ErrTrackingUnknown) means upsd
+// does not know the ID, or the driver did not know the command. The
+// connection needs WithTracking.
 //
 // NUT protocol: GET TRACKING <id>
 func (c *Client) Tracking(ctx context.Context, id string) (done bool, err error) {

@@ -299,8 +299,10 @@ type Job struct {
 func (j *Job) Tracked() bool { return j.ID != "" }
 
 // Wait polls GET TRACKING until the driver reports success (nil) or failure
-// (an error matching ErrTrackingFailed), or ctx ends. An untracked job returns
-// nil at once: upsd gives no way to follow it.
+// (an error matching ErrTrackingFailed, or ErrTrackingUnknown when the driver
+// does not implement the command it listed, as dummy-ups does for load.off),
+// or ctx ends. An untracked job returns nil at once: upsd gives no way to
+// follow it.
 func (j *Job) Wait(ctx context.Context) error {
 	if j.ID == "" {
 		return nil

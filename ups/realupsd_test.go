@@ -539,6 +539,27 @@ func TestRealUpsd(t *testing.T) {
 		assert.Equal(t, ups.TriggerFSD, dec.Trigger)
 	})
 
+	t.Run("tracked SET and INSTCMD", func(t *testing.T) {
+		tc, err := ups.Dial(ctx, r.addr, ups.WithCredentials("admin", ups.NewSecret("adminpass")), ups.WithTracking())
+		require.NoError(t, err)
+		defer tc.Close()
+		td := tc.Device("dummy")
+		wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		job, err := td.Set(wctx, "ups.load", "25")
+		require.NoError(t, err)
+		require.True(t, job.Tracked(), "upsd 2.8.0 tracks SET VAR")
+		assert.NoError(t, job.Wait(wctx), "GET TRACKING ends in SUCCESS")
+		// dummy-ups lists load.off but has no handler for it: upsd accepts
+		// the command and tracking ends in ERR UNKNOWN.
+		job, err = td.Run(wctx, "load.off")
+		require.NoError(t, err)
+		require.True(t, job.Tracked())
+		assert.ErrorIs(t, job.Wait(wctx), ups.ErrTrackingUnknown)
+		done, err := tc.Tracking(wctx, job.ID)
+		assert.True(t, errors.Is(err, ups.ErrTrackingUnknown) && !done, "%v %v", done, err)
+	})
+
 	t.Run("escaped hash reaches upsd", func(t *testing.T) {
 		// An unescaped # inside quotes makes upsd drop the line without a
 		// reply; the client escapes it, so upsd answers.
