@@ -34,7 +34,6 @@ type Client struct {
 	conn      net.Conn
 	r         *bufio.Reader
 	ready     bool // session set up on conn
-	tracking  bool // server accepted SET TRACKING ON
 	login     string
 	primaries []string
 	legacy    bool // server wants MASTER instead of PRIMARY
@@ -291,7 +290,7 @@ func (c *Client) setup(ctx context.Context) error {
 		isTracking := c.o.tracking && i == 2*boolInt(c.o.user != "")
 		switch {
 		case isTracking:
-			c.tracking = err == nil
+			// Tolerated: a server without tracking gives untracked jobs.
 		case err != nil && !errors.Is(err, ErrAlreadyLoggedIn) && first == nil:
 			first = err
 		case err == nil && !hasPrefixFold(line, "OK") && first == nil:
