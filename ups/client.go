@@ -209,13 +209,20 @@ func (c *Client) connect(ctx context.Context) error {
 		if !c.canDial {
 			return &Error{Code: codeClosed, Message: "connection lost; a client made by NewClient cannot redial"}
 		}
-		conn, err := c.dialer.DialContext(ctx, "tcp", c.addr)
+		// Close must not wait for a dial to a host that has gone away.
+		dctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(c.base, cancel)
+		conn, err := c.dialer.DialContext(dctx, "tcp", c.addr)
+		stop()
+		cancel()
+		if c.closed.Load() {
+			if conn != nil {
+				_ = conn.Close()
+			}
+			return closedErr("")
+		}
 		if err != nil {
 			return err
-		}
-		if c.closed.Load() {
-			_ = conn.Close()
-			return closedErr("")
 		}
 		c.setConn(conn)
 	}
