@@ -267,12 +267,17 @@ func TestUpsmonSession(t *testing.T) {
 	assert.True(t, s.FSDSet("ups"))
 
 	// A dropped connection is redialled and the session (LOGIN, PRIMARY) is
-	// restored: NUMLOGINS is back to 1, not 0.
+	// restored: NUMLOGINS is back to 1, not 0. PRIMARY asked again is
+	// repeated once, not once per call.
+	require.NoError(t, d.Primary(ctx))
+	require.NoError(t, c.Device("UPS").Primary(ctx))
 	s.DropConnections()
+	before := s.Requests()
 	n, err = d.NumLogins(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	assert.Equal(t, 2, s.Accepted())
+	assert.Equal(t, 5, s.Requests()-before, "USERNAME, PASSWORD, LOGIN, PRIMARY, GET NUMLOGINS")
 
 	s.Restart()
 	st, err = d.Status(ctx)

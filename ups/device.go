@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -442,7 +443,9 @@ func (d *Device) Primary(ctx context.Context) error {
 	}
 	d.c.mu.Lock()
 	d.c.legacy = legacy
-	d.c.primaries = append(d.c.primaries, d.name)
+	if !slices.ContainsFunc(d.c.primaries, func(p string) bool { return strings.EqualFold(p, d.name) }) {
+		d.c.primaries = append(d.c.primaries, d.name) // once: a redial repeats each
+	}
 	d.c.mu.Unlock()
 	return nil
 }
