@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -33,7 +34,6 @@ type Client struct {
 	conn      net.Conn
 	r         *bufio.Reader
 	ready     bool // session set up on conn
-	tracking  bool // server accepted SET TRACKING ON
 	login     string
 	primaries []string
 	legacy    bool // server wants MASTER instead of PRIMARY
@@ -50,7 +50,8 @@ type Client struct {
 }
 
 // Dial connects to upsd at addr ("host:port"; port 3493 if omitted) and sets
-// up the session (STARTTLS, credentials, tracking) before returning.
+// up the session (STARTTLS, credentials, tracking) before returning. Without
+// a deadline on ctx, WithTimeout bounds it.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		addr = net.JoinHostPort(addr, "3493")
@@ -60,12 +61,18 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	c.canDial = true
+	dctx := ctx
+	if _, ok := ctx.Deadline(); !ok { // like every call: WithTimeout bounds the dial and session setup
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(ctx, c.o.timeout)
+		defer cancel()
+	}
 	c.mu.Lock()
-	err = c.connect(ctx)
+	err = c.connect(dctx)
 	c.mu.Unlock()
 	if err != nil {
 		_ = c.Close()
-		return nil, wrapErr(ctx, "dial "+addr, err)
+		return nil, wrapErr(dctx, "dial "+addr, err)
 	}
 	c.startKeepAlive()
 	return c, nil
@@ -202,13 +209,20 @@ func (c *Client) connect(ctx context.Context) error {
 		if !c.canDial {
 			return &Error{Code: codeClosed, Message: "connection lost; a client made by NewClient cannot redial"}
 		}
-		conn, err := c.dialer.DialContext(ctx, "tcp", c.addr)
+		// Close must not wait for a dial to a host that has gone away.
+		dctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(c.base, cancel)
+		conn, err := c.dialer.DialContext(dctx, "tcp", c.addr)
+		stop()
+		cancel()
+		if c.closed.Load() {
+			if conn != nil {
+				_ = conn.Close()
+			}
+			return closedErr("")
+		}
 		if err != nil {
 			return err
-		}
-		if c.closed.Load() {
-			_ = conn.Close()
-			return closedErr("")
 		}
 		c.setConn(conn)
 	}
@@ -283,7 +297,7 @@ func (c *Client) setup(ctx context.Context) error {
 		isTracking := c.o.tracking && i == 2*boolInt(c.o.user != "")
 		switch {
 		case isTracking:
-			c.tracking = err == nil
+			// Tolerated: a server without tracking gives untracked jobs.
 		case err != nil && !errors.Is(err, ErrAlreadyLoggedIn) && first == nil:
 			first = err
 		case err == nil && !hasPrefixFold(line, "OK") && first == nil:
@@ -432,6 +446,9 @@ func (c *Client) readList(op string, each func(words []string) error) error {
 	var firstErr error
 	for {
 		line, err := c.readLine()
+		if errors.Is(err, io.EOF) {
+			return &Error{Op: op, Message: "connection closed in the middle of the list", Err: io.ErrUnexpectedEOF}
+		}
 		if err != nil {
 			return err
 		}
@@ -494,13 +511,19 @@ func (c *Client) single(ctx context.Context, op string, retry bool, words ...str
 	return line, err
 }
 
-// list sends a LIST command and returns its items' words (copied).
-func (c *Client) list(ctx context.Context, op string, each func(words []string) error, words ...string) error {
+// list sends a LIST command and hands each item's words to each. reset
+// runs before every attempt: a list cut off by a broken connection is read
+// again from the start on a fresh one, and its first items must not count
+// twice.
+func (c *Client) list(ctx context.Context, op string, reset func(), each func(words []string) error, words ...string) error {
 	req, err := request(words...)
 	if err != nil {
 		return badArg(op, err)
 	}
-	return c.do(ctx, op, true, req, func() error { return c.readList(op, each) })
+	return c.do(ctx, op, true, req, func() error {
+		reset()
+		return c.readList(op, each)
+	})
 }
 
 // Version returns upsd's free-text version banner.
@@ -522,21 +545,26 @@ func (c *Client) ProtocolVersion(ctx context.Context) (string, error) {
 // NUT protocol: LIST UPS
 func (c *Client) Devices(ctx context.Context) ([]DeviceInfo, error) {
 	var out []DeviceInfo
-	err := c.list(ctx, "list ups", func(w []string) error {
+	err := c.list(ctx, "list ups", func() { out = out[:0] }, func(w []string) error {
 		if len(w) < 3 || !strings.EqualFold(w[0], "UPS") {
 			return errShape
 		}
 		out = append(out, DeviceInfo{Name: w[1], Description: w[2]})
 		return nil
 	}, "LIST", "UPS")
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 var errShape = errors.New("unexpected item shape")
 
 // Tracking reports the state of a tracked SET VAR or INSTCMD: done is false
 // while upsd says PENDING. A failed command returns done and an error
-// matching ErrTrackingFailed. The connection needs WithTracking.
+// matching ErrTrackingFailed; ERR UNKNOWN (ErrTrackingUnknown) means upsd
+// does not know the ID, or the driver did not know the command. The
+// connection needs WithTracking.
 //
 // NUT protocol: GET TRACKING <id>
 func (c *Client) Tracking(ctx context.Context, id string) (done bool, err error) {

@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -266,12 +267,17 @@ func TestUpsmonSession(t *testing.T) {
 	assert.True(t, s.FSDSet("ups"))
 
 	// A dropped connection is redialled and the session (LOGIN, PRIMARY) is
-	// restored: NUMLOGINS is back to 1, not 0.
+	// restored: NUMLOGINS is back to 1, not 0. PRIMARY asked again is
+	// repeated once, not once per call.
+	require.NoError(t, d.Primary(ctx))
+	require.NoError(t, c.Device("UPS").Primary(ctx))
 	s.DropConnections()
+	before := s.Requests()
 	n, err = d.NumLogins(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	assert.Equal(t, 2, s.Accepted())
+	assert.Equal(t, 5, s.Requests()-before, "USERNAME, PASSWORD, LOGIN, PRIMARY, GET NUMLOGINS")
 
 	s.Restart()
 	st, err = d.Status(ctx)
@@ -338,7 +344,7 @@ func TestInstCmdAndTracking(t *testing.T) {
 func TestReconnectAfterIdleCutoff(t *testing.T) {
 	t.Parallel()
 	s := newFake(t, upstest.WithIdleTimeout(100*time.Millisecond))
-	c := dial(t, s, ups.WithKeepAlive(0))
+	c := dial(t, s, ups.WithKeepAlive(0), admin())
 	d := c.Device("ups")
 	_, err := d.Status(t.Context())
 	require.NoError(t, err)
@@ -347,6 +353,12 @@ func TestReconnectAfterIdleCutoff(t *testing.T) {
 	require.NoError(t, err, "transparent reconnect")
 	assert.True(t, st.Has(ups.OnLine))
 	assert.Equal(t, 2, s.Accepted())
+	// The new connection is authenticated again: SET needs USERNAME and
+	// PASSWORD on this connection, else upsd says USERNAME-REQUIRED.
+	require.Eventually(t, func() bool { return s.Connections() == 0 }, 2*time.Second, 10*time.Millisecond)
+	_, err = d.Set(t.Context(), "ups.id", "after cutoff")
+	require.NoError(t, err, "re-authenticated after the idle cutoff")
+	assert.Equal(t, 3, s.Accepted())
 }
 
 func TestKeepAliveBeatsIdleCutoff(t *testing.T) {
@@ -681,4 +693,112 @@ func TestUnknownErrorCode(t *testing.T) {
 	assert.NotErrorIs(t, err, ups.ErrNotFound)
 	_, err = c.Device("u").Get(t.Context(), "y")
 	assert.ErrorIs(t, err, ups.ErrProtocol, "a VAR reply without a value")
+}
+
+// cutOnce listens on 127.0.0.1 and answers LIST VAR ups: the first
+// connection gets BEGIN and two items, then the server closes it; later
+// connections get the whole list. It counts connections.
+func cutOnce(t *testing.T) (addr string, conns func() int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var mu sync.Mutex
+	n := 0
+	var wg sync.WaitGroup
+	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
+	full := "BEGIN LIST VAR ups\nVAR ups a \"1\"\nVAR ups b \"2\"\nVAR ups c \"3\"\nEND LIST VAR ups\n"
+	cut := "BEGIN LIST VAR ups\nVAR ups a \"1\"\nVAR ups b \"2\"\n"
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			n++
+			first := n == 1
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for {
+					if _, err := r.ReadString('\n'); err != nil {
+						return
+					}
+					if first {
+						_, _ = c.Write([]byte(cut))
+						return
+					}
+					if _, err := c.Write([]byte(full)); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return n }
+}
+
+func TestListCutOffIsReadAgainWithoutDuplicates(t *testing.T) {
+	t.Parallel()
+	addr, conns := cutOnce(t)
+	c, err := ups.Dial(t.Context(), addr, ups.WithKeepAlive(0))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	vars, err := c.Device("ups").Variables(t.Context())
+	require.NoError(t, err, "the cut list is read again on a fresh connection")
+	assert.Equal(t, ups.Variables{{Name: "a", Value: "1"}, {Name: "b", Value: "2"}, {Name: "c", Value: "3"}}, vars,
+		"the items of the cut-off attempt are not kept")
+	assert.Equal(t, 2, conns())
+}
+
+func TestServerClosingMidListIsTyped(t *testing.T) {
+	t.Parallel()
+	// A client made by NewClient cannot redial, so the truncated reply shows.
+	a, b := net.Pipe()
+	t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
+	go func() {
+		r := bufio.NewReader(b)
+		if _, err := r.ReadString('\n'); err != nil {
+			return
+		}
+		_, _ = b.Write([]byte("BEGIN LIST VAR ups\nVAR ups a \"1\"\n"))
+		_ = b.Close()
+	}()
+	c, err := ups.NewClient(a, ups.WithKeepAlive(0))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	vars, err := c.Device("ups").Variables(t.Context())
+	require.Error(t, err)
+	assert.Nil(t, vars, "no partial list")
+	var e *ups.Error
+	require.ErrorAs(t, err, &e)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	assert.Equal(t, "list var ups", e.Op)
+}
+
+func TestDialHonoursTimeoutOnHangingServer(t *testing.T) {
+	t.Parallel()
+	// upsd accepts but never answers the session setup: Dial without a
+	// deadline of its own is bounded by WithTimeout, not stuck forever.
+	s := newFake(t)
+	s.SetFault(upstest.Hang)
+	done := make(chan error, 1)
+	go func() {
+		c, err := ups.Dial(context.Background(), s.Addr(), admin(), ups.WithTimeout(200*time.Millisecond))
+		if err == nil {
+			_ = c.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Dial hung on a server that never answers")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,14 +32,17 @@ func (d *Device) op(verb string, args ...string) string {
 func (d *Device) varList(ctx context.Context, kind string) (Variables, error) {
 	op := d.op("list " + strings.ToLower(kind))
 	var out Variables
-	err := d.c.list(ctx, op, func(w []string) error {
+	err := d.c.list(ctx, op, func() { out = out[:0] }, func(w []string) error {
 		if len(w) < 4 || !strings.EqualFold(w[0], kind) {
 			return errShape
 		}
 		out = append(out, Variable{Name: w[2], Value: w[3]})
 		return nil
 	}, "LIST", kind, d.name)
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Variables returns every variable the UPS reports.
@@ -60,14 +64,17 @@ func (d *Device) Writable(ctx context.Context) (Variables, error) {
 // NUT protocol: LIST CMD <ups>
 func (d *Device) Commands(ctx context.Context) ([]string, error) {
 	var out []string
-	err := d.c.list(ctx, d.op("list cmd"), func(w []string) error {
+	err := d.c.list(ctx, d.op("list cmd"), func() { out = out[:0] }, func(w []string) error {
 		if len(w) < 3 || !strings.EqualFold(w[0], "CMD") {
 			return errShape
 		}
 		out = append(out, w[2])
 		return nil
 	}, "LIST", "CMD", d.name)
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Clients returns the addresses of the clients logged in to the UPS.
@@ -75,7 +82,7 @@ func (d *Device) Commands(ctx context.Context) ([]string, error) {
 // NUT protocol: LIST CLIENT <ups>
 func (d *Device) Clients(ctx context.Context) ([]netip.Addr, error) {
 	var out []netip.Addr
-	err := d.c.list(ctx, d.op("list client"), func(w []string) error {
+	err := d.c.list(ctx, d.op("list client"), func() { out = out[:0] }, func(w []string) error {
 		if len(w) < 3 || !strings.EqualFold(w[0], "CLIENT") {
 			return errShape
 		}
@@ -86,7 +93,10 @@ func (d *Device) Clients(ctx context.Context) ([]netip.Addr, error) {
 		out = append(out, a)
 		return nil
 	}, "LIST", "CLIENT", d.name)
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Enum returns the values an ENUM variable accepts (possibly none).
@@ -94,14 +104,17 @@ func (d *Device) Clients(ctx context.Context) ([]netip.Addr, error) {
 // NUT protocol: LIST ENUM <ups> <var>
 func (d *Device) Enum(ctx context.Context, name string) ([]string, error) {
 	var out []string
-	err := d.c.list(ctx, d.op("list enum", name), func(w []string) error {
+	err := d.c.list(ctx, d.op("list enum", name), func() { out = out[:0] }, func(w []string) error {
 		if len(w) < 4 || !strings.EqualFold(w[0], "ENUM") {
 			return errShape
 		}
 		out = append(out, w[3])
 		return nil
 	}, "LIST", "ENUM", d.name, name)
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Ranges returns the numeric ranges a RANGE variable accepts (possibly none).
@@ -109,7 +122,7 @@ func (d *Device) Enum(ctx context.Context, name string) ([]string, error) {
 // NUT protocol: LIST RANGE <ups> <var>
 func (d *Device) Ranges(ctx context.Context, name string) ([]Range, error) {
 	var out []Range
-	err := d.c.list(ctx, d.op("list range", name), func(w []string) error {
+	err := d.c.list(ctx, d.op("list range", name), func() { out = out[:0] }, func(w []string) error {
 		if len(w) < 5 || !strings.EqualFold(w[0], "RANGE") {
 			return errShape
 		}
@@ -121,7 +134,10 @@ func (d *Device) Ranges(ctx context.Context, name string) ([]Range, error) {
 		out = append(out, Range{Min: lo, Max: hi})
 		return nil
 	}, "LIST", "RANGE", d.name, name)
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // getWords sends a GET and checks the reply starts with want and has at
@@ -284,8 +300,10 @@ type Job struct {
 func (j *Job) Tracked() bool { return j.ID != "" }
 
 // Wait polls GET TRACKING until the driver reports success (nil) or failure
-// (an error matching ErrTrackingFailed), or ctx ends. An untracked job returns
-// nil at once: upsd gives no way to follow it.
+// (an error matching ErrTrackingFailed, or ErrTrackingUnknown when the driver
+// does not implement the command it listed, as dummy-ups does for load.off),
+// or ctx ends. An untracked job returns nil at once: upsd gives no way to
+// follow it.
 func (j *Job) Wait(ctx context.Context) error {
 	if j.ID == "" {
 		return nil
@@ -425,7 +443,9 @@ func (d *Device) Primary(ctx context.Context) error {
 	}
 	d.c.mu.Lock()
 	d.c.legacy = legacy
-	d.c.primaries = append(d.c.primaries, d.name)
+	if !slices.ContainsFunc(d.c.primaries, func(p string) bool { return strings.EqualFold(p, d.name) }) {
+		d.c.primaries = append(d.c.primaries, d.name) // once: a redial repeats each
+	}
 	d.c.mu.Unlock()
 	return nil
 }

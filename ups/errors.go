@@ -79,8 +79,8 @@ var (
 	ErrUnknownType          = errors.New("unknown type")
 	ErrUnknownInstCmd       = errors.New("unknown instant command")
 	ErrMissingArgument      = errors.New("missing argument")
-	ErrTrackingUnknown      = errors.New("tracking id unknown")
-	ErrTrackingFailed       = errors.New("tracked command failed")
+	ErrTrackingUnknown      = errors.New("tracking id or command unknown") // GET TRACKING: ERR UNKNOWN
+	ErrTrackingFailed       = errors.New("tracked command failed")         // GET TRACKING: ERR FAILED
 )
 
 // Class sentinels: each matches several codes.

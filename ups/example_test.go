@@ -79,10 +79,8 @@ func ExampleMonitor_drill() {
 	srv := upstest.NewServer()
 	defer srv.Close()
 	srv.AddUPS("ups", "PowerWalker VI 1000 STL", upstest.DefaultVars())
-	srv.Play("ups",
-		upstest.Step{At: 30 * time.Millisecond, Status: "OB DISCHRG", Vars: map[string]string{"battery.charge": "60"}},
-		upstest.Step{At: 400 * time.Millisecond, Status: "OB DISCHRG LB", Vars: map[string]string{"battery.charge": "35"}},
-	)
+	srv.SetStatus("ups", "OB DISCHRG") // mains just failed
+	srv.Set("ups", "battery.charge", "60")
 
 	ctx := context.Background()
 	c, err := ups.Dial(ctx, srv.Addr())
@@ -98,7 +96,13 @@ func ExampleMonitor_drill() {
 		Policy:     ups.Policy{DeadTime: time.Second},
 		DryRun:     true,
 		ForwardFSD: true, // skipped in a drill
-		OnEvent:    func(e ups.Event) { fmt.Println("event:", e.Kind, e.Status) },
+		OnEvent: func(e ups.Event) {
+			fmt.Println("event:", e.Kind, e.Status)
+			if e.Kind == ups.EventOnBattery { // the fake UPS runs low once the outage is noticed
+				srv.Set("ups", "battery.charge", "35")
+				srv.SetStatus("ups", "OB DISCHRG LB")
+			}
+		},
 		Shutdown: func(ctx context.Context, d ups.Decision) error {
 			steps, err := hv.ShutdownOrdered(ctx, d.DryRun)
 			for _, s := range steps {

@@ -25,7 +25,7 @@ type Action func(ctx context.Context, d Decision) error
 // MonitorConfig configures a Monitor. The zero value polls every 5 s (2 s on
 // battery) with the default Policy, calls nothing and reports nothing.
 type MonitorConfig struct {
-	Policy        Policy
+	Policy        Policy        // shutdown triggers; zero fields take the defaults
 	Interval      time.Duration // poll interval on line power; default 5 s
 	AlertInterval time.Duration // poll interval on battery or after a failed poll; default 2 s
 	OnEvent       func(Event)   // called synchronously for every event

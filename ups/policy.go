@@ -6,8 +6,11 @@ import (
 )
 
 // Policy says when a power outage must end in a shutdown. The zero value
-// means the defaults below; a negative value disables a threshold. The
-// triggers are checked on every observation and the first one met decides:
+// means the defaults below. A negative MinCharge, MinRuntime or MaxOnBattery
+// disables that trigger; a negative delay (OnBatteryDelay, LowBatteryDelay,
+// DeadTime) means no delay, so a negative DeadTime makes the first failed
+// poll on battery critical. The triggers are checked on every observation
+// and the first one met decides:
 //
 //  1. FSD in ups.status, at any time, even on line power (NUT: "treat FSD
 //     exactly like OB LB").
@@ -23,7 +26,9 @@ import (
 //     no UPS data.
 //  6. No good poll for DeadTime while the last known state was OB (upsmon's
 //     "promote dead UPS"). DATA-STALE and DRIVER-NOT-CONNECTED count as comm
-//     loss; WAIT does not. Comm loss while OL only warns (NOCOMM).
+//     loss; WAIT does not. Comm loss while OL only warns (NOCOMM). While
+//     upsd reports WAIT (no driver data yet) the last known state stands:
+//     on battery, MaxOnBattery still ends the outage.
 //
 // Triggers 3–5 count only once the outage is confirmed, after OB has held
 // for OnBatteryDelay, so a short blip never shuts anything down. CAL
@@ -120,11 +125,11 @@ func (k EventKind) String() string {
 
 // Event is something the machine noticed at one observation.
 type Event struct {
-	Kind    EventKind
-	At      time.Time
-	Status  Status  // last known status
-	Trigger Trigger // for EventShutdown
-	Err     error   // for EventCommBad and EventNoComm
+	Kind    EventKind // what happened
+	At      time.Time // time of the observation that noticed it
+	Status  Status    // last known status
+	Trigger Trigger   // for EventShutdown
+	Err     error     // for EventCommBad and EventNoComm
 }
 
 // String returns e.g. "ONBATT (OB DISCHRG)".
@@ -140,8 +145,8 @@ func (e Event) String() string {
 
 // Decision is the outcome of the policy. Once Shutdown is true it is latched.
 type Decision struct {
-	Shutdown  bool
-	Trigger   Trigger
+	Shutdown  bool          // the lab must shut down; latched once true
+	Trigger   Trigger       // the first trigger met
 	At        time.Time     // when the decision was made
 	OnBattery time.Duration // time on battery at that moment (0 if on line)
 	Last      Snapshot      // last good snapshot
@@ -200,7 +205,13 @@ func (m *Machine) Observe(at time.Time, snap Snapshot, err error, events []Event
 	m.haveGood, m.lastGood = true, at
 	st := snap.Status
 	if !st.Has(OnLine) && !st.Has(OnBattery) && !st.Has(ForcedShutdown) {
-		return events, m.decision // WAIT or empty: reachable, but no power information
+		// WAIT or empty: reachable, but no power information. The last
+		// known state stands, and so does the safety net that needs no UPS
+		// data: a driver stuck in WAIT must not hold off the shutdown.
+		if m.onBatt && !m.decision.Shutdown && m.maxOnBattery(at) {
+			events = m.decide(at, TriggerMaxOnBattery, "", events)
+		}
+		return events, m.decision
 	}
 	prev := m.last.Status
 	m.last = snap
@@ -277,10 +288,17 @@ func (m *Machine) trigger(at time.Time, snap Snapshot) Trigger {
 	if r, ok := m.rt.Get(); !cal && ok && p.MinRuntime >= 0 && r <= p.MinRuntime {
 		return TriggerRuntime
 	}
-	if p.MaxOnBattery >= 0 && onFor >= p.MaxOnBattery {
+	if m.maxOnBattery(at) {
 		return TriggerMaxOnBattery
 	}
 	return NoTrigger
+}
+
+// maxOnBattery reports whether the outage has lasted MaxOnBattery (and past
+// the debounce).
+func (m *Machine) maxOnBattery(at time.Time) bool {
+	onFor := at.Sub(m.onBattSince)
+	return m.p.MaxOnBattery >= 0 && onFor >= m.p.MaxOnBattery && onFor >= m.p.OnBatteryDelay
 }
 
 func (m *Machine) observeFailure(at time.Time, err error, events []Event) ([]Event, Decision) {

@@ -38,7 +38,9 @@ type result struct {
 	events    []string // "t=12s ONBATT"
 	decision  ups.Decision
 	decidedAt time.Duration
-	polls     int // polls up to and including the deciding one
+	polls     int          // polls up to and including the deciding one
+	final     ups.Decision // the machine's decision after the last poll
+	shutdowns int          // SHUTDOWN events seen
 }
 
 // simulate polls every second from 0 to end through a fresh Machine on a
@@ -53,11 +55,15 @@ func simulate(p ups.Policy, end time.Duration, script func(t time.Duration) stat
 		evs, d = m.Observe(t0.Add(t), snap(s), s.err, evs[:0])
 		for _, e := range evs {
 			r.events = append(r.events, "t="+t.String()+" "+e.Kind.String())
+			if e.Kind == ups.EventShutdown {
+				r.shutdowns++
+			}
 		}
 		if d.Shutdown && !r.decision.Shutdown {
 			r.decision, r.decidedAt, r.polls = d, t, int(t/time.Second)+1
 		}
 	}
+	r.final = m.Decision()
 	return r
 }
 
@@ -185,6 +191,30 @@ func TestPolicyScenarios(t *testing.T) {
 			events: []string{"t=10s ONBATT", "t=20s COMMBAD", "t=34s NOCOMM", "t=34s SHUTDOWN"},
 		},
 		{
+			name: "short comm loss while OB recovers without a decision", end: 2 * time.Minute,
+			script: func(t time.Duration) state {
+				switch {
+				case t >= 20*sec && t < 30*sec: // 10 s without data, DeadTime is 15 s
+					return state{err: stale}
+				case t >= 10*sec:
+					return state{status: "OB DISCHRG", charge: 90, runtime: 1000}
+				}
+				return online
+			},
+			events:    []string{"t=10s ONBATT", "t=20s COMMBAD", "t=30s COMMOK"},
+			notEvents: []string{"NOCOMM"},
+		},
+		{
+			name: "OB LB shorter than LowBatteryDelay, then power returns", policy: ups.Policy{LowBatteryDelay: 5 * sec}, end: 2 * time.Minute,
+			script: func(t time.Duration) state {
+				if (t >= 10*sec && t < 13*sec) || (t >= 60*sec && t < 63*sec) {
+					return state{status: "OB LB", charge: 90, runtime: -1}
+				}
+				return online
+			},
+			events: []string{"t=10s ONBATT", "t=10s LOWBATT", "t=13s ONLINE", "t=1m0s ONBATT", "t=1m3s ONLINE"},
+		},
+		{
 			name: "comm loss while OL only warns", end: 20 * time.Minute,
 			script: func(t time.Duration) state {
 				if t >= 20*sec && t < 15*time.Minute {
@@ -210,6 +240,20 @@ func TestPolicyScenarios(t *testing.T) {
 				}
 				return online
 			},
+			notEvents: []string{"COMMBAD", "NOCOMM"},
+		},
+		{
+			name: "WAIT for the rest of an outage still ends at max time on battery", end: 15 * time.Minute,
+			script: func(t time.Duration) state {
+				switch {
+				case t >= 20*sec:
+					return state{status: "WAIT", charge: -1, runtime: -1}
+				case t >= 10*sec:
+					return state{status: "OB", charge: 90, runtime: 1000}
+				}
+				return online
+			},
+			trigger: ups.TriggerMaxOnBattery, at: 610 * sec,
 			notEvents: []string{"COMMBAD", "NOCOMM"},
 		},
 		{
@@ -316,6 +360,14 @@ func TestPolicyScenarios(t *testing.T) {
 				assert.Equal(t, tt.at, r.decidedAt, "decision on the first poll that shows the trigger")
 				assert.Equal(t, t0.Add(tt.at), r.decision.At)
 				assert.NotEmpty(t, r.decision.Reason)
+				// Latched: every later poll (power back, comm back, the
+				// trigger still true) leaves the first decision as it was.
+				assert.Equal(t, r.decision, r.final, "decision latched")
+				assert.Equal(t, 1, r.shutdowns, "one SHUTDOWN event; events %v", r.events)
+			}
+			if tt.trigger == ups.NoTrigger {
+				assert.False(t, r.final.Shutdown)
+				assert.Zero(t, r.shutdowns)
 			}
 			i := 0
 			for _, e := range r.events {
@@ -369,4 +421,23 @@ func TestTriggerAndEventNames(t *testing.T) {
 	assert.Equal(t, "ONBATT", ups.EventOnBattery.String())
 	assert.Equal(t, "REPLBATT", ups.EventReplaceBattery.String())
 	assert.Equal(t, "trigger(99)", ups.Trigger(99).String())
+}
+
+func TestNegativeValuesDisableTriggersButNotCommLoss(t *testing.T) {
+	t.Parallel()
+	// A negative threshold disables its trigger; a negative delay is no
+	// delay, so a negative DeadTime is critical on the first failed poll.
+	r := simulate(ups.Policy{MinCharge: -1, MinRuntime: -1, MaxOnBattery: -1, OnBatteryDelay: -1, DeadTime: -1}, time.Minute,
+		func(t time.Duration) state {
+			switch {
+			case t >= 30*sec:
+				return state{err: errors.New("connection refused")}
+			case t >= 10*sec:
+				return state{status: "OB", charge: 1, runtime: 1}
+			}
+			return state{status: "OL", charge: 100, runtime: 1200}
+		})
+	require.True(t, r.decision.Shutdown)
+	assert.Equal(t, ups.TriggerCommLost, r.decision.Trigger)
+	assert.Equal(t, 30*sec, r.decidedAt)
 }

@@ -53,6 +53,39 @@ func isExec(p string) bool {
 	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
 
+// proc is a daemon the rig started; done closes when it has exited.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop ends the process: SIGCONT (it may be stopped), SIGTERM, and SIGKILL
+// if it has not exited 5 s later. It never blocks for longer than that.
+func (p *proc) stop() {
+	if p == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGCONT)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case <-p.done:
+	case <-t.C:
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
 // rig is a throw-away dummy-ups + upsd on 127.0.0.1 (reference §4).
 type rig struct {
 	t     *testing.T
@@ -62,8 +95,8 @@ type rig struct {
 	env   []string
 	mu    sync.Mutex
 	mtime int64
-	drv   *exec.Cmd
-	upsd  *exec.Cmd
+	drv   *proc
+	upsd  *proc
 }
 
 func freePort(t *testing.T) int {
@@ -75,17 +108,28 @@ func freePort(t *testing.T) int {
 	return port
 }
 
+// rigDir returns a private directory for the rig. The driver's Unix socket
+// lives in it, and a socket path must stay under 108 bytes, so a long
+// TMPDIR (some CI runners) falls back to /tmp.
+func rigDir(t *testing.T) string {
+	d := t.TempDir()
+	if len(d)+len("/state/dummy-ups-dummy") < 100 {
+		return d
+	}
+	d, err := os.MkdirTemp("/tmp", "nut")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(d) })
+	return d
+}
+
 func startRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{t: t, bin: nutBinDir(t), dir: t.TempDir(), mtime: 1_700_000_000}
+	r := &rig{t: t, bin: nutBinDir(t), dir: rigDir(t), mtime: 1_700_000_000}
 	etc, state := filepath.Join(r.dir, "etc"), filepath.Join(r.dir, "state")
 	require.NoError(t, os.MkdirAll(etc, 0o700))
 	require.NoError(t, os.MkdirAll(state, 0o700))
-	port := freePort(t)
-	r.addr = fmt.Sprintf("127.0.0.1:%d", port)
 	files := map[string]string{
 		"ups.conf":   "[dummy]\n\tdriver = dummy-ups\n\tport = dummy.dev\n\tpollinterval = 1\n\tdesc = \"CI dummy UPS\"\n",
-		"upsd.conf":  fmt.Sprintf("LISTEN 127.0.0.1 %d\nMAXAGE 5\n", port),
 		"upsd.users": "[admin]\n\tpassword = adminpass\n\tactions = SET\n\tactions = FSD\n\tinstcmds = ALL\n[monuser]\n\tpassword = monpass\n\tupsmon primary\n",
 	}
 	for name, body := range files {
@@ -96,10 +140,44 @@ func startRig(t *testing.T) *rig {
 	t.Cleanup(r.stop) // registered before anything starts, so a failed start leaks nothing
 	r.startDriver()
 	sock := filepath.Join(state, "dummy-ups-dummy")
-	require.Eventually(t, func() bool { _, err := os.Stat(sock); return err == nil }, 10*time.Second, 50*time.Millisecond, "driver socket")
-	r.upsd = r.start("upsd.log", filepath.Join(r.bin, "upsd"), r.userArgs("-F")...)
-	r.waitStatus("OL", 20*time.Second)
+	require.Eventually(t, func() bool { _, err := os.Stat(sock); return err == nil || r.drv.exited() },
+		20*time.Second, 50*time.Millisecond, "driver socket")
+	require.False(t, r.drv.exited(), "dummy-ups exited at start; see driver.log")
+	// The free port is only free until upsd binds it: another process may
+	// take it in between, and upsd then exits. Try a few ports.
+	for attempt := 1; ; attempt++ {
+		port := freePort(t)
+		r.addr = fmt.Sprintf("127.0.0.1:%d", port)
+		conf := fmt.Sprintf("LISTEN 127.0.0.1 %d\nMAXAGE 5\n", port)
+		require.NoError(t, os.WriteFile(filepath.Join(etc, "upsd.conf"), []byte(conf), 0o600))
+		r.upsd = r.start("upsd.log", filepath.Join(r.bin, "upsd"), r.userArgs("-F")...)
+		if r.waitListening(5 * time.Second) {
+			break
+		}
+		r.upsd.stop()
+		require.Less(t, attempt, 3, "upsd did not listen on a free port; see upsd.log")
+	}
+	r.waitStatus("OL", 30*time.Second)
 	return r
+}
+
+// waitListening waits until upsd accepts connections; false when it exited.
+func (r *rig) waitListening(within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for {
+		if c, err := net.DialTimeout("tcp", r.addr, time.Second); err == nil {
+			_ = c.Close()
+			return true
+		}
+		if r.upsd.exited() {
+			return false
+		}
+		if time.Now().After(deadline) {
+			return true // slow start: waitStatus reports what it sees
+		}
+		tm := time.NewTimer(50 * time.Millisecond)
+		<-tm.C
+	}
 }
 
 func (r *rig) userArgs(args ...string) []string {
@@ -109,37 +187,38 @@ func (r *rig) userArgs(args ...string) []string {
 	return args
 }
 
-func (r *rig) start(logName, bin string, args ...string) *exec.Cmd {
+func (r *rig) start(logName, bin string, args ...string) *proc {
 	r.t.Helper()
-	logf, err := os.Create(filepath.Join(r.dir, logName))
+	logf, err := os.OpenFile(filepath.Join(r.dir, logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	require.NoError(r.t, err)
 	cmd := exec.Command(bin, args...)
 	cmd.Env, cmd.Stdout, cmd.Stderr = r.env, logf, logf
+	cmd.SysProcAttr = daemonAttr() // dies with the test binary, even on a panic or timeout
 	require.NoError(r.t, cmd.Start())
 	_ = logf.Close()
-	return cmd
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	return p
 }
 
 func (r *rig) startDriver() {
 	r.drv = r.start("driver.log", filepath.Join(r.bin, "dummy-ups"), r.userArgs("-a", "dummy", "-F")...)
 }
 
+func (r *rig) signalDriver(sig syscall.Signal) {
+	r.t.Helper()
+	require.NotNil(r.t, r.drv, "driver not running")
+	require.NoError(r.t, r.drv.cmd.Process.Signal(sig))
+}
+
 func (r *rig) killDriver() {
-	if r.drv != nil {
-		_ = r.drv.Process.Signal(syscall.SIGTERM)
-		_ = r.drv.Wait()
-		r.drv = nil
-	}
+	r.drv.stop()
+	r.drv = nil
 }
 
 func (r *rig) stop() {
-	for _, c := range []*exec.Cmd{r.upsd, r.drv} {
-		if c != nil && c.Process != nil {
-			_ = c.Process.Signal(syscall.SIGCONT)
-			_ = c.Process.Signal(syscall.SIGTERM)
-			_ = c.Wait()
-		}
-	}
+	r.upsd.stop()
+	r.drv.stop()
 	if r.t.Failed() {
 		for _, n := range []string{"upsd.log", "driver.log"} {
 			b, _ := os.ReadFile(filepath.Join(r.dir, n))
@@ -153,19 +232,23 @@ func (r *rig) stop() {
 func (r *rig) writeDev(status string, charge, runtime int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	body := strings.Join([]string{
-		"device.mfr: PowerWalker", "device.model: VI 1000 STL", "device.type: ups",
-		"ups.mfr: PowerWalker", "ups.model: VI 1000 STL", "ups.status: " + status,
-		fmt.Sprintf("battery.charge: %d", charge), "battery.charge.low: 20",
-		fmt.Sprintf("battery.runtime: %d", runtime), "battery.runtime.low: 300",
-		"battery.voltage: 13.5", "input.voltage: 230.0", "output.voltage: 230.0", "ups.load: 25", "",
-	}, "\n")
+	body := strings.Join(devLines(status, charge, runtime), "\n") + "\n"
 	tmp := filepath.Join(r.dir, "etc", "dummy.dev.tmp")
 	require.NoError(r.t, os.WriteFile(tmp, []byte(body), 0o600))
 	r.mtime++
 	mt := time.Unix(r.mtime, 0)
 	require.NoError(r.t, os.Chtimes(tmp, mt, mt))
 	require.NoError(r.t, os.Rename(tmp, filepath.Join(r.dir, "etc", "dummy.dev")))
+}
+
+func devLines(status string, charge, runtime int) []string {
+	return []string{
+		"device.mfr: PowerWalker", "device.model: VI 1000 STL", "device.type: ups",
+		"ups.mfr: PowerWalker", "ups.model: VI 1000 STL", "ups.status: " + status,
+		fmt.Sprintf("battery.charge: %d", charge), "battery.charge.low: 20",
+		fmt.Sprintf("battery.runtime: %d", runtime), "battery.runtime.low: 300",
+		"battery.voltage: 13.5", "input.voltage: 230.0", "output.voltage: 230.0", "ups.load: 25",
+	}
 }
 
 func (r *rig) waitStatus(want string, within time.Duration) {
@@ -191,11 +274,17 @@ func (r *rig) waitStatus(want string, within time.Duration) {
 	require.True(r.t, ok, "waiting for status %q, last %q", want, last)
 }
 
-// upsc runs NUT's own client, the reference reader.
+// upsc runs NUT's own client, the reference reader. Without nut-client it
+// returns nil, or fails the test when HOMELAB_REQUIRE_PEERS=1.
 func upsc(t *testing.T, addr string) map[string]string {
 	t.Helper()
-	out, err := exec.Command("upsc", "dummy@"+addr).Output()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "upsc", "dummy@"+addr).Output()
 	if err != nil {
+		if os.Getenv("HOMELAB_REQUIRE_PEERS") == "1" {
+			t.Fatalf("upsc (nut-client) failed: %v", err)
+		}
 		t.Logf("upsc unavailable (%v); comparing with the .dev file only", err)
 		return nil
 	}
@@ -225,10 +314,14 @@ func TestRealUpsd(t *testing.T) {
 		if ref != nil {
 			assert.Equal(t, ref, vars.Map(), "same variables as upsc")
 		}
-		for _, k := range []string{"battery.charge", "battery.runtime", "ups.status", "driver.name", "ups.load"} {
-			_, ok := vars.Get(k)
+		for _, l := range devLines("OL", 100, 1200) { // every variable of the .dev file, same value
+			k, want, _ := strings.Cut(l, ": ")
+			got, ok := vars.Get(k)
 			assert.True(t, ok, k)
+			assert.Equal(t, want, got, k)
 		}
+		name, _ := vars.Get("driver.name")
+		assert.Equal(t, "dummy-ups", name)
 		snap, err := d.Snapshot(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, ups.Some(100.0), snap.Charge)
@@ -294,6 +387,19 @@ func TestRealUpsd(t *testing.T) {
 			"GET TRACKING", "LOGOUT",
 		}
 		assert.Equal(t, rawScript(t, r.addr, script), rawScript(t, fake.Addr(), script))
+
+		// The authenticated paths: an upsmon session and its rights.
+		fake.AddUser("monuser", upstest.User{Password: "monpass", Upsmon: "primary"})
+		fake.AddCommand("dummy", "load.off", "Turn off the load immediately")
+		fake.Define("dummy", "ups.status", "OL", upstest.VarDef{Writable: true, Type: "STRING:32"})
+		session := []string{
+			"SET TRACKING ON", "USERNAME monuser", "PASSWORD monpass", "LOGIN nosuch", "LOGIN dummy", "LOGIN dummy",
+			"GET NUMLOGINS dummy", "LIST CLIENT dummy", "PRIMARY dummy", "MASTER dummy",
+			"SET VAR dummy ups.load 30", "INSTCMD dummy load.off", "SET TRACKING MAYBE", "SET TRACKING ON", "GET TRACKING",
+			"GET TRACKING 00000000-0000-0000-0000-000000000000", "LIST CMD dummy", "GET CMDDESC dummy load.off",
+			"GET TYPE dummy ups.status", "LOGOUT",
+		}
+		assert.Equal(t, rawScript(t, r.addr, session), rawScript(t, fake.Addr(), session))
 	})
 
 	t.Run("errors", func(t *testing.T) {
@@ -326,9 +432,10 @@ func TestRealUpsd(t *testing.T) {
 
 	runMonitor := func(t *testing.T, p ups.Policy, during func(events <-chan ups.Event)) (ups.Decision, []string) {
 		events := make(chan ups.Event, 64)
+		var names []string // every event, also those during() consumed
 		m, err := ups.NewMonitor(md, ups.MonitorConfig{
 			Interval: 300 * time.Millisecond, AlertInterval: 200 * time.Millisecond, Policy: p, DryRun: true,
-			OnEvent: func(e ups.Event) { events <- e },
+			OnEvent: func(e ups.Event) { names = append(names, e.Kind.String()); events <- e },
 		})
 		require.NoError(t, err)
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -342,12 +449,7 @@ func TestRealUpsd(t *testing.T) {
 		during(events)
 		out := <-done
 		require.NoError(t, out.err)
-		close(events)
-		var names []string
-		for e := range events {
-			names = append(names, e.Kind.String())
-		}
-		return out.d, names
+		return out.d, names // Run has returned: no more OnEvent calls
 	}
 	waitEvent := func(t *testing.T, events <-chan ups.Event, kind ups.EventKind) {
 		t.Helper()
@@ -365,7 +467,7 @@ func TestRealUpsd(t *testing.T) {
 	}
 
 	t.Run("monitor sees OL, OB, OB LB and decides", func(t *testing.T) {
-		dec, _ := runMonitor(t, ups.Policy{OnBatteryDelay: 100 * time.Millisecond, MinCharge: -1, MinRuntime: -1, DeadTime: 2 * time.Second},
+		dec, names := runMonitor(t, ups.Policy{OnBatteryDelay: 100 * time.Millisecond, MinCharge: -1, MinRuntime: -1, DeadTime: 2 * time.Second},
 			func(events <-chan ups.Event) {
 				r.writeDev("OB DISCHRG", 80, 900)
 				waitEvent(t, events, ups.EventOnBattery)
@@ -374,17 +476,25 @@ func TestRealUpsd(t *testing.T) {
 		assert.Equal(t, ups.TriggerLowBattery, dec.Trigger, dec.Reason)
 		assert.True(t, dec.DryRun)
 		assert.Equal(t, "OB DISCHRG LB", dec.Last.Status.String())
+		assert.Equal(t, []string{"ONBATT", "LOWBATT", "SHUTDOWN"}, names)
 	})
 
 	t.Run("stale driver gives DATA-STALE", func(t *testing.T) {
 		r.writeDev("OB DISCHRG", 80, 900)
 		r.waitStatus("OB DISCHRG", 10*time.Second)
-		require.NoError(t, r.drv.Process.Signal(syscall.SIGSTOP))
+		r.signalDriver(syscall.SIGSTOP)
 		require.Eventually(t, func() bool {
 			_, err := md.Status(ctx)
 			return errors.Is(err, ups.ErrDataStale)
 		}, 15*time.Second, 250*time.Millisecond)
-		require.NoError(t, r.drv.Process.Signal(syscall.SIGCONT))
+		fake := upstest.NewServer()
+		defer fake.Close()
+		fake.AddUPS("dummy", "CI dummy UPS", upstest.DefaultVars())
+		fake.SetDriver("dummy", upstest.Stale)
+		stale := []string{"GET VAR dummy ups.status", "LIST VAR dummy", "GET TYPE dummy ups.status", "GET NUMLOGINS dummy",
+			"LIST UPS", "GET UPSDESC dummy", "LOGOUT"}
+		assert.Equal(t, rawScript(t, r.addr, stale), rawScript(t, fake.Addr(), stale), "DATA-STALE shapes")
+		r.signalDriver(syscall.SIGCONT)
 		r.waitStatus("OB DISCHRG", 10*time.Second)
 	})
 
@@ -400,6 +510,14 @@ func TestRealUpsd(t *testing.T) {
 					return errors.Is(err, ups.ErrDriverNotConnected)
 				}, 5*time.Second, 50*time.Millisecond)
 				assert.ErrorIs(t, err, ups.ErrNoData)
+				// Fidelity guard for the driver-down shapes: what still answers.
+				fake := upstest.NewServer()
+				defer fake.Close()
+				fake.AddUPS("dummy", "CI dummy UPS", upstest.DefaultVars())
+				fake.SetDriver("dummy", upstest.Down)
+				down := []string{"GET VAR dummy ups.status", "LIST VAR dummy", "LIST RW dummy", "LIST CMD dummy", "GET TYPE dummy ups.status",
+					"GET NUMLOGINS dummy", "LIST UPS", "GET UPSDESC dummy", "LOGOUT"}
+				assert.Equal(t, rawScript(t, r.addr, down), rawScript(t, fake.Addr(), down))
 			})
 		assert.Equal(t, ups.TriggerCommLost, dec.Trigger, dec.Reason)
 		assert.Contains(t, names, "COMMBAD")
@@ -419,6 +537,27 @@ func TestRealUpsd(t *testing.T) {
 		r.waitStatus("FSD OL CHRG", 10*time.Second)
 		dec, _ := runMonitor(t, ups.Policy{}, func(<-chan ups.Event) {})
 		assert.Equal(t, ups.TriggerFSD, dec.Trigger)
+	})
+
+	t.Run("tracked SET and INSTCMD", func(t *testing.T) {
+		tc, err := ups.Dial(ctx, r.addr, ups.WithCredentials("admin", ups.NewSecret("adminpass")), ups.WithTracking())
+		require.NoError(t, err)
+		defer tc.Close()
+		td := tc.Device("dummy")
+		wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		job, err := td.Set(wctx, "ups.load", "25")
+		require.NoError(t, err)
+		require.True(t, job.Tracked(), "upsd 2.8.0 tracks SET VAR")
+		assert.NoError(t, job.Wait(wctx), "GET TRACKING ends in SUCCESS")
+		// dummy-ups lists load.off but has no handler for it: upsd accepts
+		// the command and tracking ends in ERR UNKNOWN.
+		job, err = td.Run(wctx, "load.off")
+		require.NoError(t, err)
+		require.True(t, job.Tracked())
+		assert.ErrorIs(t, job.Wait(wctx), ups.ErrTrackingUnknown)
+		done, err := tc.Tracking(wctx, job.ID)
+		assert.True(t, errors.Is(err, ups.ErrTrackingUnknown) && !done, "%v %v", done, err)
 	})
 
 	t.Run("escaped hash reaches upsd", func(t *testing.T) {

@@ -45,7 +45,7 @@ func (f Flag) String() string {
 // Status is a parsed ups.status value: the known flags plus the raw text,
 // which keeps tokens this package does not know.
 type Status struct {
-	Flags Flag
+	Flags Flag // the known tokens, OR-ed
 	raw   string
 }
 

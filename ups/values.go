@@ -10,8 +10,8 @@ import (
 // Optional holds a value the UPS may not report. Valid is false when the
 // variable is absent, so absent never reads as zero.
 type Optional[T any] struct {
-	Value T
-	Valid bool
+	Value T    // the value; zero when not Valid
+	Valid bool // whether the UPS reported it
 }
 
 // Some returns a valid Optional holding v.
@@ -22,8 +22,8 @@ func (o Optional[T]) Get() (T, bool) { return o.Value, o.Valid }
 
 // Variable is one NUT variable as the server reported it.
 type Variable struct {
-	Name  string
-	Value string
+	Name  string // e.g. "battery.charge"
+	Value string // unquoted, unescaped
 }
 
 // Variables is the reply of LIST VAR or LIST RW, in the server's order. The
@@ -151,8 +151,8 @@ func parseSeconds(s string) Optional[time.Duration] {
 
 // DeviceInfo is one entry of LIST UPS.
 type DeviceInfo struct {
-	Name        string
-	Description string
+	Name        string // the UPS name for Client.Device
+	Description string // desc from ups.conf; "Unavailable" when none
 }
 
 // VarType is the reply of GET TYPE.
@@ -187,5 +187,5 @@ func parseVarType(words []string) VarType {
 
 // Range is one entry of LIST RANGE: the inclusive bounds of a numeric value.
 type Range struct {
-	Min, Max float64
+	Min, Max float64 // inclusive bounds
 }

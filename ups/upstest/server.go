@@ -41,7 +41,7 @@ const (
 
 // User is one upsd.users section.
 type User struct {
-	Password string
+	Password string   // plain text, as in upsd.users
 	Actions  []string // "SET", "FSD"
 	InstCmds []string // command names, or "ALL"
 	Upsmon   string   // "primary", "secondary" or ""
@@ -49,7 +49,7 @@ type User struct {
 
 // VarDef describes a variable beyond its value.
 type VarDef struct {
-	Writable    bool
+	Writable    bool        // RW: SET VAR may change it
 	Type        string      // "STRING:n" or "NUMBER"; default inferred from the value
 	Enum        []string    // allowed values, if any
 	Ranges      [][2]string // allowed numeric ranges, if any
@@ -58,7 +58,7 @@ type VarDef struct {
 
 // Step is one point of a scripted timeline, At after Play was called.
 type Step struct {
-	At     time.Duration
+	At     time.Duration     // offset from the Play call, on the server clock
 	Status string            // new ups.status; "" keeps it
 	Vars   map[string]string // variables to set; an empty value deletes
 	Driver DriverState       // new driver state; 0 keeps it
@@ -354,15 +354,13 @@ func (s *Server) Restart() {
 }
 
 // DropConnections closes every open connection, as a crashed or restarted
-// upsd would.
+// upsd would. The dropped sessions stop counting at once (NUMLOGINS, LIST
+// CLIENT), before a client can reconnect, as in a restarted upsd.
 func (s *Server) DropConnections() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
 		_ = c.conn.Close()
-		// Forget the session now, not when its goroutine notices the
-		// close: a client that redials at once must not be counted twice
-		// by NUMLOGINS or CLIENT lists.
 		delete(s.conns, c)
 	}
 }
