@@ -1,0 +1,67 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/thehomelab/homelab/dns"
+	"github.com/thehomelab/homelab/examples/internal/workflow"
+)
+
+// ACME is an ACME DNS-01 hook: it presents and cleans up the TXT records a
+// CA checks, in the shape of lego's exec provider
+// (EXEC_PATH=… lego --dns exec …), which calls it with
+// "present <fqdn> <value>" and later "cleanup <fqdn> <value>".
+func ACME() Command {
+	return Command{
+		Name:    "acme",
+		Summary: "ACME DNS-01 hook: present or clean up a challenge TXT record",
+		Run:     runACME,
+	}
+}
+
+func runACME(ctx context.Context, out io.Writer, args []string, env Env) error {
+	fs := newFlags("acme", out, "acme [-zone Z] present|cleanup DOMAIN VALUE...\n"+
+		"  DOMAIN may be the domain (*.thehomelab.site) or the record name (_acme-challenge.thehomelab.site.)\n"+
+		"  env CLOUDFLARE_API_TOKEN: API token with Zone:Read and DNS:Edit on the zone")
+	zone := fs.String("zone", "thehomelab.site", "Cloudflare zone")
+	every := fs.Duration("poll", 0, "how often to ask Cloudflare while waiting (0: 2s)")
+	api := fs.String("cloudflare", dns.DefaultBaseURL, "Cloudflare API base URL")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if fs.NArg() < 3 {
+		return usageError("want present|cleanup DOMAIN VALUE..., got %q", fs.Args())
+	}
+	verb, domain, values := fs.Arg(0), challengeDomain(fs.Arg(1)), fs.Args()[2:]
+	if verb != "present" && verb != "cleanup" {
+		return usageError("unknown action %q, want present or cleanup", verb)
+	}
+	token, err := need(env, "CLOUDFLARE_API_TOKEN", "a Cloudflare API token")
+	if err != nil {
+		return err
+	}
+	c, err := dns.NewClient(dns.NewSecret(token), dns.WithBaseURL(*api))
+	if err != nil {
+		return fmt.Errorf("acme: %w", err)
+	}
+	defer c.Close()
+	if verb == "present" {
+		return workflow.ACMEPresent(ctx, out, c, *zone, domain, *every, values...)
+	}
+	return workflow.ACMECleanUp(ctx, out, c, *zone, domain, values...)
+}
+
+// challengeDomain accepts what lego's exec provider passes (the record
+// name, with a trailing dot) as well as the domain itself.
+func challengeDomain(s string) string {
+	s = strings.TrimSuffix(strings.TrimSpace(s), ".")
+	return strings.TrimPrefix(s, "_acme-challenge.")
+}

@@ -1,0 +1,82 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+
+	"github.com/thehomelab/homelab/examples/internal/workflow"
+	"github.com/thehomelab/homelab/npm"
+)
+
+// Expose publishes a web app behind Nginx Proxy Manager.
+func Expose() Command {
+	return Command{
+		Name:    "expose",
+		Summary: "publish a web app over HTTPS behind Nginx Proxy Manager",
+		Run:     runExpose,
+	}
+}
+
+func runExpose(ctx context.Context, out io.Writer, args []string, env Env) error {
+	fs := newFlags("expose", out, "expose [-npm URL] -fqdn status.thehomelab.site -to uptime-kuma:3001 [flags]\n"+
+		"  env NPM_EMAIL, NPM_PASSWORD: an Nginx Proxy Manager account\n"+
+		"  env CLOUDFLARE_API_TOKEN (optional): lets NPM issue a certificate by DNS challenge when none covers the FQDN")
+	api := fs.String("npm", "http://npm.lan:81/api", "Nginx Proxy Manager API URL")
+	fingerprint := fs.String("npm-fingerprint", "", "SHA-256 fingerprint of NPM's certificate when -npm is https")
+	fqdn := fs.String("fqdn", "", "the app's public name")
+	to := fs.String("to", "", "where NPM forwards to, host:port")
+	scheme := fs.String("scheme", "http", "scheme of the forward target (http or https)")
+	websockets := fs.Bool("websockets", false, "allow websocket upgrades")
+	http2 := fs.Bool("http2", true, "serve HTTP/2")
+	hsts := fs.Bool("hsts", true, "send Strict-Transport-Security")
+	block := fs.Bool("block-exploits", true, "block common exploits")
+	acl := fs.Int("access-list", 0, "id of an access list restricting the app (0: public)")
+	email := fs.String("email", "", "Let's Encrypt account e-mail (NPM 2.12 and older)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *fqdn == "" || *to == "" {
+		return usageError("-fqdn and -to are required")
+	}
+	host, portText, err := net.SplitHostPort(*to)
+	if err != nil {
+		return usageError("-to: %v", err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port < 1 || port > 65535 {
+		return usageError("-to: bad port %q", portText)
+	}
+	if *scheme != "http" && *scheme != "https" {
+		return usageError("-scheme must be http or https")
+	}
+	app := npm.App{
+		FQDN: *fqdn, ForwardScheme: *scheme, ForwardHost: host, ForwardPort: port,
+		Websockets: *websockets, HTTP2: *http2, HSTS: *hsts, BlockExploits: *block,
+		AccessListID: npm.AccessListID(*acl), Email: *email,
+	}
+	if tok := env("CLOUDFLARE_API_TOKEN"); tok != "" {
+		app.CloudflareToken = npm.NewSecret(tok)
+	}
+	user, err := need(env, "NPM_EMAIL", "the Nginx Proxy Manager login e-mail")
+	if err != nil {
+		return err
+	}
+	password, err := need(env, "NPM_PASSWORD", "the Nginx Proxy Manager password")
+	if err != nil {
+		return err
+	}
+	opts := []npm.Option{npm.WithCredentials(user, npm.NewSecret(password))}
+	if *fingerprint != "" {
+		opts = append(opts, npm.WithFingerprint(*fingerprint))
+	}
+	c, err := npm.NewClient(*api, opts...)
+	if err != nil {
+		return fmt.Errorf("expose: %w", err)
+	}
+	defer c.Close()
+	workflow.Title(out, "Expose https://%s -> %s://%s", *fqdn, *scheme, *to)
+	return workflow.Expose(ctx, out, c, workflow.ExposeConfig{App: app})
+}

@@ -1,0 +1,137 @@
+package command
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/thehomelab/homelab/examples/internal/workflow"
+	"github.com/thehomelab/homelab/proxmox"
+)
+
+// proxmoxFlags are the flags and environment every Proxmox command reads.
+type proxmoxFlags struct {
+	url, fingerprint *string
+}
+
+const proxmoxEnvHelp = "  env PROXMOX_TOKEN_ID (user@realm!name), PROXMOX_TOKEN_SECRET: a Proxmox VE API token"
+
+func addProxmoxFlags(fs *flag.FlagSet) proxmoxFlags {
+	return proxmoxFlags{
+		url:         fs.String("proxmox", "https://192.168.1.2:8006", "Proxmox VE API URL"),
+		fingerprint: fs.String("proxmox-fingerprint", "", "SHA-256 fingerprint of the node's self-signed certificate (AA:BB:…, as the web UI shows it)"),
+	}
+}
+
+// connect returns a client with the API token, plus the root@pam password
+// login when root is true (raw disk passthrough needs it).
+func (f proxmoxFlags) connect(env Env, root bool) (*proxmox.Client, error) {
+	id, err := need(env, "PROXMOX_TOKEN_ID", "the API token id (user@realm!name)")
+	if err != nil {
+		return nil, err
+	}
+	secret, err := need(env, "PROXMOX_TOKEN_SECRET", "the API token secret")
+	if err != nil {
+		return nil, err
+	}
+	opts := []proxmox.Option{proxmox.WithAPIToken(id, proxmox.NewSecret(secret))}
+	if root {
+		pw, err := need(env, "PROXMOX_ROOT_PASSWORD", "root@pam's password (PVE allows raw disk passthrough to root@pam only)")
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, proxmox.WithPassword("root@pam", proxmox.NewSecret(pw)))
+	}
+	if *f.fingerprint != "" {
+		opts = append(opts, proxmox.WithFingerprint(*f.fingerprint))
+	}
+	c, err := proxmox.NewClient(*f.url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("proxmox: %w", err)
+	}
+	return c, nil
+}
+
+// Inventory lists the Proxmox cluster.
+func Inventory() Command {
+	return Command{
+		Name:    "inventory",
+		Summary: "list the Proxmox nodes, guests and storage",
+		Run:     runInventory,
+	}
+}
+
+func runInventory(ctx context.Context, out io.Writer, args []string, env Env) error {
+	fs := newFlags("inventory", out, "inventory [-proxmox URL] [-proxmox-fingerprint FP]\n"+proxmoxEnvHelp)
+	p := addProxmoxFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := p.connect(env, false)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	workflow.Title(out, "Inventory of %s", *p.url)
+	_, err = workflow.Inventory(ctx, out, c)
+	return err
+}
+
+// Passthrough passes host disks through to a VM.
+func Passthrough() Command {
+	return Command{
+		Name:    "passthrough",
+		Summary: "pass host disks through to a VM by serial number (/dev/disk/by-id)",
+		Run:     runPassthrough,
+	}
+}
+
+func runPassthrough(ctx context.Context, out io.Writer, args []string, env Env) error {
+	fs := newFlags("passthrough", out, "passthrough [-proxmox URL] -vm nas -disks SERIAL1,SERIAL2\n"+proxmoxEnvHelp+
+		"\n  env PROXMOX_ROOT_PASSWORD: root@pam's password (PVE allows raw disks to root@pam only)")
+	p := addProxmoxFlags(fs)
+	vm := fs.String("vm", "nas", "name of the VM receiving the disks")
+	disks := fs.String("disks", "", "comma-separated disk serial numbers (or /dev/disk/by-id names)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if len(list(*disks)) == 0 {
+		return usageError("-disks is required")
+	}
+	c, err := p.connect(env, true)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	workflow.Title(out, "Passthrough to %s on %s", *vm, *p.url)
+	return workflow.Passthrough(ctx, out, c, *vm, list(*disks))
+}
+
+// Shutdown shuts the Proxmox guests down in order.
+func Shutdown() Command {
+	return Command{
+		Name:    "shutdown",
+		Summary: "ordered shutdown of the Proxmox guests (dry run unless -yes)",
+		Run:     runShutdown,
+	}
+}
+
+func runShutdown(ctx context.Context, out io.Writer, args []string, env Env) error {
+	fs := newFlags("shutdown", out, "shutdown [-proxmox URL] [-last nas] [-node] [-yes]\n"+proxmoxEnvHelp+
+		"\n  without -yes only the plan is printed")
+	p := addProxmoxFlags(fs)
+	last := fs.String("last", "nas", "comma-separated guests (names or vmids) that go down after all others")
+	node := fs.Bool("node", false, "power the node off after the guests")
+	yes := fs.Bool("yes", false, "really shut down (default: print the plan only)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := p.connect(env, false)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	workflow.Title(out, "Ordered shutdown on %s", *p.url)
+	return workflow.Shutdown(ctx, out, c, workflow.ShutdownConfig{Last: list(*last), Node: *node, DryRun: !*yes})
+}

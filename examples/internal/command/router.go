@@ -1,0 +1,163 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/thehomelab/homelab/examples/internal/workflow"
+	"github.com/thehomelab/homelab/routeros"
+)
+
+// routerFlags are the flags and environment every router command reads.
+type routerFlags struct {
+	addr, fingerprint *string
+	tls               *bool
+}
+
+const routerEnvHelp = "  env ROUTEROS_USER (default admin), ROUTEROS_PASSWORD: a RouterOS API user"
+
+func addRouterFlags(fs *flag.FlagSet) routerFlags {
+	return routerFlags{
+		addr:        fs.String("router", "192.168.1.1:8728", "RouterOS API address (API-SSL: port 8729 with -router-tls or -router-fingerprint)"),
+		tls:         fs.Bool("router-tls", false, "use API-SSL, verifying the certificate against the system roots"),
+		fingerprint: fs.String("router-fingerprint", "", "use API-SSL and pin the router's certificate (sha256:…)"),
+	}
+}
+
+func (f routerFlags) dial(ctx context.Context, env Env) (*routeros.Client, error) {
+	password, err := need(env, "ROUTEROS_PASSWORD", "the RouterOS API password")
+	if err != nil {
+		return nil, err
+	}
+	user := env("ROUTEROS_USER")
+	if user == "" {
+		user = "admin"
+	}
+	opts := []routeros.Option{routeros.WithUser(user, routeros.NewSecret(password))}
+	if *f.tls {
+		opts = append(opts, routeros.WithTLS())
+	}
+	if *f.fingerprint != "" {
+		opts = append(opts, routeros.WithFingerprint(*f.fingerprint))
+	}
+	c, err := routeros.Dial(ctx, *f.addr, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	return c, nil
+}
+
+// WireGuard onboards a VPN client on the router.
+func WireGuard() Command {
+	return Command{
+		Name:    "wireguard",
+		Summary: "onboard a WireGuard VPN client on the router: peer, config file and QR code",
+		Run:     runWireGuard,
+	}
+}
+
+func runWireGuard(ctx context.Context, out io.Writer, args []string, env Env) error {
+	fs := newFlags("wireguard", out, "wireguard [-router ADDR] -name phone-anna (-conf FILE | -qr FILE.png) [-allowed 192.168.1.0/24,…]\n"+routerEnvHelp+
+		"\n  the client's keys exist only in the files written: keep them safe")
+	r := addRouterFlags(fs)
+	name := fs.String("name", "", "peer name, e.g. phone-anna")
+	conf := fs.String("conf", "", "write the wg-quick config here (mode 0600)")
+	qr := fs.String("qr", "", "write the config's QR code here as PNG (mode 0600)")
+	allowed := fs.String("allowed", "", "comma-separated prefixes the client routes into the tunnel (default: everything)")
+	endpoint := fs.String("endpoint", "", "host:port clients dial (default: the router's /ip/cloud name)")
+	iface := fs.String("interface", routeros.DefaultWireGuardInterface, "WireGuard interface")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *name == "" {
+		return usageError("-name is required")
+	}
+	if *conf == "" && *qr == "" {
+		return usageError("give -conf or -qr: the client's keys are shown only once")
+	}
+	cfg := workflow.WireGuardConfig{Name: *name, Options: routeros.OnboardOptions{Interface: *iface, Endpoint: *endpoint}}
+	for _, s := range list(*allowed) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return usageError("-allowed: %v", err)
+		}
+		cfg.Options.AllowedIPs = append(cfg.Options.AllowedIPs, p)
+	}
+	// Refuse before touching the router rather than lose the keys after.
+	for _, f := range []string{*conf, *qr} {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Stat(f); err == nil {
+			return fmt.Errorf("wireguard: %s exists: not overwriting it", f)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("wireguard: %w", err)
+		}
+	}
+	c, err := r.dial(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	workflow.Title(out, "WireGuard: onboard %s on %s", *name, *r.addr)
+	ob, err := workflow.WireGuard(ctx, out, c, cfg)
+	if err != nil {
+		return err
+	}
+	if *conf != "" {
+		if err := os.WriteFile(*conf, []byte(ob.Config.Reveal()), 0o600); err != nil {
+			return fmt.Errorf("wireguard: the peer was added but the config was not saved (remove the peer and retry): %w", err)
+		}
+		fmt.Fprintf(out, "   config written to %s\n", *conf)
+	}
+	if *qr != "" {
+		if err := os.WriteFile(*qr, ob.QR, 0o600); err != nil {
+			return fmt.Errorf("wireguard: the peer was added but the QR code was not saved (remove the peer and retry): %w", err)
+		}
+		fmt.Fprintf(out, "   QR code written to %s\n", *qr)
+	}
+	return nil
+}
+
+// Isolation audits that one network cannot reach another through the
+// router.
+func Isolation() Command {
+	return Command{
+		Name:    "isolation",
+		Summary: "audit that the guest network cannot reach the LAN through the router's firewall",
+		Run:     runIsolation,
+	}
+}
+
+func runIsolation(ctx context.Context, out io.Writer, args []string, env Env) error {
+	fs := newFlags("isolation", out, "isolation [-router ADDR] [-from 10.1.1.0/24] [-to 192.168.1.0/24]\n"+routerEnvHelp+
+		"\n  exits 1 when -from can open connections to -to")
+	r := addRouterFlags(fs)
+	from := fs.String("from", "10.1.1.0/24", "the network that must be kept out")
+	to := fs.String("to", "192.168.1.0/24", "the network to protect")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	src, err := netip.ParsePrefix(strings.TrimSpace(*from))
+	if err != nil {
+		return usageError("-from: %v", err)
+	}
+	dst, err := netip.ParsePrefix(strings.TrimSpace(*to))
+	if err != nil {
+		return usageError("-to: %v", err)
+	}
+	c, err := r.dial(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	workflow.Title(out, "Isolation of %s from %s on %s", dst, src, *r.addr)
+	_, err = workflow.Isolation(ctx, out, c, src, dst)
+	return err
+}

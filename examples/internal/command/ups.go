@@ -1,0 +1,80 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/thehomelab/homelab/examples/internal/workflow"
+	"github.com/thehomelab/homelab/ups"
+)
+
+// PowerLoss guards the lab against a power cut.
+func PowerLoss() Command {
+	return Command{
+		Name:    "powerloss",
+		Summary: "watch the UPS; when the battery will not last, shut Proxmox down in order (NAS last)",
+		Run:     runPowerLoss,
+	}
+}
+
+func runPowerLoss(ctx context.Context, out io.Writer, args []string, env Env) error {
+	fs := newFlags("powerloss", out, "powerloss [-ups ups@host:3493] [-proxmox URL] [-last nas] [-node] [-fsd] [-drill]\n"+
+		proxmoxEnvHelp+"\n  env NUT_USER, NUT_PASSWORD (optional; needed for -fsd): an upsd.users account with upsmon primary\n"+
+		"  runs until the policy decides to shut down, or until interrupted")
+	p := addProxmoxFlags(fs)
+	target := fs.String("ups", "ups@localhost:3493", "the UPS as NUT names it, name@host[:port]")
+	last := fs.String("last", "nas", "comma-separated guests (names or vmids) that go down after all others")
+	node := fs.Bool("node", true, "power the node off after the guests")
+	fsd := fs.Bool("fsd", false, "set FSD on the UPS first, so other NUT clients shut down too")
+	drill := fs.Bool("drill", false, "go the whole way but change nothing: no FSD, the shutdown only prints its plan")
+	minCharge := fs.Float64("min-charge", 0, "shut down at this battery charge in percent (0: the package default, 30)")
+	minRuntime := fs.Duration("min-runtime", 0, "shut down at this remaining runtime (0: the package default, 5m)")
+	maxOnBattery := fs.Duration("max-on-battery", 0, "shut down after this long on battery (0: the package default, 10m)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	name, addr, ok := strings.Cut(*target, "@")
+	if !ok || name == "" || addr == "" {
+		return usageError("-ups: want name@host[:port], got %q", *target)
+	}
+	if !strings.Contains(addr, ":") || strings.HasSuffix(addr, "]") {
+		addr += ":3493"
+	}
+	var opts []ups.Option
+	if user := env("NUT_USER"); user != "" {
+		pw, err := need(env, "NUT_PASSWORD", "the password of NUT_USER")
+		if err != nil {
+			return err
+		}
+		opts = append(opts, ups.WithCredentials(user, ups.NewSecret(pw)))
+	} else if *fsd && !*drill {
+		return fmt.Errorf("-fsd needs NUT_USER and NUT_PASSWORD")
+	}
+	pve, err := p.connect(env, false)
+	if err != nil {
+		return err
+	}
+	defer pve.Close()
+	c, err := ups.Dial(ctx, addr, opts...)
+	if err != nil {
+		return fmt.Errorf("powerloss: %w", err)
+	}
+	defer c.Close()
+	workflow.Title(out, "Power loss guard: %s, Proxmox %s", *target, *p.url)
+	_, err = workflow.PowerLoss(ctx, out, c.Device(name), pve, workflow.PowerLossConfig{
+		Policy:     ups.Policy{MinCharge: *minCharge, MinRuntime: *minRuntime, MaxOnBattery: *maxOnBattery},
+		Shutdown:   workflow.ShutdownConfig{Last: list(*last), Node: *node},
+		ForwardFSD: *fsd,
+		DryRun:     *drill,
+	})
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		// Stopped by Ctrl-C or the service manager before any decision:
+		// a normal end for a guard.
+		fmt.Fprintln(out, "   stopped; no shutdown was decided")
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,112 @@
+package command
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+	"github.com/thehomelab/homelab/ups/upstest"
+)
+
+// nut starts a fake upsd with the lab UPS on low battery: the policy
+// decides at the first poll, without waiting out any delay.
+func nut(t *testing.T) *upstest.Server {
+	t.Helper()
+	srv := upstest.NewServer()
+	t.Cleanup(srv.Close)
+	vars := upstest.DefaultVars()
+	vars["ups.status"] = "OB DISCHRG LB"
+	vars["battery.charge"] = "12"
+	srv.AddUPS("ups", "PowerWalker VI 1000 STL", vars)
+	srv.AddUser("upsmon", upstest.User{Password: "upsmon-secret", Actions: []string{"FSD"}, Upsmon: "primary"})
+	return srv
+}
+
+var upsEnv = env(map[string]string{
+	"PROXMOX_TOKEN_ID": proxmoxtest.TokenID, "PROXMOX_TOKEN_SECRET": proxmoxtest.TokenSecret,
+	"NUT_USER": "upsmon", "NUT_PASSWORD": "upsmon-secret",
+})
+
+func TestPowerLossCommandDrill(t *testing.T) {
+	t.Parallel()
+	u := nut(t)
+	pv, flags := pve(t)
+	var out bytes.Buffer
+	args := append(flags, "-ups", "ups@"+u.Addr(), "-fsd", "-drill")
+	require.NoError(t, runPowerLoss(t.Context(), &out, args, upsEnv), out.String())
+	assert.Contains(t, out.String(), "decision: shut down (low battery")
+	assert.Contains(t, out.String(), "3. last: vm 100 on proxmox1 (nas)")
+	assert.Contains(t, out.String(), "dry run: nothing was stopped")
+	assert.False(t, u.FSDSet("ups"), "a drill sets no FSD")
+	for _, id := range []int{100, 101, 102} {
+		assert.Equal(t, "running", pv.GuestStatus(id))
+	}
+}
+
+func TestPowerLossCommand(t *testing.T) {
+	t.Parallel()
+	u := nut(t)
+	pv, flags := pve(t)
+	var out bytes.Buffer
+	args := append(flags, "-ups", "ups@"+u.Addr(), "-fsd")
+	require.NoError(t, runPowerLoss(t.Context(), &out, args, upsEnv), out.String())
+	story := out.String()
+	assert.True(t, u.FSDSet("ups"))
+	for _, id := range []int{100, 101, 102} {
+		assert.Equal(t, "stopped", pv.GuestStatus(id))
+	}
+	assert.False(t, pv.NodeOnline(proxmoxtest.Node))
+	nas, node := strings.Index(story, "(nas): shut down"), strings.Index(story, "node proxmox1: shutting down")
+	require.Positive(t, nas, story)
+	assert.Less(t, strings.Index(story, "(docker): shut down"), nas)
+	assert.Less(t, nas, node)
+	assert.NotContains(t, story, "upsmon-secret")
+}
+
+func TestPowerLossCommandStopped(t *testing.T) {
+	t.Parallel()
+	u := upstest.NewServer()
+	t.Cleanup(u.Close)
+	u.AddUPS("ups", "PowerWalker VI 1000 STL", upstest.DefaultVars()) // on line power
+	pv, flags := pve(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	var out safeBuffer
+	done := make(chan error, 1)
+	go func() { done <- runPowerLoss(ctx, &out, append(flags, "-ups", "ups@"+u.Addr()), upsEnv) }()
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "watching the UPS") }, 10*time.Second, 5*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done, "a stopped guard is not a failure")
+	assert.Contains(t, out.String(), "stopped; no shutdown was decided")
+	assert.Equal(t, "running", pv.GuestStatus(100))
+}
+
+func TestPowerLossCommandErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		args  []string
+		env   Env
+		usage bool
+		want  string
+	}{
+		{name: "bad ups", args: []string{"-ups", "localhost"}, env: upsEnv, usage: true, want: "name@host"},
+		{name: "fsd without account", args: []string{"-ups", "ups@localhost", "-fsd"}, env: pveEnv, want: "-fsd needs NUT_USER"},
+		{name: "password missing", args: []string{"-ups", "ups@localhost"}, env: env(map[string]string{"NUT_USER": "upsmon"}), want: "set NUT_PASSWORD"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := runPowerLoss(t.Context(), &bytes.Buffer{}, tt.args, tt.env)
+			require.Error(t, err)
+			assert.Equal(t, tt.usage, errors.Is(err, ErrUsage), "%v", err)
+			assert.ErrorContains(t, err, tt.want)
+		})
+	}
+}

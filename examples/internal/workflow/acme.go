@@ -1,0 +1,68 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/thehomelab/homelab/dns"
+)
+
+// ACMEPresent publishes the DNS-01 TXT records for domain (one per value:
+// a wildcard and its apex share the name) and waits until Cloudflare lists
+// them all, so the CA can be told to validate. poll is how often Cloudflare
+// is asked; 0 means 2 s.
+func ACMEPresent(ctx context.Context, w io.Writer, c *dns.Client, zone, domain string, poll time.Duration, values ...string) error {
+	z, err := c.Zone(ctx, zone)
+	if err != nil {
+		return fmt.Errorf("acme: %w", err)
+	}
+	ch, err := c.PresentChallenge(ctx, z, domain, values...)
+	if err != nil {
+		return fmt.Errorf("acme: %w", err)
+	}
+	say(w, "presented %d TXT record(s) on %s", len(values), ch.Name())
+	if err := ch.Wait(ctx, poll); err != nil {
+		return fmt.Errorf("acme: wait for %s: %w", ch.Name(), err)
+	}
+	say(w, "Cloudflare lists every value: the CA may validate %s now", domain)
+	return nil
+}
+
+// ACMECleanUp deletes the DNS-01 TXT records for domain holding values.
+// It runs in another process than ACMEPresent (ACME clients call a hook
+// twice), so it finds the records again: only TXT records carrying
+// dns.ACMEComment are deleted, never one somebody else made. Records
+// already gone count as deleted.
+func ACMECleanUp(ctx context.Context, w io.Writer, c *dns.Client, zone, domain string, values ...string) error {
+	z, err := c.Zone(ctx, zone)
+	if err != nil {
+		return fmt.Errorf("acme: %w", err)
+	}
+	name := z.FQDN(dns.ChallengeName(domain))
+	recs, err := c.ListRecords(ctx, z, dns.RecordFilter{Type: dns.TypeTXT, Name: name, Comment: dns.ACMEComment})
+	if err != nil {
+		return fmt.Errorf("acme: %w", err)
+	}
+	var errs []error
+	deleted := 0
+	for _, r := range recs {
+		if !slices.Contains(values, strings.Trim(r.Content, `"`)) {
+			continue
+		}
+		if err := c.DeleteRecord(ctx, z, r.ID); err != nil && !errors.Is(err, dns.ErrNotFound) {
+			errs = append(errs, err)
+			continue
+		}
+		deleted++
+	}
+	say(w, "cleaned up %d TXT record(s) on %s", deleted, name)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("acme: clean up %s: %w", name, err)
+	}
+	return nil
+}

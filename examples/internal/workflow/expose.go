@@ -1,0 +1,59 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/thehomelab/homelab/npm"
+)
+
+// ExposeConfig describes a web app to publish behind Nginx Proxy Manager.
+type ExposeConfig struct {
+	// App is passed to npm.Client.Expose.
+	App npm.App
+	// Twice runs Expose a second time to show that it changes nothing.
+	Twice bool
+}
+
+// Expose publishes a web app over HTTPS behind Nginx Proxy Manager: a
+// certificate that covers the FQDN is reused (the lab's wildcard) or one is
+// issued by Cloudflare DNS challenge, and the proxy host is created or
+// brought in line with SSL forced.
+func Expose(ctx context.Context, w io.Writer, c *npm.Client, cfg ExposeConfig) error {
+	app := cfg.App
+	scheme := app.ForwardScheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	runs := 1
+	if cfg.Twice {
+		runs = 2
+	}
+	for run := 1; run <= runs; run++ {
+		r, err := c.Expose(ctx, app)
+		if err != nil {
+			return fmt.Errorf("expose %s: %w", app.FQDN, err)
+		}
+		cert := "reused"
+		if r.CertificateCreated {
+			cert = "issued by DNS challenge"
+		}
+		switch r.Host.Action {
+		case npm.Unchanged:
+			say(w, "https://%s already proxied as wanted: nothing changed", app.FQDN)
+			continue
+		case npm.Created:
+			say(w, "proxy host %d created: https://%s -> %s://%s:%d", r.Host.Host.ID, app.FQDN, scheme, app.ForwardHost, app.ForwardPort)
+		default:
+			say(w, "proxy host %d %s: https://%s -> %s://%s:%d", r.Host.Host.ID, r.Host.Action, app.FQDN, scheme, app.ForwardHost, app.ForwardPort)
+			for _, ch := range r.Host.Changes {
+				say(w, "  %s", ch)
+			}
+		}
+		say(w, "certificate %q (%s), valid until %s", r.Certificate.NiceName, cert, r.Certificate.ExpiresOn.Format("2006-01-02"))
+		say(w, "ssl forced: %v, http/2: %v, hsts: %v, websockets: %v", r.Host.Host.SSLForced, r.Host.Host.HTTP2Support,
+			r.Host.Host.HSTSEnabled, r.Host.Host.AllowWebsocketUpgrade)
+	}
+	return nil
+}
