@@ -25,8 +25,10 @@
 //	  served by NUT upsd
 //	Cloudflare zone thehomelab.site  dns        records, DDNS of vpn.thehomelab.site to the
 //	                                           router's public IP, ACME DNS-01 TXT records
-//	Backups (vzdump → SMB share)     backup     per-guest vzdump to the "backups" CIFS storage,
-//	                                           the two-step NAS dump, prune rules, rclone
+//	Backups (vzdump → SMB share)     backup     (not built yet) per-guest vzdump to the "backups"
+//	                                           CIFS storage, the two-step NAS dump, prune
+//	                                           rules, rclone off-site; proxmox already has the
+//	                                           vzdump, volume and prune primitives
 //
 // Each device package is a typed client, importable on its own, and ships an
 // in-process fake on the real wire protocol in a sibling package
@@ -39,15 +41,19 @@
 // that span devices live in examples/ and join packages through small
 // function types the consuming package declares:
 //
-//   - DDNS: routeros.Client.PublicIP feeds a dns.Updater source, keeping the
-//     A record of vpn.thehomelab.site on the PPPoE address.
+//   - DDNS: the router's PPPoE address (routeros, c.WAN.PublicIP) is a
+//     dns.Source for a dns.Updater, keeping the A record of
+//     vpn.thehomelab.site on it (examples/ddns).
 //   - Power loss: a ups.Monitor decision calls the proxmox ordered shutdown:
-//     guests in reverse start order, the NAS last, then the node.
-//   - Apps: npm exposes each app behind the proxy with a certificate whose
-//     DNS-01 challenge the dns package answers.
-//   - Backups: backup drives proxmox vzdump to the share that omv serves.
+//     guests in reverse start order, the NAS last, then the node
+//     (examples/powerloss).
+//   - Apps: npm exposes each app behind the proxy with a Let's Encrypt
+//     certificate that NPM obtains by Cloudflare DNS challenge
+//     (examples/expose); examples/acme answers DNS-01 challenges for other
+//     ACME clients through the dns package.
 //
-// examples/homelab is a thin CLI over these workflows.
+// examples/homelab is a thin CLI over these workflows; `go run
+// ./examples/homelab demo` runs all of them against the fakes.
 //
 // # Conventions
 //
