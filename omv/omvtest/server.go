@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -142,7 +143,11 @@ func NewServer(opts ...Option) *Server {
 	}
 	s.m = seed(s.clockNow())
 	if s.tls {
-		s.srv = httptest.NewTLSServer(http.HandlerFunc(s.handle))
+		s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.handle))
+		// A fake must not print: cut-short handshakes would otherwise
+		// land on the standard logger.
+		s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		s.srv.StartTLS()
 	} else {
 		s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
 	}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -123,6 +124,9 @@ func NewServer(opts ...Option) *Server {
 	}
 	s.schema = sc
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	// A fake must not print: handshakes cut short when a client or the
+	// server closes would otherwise land on the standard logger.
+	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	s.srv.StartTLS()
 	s.URL = s.srv.URL
 	sum := sha256.Sum256(s.srv.Certificate().Raw)
