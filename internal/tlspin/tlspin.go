@@ -64,6 +64,7 @@ type MismatchError struct {
 	Want, Got Fingerprint
 }
 
+// Error implements error.
 func (e *MismatchError) Error() string {
 	return fmt.Sprintf("tls: server certificate fingerprint sha256:%s does not match pinned sha256:%s", e.Got, e.Want)
 }
