@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net/netip"
 	"slices"
 	"strings"
@@ -87,12 +86,6 @@ func pickSteps(picked []string) ([]demoStep, error) {
 func runDemo(ctx context.Context, w io.Writer, steps []demoStep) error {
 	ctx, cancel := context.WithTimeout(ctx, demoTimeout)
 	defer cancel()
-	// The fakes' HTTP servers report to the standard logger, e.g. a TLS
-	// handshake cut short when the lab closes while a client's spare
-	// connection is still being dialled. That is noise for the demo, whose
-	// story and errors go to w and the exit status.
-	defer log.SetOutput(log.Writer())
-	log.SetOutput(io.Discard)
 	l, err := lab.Start(ctx)
 	if err != nil {
 		return err
