@@ -632,15 +632,17 @@ func (s *Server) verifyAccountToken(w http.ResponseWriter, r *http.Request, tok 
 	s.verifyToken(w, r, tok)
 }
 
-// page parses page/per_page and slices items accordingly.
-func page[T any](s *Server, w http.ResponseWriter, r *http.Request, items []T) ([]T, *resultInfo, bool) {
+// writePage parses page/per_page, slices items accordingly and writes the
+// envelope with result_info; an empty page is written as [] (Cloudflare
+// never answers null for a list).
+func writePage[T any](s *Server, w http.ResponseWriter, r *http.Request, items []T) {
 	q := r.URL.Query()
 	p, pp := 1, 100
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			writeErr(w, http.StatusBadRequest, 1004, "page must be a positive integer")
-			return nil, nil, false
+			return
 		}
 		p = n
 	}
@@ -648,7 +650,7 @@ func page[T any](s *Server, w http.ResponseWriter, r *http.Request, items []T) (
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			writeErr(w, http.StatusBadRequest, 1004, "per_page must be a positive integer")
-			return nil, nil, false
+			return
 		}
 		pp = n
 	}
@@ -661,8 +663,8 @@ func page[T any](s *Server, w http.ResponseWriter, r *http.Request, items []T) (
 	pages := (total + pp - 1) / pp
 	lo := min((p-1)*pp, total)
 	hi := min(lo+pp, total)
-	out := items[lo:hi]
-	return out, &resultInfo{Page: p, PerPage: pp, Count: len(out), TotalCount: total, TotalPages: pages}, true
+	out := append([]T{}, items[lo:hi]...)
+	writeOK(w, http.StatusOK, out, &resultInfo{Page: p, PerPage: pp, Count: len(out), TotalCount: total, TotalPages: pages})
 }
 
 func (s *Server) listZones(w http.ResponseWriter, r *http.Request, tok Token) {
@@ -683,14 +685,7 @@ func (s *Server) listZones(w http.ResponseWriter, r *http.Request, tok Token) {
 		}
 	}
 	s.mu.Unlock()
-	out, ri, ok := page(s, w, r, zs)
-	if !ok {
-		return
-	}
-	if out == nil {
-		out = []wireZone{}
-	}
-	writeOK(w, http.StatusOK, out, ri)
+	writePage(s, w, r, zs)
 }
 
 // zoneFor resolves {zone_id} and checks the permission.
@@ -748,14 +743,7 @@ func (s *Server) listRecords(w http.ResponseWriter, r *http.Request, tok Token) 
 		rs = append(rs, toWire(rec))
 	}
 	s.mu.Unlock()
-	out, ri, ok := page(s, w, r, rs)
-	if !ok {
-		return
-	}
-	if out == nil {
-		out = []wireRecord{}
-	}
-	writeOK(w, http.StatusOK, out, ri)
+	writePage(s, w, r, rs)
 }
 
 func firstOf(q map[string][]string, keys ...string) string {
