@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -187,13 +186,8 @@ func NewServer() *Server {
 		writeErr(w, http.StatusBadRequest, 7000, "No route for that URI")
 	})
 
-	s.srv = httptest.NewUnstartedServer(mux)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err == nil {
-		s.srv.Listener.Close()
-		s.srv.Listener = l
-	}
-	s.srv.Start()
+	// httptest listens on 127.0.0.1 already.
+	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
 	return s
 }
