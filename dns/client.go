@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/thehomelab/homelab/internal/httpx"
-	"github.com/thehomelab/homelab/internal/secret"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // DefaultBaseURL is Cloudflare's API v4 base.

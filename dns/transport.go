@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/thehomelab/homelab/internal/httpx"
-	"github.com/thehomelab/homelab/internal/secret"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // maxBody caps how much of an answer is read. A zone listing page of 5,000

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/thehomelab/homelab/internal/httpx"
-	"github.com/thehomelab/homelab/internal/secret"
 	"github.com/thehomelab/homelab/internal/tlspin"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // Secret is a credential (password, token, Cloudflare API token) that never

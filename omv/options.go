@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/thehomelab/homelab/internal/secret"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // Secret holds a password; it prints as REDACTED.

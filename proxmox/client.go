@@ -18,8 +18,8 @@ import (
 
 	"github.com/thehomelab/homelab/internal/httpx"
 	"github.com/thehomelab/homelab/internal/poll"
-	"github.com/thehomelab/homelab/internal/secret"
 	"github.com/thehomelab/homelab/internal/tlspin"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // Secret holds a password or token secret; it prints as REDACTED.

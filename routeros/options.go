@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/thehomelab/homelab/internal/secret"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // Secret holds a password or key; it prints as REDACTED.

@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/thehomelab/homelab/internal/secret"
 	"github.com/thehomelab/homelab/internal/tlspin"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // Secret holds a password. It prints as REDACTED in every format, log and

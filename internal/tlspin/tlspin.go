@@ -58,15 +58,19 @@ func (f Fingerprint) String() string {
 }
 
 // MismatchError reports a server whose leaf certificate does not match the
-// pin. Got is the fingerprint actually seen, so a user can pin on first use
-// after checking it out of band.
+// pin. Got is the fingerprint actually seen, in the form WithFingerprint
+// takes, so a user can pin it after checking it out of band. Every package
+// exports it as FingerprintMismatchError, so errors.As reaches it.
 type MismatchError struct {
-	Want, Got Fingerprint
+	// Want is the pinned fingerprint, "sha256:AA:BB:…".
+	Want string
+	// Got is the fingerprint the server presented, "sha256:AA:BB:…".
+	Got string
 }
 
 // Error implements error.
 func (e *MismatchError) Error() string {
-	return fmt.Sprintf("tls: server certificate fingerprint sha256:%s does not match pinned sha256:%s", e.Got, e.Want)
+	return fmt.Sprintf("tls: server certificate fingerprint %s does not match pinned %s", e.Got, e.Want)
 }
 
 // Options select how the server is verified. The zero value verifies the
@@ -107,7 +111,7 @@ func Config(o Options) (*tls.Config, error) {
 		}
 		got := Of(cs.PeerCertificates[0])
 		if got != want {
-			return &MismatchError{Want: want, Got: got}
+			return &MismatchError{Want: "sha256:" + want.String(), Got: "sha256:" + got.String()}
 		}
 		return nil
 	}

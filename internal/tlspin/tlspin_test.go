@@ -66,7 +66,7 @@ func TestWrongPinRejectedWithSeenFingerprint(t *testing.T) {
 	require.Error(t, err)
 	var mm *MismatchError
 	require.True(t, errors.As(err, &mm), "got %v", err)
-	assert.Equal(t, fp, mm.Got)
+	assert.Equal(t, "sha256:"+fp.String(), mm.Got)
 	assert.Contains(t, err.Error(), fp.String(), "error must show the fingerprint seen")
 }
 

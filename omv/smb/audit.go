@@ -11,7 +11,7 @@ import (
 
 	"github.com/hirochachacha/go-smb2"
 
-	"github.com/thehomelab/homelab/internal/secret"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // Secret holds a password; it prints as REDACTED.

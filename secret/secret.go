@@ -1,9 +1,7 @@
 // Package secret holds passwords, tokens and keys so that they cannot leak
 // through formatting, logging or JSON encoding.
 //
-// Device packages re-export the type as an alias (proxmox.Secret,
-// routeros.Secret, …) so users can build one without importing an internal
-// package.
+// Every package of the SDK takes a secret.Secret for its credentials.
 package secret
 
 import (

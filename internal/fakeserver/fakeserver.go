@@ -1,0 +1,201 @@
+// Package fakeserver is the plumbing the SDK's in-process fakes share
+// (routerostest, proxmoxtest, omvtest, npmtest, upstest, dnstest): a
+// self-signed certificate for loopback, an injectable latency, a request
+// log, a queue of injected faults and a quiet HTTP test server. It holds no
+// device knowledge: each fake still encodes its own wire.
+package fakeserver
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// SelfSigned returns a fresh self-signed certificate for 127.0.0.1, ::1 and
+// localhost, and its fingerprint in the form WithFingerprint takes
+// ("sha256:AA:BB:…").
+func SelfSigned() (tls.Certificate, string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "localhost", Organization: []string{"homelab fake"}},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, Fingerprint(der), nil
+}
+
+// Fingerprint formats the SHA-256 of a DER certificate as "sha256:AA:BB:…".
+func Fingerprint(der []byte) string {
+	sum := sha256.Sum256(der)
+	parts := make([]string, len(sum))
+	for i, b := range sum {
+		parts[i] = fmt.Sprintf("%02X", b)
+	}
+	return "sha256:" + strings.Join(parts, ":")
+}
+
+// Latency is a delay added before each answer. The zero value adds none. It
+// is safe for concurrent use.
+type Latency struct{ d atomic.Int64 }
+
+// Set changes the delay; zero or negative removes it.
+func (l *Latency) Set(d time.Duration) { l.d.Store(int64(d)) }
+
+// Get returns the delay.
+func (l *Latency) Get() time.Duration { return time.Duration(l.d.Load()) }
+
+// Wait sleeps for the delay, or until ctx ends.
+func (l *Latency) Wait(ctx context.Context) {
+	d := l.Get()
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// Log records requests in arrival order. The zero value is ready. It is
+// safe for concurrent use.
+type Log[R any] struct {
+	mu    sync.Mutex
+	items []R
+}
+
+// Add appends one request.
+func (l *Log[R]) Add(r R) {
+	l.mu.Lock()
+	l.items = append(l.items, r)
+	l.mu.Unlock()
+}
+
+// All returns a copy of every request so far.
+func (l *Log[R]) All() []R {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]R(nil), l.items...)
+}
+
+// Len returns how many requests were logged.
+func (l *Log[R]) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.items)
+}
+
+// Reset forgets every request.
+func (l *Log[R]) Reset() {
+	l.mu.Lock()
+	l.items = nil
+	l.mu.Unlock()
+}
+
+// Faults is a list of injected faults, each firing a given number of times
+// (0 or less: every time until cleared). The zero value is ready. It is safe
+// for concurrent use.
+type Faults[F any] struct {
+	mu   sync.Mutex
+	list []*fault[F]
+}
+
+type fault[F any] struct {
+	f    F
+	left int // < 0: unlimited
+}
+
+// Add queues a fault for the given number of matching requests.
+func (q *Faults[F]) Add(f F, times int) {
+	if times <= 0 {
+		times = -1
+	}
+	q.mu.Lock()
+	q.list = append(q.list, &fault[F]{f: f, left: times})
+	q.mu.Unlock()
+}
+
+// Take returns the first queued fault that match accepts and counts one use
+// of it.
+func (q *Faults[F]) Take(match func(F) bool) (F, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, e := range q.list {
+		if !match(e.f) {
+			continue
+		}
+		if e.left > 0 {
+			e.left--
+			if e.left == 0 {
+				q.list = append(q.list[:i], q.list[i+1:]...)
+			}
+		}
+		return e.f, true
+	}
+	var zero F
+	return zero, false
+}
+
+// Clear removes every queued fault.
+func (q *Faults[F]) Clear() {
+	q.mu.Lock()
+	q.list = nil
+	q.mu.Unlock()
+}
+
+// NewHTTP starts an httptest server for h on 127.0.0.1, with TLS when
+// useTLS is set (a certificate from SelfSigned; its fingerprint is
+// returned), and a server error log that discards: clients that hang up
+// mid-handshake on purpose would otherwise print to the test's output.
+func NewHTTP(h http.Handler, useTLS bool) (*httptest.Server, string, error) {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	if !useTLS {
+		srv.Start()
+		return srv, "", nil
+	}
+	cert, fp, err := SelfSigned()
+	if err != nil {
+		return nil, "", err
+	}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	srv.StartTLS()
+	return srv, fp, nil
+}

@@ -1,0 +1,197 @@
+package homelab
+
+import (
+	"go/ast"
+	"go/doc"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The packages a user meets, each held to "One SDK, one vocabulary" in the
+// house style.
+var devicePackages = []string{"routeros", "proxmox", "omv", "npm", "ups", "dns", "backup"}
+
+// pending lists the packages and fakes still being moved to the vocabulary;
+// each move removes its entry, and the list ends empty.
+var pending = map[string]bool{
+	"routeros": true, "proxmox": true, "omv": true, "npm": true, "ups": true, "dns": true,
+	"routeros/routerostest": true, "proxmox/proxmoxtest": true, "omv/omvtest": true,
+	"npm/npmtest": true, "ups/upstest": true, "dns/dnstest": true,
+}
+
+// Every package answers these with errors.Is, whatever its device.
+var classSentinels = []string{"ErrNotFound", "ErrAuth", "ErrPermission", "ErrConflict", "ErrInvalid", "ErrUnavailable", "ErrClosed"}
+
+// Login options other than WithCredentials (proxmox keeps WithAPIToken
+// beside it) and second-factor options other than WithTOTP.
+var strayCredentialOptions = []string{"WithUser", "WithPassword", "WithUsername", "WithLogin", "WithTwoFactor", "WithToken", "WithAuth"}
+
+func loadPackage(t *testing.T, dir string) *doc.Package {
+	t.Helper()
+	fset := token.NewFileSet()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var files []*ast.File
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.ParseComments)
+		require.NoError(t, err)
+		files = append(files, f)
+	}
+	require.NotEmpty(t, files, "no Go files in %s", dir)
+	p, err := doc.NewFromFiles(fset, files, "github.com/thehomelab/homelab/"+dir)
+	require.NoError(t, err)
+	return p
+}
+
+// funcs lists every exported function and method of p, methods as
+// "Type.Method".
+func funcs(p *doc.Package) map[string]*doc.Func {
+	out := map[string]*doc.Func{}
+	for _, f := range p.Funcs {
+		out[f.Name] = f
+	}
+	for _, ty := range p.Types {
+		for _, f := range ty.Funcs {
+			out[f.Name] = f
+		}
+		for _, m := range ty.Methods {
+			out[ty.Name+"."+m.Name] = m
+		}
+	}
+	return out
+}
+
+func exportedVars(p *doc.Package) map[string]bool {
+	out := map[string]bool{}
+	add := func(vs []*doc.Value) {
+		for _, v := range vs {
+			for _, n := range v.Names {
+				out[n] = true
+			}
+		}
+	}
+	add(p.Vars)
+	for _, ty := range p.Types {
+		add(ty.Vars)
+	}
+	return out
+}
+
+func TestVocabulary(t *testing.T) {
+	t.Parallel()
+	for _, pkg := range devicePackages {
+		t.Run(pkg, func(t *testing.T) {
+			t.Parallel()
+			if pending[pkg] {
+				t.Skipf("%s is being moved to the vocabulary", pkg)
+			}
+			if _, err := os.Stat(pkg); os.IsNotExist(err) {
+				t.Skipf("package %s is not built yet", pkg)
+			}
+			p := loadPackage(t, pkg)
+			fs := funcs(p)
+			vars := exportedVars(p)
+
+			for _, s := range classSentinels {
+				assert.True(t, vars[s], "%s lacks the class sentinel %s", pkg, s)
+			}
+
+			for _, name := range strayCredentialOptions {
+				assert.NotContains(t, fs, name, "%s: the login option is WithCredentials(user, secret.Secret), second factor WithTOTP", pkg)
+			}
+
+			for _, ty := range p.Types {
+				assert.NotEqual(t, "Secret", ty.Name, "%s re-exports Secret: take secret.Secret", pkg)
+			}
+			assert.NotContains(t, fs, "NewSecret", "%s: secrets are built with secret.New", pkg)
+			assert.NotContains(t, fs, "Client.GoProxmox", "%s leaks a dependency's type", pkg)
+
+			errType := false
+			for _, ty := range p.Types {
+				if ty.Name == "Error" {
+					errType = true
+					st, ok := ty.Decl.Specs[0].(*ast.TypeSpec).Type.(*ast.StructType)
+					require.True(t, ok, "%s.Error is a struct", pkg)
+					fields := map[string]bool{}
+					for _, f := range st.Fields.List {
+						for _, n := range f.Names {
+							fields[n.Name] = true
+						}
+					}
+					for _, want := range []string{"Op", "Code", "Message"} {
+						assert.True(t, fields[want], "%s.Error lacks the field %s", pkg, want)
+					}
+					assert.False(t, fields["Status"], "%s.Error: the HTTP status is StatusCode", pkg)
+					assert.Contains(t, fs, "Error.Unwrap", "%s.Error has no Unwrap", pkg)
+				}
+			}
+			assert.True(t, errType, "%s has no *Error type", pkg)
+
+			for name, f := range fs {
+				base := name[strings.LastIndex(name, ".")+1:]
+				if !strings.HasPrefix(base, "Ensure") {
+					continue
+				}
+				res := f.Decl.Type.Results
+				if res == nil {
+					continue
+				}
+				for _, r := range res.List {
+					switch typ := r.Type.(type) {
+					case *ast.Ident:
+						assert.NotEqual(t, "bool", typ.Name, "%s.%s returns a bare bool: return a result with Action and Changes", pkg, name)
+					case *ast.ArrayType:
+						if id, ok := typ.Elt.(*ast.Ident); ok {
+							assert.NotEqual(t, "string", id.Name, "%s.%s returns []string: return a result with Action and Changes", pkg, name)
+						}
+					}
+				}
+			}
+
+			if _, ok := fs["NewClient"]; ok {
+				assert.Contains(t, fs, "WithTimeout", "%s has a client but no WithTimeout", pkg)
+				assert.Contains(t, fs, "WithLogger", "%s has a client but no WithLogger", pkg)
+			}
+		})
+	}
+}
+
+// TestFakeHarness holds every fake to one shape: NewServer, Start, Requests,
+// SetLatency and Inject.
+func TestFakeHarness(t *testing.T) {
+	t.Parallel()
+	for _, dir := range []string{"routeros/routerostest", "proxmox/proxmoxtest", "omv/omvtest", "npm/npmtest", "ups/upstest", "dns/dnstest"} {
+		t.Run(dir, func(t *testing.T) {
+			t.Parallel()
+			if pending[dir] {
+				t.Skipf("%s is being moved to the vocabulary", dir)
+			}
+			p := loadPackage(t, dir)
+			fs := funcs(p)
+			for _, want := range []string{"NewServer", "Start", "Server.Requests", "Server.SetLatency", "Server.Inject", "Server.Close"} {
+				assert.Contains(t, fs, want, "%s lacks %s", dir, want)
+			}
+			if f, ok := fs["Server.Requests"]; ok {
+				assert.Nil(t, f.Decl.Type.Params.List, "%s: Requests() takes no argument", dir)
+				if res := f.Decl.Type.Results; assert.NotNil(t, res) && assert.Len(t, res.List, 1) {
+					arr, ok := res.List[0].Type.(*ast.ArrayType)
+					if assert.True(t, ok, "%s: Requests() returns []Request", dir) {
+						id, _ := arr.Elt.(*ast.Ident)
+						assert.True(t, id != nil && id.Name == "Request", "%s: Requests() returns []Request", dir)
+					}
+				}
+			}
+		})
+	}
+}
