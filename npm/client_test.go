@@ -468,3 +468,17 @@ func TestErrorClasses(t *testing.T) {
 		}
 	}
 }
+
+// A server that accepts and never answers costs WithTimeout, never a hang.
+func TestTimeoutBoundsACall(t *testing.T) {
+	t.Parallel()
+	srv := npmtest.Start(t)
+	srv.SetLatency(time.Minute)
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)), npm.WithTimeout(200*time.Millisecond))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	start := time.Now()
+	_, err = c.Expose(t.Context(), npm.App{FQDN: "a.thehomelab.site", ForwardHost: "a", ForwardPort: 80})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 5*time.Second)
+}
