@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/md5" //nolint:gosec // RouterOS' legacy login challenge is MD5
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/thehomelab/homelab/internal/clientcfg"
 	"github.com/thehomelab/homelab/internal/netctx"
+	"github.com/thehomelab/homelab/internal/tlspin"
 )
 
 // Client talks to one router over the RouterOS API (TCP 8728, or API-SSL
@@ -91,19 +93,26 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		}
 	}
 	c.dial = func(ctx context.Context) (net.Conn, error) {
-		if tlsCfg != nil {
-			return (&tls.Dialer{Config: tlsCfg}).DialContext(ctx, "tcp", addr)
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err != nil || tlsCfg == nil {
+			return conn, err
 		}
-		return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		tc := tls.Client(conn, tlsCfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = conn.Close()
+			return nil, &handshakeError{err}
+		}
+		return tc, nil
 	}
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	conn, err := c.dial(ctx)
 	if err != nil {
+		hint := dialHint(err, ctx.Err() != nil)
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
-		return nil, &Error{Op: "dial " + addr, Code: -1, Err: err, kinds: []error{ErrConnection}}
+		return nil, &Error{Op: "dial " + addr, Code: -1, Message: hint, Err: err, kinds: []error{ErrConnection}}
 	}
 	c.attach(conn)
 	if err := c.acquire(ctx); err != nil { // cannot be contended yet; ctx may be done
@@ -114,10 +123,42 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	c.release()
 	if err != nil {
 		_ = c.Close()
+		var e *Error
+		if !c.cfg.useTLS && errors.As(err, &e) && e.Message == "" && errors.Is(err, ErrConnection) && !errors.Is(err, context.DeadlineExceeded) {
+			e.Message = "the router closed the connection during login: if this port is api-ssl (8729), dial it with WithTLS, WithFingerprint or WithRootCAs"
+		}
 		return nil, err
 	}
 	return c, nil
 }
+
+// dialHint says what to do about a failed TLS dial: a plain API port
+// answering, or a certificate nothing vouches for (with the fingerprint to
+// pin).
+func dialHint(err error, timedOut bool) string {
+	var he *handshakeError
+	if !errors.As(err, &he) {
+		return ""
+	}
+	var rh tls.RecordHeaderError
+	if errors.As(he.err, &rh) || timedOut {
+		// A plain api port reads the ClientHello as words and waits for
+		// more: the handshake never ends.
+		return "the router answered without TLS or not at all: if this is the plain api port (8728), use api-ssl (8729) or drop WithTLS"
+	}
+	var ua x509.UnknownAuthorityError
+	if errors.As(err, &ua) && ua.Cert != nil {
+		return fmt.Sprintf("no trusted authority signed the router's certificate; trust it with WithRootCAs, or pin it with WithFingerprint(%q)",
+			"sha256:"+tlspin.Of(ua.Cert).String())
+	}
+	return ""
+}
+
+// handshakeError marks a TLS handshake failure, as opposed to a TCP one.
+type handshakeError struct{ err error }
+
+func (e *handshakeError) Error() string { return "tls handshake: " + e.err.Error() }
+func (e *handshakeError) Unwrap() error { return e.err }
 
 // hostPort checks addr and fills in the default port; the error shows
 // what was typed.

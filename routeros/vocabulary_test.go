@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -190,4 +191,25 @@ func TestResultVocabulary(t *testing.T) {
 	assert.Equal(t, "allowed-address: 192.168.100.77/32 → 192.168.100.78/32", pr.Changes[0].String())
 	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("192.168.100.78/32")}, pr.Peer.AllowedAddress)
 	assert.NotContains(t, fmt.Sprint(pr), psk.Reveal())
+}
+
+// TestWrongTransportSaysSo: plain on the api-ssl port, TLS on the plain
+// port and an unknown authority each say what to do.
+func TestWrongTransportSaysSo(t *testing.T) {
+	t.Parallel()
+	plain := routerostest.Start(t)
+	tlsSrv := routerostest.Start(t, routerostest.WithTLS())
+
+	_, err := Dial(t.Context(), plain.Addr(), creds, WithRootCAs(tlsSrv.CertPool()), WithTimeout(300*time.Millisecond))
+	require.ErrorIs(t, err, ErrConnection)
+	assert.Contains(t, err.Error(), "answered without TLS")
+
+	_, err = Dial(t.Context(), tlsSrv.Addr(), creds, WithTimeout(2*time.Second))
+	require.ErrorIs(t, err, ErrConnection)
+	assert.Contains(t, err.Error(), "api-ssl (8729), dial it with WithTLS")
+
+	_, err = Dial(t.Context(), tlsSrv.Addr(), creds, WithTLS())
+	require.ErrorIs(t, err, ErrConnection)
+	assert.Contains(t, err.Error(), tlsSrv.Fingerprint())
+	assert.Contains(t, err.Error(), "WithFingerprint")
 }
