@@ -102,7 +102,7 @@ func TestHashInQuotesGetsNoReply(t *testing.T) {
 	s := newTestServer(t)
 	c := dialRaw(t, s.Addr())
 	c.send(`GET VAR dummy "a#b"`)
-	require.Eventually(t, func() bool { return s.Requests() == 1 }, 2*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return len(s.Requests()) == 1 }, 2*time.Second, 5*time.Millisecond)
 	assert.Equal(t, []string{`VAR dummy ups.status "OL"`}, c.ask("GET VAR dummy ups.status"), "no reply to the bad line, later packets served")
 	assert.Equal(t, []string{`VAR dummy ups.mfr "PowerWalker"`}, c.ask(`GET VAR dummy "ups.mfr" # "#"`))
 }
