@@ -605,7 +605,7 @@ func TestNewClientLegacyMaster(t *testing.T) {
 func TestOptionsValidate(t *testing.T) {
 	t.Parallel()
 	for _, o := range []ups.Option{
-		ups.WithLogger(nil), ups.WithCredentials("", secret.New("x")), ups.WithKeepAlive(-1),
+		ups.WithCredentials("", secret.New("x")), ups.WithKeepAlive(-1),
 		ups.WithTimeout(0), ups.WithMaxLineLength(1), ups.WithRootCAs(nil), ups.WithFingerprint("zz"),
 	} {
 		_, err := ups.Dial(t.Context(), "127.0.0.1:1", o)

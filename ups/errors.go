@@ -116,7 +116,7 @@ var (
 	// ErrAuth: USERNAME-REQUIRED, PASSWORD-REQUIRED, INVALID-USERNAME and
 	// INVALID-PASSWORD. A wrong password is not ErrAuth: upsd accepts any
 	// password and answers ACCESS-DENIED (ErrPermission) when it is used.
-	ErrAuth = errors.New("authentication required or invalid")
+	ErrAuth = errors.New("authentication failed")
 	// ErrPermission: ACCESS-DENIED and READONLY.
 	ErrPermission = errors.New("permission denied")
 	// ErrConflict: ALREADY-LOGGED-IN, ALREADY-SET-USERNAME,
@@ -201,6 +201,11 @@ func sentinels(code Code) (specific, class error) {
 func isServerErr(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Code.server() && !e.local
+}
+
+// invalid is a request the client refuses before sending anything.
+func invalid(op, msg string) error {
+	return &Error{Op: op, Code: CodeInvalidArgument, local: true, Message: msg}
 }
 
 // hasCode reports whether err is an *Error with code.

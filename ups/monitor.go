@@ -51,10 +51,10 @@ type Monitor struct {
 // NewMonitor validates cfg and returns a monitor for src.
 func NewMonitor(src Poller, cfg MonitorConfig) (*Monitor, error) {
 	if src == nil {
-		return nil, errors.New("ups: nil poller")
+		return nil, invalid("new monitor", "nil poller")
 	}
 	if cfg.Interval < 0 || cfg.AlertInterval < 0 {
-		return nil, errors.New("ups: negative poll interval")
+		return nil, invalid("new monitor", "negative poll interval")
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = 5 * time.Second
@@ -67,7 +67,7 @@ func NewMonitor(src Poller, cfg MonitorConfig) (*Monitor, error) {
 	}
 	m := NewMachine(cfg.Policy)
 	if p := m.Policy(); p.DeadTime > 0 && p.DeadTime < 2*cfg.AlertInterval {
-		return nil, fmt.Errorf("ups: dead time %s must be at least twice the alert interval %s", p.DeadTime, cfg.AlertInterval)
+		return nil, invalid("new monitor", fmt.Sprintf("dead time %s must be at least twice the alert interval %s", p.DeadTime, cfg.AlertInterval))
 	}
 	return &Monitor{src: src, cfg: cfg, m: m, manual: make(chan string, 1), buf: make([]Event, 0, 8)}, nil
 }

@@ -723,6 +723,11 @@ func errLine(code string) []string { return []string{"ERR " + code} }
 
 func upper(s string) string { return strings.ToUpper(s) }
 
+// Every answer below copies upsd 2.8.0 as NUT's source gives it (tag v2.8.0
+// of networkupstools/nut; the command table with the commands that need a
+// login is server/netcmds.h, the codes server/neterr.h) and as the fact
+// sheet's live transcripts against Debian's upsd 2.8.0-7 confirmed.
+//
 // handle answers one request; it returns the reply lines, whether to start
 // TLS after them, and whether to close.
 func (c *session) handle(w []string) (reply []string, upgrade, quit bool) {
@@ -733,15 +738,15 @@ func (c *session) handle(w []string) (reply []string, upgrade, quit bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch upper(w[0]) {
-	case "VER":
+	case "VER": // server/netmisc.c net_ver
 		return []string{"Network UPS Tools upsd 2.8.0 (upstest) - http://www.networkupstools.org/"}, false, false
-	case "NETVER", "PROTVER":
+	case "NETVER", "PROTVER": // server/netmisc.c net_netver
 		return []string{"1.3"}, false, false
-	case "HELP":
+	case "HELP": // server/netmisc.c net_help
 		return []string{"Commands: HELP VER GET LIST SET INSTCMD LOGIN LOGOUT USERNAME PASSWORD STARTTLS"}, false, false
-	case "LOGOUT":
+	case "LOGOUT": // server/netuser.c net_logout: "OK Goodbye", then close
 		return []string{"OK Goodbye"}, false, true
-	case "STARTTLS":
+	case "STARTTLS": // server/netssl.c net_starttls
 		switch {
 		case c.tls:
 			return errLine("ALREADY-SSL-MODE"), false, false
@@ -749,7 +754,7 @@ func (c *session) handle(w []string) (reply []string, upgrade, quit bool) {
 			return errLine("FEATURE-NOT-CONFIGURED"), false, false
 		}
 		return []string{"OK STARTTLS"}, true, false
-	case "USERNAME":
+	case "USERNAME": // server/netuser.c net_username: always OK, checked on use
 		switch {
 		case len(w) < 2:
 			return errLine("INVALID-ARGUMENT"), false, false
@@ -758,7 +763,7 @@ func (c *session) handle(w []string) (reply []string, upgrade, quit bool) {
 		}
 		c.user, c.userSet = w[1], true
 		return []string{"OK"}, false, false
-	case "PASSWORD":
+	case "PASSWORD": // server/netuser.c net_password: always OK, checked on use
 		switch {
 		case len(w) < 2:
 			return errLine("INVALID-ARGUMENT"), false, false
@@ -782,6 +787,8 @@ func (c *session) handle(w []string) (reply []string, upgrade, quit bool) {
 }
 
 // authErr checks USERNAME/PASSWORD presence (upsd's FLAG_USER).
+// upsd.c's FLAG_USER check before a command of server/netcmds.h that needs
+// a login.
 func (c *session) authErr() []string {
 	if !c.userSet {
 		return errLine("USERNAME-REQUIRED")
@@ -828,6 +835,8 @@ func (c *session) canInstCmd(cmd string) bool {
 }
 
 // dataErr returns the error for a UPS whose driver cannot serve data.
+// server/netget.c and netlist.c: DRIVER-NOT-CONNECTED or DATA-STALE before
+// any data of a UPS whose driver is gone or stale (sstate.c).
 func dataErr(d *device) []string {
 	switch d.driver {
 	case Down:
@@ -867,6 +876,7 @@ func (d *device) sortedVars(rwOnly bool) []*variable {
 	return out
 }
 
+// server/netlist.c: BEGIN LIST and END LIST echo the query words.
 func (c *session) list(w []string) []string {
 	s := c.s
 	if len(w) == 0 {
@@ -953,6 +963,7 @@ func (c *session) list(w []string) []string {
 	return wrap(items)
 }
 
+// server/netget.c: GET VAR/TYPE/DESC/CMDDESC/UPSDESC/NUMLOGINS/TRACKING.
 func (c *session) get(w []string) []string {
 	s := c.s
 	if len(w) == 0 {
@@ -1072,6 +1083,8 @@ func (c *session) okTracked(due time.Time, fail bool) ([]string, string) {
 	return []string{"OK TRACKING " + id}, id
 }
 
+// server/netset.c: SET VAR (checks READONLY, TOO-LONG, INVALID-VALUE) and
+// SET TRACKING.
 func (c *session) set(w []string) []string {
 	s := c.s
 	if len(w) >= 1 && upper(w[0]) == "TRACKING" {
@@ -1145,6 +1158,8 @@ func (c *session) set(w []string) []string {
 	return reply
 }
 
+// server/netinstcmd.c: INSTCMD with an optional parameter, OK or OK
+// TRACKING <id>.
 func (c *session) instcmd(w []string) []string {
 	s := c.s
 	if len(w) < 2 {
@@ -1175,6 +1190,8 @@ func (c *session) instcmd(w []string) []string {
 	return reply
 }
 
+// server/netuser.c (LOGIN, PRIMARY, MASTER) and server/netmisc.c (FSD:
+// "OK FSD-SET", latched until upsd restarts).
 func (c *session) upsmon(verb string, w []string) []string {
 	s := c.s
 	if len(w) < 1 {
