@@ -23,8 +23,6 @@ var devicePackages = []string{"routeros", "proxmox", "omv", "npm", "ups", "dns",
 var pending = map[string]bool{
 	"proxmox":             true,
 	"proxmox/proxmoxtest": true,
-	"ups":                 true,
-	"ups/upstest":         true,
 	"dns":                 true,
 	"dns/dnstest":         true,
 }
