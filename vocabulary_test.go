@@ -23,8 +23,6 @@ var devicePackages = []string{"routeros", "proxmox", "omv", "npm", "ups", "dns",
 var pending = map[string]bool{
 	"proxmox":             true,
 	"proxmox/proxmoxtest": true,
-	"dns":                 true,
-	"dns/dnstest":         true,
 }
 
 // Every package answers these with errors.Is, whatever its device.
