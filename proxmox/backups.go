@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -42,7 +41,7 @@ type VzdumpOptions struct {
 // returned error next to the tasks that did start.
 //
 // Proxmox API: GET /cluster/resources?type=vm, POST /nodes/{node}/vzdump
-func (s *BackupService) StartVzdump(ctx context.Context, vmids []int, o VzdumpOptions) ([]UPID, error) {
+func (s *BackupService) StartVzdump(ctx context.Context, vmids []VMID, o VzdumpOptions) ([]UPID, error) {
 	op := fmt.Sprintf("vzdump %v", vmids)
 	if len(vmids) == 0 {
 		return nil, refuse(op, ErrInvalid, "no guests given")
@@ -57,10 +56,10 @@ func (s *BackupService) StartVzdump(ctx context.Context, vmids []int, o VzdumpOp
 	if err != nil {
 		return nil, opError(op, err)
 	}
-	where := map[int]string{}
+	where := map[VMID]string{}
 	for _, r := range rs {
 		if r.Type == "qemu" || r.Type == "lxc" {
-			where[r.VMID.int()] = r.Node
+			where[VMID(r.VMID.int())] = r.Node
 		}
 	}
 	byNode := map[string][]string{}
@@ -69,7 +68,7 @@ func (s *BackupService) StartVzdump(ctx context.Context, vmids []int, o VzdumpOp
 		if !ok {
 			return nil, refuse(op, ErrNotFound, "no guest %d in the cluster", id)
 		}
-		byNode[n] = append(byNode[n], strconv.Itoa(id))
+		byNode[n] = append(byNode[n], id.String())
 	}
 	nodes := make([]string, 0, len(byNode))
 	for n := range byNode {
@@ -127,7 +126,7 @@ func (s *BackupService) StartVzdump(ctx context.Context, vmids []int, o VzdumpOp
 // "job errors" means some guest failed (see the task log).
 //
 // Proxmox API: POST /nodes/{node}/vzdump, GET /nodes/{node}/tasks/{upid}/status
-func (s *BackupService) Vzdump(ctx context.Context, vmids []int, o VzdumpOptions) error {
+func (s *BackupService) Vzdump(ctx context.Context, vmids []VMID, o VzdumpOptions) error {
 	upids, err := s.StartVzdump(ctx, vmids, o)
 	if cerr := ctx.Err(); cerr != nil {
 		return cerr
@@ -147,7 +146,7 @@ func (s *BackupService) Vzdump(ctx context.Context, vmids []int, o VzdumpOptions
 // BackupVolume is one backup on a storage.
 type BackupVolume struct {
 	VolID     string // "backups:backup/vzdump-qemu-100-2026_11_26-02_00_03.vma.zst"
-	VMID      int
+	VMID      VMID
 	Type      GuestType
 	Format    string
 	Size      uint64
@@ -167,11 +166,17 @@ type volumeWire struct {
 	Protected num    `json:"protected"`
 }
 
-// List lists the backups on a storage as seen from a node, optionally of
-// one guest (vmid 0 = all), newest first.
+// ListOptions filter Backups.List. The zero value lists every backup.
+type ListOptions struct {
+	// VMID lists only the backups of one guest; 0 means all.
+	VMID VMID
+}
+
+// List lists the backups on a storage as seen from a node, newest first.
 //
 // Proxmox API: GET /nodes/{node}/storage/{storage}/content?content=backup
-func (s *BackupService) List(ctx context.Context, node, storage string, vmid int) ([]BackupVolume, error) {
+func (s *BackupService) List(ctx context.Context, node, storage string, o ListOptions) ([]BackupVolume, error) {
+	vmid := o.VMID
 	op := "list backups on " + storage
 	if err := checkNode(op, node); err != nil {
 		return nil, err
@@ -181,7 +186,7 @@ func (s *BackupService) List(ctx context.Context, node, storage string, vmid int
 	}
 	p := params{"content": {"backup"}}
 	if vmid > 0 {
-		p.Set("vmid", strconv.Itoa(vmid))
+		p.Set("vmid", vmid.String())
 	}
 	var ws []volumeWire
 	if err := s.c.call(ctx, nil, http.MethodGet, "/nodes/"+node+"/storage/"+storage+"/content", p, &ws, nil); err != nil {
@@ -189,7 +194,7 @@ func (s *BackupService) List(ctx context.Context, node, storage string, vmid int
 	}
 	out := make([]BackupVolume, 0, len(ws))
 	for _, w := range ws {
-		out = append(out, BackupVolume{VolID: w.VolID, VMID: w.VMID.int(), Type: GuestType(w.Subtype), Format: w.Format,
+		out = append(out, BackupVolume{VolID: w.VolID, VMID: VMID(w.VMID.int()), Type: GuestType(w.Subtype), Format: w.Format,
 			Size: w.Size.u64(), Created: time.Unix(w.CTime.i64(), 0), Notes: w.Notes, Protected: w.Protected.bool()})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
@@ -252,7 +257,7 @@ func (s *BackupService) Delete(ctx context.Context, node, volid string) error {
 // PruneMark is PVE's verdict on one backup.
 type PruneMark struct {
 	VolID   string
-	VMID    int
+	VMID    VMID
 	Type    GuestType
 	Created time.Time
 	// Mark is keep, remove, protected or renamed (non-standard name,
@@ -260,12 +265,36 @@ type PruneMark struct {
 	Mark string
 }
 
+// PruneOptions select what Prune and PrunePreview consider. The zero value
+// applies the storage's own policy to every guest.
+type PruneOptions struct {
+	// Spec overrides the storage's retention policy; nil uses it.
+	Spec *PruneSpec
+	// Type limits pruning to VMs or containers; "" means both.
+	Type GuestType
+	// VMID limits pruning to one guest; 0 means all.
+	VMID VMID
+}
+
+func (o PruneOptions) params() params {
+	p := params{}
+	if o.Spec != nil {
+		p.Set("prune-backups", o.Spec.String())
+	}
+	if o.Type != "" {
+		p.Set("type", string(o.Type))
+	}
+	if o.VMID > 0 {
+		p.Set("vmid", o.VMID.String())
+	}
+	return p
+}
+
 // PrunePreview asks PVE which backups a retention policy would keep
-// (dry run). spec nil uses the storage's own policy; type "" and vmid 0
-// mean all guests.
+// (dry run).
 //
 // Proxmox API: GET /nodes/{node}/storage/{storage}/prunebackups
-func (s *BackupService) PrunePreview(ctx context.Context, node, storage string, spec *PruneSpec, typ GuestType, vmid int) ([]PruneMark, error) {
+func (s *BackupService) PrunePreview(ctx context.Context, node, storage string, o PruneOptions) ([]PruneMark, error) {
 	op := "prune preview of " + storage
 	if err := checkNode(op, node); err != nil {
 		return nil, err
@@ -273,16 +302,7 @@ func (s *BackupService) PrunePreview(ctx context.Context, node, storage string, 
 	if !storageIDRE.MatchString(storage) {
 		return nil, refuse(op, ErrInvalid, "storage id %q", storage)
 	}
-	p := params{}
-	if spec != nil {
-		p.Set("prune-backups", spec.String())
-	}
-	if typ != "" {
-		p.Set("type", string(typ))
-	}
-	if vmid > 0 {
-		p.Set("vmid", strconv.Itoa(vmid))
-	}
+	p := o.params()
 	var ws []struct {
 		VolID string `json:"volid"`
 		VMID  num    `json:"vmid"`
@@ -295,7 +315,7 @@ func (s *BackupService) PrunePreview(ctx context.Context, node, storage string, 
 	}
 	out := make([]PruneMark, 0, len(ws))
 	for _, w := range ws {
-		out = append(out, PruneMark{VolID: w.VolID, VMID: w.VMID.int(), Type: GuestType(w.Type),
+		out = append(out, PruneMark{VolID: w.VolID, VMID: VMID(w.VMID.int()), Type: GuestType(w.Type),
 			Created: time.Unix(w.CTime.i64(), 0), Mark: w.Mark})
 	}
 	return out, nil
@@ -306,7 +326,7 @@ func (s *BackupService) PrunePreview(ctx context.Context, node, storage string, 
 // removed. Use PrunePreview first to see the verdicts.
 //
 // Proxmox API: DELETE /nodes/{node}/storage/{storage}/prunebackups
-func (s *BackupService) Prune(ctx context.Context, node, storage string, spec *PruneSpec, typ GuestType, vmid int) error {
+func (s *BackupService) Prune(ctx context.Context, node, storage string, o PruneOptions) error {
 	op := "prune backups on " + storage
 	if err := checkNode(op, node); err != nil {
 		return err
@@ -314,16 +334,7 @@ func (s *BackupService) Prune(ctx context.Context, node, storage string, spec *P
 	if !storageIDRE.MatchString(storage) {
 		return refuse(op, ErrInvalid, "storage id %q", storage)
 	}
-	p := params{}
-	if spec != nil {
-		p.Set("prune-backups", spec.String())
-	}
-	if typ != "" {
-		p.Set("type", string(typ))
-	}
-	if vmid > 0 {
-		p.Set("vmid", strconv.Itoa(vmid))
-	}
+	p := o.params()
 	_, err := s.c.runTask(ctx, nil, op, http.MethodDelete, "/nodes/"+node+"/storage/"+storage+"/prunebackups", p)
 	return err
 }

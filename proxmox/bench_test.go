@@ -115,7 +115,7 @@ func shutdownLab(b *testing.B) (*proxmoxtest.Server, *proxmox.Client, *proxmox.P
 			Config: map[string]string{"startup": fmt.Sprintf("order=%d", i%3+1)}})
 	}
 	srv.SetLatency(benchLatency)
-	c := newClient(b, srv, proxmox.WithTaskPolling(5*time.Millisecond, 10*time.Millisecond))
+	c := newClient(b, srv, proxmox.WithPollInterval(5*time.Millisecond, 10*time.Millisecond))
 	plan, err := c.Power.PlanShutdown(context.Background(), proxmox.PlanOptions{})
 	require.NoError(b, err)
 	require.Len(b, plan.Groups, 3)

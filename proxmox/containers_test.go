@@ -2,6 +2,7 @@ package proxmox_test
 
 import (
 	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func dockerSpec() proxmox.ContainerSpec {
@@ -18,7 +20,7 @@ func dockerSpec() proxmox.ContainerSpec {
 		IP: netip.MustParsePrefix("192.168.88.30/24"), Gateway: netip.MustParseAddr("192.168.88.1"),
 		MountPoints: []proxmox.MountPoint{{Volume: "local-lvm:100", Path: "/var/lib/docker", Backup: true},
 			{Volume: "/mnt/pve/backups", Path: "/backups", ReadOnly: true}},
-		Startup: &proxmox.Startup{Order: 2, HasOrder: true}, Password: proxmox.NewSecret("ct-pass"), Start: true}
+		Startup: &proxmox.Startup{Order: 2, HasOrder: true}, Password: secret.New("ct-pass"), Start: true}
 }
 
 func TestCreateDockerContainer(t *testing.T) {
@@ -62,8 +64,8 @@ func TestCreateContainerRootRules(t *testing.T) {
 	_, err = c.Containers.Create(t.Context(), proxmoxtest.Node, spec)
 	require.NoError(t, err, "no root-only feature: token is fine")
 
-	err = c.GoProxmox().Post(t.Context(), "/nodes/proxmox1/lxc", map[string]any{"vmid": 131,
-		"ostemplate": "local:vztmpl/x.tar.zst", "features": "nesting=1,keyctl=1"}, nil)
+	err = c.Do(t.Context(), "POST", "/nodes/proxmox1/lxc", url.Values{"vmid": {"131"},
+		"ostemplate": {"local:vztmpl/x.tar.zst"}, "features": {"nesting=1,keyctl=1"}}, nil)
 	require.ErrorIs(t, err, proxmox.ErrPermission)
 	assert.Contains(t, err.Error(), "changing feature flags (except nesting) is only allowed for root@pam")
 }

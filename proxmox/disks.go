@@ -175,7 +175,7 @@ func (s *DiskService) Attach(ctx context.Context, vm GuestRef, disk string, o At
 	if err != nil {
 		return Attachment{}, opError(op, err)
 	}
-	cfg, err := s.c.Config(ctx, vm)
+	cfg, err := s.c.config(ctx, vm)
 	if err != nil {
 		return Attachment{}, opError(op, err)
 	}
@@ -291,7 +291,7 @@ func (s *DiskService) attachedElsewhere(ctx context.Context, vm GuestRef, d Disk
 		if (g.Type != TypeVM && g.Type != TypeCT) || g.Node != vm.Node || g.GuestRef == vm {
 			continue
 		}
-		cfg, err := s.c.Config(ctx, g.GuestRef)
+		cfg, err := s.c.config(ctx, g.GuestRef)
 		if err != nil {
 			return nil, "", err
 		}
@@ -334,7 +334,7 @@ func (s *DiskService) Detach(ctx context.Context, vm GuestRef, disk string) (Att
 	if err != nil {
 		return Attachment{}, opError(op, err)
 	}
-	cfg, err := s.c.Config(ctx, vm)
+	cfg, err := s.c.config(ctx, vm)
 	if err != nil {
 		return Attachment{}, opError(op, err)
 	}

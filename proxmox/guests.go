@@ -36,9 +36,6 @@ func (o Outcome) Changed() bool {
 	return o == Started || o == ShutDown || o == ForceStopped || o == Stopped || o == Rebooted
 }
 
-// ErrTimeout matches a guest that did not stop within its timeout.
-var ErrTimeout = errors.New("guest did not stop in time")
-
 // GuestStatus is a guest's live state.
 type GuestStatus struct {
 	Ref       GuestRef
@@ -89,7 +86,7 @@ func isMsg(err error, sub string) bool {
 	if !errors.As(err, &pe) {
 		return false
 	}
-	return strings.Contains(strings.ToLower(pe.Reason+" "+pe.Message+" "+pe.ExitStatus), sub)
+	return strings.Contains(strings.ToLower(pe.Reason+" "+pe.Message+" "+pe.Code), sub)
 }
 
 // Start starts a guest; a running guest gives AlreadyRunning.
@@ -256,7 +253,7 @@ func (s *GuestService) Update(ctx context.Context, ref GuestRef, ch ConfigChange
 			return nil, refuse(op, ErrInvalid, "key %s both set and deleted", k)
 		}
 	}
-	cur, err := s.c.Config(ctx, ref)
+	cur, err := s.c.config(ctx, ref)
 	if err != nil {
 		return nil, opError(op, err)
 	}

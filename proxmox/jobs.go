@@ -21,9 +21,9 @@ type BackupJob struct {
 	// Disabled turns the job off (sent as enabled=0).
 	Disabled bool
 	// VMIDs selects guests; All selects every guest except Exclude.
-	VMIDs   []int
+	VMIDs   []VMID
 	All     bool
-	Exclude []int
+	Exclude []VMID
 	// Node limits the job to one node; empty means all.
 	Node          string
 	Storage       string
@@ -41,10 +41,10 @@ type BackupJob struct {
 
 // wire renders the managed keys; empty values mean "unset".
 func (j BackupJob) wire() map[string]string {
-	ids := func(v []int) string {
+	ids := func(v []VMID) string {
 		s := make([]string, len(v))
 		for i, id := range v {
-			s[i] = strconv.Itoa(id)
+			s[i] = id.String()
 		}
 		return strings.Join(s, ",")
 	}
@@ -91,11 +91,11 @@ func (w jobWire) flag(k string, def bool) bool {
 	return n.bool()
 }
 
-func parseIDs(s string) []int {
-	var out []int
+func parseIDs(s string) []VMID {
+	var out []VMID
 	for _, p := range splitList(s) {
 		if n, err := strconv.Atoi(p); err == nil {
-			out = append(out, n)
+			out = append(out, VMID(n))
 		}
 	}
 	return out

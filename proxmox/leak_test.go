@@ -11,6 +11,7 @@ import (
 
 	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // TestNoGoroutineOutlivesClose runs concurrent work (inventory, a plan run,
@@ -24,9 +25,9 @@ func TestNoGoroutineOutlivesClose(t *testing.T) {
 		srv := proxmoxtest.NewServer()
 		defer srv.Close()
 		c, err := proxmox.NewClient(srv.URL, proxmox.WithFingerprint(srv.Fingerprint()),
-			proxmox.WithAPIToken(proxmoxtest.TokenID, proxmox.NewSecret(proxmoxtest.TokenSecret)),
-			proxmox.WithPassword(proxmoxtest.RootUser, proxmox.NewSecret(proxmoxtest.RootPassword)),
-			proxmox.WithTaskPolling(5*time.Millisecond, 20*time.Millisecond))
+			proxmox.WithAPIToken(proxmoxtest.TokenID, secret.New(proxmoxtest.TokenSecret)),
+			proxmox.WithCredentials(proxmoxtest.RootUser, secret.New(proxmoxtest.RootPassword)),
+			proxmox.WithPollInterval(5*time.Millisecond, 20*time.Millisecond))
 		require.NoError(t, err)
 		defer func() { _ = c.Close() }()
 		_, err = c.Inventory(t.Context())

@@ -163,7 +163,7 @@ func (s *PowerService) collect(ctx context.Context, o PlanOptions, start bool) (
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			cfg, err := s.c.Config(ctx, g.GuestRef)
+			cfg, err := s.c.config(ctx, g.GuestRef)
 			if err == nil && cfg.Raw["startup"] != "" {
 				// A startup value we cannot read would silently move the
 				// guest to the "no order" group, which stops first.
@@ -192,7 +192,7 @@ func (s *PowerService) collect(ctx context.Context, o PlanOptions, start bool) (
 		def = 180 * time.Second
 	}
 	isLast := func(g Guest) bool {
-		return slices.Contains(o.Last, g.Name) || slices.Contains(o.Last, fmt.Sprint(g.VMID))
+		return slices.Contains(o.Last, g.Name) || slices.Contains(o.Last, g.VMID.String())
 	}
 	var last []PlanStep
 	groups := map[string]*PlanGroup{}
@@ -502,7 +502,7 @@ func (s *PowerService) nodeCommand(ctx context.Context, node, cmd string) error 
 type BulkOptions struct {
 	// VMIDs limits the guests (and for start-up includes HA-managed ones
 	// and guests without onboot); empty means all.
-	VMIDs []int
+	VMIDs []VMID
 	// Force starts guests without onboot=1 too (start only).
 	Force bool
 	// Timeout is each guest's shutdown timeout unless its startup has
@@ -520,7 +520,7 @@ func bulkParams(o BulkOptions, start bool) params {
 	if len(o.VMIDs) > 0 {
 		ids := make([]string, len(o.VMIDs))
 		for i, id := range o.VMIDs {
-			ids[i] = fmt.Sprint(id)
+			ids[i] = id.String()
 		}
 		p.Set("vms", strings.Join(ids, ","))
 	}

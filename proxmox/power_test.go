@@ -141,7 +141,7 @@ func TestStopAllAndStartAll(t *testing.T) {
 	t.Parallel()
 	srv, c := newLab(t)
 	srv.AddGuest(proxmoxtest.Guest{VMID: 150, Node: proxmoxtest.Node, Type: "qemu", Name: "stubborn", Running: true, ShutdownTime: -1})
-	require.NoError(t, c.Power.StopAll(t.Context(), proxmoxtest.Node, proxmox.BulkOptions{VMIDs: []int{150}, Timeout: time.Second, NoForceStop: true}))
+	require.NoError(t, c.Power.StopAll(t.Context(), proxmoxtest.Node, proxmox.BulkOptions{VMIDs: []proxmox.VMID{150}, Timeout: time.Second, NoForceStop: true}))
 	assert.Equal(t, "running", srv.GuestStatus(150), "force-stop=0 was honoured")
 	var sent string
 	for _, r := range srv.Requests() {

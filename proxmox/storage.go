@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/thehomelab/homelab/secret"
 )
 
 // StorageService manages storage definitions and reads their status.
@@ -20,7 +22,7 @@ type CIFSStorage struct {
 	Username string // empty for guest access
 	// Password is write-only: PVE keeps it in its private credentials and
 	// never returns it.
-	Password   Secret
+	Password   secret.Secret
 	Domain     string
 	SMBVersion string   // default, 2.0, 2.1, 3, 3.0, 3.11; empty = negotiate
 	Subdir     string   // below the share
@@ -308,7 +310,7 @@ func (s *StorageService) EnsureCIFS(ctx context.Context, st CIFSStorage) ([]stri
 // SetPassword replaces a CIFS storage's password.
 //
 // Proxmox API: PUT /storage/{storage}
-func (s *StorageService) SetPassword(ctx context.Context, id string, password Secret) error {
+func (s *StorageService) SetPassword(ctx context.Context, id string, password secret.Secret) error {
 	op := "set password of storage " + id
 	if !storageIDRE.MatchString(id) {
 		return refuse(op, ErrInvalid, "storage id %q", id)

@@ -32,11 +32,11 @@ var upidRE = regexp.MustCompile(`^UPID:([a-zA-Z0-9](?:[a-zA-Z0-9\-]*[a-zA-Z0-9])
 // anything else, including the "OK" vzdump sometimes returns.
 func ParseUPID(s string) (UPID, error) {
 	if len(s) > 512 {
-		return UPID{}, fmt.Errorf("proxmox: %w: upid too long", ErrInvalid)
+		return UPID{}, refuse("parse upid", ErrInvalid, "upid too long")
 	}
 	m := upidRE.FindStringSubmatch(s)
 	if m == nil {
-		return UPID{}, fmt.Errorf("proxmox: %w: malformed upid %q", ErrInvalid, s)
+		return UPID{}, refuse("parse upid", ErrInvalid, "malformed upid %q", s)
 	}
 	pid, _ := strconv.ParseUint(m[2], 16, 32)
 	pstart, _ := strconv.ParseUint(m[3], 16, 64)
@@ -119,7 +119,7 @@ func (s *TaskService) Status(ctx context.Context, upid UPID) (TaskStatus, error)
 // Proxmox API: GET /nodes/{node}/tasks/{upid}/status
 func (s *TaskService) Wait(ctx context.Context, upid UPID) (TaskStatus, error) {
 	var st TaskStatus
-	bo := s.c.taskBO
+	bo := s.c.cfg.Backoff()
 	err := poll.Until(ctx, bo, func(ctx context.Context) (bool, error) {
 		var err error
 		st, err = s.Status(ctx, upid)
@@ -149,7 +149,7 @@ const logTail = 10
 // failure builds the error of a failed task with the tail of its log.
 func (s *TaskService) failure(ctx context.Context, upid UPID, exit string) error {
 	u := upid
-	e := &Error{Task: &u, ExitStatus: exit, Err: ErrTaskFailed}
+	e := &Error{Task: &u, Code: exit, Err: ErrTaskFailed}
 	if _, total, err := s.Log(ctx, upid, 0, 1); err == nil {
 		if lines, _, err := s.Log(ctx, upid, max(0, total-logTail), logTail); err == nil {
 			for _, l := range lines {
@@ -205,7 +205,7 @@ func (s *TaskService) StreamLog(ctx context.Context, upid UPID, fn func(LogLine)
 		}
 	}
 	var st TaskStatus
-	err := poll.Until(ctx, s.c.taskBO, func(ctx context.Context) (bool, error) {
+	err := poll.Until(ctx, s.c.cfg.Backoff(), func(ctx context.Context) (bool, error) {
 		if err := drain(ctx); err != nil && !errors.Is(err, ErrNodeUnreachable) {
 			return false, err
 		}
@@ -293,7 +293,7 @@ func (c *Client) startTask(ctx context.Context, id *identity, method, path strin
 // TaskFilter selects tasks in List. Zero values mean no filter.
 type TaskFilter struct {
 	Type    string    // typefilter, e.g. "vzdump"
-	VMID    int       // tasks of one guest
+	VMID    VMID      // tasks of one guest
 	Since   time.Time // started at or after
 	Errors  bool      // only failed tasks
 	Running bool      // only running tasks (source=active); default finished ones
@@ -322,7 +322,7 @@ func (s *TaskService) List(ctx context.Context, node string, f TaskFilter) ([]Ta
 		p.Set("typefilter", f.Type)
 	}
 	if f.VMID > 0 {
-		p.Set("vmid", strconv.Itoa(f.VMID))
+		p.Set("vmid", f.VMID.String())
 	}
 	if !f.Since.IsZero() {
 		p.Set("since", strconv.FormatInt(f.Since.Unix(), 10)) // decimal, never 1.7e+09

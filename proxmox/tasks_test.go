@@ -114,7 +114,7 @@ func TestTaskWaitExitStatuses(t *testing.T) {
 			require.ErrorIs(t, err, proxmox.ErrTaskFailed)
 			var pe *proxmox.Error
 			require.ErrorAs(t, err, &pe)
-			assert.Equal(t, tt.exit, pe.ExitStatus)
+			assert.Equal(t, tt.exit, pe.Code)
 			assert.Equal(t, "qmstop", pe.Task.Type)
 			assert.Equal(t, "TASK ERROR: "+tt.exit, pe.Log[len(pe.Log)-1])
 			assert.Contains(t, err.Error(), tt.exit)

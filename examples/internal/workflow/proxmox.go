@@ -38,7 +38,7 @@ func Inventory(ctx context.Context, w io.Writer, c *proxmox.Client) (*proxmox.In
 // /dev/disk/by-id path. Disks already attached are left alone; the node's
 // own disks are refused by the package.
 func Passthrough(ctx context.Context, w io.Writer, c *proxmox.Client, vmName string, disks []string) error {
-	vm, err := c.GuestByName(ctx, vmName)
+	vm, err := c.Guests.Find(ctx, vmName)
 	if err != nil {
 		return fmt.Errorf("passthrough: %w", err)
 	}
