@@ -2,6 +2,7 @@ package proxmox
 
 import (
 	"context"
+	"iter"
 	"errors"
 	"fmt"
 	"net/http"
@@ -34,14 +35,58 @@ type VzdumpOptions struct {
 	PruneBackups *PruneSpec
 }
 
+// Vzdump is a handle on a running backup: one vzdump task per node that
+// hosts some of the guests.
+type Vzdump struct {
+	// Tasks are the vzdump tasks, one per node, sorted by node.
+	Tasks []*Task
+	vmids []VMID
+}
+
+// Wait waits for every task and joins the failures; a task ending in
+// "job errors" means some guest failed (its log says which).
+//
+// Proxmox API: GET /nodes/{node}/tasks/{upid}/status
+func (v *Vzdump) Wait(ctx context.Context) error {
+	var errs []error
+	for _, t := range v.Tasks {
+		if _, err := t.Wait(ctx); err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			}
+			errs = append(errs, opError(fmt.Sprintf("vzdump %v on %s", v.vmids, t.UPID.Node), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Log streams the log lines of every task, one task after the other; with
+// tasks on several nodes each line starts with "<node>: ".
+//
+// Proxmox API: GET /nodes/{node}/tasks/{upid}/log, GET /nodes/{node}/tasks/{upid}/status
+func (v *Vzdump) Log(ctx context.Context) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		for _, t := range v.Tasks {
+			for line, err := range t.Log(ctx) {
+				if err == nil && len(v.Tasks) > 1 {
+					line = t.UPID.Node + ": " + line
+				}
+				if !yield(line, err) || err != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
 // StartVzdump starts vzdump for the given guests, one task per node that
 // hosts some of them (vzdump only backs up local guests, and answers "OK"
-// without a task otherwise). It returns the tasks to wait for; a node that
-// refuses does not stop the others, and its error is joined into the
-// returned error next to the tasks that did start.
+// without a task otherwise), and returns the handle to wait for them. A
+// node that refuses does not stop the others: its error is returned next
+// to the handle of the tasks that did start.
 //
 // Proxmox API: GET /cluster/resources?type=vm, POST /nodes/{node}/vzdump
-func (s *BackupService) StartVzdump(ctx context.Context, vmids []VMID, o VzdumpOptions) ([]UPID, error) {
+func (s *BackupService) StartVzdump(ctx context.Context, vmids []VMID, o VzdumpOptions) (*Vzdump, error) {
 	op := fmt.Sprintf("vzdump %v", vmids)
 	if len(vmids) == 0 {
 		return nil, refuse(op, ErrInvalid, "no guests given")
@@ -75,7 +120,7 @@ func (s *BackupService) StartVzdump(ctx context.Context, vmids []VMID, o VzdumpO
 		nodes = append(nodes, n)
 	}
 	sort.Strings(nodes)
-	var upids []UPID
+	v := &Vzdump{vmids: vmids}
 	var errs []error
 	for _, n := range nodes {
 		p := params{"vmid": {strings.Join(byNode[n], ",")}}
@@ -103,7 +148,7 @@ func (s *BackupService) StartVzdump(ctx context.Context, vmids []VMID, o VzdumpO
 		var raw string
 		if err := s.c.call(ctx, nil, http.MethodPost, "/nodes/"+n+"/vzdump", p, &raw, nil); err != nil {
 			if cerr := ctx.Err(); cerr != nil {
-				return upids, cerr
+				return v, cerr
 			}
 			// one unreachable node must not cost the others their backup
 			errs = append(errs, opError(op+" on "+n, err))
@@ -117,30 +162,26 @@ func (s *BackupService) StartVzdump(ctx context.Context, vmids []VMID, o VzdumpO
 			errs = append(errs, opError(op+" on "+n, err))
 			continue
 		}
-		upids = append(upids, u)
+		v.Tasks = append(v.Tasks, s.c.Tasks.Task(u))
 	}
-	return upids, errors.Join(errs...)
+	return v, errors.Join(errs...)
 }
 
-// Vzdump backs up the guests and waits for every task; a task ending in
-// "job errors" means some guest failed (see the task log).
+// Vzdump backs up the guests and waits for every task: StartVzdump, then
+// Wait. A task ending in "job errors" means some guest failed (see the
+// task log).
 //
 // Proxmox API: POST /nodes/{node}/vzdump, GET /nodes/{node}/tasks/{upid}/status
 func (s *BackupService) Vzdump(ctx context.Context, vmids []VMID, o VzdumpOptions) error {
-	upids, err := s.StartVzdump(ctx, vmids, o)
+	v, err := s.StartVzdump(ctx, vmids, o)
 	if cerr := ctx.Err(); cerr != nil {
 		return cerr
 	}
-	errs := []error{err} // start failures on some nodes; still wait for the rest
-	for _, u := range upids {
-		if _, err := s.c.Tasks.Wait(ctx, u); err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				return cerr
-			}
-			errs = append(errs, opError(fmt.Sprintf("vzdump %v on %s", vmids, u.Node), err))
-		}
+	if v == nil {
+		return err
 	}
-	return errors.Join(errs...)
+	// start failures on some nodes; still wait for the rest
+	return errors.Join(err, v.Wait(ctx))
 }
 
 // BackupVolume is one backup on a storage.

@@ -21,17 +21,21 @@ func TestVzdumpListNotesProtectDelete(t *testing.T) {
 	srv.AddNode("proxmox2")
 	srv.AddGuest(proxmoxtest.Guest{VMID: 200, Node: "proxmox2", Type: "qemu", Name: "remote", Running: true})
 	ctx := t.Context()
-	upids, err := c.Backups.StartVzdump(ctx, []proxmox.VMID{100, 101, 200}, proxmox.VzdumpOptions{Storage: "backups", Mode: "snapshot",
+	dump, err := c.Backups.StartVzdump(ctx, []proxmox.VMID{100, 101, 200}, proxmox.VzdumpOptions{Storage: "backups", Mode: "snapshot",
 		Compress: "zstd", NotesTemplate: `{{guestname}} ({{vmid}}) on {{node}}\nsecond line`, Protected: true, NoPrune: true})
 	require.NoError(t, err)
-	require.Len(t, upids, 2, "one task per hosting node")
-	assert.Equal(t, "proxmox1", upids[0].Node)
-	assert.Equal(t, "", upids[0].ID, "two guests: empty id")
-	assert.Equal(t, "200", upids[1].ID)
-	for _, u := range upids {
-		_, err := c.Tasks.Wait(ctx, u)
+	require.Len(t, dump.Tasks, 2, "one task per hosting node")
+	assert.Equal(t, "proxmox1", dump.Tasks[0].UPID.Node)
+	assert.Equal(t, "", dump.Tasks[0].UPID.ID, "two guests: empty id")
+	assert.Equal(t, "200", dump.Tasks[1].UPID.ID)
+	var logged []string
+	for line, err := range dump.Log(ctx) {
 		require.NoError(t, err)
+		logged = append(logged, line)
 	}
+	require.NoError(t, dump.Wait(ctx))
+	require.NotEmpty(t, logged)
+	assert.True(t, strings.HasPrefix(logged[0], "proxmox1: "), "two nodes: lines say which")
 	for _, r := range srv.Requests() {
 		if r.Path == "/nodes/proxmox1/vzdump" {
 			assert.Equal(t, "100,101", r.Params.Get("vmid"))
@@ -64,9 +68,9 @@ func TestVzdumpListNotesProtectDelete(t *testing.T) {
 
 	// the guest migrated between lookup and call: vzdump answers "OK", no task
 	require.NoError(t, srv.Fail("POST", "/vzdump$", proxmoxtest.Fault{Status: 200, Body: `{"data":"OK"}`, Times: 1}))
-	upids, err = c.Backups.StartVzdump(ctx, []proxmox.VMID{200}, proxmox.VzdumpOptions{Storage: "backups"})
+	dump, err = c.Backups.StartVzdump(ctx, []proxmox.VMID{200}, proxmox.VzdumpOptions{Storage: "backups"})
 	require.NoError(t, err)
-	assert.Empty(t, upids)
+	assert.Empty(t, dump.Tasks)
 	_, err = c.Backups.StartVzdump(ctx, []proxmox.VMID{999}, proxmox.VzdumpOptions{})
 	assert.ErrorIs(t, err, proxmox.ErrNotFound)
 	_, err = c.Backups.StartVzdump(ctx, []proxmox.VMID{100}, proxmox.VzdumpOptions{NotesTemplate: "x"})
@@ -179,7 +183,7 @@ func TestVzdumpJobErrors(t *testing.T) {
 	assert.Equal(t, proxmox.VMID(100), vols[0].VMID)
 	var pe *proxmox.Error
 	require.ErrorAs(t, dumpErr, &pe)
-	lines, _, err := c.Tasks.Log(t.Context(), *pe.Task, 0, 50)
+	lines, _, err := c.Tasks.Task(*pe.Task).ReadLog(t.Context(), 0, 50)
 	require.NoError(t, err)
 	var texts []string
 	for _, l := range lines {

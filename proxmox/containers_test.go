@@ -132,7 +132,7 @@ func TestRootTasksArePolledAsRoot(t *testing.T) {
 	upid, err := proxmox.ParseUPID(srv.Tasks()[0])
 	require.NoError(t, err)
 	tc := newClient(t, srv)
-	_, err = tc.Tasks.Status(t.Context(), upid)
+	_, err = tc.Tasks.Task(upid).Status(t.Context())
 	require.ErrorIs(t, err, proxmox.ErrPermission)
 }
 

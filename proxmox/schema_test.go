@@ -428,8 +428,9 @@ func TestEveryRequestIsValidInTheSchema(t *testing.T) {
 	must(err)
 	upid, err := proxmox.ParseUPID(srv.Tasks()[0])
 	must(err)
-	_, err = c.Tasks.StreamLog(ctx, upid, func(proxmox.LogLine) {})
-	must(err)
+	for _, err := range c.Tasks.Task(upid).Log(ctx) {
+		must(err)
+	}
 	// bulk power and ordered start-up and shutdown, node last
 	must(c.Power.StopAll(ctx, proxmoxtest.Node, proxmox.BulkOptions{VMIDs: []proxmox.VMID{110, 111}, Timeout: 30 * time.Second, NoForceStop: true, MaxWorkers: 2}))
 	must(c.Power.StartAll(ctx, proxmoxtest.Node, proxmox.BulkOptions{VMIDs: []proxmox.VMID{110, 111}, Force: true, MaxWorkers: 2}))
