@@ -2,9 +2,9 @@ package proxmox
 
 import (
 	"context"
-	"iter"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
 	"sort"
 	"strings"
