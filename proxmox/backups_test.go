@@ -199,7 +199,8 @@ func TestEnsureBackupJob(t *testing.T) {
 	job := proxmox.BackupJob{ID: "nightly", Schedule: "02:00", VMIDs: []proxmox.VMID{100, 101}, Storage: "backups",
 		Mode: "snapshot", Compress: "zstd", NotesTemplate: "{{guestname}}",
 		PruneBackups: &proxmox.PruneSpec{Daily: 7, Weekly: 4}}
-	changed, err := c.Backups.EnsureJob(ctx, job)
+	res, err := c.Backups.EnsureJob(ctx, job)
+	changed := fieldsOf(res.Changes)
 	require.NoError(t, err)
 	assert.Contains(t, changed, "schedule")
 
@@ -212,14 +213,16 @@ func TestEnsureBackupJob(t *testing.T) {
 	assert.False(t, got.NextRun.IsZero())
 
 	srv.ResetRequests()
-	changed, err = c.Backups.EnsureJob(ctx, job)
+	res, err = c.Backups.EnsureJob(ctx, job)
+	changed = fieldsOf(res.Changes)
 	require.NoError(t, err)
 	assert.Empty(t, changed, "second run changes nothing")
 	assert.Len(t, srv.Requests(), 1)
 
 	job.Disabled = true
 	job.NotesTemplate = ""
-	changed, err = c.Backups.EnsureJob(ctx, job)
+	res, err = c.Backups.EnsureJob(ctx, job)
+	changed = fieldsOf(res.Changes)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"enabled", "notes-template"}, changed)
 	put := srv.Requests()[len(srv.Requests())-1]

@@ -189,14 +189,14 @@ func (s *ContainerService) Config(ctx context.Context, ref GuestRef) (GuestConfi
 
 // Update applies only the keys whose value differs from the current
 // config (and deletes only keys that exist), guarded by the config digest.
-// It returns the keys it changed; nothing to change sends nothing.
+// Nothing to change sends nothing.
 // Changing features other than nesting, or adding bind mounts, needs
 // root@pam by ticket.
 //
 // Proxmox API: GET and PUT /nodes/{node}/lxc/{vmid}/config
-func (s *ContainerService) Update(ctx context.Context, ref GuestRef, ch ConfigChange) ([]string, error) {
+func (s *ContainerService) Update(ctx context.Context, ref GuestRef, ch ConfigChange) (ConfigResult, error) {
 	if ref.Type != TypeCT {
-		return nil, refuse("update config of "+ref.String(), ErrInvalid, "not a container")
+		return ConfigResult{Ref: ref}, refuse("update config of "+ref.String(), ErrInvalid, "not a container")
 	}
 	return s.c.Guests.Update(ctx, ref, ch)
 }

@@ -77,13 +77,15 @@ func TestContainerUpdateIsIdempotent(t *testing.T) {
 	c := newRootClient(t, srv)
 	ch := proxmox.ConfigChange{Set: map[string]string{"cores": "6", "memory": "8192", "features": "nesting=1,keyctl=1"},
 		Delete: []string{"swap", "nonexistent"}}
-	changed, err := c.Containers.Update(t.Context(), docker, ch)
+	res, err := c.Containers.Update(t.Context(), docker, ch)
+	changed := fieldsOf(res.Changes)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"cores", "swap"}, changed)
 	assert.Equal(t, "6", srv.GuestConfig(101)["cores"])
 	assert.NotContains(t, srv.GuestConfig(101), "swap")
 	srv.ResetRequests()
-	changed, err = c.Containers.Update(t.Context(), docker, ch)
+	res, err = c.Containers.Update(t.Context(), docker, ch)
+	changed = fieldsOf(res.Changes)
 	require.NoError(t, err)
 	assert.Empty(t, changed)
 	for _, r := range srv.Requests() {

@@ -44,7 +44,7 @@ func TestAttachDetachPassthrough(t *testing.T) {
 
 	a, err := c.Disks.Attach(ctx, nas, "S6PNNS0T100001", proxmox.AttachOptions{})
 	require.NoError(t, err)
-	assert.True(t, a.Changed)
+	assert.True(t, a.Changed())
 	assert.Equal(t, "scsi1", a.Key)
 	want := "/dev/disk/by-id/ata-Samsung_SSD_870_EVO_2TB_S6PNNS0T100001,backup=0,discard=on,serial=S6PNNS0T100001,ssd=1"
 	assert.Equal(t, want, a.Value)
@@ -54,7 +54,7 @@ func TestAttachDetachPassthrough(t *testing.T) {
 
 	again, err := c.Disks.Attach(ctx, nas, "/dev/disk/by-id/ata-Samsung_SSD_870_EVO_2TB_S6PNNS0T100001", proxmox.AttachOptions{})
 	require.NoError(t, err)
-	assert.False(t, again.Changed)
+	assert.False(t, again.Changed())
 	assert.Equal(t, "scsi1", again.Key)
 
 	idx := 3
@@ -83,11 +83,11 @@ func TestAttachDetachPassthrough(t *testing.T) {
 
 	d, err := c.Disks.Detach(ctx, nas, "S6PNNS0T100001")
 	require.NoError(t, err)
-	assert.True(t, d.Changed)
+	assert.True(t, d.Changed())
 	assert.NotContains(t, srv.GuestConfig(100), "scsi1")
 	d, err = c.Disks.Detach(ctx, nas, "S6PNNS0T100001")
 	require.NoError(t, err)
-	assert.False(t, d.Changed)
+	assert.False(t, d.Changed())
 }
 
 func TestPassthroughNeedsRootTicket(t *testing.T) {
@@ -167,7 +167,7 @@ func TestAttachSeesDisksAttachedUnderOtherByIDNames(t *testing.T) {
 	}
 	a, err := c.Disks.Attach(t.Context(), proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 140}, "/dev/sdb", proxmox.AttachOptions{})
 	require.NoError(t, err)
-	assert.False(t, a.Changed, "already there under its wwn- name")
+	assert.False(t, a.Changed(), "already there under its wwn- name")
 	assert.Equal(t, "scsi1", a.Key)
 	assert.NotContains(t, srv.GuestConfig(100), "scsi1", "nothing was attached to the nas")
 }

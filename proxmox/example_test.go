@@ -67,7 +67,7 @@ func ExampleDiskService_Attach() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("%s changed=%v %s=%s\n", serial, a.Changed, a.Key, a.Value)
+		fmt.Printf("%s changed=%v %s=%s\n", serial, a.Changed(), a.Key, a.Value)
 	}
 	_, err = c.Disks.Attach(ctx, nas.GuestRef, "/dev/nvme0n1", proxmox.AttachOptions{})
 	fmt.Println(err)

@@ -45,3 +45,12 @@ var (
 	docker = proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeCT, VMID: 101}
 	ha     = proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 102}
 )
+
+// fieldsOf lists the keys of changes, nil when there are none.
+func fieldsOf(cs []proxmox.Change) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Field)
+	}
+	return out
+}

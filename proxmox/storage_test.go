@@ -74,11 +74,13 @@ func TestEnsureCIFS(t *testing.T) {
 	ctx := t.Context()
 	st := proxmox.CIFSStorage{ID: "nas", Server: "192.168.88.10", Share: "backups", Username: "proxmox",
 		Password: secret.New("pw1"), Content: []string{"backup", "iso"}, PruneBackups: &proxmox.PruneSpec{Daily: 7}}
-	changed, err := c.Storage.EnsureCIFS(ctx, st)
+	res, err := c.Storage.EnsureCIFS(ctx, st)
+	changed := fieldsOf(res.Changes)
 	require.NoError(t, err)
 	assert.Contains(t, changed, "storage")
 	srv.ResetRequests()
-	changed, err = c.Storage.EnsureCIFS(ctx, st)
+	res, err = c.Storage.EnsureCIFS(ctx, st)
+	changed = fieldsOf(res.Changes)
 	require.NoError(t, err)
 	assert.Empty(t, changed)
 	assert.Len(t, srv.Requests(), 1, "only the read")
@@ -86,7 +88,8 @@ func TestEnsureCIFS(t *testing.T) {
 	st.Content = []string{"iso", "backup"} // same set
 	st.Username = ""
 	st.SMBVersion = "3.11"
-	changed, err = c.Storage.EnsureCIFS(ctx, st)
+	res, err = c.Storage.EnsureCIFS(ctx, st)
+	changed = fieldsOf(res.Changes)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"smbversion", "username"}, changed)
 	put := srv.Requests()[len(srv.Requests())-1]

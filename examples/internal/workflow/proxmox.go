@@ -47,7 +47,7 @@ func Passthrough(ctx context.Context, w io.Writer, c *proxmox.Client, vmName str
 		if err != nil {
 			return fmt.Errorf("passthrough: %w", err)
 		}
-		if !a.Changed {
+		if !a.Changed() {
 			say(w, "%s already on %s as %s", d, vm.GuestRef, a.Key)
 			continue
 		}
