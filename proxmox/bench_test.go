@@ -105,7 +105,7 @@ func BenchmarkInventoryNaiveGoProxmox(b *testing.B) {
 	b.ReportMetric(float64(len(srv.Requests()))/float64(b.N), "roundtrips/op")
 }
 
-func shutdownLab(b *testing.B) (*proxmoxtest.Server, *proxmox.Client, *proxmox.Plan) {
+func shutdownLab(b *testing.B) (*proxmoxtest.Server, *proxmox.Client, proxmox.PowerPlan) {
 	srv := proxmoxtest.NewServer(proxmoxtest.WithoutLab())
 	b.Cleanup(srv.Close)
 	srv.AddNode(proxmoxtest.Node)
@@ -156,7 +156,7 @@ func BenchmarkOrderedShutdown(b *testing.B) {
 	var total time.Duration
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := c.Power.Run(ctx, plan, proxmox.RunOptions{})
+		res, err := c.Power.Apply(ctx, plan, proxmox.ApplyOptions{})
 		if err != nil || len(res.Outcomes) != 20 {
 			b.Fatalf("run: %v", err)
 		}

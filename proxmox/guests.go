@@ -224,7 +224,7 @@ func needsRoot(typ GuestType, key, value string, privileged bool) bool {
 	case typ == TypeCT && strings.HasPrefix(key, "mp"):
 		return strings.HasPrefix(value, "/")
 	case typ == TypeVM && passKeyRE.MatchString(key):
-		d, err := ParseDrive(value)
+		d, err := parseDrive(value)
 		return err == nil && d.IsPath()
 	case typ == TypeVM && (strings.HasPrefix(key, "hostpci") || strings.HasPrefix(key, "usb") || key == "args"):
 		return true

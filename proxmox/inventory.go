@@ -369,7 +369,7 @@ func parseConfig(ref GuestRef, raw rawConfig) GuestConfig {
 	g.Cores, _ = strconv.Atoi(raw["cores"])
 	g.MemoryMiB, _ = strconv.Atoi(raw["memory"])
 	g.OnBoot, _ = parsePropBool(raw["onboot"])
-	g.Startup, _ = ParseStartup(raw["startup"])
+	g.Startup, _ = parseStartup(raw["startup"])
 	g.Description = raw["description"]
 	g.Digest = raw["digest"]
 	g.Unprivileged, _ = parsePropBool(raw["unprivileged"])
@@ -395,7 +395,7 @@ func parseConfig(ref GuestRef, raw rawConfig) GuestConfig {
 
 func parseDriveKey(v, defaultKey string) (Drive, error) {
 	if defaultKey == "file" {
-		return ParseDrive(v)
+		return parseDrive(v)
 	}
 	m, _, err := splitProperty(v, "volume")
 	if err != nil {

@@ -125,10 +125,10 @@ func (w jobWire) job() BackupJob {
 			for _, k := range keys {
 				parts = append(parts, k+"="+string(obj[k]))
 			}
-			if ps, err := ParsePruneSpec(strings.Join(parts, ",")); err == nil {
+			if ps, err := parsePruneSpec(strings.Join(parts, ",")); err == nil {
 				j.PruneBackups = &ps
 			}
-		} else if ps, err := ParsePruneSpec(w.str("prune-backups")); err == nil {
+		} else if ps, err := parsePruneSpec(w.str("prune-backups")); err == nil {
 			j.PruneBackups = &ps
 		}
 	}

@@ -34,7 +34,7 @@ func TestNoGoroutineOutlivesClose(t *testing.T) {
 		require.NoError(t, err)
 		p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}})
 		require.NoError(t, err)
-		_, err = c.Power.Run(t.Context(), p, proxmox.RunOptions{})
+		_, err = c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{})
 		require.NoError(t, err)
 		// a wait cut short by its context, and a request cut short while
 		// the server is slow

@@ -15,7 +15,7 @@ import (
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
 )
 
-func names(p *proxmox.Plan) [][]string {
+func names(p proxmox.PowerPlan) [][]string {
 	var out [][]string
 	for _, g := range p.Groups {
 		var n []string
@@ -73,7 +73,7 @@ func TestRunShutdownWithEventsForceStopAndNode(t *testing.T) {
 	require.NoError(t, err)
 	var mu sync.Mutex
 	var events []string
-	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{Events: func(e proxmox.Event) {
+	res, err := c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{OnEvent: func(e proxmox.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch e.Kind {
@@ -110,7 +110,7 @@ func TestRunStopOnError(t *testing.T) {
 	require.NoError(t, srv.Fail("POST", "^/nodes/proxmox1/qemu/102/status/shutdown$", proxmoxtest.Timeout596))
 	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}})
 	require.NoError(t, err)
-	_, err = c.Power.Run(t.Context(), p, proxmox.RunOptions{StopOnError: true})
+	_, err = c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{StopOnError: true})
 	require.ErrorIs(t, err, proxmox.ErrNodeUnreachable)
 	assert.Equal(t, "running", srv.GuestStatus(100), "later groups did not run")
 	assert.Equal(t, "running", srv.GuestStatus(101))
@@ -128,7 +128,7 @@ func TestStartUpInOrder(t *testing.T) {
 	assert.Equal(t, [][]string{{"nas"}, {"docker", "db"}, {"web", "app"}, {"homeassistant"}}, names(p))
 	assert.Len(t, p.Skipped, 1, "scratch has no onboot")
 	p.Groups[0].Steps[0].Startup.Up = 0 // don't wait the nas's up=60 in a test
-	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{})
+	res, err := c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{})
 	require.NoError(t, err)
 	assert.Len(t, res.Outcomes, 6)
 	for _, id := range []int{100, 101, 102, 110, 111, 112} {
@@ -173,7 +173,7 @@ func TestRunLockTimeoutIsNotForceStopped(t *testing.T) {
 
 	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}})
 	require.NoError(t, err)
-	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{})
+	res, err := c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{})
 	require.Error(t, err)
 	assert.Contains(t, res.Failed, ha)
 	assert.NotContains(t, res.Outcomes, ha)
@@ -196,13 +196,10 @@ func TestRunForceStopsPausedVM(t *testing.T) {
 	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, p.Skipped, "a paused VM is not already stopped")
-	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{})
+	res, err := c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, proxmox.ForceStopped, res.Outcomes[ha])
 	assert.Equal(t, "stopped", srv.GuestStatus(102))
-
-	_, err = c.Power.Run(t.Context(), nil, proxmox.RunOptions{})
-	assert.ErrorIs(t, err, proxmox.ErrInvalid)
 }
 
 func TestRunHandlesAGroupInParallelAndGroupsInOrder(t *testing.T) {
@@ -221,7 +218,7 @@ func TestRunHandlesAGroupInParallelAndGroupsInOrder(t *testing.T) {
 	require.Len(t, p.Groups, 2)
 	var mu sync.Mutex
 	var kinds []string
-	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{Events: func(e proxmox.Event) {
+	res, err := c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{OnEvent: func(e proxmox.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		kinds = append(kinds, fmt.Sprintf("%s%d", e.Kind, e.Group))
@@ -273,7 +270,7 @@ func TestPlanShutsTheAnsweringNodeDownLast(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"proxmox0", "proxmox2", proxmoxtest.Node}, p.Nodes)
 	assert.True(t, strings.HasSuffix(p.String(), "then shut down node proxmox2\nthen shut down node proxmox1\n"), p.String())
-	_, err = c.Power.Run(t.Context(), p, proxmox.RunOptions{})
+	_, err = c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{})
 	require.NoError(t, err)
 	var order []string
 	for _, r := range srv.Requests() {
@@ -304,7 +301,7 @@ func TestRunForceStopsAGuestWhoseShutdownCannotBeFollowed(t *testing.T) {
 	require.Len(t, p.Groups[0].Steps, 1)
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
-	res, err := c.Power.Run(ctx, p, proxmox.RunOptions{})
+	res, err := c.Power.Apply(ctx, p, proxmox.ApplyOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, proxmox.ForceStopped, res.Outcomes[proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 120}])
 	assert.Equal(t, "stopped", srv.GuestStatus(120))

@@ -436,12 +436,12 @@ func TestEveryRequestIsValidInTheSchema(t *testing.T) {
 	must(c.Power.StartAll(ctx, proxmoxtest.Node, proxmox.BulkOptions{VMIDs: []proxmox.VMID{110, 111}, Force: true, MaxWorkers: 2}))
 	plan, err := c.Power.PlanStartUp(ctx, proxmox.PlanOptions{Last: []string{"nas"}})
 	must(err)
-	_, err = c.Power.Run(ctx, plan, proxmox.RunOptions{})
+	_, err = c.Power.Apply(ctx, plan, proxmox.ApplyOptions{})
 	must(err)
 	plan, err = c.Power.PlanShutdown(ctx, proxmox.PlanOptions{Last: []string{"nas"}, Nodes: []string{proxmoxtest.Node},
 		DefaultTimeout: 45 * time.Second, ShutdownNodes: true})
 	must(err)
-	_, err = c.Power.Run(ctx, plan, proxmox.RunOptions{})
+	_, err = c.Power.Apply(ctx, plan, proxmox.ApplyOptions{})
 	must(err)
 
 	reqs := srv.Requests()

@@ -289,7 +289,7 @@ func (s *StorageService) EnsureCIFS(ctx context.Context, st CIFSStorage) (CIFSRe
 		case "content", "nodes":
 			return sameList(have, want)
 		case "prune-backups":
-			hp, err := ParsePruneSpec(have)
+			hp, err := parsePruneSpec(have)
 			return want != "" && err == nil && hp.String() == want
 		}
 		return false

@@ -83,7 +83,7 @@ func Shutdown(ctx context.Context, w io.Writer, c *proxmox.Client, cfg ShutdownC
 		say(w, "dry run: nothing was stopped")
 		return nil
 	}
-	res, err := c.Power.Run(ctx, plan, proxmox.RunOptions{Events: func(e proxmox.Event) {
+	res, err := c.Power.Apply(ctx, plan, proxmox.ApplyOptions{OnEvent: func(e proxmox.Event) {
 		switch e.Kind {
 		case proxmox.EventGuestDone:
 			say(w, "  %s (%s): %s", e.Guest, e.Name, e.Outcome)
