@@ -67,7 +67,7 @@ func TestVzdumpListNotesProtectDelete(t *testing.T) {
 	assert.NotContains(t, srv.Backups("backups"), v.VolID)
 
 	// the guest migrated between lookup and call: vzdump answers "OK", no task
-	require.NoError(t, srv.Fail("POST", "/vzdump$", proxmoxtest.Fault{Status: 200, Body: `{"data":"OK"}`, Times: 1}))
+	srv.Inject(proxmoxtest.Fault{Status: 200, Body: `{"data":"OK"}`, Times: 1}.On("POST", "/vzdump$"))
 	dump, err = c.Backups.StartVzdump(ctx, []proxmox.VMID{200}, proxmox.VzdumpOptions{Storage: "backups"})
 	require.NoError(t, err)
 	assert.Empty(t, dump.Tasks)
@@ -248,7 +248,7 @@ func TestVzdumpCarriesOnPastAnUnreachableNode(t *testing.T) {
 	srv, c := newLab(t)
 	srv.AddNode("proxmox2")
 	srv.AddGuest(proxmoxtest.Guest{VMID: 200, Node: "proxmox2", Type: "qemu", Name: "remote", Running: true})
-	require.NoError(t, srv.Fail("POST", "^/nodes/proxmox1/vzdump$", proxmoxtest.Unreachable595))
+	srv.Inject(proxmoxtest.Unreachable595.On("POST", "^/nodes/proxmox1/vzdump$"))
 	err := c.Backups.Vzdump(t.Context(), []proxmox.VMID{100, 200}, proxmox.VzdumpOptions{Storage: "backups", NoPrune: true})
 	require.ErrorIs(t, err, proxmox.ErrNodeUnreachable, "proxmox1's failure is reported")
 	assert.Contains(t, err.Error(), "on proxmox1")

@@ -204,7 +204,7 @@ func TestHTTPErrorsAreTyped(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv, c := newLab(t)
-			require.NoError(t, srv.Fail("", ".*", tt.fault))
+			srv.Inject(tt.fault.On("", ".*"))
 			calls := map[string]func() error{
 				"version (go-proxmox)": func() error { _, err := c.Version(t.Context()); return err },
 				"nodes (go-proxmox)":   func() error { _, err := c.Nodes.List(t.Context()); return err },
@@ -258,14 +258,14 @@ func TestMalformedReplies(t *testing.T) {
 		t.Run(body, func(t *testing.T) {
 			t.Parallel()
 			srv, c := newLab(t)
-			require.NoError(t, srv.Fail("GET", "^/cluster/resources$", proxmoxtest.Fault{Status: 200, Body: body}))
+			srv.Inject(proxmoxtest.Fault{Status: 200, Body: body}.On("GET", "^/cluster/resources$"))
 			_, err := c.Inventory(t.Context())
 			require.Error(t, err)
 			var pe *proxmox.Error
 			assert.ErrorAs(t, err, &pe)
-			require.NoError(t, srv.Fail("GET", "^/version$", proxmoxtest.Fault{Status: 200, Body: body}))
-			require.NoError(t, srv.Fail("GET", "^/nodes/proxmox1/status$", proxmoxtest.Fault{Status: 200, Body: body}))
-			require.NoError(t, srv.Fail("GET", "/disks/list$", proxmoxtest.Fault{Status: 200, Body: body}))
+			srv.Inject(proxmoxtest.Fault{Status: 200, Body: body}.On("GET", "^/version$"))
+			srv.Inject(proxmoxtest.Fault{Status: 200, Body: body}.On("GET", "^/nodes/proxmox1/status$"))
+			srv.Inject(proxmoxtest.Fault{Status: 200, Body: body}.On("GET", "/disks/list$"))
 			_, verr := c.Version(t.Context())
 			_, _ = c.Nodes.Status(t.Context(), proxmoxtest.Node) // must not panic
 			_, derr := c.Disks.List(t.Context(), proxmoxtest.Node)
@@ -275,7 +275,7 @@ func TestMalformedReplies(t *testing.T) {
 			if body != `[]` && body != `{"data":{"x":1}}` {
 				assert.Error(t, derr)
 			}
-			require.NoError(t, srv.Fail("GET", "/config$", proxmoxtest.Fault{Status: 200, Body: body}))
+			srv.Inject(proxmoxtest.Fault{Status: 200, Body: body}.On("GET", "/config$"))
 			_, err = c.Guests.Config(t.Context(), nas)
 			if body != `{"data":{"x":1}}` {
 				assert.Error(t, err)
@@ -287,18 +287,18 @@ func TestMalformedReplies(t *testing.T) {
 func TestDroppedConnectionAndSlowReply(t *testing.T) {
 	t.Parallel()
 	srv, c := newLab(t)
-	require.NoError(t, srv.Fail("GET", "^/version$", proxmoxtest.Fault{Drop: true}))
+	srv.Inject(proxmoxtest.Fault{Drop: true}.On("GET", "^/version$"))
 	_, err := c.Version(t.Context())
 	require.Error(t, err)
 
 	// a GET is retried after a dropped connection when retries are on
 	srv2, _ := newLab(t)
 	c2 := newClient(t, srv2, proxmox.WithRetries(3))
-	require.NoError(t, srv2.Fail("GET", "^/version$", proxmoxtest.Fault{Drop: true, Times: 1}))
+	srv2.Inject(proxmoxtest.Fault{Drop: true, Times: 1}.On("GET", "^/version$"))
 	_, err = c2.Version(t.Context())
 	require.NoError(t, err)
 
-	require.NoError(t, srv.Fail("GET", "^/nodes$", proxmoxtest.Fault{Delay: time.Second}))
+	srv.Inject(proxmoxtest.Fault{Delay: time.Second}.On("GET", "^/nodes$"))
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	_, err = c.Nodes.List(ctx)
@@ -319,7 +319,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		Share: "backups", Username: "u", Password: secret.New("smb-pass-123"), Content: []string{"backup"}}))
 	_, err = c.Disks.Attach(t.Context(), nas, "S6PNNS0T100001", proxmox.AttachOptions{})
 	require.NoError(t, err)
-	require.NoError(t, srv.Fail("", ".*", proxmoxtest.Fault{Status: 500, Reason: "boom"}))
+	srv.Inject(proxmoxtest.Fault{Status: 500, Reason: "boom"}.On("", ".*"))
 	_, err = c.Inventory(t.Context())
 	require.Error(t, err)
 	dump := logs.String() + err.Error() + fmt.Sprintf("%v %+v %#v", c, c, c)

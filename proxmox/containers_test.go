@@ -141,7 +141,7 @@ func TestRootTasksArePolledAsRoot(t *testing.T) {
 func TestTaskPollingErrorsNameTheOperation(t *testing.T) {
 	t.Parallel()
 	srv, c := newLab(t)
-	require.NoError(t, srv.Fail("GET", "/tasks/.*/status$", proxmoxtest.Fault{Status: 403, Reason: "Permission check failed (/nodes/proxmox1, Sys.Audit)"}))
+	srv.Inject(proxmoxtest.Fault{Status: 403, Reason: "Permission check failed (/nodes/proxmox1, Sys.Audit)"}.On("GET", "/tasks/.*/status$"))
 	_, err := c.Guests.Stop(t.Context(), docker)
 	require.ErrorIs(t, err, proxmox.ErrPermission)
 	assert.True(t, strings.HasPrefix(err.Error(), "proxmox: stop ct 101 on proxmox1: GET /nodes/proxmox1/tasks/UPID:"), err.Error())

@@ -126,8 +126,8 @@ func TestLifecycleRacesMapToOutcomes(t *testing.T) {
 	srv, c := newLab(t)
 	ctx := t.Context()
 	// Report "stopped" to the status read while the guest runs.
-	require.NoError(t, srv.Fail("GET", "/status/current$", proxmoxtest.Fault{Status: 200, Times: 2,
-		Body: `{"data":{"status":"stopped","vmid":102}}`}))
+	srv.Inject(proxmoxtest.Fault{Status: 200, Times: 2,
+		Body: `{"data":{"status":"stopped","vmid":102}}`}.On("GET", "/status/current$"))
 	out, err := c.Guests.Start(ctx, ha) // qemu: UPID then failed task "already running"
 	require.NoError(t, err)
 	assert.Equal(t, proxmox.AlreadyRunning, out)
@@ -136,8 +136,8 @@ func TestLifecycleRacesMapToOutcomes(t *testing.T) {
 	assert.Equal(t, proxmox.AlreadyRunning, out)
 
 	srv.SetGuestStatus(101, "stopped")
-	require.NoError(t, srv.Fail("GET", "/status/current$", proxmoxtest.Fault{Status: 200, Times: 1,
-		Body: `{"data":{"status":"running","vmid":101}}`}))
+	srv.Inject(proxmoxtest.Fault{Status: 200, Times: 1,
+		Body: `{"data":{"status":"running","vmid":101}}`}.On("GET", "/status/current$"))
 	out, err = c.Guests.Stop(ctx, docker)
 	require.NoError(t, err)
 	assert.Equal(t, proxmox.AlreadyStopped, out)

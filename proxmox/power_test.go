@@ -68,7 +68,7 @@ func TestRunShutdownWithEventsForceStopAndNode(t *testing.T) {
 		ShutdownTime: -1, Config: map[string]string{"startup": "order=5,down=1"}})
 	srv.AddGuest(proxmoxtest.Guest{VMID: 121, Node: proxmoxtest.Node, Type: "lxc", Name: "broken", Running: true,
 		Config: map[string]string{"startup": "order=5"}})
-	require.NoError(t, srv.Fail("POST", "^/nodes/proxmox1/lxc/121/status/", proxmoxtest.Fault{Status: 500, Reason: "CT is locked (backup)"}))
+	srv.Inject(proxmoxtest.Fault{Status: 500, Reason: "CT is locked (backup)"}.On("POST", "^/nodes/proxmox1/lxc/121/status/"))
 	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}, ShutdownNodes: true})
 	require.NoError(t, err)
 	var mu sync.Mutex
@@ -107,7 +107,7 @@ func TestRunShutdownWithEventsForceStopAndNode(t *testing.T) {
 func TestRunStopOnError(t *testing.T) {
 	t.Parallel()
 	srv, c := newLab(t)
-	require.NoError(t, srv.Fail("POST", "^/nodes/proxmox1/qemu/102/status/shutdown$", proxmoxtest.Timeout596))
+	srv.Inject(proxmoxtest.Timeout596.On("POST", "^/nodes/proxmox1/qemu/102/status/shutdown$"))
 	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}})
 	require.NoError(t, err)
 	_, err = c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{StopOnError: true})
@@ -165,8 +165,8 @@ func TestStopAllAndStartAll(t *testing.T) {
 func TestRunLockTimeoutIsNotForceStopped(t *testing.T) {
 	t.Parallel()
 	srv, c := newLab(t)
-	require.NoError(t, srv.Fail("POST", "^/nodes/proxmox1/qemu/102/status/", proxmoxtest.Fault{Status: 500,
-		Reason: "can't lock file '/var/lock/qemu-server/lock-102.conf' - got timeout"}))
+	srv.Inject(proxmoxtest.Fault{Status: 500,
+		Reason: "can't lock file '/var/lock/qemu-server/lock-102.conf' - got timeout"}.On("POST", "^/nodes/proxmox1/qemu/102/status/"))
 	_, err := c.Guests.Shutdown(t.Context(), ha, proxmox.ShutdownOptions{})
 	require.ErrorIs(t, err, proxmox.ErrConflict)
 	assert.NotErrorIs(t, err, proxmox.ErrTimeout, "a lock timeout is not a shutdown timeout")
@@ -289,7 +289,7 @@ func TestRunForceStopsAGuestWhoseShutdownCannotBeFollowed(t *testing.T) {
 	srv.AddGuest(proxmoxtest.Guest{VMID: 120, Node: proxmoxtest.Node, Type: "qemu", Name: "silent", Running: true,
 		ShutdownTime: -1, Config: map[string]string{"startup": "order=5,down=1"}})
 	// the shutdown task's status cannot be read (pvedaemon busy, 596)
-	require.NoError(t, srv.Fail("GET", "qmshutdown:120:.*/status$", proxmoxtest.Timeout596))
+	srv.Inject(proxmoxtest.Timeout596.On("GET", "qmshutdown:120:.*/status$"))
 	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Nodes: []string{proxmoxtest.Node}})
 	require.NoError(t, err)
 	for _, g := range p.Groups { // only the order=5 group

@@ -134,7 +134,7 @@ func TestTaskWaitHonoursContextAndRetriesUnreachable(t *testing.T) {
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), time.Second)
 
-	require.NoError(t, srv.Fail("GET", "/tasks/.*/status$", proxmoxtest.Fault{Status: 596, Reason: "Connection timed out", Times: 3}))
+	srv.Inject(proxmoxtest.Fault{Status: 596, Reason: "Connection timed out", Times: 3}.On("GET", "/tasks/.*/status$"))
 	require.True(t, srv.FinishTask(u.String(), "OK"))
 	st, err := c.Tasks.Task(u).Wait(t.Context())
 	require.NoError(t, err)
