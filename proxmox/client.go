@@ -18,6 +18,7 @@ import (
 
 	"github.com/thehomelab/homelab/internal/clientcfg"
 	"github.com/thehomelab/homelab/internal/httpx"
+	"github.com/thehomelab/homelab/internal/poll"
 	"github.com/thehomelab/homelab/secret"
 )
 
@@ -151,9 +152,8 @@ func WithPollInterval(min, max time.Duration) Option {
 	return func(c *config) error { return c.SetPollInterval(min, max) }
 }
 
-// WithHTTPClient supplies the HTTP client whose Transport carries the
-// requests. Its Transport carries the requests, under the SDK's own
-// retries and logging; its Timeout, Jar and CheckRedirect are not used
+// WithHTTPClient supplies the caller's HTTP client. Its Transport carries
+// the requests, under the SDK's own auth, retries and logging; its Timeout, Jar and CheckRedirect are not used
 // (WithTimeout bounds calls, sessions are the SDK's, redirects are refused
 // so that credentials never follow one). Its transport's TLS settings are
 // used as they are, so it cannot be combined with WithFingerprint or
@@ -416,4 +416,13 @@ func gpErr(ctx context.Context, err error) error {
 		return netError("", "", ue.Err)
 	}
 	return &Error{Message: "malformed reply", Err: err}
+}
+
+// backoff is the schedule of task polls: WithPollInterval's bounds,
+// growing by half each time with a little jitter, as PVE's tasks usually
+// end within seconds.
+func (c *Client) backoff() poll.Backoff {
+	b := c.cfg.Backoff()
+	b.Factor, b.Jitter = 1.5, 0.1
+	return b
 }

@@ -194,6 +194,10 @@ func (e *Error) Is(target error) bool {
 			e.StatusCode == http.StatusServiceUnavailable || e.StatusCode == http.StatusGatewayTimeout
 	case ErrInvalid:
 		return e.StatusCode == http.StatusBadRequest && !strings.Contains(strings.ToLower(e.Errors["upid"]), "no such task")
+	case ErrTimeout:
+		// PVE's shutdown-timeout texts only: "can't lock file … - got
+		// timeout" is a lock conflict, and must not lead to a force stop.
+		return strings.Contains(msg, "quit/powerdown failed - got timeout") || strings.Contains(msg, "container did not stop")
 	case ErrConflict:
 		return strings.Contains(msg, "already defined") || strings.Contains(msg, "already exists") ||
 			strings.Contains(msg, "is locked") || strings.Contains(msg, "can't lock")

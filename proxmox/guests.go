@@ -147,16 +147,9 @@ func (s *GuestService) Shutdown(ctx context.Context, ref GuestRef, o ShutdownOpt
 	// Only PVE's shutdown-timeout texts: "can't lock file … - got timeout"
 	// is a lock conflict, and must not lead to a force stop.
 	case isMsg(err, "quit/powerdown failed - got timeout") || isMsg(err, "container did not stop"):
-		return "", &timeoutError{err}
+		return "", err // matches ErrTimeout by its text
 	}
 	return "", err
-}
-
-type timeoutError struct{ err error }
-
-func (e *timeoutError) Error() string { return e.err.Error() }
-func (e *timeoutError) Unwrap() []error {
-	return []error{e.err, ErrTimeout}
 }
 
 // Stop hard-stops a guest; a stopped guest gives AlreadyStopped.

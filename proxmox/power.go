@@ -553,7 +553,8 @@ func (s *PowerService) step(ctx context.Context, p PowerPlan, st PlanStep, forci
 	out, err := s.c.Guests.Shutdown(sctx, ref, ShutdownOptions{Timeout: st.Timeout})
 	cancel()
 	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		err = &timeoutError{fmt.Errorf("proxmox: shut down %s: no result within %s: %w", ref, st.Timeout+grace, err)}
+		err = &Error{Op: "shut down " + ref.String(), Message: fmt.Sprintf("no result within %s", st.Timeout+grace),
+			Err: fmt.Errorf("%w: %w", ErrTimeout, err)}
 	}
 	// A paused VM cannot shut down cleanly (PVE: "VM is paused - cannot
 	// shutdown"); under the force-stop policy it is stopped like a guest

@@ -138,7 +138,7 @@ func (t *Task) Status(ctx context.Context) (TaskStatus, error) {
 // Proxmox API: GET /nodes/{node}/tasks/{upid}/status
 func (t *Task) Wait(ctx context.Context) (TaskStatus, error) {
 	var st TaskStatus
-	err := poll.Until(ctx, t.c.cfg.Backoff(), func(ctx context.Context) (bool, error) {
+	err := poll.Until(ctx, t.c.backoff(), func(ctx context.Context) (bool, error) {
 		var err error
 		st, err = t.Status(ctx)
 		if err != nil {
@@ -211,7 +211,7 @@ const logPage = 500
 func (t *Task) Log(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		next, attempt, stopped := 0, 0, false
-		bo := t.c.cfg.Backoff()
+		bo := t.c.backoff()
 		for {
 			lines, _, err := t.ReadLog(ctx, next, logPage)
 			if err != nil && !errors.Is(err, ErrNodeUnreachable) {
