@@ -20,10 +20,7 @@ var devicePackages = []string{"routeros", "proxmox", "omv", "npm", "ups", "dns",
 
 // pending lists the packages and fakes still being moved to the vocabulary;
 // each move removes its entry, and the list ends empty.
-var pending = map[string]bool{
-	"proxmox":             true,
-	"proxmox/proxmoxtest": true,
-}
+var pending = map[string]bool{}
 
 // Every package answers these with errors.Is, whatever its device.
 var classSentinels = []string{"ErrNotFound", "ErrAuth", "ErrPermission", "ErrConflict", "ErrInvalid", "ErrUnavailable", "ErrClosed"}
