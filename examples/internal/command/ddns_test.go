@@ -34,7 +34,7 @@ func TestDDNSCommand(t *testing.T) {
 	e := env(map[string]string{"CLOUDFLARE_API_TOKEN": dnstest.SeedToken})
 	var out bytes.Buffer
 	args := []string{"-cloudflare", srv.URL, "-names", "vpn,home", "-ip", "198.51.100.20"}
-	require.NoError(t, runDDNS(t.Context(), &out, args, e), out.String())
+	require.NoError(t, runDDNS(t.Context(), &out, &out, args, e), out.String())
 
 	assert.Contains(t, out.String(), "update vpn.thehomelab.site A 203.0.113.10 -> 198.51.100.20")
 	assert.Contains(t, out.String(), "create home.thehomelab.site A 198.51.100.20")
@@ -47,7 +47,7 @@ func TestDDNSCommand(t *testing.T) {
 
 	// A second run of the program finds everything in place.
 	out.Reset()
-	require.NoError(t, runDDNS(t.Context(), &out, args, e))
+	require.NoError(t, runDDNS(t.Context(), &out, &out, args, e))
 	assert.Contains(t, out.String(), "nothing to change")
 }
 
@@ -57,7 +57,7 @@ func TestDDNSCommandDryRun(t *testing.T) {
 	e := env(map[string]string{"CLOUDFLARE_API_TOKEN": dnstest.SeedToken})
 	var out bytes.Buffer
 	args := []string{"-cloudflare", srv.URL, "-ip", "198.51.100.20", "-dry-run"}
-	require.NoError(t, runDDNS(t.Context(), &out, args, e))
+	require.NoError(t, runDDNS(t.Context(), &out, &out, args, e))
 	assert.Contains(t, out.String(), "plan: update vpn.thehomelab.site A 203.0.113.10 -> 198.51.100.20")
 	assert.Contains(t, out.String(), "dry run: nothing changed")
 	assert.Equal(t, "203.0.113.10", srv.Records("vpn.thehomelab.site")[0].Content)
@@ -89,7 +89,7 @@ func TestDDNSCommandErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var out bytes.Buffer
-			err := runDDNS(t.Context(), &out, tt.args, env(tt.env))
+			err := runDDNS(t.Context(), &out, &out, tt.args, env(tt.env))
 			require.Error(t, err)
 			assert.Equal(t, tt.usage, errors.Is(err, ErrUsage), "%v", err)
 			if tt.is != nil {
@@ -111,7 +111,7 @@ func TestDDNSCommandWatch(t *testing.T) {
 	var out safeBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- runDDNS(ctx, &out, []string{"-cloudflare", srv.URL, "-ip", "198.51.100.20", "-watch", "50ms"}, e)
+		done <- runDDNS(ctx, &out, &out, []string{"-cloudflare", srv.URL, "-ip", "198.51.100.20", "-watch", "50ms"}, e)
 	}()
 	// The change is reported once the cycle is over; give it a few more.
 	require.Eventually(t, func() bool {

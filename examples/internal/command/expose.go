@@ -21,8 +21,8 @@ func Expose() Command {
 	}
 }
 
-func runExpose(ctx context.Context, out io.Writer, args []string, env Env) error {
-	fs := newFlags("expose", out, "expose [-npm URL] -fqdn status.thehomelab.site -to uptime-kuma:3001 [flags]\n"+
+func runExpose(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
+	fs := newFlags("expose", out, errOut, "expose [-npm URL] -fqdn status.thehomelab.site -to uptime-kuma:3001 [flags]\n"+
 		"  env NPM_EMAIL, NPM_PASSWORD: an Nginx Proxy Manager account\n"+
 		"  env CLOUDFLARE_API_TOKEN (optional): lets NPM issue a certificate by DNS challenge when none covers the FQDN")
 	api := fs.String("npm", "http://npm.lan:81/api", "Nginx Proxy Manager API URL")
@@ -73,7 +73,7 @@ func runExpose(ctx context.Context, out io.Writer, args []string, env Env) error
 	if *fingerprint != "" {
 		opts = append(opts, npm.WithFingerprint(*fingerprint))
 	}
-	c, err := npm.NewClient(*api, opts...)
+	c, err := npm.NewClient(*api, append(opts, npm.WithLogger(logger(ctx)))...)
 	if err != nil {
 		return fmt.Errorf("expose: %w", err)
 	}

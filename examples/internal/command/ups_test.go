@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func TestPowerLossCommandDrill(t *testing.T) {
 	pv, flags := pve(t)
 	var out bytes.Buffer
 	args := append(flags, "-ups", "ups@"+u.Addr(), "-fsd", "-drill")
-	require.NoError(t, runPowerLoss(t.Context(), &out, args, upsEnv), out.String())
+	require.NoError(t, runPowerLoss(t.Context(), &out, &out, args, upsEnv), out.String())
 	assert.Contains(t, out.String(), "decision: shut down (low battery")
 	assert.Contains(t, out.String(), "3. last: vm 100 on proxmox1 (nas)")
 	assert.Contains(t, out.String(), "dry run: nothing was stopped")
@@ -56,7 +57,7 @@ func TestPowerLossCommand(t *testing.T) {
 	pv, flags := pve(t)
 	var out bytes.Buffer
 	args := append(flags, "-ups", "ups@"+u.Addr(), "-fsd")
-	require.NoError(t, runPowerLoss(t.Context(), &out, args, upsEnv), out.String())
+	require.NoError(t, runPowerLoss(t.Context(), &out, &out, args, upsEnv), out.String())
 	story := out.String()
 	assert.True(t, u.FSDSet("ups"))
 	for _, id := range []int{100, 101, 102} {
@@ -79,7 +80,7 @@ func TestPowerLossCommandStopped(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var out safeBuffer
 	done := make(chan error, 1)
-	go func() { done <- runPowerLoss(ctx, &out, append(flags, "-ups", "ups@"+u.Addr()), upsEnv) }()
+	go func() { done <- runPowerLoss(ctx, &out, &out, append(flags, "-ups", "ups@"+u.Addr()), upsEnv) }()
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "watching the UPS") }, 10*time.Second, 5*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done, "a stopped guard is not a failure")
@@ -103,7 +104,7 @@ func TestPowerLossCommandErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := runPowerLoss(t.Context(), &bytes.Buffer{}, tt.args, tt.env)
+			err := runPowerLoss(t.Context(), &bytes.Buffer{}, io.Discard, tt.args, tt.env)
 			require.Error(t, err)
 			assert.Equal(t, tt.usage, errors.Is(err, ErrUsage), "%v", err)
 			assert.ErrorContains(t, err, tt.want)

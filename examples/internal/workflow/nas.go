@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -11,7 +10,7 @@ import (
 )
 
 // ErrUnhealthy reports a NAS health check that found a problem.
-var ErrUnhealthy = errors.New("nas unhealthy")
+var ErrUnhealthy error = problem{"nas unhealthy"}
 
 // NASHealth checks the NAS: every MD array's state (degraded, faulty or
 // missing members, a running rebuild), every disk's SMART verdict and how
