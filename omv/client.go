@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -141,6 +142,16 @@ func (c *Client) String() string { return "omv.Client(" + c.endpoint + ", user "
 
 // GoString is String, so %#v does not print the session either.
 func (c *Client) GoString() string { return c.String() }
+
+// Format prints String for every verb (%v, %d, %x, %t, %e, %f, %c, %U…),
+// so that no verb walks the struct and prints the session id or cookies.
+func (c *Client) Format(f fmt.State, verb rune) {
+	s := c.String()
+	if verb == 'q' {
+		s = strconv.Quote(s)
+	}
+	_, _ = io.WriteString(f, s)
+}
 
 // Role reports the role OMV granted at login ("admin" or "user").
 func (c *Client) Role() string {

@@ -3,6 +3,7 @@ package omv_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -361,6 +362,12 @@ func TestSecretNeverLeaks(t *testing.T) {
 		sid = ck
 	}
 	require.NotEmpty(t, sid)
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%t", "%e", "%E", "%f", "%g", "%c", "%U", "%o", "%b", "%10.3v"} {
+		printed := fmt.Sprintf(verb, c)
+		assert.NotContains(t, printed, sid, verb)
+		assert.NotContains(t, strings.ToLower(printed), strings.ToLower(hex.EncodeToString([]byte(sid))), verb)
+		assert.Contains(t, printed, "omv.Client(", verb)
+	}
 	printed := fmt.Sprintf("%v %+v %#v", c, c, c)
 	assert.NotContains(t, printed, sid)
 	require.NoError(t, c.Close())
