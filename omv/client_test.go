@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -511,4 +513,40 @@ func TestCloseDuringCallLeavesNoSession(t *testing.T) {
 	assert.Contains(t, err.Error(), "closed")
 	assert.Equal(t, 0, srv.Sessions())
 	assert.Equal(t, 1, srv.MethodCalls()["Session.login"], "no login after Close")
+}
+
+// A reply over the 32 MiB cap says it was too large, instead of reading as
+// cut-short JSON.
+func TestReplyTooLarge(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(string(body), `"login"`) {
+			_, _ = io.WriteString(w, `{"response":{"authenticated":true,"username":"admin","permissions":{"role":"admin"}},"error":null}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"response":"`)
+		chunk := strings.Repeat("x", 1<<20)
+		for range 3 {
+			_, _ = io.WriteString(w, chunk)
+		}
+		_, _ = io.WriteString(w, `","error":null}`)
+	}))
+	t.Cleanup(srv.Close)
+	assert.EqualValues(t, 32<<20, omv.MaxReply)
+	// The cap at 2 MiB for speed; the reply is 3 MiB.
+	c, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()), omv.WithRetries(0), omv.WithMaxReply(2<<20),
+		omv.WithCredentials(omvtest.AdminUser, secret.New(omvtest.AdminPassword)))
+	require.NoError(t, err)
+	var out string
+	err = c.Call(t.Context(), "Smart", "getExtendedInformation", map[string]any{"devicefile": "/dev/sda"}, &out)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "too large")
+	assert.Contains(t, err.Error(), "more than 2 MiB")
+	assert.NotContains(t, err.Error(), "unexpected end of JSON input")
+	assert.ErrorIs(t, err, omv.ErrInvalid)
+	var e *omv.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "Smart.getExtendedInformation", e.Op)
 }
