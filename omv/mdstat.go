@@ -68,6 +68,9 @@ type ArrayHealth struct {
 	Spares   []string // spare members (not rebuilding)
 	Members  []Member
 	Sync     *SyncProgress // nil when no sync runs or waits
+	// Reason says why State is RAIDUnknown: the text was cut inside the
+	// array's block, or its status line was incomplete.
+	Reason string
 }
 
 // OK reports an array that serves data with full redundancy.
@@ -102,6 +105,9 @@ func (h ArrayHealth) String() string {
 	}
 	for _, f := range h.Faulty {
 		why = append(why, "faulty "+f)
+	}
+	if h.State == RAIDUnknown && h.Reason != "" {
+		why = append(why, h.Reason)
 	}
 	if len(why) > 0 {
 		b.WriteString(" (" + strings.Join(why, ", ") + ")")
@@ -208,15 +214,22 @@ var (
 
 // ParseMDStat parses the text of /proc/mdstat into one verdict per array,
 // in the order listed. It tolerates a leading command line, lost
-// indentation and a missing Personalities line. A member that was removed
-// (not failed) leaves no trace in the member list; it shows as a Missing
-// slot from the [U_] map. resync=DELAYED/PENDING is reported as
-// RAIDDelayed, not as a 0 % resync.
+// indentation, CRLF line ends and a missing Personalities line. A member
+// that was removed (not failed) leaves no trace in the member list; it
+// shows as a Missing slot from the [U_] map. resync=DELAYED/PENDING is
+// reported as RAIDDelayed, not as a 0 % resync.
+//
+// Text cut short never reads clean: an array's verdict stands only when
+// its block is complete — the status line with its [n/m] [U_] map (for a
+// redundant level) is there and the block is closed by the next array or
+// by the trailing "unused devices:" line, which the kernel always prints.
+// Otherwise the array is RAIDUnknown and Reason says why.
 func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 	var out []ArrayHealth
 	var cur *ArrayHealth
 	inactive := map[int]bool{}
-	status := map[int]bool{} // a "… blocks …" status line was seen
+	status := map[int]bool{} // a complete "… blocks …" status line was seen
+	closed := map[int]bool{} // the block ended at the next array or "unused devices"
 	near := map[int]int{}    // RAID 10 "n near-copies"
 	sawHeader := false
 	for _, line := range strings.Split(string(text), "\n") {
@@ -231,12 +244,18 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 			continue
 		case strings.HasPrefix(trimmed, "unused devices"):
 			sawHeader = true
+			if cur != nil {
+				closed[len(out)-1] = true
+			}
 			cur = nil
 			continue
 		}
 		if m := devLine(line); m != nil {
 			if len(out) >= maxArrays {
 				return out, parseErr("parse mdstat", fmt.Sprintf("more than %d arrays", maxArrays))
+			}
+			if cur != nil {
+				closed[len(out)-1] = true
 			}
 			h := ArrayHealth{Device: m[1]}
 			if m[2] == "inactive" {
@@ -273,9 +292,10 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 		}
 		if strings.Contains(line, " blocks") || strings.HasPrefix(trimmed, "blocks") {
 			m := reSlots.FindStringSubmatch(line)
-			// A redundant level always shows [n/m]; without it the line
-			// was cut short.
-			status[len(out)-1] = m != nil || !redundant(cur.Level)
+			up := reUp.FindStringSubmatch(line)
+			// A redundant level always shows [n/m] [U_] with one letter
+			// per slot; without them the line was cut short.
+			status[len(out)-1] = !redundant(cur.Level) || (m != nil && up != nil && len(up[1]) == atoiOr(m[1], -1))
 			if m != nil {
 				cur.Slots, _ = strconv.Atoi(m[1])
 				cur.Working, _ = strconv.Atoi(m[2])
@@ -284,8 +304,8 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 			if m := reNear.FindStringSubmatch(line); m != nil {
 				near[len(out)-1], _ = strconv.Atoi(m[1])
 			}
-			if m := reUp.FindStringSubmatch(line); m != nil {
-				for i, ch := range m[1] {
+			if up != nil {
+				for i, ch := range up[1] {
 					if ch == '_' {
 						cur.Missing = append(cur.Missing, i)
 					}
@@ -329,10 +349,17 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 		dead := tooFewMembers(h.Level, h.Slots, h.Working) ||
 			(strings.EqualFold(h.Level, "raid10") && raid10Dead(near[i], h.Slots, h.Missing))
 		h.verdict(inactive[i], dead)
-		if !inactive[i] && !status[i] {
-			// Truncated text: without the status line nothing says the
-			// array is whole, so do not call it clean.
+		switch {
+		case !closed[i]:
+			// The text ends inside the block: a progress line, the
+			// status map or a member may be missing, so nothing stands.
 			h.State = RAIDUnknown
+			h.Reason = "text ends inside the block (no next array or \"unused devices\" line)"
+		case !inactive[i] && !status[i]:
+			// Without a whole status line nothing says the array is
+			// whole, so do not call it clean.
+			h.State = RAIDUnknown
+			h.Reason = "no complete status line ([n/m] [U_])"
 		}
 	}
 	return out, nil

@@ -2,6 +2,7 @@ package omv_test
 
 import (
 	"bufio"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -173,37 +174,49 @@ func TestParseMDStatEdgeCases(t *testing.T) {
 		{name: "delayed resync is not a 0% resync", dev: "md1", state: omv.RAIDDelayed,
 			text: "Personalities : [raid1]\nmd1 : active raid1 sdb2[1] sda2[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      \tresync=DELAYED\n\nunused devices: <none>\n"},
 		{name: "pending", dev: "md1", state: omv.RAIDDelayed,
-			text: "md1 : active (auto-read-only) raid1 sdb2[1] sda2[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      \tresync=PENDING\n"},
+			text: "md1 : active (auto-read-only) raid1 sdb2[1] sda2[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      \tresync=PENDING\nunused devices: <none>\n"},
 		{name: "no personalities, degraded and delayed (procfs: resyncing 0%, type unknown)", dev: "md1", state: omv.RAIDDelayed,
 			text: "md1 : active raid1 sdb2[1]\n      1000 blocks super 1.2 [2/1] [_U]\n      \tresync=DELAYED\n\nunused devices: <none>\n"},
 		{name: "check is not a fault", dev: "md2", state: omv.RAIDChecking,
-			text: "Personalities : [raid1]\nmd2 : active raid1 sdb3[1] sda3[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      [========>............]  check = 42.0% (420/1000) finish=1.0min speed=100K/sec\n"},
+			text: "Personalities : [raid1]\nmd2 : active raid1 sdb3[1] sda3[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      [========>............]  check = 42.0% (420/1000) finish=1.0min speed=100K/sec\nunused devices: <none>\n"},
 		{name: "lost indentation", dev: "md0", state: omv.RAIDDegraded,
 			text: "cat /proc/mdstat\nPersonalities : [raid1]\nmd0 : active raid1 sda1[0]\n1000 blocks super 1.2 [2/1] [U_]\nunused devices: <none>\n"},
 		{name: "no personalities line", dev: "md0", state: omv.RAIDClean,
-			text: "md0 : active raid1 sda1[0] sdb1[1]\n  1000 blocks [2/2] [UU]\n"},
+			text: "md0 : active raid1 sda1[0] sdb1[1]\n  1000 blocks [2/2] [UU]\nunused devices: <none>\n"},
 		{name: "truncated after the device line is not clean", dev: "md0", state: omv.RAIDUnknown,
 			text: "Personalities : [raid1]\nmd0 : active raid1 sda1[0] sdb1[1]\n"},
 		{name: "status line cut before [n/m] is not clean", dev: "md0", state: omv.RAIDUnknown,
 			text: "md0 : active raid1 sda1[0] sdb1[1]\n      1000 blocks super 1.2 [2/"},
 		{name: "raid0 has no [n/m]", dev: "md2", state: omv.RAIDClean,
-			text: "md2 : active raid0 md0[0] md1[1]\n      3906764288 blocks super 1.2 64k chunks\n"},
+			text: "md2 : active raid0 md0[0] md1[1]\n      3906764288 blocks super 1.2 64k chunks\nunused devices: <none>\n"},
 		{name: "raid5 missing two members is failed", dev: "md0", state: omv.RAIDFailed,
-			text: "md0 : active raid5 sda1[0] sdb1[1] sdc1[2](F) sdd1[3](F)\n      300 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/2] [UU__]\n"},
+			text: "md0 : active raid5 sda1[0] sdb1[1] sdc1[2](F) sdd1[3](F)\n      300 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/2] [UU__]\nunused devices: <none>\n"},
 		{name: "raid6 missing two members is only degraded", dev: "md0", state: omv.RAIDDegraded,
-			text: "md0 : active raid6 sda1[0] sdb1[1] sdc1[2] sdd1[3]\n      300 blocks super 1.2 level 6, 512k chunk, algorithm 2 [4/2] [UU__]\n"},
+			text: "md0 : active raid6 sda1[0] sdb1[1] sdc1[2] sdd1[3]\n      300 blocks super 1.2 level 6, 512k chunk, algorithm 2 [4/2] [UU__]\nunused devices: <none>\n"},
 		{name: "raid10 near-2 that lost a mirrored pair is failed", dev: "md0", state: omv.RAIDFailed,
-			text: "md0 : active raid10 sdc1[2] sdd1[3]\n      1000 blocks super 1.2 512K chunks 2 near-copies [4/2] [__UU]\n"},
+			text: "md0 : active raid10 sdc1[2] sdd1[3]\n      1000 blocks super 1.2 512K chunks 2 near-copies [4/2] [__UU]\nunused devices: <none>\n"},
 		{name: "raid10 near-2 that lost one of each pair is degraded", dev: "md0", state: omv.RAIDDegraded,
-			text: "md0 : active raid10 sda1[0] sdd1[3]\n      1000 blocks super 1.2 512K chunks 2 near-copies [4/2] [U__U]\n"},
+			text: "md0 : active raid10 sda1[0] sdd1[3]\n      1000 blocks super 1.2 512K chunks 2 near-copies [4/2] [U__U]\nunused devices: <none>\n"},
 		{name: "raid10 near-2 on three disks: two adjacent gone is failed", dev: "md0", state: omv.RAIDFailed,
-			text: "md0 : active raid10 sda1[0]\n      1000 blocks super 1.2 512K chunks 2 near-copies [3/1] [U__]\n"},
+			text: "md0 : active raid10 sda1[0]\n      1000 blocks super 1.2 512K chunks 2 near-copies [3/1] [U__]\nunused devices: <none>\n"},
 		{name: "replacement with a spare and bitmap is recovering, not degraded", dev: "md0", state: omv.RAIDRecovering,
 			text: "Personalities : [raid6] [raid5] [raid4]\nmd0 : active raid5 sdk1[5](R) sdf1[4](S) sde1[3] sdd1[2] sdc1[1] sdb1[0]\n      5860147200 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/4] [UUUU]\n      [==>..................]  recovery = 12.9% (252631104/1953382400) finish=179.5min speed=157902K/sec\n      bitmap: 0/15 pages [0KB], 65536KB chunk\n\nunused devices: <none>\n"},
 		{name: "two-space indentation", dev: "md2", state: omv.RAIDResyncing,
-			text: "Personalities : [raid1]\nmd2 : active raid1 sdb3[1] sda3[0]\n  1000 blocks super 1.2 [2/2] [UU]\n  [==========>..........]  resync = 51.4% (514/1000) finish=0.1min speed=100K/sec\n"},
+			text: "Personalities : [raid1]\nmd2 : active raid1 sdb3[1] sda3[0]\n  1000 blocks super 1.2 [2/2] [UU]\n  [==========>..........]  resync = 51.4% (514/1000) finish=0.1min speed=100K/sec\nunused devices: <none>\n"},
 		{name: "mdstat quoted in a monitor mail", dev: "md1", state: omv.RAIDDegraded,
 			text: "This is an automatically generated mail message from mdadm\nrunning on nas\n\nA DegradedArray event had been detected on md device /dev/md1.\n\nFaithfully yours, etc.\n\nP.S. The /proc/mdstat file currently contains the following:\n\nPersonalities : [raid1]\nmd1 : active raid1 sdb2[1]\n      972574976 blocks [2/1] [_U]\n\nunused devices: <none>\n"},
+		{name: "CRLF line ends", dev: "md0", state: omv.RAIDClean,
+			text: "Personalities : [raid1]\r\nmd0 : active raid1 sda1[0] sdb1[1]\r\n      1000 blocks [2/2] [UU]\r\n\r\nunused devices: <none>\r\n"},
+		{name: "issue 15: cut inside a resync progress line", dev: "md127", state: omv.RAIDUnknown,
+			text: "md127 : active raid1 sdc1[0] sdc2[1]\n      52395008 blocks super 1.2 [2/2] [UU]\n      [==========>..........]  resync = 50"},
+		{name: "issue 15: cut inside resync=DELAYED", dev: "md1", state: omv.RAIDUnknown,
+			text: "md1 : active raid1 sdb2[1] sda2[0]\n      524224 blocks super 1.2 [2/2] [UU]\n        resync=DEL"},
+		{name: "issue 15: cut before the [UU] map", dev: "md127", state: omv.RAIDUnknown,
+			text: "md127 : active raid1 sdc1[0] sdc2[1]\n      52395008 blocks super 1.2 [2/2]"},
+		{name: "a map shorter than the slots is not a status", dev: "md0", state: omv.RAIDUnknown,
+			text: "md0 : active raid1 sda1[0] sdb1[1]\n      1000 blocks [2/2] [U]\nunused devices: <none>\n"},
+		{name: "complete text without the unused devices line is not clean", dev: "md0", state: omv.RAIDUnknown,
+			text: "md0 : active raid1 sda1[0] sdb1[1]\n  1000 blocks [2/2] [UU]\n"},
 		{name: "garbage", text: "hello world\nfoo : bar\n", err: true},
 		{name: "empty", text: "", err: true},
 	}
@@ -223,29 +236,71 @@ func TestParseMDStatEdgeCases(t *testing.T) {
 	}
 }
 
-// A degraded array never reads as clean from a truncated copy of the text
-// (cut at any byte): the verdict turns unknown, degraded or an error.
-func TestTruncatedTextNeverClean(t *testing.T) {
+// The next array's line closes a block: the first array stands, the cut
+// one is unknown.
+func TestParseMDStatClosedByNextArray(t *testing.T) {
 	t.Parallel()
+	got, err := omv.ParseMDStat([]byte("md1 : active raid1 sda1[0] sdb1[1]\n  1000 blocks [2/2] [UU]\nmd0 : active raid1 sdc1[0] sdd1[1]\n"))
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, omv.RAIDClean, got[0].State)
+	assert.Equal(t, omv.RAIDUnknown, got[1].State)
+	assert.Contains(t, got[1].String(), "text ends inside the block")
+}
+
+// mdstatFixtures are every /proc/mdstat text the tests know: the samples
+// file, plus the texts the issue reproduced cut short in full, each also
+// with CRLF line ends and re-indented.
+func mdstatFixtures(t testing.TB) map[string]string {
+	out := map[string]string{}
 	for id, text := range loadSamples(t) {
 		if strings.HasPrefix(id, "mdstat-") {
-			full, err := omv.ParseMDStat([]byte(text))
-			require.NoError(t, err, id)
-			bad := map[string]bool{}
-			for _, a := range full {
-				bad[a.Device] = a.Degraded || a.State == omv.RAIDInactive
+			out[id] = text
+		}
+	}
+	out["delayed"] = "Personalities : [raid1]\nmd1 : active raid1 sdb2[1] sda2[0]\n      524224 blocks super 1.2 [2/2] [UU]\n        resync=DELAYED\n\nunused devices: <none>\n"
+	out["check"] = "Personalities : [raid1]\nmd2 : active raid1 sdb3[1] sda3[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      [========>............]  check = 42.0% (420/1000) finish=1.0min speed=100K/sec\n\nunused devices: <none>\n"
+	out["replacement"] = "Personalities : [raid6] [raid5] [raid4]\nmd0 : active raid5 sdk1[5](R) sdf1[4](S) sde1[3] sdd1[2] sdc1[1] sdb1[0]\n      5860147200 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/4] [UUUU]\n      [==>..................]  recovery = 12.9% (252631104/1953382400) finish=179.5min speed=157902K/sec\n      bitmap: 0/15 pages [0KB], 65536KB chunk\n\nunused devices: <none>\n"
+	for id, text := range maps.Clone(out) {
+		out[id+"/crlf"] = strings.ReplaceAll(text, "\n", "\r\n")
+		lines := strings.Split(text, "\n")
+		for i, l := range lines {
+			if strings.HasPrefix(l, " ") || strings.HasPrefix(l, "\t") {
+				lines[i] = "  " + strings.TrimSpace(l)
 			}
-			for n := range len(text) {
-				got, err := omv.ParseMDStat([]byte(text[:n]))
-				if err != nil {
-					continue
-				}
-				for _, a := range got {
-					if bad[a.Device] {
-						assert.NotEqual(t, omv.RAIDClean, a.State, "%s cut at %d: %s", id, n, a)
-					}
+		}
+		out[id+"/reindented"] = strings.Join(lines, "\n")
+	}
+	return out
+}
+
+// Cut at every byte, no fixture gives a clean verdict for an array that
+// is not clean in the whole text (issue 15): the verdict turns unknown,
+// stays what it was, or the parser errs.
+func TestTruncatedTextNeverClean(t *testing.T) {
+	t.Parallel()
+	for id, text := range mdstatFixtures(t) {
+		full, err := omv.ParseMDStat([]byte(text))
+		require.NoError(t, err, id)
+		whole := map[string]omv.RAIDState{}
+		for _, a := range full {
+			require.NotEqual(t, omv.RAIDUnknown, a.State, "%s: %s", id, a)
+			whole[a.Device] = a.State
+		}
+		for n := range len(text) {
+			got, err := omv.ParseMDStat([]byte(text[:n]))
+			if err != nil {
+				continue
+			}
+			for _, a := range got {
+				if a.State == omv.RAIDClean {
+					assert.Equal(t, omv.RAIDClean, whole[a.Device], "%s cut at %d: %s", id, n, a)
 				}
 			}
+		}
+	}
+	for id, text := range loadSamples(t) {
+		if strings.HasPrefix(id, "mdstat-") {
 			continue
 		}
 		full, err := omv.ParseDetail([]byte(text))
