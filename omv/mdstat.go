@@ -69,7 +69,8 @@ type ArrayHealth struct {
 	Members  []Member
 	Sync     *SyncProgress // nil when no sync runs or waits
 	// Reason says why State is RAIDUnknown: the text was cut inside the
-	// array's block, or its status line was incomplete.
+	// array's block, its status line was incomplete, or a line in the
+	// block was not one this parser knows (quoted).
 	Reason string
 }
 
@@ -210,6 +211,12 @@ var (
 	reNear     = regexp.MustCompile(`\b(\d{1,2}) near-copies\b`)
 	reProgress = regexp.MustCompile(`(recovery|resync|check|reshape|repair)\s*=\s*([\d.]+)%\s*(?:\((\d+)/(\d+)\))?\s*(?:finish=([\d.]+)min)?\s*(?:speed=(\d+)K/sec)?`)
 	rePending  = regexp.MustCompile(`(recovery|resync|check|reshape|repair)\s*=\s*(DELAYED|PENDING)`)
+
+	// Whole lines the kernel prints inside an array's block (md.c
+	// md_seq_show, status_resync; md-bitmap.c md_bitmap_status).
+	reProgressLine = regexp.MustCompile(`^(?:\[[=>.]*\]\s*)?(?:recovery|resync|check|reshape|repair)\s*=\s*[\d.]+%\s*\(\d+/\d+\)\s*finish=[\d.]+min\s*speed=\d+K/sec$`)
+	rePendingLine  = regexp.MustCompile(`^(?:recovery|resync|check|reshape|repair)\s*=\s*(?:DELAYED|PENDING)$`)
+	reBitmapLine   = regexp.MustCompile(`^bitmap: \d+/\d+ pages \[\d+KB\], \d+KB chunk(?:, file: .+)?$`)
 )
 
 // ParseMDStat parses the text of /proc/mdstat into one verdict per array,
@@ -223,13 +230,16 @@ var (
 // its block is complete — the status line with its [n/m] [U_] map (for a
 // redundant level) is there and the block is closed by the next array or
 // by the trailing "unused devices:" line, which the kernel always prints.
-// Otherwise the array is RAIDUnknown and Reason says why.
+// A line inside a block that is none of the kernel's (status, progress,
+// resync=DELAYED/PENDING, bitmap) makes that array RAIDUnknown too, with
+// the line in Reason. Otherwise the array is RAIDUnknown and Reason says why.
 func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 	var out []ArrayHealth
 	var cur *ArrayHealth
 	inactive := map[int]bool{}
 	status := map[int]bool{} // a complete "… blocks …" status line was seen
 	closed := map[int]bool{} // the block ended at the next array or "unused devices"
+	odd := map[int]string{}  // the first line in the block this parser does not know
 	near := map[int]int{}    // RAID 10 "n near-copies"
 	sawHeader := false
 	for _, line := range strings.Split(string(text), "\n") {
@@ -313,8 +323,17 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 			}
 			continue
 		}
-		if !strings.Contains(line, "=") {
-			continue // bitmap and other lines
+		switch {
+		case reBitmapLine.MatchString(trimmed):
+			continue
+		case !reProgressLine.MatchString(trimmed) && !rePendingLine.MatchString(trimmed):
+			// A line this parser does not know (an old kernel's
+			// "Event:", a wrapped progress line) may change the verdict:
+			// it makes the array unknown.
+			if _, seen := odd[len(out)-1]; !seen {
+				odd[len(out)-1] = trimmed
+			}
+			continue
 		}
 		if m := rePending.FindStringSubmatch(line); m != nil {
 			cur.Sync = &SyncProgress{Action: syncAction(m[1]), Pending: true}
@@ -350,6 +369,13 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 			(strings.EqualFold(h.Level, "raid10") && raid10Dead(near[i], h.Slots, h.Missing))
 		h.verdict(inactive[i], dead)
 		switch {
+		case odd[i] != "":
+			h.State = RAIDUnknown
+			l := odd[i]
+			if len(l) > 80 {
+				l = l[:80] + "…"
+			}
+			h.Reason = fmt.Sprintf("unrecognised line %q", l)
 		case !closed[i]:
 			// The text ends inside the block: a progress line, the
 			// status map or a member may be missing, so nothing stands.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/thehomelab/homelab/omv"
+	"github.com/thehomelab/homelab/omv/omvtest"
 )
 
 // loadSamples splits testdata/mdstat-samples.txt (a verbatim copy of the
@@ -165,11 +166,12 @@ func TestEverySampleCovered(t *testing.T) {
 func TestParseMDStatEdgeCases(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name  string
-		text  string
-		state omv.RAIDState
-		dev   string
-		err   bool
+		name   string
+		text   string
+		state  omv.RAIDState
+		dev    string
+		reason string
+		err    bool
 	}{
 		{name: "delayed resync is not a 0% resync", dev: "md1", state: omv.RAIDDelayed,
 			text: "Personalities : [raid1]\nmd1 : active raid1 sdb2[1] sda2[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      \tresync=DELAYED\n\nunused devices: <none>\n"},
@@ -217,6 +219,14 @@ func TestParseMDStatEdgeCases(t *testing.T) {
 			text: "md0 : active raid1 sda1[0] sdb1[1]\n      1000 blocks [2/2] [U]\nunused devices: <none>\n"},
 		{name: "complete text without the unused devices line is not clean", dev: "md0", state: omv.RAIDUnknown,
 			text: "md0 : active raid1 sda1[0] sdb1[1]\n  1000 blocks [2/2] [UU]\n"},
+		{name: "issue 15: a 2.4 kernel's Event line and a wrapped progress line are unknown", dev: "md0", state: omv.RAIDUnknown,
+			reason: `unrecognised line "[>....................]  recovery =  0.4% (1024/208704)"`,
+			text:   "Personalities : [raid1]\nread_ahead 1024 sectors\nmd0 : active raid1 sdb1[1] sda1[0]\n      208704 blocks [2/2] [UU]\n      [>....................]  recovery =  0.4% (1024/208704)\nfinish=276.9min speed=12K/sec\nEvent: 7\nunused devices: <none>\n"},
+		{name: "an Event line in a clean array is unknown", dev: "md0", state: omv.RAIDUnknown,
+			reason: `unrecognised line "Event: 7"`,
+			text:   "md0 : active raid1 sdb1[1] sda1[0]\n      208704 blocks [2/2] [UU]\nEvent: 7\nunused devices: <none>\n"},
+		{name: "bitmap with a file is known", dev: "md0", state: omv.RAIDClean,
+			text: "md0 : active raid1 sdb1[1] sda1[0]\n      208704 blocks [2/2] [UU]\n      bitmap: 1/2 pages [4KB], 65536KB chunk, file: /var/md0-bitmap\n\nunused devices: <none>\n"},
 		{name: "garbage", text: "hello world\nfoo : bar\n", err: true},
 		{name: "empty", text: "", err: true},
 	}
@@ -231,7 +241,11 @@ func TestParseMDStatEdgeCases(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, got, 1)
 			assert.Equal(t, tt.dev, got[0].Device)
-			assert.Equal(t, tt.state, got[0].State)
+			assert.Equal(t, tt.state, got[0].State, got[0].String())
+			if tt.reason != "" {
+				assert.Equal(t, tt.reason, got[0].Reason)
+				assert.Contains(t, got[0].String(), tt.reason)
+			}
 		})
 	}
 }
@@ -393,4 +407,29 @@ func TestParseDetailEdgeCases(t *testing.T) {
 	}
 	_, err := omv.ParseDetail([]byte("mdadm: cannot open /dev/md9: No such file or directory\n"))
 	assert.ErrorIs(t, err, omv.ErrParse)
+}
+
+// The fake's /proc/mdstat parses to a verdict in every state it can be
+// put in: the parser knows every line the fake (which copies md.c) prints.
+func TestParseMDStatOfTheFake(t *testing.T) {
+	t.Parallel()
+	srv := omvtest.Start(t)
+	verdict := func() omv.ArrayHealth {
+		t.Helper()
+		got, err := omv.ParseMDStat([]byte(srv.MDStat()))
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		assert.Empty(t, got[0].Reason, srv.MDStat())
+		return got[0]
+	}
+	assert.Equal(t, omv.RAIDClean, verdict().State)
+	require.NoError(t, srv.StartSync("md0", "check", false))
+	assert.Equal(t, omv.RAIDChecking, verdict().State)
+	require.NoError(t, srv.StartSync("md0", "resync", true))
+	assert.Equal(t, omv.RAIDDelayed, verdict().State)
+	require.NoError(t, srv.FailMember("md0", "sdb"))
+	assert.True(t, verdict().Degraded)
+	require.NoError(t, srv.RemoveMember("md0", "sdb"))
+	require.NoError(t, srv.AddMember("md0", "sdb"))
+	assert.Equal(t, omv.RAIDRecovering, verdict().State)
 }
