@@ -31,11 +31,14 @@ const (
 // mdadm --detail output.
 var ErrParse = errors.New("cannot parse raid status")
 
-// Member is one member device of an array.
+// Member is one member device of an array. ParseDetail knows every field;
+// ParseMDStat knows the device, its descriptor index and flags, and marks
+// Rebuilding only for a replacement (R) while a recovery runs, because
+// /proc/mdstat does not say which slot a member holds.
 type Member struct {
 	Device      string // "sda1" (mdstat) or "/dev/sda1" (mdadm --detail)
-	Slot        int    // RaidDevice slot; -1 when not in a slot (spare, faulty) or unknown
-	Index       int    // mdstat descriptor index [n]; -1 when unknown
+	Slot        int    // RaidDevice slot; -1 when not in a slot (spare, faulty) or unknown (always, from mdstat)
+	Index       int    // descriptor index: mdstat's [n], mdadm's Number; -1 when unknown
 	Faulty      bool
 	Spare       bool
 	Rebuilding  bool
@@ -351,15 +354,18 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 	for i := range out {
 		h := &out[i]
 		h.Degraded = !inactive[i] && (len(h.Faulty) > 0 || len(h.Missing) > 0 || (h.Slots > 0 && h.Working < h.Slots))
+		// mdstat's [n] is the member's descriptor index, not its slot
+		// (md.c prints rdev->desc_nr): slots stay unknown. What it does
+		// say is which members are spare (S) and which one is being built
+		// as a replacement (R); which member a plain recovery rebuilds
+		// it does not say. ParseDetail has both.
 		for j := range h.Members {
 			mem := &h.Members[j]
 			switch {
 			case mem.Spare:
 				h.Spares = append(h.Spares, mem.Device)
-			case !mem.Faulty && h.Sync != nil && !h.Sync.Pending && h.Sync.Action == "recovery" && h.Slots > 0 && mem.Index >= h.Slots:
+			case mem.Replacement && !mem.Faulty && h.Sync != nil && !h.Sync.Pending && h.Sync.Action == "recovery":
 				mem.Rebuilding = true
-			case !mem.Faulty && !mem.Replacement && h.Slots > 0 && mem.Index < h.Slots:
-				mem.Slot = mem.Index
 			}
 		}
 		if inactive[i] {

@@ -433,3 +433,46 @@ func TestParseMDStatOfTheFake(t *testing.T) {
 	require.NoError(t, srv.AddMember("md0", "sdb"))
 	assert.Equal(t, omv.RAIDRecovering, verdict().State)
 }
+
+// mdstat's [n] is a descriptor index, not a slot (issue 15): slots stay
+// unknown, a replacement (R) is the member rebuilding, spares are spares.
+func TestParseMDStatMembers(t *testing.T) {
+	t.Parallel()
+	type mem struct {
+		dev                                string
+		slot, index                        int
+		rebuilding, spare, faulty, replace bool
+	}
+	tests := []struct {
+		name string
+		text string
+		want []mem
+	}{
+		{"replacement with an in-sync member at index 2",
+			"md0 : active raid1 sdc1[3](R) sdb1[2] sda1[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      [=>...................]  recovery =  5.0% (50/1000) finish=1.0min speed=100K/sec\n\nunused devices: <none>\n",
+			[]mem{{dev: "sdc1", slot: -1, index: 3, rebuilding: true, replace: true}, {dev: "sdb1", slot: -1, index: 2}, {dev: "sda1", slot: -1, index: 0}}},
+		{"index 1 alone in a mirror missing slot 1",
+			"md0 : active raid1 sda1[1]\n      1000 blocks super 1.2 [2/1] [U_]\n\nunused devices: <none>\n",
+			[]mem{{dev: "sda1", slot: -1, index: 1}}},
+		{"plain recovery: which member rebuilds is not said",
+			"md0 : active raid1 sda1[2] sdb1[1]\n      208704 blocks [2/1] [_U]\n      [>....................]  recovery =  0.4% (1024/208704) finish=276.9min speed=12K/sec\n\nunused devices: <none>\n",
+			[]mem{{dev: "sda1", slot: -1, index: 2}, {dev: "sdb1", slot: -1, index: 1}}},
+		{"spare and faulty",
+			"md0 : active raid1 sdc1[2](S) sdb1[1](F) sda1[0]\n      1000 blocks [2/1] [U_]\n\nunused devices: <none>\n",
+			[]mem{{dev: "sdc1", slot: -1, index: 2, spare: true}, {dev: "sdb1", slot: -1, index: 1, faulty: true}, {dev: "sda1", slot: -1, index: 0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := omv.ParseMDStat([]byte(tt.text))
+			require.NoError(t, err)
+			require.Len(t, got, 1)
+			var have []mem
+			for _, m := range got[0].Members {
+				have = append(have, mem{dev: m.Device, slot: m.Slot, index: m.Index, rebuilding: m.Rebuilding,
+					spare: m.Spare, faulty: m.Faulty, replace: m.Replacement})
+			}
+			assert.Equal(t, tt.want, have)
+		})
+	}
+}
