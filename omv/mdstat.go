@@ -77,9 +77,23 @@ type ArrayHealth struct {
 	Reason string
 }
 
-// OK reports an array that serves data with full redundancy.
+// OK answers the question of a cron check: can the array be left alone?
+// It is true for an array that serves data with every member present and
+// none faulty, also while the kernel works on it by plan: a scheduled
+// check (scrub), a resync that runs or waits (DELAYED/PENDING), a reshape,
+// or a rebuild onto a replacement (R) while every member is in sync. It is
+// false for degraded (a member missing or faulty, rebuilding or not),
+// failed, inactive and unknown (the text did not say: a check that cannot
+// tell must not pass).
 func (h ArrayHealth) OK() bool {
-	return !h.Degraded && (h.State == RAIDClean || h.State == RAIDChecking)
+	if h.Degraded || len(h.Faulty) > 0 {
+		return false
+	}
+	switch h.State {
+	case RAIDClean, RAIDChecking, RAIDResyncing, RAIDReshaping, RAIDDelayed, RAIDRecovering:
+		return true
+	}
+	return false
 }
 
 // String summarises the verdict, e.g. "md0 raid1 recovering 12.6% (degraded, missing slot 0)".

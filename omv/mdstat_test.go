@@ -476,3 +476,39 @@ func TestParseMDStatMembers(t *testing.T) {
 		})
 	}
 }
+
+// OK() is what a cron check alarms on: quiet for planned work on a whole
+// array, loud for anything missing, failed or not known (issue 15).
+func TestOKForACronCheck(t *testing.T) {
+	t.Parallel()
+	const head, tail = "Personalities : [raid1] [raid5]\n", "\nunused devices: <none>\n"
+	tests := []struct {
+		name string
+		text string
+		ok   bool
+	}{
+		{"clean", "md0 : active raid1 sdb1[1] sda1[0]\n      1000 blocks [2/2] [UU]\n", true},
+		{"scheduled check", "md0 : active raid1 sdb1[1] sda1[0]\n      1000 blocks [2/2] [UU]\n      [====>................]  check = 20.0% (200/1000) finish=1.0min speed=100K/sec\n", true},
+		{"delayed resync", "md0 : active raid1 sdb1[1] sda1[0]\n      1000 blocks [2/2] [UU]\n      \tresync=DELAYED\n", true},
+		{"resync of a whole mirror", "md0 : active raid1 sdb1[1] sda1[0]\n      1000 blocks [2/2] [UU]\n      [====>................]  resync = 20.0% (200/1000) finish=1.0min speed=100K/sec\n", true},
+		{"rebuild onto a replacement, every member in sync", "md0 : active raid5 sde1[4](R) sdd1[3] sdc1[2] sdb1[1] sda1[0]\n      3000 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/4] [UUUU]\n      [==>..................]  recovery = 12.9% (129/1000) finish=1.0min speed=100K/sec\n", true},
+		{"degraded", "md0 : active raid1 sda1[0]\n      1000 blocks [2/1] [U_]\n", false},
+		{"degraded and delayed", "md0 : active raid1 sda1[0]\n      1000 blocks [2/1] [U_]\n      \tresync=DELAYED\n", false},
+		{"recovering onto a missing slot", "md0 : active raid1 sdb1[2] sda1[0]\n      1000 blocks [2/1] [U_]\n      [==>..................]  recovery = 12.9% (129/1000) finish=1.0min speed=100K/sec\n", false},
+		{"faulty member", "md0 : active raid1 sdb1[1](F) sda1[0]\n      1000 blocks [2/1] [U_]\n", false},
+		{"inactive", "md0 : inactive sda1[0](S)\n      1000 blocks super 1.2\n", false},
+		{"failed", "md0 : active raid5 sda1[0] sdb1[1]\n      3000 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/2] [UU__]\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := omv.ParseMDStat([]byte(head + tt.text + tail))
+			require.NoError(t, err)
+			require.Len(t, got, 1)
+			assert.Equal(t, tt.ok, got[0].OK(), got[0].String())
+		})
+	}
+	unknown, err := omv.ParseMDStat([]byte(head + "md0 : active raid1 sdb1[1] sda1[0]\n      1000 blocks [2/2] [UU]\n"))
+	require.NoError(t, err)
+	assert.False(t, unknown[0].OK(), "a check that cannot tell must not pass")
+}

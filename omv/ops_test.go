@@ -188,6 +188,7 @@ func TestRAIDHealthUnderFaults(t *testing.T) {
 	require.NoError(t, srv.StartSync("md0", "resync", true))
 	h, _, _ = healthBoth(t, srv, c)
 	assert.Equal(t, omv.RAIDDelayed, h.State)
+	assert.True(t, h.OK(), "a delayed resync of a whole mirror is no alarm")
 	require.NoError(t, srv.ResumeSync("md0"))
 	srv.Advance(time.Minute)
 	h, _, _ = healthBoth(t, srv, c)
