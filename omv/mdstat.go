@@ -73,7 +73,7 @@ type ArrayHealth struct {
 	Sync     *SyncProgress // nil when no sync runs or waits
 	// Reason says why State is RAIDUnknown: the text was cut inside the
 	// array's block, its status line was incomplete, or a line in the
-	// block was not one this parser knows (quoted).
+	// block was not one this parser knows (quoted); "" otherwise.
 	Reason string
 }
 
@@ -551,6 +551,7 @@ func ParseDetail(text []byte) (ArrayHealth, error) {
 		// count (both printed for every running array) nothing says the
 		// array is whole.
 		h.State = RAIDUnknown
+		h.Reason = "no State line or Active Devices count (text cut short)"
 	}
 	return h, nil
 }

@@ -338,9 +338,18 @@ func FuzzParseMDStat(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, a := range arrays {
+		for i, a := range arrays {
 			if a.State == "" {
 				t.Fatalf("empty verdict for %q", a.Device)
+			}
+			if a.State == omv.RAIDClean && i == len(arrays)-1 && !strings.Contains(string(data), "unused devices") {
+				t.Fatalf("clean without a closed block: %+v", a)
+			}
+			if a.State == omv.RAIDUnknown && a.Reason == "" {
+				t.Fatalf("unknown without a reason: %+v", a)
+			}
+			if a.State != omv.RAIDUnknown && a.Reason != "" {
+				t.Fatalf("a reason without unknown: %+v", a)
 			}
 			if a.Sync != nil && (a.Sync.Speed < 0 || a.Sync.ETA < 0) {
 				t.Fatalf("negative progress %+v", a.Sync)
@@ -370,6 +379,9 @@ func FuzzParseDetail(f *testing.F) {
 		}
 		if h.State == omv.RAIDClean && h.Degraded {
 			t.Fatalf("clean but degraded: %+v", h)
+		}
+		if (h.State == omv.RAIDUnknown) != (h.Reason != "") {
+			t.Fatalf("reason and unknown disagree: %+v", h)
 		}
 		_ = h.String()
 	})
