@@ -774,3 +774,39 @@ func TestEnsureResults(t *testing.T) {
 	assert.Equal(t, "unchanged", omv.Unchanged.String())
 	assert.Equal(t, "deleted", omv.Deleted.String())
 }
+
+// Log streams a job's lines and ends a failed job with its error; Wait
+// afterwards returns the same result without asking OMV again.
+func TestJobLogFailure(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	ctx := t.Context()
+	_, err := c.SMB.EnsureShare(ctx, "1a2b3c4d-0003-4000-8000-00000000000c", omv.SMBShareOptions{ReadOnly: true})
+	require.NoError(t, err)
+	srv.FailJobs("Failed to execute command 'omv-salt deploy run samba': exit code '1'")
+	job, err := c.Config.StartApply(ctx)
+	require.NoError(t, err)
+	var last error
+	n := 0
+	for line, err := range job.Log(ctx) {
+		n++
+		if err != nil {
+			assert.Empty(t, line)
+			last = err
+		}
+	}
+	require.ErrorIs(t, last, omv.ErrJobFailed)
+	assert.Contains(t, last.Error(), "exit code '1'")
+	before := srv.MethodCalls()["Exec.getOutput"]
+	require.ErrorIs(t, job.Wait(ctx), omv.ErrJobFailed)
+	assert.Equal(t, before, srv.MethodCalls()["Exec.getOutput"], "Wait after the end asks nothing")
+
+	// Breaking out of the loop early is fine; Wait finishes the job.
+	srv.FailJobs("")
+	job, err = c.Config.StartApply(ctx)
+	require.NoError(t, err)
+	for range job.Log(ctx) {
+		break
+	}
+	require.NoError(t, job.Wait(ctx))
+}
