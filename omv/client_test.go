@@ -118,25 +118,34 @@ func TestDefaultPath(t *testing.T) {
 // included, and says which option to raise.
 func TestWithTimeoutBoundsCall(t *testing.T) {
 	t.Parallel()
-	srv, c := newPair(t, nil, omv.WithTimeout(100*time.Millisecond))
-	require.NoError(t, c.Login(t.Context()))
-	srv.SetLatency(time.Second)
+	// Logins run under a deadline of their own, so that only the calls
+	// under test meet WithTimeout (a loaded CI machine may be slow).
+	login := func(c *omv.Client) {
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		require.NoError(t, c.Login(ctx))
+	}
+	srv, c := newPair(t, nil, omv.WithTimeout(200*time.Millisecond))
+	login(c)
+	srv.SetLatency(5 * time.Second)
 	start := time.Now()
 	_, err := c.Disks.List(context.Background())
 	require.ErrorIs(t, err, omv.ErrUnavailable)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), "WithTimeout")
-	assert.Less(t, time.Since(start), 900*time.Millisecond)
+	assert.Less(t, time.Since(start), 4*time.Second)
+	srv.SetLatency(0) // Close logs out
 
-	// Retries count against the same bound.
-	srv2, c2 := newPair(t, nil, omv.WithTimeout(150*time.Millisecond), omv.WithRetries(20), omv.WithRetryBackoff(100*time.Millisecond))
-	require.NoError(t, c2.Login(t.Context()))
+	// Retries count against the same bound: 20 retries from 100 ms
+	// apart would take over 10 s.
+	srv2, c2 := newPair(t, nil, omv.WithTimeout(200*time.Millisecond), omv.WithRetries(20), omv.WithRetryBackoff(100*time.Millisecond))
+	login(c2)
 	srv2.Inject(omvtest.Fault{RPC: "DiskMgmt.enumerateDevices", Status: 503, Message: "busy"})
 	start = time.Now()
 	_, err = c2.Disks.List(context.Background())
 	require.ErrorIs(t, err, omv.ErrUnavailable)
-	assert.Less(t, time.Since(start), 900*time.Millisecond)
-	assert.Less(t, srv2.MethodCalls()["DiskMgmt.enumerateDevices"], 5, "the bound cut the retries short")
+	assert.Less(t, time.Since(start), 4*time.Second)
+	assert.Less(t, srv2.MethodCalls()["DiskMgmt.enumerateDevices"], 10, "the bound cut the retries short")
 }
 
 // Every error the package returns matches its class sentinel.
