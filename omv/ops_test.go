@@ -372,7 +372,7 @@ func TestFilesystemsFoldersUsersQuotas(t *testing.T) {
 	assert.Equal(t, "HOME", st.Workgroup)
 }
 
-func TestEnsureShareIdempotent(t *testing.T) {
+func TestProvisionShareIdempotent(t *testing.T) {
 	t.Parallel()
 	for _, v := range []omvtest.Version{omvtest.V6, omvtest.V7, omvtest.V85} {
 		t.Run(v.String(), func(t *testing.T) {
@@ -412,7 +412,7 @@ func TestEnsureShareIdempotent(t *testing.T) {
 	}
 }
 
-func TestEnsureShareApplyFailure(t *testing.T) {
+func TestProvisionShareApplyFailure(t *testing.T) {
 	t.Parallel()
 	srv, c := newPair(t, nil)
 	ctx := t.Context()
@@ -443,11 +443,11 @@ func TestEnsureShareApplyFailure(t *testing.T) {
 	assert.Equal(t, []string{"quota of carol = 1 GiB"}, lines(res.Changes))
 }
 
-func TestEnsureShareOnSeededShareIsNoop(t *testing.T) {
+func TestProvisionShareOnSeededShareIsNoop(t *testing.T) {
 	t.Parallel()
 	srv, c := newPair(t, nil)
 	ctx := t.Context()
-	// Give docker an email: an EnsureShare without one must not clear it.
+	// Give docker an email: a ProvisionShare without one must not clear it.
 	_, changed, err := userOf(c.Users.Ensure(ctx, omv.UserSpec{Name: "docker", Email: "d@example.org"}))
 	require.NoError(t, err)
 	require.True(t, changed)
@@ -544,8 +544,8 @@ func TestPrivilegesAndShareRemoval(t *testing.T) {
 }
 
 // A quota OMV can only show rounded (1500 MiB reads back as 1.46 GiB) must
-// not make EnsureShare rewrite it on every run.
-func TestEnsureShareNonRoundQuotaIdempotent(t *testing.T) {
+// not make ProvisionShare rewrite it on every run.
+func TestProvisionShareNonRoundQuotaIdempotent(t *testing.T) {
 	t.Parallel()
 	srv, c := newPair(t, nil)
 	ctx := t.Context()
@@ -629,10 +629,10 @@ func TestSMBShareOptions(t *testing.T) {
 	assert.False(t, sh.Browseable)
 }
 
-// A session that ends in the middle of EnsureShare (or of an apply's
+// A session that ends in the middle of ProvisionShare (or of an apply's
 // polling) costs one login; every write is sent once and the result is
 // applied, not half done.
-func TestEnsureShareSessionExpiresMidSequence(t *testing.T) {
+func TestProvisionShareSessionExpiresMidSequence(t *testing.T) {
 	t.Parallel()
 	for _, method := range []string{"ShareMgmt.setPrivileges", "SMB.setShare", "Quota.set", "Config.applyChangesBg", "Exec.getOutput"} {
 		t.Run(method, func(t *testing.T) {
@@ -660,8 +660,8 @@ func TestEnsureShareSessionExpiresMidSequence(t *testing.T) {
 }
 
 // Changing a user who has SSH keys also marks OMV's ssh module dirty
-// (ssh.inc onUser); EnsureShare must deploy it to leave OMV clean.
-func TestEnsureShareUserWithSSHKeys(t *testing.T) {
+// (ssh.inc onUser); ProvisionShare must deploy it to leave OMV clean.
+func TestProvisionShareUserWithSSHKeys(t *testing.T) {
 	t.Parallel()
 	srv, c := newPair(t, nil)
 	ctx := t.Context()
