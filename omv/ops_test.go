@@ -316,7 +316,7 @@ func TestFilesystemsFoldersUsersQuotas(t *testing.T) {
 	require.Error(t, err)
 
 	// Quotas: units converted, read back.
-	changed, err = c.Quotas.SetUser(ctx, fs.UUID, "alice", 1500<<20)
+	changed, err = quotaChanged(c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: fs.UUID, User: "alice", Limit: 1500 << 20}))
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.Equal(t, int64(1500<<10), srv.Quota(fs.UUID, "alice"), "stored as KiB")
@@ -331,7 +331,7 @@ func TestFilesystemsFoldersUsersQuotas(t *testing.T) {
 	// OMV reports 1536000 KiB as 1.46 GiB (binary_format cuts to two
 	// decimals); whole units read back exactly.
 	assert.Equal(t, map[string]int64{"alice": 1567663063, "docker": 200 << 30, "proxmox": 500 << 30}, byName)
-	changed, err = c.Quotas.SetUser(ctx, fs.UUID, "alice", 1500<<20)
+	changed, err = quotaChanged(c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: fs.UUID, User: "alice", Limit: 1500 << 20}))
 	require.NoError(t, err)
 	assert.False(t, changed, "1.46 GiB as OMV shows it is the 1500 MiB asked for")
 	assert.Equal(t, int64(1500<<10), srv.Quota(fs.UUID, "alice"))
@@ -339,13 +339,13 @@ func TestFilesystemsFoldersUsersQuotas(t *testing.T) {
 	// Quota.set replaces the list: changing docker must not cut alice's
 	// 1.46 GiB to 1 GiB (OMV truncates a fractional bhardlimit) nor touch
 	// proxmox's 500 GiB.
-	changed, err = c.Quotas.SetUser(ctx, fs.UUID, "docker", 300<<30)
+	changed, err = quotaChanged(c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: fs.UUID, User: "docker", Limit: 300 << 30}))
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.Equal(t, int64(300<<20), srv.Quota(fs.UUID, "docker"))
 	assert.Equal(t, int64(500<<20), srv.Quota(fs.UUID, "proxmox"))
 	assert.InDelta(t, 1500<<10, srv.Quota(fs.UUID, "alice"), 1500<<10/100, "within OMV's display precision")
-	changed, err = c.Quotas.SetUser(ctx, fs.UUID, "alice", 1000) // rounds up to 1 KiB
+	changed, err = quotaChanged(c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: fs.UUID, User: "alice", Limit: 1000})) // rounds up to 1 KiB
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.Equal(t, int64(1), srv.Quota(fs.UUID, "alice"))
@@ -771,6 +771,25 @@ func TestEnsureResults(t *testing.T) {
 	assert.Equal(t, omv.Updated, s.Action)
 	assert.Equal(t, []string{"read only: false → true"}, lines(s.Changes))
 
+	q, err := c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: omvtest.FilesystemUUID, User: "gina", Limit: 1 << 30})
+	require.NoError(t, err)
+	assert.Equal(t, omv.Created, q.Action)
+	assert.Equal(t, []string{"added quota of gina 1 GiB"}, lines(q.Changes))
+	assert.Equal(t, int64(1<<30), q.Quota.HardLimit)
+	q, err = c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: omvtest.FilesystemUUID, User: "gina", Limit: 1500 << 20})
+	require.NoError(t, err)
+	assert.Equal(t, omv.Updated, q.Action)
+	assert.Equal(t, []string{"quota of gina: 1 GiB → 1500 MiB"}, lines(q.Changes))
+	q, err = c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: omvtest.FilesystemUUID, User: "gina", Limit: 1500 << 20})
+	require.NoError(t, err)
+	assert.False(t, q.Changed())
+	q, err = c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: omvtest.FilesystemUUID, User: "gina"})
+	require.NoError(t, err)
+	assert.Equal(t, omv.Deleted, q.Action)
+	assert.Equal(t, []string{"removed quota of gina 1.46 GiB"}, lines(q.Changes))
+	_, err = c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: omvtest.FilesystemUUID, User: "gina", Limit: -1})
+	assert.ErrorIs(t, err, omv.ErrInvalid)
+
 	assert.Equal(t, "unchanged", omv.Unchanged.String())
 	assert.Equal(t, "deleted", omv.Deleted.String())
 }
@@ -810,3 +829,5 @@ func TestJobLogFailure(t *testing.T) {
 	}
 	require.NoError(t, job.Wait(ctx))
 }
+
+func quotaChanged(r omv.QuotaResult, err error) (bool, error) { return r.Changed(), err }
