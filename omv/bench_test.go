@@ -60,10 +60,10 @@ func BenchmarkRAIDHealthFromText(b *testing.B) {
 	})
 }
 
-// BenchmarkEnsureShareNoop runs EnsureShare on a share that already
+// BenchmarkProvisionShareNoop runs ProvisionShare on a share that already
 // matches, against the fake with 2 ms per call, next to the naive way
 // (write everything, then apply).
-func BenchmarkEnsureShareNoop(b *testing.B) {
+func BenchmarkProvisionShareNoop(b *testing.B) {
 	spec := omv.ShareSpec{Name: "photos", Filesystem: omvtest.FilesystemUUID,
 		Owner: omv.UserSpec{Name: "carol", Password: secret.New("pw")}, Quota: 10 << 30}
 	setup := func(b *testing.B) (*omvtest.Server, *omv.Client) {

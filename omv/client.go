@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +54,7 @@ type Client struct {
 	endpoint string
 	hc       *http.Client
 	cfg      clientcfg.Config
+	maxBody  int64
 
 	loginMu sync.Mutex // serialises logins
 	mu      sync.Mutex // guards the fields below
@@ -107,6 +109,10 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, errf("new client", ErrInvalid, strings.TrimPrefix(err.Error(), "omv: "))
 	}
+	limit := int64(maxBody)
+	if cfg.maxBody > 0 {
+		limit = cfg.maxBody
+	}
 	if t, ok := hc.Transport.(*httpx.Transport); ok && cfg.retryBackoff > 0 {
 		t.Backoff = poll.Backoff{Initial: cfg.retryBackoff, Max: 8 * cfg.retryBackoff}
 	}
@@ -114,6 +120,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		endpoint: u.String(),
 		hc:       hc,
 		cfg:      cfg.Config,
+		maxBody:  limit,
 		cookies:  map[string]*http.Cookie{},
 	}
 	c.Config = &ConfigService{c}
@@ -141,6 +148,16 @@ func (c *Client) String() string { return "omv.Client(" + c.endpoint + ", user "
 
 // GoString is String, so %#v does not print the session either.
 func (c *Client) GoString() string { return c.String() }
+
+// Format prints String for every verb (%v, %d, %x, %t, %e, %f, %c, %U…),
+// so that no verb walks the struct and prints the session id or cookies.
+func (c *Client) Format(f fmt.State, verb rune) {
+	s := c.String()
+	if verb == 'q' {
+		s = strconv.Quote(s)
+	}
+	_, _ = io.WriteString(f, s)
+}
 
 // Role reports the role OMV granted at login ("admin" or "user").
 func (c *Client) Role() string {
@@ -280,12 +297,18 @@ func (c *Client) do(ctx context.Context, o callOpts, service, method string, par
 	}
 	defer resp.Body.Close()
 	c.storeCookies(resp)
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	data, err := clientcfg.LimitedReadAll(resp.Body, c.maxBody)
 	c.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "omv rpc", slog.String("op", op),
 		slog.Int("status", resp.StatusCode), slog.Duration("duration", time.Since(start)))
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
+		}
+		if errors.Is(err, clientcfg.ErrTooLarge) {
+			// A reply cut at the cap would read as "unexpected end of
+			// JSON input"; say what happened instead.
+			return &Error{Op: op, StatusCode: resp.StatusCode, Message: fmt.Sprintf("reply too large: more than %d MiB", c.maxBody>>20),
+				Err: classed{ErrInvalid, err}}
 		}
 		return &Error{Op: op, StatusCode: resp.StatusCode, Message: "read reply: " + err.Error(), Err: classed{ErrUnavailable, err}}
 	}

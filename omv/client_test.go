@@ -3,10 +3,13 @@ package omv_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -115,25 +118,34 @@ func TestDefaultPath(t *testing.T) {
 // included, and says which option to raise.
 func TestWithTimeoutBoundsCall(t *testing.T) {
 	t.Parallel()
-	srv, c := newPair(t, nil, omv.WithTimeout(100*time.Millisecond))
-	require.NoError(t, c.Login(t.Context()))
-	srv.SetLatency(time.Second)
+	// Logins run under a deadline of their own, so that only the calls
+	// under test meet WithTimeout (a loaded CI machine may be slow).
+	login := func(c *omv.Client) {
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		require.NoError(t, c.Login(ctx))
+	}
+	srv, c := newPair(t, nil, omv.WithTimeout(200*time.Millisecond))
+	login(c)
+	srv.SetLatency(5 * time.Second)
 	start := time.Now()
 	_, err := c.Disks.List(context.Background())
 	require.ErrorIs(t, err, omv.ErrUnavailable)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), "WithTimeout")
-	assert.Less(t, time.Since(start), 900*time.Millisecond)
+	assert.Less(t, time.Since(start), 4*time.Second)
+	srv.SetLatency(0) // Close logs out
 
-	// Retries count against the same bound.
-	srv2, c2 := newPair(t, nil, omv.WithTimeout(150*time.Millisecond), omv.WithRetries(20), omv.WithRetryBackoff(100*time.Millisecond))
-	require.NoError(t, c2.Login(t.Context()))
+	// Retries count against the same bound: 20 retries from 100 ms
+	// apart would take over 10 s.
+	srv2, c2 := newPair(t, nil, omv.WithTimeout(200*time.Millisecond), omv.WithRetries(20), omv.WithRetryBackoff(100*time.Millisecond))
+	login(c2)
 	srv2.Inject(omvtest.Fault{RPC: "DiskMgmt.enumerateDevices", Status: 503, Message: "busy"})
 	start = time.Now()
 	_, err = c2.Disks.List(context.Background())
 	require.ErrorIs(t, err, omv.ErrUnavailable)
-	assert.Less(t, time.Since(start), 900*time.Millisecond)
-	assert.Less(t, srv2.MethodCalls()["DiskMgmt.enumerateDevices"], 5, "the bound cut the retries short")
+	assert.Less(t, time.Since(start), 4*time.Second)
+	assert.Less(t, srv2.MethodCalls()["DiskMgmt.enumerateDevices"], 10, "the bound cut the retries short")
 }
 
 // Every error the package returns matches its class sentinel.
@@ -361,6 +373,12 @@ func TestSecretNeverLeaks(t *testing.T) {
 		sid = ck
 	}
 	require.NotEmpty(t, sid)
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%t", "%e", "%E", "%f", "%g", "%c", "%U", "%o", "%b", "%10.3v"} {
+		printed := fmt.Sprintf(verb, c)
+		assert.NotContains(t, printed, sid, verb)
+		assert.NotContains(t, strings.ToLower(printed), strings.ToLower(hex.EncodeToString([]byte(sid))), verb)
+		assert.Contains(t, printed, "omv.Client(", verb)
+	}
 	printed := fmt.Sprintf("%v %+v %#v", c, c, c)
 	assert.NotContains(t, printed, sid)
 	require.NoError(t, c.Close())
@@ -504,4 +522,40 @@ func TestCloseDuringCallLeavesNoSession(t *testing.T) {
 	assert.Contains(t, err.Error(), "closed")
 	assert.Equal(t, 0, srv.Sessions())
 	assert.Equal(t, 1, srv.MethodCalls()["Session.login"], "no login after Close")
+}
+
+// A reply over the 32 MiB cap says it was too large, instead of reading as
+// cut-short JSON.
+func TestReplyTooLarge(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(string(body), `"login"`) {
+			_, _ = io.WriteString(w, `{"response":{"authenticated":true,"username":"admin","permissions":{"role":"admin"}},"error":null}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"response":"`)
+		chunk := strings.Repeat("x", 1<<20)
+		for range 3 {
+			_, _ = io.WriteString(w, chunk)
+		}
+		_, _ = io.WriteString(w, `","error":null}`)
+	}))
+	t.Cleanup(srv.Close)
+	assert.EqualValues(t, 32<<20, omv.MaxReply)
+	// The cap at 2 MiB for speed; the reply is 3 MiB.
+	c, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()), omv.WithRetries(0), omv.WithMaxReply(2<<20),
+		omv.WithCredentials(omvtest.AdminUser, secret.New(omvtest.AdminPassword)))
+	require.NoError(t, err)
+	var out string
+	err = c.Call(t.Context(), "Smart", "getExtendedInformation", map[string]any{"devicefile": "/dev/sda"}, &out)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "too large")
+	assert.Contains(t, err.Error(), "more than 2 MiB")
+	assert.NotContains(t, err.Error(), "unexpected end of JSON input")
+	assert.ErrorIs(t, err, omv.ErrInvalid)
+	var e *omv.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "Smart.getExtendedInformation", e.Op)
 }

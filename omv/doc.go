@@ -12,8 +12,8 @@
 //     WithLogger, WithFingerprint, WithRootCAs, WithHTTPClient); nil
 //     options are skipped; "/rpc.php" is filled in.
 //   - Ensure calls (c.SharedFolders.Ensure, c.Users.Ensure,
-//     c.Users.EnsureGroup, c.SMB.EnsureShare) return a result with the
-//     resource, Action and Changes, and Changed().
+//     c.Users.EnsureGroup, c.SMB.EnsureShare, c.Quotas.Ensure) return a
+//     result with the resource, Action and Changes, and Changed().
 //   - Background work: c.Config.StartApply and c.Filesystems.StartCreate
 //     return a *Job with Wait and Log; Apply and Create are Start then Wait.
 //   - Errors are *Error, matched by class with errors.Is (ErrNotFound,

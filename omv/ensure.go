@@ -157,10 +157,10 @@ func (c *Client) ProvisionShare(ctx context.Context, spec ShareSpec) (ShareResul
 	if sr.Changed() {
 		mark("smb share "+spec.Name, sr.Changes, "samba", "avahi")
 	}
-	if changed, err := c.Quotas.setUser(ctx, spec.Filesystem, spec.Owner.Name, spec.Quota, quotas); err != nil {
+	if qr, err := c.Quotas.setUser(ctx, spec.Filesystem, spec.Owner.Name, spec.Quota, quotas); err != nil {
 		return fail(err)
-	} else if changed {
-		mark("quota of "+spec.Owner.Name+" = "+formatLimit(spec.Quota), nil, "quota")
+	} else if qr.Changed() {
+		mark("quota of "+spec.Owner.Name+" = "+formatLimit(spec.Quota), qr.Changes, "quota")
 	}
 	// Deploy what this run changed, plus our modules left dirty by an
 	// earlier run whose apply failed or timed out.

@@ -107,3 +107,37 @@ func ExampleClient_ProvisionShare() {
 	// run 2: changed=false [] applied=[]
 	// dirty: false
 }
+
+// Make a filesystem on a new mirror and follow mkfs line by line.
+func ExampleJob_Log() {
+	srv := omvtest.NewServer()
+	defer srv.Close()
+	c, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()),
+		omv.WithCredentials(omvtest.AdminUser, secret.New(omvtest.AdminPassword)),
+		omv.WithPollInterval(time.Millisecond, 10*time.Millisecond))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	srv.AddDisk("/dev/sdc", "X", 500107862016)
+	srv.AddDisk("/dev/sdd", "X", 500107862016)
+	a, err := c.RAID.CreateMirror(ctx, "fast", "/dev/sdc", "/dev/sdd")
+	if err != nil {
+		log.Fatal(err)
+	}
+	job, err := c.Filesystems.StartCreate(ctx, a.DeviceFile, "ext4")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for line, err := range job.Log(ctx) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("mkfs:", line)
+	}
+	// Output:
+	// mkfs: Creating new partition table ...
+	// mkfs: mke2fs 1.47.0 (5-Feb-2023)
+	// mkfs: Writing superblocks and filesystem accounting information: done
+}

@@ -188,6 +188,7 @@ func TestRAIDHealthUnderFaults(t *testing.T) {
 	require.NoError(t, srv.StartSync("md0", "resync", true))
 	h, _, _ = healthBoth(t, srv, c)
 	assert.Equal(t, omv.RAIDDelayed, h.State)
+	assert.True(t, h.OK(), "a delayed resync of a whole mirror is no alarm")
 	require.NoError(t, srv.ResumeSync("md0"))
 	srv.Advance(time.Minute)
 	h, _, _ = healthBoth(t, srv, c)
@@ -315,7 +316,7 @@ func TestFilesystemsFoldersUsersQuotas(t *testing.T) {
 	require.Error(t, err)
 
 	// Quotas: units converted, read back.
-	changed, err = c.Quotas.SetUser(ctx, fs.UUID, "alice", 1500<<20)
+	changed, err = quotaChanged(c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: fs.UUID, User: "alice", Limit: 1500 << 20}))
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.Equal(t, int64(1500<<10), srv.Quota(fs.UUID, "alice"), "stored as KiB")
@@ -330,7 +331,7 @@ func TestFilesystemsFoldersUsersQuotas(t *testing.T) {
 	// OMV reports 1536000 KiB as 1.46 GiB (binary_format cuts to two
 	// decimals); whole units read back exactly.
 	assert.Equal(t, map[string]int64{"alice": 1567663063, "docker": 200 << 30, "proxmox": 500 << 30}, byName)
-	changed, err = c.Quotas.SetUser(ctx, fs.UUID, "alice", 1500<<20)
+	changed, err = quotaChanged(c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: fs.UUID, User: "alice", Limit: 1500 << 20}))
 	require.NoError(t, err)
 	assert.False(t, changed, "1.46 GiB as OMV shows it is the 1500 MiB asked for")
 	assert.Equal(t, int64(1500<<10), srv.Quota(fs.UUID, "alice"))
@@ -338,13 +339,13 @@ func TestFilesystemsFoldersUsersQuotas(t *testing.T) {
 	// Quota.set replaces the list: changing docker must not cut alice's
 	// 1.46 GiB to 1 GiB (OMV truncates a fractional bhardlimit) nor touch
 	// proxmox's 500 GiB.
-	changed, err = c.Quotas.SetUser(ctx, fs.UUID, "docker", 300<<30)
+	changed, err = quotaChanged(c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: fs.UUID, User: "docker", Limit: 300 << 30}))
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.Equal(t, int64(300<<20), srv.Quota(fs.UUID, "docker"))
 	assert.Equal(t, int64(500<<20), srv.Quota(fs.UUID, "proxmox"))
 	assert.InDelta(t, 1500<<10, srv.Quota(fs.UUID, "alice"), 1500<<10/100, "within OMV's display precision")
-	changed, err = c.Quotas.SetUser(ctx, fs.UUID, "alice", 1000) // rounds up to 1 KiB
+	changed, err = quotaChanged(c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: fs.UUID, User: "alice", Limit: 1000})) // rounds up to 1 KiB
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.Equal(t, int64(1), srv.Quota(fs.UUID, "alice"))
@@ -371,7 +372,7 @@ func TestFilesystemsFoldersUsersQuotas(t *testing.T) {
 	assert.Equal(t, "HOME", st.Workgroup)
 }
 
-func TestEnsureShareIdempotent(t *testing.T) {
+func TestProvisionShareIdempotent(t *testing.T) {
 	t.Parallel()
 	for _, v := range []omvtest.Version{omvtest.V6, omvtest.V7, omvtest.V85} {
 		t.Run(v.String(), func(t *testing.T) {
@@ -411,7 +412,7 @@ func TestEnsureShareIdempotent(t *testing.T) {
 	}
 }
 
-func TestEnsureShareApplyFailure(t *testing.T) {
+func TestProvisionShareApplyFailure(t *testing.T) {
 	t.Parallel()
 	srv, c := newPair(t, nil)
 	ctx := t.Context()
@@ -442,11 +443,11 @@ func TestEnsureShareApplyFailure(t *testing.T) {
 	assert.Equal(t, []string{"quota of carol = 1 GiB"}, lines(res.Changes))
 }
 
-func TestEnsureShareOnSeededShareIsNoop(t *testing.T) {
+func TestProvisionShareOnSeededShareIsNoop(t *testing.T) {
 	t.Parallel()
 	srv, c := newPair(t, nil)
 	ctx := t.Context()
-	// Give docker an email: an EnsureShare without one must not clear it.
+	// Give docker an email: a ProvisionShare without one must not clear it.
 	_, changed, err := userOf(c.Users.Ensure(ctx, omv.UserSpec{Name: "docker", Email: "d@example.org"}))
 	require.NoError(t, err)
 	require.True(t, changed)
@@ -543,8 +544,8 @@ func TestPrivilegesAndShareRemoval(t *testing.T) {
 }
 
 // A quota OMV can only show rounded (1500 MiB reads back as 1.46 GiB) must
-// not make EnsureShare rewrite it on every run.
-func TestEnsureShareNonRoundQuotaIdempotent(t *testing.T) {
+// not make ProvisionShare rewrite it on every run.
+func TestProvisionShareNonRoundQuotaIdempotent(t *testing.T) {
 	t.Parallel()
 	srv, c := newPair(t, nil)
 	ctx := t.Context()
@@ -628,10 +629,10 @@ func TestSMBShareOptions(t *testing.T) {
 	assert.False(t, sh.Browseable)
 }
 
-// A session that ends in the middle of EnsureShare (or of an apply's
+// A session that ends in the middle of ProvisionShare (or of an apply's
 // polling) costs one login; every write is sent once and the result is
 // applied, not half done.
-func TestEnsureShareSessionExpiresMidSequence(t *testing.T) {
+func TestProvisionShareSessionExpiresMidSequence(t *testing.T) {
 	t.Parallel()
 	for _, method := range []string{"ShareMgmt.setPrivileges", "SMB.setShare", "Quota.set", "Config.applyChangesBg", "Exec.getOutput"} {
 		t.Run(method, func(t *testing.T) {
@@ -659,8 +660,8 @@ func TestEnsureShareSessionExpiresMidSequence(t *testing.T) {
 }
 
 // Changing a user who has SSH keys also marks OMV's ssh module dirty
-// (ssh.inc onUser); EnsureShare must deploy it to leave OMV clean.
-func TestEnsureShareUserWithSSHKeys(t *testing.T) {
+// (ssh.inc onUser); ProvisionShare must deploy it to leave OMV clean.
+func TestProvisionShareUserWithSSHKeys(t *testing.T) {
 	t.Parallel()
 	srv, c := newPair(t, nil)
 	ctx := t.Context()
@@ -770,6 +771,63 @@ func TestEnsureResults(t *testing.T) {
 	assert.Equal(t, omv.Updated, s.Action)
 	assert.Equal(t, []string{"read only: false → true"}, lines(s.Changes))
 
+	q, err := c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: omvtest.FilesystemUUID, User: "gina", Limit: 1 << 30})
+	require.NoError(t, err)
+	assert.Equal(t, omv.Created, q.Action)
+	assert.Equal(t, []string{"added quota of gina 1 GiB"}, lines(q.Changes))
+	assert.Equal(t, int64(1<<30), q.Quota.HardLimit)
+	q, err = c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: omvtest.FilesystemUUID, User: "gina", Limit: 1500 << 20})
+	require.NoError(t, err)
+	assert.Equal(t, omv.Updated, q.Action)
+	assert.Equal(t, []string{"quota of gina: 1 GiB → 1500 MiB"}, lines(q.Changes))
+	q, err = c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: omvtest.FilesystemUUID, User: "gina", Limit: 1500 << 20})
+	require.NoError(t, err)
+	assert.False(t, q.Changed())
+	q, err = c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: omvtest.FilesystemUUID, User: "gina"})
+	require.NoError(t, err)
+	assert.Equal(t, omv.Deleted, q.Action)
+	assert.Equal(t, []string{"removed quota of gina 1.46 GiB"}, lines(q.Changes))
+	_, err = c.Quotas.Ensure(ctx, omv.QuotaSpec{Filesystem: omvtest.FilesystemUUID, User: "gina", Limit: -1})
+	assert.ErrorIs(t, err, omv.ErrInvalid)
+
 	assert.Equal(t, "unchanged", omv.Unchanged.String())
 	assert.Equal(t, "deleted", omv.Deleted.String())
 }
+
+// Log streams a job's lines and ends a failed job with its error; Wait
+// afterwards returns the same result without asking OMV again.
+func TestJobLogFailure(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	ctx := t.Context()
+	_, err := c.SMB.EnsureShare(ctx, "1a2b3c4d-0003-4000-8000-00000000000c", omv.SMBShareOptions{ReadOnly: true})
+	require.NoError(t, err)
+	srv.FailJobs("Failed to execute command 'omv-salt deploy run samba': exit code '1'")
+	job, err := c.Config.StartApply(ctx)
+	require.NoError(t, err)
+	var last error
+	n := 0
+	for line, err := range job.Log(ctx) {
+		n++
+		if err != nil {
+			assert.Empty(t, line)
+			last = err
+		}
+	}
+	require.ErrorIs(t, last, omv.ErrJobFailed)
+	assert.Contains(t, last.Error(), "exit code '1'")
+	before := srv.MethodCalls()["Exec.getOutput"]
+	require.ErrorIs(t, job.Wait(ctx), omv.ErrJobFailed)
+	assert.Equal(t, before, srv.MethodCalls()["Exec.getOutput"], "Wait after the end asks nothing")
+
+	// Breaking out of the loop early is fine; Wait finishes the job.
+	srv.FailJobs("")
+	job, err = c.Config.StartApply(ctx)
+	require.NoError(t, err)
+	for range job.Log(ctx) {
+		break
+	}
+	require.NoError(t, job.Wait(ctx))
+}
+
+func quotaChanged(r omv.QuotaResult, err error) (bool, error) { return r.Changed(), err }

@@ -18,6 +18,8 @@ type config struct {
 	// retryBackoff, when set, replaces httpx's default spacing of retries
 	// (tests only, through export_test.go).
 	retryBackoff time.Duration
+	// maxBody, when set, replaces the 32 MiB cap on a reply (tests only).
+	maxBody int64
 }
 
 // Polling of background jobs starts at OMV's web UI pace (it polls

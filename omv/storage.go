@@ -294,6 +294,12 @@ func (s *RAIDService) Create(ctx context.Context, name string, level RAIDLevel, 
 // completed with speed and ETA from the state text. It only reads and does
 // not keep the session alive.
 //
+// For a cron check, alarm on !ArrayHealth.OK(): it stays quiet for the
+// kernel's planned work on a whole array (a scheduled check, a resync that
+// runs or waits with resync=DELAYED, a reshape, a rebuild onto a
+// replacement while every member is in sync) and alarms for degraded,
+// failed, inactive and unknown arrays. State tells which.
+//
 // OMV API: RaidMgmt/MdMgmt.getList + getDetail {devicefile} per array
 func (s *RAIDService) Health(ctx context.Context) ([]ArrayHealth, error) {
 	o := callOpts{read: true, passive: true}

@@ -71,3 +71,34 @@ func TestJobFromCall(t *testing.T) {
 	require.NoError(t, job.Wait(t.Context()))
 	assert.Empty(t, job.Output(), "applyChangesBg writes no output")
 }
+
+// A pin or root CAs with http:// would verify nothing and send the password
+// in clear: NewClient refuses the combination and says why.
+func TestHTTPWithPinRefused(t *testing.T) {
+	t.Parallel()
+	srv := omvtest.Start(t) // plain http
+	creds := omv.WithCredentials(omvtest.AdminUser, secret.New(omvtest.AdminPassword))
+	pool := x509.NewCertPool()
+	for name, opt := range map[string]omv.Option{
+		"fingerprint": omv.WithFingerprint("sha256:" + tlspin.Fingerprint{1, 2, 3}.String()),
+		"root CAs":    omv.WithRootCAs(pool),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			for _, base := range []string{srv.URL, "HTTP://nas.lan", "http://nas.lan:8080/omv"} {
+				c, err := omv.NewClient(base, creds, opt)
+				require.Error(t, err, base)
+				assert.Nil(t, c)
+				assert.ErrorIs(t, err, omv.ErrInvalid)
+				assert.Contains(t, err.Error(), "http://")
+				assert.Contains(t, err.Error(), "in clear")
+				assert.Contains(t, err.Error(), "use https://")
+			}
+		})
+	}
+	// Plain http without a pin stays allowed (a lab on a trusted link).
+	c, err := omv.NewClient(srv.URL, creds)
+	require.NoError(t, err)
+	require.NoError(t, c.Close())
+	assert.Empty(t, srv.Requests(), "nothing was sent")
+}

@@ -127,7 +127,8 @@ func WithClock(now func() time.Time) Option {
 // Certificate for pinning it.
 func WithTLS() Option { return func(s *Server) { s.tls = true } }
 
-// NewServer starts a seeded fake OMV on 127.0.0.1. Close it when done.
+// NewServer starts a seeded fake OMV on 127.0.0.1. Close it when done. It
+// panics only if it cannot listen, as httptest.NewServer does.
 func NewServer(opts ...Option) *Server {
 	s := &Server{
 		now:          time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
