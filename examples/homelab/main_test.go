@@ -108,7 +108,7 @@ func TestDemo(t *testing.T) {
 	// Power loss: the outage is noticed, low battery decides, the guests
 	// go down in order with the NAS last, then the node; FSD is forwarded.
 	loss := story[strings.Index(story, "== Power loss"):]
-	for _, want := range []string{"event: ONBATT (OB DISCHRG", "event: LOWBATT (OB DISCHRG LB)", "decision: shut down (low battery"} {
+	for _, want := range []string{"event: ONBATT (OB DISCHRG", "event: LOWBATT (OB DISCHRG LB)", "decision: shut down, on battery with low battery (OB LB)", "forced shutdown (FSD) set on the UPS"} {
 		assert.Contains(t, loss, want)
 	}
 	ha, docker, nas := strings.Index(loss, "(homeassistant): shut down"), strings.Index(loss, "(docker): shut down"), strings.Index(loss, "(nas): shut down")
@@ -125,6 +125,16 @@ func TestDemo(t *testing.T) {
 	assert.NotContains(t, story, lab.UPSPassword)
 
 	assert.Contains(t, story, "11 workflows, 0 failed")
+
+	// The story reads as prose: no Go values printed as they are, no
+	// reason said twice, and a disk pulled out of the NAS is gone from it.
+	assert.NotContains(t, story, ": true")
+	assert.NotContains(t, story, ": false")
+	assert.NotContains(t, story, "low battery: on battery with low battery")
+	rebuilt := story[strings.Index(story, "sdb pulled out"):]
+	rebuilt = rebuilt[:strings.Index(rebuilt, "\n==")]
+	assert.NotContains(t, rebuilt, "sdb GOOD", "a pulled disk is not listed")
+	assert.Contains(t, rebuilt, "sdc GOOD")
 	assert.NotContains(t, story, "FAILED")
 }
 

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"strings"
 	"context"
 	"fmt"
 	"io"
@@ -52,8 +53,35 @@ func Expose(ctx context.Context, w io.Writer, c *npm.Client, cfg ExposeConfig) e
 			}
 		}
 		say(w, "certificate %q (%s), valid until %s", r.Certificate.NiceName, cert, r.Certificate.ExpiresOn.Format("2006-01-02"))
-		say(w, "ssl forced: %v, http/2: %v, hsts: %v, websockets: %v", r.ProxyHost.SSLForced, r.ProxyHost.HTTP2Support,
-			r.ProxyHost.HSTSEnabled, r.ProxyHost.AllowWebsocketUpgrade)
+		say(w, "%s", hostFeatures(r.ProxyHost))
 	}
 	return nil
+}
+
+// hostFeatures says in words what the proxy host does for its clients.
+func hostFeatures(h npm.ProxyHost) string {
+	var on, off []string
+	for _, f := range []struct {
+		set  bool
+		what string
+	}{
+		{h.SSLForced, "redirects http to https"},
+		{h.HTTP2Support, "serves HTTP/2"},
+		{h.HSTSEnabled, "sends HSTS"},
+		{h.AllowWebsocketUpgrade, "passes websockets"},
+	} {
+		if f.set {
+			on = append(on, f.what)
+		} else {
+			off = append(off, f.what)
+		}
+	}
+	s := "the host " + strings.Join(on, ", ")
+	if len(on) == 0 {
+		s = "the host has no extra feature"
+	}
+	if len(off) > 0 {
+		s += "; it does not " + strings.Join(off, ", ")
+	}
+	return s
 }
