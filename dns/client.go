@@ -135,7 +135,7 @@ func NewClient(token secret.Secret, opts ...Option) (*Client, error) {
 	}
 	hx := &httpx.Transport{Base: base, Logger: cfg.Logger, Attempts: cfg.Retries + 1}
 	hc := &http.Client{
-		Transport: &envelopeTransport{token: token, base: hx, now: time.Now},
+		Transport: &envelopeTransport{token: token, base: hx, now: time.Now, pace: newPacer(cfg.rps)},
 		// The transport sets the token on every request it sends, so a
 		// followed redirect would hand it to whatever host the answer
 		// names. Cloudflare's API does not redirect.
@@ -143,11 +143,7 @@ func NewClient(token secret.Secret, opts ...Option) (*Client, error) {
 			return fmt.Errorf("refusing redirect to %s", httpx.RedactURL(req.URL))
 		},
 	}
-	cf, err := newBackend(cfg.baseURL, hc, cfg.rps)
-	if err != nil {
-		return nil, opError(op, err)
-	}
-	return &Client{cf: cf, hc: hc, cfg: cfg}, nil
+	return &Client{cf: newBackend(cfg.baseURL, hc), hc: hc, cfg: cfg}, nil
 }
 
 // Close releases idle connections. It is idempotent; calls after Close

@@ -2,14 +2,15 @@
 // ACME DNS-01 challenge records, and a DDNS Updater that keeps A/AAAA
 // records on the current public address at (almost) no API cost.
 //
-// The client is built on github.com/cloudflare/cloudflare-go v0.119.0, kept
-// behind one file (cloudflare.go) so a move to the generated SDK line
-// touches nothing else. Everything v0 gets wrong is fixed below that seam:
+// The client is built on the generated github.com/cloudflare/cloudflare-go/v6
+// (its dns, zones, user and accounts services only), kept behind one file
+// (cloudflare.go). What v6 leaves open is handled below that seam:
 // "success": false on a 2xx answer is an error, a 429 becomes
 // ErrRateLimited with its Retry-After, Cloudflare's error codes and
-// messages are kept in *Error, records are only ever PATCHed (never PUT,
-// which wipes comment, tags and TTL) and a PATCH always carries the
-// record's current tags (v0 would send "tags": null).
+// messages are kept in *Error, answers are read with a cap, lists page
+// with the caller's context and stop at total_pages, retries never repeat
+// a create, and records are only ever PATCHed (never PUT, which wipes
+// comment, tags and TTL) with only the fields that change.
 //
 // # Construction and errors
 //

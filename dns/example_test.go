@@ -61,18 +61,25 @@ func ExampleUpdater_PlanUpdate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	p, err := u.PlanUpdate(context.Background())
+	ctx := context.Background()
+	p, err := u.PlanUpdate(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, ch := range p.Changes {
-		fmt.Println(ch)
-	}
+	fmt.Println(p) // a dry run stops here
 	fmt.Println("still", srv.Records("vpn.thehomelab.site")[0].Content)
+
+	res, err := u.Apply(ctx, p)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Action, len(res.Changes), "now", srv.Records("vpn.thehomelab.site")[0].Content)
 	// Output:
+	// address 198.51.100.20:
 	// update vpn.thehomelab.site A 203.0.113.10 -> 198.51.100.20
 	// create home.thehomelab.site A 198.51.100.20
 	// still 203.0.113.10
+	// updated 2 now 198.51.100.20
 }
 
 func ExampleUpdater_Update() {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -180,8 +179,7 @@ type RecordPatch struct {
 	Proxied *bool
 	// Comment sets the comment; nil keeps it, "" clears it.
 	Comment *string
-	// Tags replaces the tags; nil keeps the current ones (they are sent
-	// again, because v0 would send null).
+	// Tags replaces the tags; nil keeps the current ones (not sent).
 	Tags []string
 }
 
@@ -201,7 +199,7 @@ func (c *Client) Zone(ctx context.Context, name string) (Zone, error) {
 	if err != nil {
 		return Zone{}, err
 	}
-	zs, err := c.cf.zones(cctx, name)
+	zs, err := c.cf.zonesNamed(cctx, name)
 	if err != nil {
 		return Zone{}, wrap(ctx, op, err)
 	}
@@ -324,12 +322,6 @@ func (c *Client) PatchRecord(ctx context.Context, zone Zone, cur Record, p Recor
 	}
 	if err := want.check(); err != nil {
 		return Record{}, invalid(op, "%v", err)
-	}
-	if p.Tags == nil {
-		p.Tags = slices.Clone(cur.Tags)
-		if p.Tags == nil {
-			p.Tags = []string{}
-		}
 	}
 	if want.Content != cur.Content {
 		p.Content = want.Content

@@ -2,11 +2,13 @@ package dns
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/thehomelab/homelab/internal/clientcfg"
@@ -19,16 +21,18 @@ import (
 const maxBody = 16 << 20
 
 // envelopeTransport sits below cloudflare-go and above the retrying
-// httpx.Transport. It sets the Authorization header from the secret (so
-// the token never lives in cloudflare-go's struct) and reads Cloudflare's
-// envelope itself, because v0 ignores "success": false on a 2xx, turns a
-// 429 into a plain string and drops the Retry-After. Any failed call comes
-// back from RoundTrip as an *Error, which surfaces through cloudflare-go's
-// %w wrapping.
+// httpx.Transport. It paces requests, sets the Authorization header from
+// the secret (so the token never lives in cloudflare-go's options) and
+// reads Cloudflare's envelope itself, capped, because v6 accepts
+// "success": false on a 2xx, loses the status of a non-JSON error body,
+// drops the Retry-After and reads without a cap (see cloudflare.go). Any
+// failed call comes back from RoundTrip as an *Error, which surfaces
+// through net/http's *url.Error and v6's plain return.
 type envelopeTransport struct {
 	token secret.Secret
 	base  http.RoundTripper
 	now   func() time.Time
+	pace  *pacer
 }
 
 type wireInfo struct {
@@ -60,6 +64,9 @@ type wireEnvelope struct {
 }
 
 func (t *envelopeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.pace.wait(req.Context()); err != nil {
+		return nil, err
+	}
 	r := req.Clone(req.Context())
 	r.Header.Set("Authorization", "Bearer "+t.token.Reveal())
 	resp, err := t.base.RoundTrip(r)
@@ -80,7 +87,53 @@ func (t *envelopeTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
+	// It was read as a JSON envelope above; a proxy's (or a test
+	// server's) missing or sniffed text/plain must not make the SDK
+	// refuse to decode it.
+	resp.Header.Set("Content-Type", "application/json")
 	return resp, nil
+}
+
+// pacer spaces requests at least 1/rps apart (a nil pacer does not pace).
+// It is safe for concurrent use.
+type pacer struct {
+	mu    sync.Mutex
+	every time.Duration
+	next  time.Time
+}
+
+func newPacer(rps float64) *pacer {
+	if rps <= 0 {
+		return nil
+	}
+	return &pacer{every: time.Duration(float64(time.Second) / rps)}
+}
+
+// wait blocks until the caller's turn, or until ctx ends.
+func (p *pacer) wait(ctx context.Context) error {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	now := time.Now()
+	at := p.next
+	if at.Before(now) {
+		at = now
+	}
+	p.next = at.Add(p.every)
+	p.mu.Unlock()
+	d := time.Until(at)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // parseEnvelope reads a Cloudflare answer: nil, nil when the call

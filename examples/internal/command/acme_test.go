@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/dns/dnstest"
 )
 
@@ -51,6 +53,21 @@ func TestACMECommand(t *testing.T) {
 	out.Reset()
 	require.NoError(t, runACME(t.Context(), &out, &out, args, e))
 	assert.Contains(t, out.String(), "cleaned up 0 TXT record(s)")
+}
+
+// Cloudflare's comment filter ignores case: a record whose comment only
+// looks like the hook's, holding a value the clean-up was given, survives.
+func TestACMECleanUpChecksTheComment(t *testing.T) {
+	t.Parallel()
+	srv := cloudflare(t)
+	srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "TXT", Name: "_acme-challenge.thehomelab.site",
+		Content: "their-value", Comment: strings.ToUpper(dns.ACMEComment)})
+	e := env(map[string]string{"CLOUDFLARE_API_TOKEN": dnstest.SeedToken})
+	var out bytes.Buffer
+	args := []string{"-cloudflare", srv.URL, "cleanup", "thehomelab.site", "their-value"}
+	require.NoError(t, runACME(t.Context(), &out, args, e), out.String())
+	assert.Contains(t, out.String(), "cleaned up 0 TXT record(s)")
+	require.Len(t, srv.Records("_acme-challenge.thehomelab.site"), 1)
 }
 
 func TestACMECommandUsage(t *testing.T) {
