@@ -220,8 +220,15 @@ type rawAnswer []byte
 func (r *rawAnswer) UnmarshalJSON(b []byte) error { *r = append((*r)[:0], b...); return nil }
 
 // ProxyHostSpec is the desired state of a proxy host: what Create sends and
-// what ProxyHosts.Ensure converges to. Its zero values are the server's
-// defaults (http, no certificate, every option off, enabled).
+// what ProxyHosts.Ensure converges to.
+//
+// The routing and TLS fields are always part of the state: their zero
+// values are the server's defaults (http, no certificate, every option
+// off, enabled), so Ensure turns off what the spec leaves off. The extras
+// a host is often tuned with by hand, CachingEnabled, TrustForwardedProto,
+// AdvancedConfig and Locations, are left as they are on the server when
+// the spec leaves them unset (nil); set them to converge them too (a
+// non-nil empty Locations removes every location).
 type ProxyHostSpec struct {
 	Domains               []string
 	ForwardScheme         string // "http" (default) or "https"
@@ -233,13 +240,19 @@ type ProxyHostSpec struct {
 	HSTSSubdomains        bool
 	HTTP2Support          bool
 	BlockExploits         bool
-	CachingEnabled        bool
 	AllowWebsocketUpgrade bool
-	TrustForwardedProto   bool // needs NPM 2.14+
 	AccessListID          AccessListID
-	AdvancedConfig        string
-	Locations             []Location
 	Disabled              bool
+
+	// CachingEnabled turns on nginx's asset caching; nil leaves it.
+	CachingEnabled *bool
+	// TrustForwardedProto trusts X-Forwarded-Proto for the HTTPS redirect
+	// (NPM 2.14+); nil leaves it.
+	TrustForwardedProto *bool
+	// AdvancedConfig is raw nginx configuration; nil leaves it.
+	AdvancedConfig *string
+	// Locations are custom location blocks; nil leaves them.
+	Locations []Location
 }
 
 // normalized applies the rewrites the server makes on save, so a spec can
@@ -274,7 +287,7 @@ func (s ProxyHostSpec) check(f features) error {
 	if s.ForwardHost == "" || s.ForwardPort < 1 || s.ForwardPort > 65535 {
 		return fmt.Errorf("forward host and port 1-65535 are required: %w", ErrInvalid)
 	}
-	if s.TrustForwardedProto && !f.trustForwardedProto() {
+	if s.TrustForwardedProto != nil && *s.TrustForwardedProto && !f.trustForwardedProto() {
 		return fmt.Errorf("trust_forwarded_proto needs npm 2.14 or newer (server runs %s): %w", f.v, ErrUnsupported)
 	}
 	return nil
@@ -300,7 +313,8 @@ func locationsBody(ls []Location) []map[string]any {
 }
 
 // createBody is the POST body: every field the spec sets, nothing
-// read-only, trust_forwarded_proto only for servers that know it.
+// read-only, the unset extras left to the server's defaults,
+// trust_forwarded_proto only for servers that know it.
 func (s ProxyHostSpec) createBody(f features) map[string]any {
 	s = s.normalized()
 	b := map[string]any{
@@ -314,18 +328,22 @@ func (s ProxyHostSpec) createBody(f features) map[string]any {
 		"hsts_subdomains":         s.HSTSSubdomains,
 		"http2_support":           s.HTTP2Support,
 		"block_exploits":          s.BlockExploits,
-		"caching_enabled":         s.CachingEnabled,
 		"allow_websocket_upgrade": s.AllowWebsocketUpgrade,
 		"access_list_id":          int(s.AccessListID),
-		"advanced_config":         s.AdvancedConfig,
 		"enabled":                 !s.Disabled,
 		"meta":                    map[string]any{},
 	}
 	if len(s.Locations) > 0 {
 		b["locations"] = locationsBody(s.Locations)
 	}
-	if f.trustForwardedProto() {
-		b["trust_forwarded_proto"] = s.TrustForwardedProto
+	if s.CachingEnabled != nil {
+		b["caching_enabled"] = *s.CachingEnabled
+	}
+	if s.AdvancedConfig != nil {
+		b["advanced_config"] = *s.AdvancedConfig
+	}
+	if s.TrustForwardedProto != nil && f.trustForwardedProto() {
+		b["trust_forwarded_proto"] = *s.TrustForwardedProto
 	}
 	return b
 }
