@@ -399,12 +399,15 @@ func (c *Client) send(ctx context.Context, r request, tok secret.Secret) error {
 		if msg == "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
 			msg = "unexpected redirect to " + resp.Header.Get("Location") + " (check the base URL)"
 		}
-		for _, s := range r.scrub {
-			if !s.IsZero() && len(s.Reveal()) >= 4 {
-				msg = strings.ReplaceAll(msg, s.Reveal(), secret.Redacted)
+		var cause error = classify(resp.StatusCode, msg)
+		if resp.StatusCode >= 500 && msg == "Internal Error" {
+			// The server masks the message; its debug object may say why
+			// (certbot's error on certificate routes).
+			if why := debugReason(data); why != "" {
+				cause = errors.New(redactCredentials(scrub(why, r.scrub)))
 			}
 		}
-		return &Error{Op: r.op, StatusCode: resp.StatusCode, Code: code, Message: msg, Err: classify(resp.StatusCode, msg)}
+		return &Error{Op: r.op, StatusCode: resp.StatusCode, Code: code, Message: scrub(msg, r.scrub), Err: cause}
 	}
 	if r.out == nil {
 		return nil
@@ -416,6 +419,16 @@ func (c *Client) send(ctx context.Context, r request, tok secret.Secret) error {
 		return errorf(r.op, "decode answer: %w", err)
 	}
 	return nil
+}
+
+// scrub cuts the given secrets out of a text from the server.
+func scrub(text string, secrets []secret.Secret) string {
+	for _, s := range secrets {
+		if !s.IsZero() && len(s.Reveal()) >= 4 {
+			text = strings.ReplaceAll(text, s.Reveal(), secret.Redacted)
+		}
+	}
+	return text
 }
 
 // unavailable marks a transport failure as ErrUnavailable while keeping

@@ -3,6 +3,7 @@ package npm
 import (
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -237,4 +238,28 @@ func mustRead(t *testing.T, path string) []byte {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return b
+}
+
+func TestDebugReason(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("testdata/error-certbot-2.15.json")
+	require.NoError(t, err)
+	assert.Equal(t, "Error determining zone_id: 9109 Invalid access token. Please confirm that you have supplied valid Cloudflare API credentials. (Did you copy your entire token?)", debugReason(b))
+	b, err = os.ReadFile("testdata/error-certbot-2.14.json")
+	require.NoError(t, err)
+	assert.Equal(t, "acme: unauthorized", debugReason(b), "previous.message when the stack says nothing")
+	assert.Empty(t, debugReason([]byte(`{"error":{"code":500,"message":"Internal Error"}}`)))
+	assert.Equal(t, "dns_cloudflare_api_token = REDACTED", redactCredentials("dns_cloudflare_api_token = abc123"))
+}
+
+// FuzzDebugReason: any answer, no panic, one line at most, capped.
+func FuzzDebugReason(f *testing.F) {
+	addSeeds(f, "error")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := debugReason(data)
+		if strings.Contains(r, "\n") || len(r) > 520 {
+			t.Fatalf("reason %q", r)
+		}
+		_ = redactCredentials(r)
+	})
 }

@@ -333,11 +333,33 @@ func (s *Server) runCertbot(ctx context.Context, domains []string) *apiError {
 	}
 	if hook != nil {
 		if err := hook(domains); err != nil {
-			return &apiError{status: 500, msg: "Internal Error", debug: map[string]any{
-				"stack": []string{"CommandError: Saving debug log to /tmp/letsencrypt-log/letsencrypt.log"}, "previous": map[string]any{"message": err.Error()}}}
+			return certbotFailed(domains, err.Error())
 		}
 	}
 	return nil
+}
+
+// certbotFailed is the answer of a failed certbot run. upstream runs it
+// with utils.execFile (backend/lib/utils.js), which rejects with
+// CommandError(stderr, 1, err): its message is certbot's stderr, so the
+// error handler (backend/app.js) masks it as "Internal Error" and puts it
+// in debug.stack (err.stack split into lines: "CommandError: <stderr>",
+// then the frames); debug.previous is node's execFile error, whose
+// enumerable fields are code, killed, signal and cmd (the certbot command
+// line of backend/internal/certificate.js requestLetsEncryptSsl; the DNS
+// credentials are in a file it names, never on it). reason is the line
+// certbot prints between its boilerplate.
+func certbotFailed(domains []string, reason string) *apiError {
+	stderr := "Saving debug log to /tmp/letsencrypt-log/letsencrypt.log\n" + reason +
+		"\nAsk for help or search for solutions at https://community.letsencrypt.org. See the logfile /tmp/letsencrypt-log/letsencrypt.log or re-run Certbot with -v for more details.\n"
+	stack := strings.Split("CommandError: "+stderr, "\n")
+	stack = append(stack, "    at ChildProcess.exithandler (node:child_process:422:12)", "    at ChildProcess.emit (node:events:518:28)",
+		"    at maybeClose (node:internal/child_process:1104:16)", "    at ChildProcess._handle.onexit (node:internal/child_process:304:5)")
+	cmd := "certbot certonly -n --config /etc/letsencrypt.ini --work-dir /tmp/letsencrypt-lib --logs-dir /data/logs --cert-name npm-0 --agree-tos --domains " + strings.Join(domains, ",")
+	return &apiError{status: 500, msg: "Internal Error", debug: map[string]any{
+		"stack":    stack,
+		"previous": map[string]any{"code": 1, "killed": false, "signal": nil, "cmd": cmd},
+	}}
 }
 
 func (s *Server) createCert(c *call) (int, any, *apiError) {
@@ -399,9 +421,9 @@ func (s *Server) issue(ctx context.Context, u *user, ds []string, meta map[strin
 	if fail == nil {
 		switch {
 		case !s.ver.atLeast(2, 13, 0) && meta["letsencrypt_email"] == nil:
-			fail = &apiError{status: 500, msg: "Internal Error", debug: map[string]any{"previous": map[string]any{"message": "certbot: an e-mail address is required"}}}
+			fail = certbotFailed(ds, "You should register before running non-interactively, or provide --agree-tos and --email <email_address> flags.")
 		case meta["dns_challenge"] == true && meta["dns_provider"] == "cloudflare" && !strings.Contains(fmt.Sprint(meta["dns_provider_credentials"]), "dns_cloudflare_api_token"):
-			fail = &apiError{status: 500, msg: "Internal Error", debug: map[string]any{"previous": map[string]any{"message": "certbot: missing dns_cloudflare_api_token"}}}
+			fail = certbotFailed(ds, "Missing property in credentials configuration file /etc/letsencrypt/credentials/credentials-0:\n * Property \"dns_cloudflare_api_token\" not found (should be API token with \"Zone:DNS:Edit\" permission).")
 		}
 	}
 	s.mu.Lock()

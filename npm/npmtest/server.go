@@ -439,9 +439,11 @@ func (s *Server) writeErr(w http.ResponseWriter, path string, e *apiError) {
 	}
 	body := map[string]any{"error": inner}
 	if strings.Contains(path, "nginx/certificates") {
+		// err.previous is undefined on most errors, and JSON leaves an
+		// undefined key out: no "previous": null (backend/app.js).
 		d := e.debug
 		if d == nil {
-			d = map[string]any{"stack": []string{"Error: " + e.msg}, "previous": nil}
+			d = map[string]any{"stack": []string{"Error: " + e.msg}}
 		}
 		body["debug"] = d
 	}
