@@ -482,3 +482,33 @@ func TestTimeoutBoundsACall(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 5*time.Second)
 }
+
+// A view-only user's create answers 500 "Internal Error" on 2.13–2.15
+// (the create route of backend/routes/nginx/proxy_hosts.js crashes on the
+// undefined permission error of backend/lib/access.js); the client reads
+// the user's permissions and reports ErrPermission. A 500 of a user who may
+// manage hosts stays what it is.
+func TestCreateWithoutPermissionIs500(t *testing.T) {
+	t.Parallel()
+	srv := npmtest.Start(t)
+	srv.AddUser(npmtest.UserSpec{Email: "viewer@thehomelab.site", Password: "viewer-pass", Visibility: "all", Permissions: map[string]string{"proxy_hosts": "view"}})
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials("viewer@thehomelab.site", secret.New("viewer-pass")))
+	require.NoError(t, err)
+	spec := npm.ProxyHostSpec{Domains: []string{"x.thehomelab.site"}, ForwardHost: "x", ForwardPort: 80}
+	_, err = c.ProxyHosts.Create(t.Context(), spec)
+	require.ErrorIs(t, err, npm.ErrPermission)
+	var ae *npm.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 500, ae.StatusCode, "what the server answered")
+	assert.Contains(t, err.Error(), `permission "view"`)
+	_, err = c.Expose(t.Context(), npm.App{FQDN: "y.thehomelab.site", ForwardHost: "y", ForwardPort: 80})
+	require.ErrorIs(t, err, npm.ErrPermission)
+	assert.Len(t, srv.Hosts("proxy_hosts"), 11)
+
+	f := newFixture(t, nil)
+	f.srv.Inject(npmtest.Fault{Method: http.MethodPost, Path: "/nginx/proxy-hosts", Times: 1})
+	_, err = f.c.ProxyHosts.Create(t.Context(), spec)
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 500, ae.StatusCode)
+	assert.NotErrorIs(t, err, npm.ErrPermission, "an admin's 500 is a real failure")
+}

@@ -3,6 +3,7 @@ package npm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -489,7 +490,7 @@ func (s *ProxyHostsService) Create(ctx context.Context, spec ProxyHostSpec) (Pro
 	}
 	var raw rawAnswer
 	if err := s.c.do(ctx, request{op: op, method: http.MethodPost, path: "/nginx/proxy-hosts", body: spec.createBody(f), out: &raw}); err != nil {
-		return ProxyHost{}, err
+		return ProxyHost{}, s.c.deniedWrite(ctx, err, "proxy_hosts", "proxy hosts")
 	}
 	h, err := decodeProxyHost(raw)
 	if err != nil {
@@ -500,6 +501,35 @@ func (s *ProxyHostsService) Create(ctx context.Context, spec ProxyHostSpec) (Pro
 		rb = h
 	}
 	return rb, err
+}
+
+// deniedWrite tells a permission failure from a real one behind the
+// masked 500 "Internal Error" of a write. NPM 2.13–2.15 answer a create by
+// a user without the manage permission with it: the permission error is
+// thrown as undefined (backend/lib/access.js calls errs.PermissionError
+// without new) and the create route's catch crashes reading err.debug
+// (backend/routes/nginx/proxy_hosts.js). The user's permissions
+// (GET /users/me?expand=permissions) decide: without "manage" on perm the
+// error matches ErrPermission; otherwise, or when they cannot be read, it
+// stays as it was.
+func (c *Client) deniedWrite(ctx context.Context, err error, perm, noun string) error {
+	var ae *Error
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusInternalServerError || ae.Message != "Internal Error" || ctx.Err() != nil {
+		return err
+	}
+	var me struct {
+		Roles       []string          `json:"roles"`
+		Permissions map[string]string `json:"permissions"`
+	}
+	q := url.Values{"expand": {"permissions"}}
+	if c.do(ctx, request{op: ae.Op + ": read permissions", method: http.MethodGet, path: "/users/me", query: q, out: &me}) != nil {
+		return err
+	}
+	if slices.Contains(me.Roles, "admin") || me.Permissions == nil || me.Permissions[perm] == "manage" {
+		return err
+	}
+	ae.Err = fmt.Errorf("the user may not change %s (permission %q): %w", noun, me.Permissions[perm], ErrPermission)
+	return err
 }
 
 // readBack fetches the host after a write and turns nginx_online=false into

@@ -75,7 +75,9 @@ func (s *Server) createUser(c *call) (int, any, *apiError) {
 		caller = s.users[id]
 	}
 	s.auditLocked(caller, "user", id, "created", map[string]any{"email": email})
-	return 201, s.renderUser(s.users[id]), nil
+	// The create answer is read back with its permissions
+	// (backend/internal/user.js create: expand ["permissions"]).
+	return 201, s.renderUserExp(s.users[id], true), nil
 }
 
 func (s *Server) reportHosts(c *call) (int, any, *apiError) {

@@ -147,7 +147,7 @@ func (s *Server) authed(fn handler) handler {
 func (s *Server) admin(fn handler) handler {
 	return s.authed(func(c *call) (int, any, *apiError) {
 		if !c.u.admin {
-			return 0, nil, s.permissionDenied(c.path)
+			return 0, nil, s.denied(c.r, c.path)
 		}
 		return fn(c)
 	})
@@ -158,7 +158,7 @@ func (s *Server) admin(fn handler) handler {
 func (s *Server) can(kind string, manage bool, fn handler) handler {
 	return s.authed(func(c *call) (int, any, *apiError) {
 		if !c.u.can(kind, manage) {
-			return 0, nil, s.permissionDenied(c.path)
+			return 0, nil, s.denied(c.r, c.path)
 		}
 		return fn(c)
 	})

@@ -460,6 +460,22 @@ func (s *Server) perm404() bool {
 	return s.ver.atLeast(2, 13, 0) && !s.ver.atLeast(2, 16, 0)
 }
 
+// denied is a route's answer to a caller without the permission (no
+// token, too few rights, a deleted user). In 2.13.0–2.15.1
+// backend/lib/access.js throws errs.PermissionError(...) without new: the
+// method call returns undefined, so `throw undefined` reaches the route's
+// catch. Most routes pass it to next(), which takes it for "no error", and
+// the request ends at the catch-all 404 "Not Found - <path>". The create
+// route of proxy hosts reads err.debug in its catch
+// (backend/routes/nginx/proxy_hosts.js POST /), which throws a TypeError
+// on undefined: 500 "Internal Error".
+func (s *Server) denied(r *http.Request, path string) *apiError {
+	if s.perm404() && r.Method == http.MethodPost && path == "/nginx/proxy-hosts" {
+		return errInternal
+	}
+	return s.permissionDenied(path)
+}
+
 func (s *Server) permissionDenied(path string) *apiError {
 	if s.perm404() {
 		return errf(404, "Not Found - %s", path)
@@ -595,18 +611,20 @@ func sortedKeys[V any](m map[int]V) []int {
 	return ks
 }
 
-// authenticate checks the bearer token: none is a permission failure (a
-// 500 for writes, as observed upstream), an unknown one a 500, an expired
-// one 400 "Token has expired"; a disabled or deleted user fails the
-// permission check.
+// authenticate checks the bearer token: none is a permission failure, an
+// unknown one a 500, an expired one 400 "Token has expired"; a disabled or
+// deleted user fails the permission check.
 func (s *Server) authenticate(r *http.Request, path string) (*user, *apiError) {
 	h := r.Header.Get("Authorization")
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || tok == "" {
-		if r.Method != http.MethodGet {
+		if r.Method == http.MethodGet && (path == "/tokens" || path == "/users/me") {
+			// Observed on 2.15.1: both crash before the permission check
+			// (backend/routes/tokens.js refresh reads the token of an
+			// access that has none).
 			return nil, errInternal
 		}
-		return nil, s.permissionDenied(path)
+		return nil, s.denied(r, path)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -615,11 +633,11 @@ func (s *Server) authenticate(r *http.Request, path string) (*user, *apiError) {
 		return nil, errInternal
 	}
 	if !s.now().Before(t.exp) {
-		return nil, &apiError{status: 400, msg: "Token has expired", i18n: map[string]any{"name": "TokenExpiredError", "message": "jwt expired", "expiredAt": s.date(t.exp)}}
+		return nil, &apiError{status: 400, msg: "Token has expired", i18n: map[string]any{"name": "TokenExpiredError", "message": "jwt expired", "expiredAt": t.exp.UTC().Format("2006-01-02T15:04:05.000Z")}}
 	}
 	u := s.users[t.user]
 	if u == nil || u.deleted || u.disabled {
-		return nil, s.permissionDenied(path)
+		return nil, s.denied(r, path)
 	}
 	return u, nil
 }
@@ -713,15 +731,29 @@ func (s *Server) refresh(c *call) (int, any, *apiError) {
 	return 200, s.issueLocked(u.id, ttl), nil
 }
 
-func (s *Server) me(c *call) (int, any, *apiError) { return 200, s.renderUser(c.u), nil }
+// me answers GET /users/me[?expand=permissions] (backend/routes/users.js;
+// userIdFromMe maps "me" to the caller).
+func (s *Server) me(c *call) (int, any, *apiError) {
+	exp, e := parseExpand(c.r, "permissions")
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return 200, s.renderUserExp(c.u, exp["permissions"]), nil
+}
 
-func (s *Server) listUsers(*call) (int, any, *apiError) {
+func (s *Server) listUsers(c *call) (int, any, *apiError) {
+	exp, e := parseExpand(c.r, "permissions")
+	if e != nil {
+		return 0, nil, e
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []any
 	for _, id := range sortedKeys(s.users) {
 		if x := s.users[id]; !x.deleted {
-			out = append(out, s.renderUser(x))
+			out = append(out, s.renderUserExp(x, exp["permissions"]))
 		}
 	}
 	return 200, out, nil
@@ -770,6 +802,20 @@ func (s *Server) auditEntry(c *call) (int, any, *apiError) {
 		return 0, nil, errf(404, "Not Found - %d", id)
 	}
 	return 200, s.audit[id-1], nil
+}
+
+// renderUserExp is renderUser with the permissions row when expanded;
+// backend/internal/user.js omits its id, user_id and dates.
+func (s *Server) renderUserExp(u *user, perms bool) map[string]any {
+	out := s.renderUser(u)
+	if perms {
+		p := map[string]any{"visibility": u.visibility}
+		for k, v := range u.perms {
+			p[k] = v
+		}
+		out["permissions"] = p
+	}
+	return out
 }
 
 func (s *Server) renderUser(u *user) map[string]any {
