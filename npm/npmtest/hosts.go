@@ -331,6 +331,29 @@ func (s *Server) toggleHost(kind string, on bool) handler {
 	}
 }
 
+// disableDeadHost answers POST /nginx/dead-hosts/{id}/disable as 2.15.1
+// does: its route handler is not async and sends the promise of
+// internalDeadHost.disable (backend/routes/nginx/dead_hosts.js), so every
+// caller past the token check gets 200 {} at once. The disable then runs
+// on its own; a missing host, one already disabled or a permission failure
+// rejects that promise unhandled, which takes the real process down
+// (backend/internal/dead-host.js disable throws ItemNotFoundError or
+// "Host is already disabled"). The fake answers the same 200 {} and only
+// does what the disable would.
+func (s *Server) disableDeadHost(c *call) (int, any, *apiError) {
+	id, _ := parseID(c.r.PathValue("id"))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if row, e := s.findLocked(kindDead, c.u, id); e == nil && c.u.can(kindDead, true) {
+		if on, _ := row.cols["enabled"].(bool); on {
+			row.cols["enabled"] = false
+			row.modified = s.now()
+			s.auditLocked(c.u, objType[kindDead], id, "disabled", map[string]any{})
+		}
+	}
+	return 200, map[string]any{}, nil
+}
+
 func (s *Server) findLocked(kind string, u *user, id int) (*row, *apiError) {
 	r := s.tables[kind].rows[id]
 	if r == nil || r.deleted || !u.sees(r.owner) {

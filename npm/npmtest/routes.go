@@ -59,7 +59,11 @@ func (s *Server) routes() *http.ServeMux {
 		h("PUT "+base+"/{id}", s.can(kind, true, s.updateHost(kind)))
 		h("DELETE "+base+"/{id}", s.can(kind, true, s.deleteHost(kind)))
 		h("POST "+base+"/{id}/enable", s.can(kind, true, s.toggleHost(kind, true)))
-		h("POST "+base+"/{id}/disable", s.can(kind, true, s.toggleHost(kind, false)))
+		if kind == kindDead {
+			h("POST "+base+"/{id}/disable", s.authed(s.disableDeadHost))
+		} else {
+			h("POST "+base+"/{id}/disable", s.can(kind, true, s.toggleHost(kind, false)))
+		}
 	}
 
 	// Access lists.

@@ -525,3 +525,26 @@ func TestWireRouting(t *testing.T) {
 		}
 	}
 }
+
+// The disable route of 404 hosts answers 200 {} whatever becomes of the
+// disable (backend/routes/nginx/dead_hosts.js sends the unawaited promise).
+func TestWireDeadHostDisable(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	status, m := w.json(http.MethodPost, "/nginx/dead-hosts", `{"domain_names":["gone.thehomelab.site"]}`)
+	require.Equal(t, 201, status, m)
+	id := itoa(int(m["id"].(float64)))
+	for range 2 { // enabled, then already disabled
+		status, b := w.do(http.MethodPost, "/nginx/dead-hosts/"+id+"/disable", "", "")
+		assert.Equal(t, 200, status)
+		assert.Equal(t, "{}", string(b))
+	}
+	status, b := w.do(http.MethodPost, "/nginx/dead-hosts/999/disable", "", "")
+	assert.Equal(t, 200, status, "missing")
+	assert.Equal(t, "{}", string(b))
+	status, m = w.json(http.MethodGet, "/nginx/dead-hosts/"+id, "")
+	require.Equal(t, 200, status)
+	assert.Equal(t, false, m["enabled"])
+	status, m = w.json(http.MethodPost, "/nginx/dead-hosts/"+id+"/enable", "")
+	assert.Equal(t, 200, status, m)
+}
