@@ -512,3 +512,19 @@ func TestCreateWithoutPermissionIs500(t *testing.T) {
 	assert.Equal(t, 500, ae.StatusCode)
 	assert.NotErrorIs(t, err, npm.ErrPermission, "an admin's 500 is a real failure")
 }
+
+// http:// with a pin or root CAs is refused (clientcfg.ParseURL): nothing
+// would verify the server and the password would cross the network in
+// clear while the caller believes it pinned.
+func TestPinOverPlainHTTPRefused(t *testing.T) {
+	t.Parallel()
+	srv := npmtest.Start(t)
+	creds := npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword))
+	pool := x509.NewCertPool()
+	for _, opt := range []npm.Option{npm.WithFingerprint("sha256:" + strings.Repeat("AB", 32)), npm.WithRootCAs(pool)} {
+		_, err := npm.NewClient(srv.URL, creds, opt)
+		require.ErrorIs(t, err, npm.ErrInvalid)
+		assert.Contains(t, err.Error(), "https://")
+	}
+	assert.Empty(t, srv.Requests(), "nothing sent")
+}
