@@ -84,7 +84,9 @@ func (s *Server) renderCertLocked(c *cert, exp map[string]bool) map[string]any {
 		for _, id := range sortedKeys(s.tables[k].rows) {
 			r := s.tables[k].rows[id]
 			if cid, _ := r.cols["certificate_id"].(int); !r.deleted && cid == c.id {
-				list = append(list, s.renderRowLocked(k, r, nil))
+				h := s.renderRowLocked(k, r, nil)
+				h["is_deleted"] = s.bool(false) // certificate omissions name only owner.is_deleted
+				list = append(list, h)
 			}
 		}
 		out[k] = list

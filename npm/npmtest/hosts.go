@@ -233,9 +233,17 @@ func (s *Server) renderRowLocked(kind string, r *row, exp map[string]bool) map[s
 	if kind == kindStream {
 		delete(out, "domain_names")
 	}
+	// Expanded relations keep their is_deleted column unless the kind's
+	// omissions name it: proxy hosts omit owner.is_deleted, streams
+	// owner.is_deleted and certificate.is_deleted, redirection and 404
+	// hosts only their own (backend/internal/<kind>.js omissions()).
 	if exp["owner"] {
 		if u := s.users[r.owner]; u != nil {
-			out["owner"] = s.renderUser(u)
+			o := s.renderUser(u)
+			if kind != kindProxy && kind != kindStream {
+				o["is_deleted"] = s.bool(false)
+			}
+			out["owner"] = o
 		}
 	}
 	if exp["certificate"] {
@@ -244,15 +252,24 @@ func (s *Server) renderRowLocked(kind string, r *row, exp map[string]bool) map[s
 			if c := s.certs[id]; c != nil && !c.deleted {
 				cm := s.renderCertLocked(c, nil)
 				cm["meta"] = map[string]any{}
+				if kind != kindStream {
+					cm["is_deleted"] = s.bool(false)
+				}
 				out["certificate"] = cm
 			}
 		}
 	}
-	if exp["access_list"] || exp["access_list.items"] || exp["access_list.clients"] {
+	// Only proxy hosts have an access list: the others neither store nor
+	// expand one (their create and update answers expand certificate and
+	// owner, backend/internal/redirection-host.js, dead-host.js,
+	// stream.js).
+	if kind == kindProxy && (exp["access_list"] || exp["access_list.items"] || exp["access_list.clients"]) {
 		out["access_list"] = nil
 		if id, _ := r.cols["access_list_id"].(int); id > 0 {
 			if a := s.acls[id]; a != nil && !a.deleted {
-				out["access_list"] = s.renderACLLocked(a, map[string]bool{"items": exp["access_list.items"], "clients": exp["access_list.clients"]})
+				al := s.renderACLLocked(a, map[string]bool{"items": exp["access_list.items"], "clients": exp["access_list.clients"]})
+				al["is_deleted"] = s.bool(false)
+				out["access_list"] = al
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -714,17 +715,35 @@ func (s *Server) login2FA(c *call) (int, any, *apiError) {
 	return 200, s.issueLocked(u.id, s.tokenTTL), nil
 }
 
-// refresh issues a new token; ?expiry=<n><unit> with units y w d h m s.
+// expiryRE is upstream's parseDatePeriod (backend/lib/helpers.js).
+var expiryRE = regexp.MustCompile(`^([0-9]+)(y|Q|M|w|d|h|m|s|ms)$`)
+
+// refresh issues a new token (backend/internal/token.js getFreshToken):
+// ?expiry=<n><unit> as moment reads it; anything else is the AuthError
+// 400 "Invalid expiry time: <expiry>". A quarter passes moment but makes
+// jsonwebtoken fail to sign: 500.
 func (s *Server) refresh(c *call) (int, any, *apiError) {
 	u := c.u
 	ttl := s.tokenTTL
 	if e := c.r.URL.Query().Get("expiry"); e != "" {
-		n, err := strconv.Atoi(e[:len(e)-1])
-		unit := map[byte]time.Duration{'y': 365 * 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'd': 24 * time.Hour, 'h': time.Hour, 'm': time.Minute, 's': time.Second}[e[len(e)-1]]
-		if err != nil || unit == 0 || n <= 0 {
+		m := expiryRE.FindStringSubmatch(e)
+		if m == nil {
+			return 0, nil, errf(400, "Invalid expiry time: %s", e)
+		}
+		n, err := strconv.Atoi(m[1])
+		if err != nil || n > 1000000 {
 			return 0, nil, errInternal
 		}
-		ttl = time.Duration(n) * unit
+		switch m[2] {
+		case "Q":
+			return 0, nil, errInternal
+		case "y":
+			ttl = time.Duration(n) * 365 * 24 * time.Hour
+		case "M":
+			ttl = time.Duration(n) * 30 * 24 * time.Hour
+		default:
+			ttl = time.Duration(n) * map[string]time.Duration{"w": 7 * 24 * time.Hour, "d": 24 * time.Hour, "h": time.Hour, "m": time.Minute, "s": time.Second, "ms": time.Millisecond}[m[2]]
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
