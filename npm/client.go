@@ -70,6 +70,7 @@ type config struct {
 	now     func() time.Time
 	margin  time.Duration
 	version *Version
+	loc     *time.Location
 }
 
 // Option configures a Client; an invalid option makes NewClient fail, a
@@ -166,6 +167,22 @@ func WithVersion(v string) Option {
 			return fmt.Errorf("npm: WithVersion: %w", err)
 		}
 		c.version = &pv
+		return nil
+	}
+}
+
+// WithServerLocation tells the client the server's time zone (the TZ of
+// the NPM container). NPM on SQLite writes created_on, modified_on and
+// expires_on in its local time without a zone ("2026-06-03 12:04:05");
+// the client reads such dates in loc. The default is UTC, right for a
+// container without TZ; MySQL and Postgres answers carry their zone and
+// are not affected.
+func WithServerLocation(loc *time.Location) Option {
+	return func(c *config) error {
+		if loc == nil {
+			return errors.New("npm: WithServerLocation: nil location")
+		}
+		c.loc = loc
 		return nil
 	}
 }
@@ -411,6 +428,9 @@ func (c *Client) send(ctx context.Context, r request, tok secret.Secret) error {
 	}
 	if r.out == nil {
 		return nil
+	}
+	if c.cfg.loc != nil && c.cfg.loc != time.UTC {
+		data = localizeDates(data, c.cfg.loc)
 	}
 	if err := json.Unmarshal(data, r.out); err != nil {
 		if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '<' {

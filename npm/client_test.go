@@ -528,3 +528,37 @@ func TestPinOverPlainHTTPRefused(t *testing.T) {
 	}
 	assert.Empty(t, srv.Requests(), "nothing sent")
 }
+
+// NPM on SQLite writes dates in the server's local time without a zone
+// (backend/models/now_helper.js: datetime('now','localtime')); with TZ set
+// in the container they read hours off unless the client knows the zone.
+func TestServerLocation(t *testing.T) {
+	t.Parallel()
+	berlin := time.FixedZone("CEST", 2*3600)
+	t0 := time.Date(2026, 6, 3, 10, 4, 5, 0, time.UTC)
+	srv := npmtest.Start(t, npmtest.WithSQLiteDates(), npmtest.WithLocation(berlin), npmtest.WithClock(func() time.Time { return t0 }))
+	creds := npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword))
+
+	seeded := t0.Add(-30 * 24 * time.Hour) // when npmtest seeds the lab
+
+	naive, err := npm.NewClient(srv.URL, creds)
+	require.NoError(t, err)
+	h, err := naive.ProxyHosts.Get(t.Context(), 1)
+	require.NoError(t, err)
+	assert.Equal(t, 2*time.Hour, h.CreatedOn.Sub(seeded), "read as UTC: two hours off")
+
+	c, err := npm.NewClient(srv.URL, creds, npm.WithServerLocation(berlin))
+	require.NoError(t, err)
+	h, err = c.ProxyHosts.Get(t.Context(), 1, npm.ExpandCertificate)
+	require.NoError(t, err)
+	assert.True(t, seeded.Equal(h.CreatedOn), "%v", h.CreatedOn)
+	require.NotNil(t, h.Certificate)
+	assert.True(t, seeded.Equal(h.Certificate.CreatedOn))
+	certs, err := c.Certificates.List(t.Context())
+	require.NoError(t, err)
+	require.NotEmpty(t, certs)
+	assert.True(t, seeded.Add(90*24*time.Hour).Equal(certs[0].ExpiresOn), "expires_on read in the zone too: %v", certs[0].ExpiresOn)
+
+	_, err = npm.NewClient(srv.URL, creds, npm.WithServerLocation(nil))
+	require.ErrorIs(t, err, npm.ErrInvalid)
+}

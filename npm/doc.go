@@ -37,7 +37,9 @@
 // true/false to every version: the 2.9–2.11 schemas declare them boolean
 // (their ajv also coerces 0/1), while their answers carry 0/1. Answers of
 // every version decode: booleans as true/false or 0/1, dates as ISO 8601
-// or SQLite's "YYYY-MM-DD HH:MM:SS".
+// or SQLite's "YYYY-MM-DD HH:MM:SS". SQLite's dates are the server's local
+// time without a zone: read as UTC unless WithServerLocation gives the
+// container's TZ.
 //
 // ProxyHosts.Ensure and Expose are idempotent and report what they did as
 // every Ensure of the SDK does: the resource as it ends up, an Action

@@ -263,3 +263,23 @@ func FuzzDebugReason(f *testing.F) {
 		_ = redactCredentials(r)
 	})
 }
+
+func TestLocalizeDates(t *testing.T) {
+	t.Parallel()
+	loc := time.FixedZone("X", -5*3600)
+	in := `{"created_on":"2026-06-03 10:04:05","modified_on": "2026-06-03T10:04:05.000Z","advanced_config":"x \"2026-06-03 10:04:05\"","expires_on":"2026-09-01 00:00:00"}`
+	want := `{"created_on":"2026-06-03T10:04:05-05:00","modified_on": "2026-06-03T10:04:05.000Z","advanced_config":"x \"2026-06-03 10:04:05\"","expires_on":"2026-09-01T00:00:00-05:00"}`
+	assert.Equal(t, want, string(localizeDates([]byte(in), loc)))
+}
+
+// FuzzLocalizeDates: any body, no panic, valid JSON stays valid.
+func FuzzLocalizeDates(f *testing.F) {
+	addSeeds(f, "proxyhost")
+	addSeeds(f, "certificate")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out := localizeDates(data, time.FixedZone("X", 3600))
+		if json.Valid(data) && !json.Valid(out) {
+			t.Fatalf("%q became invalid JSON: %q", data, out)
+		}
+	})
+}

@@ -44,7 +44,9 @@ func parseBool(data []byte) (bool, error) {
 
 // flexTime decodes NPM dates: ISO 8601 from MySQL/Postgres
 // ("2026-06-03T10:00:00.000Z") and "YYYY-MM-DD HH:MM:SS" without a zone
-// from SQLite, which the server writes in UTC.
+// from SQLite, which the server writes in its local time: read as UTC
+// here, in the server's zone when WithServerLocation rewrote them first
+// (localizeDates).
 type flexTime time.Time
 
 func (t *flexTime) UnmarshalJSON(data []byte) error {
@@ -233,4 +235,23 @@ var credentialAssignment = regexp.MustCompile(`(?i)([a-z0-9_]*(?:token|secret|pa
 // redactCredentials blanks the value of every credentials assignment.
 func redactCredentials(s string) string {
 	return credentialAssignment.ReplaceAllString(s, "${1}"+secret.Redacted)
+}
+
+// sqliteDate matches a date column NPM on SQLite wrote: no zone, the
+// server's local time (backend/models/now_helper.js inserts
+// datetime('now','localtime'); certificate expiry is moment().format()).
+var sqliteDate = regexp.MustCompile(`"(created_on|modified_on|expires_on)"(\s*:\s*)"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})"`)
+
+// localizeDates rewrites the zone-less date columns of an answer as ISO
+// 8601 with loc's offset at that date, so that they decode as the instant
+// the server meant. Dates that carry a zone are left alone.
+func localizeDates(body []byte, loc *time.Location) []byte {
+	return sqliteDate.ReplaceAllFunc(body, func(m []byte) []byte {
+		sub := sqliteDate.FindSubmatch(m)
+		t, err := time.ParseInLocation("2006-01-02 15:04:05", string(sub[3]), loc)
+		if err != nil {
+			return m
+		}
+		return []byte(`"` + string(sub[1]) + `"` + string(sub[2]) + `"` + t.Format(time.RFC3339) + `"`)
+	})
 }

@@ -64,6 +64,11 @@ func WithPermissionMode(m PermissionMode) Option { return func(s *Server) { s.pe
 // ISO 8601 (MySQL/Postgres).
 func WithSQLiteDates() Option { return func(s *Server) { s.sqliteDates = true } }
 
+// WithLocation sets the server's time zone (its TZ): with WithSQLiteDates
+// the dates are written in it, as upstream's SQLite does
+// (backend/models/now_helper.js: datetime('now','localtime')).
+func WithLocation(loc *time.Location) Option { return func(s *Server) { s.loc = loc } }
+
 // WithClock sets the clock behind token expiry, timestamps and certificate
 // expiry. Advance moves it further.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.clock = now } }
@@ -114,6 +119,7 @@ type Server struct {
 	ver         version
 	permMode    PermissionMode
 	sqliteDates bool
+	loc         *time.Location
 	clock       func() time.Time
 	tokenTTL    time.Duration
 	noSeed      bool
@@ -499,6 +505,9 @@ func (s *Server) date(t time.Time) any {
 		return nil
 	}
 	if s.sqliteDates {
+		if s.loc != nil {
+			return t.In(s.loc).Format("2006-01-02 15:04:05")
+		}
 		return t.UTC().Format("2006-01-02 15:04:05")
 	}
 	return t.UTC().Format("2006-01-02T15:04:05.000Z")
