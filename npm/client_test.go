@@ -562,3 +562,68 @@ func TestServerLocation(t *testing.T) {
 	_, err = npm.NewClient(srv.URL, creds, npm.WithServerLocation(nil))
 	require.ErrorIs(t, err, npm.ErrInvalid)
 }
+
+// A build from source reports 2.0.0 (backend/package.json in git): the
+// client takes the fields from the OpenAPI document the server serves
+// (GET /schema, backend/routes/schema.js) and says so in a Debug line.
+func TestUnknownVersionProbesSchema(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		behaves            string
+		tfp, keyType, mail bool
+		schema             bool
+	}{
+		{"2.15.1", true, true, false, true},
+		{"2.13.7", false, true, false, true},
+		{"2.12.6", false, false, true, true},
+		{"2.11.3", true, true, false, false}, // no schema: the newest payloads
+	} {
+		t.Run(tc.behaves, func(t *testing.T) {
+			t.Parallel()
+			srv := npmtest.Start(t, npmtest.WithVersion(tc.behaves), npmtest.WithReportedVersion("2.0.0"))
+			var logs bytes.Buffer
+			c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)),
+				npm.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+			require.NoError(t, err)
+			ctx := t.Context()
+			v, err := c.ServerVersion(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, "2.0.0", v.String())
+
+			_, err = c.ProxyHosts.Create(ctx, npm.ProxyHostSpec{Domains: []string{"p.thehomelab.site"}, ForwardHost: "p", ForwardPort: 80, TrustForwardedProto: npm.Ptr(true)})
+			if tc.tfp {
+				if tc.schema {
+					require.NoError(t, err)
+				}
+			} else {
+				require.ErrorIs(t, err, npm.ErrUnsupported, "refused before sending")
+			}
+			_, err = c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"k.thehomelab.site"}, CloudflareToken: secret.New("cf-token-123456"), KeyType: "ecdsa"})
+			if tc.keyType {
+				if tc.schema {
+					require.NoError(t, err)
+				}
+			} else {
+				require.ErrorIs(t, err, npm.ErrUnsupported)
+			}
+			_, err = c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"m.thehomelab.site"}, CloudflareToken: secret.New("cf-token-123456")})
+			switch {
+			case tc.mail:
+				require.ErrorIs(t, err, npm.ErrInvalid, "letsencrypt_email is required there: %v", err)
+			case tc.schema:
+				require.NoError(t, err)
+			default:
+				// Guessed wrong without a schema; certbot's reason says why.
+				require.ErrorContains(t, err, "--email")
+			}
+			out := logs.String()
+			assert.Equal(t, 1, strings.Count(out, "version 2.0.0"), "one Debug line: %s", out)
+			if tc.schema {
+				assert.Contains(t, out, "payloads follow its schema")
+			} else {
+				assert.Contains(t, out, "serves no usable schema")
+			}
+			assert.Contains(t, out, fmt.Sprintf("trust_forwarded_proto=%v", tc.tfp))
+		})
+	}
+}

@@ -32,7 +32,9 @@
 // wrapping a *NginxError (ErrNginx).
 //
 // Payloads follow the server's version (probed once with GET /, or set
-// with WithVersion): letsencrypt_email only for ≤2.12, key_type from
+// with WithVersion; a build from source reports 2.0.0, and then the fields
+// come from the OpenAPI document it serves at GET /schema, said in one
+// Debug line): letsencrypt_email only for ≤2.12, key_type from
 // 2.13.6, trust_forwarded_proto from 2.14. Booleans are sent as JSON
 // true/false to every version: the 2.9–2.11 schemas declare them boolean
 // (their ajv also coerces 0/1), while their answers carry 0/1. Answers of

@@ -57,6 +57,18 @@ func WithVersion(v string) Option {
 	}
 }
 
+// WithReportedVersion makes the server report v (in GET / and the
+// schema) while it behaves as WithVersion says: a build from source
+// reports the 2.0.0 of backend/package.json whatever its code is.
+func WithReportedVersion(v string) Option {
+	return func(s *Server) {
+		var x version
+		if _, err := fmt.Sscanf(strings.TrimPrefix(v, "v"), "%d.%d.%d", &x.major, &x.minor, &x.rev); err == nil {
+			s.reported = &x
+		}
+	}
+}
+
 // WithPermissionMode overrides the version's permission-failure answer.
 func WithPermissionMode(m PermissionMode) Option { return func(s *Server) { s.permMode = m } }
 
@@ -119,6 +131,7 @@ type Server struct {
 	ver         version
 	permMode    PermissionMode
 	sqliteDates bool
+	reported    *version
 	loc         *time.Location
 	clock       func() time.Time
 	tokenTTL    time.Duration
@@ -582,14 +595,35 @@ func ajv6Message(msg string) string {
 	return b.String() + " " + rest
 }
 
+// verString is the version the server reports.
 func (s *Server) verString() string {
-	return fmt.Sprintf("%d.%d.%d", s.ver.major, s.ver.minor, s.ver.rev)
+	v := s.ver
+	if s.reported != nil {
+		v = *s.reported
+	}
+	return fmt.Sprintf("%d.%d.%d", v.major, v.minor, v.rev)
 }
 
-// schema serves a small stub of the OpenAPI document (upstream serves the
-// dereferenced backend/schema/swagger.json at GET /schema).
-func (s *Server) schema(*call) (int, any, *apiError) {
-	return 200, map[string]any{"openapi": "3.1.0", "info": map[string]any{"title": "Nginx Proxy Manager API", "version": s.verString()}, "paths": map[string]any{}}, nil
+// schema serves the OpenAPI document of the bodies the server validates
+// (upstream serves the dereferenced backend/schema/swagger.json at GET
+// /schema since 2.12, info.version set to the package version): the
+// create bodies of proxy hosts and certificates, from the same schemas the
+// fake validates with, so their properties say what this version accepts.
+func (s *Server) schema(c *call) (int, any, *apiError) {
+	if !s.ver.atLeast(2, 12, 0) {
+		return 0, nil, notFound(c.path)
+	}
+	body := func(n *node) map[string]any {
+		return map[string]any{"requestBody": map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": n.openAPI()}}}}
+	}
+	return 200, map[string]any{
+		"openapi": "3.1.0",
+		"info":    map[string]any{"title": "Nginx Proxy Manager API", "version": s.verString()},
+		"paths": map[string]any{
+			"/nginx/proxy-hosts":  map[string]any{"post": body(s.schemaFor(kindProxy, true)), "get": map[string]any{}},
+			"/nginx/certificates": map[string]any{"post": body(s.certSchema()), "get": map[string]any{}},
+		},
+	}, nil
 }
 
 // versionCheck answers GET /version/check (2.13.6+) as an offline server
@@ -603,7 +637,11 @@ func (s *Server) versionCheck(c *call) (int, any, *apiError) {
 }
 
 func (s *Server) health(*call) (int, any, *apiError) {
-	v := map[string]any{"status": "OK", "version": map[string]any{"major": s.ver.major, "minor": s.ver.minor, "revision": s.ver.rev}}
+	rv := s.ver
+	if s.reported != nil {
+		rv = *s.reported
+	}
+	v := map[string]any{"status": "OK", "version": map[string]any{"major": rv.major, "minor": rv.minor, "revision": rv.rev}}
 	if s.ver.atLeast(2, 13, 0) {
 		s.mu.Lock()
 		v["setup"] = s.liveUsersLocked() > 0
