@@ -118,6 +118,8 @@ func (s *Server) renderACLLocked(a *acl, exp map[string]bool) map[string]any {
 // (backend/internal/access-list.js: owner, items, clients, proxy_hosts).
 var allACLExpand = map[string]bool{"items": true, "clients": true, "owner": true, "proxy_hosts": true}
 
+// listACLs answers GET /nginx/access-lists (backend/internal/access-list.js getAll:
+// proxy_host_count joined, items masked).
 func (s *Server) listACLs(c *call) (int, any, *apiError) {
 	exp, e := parseExpand(c.r, "owner", "items", "clients", "proxy_hosts")
 	if e != nil {

@@ -80,6 +80,7 @@ func (s *Server) createUser(c *call) (int, any, *apiError) {
 	return 201, s.renderUserExp(s.users[id], true), nil
 }
 
+// reportHosts answers GET /reports/hosts (backend/internal/report.js).
 func (s *Server) reportHosts(c *call) (int, any, *apiError) {
 	u := c.u
 	s.mu.Lock()
@@ -96,6 +97,8 @@ func (s *Server) reportHosts(c *call) (int, any, *apiError) {
 	return 200, map[string]any{"proxy": count(kindProxy), "redirection": count(kindRedirection), "stream": count(kindStream), "dead": count(kindDead)}, nil
 }
 
+// setPermissions answers PUT /users/{id}/permissions (backend/internal/user.js
+// setPermissions).
 func (s *Server) setPermissions(c *call) (int, any, *apiError) {
 	id, e := pathID(c)
 	if e != nil {
@@ -127,6 +130,7 @@ func (s *Server) defaultSiteLocked() map[string]any {
 		"value": s.defaultSite, "meta": s.defaultSiteMeta}
 }
 
+// listSettings answers GET /settings (backend/internal/setting.js).
 func (s *Server) listSettings(*call) (int, any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -96,6 +96,8 @@ func (s *Server) renderCertLocked(c *cert, exp map[string]bool) map[string]any {
 
 var certExpand = []string{"owner", kindProxy, kindRedirection, kindDead, kindStream}
 
+// listCerts answers GET /nginx/certificates (backend/internal/certificate.js
+// getAll, sorted by nice_name, credentials omitted).
 func (s *Server) listCerts(c *call) (int, any, *apiError) {
 	exp, e := parseExpand(c.r, certExpand...)
 	if e != nil {
@@ -160,6 +162,7 @@ func (s *Server) testHTTP(c *call) (int, any, *apiError) {
 	return 200, out, nil
 }
 
+// validateCert answers POST /nginx/certificates/validate (backend/internal/certificate.js validate).
 func (s *Server) validateCert(c *call) (int, any, *apiError) {
 	files, e := uploadedFiles(c.r)
 	if e != nil {
@@ -188,6 +191,7 @@ func (s *Server) findCert(c *call) (*cert, *apiError) {
 	return x, nil
 }
 
+// getCert answers GET /nginx/certificates/{id} (backend/internal/certificate.js get).
 func (s *Server) getCert(c *call) (int, any, *apiError) {
 	x, e := s.findCert(c)
 	if e != nil {
@@ -214,6 +218,7 @@ func (s *Server) deleteCert(c *call) (int, any, *apiError) {
 	return 200, true, nil
 }
 
+// renewCert answers POST /nginx/certificates/{id}/renew (backend/internal/certificate.js renew).
 func (s *Server) renewCert(c *call) (int, any, *apiError) {
 	x, e := s.findCert(c)
 	if e != nil {
@@ -236,6 +241,7 @@ func (s *Server) renewCert(c *call) (int, any, *apiError) {
 	return 200, s.renderCertLocked(x, nil), nil
 }
 
+// uploadCert answers POST /nginx/certificates/{id}/upload (backend/internal/certificate.js upload).
 func (s *Server) uploadCert(c *call) (int, any, *apiError) {
 	x, e := s.findCert(c)
 	if e != nil {
@@ -364,6 +370,8 @@ func certbotFailed(domains []string, reason string) *apiError {
 	}}
 }
 
+// createCert answers POST /nginx/certificates (backend/internal/certificate.js
+// create: an "other" row at once, Let's Encrypt issued synchronously).
 func (s *Server) createCert(c *call) (int, any, *apiError) {
 	r, u := c.r, c.u
 	b, e := s.readValid(r, s.certSchema())

@@ -276,6 +276,7 @@ func (s *Server) renderRowLocked(kind string, r *row, exp map[string]bool) map[s
 	return out
 }
 
+// getHost answers GET /nginx/<kind>/{id} (backend/internal/<kind>.js get).
 func (s *Server) getHost(kind string) handler {
 	return func(c *call) (int, any, *apiError) {
 		id, e := pathID(c)
@@ -296,6 +297,8 @@ func (s *Server) getHost(kind string) handler {
 	}
 }
 
+// deleteHost answers DELETE /nginx/<kind>/{id}: a soft delete, true
+// (backend/internal/<kind>.js delete).
 func (s *Server) deleteHost(kind string) handler {
 	return func(c *call) (int, any, *apiError) {
 		id, e := pathID(c)
@@ -383,6 +386,8 @@ func (s *Server) listHosts(kind string) handler {
 	return func(c *call) (int, any, *apiError) { return s.listHostsOf(c.r, c.u, kind) }
 }
 
+// listHostsOf answers GET /nginx/<kind> (backend/internal/<kind>.js getAll:
+// sorted by domain names, streams by incoming port; ?query= a LIKE).
 func (s *Server) listHostsOf(r *http.Request, u *user, kind string) (int, any, *apiError) {
 	exp, e := parseExpand(r, s.expandNames(kind)...)
 	if e != nil {
@@ -420,6 +425,8 @@ func (s *Server) createHost(kind string) handler {
 	return func(c *call) (int, any, *apiError) { return s.createHostOf(c.r, c.u, kind) }
 }
 
+// createHostOf answers POST /nginx/<kind> (backend/internal/<kind>.js create:
+// domains checked against every host kind, the row answered before nginx runs).
 func (s *Server) createHostOf(r *http.Request, u *user, kind string) (int, any, *apiError) {
 	b, e := s.readValid(r, s.schemaFor(kind, true))
 	if e != nil {
@@ -490,6 +497,8 @@ func (s *Server) updateHost(kind string) handler {
 	}
 }
 
+// updateHostOf answers PUT /nginx/<kind>/{id} (backend/internal/<kind>.js
+// update: a partial .patch(data), nginx result in meta).
 func (s *Server) updateHostOf(r *http.Request, u *user, kind string, id int) (int, any, *apiError) {
 	b, e := s.readValid(r, s.schemaFor(kind, false))
 	if e != nil {

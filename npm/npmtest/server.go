@@ -699,6 +699,8 @@ func (s *Server) issueLocked(uid int, ttl time.Duration) map[string]any {
 	return map[string]any{"token": tok, "expires": exp.Format("2006-01-02T15:04:05.000Z")}
 }
 
+// login answers POST /tokens (backend/routes/tokens.js, backend/internal/token.js
+// getTokenFromEmail; the 2FA challenge of backend/internal/2fa.js since 2.13.6).
 func (s *Server) login(c *call) (int, any, *apiError) {
 	b, e := s.readValid(c.r, loginSchema)
 	if e != nil {
@@ -730,6 +732,8 @@ func (s *Server) login(c *call) (int, any, *apiError) {
 
 var twoFASchema = obj(map[string]*node{"challenge_token": strN(1, 0), "code": strN(6, 8)}, "challenge_token", "code")
 
+// login2FA answers POST /tokens/2fa (backend/internal/token.js verify2FA,
+// backend/internal/2fa.js).
 func (s *Server) login2FA(c *call) (int, any, *apiError) {
 	if !s.ver.atLeast(2, 13, 6) {
 		return 0, nil, notFound(c.path)
@@ -809,6 +813,7 @@ func (s *Server) me(c *call) (int, any, *apiError) {
 	return 200, s.renderUserExp(c.u, exp["permissions"]), nil
 }
 
+// listUsers answers GET /users (backend/internal/user.js getAll).
 func (s *Server) listUsers(c *call) (int, any, *apiError) {
 	exp, e := parseExpand(c.r, "permissions")
 	if e != nil {
@@ -825,6 +830,8 @@ func (s *Server) listUsers(c *call) (int, any, *apiError) {
 	return 200, out, nil
 }
 
+// deleteUser answers DELETE /users/{id} (backend/internal/user.js delete:
+// soft delete, never yourself).
 func (s *Server) deleteUser(c *call) (int, any, *apiError) {
 	id, e := pathID(c)
 	if e != nil {
@@ -844,6 +851,7 @@ func (s *Server) deleteUser(c *call) (int, any, *apiError) {
 	return 200, true, nil
 }
 
+// auditLog answers GET /audit-log, the newest 100 (backend/internal/audit-log.js).
 func (s *Server) auditLog(*call) (int, any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
