@@ -169,6 +169,11 @@ func (s *ProxyHostsService) ensureOne(ctx context.Context, op string, f features
 		h, err := s.Create(ctx, spec)
 		return ProxyHostResult{ProxyHost: h, Action: Created}, err
 	}
+	if strings.TrimSpace(spec.ForwardScheme) == "" {
+		// Unset: the server's default (http) on create, the host's own
+		// scheme on an existing host.
+		want.ForwardScheme = cur.ForwardScheme
+	}
 	u, changes := diff(cur, want, f)
 	res := ProxyHostResult{ProxyHost: cur, Action: Unchanged, Changes: changes}
 	if len(changes) == 0 {

@@ -13,7 +13,7 @@ import (
 // App is a web application to publish under its own FQDN.
 type App struct {
 	FQDN          string // e.g. "nextcloud.thehomelab.site"
-	ForwardScheme string // "http" (default) or "https"
+	ForwardScheme string // "http" or "https"; empty: http for a new host, an existing host's kept
 	ForwardHost   string // e.g. "nextcloud" or "192.168.1.4"
 	ForwardPort   int
 	Websockets    bool

@@ -397,3 +397,26 @@ func changedFields(cs []npm.Change) []string {
 	}
 	return out
 }
+
+// forward_scheme's server default (http) is not its zero value: an empty
+// scheme is "unset", kept on an existing host by Expose and Ensure.
+func TestEmptySchemeKeepsHosts(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	h, err := f.c.ProxyHosts.Create(ctx, npm.ProxyHostSpec{Domains: []string{"tls.thehomelab.site"}, ForwardScheme: "https", ForwardHost: "tls", ForwardPort: 8443,
+		CertificateID: npmtest.WildcardCertificateID, SSLForced: true})
+	require.NoError(t, err)
+	r, err := f.c.Expose(ctx, npm.App{FQDN: "tls.thehomelab.site", ForwardHost: "tls", ForwardPort: 8443})
+	require.NoError(t, err)
+	assert.Equal(t, "https", r.ProxyHost.ForwardScheme)
+	er, err := f.c.ProxyHosts.Ensure(ctx, npm.ProxyHostSpec{Domains: []string{"tls.thehomelab.site"}, ForwardHost: "tls", ForwardPort: 8443,
+		CertificateID: npmtest.WildcardCertificateID, SSLForced: true})
+	require.NoError(t, err)
+	assert.False(t, er.Changed(), "%v", er.Changes)
+	er, err = f.c.ProxyHosts.Ensure(ctx, npm.ProxyHostSpec{Domains: []string{"tls.thehomelab.site"}, ForwardScheme: "http", ForwardHost: "tls", ForwardPort: 8443,
+		CertificateID: npmtest.WildcardCertificateID, SSLForced: true})
+	require.NoError(t, err)
+	assert.Equal(t, []npm.Change{{Field: "forward_scheme", Old: "https", New: "http"}}, er.Changes)
+	assert.Equal(t, h.ID, er.ProxyHost.ID)
+}

@@ -224,15 +224,17 @@ func (r *rawAnswer) UnmarshalJSON(b []byte) error { *r = append((*r)[:0], b...);
 // what ProxyHosts.Ensure converges to.
 //
 // The routing and TLS fields are always part of the state: their zero
-// values are the server's defaults (http, no certificate, every option
-// off, enabled), so Ensure turns off what the spec leaves off. The extras
+// values are the server's defaults (no certificate, every option off,
+// enabled), so Ensure turns off what the spec leaves off. ForwardScheme,
+// whose server default is not its zero value, is "unset" when empty:
+// http on create, the host's own scheme for Ensure. The extras
 // a host is often tuned with by hand, CachingEnabled, TrustForwardedProto,
 // AdvancedConfig and Locations, are left as they are on the server when
 // the spec leaves them unset (nil); set them to converge them too (a
 // non-nil empty Locations removes every location).
 type ProxyHostSpec struct {
 	Domains               []string
-	ForwardScheme         string // "http" (default) or "https"
+	ForwardScheme         string // "http" or "https"; empty: http on create, kept by Ensure
 	ForwardHost           string
 	ForwardPort           int
 	CertificateID         CertificateID
