@@ -505,6 +505,15 @@ func TestCreateWithoutPermissionIs500(t *testing.T) {
 	require.ErrorIs(t, err, npm.ErrPermission)
 	assert.Len(t, srv.Hosts("proxy_hosts"), 11)
 
+	// A user deleted since login cannot even read itself: ErrPermission.
+	id := srv.AddUser(npmtest.UserSpec{Email: "gone@thehomelab.site", Password: "gone-pass", Admin: true})
+	gone, err := npm.NewClient(srv.URL, npm.WithCredentials("gone@thehomelab.site", secret.New("gone-pass")))
+	require.NoError(t, err)
+	require.NoError(t, gone.Login(t.Context()))
+	srv.DeleteUser(id)
+	_, err = gone.ProxyHosts.Create(t.Context(), spec)
+	require.ErrorIs(t, err, npm.ErrPermission)
+
 	f := newFixture(t, nil)
 	f.srv.Inject(npmtest.Fault{Method: http.MethodPost, Path: "/nginx/proxy-hosts", Times: 1})
 	_, err = f.c.ProxyHosts.Create(t.Context(), spec)

@@ -524,7 +524,11 @@ func (c *Client) deniedWrite(ctx context.Context, err error, perm, noun string) 
 		Permissions map[string]string `json:"permissions"`
 	}
 	q := url.Values{"expand": {"permissions"}}
-	if c.do(ctx, request{op: ae.Op + ": read permissions", method: http.MethodGet, path: "/users/me", query: q, out: &me}) != nil {
+	if perr := c.do(ctx, request{op: ae.Op + ": read permissions", method: http.MethodGet, path: "/users/me", query: q, out: &me}); perr != nil {
+		if errors.Is(perr, ErrPermission) {
+			// Not even its own user: deleted or disabled since login.
+			ae.Err = fmt.Errorf("the user may not read its own account (deleted or disabled?): %w", ErrPermission)
+		}
 		return err
 	}
 	if slices.Contains(me.Roles, "admin") || me.Permissions == nil || me.Permissions[perm] == "manage" {
