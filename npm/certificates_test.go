@@ -217,3 +217,47 @@ func TestUploadCustomCancelledLeavesNoRow(t *testing.T) {
 	require.True(t, lose.done.Load(), "the create reached the server")
 	assert.Len(t, srv.Certificates(), 1, "no empty row left")
 }
+
+// A failed Let's Encrypt issuance says why. NPM masks it as 500 "Internal
+// Error" and puts certbot's stderr in debug.stack (backend/app.js adds
+// debug on every nginx/certificates path; backend/lib/utils.js execFile
+// rejects with a CommandError whose message is the stderr); the client
+// surfaces the last meaningful line, never the Cloudflare token even when
+// certbot echoes its credentials line.
+func TestCertificateFailureSaysWhy(t *testing.T) {
+	t.Parallel()
+	const tok = "cf-tok-5e3b9a71c2"
+	for _, tc := range []struct {
+		name, certbot, want string
+	}{
+		{"dns plugin", "Error determining zone_id: 9109 Invalid access token. Please confirm that you have supplied valid Cloudflare API credentials. (Did you copy your entire token?)",
+			"Error determining zone_id: 9109 Invalid access token"},
+		{"acme", "Some challenges have failed.", "Some challenges have failed."},
+		{"echoed credentials", "Unable to parse credentials: dns_cloudflare_api_token = " + tok, "Unable to parse credentials: dns_cloudflare_api_token = REDACTED"},
+		{"token elsewhere", "token " + tok + " was refused", "token REDACTED was refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, nil)
+			f.srv.FailCertificates(func([]string) error { return errors.New(tc.certbot) })
+			_, err := f.c.Certificates.CreateLetsEncrypt(t.Context(), npm.LetsEncryptRequest{Domains: []string{"x.thehomelab.site"}, CloudflareToken: secret.New(tok)})
+			var ae *npm.Error
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, 500, ae.StatusCode)
+			assert.Equal(t, "Internal Error", ae.Message)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.NotContains(t, err.Error(), "Saving debug log")
+			assert.NotContains(t, err.Error(), "node:child_process")
+			assert.NotContains(t, err.Error(), tok)
+		})
+	}
+	// Expose reports it too.
+	f := newFixture(t, nil)
+	f.srv.FailCertificates(func([]string) error {
+		return errors.New("DNS problem: NXDOMAIN looking up TXT for _acme-challenge.app.example.org")
+	})
+	_, err := f.c.Expose(t.Context(), npm.App{FQDN: "app.example.org", ForwardHost: "app", ForwardPort: 80, CloudflareToken: secret.New(tok)})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "DNS problem: NXDOMAIN")
+	assert.NotContains(t, err.Error(), tok)
+}

@@ -49,6 +49,7 @@ type Client struct {
 	expires  time.Time
 	ver      Version
 	verKnown bool
+	probed   *features // what a 2.0.0 server accepts, once probed
 	closed   bool
 
 	// ProxyHosts manages proxy hosts (/nginx/proxy-hosts).
@@ -70,6 +71,7 @@ type config struct {
 	now     func() time.Time
 	margin  time.Duration
 	version *Version
+	loc     *time.Location
 }
 
 // Option configures a Client; an invalid option makes NewClient fail, a
@@ -166,6 +168,22 @@ func WithVersion(v string) Option {
 			return fmt.Errorf("npm: WithVersion: %w", err)
 		}
 		c.version = &pv
+		return nil
+	}
+}
+
+// WithServerLocation tells the client the server's time zone (the TZ of
+// the NPM container). NPM on SQLite writes created_on, modified_on and
+// expires_on in its local time without a zone ("2026-06-03 12:04:05");
+// the client reads such dates in loc. The default is UTC, right for a
+// container without TZ; MySQL and Postgres answers carry their zone and
+// are not affected.
+func WithServerLocation(loc *time.Location) Option {
+	return func(c *config) error {
+		if loc == nil {
+			return errors.New("npm: WithServerLocation: nil location")
+		}
+		c.loc = loc
 		return nil
 	}
 }
@@ -399,15 +417,21 @@ func (c *Client) send(ctx context.Context, r request, tok secret.Secret) error {
 		if msg == "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
 			msg = "unexpected redirect to " + resp.Header.Get("Location") + " (check the base URL)"
 		}
-		for _, s := range r.scrub {
-			if !s.IsZero() && len(s.Reveal()) >= 4 {
-				msg = strings.ReplaceAll(msg, s.Reveal(), secret.Redacted)
+		var cause error = classify(resp.StatusCode, msg)
+		if resp.StatusCode >= 500 && msg == "Internal Error" {
+			// The server masks the message; its debug object may say why
+			// (certbot's error on certificate routes).
+			if why := debugReason(data); why != "" {
+				cause = errors.New(redactCredentials(scrub(why, r.scrub)))
 			}
 		}
-		return &Error{Op: r.op, StatusCode: resp.StatusCode, Code: code, Message: msg, Err: classify(resp.StatusCode, msg)}
+		return &Error{Op: r.op, StatusCode: resp.StatusCode, Code: code, Message: scrub(msg, r.scrub), Err: cause}
 	}
 	if r.out == nil {
 		return nil
+	}
+	if c.cfg.loc != nil && c.cfg.loc != time.UTC {
+		data = localizeDates(data, c.cfg.loc)
 	}
 	if err := json.Unmarshal(data, r.out); err != nil {
 		if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '<' {
@@ -416,6 +440,16 @@ func (c *Client) send(ctx context.Context, r request, tok secret.Secret) error {
 		return errorf(r.op, "decode answer: %w", err)
 	}
 	return nil
+}
+
+// scrub cuts the given secrets out of a text from the server.
+func scrub(text string, secrets []secret.Secret) string {
+	for _, s := range secrets {
+		if !s.IsZero() && len(s.Reveal()) >= 4 {
+			text = strings.ReplaceAll(text, s.Reveal(), secret.Redacted)
+		}
+	}
+	return text
 }
 
 // unavailable marks a transport failure as ErrUnavailable while keeping
@@ -505,18 +539,89 @@ func (c *Client) ServerVersion(ctx context.Context) (Version, error) {
 	return h.Version, nil
 }
 
-// features answers the version questions payloads depend on. A server run
-// from source reports 2.0.0; it is treated as current.
-type features struct{ v Version }
-
-func (f features) current() bool { return f.v.Major == 2 && f.v.Minor == 0 && f.v.Revision == 0 }
-func (f features) letsEncryptEmail() bool {
-	return !f.current() && !f.v.AtLeast(2, 13, 0)
+// features answers the questions payloads depend on: which fields the
+// server accepts.
+type features struct {
+	v                                     Version
+	leEmail, trustForwarded, keyTypeKnown bool
 }
-func (f features) trustForwardedProto() bool { return f.current() || f.v.AtLeast(2, 14, 0) }
-func (f features) keyType() bool             { return f.current() || f.v.AtLeast(2, 13, 6) }
+
+// versionFeatures derives them from a release number.
+func versionFeatures(v Version) features {
+	return features{v: v, leEmail: !v.AtLeast(2, 13, 0), trustForwarded: v.AtLeast(2, 14, 0), keyTypeKnown: v.AtLeast(2, 13, 6)}
+}
+
+func (f features) letsEncryptEmail() bool    { return f.leEmail }
+func (f features) trustForwardedProto() bool { return f.trustForwarded }
+func (f features) keyType() bool             { return f.keyTypeKnown }
+
+// unknownVersion is what a build from source reports: backend/package.json
+// says 2.0.0 in git, only the release build sets the real number.
+var unknownVersion = Version{2, 0, 0}
 
 func (c *Client) features(ctx context.Context) (features, error) {
+	if c.pinned != nil {
+		return versionFeatures(*c.pinned), nil
+	}
 	v, err := c.ServerVersion(ctx)
-	return features{v}, err
+	if err != nil || v != unknownVersion {
+		return versionFeatures(v), err
+	}
+	c.mu.Lock()
+	f := c.probed
+	c.mu.Unlock()
+	if f != nil {
+		return *f, nil
+	}
+	pf := c.probe(ctx)
+	c.mu.Lock()
+	c.probed = &pf
+	c.mu.Unlock()
+	return pf, nil
+}
+
+// probe finds what a server of unknown version accepts from the OpenAPI
+// document it serves (GET /schema, since 2.12; backend/routes/schema.js):
+// the properties of the proxy-host and certificate create bodies. Without
+// one it assumes the newest payloads. Either way one Debug line says what
+// was chosen.
+//
+// NPM API: GET /schema
+func (c *Client) probe(ctx context.Context) features {
+	f := features{v: unknownVersion, trustForwarded: true, keyTypeKnown: true}
+	var doc struct {
+		Paths map[string]struct {
+			Post struct {
+				RequestBody struct {
+					Content map[string]struct {
+						Schema schemaNode `json:"schema"`
+					} `json:"content"`
+				} `json:"requestBody"`
+			} `json:"post"`
+		} `json:"paths"`
+	}
+	err := c.do(ctx, request{op: "read schema", method: http.MethodGet, path: "/schema", out: &doc, noAuth: true})
+	body := func(path string) (schemaNode, bool) {
+		ct, ok := doc.Paths[path].Post.RequestBody.Content["application/json"]
+		return ct.Schema, ok && ct.Schema.Properties != nil
+	}
+	host, okHost := body("/nginx/proxy-hosts")
+	cert, okCert := body("/nginx/certificates")
+	if err != nil || !okHost || !okCert {
+		c.logger.Debug("npm: the server reports version 2.0.0 (a build from source) and serves no usable schema: sending the newest payloads",
+			"trust_forwarded_proto", f.trustForwarded, "key_type", f.keyTypeKnown, "letsencrypt_email", f.leEmail, "error", err)
+		return f
+	}
+	_, f.trustForwarded = host.Properties["trust_forwarded_proto"]
+	meta := cert.Properties["meta"]
+	_, f.keyTypeKnown = meta.Properties["key_type"]
+	_, f.leEmail = meta.Properties["letsencrypt_email"]
+	c.logger.Debug("npm: the server reports version 2.0.0 (a build from source): payloads follow its schema",
+		"trust_forwarded_proto", f.trustForwarded, "key_type", f.keyTypeKnown, "letsencrypt_email", f.leEmail)
+	return f
+}
+
+// schemaNode is the part of a JSON schema the probe reads.
+type schemaNode struct {
+	Properties map[string]schemaNode `json:"properties"`
 }

@@ -482,3 +482,157 @@ func TestTimeoutBoundsACall(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 5*time.Second)
 }
+
+// A view-only user's create answers 500 "Internal Error" on 2.13–2.15
+// (the create route of backend/routes/nginx/proxy_hosts.js crashes on the
+// undefined permission error of backend/lib/access.js); the client reads
+// the user's permissions and reports ErrPermission. A 500 of a user who may
+// manage hosts stays what it is.
+func TestCreateWithoutPermissionIs500(t *testing.T) {
+	t.Parallel()
+	srv := npmtest.Start(t)
+	srv.AddUser(npmtest.UserSpec{Email: "viewer@thehomelab.site", Password: "viewer-pass", Visibility: "all", Permissions: map[string]string{"proxy_hosts": "view"}})
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials("viewer@thehomelab.site", secret.New("viewer-pass")))
+	require.NoError(t, err)
+	spec := npm.ProxyHostSpec{Domains: []string{"x.thehomelab.site"}, ForwardHost: "x", ForwardPort: 80}
+	_, err = c.ProxyHosts.Create(t.Context(), spec)
+	require.ErrorIs(t, err, npm.ErrPermission)
+	var ae *npm.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 500, ae.StatusCode, "what the server answered")
+	assert.Contains(t, err.Error(), `permission "view"`)
+	_, err = c.Expose(t.Context(), npm.App{FQDN: "y.thehomelab.site", ForwardHost: "y", ForwardPort: 80})
+	require.ErrorIs(t, err, npm.ErrPermission)
+	assert.Len(t, srv.Hosts("proxy_hosts"), 11)
+
+	// A user deleted since login cannot even read itself: ErrPermission.
+	id := srv.AddUser(npmtest.UserSpec{Email: "gone@thehomelab.site", Password: "gone-pass", Admin: true})
+	gone, err := npm.NewClient(srv.URL, npm.WithCredentials("gone@thehomelab.site", secret.New("gone-pass")))
+	require.NoError(t, err)
+	require.NoError(t, gone.Login(t.Context()))
+	srv.DeleteUser(id)
+	_, err = gone.ProxyHosts.Create(t.Context(), spec)
+	require.ErrorIs(t, err, npm.ErrPermission)
+
+	f := newFixture(t, nil)
+	f.srv.Inject(npmtest.Fault{Method: http.MethodPost, Path: "/nginx/proxy-hosts", Times: 1})
+	_, err = f.c.ProxyHosts.Create(t.Context(), spec)
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 500, ae.StatusCode)
+	assert.NotErrorIs(t, err, npm.ErrPermission, "an admin's 500 is a real failure")
+}
+
+// http:// with a pin or root CAs is refused (clientcfg.ParseURL): nothing
+// would verify the server and the password would cross the network in
+// clear while the caller believes it pinned.
+func TestPinOverPlainHTTPRefused(t *testing.T) {
+	t.Parallel()
+	srv := npmtest.Start(t)
+	creds := npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword))
+	pool := x509.NewCertPool()
+	for _, opt := range []npm.Option{npm.WithFingerprint("sha256:" + strings.Repeat("AB", 32)), npm.WithRootCAs(pool)} {
+		_, err := npm.NewClient(srv.URL, creds, opt)
+		require.ErrorIs(t, err, npm.ErrInvalid)
+		assert.Contains(t, err.Error(), "https://")
+	}
+	assert.Empty(t, srv.Requests(), "nothing sent")
+}
+
+// NPM on SQLite writes dates in the server's local time without a zone
+// (backend/models/now_helper.js: datetime('now','localtime')); with TZ set
+// in the container they read hours off unless the client knows the zone.
+func TestServerLocation(t *testing.T) {
+	t.Parallel()
+	berlin := time.FixedZone("CEST", 2*3600)
+	t0 := time.Date(2026, 6, 3, 10, 4, 5, 0, time.UTC)
+	srv := npmtest.Start(t, npmtest.WithSQLiteDates(), npmtest.WithLocation(berlin), npmtest.WithClock(func() time.Time { return t0 }))
+	creds := npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword))
+
+	seeded := t0.Add(-30 * 24 * time.Hour) // when npmtest seeds the lab
+
+	naive, err := npm.NewClient(srv.URL, creds)
+	require.NoError(t, err)
+	h, err := naive.ProxyHosts.Get(t.Context(), 1)
+	require.NoError(t, err)
+	assert.Equal(t, 2*time.Hour, h.CreatedOn.Sub(seeded), "read as UTC: two hours off")
+
+	c, err := npm.NewClient(srv.URL, creds, npm.WithServerLocation(berlin))
+	require.NoError(t, err)
+	h, err = c.ProxyHosts.Get(t.Context(), 1, npm.ExpandCertificate)
+	require.NoError(t, err)
+	assert.True(t, seeded.Equal(h.CreatedOn), "%v", h.CreatedOn)
+	require.NotNil(t, h.Certificate)
+	assert.True(t, seeded.Equal(h.Certificate.CreatedOn))
+	certs, err := c.Certificates.List(t.Context())
+	require.NoError(t, err)
+	require.NotEmpty(t, certs)
+	assert.True(t, seeded.Add(90*24*time.Hour).Equal(certs[0].ExpiresOn), "expires_on read in the zone too: %v", certs[0].ExpiresOn)
+
+	_, err = npm.NewClient(srv.URL, creds, npm.WithServerLocation(nil))
+	require.ErrorIs(t, err, npm.ErrInvalid)
+}
+
+// A build from source reports 2.0.0 (backend/package.json in git): the
+// client takes the fields from the OpenAPI document the server serves
+// (GET /schema, backend/routes/schema.js) and says so in a Debug line.
+func TestUnknownVersionProbesSchema(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		behaves            string
+		tfp, keyType, mail bool
+		schema             bool
+	}{
+		{"2.15.1", true, true, false, true},
+		{"2.13.7", false, true, false, true},
+		{"2.12.6", false, false, true, true},
+		{"2.11.3", true, true, false, false}, // no schema: the newest payloads
+	} {
+		t.Run(tc.behaves, func(t *testing.T) {
+			t.Parallel()
+			srv := npmtest.Start(t, npmtest.WithVersion(tc.behaves), npmtest.WithReportedVersion("2.0.0"))
+			var logs bytes.Buffer
+			c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)),
+				npm.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+			require.NoError(t, err)
+			ctx := t.Context()
+			v, err := c.ServerVersion(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, "2.0.0", v.String())
+
+			_, err = c.ProxyHosts.Create(ctx, npm.ProxyHostSpec{Domains: []string{"p.thehomelab.site"}, ForwardHost: "p", ForwardPort: 80, TrustForwardedProto: npm.Ptr(true)})
+			if tc.tfp {
+				if tc.schema {
+					require.NoError(t, err)
+				}
+			} else {
+				require.ErrorIs(t, err, npm.ErrUnsupported, "refused before sending")
+			}
+			_, err = c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"k.thehomelab.site"}, CloudflareToken: secret.New("cf-token-123456"), KeyType: "ecdsa"})
+			if tc.keyType {
+				if tc.schema {
+					require.NoError(t, err)
+				}
+			} else {
+				require.ErrorIs(t, err, npm.ErrUnsupported)
+			}
+			_, err = c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"m.thehomelab.site"}, CloudflareToken: secret.New("cf-token-123456")})
+			switch {
+			case tc.mail:
+				require.ErrorIs(t, err, npm.ErrInvalid, "letsencrypt_email is required there: %v", err)
+			case tc.schema:
+				require.NoError(t, err)
+			default:
+				// Guessed wrong without a schema; certbot's reason says why.
+				require.ErrorContains(t, err, "--email")
+			}
+			out := logs.String()
+			assert.Equal(t, 1, strings.Count(out, "version 2.0.0"), "one Debug line: %s", out)
+			if tc.schema {
+				assert.Contains(t, out, "payloads follow its schema")
+			} else {
+				assert.Contains(t, out, "serves no usable schema")
+			}
+			assert.Contains(t, out, fmt.Sprintf("trust_forwarded_proto=%v", tc.tfp))
+		})
+	}
+}

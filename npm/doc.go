@@ -32,12 +32,16 @@
 // wrapping a *NginxError (ErrNginx).
 //
 // Payloads follow the server's version (probed once with GET /, or set
-// with WithVersion): letsencrypt_email only for ≤2.12, key_type from
+// with WithVersion; a build from source reports 2.0.0, and then the fields
+// come from the OpenAPI document it serves at GET /schema, said in one
+// Debug line): letsencrypt_email only for ≤2.12, key_type from
 // 2.13.6, trust_forwarded_proto from 2.14. Booleans are sent as JSON
 // true/false to every version: the 2.9–2.11 schemas declare them boolean
 // (their ajv also coerces 0/1), while their answers carry 0/1. Answers of
 // every version decode: booleans as true/false or 0/1, dates as ISO 8601
-// or SQLite's "YYYY-MM-DD HH:MM:SS".
+// or SQLite's "YYYY-MM-DD HH:MM:SS". SQLite's dates are the server's local
+// time without a zone: read as UTC unless WithServerLocation gives the
+// container's TZ.
 //
 // ProxyHosts.Ensure and Expose are idempotent and report what they did as
 // every Ensure of the SDK does: the resource as it ends up, an Action

@@ -169,6 +169,11 @@ func (s *ProxyHostsService) ensureOne(ctx context.Context, op string, f features
 		h, err := s.Create(ctx, spec)
 		return ProxyHostResult{ProxyHost: h, Action: Created}, err
 	}
+	if strings.TrimSpace(spec.ForwardScheme) == "" {
+		// Unset: the server's default (http) on create, the host's own
+		// scheme on an existing host.
+		want.ForwardScheme = cur.ForwardScheme
+	}
 	u, changes := diff(cur, want, f)
 	res := ProxyHostResult{ProxyHost: cur, Action: Unchanged, Changes: changes}
 	if len(changes) == 0 {
@@ -229,14 +234,21 @@ func diff(h ProxyHost, w ProxyHostSpec, f features) (ProxyHostUpdate, []Change) 
 	setIf(&cs, "hsts_subdomains", h.HSTSSubdomains, w.HSTSSubdomains, &u.HSTSSubdomains)
 	setIf(&cs, "http2_support", h.HTTP2Support, w.HTTP2Support, &u.HTTP2Support)
 	setIf(&cs, "block_exploits", h.BlockExploits, w.BlockExploits, &u.BlockExploits)
-	setIf(&cs, "caching_enabled", h.CachingEnabled, w.CachingEnabled, &u.CachingEnabled)
 	setIf(&cs, "allow_websocket_upgrade", h.AllowWebsocketUpgrade, w.AllowWebsocketUpgrade, &u.AllowWebsocketUpgrade)
-	if f.trustForwardedProto() {
-		setIf(&cs, "trust_forwarded_proto", h.TrustForwardedProto, w.TrustForwardedProto, &u.TrustForwardedProto)
-	}
 	setIf(&cs, "access_list_id", h.AccessListID, w.AccessListID, &u.AccessListID)
-	setIf(&cs, "advanced_config", h.AdvancedConfig, w.AdvancedConfig, &u.AdvancedConfig)
-	if !equalLocations(h.Locations, w.Locations) {
+	// The extras converge only when the spec sets them: what it leaves
+	// unset stays as it is on the server (NPM's PUT is a partial patch,
+	// backend/internal/proxy-host.js update: .patch(data)).
+	if w.CachingEnabled != nil {
+		setIf(&cs, "caching_enabled", h.CachingEnabled, *w.CachingEnabled, &u.CachingEnabled)
+	}
+	if w.TrustForwardedProto != nil && f.trustForwardedProto() {
+		setIf(&cs, "trust_forwarded_proto", h.TrustForwardedProto, *w.TrustForwardedProto, &u.TrustForwardedProto)
+	}
+	if w.AdvancedConfig != nil {
+		setIf(&cs, "advanced_config", h.AdvancedConfig, *w.AdvancedConfig, &u.AdvancedConfig)
+	}
+	if w.Locations != nil && !equalLocations(h.Locations, w.Locations) {
 		ls := slices.Clone(w.Locations)
 		if ls == nil {
 			ls = []Location{}

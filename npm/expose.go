@@ -13,7 +13,7 @@ import (
 // App is a web application to publish under its own FQDN.
 type App struct {
 	FQDN          string // e.g. "nextcloud.thehomelab.site"
-	ForwardScheme string // "http" (default) or "https"
+	ForwardScheme string // "http" or "https"; empty: http for a new host, an existing host's kept
 	ForwardHost   string // e.g. "nextcloud" or "192.168.1.4"
 	ForwardPort   int
 	Websockets    bool
@@ -115,10 +115,18 @@ func (c *Client) Expose(ctx context.Context, app App) (ExposeResult, error) {
 		res.CertificateCreated = true
 	}
 	res.Certificate = cert
+	// The spec names what App models (an exposed app is enabled); the rest
+	// of an existing host (advanced config, locations, caching,
+	// trust_forwarded_proto, HSTS for subdomains while HSTS stays on, its
+	// other domains) is kept as it is.
 	spec := ProxyHostSpec{
 		Domains: []string{app.FQDN}, ForwardScheme: app.ForwardScheme, ForwardHost: app.ForwardHost, ForwardPort: app.ForwardPort,
 		CertificateID: cert.ID, SSLForced: true, HSTSEnabled: app.HSTS, HTTP2Support: app.HTTP2,
 		BlockExploits: app.BlockExploits, AllowWebsocketUpgrade: app.Websockets, AccessListID: app.AccessListID,
+	}
+	if existed {
+		spec.Domains = prev.Domains
+		spec.HSTSSubdomains = prev.HSTSSubdomains && app.HSTS
 	}
 	r, err := c.ProxyHosts.ensureOne(ctx, "ensure proxy host "+app.FQDN, f, hosts, spec)
 	res.ProxyHost, res.Action, res.Changes = r.ProxyHost, r.Action, r.Changes
@@ -178,9 +186,9 @@ func (c *Client) restore(ctx context.Context, op string, prev ProxyHost, f featu
 	spec := ProxyHostSpec{
 		Domains: prev.Domains, ForwardScheme: prev.ForwardScheme, ForwardHost: prev.ForwardHost, ForwardPort: prev.ForwardPort,
 		CertificateID: prev.CertificateID, SSLForced: prev.SSLForced, HSTSEnabled: prev.HSTSEnabled, HSTSSubdomains: prev.HSTSSubdomains,
-		HTTP2Support: prev.HTTP2Support, BlockExploits: prev.BlockExploits, CachingEnabled: prev.CachingEnabled,
-		AllowWebsocketUpgrade: prev.AllowWebsocketUpgrade, TrustForwardedProto: prev.TrustForwardedProto,
-		AccessListID: prev.AccessListID, AdvancedConfig: prev.AdvancedConfig, Locations: prev.Locations, Disabled: !prev.Enabled,
+		HTTP2Support: prev.HTTP2Support, BlockExploits: prev.BlockExploits, CachingEnabled: Ptr(prev.CachingEnabled),
+		AllowWebsocketUpgrade: prev.AllowWebsocketUpgrade, TrustForwardedProto: Ptr(prev.TrustForwardedProto),
+		AccessListID: prev.AccessListID, AdvancedConfig: Ptr(prev.AdvancedConfig), Locations: nonNil(prev.Locations), Disabled: !prev.Enabled,
 	}
 	rop := "restore proxy host " + prev.ID.String()
 	cur, err := c.ProxyHosts.get(ctx, op+": "+rop, prev.ID)
@@ -217,4 +225,13 @@ func (c *Client) undoCert(ctx context.Context, res *ExposeResult) error {
 	res.CertificateCreated = false
 	res.Certificate = Certificate{}
 	return nil
+}
+
+// nonNil returns ls, or an empty non-nil slice: "no locations", as opposed
+// to "leave the locations".
+func nonNil(ls []Location) []Location {
+	if ls == nil {
+		return []Location{}
+	}
+	return ls
 }

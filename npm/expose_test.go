@@ -1,10 +1,14 @@
 package npm_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -286,4 +290,133 @@ func TestExposeFailuresLeaveNothing(t *testing.T) {
 		require.Len(t, hs, 12, "the other client's host is kept")
 		assert.Equal(t, []string{"status.thehomelab.site"}, hs[11].Domains)
 	})
+}
+
+// bodies records the JSON bodies of the PUT requests a client sends.
+type bodies struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	puts []map[string]any
+}
+
+func (b *bodies) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPut && r.Body != nil {
+		data, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		_ = r.Body.Close()
+		var m map[string]any
+		_ = json.Unmarshal(data, &m)
+		b.mu.Lock()
+		b.puts = append(b.puts, m)
+		b.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(data))
+	}
+	return b.base.RoundTrip(r)
+}
+
+func (b *bodies) last() map[string]any {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.puts) == 0 {
+		return nil
+	}
+	return b.puts[len(b.puts)-1]
+}
+
+// Expose and ProxyHosts.Ensure converge only the fields their spec names:
+// a host's advanced config, custom locations, caching and
+// trust_forwarded_proto (and its other domains, HSTS for subdomains) stay
+// as they are. NPM's PUT is a partial patch (backend/internal/proxy-host.js
+// update: .patch(data) on the row), so a field not sent is kept; sending
+// "advanced_config":"" and "locations":[] erased them on the real 2.15.1.
+func TestExposeKeepsWhatItDoesNotModel(t *testing.T) {
+	t.Parallel()
+	srv := npmtest.Start(t)
+	rec := &bodies{base: http.DefaultTransport}
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)),
+		npm.WithHTTPClient(&http.Client{Transport: rec}))
+	require.NoError(t, err)
+	ctx := t.Context()
+	loc := []npm.Location{{Path: "/upload", ForwardHost: "files", ForwardPort: 9000, AdvancedConfig: "client_max_body_size 10G;"}}
+	h, err := c.ProxyHosts.Create(ctx, npm.ProxyHostSpec{
+		Domains: []string{"files.thehomelab.site", "share.thehomelab.site"}, ForwardHost: "files", ForwardPort: 8080,
+		CertificateID: npmtest.WildcardCertificateID, SSLForced: true, HSTSEnabled: true, HSTSSubdomains: true, HTTP2Support: true,
+		CachingEnabled: npm.Ptr(true), TrustForwardedProto: npm.Ptr(true), AdvancedConfig: npm.Ptr("client_max_body_size 10G;"), Locations: loc,
+	})
+	require.NoError(t, err)
+
+	r, err := c.Expose(ctx, npm.App{FQDN: "files.thehomelab.site", ForwardHost: "files", ForwardPort: 8081, HTTP2: true, HSTS: true})
+	require.NoError(t, err)
+	assert.Equal(t, npm.Updated, r.Action)
+	assert.Equal(t, h.ID, r.ProxyHost.ID)
+	assert.Equal(t, map[string]any{"forward_port": float64(8081)}, rec.last(), "the PUT carries only what differs")
+
+	got, err := c.ProxyHosts.Get(ctx, h.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 8081, got.ForwardPort)
+	assert.Equal(t, "client_max_body_size 10G;", got.AdvancedConfig)
+	assert.True(t, got.CachingEnabled)
+	assert.True(t, got.TrustForwardedProto)
+	assert.True(t, got.HSTSSubdomains)
+	assert.Equal(t, []string{"files.thehomelab.site", "share.thehomelab.site"}, got.Domains)
+	require.Len(t, got.Locations, 1)
+	assert.Equal(t, "files", got.Locations[0].ForwardHost)
+
+	// Ensure leaves the extras its spec leaves unset...
+	spec := npm.ProxyHostSpec{
+		Domains: got.Domains, ForwardHost: "files", ForwardPort: 8082,
+		CertificateID: npmtest.WildcardCertificateID, SSLForced: true, HSTSEnabled: true, HSTSSubdomains: true, HTTP2Support: true,
+	}
+	er, err := c.ProxyHosts.Ensure(ctx, spec)
+	require.NoError(t, err)
+	assert.Equal(t, []npm.Change{{Field: "forward_port", Old: "8081", New: "8082"}}, er.Changes)
+	assert.Equal(t, "client_max_body_size 10G;", er.ProxyHost.AdvancedConfig)
+	assert.Len(t, er.ProxyHost.Locations, 1)
+	assert.True(t, er.ProxyHost.CachingEnabled)
+
+	// ...and converges them when set: zero is a value, nil is "unset".
+	spec.AdvancedConfig, spec.CachingEnabled, spec.Locations = npm.Ptr(""), npm.Ptr(false), []npm.Location{}
+	er, err = c.ProxyHosts.Ensure(ctx, spec)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"advanced_config", "caching_enabled", "locations"}, changedFields(er.Changes))
+	assert.Empty(t, er.ProxyHost.AdvancedConfig)
+	assert.False(t, er.ProxyHost.CachingEnabled)
+	assert.Empty(t, er.ProxyHost.Locations)
+	assert.True(t, er.ProxyHost.TrustForwardedProto, "still unset, still kept")
+	er, err = c.ProxyHosts.Ensure(ctx, spec)
+	require.NoError(t, err)
+	assert.False(t, er.Changed(), "%v", er.Changes)
+}
+
+func changedFields(cs []npm.Change) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Field)
+	}
+	return out
+}
+
+// forward_scheme's server default (http) is not its zero value: an empty
+// scheme is "unset", kept on an existing host by Expose and Ensure.
+func TestEmptySchemeKeepsHosts(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	h, err := f.c.ProxyHosts.Create(ctx, npm.ProxyHostSpec{Domains: []string{"tls.thehomelab.site"}, ForwardScheme: "https", ForwardHost: "tls", ForwardPort: 8443,
+		CertificateID: npmtest.WildcardCertificateID, SSLForced: true})
+	require.NoError(t, err)
+	r, err := f.c.Expose(ctx, npm.App{FQDN: "tls.thehomelab.site", ForwardHost: "tls", ForwardPort: 8443})
+	require.NoError(t, err)
+	assert.Equal(t, "https", r.ProxyHost.ForwardScheme)
+	er, err := f.c.ProxyHosts.Ensure(ctx, npm.ProxyHostSpec{Domains: []string{"tls.thehomelab.site"}, ForwardHost: "tls", ForwardPort: 8443,
+		CertificateID: npmtest.WildcardCertificateID, SSLForced: true})
+	require.NoError(t, err)
+	assert.False(t, er.Changed(), "%v", er.Changes)
+	er, err = f.c.ProxyHosts.Ensure(ctx, npm.ProxyHostSpec{Domains: []string{"tls.thehomelab.site"}, ForwardScheme: "http", ForwardHost: "tls", ForwardPort: 8443,
+		CertificateID: npmtest.WildcardCertificateID, SSLForced: true})
+	require.NoError(t, err)
+	assert.Equal(t, []npm.Change{{Field: "forward_scheme", Old: "https", New: "http"}}, er.Changes)
+	assert.Equal(t, h.ID, er.ProxyHost.ID)
 }

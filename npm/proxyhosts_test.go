@@ -150,7 +150,7 @@ func TestNginxFailureLooksLikeSuccess(t *testing.T) {
 		}
 		return nil
 	})
-	h, err := f.c.ProxyHosts.Create(ctx, npm.ProxyHostSpec{Domains: []string{"n.thehomelab.site"}, ForwardHost: "n", ForwardPort: 80, AdvancedConfig: "bogus on;"})
+	h, err := f.c.ProxyHosts.Create(ctx, npm.ProxyHostSpec{Domains: []string{"n.thehomelab.site"}, ForwardHost: "n", ForwardPort: 80, AdvancedConfig: npm.Ptr("bogus on;")})
 	require.ErrorIs(t, err, npm.ErrNginx)
 	var ne *npm.NginxError
 	require.ErrorAs(t, err, &ne)
@@ -164,7 +164,7 @@ func TestNginxFailureLooksLikeSuccess(t *testing.T) {
 	require.NoError(t, err)
 
 	// An unchanged host that nginx rejects is still reported.
-	_, err = f.c.ProxyHosts.Ensure(ctx, npm.ProxyHostSpec{Domains: []string{"n.thehomelab.site"}, ForwardHost: "n", ForwardPort: 80, AdvancedConfig: "bogus on;"})
+	_, err = f.c.ProxyHosts.Ensure(ctx, npm.ProxyHostSpec{Domains: []string{"n.thehomelab.site"}, ForwardHost: "n", ForwardPort: 80, AdvancedConfig: npm.Ptr("bogus on;")})
 	require.ErrorIs(t, err, npm.ErrNginx)
 }
 
@@ -269,9 +269,10 @@ func TestEnsureAllSeedApps(t *testing.T) {
 func TestUnknownFieldRejected(t *testing.T) {
 	t.Parallel()
 	// The client believes the server is 2.15 (WithVersion), the server is
-	// 2.13: trust_forwarded_proto is an unknown field there.
+	// 2.13: trust_forwarded_proto, which the spec sets, is an unknown field
+	// there.
 	f := newFixture(t, []npmtest.Option{npmtest.WithVersion("2.13.7")}, npm.WithVersion("2.15.1"))
-	_, err := f.c.ProxyHosts.Create(t.Context(), npm.ProxyHostSpec{Domains: []string{"u.thehomelab.site"}, ForwardHost: "u", ForwardPort: 80})
+	_, err := f.c.ProxyHosts.Create(t.Context(), npm.ProxyHostSpec{Domains: []string{"u.thehomelab.site"}, ForwardHost: "u", ForwardPort: 80, TrustForwardedProto: npm.Ptr(false)})
 	require.ErrorIs(t, err, npm.ErrInvalid)
 	var ae *npm.Error
 	require.ErrorAs(t, err, &ae)

@@ -2,6 +2,7 @@ package npm_test
 
 import (
 	"errors"
+	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
@@ -194,5 +195,35 @@ func TestOtherHostsReportNginxFailure(t *testing.T) {
 		require.ErrorIs(t, o.update(id, true), npm.ErrNginx, name)
 		require.NoError(t, o.disable(id), name)
 		require.ErrorIs(t, o.enable(id), npm.ErrNginx, name)
+	}
+}
+
+// Disabling a 404 host reads it first: upstream's disable route answers
+// 200 {} at once and a disable that then fails crashes the NPM process
+// (backend/routes/nginx/dead_hosts.js, a non-async handler sending the
+// promise of backend/internal/dead-host.js disable).
+func TestDeadHostDisableReadsFirst(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	h, err := f.c.DeadHosts.Create(ctx, npm.DeadHostSpec{Domains: []string{"gone.thehomelab.site"}})
+	require.NoError(t, err)
+	require.NoError(t, f.c.DeadHosts.Disable(ctx, h.ID))
+	got, err := f.c.DeadHosts.Get(ctx, h.ID)
+	require.NoError(t, err)
+	assert.False(t, got.Enabled)
+
+	// Already disabled: unchanged, no disable request.
+	f.srv.ResetRequests()
+	require.NoError(t, f.c.DeadHosts.Disable(ctx, h.ID))
+	for _, r := range f.srv.Requests() {
+		assert.NotEqual(t, http.MethodPost, r.Method, "%s %s", r.Method, r.Path)
+	}
+	// Missing: ErrNotFound, no disable request.
+	f.srv.ResetRequests()
+	err = f.c.DeadHosts.Disable(ctx, 999)
+	require.ErrorIs(t, err, npm.ErrNotFound)
+	for _, r := range f.srv.Requests() {
+		assert.NotEqual(t, http.MethodPost, r.Method, "%s %s", r.Method, r.Path)
 	}
 }

@@ -94,14 +94,32 @@ func (s *Server) renderACLLocked(a *acl, exp map[string]bool) map[string]any {
 	}
 	if exp["owner"] {
 		if u := s.users[a.owner]; u != nil {
-			out["owner"] = s.renderUser(u)
+			o := s.renderUser(u)
+			o["is_deleted"] = s.bool(false) // access-list omissions name only its own
+			out["owner"] = o
 		}
+	}
+	if exp["proxy_hosts"] {
+		hosts := []any{}
+		for _, id := range sortedKeys(s.tables[kindProxy].rows) {
+			r := s.tables[kindProxy].rows[id]
+			if v, _ := r.cols["access_list_id"].(int); !r.deleted && v == a.id {
+				h := s.renderRowLocked(kindProxy, r, nil)
+				h["is_deleted"] = s.bool(false)
+				hosts = append(hosts, h)
+			}
+		}
+		out["proxy_hosts"] = hosts
 	}
 	return out
 }
 
-var allACLExpand = map[string]bool{"items": true, "clients": true, "owner": true}
+// allACLExpand is what create and update answer with
+// (backend/internal/access-list.js: owner, items, clients, proxy_hosts).
+var allACLExpand = map[string]bool{"items": true, "clients": true, "owner": true, "proxy_hosts": true}
 
+// listACLs answers GET /nginx/access-lists (backend/internal/access-list.js getAll:
+// proxy_host_count joined, items masked).
 func (s *Server) listACLs(c *call) (int, any, *apiError) {
 	exp, e := parseExpand(c.r, "owner", "items", "clients", "proxy_hosts")
 	if e != nil {

@@ -75,9 +75,12 @@ func (s *Server) createUser(c *call) (int, any, *apiError) {
 		caller = s.users[id]
 	}
 	s.auditLocked(caller, "user", id, "created", map[string]any{"email": email})
-	return 201, s.renderUser(s.users[id]), nil
+	// The create answer is read back with its permissions
+	// (backend/internal/user.js create: expand ["permissions"]).
+	return 201, s.renderUserExp(s.users[id], true), nil
 }
 
+// reportHosts answers GET /reports/hosts (backend/internal/report.js).
 func (s *Server) reportHosts(c *call) (int, any, *apiError) {
 	u := c.u
 	s.mu.Lock()
@@ -94,6 +97,8 @@ func (s *Server) reportHosts(c *call) (int, any, *apiError) {
 	return 200, map[string]any{"proxy": count(kindProxy), "redirection": count(kindRedirection), "stream": count(kindStream), "dead": count(kindDead)}, nil
 }
 
+// setPermissions answers PUT /users/{id}/permissions (backend/internal/user.js
+// setPermissions).
 func (s *Server) setPermissions(c *call) (int, any, *apiError) {
 	id, e := pathID(c)
 	if e != nil {
@@ -125,6 +130,7 @@ func (s *Server) defaultSiteLocked() map[string]any {
 		"value": s.defaultSite, "meta": s.defaultSiteMeta}
 }
 
+// listSettings answers GET /settings (backend/internal/setting.js).
 func (s *Server) listSettings(*call) (int, any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

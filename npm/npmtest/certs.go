@@ -84,7 +84,9 @@ func (s *Server) renderCertLocked(c *cert, exp map[string]bool) map[string]any {
 		for _, id := range sortedKeys(s.tables[k].rows) {
 			r := s.tables[k].rows[id]
 			if cid, _ := r.cols["certificate_id"].(int); !r.deleted && cid == c.id {
-				list = append(list, s.renderRowLocked(k, r, nil))
+				h := s.renderRowLocked(k, r, nil)
+				h["is_deleted"] = s.bool(false) // certificate omissions name only owner.is_deleted
+				list = append(list, h)
 			}
 		}
 		out[k] = list
@@ -94,6 +96,8 @@ func (s *Server) renderCertLocked(c *cert, exp map[string]bool) map[string]any {
 
 var certExpand = []string{"owner", kindProxy, kindRedirection, kindDead, kindStream}
 
+// listCerts answers GET /nginx/certificates (backend/internal/certificate.js
+// getAll, sorted by nice_name, credentials omitted).
 func (s *Server) listCerts(c *call) (int, any, *apiError) {
 	exp, e := parseExpand(c.r, certExpand...)
 	if e != nil {
@@ -158,6 +162,7 @@ func (s *Server) testHTTP(c *call) (int, any, *apiError) {
 	return 200, out, nil
 }
 
+// validateCert answers POST /nginx/certificates/validate (backend/internal/certificate.js validate).
 func (s *Server) validateCert(c *call) (int, any, *apiError) {
 	files, e := uploadedFiles(c.r)
 	if e != nil {
@@ -186,6 +191,7 @@ func (s *Server) findCert(c *call) (*cert, *apiError) {
 	return x, nil
 }
 
+// getCert answers GET /nginx/certificates/{id} (backend/internal/certificate.js get).
 func (s *Server) getCert(c *call) (int, any, *apiError) {
 	x, e := s.findCert(c)
 	if e != nil {
@@ -212,6 +218,7 @@ func (s *Server) deleteCert(c *call) (int, any, *apiError) {
 	return 200, true, nil
 }
 
+// renewCert answers POST /nginx/certificates/{id}/renew (backend/internal/certificate.js renew).
 func (s *Server) renewCert(c *call) (int, any, *apiError) {
 	x, e := s.findCert(c)
 	if e != nil {
@@ -234,6 +241,7 @@ func (s *Server) renewCert(c *call) (int, any, *apiError) {
 	return 200, s.renderCertLocked(x, nil), nil
 }
 
+// uploadCert answers POST /nginx/certificates/{id}/upload (backend/internal/certificate.js upload).
 func (s *Server) uploadCert(c *call) (int, any, *apiError) {
 	x, e := s.findCert(c)
 	if e != nil {
@@ -333,13 +341,37 @@ func (s *Server) runCertbot(ctx context.Context, domains []string) *apiError {
 	}
 	if hook != nil {
 		if err := hook(domains); err != nil {
-			return &apiError{status: 500, msg: "Internal Error", debug: map[string]any{
-				"stack": []string{"CommandError: Saving debug log to /tmp/letsencrypt-log/letsencrypt.log"}, "previous": map[string]any{"message": err.Error()}}}
+			return certbotFailed(domains, err.Error())
 		}
 	}
 	return nil
 }
 
+// certbotFailed is the answer of a failed certbot run. upstream runs it
+// with utils.execFile (backend/lib/utils.js), which rejects with
+// CommandError(stderr, 1, err): its message is certbot's stderr, so the
+// error handler (backend/app.js) masks it as "Internal Error" and puts it
+// in debug.stack (err.stack split into lines: "CommandError: <stderr>",
+// then the frames); debug.previous is node's execFile error, whose
+// enumerable fields are code, killed, signal and cmd (the certbot command
+// line of backend/internal/certificate.js requestLetsEncryptSsl; the DNS
+// credentials are in a file it names, never on it). reason is the line
+// certbot prints between its boilerplate.
+func certbotFailed(domains []string, reason string) *apiError {
+	stderr := "Saving debug log to /tmp/letsencrypt-log/letsencrypt.log\n" + reason +
+		"\nAsk for help or search for solutions at https://community.letsencrypt.org. See the logfile /tmp/letsencrypt-log/letsencrypt.log or re-run Certbot with -v for more details.\n"
+	stack := strings.Split("CommandError: "+stderr, "\n")
+	stack = append(stack, "    at ChildProcess.exithandler (node:child_process:422:12)", "    at ChildProcess.emit (node:events:518:28)",
+		"    at maybeClose (node:internal/child_process:1104:16)", "    at ChildProcess._handle.onexit (node:internal/child_process:304:5)")
+	cmd := "certbot certonly -n --config /etc/letsencrypt.ini --work-dir /tmp/letsencrypt-lib --logs-dir /data/logs --cert-name npm-0 --agree-tos --domains " + strings.Join(domains, ",")
+	return &apiError{status: 500, msg: "Internal Error", debug: map[string]any{
+		"stack":    stack,
+		"previous": map[string]any{"code": 1, "killed": false, "signal": nil, "cmd": cmd},
+	}}
+}
+
+// createCert answers POST /nginx/certificates (backend/internal/certificate.js
+// create: an "other" row at once, Let's Encrypt issued synchronously).
 func (s *Server) createCert(c *call) (int, any, *apiError) {
 	r, u := c.r, c.u
 	b, e := s.readValid(r, s.certSchema())
@@ -399,9 +431,9 @@ func (s *Server) issue(ctx context.Context, u *user, ds []string, meta map[strin
 	if fail == nil {
 		switch {
 		case !s.ver.atLeast(2, 13, 0) && meta["letsencrypt_email"] == nil:
-			fail = &apiError{status: 500, msg: "Internal Error", debug: map[string]any{"previous": map[string]any{"message": "certbot: an e-mail address is required"}}}
+			fail = certbotFailed(ds, "You should register before running non-interactively, or provide --agree-tos and --email <email_address> flags.")
 		case meta["dns_challenge"] == true && meta["dns_provider"] == "cloudflare" && !strings.Contains(fmt.Sprint(meta["dns_provider_credentials"]), "dns_cloudflare_api_token"):
-			fail = &apiError{status: 500, msg: "Internal Error", debug: map[string]any{"previous": map[string]any{"message": "certbot: missing dns_cloudflare_api_token"}}}
+			fail = certbotFailed(ds, "Missing property in credentials configuration file /etc/letsencrypt/credentials/credentials-0:\n * Property \"dns_cloudflare_api_token\" not found (should be API token with \"Zone:DNS:Edit\" permission).")
 		}
 	}
 	s.mu.Lock()

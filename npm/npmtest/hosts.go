@@ -233,9 +233,17 @@ func (s *Server) renderRowLocked(kind string, r *row, exp map[string]bool) map[s
 	if kind == kindStream {
 		delete(out, "domain_names")
 	}
+	// Expanded relations keep their is_deleted column unless the kind's
+	// omissions name it: proxy hosts omit owner.is_deleted, streams
+	// owner.is_deleted and certificate.is_deleted, redirection and 404
+	// hosts only their own (backend/internal/<kind>.js omissions()).
 	if exp["owner"] {
 		if u := s.users[r.owner]; u != nil {
-			out["owner"] = s.renderUser(u)
+			o := s.renderUser(u)
+			if kind != kindProxy && kind != kindStream {
+				o["is_deleted"] = s.bool(false)
+			}
+			out["owner"] = o
 		}
 	}
 	if exp["certificate"] {
@@ -244,21 +252,31 @@ func (s *Server) renderRowLocked(kind string, r *row, exp map[string]bool) map[s
 			if c := s.certs[id]; c != nil && !c.deleted {
 				cm := s.renderCertLocked(c, nil)
 				cm["meta"] = map[string]any{}
+				if kind != kindStream {
+					cm["is_deleted"] = s.bool(false)
+				}
 				out["certificate"] = cm
 			}
 		}
 	}
-	if exp["access_list"] || exp["access_list.items"] || exp["access_list.clients"] {
+	// Only proxy hosts have an access list: the others neither store nor
+	// expand one (their create and update answers expand certificate and
+	// owner, backend/internal/redirection-host.js, dead-host.js,
+	// stream.js).
+	if kind == kindProxy && (exp["access_list"] || exp["access_list.items"] || exp["access_list.clients"]) {
 		out["access_list"] = nil
 		if id, _ := r.cols["access_list_id"].(int); id > 0 {
 			if a := s.acls[id]; a != nil && !a.deleted {
-				out["access_list"] = s.renderACLLocked(a, map[string]bool{"items": exp["access_list.items"], "clients": exp["access_list.clients"]})
+				al := s.renderACLLocked(a, map[string]bool{"items": exp["access_list.items"], "clients": exp["access_list.clients"]})
+				al["is_deleted"] = s.bool(false)
+				out["access_list"] = al
 			}
 		}
 	}
 	return out
 }
 
+// getHost answers GET /nginx/<kind>/{id} (backend/internal/<kind>.js get).
 func (s *Server) getHost(kind string) handler {
 	return func(c *call) (int, any, *apiError) {
 		id, e := pathID(c)
@@ -279,6 +297,8 @@ func (s *Server) getHost(kind string) handler {
 	}
 }
 
+// deleteHost answers DELETE /nginx/<kind>/{id}: a soft delete, true
+// (backend/internal/<kind>.js delete).
 func (s *Server) deleteHost(kind string) handler {
 	return func(c *call) (int, any, *apiError) {
 		id, e := pathID(c)
@@ -331,6 +351,29 @@ func (s *Server) toggleHost(kind string, on bool) handler {
 	}
 }
 
+// disableDeadHost answers POST /nginx/dead-hosts/{id}/disable as 2.15.1
+// does: its route handler is not async and sends the promise of
+// internalDeadHost.disable (backend/routes/nginx/dead_hosts.js), so every
+// caller past the token check gets 200 {} at once. The disable then runs
+// on its own; a missing host, one already disabled or a permission failure
+// rejects that promise unhandled, which takes the real process down
+// (backend/internal/dead-host.js disable throws ItemNotFoundError or
+// "Host is already disabled"). The fake answers the same 200 {} and only
+// does what the disable would.
+func (s *Server) disableDeadHost(c *call) (int, any, *apiError) {
+	id, _ := parseID(c.r.PathValue("id"))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if row, e := s.findLocked(kindDead, c.u, id); e == nil && c.u.can(kindDead, true) {
+		if on, _ := row.cols["enabled"].(bool); on {
+			row.cols["enabled"] = false
+			row.modified = s.now()
+			s.auditLocked(c.u, objType[kindDead], id, "disabled", map[string]any{})
+		}
+	}
+	return 200, map[string]any{}, nil
+}
+
 func (s *Server) findLocked(kind string, u *user, id int) (*row, *apiError) {
 	r := s.tables[kind].rows[id]
 	if r == nil || r.deleted || !u.sees(r.owner) {
@@ -343,6 +386,8 @@ func (s *Server) listHosts(kind string) handler {
 	return func(c *call) (int, any, *apiError) { return s.listHostsOf(c.r, c.u, kind) }
 }
 
+// listHostsOf answers GET /nginx/<kind> (backend/internal/<kind>.js getAll:
+// sorted by domain names, streams by incoming port; ?query= a LIKE).
 func (s *Server) listHostsOf(r *http.Request, u *user, kind string) (int, any, *apiError) {
 	exp, e := parseExpand(r, s.expandNames(kind)...)
 	if e != nil {
@@ -380,6 +425,8 @@ func (s *Server) createHost(kind string) handler {
 	return func(c *call) (int, any, *apiError) { return s.createHostOf(c.r, c.u, kind) }
 }
 
+// createHostOf answers POST /nginx/<kind> (backend/internal/<kind>.js create:
+// domains checked against every host kind, the row answered before nginx runs).
 func (s *Server) createHostOf(r *http.Request, u *user, kind string) (int, any, *apiError) {
 	b, e := s.readValid(r, s.schemaFor(kind, true))
 	if e != nil {
@@ -450,6 +497,8 @@ func (s *Server) updateHost(kind string) handler {
 	}
 }
 
+// updateHostOf answers PUT /nginx/<kind>/{id} (backend/internal/<kind>.js
+// update: a partial .patch(data), nginx result in meta).
 func (s *Server) updateHostOf(r *http.Request, u *user, kind string, id int) (int, any, *apiError) {
 	b, e := s.readValid(r, s.schemaFor(kind, false))
 	if e != nil {

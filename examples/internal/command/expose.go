@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/npm"
@@ -69,7 +70,9 @@ func runExpose(ctx context.Context, out, errOut io.Writer, args []string, env En
 	if err != nil {
 		return err
 	}
-	opts := []npm.Option{npm.WithCredentials(user, secret.New(password))}
+	// Issuing a certificate by DNS challenge runs certbot while the request
+	// is open, minutes with DNS propagation: longer than the SDK's 30 s.
+	opts := []npm.Option{npm.WithCredentials(user, secret.New(password)), npm.WithTimeout(10 * time.Minute)}
 	if *fingerprint != "" {
 		opts = append(opts, npm.WithFingerprint(*fingerprint))
 	}

@@ -23,10 +23,6 @@ type ExposeConfig struct {
 // brought in line with SSL forced.
 func Expose(ctx context.Context, w io.Writer, c *npm.Client, cfg ExposeConfig) error {
 	app := cfg.App
-	scheme := app.ForwardScheme
-	if scheme == "" {
-		scheme = "http"
-	}
 	runs := 1
 	if cfg.Twice {
 		runs = 2
@@ -45,9 +41,9 @@ func Expose(ctx context.Context, w io.Writer, c *npm.Client, cfg ExposeConfig) e
 			say(w, "https://%s already proxied as wanted: nothing changed", app.FQDN)
 			continue
 		case npm.Created:
-			say(w, "proxy host %d created: https://%s -> %s://%s:%d", r.ProxyHost.ID, app.FQDN, scheme, app.ForwardHost, app.ForwardPort)
+			say(w, "proxy host %d created: https://%s -> %s://%s:%d", r.ProxyHost.ID, app.FQDN, r.ProxyHost.ForwardScheme, app.ForwardHost, app.ForwardPort)
 		default:
-			say(w, "proxy host %d %s: https://%s -> %s://%s:%d", r.ProxyHost.ID, r.Action, app.FQDN, scheme, app.ForwardHost, app.ForwardPort)
+			say(w, "proxy host %d %s: https://%s -> %s://%s:%d", r.ProxyHost.ID, r.Action, app.FQDN, r.ProxyHost.ForwardScheme, app.ForwardHost, app.ForwardPort)
 			for _, ch := range r.Changes {
 				say(w, "  %s", ch)
 			}
