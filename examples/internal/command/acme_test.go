@@ -65,7 +65,7 @@ func TestACMECleanUpChecksTheComment(t *testing.T) {
 	e := env(map[string]string{"CLOUDFLARE_API_TOKEN": dnstest.SeedToken})
 	var out bytes.Buffer
 	args := []string{"-cloudflare", srv.URL, "cleanup", "thehomelab.site", "their-value"}
-	require.NoError(t, runACME(t.Context(), &out, args, e), out.String())
+	require.NoError(t, runACME(t.Context(), &out, &out, args, e), out.String())
 	assert.Contains(t, out.String(), "cleaned up 0 TXT record(s)")
 	require.Len(t, srv.Records("_acme-challenge.thehomelab.site"), 1)
 }

@@ -23,7 +23,7 @@ func TestExposeCommand(t *testing.T) {
 	require.NoError(t, runExpose(t.Context(), &out, &out, args, npmEnv), out.String())
 	assert.Contains(t, out.String(), "created: https://status.thehomelab.site -> http://uptime-kuma:3001")
 	assert.Contains(t, out.String(), "(reused)")
-	assert.Contains(t, out.String(), "ssl forced: true, http/2: true, hsts: true, websockets: true")
+	assert.Contains(t, out.String(), "the host redirects http to https, serves HTTP/2, sends HSTS, passes websockets")
 	found := false
 	for _, h := range srv.Hosts("proxy_hosts") {
 		if len(h.Domains) == 1 && h.Domains[0] == "status.thehomelab.site" {

@@ -42,7 +42,7 @@ func TestPowerLossCommandDrill(t *testing.T) {
 	var out bytes.Buffer
 	args := append(flags, "-ups", "ups@"+u.Addr(), "-fsd", "-drill")
 	require.NoError(t, runPowerLoss(t.Context(), &out, &out, args, upsEnv), out.String())
-	assert.Contains(t, out.String(), "decision: shut down (low battery")
+	assert.Contains(t, out.String(), "decision: shut down, on battery with low battery (OB LB)")
 	assert.Contains(t, out.String(), "3. last: vm 100 on proxmox1 (nas)")
 	assert.Contains(t, out.String(), "dry run: nothing was stopped")
 	assert.False(t, u.FSDSet("ups"), "a drill sets no FSD")
