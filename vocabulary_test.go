@@ -89,9 +89,6 @@ func TestVocabulary(t *testing.T) {
 	for _, pkg := range devicePackages {
 		t.Run(pkg, func(t *testing.T) {
 			t.Parallel()
-			if pending[pkg] {
-				t.Skipf("%s is being moved to the vocabulary", pkg)
-			}
 			if _, err := os.Stat(pkg); os.IsNotExist(err) {
 				t.Skipf("package %s is not built yet", pkg)
 			}
@@ -170,9 +167,6 @@ func TestFakeHarness(t *testing.T) {
 	for _, dir := range []string{"routeros/routerostest", "proxmox/proxmoxtest", "omv/omvtest", "npm/npmtest", "ups/upstest", "dns/dnstest"} {
 		t.Run(dir, func(t *testing.T) {
 			t.Parallel()
-			if pending[dir] {
-				t.Skipf("%s is being moved to the vocabulary", dir)
-			}
 			p := loadPackage(t, dir)
 			fs := funcs(p)
 			for _, want := range []string{"NewServer", "Start", "Server.Requests", "Server.SetLatency", "Server.Inject", "Server.Close"} {
