@@ -18,10 +18,6 @@ import (
 // house style.
 var devicePackages = []string{"routeros", "proxmox", "omv", "npm", "ups", "dns", "backup"}
 
-// pending lists the packages and fakes still being moved to the vocabulary;
-// each move removes its entry, and the list ends empty.
-var pending = map[string]bool{}
-
 // Every package answers these with errors.Is, whatever its device.
 var classSentinels = []string{"ErrNotFound", "ErrAuth", "ErrPermission", "ErrConflict", "ErrInvalid", "ErrUnavailable", "ErrClosed"}
 
