@@ -363,7 +363,7 @@ func (c *Client) do(ctx context.Context, op string, retry bool, req []byte, read
 			err = closedErr(op)
 			break
 		}
-		if ctx.Err() != nil || attempt > 0 || !retry || !c.canDial || fresh {
+		if ctx.Err() != nil || attempt > 0 || !retry || !c.canDial || fresh || hasCode(err, CodeTooLarge) {
 			break
 		}
 	}
@@ -449,7 +449,7 @@ func (c *Client) readList(op string, each func(words []string) error) error {
 		return protoErr(op, line)
 	}
 	var firstErr error
-	for {
+	for n := 0; ; n++ {
 		line, err := c.readLine()
 		if errors.Is(err, io.EOF) {
 			return &Error{Op: op, Message: "connection closed in the middle of the list", Err: io.ErrUnexpectedEOF}
@@ -459,6 +459,11 @@ func (c *Client) readList(op string, each func(words []string) error) error {
 		}
 		if hasPrefixFold(line, "END LIST") {
 			return firstErr
+		}
+		if n >= c.cfg.maxItems {
+			// The rest of the list stays unread: the caller drops the
+			// connection, and does not ask again.
+			return &Error{Op: op, Code: CodeTooLarge, Message: fmt.Sprintf("more than %d items in the list (WithMaxListItems)", c.cfg.maxItems)}
 		}
 		c.words, err = splitLineBuf(line, c.words[:0], &c.scratch)
 		if err == nil {

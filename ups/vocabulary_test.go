@@ -55,7 +55,7 @@ func TestOptionErrorsAreInvalid(t *testing.T) {
 	for _, o := range []ups.Option{
 		ups.WithCredentials("", secret.New("x")), ups.WithCredentials("u", secret.Secret{}), ups.WithKeepAlive(-1),
 		ups.WithTimeout(0), ups.WithMaxLineLength(1), ups.WithRootCAs(nil), ups.WithFingerprint("zz"),
-		ups.WithPollInterval(time.Second, time.Millisecond), ups.WithServerName(""),
+		ups.WithPollInterval(time.Second, time.Millisecond), ups.WithServerName(""), ups.WithMaxListItems(0),
 	} {
 		_, err := ups.Dial(t.Context(), "127.0.0.1:1", o)
 		require.Error(t, err)
