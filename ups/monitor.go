@@ -37,6 +37,24 @@ type MonitorConfig struct {
 	// DryRun runs the whole path but changes nothing: FSD is not sent and
 	// Shutdown gets a Decision with DryRun set.
 	DryRun bool
+	// Check says whether the Shutdown action can still be carried out:
+	// the hypervisor answers, the credentials work, the permissions are
+	// there. A guard that cannot act is no guard: Run calls Check before
+	// the first poll and refuses to start when it fails, then calls it
+	// again every CheckInterval while it watches and reports each failure
+	// as an EventNotReady (Err says why), and the recovery as an
+	// EventReady. With ForwardFSD (and not DryRun), a Poller that has a
+	// CheckPrimary method (a Device) is checked the same way, so a wrong
+	// NUT password fails at start, not during the outage.
+	Check func(ctx context.Context) error
+	// CheckInterval is how often the checks run while watching; default
+	// 1 min. They run beside the polls and never delay them.
+	CheckInterval time.Duration
+}
+
+// primaryChecker is what the FSD check needs; *Device implements it.
+type primaryChecker interface {
+	CheckPrimary(ctx context.Context) error
 }
 
 // Monitor polls a UPS, feeds a Machine and acts once on its decision.
@@ -46,6 +64,7 @@ type Monitor struct {
 	m      *Machine
 	manual chan string
 	buf    []Event
+	ready  bool // the last check passed
 }
 
 // NewMonitor validates cfg and returns a monitor for src.
@@ -53,8 +72,11 @@ func NewMonitor(src Poller, cfg MonitorConfig) (*Monitor, error) {
 	if src == nil {
 		return nil, invalid("new monitor", "nil poller")
 	}
-	if cfg.Interval < 0 || cfg.AlertInterval < 0 {
-		return nil, invalid("new monitor", "negative poll interval")
+	if cfg.Interval < 0 || cfg.AlertInterval < 0 || cfg.CheckInterval < 0 {
+		return nil, invalid("new monitor", "negative interval")
+	}
+	if cfg.CheckInterval == 0 {
+		cfg.CheckInterval = time.Minute
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = 5 * time.Second
@@ -86,7 +108,28 @@ func (mo *Monitor) Trigger(reason string) {
 // FSD if configured, calls the Shutdown action and returns the decision with
 // the action's error. Each poll is bounded by the policy's DeadTime (and
 // by the Poller's own timeout, for a Client WithTimeout, if shorter).
+//
+// When the checks fail at start (see MonitorConfig.Check), Run returns at
+// once, before any poll, an *Error with Code CodeNotReady that wraps the
+// check's error (errors.Is reaches the cause: ErrAccessDenied for a wrong
+// NUT password, or the caller's own error).
 func (mo *Monitor) Run(ctx context.Context) (Decision, error) {
+	var checks <-chan error
+	if mo.hasChecks() {
+		if err := mo.check(ctx); err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return Decision{}, cerr
+			}
+			return Decision{}, &Error{Op: "monitor", Code: CodeNotReady, Message: "the shutdown could not be carried out, so the guard does not start", Err: err}
+		}
+		mo.ready = true
+		cctx, cancel := context.WithCancel(ctx)
+		ch := make(chan error)
+		done := make(chan struct{})
+		go func() { defer close(done); mo.recheck(cctx, ch) }()
+		defer func() { cancel(); <-done }()
+		checks = ch
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -94,6 +137,9 @@ func (mo *Monitor) Run(ctx context.Context) (Decision, error) {
 		select {
 		case <-ctx.Done():
 			return Decision{}, ctx.Err()
+		case err := <-checks:
+			mo.checked(err)
+			continue
 		case reason := <-mo.manual:
 			mo.buf, dec = mo.m.Trigger(time.Now(), reason, mo.buf[:0])
 		case <-timer.C:
@@ -117,6 +163,73 @@ func (mo *Monitor) Run(ctx context.Context) (Decision, error) {
 			next = mo.cfg.AlertInterval
 		}
 		timer.Reset(next)
+	}
+}
+
+func (mo *Monitor) hasChecks() bool {
+	_, ok := mo.src.(primaryChecker)
+	return mo.cfg.Check != nil || (ok && mo.cfg.ForwardFSD && !mo.cfg.DryRun)
+}
+
+// check runs every check once and joins their failures.
+func (mo *Monitor) check(ctx context.Context) error {
+	var errs []error
+	if pc, ok := mo.src.(primaryChecker); ok && mo.cfg.ForwardFSD && !mo.cfg.DryRun {
+		if err := pc.CheckPrimary(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if mo.cfg.Check != nil {
+		if err := mo.cfg.Check(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
+
+// recheck runs the checks every CheckInterval and hands each result to
+// Run, which reports it; it ends with ctx.
+func (mo *Monitor) recheck(ctx context.Context, out chan<- error) {
+	t := time.NewTimer(mo.cfg.CheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := mo.check(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		select {
+		case out <- err:
+		case <-ctx.Done():
+			return
+		}
+		t.Reset(mo.cfg.CheckInterval)
+	}
+}
+
+// checked reports a check's result: every failure, loudly, and the
+// recovery once.
+func (mo *Monitor) checked(err error) {
+	e := Event{Time: time.Now(), Status: mo.m.last.Status}
+	switch {
+	case err != nil:
+		mo.ready = false
+		e.Kind, e.Err = EventNotReady, err
+	case !mo.ready:
+		mo.ready = true
+		e.Kind = EventReady
+	default:
+		return
+	}
+	if mo.cfg.OnEvent != nil {
+		mo.cfg.OnEvent(e)
 	}
 }
 
