@@ -39,6 +39,13 @@ func TestMonitorRefusesToStartWhenCheckFails(t *testing.T) {
 	assert.False(t, errors.Is(err, ups.ErrUnavailable), "the class is the cause's")
 	assert.Zero(t, p.polls)
 	assert.False(t, called)
+
+	err = m.Check(t.Context())
+	assert.ErrorIs(t, err, errNoToken, "Check says the same, once")
+	assertCode(t, err, ups.CodeNotReady)
+	none, err := ups.NewMonitor(p, ups.MonitorConfig{})
+	require.NoError(t, err)
+	assert.NoError(t, none.Check(t.Context()), "nothing to check")
 }
 
 // While it watches, the monitor re-checks every CheckInterval beside the

@@ -533,7 +533,7 @@ func (d *Device) CheckPrimary(ctx context.Context) error {
 	}
 	var e *Error
 	if errors.As(err, &e) && e.Code == CodeAccessDenied {
-		e.Message = "FSD would be refused: check the NUT password and that the user has \"upsmon primary\" in upsd.users"
+		e.Message = "(FSD would be refused: check the NUT password and that the user has \"upsmon primary\" in upsd.users)"
 	}
 	return err
 }

@@ -116,11 +116,8 @@ func (mo *Monitor) Trigger(reason string) {
 func (mo *Monitor) Run(ctx context.Context) (Decision, error) {
 	var checks <-chan error
 	if mo.hasChecks() {
-		if err := mo.check(ctx); err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				return Decision{}, cerr
-			}
-			return Decision{}, &Error{Op: "monitor", Code: CodeNotReady, Message: "the shutdown could not be carried out, so the guard does not start", Err: err}
+		if err := mo.Check(ctx); err != nil {
+			return Decision{}, err
 		}
 		mo.ready = true
 		cctx, cancel := context.WithCancel(ctx)
@@ -164,6 +161,24 @@ func (mo *Monitor) Run(ctx context.Context) (Decision, error) {
 		}
 		timer.Reset(next)
 	}
+}
+
+// Check runs the checks of MonitorConfig.Check (and CheckPrimary with
+// ForwardFSD) once, as Run does before its first poll, and returns nil or
+// the same error Run would: an *Error with Code CodeNotReady wrapping the
+// cause. A program calls it to say "watching" only once the guard can act;
+// Run checks again.
+func (mo *Monitor) Check(ctx context.Context) error {
+	if !mo.hasChecks() {
+		return nil
+	}
+	if err := mo.check(ctx); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		return &Error{Op: "monitor", Code: CodeNotReady, Message: "the shutdown could not be carried out, so the guard does not start", Err: err}
+	}
+	return nil
 }
 
 func (mo *Monitor) hasChecks() bool {
