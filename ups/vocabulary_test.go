@@ -2,6 +2,7 @@ package ups_test
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/thehomelab/homelab/internal/fakeserver"
 	"github.com/thehomelab/homelab/secret"
 	"github.com/thehomelab/homelab/ups"
 	"github.com/thehomelab/homelab/ups/upstest"
@@ -167,4 +169,34 @@ func TestMonitorPollBoundedByDeadTime(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("a hanging poll was not cut at DeadTime")
 	}
+}
+
+// Errors say what to do: an unknown authority shows the fingerprint and the
+// option that pins it; a wrong name names WithServerName; a upsd without
+// TLS says where its certificate is configured.
+func TestStartTLSErrorsSayWhatToDo(t *testing.T) {
+	t.Parallel()
+	cert, fp, err := fakeserver.SelfSigned()
+	require.NoError(t, err)
+	s := newFake(t, upstest.WithTLS(cert))
+
+	_, err = ups.Dial(t.Context(), s.Addr(), ups.WithStartTLS())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), fp)
+	assert.Contains(t, err.Error(), `WithFingerprint("`+fp+`")`)
+	assert.ErrorIs(t, err, ups.ErrUnavailable)
+
+	pool := x509.NewCertPool()
+	pool.AddCert(cert.Leaf)
+	_, err = ups.Dial(t.Context(), s.Addr(), ups.WithRootCAs(pool), ups.WithServerName("ups.lan"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "WithServerName")
+	c, err := ups.Dial(t.Context(), s.Addr(), ups.WithRootCAs(pool))
+	require.NoError(t, err, "the certificate names 127.0.0.1")
+	_ = c.Close()
+
+	plain := newFake(t)
+	_, err = ups.Dial(t.Context(), plain.Addr(), ups.WithStartTLS())
+	assertCode(t, err, ups.CodeFeatureNotConfigured)
+	assert.Contains(t, err.Error(), "CERTFILE")
 }
