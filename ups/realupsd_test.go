@@ -421,6 +421,23 @@ func TestRealUpsd(t *testing.T) {
 		assertCode(t, err, ups.CodeFeatureNotConfigured)
 	})
 
+	t.Run("CheckPrimary is an access check only", func(t *testing.T) {
+		// upsd answers PRIMARY without a LOGIN and as often as asked, and
+		// refuses a wrong password or a user without upsmon primary: what
+		// the guard's start check relies on.
+		good, err := ups.Dial(ctx, r.addr, ups.WithCredentials("monuser", secret.New("monpass")))
+		require.NoError(t, err)
+		defer good.Close()
+		require.NoError(t, good.Device("dummy").CheckPrimary(ctx))
+		require.NoError(t, good.Device("dummy").CheckPrimary(ctx))
+		bad, err := ups.Dial(ctx, r.addr, ups.WithCredentials("monuser", secret.New("wrong")))
+		require.NoError(t, err)
+		defer bad.Close()
+		assert.ErrorIs(t, bad.Device("dummy").CheckPrimary(ctx), ups.ErrAccessDenied)
+		assert.ErrorIs(t, d.CheckPrimary(ctx), ups.ErrAccessDenied, "admin has FSD but no upsmon primary")
+		assert.ErrorIs(t, good.Device("nosuch").CheckPrimary(ctx), ups.ErrUnknownUPS)
+	})
+
 	mon, err := ups.Dial(ctx, r.addr, ups.WithCredentials("monuser", secret.New("monpass")))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = mon.Close() })
