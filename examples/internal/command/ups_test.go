@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/thehomelab/homelab/internal/fakeserver"
 	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
 	"github.com/thehomelab/homelab/ups"
@@ -162,9 +161,8 @@ func TestPowerLossCommandRefusesWhenItCannotAct(t *testing.T) {
 
 func TestPowerLossCommandStartTLS(t *testing.T) {
 	t.Parallel()
-	cert, fp, err := fakeserver.SelfSigned()
-	require.NoError(t, err)
-	u := upstest.Start(t, upstest.WithTLS(cert))
+	u := upstest.Start(t, upstest.WithSelfSignedTLS())
+	fp := u.Fingerprint()
 	vars := upstest.DefaultVars()
 	vars["ups.status"] = "OB DISCHRG LB"
 	u.AddUPS("ups", "PowerWalker VI 1000 STL", vars)
@@ -180,7 +178,7 @@ func TestPowerLossCommandStartTLS(t *testing.T) {
 	}
 	assert.True(t, starttls)
 
-	err = runPowerLoss(t.Context(), &out, append(flags, "-ups", "ups@"+u.Addr(), "-nut-fingerprint", "sha256:"+strings.Repeat("00:", 31)+"00", "-drill"), upsEnv)
+	err := runPowerLoss(t.Context(), &out, append(flags, "-ups", "ups@"+u.Addr(), "-nut-fingerprint", "sha256:"+strings.Repeat("00:", 31)+"00", "-drill"), upsEnv)
 	var mm *ups.FingerprintMismatchError
 	require.ErrorAs(t, err, &mm)
 	assert.Equal(t, fp, mm.Got)
