@@ -181,3 +181,11 @@ func TestCheckPrimary(t *testing.T) {
 	defer cancel()
 	assert.ErrorIs(t, mon.Device("ups").CheckPrimary(short), context.DeadlineExceeded)
 }
+
+func TestMonitorForwardFSDNeedsAForcer(t *testing.T) {
+	t.Parallel()
+	p := &scriptPoller{start: time.Now(), fn: func(time.Duration) (ups.Snapshot, error) { return ups.Snapshot{}, nil }}
+	_, err := ups.NewMonitor(p, ups.MonitorConfig{ForwardFSD: true})
+	assert.ErrorIs(t, err, ups.ErrInvalid)
+	assert.ErrorContains(t, err, "ForwardFSD")
+}

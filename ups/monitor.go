@@ -30,9 +30,10 @@ type MonitorConfig struct {
 	AlertInterval time.Duration // poll interval on battery or after a failed poll; default 2 s
 	OnEvent       func(Event)   // called synchronously for every event
 	Shutdown      Action        // called once with the decision
-	// ForwardFSD sets FSD on the UPS (through the Poller, if it is a Forcer)
-	// before Shutdown runs, so NUT secondaries on other hosts shut down too.
-	// upsd keeps that latch until it restarts.
+	// ForwardFSD sets FSD on the UPS (through the Poller, which must be a
+	// Forcer: NewMonitor refuses one that is not) before Shutdown runs, so
+	// NUT secondaries on other hosts shut down too. upsd keeps that latch
+	// until it restarts.
 	ForwardFSD bool
 	// DryRun runs the whole path but changes nothing: FSD is not sent and
 	// Shutdown gets a Decision with DryRun set.
@@ -74,6 +75,11 @@ func NewMonitor(src Poller, cfg MonitorConfig) (*Monitor, error) {
 	}
 	if cfg.Interval < 0 || cfg.AlertInterval < 0 || cfg.CheckInterval < 0 {
 		return nil, invalid("new monitor", "negative interval")
+	}
+	if _, ok := src.(Forcer); cfg.ForwardFSD && !ok {
+		// A guard asked to forward FSD that cannot would stay silent
+		// towards the other NUT clients.
+		return nil, invalid("new monitor", "ForwardFSD needs a Poller that can set FSD (a *Device)")
 	}
 	if cfg.CheckInterval == 0 {
 		cfg.CheckInterval = time.Minute
