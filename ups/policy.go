@@ -157,13 +157,13 @@ type Decision struct {
 	DryRun    bool          // set by Monitor in drill mode: report, change nothing
 }
 
-// String returns one line for a person: "shut down: <reason> (<trigger>)",
-// or "no shutdown decided".
+// String returns one line for a person: "shut down: <reason>", or "no
+// shutdown decided". The reason already names the trigger.
 func (d Decision) String() string {
 	if !d.Shutdown {
 		return "no shutdown decided"
 	}
-	s := "shut down: " + d.Reason + " (" + d.Trigger.String() + ")"
+	s := "shut down: " + d.Reason
 	if d.DryRun {
 		s += ", dry run"
 	}
