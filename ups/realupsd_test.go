@@ -401,6 +401,13 @@ func TestRealUpsd(t *testing.T) {
 			"GET TYPE dummy ups.status", "LOGOUT",
 		}
 		assert.Equal(t, rawScript(t, r.addr, session), rawScript(t, fake.Addr(), session))
+
+		// PRIMARY is an access check without LOGIN, repeatable; a wrong
+		// password is refused there (what CheckPrimary relies on).
+		primary := []string{"USERNAME monuser", "PASSWORD monpass", "PRIMARY dummy", "PRIMARY dummy", "PRIMARY nosuch", "GET NUMLOGINS dummy", "LOGOUT"}
+		assert.Equal(t, rawScript(t, r.addr, primary), rawScript(t, fake.Addr(), primary))
+		wrong := []string{"USERNAME monuser", "PASSWORD wrong", "PRIMARY dummy", "MASTER dummy", "LOGOUT"}
+		assert.Equal(t, rawScript(t, r.addr, wrong), rawScript(t, fake.Addr(), wrong))
 	})
 
 	t.Run("errors", func(t *testing.T) {
