@@ -430,6 +430,9 @@ func protoErr(op, line string) error {
 func (c *Client) readLine() (string, error) {
 	b, err := c.r.ReadSlice('\n')
 	if err != nil {
+		if errors.Is(err, io.EOF) && len(b) == 0 {
+			return "", &Error{Message: "the server closed the connection without answering (is it upsd, on its plain NUT port?)", Err: err}
+		}
 		if errors.Is(err, bufio.ErrBufferFull) {
 			return "", &Error{Code: CodeTooLarge, Message: fmt.Sprintf("reply line longer than %d bytes (WithMaxLineLength)", c.cfg.maxLine)}
 		}

@@ -2,8 +2,10 @@ package ups_test
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -199,4 +201,35 @@ func TestStartTLSErrorsSayWhatToDo(t *testing.T) {
 	_, err = ups.Dial(t.Context(), plain.Addr(), ups.WithStartTLS())
 	assertCode(t, err, ups.CodeFeatureNotConfigured)
 	assert.Contains(t, err.Error(), "CERTFILE")
+}
+
+// A server that hangs up without a word (a TLS-only port such as a stunnel
+// in front of upsd, or not upsd at all) is named as such, not as a bare EOF.
+func TestSilentHangUpSaysSo(t *testing.T) {
+	t.Parallel()
+	cert, _, err := fakeserver.SelfSigned()
+	require.NoError(t, err)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				_ = conn.(*tls.Conn).Handshake()
+			}()
+		}
+	}()
+	c, err := ups.Dial(t.Context(), ln.Addr().String(), ups.WithKeepAlive(0))
+	require.NoError(t, err, "nothing is sent at dial without options")
+	defer c.Close()
+	_, err = c.ProtocolVersion(t.Context())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "closed the connection without answering")
+	assert.ErrorIs(t, err, io.EOF)
+	assert.ErrorIs(t, err, ups.ErrUnavailable)
 }
