@@ -105,14 +105,20 @@ func TestMonitorSlowCheckDoesNotDelayPolls(t *testing.T) {
 			return snap(state{status: "OL", charge: 100, runtime: -1}), nil
 		}}
 		first := true
+		var notReady []ups.Event
 		m, err := ups.NewMonitor(p, ups.MonitorConfig{
 			CheckInterval: 30 * time.Second,
+			OnEvent: func(e ups.Event) {
+				if e.Kind == ups.EventNotReady {
+					notReady = append(notReady, e)
+				}
+			},
 			Check: func(ctx context.Context) error {
 				if first {
 					first = false
 					return nil
 				}
-				<-ctx.Done() // hangs until the monitor ends
+				<-ctx.Done() // hangs until its time is up
 				return ctx.Err()
 			},
 		})
@@ -121,6 +127,12 @@ func TestMonitorSlowCheckDoesNotDelayPolls(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, ups.TriggerLowBattery, dec.Trigger)
 		assert.Equal(t, 2*time.Minute, dec.Time.Sub(start))
+		// The check started at 30 s times out at 60 s: a check that does
+		// not answer within its interval says the guard cannot act. (The
+		// next one ends at 120 s, with the decision.)
+		require.NotEmpty(t, notReady)
+		assert.ErrorIs(t, notReady[0].Err, context.DeadlineExceeded)
+		assert.Equal(t, time.Minute, notReady[0].Time.Sub(start))
 	})
 }
 

@@ -48,8 +48,9 @@ type MonitorConfig struct {
 	// CheckPrimary method (a Device) is checked the same way, so a wrong
 	// NUT password fails at start, not during the outage.
 	Check func(ctx context.Context) error
-	// CheckInterval is how often the checks run while watching; default
-	// 1 min. They run beside the polls and never delay them.
+	// CheckInterval is how often the checks run while watching, and how
+	// long one run may take; default 1 min. They run beside the polls and
+	// never delay them.
 	CheckInterval time.Duration
 }
 
@@ -192,8 +193,12 @@ func (mo *Monitor) hasChecks() bool {
 	return mo.cfg.Check != nil || (ok && mo.cfg.ForwardFSD && !mo.cfg.DryRun)
 }
 
-// check runs every check once and joins their failures.
+// check runs every check once and joins their failures. A check that
+// takes longer than CheckInterval fails: a hypervisor that does not answer
+// in that time would not answer when the battery runs out either.
 func (mo *Monitor) check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, mo.cfg.CheckInterval)
+	defer cancel()
 	var errs []error
 	if pc, ok := mo.src.(primaryChecker); ok && mo.cfg.ForwardFSD && !mo.cfg.DryRun {
 		if err := pc.CheckPrimary(ctx); err != nil {
