@@ -113,8 +113,8 @@ func (mo *Monitor) Trigger(reason string) {
 
 // Run polls until the policy decides or ctx ends. On a decision it sends
 // FSD if configured, calls the Shutdown action and returns the decision with
-// the action's error. Each poll is bounded by the policy's DeadTime (and
-// by the Poller's own timeout, for a Client WithTimeout, if shorter).
+// the action's error. Each poll of a Device is bounded by the policy's
+// DeadTime, or by its client's WithTimeout if that is shorter.
 //
 // When the checks fail at start (see MonitorConfig.Check), Run returns at
 // once, before any poll, an *Error with Code CodeNotReady that wraps the
