@@ -170,6 +170,7 @@ func TestMonitorForwardFSDChecksPrimary(t *testing.T) {
 	assert.ErrorIs(t, run(anon, cfg(true, false)), ups.ErrAuth, "no credentials at all")
 	assert.ErrorIs(t, run(anon, cfg(false, false)), context.DeadlineExceeded, "without -fsd no login is needed")
 	assert.ErrorIs(t, run(anon, cfg(true, true)), context.DeadlineExceeded, "a drill sends no FSD and needs no login")
+	assert.ErrorIs(t, run(wrong, cfg(true, true)), ups.ErrAccessDenied, "a drill with credentials checks them")
 
 	mon := dial(t, s, ups.WithCredentials("monuser", secret.New(monPass)))
 	assert.ErrorIs(t, run(mon, cfg(true, false)), context.DeadlineExceeded, "the right primary watches")

@@ -135,6 +135,12 @@ func TestPowerLossCommandRefusesWhenItCannotAct(t *testing.T) {
 				"NUT_USER": "upsmon", "NUT_PASSWORD": "wrong-password",
 			}),
 			want: []string{"does not start", "upsmon primary"}},
+		{name: "drill with a wrong nut password", args: []string{"-fsd", "-drill"}, is: ups.ErrAccessDenied,
+			env: env(map[string]string{
+				"PROXMOX_TOKEN_ID": proxmoxtest.TokenID, "PROXMOX_TOKEN_SECRET": proxmoxtest.TokenSecret,
+				"NUT_USER": "upsmon", "NUT_PASSWORD": "wrong-password",
+			}),
+			want: []string{"does not start", "upsmon primary"}},
 		{name: "wrong proxmox token", is: proxmox.ErrAuth,
 			env: env(map[string]string{
 				"PROXMOX_TOKEN_ID": proxmoxtest.TokenID, "PROXMOX_TOKEN_SECRET": "wrong-token",
