@@ -3,22 +3,23 @@ module github.com/thehomelab/homelab
 go 1.25.0
 
 require (
+	github.com/cloudflare/cloudflare-go/v6 v6.10.0
 	github.com/luthermonson/go-proxmox v0.8.2
 	github.com/stretchr/testify v1.12.1
 )
 
 require (
 	github.com/geoffgarside/ber v1.1.0 // indirect
-	github.com/goccy/go-json v0.10.5 // indirect
-	github.com/google/go-querystring v1.1.0 // indirect
+	github.com/tidwall/gjson v1.14.4 // indirect
+	github.com/tidwall/match v1.1.1 // indirect
+	github.com/tidwall/pretty v1.2.1 // indirect
+	github.com/tidwall/sjson v1.2.5 // indirect
 	golang.org/x/crypto v0.32.0 // indirect
 	golang.org/x/text v0.21.0 // indirect
-	golang.org/x/time v0.9.0 // indirect
 )
 
 require (
 	github.com/buger/goterm v1.0.4 // indirect
-	github.com/cloudflare/cloudflare-go v0.119.0
 	github.com/diskfs/go-diskfs v1.9.3 // indirect
 	github.com/djherbis/times v1.6.0 // indirect
 	github.com/go-routeros/routeros/v3 v3.0.1

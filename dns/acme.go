@@ -3,7 +3,6 @@ package dns
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -48,14 +47,14 @@ func (c *Client) PresentChallenge(ctx context.Context, zone Zone, domain string,
 	ch := &Challenge{c: c, zone: zone, name: name}
 	for _, v := range values {
 		if v == "" {
-			return nil, opError(op, errors.New("empty value"))
+			return nil, invalid(op, "empty value")
 		}
 		if !slices.Contains(ch.values, v) {
 			ch.values = append(ch.values, v)
 		}
 	}
 	if len(ch.values) == 0 {
-		return nil, opError(op, errors.New("no values"))
+		return nil, invalid(op, "no values")
 	}
 	for _, v := range ch.values {
 		r, err := c.CreateRecord(ctx, zone, Record{Type: TypeTXT, Name: name, Content: v, TTL: time.Minute, Comment: ACMEComment})
@@ -120,7 +119,50 @@ func (ch *Challenge) CleanUp(ctx context.Context) error {
 		return ctx.Err()
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("dns: clean up %s: %w", ch.name, errors.Join(errs...))
+		return opError("clean up "+ch.name, errors.Join(errs...))
 	}
 	return nil
+}
+
+// CleanUpChallenge deletes the TXT records _acme-challenge.<domain> that
+// hold one of values and carry ACMEComment, and returns how many it
+// deleted. It is for the clean-up hook of an ACME client that runs in
+// another process than the one that presented the values, and so has no
+// *Challenge. Cloudflare's comment filter ignores case, so each record's
+// comment is checked again, exactly, before it is deleted: a record
+// somebody else made is never touched. Records already gone count as
+// deleted; a second call deletes nothing.
+//
+// Cloudflare API: GET /zones/{zone_id}/dns_records?type=TXT&name=&comment=,
+// then DELETE /zones/{zone_id}/dns_records/{id} per record
+func (c *Client) CleanUpChallenge(ctx context.Context, zone Zone, domain string, values ...string) (int, error) {
+	name := zone.FQDN(ChallengeName(domain))
+	op := "clean up challenge " + name
+	if len(values) == 0 {
+		return 0, invalid(op, "no values")
+	}
+	rs, err := c.ListRecords(ctx, zone, RecordFilter{Type: TypeTXT, Name: name, Comment: ACMEComment})
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	deleted := 0
+	for _, r := range rs {
+		if r.Type != TypeTXT || r.Name != name || r.Comment != ACMEComment ||
+			!slices.Contains(values, strings.Trim(r.Content, `"`)) {
+			continue
+		}
+		if err := c.DeleteRecord(ctx, zone, r.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			errs = append(errs, err)
+			continue
+		}
+		deleted++
+	}
+	if len(errs) > 0 {
+		if ctx.Err() != nil {
+			return deleted, ctx.Err()
+		}
+		return deleted, opError(op, errors.Join(errs...))
+	}
+	return deleted, nil
 }

@@ -2,6 +2,7 @@ package dns_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,7 +53,7 @@ func TestChallengeWaitsUntilListed(t *testing.T) {
 	// Cloudflare lags: the first two listings fail.
 	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointListRecords, Kind: dnstest.Fail429, Times: 2, RetryAfter: time.Second})
 	require.NoError(t, ch.Wait(ctx, 5*time.Millisecond))
-	assert.Equal(t, 3, srv.Requests(dnstest.EndpointListRecords))
+	assert.Equal(t, 3, count(srv, dnstest.EndpointListRecords))
 	require.NoError(t, ch.CleanUp(ctx))
 }
 
@@ -70,12 +71,12 @@ func TestChallengeRefusesEmptyValues(t *testing.T) {
 	t.Parallel()
 	srv, c := newFake(t)
 	z := zoneOf(t, c)
-	srv.ResetCounts()
+	srv.ResetRequests()
 	for _, vals := range [][]string{nil, {""}, {"a", ""}} {
 		_, err := c.PresentChallenge(t.Context(), z, "thehomelab.site", vals...)
 		require.Error(t, err, vals)
 	}
-	assert.Zero(t, srv.TotalRequests())
+	assert.Zero(t, len(srv.Requests()))
 }
 
 func TestChallengeContextDone(t *testing.T) {
@@ -91,4 +92,46 @@ func TestChallengeContextDone(t *testing.T) {
 	assert.Len(t, srv.Records(ch.Name()), 1, "still there for a later CleanUp")
 	require.NoError(t, ch.CleanUp(t.Context()))
 	assert.Empty(t, srv.Records(ch.Name()))
+}
+
+// The clean-up of another process finds the records by comment; as
+// Cloudflare's comment filter ignores case (and dnstest's too), a record
+// whose comment differs only in case is found as well, and must survive.
+func TestCleanUpChallengeChecksEachComment(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	z := zoneOf(t, c)
+	const name = "_acme-challenge.thehomelab.site"
+	ch, err := c.PresentChallenge(ctx, z, "*.thehomelab.site", "ours-1", "ours-2")
+	require.NoError(t, err)
+	require.Equal(t, name, ch.Name())
+	lookalike := srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "TXT", Name: name, Content: "theirs",
+		Comment: strings.ToUpper(dns.ACMEComment)})
+	srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "TXT", Name: name, Content: "uncommented"})
+
+	// The filter does find the look-alike: the check is what protects it.
+	found, err := c.ListRecords(ctx, z, dns.RecordFilter{Type: dns.TypeTXT, Name: name, Comment: dns.ACMEComment})
+	require.NoError(t, err)
+	assert.Len(t, found, 3)
+
+	n, err := c.CleanUpChallenge(ctx, z, "thehomelab.site", "ours-1", "theirs", "uncommented")
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	var left []string
+	for _, r := range srv.Records(name) {
+		left = append(left, r.Content)
+	}
+	assert.ElementsMatch(t, []string{"ours-2", "theirs", "uncommented"}, left)
+	assert.Equal(t, lookalike.ID, srv.Records(name)[1].ID)
+
+	n, err = c.CleanUpChallenge(ctx, z, "thehomelab.site", "ours-1", "ours-2")
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "ours-1 is gone already: only ours-2 is left to delete")
+	n, err = c.CleanUpChallenge(ctx, z, "thehomelab.site", "ours-1", "ours-2")
+	require.NoError(t, err)
+	assert.Zero(t, n)
+
+	_, err = c.CleanUpChallenge(ctx, z, "thehomelab.site")
+	require.ErrorIs(t, err, dns.ErrInvalid)
 }

@@ -1,6 +1,7 @@
 package dns_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/thehomelab/homelab/dns"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // localServer starts an httptest server on 127.0.0.1, closed in t.Cleanup.
@@ -47,7 +49,7 @@ func TestZoneLookupBadPagination(t *testing.T) {
 				hits.Add(1)
 				fmt.Fprintf(w, `{"success":true,"errors":[],"messages":[],"result":[{"id":"z1","name":"thehomelab.site","status":"active"}],"result_info":%s}`, ri)
 			}))
-			c, err := dns.NewClient(dns.NewSecret("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+			c, err := dns.NewClient(secret.New("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0))
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = c.Close() })
 			var zerr error
@@ -72,7 +74,7 @@ func TestRedirectDoesNotLeakToken(t *testing.T) {
 	srv := localServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, other.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 	}))
-	c, err := dns.NewClient(dns.NewSecret("secret-token"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+	c, err := dns.NewClient(secret.New("secret-token"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	_, err = c.Zone(t.Context(), "thehomelab.site")
@@ -97,7 +99,7 @@ func TestCreateExistsWithoutMatchIsConflict(t *testing.T) {
 				fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":[{"id":"r1","type":"A","name":"vpn.thehomelab.site","content":"192.0.2.1","ttl":1}],"result_info":{"page":1,"per_page":100,"count":1,"total_count":1,"total_pages":1}}`)
 			}
 		}))
-		c, err := dns.NewClient(dns.NewSecret("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+		c, err := dns.NewClient(secret.New("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0))
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = c.Close() })
 		z := dns.Zone{ID: "z1", Name: "thehomelab.site"}
@@ -108,9 +110,11 @@ func TestCreateExistsWithoutMatchIsConflict(t *testing.T) {
 }
 
 // What goes on the wire for a PATCH, checked without dnstest (which could
-// agree with the client): PATCH (never PUT), the changed content, the
-// record's current tags (v0 alone would send "tags": null), nothing that
-// was not asked for (TTL, proxied, comment, name, v0's "settings": {}).
+// agree with the client): PATCH (never PUT), the record's type, the
+// changed content, nothing that was not asked for (TTL, proxied, comment,
+// name, tags, settings: v0 sent "tags": null and "settings": {}, which
+// is why it used to send the current tags again; v6 sends only what is
+// set, so the tags now stay untouched by not being sent).
 func TestPatchWireBody(t *testing.T) {
 	t.Parallel()
 	var method, path string
@@ -122,7 +126,7 @@ func TestPatchWireBody(t *testing.T) {
 		_ = json.Unmarshal(b, &sent)
 		fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":{"id":"r1","type":"A","name":"vpn.thehomelab.site","content":"198.51.100.20","ttl":300,"proxied":false,"comment":"c","tags":["team:lab"]}}`)
 	}))
-	c, err := dns.NewClient(dns.NewSecret("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+	c, err := dns.NewClient(secret.New("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	z := dns.Zone{ID: "z1", Name: "thehomelab.site"}
@@ -133,16 +137,16 @@ func TestPatchWireBody(t *testing.T) {
 	assert.Equal(t, http.MethodPatch, method)
 	assert.Equal(t, "/client/v4/zones/z1/dns_records/r1", path)
 	assert.JSONEq(t, `"198.51.100.20"`, string(sent["content"]))
-	assert.JSONEq(t, `["team:lab"]`, string(sent["tags"]), "current tags sent")
-	for _, k := range []string{"ttl", "proxied", "comment", "name", "settings"} {
+	assert.JSONEq(t, `"A"`, string(sent["type"]))
+	for _, k := range []string{"ttl", "proxied", "comment", "name", "settings", "tags"} {
 		assert.NotContains(t, sent, k, "only what changed")
 	}
 	assert.Equal(t, 5*time.Minute, got.TTL)
 	assert.Equal(t, []string{"team:lab"}, got.Tags)
 
-	// A record without tags gets [] rather than null.
+	// Tags are sent only when asked for; an explicit empty list clears.
 	cur.Tags = nil
-	_, err = c.PatchRecord(t.Context(), z, cur, dns.RecordPatch{Comment: dns.Ptr("")})
+	_, err = c.PatchRecord(t.Context(), z, cur, dns.RecordPatch{Comment: dns.Ptr(""), Tags: []string{}})
 	require.NoError(t, err)
 	assert.JSONEq(t, `[]`, string(sent["tags"]))
 	assert.JSONEq(t, `""`, string(sent["comment"]), "an explicit empty comment clears it")
@@ -163,10 +167,89 @@ func TestListBoundedPages(t *testing.T) {
 		hits.Add(1)
 		fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":[{"id":"r1","type":"TXT","name":"t.thehomelab.site","content":"x","ttl":1}],"result_info":{"page":1,"per_page":1,"count":1,"total_count":1000000,"total_pages":1000000}}`)
 	}))
-	c, err := dns.NewClient(dns.NewSecret("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+	c, err := dns.NewClient(secret.New("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	_, err = c.ListRecords(t.Context(), dns.Zone{ID: "z1", Name: "thehomelab.site"}, dns.RecordFilter{})
 	require.Error(t, err)
 	assert.LessOrEqual(t, hits.Load(), int32(200))
+}
+
+// An endless answer costs a typed error once the cap is reached, never
+// the memory of the whole body.
+func TestHugeAnswerIsTooLarge(t *testing.T) {
+	t.Parallel()
+	srv := localServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"success":true,"errors":[],"messages":[],"result":[`)
+		chunk := []byte(`{"id":"z1","name":"thehomelab.site","status":"active"},`)
+		for n := 0; n < 17<<20; n += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	c, err := dns.NewClient(secret.New("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	_, err = c.Zone(t.Context(), "thehomelab.site")
+	require.ErrorIs(t, err, dns.ErrTooLarge)
+	assert.ErrorIs(t, err, dns.ErrUnavailable)
+	assert.Contains(t, err.Error(), "too large")
+}
+
+// A proxy's HTML error page keeps its status and class: v6 alone would
+// return a JSON syntax error without either.
+func TestHTMLErrorPageKeepsStatus(t *testing.T) {
+	t.Parallel()
+	srv := localServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		fmt.Fprint(w, "<html><body>502 Bad Gateway</body></html>")
+	}))
+	c, err := dns.NewClient(secret.New("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	_, err = c.Zone(t.Context(), "thehomelab.site")
+	require.ErrorIs(t, err, dns.ErrUnavailable)
+	var e *dns.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, http.StatusBadGateway, e.StatusCode)
+}
+
+// A list pages with the caller's context: once it is cancelled between
+// two pages no further page is fetched (v6's own pager would go on with
+// context.Background()).
+func TestListPagesWithCallersContext(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	srv := localServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) == 1 {
+			cancel()
+		}
+		fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":[{"id":"r1","type":"TXT","name":"t.thehomelab.site","content":"x","ttl":1}],"result_info":{"page":1,"per_page":1,"count":1,"total_count":3,"total_pages":3}}`)
+	}))
+	c, err := dns.NewClient(secret.New("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	_, err = c.ListRecords(ctx, dns.Zone{ID: "z1", Name: "thehomelab.site"}, dns.RecordFilter{})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, int32(1), hits.Load())
+}
+
+// Client-side pacing spaces requests (the default is 4 per second).
+func TestRateLimitPaces(t *testing.T) {
+	t.Parallel()
+	srv := localServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":[],"result_info":{"page":1,"per_page":50,"count":0,"total_count":0,"total_pages":0}}`)
+	}))
+	c, err := dns.NewClient(secret.New("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(20), dns.WithRetries(0))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	start := time.Now()
+	for range 5 {
+		_, _ = c.Zone(t.Context(), "thehomelab.site")
+	}
+	assert.GreaterOrEqual(t, time.Since(start), 190*time.Millisecond, "5 requests at 20/s take 200 ms")
 }

@@ -1,46 +1,68 @@
 package dns
 
-// This file is the only one that imports cloudflare-go. Moving to the
-// generated SDK line means rewriting these methods and nothing else: they
-// take and return this package's types, and every failure the HTTP layer
-// sees arrives as an *Error from envelopeTransport, whatever the SDK does
-// with it.
+// This file is the only one that imports cloudflare-go. It uses the
+// generated v6 line service by service (dns, zones, user, accounts) and
+// never the root package, which imports every one of the API's ~117
+// services and would cost a minute of compilation and ~15 MB of binary.
+//
+// What v6 does, read in its source (v6.10.0), and what this package keeps
+// doing itself because of it:
+//   - errors: v6 turns a 4xx/5xx into its own *apierror.Error, but only
+//     when the body is JSON (an HTML 502 from a proxy becomes a bare JSON
+//     syntax error without the status), it accepts "success": false on a
+//     2xx, it drops Retry-After, and it reads bodies without a cap. So
+//     envelopeTransport, below v6, still reads every answer (capped) and
+//     turns each failure into an *Error before v6 sees it.
+//   - retries: v6 retries 10 times by default, on 408, 409, 429 and 5xx,
+//     for every method (a retried POST can duplicate a record). It is set
+//     to 0; httpx retries instead, only what is safe, honouring
+//     Retry-After.
+//   - paging: v6's auto-pager fetches the next page with
+//     context.Background() (the caller's deadline is lost), keeps asking
+//     until a page comes back empty (one request more than needed, and no
+//     end against a server that never answers empty) and does not decode
+//     total_pages. So list and zones page themselves, bounded, with ctx.
+//   - PATCH bodies: v6 sends only the fields that are set (v0 sent
+//     "tags": null and "settings": {}), so a PATCH carries what changes and
+//     nothing else; the tags no longer need to be sent again.
+//   - rate limit: v6 has no client-side pacing; envelopeTransport paces.
+//   - token: v6 would keep it as a string in its options; the transport
+//     sets the Authorization header from the Secret instead.
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 
-	cloudflare "github.com/cloudflare/cloudflare-go"
+	"github.com/cloudflare/cloudflare-go/v6/accounts"
+	cfdns "github.com/cloudflare/cloudflare-go/v6/dns"
+	"github.com/cloudflare/cloudflare-go/v6/option"
+	"github.com/cloudflare/cloudflare-go/v6/user"
+	"github.com/cloudflare/cloudflare-go/v6/zones"
 )
 
 type backend struct {
-	api *cloudflare.API
+	records       *cfdns.RecordService
+	zones         *zones.ZoneService
+	userTokens    *user.TokenService
+	accountTokens *accounts.TokenService
 }
 
-func newBackend(baseURL string, hc *http.Client, rps float64) (*backend, error) {
-	if rps == 0 {
-		rps = math.MaxFloat64 // rate.Inf: no client-side pacing
+func newBackend(baseURL string, hc *http.Client) *backend {
+	opts := []option.RequestOption{
+		option.WithBaseURL(baseURL + "/"),
+		option.WithHTTPClient(hc),
+		option.WithMaxRetries(0),           // retries live in httpx, which honours Retry-After
+		option.WithHeaderDel("User-Agent"), // let httpx send homelab/<version>
 	}
-	// The token is set by envelopeTransport from the Secret; v0 insists on
-	// a non-empty value, so it gets a placeholder it will never send.
-	api, err := cloudflare.NewWithAPIToken("set-by-transport",
-		cloudflare.BaseURL(baseURL),
-		cloudflare.HTTPClient(hc),
-		cloudflare.UserAgent(""),             // let httpx send homelab/<version>
-		cloudflare.UsingRetryPolicy(0, 0, 0), // retries live in httpx, which honours Retry-After
-		cloudflare.UsingRateLimit(rps),
-	)
-	if err != nil {
-		return nil, err
+	return &backend{
+		records:       cfdns.NewRecordService(opts...),
+		zones:         zones.NewZoneService(opts...),
+		userTokens:    user.NewTokenService(opts...),
+		accountTokens: accounts.NewTokenService(opts...),
 	}
-	return &backend{api: api}, nil
 }
 
 // tokenInfo is the result of GET /user/tokens/verify.
@@ -50,55 +72,63 @@ type tokenInfo struct {
 }
 
 func (b *backend) verifyToken(ctx context.Context) (tokenInfo, error) {
-	v, err := b.api.VerifyAPIToken(ctx)
+	v, err := b.userTokens.Verify(ctx)
 	if err != nil {
 		return tokenInfo{}, err
 	}
-	return tokenInfo{ID: v.ID, Status: v.Status, NotBefore: v.NotBefore, ExpiresOn: v.ExpiresOn}, nil
+	return tokenInfo{ID: v.ID, Status: string(v.Status), NotBefore: v.NotBefore, ExpiresOn: v.ExpiresOn}, nil
 }
 
-// verifyAccountToken checks an account-owned token; v0 has no call for
-// it, so it goes through Raw.
+// verifyAccountToken checks an account-owned token.
 func (b *backend) verifyAccountToken(ctx context.Context, accountID string) (tokenInfo, error) {
-	raw, err := b.api.Raw(ctx, http.MethodGet, "/accounts/"+url.PathEscape(accountID)+"/tokens/verify", nil, nil)
+	var p accounts.TokenVerifyParams
+	p.AccountID.Value, p.AccountID.Present = accountID, true
+	v, err := b.accountTokens.Verify(ctx, p)
 	if err != nil {
 		return tokenInfo{}, err
 	}
-	var v cloudflare.APITokenVerifyBody
-	if err := json.Unmarshal(raw.Result, &v); err != nil {
-		return tokenInfo{}, fmt.Errorf("decode token: %w", err)
-	}
-	return tokenInfo{ID: v.ID, Status: v.Status, NotBefore: v.NotBefore, ExpiresOn: v.ExpiresOn}, nil
+	return tokenInfo{ID: v.ID, Status: string(v.Status), NotBefore: v.NotBefore, ExpiresOn: v.ExpiresOn}, nil
 }
 
 // maxZonePages bounds the zone lookup: a name filter matches one zone, so
 // more than a few pages means a broken or hostile answer.
 const maxZonePages = 20
 
-// zones looks zones up by name. It pages itself instead of calling v0's
-// ListZonesContext, which sizes a slice from the answer's total_count and
-// starts a goroutine per announced page: a lying result_info panics it
-// (negative or short count) or makes it fetch thousands of pages at once.
-func (b *backend) zones(ctx context.Context, name string) ([]Zone, error) {
+// pageInfo is the part of result_info v6 does not decode.
+type pageInfo struct {
+	TotalPages int `json:"total_pages"`
+	TotalCount int `json:"total_count"`
+	PerPage    int `json:"per_page"`
+}
+
+func totalPages(raw string) int {
+	var pi pageInfo
+	if raw == "" || json.Unmarshal([]byte(raw), &pi) != nil {
+		return 0
+	}
+	if pi.TotalPages == 0 && pi.TotalCount > 0 && pi.PerPage > 0 {
+		return (pi.TotalCount + pi.PerPage - 1) / pi.PerPage
+	}
+	return pi.TotalPages
+}
+
+// zones looks zones up by name, one page at a time (see the file comment
+// on v6's pager).
+func (b *backend) zonesNamed(ctx context.Context, name string) ([]Zone, error) {
 	var out []Zone
 	for page := 1; ; page++ {
-		q := url.Values{"name": {name}, "page": {strconv.Itoa(page)}, "per_page": {"50"}}
-		raw, err := b.api.Raw(ctx, http.MethodGet, "/zones?"+q.Encode(), nil, nil)
+		var p zones.ZoneListParams
+		p.Name.Value, p.Name.Present = name, true
+		p.Page.Value, p.Page.Present = float64(page), true
+		p.PerPage.Value, p.PerPage.Present = 50, true
+		res, err := b.zones.List(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-		var zs []struct {
-			ID     string `json:"id"`
-			Name   string `json:"name"`
-			Status string `json:"status"`
+		for _, z := range res.Result {
+			out = append(out, Zone{ID: z.ID, Name: z.Name, Status: string(z.Status)})
 		}
-		if err := json.Unmarshal(raw.Result, &zs); err != nil {
-			return nil, fmt.Errorf("decode zones: %w", err)
-		}
-		for _, z := range zs {
-			out = append(out, Zone{ID: z.ID, Name: z.Name, Status: z.Status})
-		}
-		if len(zs) == 0 || raw.ResultInfo == nil || page >= raw.ResultInfo.TotalPages {
+		if len(res.Result) == 0 || page >= totalPages(res.ResultInfo.JSON.RawJSON()) {
 			return out, nil
 		}
 		if page >= maxZonePages {
@@ -107,18 +137,27 @@ func (b *backend) zones(ctx context.Context, name string) ([]Zone, error) {
 	}
 }
 
-func fromCF(r cloudflare.DNSRecord) Record {
+func fromCF(r cfdns.RecordResponse) Record {
 	out := Record{
 		ID:         r.ID,
 		Type:       RecordType(r.Type),
 		Name:       r.Name,
 		Content:    r.Content,
-		TTL:        ttlFromWire(r.TTL),
-		Proxied:    r.Proxied != nil && *r.Proxied,
+		TTL:        ttlFromWire(int(r.TTL)),
+		Proxied:    r.Proxied,
 		Comment:    r.Comment,
-		Tags:       r.Tags,
 		CreatedOn:  r.CreatedOn,
 		ModifiedOn: r.ModifiedOn,
+	}
+	switch tags := r.Tags.(type) {
+	case []cfdns.RecordTags:
+		out.Tags = append([]string(nil), tags...)
+	case []any:
+		for _, t := range tags {
+			if s, ok := t.(string); ok {
+				out.Tags = append(out.Tags, s)
+			}
+		}
 	}
 	out.Addr = typedContent(out.Type, out.Content)
 	return out
@@ -132,106 +171,130 @@ const (
 	maxListPages = 200
 )
 
-// list pages itself: v0 only auto-paginates with its default page size.
 func (b *backend) list(ctx context.Context, zoneID string, f RecordFilter) ([]Record, error) {
-	params := cloudflare.ListDNSRecordsParams{
-		Type: string(f.Type), Name: f.Name, Content: f.Content, Comment: f.Comment,
-		ResultInfo: cloudflare.ResultInfo{Page: 1, PerPage: listPerPage},
+	var p cfdns.RecordListParams
+	p.ZoneID.Value, p.ZoneID.Present = zoneID, true
+	if f.Type != "" {
+		p.Type.Value, p.Type.Present = cfdns.RecordListParamsType(f.Type), true
 	}
+	if f.Name != "" {
+		p.Name.Present = true
+		p.Name.Value.Exact.Value, p.Name.Value.Exact.Present = f.Name, true
+	}
+	if f.Content != "" {
+		p.Content.Present = true
+		p.Content.Value.Exact.Value, p.Content.Value.Exact.Present = f.Content, true
+	}
+	if f.Comment != "" {
+		p.Comment.Present = true
+		p.Comment.Value.Exact.Value, p.Comment.Value.Exact.Present = f.Comment, true
+	}
+	p.PerPage.Value, p.PerPage.Present = listPerPage, true
 	var out []Record
-	for {
-		rs, ri, err := b.api.ListDNSRecords(ctx, cloudflare.ZoneIdentifier(zoneID), params)
+	for page := 1; ; page++ {
+		p.Page.Value, p.Page.Present = float64(page), true
+		res, err := b.records.List(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range rs {
+		for _, r := range res.Result {
 			out = append(out, fromCF(r))
 		}
-		pages := 0
-		if ri != nil {
-			pages = ri.TotalPages
-			if pages == 0 && ri.Total > 0 && ri.PerPage > 0 {
-				pages = (ri.Total + ri.PerPage - 1) / ri.PerPage
-			}
-		}
-		if len(rs) == 0 || params.Page >= pages {
+		if len(res.Result) == 0 || page >= totalPages(res.ResultInfo.JSON.RawJSON()) {
 			return out, nil
 		}
-		if params.Page >= maxListPages {
+		if page >= maxListPages {
 			return nil, fmt.Errorf("record listing has more than %d pages", maxListPages)
 		}
-		params.Page++
 	}
 }
 
 func (b *backend) get(ctx context.Context, zoneID, id string) (Record, error) {
-	r, err := b.api.GetDNSRecord(ctx, cloudflare.ZoneIdentifier(zoneID), id)
+	var p cfdns.RecordGetParams
+	p.ZoneID.Value, p.ZoneID.Present = zoneID, true
+	r, err := b.records.Get(ctx, id, p)
 	if err != nil {
 		return Record{}, err
 	}
-	return fromCF(r), nil
+	return fromCF(*r), nil
 }
 
 func (b *backend) create(ctx context.Context, zoneID string, r Record) (Record, error) {
-	p := cloudflare.CreateDNSRecordParams{
-		Type: string(r.Type), Name: r.Name, Content: r.Content, TTL: ttlToWire(r.TTL),
-		Comment: r.Comment, Tags: r.Tags,
+	var body cfdns.RecordNewParamsBody
+	body.Type.Value, body.Type.Present = cfdns.RecordNewParamsBodyType(r.Type), true
+	body.Name.Value, body.Name.Present = r.Name, true
+	body.Content.Value, body.Content.Present = r.Content, true
+	if ttl := ttlToWire(r.TTL); ttl > 0 {
+		body.TTL.Value, body.TTL.Present = cfdns.TTL(ttl), true
 	}
 	if r.Type == TypeA || r.Type == TypeAAAA || r.Type == TypeCNAME {
-		p.Proxied = &r.Proxied
+		body.Proxied.Value, body.Proxied.Present = r.Proxied, true
 	}
-	got, err := b.api.CreateDNSRecord(ctx, cloudflare.ZoneIdentifier(zoneID), p)
+	if r.Comment != "" {
+		body.Comment.Value, body.Comment.Present = r.Comment, true
+	}
+	if len(r.Tags) > 0 {
+		body.Tags.Value, body.Tags.Present = r.Tags, true
+	}
+	var p cfdns.RecordNewParams
+	p.ZoneID.Value, p.ZoneID.Present = zoneID, true
+	p.Body = body
+	got, err := b.records.New(ctx, p)
 	if err != nil {
 		return Record{}, err
 	}
-	return fromCF(got), nil
+	return fromCF(*got), nil
 }
 
-// patchBody is the PATCH request body. v0's UpdateDNSRecordParams would
-// also send "settings": {} (omitempty does nothing on a struct), a field
-// this package never means to touch, so the body is ours and goes through
-// Raw.
-type patchBody struct {
-	Type    string   `json:"type"`
-	Content string   `json:"content,omitempty"`
-	TTL     int      `json:"ttl,omitempty"`
-	Proxied *bool    `json:"proxied,omitempty"`
-	Comment *string  `json:"comment,omitempty"`
-	Tags    []string `json:"tags"`
-}
-
-// patch sends only what p sets, plus the tags (never nil: null would
-// clear them).
+// patch sends the record's type (Cloudflare picks the schema by it) and
+// only what p sets.
 func (b *backend) patch(ctx context.Context, zoneID string, cur Record, p RecordPatch) (Record, error) {
-	if p.Tags == nil {
-		return Record{}, errors.New("internal: patch without tags")
+	var body cfdns.RecordEditParamsBody
+	body.Type.Value, body.Type.Present = cfdns.RecordEditParamsBodyType(cur.Type), true
+	if p.Content != "" {
+		body.Content.Value, body.Content.Present = p.Content, true
 	}
-	body := patchBody{Type: string(cur.Type), Content: p.Content, TTL: ttlToWire(p.TTL), Proxied: p.Proxied, Comment: p.Comment, Tags: p.Tags}
-	raw, err := b.api.Raw(ctx, http.MethodPatch, "/zones/"+url.PathEscape(zoneID)+"/dns_records/"+url.PathEscape(cur.ID), body, nil)
+	if ttl := ttlToWire(p.TTL); ttl > 0 {
+		body.TTL.Value, body.TTL.Present = cfdns.TTL(ttl), true
+	}
+	if p.Proxied != nil {
+		body.Proxied.Value, body.Proxied.Present = *p.Proxied, true
+	}
+	if p.Comment != nil {
+		body.Comment.Value, body.Comment.Present = *p.Comment, true
+	}
+	if p.Tags != nil {
+		body.Tags.Value, body.Tags.Present = p.Tags, true
+	}
+	var params cfdns.RecordEditParams
+	params.ZoneID.Value, params.ZoneID.Present = zoneID, true
+	params.Body = body
+	got, err := b.records.Edit(ctx, cur.ID, params)
 	if err != nil {
 		return Record{}, err
 	}
-	var got cloudflare.DNSRecord
-	if err := json.Unmarshal(raw.Result, &got); err != nil {
-		return Record{}, fmt.Errorf("decode record: %w", err)
-	}
-	return fromCF(got), nil
+	return fromCF(*got), nil
 }
 
 func (b *backend) delete(ctx context.Context, zoneID, id string) error {
-	return b.api.DeleteDNSRecord(ctx, cloudflare.ZoneIdentifier(zoneID), id)
+	var p cfdns.RecordDeleteParams
+	p.ZoneID.Value, p.ZoneID.Present = zoneID, true
+	_, err := b.records.Delete(ctx, id, p)
+	return err
 }
 
 // listPage reads one record (one page of size 1): a cheap read probe.
 func (b *backend) listPage(ctx context.Context, zoneID string) ([]Record, error) {
-	rs, _, err := b.api.ListDNSRecords(ctx, cloudflare.ZoneIdentifier(zoneID), cloudflare.ListDNSRecordsParams{
-		ResultInfo: cloudflare.ResultInfo{Page: 1, PerPage: 1},
-	})
+	var p cfdns.RecordListParams
+	p.ZoneID.Value, p.ZoneID.Present = zoneID, true
+	p.Page.Value, p.Page.Present = 1, true
+	p.PerPage.Value, p.PerPage.Present = 1, true
+	res, err := b.records.List(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Record, 0, len(rs))
-	for _, r := range rs {
+	out := make([]Record, 0, len(res.Result))
+	for _, r := range res.Result {
 		out = append(out, fromCF(r))
 	}
 	return out, nil

@@ -2,14 +2,35 @@
 // ACME DNS-01 challenge records, and a DDNS Updater that keeps A/AAAA
 // records on the current public address at (almost) no API cost.
 //
-// The client is built on github.com/cloudflare/cloudflare-go v0.119.0, kept
-// behind one file (cloudflare.go) so a move to the generated SDK line
-// touches nothing else. Everything v0 gets wrong is fixed below that seam:
+// The client is built on the generated github.com/cloudflare/cloudflare-go/v6
+// (its dns, zones, user and accounts services only), kept behind one file
+// (cloudflare.go). What v6 leaves open is handled below that seam:
 // "success": false on a 2xx answer is an error, a 429 becomes
 // ErrRateLimited with its Retry-After, Cloudflare's error codes and
-// messages are kept in *Error, records are only ever PATCHed (never PUT,
-// which wipes comment, tags and TTL) and a PATCH always carries the
-// record's current tags (v0 would send "tags": null).
+// messages are kept in *Error, answers are read with a cap, lists page
+// with the caller's context and stop at total_pages, retries never repeat
+// a create, and records are only ever PATCHed (never PUT, which wipes
+// comment, tags and TTL) with only the fields that change.
+//
+// # Construction and errors
+//
+// NewClient(secret.New(token), opts...) refuses an empty token. Options are
+// the SDK's: WithTimeout (30 s per call whose context has no deadline,
+// retries included), WithRetries (3), WithLogger, WithHTTPClient, plus
+// WithBaseURL and WithRateLimit. A nil option is skipped. Every error is or
+// wraps an *Error (Op, StatusCode, Code, Message, Err) with one "dns: "
+// prefix; match its class with errors.Is against ErrNotFound, ErrAuth,
+// ErrPermission, ErrConflict, ErrInvalid, ErrUnavailable and ErrClosed, or
+// the package's own ErrRateLimited, ErrZoneNotFound, ErrAmbiguousZone,
+// ErrBadAddress, ErrUnmanaged and ErrTooLarge.
+//
+// # DDNS
+//
+// Updater.PlanUpdate returns an UpdatePlan that changes nothing and prints
+// (a dry run); Updater.Apply executes it and returns an UpdateResult
+// (Action, Changes, Changed); Updater.Update is the two in one cycle, and
+// Updater.Run loops until its context ends, reporting every cycle to
+// UpdaterConfig.OnEvent.
 //
 // The DDNS Updater only touches records that carry its managed comment; a
 // record of the same name without it is reported and left alone unless the

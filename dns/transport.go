@@ -2,13 +2,16 @@ package dns
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/thehomelab/homelab/internal/clientcfg"
 	"github.com/thehomelab/homelab/internal/httpx"
 	"github.com/thehomelab/homelab/secret"
 )
@@ -18,16 +21,18 @@ import (
 const maxBody = 16 << 20
 
 // envelopeTransport sits below cloudflare-go and above the retrying
-// httpx.Transport. It sets the Authorization header from the secret (so
-// the token never lives in cloudflare-go's struct) and reads Cloudflare's
-// envelope itself, because v0 ignores "success": false on a 2xx, turns a
-// 429 into a plain string and drops the Retry-After. Any failed call comes
-// back from RoundTrip as an *Error, which surfaces through cloudflare-go's
-// %w wrapping.
+// httpx.Transport. It paces requests, sets the Authorization header from
+// the secret (so the token never lives in cloudflare-go's options) and
+// reads Cloudflare's envelope itself, capped, because v6 accepts
+// "success": false on a 2xx, loses the status of a non-JSON error body,
+// drops the Retry-After and reads without a cap (see cloudflare.go). Any
+// failed call comes back from RoundTrip as an *Error, which surfaces
+// through net/http's *url.Error and v6's plain return.
 type envelopeTransport struct {
 	token secret.Secret
 	base  http.RoundTripper
 	now   func() time.Time
+	pace  *pacer
 }
 
 type wireInfo struct {
@@ -59,6 +64,9 @@ type wireEnvelope struct {
 }
 
 func (t *envelopeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.pace.wait(req.Context()); err != nil {
+		return nil, err
+	}
 	r := req.Clone(req.Context())
 	r.Header.Set("Authorization", "Bearer "+t.token.Reveal())
 	resp, err := t.base.RoundTrip(r)
@@ -66,14 +74,11 @@ func (t *envelopeTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, err := clientcfg.LimitedReadAll(resp.Body, maxBody)
 	if err != nil {
 		return nil, fmt.Errorf("read answer: %w", err)
 	}
-	if len(body) > maxBody {
-		return nil, fmt.Errorf("answer larger than %d bytes", maxBody)
-	}
-	e, err := ParseEnvelope(resp.StatusCode, resp.Header, body, t.now())
+	e, err := parseEnvelope(resp.StatusCode, resp.Header, body, t.now())
 	if err != nil {
 		return nil, err
 	}
@@ -82,17 +87,63 @@ func (t *envelopeTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
+	// It was read as a JSON envelope above; a proxy's (or a test
+	// server's) missing or sniffed text/plain must not make the SDK
+	// refuse to decode it.
+	resp.Header.Set("Content-Type", "application/json")
 	return resp, nil
 }
 
-// ParseEnvelope reads a Cloudflare answer: nil, nil when the call
+// pacer spaces requests at least 1/rps apart (a nil pacer does not pace).
+// It is safe for concurrent use.
+type pacer struct {
+	mu    sync.Mutex
+	every time.Duration
+	next  time.Time
+}
+
+func newPacer(rps float64) *pacer {
+	if rps <= 0 {
+		return nil
+	}
+	return &pacer{every: time.Duration(float64(time.Second) / rps)}
+}
+
+// wait blocks until the caller's turn, or until ctx ends.
+func (p *pacer) wait(ctx context.Context) error {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	now := time.Now()
+	at := p.next
+	if at.Before(now) {
+		at = now
+	}
+	p.next = at.Add(p.every)
+	p.mu.Unlock()
+	d := time.Until(at)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// parseEnvelope reads a Cloudflare answer: nil, nil when the call
 // succeeded; an *Error when the status is 4xx/5xx or the envelope says
 // "success": false (even on a 2xx); a plain error when a 2xx answer is not
 // an envelope at all (no "success" and no "result"). Bodies over 16 MiB
 // are refused.
-func ParseEnvelope(status int, h http.Header, body []byte, now time.Time) (*Error, error) {
+func parseEnvelope(status int, h http.Header, body []byte, now time.Time) (*Error, error) {
 	if len(body) > maxBody {
-		return nil, fmt.Errorf("answer larger than %d bytes", maxBody)
+		return nil, fmt.Errorf("%w: more than %d bytes", clientcfg.ErrTooLarge, maxBody)
 	}
 	var env wireEnvelope
 	jerr := json.Unmarshal(body, &env)
@@ -112,6 +163,9 @@ func ParseEnvelope(status int, h http.Header, body []byte, now time.Time) (*Erro
 	}
 	if len(e.Errors) == 0 && status >= 400 {
 		e.Errors = []APIError{{Message: http.StatusText(status)}}
+	}
+	if len(e.Errors) > 0 {
+		e.Code, e.Message = e.Errors[0].Code, e.Errors[0].Message
 	}
 	if status == http.StatusTooManyRequests {
 		if d, ok := httpx.RetryAfter(h, now); ok {

@@ -3,6 +3,7 @@ package npm
 import (
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,13 +75,13 @@ func TestClassify(t *testing.T) {
 		{400, "Host is already enabled", ErrConflict},
 		{400, "Token has expired", ErrAuth},
 		{400, "Invalid email or password", ErrAuth},
-		{400, "data must NOT have additional properties", ErrValidation},
+		{400, "data must NOT have additional properties", ErrInvalid},
 		{500, "Internal Error", nil},
 		// The CommonJS backend (≤2.12) words missing objects "Item Not
 		// Found - <id>" and answers bad credentials with 401.
 		{404, "Item Not Found - 12", ErrNotFound},
 		{401, "Invalid password", ErrAuth},
-		{400, "data.forward_port should be <= 65535", ErrValidation},
+		{400, "data.forward_port should be <= 65535", ErrInvalid},
 	} {
 		assert.Equal(t, tc.want, classify(tc.status, tc.msg), "%d %s", tc.status, tc.msg)
 	}
@@ -237,4 +238,48 @@ func mustRead(t *testing.T, path string) []byte {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return b
+}
+
+func TestDebugReason(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("testdata/error-certbot-2.15.json")
+	require.NoError(t, err)
+	assert.Equal(t, "Error determining zone_id: 9109 Invalid access token. Please confirm that you have supplied valid Cloudflare API credentials. (Did you copy your entire token?)", debugReason(b))
+	b, err = os.ReadFile("testdata/error-certbot-2.14.json")
+	require.NoError(t, err)
+	assert.Equal(t, "acme: unauthorized", debugReason(b), "previous.message when the stack says nothing")
+	assert.Empty(t, debugReason([]byte(`{"error":{"code":500,"message":"Internal Error"}}`)))
+	assert.Equal(t, "dns_cloudflare_api_token = REDACTED", redactCredentials("dns_cloudflare_api_token = abc123"))
+}
+
+// FuzzDebugReason: any answer, no panic, one line at most, capped.
+func FuzzDebugReason(f *testing.F) {
+	addSeeds(f, "error")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := debugReason(data)
+		if strings.Contains(r, "\n") || len(r) > 520 {
+			t.Fatalf("reason %q", r)
+		}
+		_ = redactCredentials(r)
+	})
+}
+
+func TestLocalizeDates(t *testing.T) {
+	t.Parallel()
+	loc := time.FixedZone("X", -5*3600)
+	in := `{"created_on":"2026-06-03 10:04:05","modified_on": "2026-06-03T10:04:05.000Z","advanced_config":"x \"2026-06-03 10:04:05\"","expires_on":"2026-09-01 00:00:00"}`
+	want := `{"created_on":"2026-06-03T10:04:05-05:00","modified_on": "2026-06-03T10:04:05.000Z","advanced_config":"x \"2026-06-03 10:04:05\"","expires_on":"2026-09-01T00:00:00-05:00"}`
+	assert.Equal(t, want, string(localizeDates([]byte(in), loc)))
+}
+
+// FuzzLocalizeDates: any body, no panic, valid JSON stays valid.
+func FuzzLocalizeDates(f *testing.F) {
+	addSeeds(f, "proxyhost")
+	addSeeds(f, "certificate")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out := localizeDates(data, time.FixedZone("X", 3600))
+		if json.Valid(data) && !json.Valid(out) {
+			t.Fatalf("%q became invalid JSON: %q", data, out)
+		}
+	})
 }

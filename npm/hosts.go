@@ -3,7 +3,6 @@ package npm
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
 	"sort"
@@ -55,7 +54,7 @@ func (r crud[T, I]) one(ctx context.Context, q request) (T, error) {
 	}
 	v, err := r.decode(raw)
 	if err != nil {
-		return zero, fmt.Errorf("npm: %s: decode answer: %w", q.op, err)
+		return zero, errorf(q.op, "decode answer: %w", err)
 	}
 	return v, nil
 }
@@ -68,7 +67,7 @@ func (r crud[T, I]) list(ctx context.Context, opts ListOptions) ([]T, error) {
 	}
 	vs, err := decodeList(raw, r.decode)
 	if err != nil {
-		return nil, fmt.Errorf("npm: %s: decode answer: %w", op, err)
+		return nil, errorf(op, "decode answer: %w", err)
 	}
 	return vs, nil
 }
@@ -409,10 +408,22 @@ func (s *DeadHostsService) Enable(ctx context.Context, id DeadHostID) error {
 	return s.crud().toggle(ctx, id, true)
 }
 
-// Disable turns a 404 host off (ErrConflict if it already is).
+// Disable turns a 404 host off. Unlike the other kinds it reads the host
+// first: a host already disabled is left alone (no error, no request) and
+// a missing one is ErrNotFound. NPM 2.15.1 answers the disable route of
+// 404 hosts with 200 {} before it has done anything, and a disable that
+// then fails (missing, already disabled) crashes the NPM process
+// (backend/routes/nginx/dead_hosts.js sends the unawaited promise), so the
+// request is sent only for an enabled host.
 //
-// NPM API: POST /nginx/dead-hosts/{id}/disable
+// NPM API: GET /nginx/dead-hosts/{id}, then POST /nginx/dead-hosts/{id}/disable
 func (s *DeadHostsService) Disable(ctx context.Context, id DeadHostID) error {
+	ctx, cancel := s.c.bound(ctx)
+	defer cancel()
+	h, err := s.Get(ctx, id)
+	if err != nil || !h.Enabled {
+		return err
+	}
 	return s.crud().toggle(ctx, id, false)
 }
 

@@ -3,6 +3,7 @@ package npm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -220,11 +221,20 @@ type rawAnswer []byte
 func (r *rawAnswer) UnmarshalJSON(b []byte) error { *r = append((*r)[:0], b...); return nil }
 
 // ProxyHostSpec is the desired state of a proxy host: what Create sends and
-// what EnsureProxyHost converges to. Its zero values are the server's
-// defaults (http, no certificate, every option off, enabled).
+// what ProxyHosts.Ensure converges to.
+//
+// The routing and TLS fields are always part of the state: their zero
+// values are the server's defaults (no certificate, every option off,
+// enabled), so Ensure turns off what the spec leaves off. ForwardScheme,
+// whose server default is not its zero value, is "unset" when empty:
+// http on create, the host's own scheme for Ensure. The extras
+// a host is often tuned with by hand, CachingEnabled, TrustForwardedProto,
+// AdvancedConfig and Locations, are left as they are on the server when
+// the spec leaves them unset (nil); set them to converge them too (a
+// non-nil empty Locations removes every location).
 type ProxyHostSpec struct {
 	Domains               []string
-	ForwardScheme         string // "http" (default) or "https"
+	ForwardScheme         string // "http" or "https"; empty: http on create, kept by Ensure
 	ForwardHost           string
 	ForwardPort           int
 	CertificateID         CertificateID
@@ -233,13 +243,19 @@ type ProxyHostSpec struct {
 	HSTSSubdomains        bool
 	HTTP2Support          bool
 	BlockExploits         bool
-	CachingEnabled        bool
 	AllowWebsocketUpgrade bool
-	TrustForwardedProto   bool // needs NPM 2.14+
 	AccessListID          AccessListID
-	AdvancedConfig        string
-	Locations             []Location
 	Disabled              bool
+
+	// CachingEnabled turns on nginx's asset caching; nil leaves it.
+	CachingEnabled *bool
+	// TrustForwardedProto trusts X-Forwarded-Proto for the HTTPS redirect
+	// (NPM 2.14+); nil leaves it.
+	TrustForwardedProto *bool
+	// AdvancedConfig is raw nginx configuration; nil leaves it.
+	AdvancedConfig *string
+	// Locations are custom location blocks; nil leaves them.
+	Locations []Location
 }
 
 // normalized applies the rewrites the server makes on save, so a spec can
@@ -269,12 +285,12 @@ func (s ProxyHostSpec) normalized() ProxyHostSpec {
 
 func (s ProxyHostSpec) check(f features) error {
 	if len(s.Domains) == 0 {
-		return fmt.Errorf("no domain names: %w", ErrValidation)
+		return fmt.Errorf("no domain names: %w", ErrInvalid)
 	}
 	if s.ForwardHost == "" || s.ForwardPort < 1 || s.ForwardPort > 65535 {
-		return fmt.Errorf("forward host and port 1-65535 are required: %w", ErrValidation)
+		return fmt.Errorf("forward host and port 1-65535 are required: %w", ErrInvalid)
 	}
-	if s.TrustForwardedProto && !f.trustForwardedProto() {
+	if s.TrustForwardedProto != nil && *s.TrustForwardedProto && !f.trustForwardedProto() {
 		return fmt.Errorf("trust_forwarded_proto needs npm 2.14 or newer (server runs %s): %w", f.v, ErrUnsupported)
 	}
 	return nil
@@ -300,7 +316,8 @@ func locationsBody(ls []Location) []map[string]any {
 }
 
 // createBody is the POST body: every field the spec sets, nothing
-// read-only, trust_forwarded_proto only for servers that know it.
+// read-only, the unset extras left to the server's defaults,
+// trust_forwarded_proto only for servers that know it.
 func (s ProxyHostSpec) createBody(f features) map[string]any {
 	s = s.normalized()
 	b := map[string]any{
@@ -314,18 +331,22 @@ func (s ProxyHostSpec) createBody(f features) map[string]any {
 		"hsts_subdomains":         s.HSTSSubdomains,
 		"http2_support":           s.HTTP2Support,
 		"block_exploits":          s.BlockExploits,
-		"caching_enabled":         s.CachingEnabled,
 		"allow_websocket_upgrade": s.AllowWebsocketUpgrade,
 		"access_list_id":          int(s.AccessListID),
-		"advanced_config":         s.AdvancedConfig,
 		"enabled":                 !s.Disabled,
 		"meta":                    map[string]any{},
 	}
 	if len(s.Locations) > 0 {
 		b["locations"] = locationsBody(s.Locations)
 	}
-	if f.trustForwardedProto() {
-		b["trust_forwarded_proto"] = s.TrustForwardedProto
+	if s.CachingEnabled != nil {
+		b["caching_enabled"] = *s.CachingEnabled
+	}
+	if s.AdvancedConfig != nil {
+		b["advanced_config"] = *s.AdvancedConfig
+	}
+	if s.TrustForwardedProto != nil && f.trustForwardedProto() {
+		b["trust_forwarded_proto"] = *s.TrustForwardedProto
 	}
 	return b
 }
@@ -409,7 +430,7 @@ func (u ProxyHostUpdate) body(f features) (map[string]any, error) {
 		b["locations"] = locationsBody(*u.Locations)
 	}
 	if len(b) == 0 {
-		return nil, fmt.Errorf("empty update: %w", ErrValidation)
+		return nil, fmt.Errorf("empty update: %w", ErrInvalid)
 	}
 	return b, nil
 }
@@ -428,7 +449,7 @@ func (s *ProxyHostsService) List(ctx context.Context, opts ListOptions) ([]Proxy
 	}
 	hs, err := decodeList(raw, decodeProxyHost)
 	if err != nil {
-		return nil, fmt.Errorf("npm: %s: decode answer: %w", op, err)
+		return nil, errorf(op, "decode answer: %w", err)
 	}
 	return hs, nil
 }
@@ -448,7 +469,7 @@ func (s *ProxyHostsService) get(ctx context.Context, op string, id ProxyHostID, 
 	}
 	h, err := decodeProxyHost(raw)
 	if err != nil {
-		return ProxyHost{}, fmt.Errorf("npm: %s: decode answer: %w", op, err)
+		return ProxyHost{}, errorf(op, "decode answer: %w", err)
 	}
 	return h, nil
 }
@@ -471,17 +492,50 @@ func (s *ProxyHostsService) Create(ctx context.Context, spec ProxyHostSpec) (Pro
 	}
 	var raw rawAnswer
 	if err := s.c.do(ctx, request{op: op, method: http.MethodPost, path: "/nginx/proxy-hosts", body: spec.createBody(f), out: &raw}); err != nil {
-		return ProxyHost{}, err
+		return ProxyHost{}, s.c.deniedWrite(ctx, err, "proxy_hosts", "proxy hosts")
 	}
 	h, err := decodeProxyHost(raw)
 	if err != nil {
-		return ProxyHost{}, fmt.Errorf("npm: %s: decode answer: %w", op, err)
+		return ProxyHost{}, errorf(op, "decode answer: %w", err)
 	}
 	rb, err := s.readBack(ctx, op, h.ID)
 	if rb.ID == 0 {
 		rb = h
 	}
 	return rb, err
+}
+
+// deniedWrite tells a permission failure from a real one behind the
+// masked 500 "Internal Error" of a write. NPM 2.13–2.15 answer a create by
+// a user without the manage permission with it: the permission error is
+// thrown as undefined (backend/lib/access.js calls errs.PermissionError
+// without new) and the create route's catch crashes reading err.debug
+// (backend/routes/nginx/proxy_hosts.js). The user's permissions
+// (GET /users/me?expand=permissions) decide: without "manage" on perm the
+// error matches ErrPermission; otherwise, or when they cannot be read, it
+// stays as it was.
+func (c *Client) deniedWrite(ctx context.Context, err error, perm, noun string) error {
+	var ae *Error
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusInternalServerError || ae.Message != "Internal Error" || ctx.Err() != nil {
+		return err
+	}
+	var me struct {
+		Roles       []string          `json:"roles"`
+		Permissions map[string]string `json:"permissions"`
+	}
+	q := url.Values{"expand": {"permissions"}}
+	if perr := c.do(ctx, request{op: ae.Op + ": read permissions", method: http.MethodGet, path: "/users/me", query: q, out: &me}); perr != nil {
+		if errors.Is(perr, ErrPermission) {
+			// Not even its own user: deleted or disabled since login.
+			ae.Err = fmt.Errorf("the user may not read its own account (deleted or disabled?): %w", ErrPermission)
+		}
+		return err
+	}
+	if slices.Contains(me.Roles, "admin") || me.Permissions == nil || me.Permissions[perm] == "manage" {
+		return err
+	}
+	ae.Err = fmt.Errorf("the user may not change %s (permission %q): %w", noun, me.Permissions[perm], ErrPermission)
+	return err
 }
 
 // readBack fetches the host after a write and turns nginx_online=false into
@@ -496,7 +550,7 @@ func (s *ProxyHostsService) readBack(ctx context.Context, op string, id ProxyHos
 
 func nginxErr(op string, id int, enabled bool, online *bool, msg string) error {
 	if enabled && online != nil && !*online {
-		return &NginxError{Op: op, HostID: id, Message: msg}
+		return &Error{Op: op, Err: &NginxError{HostID: id, Message: msg}}
 	}
 	return nil
 }
@@ -527,7 +581,7 @@ func (s *ProxyHostsService) put(ctx context.Context, op string, id ProxyHostID, 
 	}
 	h, err := decodeProxyHost(raw)
 	if err != nil {
-		return ProxyHost{}, fmt.Errorf("npm: %s: decode answer: %w", op, err)
+		return ProxyHost{}, errorf(op, "decode answer: %w", err)
 	}
 	if h.Enabled && h.NginxOnline == nil {
 		return s.readBack(ctx, op, id)

@@ -2,6 +2,7 @@ package npm_test
 
 import (
 	"errors"
+	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/thehomelab/homelab/npm"
 	"github.com/thehomelab/homelab/npm/npmtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func TestAccessLists(t *testing.T) {
@@ -29,7 +31,7 @@ func TestAccessLists(t *testing.T) {
 
 	a, err := f.c.AccessLists.Create(ctx, npm.AccessListSpec{
 		Name: "family", SatisfyAny: true, PassAuth: false,
-		Items:   []npm.AccessListItem{{Username: "paula", Password: npm.NewSecret("pa55word")}},
+		Items:   []npm.AccessListItem{{Username: "paula", Password: secret.New("pa55word")}},
 		Clients: []npm.AccessListClient{{Prefix: netip.MustParsePrefix("192.168.1.20/32"), Allow: true}},
 	})
 	require.NoError(t, err)
@@ -41,7 +43,7 @@ func TestAccessLists(t *testing.T) {
 
 	// An item with no password keeps the stored one.
 	a2, err := f.c.AccessLists.Update(ctx, a.ID, npm.AccessListSpec{Name: "family", SatisfyAny: true,
-		Items: []npm.AccessListItem{{Username: "paula"}, {Username: "diego", Password: npm.NewSecret("d1eg0pass")}}})
+		Items: []npm.AccessListItem{{Username: "paula"}, {Username: "diego", Password: secret.New("d1eg0pass")}}})
 	require.NoError(t, err)
 	require.Len(t, a2.Items, 2)
 	assert.Equal(t, "p*******", a2.Items[0].Hint)
@@ -193,5 +195,35 @@ func TestOtherHostsReportNginxFailure(t *testing.T) {
 		require.ErrorIs(t, o.update(id, true), npm.ErrNginx, name)
 		require.NoError(t, o.disable(id), name)
 		require.ErrorIs(t, o.enable(id), npm.ErrNginx, name)
+	}
+}
+
+// Disabling a 404 host reads it first: upstream's disable route answers
+// 200 {} at once and a disable that then fails crashes the NPM process
+// (backend/routes/nginx/dead_hosts.js, a non-async handler sending the
+// promise of backend/internal/dead-host.js disable).
+func TestDeadHostDisableReadsFirst(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	h, err := f.c.DeadHosts.Create(ctx, npm.DeadHostSpec{Domains: []string{"gone.thehomelab.site"}})
+	require.NoError(t, err)
+	require.NoError(t, f.c.DeadHosts.Disable(ctx, h.ID))
+	got, err := f.c.DeadHosts.Get(ctx, h.ID)
+	require.NoError(t, err)
+	assert.False(t, got.Enabled)
+
+	// Already disabled: unchanged, no disable request.
+	f.srv.ResetRequests()
+	require.NoError(t, f.c.DeadHosts.Disable(ctx, h.ID))
+	for _, r := range f.srv.Requests() {
+		assert.NotEqual(t, http.MethodPost, r.Method, "%s %s", r.Method, r.Path)
+	}
+	// Missing: ErrNotFound, no disable request.
+	f.srv.ResetRequests()
+	err = f.c.DeadHosts.Disable(ctx, 999)
+	require.ErrorIs(t, err, npm.ErrNotFound)
+	for _, r := range f.srv.Requests() {
+		assert.NotEqual(t, http.MethodPost, r.Method, "%s %s", r.Method, r.Path)
 	}
 }

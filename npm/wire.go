@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/thehomelab/homelab/secret"
 )
 
 // flexBool decodes the booleans of every NPM version: JSON true/false
@@ -41,7 +44,9 @@ func parseBool(data []byte) (bool, error) {
 
 // flexTime decodes NPM dates: ISO 8601 from MySQL/Postgres
 // ("2026-06-03T10:00:00.000Z") and "YYYY-MM-DD HH:MM:SS" without a zone
-// from SQLite, which the server writes in UTC.
+// from SQLite, which the server writes in its local time: read as UTC
+// here, in the server's zone when WithServerLocation rewrote them first
+// (localizeDates).
 type flexTime time.Time
 
 func (t *flexTime) UnmarshalJSON(data []byte) error {
@@ -146,4 +151,107 @@ func parseErrorBody(body []byte) (code int, msg string) {
 		return 0, ""
 	}
 	return int(o.Code), o.Message
+}
+
+// debugReason finds why a masked 500 ("Internal Error") failed, in the
+// debug object NPM adds on certificate routes (and everywhere in DEBUG
+// mode): {"debug":{"stack":[lines…],"previous":…}} (backend/app.js). A
+// failed certbot run is a CommandError whose message is certbot's stderr,
+// so the stack's first lines are that stderr; the reason is its last
+// meaningful line (the ACME or DNS plugin error), without certbot's
+// boilerplate and the stack frames. A previous error with a message is the
+// fallback. The result is capped and may still hold what the caller must
+// scrub.
+func debugReason(body []byte) string {
+	var w struct {
+		Debug *struct {
+			Stack    []json.RawMessage `json:"stack"`
+			Previous json.RawMessage   `json:"previous"`
+		} `json:"debug"`
+	}
+	if json.Unmarshal(body, &w) != nil || w.Debug == nil {
+		return ""
+	}
+	var lines []string
+	for i, raw := range w.Debug.Stack {
+		if i >= 200 {
+			break
+		}
+		var l string
+		if json.Unmarshal(raw, &l) != nil {
+			continue
+		}
+		lines = append(lines, strings.Split(l, "\n")...)
+	}
+	reason := ""
+	for i, l := range lines {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "at ") {
+			break // the frames start: the message is over
+		}
+		if i == 0 {
+			// "CommandError: <first stderr line>"
+			if name, rest, ok := strings.Cut(l, ": "); ok && !strings.ContainsAny(name, " \t") && strings.HasSuffix(name, "Error") {
+				l = strings.TrimSpace(rest)
+			}
+		}
+		if l == "" || certbotNoise(l) {
+			continue
+		}
+		reason = l
+	}
+	if reason == "" {
+		var p struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(w.Debug.Previous, &p) == nil {
+			for _, l := range strings.Split(p.Message, "\n") {
+				if l = strings.TrimSpace(l); l != "" && !certbotNoise(l) {
+					reason = l
+				}
+			}
+		}
+	}
+	if len(reason) > 500 {
+		reason = reason[:500] + "…"
+	}
+	return reason
+}
+
+// certbotNoise reports the lines certbot prints around every failure.
+func certbotNoise(l string) bool {
+	for _, p := range []string{"Saving debug log to", "Ask for help or search for solutions", "See the logfile", "Internal Error"} {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// credentialAssignment matches "<something>token = <value>" and the like:
+// a DNS plugin's credentials line echoed in an error.
+var credentialAssignment = regexp.MustCompile(`(?i)([a-z0-9_]*(?:token|secret|password|key)[a-z0-9_]*\s*[=:]\s*)\S+`)
+
+// redactCredentials blanks the value of every credentials assignment.
+func redactCredentials(s string) string {
+	return credentialAssignment.ReplaceAllString(s, "${1}"+secret.Redacted)
+}
+
+// sqliteDate matches a date column NPM on SQLite wrote: no zone, the
+// server's local time (backend/models/now_helper.js inserts
+// datetime('now','localtime'); certificate expiry is moment().format()).
+var sqliteDate = regexp.MustCompile(`"(created_on|modified_on|expires_on)"(\s*:\s*)"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})"`)
+
+// localizeDates rewrites the zone-less date columns of an answer as ISO
+// 8601 with loc's offset at that date, so that they decode as the instant
+// the server meant. Dates that carry a zone are left alone.
+func localizeDates(body []byte, loc *time.Location) []byte {
+	return sqliteDate.ReplaceAllFunc(body, func(m []byte) []byte {
+		sub := sqliteDate.FindSubmatch(m)
+		t, err := time.ParseInLocation("2006-01-02 15:04:05", string(sub[3]), loc)
+		if err != nil {
+			return m
+		}
+		return []byte(`"` + string(sub[1]) + `"` + string(sub[2]) + `"` + t.Format(time.RFC3339) + `"`)
+	})
 }

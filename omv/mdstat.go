@@ -29,13 +29,16 @@ const (
 
 // ErrParse is wrapped by the RAID parsers when the text is not mdstat or
 // mdadm --detail output.
-var ErrParse = errors.New("omv: cannot parse raid status")
+var ErrParse = errors.New("cannot parse raid status")
 
-// Member is one member device of an array.
+// Member is one member device of an array. ParseDetail knows every field;
+// ParseMDStat knows the device, its descriptor index and flags, and marks
+// Rebuilding only for a replacement (R) while a recovery runs, because
+// /proc/mdstat does not say which slot a member holds.
 type Member struct {
 	Device      string // "sda1" (mdstat) or "/dev/sda1" (mdadm --detail)
-	Slot        int    // RaidDevice slot; -1 when not in a slot (spare, faulty) or unknown
-	Index       int    // mdstat descriptor index [n]; -1 when unknown
+	Slot        int    // RaidDevice slot; -1 when not in a slot (spare, faulty) or unknown (always, from mdstat)
+	Index       int    // descriptor index: mdstat's [n], mdadm's Number; -1 when unknown
 	Faulty      bool
 	Spare       bool
 	Rebuilding  bool
@@ -68,11 +71,29 @@ type ArrayHealth struct {
 	Spares   []string // spare members (not rebuilding)
 	Members  []Member
 	Sync     *SyncProgress // nil when no sync runs or waits
+	// Reason says why State is RAIDUnknown: the text was cut inside the
+	// array's block, its status line was incomplete, or a line in the
+	// block was not one this parser knows (quoted); "" otherwise.
+	Reason string
 }
 
-// OK reports an array that serves data with full redundancy.
+// OK answers the question of a cron check: can the array be left alone?
+// It is true for an array that serves data with every member present and
+// none faulty, also while the kernel works on it by plan: a scheduled
+// check (scrub), a resync that runs or waits (DELAYED/PENDING), a reshape,
+// or a rebuild onto a replacement (R) while every member is in sync. It is
+// false for degraded (a member missing or faulty, rebuilding or not),
+// failed, inactive and unknown (the text did not say: a check that cannot
+// tell must not pass).
 func (h ArrayHealth) OK() bool {
-	return !h.Degraded && (h.State == RAIDClean || h.State == RAIDChecking)
+	if h.Degraded || len(h.Faulty) > 0 {
+		return false
+	}
+	switch h.State {
+	case RAIDClean, RAIDChecking, RAIDResyncing, RAIDReshaping, RAIDDelayed, RAIDRecovering:
+		return true
+	}
+	return false
 }
 
 // String summarises the verdict, e.g. "md0 raid1 recovering 12.6% (degraded, missing slot 0)".
@@ -102,6 +123,9 @@ func (h ArrayHealth) String() string {
 	}
 	for _, f := range h.Faulty {
 		why = append(why, "faulty "+f)
+	}
+	if h.State == RAIDUnknown && h.Reason != "" {
+		why = append(why, h.Reason)
 	}
 	if len(why) > 0 {
 		b.WriteString(" (" + strings.Join(why, ", ") + ")")
@@ -204,19 +228,35 @@ var (
 	reNear     = regexp.MustCompile(`\b(\d{1,2}) near-copies\b`)
 	reProgress = regexp.MustCompile(`(recovery|resync|check|reshape|repair)\s*=\s*([\d.]+)%\s*(?:\((\d+)/(\d+)\))?\s*(?:finish=([\d.]+)min)?\s*(?:speed=(\d+)K/sec)?`)
 	rePending  = regexp.MustCompile(`(recovery|resync|check|reshape|repair)\s*=\s*(DELAYED|PENDING)`)
+
+	// Whole lines the kernel prints inside an array's block (md.c
+	// md_seq_show, status_resync; md-bitmap.c md_bitmap_status).
+	reProgressLine = regexp.MustCompile(`^(?:\[[=>.]*\]\s*)?(?:recovery|resync|check|reshape|repair)\s*=\s*[\d.]+%\s*\(\d+/\d+\)\s*finish=[\d.]+min\s*speed=\d+K/sec$`)
+	rePendingLine  = regexp.MustCompile(`^(?:recovery|resync|check|reshape|repair)\s*=\s*(?:DELAYED|PENDING)$`)
+	reBitmapLine   = regexp.MustCompile(`^bitmap: \d+/\d+ pages \[\d+KB\], \d+KB chunk(?:, file: .+)?$`)
 )
 
 // ParseMDStat parses the text of /proc/mdstat into one verdict per array,
 // in the order listed. It tolerates a leading command line, lost
-// indentation and a missing Personalities line. A member that was removed
-// (not failed) leaves no trace in the member list; it shows as a Missing
-// slot from the [U_] map. resync=DELAYED/PENDING is reported as
-// RAIDDelayed, not as a 0 % resync.
+// indentation, CRLF line ends and a missing Personalities line. A member
+// that was removed (not failed) leaves no trace in the member list; it
+// shows as a Missing slot from the [U_] map. resync=DELAYED/PENDING is
+// reported as RAIDDelayed, not as a 0 % resync.
+//
+// Text cut short never reads clean: an array's verdict stands only when
+// its block is complete — the status line with its [n/m] [U_] map (for a
+// redundant level) is there and the block is closed by the next array or
+// by the trailing "unused devices:" line, which the kernel always prints.
+// A line inside a block that is none of the kernel's (status, progress,
+// resync=DELAYED/PENDING, bitmap) makes that array RAIDUnknown too, with
+// the line in Reason. Otherwise the array is RAIDUnknown and Reason says why.
 func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 	var out []ArrayHealth
 	var cur *ArrayHealth
 	inactive := map[int]bool{}
-	status := map[int]bool{} // a "… blocks …" status line was seen
+	status := map[int]bool{} // a complete "… blocks …" status line was seen
+	closed := map[int]bool{} // the block ended at the next array or "unused devices"
+	odd := map[int]string{}  // the first line in the block this parser does not know
 	near := map[int]int{}    // RAID 10 "n near-copies"
 	sawHeader := false
 	for _, line := range strings.Split(string(text), "\n") {
@@ -231,12 +271,18 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 			continue
 		case strings.HasPrefix(trimmed, "unused devices"):
 			sawHeader = true
+			if cur != nil {
+				closed[len(out)-1] = true
+			}
 			cur = nil
 			continue
 		}
 		if m := devLine(line); m != nil {
 			if len(out) >= maxArrays {
-				return out, fmt.Errorf("%w: more than %d arrays", ErrParse, maxArrays)
+				return out, parseErr("parse mdstat", fmt.Sprintf("more than %d arrays", maxArrays))
+			}
+			if cur != nil {
+				closed[len(out)-1] = true
 			}
 			h := ArrayHealth{Device: m[1]}
 			if m[2] == "inactive" {
@@ -273,9 +319,10 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 		}
 		if strings.Contains(line, " blocks") || strings.HasPrefix(trimmed, "blocks") {
 			m := reSlots.FindStringSubmatch(line)
-			// A redundant level always shows [n/m]; without it the line
-			// was cut short.
-			status[len(out)-1] = m != nil || !redundant(cur.Level)
+			up := reUp.FindStringSubmatch(line)
+			// A redundant level always shows [n/m] [U_] with one letter
+			// per slot; without them the line was cut short.
+			status[len(out)-1] = !redundant(cur.Level) || (m != nil && up != nil && len(up[1]) == atoiOr(m[1], -1))
 			if m != nil {
 				cur.Slots, _ = strconv.Atoi(m[1])
 				cur.Working, _ = strconv.Atoi(m[2])
@@ -284,8 +331,8 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 			if m := reNear.FindStringSubmatch(line); m != nil {
 				near[len(out)-1], _ = strconv.Atoi(m[1])
 			}
-			if m := reUp.FindStringSubmatch(line); m != nil {
-				for i, ch := range m[1] {
+			if up != nil {
+				for i, ch := range up[1] {
 					if ch == '_' {
 						cur.Missing = append(cur.Missing, i)
 					}
@@ -293,8 +340,17 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 			}
 			continue
 		}
-		if !strings.Contains(line, "=") {
-			continue // bitmap and other lines
+		switch {
+		case reBitmapLine.MatchString(trimmed):
+			continue
+		case !reProgressLine.MatchString(trimmed) && !rePendingLine.MatchString(trimmed):
+			// A line this parser does not know (an old kernel's
+			// "Event:", a wrapped progress line) may change the verdict:
+			// it makes the array unknown.
+			if _, seen := odd[len(out)-1]; !seen {
+				odd[len(out)-1] = trimmed
+			}
+			continue
 		}
 		if m := rePending.FindStringSubmatch(line); m != nil {
 			cur.Sync = &SyncProgress{Action: syncAction(m[1]), Pending: true}
@@ -307,20 +363,23 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 		}
 	}
 	if len(out) == 0 && !sawHeader {
-		return nil, fmt.Errorf("%w: no md device line found", ErrParse)
+		return nil, parseErr("parse mdstat", "no md device line found")
 	}
 	for i := range out {
 		h := &out[i]
 		h.Degraded = !inactive[i] && (len(h.Faulty) > 0 || len(h.Missing) > 0 || (h.Slots > 0 && h.Working < h.Slots))
+		// mdstat's [n] is the member's descriptor index, not its slot
+		// (md.c prints rdev->desc_nr): slots stay unknown. What it does
+		// say is which members are spare (S) and which one is being built
+		// as a replacement (R); which member a plain recovery rebuilds
+		// it does not say. ParseDetail has both.
 		for j := range h.Members {
 			mem := &h.Members[j]
 			switch {
 			case mem.Spare:
 				h.Spares = append(h.Spares, mem.Device)
-			case !mem.Faulty && h.Sync != nil && !h.Sync.Pending && h.Sync.Action == "recovery" && h.Slots > 0 && mem.Index >= h.Slots:
+			case mem.Replacement && !mem.Faulty && h.Sync != nil && !h.Sync.Pending && h.Sync.Action == "recovery":
 				mem.Rebuilding = true
-			case !mem.Faulty && !mem.Replacement && h.Slots > 0 && mem.Index < h.Slots:
-				mem.Slot = mem.Index
 			}
 		}
 		if inactive[i] {
@@ -329,10 +388,24 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 		dead := tooFewMembers(h.Level, h.Slots, h.Working) ||
 			(strings.EqualFold(h.Level, "raid10") && raid10Dead(near[i], h.Slots, h.Missing))
 		h.verdict(inactive[i], dead)
-		if !inactive[i] && !status[i] {
-			// Truncated text: without the status line nothing says the
-			// array is whole, so do not call it clean.
+		switch {
+		case odd[i] != "":
 			h.State = RAIDUnknown
+			l := odd[i]
+			if len(l) > 80 {
+				l = l[:80] + "…"
+			}
+			h.Reason = fmt.Sprintf("unrecognised line %q", l)
+		case !closed[i]:
+			// The text ends inside the block: a progress line, the
+			// status map or a member may be missing, so nothing stands.
+			h.State = RAIDUnknown
+			h.Reason = "text ends inside the block (no next array or \"unused devices\" line)"
+		case !inactive[i] && !status[i]:
+			// Without a whole status line nothing says the array is
+			// whole, so do not call it clean.
+			h.State = RAIDUnknown
+			h.Reason = "no complete status line ([n/m] [U_])"
 		}
 	}
 	return out, nil
@@ -435,7 +508,7 @@ func ParseDetail(text []byte) (ArrayHealth, error) {
 		}
 	}
 	if !haveState && h.Level == "" {
-		return h, fmt.Errorf("%w: no State or Raid Level line", ErrParse)
+		return h, parseErr("parse mdadm detail", "no State or Raid Level line")
 	}
 	if active >= 0 {
 		h.Working = active
@@ -478,6 +551,7 @@ func ParseDetail(text []byte) (ArrayHealth, error) {
 		// count (both printed for every running array) nothing says the
 		// array is whole.
 		h.State = RAIDUnknown
+		h.Reason = "no State line or Active Devices count (text cut short)"
 	}
 	return h, nil
 }
@@ -537,4 +611,9 @@ func parseDetailRow(h *ArrayHealth, f []string) {
 		m.Slot = -1
 	}
 	h.Members = append(h.Members, m)
+}
+
+// parseErr is a parser's error: ErrParse, which is also ErrInvalid.
+func parseErr(op, msg string) error {
+	return &Error{Op: op, Message: msg, Err: classed{ErrInvalid, ErrParse}}
 }

@@ -2,6 +2,7 @@ package omv_test
 
 import (
 	"bufio"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/thehomelab/homelab/omv"
+	"github.com/thehomelab/homelab/omv/omvtest"
 )
 
 // loadSamples splits testdata/mdstat-samples.txt (a verbatim copy of the
@@ -164,46 +166,67 @@ func TestEverySampleCovered(t *testing.T) {
 func TestParseMDStatEdgeCases(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name  string
-		text  string
-		state omv.RAIDState
-		dev   string
-		err   bool
+		name   string
+		text   string
+		state  omv.RAIDState
+		dev    string
+		reason string
+		err    bool
 	}{
 		{name: "delayed resync is not a 0% resync", dev: "md1", state: omv.RAIDDelayed,
 			text: "Personalities : [raid1]\nmd1 : active raid1 sdb2[1] sda2[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      \tresync=DELAYED\n\nunused devices: <none>\n"},
 		{name: "pending", dev: "md1", state: omv.RAIDDelayed,
-			text: "md1 : active (auto-read-only) raid1 sdb2[1] sda2[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      \tresync=PENDING\n"},
+			text: "md1 : active (auto-read-only) raid1 sdb2[1] sda2[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      \tresync=PENDING\nunused devices: <none>\n"},
 		{name: "no personalities, degraded and delayed (procfs: resyncing 0%, type unknown)", dev: "md1", state: omv.RAIDDelayed,
 			text: "md1 : active raid1 sdb2[1]\n      1000 blocks super 1.2 [2/1] [_U]\n      \tresync=DELAYED\n\nunused devices: <none>\n"},
 		{name: "check is not a fault", dev: "md2", state: omv.RAIDChecking,
-			text: "Personalities : [raid1]\nmd2 : active raid1 sdb3[1] sda3[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      [========>............]  check = 42.0% (420/1000) finish=1.0min speed=100K/sec\n"},
+			text: "Personalities : [raid1]\nmd2 : active raid1 sdb3[1] sda3[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      [========>............]  check = 42.0% (420/1000) finish=1.0min speed=100K/sec\nunused devices: <none>\n"},
 		{name: "lost indentation", dev: "md0", state: omv.RAIDDegraded,
 			text: "cat /proc/mdstat\nPersonalities : [raid1]\nmd0 : active raid1 sda1[0]\n1000 blocks super 1.2 [2/1] [U_]\nunused devices: <none>\n"},
 		{name: "no personalities line", dev: "md0", state: omv.RAIDClean,
-			text: "md0 : active raid1 sda1[0] sdb1[1]\n  1000 blocks [2/2] [UU]\n"},
+			text: "md0 : active raid1 sda1[0] sdb1[1]\n  1000 blocks [2/2] [UU]\nunused devices: <none>\n"},
 		{name: "truncated after the device line is not clean", dev: "md0", state: omv.RAIDUnknown,
 			text: "Personalities : [raid1]\nmd0 : active raid1 sda1[0] sdb1[1]\n"},
 		{name: "status line cut before [n/m] is not clean", dev: "md0", state: omv.RAIDUnknown,
 			text: "md0 : active raid1 sda1[0] sdb1[1]\n      1000 blocks super 1.2 [2/"},
 		{name: "raid0 has no [n/m]", dev: "md2", state: omv.RAIDClean,
-			text: "md2 : active raid0 md0[0] md1[1]\n      3906764288 blocks super 1.2 64k chunks\n"},
+			text: "md2 : active raid0 md0[0] md1[1]\n      3906764288 blocks super 1.2 64k chunks\nunused devices: <none>\n"},
 		{name: "raid5 missing two members is failed", dev: "md0", state: omv.RAIDFailed,
-			text: "md0 : active raid5 sda1[0] sdb1[1] sdc1[2](F) sdd1[3](F)\n      300 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/2] [UU__]\n"},
+			text: "md0 : active raid5 sda1[0] sdb1[1] sdc1[2](F) sdd1[3](F)\n      300 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/2] [UU__]\nunused devices: <none>\n"},
 		{name: "raid6 missing two members is only degraded", dev: "md0", state: omv.RAIDDegraded,
-			text: "md0 : active raid6 sda1[0] sdb1[1] sdc1[2] sdd1[3]\n      300 blocks super 1.2 level 6, 512k chunk, algorithm 2 [4/2] [UU__]\n"},
+			text: "md0 : active raid6 sda1[0] sdb1[1] sdc1[2] sdd1[3]\n      300 blocks super 1.2 level 6, 512k chunk, algorithm 2 [4/2] [UU__]\nunused devices: <none>\n"},
 		{name: "raid10 near-2 that lost a mirrored pair is failed", dev: "md0", state: omv.RAIDFailed,
-			text: "md0 : active raid10 sdc1[2] sdd1[3]\n      1000 blocks super 1.2 512K chunks 2 near-copies [4/2] [__UU]\n"},
+			text: "md0 : active raid10 sdc1[2] sdd1[3]\n      1000 blocks super 1.2 512K chunks 2 near-copies [4/2] [__UU]\nunused devices: <none>\n"},
 		{name: "raid10 near-2 that lost one of each pair is degraded", dev: "md0", state: omv.RAIDDegraded,
-			text: "md0 : active raid10 sda1[0] sdd1[3]\n      1000 blocks super 1.2 512K chunks 2 near-copies [4/2] [U__U]\n"},
+			text: "md0 : active raid10 sda1[0] sdd1[3]\n      1000 blocks super 1.2 512K chunks 2 near-copies [4/2] [U__U]\nunused devices: <none>\n"},
 		{name: "raid10 near-2 on three disks: two adjacent gone is failed", dev: "md0", state: omv.RAIDFailed,
-			text: "md0 : active raid10 sda1[0]\n      1000 blocks super 1.2 512K chunks 2 near-copies [3/1] [U__]\n"},
+			text: "md0 : active raid10 sda1[0]\n      1000 blocks super 1.2 512K chunks 2 near-copies [3/1] [U__]\nunused devices: <none>\n"},
 		{name: "replacement with a spare and bitmap is recovering, not degraded", dev: "md0", state: omv.RAIDRecovering,
 			text: "Personalities : [raid6] [raid5] [raid4]\nmd0 : active raid5 sdk1[5](R) sdf1[4](S) sde1[3] sdd1[2] sdc1[1] sdb1[0]\n      5860147200 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/4] [UUUU]\n      [==>..................]  recovery = 12.9% (252631104/1953382400) finish=179.5min speed=157902K/sec\n      bitmap: 0/15 pages [0KB], 65536KB chunk\n\nunused devices: <none>\n"},
 		{name: "two-space indentation", dev: "md2", state: omv.RAIDResyncing,
-			text: "Personalities : [raid1]\nmd2 : active raid1 sdb3[1] sda3[0]\n  1000 blocks super 1.2 [2/2] [UU]\n  [==========>..........]  resync = 51.4% (514/1000) finish=0.1min speed=100K/sec\n"},
+			text: "Personalities : [raid1]\nmd2 : active raid1 sdb3[1] sda3[0]\n  1000 blocks super 1.2 [2/2] [UU]\n  [==========>..........]  resync = 51.4% (514/1000) finish=0.1min speed=100K/sec\nunused devices: <none>\n"},
 		{name: "mdstat quoted in a monitor mail", dev: "md1", state: omv.RAIDDegraded,
 			text: "This is an automatically generated mail message from mdadm\nrunning on nas\n\nA DegradedArray event had been detected on md device /dev/md1.\n\nFaithfully yours, etc.\n\nP.S. The /proc/mdstat file currently contains the following:\n\nPersonalities : [raid1]\nmd1 : active raid1 sdb2[1]\n      972574976 blocks [2/1] [_U]\n\nunused devices: <none>\n"},
+		{name: "CRLF line ends", dev: "md0", state: omv.RAIDClean,
+			text: "Personalities : [raid1]\r\nmd0 : active raid1 sda1[0] sdb1[1]\r\n      1000 blocks [2/2] [UU]\r\n\r\nunused devices: <none>\r\n"},
+		{name: "issue 15: cut inside a resync progress line", dev: "md127", state: omv.RAIDUnknown,
+			text: "md127 : active raid1 sdc1[0] sdc2[1]\n      52395008 blocks super 1.2 [2/2] [UU]\n      [==========>..........]  resync = 50"},
+		{name: "issue 15: cut inside resync=DELAYED", dev: "md1", state: omv.RAIDUnknown,
+			text: "md1 : active raid1 sdb2[1] sda2[0]\n      524224 blocks super 1.2 [2/2] [UU]\n        resync=DEL"},
+		{name: "issue 15: cut before the [UU] map", dev: "md127", state: omv.RAIDUnknown,
+			text: "md127 : active raid1 sdc1[0] sdc2[1]\n      52395008 blocks super 1.2 [2/2]"},
+		{name: "a map shorter than the slots is not a status", dev: "md0", state: omv.RAIDUnknown,
+			text: "md0 : active raid1 sda1[0] sdb1[1]\n      1000 blocks [2/2] [U]\nunused devices: <none>\n"},
+		{name: "complete text without the unused devices line is not clean", dev: "md0", state: omv.RAIDUnknown,
+			text: "md0 : active raid1 sda1[0] sdb1[1]\n  1000 blocks [2/2] [UU]\n"},
+		{name: "issue 15: a 2.4 kernel's Event line and a wrapped progress line are unknown", dev: "md0", state: omv.RAIDUnknown,
+			reason: `unrecognised line "[>....................]  recovery =  0.4% (1024/208704)"`,
+			text:   "Personalities : [raid1]\nread_ahead 1024 sectors\nmd0 : active raid1 sdb1[1] sda1[0]\n      208704 blocks [2/2] [UU]\n      [>....................]  recovery =  0.4% (1024/208704)\nfinish=276.9min speed=12K/sec\nEvent: 7\nunused devices: <none>\n"},
+		{name: "an Event line in a clean array is unknown", dev: "md0", state: omv.RAIDUnknown,
+			reason: `unrecognised line "Event: 7"`,
+			text:   "md0 : active raid1 sdb1[1] sda1[0]\n      208704 blocks [2/2] [UU]\nEvent: 7\nunused devices: <none>\n"},
+		{name: "bitmap with a file is known", dev: "md0", state: omv.RAIDClean,
+			text: "md0 : active raid1 sdb1[1] sda1[0]\n      208704 blocks [2/2] [UU]\n      bitmap: 1/2 pages [4KB], 65536KB chunk, file: /var/md0-bitmap\n\nunused devices: <none>\n"},
 		{name: "garbage", text: "hello world\nfoo : bar\n", err: true},
 		{name: "empty", text: "", err: true},
 	}
@@ -218,34 +241,80 @@ func TestParseMDStatEdgeCases(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, got, 1)
 			assert.Equal(t, tt.dev, got[0].Device)
-			assert.Equal(t, tt.state, got[0].State)
+			assert.Equal(t, tt.state, got[0].State, got[0].String())
+			if tt.reason != "" {
+				assert.Equal(t, tt.reason, got[0].Reason)
+				assert.Contains(t, got[0].String(), tt.reason)
+			}
 		})
 	}
 }
 
-// A degraded array never reads as clean from a truncated copy of the text
-// (cut at any byte): the verdict turns unknown, degraded or an error.
-func TestTruncatedTextNeverClean(t *testing.T) {
+// The next array's line closes a block: the first array stands, the cut
+// one is unknown.
+func TestParseMDStatClosedByNextArray(t *testing.T) {
 	t.Parallel()
+	got, err := omv.ParseMDStat([]byte("md1 : active raid1 sda1[0] sdb1[1]\n  1000 blocks [2/2] [UU]\nmd0 : active raid1 sdc1[0] sdd1[1]\n"))
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, omv.RAIDClean, got[0].State)
+	assert.Equal(t, omv.RAIDUnknown, got[1].State)
+	assert.Contains(t, got[1].String(), "text ends inside the block")
+}
+
+// mdstatFixtures are every /proc/mdstat text the tests know: the samples
+// file, plus the texts the issue reproduced cut short in full, each also
+// with CRLF line ends and re-indented.
+func mdstatFixtures(t testing.TB) map[string]string {
+	out := map[string]string{}
 	for id, text := range loadSamples(t) {
 		if strings.HasPrefix(id, "mdstat-") {
-			full, err := omv.ParseMDStat([]byte(text))
-			require.NoError(t, err, id)
-			bad := map[string]bool{}
-			for _, a := range full {
-				bad[a.Device] = a.Degraded || a.State == omv.RAIDInactive
+			out[id] = text
+		}
+	}
+	out["delayed"] = "Personalities : [raid1]\nmd1 : active raid1 sdb2[1] sda2[0]\n      524224 blocks super 1.2 [2/2] [UU]\n        resync=DELAYED\n\nunused devices: <none>\n"
+	out["check"] = "Personalities : [raid1]\nmd2 : active raid1 sdb3[1] sda3[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      [========>............]  check = 42.0% (420/1000) finish=1.0min speed=100K/sec\n\nunused devices: <none>\n"
+	out["replacement"] = "Personalities : [raid6] [raid5] [raid4]\nmd0 : active raid5 sdk1[5](R) sdf1[4](S) sde1[3] sdd1[2] sdc1[1] sdb1[0]\n      5860147200 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/4] [UUUU]\n      [==>..................]  recovery = 12.9% (252631104/1953382400) finish=179.5min speed=157902K/sec\n      bitmap: 0/15 pages [0KB], 65536KB chunk\n\nunused devices: <none>\n"
+	for id, text := range maps.Clone(out) {
+		out[id+"/crlf"] = strings.ReplaceAll(text, "\n", "\r\n")
+		lines := strings.Split(text, "\n")
+		for i, l := range lines {
+			if strings.HasPrefix(l, " ") || strings.HasPrefix(l, "\t") {
+				lines[i] = "  " + strings.TrimSpace(l)
 			}
-			for n := range len(text) {
-				got, err := omv.ParseMDStat([]byte(text[:n]))
-				if err != nil {
-					continue
-				}
-				for _, a := range got {
-					if bad[a.Device] {
-						assert.NotEqual(t, omv.RAIDClean, a.State, "%s cut at %d: %s", id, n, a)
-					}
+		}
+		out[id+"/reindented"] = strings.Join(lines, "\n")
+	}
+	return out
+}
+
+// Cut at every byte, no fixture gives a clean verdict for an array that
+// is not clean in the whole text (issue 15): the verdict turns unknown,
+// stays what it was, or the parser errs.
+func TestTruncatedTextNeverClean(t *testing.T) {
+	t.Parallel()
+	for id, text := range mdstatFixtures(t) {
+		full, err := omv.ParseMDStat([]byte(text))
+		require.NoError(t, err, id)
+		whole := map[string]omv.RAIDState{}
+		for _, a := range full {
+			require.NotEqual(t, omv.RAIDUnknown, a.State, "%s: %s", id, a)
+			whole[a.Device] = a.State
+		}
+		for n := range len(text) {
+			got, err := omv.ParseMDStat([]byte(text[:n]))
+			if err != nil {
+				continue
+			}
+			for _, a := range got {
+				if a.State == omv.RAIDClean {
+					assert.Equal(t, omv.RAIDClean, whole[a.Device], "%s cut at %d: %s", id, n, a)
 				}
 			}
+		}
+	}
+	for id, text := range loadSamples(t) {
+		if strings.HasPrefix(id, "mdstat-") {
 			continue
 		}
 		full, err := omv.ParseDetail([]byte(text))
@@ -269,9 +338,18 @@ func FuzzParseMDStat(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, a := range arrays {
+		for i, a := range arrays {
 			if a.State == "" {
 				t.Fatalf("empty verdict for %q", a.Device)
+			}
+			if a.State == omv.RAIDClean && i == len(arrays)-1 && !strings.Contains(string(data), "unused devices") {
+				t.Fatalf("clean without a closed block: %+v", a)
+			}
+			if a.State == omv.RAIDUnknown && a.Reason == "" {
+				t.Fatalf("unknown without a reason: %+v", a)
+			}
+			if a.State != omv.RAIDUnknown && a.Reason != "" {
+				t.Fatalf("a reason without unknown: %+v", a)
 			}
 			if a.Sync != nil && (a.Sync.Speed < 0 || a.Sync.ETA < 0) {
 				t.Fatalf("negative progress %+v", a.Sync)
@@ -301,6 +379,9 @@ func FuzzParseDetail(f *testing.F) {
 		}
 		if h.State == omv.RAIDClean && h.Degraded {
 			t.Fatalf("clean but degraded: %+v", h)
+		}
+		if (h.State == omv.RAIDUnknown) != (h.Reason != "") {
+			t.Fatalf("reason and unknown disagree: %+v", h)
 		}
 		_ = h.String()
 	})
@@ -338,4 +419,108 @@ func TestParseDetailEdgeCases(t *testing.T) {
 	}
 	_, err := omv.ParseDetail([]byte("mdadm: cannot open /dev/md9: No such file or directory\n"))
 	assert.ErrorIs(t, err, omv.ErrParse)
+}
+
+// The fake's /proc/mdstat parses to a verdict in every state it can be
+// put in: the parser knows every line the fake (which copies md.c) prints.
+func TestParseMDStatOfTheFake(t *testing.T) {
+	t.Parallel()
+	srv := omvtest.Start(t)
+	verdict := func() omv.ArrayHealth {
+		t.Helper()
+		got, err := omv.ParseMDStat([]byte(srv.MDStat()))
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		assert.Empty(t, got[0].Reason, srv.MDStat())
+		return got[0]
+	}
+	assert.Equal(t, omv.RAIDClean, verdict().State)
+	require.NoError(t, srv.StartSync("md0", "check", false))
+	assert.Equal(t, omv.RAIDChecking, verdict().State)
+	require.NoError(t, srv.StartSync("md0", "resync", true))
+	assert.Equal(t, omv.RAIDDelayed, verdict().State)
+	require.NoError(t, srv.FailMember("md0", "sdb"))
+	assert.True(t, verdict().Degraded)
+	require.NoError(t, srv.RemoveMember("md0", "sdb"))
+	require.NoError(t, srv.AddMember("md0", "sdb"))
+	assert.Equal(t, omv.RAIDRecovering, verdict().State)
+}
+
+// mdstat's [n] is a descriptor index, not a slot (issue 15): slots stay
+// unknown, a replacement (R) is the member rebuilding, spares are spares.
+func TestParseMDStatMembers(t *testing.T) {
+	t.Parallel()
+	type mem struct {
+		dev                                string
+		slot, index                        int
+		rebuilding, spare, faulty, replace bool
+	}
+	tests := []struct {
+		name string
+		text string
+		want []mem
+	}{
+		{"replacement with an in-sync member at index 2",
+			"md0 : active raid1 sdc1[3](R) sdb1[2] sda1[0]\n      1000 blocks super 1.2 [2/2] [UU]\n      [=>...................]  recovery =  5.0% (50/1000) finish=1.0min speed=100K/sec\n\nunused devices: <none>\n",
+			[]mem{{dev: "sdc1", slot: -1, index: 3, rebuilding: true, replace: true}, {dev: "sdb1", slot: -1, index: 2}, {dev: "sda1", slot: -1, index: 0}}},
+		{"index 1 alone in a mirror missing slot 1",
+			"md0 : active raid1 sda1[1]\n      1000 blocks super 1.2 [2/1] [U_]\n\nunused devices: <none>\n",
+			[]mem{{dev: "sda1", slot: -1, index: 1}}},
+		{"plain recovery: which member rebuilds is not said",
+			"md0 : active raid1 sda1[2] sdb1[1]\n      208704 blocks [2/1] [_U]\n      [>....................]  recovery =  0.4% (1024/208704) finish=276.9min speed=12K/sec\n\nunused devices: <none>\n",
+			[]mem{{dev: "sda1", slot: -1, index: 2}, {dev: "sdb1", slot: -1, index: 1}}},
+		{"spare and faulty",
+			"md0 : active raid1 sdc1[2](S) sdb1[1](F) sda1[0]\n      1000 blocks [2/1] [U_]\n\nunused devices: <none>\n",
+			[]mem{{dev: "sdc1", slot: -1, index: 2, spare: true}, {dev: "sdb1", slot: -1, index: 1, faulty: true}, {dev: "sda1", slot: -1, index: 0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := omv.ParseMDStat([]byte(tt.text))
+			require.NoError(t, err)
+			require.Len(t, got, 1)
+			var have []mem
+			for _, m := range got[0].Members {
+				have = append(have, mem{dev: m.Device, slot: m.Slot, index: m.Index, rebuilding: m.Rebuilding,
+					spare: m.Spare, faulty: m.Faulty, replace: m.Replacement})
+			}
+			assert.Equal(t, tt.want, have)
+		})
+	}
+}
+
+// OK() is what a cron check alarms on: quiet for planned work on a whole
+// array, loud for anything missing, failed or not known (issue 15).
+func TestOKForACronCheck(t *testing.T) {
+	t.Parallel()
+	const head, tail = "Personalities : [raid1] [raid5]\n", "\nunused devices: <none>\n"
+	tests := []struct {
+		name string
+		text string
+		ok   bool
+	}{
+		{"clean", "md0 : active raid1 sdb1[1] sda1[0]\n      1000 blocks [2/2] [UU]\n", true},
+		{"scheduled check", "md0 : active raid1 sdb1[1] sda1[0]\n      1000 blocks [2/2] [UU]\n      [====>................]  check = 20.0% (200/1000) finish=1.0min speed=100K/sec\n", true},
+		{"delayed resync", "md0 : active raid1 sdb1[1] sda1[0]\n      1000 blocks [2/2] [UU]\n      \tresync=DELAYED\n", true},
+		{"resync of a whole mirror", "md0 : active raid1 sdb1[1] sda1[0]\n      1000 blocks [2/2] [UU]\n      [====>................]  resync = 20.0% (200/1000) finish=1.0min speed=100K/sec\n", true},
+		{"rebuild onto a replacement, every member in sync", "md0 : active raid5 sde1[4](R) sdd1[3] sdc1[2] sdb1[1] sda1[0]\n      3000 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/4] [UUUU]\n      [==>..................]  recovery = 12.9% (129/1000) finish=1.0min speed=100K/sec\n", true},
+		{"degraded", "md0 : active raid1 sda1[0]\n      1000 blocks [2/1] [U_]\n", false},
+		{"degraded and delayed", "md0 : active raid1 sda1[0]\n      1000 blocks [2/1] [U_]\n      \tresync=DELAYED\n", false},
+		{"recovering onto a missing slot", "md0 : active raid1 sdb1[2] sda1[0]\n      1000 blocks [2/1] [U_]\n      [==>..................]  recovery = 12.9% (129/1000) finish=1.0min speed=100K/sec\n", false},
+		{"faulty member", "md0 : active raid1 sdb1[1](F) sda1[0]\n      1000 blocks [2/1] [U_]\n", false},
+		{"inactive", "md0 : inactive sda1[0](S)\n      1000 blocks super 1.2\n", false},
+		{"failed", "md0 : active raid5 sda1[0] sdb1[1]\n      3000 blocks super 1.2 level 5, 512k chunk, algorithm 2 [4/2] [UU__]\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := omv.ParseMDStat([]byte(head + tt.text + tail))
+			require.NoError(t, err)
+			require.Len(t, got, 1)
+			assert.Equal(t, tt.ok, got[0].OK(), got[0].String())
+		})
+	}
+	unknown, err := omv.ParseMDStat([]byte(head + "md0 : active raid1 sdb1[1] sda1[0]\n      1000 blocks [2/2] [UU]\n"))
+	require.NoError(t, err)
+	assert.False(t, unknown[0].OK(), "a check that cannot tell must not pass")
 }

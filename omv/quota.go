@@ -3,7 +3,6 @@ package omv
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -116,7 +115,7 @@ func (s *QuotaService) Get(ctx context.Context, fsUUID string) ([]Quota, error) 
 		Unit  string          `json:"bunit"`
 	}
 	if err := s.c.call(ctx, callOpts{read: true}, "Quota", "get", map[string]any{"uuid": fsUUID}, &raw); err != nil {
-		return nil, fmt.Errorf("omv: quotas on %s: %w", fsUUID, err)
+		return nil, wrap(fmt.Sprintf("quotas on %s", fsUUID), err)
 	}
 	out := make([]Quota, 0, len(raw))
 	for _, r := range raw {
@@ -124,7 +123,7 @@ func (s *QuotaService) Get(ctx context.Context, fsUUID string) ([]Quota, error) 
 		var f float64
 		if json.Unmarshal(r.Limit, &f) != nil {
 			if err := json.Unmarshal(r.Limit, &n); err != nil {
-				return nil, fmt.Errorf("omv: quotas on %s: %s: bad limit %s", fsUUID, r.Name, r.Limit)
+				return nil, errf("quotas on "+fsUUID, ErrInvalid, fmt.Sprintf("%s: bad limit %s", r.Name, r.Limit))
 			}
 			f = float64(n)
 		}
@@ -134,37 +133,71 @@ func (s *QuotaService) Get(ctx context.Context, fsUUID string) ([]Quota, error) 
 		}
 		b, err := fromUnit(f, unit)
 		if err != nil {
-			return nil, fmt.Errorf("omv: quotas on %s: %s: %w", fsUUID, r.Name, err)
+			return nil, errf("quotas on "+fsUUID, ErrInvalid, r.Name+": "+err.Error())
 		}
 		out = append(out, Quota{Type: r.Type, Name: r.Name, HardLimit: b, Used: r.Used, shown: f, unit: unit})
 	}
 	return out, nil
 }
 
-// SetUser sets the hard limit (bytes, rounded up to KiB; 0 removes it) of
-// one user, keeping the other entries, and reports whether it wrote.
-//
-// OMV API: Quota.get, Quota.set {uuid, quota}
-func (s *QuotaService) SetUser(ctx context.Context, fsUUID, user string, limit int64) (bool, error) {
-	cur, err := s.Get(ctx, fsUUID)
-	if err != nil {
-		return false, err
-	}
-	return s.setUser(ctx, fsUUID, user, limit, cur)
+// QuotaSpec is a wanted hard limit of one user on one filesystem.
+type QuotaSpec struct {
+	Filesystem string // filesystem UUID (Filesystem.UUID)
+	User       string
+	Limit      int64 // bytes, rounded up to KiB; 0 removes the limit
 }
 
-func (s *QuotaService) setUser(ctx context.Context, fsUUID, user string, limit int64, cur []Quota) (bool, error) {
-	if limit < 0 {
-		return false, errors.New("omv: set quota: negative limit")
+// QuotaResult is what Quotas.Ensure did.
+type QuotaResult struct {
+	Quota   Quota // the user's entry as written (or as found when unchanged)
+	Action  Action
+	Changes []Change
+}
+
+// Changed reports whether anything was written.
+func (r QuotaResult) Changed() bool { return r.Action != Unchanged }
+
+// Ensure sets the hard limit of one user, keeping the other entries, and
+// reports what it wrote. The comparison is in the form OMV reports, which
+// is lossy (see Quota): a limit of 1500 MiB that reads back as 1.46 GiB is
+// unchanged.
+//
+// OMV API: Quota.get, Quota.set {uuid, quota}
+func (s *QuotaService) Ensure(ctx context.Context, spec QuotaSpec) (QuotaResult, error) {
+	cur, err := s.Get(ctx, spec.Filesystem)
+	if err != nil {
+		return QuotaResult{}, wrap("ensure quota of "+spec.User, err)
+	}
+	return s.setUser(ctx, spec.Filesystem, spec.User, spec.Limit, cur)
+}
+
+func (s *QuotaService) setUser(ctx context.Context, fsUUID, user string, limit int64, cur []Quota) (QuotaResult, error) {
+	if limit < 0 || user == "" || fsUUID == "" {
+		return QuotaResult{}, errf("ensure quota", ErrInvalid, "want a filesystem, a user and a limit >= 0")
 	}
 	// Compare in the form OMV reports, which is lossy (see Quota): a
 	// limit of 1500 MiB shows as 1.46 GiB and must count as unchanged.
 	idx := slices.IndexFunc(cur, func(q Quota) bool { return q.Type == "user" && q.Name == user })
 	if idx >= 0 && cur[idx].matches(limit) {
-		return false, nil
+		return QuotaResult{Quota: cur[idx]}, nil
 	}
 	if idx < 0 && limit == 0 {
-		return false, nil
+		return QuotaResult{Quota: Quota{Type: "user", Name: user}}, nil
+	}
+	res := QuotaResult{Action: Updated}
+	old := ""
+	if idx >= 0 && cur[idx].shown != 0 {
+		old = strconv.FormatFloat(cur[idx].shown, 'f', -1, 64) + " " + cur[idx].unit
+	}
+	switch {
+	case old == "":
+		res.Action = Created
+		res.Changes = []Change{{Field: "quota of " + user, New: formatLimit(limit)}}
+	case limit == 0:
+		res.Action = Deleted
+		res.Changes = []Change{{Field: "quota of " + user, Old: old}}
+	default:
+		res.Changes = []Change{{Field: "quota of " + user, Old: old, New: formatLimit(limit)}}
 	}
 	cur = slices.Clone(cur)
 	if idx < 0 {
@@ -183,9 +216,10 @@ func (s *QuotaService) setUser(ctx context.Context, fsUUID, user string, limit i
 		list = append(list, map[string]any{"type": q.Type, "name": q.Name, "bhardlimit": v, "bunit": u})
 	}
 	if err := s.c.call(ctx, callOpts{}, "Quota", "set", map[string]any{"uuid": fsUUID, "quota": list}, nil); err != nil {
-		return false, fmt.Errorf("omv: set quota of %s on %s: %w", user, fsUUID, err)
+		return QuotaResult{}, wrap(fmt.Sprintf("set quota of %s on %s", user, fsUUID), err)
 	}
-	return true, nil
+	res.Quota = cur[idx]
+	return res, nil
 }
 
 // formatLimit renders a limit for change reports.

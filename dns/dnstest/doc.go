@@ -3,15 +3,22 @@
 // 127.0.0.1, Close stops it, URL is where clients point.
 //
 // It serves /client/v4 with Cloudflare's response envelope (success, errors,
-// messages, result, result_info): zones (list, filter by name), dns_records
-// (list with type/name/content/comment filters and pagination, get, create,
-// patch, put, delete) and user/tokens/verify. It enforces per-token
+// messages, result, result_info): zones (list with the name, account,
+// status, type, match and order filters of the API reference, name
+// operators such as "starts_with:"), dns_records (list with the name,
+// content, comment and tag operators, proxied, search, match, tag_match,
+// order and direction, case-insensitive as on Cloudflare, and pagination;
+// get, create, patch, put, delete) and user/tokens/verify. A list filter it
+// does not know is answered with 400, never ignored. Zones and records carry
+// the fields the API returns (account, meta, owner, plan, name servers;
+// settings, meta, comment_modified_on, tags_modified_on). It enforces per-token
 // permissions (a token without any zone permission gets 403 on the zone
 // listing, as on Cloudflare), validates records the way Cloudflare does (codes 81044,
 // 81053, 81054, 81057, 81058, 9109, 1003, 1000, 10000, 9005, 9021, 9004),
-// counts requests per endpoint, and can inject latency, a rate limiter
-// answering 429 with Retry-After, and faults (500, success:false on 200,
-// dropped connection).
+// logs every request (Requests, each naming its Endpoint), and can inject
+// latency (SetLatency), a rate limiter answering 429 with Retry-After, and
+// faults (Inject: 500, success:false on 200, dropped connection, 429).
+// Start(t) is NewServer closed in t.Cleanup.
 //
 // The server is seeded with the zone thehomelab.site and the token
 // SeedToken, which holds every permission. It never imports package dns: it

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -12,7 +13,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/thehomelab/homelab/internal/fakeserver"
 )
 
 // SeedZone is the zone every new Server holds.
@@ -22,8 +26,8 @@ const SeedZone = "thehomelab.site"
 // permission on every zone.
 const SeedToken = "dnstest-token-0000000000000000000000000"
 
-// Endpoints as counted by Server.Requests: method and path template below
-// /client/v4.
+// Endpoints, as Request.Endpoint names them: method and path template
+// below /client/v4.
 const (
 	EndpointVerifyToken = "GET /user/tokens/verify"
 	// EndpointVerifyAccountToken verifies account-owned tokens.
@@ -68,28 +72,47 @@ type Token struct {
 	Account string
 }
 
-// Zone is a zone in the fake.
+// Zone is a zone in the fake. AddZone fills the account, type and dates.
 type Zone struct {
 	ID     string
 	Name   string
 	Status string
+	// Type is "full" (the default when empty), "partial", "secondary" or
+	// "internal".
+	Type string
+	// AccountID and AccountName are the owning account.
+	AccountID   string
+	AccountName string
+	CreatedOn   time.Time
 }
+
+// SeedAccountID and SeedAccountName are the account every zone AddZone
+// creates belongs to.
+const (
+	SeedAccountID   = "a0000000000000000000000000000001"
+	SeedAccountName = "Homelab"
+)
 
 // Record is a DNS record in the fake, in wire terms (TTL in seconds, 1 is
 // automatic).
 type Record struct {
-	ID         string
-	ZoneID     string
-	ZoneName   string
-	Type       string
-	Name       string
-	Content    string
-	TTL        int
-	Proxied    bool
-	Comment    string
-	Tags       []string
-	CreatedOn  time.Time
-	ModifiedOn time.Time
+	ID       string
+	ZoneID   string
+	ZoneName string
+	Type     string
+	Name     string
+	Content  string
+	TTL      int
+	Proxied  bool
+	Comment  string
+	Tags     []string
+	// Settings are the record's settings (ipv4_only, ipv6_only,
+	// flatten_cname); unset ones are false.
+	Settings          map[string]bool
+	CreatedOn         time.Time
+	ModifiedOn        time.Time
+	CommentModifiedOn time.Time
+	TagsModifiedOn    time.Time
 }
 
 // FaultKind is a failure the fake can inject.
@@ -109,8 +132,8 @@ const (
 
 // Fault injects failures on requests matching Endpoint (one of the
 // Endpoint constants; empty matches every request). The first Skip matching
-// requests pass, the next Times fail (0 means every one after Skip).
-// A faulted request changes nothing.
+// requests pass, the next Times fail (0 means every one after Skip, until
+// ClearFaults). A faulted request changes nothing.
 type Fault struct {
 	// Endpoint is an Endpoint constant, or "" for every request.
 	Endpoint string
@@ -123,10 +146,35 @@ type Fault struct {
 	RetryAfter time.Duration
 }
 
-type fault struct {
-	Fault
-	seen, fired int
+// Request is one request the fake received, in arrival order.
+type Request struct {
+	// Method is the HTTP method.
+	Method string
+	// Path is the URL path as sent, e.g.
+	// "/client/v4/zones/…/dns_records".
+	Path string
+	// Query is the raw query string.
+	Query string
+	// Endpoint is the Endpoint constant the request was routed to ("" for
+	// an unknown route).
+	Endpoint string
+	// Time is when it arrived.
+	Time time.Time
 }
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithLatency delays every answer by d (see SetLatency).
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency.Set(d) } }
+
+// WithRateLimit starts the server with a rate limiter (see SetRateLimit).
+func WithRateLimit(limit int, window time.Duration) Option {
+	return func(s *Server) { s.rlLimit, s.rlWindow, s.rlStart = limit, window, s.now() }
+}
+
+// WithMaxPerPage caps per_page on list calls (see SetMaxPerPage).
+func WithMaxPerPage(n int) Option { return func(s *Server) { s.maxPage = max(n, 1) } }
 
 // Server is a fake Cloudflare API. Its methods are safe for concurrent use.
 type Server struct {
@@ -136,13 +184,14 @@ type Server struct {
 
 	srv *httptest.Server
 
+	log     fakeserver.Log[Request]
+	faults  fakeserver.Faults[*fault]
+	latency fakeserver.Latency
+
 	mu       sync.Mutex
 	zones    []Zone
 	records  []Record
 	tokens   map[string]Token
-	counts   map[string]int
-	latency  time.Duration
-	faults   []*fault
 	seq      int
 	rlLimit  int
 	rlWindow time.Duration
@@ -152,14 +201,24 @@ type Server struct {
 	now      func() time.Time
 }
 
+type fault struct {
+	Fault
+	seen int
+}
+
 // NewServer starts a fake on 127.0.0.1, seeded with SeedZone (and its apex
-// A record 198.51.100.7, proxied) and SeedToken. Close it when done.
-func NewServer() *Server {
+// A record 198.51.100.7, proxied) and SeedToken. Close it when done. Like
+// httptest.NewServer it panics if it cannot listen.
+func NewServer(opts ...Option) *Server {
 	s := &Server{
 		tokens:  map[string]Token{},
-		counts:  map[string]int{},
 		maxPage: 5000,
 		now:     time.Now,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(s)
+		}
 	}
 	s.AddToken(Token{Value: SeedToken, ID: "seedtoken", Permissions: []Permission{ZoneRead, DNSRead, DNSEdit}})
 	s.AddZone(SeedZone)
@@ -182,13 +241,24 @@ func NewServer() *Server {
 	handle(EndpointPutRecord, s.putRecord)
 	handle(EndpointDeleteRecord, s.deleteRecord)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.count("other")
+		s.record("", r)
 		writeErr(w, http.StatusBadRequest, 7000, "No route for that URI")
 	})
 
-	// httptest listens on 127.0.0.1 already.
-	s.srv = httptest.NewServer(mux)
-	s.URL = s.srv.URL
+	srv, _, err := fakeserver.NewHTTP(mux, false)
+	if err != nil {
+		panic("dnstest: " + err.Error())
+	}
+	s.srv = srv
+	s.URL = srv.URL
+	return s
+}
+
+// Start is NewServer for a test: the server is closed in tb.Cleanup.
+func Start(tb testing.TB, opts ...Option) *Server {
+	tb.Helper()
+	s := NewServer(opts...)
+	tb.Cleanup(s.Close)
 	return s
 }
 
@@ -225,7 +295,8 @@ func (s *Server) AddToken(t Token) {
 func (s *Server) AddZone(name string) Zone {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	z := Zone{ID: s.nextID(), Name: strings.ToLower(name), Status: "active"}
+	z := Zone{ID: s.nextID(), Name: strings.ToLower(name), Status: "active", Type: "full",
+		AccountID: SeedAccountID, AccountName: SeedAccountName, CreatedOn: s.now().UTC()}
 	s.zones = append(s.zones, z)
 	return z
 }
@@ -262,7 +333,14 @@ func (s *Server) AddRecord(r Record) Record {
 		r.CreatedOn = s.now().UTC()
 		r.ModifiedOn = r.CreatedOn
 	}
+	if r.Comment != "" && r.CommentModifiedOn.IsZero() {
+		r.CommentModifiedOn = r.ModifiedOn
+	}
+	if len(r.Tags) > 0 && r.TagsModifiedOn.IsZero() {
+		r.TagsModifiedOn = r.ModifiedOn
+	}
 	r.Tags = slices.Clone(r.Tags)
+	r.Settings = maps.Clone(r.Settings)
 	s.records = append(s.records, r)
 	return r
 }
@@ -276,6 +354,7 @@ func (s *Server) SetRecord(r Record) bool {
 		if s.records[i].ID == r.ID {
 			r.ZoneID, r.ZoneName = s.records[i].ZoneID, s.records[i].ZoneName
 			r.Tags = slices.Clone(r.Tags)
+			r.Settings = maps.Clone(r.Settings)
 			r.ModifiedOn = s.now().UTC()
 			s.records[i] = r
 			return true
@@ -307,55 +386,23 @@ func (s *Server) Records(name string) []Record {
 	for _, r := range s.records {
 		if name == "" || r.Name == strings.ToLower(name) {
 			r.Tags = slices.Clone(r.Tags)
+			r.Settings = maps.Clone(r.Settings)
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-// Requests returns how many requests reached endpoint (an Endpoint
-// constant), including those answered with an injected fault or 429.
-func (s *Server) Requests(endpoint string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[endpoint]
-}
+// Requests returns a copy of every request received so far, in arrival
+// order, including those answered with an injected fault or 429. Count one
+// endpoint by filtering on Request.Endpoint.
+func (s *Server) Requests() []Request { return s.log.All() }
 
-// TotalRequests returns how many requests reached the server.
-func (s *Server) TotalRequests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.counts {
-		n += c
-	}
-	return n
-}
-
-// RequestCounts returns a copy of the per-endpoint counters.
-func (s *Server) RequestCounts() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.counts))
-	for k, v := range s.counts {
-		out[k] = v
-	}
-	return out
-}
-
-// ResetCounts zeroes the request counters.
-func (s *Server) ResetCounts() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	clear(s.counts)
-}
+// ResetRequests forgets the requests received so far.
+func (s *Server) ResetRequests() { s.log.Reset() }
 
 // SetLatency delays every answer by d (0 turns it off).
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
+func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
 
 // SetRateLimit lets limit requests through per window and answers the
 // rest with 429 and a Retry-After of the time left in the window, as
@@ -371,24 +418,17 @@ func (s *Server) SetRateLimit(limit int, window time.Duration) {
 func (s *Server) SetMaxPerPage(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n < 1 {
-		n = 1
-	}
-	s.maxPage = n
+	s.maxPage = max(n, 1)
 }
 
 // Inject adds a fault. Faults are checked in the order added.
-func (s *Server) Inject(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &fault{Fault: f})
-}
+func (s *Server) Inject(f Fault) { s.faults.Add(&fault{Fault: f}, f.Times) }
 
 // ClearFaults removes every injected fault.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
+func (s *Server) ClearFaults() { s.faults.Clear() }
+
+func (s *Server) record(endpoint string, r *http.Request) {
+	s.log.Add(Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Endpoint: endpoint, Time: s.now()})
 }
 
 func (s *Server) nextID() string {
@@ -396,32 +436,20 @@ func (s *Server) nextID() string {
 	return fmt.Sprintf("%032x", 0xd0e5000+s.seq)
 }
 
-func (s *Server) count(endpoint string) {
-	s.mu.Lock()
-	s.counts[endpoint]++
-	s.mu.Unlock()
-}
-
 // serve runs the per-request pipeline: count, latency, faults, rate
 // limit, authentication, handler.
 func (s *Server) serve(endpoint string, w http.ResponseWriter, r *http.Request, h func(http.ResponseWriter, *http.Request, Token)) {
-	s.mu.Lock()
-	s.counts[endpoint]++
-	lat := s.latency
-	var hit *fault
-	for _, f := range s.faults {
+	s.record(endpoint, r)
+	hit, faulted := s.faults.Take(func(f *fault) bool {
 		if f.Endpoint != "" && f.Endpoint != endpoint {
-			continue
+			return false
 		}
 		f.seen++
-		if f.seen > f.Skip && (f.Times == 0 || f.fired < f.Times) {
-			f.fired++
-			hit = f
-			break
-		}
-	}
+		return f.seen > f.Skip
+	})
+	s.mu.Lock()
 	limited, retry := false, time.Duration(0)
-	if hit == nil && s.rlLimit > 0 {
+	if !faulted && s.rlLimit > 0 {
 		now := s.now()
 		if now.Sub(s.rlStart) >= s.rlWindow {
 			s.rlStart, s.rlUsed = now, 0
@@ -433,16 +461,11 @@ func (s *Server) serve(endpoint string, w http.ResponseWriter, r *http.Request, 
 	}
 	s.mu.Unlock()
 
-	if lat > 0 {
-		t := time.NewTimer(lat)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	s.latency.Wait(r.Context())
+	if r.Context().Err() != nil {
+		return
 	}
-	if hit != nil {
+	if faulted {
 		switch hit.Kind {
 		case Fail500:
 			writeErr(w, http.StatusInternalServerError, 10002, "Internal server error (injected)")
@@ -551,36 +574,134 @@ type envelope struct {
 	ResultInfo *resultInfo `json:"result_info,omitempty"`
 }
 
+// wireZone is a zone as GET /zones answers it: the fields Cloudflare's
+// API reference marks as returned (cloudflare-go v6.10.0 zones/zone.go
+// Zone, ZoneAccount, ZoneMeta, ZoneOwner, ZonePlan), with the values of a
+// free-plan zone fully set up on Cloudflare's name servers.
 type wireZone struct {
-	ID     string `json:"id"`
-	Name   string `json:"name"`
-	Status string `json:"status"`
+	ID                  string      `json:"id"`
+	Name                string      `json:"name"`
+	Status              string      `json:"status"`
+	Paused              bool        `json:"paused"`
+	Type                string      `json:"type"`
+	DevelopmentMode     int         `json:"development_mode"`
+	NameServers         []string    `json:"name_servers"`
+	OriginalNameServers []string    `json:"original_name_servers"`
+	OriginalRegistrar   *string     `json:"original_registrar"`
+	OriginalDNSHost     *string     `json:"original_dnshost"`
+	CreatedOn           time.Time   `json:"created_on"`
+	ModifiedOn          time.Time   `json:"modified_on"`
+	ActivatedOn         *time.Time  `json:"activated_on"`
+	Meta                wireMeta    `json:"meta"`
+	Owner               wireOwner   `json:"owner"`
+	Account             wireAccount `json:"account"`
+	Tenant              wireAccount `json:"tenant"`
+	TenantUnit          wireUnit    `json:"tenant_unit"`
+	Permissions         []string    `json:"permissions"`
+	Plan                wirePlan    `json:"plan"`
 }
 
+type wireMeta struct {
+	Step                   int  `json:"step"`
+	CustomCertificateQuota int  `json:"custom_certificate_quota"`
+	PageRuleQuota          int  `json:"page_rule_quota"`
+	PhishingDetected       bool `json:"phishing_detected"`
+	CDNOnly                bool `json:"cdn_only"`
+	DNSOnly                bool `json:"dns_only"`
+	FoundationDNS          bool `json:"foundation_dns"`
+}
+
+type wireOwner struct {
+	ID   *string `json:"id"`
+	Name *string `json:"name"`
+	Type string  `json:"type"`
+}
+
+type wireAccount struct {
+	ID   *string `json:"id"`
+	Name *string `json:"name"`
+}
+
+type wireUnit struct {
+	ID *string `json:"id"`
+}
+
+type wirePlan struct {
+	ID                string  `json:"id"`
+	Name              string  `json:"name"`
+	Price             float64 `json:"price"`
+	Currency          string  `json:"currency"`
+	Frequency         string  `json:"frequency"`
+	IsSubscribed      bool    `json:"is_subscribed"`
+	CanSubscribe      bool    `json:"can_subscribe"`
+	LegacyID          string  `json:"legacy_id"`
+	LegacyDiscount    bool    `json:"legacy_discount"`
+	ExternallyManaged bool    `json:"externally_managed"`
+}
+
+func zoneToWire(z Zone) wireZone {
+	acctID, acctName := z.AccountID, z.AccountName
+	w := wireZone{
+		ID: z.ID, Name: z.Name, Status: z.Status, Type: zoneType(z),
+		NameServers:         []string{"ada.ns.cloudflare.com", "bob.ns.cloudflare.com"},
+		OriginalNameServers: []string{},
+		CreatedOn:           z.CreatedOn, ModifiedOn: z.CreatedOn,
+		Meta:        wireMeta{Step: 2, CustomCertificateQuota: 0, PageRuleQuota: 3},
+		Owner:       wireOwner{ID: &acctID, Name: &acctName, Type: "organization"},
+		Account:     wireAccount{ID: &acctID, Name: &acctName},
+		Permissions: []string{"#dns_records:edit", "#dns_records:read", "#zone:read"},
+		Plan: wirePlan{ID: "0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee", Name: "Free Website", Currency: "USD",
+			IsSubscribed: true, CanSubscribe: false, LegacyID: "free"},
+	}
+	if z.Status == "active" {
+		at := z.CreatedOn
+		w.ActivatedOn = &at
+	}
+	return w
+}
+
+// wireRecord is a record as Cloudflare answers it: the fields of the API
+// reference's record response (cloudflare-go v6.10.0 dns/record.go
+// RecordResponse). comment_modified_on and tags_modified_on are omitted
+// when there is no comment or tag, as the reference says.
 type wireRecord struct {
-	ID         string    `json:"id"`
-	ZoneID     string    `json:"zone_id"`
-	ZoneName   string    `json:"zone_name"`
-	Name       string    `json:"name"`
-	Type       string    `json:"type"`
-	Content    string    `json:"content"`
-	Proxiable  bool      `json:"proxiable"`
-	Proxied    bool      `json:"proxied"`
-	TTL        int       `json:"ttl"`
-	Comment    *string   `json:"comment"`
-	Tags       []string  `json:"tags"`
-	CreatedOn  time.Time `json:"created_on"`
-	ModifiedOn time.Time `json:"modified_on"`
+	ID                string          `json:"id"`
+	Name              string          `json:"name"`
+	Type              string          `json:"type"`
+	Content           string          `json:"content"`
+	Proxiable         bool            `json:"proxiable"`
+	Proxied           bool            `json:"proxied"`
+	TTL               int             `json:"ttl"`
+	Settings          map[string]bool `json:"settings"`
+	Meta              map[string]any  `json:"meta"`
+	Comment           *string         `json:"comment"`
+	Tags              []string        `json:"tags"`
+	CreatedOn         time.Time       `json:"created_on"`
+	ModifiedOn        time.Time       `json:"modified_on"`
+	CommentModifiedOn *time.Time      `json:"comment_modified_on,omitempty"`
+	TagsModifiedOn    *time.Time      `json:"tags_modified_on,omitempty"`
 }
 
 func toWire(r Record) wireRecord {
 	w := wireRecord{
-		ID: r.ID, ZoneID: r.ZoneID, ZoneName: r.ZoneName, Name: r.Name, Type: r.Type,
+		ID: r.ID, Name: r.Name, Type: r.Type,
 		Content: r.Content, Proxiable: proxiable(r.Type), Proxied: r.Proxied, TTL: r.TTL,
+		Settings: map[string]bool{}, Meta: map[string]any{},
 		Tags: slices.Clone(r.Tags), CreatedOn: r.CreatedOn, ModifiedOn: r.ModifiedOn,
+	}
+	for k, v := range r.Settings {
+		w.Settings[k] = v
 	}
 	if w.Tags == nil {
 		w.Tags = []string{}
+	}
+	if r.Comment != "" && !r.CommentModifiedOn.IsZero() {
+		t := r.CommentModifiedOn
+		w.CommentModifiedOn = &t
+	}
+	if len(r.Tags) > 0 && !r.TagsModifiedOn.IsZero() {
+		t := r.TagsModifiedOn
+		w.TagsModifiedOn = &t
 	}
 	if r.Comment != "" {
 		c := r.Comment
@@ -668,17 +789,26 @@ func (s *Server) listZones(w http.ResponseWriter, r *http.Request, tok Token) {
 		writeErr(w, http.StatusForbidden, 0, "Actor 'com.cloudflare.api.token."+tok.ID+"' requires permission 'com.cloudflare.api.account.zone.list' to list zones")
 		return
 	}
-	q := r.URL.Query()
-	name := strings.ToLower(q.Get("name"))
-	status := q.Get("status")
+	pred, order, err := zoneFilter(r.URL.Query())
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, 1004, err.Error())
+		return
+	}
 	s.mu.Lock()
-	var zs []wireZone
+	var match []Zone
 	for _, z := range s.zones {
-		if (name == "" || z.Name == name) && (status == "" || z.Status == status) && tok.seesZone(z.Name) {
-			zs = append(zs, wireZone(z))
+		if pred(z) && tok.seesZone(z.Name) {
+			match = append(match, z)
 		}
 	}
 	s.mu.Unlock()
+	if order != nil {
+		slices.SortStableFunc(match, order)
+	}
+	zs := make([]wireZone, 0, len(match))
+	for _, z := range match {
+		zs = append(zs, zoneToWire(z))
+	}
 	writePage(s, w, r, zs)
 }
 
@@ -710,43 +840,27 @@ func (s *Server) listRecords(w http.ResponseWriter, r *http.Request, tok Token) 
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	typ := strings.ToUpper(q.Get("type"))
-	name := strings.ToLower(firstOf(q, "name", "name.exact"))
-	content := firstOf(q, "content", "content.exact")
-	comment, hasComment := q.Get("comment"), q.Has("comment")
-	if q.Has("comment.exact") {
-		comment, hasComment = q.Get("comment.exact"), true
-	}
-	if q.Get("match") == "any" {
-		writeErr(w, http.StatusBadRequest, 1004, "match=any is not supported by dnstest")
+	pred, order, err := recordFilter(r.URL.Query())
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, 1004, err.Error())
 		return
 	}
 	s.mu.Lock()
-	var rs []wireRecord
+	var match []Record
 	for _, rec := range s.records {
-		if rec.ZoneID != z.ID ||
-			(typ != "" && rec.Type != typ) ||
-			(name != "" && rec.Name != name) ||
-			(content != "" && rec.Content != content) ||
-			(hasComment && rec.Comment != comment) ||
-			(q.Has("comment.present") && rec.Comment == "") ||
-			(q.Has("comment.absent") && rec.Comment != "") {
-			continue
+		if rec.ZoneID == z.ID && pred(rec) {
+			match = append(match, rec)
 		}
-		rs = append(rs, toWire(rec))
 	}
 	s.mu.Unlock()
-	writePage(s, w, r, rs)
-}
-
-func firstOf(q map[string][]string, keys ...string) string {
-	for _, k := range keys {
-		if v := q[k]; len(v) > 0 {
-			return v[0]
-		}
+	if order != nil {
+		slices.SortStableFunc(match, order)
 	}
-	return ""
+	rs := make([]wireRecord, 0, len(match))
+	for _, rec := range match {
+		rs = append(rs, toWire(rec))
+	}
+	writePage(s, w, r, rs)
 }
 
 // find returns the index of the record; -1 writes 81044.
@@ -806,6 +920,7 @@ func (b body) str(k string) (string, bool, error) {
 // clears) and validates the result.
 func (s *Server) apply(rec Record, b body, z Zone) (Record, *info) {
 	bad := func(code int, msg string) (Record, *info) { return Record{}, &info{Code: code, Message: msg} }
+	oldComment, oldTags := rec.Comment, slices.Clone(rec.Tags)
 	if v, ok, err := b.str("type"); err != nil {
 		return bad(9207, "Request body is invalid.")
 	} else if ok {
@@ -839,6 +954,31 @@ func (s *Server) apply(rec Record, b body, z Zone) (Record, *info) {
 		} else if err := json.Unmarshal(raw, &rec.Proxied); err != nil {
 			return bad(9207, "Request body is invalid.")
 		}
+	}
+	if raw, ok := b["settings"]; ok {
+		// Cloudflare's record settings (API reference: ipv4_only and
+		// ipv6_only on A, AAAA and CNAME; flatten_cname on CNAME); the
+		// keys sent replace theirs, the others are kept.
+		var m map[string]bool
+		if !bytes.Equal(raw, []byte("null")) {
+			if err := json.Unmarshal(raw, &m); err != nil {
+				return bad(9207, "Request body is invalid.")
+			}
+		}
+		merged := maps.Clone(rec.Settings)
+		if merged == nil {
+			merged = map[string]bool{}
+		}
+		for k, v := range m {
+			switch {
+			case (k == "ipv4_only" || k == "ipv6_only") && proxiable(rec.Type),
+				k == "flatten_cname" && rec.Type == "CNAME":
+				merged[k] = v
+			default:
+				return bad(9207, "Setting "+k+" is not valid for a "+rec.Type+" record.")
+			}
+		}
+		rec.Settings = merged
 	}
 	if raw, ok := b["tags"]; ok {
 		rec.Tags = nil
@@ -879,6 +1019,13 @@ func (s *Server) apply(rec Record, b body, z Zone) (Record, *info) {
 	}
 	if rec.Proxied {
 		rec.TTL = 1
+	}
+	now := s.now().UTC()
+	if rec.Comment != oldComment {
+		rec.CommentModifiedOn = now
+	}
+	if !slices.Equal(rec.Tags, oldTags) {
+		rec.TagsModifiedOn = now
 	}
 	return rec, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/thehomelab/homelab/omv"
 	"github.com/thehomelab/homelab/routeros"
 	"github.com/thehomelab/homelab/routeros/routerostest"
+	"github.com/thehomelab/homelab/secret"
 	"github.com/thehomelab/homelab/ups"
 	"github.com/thehomelab/homelab/ups/upstest"
 )
@@ -43,7 +44,7 @@ func demoSteps() []demoStep {
 		{"nas-health", demoNASHealth},
 		{"share", demoShare},
 		{"expose", demoExpose},
-		{"shutdown-plan", demoShutdownPlan},
+		{"shutdown", demoShutdownPlan},
 		{"powerloss", demoPowerLoss},
 	}
 }
@@ -112,8 +113,23 @@ func demo(ctx context.Context, w io.Writer, l *lab.Lab, steps []demoStep) error 
 		}
 	}
 	fmt.Fprintf(w, "\n%d workflows, %d failed, %s\n", len(steps), len(errs), time.Since(start).Round(time.Millisecond))
+	if len(errs) == 0 {
+		fmt.Fprint(w, nextSteps)
+	}
 	return errors.Join(errs...)
 }
+
+// nextSteps ends a demo that went well: the same workflows on real devices.
+const nextSteps = `
+Next, the same workflows against your own devices (each command's -h lists its flags and the
+environment variables it reads; credentials come from the environment, never from flags):
+   homelab isolation -router 192.168.1.1         is the guest network cut off from the LAN?
+   homelab nas-health -nas https://nas.lan       RAID, SMART and filesystems, exit 1 on a problem
+   homelab inventory -proxmox https://pve.lan:8006
+   homelab shutdown -proxmox https://pve.lan:8006 -dry-run
+   homelab ddns -zone example.org -names vpn -dry-run
+The programs in examples/ are the same workflows, one small program each, to copy.
+`
 
 func demoDDNS(ctx context.Context, w io.Writer, l *lab.Lab) error {
 	workflow.Title(w, "DDNS: %s follows the router's public address", lab.VPNName)
@@ -209,7 +225,7 @@ func demoNASHealth(ctx context.Context, w io.Writer, l *lab.Lab) error {
 		return fmt.Errorf("the failed disk went unnoticed: %v", err)
 	}
 
-	fmt.Fprintln(w, "   -- drill: sdb removed from the array, a new SSD sdc added, the rebuild runs to the end")
+	fmt.Fprintln(w, "   -- drill: sdb pulled out, a new SSD sdc plugged in and added, the rebuild runs to the end")
 	if err := replaceDisk(l.NASServer); err != nil {
 		return err
 	}
@@ -221,7 +237,7 @@ func demoShare(ctx context.Context, w io.Writer, l *lab.Lab) error {
 	return workflow.Share(ctx, w, l.NAS, workflow.ShareConfig{
 		Spec: omv.ShareSpec{
 			Name:  "photos",
-			Owner: omv.UserSpec{Name: "anna", Password: omv.NewSecret("correct horse battery staple")},
+			Owner: omv.UserSpec{Name: "anna", Password: secret.New("correct horse battery staple")},
 			Quota: 100 << 30,
 			SMB:   omv.SMBShareOptions{RecycleBin: true},
 		},
@@ -268,6 +284,9 @@ func demoPowerLoss(ctx context.Context, w io.Writer, l *lab.Lab) error {
 	if !d.Shutdown {
 		return fmt.Errorf("no shutdown decided")
 	}
-	fmt.Fprintf(w, "   FSD set on the UPS for the other NUT clients: %v\n", l.UPSServer.FSDSet(lab.UPSName))
+	if !l.UPSServer.FSDSet(lab.UPSName) {
+		return fmt.Errorf("forced shutdown (FSD) was not set on the UPS")
+	}
+	fmt.Fprintln(w, "   forced shutdown (FSD) set on the UPS: the other NUT clients shut down too")
 	return nil
 }

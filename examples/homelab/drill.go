@@ -16,6 +16,9 @@ func replaceDisk(srv *omvtest.Server) error {
 	if err := srv.RemoveMember("md0", "sdb"); err != nil {
 		return err
 	}
+	if err := srv.RemoveDisk("/dev/sdb"); err != nil {
+		return err
+	}
 	srv.AddDisk("/dev/sdc", "Samsung SSD 870 EVO 1TB", 1000204886016)
 	if err := srv.AddMember("md0", "sdc"); err != nil {
 		return err

@@ -14,12 +14,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
 	"github.com/thehomelab/homelab/examples/internal/command"
+	"github.com/thehomelab/homelab/internal/version"
 )
 
 func main() {
@@ -29,46 +32,75 @@ func main() {
 	os.Exit(code)
 }
 
-// run is main without the process: it returns the exit status.
+// run is main without the process: it returns the exit status (see
+// command.ExitOK and the others: 0 fine, 1 a problem found, 2 usage or
+// configuration error, 3 could not check).
 func run(ctx context.Context, args []string, out, errOut io.Writer, env command.Env) int {
+	if len(args) > 0 && (args[0] == "-v" || args[0] == "-verbose") {
+		// -v: the SDK's one Debug line per call, on stderr, secrets redacted.
+		l := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		ctx = command.WithLogger(ctx, l)
+		args = args[1:]
+	}
 	if len(args) == 0 {
 		usage(errOut)
-		return 2
+		return command.ExitUsage
 	}
 	switch name := args[0]; name {
 	case "demo":
+		if len(args) > 1 && isHelp(args[1]) {
+			demoUsage(out)
+			return command.ExitOK
+		}
 		steps, err := pickSteps(args[1:])
 		if err != nil {
 			fmt.Fprintf(errOut, "homelab demo: %v\n", err)
-			return 2
+			return command.ExitUsage
 		}
 		if err := runDemo(ctx, out, steps); err != nil {
 			fmt.Fprintf(errOut, "homelab demo: %v\n", err)
-			return 1
+			return command.ExitProblem
 		}
-		return 0
+		return command.ExitOK
+	case "version", "-version", "--version":
+		fmt.Fprintf(out, "homelab %s (%s)\n", version.Version, runtime.Version())
+		return command.ExitOK
 	case "help", "-h", "-help", "--help":
 		usage(out)
-		return 0
+		return command.ExitOK
 	default:
 		c, ok := command.Lookup(name)
 		if !ok {
 			fmt.Fprintf(errOut, "homelab: unknown command %q\n", name)
-			usage(errOut)
-			return 2
+			fmt.Fprintln(errOut, "homelab help lists the commands")
+			return command.ExitUsage
 		}
 		return command.Main(ctx, c, args[1:], out, errOut, env)
 	}
 }
 
+func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "help" }
+
+func demoUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: homelab demo [workflow...]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Starts the SDK's fakes of every device on 127.0.0.1 (no network, no configuration, no root)")
+	fmt.Fprintln(w, "and runs the workflows against them, telling what each did. With names, only those run:")
+	fmt.Fprintf(w, "  %s\n", strings.Join(stepNames(), " "))
+}
+
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: homelab <command> [flags]")
+	fmt.Fprintln(w, "usage: homelab [-v] <command> [flags]")
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  %-12s %s\n", "demo", "run every workflow against an embedded lab of fakes (no network);")
 	fmt.Fprintf(w, "  %-12s %s\n", "", "demo <workflow>... runs only those: "+strings.Join(stepNames(), " "))
 	for _, c := range command.All() {
 		fmt.Fprintf(w, "  %-12s %s\n", c.Name, c.Summary)
 	}
+	fmt.Fprintf(w, "  %-12s %s\n", "version", "print the SDK's version")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "homelab <command> -h shows the command's flags and environment.")
+	fmt.Fprintln(w, "-v logs every SDK call (one debug line each, secrets redacted) on stderr.")
+	fmt.Fprintln(w, "Exit status: 0 fine, 1 a problem found (leak, degraded array, drift) or the work failed,")
+	fmt.Fprintln(w, "2 usage or configuration error, 3 could not check (unreachable, credentials, TLS).")
 }

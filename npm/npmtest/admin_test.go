@@ -26,9 +26,12 @@ func TestWireSetupMode(t *testing.T) {
 	status, m = w.json(http.MethodGet, "/", "")
 	require.Equal(t, 200, status)
 	assert.Equal(t, true, m["setup"])
-	// Setup is over: creating users needs an admin token now.
-	status, _ = w.json(http.MethodPost, "/users", `{"name":"B","nickname":"b","email":"b@thehomelab.site"}`)
-	assert.Equal(t, 500, status)
+	// Setup is over: creating users needs an admin token now. Without one
+	// the permission failure ends at the catch-all, as observed on 2.15.1
+	// (backend/routes/users.js passes the undefined error on).
+	status, m = w.json(http.MethodPost, "/users", `{"name":"B","nickname":"b","email":"b@thehomelab.site"}`)
+	assert.Equal(t, 404, status)
+	assert.Equal(t, "Not Found - /users", errMsg(m))
 	status, b := w.do(http.MethodPost, "/tokens", "application/json", `{"identity":"me@thehomelab.site","secret":"long-enough-pw"}`)
 	assert.Equal(t, 200, status, string(b))
 }
@@ -60,8 +63,11 @@ func TestWireAdminRoutes(t *testing.T) {
 	var list []any
 	require.NoError(t, json.Unmarshal(b, &list))
 	assert.Len(t, list, 11, "visibility all")
-	status, _ = v.json(http.MethodPost, "/nginx/proxy-hosts", host)
-	assert.Equal(t, 404, status, "view only")
+	status, m = v.json(http.MethodPost, "/nginx/proxy-hosts", host)
+	assert.Equal(t, 500, status, "view only: the create route's catch crashes on the undefined error (backend/routes/nginx/proxy_hosts.js)")
+	assert.Equal(t, "Internal Error", errMsg(m))
+	status, _ = v.json(http.MethodPut, "/nginx/proxy-hosts/1", `{"forward_port":81}`)
+	assert.Equal(t, 404, status, "view only, other routes: the catch-all")
 	status, _ = v.json(http.MethodGet, "/settings", "")
 	assert.Equal(t, 404, status, "admin only")
 

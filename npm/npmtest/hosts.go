@@ -233,9 +233,17 @@ func (s *Server) renderRowLocked(kind string, r *row, exp map[string]bool) map[s
 	if kind == kindStream {
 		delete(out, "domain_names")
 	}
+	// Expanded relations keep their is_deleted column unless the kind's
+	// omissions name it: proxy hosts omit owner.is_deleted, streams
+	// owner.is_deleted and certificate.is_deleted, redirection and 404
+	// hosts only their own (backend/internal/<kind>.js omissions()).
 	if exp["owner"] {
 		if u := s.users[r.owner]; u != nil {
-			out["owner"] = s.renderUser(u)
+			o := s.renderUser(u)
+			if kind != kindProxy && kind != kindStream {
+				o["is_deleted"] = s.bool(false)
+			}
+			out["owner"] = o
 		}
 	}
 	if exp["certificate"] {
@@ -244,70 +252,85 @@ func (s *Server) renderRowLocked(kind string, r *row, exp map[string]bool) map[s
 			if c := s.certs[id]; c != nil && !c.deleted {
 				cm := s.renderCertLocked(c, nil)
 				cm["meta"] = map[string]any{}
+				if kind != kindStream {
+					cm["is_deleted"] = s.bool(false)
+				}
 				out["certificate"] = cm
 			}
 		}
 	}
-	if exp["access_list"] || exp["access_list.items"] || exp["access_list.clients"] {
+	// Only proxy hosts have an access list: the others neither store nor
+	// expand one (their create and update answers expand certificate and
+	// owner, backend/internal/redirection-host.js, dead-host.js,
+	// stream.js).
+	if kind == kindProxy && (exp["access_list"] || exp["access_list.items"] || exp["access_list.clients"]) {
 		out["access_list"] = nil
 		if id, _ := r.cols["access_list_id"].(int); id > 0 {
 			if a := s.acls[id]; a != nil && !a.deleted {
-				out["access_list"] = s.renderACLLocked(a, map[string]bool{"items": exp["access_list.items"], "clients": exp["access_list.clients"]})
+				al := s.renderACLLocked(a, map[string]bool{"items": exp["access_list.items"], "clients": exp["access_list.clients"]})
+				al["is_deleted"] = s.bool(false)
+				out["access_list"] = al
 			}
 		}
 	}
 	return out
 }
 
-func (s *Server) hostRoutes(r *http.Request, u *user, path, kind string, rest []string) (int, any, *apiError) {
-	m := r.Method
-	manage := m != http.MethodGet
-	if !u.can(kind, manage) {
-		return 0, nil, s.permissionDenied(path)
-	}
-	switch {
-	case len(rest) == 0 && m == http.MethodGet:
-		return s.listHosts(r, u, kind)
-	case len(rest) == 0 && m == http.MethodPost:
-		return s.createHost(r, u, kind)
-	}
-	if len(rest) > 2 || len(rest) == 0 {
-		return 0, nil, errf(404, "Not Found - %s", path)
-	}
-	id, e := parseID(rest[0])
-	if e != nil {
-		return 0, nil, e
-	}
-	switch {
-	case len(rest) == 1 && m == http.MethodGet:
-		exp, e := parseExpand(r, s.expandNames(kind)...)
+// getHost answers GET /nginx/<kind>/{id} (backend/internal/<kind>.js get).
+func (s *Server) getHost(kind string) handler {
+	return func(c *call) (int, any, *apiError) {
+		id, e := pathID(c)
+		if e != nil {
+			return 0, nil, e
+		}
+		exp, e := parseExpand(c.r, s.expandNames(kind)...)
 		if e != nil {
 			return 0, nil, e
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		row, e := s.findLocked(kind, u, id)
+		row, e := s.findLocked(kind, c.u, id)
 		if e != nil {
 			return 0, nil, e
 		}
 		return 200, s.renderRowLocked(kind, row, exp), nil
-	case len(rest) == 1 && m == http.MethodPut:
-		return s.updateHost(r, u, kind, id)
-	case len(rest) == 1 && m == http.MethodDelete:
+	}
+}
+
+// deleteHost answers DELETE /nginx/<kind>/{id}: a soft delete, true
+// (backend/internal/<kind>.js delete).
+func (s *Server) deleteHost(kind string) handler {
+	return func(c *call) (int, any, *apiError) {
+		id, e := pathID(c)
+		if e != nil {
+			return 0, nil, e
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		row, e := s.findLocked(kind, u, id)
+		row, e := s.findLocked(kind, c.u, id)
 		if e != nil {
 			return 0, nil, e
 		}
 		row.deleted = true
-		s.auditLocked(u, objType[kind], id, "deleted", s.renderRowLocked(kind, row, nil))
+		s.auditLocked(c.u, objType[kind], id, "deleted", s.renderRowLocked(kind, row, nil))
 		return 200, true, nil
-	case len(rest) == 2 && m == http.MethodPost && (rest[1] == "enable" || rest[1] == "disable"):
-		on := rest[1] == "enable"
+	}
+}
+
+// toggleHost answers POST …/{id}/enable and …/disable.
+func (s *Server) toggleHost(kind string, on bool) handler {
+	verb := "disable"
+	if on {
+		verb = "enable"
+	}
+	return func(c *call) (int, any, *apiError) {
+		id, e := pathID(c)
+		if e != nil {
+			return 0, nil, e
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		row, e := s.findLocked(kind, u, id)
+		row, e := s.findLocked(kind, c.u, id)
 		if e != nil {
 			return 0, nil, e
 		}
@@ -316,17 +339,39 @@ func (s *Server) hostRoutes(r *http.Request, u *user, path, kind string, rest []
 			noun = "Stream"
 		}
 		if cur, _ := row.cols["enabled"].(bool); cur == on {
-			return 0, nil, errf(400, "%s is already %sd", noun, rest[1])
+			return 0, nil, errf(400, "%s is already %sd", noun, verb)
 		}
 		row.cols["enabled"] = on
 		row.modified = s.now()
 		if on {
 			s.runNginxLocked(kind, row)
 		}
-		s.auditLocked(u, objType[kind], id, rest[1]+"d", map[string]any{})
+		s.auditLocked(c.u, objType[kind], id, verb+"d", map[string]any{})
 		return 200, true, nil
 	}
-	return 0, nil, errf(404, "Not Found - %s", path)
+}
+
+// disableDeadHost answers POST /nginx/dead-hosts/{id}/disable as 2.15.1
+// does: its route handler is not async and sends the promise of
+// internalDeadHost.disable (backend/routes/nginx/dead_hosts.js), so every
+// caller past the token check gets 200 {} at once. The disable then runs
+// on its own; a missing host, one already disabled or a permission failure
+// rejects that promise unhandled, which takes the real process down
+// (backend/internal/dead-host.js disable throws ItemNotFoundError or
+// "Host is already disabled"). The fake answers the same 200 {} and only
+// does what the disable would.
+func (s *Server) disableDeadHost(c *call) (int, any, *apiError) {
+	id, _ := parseID(c.r.PathValue("id"))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if row, e := s.findLocked(kindDead, c.u, id); e == nil && c.u.can(kindDead, true) {
+		if on, _ := row.cols["enabled"].(bool); on {
+			row.cols["enabled"] = false
+			row.modified = s.now()
+			s.auditLocked(c.u, objType[kindDead], id, "disabled", map[string]any{})
+		}
+	}
+	return 200, map[string]any{}, nil
 }
 
 func (s *Server) findLocked(kind string, u *user, id int) (*row, *apiError) {
@@ -337,7 +382,13 @@ func (s *Server) findLocked(kind string, u *user, id int) (*row, *apiError) {
 	return r, nil
 }
 
-func (s *Server) listHosts(r *http.Request, u *user, kind string) (int, any, *apiError) {
+func (s *Server) listHosts(kind string) handler {
+	return func(c *call) (int, any, *apiError) { return s.listHostsOf(c.r, c.u, kind) }
+}
+
+// listHostsOf answers GET /nginx/<kind> (backend/internal/<kind>.js getAll:
+// sorted by domain names, streams by incoming port; ?query= a LIKE).
+func (s *Server) listHostsOf(r *http.Request, u *user, kind string) (int, any, *apiError) {
 	exp, e := parseExpand(r, s.expandNames(kind)...)
 	if e != nil {
 		return 0, nil, e
@@ -370,7 +421,13 @@ func (s *Server) listHosts(r *http.Request, u *user, kind string) (int, any, *ap
 	return 200, out, nil
 }
 
-func (s *Server) createHost(r *http.Request, u *user, kind string) (int, any, *apiError) {
+func (s *Server) createHost(kind string) handler {
+	return func(c *call) (int, any, *apiError) { return s.createHostOf(c.r, c.u, kind) }
+}
+
+// createHostOf answers POST /nginx/<kind> (backend/internal/<kind>.js create:
+// domains checked against every host kind, the row answered before nginx runs).
+func (s *Server) createHostOf(r *http.Request, u *user, kind string) (int, any, *apiError) {
 	b, e := s.readValid(r, s.schemaFor(kind, true))
 	if e != nil {
 		return 0, nil, e
@@ -430,7 +487,19 @@ func (s *Server) createHost(r *http.Request, u *user, kind string) (int, any, *a
 	return 201, resp, nil
 }
 
-func (s *Server) updateHost(r *http.Request, u *user, kind string, id int) (int, any, *apiError) {
+func (s *Server) updateHost(kind string) handler {
+	return func(c *call) (int, any, *apiError) {
+		id, e := pathID(c)
+		if e != nil {
+			return 0, nil, e
+		}
+		return s.updateHostOf(c.r, c.u, kind, id)
+	}
+}
+
+// updateHostOf answers PUT /nginx/<kind>/{id} (backend/internal/<kind>.js
+// update: a partial .patch(data), nginx result in meta).
+func (s *Server) updateHostOf(r *http.Request, u *user, kind string, id int) (int, any, *apiError) {
 	b, e := s.readValid(r, s.schemaFor(kind, false))
 	if e != nil {
 		return 0, nil, e

@@ -273,3 +273,40 @@ func coerceString(v any) (string, bool) {
 	}
 	return "", false
 }
+
+// openAPI renders a node as the JSON schema upstream serves it: types,
+// properties, required and additionalProperties, enough for a client to
+// see which fields the server accepts.
+func (n *node) openAPI() map[string]any {
+	switch n.typ {
+	case "object":
+		out := map[string]any{"type": "object", "additionalProperties": n.additional}
+		props := map[string]any{}
+		for k, p := range n.props {
+			props[k] = p.openAPI()
+		}
+		out["properties"] = props
+		if len(n.required) > 0 {
+			out["required"] = n.required
+		}
+		if n.minProps > 0 {
+			out["minProperties"] = n.minProps
+		}
+		return out
+	case "array":
+		out := map[string]any{"type": "array"}
+		if n.items != nil {
+			out["items"] = n.items.openAPI()
+		}
+		return out
+	case "intOrNew":
+		return map[string]any{"oneOf": []any{map[string]any{"type": "integer", "minimum": 0}, map[string]any{"type": "string", "pattern": "^new$"}}}
+	case "any":
+		return map[string]any{}
+	}
+	out := map[string]any{"type": n.typ}
+	if len(n.enum) > 0 {
+		out["enum"] = n.enum
+	}
+	return out
+}

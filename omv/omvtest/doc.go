@@ -13,4 +13,9 @@
 // /dev/sdb) in a clean RAID 1 /dev/md0 with ext4, shared folders and SMB
 // shares backups, documents and media, users proxmox and docker (plus the
 // admin account) and per-user quotas. It never imports package omv.
+//
+// It has the harness shape of every fake in the SDK: NewServer (or Start,
+// which closes in t.Cleanup), URL, Requests, SetLatency (SetMethodLatency
+// for one method), Inject(Fault) with ClearFaults, and an idempotent Close.
+// NewServer panics only if it cannot listen, as httptest does.
 package omvtest

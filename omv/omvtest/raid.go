@@ -491,6 +491,30 @@ func (s *Server) SetInactive(md string, inactive bool) error {
 	return nil
 }
 
+// RemoveDisk pulls a disk out of the NAS: it disappears from the disk and
+// SMART lists, as on a real machine (omv-engined enumerates /dev/disk). A
+// disk still in an array must be removed from it first (RemoveMember), as
+// mdadm refuses to lose an active member silently.
+func (s *Server) RemoveDisk(devicefile string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := strings.TrimPrefix(devicefile, "/dev/")
+	for _, a := range s.m.arrays {
+		for _, m := range a.members {
+			if m.dev == name || m.dev == devicefile {
+				return fmt.Errorf("omvtest: %s is still a member of %s", devicefile, a.name)
+			}
+		}
+	}
+	for i, d := range s.m.disks {
+		if d.dev == devicefile {
+			s.m.disks = append(s.m.disks[:i], s.m.disks[i+1:]...)
+			return nil
+		}
+	}
+	return fmt.Errorf("omvtest: no disk %s", devicefile)
+}
+
 // AddDisk adds an unused disk (e.g. /dev/sdc) for RAID creation or repair.
 func (s *Server) AddDisk(devicefile, model string, sizeBytes int64) {
 	s.mu.Lock()

@@ -496,3 +496,65 @@ func TestEmptyRecycleBinNeedsCleanSamba(t *testing.T) {
 	assert.Equal(t, 500, r.status)
 	assert.Equal(t, "Please apply the configuration changes first.", r.Error.Message)
 }
+
+// The harness: Requests is a copy in order, faults fire Times times or
+// until ClearFaults, a 504 runs the call first, SetLatency delays every
+// call and SetMethodLatency one method, Close is idempotent.
+func TestHarness(t *testing.T) {
+	t.Parallel()
+	srv := omvtest.Start(t)
+	w := &wire{t: t, srv: srv, cookies: map[string]string{}, ua: "test/1"}
+	w.login()
+
+	srv.Inject(omvtest.Fault{RPC: "config.isdirty", Status: 503, Message: "busy", Times: 2})
+	for range 2 {
+		r := w.call("Config", "isDirty", nil)
+		assert.Equal(t, 503, r.status)
+		assert.Equal(t, "busy", r.Error.Message)
+	}
+	assert.Equal(t, 200, w.call("Config", "isDirty", nil).status, "Times 2 is spent")
+
+	srv.Inject(omvtest.Fault{Status: 500, Message: "every call"})
+	for range 3 {
+		assert.Equal(t, 500, w.call("Config", "isDirty", nil).status, "Times 0 is every call")
+	}
+	srv.ClearFaults()
+	assert.Equal(t, 200, w.call("Config", "isDirty", nil).status)
+
+	// A 504 answers like nginx after the call ran.
+	srv.Inject(omvtest.Fault{RPC: "UserMgmt.setGroup", Status: 504, Times: 1})
+	r := w.call("UserMgmt", "setGroup", map[string]any{"name": "family", "comment": "", "members": []string{}})
+	assert.Equal(t, 504, r.status)
+	assert.Nil(t, r.Error, "an HTML body, not OMV's envelope")
+	assert.Equal(t, 200, w.call("UserMgmt", "getGroup", map[string]any{"name": "family"}).status, "the call ran")
+
+	reqs := srv.Requests()
+	require.NotEmpty(t, reqs)
+	assert.Equal(t, "Session.login", reqs[0].RPC)
+	assert.Equal(t, http.MethodPost, reqs[0].Method)
+	assert.Equal(t, "/rpc.php", reqs[0].Path)
+	assert.False(t, reqs[0].Time.IsZero())
+	reqs[0].RPC = "changed"
+	assert.Equal(t, "Session.login", srv.Requests()[0].RPC, "Requests returns a copy")
+
+	srv.SetLatency(50 * time.Millisecond)
+	start := time.Now()
+	w.call("Config", "isDirty", nil)
+	assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+	srv.SetMethodLatency("Config.isDirty", 0)
+	start = time.Now()
+	w.call("Config", "isDirty", nil)
+	assert.Less(t, time.Since(start), 50*time.Millisecond, "the per-method latency wins")
+
+	srv.Close()
+	srv.Close()
+}
+
+// A WithTLS server's Fingerprint is its certificate's pin.
+func TestFingerprint(t *testing.T) {
+	t.Parallel()
+	assert.Empty(t, omvtest.Start(t).Fingerprint())
+	srv := omvtest.Start(t, omvtest.WithTLS())
+	assert.True(t, strings.HasPrefix(srv.Fingerprint(), "sha256:"))
+	require.NotNil(t, srv.Certificate())
+}

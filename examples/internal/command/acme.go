@@ -2,14 +2,13 @@ package command
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/examples/internal/workflow"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // ACME is an ACME DNS-01 hook: it presents and cleans up the TXT records a
@@ -24,18 +23,15 @@ func ACME() Command {
 	}
 }
 
-func runACME(ctx context.Context, out io.Writer, args []string, env Env) error {
-	fs := newFlags("acme", out, "acme [-zone Z] present|cleanup DOMAIN VALUE...\n"+
+func runACME(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
+	fs := newFlags("acme", out, errOut, "acme [-zone Z] present|cleanup DOMAIN VALUE...\n"+
 		"  DOMAIN may be the domain (*.thehomelab.site) or the record name (_acme-challenge.thehomelab.site.)\n"+
 		"  env CLOUDFLARE_API_TOKEN: API token with Zone:Read and DNS:Edit on the zone")
 	zone := fs.String("zone", "thehomelab.site", "Cloudflare zone")
 	every := fs.Duration("poll", 0, "how often to ask Cloudflare while waiting (0: 2s)")
 	api := fs.String("cloudflare", dns.DefaultBaseURL, "Cloudflare API base URL")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", ErrUsage, err)
+	if err := parsePositional(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() < 3 {
 		return usageError("want present|cleanup DOMAIN VALUE..., got %q", fs.Args())
@@ -48,7 +44,7 @@ func runACME(ctx context.Context, out io.Writer, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	c, err := dns.NewClient(dns.NewSecret(token), dns.WithBaseURL(*api))
+	c, err := dns.NewClient(secret.New(token), dns.WithBaseURL(*api), dns.WithLogger(logger(ctx)))
 	if err != nil {
 		return fmt.Errorf("acme: %w", err)
 	}

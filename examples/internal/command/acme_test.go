@@ -3,11 +3,14 @@ package command
 import (
 	"bytes"
 	"errors"
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/dns/dnstest"
 )
 
@@ -29,7 +32,7 @@ func TestACMECommand(t *testing.T) {
 	// lego's exec provider passes the record name with a trailing dot.
 	var out bytes.Buffer
 	args := append(append([]string{}, base...), "present", "_acme-challenge.thehomelab.site.", "value-1")
-	require.NoError(t, runACME(t.Context(), &out, args, e), out.String())
+	require.NoError(t, runACME(t.Context(), &out, &out, args, e), out.String())
 	assert.Contains(t, out.String(), "presented 1 TXT record(s) on _acme-challenge.thehomelab.site")
 	assert.Contains(t, out.String(), "the CA may validate thehomelab.site now")
 	assert.ElementsMatch(t, []string{"someone-else", "value-1"}, unquote(txt()))
@@ -37,19 +40,34 @@ func TestACMECommand(t *testing.T) {
 	// A wildcard shares the name with its apex.
 	out.Reset()
 	args = append(append([]string{}, base...), "present", "*.thehomelab.site", "value-2")
-	require.NoError(t, runACME(t.Context(), &out, args, e), out.String())
+	require.NoError(t, runACME(t.Context(), &out, &out, args, e), out.String())
 	assert.ElementsMatch(t, []string{"someone-else", "value-1", "value-2"}, unquote(txt()))
 
 	out.Reset()
 	args = append(append([]string{}, base...), "cleanup", "*.thehomelab.site", "value-1", "value-2")
-	require.NoError(t, runACME(t.Context(), &out, args, e), out.String())
+	require.NoError(t, runACME(t.Context(), &out, &out, args, e), out.String())
 	assert.Contains(t, out.String(), "cleaned up 2 TXT record(s)")
 	assert.Equal(t, []string{"someone-else"}, unquote(txt()))
 
 	// Cleaning up twice is harmless.
 	out.Reset()
-	require.NoError(t, runACME(t.Context(), &out, args, e))
+	require.NoError(t, runACME(t.Context(), &out, &out, args, e))
 	assert.Contains(t, out.String(), "cleaned up 0 TXT record(s)")
+}
+
+// Cloudflare's comment filter ignores case: a record whose comment only
+// looks like the hook's, holding a value the clean-up was given, survives.
+func TestACMECleanUpChecksTheComment(t *testing.T) {
+	t.Parallel()
+	srv := cloudflare(t)
+	srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "TXT", Name: "_acme-challenge.thehomelab.site",
+		Content: "their-value", Comment: strings.ToUpper(dns.ACMEComment)})
+	e := env(map[string]string{"CLOUDFLARE_API_TOKEN": dnstest.SeedToken})
+	var out bytes.Buffer
+	args := []string{"-cloudflare", srv.URL, "cleanup", "thehomelab.site", "their-value"}
+	require.NoError(t, runACME(t.Context(), &out, &out, args, e), out.String())
+	assert.Contains(t, out.String(), "cleaned up 0 TXT record(s)")
+	require.Len(t, srv.Records("_acme-challenge.thehomelab.site"), 1)
 }
 
 func TestACMECommandUsage(t *testing.T) {
@@ -67,7 +85,7 @@ func TestACMECommandUsage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := runACME(t.Context(), &bytes.Buffer{}, tt.args, env(nil))
+			err := runACME(t.Context(), &bytes.Buffer{}, io.Discard, tt.args, env(nil))
 			require.Error(t, err)
 			assert.True(t, errors.Is(err, ErrUsage), "%v", err)
 			assert.ErrorContains(t, err, tt.want)

@@ -25,7 +25,7 @@ type Command struct {
 	// Summary is a one-line description for usage.
 	Summary string
 	// Run parses args and runs the workflow, telling its story on out.
-	Run func(ctx context.Context, out io.Writer, args []string, env Env) error
+	Run func(ctx context.Context, out, errOut io.Writer, args []string, env Env) error
 }
 
 // All returns the commands in the order the demo runs their workflows.
@@ -46,32 +46,59 @@ func Lookup(name string) (Command, bool) {
 // ErrUsage marks a wrong command line; the programs exit with status 2.
 var ErrUsage = errors.New("usage")
 
+// errPrinted marks an error the flag package has already printed with the
+// usage, so Main does not print it a second time.
+var errPrinted = errors.New("already printed")
+
 func usageError(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrUsage}, args...)...)
 }
 
-// newFlags returns a flag set that reports to out and returns errors.
-func newFlags(name string, out io.Writer, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.Usage = func() {
-		fmt.Fprintf(out, "usage: %s\n", usage)
-		fs.PrintDefaults()
-	}
+// flagSet is a flag.FlagSet that knows where its usage goes: to out when
+// the user asked for it with -h, to errOut with an error.
+type flagSet struct {
+	*flag.FlagSet
+	out, errOut io.Writer
+	usage       string
+}
+
+// newFlags returns a flag set that returns errors instead of exiting.
+func newFlags(name string, out, errOut io.Writer, usage string) *flagSet {
+	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), out: out, errOut: errOut, usage: usage}
+	fs.SetOutput(io.Discard)
 	return fs
 }
 
-// parse parses args; a parse error is wrapped in ErrUsage (flag has printed
-// it), -h returns flag.ErrHelp.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", ErrUsage, err)
+func (fs *flagSet) printUsage(w io.Writer) {
+	fmt.Fprintf(w, "usage: %s\n", fs.usage)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// parse parses args. -h prints the usage on out and returns flag.ErrHelp;
+// a wrong flag prints the error and the usage on errOut, once, and returns
+// an error wrapping ErrUsage.
+func parse(fs *flagSet, args []string) error {
+	if err := parsePositional(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError("unexpected arguments %q", fs.Args())
+	}
+	return nil
+}
+
+// parsePositional is parse for commands that take arguments after the flags.
+func parsePositional(fs *flagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.printUsage(fs.out)
+			return err
+		}
+		fmt.Fprintf(fs.errOut, "%s: %v\n", fs.Name(), err)
+		fs.printUsage(fs.errOut)
+		return fmt.Errorf("%w: %w: %v", ErrUsage, errPrinted, err)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/routeros"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // DDNS keeps Cloudflare A records on the public address.
@@ -20,10 +21,10 @@ func DDNS() Command {
 	}
 }
 
-func runDDNS(ctx context.Context, out io.Writer, args []string, env Env) error {
-	fs := newFlags("ddns", out, "ddns [-zone Z] [-names vpn,home] [-from router|echo] [-router ADDR] [-ip ADDR] [-dry-run | -watch 5m]\n"+
+func runDDNS(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
+	fs := newFlags("ddns", out, errOut, "ddns [-zone Z] [-names vpn,home] [-from router|echo] [-router ADDR] [-ip ADDR] [-dry-run | -watch 5m]\n"+
 		"  env CLOUDFLARE_API_TOKEN: API token with Zone:Read and DNS:Edit on the zone\n"+routerEnvHelp+" (with -from router)")
-	r := addRouterFlags(fs)
+	r := addRouterFlags(fs.FlagSet)
 	from := fs.String("from", "router", "where the public address comes from: router (its PPPoE interface) or echo (a web service)")
 	wan := fs.String("wan", routeros.DefaultWANInterface, "the router's WAN interface")
 	zone := fs.String("zone", "thehomelab.site", "Cloudflare zone")
@@ -70,7 +71,7 @@ func runDDNS(ctx context.Context, out io.Writer, args []string, env Env) error {
 		defer rc.Close()
 		cfg.Source, cfg.SourceName = workflow.RouterPublicIP(rc, *wan), "router "+*wan
 	}
-	c, err := dns.NewClient(dns.NewSecret(token), dns.WithBaseURL(*api))
+	c, err := dns.NewClient(secret.New(token), dns.WithBaseURL(*api), dns.WithLogger(logger(ctx)))
 	if err != nil {
 		return fmt.Errorf("ddns: %w", err)
 	}

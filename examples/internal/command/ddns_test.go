@@ -34,7 +34,7 @@ func TestDDNSCommand(t *testing.T) {
 	e := env(map[string]string{"CLOUDFLARE_API_TOKEN": dnstest.SeedToken})
 	var out bytes.Buffer
 	args := []string{"-cloudflare", srv.URL, "-names", "vpn,home", "-ip", "198.51.100.20"}
-	require.NoError(t, runDDNS(t.Context(), &out, args, e), out.String())
+	require.NoError(t, runDDNS(t.Context(), &out, &out, args, e), out.String())
 
 	assert.Contains(t, out.String(), "update vpn.thehomelab.site A 203.0.113.10 -> 198.51.100.20")
 	assert.Contains(t, out.String(), "create home.thehomelab.site A 198.51.100.20")
@@ -47,7 +47,7 @@ func TestDDNSCommand(t *testing.T) {
 
 	// A second run of the program finds everything in place.
 	out.Reset()
-	require.NoError(t, runDDNS(t.Context(), &out, args, e))
+	require.NoError(t, runDDNS(t.Context(), &out, &out, args, e))
 	assert.Contains(t, out.String(), "nothing to change")
 }
 
@@ -57,11 +57,11 @@ func TestDDNSCommandDryRun(t *testing.T) {
 	e := env(map[string]string{"CLOUDFLARE_API_TOKEN": dnstest.SeedToken})
 	var out bytes.Buffer
 	args := []string{"-cloudflare", srv.URL, "-ip", "198.51.100.20", "-dry-run"}
-	require.NoError(t, runDDNS(t.Context(), &out, args, e))
+	require.NoError(t, runDDNS(t.Context(), &out, &out, args, e))
 	assert.Contains(t, out.String(), "plan: update vpn.thehomelab.site A 203.0.113.10 -> 198.51.100.20")
 	assert.Contains(t, out.String(), "dry run: nothing changed")
 	assert.Equal(t, "203.0.113.10", srv.Records("vpn.thehomelab.site")[0].Content)
-	assert.Zero(t, srv.Requests(dnstest.EndpointPatchRecord))
+	assert.Zero(t, dnsRequests(srv, dnstest.EndpointPatchRecord))
 }
 
 func TestDDNSCommandErrors(t *testing.T) {
@@ -89,7 +89,7 @@ func TestDDNSCommandErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var out bytes.Buffer
-			err := runDDNS(t.Context(), &out, tt.args, env(tt.env))
+			err := runDDNS(t.Context(), &out, &out, tt.args, env(tt.env))
 			require.Error(t, err)
 			assert.Equal(t, tt.usage, errors.Is(err, ErrUsage), "%v", err)
 			if tt.is != nil {
@@ -111,7 +111,7 @@ func TestDDNSCommandWatch(t *testing.T) {
 	var out safeBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- runDDNS(ctx, &out, []string{"-cloudflare", srv.URL, "-ip", "198.51.100.20", "-watch", "50ms"}, e)
+		done <- runDDNS(ctx, &out, &out, []string{"-cloudflare", srv.URL, "-ip", "198.51.100.20", "-watch", "50ms"}, e)
 	}()
 	// The change is reported once the cycle is over; give it a few more.
 	require.Eventually(t, func() bool {
@@ -121,7 +121,7 @@ func TestDDNSCommandWatch(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 	assert.Equal(t, "198.51.100.20", srv.Records("vpn.thehomelab.site")[0].Content)
-	assert.Equal(t, 1, srv.Requests(dnstest.EndpointPatchRecord), "unchanged cycles must not write")
+	assert.Equal(t, 1, dnsRequests(srv, dnstest.EndpointPatchRecord), "unchanged cycles must not write")
 }
 
 // safeBuffer is a bytes.Buffer for a writer on another goroutine.
@@ -140,4 +140,16 @@ func (s *safeBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// dnsRequests returns how many requests reached endpoint of the fake
+// Cloudflare.
+func dnsRequests(srv *dnstest.Server, endpoint string) int {
+	n := 0
+	for _, r := range srv.Requests() {
+		if r.Endpoint == endpoint {
+			n++
+		}
+	}
+	return n
 }

@@ -6,9 +6,11 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/npm"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // Expose publishes a web app behind Nginx Proxy Manager.
@@ -20,8 +22,8 @@ func Expose() Command {
 	}
 }
 
-func runExpose(ctx context.Context, out io.Writer, args []string, env Env) error {
-	fs := newFlags("expose", out, "expose [-npm URL] -fqdn status.thehomelab.site -to uptime-kuma:3001 [flags]\n"+
+func runExpose(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
+	fs := newFlags("expose", out, errOut, "expose [-npm URL] -fqdn status.thehomelab.site -to uptime-kuma:3001 [flags]\n"+
 		"  env NPM_EMAIL, NPM_PASSWORD: an Nginx Proxy Manager account\n"+
 		"  env CLOUDFLARE_API_TOKEN (optional): lets NPM issue a certificate by DNS challenge when none covers the FQDN")
 	api := fs.String("npm", "http://npm.lan:81/api", "Nginx Proxy Manager API URL")
@@ -58,7 +60,7 @@ func runExpose(ctx context.Context, out io.Writer, args []string, env Env) error
 		AccessListID: npm.AccessListID(*acl), Email: *email,
 	}
 	if tok := env("CLOUDFLARE_API_TOKEN"); tok != "" {
-		app.CloudflareToken = npm.NewSecret(tok)
+		app.CloudflareToken = secret.New(tok)
 	}
 	user, err := need(env, "NPM_EMAIL", "the Nginx Proxy Manager login e-mail")
 	if err != nil {
@@ -68,11 +70,13 @@ func runExpose(ctx context.Context, out io.Writer, args []string, env Env) error
 	if err != nil {
 		return err
 	}
-	opts := []npm.Option{npm.WithCredentials(user, npm.NewSecret(password))}
+	// Issuing a certificate by DNS challenge runs certbot while the request
+	// is open, minutes with DNS propagation: longer than the SDK's 30 s.
+	opts := []npm.Option{npm.WithCredentials(user, secret.New(password)), npm.WithTimeout(10 * time.Minute)}
 	if *fingerprint != "" {
 		opts = append(opts, npm.WithFingerprint(*fingerprint))
 	}
-	c, err := npm.NewClient(*api, opts...)
+	c, err := npm.NewClient(*api, append(opts, npm.WithLogger(logger(ctx)))...)
 	if err != nil {
 		return fmt.Errorf("expose: %w", err)
 	}

@@ -20,10 +20,10 @@ func TestExposeCommand(t *testing.T) {
 	t.Cleanup(srv.Close)
 	args := []string{"-npm", srv.URL, "-fqdn", "status.thehomelab.site", "-to", "uptime-kuma:3001", "-websockets"}
 	var out bytes.Buffer
-	require.NoError(t, runExpose(t.Context(), &out, args, npmEnv), out.String())
+	require.NoError(t, runExpose(t.Context(), &out, &out, args, npmEnv), out.String())
 	assert.Contains(t, out.String(), "created: https://status.thehomelab.site -> http://uptime-kuma:3001")
 	assert.Contains(t, out.String(), "(reused)")
-	assert.Contains(t, out.String(), "ssl forced: true, http/2: true, hsts: true, websockets: true")
+	assert.Contains(t, out.String(), "the host redirects http to https, serves HTTP/2, sends HSTS, passes websockets")
 	found := false
 	for _, h := range srv.Hosts("proxy_hosts") {
 		if len(h.Domains) == 1 && h.Domains[0] == "status.thehomelab.site" {
@@ -33,13 +33,13 @@ func TestExposeCommand(t *testing.T) {
 	assert.True(t, found, "no proxy host for status.thehomelab.site")
 
 	out.Reset()
-	require.NoError(t, runExpose(t.Context(), &out, args, npmEnv), out.String())
+	require.NoError(t, runExpose(t.Context(), &out, &out, args, npmEnv), out.String())
 	assert.Contains(t, out.String(), "already proxied as wanted: nothing changed")
 
 	// Moving the app changes the forward port of the same host.
 	out.Reset()
 	args[len(args)-2] = "uptime-kuma:3002"
-	require.NoError(t, runExpose(t.Context(), &out, args, npmEnv), out.String())
+	require.NoError(t, runExpose(t.Context(), &out, &out, args, npmEnv), out.String())
 	assert.Contains(t, out.String(), "updated: https://status.thehomelab.site -> http://uptime-kuma:3002")
 	assert.Contains(t, out.String(), "forward_port: 3001 → 3002")
 }
@@ -68,7 +68,7 @@ func TestExposeCommandErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var out bytes.Buffer
-			err := runExpose(t.Context(), &out, tt.args, tt.env)
+			err := runExpose(t.Context(), &out, &out, tt.args, tt.env)
 			require.Error(t, err)
 			assert.Equal(t, tt.usage, errors.Is(err, ErrUsage), "%v", err)
 			assert.ErrorContains(t, err, tt.want)

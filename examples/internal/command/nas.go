@@ -8,6 +8,7 @@ import (
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/omv"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // nasFlags are the flags and environment every NAS command reads.
@@ -24,7 +25,7 @@ func addNASFlags(fs *flag.FlagSet) nasFlags {
 	}
 }
 
-func (f nasFlags) connect(env Env) (*omv.Client, error) {
+func (f nasFlags) connect(ctx context.Context, env Env) (*omv.Client, error) {
 	password, err := need(env, "OMV_PASSWORD", "the OpenMediaVault password")
 	if err != nil {
 		return nil, err
@@ -33,11 +34,11 @@ func (f nasFlags) connect(env Env) (*omv.Client, error) {
 	if user == "" {
 		user = "admin"
 	}
-	opts := []omv.Option{omv.WithCredentials(user, omv.NewSecret(password))}
+	opts := []omv.Option{omv.WithCredentials(user, secret.New(password))}
 	if *f.fingerprint != "" {
 		opts = append(opts, omv.WithFingerprint(*f.fingerprint))
 	}
-	c, err := omv.NewClient(*f.url, opts...)
+	c, err := omv.NewClient(*f.url, append(opts, omv.WithLogger(logger(ctx)))...)
 	if err != nil {
 		return nil, fmt.Errorf("nas: %w", err)
 	}
@@ -53,15 +54,15 @@ func NASHealth() Command {
 	}
 }
 
-func runNASHealth(ctx context.Context, out io.Writer, args []string, env Env) error {
-	fs := newFlags("nas-health", out, "nas-health [-nas URL] [-nas-fingerprint FP] [-full 90]\n"+nasEnvHelp+
+func runNASHealth(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
+	fs := newFlags("nas-health", out, errOut, "nas-health [-nas URL] [-nas-fingerprint FP] [-full 90]\n"+nasEnvHelp+
 		"\n  exits 1 when an array is degraded, a disk fails SMART or a filesystem is full")
-	nas := addNASFlags(fs)
+	nas := addNASFlags(fs.FlagSet)
 	full := fs.Int("full", 90, "usage percentage from which a filesystem counts as full")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, err := nas.connect(env)
+	c, err := nas.connect(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -79,10 +80,10 @@ func Share() Command {
 	}
 }
 
-func runShare(ctx context.Context, out io.Writer, args []string, env Env) error {
-	fs := newFlags("share", out, "share [-nas URL] -name NAME -owner USER [-quota-gib N] [-filesystem UUID] [-recycle-bin]\n"+
+func runShare(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
+	fs := newFlags("share", out, errOut, "share [-nas URL] -name NAME -owner USER [-quota-gib N] [-filesystem UUID] [-recycle-bin]\n"+
 		nasEnvHelp+"\n  env SHARE_OWNER_PASSWORD: the owner's password, used when the account is created")
-	nas := addNASFlags(fs)
+	nas := addNASFlags(fs.FlagSet)
 	name := fs.String("name", "", "share (and shared folder) name")
 	owner := fs.String("owner", "", "user owning the share (created when missing)")
 	quota := fs.Int64("quota-gib", 0, "owner's quota on the filesystem in GiB (0: none)")
@@ -100,11 +101,11 @@ func runShare(ctx context.Context, out io.Writer, args []string, env Env) error 
 	spec := omv.ShareSpec{
 		Name:       *name,
 		Filesystem: *fsUUID,
-		Owner:      omv.UserSpec{Name: *owner, Password: omv.NewSecret(env("SHARE_OWNER_PASSWORD"))},
+		Owner:      omv.UserSpec{Name: *owner, Password: secret.New(env("SHARE_OWNER_PASSWORD"))},
 		Quota:      *quota << 30,
 		SMB:        omv.SMBShareOptions{RecycleBin: *recycle},
 	}
-	c, err := nas.connect(env)
+	c, err := nas.connect(ctx, env)
 	if err != nil {
 		return err
 	}

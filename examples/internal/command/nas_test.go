@@ -29,19 +29,19 @@ func TestNASHealthCommand(t *testing.T) {
 	t.Parallel()
 	srv := nas(t)
 	var out bytes.Buffer
-	require.NoError(t, runNASHealth(t.Context(), &out, []string{"-nas", srv.URL}, nasEnv), out.String())
+	require.NoError(t, runNASHealth(t.Context(), &out, &out, []string{"-nas", srv.URL}, nasEnv), out.String())
 	assert.Contains(t, out.String(), "raid:  md0 raid1 clean")
 	assert.Contains(t, out.String(), "healthy")
 
 	require.NoError(t, srv.FailMember("md0", "sdb"))
 	out.Reset()
-	err := runNASHealth(t.Context(), &out, []string{"-nas", srv.URL}, nasEnv)
+	err := runNASHealth(t.Context(), &out, &out, []string{"-nas", srv.URL}, nasEnv)
 	require.ErrorIs(t, err, workflow.ErrUnhealthy)
 	assert.Contains(t, out.String(), "degraded (missing slot 1, faulty /dev/sdb)")
 
 	// A full filesystem is a problem too: the seeded one is 25% used.
 	out.Reset()
-	err = runNASHealth(t.Context(), &out, []string{"-nas", nas(t).URL, "-full", "20"}, nasEnv)
+	err = runNASHealth(t.Context(), &out, &out, []string{"-nas", nas(t).URL, "-full", "20"}, nasEnv)
 	require.ErrorIs(t, err, workflow.ErrUnhealthy)
 	assert.ErrorContains(t, err, "filesystem /dev/md0 25% full")
 }
@@ -51,7 +51,7 @@ func TestShareCommand(t *testing.T) {
 	srv := nas(t)
 	args := []string{"-nas", srv.URL, "-name", "photos", "-owner", "anna", "-quota-gib", "100", "-recycle-bin"}
 	var out bytes.Buffer
-	require.NoError(t, runShare(t.Context(), &out, args, nasEnv), out.String())
+	require.NoError(t, runShare(t.Context(), &out, &out, args, nasEnv), out.String())
 	assert.Contains(t, out.String(), "changed: user anna, shared folder photos")
 	assert.Contains(t, out.String(), "quota of anna = 100 GiB")
 	assert.Contains(t, srv.ExportedShares(), "photos")
@@ -60,7 +60,7 @@ func TestShareCommand(t *testing.T) {
 
 	_, writes := srv.Calls()
 	out.Reset()
-	require.NoError(t, runShare(t.Context(), &out, args, nasEnv), out.String())
+	require.NoError(t, runShare(t.Context(), &out, &out, args, nasEnv), out.String())
 	assert.Contains(t, out.String(), "already as wanted: nothing changed")
 	_, writes2 := srv.Calls()
 	assert.Equal(t, writes, writes2, "second run wrote to the NAS")
@@ -71,7 +71,7 @@ func TestNASCommandErrors(t *testing.T) {
 	srv := nas(t)
 	tests := []struct {
 		name  string
-		run   func(ctx context.Context, out io.Writer, args []string, env Env) error
+		run   func(ctx context.Context, out, errOut io.Writer, args []string, env Env) error
 		args  []string
 		env   Env
 		usage bool
@@ -90,7 +90,7 @@ func TestNASCommandErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var out bytes.Buffer
-			err := tt.run(t.Context(), &out, tt.args, tt.env)
+			err := tt.run(t.Context(), &out, &out, tt.args, tt.env)
 			require.Error(t, err)
 			assert.Equal(t, tt.usage, errors.Is(err, ErrUsage), "%v", err)
 			assert.ErrorContains(t, err, tt.want)

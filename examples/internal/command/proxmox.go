@@ -8,6 +8,7 @@ import (
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/proxmox"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // proxmoxFlags are the flags and environment every Proxmox command reads.
@@ -26,27 +27,27 @@ func addProxmoxFlags(fs *flag.FlagSet) proxmoxFlags {
 
 // connect returns a client with the API token, plus the root@pam password
 // login when root is true (raw disk passthrough needs it).
-func (f proxmoxFlags) connect(env Env, root bool) (*proxmox.Client, error) {
+func (f proxmoxFlags) connect(ctx context.Context, env Env, root bool) (*proxmox.Client, error) {
 	id, err := need(env, "PROXMOX_TOKEN_ID", "the API token id (user@realm!name)")
 	if err != nil {
 		return nil, err
 	}
-	secret, err := need(env, "PROXMOX_TOKEN_SECRET", "the API token secret")
+	tokenSecret, err := need(env, "PROXMOX_TOKEN_SECRET", "the API token secret")
 	if err != nil {
 		return nil, err
 	}
-	opts := []proxmox.Option{proxmox.WithAPIToken(id, proxmox.NewSecret(secret))}
+	opts := []proxmox.Option{proxmox.WithAPIToken(id, secret.New(tokenSecret))}
 	if root {
 		pw, err := need(env, "PROXMOX_ROOT_PASSWORD", "root@pam's password (PVE allows raw disk passthrough to root@pam only)")
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, proxmox.WithPassword("root@pam", proxmox.NewSecret(pw)))
+		opts = append(opts, proxmox.WithCredentials("root@pam", secret.New(pw)))
 	}
 	if *f.fingerprint != "" {
 		opts = append(opts, proxmox.WithFingerprint(*f.fingerprint))
 	}
-	c, err := proxmox.NewClient(*f.url, opts...)
+	c, err := proxmox.NewClient(*f.url, append(opts, proxmox.WithLogger(logger(ctx)))...)
 	if err != nil {
 		return nil, fmt.Errorf("proxmox: %w", err)
 	}
@@ -62,13 +63,13 @@ func Inventory() Command {
 	}
 }
 
-func runInventory(ctx context.Context, out io.Writer, args []string, env Env) error {
-	fs := newFlags("inventory", out, "inventory [-proxmox URL] [-proxmox-fingerprint FP]\n"+proxmoxEnvHelp)
-	p := addProxmoxFlags(fs)
+func runInventory(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
+	fs := newFlags("inventory", out, errOut, "inventory [-proxmox URL] [-proxmox-fingerprint FP]\n"+proxmoxEnvHelp)
+	p := addProxmoxFlags(fs.FlagSet)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, err := p.connect(env, false)
+	c, err := p.connect(ctx, env, false)
 	if err != nil {
 		return err
 	}
@@ -87,10 +88,10 @@ func Passthrough() Command {
 	}
 }
 
-func runPassthrough(ctx context.Context, out io.Writer, args []string, env Env) error {
-	fs := newFlags("passthrough", out, "passthrough [-proxmox URL] -vm nas -disks SERIAL1,SERIAL2\n"+proxmoxEnvHelp+
+func runPassthrough(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
+	fs := newFlags("passthrough", out, errOut, "passthrough [-proxmox URL] -vm nas -disks SERIAL1,SERIAL2\n"+proxmoxEnvHelp+
 		"\n  env PROXMOX_ROOT_PASSWORD: root@pam's password (PVE allows raw disks to root@pam only)")
-	p := addProxmoxFlags(fs)
+	p := addProxmoxFlags(fs.FlagSet)
 	vm := fs.String("vm", "nas", "name of the VM receiving the disks")
 	disks := fs.String("disks", "", "comma-separated disk serial numbers (or /dev/disk/by-id names)")
 	if err := parse(fs, args); err != nil {
@@ -99,7 +100,7 @@ func runPassthrough(ctx context.Context, out io.Writer, args []string, env Env) 
 	if len(list(*disks)) == 0 {
 		return usageError("-disks is required")
 	}
-	c, err := p.connect(env, true)
+	c, err := p.connect(ctx, env, true)
 	if err != nil {
 		return err
 	}
@@ -117,17 +118,17 @@ func Shutdown() Command {
 	}
 }
 
-func runShutdown(ctx context.Context, out io.Writer, args []string, env Env) error {
-	fs := newFlags("shutdown", out, "shutdown [-proxmox URL] [-last nas] [-node] [-yes]\n"+proxmoxEnvHelp+
+func runShutdown(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
+	fs := newFlags("shutdown", out, errOut, "shutdown [-proxmox URL] [-last nas] [-node] [-yes]\n"+proxmoxEnvHelp+
 		"\n  without -yes only the plan is printed")
-	p := addProxmoxFlags(fs)
+	p := addProxmoxFlags(fs.FlagSet)
 	last := fs.String("last", "nas", "comma-separated guests (names or vmids) that go down after all others")
 	node := fs.Bool("node", false, "power the node off after the guests")
 	yes := fs.Bool("yes", false, "really shut down (default: print the plan only)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, err := p.connect(env, false)
+	c, err := p.connect(ctx, env, false)
 	if err != nil {
 		return err
 	}

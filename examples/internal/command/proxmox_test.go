@@ -32,7 +32,7 @@ func TestInventoryCommand(t *testing.T) {
 	t.Parallel()
 	_, flags := pve(t)
 	var out bytes.Buffer
-	require.NoError(t, runInventory(t.Context(), &out, flags, pveEnv), out.String())
+	require.NoError(t, runInventory(t.Context(), &out, &out, flags, pveEnv), out.String())
 	for _, want := range []string{"node  proxmox1", "vm  100 nas", "ct  101 docker", "vm  102 homeassistant", "store backups        cifs"} {
 		assert.Contains(t, out.String(), want)
 	}
@@ -44,16 +44,16 @@ func TestPassthroughCommand(t *testing.T) {
 	srv, flags := pve(t)
 	args := append(flags, "-vm", "nas", "-disks", "S6PNNS0T100001,S6PNNS0T100002")
 	var out bytes.Buffer
-	require.NoError(t, runPassthrough(t.Context(), &out, args, pveEnv), out.String())
+	require.NoError(t, runPassthrough(t.Context(), &out, &out, args, pveEnv), out.String())
 	assert.Contains(t, out.String(), "S6PNNS0T100001 (Samsung_SSD_870_EVO_2TB /dev/sda) attached to vm 100 on proxmox1 as scsi1")
 	assert.Contains(t, srv.GuestConfig(100)["scsi2"], "/dev/disk/by-id/ata-Samsung_SSD_870_EVO_2TB_S6PNNS0T100002")
 
 	out.Reset()
-	require.NoError(t, runPassthrough(t.Context(), &out, args, pveEnv), out.String())
+	require.NoError(t, runPassthrough(t.Context(), &out, &out, args, pveEnv), out.String())
 	assert.Equal(t, 2, strings.Count(out.String(), "already on vm 100"))
 
 	// The node's own disk is refused.
-	err := runPassthrough(t.Context(), &out, append(flags, "-disks", "/dev/nvme0n1"), pveEnv)
+	err := runPassthrough(t.Context(), &out, &out, append(flags, "-disks", "/dev/nvme0n1"), pveEnv)
 	assert.ErrorIs(t, err, proxmox.ErrConflict)
 }
 
@@ -61,7 +61,7 @@ func TestShutdownCommand(t *testing.T) {
 	t.Parallel()
 	srv, flags := pve(t)
 	var out bytes.Buffer
-	require.NoError(t, runShutdown(t.Context(), &out, append(flags, "-node"), pveEnv), out.String())
+	require.NoError(t, runShutdown(t.Context(), &out, &out, append(flags, "-node"), pveEnv), out.String())
 	assert.Contains(t, out.String(), "3. last: vm 100 on proxmox1 (nas)")
 	assert.Contains(t, out.String(), "dry run: nothing was stopped")
 	for _, id := range []int{100, 101, 102} {
@@ -70,7 +70,7 @@ func TestShutdownCommand(t *testing.T) {
 	assert.True(t, srv.NodeOnline(proxmoxtest.Node))
 
 	out.Reset()
-	require.NoError(t, runShutdown(t.Context(), &out, append(flags, "-node", "-yes"), pveEnv), out.String())
+	require.NoError(t, runShutdown(t.Context(), &out, &out, append(flags, "-node", "-yes"), pveEnv), out.String())
 	story := out.String()
 	for _, id := range []int{100, 101, 102} {
 		assert.Equal(t, "stopped", srv.GuestStatus(id), "guest %d", id)
@@ -90,7 +90,7 @@ func TestProxmoxCommandErrors(t *testing.T) {
 	_, flags := pve(t)
 	tests := []struct {
 		name  string
-		run   func(ctx context.Context, out io.Writer, args []string, env Env) error
+		run   func(ctx context.Context, out, errOut io.Writer, args []string, env Env) error
 		args  []string
 		env   Env
 		usage bool
@@ -110,7 +110,7 @@ func TestProxmoxCommandErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var out bytes.Buffer
-			err := tt.run(t.Context(), &out, tt.args, tt.env)
+			err := tt.run(t.Context(), &out, &out, tt.args, tt.env)
 			require.Error(t, err)
 			assert.Equal(t, tt.usage, errors.Is(err, ErrUsage), "%v", err)
 			assert.ErrorContains(t, err, tt.want)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/routeros"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // routerFlags are the flags and environment every router command reads.
@@ -39,14 +40,14 @@ func (f routerFlags) dial(ctx context.Context, env Env) (*routeros.Client, error
 	if user == "" {
 		user = "admin"
 	}
-	opts := []routeros.Option{routeros.WithUser(user, routeros.NewSecret(password))}
+	opts := []routeros.Option{routeros.WithCredentials(user, secret.New(password))}
 	if *f.tls {
 		opts = append(opts, routeros.WithTLS())
 	}
 	if *f.fingerprint != "" {
 		opts = append(opts, routeros.WithFingerprint(*f.fingerprint))
 	}
-	c, err := routeros.Dial(ctx, *f.addr, opts...)
+	c, err := routeros.Dial(ctx, *f.addr, append(opts, routeros.WithLogger(logger(ctx)))...)
 	if err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
@@ -62,10 +63,10 @@ func WireGuard() Command {
 	}
 }
 
-func runWireGuard(ctx context.Context, out io.Writer, args []string, env Env) error {
-	fs := newFlags("wireguard", out, "wireguard [-router ADDR] -name phone-anna (-conf FILE | -qr FILE.png) [-allowed 192.168.1.0/24,…]\n"+routerEnvHelp+
+func runWireGuard(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
+	fs := newFlags("wireguard", out, errOut, "wireguard [-router ADDR] -name phone-anna (-conf FILE | -qr FILE.png) [-allowed 192.168.1.0/24,…]\n"+routerEnvHelp+
 		"\n  the client's keys exist only in the files written: keep them safe")
-	r := addRouterFlags(fs)
+	r := addRouterFlags(fs.FlagSet)
 	name := fs.String("name", "", "peer name, e.g. phone-anna")
 	conf := fs.String("conf", "", "write the wg-quick config here (mode 0600)")
 	qr := fs.String("qr", "", "write the config's QR code here as PNG (mode 0600)")
@@ -135,10 +136,10 @@ func Isolation() Command {
 	}
 }
 
-func runIsolation(ctx context.Context, out io.Writer, args []string, env Env) error {
-	fs := newFlags("isolation", out, "isolation [-router ADDR] [-from 10.1.1.0/24] [-to 192.168.1.0/24]\n"+routerEnvHelp+
+func runIsolation(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
+	fs := newFlags("isolation", out, errOut, "isolation [-router ADDR] [-from 10.1.1.0/24] [-to 192.168.1.0/24]\n"+routerEnvHelp+
 		"\n  exits 1 when -from can open connections to -to")
-	r := addRouterFlags(fs)
+	r := addRouterFlags(fs.FlagSet)
 	from := fs.String("from", "10.1.1.0/24", "the network that must be kept out")
 	to := fs.String("to", "192.168.1.0/24", "the network to protect")
 	if err := parse(fs, args); err != nil {

@@ -26,12 +26,12 @@ func TestDDNSCommandFromRouter(t *testing.T) {
 	cf := cloudflare(t)
 	e := env(map[string]string{"CLOUDFLARE_API_TOKEN": dnstest.SeedToken, "ROUTEROS_PASSWORD": routerostest.DefaultPassword})
 	var out bytes.Buffer
-	require.NoError(t, runDDNS(t.Context(), &out, []string{"-router", rt.Addr(), "-cloudflare", cf.URL}, e), out.String())
+	require.NoError(t, runDDNS(t.Context(), &out, &out, []string{"-router", rt.Addr(), "-cloudflare", cf.URL}, e), out.String())
 	assert.Contains(t, out.String(), "router pppoe-out1 reports "+routerostest.LabPublicIP)
 	assert.Equal(t, routerostest.LabPublicIP, cf.Records("vpn.thehomelab.site")[0].Content)
 
 	// Without the router's password nothing is published.
-	err := runDDNS(t.Context(), &out, []string{"-router", rt.Addr(), "-cloudflare", cf.URL},
+	err := runDDNS(t.Context(), &out, &out, []string{"-router", rt.Addr(), "-cloudflare", cf.URL},
 		env(map[string]string{"CLOUDFLARE_API_TOKEN": dnstest.SeedToken}))
 	assert.ErrorContains(t, err, "set ROUTEROS_PASSWORD")
 }
@@ -43,7 +43,7 @@ func TestWireGuardCommand(t *testing.T) {
 	conf, qr := filepath.Join(dir, "anna.conf"), filepath.Join(dir, "anna.png")
 	args := []string{"-router", rt.Addr(), "-name", "phone-anna", "-conf", conf, "-qr", qr, "-allowed", "192.168.1.0/24"}
 	var out bytes.Buffer
-	require.NoError(t, runWireGuard(t.Context(), &out, args, routerEnv), out.String())
+	require.NoError(t, runWireGuard(t.Context(), &out, &out, args, routerEnv), out.String())
 	assert.Contains(t, out.String(), "peer phone-anna added on wireguard1")
 	assert.NotContains(t, out.String(), "Key =")
 
@@ -62,13 +62,13 @@ func TestWireGuardCommand(t *testing.T) {
 
 	// Files are never overwritten, and the router is not touched then.
 	before := rt.Commands()
-	err = runWireGuard(t.Context(), &out, args, routerEnv)
+	err = runWireGuard(t.Context(), &out, &out, args, routerEnv)
 	assert.ErrorContains(t, err, "exists: not overwriting")
 	assert.Equal(t, before, rt.Commands())
 
 	// The same name again is refused by the router.
 	args = []string{"-router", rt.Addr(), "-name", "phone-anna", "-conf", filepath.Join(dir, "again.conf")}
-	err = runWireGuard(t.Context(), &out, args, routerEnv)
+	err = runWireGuard(t.Context(), &out, &out, args, routerEnv)
 	assert.ErrorIs(t, err, routeros.ErrConflict)
 	assert.NoFileExists(t, filepath.Join(dir, "again.conf"))
 }
@@ -77,12 +77,12 @@ func TestIsolationCommand(t *testing.T) {
 	t.Parallel()
 	rt := routerostest.Start(t)
 	var out bytes.Buffer
-	require.NoError(t, runIsolation(t.Context(), &out, []string{"-router", rt.Addr()}, routerEnv), out.String())
+	require.NoError(t, runIsolation(t.Context(), &out, &out, []string{"-router", rt.Addr()}, routerEnv), out.String())
 	assert.Contains(t, out.String(), `10.1.1.0/24 cannot reach 192.168.1.0/24: rule *15 "guest isolation" (drop) decides`)
 
 	// The VPN is allowed into the LAN: that is a leak for this audit.
 	out.Reset()
-	err := runIsolation(t.Context(), &out, []string{"-router", rt.Addr(), "-from", "192.168.100.0/24"}, routerEnv)
+	err := runIsolation(t.Context(), &out, &out, []string{"-router", rt.Addr(), "-from", "192.168.100.0/24"}, routerEnv)
 	require.ErrorIs(t, err, workflow.ErrNotIsolated)
 	assert.Contains(t, out.String(), "LEAK: 192.168.100.0/24 can reach 192.168.1.0/24")
 }
@@ -92,7 +92,7 @@ func TestRouterCommandErrors(t *testing.T) {
 	rt := routerostest.Start(t)
 	tests := []struct {
 		name  string
-		run   func(ctx context.Context, out io.Writer, args []string, env Env) error
+		run   func(ctx context.Context, out, errOut io.Writer, args []string, env Env) error
 		args  []string
 		env   Env
 		usage bool
@@ -111,7 +111,7 @@ func TestRouterCommandErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var out bytes.Buffer
-			err := tt.run(t.Context(), &out, tt.args, tt.env)
+			err := tt.run(t.Context(), &out, &out, tt.args, tt.env)
 			require.Error(t, err)
 			assert.Equal(t, tt.usage, errors.Is(err, ErrUsage), "%v", err)
 			assert.ErrorContains(t, err, tt.want)

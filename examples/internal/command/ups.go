@@ -23,11 +23,11 @@ func PowerLoss() Command {
 	}
 }
 
-func runPowerLoss(ctx context.Context, out io.Writer, args []string, env Env) error {
-	fs := newFlags("powerloss", out, "powerloss [-ups ups@host:3493] [-nut-starttls|-nut-fingerprint sha256:…|-nut-ca ca.pem] [-proxmox URL] [-last nas] [-node] [-fsd] [-drill]\n"+
+func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
+	fs := newFlags("powerloss", out, errOut, "powerloss [-ups ups@host:3493] [-nut-starttls|-nut-fingerprint sha256:…|-nut-ca ca.pem] [-proxmox URL] [-last nas] [-node] [-fsd] [-drill]\n"+
 		proxmoxEnvHelp+"\n  env NUT_USER, NUT_PASSWORD (optional; needed for -fsd): an upsd.users account with upsmon primary\n"+
 		"  runs until the policy decides to shut down, or until interrupted")
-	p := addProxmoxFlags(fs)
+	p := addProxmoxFlags(fs.FlagSet)
 	target := fs.String("ups", "ups@localhost:3493", "the UPS as NUT names it, name@host[:port]")
 	last := fs.String("last", "nas", "comma-separated guests (names or vmids) that go down after all others")
 	node := fs.Bool("node", true, "power the node off after the guests")
@@ -80,12 +80,12 @@ func runPowerLoss(ctx context.Context, out io.Writer, args []string, env Env) er
 	if *nutServerName != "" {
 		opts = append(opts, ups.WithServerName(*nutServerName))
 	}
-	pve, err := p.connect(env, false)
+	pve, err := p.connect(ctx, env, false)
 	if err != nil {
 		return err
 	}
 	defer pve.Close()
-	c, err := ups.Dial(ctx, addr, opts...)
+	c, err := ups.Dial(ctx, addr, append(opts, ups.WithLogger(logger(ctx)))...)
 	if err != nil {
 		return fmt.Errorf("powerloss: %w", err)
 	}

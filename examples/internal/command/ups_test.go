@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -42,8 +43,8 @@ func TestPowerLossCommandDrill(t *testing.T) {
 	pv, flags := pve(t)
 	var out bytes.Buffer
 	args := append(flags, "-ups", "ups@"+u.Addr(), "-fsd", "-drill")
-	require.NoError(t, runPowerLoss(t.Context(), &out, args, upsEnv), out.String())
-	assert.Contains(t, out.String(), "decision: shut down (low battery")
+	require.NoError(t, runPowerLoss(t.Context(), &out, &out, args, upsEnv), out.String())
+	assert.Contains(t, out.String(), "decision: shut down, on battery with low battery (OB LB)")
 	assert.Contains(t, out.String(), "3. last: vm 100 on proxmox1 (nas)")
 	assert.Contains(t, out.String(), "dry run: nothing was stopped")
 	assert.False(t, u.FSDSet("ups"), "a drill sets no FSD")
@@ -58,7 +59,7 @@ func TestPowerLossCommand(t *testing.T) {
 	pv, flags := pve(t)
 	var out bytes.Buffer
 	args := append(flags, "-ups", "ups@"+u.Addr(), "-fsd")
-	require.NoError(t, runPowerLoss(t.Context(), &out, args, upsEnv), out.String())
+	require.NoError(t, runPowerLoss(t.Context(), &out, &out, args, upsEnv), out.String())
 	story := out.String()
 	assert.True(t, u.FSDSet("ups"))
 	for _, id := range []int{100, 101, 102} {
@@ -81,7 +82,7 @@ func TestPowerLossCommandStopped(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var out safeBuffer
 	done := make(chan error, 1)
-	go func() { done <- runPowerLoss(ctx, &out, append(flags, "-ups", "ups@"+u.Addr()), upsEnv) }()
+	go func() { done <- runPowerLoss(ctx, &out, &out, append(flags, "-ups", "ups@"+u.Addr()), upsEnv) }()
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "watching the UPS") }, 10*time.Second, 5*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done, "a stopped guard is not a failure")
@@ -105,7 +106,7 @@ func TestPowerLossCommandErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := runPowerLoss(t.Context(), &bytes.Buffer{}, tt.args, tt.env)
+			err := runPowerLoss(t.Context(), &bytes.Buffer{}, io.Discard, tt.args, tt.env)
 			require.Error(t, err)
 			assert.Equal(t, tt.usage, errors.Is(err, ErrUsage), "%v", err)
 			assert.ErrorContains(t, err, tt.want)
@@ -153,9 +154,10 @@ func TestPowerLossCommandRefusesWhenItCannotAct(t *testing.T) {
 			var out bytes.Buffer
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
-			err := runPowerLoss(ctx, &out, append(append(flags, "-ups", "ups@"+u.Addr()), tt.args...), tt.env)
+			err := runPowerLoss(ctx, &out, &out, append(append(flags, "-ups", "ups@"+u.Addr()), tt.args...), tt.env)
 			require.Error(t, err, out.String())
 			assert.ErrorIs(t, err, tt.is)
+			assert.Equal(t, ExitUnchecked, ExitCode(err), "could not check: exit 3")
 			for _, w := range tt.want {
 				assert.ErrorContains(t, err, w)
 			}
@@ -176,19 +178,19 @@ func TestPowerLossCommandStartTLS(t *testing.T) {
 	_, flags := pve(t)
 	var out bytes.Buffer
 	args := append(flags, "-ups", "ups@"+u.Addr(), "-nut-fingerprint", fp, "-drill")
-	require.NoError(t, runPowerLoss(t.Context(), &out, args, upsEnv), out.String())
-	assert.Contains(t, out.String(), "decision: shut down (low battery")
+	require.NoError(t, runPowerLoss(t.Context(), &out, &out, args, upsEnv), out.String())
+	assert.Contains(t, out.String(), "decision: shut down, on battery with low battery")
 	starttls := false
 	for _, r := range u.Requests() {
 		starttls = starttls || r.Method == "STARTTLS"
 	}
 	assert.True(t, starttls)
 
-	err := runPowerLoss(t.Context(), &out, append(flags, "-ups", "ups@"+u.Addr(), "-nut-fingerprint", "sha256:"+strings.Repeat("00:", 31)+"00", "-drill"), upsEnv)
+	err := runPowerLoss(t.Context(), &out, &out, append(flags, "-ups", "ups@"+u.Addr(), "-nut-fingerprint", "sha256:"+strings.Repeat("00:", 31)+"00", "-drill"), upsEnv)
 	var mm *ups.FingerprintMismatchError
 	require.ErrorAs(t, err, &mm)
 	assert.Equal(t, fp, mm.Got)
 
-	err = runPowerLoss(t.Context(), &out, append(flags, "-ups", "ups@"+u.Addr(), "-nut-ca", "/nonexistent.pem"), upsEnv)
+	err = runPowerLoss(t.Context(), &out, &out, append(flags, "-ups", "ups@"+u.Addr(), "-nut-ca", "/nonexistent.pem"), upsEnv)
 	assert.ErrorIs(t, err, ErrUsage)
 }

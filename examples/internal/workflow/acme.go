@@ -2,11 +2,8 @@ package workflow
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/thehomelab/homelab/dns"
@@ -35,34 +32,20 @@ func ACMEPresent(ctx context.Context, w io.Writer, c *dns.Client, zone, domain s
 
 // ACMECleanUp deletes the DNS-01 TXT records for domain holding values.
 // It runs in another process than ACMEPresent (ACME clients call a hook
-// twice), so it finds the records again: only TXT records carrying
-// dns.ACMEComment are deleted, never one somebody else made. Records
-// already gone count as deleted.
+// twice), so it finds the records again with dns.Client.CleanUpChallenge:
+// only TXT records carrying dns.ACMEComment are deleted (checked on each
+// record, since Cloudflare's comment filter ignores case), never one
+// somebody else made. Records already gone count as deleted.
 func ACMECleanUp(ctx context.Context, w io.Writer, c *dns.Client, zone, domain string, values ...string) error {
 	z, err := c.Zone(ctx, zone)
 	if err != nil {
 		return fmt.Errorf("acme: %w", err)
 	}
 	name := z.FQDN(dns.ChallengeName(domain))
-	recs, err := c.ListRecords(ctx, z, dns.RecordFilter{Type: dns.TypeTXT, Name: name, Comment: dns.ACMEComment})
+	deleted, err := c.CleanUpChallenge(ctx, z, domain, values...)
+	say(w, "cleaned up %d TXT record(s) on %s", deleted, name)
 	if err != nil {
 		return fmt.Errorf("acme: %w", err)
-	}
-	var errs []error
-	deleted := 0
-	for _, r := range recs {
-		if !slices.Contains(values, strings.Trim(r.Content, `"`)) {
-			continue
-		}
-		if err := c.DeleteRecord(ctx, z, r.ID); err != nil && !errors.Is(err, dns.ErrNotFound) {
-			errs = append(errs, err)
-			continue
-		}
-		deleted++
-	}
-	say(w, "cleaned up %d TXT record(s) on %s", deleted, name)
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("acme: clean up %s: %w", name, err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"strings"
 	"context"
 	"fmt"
 	"io"
@@ -22,10 +23,6 @@ type ExposeConfig struct {
 // brought in line with SSL forced.
 func Expose(ctx context.Context, w io.Writer, c *npm.Client, cfg ExposeConfig) error {
 	app := cfg.App
-	scheme := app.ForwardScheme
-	if scheme == "" {
-		scheme = "http"
-	}
 	runs := 1
 	if cfg.Twice {
 		runs = 2
@@ -39,21 +36,48 @@ func Expose(ctx context.Context, w io.Writer, c *npm.Client, cfg ExposeConfig) e
 		if r.CertificateCreated {
 			cert = "issued by DNS challenge"
 		}
-		switch r.Host.Action {
+		switch r.Action {
 		case npm.Unchanged:
 			say(w, "https://%s already proxied as wanted: nothing changed", app.FQDN)
 			continue
 		case npm.Created:
-			say(w, "proxy host %d created: https://%s -> %s://%s:%d", r.Host.Host.ID, app.FQDN, scheme, app.ForwardHost, app.ForwardPort)
+			say(w, "proxy host %d created: https://%s -> %s://%s:%d", r.ProxyHost.ID, app.FQDN, r.ProxyHost.ForwardScheme, app.ForwardHost, app.ForwardPort)
 		default:
-			say(w, "proxy host %d %s: https://%s -> %s://%s:%d", r.Host.Host.ID, r.Host.Action, app.FQDN, scheme, app.ForwardHost, app.ForwardPort)
-			for _, ch := range r.Host.Changes {
+			say(w, "proxy host %d %s: https://%s -> %s://%s:%d", r.ProxyHost.ID, r.Action, app.FQDN, r.ProxyHost.ForwardScheme, app.ForwardHost, app.ForwardPort)
+			for _, ch := range r.Changes {
 				say(w, "  %s", ch)
 			}
 		}
 		say(w, "certificate %q (%s), valid until %s", r.Certificate.NiceName, cert, r.Certificate.ExpiresOn.Format("2006-01-02"))
-		say(w, "ssl forced: %v, http/2: %v, hsts: %v, websockets: %v", r.Host.Host.SSLForced, r.Host.Host.HTTP2Support,
-			r.Host.Host.HSTSEnabled, r.Host.Host.AllowWebsocketUpgrade)
+		say(w, "%s", hostFeatures(r.ProxyHost))
 	}
 	return nil
+}
+
+// hostFeatures says in words what the proxy host does for its clients.
+func hostFeatures(h npm.ProxyHost) string {
+	var on, off []string
+	for _, f := range []struct {
+		set  bool
+		what string
+	}{
+		{h.SSLForced, "redirects http to https"},
+		{h.HTTP2Support, "serves HTTP/2"},
+		{h.HSTSEnabled, "sends HSTS"},
+		{h.AllowWebsocketUpgrade, "passes websockets"},
+	} {
+		if f.set {
+			on = append(on, f.what)
+		} else {
+			off = append(off, f.what)
+		}
+	}
+	s := "the host " + strings.Join(on, ", ")
+	if len(on) == 0 {
+		s = "the host has no extra feature"
+	}
+	if len(off) > 0 {
+		s += "; it does not " + strings.Join(off, ", ")
+	}
+	return s
 }

@@ -55,7 +55,7 @@ func WireGuard(ctx context.Context, w io.Writer, rc *routeros.Client, cfg WireGu
 }
 
 // ErrNotIsolated reports a failed isolation audit.
-var ErrNotIsolated = errors.New("not isolated")
+var ErrNotIsolated error = problem{"not isolated"}
 
 // Isolation checks that network from cannot open connections to network to
 // through the router's forward chain (e.g. Guest → LAN) and says which rule

@@ -67,7 +67,7 @@ func PowerLoss(ctx context.Context, w io.Writer, u ups.Poller, pve *proxmox.Clie
 			return err
 		},
 		Shutdown: func(ctx context.Context, d ups.Decision) error {
-			say(w, "decision: shut down (%s: %s) after %s on battery", d.Trigger, d.Reason, d.OnBattery.Round(time.Millisecond))
+			say(w, "decision: shut down, %s, after %s on battery", d.Reason, d.OnBattery.Round(time.Millisecond))
 			sc := cfg.Shutdown
 			sc.DryRun = sc.DryRun || d.DryRun
 			return Shutdown(ctx, w, pve, sc)
