@@ -2,9 +2,11 @@ package command
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
@@ -22,7 +24,7 @@ func PowerLoss() Command {
 }
 
 func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("powerloss", out, errOut, "powerloss [-ups ups@host:3493] [-proxmox URL] [-last nas] [-node] [-fsd] [-drill]\n"+
+	fs := newFlags("powerloss", out, errOut, "powerloss [-ups ups@host:3493] [-nut-starttls|-nut-fingerprint sha256:…|-nut-ca ca.pem] [-proxmox URL] [-last nas] [-node] [-fsd] [-drill]\n"+
 		proxmoxEnvHelp+"\n  env NUT_USER, NUT_PASSWORD (optional; needed for -fsd): an upsd.users account with upsmon primary\n"+
 		"  runs until the policy decides to shut down, or until interrupted")
 	p := addProxmoxFlags(fs.FlagSet)
@@ -34,6 +36,10 @@ func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env
 	minCharge := fs.Float64("min-charge", 0, "shut down at this battery charge in percent (0: the package default, 30)")
 	minRuntime := fs.Duration("min-runtime", 0, "shut down at this remaining runtime (0: the package default, 5m)")
 	maxOnBattery := fs.Duration("max-on-battery", 0, "shut down after this long on battery (0: the package default, 10m)")
+	nutTLS := fs.Bool("nut-starttls", false, "upgrade the NUT connection with STARTTLS, verifying upsd against the system roots (or -nut-ca, -nut-fingerprint)")
+	nutFingerprint := fs.String("nut-fingerprint", "", "pin upsd's certificate (sha256:AA:BB:…); implies -nut-starttls")
+	nutCA := fs.String("nut-ca", "", "PEM file of the CA that signed upsd's certificate; implies -nut-starttls")
+	nutServerName := fs.String("nut-servername", "", "the name upsd's certificate must carry (default: the host of -ups)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -53,6 +59,26 @@ func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env
 		opts = append(opts, ups.WithCredentials(user, secret.New(pw)))
 	} else if *fsd && !*drill {
 		return fmt.Errorf("-fsd needs NUT_USER and NUT_PASSWORD")
+	}
+	if *nutTLS {
+		opts = append(opts, ups.WithStartTLS())
+	}
+	if *nutFingerprint != "" {
+		opts = append(opts, ups.WithFingerprint(*nutFingerprint))
+	}
+	if *nutCA != "" {
+		pem, err := os.ReadFile(*nutCA)
+		if err != nil {
+			return usageError("-nut-ca: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return usageError("-nut-ca: no PEM certificate in %s", *nutCA)
+		}
+		opts = append(opts, ups.WithRootCAs(pool))
+	}
+	if *nutServerName != "" {
+		opts = append(opts, ups.WithServerName(*nutServerName))
 	}
 	pve, err := p.connect(ctx, env, false)
 	if err != nil {

@@ -49,7 +49,22 @@ func PowerLoss(ctx context.Context, w io.Writer, u ups.Poller, pve *proxmox.Clie
 		ForwardFSD:    cfg.ForwardFSD,
 		DryRun:        cfg.DryRun,
 		OnEvent: func(e ups.Event) {
-			say(w, "event: %s", e)
+			switch e.Kind {
+			case ups.EventNotReady:
+				say(w, "WARNING: the shutdown could not be carried out now: %v", e.Err)
+			case ups.EventReady:
+				say(w, "the shutdown can be carried out again")
+			default:
+				say(w, "event: %s", e)
+			}
+		},
+		// A guard that cannot act is no guard: Proxmox must answer with
+		// this token at start (else the guard refuses to start) and
+		// while it watches. With ForwardFSD the monitor also checks the
+		// NUT primary login itself.
+		Check: func(ctx context.Context) error {
+			_, err := pve.Version(ctx)
+			return err
 		},
 		Shutdown: func(ctx context.Context, d ups.Decision) error {
 			say(w, "decision: shut down, %s, after %s on battery", d.Reason, d.OnBattery.Round(time.Millisecond))
@@ -59,6 +74,9 @@ func PowerLoss(ctx context.Context, w io.Writer, u ups.Poller, pve *proxmox.Clie
 		},
 	})
 	if err != nil {
+		return ups.Decision{}, fmt.Errorf("power loss: %w", err)
+	}
+	if err := m.Check(ctx); err != nil {
 		return ups.Decision{}, fmt.Errorf("power loss: %w", err)
 	}
 	say(w, "watching the UPS")
