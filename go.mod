@@ -5,13 +5,13 @@ go 1.25.0
 require (
 	github.com/luthermonson/go-proxmox v0.8.2
 	github.com/stretchr/testify v1.12.1
+	golang.org/x/crypto v0.32.0
 )
 
 require (
 	github.com/geoffgarside/ber v1.1.0 // indirect
 	github.com/goccy/go-json v0.10.5 // indirect
 	github.com/google/go-querystring v1.1.0 // indirect
-	golang.org/x/crypto v0.32.0 // indirect
 	golang.org/x/text v0.21.0 // indirect
 	golang.org/x/time v0.9.0 // indirect
 )
