@@ -333,7 +333,14 @@ func (r *SSHRunner) Run(ctx context.Context, argv ...string) ([]byte, error) {
 		// channel alone would leave a command that never writes running.
 		_ = s.Signal(ssh.SIGKILL)
 		_ = s.Close()
-		<-done
+		// Wait returns once the node closes the channel; a command whose
+		// children keep its output open may hold it, so don't wait long.
+		t := time.NewTimer(time.Second)
+		select {
+		case <-done:
+		case <-t.C:
+		}
+		t.Stop()
 		r.log.DebugContext(ctx, "backup: ssh run cancelled", "host", r.addr, "cmd", shortArgv(argv))
 		return nil, ctx.Err()
 	}
