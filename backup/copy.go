@@ -49,14 +49,14 @@ type CopyResult struct {
 	Sidecars []string
 }
 
-// archiveExts are vzdump's archive endings (proxmox/pve-storage
+// archiveSuffixes are vzdump's archive endings (proxmox/pve-storage
 // src/PVE/Storage.pm archive_info), longest first; the log replaces them
 // with ".log".
-var archiveExts = []string{".vma.zst", ".tar.zst", ".vma.gz", ".tar.gz", ".vma.lzo", ".tar.lzo", ".tgz", ".vma", ".tar"}
+var archiveSuffixes = []string{".vma.zst", ".tar.zst", ".vma.gz", ".tar.gz", ".vma.lzo", ".tar.lzo", ".tgz", ".vma", ".tar"}
 
 // logName returns the vzdump log that belongs to archive.
-func logName(archive string) string {
-	for _, ext := range archiveExts {
+func sidecarLogName(archive string) string {
+	for _, ext := range archiveSuffixes {
 		if s, ok := strings.CutSuffix(archive, ext); ok {
 			return s + ".log"
 		}
@@ -115,7 +115,7 @@ func CopyVerified(ctx context.Context, r Runner, src, dstDir string, o CopyOptio
 	}
 	files := []copyFile{{src: src, dst: path.Join(dstDir, path.Base(src)), size: srcSize}}
 	if o.Sidecars {
-		for _, s := range []string{logName(src), src + ".notes", src + ".protected"} {
+		for _, s := range []string{sidecarLogName(src), src + ".notes", src + ".protected"} {
 			n, err := c.size(ctx, s)
 			if err != nil {
 				return CopyResult{}, err
@@ -218,7 +218,7 @@ func (c *copier) copyAll(ctx context.Context, files []copyFile, total, chunk int
 	}
 	for i := range files {
 		f := &files[i]
-		f.tmp = path.Join(path.Dir(f.dst), "."+path.Base(f.dst)+".tmp-"+randomSuffix())
+		f.tmp = path.Join(path.Dir(f.dst), "."+path.Base(f.dst)+".tmp-"+tempSuffix())
 		c.track(f.tmp)
 		for off := int64(0); off < f.size || off == 0; off += chunk {
 			n := min(chunk, f.size-off)
@@ -415,7 +415,7 @@ func (c *copier) wrap(err error) error {
 	return &Error{Op: c.op, Code: e.Code, Message: msg, Err: cause}
 }
 
-func randomSuffix() string {
+func tempSuffix() string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])

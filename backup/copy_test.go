@@ -18,18 +18,18 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const archiveName = "vzdump-qemu-100-2026_11_25-03_00_02.vma.zst"
+const testArchiveName = "vzdump-qemu-100-2026_11_25-03_00_02.vma.zst"
 
 // newArchive writes a real zstd archive of about n bytes with its log and
 // notes into a new directory and returns the archive's path.
-func newArchive(t testing.TB, n int) string {
+func writeZstdArchive(t testing.TB, n int) string {
 	t.Helper()
-	requirePeer(t, "zstd", "zstd")
+	requirePeerBinary(t, "zstd", "zstd")
 	dir := t.TempDir()
 	raw := make([]byte, n)
 	rng := rand.NewChaCha8([32]byte{1})
 	_, _ = rng.Read(raw)
-	p := filepath.Join(dir, archiveName)
+	p := filepath.Join(dir, testArchiveName)
 	cmd := exec.Command("zstd", "-q", "-1", "-o", p)
 	cmd.Stdin = bytes.NewReader(raw)
 	require.NoError(t, cmd.Run())
@@ -38,21 +38,21 @@ func newArchive(t testing.TB, n int) string {
 	return p
 }
 
-type fileState struct {
+type fileSnap struct {
 	sum   [32]byte
 	mtime time.Time
 }
 
-func stateOf(t testing.TB, p string) fileState {
+func fileSnapshot(t testing.TB, p string) fileSnap {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	require.NoError(t, err)
 	fi, err := os.Stat(p)
 	require.NoError(t, err)
-	return fileState{sha256.Sum256(b), fi.ModTime()}
+	return fileSnap{sha256.Sum256(b), fi.ModTime()}
 }
 
-func assertNoTemp(t *testing.T, dir string) {
+func assertNoTempFiles(t *testing.T, dir string) {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
@@ -82,12 +82,10 @@ func (h *hookRunner) Run(ctx context.Context, argv ...string) ([]byte, error) {
 	return out, err
 }
 
-func isTemp(p string) bool { return strings.Contains(filepath.Base(p), ".tmp-") }
-
 func TestCopyVerified(t *testing.T) {
 	t.Parallel()
-	src := newArchive(t, 3<<20)
-	before := stateOf(t, src)
+	src := writeZstdArchive(t, 3<<20)
+	before := fileSnapshot(t, src)
 	dst := t.TempDir()
 
 	var calls int
@@ -99,24 +97,24 @@ func TestCopyVerified(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	assert.Equal(t, filepath.Join(dst, archiveName), res.Path)
+	assert.Equal(t, filepath.Join(dst, testArchiveName), res.Path)
 	fi, err := os.Stat(src)
 	require.NoError(t, err)
 	assert.Equal(t, fi.Size(), res.Size)
 	assert.Equal(t, hex.EncodeToString(before.sum[:]), res.SHA256)
 	assert.ElementsMatch(t, []string{
 		filepath.Join(dst, "vzdump-qemu-100-2026_11_25-03_00_02.log"),
-		filepath.Join(dst, archiveName+".notes"),
+		filepath.Join(dst, testArchiveName+".notes"),
 	}, res.Sidecars)
-	assert.Equal(t, before.sum, stateOf(t, res.Path).sum)
-	notes, err := os.ReadFile(filepath.Join(dst, archiveName+".notes"))
+	assert.Equal(t, before.sum, fileSnapshot(t, res.Path).sum)
+	notes, err := os.ReadFile(filepath.Join(dst, testArchiveName+".notes"))
 	require.NoError(t, err)
 	assert.Equal(t, "nas", string(notes))
 	assert.Equal(t, total, last)
 	assert.Greater(t, calls, 2, "progress per chunk")
 
-	assert.Equal(t, before, stateOf(t, src), "the source is never touched")
-	assertNoTemp(t, dst)
+	assert.Equal(t, before, fileSnapshot(t, src), "the source is never touched")
+	assertNoTempFiles(t, dst)
 
 	// A second run finds the same archive in place and copies nothing.
 	var dd atomic.Int32
@@ -158,8 +156,8 @@ func TestCopyVerifiedCatchesCorruption(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			src := newArchive(t, 1<<20)
-			before := stateOf(t, src)
+			src := writeZstdArchive(t, 1<<20)
+			before := fileSnapshot(t, src)
 			dst := t.TempDir()
 			// The copy is damaged after it was written and before it
 			// is checked, as a flaky share would.
@@ -176,9 +174,9 @@ func TestCopyVerifiedCatchesCorruption(t *testing.T) {
 			require.ErrorIs(t, err, ErrVerify)
 			var e *Error
 			require.ErrorAs(t, err, &e)
-			assert.Contains(t, e.Op, archiveName)
-			assert.Equal(t, before, stateOf(t, src))
-			assert.NoFileExists(t, filepath.Join(dst, archiveName))
+			assert.Contains(t, e.Op, testArchiveName)
+			assert.Equal(t, before, fileSnapshot(t, src))
+			assert.NoFileExists(t, filepath.Join(dst, testArchiveName))
 			entries, _ := os.ReadDir(dst)
 			assert.Empty(t, entries, "nothing is left in the target")
 		})
@@ -187,23 +185,23 @@ func TestCopyVerifiedCatchesCorruption(t *testing.T) {
 
 func TestCopyVerifiedZstdTest(t *testing.T) {
 	t.Parallel()
-	requirePeer(t, "zstd", "zstd")
+	requirePeerBinary(t, "zstd", "zstd")
 	dir := t.TempDir()
-	src := filepath.Join(dir, archiveName)
+	src := filepath.Join(dir, testArchiveName)
 	// Not a zstd frame: sizes and hashes agree, zstd -t does not.
 	require.NoError(t, os.WriteFile(src, bytes.Repeat([]byte("not zstd"), 1000), 0o644))
 	dst := t.TempDir()
 	_, err := CopyVerified(t.Context(), LocalRunner{}, src, dst, CopyOptions{})
 	require.ErrorIs(t, err, ErrVerify)
 	assert.ErrorContains(t, err, "zstd -t")
-	assertNoTemp(t, dst)
+	assertNoTempFiles(t, dst)
 	assert.FileExists(t, src)
 }
 
 func TestCopyVerifiedCancelMidCopy(t *testing.T) {
 	t.Parallel()
-	src := newArchive(t, 2<<20)
-	before := stateOf(t, src)
+	src := writeZstdArchive(t, 2<<20)
+	before := fileSnapshot(t, src)
 	dst := t.TempDir()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -218,12 +216,12 @@ func TestCopyVerifiedCancelMidCopy(t *testing.T) {
 	entries, err := os.ReadDir(dst)
 	require.NoError(t, err)
 	assert.Empty(t, entries, "no temporary file left behind")
-	assert.Equal(t, before, stateOf(t, src))
+	assert.Equal(t, before, fileSnapshot(t, src))
 }
 
 func TestCopyVerifiedFailures(t *testing.T) {
 	t.Parallel()
-	src := newArchive(t, 64<<10)
+	src := writeZstdArchive(t, 64<<10)
 	ctx := t.Context()
 
 	_, err := CopyVerified(ctx, LocalRunner{}, src, filepath.Join(t.TempDir(), "missing"), CopyOptions{})
@@ -252,7 +250,7 @@ func TestCopyVerifiedFailures(t *testing.T) {
 
 	// Another archive under the same name is never overwritten.
 	dst = t.TempDir()
-	other := filepath.Join(dst, archiveName)
+	other := filepath.Join(dst, testArchiveName)
 	require.NoError(t, os.WriteFile(other, []byte("other"), 0o644))
 	_, err = CopyVerified(ctx, LocalRunner{}, src, dst, CopyOptions{})
 	assert.ErrorIs(t, err, ErrConflict)
@@ -260,7 +258,7 @@ func TestCopyVerifiedFailures(t *testing.T) {
 	assert.Equal(t, "other", string(b))
 }
 
-func TestLogName(t *testing.T) {
+func TestSidecarLogName(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
 		"/d/vzdump-qemu-100-2026_11_25-03_00_02.vma.zst": "/d/vzdump-qemu-100-2026_11_25-03_00_02.log",
@@ -269,7 +267,7 @@ func TestLogName(t *testing.T) {
 		"/d/vzdump-qemu-100-2026_11_25-03_00_02.vma.gz":  "/d/vzdump-qemu-100-2026_11_25-03_00_02.log",
 		"/d/other": "/d/other.log",
 	} {
-		assert.Equal(t, want, logName(in), in)
+		assert.Equal(t, want, sidecarLogName(in), in)
 	}
 }
 

@@ -94,13 +94,13 @@ type Notifier struct {
 	Logger *slog.Logger
 }
 
-// classed is the cause of an error that has a class and an underlying
+// classedError is the cause of an error that has a class and an underlying
 // error worth reaching with errors.As (a certificate mismatch, an SMTP
 // reply). It prints as its class.
-type classed struct{ class, cause error }
+type classedError struct{ class, cause error }
 
-func (c classed) Error() string   { return c.class.Error() }
-func (c classed) Unwrap() []error { return []error{c.class, c.cause} }
+func (c classedError) Error() string   { return c.class.Error() }
+func (c classedError) Unwrap() []error { return []error{c.class, c.cause} }
 
 // Send mails one plain-text message (UTF-8, quoted-printable) to every
 // recipient. Refused credentials match ErrAuth (Code is the SMTP reply, e.g.
@@ -335,7 +335,7 @@ func (n *Notifier) message(subject, body string) ([]byte, error) {
 func (n *Notifier) tlsError(op string, err error) error {
 	var mm *tlspin.MismatchError
 	if errors.As(err, &mm) {
-		return &Error{Op: op, Message: mm.Error(), Err: classed{ErrUnavailable, mm}}
+		return &Error{Op: op, Message: mm.Error(), Err: classedError{ErrUnavailable, mm}}
 	}
 	return &Error{Op: op, Message: "tls: " + err.Error(), Err: ErrUnavailable}
 }
@@ -361,7 +361,7 @@ func (n *Notifier) smtpError(op, step string, err error) error {
 	default:
 		class = ErrInvalid
 	}
-	return &Error{Op: op, Code: strconv.Itoa(te.Code), Message: step + ": " + te.Msg, Err: classed{class, te}}
+	return &Error{Op: op, Code: strconv.Itoa(te.Code), Message: step + ": " + te.Msg, Err: classedError{class, te}}
 }
 
 func (n *Notifier) logger() *slog.Logger {

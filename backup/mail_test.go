@@ -135,10 +135,10 @@ func (s *smtpServer) serve(c net.Conn) {
 				_ = tp.PrintfLine("535 5.7.8 Authentication credentials invalid")
 			}
 		case "MAIL":
-			msg = smtpMessage{From: between(line, "<", ">")}
+			msg = smtpMessage{From: smtpArg(line, "<", ">")}
 			_ = tp.PrintfLine("250 ok")
 		case "RCPT":
-			msg.To = append(msg.To, between(line, "<", ">"))
+			msg.To = append(msg.To, smtpArg(line, "<", ">"))
 			_ = tp.PrintfLine("250 ok")
 		case "DATA":
 			_ = tp.PrintfLine("354 go on")
@@ -163,7 +163,7 @@ func (s *smtpServer) serve(c net.Conn) {
 	}
 }
 
-func between(s, a, b string) string {
+func smtpArg(s, a, b string) string {
 	_, rest, _ := strings.Cut(s, a)
 	in, _, _ := strings.Cut(rest, b)
 	return in

@@ -21,15 +21,15 @@ import (
 	"time"
 )
 
-// CheckMode says how Rclone.Copy verifies the remote after the transfer
+// OffsiteCheck says how Rclone.Copy verifies the remote after the transfer
 // with rclone check.
-type CheckMode int
+type OffsiteCheck int
 
 const (
 	// CheckAuto compares hashes where source and remote share one, and
 	// sizes only where they don't (Mega, crypt, an sftp server without a
 	// shell).
-	CheckAuto CheckMode = iota
+	CheckAuto OffsiteCheck = iota
 	// CheckSize compares sizes only (rclone check --size-only).
 	CheckSize
 	// CheckDownload reads every file back from the remote and compares
@@ -41,7 +41,7 @@ const (
 )
 
 // String returns the mode's name.
-func (m CheckMode) String() string {
+func (m OffsiteCheck) String() string {
 	switch m {
 	case CheckAuto:
 		return "auto"
@@ -52,7 +52,7 @@ func (m CheckMode) String() string {
 	case CheckNone:
 		return "none"
 	}
-	return "CheckMode(" + strconv.Itoa(int(m)) + ")"
+	return "OffsiteCheck(" + strconv.Itoa(int(m)) + ")"
 }
 
 // OffsiteSpec is one off-site transfer.
@@ -88,7 +88,7 @@ type OffsiteSpec struct {
 	MountPoint string
 	// Check says how the remote is verified afterwards; the zero value
 	// is CheckAuto.
-	Check CheckMode
+	Check OffsiteCheck
 }
 
 // OffsiteProgress is a progress report of a transfer, from rclone's
@@ -152,7 +152,7 @@ const keptMessages = 5
 // under "Exit Code" in docs/content/docs.md) become the error's Code
 // ("exit 3") and its class: 1 usage error → ErrInvalid; 3 directory and 4
 // file not found → ErrNotFound; 5 temporary error → ErrUnavailable; 2
-// uncategorised, 6 no-retry and 7 fatal errors are classed by rclone's
+// uncategorised, 6 no-retry and 7 fatal errors are classedError by rclone's
 // message: a full remote (ENOSPC, HTTP 507, quota) → ErrNoSpace, an
 // immutable file modified or the --max-delete limit → ErrConflict, a
 // refused login → ErrAuth, anything else ErrUnavailable. A missing rclone

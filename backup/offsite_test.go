@@ -21,8 +21,8 @@ import (
 	"golang.org/x/net/webdav"
 )
 
-// writeTree writes files (relative path → content) under dir.
-func writeTree(t testing.TB, dir string, files map[string]string) {
+// writeFileTree writes files (relative path → content) under dir.
+func writeFileTree(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, body := range files {
 		p := filepath.Join(dir, name)
@@ -31,14 +31,14 @@ func writeTree(t testing.TB, dir string, files map[string]string) {
 	}
 }
 
-func obscure(t testing.TB, pw string) string {
+func rcloneObscure(t testing.TB, pw string) string {
 	t.Helper()
 	out, err := exec.Command("rclone", "obscure", pw).Output()
 	require.NoError(t, err)
 	return strings.TrimSpace(string(out))
 }
 
-func freeAddr(t testing.TB) string {
+func freeLoopbackAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -48,13 +48,13 @@ func freeAddr(t testing.TB) string {
 }
 
 // serve starts "rclone serve …" on 127.0.0.1 and stops it in t.Cleanup.
-func serve(t testing.TB, args ...string) string {
+func rcloneServe(t testing.TB, args ...string) string {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := freeLoopbackAddr(t)
 	var stderr bytes.Buffer
 	var mu sync.Mutex
 	cmd := exec.Command("rclone", append(append([]string{"serve"}, args...), "--addr", addr, "--config", "/dev/null")...)
-	cmd.Stderr = writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return stderr.Write(p) })
+	cmd.Stderr = stderrFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return stderr.Write(p) })
 	require.NoError(t, cmd.Start())
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
@@ -78,25 +78,25 @@ func serve(t testing.TB, args ...string) string {
 	}
 }
 
-type writerFunc func([]byte) (int, error)
+type stderrFunc func([]byte) (int, error)
 
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+func (f stderrFunc) Write(p []byte) (int, error) { return f(p) }
 
 // remotes starts rclone's sftp and WebDAV servers and an in-process WebDAV
 // server that is out of space, and writes an rclone config naming them.
-type remoteSet struct {
+type rcloneRemotes struct {
 	config          string
 	sftpDir, davDir string
 	rclone          *Rclone
 }
 
-func startRemotes(t *testing.T) *remoteSet {
+func startRcloneRemotes(t *testing.T) *rcloneRemotes {
 	t.Helper()
-	requirePeer(t, "rclone", "rclone")
-	rs := &remoteSet{sftpDir: t.TempDir(), davDir: t.TempDir()}
-	pass := obscure(t, "s3cret-pass")
-	sftp := serve(t, "sftp", rs.sftpDir, "--user", "bk", "--pass", "s3cret-pass")
-	dav := serve(t, "webdav", rs.davDir)
+	requirePeerBinary(t, "rclone", "rclone")
+	rs := &rcloneRemotes{sftpDir: t.TempDir(), davDir: t.TempDir()}
+	pass := rcloneObscure(t, "s3cret-pass")
+	sftp := rcloneServe(t, "sftp", rs.sftpDir, "--user", "bk", "--pass", "s3cret-pass")
+	dav := rcloneServe(t, "webdav", rs.davDir)
 
 	// A WebDAV server whose disk is full: every upload is refused with
 	// 507 Insufficient Storage (RFC 4918 §11.5).
@@ -142,7 +142,7 @@ password2 = %[6]s
 type = webdav
 url = %[7]s/
 vendor = other
-`, host, port, pass, dav, obscure(t, "crypt-one"), obscure(t, "crypt-two"), full.URL)
+`, host, port, pass, dav, rcloneObscure(t, "crypt-one"), rcloneObscure(t, "crypt-two"), full.URL)
 	rs.config = filepath.Join(t.TempDir(), "rclone.conf")
 	require.NoError(t, os.WriteFile(rs.config, []byte(cfg), 0o600))
 	rs.rclone = &Rclone{ConfigPath: rs.config, Retries: 1, StatsInterval: 100 * time.Millisecond}
@@ -151,9 +151,9 @@ vendor = other
 
 func TestRcloneCopyLocal(t *testing.T) {
 	t.Parallel()
-	requirePeer(t, "rclone", "rclone")
+	requirePeerBinary(t, "rclone", "rclone")
 	src, dst := t.TempDir(), t.TempDir()
-	writeTree(t, src, map[string]string{"a.vma.zst": "aaaa", "b.log": "bb", "sub/c.notes": "c"})
+	writeFileTree(t, src, map[string]string{"a.vma.zst": "aaaa", "b.log": "bb", "sub/c.notes": "c"})
 	r := &Rclone{ConfigPath: "/dev/null", StatsInterval: 100 * time.Millisecond}
 
 	var last OffsiteProgress
@@ -174,7 +174,7 @@ func TestRcloneCopyLocal(t *testing.T) {
 	assert.True(t, res.Checked)
 
 	// An archive that changed under the same name is never overwritten.
-	writeTree(t, src, map[string]string{"a.vma.zst": "AAAA"})
+	writeFileTree(t, src, map[string]string{"a.vma.zst": "AAAA"})
 	_, err = r.Copy(t.Context(), OffsiteSpec{Source: src, Remote: dst, Immutable: true}, nil)
 	require.ErrorIs(t, err, ErrConflict)
 	b, _ = os.ReadFile(filepath.Join(dst, "a.vma.zst"))
@@ -183,12 +183,12 @@ func TestRcloneCopyLocal(t *testing.T) {
 
 func TestRcloneCheckFindsDifferences(t *testing.T) {
 	t.Parallel()
-	requirePeer(t, "rclone", "rclone")
+	requirePeerBinary(t, "rclone", "rclone")
 	src, dst := t.TempDir(), t.TempDir()
-	writeTree(t, src, map[string]string{"a": "1234", "b": "5678"})
-	writeTree(t, dst, map[string]string{"a": "1234", "b": "567"})
+	writeFileTree(t, src, map[string]string{"a": "1234", "b": "5678"})
+	writeFileTree(t, dst, map[string]string{"a": "1234", "b": "567"})
 	r := &Rclone{ConfigPath: "/dev/null"}
-	for _, mode := range []CheckMode{CheckAuto, CheckSize, CheckDownload} {
+	for _, mode := range []OffsiteCheck{CheckAuto, CheckSize, CheckDownload} {
 		res, err := r.check(t.Context(), OffsiteSpec{Source: src, Remote: dst, Check: mode}, OffsiteResult{})
 		require.ErrorIs(t, err, ErrVerify, mode)
 		assert.True(t, res.Checked)
@@ -198,9 +198,9 @@ func TestRcloneCheckFindsDifferences(t *testing.T) {
 
 func TestRcloneRemotes(t *testing.T) {
 	t.Parallel()
-	rs := startRemotes(t)
+	rs := startRcloneRemotes(t)
 	src := t.TempDir()
-	writeTree(t, src, map[string]string{"vzdump-qemu-100-2026_11_25-03_00_02.vma.zst": strings.Repeat("x", 100000), "vzdump-qemu-100-2026_11_25-03_00_02.log": "log"})
+	writeFileTree(t, src, map[string]string{"vzdump-qemu-100-2026_11_25-03_00_02.vma.zst": strings.Repeat("x", 100000), "vzdump-qemu-100-2026_11_25-03_00_02.log": "log"})
 
 	for _, tc := range []struct {
 		remote   string
@@ -231,9 +231,9 @@ func TestRcloneRemotes(t *testing.T) {
 
 func TestRcloneFailures(t *testing.T) {
 	t.Parallel()
-	rs := startRemotes(t)
+	rs := startRcloneRemotes(t)
 	src := t.TempDir()
-	writeTree(t, src, map[string]string{"a.vma.zst": "archive"})
+	writeFileTree(t, src, map[string]string{"a.vma.zst": "archive"})
 	ctx := t.Context()
 
 	_, err := rs.rclone.Copy(ctx, OffsiteSpec{Source: src, Remote: "full:vzdump"}, nil)
@@ -271,9 +271,9 @@ func TestRcloneFailures(t *testing.T) {
 
 func TestRcloneCancel(t *testing.T) {
 	t.Parallel()
-	requirePeer(t, "rclone", "rclone")
+	requirePeerBinary(t, "rclone", "rclone")
 	src := t.TempDir()
-	writeTree(t, src, map[string]string{"big": strings.Repeat("z", 4<<20)})
+	writeFileTree(t, src, map[string]string{"big": strings.Repeat("z", 4<<20)})
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -283,7 +283,7 @@ func TestRcloneCancel(t *testing.T) {
 }
 
 // mountOf returns the mount point holding dir.
-func mountOf(t *testing.T, dir string) string {
+func mountPointOf(t *testing.T, dir string) string {
 	t.Helper()
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	require.NoError(t, err)
@@ -303,12 +303,12 @@ func mountOf(t *testing.T, dir string) string {
 
 func TestRcloneSyncGuards(t *testing.T) {
 	t.Parallel()
-	requirePeer(t, "rclone", "rclone")
+	requirePeerBinary(t, "rclone", "rclone")
 	r := &Rclone{ConfigPath: "/dev/null", Retries: 1}
 	ctx := t.Context()
 	src, dst := t.TempDir(), t.TempDir()
-	mp := mountOf(t, src)
-	writeTree(t, dst, map[string]string{"202611/old1.jpg": "1", "202611/old2.jpg": "2"})
+	mp := mountPointOf(t, src)
+	writeFileTree(t, dst, map[string]string{"202611/old1.jpg": "1", "202611/old2.jpg": "2"})
 	month := filepath.Join(src, "202611")
 
 	for name, spec := range map[string]OffsiteSpec{
@@ -337,7 +337,7 @@ func TestRcloneSyncGuards(t *testing.T) {
 
 	// More deletions than allowed: rclone stops at --max-delete (after
 	// copying what is new: sync deletes last).
-	writeTree(t, month, map[string]string{"new.jpg": "n"})
+	writeFileTree(t, month, map[string]string{"new.jpg": "n"})
 	_, err = r.Copy(ctx, spec, nil)
 	require.ErrorIs(t, err, ErrConflict)
 	assert.ErrorContains(t, err, "max-delete")
@@ -362,10 +362,10 @@ func TestPhotoMonth(t *testing.T) {
 	assert.Equal(t, OffsiteSpec{Source: "/mnt/nas/family/Camera", Remote: "mega:photos/202611", Immutable: true, Include: []string{"*_202611*", "*-202611*"}}, specs[0])
 	assert.Equal(t, "mega:202611", PhotoMonth(month, "mega:", "/x")[0].Remote)
 
-	requirePeer(t, "rclone", "rclone")
+	requirePeerBinary(t, "rclone", "rclone")
 	cam, card, remote := t.TempDir(), t.TempDir(), t.TempDir()
-	writeTree(t, cam, map[string]string{"IMG_20261103_101010.jpg": "a", "sub/IMG_20261130_235959.jpg": "b", "IMG_20261201_000000.jpg": "december", "IMG_20261031_235959.jpg": "october"})
-	writeTree(t, card, map[string]string{"IMG-20261104-WA0001.jpg": "c"})
+	writeFileTree(t, cam, map[string]string{"IMG_20261103_101010.jpg": "a", "sub/IMG_20261130_235959.jpg": "b", "IMG_20261201_000000.jpg": "december", "IMG_20261031_235959.jpg": "october"})
+	writeFileTree(t, card, map[string]string{"IMG-20261104-WA0001.jpg": "c"})
 	r := &Rclone{ConfigPath: "/dev/null"}
 	var files int64
 	for _, s := range PhotoMonth(month, remote, cam, card) {

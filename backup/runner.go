@@ -69,7 +69,7 @@ func (r LocalRunner) Run(ctx context.Context, argv ...string) ([]byte, error) {
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 	cmd.WaitDelay = 5 * time.Second
-	stdout := &capWriter{max: limit(r.MaxOutput)}
+	stdout := &capWriter{max: outputLimit(r.MaxOutput)}
 	stderr := &capWriter{max: maxStderr, truncate: true}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err := cmd.Run()
@@ -120,7 +120,7 @@ func tooLarge(op string, max int64) *Error {
 	return &Error{Op: op, Message: fmt.Sprintf("output too large: more than %d bytes", max), Err: ErrInvalid}
 }
 
-func limit(n int64) int64 {
+func outputLimit(n int64) int64 {
 	if n <= 0 {
 		return DefaultMaxOutput
 	}

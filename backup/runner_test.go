@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -11,11 +12,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/secret"
 )
 
-// requirePeer skips when a real peer binary is missing, except under
+// requirePeerBinary skips when a real peer binary is missing, except under
 // HOMELAB_REQUIRE_PEERS=1 where a missing peer fails the test.
-func requirePeer(t testing.TB, bin, pkg string) string {
+func requirePeerBinary(t testing.TB, bin, pkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(bin)
 	if err == nil {
@@ -89,4 +92,20 @@ func TestErrorsCarryClass(t *testing.T) {
 		assert.True(t, errors.Is(err, s))
 	}
 	assert.ErrorIs(t, &HostKeyError{Host: "h"}, ErrHostKey)
+}
+
+// No password or key reaches formatted output.
+func TestSecretsNotPrinted(t *testing.T) {
+	t.Parallel()
+	cfg := SSHConfig{User: "root", Password: secret.New("ssh-pass-123"), PrivateKey: secret.New("-----BEGIN OPENSSH PRIVATE KEY-----abc"), Passphrase: secret.New("phrase-456")}
+	n := Notifier{Addr: "mail.lab:587", User: "u", Password: secret.New("mail-pass-789")}
+	for _, out := range []string{fmt.Sprintf("%v %+v %#v", cfg, cfg, cfg), fmt.Sprintf("%v %+v %#v", n, n, n)} {
+		for _, s := range []string{"ssh-pass-123", "BEGIN OPENSSH", "phrase-456", "mail-pass-789"} {
+			assert.NotContains(t, out, s)
+		}
+	}
+	// A key that does not parse is refused without echoing it.
+	_, err := DialSSH(t.Context(), "127.0.0.1:1", SSHConfig{User: "root", PrivateKey: secret.New("not-a-key-secret"), HostKeyFingerprint: "SHA256:" + strings.Repeat("A", 43)})
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.NotContains(t, err.Error(), "not-a-key-secret")
 }

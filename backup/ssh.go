@@ -157,7 +157,7 @@ func DialSSH(ctx context.Context, addr string, cfg SSHConfig) (*SSHRunner, error
 	return &SSHRunner{
 		addr:   addr,
 		client: ssh.NewClient(c, chans, reqs),
-		max:    limit(cfg.MaxOutput),
+		max:    outputLimit(cfg.MaxOutput),
 		log:    log,
 		closed: make(chan struct{}),
 	}, nil

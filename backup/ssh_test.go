@@ -1,18 +1,21 @@
 package backup
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,7 +41,7 @@ type sshdPeer struct {
 	pwPass secret.Secret
 }
 
-func newKey(t testing.TB) (ssh.Signer, []byte) {
+func newSSHKey(t testing.TB) (ssh.Signer, []byte) {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
@@ -53,7 +56,7 @@ func startSSHD(t *testing.T) *sshdPeer {
 	t.Helper()
 	bin := "/usr/sbin/sshd"
 	if _, err := os.Stat(bin); err != nil {
-		bin = requirePeer(t, "sshd", "openssh-server")
+		bin = requirePeerBinary(t, "sshd", "openssh-server")
 	}
 	// Not t.TempDir (0700): sshd reads authorized_keys as the user
 	// logging in, who may be a throwaway account.
@@ -63,10 +66,10 @@ func startSSHD(t *testing.T) *sshdPeer {
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	p := &sshdPeer{dir: dir}
 
-	host, hostPEM := newKey(t)
+	host, hostPEM := newSSHKey(t)
 	p.hostKey = host.PublicKey()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "host_ed25519"), hostPEM, 0o600))
-	client, clientPEM := newKey(t)
+	client, clientPEM := newSSHKey(t)
 	p.key = secret.New(string(clientPEM))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(client.PublicKey()), 0o644))
 
@@ -80,13 +83,9 @@ func startSSHD(t *testing.T) *sshdPeer {
 			_, _ = rand.Read(b[:])
 			name := "hlbk" + hex.EncodeToString(b[:])
 			pass := "pw-" + hex.EncodeToString(b[:]) + "'\"$x"
-			out, err := exec.Command("useradd", "-M", "-d", "/", "-s", "/bin/sh", name).CombinedOutput()
-			require.NoError(t, err, "useradd: %s", out)
-			t.Cleanup(func() { _ = exec.Command("userdel", name).Run() })
-			cmd := exec.Command("chpasswd")
-			cmd.Stdin = strings.NewReader(name + ":" + pass + "\n")
-			out, err = cmd.CombinedOutput()
-			require.NoError(t, err, "chpasswd: %s", out)
+			require.NoError(t, accountCmd(nil, "useradd", "-M", "-d", "/", "-s", "/bin/sh", name))
+			t.Cleanup(func() { _ = accountCmd(nil, "userdel", name) })
+			require.NoError(t, accountCmd(strings.NewReader(name+":"+pass+"\n"), "chpasswd"))
 			p.pwUser, p.pwPass = name, secret.New(pass)
 			// The throwaway account logs in with the key too: its
 			// /bin/sh starts fast, where root's shell may source a
@@ -151,6 +150,37 @@ LogLevel ERROR
 	}
 }
 
+// accountMu serializes this package's edits of /etc/passwd; other
+// packages' tests (omv's Samba users) may hold its lock too, so a busy lock
+// is retried.
+var accountMu sync.Mutex
+
+func accountCmd(stdin io.Reader, argv ...string) error {
+	accountMu.Lock()
+	defer accountMu.Unlock()
+	var in []byte
+	if stdin != nil {
+		in, _ = io.ReadAll(stdin)
+	}
+	var err error
+	for range 20 {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		if in != nil {
+			cmd.Stdin = bytes.NewReader(in)
+		}
+		var out []byte
+		if out, err = cmd.CombinedOutput(); err == nil {
+			return nil
+		}
+		err = fmt.Errorf("%s: %v: %s", argv[0], err, out)
+		if !bytes.Contains(out, []byte("lock")) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
+}
+
 func (p *sshdPeer) knownHosts(t *testing.T, key ssh.PublicKey) string {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "known_hosts")
@@ -210,7 +240,7 @@ func TestSSHRunnerPinnedKey(t *testing.T) {
 	require.NoError(t, err)
 	_ = r.Close()
 
-	other, _ := newKey(t)
+	other, _ := newSSHKey(t)
 	_, err = DialSSH(ctx, p.addr, SSHConfig{User: p.user, PrivateKey: p.key, HostKeyFingerprint: ssh.FingerprintSHA256(other.PublicKey())})
 	require.ErrorIs(t, err, ErrHostKey)
 	var hk *HostKeyError
@@ -227,7 +257,7 @@ func TestSSHRunnerHostKeyChanged(t *testing.T) {
 	t.Parallel()
 	p := startSSHD(t)
 	ctx := t.Context()
-	old, _ := newKey(t)
+	old, _ := newSSHKey(t)
 
 	cfg := p.config(t)
 	cfg.KnownHostsFile = p.knownHosts(t, old.PublicKey())
@@ -329,20 +359,20 @@ func TestCopyVerifiedOverSSH(t *testing.T) {
 		t.Cleanup(func() { _ = os.RemoveAll(d) })
 		return d
 	}
-	orig := newArchive(t, 1<<20)
+	orig := writeZstdArchive(t, 1<<20)
 	srcDir := shared()
-	for _, f := range []string{orig, orig + ".notes", logName(orig)} {
+	for _, f := range []string{orig, orig + ".notes", sidecarLogName(orig)} {
 		b, err := os.ReadFile(f)
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(srcDir, filepath.Base(f)), b, 0o644))
 	}
-	src := filepath.Join(srcDir, archiveName)
-	before := stateOf(t, src)
+	src := filepath.Join(srcDir, testArchiveName)
+	before := fileSnapshot(t, src)
 	dst := shared()
 	res, err := CopyVerified(t.Context(), r, src, dst, CopyOptions{Sidecars: true})
 	require.NoError(t, err)
 	assert.Equal(t, hex.EncodeToString(before.sum[:]), res.SHA256)
 	assert.Len(t, res.Sidecars, 2)
-	assert.Equal(t, before, stateOf(t, src))
-	assertNoTemp(t, dst)
+	assert.Equal(t, before, fileSnapshot(t, src))
+	assertNoTempFiles(t, dst)
 }
