@@ -246,9 +246,10 @@ func (n *Notifier) target() (host, addr string, err error) {
 		return "", "", errors.New("no server: set Notifier.Addr")
 	}
 	addr = n.Addr
-	host, port, serr := net.SplitHostPort(addr)
+	host, _, serr := net.SplitHostPort(addr)
 	if serr != nil {
 		host = addr
+		var port string
 		switch n.Security {
 		case SMTPImplicitTLS:
 			port = "465"

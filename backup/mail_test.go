@@ -349,3 +349,23 @@ func TestNotifierMessage(t *testing.T) {
 	assert.Contains(t, string(m), "Message-ID: <")
 	assert.Contains(t, string(m), "@lab.example>")
 }
+
+func TestNotifierDefaultPorts(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		addr string
+		sec  SMTPSecurity
+		want string
+	}{
+		{"mail.lab.example", SMTPStartTLS, "mail.lab.example:587"},
+		{"mail.lab.example", SMTPImplicitTLS, "mail.lab.example:465"},
+		{"localhost", SMTPPlainLoopback, "localhost:25"},
+		{"::1", SMTPPlainLoopback, "[::1]:25"},
+		{"mail.lab.example:2525", SMTPStartTLS, "mail.lab.example:2525"},
+	} {
+		n := Notifier{Addr: tc.addr, Security: tc.sec, From: "a@b.c", To: []string{"d@e.f"}}
+		_, addr, err := n.target()
+		require.NoError(t, err, tc.addr)
+		assert.Equal(t, tc.want, addr)
+	}
+}

@@ -280,6 +280,18 @@ func (r *Rclone) check(ctx context.Context, spec OffsiteSpec, res OffsiteResult)
 	case CheckDownload:
 		args = append(args, "--download")
 	case CheckAuto:
+		// A crypt remote stores no hashes of its own, but rclone
+		// cryptcheck compares the encrypted hashes where the remote
+		// underneath has them.
+		if crypt, err := r.isCrypt(ctx, op, spec.Remote); err != nil {
+			return res, err
+		} else if crypt {
+			if out, done, err := r.cryptcheck(ctx, spec, res); done {
+				return out, err
+			}
+			res.SizeOnly = true
+			break
+		}
 		common, err := r.commonHashes(ctx, op, spec.Source, spec.Remote)
 		if err != nil {
 			return res, err
@@ -306,6 +318,55 @@ func (r *Rclone) check(ctx context.Context, spec OffsiteSpec, res OffsiteResult)
 		return res, &Error{Op: op, Message: fmt.Sprintf("%d files missing or different on the remote", diffs), Err: ErrVerify}
 	}
 	return res, nil
+}
+
+// cryptcheck runs rclone cryptcheck --one-way. done is false when the
+// remote under the crypt has no hashes, and the caller falls back to a
+// size-only check.
+func (r *Rclone) cryptcheck(ctx context.Context, spec OffsiteSpec, res OffsiteResult) (OffsiteResult, bool, error) {
+	op := fmt.Sprintf("rclone cryptcheck %s against %s", spec.Source, spec.Remote)
+	args := append([]string{"cryptcheck", spec.Source, spec.Remote, "--one-way", "--log-level", "NOTICE"}, filterArgs(spec.Include)...)
+	diffs := -1
+	_, err := r.run(ctx, op, args, func(l logLine) {
+		if m := differencesRE.FindStringSubmatch(l.Msg); m != nil {
+			diffs, _ = strconv.Atoi(m[1])
+		}
+	})
+	if err != nil && diffs <= 0 {
+		var e *Error
+		if errors.As(err, &e) && strings.Contains(e.Message, "hash") {
+			return res, false, nil
+		}
+		return res, true, err
+	}
+	if diffs < 0 {
+		diffs = 0
+	}
+	res.Checked, res.CheckDifferences = true, diffs
+	if diffs > 0 {
+		return res, true, &Error{Op: op, Message: fmt.Sprintf("%d files missing or different on the remote", diffs), Err: ErrVerify}
+	}
+	return res, true, nil
+}
+
+// isCrypt reports whether remote names a configured crypt remote, from
+// rclone listremotes --long ("name:   type" per line).
+func (r *Rclone) isCrypt(ctx context.Context, op, remote string) (bool, error) {
+	name, _, ok := strings.Cut(remote, ":")
+	if !ok || name == "" || strings.ContainsAny(name, "/,") {
+		return false, nil
+	}
+	out, err := r.run(ctx, op, []string{"listremotes", "--long"}, nil)
+	if err != nil {
+		return false, err
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == name+":" {
+			return f[1] == "crypt", nil
+		}
+	}
+	return false, nil
 }
 
 var differencesRE = regexp.MustCompile(`^(\d+) differences found`)

@@ -138,6 +138,12 @@ remote = sftp:crypted
 password = %[5]s
 password2 = %[6]s
 
+[secretnohash]
+type = crypt
+remote = sftpnohash:crypted-nohash
+password = %[5]s
+password2 = %[6]s
+
 [full]
 type = webdav
 url = %[7]s/
@@ -209,7 +215,8 @@ func TestRcloneRemotes(t *testing.T) {
 		{"sftp:vzdump", false},      // serve sftp emulates md5sum/sha1sum
 		{"sftpnohash:nohash", true}, // no shell, no hashes: as Mega
 		{"dav:vzdump", true},
-		{"secret:vzdump", true}, // crypt stores no hashes
+		{"secret:vzdump", false},      // crypt: cryptcheck over sftp's hashes
+		{"secretnohash:vzdump", true}, // crypt over a hash-less remote: sizes
 	} {
 		t.Run(tc.remote, func(t *testing.T) {
 			res, err := rs.rclone.Copy(t.Context(), OffsiteSpec{Source: src, Remote: tc.remote, Immutable: true, BandwidthLimit: "100M"}, nil)
