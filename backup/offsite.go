@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/thehomelab/homelab/secret"
 )
 
 // OffsiteCheck says how Rclone.Copy verifies the remote after the transfer
@@ -122,8 +125,9 @@ type Rclone struct {
 	// rclone's default.
 	ConfigPath string
 	// Env is added to the process environment, for remotes configured by
-	// variables (RCLONE_CONFIG_<NAME>_<OPTION>=…) or RCLONE_CONFIG_PASS.
-	Env []string
+	// variables (RCLONE_CONFIG_<NAME>_<OPTION>) or RCLONE_CONFIG_PASS. The
+	// values are secrets because they so often carry passwords.
+	Env map[string]secret.Secret
 	// Retries is rclone's --retries for the whole run; 0 keeps rclone's
 	// default (3).
 	Retries int
@@ -463,7 +467,11 @@ func (r *Rclone) run(ctx context.Context, op string, args []string, onLine func(
 	}
 	cmd := exec.CommandContext(ctx, path, full...)
 	if len(r.Env) > 0 {
-		cmd.Env = append(cmd.Environ(), r.Env...)
+		env := cmd.Environ()
+		for _, k := range slices.Sorted(maps.Keys(r.Env)) {
+			env = append(env, k+"="+r.Env[k].Reveal())
+		}
+		cmd.Env = env
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error {

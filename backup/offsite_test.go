@@ -19,6 +19,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/webdav"
+
+	"github.com/thehomelab/homelab/secret"
 )
 
 // writeFileTree writes files (relative path → content) under dir.
@@ -413,4 +415,28 @@ func TestMountInfo(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, got, dir)
 	}
+}
+
+// A remote configured only by environment, with its password as a secret
+// that never shows in %v.
+func TestRcloneEnvRemote(t *testing.T) {
+	t.Parallel()
+	requirePeerBinary(t, "rclone", "rclone")
+	src, dst := t.TempDir(), t.TempDir()
+	writeFileTree(t, src, map[string]string{"a": "1"})
+	r := &Rclone{ConfigPath: "/dev/null", Env: map[string]secret.Secret{
+		"RCLONE_CONFIG_ENVREMOTE_TYPE":   secret.New("alias"),
+		"RCLONE_CONFIG_ENVREMOTE_REMOTE": secret.New(dst),
+	}}
+	res, err := r.Copy(t.Context(), OffsiteSpec{Source: src, Remote: "envremote:month"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), res.Files)
+	assert.FileExists(t, filepath.Join(dst, "month", "a"))
+	assert.NotContains(t, fmt.Sprintf("%v %+v", r, *r), dst)
+}
+
+func FuzzMountInfo(f *testing.F) {
+	f.Add([]byte("22 1 0:21 / / rw,relatime - overlay overlay rw\n41 22 0:36 / /mnt/nas\\040family rw - cifs //nas/family rw\n"))
+	f.Add([]byte("\\\\\\"))
+	f.Fuzz(func(t *testing.T, b []byte) { _, _ = mountInfoHas(bytes.NewReader(b), "/mnt/nas family") })
 }
