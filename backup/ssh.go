@@ -45,6 +45,11 @@ type SSHConfig struct {
 	// MaxOutput caps the standard output kept per command; 0 means
 	// DefaultMaxOutput.
 	MaxOutput int64
+	// KeepAlive is how often an idle connection is checked; a node that
+	// does not answer within another KeepAlive (at least 10 s) is dropped
+	// and dialled again on the next Run. 0 means 30 s, negative turns it
+	// off.
+	KeepAlive time.Duration
 	// Logger receives one Debug line per command; nil discards.
 	Logger *slog.Logger
 }
@@ -80,12 +85,17 @@ func (e *HostKeyError) Error() string {
 func (e *HostKeyError) Unwrap() error { return ErrHostKey }
 
 // SSHRunner runs commands on a node over one SSH connection, each in its own
-// session. It is safe for concurrent use. Close it when done.
+// session. A connection that was lost (the node rebooted, a firewall dropped
+// it while a long vzdump ran) is dialled again, with the same checks, on the
+// next Run. It is safe for concurrent use. Close it when done.
 type SSHRunner struct {
-	addr   string
+	addr string
+	cfg  SSHConfig
+	max  int64
+	log  *slog.Logger
+
+	mu     sync.Mutex
 	client *ssh.Client
-	max    int64
-	log    *slog.Logger
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -99,6 +109,22 @@ func DialSSH(ctx context.Context, addr string, cfg SSHConfig) (*SSHRunner, error
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		addr = net.JoinHostPort(addr, "22")
 	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &SSHRunner{addr: addr, cfg: cfg, max: outputLimit(cfg.MaxOutput), log: log, closed: make(chan struct{})}
+	cl, err := r.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.client = cl
+	return r, nil
+}
+
+// dial connects, verifies the host key, logs in and starts the keepalive.
+func (r *SSHRunner) dial(ctx context.Context) (*ssh.Client, error) {
+	addr, cfg := r.addr, r.cfg
 	op := "ssh dial " + addr
 	ccfg, err := clientConfig(op, addr, cfg)
 	if err != nil {
@@ -150,17 +176,99 @@ func DialSSH(ctx context.Context, addr string, cfg SSHConfig) (*SSHRunner, error
 		}
 		return nil, &Error{Op: op, Message: err.Error(), Err: ErrUnavailable}
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	cl := ssh.NewClient(c, chans, reqs)
+	if every := cfg.KeepAlive; every >= 0 {
+		if every == 0 {
+			every = 30 * time.Second
+		}
+		go r.keepAlive(cl, every)
 	}
-	return &SSHRunner{
-		addr:   addr,
-		client: ssh.NewClient(c, chans, reqs),
-		max:    outputLimit(cfg.MaxOutput),
-		log:    log,
-		closed: make(chan struct{}),
-	}, nil
+	return cl, nil
+}
+
+// keepAlive asks the node for a reply every interval and closes the
+// connection when none comes within another interval (at least 10 s), so
+// that the next
+// Run dials again instead of hanging on a dead socket. It ends with the
+// connection.
+func (r *SSHRunner) keepAlive(cl *ssh.Client, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.closed:
+			return
+		case <-t.C:
+		}
+		reply := make(chan error, 1)
+		go func() {
+			_, _, err := cl.SendRequest("keepalive@openssh.com", true, nil)
+			reply <- err
+		}()
+		// A loaded node may answer late; only silence for a while
+		// means the connection is gone.
+		timeout := time.NewTimer(max(every, 10*time.Second))
+		select {
+		case err := <-reply:
+			timeout.Stop()
+			if err != nil {
+				return
+			}
+		case <-timeout.C:
+			_ = cl.Close()
+			return
+		case <-r.closed:
+			timeout.Stop()
+			return
+		}
+	}
+}
+
+// session opens a session, dialling again once when the connection was
+// lost.
+func (r *SSHRunner) session(ctx context.Context, op string) (*ssh.Session, error) {
+	isClosed := func() bool {
+		select {
+		case <-r.closed:
+			return true
+		default:
+			return false
+		}
+	}
+	if isClosed() {
+		return nil, &Error{Op: op, Message: "runner closed", Err: ErrClosed}
+	}
+	r.mu.Lock()
+	cl := r.client
+	r.mu.Unlock()
+	if cl != nil {
+		if s, err := cl.NewSession(); err == nil {
+			return s, nil
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if isClosed() {
+		return nil, &Error{Op: op, Message: "runner closed", Err: ErrClosed}
+	}
+	if r.client == cl {
+		// Nobody dialled again since: this Run does.
+		if cl != nil {
+			_ = cl.Close()
+		}
+		r.client = nil
+		ncl, err := r.dial(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.client = ncl
+		r.log.DebugContext(ctx, "backup: ssh connection dialled again", "host", r.addr)
+	}
+	s, err := r.client.NewSession()
+	if err != nil {
+		return nil, &Error{Op: op, Message: "new session: " + err.Error(), Err: ErrUnavailable}
+	}
+	return s, nil
 }
 
 func clientConfig(op, addr string, cfg SSHConfig) (*ssh.ClientConfig, error) {
@@ -302,20 +410,10 @@ func (r *SSHRunner) Run(ctx context.Context, argv ...string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	select {
-	case <-r.closed:
-		return nil, &Error{Op: op, Message: "runner closed", Err: ErrClosed}
-	default:
-	}
 	start := time.Now()
-	s, err := r.client.NewSession()
+	s, err := r.session(ctx, op)
 	if err != nil {
-		select {
-		case <-r.closed:
-			return nil, &Error{Op: op, Message: "runner closed", Err: ErrClosed}
-		default:
-		}
-		return nil, &Error{Op: op, Message: "new session: " + err.Error(), Err: ErrUnavailable}
+		return nil, err
 	}
 	defer s.Close()
 	stdout := &capWriter{max: r.max}
@@ -368,7 +466,15 @@ func (r *SSHRunner) Close() error {
 	var err error
 	r.closeOnce.Do(func() {
 		close(r.closed)
-		err = r.client.Close()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.client != nil {
+			// A connection already lost has nothing left to close.
+			if err = r.client.Close(); errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) {
+				err = nil
+			}
+			r.client = nil
+		}
 	})
 	return err
 }

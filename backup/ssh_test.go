@@ -224,6 +224,15 @@ func TestSSHRunner(t *testing.T) {
 		assert.NoError(t, <-errs)
 	}
 
+	// A lost connection is dialled again on the next Run.
+	r.mu.Lock()
+	lost := r.client
+	r.mu.Unlock()
+	require.NoError(t, lost.Close())
+	out, err = r.Run(ctx, "echo", "again")
+	require.NoError(t, err)
+	assert.Equal(t, "again\n", string(out))
+
 	require.NoError(t, r.Close())
 	require.NoError(t, r.Close(), "Close is idempotent")
 	_, err = r.Run(ctx, "true")
@@ -330,6 +339,15 @@ func TestSSHRunnerCancel(t *testing.T) {
 	out, err := r.Run(t.Context(), "echo", "ok")
 	require.NoError(t, err)
 	assert.Equal(t, "ok\n", string(out))
+
+	// Keepalives on an idle connection leave it usable.
+	ka, err := DialSSH(t.Context(), p.addr, SSHConfig{User: p.user, PrivateKey: p.key, HostKeyFingerprint: ssh.FingerprintSHA256(p.hostKey), KeepAlive: 20 * time.Millisecond})
+	require.NoError(t, err)
+	defer ka.Close()
+	idle := time.NewTimer(150 * time.Millisecond)
+	<-idle.C
+	_, err = ka.Run(t.Context(), "true")
+	require.NoError(t, err)
 
 	small, err := DialSSH(t.Context(), p.addr, SSHConfig{User: p.user, PrivateKey: p.key, HostKeyFingerprint: ssh.FingerprintSHA256(p.hostKey), MaxOutput: 100})
 	require.NoError(t, err)
