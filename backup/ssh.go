@@ -122,16 +122,25 @@ func DialSSH(ctx context.Context, addr string, cfg SSHConfig) (*SSHRunner, error
 	return r, nil
 }
 
+// hostKeyTypes are the host key algorithms tried, by key type, when a
+// pinned key's type is not the one the node offers first.
+var hostKeyTypes = [][]string{
+	{ssh.KeyAlgoED25519},
+	{ssh.KeyAlgoECDSA256},
+	{ssh.KeyAlgoECDSA384},
+	{ssh.KeyAlgoECDSA521},
+	{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA},
+}
+
 // dial connects, verifies the host key, logs in and starts the keepalive.
 func (r *SSHRunner) dial(ctx context.Context) (*ssh.Client, error) {
-	addr, cfg := r.addr, r.cfg
-	op := "ssh dial " + addr
-	ccfg, err := clientConfig(op, addr, cfg)
+	op := "ssh dial " + r.addr
+	ccfg, err := clientConfig(op, r.addr, r.cfg)
 	if err != nil {
 		return nil, err
 	}
 	if _, ok := ctx.Deadline(); !ok {
-		t := cfg.Timeout
+		t := r.cfg.Timeout
 		if t <= 0 {
 			t = 30 * time.Second
 		}
@@ -139,19 +148,52 @@ func (r *SSHRunner) dial(ctx context.Context) (*ssh.Client, error) {
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
+	// A node has several host keys and shows the one the client prefers;
+	// a pin names one of them. When the key shown is of another type than
+	// the pinned one, ask again for the other types, until the pinned
+	// key shows up or every type was seen.
+	var firstErr error
+	seen := map[string]bool{}
+	for {
+		cl, hk, err := r.handshake(ctx, op, ccfg)
+		if err == nil {
+			return r.start(cl), nil
+		}
+		retry := hk != nil && !hk.Revoked && r.cfg.HostKeyFingerprint != "" && r.cfg.KnownHostsFile == ""
+		if firstErr == nil {
+			firstErr = err
+		}
+		if !retry || ctx.Err() != nil {
+			return nil, firstErr
+		}
+		seen[hk.Type] = true
+		ccfg.HostKeyAlgorithms = nil
+		for _, algos := range hostKeyTypes {
+			if !seen[algos[len(algos)-1]] {
+				ccfg.HostKeyAlgorithms = append(ccfg.HostKeyAlgorithms, algos...)
+			}
+		}
+		if len(ccfg.HostKeyAlgorithms) == 0 {
+			return nil, firstErr
+		}
+	}
+}
+
+// handshake makes one connection attempt. A host key refused is returned
+// as hk too.
+func (r *SSHRunner) handshake(ctx context.Context, op string, ccfg *ssh.ClientConfig) (cl *ssh.Client, hk *HostKeyError, err error) {
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := d.DialContext(ctx, "tcp", r.addr)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
-		return nil, &Error{Op: op, Message: err.Error(), Err: ErrUnavailable}
+		return nil, nil, &Error{Op: op, Message: err.Error(), Err: ErrUnavailable}
 	}
-	var hkErr *HostKeyError
-	inner := ccfg.HostKeyCallback
-	ccfg.HostKeyCallback = func(host string, remote net.Addr, key ssh.PublicKey) error {
-		err := inner(host, remote, key)
-		errors.As(err, &hkErr)
+	cfg := *ccfg
+	cfg.HostKeyCallback = func(host string, remote net.Addr, key ssh.PublicKey) error {
+		err := ccfg.HostKeyCallback(host, remote, key)
+		errors.As(err, &hk)
 		return err
 	}
 	var (
@@ -161,29 +203,33 @@ func (r *SSHRunner) dial(ctx context.Context) (*ssh.Client, error) {
 	)
 	err = netctx.Do(ctx, conn, func() error {
 		var herr error
-		c, chans, reqs, herr = ssh.NewClientConn(conn, addr, ccfg)
+		c, chans, reqs, herr = ssh.NewClientConn(conn, r.addr, &cfg)
 		return herr
 	})
 	if err != nil {
 		_ = conn.Close()
 		switch {
 		case ctx.Err() != nil:
-			return nil, ctx.Err()
-		case hkErr != nil:
-			return nil, &Error{Op: op, Err: hkErr}
+			return nil, nil, ctx.Err()
+		case hk != nil:
+			return nil, hk, &Error{Op: op, Err: hk}
 		case strings.Contains(err.Error(), "unable to authenticate"):
-			return nil, &Error{Op: op, Message: "login as " + cfg.User + " refused", Err: ErrAuth}
+			return nil, nil, &Error{Op: op, Message: "login as " + r.cfg.User + " refused", Err: ErrAuth}
 		}
-		return nil, &Error{Op: op, Message: err.Error(), Err: ErrUnavailable}
+		return nil, nil, &Error{Op: op, Message: err.Error(), Err: ErrUnavailable}
 	}
-	cl := ssh.NewClient(c, chans, reqs)
-	if every := cfg.KeepAlive; every >= 0 {
+	return ssh.NewClient(c, chans, reqs), nil, nil
+}
+
+// start starts the keepalive of a new connection.
+func (r *SSHRunner) start(cl *ssh.Client) *ssh.Client {
+	if every := r.cfg.KeepAlive; every >= 0 {
 		if every == 0 {
 			every = 30 * time.Second
 		}
 		go r.keepAlive(cl, every)
 	}
-	return cl, nil
+	return cl
 }
 
 // keepAlive asks the node for a reply every interval and closes the

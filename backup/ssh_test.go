@@ -3,7 +3,9 @@ package backup
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/pem"
@@ -29,9 +31,10 @@ import (
 
 // sshdPeer is Debian's real sshd, started for one test on 127.0.0.1.
 type sshdPeer struct {
-	addr    string
-	hostKey ssh.PublicKey
-	dir     string
+	addr         string
+	hostKey      ssh.PublicKey
+	hostKeyECDSA ssh.PublicKey
+	dir          string
 	// user logs in with key (the user running the tests).
 	user string
 	key  secret.Secret
@@ -69,6 +72,15 @@ func startSSHD(t *testing.T) *sshdPeer {
 	host, hostPEM := newSSHKey(t)
 	p.hostKey = host.PublicKey()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "host_ed25519"), hostPEM, 0o600))
+	// A second host key of another type, as every Debian sshd has.
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	ecBlock, err := ssh.MarshalPrivateKey(ecKey, "")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "host_ecdsa"), pem.EncodeToMemory(ecBlock), 0o600))
+	ecPub, err := ssh.NewPublicKey(&ecKey.PublicKey)
+	require.NoError(t, err)
+	p.hostKeyECDSA = ecPub
 	client, clientPEM := newSSHKey(t)
 	p.key = secret.New(string(clientPEM))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(client.PublicKey()), 0o644))
@@ -107,6 +119,7 @@ func startSSHD(t *testing.T) *sshdPeer {
 	cfg := fmt.Sprintf(`Port %s
 ListenAddress 127.0.0.1
 HostKey %s
+HostKey %s
 PidFile %s
 AuthorizedKeysFile %s
 StrictModes no
@@ -118,7 +131,7 @@ PermitRootLogin yes
 AllowUsers %s
 MaxStartups 50
 LogLevel ERROR
-`, port, filepath.Join(dir, "host_ed25519"), filepath.Join(dir, "sshd.pid"), filepath.Join(dir, "authorized_keys"), strings.Join(allow, " "))
+`, port, filepath.Join(dir, "host_ed25519"), filepath.Join(dir, "host_ecdsa"), filepath.Join(dir, "sshd.pid"), filepath.Join(dir, "authorized_keys"), strings.Join(allow, " "))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(cfg), 0o644))
 
 	var stderr strings.Builder
@@ -254,9 +267,15 @@ func TestSSHRunnerPinnedKey(t *testing.T) {
 	require.ErrorIs(t, err, ErrHostKey)
 	var hk *HostKeyError
 	require.ErrorAs(t, err, &hk)
-	assert.Equal(t, fp, hk.Got, "the error names the key seen")
+	// The error names a key the node showed (it has two).
+	assert.Contains(t, []string{fp, ssh.FingerprintSHA256(p.hostKeyECDSA)}, hk.Got)
 	assert.Equal(t, []string{ssh.FingerprintSHA256(other.PublicKey())}, hk.Want)
-	assert.Contains(t, err.Error(), fp)
+	assert.Contains(t, err.Error(), hk.Got)
+
+	// A pin of the node's other key type works too.
+	r, err = DialSSH(ctx, p.addr, SSHConfig{User: p.user, PrivateKey: p.key, HostKeyFingerprint: ssh.FingerprintSHA256(p.hostKeyECDSA)})
+	require.NoError(t, err)
+	_ = r.Close()
 
 	_, err = DialSSH(ctx, p.addr, SSHConfig{User: p.user, PrivateKey: p.key, HostKeyFingerprint: "MD5:aa:bb"})
 	assert.ErrorIs(t, err, ErrInvalid)
@@ -277,6 +296,13 @@ func TestSSHRunnerHostKeyChanged(t *testing.T) {
 	assert.Equal(t, ssh.FingerprintSHA256(p.hostKey), hk.Got)
 	assert.Equal(t, []string{ssh.FingerprintSHA256(old.PublicKey())}, hk.Want)
 	assert.Contains(t, err.Error(), "changed")
+
+	// known_hosts holding only the node's ECDSA key: the handshake asks
+	// for that type, and does not mistake the Ed25519 key for a change.
+	cfg.KnownHostsFile = p.knownHosts(t, p.hostKeyECDSA)
+	r, err := DialSSH(ctx, p.addr, cfg)
+	require.NoError(t, err)
+	_ = r.Close()
 
 	// A host missing from known_hosts is refused too, never trusted on
 	// first use.
