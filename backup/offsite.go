@@ -579,7 +579,7 @@ func rcloneClass(code int, msg string) error {
 		return ErrNoSpace
 	case has("immutable file modified", "max-delete", "max delete"):
 		return ErrConflict
-	case has("didn't find section in config file", "directory not found", "object not found", "file not found"):
+	case has("didn't find section in config file", "directory not found", "object not found", "file not found", "doesn't exist"):
 		return ErrNotFound
 	case has("401", "unauthorized", "authentication", "login failed", "couldn't log in", "unable to authenticate"):
 		return ErrAuth
@@ -639,6 +639,74 @@ func unescapeMount(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// RemoteFile is one file of a remote listing.
+type RemoteFile struct {
+	// Path is relative to the directory listed.
+	Path    string
+	Size    int64
+	ModTime time.Time
+}
+
+// List lists the files under dir (a remote path such as "offsite:vzdump"),
+// with recursive also those in subdirectories: what off-site retention
+// needs to apply the prune rules to a remote. Upstream: rclone lsjson
+// --files-only. A directory that does not exist matches ErrNotFound.
+func (r *Rclone) List(ctx context.Context, dir string, recursive bool) ([]RemoteFile, error) {
+	op := "rclone lsjson " + dir
+	if strings.TrimSpace(dir) == "" || strings.HasPrefix(dir, "-") {
+		return nil, &Error{Op: op, Message: "no directory, or one starting with '-'", Err: ErrInvalid}
+	}
+	args := []string{"lsjson", "--files-only", "--no-mimetype", dir}
+	if recursive {
+		args = append(args, "-R")
+	}
+	out, err := r.run(ctx, op, args, nil)
+	if err != nil {
+		return nil, err
+	}
+	files, err := parseLsJSON(out)
+	if err != nil {
+		return nil, &Error{Op: op, Message: err.Error(), Err: ErrUnavailable}
+	}
+	return files, nil
+}
+
+// parseLsJSON reads rclone lsjson's array (rclone/rclone
+// cmd/lsjson/lsjson.go, operations.ListJSONItem: Path, Name, Size, ModTime
+// RFC 3339, IsDir).
+func parseLsJSON(b []byte) ([]RemoteFile, error) {
+	var items []struct {
+		Path    string    `json:"Path"`
+		Size    int64     `json:"Size"`
+		ModTime time.Time `json:"ModTime"`
+		IsDir   bool      `json:"IsDir"`
+	}
+	if err := json.Unmarshal(b, &items); err != nil {
+		return nil, fmt.Errorf("lsjson: %w", err)
+	}
+	files := make([]RemoteFile, 0, len(items))
+	for _, it := range items {
+		if it.IsDir {
+			continue
+		}
+		files = append(files, RemoteFile{Path: it.Path, Size: it.Size, ModTime: it.ModTime})
+	}
+	return files, nil
+}
+
+// DeleteFile deletes one file on a remote ("offsite:vzdump/vzdump-qemu-…"),
+// as off-site retention does for an archive the prune rules drop. It never
+// deletes a directory. Upstream: rclone deletefile. A missing file matches
+// ErrNotFound.
+func (r *Rclone) DeleteFile(ctx context.Context, path string) error {
+	op := "rclone deletefile " + path
+	if strings.TrimSpace(path) == "" || strings.HasPrefix(path, "-") || strings.HasSuffix(path, "/") || strings.HasSuffix(path, ":") {
+		return &Error{Op: op, Message: "want the path of one file", Err: ErrInvalid}
+	}
+	_, err := r.run(ctx, op, []string{"deletefile", path}, nil)
+	return err
 }
 
 // PhotoMonth returns the transfers of the seed's monthly photo job, done

@@ -440,3 +440,46 @@ func FuzzMountInfo(f *testing.F) {
 	f.Add([]byte("\\\\\\"))
 	f.Fuzz(func(t *testing.T, b []byte) { _, _ = mountInfoHas(bytes.NewReader(b), "/mnt/nas family") })
 }
+
+func TestRcloneListAndDelete(t *testing.T) {
+	t.Parallel()
+	rs := startRcloneRemotes(t)
+	ctx := t.Context()
+	src := t.TempDir()
+	writeFileTree(t, src, map[string]string{"vzdump-qemu-100-2026_11_24-03_00_02.vma.zst": "old", "vzdump-qemu-100-2026_11_25-03_00_02.vma.zst": "new!", "sub/x.log": "l"})
+	for _, remote := range []string{t.TempDir(), "secret:list"} {
+		_, err := rs.rclone.Copy(ctx, OffsiteSpec{Source: src, Remote: remote}, nil)
+		require.NoError(t, err)
+
+		files, err := rs.rclone.List(ctx, remote, false)
+		require.NoError(t, err)
+		require.Len(t, files, 2, remote)
+		assert.Equal(t, "vzdump-qemu-100-2026_11_24-03_00_02.vma.zst", files[0].Path)
+		assert.Equal(t, int64(3), files[0].Size)
+		assert.False(t, files[0].ModTime.IsZero())
+		files, err = rs.rclone.List(ctx, remote, true)
+		require.NoError(t, err)
+		assert.Len(t, files, 3)
+
+		sep := "/"
+		if strings.HasSuffix(remote, ":") {
+			sep = ""
+		}
+		require.NoError(t, rs.rclone.DeleteFile(ctx, remote+sep+"vzdump-qemu-100-2026_11_24-03_00_02.vma.zst"))
+		files, err = rs.rclone.List(ctx, remote, false)
+		require.NoError(t, err)
+		require.Len(t, files, 1)
+
+		err = rs.rclone.DeleteFile(ctx, remote+sep+"vzdump-qemu-100-2026_11_24-03_00_02.vma.zst")
+		assert.ErrorIs(t, err, ErrNotFound)
+		assert.ErrorIs(t, rs.rclone.DeleteFile(ctx, remote+"/"), ErrInvalid)
+	}
+	_, err := rs.rclone.List(ctx, filepath.Join(t.TempDir(), "none"), false)
+	assert.ErrorIs(t, err, ErrNotFound)
+}
+
+func FuzzParseLsJSON(f *testing.F) {
+	f.Add([]byte(`[{"Path":"a.vma.zst","Name":"a.vma.zst","Size":3,"ModTime":"2026-12-07T07:03:46.811688947Z","IsDir":false}]`))
+	f.Add([]byte(`[{"Path":"d","Size":-1,"IsDir":true}]`))
+	f.Fuzz(func(t *testing.T, b []byte) { _, _ = parseLsJSON(b) })
+}
