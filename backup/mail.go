@@ -150,8 +150,15 @@ func (n *Notifier) Send(ctx context.Context, subject, body string) error {
 	start := time.Now()
 	err = n.send(ctx, op, host, addr, tcfg, msg)
 	n.logger().DebugContext(ctx, "backup: mail", "server", addr, "to", len(n.To), "took", time.Since(start), "err", err)
-	if err != nil && ctx.Err() != nil {
-		return ctx.Err()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// The socket's deadline can fire a hair before the context's
+		// timer.
+		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+			return context.DeadlineExceeded
+		}
 	}
 	return err
 }
