@@ -103,7 +103,8 @@ func (c classedError) Error() string   { return c.class.Error() }
 func (c classedError) Unwrap() []error { return []error{c.class, c.cause} }
 
 // Send mails one plain-text message (UTF-8, quoted-printable) to every
-// recipient. Refused credentials match ErrAuth (Code is the SMTP reply, e.g.
+// recipient: SMTP (RFC 5321) with STARTTLS (RFC 3207) or implicit TLS
+// (RFC 8314) and AUTH PLAIN (RFC 4954). Refused credentials match ErrAuth (Code is the SMTP reply, e.g.
 // "535"); a server that does not offer STARTTLS, a certificate that does
 // not verify and a dropped connection match ErrUnavailable; once ctx is
 // done Send returns ctx.Err().

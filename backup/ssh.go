@@ -444,7 +444,8 @@ func validFingerprint(fp string) bool {
 	return err == nil && len(raw) == 32
 }
 
-// Run runs argv on the node. The words are quoted for the node's shell, so
+// Run runs argv on the node in a new session (SSH "exec" request, RFC 4254
+// §6.5). The words are quoted for the node's shell, so
 // no word is interpreted (a file name with spaces or quotes stays one
 // word). When ctx ends the remote command is sent SIGKILL, its session is
 // closed and Run returns ctx.Err().
