@@ -80,7 +80,8 @@ func sidecarLogName(archive string) string {
 // otherwise it fails with ErrConflict.
 //
 // Errors: ErrVerify when the copy differs (the source is kept), ErrNoSpace
-// when the target is full, ErrNotFound when src or dstDir is missing,
+// when the target has less room than the files (df, checked before the
+// copy) or fills up during it, ErrNotFound when src or dstDir is missing,
 // ErrConflict as above, ctx.Err() once ctx is done.
 func CopyVerified(ctx context.Context, r Runner, src, dstDir string, o CopyOptions) (CopyResult, error) {
 	op := fmt.Sprintf("copy %s to %s", path.Base(src), dstDir)
@@ -137,6 +138,11 @@ func CopyVerified(ctx context.Context, r Runner, src, dstDir string, o CopyOptio
 	var total int64
 	for _, f := range files {
 		total += f.size
+	}
+	if avail, ok := c.free(ctx, dstDir); ok && avail < total {
+		return CopyResult{}, &Error{Op: op, Message: fmt.Sprintf("%s has %d bytes free, the copy needs %d", dstDir, avail, total), Err: ErrNoSpace}
+	} else if ctx.Err() != nil {
+		return CopyResult{}, ctx.Err()
 	}
 	res, err := c.copyAll(ctx, files, total, chunk, o.Progress)
 	if err != nil {
@@ -331,6 +337,22 @@ func (c *copier) existing(ctx context.Context, files []copyFile, n int64) (CopyR
 		}
 	}
 	return res, nil
+}
+
+// free returns the bytes available in dir on the node (GNU df), so a copy
+// that cannot fit fails before it fills the share. ok is false when df gave
+// no answer; the copy then finds out by itself.
+func (c *copier) free(ctx context.Context, dir string) (avail int64, ok bool) {
+	out, err := c.r.Run(ctx, "df", "--output=avail", "-B1", "--", dir)
+	if err != nil {
+		return 0, false
+	}
+	lines := strings.Fields(string(out))
+	if len(lines) != 2 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(lines[1], 10, 64)
+	return n, err == nil
 }
 
 // size returns the size of p on the node, or -1 when p does not exist.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -248,6 +249,23 @@ func TestCopyVerifiedFailures(t *testing.T) {
 	_, err = CopyVerified(ctx, full, src, dst, CopyOptions{})
 	assert.ErrorIs(t, err, ErrNoSpace)
 
+	// A share too small is found out before anything is written.
+	dst = t.TempDir()
+	var dd atomic.Int32
+	small := &hookRunner{before: func(a []string) error {
+		if a[0] == "dd" {
+			dd.Add(1)
+		}
+		return nil
+	}}
+	tiny := &dfRunner{Runner: small, avail: 10}
+	_, err = CopyVerified(ctx, tiny, src, dst, CopyOptions{})
+	require.ErrorIs(t, err, ErrNoSpace)
+	assert.ErrorContains(t, err, "10 bytes free")
+	assert.Zero(t, dd.Load())
+	entries, _ := os.ReadDir(dst)
+	assert.Empty(t, entries)
+
 	// Another archive under the same name is never overwritten.
 	dst = t.TempDir()
 	other := filepath.Join(dst, testArchiveName)
@@ -296,4 +314,17 @@ func FuzzParseSHA256Sum(f *testing.F) {
 			t.Fatalf("digest %q", h)
 		}
 	})
+}
+
+// dfRunner answers df with a fixed amount of free space.
+type dfRunner struct {
+	Runner
+	avail int64
+}
+
+func (d *dfRunner) Run(ctx context.Context, argv ...string) ([]byte, error) {
+	if argv[0] == "df" {
+		return []byte(fmt.Sprintf("   Avail\n%d\n", d.avail)), nil
+	}
+	return d.Runner.Run(ctx, argv...)
 }
