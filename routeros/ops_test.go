@@ -77,7 +77,7 @@ func TestWAN(t *testing.T) {
 
 	cl, err := c.WAN.Cloud(ctx)
 	require.NoError(t, err)
-	assert.True(t, cl.DDNSEnabled)
+	assert.Equal(t, DDNSOn, cl.DDNSEnabled)
 	assert.Equal(t, routerostest.LabCloudIP, cl.PublicAddress.String())
 	assert.Equal(t, routerostest.LabDNSName, cl.DNSName)
 	assert.Equal(t, "updated", cl.Status)
