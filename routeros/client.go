@@ -353,7 +353,7 @@ func (c *Client) do(ctx context.Context, op string, cmds ...cmd) ([]result, erro
 	reused := c.used
 	c.used = true
 	res, err := c.roundTripLocked(ctx, op, cmds)
-	if err != nil && reused && c.dial != nil && readOnly(cmds) && ctx.Err() == nil && errors.Is(err, ErrConnection) {
+	if err != nil && reused && c.dial != nil && readOnly(cmds) && ctx.Err() == nil && errors.Is(err, ErrConnection) && !errors.Is(err, ErrTooLarge) {
 		// A connection that sat idle may have died with the router (a
 		// reboot); a read is safe to repeat once on a fresh one.
 		if rerr := c.ready(ctx); rerr == nil {
@@ -548,6 +548,10 @@ func (c *Client) roundTripLocked(ctx context.Context, op string, cmds []cmd) ([]
 		if c.closed.Load() {
 			return nil, &Error{Op: op, Command: first, Code: -1, Err: err, kinds: []error{ErrClosed, ErrConnection}}
 		}
+		var tl *tooLargeError
+		if errors.As(err, &tl) {
+			return nil, &Error{Op: op, Command: first, Code: -1, Err: err, kinds: []error{ErrTooLarge, ErrConnection}}
+		}
 		return nil, connError(op, first, err)
 	}
 	return results, nil
@@ -555,8 +559,10 @@ func (c *Client) roundTripLocked(ctx context.Context, op string, cmds []cmd) ([]
 
 func (c *Client) readReplies(op string, cmds []cmd, tags map[string]int, results []result, fatal **Error) error {
 	pending := len(cmds)
+	budget := c.cfg.maxReply
+	lim := readLimits{word: c.cfg.maxWord, sentence: c.cfg.maxSentence, reply: &budget, replyCap: c.cfg.maxReply}
 	for pending > 0 {
-		s, err := readSentence(c.br, c.cfg.maxWord)
+		s, err := readSentenceLimited(c.br, lim)
 		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
