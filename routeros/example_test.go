@@ -89,7 +89,7 @@ func ExampleWireGuardService_Onboard() {
 			fmt.Println(line)
 		}
 	}
-	fmt.Println("QR is a PNG:", bytes.HasPrefix(ob.QR, []byte("\x89PNG")))
+	fmt.Println("QR is a PNG:", bytes.HasPrefix([]byte(ob.QR.Reveal()), []byte("\x89PNG")))
 	fmt.Println("config prints as:", ob.Config)
 	// Output:
 	// client address: 192.168.100.4/32

@@ -1,7 +1,14 @@
 package routeros
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -29,5 +36,98 @@ func TestCloudDDNSThreeValued(t *testing.T) {
 		cl, err := c.WAN.Cloud(t.Context())
 		require.NoError(t, err)
 		assert.Equal(t, tc.want, cl.DDNSEnabled, "%s %s", tc.version, tc.set)
+	}
+}
+
+func TestOnboardFillsClientFields(t *testing.T) {
+	t.Parallel()
+	srv, c := lab(t, routerostest.WithVersion("7.21"))
+	ctx := t.Context()
+	ob, err := c.WireGuard.Onboard(ctx, "tablet", OnboardOptions{})
+	require.NoError(t, err)
+	out, err := srv.Run("/interface/wireguard/peers/print", "?public-key="+ob.PublicKey,
+		"=.proplist=client-address,client-dns,client-endpoint,client-keepalive,client-allowed-address,private-key")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"!re", "=client-address=192.168.100.4/32", "=client-dns=192.168.100.1",
+		"=client-endpoint=" + routerostest.LabDNSName + ":13231", "=client-keepalive=25s",
+		"=client-allowed-address=0.0.0.0/0,::/0"}, out[0], "no private-key: it stays off the router by default")
+	peers, err := c.WireGuard.Peers(ctx, "wireguard1")
+	require.NoError(t, err)
+	p := peers[len(peers)-1]
+	assert.Equal(t, []netip.Prefix{ob.Address}, p.ClientAddress)
+	assert.Equal(t, []string{"192.168.100.1"}, p.ClientDNS)
+	assert.Equal(t, routerostest.LabDNSName+":13231", p.ClientEndpoint)
+	assert.Equal(t, 25*time.Second, p.ClientKeepalive)
+	assert.False(t, p.HasPrivateKey)
+
+	ob2, err := c.WireGuard.Onboard(ctx, "laptop2", OnboardOptions{KeyOnRouter: true})
+	require.NoError(t, err)
+	out, err = srv.Run("/interface/wireguard/peers/print", "?public-key="+ob2.PublicKey, "=.proplist=private-key")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"!re", "=private-key=" + ob2.PrivateKey.Reveal()}, out[0], "on request the router's own QR is complete")
+	assert.True(t, ob2.Peer.HasPrivateKey)
+}
+
+func TestClientFieldsByVersion(t *testing.T) {
+	t.Parallel()
+	srv, c := lab(t, routerostest.WithVersion("7.11"))
+	ob, err := c.WireGuard.Onboard(t.Context(), "old", OnboardOptions{KeyOnRouter: true})
+	require.NoError(t, err, "a router before 7.12 does not know the client fields: they are not sent")
+	for _, r := range srv.Requests() {
+		for _, w := range r.Words {
+			assert.False(t, strings.HasPrefix(w, "=client-") || strings.HasPrefix(w, "=private-key="), w)
+		}
+	}
+	assert.NotEmpty(t, ob.Config.Reveal())
+
+	srv2, c2 := lab(t, routerostest.WithVersion("7.20.5"))
+	_, err = c2.WireGuard.Onboard(t.Context(), "mid", OnboardOptions{})
+	require.NoError(t, err)
+	for _, r := range srv2.Requests() {
+		for _, w := range r.Words {
+			assert.False(t, strings.HasPrefix(w, "=client-allowed-address="), "client-allowed-address is 7.21+")
+		}
+	}
+}
+
+func TestEnsurePeerClientFields(t *testing.T) {
+	t.Parallel()
+	_, c := lab(t)
+	kp, err := GenerateKeyPair()
+	require.NoError(t, err)
+	spec := PeerSpec{Name: "nas", PublicKey: kp.Public, AllowedAddress: []netip.Prefix{mustPrefix("192.168.100.60/32")},
+		ClientAddress: []netip.Prefix{mustPrefix("192.168.100.60/32")}, ClientKeepalive: 25 * time.Second, ClientEndpoint: "vpn.example.org:13231",
+		PrivateKey: kp.Private}
+	res, err := c.WireGuard.EnsurePeer(t.Context(), spec)
+	require.NoError(t, err)
+	assert.Equal(t, Created, res.Action)
+	res, err = c.WireGuard.EnsurePeer(t.Context(), spec)
+	require.NoError(t, err)
+	assert.Equal(t, Unchanged, res.Action, "%v", res.Changes)
+	spec.ClientKeepalive = 30 * time.Second
+	kp2, err := GenerateKeyPair()
+	require.NoError(t, err)
+	spec.PrivateKey = kp2.Private // compared because the router shows it
+	res, err = c.WireGuard.EnsurePeer(t.Context(), spec)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"client-keepalive", "private-key"}, changedFields(res.Changes))
+	assert.Equal(t, "private-key: REDACTED → REDACTED", res.Changes[1].String())
+}
+
+func TestOnboardingQRIsASecret(t *testing.T) {
+	t.Parallel()
+	_, c := lab(t)
+	ob, err := c.WireGuard.Onboard(t.Context(), "tablet", OnboardOptions{})
+	require.NoError(t, err)
+	png := ob.QR.Reveal()
+	require.True(t, strings.HasPrefix(png, "\x89PNG"))
+	j, err := json.Marshal(ob)
+	require.NoError(t, err)
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("onboarded", "onboarding", ob, "qr", ob.QR)
+	for _, out := range []string{fmt.Sprintf("%v %+v %#v %s", ob, ob, ob, ob.QR), string(j), logged.String()} {
+		assert.NotContains(t, out, "PNG")
+		assert.NotContains(t, out, ob.PrivateKey.Reveal())
+		assert.NotContains(t, out, ob.PresharedKey.Reveal())
 	}
 }
