@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,4 +131,65 @@ func TestOnboardingQRIsASecret(t *testing.T) {
 		assert.NotContains(t, out, ob.PrivateKey.Reveal())
 		assert.NotContains(t, out, ob.PresharedKey.Reveal())
 	}
+}
+
+func TestFilterRuleLifecycle(t *testing.T) {
+	t.Parallel()
+	_, c := lab(t)
+	ctx := t.Context()
+	rules, err := c.Firewall.FilterRules(ctx)
+	require.NoError(t, err)
+	var guestRule ID
+	for _, r := range rules {
+		if r.Comment == routerostest.LabGuestRule {
+			guestRule = r.ID
+		}
+	}
+	require.NotEmpty(t, guestRule)
+
+	id, err := c.Firewall.AddFilterRule(ctx, FilterRuleSpec{Chain: "forward", Action: "drop", SrcAddress: "10.1.1.0/24",
+		DstAddress: "!192.168.1.0/24", Protocol: "tcp", DstPort: "25", Comment: "no smtp from guests", Log: true, LogPrefix: "smtp",
+		Other: map[string]string{"connection-nat-state": "!dstnat"}}, FilterRuleOptions{PlaceBefore: guestRule})
+	require.NoError(t, err)
+	pos := func() int {
+		rules, err := c.Firewall.FilterRules(ctx)
+		require.NoError(t, err)
+		return slices.IndexFunc(rules, func(r FilterRule) bool { return r.ID == id })
+	}
+	guestPos := func() int {
+		rules, err := c.Firewall.FilterRules(ctx)
+		require.NoError(t, err)
+		return slices.IndexFunc(rules, func(r FilterRule) bool { return r.ID == guestRule })
+	}
+	assert.Equal(t, guestPos()-1, pos(), "placed before the guest rule")
+
+	require.NoError(t, c.Firewall.SetFilterRule(ctx, id, FilterRuleSpec{DstPort: "25,465,587"}))
+	require.NoError(t, c.Firewall.DisableFilterRule(ctx, id))
+	rules, err = c.Firewall.FilterRules(ctx)
+	require.NoError(t, err)
+	r := rules[pos()]
+	assert.Equal(t, "25,465,587", r.DstPort)
+	assert.Equal(t, "!192.168.1.0/24", r.DstAddress)
+	assert.Equal(t, "tcp", r.Protocol, "set leaves the other properties")
+	assert.True(t, r.Disabled)
+	assert.Equal(t, "!dstnat", r.Other["connection-nat-state"])
+	require.NoError(t, c.Firewall.EnableFilterRule(ctx, id))
+
+	require.NoError(t, c.Firewall.MoveFilterRule(ctx, id, ""))
+	rules, err = c.Firewall.FilterRules(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, len(rules)-1, pos(), "moved to the end")
+	require.NoError(t, c.Firewall.MoveFilterRule(ctx, id, rules[0].ID))
+	assert.Equal(t, 0, pos())
+
+	_, err = c.Firewall.AddFilterRule(ctx, FilterRuleSpec{Chain: "forward", Action: "frob"}, FilterRuleOptions{})
+	assert.ErrorIs(t, err, ErrInvalid)
+	_, err = c.Firewall.AddFilterRule(ctx, FilterRuleSpec{Chain: "forward", Action: "drop", DstPort: "22"}, FilterRuleOptions{})
+	assert.ErrorIs(t, err, ErrInvalid, "a port without a protocol")
+	_, err = c.Firewall.AddFilterRule(ctx, FilterRuleSpec{Chain: "forward"}, FilterRuleOptions{})
+	assert.ErrorIs(t, err, ErrInvalid)
+
+	require.NoError(t, c.Firewall.RemoveFilterRule(ctx, id))
+	assert.Equal(t, -1, pos())
+	assert.ErrorIs(t, c.Firewall.RemoveFilterRule(ctx, id), ErrNotFound)
 }
