@@ -141,7 +141,7 @@ func dialHint(err error, timedOut bool) string {
 		return ""
 	}
 	var rh tls.RecordHeaderError
-	if errors.As(he.err, &rh) || timedOut {
+	if errors.As(he.err, &rh) || timedOut || errors.Is(he.err, io.EOF) || errors.Is(he.err, io.ErrUnexpectedEOF) {
 		// A plain api port reads the ClientHello as words and waits for
 		// more: the handshake never ends.
 		return "the router answered without TLS or not at all: if this is the plain api port (8728), use api-ssl (8729) or drop WithTLS"

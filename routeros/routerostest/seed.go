@@ -20,6 +20,9 @@ const (
 	LabWireGuard     = "wireguard1"
 	LabWireGuardPort = "13231"
 	LabGuestRule     = "guest isolation" // comment of the forward drop rule
+	// LabGuestInputRule is the comment of the input drop that keeps guests
+	// off the router's own services.
+	LabGuestInputRule = "guest to router"
 )
 
 const labUptime = 3*24*time.Hour + 4*time.Hour + 12*time.Minute + 40*time.Second
@@ -106,6 +109,11 @@ func (s *Server) seed() error {
 		{"/ip/service", map[string]string{"name": "api", "port": "8728", "proto": "tcp"}},
 		{"/ip/service", map[string]string{"name": "winbox", "port": "8291", "proto": "tcp"}},
 		{"/ip/service", map[string]string{"name": "api-ssl", "port": "8729", "proto": "tcp"}},
+		// Guests may ask the router for DNS and DHCP, nothing else: the
+		// input chain protects the router's services from them (these
+		// follow "drop WAN input" in the input chain).
+		{"/ip/firewall/filter", map[string]string{"chain": "input", "action": "accept", "in-interface": "bridge-guest", "protocol": "udp", "dst-port": "53,67", "comment": "guest dns and dhcp"}},
+		{"/ip/firewall/filter", map[string]string{"chain": "input", "action": "drop", "in-interface": "bridge-guest", "comment": LabGuestInputRule}},
 	}
 	for _, u := range s.users {
 		rows = append(rows, struct {
