@@ -6,9 +6,12 @@
 // call's context deadline (go-routeros ignores contexts in sync mode and its
 // login can hang forever), replies are decoded with a length cap, and any
 // read error, malformed reply or !fatal closes the connection and is
-// reported as ErrConnection. A client made by Dial redials on its next call
-// and repeats a read-only call once when a connection it had used before
-// turns out dead (a router reboot); writes are never repeated.
+// reported as ErrConnection. Every read is bounded: a word
+// (WithMaxWordSize), a sentence (WithMaxSentenceSize) and a whole reply
+// (WithMaxReplySize); going over fails with ErrTooLarge. A client made by
+// Dial redials on its next call and repeats a read-only call once when a
+// connection it had used before turns out dead (a router reboot); writes
+// are never repeated.
 //
 // A *Client is safe for concurrent use. Calls are serialised over one
 // connection; independent commands of one operation (an address-list sync,
@@ -17,10 +20,13 @@
 // go-routeros' async mode is not used (tag race #33, cancel-kills-all #34).
 //
 // Typed services group the menus: System (resource, identity, clock,
-// export, backup), WAN (PPPoE public IP and status, /ip/cloud), IP
-// (addresses, routes), DHCP (leases), Firewall (address lists and their
-// sync, filter rules, the guest isolation audit), WireGuard (interfaces,
-// peers, keys, Onboard) and Scripts (scripts, scheduler). Run is the escape
+// export, backup), WAN (PPPoE public IP and status, /ip/cloud with its
+// three-valued ddns-enabled), IP (addresses, routes), DHCP (leases),
+// Firewall (address lists and EnsureAddressList, filter rules to read, add,
+// set, move, enable, disable and remove, and the isolation audit of the
+// forward and input chains in IPv4 and IPv6), WireGuard (interfaces, peers
+// with the v7 client fields, keys, Onboard) and Scripts (scripts,
+// scheduler). Run is the escape
 // hatch for any other command; Listen streams a menu's changes on a
 // connection of its own.
 //

@@ -2,6 +2,7 @@ package routeros
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -192,4 +193,55 @@ func TestFilterRuleLifecycle(t *testing.T) {
 	require.NoError(t, c.Firewall.RemoveFilterRule(ctx, id))
 	assert.Equal(t, -1, pos())
 	assert.ErrorIs(t, c.Firewall.RemoveFilterRule(ctx, id), ErrNotFound)
+}
+
+// TestPublicAddressFollowsTheISP: the fake's knob moves pppoe-out1 as the
+// ISP does; the client reads the new address, and a listener sees it.
+func TestPublicAddressFollowsTheISP(t *testing.T) {
+	t.Parallel()
+	srv, c := lab(t)
+	ctx := t.Context()
+	l, err := c.Listen(ctx, "/ip/address")
+	require.NoError(t, err)
+	defer l.Close()
+	// The fake registers the stream when it has read /listen.
+	require.Eventually(t, func() bool {
+		return slices.ContainsFunc(srv.Requests(), func(r routerostest.Request) bool { return r.Method == "/ip/address/listen" })
+	}, 5*time.Second, 5*time.Millisecond)
+	require.NoError(t, srv.SetPublicAddress("198.51.100.23"))
+	nctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	ev, err := l.Next(nctx)
+	require.NoError(t, err)
+	assert.Equal(t, EventChanged, ev.Kind)
+	assert.Equal(t, "198.51.100.23/32", ev.Record["address"])
+	ip, err := c.WAN.PublicIP(ctx, "")
+	require.NoError(t, err)
+	assert.Equal(t, "198.51.100.23", ip.String())
+	st, err := c.WAN.PPPoE(ctx, "")
+	require.NoError(t, err)
+	assert.Equal(t, "198.51.100.23", st.LocalAddress.String())
+	cl, err := c.WAN.Cloud(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "198.51.100.23", cl.PublicAddress.String())
+}
+
+// TestWordWithFourBytePrefix: a script source over 2 MiB arrives in a word
+// with a 4-byte length prefix and is read whole.
+func TestWordWithFourBytePrefix(t *testing.T) {
+	t.Parallel()
+	srv, c := lab(t)
+	big := strings.Repeat("# a long script\n", (0x200000/16)+64)
+	_, err := srv.Run("/system/script/add", "=name=big", "=source="+big)
+	require.NoError(t, err)
+	scripts, err := c.Scripts.Scripts(t.Context())
+	require.NoError(t, err)
+	var got string
+	for _, s := range scripts {
+		if s.Name == "big" {
+			got = s.Source
+		}
+	}
+	assert.Equal(t, len(big), len(got))
+	assert.Equal(t, big, got)
 }
