@@ -767,7 +767,11 @@ func (a *auditor) verdict(flows []flow, chain string, services []Record) chainVe
 // walk evaluates chain from rule i for f: the set of possible outcomes
 // and, when one rule decides, that rule.
 func (a *auditor) walk(chain string, i int, f *flow, stack []string) walkResult {
-	key := [2]int{a.chainN[chain], i}
+	n, ok := a.chainN[chain]
+	if !ok {
+		return walkResult{o: oReturn} // a chain without enabled rules returns
+	}
+	key := [2]int{n, i}
 	if r, ok := a.memo[key]; ok {
 		return r
 	}

@@ -116,6 +116,10 @@ func TestAuditCoverageAddsUp(t *testing.T) {
 			{Chain: "forward", Action: "drop", Protocol: "tcp", DstPort: "1024-65535"}, {Chain: "forward", Action: "drop", Protocol: "!tcp"}}, true, 3},
 		{"a gap in the ports leaks", []FilterRule{{Chain: "forward", Action: "drop", Protocol: "tcp", DstPort: "0-1023"},
 			{Chain: "forward", Action: "drop", Protocol: "tcp", DstPort: "1025-65535"}, {Chain: "forward", Action: "drop", Protocol: "!tcp"}}, false, 0},
+		{"a jump to an empty chain returns", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "empty"},
+			{Chain: "forward", Action: "drop"}}, true, 0},
+		{"a jump to a chain of disabled rules returns", []FilterRule{{Chain: "forward", Action: "jump", JumpTarget: "off"},
+			{Chain: "off", Action: "accept", Disabled: true}, {Chain: "forward", Action: "drop"}}, true, 0},
 		{"halves, one too late", []FilterRule{{Chain: "forward", Action: "drop", SrcAddress: "10.1.1.0/25"},
 			{Chain: "forward", Action: "accept", SrcAddress: "10.1.1.200"}, {Chain: "forward", Action: "drop", SrcAddress: "10.1.1.128/25"}}, false, 0},
 	} {
