@@ -137,7 +137,7 @@ func (s *FirewallService) AuditIsolation(ctx context.Context, from, to netip.Pre
 		{"/ip/firewall/filter/print"},
 		{"/interface/list/print", "=.proplist=name,include,exclude"},
 		{"/interface/list/member/print", "=.proplist=list,interface,disabled"},
-		{"/ip/service/print", "=.proplist=name,port,address,disabled"},
+		{"/ip/service/print", "=.proplist=name,port,address,disabled,dynamic"},
 		{"/ipv6/address/print", "=.proplist=address,interface,disabled,invalid"},
 		{"/ipv6/firewall/filter/print"},
 	}
@@ -626,7 +626,9 @@ func (a *auditor) input(from netip.Prefix, inIf string, addrs []netip.Addr, serv
 	var flows []flow
 	for si, svc := range services {
 		port, err := strconv.Atoi(svc["port"])
-		if svc.Bool("disabled") || err != nil {
+		// RouterOS 7.19 also lists open connections under /ip/service as
+		// dynamic rows (terraform-routeros#769): they are not services.
+		if svc.Bool("disabled") || svc.Bool("dynamic") || err != nil {
 			continue
 		}
 		for _, s := range srcs {

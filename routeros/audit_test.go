@@ -1,6 +1,7 @@
 package routeros
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -66,6 +67,11 @@ func TestAuditInputChainInSeededLab(t *testing.T) {
 		names = append(names, s.Name)
 	}
 	assert.Equal(t, []string{"ftp", "www", "ssh", "winbox", "api-ssl"}, names)
+
+	// A dynamic row (RouterOS 7.19 lists connections there) is no service.
+	v := newAuditor("ip input", nil, auditLists{}, false).input(guest, "bridge-guest",
+		[]netip.Addr{netip.MustParseAddr("10.1.1.1")}, []Record{{"name": "ssh", "port": "22"}, {"name": "ssh", "port": "22", "dynamic": "true"}})
+	require.Len(t, v.services, 1)
 }
 
 func TestAuditIPv6WhereTheGuestHasIt(t *testing.T) {
