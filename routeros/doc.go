@@ -30,10 +30,21 @@
 // hatch for any other command; Listen streams a menu's changes on a
 // connection of its own.
 //
-// Errors are *Error values: a !trap keeps its category and message and
-// matches ErrNotFound, ErrInvalid, ErrConflict… with errors.Is; a refused
-// login matches ErrAuth, !fatal ErrFatal. Passwords and keys are Secrets
-// and never appear in errors or logs.
+// Construction follows the SDK's vocabulary: Dial(ctx, addr, opts...) with
+// WithCredentials (required), WithTLS, WithFingerprint or WithRootCAs,
+// WithTimeout (30 s by default), WithLogger and WithOnEvent; a missing port
+// is 8728, or 8729 with TLS; nil options are skipped. Idempotent calls
+// (WireGuard.EnsurePeer, Firewall.EnsureAddressList) return a result with
+// Action, Changes and Changed().
+//
+// Errors are *Error values (Op, Command, Code = the !trap category,
+// Message, Err): they match the SDK's class sentinels ErrNotFound, ErrAuth,
+// ErrPermission, ErrConflict, ErrInvalid, ErrUnavailable and ErrClosed with
+// errors.Is, and this package's own ErrUnknownCommand, ErrInterrupted,
+// ErrConnection, ErrFatal and ErrTooLarge; errors.As reaches the details
+// and, for a pinned certificate that did not match, the
+// FingerprintMismatchError. Passwords and keys are secret.Secret values and
+// never appear in errors or logs.
 //
 // Package routerostest provides an in-process fake router for tests.
 package routeros
