@@ -47,6 +47,8 @@ type Config struct {
 	// ShareTimeout bounds the wait, after a two-step dump, for the guest
 	// and its share to be back; default 10 minutes.
 	ShareTimeout time.Duration
+	// PollInterval is how often that wait looks; default 2 seconds.
+	PollInterval time.Duration
 	// Offsite copies run after the guests, with Rclone.
 	Offsite []OffsiteSpec
 	Rclone  *Rclone
@@ -73,6 +75,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SpaceFactor == 0 {
 		c.SpaceFactor = 1.2
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 2 * time.Second
 	}
 	if c.ShareTimeout == 0 {
 		c.ShareTimeout = 10 * time.Minute
@@ -107,3 +112,5 @@ func (c Config) validate() error {
 	}
 	return nil
 }
+
+func (c Config) pollInterval() time.Duration { return c.withDefaults().PollInterval }

@@ -95,6 +95,7 @@ type Plan struct {
 	Checks []Check
 
 	cfg Config
+	c   cluster
 }
 
 // OK reports whether every pre-check passed. Apply still runs the guests

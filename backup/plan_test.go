@@ -41,6 +41,7 @@ func labInventory() inventory {
 			{Volid: "backups:backup/vzdump-qemu-100-2026_11_23-03_00_02.vma.zst", Size: 2 * gib},
 			{Volid: "backups:backup/vzdump-qemu-100-2026_11_24-03_00_02.vma.zst", Size: 3 * gib},
 			{Volid: "backups:backup/vzdump-lxc-101-2026_11_24-03_05_00.tar.zst", Size: gib},
+			{Volid: "backups:backup/vzdump-lxc-101-2026_11_20-03_05_00.tar.zst", Size: gib},
 			{Volid: "backups:backup/vzdump-qemu-100-2026_11_22-03_00_02.vma.zst", Size: 20 * gib},
 			{Volid: "backups:backup/nas-before-upgrade.vma.zst", Size: 20 * gib},
 		}},

@@ -128,11 +128,12 @@ func ParseKeep(s string) (Keep, error) {
 // node's prune preview (GET /nodes/{node}/storage/{storage}/prunebackups).
 type Mark int
 
+// The zero Mark is keep, so that a Mark nobody set never deletes anything.
 const (
-	// MarkRemove: no rule keeps it.
-	MarkRemove Mark = iota
 	// MarkKeep: a rule (or keep-all) keeps it.
-	MarkKeep
+	MarkKeep Mark = iota
+	// MarkRemove: no rule keeps it.
+	MarkRemove
 	// MarkProtected: protected archives are never removed and use no quota.
 	MarkProtected
 	// MarkRenamed: a name that is not vzdump's standard one; never removed.
