@@ -58,7 +58,7 @@ type dumpTask interface {
 // report is OK, else a *Error joining every failure (errors.Is finds
 // ErrVerify, ErrConflict … among them). Once ctx is done Apply returns
 // ctx.Err() with the report so far.
-func Apply(ctx context.Context, p Plan) (Report, error) {
+func Apply(ctx context.Context, p NightPlan) (Report, error) {
 	if p.c == nil {
 		return Report{}, &Error{Op: "apply", Message: "plan was not made by Plan", Err: ErrInvalid}
 	}
@@ -80,7 +80,7 @@ type applier struct {
 	c    cluster
 	node nodeSide
 	cfg  Config
-	p    Plan
+	p    NightPlan
 	r    *Report
 }
 
@@ -94,7 +94,7 @@ func (a *applier) emit(e Event) {
 	a.cfg.OnEvent(e)
 }
 
-func apply(ctx context.Context, c cluster, p Plan, node nodeSide) (Report, error) {
+func apply(ctx context.Context, c cluster, p NightPlan, node nodeSide) (Report, error) {
 	cfg := p.cfg.withDefaults()
 	r := Report{Started: time.Now()}
 	a := &applier{c: c, node: node, cfg: cfg, p: p, r: &r}

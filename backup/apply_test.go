@@ -480,6 +480,6 @@ func TestApplyOffsite(t *testing.T) {
 
 func TestApplyRefusesForeignPlan(t *testing.T) {
 	t.Parallel()
-	_, err := Apply(t.Context(), Plan{})
+	_, err := Apply(t.Context(), NightPlan{})
 	assert.ErrorIs(t, err, ErrInvalid)
 }

@@ -82,8 +82,8 @@ func (g GuestPlan) OK() bool {
 // Removes lists the archives retention will remove after tonight's backup.
 func (g GuestPlan) Removes() []Decision { return Removed(g.Retention) }
 
-// Plan is tonight's backup, printable, changing nothing. Apply executes it.
-type Plan struct {
+// NightPlan is tonight's backup, printable, changing nothing. Apply executes it.
+type NightPlan struct {
 	// Time is when the plan was made; tonight's archives are named after it
 	// in the preview.
 	Time time.Time
@@ -100,7 +100,7 @@ type Plan struct {
 
 // OK reports whether every pre-check passed. Apply still runs the guests
 // whose own checks passed when some did not.
-func (p Plan) OK() bool {
+func (p NightPlan) OK() bool {
 	for _, c := range p.Checks {
 		if !c.OK {
 			return false
@@ -115,7 +115,7 @@ func (p Plan) OK() bool {
 }
 
 // Failed returns every failing pre-check.
-func (p Plan) Failed() []Check {
+func (p NightPlan) Failed() []Check {
 	var out []Check
 	for _, c := range p.Checks {
 		if !c.OK {
@@ -134,7 +134,7 @@ func (p Plan) Failed() []Check {
 
 // String prints the plan: one line per guest, then why, the checks, what
 // retention removes, the off-site copies and what is refused.
-func (p Plan) String() string {
+func (p NightPlan) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "backup plan %s: %s to storage %s\n", p.Time.Format("2006-01-02 15:04 MST"), plural(len(p.Guests), "guest"), p.Storage)
 	if len(p.Guests) > 0 {
@@ -226,9 +226,9 @@ func (inv inventory) storage(node, id string) (invStorage, bool) {
 }
 
 // buildPlan decides tonight's work from the inventory, changing nothing.
-func buildPlan(inv inventory, cfg Config, now time.Time) Plan {
+func buildPlan(inv inventory, cfg Config, now time.Time) NightPlan {
 	cfg = cfg.withDefaults()
-	p := Plan{Time: now.In(cfg.Location), Storage: cfg.Storage, Offsite: cfg.Offsite, cfg: cfg}
+	p := NightPlan{Time: now.In(cfg.Location), Storage: cfg.Storage, Offsite: cfg.Offsite, cfg: cfg}
 
 	byID := map[int]invGuest{}
 	for _, g := range inv.Guests {
