@@ -122,7 +122,7 @@ func (l VzdumpLog) Guest(vmid int) (GuestLog, bool) {
 
 // Bounds on a task log: a hostile or broken node costs an error, not memory.
 const (
-	maxLogLine     = 64 << 10
+	maxVzdumpLine     = 64 << 10
 	maxLogLines    = 1 << 20
 	maxLogGuests   = 10000
 	maxLogMessages = 1000 // warnings, errors, pruned volumes per guest and job
@@ -145,7 +145,7 @@ const (
 func ParseVzdumpLog(r io.Reader, loc *time.Location) (VzdumpLog, error) {
 	p := newLogParser(loc)
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), maxLogLine)
+	sc.Buffer(make([]byte, 0, 4096), maxVzdumpLine)
 	for sc.Scan() {
 		if err := p.feed(sc.Text()); err != nil {
 			return p.log, err
