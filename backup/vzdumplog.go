@@ -196,7 +196,7 @@ var (
 	// releases "Nov 25 03:00:02 ").
 	reStamp    = regexp.MustCompile(`^(?:\d{4}-\d{2}-\d{2}|[A-Z][a-z]{2} [ \d]\d) \d{2}:\d{2}:\d{2} `)
 	reStart    = regexp.MustCompile(`^Starting Backup of VM (\d+) \((\w+)\)$`)
-	reFinish   = regexp.MustCompile(`^Finished Backup of VM (\d+) \((\d+):(\d{2}):(\d{2})\)$`)
+	reFinish   = regexp.MustCompile(`^Finished Backup of VM (\d+)(?: \((\d+):(\d{2}):(\d{2})\))?$`)
 	reFailed   = regexp.MustCompile(`^Backup of VM (\d+) failed - (.*)$`)
 	reArchive  = regexp.MustCompile(`^creating (?:vzdump|Proxmox Backup Server) archive '(.+)'$`)
 	reSize     = regexp.MustCompile(`^archive file size: ([\d.]+)(KB|MB|GB|TB)$`)

@@ -112,6 +112,16 @@ func TestParseVzdumpLogCutShort(t *testing.T) {
 	assert.Equal(t, 42, l.Guests[0].Percent)
 }
 
+// Some writers (and older fakes) leave the duration off the Finished line.
+func TestParseVzdumpLogFinishedWithoutDuration(t *testing.T) {
+	t.Parallel()
+	l, err := ParseVzdumpLog(strings.NewReader("INFO: Starting Backup of VM 100 (qemu)\nINFO: creating vzdump archive 'backups:backup/vzdump-qemu-100-2026_11_25-03_00_00.vma.zst'\nINFO: Finished Backup of VM 100\nTASK OK\n"), time.UTC)
+	require.NoError(t, err)
+	require.Len(t, l.Guests, 1)
+	assert.Equal(t, StatusOK, l.Guests[0].Status)
+	assert.Zero(t, l.Guests[0].Duration)
+}
+
 func TestParseVzdumpLogBounds(t *testing.T) {
 	t.Parallel()
 	_, err := ParseVzdumpLog(strings.NewReader("INFO: "+strings.Repeat("x", 70<<10)+"\n"), time.UTC)
