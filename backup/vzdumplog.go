@@ -122,7 +122,7 @@ func (l VzdumpLog) Guest(vmid int) (GuestLog, bool) {
 
 // Bounds on a task log: a hostile or broken node costs an error, not memory.
 const (
-	maxVzdumpLine     = 64 << 10
+	maxVzdumpLine  = 64 << 10
 	maxLogLines    = 1 << 20
 	maxLogGuests   = 10000
 	maxLogMessages = 1000 // warnings, errors, pruned volumes per guest and job
