@@ -20,11 +20,7 @@ var devicePackages = []string{"routeros", "proxmox", "omv", "npm", "ups", "dns",
 
 // pending lists the packages and fakes still being moved to the vocabulary;
 // each move removes its entry, and the list ends empty.
-var pending = map[string]bool{
-	"routeros": true, "proxmox": true, "omv": true, "npm": true, "ups": true, "dns": true,
-	"routeros/routerostest": true, "proxmox/proxmoxtest": true, "omv/omvtest": true,
-	"npm/npmtest": true, "ups/upstest": true, "dns/dnstest": true,
-}
+var pending = map[string]bool{}
 
 // Every package answers these with errors.Is, whatever its device.
 var classSentinels = []string{"ErrNotFound", "ErrAuth", "ErrPermission", "ErrConflict", "ErrInvalid", "ErrUnavailable", "ErrClosed"}

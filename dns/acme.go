@@ -3,7 +3,6 @@ package dns
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -48,14 +47,14 @@ func (c *Client) PresentChallenge(ctx context.Context, zone Zone, domain string,
 	ch := &Challenge{c: c, zone: zone, name: name}
 	for _, v := range values {
 		if v == "" {
-			return nil, opError(op, errors.New("empty value"))
+			return nil, invalid(op, "empty value")
 		}
 		if !slices.Contains(ch.values, v) {
 			ch.values = append(ch.values, v)
 		}
 	}
 	if len(ch.values) == 0 {
-		return nil, opError(op, errors.New("no values"))
+		return nil, invalid(op, "no values")
 	}
 	for _, v := range ch.values {
 		r, err := c.CreateRecord(ctx, zone, Record{Type: TypeTXT, Name: name, Content: v, TTL: time.Minute, Comment: ACMEComment})
@@ -120,7 +119,7 @@ func (ch *Challenge) CleanUp(ctx context.Context) error {
 		return ctx.Err()
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("dns: clean up %s: %w", ch.name, errors.Join(errs...))
+		return opError("clean up "+ch.name, errors.Join(errs...))
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ func TestChallengeWaitsUntilListed(t *testing.T) {
 	// Cloudflare lags: the first two listings fail.
 	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointListRecords, Kind: dnstest.Fail429, Times: 2, RetryAfter: time.Second})
 	require.NoError(t, ch.Wait(ctx, 5*time.Millisecond))
-	assert.Equal(t, 3, srv.Requests(dnstest.EndpointListRecords))
+	assert.Equal(t, 3, count(srv, dnstest.EndpointListRecords))
 	require.NoError(t, ch.CleanUp(ctx))
 }
 
@@ -70,12 +70,12 @@ func TestChallengeRefusesEmptyValues(t *testing.T) {
 	t.Parallel()
 	srv, c := newFake(t)
 	z := zoneOf(t, c)
-	srv.ResetCounts()
+	srv.ResetRequests()
 	for _, vals := range [][]string{nil, {""}, {"a", ""}} {
 		_, err := c.PresentChallenge(t.Context(), z, "thehomelab.site", vals...)
 		require.Error(t, err, vals)
 	}
-	assert.Zero(t, srv.TotalRequests())
+	assert.Zero(t, len(srv.Requests()))
 }
 
 func TestChallengeContextDone(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -61,7 +62,7 @@ const maxEcho = 64 << 10
 
 // EchoSource asks an HTTP "what is my IP" service (such as
 // https://api.ipify.org or Cloudflare's /cdn-cgi/trace) and parses the
-// answer with ParseEcho. hc nil means a client with a 10 s timeout.
+// answer with parseEcho. hc nil means a client with a 10 s timeout.
 func EchoSource(url string, fam Family, hc *http.Client) Source {
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
@@ -69,37 +70,37 @@ func EchoSource(url string, fam Family, hc *http.Client) Source {
 	return func(ctx context.Context) (netip.Addr, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
-			return netip.Addr{}, fmt.Errorf("dns: echo source: %w", err)
+			return netip.Addr{}, opError("echo source", err)
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
 				return netip.Addr{}, ctx.Err()
 			}
-			return netip.Addr{}, fmt.Errorf("dns: echo source: %w", err)
+			return netip.Addr{}, opError("echo source", unreachable{err})
 		}
 		defer resp.Body.Close()
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxEcho))
 		if err != nil {
-			return netip.Addr{}, fmt.Errorf("dns: echo source: read: %w", err)
+			return netip.Addr{}, opError("echo source: read", unreachable{err})
 		}
 		if resp.StatusCode != http.StatusOK {
-			return netip.Addr{}, fmt.Errorf("dns: echo source: http %d", resp.StatusCode)
+			return netip.Addr{}, &Error{Op: "echo source", StatusCode: resp.StatusCode, Message: "http " + strconv.Itoa(resp.StatusCode)}
 		}
-		a, err := ParseEcho(body, fam)
+		a, err := parseEcho(body, fam)
 		if err != nil {
-			return netip.Addr{}, fmt.Errorf("dns: echo source: %w", err)
+			return netip.Addr{}, opError("echo source", err)
 		}
 		return a, nil
 	}
 }
 
-// ParseEcho finds the one address of family fam in an echo service's
+// parseEcho finds the one address of family fam in an echo service's
 // answer: a bare address with whitespace, "ip=…" lines (Cloudflare trace),
 // JSON or an HTML page. A zone suffix (%eth0) is dropped. No address, or
 // two different ones, is an error matching ErrBadAddress: guessing could
 // publish the wrong address. The address is not checked for being public.
-func ParseEcho(body []byte, fam Family) (netip.Addr, error) {
+func parseEcho(body []byte, fam Family) (netip.Addr, error) {
 	if err := fam.check(); err != nil {
 		return netip.Addr{}, err
 	}
@@ -183,23 +184,23 @@ func InterfaceSource(name string, fam Family) Source {
 		}
 		ifi, err := net.InterfaceByName(name)
 		if err != nil {
-			return netip.Addr{}, fmt.Errorf("dns: interface source: %w", err)
+			return netip.Addr{}, opError("interface source", err)
 		}
 		addrs, err := ifi.Addrs()
 		if err != nil {
-			return netip.Addr{}, fmt.Errorf("dns: interface source %s: %w", name, err)
+			return netip.Addr{}, opError("interface source "+name, err)
 		}
-		a, err := PickInterfaceAddr(addrs, fam)
+		a, err := pickInterfaceAddr(addrs, fam)
 		if err != nil {
-			return netip.Addr{}, fmt.Errorf("dns: interface source %s: %w", name, err)
+			return netip.Addr{}, opError("interface source "+name, err)
 		}
 		return a, nil
 	}
 }
 
-// PickInterfaceAddr returns the first address of family fam in addrs (as
+// pickInterfaceAddr returns the first address of family fam in addrs (as
 // net.Interface.Addrs returns them) that passes CheckPublic.
-func PickInterfaceAddr(addrs []net.Addr, fam Family) (netip.Addr, error) {
+func pickInterfaceAddr(addrs []net.Addr, fam Family) (netip.Addr, error) {
 	if err := fam.check(); err != nil {
 		return netip.Addr{}, err
 	}
@@ -244,11 +245,11 @@ type AddressError struct {
 
 // Error implements error.
 func (e *AddressError) Error() string {
-	return fmt.Sprintf("dns: refusing to publish %s: %s address", e.Addr, e.Reason)
+	return fmt.Sprintf("refusing to publish %s: %s address", e.Addr, e.Reason)
 }
 
-// Is matches ErrBadAddress.
-func (e *AddressError) Is(target error) bool { return target == ErrBadAddress }
+// Is matches ErrBadAddress and ErrInvalid.
+func (e *AddressError) Is(target error) bool { return target == ErrBadAddress || target == ErrInvalid }
 
 var (
 	cgnat     = netip.MustParsePrefix("100.64.0.0/10")
@@ -259,7 +260,8 @@ var (
 	global6   = netip.MustParsePrefix("2000::/3")
 )
 
-// CheckPublic returns an *AddressError (matching ErrBadAddress) when a
+// CheckPublic returns an *Error wrapping an *AddressError (matching
+// ErrBadAddress and ErrInvalid) when a
 // must not be published in a public DNS record: invalid, unspecified,
 // loopback, private (RFC 1918, ULA), CGNAT 100.64.0.0/10, link-local,
 // multicast, reserved (0/8, 240/4, 192.0.0.0/24, 198.18.0.0/15),
@@ -269,7 +271,7 @@ func CheckPublic(a netip.Addr) error {
 	reason := ""
 	switch {
 	case !a.IsValid():
-		return &AddressError{Addr: a, Reason: "invalid"}
+		return &Error{Op: "check address", Err: &AddressError{Addr: a, Reason: "invalid"}}
 	case a.Zone() != "":
 		reason = "scoped"
 	case a.Is4In6():
@@ -292,7 +294,7 @@ func CheckPublic(a netip.Addr) error {
 		reason = "non-global ipv6"
 	}
 	if reason != "" {
-		return &AddressError{Addr: a, Reason: reason}
+		return &Error{Op: "check address", Err: &AddressError{Addr: a, Reason: reason}}
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/thehomelab/homelab/dns"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // localServer starts an httptest server on 127.0.0.1, closed in t.Cleanup.
@@ -47,7 +48,7 @@ func TestZoneLookupBadPagination(t *testing.T) {
 				hits.Add(1)
 				fmt.Fprintf(w, `{"success":true,"errors":[],"messages":[],"result":[{"id":"z1","name":"thehomelab.site","status":"active"}],"result_info":%s}`, ri)
 			}))
-			c, err := dns.NewClient(dns.NewSecret("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+			c, err := dns.NewClient(secret.New("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0))
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = c.Close() })
 			var zerr error
@@ -72,7 +73,7 @@ func TestRedirectDoesNotLeakToken(t *testing.T) {
 	srv := localServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, other.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 	}))
-	c, err := dns.NewClient(dns.NewSecret("secret-token"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+	c, err := dns.NewClient(secret.New("secret-token"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	_, err = c.Zone(t.Context(), "thehomelab.site")
@@ -97,7 +98,7 @@ func TestCreateExistsWithoutMatchIsConflict(t *testing.T) {
 				fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":[{"id":"r1","type":"A","name":"vpn.thehomelab.site","content":"192.0.2.1","ttl":1}],"result_info":{"page":1,"per_page":100,"count":1,"total_count":1,"total_pages":1}}`)
 			}
 		}))
-		c, err := dns.NewClient(dns.NewSecret("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+		c, err := dns.NewClient(secret.New("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0))
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = c.Close() })
 		z := dns.Zone{ID: "z1", Name: "thehomelab.site"}
@@ -122,7 +123,7 @@ func TestPatchWireBody(t *testing.T) {
 		_ = json.Unmarshal(b, &sent)
 		fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":{"id":"r1","type":"A","name":"vpn.thehomelab.site","content":"198.51.100.20","ttl":300,"proxied":false,"comment":"c","tags":["team:lab"]}}`)
 	}))
-	c, err := dns.NewClient(dns.NewSecret("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+	c, err := dns.NewClient(secret.New("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	z := dns.Zone{ID: "z1", Name: "thehomelab.site"}
@@ -163,10 +164,32 @@ func TestListBoundedPages(t *testing.T) {
 		hits.Add(1)
 		fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":[{"id":"r1","type":"TXT","name":"t.thehomelab.site","content":"x","ttl":1}],"result_info":{"page":1,"per_page":1,"count":1,"total_count":1000000,"total_pages":1000000}}`)
 	}))
-	c, err := dns.NewClient(dns.NewSecret("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+	c, err := dns.NewClient(secret.New("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	_, err = c.ListRecords(t.Context(), dns.Zone{ID: "z1", Name: "thehomelab.site"}, dns.RecordFilter{})
 	require.Error(t, err)
 	assert.LessOrEqual(t, hits.Load(), int32(200))
+}
+
+// An endless answer costs a typed error once the cap is reached, never
+// the memory of the whole body.
+func TestHugeAnswerIsTooLarge(t *testing.T) {
+	t.Parallel()
+	srv := localServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"success":true,"errors":[],"messages":[],"result":[`)
+		chunk := []byte(`{"id":"z1","name":"thehomelab.site","status":"active"},`)
+		for n := 0; n < 17<<20; n += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	c, err := dns.NewClient(secret.New("t"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	_, err = c.Zone(t.Context(), "thehomelab.site")
+	require.ErrorIs(t, err, dns.ErrTooLarge)
+	assert.ErrorIs(t, err, dns.ErrUnavailable)
+	assert.Contains(t, err.Error(), "too large")
 }

@@ -11,6 +11,26 @@
 // which wipes comment, tags and TTL) and a PATCH always carries the
 // record's current tags (v0 would send "tags": null).
 //
+// # Construction and errors
+//
+// NewClient(secret.New(token), opts...) refuses an empty token. Options are
+// the SDK's: WithTimeout (30 s per call whose context has no deadline,
+// retries included), WithRetries (3), WithLogger, WithHTTPClient, plus
+// WithBaseURL and WithRateLimit. A nil option is skipped. Every error is or
+// wraps an *Error (Op, StatusCode, Code, Message, Err) with one "dns: "
+// prefix; match its class with errors.Is against ErrNotFound, ErrAuth,
+// ErrPermission, ErrConflict, ErrInvalid, ErrUnavailable and ErrClosed, or
+// the package's own ErrRateLimited, ErrZoneNotFound, ErrAmbiguousZone,
+// ErrBadAddress, ErrUnmanaged and ErrTooLarge.
+//
+// # DDNS
+//
+// Updater.PlanUpdate returns an UpdatePlan that changes nothing and prints
+// (a dry run); Updater.Apply executes it and returns an UpdateResult
+// (Action, Changes, Changed); Updater.Update is the two in one cycle, and
+// Updater.Run loops until its context ends, reporting every cycle to
+// UpdaterConfig.OnEvent.
+//
 // The DDNS Updater only touches records that carry its managed comment; a
 // record of the same name without it is reported and left alone unless the
 // name is explicitly adopted. It remembers what it published, so a cycle in

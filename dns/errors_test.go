@@ -16,6 +16,7 @@ import (
 
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/dns/dnstest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func TestErrorsFromFaults(t *testing.T) {
@@ -74,19 +75,19 @@ func TestDroppedConnection(t *testing.T) {
 
 func TestRetriesHonourRetryAfter(t *testing.T) {
 	t.Parallel()
-	srv, c := newFake(t, dns.WithRetries(3))
+	srv, c := newFake(t, dns.WithRetries(2))
 	z := zoneOf(t, c)
 	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointListRecords, Kind: dnstest.Fail429, Times: 1, RetryAfter: time.Second})
 	start := time.Now()
 	_, err := c.ListRecords(t.Context(), z, dns.RecordFilter{})
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, time.Since(start), 900*time.Millisecond, "waited the Retry-After")
-	assert.Equal(t, 2, srv.Requests(dnstest.EndpointListRecords))
+	assert.Equal(t, 2, count(srv, dnstest.EndpointListRecords))
 }
 
 func TestLongRetryAfterIsReturned(t *testing.T) {
 	t.Parallel()
-	srv, c := newFake(t, dns.WithRetries(4))
+	srv, c := newFake(t, dns.WithRetries(3))
 	z := zoneOf(t, c)
 	srv.SetRateLimit(1, 5*time.Minute) // Cloudflare's lockout: far beyond what a client waits out
 	_, err := c.ListRecords(t.Context(), z, dns.RecordFilter{})
@@ -103,7 +104,7 @@ func TestAuthAndPermissionErrors(t *testing.T) {
 	srv.AddToken(dnstest.Token{Value: "read-only", Permissions: []dnstest.Permission{dnstest.DNSRead}})
 	srv.AddToken(dnstest.Token{Value: "other-zone", Permissions: []dnstest.Permission{dnstest.DNSEdit}, Zones: []string{"example.org"}})
 	mk := func(tok string) *dns.Client {
-		c, err := dns.NewClient(dns.NewSecret(tok), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+		c, err := dns.NewClient(secret.New(tok), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0))
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = c.Close() })
 		return c
@@ -180,10 +181,10 @@ func TestCreateConflicts(t *testing.T) {
 	assert.True(t, e.HasCode(dns.CodeCNAMEExists))
 
 	// Validation: wrong family is refused before any request.
-	n := srv.TotalRequests()
+	n := len(srv.Requests())
 	_, err = c.CreateRecord(ctx, z, dns.Record{Type: dns.TypeA, Name: "v6", Addr: netip.MustParseAddr("2001:db8::1")})
 	require.Error(t, err)
-	assert.Equal(t, n, srv.TotalRequests())
+	assert.Equal(t, n, len(srv.Requests()))
 }
 
 func TestServerValidation(t *testing.T) {
@@ -203,8 +204,8 @@ func TestSecretNeverLeaks(t *testing.T) {
 	t.Cleanup(srv.Close)
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s := dns.NewSecret(tok)
-	c, err := dns.NewClient(s, dns.WithBaseURL(srv.URL), dns.WithLogger(log), dns.WithRateLimit(0), dns.WithRetries(2))
+	s := secret.New(tok)
+	c, err := dns.NewClient(s, dns.WithBaseURL(srv.URL), dns.WithLogger(log), dns.WithRateLimit(0), dns.WithRetries(1))
 	require.NoError(t, err)
 	defer c.Close()
 	_, err = c.Zone(t.Context(), dnstest.SeedZone) // 401: unknown token
@@ -222,15 +223,15 @@ func TestSecretNeverLeaks(t *testing.T) {
 
 func TestOptionsValidate(t *testing.T) {
 	t.Parallel()
-	tok := dns.NewSecret("x")
+	tok := secret.New("x")
 	for _, o := range []dns.Option{
-		dns.WithBaseURL("ftp://x"), dns.WithBaseURL("http://u:p@h/"), dns.WithBaseURL("http://h/client/v4?x=1"), dns.WithBaseURL("http://h/#f"), dns.WithHTTPClient(nil), dns.WithLogger(nil),
-		dns.WithTimeout(0), dns.WithRateLimit(-1), dns.WithRetries(0),
+		dns.WithBaseURL("ftp://x"), dns.WithBaseURL("http://u:p@h/"), dns.WithBaseURL("http://h/client/v4?x=1"), dns.WithBaseURL("http://h/#f"), dns.WithHTTPClient(nil),
+		dns.WithTimeout(0), dns.WithRateLimit(-1), dns.WithRetries(-1),
 	} {
 		_, err := dns.NewClient(tok, o)
 		assert.Error(t, err)
 	}
-	_, err := dns.NewClient(dns.Secret{})
+	_, err := dns.NewClient(secret.Secret{})
 	assert.Error(t, err)
 	c, err := dns.NewClient(tok)
 	require.NoError(t, err)
@@ -242,7 +243,7 @@ func TestOptionsValidate(t *testing.T) {
 
 func TestPatchRetriedCreateNot(t *testing.T) {
 	t.Parallel()
-	srv, c := newFake(t, dns.WithRetries(2))
+	srv, c := newFake(t, dns.WithRetries(1))
 	ctx := t.Context()
 	z := zoneOf(t, c)
 	r, err := c.CreateRecord(ctx, z, dns.Record{Type: dns.TypeA, Name: "r", Addr: netip.MustParseAddr("203.0.113.1")})
@@ -250,12 +251,12 @@ func TestPatchRetriedCreateNot(t *testing.T) {
 	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointPatchRecord, Kind: dnstest.Fail429, Times: 1, RetryAfter: time.Second})
 	_, err = c.PatchRecord(ctx, z, r, dns.RecordPatch{Addr: netip.MustParseAddr("203.0.113.2")})
 	require.NoError(t, err)
-	assert.Equal(t, 2, srv.Requests(dnstest.EndpointPatchRecord))
+	assert.Equal(t, 2, count(srv, dnstest.EndpointPatchRecord))
 
 	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointCreateRecord, Kind: dnstest.Fail429, Times: 1, RetryAfter: time.Second})
 	_, err = c.CreateRecord(ctx, z, dns.Record{Type: dns.TypeA, Name: "s", Addr: netip.MustParseAddr("203.0.113.1")})
 	require.ErrorIs(t, err, dns.ErrRateLimited)
-	assert.Equal(t, 2, srv.Requests(dnstest.EndpointCreateRecord))
+	assert.Equal(t, 2, count(srv, dnstest.EndpointCreateRecord))
 }
 
 func TestContextHonoured(t *testing.T) {
@@ -271,7 +272,7 @@ func TestContextHonoured(t *testing.T) {
 	assert.Less(t, time.Since(start), 2*time.Second)
 	assert.Equal(t, ctx.Err(), err, "ctx.Err() itself once the context is done")
 
-	c2, err := dns.NewClient(dns.NewSecret(dnstest.SeedToken), dns.WithBaseURL(srv.URL), dns.WithTimeout(50*time.Millisecond), dns.WithRateLimit(0))
+	c2, err := dns.NewClient(secret.New(dnstest.SeedToken), dns.WithBaseURL(srv.URL), dns.WithTimeout(50*time.Millisecond), dns.WithRateLimit(0))
 	require.NoError(t, err)
 	defer c2.Close()
 	_, err = c2.ListRecords(t.Context(), z, dns.RecordFilter{})

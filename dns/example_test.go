@@ -9,6 +9,7 @@ import (
 
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/dns/dnstest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // routerPPPoE stands in for the router: in examples/homelab it asks the
@@ -23,7 +24,7 @@ func ExampleNewClient() {
 	srv := dnstest.NewServer() // in production: no WithBaseURL
 	defer srv.Close()
 
-	c, err := dns.NewClient(dns.NewSecret(dnstest.SeedToken), dns.WithBaseURL(srv.URL))
+	c, err := dns.NewClient(secret.New(dnstest.SeedToken), dns.WithBaseURL(srv.URL))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -41,13 +42,13 @@ func ExampleNewClient() {
 	// Output: vpn.thehomelab.site A 203.0.113.10 true false
 }
 
-func ExampleUpdater_Plan() {
+func ExampleUpdater_PlanUpdate() {
 	srv := dnstest.NewServer()
 	defer srv.Close()
 	srv.AddRecord(dnstest.Record{ZoneName: "thehomelab.site", Type: "A", Name: "vpn.thehomelab.site",
 		Content: "203.0.113.10", Comment: dns.DefaultComment})
 
-	c, err := dns.NewClient(dns.NewSecret(dnstest.SeedToken), dns.WithBaseURL(srv.URL))
+	c, err := dns.NewClient(secret.New(dnstest.SeedToken), dns.WithBaseURL(srv.URL))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func ExampleUpdater_Plan() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	p, err := u.Plan(context.Background())
+	p, err := u.PlanUpdate(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -74,13 +75,13 @@ func ExampleUpdater_Plan() {
 	// still 203.0.113.10
 }
 
-func ExampleUpdater_Apply() {
+func ExampleUpdater_Update() {
 	srv := dnstest.NewServer()
 	defer srv.Close()
 	srv.AddRecord(dnstest.Record{ZoneName: "thehomelab.site", Type: "A", Name: "vpn.thehomelab.site",
 		Content: "203.0.113.10", TTL: 120, Comment: dns.DefaultComment})
 
-	c, err := dns.NewClient(dns.NewSecret(dnstest.SeedToken), dns.WithBaseURL(srv.URL))
+	c, err := dns.NewClient(secret.New(dnstest.SeedToken), dns.WithBaseURL(srv.URL))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -95,18 +96,18 @@ func ExampleUpdater_Apply() {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
-	p, err := u.Apply(ctx)
+	p, err := u.Update(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(p.Changes[0])
 
-	srv.ResetCounts()
-	p, err = u.Apply(ctx) // same address: nothing to do, no request
+	srv.ResetRequests()
+	p, err = u.Update(ctx) // same address: nothing to do, no request
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("changed:", p.Changed(), "requests:", srv.TotalRequests())
+	fmt.Println("changed:", p.Changed(), "requests:", len(srv.Requests()))
 	r := srv.Records("vpn.thehomelab.site")[0]
 	fmt.Println(r.Content, r.TTL, r.Comment)
 	// Output:
@@ -115,10 +116,10 @@ func ExampleUpdater_Apply() {
 	// 198.51.100.20 120 managed by homelab dns
 }
 
-func ExampleUpdater_Apply_refused() {
+func ExampleUpdater_Update_refused() {
 	srv := dnstest.NewServer()
 	defer srv.Close()
-	c, err := dns.NewClient(dns.NewSecret(dnstest.SeedToken), dns.WithBaseURL(srv.URL))
+	c, err := dns.NewClient(secret.New(dnstest.SeedToken), dns.WithBaseURL(srv.URL))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -127,18 +128,18 @@ func ExampleUpdater_Apply_refused() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	_, err = u.Apply(context.Background())
+	_, err = u.Update(context.Background())
 	fmt.Println(err)
-	fmt.Println("requests:", srv.TotalRequests())
+	fmt.Println("requests:", len(srv.Requests()))
 	// Output:
-	// dns: refusing to publish 100.72.1.9: cgnat (100.64.0.0/10) address (ipv4 source)
+	// dns: ddns ipv4 source: refusing to publish 100.72.1.9: cgnat (100.64.0.0/10) address
 	// requests: 0
 }
 
 func ExampleClient_PresentChallenge() {
 	srv := dnstest.NewServer()
 	defer srv.Close()
-	c, err := dns.NewClient(dns.NewSecret(dnstest.SeedToken), dns.WithBaseURL(srv.URL))
+	c, err := dns.NewClient(secret.New(dnstest.SeedToken), dns.WithBaseURL(srv.URL))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -171,7 +172,7 @@ func ExampleClient_VerifyToken() {
 	srv := dnstest.NewServer()
 	defer srv.Close()
 	srv.AddToken(dnstest.Token{Value: "read-only-token", Permissions: []dnstest.Permission{dnstest.DNSRead}})
-	c, err := dns.NewClient(dns.NewSecret("read-only-token"), dns.WithBaseURL(srv.URL))
+	c, err := dns.NewClient(secret.New("read-only-token"), dns.WithBaseURL(srv.URL))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -181,5 +182,5 @@ func ExampleClient_VerifyToken() {
 	fmt.Println(err)
 	// Output:
 	// active [Zone:Read DNS:Read] [DNS:Edit]
-	// dns: verify token on thehomelab.site: token lacks DNS:Edit: dns: permission denied
+	// dns: verify token on thehomelab.site: token lacks DNS:Edit: permission denied
 }

@@ -8,3 +8,10 @@ func SetClock(u *Updater, now func() time.Time) {
 	u.now = now
 	u.mu.Unlock()
 }
+
+// Helpers only tests need, fuzzed and table-tested from package dns_test.
+var (
+	ParseEnvelope     = parseEnvelope
+	ParseEcho         = parseEcho
+	PickInterfaceAddr = pickInterfaceAddr
+)

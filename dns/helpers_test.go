@@ -7,6 +7,7 @@ import (
 
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/dns/dnstest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // newFake starts a dnstest server and a client for it, both closed in
@@ -15,8 +16,8 @@ func newFake(t testing.TB, opts ...dns.Option) (*dnstest.Server, *dns.Client) {
 	t.Helper()
 	srv := dnstest.NewServer()
 	t.Cleanup(srv.Close)
-	base := []dns.Option{dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1)}
-	c, err := dns.NewClient(dns.NewSecret(dnstest.SeedToken), append(base, opts...)...)
+	base := []dns.Option{dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0)}
+	c, err := dns.NewClient(secret.New(dnstest.SeedToken), append(base, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	return srv, c
@@ -27,4 +28,16 @@ func zoneOf(t testing.TB, c *dns.Client) dns.Zone {
 	z, err := c.Zone(t.Context(), dnstest.SeedZone)
 	require.NoError(t, err)
 	return z
+}
+
+// count returns how many requests reached endpoint (a dnstest Endpoint
+// constant).
+func count(srv *dnstest.Server, endpoint string) int {
+	n := 0
+	for _, r := range srv.Requests() {
+		if r.Endpoint == endpoint {
+			n++
+		}
+	}
+	return n
 }

@@ -196,7 +196,7 @@ func Ptr[T any](v T) *T { return &v }
 func (c *Client) Zone(ctx context.Context, name string) (Zone, error) {
 	name = normName(name)
 	op := "find zone " + name
-	cctx, cancel, err := c.call(ctx)
+	cctx, cancel, err := c.call(ctx, op)
 	defer cancel()
 	if err != nil {
 		return Zone{}, err
@@ -213,11 +213,11 @@ func (c *Client) Zone(ctx context.Context, name string) (Zone, error) {
 	}
 	switch len(match) {
 	case 0:
-		return Zone{}, fmt.Errorf("%s: %w (missing, or the token has no permission on it)", op, ErrZoneNotFound)
+		return Zone{}, &Error{Op: op, Message: "missing, or the token has no permission on it", Err: ErrZoneNotFound}
 	case 1:
 		return match[0], nil
 	}
-	return Zone{}, fmt.Errorf("%s: %w: %d zones match", op, ErrAmbiguousZone, len(match))
+	return Zone{}, &Error{Op: op, Message: fmt.Sprintf("%d zones match", len(match)), Err: ErrAmbiguousZone}
 }
 
 // ListRecords lists the zone's records matching f, following pagination.
@@ -231,7 +231,7 @@ func (c *Client) ListRecords(ctx context.Context, zone Zone, f RecordFilter) ([]
 	if f.Name != "" {
 		op = "list records " + f.Name
 	}
-	cctx, cancel, err := c.call(ctx)
+	cctx, cancel, err := c.call(ctx, op)
 	defer cancel()
 	if err != nil {
 		return nil, err
@@ -246,9 +246,9 @@ func (c *Client) ListRecords(ctx context.Context, zone Zone, f RecordFilter) ([]
 func (c *Client) GetRecord(ctx context.Context, zone Zone, id string) (Record, error) {
 	op := "get record " + id
 	if id == "" {
-		return Record{}, opError(op, errors.New("empty record id"))
+		return Record{}, invalid(op, "empty record id")
 	}
-	cctx, cancel, err := c.call(ctx)
+	cctx, cancel, err := c.call(ctx, op)
 	defer cancel()
 	if err != nil {
 		return Record{}, err
@@ -268,10 +268,10 @@ func (c *Client) CreateRecord(ctx context.Context, zone Zone, r Record) (Record,
 	r.Name = zone.FQDN(r.Name)
 	op := fmt.Sprintf("create record %s %s", r.Name, r.Type)
 	if err := r.check(); err != nil {
-		return Record{}, opError(op, err)
+		return Record{}, invalid(op, "%v", err)
 	}
 	r.Content = r.content()
-	cctx, cancel, err := c.call(ctx)
+	cctx, cancel, err := c.call(ctx, op)
 	defer cancel()
 	if err != nil {
 		return Record{}, err
@@ -311,7 +311,7 @@ func sameContent(a, b Record) bool {
 func (c *Client) PatchRecord(ctx context.Context, zone Zone, cur Record, p RecordPatch) (Record, error) {
 	op := fmt.Sprintf("patch record %s %s", cur.Name, cur.Type)
 	if cur.ID == "" {
-		return Record{}, opError(op, errors.New("empty record id"))
+		return Record{}, invalid(op, "empty record id")
 	}
 	want := cur
 	if p.Addr.IsValid() {
@@ -323,7 +323,7 @@ func (c *Client) PatchRecord(ctx context.Context, zone Zone, cur Record, p Recor
 		want.Comment = *p.Comment
 	}
 	if err := want.check(); err != nil {
-		return Record{}, opError(op, err)
+		return Record{}, invalid(op, "%v", err)
 	}
 	if p.Tags == nil {
 		p.Tags = slices.Clone(cur.Tags)
@@ -336,7 +336,7 @@ func (c *Client) PatchRecord(ctx context.Context, zone Zone, cur Record, p Recor
 	} else {
 		p.Content = ""
 	}
-	cctx, cancel, err := c.call(ctx)
+	cctx, cancel, err := c.call(ctx, op)
 	defer cancel()
 	if err != nil {
 		return Record{}, err
@@ -353,9 +353,9 @@ func (c *Client) PatchRecord(ctx context.Context, zone Zone, cur Record, p Recor
 func (c *Client) DeleteRecord(ctx context.Context, zone Zone, id string) error {
 	op := "delete record " + id
 	if id == "" {
-		return opError(op, errors.New("empty record id"))
+		return invalid(op, "empty record id")
 	}
-	cctx, cancel, err := c.call(ctx)
+	cctx, cancel, err := c.call(ctx, op)
 	defer cancel()
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/dns/dnstest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func TestRecordsCRUD(t *testing.T) {
@@ -38,7 +39,7 @@ func TestRecordsCRUD(t *testing.T) {
 	assert.Equal(t, "hello", p.Comment, "comment kept")
 	assert.Equal(t, []string{"env:lab"}, p.Tags, "tags kept")
 	assert.Equal(t, 5*time.Minute, p.TTL, "ttl kept")
-	assert.Zero(t, srv.Requests(dnstest.EndpointPutRecord), "never PUT")
+	assert.Zero(t, count(srv, dnstest.EndpointPutRecord), "never PUT")
 
 	rs, err := c.ListRecords(ctx, z, dns.RecordFilter{Name: "vpn", Type: dns.TypeA})
 	require.NoError(t, err)
@@ -58,11 +59,11 @@ func TestListFollowsPagination(t *testing.T) {
 		srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "TXT", Name: "p.thehomelab.site", Content: string(rune('a' + i))})
 	}
 	z := zoneOf(t, c)
-	srv.ResetCounts()
+	srv.ResetRequests()
 	rs, err := c.ListRecords(t.Context(), z, dns.RecordFilter{Type: dns.TypeTXT, Name: "p"})
 	require.NoError(t, err)
 	assert.Len(t, rs, 7)
-	assert.Equal(t, 4, srv.Requests(dnstest.EndpointListRecords))
+	assert.Equal(t, 4, count(srv, dnstest.EndpointListRecords))
 }
 
 func TestPatchAndTTL(t *testing.T) {
@@ -107,13 +108,13 @@ func TestOptionsBaseURLAndHTTPClient(t *testing.T) {
 	t.Parallel()
 	srv := dnstest.NewServer()
 	t.Cleanup(srv.Close)
-	c, err := dns.NewClient(dns.NewSecret(dnstest.SeedToken), dns.WithBaseURL(srv.BaseURL()+"/"),
+	c, err := dns.NewClient(secret.New(dnstest.SeedToken), dns.WithBaseURL(srv.BaseURL()+"/"),
 		dns.WithHTTPClient(&http.Client{}), dns.WithRateLimit(0), dns.WithTimeout(time.Minute))
 	require.NoError(t, err)
 	defer c.Close()
 	_, err = c.Zone(t.Context(), "TheHomelab.Site.")
 	require.NoError(t, err)
-	assert.Equal(t, 1, srv.Requests(dnstest.EndpointListZones))
+	assert.Equal(t, 1, count(srv, dnstest.EndpointListZones))
 }
 
 func TestListFilters(t *testing.T) {

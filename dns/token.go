@@ -3,7 +3,6 @@ package dns
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 )
@@ -64,7 +63,7 @@ type VerifyOptions struct {
 func (c *Client) VerifyToken(ctx context.Context, zone string, o VerifyOptions) (TokenReport, error) {
 	var rep TokenReport
 	op := "verify token on " + zone
-	cctx, cancel, err := c.call(ctx)
+	cctx, cancel, err := c.call(ctx, op)
 	defer cancel()
 	if err != nil {
 		return rep, err
@@ -87,20 +86,20 @@ func (c *Client) VerifyToken(ctx context.Context, zone string, o VerifyOptions) 
 	} else {
 		rep.ID, rep.Status, rep.NotBefore, rep.ExpiresOn = info.ID, info.Status, info.NotBefore, info.ExpiresOn
 		if info.Status != "active" {
-			return rep, fmt.Errorf("dns: %s: token is %s: %w", op, info.Status, ErrAuth)
+			return rep, &Error{Op: op, Message: "token is " + info.Status, Err: ErrAuth}
 		}
 	}
 	z, err := c.Zone(ctx, zone)
 	switch {
 	case errors.Is(err, ErrZoneNotFound):
 		rep.Missing = []Permission{PermZoneRead, PermDNSRead, PermDNSEdit}
-		return rep, fmt.Errorf("dns: %s: zone not visible: it does not exist, or the token lacks %s: %w", op, joinPerms(rep.Missing), ErrPermission)
+		return rep, &Error{Op: op, Message: "zone not visible: it does not exist, or the token lacks " + joinPerms(rep.Missing), Err: ErrPermission}
 	case errors.Is(err, ErrPermission):
 		// The listing itself was refused: no zone read at all. Without the
 		// zone the DNS permissions cannot be probed.
 		rep.Missing = []Permission{PermZoneRead}
 		rep.Unchecked = []Permission{PermDNSRead, PermDNSEdit}
-		return rep, fmt.Errorf("dns: %s: token lacks %s: %w", op, PermZoneRead, err)
+		return rep, withOp(op+": token lacks "+string(PermZoneRead), err)
 	case err != nil:
 		return rep, errors.Join(err, verr)
 	}
@@ -124,7 +123,7 @@ func (c *Client) VerifyToken(ctx context.Context, zone string, o VerifyOptions) 
 		case err == nil:
 			rep.Granted = append(rep.Granted, PermDNSEdit)
 			if err := c.DeleteRecord(ctx, z, r.ID); err != nil {
-				return rep, fmt.Errorf("dns: %s: remove probe record: %w", op, err)
+				return rep, withOp(op+": remove probe record", err)
 			}
 		case errors.Is(err, ErrPermission):
 			rep.Missing = append(rep.Missing, PermDNSEdit)
@@ -133,7 +132,7 @@ func (c *Client) VerifyToken(ctx context.Context, zone string, o VerifyOptions) 
 		}
 	}
 	if len(rep.Missing) > 0 {
-		return rep, fmt.Errorf("dns: %s: token lacks %s: %w", op, joinPerms(rep.Missing), ErrPermission)
+		return rep, &Error{Op: op, Message: "token lacks " + joinPerms(rep.Missing), Err: ErrPermission}
 	}
 	return rep, nil
 }

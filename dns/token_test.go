@@ -8,6 +8,7 @@ import (
 
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/dns/dnstest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func TestVerifyToken(t *testing.T) {
@@ -48,7 +49,7 @@ func TestVerifyToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.token+tt.account, func(t *testing.T) {
 			t.Parallel()
-			c, err := dns.NewClient(dns.NewSecret(tt.token), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+			c, err := dns.NewClient(secret.New(tt.token), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0))
 			require.NoError(t, err)
 			defer c.Close()
 			rep, err := c.VerifyToken(t.Context(), dnstest.SeedZone, dns.VerifyOptions{ProbeWrite: tt.probe, AccountID: tt.account})

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/thehomelab/homelab/internal/clientcfg"
 	"github.com/thehomelab/homelab/internal/httpx"
 	"github.com/thehomelab/homelab/secret"
 )
@@ -66,14 +67,11 @@ func (t *envelopeTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, err := clientcfg.LimitedReadAll(resp.Body, maxBody)
 	if err != nil {
 		return nil, fmt.Errorf("read answer: %w", err)
 	}
-	if len(body) > maxBody {
-		return nil, fmt.Errorf("answer larger than %d bytes", maxBody)
-	}
-	e, err := ParseEnvelope(resp.StatusCode, resp.Header, body, t.now())
+	e, err := parseEnvelope(resp.StatusCode, resp.Header, body, t.now())
 	if err != nil {
 		return nil, err
 	}
@@ -85,14 +83,14 @@ func (t *envelopeTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	return resp, nil
 }
 
-// ParseEnvelope reads a Cloudflare answer: nil, nil when the call
+// parseEnvelope reads a Cloudflare answer: nil, nil when the call
 // succeeded; an *Error when the status is 4xx/5xx or the envelope says
 // "success": false (even on a 2xx); a plain error when a 2xx answer is not
 // an envelope at all (no "success" and no "result"). Bodies over 16 MiB
 // are refused.
-func ParseEnvelope(status int, h http.Header, body []byte, now time.Time) (*Error, error) {
+func parseEnvelope(status int, h http.Header, body []byte, now time.Time) (*Error, error) {
 	if len(body) > maxBody {
-		return nil, fmt.Errorf("answer larger than %d bytes", maxBody)
+		return nil, fmt.Errorf("%w: more than %d bytes", clientcfg.ErrTooLarge, maxBody)
 	}
 	var env wireEnvelope
 	jerr := json.Unmarshal(body, &env)
@@ -112,6 +110,9 @@ func ParseEnvelope(status int, h http.Header, body []byte, now time.Time) (*Erro
 	}
 	if len(e.Errors) == 0 && status >= 400 {
 		e.Errors = []APIError{{Message: http.StatusText(status)}}
+	}
+	if len(e.Errors) > 0 {
+		e.Code, e.Message = e.Errors[0].Code, e.Errors[0].Message
 	}
 	if status == http.StatusTooManyRequests {
 		if d, ok := httpx.RetryAfter(h, now); ok {

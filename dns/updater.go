@@ -61,31 +61,65 @@ type UpdaterConfig struct {
 	OnEvent func(Event)
 }
 
-// Action is what a Change does.
-type Action string
+// Action is what a change did (or, in a plan, would do). Its zero value
+// is Unchanged.
+type Action int
 
 // Actions.
 const (
-	ActionCreate Action = "create"
-	ActionUpdate Action = "update"
-	ActionDelete Action = "delete"
+	Unchanged Action = iota
+	Created
+	Updated
+	Deleted
 )
+
+// String returns "unchanged", "created", "updated" or "deleted".
+func (a Action) String() string {
+	switch a {
+	case Unchanged:
+		return "unchanged"
+	case Created:
+		return "created"
+	case Updated:
+		return "updated"
+	case Deleted:
+		return "deleted"
+	}
+	return fmt.Sprintf("action(%d)", int(a))
+}
 
 // Change is one record change, with the record before and after (zero
 // Before for a create, zero After for a delete).
 type Change struct {
+	// Field names the record set changed: "vpn.thehomelab.site A".
+	Field string
+	// Old and New are the content before and after ("" for a create or a
+	// delete).
+	Old, New string
+	// Action is Created, Updated or Deleted.
 	Action Action
 	Before Record
 	After  Record
+}
+
+// newChange fills Field, Old and New from the records.
+func newChange(a Action, before, after Record) Change {
+	c := Change{Action: a, Before: before, After: after, Old: before.Content, New: after.Content}
+	r := after
+	if a == Deleted {
+		r = before
+	}
+	c.Field = r.Name + " " + string(r.Type)
+	return c
 }
 
 // String is a one-line description, e.g.
 // "update vpn.thehomelab.site A 203.0.113.10 -> 198.51.100.20".
 func (c Change) String() string {
 	switch c.Action {
-	case ActionCreate:
+	case Created:
 		return fmt.Sprintf("create %s", c.After)
-	case ActionDelete:
+	case Deleted:
 		return fmt.Sprintf("delete %s", c.Before)
 	}
 	s := fmt.Sprintf("update %s -> %s", c.Before, c.After.Content)
@@ -95,23 +129,106 @@ func (c Change) String() string {
 	return s
 }
 
-// Plan is the outcome of a cycle: from Plan, what would change; from
-// Apply, what changed.
-type Plan struct {
+// UpdatePlan is what an update cycle would change, from PlanUpdate. It
+// changes nothing until given to Apply; printed, it is a dry run.
+type UpdatePlan struct {
 	// IPv4 and IPv6 are the addresses the sources reported (zero when the
 	// family is not managed or its source failed).
 	IPv4, IPv6 netip.Addr
+	// Checked reports whether Cloudflare was read for the plan; when
+	// false the address is the one last published and Apply sends
+	// nothing.
+	Checked bool
+	// Changes are the record changes Apply would make.
+	Changes []Change
+	// Unmanaged are records of managed names without the managed comment,
+	// left alone.
+	Unmanaged []Record
+
+	u       *Updater
+	gen     uint64
+	blocked []blockage
+	kept    []Record
+}
+
+// Changed reports whether the plan holds changes.
+func (p UpdatePlan) Changed() bool { return len(p.Changes) > 0 }
+
+// String prints the plan, one line each: the addresses, then every change
+// or that there is none, then the records left alone.
+func (p UpdatePlan) String() string {
+	return describe(p.IPv4, p.IPv6, p.Checked, p.Changes, p.Unmanaged, "")
+}
+
+// UpdateResult is what an update cycle did, from Apply, Update or an
+// Event.
+type UpdateResult struct {
+	// IPv4 and IPv6 are the addresses the sources reported.
+	IPv4, IPv6 netip.Addr
 	// Checked reports whether Cloudflare was read in this cycle.
 	Checked bool
-	// Changes are the record changes.
+	// Records are the owned records as they end up (as the Updater
+	// remembers them).
+	Records []Record
+	// Action sums the changes up: Unchanged when there were none, Created
+	// or Deleted when every change was one, Updated otherwise.
+	Action Action
+	// Changes are the record changes made.
 	Changes []Change
 	// Unmanaged are records of managed names without the managed comment,
 	// left alone.
 	Unmanaged []Record
 }
 
-// Changed reports whether the plan holds changes.
-func (p Plan) Changed() bool { return len(p.Changes) > 0 }
+// Changed reports whether the cycle changed a record.
+func (r UpdateResult) Changed() bool { return len(r.Changes) > 0 }
+
+// String prints the result like UpdatePlan.String.
+func (r UpdateResult) String() string {
+	return describe(r.IPv4, r.IPv6, r.Checked, r.Changes, r.Unmanaged, "done: ")
+}
+
+func describe(v4, v6 netip.Addr, checked bool, changes []Change, unmanaged []Record, prefix string) string {
+	var addrs []string
+	for _, a := range []netip.Addr{v4, v6} {
+		if a.IsValid() {
+			addrs = append(addrs, a.String())
+		}
+	}
+	at := strings.Join(addrs, " and ")
+	if at == "" {
+		at = "no address"
+	}
+	var lines []string
+	switch {
+	case !checked:
+		lines = append(lines, fmt.Sprintf("address %s unchanged: nothing sent to Cloudflare", at))
+	case len(changes) == 0:
+		lines = append(lines, fmt.Sprintf("records hold %s: nothing to change", at))
+	default:
+		lines = append(lines, fmt.Sprintf("address %s:", at))
+		for _, c := range changes {
+			lines = append(lines, prefix+c.String())
+		}
+	}
+	for _, r := range unmanaged {
+		lines = append(lines, fmt.Sprintf("left alone (no managed comment): %s", r))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func summarize(changes []Change) Action {
+	if len(changes) == 0 {
+		return Unchanged
+	}
+	a := changes[0].Action
+	for _, c := range changes[1:] {
+		if c.Action != a {
+			return Updated
+		}
+	}
+	return a
+}
 
 // EventKind classifies a Run cycle.
 type EventKind int
@@ -140,8 +257,10 @@ func (k EventKind) String() string {
 type Event struct {
 	Kind EventKind
 	Time time.Time
-	Plan Plan
-	Err  error
+	// Err is the cycle's failure (Kind EventError).
+	Err error
+	// Result is what the cycle did.
+	Result UpdateResult
 	// Next is the wait before the next cycle.
 	Next time.Duration
 }
@@ -166,32 +285,34 @@ type Updater struct {
 	unmanaged  []Record   // and the records in their way
 	verifiedAt time.Time
 	dirty      bool
+	gen        uint64 // bumped whenever the memory changes; a plan of an older one is stale
 	now        func() time.Time
 }
 
 // NewUpdater returns an Updater for cfg. It makes no request.
 func (c *Client) NewUpdater(cfg UpdaterConfig) (*Updater, error) {
+	const op = "new updater"
 	z := normName(cfg.Zone)
 	if z == "" {
-		return nil, errors.New("dns: updater: zone missing")
+		return nil, invalid(op, "zone missing")
 	}
 	if len(cfg.Names) == 0 {
-		return nil, errors.New("dns: updater: no names")
+		return nil, invalid(op, "no names")
 	}
 	if cfg.IPv4 == nil && cfg.IPv6 == nil {
-		return nil, errors.New("dns: updater: no address source")
+		return nil, invalid(op, "no address source")
 	}
 	if cfg.Comment == "" {
 		cfg.Comment = DefaultComment
 	}
 	if strings.ContainsAny(cfg.Comment, "\r\n") {
-		return nil, errors.New("dns: updater: comment must not contain line breaks")
+		return nil, invalid(op, "comment must not contain line breaks")
 	}
 	if cfg.VerifyEvery <= 0 {
 		cfg.VerifyEvery = DefaultVerifyEvery
 	}
 	if cfg.SourceTimeout < 0 {
-		return nil, fmt.Errorf("dns: updater: source timeout %s must not be negative", cfg.SourceTimeout)
+		return nil, invalid(op, "source timeout %s must not be negative", cfg.SourceTimeout)
 	}
 	if cfg.SourceTimeout == 0 {
 		cfg.SourceTimeout = DefaultSourceTimeout
@@ -258,10 +379,11 @@ func (u *Updater) State() State {
 // addresses of families without a source are ignored.
 func (u *Updater) Restore(s State) error {
 	if s.Zone.Name != "" && normName(s.Zone.Name) != u.zone.Name {
-		return fmt.Errorf("dns: updater: state is for zone %s, not %s", s.Zone.Name, u.zone.Name)
+		return invalid("restore updater state", "state is for zone %s, not %s", s.Zone.Name, u.zone.Name)
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	u.gen++
 	if s.Zone.ID != "" {
 		u.zone = Zone{ID: s.Zone.ID, Name: u.zone.Name, Status: s.Zone.Status}
 	}
@@ -319,17 +441,15 @@ func (u *Updater) addresses(ctx context.Context) (map[Family]netip.Addr, error) 
 			}
 			if (f == IPv4) != a.Is4() && a.IsValid() {
 				err = &AddressError{Addr: a, Reason: "wrong family for " + f.String()}
-			} else {
-				err = CheckPublic(a)
+			} else if err = CheckPublic(a); err != nil {
+				var ae *AddressError
+				if errors.As(err, &ae) {
+					err = ae // the source's op says enough
+				}
 			}
 		}
 		if err != nil {
-			if strings.HasPrefix(err.Error(), "dns: ") {
-				err = fmt.Errorf("%w (%s source)", err, f)
-			} else {
-				err = fmt.Errorf("dns: %s source: %w", f, err)
-			}
-			errs = append(errs, err)
+			errs = append(errs, opError("ddns "+f.String()+" source", err))
 			continue
 		}
 		out[f] = a
@@ -337,7 +457,7 @@ func (u *Updater) addresses(ctx context.Context) (map[Family]netip.Addr, error) 
 	return out, errors.Join(errs...)
 }
 
-func setAddr(p *Plan, addrs map[Family]netip.Addr) {
+func setAddr(p *UpdatePlan, addrs map[Family]netip.Addr) {
 	p.IPv4, p.IPv6 = addrs[IPv4], addrs[IPv6]
 }
 
@@ -354,17 +474,20 @@ func (u *Updater) due(addrs map[Family]netip.Addr) bool {
 	return false
 }
 
-// Plan reports what Apply would change now, without changing anything.
-// Like Apply it makes no Cloudflare request when nothing is due.
+// PlanUpdate reports what an update cycle would change now, without
+// changing anything: print it for a dry run, or give it to Apply. Like
+// Update it makes no Cloudflare request when nothing is due. The error
+// reports what kept the plan from being complete (a failed source, names
+// blocked by unmanaged records); the plan holds the rest.
 //
 // Cloudflare API: GET /zones?name= (first cycle only), GET
 // /zones/{zone_id}/dns_records
-func (u *Updater) Plan(ctx context.Context) (Plan, error) {
+func (u *Updater) PlanUpdate(ctx context.Context) (UpdatePlan, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	p, _, _, err := u.plan(ctx)
+	p, err := u.plan(ctx)
 	if ctx.Err() != nil {
-		return Plan{IPv4: p.IPv4, IPv6: p.IPv6}, ctx.Err()
+		return UpdatePlan{IPv4: p.IPv4, IPv6: p.IPv6}, ctx.Err()
 	}
 	return p, err
 }
@@ -376,21 +499,22 @@ type blockage struct {
 	name string
 }
 
-// plan also returns the owned records that need no change.
-func (u *Updater) plan(ctx context.Context) (Plan, []blockage, []Record, error) {
-	var p Plan
+// plan also keeps in the plan the owned records that need no change and
+// the names left alone.
+func (u *Updater) plan(ctx context.Context) (UpdatePlan, error) {
+	p := UpdatePlan{u: u, gen: u.gen}
 	if u.c.closed.Load() {
 		// Even a cycle that would need no request: a closed client's
 		// Updater must not keep reporting "unchanged".
-		return p, nil, nil, ErrClosed
+		return p, &Error{Op: "ddns", Err: ErrClosed}
 	}
 	addrs, srcErr := u.addresses(ctx)
 	if ctx.Err() != nil {
-		return p, nil, nil, ctx.Err()
+		return p, ctx.Err()
 	}
 	setAddr(&p, addrs)
 	if len(addrs) == 0 {
-		return p, nil, nil, srcErr
+		return p, srcErr
 	}
 	if !u.due(addrs) {
 		// Names blocked at the last read stay reported, from memory: the
@@ -407,12 +531,12 @@ func (u *Updater) plan(ctx context.Context) (Plan, []blockage, []Record, error) 
 				p.Unmanaged = append(p.Unmanaged, r)
 			}
 		}
-		return p, nil, nil, errors.Join(srcErr, u.blockErr(still))
+		return p, errors.Join(srcErr, u.blockErr(still))
 	}
 	if u.zone.ID == "" {
 		z, err := u.c.Zone(ctx, u.zone.Name)
 		if err != nil {
-			return p, nil, nil, errors.Join(srcErr, err)
+			return p, errors.Join(srcErr, err)
 		}
 		u.zone = z
 	}
@@ -427,7 +551,7 @@ func (u *Updater) plan(ctx context.Context) (Plan, []blockage, []Record, error) 
 		if errors.Is(err, ErrZoneNotFound) {
 			u.zone.ID = ""
 		}
-		return p, nil, nil, errors.Join(srcErr, err)
+		return p, errors.Join(srcErr, err)
 	}
 	p.Checked = true
 	byName := map[string][]Record{}
@@ -475,7 +599,8 @@ func (u *Updater) plan(ctx context.Context) (Plan, []blockage, []Record, error) 
 			}
 		}
 	}
-	return p, blocked, kept, errors.Join(srcErr, u.blockErr(blocked))
+	p.blocked, p.kept = blocked, kept
+	return p, errors.Join(srcErr, u.blockErr(blocked))
 }
 
 // blockErr is the ErrUnmanaged error naming the blocked names, or nil.
@@ -487,7 +612,7 @@ func (u *Updater) blockErr(blocked []blockage) error {
 	for _, b := range blocked {
 		s = append(s, fmt.Sprintf("%s %s", b.name, b.fam.RecordType()))
 	}
-	return fmt.Errorf("dns: ddns: %w: %s (add the comment %q or adopt the name)", ErrUnmanaged, strings.Join(s, ", "), u.cfg.Comment)
+	return &Error{Op: "ddns", Message: fmt.Sprintf("%s: %s (add the comment %q or adopt the name)", ErrUnmanaged, strings.Join(s, ", "), u.cfg.Comment), Err: ErrUnmanaged}
 }
 
 func familyOf(t RecordType) Family {
@@ -508,7 +633,7 @@ func (u *Updater) reconcile(name string, typ RecordType, addr netip.Addr, mine [
 		if r.TTL <= 0 {
 			r.TTL = TTLAuto
 		}
-		return []Change{{Action: ActionCreate, After: r}}, Record{}
+		return []Change{newChange(Created, Record{}, r)}, Record{}
 	}
 	keep := slices.IndexFunc(mine, func(r Record) bool { return r.Addr == addr })
 	if keep < 0 {
@@ -519,44 +644,81 @@ func (u *Updater) reconcile(name string, typ RecordType, addr netip.Addr, mine [
 	if k.Addr != addr || k.Comment != u.cfg.Comment {
 		after := k
 		after.Addr, after.Content, after.Comment = addr, addr.String(), u.cfg.Comment
-		out = append(out, Change{Action: ActionUpdate, Before: k, After: after})
+		out = append(out, newChange(Updated, k, after))
 		unchanged = Record{}
 	}
 	for i, r := range mine {
 		if i != keep {
-			out = append(out, Change{Action: ActionDelete, Before: r})
+			out = append(out, newChange(Deleted, r, Record{}))
 		}
 	}
 	return out, unchanged
 }
 
-// Apply reads the sources and, when the address changed or a re-check is
-// due, brings the records in line: one list, then one request per changed
-// record. A change Cloudflare refuses (say a 500 on one PATCH) does not
-// stop the others; a 429, an authentication or permission failure, or no
-// answer at all stops the batch, since the rest would fail alike. Apply
-// reports what it did, joins the errors, and the next cycle re-reads
-// Cloudflare and finishes the job. When nothing is due it makes no
-// request.
+// Apply executes a plan from PlanUpdate: one request per change. A change
+// Cloudflare refuses (say a 500 on one PATCH) does not stop the others; a
+// 429, an authentication or permission failure, or no answer at all stops
+// the batch, since the rest would fail alike. Apply reports what it did
+// and joins the errors, and the next cycle re-reads Cloudflare and
+// finishes the job. A plan that was not Checked sends nothing. A plan made
+// before another Apply (or Restore) is stale: ErrConflict, plan again.
+//
+// Cloudflare API: POST, PATCH or DELETE /zones/{zone_id}/dns_records[/{id}]
+// per change
+func (u *Updater) Apply(ctx context.Context, p UpdatePlan) (UpdateResult, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.apply(ctx, p)
+}
+
+// Update runs one cycle: PlanUpdate, then Apply. When the address did not
+// change and no re-check is due it makes no request; otherwise one list,
+// then one request per changed record. Its error joins the plan's (a
+// failed source, blocked names) and Apply's.
 //
 // Cloudflare API: GET /zones?name= (first cycle only), GET
 // /zones/{zone_id}/dns_records, then POST, PATCH or DELETE
 // /zones/{zone_id}/dns_records[/{id}] per change
-func (u *Updater) Apply(ctx context.Context) (Plan, error) {
+func (u *Updater) Update(ctx context.Context) (UpdateResult, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	p, blocked, kept, err := u.plan(ctx)
+	p, perr := u.plan(ctx)
 	if ctx.Err() != nil {
-		return Plan{IPv4: p.IPv4, IPv6: p.IPv6}, ctx.Err()
+		return UpdateResult{IPv4: p.IPv4, IPv6: p.IPv6}, ctx.Err()
+	}
+	res, aerr := u.apply(ctx, p)
+	if ctx.Err() != nil {
+		return UpdateResult{IPv4: p.IPv4, IPv6: p.IPv6}, ctx.Err()
+	}
+	switch {
+	case aerr == nil:
+		return res, perr
+	case perr == nil:
+		return res, aerr
+	}
+	return res, errors.Join(perr, aerr)
+}
+
+func (u *Updater) apply(ctx context.Context, p UpdatePlan) (UpdateResult, error) {
+	const op = "ddns apply"
+	res := UpdateResult{IPv4: p.IPv4, IPv6: p.IPv6, Checked: p.Checked, Unmanaged: slices.Clone(p.Unmanaged)}
+	if p.u != u {
+		return res, invalid(op, "the plan is not this updater's (use PlanUpdate)")
+	}
+	if p.gen != u.gen {
+		return res, &Error{Op: op, Message: "the plan is stale: the updater changed since it was made; plan again", Err: ErrConflict}
 	}
 	if !p.Checked {
-		return p, err
+		res.Records = slices.Clone(u.records)
+		return res, nil
 	}
-	planned := p.Changes
-	p.Changes = nil
+	if u.c.closed.Load() {
+		return res, &Error{Op: op, Err: ErrClosed}
+	}
+	u.gen++
 	var applyErrs []error
 	failed := map[string]bool{} // name and type whose change failed
-	for _, ch := range planned {
+	for _, ch := range p.Changes {
 		key := ch.key()
 		if failed[key] {
 			// Leave the rest of that name alone (e.g. its duplicates)
@@ -572,14 +734,16 @@ func (u *Updater) Apply(ctx context.Context) (Plan, error) {
 			}
 			continue
 		}
-		p.Changes = append(p.Changes, done)
+		res.Changes = append(res.Changes, done)
 	}
+	res.Action = summarize(res.Changes)
 	if len(applyErrs) > 0 {
 		u.dirty = true
+		res.Records = slices.Clone(u.records)
 		if ctx.Err() != nil {
-			return p, ctx.Err()
+			return res, ctx.Err()
 		}
-		return p, errors.Join(append([]error{err}, applyErrs...)...)
+		return res, errors.Join(applyErrs...)
 	}
 	// Everything planned is in place: remember it, and the names left
 	// alone because of unmanaged records (reported from memory until the
@@ -592,33 +756,29 @@ func (u *Updater) Apply(ctx context.Context) (Plan, error) {
 			delete(u.published, fam)
 		}
 	}
-	u.blocked, u.unmanaged = blocked, slices.Clone(p.Unmanaged)
-	for _, ch := range p.Changes {
-		if ch.Action != ActionDelete {
+	u.blocked, u.unmanaged = p.blocked, slices.Clone(p.Unmanaged)
+	kept := slices.Clone(p.kept)
+	for _, ch := range res.Changes {
+		if ch.Action != Deleted {
 			kept = append(kept, ch.After)
 		}
 	}
 	u.records = kept
 	u.verifiedAt = u.now()
 	u.dirty = false
-	return p, err
+	res.Records = slices.Clone(kept)
+	return res, nil
 }
 
 // key names the record set a change belongs to: "name type".
-func (c Change) key() string {
-	r := c.After
-	if c.Action == ActionDelete {
-		r = c.Before
-	}
-	return r.Name + " " + string(r.Type)
-}
+func (c Change) key() string { return c.Field }
 
 // stopsBatch reports whether a failed change means the remaining ones
 // would fail the same way (rate limit, token, zone, closed client, no
 // answer at all), so Apply stops instead of sending them.
 func stopsBatch(err error) bool {
 	var e *Error
-	if !errors.As(err, &e) {
+	if !errors.As(err, &e) || (e.StatusCode == 0 && len(e.Errors) == 0) {
 		return true
 	}
 	return errors.Is(err, ErrRateLimited) || errors.Is(err, ErrAuth) ||
@@ -627,13 +787,13 @@ func stopsBatch(err error) bool {
 
 func (u *Updater) do(ctx context.Context, ch Change) (Change, error) {
 	switch ch.Action {
-	case ActionCreate:
+	case Created:
 		r, err := u.c.CreateRecord(ctx, u.zone, ch.After)
 		if err != nil {
 			return ch, err
 		}
-		ch.After = r
-	case ActionUpdate:
+		ch = newChange(Created, Record{}, r)
+	case Updated:
 		patch := RecordPatch{Addr: ch.After.Addr}
 		if ch.Before.Comment != ch.After.Comment {
 			patch.Comment = Ptr(ch.After.Comment)
@@ -642,8 +802,8 @@ func (u *Updater) do(ctx context.Context, ch Change) (Change, error) {
 		if err != nil {
 			return ch, err
 		}
-		ch.After = r
-	case ActionDelete:
+		ch = newChange(Updated, ch.Before, r)
+	case Deleted:
 		if err := u.c.DeleteRecord(ctx, u.zone, ch.Before.ID); err != nil && !errors.Is(err, ErrNotFound) {
 			return ch, err
 		}
@@ -651,7 +811,7 @@ func (u *Updater) do(ctx context.Context, ch Change) (Change, error) {
 	return ch, nil
 }
 
-// Run calls Apply every interval (±10 % jitter) until ctx ends, and then
+// Run runs Update every interval (±10 % jitter) until ctx ends, and then
 // returns ctx.Err(). After a failed cycle it waits with exponential backoff
 // instead (from min(interval, 30 s) up to 8 × interval), and at least as
 // long as a 429's Retry-After. Every cycle is reported to OnEvent. Once
@@ -660,19 +820,19 @@ func (u *Updater) do(ctx context.Context, ch Change) (Change, error) {
 // Cloudflare API: as Apply, per cycle
 func (u *Updater) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
-		return errors.New("dns: updater: interval must be positive")
+		return invalid("ddns run", "interval %s must be positive", interval)
 	}
 	back := poll.Backoff{Initial: min(interval, 30*time.Second), Max: 8 * interval, Factor: 2}
 	failures := 0
 	for {
-		p, err := u.Apply(ctx)
+		p, err := u.Update(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if errors.Is(err, ErrClosed) {
-			return ErrClosed
+			return &Error{Op: "ddns run", Err: ErrClosed}
 		}
-		ev := Event{Time: u.now(), Plan: p, Err: err}
+		ev := Event{Time: u.now(), Result: p, Err: err}
 		switch {
 		case err != nil:
 			ev.Kind = EventError

@@ -17,6 +17,7 @@ import (
 
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/dns/dnstest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // addrBox is a settable source, like a router whose PPPoE address changes.
@@ -61,10 +62,10 @@ func TestUpdaterCreatesThenStaysQuiet(t *testing.T) {
 	box.set("203.0.113.10")
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: box.source})
 
-	p, err := u.Apply(ctx)
+	p, err := u.Update(ctx)
 	require.NoError(t, err)
 	require.Len(t, p.Changes, 1)
-	assert.Equal(t, dns.ActionCreate, p.Changes[0].Action)
+	assert.Equal(t, dns.Created, p.Changes[0].Action)
 	rs := srv.Records("vpn.thehomelab.site")
 	require.Len(t, rs, 1)
 	assert.Equal(t, "203.0.113.10", rs[0].Content)
@@ -77,14 +78,14 @@ func TestUpdaterCreatesThenStaysQuiet(t *testing.T) {
 	assert.Equal(t, rs[0].ID, st.Records[0].ID, "record id remembered")
 	assert.False(t, st.VerifiedAt.IsZero())
 
-	srv.ResetCounts()
+	srv.ResetRequests()
 	for range 50 {
-		p, err = u.Apply(ctx)
+		p, err = u.Update(ctx)
 		require.NoError(t, err)
 		assert.False(t, p.Checked)
 		assert.False(t, p.Changed())
 	}
-	assert.Zero(t, srv.TotalRequests(), "unchanged address: zero requests")
+	assert.Zero(t, len(srv.Requests()), "unchanged address: zero requests")
 }
 
 func TestUpdaterChangePatchesEachRecordOnce(t *testing.T) {
@@ -106,18 +107,18 @@ func TestUpdaterChangePatchesEachRecordOnce(t *testing.T) {
 	box := &addrBox{}
 	box.set("203.0.113.10")
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: names, IPv4: box.source})
-	_, err := u.Apply(ctx) // learns the zone and the records
+	_, err := u.Update(ctx) // learns the zone and the records
 	require.NoError(t, err)
 
 	box.set("198.51.100.20")
-	srv.ResetCounts()
-	p, err := u.Apply(ctx)
+	srv.ResetRequests()
+	p, err := u.Update(ctx)
 	require.NoError(t, err)
 	assert.Len(t, p.Changes, 3)
-	assert.Equal(t, 1, srv.Requests(dnstest.EndpointListRecords))
-	assert.Equal(t, 3, srv.Requests(dnstest.EndpointPatchRecord))
-	assert.Zero(t, srv.Requests(dnstest.EndpointPutRecord))
-	assert.LessOrEqual(t, srv.TotalRequests(), 4)
+	assert.Equal(t, 1, count(srv, dnstest.EndpointListRecords))
+	assert.Equal(t, 3, count(srv, dnstest.EndpointPatchRecord))
+	assert.Zero(t, count(srv, dnstest.EndpointPutRecord))
+	assert.LessOrEqual(t, len(srv.Requests()), 4)
 	for _, n := range names {
 		rs := srv.Records(n)
 		require.Len(t, rs, 1)
@@ -141,7 +142,7 @@ func TestUpdaterIPv6(t *testing.T) {
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"},
 		IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10")),
 		IPv6: dns.StaticSource(netip.MustParseAddr("2001:db8::42"))})
-	p, err := u.Apply(t.Context())
+	p, err := u.Update(t.Context())
 	require.NoError(t, err)
 	assert.Len(t, p.Changes, 2) // create A, update AAAA
 	var aaaa dnstest.Record
@@ -162,28 +163,28 @@ func TestUpdaterOwnership(t *testing.T) {
 	hand := srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "A", Name: "vpn.thehomelab.site", Content: "192.0.2.1", Comment: "set by hand"})
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10"))})
 
-	p, err := u.Plan(ctx)
+	p, err := u.PlanUpdate(ctx)
 	require.ErrorIs(t, err, dns.ErrUnmanaged)
 	assert.Empty(t, p.Changes)
 	require.Len(t, p.Unmanaged, 1)
 	assert.Equal(t, hand.ID, p.Unmanaged[0].ID)
 
-	_, err = u.Apply(ctx)
+	_, err = u.Update(ctx)
 	require.ErrorIs(t, err, dns.ErrUnmanaged)
-	assert.Zero(t, srv.Requests(dnstest.EndpointPatchRecord)+srv.Requests(dnstest.EndpointCreateRecord)+srv.Requests(dnstest.EndpointDeleteRecord))
+	assert.Zero(t, count(srv, dnstest.EndpointPatchRecord)+count(srv, dnstest.EndpointCreateRecord)+count(srv, dnstest.EndpointDeleteRecord))
 	assert.Equal(t, "192.0.2.1", srv.Records("vpn.thehomelab.site")[0].Content, "never overwritten")
 
 	// The apex is proxied and unmanaged; a CNAME blocks too.
 	srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "CNAME", Name: "photo.thehomelab.site", Content: "thehomelab.site"})
 	u2 := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"photo"}, Adopt: []string{"photo"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10"))})
-	_, err = u2.Apply(ctx)
+	_, err = u2.Update(ctx)
 	require.ErrorIs(t, err, dns.ErrUnmanaged)
 
 	// Explicit adoption takes the record over and keeps its other fields.
 	u3 := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, Adopt: []string{"vpn.thehomelab.site"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10"))})
-	p, err = u3.Apply(ctx)
+	res, err := u3.Update(ctx)
 	require.NoError(t, err)
-	require.Len(t, p.Changes, 1)
+	require.Len(t, res.Changes, 1)
 	rs := srv.Records("vpn.thehomelab.site")
 	require.Len(t, rs, 1)
 	assert.Equal(t, hand.ID, rs[0].ID)
@@ -198,10 +199,10 @@ func TestUpdaterCoexistsWithUnmanagedAndDropsDuplicates(t *testing.T) {
 	managed(srv, "vpn.thehomelab.site", "A", "203.0.113.1")
 	managed(srv, "vpn.thehomelab.site", "A", "203.0.113.2")
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.2"))})
-	p, err := u.Apply(t.Context())
+	p, err := u.Update(t.Context())
 	require.NoError(t, err)
 	require.Len(t, p.Changes, 1)
-	assert.Equal(t, dns.ActionDelete, p.Changes[0].Action)
+	assert.Equal(t, dns.Deleted, p.Changes[0].Action)
 	assert.Equal(t, []dns.Record{p.Unmanaged[0]}, p.Unmanaged)
 	var contents []string
 	for _, r := range srv.Records("vpn.thehomelab.site") {
@@ -225,12 +226,12 @@ func TestUpdaterRejectsBadAddresses(t *testing.T) {
 				cfg.IPv6 = dns.StaticSource(a)
 			}
 			u := newUpdater(t, c, cfg)
-			_, err := u.Apply(t.Context())
+			_, err := u.Update(t.Context())
 			require.ErrorIs(t, err, dns.ErrBadAddress)
 			var ae *dns.AddressError
 			require.ErrorAs(t, err, &ae)
 			assert.Contains(t, err.Error(), "refusing to publish "+bad)
-			assert.Zero(t, srv.TotalRequests(), "nothing sent")
+			assert.Zero(t, len(srv.Requests()), "nothing sent")
 			assert.Empty(t, srv.Records("vpn.thehomelab.site"))
 		})
 	}
@@ -243,7 +244,7 @@ func TestUpdaterSourceErrorKeepsOtherFamily(t *testing.T) {
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"},
 		IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10")),
 		IPv6: func(context.Context) (netip.Addr, error) { return netip.Addr{}, boom }})
-	p, err := u.Apply(t.Context())
+	p, err := u.Update(t.Context())
 	require.ErrorIs(t, err, boom)
 	require.Len(t, p.Changes, 1)
 	assert.Len(t, srv.Records("vpn.thehomelab.site"), 1)
@@ -260,12 +261,12 @@ func TestUpdaterPatchFailsMidBatch(t *testing.T) {
 	box := &addrBox{}
 	box.set("203.0.113.10")
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: names, IPv4: box.source})
-	_, err := u.Apply(ctx)
+	_, err := u.Update(ctx)
 	require.NoError(t, err)
 
 	box.set("198.51.100.20")
 	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointPatchRecord, Kind: dnstest.Fail500, Skip: 1, Times: 1})
-	p, err := u.Apply(ctx)
+	p, err := u.Update(ctx)
 	require.ErrorIs(t, err, dns.ErrUnavailable)
 	require.Len(t, p.Changes, 2, "reports what it did")
 	assert.Equal(t, "a.thehomelab.site", p.Changes[0].After.Name)
@@ -277,16 +278,16 @@ func TestUpdaterPatchFailsMidBatch(t *testing.T) {
 	assert.Equal(t, map[string]string{"a": "198.51.100.20", "b": "203.0.113.10", "c": "198.51.100.20"}, got, "no wrong record")
 
 	// Next cycle finishes the job with one list and one patch.
-	srv.ResetCounts()
-	p, err = u.Apply(ctx)
+	srv.ResetRequests()
+	p, err = u.Update(ctx)
 	require.NoError(t, err)
 	assert.Len(t, p.Changes, 1)
-	assert.Equal(t, 1, srv.Requests(dnstest.EndpointListRecords))
-	assert.Equal(t, 1, srv.Requests(dnstest.EndpointPatchRecord))
-	srv.ResetCounts()
-	_, err = u.Apply(ctx)
+	assert.Equal(t, 1, count(srv, dnstest.EndpointListRecords))
+	assert.Equal(t, 1, count(srv, dnstest.EndpointPatchRecord))
+	srv.ResetRequests()
+	_, err = u.Update(ctx)
 	require.NoError(t, err)
-	assert.Zero(t, srv.TotalRequests())
+	assert.Zero(t, len(srv.Requests()))
 }
 
 // A 429 midway stops the batch: the remaining PATCHes would only be
@@ -302,17 +303,17 @@ func TestUpdaterRateLimitStopsBatch(t *testing.T) {
 	box := &addrBox{}
 	box.set("203.0.113.10")
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: names, IPv4: box.source})
-	_, err := u.Apply(ctx)
+	_, err := u.Update(ctx)
 	require.NoError(t, err)
 
 	box.set("198.51.100.20")
 	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointPatchRecord, Kind: dnstest.Fail429, Skip: 1, RetryAfter: time.Minute})
-	srv.ResetCounts()
-	p, err := u.Apply(ctx)
+	srv.ResetRequests()
+	p, err := u.Update(ctx)
 	require.ErrorIs(t, err, dns.ErrRateLimited)
 	assert.Equal(t, time.Minute, dns.RetryAfter(err))
 	assert.Len(t, p.Changes, 1)
-	assert.Equal(t, 2, srv.Requests(dnstest.EndpointPatchRecord), "c was not sent")
+	assert.Equal(t, 2, count(srv, dnstest.EndpointPatchRecord), "c was not sent")
 }
 
 // A failed update of a name leaves that name's other changes (deleting
@@ -324,12 +325,12 @@ func TestUpdaterFailedUpdateKeepsDuplicates(t *testing.T) {
 	managed(srv, "vpn.thehomelab.site", "A", "203.0.113.2")
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("198.51.100.20"))})
 	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointPatchRecord, Kind: dnstest.Fail500, Times: 1})
-	_, err := u.Apply(t.Context())
+	_, err := u.Update(t.Context())
 	require.ErrorIs(t, err, dns.ErrUnavailable)
 	assert.Len(t, srv.Records("vpn.thehomelab.site"), 2, "no delete after the failed update")
-	assert.Zero(t, srv.Requests(dnstest.EndpointDeleteRecord))
+	assert.Zero(t, count(srv, dnstest.EndpointDeleteRecord))
 
-	p, err := u.Apply(t.Context())
+	p, err := u.Update(t.Context())
 	require.NoError(t, err)
 	assert.Len(t, p.Changes, 2)
 	rs := srv.Records("vpn.thehomelab.site")
@@ -345,19 +346,19 @@ func TestUpdater429Storm(t *testing.T) {
 	box := &addrBox{}
 	box.set("203.0.113.10")
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: box.source})
-	_, err := u.Apply(ctx)
+	_, err := u.Update(ctx)
 	require.NoError(t, err)
 
 	box.set("198.51.100.20")
 	srv.Inject(dnstest.Fault{Kind: dnstest.Fail429, RetryAfter: 300 * time.Second})
 	for range 3 {
-		_, err = u.Apply(ctx)
+		_, err = u.Update(ctx)
 		require.ErrorIs(t, err, dns.ErrRateLimited)
 		assert.Equal(t, 300*time.Second, dns.RetryAfter(err))
 	}
 	assert.Equal(t, "203.0.113.10", srv.Records("vpn.thehomelab.site")[0].Content)
 	srv.ClearFaults()
-	_, err = u.Apply(ctx)
+	_, err = u.Update(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "198.51.100.20", srv.Records("vpn.thehomelab.site")[0].Content)
 }
@@ -372,20 +373,20 @@ func TestUpdaterRepairsManualEdit(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10")), VerifyEvery: time.Hour})
 	dns.SetClock(u, clock)
-	_, err := u.Apply(ctx)
+	_, err := u.Update(ctx)
 	require.NoError(t, err)
 
 	r.Content = "192.0.2.99" // someone edits it in the dashboard
 	srv.SetRecord(r)
-	srv.ResetCounts()
-	_, err = u.Apply(ctx)
+	srv.ResetRequests()
+	_, err = u.Update(ctx)
 	require.NoError(t, err)
-	assert.Zero(t, srv.TotalRequests(), "not due yet")
+	assert.Zero(t, len(srv.Requests()), "not due yet")
 
 	mu.Lock()
 	now = now.Add(time.Hour)
 	mu.Unlock()
-	p, err := u.Apply(ctx)
+	p, err := u.Update(ctx)
 	require.NoError(t, err)
 	assert.True(t, p.Checked)
 	require.Len(t, p.Changes, 1)
@@ -395,17 +396,17 @@ func TestUpdaterRepairsManualEdit(t *testing.T) {
 	r.Content = "192.0.2.98"
 	srv.SetRecord(r)
 	u.Recheck()
-	_, err = u.Apply(ctx)
+	_, err = u.Update(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "203.0.113.10", srv.Records("vpn.thehomelab.site")[0].Content)
 
 	// Deleted by hand: recreated.
 	require.True(t, srv.RemoveRecord(r.ID))
 	u.Recheck()
-	p, err = u.Apply(ctx)
+	p, err = u.Update(ctx)
 	require.NoError(t, err)
 	require.Len(t, p.Changes, 1)
-	assert.Equal(t, dns.ActionCreate, p.Changes[0].Action)
+	assert.Equal(t, dns.Created, p.Changes[0].Action)
 	assert.Len(t, srv.Records("vpn.thehomelab.site"), 1)
 }
 
@@ -414,32 +415,32 @@ func TestUpdaterPlanChangesNothing(t *testing.T) {
 	srv, c := newFake(t)
 	managed(srv, "vpn.thehomelab.site", "A", "203.0.113.10")
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn", "new"}, IPv4: dns.StaticSource(netip.MustParseAddr("198.51.100.20"))})
-	p, err := u.Plan(t.Context())
+	p, err := u.PlanUpdate(t.Context())
 	require.NoError(t, err)
 	require.Len(t, p.Changes, 2)
 	assert.Equal(t, "update vpn.thehomelab.site A 203.0.113.10 -> 198.51.100.20", p.Changes[0].String())
 	assert.Equal(t, "create new.thehomelab.site A 198.51.100.20", p.Changes[1].String())
 	assert.Equal(t, "203.0.113.10", srv.Records("vpn.thehomelab.site")[0].Content)
 	assert.Empty(t, srv.Records("new.thehomelab.site"))
-	assert.Zero(t, srv.Requests(dnstest.EndpointPatchRecord)+srv.Requests(dnstest.EndpointCreateRecord))
+	assert.Zero(t, count(srv, dnstest.EndpointPatchRecord)+count(srv, dnstest.EndpointCreateRecord))
 }
 
 func TestUpdaterZoneMissingAndNoPermission(t *testing.T) {
 	t.Parallel()
 	srv, c := newFake(t)
 	u := newUpdater(t, c, dns.UpdaterConfig{Zone: "missing.example", Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10"))})
-	_, err := u.Apply(t.Context())
+	_, err := u.Update(t.Context())
 	require.ErrorIs(t, err, dns.ErrZoneNotFound)
 
 	srv.AddToken(dnstest.Token{Value: "ro", Permissions: []dnstest.Permission{dnstest.DNSRead}})
-	ro, err := dns.NewClient(dns.NewSecret("ro"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(1))
+	ro, err := dns.NewClient(secret.New("ro"), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0), dns.WithRetries(0))
 	require.NoError(t, err)
 	defer ro.Close()
 	u = newUpdater(t, ro, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10"))})
-	_, err = u.Apply(t.Context())
+	_, err = u.Update(t.Context())
 	require.ErrorIs(t, err, dns.ErrPermission)
 	// Still failing next cycle (not remembered as published).
-	_, err = u.Apply(t.Context())
+	_, err = u.Update(t.Context())
 	require.ErrorIs(t, err, dns.ErrPermission)
 }
 
@@ -522,15 +523,15 @@ func TestUpdaterThousandCyclesOnlyReverify(t *testing.T) {
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn", "a", "b"},
 		IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10")), VerifyEvery: time.Hour})
 	dns.SetClock(u, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
-	_, err := u.Apply(ctx)
+	_, err := u.Update(ctx)
 	require.NoError(t, err)
-	srv.ResetCounts()
+	srv.ResetRequests()
 	checked := 0
 	for range 1000 {
 		mu.Lock()
 		now = now.Add(5 * time.Minute)
 		mu.Unlock()
-		p, err := u.Apply(ctx)
+		p, err := u.Update(ctx)
 		require.NoError(t, err)
 		require.False(t, p.Changed())
 		if p.Checked {
@@ -539,8 +540,8 @@ func TestUpdaterThousandCyclesOnlyReverify(t *testing.T) {
 	}
 	// 1,000 × 5 min = 83 h 20 min: a re-verification every 12th cycle.
 	assert.Equal(t, 83, checked)
-	assert.Equal(t, 83, srv.Requests(dnstest.EndpointListRecords))
-	assert.Equal(t, 83, srv.TotalRequests(), "nothing but the re-verification lists")
+	assert.Equal(t, 83, count(srv, dnstest.EndpointListRecords))
+	assert.Equal(t, 83, len(srv.Requests()), "nothing but the re-verification lists")
 }
 
 // Run backs off exponentially after failures, from min(interval, 30 s) up
@@ -549,7 +550,7 @@ func TestUpdaterThousandCyclesOnlyReverify(t *testing.T) {
 func TestUpdaterRunBackoff(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		c, err := dns.NewClient(dns.NewSecret("x"), dns.WithBaseURL("http://127.0.0.1:9"))
+		c, err := dns.NewClient(secret.New("x"), dns.WithBaseURL("http://127.0.0.1:9"))
 		require.NoError(t, err)
 		defer c.Close()
 		boom := errors.New("router unreachable")
@@ -619,9 +620,9 @@ func TestUpdaterPlanContextDone(t *testing.T) {
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10"))})
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	_, err := u.Plan(ctx)
+	_, err := u.PlanUpdate(ctx)
 	assert.Equal(t, context.DeadlineExceeded, err, "ctx.Err() itself")
-	_, err = u.Apply(ctx)
+	_, err = u.Update(ctx)
 	assert.Equal(t, context.DeadlineExceeded, err)
 }
 
@@ -640,10 +641,10 @@ func TestConcurrentUse(t *testing.T) {
 			for j := range 10 {
 				switch (i + j) % 6 {
 				case 0:
-					_, err := u.Apply(t.Context())
+					_, err := u.Update(t.Context())
 					assert.NoError(t, err)
 				case 1:
-					_, err := u.Plan(t.Context())
+					_, err := u.PlanUpdate(t.Context())
 					assert.NoError(t, err)
 				case 2:
 					_ = u.State()
@@ -655,14 +656,14 @@ func TestConcurrentUse(t *testing.T) {
 					box.set([]string{"203.0.113.10", "198.51.100.20"}[j%2])
 				case 5:
 					_ = srv.Records("")
-					_ = srv.TotalRequests()
+					_ = len(srv.Requests())
 				}
 			}
 		})
 	}
 	wg.Wait()
 	box.set("198.51.100.20")
-	_, err := u.Apply(t.Context())
+	_, err := u.Update(t.Context())
 	require.NoError(t, err)
 	for _, n := range []string{"vpn.thehomelab.site", "a.thehomelab.site"} {
 		rs := srv.Records(n)
@@ -681,7 +682,7 @@ func TestUpdaterRestoreAcrossRestart(t *testing.T) {
 	box.set("203.0.113.10")
 	cfg := dns.UpdaterConfig{Names: []string{"vpn", "a"}, IPv4: box.source}
 	u := newUpdater(t, c, cfg)
-	_, err := u.Apply(ctx)
+	_, err := u.Update(ctx)
 	require.NoError(t, err)
 	saved, err := json.Marshal(u.State())
 	require.NoError(t, err)
@@ -701,18 +702,18 @@ func TestUpdaterRestoreAcrossRestart(t *testing.T) {
 	}
 	u2 := newUpdater(t, c, cfg)
 	require.NoError(t, u2.Restore(st))
-	srv.ResetCounts()
-	p, err := u2.Apply(ctx)
+	srv.ResetRequests()
+	p, err := u2.Update(ctx)
 	require.NoError(t, err)
 	assert.False(t, p.Checked)
-	assert.Zero(t, srv.TotalRequests(), "unchanged address after a restart: zero requests")
+	assert.Zero(t, len(srv.Requests()), "unchanged address after a restart: zero requests")
 
 	box.set("198.51.100.20")
-	p, err = u2.Apply(ctx)
+	p, err = u2.Update(ctx)
 	require.NoError(t, err)
 	assert.Len(t, p.Changes, 2)
-	assert.Zero(t, srv.Requests(dnstest.EndpointListZones), "zone id remembered")
-	assert.Equal(t, 3, srv.TotalRequests(), "one list, two patches")
+	assert.Zero(t, count(srv, dnstest.EndpointListZones), "zone id remembered")
+	assert.Equal(t, 3, len(srv.Requests()), "one list, two patches")
 
 	// A pending state (a failed change) is re-read at once; another zone
 	// is refused.
@@ -720,8 +721,8 @@ func TestUpdaterRestoreAcrossRestart(t *testing.T) {
 	st.Pending = true
 	u3 := newUpdater(t, c, cfg)
 	require.NoError(t, u3.Restore(st))
-	srv.ResetCounts()
-	p, err = u3.Apply(ctx)
+	srv.ResetRequests()
+	p, err = u3.Update(ctx)
 	require.NoError(t, err)
 	assert.True(t, p.Checked)
 	st.Zone.Name = "example.org"
@@ -737,35 +738,35 @@ func TestUpdaterBlockedNameCostsNothing(t *testing.T) {
 	ctx := t.Context()
 	hand := srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "A", Name: "vpn.thehomelab.site", Content: "192.0.2.1", Comment: "set by hand"})
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn", "a"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10"))})
-	p, err := u.Apply(ctx)
+	p, err := u.Update(ctx)
 	require.ErrorIs(t, err, dns.ErrUnmanaged)
 	require.Len(t, p.Changes, 1, "the other name is still created")
 	assert.True(t, u.State().Pending)
 
-	srv.ResetCounts()
+	srv.ResetRequests()
 	for range 20 {
-		p, err = u.Apply(ctx)
+		p, err = u.Update(ctx)
 		require.ErrorIs(t, err, dns.ErrUnmanaged)
 		assert.Contains(t, err.Error(), "vpn.thehomelab.site A")
 		require.Len(t, p.Unmanaged, 1)
 		assert.Equal(t, hand.ID, p.Unmanaged[0].ID)
 		assert.False(t, p.Checked)
 	}
-	assert.Zero(t, srv.TotalRequests(), "blocked name: reported from memory, no request")
+	assert.Zero(t, len(srv.Requests()), "blocked name: reported from memory, no request")
 
 	// The owner hands the record over; Recheck picks it up.
 	hand.Comment = dns.DefaultComment
 	require.True(t, srv.SetRecord(hand))
 	u.Recheck()
-	p, err = u.Apply(ctx)
+	p, err = u.Update(ctx)
 	require.NoError(t, err)
 	require.Len(t, p.Changes, 1)
 	assert.Equal(t, "203.0.113.10", srv.Records("vpn.thehomelab.site")[0].Content)
 	assert.False(t, u.State().Pending)
-	srv.ResetCounts()
-	_, err = u.Apply(ctx)
+	srv.ResetRequests()
+	_, err = u.Update(ctx)
 	require.NoError(t, err)
-	assert.Zero(t, srv.TotalRequests())
+	assert.Zero(t, len(srv.Requests()))
 }
 
 // The "one list, three patches" holds for a zone bigger than
@@ -783,15 +784,15 @@ func TestUpdaterBigZoneOneList(t *testing.T) {
 	box := &addrBox{}
 	box.set("203.0.113.10")
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: names, IPv4: box.source})
-	_, err := u.Apply(t.Context())
+	_, err := u.Update(t.Context())
 	require.NoError(t, err)
 	box.set("198.51.100.20")
-	srv.ResetCounts()
-	p, err := u.Apply(t.Context())
+	srv.ResetRequests()
+	p, err := u.Update(t.Context())
 	require.NoError(t, err)
 	assert.Len(t, p.Changes, 3)
-	assert.Equal(t, 1, srv.Requests(dnstest.EndpointListRecords))
-	assert.Equal(t, 4, srv.TotalRequests())
+	assert.Equal(t, 1, count(srv, dnstest.EndpointListRecords))
+	assert.Equal(t, 4, len(srv.Requests()))
 }
 
 // Closing the client ends Run (and Apply refuses), even when no cycle
@@ -800,7 +801,7 @@ func TestUpdaterRunEndsOnClose(t *testing.T) {
 	t.Parallel()
 	srv := dnstest.NewServer()
 	t.Cleanup(srv.Close)
-	c, err := dns.NewClient(dns.NewSecret(dnstest.SeedToken), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0))
+	c, err := dns.NewClient(secret.New(dnstest.SeedToken), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0))
 	require.NoError(t, err)
 	var cycles atomic.Int32
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10")),
@@ -818,9 +819,9 @@ func TestUpdaterRunEndsOnClose(t *testing.T) {
 		t.Fatal("Run kept going after Close")
 	}
 	assert.Equal(t, int32(3), cycles.Load())
-	_, err = u.Apply(t.Context())
+	_, err = u.Update(t.Context())
 	require.ErrorIs(t, err, dns.ErrClosed)
-	_, err = u.Plan(t.Context())
+	_, err = u.PlanUpdate(t.Context())
 	require.ErrorIs(t, err, dns.ErrClosed)
 }
 
@@ -836,9 +837,9 @@ func TestUpdaterSourceTimeout(t *testing.T) {
 	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, IPv4: hung,
 		IPv6: dns.StaticSource(netip.MustParseAddr("2001:db8::42")), SourceTimeout: 20 * time.Millisecond})
 	start := time.Now()
-	p, err := u.Apply(t.Context())
+	p, err := u.Update(t.Context())
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Contains(t, err.Error(), "dns: ipv4 source: no answer within 20ms")
+	assert.Contains(t, err.Error(), "dns: ddns ipv4 source: no answer within 20ms")
 	assert.Less(t, time.Since(start), 5*time.Second)
 	require.Len(t, p.Changes, 1, "the other family is still published")
 	assert.Equal(t, "2001:db8::42", srv.Records("vpn.thehomelab.site")[0].Content)

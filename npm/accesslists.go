@@ -8,14 +8,16 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/thehomelab/homelab/secret"
 )
 
 // AccessListItem is a basic-auth user of an access list. The server never
 // returns passwords: Password is only sent, Hint is only received.
 type AccessListItem struct {
 	Username string
-	Password Secret // write-only; zero on update keeps the stored one
-	Hint     string // e.g. "p*****"
+	Password secret.Secret // write-only; zero on update keeps the stored one
+	Hint     string        // e.g. "p*****"
 }
 
 // AccessListClient allows or denies an address range.
@@ -131,8 +133,8 @@ func (s AccessListSpec) body() map[string]any {
 	return map[string]any{"name": s.Name, "satisfy_any": s.SatisfyAny, "pass_auth": s.PassAuth, "items": items, "clients": clients}
 }
 
-func (s AccessListSpec) secrets() []Secret {
-	var out []Secret
+func (s AccessListSpec) secrets() []secret.Secret {
+	var out []secret.Secret
 	for _, it := range s.Items {
 		out = append(out, it.Password)
 	}
@@ -154,7 +156,7 @@ func (s *AccessListsService) List(ctx context.Context) ([]AccessList, error) {
 	}
 	ls, err := decodeList(raw, decodeAccessList)
 	if err != nil {
-		return nil, fmt.Errorf("npm: %s: decode answer: %w", op, err)
+		return nil, errorf(op, "decode answer: %w", err)
 	}
 	return ls, nil
 }
@@ -167,7 +169,7 @@ func (s *AccessListsService) one(ctx context.Context, r request) (AccessList, er
 	}
 	a, err := decodeAccessList(raw)
 	if err != nil {
-		return AccessList{}, fmt.Errorf("npm: %s: decode answer: %w", r.op, err)
+		return AccessList{}, errorf(r.op, "decode answer: %w", err)
 	}
 	return a, nil
 }
@@ -186,7 +188,7 @@ func (s *AccessListsService) Get(ctx context.Context, id AccessListID) (AccessLi
 func (s *AccessListsService) Create(ctx context.Context, spec AccessListSpec) (AccessList, error) {
 	op := "create access list " + spec.Name
 	if spec.Name == "" {
-		return AccessList{}, opErr(op, fmt.Errorf("name is required: %w", ErrValidation))
+		return AccessList{}, opErr(op, fmt.Errorf("name is required: %w", ErrInvalid))
 	}
 	return s.one(ctx, request{op: op, method: http.MethodPost, path: "/nginx/access-lists", body: spec.body(), scrub: spec.secrets()})
 }
@@ -200,7 +202,7 @@ func (s *AccessListsService) Update(ctx context.Context, id AccessListID, spec A
 	// The server writes name, satisfy_any and pass_auth only when name is
 	// present, so it always is.
 	if spec.Name == "" {
-		return AccessList{}, opErr(op, fmt.Errorf("name is required: %w", ErrValidation))
+		return AccessList{}, opErr(op, fmt.Errorf("name is required: %w", ErrInvalid))
 	}
 	return s.one(ctx, request{op: op, method: http.MethodPut, path: "/nginx/access-lists/" + id.String(), body: spec.body(), scrub: spec.secrets()})
 }

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/thehomelab/homelab/secret"
 )
 
 // tokenAnswer is the body of POST /tokens, POST /tokens/2fa and GET /tokens.
@@ -21,7 +23,7 @@ type tokenAnswer struct {
 // validToken returns a token that is not about to expire: the cached one,
 // a refreshed one (GET /tokens) when it is within the refresh margin, or a
 // fresh login.
-func (c *Client) validToken(ctx context.Context) (Secret, error) {
+func (c *Client) validToken(ctx context.Context) (secret.Secret, error) {
 	if tok, ok := c.cachedToken(c.margin); ok {
 		return tok, nil
 	}
@@ -36,22 +38,22 @@ func (c *Client) validToken(ctx context.Context) (Secret, error) {
 			t, _ := c.cachedToken(0)
 			return t, nil
 		} else if ctx.Err() != nil {
-			return Secret{}, ctx.Err()
+			return secret.Secret{}, ctx.Err()
 		}
 	}
 	if err := c.login(ctx); err != nil {
-		return Secret{}, err
+		return secret.Secret{}, err
 	}
 	t, _ := c.cachedToken(0)
 	return t, nil
 }
 
 // cachedToken returns the token when it lives longer than margin.
-func (c *Client) cachedToken(margin time.Duration) (Secret, bool) {
+func (c *Client) cachedToken(margin time.Duration) (secret.Secret, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.token.IsZero() {
-		return Secret{}, false
+		return secret.Secret{}, false
 	}
 	if !c.expires.IsZero() && c.now().Add(margin).After(c.expires) {
 		return c.token, false
@@ -61,10 +63,10 @@ func (c *Client) cachedToken(margin time.Duration) (Secret, bool) {
 
 func (c *Client) store(a tokenAnswer) error {
 	if a.Token == "" {
-		return errors.New("token missing from answer")
+		return fmt.Errorf("token missing from answer: %w", ErrAuth)
 	}
 	c.mu.Lock()
-	c.token = NewSecret(a.Token)
+	c.token = secret.New(a.Token)
 	c.expires = time.Time(a.Expires)
 	c.mu.Unlock()
 	return nil
@@ -74,7 +76,7 @@ func (c *Client) store(a tokenAnswer) error {
 // never logs in again (and never repeats a 2FA step).
 //
 // NPM API: GET /tokens
-func (c *Client) refresh(ctx context.Context, tok Secret) error {
+func (c *Client) refresh(ctx context.Context, tok secret.Secret) error {
 	var a tokenAnswer
 	if err := c.send(ctx, request{op: "refresh token", method: http.MethodGet, path: "/tokens", out: &a}, tok); err != nil {
 		return err
@@ -97,36 +99,33 @@ func (c *Client) Login(ctx context.Context) error {
 
 func (c *Client) login(ctx context.Context) error {
 	op := "login as " + c.identity
-	if c.identity == "" {
-		return fmt.Errorf("npm: login: no credentials: %w", ErrAuth)
-	}
 	var a tokenAnswer
 	body := map[string]string{"identity": c.identity, "secret": c.password.Reveal()}
-	if err := c.send(ctx, request{op: op, method: http.MethodPost, path: "/tokens", body: body, out: &a, scrub: []Secret{c.password}}, Secret{}); err != nil {
+	if err := c.send(ctx, request{op: op, method: http.MethodPost, path: "/tokens", body: body, out: &a, scrub: []secret.Secret{c.password}}, secret.Secret{}); err != nil {
 		return err
 	}
 	if bool(a.Requires2FA) {
-		if c.twoFactor == nil {
-			return fmt.Errorf("npm: %s: the account has two-factor authentication enabled; use an account without 2FA for automation or pass npm.WithTwoFactor: %w", op, ErrTwoFactor)
+		if c.totp == nil {
+			return &Error{Op: op, Message: "the account has two-factor authentication enabled; use an account without 2FA for automation or pass npm.WithTOTP", Err: ErrTwoFactor}
 		}
-		code, err := c.twoFactor(ctx)
+		code, err := c.totp(ctx)
 		if err != nil {
-			return fmt.Errorf("npm: %s: two-factor code: %w", op, err)
+			return errorf(op, "two-factor code: %w", err)
 		}
 		code = strings.TrimSpace(code)
 		var b tokenAnswer
 		body := map[string]string{"challenge_token": a.ChallengeToken, "code": code}
-		if err := c.send(ctx, request{op: op + " (2fa)", method: http.MethodPost, path: "/tokens/2fa", body: body, out: &b, scrub: []Secret{NewSecret(a.ChallengeToken), NewSecret(code)}}, Secret{}); err != nil {
+		if err := c.send(ctx, request{op: op + " (2fa)", method: http.MethodPost, path: "/tokens/2fa", body: body, out: &b, scrub: []secret.Secret{secret.New(a.ChallengeToken), secret.New(code)}}, secret.Secret{}); err != nil {
 			var ae *Error
-			if errors.As(err, &ae) && ae.kind == ErrAuth {
-				return fmt.Errorf("%w (%w)", err, ErrTwoFactor)
+			if errors.As(err, &ae) && ae.Err == ErrAuth {
+				ae.Err = both{ErrAuth, ErrTwoFactor}
 			}
 			return err
 		}
 		a = b
 	}
 	if err := c.store(a); err != nil {
-		return fmt.Errorf("npm: %s: %w", op, err)
+		return opErr(op, err)
 	}
 	return nil
 }
@@ -136,10 +135,10 @@ func (c *Client) login(ctx context.Context) error {
 // nothing: GET /tokens?expiry= is honoured as given.
 //
 // NPM API: GET /tokens?expiry=<n>h
-func (c *Client) Token(ctx context.Context, d time.Duration) (Secret, time.Time, error) {
+func (c *Client) Token(ctx context.Context, d time.Duration) (secret.Secret, time.Time, error) {
 	tok, err := c.validToken(ctx)
 	if err != nil {
-		return Secret{}, time.Time{}, fmt.Errorf("npm: issue token: %w", err)
+		return secret.Secret{}, time.Time{}, opErr("issue token", err)
 	}
 	hours := int((d + time.Hour - 1) / time.Hour)
 	if hours < 1 {
@@ -148,7 +147,7 @@ func (c *Client) Token(ctx context.Context, d time.Duration) (Secret, time.Time,
 	var a tokenAnswer
 	q := url.Values{"expiry": {fmt.Sprintf("%dh", hours)}}
 	if err := c.send(ctx, request{op: "issue token", method: http.MethodGet, path: "/tokens", query: q, out: &a}, tok); err != nil {
-		return Secret{}, time.Time{}, err
+		return secret.Secret{}, time.Time{}, err
 	}
-	return NewSecret(a.Token), time.Time(a.Expires), nil
+	return secret.New(a.Token), time.Time(a.Expires), nil
 }

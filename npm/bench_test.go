@@ -38,7 +38,7 @@ func BenchmarkEnsureProxyHostUnchanged(b *testing.B) {
 	spec := seedSpecs()[4]
 	warm(b, f)
 	for b.Loop() {
-		r, err := f.c.ProxyHosts.EnsureProxyHost(b.Context(), spec)
+		r, err := f.c.ProxyHosts.Ensure(b.Context(), spec)
 		if err != nil || r.Action != npm.Unchanged {
 			b.Fatal(err, r.Action)
 		}
@@ -48,14 +48,14 @@ func BenchmarkEnsureProxyHostUnchanged(b *testing.B) {
 
 // BenchmarkEnsureSeedApps compares ensuring all 11 seeded apps with one
 // batched call (one list with expand) against the naive loop of single
-// EnsureProxyHost calls (one list each).
+// ProxyHosts.Ensure calls (one list each).
 func BenchmarkEnsureSeedApps(b *testing.B) {
 	specs := seedSpecs()
 	b.Run("batched", func(b *testing.B) {
 		f := newFixture(b, []npmtest.Option{npmtest.WithLatency(benchLatency)})
 		warm(b, f)
 		for b.Loop() {
-			if _, err := f.c.ProxyHosts.EnsureProxyHosts(b.Context(), specs); err != nil {
+			if _, err := f.c.ProxyHosts.EnsureAll(b.Context(), specs); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -66,7 +66,7 @@ func BenchmarkEnsureSeedApps(b *testing.B) {
 		warm(b, f)
 		for b.Loop() {
 			for _, s := range specs {
-				if _, err := f.c.ProxyHosts.EnsureProxyHost(b.Context(), s); err != nil {
+				if _, err := f.c.ProxyHosts.Ensure(b.Context(), s); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/thehomelab/homelab/secret"
 )
 
 // Certificate providers.
@@ -102,7 +104,7 @@ type LetsEncryptRequest struct {
 	// CloudflareToken is a Cloudflare API token with Zone:DNS:Edit; when
 	// set the DNS-01 challenge is used through Cloudflare. It goes only into
 	// the request body; the server never returns it.
-	CloudflareToken Secret
+	CloudflareToken secret.Secret
 	// PropagationSeconds waits for DNS propagation; 0 uses the plugin's
 	// default.
 	PropagationSeconds int
@@ -116,7 +118,7 @@ type LetsEncryptRequest struct {
 
 func (r LetsEncryptRequest) body(f features) (map[string]any, error) {
 	if len(r.Domains) == 0 {
-		return nil, fmt.Errorf("no domain names: %w", ErrValidation)
+		return nil, fmt.Errorf("no domain names: %w", ErrInvalid)
 	}
 	meta := map[string]any{}
 	wild := false
@@ -125,13 +127,13 @@ func (r LetsEncryptRequest) body(f features) (map[string]any, error) {
 	}
 	if r.CloudflareToken.IsZero() {
 		if wild {
-			return nil, fmt.Errorf("a wildcard certificate needs the DNS challenge (set CloudflareToken): %w", ErrValidation)
+			return nil, fmt.Errorf("a wildcard certificate needs the DNS challenge (set CloudflareToken): %w", ErrInvalid)
 		}
 	} else {
 		// The token is spliced into certbot's INI credentials file: a line
 		// break would smuggle in other settings.
 		if strings.ContainsAny(r.CloudflareToken.Reveal(), "\r\n") {
-			return nil, fmt.Errorf("the cloudflare token must be a single line: %w", ErrValidation)
+			return nil, fmt.Errorf("the cloudflare token must be a single line: %w", ErrInvalid)
 		}
 		meta["dns_challenge"] = true
 		meta["dns_provider"] = "cloudflare"
@@ -142,7 +144,7 @@ func (r LetsEncryptRequest) body(f features) (map[string]any, error) {
 	}
 	if r.KeyType != "" {
 		if r.KeyType != "rsa" && r.KeyType != "ecdsa" {
-			return nil, fmt.Errorf("key type %q: want rsa or ecdsa: %w", r.KeyType, ErrValidation)
+			return nil, fmt.Errorf("key type %q: want rsa or ecdsa: %w", r.KeyType, ErrInvalid)
 		}
 		if !f.keyType() {
 			return nil, fmt.Errorf("key_type needs npm 2.13.6 or newer (server runs %s): %w", f.v, ErrUnsupported)
@@ -151,7 +153,7 @@ func (r LetsEncryptRequest) body(f features) (map[string]any, error) {
 	}
 	if f.letsEncryptEmail() {
 		if r.Email == "" {
-			return nil, fmt.Errorf("npm %s needs the let's encrypt e-mail in the request: %w", f.v, ErrValidation)
+			return nil, fmt.Errorf("npm %s needs the let's encrypt e-mail in the request: %w", f.v, ErrInvalid)
 		}
 		meta["letsencrypt_email"] = r.Email
 		meta["letsencrypt_agree"] = true
@@ -175,7 +177,7 @@ func (s *CertificatesService) List(ctx context.Context) ([]Certificate, error) {
 	}
 	cs, err := decodeList(raw, decodeCertificate)
 	if err != nil {
-		return nil, fmt.Errorf("npm: %s: decode answer: %w", op, err)
+		return nil, errorf(op, "decode answer: %w", err)
 	}
 	return cs, nil
 }
@@ -195,7 +197,7 @@ func (s *CertificatesService) one(ctx context.Context, r request) (Certificate, 
 	}
 	c, err := decodeCertificate(raw)
 	if err != nil {
-		return Certificate{}, fmt.Errorf("npm: %s: decode answer: %w", r.op, err)
+		return Certificate{}, errorf(r.op, "decode answer: %w", err)
 	}
 	return c, nil
 }
@@ -214,6 +216,8 @@ func (s *CertificatesService) one(ctx context.Context, r request) (Certificate, 
 // NPM API: GET /nginx/certificates, POST /nginx/certificates, and on an
 // abandoned request DELETE /nginx/certificates/{id}
 func (s *CertificatesService) CreateLetsEncrypt(ctx context.Context, r LetsEncryptRequest) (Certificate, error) {
+	ctx, cancel := s.c.bound(ctx)
+	defer cancel()
 	op := "create certificate " + strings.Join(r.Domains, ",")
 	f, err := s.c.features(ctx)
 	if err != nil {
@@ -227,12 +231,11 @@ func (s *CertificatesService) CreateLetsEncrypt(ctx context.Context, r LetsEncry
 	if err != nil {
 		return Certificate{}, err
 	}
-	c, err := s.one(ctx, request{op: op, method: http.MethodPost, path: "/nginx/certificates", body: body, scrub: []Secret{r.CloudflareToken}})
+	c, err := s.one(ctx, request{op: op, method: http.MethodPost, path: "/nginx/certificates", body: body, scrub: []secret.Secret{r.CloudflareToken}})
 	if err == nil {
 		return c, nil
 	}
-	var ae *Error
-	if errors.As(err, &ae) {
+	if answered(err) {
 		// The server answered: a failed issuance keeps no row.
 		return Certificate{}, err
 	}
@@ -250,7 +253,7 @@ func (s *CertificatesService) abandon(ctx context.Context, op string, known []Ce
 	defer cancel()
 	all, err := s.List(uctx)
 	if err != nil {
-		return fmt.Errorf("npm: %s: look for the abandoned certificate: %w", op, err)
+		return errorf(op, "look for the abandoned certificate: %w", err)
 	}
 	seen := make(map[CertificateID]bool, len(known))
 	for _, c := range known {
@@ -288,9 +291,9 @@ func (s *CertificatesService) Delete(ctx context.Context, id CertificateID) erro
 // CustomCertificate is a certificate issued elsewhere, in PEM.
 type CustomCertificate struct {
 	NiceName     string
-	Certificate  []byte // PEM
-	Key          Secret // PEM private key
-	Intermediate []byte // PEM, optional
+	Certificate  []byte        // PEM
+	Key          secret.Secret // PEM private key
+	Intermediate []byte        // PEM, optional
 }
 
 // UploadCustom creates a custom ("other") certificate and uploads its
@@ -300,9 +303,11 @@ type CustomCertificate struct {
 // NPM API: POST /nginx/certificates, POST /nginx/certificates/{id}/upload,
 // GET /nginx/certificates/{id}
 func (s *CertificatesService) UploadCustom(ctx context.Context, cc CustomCertificate) (Certificate, error) {
+	ctx, cancel := s.c.bound(ctx)
+	defer cancel()
 	op := "upload certificate " + cc.NiceName
 	if cc.NiceName == "" || len(cc.Certificate) == 0 || cc.Key.IsZero() {
-		return Certificate{}, opErr(op, fmt.Errorf("name, certificate and key are required: %w", ErrValidation))
+		return Certificate{}, opErr(op, fmt.Errorf("name, certificate and key are required: %w", ErrInvalid))
 	}
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -327,8 +332,7 @@ func (s *CertificatesService) UploadCustom(ctx context.Context, cc CustomCertifi
 	}
 	row, err := s.one(ctx, request{op: op, method: http.MethodPost, path: "/nginx/certificates", body: map[string]any{"provider": ProviderCustom, "nice_name": cc.NiceName}})
 	if err != nil {
-		var ae *Error
-		if !errors.As(err, &ae) {
+		if !answered(err) {
 			// No answer (ctx ended, lost connection): the row may exist.
 			if cerr := s.dropEmptyCustom(ctx, op, cc.NiceName); cerr != nil {
 				err = errors.Join(err, cerr)
@@ -337,7 +341,7 @@ func (s *CertificatesService) UploadCustom(ctx context.Context, cc CustomCertifi
 		return Certificate{}, err
 	}
 	path := "/nginx/certificates/" + row.ID.String()
-	if err := s.c.do(ctx, request{op: op, method: http.MethodPost, path: path + "/upload", raw: buf.Bytes(), rawTyp: mw.FormDataContentType(), scrub: []Secret{cc.Key}}); err != nil {
+	if err := s.c.do(ctx, request{op: op, method: http.MethodPost, path: path + "/upload", raw: buf.Bytes(), rawTyp: mw.FormDataContentType(), scrub: []secret.Secret{cc.Key}}); err != nil {
 		// Leave no empty row behind, even if ctx is what failed; say so
 		// when that fails too.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -358,7 +362,7 @@ func (s *CertificatesService) dropEmptyCustom(ctx context.Context, op, name stri
 	defer cancel()
 	all, err := s.List(uctx)
 	if err != nil {
-		return fmt.Errorf("npm: %s: look for the empty certificate row: %w", op, err)
+		return errorf(op, "look for the empty certificate row: %w", err)
 	}
 	var errs []error
 	for _, c := range all {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/thehomelab/homelab/npm"
 	"github.com/thehomelab/homelab/npm/npmtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func TestCertificateLifecycle(t *testing.T) {
@@ -40,7 +41,7 @@ func TestCertificateLifecycle(t *testing.T) {
 	assert.False(t, w.Covers("example.com"))
 
 	c, err := f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{
-		Domains: []string{"*.lab.thehomelab.site", "lab.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-abcdef"), PropagationSeconds: 30, KeyType: "ecdsa",
+		Domains: []string{"*.lab.thehomelab.site", "lab.thehomelab.site"}, CloudflareToken: secret.New("cf-token-abcdef"), PropagationSeconds: 30, KeyType: "ecdsa",
 	})
 	require.NoError(t, err)
 	assert.Equal(t, "*.lab.thehomelab.site, lab.thehomelab.site", c.NiceName)
@@ -58,13 +59,13 @@ func TestCertificateLifecycle(t *testing.T) {
 
 	// A wildcard without the DNS challenge is refused before sending.
 	_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"*.x.thehomelab.site"}})
-	require.ErrorIs(t, err, npm.ErrValidation)
+	require.ErrorIs(t, err, npm.ErrInvalid)
 
 	// A token with a line break would add lines to certbot's credentials
 	// file; it is refused before sending, and not echoed.
 	f.n.n.Store(0)
-	_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"inj.thehomelab.site"}, CloudflareToken: npm.NewSecret("tok-abcdef\ndns_cloudflare_email = x@y.z")})
-	require.ErrorIs(t, err, npm.ErrValidation)
+	_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"inj.thehomelab.site"}, CloudflareToken: secret.New("tok-abcdef\ndns_cloudflare_email = x@y.z")})
+	require.ErrorIs(t, err, npm.ErrInvalid)
 	assert.NotContains(t, err.Error(), "tok-abcdef")
 	assert.Zero(t, f.n.n.Load(), "nothing sent")
 }
@@ -74,10 +75,10 @@ func TestCertificateFailureLeavesNoRow(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := t.Context()
 	f.srv.FailCertificates(func([]string) error { return errors.New("DNS problem: NXDOMAIN looking up TXT") })
-	_, err := f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"x.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-abcdef")})
+	_, err := f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"x.thehomelab.site"}, CloudflareToken: secret.New("cf-token-abcdef")})
 	var ae *npm.Error
 	require.ErrorAs(t, err, &ae)
-	assert.Equal(t, 500, ae.Status)
+	assert.Equal(t, 500, ae.StatusCode)
 	assert.Len(t, f.srv.Certificates(), 1, "only the seeded certificate")
 }
 
@@ -98,7 +99,7 @@ func TestCertificateSlowIssuanceCancelled(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 			defer cancel()
 			start := time.Now()
-			_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"slow.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-abcdef")})
+			_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"slow.thehomelab.site"}, CloudflareToken: secret.New("cf-token-abcdef")})
 			require.ErrorIs(t, err, context.DeadlineExceeded)
 			assert.Less(t, time.Since(start), 10*time.Second)
 			assert.Eventually(t, func() bool { return len(f.srv.Certificates()) == 1 }, 5*time.Second, 10*time.Millisecond)
@@ -110,7 +111,7 @@ func TestCertificateSlowIssuanceCancelled(t *testing.T) {
 
 func TestCertificateVersionPayloads(t *testing.T) {
 	t.Parallel()
-	req := npm.LetsEncryptRequest{Domains: []string{"old.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-abcdef"), Email: "admin@thehomelab.site"}
+	req := npm.LetsEncryptRequest{Domains: []string{"old.thehomelab.site"}, CloudflareToken: secret.New("cf-token-abcdef"), Email: "admin@thehomelab.site"}
 	for _, v := range []string{"2.12.6", "2.13.0", "2.15.1"} {
 		t.Run(v, func(t *testing.T) {
 			t.Parallel()
@@ -124,7 +125,7 @@ func TestCertificateVersionPayloads(t *testing.T) {
 	noMail := req
 	noMail.Email = ""
 	_, err := f.c.Certificates.CreateLetsEncrypt(t.Context(), noMail)
-	require.ErrorIs(t, err, npm.ErrValidation)
+	require.ErrorIs(t, err, npm.ErrInvalid)
 	keyed := req
 	keyed.KeyType = "rsa"
 	_, err = f.c.Certificates.CreateLetsEncrypt(t.Context(), keyed)
@@ -133,7 +134,7 @@ func TestCertificateVersionPayloads(t *testing.T) {
 	// The server itself rejects letsencrypt_email since 2.13.
 	f13 := newFixture(t, []npmtest.Option{npmtest.WithVersion("2.13.0")}, npm.WithVersion("2.12.6"))
 	_, err = f13.c.Certificates.CreateLetsEncrypt(t.Context(), req)
-	require.ErrorIs(t, err, npm.ErrValidation)
+	require.ErrorIs(t, err, npm.ErrInvalid)
 	assert.Contains(t, err.Error(), "data/meta must NOT have additional properties")
 }
 
@@ -156,28 +157,28 @@ func TestUploadCustomCertificate(t *testing.T) {
 	ctx := t.Context()
 	notAfter := f.srv.Now().Add(200 * 24 * time.Hour).Truncate(time.Second)
 	certPEM, keyPEM := selfSigned(t, "internal.thehomelab.site", notAfter)
-	c, err := f.c.Certificates.UploadCustom(ctx, npm.CustomCertificate{NiceName: "internal", Certificate: certPEM, Key: npm.NewSecret(string(keyPEM))})
+	c, err := f.c.Certificates.UploadCustom(ctx, npm.CustomCertificate{NiceName: "internal", Certificate: certPEM, Key: secret.New(string(keyPEM))})
 	require.NoError(t, err)
 	assert.Equal(t, npm.ProviderCustom, c.Provider)
 	assert.Equal(t, []string{"internal.thehomelab.site"}, c.Domains)
 	assert.True(t, c.ExpiresOn.Equal(notAfter))
 
 	// A broken upload leaves no empty row.
-	_, err = f.c.Certificates.UploadCustom(ctx, npm.CustomCertificate{NiceName: "broken", Certificate: []byte("not a pem"), Key: npm.NewSecret("nope")})
-	require.ErrorIs(t, err, npm.ErrValidation)
+	_, err = f.c.Certificates.UploadCustom(ctx, npm.CustomCertificate{NiceName: "broken", Certificate: []byte("not a pem"), Key: secret.New("nope")})
+	require.ErrorIs(t, err, npm.ErrInvalid)
 	assert.Len(t, f.srv.Certificates(), 2)
 
 	// Renew is for Let's Encrypt only.
 	_, err = f.c.Certificates.Renew(ctx, c.ID)
-	require.ErrorIs(t, err, npm.ErrValidation)
+	require.ErrorIs(t, err, npm.ErrInvalid)
 	assert.Contains(t, err.Error(), "Only Let'sEncrypt certificates can be renewed")
 }
 
 func TestUploadCustomFailedCleanupReported(t *testing.T) {
 	t.Parallel()
 	f := newFailingFixture(t, func(r *http.Request) bool { return r.Method == http.MethodDelete }, 1)
-	_, err := f.c.Certificates.UploadCustom(t.Context(), npm.CustomCertificate{NiceName: "broken", Certificate: []byte("not a pem"), Key: npm.NewSecret("nope")})
-	require.ErrorIs(t, err, npm.ErrValidation)
+	_, err := f.c.Certificates.UploadCustom(t.Context(), npm.CustomCertificate{NiceName: "broken", Certificate: []byte("not a pem"), Key: secret.New("nope")})
+	require.ErrorIs(t, err, npm.ErrInvalid)
 	assert.Contains(t, err.Error(), "delete certificate", "the empty row left behind is reported")
 	assert.Len(t, f.srv.Certificates(), 2)
 }
@@ -206,12 +207,12 @@ func TestUploadCustomCancelledLeavesNoRow(t *testing.T) {
 	lose := &losing{base: http.DefaultTransport, cancel: cancel, match: func(r *http.Request) bool {
 		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/nginx/certificates")
 	}}
-	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)),
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)),
 		npm.WithHTTPClient(&http.Client{Transport: lose}))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	certPEM, keyPEM := selfSigned(t, "internal.thehomelab.site", srv.Now().Add(200*24*time.Hour))
-	_, err = c.Certificates.UploadCustom(ctx, npm.CustomCertificate{NiceName: "internal", Certificate: certPEM, Key: npm.NewSecret(string(keyPEM))})
+	_, err = c.Certificates.UploadCustom(ctx, npm.CustomCertificate{NiceName: "internal", Certificate: certPEM, Key: secret.New(string(keyPEM))})
 	require.ErrorIs(t, err, context.Canceled)
 	require.True(t, lose.done.Load(), "the create reached the server")
 	assert.Len(t, srv.Certificates(), 1, "no empty row left")

@@ -15,17 +15,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/thehomelab/homelab/internal/httpx"
+	"github.com/thehomelab/homelab/internal/clientcfg"
 	"github.com/thehomelab/homelab/internal/tlspin"
 	"github.com/thehomelab/homelab/secret"
 )
 
-// Secret is a credential (password, token, Cloudflare API token) that never
-// prints: String, %v, JSON and slog all show REDACTED.
-type Secret = secret.Secret
-
-// NewSecret wraps a credential.
-func NewSecret(v string) Secret { return secret.New(v) }
+// FingerprintMismatchError is the error a pinned connection fails with
+// when the server shows another certificate: errors.As reaches it and the
+// fingerprint seen (Got), to pin after checking it.
+type FingerprintMismatchError = tlspin.MismatchError
 
 // Client talks to the NPM REST API. It logs in with an identity (the user's
 // e-mail) and secret, keeps the bearer token, refreshes it before it
@@ -33,22 +31,21 @@ func NewSecret(v string) Secret { return secret.New(v) }
 //
 // A *Client is safe for concurrent use by multiple goroutines.
 type Client struct {
-	base      *url.URL
-	hc        *http.Client
-	transport *httpx.Transport
-	own       *http.Transport // closed by Close when we built it
-	logger    *slog.Logger
-	now       func() time.Time
-	identity  string
-	password  Secret
-	twoFactor func(ctx context.Context) (string, error)
-	margin    time.Duration
-	pinned    *Version
+	cfg      config
+	base     *url.URL
+	hc       *http.Client
+	logger   *slog.Logger
+	now      func() time.Time
+	identity string
+	password secret.Secret
+	totp     func(ctx context.Context) (string, error)
+	margin   time.Duration
+	pinned   *Version
 
 	authMu sync.Mutex // serialises logins and refreshes
 
 	mu       sync.Mutex // guards the fields below
-	token    Secret
+	token    secret.Secret
 	expires  time.Time
 	ver      Version
 	verKnown bool
@@ -69,113 +66,78 @@ type Client struct {
 }
 
 type config struct {
-	hc          *http.Client
-	timeout     time.Duration
-	logger      *slog.Logger
-	fingerprint string
-	roots       *x509.CertPool
-	now         func() time.Time
-	identity    string
-	password    Secret
-	twoFactor   func(ctx context.Context) (string, error)
-	margin      time.Duration
-	version     *Version
+	clientcfg.Config
+	now     func() time.Time
+	margin  time.Duration
+	version *Version
 }
 
-// Option configures a Client; an invalid option makes NewClient fail.
+// Option configures a Client; an invalid option makes NewClient fail, a
+// nil one is skipped.
 type Option func(*config) error
 
-// WithCredentials sets the login: identity is the user's e-mail address.
-func WithCredentials(identity string, password Secret) Option {
-	return func(c *config) error {
-		if strings.TrimSpace(identity) == "" || password.IsZero() {
-			return errors.New("credentials need an identity and a secret")
-		}
-		c.identity, c.password = identity, password
-		return nil
-	}
+// WithCredentials sets the login: user is the NPM account's e-mail
+// address. NewClient fails without it.
+func WithCredentials(user string, password secret.Secret) Option {
+	return func(c *config) error { return c.SetCredentials(user, password) }
 }
 
-// WithTwoFactor supplies one-time codes (6-digit TOTP or an 8-character
-// backup code) for accounts with 2FA (NPM 2.13.6+). It is called once per
-// login; the client refreshes tokens with GET /tokens so that is rare.
-func WithTwoFactor(code func(ctx context.Context) (string, error)) Option {
-	return func(c *config) error {
-		if code == nil {
-			return errors.New("two-factor code source is nil")
-		}
-		c.twoFactor = code
-		return nil
-	}
+// WithTOTP supplies one-time codes (6-digit TOTP or an 8-character backup
+// code) for accounts with 2FA (NPM 2.13.6+). It is called once per login;
+// the client refreshes tokens with GET /tokens so that is rare.
+func WithTOTP(code func(ctx context.Context) (string, error)) Option {
+	return func(c *config) error { return c.SetTOTP(code) }
 }
 
-// WithHTTPClient sets the HTTP client whose Transport carries the requests
-// (wrapped with the SDK's logging and retries). It excludes WithFingerprint
-// and WithRootCAs.
+// WithHTTPClient sets the HTTP client whose Transport carries the
+// requests, under the SDK's own retries and logging; its Timeout, Jar and
+// CheckRedirect are not used (WithTimeout bounds calls, sessions are the
+// SDK's, redirects are refused so that credentials never follow one). Its
+// transport's TLS settings are used as they are, so it cannot be combined
+// with WithFingerprint or WithRootCAs.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) error {
-		if hc == nil {
-			return errors.New("http client is nil")
-		}
-		c.hc = hc
-		return nil
-	}
+	return func(c *config) error { return c.SetHTTPClient(hc) }
 }
 
-// WithTimeout bounds each HTTP request (default none: certificate issuance
-// may legitimately take minutes; use contexts).
+// WithTimeout bounds a call whose ctx has no deadline, retries included
+// (default 30 s). Let's Encrypt issuance runs certbot while the request is
+// open, for minutes with DNS propagation: give those calls a ctx with a
+// longer deadline, or raise the timeout.
 func WithTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("timeout %v must be positive", d)
-		}
-		c.timeout = d
-		return nil
-	}
+	return func(c *config) error { return c.SetTimeout(d) }
+}
+
+// WithRetries sets how many times a request safe to repeat (GET, or a
+// gateway error before the server saw it) is retried after the first
+// attempt (default 3; 0 turns retries off).
+func WithRetries(n int) Option {
+	return func(c *config) error { return c.SetRetries(n) }
 }
 
 // WithLogger logs one Debug line per HTTP request (never headers, bodies or
-// tokens). The default discards.
+// tokens). The default, and nil, discard.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("logger is nil")
-		}
-		c.logger = l
-		return nil
-	}
+	return func(c *config) error { return c.SetLogger(l) }
 }
 
 // WithFingerprint pins the server's TLS leaf certificate by its SHA-256
-// fingerprint ("sha256:…" or "AA:BB:…").
+// fingerprint ("sha256:…" or "AA:BB:…"). It needs an https:// base URL.
 func WithFingerprint(fp string) Option {
-	return func(c *config) error {
-		if _, err := tlspin.ParseFingerprint(fp); err != nil {
-			return err
-		}
-		c.fingerprint = fp
-		return nil
-	}
+	return func(c *config) error { return c.SetFingerprint(fp) }
 }
 
 // WithRootCAs verifies the server against these roots instead of the
-// system's.
+// system's. It needs an https:// base URL.
 func WithRootCAs(pool *x509.CertPool) Option {
-	return func(c *config) error {
-		if pool == nil {
-			return errors.New("root CA pool is nil")
-		}
-		c.roots = pool
-		return nil
-	}
+	return func(c *config) error { return c.SetRootCAs(pool) }
 }
 
-// WithClock sets the clock used for token expiry and certificate expiry
-// reports (tests, examples).
-func WithClock(now func() time.Time) Option {
+// withClock sets the clock used for token expiry and certificate expiry
+// reports (tests reach it through export_test.go).
+func withClock(now func() time.Time) Option {
 	return func(c *config) error {
 		if now == nil {
-			return errors.New("clock is nil")
+			return errors.New("npm: clock is nil")
 		}
 		c.now = now
 		return nil
@@ -187,7 +149,7 @@ func WithClock(now func() time.Time) Option {
 func WithRefreshMargin(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
-			return fmt.Errorf("refresh margin %v is negative", d)
+			return fmt.Errorf("npm: WithRefreshMargin: %v is negative", d)
 		}
 		c.margin = d
 		return nil
@@ -201,86 +163,57 @@ func WithVersion(v string) Option {
 	return func(c *config) error {
 		pv, err := ParseVersion(v)
 		if err != nil {
-			return err
+			return fmt.Errorf("npm: WithVersion: %w", err)
 		}
 		c.version = &pv
 		return nil
 	}
 }
 
-// NewClient returns a client for the API at baseURL: "http://host:81/api"
-// on a standard install (the bundled nginx maps /api onto the backend), or
-// "http://host:3000" for a bare backend. No request is sent until the first
-// call.
+// NewClient returns a client for the API at baseURL. A URL without a path
+// gets the default /api: "http://npm.lan:81" is "http://npm.lan:81/api",
+// the standard install (the bundled nginx maps /api onto the backend). A
+// bare backend serves at its root: say so with the slash,
+// "http://host:3000/". WithCredentials is required; http:// with
+// WithFingerprint or WithRootCAs is refused (nothing would verify the
+// server, and the password would go in clear). No request is sent until
+// the first call.
 func NewClient(baseURL string, opts ...Option) (*Client, error) {
-	u, err := url.Parse(strings.TrimSpace(baseURL))
+	cfg := config{Config: clientcfg.New("npm", 0, 0), margin: time.Hour, now: time.Now}
+	if err := clientcfg.Apply(&cfg, opts); err != nil {
+		return nil, invalid("new client", err)
+	}
+	if err := cfg.RequireCredentials(); err != nil {
+		return nil, invalid("new client", err)
+	}
+	raw := strings.TrimSpace(baseURL)
+	if pu, err := url.Parse(raw); err == nil && (pu.RawQuery != "" || pu.Fragment != "" || pu.ForceQuery) {
+		return nil, invalid("new client", fmt.Errorf("base URL %q: a query or fragment has no place in it", pu.Redacted()))
+	}
+	defPath := "/api"
+	if pu, err := url.Parse(raw); err == nil && pu.Path == "/" {
+		defPath = "" // an explicit root: a bare backend
+	}
+	u, err := cfg.ParseURL(raw, nil, defPath)
 	if err != nil {
-		return nil, fmt.Errorf("npm: new client: base url: %w", err)
+		return nil, invalid("new client", err)
 	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("npm: new client: base url %q: want http(s)://host[:port][/path]", u.Redacted())
-	}
-	if u.User != nil {
-		return nil, errors.New("npm: new client: base url must not carry credentials; use WithCredentials")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, errors.New("npm: new client: base url must not have a query or fragment")
-	}
-	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
-	cfg := config{margin: time.Hour, now: time.Now}
-	for _, o := range opts {
-		if err := o(&cfg); err != nil {
-			return nil, fmt.Errorf("npm: new client: %w", err)
-		}
-	}
-	if cfg.hc != nil && (cfg.fingerprint != "" || cfg.roots != nil) {
-		return nil, errors.New("npm: new client: WithHTTPClient excludes WithFingerprint and WithRootCAs")
+	hc, err := cfg.Client()
+	if err != nil {
+		return nil, invalid("new client", err)
 	}
 	c := &Client{
-		base:      u,
-		logger:    cfg.logger,
-		now:       cfg.now,
-		identity:  cfg.identity,
-		password:  cfg.password,
-		twoFactor: cfg.twoFactor,
-		margin:    cfg.margin,
-		pinned:    cfg.version,
-	}
-	var base http.RoundTripper
-	if cfg.hc != nil {
-		base = cfg.hc.Transport
-		if base == nil {
-			base = http.DefaultTransport
-		}
-	} else {
-		var tr *http.Transport
-		if u.Scheme == "https" {
-			tc, err := tlspin.Config(tlspin.Options{Fingerprint: cfg.fingerprint, RootCAs: cfg.roots})
-			if err != nil {
-				return nil, fmt.Errorf("npm: new client: %w", err)
-			}
-			tr = httpx.NewTransport(tc)
-		} else {
-			tr = httpx.NewTransport(nil)
-		}
-		c.own = tr
-		base = tr
-	}
-	c.transport = &httpx.Transport{Base: base, Logger: cfg.logger}
-	c.hc = &http.Client{
-		Transport: c.transport,
-		Timeout:   cfg.timeout,
-		// NPM never redirects an API call; a redirect means a wrong base URL
-		// (e.g. "/api" without the slash on the health route) and following
-		// it could send the token elsewhere.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	if cfg.hc != nil {
-		if cfg.hc.Timeout > 0 && cfg.timeout == 0 {
-			c.hc.Timeout = cfg.hc.Timeout
-		}
-		c.hc.Jar = cfg.hc.Jar
+		cfg:      cfg,
+		base:     u,
+		hc:       hc,
+		logger:   cfg.Logger,
+		now:      cfg.now,
+		identity: cfg.User,
+		password: cfg.Password,
+		totp:     cfg.TOTP,
+		margin:   cfg.margin,
+		pinned:   cfg.version,
 	}
 	c.ProxyHosts = &ProxyHostsService{c: c}
 	c.Certificates = &CertificatesService{c: c}
@@ -291,8 +224,14 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
+// invalid turns a configuration error (already prefixed "npm: " by the
+// option layer) into an *Error matching ErrInvalid.
+func invalid(op string, err error) error {
+	return &Error{Op: op, Message: strings.TrimPrefix(err.Error(), "npm: "), Err: ErrInvalid}
+}
+
 // Close releases idle connections. It is idempotent; the client must not be
-// used afterwards.
+// used afterwards (calls fail with ErrClosed).
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -300,14 +239,10 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
-	c.token = Secret{}
-	if c.own != nil {
-		c.own.CloseIdleConnections()
-	}
+	c.token = secret.Secret{}
+	c.hc.CloseIdleConnections()
 	return nil
 }
-
-var errClosed = errors.New("client is closed")
 
 func (c *Client) endpoint(path string, q url.Values) string {
 	u := *c.base
@@ -329,24 +264,37 @@ type request struct {
 	rawTyp string
 	out    any // JSON-decoded answer when non-nil
 	noAuth bool
-	scrub  []Secret // values to cut from error messages
+	scrub  []secret.Secret // values to cut from error messages
 }
+
+// bound applies WithTimeout to a call whose ctx has no deadline. Calls
+// that send several requests bound them together; a request inside sees
+// the deadline and adds none.
+func (c *Client) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return c.cfg.WithTimeout(ctx)
+}
+
+// ctxErr is the error of a call whose ctx is done: ctx.Err(), wrapped with
+// the operation.
+func ctxErr(op string, err error) error { return &Error{Op: op, Err: err} }
 
 // do runs an authenticated API call: token refresh before expiry, and one
 // fresh login (and a repeat of the call) when the server reports the token
 // as expired or invalid.
 func (c *Client) do(ctx context.Context, r request) error {
+	ctx, cancel := c.bound(ctx)
+	defer cancel()
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("npm: %s: %w", r.op, err)
+		return ctxErr(r.op, err)
 	}
 	c.mu.Lock()
 	closed := c.closed
 	c.mu.Unlock()
 	if closed {
-		return fmt.Errorf("npm: %s: %w", r.op, errClosed)
+		return &Error{Op: r.op, Err: ErrClosed}
 	}
 	if r.noAuth {
-		return c.send(ctx, r, Secret{})
+		return c.send(ctx, r, secret.Secret{})
 	}
 	tok, err := c.validToken(ctx)
 	if err != nil {
@@ -370,35 +318,35 @@ func (c *Client) do(ctx context.Context, r request) error {
 // A 500 is told apart by trading the token in (GET /tokens): only a
 // garbage token fails that too, and then the request never got past the
 // token check, so repeating it (a write included) is safe.
-func (c *Client) tokenRejected(ctx context.Context, err error, tok Secret) bool {
+func (c *Client) tokenRejected(ctx context.Context, err error, tok secret.Secret) bool {
 	var ae *Error
 	if !errors.As(err, &ae) {
 		return false
 	}
 	switch {
-	case ae.Status == http.StatusUnauthorized:
+	case ae.StatusCode == http.StatusUnauthorized:
 		return true
-	case ae.Status == http.StatusBadRequest && strings.EqualFold(ae.Message, "Token has expired"):
+	case ae.StatusCode == http.StatusBadRequest && strings.EqualFold(ae.Message, "Token has expired"):
 		return true
-	case ae.Status == http.StatusInternalServerError && ae.Message == "Internal Error":
+	case ae.StatusCode == http.StatusInternalServerError && ae.Message == "Internal Error":
 		perr := c.refresh(ctx, tok)
 		var pe *Error
-		return errors.As(perr, &pe) && (pe.Status == http.StatusInternalServerError ||
-			pe.Status == http.StatusBadRequest && strings.EqualFold(pe.Message, "Token has expired"))
+		return errors.As(perr, &pe) && (pe.StatusCode == http.StatusInternalServerError ||
+			pe.StatusCode == http.StatusBadRequest && strings.EqualFold(pe.Message, "Token has expired"))
 	}
 	return false
 }
 
-func (c *Client) dropToken(tok Secret) {
+func (c *Client) dropToken(tok secret.Secret) {
 	c.mu.Lock()
 	if c.token.Equal(tok) {
-		c.token = Secret{}
+		c.token = secret.Secret{}
 	}
 	c.mu.Unlock()
 }
 
 // send performs one HTTP exchange and decodes the answer.
-func (c *Client) send(ctx context.Context, r request, tok Secret) error {
+func (c *Client) send(ctx context.Context, r request, tok secret.Secret) error {
 	var body io.Reader
 	ctype := ""
 	switch {
@@ -407,13 +355,13 @@ func (c *Client) send(ctx context.Context, r request, tok Secret) error {
 	case r.body != nil:
 		b, err := json.Marshal(r.body)
 		if err != nil {
-			return fmt.Errorf("npm: %s: encode body: %w", r.op, err)
+			return errorf(r.op, "encode body: %w", err)
 		}
 		body, ctype = bytes.NewReader(b), "application/json"
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, c.endpoint(r.path, r.query), body)
 	if err != nil {
-		return fmt.Errorf("npm: %s: %w", r.op, err)
+		return opErr(r.op, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if ctype != "" {
@@ -425,7 +373,7 @@ func (c *Client) send(ctx context.Context, r request, tok Secret) error {
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
-			return fmt.Errorf("npm: %s: %w", r.op, cerr)
+			return ctxErr(r.op, cerr)
 		}
 		// url.Error repeats the URL, which holds no secrets (NewClient
 		// refuses user info), but the message is shorter without it.
@@ -433,18 +381,15 @@ func (c *Client) send(ctx context.Context, r request, tok Secret) error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("npm: %s: %w", r.op, err)
+		return &Error{Op: r.op, Err: unavailable{err}}
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	data, err := clientcfg.LimitedReadAll(resp.Body, maxBody)
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
-			return fmt.Errorf("npm: %s: %w", r.op, cerr)
+			return ctxErr(r.op, cerr)
 		}
-		return fmt.Errorf("npm: %s: read answer: %w", r.op, err)
-	}
-	if len(data) > maxBody {
-		return fmt.Errorf("npm: %s: answer larger than %d bytes", r.op, maxBody)
+		return errorf(r.op, "read answer: %w", err)
 	}
 	if resp.StatusCode >= 300 {
 		code, msg := parseErrorBody(data)
@@ -459,19 +404,26 @@ func (c *Client) send(ctx context.Context, r request, tok Secret) error {
 				msg = strings.ReplaceAll(msg, s.Reveal(), secret.Redacted)
 			}
 		}
-		return &Error{Op: r.op, Status: resp.StatusCode, Code: code, Message: msg, kind: classify(resp.StatusCode, msg)}
+		return &Error{Op: r.op, StatusCode: resp.StatusCode, Code: code, Message: msg, Err: classify(resp.StatusCode, msg)}
 	}
 	if r.out == nil {
 		return nil
 	}
 	if err := json.Unmarshal(data, r.out); err != nil {
 		if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '<' {
-			return fmt.Errorf("npm: %s: the answer is an HTML page, not the API (does the base URL need /api?): %w", r.op, err)
+			return errorf(r.op, "the answer is an HTML page, not the API (does the base URL need /api?): %w", err)
 		}
-		return fmt.Errorf("npm: %s: decode answer: %w", r.op, err)
+		return errorf(r.op, "decode answer: %w", err)
 	}
 	return nil
 }
+
+// unavailable marks a transport failure as ErrUnavailable while keeping
+// its cause reachable.
+type unavailable struct{ err error }
+
+func (u unavailable) Error() string   { return u.err.Error() }
+func (u unavailable) Unwrap() []error { return []error{u.err, ErrUnavailable} }
 
 // Version is an NPM release number.
 type Version struct{ Major, Minor, Revision int }
@@ -482,7 +434,7 @@ func ParseVersion(s string) (Version, error) {
 	t := strings.TrimPrefix(strings.TrimSpace(s), "v")
 	n, err := fmt.Sscanf(t, "%d.%d.%d", &v.Major, &v.Minor, &v.Revision)
 	if err != nil && n < 2 {
-		return Version{}, fmt.Errorf("version %q: want major.minor.revision", s)
+		return Version{}, fmt.Errorf("version %q: want major.minor.revision: %w", s, ErrInvalid)
 	}
 	return v, nil
 }

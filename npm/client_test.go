@@ -23,6 +23,7 @@ import (
 	"github.com/thehomelab/homelab/internal/tlspin"
 	"github.com/thehomelab/homelab/npm"
 	"github.com/thehomelab/homelab/npm/npmtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func TestHealthAndVersion(t *testing.T) {
@@ -50,43 +51,61 @@ func TestBasePathBareBackend(t *testing.T) {
 
 func TestNewClientRejectsBadInput(t *testing.T) {
 	t.Parallel()
+	creds := npm.WithCredentials(npmtest.AdminEmail, secret.New("pw"))
 	for _, tc := range []struct {
 		name string
 		url  string
 		opts []npm.Option
 	}{
-		{"no scheme", "npm.lan:81/api", nil},
-		{"user info", "http://admin:pw@npm.lan:81/api", nil},
-		{"query", "http://npm.lan:81/api?x=1", nil},
-		{"empty identity", "http://npm.lan:81/api", []npm.Option{npm.WithCredentials("", npm.NewSecret("x"))}},
-		{"bad fingerprint", "https://npm.lan/api", []npm.Option{npm.WithFingerprint("zz")}},
-		{"bad version", "http://npm.lan/api", []npm.Option{npm.WithVersion("two")}},
-		{"nil logger", "http://npm.lan/api", []npm.Option{npm.WithLogger(nil)}},
+		{"no scheme", "npm.lan:81/api", []npm.Option{creds}},
+		{"user info", "http://admin:pw@npm.lan:81/api", []npm.Option{creds}},
+		{"query", "http://npm.lan:81/api?x=1", []npm.Option{creds}},
+		{"empty identity", "http://npm.lan:81/api", []npm.Option{npm.WithCredentials("", secret.New("x"))}},
+		{"no credentials", "http://npm.lan:81/api", nil},
+		{"bad fingerprint", "https://npm.lan/api", []npm.Option{creds, npm.WithFingerprint("zz")}},
+		{"bad version", "http://npm.lan/api", []npm.Option{creds, npm.WithVersion("two")}},
+		{"nil http client", "http://npm.lan/api", []npm.Option{creds, npm.WithHTTPClient(nil)}},
+		{"pin over http", "http://npm.lan:81/api", []npm.Option{creds, npm.WithFingerprint("sha256:" + strings.Repeat("AB", 32))}},
+		{"http client and pin", "https://npm.lan/api", []npm.Option{creds, npm.WithHTTPClient(http.DefaultClient), npm.WithFingerprint("sha256:" + strings.Repeat("AB", 32))}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := npm.NewClient(tc.url, tc.opts...)
 			require.Error(t, err)
+			require.ErrorIs(t, err, npm.ErrInvalid)
 			assert.NotContains(t, err.Error(), "pw@")
+			assert.Equal(t, 1, strings.Count(err.Error(), "npm: "), "one prefix: %v", err)
 		})
 	}
+}
+
+// A nil option is skipped, as everywhere in the SDK.
+func TestNilOptionSkipped(t *testing.T) {
+	t.Parallel()
+	srv := npmtest.NewServer()
+	t.Cleanup(srv.Close)
+	c, err := npm.NewClient(srv.URL, nil, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	_, err = c.ProxyHosts.List(t.Context(), npm.ListOptions{})
+	require.NoError(t, err)
 }
 
 func TestLoginFailures(t *testing.T) {
 	t.Parallel()
 	srv := npmtest.NewServer()
 	t.Cleanup(srv.Close)
-	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret("wrong-password-123")))
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New("wrong-password-123")))
 	require.NoError(t, err)
 	_, err = c.ProxyHosts.List(t.Context(), npm.ListOptions{})
 	require.ErrorIs(t, err, npm.ErrAuth)
 	assert.Contains(t, err.Error(), "Invalid email or password")
 	assert.NotContains(t, err.Error(), "wrong-password-123")
 
-	anon, err := npm.NewClient(srv.URL)
-	require.NoError(t, err)
-	_, err = anon.ProxyHosts.List(t.Context(), npm.ListOptions{})
-	require.ErrorIs(t, err, npm.ErrAuth)
+	// Without credentials the constructor refuses.
+	_, err = npm.NewClient(srv.URL)
+	require.ErrorIs(t, err, npm.ErrInvalid)
+	assert.Contains(t, err.Error(), "WithCredentials")
 }
 
 func TestTokenRefreshBeforeExpiry(t *testing.T) {
@@ -151,10 +170,10 @@ func TestGarbageTokenRelogin(t *testing.T) {
 	// trades in fine, so the error stands.
 	f.srv.FailCertificates(func([]string) error { return errors.New("acme: unauthorized") })
 	f.n.n.Store(0)
-	_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"g.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-abcdef")})
+	_, err = f.c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"g.thehomelab.site"}, CloudflareToken: secret.New("cf-token-abcdef")})
 	var ae *npm.Error
 	require.ErrorAs(t, err, &ae)
-	assert.Equal(t, 500, ae.Status)
+	assert.Equal(t, 500, ae.StatusCode)
 	assert.EqualValues(t, 3, f.n.n.Load(), "list certificates, POST, GET /tokens; no second POST")
 
 	// A token nobody can replace is an authentication failure.
@@ -170,22 +189,22 @@ func TestTwoFactor(t *testing.T) {
 	t.Cleanup(srv.Close)
 	const totpSecret = "JBSWY3DPEHPK3PXP"
 	srv.EnableTwoFactor(npmtest.AdminEmail, totpSecret, "abcd1234")
-	creds := npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword))
+	creds := npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword))
 
 	c, err := npm.NewClient(srv.URL, creds)
 	require.NoError(t, err)
 	err = c.Login(t.Context())
 	require.ErrorIs(t, err, npm.ErrTwoFactor)
-	assert.Contains(t, err.Error(), "WithTwoFactor")
+	assert.Contains(t, err.Error(), "WithTOTP")
 	assert.Contains(t, err.Error(), "without 2FA")
 
-	c2, err := npm.NewClient(srv.URL, creds, npm.WithTwoFactor(func(context.Context) (string, error) { return npmtest.TOTP(totpSecret, srv.Now()), nil }))
+	c2, err := npm.NewClient(srv.URL, creds, npm.WithTOTP(func(context.Context) (string, error) { return npmtest.TOTP(totpSecret, srv.Now()), nil }))
 	require.NoError(t, err)
 	_, err = c2.ProxyHosts.List(t.Context(), npm.ListOptions{})
 	require.NoError(t, err)
 
 	// A backup code works once.
-	backup := npm.WithTwoFactor(func(context.Context) (string, error) { return "abcd1234", nil })
+	backup := npm.WithTOTP(func(context.Context) (string, error) { return "abcd1234", nil })
 	c3, err := npm.NewClient(srv.URL, creds, backup, npm.WithClock(srv.Now))
 	require.NoError(t, err)
 	require.NoError(t, c3.Login(t.Context()))
@@ -201,7 +220,7 @@ func TestTwoFactor(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	bad, err := npm.NewClient(srv.URL, creds, npm.WithTwoFactor(func(context.Context) (string, error) { return "000000", nil }))
+	bad, err := npm.NewClient(srv.URL, creds, npm.WithTOTP(func(context.Context) (string, error) { return "000000", nil }))
 	require.NoError(t, err)
 	err = bad.Login(t.Context())
 	require.ErrorIs(t, err, npm.ErrAuth)
@@ -219,14 +238,14 @@ func TestPermissionModes(t *testing.T) {
 			srv := npmtest.NewServer(npmtest.WithVersion(tc.version))
 			t.Cleanup(srv.Close)
 			srv.AddUser(npmtest.UserSpec{Email: "viewer@thehomelab.site", Password: "viewer-pass", Permissions: map[string]string{"proxy_hosts": "view", "certificates": "hidden"}})
-			c, err := npm.NewClient(srv.URL, npm.WithCredentials("viewer@thehomelab.site", npm.NewSecret("viewer-pass")))
+			c, err := npm.NewClient(srv.URL, npm.WithCredentials("viewer@thehomelab.site", secret.New("viewer-pass")))
 			require.NoError(t, err)
 			_, err = c.Certificates.List(t.Context())
 			require.ErrorIs(t, err, npm.ErrPermission)
 			require.NotErrorIs(t, err, npm.ErrNotFound)
 			var ae *npm.Error
 			require.ErrorAs(t, err, &ae)
-			assert.Equal(t, tc.status, ae.Status)
+			assert.Equal(t, tc.status, ae.StatusCode)
 
 			_, err = c.ProxyHosts.Create(t.Context(), npm.ProxyHostSpec{Domains: []string{"x.thehomelab.site"}, ForwardHost: "x", ForwardPort: 80})
 			require.ErrorIs(t, err, npm.ErrPermission)
@@ -244,7 +263,7 @@ func TestDisabledUserToken(t *testing.T) {
 	srv := npmtest.NewServer()
 	t.Cleanup(srv.Close)
 	id := srv.AddUser(npmtest.UserSpec{Email: "ops@thehomelab.site", Password: "ops-password", Admin: true})
-	c, err := npm.NewClient(srv.URL, npm.WithCredentials("ops@thehomelab.site", npm.NewSecret("ops-password")))
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials("ops@thehomelab.site", secret.New("ops-password")))
 	require.NoError(t, err)
 	_, err = c.ProxyHosts.List(t.Context(), npm.ListOptions{})
 	require.NoError(t, err)
@@ -258,7 +277,7 @@ func TestErrorCodeFallback(t *testing.T) {
 	// ≤2.14 leaves "code" out of 500 answers; the HTTP status stands in.
 	f := newFixture(t, []npmtest.Option{npmtest.WithVersion("2.14.0")})
 	f.srv.FailCertificates(func([]string) error { return errors.New("acme: rate limited") })
-	_, err := f.c.Certificates.CreateLetsEncrypt(t.Context(), npm.LetsEncryptRequest{Domains: []string{"a.thehomelab.site"}, CloudflareToken: npm.NewSecret("cf-token-0123456789")})
+	_, err := f.c.Certificates.CreateLetsEncrypt(t.Context(), npm.LetsEncryptRequest{Domains: []string{"a.thehomelab.site"}, CloudflareToken: secret.New("cf-token-0123456789")})
 	var ae *npm.Error
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 500, ae.Code)
@@ -275,14 +294,14 @@ func TestSecretsNeverLeak(t *testing.T) {
 	_ = uid
 	var logs bytes.Buffer
 	c, err := npm.NewClient(srv.URL,
-		npm.WithCredentials("ops@thehomelab.site", npm.NewSecret(pw)),
+		npm.WithCredentials("ops@thehomelab.site", secret.New(pw)),
 		npm.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	require.NoError(t, err)
 	ctx := t.Context()
-	cert, err := c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"vault.thehomelab.site"}, CloudflareToken: npm.NewSecret(cf)})
+	cert, err := c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"vault.thehomelab.site"}, CloudflareToken: secret.New(cf)})
 	require.NoError(t, err)
 	srv.FailCertificates(func(ds []string) error { return fmt.Errorf("certbot said: token %s rejected", cf) })
-	_, err = c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"bad.thehomelab.site"}, CloudflareToken: npm.NewSecret(cf)})
+	_, err = c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{Domains: []string{"bad.thehomelab.site"}, CloudflareToken: secret.New(cf)})
 	require.Error(t, err)
 	tok, _, err2 := c.Token(ctx, time.Hour)
 	require.NoError(t, err2)
@@ -293,7 +312,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	assert.Contains(t, stored[len(stored)-1].Credentials, cf)
 
 	for _, out := range []string{
-		logs.String(), err.Error(), fmt.Sprintf("%v %+v %#v", cert, c, npm.LetsEncryptRequest{CloudflareToken: npm.NewSecret(cf)}),
+		logs.String(), err.Error(), fmt.Sprintf("%v %+v %#v", cert, c, npm.LetsEncryptRequest{CloudflareToken: secret.New(cf)}),
 		fmt.Sprintf("%v %#v", tok, tok),
 	} {
 		assert.NotContains(t, out, pw)
@@ -340,7 +359,7 @@ func TestBaseURLMistakes(t *testing.T) {
 		_, _ = w.Write([]byte("<!doctype html><html><body>Nginx Proxy Manager</body></html>"))
 	}))
 	t.Cleanup(ui.Close)
-	c, err := npm.NewClient(ui.URL)
+	c, err := npm.NewClient(ui.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)))
 	require.NoError(t, err)
 	_, err = c.Health(t.Context())
 	require.Error(t, err)
@@ -350,7 +369,7 @@ func TestBaseURLMistakes(t *testing.T) {
 	// client never follows redirects.
 	srv := npmtest.NewServer()
 	t.Cleanup(srv.Close)
-	c, err = npm.NewClient(srv.URL + "/")
+	c, err = npm.NewClient(srv.URL+"/", npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)))
 	require.NoError(t, err)
 	h, err := c.Health(t.Context())
 	require.NoError(t, err, "trailing slash of the base URL is trimmed")
@@ -382,7 +401,7 @@ func TestTLSPinningAndRoots(t *testing.T) {
 		{"wrong pin", []npm.Option{npm.WithFingerprint("sha256:" + hex.EncodeToString(other[:]))}, false},
 		{"root CAs", []npm.Option{npm.WithRootCAs(pool)}, true},
 	} {
-		c, err := npm.NewClient(ts.URL+"/api", tc.opt...)
+		c, err := npm.NewClient(ts.URL+"/api", append(tc.opt, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)))...)
 		require.NoError(t, err, tc.name)
 		h, err := c.Health(t.Context())
 		if tc.ok {
@@ -394,7 +413,72 @@ func TestTLSPinningAndRoots(t *testing.T) {
 		if tc.name == "wrong pin" {
 			var me *tlspin.MismatchError
 			assert.ErrorAs(t, err, &me)
+			// The alias users write reaches the fingerprint seen.
+			var fe *npm.FingerprintMismatchError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, "sha256:"+tlspin.Of(leaf).String(), fe.Got)
 		}
 		require.NoError(t, c.Close())
 	}
+}
+
+// Every error the client returns is an *npm.Error of its operation and
+// matches its class sentinel.
+func TestErrorClasses(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	srv := npmtest.Start(t)
+	srv.AddUser(npmtest.UserSpec{Email: "viewer@thehomelab.site", Password: "viewer-pass", Permissions: map[string]string{"certificates": "hidden"}})
+	viewer, err := npm.NewClient(srv.URL, npm.WithCredentials("viewer@thehomelab.site", secret.New("viewer-pass")))
+	require.NoError(t, err)
+	wrong, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New("wrong-password")))
+	require.NoError(t, err)
+	dead, err := npm.NewClient("http://127.0.0.1:1/api", npm.WithCredentials(npmtest.AdminEmail, secret.New("x")), npm.WithRetries(0))
+	require.NoError(t, err)
+	closed, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)))
+	require.NoError(t, err)
+	require.NoError(t, closed.Close())
+	_, badOpt := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New("x")), npm.WithTimeout(-1))
+
+	_, errNotFound := f.c.ProxyHosts.Get(ctx, 999)
+	_, errConflict := f.c.ProxyHosts.Create(ctx, npm.ProxyHostSpec{Domains: []string{"nextcloud.thehomelab.site"}, ForwardHost: "x", ForwardPort: 80})
+	_, errInvalid := f.c.ProxyHosts.Create(ctx, npm.ProxyHostSpec{Domains: []string{"x.thehomelab.site"}})
+	_, errPerm := viewer.Certificates.List(ctx)
+	_, errAuth := wrong.Certificates.List(ctx)
+	_, errUnavail := dead.Health(ctx)
+	_, errClosed := closed.ProxyHosts.List(ctx, npm.ListOptions{})
+	for _, tc := range []struct {
+		err   error
+		class error
+	}{
+		{errNotFound, npm.ErrNotFound}, {errConflict, npm.ErrConflict}, {errInvalid, npm.ErrInvalid},
+		{errPerm, npm.ErrPermission}, {errAuth, npm.ErrAuth}, {errUnavail, npm.ErrUnavailable},
+		{errClosed, npm.ErrClosed}, {badOpt, npm.ErrInvalid},
+	} {
+		require.Error(t, tc.err, tc.class.Error())
+		assert.ErrorIs(t, tc.err, tc.class)
+		var ae *npm.Error
+		assert.ErrorAs(t, tc.err, &ae, tc.class.Error())
+		assert.Equal(t, 1, strings.Count(tc.err.Error(), "npm: "), "one prefix: %v", tc.err)
+		for _, other := range []error{npm.ErrNotFound, npm.ErrAuth, npm.ErrPermission, npm.ErrConflict, npm.ErrInvalid, npm.ErrUnavailable, npm.ErrClosed} {
+			if other != tc.class {
+				assert.NotErrorIs(t, tc.err, other, "%v", tc.err)
+			}
+		}
+	}
+}
+
+// A server that accepts and never answers costs WithTimeout, never a hang.
+func TestTimeoutBoundsACall(t *testing.T) {
+	t.Parallel()
+	srv := npmtest.Start(t)
+	srv.SetLatency(time.Minute)
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)), npm.WithTimeout(200*time.Millisecond))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	start := time.Now()
+	_, err = c.Expose(t.Context(), npm.App{FQDN: "a.thehomelab.site", ForwardHost: "a", ForwardPort: 80})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 5*time.Second)
 }

@@ -5,18 +5,35 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
 // Action says what an Ensure call did.
-type Action string
+type Action int
 
-// Actions reported by Ensure calls.
+// Actions reported by Ensure calls. The zero value is Unchanged.
 const (
-	Unchanged Action = "unchanged"
-	Created   Action = "created"
-	Updated   Action = "updated"
+	Unchanged Action = iota
+	Created
+	Updated
+	Deleted
 )
+
+// String returns "unchanged", "created", "updated" or "deleted".
+func (a Action) String() string {
+	switch a {
+	case Unchanged:
+		return "unchanged"
+	case Created:
+		return "created"
+	case Updated:
+		return "updated"
+	case Deleted:
+		return "deleted"
+	}
+	return "Action(" + strconv.Itoa(int(a)) + ")"
+}
 
 // Change is one field an Ensure call changed.
 type Change struct {
@@ -24,17 +41,27 @@ type Change struct {
 	Old, New string
 }
 
-// String formats the change as "field: old → new".
-func (c Change) String() string { return fmt.Sprintf("%s: %s → %s", c.Field, c.Old, c.New) }
-
-// EnsureResult reports one Ensure call.
-type EnsureResult struct {
-	Host    ProxyHost
-	Action  Action
-	Changes []Change
+// String formats the change as one line: "field: old → new", or "field:
+// new" when there was nothing before.
+func (c Change) String() string {
+	if c.Old == "" {
+		return fmt.Sprintf("%s: %s", c.Field, c.New)
+	}
+	return fmt.Sprintf("%s: %s → %s", c.Field, c.Old, c.New)
 }
 
-// EnsureProxyHost makes the proxy host serving spec.Domains look like spec.
+// ProxyHostResult reports one ProxyHosts.Ensure call: the host as it ends
+// up, what was done and which fields changed.
+type ProxyHostResult struct {
+	ProxyHost ProxyHost
+	Action    Action
+	Changes   []Change
+}
+
+// Changed reports whether the call changed anything on the server.
+func (r ProxyHostResult) Changed() bool { return r.Action != Unchanged || len(r.Changes) > 0 }
+
+// Ensure makes the proxy host serving spec.Domains look like spec.
 // It finds the host by its domain set (case-insensitive, in any order), or
 // the single host sharing a domain with it; creates it when there is none;
 // otherwise sends only the fields that differ and flips the enabled state
@@ -45,29 +72,33 @@ type EnsureResult struct {
 //
 // NPM API: GET /nginx/proxy-hosts?expand=certificate,access_list, then
 // POST or PUT /nginx/proxy-hosts[/{id}] as needed.
-func (s *ProxyHostsService) EnsureProxyHost(ctx context.Context, spec ProxyHostSpec) (EnsureResult, error) {
+func (s *ProxyHostsService) Ensure(ctx context.Context, spec ProxyHostSpec) (ProxyHostResult, error) {
+	ctx, cancel := s.c.bound(ctx)
+	defer cancel()
 	op := "ensure proxy host " + strings.Join(spec.Domains, ",")
 	f, err := s.c.features(ctx)
 	if err != nil {
-		return EnsureResult{}, opErr(op, err)
+		return ProxyHostResult{}, opErr(op, err)
 	}
 	if err := spec.check(f); err != nil {
-		return EnsureResult{}, opErr(op, err)
+		return ProxyHostResult{}, opErr(op, err)
 	}
 	hosts, err := s.List(ctx, ListOptions{Expand: []string{ExpandCertificate, ExpandAccessList}})
 	if err != nil {
-		return EnsureResult{}, err
+		return ProxyHostResult{}, err
 	}
 	return s.ensureOne(ctx, op, f, hosts, spec)
 }
 
-// EnsureProxyHosts ensures many hosts with one list request: unchanged
+// EnsureAll ensures many hosts with one list request: unchanged
 // hosts cost nothing more. It stops at the first error and returns the
 // results so far.
 //
 // NPM API: GET /nginx/proxy-hosts?expand=certificate,access_list, then
 // writes only for hosts that differ.
-func (s *ProxyHostsService) EnsureProxyHosts(ctx context.Context, specs []ProxyHostSpec) ([]EnsureResult, error) {
+func (s *ProxyHostsService) EnsureAll(ctx context.Context, specs []ProxyHostSpec) ([]ProxyHostResult, error) {
+	ctx, cancel := s.c.bound(ctx)
+	defer cancel()
 	op := "ensure proxy hosts"
 	f, err := s.c.features(ctx)
 	if err != nil {
@@ -82,7 +113,7 @@ func (s *ProxyHostsService) EnsureProxyHosts(ctx context.Context, specs []ProxyH
 	if err != nil {
 		return nil, err
 	}
-	out := make([]EnsureResult, 0, len(specs))
+	out := make([]ProxyHostResult, 0, len(specs))
 	for _, sp := range specs {
 		r, err := s.ensureOne(ctx, "ensure proxy host "+strings.Join(sp.Domains, ","), f, hosts, sp)
 		out = append(out, r)
@@ -128,18 +159,18 @@ func match(hosts []ProxyHost, domains []string) (ProxyHost, bool, error) {
 	return ProxyHost{}, false, fmt.Errorf("domains %s are spread over %d proxy hosts: %w", strings.Join(domains, ","), len(overlap), ErrConflict)
 }
 
-func (s *ProxyHostsService) ensureOne(ctx context.Context, op string, f features, hosts []ProxyHost, spec ProxyHostSpec) (EnsureResult, error) {
+func (s *ProxyHostsService) ensureOne(ctx context.Context, op string, f features, hosts []ProxyHost, spec ProxyHostSpec) (ProxyHostResult, error) {
 	want := spec.normalized()
 	cur, found, err := match(hosts, want.Domains)
 	if err != nil {
-		return EnsureResult{}, opErr(op, err)
+		return ProxyHostResult{}, opErr(op, err)
 	}
 	if !found {
 		h, err := s.Create(ctx, spec)
-		return EnsureResult{Host: h, Action: Created}, err
+		return ProxyHostResult{ProxyHost: h, Action: Created}, err
 	}
 	u, changes := diff(cur, want, f)
-	res := EnsureResult{Host: cur, Action: Unchanged, Changes: changes}
+	res := ProxyHostResult{ProxyHost: cur, Action: Unchanged, Changes: changes}
 	if len(changes) == 0 {
 		return res, nginxErr(op, int(cur.ID), cur.Enabled, cur.NginxOnline, cur.NginxErr)
 	}
@@ -153,7 +184,7 @@ func (s *ProxyHostsService) ensureOne(ctx context.Context, op string, f features
 			return res, opErr(op, err)
 		}
 		h, err := s.put(ctx, op, cur.ID, body)
-		res.Host = h
+		res.ProxyHost = h
 		if err != nil && !errors.Is(err, ErrNginx) {
 			return res, err
 		}
@@ -166,10 +197,10 @@ func (s *ProxyHostsService) ensureOne(ctx context.Context, op string, f features
 		if err := s.Disable(ctx, cur.ID); err != nil {
 			return res, err
 		}
-		res.Host.Enabled = false
+		res.ProxyHost.Enabled = false
 	case !want.Disabled && !cur.Enabled:
 		h, err := s.Enable(ctx, cur.ID)
-		res.Host = h
+		res.ProxyHost = h
 		if err != nil {
 			return res, err
 		}

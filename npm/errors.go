@@ -7,59 +7,114 @@ import (
 	"strings"
 )
 
-// Sentinel errors matched with errors.Is against *Error and the other error
-// types of this package.
+// Class sentinels, the same in every package of the SDK: match them with
+// errors.Is against any error this package returns.
 var (
+	// ErrNotFound: the object does not exist (or was deleted).
+	ErrNotFound = errors.New("not found")
 	// ErrAuth: bad credentials, an expired or invalid token that a fresh
-	// login could not replace.
-	ErrAuth = errors.New("npm: authentication failed")
-	// ErrTwoFactor: the account asks for a second factor. Use an account
-	// without 2FA for automation, or pass WithTwoFactor.
-	ErrTwoFactor = errors.New("npm: two-factor authentication required")
+	// login could not replace, or no credentials at all.
+	ErrAuth = errors.New("authentication failed")
 	// ErrPermission: the user may not do this. NPM 2.13.0–2.15.1 report it
 	// as "404 Not Found - <path>", older and fixed builds as 403.
-	ErrPermission = errors.New("npm: permission denied")
-	// ErrNotFound: the object does not exist (or was deleted).
-	ErrNotFound = errors.New("npm: not found")
+	ErrPermission = errors.New("permission denied")
 	// ErrConflict: a domain name is already used by another host, or a host
 	// is already in the requested enabled/disabled state.
-	ErrConflict = errors.New("npm: conflict")
-	// ErrValidation: the server (or the client, before sending) rejected
-	// the request body.
-	ErrValidation = errors.New("npm: invalid request")
-	// ErrNginx: the API call succeeded but nginx rejected the generated
-	// configuration (meta.nginx_online=false).
-	ErrNginx = errors.New("npm: nginx rejected the configuration")
-	// ErrUnsupported: the feature needs a newer (or older) NPM than the
-	// server runs.
-	ErrUnsupported = errors.New("npm: not supported by this npm version")
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: the server (or the client, before sending) rejected the
+	// request.
+	ErrInvalid = errors.New("invalid request")
+	// ErrUnavailable: the server could not be reached or answered that it
+	// cannot serve now (502, 503, 504).
+	ErrUnavailable = errors.New("unavailable")
+	// ErrClosed: the client was closed.
+	ErrClosed = errors.New("closed")
 )
 
-// Error is an error answer of the NPM API. Its body is
-// {"error":{"code":N,"message":M}}; Code falls back to the HTTP status when
-// the server leaves it out (≤2.14 on 500s).
+// Errors of this package a user acts on.
+var (
+	// ErrTwoFactor: the account asks for a second factor. Use an account
+	// without 2FA for automation, or pass WithTOTP.
+	ErrTwoFactor = errors.New("two-factor authentication required")
+	// ErrNginx: the API call succeeded but nginx rejected the generated
+	// configuration (meta.nginx_online=false).
+	ErrNginx = errors.New("nginx rejected the configuration")
+	// ErrUnsupported: the feature needs a newer (or older) NPM than the
+	// server runs.
+	ErrUnsupported = errors.New("not supported by this npm version")
+)
+
+// Error is the typed error of this package. For an error answer of the NPM
+// API ({"error":{"code":N,"message":M}}) StatusCode, Code and Message are
+// set; Code falls back to the HTTP status when the server leaves it out
+// (≤2.14 on 500s). For every other failure (transport, decoding, a check
+// before sending) Err holds the cause. Match the class with errors.Is and
+// the sentinels above, the details with errors.As.
 type Error struct {
-	Op      string // operation, e.g. "create proxy host nextcloud.thehomelab.site"
-	Status  int    // HTTP status
-	Code    int    // error.code, or Status when absent
-	Message string // error.message
-	kind    error  // the sentinel it matches, if any
+	// Op names the operation, e.g. "create proxy host nextcloud.thehomelab.site".
+	Op string
+	// StatusCode is the HTTP status of an API answer, 0 otherwise.
+	StatusCode int
+	// Code is error.code of the answer, or StatusCode when absent.
+	Code int
+	// Message is error.message of the answer.
+	Message string
+	// Err is the cause: the class sentinel of an API answer, or the
+	// underlying error.
+	Err error
 }
 
-// Error formats the operation, the server's message and the HTTP status.
+// Error formats the operation, the server's message and the HTTP status,
+// behind one "npm: " prefix.
 func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("npm: ")
+	if e.Op != "" {
+		b.WriteString(e.Op)
+		b.WriteString(": ")
+	}
 	msg := e.Message
-	if msg == "" {
-		msg = http.StatusText(e.Status)
+	if msg == "" && e.Err == nil {
+		msg = http.StatusText(e.StatusCode)
 	}
-	if e.Op == "" {
-		return fmt.Sprintf("npm: %s (http %d)", msg, e.Status)
+	switch {
+	case msg != "":
+		b.WriteString(msg)
+		if e.Err != nil && !isClass(e.Err) && !strings.Contains(msg, e.Err.Error()) {
+			b.WriteString(": ")
+			b.WriteString(e.Err.Error())
+		}
+	case e.Err != nil:
+		b.WriteString(e.Err.Error())
 	}
-	return fmt.Sprintf("npm: %s: %s (http %d)", e.Op, msg, e.Status)
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, " (http %d)", e.StatusCode)
+	}
+	return b.String()
 }
 
-// Is matches the sentinel that classifies the error.
-func (e *Error) Is(target error) bool { return e.kind != nil && target == e.kind }
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// isClass reports a sentinel (or pair of them) standing as the cause: the
+// message already says what happened, so the sentinel's text is not
+// repeated.
+func isClass(err error) bool {
+	switch err {
+	case ErrNotFound, ErrAuth, ErrPermission, ErrConflict, ErrInvalid, ErrUnavailable, ErrClosed,
+		ErrTwoFactor, ErrNginx, ErrUnsupported:
+		return true
+	}
+	_, ok := err.(both)
+	return ok
+}
+
+// both is a cause that matches two sentinels (a rejected second factor is
+// ErrAuth and ErrTwoFactor).
+type both [2]error
+
+func (b both) Error() string   { return b[0].Error() + ", " + b[1].Error() }
+func (b both) Unwrap() []error { return b[:] }
 
 // classify maps an NPM error answer onto a sentinel. The rules follow the
 // server's quirks: permission failures of 2.13–2.15 arrive as
@@ -87,42 +142,55 @@ func classify(status int, msg string) error {
 			strings.Contains(lm, "challenge token"), lm == "invalid verification code":
 			return ErrAuth
 		}
-		return ErrValidation
+		return ErrInvalid
+	case status == http.StatusBadGateway, status == http.StatusServiceUnavailable, status == http.StatusGatewayTimeout:
+		return ErrUnavailable
 	}
 	return nil
 }
 
 // NginxError reports a write that NPM accepted but whose nginx config
 // failed `nginx -t`. The host exists (disabled in effect); Message is the
-// server's nginx_err text.
+// server's nginx_err text. It arrives wrapped in an *Error that carries
+// the operation; errors.As reaches it.
 type NginxError struct {
-	Op      string
 	HostID  int // id of the proxy, redirection or 404 host
 	Message string
 }
 
-// Error names the operation, the host and nginx's complaint.
+// Error names the host and nginx's complaint.
 func (e *NginxError) Error() string {
-	return fmt.Sprintf("npm: %s: nginx rejected the configuration of host %d: %s", e.Op, e.HostID, e.Message)
+	return fmt.Sprintf("nginx rejected the configuration of host %d: %s", e.HostID, e.Message)
 }
 
 // Is reports a match with ErrNginx.
 func (e *NginxError) Is(target error) bool { return target == ErrNginx }
 
-// opErr wraps a non-API error (transport, decoding, client-side checks) with
-// the operation.
+// opErr wraps any error as an *Error of the operation: an *Error without
+// an operation gets it, one with an operation is kept as it is.
 func opErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var ae *Error
-	if errors.As(err, &ae) && ae.Op == "" {
-		ae.Op = op
-		return ae
-	}
-	var ne *NginxError
-	if errors.As(err, &ae) || errors.As(err, &ne) || strings.HasPrefix(err.Error(), "npm: ") {
+	if errors.As(err, &ae) {
+		if ae.Op == "" {
+			ae.Op = op
+		}
 		return err
 	}
-	return fmt.Errorf("npm: %s: %w", op, err)
+	return &Error{Op: op, Err: err}
+}
+
+// errorf builds an *Error of the operation whose cause is formatted (wrap
+// a class sentinel with %w).
+func errorf(op, format string, args ...any) error {
+	return &Error{Op: op, Err: fmt.Errorf(format, args...)}
+}
+
+// answered reports an error answer of the server (as opposed to no answer
+// at all: transport failure, ctx done).
+func answered(err error) bool {
+	var ae *Error
+	return errors.As(err, &ae) && ae.StatusCode != 0
 }

@@ -7,12 +7,13 @@ import (
 
 	"github.com/thehomelab/homelab/npm"
 	"github.com/thehomelab/homelab/npm/npmtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func Example_expose() {
 	srv := npmtest.NewServer()
 	defer srv.Close()
-	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)))
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -30,7 +31,7 @@ func Example_expose() {
 			fmt.Println(err)
 			return
 		}
-		fmt.Printf("%s: host %s, certificate %q (new: %v)\n", app.FQDN, r.Host.Action, r.Certificate.NiceName, r.CertificateCreated)
+		fmt.Printf("%s: host %s, certificate %q (new: %v)\n", app.FQDN, r.Action, r.Certificate.NiceName, r.CertificateCreated)
 	}
 	// Output:
 	// status.thehomelab.site: host created, certificate "*.thehomelab.site, thehomelab.site" (new: false)
@@ -42,7 +43,7 @@ func ExampleCertificatesService_Expiring() {
 	clock := func() time.Time { return now }
 	srv := npmtest.NewServer(npmtest.WithClock(clock))
 	defer srv.Close()
-	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)), npm.WithClock(clock))
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)), npm.WithClock(clock))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -50,7 +51,7 @@ func ExampleCertificatesService_Expiring() {
 	defer c.Close()
 	ctx := context.Background()
 	if _, err := c.Certificates.CreateLetsEncrypt(ctx, npm.LetsEncryptRequest{
-		Domains: []string{"*.lab.example.org"}, CloudflareToken: npm.NewSecret("cloudflare-api-token"),
+		Domains: []string{"*.lab.example.org"}, CloudflareToken: secret.New("cloudflare-api-token"),
 	}); err != nil {
 		fmt.Println(err)
 		return
@@ -69,17 +70,17 @@ func ExampleCertificatesService_Expiring() {
 	// *.thehomelab.site, thehomelab.site       2027-01-25 in 60 days (letsencrypt)
 }
 
-func ExampleProxyHostsService_EnsureProxyHost() {
+func ExampleProxyHostsService_Ensure() {
 	srv := npmtest.NewServer()
 	defer srv.Close()
-	c, _ := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)))
+	c, _ := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)))
 	defer c.Close()
 
 	spec := npm.ProxyHostSpec{
 		Domains: []string{"nextcloud.thehomelab.site"}, ForwardHost: "nextcloud", ForwardPort: 8080,
 		CertificateID: npmtest.WildcardCertificateID, SSLForced: true, HTTP2Support: true, HSTSEnabled: true, BlockExploits: true,
 	}
-	r, err := c.ProxyHosts.EnsureProxyHost(context.Background(), spec)
+	r, err := c.ProxyHosts.Ensure(context.Background(), spec)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/thehomelab/homelab/secret"
 )
 
 // App is a web application to publish under its own FQDN.
@@ -22,7 +24,7 @@ type App struct {
 	AccessListID AccessListID
 	// CloudflareToken issues a certificate by DNS challenge when no
 	// existing certificate (such as a wildcard) covers FQDN.
-	CloudflareToken Secret
+	CloudflareToken secret.Secret
 	// Email is the Let's Encrypt account address for NPM ≤2.12.
 	Email string
 	// MinValidity is how long a reused certificate must still be valid;
@@ -30,11 +32,24 @@ type App struct {
 	MinValidity time.Duration
 }
 
-// ExposeResult reports what Expose did.
+// ExposeResult reports what Expose did, in the shape of every Ensure
+// result: the proxy host as it ends up, what was done to it and which
+// fields changed, plus the certificate serving it.
 type ExposeResult struct {
-	Host               EnsureResult
-	Certificate        Certificate
+	ProxyHost ProxyHost
+	// Action is what was done to the proxy host.
+	Action Action
+	// Changes lists the host's changed fields, and a "certificate" line
+	// when one was issued.
+	Changes     []Change
+	Certificate Certificate
+	// CertificateCreated is set when Expose issued the certificate.
 	CertificateCreated bool
+}
+
+// Changed reports whether the call changed anything on the server.
+func (r ExposeResult) Changed() bool {
+	return r.Action != Unchanged || len(r.Changes) > 0 || r.CertificateCreated
 }
 
 // Expose publishes app over HTTPS: it reuses a certificate that covers the
@@ -48,9 +63,11 @@ type ExposeResult struct {
 // NPM API: GET /nginx/certificates, POST /nginx/certificates,
 // GET /nginx/proxy-hosts, POST|PUT /nginx/proxy-hosts[/{id}]
 func (c *Client) Expose(ctx context.Context, app App) (ExposeResult, error) {
+	ctx, cancel := c.bound(ctx)
+	defer cancel()
 	op := "expose " + app.FQDN
 	if app.FQDN == "" || app.ForwardHost == "" || app.ForwardPort < 1 || app.ForwardPort > 65535 {
-		return ExposeResult{}, opErr(op, fmt.Errorf("fqdn, forward host and port are required: %w", ErrValidation))
+		return ExposeResult{}, opErr(op, fmt.Errorf("fqdn, forward host and port are required: %w", ErrInvalid))
 	}
 	minValid := app.MinValidity
 	if minValid == 0 {
@@ -89,7 +106,7 @@ func (c *Client) Expose(ctx context.Context, app App) (ExposeResult, error) {
 	}
 	if !ok {
 		if app.CloudflareToken.IsZero() {
-			return res, opErr(op, fmt.Errorf("no certificate covers %s and no cloudflare token was given to issue one: %w", app.FQDN, ErrValidation))
+			return res, opErr(op, fmt.Errorf("no certificate covers %s and no cloudflare token was given to issue one: %w", app.FQDN, ErrInvalid))
 		}
 		cert, err = c.Certificates.CreateLetsEncrypt(ctx, LetsEncryptRequest{Domains: []string{app.FQDN}, CloudflareToken: app.CloudflareToken, Email: app.Email})
 		if err != nil {
@@ -104,7 +121,10 @@ func (c *Client) Expose(ctx context.Context, app App) (ExposeResult, error) {
 		BlockExploits: app.BlockExploits, AllowWebsocketUpgrade: app.Websockets, AccessListID: app.AccessListID,
 	}
 	r, err := c.ProxyHosts.ensureOne(ctx, "ensure proxy host "+app.FQDN, f, hosts, spec)
-	res.Host = r
+	res.ProxyHost, res.Action, res.Changes = r.ProxyHost, r.Action, r.Changes
+	if res.CertificateCreated {
+		res.Changes = append(res.Changes, Change{Field: "certificate", New: "issued " + cert.NiceName})
+	}
 	if err == nil {
 		return res, nil
 	}
@@ -112,8 +132,8 @@ func (c *Client) Expose(ctx context.Context, app App) (ExposeResult, error) {
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	switch {
-	case !existed && r.Host.ID != 0:
-		if derr := c.ProxyHosts.Delete(uctx, r.Host.ID); derr != nil {
+	case !existed && r.ProxyHost.ID != 0:
+		if derr := c.ProxyHosts.Delete(uctx, r.ProxyHost.ID); derr != nil {
 			err = errors.Join(err, derr)
 		}
 	case !existed && refusedBeforeInsert(err):
@@ -126,7 +146,7 @@ func (c *Client) Expose(ctx context.Context, app App) (ExposeResult, error) {
 		// by domain and remove it.
 		hs, lerr := c.ProxyHosts.List(uctx, ListOptions{})
 		if lerr != nil {
-			err = errors.Join(err, fmt.Errorf("npm: %s: look for a half-created host: %w", op, lerr))
+			err = errors.Join(err, errorf(op, "look for a half-created host: %w", lerr))
 			break
 		}
 		if h, ok, _ := match(hs, spec.Domains); ok {
@@ -149,7 +169,7 @@ func (c *Client) Expose(ctx context.Context, app App) (ExposeResult, error) {
 // validation and duplicate-domain failures (400) and permission failures.
 func refusedBeforeInsert(err error) bool {
 	var ae *Error
-	return errors.As(err, &ae) && ae.Status == http.StatusBadRequest || errors.Is(err, ErrPermission)
+	return errors.As(err, &ae) && ae.StatusCode == http.StatusBadRequest || errors.Is(err, ErrPermission)
 }
 
 // restore puts an existing host's previous settings (and disabled state)

@@ -74,13 +74,13 @@ func TestClassify(t *testing.T) {
 		{400, "Host is already enabled", ErrConflict},
 		{400, "Token has expired", ErrAuth},
 		{400, "Invalid email or password", ErrAuth},
-		{400, "data must NOT have additional properties", ErrValidation},
+		{400, "data must NOT have additional properties", ErrInvalid},
 		{500, "Internal Error", nil},
 		// The CommonJS backend (≤2.12) words missing objects "Item Not
 		// Found - <id>" and answers bad credentials with 401.
 		{404, "Item Not Found - 12", ErrNotFound},
 		{401, "Invalid password", ErrAuth},
-		{400, "data.forward_port should be <= 65535", ErrValidation},
+		{400, "data.forward_port should be <= 65535", ErrInvalid},
 	} {
 		assert.Equal(t, tc.want, classify(tc.status, tc.msg), "%d %s", tc.status, tc.msg)
 	}

@@ -2,6 +2,7 @@ package npm_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/thehomelab/homelab/npm"
 	"github.com/thehomelab/homelab/npm/npmtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // counter counts the HTTP requests a client sends.
@@ -38,7 +40,7 @@ func newFixture(t testing.TB, srvOpts []npmtest.Option, opts ...npm.Option) fixt
 	t.Cleanup(srv.Close)
 	n := &counter{base: http.DefaultTransport}
 	all := append([]npm.Option{
-		npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)),
+		npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)),
 		npm.WithHTTPClient(&http.Client{Transport: n}),
 		npm.WithClock(srv.Now),
 	}, opts...)
@@ -99,7 +101,7 @@ func newFailingFixture(t testing.TB, match func(*http.Request) bool, nth int64) 
 	t.Cleanup(srv.Close)
 	n := &counter{base: &failing{base: http.DefaultTransport, match: match, nth: nth}}
 	c, err := npm.NewClient(srv.URL,
-		npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)),
+		npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)),
 		npm.WithHTTPClient(&http.Client{Transport: n}),
 		npm.WithClock(srv.Now))
 	require.NoError(t, err)
@@ -140,4 +142,24 @@ func (h *hooked) RoundTrip(r *http.Request) (*http.Response, error) {
 		h.before()
 	}
 	return h.base.RoundTrip(r)
+}
+
+// hasStatus reports whether err, or any error joined in it, is an
+// *npm.Error answer with the given HTTP status.
+func hasStatus(err error, status int) bool {
+	var ae *npm.Error
+	if errors.As(err, &ae) && ae.StatusCode == status {
+		return true
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if hasStatus(e, status) {
+				return true
+			}
+		}
+	case interface{ Unwrap() error }:
+		return hasStatus(u.Unwrap(), status)
+	}
+	return false
 }

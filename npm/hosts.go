@@ -3,7 +3,6 @@ package npm
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
 	"sort"
@@ -55,7 +54,7 @@ func (r crud[T, I]) one(ctx context.Context, q request) (T, error) {
 	}
 	v, err := r.decode(raw)
 	if err != nil {
-		return zero, fmt.Errorf("npm: %s: decode answer: %w", q.op, err)
+		return zero, errorf(q.op, "decode answer: %w", err)
 	}
 	return v, nil
 }
@@ -68,7 +67,7 @@ func (r crud[T, I]) list(ctx context.Context, opts ListOptions) ([]T, error) {
 	}
 	vs, err := decodeList(raw, r.decode)
 	if err != nil {
-		return nil, fmt.Errorf("npm: %s: decode answer: %w", op, err)
+		return nil, errorf(op, "decode answer: %w", err)
 	}
 	return vs, nil
 }

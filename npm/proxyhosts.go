@@ -220,7 +220,7 @@ type rawAnswer []byte
 func (r *rawAnswer) UnmarshalJSON(b []byte) error { *r = append((*r)[:0], b...); return nil }
 
 // ProxyHostSpec is the desired state of a proxy host: what Create sends and
-// what EnsureProxyHost converges to. Its zero values are the server's
+// what ProxyHosts.Ensure converges to. Its zero values are the server's
 // defaults (http, no certificate, every option off, enabled).
 type ProxyHostSpec struct {
 	Domains               []string
@@ -269,10 +269,10 @@ func (s ProxyHostSpec) normalized() ProxyHostSpec {
 
 func (s ProxyHostSpec) check(f features) error {
 	if len(s.Domains) == 0 {
-		return fmt.Errorf("no domain names: %w", ErrValidation)
+		return fmt.Errorf("no domain names: %w", ErrInvalid)
 	}
 	if s.ForwardHost == "" || s.ForwardPort < 1 || s.ForwardPort > 65535 {
-		return fmt.Errorf("forward host and port 1-65535 are required: %w", ErrValidation)
+		return fmt.Errorf("forward host and port 1-65535 are required: %w", ErrInvalid)
 	}
 	if s.TrustForwardedProto && !f.trustForwardedProto() {
 		return fmt.Errorf("trust_forwarded_proto needs npm 2.14 or newer (server runs %s): %w", f.v, ErrUnsupported)
@@ -409,7 +409,7 @@ func (u ProxyHostUpdate) body(f features) (map[string]any, error) {
 		b["locations"] = locationsBody(*u.Locations)
 	}
 	if len(b) == 0 {
-		return nil, fmt.Errorf("empty update: %w", ErrValidation)
+		return nil, fmt.Errorf("empty update: %w", ErrInvalid)
 	}
 	return b, nil
 }
@@ -428,7 +428,7 @@ func (s *ProxyHostsService) List(ctx context.Context, opts ListOptions) ([]Proxy
 	}
 	hs, err := decodeList(raw, decodeProxyHost)
 	if err != nil {
-		return nil, fmt.Errorf("npm: %s: decode answer: %w", op, err)
+		return nil, errorf(op, "decode answer: %w", err)
 	}
 	return hs, nil
 }
@@ -448,7 +448,7 @@ func (s *ProxyHostsService) get(ctx context.Context, op string, id ProxyHostID, 
 	}
 	h, err := decodeProxyHost(raw)
 	if err != nil {
-		return ProxyHost{}, fmt.Errorf("npm: %s: decode answer: %w", op, err)
+		return ProxyHost{}, errorf(op, "decode answer: %w", err)
 	}
 	return h, nil
 }
@@ -475,7 +475,7 @@ func (s *ProxyHostsService) Create(ctx context.Context, spec ProxyHostSpec) (Pro
 	}
 	h, err := decodeProxyHost(raw)
 	if err != nil {
-		return ProxyHost{}, fmt.Errorf("npm: %s: decode answer: %w", op, err)
+		return ProxyHost{}, errorf(op, "decode answer: %w", err)
 	}
 	rb, err := s.readBack(ctx, op, h.ID)
 	if rb.ID == 0 {
@@ -496,7 +496,7 @@ func (s *ProxyHostsService) readBack(ctx context.Context, op string, id ProxyHos
 
 func nginxErr(op string, id int, enabled bool, online *bool, msg string) error {
 	if enabled && online != nil && !*online {
-		return &NginxError{Op: op, HostID: id, Message: msg}
+		return &Error{Op: op, Err: &NginxError{HostID: id, Message: msg}}
 	}
 	return nil
 }
@@ -527,7 +527,7 @@ func (s *ProxyHostsService) put(ctx context.Context, op string, id ProxyHostID, 
 	}
 	h, err := decodeProxyHost(raw)
 	if err != nil {
-		return ProxyHost{}, fmt.Errorf("npm: %s: decode answer: %w", op, err)
+		return ProxyHost{}, errorf(op, "decode answer: %w", err)
 	}
 	if h.Enabled && h.NginxOnline == nil {
 		return s.readBack(ctx, op, id)

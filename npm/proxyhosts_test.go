@@ -99,14 +99,14 @@ func TestProxyHostValidation(t *testing.T) {
 		{"scheme", npm.ProxyHostSpec{Domains: []string{"s.thehomelab.site"}, ForwardScheme: "ftp", ForwardHost: "x", ForwardPort: 80}, "data/forward_scheme must be equal to one of the allowed values"},
 	} {
 		_, err := f.c.ProxyHosts.Create(ctx, tc.spec)
-		require.ErrorIs(t, err, npm.ErrValidation, tc.name)
+		require.ErrorIs(t, err, npm.ErrInvalid, tc.name)
 		assert.Contains(t, err.Error(), tc.msg, tc.name)
 	}
 	// Client-side checks never reach the server.
 	_, err := f.c.ProxyHosts.Create(ctx, npm.ProxyHostSpec{Domains: []string{"p.thehomelab.site"}, ForwardHost: "x", ForwardPort: 70000})
-	require.ErrorIs(t, err, npm.ErrValidation)
+	require.ErrorIs(t, err, npm.ErrInvalid)
 	_, err = f.c.ProxyHosts.Update(ctx, 1, npm.ProxyHostUpdate{})
-	require.ErrorIs(t, err, npm.ErrValidation)
+	require.ErrorIs(t, err, npm.ErrInvalid)
 }
 
 func TestProxyHostVersionAwarePayloads(t *testing.T) {
@@ -131,9 +131,9 @@ func TestProxyHostVersionAwarePayloads(t *testing.T) {
 				require.ErrorIs(t, err, npm.ErrUnsupported)
 			}
 			// Ensure twice: the second run changes nothing on every version.
-			_, err = f.c.ProxyHosts.EnsureProxyHost(ctx, spec)
+			_, err = f.c.ProxyHosts.Ensure(ctx, spec)
 			require.NoError(t, err)
-			r, err := f.c.ProxyHosts.EnsureProxyHost(ctx, spec)
+			r, err := f.c.ProxyHosts.Ensure(ctx, spec)
 			require.NoError(t, err)
 			assert.Equal(t, npm.Unchanged, r.Action, "%v", r.Changes)
 		})
@@ -164,7 +164,7 @@ func TestNginxFailureLooksLikeSuccess(t *testing.T) {
 	require.NoError(t, err)
 
 	// An unchanged host that nginx rejects is still reported.
-	_, err = f.c.ProxyHosts.EnsureProxyHost(ctx, npm.ProxyHostSpec{Domains: []string{"n.thehomelab.site"}, ForwardHost: "n", ForwardPort: 80, AdvancedConfig: "bogus on;"})
+	_, err = f.c.ProxyHosts.Ensure(ctx, npm.ProxyHostSpec{Domains: []string{"n.thehomelab.site"}, ForwardHost: "n", ForwardPort: 80, AdvancedConfig: "bogus on;"})
 	require.ErrorIs(t, err, npm.ErrNginx)
 }
 
@@ -176,10 +176,10 @@ func TestEnsureProxyHost(t *testing.T) {
 
 	// Unchanged seed host: one request.
 	f.n.n.Store(0)
-	_, err := f.c.ProxyHosts.EnsureProxyHost(ctx, specs[4]) // login + health on first use
+	_, err := f.c.ProxyHosts.Ensure(ctx, specs[4]) // login + health on first use
 	require.NoError(t, err)
 	f.n.n.Store(0)
-	r, err := f.c.ProxyHosts.EnsureProxyHost(ctx, specs[4])
+	r, err := f.c.ProxyHosts.Ensure(ctx, specs[4])
 	require.NoError(t, err)
 	assert.Equal(t, npm.Unchanged, r.Action)
 	assert.Empty(t, r.Changes)
@@ -188,7 +188,7 @@ func TestEnsureProxyHost(t *testing.T) {
 	// Domains in another order and case are the same set.
 	sp := specs[4]
 	sp.Domains = []string{"Nextcloud.TheHomelab.site"}
-	r, err = f.c.ProxyHosts.EnsureProxyHost(ctx, sp)
+	r, err = f.c.ProxyHosts.Ensure(ctx, sp)
 	require.NoError(t, err)
 	assert.Equal(t, npm.Unchanged, r.Action)
 
@@ -196,46 +196,46 @@ func TestEnsureProxyHost(t *testing.T) {
 	sp = specs[4]
 	sp.ForwardPort = 8080
 	sp.AllowWebsocketUpgrade = true
-	r, err = f.c.ProxyHosts.EnsureProxyHost(ctx, sp)
+	r, err = f.c.ProxyHosts.Ensure(ctx, sp)
 	require.NoError(t, err)
 	assert.Equal(t, npm.Updated, r.Action)
 	assert.ElementsMatch(t, []npm.Change{{Field: "forward_port", Old: "80", New: "8080"}, {Field: "allow_websocket_upgrade", Old: "false", New: "true"}}, r.Changes)
-	assert.Equal(t, 8080, r.Host.ForwardPort)
-	r, err = f.c.ProxyHosts.EnsureProxyHost(ctx, sp)
+	assert.Equal(t, 8080, r.ProxyHost.ForwardPort)
+	r, err = f.c.ProxyHosts.Ensure(ctx, sp)
 	require.NoError(t, err)
 	assert.Equal(t, npm.Unchanged, r.Action)
 
 	// HTTP/2 and HSTS without a certificate are cleared by the server; the
 	// spec is compared after the same rewrite, so it converges.
 	plain := npm.ProxyHostSpec{Domains: []string{"plain.thehomelab.site", "alt.thehomelab.site"}, ForwardHost: "p", ForwardPort: 80, HTTP2Support: true, HSTSEnabled: true, SSLForced: true}
-	r, err = f.c.ProxyHosts.EnsureProxyHost(ctx, plain)
+	r, err = f.c.ProxyHosts.Ensure(ctx, plain)
 	require.NoError(t, err)
 	assert.Equal(t, npm.Created, r.Action)
-	assert.False(t, r.Host.HTTP2Support)
-	r, err = f.c.ProxyHosts.EnsureProxyHost(ctx, plain)
+	assert.False(t, r.ProxyHost.HTTP2Support)
+	r, err = f.c.ProxyHosts.Ensure(ctx, plain)
 	require.NoError(t, err)
 	assert.Equal(t, npm.Unchanged, r.Action, "%v", r.Changes)
 
 	// Disabled state goes through the disable endpoint.
 	plain.Disabled = true
-	r, err = f.c.ProxyHosts.EnsureProxyHost(ctx, plain)
+	r, err = f.c.ProxyHosts.Ensure(ctx, plain)
 	require.NoError(t, err)
 	assert.Equal(t, npm.Updated, r.Action)
 	assert.Equal(t, []npm.Change{{Field: "enabled", Old: "true", New: "false"}}, r.Changes)
 	hs := f.srv.Hosts("proxy_hosts")
 	assert.False(t, hs[len(hs)-1].Enabled)
 	plain.Disabled = false
-	r, err = f.c.ProxyHosts.EnsureProxyHost(ctx, plain)
+	r, err = f.c.ProxyHosts.Ensure(ctx, plain)
 	require.NoError(t, err)
-	assert.True(t, r.Host.Enabled)
+	assert.True(t, r.ProxyHost.Enabled)
 
 	// A host found by one shared domain gets the new domain set.
 	grow := plain
 	grow.Domains = []string{"plain.thehomelab.site", "alt.thehomelab.site", "more.thehomelab.site"}
-	r, err = f.c.ProxyHosts.EnsureProxyHost(ctx, grow)
+	r, err = f.c.ProxyHosts.Ensure(ctx, grow)
 	require.NoError(t, err)
 	assert.Equal(t, npm.Updated, r.Action)
-	assert.Equal(t, []string{"alt.thehomelab.site", "more.thehomelab.site", "plain.thehomelab.site"}, r.Host.Domains)
+	assert.Equal(t, []string{"alt.thehomelab.site", "more.thehomelab.site", "plain.thehomelab.site"}, r.ProxyHost.Domains)
 }
 
 func TestEnsureAllSeedApps(t *testing.T) {
@@ -246,11 +246,11 @@ func TestEnsureAllSeedApps(t *testing.T) {
 	_, err := f.c.ServerVersion(ctx)
 	require.NoError(t, err)
 	f.n.n.Store(0)
-	rs, err := f.c.ProxyHosts.EnsureProxyHosts(ctx, seedSpecs())
+	rs, err := f.c.ProxyHosts.EnsureAll(ctx, seedSpecs())
 	require.NoError(t, err)
 	require.Len(t, rs, 11)
 	for _, r := range rs {
-		assert.Equal(t, npm.Unchanged, r.Action, "%v: %v", r.Host.Domains, r.Changes)
+		assert.Equal(t, npm.Unchanged, r.Action, "%v: %v", r.ProxyHost.Domains, r.Changes)
 	}
 	assert.LessOrEqual(t, f.n.n.Load(), int64(3))
 	assert.EqualValues(t, 1, f.n.n.Load())
@@ -259,7 +259,7 @@ func TestEnsureAllSeedApps(t *testing.T) {
 	specs := seedSpecs()
 	specs[6].ForwardPort = 2343
 	f.n.n.Store(0)
-	rs, err = f.c.ProxyHosts.EnsureProxyHosts(ctx, specs)
+	rs, err = f.c.ProxyHosts.EnsureAll(ctx, specs)
 	require.NoError(t, err)
 	assert.Equal(t, npm.Updated, rs[6].Action)
 	assert.Equal(t, []npm.Change{{Field: "forward_port", Old: "2342", New: "2343"}}, rs[6].Changes)
@@ -272,10 +272,25 @@ func TestUnknownFieldRejected(t *testing.T) {
 	// 2.13: trust_forwarded_proto is an unknown field there.
 	f := newFixture(t, []npmtest.Option{npmtest.WithVersion("2.13.7")}, npm.WithVersion("2.15.1"))
 	_, err := f.c.ProxyHosts.Create(t.Context(), npm.ProxyHostSpec{Domains: []string{"u.thehomelab.site"}, ForwardHost: "u", ForwardPort: 80})
-	require.ErrorIs(t, err, npm.ErrValidation)
+	require.ErrorIs(t, err, npm.ErrInvalid)
 	var ae *npm.Error
 	require.ErrorAs(t, err, &ae)
-	assert.Equal(t, 400, ae.Status)
+	assert.Equal(t, 400, ae.StatusCode)
 	assert.Equal(t, "data must NOT have additional properties", ae.Message)
 	assert.Len(t, f.srv.Hosts("proxy_hosts"), 11, "nothing created")
+}
+
+func TestResultShape(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, "unchanged", npm.Unchanged.String())
+	assert.Equal(t, "created", npm.Created.String())
+	assert.Equal(t, "updated", npm.Updated.String())
+	assert.Equal(t, "deleted", npm.Deleted.String())
+	assert.Equal(t, npm.Unchanged, npm.Action(0), "the zero value")
+	assert.Equal(t, "forward_port: 80 → 443", npm.Change{Field: "forward_port", Old: "80", New: "443"}.String())
+	assert.Equal(t, "certificate: issued x", npm.Change{Field: "certificate", New: "issued x"}.String())
+	assert.False(t, npm.ProxyHostResult{}.Changed())
+	assert.True(t, npm.ProxyHostResult{Action: npm.Created}.Changed())
+	assert.False(t, npm.ExposeResult{}.Changed())
+	assert.True(t, npm.ExposeResult{CertificateCreated: true}.Changed())
 }

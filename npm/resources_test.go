@@ -11,6 +11,7 @@ import (
 
 	"github.com/thehomelab/homelab/npm"
 	"github.com/thehomelab/homelab/npm/npmtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func TestAccessLists(t *testing.T) {
@@ -29,7 +30,7 @@ func TestAccessLists(t *testing.T) {
 
 	a, err := f.c.AccessLists.Create(ctx, npm.AccessListSpec{
 		Name: "family", SatisfyAny: true, PassAuth: false,
-		Items:   []npm.AccessListItem{{Username: "paula", Password: npm.NewSecret("pa55word")}},
+		Items:   []npm.AccessListItem{{Username: "paula", Password: secret.New("pa55word")}},
 		Clients: []npm.AccessListClient{{Prefix: netip.MustParsePrefix("192.168.1.20/32"), Allow: true}},
 	})
 	require.NoError(t, err)
@@ -41,7 +42,7 @@ func TestAccessLists(t *testing.T) {
 
 	// An item with no password keeps the stored one.
 	a2, err := f.c.AccessLists.Update(ctx, a.ID, npm.AccessListSpec{Name: "family", SatisfyAny: true,
-		Items: []npm.AccessListItem{{Username: "paula"}, {Username: "diego", Password: npm.NewSecret("d1eg0pass")}}})
+		Items: []npm.AccessListItem{{Username: "paula"}, {Username: "diego", Password: secret.New("d1eg0pass")}}})
 	require.NoError(t, err)
 	require.Len(t, a2.Items, 2)
 	assert.Equal(t, "p*******", a2.Items[0].Hint)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/thehomelab/homelab/omv"
 	"github.com/thehomelab/homelab/omv/omvtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // fiftyArrays builds a /proc/mdstat with 50 arrays in mixed states and
@@ -64,19 +65,19 @@ func BenchmarkRAIDHealthFromText(b *testing.B) {
 // (write everything, then apply).
 func BenchmarkEnsureShareNoop(b *testing.B) {
 	spec := omv.ShareSpec{Name: "photos", Filesystem: omvtest.FilesystemUUID,
-		Owner: omv.UserSpec{Name: "carol", Password: omv.NewSecret("pw")}, Quota: 10 << 30}
+		Owner: omv.UserSpec{Name: "carol", Password: secret.New("pw")}, Quota: 10 << 30}
 	setup := func(b *testing.B) (*omvtest.Server, *omv.Client) {
 		srv, c := newPair(b, nil)
-		_, err := c.EnsureShare(b.Context(), spec)
+		_, err := c.ProvisionShare(b.Context(), spec)
 		require.NoError(b, err)
-		srv.SetLatency("*", 2*time.Millisecond)
+		srv.SetLatency(2 * time.Millisecond)
 		srv.ResetCalls()
 		return srv, c
 	}
 	b.Run("ensure", func(b *testing.B) {
 		srv, c := setup(b)
 		for b.Loop() {
-			res, err := c.EnsureShare(b.Context(), spec)
+			res, err := c.ProvisionShare(b.Context(), spec)
 			if err != nil || res.Changed() {
 				b.Fatalf("changed=%v err=%v", res.Changed(), err)
 			}
@@ -139,7 +140,7 @@ func must(b *testing.B, err error) {
 func BenchmarkRAIDHealthRPC(b *testing.B) {
 	srv, c := newPair(b, nil)
 	require.NoError(b, c.Login(b.Context()))
-	srv.SetLatency("*", 2*time.Millisecond)
+	srv.SetLatency(2 * time.Millisecond)
 	srv.ResetCalls()
 	for b.Loop() {
 		if _, err := c.RAID.Health(b.Context()); err != nil {

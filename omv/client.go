@@ -9,14 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/thehomelab/homelab/internal/clientcfg"
 	"github.com/thehomelab/homelab/internal/httpx"
 	"github.com/thehomelab/homelab/internal/poll"
-	"github.com/thehomelab/homelab/internal/tlspin"
 )
 
 // APIVersion is the generation of OMV's RPC API, detected from the login reply.
@@ -49,16 +48,11 @@ const maxBody = 32 << 20
 
 const sessionHeader = "X-OPENMEDIAVAULT-SESSIONID"
 
-var errClosed = errors.New("omv: client is closed")
-
 // Client talks to one OMV host. It is safe for concurrent use. Close logs out.
 type Client struct {
 	endpoint string
 	hc       *http.Client
-	user     string
-	password Secret
-	log      *slog.Logger
-	poll     time.Duration
+	cfg      clientcfg.Config
 
 	loginMu sync.Mutex // serialises logins
 	mu      sync.Mutex // guards the fields below
@@ -91,66 +85,35 @@ type Client struct {
 
 // NewClient returns a client for the OMV web interface at baseURL (e.g.
 // "https://nas.lan"; "/rpc.php" is appended unless present). WithCredentials
-// is required. No request is made until the first call.
+// is required. An http:// URL with WithFingerprint or WithRootCAs is refused:
+// nothing would verify the server and the password would go in clear. No
+// request is made until the first call.
 func NewClient(baseURL string, opts ...Option) (*Client, error) {
-	u, err := url.Parse(baseURL)
+	cfg := config{Config: clientcfg.New("omv", defaultPollMin, defaultPollMax)}
+	if err := clientcfg.Apply(&cfg, opts); err != nil {
+		return nil, errf("new client", ErrInvalid, strings.TrimPrefix(err.Error(), "omv: "))
+	}
+	if !cfg.HasCredentials {
+		return nil, errf("new client", ErrInvalid, "WithCredentials is required")
+	}
+	u, err := cfg.ParseURL(baseURL, nil, "/rpc.php")
 	if err != nil {
-		return nil, fmt.Errorf("omv: parse base url: %w", err)
+		return nil, errf("new client", ErrInvalid, strings.TrimPrefix(err.Error(), "omv: "))
 	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("omv: base url must be http(s)://host, got scheme %q", u.Scheme)
-	}
-	if u.User != nil {
-		return nil, errors.New("omv: credentials in the base url are not allowed; use WithCredentials")
-	}
-	u.RawQuery, u.Fragment = "", ""
 	if !strings.HasSuffix(u.Path, "/rpc.php") {
-		u.Path = strings.TrimSuffix(u.Path, "/") + "/rpc.php"
+		u.Path += "/rpc.php"
 	}
-	cfg := config{timeout: 2 * time.Minute, pollInterval: time.Second, attempts: 3, backoff: 250 * time.Millisecond}
-	for _, o := range opts {
-		if err := o(&cfg); err != nil {
-			return nil, err
-		}
+	hc, err := cfg.Client()
+	if err != nil {
+		return nil, errf("new client", ErrInvalid, strings.TrimPrefix(err.Error(), "omv: "))
 	}
-	if cfg.user == "" {
-		return nil, errors.New("omv: WithCredentials is required")
-	}
-	var base http.RoundTripper
-	if cfg.httpClient != nil {
-		if cfg.fingerprint != "" || cfg.rootCAs != nil {
-			return nil, errors.New("omv: WithHTTPClient cannot be combined with WithFingerprint or WithRootCAs")
-		}
-		base = cfg.httpClient.Transport
-		if base == nil {
-			base = http.DefaultTransport
-		}
-	} else {
-		tc, err := tlspin.Config(tlspin.Options{Fingerprint: cfg.fingerprint, RootCAs: cfg.rootCAs})
-		if err != nil {
-			return nil, fmt.Errorf("omv: tls: %w", err)
-		}
-		base = httpx.NewTransport(tc)
-	}
-	logger := cfg.logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	if t, ok := hc.Transport.(*httpx.Transport); ok && cfg.retryBackoff > 0 {
+		t.Backoff = poll.Backoff{Initial: cfg.retryBackoff, Max: 8 * cfg.retryBackoff}
 	}
 	c := &Client{
 		endpoint: u.String(),
-		hc: &http.Client{
-			Timeout: cfg.timeout,
-			Transport: &httpx.Transport{
-				Base:     base,
-				Attempts: cfg.attempts,
-				Backoff:  poll.Backoff{Initial: cfg.backoff, Max: 8 * cfg.backoff},
-			},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		user:     cfg.user,
-		password: cfg.password,
-		log:      logger,
-		poll:     cfg.pollInterval,
+		hc:       hc,
+		cfg:      cfg.Config,
 		cookies:  map[string]*http.Cookie{},
 	}
 	c.Config = &ConfigService{c}
@@ -174,7 +137,7 @@ func (c *Client) APIVersion() APIVersion {
 
 // String describes the client without its session id or cookies, which
 // are as good as the password while the session lives.
-func (c *Client) String() string { return "omv.Client(" + c.endpoint + ", user " + c.user + ")" }
+func (c *Client) String() string { return "omv.Client(" + c.endpoint + ", user " + c.cfg.User + ")" }
 
 // GoString is String, so %#v does not print the session either.
 func (c *Client) GoString() string { return c.String() }
@@ -205,11 +168,37 @@ func (c *Client) call(ctx context.Context, o callOpts, service, method string, p
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	op := service + "." + method
+	tctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
+	return c.bounded(ctx, tctx, op, c.session(tctx, o, service, method, params, result))
+}
+
+// bounded turns an error seen under tctx (ctx bounded by WithTimeout) into
+// what the caller gets: ctx.Err() once the caller's ctx is done, a timeout
+// that says which option to raise when only WithTimeout ran out.
+func (c *Client) bounded(ctx, tctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	if tctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Op: op, Message: fmt.Sprintf("no answer within %v (see WithTimeout)", c.cfg.Timeout),
+			Err: classed{ErrUnavailable, context.DeadlineExceeded}}
+	}
+	return err
+}
+
+// session runs one call in a session: it logs in first if needed and once
+// more if OMV destroyed the session.
+func (c *Client) session(ctx context.Context, o callOpts, service, method string, params, result any) error {
 	c.mu.Lock()
 	closed, authed, gen := c.closed, c.authed, c.gen
 	c.mu.Unlock()
 	if closed {
-		return errClosed
+		return errf(service+"."+method, ErrClosed, "client is closed")
 	}
 	if !authed {
 		if err := c.login(ctx, gen); err != nil {
@@ -260,7 +249,7 @@ func (c *Client) do(ctx context.Context, o callOpts, service, method string, par
 	}
 	body, err := json.Marshal(env)
 	if err != nil {
-		return fmt.Errorf("omv: %s: encode params: %w", op, err)
+		return &Error{Op: op, Message: "encode params: " + err.Error(), Err: classed{ErrInvalid, err}}
 	}
 	rctx := ctx
 	if o.read {
@@ -268,7 +257,7 @@ func (c *Client) do(ctx context.Context, o callOpts, service, method string, par
 	}
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("omv: %s: %w", op, err)
+		return &Error{Op: op, Err: classed{ErrInvalid, err}}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -287,36 +276,36 @@ func (c *Client) do(ctx context.Context, o callOpts, service, method string, par
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
-		return fmt.Errorf("omv: %s: %w", op, err)
+		return &Error{Op: op, Err: classed{ErrUnavailable, err}}
 	}
 	defer resp.Body.Close()
 	c.storeCookies(resp)
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	c.log.LogAttrs(ctx, slog.LevelDebug, "omv rpc", slog.String("op", op),
+	c.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "omv rpc", slog.String("op", op),
 		slog.Int("status", resp.StatusCode), slog.Duration("duration", time.Since(start)))
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
-		return fmt.Errorf("omv: %s: read reply: %w", op, err)
+		return &Error{Op: op, StatusCode: resp.StatusCode, Message: "read reply: " + err.Error(), Err: classed{ErrUnavailable, err}}
 	}
 	var r reply
 	jerr := json.Unmarshal(data, &r)
 	if resp.StatusCode != http.StatusOK || (jerr == nil && r.Error != nil) {
-		e := &Error{Op: op, Status: resp.StatusCode}
+		e := &Error{Op: op, StatusCode: resp.StatusCode}
 		if jerr == nil && r.Error != nil {
 			e.Code, e.Message, e.Trace = r.Error.Code, r.Error.Message, r.Error.Trace
 		}
 		return e
 	}
 	if jerr != nil {
-		return fmt.Errorf("omv: %s: decode reply: %w", op, jerr)
+		return &Error{Op: op, StatusCode: resp.StatusCode, Message: "decode reply: " + jerr.Error(), Err: classed{ErrInvalid, jerr}}
 	}
 	if result == nil || len(r.Response) == 0 {
 		return nil
 	}
 	if err := json.Unmarshal(r.Response, result); err != nil {
-		return fmt.Errorf("omv: %s: decode response: %w", op, err)
+		return &Error{Op: op, StatusCode: resp.StatusCode, Message: "decode response: " + err.Error(), Err: classed{ErrInvalid, err}}
 	}
 	return nil
 }
@@ -364,7 +353,7 @@ func (c *Client) login(ctx context.Context, seen int) error {
 		// A call still in flight when Close ran must not open a session
 		// that nobody logs out.
 		c.mu.Unlock()
-		return errClosed
+		return errf("Session.login", ErrClosed, "client is closed")
 	}
 	if c.gen != seen && c.authed {
 		c.mu.Unlock()
@@ -380,22 +369,23 @@ func (c *Client) login(ctx context.Context, seen int) error {
 
 	var lr loginReply
 	err := c.do(ctx, callOpts{}, "Session", "login",
-		map[string]string{"username": c.user, "password": c.password.Reveal()}, &lr)
+		map[string]string{"username": c.cfg.User, "password": c.cfg.Password.Reveal()}, &lr)
+	op := "login as " + c.cfg.User
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
-		return fmt.Errorf("omv: login as %s: %w", c.user, err)
+		return wrap(op, err)
 	}
 	api := API6
 	switch {
 	case lr.Status != "":
 		api = API85
 		if lr.Status != "authenticated" {
-			return fmt.Errorf("omv: login as %s: %w: status %q (second-factor challenges are not supported)", c.user, ErrAuth, lr.Status)
+			return errf(op, ErrAuth, fmt.Sprintf("status %q (second-factor challenges are not supported)", lr.Status))
 		}
 	case lr.Authenticated == nil || !*lr.Authenticated:
-		return fmt.Errorf("omv: login as %s: %w: not authenticated", c.user, ErrAuth)
+		return errf(op, ErrAuth, "not authenticated")
 	case lr.SessionID != "":
 		api = API7
 	}
@@ -411,10 +401,15 @@ func (c *Client) login(ctx context.Context, seen int) error {
 //
 // OMV API: Session.login
 func (c *Client) Login(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	gen := c.gen
 	c.mu.Unlock()
-	return c.login(ctx, gen-1)
+	tctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
+	return c.bounded(ctx, tctx, "Session.login", c.login(tctx, gen-1))
 }
 
 // Logout ends the session; later calls log in again.
@@ -427,7 +422,9 @@ func (c *Client) Logout(ctx context.Context) error {
 	if !authed {
 		return nil
 	}
-	err := c.do(ctx, callOpts{}, "Session", "logout", nil, nil)
+	tctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
+	err := c.bounded(ctx, tctx, "Session.logout", c.do(tctx, callOpts{}, "Session", "logout", nil, nil))
 	c.mu.Lock()
 	c.authed, c.sid = false, ""
 	for name := range c.cookies {
@@ -437,7 +434,7 @@ func (c *Client) Logout(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	if err != nil && !sessionGone(err) {
-		return fmt.Errorf("omv: logout: %w", err)
+		return wrap("logout", err)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/thehomelab/homelab/omv"
 	"github.com/thehomelab/homelab/omv/omvtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // newPair starts a fake and a client logged in as admin; both close in Cleanup.
@@ -25,10 +26,10 @@ func newPair(t testing.TB, sopts []omvtest.Option, copts ...omv.Option) (*omvtes
 	srv := omvtest.NewServer(sopts...)
 	t.Cleanup(srv.Close)
 	opts := append([]omv.Option{
-		omv.WithCredentials(omvtest.AdminUser, omv.NewSecret(omvtest.AdminPassword)),
+		omv.WithCredentials(omvtest.AdminUser, secret.New(omvtest.AdminPassword)),
 		omv.WithHTTPClient(srv.Client()),
-		omv.WithPollInterval(time.Millisecond),
-		omv.WithRetry(3, time.Millisecond),
+		omv.WithPollInterval(time.Millisecond, time.Millisecond),
+		omv.WithRetries(3), omv.WithRetryBackoff(time.Millisecond),
 	}, copts...)
 	c, err := omv.NewClient(srv.URL, opts...)
 	require.NoError(t, err)
@@ -38,7 +39,7 @@ func newPair(t testing.TB, sopts []omvtest.Option, copts ...omv.Option) (*omvtes
 
 func TestNewClientOptions(t *testing.T) {
 	t.Parallel()
-	pw := omv.NewSecret("pw")
+	pw := secret.New("pw")
 	tests := []struct {
 		name string
 		url  string
@@ -46,13 +47,16 @@ func TestNewClientOptions(t *testing.T) {
 		want string
 	}{
 		{"no credentials", "https://nas", nil, "WithCredentials is required"},
-		{"bad scheme", "ftp://nas", []omv.Option{omv.WithCredentials("a", pw)}, "base url"},
-		{"userinfo", "https://u:p@nas", []omv.Option{omv.WithCredentials("a", pw)}, "credentials in the base url"},
-		{"empty password", "https://nas", []omv.Option{omv.WithCredentials("a", omv.Secret{})}, "empty password"},
-		{"multiline password", "https://nas", []omv.Option{omv.WithCredentials("a", omv.NewSecret("a\nb"))}, "line break"},
-		{"bad fingerprint", "https://nas", []omv.Option{omv.WithCredentials("a", pw), omv.WithFingerprint("sha256:zz")}, "tls"},
-		{"nil logger", "https://nas", []omv.Option{omv.WithCredentials("a", pw), omv.WithLogger(nil)}, "nil logger"},
-		{"bad timeout", "https://nas", []omv.Option{omv.WithCredentials("a", pw), omv.WithTimeout(0)}, "timeout"},
+		{"bad scheme", "ftp://nas", []omv.Option{omv.WithCredentials("a", pw)}, "base URL"},
+		{"userinfo", "https://u:p@nas", []omv.Option{omv.WithCredentials("a", pw)}, "credentials in the URL"},
+		{"empty password", "https://nas", []omv.Option{omv.WithCredentials("a", secret.Secret{})}, "empty password"},
+		{"multiline password", "https://nas", []omv.Option{omv.WithCredentials("a", secret.New("a\nb"))}, "line break"},
+		{"bad fingerprint", "https://nas", []omv.Option{omv.WithCredentials("a", pw), omv.WithFingerprint("sha256:zz")}, "fingerprint"},
+		{"bad timeout", "https://nas", []omv.Option{omv.WithCredentials("a", pw), omv.WithTimeout(0)}, "WithTimeout"},
+		{"bad retries", "https://nas", []omv.Option{omv.WithCredentials("a", pw), omv.WithRetries(-1)}, "WithRetries"},
+		{"bad poll interval", "https://nas", []omv.Option{omv.WithCredentials("a", pw), omv.WithPollInterval(time.Second, time.Millisecond)}, "WithPollInterval"},
+		{"http client and pin", "https://nas", []omv.Option{omv.WithCredentials("a", pw), omv.WithHTTPClient(http.DefaultClient),
+			omv.WithFingerprint("sha256:" + strings.Repeat("AB", 32))}, "WithHTTPClient"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,8 +64,115 @@ func TestNewClientOptions(t *testing.T) {
 			_, err := omv.NewClient(tt.url, tt.opts...)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
+			assert.ErrorIs(t, err, omv.ErrInvalid, "a refused option is an invalid request")
+			assert.NotContains(t, err.Error(), "omv: omv:", "one prefix")
 		})
 	}
+}
+
+// Nil options are skipped, as everywhere in the SDK; a nil logger means
+// discard.
+func TestNilOptionsSkipped(t *testing.T) {
+	t.Parallel()
+	srv := omvtest.Start(t)
+	c, err := omv.NewClient(srv.URL, nil, omv.WithHTTPClient(srv.Client()), nil,
+		omv.WithCredentials(omvtest.AdminUser, secret.New(omvtest.AdminPassword)), omv.WithLogger(nil), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	_, err = c.Info(t.Context())
+	require.NoError(t, err)
+}
+
+// Without WithCredentials the constructor fails, before any request.
+func TestNewClientRequiresCredentials(t *testing.T) {
+	t.Parallel()
+	srv := omvtest.Start(t)
+	_, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()))
+	require.ErrorIs(t, err, omv.ErrInvalid)
+	assert.Contains(t, err.Error(), "WithCredentials")
+	assert.Empty(t, srv.Requests(), "nothing was sent")
+}
+
+// The default path /rpc.php is filled in; a path that ends in it is kept.
+func TestDefaultPath(t *testing.T) {
+	t.Parallel()
+	srv := omvtest.Start(t)
+	for _, base := range []string{srv.URL, srv.URL + "/", srv.URL + "/rpc.php"} {
+		c, err := omv.NewClient(base, omv.WithHTTPClient(srv.Client()),
+			omv.WithCredentials(omvtest.AdminUser, secret.New(omvtest.AdminPassword)))
+		require.NoError(t, err)
+		_, err = c.Info(t.Context())
+		require.NoError(t, err, base)
+		require.NoError(t, c.Close())
+	}
+	for _, r := range srv.Requests() {
+		assert.Equal(t, "/rpc.php", r.Path)
+		assert.Equal(t, http.MethodPost, r.Method)
+	}
+}
+
+// WithTimeout bounds a call whose context has no deadline, retries
+// included, and says which option to raise.
+func TestWithTimeoutBoundsCall(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil, omv.WithTimeout(100*time.Millisecond))
+	require.NoError(t, c.Login(t.Context()))
+	srv.SetLatency(time.Second)
+	start := time.Now()
+	_, err := c.Disks.List(context.Background())
+	require.ErrorIs(t, err, omv.ErrUnavailable)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "WithTimeout")
+	assert.Less(t, time.Since(start), 900*time.Millisecond)
+
+	// Retries count against the same bound.
+	srv2, c2 := newPair(t, nil, omv.WithTimeout(150*time.Millisecond), omv.WithRetries(20), omv.WithRetryBackoff(100*time.Millisecond))
+	require.NoError(t, c2.Login(t.Context()))
+	srv2.Inject(omvtest.Fault{RPC: "DiskMgmt.enumerateDevices", Status: 503, Message: "busy"})
+	start = time.Now()
+	_, err = c2.Disks.List(context.Background())
+	require.ErrorIs(t, err, omv.ErrUnavailable)
+	assert.Less(t, time.Since(start), 900*time.Millisecond)
+	assert.Less(t, srv2.MethodCalls()["DiskMgmt.enumerateDevices"], 5, "the bound cut the retries short")
+}
+
+// Every error the package returns matches its class sentinel.
+func TestErrorClasses(t *testing.T) {
+	t.Parallel()
+	srv, c := newPair(t, nil)
+	ctx := t.Context()
+
+	_, err := c.Users.Get(ctx, "nobody")
+	assert.ErrorIs(t, err, omv.ErrNotFound)
+	_, err = c.SharedFolders.Ensure(ctx, omv.SharedFolderSpec{})
+	assert.ErrorIs(t, err, omv.ErrInvalid)
+	err = c.Call(ctx, "ShareMgmt", "delete", map[string]any{"uuid": "1a2b3c4d-0001-4000-8000-00000000000a", "recursive": false}, nil)
+	assert.ErrorIs(t, err, omv.ErrConflict)
+
+	srv.Inject(omvtest.Fault{RPC: "DiskMgmt.enumerateDevices", Status: 503, Message: "busy", Times: 4})
+	_, err = c.Disks.List(ctx)
+	assert.ErrorIs(t, err, omv.ErrUnavailable)
+
+	bad, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()), omv.WithCredentials("admin", secret.New("wrong")))
+	require.NoError(t, err)
+	assert.ErrorIs(t, bad.Login(ctx), omv.ErrAuth)
+	user, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()), omv.WithCredentials("proxmox", secret.New(omvtest.ProxmoxPassword)))
+	require.NoError(t, err)
+	_, err = user.Disks.List(ctx)
+	assert.ErrorIs(t, err, omv.ErrPermission)
+	require.NoError(t, user.Close())
+	_, err = user.Disks.List(ctx)
+	assert.ErrorIs(t, err, omv.ErrClosed)
+
+	var e *omv.Error
+	require.ErrorAs(t, err, &e)
+	assert.True(t, strings.HasPrefix(err.Error(), "omv: "))
+	assert.NotContains(t, err.Error(), "omv: omv:")
+
+	cl, err := omv.NewClient("http://127.0.0.1:1", omv.WithCredentials("a", secret.New("b")), omv.WithRetries(0))
+	require.NoError(t, err)
+	_, err = cl.Disks.List(ctx)
+	assert.ErrorIs(t, err, omv.ErrUnavailable)
 }
 
 func TestLoginPerVersion(t *testing.T) {
@@ -109,7 +220,7 @@ func TestRAIDPluginMissing(t *testing.T) {
 	require.ErrorIs(t, err, omv.ErrNotFound)
 	var e *omv.Error
 	require.ErrorAs(t, err, &e)
-	assert.Equal(t, 404, e.Status)
+	assert.Equal(t, 404, e.StatusCode)
 }
 
 func TestWrongPassword(t *testing.T) {
@@ -117,7 +228,7 @@ func TestWrongPassword(t *testing.T) {
 	srv := omvtest.NewServer()
 	t.Cleanup(srv.Close)
 	c, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()),
-		omv.WithCredentials("admin", omv.NewSecret("hunter2-wrong")))
+		omv.WithCredentials("admin", secret.New("hunter2-wrong")))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	err = c.Login(t.Context())
@@ -127,7 +238,7 @@ func TestWrongPassword(t *testing.T) {
 	assert.Contains(t, err.Error(), "Incorrect username or password.")
 	var e *omv.Error
 	require.ErrorAs(t, err, &e)
-	assert.Equal(t, 400, e.Status)
+	assert.Equal(t, 400, e.StatusCode)
 	assert.NotEmpty(t, e.Trace, "trace is kept")
 }
 
@@ -136,7 +247,7 @@ func TestNonAdminGetsPermissionError(t *testing.T) {
 	srv := omvtest.NewServer()
 	t.Cleanup(srv.Close)
 	c, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()),
-		omv.WithCredentials("proxmox", omv.NewSecret(omvtest.ProxmoxPassword)))
+		omv.WithCredentials("proxmox", secret.New(omvtest.ProxmoxPassword)))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	_, err = c.Info(t.Context()) // any role may read system information
@@ -220,7 +331,7 @@ func TestCallEscapeHatchAndErrors(t *testing.T) {
 	require.ErrorIs(t, err, omv.ErrInvalid)
 	var e *omv.Error
 	require.ErrorAs(t, err, &e)
-	assert.Equal(t, 400, e.Status)
+	assert.Equal(t, 400, e.StatusCode)
 	assert.Equal(t, 0, e.Code)
 	assert.Equal(t, "uuid: The value 'not-a-uuid' is not an UUIDv4.", e.Message)
 
@@ -238,11 +349,11 @@ func TestSecretNeverLeaks(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()), omv.WithLogger(logger),
-		omv.WithCredentials("ops", omv.NewSecret(pw)))
+		omv.WithCredentials("ops", secret.New(pw)))
 	require.NoError(t, err)
 	_, err = c.Info(t.Context())
 	require.NoError(t, err)
-	_, _, err = c.Users.Ensure(t.Context(), omv.UserSpec{Name: "eve", Password: omv.NewSecret(pw)})
+	_, _, err = userOf(c.Users.Ensure(t.Context(), omv.UserSpec{Name: "eve", Password: secret.New(pw)}))
 	require.NoError(t, err)
 	// The session id is a bearer token too: not in %v/%+v/%#v of the client.
 	var sid string
@@ -253,11 +364,11 @@ func TestSecretNeverLeaks(t *testing.T) {
 	printed := fmt.Sprintf("%v %+v %#v", c, c, c)
 	assert.NotContains(t, printed, sid)
 	require.NoError(t, c.Close())
-	out := fmt.Sprintf("%v %+v %#v %#v %s", c, c, c, omv.NewSecret(pw), logs.String())
+	out := fmt.Sprintf("%v %+v %#v %#v %s", c, c, c, secret.New(pw), logs.String())
 	assert.NotContains(t, out, pw)
 	assert.Contains(t, logs.String(), "System.getInformation", "one debug line per call")
 
-	bad, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()), omv.WithCredentials("ops", omv.NewSecret(pw+"x")))
+	bad, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()), omv.WithCredentials("ops", secret.New(pw+"x")))
 	require.NoError(t, err)
 	err = bad.Login(t.Context())
 	require.Error(t, err)
@@ -269,13 +380,13 @@ func TestGatewayTimeout(t *testing.T) {
 	srv, c := newPair(t, nil)
 	require.NoError(t, c.Login(t.Context()))
 	// Reads are retried through a 504.
-	srv.Fail504("DiskMgmt.enumerateDevices", 1)
+	srv.Inject(omvtest.Fault{RPC: "DiskMgmt.enumerateDevices", Status: 504, Times: 1})
 	_, err := c.Disks.List(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, 2, srv.MethodCalls()["DiskMgmt.enumerateDevices"])
 	// Writes are not: the error says the outcome is unknown.
-	srv.Fail504("UserMgmt.setUser", 1)
-	_, _, err = c.Users.Ensure(t.Context(), omv.UserSpec{Name: "bob", Password: omv.NewSecret("x")})
+	srv.Inject(omvtest.Fault{RPC: "UserMgmt.setUser", Status: 504, Times: 1})
+	_, _, err = userOf(c.Users.Ensure(t.Context(), omv.UserSpec{Name: "bob", Password: secret.New("x")}))
 	require.ErrorIs(t, err, omv.ErrTimeout)
 	assert.Equal(t, 1, srv.MethodCalls()["UserMgmt.setUser"])
 }
@@ -284,7 +395,7 @@ func TestContextHonoured(t *testing.T) {
 	t.Parallel()
 	srv, c := newPair(t, nil)
 	require.NoError(t, c.Login(t.Context()))
-	srv.SetLatency("*", time.Second)
+	srv.SetLatency(time.Second)
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -321,13 +432,13 @@ func TestErrorClassification(t *testing.T) {
 		is   error
 		isnt error
 	}{
-		{&omv.Error{Status: 401, Message: "Session expired."}, omv.ErrAuth, omv.ErrNotFound},
-		{&omv.Error{Status: 403, Message: "Invalid context role."}, omv.ErrPermission, omv.ErrAuth},
-		{&omv.Error{Status: 500, Message: "The user 'x' does not exist."}, omv.ErrNotFound, omv.ErrInvalid},
-		{&omv.Error{Status: 500, Message: "Please apply the configuration changes first."}, omv.ErrDirty, omv.ErrNotFound},
-		{&omv.Error{Status: 500, Message: "The configuration object 'conf.system.sharedfolder' is referenced."}, omv.ErrConflict, omv.ErrNotFound},
-		{&omv.Error{Status: 504}, omv.ErrTimeout, omv.ErrAuth},
-		{&omv.Error{Status: 200, Code: 5001, Message: "Session timeout"}, omv.ErrAuth, omv.ErrTimeout},
+		{&omv.Error{StatusCode: 401, Message: "Session expired."}, omv.ErrAuth, omv.ErrNotFound},
+		{&omv.Error{StatusCode: 403, Message: "Invalid context role."}, omv.ErrPermission, omv.ErrAuth},
+		{&omv.Error{StatusCode: 500, Message: "The user 'x' does not exist."}, omv.ErrNotFound, omv.ErrInvalid},
+		{&omv.Error{StatusCode: 500, Message: "Please apply the configuration changes first."}, omv.ErrDirty, omv.ErrNotFound},
+		{&omv.Error{StatusCode: 500, Message: "The configuration object 'conf.system.sharedfolder' is referenced."}, omv.ErrConflict, omv.ErrNotFound},
+		{&omv.Error{StatusCode: 504}, omv.ErrTimeout, omv.ErrAuth},
+		{&omv.Error{StatusCode: 200, Code: 5001, Message: "Session timeout"}, omv.ErrAuth, omv.ErrTimeout},
 	}
 	for _, tt := range tests {
 		err := fmt.Errorf("wrapped: %w", tt.e)
@@ -341,7 +452,7 @@ func TestRealServerStatusWithoutJSON(t *testing.T) {
 	t.Parallel()
 	srv, c := newPair(t, nil)
 	require.NoError(t, c.Login(t.Context()))
-	srv.Fail504("Config.revertChanges", 1)
+	srv.Inject(omvtest.Fault{RPC: "Config.revertChanges", Status: 504, Times: 1})
 	err := c.Config.Revert(t.Context())
 	require.ErrorIs(t, err, omv.ErrTimeout)
 	assert.Contains(t, err.Error(), "gateway timeout")
@@ -361,7 +472,7 @@ func TestSecondFactorChallenge(t *testing.T) {
 func TestJobStopAndEnumerate(t *testing.T) {
 	t.Parallel()
 	_, c := newPair(t, nil)
-	job, err := c.Config.ApplyBg(t.Context())
+	job, err := c.Config.StartApply(t.Context())
 	require.NoError(t, err)
 	var running map[string]any
 	require.NoError(t, c.Call(t.Context(), "Exec", "enumerate", nil, &running))
@@ -379,8 +490,8 @@ func TestCloseDuringCallLeavesNoSession(t *testing.T) {
 	t.Parallel()
 	srv, c := newPair(t, nil)
 	require.NoError(t, c.Login(t.Context()))
-	srv.ExpireSessions()                                     // the in-flight call will get 401 and want to log in
-	srv.SetLatency("DiskMgmt.enumerateDevices", time.Second) // generous: CI may be slow to schedule
+	srv.ExpireSessions()                                           // the in-flight call will get 401 and want to log in
+	srv.SetMethodLatency("DiskMgmt.enumerateDevices", time.Second) // generous: CI may be slow to schedule
 	errc := make(chan error, 1)
 	go func() {
 		_, err := c.Disks.List(context.Background())

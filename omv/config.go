@@ -66,7 +66,7 @@ func (c *Client) Info(ctx context.Context) (SystemInfo, error) {
 		Uptime       float64         `json:"uptime"`
 	}
 	if err := c.call(ctx, callOpts{passive: true, read: true}, "System", "getInformation", nil, &raw); err != nil {
-		return SystemInfo{}, err
+		return SystemInfo{}, wrap("system information", err)
 	}
 	si := SystemInfo{Hostname: raw.Hostname, Version: raw.Version, Kernel: raw.Kernel, ConfigDirty: raw.ConfigDirty,
 		RebootNeeded: raw.Reboot, MemTotal: int64(raw.MemTotal), MemUsed: int64(raw.MemUsed),
@@ -103,7 +103,7 @@ func (s *ConfigService) IsDirty(ctx context.Context, modules ...string) (bool, e
 	}
 	var dirty bool
 	if err := s.c.call(ctx, callOpts{passive: true, read: true}, "Config", "isDirty", nil, &dirty); err != nil {
-		return false, err
+		return false, wrap("is dirty", err)
 	}
 	return dirty, nil
 }
@@ -114,27 +114,25 @@ func (s *ConfigService) IsDirty(ctx context.Context, modules ...string) (bool, e
 //
 // OMV API: Config.applyChangesBg {modules, force: false} + Exec.getOutput
 func (s *ConfigService) Apply(ctx context.Context, modules ...string) error {
-	job, err := s.ApplyBg(ctx, modules...)
+	job, err := s.StartApply(ctx, modules...)
 	if err != nil {
 		return err
 	}
-	if err := job.Wait(ctx); err != nil {
-		return fmt.Errorf("omv: apply changes: %w", err)
-	}
-	return nil
+	return job.Wait(ctx)
 }
 
-// ApplyBg starts deploying pending changes and returns the job.
+// StartApply starts deploying pending changes of the named modules (none =
+// every dirty module) and returns the job; Apply is StartApply then Wait.
 //
 // OMV API: Config.applyChangesBg {modules, force: false}
-func (s *ConfigService) ApplyBg(ctx context.Context, modules ...string) (*Job, error) {
+func (s *ConfigService) StartApply(ctx context.Context, modules ...string) (*Job, error) {
 	if modules == nil {
 		modules = []string{}
 	}
 	var file string
 	if err := s.c.call(ctx, callOpts{}, "Config", "applyChangesBg",
 		map[string]any{"modules": modules, "force": false}, &file); err != nil {
-		return nil, fmt.Errorf("omv: apply changes: %w", err)
+		return nil, wrap("apply changes", err)
 	}
 	return s.c.newJob("apply changes", file), nil
 }
@@ -145,7 +143,7 @@ func (s *ConfigService) ApplyBg(ctx context.Context, modules ...string) (*Job, e
 // OMV API: Config.revertChanges {filename: ""}
 func (s *ConfigService) Revert(ctx context.Context) error {
 	if err := s.c.call(ctx, callOpts{}, "Config", "revertChanges", map[string]any{"filename": ""}, nil); err != nil {
-		return fmt.Errorf("omv: revert changes: %w", err)
+		return wrap("revert changes", err)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package omv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -21,25 +20,35 @@ type ShareSpec struct {
 	Mode       string // directory mode; "" = "775"
 }
 
-// shareModules are the OMV modules EnsureShare's writes make dirty. An
+// shareModules are the OMV modules ProvisionShare's writes make dirty. An
 // SMB change marks "zeroconf", an alias: the dirty list and applyChanges
 // use the module's name, "avahi" (engined/module/avahi.inc, 6.x-8.x).
 // A user change marks postfix, and ssh when the user has public keys.
 var shareModules = map[string]bool{"postfix": true, "ssh": true, "sharedfolders": true, "systemd": true,
 	"samba": true, "avahi": true, "quota": true}
 
-// ShareResult reports what EnsureShare did.
+// ShareResult reports what ProvisionShare did.
 type ShareResult struct {
-	Folder  SharedFolder
-	Share   SMBShare
-	Changes []string // human-readable, in order; empty when nothing changed
+	Folder SharedFolder
+	Share  SMBShare
+	// Action is Created when the shared folder was created, Updated when
+	// anything else was written.
+	Action Action
+	// Changes has one line per part written, in order ("user carol",
+	// "shared folder photos", "privileges of carol on photos", "smb share
+	// photos", "quota of carol = 100 GiB"); Details the field changes
+	// behind them.
+	Changes []Change
+	Details []Change
 	Applied []string // modules deployed by the final apply
 }
 
 // Changed reports whether anything was written.
-func (r ShareResult) Changed() bool { return len(r.Changes) > 0 }
+func (r ShareResult) Changed() bool { return r.Action != Unchanged || len(r.Changes) > 0 }
 
-// EnsureShare makes the share match spec and applies the configuration
+// ProvisionShare makes a share owned by one user match spec — user,
+// shared folder, privileges, SMB share and quota — and applies the
+// configuration
 // modules it touched. A share that already matches costs six reads and no
 // write, and leaves OMV clean: pending changes of the modules it manages
 // (left by an earlier failed apply) are deployed too. If the apply fails
@@ -50,20 +59,24 @@ func (r ShareResult) Changed() bool { return len(r.Changes) > 0 }
 // when the folder is new or moves; on change
 // UserMgmt.setUser, ShareMgmt.set, ShareMgmt.setPrivileges, SMB.setShare,
 // Quota.set, Config.applyChangesBg
-func (c *Client) EnsureShare(ctx context.Context, spec ShareSpec) (ShareResult, error) {
+func (c *Client) ProvisionShare(ctx context.Context, spec ShareSpec) (ShareResult, error) {
 	var res ShareResult
 	if spec.Name == "" || spec.Filesystem == "" || spec.Owner.Name == "" {
-		return res, errors.New("omv: ensure share: name, filesystem and owner are required")
+		return res, errf("provision share", ErrInvalid, "name, filesystem and owner are required")
 	}
 	fail := func(err error) (ShareResult, error) {
 		if len(res.Changes) > 0 {
-			return res, fmt.Errorf("omv: ensure share %s (written, not applied: %v): %w", spec.Name, res.Changes, err)
+			return res, wrap(fmt.Sprintf("provision share %s (written, not applied: %s)", spec.Name, joinChanges(res.Changes)), err)
 		}
-		return res, fmt.Errorf("omv: ensure share %s: %w", spec.Name, err)
+		return res, wrap("provision share "+spec.Name, err)
 	}
 	dirty := map[string]bool{}
-	mark := func(what string, modules ...string) {
-		res.Changes = append(res.Changes, what)
+	mark := func(what string, details []Change, modules ...string) {
+		res.Changes = append(res.Changes, Change{Field: what})
+		res.Details = append(res.Details, details...)
+		if res.Action == Unchanged {
+			res.Action = Updated
+		}
 		for _, m := range modules {
 			dirty[m] = true
 		}
@@ -99,48 +112,55 @@ func (c *Client) EnsureShare(ctx context.Context, spec ShareSpec) (ShareResult, 
 		return fail(err)
 	}
 
-	if _, changed, err := c.Users.ensure(ctx, spec.Owner, user, userFound); err != nil {
+	if ur, err := c.Users.ensure(ctx, spec.Owner, user, userFound); err != nil {
 		return fail(err)
-	} else if changed {
+	} else if ur.Changed() {
 		mods := []string{"postfix"}
 		if len(user.SSHPubKeys) > 0 {
 			mods = append(mods, "ssh") // ssh.inc marks ssh for users with keys
 		}
-		mark("user "+spec.Owner.Name, mods...)
+		mark("user "+spec.Owner.Name, ur.Changes, mods...)
 	}
-	folder, changed, err := c.SharedFolders.ensure(ctx, SharedFolderSpec{Name: spec.Name, MountPoint: mnt,
+	fr, err := c.SharedFolders.ensure(ctx, SharedFolderSpec{Name: spec.Name, MountPoint: mnt,
 		Comment: spec.Comment, Mode: spec.Mode}, folder, folderFound)
 	if err != nil {
 		return fail(err)
 	}
+	folder = fr.Folder
 	res.Folder = folder
-	if changed {
-		mark("shared folder "+spec.Name, "sharedfolders", "systemd", "samba")
+	if fr.Changed() {
+		mark("shared folder "+spec.Name, fr.Changes, "sharedfolders", "systemd", "samba")
+		if fr.Action == Created {
+			res.Action = Created
+		}
 	}
 	idx := slices.IndexFunc(privs, func(p Privilege) bool { return p.Type == "user" && p.Name == spec.Owner.Name })
 	if idx < 0 || privs[idx].Perms != PermsReadWrite {
+		oldPerms := ""
 		if idx >= 0 {
+			oldPerms = privs[idx].Perms.String()
 			privs = slices.Delete(privs, idx, idx+1)
 		}
 		privs = append(privs, Privilege{Type: "user", Name: spec.Owner.Name, Perms: PermsReadWrite})
 		if err := c.SharedFolders.SetPrivileges(ctx, folder.UUID, privs); err != nil {
 			return fail(err)
 		}
-		mark("privileges of "+spec.Owner.Name+" on "+spec.Name, "samba")
+		mark("privileges of "+spec.Owner.Name+" on "+spec.Name,
+			[]Change{{Field: "privilege of " + spec.Owner.Name, Old: oldPerms, New: PermsReadWrite.String()}}, "samba")
 	}
-	share, changed, err := c.SMB.ensureShare(ctx, folder.UUID, spec.SMB, shares)
+	sr, err := c.SMB.ensureShare(ctx, folder.UUID, spec.SMB, shares)
 	if err != nil {
 		return fail(err)
 	}
-	share.Name = spec.Name
-	res.Share = share
-	if changed {
-		mark("smb share "+spec.Name, "samba", "avahi")
+	sr.Share.Name = spec.Name
+	res.Share = sr.Share
+	if sr.Changed() {
+		mark("smb share "+spec.Name, sr.Changes, "samba", "avahi")
 	}
 	if changed, err := c.Quotas.setUser(ctx, spec.Filesystem, spec.Owner.Name, spec.Quota, quotas); err != nil {
 		return fail(err)
 	} else if changed {
-		mark("quota of "+spec.Owner.Name+" = "+formatLimit(spec.Quota), "quota")
+		mark("quota of "+spec.Owner.Name+" = "+formatLimit(spec.Quota), nil, "quota")
 	}
 	// Deploy what this run changed, plus our modules left dirty by an
 	// earlier run whose apply failed or timed out.

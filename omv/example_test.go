@@ -8,6 +8,7 @@ import (
 
 	"github.com/thehomelab/homelab/omv"
 	"github.com/thehomelab/homelab/omv/omvtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // Check every array's health over OMV's RPC API while a disk fails and
@@ -16,7 +17,7 @@ func ExampleRAIDService_Health() {
 	srv := omvtest.NewServer()
 	defer srv.Close()
 	c, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()),
-		omv.WithCredentials(omvtest.AdminUser, omv.NewSecret(omvtest.AdminPassword)))
+		omv.WithCredentials(omvtest.AdminUser, secret.New(omvtest.AdminPassword)))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -73,12 +74,12 @@ unused devices: <none>
 
 // Make sure a share exists for its owner, with a quota; the second run
 // changes nothing.
-func ExampleClient_EnsureShare() {
+func ExampleClient_ProvisionShare() {
 	srv := omvtest.NewServer()
 	defer srv.Close()
 	c, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()),
-		omv.WithCredentials(omvtest.AdminUser, omv.NewSecret(omvtest.AdminPassword)),
-		omv.WithPollInterval(time.Millisecond))
+		omv.WithCredentials(omvtest.AdminUser, secret.New(omvtest.AdminPassword)),
+		omv.WithPollInterval(time.Millisecond, time.Millisecond))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -88,12 +89,12 @@ func ExampleClient_EnsureShare() {
 	spec := omv.ShareSpec{
 		Name:       "photos",
 		Filesystem: omvtest.FilesystemUUID,
-		Owner:      omv.UserSpec{Name: "carol", Password: omv.NewSecret("correct horse")},
+		Owner:      omv.UserSpec{Name: "carol", Password: secret.New("correct horse")},
 		Quota:      100 << 30, // 100 GiB
 		SMB:        omv.SMBShareOptions{RecycleBin: true},
 	}
 	for run := 1; run <= 2; run++ {
-		res, err := c.EnsureShare(ctx, spec)
+		res, err := c.ProvisionShare(ctx, spec)
 		if err != nil {
 			log.Fatal(err)
 		}

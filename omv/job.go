@@ -3,41 +3,34 @@ package omv
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
+	"iter"
 	"strings"
 	"sync"
 
 	"github.com/thehomelab/homelab/internal/poll"
 )
 
-// Job is a background job started by one of OMV's …Bg or async methods.
-// Its output is read by byte offset with Exec.getOutput.
+// Job is a background job started by one of OMV's …Bg or async methods
+// (StartApply, StartCreate). Wait waits for it; Log streams its output
+// lines. Its output is read by byte offset with Exec.getOutput.
 type Job struct {
 	c *Client
 	// Filename is OMV's bgstatus file that names the job.
 	Filename string
 	op       string
 
-	waitMu sync.Mutex // one Wait at a time; held across polls
+	pollMu sync.Mutex // one reader of the job at a time; held across a poll
 	mu     sync.Mutex // guards the fields below, never held across I/O
 	pos    int64
 	out    strings.Builder
-	sink   io.Writer
+	polls  int
+	more   bool // the last read said output is pending
 	done   bool
 	err    error
 }
 
 func (c *Client) newJob(op, filename string) *Job {
 	return &Job{c: c, Filename: filename, op: op}
-}
-
-// Stream makes Wait copy the job's output to w as it arrives. It returns j.
-func (j *Job) Stream(w io.Writer) *Job {
-	j.mu.Lock()
-	j.sink = w
-	j.mu.Unlock()
-	return j
 }
 
 // Output returns the output read so far.
@@ -58,62 +51,116 @@ type execOutput struct {
 // maxJobOutput caps how much job output is kept in memory.
 const maxJobOutput = 16 << 20
 
+// next reads the next chunk of output, waiting the poll interval first
+// unless the previous read said more output is pending. It reports the
+// chunk and whether the job has finished; once finished it returns the
+// job's result without contacting OMV (which deletes the job after the
+// last read).
+//
+// OMV API: Exec.getOutput {filename, pos}
+func (j *Job) next(ctx context.Context, wait bool) (string, bool, error) {
+	j.pollMu.Lock()
+	defer j.pollMu.Unlock()
+	j.mu.Lock()
+	done, jerr, pos, polls, more := j.done, j.err, j.pos, j.polls, j.more
+	j.mu.Unlock()
+	if done {
+		return "", true, jerr
+	}
+	if wait && !more {
+		if err := poll.Sleep(ctx, j.c.cfg.Backoff().Delay(polls)); err != nil {
+			return "", false, err
+		}
+	}
+	op := j.op + ": job " + j.Filename
+	var r execOutput
+	err := j.c.call(ctx, callOpts{passive: true, read: true}, "Exec", "getOutput",
+		map[string]any{"filename": j.Filename, "pos": pos}, &r)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", false, ctx.Err()
+		}
+		var e *Error
+		if errors.As(err, &e) && e.StatusCode == 500 && !strings.HasPrefix(e.Message, "Failed to open file") {
+			// The job itself failed: OMV re-raises its error on the
+			// final read.
+			cp := *e
+			cp.Op = op + ": " + e.Op
+			cp.Err = ErrJobFailed
+			j.mu.Lock()
+			j.done, j.err = true, &cp
+			j.mu.Unlock()
+			return "", true, &cp
+		}
+		return "", false, wrap(op, err)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if r.Pos >= j.pos {
+		j.pos = r.Pos
+	}
+	if r.Output != "" && j.out.Len() < maxJobOutput {
+		j.out.WriteString(r.Output)
+	}
+	j.done = !r.Running && !r.PendingOutput
+	j.more = r.PendingOutput
+	if r.PendingOutput || r.Output != "" {
+		j.polls = 0 // output flows: keep reading at the fast pace
+	} else {
+		j.polls++
+	}
+	return r.Output, j.done, nil
+}
+
 // Wait polls until the job has finished and all output is read. A job
-// that failed returns an error matching ErrJobFailed that wraps OMV's
-// *Error. Calling Wait again after completion returns the same result
-// without contacting OMV (which deletes the job after the last read).
+// that failed returns an error matching ErrJobFailed with OMV's message.
+// Calling Wait again after completion returns the same result without
+// contacting OMV. Polls start at the WithPollInterval minimum and back off
+// to its maximum while the job stays silent.
 //
 // OMV API: Exec.getOutput {filename, pos}
 func (j *Job) Wait(ctx context.Context) error {
-	j.waitMu.Lock()
-	defer j.waitMu.Unlock()
-	for {
-		j.mu.Lock()
-		done, jerr, pos, sink := j.done, j.err, j.pos, j.sink
-		j.mu.Unlock()
-		if done {
-			return jerr
-		}
-		var r execOutput
-		err := j.c.call(ctx, callOpts{passive: true, read: true}, "Exec", "getOutput",
-			map[string]any{"filename": j.Filename, "pos": pos}, &r)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			var e *Error
-			if errors.As(err, &e) && e.Status == 500 && !strings.HasPrefix(e.Message, "Failed to open file") {
-				j.mu.Lock()
-				j.done = true
-				j.err = fmt.Errorf("omv: %s: job %s: %w: %w", j.op, j.Filename, ErrJobFailed, err)
-				j.mu.Unlock()
-				return j.err
-			}
-			return fmt.Errorf("omv: %s: job %s: %w", j.op, j.Filename, err)
-		}
-		j.mu.Lock()
-		if r.Pos >= j.pos {
-			j.pos = r.Pos
-		}
-		if r.Output != "" && j.out.Len() < maxJobOutput {
-			j.out.WriteString(r.Output)
-		}
-		finished := !r.Running && !r.PendingOutput
-		j.done = finished
-		j.mu.Unlock()
-		if r.Output != "" && sink != nil {
-			if _, err := io.WriteString(sink, r.Output); err != nil {
-				return fmt.Errorf("omv: %s: job %s: write output: %w", j.op, j.Filename, err)
-			}
-		}
-		if finished {
-			return nil
-		}
-		if r.PendingOutput {
-			continue
-		}
-		if err := poll.Sleep(ctx, j.c.poll); err != nil {
+	for wait := false; ; wait = true {
+		_, done, err := j.next(ctx, wait)
+		if err != nil || done {
 			return err
+		}
+	}
+}
+
+// Log streams the job's output line by line (without the line break) as
+// it arrives, until the job finishes; a failed job, or a failed read,
+// ends the stream with ("", err). A later Wait returns the same result.
+//
+// OMV API: Exec.getOutput {filename, pos}
+func (j *Job) Log(ctx context.Context) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		var partial strings.Builder
+		for wait := false; ; wait = true {
+			chunk, done, err := j.next(ctx, wait)
+			partial.WriteString(chunk)
+			buf := partial.String()
+			for {
+				i := strings.IndexByte(buf, '\n')
+				if i < 0 {
+					break
+				}
+				if !yield(strings.TrimSuffix(buf[:i], "\r"), nil) {
+					return
+				}
+				buf = buf[i+1:]
+			}
+			partial.Reset()
+			partial.WriteString(buf)
+			if done || err != nil {
+				if buf != "" && !yield(buf, nil) {
+					return
+				}
+				if err != nil {
+					yield("", err)
+				}
+				return
+			}
 		}
 	}
 }
@@ -124,7 +171,7 @@ func (j *Job) Wait(ctx context.Context) error {
 // OMV API: Exec.stop {filename}
 func (j *Job) Stop(ctx context.Context) error {
 	if err := j.c.call(ctx, callOpts{}, "Exec", "stop", map[string]any{"filename": j.Filename}, nil); err != nil {
-		return fmt.Errorf("omv: %s: stop job %s: %w", j.op, j.Filename, err)
+		return wrap(j.op+": stop job "+j.Filename, err)
 	}
 	return nil
 }

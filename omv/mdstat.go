@@ -29,7 +29,7 @@ const (
 
 // ErrParse is wrapped by the RAID parsers when the text is not mdstat or
 // mdadm --detail output.
-var ErrParse = errors.New("omv: cannot parse raid status")
+var ErrParse = errors.New("cannot parse raid status")
 
 // Member is one member device of an array.
 type Member struct {
@@ -236,7 +236,7 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 		}
 		if m := devLine(line); m != nil {
 			if len(out) >= maxArrays {
-				return out, fmt.Errorf("%w: more than %d arrays", ErrParse, maxArrays)
+				return out, parseErr("parse mdstat", fmt.Sprintf("more than %d arrays", maxArrays))
 			}
 			h := ArrayHealth{Device: m[1]}
 			if m[2] == "inactive" {
@@ -307,7 +307,7 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 		}
 	}
 	if len(out) == 0 && !sawHeader {
-		return nil, fmt.Errorf("%w: no md device line found", ErrParse)
+		return nil, parseErr("parse mdstat", "no md device line found")
 	}
 	for i := range out {
 		h := &out[i]
@@ -435,7 +435,7 @@ func ParseDetail(text []byte) (ArrayHealth, error) {
 		}
 	}
 	if !haveState && h.Level == "" {
-		return h, fmt.Errorf("%w: no State or Raid Level line", ErrParse)
+		return h, parseErr("parse mdadm detail", "no State or Raid Level line")
 	}
 	if active >= 0 {
 		h.Working = active
@@ -537,4 +537,9 @@ func parseDetailRow(h *ArrayHealth, f []string) {
 		m.Slot = -1
 	}
 	h.Members = append(h.Members, m)
+}
+
+// parseErr is a parser's error: ErrParse, which is also ErrInvalid.
+func parseErr(op, msg string) error {
+	return &Error{Op: op, Message: msg, Err: classed{ErrInvalid, ErrParse}}
 }

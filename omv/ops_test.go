@@ -1,6 +1,7 @@
 package omv_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/thehomelab/homelab/omv"
 	"github.com/thehomelab/homelab/omv/omvtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func TestApplyRevertAndJobs(t *testing.T) {
@@ -20,7 +22,7 @@ func TestApplyRevertAndJobs(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, dirty)
 
-	_, changed, err := c.SMB.EnsureShare(ctx, "1a2b3c4d-0003-4000-8000-00000000000c", omv.SMBShareOptions{ReadOnly: true})
+	_, changed, err := smbShareOf(c.SMB.EnsureShare(ctx, "1a2b3c4d-0003-4000-8000-00000000000c", omv.SMBShareOptions{ReadOnly: true}))
 	require.NoError(t, err)
 	require.True(t, changed)
 	info, err := c.Info(ctx)
@@ -48,12 +50,16 @@ func TestApplyRevertAndJobs(t *testing.T) {
 	assert.Empty(t, srv.DirtyModules())
 
 	// Apply a subset: the other module stays dirty.
-	_, _, err = c.SMB.EnsureShare(ctx, "1a2b3c4d-0003-4000-8000-00000000000c", omv.SMBShareOptions{RecycleBin: true})
+	_, _, err = smbShareOf(c.SMB.EnsureShare(ctx, "1a2b3c4d-0003-4000-8000-00000000000c", omv.SMBShareOptions{RecycleBin: true}))
 	require.NoError(t, err)
-	job, err := c.Config.ApplyBg(ctx, "samba")
+	job, err := c.Config.StartApply(ctx, "samba")
 	require.NoError(t, err)
 	var out strings.Builder
-	require.NoError(t, job.Stream(&out).Wait(ctx))
+	for line, err := range job.Log(ctx) {
+		require.NoError(t, err)
+		out.WriteString(line + "\n")
+	}
+	require.NoError(t, job.Wait(ctx))
 	assert.Empty(t, out.String(), "OMV's applyChangesBg writes no output (the JSON of a null result)")
 	assert.Equal(t, out.String(), job.Output())
 	require.NoError(t, job.Wait(ctx), "Wait after completion does not re-read a deleted job")
@@ -71,7 +77,7 @@ func TestApplyRevertAndJobs(t *testing.T) {
 	assert.Contains(t, err.Error(), "Module 'nosuchmodule' not found.")
 
 	// A failing job surfaces as ErrJobFailed with OMV's message, state stays dirty.
-	_, _, err = c.SMB.EnsureShare(ctx, "1a2b3c4d-0003-4000-8000-00000000000c", omv.SMBShareOptions{})
+	_, _, err = smbShareOf(c.SMB.EnsureShare(ctx, "1a2b3c4d-0003-4000-8000-00000000000c", omv.SMBShareOptions{}))
 	require.NoError(t, err)
 	srv.FailJobs("Failed to execute command 'omv-salt deploy run samba': exit code '1'")
 	err = c.Config.Apply(ctx)
@@ -268,14 +274,14 @@ func TestFilesystemsFoldersUsersQuotas(t *testing.T) {
 	}
 	assert.Equal(t, []string{"backups", "documents", "media"}, names)
 
-	f, changed, err := c.SharedFolders.Ensure(ctx, omv.SharedFolderSpec{Name: "photos", MountPoint: mnt, Mode: "770"})
+	f, changed, err := folderOf(c.SharedFolders.Ensure(ctx, omv.SharedFolderSpec{Name: "photos", MountPoint: mnt, Mode: "770"}))
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.Equal(t, "photos/", f.RelDirPath)
-	_, changed, err = c.SharedFolders.Ensure(ctx, omv.SharedFolderSpec{Name: "photos", MountPoint: mnt, Mode: "770"})
+	_, changed, err = folderOf(c.SharedFolders.Ensure(ctx, omv.SharedFolderSpec{Name: "photos", MountPoint: mnt, Mode: "770"}))
 	require.NoError(t, err)
 	assert.False(t, changed)
-	_, _, err = c.SharedFolders.Ensure(ctx, omv.SharedFolderSpec{Name: "bad", MountPoint: mnt, RelDirPath: "../etc"})
+	_, _, err = folderOf(c.SharedFolders.Ensure(ctx, omv.SharedFolderSpec{Name: "bad", MountPoint: mnt, RelDirPath: "../etc"}))
 	assert.Error(t, err)
 
 	// A folder referenced by an SMB share cannot be deleted.
@@ -289,23 +295,23 @@ func TestFilesystemsFoldersUsersQuotas(t *testing.T) {
 	assert.False(t, ok)
 
 	// Users.
-	u, changed, err := c.Users.Ensure(ctx, omv.UserSpec{Name: "alice", Password: omv.NewSecret("pw1"), Email: "a@example.org", Groups: []string{"users"}})
+	u, changed, err := userOf(c.Users.Ensure(ctx, omv.UserSpec{Name: "alice", Password: secret.New("pw1"), Email: "a@example.org", Groups: []string{"users"}}))
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.Equal(t, "a@example.org", u.Email)
-	_, changed, err = c.Users.Ensure(ctx, omv.UserSpec{Name: "alice", Email: "a@example.org", Groups: []string{"users", "users"}})
+	_, changed, err = userOf(c.Users.Ensure(ctx, omv.UserSpec{Name: "alice", Email: "a@example.org", Groups: []string{"users", "users"}}))
 	require.NoError(t, err)
 	assert.False(t, changed, "groups compared as sets")
-	g, changed, err := c.Users.EnsureGroup(ctx, "family", "alice", "docker")
+	g, changed, err := groupOf(c.Users.EnsureGroup(ctx, "family", "alice", "docker"))
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.Equal(t, []string{"alice", "docker"}, g.Members)
-	_, changed, err = c.Users.EnsureGroup(ctx, "family", "docker", "alice")
+	_, changed, err = groupOf(c.Users.EnsureGroup(ctx, "family", "docker", "alice"))
 	require.NoError(t, err)
 	assert.False(t, changed)
-	_, _, err = c.Users.Ensure(ctx, omv.UserSpec{Name: "bad name!", Password: omv.NewSecret("x")})
+	_, _, err = userOf(c.Users.Ensure(ctx, omv.UserSpec{Name: "bad name!", Password: secret.New("x")}))
 	require.ErrorIs(t, err, omv.ErrInvalid)
-	_, _, err = c.Users.Ensure(ctx, omv.UserSpec{Name: "nopw"})
+	_, _, err = userOf(c.Users.Ensure(ctx, omv.UserSpec{Name: "nopw"}))
 	require.Error(t, err)
 
 	// Quotas: units converted, read back.
@@ -373,19 +379,19 @@ func TestEnsureShareIdempotent(t *testing.T) {
 			srv, c := newPair(t, []omvtest.Option{omvtest.WithVersion(v)})
 			ctx := t.Context()
 			spec := omv.ShareSpec{Name: "photos", Filesystem: omvtest.FilesystemUUID,
-				Owner: omv.UserSpec{Name: "carol", Password: omv.NewSecret("pw"), Email: "c@example.org"},
+				Owner: omv.UserSpec{Name: "carol", Password: secret.New("pw"), Email: "c@example.org"},
 				Quota: 100 << 30, SMB: omv.SMBShareOptions{RecycleBin: true}}
-			res, err := c.EnsureShare(ctx, spec)
+			res, err := c.ProvisionShare(ctx, spec)
 			require.NoError(t, err)
 			assert.Equal(t, []string{"user carol", "shared folder photos", "privileges of carol on photos",
-				"smb share photos", "quota of carol = 100 GiB"}, res.Changes)
+				"smb share photos", "quota of carol = 100 GiB"}, lines(res.Changes))
 			assert.Empty(t, srv.DirtyModules(), "applied")
 			assert.Contains(t, srv.ExportedShares(), "photos")
 			assert.Equal(t, "photos", res.Share.Name)
 			assert.True(t, res.Share.RecycleBin)
 
 			srv.ResetCalls()
-			res, err = c.EnsureShare(ctx, spec)
+			res, err = c.ProvisionShare(ctx, spec)
 			require.NoError(t, err)
 			assert.False(t, res.Changed())
 			total, writes := srv.Calls()
@@ -397,9 +403,9 @@ func TestEnsureShareIdempotent(t *testing.T) {
 
 			// Drift is corrected, only what differs.
 			spec.SMB.ReadOnly = true
-			res, err = c.EnsureShare(ctx, spec)
+			res, err = c.ProvisionShare(ctx, spec)
 			require.NoError(t, err)
-			assert.Equal(t, []string{"smb share photos"}, res.Changes)
+			assert.Equal(t, []string{"smb share photos"}, lines(res.Changes))
 			assert.Equal(t, []string{"avahi", "samba"}, res.Applied)
 		})
 	}
@@ -410,30 +416,30 @@ func TestEnsureShareApplyFailure(t *testing.T) {
 	srv, c := newPair(t, nil)
 	ctx := t.Context()
 	spec := omv.ShareSpec{Name: "photos", Filesystem: omvtest.FilesystemUUID,
-		Owner: omv.UserSpec{Name: "carol", Password: omv.NewSecret("pw")}}
+		Owner: omv.UserSpec{Name: "carol", Password: secret.New("pw")}}
 
-	srv.Fail504("Config.applyChangesBg", 1)
-	res, err := c.EnsureShare(ctx, spec)
+	srv.Inject(omvtest.Fault{RPC: "Config.applyChangesBg", Status: 504, Times: 1})
+	res, err := c.ProvisionShare(ctx, spec)
 	require.ErrorIs(t, err, omv.ErrTimeout)
 	assert.Contains(t, err.Error(), "written, not applied")
 	assert.True(t, res.Changed())
 	assert.Empty(t, res.Applied)
 
 	srv.FailJobs("salt failed")
-	_, err = c.EnsureShare(ctx, spec)
+	_, err = c.ProvisionShare(ctx, spec)
 	require.Error(t, err)
 	srv.FailJobs("")
 	// The 504'd apply may have run anyway; the next run converges.
-	res, err = c.EnsureShare(ctx, spec)
+	res, err = c.ProvisionShare(ctx, spec)
 	require.NoError(t, err)
 	assert.Empty(t, srv.DirtyModules())
 
 	// Expired session mid-sequence: re-login and continue.
 	srv.Advance(time.Hour)
 	spec.Quota = 1 << 30
-	res, err = c.EnsureShare(ctx, spec)
+	res, err = c.ProvisionShare(ctx, spec)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"quota of carol = 1 GiB"}, res.Changes)
+	assert.Equal(t, []string{"quota of carol = 1 GiB"}, lines(res.Changes))
 }
 
 func TestEnsureShareOnSeededShareIsNoop(t *testing.T) {
@@ -441,12 +447,12 @@ func TestEnsureShareOnSeededShareIsNoop(t *testing.T) {
 	srv, c := newPair(t, nil)
 	ctx := t.Context()
 	// Give docker an email: an EnsureShare without one must not clear it.
-	_, changed, err := c.Users.Ensure(ctx, omv.UserSpec{Name: "docker", Email: "d@example.org"})
+	_, changed, err := userOf(c.Users.Ensure(ctx, omv.UserSpec{Name: "docker", Email: "d@example.org"}))
 	require.NoError(t, err)
 	require.True(t, changed)
 	require.NoError(t, c.Config.Apply(ctx))
 	srv.ResetCalls()
-	res, err := c.EnsureShare(ctx, omv.ShareSpec{Name: "media", Filesystem: omvtest.FilesystemUUID,
+	res, err := c.ProvisionShare(ctx, omv.ShareSpec{Name: "media", Filesystem: omvtest.FilesystemUUID,
 		Owner: omv.UserSpec{Name: "docker"}, Quota: 200 << 30})
 	require.NoError(t, err)
 	assert.Empty(t, res.Changes, "seeded mode 770 and email are left alone")
@@ -466,14 +472,18 @@ func TestCreateFilesystemOnNewMirror(t *testing.T) {
 	srv.AddDisk("/dev/sdd", "X", 500107862016)
 	a, err := c.RAID.CreateMirror(ctx, "fast", "/dev/sdc", "/dev/sdd")
 	require.NoError(t, err)
-	job, err := c.Filesystems.Create(ctx, a.DeviceFile, "ext4")
+	job, err := c.Filesystems.StartCreate(ctx, a.DeviceFile, "ext4")
 	require.NoError(t, err)
 	fss, err := c.Filesystems.List(ctx)
 	require.NoError(t, err)
 	require.Len(t, fss, 2)
 	assert.Equal(t, omv.FSInitializing, fss[1].Status)
 	var out strings.Builder
-	require.NoError(t, job.Stream(&out).Wait(ctx))
+	for line, err := range job.Log(ctx) {
+		require.NoError(t, err)
+		out.WriteString(line + "\n")
+	}
+	require.NoError(t, job.Wait(ctx))
 	// Read by byte offset: each line exactly once, though every poll
 	// could return the whole file from 0.
 	assert.Equal(t, "Creating new partition table ...\nmke2fs 1.47.0 (5-Feb-2023)\n"+
@@ -493,9 +503,9 @@ func TestCreateFilesystemOnNewMirror(t *testing.T) {
 	got, err := c.Filesystems.MountPoint(ctx, fss[1].UUID)
 	require.NoError(t, err)
 	assert.Equal(t, mnt, got)
-	_, err = c.Filesystems.Create(ctx, a.DeviceFile, "ext4")
+	_, err = c.Filesystems.StartCreate(ctx, a.DeviceFile, "ext4")
 	require.Error(t, err, "already has a filesystem")
-	_, err = c.Filesystems.Create(ctx, a.DeviceFile, "fat")
+	_, err = c.Filesystems.StartCreate(ctx, a.DeviceFile, "fat")
 	require.ErrorIs(t, err, omv.ErrInvalid)
 }
 
@@ -539,12 +549,12 @@ func TestEnsureShareNonRoundQuotaIdempotent(t *testing.T) {
 	srv, c := newPair(t, nil)
 	ctx := t.Context()
 	spec := omv.ShareSpec{Name: "photos", Filesystem: omvtest.FilesystemUUID,
-		Owner: omv.UserSpec{Name: "carol", Password: omv.NewSecret("pw")}, Quota: 1500 << 20}
-	_, err := c.EnsureShare(ctx, spec)
+		Owner: omv.UserSpec{Name: "carol", Password: secret.New("pw")}, Quota: 1500 << 20}
+	_, err := c.ProvisionShare(ctx, spec)
 	require.NoError(t, err)
 	assert.Equal(t, int64(1500<<10), srv.Quota(omvtest.FilesystemUUID, "carol"))
 	srv.ResetCalls()
-	res, err := c.EnsureShare(ctx, spec)
+	res, err := c.ProvisionShare(ctx, spec)
 	require.NoError(t, err)
 	assert.Empty(t, res.Changes)
 	_, writes := srv.Calls()
@@ -558,22 +568,22 @@ func TestUserPasswordsTakeEffect(t *testing.T) {
 	srv, c := newPair(t, nil)
 	ctx := t.Context()
 	login := func(pw string) error {
-		uc, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()), omv.WithCredentials("frank", omv.NewSecret(pw)))
+		uc, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()), omv.WithCredentials("frank", secret.New(pw)))
 		require.NoError(t, err)
 		defer uc.Close()
 		return uc.Login(ctx)
 	}
-	_, changed, err := c.Users.Ensure(ctx, omv.UserSpec{Name: "frank", Password: omv.NewSecret("first-pw")})
+	_, changed, err := userOf(c.Users.Ensure(ctx, omv.UserSpec{Name: "frank", Password: secret.New("first-pw")}))
 	require.NoError(t, err)
 	assert.True(t, changed)
 	require.NoError(t, login("first-pw"))
 
-	_, changed, err = c.Users.Ensure(ctx, omv.UserSpec{Name: "frank", Password: omv.NewSecret("second-pw")})
+	_, changed, err = userOf(c.Users.Ensure(ctx, omv.UserSpec{Name: "frank", Password: secret.New("second-pw")}))
 	require.NoError(t, err)
 	assert.False(t, changed, "a password alone is not compared")
 	require.ErrorIs(t, login("second-pw"), omv.ErrAuth)
 
-	_, changed, err = c.Users.Ensure(ctx, omv.UserSpec{Name: "frank", Password: omv.NewSecret("second-pw"), ResetPassword: true})
+	_, changed, err = userOf(c.Users.Ensure(ctx, omv.UserSpec{Name: "frank", Password: secret.New("second-pw"), ResetPassword: true}))
 	require.NoError(t, err)
 	assert.True(t, changed)
 	require.NoError(t, login("second-pw"))
@@ -587,7 +597,7 @@ func TestSMBShareOptions(t *testing.T) {
 	ctx := t.Context()
 	const media = "1a2b3c4d-0003-4000-8000-00000000000c"
 	o := omv.SMBShareOptions{ReadOnly: true, Unlisted: true, Guest: omv.GuestAllow, RecycleBin: true, Comment: "films"}
-	_, changed, err := c.SMB.EnsureShare(ctx, media, o)
+	_, changed, err := smbShareOf(c.SMB.EnsureShare(ctx, media, o))
 	require.NoError(t, err)
 	assert.True(t, changed)
 	var raw struct {
@@ -607,11 +617,11 @@ func TestSMBShareOptions(t *testing.T) {
 	assert.Equal(t, true, got["recyclebin"])
 	assert.Equal(t, "films", got["comment"])
 	assert.Equal(t, true, got["enable"])
-	_, changed, err = c.SMB.EnsureShare(ctx, media, o)
+	_, changed, err = smbShareOf(c.SMB.EnsureShare(ctx, media, o))
 	require.NoError(t, err)
 	assert.False(t, changed)
 	o.Guest = omv.GuestOnly
-	sh, changed, err := c.SMB.EnsureShare(ctx, media, o)
+	sh, changed, err := smbShareOf(c.SMB.EnsureShare(ctx, media, o))
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.Equal(t, omv.GuestOnly, sh.Guest)
@@ -631,8 +641,8 @@ func TestEnsureShareSessionExpiresMidSequence(t *testing.T) {
 			require.NoError(t, c.Login(ctx))
 			srv.ExpireBefore(method)
 			spec := omv.ShareSpec{Name: "photos", Filesystem: omvtest.FilesystemUUID,
-				Owner: omv.UserSpec{Name: "carol", Password: omv.NewSecret("pw")}, Quota: 1 << 30}
-			res, err := c.EnsureShare(ctx, spec)
+				Owner: omv.UserSpec{Name: "carol", Password: secret.New("pw")}, Quota: 1 << 30}
+			res, err := c.ProvisionShare(ctx, spec)
 			require.NoError(t, err)
 			assert.Len(t, res.Changes, 5)
 			calls := srv.MethodCalls()
@@ -657,7 +667,7 @@ func TestEnsureShareUserWithSSHKeys(t *testing.T) {
 	require.NoError(t, c.Call(ctx, "UserMgmt", "setUser", map[string]any{"name": "dave", "password": "pw", "email": "",
 		"groups": []string{}, "disallowusermod": false, "sshpubkeys": []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG dave@laptop"}}, nil))
 	require.NoError(t, c.Config.Apply(ctx))
-	res, err := c.EnsureShare(ctx, omv.ShareSpec{Name: "dave", Filesystem: omvtest.FilesystemUUID,
+	res, err := c.ProvisionShare(ctx, omv.ShareSpec{Name: "dave", Filesystem: omvtest.FilesystemUUID,
 		Owner: omv.UserSpec{Name: "dave", Email: "dave@example.org"}})
 	require.NoError(t, err)
 	assert.Contains(t, res.Applied, "ssh")
@@ -679,13 +689,87 @@ func TestSharedFolderModeOnlyOnCreate(t *testing.T) {
 		assert.Empty(t, f.Mode, "getList reports no mode")
 	}
 	srv.ResetCalls()
-	_, changed, err := c.SharedFolders.Ensure(ctx, omv.SharedFolderSpec{Name: "media", MountPoint: omvtest.MountPointUUID, Mode: "750"})
+	_, changed, err := folderOf(c.SharedFolders.Ensure(ctx, omv.SharedFolderSpec{Name: "media", MountPoint: omvtest.MountPointUUID, Mode: "750"}))
 	require.NoError(t, err)
 	assert.False(t, changed)
 	_, writes := srv.Calls()
 	assert.Equal(t, 0, writes)
-	f, changed, err := c.SharedFolders.Ensure(ctx, omv.SharedFolderSpec{Name: "private", MountPoint: omvtest.MountPointUUID, Mode: "700"})
+	f, changed, err := folderOf(c.SharedFolders.Ensure(ctx, omv.SharedFolderSpec{Name: "private", MountPoint: omvtest.MountPointUUID, Mode: "700"}))
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.Equal(t, "700", f.Mode, "the create reply echoes it")
+}
+
+// The helpers below unpack an Ensure result into what these tests check:
+// the resource and whether anything was written.
+
+func folderOf(r omv.SharedFolderResult, err error) (omv.SharedFolder, bool, error) {
+	return r.Folder, r.Changed(), err
+}
+
+func userOf(r omv.UserResult, err error) (omv.User, bool, error) { return r.User, r.Changed(), err }
+
+func groupOf(r omv.GroupResult, err error) (omv.Group, bool, error) { return r.Group, r.Changed(), err }
+
+func smbShareOf(r omv.SMBShareResult, err error) (omv.SMBShare, bool, error) {
+	return r.Share, r.Changed(), err
+}
+
+func lines(cs []omv.Change) []string {
+	out := make([]string, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, c.String())
+	}
+	return out
+}
+
+// Every Ensure reports the resource, the Action and one line per change.
+func TestEnsureResults(t *testing.T) {
+	t.Parallel()
+	_, c := newPair(t, nil)
+	ctx := t.Context()
+
+	u, err := c.Users.Ensure(ctx, omv.UserSpec{Name: "gina", Password: secret.New("pw"), Email: "g@example.org"})
+	require.NoError(t, err)
+	assert.Equal(t, omv.Created, u.Action)
+	assert.Equal(t, "gina", u.User.Name)
+	assert.Equal(t, []string{"added user gina"}, lines(u.Changes))
+	u, err = c.Users.Ensure(ctx, omv.UserSpec{Name: "gina", Email: "gina@example.org", Groups: []string{"users", "openmediavault-admin"}, ResetPassword: true, Password: secret.New("pw2")})
+	require.NoError(t, err)
+	assert.Equal(t, omv.Updated, u.Action)
+	assert.Equal(t, []string{"email: g@example.org → gina@example.org", "added group openmediavault-admin", "added group users", "password reset"}, lines(u.Changes))
+	assert.NotContains(t, fmt.Sprint(u), "pw2")
+	u, err = c.Users.Ensure(ctx, omv.UserSpec{Name: "gina"})
+	require.NoError(t, err)
+	assert.Equal(t, omv.Unchanged, u.Action)
+	assert.False(t, u.Changed())
+	assert.Empty(t, u.Changes)
+
+	g, err := c.Users.EnsureGroup(ctx, "family", "gina")
+	require.NoError(t, err)
+	assert.Equal(t, omv.Created, g.Action)
+	g, err = c.Users.EnsureGroup(ctx, "family", "docker")
+	require.NoError(t, err)
+	assert.Equal(t, omv.Updated, g.Action)
+	assert.Equal(t, []string{"added member docker", "removed member gina"}, lines(g.Changes))
+
+	f, err := c.SharedFolders.Ensure(ctx, omv.SharedFolderSpec{Name: "music", MountPoint: omvtest.MountPointUUID})
+	require.NoError(t, err)
+	assert.Equal(t, omv.Created, f.Action)
+	assert.Equal(t, []string{"added shared folder music"}, lines(f.Changes))
+	f, err = c.SharedFolders.Ensure(ctx, omv.SharedFolderSpec{Name: "music", MountPoint: omvtest.MountPointUUID, Comment: "songs"})
+	require.NoError(t, err)
+	assert.Equal(t, omv.Updated, f.Action)
+	assert.Equal(t, []string{`comment: "" → songs`}, lines(f.Changes))
+
+	s, err := c.SMB.EnsureShare(ctx, f.Folder.UUID, omv.SMBShareOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, omv.Created, s.Action)
+	s, err = c.SMB.EnsureShare(ctx, f.Folder.UUID, omv.SMBShareOptions{ReadOnly: true})
+	require.NoError(t, err)
+	assert.Equal(t, omv.Updated, s.Action)
+	assert.Equal(t, []string{"read only: false → true"}, lines(s.Changes))
+
+	assert.Equal(t, "unchanged", omv.Unchanged.String())
+	assert.Equal(t, "deleted", omv.Deleted.String())
 }

@@ -3,7 +3,6 @@ package omv
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -116,7 +115,7 @@ func (s *QuotaService) Get(ctx context.Context, fsUUID string) ([]Quota, error) 
 		Unit  string          `json:"bunit"`
 	}
 	if err := s.c.call(ctx, callOpts{read: true}, "Quota", "get", map[string]any{"uuid": fsUUID}, &raw); err != nil {
-		return nil, fmt.Errorf("omv: quotas on %s: %w", fsUUID, err)
+		return nil, wrap(fmt.Sprintf("quotas on %s", fsUUID), err)
 	}
 	out := make([]Quota, 0, len(raw))
 	for _, r := range raw {
@@ -124,7 +123,7 @@ func (s *QuotaService) Get(ctx context.Context, fsUUID string) ([]Quota, error) 
 		var f float64
 		if json.Unmarshal(r.Limit, &f) != nil {
 			if err := json.Unmarshal(r.Limit, &n); err != nil {
-				return nil, fmt.Errorf("omv: quotas on %s: %s: bad limit %s", fsUUID, r.Name, r.Limit)
+				return nil, errf("quotas on "+fsUUID, ErrInvalid, fmt.Sprintf("%s: bad limit %s", r.Name, r.Limit))
 			}
 			f = float64(n)
 		}
@@ -134,7 +133,7 @@ func (s *QuotaService) Get(ctx context.Context, fsUUID string) ([]Quota, error) 
 		}
 		b, err := fromUnit(f, unit)
 		if err != nil {
-			return nil, fmt.Errorf("omv: quotas on %s: %s: %w", fsUUID, r.Name, err)
+			return nil, errf("quotas on "+fsUUID, ErrInvalid, r.Name+": "+err.Error())
 		}
 		out = append(out, Quota{Type: r.Type, Name: r.Name, HardLimit: b, Used: r.Used, shown: f, unit: unit})
 	}
@@ -155,7 +154,7 @@ func (s *QuotaService) SetUser(ctx context.Context, fsUUID, user string, limit i
 
 func (s *QuotaService) setUser(ctx context.Context, fsUUID, user string, limit int64, cur []Quota) (bool, error) {
 	if limit < 0 {
-		return false, errors.New("omv: set quota: negative limit")
+		return false, errf("set quota", ErrInvalid, "negative limit")
 	}
 	// Compare in the form OMV reports, which is lossy (see Quota): a
 	// limit of 1500 MiB shows as 1.46 GiB and must count as unchanged.
@@ -183,7 +182,7 @@ func (s *QuotaService) setUser(ctx context.Context, fsUUID, user string, limit i
 		list = append(list, map[string]any{"type": q.Type, "name": q.Name, "bhardlimit": v, "bunit": u})
 	}
 	if err := s.c.call(ctx, callOpts{}, "Quota", "set", map[string]any{"uuid": fsUUID, "quota": list}, nil); err != nil {
-		return false, fmt.Errorf("omv: set quota of %s on %s: %w", user, fsUUID, err)
+		return false, wrap(fmt.Sprintf("set quota of %s on %s", user, fsUUID), err)
 	}
 	return true, nil
 }

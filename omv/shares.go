@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/thehomelab/homelab/secret"
 )
 
 // NewObjectUUID is OMV's sentinel UUID: passed to a set method it creates
@@ -66,7 +69,7 @@ func (s *SharedFolderService) List(ctx context.Context) ([]SharedFolder, error) 
 		Data []rawFolder `json:"data"`
 	}
 	if err := s.c.call(ctx, callOpts{read: true}, "ShareMgmt", "getList", getlist(), &res); err != nil {
-		return nil, fmt.Errorf("omv: list shared folders: %w", err)
+		return nil, wrap("list shared folders", err)
 	}
 	out := make([]SharedFolder, 0, len(res.Data))
 	for _, r := range res.Data {
@@ -99,22 +102,23 @@ func (s *SharedFolderService) byName(ctx context.Context, name string) (SharedFo
 	return SharedFolder{}, false, nil
 }
 
-// Ensure creates the shared folder or updates it to match spec, by name.
-// It reports whether anything was written.
+// Ensure creates the shared folder or updates it to match spec, by name,
+// and reports what it wrote.
 //
 // OMV API: ShareMgmt.getList, ShareMgmt.set
-func (s *SharedFolderService) Ensure(ctx context.Context, spec SharedFolderSpec) (SharedFolder, bool, error) {
+func (s *SharedFolderService) Ensure(ctx context.Context, spec SharedFolderSpec) (SharedFolderResult, error) {
 	cur, found, err := s.byName(ctx, spec.Name)
 	if err != nil {
-		return SharedFolder{}, false, err
+		return SharedFolderResult{}, wrap("ensure shared folder "+spec.Name, err)
 	}
 	return s.ensure(ctx, spec, cur, found)
 }
 
-func (s *SharedFolderService) ensure(ctx context.Context, spec SharedFolderSpec, cur SharedFolder, found bool) (SharedFolder, bool, error) {
+func (s *SharedFolderService) ensure(ctx context.Context, spec SharedFolderSpec, cur SharedFolder, found bool) (SharedFolderResult, error) {
 	if spec.Name == "" || spec.MountPoint == "" {
-		return SharedFolder{}, false, errors.New("omv: ensure shared folder: name and mount point are required")
+		return SharedFolderResult{}, errf("ensure shared folder", ErrInvalid, "name and mount point are required")
 	}
+	res := SharedFolderResult{Action: Created}
 	rel := spec.RelDirPath
 	if rel != "" && !strings.HasSuffix(rel, "/") {
 		rel += "/"
@@ -125,11 +129,16 @@ func (s *SharedFolderService) ensure(ctx context.Context, spec SharedFolderSpec,
 			rel = cur.RelDirPath
 		}
 		// The mode is not compared: OMV does not keep it (see SharedFolderSpec).
-		if cur.MountPoint == spec.MountPoint && cur.RelDirPath == rel && cur.Comment == spec.Comment {
-			return cur, false, nil
+		res.Changes = diff(res.Changes, "mount point", cur.MountPoint, spec.MountPoint)
+		res.Changes = diff(res.Changes, "relative path", cur.RelDirPath, rel)
+		res.Changes = diff(res.Changes, "comment", cur.Comment, spec.Comment)
+		if len(res.Changes) == 0 {
+			return SharedFolderResult{Folder: cur}, nil
 		}
+		res.Action = Updated
 		p["uuid"] = cur.UUID
 	} else {
+		res.Changes = []Change{{Field: "shared folder", New: spec.Name}}
 		if rel == "" {
 			rel = spec.Name + "/"
 		}
@@ -142,10 +151,11 @@ func (s *SharedFolderService) ensure(ctx context.Context, spec SharedFolderSpec,
 	var r rawFolder
 	err := s.c.call(ctx, callOpts{}, "ShareMgmt", "set", p, &r)
 	if err != nil {
-		return SharedFolder{}, false, fmt.Errorf("omv: ensure shared folder %s: %w", spec.Name, err)
+		return SharedFolderResult{}, wrap("ensure shared folder "+spec.Name, err)
 	}
-	return SharedFolder{UUID: r.UUID, Name: r.Name, MountPoint: r.MntEntRef, RelDirPath: r.RelDirPath,
-		Comment: r.Comment, Mode: r.Mode}, true, nil
+	res.Folder = SharedFolder{UUID: r.UUID, Name: r.Name, MountPoint: r.MntEntRef, RelDirPath: r.RelDirPath,
+		Comment: r.Comment, Mode: r.Mode}
+	return res, nil
 }
 
 // Delete removes the shared folder by name; with recursive it also deletes
@@ -159,7 +169,7 @@ func (s *SharedFolderService) Delete(ctx context.Context, name string, recursive
 		return false, err
 	}
 	if err := s.c.call(ctx, callOpts{}, "ShareMgmt", "delete", map[string]any{"uuid": cur.UUID, "recursive": recursive}, nil); err != nil {
-		return false, fmt.Errorf("omv: delete shared folder %s: %w", name, err)
+		return false, wrap(fmt.Sprintf("delete shared folder %s", name), err)
 	}
 	return true, nil
 }
@@ -173,6 +183,19 @@ const (
 	PermsRead      Perms = 5
 	PermsReadWrite Perms = 7
 )
+
+// String returns "none", "read" or "read/write".
+func (p Perms) String() string {
+	switch p {
+	case PermsNone:
+		return "none"
+	case PermsRead:
+		return "read"
+	case PermsReadWrite:
+		return "read/write"
+	}
+	return strconv.Itoa(int(p))
+}
 
 // Privilege grants a user or group access to a shared folder.
 type Privilege struct {
@@ -191,7 +214,7 @@ func (s *SharedFolderService) Privileges(ctx context.Context, uuid string) ([]Pr
 		Perms *int   `json:"perms"`
 	}
 	if err := s.c.call(ctx, callOpts{read: true}, "ShareMgmt", "getPrivileges", map[string]any{"uuid": uuid}, &raw); err != nil {
-		return nil, fmt.Errorf("omv: shared folder privileges: %w", err)
+		return nil, wrap("shared folder privileges", err)
 	}
 	var out []Privilege
 	for _, p := range raw {
@@ -211,7 +234,7 @@ func (s *SharedFolderService) SetPrivileges(ctx context.Context, uuid string, pr
 		list = append(list, map[string]any{"type": p.Type, "name": p.Name, "perms": int(p.Perms)})
 	}
 	if err := s.c.call(ctx, callOpts{}, "ShareMgmt", "setPrivileges", map[string]any{"uuid": uuid, "privileges": list}, nil); err != nil {
-		return fmt.Errorf("omv: set shared folder privileges: %w", err)
+		return wrap("set shared folder privileges", err)
 	}
 	return nil
 }
@@ -228,14 +251,14 @@ func (s *FilesystemService) MountPoint(ctx context.Context, fsUUID string) (stri
 		Dir    string `json:"dir"`
 	}
 	if err := s.c.call(ctx, callOpts{read: true}, "FsTab", "enumerateEntries", nil, &entries); err != nil {
-		return "", fmt.Errorf("omv: mount point of %s: %w", fsUUID, err)
+		return "", wrap(fmt.Sprintf("mount point of %s", fsUUID), err)
 	}
 	for _, e := range entries {
 		if mountMatches(e.FsName, e.Dir, fsUUID) {
 			return e.UUID, nil
 		}
 	}
-	return "", fmt.Errorf("omv: mount point of filesystem %s: %w", fsUUID, ErrNotFound)
+	return "", errf("mount point of filesystem "+fsUUID, ErrNotFound, "no mount point configured")
 }
 
 // SMBService manages Samba.
@@ -260,7 +283,7 @@ var smbSettingsFields = []string{"enable", "workgroup", "serverstring", "logleve
 func (s *SMBService) Settings(ctx context.Context) (SMBSettings, error) {
 	var raw map[string]any
 	if err := s.c.call(ctx, callOpts{read: true}, "SMB", "getSettings", nil, &raw); err != nil {
-		return SMBSettings{}, fmt.Errorf("omv: smb settings: %w", err)
+		return SMBSettings{}, wrap("smb settings", err)
 	}
 	st := SMBSettings{Raw: raw}
 	st.Enable, _ = raw["enable"].(bool)
@@ -281,7 +304,7 @@ func (s *SMBService) SetSettings(ctx context.Context, st SMBSettings) error {
 	}
 	p["enable"], p["workgroup"], p["serverstring"] = st.Enable, st.Workgroup, st.ServerString
 	if err := s.c.call(ctx, callOpts{}, "SMB", "setSettings", p, nil); err != nil {
-		return fmt.Errorf("omv: set smb settings: %w", err)
+		return wrap("set smb settings", err)
 	}
 	return nil
 }
@@ -360,24 +383,30 @@ func (s *SMBService) rawShares(ctx context.Context) ([]rawSMBShare, error) {
 		Data []rawSMBShare `json:"data"`
 	}
 	if err := s.c.call(ctx, callOpts{read: true}, "SMB", "getShareList", getlist(), &res); err != nil {
-		return nil, fmt.Errorf("omv: list smb shares: %w", err)
+		return nil, wrap("list smb shares", err)
 	}
 	return res.Data, nil
 }
 
 // EnsureShare creates or updates the SMB share of a shared folder (OMV
-// allows one per folder) and reports whether it wrote anything.
+// allows one per folder) and reports what it wrote. It is SMB's Ensure
+// for shares (the service also holds the global settings); the composite
+// that also makes the folder, user and quota is Client.ProvisionShare.
 //
 // OMV API: SMB.getShareList, SMB.setShare
-func (s *SMBService) EnsureShare(ctx context.Context, sharedFolderUUID string, o SMBShareOptions) (SMBShare, bool, error) {
+func (s *SMBService) EnsureShare(ctx context.Context, sharedFolderUUID string, o SMBShareOptions) (SMBShareResult, error) {
 	raw, err := s.rawShares(ctx)
 	if err != nil {
-		return SMBShare{}, false, err
+		return SMBShareResult{}, wrap("ensure smb share", err)
 	}
 	return s.ensureShare(ctx, sharedFolderUUID, o, raw)
 }
 
-func (s *SMBService) ensureShare(ctx context.Context, folder string, o SMBShareOptions, raw []rawSMBShare) (SMBShare, bool, error) {
+// smbFields names the compared share fields in Changes, in a stable order.
+var smbFields = []struct{ key, name string }{{"enable", "enable"}, {"readonly", "read only"},
+	{"browseable", "browseable"}, {"guest", "guest"}, {"recyclebin", "recycle bin"}, {"comment", "comment"}}
+
+func (s *SMBService) ensureShare(ctx context.Context, folder string, o SMBShareOptions, raw []rawSMBShare) (SMBShareResult, error) {
 	if o.Guest == "" {
 		o.Guest = GuestNo
 	}
@@ -392,15 +421,16 @@ func (s *SMBService) ensureShare(ctx context.Context, folder string, o SMBShareO
 	p := map[string]any{"uuid": NewObjectUUID, "sharedfolderref": folder, "recyclemaxsize": 0, "recyclemaxage": 0,
 		"hidedotfiles": true, "inheritacls": true, "inheritpermissions": false, "easupport": false,
 		"storedosattributes": false, "hostsallow": "", "hostsdeny": "", "audit": false, "extraoptions": ""}
+	res := SMBShareResult{Action: Created, Changes: []Change{{Field: "smb share of shared folder", New: folder}}}
 	if cur != nil {
-		same := true
-		for k, v := range want {
-			if cur[k] != v {
-				same = false
+		res = SMBShareResult{Action: Updated}
+		for _, f := range smbFields {
+			if cur[f.key] != want[f.key] {
+				res.Changes = append(res.Changes, Change{Field: f.name, Old: fmt.Sprint(cur[f.key]), New: fmt.Sprint(want[f.key])})
 			}
 		}
-		if same {
-			return cur.share(), false, nil
+		if len(res.Changes) == 0 {
+			return SMBShareResult{Share: cur.share()}, nil
 		}
 		for _, k := range smbShareFields {
 			if v, ok := cur[k]; ok {
@@ -411,11 +441,12 @@ func (s *SMBService) ensureShare(ctx context.Context, folder string, o SMBShareO
 	for k, v := range want {
 		p[k] = v
 	}
-	var res rawSMBShare
-	if err := s.c.call(ctx, callOpts{}, "SMB", "setShare", p, &res); err != nil {
-		return SMBShare{}, false, fmt.Errorf("omv: ensure smb share: %w", err)
+	var r rawSMBShare
+	if err := s.c.call(ctx, callOpts{}, "SMB", "setShare", p, &r); err != nil {
+		return SMBShareResult{}, wrap("ensure smb share", err)
 	}
-	return res.share(), true, nil
+	res.Share = r.share()
+	return res, nil
 }
 
 // DeleteShare removes an SMB share by its UUID.
@@ -423,7 +454,7 @@ func (s *SMBService) ensureShare(ctx context.Context, folder string, o SMBShareO
 // OMV API: SMB.deleteShare {uuid}
 func (s *SMBService) DeleteShare(ctx context.Context, uuid string) error {
 	if err := s.c.call(ctx, callOpts{}, "SMB", "deleteShare", map[string]any{"uuid": uuid}, nil); err != nil {
-		return fmt.Errorf("omv: delete smb share: %w", err)
+		return wrap("delete smb share", err)
 	}
 	return nil
 }
@@ -447,7 +478,7 @@ type User struct {
 // clears the groups.
 type UserSpec struct {
 	Name          string
-	Password      Secret
+	Password      secret.Secret
 	ResetPassword bool
 	Email         string
 	Groups        []string
@@ -479,7 +510,7 @@ func (s *UserService) Get(ctx context.Context, name string) (User, error) {
 func (s *UserService) get(ctx context.Context, name string) (rawUser, error) {
 	var r rawUser
 	if err := s.c.call(ctx, callOpts{read: true}, "UserMgmt", "getUser", map[string]any{"name": name}, &r); err != nil {
-		return rawUser{}, fmt.Errorf("omv: get user %s: %w", name, err)
+		return rawUser{}, wrap(fmt.Sprintf("get user %s", name), err)
 	}
 	return r, nil
 }
@@ -492,7 +523,7 @@ func (s *UserService) List(ctx context.Context) ([]User, error) {
 		Data []rawUser `json:"data"`
 	}
 	if err := s.c.call(ctx, callOpts{read: true}, "UserMgmt", "getUserList", getlist(), &res); err != nil {
-		return nil, fmt.Errorf("omv: list users: %w", err)
+		return nil, wrap("list users", err)
 	}
 	out := make([]User, 0, len(res.Data))
 	for _, r := range res.Data {
@@ -514,10 +545,10 @@ func sameSet(a, b []string) bool {
 // at once, Samba account included.
 //
 // OMV API: UserMgmt.getUserList {search: name}, UserMgmt.setUser
-func (s *UserService) Ensure(ctx context.Context, spec UserSpec) (User, bool, error) {
+func (s *UserService) Ensure(ctx context.Context, spec UserSpec) (UserResult, error) {
 	cur, found, err := s.lookup(ctx, spec.Name)
 	if err != nil {
-		return User{}, false, err
+		return UserResult{}, wrap("ensure user "+spec.Name, err)
 	}
 	return s.ensure(ctx, spec, cur, found)
 }
@@ -531,7 +562,7 @@ func (s *UserService) lookup(ctx context.Context, name string) (rawUser, bool, e
 		Data []rawUser `json:"data"`
 	}
 	if err := s.c.call(ctx, callOpts{read: true}, "UserMgmt", "getUserList", p, &res); err != nil {
-		return rawUser{}, false, fmt.Errorf("omv: look up user %s: %w", name, err)
+		return rawUser{}, false, wrap(fmt.Sprintf("look up user %s", name), err)
 	}
 	for _, u := range res.Data {
 		if u.Name == name {
@@ -541,7 +572,8 @@ func (s *UserService) lookup(ctx context.Context, name string) (rawUser, bool, e
 	return rawUser{}, false, nil
 }
 
-func (s *UserService) ensure(ctx context.Context, spec UserSpec, cur rawUser, found bool) (User, bool, error) {
+func (s *UserService) ensure(ctx context.Context, spec UserSpec, cur rawUser, found bool) (UserResult, error) {
+	res := UserResult{Action: Created, Changes: []Change{{Field: "user", New: spec.Name}}}
 	pw := ""
 	keys, dis := []string{}, false
 	if found {
@@ -554,8 +586,15 @@ func (s *UserService) ensure(ctx context.Context, spec UserSpec, cur rawUser, fo
 		if spec.Comment == "" {
 			spec.Comment = cur.Comment
 		}
-		if sameSet(cur.Groups, spec.Groups) && cur.Email == spec.Email && cur.Comment == spec.Comment && !spec.ResetPassword {
-			return cur.user(), false, nil
+		res = UserResult{Action: Updated}
+		res.Changes = diff(res.Changes, "email", cur.Email, spec.Email)
+		res.Changes = setDiff(res.Changes, "group", cur.Groups, spec.Groups)
+		res.Changes = diff(res.Changes, "comment", cur.Comment, spec.Comment)
+		if spec.ResetPassword {
+			res.Changes = append(res.Changes, Change{Field: "password reset"})
+		}
+		if len(res.Changes) == 0 {
+			return UserResult{User: cur.user()}, nil
 		}
 		if cur.SSHPubKeys != nil {
 			keys = cur.SSHPubKeys
@@ -566,7 +605,7 @@ func (s *UserService) ensure(ctx context.Context, spec UserSpec, cur rawUser, fo
 		}
 	} else {
 		if spec.Password.IsZero() {
-			return User{}, false, fmt.Errorf("omv: create user %s: a password is required", spec.Name)
+			return UserResult{}, errf("create user "+spec.Name, ErrInvalid, "a password is required")
 		}
 		pw = spec.Password.Reveal()
 	}
@@ -577,9 +616,10 @@ func (s *UserService) ensure(ctx context.Context, spec UserSpec, cur rawUser, fo
 	err := s.c.call(ctx, callOpts{}, "UserMgmt", "setUser", map[string]any{"name": spec.Name, "groups": spec.Groups,
 		"password": pw, "email": spec.Email, "comment": spec.Comment, "disallowusermod": dis, "sshpubkeys": keys}, &r)
 	if err != nil {
-		return User{}, false, fmt.Errorf("omv: ensure user %s: %w", spec.Name, err)
+		return UserResult{}, wrap("ensure user "+spec.Name, err)
 	}
-	return r.user(), true, nil
+	res.User = r.user()
+	return res, nil
 }
 
 // Delete removes a user (Unix and Samba account). A missing user reports
@@ -592,7 +632,7 @@ func (s *UserService) Delete(ctx context.Context, name string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("omv: delete user %s: %w", name, err)
+		return false, wrap(fmt.Sprintf("delete user %s", name), err)
 	}
 	return true, nil
 }
@@ -605,10 +645,11 @@ type Group struct {
 	Comment string
 }
 
-// EnsureGroup creates the group or sets its members (compared as sets).
+// EnsureGroup creates the group or sets its members (compared as sets)
+// and reports what it wrote.
 //
 // OMV API: UserMgmt.getGroup, UserMgmt.setGroup
-func (s *UserService) EnsureGroup(ctx context.Context, name string, members ...string) (Group, bool, error) {
+func (s *UserService) EnsureGroup(ctx context.Context, name string, members ...string) (GroupResult, error) {
 	if members == nil {
 		members = []string{}
 	}
@@ -620,16 +661,21 @@ func (s *UserService) EnsureGroup(ctx context.Context, name string, members ...s
 	}
 	err := s.c.call(ctx, callOpts{read: true}, "UserMgmt", "getGroup", map[string]any{"name": name}, &cur)
 	if err == nil && sameSet(cur.Members, members) {
-		return Group{Name: cur.Name, GID: int(cur.GID), Members: cur.Members, Comment: cur.Comment}, false, nil
+		return GroupResult{Group: Group{Name: cur.Name, GID: int(cur.GID), Members: cur.Members, Comment: cur.Comment}}, nil
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return Group{}, false, fmt.Errorf("omv: ensure group %s: %w", name, err)
+		return GroupResult{}, wrap("ensure group "+name, err)
+	}
+	res := GroupResult{Action: Created, Changes: []Change{{Field: "group", New: name}}}
+	if err == nil {
+		res = GroupResult{Action: Updated, Changes: setDiff(nil, "member", cur.Members, members)}
 	}
 	if err := s.c.call(ctx, callOpts{}, "UserMgmt", "setGroup", map[string]any{"name": name, "comment": cur.Comment,
 		"members": members}, &cur); err != nil {
-		return Group{}, false, fmt.Errorf("omv: ensure group %s: %w", name, err)
+		return GroupResult{}, wrap("ensure group "+name, err)
 	}
-	return Group{Name: cur.Name, GID: int(cur.GID), Members: cur.Members, Comment: cur.Comment}, true, nil
+	res.Group = Group{Name: cur.Name, GID: int(cur.GID), Members: cur.Members, Comment: cur.Comment}
+	return res, nil
 }
 
 // DeleteGroup removes an empty group. A missing group reports false.
@@ -641,7 +687,7 @@ func (s *UserService) DeleteGroup(ctx context.Context, name string) (bool, error
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("omv: delete group %s: %w", name, err)
+		return false, wrap(fmt.Sprintf("delete group %s", name), err)
 	}
 	return true, nil
 }

@@ -36,7 +36,7 @@ func (s *DiskService) List(ctx context.Context) ([]Disk, error) {
 		IsReadOnly bool    `json:"isreadonly"`
 	}
 	if err := s.c.call(ctx, callOpts{read: true}, "DiskMgmt", "enumerateDevices", nil, &raw); err != nil {
-		return nil, fmt.Errorf("omv: list disks: %w", err)
+		return nil, wrap("list disks", err)
 	}
 	out := make([]Disk, 0, len(raw))
 	for _, d := range raw {
@@ -95,7 +95,7 @@ func (s *DiskService) SMART(ctx context.Context) ([]SMARTStatus, error) {
 		} `json:"data"`
 	}
 	if err := s.c.call(ctx, callOpts{read: true}, "Smart", "getList", getlist(), &list); err != nil {
-		return nil, fmt.Errorf("omv: smart list: %w", err)
+		return nil, wrap("smart list", err)
 	}
 	out := make([]SMARTStatus, 0, len(list.Data))
 	for _, d := range list.Data {
@@ -123,7 +123,7 @@ func (s *DiskService) SMARTAttributes(ctx context.Context, devicefile string) ([
 		Prefailure bool    `json:"prefailure"`
 	}
 	if err := s.c.call(ctx, callOpts{read: true}, "Smart", "getAttributes", map[string]any{"devicefile": devicefile}, &raw); err != nil {
-		return nil, fmt.Errorf("omv: smart attributes of %s: %w", devicefile, err)
+		return nil, wrap(fmt.Sprintf("smart attributes of %s", devicefile), err)
 	}
 	out := make([]SMARTAttribute, 0, len(raw))
 	for _, a := range raw {
@@ -187,7 +187,7 @@ func (s *RAIDService) call(ctx context.Context, o callOpts, method string, param
 	svc := s.service()
 	err := s.c.call(ctx, o, svc, method, params, result)
 	var e *Error
-	if errors.As(err, &e) && e.Status == 404 && strings.HasPrefix(e.Message, "RPC service") {
+	if errors.As(err, &e) && e.StatusCode == 404 && strings.HasPrefix(e.Message, "RPC service") {
 		other := map[string]string{"RaidMgmt": "MdMgmt", "MdMgmt": "RaidMgmt"}[svc]
 		if err2 := s.c.call(ctx, o, other, method, params, result); err2 == nil || !errors.Is(err2, ErrNotFound) {
 			s.c.mu.Lock()
@@ -227,7 +227,7 @@ func (s *RAIDService) list(ctx context.Context, o callOpts) ([]Array, error) {
 		Data []rawArray `json:"data"`
 	}
 	if err := s.call(ctx, o, "getList", getlist(), &res); err != nil {
-		return nil, fmt.Errorf("omv: list raid arrays: %w", err)
+		return nil, wrap("list raid arrays", err)
 	}
 	out := make([]Array, 0, len(res.Data))
 	for _, r := range res.Data {
@@ -246,7 +246,7 @@ func (s *RAIDService) Detail(ctx context.Context, devicefile string) (string, er
 func (s *RAIDService) detail(ctx context.Context, o callOpts, devicefile string) (string, error) {
 	var text string
 	if err := s.call(ctx, o, "getDetail", map[string]any{"devicefile": devicefile}, &text); err != nil {
-		return "", fmt.Errorf("omv: raid detail of %s: %w", devicefile, err)
+		return "", wrap(fmt.Sprintf("raid detail of %s", devicefile), err)
 	}
 	return text, nil
 }
@@ -265,7 +265,7 @@ func (s *RAIDService) CreateMirror(ctx context.Context, name string, devices ...
 // OMV API: RaidMgmt.create / MdMgmt.create {devices, name, level}
 func (s *RAIDService) Create(ctx context.Context, name string, level RAIDLevel, devices ...string) (Array, error) {
 	if len(devices) < 2 {
-		return Array{}, fmt.Errorf("omv: create raid %q: need at least 2 devices, got %d", name, len(devices))
+		return Array{}, errf(fmt.Sprintf("create raid %q", name), ErrInvalid, fmt.Sprintf("need at least 2 devices, got %d", len(devices)))
 	}
 	var r struct {
 		DeviceFile string   `json:"devicefile"`
@@ -274,7 +274,7 @@ func (s *RAIDService) Create(ctx context.Context, name string, level RAIDLevel, 
 		Devices    []string `json:"devices"`
 	}
 	if err := s.call(ctx, callOpts{}, "create", map[string]any{"devices": devices, "name": name, "level": string(level)}, &r); err != nil {
-		return Array{}, fmt.Errorf("omv: create raid %q: %w", name, err)
+		return Array{}, wrap(fmt.Sprintf("create raid %q", name), err)
 	}
 	// The echo carries the requested level; read the array back for the
 	// kernel's view (level "raid1", state, size).
@@ -309,7 +309,7 @@ func (s *RAIDService) Health(ctx context.Context) ([]ArrayHealth, error) {
 		}
 		h, err := ParseDetail([]byte(text))
 		if err != nil {
-			return nil, fmt.Errorf("omv: raid health of %s: %w", a.DeviceFile, err)
+			return nil, wrap(fmt.Sprintf("raid health of %s", a.DeviceFile), err)
 		}
 		h.Device = strings.TrimPrefix(a.DeviceFile, "/dev/")
 		if h.Level == "" {
@@ -410,7 +410,7 @@ func (s *FilesystemService) List(ctx context.Context) ([]Filesystem, error) {
 		} `json:"data"`
 	}
 	if err := s.c.call(ctx, callOpts{read: true}, "FileSystemMgmt", "getList", getlist(), &res); err != nil {
-		return nil, fmt.Errorf("omv: list filesystems: %w", err)
+		return nil, wrap("list filesystems", err)
 	}
 	out := make([]Filesystem, 0, len(res.Data))
 	for _, f := range res.Data {
@@ -425,16 +425,29 @@ func (s *FilesystemService) List(ctx context.Context) ([]Filesystem, error) {
 	return out, nil
 }
 
-// Create starts making a filesystem of fstype ("ext4", "xfs", "btrfs"…) on
-// devicefile; OMV wipes and (except on md devices) partitions it first.
-// While the job runs, List shows the filesystem as FSInitializing. The new
-// filesystem needs SetMountPoint and Config.Apply before it is mounted.
+// Create makes a filesystem of fstype on devicefile and waits for it:
+// StartCreate then Job.Wait.
+//
+// OMV API: FileSystemMgmt.create {devicefile, type} (async) + Exec.getOutput
+func (s *FilesystemService) Create(ctx context.Context, devicefile, fstype string) error {
+	job, err := s.StartCreate(ctx, devicefile, fstype)
+	if err != nil {
+		return err
+	}
+	return job.Wait(ctx)
+}
+
+// StartCreate starts making a filesystem of fstype ("ext4", "xfs",
+// "btrfs"…) on devicefile and returns the job; OMV wipes and (except on md
+// devices) partitions it first. While the job runs, List shows the
+// filesystem as FSInitializing. The new filesystem needs SetMountPoint and
+// Config.Apply before it is mounted.
 //
 // OMV API: FileSystemMgmt.create {devicefile, type} (async)
-func (s *FilesystemService) Create(ctx context.Context, devicefile, fstype string) (*Job, error) {
+func (s *FilesystemService) StartCreate(ctx context.Context, devicefile, fstype string) (*Job, error) {
 	var file string
 	if err := s.c.call(ctx, callOpts{}, "FileSystemMgmt", "create", map[string]any{"devicefile": devicefile, "type": fstype}, &file); err != nil {
-		return nil, fmt.Errorf("omv: create %s filesystem on %s: %w", fstype, devicefile, err)
+		return nil, wrap(fmt.Sprintf("create %s filesystem on %s", fstype, devicefile), err)
 	}
 	return s.c.newJob("create filesystem on "+devicefile, file), nil
 }
@@ -449,7 +462,7 @@ func (s *FilesystemService) SetMountPoint(ctx context.Context, id string) (strin
 		UUID string `json:"uuid"`
 	}
 	if err := s.c.call(ctx, callOpts{}, "FileSystemMgmt", "setMountPoint", map[string]any{"id": id}, &r); err != nil {
-		return "", fmt.Errorf("omv: set mount point of %s: %w", id, err)
+		return "", wrap(fmt.Sprintf("set mount point of %s", id), err)
 	}
 	return r.UUID, nil
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	goprox "github.com/luthermonson/go-proxmox"
+
+	"github.com/thehomelab/homelab/secret"
 )
 
 type authKind int
@@ -33,14 +35,14 @@ type identity struct {
 	c      *Client
 	kind   authKind
 	user   string // token id or user@realm
-	secret Secret
-	totp   func() (string, error)
+	secret secret.Secret
+	totp   func(context.Context) (string, error)
 	hc     *http.Client
 	gp     *goprox.Client
 
 	mu       sync.Mutex
-	ticket   Secret
-	csrf     Secret
+	ticket   secret.Secret
+	csrf     secret.Secret
 	issued   time.Time
 	username string
 }
@@ -115,11 +117,11 @@ func drainClose(resp *http.Response) {
 func (id *identity) invalidate() {
 	id.mu.Lock()
 	defer id.mu.Unlock()
-	id.ticket, id.csrf = Secret{}, Secret{}
+	id.ticket, id.csrf = secret.Secret{}, secret.Secret{}
 }
 
 // session returns a valid ticket, logging in or renewing as needed.
-func (id *identity) session(ctx context.Context) (Secret, Secret, error) {
+func (id *identity) session(ctx context.Context) (secret.Secret, secret.Secret, error) {
 	id.mu.Lock()
 	defer id.mu.Unlock()
 	age := id.c.now().Sub(id.issued)
@@ -132,7 +134,7 @@ func (id *identity) session(ctx context.Context) (Secret, Secret, error) {
 		}
 	}
 	if err := id.login(ctx, id.secret, ""); err != nil {
-		return Secret{}, Secret{}, err
+		return secret.Secret{}, secret.Secret{}, err
 	}
 	return id.ticket, id.csrf, nil
 }
@@ -147,7 +149,7 @@ type ticketReply struct {
 // login runs POST /access/ticket, answering a TOTP challenge if asked.
 //
 // Proxmox API: POST /access/ticket
-func (id *identity) login(ctx context.Context, password Secret, challenge string) error {
+func (id *identity) login(ctx context.Context, password secret.Secret, challenge string) error {
 	p := params{}
 	p.Set("username", id.user)
 	if challenge != "" {
@@ -163,18 +165,18 @@ func (id *identity) login(ctx context.Context, password Secret, challenge string
 	}
 	if nt := strings.Trim(string(rep.NeedTFA), `"`); nt == "1" || nt == "true" {
 		if challenge != "" {
-			return &Error{Op: "login as " + id.user, Status: 401, Reason: "second factor refused", Err: ErrAuth}
+			return &Error{Op: "login as " + id.user, StatusCode: 401, Reason: "second factor refused", Err: ErrAuth}
 		}
 		if id.totp == nil {
 			return &Error{Op: "login as " + id.user, Err: fmt.Errorf("%w: server wants a second factor; use WithTOTP", ErrAuth)}
 		}
-		code, err := id.totp()
+		code, err := id.totp(ctx)
 		if err != nil {
 			return &Error{Op: "login as " + id.user, Err: fmt.Errorf("totp: %w", err)}
 		}
-		return id.login(ctx, NewSecret("totp:"+code), rep.Ticket)
+		return id.login(ctx, secret.New("totp:"+code), rep.Ticket)
 	}
-	id.ticket, id.csrf, id.username = NewSecret(rep.Ticket), NewSecret(rep.CSRF), rep.Username
+	id.ticket, id.csrf, id.username = secret.New(rep.Ticket), secret.New(rep.CSRF), rep.Username
 	id.issued = id.c.now()
 	return nil
 }
@@ -191,7 +193,7 @@ func (id *identity) postTicket(ctx context.Context, p params, out *ticketReply) 
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
-		return opError("login as "+id.user, err)
+		return opError("login as "+id.user, transportError(http.MethodPost, "/access/ticket", err))
 	}
 	defer resp.Body.Close()
 	var env struct {
@@ -231,7 +233,7 @@ func (t *errorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func httpError(req *http.Request, resp *http.Response, body []byte) *Error {
-	e := &Error{Method: req.Method, Path: strings.TrimPrefix(req.URL.Path, "/api2/json"), Status: resp.StatusCode}
+	e := &Error{Method: req.Method, Path: strings.TrimPrefix(req.URL.Path, "/api2/json"), StatusCode: resp.StatusCode}
 	reason := resp.Status
 	if i := strings.IndexByte(reason, ' '); i >= 0 && reason[:i] == strconv.Itoa(resp.StatusCode) {
 		reason = reason[i+1:]

@@ -10,6 +10,7 @@ import (
 
 	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 type fakeClock struct {
@@ -36,7 +37,7 @@ func TestTicketRenewalAndExpiry(t *testing.T) {
 	t.Cleanup(srv.Close)
 	srv.AddUser("ops@pve", "first", "")
 	c, err := proxmox.NewClient(srv.URL, proxmox.WithFingerprint(srv.Fingerprint()),
-		proxmox.WithPassword("ops@pve", proxmox.NewSecret("first")))
+		proxmox.WithCredentials("ops@pve", secret.New("first")))
 	require.NoError(t, err)
 	proxmox.SetNow(c, clk.Now)
 	logins := func() int {
@@ -73,8 +74,8 @@ func TestRevokedTicketLogsInAgain(t *testing.T) {
 	srv := proxmoxtest.NewServer()
 	t.Cleanup(srv.Close)
 	c, err := proxmox.NewClient(srv.URL, proxmox.WithFingerprint(srv.Fingerprint()),
-		proxmox.WithPassword(proxmoxtest.RootUser, proxmox.NewSecret(proxmoxtest.RootPassword)),
-		proxmox.WithTaskPolling(5*time.Millisecond, 20*time.Millisecond))
+		proxmox.WithCredentials(proxmoxtest.RootUser, secret.New(proxmoxtest.RootPassword)),
+		proxmox.WithPollInterval(5*time.Millisecond, 20*time.Millisecond))
 	require.NoError(t, err)
 	_, err = c.Inventory(t.Context())
 	require.NoError(t, err)

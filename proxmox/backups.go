@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -35,14 +35,58 @@ type VzdumpOptions struct {
 	PruneBackups *PruneSpec
 }
 
+// Vzdump is a handle on a running backup: one vzdump task per node that
+// hosts some of the guests.
+type Vzdump struct {
+	// Tasks are the vzdump tasks, one per node, sorted by node.
+	Tasks []*Task
+	vmids []VMID
+}
+
+// Wait waits for every task and joins the failures; a task ending in
+// "job errors" means some guest failed (its log says which).
+//
+// Proxmox API: GET /nodes/{node}/tasks/{upid}/status
+func (v *Vzdump) Wait(ctx context.Context) error {
+	var errs []error
+	for _, t := range v.Tasks {
+		if _, err := t.Wait(ctx); err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			}
+			errs = append(errs, opError(fmt.Sprintf("vzdump %v on %s", v.vmids, t.UPID.Node), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Log streams the log lines of every task, one task after the other; with
+// tasks on several nodes each line starts with "<node>: ".
+//
+// Proxmox API: GET /nodes/{node}/tasks/{upid}/log, GET /nodes/{node}/tasks/{upid}/status
+func (v *Vzdump) Log(ctx context.Context) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		for _, t := range v.Tasks {
+			for line, err := range t.Log(ctx) {
+				if err == nil && len(v.Tasks) > 1 {
+					line = t.UPID.Node + ": " + line
+				}
+				if !yield(line, err) || err != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
 // StartVzdump starts vzdump for the given guests, one task per node that
 // hosts some of them (vzdump only backs up local guests, and answers "OK"
-// without a task otherwise). It returns the tasks to wait for; a node that
-// refuses does not stop the others, and its error is joined into the
-// returned error next to the tasks that did start.
+// without a task otherwise), and returns the handle to wait for them. A
+// node that refuses does not stop the others: its error is returned next
+// to the handle of the tasks that did start.
 //
 // Proxmox API: GET /cluster/resources?type=vm, POST /nodes/{node}/vzdump
-func (s *BackupService) StartVzdump(ctx context.Context, vmids []int, o VzdumpOptions) ([]UPID, error) {
+func (s *BackupService) StartVzdump(ctx context.Context, vmids []VMID, o VzdumpOptions) (*Vzdump, error) {
 	op := fmt.Sprintf("vzdump %v", vmids)
 	if len(vmids) == 0 {
 		return nil, refuse(op, ErrInvalid, "no guests given")
@@ -57,10 +101,10 @@ func (s *BackupService) StartVzdump(ctx context.Context, vmids []int, o VzdumpOp
 	if err != nil {
 		return nil, opError(op, err)
 	}
-	where := map[int]string{}
+	where := map[VMID]string{}
 	for _, r := range rs {
 		if r.Type == "qemu" || r.Type == "lxc" {
-			where[r.VMID.int()] = r.Node
+			where[VMID(r.VMID.int())] = r.Node
 		}
 	}
 	byNode := map[string][]string{}
@@ -69,14 +113,14 @@ func (s *BackupService) StartVzdump(ctx context.Context, vmids []int, o VzdumpOp
 		if !ok {
 			return nil, refuse(op, ErrNotFound, "no guest %d in the cluster", id)
 		}
-		byNode[n] = append(byNode[n], strconv.Itoa(id))
+		byNode[n] = append(byNode[n], id.String())
 	}
 	nodes := make([]string, 0, len(byNode))
 	for n := range byNode {
 		nodes = append(nodes, n)
 	}
 	sort.Strings(nodes)
-	var upids []UPID
+	v := &Vzdump{vmids: vmids}
 	var errs []error
 	for _, n := range nodes {
 		p := params{"vmid": {strings.Join(byNode[n], ",")}}
@@ -104,7 +148,7 @@ func (s *BackupService) StartVzdump(ctx context.Context, vmids []int, o VzdumpOp
 		var raw string
 		if err := s.c.call(ctx, nil, http.MethodPost, "/nodes/"+n+"/vzdump", p, &raw, nil); err != nil {
 			if cerr := ctx.Err(); cerr != nil {
-				return upids, cerr
+				return v, cerr
 			}
 			// one unreachable node must not cost the others their backup
 			errs = append(errs, opError(op+" on "+n, err))
@@ -118,36 +162,32 @@ func (s *BackupService) StartVzdump(ctx context.Context, vmids []int, o VzdumpOp
 			errs = append(errs, opError(op+" on "+n, err))
 			continue
 		}
-		upids = append(upids, u)
+		v.Tasks = append(v.Tasks, s.c.Tasks.Task(u))
 	}
-	return upids, errors.Join(errs...)
+	return v, errors.Join(errs...)
 }
 
-// Vzdump backs up the guests and waits for every task; a task ending in
-// "job errors" means some guest failed (see the task log).
+// Vzdump backs up the guests and waits for every task: StartVzdump, then
+// Wait. A task ending in "job errors" means some guest failed (see the
+// task log).
 //
 // Proxmox API: POST /nodes/{node}/vzdump, GET /nodes/{node}/tasks/{upid}/status
-func (s *BackupService) Vzdump(ctx context.Context, vmids []int, o VzdumpOptions) error {
-	upids, err := s.StartVzdump(ctx, vmids, o)
+func (s *BackupService) Vzdump(ctx context.Context, vmids []VMID, o VzdumpOptions) error {
+	v, err := s.StartVzdump(ctx, vmids, o)
 	if cerr := ctx.Err(); cerr != nil {
 		return cerr
 	}
-	errs := []error{err} // start failures on some nodes; still wait for the rest
-	for _, u := range upids {
-		if _, err := s.c.Tasks.Wait(ctx, u); err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				return cerr
-			}
-			errs = append(errs, opError(fmt.Sprintf("vzdump %v on %s", vmids, u.Node), err))
-		}
+	if v == nil {
+		return err
 	}
-	return errors.Join(errs...)
+	// start failures on some nodes; still wait for the rest
+	return errors.Join(err, v.Wait(ctx))
 }
 
 // BackupVolume is one backup on a storage.
 type BackupVolume struct {
 	VolID     string // "backups:backup/vzdump-qemu-100-2026_11_26-02_00_03.vma.zst"
-	VMID      int
+	VMID      VMID
 	Type      GuestType
 	Format    string
 	Size      uint64
@@ -167,11 +207,17 @@ type volumeWire struct {
 	Protected num    `json:"protected"`
 }
 
-// List lists the backups on a storage as seen from a node, optionally of
-// one guest (vmid 0 = all), newest first.
+// ListOptions filter Backups.List. The zero value lists every backup.
+type ListOptions struct {
+	// VMID lists only the backups of one guest; 0 means all.
+	VMID VMID
+}
+
+// List lists the backups on a storage as seen from a node, newest first.
 //
 // Proxmox API: GET /nodes/{node}/storage/{storage}/content?content=backup
-func (s *BackupService) List(ctx context.Context, node, storage string, vmid int) ([]BackupVolume, error) {
+func (s *BackupService) List(ctx context.Context, node, storage string, o ListOptions) ([]BackupVolume, error) {
+	vmid := o.VMID
 	op := "list backups on " + storage
 	if err := checkNode(op, node); err != nil {
 		return nil, err
@@ -181,7 +227,7 @@ func (s *BackupService) List(ctx context.Context, node, storage string, vmid int
 	}
 	p := params{"content": {"backup"}}
 	if vmid > 0 {
-		p.Set("vmid", strconv.Itoa(vmid))
+		p.Set("vmid", vmid.String())
 	}
 	var ws []volumeWire
 	if err := s.c.call(ctx, nil, http.MethodGet, "/nodes/"+node+"/storage/"+storage+"/content", p, &ws, nil); err != nil {
@@ -189,7 +235,7 @@ func (s *BackupService) List(ctx context.Context, node, storage string, vmid int
 	}
 	out := make([]BackupVolume, 0, len(ws))
 	for _, w := range ws {
-		out = append(out, BackupVolume{VolID: w.VolID, VMID: w.VMID.int(), Type: GuestType(w.Subtype), Format: w.Format,
+		out = append(out, BackupVolume{VolID: w.VolID, VMID: VMID(w.VMID.int()), Type: GuestType(w.Subtype), Format: w.Format,
 			Size: w.Size.u64(), Created: time.Unix(w.CTime.i64(), 0), Notes: w.Notes, Protected: w.Protected.bool()})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
@@ -252,7 +298,7 @@ func (s *BackupService) Delete(ctx context.Context, node, volid string) error {
 // PruneMark is PVE's verdict on one backup.
 type PruneMark struct {
 	VolID   string
-	VMID    int
+	VMID    VMID
 	Type    GuestType
 	Created time.Time
 	// Mark is keep, remove, protected or renamed (non-standard name,
@@ -260,12 +306,36 @@ type PruneMark struct {
 	Mark string
 }
 
+// PruneOptions select what Prune and PrunePreview consider. The zero value
+// applies the storage's own policy to every guest.
+type PruneOptions struct {
+	// Spec overrides the storage's retention policy; nil uses it.
+	Spec *PruneSpec
+	// Type limits pruning to VMs or containers; "" means both.
+	Type GuestType
+	// VMID limits pruning to one guest; 0 means all.
+	VMID VMID
+}
+
+func (o PruneOptions) params() params {
+	p := params{}
+	if o.Spec != nil {
+		p.Set("prune-backups", o.Spec.String())
+	}
+	if o.Type != "" {
+		p.Set("type", string(o.Type))
+	}
+	if o.VMID > 0 {
+		p.Set("vmid", o.VMID.String())
+	}
+	return p
+}
+
 // PrunePreview asks PVE which backups a retention policy would keep
-// (dry run). spec nil uses the storage's own policy; type "" and vmid 0
-// mean all guests.
+// (dry run).
 //
 // Proxmox API: GET /nodes/{node}/storage/{storage}/prunebackups
-func (s *BackupService) PrunePreview(ctx context.Context, node, storage string, spec *PruneSpec, typ GuestType, vmid int) ([]PruneMark, error) {
+func (s *BackupService) PrunePreview(ctx context.Context, node, storage string, o PruneOptions) ([]PruneMark, error) {
 	op := "prune preview of " + storage
 	if err := checkNode(op, node); err != nil {
 		return nil, err
@@ -273,16 +343,7 @@ func (s *BackupService) PrunePreview(ctx context.Context, node, storage string, 
 	if !storageIDRE.MatchString(storage) {
 		return nil, refuse(op, ErrInvalid, "storage id %q", storage)
 	}
-	p := params{}
-	if spec != nil {
-		p.Set("prune-backups", spec.String())
-	}
-	if typ != "" {
-		p.Set("type", string(typ))
-	}
-	if vmid > 0 {
-		p.Set("vmid", strconv.Itoa(vmid))
-	}
+	p := o.params()
 	var ws []struct {
 		VolID string `json:"volid"`
 		VMID  num    `json:"vmid"`
@@ -295,7 +356,7 @@ func (s *BackupService) PrunePreview(ctx context.Context, node, storage string, 
 	}
 	out := make([]PruneMark, 0, len(ws))
 	for _, w := range ws {
-		out = append(out, PruneMark{VolID: w.VolID, VMID: w.VMID.int(), Type: GuestType(w.Type),
+		out = append(out, PruneMark{VolID: w.VolID, VMID: VMID(w.VMID.int()), Type: GuestType(w.Type),
 			Created: time.Unix(w.CTime.i64(), 0), Mark: w.Mark})
 	}
 	return out, nil
@@ -306,7 +367,7 @@ func (s *BackupService) PrunePreview(ctx context.Context, node, storage string, 
 // removed. Use PrunePreview first to see the verdicts.
 //
 // Proxmox API: DELETE /nodes/{node}/storage/{storage}/prunebackups
-func (s *BackupService) Prune(ctx context.Context, node, storage string, spec *PruneSpec, typ GuestType, vmid int) error {
+func (s *BackupService) Prune(ctx context.Context, node, storage string, o PruneOptions) error {
 	op := "prune backups on " + storage
 	if err := checkNode(op, node); err != nil {
 		return err
@@ -314,16 +375,7 @@ func (s *BackupService) Prune(ctx context.Context, node, storage string, spec *P
 	if !storageIDRE.MatchString(storage) {
 		return refuse(op, ErrInvalid, "storage id %q", storage)
 	}
-	p := params{}
-	if spec != nil {
-		p.Set("prune-backups", spec.String())
-	}
-	if typ != "" {
-		p.Set("type", string(typ))
-	}
-	if vmid > 0 {
-		p.Set("vmid", strconv.Itoa(vmid))
-	}
+	p := o.params()
 	_, err := s.c.runTask(ctx, nil, op, http.MethodDelete, "/nodes/"+node+"/storage/"+storage+"/prunebackups", p)
 	return err
 }

@@ -21,17 +21,21 @@ func TestVzdumpListNotesProtectDelete(t *testing.T) {
 	srv.AddNode("proxmox2")
 	srv.AddGuest(proxmoxtest.Guest{VMID: 200, Node: "proxmox2", Type: "qemu", Name: "remote", Running: true})
 	ctx := t.Context()
-	upids, err := c.Backups.StartVzdump(ctx, []int{100, 101, 200}, proxmox.VzdumpOptions{Storage: "backups", Mode: "snapshot",
+	dump, err := c.Backups.StartVzdump(ctx, []proxmox.VMID{100, 101, 200}, proxmox.VzdumpOptions{Storage: "backups", Mode: "snapshot",
 		Compress: "zstd", NotesTemplate: `{{guestname}} ({{vmid}}) on {{node}}\nsecond line`, Protected: true, NoPrune: true})
 	require.NoError(t, err)
-	require.Len(t, upids, 2, "one task per hosting node")
-	assert.Equal(t, "proxmox1", upids[0].Node)
-	assert.Equal(t, "", upids[0].ID, "two guests: empty id")
-	assert.Equal(t, "200", upids[1].ID)
-	for _, u := range upids {
-		_, err := c.Tasks.Wait(ctx, u)
+	require.Len(t, dump.Tasks, 2, "one task per hosting node")
+	assert.Equal(t, "proxmox1", dump.Tasks[0].UPID.Node)
+	assert.Equal(t, "", dump.Tasks[0].UPID.ID, "two guests: empty id")
+	assert.Equal(t, "200", dump.Tasks[1].UPID.ID)
+	var logged []string
+	for line, err := range dump.Log(ctx) {
 		require.NoError(t, err)
+		logged = append(logged, line)
 	}
+	require.NoError(t, dump.Wait(ctx))
+	require.NotEmpty(t, logged)
+	assert.True(t, strings.HasPrefix(logged[0], "proxmox1: "), "two nodes: lines say which")
 	for _, r := range srv.Requests() {
 		if r.Path == "/nodes/proxmox1/vzdump" {
 			assert.Equal(t, "100,101", r.Params.Get("vmid"))
@@ -39,7 +43,7 @@ func TestVzdumpListNotesProtectDelete(t *testing.T) {
 			assert.Equal(t, "0", r.Params.Get("remove"))
 		}
 	}
-	vols, err := c.Backups.List(ctx, proxmoxtest.Node, "backups", 100)
+	vols, err := c.Backups.List(ctx, proxmoxtest.Node, "backups", proxmox.ListOptions{VMID: 100})
 	require.NoError(t, err)
 	require.Len(t, vols, 1)
 	v := vols[0]
@@ -55,7 +59,7 @@ func TestVzdumpListNotesProtectDelete(t *testing.T) {
 
 	require.NoError(t, c.Backups.SetProtected(ctx, proxmoxtest.Node, v.VolID, false))
 	require.NoError(t, c.Backups.SetNotes(ctx, proxmoxtest.Node, v.VolID, "kept by hand"))
-	vols, err = c.Backups.List(ctx, proxmoxtest.Node, "backups", 100)
+	vols, err = c.Backups.List(ctx, proxmoxtest.Node, "backups", proxmox.ListOptions{VMID: 100})
 	require.NoError(t, err)
 	assert.False(t, vols[0].Protected)
 	assert.Equal(t, "kept by hand", vols[0].Notes)
@@ -63,13 +67,13 @@ func TestVzdumpListNotesProtectDelete(t *testing.T) {
 	assert.NotContains(t, srv.Backups("backups"), v.VolID)
 
 	// the guest migrated between lookup and call: vzdump answers "OK", no task
-	require.NoError(t, srv.Fail("POST", "/vzdump$", proxmoxtest.Fault{Status: 200, Body: `{"data":"OK"}`, Times: 1}))
-	upids, err = c.Backups.StartVzdump(ctx, []int{200}, proxmox.VzdumpOptions{Storage: "backups"})
+	srv.Inject(proxmoxtest.Fault{Status: 200, Body: `{"data":"OK"}`, Times: 1}.On("POST", "/vzdump$"))
+	dump, err = c.Backups.StartVzdump(ctx, []proxmox.VMID{200}, proxmox.VzdumpOptions{Storage: "backups"})
 	require.NoError(t, err)
-	assert.Empty(t, upids)
-	_, err = c.Backups.StartVzdump(ctx, []int{999}, proxmox.VzdumpOptions{})
+	assert.Empty(t, dump.Tasks)
+	_, err = c.Backups.StartVzdump(ctx, []proxmox.VMID{999}, proxmox.VzdumpOptions{})
 	assert.ErrorIs(t, err, proxmox.ErrNotFound)
-	_, err = c.Backups.StartVzdump(ctx, []int{100}, proxmox.VzdumpOptions{NotesTemplate: "x"})
+	_, err = c.Backups.StartVzdump(ctx, []proxmox.VMID{100}, proxmox.VzdumpOptions{NotesTemplate: "x"})
 	assert.ErrorIs(t, err, proxmox.ErrInvalid)
 	assert.ErrorIs(t, c.Backups.Delete(ctx, proxmoxtest.Node, "no-storage"), proxmox.ErrInvalid)
 }
@@ -82,8 +86,8 @@ func TestVzdumpPrunesPerStoragePolicy(t *testing.T) {
 		srv.AddBackup(proxmoxtest.Backup{Storage: "local", VMID: 102, Type: "qemu", Time: labNow.AddDate(0, 0, -d)})
 	}
 	spec := proxmox.PruneSpec{Last: 2}
-	require.NoError(t, c.Backups.Vzdump(t.Context(), []int{102}, proxmox.VzdumpOptions{Storage: "local", PruneBackups: &spec}))
-	vols, err := c.Backups.List(t.Context(), proxmoxtest.Node, "local", 102)
+	require.NoError(t, c.Backups.Vzdump(t.Context(), []proxmox.VMID{102}, proxmox.VzdumpOptions{Storage: "local", PruneBackups: &spec}))
+	vols, err := c.Backups.List(t.Context(), proxmoxtest.Node, "local", proxmox.ListOptions{VMID: 102})
 	require.NoError(t, err)
 	require.Len(t, vols, 2)
 	assert.Equal(t, labNow.Unix(), vols[0].Created.Unix())
@@ -104,7 +108,7 @@ func TestPrunePreviewExactRules(t *testing.T) {
 	vol["other"] = srv.AddBackup(proxmoxtest.Backup{Storage: "local", VMID: 101, Type: "lxc", Time: day(26, 2)})
 
 	spec := proxmox.PruneSpec{Last: 2, Daily: 3}
-	marks, err := c.Backups.PrunePreview(t.Context(), proxmoxtest.Node, "local", &spec, proxmox.TypeVM, 100)
+	marks, err := c.Backups.PrunePreview(t.Context(), proxmoxtest.Node, "local", proxmox.PruneOptions{Spec: &spec, Type: proxmox.TypeVM, VMID: 100})
 	require.NoError(t, err)
 	got := map[string]string{}
 	for _, m := range marks {
@@ -120,13 +124,13 @@ func TestPrunePreviewExactRules(t *testing.T) {
 	assert.NotContains(t, got, vol["other"])
 
 	// the storage has no policy: PVE refuses without an explicit spec
-	_, err = c.Backups.PrunePreview(t.Context(), proxmoxtest.Node, "local", nil, "", 0)
+	_, err = c.Backups.PrunePreview(t.Context(), proxmoxtest.Node, "local", proxmox.PruneOptions{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "no prune-backups options configured for storage 'local'")
 
 	// weekly buckets are ISO weeks: Sunday 22nd and Monday 23rd differ
 	spec = proxmox.PruneSpec{Weekly: 2}
-	marks, err = c.Backups.PrunePreview(t.Context(), proxmoxtest.Node, "local", &spec, proxmox.TypeVM, 100)
+	marks, err = c.Backups.PrunePreview(t.Context(), proxmoxtest.Node, "local", proxmox.PruneOptions{Spec: &spec, Type: proxmox.TypeVM, VMID: 100})
 	require.NoError(t, err)
 	var kept []string
 	for _, m := range marks {
@@ -150,7 +154,7 @@ func TestPruneRemovesWhatPreviewMarks(t *testing.T) {
 	}
 	srv.AddBackup(proxmoxtest.Backup{Storage: "backups", VMID: 100, Type: "qemu", Time: labNow.AddDate(0, 0, -9), Protected: true})
 	spec := proxmox.PruneSpec{Last: 2}
-	marks, err := c.Backups.PrunePreview(t.Context(), proxmoxtest.Node, "backups", &spec, "", 100)
+	marks, err := c.Backups.PrunePreview(t.Context(), proxmoxtest.Node, "backups", proxmox.PruneOptions{Spec: &spec, VMID: 100})
 	require.NoError(t, err)
 	var keep []string
 	for _, m := range marks {
@@ -158,11 +162,11 @@ func TestPruneRemovesWhatPreviewMarks(t *testing.T) {
 			keep = append(keep, m.VolID)
 		}
 	}
-	require.NoError(t, c.Backups.Prune(t.Context(), proxmoxtest.Node, "backups", &spec, proxmox.TypeVM, 100))
+	require.NoError(t, c.Backups.Prune(t.Context(), proxmoxtest.Node, "backups", proxmox.PruneOptions{Spec: &spec, Type: proxmox.TypeVM, VMID: 100}))
 	assert.ElementsMatch(t, keep, srv.Backups("backups"))
 	assert.Len(t, keep, 3)
 	// with the storage's own policy (keep-daily=7…): nothing left to remove
-	require.NoError(t, c.Backups.Prune(t.Context(), proxmoxtest.Node, "backups", nil, "", 0))
+	require.NoError(t, c.Backups.Prune(t.Context(), proxmoxtest.Node, "backups", proxmox.PruneOptions{}))
 	assert.Len(t, srv.Backups("backups"), 3)
 }
 
@@ -170,16 +174,16 @@ func TestVzdumpJobErrors(t *testing.T) {
 	t.Parallel()
 	srv, c := newLab(t)
 	srv.FailBackup(101, "unable to freeze filesystem")
-	dumpErr := c.Backups.Vzdump(t.Context(), []int{100, 101}, proxmox.VzdumpOptions{Storage: "backups", NoPrune: true})
+	dumpErr := c.Backups.Vzdump(t.Context(), []proxmox.VMID{100, 101}, proxmox.VzdumpOptions{Storage: "backups", NoPrune: true})
 	require.ErrorIs(t, dumpErr, proxmox.ErrTaskFailed)
 	assert.Contains(t, dumpErr.Error(), "job errors")
-	vols, err := c.Backups.List(t.Context(), proxmoxtest.Node, "backups", 0)
+	vols, err := c.Backups.List(t.Context(), proxmoxtest.Node, "backups", proxmox.ListOptions{})
 	require.NoError(t, err)
 	require.Len(t, vols, 1, "the other guest was backed up")
-	assert.Equal(t, 100, vols[0].VMID)
+	assert.Equal(t, proxmox.VMID(100), vols[0].VMID)
 	var pe *proxmox.Error
 	require.ErrorAs(t, dumpErr, &pe)
-	lines, _, err := c.Tasks.Log(t.Context(), *pe.Task, 0, 50)
+	lines, _, err := c.Tasks.Task(*pe.Task).ReadLog(t.Context(), 0, 50)
 	require.NoError(t, err)
 	var texts []string
 	for _, l := range lines {
@@ -192,30 +196,33 @@ func TestEnsureBackupJob(t *testing.T) {
 	t.Parallel()
 	srv, c := newLab(t)
 	ctx := t.Context()
-	job := proxmox.BackupJob{ID: "nightly", Schedule: "02:00", VMIDs: []int{100, 101}, Storage: "backups",
+	job := proxmox.BackupJob{ID: "nightly", Schedule: "02:00", VMIDs: []proxmox.VMID{100, 101}, Storage: "backups",
 		Mode: "snapshot", Compress: "zstd", NotesTemplate: "{{guestname}}",
 		PruneBackups: &proxmox.PruneSpec{Daily: 7, Weekly: 4}}
-	changed, err := c.Backups.EnsureJob(ctx, job)
+	res, err := c.Backups.EnsureJob(ctx, job)
+	changed := fieldsOf(res.Changes)
 	require.NoError(t, err)
 	assert.Contains(t, changed, "schedule")
 
 	got, err := c.Backups.Job(ctx, "nightly")
 	require.NoError(t, err)
-	assert.Equal(t, []int{100, 101}, got.VMIDs)
+	assert.Equal(t, []proxmox.VMID{100, 101}, got.VMIDs)
 	require.NotNil(t, got.PruneBackups, "decoded from the GET object shape")
 	assert.Equal(t, proxmox.PruneSpec{Daily: 7, Weekly: 4}, *got.PruneBackups)
 	assert.False(t, got.Disabled)
 	assert.False(t, got.NextRun.IsZero())
 
 	srv.ResetRequests()
-	changed, err = c.Backups.EnsureJob(ctx, job)
+	res, err = c.Backups.EnsureJob(ctx, job)
+	changed = fieldsOf(res.Changes)
 	require.NoError(t, err)
 	assert.Empty(t, changed, "second run changes nothing")
 	assert.Len(t, srv.Requests(), 1)
 
 	job.Disabled = true
 	job.NotesTemplate = ""
-	changed, err = c.Backups.EnsureJob(ctx, job)
+	res, err = c.Backups.EnsureJob(ctx, job)
+	changed = fieldsOf(res.Changes)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"enabled", "notes-template"}, changed)
 	put := srv.Requests()[len(srv.Requests())-1]
@@ -241,11 +248,11 @@ func TestVzdumpCarriesOnPastAnUnreachableNode(t *testing.T) {
 	srv, c := newLab(t)
 	srv.AddNode("proxmox2")
 	srv.AddGuest(proxmoxtest.Guest{VMID: 200, Node: "proxmox2", Type: "qemu", Name: "remote", Running: true})
-	require.NoError(t, srv.Fail("POST", "^/nodes/proxmox1/vzdump$", proxmoxtest.Unreachable595))
-	err := c.Backups.Vzdump(t.Context(), []int{100, 200}, proxmox.VzdumpOptions{Storage: "backups", NoPrune: true})
+	srv.Inject(proxmoxtest.Unreachable595.On("POST", "^/nodes/proxmox1/vzdump$"))
+	err := c.Backups.Vzdump(t.Context(), []proxmox.VMID{100, 200}, proxmox.VzdumpOptions{Storage: "backups", NoPrune: true})
 	require.ErrorIs(t, err, proxmox.ErrNodeUnreachable, "proxmox1's failure is reported")
 	assert.Contains(t, err.Error(), "on proxmox1")
-	vols, lerr := c.Backups.List(t.Context(), "proxmox2", "backups", 200)
+	vols, lerr := c.Backups.List(t.Context(), "proxmox2", "backups", proxmox.ListOptions{VMID: 200})
 	require.NoError(t, lerr)
 	assert.Len(t, vols, 1, "proxmox2's guest was still backed up")
 }

@@ -105,7 +105,7 @@ func BenchmarkInventoryNaiveGoProxmox(b *testing.B) {
 	b.ReportMetric(float64(len(srv.Requests()))/float64(b.N), "roundtrips/op")
 }
 
-func shutdownLab(b *testing.B) (*proxmoxtest.Server, *proxmox.Client, *proxmox.Plan) {
+func shutdownLab(b *testing.B) (*proxmoxtest.Server, *proxmox.Client, proxmox.PowerPlan) {
 	srv := proxmoxtest.NewServer(proxmoxtest.WithoutLab())
 	b.Cleanup(srv.Close)
 	srv.AddNode(proxmoxtest.Node)
@@ -115,7 +115,7 @@ func shutdownLab(b *testing.B) (*proxmoxtest.Server, *proxmox.Client, *proxmox.P
 			Config: map[string]string{"startup": fmt.Sprintf("order=%d", i%3+1)}})
 	}
 	srv.SetLatency(benchLatency)
-	c := newClient(b, srv, proxmox.WithTaskPolling(5*time.Millisecond, 10*time.Millisecond))
+	c := newClient(b, srv, proxmox.WithPollInterval(5*time.Millisecond, 10*time.Millisecond))
 	plan, err := c.Power.PlanShutdown(context.Background(), proxmox.PlanOptions{})
 	require.NoError(b, err)
 	require.Len(b, plan.Groups, 3)
@@ -156,7 +156,7 @@ func BenchmarkOrderedShutdown(b *testing.B) {
 	var total time.Duration
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := c.Power.Run(ctx, plan, proxmox.RunOptions{})
+		res, err := c.Power.Apply(ctx, plan, proxmox.ApplyOptions{})
 		if err != nil || len(res.Outcomes) != 20 {
 			b.Fatalf("run: %v", err)
 		}

@@ -16,17 +16,11 @@ import (
 
 	goprox "github.com/luthermonson/go-proxmox"
 
+	"github.com/thehomelab/homelab/internal/clientcfg"
 	"github.com/thehomelab/homelab/internal/httpx"
 	"github.com/thehomelab/homelab/internal/poll"
-	"github.com/thehomelab/homelab/internal/tlspin"
 	"github.com/thehomelab/homelab/secret"
 )
-
-// Secret holds a password or token secret; it prints as REDACTED.
-type Secret = secret.Secret
-
-// NewSecret wraps a password or token secret.
-func NewSecret(v string) Secret { return secret.New(v) }
 
 // Client talks to one Proxmox VE cluster through any of its nodes. It is
 // safe for concurrent use by multiple goroutines.
@@ -37,10 +31,10 @@ func NewSecret(v string) Secret { return secret.New(v) }
 type Client struct {
 	own     *http.Transport // the transport NewClient built, closed by Close
 	baseURL string
-	taskBO  poll.Backoff
+	cfg     config
 
 	token  *identity // nil without WithAPIToken
-	ticket *identity // nil without WithPassword
+	ticket *identity // nil without WithCredentials
 	// hc per identity; the default identity is token if set, else ticket.
 	def *identity
 
@@ -49,11 +43,13 @@ type Client struct {
 	closeOnce sync.Once
 	closed    chan struct{}
 
-	// Tasks waits for and reads background tasks.
+	// Nodes lists the cluster's nodes and reads their status.
+	Nodes *NodeService
+	// Tasks reads background tasks and hands out a handle for any UPID.
 	Tasks *TaskService
-	// Guests starts, stops and configures VMs and containers.
+	// Guests finds, reads, starts, stops and configures VMs and containers.
 	Guests *GuestService
-	// Power plans and runs ordered shutdown and start-up.
+	// Power plans and applies ordered shutdown and start-up.
 	Power *PowerService
 	// Disks lists host disks and passes them through to VMs.
 	Disks *DiskService
@@ -61,232 +57,173 @@ type Client struct {
 	Containers *ContainerService
 	// Storage manages storage definitions and reads their status.
 	Storage *StorageService
-	// Backups runs vzdump and manages backup volumes.
+	// Backups runs vzdump and manages backup volumes and jobs.
 	Backups *BackupService
 }
 
 type config struct {
+	clientcfg.Config
 	tokenID     string
-	tokenSecret Secret
-	user        string
-	password    Secret
-	totp        func() (string, error)
-	fingerprint string
-	rootCAs     *x509.CertPool
-	logger      *slog.Logger
-	timeout     time.Duration
-	hc          *http.Client
-	taskBO      poll.Backoff
-	attempts    int
+	tokenSecret secret.Secret
 }
 
-// Option configures a Client.
+// Option configures a Client. A nil Option is skipped.
 type Option func(*config) error
 
 // WithAPIToken authenticates with an API token: tokenID is
-// "user@realm!name", secret the UUID shown once at creation.
-func WithAPIToken(tokenID string, secret Secret) Option {
-	return func(c *config) error {
-		at := strings.IndexByte(tokenID, '@')
-		bang := strings.IndexByte(tokenID, '!')
-		if at <= 0 || bang < at+2 || bang == len(tokenID)-1 || strings.ContainsAny(tokenID, "= \t\n") {
-			// A pasted "user@realm!name=secret" must not put the secret
-			// into the error: show only what precedes the "=".
-			shown, _, cut := strings.Cut(tokenID, "=")
-			if cut {
-				shown += "=REDACTED"
-			}
-			return fmt.Errorf("proxmox: token id %q: want user@realm!name (the secret goes separately)", shown)
-		}
-		if secret.IsZero() {
-			return errors.New("proxmox: empty api token secret")
-		}
-		c.tokenID, c.tokenSecret = tokenID, secret
-		return nil
-	}
+// "user@realm!name", secret the UUID shown once at creation. It may be
+// combined with WithCredentials: the token then does everyday calls and
+// the login the root@pam-only ones.
+func WithAPIToken(tokenID string, secret secret.Secret) Option {
+	return func(c *config) error { return c.setToken(tokenID, secret) }
 }
 
-// WithPassword logs in with a user ("root@pam") and password, using the
+func (c *config) setToken(tokenID string, sec secret.Secret) error {
+	at := strings.IndexByte(tokenID, '@')
+	bang := strings.IndexByte(tokenID, '!')
+	if at <= 0 || bang < at+2 || bang == len(tokenID)-1 || strings.ContainsAny(tokenID, "= \t\n") {
+		// A pasted "user@realm!name=secret" must not put the secret
+		// into the error: show only what precedes the "=".
+		shown, _, cut := strings.Cut(tokenID, "=")
+		if cut {
+			shown += "=REDACTED"
+		}
+		return refuse("WithAPIToken", ErrInvalid, "token id %q: want user@realm!name (the secret goes separately)", shown)
+	}
+	if sec.IsZero() {
+		return refuse("WithAPIToken", ErrInvalid, "empty api token secret")
+	}
+	c.tokenID, c.tokenSecret = tokenID, sec
+	return nil
+}
+
+// WithCredentials logs in with a user ("root@pam") and password, using the
 // ticket and CSRF token PVE returns. It may be combined with WithAPIToken:
 // the token then does everyday calls and the login the root@pam-only ones.
-func WithPassword(user string, password Secret) Option {
+func WithCredentials(user string, password secret.Secret) Option {
 	return func(c *config) error {
 		if !strings.Contains(user, "@") || strings.Contains(user, "!") {
-			return fmt.Errorf("proxmox: user %q: want user@realm", user)
+			return refuse("WithCredentials", ErrInvalid, "user %q: want user@realm", user)
 		}
-		if password.IsZero() {
-			return errors.New("proxmox: empty password")
-		}
-		c.user, c.password = user, password
-		return nil
+		return c.SetCredentials(user, password)
 	}
 }
 
 // WithTOTP supplies the current TOTP code when PVE asks for a second
-// factor during the password login.
-func WithTOTP(code func() (string, error)) Option {
-	return func(c *config) error {
-		if code == nil {
-			return errors.New("proxmox: nil totp func")
-		}
-		c.totp = code
-		return nil
-	}
+// factor during the password login of WithCredentials.
+func WithTOTP(code func(context.Context) (string, error)) Option {
+	return func(c *config) error { return c.SetTOTP(code) }
 }
 
 // WithFingerprint pins the server certificate by its SHA-256 fingerprint
 // (the ssl_fingerprint PVE shows, "AB:CD:…" with or without "sha256:").
 func WithFingerprint(fp string) Option {
-	return func(c *config) error {
-		if _, err := tlspin.ParseFingerprint(fp); err != nil {
-			return fmt.Errorf("proxmox: %w", err)
-		}
-		c.fingerprint = fp
-		return nil
-	}
+	return func(c *config) error { return c.SetFingerprint(fp) }
 }
 
 // WithRootCAs trusts the given roots (for example pve-root-ca.pem).
 func WithRootCAs(pool *x509.CertPool) Option {
-	return func(c *config) error {
-		if pool == nil {
-			return errors.New("proxmox: nil root CA pool")
-		}
-		c.rootCAs = pool
-		return nil
-	}
+	return func(c *config) error { return c.SetRootCAs(pool) }
 }
 
 // WithLogger sends one Debug line per HTTP request to l (method, path
-// without secrets, status, duration).
+// without secrets, status, duration); nil discards, as the default.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("proxmox: nil logger")
-		}
-		c.logger = l
-		return nil
-	}
+	return func(c *config) error { return c.SetLogger(l) }
 }
 
-// WithTimeout bounds each HTTP request (default 60 s).
+// WithTimeout bounds each API call whose context has no deadline, retries
+// included (default 30 s). Waiting for background work (Task.Wait,
+// Power.Apply) is bounded by the context only; each poll by the timeout.
 func WithTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return errors.New("proxmox: timeout must be positive")
-		}
-		c.timeout = d
-		return nil
-	}
+	return func(c *config) error { return c.SetTimeout(d) }
 }
 
-// WithHTTPClient supplies the HTTP client whose Transport carries the
-// requests; its TLS settings are used as given and the pin options do not
-// apply. The SDK wraps the transport for auth, retries and errors.
+// WithRetries sets how often a request that is safe to retry is retried
+// after the first attempt, on connection errors and 502/503/504 (default
+// 3; 0 turns retries off).
+func WithRetries(n int) Option {
+	return func(c *config) error { return c.SetRetries(n) }
+}
+
+// WithPollInterval sets how waits for tasks poll: the first delay, growing
+// up to max (default 250 ms to 5 s).
+func WithPollInterval(min, max time.Duration) Option {
+	return func(c *config) error { return c.SetPollInterval(min, max) }
+}
+
+// WithHTTPClient supplies the caller's HTTP client. Its Transport carries
+// the requests, under the SDK's own auth, retries and logging; its Timeout, Jar and CheckRedirect are not used
+// (WithTimeout bounds calls, sessions are the SDK's, redirects are refused
+// so that credentials never follow one). Its transport's TLS settings are
+// used as they are, so it cannot be combined with WithFingerprint or
+// WithRootCAs.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) error {
-		if hc == nil {
-			return errors.New("proxmox: nil http client")
-		}
-		c.hc = hc
-		return nil
-	}
-}
-
-// WithTaskPolling sets how task waits poll: the first delay, growing by
-// half each time up to max (default 250 ms to 5 s).
-func WithTaskPolling(initial, max time.Duration) Option {
-	return func(c *config) error {
-		if initial <= 0 || max < initial {
-			return errors.New("proxmox: task polling: need 0 < initial <= max")
-		}
-		c.taskBO = poll.Backoff{Initial: initial, Max: max, Factor: 1.5, Jitter: 0.1}
-		return nil
-	}
-}
-
-// WithRetries sets how often idempotent requests are tried in total on
-// connection errors and 502/503/504 (default 4; 1 disables retries).
-func WithRetries(attempts int) Option {
-	return func(c *config) error {
-		if attempts < 1 {
-			return errors.New("proxmox: retries: need at least one attempt")
-		}
-		c.attempts = attempts
-		return nil
-	}
+	return func(c *config) error { return c.SetHTTPClient(hc) }
 }
 
 // NewClient returns a client for the Proxmox VE API at baseURL, e.g.
-// "https://proxmox1:8006" (the "/api2/json" suffix is added when missing).
-// At least one of WithAPIToken and WithPassword is required. No request is
-// sent until the first call.
+// "https://proxmox1" (port 8006 and the "/api2/json" suffix are added when
+// missing). At least one of WithAPIToken and WithCredentials is required.
+// No request is sent until the first call.
 func NewClient(baseURL string, opts ...Option) (*Client, error) {
-	cfg := config{timeout: 60 * time.Second,
-		taskBO: poll.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Second, Factor: 1.5, Jitter: 0.1}}
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o(&cfg); err != nil {
-			return nil, err
-		}
+	cfg := config{Config: clientcfg.New("proxmox", 250*time.Millisecond, 5*time.Second)}
+	if err := clientcfg.Apply(&cfg, opts); err != nil {
+		return nil, asError("new client", err)
 	}
-	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
-	if err != nil || u.Host == "" || u.Scheme != "https" {
-		// Show only scheme and host: a password may hide in the rest.
-		shown := "(unparsable)"
-		if err == nil {
-			shown = u.Scheme + "://" + u.Host
-		}
-		return nil, fmt.Errorf("proxmox: base url %q: want https://host:8006", shown)
+	// Check before clientcfg, which shows the URL as typed: a password
+	// may hide in it.
+	u0, err := url.Parse(strings.TrimSpace(baseURL))
+	switch {
+	case err != nil:
+		return nil, refuse("new client", ErrInvalid, "base url (unparsable): want https://host:8006")
+	case u0.Host == "" || u0.Scheme != "https":
+		return nil, refuse("new client", ErrInvalid, "base url %q: want https://host:8006", u0.Scheme+"://"+u0.Host)
+	case u0.User != nil || u0.RawQuery != "":
+		return nil, refuse("new client", ErrInvalid, "base url must not carry credentials or a query")
 	}
-	if u.User != nil || u.RawQuery != "" {
-		return nil, fmt.Errorf("proxmox: base url must not carry credentials or a query")
+	u, err := cfg.ParseURL(baseURL, map[string]string{"https": "8006"}, "/api2/json")
+	if err != nil {
+		return nil, asError("new client", err)
 	}
 	if !strings.HasSuffix(u.Path, "/api2/json") {
 		u.Path = strings.TrimRight(u.Path, "/") + "/api2/json"
 	}
-	if cfg.tokenID == "" && cfg.user == "" {
-		return nil, errors.New("proxmox: no credentials: use WithAPIToken and/or WithPassword")
+	if cfg.tokenID == "" && !cfg.HasCredentials {
+		return nil, refuse("new client", ErrInvalid, "no credentials: pass WithAPIToken(id, secret.New(…)) and/or WithCredentials(\"root@pam\", secret.New(…))")
 	}
-	if cfg.totp != nil && cfg.user == "" {
-		return nil, errors.New("proxmox: WithTOTP needs WithPassword")
+	if cfg.TOTP != nil && !cfg.HasCredentials {
+		return nil, refuse("new client", ErrInvalid, "WithTOTP needs WithCredentials")
 	}
-	var base http.RoundTripper
+	hc, err := cfg.Client()
+	if err != nil {
+		return nil, asError("new client", err)
+	}
 	var own *http.Transport
-	if cfg.hc != nil && cfg.hc.Transport != nil {
-		if cfg.fingerprint != "" || cfg.rootCAs != nil {
-			return nil, errors.New("proxmox: WithHTTPClient with a Transport conflicts with WithFingerprint/WithRootCAs; configure TLS on that transport")
-		}
-		base = cfg.hc.Transport
-	} else {
-		tc, err := tlspin.Config(tlspin.Options{Fingerprint: cfg.fingerprint, RootCAs: cfg.rootCAs})
-		if err != nil {
-			return nil, fmt.Errorf("proxmox: %w", err)
-		}
-		own = httpx.NewTransport(tc)
-		base = own
+	if ht, ok := hc.Transport.(*httpx.Transport); ok && cfg.HTTPClient == nil {
+		own, _ = ht.Base.(*http.Transport)
 	}
-	retry := &httpx.Transport{Base: base, Logger: cfg.logger, Attempts: cfg.attempts}
-	c := &Client{own: own, baseURL: u.String(), taskBO: cfg.taskBO, closed: make(chan struct{}), now: time.Now}
+	retry := hc.Transport
+	c := &Client{own: own, baseURL: u.String(), cfg: cfg, closed: make(chan struct{}), now: time.Now}
 	mk := func(id *identity) {
 		id.c = c
-		id.hc = &http.Client{Timeout: cfg.timeout, Transport: &errorTransport{next: &authTransport{id: id, next: retry}, closed: c.closed}}
+		id.hc = &http.Client{Transport: &errorTransport{next: &authTransport{id: id, next: retry}, closed: c.closed},
+			CheckRedirect: hc.CheckRedirect}
 		id.gp = goprox.NewClient(c.baseURL, goprox.WithHTTPClient(id.hc), goprox.WithUserAgent(""))
 	}
 	if cfg.tokenID != "" {
 		c.token = &identity{kind: authToken, user: cfg.tokenID, secret: cfg.tokenSecret}
 		mk(c.token)
 	}
-	if cfg.user != "" {
-		c.ticket = &identity{kind: authTicket, user: cfg.user, secret: cfg.password, totp: cfg.totp}
+	if cfg.HasCredentials {
+		c.ticket = &identity{kind: authTicket, user: cfg.User, secret: cfg.Password, totp: cfg.TOTP}
 		mk(c.ticket)
 	}
 	c.def = c.token
 	if c.def == nil {
 		c.def = c.ticket
 	}
+	c.Nodes = &NodeService{c: c}
 	c.Tasks = &TaskService{c: c}
 	c.Guests = &GuestService{c: c}
 	c.Power = &PowerService{c: c}
@@ -309,16 +246,33 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// GoProxmox returns the underlying go-proxmox client of the default
-// identity, for calls this package does not cover. Its errors for non-2xx
-// replies wrap *Error.
-func (c *Client) GoProxmox() *goprox.Client { return c.def.gp }
+// Do sends one request to the API as the default identity, for calls this
+// package does not cover: path is below /api2/json ("/nodes/pve/apt/update"),
+// params go into the query string (GET, DELETE) or the form body (POST,
+// PUT), booleans as 1/0. The reply's "data" is decoded into out (nil
+// discards it). Errors are *Error, as from every other call.
+func (c *Client) Do(ctx context.Context, method, path string, params url.Values, out any) error {
+	op := method + " " + path
+	switch method {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete:
+	default:
+		return refuse(op, ErrInvalid, "method %q: want GET, POST, PUT or DELETE", method)
+	}
+	if !strings.HasPrefix(path, "/") || strings.Contains(path, "..") || strings.ContainsAny(path, "?#") {
+		return refuse(op, ErrInvalid, "path %q: want an absolute API path below /api2/json without a query", path)
+	}
+	if out == nil {
+		var raw jsonRaw
+		out = &raw
+	}
+	return opError(op, c.call(ctx, nil, method, path, params, out, nil))
+}
 
 // root returns the root@pam ticket identity or an ErrRootRequired error
 // naming op; nothing is sent.
 func (c *Client) root(op string) (*identity, error) {
 	if c.ticket == nil {
-		return nil, refuse(op, ErrRootRequired, "configure WithPassword(\"root@pam\", …)")
+		return nil, refuse(op, ErrRootRequired, "configure WithCredentials(\"root@pam\", …)")
 	}
 	if c.ticket.user != "root@pam" {
 		return nil, refuse(op, ErrRootRequired, "logged in as %s", c.ticket.user)
@@ -358,6 +312,9 @@ func (c *Client) call(ctx context.Context, id *identity, method, path string, p 
 		return &Error{Method: method, Path: path, Err: ErrClosed}
 	default:
 	}
+	parent := ctx
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	u := c.baseURL + escapePath(path)
 	var body io.Reader
 	if len(p) > 0 {
@@ -378,22 +335,25 @@ func (c *Client) call(ctx context.Context, id *identity, method, path string, p 
 	req.Header.Set("Accept", "application/json")
 	resp, err := id.hc.Do(req)
 	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := parent.Err(); cerr != nil {
 			return cerr
 		}
-		return unwrapURLError(err)
+		return transportError(method, path, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	b, err := clientcfg.LimitedReadAll(resp.Body, maxBody)
 	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := parent.Err(); cerr != nil {
 			return cerr
 		}
-		return fmt.Errorf("read reply: %w", err)
+		if errors.Is(err, clientcfg.ErrTooLarge) {
+			return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Message: "reply too large", Err: err}
+		}
+		return netError(method, path, fmt.Errorf("read reply: %w", err))
 	}
 	var env envelope
 	if err := json.Unmarshal(b, &env); err != nil {
-		return &Error{Method: method, Path: path, Status: resp.StatusCode, Err: fmt.Errorf("malformed reply: %w", err)}
+		return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Err: fmt.Errorf("malformed reply: %w", err)}
 	}
 	if total != nil && env.Total != nil {
 		*total = *env.Total
@@ -405,10 +365,10 @@ func (c *Client) call(ctx context.Context, id *identity, method, path string, p 
 		if _, ok := out.(*json.RawMessage); ok {
 			return nil
 		}
-		return &Error{Method: method, Path: path, Status: resp.StatusCode, Err: errors.New("malformed reply: data is null")}
+		return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Err: errors.New("malformed reply: data is null")}
 	}
 	if err := json.Unmarshal(env.Data, out); err != nil {
-		return &Error{Method: method, Path: path, Status: resp.StatusCode, Err: fmt.Errorf("malformed reply: %w", err)}
+		return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Err: fmt.Errorf("malformed reply: %w", err)}
 	}
 	return nil
 }
@@ -423,16 +383,19 @@ func escapePath(p string) string {
 	return strings.Join(segs, "/")
 }
 
-func unwrapURLError(err error) error {
+// transportError turns what http.Client.Do returned into an *Error: the
+// typed *Error errorTransport made surfaces as it is, anything else is a
+// failure to reach the API.
+func transportError(method, path string, err error) error {
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		var pe *Error
-		if errors.As(ue.Err, &pe) {
-			return pe
-		}
-		return ue.Err
+		err = ue.Err
 	}
-	return err
+	return netError(method, path, err)
 }
 
 // gpErr converts an error from a go-proxmox call: the typed *Error inside
@@ -444,5 +407,22 @@ func gpErr(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return cerr
 	}
-	return unwrapURLError(err)
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return netError("", "", ue.Err)
+	}
+	return &Error{Message: "malformed reply", Err: err}
+}
+
+// backoff is the schedule of task polls: WithPollInterval's bounds,
+// growing by half each time with a little jitter, as PVE's tasks usually
+// end within seconds.
+func (c *Client) backoff() poll.Backoff {
+	b := c.cfg.Backoff()
+	b.Factor, b.Jitter = 1.5, 0.1
+	return b
 }

@@ -8,22 +8,23 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	goprox "github.com/luthermonson/go-proxmox"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/thehomelab/homelab/internal/tlspin"
 	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func TestNewClientValidatesOptions(t *testing.T) {
 	t.Parallel()
-	sec := proxmox.NewSecret("s")
+	sec := secret.New("s")
 	tests := []struct {
 		name string
 		url  string
@@ -37,13 +38,13 @@ func TestNewClientValidatesOptions(t *testing.T) {
 		{"url with user", "https://u:p@pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec)}},
 		{"token without realm", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("root!t", sec)}},
 		{"token without name", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("root@pam", sec)}},
-		{"empty secret", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("root@pam!t", proxmox.Secret{})}},
-		{"user is token", "https://pve:8006", []proxmox.Option{proxmox.WithPassword("root@pam!t", sec)}},
+		{"empty secret", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("root@pam!t", secret.Secret{})}},
+		{"user is token", "https://pve:8006", []proxmox.Option{proxmox.WithCredentials("root@pam!t", sec)}},
 		{"bad pin", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec), proxmox.WithFingerprint("zz")}},
 		{"totp without password", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec),
-			proxmox.WithTOTP(func() (string, error) { return "1", nil })}},
+			proxmox.WithTOTP(func(context.Context) (string, error) { return "1", nil })}},
 		{"nil roots", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec), proxmox.WithRootCAs(nil)}},
-		{"bad polling", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec), proxmox.WithTaskPolling(0, 0)}},
+		{"bad polling", "https://pve:8006", []proxmox.Option{proxmox.WithAPIToken("a@pam!t", sec), proxmox.WithPollInterval(0, 0)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,7 +59,7 @@ func TestTLSPinAndRoots(t *testing.T) {
 	t.Parallel()
 	srv := proxmoxtest.NewServer()
 	t.Cleanup(srv.Close)
-	tok := proxmox.WithAPIToken(proxmoxtest.TokenID, proxmox.NewSecret(proxmoxtest.TokenSecret))
+	tok := proxmox.WithAPIToken(proxmoxtest.TokenID, secret.New(proxmoxtest.TokenSecret))
 
 	c, err := proxmox.NewClient(srv.URL, tok, proxmox.WithRootCAs(srv.CertPool()))
 	require.NoError(t, err)
@@ -72,14 +73,14 @@ func TestTLSPinAndRoots(t *testing.T) {
 	require.NoError(t, err, "own transport, SDK auth and errors on top")
 
 	wrong := strings.Repeat("AB:", 31) + "AB"
-	c, err = proxmox.NewClient(srv.URL, tok, proxmox.WithFingerprint(wrong), proxmox.WithRetries(1))
+	c, err = proxmox.NewClient(srv.URL, tok, proxmox.WithFingerprint(wrong), proxmox.WithRetries(0))
 	require.NoError(t, err)
 	_, err = c.Inventory(t.Context())
 	var mm *tlspin.MismatchError
 	require.ErrorAs(t, err, &mm)
 	assert.Contains(t, err.Error(), srv.Fingerprint())
 
-	c, err = proxmox.NewClient(srv.URL, tok, proxmox.WithRetries(1)) // system roots: refused
+	c, err = proxmox.NewClient(srv.URL, tok, proxmox.WithRetries(0)) // system roots: refused
 	require.NoError(t, err)
 	_, err = c.Version(t.Context())
 	var uerr x509.UnknownAuthorityError
@@ -92,7 +93,7 @@ func TestVersionAndNodes(t *testing.T) {
 	v, err := c.Version(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, "9.0", v.Release)
-	nodes, err := c.Nodes(t.Context())
+	nodes, err := c.Nodes.List(t.Context())
 	require.NoError(t, err)
 	require.Len(t, nodes, 1)
 	assert.Equal(t, proxmoxtest.Node, nodes[0].Name)
@@ -100,7 +101,7 @@ func TestVersionAndNodes(t *testing.T) {
 	assert.Equal(t, srv.Fingerprint(), nodes[0].SSLFingerprint)
 	// the reported fingerprint pins a new client
 	pinned, err := proxmox.NewClient(srv.URL, proxmox.WithFingerprint(nodes[0].SSLFingerprint),
-		proxmox.WithAPIToken(proxmoxtest.TokenID, proxmox.NewSecret(proxmoxtest.TokenSecret)))
+		proxmox.WithAPIToken(proxmoxtest.TokenID, secret.New(proxmoxtest.TokenSecret)))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = pinned.Close() })
 	_, err = pinned.Version(t.Context()) // NewClient sends nothing: prove the pin holds on the wire
@@ -111,18 +112,18 @@ func TestAuthFailures(t *testing.T) {
 	t.Parallel()
 	srv := proxmoxtest.NewServer()
 	t.Cleanup(srv.Close)
-	c := newClient(t, srv, proxmox.WithAPIToken(proxmoxtest.TokenID, proxmox.NewSecret("wrong-secret")))
+	c := newClient(t, srv, proxmox.WithAPIToken(proxmoxtest.TokenID, secret.New("wrong-secret")))
 	_, err := c.Version(t.Context()) // through go-proxmox
 	require.ErrorIs(t, err, proxmox.ErrAuth)
 	var pe *proxmox.Error
 	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, 401, pe.Status)
+	assert.Equal(t, 401, pe.StatusCode)
 	assert.Equal(t, "Authentication failed!", pe.Reason)
 	_, err = c.Inventory(t.Context()) // own request path
 	require.ErrorIs(t, err, proxmox.ErrAuth)
 
 	pc, err := proxmox.NewClient(srv.URL, proxmox.WithFingerprint(srv.Fingerprint()),
-		proxmox.WithPassword("root@pam", proxmox.NewSecret("nope")))
+		proxmox.WithCredentials("root@pam", secret.New("nope")))
 	require.NoError(t, err)
 	_, err = pc.Inventory(t.Context())
 	require.ErrorIs(t, err, proxmox.ErrAuth)
@@ -138,9 +139,9 @@ func TestUnauthorizedDelay(t *testing.T) {
 	srv := proxmoxtest.NewServer()
 	t.Cleanup(srv.Close)
 	srv.SetUnauthorizedDelay(true)
-	c := newClient(t, srv, proxmox.WithAPIToken(proxmoxtest.TokenID, proxmox.NewSecret("bad")))
+	c := newClient(t, srv, proxmox.WithAPIToken(proxmoxtest.TokenID, secret.New("bad")))
 	start := time.Now()
-	_, err := c.Guest(t.Context(), 100)
+	_, err := c.Guests.Get(t.Context(), 100)
 	require.ErrorIs(t, err, proxmox.ErrAuth)
 	assert.GreaterOrEqual(t, time.Since(start), 3*time.Second)
 }
@@ -152,9 +153,9 @@ func TestTicketAuthWithCSRFAndTOTP(t *testing.T) {
 	srv.AddUser("admin@pve", "pw", "123456")
 	code := "123456"
 	c, err := proxmox.NewClient(srv.URL, proxmox.WithFingerprint(srv.Fingerprint()),
-		proxmox.WithPassword("admin@pve", proxmox.NewSecret("pw")),
-		proxmox.WithTOTP(func() (string, error) { return code, nil }),
-		proxmox.WithTaskPolling(5*time.Millisecond, 20*time.Millisecond))
+		proxmox.WithCredentials("admin@pve", secret.New("pw")),
+		proxmox.WithTOTP(func(context.Context) (string, error) { return code, nil }),
+		proxmox.WithPollInterval(5*time.Millisecond, 20*time.Millisecond))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	// a POST needs the CSRF token: shutting down a guest proves it is sent
@@ -170,14 +171,14 @@ func TestTicketAuthWithCSRFAndTOTP(t *testing.T) {
 
 	code = "000000"
 	c2, err := proxmox.NewClient(srv.URL, proxmox.WithFingerprint(srv.Fingerprint()),
-		proxmox.WithPassword("admin@pve", proxmox.NewSecret("pw")),
-		proxmox.WithTOTP(func() (string, error) { return code, nil }))
+		proxmox.WithCredentials("admin@pve", secret.New("pw")),
+		proxmox.WithTOTP(func(context.Context) (string, error) { return code, nil }))
 	require.NoError(t, err)
 	_, err = c2.Version(t.Context())
 	assert.ErrorIs(t, err, proxmox.ErrAuth)
 
 	c3, err := proxmox.NewClient(srv.URL, proxmox.WithFingerprint(srv.Fingerprint()),
-		proxmox.WithPassword("admin@pve", proxmox.NewSecret("pw")))
+		proxmox.WithCredentials("admin@pve", secret.New("pw")))
 	require.NoError(t, err)
 	_, err = c3.Version(t.Context())
 	assert.ErrorIs(t, err, proxmox.ErrAuth)
@@ -203,18 +204,15 @@ func TestHTTPErrorsAreTyped(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv, c := newLab(t)
-			require.NoError(t, srv.Fail("", ".*", tt.fault))
+			srv.Inject(tt.fault.On("", ".*"))
 			calls := map[string]func() error{
 				"version (go-proxmox)": func() error { _, err := c.Version(t.Context()); return err },
-				"nodes (go-proxmox)":   func() error { _, err := c.Nodes(t.Context()); return err },
+				"nodes (go-proxmox)":   func() error { _, err := c.Nodes.List(t.Context()); return err },
 				"inventory":            func() error { _, err := c.Inventory(t.Context()); return err },
 				"node shutdown":        func() error { return c.Power.ShutdownNode(t.Context(), proxmoxtest.Node) },
-				"go-proxmox raw nil": func() error {
-					return c.GoProxmox().Post(t.Context(), "/nodes/proxmox1/status", map[string]string{"command": "shutdown"}, nil)
-				},
 				// go-proxmox alone returns nil here on a 596 with an empty body
-				"go-proxmox Node.Shutdown": func() error {
-					return (&goprox.Node{}).New(c.GoProxmox(), proxmoxtest.Node).Shutdown(t.Context())
+				"Do with nil out": func() error {
+					return c.Do(t.Context(), "POST", "/nodes/proxmox1/status", url.Values{"command": {"shutdown"}}, nil)
 				},
 			}
 			for name, call := range calls {
@@ -223,7 +221,7 @@ func TestHTTPErrorsAreTyped(t *testing.T) {
 				assert.ErrorIs(t, err, tt.is, name)
 				var pe *proxmox.Error
 				if assert.ErrorAs(t, err, &pe, name) {
-					assert.Equal(t, tt.status, pe.Status, name)
+					assert.Equal(t, tt.status, pe.StatusCode, name)
 					assert.Equal(t, tt.fault.Reason, pe.Reason, name)
 				}
 			}
@@ -238,11 +236,11 @@ func TestParameterErrorsCarryPerParamMessages(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			_, c := newLab(t, proxmoxtest.WithMode(mode))
-			err := c.GoProxmox().Get(t.Context(), "/cluster/resources?type=bogus", nil)
+			err := c.Do(t.Context(), "GET", "/cluster/resources", url.Values{"type": {"bogus"}}, nil)
 			require.ErrorIs(t, err, proxmox.ErrInvalid)
 			var pe *proxmox.Error
 			require.ErrorAs(t, err, &pe)
-			assert.Equal(t, 400, pe.Status)
+			assert.Equal(t, 400, pe.StatusCode)
 			assert.Equal(t, "Parameter verification failed.", pe.Reason)
 			assert.Contains(t, pe.Errors["type"], "enumeration")
 			if mode == "pve9" {
@@ -260,16 +258,16 @@ func TestMalformedReplies(t *testing.T) {
 		t.Run(body, func(t *testing.T) {
 			t.Parallel()
 			srv, c := newLab(t)
-			require.NoError(t, srv.Fail("GET", "^/cluster/resources$", proxmoxtest.Fault{Status: 200, Body: body}))
+			srv.Inject(proxmoxtest.Fault{Status: 200, Body: body}.On("GET", "^/cluster/resources$"))
 			_, err := c.Inventory(t.Context())
 			require.Error(t, err)
 			var pe *proxmox.Error
 			assert.ErrorAs(t, err, &pe)
-			require.NoError(t, srv.Fail("GET", "^/version$", proxmoxtest.Fault{Status: 200, Body: body}))
-			require.NoError(t, srv.Fail("GET", "^/nodes/proxmox1/status$", proxmoxtest.Fault{Status: 200, Body: body}))
-			require.NoError(t, srv.Fail("GET", "/disks/list$", proxmoxtest.Fault{Status: 200, Body: body}))
+			srv.Inject(proxmoxtest.Fault{Status: 200, Body: body}.On("GET", "^/version$"))
+			srv.Inject(proxmoxtest.Fault{Status: 200, Body: body}.On("GET", "^/nodes/proxmox1/status$"))
+			srv.Inject(proxmoxtest.Fault{Status: 200, Body: body}.On("GET", "/disks/list$"))
 			_, verr := c.Version(t.Context())
-			_, _ = c.NodeStatus(t.Context(), proxmoxtest.Node) // must not panic
+			_, _ = c.Nodes.Status(t.Context(), proxmoxtest.Node) // must not panic
 			_, derr := c.Disks.List(t.Context(), proxmoxtest.Node)
 			if body != `[]` {
 				assert.Error(t, verr)
@@ -277,8 +275,8 @@ func TestMalformedReplies(t *testing.T) {
 			if body != `[]` && body != `{"data":{"x":1}}` {
 				assert.Error(t, derr)
 			}
-			require.NoError(t, srv.Fail("GET", "/config$", proxmoxtest.Fault{Status: 200, Body: body}))
-			_, err = c.Config(t.Context(), nas)
+			srv.Inject(proxmoxtest.Fault{Status: 200, Body: body}.On("GET", "/config$"))
+			_, err = c.Guests.Config(t.Context(), nas)
 			if body != `{"data":{"x":1}}` {
 				assert.Error(t, err)
 			}
@@ -289,21 +287,21 @@ func TestMalformedReplies(t *testing.T) {
 func TestDroppedConnectionAndSlowReply(t *testing.T) {
 	t.Parallel()
 	srv, c := newLab(t)
-	require.NoError(t, srv.Fail("GET", "^/version$", proxmoxtest.Fault{Drop: true}))
+	srv.Inject(proxmoxtest.Fault{Drop: true}.On("GET", "^/version$"))
 	_, err := c.Version(t.Context())
 	require.Error(t, err)
 
 	// a GET is retried after a dropped connection when retries are on
 	srv2, _ := newLab(t)
 	c2 := newClient(t, srv2, proxmox.WithRetries(3))
-	require.NoError(t, srv2.Fail("GET", "^/version$", proxmoxtest.Fault{Drop: true, Times: 1}))
+	srv2.Inject(proxmoxtest.Fault{Drop: true, Times: 1}.On("GET", "^/version$"))
 	_, err = c2.Version(t.Context())
 	require.NoError(t, err)
 
-	require.NoError(t, srv.Fail("GET", "^/nodes$", proxmoxtest.Fault{Delay: time.Second}))
+	srv.Inject(proxmoxtest.Fault{Delay: time.Second}.On("GET", "^/nodes$"))
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	_, err = c.Nodes(ctx)
+	_, err = c.Nodes.List(ctx)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
 
@@ -314,14 +312,14 @@ func TestSecretsNeverLeak(t *testing.T) {
 	var logs bytes.Buffer
 	l := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c := newClient(t, srv, proxmox.WithLogger(l),
-		proxmox.WithPassword(proxmoxtest.RootUser, proxmox.NewSecret(proxmoxtest.RootPassword)))
+		proxmox.WithCredentials(proxmoxtest.RootUser, secret.New(proxmoxtest.RootPassword)))
 	_, err := c.Inventory(t.Context())
 	require.NoError(t, err)
 	require.NoError(t, c.Storage.AddCIFS(t.Context(), proxmox.CIFSStorage{ID: "nas2", Server: "192.168.88.10",
-		Share: "backups", Username: "u", Password: proxmox.NewSecret("smb-pass-123"), Content: []string{"backup"}}))
+		Share: "backups", Username: "u", Password: secret.New("smb-pass-123"), Content: []string{"backup"}}))
 	_, err = c.Disks.Attach(t.Context(), nas, "S6PNNS0T100001", proxmox.AttachOptions{})
 	require.NoError(t, err)
-	require.NoError(t, srv.Fail("", ".*", proxmoxtest.Fault{Status: 500, Reason: "boom"}))
+	srv.Inject(proxmoxtest.Fault{Status: 500, Reason: "boom"}.On("", ".*"))
 	_, err = c.Inventory(t.Context())
 	require.Error(t, err)
 	dump := logs.String() + err.Error() + fmt.Sprintf("%v %+v %#v", c, c, c)
@@ -339,9 +337,9 @@ func TestConfigErrorsDoNotEchoSecrets(t *testing.T) {
 		url  string
 		opt  proxmox.Option
 	}{
-		{"whole token pasted as id", "https://pve:8006", proxmox.WithAPIToken("root@pam!sdk="+leak, proxmox.NewSecret(leak))},
-		{"password in an http url", "http://root:" + leak + "@pve:8006", proxmox.WithAPIToken("root@pam!sdk", proxmox.NewSecret("x"))},
-		{"password in an url without host", "https:///root:" + leak + "@", proxmox.WithAPIToken("root@pam!sdk", proxmox.NewSecret("x"))},
+		{"whole token pasted as id", "https://pve:8006", proxmox.WithAPIToken("root@pam!sdk="+leak, secret.New(leak))},
+		{"password in an http url", "http://root:" + leak + "@pve:8006", proxmox.WithAPIToken("root@pam!sdk", secret.New("x"))},
+		{"password in an url without host", "https:///root:" + leak + "@", proxmox.WithAPIToken("root@pam!sdk", secret.New("x"))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

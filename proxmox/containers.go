@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/thehomelab/homelab/secret"
 )
 
 // ContainerService creates and configures LXC containers.
@@ -38,7 +40,7 @@ func (m MountPoint) value() string {
 // ContainerSpec describes a container to create. The zero values of the
 // optional fields mean PVE's defaults.
 type ContainerSpec struct {
-	VMID     int
+	VMID     VMID
 	Hostname string
 	// Template is the ostemplate volid, e.g.
 	// "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst".
@@ -64,7 +66,7 @@ type ContainerSpec struct {
 	OnBoot        bool
 	Startup       *Startup
 	Start         bool
-	Password      Secret
+	Password      secret.Secret
 	SSHPublicKeys []string
 	Nameserver    string
 	Tags          []string
@@ -121,7 +123,7 @@ func (s *ContainerService) Create(ctx context.Context, node string, spec Contain
 		}
 		id = r
 	}
-	p := params{"vmid": {strconv.Itoa(spec.VMID)}, "ostemplate": {spec.Template}}
+	p := params{"vmid": {spec.VMID.String()}, "ostemplate": {spec.Template}}
 	if spec.Hostname != "" {
 		p.Set("hostname", spec.Hostname)
 	}
@@ -182,19 +184,19 @@ func (s *ContainerService) Config(ctx context.Context, ref GuestRef) (GuestConfi
 	if ref.Type != TypeCT {
 		return GuestConfig{}, refuse("read config of "+ref.String(), ErrInvalid, "not a container")
 	}
-	return s.c.Config(ctx, ref)
+	return s.c.config(ctx, ref)
 }
 
 // Update applies only the keys whose value differs from the current
 // config (and deletes only keys that exist), guarded by the config digest.
-// It returns the keys it changed; nothing to change sends nothing.
+// Nothing to change sends nothing.
 // Changing features other than nesting, or adding bind mounts, needs
 // root@pam by ticket.
 //
 // Proxmox API: GET and PUT /nodes/{node}/lxc/{vmid}/config
-func (s *ContainerService) Update(ctx context.Context, ref GuestRef, ch ConfigChange) ([]string, error) {
+func (s *ContainerService) Update(ctx context.Context, ref GuestRef, ch ConfigChange) (ConfigResult, error) {
 	if ref.Type != TypeCT {
-		return nil, refuse("update config of "+ref.String(), ErrInvalid, "not a container")
+		return ConfigResult{Ref: ref}, refuse("update config of "+ref.String(), ErrInvalid, "not a container")
 	}
 	return s.c.Guests.Update(ctx, ref, ch)
 }

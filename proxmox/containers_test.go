@@ -2,6 +2,7 @@ package proxmox_test
 
 import (
 	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func dockerSpec() proxmox.ContainerSpec {
@@ -18,7 +20,7 @@ func dockerSpec() proxmox.ContainerSpec {
 		IP: netip.MustParsePrefix("192.168.88.30/24"), Gateway: netip.MustParseAddr("192.168.88.1"),
 		MountPoints: []proxmox.MountPoint{{Volume: "local-lvm:100", Path: "/var/lib/docker", Backup: true},
 			{Volume: "/mnt/pve/backups", Path: "/backups", ReadOnly: true}},
-		Startup: &proxmox.Startup{Order: 2, HasOrder: true}, Password: proxmox.NewSecret("ct-pass"), Start: true}
+		Startup: &proxmox.Startup{Order: 2, HasOrder: true}, Password: secret.New("ct-pass"), Start: true}
 }
 
 func TestCreateDockerContainer(t *testing.T) {
@@ -62,8 +64,8 @@ func TestCreateContainerRootRules(t *testing.T) {
 	_, err = c.Containers.Create(t.Context(), proxmoxtest.Node, spec)
 	require.NoError(t, err, "no root-only feature: token is fine")
 
-	err = c.GoProxmox().Post(t.Context(), "/nodes/proxmox1/lxc", map[string]any{"vmid": 131,
-		"ostemplate": "local:vztmpl/x.tar.zst", "features": "nesting=1,keyctl=1"}, nil)
+	err = c.Do(t.Context(), "POST", "/nodes/proxmox1/lxc", url.Values{"vmid": {"131"},
+		"ostemplate": {"local:vztmpl/x.tar.zst"}, "features": {"nesting=1,keyctl=1"}}, nil)
 	require.ErrorIs(t, err, proxmox.ErrPermission)
 	assert.Contains(t, err.Error(), "changing feature flags (except nesting) is only allowed for root@pam")
 }
@@ -75,13 +77,15 @@ func TestContainerUpdateIsIdempotent(t *testing.T) {
 	c := newRootClient(t, srv)
 	ch := proxmox.ConfigChange{Set: map[string]string{"cores": "6", "memory": "8192", "features": "nesting=1,keyctl=1"},
 		Delete: []string{"swap", "nonexistent"}}
-	changed, err := c.Containers.Update(t.Context(), docker, ch)
+	res, err := c.Containers.Update(t.Context(), docker, ch)
+	changed := fieldsOf(res.Changes)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"cores", "swap"}, changed)
 	assert.Equal(t, "6", srv.GuestConfig(101)["cores"])
 	assert.NotContains(t, srv.GuestConfig(101), "swap")
 	srv.ResetRequests()
-	changed, err = c.Containers.Update(t.Context(), docker, ch)
+	res, err = c.Containers.Update(t.Context(), docker, ch)
+	changed = fieldsOf(res.Changes)
 	require.NoError(t, err)
 	assert.Empty(t, changed)
 	for _, r := range srv.Requests() {
@@ -130,14 +134,14 @@ func TestRootTasksArePolledAsRoot(t *testing.T) {
 	upid, err := proxmox.ParseUPID(srv.Tasks()[0])
 	require.NoError(t, err)
 	tc := newClient(t, srv)
-	_, err = tc.Tasks.Status(t.Context(), upid)
+	_, err = tc.Tasks.Task(upid).Status(t.Context())
 	require.ErrorIs(t, err, proxmox.ErrPermission)
 }
 
 func TestTaskPollingErrorsNameTheOperation(t *testing.T) {
 	t.Parallel()
 	srv, c := newLab(t)
-	require.NoError(t, srv.Fail("GET", "/tasks/.*/status$", proxmoxtest.Fault{Status: 403, Reason: "Permission check failed (/nodes/proxmox1, Sys.Audit)"}))
+	srv.Inject(proxmoxtest.Fault{Status: 403, Reason: "Permission check failed (/nodes/proxmox1, Sys.Audit)"}.On("GET", "/tasks/.*/status$"))
 	_, err := c.Guests.Stop(t.Context(), docker)
 	require.ErrorIs(t, err, proxmox.ErrPermission)
 	assert.True(t, strings.HasPrefix(err.Error(), "proxmox: stop ct 101 on proxmox1: GET /nodes/proxmox1/tasks/UPID:"), err.Error())

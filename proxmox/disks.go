@@ -127,23 +127,30 @@ type AttachOptions struct {
 	NoSSD, NoDiscard bool
 }
 
-// Attachment reports a passthrough.
+// Attachment reports a passthrough: the result of Attach and Detach.
 type Attachment struct {
-	Key     string // scsi1
-	Value   string // the drive property string
-	Disk    Disk
-	Changed bool // false when the disk was already attached
+	Key   string // scsi1
+	Value string // the drive property string
+	Disk  Disk
+	// Action is Created (attached), Deleted (detached) or Unchanged (the
+	// disk already was where it was asked to be).
+	Action Action
+	// Changes lists the VM config key set or deleted.
+	Changes []Change
 }
+
+// Changed reports whether the VM's config was changed.
+func (a Attachment) Changed() bool { return a.Action != Unchanged }
 
 var busMax = map[string]int{"scsi": 30, "sata": 5, "virtio": 15}
 
 // Attach passes a whole host disk through to a VM by its /dev/disk/by-id
 // path, as "scsiN" with backup=0, serial=<serial> and, for SSDs,
 // ssd=1,discard=on. disk is a serial, by-id path or /dev path. Attaching a
-// disk the VM already has changes nothing. It refuses the node's OS disk
+// disk the VM already has changes nothing (Action Unchanged). It refuses the node's OS disk
 // (any disk in use), a disk attached to another guest, and disks without
 // a by-id link. PVE allows raw paths only for root@pam by ticket, so the
-// client needs WithPassword("root@pam", …); otherwise it fails with
+// client needs WithCredentials("root@pam", …); otherwise it fails with
 // ErrRootRequired before sending anything.
 //
 // Proxmox API: GET /nodes/{node}/disks/list, GET /cluster/resources,
@@ -175,7 +182,7 @@ func (s *DiskService) Attach(ctx context.Context, vm GuestRef, disk string, o At
 	if err != nil {
 		return Attachment{}, opError(op, err)
 	}
-	cfg, err := s.c.Config(ctx, vm)
+	cfg, err := s.c.config(ctx, vm)
 	if err != nil {
 		return Attachment{}, opError(op, err)
 	}
@@ -231,7 +238,8 @@ func (s *DiskService) Attach(ctx context.Context, vm GuestRef, disk string, o At
 	if _, err := s.c.runTask(ctx, root, op, http.MethodPost, vm.path()+"/config", p); err != nil {
 		return Attachment{}, err
 	}
-	return Attachment{Key: key, Value: drv.String(), Disk: d, Changed: true}, nil
+	return Attachment{Key: key, Value: drv.String(), Disk: d, Action: Created,
+		Changes: []Change{{Field: key, New: drv.String()}}}, nil
 }
 
 func orDefault(s, def string) string {
@@ -291,7 +299,7 @@ func (s *DiskService) attachedElsewhere(ctx context.Context, vm GuestRef, d Disk
 		if (g.Type != TypeVM && g.Type != TypeCT) || g.Node != vm.Node || g.GuestRef == vm {
 			continue
 		}
-		cfg, err := s.c.Config(ctx, g.GuestRef)
+		cfg, err := s.c.config(ctx, g.GuestRef)
 		if err != nil {
 			return nil, "", err
 		}
@@ -317,7 +325,7 @@ func (s *DiskService) attachedElsewhere(ctx context.Context, vm GuestRef, d Disk
 var devKeyRE = regexp.MustCompile(`^dev[0-9]+$`)
 
 // Detach removes a passed-through disk from a VM (the host disk is left
-// untouched). A disk that is not attached gives Changed false. Needs
+// untouched). A disk that is not attached gives Action Unchanged. Needs
 // root@pam by ticket like Attach.
 //
 // Proxmox API: POST /nodes/{node}/qemu/{vmid}/config (delete=<key>)
@@ -334,7 +342,7 @@ func (s *DiskService) Detach(ctx context.Context, vm GuestRef, disk string) (Att
 	if err != nil {
 		return Attachment{}, opError(op, err)
 	}
-	cfg, err := s.c.Config(ctx, vm)
+	cfg, err := s.c.config(ctx, vm)
 	if err != nil {
 		return Attachment{}, opError(op, err)
 	}
@@ -346,5 +354,5 @@ func (s *DiskService) Detach(ctx context.Context, vm GuestRef, disk string) (Att
 	if _, err := s.c.runTask(ctx, root, op, http.MethodPost, vm.path()+"/config", p); err != nil {
 		return Attachment{}, err
 	}
-	return Attachment{Key: key, Value: val, Disk: d, Changed: true}, nil
+	return Attachment{Key: key, Value: val, Disk: d, Action: Deleted, Changes: []Change{{Field: key, Old: val}}}, nil
 }

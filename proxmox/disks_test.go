@@ -1,6 +1,7 @@
 package proxmox_test
 
 import (
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func TestDisksListToleratesMixedTypes(t *testing.T) {
@@ -42,7 +44,7 @@ func TestAttachDetachPassthrough(t *testing.T) {
 
 	a, err := c.Disks.Attach(ctx, nas, "S6PNNS0T100001", proxmox.AttachOptions{})
 	require.NoError(t, err)
-	assert.True(t, a.Changed)
+	assert.True(t, a.Changed())
 	assert.Equal(t, "scsi1", a.Key)
 	want := "/dev/disk/by-id/ata-Samsung_SSD_870_EVO_2TB_S6PNNS0T100001,backup=0,discard=on,serial=S6PNNS0T100001,ssd=1"
 	assert.Equal(t, want, a.Value)
@@ -52,7 +54,7 @@ func TestAttachDetachPassthrough(t *testing.T) {
 
 	again, err := c.Disks.Attach(ctx, nas, "/dev/disk/by-id/ata-Samsung_SSD_870_EVO_2TB_S6PNNS0T100001", proxmox.AttachOptions{})
 	require.NoError(t, err)
-	assert.False(t, again.Changed)
+	assert.False(t, again.Changed())
 	assert.Equal(t, "scsi1", again.Key)
 
 	idx := 3
@@ -81,11 +83,11 @@ func TestAttachDetachPassthrough(t *testing.T) {
 
 	d, err := c.Disks.Detach(ctx, nas, "S6PNNS0T100001")
 	require.NoError(t, err)
-	assert.True(t, d.Changed)
+	assert.True(t, d.Changed())
 	assert.NotContains(t, srv.GuestConfig(100), "scsi1")
 	d, err = c.Disks.Detach(ctx, nas, "S6PNNS0T100001")
 	require.NoError(t, err)
-	assert.False(t, d.Changed)
+	assert.False(t, d.Changed())
 }
 
 func TestPassthroughNeedsRootTicket(t *testing.T) {
@@ -98,13 +100,13 @@ func TestPassthroughNeedsRootTicket(t *testing.T) {
 	assert.Empty(t, srv.Requests(), "nothing sent")
 
 	srv.AddUser("admin@pam", "pw", "")
-	c2 := newClient(t, srv, proxmox.WithPassword("admin@pam", proxmox.NewSecret("pw")))
+	c2 := newClient(t, srv, proxmox.WithCredentials("admin@pam", secret.New("pw")))
 	_, err = c2.Disks.Detach(t.Context(), nas, "x")
 	require.ErrorIs(t, err, proxmox.ErrRootRequired)
 
 	// what PVE says when a token tries anyway
-	err = c.GoProxmox().Post(t.Context(), "/nodes/proxmox1/qemu/100/config",
-		map[string]string{"scsi5": "/dev/disk/by-id/ata-X"}, nil)
+	err = c.Do(t.Context(), "POST", "/nodes/proxmox1/qemu/100/config",
+		url.Values{"scsi5": {"/dev/disk/by-id/ata-X"}}, nil)
 	require.ErrorIs(t, err, proxmox.ErrPermission)
 	assert.Contains(t, err.Error(), "Only root can pass arbitrary filesystem paths.")
 }
@@ -112,7 +114,6 @@ func TestPassthroughNeedsRootTicket(t *testing.T) {
 func TestFakeValidatesDriveStrings(t *testing.T) {
 	t.Parallel()
 	_, c := newLab(t)
-	gp := c.GoProxmox()
 	for _, body := range []map[string]string{
 		{"scsi31": "local-lvm:vm-100-disk-1"},
 		{"virtio0": "local-lvm:vm-100-disk-1,ssd=1"},
@@ -123,10 +124,14 @@ func TestFakeValidatesDriveStrings(t *testing.T) {
 		{"scsi2": "local-lvm:vm-100-disk-1,serial=A+B"}, // PVE's urlencoded format has no "+"
 		{"scsi2": "local-lvm:vm-100-disk-1,serial=A:B"},
 	} {
-		err := gp.Put(t.Context(), "/nodes/proxmox1/qemu/100/config", body, nil)
+		p := url.Values{}
+		for k, v := range body {
+			p.Set(k, v)
+		}
+		err := c.Do(t.Context(), "PUT", "/nodes/proxmox1/qemu/100/config", p, nil)
 		assert.ErrorIs(t, err, proxmox.ErrInvalid, "%v", body)
 	}
-	err := gp.Put(t.Context(), "/nodes/proxmox1/qemu/100/config", map[string]string{"digest": "0000000000000000000000000000000000000000", "cores": "4"}, nil)
+	err := c.Do(t.Context(), "PUT", "/nodes/proxmox1/qemu/100/config", url.Values{"digest": {"0000000000000000000000000000000000000000"}, "cores": {"4"}}, nil)
 	assert.ErrorContains(t, err, "detected modified configuration")
 }
 
@@ -162,7 +167,7 @@ func TestAttachSeesDisksAttachedUnderOtherByIDNames(t *testing.T) {
 	}
 	a, err := c.Disks.Attach(t.Context(), proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 140}, "/dev/sdb", proxmox.AttachOptions{})
 	require.NoError(t, err)
-	assert.False(t, a.Changed, "already there under its wwn- name")
+	assert.False(t, a.Changed(), "already there under its wwn- name")
 	assert.Equal(t, "scsi1", a.Key)
 	assert.NotContains(t, srv.GuestConfig(100), "scsi1", "nothing was attached to the nas")
 }

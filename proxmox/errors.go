@@ -1,64 +1,86 @@
 package proxmox
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/thehomelab/homelab/internal/tlspin"
 )
 
-// Sentinel errors matched with errors.Is against any error this package
-// returns.
+// Class sentinels, the same in every package of the SDK: match them with
+// errors.Is against any error this package returns.
 var (
 	// ErrNotFound: the object does not exist (404, a 500 "does not exist",
-	// an unknown task).
+	// a 400 "no such job", an unknown task).
 	ErrNotFound = errors.New("not found")
 	// ErrAuth: the credentials were refused (401).
 	ErrAuth = errors.New("authentication failed")
 	// ErrPermission: the identity lacks a privilege (403, or a root@pam-only
 	// check that PVE reports as 500).
 	ErrPermission = errors.New("permission denied")
-	// ErrNodeUnreachable: pveproxy could not reach the node or its local
-	// daemon (595, 596 and the other 59x proxy codes).
-	ErrNodeUnreachable = errors.New("node unreachable")
-	// ErrInvalid: PVE rejected a parameter (400) or the SDK refused an
-	// argument before sending it.
-	ErrInvalid = errors.New("invalid request")
 	// ErrConflict: the object is in a state that forbids the request
 	// (locked, already defined, attached elsewhere).
 	ErrConflict = errors.New("conflict")
+	// ErrInvalid: PVE rejected a parameter (400) or the SDK refused an
+	// argument before sending it.
+	ErrInvalid = errors.New("invalid request")
+	// ErrUnavailable: the API or a node could not be reached or answered
+	// that it cannot serve now (connection errors, 502/503/504, and the
+	// 59x codes of pveproxy, which also match ErrNodeUnreachable).
+	ErrUnavailable = errors.New("unavailable")
+	// ErrClosed: the client was closed.
+	ErrClosed = errors.New("closed")
+)
+
+// Errors of this package a user acts on.
+var (
+	// ErrNodeUnreachable: pveproxy could not reach the node or its local
+	// daemon (595, 596 and the other 59x proxy codes). It is a kind of
+	// ErrUnavailable.
+	ErrNodeUnreachable = errors.New("node unreachable")
 	// ErrRootRequired: the operation needs the literal user root@pam
 	// authenticated by ticket (raw device passthrough, LXC keyctl, bind
-	// mounts); no request was sent.
+	// mounts); no request was sent. It is a kind of ErrPermission.
 	ErrRootRequired = errors.New("operation needs root@pam by ticket (password login); API tokens, even root@pam tokens, are refused by PVE")
-	// ErrClosed: the client was closed.
-	ErrClosed = errors.New("client closed")
 	// ErrTaskFailed: a task ended with an exit status other than OK or
 	// "WARNINGS: n".
 	ErrTaskFailed = errors.New("task failed")
+	// ErrTimeout: a guest did not stop within its timeout.
+	ErrTimeout = errors.New("guest did not stop in time")
 )
 
+// FingerprintMismatchError is the error a pinned connection fails with when
+// the server shows another certificate; errors.As reaches it, and its Got
+// field is the fingerprint seen, ready for WithFingerprint.
+type FingerprintMismatchError = tlspin.MismatchError
+
 // Error is the typed error of this package: an HTTP failure from the
-// Proxmox API (Status > 0), a failed task (Task set) or a refusal by the
-// SDK itself. Match it with errors.As, or its class with errors.Is and the
-// sentinels above.
+// Proxmox API (StatusCode > 0), a failed task (Task set) or a refusal by
+// the SDK itself. Match it with errors.As, or its class with errors.Is and
+// the sentinels above.
 type Error struct {
 	// Op names the operation, e.g. "start vm 101 on proxmox1".
 	Op string
 	// Method and Path of the request (the path without query string).
 	Method, Path string
-	// Status is the HTTP status code, 0 when no response was involved.
-	Status int
+	// StatusCode is the HTTP status code, 0 when no response was involved.
+	StatusCode int
+	// Code is the exit status of a failed task ("job errors", "VM quit/
+	// powerdown failed - got timeout"); empty otherwise.
+	Code string
 	// Reason is the HTTP reason phrase, which PVE uses as the message.
 	Reason string
-	// Message is the body's "message" (PVE 8.3+), which keeps all lines.
+	// Message is the body's "message" (PVE 8.3+), which keeps all lines,
+	// or the SDK's own explanation of a refusal.
 	Message string
 	// Errors holds the per-parameter errors of a 400 reply.
 	Errors map[string]string
-	// Task is the UPID of a failed task and ExitStatus its exit status.
-	Task       *UPID
-	ExitStatus string
+	// Task is the UPID of a failed task.
+	Task *UPID
 	// Log holds the last lines of a failed task's log (best effort).
 	Log []string
 	// Err is the underlying cause, if any (often a sentinel).
@@ -75,9 +97,9 @@ func (e *Error) Error() string {
 	}
 	switch {
 	case e.Task != nil:
-		fmt.Fprintf(&b, "task %s %s failed: %s", e.Task.Type, e.Task.ID, e.ExitStatus)
-	case e.Status > 0:
-		fmt.Fprintf(&b, "%s %s: %d %s", e.Method, e.Path, e.Status, e.text())
+		fmt.Fprintf(&b, "task %s %s failed: %s", e.Task.Type, e.Task.ID, e.Code)
+	case e.StatusCode > 0:
+		fmt.Fprintf(&b, "%s %s: %d %s", e.Method, e.Path, e.StatusCode, e.text())
 		if len(e.Errors) > 0 {
 			keys := make([]string, 0, len(e.Errors))
 			for k := range e.Errors {
@@ -94,13 +116,41 @@ func (e *Error) Error() string {
 			}
 			b.WriteString(")")
 		}
-	case e.Err != nil:
+		if e.Err != nil && !isSentinel(e.Err) {
+			b.WriteString(": ")
+			b.WriteString(trimPrefix(e.Err.Error()))
+		}
+	case e.Message != "" && e.Err != nil && isSentinel(e.Err):
+		// the class first, as errors.Is sees it: "conflict: … is in use"
 		b.WriteString(e.Err.Error())
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	case e.Message != "":
+		b.WriteString(e.Message)
+		if e.Err != nil {
+			b.WriteString(": ")
+			b.WriteString(trimPrefix(e.Err.Error()))
+		}
+	case e.Err != nil:
+		b.WriteString(trimPrefix(e.Err.Error()))
 	default:
-		b.WriteString("unknown error")
+		b.WriteString("failed")
 	}
 	return b.String()
 }
+
+func isSentinel(err error) bool {
+	switch err {
+	case ErrNotFound, ErrAuth, ErrPermission, ErrConflict, ErrInvalid, ErrUnavailable, ErrClosed,
+		ErrNodeUnreachable, ErrRootRequired, ErrTaskFailed, ErrTimeout:
+		return true
+	}
+	return false
+}
+
+// trimPrefix drops a "proxmox: " an inner error already carries, so the
+// message has exactly one.
+func trimPrefix(s string) string { return strings.TrimPrefix(s, "proxmox: ") }
 
 func (e *Error) text() string {
 	m := strings.TrimSpace(e.Message)
@@ -108,7 +158,7 @@ func (e *Error) text() string {
 		m = strings.TrimSpace(e.Reason)
 	}
 	if m == "" {
-		m = http.StatusText(e.Status)
+		m = http.StatusText(e.StatusCode)
 	}
 	return m
 }
@@ -118,28 +168,36 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Is maps the HTTP status and PVE's message texts to the sentinels.
 func (e *Error) Is(target error) bool {
-	msg := strings.ToLower(e.Reason + " " + e.Message + " " + e.ExitStatus)
+	msg := strings.ToLower(e.Reason + " " + e.Message + " " + e.Code)
 	switch target {
 	case ErrTaskFailed:
 		return e.Task != nil
 	case ErrAuth:
-		return e.Status == http.StatusUnauthorized
+		return e.StatusCode == http.StatusUnauthorized
 	case ErrPermission:
-		return e.Status == http.StatusForbidden ||
-			(e.Status == http.StatusInternalServerError && strings.Contains(msg, "only root can"))
+		return e.StatusCode == http.StatusForbidden ||
+			(e.StatusCode == http.StatusInternalServerError && strings.Contains(msg, "only root can")) ||
+			errors.Is(e.Err, ErrRootRequired)
 	case ErrNotFound:
-		if e.Status == http.StatusNotFound {
+		if e.StatusCode == http.StatusNotFound {
 			return true
 		}
-		if e.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(e.Errors["upid"]), "no such task") {
+		if e.StatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(e.Errors["upid"]), "no such task") {
 			return true
 		}
-		return (e.Status == http.StatusInternalServerError || e.Task != nil) &&
+		return (e.StatusCode == http.StatusInternalServerError || e.Task != nil) &&
 			(strings.Contains(msg, "does not exist") || strings.Contains(msg, "no such"))
 	case ErrNodeUnreachable:
-		return e.Status >= 595 && e.Status <= 599
+		return e.StatusCode >= 595 && e.StatusCode <= 599
+	case ErrUnavailable:
+		return (e.StatusCode >= 595 && e.StatusCode <= 599) || e.StatusCode == http.StatusBadGateway ||
+			e.StatusCode == http.StatusServiceUnavailable || e.StatusCode == http.StatusGatewayTimeout
 	case ErrInvalid:
-		return e.Status == http.StatusBadRequest && !strings.Contains(strings.ToLower(e.Errors["upid"]), "no such task")
+		return e.StatusCode == http.StatusBadRequest && !strings.Contains(strings.ToLower(e.Errors["upid"]), "no such task")
+	case ErrTimeout:
+		// PVE's shutdown-timeout texts only: "can't lock file … - got
+		// timeout" is a lock conflict, and must not lead to a force stop.
+		return strings.Contains(msg, "quit/powerdown failed - got timeout") || strings.Contains(msg, "container did not stop")
 	case ErrConflict:
 		return strings.Contains(msg, "already defined") || strings.Contains(msg, "already exists") ||
 			strings.Contains(msg, "is locked") || strings.Contains(msg, "can't lock")
@@ -147,10 +205,17 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
-// opError wraps err with the operation name, keeping an *Error typed.
+// opError wraps err with the operation name, keeping an *Error typed and
+// giving every other error one: ctx errors come back as they are.
 func opError(op string, err error) error {
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		var pe *Error
+		if !errors.As(err, &pe) {
+			return err
+		}
 	}
 	var pe *Error
 	if errors.As(err, &pe) {
@@ -160,10 +225,31 @@ func opError(op string, err error) error {
 		}
 		return &cp
 	}
-	return fmt.Errorf("proxmox: %s: %w", op, err)
+	return &Error{Op: op, Err: err}
+}
+
+// asError makes a configuration error from clientcfg (or any plain error)
+// an *Error matching ErrInvalid, with one prefix.
+func asError(op string, err error) error {
+	var pe *Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	return &Error{Op: op, Message: trimPrefix(err.Error()), Err: ErrInvalid}
+}
+
+// netError wraps a failure to reach the API: it matches ErrUnavailable
+// and keeps the cause reachable (a FingerprintMismatchError, an x509
+// error).
+func netError(method, path string, err error) error {
+	var mm *tlspin.MismatchError
+	if errors.As(err, &mm) {
+		return &Error{Method: method, Path: path, Err: err}
+	}
+	return &Error{Method: method, Path: path, Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
 }
 
 // refuse builds an SDK-side refusal.
 func refuse(op string, sentinel error, format string, args ...any) error {
-	return &Error{Op: op, Err: fmt.Errorf("%w: "+format, append([]any{sentinel}, args...)...)}
+	return &Error{Op: op, Message: fmt.Sprintf(format, args...), Err: sentinel}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func ExampleClient_Inventory() {
@@ -14,7 +15,7 @@ func ExampleClient_Inventory() {
 	defer srv.Close()
 	c, err := proxmox.NewClient(srv.URL,
 		proxmox.WithFingerprint(srv.Fingerprint()),
-		proxmox.WithAPIToken("root@pam!sdk", proxmox.NewSecret(proxmoxtest.TokenSecret)))
+		proxmox.WithAPIToken("root@pam!sdk", secret.New(proxmoxtest.TokenSecret)))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -50,14 +51,14 @@ func ExampleDiskService_Attach() {
 	// to the token.
 	c, err := proxmox.NewClient(srv.URL,
 		proxmox.WithFingerprint(srv.Fingerprint()),
-		proxmox.WithAPIToken("root@pam!sdk", proxmox.NewSecret(proxmoxtest.TokenSecret)),
-		proxmox.WithPassword("root@pam", proxmox.NewSecret(proxmoxtest.RootPassword)))
+		proxmox.WithAPIToken("root@pam!sdk", secret.New(proxmoxtest.TokenSecret)),
+		proxmox.WithCredentials("root@pam", secret.New(proxmoxtest.RootPassword)))
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer c.Close()
 	ctx := context.Background()
-	nas, err := c.GuestByName(ctx, "nas")
+	nas, err := c.Guests.Find(ctx, "nas")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func ExampleDiskService_Attach() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("%s changed=%v %s=%s\n", serial, a.Changed, a.Key, a.Value)
+		fmt.Printf("%s changed=%v %s=%s\n", serial, a.Changed(), a.Key, a.Value)
 	}
 	_, err = c.Disks.Attach(ctx, nas.GuestRef, "/dev/nvme0n1", proxmox.AttachOptions{})
 	fmt.Println(err)
@@ -82,7 +83,7 @@ func ExamplePowerService_PlanShutdown() {
 	defer srv.Close()
 	c, err := proxmox.NewClient(srv.URL,
 		proxmox.WithFingerprint(srv.Fingerprint()),
-		proxmox.WithAPIToken("root@pam!sdk", proxmox.NewSecret(proxmoxtest.TokenSecret)))
+		proxmox.WithAPIToken("root@pam!sdk", secret.New(proxmoxtest.TokenSecret)))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -35,9 +34,6 @@ const (
 func (o Outcome) Changed() bool {
 	return o == Started || o == ShutDown || o == ForceStopped || o == Stopped || o == Rebooted
 }
-
-// ErrTimeout matches a guest that did not stop within its timeout.
-var ErrTimeout = errors.New("guest did not stop in time")
 
 // GuestStatus is a guest's live state.
 type GuestStatus struct {
@@ -89,7 +85,7 @@ func isMsg(err error, sub string) bool {
 	if !errors.As(err, &pe) {
 		return false
 	}
-	return strings.Contains(strings.ToLower(pe.Reason+" "+pe.Message+" "+pe.ExitStatus), sub)
+	return strings.Contains(strings.ToLower(pe.Reason+" "+pe.Message+" "+pe.Code), sub)
 }
 
 // Start starts a guest; a running guest gives AlreadyRunning.
@@ -151,16 +147,9 @@ func (s *GuestService) Shutdown(ctx context.Context, ref GuestRef, o ShutdownOpt
 	// Only PVE's shutdown-timeout texts: "can't lock file … - got timeout"
 	// is a lock conflict, and must not lead to a force stop.
 	case isMsg(err, "quit/powerdown failed - got timeout") || isMsg(err, "container did not stop"):
-		return "", &timeoutError{err}
+		return "", err // matches ErrTimeout by its text
 	}
 	return "", err
-}
-
-type timeoutError struct{ err error }
-
-func (e *timeoutError) Error() string { return e.err.Error() }
-func (e *timeoutError) Unwrap() []error {
-	return []error{e.err, ErrTimeout}
 }
 
 // Stop hard-stops a guest; a stopped guest gives AlreadyStopped.
@@ -228,7 +217,7 @@ func needsRoot(typ GuestType, key, value string, privileged bool) bool {
 	case typ == TypeCT && strings.HasPrefix(key, "mp"):
 		return strings.HasPrefix(value, "/")
 	case typ == TypeVM && passKeyRE.MatchString(key):
-		d, err := ParseDrive(value)
+		d, err := parseDrive(value)
 		return err == nil && d.IsPath()
 	case typ == TypeVM && (strings.HasPrefix(key, "hostpci") || strings.HasPrefix(key, "usb") || key == "args"):
 		return true
@@ -236,89 +225,92 @@ func needsRoot(typ GuestType, key, value string, privileged bool) bool {
 	return false
 }
 
+// ConfigResult is what Update and SetStartup did.
+type ConfigResult struct {
+	// Ref names the guest.
+	Ref GuestRef
+	// Action is Updated or Unchanged.
+	Action Action
+	// Changes lists the keys sent, with old and new values.
+	Changes []Change
+}
+
+// Changed reports whether anything was sent.
+func (r ConfigResult) Changed() bool { return r.Action != Unchanged }
+
 // Update changes a VM's or container's config the idempotent way: it
 // reads the config, sends only the keys whose value differs (and deletes
-// only keys that exist), guarded by the digest, and returns the keys it
-// changed; nothing to change sends nothing. Keys PVE reserves for
-// root@pam (raw disk paths, hostpci, LXC features beyond nesting, bind
-// mounts) go through the root@pam login, or fail with ErrRootRequired
-// before sending.
+// only keys that exist; an empty value in Set deletes the key too),
+// guarded by the digest; nothing to change sends nothing. Keys PVE
+// reserves for root@pam (raw disk paths, hostpci, LXC features beyond
+// nesting, bind mounts) go through the root@pam login, or fail with
+// ErrRootRequired before sending.
 //
 // Proxmox API: GET /nodes/{node}/{qemu|lxc}/{vmid}/config,
 // POST /nodes/{node}/qemu/{vmid}/config (async), PUT /nodes/{node}/lxc/{vmid}/config
-func (s *GuestService) Update(ctx context.Context, ref GuestRef, ch ConfigChange) ([]string, error) {
+func (s *GuestService) Update(ctx context.Context, ref GuestRef, ch ConfigChange) (ConfigResult, error) {
 	op := "update config of " + ref.String()
+	res := ConfigResult{Ref: ref}
 	if err := ref.validate(op); err != nil {
-		return nil, err
+		return res, err
+	}
+	want := make(map[string]string, len(ch.Set)+len(ch.Delete))
+	for k, v := range ch.Set {
+		want[k] = v
 	}
 	for _, k := range ch.Delete {
 		if _, set := ch.Set[k]; set {
-			return nil, refuse(op, ErrInvalid, "key %s both set and deleted", k)
+			return res, refuse(op, ErrInvalid, "key %s both set and deleted", k)
 		}
+		want[k] = ""
 	}
-	cur, err := s.c.Config(ctx, ref)
+	cur, err := s.c.config(ctx, ref)
 	if err != nil {
-		return nil, opError(op, err)
+		return res, opError(op, err)
 	}
-	p := params{}
-	var changed, del []string
+	res.Changes = DiffConfig(cur.Raw, want, nil)
+	if len(res.Changes) == 0 {
+		return res, nil
+	}
 	root := false
-	for k, v := range ch.Set {
-		if cur.Raw[k] == v {
-			continue
-		}
-		root = root || needsRoot(ref.Type, k, v, ref.Type == TypeCT && cur.Raw["unprivileged"] != "1")
-		p.Set(k, v)
-		changed = append(changed, k)
-	}
-	for _, k := range ch.Delete {
-		if _, ok := cur.Raw[k]; ok {
-			del = append(del, k)
-			changed = append(changed, k)
+	for _, c := range res.Changes {
+		if c.New != "" {
+			root = root || needsRoot(ref.Type, c.Field, c.New, ref.Type == TypeCT && cur.Raw["unprivileged"] != "1")
 		}
 	}
-	if len(changed) == 0 {
-		return nil, nil
-	}
-	sort.Strings(changed)
 	id := s.c.def
 	if root {
 		r, err := s.c.root(op)
 		if err != nil {
-			return nil, err
+			return ConfigResult{Ref: ref}, err
 		}
 		id = r
 	}
-	if len(del) > 0 {
-		sort.Strings(del)
-		p.Set("delete", strings.Join(del, ","))
-	}
+	p := changeParams(res.Changes)
 	p.Set("digest", cur.Digest)
 	if ref.Type == TypeVM {
 		// The async POST: a hotplug can outlast pveproxy's 30 s proxy
 		// timeout, after which the sync PUT answers 596 whatever happened.
 		if _, err := s.c.runTask(ctx, id, op, http.MethodPost, ref.path()+"/config", p); err != nil {
-			return nil, err
+			return ConfigResult{Ref: ref}, err
 		}
-		return changed, nil
+		res.Action = Updated
+		return res, nil
 	}
 	var raw jsonRaw // containers have only the synchronous PUT
 	if err := s.c.call(ctx, id, http.MethodPut, ref.path()+"/config", p, &raw, nil); err != nil {
-		return nil, opError(op, err)
+		return ConfigResult{Ref: ref}, opError(op, err)
 	}
-	return changed, nil
+	res.Action = Updated
+	return res, nil
 }
 
 // SetStartup sets a guest's startup order and delays (the input of
-// ordered shutdown and start-up plans); an unchanged value sends nothing.
+// ordered shutdown and start-up plans); an unchanged value sends nothing,
+// the zero Startup deletes the option.
 //
 // Proxmox API: GET /nodes/{node}/{qemu|lxc}/{vmid}/config,
 // POST /nodes/{node}/qemu/{vmid}/config, PUT /nodes/{node}/lxc/{vmid}/config
-func (s *GuestService) SetStartup(ctx context.Context, ref GuestRef, st Startup) (bool, error) {
-	ch := ConfigChange{Set: map[string]string{"startup": st.String()}}
-	if st == (Startup{}) {
-		ch = ConfigChange{Delete: []string{"startup"}}
-	}
-	changed, err := s.Update(ctx, ref, ch)
-	return len(changed) > 0, err
+func (s *GuestService) SetStartup(ctx context.Context, ref GuestRef, st Startup) (ConfigResult, error) {
+	return s.Update(ctx, ref, ConfigChange{Set: map[string]string{"startup": st.String()}})
 }

@@ -1,6 +1,7 @@
 package proxmox_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -43,16 +44,16 @@ func TestInventoryOneCallForGuestsAndStorage(t *testing.T) {
 func TestGuestLookupAndConfig(t *testing.T) {
 	t.Parallel()
 	_, c := newLab(t)
-	g, err := c.Guest(t.Context(), 101)
+	g, err := c.Guests.Get(t.Context(), 101)
 	require.NoError(t, err)
 	assert.Equal(t, docker, g.GuestRef)
-	g, err = c.GuestByName(t.Context(), "nas")
+	g, err = c.Guests.Find(t.Context(), "nas")
 	require.NoError(t, err)
 	assert.Equal(t, nas, g.GuestRef)
-	_, err = c.Guest(t.Context(), 999)
+	_, err = c.Guests.Get(t.Context(), 999)
 	assert.ErrorIs(t, err, proxmox.ErrNotFound)
 
-	cfg, err := c.Config(t.Context(), nas)
+	cfg, err := c.Guests.Config(t.Context(), nas)
 	require.NoError(t, err)
 	assert.Equal(t, "nas", cfg.Name)
 	assert.Equal(t, 2, cfg.Cores)
@@ -71,9 +72,9 @@ func TestGuestLookupAndConfig(t *testing.T) {
 	assert.Equal(t, map[string]string{"nesting": "1", "keyctl": "1"}, ct.Features)
 	assert.Equal(t, "local-lvm:vm-101-disk-0", ct.Disks["rootfs"].File)
 
-	_, err = c.Config(t.Context(), proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 999})
+	_, err = c.Guests.Config(t.Context(), proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 999})
 	assert.ErrorIs(t, err, proxmox.ErrNotFound)
-	_, err = c.Config(t.Context(), proxmox.GuestRef{Node: "bad node", Type: proxmox.TypeVM, VMID: 100})
+	_, err = c.Guests.Config(t.Context(), proxmox.GuestRef{Node: "bad node", Type: proxmox.TypeVM, VMID: 100})
 	assert.ErrorIs(t, err, proxmox.ErrInvalid)
 }
 
@@ -93,7 +94,7 @@ func TestLifecycleAsymmetriesAreOutcomes(t *testing.T) {
 		out, err = c.Guests.Shutdown(ctx, ref, proxmox.ShutdownOptions{Timeout: 30 * time.Second})
 		require.NoError(t, err)
 		assert.Equal(t, proxmox.ShutDown, out)
-		assert.Equal(t, "stopped", srv.GuestStatus(ref.VMID))
+		assert.Equal(t, "stopped", srv.GuestStatus(int(ref.VMID)))
 
 		for _, f := range []func() (proxmox.Outcome, error){
 			func() (proxmox.Outcome, error) { return c.Guests.Shutdown(ctx, ref, proxmox.ShutdownOptions{}) },
@@ -125,8 +126,8 @@ func TestLifecycleRacesMapToOutcomes(t *testing.T) {
 	srv, c := newLab(t)
 	ctx := t.Context()
 	// Report "stopped" to the status read while the guest runs.
-	require.NoError(t, srv.Fail("GET", "/status/current$", proxmoxtest.Fault{Status: 200, Times: 2,
-		Body: `{"data":{"status":"stopped","vmid":102}}`}))
+	srv.Inject(proxmoxtest.Fault{Status: 200, Times: 2,
+		Body: `{"data":{"status":"stopped","vmid":102}}`}.On("GET", "/status/current$"))
 	out, err := c.Guests.Start(ctx, ha) // qemu: UPID then failed task "already running"
 	require.NoError(t, err)
 	assert.Equal(t, proxmox.AlreadyRunning, out)
@@ -135,8 +136,8 @@ func TestLifecycleRacesMapToOutcomes(t *testing.T) {
 	assert.Equal(t, proxmox.AlreadyRunning, out)
 
 	srv.SetGuestStatus(101, "stopped")
-	require.NoError(t, srv.Fail("GET", "/status/current$", proxmoxtest.Fault{Status: 200, Times: 1,
-		Body: `{"data":{"status":"running","vmid":101}}`}))
+	srv.Inject(proxmoxtest.Fault{Status: 200, Times: 1,
+		Body: `{"data":{"status":"running","vmid":101}}`}.On("GET", "/status/current$"))
 	out, err = c.Guests.Stop(ctx, docker)
 	require.NoError(t, err)
 	assert.Equal(t, proxmox.AlreadyStopped, out)
@@ -186,7 +187,6 @@ func TestLifecyclePermissionAndBooleans(t *testing.T) {
 func TestFakeRejectsWhatPVERejects(t *testing.T) {
 	t.Parallel()
 	_, c := newLab(t)
-	gp := c.GoProxmox()
 	ctx := t.Context()
 	tests := []struct {
 		name  string
@@ -194,16 +194,16 @@ func TestFakeRejectsWhatPVERejects(t *testing.T) {
 		param string
 	}{
 		{"boolean true", func() error {
-			return gp.Post(ctx, "/nodes/proxmox1/qemu/102/status/shutdown?forceStop=true", nil, nil)
+			return c.Do(ctx, "POST", "/nodes/proxmox1/qemu/102/status/shutdown", url.Values{"forceStop": {"true"}}, nil)
 		}, "forceStop"},
 		{"exponent integer", func() error {
-			return gp.Get(ctx, "/nodes/proxmox1/tasks/x/log?start=1.7e%2B09", nil)
+			return c.Do(ctx, "GET", "/nodes/proxmox1/tasks/x/log", url.Values{"start": {"1.7e+09"}}, nil)
 		}, "start"},
 		{"unknown param", func() error {
-			return gp.Post(ctx, "/nodes/proxmox1/qemu/102/status/start", map[string]any{"bogus": 1}, nil)
+			return c.Do(ctx, "POST", "/nodes/proxmox1/qemu/102/status/start", url.Values{"bogus": {"1"}}, nil)
 		}, "bogus"},
 		{"json string bool", func() error {
-			return gp.Post(ctx, "/nodes/proxmox1/qemu/102/status/stop", map[string]any{"skiplock": "true"}, nil)
+			return c.Do(ctx, "POST", "/nodes/proxmox1/qemu/102/status/stop", url.Values{"skiplock": {"true"}}, nil)
 		}, "skiplock"},
 	}
 	for _, tt := range tests {
@@ -213,22 +213,22 @@ func TestFakeRejectsWhatPVERejects(t *testing.T) {
 		require.ErrorAs(t, err, &pe)
 		assert.Contains(t, pe.Errors, tt.param, tt.name)
 	}
-	err := gp.Get(ctx, "/nodes/proxmox1/nothing", nil)
+	err := c.Do(ctx, "GET", "/nodes/proxmox1/nothing", nil, nil)
 	var pe *proxmox.Error
 	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, 501, pe.Status)
+	assert.Equal(t, 501, pe.StatusCode)
 }
 
 func TestNodeStatusAndClose(t *testing.T) {
 	t.Parallel()
 	_, c := newLab(t)
-	st, err := c.NodeStatus(t.Context(), proxmoxtest.Node)
+	st, err := c.Nodes.Status(t.Context(), proxmoxtest.Node)
 	require.NoError(t, err)
 	assert.Equal(t, 8, st.CPUs)
 	assert.Equal(t, []float64{0.1, 0.2, 0.3}, st.LoadAvg)
 	assert.Contains(t, st.PVEVersion, "pve-manager/9")
 	assert.Positive(t, st.Uptime)
-	_, err = c.NodeStatus(t.Context(), "nope")
+	_, err = c.Nodes.Status(t.Context(), "nope")
 	assert.Error(t, err)
 
 	require.NoError(t, c.Close())
@@ -243,16 +243,19 @@ func TestGuestUpdateAndStartup(t *testing.T) {
 	t.Parallel()
 	srv, c := newLab(t)
 	ctx := t.Context()
-	changed, err := c.Guests.SetStartup(ctx, ha, proxmox.Startup{Order: 3, HasOrder: true, Down: 90 * time.Second})
+	res, err := c.Guests.SetStartup(ctx, ha, proxmox.Startup{Order: 3, HasOrder: true, Down: 90 * time.Second})
+	changed := res.Changed()
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.Equal(t, "order=3,down=90", srv.GuestConfig(102)["startup"])
-	changed, err = c.Guests.SetStartup(ctx, ha, proxmox.Startup{Order: 3, HasOrder: true, Down: 90 * time.Second})
+	res, err = c.Guests.SetStartup(ctx, ha, proxmox.Startup{Order: 3, HasOrder: true, Down: 90 * time.Second})
+	changed = res.Changed()
 	require.NoError(t, err)
 	assert.False(t, changed)
 
 	srv.ResetRequests()
-	keys, err := c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"cores": "4", "memory": "2048"}, Delete: []string{"onboot"}})
+	res, err = c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"cores": "4", "memory": "2048"}, Delete: []string{"onboot"}})
+	keys := fieldsOf(res.Changes)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"cores", "onboot"}, keys)
 	assert.NotContains(t, srv.GuestConfig(102), "onboot")

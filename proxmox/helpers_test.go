@@ -8,6 +8,7 @@ import (
 
 	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // newLab starts a seeded fake and returns it with a token client pinned
@@ -23,9 +24,9 @@ func newClient(t testing.TB, srv *proxmoxtest.Server, extra ...proxmox.Option) *
 	t.Helper()
 	opts := append([]proxmox.Option{
 		proxmox.WithFingerprint(srv.Fingerprint()),
-		proxmox.WithAPIToken(proxmoxtest.TokenID, proxmox.NewSecret(proxmoxtest.TokenSecret)),
-		proxmox.WithTaskPolling(5*time.Millisecond, 50*time.Millisecond),
-		proxmox.WithRetries(1),
+		proxmox.WithAPIToken(proxmoxtest.TokenID, secret.New(proxmoxtest.TokenSecret)),
+		proxmox.WithPollInterval(5*time.Millisecond, 50*time.Millisecond),
+		proxmox.WithRetries(0),
 	}, extra...)
 	c, err := proxmox.NewClient(srv.URL, opts...)
 	require.NoError(t, err)
@@ -36,7 +37,7 @@ func newClient(t testing.TB, srv *proxmoxtest.Server, extra ...proxmox.Option) *
 // newRootClient holds both the token and a root@pam password login.
 func newRootClient(t testing.TB, srv *proxmoxtest.Server) *proxmox.Client {
 	t.Helper()
-	return newClient(t, srv, proxmox.WithPassword(proxmoxtest.RootUser, proxmox.NewSecret(proxmoxtest.RootPassword)))
+	return newClient(t, srv, proxmox.WithCredentials(proxmoxtest.RootUser, secret.New(proxmoxtest.RootPassword)))
 }
 
 var (
@@ -44,3 +45,12 @@ var (
 	docker = proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeCT, VMID: 101}
 	ha     = proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 102}
 )
+
+// fieldsOf lists the keys of changes, nil when there are none.
+func fieldsOf(cs []proxmox.Change) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Field)
+	}
+	return out
+}

@@ -23,11 +23,17 @@ const (
 	TypeCT GuestType = "lxc"
 )
 
+// VMID is a guest's id, unique in the cluster (100-999999999).
+type VMID int
+
+// String formats the id in decimal, as PVE writes it.
+func (id VMID) String() string { return strconv.Itoa(int(id)) }
+
 // GuestRef names one guest: the node hosting it, its type and vmid.
 type GuestRef struct {
 	Node string
 	Type GuestType
-	VMID int
+	VMID VMID
 }
 
 // String reads "vm 101 on proxmox1" or "ct 102 on proxmox1".
@@ -40,7 +46,7 @@ func (r GuestRef) String() string {
 }
 
 func (r GuestRef) path() string {
-	return "/nodes/" + r.Node + "/" + string(r.Type) + "/" + strconv.Itoa(r.VMID)
+	return "/nodes/" + r.Node + "/" + string(r.Type) + "/" + r.VMID.String()
 }
 
 var nodeNameRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?$`)
@@ -76,12 +82,14 @@ type Version struct {
 //
 // Proxmox API: GET /version
 func (c *Client) Version(ctx context.Context) (Version, error) {
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	v, err := c.def.gp.Version(ctx)
 	if err != nil {
 		return Version{}, opError("version", gpErr(ctx, err))
 	}
 	if v == nil || v.Version == "" {
-		return Version{}, &Error{Op: "version", Err: fmt.Errorf("malformed reply: no version")}
+		return Version{}, &Error{Op: "version", Method: http.MethodGet, Path: "/version", Message: "malformed reply: no version"}
 	}
 	return Version{Version: v.Version, Release: v.Release, RepoID: v.RepoID}, nil
 }
@@ -103,12 +111,17 @@ type Node struct {
 // Online reports whether the cluster sees the node.
 func (n Node) Online() bool { return n.Status == "online" }
 
-// Nodes lists the cluster's nodes with their certificate fingerprints
+// NodeService lists the cluster's nodes and reads their status.
+type NodeService struct{ c *Client }
+
+// List lists the cluster's nodes with their certificate fingerprints
 // (via go-proxmox).
 //
 // Proxmox API: GET /nodes
-func (c *Client) Nodes(ctx context.Context) ([]Node, error) {
-	ns, err := c.def.gp.Nodes(ctx)
+func (s *NodeService) List(ctx context.Context) ([]Node, error) {
+	ctx, cancel := s.c.cfg.WithTimeout(ctx)
+	defer cancel()
+	ns, err := s.c.def.gp.Nodes(ctx)
 	if err != nil {
 		return nil, opError("list nodes", gpErr(ctx, err))
 	}
@@ -192,7 +205,7 @@ type resourceWire struct {
 
 func (r resourceWire) guest() Guest {
 	tags := strings.FieldsFunc(r.Tags, func(r rune) bool { return r == ';' || r == ',' || r == ' ' })
-	return Guest{GuestRef: GuestRef{Node: r.Node, Type: GuestType(r.Type), VMID: r.VMID.int()}, Name: r.Name,
+	return Guest{GuestRef: GuestRef{Node: r.Node, Type: GuestType(r.Type), VMID: VMID(r.VMID.int())}, Name: r.Name,
 		Status: r.Status, Template: r.Template.bool(), Tags: tags, Lock: r.Lock, HAState: r.HAState, Pool: r.Pool,
 		CPU: r.CPU.float(), MaxCPU: r.MaxCPU.int(), Mem: r.Mem.u64(), MaxMem: r.MaxMem.u64(), Disk: r.Disk.u64(),
 		MaxDisk: r.MaxDisk.u64(), Uptime: time.Duration(r.Uptime.i64()) * time.Second}
@@ -235,7 +248,7 @@ func (c *Client) Inventory(ctx context.Context) (*Inventory, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		nodes, nerr = c.Nodes(ctx)
+		nodes, nerr = c.Nodes.List(ctx)
 	}()
 	rs, rerr := c.resources(ctx, "")
 	wg.Wait()
@@ -286,29 +299,30 @@ func (c *Client) Inventory(ctx context.Context) (*Inventory, error) {
 	return inv, nil
 }
 
-// Guest finds a guest by vmid anywhere in the cluster (ErrNotFound if none).
+// Get finds a guest by vmid anywhere in the cluster (ErrNotFound if none).
 //
 // Proxmox API: GET /cluster/resources?type=vm
-func (c *Client) Guest(ctx context.Context, vmid int) (Guest, error) {
+func (s *GuestService) Get(ctx context.Context, vmid VMID) (Guest, error) {
 	op := fmt.Sprintf("find guest %d", vmid)
-	rs, err := c.resources(ctx, "vm")
+	rs, err := s.c.resources(ctx, "vm")
 	if err != nil {
 		return Guest{}, opError(op, err)
 	}
 	for _, r := range rs {
-		if (r.Type == "qemu" || r.Type == "lxc") && r.VMID.int() == vmid {
+		if (r.Type == "qemu" || r.Type == "lxc") && VMID(r.VMID.int()) == vmid {
 			return r.guest(), nil
 		}
 	}
 	return Guest{}, refuse(op, ErrNotFound, "no guest with vmid %d", vmid)
 }
 
-// GuestByName finds a guest by name anywhere in the cluster.
+// Find finds a guest by name anywhere in the cluster (ErrNotFound if
+// none).
 //
 // Proxmox API: GET /cluster/resources?type=vm
-func (c *Client) GuestByName(ctx context.Context, name string) (Guest, error) {
+func (s *GuestService) Find(ctx context.Context, name string) (Guest, error) {
 	op := fmt.Sprintf("find guest %q", name)
-	rs, err := c.resources(ctx, "vm")
+	rs, err := s.c.resources(ctx, "vm")
 	if err != nil {
 		return Guest{}, opError(op, err)
 	}
@@ -355,7 +369,7 @@ func parseConfig(ref GuestRef, raw rawConfig) GuestConfig {
 	g.Cores, _ = strconv.Atoi(raw["cores"])
 	g.MemoryMiB, _ = strconv.Atoi(raw["memory"])
 	g.OnBoot, _ = parsePropBool(raw["onboot"])
-	g.Startup, _ = ParseStartup(raw["startup"])
+	g.Startup, _ = parseStartup(raw["startup"])
 	g.Description = raw["description"]
 	g.Digest = raw["digest"]
 	g.Unprivileged, _ = parsePropBool(raw["unprivileged"])
@@ -381,7 +395,7 @@ func parseConfig(ref GuestRef, raw rawConfig) GuestConfig {
 
 func parseDriveKey(v, defaultKey string) (Drive, error) {
 	if defaultKey == "file" {
-		return ParseDrive(v)
+		return parseDrive(v)
 	}
 	m, _, err := splitProperty(v, "volume")
 	if err != nil {
@@ -398,7 +412,11 @@ func parseDriveKey(v, defaultKey string) (Drive, error) {
 // Config reads a guest's current configuration.
 //
 // Proxmox API: GET /nodes/{node}/qemu/{vmid}/config, GET /nodes/{node}/lxc/{vmid}/config
-func (c *Client) Config(ctx context.Context, ref GuestRef) (GuestConfig, error) {
+func (s *GuestService) Config(ctx context.Context, ref GuestRef) (GuestConfig, error) {
+	return s.c.config(ctx, ref)
+}
+
+func (c *Client) config(ctx context.Context, ref GuestRef) (GuestConfig, error) {
 	op := "read config of " + ref.String()
 	if err := ref.validate(op); err != nil {
 		return GuestConfig{}, err
@@ -426,15 +444,17 @@ type NodeStatus struct {
 	Kernel     string
 }
 
-// NodeStatus reads a node's detailed status (via go-proxmox).
+// Status reads a node's detailed status (via go-proxmox).
 //
 // Proxmox API: GET /nodes/{node}/status
-func (c *Client) NodeStatus(ctx context.Context, node string) (NodeStatus, error) {
+func (s *NodeService) Status(ctx context.Context, node string) (NodeStatus, error) {
 	op := "status of node " + node
 	if err := checkNode(op, node); err != nil {
 		return NodeStatus{}, err
 	}
-	n := (&goprox.Node{}).New(c.def.gp, node)
+	ctx, cancel := s.c.cfg.WithTimeout(ctx)
+	defer cancel()
+	n := (&goprox.Node{}).New(s.c.def.gp, node)
 	if err := n.Status(ctx); err != nil {
 		return NodeStatus{}, opError(op, gpErr(ctx, err))
 	}

@@ -21,9 +21,9 @@ type BackupJob struct {
 	// Disabled turns the job off (sent as enabled=0).
 	Disabled bool
 	// VMIDs selects guests; All selects every guest except Exclude.
-	VMIDs   []int
+	VMIDs   []VMID
 	All     bool
-	Exclude []int
+	Exclude []VMID
 	// Node limits the job to one node; empty means all.
 	Node          string
 	Storage       string
@@ -41,10 +41,10 @@ type BackupJob struct {
 
 // wire renders the managed keys; empty values mean "unset".
 func (j BackupJob) wire() map[string]string {
-	ids := func(v []int) string {
+	ids := func(v []VMID) string {
 		s := make([]string, len(v))
 		for i, id := range v {
-			s[i] = strconv.Itoa(id)
+			s[i] = id.String()
 		}
 		return strings.Join(s, ",")
 	}
@@ -91,11 +91,11 @@ func (w jobWire) flag(k string, def bool) bool {
 	return n.bool()
 }
 
-func parseIDs(s string) []int {
-	var out []int
+func parseIDs(s string) []VMID {
+	var out []VMID
 	for _, p := range splitList(s) {
 		if n, err := strconv.Atoi(p); err == nil {
-			out = append(out, n)
+			out = append(out, VMID(n))
 		}
 	}
 	return out
@@ -125,10 +125,10 @@ func (w jobWire) job() BackupJob {
 			for _, k := range keys {
 				parts = append(parts, k+"="+string(obj[k]))
 			}
-			if ps, err := ParsePruneSpec(strings.Join(parts, ",")); err == nil {
+			if ps, err := parsePruneSpec(strings.Join(parts, ",")); err == nil {
 				j.PruneBackups = &ps
 			}
-		} else if ps, err := ParsePruneSpec(w.str("prune-backups")); err == nil {
+		} else if ps, err := parsePruneSpec(w.str("prune-backups")); err == nil {
 			j.PruneBackups = &ps
 		}
 	}
@@ -169,71 +169,63 @@ func (s *BackupService) Job(ctx context.Context, id string) (BackupJob, error) {
 	return w.job(), nil
 }
 
+// JobResult is what EnsureJob did.
+type JobResult struct {
+	// Job is the job as it now is (as requested).
+	Job BackupJob
+	// Action is Created, Updated or Unchanged.
+	Action Action
+	// Changes lists the keys sent, with old and new values.
+	Changes []Change
+}
+
+// Changed reports whether anything was sent.
+func (r JobResult) Changed() bool { return r.Action != Unchanged }
+
 // EnsureJob makes the job with j.ID look like j: it creates a missing
 // job, and otherwise sends only the keys that differ (deleting the ones j
-// leaves empty). It returns the keys it changed; nil means nothing was
-// sent. Disabled goes out as enabled=0, which go-proxmox cannot send.
+// leaves empty). Nothing to change sends nothing. Disabled goes out as
+// enabled=0, which go-proxmox cannot send.
 //
 // Proxmox API: GET /cluster/backup/{id}, POST /cluster/backup, PUT /cluster/backup/{id}
-func (s *BackupService) EnsureJob(ctx context.Context, j BackupJob) ([]string, error) {
+func (s *BackupService) EnsureJob(ctx context.Context, j BackupJob) (JobResult, error) {
 	op := "ensure backup job " + j.ID
 	if !jobIDRE.MatchString(j.ID) {
-		return nil, refuse(op, ErrInvalid, "job id %q", j.ID)
+		return JobResult{}, refuse(op, ErrInvalid, "job id %q", j.ID)
 	}
 	if j.Schedule == "" {
-		return nil, refuse(op, ErrInvalid, "schedule is required")
+		return JobResult{}, refuse(op, ErrInvalid, "schedule is required")
 	}
 	if len(j.VMIDs) == 0 && !j.All {
-		return nil, refuse(op, ErrInvalid, "select guests with VMIDs or All")
+		return JobResult{}, refuse(op, ErrInvalid, "select guests with VMIDs or All")
 	}
 	want := j.wire()
+	res := JobResult{Job: j}
 	cur, err := s.Job(ctx, j.ID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, opError(op, err)
+		return JobResult{}, opError(op, err)
 	}
 	if err != nil { // create
-		p := params{"id": {j.ID}}
-		var keys []string
-		for k, v := range want {
-			if v != "" {
-				p.Set(k, v)
-				keys = append(keys, k)
-			}
-		}
-		sort.Strings(keys)
+		res.Action, res.Changes = Created, createChanges(want)
+		p := changeParams(res.Changes)
+		p.Set("id", j.ID)
 		var raw jsonRaw
 		if err := s.c.call(ctx, nil, http.MethodPost, "/cluster/backup", p, &raw, nil); err != nil {
-			return nil, opError(op, err)
+			return JobResult{}, opError(op, err)
 		}
-		return keys, nil
+		return res, nil
 	}
-	have := cur.wire()
-	p := params{}
-	var changed, del []string
-	for k, v := range want {
-		if have[k] == v {
-			continue
-		}
-		changed = append(changed, k)
-		if v == "" {
-			del = append(del, k)
-		} else {
-			p.Set(k, v)
-		}
+	res.Job.NextRun = cur.NextRun
+	res.Changes = DiffConfig(cur.wire(), want, nil)
+	if len(res.Changes) == 0 {
+		return res, nil
 	}
-	if len(changed) == 0 {
-		return nil, nil
-	}
-	sort.Strings(changed)
-	if len(del) > 0 {
-		sort.Strings(del)
-		p.Set("delete", strings.Join(del, ","))
-	}
+	res.Action = Updated
 	var raw jsonRaw
-	if err := s.c.call(ctx, nil, http.MethodPut, "/cluster/backup/"+j.ID, p, &raw, nil); err != nil {
-		return nil, opError(op, err)
+	if err := s.c.call(ctx, nil, http.MethodPut, "/cluster/backup/"+j.ID, changeParams(res.Changes), &raw, nil); err != nil {
+		return JobResult{}, opError(op, err)
 	}
-	return changed, nil
+	return res, nil
 }
 
 // DeleteJob removes a backup job.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // TestNoGoroutineOutlivesClose runs concurrent work (inventory, a plan run,
@@ -24,16 +25,16 @@ func TestNoGoroutineOutlivesClose(t *testing.T) {
 		srv := proxmoxtest.NewServer()
 		defer srv.Close()
 		c, err := proxmox.NewClient(srv.URL, proxmox.WithFingerprint(srv.Fingerprint()),
-			proxmox.WithAPIToken(proxmoxtest.TokenID, proxmox.NewSecret(proxmoxtest.TokenSecret)),
-			proxmox.WithPassword(proxmoxtest.RootUser, proxmox.NewSecret(proxmoxtest.RootPassword)),
-			proxmox.WithTaskPolling(5*time.Millisecond, 20*time.Millisecond))
+			proxmox.WithAPIToken(proxmoxtest.TokenID, secret.New(proxmoxtest.TokenSecret)),
+			proxmox.WithCredentials(proxmoxtest.RootUser, secret.New(proxmoxtest.RootPassword)),
+			proxmox.WithPollInterval(5*time.Millisecond, 20*time.Millisecond))
 		require.NoError(t, err)
 		defer func() { _ = c.Close() }()
 		_, err = c.Inventory(t.Context())
 		require.NoError(t, err)
 		p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}})
 		require.NoError(t, err)
-		_, err = c.Power.Run(t.Context(), p, proxmox.RunOptions{})
+		_, err = c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{})
 		require.NoError(t, err)
 		// a wait cut short by its context, and a request cut short while
 		// the server is slow
@@ -42,7 +43,7 @@ func TestNoGoroutineOutlivesClose(t *testing.T) {
 		defer cancel()
 		_, err = c.Guests.Start(ctx, nas)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
-		require.NoError(t, srv.Fail("", ".*", proxmoxtest.Fault{Delay: time.Second}))
+		srv.Inject(proxmoxtest.Fault{Delay: time.Second}.On("", ".*"))
 		ctx2, cancel2 := context.WithTimeout(t.Context(), 50*time.Millisecond)
 		defer cancel2()
 		_, err = c.Inventory(ctx2)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,7 +15,7 @@ import (
 	"github.com/thehomelab/homelab/internal/poll"
 )
 
-// PowerService plans and runs ordered shutdown and start-up of guests,
+// PowerService plans and applies ordered shutdown and start-up of guests,
 // following each guest's startup order like PVE's stopall/startall, and
 // powers nodes off.
 type PowerService struct{ c *Client }
@@ -65,9 +66,11 @@ func (g PlanGroup) label() string {
 	return "no order"
 }
 
-// Plan is an ordered shutdown or start-up: groups run one after another,
-// the guests of a group in parallel.
-type Plan struct {
+// PowerPlan is an ordered shutdown or start-up: groups run one after
+// another, the guests of a group in parallel. PlanShutdown and PlanStartUp
+// build it without changing anything; print it for a dry run, Apply it to
+// act.
+type PowerPlan struct {
 	Start     bool // start-up plan rather than shutdown
 	Groups    []PlanGroup
 	Skipped   []Guest // already in the target state, or templates
@@ -76,7 +79,7 @@ type Plan struct {
 }
 
 // String renders the plan for a dry run.
-func (p *Plan) String() string {
+func (p PowerPlan) String() string {
 	var b strings.Builder
 	n := 0
 	for _, g := range p.Groups {
@@ -120,79 +123,142 @@ func (p *Plan) String() string {
 	return b.String()
 }
 
-func (s *PowerService) collect(ctx context.Context, o PlanOptions, start bool) (*Plan, error) {
-	op := "plan shutdown"
-	if start {
-		op = "plan start-up"
+// planInput is everything a plan is built from, as read from PVE.
+type planInput struct {
+	// guests is every guest of /cluster/resources.
+	guests []Guest
+	// configs holds the config of each guest the plan acts on.
+	configs map[GuestRef]GuestConfig
+	// online lists the online nodes (shutdown plans powering nodes off
+	// without a node filter).
+	online []string
+	// local is the node answering the API ("" when not read).
+	local string
+}
+
+// candidates splits the guests a plan may act on from those it skips
+// (other nodes are left out entirely).
+func candidates(o PlanOptions, start bool, guests []Guest) (todo, skipped []Guest) {
+	for _, g := range guests {
+		if len(o.Nodes) > 0 && !slices.Contains(o.Nodes, g.Node) {
+			continue
+		}
+		if g.Template || g.Running() == start {
+			skipped = append(skipped, g)
+			continue
+		}
+		todo = append(todo, g)
 	}
+	return todo, skipped
+}
+
+// planNodes lists the nodes a shutdown plan powers off, before the local
+// one is moved last.
+func planNodes(o PlanOptions, online []string) []string {
+	if len(o.Nodes) > 0 {
+		return slices.Clone(o.Nodes)
+	}
+	out := slices.Clone(online)
+	sort.Strings(out)
+	return out
+}
+
+// fetchPlan reads what a plan is built from: the guests, the config of
+// each guest it acts on, and for node shutdown the online nodes and the
+// local one.
+//
+// Proxmox API: GET /cluster/resources, GET /nodes/{node}/{qemu|lxc}/{vmid}/config,
+// GET /cluster/status
+func (s *PowerService) fetchPlan(ctx context.Context, o PlanOptions, start bool) (planInput, error) {
 	typ := "vm"
 	if !start && o.ShutdownNodes && len(o.Nodes) == 0 {
 		typ = "" // the node entries too: nodes without guests are powered off as well
 	}
 	rs, err := s.c.resources(ctx, typ)
 	if err != nil {
-		return nil, opError(op, err)
+		return planInput{}, err
 	}
-	want := func(node string) bool { return len(o.Nodes) == 0 || slices.Contains(o.Nodes, node) }
-	plan := &Plan{Start: start, ForceStop: !o.NoForceStop}
-	var todo []Guest
+	in := planInput{configs: map[GuestRef]GuestConfig{}}
 	for _, r := range rs {
-		if r.Type != "qemu" && r.Type != "lxc" {
-			continue
+		switch {
+		case r.Type == "qemu" || r.Type == "lxc":
+			in.guests = append(in.guests, r.guest())
+		case r.Type == "node" && r.Status == "online" && !slices.Contains(in.online, r.Node):
+			// an offline node cannot be reached to power it off
+			in.online = append(in.online, r.Node)
 		}
-		g := r.guest()
-		if !want(g.Node) {
-			continue
-		}
-		if g.Template || g.Running() == start {
-			plan.Skipped = append(plan.Skipped, g)
-			continue
-		}
-		todo = append(todo, g)
 	}
-	steps := make([]PlanStep, len(todo))
+	todo, _ := candidates(o, start, in.guests)
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		ferr error
 		sem  = make(chan struct{}, 8)
 	)
-	for i, g := range todo {
+	for _, g := range todo {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			cfg, err := s.c.Config(ctx, g.GuestRef)
-			if err == nil && cfg.Raw["startup"] != "" {
-				// A startup value we cannot read would silently move the
-				// guest to the "no order" group, which stops first.
-				if _, perr := ParseStartup(cfg.Raw["startup"]); perr != nil {
-					err = fmt.Errorf("%s: startup %q: %w", g.GuestRef, cfg.Raw["startup"], perr)
-				}
-			}
+			cfg, err := s.c.config(ctx, g.GuestRef)
+			mu.Lock()
+			defer mu.Unlock()
 			if err != nil {
-				mu.Lock()
 				ferr = errors.Join(ferr, err)
-				mu.Unlock()
 				return
 			}
-			steps[i] = PlanStep{Guest: g, Startup: cfg.Startup, onBoot: cfg.OnBoot}
+			in.configs[g.GuestRef] = cfg
 		}()
 	}
 	wg.Wait()
 	if cerr := ctx.Err(); cerr != nil {
-		return nil, cerr
+		return planInput{}, cerr
 	}
 	if ferr != nil {
-		return nil, opError(op, ferr)
+		return planInput{}, ferr
+	}
+	if !start && o.ShutdownNodes && len(planNodes(o, in.online)) > 1 {
+		if in.local, err = s.localNode(ctx); err != nil {
+			return planInput{}, err
+		}
+	}
+	return in, nil
+}
+
+// buildPlan is the pure part of planning: which guests, in which groups
+// and order, with which timeouts, then which nodes.
+func buildPlan(o PlanOptions, start bool, in planInput) (PowerPlan, error) {
+	plan := PowerPlan{Start: start, ForceStop: !o.NoForceStop}
+	todo, skipped := candidates(o, start, in.guests)
+	plan.Skipped = skipped
+	steps := make([]PlanStep, 0, len(todo))
+	var errs []error
+	for _, g := range todo {
+		cfg, ok := in.configs[g.GuestRef]
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: no config read", g.GuestRef))
+			continue
+		}
+		if raw := cfg.Raw["startup"]; raw != "" {
+			// A startup value we cannot read would silently move the
+			// guest to the "no order" group, which stops first.
+			if _, err := parseStartup(raw); err != nil {
+				errs = append(errs, fmt.Errorf("%s: startup %q: %w", g.GuestRef, raw, err))
+				continue
+			}
+		}
+		steps = append(steps, PlanStep{Guest: g, Startup: cfg.Startup, onBoot: cfg.OnBoot})
+	}
+	if len(errs) > 0 {
+		return PowerPlan{}, errors.Join(errs...)
 	}
 	def := o.DefaultTimeout
 	if def <= 0 {
 		def = 180 * time.Second
 	}
 	isLast := func(g Guest) bool {
-		return slices.Contains(o.Last, g.Name) || slices.Contains(o.Last, fmt.Sprint(g.VMID))
+		return slices.Contains(o.Last, g.Name) || slices.Contains(o.Last, g.VMID.String())
 	}
 	var last []PlanStep
 	groups := map[string]*PlanGroup{}
@@ -251,49 +317,50 @@ func (s *PowerService) collect(ctx context.Context, o PlanOptions, start bool) (
 		}
 	}
 	if !start && o.ShutdownNodes {
-		if len(o.Nodes) > 0 {
-			plan.Nodes = slices.Clone(o.Nodes)
-		} else {
-			for _, r := range rs {
-				// an offline node cannot be reached to power it off
-				if r.Type == "node" && r.Status == "online" && !slices.Contains(plan.Nodes, r.Node) {
-					plan.Nodes = append(plan.Nodes, r.Node)
-				}
-			}
-			sort.Strings(plan.Nodes)
-		}
-		if len(plan.Nodes) > 1 {
-			if err := s.localLast(ctx, plan.Nodes); err != nil {
-				return nil, opError(op, err)
-			}
+		plan.Nodes = planNodes(o, in.online)
+		// the node that answers the API goes last: once it is powered
+		// off, the other nodes cannot be reached through it any more
+		if i := slices.Index(plan.Nodes, in.local); i >= 0 && len(plan.Nodes) > 1 {
+			plan.Nodes = append(append(plan.Nodes[:i:i], plan.Nodes[i+1:]...), in.local)
 		}
 	}
 	return plan, nil
 }
 
-// localLast moves the node that answers the API to the end: once it is
-// powered off, the other nodes cannot be reached through it any more.
+// localNode names the node that answers the API.
 //
 // Proxmox API: GET /cluster/status
-func (s *PowerService) localLast(ctx context.Context, nodes []string) error {
+func (s *PowerService) localNode(ctx context.Context) (string, error) {
 	var st []struct {
 		Type  string `json:"type"`
 		Name  string `json:"name"`
 		Local num    `json:"local"`
 	}
 	if err := s.c.call(ctx, nil, http.MethodGet, "/cluster/status", nil, &st, nil); err != nil {
-		return err
+		return "", err
 	}
 	for _, e := range st {
-		if e.Type != "node" || !e.Local.bool() {
-			continue
-		}
-		if i := slices.Index(nodes, e.Name); i >= 0 {
-			copy(nodes[i:], nodes[i+1:])
-			nodes[len(nodes)-1] = e.Name
+		if e.Type == "node" && e.Local.bool() {
+			return e.Name, nil
 		}
 	}
-	return nil
+	return "", nil
+}
+
+func (s *PowerService) plan(ctx context.Context, o PlanOptions, start bool) (PowerPlan, error) {
+	op := "plan shutdown"
+	if start {
+		op = "plan start-up"
+	}
+	in, err := s.fetchPlan(ctx, o, start)
+	if err != nil {
+		return PowerPlan{}, opError(op, err)
+	}
+	p, err := buildPlan(o, start, in)
+	if err != nil {
+		return PowerPlan{}, opError(op, err)
+	}
+	return p, nil
 }
 
 // PlanShutdown reads the running guests and their startup options and
@@ -304,46 +371,76 @@ func (s *PowerService) localLast(ctx context.Context, nodes []string) error {
 //
 // Proxmox API: GET /cluster/resources (type=vm unless nodes are powered off),
 // GET /nodes/{node}/{qemu|lxc}/{vmid}/config, GET /cluster/status
-func (s *PowerService) PlanShutdown(ctx context.Context, o PlanOptions) (*Plan, error) {
-	return s.collect(ctx, o, false)
+func (s *PowerService) PlanShutdown(ctx context.Context, o PlanOptions) (PowerPlan, error) {
+	return s.plan(ctx, o, false)
 }
 
 // PlanStartUp builds the mirror plan for stopped guests: the Last guests
 // first, then ascending order, guests without order last.
 //
 // Proxmox API: GET /cluster/resources?type=vm, GET /nodes/{node}/{qemu|lxc}/{vmid}/config
-func (s *PowerService) PlanStartUp(ctx context.Context, o PlanOptions) (*Plan, error) {
-	return s.collect(ctx, o, true)
+func (s *PowerService) PlanStartUp(ctx context.Context, o PlanOptions) (PowerPlan, error) {
+	return s.plan(ctx, o, true)
 }
 
 // EventKind classifies progress events.
-type EventKind string
+type EventKind int
 
 // Progress event kinds.
 const (
-	EventGroupStart EventKind = "group"
-	EventGuestBegin EventKind = "begin"
-	EventGuestDone  EventKind = "done"
-	EventForceStop  EventKind = "force-stop"
-	EventGuestFail  EventKind = "failed"
-	EventNode       EventKind = "node-shutdown"
+	// EventGroupStart: a group begins.
+	EventGroupStart EventKind = iota + 1
+	// EventGuestBegin: a guest's shutdown or start is sent.
+	EventGuestBegin
+	// EventGuestDone: a guest reached the target state (Outcome says how).
+	EventGuestDone
+	// EventForceStop: a guest did not shut down in time and is stopped.
+	EventForceStop
+	// EventGuestFail: a guest failed (Err says why).
+	EventGuestFail
+	// EventNode: a node was told to power off (Err if it refused).
+	EventNode
 )
 
-// Event reports progress of a running plan.
-type Event struct {
-	Kind    EventKind
-	Group   int // 1-based
-	Guest   GuestRef
-	Name    string
-	Node    string // EventNode
-	Outcome Outcome
-	Err     error
+// String returns "group", "begin", "done", "force-stop", "failed" or
+// "node-shutdown".
+func (k EventKind) String() string {
+	switch k {
+	case EventGroupStart:
+		return "group"
+	case EventGuestBegin:
+		return "begin"
+	case EventGuestDone:
+		return "done"
+	case EventForceStop:
+		return "force-stop"
+	case EventGuestFail:
+		return "failed"
+	case EventNode:
+		return "node-shutdown"
+	}
+	return "event(" + strconv.Itoa(int(k)) + ")"
 }
 
-// RunOptions tune plan execution.
-type RunOptions struct {
-	// Events receives progress, one call at a time.
-	Events func(Event)
+// Event reports progress of a plan being applied.
+type Event struct {
+	Kind EventKind
+	// Time is when it happened.
+	Time time.Time
+	// Err is the failure of EventGuestFail and EventNode.
+	Err   error
+	Group int // 1-based
+	Guest GuestRef
+	Name  string
+	Node  string // EventNode
+	// Outcome is what EventGuestDone did.
+	Outcome Outcome
+}
+
+// ApplyOptions tune how a plan is applied.
+type ApplyOptions struct {
+	// OnEvent receives progress, one call at a time.
+	OnEvent func(Event)
 	// StopOnError stops after the first group with a failure instead of
 	// carrying on (the default carries on: a power cut waits for nobody).
 	StopOnError bool
@@ -352,14 +449,14 @@ type RunOptions struct {
 	MaxParallel int
 }
 
-// Result summarises a run.
-type Result struct {
+// PowerResult summarises an applied plan.
+type PowerResult struct {
 	Outcomes map[GuestRef]Outcome
 	Failed   map[GuestRef]error
 	Duration time.Duration
 }
 
-// Run executes a plan from PlanShutdown or PlanStartUp: groups in turn,
+// Apply executes a plan from PlanShutdown or PlanStartUp: groups in turn,
 // guests of a group in parallel. Shutdown steps use each guest's timeout
 // and then hard-stop it unless the plan says otherwise; afterwards the
 // plan's nodes are powered off. A failed guest is reported in Result and
@@ -367,18 +464,16 @@ type Result struct {
 //
 // Proxmox API: POST /nodes/{node}/{qemu|lxc}/{vmid}/status/{shutdown|stop|start},
 // POST /nodes/{node}/status
-func (s *PowerService) Run(ctx context.Context, p *Plan, o RunOptions) (*Result, error) {
+func (s *PowerService) Apply(ctx context.Context, p PowerPlan, o ApplyOptions) (res PowerResult, err error) {
 	begin := time.Now()
-	res := &Result{Outcomes: map[GuestRef]Outcome{}, Failed: map[GuestRef]error{}}
-	if p == nil {
-		return res, refuse("run plan", ErrInvalid, "nil plan")
-	}
+	res = PowerResult{Outcomes: map[GuestRef]Outcome{}, Failed: map[GuestRef]error{}}
 	defer func() { res.Duration = time.Since(begin) }()
 	var emu sync.Mutex
 	emit := func(e Event) {
-		if o.Events != nil {
+		if o.OnEvent != nil {
+			e.Time = time.Now()
 			emu.Lock()
-			o.Events(e)
+			o.OnEvent(e)
 			emu.Unlock()
 		}
 	}
@@ -445,7 +540,7 @@ func (s *PowerService) Run(ctx context.Context, p *Plan, o RunOptions) (*Result,
 	return res, errors.Join(errs...)
 }
 
-func (s *PowerService) step(ctx context.Context, p *Plan, st PlanStep, forcing func()) (Outcome, error) {
+func (s *PowerService) step(ctx context.Context, p PowerPlan, st PlanStep, forcing func()) (Outcome, error) {
 	ref := st.Guest.GuestRef
 	if p.Start {
 		return s.c.Guests.Start(ctx, ref)
@@ -458,7 +553,8 @@ func (s *PowerService) step(ctx context.Context, p *Plan, st PlanStep, forcing f
 	out, err := s.c.Guests.Shutdown(sctx, ref, ShutdownOptions{Timeout: st.Timeout})
 	cancel()
 	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		err = &timeoutError{fmt.Errorf("proxmox: shut down %s: no result within %s: %w", ref, st.Timeout+grace, err)}
+		err = &Error{Op: "shut down " + ref.String(), Message: fmt.Sprintf("no result within %s", st.Timeout+grace),
+			Err: fmt.Errorf("%w: %w", ErrTimeout, err)}
 	}
 	// A paused VM cannot shut down cleanly (PVE: "VM is paused - cannot
 	// shutdown"); under the force-stop policy it is stopped like a guest
@@ -502,7 +598,7 @@ func (s *PowerService) nodeCommand(ctx context.Context, node, cmd string) error 
 type BulkOptions struct {
 	// VMIDs limits the guests (and for start-up includes HA-managed ones
 	// and guests without onboot); empty means all.
-	VMIDs []int
+	VMIDs []VMID
 	// Force starts guests without onboot=1 too (start only).
 	Force bool
 	// Timeout is each guest's shutdown timeout unless its startup has
@@ -520,7 +616,7 @@ func bulkParams(o BulkOptions, start bool) params {
 	if len(o.VMIDs) > 0 {
 		ids := make([]string, len(o.VMIDs))
 		for i, id := range o.VMIDs {
-			ids[i] = fmt.Sprint(id)
+			ids[i] = id.String()
 		}
 		p.Set("vms", strings.Join(ids, ","))
 	}

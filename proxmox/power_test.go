@@ -15,7 +15,7 @@ import (
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
 )
 
-func names(p *proxmox.Plan) [][]string {
+func names(p proxmox.PowerPlan) [][]string {
 	var out [][]string
 	for _, g := range p.Groups {
 		var n []string
@@ -68,12 +68,12 @@ func TestRunShutdownWithEventsForceStopAndNode(t *testing.T) {
 		ShutdownTime: -1, Config: map[string]string{"startup": "order=5,down=1"}})
 	srv.AddGuest(proxmoxtest.Guest{VMID: 121, Node: proxmoxtest.Node, Type: "lxc", Name: "broken", Running: true,
 		Config: map[string]string{"startup": "order=5"}})
-	require.NoError(t, srv.Fail("POST", "^/nodes/proxmox1/lxc/121/status/", proxmoxtest.Fault{Status: 500, Reason: "CT is locked (backup)"}))
+	srv.Inject(proxmoxtest.Fault{Status: 500, Reason: "CT is locked (backup)"}.On("POST", "^/nodes/proxmox1/lxc/121/status/"))
 	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}, ShutdownNodes: true})
 	require.NoError(t, err)
 	var mu sync.Mutex
 	var events []string
-	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{Events: func(e proxmox.Event) {
+	res, err := c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{OnEvent: func(e proxmox.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch e.Kind {
@@ -107,10 +107,10 @@ func TestRunShutdownWithEventsForceStopAndNode(t *testing.T) {
 func TestRunStopOnError(t *testing.T) {
 	t.Parallel()
 	srv, c := newLab(t)
-	require.NoError(t, srv.Fail("POST", "^/nodes/proxmox1/qemu/102/status/shutdown$", proxmoxtest.Timeout596))
+	srv.Inject(proxmoxtest.Timeout596.On("POST", "^/nodes/proxmox1/qemu/102/status/shutdown$"))
 	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}})
 	require.NoError(t, err)
-	_, err = c.Power.Run(t.Context(), p, proxmox.RunOptions{StopOnError: true})
+	_, err = c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{StopOnError: true})
 	require.ErrorIs(t, err, proxmox.ErrNodeUnreachable)
 	assert.Equal(t, "running", srv.GuestStatus(100), "later groups did not run")
 	assert.Equal(t, "running", srv.GuestStatus(101))
@@ -128,7 +128,7 @@ func TestStartUpInOrder(t *testing.T) {
 	assert.Equal(t, [][]string{{"nas"}, {"docker", "db"}, {"web", "app"}, {"homeassistant"}}, names(p))
 	assert.Len(t, p.Skipped, 1, "scratch has no onboot")
 	p.Groups[0].Steps[0].Startup.Up = 0 // don't wait the nas's up=60 in a test
-	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{})
+	res, err := c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{})
 	require.NoError(t, err)
 	assert.Len(t, res.Outcomes, 6)
 	for _, id := range []int{100, 101, 102, 110, 111, 112} {
@@ -141,7 +141,7 @@ func TestStopAllAndStartAll(t *testing.T) {
 	t.Parallel()
 	srv, c := newLab(t)
 	srv.AddGuest(proxmoxtest.Guest{VMID: 150, Node: proxmoxtest.Node, Type: "qemu", Name: "stubborn", Running: true, ShutdownTime: -1})
-	require.NoError(t, c.Power.StopAll(t.Context(), proxmoxtest.Node, proxmox.BulkOptions{VMIDs: []int{150}, Timeout: time.Second, NoForceStop: true}))
+	require.NoError(t, c.Power.StopAll(t.Context(), proxmoxtest.Node, proxmox.BulkOptions{VMIDs: []proxmox.VMID{150}, Timeout: time.Second, NoForceStop: true}))
 	assert.Equal(t, "running", srv.GuestStatus(150), "force-stop=0 was honoured")
 	var sent string
 	for _, r := range srv.Requests() {
@@ -165,15 +165,15 @@ func TestStopAllAndStartAll(t *testing.T) {
 func TestRunLockTimeoutIsNotForceStopped(t *testing.T) {
 	t.Parallel()
 	srv, c := newLab(t)
-	require.NoError(t, srv.Fail("POST", "^/nodes/proxmox1/qemu/102/status/", proxmoxtest.Fault{Status: 500,
-		Reason: "can't lock file '/var/lock/qemu-server/lock-102.conf' - got timeout"}))
+	srv.Inject(proxmoxtest.Fault{Status: 500,
+		Reason: "can't lock file '/var/lock/qemu-server/lock-102.conf' - got timeout"}.On("POST", "^/nodes/proxmox1/qemu/102/status/"))
 	_, err := c.Guests.Shutdown(t.Context(), ha, proxmox.ShutdownOptions{})
 	require.ErrorIs(t, err, proxmox.ErrConflict)
 	assert.NotErrorIs(t, err, proxmox.ErrTimeout, "a lock timeout is not a shutdown timeout")
 
 	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}})
 	require.NoError(t, err)
-	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{})
+	res, err := c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{})
 	require.Error(t, err)
 	assert.Contains(t, res.Failed, ha)
 	assert.NotContains(t, res.Outcomes, ha)
@@ -196,13 +196,10 @@ func TestRunForceStopsPausedVM(t *testing.T) {
 	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, p.Skipped, "a paused VM is not already stopped")
-	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{})
+	res, err := c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, proxmox.ForceStopped, res.Outcomes[ha])
 	assert.Equal(t, "stopped", srv.GuestStatus(102))
-
-	_, err = c.Power.Run(t.Context(), nil, proxmox.RunOptions{})
-	assert.ErrorIs(t, err, proxmox.ErrInvalid)
 }
 
 func TestRunHandlesAGroupInParallelAndGroupsInOrder(t *testing.T) {
@@ -221,7 +218,7 @@ func TestRunHandlesAGroupInParallelAndGroupsInOrder(t *testing.T) {
 	require.Len(t, p.Groups, 2)
 	var mu sync.Mutex
 	var kinds []string
-	res, err := c.Power.Run(t.Context(), p, proxmox.RunOptions{Events: func(e proxmox.Event) {
+	res, err := c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{OnEvent: func(e proxmox.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		kinds = append(kinds, fmt.Sprintf("%s%d", e.Kind, e.Group))
@@ -273,7 +270,7 @@ func TestPlanShutsTheAnsweringNodeDownLast(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"proxmox0", "proxmox2", proxmoxtest.Node}, p.Nodes)
 	assert.True(t, strings.HasSuffix(p.String(), "then shut down node proxmox2\nthen shut down node proxmox1\n"), p.String())
-	_, err = c.Power.Run(t.Context(), p, proxmox.RunOptions{})
+	_, err = c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{})
 	require.NoError(t, err)
 	var order []string
 	for _, r := range srv.Requests() {
@@ -292,7 +289,7 @@ func TestRunForceStopsAGuestWhoseShutdownCannotBeFollowed(t *testing.T) {
 	srv.AddGuest(proxmoxtest.Guest{VMID: 120, Node: proxmoxtest.Node, Type: "qemu", Name: "silent", Running: true,
 		ShutdownTime: -1, Config: map[string]string{"startup": "order=5,down=1"}})
 	// the shutdown task's status cannot be read (pvedaemon busy, 596)
-	require.NoError(t, srv.Fail("GET", "qmshutdown:120:.*/status$", proxmoxtest.Timeout596))
+	srv.Inject(proxmoxtest.Timeout596.On("GET", "qmshutdown:120:.*/status$"))
 	p, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Nodes: []string{proxmoxtest.Node}})
 	require.NoError(t, err)
 	for _, g := range p.Groups { // only the order=5 group
@@ -304,7 +301,7 @@ func TestRunForceStopsAGuestWhoseShutdownCannotBeFollowed(t *testing.T) {
 	require.Len(t, p.Groups[0].Steps, 1)
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
-	res, err := c.Power.Run(ctx, p, proxmox.RunOptions{})
+	res, err := c.Power.Apply(ctx, p, proxmox.ApplyOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, proxmox.ForceStopped, res.Outcomes[proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 120}])
 	assert.Equal(t, "stopped", srv.GuestStatus(120))

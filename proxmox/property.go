@@ -70,8 +70,16 @@ type Startup struct {
 }
 
 // ParseStartup parses a "startup" value strictly, as PVE does: an unknown
-// key makes the whole value invalid.
+// key makes the whole value invalid. Errors match ErrInvalid.
 func ParseStartup(s string) (Startup, error) {
+	st, err := parseStartup(s)
+	if err != nil {
+		return Startup{}, &Error{Op: "parse startup", Err: err}
+	}
+	return st, nil
+}
+
+func parseStartup(s string) (Startup, error) {
 	m, _, err := splitProperty(s, "order")
 	if err != nil {
 		return Startup{}, err
@@ -117,8 +125,17 @@ type PruneSpec struct {
 	Last, Hourly, Daily, Weekly, Monthly, Yearly int
 }
 
-// ParsePruneSpec parses "keep-last=3,keep-daily=7,…".
+// ParsePruneSpec parses "keep-last=3,keep-daily=7,…". Errors match
+// ErrInvalid.
 func ParsePruneSpec(s string) (PruneSpec, error) {
+	p, err := parsePruneSpec(s)
+	if err != nil {
+		return PruneSpec{}, &Error{Op: "parse prune-backups", Err: err}
+	}
+	return p, nil
+}
+
+func parsePruneSpec(s string) (PruneSpec, error) {
 	m, _, err := splitProperty(s, "")
 	if err != nil {
 		return PruneSpec{}, err
@@ -190,8 +207,16 @@ type Drive struct {
 }
 
 // ParseDrive parses a drive value such as
-// "/dev/disk/by-id/ata-X,backup=0,serial=X,ssd=1".
+// "/dev/disk/by-id/ata-X,backup=0,serial=X,ssd=1". Errors match ErrInvalid.
 func ParseDrive(s string) (Drive, error) {
+	d, err := parseDrive(s)
+	if err != nil {
+		return Drive{}, &Error{Op: "parse drive", Err: err}
+	}
+	return d, nil
+}
+
+func parseDrive(s string) (Drive, error) {
 	m, _, err := splitProperty(s, "file")
 	if err != nil {
 		return Drive{}, err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // This file checks every request the SDK sends in its main flows against
@@ -330,11 +331,11 @@ func TestEveryRequestIsValidInTheSchema(t *testing.T) {
 	must(err)
 	_, err = c.Version(ctx)
 	must(err)
-	_, err = c.NodeStatus(ctx, proxmoxtest.Node)
+	_, err = c.Nodes.Status(ctx, proxmoxtest.Node)
 	must(err)
-	_, err = c.GuestByName(ctx, "nas")
+	_, err = c.Guests.Find(ctx, "nas")
 	must(err)
-	_, err = c.Guest(ctx, 101)
+	_, err = c.Guests.Get(ctx, 101)
 	must(err)
 	// lifecycle, VM and CT, in every state
 	for _, ref := range []proxmox.GuestRef{ha, docker} {
@@ -379,14 +380,14 @@ func TestEveryRequestIsValidInTheSchema(t *testing.T) {
 	must(err)
 	// storage
 	cifs := proxmox.CIFSStorage{ID: "nas-backups", Server: "192.168.88.10", Share: "backups", Username: "proxmox",
-		Password: proxmox.NewSecret("smb-pass"), Domain: "WORKGROUP", SMBVersion: "3.0", Content: []string{"backup"},
+		Password: secret.New("smb-pass"), Domain: "WORKGROUP", SMBVersion: "3.0", Content: []string{"backup"},
 		Nodes: []string{proxmoxtest.Node}, PruneBackups: &proxmox.PruneSpec{Daily: 7, Weekly: 4}, Subdir: "/pve"}
 	_, err = c.Storage.EnsureCIFS(ctx, cifs)
 	must(err)
 	cifs.Content, cifs.Nodes, cifs.Domain, cifs.PruneBackups = []string{"backup", "iso"}, nil, "", &proxmox.PruneSpec{Last: 3}
 	_, err = c.Storage.EnsureCIFS(ctx, cifs)
 	must(err)
-	must(c.Storage.SetPassword(ctx, "nas-backups", proxmox.NewSecret("new-pass")))
+	must(c.Storage.SetPassword(ctx, "nas-backups", secret.New("new-pass")))
 	_, err = c.Storage.List(ctx, "cifs")
 	must(err)
 	_, err = c.Storage.Status(ctx, proxmoxtest.Node, "backups")
@@ -395,26 +396,26 @@ func TestEveryRequestIsValidInTheSchema(t *testing.T) {
 	must(err)
 	must(c.Storage.Remove(ctx, "nas-backups"))
 	// backups
-	must(c.Backups.Vzdump(ctx, []int{100, 101, 200}, proxmox.VzdumpOptions{Storage: "backups", Mode: "snapshot", Compress: "zstd",
+	must(c.Backups.Vzdump(ctx, []proxmox.VMID{100, 101, 200}, proxmox.VzdumpOptions{Storage: "backups", Mode: "snapshot", Compress: "zstd",
 		NotesTemplate: `{{guestname}} on {{node}}\n{{vmid}}`, Protected: true, PruneBackups: &proxmox.PruneSpec{Daily: 7}}))
-	must(c.Backups.Vzdump(ctx, []int{102}, proxmox.VzdumpOptions{Storage: "backups", NoPrune: true}))
-	vols, err := c.Backups.List(ctx, proxmoxtest.Node, "backups", 100)
+	must(c.Backups.Vzdump(ctx, []proxmox.VMID{102}, proxmox.VzdumpOptions{Storage: "backups", NoPrune: true}))
+	vols, err := c.Backups.List(ctx, proxmoxtest.Node, "backups", proxmox.ListOptions{VMID: 100})
 	must(err)
 	require.NotEmpty(t, vols)
 	must(c.Backups.SetNotes(ctx, proxmoxtest.Node, vols[0].VolID, "line 1\nline 2"))
 	must(c.Backups.SetProtected(ctx, proxmoxtest.Node, vols[0].VolID, false))
 	must(c.Backups.Delete(ctx, proxmoxtest.Node, vols[0].VolID))
-	_, err = c.Backups.PrunePreview(ctx, proxmoxtest.Node, "backups", &proxmox.PruneSpec{Last: 1, Monthly: 2}, proxmox.TypeVM, 102)
+	_, err = c.Backups.PrunePreview(ctx, proxmoxtest.Node, "backups", proxmox.PruneOptions{Spec: &proxmox.PruneSpec{Last: 1, Monthly: 2}, Type: proxmox.TypeVM, VMID: 102})
 	must(err)
-	_, err = c.Backups.PrunePreview(ctx, proxmoxtest.Node, "backups", nil, "", 0)
+	_, err = c.Backups.PrunePreview(ctx, proxmoxtest.Node, "backups", proxmox.PruneOptions{})
 	must(err)
-	must(c.Backups.Prune(ctx, proxmoxtest.Node, "backups", &proxmox.PruneSpec{Last: 1}, proxmox.TypeVM, 102))
-	job := proxmox.BackupJob{ID: "nightly", Schedule: "02:00", VMIDs: []int{100, 101}, Storage: "backups", Mode: "snapshot",
+	must(c.Backups.Prune(ctx, proxmoxtest.Node, "backups", proxmox.PruneOptions{Spec: &proxmox.PruneSpec{Last: 1}, Type: proxmox.TypeVM, VMID: 102}))
+	job := proxmox.BackupJob{ID: "nightly", Schedule: "02:00", VMIDs: []proxmox.VMID{100, 101}, Storage: "backups", Mode: "snapshot",
 		Compress: "zstd", NotesTemplate: "{{guestname}}", Protected: true, RepeatMissed: true, Comment: "lab",
 		PruneBackups: &proxmox.PruneSpec{Daily: 7, Weekly: 4}, Node: proxmoxtest.Node}
 	_, err = c.Backups.EnsureJob(ctx, job)
 	must(err)
-	job.VMIDs, job.All, job.Exclude, job.Disabled, job.NotesTemplate, job.PruneBackups = nil, true, []int{102}, true, "", nil
+	job.VMIDs, job.All, job.Exclude, job.Disabled, job.NotesTemplate, job.PruneBackups = nil, true, []proxmox.VMID{102}, true, "", nil
 	_, err = c.Backups.EnsureJob(ctx, job)
 	must(err)
 	_, err = c.Backups.Jobs(ctx)
@@ -427,19 +428,20 @@ func TestEveryRequestIsValidInTheSchema(t *testing.T) {
 	must(err)
 	upid, err := proxmox.ParseUPID(srv.Tasks()[0])
 	must(err)
-	_, err = c.Tasks.StreamLog(ctx, upid, func(proxmox.LogLine) {})
-	must(err)
+	for _, err := range c.Tasks.Task(upid).Log(ctx) {
+		must(err)
+	}
 	// bulk power and ordered start-up and shutdown, node last
-	must(c.Power.StopAll(ctx, proxmoxtest.Node, proxmox.BulkOptions{VMIDs: []int{110, 111}, Timeout: 30 * time.Second, NoForceStop: true, MaxWorkers: 2}))
-	must(c.Power.StartAll(ctx, proxmoxtest.Node, proxmox.BulkOptions{VMIDs: []int{110, 111}, Force: true, MaxWorkers: 2}))
+	must(c.Power.StopAll(ctx, proxmoxtest.Node, proxmox.BulkOptions{VMIDs: []proxmox.VMID{110, 111}, Timeout: 30 * time.Second, NoForceStop: true, MaxWorkers: 2}))
+	must(c.Power.StartAll(ctx, proxmoxtest.Node, proxmox.BulkOptions{VMIDs: []proxmox.VMID{110, 111}, Force: true, MaxWorkers: 2}))
 	plan, err := c.Power.PlanStartUp(ctx, proxmox.PlanOptions{Last: []string{"nas"}})
 	must(err)
-	_, err = c.Power.Run(ctx, plan, proxmox.RunOptions{})
+	_, err = c.Power.Apply(ctx, plan, proxmox.ApplyOptions{})
 	must(err)
 	plan, err = c.Power.PlanShutdown(ctx, proxmox.PlanOptions{Last: []string{"nas"}, Nodes: []string{proxmoxtest.Node},
 		DefaultTimeout: 45 * time.Second, ShutdownNodes: true})
 	must(err)
-	_, err = c.Power.Run(ctx, plan, proxmox.RunOptions{})
+	_, err = c.Power.Apply(ctx, plan, proxmox.ApplyOptions{})
 	must(err)
 
 	reqs := srv.Requests()

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/thehomelab/homelab/secret"
 )
 
 // StorageService manages storage definitions and reads their status.
@@ -20,7 +22,7 @@ type CIFSStorage struct {
 	Username string // empty for guest access
 	// Password is write-only: PVE keeps it in its private credentials and
 	// never returns it.
-	Password   Secret
+	Password   secret.Secret
 	Domain     string
 	SMBVersion string   // default, 2.0, 2.1, 3, 3.0, 3.11; empty = negotiate
 	Subdir     string   // below the share
@@ -232,83 +234,83 @@ func sameList(a, b string) bool {
 	return strings.Join(x, ",") == strings.Join(y, ",")
 }
 
+// CIFSResult is what EnsureCIFS did.
+type CIFSResult struct {
+	// Storage is the storage as it now is (as requested; the password is
+	// never read back).
+	Storage CIFSStorage
+	// Action is Created, Updated or Unchanged.
+	Action Action
+	// Changes lists the settings sent, with old and new values; the
+	// password never appears.
+	Changes []Change
+}
+
+// Changed reports whether anything was sent.
+func (r CIFSResult) Changed() bool { return r.Action != Unchanged }
+
 // EnsureCIFS creates the CIFS storage if it is missing, and otherwise
 // updates only the settings that differ (content and nodes compared as
 // sets, empty fields deleted). The password is sent when the storage is
 // created, never compared (PVE does not return it); rotate it with
 // SetPassword. The share cannot change in place: a different share is
-// ErrConflict. It returns the keys it changed; nil means nothing was sent.
+// ErrConflict. Nothing to change sends nothing.
 //
 // Proxmox API: GET /storage/{storage}, POST /storage, PUT /storage/{storage}
-func (s *StorageService) EnsureCIFS(ctx context.Context, st CIFSStorage) ([]string, error) {
+func (s *StorageService) EnsureCIFS(ctx context.Context, st CIFSStorage) (CIFSResult, error) {
 	op := "ensure cifs storage " + st.ID
+	res := CIFSResult{Storage: st}
+	res.Storage.Password = secret.Secret{}
 	cur, err := s.Get(ctx, st.ID)
 	if err != nil {
 		if !errors.Is(err, ErrNotFound) {
-			return nil, opError(op, err)
+			return CIFSResult{}, opError(op, err)
 		}
 		if err := s.AddCIFS(ctx, st); err != nil {
-			return nil, err
+			return CIFSResult{}, err
 		}
-		var keys []string
-		for k, v := range st.wire() {
-			if v != "" {
-				keys = append(keys, k)
-			}
-		}
-		keys = append(keys, "server", "share", "storage")
-		sort.Strings(keys)
-		return keys, nil
+		want := st.wire()
+		want["server"], want["share"], want["storage"] = st.Server, st.Share, st.ID
+		res.Action, res.Changes = Created, createChanges(want)
+		return res, nil
 	}
 	if cur.Type != "cifs" {
-		return nil, refuse(op, ErrConflict, "storage %s exists with type %s", st.ID, cur.Type)
+		return CIFSResult{}, refuse(op, ErrConflict, "storage %s exists with type %s", st.ID, cur.Type)
 	}
 	// server and share are "fixed" in PVE's CIFS plugin: set on create only.
 	if cur.Raw["share"] != st.Share {
-		return nil, refuse(op, ErrConflict, "storage %s uses share %q, not %q; remove it first", st.ID, cur.Raw["share"], st.Share)
+		return CIFSResult{}, refuse(op, ErrConflict, "storage %s uses share %q, not %q; remove it first", st.ID, cur.Raw["share"], st.Share)
 	}
 	if cur.Raw["server"] != st.Server {
-		return nil, refuse(op, ErrConflict, "storage %s uses server %q, not %q; remove it first", st.ID, cur.Raw["server"], st.Server)
+		return CIFSResult{}, refuse(op, ErrConflict, "storage %s uses server %q, not %q; remove it first", st.ID, cur.Raw["server"], st.Server)
 	}
-	p := params{}
-	var changed, del []string
-	for k, v := range st.wire() {
-		have := cur.Raw[k]
-		if have == v || ((k == "content" || k == "nodes") && sameList(have, v)) {
-			continue
+	res.Changes = DiffConfig(cur.Raw, st.wire(), func(k, have, want string) bool {
+		switch k {
+		case "content", "nodes":
+			return sameList(have, want)
+		case "prune-backups":
+			hp, err := parsePruneSpec(have)
+			return want != "" && err == nil && hp.String() == want
 		}
-		if k == "prune-backups" && v != "" {
-			if hp, err := ParsePruneSpec(have); err == nil && hp.String() == v {
-				continue
-			}
-		}
-		changed = append(changed, k)
-		if v == "" {
-			del = append(del, k)
-		} else {
-			p.Set(k, v)
-		}
+		return false
+	})
+	if len(res.Changes) == 0 {
+		return res, nil
 	}
-	if len(changed) == 0 {
-		return nil, nil
-	}
-	sort.Strings(changed)
-	if len(del) > 0 {
-		sort.Strings(del)
-		p.Set("delete", strings.Join(del, ","))
-	}
+	res.Action = Updated
+	p := changeParams(res.Changes)
 	p.Set("digest", cur.Digest)
 	var raw jsonRaw
 	if err := s.c.call(ctx, nil, http.MethodPut, "/storage/"+st.ID, p, &raw, nil); err != nil {
-		return nil, opError(op, err)
+		return CIFSResult{}, opError(op, err)
 	}
-	return changed, nil
+	return res, nil
 }
 
 // SetPassword replaces a CIFS storage's password.
 //
 // Proxmox API: PUT /storage/{storage}
-func (s *StorageService) SetPassword(ctx context.Context, id string, password Secret) error {
+func (s *StorageService) SetPassword(ctx context.Context, id string, password secret.Secret) error {
 	op := "set password of storage " + id
 	if !storageIDRE.MatchString(id) {
 		return refuse(op, ErrInvalid, "storage id %q", id)

@@ -1,6 +1,7 @@
 package proxmox_test
 
 import (
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func TestCIFSStorageLifecycle(t *testing.T) {
@@ -15,7 +17,7 @@ func TestCIFSStorageLifecycle(t *testing.T) {
 	srv, c := newLab(t)
 	ctx := t.Context()
 	st := proxmox.CIFSStorage{ID: "nas-backups", Server: "192.168.88.10", Share: "backups", Username: "proxmox",
-		Password: proxmox.NewSecret("smb-pass"), SMBVersion: "3.0", Content: []string{"backup"},
+		Password: secret.New("smb-pass"), SMBVersion: "3.0", Content: []string{"backup"},
 		PruneBackups: &proxmox.PruneSpec{Daily: 7, Weekly: 4}}
 	require.NoError(t, c.Storage.AddCIFS(ctx, st))
 	assert.Equal(t, "smb-pass", srv.StoragePassword("nas-backups"))
@@ -71,12 +73,14 @@ func TestEnsureCIFS(t *testing.T) {
 	srv, c := newLab(t)
 	ctx := t.Context()
 	st := proxmox.CIFSStorage{ID: "nas", Server: "192.168.88.10", Share: "backups", Username: "proxmox",
-		Password: proxmox.NewSecret("pw1"), Content: []string{"backup", "iso"}, PruneBackups: &proxmox.PruneSpec{Daily: 7}}
-	changed, err := c.Storage.EnsureCIFS(ctx, st)
+		Password: secret.New("pw1"), Content: []string{"backup", "iso"}, PruneBackups: &proxmox.PruneSpec{Daily: 7}}
+	res, err := c.Storage.EnsureCIFS(ctx, st)
+	changed := fieldsOf(res.Changes)
 	require.NoError(t, err)
 	assert.Contains(t, changed, "storage")
 	srv.ResetRequests()
-	changed, err = c.Storage.EnsureCIFS(ctx, st)
+	res, err = c.Storage.EnsureCIFS(ctx, st)
+	changed = fieldsOf(res.Changes)
 	require.NoError(t, err)
 	assert.Empty(t, changed)
 	assert.Len(t, srv.Requests(), 1, "only the read")
@@ -84,14 +88,15 @@ func TestEnsureCIFS(t *testing.T) {
 	st.Content = []string{"iso", "backup"} // same set
 	st.Username = ""
 	st.SMBVersion = "3.11"
-	changed, err = c.Storage.EnsureCIFS(ctx, st)
+	res, err = c.Storage.EnsureCIFS(ctx, st)
+	changed = fieldsOf(res.Changes)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"smbversion", "username"}, changed)
 	put := srv.Requests()[len(srv.Requests())-1]
 	assert.Equal(t, "username", put.Params.Get("delete"))
 	assert.Empty(t, put.Params.Get("password"), "password not resent")
 
-	require.NoError(t, c.Storage.SetPassword(ctx, "nas", proxmox.NewSecret("pw2")))
+	require.NoError(t, c.Storage.SetPassword(ctx, "nas", secret.New("pw2")))
 	assert.Equal(t, "pw2", srv.StoragePassword("nas"))
 
 	st.Share = "other"
@@ -103,7 +108,7 @@ func TestEnsureCIFS(t *testing.T) {
 	_, err = c.Storage.EnsureCIFS(ctx, st)
 	assert.ErrorIs(t, err, proxmox.ErrConflict)
 	assert.Len(t, srv.Requests(), 1, "only the read")
-	err = c.GoProxmox().Put(ctx, "/storage/nas", map[string]string{"server": "192.168.88.11"}, nil)
+	err = c.Do(ctx, "PUT", "/storage/nas", url.Values{"server": {"192.168.88.11"}}, nil)
 	assert.ErrorContains(t, err, "can't change value of fixed parameter 'server'", "what PVE answers")
 	_, err = c.Storage.EnsureCIFS(ctx, proxmox.CIFSStorage{ID: "local", Server: "x", Share: "y"})
 	assert.ErrorIs(t, err, proxmox.ErrConflict)

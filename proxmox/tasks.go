@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -32,11 +33,11 @@ var upidRE = regexp.MustCompile(`^UPID:([a-zA-Z0-9](?:[a-zA-Z0-9\-]*[a-zA-Z0-9])
 // anything else, including the "OK" vzdump sometimes returns.
 func ParseUPID(s string) (UPID, error) {
 	if len(s) > 512 {
-		return UPID{}, fmt.Errorf("proxmox: %w: upid too long", ErrInvalid)
+		return UPID{}, refuse("parse upid", ErrInvalid, "upid too long")
 	}
 	m := upidRE.FindStringSubmatch(s)
 	if m == nil {
-		return UPID{}, fmt.Errorf("proxmox: %w: malformed upid %q", ErrInvalid, s)
+		return UPID{}, refuse("parse upid", ErrInvalid, "malformed upid %q", s)
 	}
 	pid, _ := strconv.ParseUint(m[2], 16, 32)
 	pstart, _ := strconv.ParseUint(m[3], 16, 64)
@@ -53,8 +54,24 @@ func (u UPID) String() string {
 	return fmt.Sprintf("UPID:%s:%08X:%08X:%08X:%s:%s:%s:", u.Node, u.PID, u.PStart, u.StartTime.Unix(), u.Type, u.ID, u.User)
 }
 
-// TaskService reads and waits for background tasks.
+// TaskService lists background tasks and hands out a handle for any
+// UPID.
 type TaskService struct{ c *Client }
+
+// Task is a handle on one background task: the UPID PVE returned, and the
+// calls that follow it. A Task is safe for concurrent use.
+type Task struct {
+	// UPID identifies the task.
+	UPID UPID
+	c    *Client
+}
+
+// Task returns the handle of the task with this UPID; it sends nothing.
+// Use it for a UPID from TaskService.List or from outside the SDK.
+func (s *TaskService) Task(upid UPID) *Task { return &Task{UPID: upid, c: s.c} }
+
+// String returns the UPID.
+func (t *Task) String() string { return t.UPID.String() }
 
 // TaskStatus is the state of a task.
 type TaskStatus struct {
@@ -98,31 +115,32 @@ type taskStatusWire struct {
 	ExitStatus string `json:"exitstatus"`
 }
 
+func (t *Task) path() string { return "/nodes/" + t.UPID.Node + "/tasks/" + t.UPID.String() }
+
 // Status reads the task's state once.
 //
 // Proxmox API: GET /nodes/{node}/tasks/{upid}/status
-func (s *TaskService) Status(ctx context.Context, upid UPID) (TaskStatus, error) {
+func (t *Task) Status(ctx context.Context) (TaskStatus, error) {
 	var w taskStatusWire
-	err := s.c.call(ctx, s.c.owner(upid), http.MethodGet, "/nodes/"+upid.Node+"/tasks/"+upid.String()+"/status", nil, &w, nil)
+	err := t.c.call(ctx, t.c.owner(t.UPID), http.MethodGet, t.path()+"/status", nil, &w, nil)
 	if err != nil {
-		return TaskStatus{}, opError("task status "+upid.Type+" "+upid.ID, err)
+		return TaskStatus{}, opError("task status "+t.UPID.Type+" "+t.UPID.ID, err)
 	}
-	return TaskStatus{UPID: upid, Running: w.Status == "running", ExitStatus: w.ExitStatus}, nil
+	return TaskStatus{UPID: t.UPID, Running: w.Status == "running", ExitStatus: w.ExitStatus}, nil
 }
 
-// Wait polls the task until it stops, with growing delays bounded by ctx.
-// It returns the final status; a task that ended with anything other than
-// "OK" or "WARNINGS: n" gives an *Error matching ErrTaskFailed and carrying
-// the exit status. Transient 595/596 while polling (a node rebooting) are
-// retried.
+// Wait polls the task until it stops, with growing delays (timer and
+// select) bounded by ctx. It returns the final status; a task that ended
+// with anything other than "OK" or "WARNINGS: n" gives an *Error matching
+// ErrTaskFailed and carrying the exit status as Code. Transient 595/596
+// while polling (a node rebooting) are retried.
 //
 // Proxmox API: GET /nodes/{node}/tasks/{upid}/status
-func (s *TaskService) Wait(ctx context.Context, upid UPID) (TaskStatus, error) {
+func (t *Task) Wait(ctx context.Context) (TaskStatus, error) {
 	var st TaskStatus
-	bo := s.c.taskBO
-	err := poll.Until(ctx, bo, func(ctx context.Context) (bool, error) {
+	err := poll.Until(ctx, t.c.backoff(), func(ctx context.Context) (bool, error) {
 		var err error
-		st, err = s.Status(ctx, upid)
+		st, err = t.Status(ctx)
 		if err != nil {
 			if errors.Is(err, ErrNodeUnreachable) {
 				return false, nil
@@ -138,7 +156,7 @@ func (s *TaskService) Wait(ctx context.Context, upid UPID) (TaskStatus, error) {
 		return st, err
 	}
 	if !exitOK(st.ExitStatus) {
-		return st, s.failure(ctx, upid, st.ExitStatus)
+		return st, t.failure(ctx, st.ExitStatus)
 	}
 	return st, nil
 }
@@ -147,11 +165,11 @@ func (s *TaskService) Wait(ctx context.Context, upid UPID) (TaskStatus, error) {
 const logTail = 10
 
 // failure builds the error of a failed task with the tail of its log.
-func (s *TaskService) failure(ctx context.Context, upid UPID, exit string) error {
-	u := upid
-	e := &Error{Task: &u, ExitStatus: exit, Err: ErrTaskFailed}
-	if _, total, err := s.Log(ctx, upid, 0, 1); err == nil {
-		if lines, _, err := s.Log(ctx, upid, max(0, total-logTail), logTail); err == nil {
+func (t *Task) failure(ctx context.Context, exit string) error {
+	u := t.UPID
+	e := &Error{Task: &u, Code: exit, Err: ErrTaskFailed}
+	if _, total, err := t.ReadLog(ctx, 0, 1); err == nil {
+		if lines, _, err := t.ReadLog(ctx, max(0, total-logTail), logTail); err == nil {
 			for _, l := range lines {
 				e.Log = append(e.Log, l.Text)
 			}
@@ -166,80 +184,85 @@ type LogLine struct {
 	Text string `json:"t"`
 }
 
-// Log reads up to limit lines starting at line start (0-based); total is
-// the number of lines so far.
+// ReadLog reads up to limit lines starting at line start (0-based); total
+// is the number of lines so far.
 //
 // Proxmox API: GET /nodes/{node}/tasks/{upid}/log
-func (s *TaskService) Log(ctx context.Context, upid UPID, start, limit int) (lines []LogLine, total int, err error) {
+func (t *Task) ReadLog(ctx context.Context, start, limit int) (lines []LogLine, total int, err error) {
 	p := params{}
 	p.Set("start", strconv.Itoa(start))
 	p.Set("limit", strconv.Itoa(limit))
-	err = s.c.call(ctx, s.c.owner(upid), http.MethodGet, "/nodes/"+upid.Node+"/tasks/"+upid.String()+"/log", p, &lines, &total)
+	err = t.c.call(ctx, t.c.owner(t.UPID), http.MethodGet, t.path()+"/log", p, &lines, &total)
 	if err != nil {
-		return nil, 0, opError("task log "+upid.Type+" "+upid.ID, err)
+		return nil, 0, opError("task log "+t.UPID.Type+" "+t.UPID.ID, err)
 	}
 	return lines, total, nil
 }
 
-// StreamLog calls fn with each new log line until the task stops and its
-// log is drained, then returns what Wait would.
+// logPage is how many lines one log read asks for.
+const logPage = 500
+
+// Log streams the task's log lines as they are written, until the task
+// has stopped and its log is drained. An error (a failed read, ctx done)
+// is yielded once and ends the stream; the task's own failure is not an
+// error here: call Wait after the loop for it.
 //
 // Proxmox API: GET /nodes/{node}/tasks/{upid}/log, GET /nodes/{node}/tasks/{upid}/status
-func (s *TaskService) StreamLog(ctx context.Context, upid UPID, fn func(LogLine)) (TaskStatus, error) {
-	next := 0
-	drain := func(ctx context.Context) error {
+func (t *Task) Log(ctx context.Context) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		next, attempt, stopped := 0, 0, false
+		bo := t.c.backoff()
 		for {
-			lines, _, err := s.Log(ctx, upid, next, 500)
-			if err != nil {
-				return err
+			lines, _, err := t.ReadLog(ctx, next, logPage)
+			if err != nil && !errors.Is(err, ErrNodeUnreachable) {
+				if cerr := ctx.Err(); cerr != nil {
+					err = cerr
+				}
+				yield("", err)
+				return
 			}
 			for _, l := range lines {
 				if l.N > next {
-					fn(l)
 					next = l.N
+					attempt = 0
+					if !yield(l.Text, nil) {
+						return
+					}
 				}
 			}
-			if len(lines) < 500 {
-				return nil
+			if len(lines) == logPage {
+				continue
 			}
-		}
-	}
-	var st TaskStatus
-	err := poll.Until(ctx, s.c.taskBO, func(ctx context.Context) (bool, error) {
-		if err := drain(ctx); err != nil && !errors.Is(err, ErrNodeUnreachable) {
-			return false, err
-		}
-		var err error
-		st, err = s.Status(ctx, upid)
-		if err != nil {
-			if errors.Is(err, ErrNodeUnreachable) {
-				return false, nil
+			if stopped {
+				return
 			}
-			return false, err
+			st, err := t.Status(ctx)
+			switch {
+			case err != nil && !errors.Is(err, ErrNodeUnreachable):
+				if cerr := ctx.Err(); cerr != nil {
+					err = cerr
+				}
+				yield("", err)
+				return
+			case err == nil && !st.Running:
+				stopped = true // read once more: the last lines
+				continue
+			}
+			if err := poll.Sleep(ctx, bo.Delay(attempt)); err != nil {
+				yield("", err)
+				return
+			}
+			attempt++
 		}
-		if st.Running {
-			return false, nil
-		}
-		return true, drain(ctx)
-	})
-	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return st, cerr
-		}
-		return st, err
 	}
-	if !exitOK(st.ExitStatus) {
-		return st, s.failure(ctx, upid, st.ExitStatus)
-	}
-	return st, nil
 }
 
 // Stop asks PVE to stop a running task.
 //
 // Proxmox API: DELETE /nodes/{node}/tasks/{upid}
-func (s *TaskService) Stop(ctx context.Context, upid UPID) error {
-	return opError("stop task "+upid.Type+" "+upid.ID,
-		s.c.call(ctx, s.c.owner(upid), http.MethodDelete, "/nodes/"+upid.Node+"/tasks/"+upid.String(), nil, nil, nil))
+func (t *Task) Stop(ctx context.Context) error {
+	return opError("stop task "+t.UPID.Type+" "+t.UPID.ID,
+		t.c.call(ctx, t.c.owner(t.UPID), http.MethodDelete, t.path(), nil, nil, nil))
 }
 
 // owner picks the identity that started the task: PVE lets other users
@@ -260,7 +283,7 @@ func (c *Client) runTask(ctx context.Context, id *identity, op, method, path str
 	if err != nil {
 		return TaskStatus{}, opError(op, err)
 	}
-	st, err := c.Tasks.Wait(ctx, upid)
+	st, err := c.Tasks.Task(upid).Wait(ctx)
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return st, cerr
@@ -293,7 +316,7 @@ func (c *Client) startTask(ctx context.Context, id *identity, method, path strin
 // TaskFilter selects tasks in List. Zero values mean no filter.
 type TaskFilter struct {
 	Type    string    // typefilter, e.g. "vzdump"
-	VMID    int       // tasks of one guest
+	VMID    VMID      // tasks of one guest
 	Since   time.Time // started at or after
 	Errors  bool      // only failed tasks
 	Running bool      // only running tasks (source=active); default finished ones
@@ -322,7 +345,7 @@ func (s *TaskService) List(ctx context.Context, node string, f TaskFilter) ([]Ta
 		p.Set("typefilter", f.Type)
 	}
 	if f.VMID > 0 {
-		p.Set("vmid", strconv.Itoa(f.VMID))
+		p.Set("vmid", f.VMID.String())
 	}
 	if !f.Since.IsZero() {
 		p.Set("since", strconv.FormatInt(f.Since.Unix(), 10)) // decimal, never 1.7e+09

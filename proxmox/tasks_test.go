@@ -99,11 +99,11 @@ func TestTaskWaitExitStatuses(t *testing.T) {
 			srv, c := newLab(t)
 			u, stop := heldTask(t, srv, c)
 			defer stop()
-			st, err := c.Tasks.Status(t.Context(), u)
+			st, err := c.Tasks.Task(u).Status(t.Context())
 			require.NoError(t, err)
 			assert.True(t, st.Running)
 			require.True(t, srv.FinishTask(u.String(), tt.exit))
-			st, err = c.Tasks.Wait(t.Context(), u)
+			st, err = c.Tasks.Task(u).Wait(t.Context())
 			assert.Equal(t, tt.exit, st.ExitStatus)
 			assert.Equal(t, tt.warnings, st.Warnings())
 			if tt.ok {
@@ -114,7 +114,7 @@ func TestTaskWaitExitStatuses(t *testing.T) {
 			require.ErrorIs(t, err, proxmox.ErrTaskFailed)
 			var pe *proxmox.Error
 			require.ErrorAs(t, err, &pe)
-			assert.Equal(t, tt.exit, pe.ExitStatus)
+			assert.Equal(t, tt.exit, pe.Code)
 			assert.Equal(t, "qmstop", pe.Task.Type)
 			assert.Equal(t, "TASK ERROR: "+tt.exit, pe.Log[len(pe.Log)-1])
 			assert.Contains(t, err.Error(), tt.exit)
@@ -130,13 +130,13 @@ func TestTaskWaitHonoursContextAndRetriesUnreachable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := c.Tasks.Wait(ctx, u)
+	_, err := c.Tasks.Task(u).Wait(ctx)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), time.Second)
 
-	require.NoError(t, srv.Fail("GET", "/tasks/.*/status$", proxmoxtest.Fault{Status: 596, Reason: "Connection timed out", Times: 3}))
+	srv.Inject(proxmoxtest.Fault{Status: 596, Reason: "Connection timed out", Times: 3}.On("GET", "/tasks/.*/status$"))
 	require.True(t, srv.FinishTask(u.String(), "OK"))
-	st, err := c.Tasks.Wait(t.Context(), u)
+	st, err := c.Tasks.Task(u).Wait(t.Context())
 	require.NoError(t, err)
 	assert.True(t, st.OK())
 }
@@ -146,7 +146,7 @@ func TestTaskUnknownAndWrongNode(t *testing.T) {
 	srv, c := newLab(t)
 	u, err := proxmox.ParseUPID("UPID:proxmox1:00000001:00000002:6650A1B2:qmstart:100:root@pam:")
 	require.NoError(t, err)
-	_, err = c.Tasks.Status(t.Context(), u)
+	_, err = c.Tasks.Task(u).Status(t.Context())
 	assert.ErrorIs(t, err, proxmox.ErrNotFound)
 	srv.AddNode("proxmox2")
 	real, stop := heldTask(t, srv, c)
@@ -155,7 +155,7 @@ func TestTaskUnknownAndWrongNode(t *testing.T) {
 	wrong = "UPID:proxmox2" + wrong[len("UPID:proxmox1"):]
 	wu, err := proxmox.ParseUPID(wrong)
 	require.NoError(t, err)
-	_, err = c.Tasks.Status(t.Context(), wu)
+	_, err = c.Tasks.Task(wu).Status(t.Context())
 	assert.ErrorIs(t, err, proxmox.ErrNotFound)
 }
 
@@ -168,11 +168,17 @@ func TestTaskLogStreaming(t *testing.T) {
 	var lines []string
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Tasks.StreamLog(t.Context(), u, func(l proxmox.LogLine) {
+		task := c.Tasks.Task(u)
+		for line, err := range task.Log(t.Context()) {
+			if err != nil {
+				done <- err
+				return
+			}
 			mu.Lock()
-			lines = append(lines, l.Text)
+			lines = append(lines, line)
 			mu.Unlock()
-		})
+		}
+		_, err := task.Wait(t.Context())
 		done <- err
 	}()
 	time.Sleep(20 * time.Millisecond) //nolint:forbidigo // let the stream see the running task first
@@ -185,7 +191,7 @@ func TestTaskLogStreaming(t *testing.T) {
 	assert.Contains(t, lines[0], "starting task")
 	assert.Equal(t, "TASK ERROR: boom", lines[len(lines)-1])
 
-	ls, total, err := c.Tasks.Log(t.Context(), u, 1, 1)
+	ls, total, err := c.Tasks.Task(u).ReadLog(t.Context(), 1, 1)
 	require.NoError(t, err)
 	assert.Equal(t, 2, total)
 	require.Len(t, ls, 1)
@@ -197,7 +203,7 @@ func TestTaskStop(t *testing.T) {
 	srv, c := newLab(t)
 	u, stop := heldTask(t, srv, c)
 	defer stop()
-	require.NoError(t, c.Tasks.Stop(t.Context(), u))
+	require.NoError(t, c.Tasks.Task(u).Stop(t.Context()))
 	assert.Equal(t, "unexpected status", srv.TaskExit(u.String()))
 }
 

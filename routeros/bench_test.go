@@ -83,9 +83,9 @@ func listAddrs(n int) []string {
 	return out
 }
 
-// BenchmarkSyncAddressList500 brings a 500-entry address list from empty
+// BenchmarkEnsureAddressList500 brings a 500-entry address list from empty
 // to the desired set.
-func BenchmarkSyncAddressList500(b *testing.B) {
+func BenchmarkEnsureAddressList500(b *testing.B) {
 	desired := listAddrs(500)
 	b.Run("sdk-pipelined", func(b *testing.B) {
 		srv := benchServer(b)
@@ -94,11 +94,11 @@ func BenchmarkSyncAddressList500(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer c.Close()
-		start := c.RoundTrips()
+		start := c.roundTrips()
 		b.ResetTimer()
 		for i := 0; b.Loop(); i++ {
 			list := fmt.Sprintf("bench-%d", i)
-			res, err := c.Firewall.SyncAddressList(b.Context(), list, desired)
+			res, err := c.Firewall.EnsureAddressList(b.Context(), list, desired)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -107,7 +107,7 @@ func BenchmarkSyncAddressList500(b *testing.B) {
 			}
 			cleanup(b, srv, "/ip/firewall/address-list", "?list="+list)
 		}
-		b.ReportMetric(float64(c.RoundTrips()-start)/float64(b.N), "roundtrips/op")
+		b.ReportMetric(float64(c.roundTrips()-start)/float64(b.N), "roundtrips/op")
 	})
 	b.Run("go-routeros-one-by-one", func(b *testing.B) {
 		srv := benchServer(b)
@@ -168,7 +168,7 @@ func BenchmarkAddPeers200(b *testing.B) {
 		if _, _, err := c.routerVersion(b.Context()); err != nil { // cached once per client
 			b.Fatal(err)
 		}
-		start := c.RoundTrips()
+		start := c.roundTrips()
 		b.ResetTimer()
 		for i := 0; b.Loop(); i++ {
 			b.StopTimer()
@@ -191,7 +191,7 @@ func BenchmarkAddPeers200(b *testing.B) {
 			}
 			removeIDs(b, srv, "/interface/wireguard/peers", strs)
 		}
-		b.ReportMetric(float64(c.RoundTrips()-start)/float64(b.N), "roundtrips/op")
+		b.ReportMetric(float64(c.roundTrips()-start)/float64(b.N), "roundtrips/op")
 	})
 	b.Run("go-routeros-one-by-one", func(b *testing.B) {
 		srv := benchServer(b)

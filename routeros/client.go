@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/md5" //nolint:gosec // RouterOS' legacy login challenge is MD5
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/go-routeros/routeros/v3/proto"
 
+	"github.com/thehomelab/homelab/internal/clientcfg"
 	"github.com/thehomelab/homelab/internal/netctx"
 	"github.com/thehomelab/homelab/internal/tlspin"
 )
@@ -64,61 +66,129 @@ type Client struct {
 	cachedVersion atomic.Pointer[string]
 }
 
-// Dial connects to the router at addr ("host:8728"; with WithTLS,
-// WithFingerprint or WithRootCAs, API-SSL, usually "host:8729") and logs
-// in, all within ctx. If the connection later breaks, the next call redials.
+// Dial connects to the router at addr and logs in, all within ctx (or
+// WithTimeout when ctx has no deadline). addr is "host" or "host:port"; a
+// missing port is 8728, or 8729 with WithTLS, WithFingerprint or
+// WithRootCAs (API-SSL). WithCredentials is required. If the connection
+// later breaks, the next call redials.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	c, err := newClient(nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	addr, err = c.cfg.hostPort(addr)
 	if err != nil {
 		return nil, err
 	}
 	var tlsCfg *tls.Config
 	if c.cfg.useTLS {
 		host, _, _ := net.SplitHostPort(addr)
-		name := c.cfg.serverName
-		if name == "" {
-			name = host
+		cfg := c.cfg.Config
+		if cfg.ServerName == "" {
+			cfg.ServerName = host
 		}
-		tlsCfg, err = tlspin.Config(tlspin.Options{Fingerprint: c.cfg.fingerprint, RootCAs: c.cfg.rootCAs, ServerName: name})
+		tlsCfg, err = cfg.TLS()
 		if err != nil {
-			return nil, fmt.Errorf("routeros: dial %s: %w", addr, err)
+			return nil, &Error{Op: "dial " + addr, Code: -1, Err: err, kinds: []error{ErrInvalid}}
 		}
 	}
 	c.dial = func(ctx context.Context) (net.Conn, error) {
-		if tlsCfg != nil {
-			return (&tls.Dialer{Config: tlsCfg}).DialContext(ctx, "tcp", addr)
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err != nil || tlsCfg == nil {
+			return conn, err
 		}
-		return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		tc := tls.Client(conn, tlsCfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = conn.Close()
+			return nil, &handshakeError{err}
+		}
+		return tc, nil
 	}
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	conn, err := c.dial(ctx)
 	if err != nil {
+		hint := dialHint(err, ctx.Err() != nil)
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
-		return nil, &Error{Op: "dial " + addr, Category: -1, Err: err, kinds: []error{ErrConnection}}
+		return nil, &Error{Op: "dial " + addr, Code: -1, Message: hint, Err: err, kinds: []error{ErrConnection}}
 	}
 	c.attach(conn)
 	if err := c.acquire(ctx); err != nil { // cannot be contended yet; ctx may be done
 		_ = conn.Close()
-		return nil, &Error{Op: "dial " + addr, Category: -1, Err: err}
+		return nil, &Error{Op: "dial " + addr, Code: -1, Err: err}
 	}
 	err = c.login(ctx)
 	c.release()
 	if err != nil {
 		_ = c.Close()
+		var e *Error
+		if !c.cfg.useTLS && errors.As(err, &e) && e.Message == "" && errors.Is(err, ErrConnection) && !errors.Is(err, context.DeadlineExceeded) {
+			e.Message = "the router closed the connection during login: if this port is api-ssl (8729), dial it with WithTLS, WithFingerprint or WithRootCAs"
+		}
 		return nil, err
 	}
 	return c, nil
 }
 
+// dialHint says what to do about a failed TLS dial: a plain API port
+// answering, or a certificate nothing vouches for (with the fingerprint to
+// pin).
+func dialHint(err error, timedOut bool) string {
+	var he *handshakeError
+	if !errors.As(err, &he) {
+		return ""
+	}
+	var rh tls.RecordHeaderError
+	if errors.As(he.err, &rh) || timedOut {
+		// A plain api port reads the ClientHello as words and waits for
+		// more: the handshake never ends.
+		return "the router answered without TLS or not at all: if this is the plain api port (8728), use api-ssl (8729) or drop WithTLS"
+	}
+	var ua x509.UnknownAuthorityError
+	if errors.As(err, &ua) && ua.Cert != nil {
+		return fmt.Sprintf("no trusted authority signed the router's certificate; trust it with WithRootCAs, or pin it with WithFingerprint(%q)",
+			"sha256:"+tlspin.Of(ua.Cert).String())
+	}
+	return ""
+}
+
+// handshakeError marks a TLS handshake failure, as opposed to a TCP one.
+type handshakeError struct{ err error }
+
+func (e *handshakeError) Error() string { return "tls handshake: " + e.err.Error() }
+func (e *handshakeError) Unwrap() error { return e.err }
+
+// hostPort checks addr and fills in the default port; the error shows
+// what was typed.
+func (cfg *config) hostPort(addr string) (string, error) {
+	addr = strings.TrimSpace(addr)
+	port := DefaultPort
+	if cfg.useTLS {
+		port = DefaultTLSPort
+	}
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		// No port: a bare host name or address (IPv6 with or without
+		// brackets).
+		host, p = strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]"), port
+	}
+	if host == "" || strings.ContainsAny(host, "/ ") || strings.Contains(host, "://") {
+		return "", invalid("dial", fmt.Sprintf("address %q: want host or host:port, e.g. 192.168.88.1:%s", addr, port))
+	}
+	if _, err := strconv.ParseUint(p, 10, 16); err != nil {
+		return "", invalid("dial", fmt.Sprintf("address %q: bad port", addr))
+	}
+	return net.JoinHostPort(host, p), nil
+}
+
 // NewClient wraps an established connection (plain or TLS). It does no I/O:
-// the first call logs in with the configured user, under that call's
+// the first call logs in with WithCredentials (required), under that call's
 // context. The Client owns conn and closes it in Close.
 func NewClient(conn net.Conn, opts ...Option) (*Client, error) {
 	if conn == nil {
-		return nil, errors.New("routeros: nil connection")
+		return nil, invalid("new client", "nil connection")
 	}
 	c, err := newClient(conn, opts)
 	if err != nil {
@@ -129,10 +199,11 @@ func NewClient(conn net.Conn, opts ...Option) (*Client, error) {
 
 func newClient(conn net.Conn, opts []Option) (*Client, error) {
 	cfg := defaults()
-	for _, o := range opts {
-		if err := o(&cfg); err != nil {
-			return nil, err
-		}
+	if err := clientcfg.Apply(&cfg, opts); err != nil {
+		return nil, &Error{Op: "configure", Code: -1, Err: err, kinds: []error{ErrInvalid}}
+	}
+	if err := cfg.RequireCredentials(); err != nil {
+		return nil, &Error{Op: "configure", Code: -1, Err: err, kinds: []error{ErrInvalid}}
 	}
 	c := bareClient(cfg)
 	c.System = &SystemService{c}
@@ -228,7 +299,7 @@ func (c *Client) withTimeout(ctx context.Context) (context.Context, context.Canc
 	if _, ok := ctx.Deadline(); ok {
 		return ctx, func() {}
 	}
-	return context.WithTimeout(ctx, c.cfg.timeout)
+	return context.WithTimeout(ctx, c.cfg.Timeout)
 }
 
 func (c *Client) acquire(ctx context.Context) error {
@@ -273,7 +344,7 @@ func (c *Client) do(ctx context.Context, op string, cmds ...cmd) ([]result, erro
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	if err := c.acquire(ctx); err != nil {
-		return nil, &Error{Op: op, Command: cmds[0][0], Category: -1, Err: err, kinds: kindsOf(err)}
+		return nil, &Error{Op: op, Command: cmds[0][0], Code: -1, Err: err, kinds: kindsOf(err)}
 	}
 	defer c.release()
 	if err := c.ready(ctx); err != nil {
@@ -290,7 +361,7 @@ func (c *Client) do(ctx context.Context, op string, cmds ...cmd) ([]result, erro
 			res, err = c.roundTripLocked(ctx, op, cmds)
 		}
 	}
-	c.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "routeros call", slog.String("op", op),
+	c.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "routeros call", slog.String("op", op),
 		slog.String("command", cmds[0][0]), slog.Int("commands", len(cmds)),
 		slog.Duration("took", time.Since(start)), slog.Bool("ok", err == nil))
 	return res, err
@@ -310,7 +381,7 @@ func wrapOp(err error, op string) error {
 		e2.Op = op + ": " + e.Op
 		return &e2
 	}
-	return &Error{Op: op, Category: -1, Err: err}
+	return &Error{Op: op, Code: -1, Err: err}
 }
 
 // ready makes sure there is a logged-in connection, redialling a broken
@@ -318,7 +389,7 @@ func wrapOp(err error, op string) error {
 func (c *Client) ready(ctx context.Context) error {
 	if c.broken != nil {
 		if c.dial == nil {
-			return &Error{Op: "use connection", Category: -1, Err: c.broken, kinds: []error{ErrConnection}}
+			return &Error{Op: "use connection", Code: -1, Err: c.broken, kinds: []error{ErrConnection}}
 		}
 		// Close cancels the dial: it must not wait for a router that does
 		// not answer.
@@ -329,18 +400,23 @@ func (c *Client) ready(ctx context.Context) error {
 		cancel()
 		if err != nil {
 			if c.closed.Load() {
-				return &Error{Op: "redial", Category: -1, Err: err, kinds: []error{ErrClosed}}
+				return &Error{Op: "redial", Code: -1, Err: err, kinds: []error{ErrClosed}}
 			}
 			if ctx.Err() != nil {
 				err = ctx.Err()
 			}
-			return &Error{Op: "redial", Category: -1, Err: err, kinds: []error{ErrConnection}}
+			return &Error{Op: "redial", Code: -1, Err: err, kinds: []error{ErrConnection}}
 		}
 		c.attach(conn)
 		if c.closed.Load() {
 			c.markBroken(net.ErrClosed)
-			return &Error{Op: "redial", Category: -1, kinds: []error{ErrClosed}}
+			return &Error{Op: "redial", Code: -1, kinds: []error{ErrClosed}}
 		}
+		if err := c.login(ctx); err != nil {
+			return err
+		}
+		c.emit(Event{Kind: EventReconnected})
+		return nil
 	}
 	if !c.loggedIn {
 		return c.login(ctx)
@@ -348,33 +424,42 @@ func (c *Client) ready(ctx context.Context) error {
 	return nil
 }
 
+// emit passes a connection event to the WithOnEvent callback.
+func (c *Client) emit(ev Event) {
+	if c.cfg.onEvent == nil || c.closed.Load() {
+		return
+	}
+	ev.Time = time.Now()
+	c.cfg.onEvent(ev)
+}
+
 // login runs /login (post-6.43 form, falling back to the MD5 challenge
 // when the router answers with =ret=); sem is held.
 func (c *Client) login(ctx context.Context) error {
 	const op = "login"
-	res, err := c.roundTripLocked(ctx, op, []cmd{{"/login", "=name=" + c.cfg.user, "=password=" + c.cfg.password.Reveal()}})
+	res, err := c.roundTripLocked(ctx, op, []cmd{{"/login", "=name=" + c.cfg.User, "=password=" + c.cfg.Password.Reveal()}})
 	if err != nil {
 		return err
 	}
 	if res[0].trap != nil {
-		return &Error{Op: op, Command: "/login", Category: -1, Message: res[0].trap.attrs["message"], kinds: []error{ErrAuth}}
+		return &Error{Op: op, Command: "/login", Code: -1, Message: res[0].trap.attrs["message"], kinds: []error{ErrAuth}}
 	}
 	if ret, ok := res[0].done["ret"]; ok {
 		chal, err := hex.DecodeString(ret)
 		if err != nil {
 			c.markBroken(err)
-			return &Error{Op: op, Command: "/login", Category: -1, Message: "invalid login challenge", kinds: []error{ErrAuth}}
+			return &Error{Op: op, Command: "/login", Code: -1, Message: "invalid login challenge", kinds: []error{ErrAuth}}
 		}
 		h := md5.New() //nolint:gosec
 		h.Write([]byte{0})
-		h.Write([]byte(c.cfg.password.Reveal()))
+		h.Write([]byte(c.cfg.Password.Reveal()))
 		h.Write(chal)
-		res, err = c.roundTripLocked(ctx, op, []cmd{{"/login", "=name=" + c.cfg.user, "=response=00" + hex.EncodeToString(h.Sum(nil))}})
+		res, err = c.roundTripLocked(ctx, op, []cmd{{"/login", "=name=" + c.cfg.User, "=response=00" + hex.EncodeToString(h.Sum(nil))}})
 		if err != nil {
 			return err
 		}
 		if res[0].trap != nil {
-			return &Error{Op: op, Command: "/login", Category: -1, Message: res[0].trap.attrs["message"], kinds: []error{ErrAuth}}
+			return &Error{Op: op, Command: "/login", Code: -1, Message: res[0].trap.attrs["message"], kinds: []error{ErrAuth}}
 		}
 	}
 	c.loggedIn = true
@@ -385,6 +470,7 @@ func (c *Client) markBroken(err error) {
 	if c.broken == nil {
 		c.broken = err
 		_ = c.conn.Close()
+		c.emit(Event{Kind: EventDisconnected, Err: err})
 	}
 	// The router may have rebooted into another version (an upgrade):
 	// read it again on the next connection.
@@ -448,7 +534,7 @@ func (c *Client) roundTripLocked(ctx context.Context, op string, cmds []cmd) ([]
 		if !started {
 			// ctx was done before anything was sent: the connection is
 			// untouched and stays usable.
-			return nil, &Error{Op: op, Command: first, Category: -1, Err: err}
+			return nil, &Error{Op: op, Command: first, Code: -1, Err: err}
 		}
 		c.markBroken(err)
 		if fatal != nil {
@@ -457,10 +543,10 @@ func (c *Client) roundTripLocked(ctx context.Context, op string, cmds []cmd) ([]
 		if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			// The exchange was cut off: the connection is closed and a
 			// write's outcome is unknown, as for any broken connection.
-			return nil, &Error{Op: op, Command: first, Category: -1, Err: err, kinds: []error{ErrConnection}}
+			return nil, &Error{Op: op, Command: first, Code: -1, Err: err, kinds: []error{ErrConnection}}
 		}
 		if c.closed.Load() {
-			return nil, &Error{Op: op, Command: first, Category: -1, Err: err, kinds: []error{ErrClosed, ErrConnection}}
+			return nil, &Error{Op: op, Command: first, Code: -1, Err: err, kinds: []error{ErrClosed, ErrConnection}}
 		}
 		return nil, connError(op, first, err)
 	}
@@ -482,7 +568,7 @@ func (c *Client) readReplies(op string, cmds []cmd, tags map[string]int, results
 			if msg == "" {
 				msg = strings.Join(s.bare, " ")
 			}
-			*fatal = &Error{Op: op, Command: cmds[0][0], Category: -1, Message: msg, kinds: []error{ErrFatal, ErrConnection}}
+			*fatal = &Error{Op: op, Command: cmds[0][0], Code: -1, Message: msg, kinds: []error{ErrFatal, ErrConnection}}
 			return errors.New("fatal: " + msg)
 		}
 		i, ok := tags[s.tag]
@@ -509,6 +595,6 @@ func (c *Client) readReplies(op string, cmds []cmd, tags map[string]int, results
 	return nil
 }
 
-// RoundTrips returns how many request/reply exchanges the client has made
+// roundTrips returns how many request/reply exchanges the client has made
 // (a pipelined batch counts once); benchmarks report it.
-func (c *Client) RoundTrips() int64 { return c.roundTrip.Load() }
+func (c *Client) roundTrips() int64 { return c.roundTrip.Load() }

@@ -20,9 +20,10 @@ import (
 
 	"github.com/thehomelab/homelab/internal/tlspin"
 	"github.com/thehomelab/homelab/routeros/routerostest"
+	"github.com/thehomelab/homelab/secret"
 )
 
-var creds = WithUser(routerostest.DefaultUser, NewSecret(routerostest.DefaultPassword))
+var creds = WithCredentials(routerostest.DefaultUser, secret.New(routerostest.DefaultPassword))
 
 func TestDialLogin(t *testing.T) {
 	t.Parallel()
@@ -34,7 +35,7 @@ func TestDialLogin(t *testing.T) {
 		require.NoError(t, c.Close(), "Close is idempotent")
 	})
 	t.Run("wrong password", func(t *testing.T) {
-		_, err := Dial(t.Context(), srv.Addr(), WithUser("admin", NewSecret("hunter2-wrong")))
+		_, err := Dial(t.Context(), srv.Addr(), WithCredentials("admin", secret.New("hunter2-wrong")))
 		require.Error(t, err)
 		assert.ErrorIs(t, err, ErrAuth)
 		assert.Contains(t, err.Error(), "invalid user name or password")
@@ -44,7 +45,7 @@ func TestDialLogin(t *testing.T) {
 		assert.Equal(t, "/login", e.Command)
 	})
 	t.Run("unknown user", func(t *testing.T) {
-		_, err := Dial(t.Context(), srv.Addr(), WithUser("nobody", NewSecret(routerostest.DefaultPassword)))
+		_, err := Dial(t.Context(), srv.Addr(), WithCredentials("nobody", secret.New(routerostest.DefaultPassword)))
 		assert.ErrorIs(t, err, ErrAuth)
 	})
 	t.Run("nothing listening", func(t *testing.T) {
@@ -107,11 +108,11 @@ func TestTLS(t *testing.T) {
 func TestOptionsValidate(t *testing.T) {
 	t.Parallel()
 	for name, o := range map[string]Option{
-		"empty user": WithUser("", Secret{}), "empty pin": WithFingerprint(""), "nil pool": WithRootCAs(nil),
-		"zero timeout": WithTimeout(0), "nil logger": WithLogger(nil), "tiny words": WithMaxWordSize(10),
+		"empty user": WithCredentials("", secret.Secret{}), "empty pin": WithFingerprint(""), "nil pool": WithRootCAs(nil),
+		"zero timeout": WithTimeout(0), "tiny words": WithMaxWordSize(10),
 	} {
-		_, err := NewClient(&net.TCPConn{}, o)
-		assert.Error(t, err, name)
+		_, err := NewClient(&net.TCPConn{}, creds, o)
+		assert.ErrorIs(t, err, ErrInvalid, name)
 	}
 	_, err := NewClient(nil)
 	assert.Error(t, err)
@@ -129,7 +130,7 @@ func TestNewClientLogsInLazily(t *testing.T) {
 	name, err := c.System.Identity(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, routerostest.LabIdentity, name)
-	tr := srv.Transcript()
+	tr := srv.Requests()
 	require.Len(t, tr, 2)
 	assert.Equal(t, "/login", tr[0].Words[0])
 	assert.Equal(t, "/system/identity/print", tr[1].Words[0])
@@ -162,27 +163,27 @@ func TestRun(t *testing.T) {
 	assert.ErrorIs(t, err, ErrUnknownCommand)
 	var e *Error
 	require.ErrorAs(t, err, &e)
-	assert.Equal(t, 0, e.Category)
+	assert.Equal(t, 0, e.Code)
 	assert.Equal(t, "no such command prefix", e.Message)
 
 	_, err = c.Run(ctx, "/ip/firewall/address-list/add", "=list=x", "=address=not-an-ip!")
-	assert.ErrorIs(t, err, ErrBadValue)
+	assert.ErrorIs(t, err, ErrInvalid)
 	require.ErrorAs(t, err, &e)
-	assert.Equal(t, 1, e.Category)
+	assert.Equal(t, 1, e.Code)
 
 	_, err = c.Run(ctx, "/ip/address/set", "=.id=*FFFF", "=comment=x")
 	assert.ErrorIs(t, err, ErrNotFound)
 
 	_, err = c.Run(ctx, "/ip/address/print", ".tag=5")
-	assert.ErrorIs(t, err, ErrBadValue)
+	assert.ErrorIs(t, err, ErrInvalid)
 	_, err = c.Run(ctx, "ip address print")
-	assert.ErrorIs(t, err, ErrBadValue)
+	assert.ErrorIs(t, err, ErrInvalid)
 
 	// Traps leave the session usable: still one connection.
 	_, err = c.System.Identity(ctx)
 	require.NoError(t, err)
 	conns := map[int]bool{}
-	for _, s := range srv.Transcript() {
+	for _, s := range srv.Requests() {
 		conns[s.Conn] = true
 	}
 	assert.Len(t, conns, 1)
@@ -216,19 +217,19 @@ func TestFaults(t *testing.T) {
 		is    []error
 		msg   string
 	}{
-		{"drop mid reply", routerostest.Fault{Kind: routerostest.FaultDrop, After: 1}, []error{ErrConnection}, "unexpected EOF"},
-		{"drop mid word", routerostest.Fault{Kind: routerostest.FaultDropMidWord}, []error{ErrConnection}, "unexpected EOF"},
-		{"fatal", routerostest.Fault{Kind: routerostest.FaultFatal, Message: "out of memory"}, []error{ErrFatal, ErrConnection}, "out of memory"},
-		{"corrupt length", routerostest.Fault{Kind: routerostest.FaultCorruptLength}, []error{ErrConnection}, "exceeds"},
-		{"unknown reply", routerostest.Fault{Kind: routerostest.FaultUnknownReply}, []error{ErrConnection}, "unknown reply word"},
-		{"wrong tag", routerostest.Fault{Kind: routerostest.FaultWrongTag}, []error{ErrConnection}, "unexpected tag"},
-		{"stall", routerostest.Fault{Kind: routerostest.FaultStall}, []error{context.DeadlineExceeded, ErrConnection}, "deadline"},
-		{"trap", routerostest.Fault{Kind: routerostest.FaultTrap, Category: 4, Message: "failure: busy"}, nil, "trap category 4: failure: busy"},
+		{"drop mid reply", routerostest.Fault{Times: 1, Kind: routerostest.FaultDrop, After: 1}, []error{ErrConnection}, "unexpected EOF"},
+		{"drop mid word", routerostest.Fault{Times: 1, Kind: routerostest.FaultDropMidWord}, []error{ErrConnection}, "unexpected EOF"},
+		{"fatal", routerostest.Fault{Times: 1, Kind: routerostest.FaultFatal, Message: "out of memory"}, []error{ErrFatal, ErrConnection}, "out of memory"},
+		{"corrupt length", routerostest.Fault{Times: 1, Kind: routerostest.FaultCorruptLength}, []error{ErrConnection}, "exceeds"},
+		{"unknown reply", routerostest.Fault{Times: 1, Kind: routerostest.FaultUnknownReply}, []error{ErrConnection}, "unknown reply word"},
+		{"wrong tag", routerostest.Fault{Times: 1, Kind: routerostest.FaultWrongTag}, []error{ErrConnection}, "unexpected tag"},
+		{"stall", routerostest.Fault{Times: 1, Kind: routerostest.FaultStall}, []error{context.DeadlineExceeded, ErrConnection}, "deadline"},
+		{"trap", routerostest.Fault{Times: 1, Kind: routerostest.FaultTrap, Category: 4, Message: "failure: busy"}, nil, "trap category 4: failure: busy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv, c := lab(t)
-			srv.InjectFault(tc.fault)
+			srv.Inject(tc.fault)
 			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 			defer cancel()
 			start := time.Now()
@@ -251,11 +252,11 @@ func TestFaults(t *testing.T) {
 func TestTrapOnNthCommand(t *testing.T) {
 	t.Parallel()
 	srv, c := lab(t)
-	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultTrap, Command: "/system/identity/print", Nth: 3, Category: 1, Message: "boom"})
+	srv.Inject(routerostest.Fault{Times: 1, Kind: routerostest.FaultTrap, Command: "/system/identity/print", Nth: 3, Category: 1, Message: "boom"})
 	for i := 1; i <= 4; i++ {
 		_, err := c.System.Identity(t.Context())
 		if i == 3 {
-			assert.ErrorIs(t, err, ErrBadValue)
+			assert.ErrorIs(t, err, ErrInvalid)
 		} else {
 			assert.NoError(t, err, "call %d", i)
 		}
@@ -270,7 +271,7 @@ func TestBrokenConnFromNewClientStaysBroken(t *testing.T) {
 	c, err := NewClient(conn, creds)
 	require.NoError(t, err)
 	defer c.Close()
-	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultFatal, Message: "bye"})
+	srv.Inject(routerostest.Fault{Times: 1, Kind: routerostest.FaultFatal, Message: "bye"})
 	_, err = c.System.Identity(t.Context())
 	assert.ErrorIs(t, err, ErrFatal)
 	_, err = c.System.Identity(t.Context())
@@ -316,7 +317,7 @@ func TestConcurrentUse(t *testing.T) {
 					}
 					errs <- err
 				default:
-					_, err := c.Firewall.SyncAddressList(t.Context(), fmt.Sprintf("g%d", g), []string{fmt.Sprintf("10.9.%d.%d", g, i)})
+					_, err := c.Firewall.EnsureAddressList(t.Context(), fmt.Sprintf("g%d", g), []string{fmt.Sprintf("10.9.%d.%d", g, i)})
 					errs <- err
 				}
 			}
@@ -328,7 +329,7 @@ func TestConcurrentUse(t *testing.T) {
 		require.NoError(t, err)
 	}
 	conns := map[int]bool{}
-	for _, s := range srv.Transcript() {
+	for _, s := range srv.Requests() {
 		conns[s.Conn] = true
 	}
 	assert.Len(t, conns, 1, "calls share one connection")
@@ -337,7 +338,7 @@ func TestConcurrentUse(t *testing.T) {
 func TestCloseUnblocksCallAndRefusesLater(t *testing.T) {
 	t.Parallel()
 	srv, c := lab(t)
-	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultStall})
+	srv.Inject(routerostest.Fault{Times: 1, Kind: routerostest.FaultStall})
 	done := make(chan error, 1)
 	go func() {
 		_, err := c.System.Identity(context.Background())
@@ -357,10 +358,10 @@ func TestCloseUnblocksCallAndRefusesLater(t *testing.T) {
 
 func TestSecretsNeverLeak(t *testing.T) {
 	t.Parallel()
-	srv := routerostest.Start(t, routerostest.WithUser("admin", "s3cr3t-pw"))
+	srv := routerostest.Start(t, routerostest.WithCredentials("admin", "s3cr3t-pw"))
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c, err := Dial(t.Context(), srv.Addr(), WithUser("admin", NewSecret("s3cr3t-pw")), WithLogger(logger))
+	c, err := Dial(t.Context(), srv.Addr(), WithCredentials("admin", secret.New("s3cr3t-pw")), WithLogger(logger))
 	require.NoError(t, err)
 	defer c.Close()
 	ob, err := c.WireGuard.Onboard(t.Context(), "tablet", OnboardOptions{Endpoint: "vpn.example.net:13231"})
@@ -373,7 +374,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		assert.NotContains(t, s, "s3cr3t-pw")
 	}
 	assert.Contains(t, logs.String(), "routeros call")
-	_, err = Dial(t.Context(), srv.Addr(), WithUser("admin", NewSecret("wrong-s3cr3t")), WithLogger(logger))
+	_, err = Dial(t.Context(), srv.Addr(), WithCredentials("admin", secret.New("wrong-s3cr3t")), WithLogger(logger))
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "wrong-s3cr3t")
 	assert.NotContains(t, logs.String(), "wrong-s3cr3t")
@@ -381,11 +382,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 func TestErrorFormatting(t *testing.T) {
 	t.Parallel()
-	e := &Error{Op: "add peer", Command: "/x/add", Category: 1, Message: "bad", kinds: []error{ErrBadValue}}
+	e := &Error{Op: "add peer", Command: "/x/add", Code: 1, Message: "bad", kinds: []error{ErrInvalid}}
 	assert.Equal(t, "routeros: add peer (/x/add): trap category 1: bad", e.Error())
-	assert.True(t, errors.Is(e, ErrBadValue))
+	assert.True(t, errors.Is(e, ErrInvalid))
 	assert.False(t, errors.Is(e, ErrNotFound))
-	e = &Error{Op: "login", Category: -1, Err: context.Canceled}
+	e = &Error{Op: "login", Code: -1, Err: context.Canceled}
 	assert.Equal(t, "routeros: login: context canceled", e.Error())
 	assert.ErrorIs(t, e, context.Canceled)
 }
@@ -397,10 +398,10 @@ func TestLegacyLogin(t *testing.T) {
 	c, err := Dial(t.Context(), srv.Addr(), creds)
 	require.NoError(t, err)
 	defer c.Close()
-	tr := srv.Transcript()
+	tr := srv.Requests()
 	require.Len(t, tr, 2)
 	assert.Contains(t, strings.Join(tr[1].Words, " "), "=response=00")
-	_, err = Dial(t.Context(), srv.Addr(), WithUser("admin", NewSecret("wrong")))
+	_, err = Dial(t.Context(), srv.Addr(), WithCredentials("admin", secret.New("wrong")))
 	assert.ErrorIs(t, err, ErrAuth)
 	assert.ErrorContains(t, err, "cannot log in")
 }
@@ -416,14 +417,14 @@ func TestLoginRefused(t *testing.T) {
 func TestReadOnlyUserGetsErrPermission(t *testing.T) {
 	t.Parallel()
 	srv := routerostest.Start(t, routerostest.WithReadOnlyUser("viewer", "view-pw"))
-	c, err := Dial(t.Context(), srv.Addr(), WithUser("viewer", NewSecret("view-pw")))
+	c, err := Dial(t.Context(), srv.Addr(), WithCredentials("viewer", secret.New("view-pw")))
 	require.NoError(t, err)
 	defer c.Close()
 	_, err = c.WAN.PublicIP(t.Context(), "")
 	require.NoError(t, err)
 	_, err = c.Firewall.AddAddress(t.Context(), "x", "10.0.0.1", AddressOptions{})
 	assert.ErrorIs(t, err, ErrPermission)
-	res, err := c.Firewall.SyncAddressList(t.Context(), "x", []string{"10.0.0.1", "10.0.0.2"})
+	res, err := c.Firewall.EnsureAddressList(t.Context(), "x", []string{"10.0.0.1", "10.0.0.2"})
 	assert.ErrorIs(t, err, ErrPermission)
 	assert.False(t, res.Changed(), "nothing was accepted")
 
@@ -432,11 +433,11 @@ func TestReadOnlyUserGetsErrPermission(t *testing.T) {
 	require.NoError(t, err)
 	ch, err := c.WireGuard.EnsurePeer(t.Context(), PeerSpec{PublicKey: kp.Public, AllowedAddress: []netip.Prefix{mustPrefix("192.168.100.70/32")}})
 	assert.ErrorIs(t, err, ErrPermission)
-	assert.False(t, ch.Created)
+	assert.False(t, ch.Action == Created)
 	ch, err = c.WireGuard.EnsurePeer(t.Context(), PeerSpec{PublicKey: routerostest.LabKey("phone public"), Comment: "renamed",
 		AllowedAddress: []netip.Prefix{mustPrefix("192.168.100.2/32")}})
 	assert.ErrorIs(t, err, ErrPermission)
-	assert.Empty(t, ch.Changed)
+	assert.Empty(t, changedFields(ch.Changes))
 }
 
 // TestNoGoroutineOutlivesClose breaks a pipelined batch mid-way and checks
@@ -447,18 +448,18 @@ func TestNoGoroutineOutlivesClose(t *testing.T) {
 	before := runtime.NumGoroutine()
 	c, err := Dial(t.Context(), srv.Addr(), creds)
 	require.NoError(t, err)
-	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultDrop, Command: "/ip/firewall/address-list/add", Nth: 50})
-	_, err = c.Firewall.SyncAddressList(t.Context(), "big", listAddrs(500))
+	srv.Inject(routerostest.Fault{Times: 1, Kind: routerostest.FaultDrop, Command: "/ip/firewall/address-list/add", Nth: 50})
+	_, err = c.Firewall.EnsureAddressList(t.Context(), "big", listAddrs(500))
 	assert.ErrorIs(t, err, ErrConnection)
 	// The fake may still be running adds it had read from the dropped
 	// connection; they would count towards the next fault.
 	require.Eventually(t, func() bool { return srv.Conns() == 0 }, 3*time.Second, 5*time.Millisecond)
-	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultStall, Command: "/ip/firewall/address-list/add", Nth: 10})
+	srv.Inject(routerostest.Fault{Times: 1, Kind: routerostest.FaultStall, Command: "/ip/firewall/address-list/add", Nth: 10})
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-	_, err = c.Firewall.SyncAddressList(ctx, "big2", listAddrs(300))
+	_, err = c.Firewall.EnsureAddressList(ctx, "big2", listAddrs(300))
 	cancel()
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	res, err := c.Firewall.SyncAddressList(t.Context(), "big3", listAddrs(300))
+	res, err := c.Firewall.EnsureAddressList(t.Context(), "big3", listAddrs(300))
 	require.NoError(t, err)
 	assert.Len(t, res.Added, 300)
 	require.NoError(t, c.Close())
@@ -473,8 +474,8 @@ func TestPipelinedRepliesOutOfOrder(t *testing.T) {
 	t.Parallel()
 	srv, c := lab(t)
 	// The first add's replies are held back, so the others overtake them.
-	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultDelay, Command: "/ip/firewall/address-list/add", Delay: 50 * time.Millisecond})
-	res, err := c.Firewall.SyncAddressList(t.Context(), "ooo", []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"})
+	srv.Inject(routerostest.Fault{Times: 1, Kind: routerostest.FaultDelay, Command: "/ip/firewall/address-list/add", Delay: 50 * time.Millisecond})
+	res, err := c.Firewall.EnsureAddressList(t.Context(), "ooo", []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"})
 	require.NoError(t, err)
 	assert.Len(t, res.Added, 3)
 	list, err := c.Firewall.AddressList(t.Context(), "ooo")
@@ -547,7 +548,7 @@ func TestMaxWordSize(t *testing.T) {
 func TestDuplicateDoneFromFake(t *testing.T) {
 	t.Parallel()
 	srv, c := lab(t)
-	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultDuplicateDone, Command: "/system/identity/print"})
+	srv.Inject(routerostest.Fault{Times: 1, Kind: routerostest.FaultDuplicateDone, Command: "/system/identity/print"})
 	_, err := c.System.Identity(t.Context())
 	require.NoError(t, err, "the first !done completes the call")
 	err = c.System.SetIdentity(t.Context(), "r2")
@@ -565,7 +566,7 @@ func TestOverPipe(t *testing.T) {
 	c, err := NewClient(conn, creds)
 	require.NoError(t, err)
 	defer c.Close()
-	res, err := c.Firewall.SyncAddressList(t.Context(), "pipe", listAddrs(100))
+	res, err := c.Firewall.EnsureAddressList(t.Context(), "pipe", listAddrs(100))
 	require.NoError(t, err)
 	assert.Len(t, res.Added, 100)
 	ip, err := c.WAN.PublicIP(t.Context(), "")
@@ -598,7 +599,7 @@ func TestReadRetriedAfterRouterReboot(t *testing.T) {
 	assert.Len(t, list, 1)
 
 	// A fault on a fresh connection is not retried.
-	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultDrop, Command: "/system/identity/print"})
+	srv.Inject(routerostest.Fault{Times: 1, Kind: routerostest.FaultDrop, Command: "/system/identity/print"})
 	srv.DropConnections()
 	_, err = c.System.Identity(ctx)
 	assert.ErrorIs(t, err, ErrConnection)

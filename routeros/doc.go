@@ -25,7 +25,7 @@
 // connection of its own.
 //
 // Errors are *Error values: a !trap keeps its category and message and
-// matches ErrNotFound, ErrBadValue, ErrConflict… with errors.Is; a refused
+// matches ErrNotFound, ErrInvalid, ErrConflict… with errors.Is; a refused
 // login matches ErrAuth, !fatal ErrFatal. Passwords and keys are Secrets
 // and never appear in errors or logs.
 //

@@ -2,50 +2,70 @@ package routeros
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/thehomelab/homelab/internal/tlspin"
 )
 
-// Sentinels matched with errors.Is against an *Error.
+// Class sentinels, the same in every package of the SDK: match them with
+// errors.Is against any error this package returns.
 var (
 	// ErrNotFound: the router has no such item (trap "no such item",
 	// category 0) or a typed lookup found nothing.
 	ErrNotFound = errors.New("not found")
-	// ErrUnknownCommand: the router does not know the command or menu.
-	ErrUnknownCommand = errors.New("unknown command")
-	// ErrBadValue: an argument was refused (trap category 1).
-	ErrBadValue = errors.New("bad value")
-	// ErrConflict: the item already exists.
-	ErrConflict = errors.New("already exists")
-	// ErrInterrupted: the command was cancelled (trap category 2).
-	ErrInterrupted = errors.New("interrupted")
 	// ErrAuth: login was refused.
 	ErrAuth = errors.New("authentication failed")
 	// ErrPermission: the user's policy does not allow the command.
 	ErrPermission = errors.New("permission denied")
-	// ErrFatal: the router sent !fatal and closed the connection.
+	// ErrConflict: the item already exists, or a name matches several.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: an argument or option was refused (trap category 1, an
+	// unknown command, a bad option).
+	ErrInvalid = errors.New("invalid request")
+	// ErrUnavailable: the router could not be reached or the connection
+	// broke (every ErrConnection matches it).
+	ErrUnavailable = errors.New("unavailable")
+	// ErrClosed: the client or listener was closed.
+	ErrClosed = errors.New("closed")
+)
+
+// Errors of this package a user acts on.
+var (
+	// ErrUnknownCommand: the router does not know the command or menu (an
+	// older RouterOS). It also matches ErrInvalid.
+	ErrUnknownCommand = errors.New("unknown command")
+	// ErrInterrupted: the command was cancelled (trap category 2).
+	ErrInterrupted = errors.New("interrupted")
+	// ErrFatal: the router sent !fatal and closed the connection. It also
+	// matches ErrConnection and ErrUnavailable.
 	ErrFatal = errors.New("fatal")
 	// ErrConnection: the connection broke (I/O error, malformed or
 	// oversized reply, !fatal, or the context ended in the middle of an
 	// exchange — that error also matches the context's). The client
-	// closes it; a client made by
-	// Dial redials on the next call, and repeats a read-only call once
-	// when a connection that had been used before turns out dead. For a
-	// write the outcome is unknown: read back before retrying.
+	// closes it; a client made by Dial redials on the next call, and
+	// repeats a read-only call once when a connection that had been used
+	// before turns out dead. For a write the outcome is unknown: read back
+	// before retrying. It also matches ErrUnavailable.
 	ErrConnection = errors.New("connection broken")
-	// ErrClosed: the client was closed.
-	ErrClosed = errors.New("client closed")
 )
 
-// Error is the error type of this package: a !trap (Category, Message), a
-// !fatal, a login refusal or a broken connection, with the operation and
-// command it happened in. Match the kind with errors.Is and the sentinels.
+// FingerprintMismatchError is the error a pinned TLS handshake fails with
+// when the router shows another certificate; errors.As reaches it and the
+// fingerprint seen (Got).
+type FingerprintMismatchError = tlspin.MismatchError
+
+// Error is the error type of this package: a !trap (Code, Message), a
+// !fatal, a login refusal, a refused option or a broken connection, with
+// the operation and command it happened in. Match the class with errors.Is
+// and the sentinels; reach the details with errors.As.
 type Error struct {
-	Op       string // what the SDK was doing, e.g. "add wireguard peer"
-	Command  string // API command word, e.g. "/interface/wireguard/peers/add"
-	Category int    // !trap category; -1 when the router sent none
-	Message  string // the router's message
-	Err      error  // underlying cause (I/O error, context error), if any
+	Op      string // what the SDK was doing, e.g. "add wireguard peer"
+	Command string // API command word, e.g. "/interface/wireguard/peers/add"
+	Code    int    // the !trap category (0 missing item, 1 bad argument, 2 interrupted…); -1 when the router sent none
+	Message string // the router's message
+	Err     error  // underlying cause (I/O error, context error), if any
 
 	kinds []error
 }
@@ -63,8 +83,8 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(": ")
 	switch {
-	case e.Message != "" && e.Category >= 0:
-		b.WriteString("trap category " + strconv.Itoa(e.Category) + ": " + e.Message)
+	case e.Message != "" && e.Code >= 0:
+		b.WriteString("trap category " + strconv.Itoa(e.Code) + ": " + e.Message)
 	case e.Message != "":
 		b.WriteString(e.Message)
 	case len(e.kinds) > 0 && e.Err == nil:
@@ -74,14 +94,27 @@ func (e *Error) Error() string {
 		if e.Message != "" {
 			b.WriteString(": ")
 		}
-		b.WriteString(e.Err.Error())
+		// A cause from a layer that already says "routeros: " (an
+		// option refused by clientcfg) is not prefixed twice.
+		b.WriteString(strings.TrimPrefix(e.Err.Error(), "routeros: "))
 	}
 	return b.String()
 }
 
-// Unwrap returns the sentinels this error matches and its cause.
+// Unwrap returns the sentinels this error matches, their classes and its
+// cause.
 func (e *Error) Unwrap() []error {
 	out := append([]error(nil), e.kinds...)
+	for _, k := range e.kinds {
+		switch k {
+		case ErrConnection:
+			out = append(out, ErrUnavailable)
+		case ErrFatal:
+			out = append(out, ErrConnection, ErrUnavailable)
+		case ErrUnknownCommand:
+			out = append(out, ErrInvalid)
+		}
+	}
 	if e.Err != nil {
 		out = append(out, e.Err)
 	}
@@ -104,7 +137,7 @@ func trapKinds(category int, msg string) []error {
 		return []error{ErrInterrupted}
 	case category == 1, strings.Contains(m, "invalid value"), strings.Contains(m, "unknown parameter"),
 		strings.Contains(m, "input does not match"):
-		return []error{ErrBadValue}
+		return []error{ErrInvalid}
 	}
 	return nil
 }
@@ -117,13 +150,23 @@ func trapError(op, cmd string, s *sentence) *Error {
 		}
 	}
 	msg := s.attrs["message"]
-	return &Error{Op: op, Command: cmd, Category: cat, Message: msg, kinds: trapKinds(cat, msg)}
+	return &Error{Op: op, Command: cmd, Code: cat, Message: msg, kinds: trapKinds(cat, msg)}
 }
 
 func connError(op, cmd string, err error) *Error {
-	return &Error{Op: op, Command: cmd, Category: -1, Err: err, kinds: []error{ErrConnection}}
+	return &Error{Op: op, Command: cmd, Code: -1, Err: err, kinds: []error{ErrConnection}}
 }
 
 func notFound(op, format string) *Error {
-	return &Error{Op: op, Category: -1, Message: format, kinds: []error{ErrNotFound}}
+	return &Error{Op: op, Code: -1, Message: format, kinds: []error{ErrNotFound}}
+}
+
+// invalid is a request the SDK refuses before sending it.
+func invalid(op, msg string) *Error {
+	return &Error{Op: op, Code: -1, Message: msg, kinds: []error{ErrInvalid}}
+}
+
+// clientcfgError is an option refusal worded as clientcfg's.
+func clientcfgError(format string, args ...any) error {
+	return fmt.Errorf("routeros: "+format, args...)
 }

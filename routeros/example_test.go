@@ -10,17 +10,15 @@ import (
 
 	"github.com/thehomelab/homelab/routeros"
 	"github.com/thehomelab/homelab/routeros/routerostest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // router starts the fake lab router and dials it, as a real program would
 // dial 192.168.1.1:8728.
 func router() (*routerostest.Server, *routeros.Client) {
-	srv, err := routerostest.NewServer()
-	if err != nil {
-		log.Fatal(err)
-	}
+	srv := routerostest.NewServer()
 	c, err := routeros.Dial(context.Background(), srv.Addr(),
-		routeros.WithUser(routerostest.DefaultUser, routeros.NewSecret(routerostest.DefaultPassword)))
+		routeros.WithCredentials(routerostest.DefaultUser, secret.New(routerostest.DefaultPassword)))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -108,23 +106,28 @@ func ExampleWireGuardService_Onboard() {
 	// config prints as: REDACTED
 }
 
-func ExampleFirewallService_SyncAddressList() {
+func ExampleFirewallService_EnsureAddressList() {
 	srv, c := router()
 	defer srv.Close()
 	defer c.Close()
 	ctx := context.Background()
 
 	desired := []string{"198.51.100.7", "192.0.2.0/24"}
-	res, err := c.Firewall.SyncAddressList(ctx, "blocklist", desired)
+	res, err := c.Firewall.EnsureAddressList(ctx, "blocklist", desired)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("added:", res.Added, "removed:", res.Removed)
-	res, _ = c.Firewall.SyncAddressList(ctx, "blocklist", desired)
-	fmt.Println("second run changed:", res.Changed())
+	fmt.Println(res.Action)
+	for _, ch := range res.Changes {
+		fmt.Println(ch)
+	}
+	res, _ = c.Firewall.EnsureAddressList(ctx, "blocklist", desired)
+	fmt.Println("second run:", res.Action, res.Changed())
 	// Output:
-	// added: [192.0.2.0/24] removed: [198.51.100.0/28]
-	// second run changed: false
+	// updated
+	// added 192.0.2.0/24
+	// removed 198.51.100.0/28
+	// second run: unchanged false
 }
 
 func ExampleClient_Run() {

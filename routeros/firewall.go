@@ -3,6 +3,7 @@ package routeros
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -105,36 +106,82 @@ func (s *FirewallService) RemoveAddress(ctx context.Context, list, address strin
 	return err
 }
 
-// SyncResult reports what SyncAddressList changed: only what the router
-// accepted, also when an error is returned.
-type SyncResult struct {
-	Added   []string
-	Removed []string
+// AddressListResult is what EnsureAddressList did: the static addresses
+// of the list as it ends up, the Action and one Change per address added
+// or removed ("added 10.1.1.5"). Only what the router accepted is
+// reported, also when an error is returned.
+type AddressListResult struct {
+	List    string
+	Entries []string // static addresses in effect afterwards, sorted
+	Action  Action   // Created: the list had no static entry; Deleted: it has none left
+	Changes []Change
+	Added   []string // addresses added or enabled, sorted
+	Removed []string // addresses removed, sorted
 }
 
 // Changed reports whether anything was added or removed.
-func (r SyncResult) Changed() bool { return len(r.Added)+len(r.Removed) > 0 }
+func (r AddressListResult) Changed() bool { return len(r.Added)+len(r.Removed) > 0 }
 
-// SyncAddressList makes the static entries of list equal to desired (a set;
-// order and duplicates do not matter). It reads the list once, then sends
-// the enables, removals and additions pipelined over the same connection:
-// two round trips whatever the size. Dynamic entries (with a timeout) are
-// left alone and count as present; a disabled static entry of a desired
-// address is enabled (and reported as added: it was not in effect).
-// Running it twice changes nothing the second time.
+func (r *AddressListResult) finish(before []string) {
+	r.Changes = r.Changes[:0]
+	for _, a := range r.Added {
+		r.Changes = append(r.Changes, Change{New: a})
+	}
+	for _, a := range r.Removed {
+		r.Changes = append(r.Changes, Change{Old: a})
+	}
+	if len(r.Changes) == 0 {
+		r.Changes = nil
+	}
+	set := map[string]bool{}
+	for _, a := range before {
+		set[a] = true
+	}
+	for _, a := range r.Removed {
+		delete(set, a)
+	}
+	for _, a := range r.Added {
+		set[a] = true
+	}
+	r.Entries = slices.Sorted(maps.Keys(set))
+	switch {
+	case !r.Changed():
+		r.Action = Unchanged
+	case len(before) == 0:
+		r.Action = Created
+	case len(r.Entries) == 0:
+		r.Action = Deleted
+	default:
+		r.Action = Updated
+	}
+}
+
+// EnsureAddressList makes the static entries of list equal to desired (a
+// set; order and duplicates do not matter). It reads the list once, then
+// sends the enables, removals and additions pipelined over the same
+// connection: two round trips whatever the size. Dynamic entries (with a
+// timeout) are left alone and count as present; a disabled static entry of
+// a desired address is enabled (and reported as added: it was not in
+// effect). Running it twice changes nothing the second time.
 //
 // RouterOS API: /ip/firewall/address-list/print, enable, remove, add
-func (s *FirewallService) SyncAddressList(ctx context.Context, list string, desired []string) (SyncResult, error) {
-	op := "sync address-list " + list
+func (s *FirewallService) EnsureAddressList(ctx context.Context, list string, desired []string) (AddressListResult, error) {
+	op := "ensure address-list " + list
 	want := make(map[string]bool, len(desired))
 	for _, d := range desired {
 		want[NormalizeListAddress(d)] = true
 	}
 	recs, err := s.c.print(ctx, op, "/ip/firewall/address-list", "?list="+list, "=.proplist=.id,address,dynamic,disabled")
 	if err != nil {
-		return SyncResult{}, err
+		return AddressListResult{List: list}, err
 	}
-	var res SyncResult
+	res := AddressListResult{List: list}
+	var before []string // static addresses in effect
+	for _, r := range recs {
+		if !r.Bool("dynamic") && !r.Bool("disabled") {
+			before = append(before, r["address"])
+		}
+	}
 	var removeIDs, enableIDs, enabled []string
 	have := make(map[string]bool, len(recs))
 	for _, r := range recs {
@@ -180,15 +227,17 @@ func (s *FirewallService) SyncAddressList(ctx context.Context, list string, desi
 		changes = append(changes, []string{a})
 	}
 	if len(cmds) == 0 {
+		res.finish(before)
 		return res, nil
 	}
 	results, err := s.c.batch(ctx, op, cmds)
 	if results == nil {
 		// Nothing is known to have happened (connection broken or ctx
 		// done: read the list back before assuming either way).
-		return SyncResult{}, err
+		return AddressListResult{List: list}, err
 	}
-	res = SyncResult{}
+	res = AddressListResult{List: list}
+
 	for i, r := range results {
 		if r.trap != nil {
 			continue
@@ -196,7 +245,8 @@ func (s *FirewallService) SyncAddressList(ctx context.Context, list string, desi
 		switch cmds[i][0] {
 		case "/ip/firewall/address-list/add":
 			if !strings.HasPrefix(r.done["ret"], "*") {
-				return res, &Error{Op: op, Command: cmds[i][0], Category: -1, Message: "add returned no id", kinds: []error{ErrConnection}}
+				res.finish(before)
+				return res, &Error{Op: op, Command: cmds[i][0], Code: -1, Message: "add returned no id", kinds: []error{ErrConnection}}
 			}
 			res.Added = append(res.Added, changes[i]...)
 		case "/ip/firewall/address-list/enable":
@@ -207,6 +257,7 @@ func (s *FirewallService) SyncAddressList(ctx context.Context, list string, desi
 	}
 	slices.Sort(res.Added)
 	slices.Sort(res.Removed)
+	res.finish(before)
 	return res, err
 }
 
@@ -311,7 +362,7 @@ type IsolationReport struct {
 func (s *FirewallService) AuditIsolation(ctx context.Context, from, to netip.Prefix) (IsolationReport, error) {
 	const op = "audit isolation"
 	if !from.IsValid() || !to.IsValid() {
-		return IsolationReport{From: from, To: to}, &Error{Op: op, Category: -1, Message: "both networks are required", kinds: []error{ErrBadValue}}
+		return IsolationReport{From: from, To: to}, &Error{Op: op, Code: -1, Message: "both networks are required", kinds: []error{ErrInvalid}}
 	}
 	from, to = from.Masked(), to.Masked()
 	rep := IsolationReport{From: from, To: to}
@@ -332,7 +383,7 @@ func (s *FirewallService) AuditIsolation(ctx context.Context, from, to netip.Pre
 	}
 	ifaceOf := func(p netip.Prefix) string {
 		for _, a := range res[0].re {
-			if ap, err := ParsePrefix(a["address"]); err == nil && !a.Bool("disabled") && ap.Masked() == p {
+			if ap, err := parsePrefix(a["address"]); err == nil && !a.Bool("disabled") && ap.Masked() == p {
 				return a["interface"]
 			}
 		}
@@ -616,7 +667,7 @@ func addrMatch(rule string, p netip.Prefix) match {
 		default:
 			m = matchNone
 		}
-	} else if rp, err := ParsePrefix(strings.TrimPrefix(rule, "!")); err == nil {
+	} else if rp, err := parsePrefix(strings.TrimPrefix(rule, "!")); err == nil {
 		rp = rp.Masked()
 		switch {
 		case rp.Bits() <= p.Bits() && rp.Contains(p.Addr()):

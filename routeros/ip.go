@@ -33,9 +33,9 @@ func (s *IPService) Addresses(ctx context.Context) ([]Address, error) {
 	}
 	out := make([]Address, 0, len(recs))
 	for _, r := range recs {
-		p, err := ParsePrefix(r["address"])
+		p, err := parsePrefix(r["address"])
 		if err != nil {
-			return nil, &Error{Op: op, Category: -1, Err: err, kinds: []error{ErrBadValue}}
+			return nil, &Error{Op: op, Code: -1, Err: err, kinds: []error{ErrInvalid}}
 		}
 		a := Address{ID: r.ID(), Address: p, Interface: r["interface"], Comment: r["comment"],
 			Dynamic: r.Bool("dynamic"), Disabled: r.Bool("disabled"), Invalid: r.Bool("invalid")}
@@ -69,9 +69,9 @@ func (s *IPService) Routes(ctx context.Context) ([]Route, error) {
 	}
 	out := make([]Route, 0, len(recs))
 	for _, r := range recs {
-		p, err := ParsePrefix(r["dst-address"])
+		p, err := parsePrefix(r["dst-address"])
 		if err != nil {
-			return nil, &Error{Op: op, Category: -1, Err: err, kinds: []error{ErrBadValue}}
+			return nil, &Error{Op: op, Code: -1, Err: err, kinds: []error{ErrInvalid}}
 		}
 		out = append(out, Route{ID: r.ID(), Dst: p, Gateway: r["gateway"], Distance: int(r.Int("distance")),
 			RoutingTable: r["routing-table"], Comment: r["comment"], Dynamic: r.Bool("dynamic"),

@@ -5,12 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // KeyPair is a WireGuard key pair. Public is the 44-character base64 text
-// form; Private is a Secret holding the same form.
+// form; Private is a secret.Secret holding the same form.
 type KeyPair struct {
-	Private Secret
+	Private secret.Secret
 	Public  string
 }
 
@@ -20,39 +21,39 @@ type KeyPair struct {
 func GenerateKeyPair() (KeyPair, error) {
 	var k [32]byte
 	if _, err := rand.Read(k[:]); err != nil {
-		return KeyPair{}, err
+		return KeyPair{}, &Error{Op: "generate key pair", Code: -1, Err: err}
 	}
 	k[0] &= 248
 	k[31] = k[31]&127 | 64
 	priv, err := ecdh.X25519().NewPrivateKey(k[:])
 	if err != nil {
-		return KeyPair{}, err
+		return KeyPair{}, &Error{Op: "generate key pair", Code: -1, Err: err}
 	}
 	return KeyPair{
-		Private: NewSecret(base64.StdEncoding.EncodeToString(k[:])),
+		Private: secret.New(base64.StdEncoding.EncodeToString(k[:])),
 		Public:  base64.StdEncoding.EncodeToString(priv.PublicKey().Bytes()),
 	}, nil
 }
 
 // GeneratePresharedKey makes a WireGuard preshared key: 32 random bytes,
 // base64.
-func GeneratePresharedKey() (Secret, error) {
+func GeneratePresharedKey() (secret.Secret, error) {
 	var k [32]byte
 	if _, err := rand.Read(k[:]); err != nil {
-		return Secret{}, err
+		return secret.Secret{}, &Error{Op: "generate preshared key", Code: -1, Err: err}
 	}
-	return NewSecret(base64.StdEncoding.EncodeToString(k[:])), nil
+	return secret.New(base64.StdEncoding.EncodeToString(k[:])), nil
 }
 
 // PublicKey derives the public key from a base64 private key.
-func PublicKey(private Secret) (string, error) {
+func PublicKey(private secret.Secret) (string, error) {
 	b, err := decodeKey(private.Reveal())
 	if err != nil {
-		return "", err
+		return "", &Error{Op: "derive public key", Code: -1, Err: err, kinds: []error{ErrInvalid}}
 	}
 	priv, err := ecdh.X25519().NewPrivateKey(b)
 	if err != nil {
-		return "", err
+		return "", &Error{Op: "derive public key", Code: -1, Err: err, kinds: []error{ErrInvalid}}
 	}
 	return base64.StdEncoding.EncodeToString(priv.PublicKey().Bytes()), nil
 }

@@ -3,16 +3,53 @@ package routeros
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/thehomelab/homelab/internal/netctx"
 )
 
-// Event is one change streamed by a Listener.
+// EventKind says what an Event reports.
+type EventKind int
+
+// The kinds of Event. A Listener reports EventChanged and EventRemoved; a
+// Client's WithOnEvent callback EventDisconnected and EventReconnected.
+const (
+	// EventChanged: an item of the listened menu was added or changed.
+	EventChanged EventKind = iota + 1
+	// EventRemoved: an item of the listened menu was removed (.dead).
+	EventRemoved
+	// EventDisconnected: the client's connection broke; Err says why.
+	EventDisconnected
+	// EventReconnected: the client dialled again and logged in.
+	EventReconnected
+)
+
+// String implements fmt.Stringer.
+func (k EventKind) String() string {
+	switch k {
+	case EventChanged:
+		return "changed"
+	case EventRemoved:
+		return "removed"
+	case EventDisconnected:
+		return "disconnected"
+	case EventReconnected:
+		return "reconnected"
+	}
+	return "EventKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Event is a change streamed by a Listener, or a connection event passed to
+// the WithOnEvent callback.
 type Event struct {
-	Record Record // the item after the change
-	Dead   bool   // the item was removed
+	Kind   EventKind
+	Time   time.Time
+	Err    error  // why the connection broke (EventDisconnected)
+	Menu   string // the listened menu (EventChanged, EventRemoved)
+	Record Record // the item after the change; its .id for a removal
 }
 
 // Listener streams the changes of one menu over a connection of its own,
@@ -37,21 +74,23 @@ type Listener struct {
 func (c *Client) Listen(ctx context.Context, menu string) (*Listener, error) {
 	op := "listen " + menu
 	if c.dial == nil {
-		return nil, &Error{Op: op, Category: -1, Message: "listen needs a client made by Dial", kinds: []error{ErrBadValue}}
+		return nil, &Error{Op: op, Code: -1, Message: "listen needs a client made by Dial", kinds: []error{ErrInvalid}}
 	}
 	if !strings.HasPrefix(menu, "/") || strings.ContainsAny(menu, " =?") {
-		return nil, &Error{Op: op, Category: -1, Message: "menu must be a path like /ip/address", kinds: []error{ErrBadValue}}
+		return nil, &Error{Op: op, Code: -1, Message: "menu must be a path like /ip/address", kinds: []error{ErrInvalid}}
 	}
 	if c.closed.Load() {
-		return nil, &Error{Op: op, Category: -1, kinds: []error{ErrClosed}}
+		return nil, &Error{Op: op, Code: -1, kinds: []error{ErrClosed}}
 	}
-	sub := bareClient(c.cfg)
+	cfg := c.cfg
+	cfg.onEvent = nil // the stream reports its own end through Next
+	sub := bareClient(cfg)
 	sub.dial = c.dial
 	sub.broken = errors.New("not connected") // ready() dials
 	ctx2, cancel := c.withTimeout(ctx)
 	defer cancel()
 	if err := sub.acquire(ctx2); err != nil {
-		return nil, err
+		return nil, &Error{Op: op, Code: -1, Err: err, kinds: kindsOf(err)}
 	}
 	err := sub.ready(ctx2)
 	if err == nil {
@@ -78,7 +117,7 @@ func (c *Client) Listen(ctx context.Context, menu string) (*Listener, error) {
 	if c.closed.Load() {
 		// Close ran while we dialled and may have missed this listener.
 		_ = l.Close()
-		return nil, &Error{Op: op, Category: -1, kinds: []error{ErrClosed}}
+		return nil, &Error{Op: op, Code: -1, kinds: []error{ErrClosed}}
 	}
 	return l, nil
 }
@@ -94,11 +133,11 @@ func (l *Listener) Next(ctx context.Context) (Event, error) {
 	defer l.mu.Unlock()
 	select {
 	case <-l.closed:
-		return Event{}, &Error{Op: op, Category: -1, kinds: []error{ErrClosed}}
+		return Event{}, &Error{Op: op, Code: -1, kinds: []error{ErrClosed}}
 	default:
 	}
 	if l.c.broken != nil {
-		return Event{}, &Error{Op: op, Category: -1, Err: l.c.broken, kinds: []error{ErrConnection}}
+		return Event{}, &Error{Op: op, Code: -1, Err: l.c.broken, kinds: []error{ErrConnection}}
 	}
 	var ev Event
 	var trap *sentence
@@ -116,7 +155,10 @@ func (l *Listener) Next(ctx context.Context) (Event, error) {
 			case s.tag != l.tag:
 				return &protocolError{"reply with unexpected tag"}
 			case s.word == "!re":
-				ev = Event{Record: Record(s.attrs), Dead: s.attrs[".dead"] == "true" || s.attrs[".dead"] == "yes"}
+				ev = Event{Kind: EventChanged, Time: time.Now(), Menu: l.menu, Record: Record(s.attrs)}
+				if d := s.attrs[".dead"]; d == "true" || d == "yes" {
+					ev.Kind = EventRemoved
+				}
 				delete(ev.Record, ".dead")
 				return nil
 			case s.word == "!trap":
@@ -134,17 +176,17 @@ func (l *Listener) Next(ctx context.Context) (Event, error) {
 	})
 	if err != nil && !started {
 		// ctx was done before anything was read: the stream is intact.
-		return Event{}, &Error{Op: op, Category: -1, Err: err}
+		return Event{}, &Error{Op: op, Code: -1, Err: err}
 	}
 	if err != nil {
 		l.c.markBroken(err)
 		select {
 		case <-l.closed:
-			return Event{}, &Error{Op: op, Category: -1, Err: err, kinds: []error{ErrClosed}}
+			return Event{}, &Error{Op: op, Code: -1, Err: err, kinds: []error{ErrClosed}}
 		default:
 		}
 		if ctx.Err() != nil {
-			return Event{}, &Error{Op: op, Category: -1, Err: err}
+			return Event{}, &Error{Op: op, Code: -1, Err: err}
 		}
 		return Event{}, connError(op, l.menu+"/listen", err)
 	}

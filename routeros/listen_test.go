@@ -17,7 +17,7 @@ func waitListening(t *testing.T, srv *routerostest.Server, n int) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		got := 0
-		for _, s := range srv.Transcript() {
+		for _, s := range srv.Requests() {
 			if len(s.Words[0]) > 7 && s.Words[0][len(s.Words[0])-7:] == "/listen" {
 				got++
 			}
@@ -39,14 +39,14 @@ func TestListen(t *testing.T) {
 	require.NoError(t, err)
 	ev, err := l.Next(ctx)
 	require.NoError(t, err)
-	assert.False(t, ev.Dead)
+	assert.Equal(t, EventChanged, ev.Kind)
 	assert.Equal(t, id, ev.Record.ID())
 	assert.Equal(t, "10.3.3.3", ev.Record["address"])
 
 	require.NoError(t, c.Firewall.RemoveAddress(ctx, "watch", "10.3.3.3"))
 	ev, err = l.Next(ctx)
 	require.NoError(t, err)
-	assert.True(t, ev.Dead)
+	assert.Equal(t, EventRemoved, ev.Kind)
 	assert.Equal(t, id, ev.Record.ID())
 
 	// A ctx that is already done reads nothing and leaves the stream be.
@@ -76,7 +76,7 @@ func TestListen(t *testing.T) {
 	_, err = c.System.Identity(ctx)
 	require.NoError(t, err)
 	conns := map[int]bool{}
-	for _, s := range srv.Transcript() {
+	for _, s := range srv.Requests() {
 		conns[s.Conn] = true
 	}
 	assert.Len(t, conns, 2, "the listener has its own connection")
@@ -114,7 +114,7 @@ func TestListenErrors(t *testing.T) {
 	require.NoError(t, l.Close())
 
 	_, err = c.Listen(t.Context(), "ip address")
-	assert.ErrorIs(t, err, ErrBadValue)
+	assert.ErrorIs(t, err, ErrInvalid)
 
 	conn, err := net.Dial("tcp", srv.Addr())
 	require.NoError(t, err)
@@ -122,5 +122,5 @@ func TestListenErrors(t *testing.T) {
 	require.NoError(t, err)
 	defer nc.Close()
 	_, err = nc.Listen(t.Context(), "/ip/address")
-	assert.ErrorIs(t, err, ErrBadValue)
+	assert.ErrorIs(t, err, ErrInvalid)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/thehomelab/homelab/routeros/routerostest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func TestSystem(t *testing.T) {
@@ -72,7 +73,7 @@ func TestWAN(t *testing.T) {
 	assert.Equal(t, 1492, st.MTU)
 	assert.Positive(t, st.Uptime)
 	_, err = c.WAN.PPPoE(ctx, "pppoe-nope")
-	assert.ErrorIs(t, err, ErrBadValue)
+	assert.ErrorIs(t, err, ErrInvalid)
 
 	cl, err := c.WAN.Cloud(ctx)
 	require.NoError(t, err)
@@ -155,7 +156,7 @@ func TestAddressList(t *testing.T) {
 	assert.ErrorIs(t, c.Firewall.RemoveAddress(ctx, "blocklist", "203.0.113.99"), ErrNotFound)
 }
 
-func TestSyncAddressList(t *testing.T) {
+func TestEnsureAddressList(t *testing.T) {
 	t.Parallel()
 	srv, c := lab(t)
 	ctx := t.Context()
@@ -163,10 +164,10 @@ func TestSyncAddressList(t *testing.T) {
 	require.NoError(t, err)
 
 	desired := []string{"198.51.100.7", "192.0.2.10/32", "192.0.2.128/25", "192.0.2.10", "192.0.2.1"}
-	before := c.RoundTrips()
-	res, err := c.Firewall.SyncAddressList(ctx, "blocklist", desired)
+	before := c.roundTrips()
+	res, err := c.Firewall.EnsureAddressList(ctx, "blocklist", desired)
 	require.NoError(t, err)
-	assert.Equal(t, int64(2), c.RoundTrips()-before, "read + one pipelined batch")
+	assert.Equal(t, int64(2), c.roundTrips()-before, "read + one pipelined batch")
 	assert.Equal(t, []string{"192.0.2.10", "192.0.2.128/25"}, res.Added)
 	assert.Equal(t, []string{"198.51.100.0/28"}, res.Removed)
 
@@ -180,24 +181,24 @@ func TestSyncAddressList(t *testing.T) {
 	assert.Equal(t, []string{"192.0.2.1", "192.0.2.10", "192.0.2.128/25", "198.51.100.7"}, got, "dynamic entry untouched")
 
 	// Idempotent: a second run reads once and changes nothing.
-	n := len(srv.Transcript())
-	before = c.RoundTrips()
-	res, err = c.Firewall.SyncAddressList(ctx, "blocklist", desired)
+	n := len(srv.Requests())
+	before = c.roundTrips()
+	res, err = c.Firewall.EnsureAddressList(ctx, "blocklist", desired)
 	require.NoError(t, err)
 	assert.False(t, res.Changed())
-	assert.Equal(t, int64(1), c.RoundTrips()-before)
-	assert.Len(t, srv.Transcript(), n+1)
+	assert.Equal(t, int64(1), c.roundTrips()-before)
+	assert.Len(t, srv.Requests(), n+1)
 
 	// Emptying a list is one remove command.
-	res, err = c.Firewall.SyncAddressList(ctx, "blocklist", nil)
+	res, err = c.Firewall.EnsureAddressList(ctx, "blocklist", nil)
 	require.NoError(t, err)
 	assert.Len(t, res.Removed, 3)
-	tr := srv.Transcript()
+	tr := srv.Requests()
 	last := tr[len(tr)-1].Words
 	assert.Equal(t, "/ip/firewall/address-list/remove", last[0])
 }
 
-func TestSyncAddressListEnablesDisabledEntries(t *testing.T) {
+func TestEnsureAddressListEnablesDisabledEntries(t *testing.T) {
 	t.Parallel()
 	srv, c := lab(t)
 	ctx := t.Context()
@@ -207,10 +208,10 @@ func TestSyncAddressListEnablesDisabledEntries(t *testing.T) {
 		_, err := srv.Run("/ip/firewall/address-list/add", "=list=x", "=address="+a, "=disabled=yes")
 		require.NoError(t, err)
 	}
-	before := c.RoundTrips()
-	res, err := c.Firewall.SyncAddressList(ctx, "x", []string{"10.0.0.5"})
+	before := c.roundTrips()
+	res, err := c.Firewall.EnsureAddressList(ctx, "x", []string{"10.0.0.5"})
 	require.NoError(t, err)
-	assert.Equal(t, int64(2), c.RoundTrips()-before)
+	assert.Equal(t, int64(2), c.roundTrips()-before)
 	assert.Equal(t, []string{"10.0.0.5"}, res.Added, "enabling puts the address in effect")
 	assert.Equal(t, []string{"10.0.0.6"}, res.Removed)
 	list, err := c.Firewall.AddressList(ctx, "x")
@@ -219,16 +220,16 @@ func TestSyncAddressListEnablesDisabledEntries(t *testing.T) {
 	assert.Equal(t, "10.0.0.5", list[0].Address)
 	assert.False(t, list[0].Disabled)
 
-	res, err = c.Firewall.SyncAddressList(ctx, "x", []string{"10.0.0.5"})
+	res, err = c.Firewall.EnsureAddressList(ctx, "x", []string{"10.0.0.5"})
 	require.NoError(t, err)
 	assert.False(t, res.Changed(), "second run changes nothing")
 }
 
-func TestSyncAddressListReportsRefusals(t *testing.T) {
+func TestEnsureAddressListReportsRefusals(t *testing.T) {
 	t.Parallel()
 	_, c := lab(t)
-	res, err := c.Firewall.SyncAddressList(t.Context(), "x", []string{"10.0.0.1", "not an address"})
-	assert.ErrorIs(t, err, ErrBadValue)
+	res, err := c.Firewall.EnsureAddressList(t.Context(), "x", []string{"10.0.0.1", "not an address"})
+	assert.ErrorIs(t, err, ErrInvalid)
 	assert.Equal(t, []string{"10.0.0.1"}, res.Added, "only what the router accepted")
 	list, err := c.Firewall.AddressList(t.Context(), "x")
 	require.NoError(t, err)
@@ -458,10 +459,10 @@ func TestAuditInterfaceLists(t *testing.T) {
 			_, err := srv.Run(r...)
 			require.NoError(t, err)
 		}
-		before := c.RoundTrips()
+		before := c.roundTrips()
 		rep, err := c.Firewall.AuditIsolation(t.Context(), guest, lan)
 		require.NoError(t, err)
-		assert.Equal(t, int64(2), c.RoundTrips()-before, "rules and lists, then the address list the rules name")
+		assert.Equal(t, int64(2), c.roundTrips()-before, "rules and lists, then the address list the rules name")
 		assert.True(t, rep.Isolated, rep.Reason)
 		assert.Equal(t, "guest to lan", rep.Rule.Comment)
 
@@ -481,7 +482,7 @@ func TestAuditAddressLists(t *testing.T) {
 	t.Run("zero prefixes are refused, matchers never panic", func(t *testing.T) {
 		_, c := lab(t)
 		_, err := c.Firewall.AuditIsolation(t.Context(), netip.Prefix{}, lan)
-		assert.ErrorIs(t, err, ErrBadValue)
+		assert.ErrorIs(t, err, ErrInvalid)
 		assert.Equal(t, matchSome, addrMatch("10.0.0.1-10.0.0.9", netip.Prefix{}))
 		assert.False(t, prefixLast(netip.Prefix{}).IsValid())
 		assert.Equal(t, "10.1.1.255", prefixLast(guest).String())
@@ -558,7 +559,7 @@ func TestWireGuardInterfaces(t *testing.T) {
 	ifs, err := c.WireGuard.Interfaces(ctx)
 	require.NoError(t, err)
 	require.Len(t, ifs, 1)
-	want, err := PublicKey(NewSecret(routerostest.LabKey("wireguard1 private")))
+	want, err := PublicKey(secret.New(routerostest.LabKey("wireguard1 private")))
 	require.NoError(t, err)
 	assert.Equal(t, want, ifs[0].PublicKey, "router derives the same X25519 public key")
 	assert.Equal(t, 13231, ifs[0].ListenPort)
@@ -602,17 +603,17 @@ func TestWireGuardPeers(t *testing.T) {
 		AllowedAddress: []netip.Prefix{netip.PrefixFrom(next, 32)}, Responder: true, PersistentKeepalive: 25 * time.Second}
 	ch, err := c.WireGuard.EnsurePeer(ctx, spec)
 	require.NoError(t, err)
-	assert.True(t, ch.Created)
+	assert.True(t, ch.Action == Created)
 	ch2, err := c.WireGuard.EnsurePeer(ctx, spec)
 	require.NoError(t, err)
-	assert.False(t, ch2.Created)
-	assert.Empty(t, ch2.Changed, "second run changes nothing")
-	assert.Equal(t, ch.ID, ch2.ID)
+	assert.False(t, ch2.Action == Created)
+	assert.Empty(t, changedFields(ch2.Changes), "second run changes nothing")
+	assert.Equal(t, ch.Peer.ID, ch2.Peer.ID)
 	spec.PersistentKeepalive = 0
 	spec.Comment = "backup box"
 	ch3, err := c.WireGuard.EnsurePeer(ctx, spec)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"comment", "persistent-keepalive"}, ch3.Changed)
+	assert.Equal(t, []string{"comment", "persistent-keepalive"}, changedFields(ch3.Changes))
 
 	next, err = c.WireGuard.NextFreeAddress(ctx, "", netip.Prefix{})
 	require.NoError(t, err)
@@ -621,9 +622,9 @@ func TestWireGuardPeers(t *testing.T) {
 	// Overlapping allowed-address is refused by the router.
 	kp2, _ := GenerateKeyPair()
 	_, err = c.WireGuard.AddPeer(ctx, PeerSpec{PublicKey: kp2.Public, AllowedAddress: []netip.Prefix{mustPrefix("192.168.100.2/32")}})
-	assert.ErrorIs(t, err, ErrBadValue)
+	assert.ErrorIs(t, err, ErrInvalid)
 	_, err = c.WireGuard.AddPeer(ctx, PeerSpec{PublicKey: "short", AllowedAddress: []netip.Prefix{mustPrefix("192.168.100.9/32")}})
-	assert.ErrorIs(t, err, ErrBadValue)
+	assert.ErrorIs(t, err, ErrInvalid)
 
 	require.NoError(t, c.WireGuard.RemovePeer(ctx, "", "nas-backup"))
 	require.NoError(t, c.WireGuard.RemovePeer(ctx, "wireguard1", peers[1].PublicKey))
@@ -651,7 +652,7 @@ func TestWireGuardFieldNamesByVersion(t *testing.T) {
 			_, err = c.WireGuard.AddPeer(t.Context(), PeerSpec{Name: "p", PublicKey: kp.Public, Responder: true,
 				AllowedAddress: []netip.Prefix{mustPrefix("192.168.100.50/32")}})
 			require.NoError(t, err)
-			tr := srv.Transcript()
+			tr := srv.Requests()
 			words := strings.Join(tr[len(tr)-1].Words, " ")
 			assert.Contains(t, words, tc.want)
 			assert.NotContains(t, words, tc.absent)
@@ -666,10 +667,10 @@ func TestOnboard(t *testing.T) {
 	t.Parallel()
 	srv, c := lab(t)
 	ctx := t.Context()
-	before := c.RoundTrips()
+	before := c.roundTrips()
 	ob, err := c.WireGuard.Onboard(ctx, "tablet", OnboardOptions{})
 	require.NoError(t, err)
-	assert.LessOrEqual(t, c.RoundTrips()-before, int64(3), "survey, version, add")
+	assert.LessOrEqual(t, c.roundTrips()-before, int64(3), "survey, version, add")
 	assert.Equal(t, "192.168.100.4/32", ob.Address.String())
 	assert.Len(t, ob.PublicKey, 44)
 	pub, err := PublicKey(ob.PrivateKey)
@@ -718,14 +719,14 @@ func TestOnboard(t *testing.T) {
 	_, err = c.WireGuard.Onboard(ctx, "tablet", OnboardOptions{})
 	assert.ErrorIs(t, err, ErrConflict)
 	_, err = c.WireGuard.Onboard(ctx, "", OnboardOptions{})
-	assert.ErrorIs(t, err, ErrBadValue)
+	assert.ErrorIs(t, err, ErrInvalid)
 	_, err = c.WireGuard.Onboard(ctx, "x", OnboardOptions{Interface: "wg-none"})
 	assert.ErrorIs(t, err, ErrNotFound)
 	_, err = c.WireGuard.Onboard(ctx, "x", OnboardOptions{Network: mustPrefix("192.168.100.0/31")})
-	assert.ErrorIs(t, err, ErrBadValue)
+	assert.ErrorIs(t, err, ErrInvalid)
 
 	// The client's private key never travels to the router.
-	for _, sent := range srv.Transcript() {
+	for _, sent := range srv.Requests() {
 		assert.NotContains(t, strings.Join(sent.Words, " "), ob.PrivateKey.Reveal())
 	}
 }
@@ -791,10 +792,10 @@ func TestKeys(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, ValidKey(psk.Reveal()))
 	// RFC 7748 section 6.1 test vector (Alice).
-	pub, err := PublicKey(NewSecret(b64hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")))
+	pub, err := PublicKey(secret.New(b64hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")))
 	require.NoError(t, err)
 	assert.Equal(t, b64hex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"), pub)
-	_, err = PublicKey(NewSecret("short"))
+	_, err = PublicKey(secret.New("short"))
 	assert.Error(t, err)
 }
 
@@ -844,7 +845,7 @@ func TestExportAndBackup(t *testing.T) {
 	assert.Contains(t, txt, `comment="guest isolation"`)
 	assert.NotContains(t, txt, routerostest.LabKey("wireguard1 private"), "no private keys in exports")
 	reads := 0
-	for _, s := range srv.Transcript() {
+	for _, s := range srv.Requests() {
 		if s.Words[0] == "/file/read" {
 			reads++
 		}
@@ -866,7 +867,7 @@ func TestExportAndBackup(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, r.Records, "removed after reading")
 
-	name, err := c.System.Backup(ctx, BackupOptions{Name: "nightly", Password: NewSecret("backup-pw")})
+	name, err := c.System.Backup(ctx, BackupOptions{Name: "nightly", Password: secret.New("backup-pw")})
 	require.NoError(t, err)
 	assert.Equal(t, "nightly.backup", name)
 	r, err = c.Run(ctx, "/file/print", "?name=nightly.backup")
@@ -886,16 +887,16 @@ func TestEnsurePeerUpdatesOnlyDifferences(t *testing.T) {
 		AllowedAddress: phone.AllowedAddress}
 	ch, err := c.WireGuard.EnsurePeer(ctx, spec)
 	require.NoError(t, err)
-	assert.False(t, ch.Created)
-	assert.Empty(t, ch.Changed, "the seed already matches")
+	assert.False(t, ch.Action == Created)
+	assert.Empty(t, changedFields(ch.Changes), "the seed already matches")
 
 	spec.AllowedAddress = []netip.Prefix{mustPrefix("192.168.100.2/32"), mustPrefix("192.168.100.20/32")}
 	spec.EndpointAddress, spec.EndpointPort = "198.51.100.9", 51820
 	spec.Responder = false
 	ch, err = c.WireGuard.EnsurePeer(ctx, spec)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"allowed-address", "endpoint-address", "endpoint-port", "responder"}, ch.Changed)
-	tr := srv.Transcript()
+	assert.Equal(t, []string{"allowed-address", "endpoint-address", "endpoint-port", "responder"}, changedFields(ch.Changes))
+	tr := srv.Requests()
 	set := tr[len(tr)-1].Words
 	assert.Equal(t, "/interface/wireguard/peers/set", set[0])
 	assert.Len(t, set, 2+4+1, "command, .id, four fields, .tag")
@@ -904,23 +905,23 @@ func TestEnsurePeerUpdatesOnlyDifferences(t *testing.T) {
 	spec.AllowedAddress = []netip.Prefix{spec.AllowedAddress[1], spec.AllowedAddress[0]}
 	ch, err = c.WireGuard.EnsurePeer(ctx, spec)
 	require.NoError(t, err)
-	assert.Empty(t, ch.Changed)
+	assert.Empty(t, changedFields(ch.Changes))
 
 	// A disabled peer does not work: ensuring it enables it, once.
 	_, err = srv.Run("/interface/wireguard/peers/disable", "=.id="+string(phone.ID))
 	require.NoError(t, err)
 	ch, err = c.WireGuard.EnsurePeer(ctx, spec)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"disabled"}, ch.Changed)
+	assert.Equal(t, []string{"disabled"}, changedFields(ch.Changes))
 	peers, err = c.WireGuard.Peers(ctx, "wireguard1")
 	require.NoError(t, err)
 	assert.False(t, peers[0].Disabled)
 	ch, err = c.WireGuard.EnsurePeer(ctx, spec)
 	require.NoError(t, err)
-	assert.Empty(t, ch.Changed)
+	assert.Empty(t, changedFields(ch.Changes))
 
 	_, err = c.WireGuard.EnsurePeer(ctx, PeerSpec{PublicKey: phone.PublicKey})
-	assert.ErrorIs(t, err, ErrBadValue, "no allowed address")
+	assert.ErrorIs(t, err, ErrInvalid, "no allowed address")
 }
 
 func TestRecordGetters(t *testing.T) {

@@ -2,117 +2,90 @@ package routeros
 
 import (
 	"crypto/x509"
-	"errors"
 	"log/slog"
 	"time"
 
+	"github.com/thehomelab/homelab/internal/clientcfg"
 	"github.com/thehomelab/homelab/secret"
 )
 
-// Secret holds a password or key; it prints as REDACTED.
-type Secret = secret.Secret
+// DefaultTimeout bounds a call whose context has no deadline; it is the SDK's
+// one default (clientcfg.DefaultTimeout).
+const DefaultTimeout = clientcfg.DefaultTimeout
 
-// NewSecret wraps a password or key.
-func NewSecret(v string) Secret { return secret.New(v) }
+// Default ports Dial fills in when the address has none.
+const (
+	DefaultPort    = "8728" // api
+	DefaultTLSPort = "8729" // api-ssl
+)
 
-// DefaultTimeout bounds a call whose context has no deadline.
-const DefaultTimeout = 30 * time.Second
-
-// Option configures a Client in Dial or NewClient.
+// Option configures a Client in Dial or NewClient. A nil Option is skipped.
 type Option func(*config) error
 
 type config struct {
-	user        string
-	password    Secret
-	useTLS      bool
-	fingerprint string
-	rootCAs     *x509.CertPool
-	serverName  string
-	timeout     time.Duration
-	logger      *slog.Logger
-	maxWord     int
+	clientcfg.Config
+	useTLS  bool
+	maxWord int
+	onEvent func(Event)
 }
 
 func defaults() config {
 	return config{
-		user:    "admin",
-		timeout: DefaultTimeout,
-		logger:  slog.New(slog.DiscardHandler),
+		Config:  clientcfg.New("routeros", time.Second, time.Second),
 		maxWord: DefaultMaxWordSize,
 	}
 }
 
-// WithUser sets the API user and password (default "admin" with an empty
-// password). The password travels in clear text inside /login: use TLS
+// WithCredentials sets the API user and password; Dial and NewClient fail
+// without it. The password travels in clear text inside /login: use TLS
 // (port 8729) off the LAN.
-func WithUser(name string, password Secret) Option {
-	return func(c *config) error {
-		if name == "" {
-			return errors.New("routeros: empty user name")
-		}
-		c.user, c.password = name, password
-		return nil
-	}
+func WithCredentials(user string, password secret.Secret) Option {
+	return func(c *config) error { return c.SetCredentials(user, password) }
 }
 
-// WithTLS makes Dial speak API-SSL, verifying the router's certificate
-// against the system roots (see WithRootCAs and WithFingerprint for
-// self-signed certificates).
+// WithTLS makes Dial speak API-SSL (default port 8729), verifying the
+// router's certificate against the system roots (see WithRootCAs and
+// WithFingerprint for self-signed certificates).
 func WithTLS() Option {
 	return func(c *config) error { c.useTLS = true; return nil }
 }
 
 // WithFingerprint makes Dial use TLS and pins the router's leaf
-// certificate ("sha256:…" hex) instead of verifying a chain.
+// certificate ("sha256:AA:BB:…") instead of verifying a chain.
 func WithFingerprint(fp string) Option {
-	return func(c *config) error {
-		if fp == "" {
-			return errors.New("routeros: empty fingerprint")
-		}
-		c.useTLS, c.fingerprint = true, fp
-		return nil
-	}
+	return func(c *config) error { c.useTLS = true; return c.SetFingerprint(fp) }
 }
 
 // WithRootCAs makes Dial use TLS and verify the router's certificate
 // against pool.
 func WithRootCAs(pool *x509.CertPool) Option {
-	return func(c *config) error {
-		if pool == nil {
-			return errors.New("routeros: nil root CA pool")
-		}
-		c.useTLS, c.rootCAs = true, pool
-		return nil
-	}
+	return func(c *config) error { c.useTLS = true; return c.SetRootCAs(pool) }
 }
 
-// WithServerName sets the TLS server name checked against the certificate.
+// WithServerName sets the TLS server name checked against the certificate
+// (default: the host of the address).
 func WithServerName(name string) Option {
-	return func(c *config) error { c.serverName = name; return nil }
+	return func(c *config) error { return c.SetServerName(name) }
 }
 
-// WithTimeout bounds every call (login included) whose context has no
-// deadline. The default is DefaultTimeout; it must be positive.
+// WithTimeout bounds every call (login and redial included) whose context
+// has no deadline. The default is DefaultTimeout (30 s); it must be
+// positive.
 func WithTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return errors.New("routeros: timeout must be positive")
-		}
-		c.timeout = d
-		return nil
-	}
+	return func(c *config) error { return c.SetTimeout(d) }
 }
 
 // WithLogger logs one Debug line per call (operation, command word,
-// duration; never arguments). The default discards.
+// duration; never arguments). The default, and nil, discard.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("routeros: nil logger")
-		}
-		c.logger = l
-		return nil
-	}
+	return func(c *config) error { return c.SetLogger(l) }
+}
+
+// WithOnEvent calls fn, synchronously, for every connection event: a
+// broken connection and each redial (see EventKind). fn must not block;
+// nil turns events off.
+func WithOnEvent(fn func(Event)) Option {
+	return func(c *config) error { c.onEvent = fn; return nil }
 }
 
 // WithMaxWordSize caps the size of a word read from the router
@@ -121,7 +94,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithMaxWordSize(n int) Option {
 	return func(c *config) error {
 		if n < 1024 {
-			return errors.New("routeros: max word size below 1024 bytes")
+			return clientcfgError("WithMaxWordSize: %d is below 1024 bytes", n)
 		}
 		c.maxWord = n
 		return nil

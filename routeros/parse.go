@@ -23,7 +23,7 @@ func (r Record) ID() ID { return ID(r[".id"]) }
 
 // Bool parses property k as a RouterOS boolean; a missing property is false.
 func (r Record) Bool(k string) bool {
-	b, _ := ParseBool(r[k])
+	b, _ := parseBool(r[k])
 	return b
 }
 
@@ -36,13 +36,13 @@ func (r Record) Int(k string) int64 {
 // Duration parses property k as a RouterOS duration; missing or
 // malformed gives 0.
 func (r Record) Duration(k string) time.Duration {
-	d, _ := ParseDuration(r[k])
+	d, _ := parseDuration(r[k])
 	return d
 }
 
 // Prefix parses property k as an address with prefix length (a bare
 // address becomes a host prefix).
-func (r Record) Prefix(k string) (netip.Prefix, error) { return ParsePrefix(r[k]) }
+func (r Record) Prefix(k string) (netip.Prefix, error) { return parsePrefix(r[k]) }
 
 // Addr parses property k as an IP address.
 func (r Record) Addr(k string) (netip.Addr, error) {
@@ -54,24 +54,24 @@ func (r Record) Addr(k string) (netip.Addr, error) {
 // result carries the wall clock labelled UTC. Missing or malformed gives
 // the zero Time.
 func (r Record) Time(k string) time.Time {
-	t, _ := ParseTime(r[k])
+	t, _ := parseTime(r[k])
 	return t
 }
 
-// ParseTime parses a RouterOS date-time; see Record.Time.
-func ParseTime(s string) (time.Time, error) {
+// parseTime parses a RouterOS date-time; see Record.Time.
+func parseTime(s string) (time.Time, error) {
 	date, clock, ok := strings.Cut(strings.TrimSpace(s), " ")
 	if !ok {
 		return time.Time{}, fmt.Errorf("routeros: invalid date-time %q", truncate(s, 32))
 	}
-	return ParseClock(date, clock, "")
+	return parseClock(date, clock, "")
 }
 
 var errEmpty = errors.New("empty value")
 
-// ParseBool parses a RouterOS boolean: true/false as printed, yes/no as
+// parseBool parses a RouterOS boolean: true/false as printed, yes/no as
 // accepted on input.
-func ParseBool(s string) (bool, error) {
+func parseBool(s string) (bool, error) {
 	switch s {
 	case "true", "yes":
 		return true, nil
@@ -81,19 +81,19 @@ func ParseBool(s string) (bool, error) {
 	return false, fmt.Errorf("routeros: invalid boolean %q", truncate(s, 32))
 }
 
-// FormatBool writes a boolean the way RouterOS accepts it on input.
-func FormatBool(b bool) string {
+// formatBool writes a boolean the way RouterOS accepts it on input.
+func formatBool(b bool) string {
 	if b {
 		return "yes"
 	}
 	return "no"
 }
 
-// ParseDuration parses a RouterOS duration: "1w2d3h4m5s", "150ms",
+// parseDuration parses a RouterOS duration: "1w2d3h4m5s", "150ms",
 // "5s100ms", a bare number of seconds, or the older "hh:mm:ss" form with
 // an optional "1d" style prefix. It never overflows: values beyond
 // time.Duration's range are an error.
-func ParseDuration(s string) (time.Duration, error) {
+func parseDuration(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, errEmpty
 	}
@@ -201,10 +201,10 @@ func FormatDuration(d time.Duration) string {
 	return b.String()
 }
 
-// ParsePrefix parses "a.b.c.d/len" (or an IPv6 prefix); a bare address
+// parsePrefix parses "a.b.c.d/len" (or an IPv6 prefix); a bare address
 // becomes a host prefix (/32 or /128). The address keeps its host bits, as
 // /ip/address prints it.
-func ParsePrefix(s string) (netip.Prefix, error) {
+func parsePrefix(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
@@ -219,15 +219,15 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// ParsePrefixes parses a comma-separated prefix list, as in WireGuard
+// parsePrefixes parses a comma-separated prefix list, as in WireGuard
 // allowed-address.
-func ParsePrefixes(s string) ([]netip.Prefix, error) {
+func parsePrefixes(s string) ([]netip.Prefix, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
 	var out []netip.Prefix
 	for part := range strings.SplitSeq(s, ",") {
-		p, err := ParsePrefix(strings.TrimSpace(part))
+		p, err := parsePrefix(strings.TrimSpace(part))
 		if err != nil {
 			return nil, err
 		}

@@ -36,7 +36,7 @@ func TestParseDuration(t *testing.T) {
 		{"9223372036854775807", 0, false},
 		{"-5s", 0, false},
 	} {
-		got, err := ParseDuration(tc.in)
+		got, err := parseDuration(tc.in)
 		if tc.ok {
 			require.NoError(t, err, tc.in)
 			assert.Equal(t, tc.want, got, tc.in)
@@ -52,16 +52,16 @@ func TestParseDuration(t *testing.T) {
 func TestParseBool(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]bool{"true": true, "yes": true, "false": false, "no": false} {
-		got, err := ParseBool(in)
+		got, err := parseBool(in)
 		require.NoError(t, err)
 		assert.Equal(t, want, got)
 	}
 	for _, in := range []string{"", "True", "1", "on"} {
-		_, err := ParseBool(in)
+		_, err := parseBool(in)
 		assert.Error(t, err, in)
 	}
-	assert.Equal(t, "yes", FormatBool(true))
-	assert.Equal(t, "no", FormatBool(false))
+	assert.Equal(t, "yes", formatBool(true))
+	assert.Equal(t, "no", formatBool(false))
 }
 
 func TestParsePrefix(t *testing.T) {
@@ -70,18 +70,18 @@ func TestParsePrefix(t *testing.T) {
 		"203.0.113.45/32": "203.0.113.45/32", "192.168.1.1/24": "192.168.1.1/24", "10.0.0.1": "10.0.0.1/32",
 		"2001:db8::1": "2001:db8::1/128", "2001:db8::/32": "2001:db8::/32",
 	} {
-		p, err := ParsePrefix(in)
+		p, err := parsePrefix(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, p.String())
 	}
 	for _, in := range []string{"", "1.2.3.4/33", "pppoe-out1", "1.2.3.4-1.2.3.9"} {
-		_, err := ParsePrefix(in)
+		_, err := parsePrefix(in)
 		assert.Error(t, err, in)
 	}
-	ps, err := ParsePrefixes("192.168.100.2/32, 10.0.0.0/8")
+	ps, err := parsePrefixes("192.168.100.2/32, 10.0.0.0/8")
 	require.NoError(t, err)
 	assert.Equal(t, []netip.Prefix{mustPrefix("192.168.100.2/32"), mustPrefix("10.0.0.0/8")}, ps)
-	ps, err = ParsePrefixes("")
+	ps, err = parsePrefixes("")
 	require.NoError(t, err)
 	assert.Empty(t, ps)
 	assert.Equal(t, "10.0.0.1", NormalizeListAddress("10.0.0.1/32"))
@@ -91,15 +91,15 @@ func TestParsePrefix(t *testing.T) {
 
 func TestParseClock(t *testing.T) {
 	t.Parallel()
-	got, err := ParseClock("2026-11-26", "14:03:07", "+01:00")
+	got, err := parseClock("2026-11-26", "14:03:07", "+01:00")
 	require.NoError(t, err)
 	assert.Equal(t, time.Date(2026, 11, 26, 13, 3, 7, 0, time.UTC), got.UTC())
-	got, err = ParseClock("nov/26/2026", "14:03:07", "")
+	got, err = parseClock("nov/26/2026", "14:03:07", "")
 	require.NoError(t, err)
 	assert.Equal(t, time.Date(2026, 11, 26, 14, 3, 7, 0, time.UTC), got)
-	_, err = ParseClock("26.11.2026", "14:03:07", "")
+	_, err = parseClock("26.11.2026", "14:03:07", "")
 	assert.Error(t, err)
-	_, err = ParseClock("2026-11-26", "14:03:07", "CET")
+	_, err = parseClock("2026-11-26", "14:03:07", "CET")
 	assert.Error(t, err)
 }
 
@@ -208,83 +208,16 @@ func FuzzReadSentence(f *testing.F) {
 	})
 }
 
-func FuzzParseDuration(f *testing.F) {
-	for _, s := range []string{"1w2d3h4m5s", "150ms", "00:05:00", "1d02:00:00", "25", "", "9999999999999999999w"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		d, err := ParseDuration(s)
-		if err != nil {
-			return
-		}
-		if d < 0 {
-			t.Fatalf("negative duration %v from %q", d, s)
-		}
-		// What we print, we read back (at millisecond precision).
-		d = d.Truncate(time.Millisecond)
-		back, err := ParseDuration(FormatDuration(d))
-		if err != nil || back != d {
-			t.Fatalf("round trip %q → %v → %q → %v, %v", s, d, FormatDuration(d), back, err)
-		}
-	})
-}
-
-func FuzzParseBool(f *testing.F) {
-	for _, s := range []string{"true", "false", "yes", "no", ""} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		b, err := ParseBool(s)
-		if err != nil {
-			return
-		}
-		if got, _ := ParseBool(FormatBool(b)); got != b {
-			t.Fatalf("round trip of %q", s)
-		}
-	})
-}
-
-func FuzzParsePrefix(f *testing.F) {
-	for _, s := range []string{"203.0.113.45/32", "10.0.0.1", "2001:db8::/32", "1.2.3.4/33", "x"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		p, err := ParsePrefix(s)
-		if err != nil {
-			_, _ = ParsePrefixes(s)
-			_ = NormalizeListAddress(s)
-			return
-		}
-		q, err := ParsePrefix(p.String())
-		if err != nil || q != p {
-			t.Fatalf("round trip %q → %v → %v, %v", s, p, q, err)
-		}
-		if n := NormalizeListAddress(s); n == "" {
-			t.Fatalf("empty normalisation of %q", s)
-		}
-	})
-}
-
-func FuzzParseClock(f *testing.F) {
-	f.Add("2026-11-26", "14:03:07", "+01:00")
-	f.Add("nov/26/2026", "00:00:00", "")
-	f.Fuzz(func(t *testing.T, date, clock, offset string) {
-		_, _ = ParseClock(date, clock, offset)
-		_, _ = ParseTime(date + " " + clock)
-		_, _, _ = parseVersion(date)
-	})
-}
-
 func TestParseTime(t *testing.T) {
 	t.Parallel()
-	got, err := ParseTime("2025-11-27 08:17:04")
+	got, err := parseTime("2025-11-27 08:17:04")
 	require.NoError(t, err)
 	assert.Equal(t, time.Date(2025, 11, 27, 8, 17, 4, 0, time.UTC), got)
-	got, err = ParseTime("nov/27/2025 08:17:04")
+	got, err = parseTime("nov/27/2025 08:17:04")
 	require.NoError(t, err)
 	assert.Equal(t, time.Date(2025, 11, 27, 8, 17, 4, 0, time.UTC), got)
 	for _, in := range []string{"", "2025-11-27", "soon"} {
-		_, err := ParseTime(in)
+		_, err := parseTime(in)
 		assert.Error(t, err, in)
 	}
 	assert.True(t, Record{}.Time("x").IsZero())

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/thehomelab/homelab/routeros/routerostest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // peerSpecs returns n peers with fresh keys in 10.<net>.0.0/16.
@@ -51,16 +52,16 @@ func TestPipelineMatchesRepliesByTag(t *testing.T) {
 	srv, c := lab(t)
 	specs := peerSpecs(t, 20, 6)
 	// The 4th add is refused; the 1st add's replies are held back.
-	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultTrap, Command: "/interface/wireguard/peers/add", Nth: 4, Category: 1, Message: "failure: refused for the test"})
-	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultDelay, Command: "/interface/wireguard/peers/add", Delay: 80 * time.Millisecond})
+	srv.Inject(routerostest.Fault{Times: 1, Kind: routerostest.FaultTrap, Command: "/interface/wireguard/peers/add", Nth: 4, Category: 1, Message: "failure: refused for the test"})
+	srv.Inject(routerostest.Fault{Times: 1, Kind: routerostest.FaultDelay, Command: "/interface/wireguard/peers/add", Delay: 80 * time.Millisecond})
 	_, err := c.WireGuard.Peers(t.Context(), "") // read the version first, outside the batch
 	require.NoError(t, err)
-	before := c.RoundTrips()
+	before := c.roundTrips()
 	ids, err := c.WireGuard.AddPeers(t.Context(), specs)
 	require.Error(t, err)
-	assert.ErrorIs(t, err, ErrBadValue)
+	assert.ErrorIs(t, err, ErrInvalid)
 	assert.ErrorContains(t, err, "refused for the test")
-	assert.LessOrEqual(t, c.RoundTrips()-before, int64(2), "one batch (plus the version read)")
+	assert.LessOrEqual(t, c.roundTrips()-before, int64(2), "one batch (plus the version read)")
 	require.Len(t, ids, len(specs))
 	have := routerIDs(t, c)
 	for i, sp := range specs {
@@ -74,7 +75,7 @@ func TestPipelineMatchesRepliesByTag(t *testing.T) {
 	}
 	// The session survived the trap: still one connection.
 	conns := map[int]bool{}
-	for _, s := range srv.Transcript() {
+	for _, s := range srv.Requests() {
 		conns[s.Conn] = true
 	}
 	assert.Len(t, conns, 1)
@@ -88,7 +89,7 @@ func TestConcurrentPipelines(t *testing.T) {
 	srv, c := lab(t, routerostest.WithLatency(time.Millisecond))
 	// Hold back the replies of some adds, so batches see them out of order.
 	for _, nth := range []int{1, 7, 30, 61} {
-		srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultDelay, Command: "/interface/wireguard/peers/add", Nth: nth, Delay: 40 * time.Millisecond})
+		srv.Inject(routerostest.Fault{Times: 1, Kind: routerostest.FaultDelay, Command: "/interface/wireguard/peers/add", Nth: nth, Delay: 40 * time.Millisecond})
 	}
 	const workers = 4
 	all := make([][]PeerSpec, workers)
@@ -121,7 +122,7 @@ func TestConcurrentPipelines(t *testing.T) {
 func TestCloseDuringRedial(t *testing.T) {
 	t.Parallel()
 	srv, c := lab(t)
-	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultFatal, Message: "bye"})
+	srv.Inject(routerostest.Fault{Times: 1, Kind: routerostest.FaultFatal, Message: "bye"})
 	_, err := c.System.Identity(t.Context())
 	require.ErrorIs(t, err, ErrFatal) // the connection is now broken
 
@@ -189,7 +190,7 @@ func TestSecretsNotInRefusals(t *testing.T) {
 	srv := routerostest.Start(t, routerostest.WithReadOnlyUser("viewer", "view-pw"))
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c, err := Dial(t.Context(), srv.Addr(), WithUser("viewer", NewSecret("view-pw")), WithLogger(logger))
+	c, err := Dial(t.Context(), srv.Addr(), WithCredentials("viewer", secret.New("view-pw")), WithLogger(logger))
 	require.NoError(t, err)
 	defer c.Close()
 	ctx := t.Context()
@@ -208,7 +209,7 @@ func TestSecretsNotInRefusals(t *testing.T) {
 	errs = append(errs, err)
 	_, err = c.WireGuard.CreateInterface(ctx, "wg-x", InterfaceOptions{PrivateKey: kp.Private})
 	errs = append(errs, err)
-	_, err = c.System.Backup(ctx, BackupOptions{Password: NewSecret(pw)})
+	_, err = c.System.Backup(ctx, BackupOptions{Password: secret.New(pw)})
 	errs = append(errs, err)
 	for _, err := range errs {
 		require.ErrorIs(t, err, ErrPermission)
@@ -244,7 +245,7 @@ func TestVersionReReadAfterReconnect(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.WireGuard.AddPeer(ctx, specs[1])
 	require.NoError(t, err, "7.20 knows responder, not is-responder")
-	tr := srv.Transcript()
+	tr := srv.Requests()
 	assert.Contains(t, tr[len(tr)-1].Words, "=responder=yes")
 }
 
@@ -253,7 +254,7 @@ func TestVersionReReadAfterReconnect(t *testing.T) {
 func TestCloseCancelsARedial(t *testing.T) {
 	t.Parallel()
 	srv, c := lab(t)
-	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultFatal, Message: "bye"})
+	srv.Inject(routerostest.Fault{Times: 1, Kind: routerostest.FaultFatal, Message: "bye"})
 	_, err := c.System.Identity(t.Context())
 	require.ErrorIs(t, err, ErrFatal)
 

@@ -24,11 +24,11 @@ type Reply struct {
 func (c *Client) Run(ctx context.Context, command string, args ...string) (*Reply, error) {
 	op := "run " + command
 	if !strings.HasPrefix(command, "/") || strings.ContainsAny(command, " =?") {
-		return nil, &Error{Op: op, Category: -1, Message: "command must be a path like /ip/address/print", kinds: []error{ErrBadValue}}
+		return nil, &Error{Op: op, Code: -1, Message: "command must be a path like /ip/address/print", kinds: []error{ErrInvalid}}
 	}
 	for _, a := range args {
 		if strings.HasPrefix(a, ".tag=") || (!strings.HasPrefix(a, "=") && !strings.HasPrefix(a, "?")) {
-			return nil, &Error{Op: op, Command: command, Category: -1, Message: "argument words must start with = or ?", kinds: []error{ErrBadValue}}
+			return nil, &Error{Op: op, Command: command, Code: -1, Message: "argument words must start with = or ?", kinds: []error{ErrInvalid}}
 		}
 	}
 	r, err := c.one(ctx, op, append(cmd{command}, args...))
@@ -88,7 +88,11 @@ func (c *Client) routerVersion(ctx context.Context) (major, minor int, err error
 		v = &s
 		c.cachedVersion.Store(v)
 	}
-	return parseVersion(*v)
+	major, minor, err = parseVersion(*v)
+	if err != nil {
+		return 0, 0, &Error{Op: "read version", Command: "/system/resource/print", Code: -1, Err: err, kinds: []error{ErrInvalid}}
+	}
+	return major, minor, nil
 }
 
 func parseVersion(s string) (major, minor int, err error) {

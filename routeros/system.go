@@ -3,6 +3,7 @@ package routeros
 import (
 	"context"
 	"fmt"
+	"github.com/thehomelab/homelab/secret"
 	"strconv"
 	"strings"
 	"time"
@@ -43,9 +44,9 @@ func (s *SystemService) Resource(ctx context.Context) (Resource, error) {
 		return Resource{}, notFound(op, "no record")
 	}
 	r := recs[0]
-	up, err := ParseDuration(r["uptime"])
+	up, err := parseDuration(r["uptime"])
 	if err != nil {
-		return Resource{}, &Error{Op: op, Category: -1, Err: err, kinds: []error{ErrBadValue}}
+		return Resource{}, &Error{Op: op, Code: -1, Err: err, kinds: []error{ErrInvalid}}
 	}
 	u := func(k string) uint64 { n, _ := strconv.ParseUint(r[k], 10, 64); return n }
 	return Resource{
@@ -98,16 +99,16 @@ func (s *SystemService) Clock(ctx context.Context) (Clock, error) {
 	if len(recs) == 0 {
 		return Clock{}, notFound(op, "no record")
 	}
-	t, err := ParseClock(recs[0]["date"], recs[0]["time"], recs[0]["gmt-offset"])
+	t, err := parseClock(recs[0]["date"], recs[0]["time"], recs[0]["gmt-offset"])
 	if err != nil {
-		return Clock{}, &Error{Op: op, Category: -1, Err: err, kinds: []error{ErrBadValue}}
+		return Clock{}, &Error{Op: op, Code: -1, Err: err, kinds: []error{ErrInvalid}}
 	}
 	return Clock{Time: t, TimeZone: recs[0]["time-zone-name"]}, nil
 }
 
-// ParseClock combines /system/clock's date ("2026-11-26" or "nov/26/2026"),
+// parseClock combines /system/clock's date ("2026-11-26" or "nov/26/2026"),
 // time ("14:03:07") and gmt-offset ("+01:00", may be empty).
-func ParseClock(date, clock, offset string) (time.Time, error) {
+func parseClock(date, clock, offset string) (time.Time, error) {
 	loc := time.UTC
 	if offset != "" {
 		off, err := time.Parse("-07:00", offset)
@@ -185,7 +186,7 @@ func (s *SystemService) Export(ctx context.Context, o ExportOptions) (string, er
 			break
 		}
 		if b.Len() > 64<<20 {
-			return "", &Error{Op: op, Category: -1, Message: "export larger than 64 MiB", kinds: []error{ErrBadValue}}
+			return "", &Error{Op: op, Code: -1, Message: "export larger than 64 MiB", kinds: []error{ErrInvalid}}
 		}
 	}
 	if !o.Keep {
@@ -200,7 +201,7 @@ func (s *SystemService) Export(ctx context.Context, o ExportOptions) (string, er
 // encrypted (RouterOS 6.43+).
 type BackupOptions struct {
 	Name     string // file name without .backup; default "homelab"
-	Password Secret
+	Password secret.Secret
 }
 
 // Backup saves a binary system backup on the router and returns its file

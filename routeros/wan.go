@@ -30,9 +30,9 @@ func (s *WANService) PublicIP(ctx context.Context, iface string) (netip.Addr, er
 		if r.Bool("disabled") || r.Bool("invalid") {
 			continue
 		}
-		p, err := ParsePrefix(r["address"])
+		p, err := parsePrefix(r["address"])
 		if err != nil {
-			return netip.Addr{}, &Error{Op: op, Category: -1, Err: err, kinds: []error{ErrBadValue}}
+			return netip.Addr{}, &Error{Op: op, Code: -1, Err: err, kinds: []error{ErrInvalid}}
 		}
 		if p.Addr().Is4() {
 			return p.Addr(), nil

@@ -97,6 +97,11 @@ func parseSentence(words []string) (*sentence, error) {
 		if len(words) > 0 {
 			first = words[0]
 		}
+		if len(words) == 1 && len(first) >= 2 && first[0] == 0x03 && first[1] <= 0x04 {
+			// A TLS alert record (0x15 0x03 0x0N …) read as a word: a
+			// plain client on the api-ssl port.
+			return nil, &protocolError{"the router answered with TLS: that port is api-ssl (8729); dial it with WithTLS, WithFingerprint or WithRootCAs, or use the plain api port 8728"}
+		}
 		return nil, &protocolError{fmt.Sprintf("reply does not start with a reply word: %q", truncate(first, 40))}
 	}
 	s := &sentence{word: words[0], attrs: make(map[string]string, len(words)-1)}

@@ -1,6 +1,9 @@
 package routeros
 
 import (
+	"github.com/thehomelab/homelab/secret"
+	"maps"
+
 	"context"
 	"fmt"
 	"net/netip"
@@ -73,7 +76,7 @@ func (s *WireGuardService) Interface(ctx context.Context, name string) (Interfac
 type InterfaceOptions struct {
 	ListenPort int
 	MTU        int
-	PrivateKey Secret
+	PrivateKey secret.Secret
 	Comment    string
 }
 
@@ -122,7 +125,7 @@ type Peer struct {
 }
 
 func peerFrom(r Record) (Peer, error) {
-	allowed, err := ParsePrefixes(r["allowed-address"])
+	allowed, err := parsePrefixes(r["allowed-address"])
 	if err != nil {
 		return Peer{}, err
 	}
@@ -161,7 +164,7 @@ func peersFrom(op string, recs []Record) ([]Peer, error) {
 	for _, r := range recs {
 		p, err := peerFrom(r)
 		if err != nil {
-			return nil, &Error{Op: op, Category: -1, Err: err, kinds: []error{ErrBadValue}}
+			return nil, &Error{Op: op, Code: -1, Err: err, kinds: []error{ErrInvalid}}
 		}
 		out = append(out, p)
 	}
@@ -174,7 +177,7 @@ type PeerSpec struct {
 	Interface           string
 	Name                string // sent as name on 7.15+; always also the comment unless Comment is set
 	PublicKey           string
-	PresharedKey        Secret
+	PresharedKey        secret.Secret
 	AllowedAddress      []netip.Prefix
 	EndpointAddress     string
 	EndpointPort        int
@@ -222,9 +225,9 @@ func (sp PeerSpec) fields(major, minor int) map[string]string {
 	}
 	switch {
 	case v >= 717:
-		f["responder"] = FormatBool(sp.Responder)
+		f["responder"] = formatBool(sp.Responder)
 	case v >= 715:
-		f["is-responder"] = FormatBool(sp.Responder)
+		f["is-responder"] = formatBool(sp.Responder)
 	}
 	return f
 }
@@ -284,7 +287,7 @@ func (s *WireGuardService) AddPeers(ctx context.Context, specs []PeerSpec) ([]ID
 	op := fmt.Sprintf("add %d wireguard peers", len(specs))
 	for _, sp := range specs {
 		if err := sp.validate(); err != nil {
-			return nil, &Error{Op: op, Category: -1, Err: err, kinds: []error{ErrBadValue}}
+			return nil, &Error{Op: op, Code: -1, Err: err, kinds: []error{ErrInvalid}}
 		}
 	}
 	major, minor, err := s.c.routerVersion(ctx)
@@ -303,7 +306,7 @@ func (s *WireGuardService) AddPeers(ctx context.Context, specs []PeerSpec) ([]ID
 	for i, r := range res {
 		if r.trap == nil {
 			if !strings.HasPrefix(r.done["ret"], "*") {
-				return nil, &Error{Op: op, Command: cmds[i][0], Category: -1, Message: "add returned no id", kinds: []error{ErrConnection}}
+				return nil, &Error{Op: op, Command: cmds[i][0], Code: -1, Message: "add returned no id", kinds: []error{ErrConnection}}
 			}
 			ids[i] = ID(r.done["ret"])
 		}
@@ -311,67 +314,84 @@ func (s *WireGuardService) AddPeers(ctx context.Context, specs []PeerSpec) ([]ID
 	return ids, err
 }
 
-// PeerChange reports what EnsurePeer did; on an error, nothing.
-type PeerChange struct {
-	ID      ID
-	Created bool
-	Changed []string // names of the fields set on an existing peer
+// PeerResult is what EnsurePeer did: the peer as it ends up, the Action
+// and one Change per property set (the preshared key's values are never
+// shown). On an error it is the zero value.
+type PeerResult struct {
+	Peer    Peer
+	Action  Action
+	Changes []Change
 }
 
+// Changed reports whether EnsurePeer changed the router.
+func (r PeerResult) Changed() bool { return r.Action != Unchanged }
+
 // EnsurePeer makes the peer with spec's public key on spec's interface
-// match spec: it adds it when missing and otherwise sets only the fields
-// that differ, enabling a disabled peer. A second run changes nothing. The preshared key is only
-// compared when the router shows it (it is a sensitive field).
+// match spec: it adds it when missing (Created) and otherwise sets only
+// the fields that differ, enabling a disabled peer (Updated). A second run
+// changes nothing (Unchanged). The preshared key is only compared when the
+// router shows it (it is a sensitive field).
 //
 // RouterOS API: /interface/wireguard/peers/print, add, set
-func (s *WireGuardService) EnsurePeer(ctx context.Context, spec PeerSpec) (PeerChange, error) {
+func (s *WireGuardService) EnsurePeer(ctx context.Context, spec PeerSpec) (PeerResult, error) {
 	op := "ensure wireguard peer"
 	if err := spec.validate(); err != nil {
-		return PeerChange{}, &Error{Op: op, Category: -1, Err: err, kinds: []error{ErrBadValue}}
+		return PeerResult{}, &Error{Op: op, Code: -1, Err: err, kinds: []error{ErrInvalid}}
 	}
 	major, minor, err := s.c.routerVersion(ctx)
 	if err != nil {
-		return PeerChange{}, err
+		return PeerResult{}, err
 	}
 	recs, err := s.c.print(ctx, op, "/interface/wireguard/peers", "?interface="+spec.iface(), "?public-key="+spec.PublicKey)
 	if err != nil {
-		return PeerChange{}, err
+		return PeerResult{}, err
 	}
 	if len(recs) == 0 {
 		id, err := s.AddPeer(ctx, spec)
 		if err != nil {
-			return PeerChange{}, err
+			return PeerResult{}, err
 		}
-		return PeerChange{ID: id, Created: true}, nil
+		f := spec.fields(major, minor)
+		f[".id"] = string(id)
+		p, _ := peerFrom(Record(f))
+		p.HasPresharedKey = !spec.PresharedKey.IsZero()
+		p.Responder = spec.Responder
+		return PeerResult{Peer: p, Action: Created, Changes: []Change{{New: "peer " + p.Name}}}, nil
 	}
 	cur := recs[0]
 	want := spec.fields(major, minor)
 	want["disabled"] = "no" // a disabled peer does not match a spec
 	set := cmd{"/interface/wireguard/peers/set", kv(".id", cur[".id"])}
-	var changed []string
+	var changes []Change
 	keys := make([]string, 0, len(want))
 	for k := range want {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	after := maps.Clone(cur)
 	for _, k := range keys {
 		if !sameValue(k, cur[k], want[k]) {
 			set = append(set, kv(k, want[k]))
-			changed = append(changed, k)
+			changes = append(changes, Change{Field: k, Old: cur[k], New: want[k]})
+			after[k] = want[k]
 		}
 	}
 	if psk, shown := cur["preshared-key"]; shown && !spec.PresharedKey.IsZero() && psk != spec.PresharedKey.Reveal() {
 		set = append(set, kv("preshared-key", spec.PresharedKey.Reveal()))
-		changed = append(changed, "preshared-key")
+		changes = append(changes, Change{Field: "preshared-key", Old: secret.Redacted, New: secret.Redacted})
+		after["preshared-key"] = secret.Redacted
 	}
-	ch := PeerChange{ID: cur.ID(), Changed: changed}
-	if len(changed) == 0 {
-		return ch, nil
+	res := PeerResult{Changes: changes}
+	if len(changes) == 0 {
+		res.Peer, _ = peerFrom(cur)
+		return res, nil
 	}
 	if _, err := s.c.one(ctx, op, set); err != nil {
-		return PeerChange{ID: ch.ID}, err // a refused set changes nothing
+		return PeerResult{}, err // a refused set changes nothing
 	}
-	return ch, nil
+	res.Action = Updated
+	res.Peer, _ = peerFrom(after)
+	return res, nil
 }
 
 // sameValue compares a wire value with a desired one, as RouterOS would
@@ -385,16 +405,16 @@ func sameValue(k, have, want string) bool {
 		if have == "" && k == "disabled" {
 			have = "false" // not printed: not disabled
 		}
-		a, err1 := ParseBool(have)
-		b, err2 := ParseBool(want)
+		a, err1 := parseBool(have)
+		b, err2 := parseBool(want)
 		return err1 == nil && err2 == nil && a == b
 	case "persistent-keepalive":
-		a, err1 := ParseDuration(have)
-		b, err2 := ParseDuration(want)
+		a, err1 := parseDuration(have)
+		b, err2 := parseDuration(want)
 		return err1 == nil && err2 == nil && a == b
 	case "allowed-address":
-		a, err1 := ParsePrefixes(have)
-		b, err2 := ParsePrefixes(want)
+		a, err1 := parsePrefixes(have)
+		b, err2 := parsePrefixes(want)
 		if err1 != nil || err2 != nil || len(a) != len(b) {
 			return false
 		}
@@ -435,7 +455,7 @@ func (s *WireGuardService) RemovePeer(ctx context.Context, iface, nameOrKey stri
 		return notFound(op, "no such peer")
 	case 1:
 	default:
-		return &Error{Op: op, Category: -1, Message: fmt.Sprintf("%d peers match", len(ids)), kinds: []error{ErrConflict}}
+		return &Error{Op: op, Code: -1, Message: fmt.Sprintf("%d peers match", len(ids)), kinds: []error{ErrConflict}}
 	}
 	_, err = s.c.one(ctx, op, cmd{"/interface/wireguard/peers/remove", kv(".id", ids[0])})
 	return err
@@ -500,7 +520,7 @@ func (s *WireGuardService) survey(ctx context.Context, op, iface string, full bo
 	// router's address in it (192.168.100.1/24 on wireguard1).
 	for _, a := range st.addrs {
 		if a["interface"] == iface && !a.Bool("disabled") {
-			if p, err := ParsePrefix(a["address"]); err == nil && p.Addr().Is4() {
+			if p, err := parsePrefix(a["address"]); err == nil && p.Addr().Is4() {
 				st.ifaceAddr = p
 				break
 			}
@@ -518,11 +538,11 @@ func (st *survey) nextFree(op string, network netip.Prefix) (netip.Addr, error) 
 	}
 	network = network.Masked()
 	if !network.Addr().Is4() || network.Bits() > 30 {
-		return netip.Addr{}, &Error{Op: op, Category: -1, Message: "network must be an ipv4 prefix of /30 or larger", kinds: []error{ErrBadValue}}
+		return netip.Addr{}, &Error{Op: op, Code: -1, Message: "network must be an ipv4 prefix of /30 or larger", kinds: []error{ErrInvalid}}
 	}
 	var used []netip.Prefix
 	for _, a := range st.addrs {
-		if p, err := ParsePrefix(a["address"]); err == nil {
+		if p, err := parsePrefix(a["address"]); err == nil {
 			used = append(used, netip.PrefixFrom(p.Addr(), p.Addr().BitLen()))
 		}
 	}
@@ -569,15 +589,15 @@ type OnboardOptions struct {
 }
 
 // Onboarding is what Onboard made. Config holds the client's private key,
-// so it is a Secret; QR is a PNG of the same text for the mobile app.
+// so it is a secret.Secret; QR is a PNG of the same text for the mobile app.
 type Onboarding struct {
 	Peer         Peer
 	Address      netip.Prefix // the client's tunnel address, /32
 	PublicKey    string
-	PrivateKey   Secret
-	PresharedKey Secret
-	Config       Secret // wg-quick file
-	QR           []byte // PNG
+	PrivateKey   secret.Secret
+	PresharedKey secret.Secret
+	Config       secret.Secret // wg-quick file
+	QR           []byte        // PNG
 }
 
 // Onboard adds a VPN client named name (the peer's name and comment) in one
@@ -592,7 +612,7 @@ type Onboarding struct {
 func (s *WireGuardService) Onboard(ctx context.Context, name string, o OnboardOptions) (*Onboarding, error) {
 	op := "onboard vpn client " + name
 	if name == "" {
-		return nil, &Error{Op: op, Category: -1, Message: "name is required", kinds: []error{ErrBadValue}}
+		return nil, &Error{Op: op, Code: -1, Message: "name is required", kinds: []error{ErrInvalid}}
 	}
 	iface := o.Interface
 	if iface == "" {
@@ -604,7 +624,7 @@ func (s *WireGuardService) Onboard(ctx context.Context, name string, o OnboardOp
 	}
 	for _, p := range st.peers {
 		if p.Interface == iface && (p.Name == name || p.Comment == name) {
-			return nil, &Error{Op: op, Category: -1, Message: "a peer with this name exists", kinds: []error{ErrConflict}}
+			return nil, &Error{Op: op, Code: -1, Message: "a peer with this name exists", kinds: []error{ErrConflict}}
 		}
 	}
 	addr, err := st.nextFree(op, o.Network)
@@ -618,7 +638,7 @@ func (s *WireGuardService) Onboard(ctx context.Context, name string, o OnboardOp
 			host = st.cloud["public-address"]
 		}
 		if host == "" {
-			return nil, &Error{Op: op, Category: -1, Message: "no endpoint given and /ip/cloud has no name or address", kinds: []error{ErrBadValue}}
+			return nil, &Error{Op: op, Code: -1, Message: "no endpoint given and /ip/cloud has no name or address", kinds: []error{ErrInvalid}}
 		}
 		endpoint = host + ":" + strconv.Itoa(st.iface.ListenPort)
 	}
@@ -638,11 +658,11 @@ func (s *WireGuardService) Onboard(ctx context.Context, name string, o OnboardOp
 	}
 	kp, err := GenerateKeyPair()
 	if err != nil {
-		return nil, &Error{Op: op, Category: -1, Err: err}
+		return nil, &Error{Op: op, Code: -1, Err: err}
 	}
 	psk, err := GeneratePresharedKey()
 	if err != nil {
-		return nil, &Error{Op: op, Category: -1, Err: err}
+		return nil, &Error{Op: op, Code: -1, Err: err}
 	}
 	clientAddr := netip.PrefixFrom(addr, 32)
 	spec := PeerSpec{Interface: iface, Name: name, PublicKey: kp.Public, PresharedKey: psk,
@@ -656,23 +676,23 @@ func (s *WireGuardService) Onboard(ctx context.Context, name string, o OnboardOp
 	text := conf.Render()
 	png, err := qrcode.Encode(text, qrcode.Medium, 512)
 	if err != nil {
-		return nil, &Error{Op: op, Category: -1, Err: err}
+		return nil, &Error{Op: op, Code: -1, Err: err}
 	}
 	return &Onboarding{
 		Peer: Peer{ID: id, Name: name, Interface: iface, PublicKey: kp.Public, AllowedAddress: spec.AllowedAddress,
 			Responder: true, Comment: name, HasPresharedKey: true},
 		Address: clientAddr, PublicKey: kp.Public, PrivateKey: kp.Private, PresharedKey: psk,
-		Config: NewSecret(text), QR: png,
+		Config: secret.New(text), QR: png,
 	}, nil
 }
 
 // ClientConfig is a wg-quick client file.
 type ClientConfig struct {
-	PrivateKey      Secret
+	PrivateKey      secret.Secret
 	Address         netip.Prefix
 	DNS             []netip.Addr
 	ServerPublicKey string
-	PresharedKey    Secret
+	PresharedKey    secret.Secret
 	Endpoint        string
 	AllowedIPs      []netip.Prefix
 	Keepalive       time.Duration

@@ -6,16 +6,18 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/thehomelab/homelab/internal/clientcfg"
 	"github.com/thehomelab/homelab/internal/netctx"
-	"github.com/thehomelab/homelab/internal/tlspin"
 )
 
 // Client is a connection to one upsd. It is safe for concurrent use: calls
@@ -25,7 +27,7 @@ import (
 // 60 s idle cutoff). Close it when done.
 type Client struct {
 	addr    string
-	o       options
+	cfg     config
 	tlsCfg  *tls.Config
 	canDial bool
 	dialer  net.Dialer
@@ -49,24 +51,26 @@ type Client struct {
 	wg         sync.WaitGroup
 }
 
-// Dial connects to upsd at addr ("host:port"; port 3493 if omitted) and sets
-// up the session (STARTTLS, credentials, tracking) before returning. Without
-// a deadline on ctx, WithTimeout bounds it.
+// Dial connects to upsd at addr ("host:port"; DefaultPort 3493 if omitted)
+// and sets up the session (STARTTLS, credentials, tracking) before
+// returning. Without a deadline on ctx, WithTimeout bounds it.
+// Credentials are optional: reading needs no login (see WithCredentials).
 func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
+	typed := addr
+	addr = strings.TrimSpace(addr)
 	if _, _, err := net.SplitHostPort(addr); err != nil {
-		addr = net.JoinHostPort(addr, "3493")
+		addr = net.JoinHostPort(strings.Trim(addr, "[]"), DefaultPort)
+	}
+	if h, p, err := net.SplitHostPort(addr); err != nil || h == "" || p == "" || strings.ContainsAny(addr, " /\n") {
+		return nil, &Error{Op: "dial", Code: CodeInvalidArgument, local: true, Message: "address " + strconv.Quote(typed) + ": want host[:port]"}
 	}
 	c, err := newClient(addr, opts)
 	if err != nil {
 		return nil, err
 	}
 	c.canDial = true
-	dctx := ctx
-	if _, ok := ctx.Deadline(); !ok { // like every call: WithTimeout bounds the dial and session setup
-		var cancel context.CancelFunc
-		dctx, cancel = context.WithTimeout(ctx, c.o.timeout)
-		defer cancel()
-	}
+	dctx, cancel := c.cfg.WithTimeout(ctx) // like every call: WithTimeout bounds the dial and session setup
+	defer cancel()
 	c.mu.Lock()
 	err = c.connect(dctx)
 	c.mu.Unlock()
@@ -83,7 +87,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 // calls fail.
 func NewClient(conn net.Conn, opts ...Option) (*Client, error) {
 	if conn == nil {
-		return nil, errors.New("ups: nil connection")
+		return nil, &Error{Op: "new client", Code: CodeInvalidArgument, local: true, Message: "nil connection"}
 	}
 	addr := ""
 	if ra := conn.RemoteAddr(); ra != nil {
@@ -99,38 +103,42 @@ func NewClient(conn net.Conn, opts ...Option) (*Client, error) {
 }
 
 func newClient(addr string, opts []Option) (*Client, error) {
-	o := defaultOptions()
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		if err := opt(&o); err != nil {
-			return nil, err
-		}
+	cfg := defaultConfig()
+	if err := clientcfg.Apply(&cfg, opts); err != nil {
+		return nil, optionErr(err)
 	}
-	c := &Client{addr: addr, o: o, stop: make(chan struct{})}
-	c.base, c.cancelBase = context.WithCancel(context.Background())
-	if o.startTLS {
-		name := o.serverName
-		if name == "" {
+	c := &Client{addr: addr, cfg: cfg, stop: make(chan struct{})}
+	if cfg.startTLS {
+		if cfg.ServerName == "" {
 			if h, _, err := net.SplitHostPort(addr); err == nil {
-				name = h
+				cfg.ServerName = h
 			}
 		}
-		cfg, err := tlspin.Config(tlspin.Options{Fingerprint: o.fingerprint, RootCAs: o.roots, ServerName: name})
+		tcfg, err := cfg.TLS()
 		if err != nil {
-			return nil, err
+			return nil, optionErr(err)
 		}
-		c.tlsCfg = cfg
+		c.tlsCfg = tcfg
 	}
+	c.base, c.cancelBase = context.WithCancel(context.Background())
 	return c, nil
+}
+
+// optionErr turns an option's error into an *Error matching ErrInvalid,
+// keeping its one "ups: " prefix.
+func optionErr(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Code: CodeInvalidArgument, local: true, Message: strings.TrimPrefix(err.Error(), "ups: ")}
 }
 
 // startKeepAlive starts the background pinger once the client is set up.
 func (c *Client) startKeepAlive() {
-	if c.o.keepAlive > 0 {
+	if c.cfg.keepAlive > 0 {
 		c.wg.Add(1)
-		go c.keepAliveLoop(c.o.keepAlive)
+		go c.keepAliveLoop(c.cfg.keepAlive)
 	}
 }
 
@@ -155,7 +163,7 @@ func (c *Client) Close() error {
 	return err
 }
 
-func closedErr(op string) error { return &Error{Op: op, Code: codeClosed, Message: "client closed"} }
+func closedErr(op string) error { return &Error{Op: op, Code: CodeClosed, Message: "client closed"} }
 
 func (c *Client) keepAliveLoop(d time.Duration) {
 	defer c.wg.Done()
@@ -172,7 +180,7 @@ func (c *Client) keepAliveLoop(d time.Duration) {
 		c.mu.Unlock()
 		next := d - idle
 		if next <= 0 {
-			ctx, cancel := context.WithTimeout(c.base, c.o.timeout)
+			ctx, cancel := context.WithTimeout(c.base, c.cfg.Timeout)
 			_, _ = c.ProtocolVersion(ctx)
 			cancel()
 			next = d
@@ -186,7 +194,7 @@ func (c *Client) setConn(conn net.Conn) {
 	c.conn = conn
 	c.connMu.Unlock()
 	if c.r == nil {
-		c.r = bufio.NewReaderSize(conn, c.o.maxLine)
+		c.r = bufio.NewReaderSize(conn, c.cfg.maxLine)
 	} else {
 		c.r.Reset(conn)
 	}
@@ -207,7 +215,7 @@ func (c *Client) dropConn() {
 func (c *Client) connect(ctx context.Context) error {
 	if c.conn == nil {
 		if !c.canDial {
-			return &Error{Code: codeClosed, Message: "connection lost; a client made by NewClient cannot redial"}
+			return &Error{Code: CodeClosed, Message: "connection lost; a client made by NewClient cannot redial"}
 		}
 		// Close must not wait for a dial to a host that has gone away.
 		dctx, cancel := context.WithCancel(ctx)
@@ -260,12 +268,12 @@ func (c *Client) setup(ctx context.Context) error {
 	}
 	var req []byte
 	n := 0
-	if c.o.user != "" {
-		req = append(appendWord(append(req, "USERNAME "...), c.o.user), '\n')
-		req = append(appendWord(append(req, "PASSWORD "...), c.o.pass.Reveal()), '\n')
+	if c.cfg.User != "" {
+		req = append(appendWord(append(req, "USERNAME "...), c.cfg.User), '\n')
+		req = append(appendWord(append(req, "PASSWORD "...), c.cfg.Password.Reveal()), '\n')
 		n += 2
 	}
-	if c.o.tracking {
+	if c.cfg.tracking {
 		req = append(req, "SET TRACKING ON\n"...)
 		n++
 	}
@@ -294,11 +302,11 @@ func (c *Client) setup(ctx context.Context) error {
 		if err != nil && !isServerErr(err) {
 			return err
 		}
-		isTracking := c.o.tracking && i == 2*boolInt(c.o.user != "")
+		isTracking := c.cfg.tracking && i == 2*boolInt(c.cfg.User != "")
 		switch {
 		case isTracking:
 			// Tolerated: a server without tracking gives untracked jobs.
-		case err != nil && !errors.Is(err, ErrAlreadyLoggedIn) && first == nil:
+		case err != nil && !hasCode(err, CodeAlreadyLoggedIn) && first == nil:
 			first = err
 		case err == nil && !hasPrefixFold(line, "OK") && first == nil:
 			first = protoErr(op, line)
@@ -327,11 +335,8 @@ func (c *Client) do(ctx context.Context, op string, retry bool, req []byte, read
 	if c.closed.Load() {
 		return closedErr(op)
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.o.timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	start := time.Now()
 	var err error
 	for attempt := 0; ; attempt++ {
@@ -363,8 +368,8 @@ func (c *Client) do(ctx context.Context, op string, retry bool, req []byte, read
 		}
 	}
 	err = wrapErr(ctx, op, err)
-	if c.o.logger.Enabled(ctx, slog.LevelDebug) {
-		c.o.logger.Debug("ups exchange", "op", op, "duration", time.Since(start), "err", err)
+	if c.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+		c.cfg.Logger.Debug("ups exchange", "op", op, "duration", time.Since(start), "err", err)
 	}
 	return err
 }
@@ -393,7 +398,7 @@ func protoErr(op, line string) error {
 	if len(line) > 80 {
 		line = line[:80] + "…"
 	}
-	return &Error{Op: op, Code: codeProtocol, Message: "unexpected reply " + Quote(line)}
+	return &Error{Op: op, Code: CodeProtocol, Message: "unexpected reply " + quote(line)}
 }
 
 // readLine returns one reply line without its line ending. Called with mu held.
@@ -401,7 +406,7 @@ func (c *Client) readLine() (string, error) {
 	b, err := c.r.ReadSlice('\n')
 	if err != nil {
 		if errors.Is(err, bufio.ErrBufferFull) {
-			return "", &Error{Code: codeLineTooLong, Message: "reply line exceeds the client's cap"}
+			return "", &Error{Code: CodeTooLarge, Message: fmt.Sprintf("reply line longer than %d bytes (WithMaxLineLength)", c.cfg.maxLine)}
 		}
 		return "", err
 	}
@@ -428,9 +433,9 @@ func parseErr(op, line string) *Error {
 	rest := strings.TrimSpace(line[3:])
 	code, msg, _ := strings.Cut(rest, " ")
 	if code == "" {
-		code = "UNKNOWN"
+		code = string(CodeTrackingUnknown)
 	}
-	return &Error{Op: op, Code: code, Message: strings.TrimSpace(msg)}
+	return &Error{Op: op, Code: Code(code), Message: strings.TrimSpace(msg)}
 }
 
 // readList reads a BEGIN LIST … END LIST reply and hands each item's words to
@@ -455,12 +460,12 @@ func (c *Client) readList(op string, each func(words []string) error) error {
 		if hasPrefixFold(line, "END LIST") {
 			return firstErr
 		}
-		c.words, err = splitLine(line, c.words[:0], &c.scratch)
+		c.words, err = splitLineBuf(line, c.words[:0], &c.scratch)
 		if err == nil {
 			err = each(c.words)
 		}
 		if err != nil && firstErr == nil {
-			firstErr = &Error{Op: op, Code: codeProtocol, Message: "bad list item " + Quote(line), Err: err}
+			firstErr = &Error{Op: op, Code: CodeProtocol, Message: "bad list item " + quote(line), Err: err}
 		}
 	}
 }
@@ -492,8 +497,18 @@ func request(words ...string) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
+// needLogin fails a command upsd only serves after USERNAME and PASSWORD
+// when the client has none, instead of sending it to be refused.
+func (c *Client) needLogin(op string) error {
+	if c.cfg.HasCredentials {
+		return nil
+	}
+	return &Error{Op: op, Code: CodeUsernameRequired, local: true,
+		Message: "this command needs a login: pass WithCredentials(user, secret.New(password)) with an upsd.users account"}
+}
+
 func badArg(op string, err error) error {
-	return &Error{Op: op, Code: codeBadArg, Message: err.Error()}
+	return &Error{Op: op, Code: CodeInvalidArgument, local: true, Message: err.Error()}
 }
 
 // single sends one command and returns its one-line reply.
@@ -562,7 +577,7 @@ var errShape = errors.New("unexpected item shape")
 
 // Tracking reports the state of a tracked SET VAR or INSTCMD: done is false
 // while upsd says PENDING. A failed command returns done and an error
-// matching ErrTrackingFailed; ERR UNKNOWN (ErrTrackingUnknown) means upsd
+// with Code CodeTrackingFailed; ERR UNKNOWN (CodeTrackingUnknown) means upsd
 // does not know the ID, or the driver did not know the command. The
 // connection needs WithTracking.
 //
@@ -571,7 +586,7 @@ func (c *Client) Tracking(ctx context.Context, id string) (done bool, err error)
 	op := "get tracking " + id
 	line, err := c.single(ctx, op, true, "GET", "TRACKING", id)
 	if err != nil {
-		return errors.Is(err, ErrTrackingFailed), err
+		return hasCode(err, CodeTrackingFailed), err
 	}
 	switch strings.ToUpper(strings.TrimSpace(line)) {
 	case "PENDING":

@@ -28,6 +28,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/thehomelab/homelab/secret"
 	"github.com/thehomelab/homelab/ups"
 	"github.com/thehomelab/homelab/ups/upstest"
 )
@@ -64,7 +65,23 @@ func dial(t testing.TB, s *upstest.Server, opts ...ups.Option) *ups.Client {
 	return c
 }
 
-func admin() ups.Option { return ups.WithCredentials("admin", ups.NewSecret(adminPass)) }
+// assertCode checks that err is an *ups.Error with code.
+func assertCode(t *testing.T, err error, code ups.Code, msgAndArgs ...any) bool {
+	t.Helper()
+	var e *ups.Error
+	if !assert.ErrorAs(t, err, &e, msgAndArgs...) {
+		return false
+	}
+	return assert.Equal(t, code, e.Code, msgAndArgs...)
+}
+
+// isCode reports whether err is an *ups.Error with code.
+func isCode(err error, code ups.Code) bool {
+	var e *ups.Error
+	return errors.As(err, &e) && e.Code == code
+}
+
+func admin() ups.Option { return ups.WithCredentials("admin", secret.New(adminPass)) }
 
 func TestReadEverything(t *testing.T) {
 	t.Parallel()
@@ -163,7 +180,7 @@ func TestMissingVariablesAreAbsent(t *testing.T) {
 	assert.False(t, snap.Runtime.Valid)
 	assert.True(t, snap.Charge.Valid)
 	_, err = c.Device("ups").Get(t.Context(), "battery.runtime")
-	assert.ErrorIs(t, err, ups.ErrVarNotSupported)
+	assertCode(t, err, ups.CodeVarNotSupported)
 	assert.ErrorIs(t, err, ups.ErrNotFound)
 }
 
@@ -174,14 +191,14 @@ func TestQuotingRoundTrip(t *testing.T) {
 	c := dial(t, s, admin())
 	d := c.Device("ups")
 	for _, val := range []string{`plain`, `two words`, `A "q" \ z`, `rack #3`, `#`, `\`, `"`, `tab	in`, `ünïcode`} {
-		_, err := d.Set(t.Context(), "ups.serial", val)
+		err := d.Set(t.Context(), "ups.serial", val)
 		require.NoError(t, err, val)
 		got, err := d.Get(t.Context(), "ups.serial")
 		require.NoError(t, err, val)
 		assert.Equal(t, val, got)
 	}
-	_, err := d.Set(t.Context(), "ups.serial", "line\nbreak")
-	assert.ErrorIs(t, err, ups.ErrInvalidArgument)
+	err := d.Set(t.Context(), "ups.serial", "line\nbreak")
+	assertCode(t, err, ups.CodeInvalidArgument)
 }
 
 func TestServerErrors(t *testing.T) {
@@ -194,8 +211,8 @@ func TestServerErrors(t *testing.T) {
 	ctx := t.Context()
 	anon := dial(t, s)
 	adm := dial(t, s, admin())
-	wrong := dial(t, s, ups.WithCredentials("admin", ups.NewSecret("nope")))
-	mon := dial(t, s, ups.WithCredentials("monuser", ups.NewSecret(monPass)))
+	wrong := dial(t, s, ups.WithCredentials("admin", secret.New("nope")))
+	mon := dial(t, s, ups.WithCredentials("monuser", secret.New(monPass)))
 
 	run := func(f func() error) func() error { return f }
 	_ = run
@@ -203,24 +220,24 @@ func TestServerErrors(t *testing.T) {
 		name string
 		call func() error
 		want []error
-		code string
+		code ups.Code
 	}{
 		{"unknown ups", func() error { _, err := anon.Device("nosuch").Get(ctx, "ups.status"); return err }, []error{ups.ErrUnknownUPS, ups.ErrNotFound}, "UNKNOWN-UPS"},
-		{"unknown var", func() error { _, err := anon.Device("ups").Get(ctx, "nope"); return err }, []error{ups.ErrVarNotSupported}, "VAR-NOT-SUPPORTED"},
+		{"unknown var", func() error { _, err := anon.Device("ups").Get(ctx, "nope"); return err }, []error{ups.ErrNotFound}, "VAR-NOT-SUPPORTED"},
 		{"wrong password fsd", func() error { return wrong.Device("ups").FSD(ctx) }, []error{ups.ErrAccessDenied, ups.ErrPermission}, "ACCESS-DENIED"},
-		{"upsmon user set", func() error { _, err := mon.Device("ups").Set(ctx, "ups.id", "x"); return err }, []error{ups.ErrAccessDenied}, "ACCESS-DENIED"},
+		{"upsmon user set", func() error { return mon.Device("ups").Set(ctx, "ups.id", "x") }, []error{ups.ErrAccessDenied}, "ACCESS-DENIED"},
 		{"admin login", func() error { return adm.Device("ups").Login(ctx) }, []error{ups.ErrAccessDenied}, "ACCESS-DENIED"},
-		{"no username", func() error { return anon.Device("ups").FSD(ctx) }, []error{ups.ErrUsernameRequired, ups.ErrAuth}, "USERNAME-REQUIRED"},
-		{"readonly", func() error { _, err := adm.Device("ups").Set(ctx, "ups.model", "x"); return err }, []error{ups.ErrReadOnly}, "READONLY"},
-		{"too long", func() error { _, err := adm.Device("ups").Set(ctx, "ups.id", strings.Repeat("x", 17)); return err }, []error{ups.ErrTooLong}, "TOO-LONG"},
-		{"not in enum", func() error { _, err := adm.Device("ups").Set(ctx, "ups.beeper.status", "loud"); return err }, []error{ups.ErrInvalidValue}, "INVALID-VALUE"},
-		{"out of range", func() error { _, err := adm.Device("ups").Set(ctx, "input.transfer.low", "185"); return err }, []error{ups.ErrInvalidValue}, "INVALID-VALUE"},
-		{"unknown cmd", func() error { _, err := adm.Device("ups").Run(ctx, "nosuch.cmd"); return err }, []error{ups.ErrCmdNotSupported}, "CMD-NOT-SUPPORTED"},
+		{"no username", func() error { return anon.Device("ups").FSD(ctx) }, []error{ups.ErrAuth}, "USERNAME-REQUIRED"},
+		{"readonly", func() error { return adm.Device("ups").Set(ctx, "ups.model", "x") }, []error{ups.ErrPermission}, "READONLY"},
+		{"too long", func() error { return adm.Device("ups").Set(ctx, "ups.id", strings.Repeat("x", 17)) }, []error{ups.ErrInvalid}, "TOO-LONG"},
+		{"not in enum", func() error { return adm.Device("ups").Set(ctx, "ups.beeper.status", "loud") }, []error{ups.ErrInvalid}, "INVALID-VALUE"},
+		{"out of range", func() error { return adm.Device("ups").Set(ctx, "input.transfer.low", "185") }, []error{ups.ErrInvalid}, "INVALID-VALUE"},
+		{"unknown cmd", func() error { _, err := adm.Device("ups").StartInstCmd(ctx, "nosuch.cmd"); return err }, []error{ups.ErrNotFound}, "CMD-NOT-SUPPORTED"},
 		{"fsd unknown ups", func() error { return adm.Device("nosuch").FSD(ctx) }, []error{ups.ErrUnknownUPS}, "UNKNOWN-UPS"},
-		{"driver down", func() error { _, err := anon.Device("down").Snapshot(ctx); return err }, []error{ups.ErrDriverNotConnected, ups.ErrNoData}, "DRIVER-NOT-CONNECTED"},
+		{"driver down", func() error { _, err := anon.Device("down").Snapshot(ctx); return err }, []error{ups.ErrDriverNotConnected, ups.ErrUnavailable}, "DRIVER-NOT-CONNECTED"},
 		{"driver down list", func() error { _, err := anon.Device("down").Variables(ctx); return err }, []error{ups.ErrDriverNotConnected}, "DRIVER-NOT-CONNECTED"},
-		{"stale", func() error { _, err := anon.Device("stale").Status(ctx); return err }, []error{ups.ErrDataStale, ups.ErrNoData}, "DATA-STALE"},
-		{"tracking off", func() error { _, err := anon.Tracking(ctx, "X"); return err }, []error{ups.ErrFeatureNotConfigured}, "FEATURE-NOT-CONFIGURED"},
+		{"stale", func() error { _, err := anon.Device("stale").Status(ctx); return err }, []error{ups.ErrDataStale, ups.ErrUnavailable}, "DATA-STALE"},
+		{"tracking off", func() error { _, err := anon.Tracking(ctx, "X"); return err }, []error{ups.ErrUnavailable}, "FEATURE-NOT-CONFIGURED"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,12 +262,12 @@ func TestServerErrors(t *testing.T) {
 func TestUpsmonSession(t *testing.T) {
 	t.Parallel()
 	s := newFake(t)
-	c := dial(t, s, ups.WithCredentials("monuser", ups.NewSecret(monPass)))
+	c := dial(t, s, ups.WithCredentials("monuser", secret.New(monPass)))
 	d := c.Device("ups")
 	ctx := t.Context()
 	require.NoError(t, d.Login(ctx))
 	require.NoError(t, d.Primary(ctx))
-	assert.ErrorIs(t, d.Login(ctx), ups.ErrAlreadyLoggedIn)
+	assertCode(t, d.Login(ctx), ups.CodeAlreadyLoggedIn)
 	n, err := d.NumLogins(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
@@ -272,12 +289,12 @@ func TestUpsmonSession(t *testing.T) {
 	require.NoError(t, d.Primary(ctx))
 	require.NoError(t, c.Device("UPS").Primary(ctx))
 	s.DropConnections()
-	before := s.Requests()
+	before := len(s.Requests())
 	n, err = d.NumLogins(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	assert.Equal(t, 2, s.Accepted())
-	assert.Equal(t, 5, s.Requests()-before, "USERNAME, PASSWORD, LOGIN, PRIMARY, GET NUMLOGINS")
+	assert.Equal(t, 5, len(s.Requests())-before, "USERNAME, PASSWORD, LOGIN, PRIMARY, GET NUMLOGINS")
 
 	s.Restart()
 	st, err = d.Status(ctx)
@@ -295,7 +312,7 @@ func TestInstCmdAndTracking(t *testing.T) {
 	d := c.Device("ups")
 	ctx := t.Context()
 
-	job, err := d.Set(ctx, "ups.id", "shelf")
+	job, err := d.StartSet(ctx, "ups.id", "shelf")
 	require.NoError(t, err)
 	require.True(t, job.Tracked())
 	got, err := d.Get(ctx, "ups.id")
@@ -312,30 +329,30 @@ func TestInstCmdAndTracking(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "shelf", got)
 
-	job, err = d.Run(ctx, "shutdown.return")
+	job, err = d.StartInstCmd(ctx, "shutdown.return")
 	require.NoError(t, err)
 	mu.Lock()
 	now = now.Add(3 * time.Second)
 	mu.Unlock()
 	require.NoError(t, job.Wait(ctx))
-	_, err = d.RunParam(ctx, "load.off", "5")
+	_, err = d.StartInstCmd(ctx, "load.off", "5")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"ups shutdown.return", "ups load.off 5"}, s.InstCmds()[:2])
 
 	_, err = c.Tracking(ctx, "00000000-0000-0000-0000-000000000000")
-	assert.ErrorIs(t, err, ups.ErrTrackingUnknown)
+	assertCode(t, err, ups.CodeTrackingUnknown)
 
 	s.FailCommand("ups", "load.off")
-	job, err = d.Run(ctx, "load.off")
+	job, err = d.StartInstCmd(ctx, "load.off")
 	require.NoError(t, err, "upsd accepts the command; the driver fails it later")
 	mu.Lock()
 	now = now.Add(3 * time.Second)
 	mu.Unlock()
-	assert.ErrorIs(t, job.Wait(ctx), ups.ErrTrackingFailed)
+	assertCode(t, job.Wait(ctx), ups.CodeTrackingFailed)
 
 	// Without WithTracking, jobs are untracked and Wait returns at once.
 	plain := dial(t, s, admin())
-	job, err = plain.Device("ups").Run(ctx, "load.off")
+	job, err = plain.Device("ups").StartInstCmd(ctx, "load.off")
 	require.NoError(t, err)
 	assert.False(t, job.Tracked())
 	assert.NoError(t, job.Wait(ctx))
@@ -356,7 +373,7 @@ func TestReconnectAfterIdleCutoff(t *testing.T) {
 	// The new connection is authenticated again: SET needs USERNAME and
 	// PASSWORD on this connection, else upsd says USERNAME-REQUIRED.
 	require.Eventually(t, func() bool { return s.Connections() == 0 }, 2*time.Second, 10*time.Millisecond)
-	_, err = d.Set(t.Context(), "ups.id", "after cutoff")
+	err = d.Set(t.Context(), "ups.id", "after cutoff")
 	require.NoError(t, err, "re-authenticated after the idle cutoff")
 	assert.Equal(t, 3, s.Accepted())
 }
@@ -371,14 +388,14 @@ func TestKeepAliveBeatsIdleCutoff(t *testing.T) {
 	_, err := c.Device("ups").Status(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, 1, s.Accepted(), "the keep-alive kept the first connection")
-	assert.Greater(t, s.Requests(), 3)
+	assert.Greater(t, len(s.Requests()), 3)
 }
 
 func TestContextReachesSocket(t *testing.T) {
 	t.Parallel()
 	s := newFake(t)
 	c := dial(t, s)
-	s.SetFault(upstest.Hang)
+	s.Inject(upstest.Fault{Kind: upstest.Hang})
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -391,12 +408,12 @@ func TestContextReachesSocket(t *testing.T) {
 	_, err = c.Device("ups").Variables(ctx)
 	assert.ErrorIs(t, err, context.Canceled)
 
-	s.SetFault(upstest.NoFault)
+	s.ClearFaults()
 	_, err = c.Device("ups").Status(t.Context())
 	assert.NoError(t, err, "the client recovers on a new connection")
 
 	// A client-wide timeout applies when the context has none.
-	s.SetFault(upstest.Hang)
+	s.Inject(upstest.Fault{Kind: upstest.Hang})
 	short := dial(t, s, ups.WithTimeout(80*time.Millisecond))
 	_, err = short.Device("ups").Status(context.Background())
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
@@ -405,19 +422,19 @@ func TestContextReachesSocket(t *testing.T) {
 func TestBadServers(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		fault upstest.Fault
-		want  error
+		fault upstest.FaultKind
+		want  ups.Code
 	}{
-		{upstest.CloseMidReply, nil},
-		{upstest.Garbage, ups.ErrProtocol},
-		{upstest.HugeLine, ups.ErrLineTooLong},
+		{upstest.CloseMidReply, ""},
+		{upstest.Garbage, ups.CodeProtocol},
+		{upstest.HugeLine, ups.CodeTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.fault), func(t *testing.T) {
 			t.Parallel()
 			s := newFake(t)
 			c := dial(t, s)
-			s.SetFault(tt.fault)
+			s.Inject(upstest.Fault{Kind: tt.fault})
 			done := make(chan error, 1)
 			go func() { _, err := c.Device("ups").Variables(t.Context()); done <- err }()
 			var err error
@@ -429,10 +446,10 @@ func TestBadServers(t *testing.T) {
 			require.Error(t, err)
 			var e *ups.Error
 			assert.ErrorAs(t, err, &e)
-			if tt.want != nil {
-				assert.ErrorIs(t, err, tt.want)
+			if tt.want != "" {
+				assertCode(t, err, tt.want)
 			}
-			s.SetFault(upstest.NoFault)
+			s.ClearFaults()
 			_, err = c.Device("ups").Variables(t.Context())
 			assert.NoError(t, err)
 		})
@@ -460,7 +477,7 @@ func TestConcurrentUse(t *testing.T) {
 					assert.NoError(t, err)
 					assert.NotEmpty(t, v)
 				default:
-					_, err := d.Set(t.Context(), "ups.id", fmt.Sprint(g))
+					err := d.Set(t.Context(), "ups.id", fmt.Sprint(g))
 					assert.NoError(t, err)
 				}
 			}
@@ -481,21 +498,21 @@ func TestSecretNeverLeaks(t *testing.T) {
 	s.AddUser("leaky", upstest.User{Password: pw, Actions: []string{"SET"}})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c := dial(t, s, ups.WithLogger(logger), ups.WithCredentials("leaky", ups.NewSecret(pw)))
+	c := dial(t, s, ups.WithLogger(logger), ups.WithCredentials("leaky", secret.New(pw)))
 	err := c.Device("ups").FSD(t.Context())
 	require.ErrorIs(t, err, ups.ErrAccessDenied)
 	s.DropConnections()
-	_, _ = c.Device("ups").Set(t.Context(), "ups.id", "x")
+	_ = c.Device("ups").Set(t.Context(), "ups.id", "x")
 	out := logs.String() + err.Error() + fmt.Sprintf("%v %+v %#v", c, c, c)
 	assert.NotEmpty(t, logs.String())
 	assert.NotContains(t, out, pw)
-	assert.Contains(t, fmt.Sprintf("%v", ups.NewSecret(pw)), "REDACTED")
+	assert.Contains(t, fmt.Sprintf("%v", secret.New(pw)), "REDACTED")
 }
 
 func TestLoginWithoutRightsAndWrongPassword(t *testing.T) {
 	t.Parallel()
 	s := newFake(t)
-	c := dial(t, s, ups.WithCredentials("monuser", ups.NewSecret("wrong")))
+	c := dial(t, s, ups.WithCredentials("monuser", secret.New("wrong")))
 	err := c.Device("ups").Login(t.Context())
 	assert.ErrorIs(t, err, ups.ErrAccessDenied)
 	assert.ErrorIs(t, c.Device("ups").Primary(t.Context()), ups.ErrAccessDenied)
@@ -521,7 +538,7 @@ func TestStartTLS(t *testing.T) {
 	cert, fp := selfSigned(t)
 	s := newFake(t, upstest.WithTLS(cert))
 	c := dial(t, s, ups.WithFingerprint(fp), admin())
-	_, err := c.Device("ups").Set(t.Context(), "ups.id", "over tls")
+	err := c.Device("ups").Set(t.Context(), "ups.id", "over tls")
 	require.NoError(t, err)
 	s.DropConnections() // the redial repeats STARTTLS before the credentials
 	got, err := c.Device("ups").Get(t.Context(), "ups.id")
@@ -534,7 +551,7 @@ func TestStartTLS(t *testing.T) {
 
 	plain := newFake(t)
 	_, err = ups.Dial(t.Context(), plain.Addr(), ups.WithFingerprint(fp))
-	assert.ErrorIs(t, err, ups.ErrFeatureNotConfigured)
+	assertCode(t, err, ups.CodeFeatureNotConfigured)
 
 	_, err = ups.Dial(t.Context(), plain.Addr(), ups.WithFingerprint("nonsense"))
 	assert.Error(t, err)
@@ -571,7 +588,7 @@ func TestNewClientLegacyMaster(t *testing.T) {
 		"USERNAME mon": "OK", "PASSWORD pw": "OK", "MASTER old": "OK",
 		"LIST UPS": "BEGIN LIST UPS\nUPS old \"Old \\\"upsd\\\" #1\"\nEND LIST UPS",
 	})
-	c, err := ups.NewClient(conn, ups.WithCredentials("mon", ups.NewSecret("pw")), ups.WithKeepAlive(0))
+	c, err := ups.NewClient(conn, ups.WithCredentials("mon", secret.New("pw")), ups.WithKeepAlive(0))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	require.NoError(t, c.Device("old").Primary(t.Context()))
@@ -588,7 +605,7 @@ func TestNewClientLegacyMaster(t *testing.T) {
 func TestOptionsValidate(t *testing.T) {
 	t.Parallel()
 	for _, o := range []ups.Option{
-		ups.WithLogger(nil), ups.WithCredentials("", ups.NewSecret("x")), ups.WithKeepAlive(-1),
+		ups.WithCredentials("", secret.New("x")), ups.WithKeepAlive(-1),
 		ups.WithTimeout(0), ups.WithMaxLineLength(1), ups.WithRootCAs(nil), ups.WithFingerprint("zz"),
 	} {
 		_, err := ups.Dial(t.Context(), "127.0.0.1:1", o)
@@ -602,10 +619,10 @@ func TestCloseInterruptsCallInFlight(t *testing.T) {
 	t.Parallel()
 	s := newFake(t)
 	c := dial(t, s, ups.WithTimeout(30*time.Second))
-	s.SetFault(upstest.Hang)
+	s.Inject(upstest.Fault{Kind: upstest.Hang})
 	done := make(chan error, 1)
 	go func() { _, err := c.Device("ups").Status(context.Background()); done <- err }()
-	require.Eventually(t, func() bool { return s.Requests() >= 1 }, 2*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return len(s.Requests()) >= 1 }, 2*time.Second, 5*time.Millisecond)
 	start := time.Now()
 	require.NoError(t, c.Close())
 	select {
@@ -655,7 +672,7 @@ func TestLogoutRefuseAndRootCAs(t *testing.T) {
 	_, err = c.Version(t.Context())
 	assert.ErrorIs(t, err, ups.ErrClosed)
 
-	s.SetFault(upstest.Refuse)
+	s.Inject(upstest.Fault{Kind: upstest.Refuse})
 	c2, err := ups.Dial(t.Context(), s.Addr(), admin())
 	if err == nil { // the refusal shows on the first exchange when Dial has nothing to set up
 		_, err = c2.Version(t.Context())
@@ -687,12 +704,12 @@ func TestUnknownErrorCode(t *testing.T) {
 	_, err = c.Device("u").Get(t.Context(), "x")
 	var e *ups.Error
 	require.ErrorAs(t, err, &e)
-	assert.Equal(t, "SOMETHING-NEW", e.Code)
+	assert.Equal(t, ups.Code("SOMETHING-NEW"), e.Code)
 	assert.Equal(t, "with words", e.Message)
 	assert.Equal(t, "ups: get var u x: server said SOMETHING-NEW with words", err.Error())
 	assert.NotErrorIs(t, err, ups.ErrNotFound)
 	_, err = c.Device("u").Get(t.Context(), "y")
-	assert.ErrorIs(t, err, ups.ErrProtocol, "a VAR reply without a value")
+	assertCode(t, err, ups.CodeProtocol, "a VAR reply without a value")
 }
 
 // cutOnce listens on 127.0.0.1 and answers LIST VAR ups: the first
@@ -786,7 +803,7 @@ func TestDialHonoursTimeoutOnHangingServer(t *testing.T) {
 	// upsd accepts but never answers the session setup: Dial without a
 	// deadline of its own is bounded by WithTimeout, not stuck forever.
 	s := newFake(t)
-	s.SetFault(upstest.Hang)
+	s.Inject(upstest.Fault{Kind: upstest.Hang})
 	done := make(chan error, 1)
 	go func() {
 		c, err := ups.Dial(context.Background(), s.Addr(), admin(), ups.WithTimeout(200*time.Millisecond))

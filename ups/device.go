@@ -3,11 +3,13 @@ package ups
 import (
 	"context"
 	"errors"
+	"iter"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/thehomelab/homelab/internal/poll"
 )
 
 // Device is the handle for one UPS on a Client. Its methods are the
@@ -147,7 +149,7 @@ func (d *Device) getWords(ctx context.Context, op, want string, n int, words ...
 	if err != nil {
 		return nil, err
 	}
-	w, err := SplitLine(line, nil)
+	w, err := splitLine(line, nil)
 	if err != nil || len(w) < n || !strings.EqualFold(w[0], want) {
 		return nil, protoErr(op, line)
 	}
@@ -155,7 +157,7 @@ func (d *Device) getWords(ctx context.Context, op, want string, n int, words ...
 }
 
 // Get returns the value of one variable. An absent variable fails with
-// ErrVarNotSupported (and ErrNotFound).
+// CodeVarNotSupported (ErrNotFound).
 //
 // NUT protocol: GET VAR <ups> <var>
 func (d *Device) Get(ctx context.Context, name string) (string, error) {
@@ -272,7 +274,7 @@ func (d *Device) Snapshot(ctx context.Context) (Snapshot, error) {
 				}
 				continue
 			}
-			d.c.words, err = splitLine(line, d.c.words[:0], &d.c.scratch)
+			d.c.words, err = splitLineBuf(line, d.c.words[:0], &d.c.scratch)
 			if err != nil || len(d.c.words) < 4 || !strings.EqualFold(d.c.words[0], "VAR") {
 				if first == nil {
 					first = protoErr(op, line)
@@ -290,44 +292,77 @@ func (d *Device) Snapshot(ctx context.Context) (Snapshot, error) {
 }
 
 // Job is a SET VAR or INSTCMD that upsd accepted. upsd hands it to the
-// driver asynchronously; with WithTracking, Wait follows it to the end.
+// driver asynchronously; with WithTracking, Wait and Log follow it to the
+// end with GET TRACKING.
 type Job struct {
 	c  *Client
+	op string
 	ID string // tracking ID; empty when the server did not track it
 }
 
 // Tracked reports whether the job has a tracking ID.
 func (j *Job) Tracked() bool { return j.ID != "" }
 
-// Wait polls GET TRACKING until the driver reports success (nil) or failure
-// (an error matching ErrTrackingFailed, or ErrTrackingUnknown when the driver
-// does not implement the command it listed, as dummy-ups does for load.off),
-// or ctx ends. An untracked job returns nil at once: upsd gives no way to
-// follow it.
+// Wait polls GET TRACKING (at WithPollInterval) until the driver reports
+// success (nil) or failure (an *Error with Code CodeTrackingFailed, or
+// CodeTrackingUnknown when the driver does not implement the command it
+// listed, as dummy-ups does for load.off), or ctx ends. An untracked job
+// returns nil at once: upsd gives no way to follow it.
+//
+// NUT protocol: GET TRACKING <id>
 func (j *Job) Wait(ctx context.Context) error {
-	if j.ID == "" {
-		return nil
-	}
-	const every = 100 * time.Millisecond
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-		done, err := j.c.Tracking(ctx, j.ID)
-		if done || err != nil {
+	for _, err := range j.Log(ctx) {
+		if err != nil {
 			return err
 		}
-		t.Reset(every)
+	}
+	return nil
+}
+
+// Log streams the job's progress as lines: accepted (with the tracking ID),
+// pending, success. A failure, or the end of ctx, is yielded as an error
+// and ends the stream. An untracked job yields one line.
+//
+// NUT protocol: GET TRACKING <id>
+func (j *Job) Log(ctx context.Context) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		if j.ID == "" {
+			yield(j.op+": accepted, untracked (upsd gives no way to follow it; WithTracking turns tracking on)", nil)
+			return
+		}
+		if !yield(j.op+": accepted, tracking "+j.ID, nil) {
+			return
+		}
+		b := j.c.cfg.Backoff()
+		pending := false
+		for attempt := 0; ; attempt++ {
+			if attempt > 0 {
+				if err := poll.Sleep(ctx, b.Delay(attempt-1)); err != nil {
+					yield("", err)
+					return
+				}
+			}
+			done, err := j.c.Tracking(ctx, j.ID)
+			switch {
+			case err != nil:
+				yield("", err)
+				return
+			case done:
+				yield(j.op+": success", nil)
+				return
+			case !pending:
+				pending = true
+				if !yield(j.op+": pending", nil) {
+					return
+				}
+			}
+		}
 	}
 }
 
-func (d *Device) job(line string) *Job {
-	j := &Job{c: d.c}
-	w, _ := SplitLine(line, nil)
+func (d *Device) job(op, line string) *Job {
+	j := &Job{c: d.c, op: op}
+	w, _ := splitLine(line, nil)
 	if len(w) >= 3 && strings.EqualFold(w[1], "TRACKING") {
 		j.ID = w[2]
 	}
@@ -335,6 +370,9 @@ func (d *Device) job(line string) *Job {
 }
 
 func (d *Device) okCmd(ctx context.Context, op string, retry bool, words ...string) (string, error) {
+	if err := d.c.needLogin(op); err != nil {
+		return "", err
+	}
 	line, err := d.c.single(ctx, op, retry, words...)
 	if err != nil {
 		return "", err
@@ -345,12 +383,17 @@ func (d *Device) okCmd(ctx context.Context, op string, retry bool, words ...stri
 	return line, nil
 }
 
-// Set changes a writable variable. Needs "actions = SET" in upsd.users. upsd
-// applies it asynchronously: a GET right after may still show the old value.
+// StartSet asks upsd to change a writable variable and returns once upsd
+// has accepted it. Needs "actions = SET" in upsd.users. upsd applies it
+// asynchronously: a GET right after may still show the old value; the
+// Job's Wait follows it when the client has WithTracking.
 //
 // NUT protocol: SET VAR <ups> <var> "<value>"
-func (d *Device) Set(ctx context.Context, name, value string) (*Job, error) {
+func (d *Device) StartSet(ctx context.Context, name, value string) (*Job, error) {
 	op := d.op("set var", name)
+	if err := d.c.needLogin(op); err != nil {
+		return nil, err
+	}
 	req, err := request("SET", "VAR", d.name, name)
 	if err == nil {
 		err = checkArg(value)
@@ -371,31 +414,50 @@ func (d *Device) Set(ctx context.Context, name, value string) (*Job, error) {
 	if !hasPrefixFold(line, "OK") {
 		return nil, protoErr(op, line)
 	}
-	return d.job(line), nil
+	return d.job(op, line), nil
 }
 
-// Run sends an instant command. Needs "instcmds" in upsd.users. It is never
-// retried after a broken connection, since commands like beeper.toggle are
-// not idempotent.
+// Set changes a writable variable: StartSet, then Wait (which returns at
+// once without WithTracking).
 //
-// NUT protocol: INSTCMD <ups> <cmd>
-func (d *Device) Run(ctx context.Context, cmd string) (*Job, error) {
-	line, err := d.okCmd(ctx, d.op("instcmd", cmd), false, "INSTCMD", d.name, cmd)
+// NUT protocol: SET VAR <ups> <var> "<value>", GET TRACKING <id>
+func (d *Device) Set(ctx context.Context, name, value string) error {
+	j, err := d.StartSet(ctx, name, value)
+	if err != nil {
+		return err
+	}
+	return j.Wait(ctx)
+}
+
+// StartInstCmd sends an instant command, with at most one parameter
+// (protocol 1.3), and returns once upsd has accepted it. Needs "instcmds"
+// in upsd.users. It is never retried after a broken connection, since
+// commands like beeper.toggle are not idempotent. The Job's Wait and Log
+// follow it when the client has WithTracking.
+//
+// NUT protocol: INSTCMD <ups> <cmd> [<param>]
+func (d *Device) StartInstCmd(ctx context.Context, cmd string, param ...string) (*Job, error) {
+	op := d.op("instcmd", cmd)
+	if len(param) > 1 {
+		return nil, &Error{Op: op, Code: CodeInvalidArgument, local: true, Message: "an instant command takes at most one parameter"}
+	}
+	line, err := d.okCmd(ctx, op, false, append([]string{"INSTCMD", d.name, cmd}, param...)...)
 	if err != nil {
 		return nil, err
 	}
-	return d.job(line), nil
+	return d.job(op, line), nil
 }
 
-// RunParam sends an instant command with its parameter (protocol 1.3).
+// InstCmd sends an instant command and waits for it: StartInstCmd, then
+// Wait (which returns at once without WithTracking).
 //
-// NUT protocol: INSTCMD <ups> <cmd> <param>
-func (d *Device) RunParam(ctx context.Context, cmd, param string) (*Job, error) {
-	line, err := d.okCmd(ctx, d.op("instcmd", cmd), false, "INSTCMD", d.name, cmd, param)
+// NUT protocol: INSTCMD <ups> <cmd> [<param>], GET TRACKING <id>
+func (d *Device) InstCmd(ctx context.Context, cmd string, param ...string) error {
+	j, err := d.StartInstCmd(ctx, cmd, param...)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return d.job(line), nil
+	return j.Wait(ctx)
 }
 
 // FSD sets the forced-shutdown latch on the UPS, so every NUT client sees
@@ -415,7 +477,7 @@ func (d *Device) FSD(ctx context.Context) error {
 // NUT protocol: LOGIN <ups>
 func (d *Device) Login(ctx context.Context) error {
 	_, err := d.okCmd(ctx, d.op("login"), true, "LOGIN", d.name)
-	if err == nil || errors.Is(err, ErrAlreadyLoggedIn) {
+	if err == nil || hasCode(err, CodeAlreadyLoggedIn) {
 		d.c.mu.Lock()
 		if d.c.login == "" {
 			d.c.login = d.name
@@ -434,7 +496,7 @@ func (d *Device) Primary(ctx context.Context) error {
 	op := d.op("primary")
 	_, err := d.okCmd(ctx, op, true, "PRIMARY", d.name)
 	legacy := false
-	if errors.Is(err, ErrUnknownCommand) {
+	if hasCode(err, CodeUnknownCommand) {
 		legacy = true
 		_, err = d.okCmd(ctx, d.op("master"), true, "MASTER", d.name)
 	}

@@ -3,19 +3,73 @@ package ups
 import (
 	"errors"
 	"strings"
+
+	"github.com/thehomelab/homelab/internal/tlspin"
 )
 
-// Error is a failure reported by upsd as an "ERR <CODE> [message]" line, or
-// one detected by the client (then Code is empty or one of the client codes
-// below). It matches the package's sentinels with errors.Is.
+// Code is a NUT error code, the word after "ERR" in a reply (the complete
+// list is server/neterr.h), or one of the few codes the client sets itself
+// (lower case, never sent by upsd).
+type Code string
+
+// The error codes of the NUT network protocol (server/neterr.h, NUT 2.8.0),
+// plus the two answers of GET TRACKING.
+const (
+	CodeAccessDenied         Code = "ACCESS-DENIED"          // credentials or host not allowed to do this
+	CodeUnknownUPS           Code = "UNKNOWN-UPS"            // no such UPS in ups.conf
+	CodeVarNotSupported      Code = "VAR-NOT-SUPPORTED"      // the UPS does not have this variable
+	CodeCmdNotSupported      Code = "CMD-NOT-SUPPORTED"      // the UPS does not have this instant command
+	CodeInvalidArgument      Code = "INVALID-ARGUMENT"       // bad or missing subcommand or argument
+	CodeInstCmdFailed        Code = "INSTCMD-FAILED"         // upsd could not hand the command to the driver
+	CodeSetFailed            Code = "SET-FAILED"             // upsd could not hand the SET to the driver
+	CodeReadOnly             Code = "READONLY"               // the variable is not writable
+	CodeTooLong              Code = "TOO-LONG"               // the value is longer than the variable's STRING:n
+	CodeFeatureNotSupported  Code = "FEATURE-NOT-SUPPORTED"  // upsd was built without it (TLS)
+	CodeFeatureNotConfigured Code = "FEATURE-NOT-CONFIGURED" // not set up (TLS certificate, TRACKING off)
+	CodeAlreadySSLMode       Code = "ALREADY-SSL-MODE"       // STARTTLS sent twice
+	CodeDriverNotConnected   Code = "DRIVER-NOT-CONNECTED"   // upsd has no driver for the UPS
+	CodeDataStale            Code = "DATA-STALE"             // the driver has stopped updating
+	CodeAlreadyLoggedIn      Code = "ALREADY-LOGGED-IN"      // LOGIN sent twice on one connection
+	CodeInvalidPassword      Code = "INVALID-PASSWORD"       // malformed password
+	CodeAlreadySetPassword   Code = "ALREADY-SET-PASSWORD"   // PASSWORD sent twice
+	CodeInvalidUsername      Code = "INVALID-USERNAME"       // malformed user name
+	CodeAlreadySetUsername   Code = "ALREADY-SET-USERNAME"   // USERNAME sent twice
+	CodeUsernameRequired     Code = "USERNAME-REQUIRED"      // the command needs a login
+	CodePasswordRequired     Code = "PASSWORD-REQUIRED"      // the command needs a password
+	CodeUnknownCommand       Code = "UNKNOWN-COMMAND"        // upsd does not know the verb
+	CodeInvalidValue         Code = "INVALID-VALUE"          // outside the variable's ENUM or RANGE
+	CodeVarUnknown           Code = "VAR-UNKNOWN"            // no such variable name
+	CodeUnknownType          Code = "UNKNOWN-TYPE"           // the variable's type is unknown
+	CodeUnknownInstCmd       Code = "UNKNOWN-INSTCMD"        // no such instant command name
+	CodeMissingArgument      Code = "MISSING-ARGUMENT"       // an argument is missing
+	CodeTrackingUnknown      Code = "UNKNOWN"                // GET TRACKING: unknown ID, or the driver did not know the command
+	CodeTrackingFailed       Code = "FAILED"                 // GET TRACKING: the driver could not execute it
+)
+
+// Codes the client sets itself; upsd never sends them.
+const (
+	CodeProtocol Code = "protocol"  // a reply the client cannot understand
+	CodeTooLarge Code = "too large" // a reply line or list longer than the client's cap
+	CodeClosed   Code = "closed"    // the client is closed, or a NewClient connection is gone
+)
+
+// server reports whether upsd sent the code (client codes are lower case).
+func (c Code) server() bool { return c != "" && c[0] >= 'A' && c[0] <= 'Z' }
+
+// Error is every error the package returns: an "ERR <CODE> [message]" reply
+// of upsd, or a failure the client detected (then Code is one of the client
+// codes, or empty with the cause in Err). It matches the class sentinels,
+// and the few specific ones, with errors.Is; errors.As gives the details.
 type Error struct {
 	Op      string // what the client was doing, e.g. "get var dummy ups.status"
-	Code    string // NUT error code, e.g. "UNKNOWN-UPS"; empty for client-side failures
+	Code    Code   // NUT error code, e.g. CodeUnknownUPS; a client code or empty for client-side failures
 	Message string // extra words after the code, or a client-side explanation
-	Err     error  // underlying cause for client-side failures, if any
+	Err     error  // the cause (a network error, a sentinel), if any
+	local   bool   // a server code set by the client without asking upsd
 }
 
-// Error returns "ups: <op>: <CODE> [message]".
+// Error returns "ups: <op>: server said <CODE> [message]" for a reply of
+// upsd, and "ups: <op>: <message>: <cause>" otherwise.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("ups: ")
@@ -23,10 +77,10 @@ func (e *Error) Error() string {
 		b.WriteString(e.Op)
 		b.WriteString(": ")
 	}
-	server := e.Code != "" && e.Code[0] != '-'
+	server := e.Code.server() && !e.local
 	if server {
 		b.WriteString("server said ")
-		b.WriteString(e.Code)
+		b.WriteString(string(e.Code))
 		if e.Message != "" {
 			b.WriteByte(' ')
 		}
@@ -41,149 +95,103 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Unwrap returns the underlying cause of a client-side failure.
+// Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Is reports whether target is the sentinel for e's code or for its class.
 func (e *Error) Is(target error) bool {
+	if target == nil {
+		return false
+	}
 	specific, class := sentinels(e.Code)
-	return target != nil && (target == specific || target == class)
+	return target == specific || target == class
 }
 
-// Sentinels for every error code of the protocol (server/neterr.h).
+// The class sentinels, the same in every package of the SDK. Each matches
+// the codes listed.
 var (
-	ErrAccessDenied         = errors.New("access denied")
-	ErrUnknownUPS           = errors.New("unknown ups")
-	ErrVarNotSupported      = errors.New("variable not supported")
-	ErrCmdNotSupported      = errors.New("command not supported")
-	ErrInvalidArgument      = errors.New("invalid argument")
-	ErrInstCmdFailed        = errors.New("instant command failed")
-	ErrSetFailed            = errors.New("set failed")
-	ErrReadOnly             = errors.New("variable is read-only")
-	ErrTooLong              = errors.New("value too long")
-	ErrFeatureNotSupported  = errors.New("feature not supported")
-	ErrFeatureNotConfigured = errors.New("feature not configured")
-	ErrAlreadySSLMode       = errors.New("already in tls mode")
-	ErrDriverNotConnected   = errors.New("driver not connected")
-	ErrDataStale            = errors.New("data stale")
-	ErrAlreadyLoggedIn      = errors.New("already logged in")
-	ErrInvalidPassword      = errors.New("invalid password")
-	ErrAlreadySetPassword   = errors.New("password already set")
-	ErrInvalidUsername      = errors.New("invalid username")
-	ErrAlreadySetUsername   = errors.New("username already set")
-	ErrUsernameRequired     = errors.New("username required")
-	ErrPasswordRequired     = errors.New("password required")
-	ErrUnknownCommand       = errors.New("unknown command")
-	ErrInvalidValue         = errors.New("invalid value")
-	ErrVarUnknown           = errors.New("variable unknown")
-	ErrUnknownType          = errors.New("unknown type")
-	ErrUnknownInstCmd       = errors.New("unknown instant command")
-	ErrMissingArgument      = errors.New("missing argument")
-	ErrTrackingUnknown      = errors.New("tracking id or command unknown") // GET TRACKING: ERR UNKNOWN
-	ErrTrackingFailed       = errors.New("tracked command failed")         // GET TRACKING: ERR FAILED
-)
-
-// Class sentinels: each matches several codes.
-var (
-	// ErrNotFound matches UNKNOWN-UPS, VAR-NOT-SUPPORTED, CMD-NOT-SUPPORTED,
-	// VAR-UNKNOWN and UNKNOWN-INSTCMD.
+	// ErrNotFound: UNKNOWN-UPS, VAR-NOT-SUPPORTED, CMD-NOT-SUPPORTED,
+	// VAR-UNKNOWN, UNKNOWN-INSTCMD and the tracking answer UNKNOWN.
 	ErrNotFound = errors.New("not found")
-	// ErrAuth matches USERNAME-REQUIRED, PASSWORD-REQUIRED, INVALID-USERNAME and
-	// INVALID-PASSWORD.
-	ErrAuth = errors.New("authentication required or invalid")
-	// ErrPermission matches ACCESS-DENIED and READONLY.
+	// ErrAuth: USERNAME-REQUIRED, PASSWORD-REQUIRED, INVALID-USERNAME and
+	// INVALID-PASSWORD. A wrong password is not ErrAuth: upsd accepts any
+	// password and answers ACCESS-DENIED (ErrPermission) when it is used.
+	ErrAuth = errors.New("authentication failed")
+	// ErrPermission: ACCESS-DENIED and READONLY.
 	ErrPermission = errors.New("permission denied")
-	// ErrConflict matches ALREADY-LOGGED-IN, ALREADY-SET-USERNAME,
+	// ErrConflict: ALREADY-LOGGED-IN, ALREADY-SET-USERNAME,
 	// ALREADY-SET-PASSWORD and ALREADY-SSL-MODE.
-	ErrConflict = errors.New("already done on this connection")
-	// ErrNoData matches DATA-STALE and DRIVER-NOT-CONNECTED: upsd is reachable
-	// but has no current data from the UPS. The policy counts it as comm loss.
-	ErrNoData = errors.New("no current data from the ups driver")
-	// ErrProtocol matches replies the client cannot understand, including lines
-	// longer than the client's cap.
-	ErrProtocol = errors.New("protocol error")
-	// ErrLineTooLong matches a reply line longer than the client's cap.
-	ErrLineTooLong = errors.New("reply line too long")
-	// ErrClosed matches calls on a closed client.
-	ErrClosed = errors.New("client closed")
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: INVALID-ARGUMENT, INVALID-VALUE, TOO-LONG, MISSING-ARGUMENT,
+	// UNKNOWN-TYPE, UNKNOWN-COMMAND, and arguments the client refuses before
+	// sending (a line break in a value).
+	ErrInvalid = errors.New("invalid request")
+	// ErrUnavailable: upsd is reachable but cannot serve: DATA-STALE and
+	// DRIVER-NOT-CONNECTED (no current data from the UPS; the policy counts
+	// it as comm loss), INSTCMD-FAILED, SET-FAILED, the tracking answer
+	// FAILED, FEATURE-NOT-SUPPORTED and FEATURE-NOT-CONFIGURED, a reply the
+	// client cannot understand, one longer than its caps (CodeTooLarge),
+	// and a network failure under the call (Code empty, the cause in Err).
+	ErrUnavailable = errors.New("unavailable")
+	// ErrClosed: a call on a closed client, or on a NewClient client whose
+	// connection is gone.
+	ErrClosed = errors.New("closed")
 )
 
-// Client-side codes carried in Error.Code.
-const (
-	codeProtocol    = "-protocol"
-	codeLineTooLong = "-line-too-long"
-	codeClosed      = "-closed"
-	codeBadArg      = "-bad-argument"
+// The specific sentinels a user acts on. Each also matches its class.
+var (
+	// ErrUnknownUPS: the UPS name is not in upsd's ups.conf (UNKNOWN-UPS;
+	// also ErrNotFound). Check the name@host the program was given.
+	ErrUnknownUPS = errors.New("unknown ups")
+	// ErrDataStale: the driver has stopped updating (DATA-STALE; also
+	// ErrUnavailable).
+	ErrDataStale = errors.New("data stale")
+	// ErrDriverNotConnected: upsd has no driver for the UPS
+	// (DRIVER-NOT-CONNECTED; also ErrUnavailable).
+	ErrDriverNotConnected = errors.New("driver not connected")
+	// ErrAccessDenied: the user may not do this, or the password is wrong:
+	// upsd only checks it here (ACCESS-DENIED; also ErrPermission).
+	ErrAccessDenied = errors.New("access denied")
+	// ErrTooLarge: a reply line or a list was longer than the client's cap
+	// (WithMaxLineLength, WithMaxListItems); also ErrUnavailable.
+	ErrTooLarge = errors.New("reply too large")
 )
 
-func sentinels(code string) (specific, class error) {
+// FingerprintMismatchError is the cause of a STARTTLS handshake that failed
+// because the server's certificate does not match WithFingerprint; errors.As
+// reaches it, and its Got is the fingerprint the server presented.
+type FingerprintMismatchError = tlspin.MismatchError
+
+func sentinels(code Code) (specific, class error) {
 	switch code {
-	case "ACCESS-DENIED":
+	case CodeAccessDenied:
 		return ErrAccessDenied, ErrPermission
-	case "UNKNOWN-UPS":
+	case CodeReadOnly:
+		return nil, ErrPermission
+	case CodeUnknownUPS:
 		return ErrUnknownUPS, ErrNotFound
-	case "VAR-NOT-SUPPORTED":
-		return ErrVarNotSupported, ErrNotFound
-	case "CMD-NOT-SUPPORTED":
-		return ErrCmdNotSupported, ErrNotFound
-	case "INVALID-ARGUMENT":
-		return ErrInvalidArgument, nil
-	case "INSTCMD-FAILED":
-		return ErrInstCmdFailed, nil
-	case "SET-FAILED":
-		return ErrSetFailed, nil
-	case "READONLY":
-		return ErrReadOnly, ErrPermission
-	case "TOO-LONG":
-		return ErrTooLong, nil
-	case "FEATURE-NOT-SUPPORTED":
-		return ErrFeatureNotSupported, nil
-	case "FEATURE-NOT-CONFIGURED":
-		return ErrFeatureNotConfigured, nil
-	case "ALREADY-SSL-MODE":
-		return ErrAlreadySSLMode, ErrConflict
-	case "DRIVER-NOT-CONNECTED":
-		return ErrDriverNotConnected, ErrNoData
-	case "DATA-STALE":
-		return ErrDataStale, ErrNoData
-	case "ALREADY-LOGGED-IN":
-		return ErrAlreadyLoggedIn, ErrConflict
-	case "INVALID-PASSWORD":
-		return ErrInvalidPassword, ErrAuth
-	case "ALREADY-SET-PASSWORD":
-		return ErrAlreadySetPassword, ErrConflict
-	case "INVALID-USERNAME":
-		return ErrInvalidUsername, ErrAuth
-	case "ALREADY-SET-USERNAME":
-		return ErrAlreadySetUsername, ErrConflict
-	case "USERNAME-REQUIRED":
-		return ErrUsernameRequired, ErrAuth
-	case "PASSWORD-REQUIRED":
-		return ErrPasswordRequired, ErrAuth
-	case "UNKNOWN-COMMAND":
-		return ErrUnknownCommand, nil
-	case "INVALID-VALUE":
-		return ErrInvalidValue, nil
-	case "VAR-UNKNOWN":
-		return ErrVarUnknown, ErrNotFound
-	case "UNKNOWN-TYPE":
-		return ErrUnknownType, nil
-	case "UNKNOWN-INSTCMD":
-		return ErrUnknownInstCmd, ErrNotFound
-	case "MISSING-ARGUMENT":
-		return ErrMissingArgument, nil
-	case "UNKNOWN":
-		return ErrTrackingUnknown, ErrNotFound
-	case "FAILED":
-		return ErrTrackingFailed, nil
-	case codeProtocol:
-		return ErrProtocol, nil
-	case codeLineTooLong:
-		return ErrLineTooLong, ErrProtocol
-	case codeClosed:
-		return ErrClosed, nil
-	case codeBadArg:
-		return ErrInvalidArgument, nil
+	case CodeVarNotSupported, CodeCmdNotSupported, CodeVarUnknown, CodeUnknownInstCmd, CodeTrackingUnknown:
+		return nil, ErrNotFound
+	case CodeInvalidArgument, CodeInvalidValue, CodeTooLong, CodeMissingArgument, CodeUnknownType, CodeUnknownCommand:
+		return nil, ErrInvalid
+	case CodeDriverNotConnected:
+		return ErrDriverNotConnected, ErrUnavailable
+	case CodeDataStale:
+		return ErrDataStale, ErrUnavailable
+	case CodeInstCmdFailed, CodeSetFailed, CodeTrackingFailed, CodeFeatureNotSupported, CodeFeatureNotConfigured, CodeProtocol:
+		return nil, ErrUnavailable
+	case CodeTooLarge:
+		return ErrTooLarge, ErrUnavailable
+	case CodeAlreadySSLMode, CodeAlreadyLoggedIn, CodeAlreadySetPassword, CodeAlreadySetUsername:
+		return nil, ErrConflict
+	case CodeInvalidPassword, CodeInvalidUsername, CodeUsernameRequired, CodePasswordRequired:
+		return nil, ErrAuth
+	case CodeClosed:
+		return nil, ErrClosed
+	case "":
+		// The network failed under the call (refused, reset, cut short,
+		// TLS handshake): upsd could not be reached.
+		return nil, ErrUnavailable
 	}
 	return nil, nil
 }
@@ -192,5 +200,16 @@ func sentinels(code string) (specific, class error) {
 // sync after it.
 func isServerErr(err error) bool {
 	var e *Error
-	return errors.As(err, &e) && e.Code != "" && e.Code[0] != '-'
+	return errors.As(err, &e) && e.Code.server() && !e.local
+}
+
+// invalid is a request the client refuses before sending anything.
+func invalid(op, msg string) error {
+	return &Error{Op: op, Code: CodeInvalidArgument, local: true, Message: msg}
+}
+
+// hasCode reports whether err is an *Error with code.
+func hasCode(err error, code Code) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
 }

@@ -144,7 +144,7 @@ func ExampleMachine() {
 		var d ups.Decision
 		events, d = m.Observe(start.Add(t), ups.Snapshot{Status: ups.ParseStatus(status), Charge: ups.Some(100.0)}, nil, events[:0])
 		for _, e := range events {
-			fmt.Println(e.At.Format("15:04:05"), e)
+			fmt.Println(e.Time.Format("15:04:05"), e)
 		}
 		if d.Shutdown {
 			fmt.Println("shutdown:", d.Reason)

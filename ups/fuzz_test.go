@@ -27,7 +27,7 @@ func TestSplitLine(t *testing.T) {
 		{"", nil, false},
 	}
 	for _, tt := range tests {
-		got, err := SplitLine(tt.in, nil)
+		got, err := splitLine(tt.in, nil)
 		if tt.err {
 			assert.Error(t, err, tt.in)
 			continue
@@ -39,7 +39,7 @@ func TestSplitLine(t *testing.T) {
 
 func TestQuote(t *testing.T) {
 	t.Parallel()
-	assert.Equal(t, `"a \"b\" \\ \#"`, Quote(`a "b" \ #`))
+	assert.Equal(t, `"a \"b\" \\ \#"`, quote(`a "b" \ #`))
 	assert.Equal(t, `x`, string(appendWord(nil, "x")))
 	assert.Equal(t, `"a b"`, string(appendWord(nil, "a b")))
 	assert.Equal(t, `""`, string(appendWord(nil, "")))
@@ -63,7 +63,7 @@ func FuzzSplitLine(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
-		words, err := SplitLine(line, nil)
+		words, err := splitLine(line, nil)
 		if err != nil {
 			return
 		}
@@ -74,7 +74,7 @@ func FuzzSplitLine(f *testing.F) {
 			}
 			b = appendQuoted(b, w)
 		}
-		again, err := SplitLine(string(b), nil)
+		again, err := splitLine(string(b), nil)
 		if err != nil {
 			t.Fatalf("re-split of %q: %v", b, err)
 		}

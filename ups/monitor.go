@@ -51,10 +51,10 @@ type Monitor struct {
 // NewMonitor validates cfg and returns a monitor for src.
 func NewMonitor(src Poller, cfg MonitorConfig) (*Monitor, error) {
 	if src == nil {
-		return nil, errors.New("ups: nil poller")
+		return nil, invalid("new monitor", "nil poller")
 	}
 	if cfg.Interval < 0 || cfg.AlertInterval < 0 {
-		return nil, errors.New("ups: negative poll interval")
+		return nil, invalid("new monitor", "negative poll interval")
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = 5 * time.Second
@@ -67,7 +67,7 @@ func NewMonitor(src Poller, cfg MonitorConfig) (*Monitor, error) {
 	}
 	m := NewMachine(cfg.Policy)
 	if p := m.Policy(); p.DeadTime > 0 && p.DeadTime < 2*cfg.AlertInterval {
-		return nil, fmt.Errorf("ups: dead time %s must be at least twice the alert interval %s", p.DeadTime, cfg.AlertInterval)
+		return nil, invalid("new monitor", fmt.Sprintf("dead time %s must be at least twice the alert interval %s", p.DeadTime, cfg.AlertInterval))
 	}
 	return &Monitor{src: src, cfg: cfg, m: m, manual: make(chan string, 1), buf: make([]Event, 0, 8)}, nil
 }
@@ -84,8 +84,8 @@ func (mo *Monitor) Trigger(reason string) {
 
 // Run polls until the policy decides or ctx ends. On a decision it sends
 // FSD if configured, calls the Shutdown action and returns the decision with
-// the action's error. Each poll is bounded by the Poller's own timeout (for a
-// Client, WithTimeout; keep it below the policy's DeadTime).
+// the action's error. Each poll is bounded by the policy's DeadTime (and
+// by the Poller's own timeout, for a Client WithTimeout, if shorter).
 func (mo *Monitor) Run(ctx context.Context) (Decision, error) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -98,7 +98,7 @@ func (mo *Monitor) Run(ctx context.Context) (Decision, error) {
 			mo.buf, dec = mo.m.Trigger(time.Now(), reason, mo.buf[:0])
 		case <-timer.C:
 			at := time.Now()
-			snap, err := mo.src.Snapshot(ctx)
+			snap, err := mo.poll(ctx)
 			if cerr := ctx.Err(); cerr != nil {
 				return Decision{}, cerr
 			}
@@ -118,6 +118,20 @@ func (mo *Monitor) Run(ctx context.Context) (Decision, error) {
 		}
 		timer.Reset(next)
 	}
+}
+
+// poll reads the UPS once. A Device whose client's WithTimeout (30 s by
+// default) is longer than the policy's DeadTime is bounded by DeadTime: a
+// poll that takes longer is comm loss anyway, and a hanging upsd must not
+// hold the machine past it.
+func (mo *Monitor) poll(ctx context.Context) (Snapshot, error) {
+	if d, ok := mo.src.(*Device); ok && mo.m.Policy().DeadTime > 0 && d.c.cfg.Timeout > mo.m.Policy().DeadTime {
+		dt := mo.m.Policy().DeadTime
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, dt)
+		defer cancel()
+	}
+	return mo.src.Snapshot(ctx)
 }
 
 func (mo *Monitor) act(ctx context.Context, dec Decision) (Decision, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/thehomelab/homelab/secret"
 	"github.com/thehomelab/homelab/ups"
 	"github.com/thehomelab/homelab/ups/upstest"
 )
@@ -62,7 +63,7 @@ func TestMonitorOverTheWire(t *testing.T) {
 				upstest.Step{At: 60 * time.Millisecond, Status: "OB DISCHRG", Vars: map[string]string{"battery.charge": "80"}},
 				upstest.Step{At: 200 * time.Millisecond, Status: "OB DISCHRG LB", Vars: map[string]string{"battery.charge": "15"}},
 			)
-			c := dial(t, s, ups.WithCredentials("monuser", ups.NewSecret(monPass)))
+			c := dial(t, s, ups.WithCredentials("monuser", secret.New(monPass)))
 			d := c.Device("ups")
 			require.NoError(t, d.Login(t.Context()))
 			require.NoError(t, d.Primary(t.Context()))

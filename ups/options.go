@@ -2,133 +2,101 @@ package ups
 
 import (
 	"crypto/x509"
-	"errors"
 	"log/slog"
 	"time"
 
-	"github.com/thehomelab/homelab/internal/tlspin"
+	"github.com/thehomelab/homelab/internal/clientcfg"
 	"github.com/thehomelab/homelab/secret"
 )
 
-// Secret holds a password. It prints as REDACTED in every format, log and
-// JSON; only the client puts it on the wire.
-type Secret = secret.Secret
-
-// NewSecret wraps a password.
-func NewSecret(v string) Secret { return secret.New(v) }
+// DefaultPort is NUT's IANA port; Dial fills it in when addr has none.
+const DefaultPort = "3493"
 
 // Option configures a Client. Options validate their arguments; Dial and
-// NewClient return the first error.
-type Option func(*options) error
+// NewClient return the first error. A nil Option is skipped.
+type Option func(*config) error
 
-type options struct {
-	logger      *slog.Logger
-	user        string
-	pass        Secret
-	startTLS    bool
-	fingerprint string
-	roots       *x509.CertPool
-	serverName  string
-	keepAlive   time.Duration
-	timeout     time.Duration
-	tracking    bool
-	maxLine     int
+type config struct {
+	clientcfg.Config
+	startTLS  bool
+	keepAlive time.Duration
+	tracking  bool
+	maxLine   int
 }
 
-func defaultOptions() options {
-	return options{
-		logger:    slog.New(slog.DiscardHandler),
+func defaultConfig() config {
+	return config{
+		Config:    clientcfg.New("ups", 100*time.Millisecond, time.Second),
 		keepAlive: 30 * time.Second,
-		timeout:   10 * time.Second,
 		maxLine:   16 << 10,
 	}
 }
 
 // WithLogger logs one Debug line per protocol exchange (operation, duration,
-// error; never a password). The default discards.
+// error; never a password). The default, and nil, discard.
 func WithLogger(l *slog.Logger) Option {
-	return func(o *options) error {
-		if l == nil {
-			return errors.New("ups: nil logger")
-		}
-		o.logger = l
-		return nil
-	}
+	return func(c *config) error { return c.SetLogger(l) }
 }
 
 // WithCredentials sends USERNAME and PASSWORD on every connection, before any
-// other command. upsd checks them only when a command needs them (LOGIN,
-// PRIMARY, SET, INSTCMD, FSD), so a wrong password shows up there as
-// ErrAccessDenied.
-func WithCredentials(user string, password Secret) Option {
-	return func(o *options) error {
-		if user == "" || checkArg(user) != nil {
-			return errors.New("ups: invalid user name")
-		}
-		if checkArg(password.Reveal()) != nil {
-			return errors.New("ups: password contains a line break")
-		}
-		o.user, o.pass = user, password
-		return nil
-	}
+// other command. Reading (GET, LIST) needs no login, so a monitor may go
+// without; the commands that do (LOGIN, PRIMARY, SET, INSTCMD, FSD) fail
+// at once without credentials, with an error matching ErrAuth that names
+// this option. upsd checks the password only when such a command is used,
+// so a wrong one shows up there as ErrAccessDenied; Client.CheckPrimary
+// finds out at start.
+func WithCredentials(user string, password secret.Secret) Option {
+	return func(c *config) error { return c.SetCredentials(user, password) }
 }
 
 // WithStartTLS upgrades every connection with STARTTLS, verifying the server
 // against the system roots (or WithRootCAs / WithFingerprint). A server
-// without TLS then fails the dial with ErrFeatureNotConfigured.
+// without TLS then fails the dial with CodeFeatureNotConfigured.
 func WithStartTLS() Option {
-	return func(o *options) error { o.startTLS = true; return nil }
+	return func(c *config) error { c.startTLS = true; return nil }
 }
 
 // WithFingerprint pins the server's leaf certificate ("sha256:AB:CD:…") and
-// implies WithStartTLS.
+// implies WithStartTLS. A server presenting another certificate fails the
+// dial with a *FingerprintMismatchError that says which one it presented.
 func WithFingerprint(fp string) Option {
-	return func(o *options) error {
-		if _, err := tlspin.ParseFingerprint(fp); err != nil {
-			return err
-		}
-		o.fingerprint, o.startTLS = fp, true
-		return nil
-	}
+	return func(c *config) error { c.startTLS = true; return c.SetFingerprint(fp) }
 }
 
 // WithRootCAs verifies the server against pool and implies WithStartTLS.
 func WithRootCAs(pool *x509.CertPool) Option {
-	return func(o *options) error {
-		if pool == nil {
-			return errors.New("ups: nil root pool")
-		}
-		o.roots, o.startTLS = pool, true
-		return nil
-	}
+	return func(c *config) error { c.startTLS = true; return c.SetRootCAs(pool) }
 }
 
 // WithServerName sets the name verified in the server certificate (default:
 // the host part of the address).
 func WithServerName(name string) Option {
-	return func(o *options) error { o.serverName = name; return nil }
+	return func(c *config) error { return c.SetServerName(name) }
+}
+
+// WithTimeout bounds each call whose context has no deadline, the redial
+// and retry after a broken connection included (default 30 s, as in every
+// package of the SDK).
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error { return c.SetTimeout(d) }
+}
+
+// WithPollInterval sets how often Job.Wait and Job.Log ask upsd for the
+// state of a tracked command: first after min, then doubling up to max
+// (default 100 ms and 1 s).
+func WithPollInterval(min, max time.Duration) Option {
+	return func(c *config) error { return c.SetPollInterval(min, max) }
 }
 
 // WithKeepAlive sends NETVER after d without traffic, so upsd's 60 s idle
 // cutoff never drops the session. Default 30 s; 0 disables it (the client
 // then reconnects transparently on the next call).
 func WithKeepAlive(d time.Duration) Option {
-	return func(o *options) error {
+	return func(c *config) error {
 		if d < 0 {
-			return errors.New("ups: negative keep-alive")
+			return &Error{Op: "WithKeepAlive", Code: CodeInvalidArgument, local: true, Message: "negative keep-alive " + d.String()}
 		}
-		o.keepAlive = d
-		return nil
-	}
-}
-
-// WithTimeout bounds each call whose context has no deadline (default 10 s).
-func WithTimeout(d time.Duration) Option {
-	return func(o *options) error {
-		if d <= 0 {
-			return errors.New("ups: timeout must be positive")
-		}
-		o.timeout = d
+		c.keepAlive = d
 		return nil
 	}
 }
@@ -137,17 +105,17 @@ func WithTimeout(d time.Duration) Option {
 // SET VAR and INSTCMD return a tracking ID that Job.Wait follows. Servers
 // without tracking are tolerated: jobs are then untracked.
 func WithTracking() Option {
-	return func(o *options) error { o.tracking = true; return nil }
+	return func(c *config) error { c.tracking = true; return nil }
 }
 
 // WithMaxLineLength caps the length of one reply line (default 16 KiB); a
-// longer line fails with ErrLineTooLong instead of growing a buffer.
+// longer line fails with ErrTooLarge instead of growing a buffer.
 func WithMaxLineLength(n int) Option {
-	return func(o *options) error {
+	return func(c *config) error {
 		if n < 64 || n > 16<<20 {
-			return errors.New("ups: max line length out of range 64..16MiB")
+			return &Error{Op: "WithMaxLineLength", Code: CodeInvalidArgument, local: true, Message: "max line length out of range 64..16MiB"}
 		}
-		o.maxLine = n
+		c.maxLine = n
 		return nil
 	}
 }

@@ -126,7 +126,7 @@ func (k EventKind) String() string {
 // Event is something the machine noticed at one observation.
 type Event struct {
 	Kind    EventKind // what happened
-	At      time.Time // time of the observation that noticed it
+	Time    time.Time // time of the observation that noticed it
 	Status  Status    // last known status
 	Trigger Trigger   // for EventShutdown
 	Err     error     // for EventCommBad and EventNoComm
@@ -147,11 +147,24 @@ func (e Event) String() string {
 type Decision struct {
 	Shutdown  bool          // the lab must shut down; latched once true
 	Trigger   Trigger       // the first trigger met
-	At        time.Time     // when the decision was made
+	Time      time.Time     // when the decision was made
 	OnBattery time.Duration // time on battery at that moment (0 if on line)
 	Last      Snapshot      // last good snapshot
 	Reason    string        // human-readable explanation
 	DryRun    bool          // set by Monitor in drill mode: report, change nothing
+}
+
+// String returns one line for a person: "shut down: <reason> (<trigger>)",
+// or "no shutdown decided".
+func (d Decision) String() string {
+	if !d.Shutdown {
+		return "no shutdown decided"
+	}
+	s := "shut down: " + d.Reason + " (" + d.Trigger.String() + ")"
+	if d.DryRun {
+		s += ", dry run"
+	}
+	return s
 }
 
 // Machine is the shutdown policy as a pure state machine over (status, poll
@@ -200,7 +213,7 @@ func (m *Machine) Observe(at time.Time, snap Snapshot, err error, events []Event
 	}
 	if m.commBad {
 		m.commBad, m.noComm = false, false
-		events = append(events, Event{Kind: EventCommOK, At: at, Status: snap.Status})
+		events = append(events, Event{Kind: EventCommOK, Time: at, Status: snap.Status})
 	}
 	m.haveGood, m.lastGood = true, at
 	st := snap.Status
@@ -219,19 +232,19 @@ func (m *Machine) Observe(at time.Time, snap Snapshot, err error, events []Event
 	switch {
 	case ob && !m.onBatt:
 		m.onBatt, m.onBattSince = true, at
-		events = append(events, Event{Kind: EventOnBattery, At: at, Status: st})
+		events = append(events, Event{Kind: EventOnBattery, Time: at, Status: st})
 	case !ob && st.Has(OnLine) && m.onBatt:
 		m.onBatt, m.lb = false, false
-		events = append(events, Event{Kind: EventOnline, At: at, Status: st})
+		events = append(events, Event{Kind: EventOnline, Time: at, Status: st})
 	}
 	if st.Has(LowBattery) && !prev.Has(LowBattery) {
-		events = append(events, Event{Kind: EventLowBattery, At: at, Status: st})
+		events = append(events, Event{Kind: EventLowBattery, Time: at, Status: st})
 	}
 	if st.Has(ForcedShutdown) && !prev.Has(ForcedShutdown) {
-		events = append(events, Event{Kind: EventFSD, At: at, Status: st})
+		events = append(events, Event{Kind: EventFSD, Time: at, Status: st})
 	}
 	if st.Has(ReplaceBattery) && !prev.Has(ReplaceBattery) {
-		events = append(events, Event{Kind: EventReplaceBattery, At: at, Status: st})
+		events = append(events, Event{Kind: EventReplaceBattery, Time: at, Status: st})
 	}
 	if ob && st.Has(LowBattery) {
 		if !m.lb {
@@ -304,7 +317,7 @@ func (m *Machine) maxOnBattery(at time.Time) bool {
 func (m *Machine) observeFailure(at time.Time, err error, events []Event) ([]Event, Decision) {
 	if !m.commBad {
 		m.commBad, m.firstBad = true, at
-		events = append(events, Event{Kind: EventCommBad, At: at, Status: m.last.Status, Err: err})
+		events = append(events, Event{Kind: EventCommBad, Time: at, Status: m.last.Status, Err: err})
 	}
 	ref := m.firstBad
 	if m.haveGood {
@@ -315,7 +328,7 @@ func (m *Machine) observeFailure(at time.Time, err error, events []Event) ([]Eve
 	}
 	if !m.noComm || at.Sub(m.noCommAt) >= m.p.NoCommRepeat {
 		m.noComm, m.noCommAt = true, at
-		events = append(events, Event{Kind: EventNoComm, At: at, Status: m.last.Status, Err: err})
+		events = append(events, Event{Kind: EventNoComm, Time: at, Status: m.last.Status, Err: err})
 	}
 	if m.onBatt && !m.decision.Shutdown {
 		events = m.decide(at, TriggerCommLost, "", events)
@@ -333,14 +346,14 @@ func (m *Machine) Trigger(at time.Time, reason string, events []Event) ([]Event,
 }
 
 func (m *Machine) decide(at time.Time, t Trigger, reason string, events []Event) []Event {
-	d := Decision{Shutdown: true, Trigger: t, At: at, Last: m.last}
+	d := Decision{Shutdown: true, Trigger: t, Time: at, Last: m.last}
 	if m.onBatt {
 		d.OnBattery = at.Sub(m.onBattSince)
 	}
 	p := m.p
 	switch t {
 	case TriggerFSD:
-		d.Reason = "forced shutdown (FSD) in ups.status " + Quote(m.last.Status.String())
+		d.Reason = "forced shutdown (FSD) in ups.status " + quote(m.last.Status.String())
 	case TriggerLowBattery:
 		d.Reason = "on battery with low battery (OB LB)"
 	case TriggerCharge:
@@ -358,5 +371,5 @@ func (m *Machine) decide(at time.Time, t Trigger, reason string, events []Event)
 		}
 	}
 	m.decision = d
-	return append(events, Event{Kind: EventShutdown, At: at, Status: m.last.Status, Trigger: t})
+	return append(events, Event{Kind: EventShutdown, Time: at, Status: m.last.Status, Trigger: t})
 }

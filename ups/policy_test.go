@@ -358,7 +358,7 @@ func TestPolicyScenarios(t *testing.T) {
 				require.True(t, r.decision.Shutdown, "no decision; events %v", r.events)
 				assert.Equal(t, tt.trigger, r.decision.Trigger, r.decision.Reason)
 				assert.Equal(t, tt.at, r.decidedAt, "decision on the first poll that shows the trigger")
-				assert.Equal(t, t0.Add(tt.at), r.decision.At)
+				assert.Equal(t, t0.Add(tt.at), r.decision.Time)
 				assert.NotEmpty(t, r.decision.Reason)
 				// Latched: every later poll (power back, comm back, the
 				// trigger still true) leaves the first decision as it was.

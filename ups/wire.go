@@ -7,19 +7,19 @@ import (
 
 var errUnterminated = errors.New("unterminated quoted word")
 
-// SplitLine splits one protocol line into words the way upsd's parser does:
+// splitLine splits one protocol line into words the way upsd's parser does:
 // runs of blanks separate words, "…" groups a word, and a backslash makes the
 // next byte literal both inside and outside quotes. Unlike upsd it accepts '#'
 // inside quotes (upsd sends it unescaped) and treats an unquoted '#' as an
 // ordinary byte, since replies never carry comments. The words are appended to
 // dst, which may be nil; words without escapes share memory with line.
-func SplitLine(line string, dst []string) ([]string, error) {
+func splitLine(line string, dst []string) ([]string, error) {
 	var scratch []byte
-	return splitLine(line, dst, &scratch)
+	return splitLineBuf(line, dst, &scratch)
 }
 
-// splitLine is SplitLine with a reusable buffer for unescaping.
-func splitLine(line string, dst []string, scratch *[]byte) ([]string, error) {
+// splitLineBuf is splitLine with a reusable buffer for unescaping.
+func splitLineBuf(line string, dst []string, scratch *[]byte) ([]string, error) {
 	i, n := 0, len(line)
 	for {
 		for i < n && isBlank(line[i]) {
@@ -82,9 +82,9 @@ func splitLine(line string, dst []string, scratch *[]byte) ([]string, error) {
 
 func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
-// Quote returns s as one quoted protocol word, escaping '"', '\' and '#'
+// quote returns s as one quoted protocol word, escaping '"', '\' and '#'
 // (upsd rejects an unescaped '#' inside quotes and silently drops the line).
-func Quote(s string) string { return string(appendQuoted(nil, s)) }
+func quote(s string) string { return string(appendQuoted(nil, s)) }
 
 func appendQuoted(b []byte, s string) []byte {
 	b = append(b, '"')

@@ -9,9 +9,10 @@
 // permissions (a token without any zone permission gets 403 on the zone
 // listing, as on Cloudflare), validates records the way Cloudflare does (codes 81044,
 // 81053, 81054, 81057, 81058, 9109, 1003, 1000, 10000, 9005, 9021, 9004),
-// counts requests per endpoint, and can inject latency, a rate limiter
-// answering 429 with Retry-After, and faults (500, success:false on 200,
-// dropped connection).
+// logs every request (Requests, each naming its Endpoint), and can inject
+// latency (SetLatency), a rate limiter answering 429 with Retry-After, and
+// faults (Inject: 500, success:false on 200, dropped connection, 429).
+// Start(t) is NewServer closed in t.Cleanup.
 //
 // The server is seeded with the zone thehomelab.site and the token
 // SeedToken, which holds every permission. It never imports package dns: it

@@ -26,7 +26,7 @@ func ExampleNewServer() {
 		return resp.StatusCode
 	}
 	fmt.Println(get(), get())
-	fmt.Println(srv.Requests(dnstest.EndpointListZones), len(srv.Records("vpn.thehomelab.site")))
+	fmt.Println(len(srv.Requests()), len(srv.Records("vpn.thehomelab.site")))
 	// Output:
 	// 500 200
 	// 2 1

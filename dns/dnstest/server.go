@@ -12,7 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/thehomelab/homelab/internal/fakeserver"
 )
 
 // SeedZone is the zone every new Server holds.
@@ -22,8 +25,8 @@ const SeedZone = "thehomelab.site"
 // permission on every zone.
 const SeedToken = "dnstest-token-0000000000000000000000000"
 
-// Endpoints as counted by Server.Requests: method and path template below
-// /client/v4.
+// Endpoints, as Request.Endpoint names them: method and path template
+// below /client/v4.
 const (
 	EndpointVerifyToken = "GET /user/tokens/verify"
 	// EndpointVerifyAccountToken verifies account-owned tokens.
@@ -109,8 +112,8 @@ const (
 
 // Fault injects failures on requests matching Endpoint (one of the
 // Endpoint constants; empty matches every request). The first Skip matching
-// requests pass, the next Times fail (0 means every one after Skip).
-// A faulted request changes nothing.
+// requests pass, the next Times fail (0 means every one after Skip, until
+// ClearFaults). A faulted request changes nothing.
 type Fault struct {
 	// Endpoint is an Endpoint constant, or "" for every request.
 	Endpoint string
@@ -123,10 +126,35 @@ type Fault struct {
 	RetryAfter time.Duration
 }
 
-type fault struct {
-	Fault
-	seen, fired int
+// Request is one request the fake received, in arrival order.
+type Request struct {
+	// Method is the HTTP method.
+	Method string
+	// Path is the URL path as sent, e.g.
+	// "/client/v4/zones/…/dns_records".
+	Path string
+	// Query is the raw query string.
+	Query string
+	// Endpoint is the Endpoint constant the request was routed to ("" for
+	// an unknown route).
+	Endpoint string
+	// Time is when it arrived.
+	Time time.Time
 }
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithLatency delays every answer by d (see SetLatency).
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency.Set(d) } }
+
+// WithRateLimit starts the server with a rate limiter (see SetRateLimit).
+func WithRateLimit(limit int, window time.Duration) Option {
+	return func(s *Server) { s.rlLimit, s.rlWindow, s.rlStart = limit, window, s.now() }
+}
+
+// WithMaxPerPage caps per_page on list calls (see SetMaxPerPage).
+func WithMaxPerPage(n int) Option { return func(s *Server) { s.maxPage = max(n, 1) } }
 
 // Server is a fake Cloudflare API. Its methods are safe for concurrent use.
 type Server struct {
@@ -136,13 +164,14 @@ type Server struct {
 
 	srv *httptest.Server
 
+	log     fakeserver.Log[Request]
+	faults  fakeserver.Faults[*fault]
+	latency fakeserver.Latency
+
 	mu       sync.Mutex
 	zones    []Zone
 	records  []Record
 	tokens   map[string]Token
-	counts   map[string]int
-	latency  time.Duration
-	faults   []*fault
 	seq      int
 	rlLimit  int
 	rlWindow time.Duration
@@ -152,14 +181,24 @@ type Server struct {
 	now      func() time.Time
 }
 
+type fault struct {
+	Fault
+	seen int
+}
+
 // NewServer starts a fake on 127.0.0.1, seeded with SeedZone (and its apex
-// A record 198.51.100.7, proxied) and SeedToken. Close it when done.
-func NewServer() *Server {
+// A record 198.51.100.7, proxied) and SeedToken. Close it when done. Like
+// httptest.NewServer it panics if it cannot listen.
+func NewServer(opts ...Option) *Server {
 	s := &Server{
 		tokens:  map[string]Token{},
-		counts:  map[string]int{},
 		maxPage: 5000,
 		now:     time.Now,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(s)
+		}
 	}
 	s.AddToken(Token{Value: SeedToken, ID: "seedtoken", Permissions: []Permission{ZoneRead, DNSRead, DNSEdit}})
 	s.AddZone(SeedZone)
@@ -182,13 +221,24 @@ func NewServer() *Server {
 	handle(EndpointPutRecord, s.putRecord)
 	handle(EndpointDeleteRecord, s.deleteRecord)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.count("other")
+		s.record("", r)
 		writeErr(w, http.StatusBadRequest, 7000, "No route for that URI")
 	})
 
-	// httptest listens on 127.0.0.1 already.
-	s.srv = httptest.NewServer(mux)
-	s.URL = s.srv.URL
+	srv, _, err := fakeserver.NewHTTP(mux, false)
+	if err != nil {
+		panic("dnstest: " + err.Error())
+	}
+	s.srv = srv
+	s.URL = srv.URL
+	return s
+}
+
+// Start is NewServer for a test: the server is closed in tb.Cleanup.
+func Start(tb testing.TB, opts ...Option) *Server {
+	tb.Helper()
+	s := NewServer(opts...)
+	tb.Cleanup(s.Close)
 	return s
 }
 
@@ -313,49 +363,16 @@ func (s *Server) Records(name string) []Record {
 	return out
 }
 
-// Requests returns how many requests reached endpoint (an Endpoint
-// constant), including those answered with an injected fault or 429.
-func (s *Server) Requests(endpoint string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[endpoint]
-}
+// Requests returns a copy of every request received so far, in arrival
+// order, including those answered with an injected fault or 429. Count one
+// endpoint by filtering on Request.Endpoint.
+func (s *Server) Requests() []Request { return s.log.All() }
 
-// TotalRequests returns how many requests reached the server.
-func (s *Server) TotalRequests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.counts {
-		n += c
-	}
-	return n
-}
-
-// RequestCounts returns a copy of the per-endpoint counters.
-func (s *Server) RequestCounts() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.counts))
-	for k, v := range s.counts {
-		out[k] = v
-	}
-	return out
-}
-
-// ResetCounts zeroes the request counters.
-func (s *Server) ResetCounts() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	clear(s.counts)
-}
+// ResetRequests forgets the requests received so far.
+func (s *Server) ResetRequests() { s.log.Reset() }
 
 // SetLatency delays every answer by d (0 turns it off).
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
+func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
 
 // SetRateLimit lets limit requests through per window and answers the
 // rest with 429 and a Retry-After of the time left in the window, as
@@ -371,24 +388,17 @@ func (s *Server) SetRateLimit(limit int, window time.Duration) {
 func (s *Server) SetMaxPerPage(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n < 1 {
-		n = 1
-	}
-	s.maxPage = n
+	s.maxPage = max(n, 1)
 }
 
 // Inject adds a fault. Faults are checked in the order added.
-func (s *Server) Inject(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &fault{Fault: f})
-}
+func (s *Server) Inject(f Fault) { s.faults.Add(&fault{Fault: f}, f.Times) }
 
 // ClearFaults removes every injected fault.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
+func (s *Server) ClearFaults() { s.faults.Clear() }
+
+func (s *Server) record(endpoint string, r *http.Request) {
+	s.log.Add(Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Endpoint: endpoint, Time: s.now()})
 }
 
 func (s *Server) nextID() string {
@@ -396,32 +406,20 @@ func (s *Server) nextID() string {
 	return fmt.Sprintf("%032x", 0xd0e5000+s.seq)
 }
 
-func (s *Server) count(endpoint string) {
-	s.mu.Lock()
-	s.counts[endpoint]++
-	s.mu.Unlock()
-}
-
 // serve runs the per-request pipeline: count, latency, faults, rate
 // limit, authentication, handler.
 func (s *Server) serve(endpoint string, w http.ResponseWriter, r *http.Request, h func(http.ResponseWriter, *http.Request, Token)) {
-	s.mu.Lock()
-	s.counts[endpoint]++
-	lat := s.latency
-	var hit *fault
-	for _, f := range s.faults {
+	s.record(endpoint, r)
+	hit, faulted := s.faults.Take(func(f *fault) bool {
 		if f.Endpoint != "" && f.Endpoint != endpoint {
-			continue
+			return false
 		}
 		f.seen++
-		if f.seen > f.Skip && (f.Times == 0 || f.fired < f.Times) {
-			f.fired++
-			hit = f
-			break
-		}
-	}
+		return f.seen > f.Skip
+	})
+	s.mu.Lock()
 	limited, retry := false, time.Duration(0)
-	if hit == nil && s.rlLimit > 0 {
+	if !faulted && s.rlLimit > 0 {
 		now := s.now()
 		if now.Sub(s.rlStart) >= s.rlWindow {
 			s.rlStart, s.rlUsed = now, 0
@@ -433,16 +431,11 @@ func (s *Server) serve(endpoint string, w http.ResponseWriter, r *http.Request, 
 	}
 	s.mu.Unlock()
 
-	if lat > 0 {
-		t := time.NewTimer(lat)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	s.latency.Wait(r.Context())
+	if r.Context().Err() != nil {
+		return
 	}
-	if hit != nil {
+	if faulted {
 		switch hit.Kind {
 		case Fail500:
 			writeErr(w, http.StatusInternalServerError, 10002, "Internal server error (injected)")

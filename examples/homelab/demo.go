@@ -16,6 +16,7 @@ import (
 	"github.com/thehomelab/homelab/omv"
 	"github.com/thehomelab/homelab/routeros"
 	"github.com/thehomelab/homelab/routeros/routerostest"
+	"github.com/thehomelab/homelab/secret"
 	"github.com/thehomelab/homelab/ups"
 	"github.com/thehomelab/homelab/ups/upstest"
 )
@@ -221,7 +222,7 @@ func demoShare(ctx context.Context, w io.Writer, l *lab.Lab) error {
 	return workflow.Share(ctx, w, l.NAS, workflow.ShareConfig{
 		Spec: omv.ShareSpec{
 			Name:  "photos",
-			Owner: omv.UserSpec{Name: "anna", Password: omv.NewSecret("correct horse battery staple")},
+			Owner: omv.UserSpec{Name: "anna", Password: secret.New("correct horse battery staple")},
 			Quota: 100 << 30,
 			SMB:   omv.SMBShareOptions{RecycleBin: true},
 		},

@@ -282,3 +282,12 @@ func RedactURL(u *url.URL) string {
 	}
 	return p + "?" + q.Encode()
 }
+
+// CloseIdleConnections closes the idle connections of the base transport,
+// so that http.Client.CloseIdleConnections reaches it through the retry
+// layer (a client's Close leaves no connection goroutine behind).
+func (t *Transport) CloseIdleConnections() {
+	if c, ok := t.base().(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}

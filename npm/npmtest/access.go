@@ -1,7 +1,6 @@
 package npmtest
 
 import (
-	"net/http"
 	"net/netip"
 	"strings"
 	"time"
@@ -101,135 +100,158 @@ func (s *Server) renderACLLocked(a *acl, exp map[string]bool) map[string]any {
 	return out
 }
 
-func (s *Server) aclRoutes(r *http.Request, u *user, path string, rest []string) (int, any, *apiError) {
-	m := r.Method
-	if !u.can("access_lists", m != http.MethodGet) {
-		return 0, nil, s.permissionDenied(path)
+var allACLExpand = map[string]bool{"items": true, "clients": true, "owner": true}
+
+func (s *Server) listACLs(c *call) (int, any, *apiError) {
+	exp, e := parseExpand(c.r, "owner", "items", "clients", "proxy_hosts")
+	if e != nil {
+		return 0, nil, e
 	}
-	all := map[string]bool{"items": true, "clients": true, "owner": true}
-	switch {
-	case len(rest) == 0 && m == http.MethodGet:
-		exp, e := parseExpand(r, "owner", "items", "clients", "proxy_hosts")
-		if e != nil {
-			return 0, nil, e
+	// ?query= is upstream's LIKE on name.
+	q := strings.ToLower(c.r.URL.Query().Get("query"))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []any{}
+	for _, id := range sortedKeys(s.acls) {
+		if a := s.acls[id]; !a.deleted && c.u.sees(a.owner) && strings.Contains(strings.ToLower(a.name), q) {
+			out = append(out, s.renderACLLocked(a, exp))
 		}
-		// ?query= is upstream's LIKE on name.
-		q := strings.ToLower(r.URL.Query().Get("query"))
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		out := []any{}
-		for _, id := range sortedKeys(s.acls) {
-			if a := s.acls[id]; !a.deleted && u.sees(a.owner) && strings.Contains(strings.ToLower(a.name), q) {
-				out = append(out, s.renderACLLocked(a, exp))
-			}
-		}
-		return 200, out, nil
-	case len(rest) == 0 && m == http.MethodPost:
-		b, e := s.readValid(r, aclSchema(true))
-		if e != nil {
-			return 0, nil, e
-		}
-		if _, ok := b["items"]; !ok {
-			// Upstream crashes on a create without items.
-			return 0, nil, errInternal
-		}
-		clients, e := parseClients(b)
-		if e != nil {
-			return 0, nil, e
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.aclSeq++
-		a := &acl{id: s.aclSeq, owner: u.id, created: s.now(), modified: s.now(), name: b["name"].(string), passAuth: true, clients: clients}
+	}
+	return 200, out, nil
+}
+
+func (s *Server) createACL(c *call) (int, any, *apiError) {
+	b, e := s.readValid(c.r, aclSchema(true))
+	if e != nil {
+		return 0, nil, e
+	}
+	if _, ok := b["items"]; !ok {
+		// Upstream crashes on a create without items.
+		return 0, nil, errInternal
+	}
+	clients, e := parseClients(b)
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.aclSeq++
+	a := &acl{id: s.aclSeq, owner: c.u.id, created: s.now(), modified: s.now(), name: b["name"].(string), passAuth: true, clients: clients}
+	if v, ok := b["satisfy_any"].(bool); ok {
+		a.satisfyAny = v
+	}
+	if v, ok := b["pass_auth"].(bool); ok {
+		a.passAuth = v
+	}
+	for _, it := range b["items"].([]any) {
+		im := it.(map[string]any)
+		s.aclItemSeq++
+		a.items = append(a.items, aclItem{id: s.aclItemSeq, username: im["username"].(string), password: im["password"].(string)})
+	}
+	s.acls[a.id] = a
+	s.auditLocked(c.u, "access-list", a.id, "created", map[string]any{"name": a.name})
+	return 201, s.renderACLLocked(a, allACLExpand), nil
+}
+
+// findACLLocked returns a live list the user sees.
+func (s *Server) findACLLocked(u *user, id int) (*acl, *apiError) {
+	a := s.acls[id]
+	if a == nil || a.deleted || !u.sees(a.owner) {
+		return nil, errf(404, "Not Found - %d", id)
+	}
+	return a, nil
+}
+
+func (s *Server) getACL(c *call) (int, any, *apiError) {
+	id, e := pathID(c)
+	if e != nil {
+		return 0, nil, e
+	}
+	exp, e := parseExpand(c.r, "owner", "items", "clients", "proxy_hosts")
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, e := s.findACLLocked(c.u, id)
+	if e != nil {
+		return 0, nil, e
+	}
+	return 200, s.renderACLLocked(a, exp), nil
+}
+
+func (s *Server) updateACL(c *call) (int, any, *apiError) {
+	id, e := pathID(c)
+	if e != nil {
+		return 0, nil, e
+	}
+	b, e := s.readValid(c.r, aclSchema(false))
+	if e != nil {
+		return 0, nil, e
+	}
+	clients, e := parseClients(b)
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, e := s.findACLLocked(c.u, id)
+	if e != nil {
+		return 0, nil, e
+	}
+	// Upstream quirk: the list's own columns change only with name.
+	if n, ok := b["name"].(string); ok {
+		a.name = n
 		if v, ok := b["satisfy_any"].(bool); ok {
 			a.satisfyAny = v
 		}
 		if v, ok := b["pass_auth"].(bool); ok {
 			a.passAuth = v
 		}
-		for _, it := range b["items"].([]any) {
-			im := it.(map[string]any)
-			s.aclItemSeq++
-			a.items = append(a.items, aclItem{id: s.aclItemSeq, username: im["username"].(string), password: im["password"].(string)})
+	}
+	if raw, ok := b["items"].([]any); ok {
+		old := map[string]string{}
+		for _, it := range a.items {
+			old[it.username] = it.password
 		}
-		s.acls[a.id] = a
-		s.auditLocked(u, "access-list", a.id, "created", map[string]any{"name": a.name})
-		return 201, s.renderACLLocked(a, all), nil
+		a.items = nil
+		for _, it := range raw {
+			im := it.(map[string]any)
+			pw := im["password"].(string)
+			if pw == "" {
+				pw = old[im["username"].(string)]
+			}
+			s.aclItemSeq++
+			a.items = append(a.items, aclItem{id: s.aclItemSeq, username: im["username"].(string), password: pw})
+		}
 	}
-	if len(rest) != 1 {
-		return 0, nil, errf(404, "Not Found - %s", path)
+	if _, ok := b["clients"]; ok {
+		a.clients = clients
 	}
-	id, e := parseID(rest[0])
+	a.modified = s.now()
+	s.auditLocked(c.u, "access-list", a.id, "updated", map[string]any{"name": a.name})
+	return 200, s.renderACLLocked(a, allACLExpand), nil
+}
+
+func (s *Server) deleteACL(c *call) (int, any, *apiError) {
+	id, e := pathID(c)
 	if e != nil {
 		return 0, nil, e
 	}
-	var b map[string]any
-	var clients []aclClient
-	if m == http.MethodPut {
-		if b, e = s.readValid(r, aclSchema(false)); e != nil {
-			return 0, nil, e
-		}
-		if clients, e = parseClients(b); e != nil {
-			return 0, nil, e
-		}
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.acls[id]
-	if a == nil || a.deleted || !u.sees(a.owner) {
-		return 0, nil, errf(404, "Not Found - %d", id)
+	a, e := s.findACLLocked(c.u, id)
+	if e != nil {
+		return 0, nil, e
 	}
-	switch m {
-	case http.MethodGet:
-		exp, e := parseExpand(r, "owner", "items", "clients", "proxy_hosts")
-		if e != nil {
-			return 0, nil, e
+	a.deleted = true
+	for _, r := range s.tables[kindProxy].rows {
+		if v, _ := r.cols["access_list_id"].(int); v == id {
+			r.cols["access_list_id"] = 0
 		}
-		return 200, s.renderACLLocked(a, exp), nil
-	case http.MethodPut:
-		// Upstream quirk: the list's own columns change only with name.
-		if n, ok := b["name"].(string); ok {
-			a.name = n
-			if v, ok := b["satisfy_any"].(bool); ok {
-				a.satisfyAny = v
-			}
-			if v, ok := b["pass_auth"].(bool); ok {
-				a.passAuth = v
-			}
-		}
-		if raw, ok := b["items"].([]any); ok {
-			old := map[string]string{}
-			for _, it := range a.items {
-				old[it.username] = it.password
-			}
-			a.items = nil
-			for _, it := range raw {
-				im := it.(map[string]any)
-				pw := im["password"].(string)
-				if pw == "" {
-					pw = old[im["username"].(string)]
-				}
-				s.aclItemSeq++
-				a.items = append(a.items, aclItem{id: s.aclItemSeq, username: im["username"].(string), password: pw})
-			}
-		}
-		if _, ok := b["clients"]; ok {
-			a.clients = clients
-		}
-		a.modified = s.now()
-		s.auditLocked(u, "access-list", a.id, "updated", map[string]any{"name": a.name})
-		return 200, s.renderACLLocked(a, all), nil
-	case http.MethodDelete:
-		a.deleted = true
-		for _, r := range s.tables[kindProxy].rows {
-			if v, _ := r.cols["access_list_id"].(int); v == id {
-				r.cols["access_list_id"] = 0
-			}
-		}
-		s.auditLocked(u, "access-list", a.id, "deleted", map[string]any{"name": a.name})
-		return 200, true, nil
 	}
-	return 0, nil, errf(404, "Not Found - %s", path)
+	s.auditLocked(c.u, "access-list", a.id, "deleted", map[string]any{"name": a.name})
+	return 200, true, nil
 }
 
 func parseClients(b map[string]any) ([]aclClient, *apiError) {

@@ -1,7 +1,6 @@
 package npmtest
 
 import (
-	"net/http"
 	"strings"
 )
 
@@ -38,7 +37,8 @@ func (s *Server) liveUsersLocked() int {
 
 // createUser handles POST /users: open while no user exists (setup),
 // admin-only afterwards.
-func (s *Server) createUser(r *http.Request, path string) (int, any, *apiError) {
+func (s *Server) createUser(c *call) (int, any, *apiError) {
+	r, path := c.r, c.path
 	s.mu.Lock()
 	setup := s.liveUsersLocked() == 0 && s.ver.atLeast(2, 13, 0)
 	s.mu.Unlock()
@@ -78,76 +78,75 @@ func (s *Server) createUser(r *http.Request, path string) (int, any, *apiError) 
 	return 201, s.renderUser(s.users[id]), nil
 }
 
-func (s *Server) adminRoutes(r *http.Request, u *user, path string, seg []string) (int, any, *apiError) {
-	m := r.Method
-	switch {
-	case seg[0] == "reports" && len(seg) == 2 && seg[1] == "hosts" && m == http.MethodGet:
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		count := func(kind string) int {
-			n := 0
-			for _, r := range s.tables[kind].rows {
-				if !r.deleted && u.sees(r.owner) && u.can(kind, false) {
-					n++
-				}
-			}
-			return n
-		}
-		return 200, map[string]any{"proxy": count(kindProxy), "redirection": count(kindRedirection), "stream": count(kindStream), "dead": count(kindDead)}, nil
-	case seg[0] == "users" && len(seg) == 3 && seg[2] == "permissions" && m == http.MethodPut:
-		if !u.admin {
-			return 0, nil, s.permissionDenied(path)
-		}
-		id, e := parseID(seg[1])
-		if e != nil {
-			return 0, nil, e
-		}
-		b, e := s.readValid(r, permissionsSchema)
-		if e != nil {
-			return 0, nil, e
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		t := s.users[id]
-		if t == nil || t.deleted {
-			return 0, nil, errf(404, "Not Found - %d", id)
-		}
-		for k, v := range b {
-			if k == "visibility" {
-				t.visibility = v.(string)
-			} else {
-				t.perms[k] = v.(string)
+func (s *Server) reportHosts(c *call) (int, any, *apiError) {
+	u := c.u
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	count := func(kind string) int {
+		n := 0
+		for _, r := range s.tables[kind].rows {
+			if !r.deleted && u.sees(r.owner) && u.can(kind, false) {
+				n++
 			}
 		}
-		s.auditLocked(u, "user", id, "updated", map[string]any{"permissions": b})
-		return 200, true, nil
-	case seg[0] == "settings":
-		if !u.admin {
-			return 0, nil, s.permissionDenied(path)
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		cur := map[string]any{"id": "default-site", "name": "Default Site", "description": "What to show when Nginx is hit with an unknown Host",
-			"value": s.defaultSite, "meta": s.defaultSiteMeta}
-		switch {
-		case len(seg) == 1 && m == http.MethodGet:
-			return 200, []any{cur}, nil
-		case len(seg) == 2 && seg[1] == "default-site" && m == http.MethodGet:
-			return 200, cur, nil
-		case len(seg) == 2 && seg[1] == "default-site" && m == http.MethodPut:
-			s.mu.Unlock()
-			b, e := s.readValid(r, settingSchema)
-			s.mu.Lock()
-			if e != nil {
-				return 0, nil, e
-			}
-			s.defaultSite = b["value"].(string)
-			if meta, ok := b["meta"].(map[string]any); ok {
-				s.defaultSiteMeta = meta
-			}
-			cur["value"], cur["meta"] = s.defaultSite, s.defaultSiteMeta
-			return 200, cur, nil
+		return n
+	}
+	return 200, map[string]any{"proxy": count(kindProxy), "redirection": count(kindRedirection), "stream": count(kindStream), "dead": count(kindDead)}, nil
+}
+
+func (s *Server) setPermissions(c *call) (int, any, *apiError) {
+	id, e := pathID(c)
+	if e != nil {
+		return 0, nil, e
+	}
+	b, e := s.readValid(c.r, permissionsSchema)
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.users[id]
+	if t == nil || t.deleted {
+		return 0, nil, errf(404, "Not Found - %d", id)
+	}
+	for k, v := range b {
+		if k == "visibility" {
+			t.visibility = v.(string)
+		} else {
+			t.perms[k] = v.(string)
 		}
 	}
-	return 0, nil, errf(404, "Not Found - %s", path)
+	s.auditLocked(c.u, "user", id, "updated", map[string]any{"permissions": b})
+	return 200, true, nil
+}
+
+func (s *Server) defaultSiteLocked() map[string]any {
+	return map[string]any{"id": "default-site", "name": "Default Site", "description": "What to show when Nginx is hit with an unknown Host",
+		"value": s.defaultSite, "meta": s.defaultSiteMeta}
+}
+
+func (s *Server) listSettings(*call) (int, any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return 200, []any{s.defaultSiteLocked()}, nil
+}
+
+func (s *Server) getDefaultSite(*call) (int, any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return 200, s.defaultSiteLocked(), nil
+}
+
+func (s *Server) putDefaultSite(c *call) (int, any, *apiError) {
+	b, e := s.readValid(c.r, settingSchema)
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.defaultSite = b["value"].(string)
+	if meta, ok := b["meta"].(map[string]any); ok {
+		s.defaultSiteMeta = meta
+	}
+	return 200, s.defaultSiteLocked(), nil
 }

@@ -92,141 +92,179 @@ func (s *Server) renderCertLocked(c *cert, exp map[string]bool) map[string]any {
 	return out
 }
 
-func (s *Server) certRoutes(r *http.Request, u *user, path string, rest []string) (int, any, *apiError) {
-	m := r.Method
-	if !u.can("certificates", m != http.MethodGet) {
-		if len(rest) == 1 && rest[0] == "dns-providers" {
-			return 0, nil, errf(403, "Permission Denied")
-		}
-		return 0, nil, s.permissionDenied(path)
+var certExpand = []string{"owner", kindProxy, kindRedirection, kindDead, kindStream}
+
+func (s *Server) listCerts(c *call) (int, any, *apiError) {
+	exp, e := parseExpand(c.r, certExpand...)
+	if e != nil {
+		return 0, nil, e
 	}
-	switch {
-	case len(rest) == 0 && m == http.MethodGet:
-		exp, e := parseExpand(r, "owner", kindProxy, kindRedirection, kindDead, kindStream)
+	// ?query= is upstream's LIKE on nice_name.
+	q := strings.ToLower(c.r.URL.Query().Get("query"))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var list []*cert
+	for _, id := range sortedKeys(s.certs) {
+		if x := s.certs[id]; !x.deleted && c.u.sees(x.owner) && strings.Contains(strings.ToLower(x.niceName), q) {
+			list = append(list, x)
+		}
+	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].niceName < list[j].niceName })
+	out := []any{}
+	for _, x := range list {
+		out = append(out, s.renderCertLocked(x, exp))
+	}
+	return 200, out, nil
+}
+
+// dnsProviders answers GET /nginx/certificates/dns-providers (2.13+). Its
+// route builds its permission error correctly, so it is a 403 even where
+// the others answer 404 (backend/routes/nginx/certificates.js).
+func (s *Server) dnsProviders(c *call) (int, any, *apiError) {
+	if !s.ver.atLeast(2, 13, 0) {
+		return 0, nil, notFound(c.path)
+	}
+	if !c.u.can("certificates", false) {
+		return 0, nil, errf(403, "Permission Denied")
+	}
+	out := []any{}
+	for _, p := range dnsProviders {
+		out = append(out, map[string]any{"id": p.id, "name": p.name, "credentials": p.credentials})
+	}
+	return 200, out, nil
+}
+
+// testHTTP answers POST /nginx/certificates/test-http (2.13+) or, before,
+// GET with ?domains=<JSON array>.
+func (s *Server) testHTTP(c *call) (int, any, *apiError) {
+	post := c.r.Method == http.MethodPost
+	if post != s.ver.atLeast(2, 13, 0) {
+		return 0, nil, notFound(c.path)
+	}
+	var ds []string
+	if post {
+		b, e := s.readValid(c.r, obj(map[string]*node{"domains": domains()}, "domains"))
 		if e != nil {
 			return 0, nil, e
 		}
-		// ?query= is upstream's LIKE on nice_name.
-		q := strings.ToLower(r.URL.Query().Get("query"))
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		var list []*cert
-		for _, id := range sortedKeys(s.certs) {
-			if c := s.certs[id]; !c.deleted && u.sees(c.owner) && strings.Contains(strings.ToLower(c.niceName), q) {
-				list = append(list, c)
-			}
-		}
-		sort.SliceStable(list, func(i, j int) bool { return list[i].niceName < list[j].niceName })
-		out := []any{}
-		for _, c := range list {
-			out = append(out, s.renderCertLocked(c, exp))
-		}
-		return 200, out, nil
-	case len(rest) == 0 && m == http.MethodPost:
-		return s.createCert(r, u)
-	case len(rest) == 1 && rest[0] == "dns-providers" && m == http.MethodGet && s.ver.atLeast(2, 13, 0):
-		out := []any{}
-		for _, p := range dnsProviders {
-			out = append(out, map[string]any{"id": p.id, "name": p.name, "credentials": p.credentials})
-		}
-		return 200, out, nil
-	case len(rest) == 1 && rest[0] == "test-http" && (m == http.MethodPost) == s.ver.atLeast(2, 13, 0):
-		var ds []string
-		if m == http.MethodPost {
-			b, e := s.readValid(r, obj(map[string]*node{"domains": domains()}, "domains"))
-			if e != nil {
-				return 0, nil, e
-			}
-			ds = strs(b["domains"])
-		} else {
-			ds = strings.Split(strings.Trim(r.URL.Query().Get("domains"), `[]"`), `","`)
-		}
-		out := map[string]any{}
-		for _, d := range ds {
-			out[d] = "ok"
-		}
-		return 200, out, nil
-	case len(rest) == 1 && rest[0] == "validate" && m == http.MethodPost:
-		files, e := uploadedFiles(r)
-		if e != nil {
-			return 0, nil, e
-		}
-		leaf, e := s.checkPEM(files)
-		if e != nil {
-			return 0, nil, e
-		}
-		return 200, map[string]any{"certificate": map[string]any{"cn": leaf.Subject.CommonName, "issuer": leaf.Issuer.String(),
-			"dates": map[string]any{"from": leaf.NotBefore.Unix(), "to": leaf.NotAfter.Unix()}}, "certificate_key": true}, nil
+		ds = strs(b["domains"])
+	} else {
+		ds = strings.Split(strings.Trim(c.r.URL.Query().Get("domains"), `[]"`), `","`)
 	}
-	if len(rest) == 0 || len(rest) > 2 {
-		return 0, nil, errf(404, "Not Found - %s", path)
+	out := map[string]any{}
+	for _, d := range ds {
+		out[d] = "ok"
 	}
-	id, e := parseID(rest[0])
+	return 200, out, nil
+}
+
+func (s *Server) validateCert(c *call) (int, any, *apiError) {
+	files, e := uploadedFiles(c.r)
+	if e != nil {
+		return 0, nil, e
+	}
+	leaf, e := s.checkPEM(files)
+	if e != nil {
+		return 0, nil, e
+	}
+	return 200, map[string]any{"certificate": map[string]any{"cn": leaf.Subject.CommonName, "issuer": leaf.Issuer.String(),
+		"dates": map[string]any{"from": leaf.NotBefore.Unix(), "to": leaf.NotAfter.Unix()}}, "certificate_key": true}, nil
+}
+
+// findCert returns a live certificate the user sees.
+func (s *Server) findCert(c *call) (*cert, *apiError) {
+	id, e := pathID(c)
+	if e != nil {
+		return nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x := s.certs[id]
+	if x == nil || x.deleted || !c.u.sees(x.owner) {
+		return nil, errf(404, "Not Found - %d", id)
+	}
+	return x, nil
+}
+
+func (s *Server) getCert(c *call) (int, any, *apiError) {
+	x, e := s.findCert(c)
+	if e != nil {
+		return 0, nil, e
+	}
+	exp, e := parseExpand(c.r, certExpand...)
 	if e != nil {
 		return 0, nil, e
 	}
 	s.mu.Lock()
-	c := s.certs[id]
-	if c == nil || c.deleted || !u.sees(c.owner) {
-		s.mu.Unlock()
-		return 0, nil, errf(404, "Not Found - %d", id)
+	defer s.mu.Unlock()
+	return 200, s.renderCertLocked(x, exp), nil
+}
+
+func (s *Server) deleteCert(c *call) (int, any, *apiError) {
+	x, e := s.findCert(c)
+	if e != nil {
+		return 0, nil, e
 	}
-	provider, domains := c.provider, append([]string(nil), c.domains...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x.deleted = true
+	s.auditLocked(c.u, "certificate", x.id, "deleted", map[string]any{})
+	return 200, true, nil
+}
+
+func (s *Server) renewCert(c *call) (int, any, *apiError) {
+	x, e := s.findCert(c)
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	provider, domains := x.provider, append([]string(nil), x.domains...)
 	s.mu.Unlock()
-	switch {
-	case len(rest) == 1 && m == http.MethodGet:
-		exp, e := parseExpand(r, "owner", kindProxy, kindRedirection, kindDead, kindStream)
-		if e != nil {
-			return 0, nil, e
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return 200, s.renderCertLocked(c, exp), nil
-	case len(rest) == 1 && m == http.MethodDelete:
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		c.deleted = true
-		s.auditLocked(u, "certificate", id, "deleted", map[string]any{})
-		return 200, true, nil
-	case len(rest) == 2 && rest[1] == "renew" && m == http.MethodPost:
-		if provider != "letsencrypt" {
-			return 0, nil, errf(400, "Only Let'sEncrypt certificates can be renewed")
-		}
-		if e := s.runCertbot(r.Context(), domains); e != nil {
-			return 0, nil, e
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		c.expires = s.now().Add(90 * 24 * time.Hour)
-		c.modified = s.now()
-		s.auditLocked(u, "certificate", id, "renewed", map[string]any{})
-		return 200, s.renderCertLocked(c, nil), nil
-	case len(rest) == 2 && rest[1] == "upload" && m == http.MethodPost:
-		files, e := uploadedFiles(r)
-		if e != nil {
-			return 0, nil, e
-		}
-		if provider != "other" {
-			return 0, nil, errf(400, "Cannot upload certificates for this type of provider")
-		}
-		leaf, e := s.checkPEM(files)
-		if e != nil {
-			return 0, nil, e
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		c.domains = []string{leaf.Subject.CommonName}
-		c.expires = leaf.NotAfter.UTC()
-		c.modified = s.now()
-		c.meta = map[string]any{"certificate": files["certificate"], "certificate_key": files["certificate_key"]}
-		out := map[string]any{"certificate": files["certificate"], "certificate_key": files["certificate_key"]}
-		if v, ok := files["intermediate_certificate"]; ok {
-			out["intermediate_certificate"] = v
-			c.meta["intermediate_certificate"] = v
-		}
-		return 200, out, nil
+	if provider != "letsencrypt" {
+		return 0, nil, errf(400, "Only Let'sEncrypt certificates can be renewed")
 	}
-	return 0, nil, errf(404, "Not Found - %s", path)
+	if e := s.runCertbot(c.r.Context(), domains); e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x.expires = s.now().Add(90 * 24 * time.Hour)
+	x.modified = s.now()
+	s.auditLocked(c.u, "certificate", x.id, "renewed", map[string]any{})
+	return 200, s.renderCertLocked(x, nil), nil
+}
+
+func (s *Server) uploadCert(c *call) (int, any, *apiError) {
+	x, e := s.findCert(c)
+	if e != nil {
+		return 0, nil, e
+	}
+	files, e := uploadedFiles(c.r)
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	provider := x.provider
+	s.mu.Unlock()
+	if provider != "other" {
+		return 0, nil, errf(400, "Cannot upload certificates for this type of provider")
+	}
+	leaf, e := s.checkPEM(files)
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x.domains = []string{leaf.Subject.CommonName}
+	x.expires = leaf.NotAfter.UTC()
+	x.modified = s.now()
+	x.meta = map[string]any{"certificate": files["certificate"], "certificate_key": files["certificate_key"]}
+	out := map[string]any{"certificate": files["certificate"], "certificate_key": files["certificate_key"]}
+	if v, ok := files["intermediate_certificate"]; ok {
+		out["intermediate_certificate"] = v
+		x.meta["intermediate_certificate"] = v
+	}
+	return 200, out, nil
 }
 
 // uploadedFiles reads the multipart fields; none at all is the upstream
@@ -302,7 +340,8 @@ func (s *Server) runCertbot(ctx context.Context, domains []string) *apiError {
 	return nil
 }
 
-func (s *Server) createCert(r *http.Request, u *user) (int, any, *apiError) {
+func (s *Server) createCert(c *call) (int, any, *apiError) {
+	r, u := c.r, c.u
 	b, e := s.readValid(r, s.certSchema())
 	if e != nil {
 		return 0, nil, e

@@ -1,9 +1,13 @@
 // Package npmtest is an in-process fake of the Nginx Proxy Manager 2.x
 // REST API for tests, shaped like net/http/httptest:
 //
-//	srv := npmtest.NewServer()
-//	defer srv.Close()
-//	c, _ := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)))
+//	srv := npmtest.Start(t) // or NewServer, then Close
+//	c, _ := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)))
+//
+// Like every fake of the SDK it records the requests it receives
+// (Requests), delays its answers (SetLatency) and fails on demand
+// (Inject a Fault). It routes with http.ServeMux method and path patterns,
+// one per upstream route.
 //
 // It behaves like NPM 2.15.1 by default (WithVersion selects 2.11–2.14
 // behaviour: ≤2.11 answers booleans as 0/1 and words validation errors as

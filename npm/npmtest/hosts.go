@@ -259,55 +259,58 @@ func (s *Server) renderRowLocked(kind string, r *row, exp map[string]bool) map[s
 	return out
 }
 
-func (s *Server) hostRoutes(r *http.Request, u *user, path, kind string, rest []string) (int, any, *apiError) {
-	m := r.Method
-	manage := m != http.MethodGet
-	if !u.can(kind, manage) {
-		return 0, nil, s.permissionDenied(path)
-	}
-	switch {
-	case len(rest) == 0 && m == http.MethodGet:
-		return s.listHosts(r, u, kind)
-	case len(rest) == 0 && m == http.MethodPost:
-		return s.createHost(r, u, kind)
-	}
-	if len(rest) > 2 || len(rest) == 0 {
-		return 0, nil, errf(404, "Not Found - %s", path)
-	}
-	id, e := parseID(rest[0])
-	if e != nil {
-		return 0, nil, e
-	}
-	switch {
-	case len(rest) == 1 && m == http.MethodGet:
-		exp, e := parseExpand(r, s.expandNames(kind)...)
+func (s *Server) getHost(kind string) handler {
+	return func(c *call) (int, any, *apiError) {
+		id, e := pathID(c)
+		if e != nil {
+			return 0, nil, e
+		}
+		exp, e := parseExpand(c.r, s.expandNames(kind)...)
 		if e != nil {
 			return 0, nil, e
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		row, e := s.findLocked(kind, u, id)
+		row, e := s.findLocked(kind, c.u, id)
 		if e != nil {
 			return 0, nil, e
 		}
 		return 200, s.renderRowLocked(kind, row, exp), nil
-	case len(rest) == 1 && m == http.MethodPut:
-		return s.updateHost(r, u, kind, id)
-	case len(rest) == 1 && m == http.MethodDelete:
+	}
+}
+
+func (s *Server) deleteHost(kind string) handler {
+	return func(c *call) (int, any, *apiError) {
+		id, e := pathID(c)
+		if e != nil {
+			return 0, nil, e
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		row, e := s.findLocked(kind, u, id)
+		row, e := s.findLocked(kind, c.u, id)
 		if e != nil {
 			return 0, nil, e
 		}
 		row.deleted = true
-		s.auditLocked(u, objType[kind], id, "deleted", s.renderRowLocked(kind, row, nil))
+		s.auditLocked(c.u, objType[kind], id, "deleted", s.renderRowLocked(kind, row, nil))
 		return 200, true, nil
-	case len(rest) == 2 && m == http.MethodPost && (rest[1] == "enable" || rest[1] == "disable"):
-		on := rest[1] == "enable"
+	}
+}
+
+// toggleHost answers POST …/{id}/enable and …/disable.
+func (s *Server) toggleHost(kind string, on bool) handler {
+	verb := "disable"
+	if on {
+		verb = "enable"
+	}
+	return func(c *call) (int, any, *apiError) {
+		id, e := pathID(c)
+		if e != nil {
+			return 0, nil, e
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		row, e := s.findLocked(kind, u, id)
+		row, e := s.findLocked(kind, c.u, id)
 		if e != nil {
 			return 0, nil, e
 		}
@@ -316,17 +319,16 @@ func (s *Server) hostRoutes(r *http.Request, u *user, path, kind string, rest []
 			noun = "Stream"
 		}
 		if cur, _ := row.cols["enabled"].(bool); cur == on {
-			return 0, nil, errf(400, "%s is already %sd", noun, rest[1])
+			return 0, nil, errf(400, "%s is already %sd", noun, verb)
 		}
 		row.cols["enabled"] = on
 		row.modified = s.now()
 		if on {
 			s.runNginxLocked(kind, row)
 		}
-		s.auditLocked(u, objType[kind], id, rest[1]+"d", map[string]any{})
+		s.auditLocked(c.u, objType[kind], id, verb+"d", map[string]any{})
 		return 200, true, nil
 	}
-	return 0, nil, errf(404, "Not Found - %s", path)
 }
 
 func (s *Server) findLocked(kind string, u *user, id int) (*row, *apiError) {
@@ -337,7 +339,11 @@ func (s *Server) findLocked(kind string, u *user, id int) (*row, *apiError) {
 	return r, nil
 }
 
-func (s *Server) listHosts(r *http.Request, u *user, kind string) (int, any, *apiError) {
+func (s *Server) listHosts(kind string) handler {
+	return func(c *call) (int, any, *apiError) { return s.listHostsOf(c.r, c.u, kind) }
+}
+
+func (s *Server) listHostsOf(r *http.Request, u *user, kind string) (int, any, *apiError) {
 	exp, e := parseExpand(r, s.expandNames(kind)...)
 	if e != nil {
 		return 0, nil, e
@@ -370,7 +376,11 @@ func (s *Server) listHosts(r *http.Request, u *user, kind string) (int, any, *ap
 	return 200, out, nil
 }
 
-func (s *Server) createHost(r *http.Request, u *user, kind string) (int, any, *apiError) {
+func (s *Server) createHost(kind string) handler {
+	return func(c *call) (int, any, *apiError) { return s.createHostOf(c.r, c.u, kind) }
+}
+
+func (s *Server) createHostOf(r *http.Request, u *user, kind string) (int, any, *apiError) {
 	b, e := s.readValid(r, s.schemaFor(kind, true))
 	if e != nil {
 		return 0, nil, e
@@ -430,7 +440,17 @@ func (s *Server) createHost(r *http.Request, u *user, kind string) (int, any, *a
 	return 201, resp, nil
 }
 
-func (s *Server) updateHost(r *http.Request, u *user, kind string, id int) (int, any, *apiError) {
+func (s *Server) updateHost(kind string) handler {
+	return func(c *call) (int, any, *apiError) {
+		id, e := pathID(c)
+		if e != nil {
+			return 0, nil, e
+		}
+		return s.updateHostOf(c.r, c.u, kind, id)
+	}
+}
+
+func (s *Server) updateHostOf(r *http.Request, u *user, kind string, id int) (int, any, *apiError) {
 	b, e := s.readValid(r, s.schemaFor(kind, false))
 	if e != nil {
 		return 0, nil, e

@@ -15,8 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
+	"testing"
 	"time"
+
+	"github.com/thehomelab/homelab/internal/fakeserver"
 )
 
 // PermissionMode selects how the server reports a permission failure.
@@ -74,7 +76,7 @@ func WithoutSeed() Option { return func(s *Server) { s.noSeed = true } }
 
 // WithLatency delays every answer by d (honouring the request context), to
 // measure round trips.
-func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency.Set(d) } }
 
 type version struct{ major, minor, rev int }
 
@@ -114,8 +116,11 @@ type Server struct {
 	clock       func() time.Time
 	tokenTTL    time.Duration
 	noSeed      bool
-	latency     time.Duration
-	requests    atomic.Int64
+	latency     fakeserver.Latency
+	log         fakeserver.Log[Request]
+	faults      fakeserver.Faults[Fault]
+	mux         *http.ServeMux
+	closeOnce   sync.Once
 
 	mu          sync.Mutex
 	offset      time.Duration
@@ -164,7 +169,8 @@ type user struct {
 }
 
 // NewServer starts a fake NPM on 127.0.0.1, seeded with the homelab's apps
-// (see Seed) unless WithoutSeed is given. Close it when done.
+// (see Seed) unless WithoutSeed is given. Close it when done. Like
+// httptest.NewServer it panics only if it cannot listen.
 func NewServer(opts ...Option) *Server {
 	s := &Server{
 		prefix:     "/api",
@@ -194,16 +200,34 @@ func NewServer(opts ...Option) *Server {
 		s.seedLocked()
 	}
 	s.mu.Unlock()
-	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.mux = s.routes()
+	ts, _, err := fakeserver.NewHTTP(http.HandlerFunc(s.serve), false)
+	if err != nil {
+		panic("npmtest: " + err.Error())
+	}
+	s.ts = ts
 	s.URL = s.ts.URL + s.prefix
+	if s.prefix == "" {
+		s.URL += "/" // the root, said explicitly: clients fill in /api otherwise
+	}
+	return s
+}
+
+// Start is NewServer for a test: the server closes in tb.Cleanup.
+func Start(tb testing.TB, opts ...Option) *Server {
+	tb.Helper()
+	s := NewServer(opts...)
+	tb.Cleanup(s.Close)
 	return s
 }
 
 // Close shuts the server down and waits for pending requests (a detached
-// issuance still running is aborted).
+// issuance still running is aborted). It is idempotent.
 func (s *Server) Close() {
-	s.stop()
-	s.ts.Close()
+	s.closeOnce.Do(func() {
+		s.stop()
+		s.ts.Close()
+	})
 }
 
 // Addr returns the server's host:port.
@@ -228,12 +252,6 @@ func (s *Server) Advance(d time.Duration) {
 	s.offset += d
 	s.mu.Unlock()
 }
-
-// Requests returns how many HTTP requests the server has answered.
-func (s *Server) Requests() int64 { return s.requests.Load() }
-
-// ResetRequests sets the request counter to zero.
-func (s *Server) ResetRequests() { s.requests.Store(0) }
 
 // FailNginx installs the simulated `nginx -t`: a non-nil error marks the
 // host meta.nginx_online=false with the error text, while the HTTP call
@@ -536,160 +554,27 @@ func ajv6Message(msg string) string {
 	return b.String() + " " + rest
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	s.requests.Add(1)
-	if s.latency > 0 {
-		t := time.NewTimer(s.latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
-	}
-	path := r.URL.Path
-	if s.prefix != "" {
-		if path != s.prefix && !strings.HasPrefix(path, s.prefix+"/") {
-			s.writeErr(w, path, errf(404, "Not Found - %s", path))
-			return
-		}
-		if path == s.prefix {
-			// The bundled nginx redirects /api to /api/.
-			http.Redirect(w, r, s.prefix+"/", http.StatusFound)
-			return
-		}
-		path = strings.TrimPrefix(path, s.prefix)
-	}
-	if r.Method == http.MethodOptions {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	status, v, e := s.route(r, path)
-	if e != nil {
-		s.writeErr(w, path, e)
-		return
-	}
-	s.writeJSON(w, status, v)
-}
-
-func (s *Server) route(r *http.Request, path string) (int, any, *apiError) {
-	seg := strings.Split(strings.Trim(path, "/"), "/")
-	if path == "/" {
-		seg = nil
-	}
-	m := r.Method
-	switch {
-	case len(seg) == 0 && m == http.MethodGet:
-		return s.health()
-	case len(seg) == 1 && seg[0] == "schema" && m == http.MethodGet:
-		return 200, map[string]any{"openapi": "3.1.0", "info": map[string]any{"title": "Nginx Proxy Manager API", "version": s.verString()}, "paths": map[string]any{}}, nil
-	case len(seg) == 2 && seg[0] == "version" && seg[1] == "check" && m == http.MethodGet && s.ver.atLeast(2, 13, 6):
-		return 200, map[string]any{"current": "v" + s.verString(), "latest": nil, "update_available": false}, nil
-	case len(seg) == 1 && seg[0] == "tokens" && m == http.MethodPost:
-		return s.login(r)
-	case len(seg) == 2 && seg[0] == "tokens" && seg[1] == "2fa" && m == http.MethodPost && s.ver.atLeast(2, 13, 6):
-		return s.login2FA(r)
-	}
-	if len(seg) == 1 && seg[0] == "users" && m == http.MethodPost {
-		return s.createUser(r, path)
-	}
-	known := len(seg) >= 1 && (seg[0] == "tokens" || seg[0] == "users" || seg[0] == "audit-log" || seg[0] == "nginx" || seg[0] == "reports" || seg[0] == "settings")
-	if !known {
-		return 0, nil, errf(404, "Not Found - %s", path)
-	}
-	u, e := s.authenticate(r, path)
-	if e != nil {
-		return 0, nil, e
-	}
-	switch {
-	case len(seg) == 1 && seg[0] == "tokens" && m == http.MethodGet:
-		return s.refresh(r, u)
-	case seg[0] == "users" && len(seg) == 2 && seg[1] == "me" && m == http.MethodGet:
-		return 200, s.renderUser(u), nil
-	case seg[0] == "users" && len(seg) == 1 && m == http.MethodGet:
-		if !u.admin {
-			return 0, nil, s.permissionDenied(path)
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		var out []any
-		for _, id := range sortedKeys(s.users) {
-			if x := s.users[id]; !x.deleted {
-				out = append(out, s.renderUser(x))
-			}
-		}
-		return 200, out, nil
-	case seg[0] == "audit-log" && len(seg) == 2 && m == http.MethodGet && s.ver.atLeast(2, 13, 0):
-		if !u.admin {
-			return 0, nil, s.permissionDenied(path)
-		}
-		id, e := parseID(seg[1])
-		if e != nil {
-			return 0, nil, e
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if id > len(s.audit) {
-			return 0, nil, errf(404, "Not Found - %d", id)
-		}
-		return 200, s.audit[id-1], nil
-	case seg[0] == "users" && len(seg) == 2 && seg[1] != "me" && m == http.MethodDelete:
-		if !u.admin {
-			return 0, nil, s.permissionDenied(path)
-		}
-		id, e := parseID(seg[1])
-		if e != nil {
-			return 0, nil, e
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		t := s.users[id]
-		if t == nil || t.deleted {
-			return 0, nil, errf(404, "Not Found - %d", id)
-		}
-		if t.id == u.id {
-			return 0, nil, errf(403, "You cannot delete yourself.")
-		}
-		t.deleted = true
-		s.auditLocked(u, "user", id, "deleted", map[string]any{"email": t.email})
-		return 200, true, nil
-	case seg[0] == "audit-log" && len(seg) == 1 && m == http.MethodGet:
-		if !u.admin {
-			return 0, nil, s.permissionDenied(path)
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		out := []any{}
-		for i := len(s.audit) - 1; i >= 0 && len(out) < 100; i-- {
-			out = append(out, s.audit[i])
-		}
-		return 200, out, nil
-	case seg[0] == "reports" || seg[0] == "settings" || (seg[0] == "users" && len(seg) == 3):
-		return s.adminRoutes(r, u, path, seg)
-	case seg[0] == "nginx" && len(seg) >= 2:
-		switch seg[1] {
-		case "proxy-hosts":
-			return s.hostRoutes(r, u, path, kindProxy, seg[2:])
-		case "redirection-hosts":
-			return s.hostRoutes(r, u, path, kindRedirection, seg[2:])
-		case "dead-hosts":
-			return s.hostRoutes(r, u, path, kindDead, seg[2:])
-		case "streams":
-			return s.hostRoutes(r, u, path, kindStream, seg[2:])
-		case "access-lists":
-			return s.aclRoutes(r, u, path, seg[2:])
-		case "certificates":
-			return s.certRoutes(r, u, path, seg[2:])
-		}
-	}
-	return 0, nil, errf(404, "Not Found - %s", path)
-}
-
 func (s *Server) verString() string {
 	return fmt.Sprintf("%d.%d.%d", s.ver.major, s.ver.minor, s.ver.rev)
 }
 
-func (s *Server) health() (int, any, *apiError) {
+// schema serves a small stub of the OpenAPI document (upstream serves the
+// dereferenced backend/schema/swagger.json at GET /schema).
+func (s *Server) schema(*call) (int, any, *apiError) {
+	return 200, map[string]any{"openapi": "3.1.0", "info": map[string]any{"title": "Nginx Proxy Manager API", "version": s.verString()}, "paths": map[string]any{}}, nil
+}
+
+// versionCheck answers GET /version/check (2.13.6+) as an offline server
+// does (backend/routes/version.js): the current version, nothing newer
+// known.
+func (s *Server) versionCheck(c *call) (int, any, *apiError) {
+	if !s.ver.atLeast(2, 13, 6) {
+		return 0, nil, notFound(c.path)
+	}
+	return 200, map[string]any{"current": "v" + s.verString(), "latest": nil, "update_available": false}, nil
+}
+
+func (s *Server) health(*call) (int, any, *apiError) {
 	v := map[string]any{"status": "OK", "version": map[string]any{"major": s.ver.major, "minor": s.ver.minor, "revision": s.ver.rev}}
 	if s.ver.atLeast(2, 13, 0) {
 		s.mu.Lock()
@@ -746,8 +631,8 @@ func (s *Server) issueLocked(uid int, ttl time.Duration) map[string]any {
 	return map[string]any{"token": tok, "expires": exp.Format("2006-01-02T15:04:05.000Z")}
 }
 
-func (s *Server) login(r *http.Request) (int, any, *apiError) {
-	b, e := s.readValid(r, loginSchema)
+func (s *Server) login(c *call) (int, any, *apiError) {
+	b, e := s.readValid(c.r, loginSchema)
 	if e != nil {
 		return 0, nil, e
 	}
@@ -777,8 +662,11 @@ func (s *Server) login(r *http.Request) (int, any, *apiError) {
 
 var twoFASchema = obj(map[string]*node{"challenge_token": strN(1, 0), "code": strN(6, 8)}, "challenge_token", "code")
 
-func (s *Server) login2FA(r *http.Request) (int, any, *apiError) {
-	b, e := s.readValid(r, twoFASchema)
+func (s *Server) login2FA(c *call) (int, any, *apiError) {
+	if !s.ver.atLeast(2, 13, 6) {
+		return 0, nil, notFound(c.path)
+	}
+	b, e := s.readValid(c.r, twoFASchema)
 	if e != nil {
 		return 0, nil, e
 	}
@@ -807,9 +695,10 @@ func (s *Server) login2FA(r *http.Request) (int, any, *apiError) {
 }
 
 // refresh issues a new token; ?expiry=<n><unit> with units y w d h m s.
-func (s *Server) refresh(r *http.Request, u *user) (int, any, *apiError) {
+func (s *Server) refresh(c *call) (int, any, *apiError) {
+	u := c.u
 	ttl := s.tokenTTL
-	if e := r.URL.Query().Get("expiry"); e != "" {
+	if e := c.r.URL.Query().Get("expiry"); e != "" {
 		n, err := strconv.Atoi(e[:len(e)-1])
 		unit := map[byte]time.Duration{'y': 365 * 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'd': 24 * time.Hour, 'h': time.Hour, 'm': time.Minute, 's': time.Second}[e[len(e)-1]]
 		if err != nil || unit == 0 || n <= 0 {
@@ -820,6 +709,65 @@ func (s *Server) refresh(r *http.Request, u *user) (int, any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return 200, s.issueLocked(u.id, ttl), nil
+}
+
+func (s *Server) me(c *call) (int, any, *apiError) { return 200, s.renderUser(c.u), nil }
+
+func (s *Server) listUsers(*call) (int, any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []any
+	for _, id := range sortedKeys(s.users) {
+		if x := s.users[id]; !x.deleted {
+			out = append(out, s.renderUser(x))
+		}
+	}
+	return 200, out, nil
+}
+
+func (s *Server) deleteUser(c *call) (int, any, *apiError) {
+	id, e := pathID(c)
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.users[id]
+	if t == nil || t.deleted {
+		return 0, nil, errf(404, "Not Found - %d", id)
+	}
+	if t.id == c.u.id {
+		return 0, nil, errf(403, "You cannot delete yourself.")
+	}
+	t.deleted = true
+	s.auditLocked(c.u, "user", id, "deleted", map[string]any{"email": t.email})
+	return 200, true, nil
+}
+
+func (s *Server) auditLog(*call) (int, any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []any{}
+	for i := len(s.audit) - 1; i >= 0 && len(out) < 100; i-- {
+		out = append(out, s.audit[i])
+	}
+	return 200, out, nil
+}
+
+func (s *Server) auditEntry(c *call) (int, any, *apiError) {
+	if !s.ver.atLeast(2, 13, 0) {
+		return 0, nil, notFound(c.path)
+	}
+	id, e := pathID(c)
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id > len(s.audit) {
+		return 0, nil, errf(404, "Not Found - %d", id)
+	}
+	return 200, s.audit[id-1], nil
 }
 
 func (s *Server) renderUser(u *user) map[string]any {

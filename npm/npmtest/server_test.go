@@ -442,3 +442,73 @@ func TestWireLoginFailureI18n(t *testing.T) {
 		assert.Equal(t, tc.i18n, e["message_i18n"], "%s: message_i18n only since 2.13", tc.version)
 	}
 }
+
+// The harness every fake of the SDK shares: Start, Requests, SetLatency,
+// Inject, idempotent Close.
+func TestHarness(t *testing.T) {
+	t.Parallel()
+	srv := npmtest.Start(t)
+	w := &wire{t: t, srv: srv}
+	srv.ResetRequests()
+	status, _ := w.do(http.MethodGet, "/", "", "")
+	require.Equal(t, 200, status)
+	status, _ = w.do(http.MethodGet, "/nginx/proxy-hosts?expand=certificate", "", "")
+	require.Equal(t, 404, status, "no token: the 2.13–2.15 permission answer")
+	reqs := srv.Requests()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, npmtest.Request{Method: "GET", Path: "/"}, npmtest.Request{Method: reqs[0].Method, Path: reqs[0].Path})
+	assert.Equal(t, "/nginx/proxy-hosts", reqs[1].Path, "the API path, without the prefix")
+	assert.Equal(t, "expand=certificate", reqs[1].Query)
+	assert.False(t, reqs[1].Time.IsZero())
+
+	srv.Inject(npmtest.Fault{Method: http.MethodGet, Path: "/nginx/*", Status: 503, Message: "Service Unavailable", Times: 1})
+	status, b := w.do(http.MethodGet, "/nginx/proxy-hosts", "", "")
+	assert.Equal(t, 503, status)
+	assert.JSONEq(t, `{"error":{"code":503,"message":"Service Unavailable"}}`, string(b))
+	status, _ = w.do(http.MethodGet, "/nginx/proxy-hosts", "", "")
+	assert.Equal(t, 404, status, "the fault fired once")
+	srv.Inject(npmtest.Fault{Path: "/"})
+	for range 2 {
+		status, _ = w.do(http.MethodGet, "/", "", "")
+		assert.Equal(t, 500, status, "Times 0: until cleared")
+	}
+	srv.ClearFaults()
+	status, _ = w.do(http.MethodGet, "/", "", "")
+	assert.Equal(t, 200, status)
+
+	srv.SetLatency(50 * time.Millisecond)
+	start := time.Now()
+	w.do(http.MethodGet, "/", "", "")
+	assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+	srv.SetLatency(0)
+
+	srv.Close()
+	srv.Close()
+}
+
+// Routing is by method and path: a known path with another method, or an
+// unknown path, is the catch-all 404 (backend/app.js), OPTIONS is 204.
+func TestWireRouting(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		msg          string
+	}{
+		{"PATCH", "/nginx/proxy-hosts/1", 404, "Not Found - /nginx/proxy-hosts/1"},
+		{"GET", "/nginx/proxy-hosts/1/enable", 404, "Not Found - /nginx/proxy-hosts/1/enable"},
+		{"GET", "/nginx/proxy-hosts/1/2/3", 404, "Not Found - /nginx/proxy-hosts/1/2/3"},
+		{"DELETE", "/nginx/certificates/abc", 400, "Internal Error"},
+		{"GET", "/users/me", 200, ""},
+		{"OPTIONS", "/nginx/streams", 204, ""},
+	} {
+		status, b := w.do(tc.method, tc.path, "", "")
+		assert.Equal(t, tc.status, status, "%s %s: %s", tc.method, tc.path, b)
+		if tc.msg != "" {
+			var m map[string]any
+			require.NoError(t, json.Unmarshal(b, &m))
+			assert.Equal(t, tc.msg, errMsg(m), "%s %s", tc.method, tc.path)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package omvtest_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/thehomelab/homelab/omv/omvtest"
@@ -27,4 +28,29 @@ func ExampleServer_FailMember() {
 	//       976630464 blocks super 1.2 [2/1] [U_]
 	// State : clean, degraded
 	// 1       8      16        -      faulty   /dev/sdb
+}
+
+// The harness shape every fake of the SDK shares: Start (closed in
+// t.Cleanup), URL, Requests, SetLatency and Inject.
+func ExampleServer_Inject() {
+	srv := omvtest.NewServer()
+	defer srv.Close()
+	srv.Inject(omvtest.Fault{RPC: "Session.login", Status: 503, Message: "maintenance", Times: 1})
+	for range 2 {
+		resp, err := http.Post(srv.URL+"/rpc.php", "application/json",
+			strings.NewReader(`{"service":"Session","method":"login","params":{"username":"admin","password":"openmediavault"}}`))
+		if err != nil {
+			panic(err)
+		}
+		_ = resp.Body.Close()
+		fmt.Println(resp.StatusCode)
+	}
+	for _, r := range srv.Requests() {
+		fmt.Println(r.Method, r.Path, r.RPC)
+	}
+	// Output:
+	// 503
+	// 200
+	// POST /rpc.php Session.login
+	// POST /rpc.php Session.login
 }

@@ -8,13 +8,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/thehomelab/homelab/internal/fakeserver"
 )
 
 // Version selects which OMV release the fake behaves like.
@@ -64,6 +66,12 @@ type Server struct {
 	// URL is the base URL (http://127.0.0.1:port); the endpoint is URL + "/rpc.php".
 	URL string
 	srv *httptest.Server
+	fp  string
+
+	closeOnce sync.Once
+	lat       fakeserver.Latency
+	reqs      fakeserver.Log[Request]
+	faults    fakeserver.Faults[Fault]
 
 	mu           sync.Mutex
 	tls          bool
@@ -75,7 +83,6 @@ type Server struct {
 	raidPlugin   bool
 	sessions     map[string]*session
 	latency      map[string]time.Duration
-	fail504      map[string]int
 	expireBefore map[string]bool
 	calls        map[string]int
 	total        int
@@ -128,7 +135,6 @@ func NewServer(opts ...Option) *Server {
 		raidPlugin:   true,
 		sessions:     map[string]*session{},
 		latency:      map[string]time.Duration{},
-		fail504:      map[string]int{},
 		expireBefore: map[string]bool{},
 		challenge:    map[string]bool{},
 		calls:        map[string]int{},
@@ -139,24 +145,70 @@ func NewServer(opts ...Option) *Server {
 		jobLines: []string{"", "", ""},
 	}
 	for _, o := range opts {
-		o(s)
+		if o != nil {
+			o(s)
+		}
 	}
 	s.m = seed(s.clockNow())
-	if s.tls {
-		s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.handle))
-		// A fake must not print: cut-short handshakes would otherwise
-		// land on the standard logger.
-		s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-		s.srv.StartTLS()
-	} else {
-		s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
+	// rpc.php is the one endpoint (fact sheet §1.1): POST everywhere, GET
+	// with query parameters on 7.x and later (rpc/proxy/json.inc).
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /rpc.php", s.handle)
+	mux.HandleFunc("GET /rpc.php", s.handle)
+	srv, fp, err := fakeserver.NewHTTP(mux, s.tls)
+	if err != nil {
+		panic("omvtest: " + err.Error())
 	}
+	s.srv, s.fp = srv, fp
 	s.URL = s.srv.URL
 	return s
 }
 
-// Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
+// Start is NewServer for a test: the server closes in tb.Cleanup.
+func Start(tb testing.TB, opts ...Option) *Server {
+	tb.Helper()
+	s := NewServer(opts...)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Close shuts the server down. It is idempotent.
+func (s *Server) Close() { s.closeOnce.Do(s.srv.Close) }
+
+// Fingerprint returns the "sha256:AA:…" pin of a WithTLS server's
+// certificate ("" otherwise).
+func (s *Server) Fingerprint() string { return s.fp }
+
+// Request is one HTTP request that reached the server.
+type Request struct {
+	Method string // HTTP method: POST, or GET on 7.x and later
+	Path   string // "/rpc.php"
+	RPC    string // "Service.method" as the client sent it
+	Time   time.Time
+}
+
+// Requests returns a copy of the requests received so far, oldest first.
+func (s *Server) Requests() []Request { return s.reqs.All() }
+
+// Fault makes calls fail. A Status of 504 answers like nginx's fastcgi
+// timeout (an HTML body) after the call ran, as on a real OMV whose PHP
+// kept running; any other status answers OMV's error envelope with
+// Message without running the call.
+type Fault struct {
+	// RPC is the "Service.method" to fail (case-insensitive); "" or "*"
+	// fails every call.
+	RPC     string
+	Status  int
+	Message string
+	// Times is how many calls fail; 0 means every call until ClearFaults.
+	Times int
+}
+
+// Inject adds a fault rule; the first matching rule answers a call.
+func (s *Server) Inject(f Fault) { s.faults.Add(f, f.Times) }
+
+// ClearFaults removes every fault rule.
+func (s *Server) ClearFaults() { s.faults.Clear() }
 
 // Certificate returns the TLS certificate of a WithTLS server (nil otherwise).
 func (s *Server) Certificate() *x509.Certificate {
@@ -214,20 +266,15 @@ func (s *Server) SetRAIDPlugin(installed bool) {
 	s.raidPlugin = installed
 }
 
-// SetLatency delays every call of method ("Service.method"; "*" for all).
-func (s *Server) SetLatency(method string, d time.Duration) {
+// SetLatency delays every call by d.
+func (s *Server) SetLatency(d time.Duration) { s.lat.Set(d) }
+
+// SetMethodLatency delays every call of method ("Service.method") by d,
+// instead of the SetLatency delay.
+func (s *Server) SetMethodLatency(method string, d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.latency[strings.ToLower(method)] = d
-}
-
-// Fail504 makes the next n calls of method ("Service.method"; "*" for
-// all) fail like nginx's fastcgi timeout: HTTP 504 with an HTML body. The
-// call is still executed, as on a real OMV whose PHP kept running.
-func (s *Server) Fail504(method string, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fail504[strings.ToLower(method)] = n
 }
 
 // FailJobs makes background jobs started from now on fail with msg
@@ -387,10 +434,6 @@ type request struct {
 }
 
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/rpc.php" {
-		http.NotFound(w, r)
-		return
-	}
 	var body []byte
 	var err error
 	s.mu.Lock()
@@ -442,12 +485,13 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		params = []any{}
 	}
 	key := strings.ToLower(req.Service + "." + req.Method)
+	s.reqs.Add(Request{Method: r.Method, Path: r.URL.Path, RPC: req.Service + "." + req.Method, Time: time.Now()})
 	s.mu.Lock()
-	d := s.latency[key]
-	if d == 0 {
-		d = s.latency["*"]
-	}
+	d, ok := s.latency[key]
 	s.mu.Unlock()
+	if !ok {
+		d = s.lat.Get()
+	}
 	if d > 0 {
 		t := time.NewTimer(d)
 		select {
@@ -466,14 +510,15 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		delete(s.expireBefore, key)
 		s.sessions = map[string]*session{}
 	}
-	res, rerr := s.dispatch(w, r, req.Service, req.Method, params, touch)
-	if n := s.fail504[key]; n > 0 {
-		s.fail504[key] = n - 1
-		s.write504(w)
+	f, faulty := s.faults.Take(func(f Fault) bool {
+		return f.RPC == "" || f.RPC == "*" || strings.EqualFold(f.RPC, req.Service+"."+req.Method)
+	})
+	if faulty && f.Status != http.StatusGatewayTimeout {
+		s.writeErr(w, errf(f.Status, "%s", f.Message))
 		return
 	}
-	if n := s.fail504["*"]; n > 0 {
-		s.fail504["*"] = n - 1
+	res, rerr := s.dispatch(w, r, req.Service, req.Method, params, touch)
+	if faulty {
 		s.write504(w)
 		return
 	}

@@ -14,16 +14,10 @@ import (
 	"github.com/thehomelab/homelab/secret"
 )
 
-// Secret holds a password; it prints as REDACTED.
-type Secret = secret.Secret
-
-// NewSecret wraps a password so it never appears in logs or errors.
-func NewSecret(v string) Secret { return secret.New(v) }
-
 // Credentials of an SMB user (NTLM).
 type Credentials struct {
 	User     string
-	Password Secret
+	Password secret.Secret
 	Domain   string // "" for a standalone server
 }
 
@@ -47,17 +41,21 @@ func (r Report) OK() bool { return len(r.Problems) == 0 }
 
 // Audit connects to addr ("host:445") and checks share for owner, then
 // checks that other (if other.User is not "") is denied. It returns an
-// error only when the server cannot be reached or ctx ends; failed checks
+// error only when the server cannot be reached (ErrUnavailable), the
+// arguments are missing (ErrInvalid) or ctx ends (ctx.Err()); failed checks
 // are findings in the Report.
 func Audit(ctx context.Context, addr, share string, owner, other Credentials) (Report, error) {
 	r := Report{Share: share, OtherDenied: other.User == ""}
+	if addr == "" || share == "" || owner.User == "" {
+		return r, &Error{Op: "audit", Message: "address, share and owner are required", Err: ErrInvalid}
+	}
 	sess, closeFn, err := dial(ctx, addr, owner)
 	if err != nil {
 		if ctx.Err() != nil {
 			return r, ctx.Err()
 		}
 		if isNetErr(err) {
-			return r, fmt.Errorf("smb: audit %s on %s: %w", share, addr, err)
+			return r, &Error{Op: fmt.Sprintf("audit %s on %s", share, addr), Err: classed{ErrUnavailable, err}}
 		}
 		r.Problems = append(r.Problems, fmt.Sprintf("%s cannot log in: %v", owner.User, err))
 		return r, nil
@@ -123,7 +121,7 @@ func deniedTo(ctx context.Context, addr, share string, creds Credentials) (bool,
 			return false, "", ctx.Err()
 		}
 		if isNetErr(err) {
-			return false, "", fmt.Errorf("smb: audit %s on %s as %s: %w", share, addr, creds.User, err)
+			return false, "", &Error{Op: fmt.Sprintf("audit %s on %s as %s", share, addr, creds.User), Err: classed{ErrUnavailable, err}}
 		}
 		return true, "", nil
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/thehomelab/homelab/omv/smb"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // skipOrFail skips with a reason, or fails when HOMELAB_REQUIRE_PEERS=1.
@@ -272,8 +273,8 @@ func TestAuditRealSamba(t *testing.T) {
 	p := startSmbd(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	a := smb.Credentials{User: p.users[0], Password: smb.NewSecret(p.pw[0])}
-	b := smb.Credentials{User: p.users[1], Password: smb.NewSecret(p.pw[1])}
+	a := smb.Credentials{User: p.users[0], Password: secret.New(p.pw[0])}
+	b := smb.Credentials{User: p.users[1], Password: secret.New(p.pw[1])}
 
 	t.Run("owner ok, other denied, quota as free space", func(t *testing.T) {
 		r, err := smb.Audit(ctx, p.addr, "own0", a, b)
@@ -304,7 +305,7 @@ func TestAuditRealSamba(t *testing.T) {
 		assert.Contains(t, strings.Join(r.Problems, "\n"), p.users[0]+" can access public")
 	})
 	t.Run("wrong password", func(t *testing.T) {
-		bad := smb.Credentials{User: p.users[0], Password: smb.NewSecret("wrong-" + p.pw[0])}
+		bad := smb.Credentials{User: p.users[0], Password: secret.New("wrong-" + p.pw[0])}
 		r, err := smb.Audit(ctx, p.addr, "own0", bad, smb.Credentials{})
 		require.NoError(t, err)
 		assert.False(t, r.LoggedIn)
@@ -326,4 +327,26 @@ func TestAuditRealSamba(t *testing.T) {
 		_, err = smb.Audit(ctx, addr, "own0", a, b)
 		require.Error(t, err)
 	})
+}
+
+// Errors are *smb.Error with a class, without a running Samba.
+func TestAuditErrors(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	owner := smb.Credentials{User: "anna", Password: secret.New("pw-not-printed")}
+	_, err = smb.Audit(t.Context(), addr, "media", owner, smb.Credentials{})
+	require.ErrorIs(t, err, smb.ErrUnavailable)
+	var e *smb.Error
+	require.ErrorAs(t, err, &e)
+	assert.Contains(t, e.Op, "audit media on "+addr)
+	assert.True(t, strings.HasPrefix(err.Error(), "smb: audit media"), err.Error())
+	assert.NotContains(t, err.Error(), "pw-not-printed")
+	var op *net.OpError
+	assert.ErrorAs(t, err, &op, "the network error stays reachable")
+
+	_, err = smb.Audit(t.Context(), addr, "", owner, smb.Credentials{})
+	require.ErrorIs(t, err, smb.ErrInvalid)
 }

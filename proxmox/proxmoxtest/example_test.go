@@ -8,13 +8,11 @@ import (
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
 )
 
-func ExampleServer_Fail() {
+func ExampleServer_Inject() {
 	srv := proxmoxtest.NewServer()
 	defer srv.Close()
 	// Every node-scoped call now fails like an offline cluster member.
-	if err := srv.Fail("", "^/nodes/proxmox1/", proxmoxtest.Unreachable595); err != nil {
-		panic(err)
-	}
+	srv.Inject(proxmoxtest.Unreachable595.On("", "^/nodes/proxmox1/"))
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}}}
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api2/json/nodes/proxmox1/status", nil)
 	req.Header.Set("Authorization", "PVEAPIToken="+proxmoxtest.TokenID+"="+proxmoxtest.TokenSecret)

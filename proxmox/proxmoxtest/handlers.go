@@ -11,21 +11,30 @@ import (
 	"time"
 )
 
-func (s *Server) handle(r *http.Request, rc *reqCtx, perr *apiError) (any, int, *apiError) {
-	if perr != nil {
-		return nil, -1, perr
+// route is one endpoint: its "METHOD /path" keys in PVE's schema
+// notation and the handler.
+type route struct {
+	keys []string
+	h    func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError)
+}
+
+// dispatch runs what PVE runs before any handler: authentication, the
+// token check, path and parameter validation against the schema, and the
+// node checks; then the handler under s.mu.
+func (s *Server) dispatch(r *http.Request, rc *reqCtx, method, tmpl string, h func(*http.Request, *reqCtx, string, map[string]string) (any, int, *apiError)) (any, int, *apiError) {
+	if rc.perr != nil {
+		return nil, -1, rc.perr
 	}
-	tmpl, pp := s.match(rc.path)
-	var ms methodSpec
-	ok := false
-	if tmpl != "" {
-		ms, ok = s.schema[tmpl][rc.method]
-	}
+	ms, ok := s.schema[tmpl][method]
 	if !ok {
 		return nil, -1, errf(501, "Method '%s %s' not implemented", rc.method, rc.path)
 	}
+	pp := map[string]string{}
+	for _, m := range pathParamRE.FindAllStringSubmatch(tmpl, -1) {
+		pp[m[1]] = r.PathValue(m[1])
+	}
 	rc.pp = pp
-	if tmpl == "/access/ticket" && rc.method == http.MethodPost {
+	if tmpl == "/access/ticket" && method == http.MethodPost {
 		if strings.HasPrefix(r.Header.Get("Authorization"), "PVEAPIToken") {
 			return nil, -1, errf(403, "Permission check failed (URI '/access/ticket' not available with API token, need proper ticket.)")
 		}
@@ -66,198 +75,238 @@ func (s *Server) handle(r *http.Request, rc *reqCtx, perr *apiError) (any, int, 
 			return nil, -1, errf(595, "Errors during connection establishment, proxy handshake: No route to host")
 		}
 	}
-	key := rc.method + " " + tmpl
-	switch key {
-	case "GET /version":
-		return map[string]any{"version": "9.0.3", "release": "9.0", "repoid": "025864202ebb6109"}, -1, nil
-	case "GET /nodes":
-		return s.listNodes(), -1, nil
-	case "GET /nodes/{node}/status":
-		return s.nodeStatus(pp["node"]), -1, nil
-	case "POST /nodes/{node}/status":
-		if err := s.perm(rc, "/nodes/"+pp["node"], "Sys.PowerMgmt"); err != nil {
-			return nil, -1, err
-		}
-		nd := s.nodes[pp["node"]]
-		nd.online = false
-		for _, g := range s.guests {
-			if g.node == nd.name {
-				g.status = "stopped"
+	return h(r, rc, tmpl, pp)
+}
+
+var pathParamRE = regexp.MustCompile(`\{([a-z]+)\}`)
+
+// routes lists every endpoint the fake serves: method and path as in the
+// PVE API schema, and the handler. They are registered on an
+// http.ServeMux as method+path patterns; the handler runs after
+// authentication, schema validation and the node checks, under s.mu.
+func (s *Server) routes() []route {
+	return []route{
+		// answered in dispatch: the one call without authentication
+		{[]string{"POST /access/ticket"}, nil},
+		{[]string{"GET /version"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			return map[string]any{"version": "9.0.3", "release": "9.0", "repoid": "025864202ebb6109"}, -1, nil
+		}},
+		{[]string{"GET /nodes"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			return s.listNodes(), -1, nil
+		}},
+		{[]string{"GET /nodes/{node}/status"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			return s.nodeStatus(pp["node"]), -1, nil
+		}},
+		{[]string{"POST /nodes/{node}/status"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			if err := s.perm(rc, "/nodes/"+pp["node"], "Sys.PowerMgmt"); err != nil {
+				return nil, -1, err
 			}
-		}
-		return nil, -1, nil
-	case "GET /cluster/resources":
-		return s.resources(rc.str("type")), -1, nil
-	case "GET /cluster/status":
-		out := []map[string]any{{"type": "cluster", "name": "homelab", "nodes": len(s.nodes), "quorate": 1, "version": 1, "id": "cluster"}}
-		local := s.localNode()
-		for i, n := range s.nodeNames() {
-			e := map[string]any{"type": "node", "name": n, "id": "node/" + n, "nodeid": i + 1, "ip": fmt.Sprintf("192.168.88.%d", 2+i),
-				"online": 0, "local": 0, "level": ""}
-			if s.nodes[n].online {
-				e["online"] = 1
+			nd := s.nodes[pp["node"]]
+			nd.online = false
+			for _, g := range s.guests {
+				if g.node == nd.name {
+					g.status = "stopped"
+				}
 			}
-			if n == local {
-				e["local"] = 1
-			}
-			out = append(out, e)
-		}
-		return out, -1, nil
-	case "GET /nodes/{node}/qemu", "GET /nodes/{node}/lxc":
-		return s.listGuests(pp["node"], strings.Split(tmpl, "/")[3]), -1, nil
-	case "GET /nodes/{node}/qemu/{vmid}/status/current", "GET /nodes/{node}/lxc/{vmid}/status/current":
-		g, err := s.guest(rc, tmpl)
-		if err != nil {
-			return nil, -1, err
-		}
-		return s.guestEntry(g, true), -1, nil
-	case "POST /nodes/{node}/qemu/{vmid}/status/start", "POST /nodes/{node}/lxc/{vmid}/status/start",
-		"POST /nodes/{node}/qemu/{vmid}/status/stop", "POST /nodes/{node}/lxc/{vmid}/status/stop",
-		"POST /nodes/{node}/qemu/{vmid}/status/shutdown", "POST /nodes/{node}/lxc/{vmid}/status/shutdown",
-		"POST /nodes/{node}/qemu/{vmid}/status/reboot", "POST /nodes/{node}/lxc/{vmid}/status/reboot":
-		g, err := s.guest(rc, tmpl)
-		if err != nil {
-			return nil, -1, err
-		}
-		if err := s.perm(rc, "/vms/"+pp["vmid"], "VM.PowerMgmt"); err != nil {
-			return nil, -1, err
-		}
-		d, err := s.power(rc, g, tmpl[strings.LastIndexByte(tmpl, '/')+1:])
-		return d, -1, err
-	case "GET /nodes/{node}/qemu/{vmid}/config", "GET /nodes/{node}/lxc/{vmid}/config":
-		g, err := s.guest(rc, tmpl)
-		if err != nil {
-			return nil, -1, err
-		}
-		out := map[string]any{}
-		spec := s.schema[tmpl]["PUT"]
-		for k, v := range g.config {
-			out[k] = typed(spec, k, v)
-		}
-		out["digest"] = configDigest(g.config)
-		return out, -1, nil
-	case "POST /nodes/{node}/qemu/{vmid}/config", "PUT /nodes/{node}/qemu/{vmid}/config":
-		g, err := s.guest(rc, tmpl)
-		if err != nil {
-			return nil, -1, err
-		}
-		if err := s.updateQemu(rc, g); err != nil {
-			return nil, -1, err
-		}
-		if rc.method == http.MethodPut {
 			return nil, -1, nil
-		}
-		return s.newTask(g.node, "qmconfig", pp["vmid"], rc.identity, -1, nil).upid, -1, nil
-	case "PUT /nodes/{node}/lxc/{vmid}/config":
-		g, err := s.guest(rc, tmpl)
-		if err != nil {
-			return nil, -1, err
-		}
-		return nil, -1, s.updateLXC(rc, g)
-	case "POST /nodes/{node}/lxc":
-		d, err := s.createLXC(rc)
-		return d, -1, err
-	case "GET /nodes/{node}/tasks/{upid}/status":
-		d, err := s.taskStatus(rc)
-		return d, -1, err
-	case "GET /nodes/{node}/tasks/{upid}/log":
-		return s.taskLog(rc)
-	case "GET /nodes/{node}/tasks":
-		return s.listTasks(rc)
-	case "DELETE /nodes/{node}/tasks/{upid}":
-		if _, err := s.taskStatus(rc); err != nil {
-			return nil, -1, err
-		}
-		t := s.tasks[pp["upid"]]
-		if !t.stopped {
-			t.finish = func() string { return "unexpected status" }
-			s.stopTask(t)
-		}
-		return nil, -1, nil
-	case "POST /nodes/{node}/stopall", "POST /nodes/{node}/startall":
-		if err := s.perm(rc, "/", "VM.PowerMgmt"); err != nil {
-			return nil, -1, err
-		}
-		return s.bulk(rc, strings.HasSuffix(tmpl, "startall")), -1, nil
-	case "GET /cluster/backup":
-		out := []map[string]any{}
-		var ids []string
-		for id := range s.jobs {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			out = append(out, s.jobOut(id))
-		}
-		return out, -1, nil
-	case "GET /cluster/backup/{id}":
-		if s.jobs[pp["id"]] == nil {
-			return nil, -1, errf(500, "Job '%s' does not exist", pp["id"])
-		}
-		return s.jobOut(pp["id"]), -1, nil
-	case "POST /cluster/backup", "PUT /cluster/backup/{id}", "DELETE /cluster/backup/{id}":
-		if err := s.perm(rc, "/", "Sys.Modify"); err != nil {
-			return nil, -1, err
-		}
-		return nil, -1, s.jobWrite(rc)
-	case "GET /nodes/{node}/disks/list":
-		if err := s.perm(rc, "/nodes/"+pp["node"], "Sys.Audit"); err != nil {
-			return nil, -1, err
-		}
-		return s.disksList(pp["node"], rc.str("type")), -1, nil
-	case "GET /storage":
-		return s.storageConfigs(rc.str("type")), -1, nil
-	case "POST /storage":
-		d, err := s.createStorage(rc)
-		return d, -1, err
-	case "GET /storage/{storage}":
-		st := s.storages[pp["storage"]]
-		if st == nil {
-			return nil, -1, errf(500, "storage '%s' does not exist", pp["storage"])
-		}
-		return s.storageConfig(st), -1, nil
-	case "PUT /storage/{storage}":
-		d, err := s.updateStorage(rc)
-		return d, -1, err
-	case "DELETE /storage/{storage}":
-		if err := s.perm(rc, "/storage", "Datastore.Allocate"); err != nil {
-			return nil, -1, err
-		}
-		if s.storages[pp["storage"]] == nil {
-			return nil, -1, errf(500, "storage '%s' does not exist", pp["storage"])
-		}
-		delete(s.storages, pp["storage"])
-		return nil, -1, nil
-	case "GET /nodes/{node}/storage":
-		return s.nodeStorages(rc), -1, nil
-	case "GET /nodes/{node}/storage/{storage}":
-		if s.storages[pp["storage"]] == nil {
-			return nil, -1, errf(500, "storage '%s' does not exist", pp["storage"])
-		}
-		return []map[string]any{{"subdir": "content"}, {"subdir": "download-url"}, {"subdir": "file-restore"},
-			{"subdir": "import-metadata"}, {"subdir": "prunebackups"}, {"subdir": "rrd"}, {"subdir": "rrddata"},
-			{"subdir": "status"}, {"subdir": "upload"}}, -1, nil
-	case "GET /nodes/{node}/storage/{storage}/status":
-		st := s.storages[pp["storage"]]
-		if st == nil {
-			return nil, -1, errf(500, "storage '%s' does not exist", pp["storage"])
-		}
-		return s.storageStatus(st), -1, nil
-	case "GET /nodes/{node}/storage/{storage}/content":
-		d, err := s.content(rc)
-		return d, -1, err
-	case "GET /nodes/{node}/storage/{storage}/content/{volume}", "PUT /nodes/{node}/storage/{storage}/content/{volume}",
-		"DELETE /nodes/{node}/storage/{storage}/content/{volume}":
-		d, err := s.volumeOp(rc)
-		return d, -1, err
-	case "GET /nodes/{node}/storage/{storage}/prunebackups", "DELETE /nodes/{node}/storage/{storage}/prunebackups":
-		d, err := s.pruneOp(rc)
-		return d, -1, err
-	case "POST /nodes/{node}/vzdump":
-		d, err := s.vzdump(rc)
-		return d, -1, err
+		}},
+		{[]string{"GET /cluster/resources"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			return s.resources(rc.str("type")), -1, nil
+		}},
+		{[]string{"GET /cluster/status"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			out := []map[string]any{{"type": "cluster", "name": "homelab", "nodes": len(s.nodes), "quorate": 1, "version": 1, "id": "cluster"}}
+			local := s.localNode()
+			for i, n := range s.nodeNames() {
+				e := map[string]any{"type": "node", "name": n, "id": "node/" + n, "nodeid": i + 1, "ip": fmt.Sprintf("192.168.88.%d", 2+i),
+					"online": 0, "local": 0, "level": ""}
+				if s.nodes[n].online {
+					e["online"] = 1
+				}
+				if n == local {
+					e["local"] = 1
+				}
+				out = append(out, e)
+			}
+			return out, -1, nil
+		}},
+		{[]string{"GET /nodes/{node}/qemu", "GET /nodes/{node}/lxc"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			return s.listGuests(pp["node"], strings.Split(tmpl, "/")[3]), -1, nil
+		}},
+		{[]string{"GET /nodes/{node}/qemu/{vmid}/status/current", "GET /nodes/{node}/lxc/{vmid}/status/current"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			g, err := s.guest(rc, tmpl)
+			if err != nil {
+				return nil, -1, err
+			}
+			return s.guestEntry(g, true), -1, nil
+		}},
+		{[]string{"POST /nodes/{node}/qemu/{vmid}/status/start", "POST /nodes/{node}/lxc/{vmid}/status/start", "POST /nodes/{node}/qemu/{vmid}/status/stop", "POST /nodes/{node}/lxc/{vmid}/status/stop", "POST /nodes/{node}/qemu/{vmid}/status/shutdown", "POST /nodes/{node}/lxc/{vmid}/status/shutdown", "POST /nodes/{node}/qemu/{vmid}/status/reboot", "POST /nodes/{node}/lxc/{vmid}/status/reboot"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			g, err := s.guest(rc, tmpl)
+			if err != nil {
+				return nil, -1, err
+			}
+			if err := s.perm(rc, "/vms/"+pp["vmid"], "VM.PowerMgmt"); err != nil {
+				return nil, -1, err
+			}
+			d, err := s.power(rc, g, tmpl[strings.LastIndexByte(tmpl, '/')+1:])
+			return d, -1, err
+		}},
+		{[]string{"GET /nodes/{node}/qemu/{vmid}/config", "GET /nodes/{node}/lxc/{vmid}/config"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			g, err := s.guest(rc, tmpl)
+			if err != nil {
+				return nil, -1, err
+			}
+			out := map[string]any{}
+			spec := s.schema[tmpl]["PUT"]
+			for k, v := range g.config {
+				out[k] = typed(spec, k, v)
+			}
+			out["digest"] = configDigest(g.config)
+			return out, -1, nil
+		}},
+		{[]string{"POST /nodes/{node}/qemu/{vmid}/config", "PUT /nodes/{node}/qemu/{vmid}/config"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			g, err := s.guest(rc, tmpl)
+			if err != nil {
+				return nil, -1, err
+			}
+			if err := s.updateQemu(rc, g); err != nil {
+				return nil, -1, err
+			}
+			if rc.method == http.MethodPut {
+				return nil, -1, nil
+			}
+			return s.newTask(g.node, "qmconfig", pp["vmid"], rc.identity, -1, nil).upid, -1, nil
+		}},
+		{[]string{"PUT /nodes/{node}/lxc/{vmid}/config"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			g, err := s.guest(rc, tmpl)
+			if err != nil {
+				return nil, -1, err
+			}
+			return nil, -1, s.updateLXC(rc, g)
+		}},
+		{[]string{"POST /nodes/{node}/lxc"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			d, err := s.createLXC(rc)
+			return d, -1, err
+		}},
+		{[]string{"GET /nodes/{node}/tasks/{upid}/status"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			d, err := s.taskStatus(rc)
+			return d, -1, err
+		}},
+		{[]string{"GET /nodes/{node}/tasks/{upid}/log"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			return s.taskLog(rc)
+		}},
+		{[]string{"GET /nodes/{node}/tasks"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			return s.listTasks(rc)
+		}},
+		{[]string{"DELETE /nodes/{node}/tasks/{upid}"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			if _, err := s.taskStatus(rc); err != nil {
+				return nil, -1, err
+			}
+			t := s.tasks[pp["upid"]]
+			if !t.stopped {
+				t.finish = func() string { return "unexpected status" }
+				s.stopTask(t)
+			}
+			return nil, -1, nil
+		}},
+		{[]string{"POST /nodes/{node}/stopall", "POST /nodes/{node}/startall"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			if err := s.perm(rc, "/", "VM.PowerMgmt"); err != nil {
+				return nil, -1, err
+			}
+			return s.bulk(rc, strings.HasSuffix(tmpl, "startall")), -1, nil
+		}},
+		{[]string{"GET /cluster/backup"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			out := []map[string]any{}
+			var ids []string
+			for id := range s.jobs {
+				ids = append(ids, id)
+			}
+			sort.Strings(ids)
+			for _, id := range ids {
+				out = append(out, s.jobOut(id))
+			}
+			return out, -1, nil
+		}},
+		{[]string{"GET /cluster/backup/{id}"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			if s.jobs[pp["id"]] == nil {
+				return nil, -1, errf(500, "Job '%s' does not exist", pp["id"])
+			}
+			return s.jobOut(pp["id"]), -1, nil
+		}},
+		{[]string{"POST /cluster/backup", "PUT /cluster/backup/{id}", "DELETE /cluster/backup/{id}"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			if err := s.perm(rc, "/", "Sys.Modify"); err != nil {
+				return nil, -1, err
+			}
+			return nil, -1, s.jobWrite(rc)
+		}},
+		{[]string{"GET /nodes/{node}/disks/list"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			if err := s.perm(rc, "/nodes/"+pp["node"], "Sys.Audit"); err != nil {
+				return nil, -1, err
+			}
+			return s.disksList(pp["node"], rc.str("type")), -1, nil
+		}},
+		{[]string{"GET /storage"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			return s.storageConfigs(rc.str("type")), -1, nil
+		}},
+		{[]string{"POST /storage"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			d, err := s.createStorage(rc)
+			return d, -1, err
+		}},
+		{[]string{"GET /storage/{storage}"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			st := s.storages[pp["storage"]]
+			if st == nil {
+				return nil, -1, errf(500, "storage '%s' does not exist", pp["storage"])
+			}
+			return s.storageConfig(st), -1, nil
+		}},
+		{[]string{"PUT /storage/{storage}"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			d, err := s.updateStorage(rc)
+			return d, -1, err
+		}},
+		{[]string{"DELETE /storage/{storage}"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			if err := s.perm(rc, "/storage", "Datastore.Allocate"); err != nil {
+				return nil, -1, err
+			}
+			if s.storages[pp["storage"]] == nil {
+				return nil, -1, errf(500, "storage '%s' does not exist", pp["storage"])
+			}
+			delete(s.storages, pp["storage"])
+			return nil, -1, nil
+		}},
+		{[]string{"GET /nodes/{node}/storage"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			return s.nodeStorages(rc), -1, nil
+		}},
+		{[]string{"GET /nodes/{node}/storage/{storage}"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			if s.storages[pp["storage"]] == nil {
+				return nil, -1, errf(500, "storage '%s' does not exist", pp["storage"])
+			}
+			return []map[string]any{{"subdir": "content"}, {"subdir": "download-url"}, {"subdir": "file-restore"},
+				{"subdir": "import-metadata"}, {"subdir": "prunebackups"}, {"subdir": "rrd"}, {"subdir": "rrddata"},
+				{"subdir": "status"}, {"subdir": "upload"}}, -1, nil
+		}},
+		{[]string{"GET /nodes/{node}/storage/{storage}/status"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			st := s.storages[pp["storage"]]
+			if st == nil {
+				return nil, -1, errf(500, "storage '%s' does not exist", pp["storage"])
+			}
+			return s.storageStatus(st), -1, nil
+		}},
+		{[]string{"GET /nodes/{node}/storage/{storage}/content"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			d, err := s.content(rc)
+			return d, -1, err
+		}},
+		{[]string{"GET /nodes/{node}/storage/{storage}/content/{volume}", "PUT /nodes/{node}/storage/{storage}/content/{volume}", "DELETE /nodes/{node}/storage/{storage}/content/{volume}"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			d, err := s.volumeOp(rc)
+			return d, -1, err
+		}},
+		{[]string{"GET /nodes/{node}/storage/{storage}/prunebackups", "DELETE /nodes/{node}/storage/{storage}/prunebackups"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			d, err := s.pruneOp(rc)
+			return d, -1, err
+		}},
+		{[]string{"POST /nodes/{node}/vzdump"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
+			d, err := s.vzdump(rc)
+			return d, -1, err
+		}},
 	}
-	return nil, -1, errf(501, "Method '%s %s' not implemented by proxmoxtest", rc.method, rc.path)
 }
 
 // localNode is the node whose pveproxy answers: Node when present, else

@@ -2,24 +2,25 @@ package proxmoxtest
 
 import (
 	"bufio"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/thehomelab/homelab/internal/fakeserver"
 )
 
 // Default credentials of a new Server.
@@ -43,19 +44,20 @@ type Server struct {
 	// "/api2/json").
 	URL string
 
-	srv    *httptest.Server
-	fp     string
-	schema schema
-	key    []byte
+	srv       *httptest.Server
+	fp        string
+	schema    schema
+	key       []byte
+	closeOnce sync.Once
+	latency   fakeserver.Latency
+	log       fakeserver.Log[Request]
+	faults    fakeserver.Faults[injected]
 
 	mu        sync.Mutex
 	clock     func() time.Time
 	loc       *time.Location
 	mode      string
 	delay401  bool
-	latency   time.Duration
-	faults    []*fault
-	requests  []Request
 	users     map[string]*user
 	tokens    map[string]string
 	denied    map[string]map[string]bool
@@ -99,7 +101,8 @@ func WithMode(mode string) Option { return func(s *Server) { s.mode = mode } }
 func WithoutLab() Option { return func(s *Server) { s.nodes = map[string]*node{}; s.emptyLab = true } }
 
 // NewServer starts a fake PVE seeded with the lab (see Seed) unless
-// WithoutLab is given. Close it when done.
+// WithoutLab is given. Close it when done. Like httptest.NewServer it
+// panics only if it cannot listen on 127.0.0.1.
 func NewServer(opts ...Option) *Server {
 	s := &Server{
 		clock:    time.Now,
@@ -116,34 +119,39 @@ func NewServer(opts ...Option) *Server {
 		key:      []byte("proxmoxtest-ticket-key"),
 	}
 	for _, o := range opts {
-		o(s)
+		if o != nil {
+			o(s)
+		}
 	}
 	sc, err := loadSchema()
 	if err != nil {
 		panic(err) // embedded data; cannot happen in a released build
 	}
 	s.schema = sc
-	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
-	// A fake must not print: handshakes cut short when a client or the
-	// server closes would otherwise land on the standard logger.
-	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	s.srv.StartTLS()
-	s.URL = s.srv.URL
-	sum := sha256.Sum256(s.srv.Certificate().Raw)
-	h := strings.ToUpper(hex.EncodeToString(sum[:]))
-	var parts []string
-	for i := 0; i < len(h); i += 2 {
-		parts = append(parts, h[i:i+2])
+	srv, fp, err := fakeserver.NewHTTP(s.handler(), true)
+	if err != nil {
+		panic("proxmoxtest: " + err.Error())
 	}
-	s.fp = strings.Join(parts, ":")
+	s.srv = srv
+	s.URL = srv.URL
+	s.fp = strings.TrimPrefix(fp, "sha256:")
 	if !s.emptyLab {
 		s.seed()
 	}
 	return s
 }
 
-// Close shuts the server down and waits for in-flight requests.
-func (s *Server) Close() { s.srv.Close() }
+// Start is NewServer for a test: the server closes in tb.Cleanup.
+func Start(tb testing.TB, opts ...Option) *Server {
+	tb.Helper()
+	s := NewServer(opts...)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Close shuts the server down and waits for in-flight requests. It is
+// idempotent.
+func (s *Server) Close() { s.closeOnce.Do(s.srv.Close) }
 
 // Certificate returns the server's leaf certificate.
 func (s *Server) Certificate() *x509.Certificate { return s.srv.Certificate() }
@@ -194,12 +202,8 @@ func (s *Server) RevokeTickets() {
 	s.key = append(s.key, 'x')
 }
 
-// SetLatency delays every response by d.
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
+// SetLatency delays every response by d; zero removes the delay.
+func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
 
 // SetUnauthorizedDelay turns on PVE's 3 s delay of every 401 reply.
 func (s *Server) SetUnauthorizedDelay(on bool) {
@@ -229,22 +233,20 @@ type Request struct {
 	RawQuery string
 }
 
-// Requests returns the requests received so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
+// Requests returns a copy of the requests received so far, in order.
+func (s *Server) Requests() []Request { return s.log.All() }
 
 // ResetRequests forgets the recorded requests.
-func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = nil
-}
+func (s *Server) ResetRequests() { s.log.Reset() }
 
 // Fault describes an injected failure.
 type Fault struct {
+	// Method limits the fault to one HTTP method; empty means any.
+	Method string
+	// Path is a regular expression matched against the path below
+	// /api2/json ("^/nodes/proxmox1/"); empty means every path. A Path
+	// that does not compile is matched as a literal substring.
+	Path string
 	// Status and Reason form the reply (e.g. 596 "Connection timed out");
 	// Status 0 with Drop false and Delay > 0 only delays.
 	Status int
@@ -253,14 +255,15 @@ type Fault struct {
 	Drop bool
 	// Delay waits before replying (or before the fault).
 	Delay time.Duration
-	// Times limits how many requests the fault hits; 0 means forever.
+	// Times limits how many requests the fault hits; 0 means every one
+	// until ClearFaults.
 	Times int
 	// Body, with Status 200, replaces the reply body (malformed JSON,
-	// {"data":null} …).
+	// {"data":null} …); with another status it is the error body.
 	Body string
 }
 
-// Common faults.
+// Common faults; set Method and Path to aim them.
 var (
 	// Unreachable595 is pveproxy failing to connect to another node.
 	Unreachable595 = Fault{Status: 595, Reason: "Errors during connection establishment, proxy handshake: Connection refused"}
@@ -268,32 +271,23 @@ var (
 	Timeout596 = Fault{Status: 596, Reason: "Errors during TLS negotiation, request sending and header processing: Connection timed out"}
 )
 
-type fault struct {
-	method string
-	re     *regexp.Regexp
-	f      Fault
-	hits   int
+type injected struct {
+	f  Fault
+	re *regexp.Regexp
 }
 
-// Fail injects f on requests whose method matches (empty = any) and whose
-// path below /api2/json matches the regular expression pathRE.
-func (s *Server) Fail(method, pathRE string, f Fault) error {
-	re, err := regexp.Compile(pathRE)
+// Inject queues f for the requests it matches, in the order faults were
+// injected: the first matching fault answers.
+func (s *Server) Inject(f Fault) {
+	re, err := regexp.Compile(f.Path)
 	if err != nil {
-		return err
+		re = regexp.MustCompile(regexp.QuoteMeta(f.Path))
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &fault{method: method, re: re, f: f})
-	return nil
+	s.faults.Add(injected{f: f, re: re}, f.Times)
 }
 
 // ClearFaults removes every injected fault.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) ClearFaults() { s.faults.Clear() }
 
 // apiError is a PVE error reply.
 type apiError struct {
@@ -314,6 +308,7 @@ func paramErr(errs map[string]string) *apiError {
 
 // reqCtx is a parsed request.
 type reqCtx struct {
+	perr     *apiError // from parsing the parameters
 	method   string
 	path     string
 	p        map[string]value
@@ -321,6 +316,7 @@ type reqCtx struct {
 	identity string            // token id or user
 	token    bool
 	root     bool // literal root@pam by ticket
+	reply    reply
 }
 
 func (r *reqCtx) str(k string) string { return r.p[k].s }
@@ -344,116 +340,134 @@ func (r *reqCtx) integer(k string, def int) int {
 	return n
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	lat := s.latency
-	s.mu.Unlock()
-	if lat > 0 {
-		t := time.NewTimer(lat)
+type reqCtxKey struct{}
+
+// reply is what a route answered.
+type reply struct {
+	data  any
+	total int
+	err   *apiError
+}
+
+// handler is the fake's front: latency, the request log and injected
+// faults, then an http.ServeMux with one method+path pattern per route.
+func (s *Server) handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		for _, key := range rt.keys {
+			method, tmpl, _ := strings.Cut(key, " ")
+			pattern := method + " /api2/json" + strings.Replace(tmpl, "{volume}", "{volume...}", 1)
+			h := rt.h
+			mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+				rc := r.Context().Value(reqCtxKey{}).(*reqCtx)
+				d, total, err := s.dispatch(r, rc, method, tmpl, h)
+				rc.reply = reply{data: d, total: total, err: err}
+			})
+		}
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		rc := r.Context().Value(reqCtxKey{}).(*reqCtx)
+		if !strings.HasPrefix(r.URL.Path, "/api2/json/") {
+			rc.reply = reply{err: &apiError{status: 404, msg: "Not Found"}}
+			return
+		}
+		// PVE's router answers 501 for a path or method it has no handler for
+		rc.reply = reply{err: errf(501, "Method '%s %s' not implemented", rc.method, rc.path)}
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.latency.Wait(r.Context())
+		if r.Context().Err() != nil {
+			return
+		}
+		path := strings.TrimPrefix(r.URL.Path, "/api2/json")
+		p, perr := parseParams(r)
+		rec := Request{Method: r.Method, Path: path, Params: url.Values{}, Time: time.Now(), RawQuery: r.URL.RawQuery}
+		for k, v := range p {
+			if k == "password" || strings.Contains(k, "secret") {
+				rec.Params.Set(k, "REDACTED")
+			} else {
+				rec.Params.Set(k, v.s)
+			}
+		}
+		if s.fault(w, r, path, rec) {
+			return
+		}
+		rc := &reqCtx{method: r.Method, path: path, p: p, perr: perr}
+		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), reqCtxKey{}, rc)))
+		rec.Identity = rc.identity
+		s.log.Add(rec)
+		s.write(w, r, rc.reply)
+	})
+}
+
+// fault answers with the first injected fault matching the request, and
+// reports whether it did.
+func (s *Server) fault(w http.ResponseWriter, r *http.Request, path string, rec Request) bool {
+	hit, ok := s.faults.Take(func(f injected) bool {
+		return (f.f.Method == "" || f.f.Method == r.Method) && f.re.MatchString(path)
+	})
+	if !ok {
+		return false
+	}
+	f := hit.f
+	if f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
 		select {
 		case <-r.Context().Done():
 			t.Stop()
-			return
+			return true
 		case <-t.C:
 		}
 	}
-	path := strings.TrimPrefix(r.URL.Path, "/api2/json")
-	if path == r.URL.Path {
-		writeError(w, &apiError{status: 404, msg: "Not Found"}, "pve8")
-		return
-	}
-	p, perr := parseParams(r)
-	rec := Request{Method: r.Method, Path: path, Params: url.Values{}, Time: time.Now(), RawQuery: r.URL.RawQuery}
-	for k, v := range p {
-		if k == "password" || strings.Contains(k, "secret") {
-			rec.Params.Set(k, "REDACTED")
-		} else {
-			rec.Params.Set(k, v.s)
+	switch {
+	case f.Drop:
+		s.log.Add(rec)
+		if hj, ok := w.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				c.Close()
+			}
 		}
+		return true
+	case f.Status == 200:
+		s.log.Add(rec)
+		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+		w.WriteHeader(200)
+		_, _ = w.Write([]byte(f.Body))
+		return true
+	case f.Status != 0:
+		s.log.Add(rec)
+		writeRaw(w, f.Status, f.Reason, "application/json", []byte(f.Body))
+		return true
 	}
+	return false // a delay only
+}
+
+func (s *Server) write(w http.ResponseWriter, r *http.Request, rep reply) {
 	s.mu.Lock()
-	mode := s.mode
-	var hit *Fault
-	for _, f := range s.faults {
-		if (f.method == "" || f.method == r.Method) && f.re.MatchString(path) && (f.f.Times == 0 || f.hits < f.f.Times) {
-			f.hits++
-			ff := f.f
-			hit = &ff
-			break
-		}
-	}
+	mode, delay := s.mode, s.delay401
 	s.mu.Unlock()
-	if hit != nil {
-		if hit.Delay > 0 {
-			t := time.NewTimer(hit.Delay)
+	if rep.err != nil {
+		if rep.err.status == 401 && delay {
+			// pveproxy delays every 401 by 3 s (PVE/APIServer/AnyEvent.pm)
+			t := time.NewTimer(3 * time.Second)
 			select {
 			case <-r.Context().Done():
-				t.Stop()
-				return
 			case <-t.C:
 			}
+			t.Stop()
 		}
-		if hit.Drop {
-			s.record(rec)
-			if hj, ok := w.(http.Hijacker); ok {
-				if c, _, err := hj.Hijack(); err == nil {
-					c.Close()
-					return
-				}
-			}
-			return
-		}
-		if hit.Status == 200 {
-			s.record(rec)
-			w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-			w.WriteHeader(200)
-			_, _ = w.Write([]byte(hit.Body))
-			return
-		}
-		if hit.Status != 0 {
-			s.record(rec)
-			writeRaw(w, hit.Status, hit.Reason, "application/json", []byte(hit.Body))
-			return
-		}
-	}
-	rc := &reqCtx{method: r.Method, path: path, p: p}
-	data, total, aerr := s.handle(r, rc, perr)
-	rec.Identity = rc.identity
-	s.record(rec)
-	if aerr != nil {
-		if aerr.status == 401 {
-			s.mu.Lock()
-			d := s.delay401
-			s.mu.Unlock()
-			if d {
-				t := time.NewTimer(3 * time.Second)
-				select {
-				case <-r.Context().Done():
-				case <-t.C:
-				}
-				t.Stop()
-			}
-		}
-		writeError(w, aerr, mode)
+		writeError(w, rep.err, mode)
 		return
 	}
-	env := map[string]any{"data": data}
-	if total >= 0 {
-		env["total"] = total
+	env := map[string]any{"data": rep.data}
+	if rep.total >= 0 {
+		env["total"] = rep.total
 	}
 	b, _ := json.Marshal(env)
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(200)
 	_, _ = w.Write(b)
-}
-
-func (s *Server) record(r Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.requests) < 100000 {
-		s.requests = append(s.requests, r)
-	}
 }
 
 func parseParams(r *http.Request) (map[string]value, *apiError) {
@@ -673,43 +687,9 @@ func (s *Server) verifyCSRF(tok, u string) bool {
 	return age >= -5*time.Minute && age <= 2*time.Hour
 }
 
-func (s *Server) match(path string) (string, map[string]string) {
-	segs := strings.Split(strings.Trim(path, "/"), "/")
-	keys := make([]string, 0, len(s.schema))
-	for k := range s.schema {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, tmpl := range keys {
-		ts := strings.Split(strings.Trim(tmpl, "/"), "/")
-		pp := map[string]string{}
-		ok := true
-		for i, t := range ts {
-			if i >= len(segs) {
-				ok = false
-				break
-			}
-			if strings.HasPrefix(t, "{") {
-				name := strings.Trim(t, "{}")
-				if name == "volume" && i == len(ts)-1 {
-					pp[name] = strings.Join(segs[i:], "/")
-					break
-				}
-				pp[name] = segs[i]
-				continue
-			}
-			if t != segs[i] {
-				ok = false
-				break
-			}
-		}
-		if !ok {
-			continue
-		}
-		if len(segs) != len(ts) && !(ts[len(ts)-1] == "{volume}" && len(segs) >= len(ts)) {
-			continue
-		}
-		return tmpl, pp
-	}
-	return "", nil
+// On returns a copy of f aimed at one method (empty: any) and the paths
+// matching the regular expression path, for Inject.
+func (f Fault) On(method, path string) Fault {
+	f.Method, f.Path = method, path
+	return f
 }

@@ -154,7 +154,7 @@ func TestUPIDsAndTaskEndpoints(t *testing.T) {
 func TestFaultsAndRecord(t *testing.T) {
 	t.Parallel()
 	r := newRaw(t, proxmoxtest.WithMode("pve8"))
-	require.NoError(t, r.srv.Fail("GET", "^/nodes$", proxmoxtest.Timeout596))
+	r.srv.Inject(proxmoxtest.Timeout596.On("GET", "^/nodes$"))
 	got := r.do("GET", "/nodes", nil, token)
 	assert.Equal(t, 596, got.status)
 	assert.Contains(t, got.reason, "Connection timed out")
@@ -193,4 +193,34 @@ func TestCSRFTokenExpiresWithItsTicket(t *testing.T) {
 	assert.Equal(t, 401, stale.status, "a renewed ticket with the old CSRF token")
 	hdr["CSRFPreventionToken"] = newCSRF
 	assert.Equal(t, 200, r.do("POST", "/nodes/proxmox1/status", url.Values{"command": {"reboot"}}, hdr).status)
+}
+
+func TestHarnessShape(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.Start(t, nil, proxmoxtest.WithoutLab())
+	assert.NotEmpty(t, srv.URL)
+	srv.Close()
+	srv.Close() // idempotent; Cleanup closes a third time
+	assert.Empty(t, srv.Requests())
+}
+
+func TestInjectTimesAndClear(t *testing.T) {
+	t.Parallel()
+	r := newRaw(t)
+	r.srv.Inject(proxmoxtest.Fault{Status: 500, Reason: "boom", Times: 2}.On("GET", "^/version$"))
+	r.srv.Inject(proxmoxtest.Fault{Status: 503, Reason: "later"}.On("GET", "[")) // literal: matches nothing here
+	tok := map[string]string{"Authorization": "PVEAPIToken=" + proxmoxtest.TokenID + "=" + proxmoxtest.TokenSecret}
+	assert.Equal(t, 500, r.do("GET", "/version", nil, tok).status)
+	assert.Equal(t, 500, r.do("GET", "/version", nil, tok).status)
+	assert.Equal(t, 200, r.do("GET", "/version", nil, tok).status, "Times ran out")
+	r.srv.Inject(proxmoxtest.Fault{Status: 500, Reason: "boom"}.On("", "/version"))
+	assert.Equal(t, 500, r.do("GET", "/version", nil, tok).status)
+	assert.Equal(t, 500, r.do("GET", "/version", nil, tok).status, "Times 0: every time")
+	r.srv.ClearFaults()
+	assert.Equal(t, 200, r.do("GET", "/version", nil, tok).status)
+	reqs := r.srv.Requests()
+	require.Len(t, reqs, 6)
+	assert.Equal(t, "GET", reqs[0].Method)
+	assert.Equal(t, "/version", reqs[0].Path)
+	assert.False(t, reqs[0].Time.IsZero())
 }

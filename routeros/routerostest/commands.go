@@ -56,9 +56,13 @@ func parseCommand(words []string) (command, *trapError) {
 func (s *Server) handle(c *conn, words []string, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.transcript = append(s.transcript, Sentence{Conn: c.id, Words: words})
+	req := Request{Conn: c.id, Method: words[0], Words: words, Time: now}
+	if menu, _ := splitCommand(words[0]); menu != "" {
+		req.Path = menu
+	}
+	s.requests.Add(req)
 	s.commands++
-	due := now.Add(s.latency)
+	due := now.Add(s.latency.Get())
 	cmd, perr := parseCommand(words)
 	if !c.loggedIn {
 		if cmd.word != "/login" {
@@ -594,7 +598,7 @@ func (s *Server) printItems(items []map[string]string, cmd command, _ *conn) ([]
 
 // notify streams a changed item to every listener of menu; s.mu is held.
 func (s *Server) notify(menu string, item map[string]string) {
-	due := time.Now().Add(s.latency)
+	due := time.Now().Add(s.latency.Get())
 	for c := range s.conns {
 		for tag, m := range c.streams {
 			if m == menu {

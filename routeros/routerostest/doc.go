@@ -3,7 +3,8 @@
 // package routeros — or any other RouterOS API client.
 //
 // Like net/http/httptest, NewServer (or Start in tests) returns a running
-// Server; Addr gives the address to dial (WithTLS serves API-SSL), Pipe an
+// Server; Addr gives the address to dial (WithTLS serves API-SSL with a
+// self-signed certificate; Fingerprint is what a client pins), Pipe an
 // in-memory connection, and Close stops it. The server
 // decodes words with its own codec (all five length prefixes, sentences,
 // .tag, queries with the full stack machine, .proplist, count-only), checks
@@ -18,8 +19,8 @@
 // router does; filter rules keep their order (add appends, place-before
 // inserts) and print log and log-prefix like the router; listen, print follow and pppoe monitor stream until /cancel.
 // WithVersion switches version-dependent behaviour (!empty from 7.18,
-// WireGuard field names). Transcript records every sentence received and
-// InjectFault arms failures: dropped connections (after N sentences or mid
+// WireGuard field names). Requests returns every sentence received and
+// Inject arms failures (Times: how often; ClearFaults disarms them): dropped connections (after N sentences or mid
 // word), stalls, !fatal, traps on the Nth command, corrupt length prefixes,
 // unknown reply words, wrong tags, duplicate !done and extra delay.
 // SetLoginMode makes /login hang, fail or use the pre-6.43 challenge;

@@ -13,10 +13,7 @@ import (
 // A test can drive the fake with any RouterOS API client; here the raw
 // wire, using the package's codec.
 func ExampleServer() {
-	srv, err := routerostest.NewServer(routerostest.WithVersion("7.18"))
-	if err != nil {
-		log.Fatal(err)
-	}
+	srv := routerostest.NewServer(routerostest.WithVersion("7.18"))
 	defer srv.Close()
 	conn, err := net.Dial("tcp", srv.Addr())
 	if err != nil {
@@ -42,7 +39,7 @@ func ExampleServer() {
 	call("/login", "=name="+routerostest.DefaultUser, "=password="+routerostest.DefaultPassword)
 	call("/ip/address/print", "?interface=pppoe-out1", "=.proplist=address", ".tag=1")
 	call("/ip/address/print", "?interface=ether5")
-	srv.InjectFault(routerostest.Fault{Kind: routerostest.FaultTrap, Category: 4, Message: "failure: injected"})
+	srv.Inject(routerostest.Fault{Times: 1, Kind: routerostest.FaultTrap, Category: 4, Message: "failure: injected"})
 	call("/system/identity/print")
 	// Output:
 	// !done

@@ -38,15 +38,18 @@ const (
 	FaultDuplicateDone
 )
 
-// Fault is a one-shot failure injected into the reply to a command.
+// Fault is a failure injected into the reply to a command.
 type Fault struct {
 	Kind FaultKind
 	// Command restricts the fault to one command word ("/ip/address/print");
 	// empty matches any command after login.
 	Command string
-	// Nth fires the fault on the Nth matching command counted from the
-	// injection (1 or 0: the next one).
+	// Nth fires the fault first on the Nth matching command counted from
+	// the injection (1 or 0: the next one).
 	Nth int
+	// Times is how many matching commands the fault fires on, from the
+	// Nth; 0 means every one until ClearFaults.
+	Times int
 	// Category and Message fill FaultTrap's !trap (Category -1: none) and
 	// FaultFatal's reason.
 	Category int
@@ -59,13 +62,21 @@ type Fault struct {
 
 type faultState struct {
 	Fault
-	seen int
+	seen, fired int
 }
 
-// InjectFault arms a one-shot fault.
-func (s *Server) InjectFault(f Fault) {
+// Inject arms a fault: it fires on the Nth matching command and then on
+// the following ones, Times times in all (0: until ClearFaults).
+func (s *Server) Inject(f Fault) {
 	s.mu.Lock()
 	s.faults = append(s.faults, &faultState{Fault: f})
+	s.mu.Unlock()
+}
+
+// ClearFaults disarms every injected fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	s.faults = nil
 	s.mu.Unlock()
 }
 
@@ -88,8 +99,12 @@ func (s *Server) takeFault(cmd string) *Fault {
 		return nil
 	}
 	f := s.faults[due]
-	s.faults = append(s.faults[:due], s.faults[due+1:]...)
-	return &f.Fault
+	f.fired++
+	if f.Times > 0 && f.fired >= f.Times {
+		s.faults = append(s.faults[:due], s.faults[due+1:]...)
+	}
+	fault := f.Fault
+	return &fault
 }
 
 // sendWithFault encodes the replies, applying f (which may be nil).

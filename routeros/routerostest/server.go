@@ -2,15 +2,11 @@ package routerostest
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"math/big"
+	"github.com/thehomelab/homelab/internal/fakeserver"
 	"net"
 	"net/netip"
 	"strconv"
@@ -44,17 +40,20 @@ const (
 	LoginLegacy
 )
 
-// Sentence is one sentence the fake received, for transcripts.
-type Sentence struct {
-	Conn  int      // connection number, from 1 in accept order
-	Words []string // command word first, then attribute, query and .tag words
+// Request is one sentence the fake received.
+type Request struct {
+	Conn   int       // connection number, from 1 in accept order
+	Method string    // the command word, e.g. "/ip/address/print" or "/login"
+	Path   string    // the menu, e.g. "/ip/address" ("" for /login, /cancel, /quit)
+	Words  []string  // command word first, then attribute, query and .tag words
+	Time   time.Time // when it arrived
 }
 
 // Option configures a Server.
 type Option func(*Server) error
 
-// WithUser replaces the default credentials.
-func WithUser(name, password string) Option {
+// WithCredentials replaces the default credentials.
+func WithCredentials(name, password string) Option {
 	return func(s *Server) error {
 		if name == "" {
 			return fmt.Errorf("routerostest: empty user name")
@@ -90,7 +89,7 @@ func WithVersion(v string) Option {
 // WithLatency delays every reply sentence by d after its command arrived,
 // modelling network latency (pipelined commands overlap).
 func WithLatency(d time.Duration) Option {
-	return func(s *Server) error { s.latency = d; return nil }
+	return func(s *Server) error { s.latency.Set(d); return nil }
 }
 
 // WithTLS serves API-SSL with a fresh self-signed certificate for
@@ -102,10 +101,12 @@ func WithTLS() Option {
 // Server is an in-process RouterOS API server on 127.0.0.1 seeded with the
 // homelab lab. It is safe for concurrent use by many connections.
 type Server struct {
-	ln      net.Listener
-	useTLS  bool
-	cert    *x509.Certificate
-	started time.Time
+	ln          net.Listener
+	useTLS      bool
+	cert        *x509.Certificate
+	fingerprint string
+	started     time.Time
+	requests    fakeserver.Log[Request]
 
 	mu         sync.Mutex
 	tables     map[string]*table
@@ -115,10 +116,9 @@ type Server struct {
 	readOnly   map[string]bool
 	version    int
 	versionStr string
-	latency    time.Duration
+	latency    fakeserver.Latency
 	login      LoginMode
 	faults     []*faultState
-	transcript []Sentence
 	conns      map[*conn]struct{}
 	connSeq    int
 	commands   int
@@ -129,8 +129,20 @@ type Server struct {
 	wg sync.WaitGroup
 }
 
-// NewServer starts a fake router listening on 127.0.0.1:0.
-func NewServer(opts ...Option) (*Server, error) {
+// NewServer starts a fake router listening on 127.0.0.1:0. Like
+// httptest.NewServer it panics if it cannot listen, or if an option is
+// refused (an empty user name, an unparsable version): both are mistakes in
+// the test, not conditions to handle. Close it when done; Start does so in
+// the test's cleanup.
+func NewServer(opts ...Option) *Server {
+	s, err := newServer(opts...)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func newServer(opts ...Option) (*Server, error) {
 	s := &Server{
 		users:    map[string]string{DefaultUser: DefaultPassword},
 		readOnly: map[string]bool{},
@@ -158,12 +170,12 @@ func NewServer(opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("routerostest: listen: %w", err)
 	}
 	if s.useTLS {
-		cert, err := selfSigned()
+		cert, fp, err := fakeserver.SelfSigned()
 		if err != nil {
 			_ = ln.Close()
 			return nil, err
 		}
-		s.cert = cert.Leaf
+		s.cert, s.fingerprint = cert.Leaf, fp
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	s.ln = ln
@@ -172,11 +184,11 @@ func NewServer(opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-// Start is NewServer for tests: it fails tb on error and closes the server
-// in tb.Cleanup.
+// Start is NewServer for tests: it fails tb instead of panicking and closes
+// the server in tb.Cleanup.
 func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
-	s, err := NewServer(opts...)
+	s, err := newServer(opts...)
 	if err != nil {
 		tb.Fatalf("routerostest: %v", err)
 	}
@@ -186,6 +198,10 @@ func Start(tb testing.TB, opts ...Option) *Server {
 
 // Addr returns the host:port the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Fingerprint returns the "sha256:AA:BB:…" fingerprint of the certificate
+// served with WithTLS (what a client pins), else "".
+func (s *Server) Fingerprint() string { return s.fingerprint }
 
 // Certificate returns the TLS certificate served with WithTLS, else nil.
 func (s *Server) Certificate() *x509.Certificate { return s.cert }
@@ -255,11 +271,7 @@ func (s *Server) SetVersion(v string) error {
 }
 
 // SetLatency changes the per-reply latency; see WithLatency.
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	s.latency = d
-	s.mu.Unlock()
-}
+func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
 
 // SetLoginMode changes how /login is answered.
 func (s *Server) SetLoginMode(m LoginMode) {
@@ -268,15 +280,9 @@ func (s *Server) SetLoginMode(m LoginMode) {
 	s.mu.Unlock()
 }
 
-// Transcript returns a copy of every sentence received so far, on all
+// Requests returns a copy of every sentence received so far, on all
 // connections, in arrival order.
-func (s *Server) Transcript() []Sentence {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Sentence, len(s.transcript))
-	copy(out, s.transcript)
-	return out
-}
+func (s *Server) Requests() []Request { return s.requests.All() }
 
 // Conns returns how many client connections are open. A connection counts
 // until the server has handled every command it read from it, so a test
@@ -450,32 +456,6 @@ func (c *conn) readLoop() {
 		}
 		c.s.handle(c, words, time.Now())
 	}
-}
-
-func selfSigned() (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "routerostest"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }
 
 // Run executes one command directly against the fake's state, as a

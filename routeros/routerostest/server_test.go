@@ -247,12 +247,12 @@ func TestFaultHooksRaw(t *testing.T) {
 	t.Parallel()
 	s := Start(t)
 	r := dialRaw(t, s, true)
-	s.InjectFault(Fault{Kind: FaultDelay, Delay: 100 * time.Millisecond})
+	s.Inject(Fault{Times: 1, Kind: FaultDelay, Delay: 100 * time.Millisecond})
 	start := time.Now()
 	r.call("/system/identity/print")
 	assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond)
 
-	s.InjectFault(Fault{Kind: FaultCorruptLength})
+	s.Inject(Fault{Times: 1, Kind: FaultCorruptLength})
 	r.send("/system/identity/print")
 	require.NoError(t, r.c.SetReadDeadline(time.Now().Add(time.Second)))
 	_, err := ReadSentence(r.br, MaxWordSize)
@@ -264,9 +264,13 @@ func TestTranscriptAndRun(t *testing.T) {
 	s := Start(t)
 	r := dialRaw(t, s, true)
 	r.call("/ip/address/print", "?interface=bridge-lan", ".tag=3")
-	tr := s.Transcript()
+	tr := s.Requests()
 	require.Len(t, tr, 2)
-	assert.Equal(t, Sentence{Conn: 1, Words: []string{"/ip/address/print", "?interface=bridge-lan", ".tag=3"}}, tr[1])
+	assert.Equal(t, 1, tr[1].Conn)
+	assert.Equal(t, []string{"/ip/address/print", "?interface=bridge-lan", ".tag=3"}, tr[1].Words)
+	assert.Equal(t, "/ip/address/print", tr[1].Method)
+	assert.Equal(t, "/ip/address", tr[1].Path)
+	assert.False(t, tr[1].Time.IsZero())
 	assert.Equal(t, 2, s.Commands())
 
 	out, err := s.Run("/ip/route/print", "=count-only=")
@@ -307,18 +311,15 @@ func TestGoRouterosCompat(t *testing.T) {
 
 func TestCloseIdempotent(t *testing.T) {
 	t.Parallel()
-	s, err := NewServer()
-	require.NoError(t, err)
+	s := NewServer()
 	r := dialRaw(t, s, true)
 	s.Close()
 	s.Close()
 	_ = r.c.SetReadDeadline(time.Now().Add(time.Second))
-	_, err = ReadSentence(r.br, MaxWordSize)
+	_, err := ReadSentence(r.br, MaxWordSize)
 	assert.Error(t, err)
-	_, err = NewServer(WithVersion("x"))
-	assert.Error(t, err)
-	_, err = NewServer(WithUser("", ""))
-	assert.Error(t, err)
+	assert.Panics(t, func() { NewServer(WithVersion("x")) })
+	assert.Panics(t, func() { NewServer(WithCredentials("", "")) })
 }
 
 func TestFormatDuration(t *testing.T) {
@@ -431,7 +432,7 @@ func TestFilesExportBackup(t *testing.T) {
 
 func TestSettingsKnobs(t *testing.T) {
 	t.Parallel()
-	s := Start(t, WithLatency(20*time.Millisecond), WithUser("u", "p"))
+	s := Start(t, WithLatency(20*time.Millisecond), WithCredentials("u", "p"))
 	r := dialRaw(t, s, false)
 	start := time.Now()
 	assert.Equal(t, [][]string{{"!done"}}, r.call("/login", "=name=u", "=password=p"))
@@ -514,9 +515,9 @@ func TestConns(t *testing.T) {
 func TestFaultsArmedTogetherCountIndependently(t *testing.T) {
 	t.Parallel()
 	s := Start(t)
-	s.InjectFault(Fault{Kind: FaultDelay, Command: "/system/identity/print", Delay: time.Millisecond})
-	s.InjectFault(Fault{Kind: FaultTrap, Command: "/system/identity/print", Nth: 2, Category: 4, Message: "second"})
-	s.InjectFault(Fault{Kind: FaultTrap, Command: "/system/identity/print", Nth: 2, Category: 4, Message: "also due"})
+	s.Inject(Fault{Times: 1, Kind: FaultDelay, Command: "/system/identity/print", Delay: time.Millisecond})
+	s.Inject(Fault{Times: 1, Kind: FaultTrap, Command: "/system/identity/print", Nth: 2, Category: 4, Message: "second"})
+	s.Inject(Fault{Times: 1, Kind: FaultTrap, Command: "/system/identity/print", Nth: 2, Category: 4, Message: "also due"})
 	r := dialRaw(t, s, true)
 	assert.Equal(t, "!re", r.call("/system/identity/print")[0][0], "1st: delayed, answered")
 	assert.Equal(t, "=message=second", r.call("/system/identity/print")[0][2], "2nd: the first trap, though the delay took the 1st")

@@ -2,6 +2,7 @@ package upstest
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"errors"
@@ -12,7 +13,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/thehomelab/homelab/internal/fakeserver"
 )
 
 // DriverState is the state of the simulated driver behind one UPS.
@@ -26,18 +30,47 @@ const (
 	Stale                            // DATA-STALE for the same commands
 )
 
-// Fault is a whole-server misbehaviour for failure-path tests.
-type Fault int
+// FaultKind is what an injected Fault does.
+type FaultKind int
 
-// Faults.
+// Fault kinds.
 const (
-	NoFault       Fault = iota
-	Hang                // read commands but never answer
-	CloseMidReply       // close the connection halfway through the next reply
-	Garbage             // send a garbage line before every reply
-	HugeLine            // answer every command with a 1 MiB line
-	Refuse              // close every new connection at once
+	Hang          FaultKind = iota + 1 // read the command but never answer
+	CloseMidReply                      // close the connection halfway through the reply
+	Garbage                            // send a garbage line before the reply
+	HugeLine                           // answer with a 1 MiB line instead
+	Refuse                             // close a new connection at once (matched per connection, not per request)
+	EndlessList                        // answer a LIST with BEGIN LIST and items that never end
 )
+
+var faultNames = [...]string{"", "hang", "close mid-reply", "garbage", "huge line", "refuse", "endless list"}
+
+// String returns a short name, e.g. "hang".
+func (k FaultKind) String() string {
+	if k <= 0 || int(k) >= len(faultNames) {
+		return fmt.Sprintf("fault(%d)", int(k))
+	}
+	return faultNames[k]
+}
+
+// Fault is a misbehaviour for failure-path tests, injected with
+// Server.Inject.
+type Fault struct {
+	Kind FaultKind
+	// Verb limits the fault to requests with this verb ("LIST", "GET",
+	// case-insensitive); empty means every request. Refuse ignores it.
+	Verb string
+	// Times is how many matching requests (for Refuse: connections) the
+	// fault spoils; 0 means every one until ClearFaults.
+	Times int
+}
+
+// Request is one command line the server read, in arrival order.
+type Request struct {
+	Method string    // the verb, upper case: "GET", "LIST", "USERNAME"…
+	Args   []string  // the words after the verb; a PASSWORD's argument is recorded as "REDACTED"
+	Time   time.Time // when it arrived, on the server clock (WithClock)
+}
 
 // User is one upsd.users section.
 type User struct {
@@ -99,8 +132,8 @@ type Option func(*Server)
 // server drops it (upsd: 60 s, the default).
 func WithIdleTimeout(d time.Duration) Option { return func(s *Server) { s.idle = d } }
 
-// WithLatency delays every reply by d.
-func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
+// WithLatency delays every reply by d (see also SetLatency).
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency.Set(d) } }
 
 // WithClock replaces time.Now for timelines, SET delays and tracking, so tests
 // can script hours in milliseconds.
@@ -121,7 +154,11 @@ func WithTLS(cert tls.Certificate) Option { return func(s *Server) { s.cert = &c
 type Server struct {
 	ln           net.Listener
 	idle         time.Duration
-	latency      time.Duration
+	latency      fakeserver.Latency
+	log          fakeserver.Log[Request]
+	faults       fakeserver.Faults[Fault]
+	ctx          context.Context // ends at Close
+	cancel       context.CancelFunc
 	setDelay     time.Duration
 	now          func() time.Time
 	cert         *tls.Certificate
@@ -131,11 +168,9 @@ type Server struct {
 	devs     map[string]*device
 	users    map[string]User
 	conns    map[*session]struct{}
-	fault    Fault
 	tracking map[string]tracked // by id
 	failing  map[string]bool    // "ups cmd" (lower case) whose tracking ends in ERR FAILED
 	instcmds []string
-	requests int
 	accepted int
 	closed   bool
 	done     chan struct{}
@@ -143,7 +178,8 @@ type Server struct {
 }
 
 // NewServer starts a server on 127.0.0.1:0 with no UPS and no user. Like
-// httptest.NewServer it panics if it cannot listen.
+// httptest.NewServer it panics if it cannot listen. Close it when done, or
+// use Start.
 func NewServer(opts ...Option) *Server {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -154,12 +190,42 @@ func NewServer(opts ...Option) *Server {
 		devs: map[string]*device{}, users: map[string]User{}, conns: map[*session]struct{}{},
 		tracking: map[string]tracked{}, failing: map[string]bool{}, done: make(chan struct{}),
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, o := range opts {
-		o(s)
+		if o != nil {
+			o(s)
+		}
 	}
 	s.wg.Add(1)
 	go s.accept()
 	return s
+}
+
+// Start is NewServer, closed in tb.Cleanup.
+func Start(tb testing.TB, opts ...Option) *Server {
+	tb.Helper()
+	s := NewServer(opts...)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// SetLatency delays every reply from now on by d; 0 removes the delay.
+// Pipelined commands answered together cost one delay, as one round trip
+// on a slow network.
+func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
+
+// Inject adds a fault; faults are tried in the order injected.
+func (s *Server) Inject(f Fault) { s.faults.Add(f, f.Times) }
+
+// ClearFaults removes every injected fault.
+func (s *Server) ClearFaults() { s.faults.Clear() }
+
+// fault takes the first injected fault that matches a request with verb.
+func (s *Server) fault(verb string) (FaultKind, bool) {
+	f, ok := s.faults.Take(func(f Fault) bool {
+		return f.Kind != Refuse && (f.Verb == "" || strings.EqualFold(f.Verb, verb))
+	})
+	return f.Kind, ok
 }
 
 // Addr returns "127.0.0.1:port".
@@ -174,6 +240,7 @@ func (s *Server) Close() {
 	}
 	s.closed = true
 	close(s.done)
+	s.cancel()
 	_ = s.ln.Close()
 	for c := range s.conns {
 		_ = c.conn.Close()
@@ -365,13 +432,6 @@ func (s *Server) DropConnections() {
 	}
 }
 
-// SetFault sets the misbehaviour for what follows (NoFault to stop).
-func (s *Server) SetFault(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fault = f
-}
-
 // InstCmds returns every instant command the server accepted, as
 // "<ups> <cmd>[ <param>]", in order.
 func (s *Server) InstCmds() []string {
@@ -380,13 +440,10 @@ func (s *Server) InstCmds() []string {
 	return slices.Clone(s.instcmds)
 }
 
-// Requests returns how many command lines the server has answered or
-// ignored so far: the round-trip counter for benchmarks.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
+// Requests returns a copy of every command line the server has read so
+// far (answered or not), in order; its length is the round-trip counter of
+// the benchmarks.
+func (s *Server) Requests() []Request { return s.log.All() }
 
 // Accepted returns how many connections the server has accepted in total:
 // a client that reconnects raises it.
@@ -410,8 +467,9 @@ func (s *Server) accept() {
 		if err != nil {
 			return
 		}
+		_, refuse := s.faults.Take(func(f Fault) bool { return f.Kind == Refuse })
 		s.mu.Lock()
-		if s.closed || s.fault == Refuse {
+		if s.closed || refuse {
 			s.mu.Unlock()
 			_ = c.Close()
 			continue
@@ -473,14 +531,19 @@ func (c *session) serve() {
 		if err != nil {
 			return // EOF, idle cutoff, or a line beyond maxLine
 		}
-		s.mu.Lock()
-		s.requests++
-		fault := s.fault
-		s.mu.Unlock()
+		words, err := splitRequest(string(line))
+		s.record(string(line), words)
+		var fault FaultKind
+		if len(words) > 0 {
+			fault, _ = s.fault(words[0])
+		}
 		if fault == Hang {
 			continue
 		}
-		words, err := splitRequest(string(line))
+		if fault == EndlessList && strings.EqualFold(words[0], "LIST") {
+			c.endless(words)
+			return
+		}
 		if err != nil {
 			r.Reset(c.conn) // upsd drops the rest of that read
 			if !flush() {
@@ -513,22 +576,77 @@ func (c *session) serve() {
 }
 
 func (c *session) pause() bool {
-	if c.s.latency <= 0 {
-		return true
+	c.s.latency.Wait(c.s.ctx)
+	return c.s.ctx.Err() == nil
+}
+
+// record logs one request line; words is nil when it did not parse.
+func (s *Server) record(line string, words []string) {
+	r := Request{Time: s.clock()}
+	if words == nil {
+		words = strings.Fields(line)
 	}
-	t := time.NewTimer(c.s.latency)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-c.s.done:
-		return false
+	if len(words) > 0 {
+		r.Method = upper(words[0])
+		r.Args = slices.Clone(words[1:])
+		if r.Method == "PASSWORD" && len(r.Args) > 0 {
+			r.Args[0] = "REDACTED"
+		}
+	}
+	s.log.Add(r)
+}
+
+func (s *Server) clock() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now()
+}
+
+// endless answers a LIST with its BEGIN line and then items without end,
+// until the client hangs up or the server closes: a broken or hostile upsd
+// that a client must cap.
+func (c *session) endless(words []string) {
+	args := words[1:]
+	head := "LIST " + strings.Join(args, " ")
+	sub, up, name := "", "ups", "x"
+	if len(args) > 0 {
+		sub = upper(args[0])
+	}
+	if len(args) > 1 {
+		up = args[1]
+	}
+	if len(args) > 2 {
+		name = args[2]
+	}
+	var item string
+	switch sub {
+	case "UPS":
+		item = `UPS ups "endless"`
+	case "CMD":
+		item = "CMD " + up + " beeper.toggle"
+	case "CLIENT":
+		item = "CLIENT " + up + " 127.0.0.1"
+	case "ENUM":
+		item = "ENUM " + up + " " + name + ` "x"`
+	case "RANGE":
+		item = "RANGE " + up + " " + name + ` "0" "1"`
+	default: // VAR, RW
+		item = sub + " " + up + ` ups.status "OL"`
+	}
+	if _, err := c.conn.Write([]byte("BEGIN " + head + "\n")); err != nil {
+		return
+	}
+	chunk := []byte(strings.Repeat(item+"\n", 256))
+	for c.s.ctx.Err() == nil {
+		if _, err := c.conn.Write(chunk); err != nil {
+			return
+		}
 	}
 }
 
 // render appends the reply lines, bent by fault, to out; keep is false when
 // the connection must close after them.
-func render(out []byte, reply []string, fault Fault) (_ []byte, keep bool) {
+func render(out []byte, reply []string, fault FaultKind) (_ []byte, keep bool) {
 	switch fault {
 	case Garbage:
 		out = append(out, "\x00\xff}garbage{ \"unterminated\n"...)
@@ -605,6 +723,11 @@ func errLine(code string) []string { return []string{"ERR " + code} }
 
 func upper(s string) string { return strings.ToUpper(s) }
 
+// Every answer below copies upsd 2.8.0 as NUT's source gives it (tag v2.8.0
+// of networkupstools/nut; the command table with the commands that need a
+// login is server/netcmds.h, the codes server/neterr.h) and as the fact
+// sheet's live transcripts against Debian's upsd 2.8.0-7 confirmed.
+//
 // handle answers one request; it returns the reply lines, whether to start
 // TLS after them, and whether to close.
 func (c *session) handle(w []string) (reply []string, upgrade, quit bool) {
@@ -615,15 +738,15 @@ func (c *session) handle(w []string) (reply []string, upgrade, quit bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch upper(w[0]) {
-	case "VER":
+	case "VER": // server/netmisc.c net_ver
 		return []string{"Network UPS Tools upsd 2.8.0 (upstest) - http://www.networkupstools.org/"}, false, false
-	case "NETVER", "PROTVER":
+	case "NETVER", "PROTVER": // server/netmisc.c net_netver
 		return []string{"1.3"}, false, false
-	case "HELP":
+	case "HELP": // server/netmisc.c net_help
 		return []string{"Commands: HELP VER GET LIST SET INSTCMD LOGIN LOGOUT USERNAME PASSWORD STARTTLS"}, false, false
-	case "LOGOUT":
+	case "LOGOUT": // server/netuser.c net_logout: "OK Goodbye", then close
 		return []string{"OK Goodbye"}, false, true
-	case "STARTTLS":
+	case "STARTTLS": // server/netssl.c net_starttls
 		switch {
 		case c.tls:
 			return errLine("ALREADY-SSL-MODE"), false, false
@@ -631,7 +754,7 @@ func (c *session) handle(w []string) (reply []string, upgrade, quit bool) {
 			return errLine("FEATURE-NOT-CONFIGURED"), false, false
 		}
 		return []string{"OK STARTTLS"}, true, false
-	case "USERNAME":
+	case "USERNAME": // server/netuser.c net_username: always OK, checked on use
 		switch {
 		case len(w) < 2:
 			return errLine("INVALID-ARGUMENT"), false, false
@@ -640,7 +763,7 @@ func (c *session) handle(w []string) (reply []string, upgrade, quit bool) {
 		}
 		c.user, c.userSet = w[1], true
 		return []string{"OK"}, false, false
-	case "PASSWORD":
+	case "PASSWORD": // server/netuser.c net_password: always OK, checked on use
 		switch {
 		case len(w) < 2:
 			return errLine("INVALID-ARGUMENT"), false, false
@@ -664,6 +787,8 @@ func (c *session) handle(w []string) (reply []string, upgrade, quit bool) {
 }
 
 // authErr checks USERNAME/PASSWORD presence (upsd's FLAG_USER).
+// upsd.c's FLAG_USER check before a command of server/netcmds.h that needs
+// a login.
 func (c *session) authErr() []string {
 	if !c.userSet {
 		return errLine("USERNAME-REQUIRED")
@@ -710,6 +835,8 @@ func (c *session) canInstCmd(cmd string) bool {
 }
 
 // dataErr returns the error for a UPS whose driver cannot serve data.
+// server/netget.c and netlist.c: DRIVER-NOT-CONNECTED or DATA-STALE before
+// any data of a UPS whose driver is gone or stale (sstate.c).
 func dataErr(d *device) []string {
 	switch d.driver {
 	case Down:
@@ -749,6 +876,7 @@ func (d *device) sortedVars(rwOnly bool) []*variable {
 	return out
 }
 
+// server/netlist.c: BEGIN LIST and END LIST echo the query words.
 func (c *session) list(w []string) []string {
 	s := c.s
 	if len(w) == 0 {
@@ -835,6 +963,7 @@ func (c *session) list(w []string) []string {
 	return wrap(items)
 }
 
+// server/netget.c: GET VAR/TYPE/DESC/CMDDESC/UPSDESC/NUMLOGINS/TRACKING.
 func (c *session) get(w []string) []string {
 	s := c.s
 	if len(w) == 0 {
@@ -954,6 +1083,8 @@ func (c *session) okTracked(due time.Time, fail bool) ([]string, string) {
 	return []string{"OK TRACKING " + id}, id
 }
 
+// server/netset.c: SET VAR (checks READONLY, TOO-LONG, INVALID-VALUE) and
+// SET TRACKING.
 func (c *session) set(w []string) []string {
 	s := c.s
 	if len(w) >= 1 && upper(w[0]) == "TRACKING" {
@@ -1027,6 +1158,8 @@ func (c *session) set(w []string) []string {
 	return reply
 }
 
+// server/netinstcmd.c: INSTCMD with an optional parameter, OK or OK
+// TRACKING <id>.
 func (c *session) instcmd(w []string) []string {
 	s := c.s
 	if len(w) < 2 {
@@ -1057,6 +1190,8 @@ func (c *session) instcmd(w []string) []string {
 	return reply
 }
 
+// server/netuser.c (LOGIN, PRIMARY, MASTER) and server/netmisc.c (FSD:
+// "OK FSD-SET", latched until upsd restarts).
 func (c *session) upsmon(verb string, w []string) []string {
 	s := c.s
 	if len(w) < 1 {

@@ -102,7 +102,7 @@ func TestHashInQuotesGetsNoReply(t *testing.T) {
 	s := newTestServer(t)
 	c := dialRaw(t, s.Addr())
 	c.send(`GET VAR dummy "a#b"`)
-	require.Eventually(t, func() bool { return s.Requests() == 1 }, 2*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return len(s.Requests()) == 1 }, 2*time.Second, 5*time.Millisecond)
 	assert.Equal(t, []string{`VAR dummy ups.status "OL"`}, c.ask("GET VAR dummy ups.status"), "no reply to the bad line, later packets served")
 	assert.Equal(t, []string{`VAR dummy ups.mfr "PowerWalker"`}, c.ask(`GET VAR dummy "ups.mfr" # "#"`))
 }
@@ -235,4 +235,68 @@ func FuzzSplitRequest(f *testing.F) {
 			t.Fatalf("%d words from %d bytes", len(words), len(line))
 		}
 	})
+}
+
+// The harness shape every fake of the SDK shares: Start, Addr, Requests,
+// SetLatency, Inject, ClearFaults, Close.
+func TestHarness(t *testing.T) {
+	t.Parallel()
+	s := Start(t, nil)
+	s.AddUPS("dummy", "", DefaultVars())
+	c := dialRaw(t, s.Addr())
+	assert.Equal(t, []string{"OK"}, c.ask("USERNAME admin"))
+	assert.Equal(t, []string{"OK"}, c.ask("PASSWORD hunter2"))
+	assert.Equal(t, []string{`VAR dummy ups.status "OL"`}, c.ask("get var dummy ups.status"))
+	reqs := s.Requests()
+	require.Len(t, reqs, 3)
+	assert.Equal(t, "USERNAME", reqs[0].Method)
+	assert.Equal(t, []string{"REDACTED"}, reqs[1].Args, "the request log never holds a password")
+	assert.Equal(t, "GET", reqs[2].Method)
+	assert.Equal(t, []string{"var", "dummy", "ups.status"}, reqs[2].Args)
+	assert.False(t, reqs[2].Time.IsZero())
+	reqs[0].Method = "changed"
+	assert.Equal(t, "USERNAME", s.Requests()[0].Method, "Requests returns a copy")
+
+	// A fault limited to a verb and a number of times.
+	s.Inject(Fault{Kind: HugeLine, Verb: "get", Times: 1})
+	assert.Equal(t, []string{"1.3"}, c.ask("NETVER"), "other verbs are untouched")
+	assert.Len(t, c.ask("GET VAR dummy ups.status")[0], 1<<20)
+	assert.Equal(t, []string{`VAR dummy ups.status "OL"`}, c.ask("GET VAR dummy ups.status"), "Times: 1 is spent")
+
+	s.Inject(Fault{Kind: Garbage})
+	assert.Contains(t, c.ask("NETVER")[0], "garbage")
+	c.line()
+	s.ClearFaults()
+	assert.Equal(t, []string{"1.3"}, c.ask("NETVER"))
+
+	s.SetLatency(50 * time.Millisecond)
+	start := time.Now()
+	c.ask("NETVER")
+	assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+	s.SetLatency(0)
+
+	s.Inject(Fault{Kind: Refuse, Times: 1})
+	refused, err := net.Dial("tcp", s.Addr())
+	require.NoError(t, err)
+	_ = refused.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, err = refused.Read(make([]byte, 1))
+	assert.Error(t, err, "the refused connection is closed")
+	_ = refused.Close()
+	assert.Equal(t, []string{"1.3"}, dialRaw(t, s.Addr()).ask("NETVER"), "Times: 1 is spent")
+
+	s.Close()
+	s.Close()
+}
+
+// EndlessList streams LIST items without end: a client must cap it.
+func TestEndlessList(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	s.Inject(Fault{Kind: EndlessList, Verb: "LIST", Times: 1})
+	c := dialRaw(t, s.Addr())
+	c.send("LIST VAR dummy")
+	assert.Equal(t, "BEGIN LIST VAR dummy", c.line())
+	for range 10000 {
+		assert.Equal(t, `VAR dummy ups.status "OL"`, c.line())
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/examples/internal/workflow"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // ACME is an ACME DNS-01 hook: it presents and cleans up the TXT records a
@@ -48,7 +49,7 @@ func runACME(ctx context.Context, out io.Writer, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	c, err := dns.NewClient(dns.NewSecret(token), dns.WithBaseURL(*api))
+	c, err := dns.NewClient(secret.New(token), dns.WithBaseURL(*api))
 	if err != nil {
 		return fmt.Errorf("acme: %w", err)
 	}

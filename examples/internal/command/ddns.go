@@ -9,6 +9,7 @@ import (
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/routeros"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // DDNS keeps Cloudflare A records on the public address.
@@ -70,7 +71,7 @@ func runDDNS(ctx context.Context, out io.Writer, args []string, env Env) error {
 		defer rc.Close()
 		cfg.Source, cfg.SourceName = workflow.RouterPublicIP(rc, *wan), "router "+*wan
 	}
-	c, err := dns.NewClient(dns.NewSecret(token), dns.WithBaseURL(*api))
+	c, err := dns.NewClient(secret.New(token), dns.WithBaseURL(*api))
 	if err != nil {
 		return fmt.Errorf("ddns: %w", err)
 	}

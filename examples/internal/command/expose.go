@@ -9,6 +9,7 @@ import (
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/npm"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // Expose publishes a web app behind Nginx Proxy Manager.
@@ -58,7 +59,7 @@ func runExpose(ctx context.Context, out io.Writer, args []string, env Env) error
 		AccessListID: npm.AccessListID(*acl), Email: *email,
 	}
 	if tok := env("CLOUDFLARE_API_TOKEN"); tok != "" {
-		app.CloudflareToken = npm.NewSecret(tok)
+		app.CloudflareToken = secret.New(tok)
 	}
 	user, err := need(env, "NPM_EMAIL", "the Nginx Proxy Manager login e-mail")
 	if err != nil {
@@ -68,7 +69,7 @@ func runExpose(ctx context.Context, out io.Writer, args []string, env Env) error
 	if err != nil {
 		return err
 	}
-	opts := []npm.Option{npm.WithCredentials(user, npm.NewSecret(password))}
+	opts := []npm.Option{npm.WithCredentials(user, secret.New(password))}
 	if *fingerprint != "" {
 		opts = append(opts, npm.WithFingerprint(*fingerprint))
 	}

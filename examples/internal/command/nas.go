@@ -8,6 +8,7 @@ import (
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/omv"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // nasFlags are the flags and environment every NAS command reads.
@@ -33,7 +34,7 @@ func (f nasFlags) connect(env Env) (*omv.Client, error) {
 	if user == "" {
 		user = "admin"
 	}
-	opts := []omv.Option{omv.WithCredentials(user, omv.NewSecret(password))}
+	opts := []omv.Option{omv.WithCredentials(user, secret.New(password))}
 	if *f.fingerprint != "" {
 		opts = append(opts, omv.WithFingerprint(*f.fingerprint))
 	}
@@ -100,7 +101,7 @@ func runShare(ctx context.Context, out io.Writer, args []string, env Env) error 
 	spec := omv.ShareSpec{
 		Name:       *name,
 		Filesystem: *fsUUID,
-		Owner:      omv.UserSpec{Name: *owner, Password: omv.NewSecret(env("SHARE_OWNER_PASSWORD"))},
+		Owner:      omv.UserSpec{Name: *owner, Password: secret.New(env("SHARE_OWNER_PASSWORD"))},
 		Quota:      *quota << 30,
 		SMB:        omv.SMBShareOptions{RecycleBin: *recycle},
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/proxmox"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // proxmoxFlags are the flags and environment every Proxmox command reads.
@@ -31,17 +32,17 @@ func (f proxmoxFlags) connect(env Env, root bool) (*proxmox.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	secret, err := need(env, "PROXMOX_TOKEN_SECRET", "the API token secret")
+	tokenSecret, err := need(env, "PROXMOX_TOKEN_SECRET", "the API token secret")
 	if err != nil {
 		return nil, err
 	}
-	opts := []proxmox.Option{proxmox.WithAPIToken(id, proxmox.NewSecret(secret))}
+	opts := []proxmox.Option{proxmox.WithAPIToken(id, secret.New(tokenSecret))}
 	if root {
 		pw, err := need(env, "PROXMOX_ROOT_PASSWORD", "root@pam's password (PVE allows raw disk passthrough to root@pam only)")
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, proxmox.WithPassword("root@pam", proxmox.NewSecret(pw)))
+		opts = append(opts, proxmox.WithCredentials("root@pam", secret.New(pw)))
 	}
 	if *f.fingerprint != "" {
 		opts = append(opts, proxmox.WithFingerprint(*f.fingerprint))

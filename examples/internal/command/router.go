@@ -12,6 +12,7 @@ import (
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/routeros"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // routerFlags are the flags and environment every router command reads.
@@ -39,7 +40,7 @@ func (f routerFlags) dial(ctx context.Context, env Env) (*routeros.Client, error
 	if user == "" {
 		user = "admin"
 	}
-	opts := []routeros.Option{routeros.WithUser(user, routeros.NewSecret(password))}
+	opts := []routeros.Option{routeros.WithCredentials(user, secret.New(password))}
 	if *f.tls {
 		opts = append(opts, routeros.WithTLS())
 	}

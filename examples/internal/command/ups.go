@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
+	"github.com/thehomelab/homelab/secret"
 	"github.com/thehomelab/homelab/ups"
 )
 
@@ -49,7 +50,7 @@ func runPowerLoss(ctx context.Context, out io.Writer, args []string, env Env) er
 		if err != nil {
 			return err
 		}
-		opts = append(opts, ups.WithCredentials(user, ups.NewSecret(pw)))
+		opts = append(opts, ups.WithCredentials(user, secret.New(pw)))
 	} else if *fsd && !*drill {
 		return fmt.Errorf("-fsd needs NUT_USER and NUT_PASSWORD")
 	}

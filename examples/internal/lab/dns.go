@@ -6,6 +6,7 @@ import (
 
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/dns/dnstest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // startDNS starts the fake Cloudflare holding the VPN record at yesterday's
@@ -19,7 +20,7 @@ func (l *Lab) startDNS(ctx context.Context) error {
 	srv.AddRecord(dnstest.Record{ZoneName: Zone, Type: "A", Name: VPNName,
 		Content: StaleVPNAddr, TTL: 120, Comment: dns.DefaultComment})
 	// The lab answers at once: client-side pacing would only slow the demo.
-	c, err := dns.NewClient(dns.NewSecret(dnstest.SeedToken), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0))
+	c, err := dns.NewClient(secret.New(dnstest.SeedToken), dns.WithBaseURL(srv.URL), dns.WithRateLimit(0))
 	if err != nil {
 		return fmt.Errorf("lab: dns client: %w", err)
 	}

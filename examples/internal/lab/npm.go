@@ -6,6 +6,7 @@ import (
 
 	"github.com/thehomelab/homelab/npm"
 	"github.com/thehomelab/homelab/npm/npmtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // startProxy starts the fake Nginx Proxy Manager: the lab's apps behind a
@@ -16,7 +17,7 @@ func (l *Lab) startProxy(ctx context.Context) error {
 	}
 	srv := npmtest.NewServer()
 	l.closers = append(l.closers, srv.Close)
-	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, npm.NewSecret(npmtest.AdminPassword)))
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)))
 	if err != nil {
 		return fmt.Errorf("lab: npm client: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/thehomelab/homelab/omv"
 	"github.com/thehomelab/homelab/omv/omvtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // startNAS starts the fake OpenMediaVault: md0 RAID 1 over two SSDs, ext4
@@ -18,9 +19,9 @@ func (l *Lab) startNAS(ctx context.Context) error {
 	srv := omvtest.NewServer()
 	l.closers = append(l.closers, srv.Close)
 	c, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()),
-		omv.WithCredentials(omvtest.AdminUser, omv.NewSecret(omvtest.AdminPassword)),
+		omv.WithCredentials(omvtest.AdminUser, secret.New(omvtest.AdminPassword)),
 		// The fake's jobs finish at once; OMV's web UI polls every second.
-		omv.WithPollInterval(time.Millisecond))
+		omv.WithPollInterval(time.Millisecond, time.Millisecond))
 	if err != nil {
 		return fmt.Errorf("lab: omv client: %w", err)
 	}

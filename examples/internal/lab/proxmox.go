@@ -7,6 +7,7 @@ import (
 
 	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // NASDisks are the serial numbers of the two SSDs the lab's Proxmox node
@@ -24,11 +25,11 @@ func (l *Lab) startProxmox(ctx context.Context) error {
 	l.closers = append(l.closers, srv.Close)
 	c, err := proxmox.NewClient(srv.URL,
 		proxmox.WithFingerprint(srv.Fingerprint()),
-		proxmox.WithAPIToken(proxmoxtest.TokenID, proxmox.NewSecret(proxmoxtest.TokenSecret)),
+		proxmox.WithAPIToken(proxmoxtest.TokenID, secret.New(proxmoxtest.TokenSecret)),
 		// Raw disk passthrough is reserved to root@pam by password.
-		proxmox.WithPassword(proxmoxtest.RootUser, proxmox.NewSecret(proxmoxtest.RootPassword)),
+		proxmox.WithCredentials(proxmoxtest.RootUser, secret.New(proxmoxtest.RootPassword)),
 		// The fake's tasks end at once; PVE's take seconds.
-		proxmox.WithTaskPolling(time.Millisecond, 10*time.Millisecond))
+		proxmox.WithPollInterval(time.Millisecond, 10*time.Millisecond))
 	if err != nil {
 		return fmt.Errorf("lab: proxmox client: %w", err)
 	}

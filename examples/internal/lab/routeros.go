@@ -6,19 +6,17 @@ import (
 
 	"github.com/thehomelab/homelab/routeros"
 	"github.com/thehomelab/homelab/routeros/routerostest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 // startRouter starts the fake MikroTik: pppoe-out1 with a public address,
 // LAN, Guest isolated from the LAN by a forward drop rule, WireGuard with
 // two peers.
 func (l *Lab) startRouter(ctx context.Context) error {
-	srv, err := routerostest.NewServer()
-	if err != nil {
-		return fmt.Errorf("lab: router: %w", err)
-	}
+	srv := routerostest.NewServer()
 	l.closers = append(l.closers, srv.Close)
 	c, err := routeros.Dial(ctx, srv.Addr(),
-		routeros.WithUser(routerostest.DefaultUser, routeros.NewSecret(routerostest.DefaultPassword)))
+		routeros.WithCredentials(routerostest.DefaultUser, secret.New(routerostest.DefaultPassword)))
 	if err != nil {
 		return fmt.Errorf("lab: router client: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/thehomelab/homelab/secret"
 	"github.com/thehomelab/homelab/ups"
 	"github.com/thehomelab/homelab/ups/upstest"
 )
@@ -23,7 +24,7 @@ func (l *Lab) startUPS(ctx context.Context) error {
 	l.closers = append(l.closers, srv.Close)
 	srv.AddUPS(UPSName, "PowerWalker VI 1000 STL", upstest.DefaultVars())
 	srv.AddUser(UPSUser, upstest.User{Password: UPSPassword, Actions: []string{"FSD"}, Upsmon: "primary"})
-	c, err := ups.Dial(ctx, srv.Addr(), ups.WithCredentials(UPSUser, ups.NewSecret(UPSPassword)))
+	c, err := ups.Dial(ctx, srv.Addr(), ups.WithCredentials(UPSUser, secret.New(UPSPassword)))
 	if err != nil {
 		return fmt.Errorf("lab: ups client: %w", err)
 	}

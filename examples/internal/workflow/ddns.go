@@ -39,11 +39,11 @@ func DDNS(ctx context.Context, w io.Writer, c *dns.Client, cfg DDNSConfig) error
 	}
 	u, err := c.NewUpdater(dns.UpdaterConfig{Zone: cfg.Zone, Names: cfg.Names, IPv4: cfg.Source})
 	if err != nil {
-		return fmt.Errorf("ddns: %w", err)
+		return err
 	}
-	p, err := u.Plan(ctx)
+	p, err := u.PlanUpdate(ctx)
 	if err != nil {
-		return fmt.Errorf("ddns: plan: %w", err)
+		return err
 	}
 	say(w, "%s reports %s", src, p.IPv4)
 	for _, r := range p.Unmanaged {
@@ -60,22 +60,22 @@ func DDNS(ctx context.Context, w io.Writer, c *dns.Client, cfg DDNSConfig) error
 		say(w, "dry run: nothing changed")
 		return nil
 	}
-	p, err = u.Apply(ctx)
+	res, err := u.Apply(ctx, p)
 	if err != nil {
-		return fmt.Errorf("ddns: apply: %w", err)
+		return err
 	}
-	say(w, "applied %d change(s)", len(p.Changes))
+	say(w, "applied %d change(s)", len(res.Changes))
 	if err := showRecords(ctx, w, c, cfg); err != nil {
 		return err
 	}
-	p, err = u.Apply(ctx)
+	res, err = u.Update(ctx)
 	if err != nil {
-		return fmt.Errorf("ddns: second cycle: %w", err)
+		return fmt.Errorf("second cycle: %w", err)
 	}
 	switch {
-	case p.Changed():
-		say(w, "second cycle changed %d records (the address moved meanwhile)", len(p.Changes))
-	case !p.Checked:
+	case res.Changed():
+		say(w, "second cycle changed %d records (the address moved meanwhile)", len(res.Changes))
+	case !res.Checked:
 		say(w, "second cycle: address unchanged, nothing sent to Cloudflare")
 	default:
 		say(w, "second cycle: records verified, nothing to change")
@@ -113,7 +113,7 @@ func DDNSWatch(ctx context.Context, w io.Writer, c *dns.Client, cfg DDNSConfig, 
 		OnEvent: func(e dns.Event) {
 			switch e.Kind {
 			case dns.EventChanged:
-				for _, ch := range e.Plan.Changes {
+				for _, ch := range e.Result.Changes {
 					say(w, "%s %s", e.Time.Format(time.RFC3339), ch)
 				}
 			case dns.EventError:

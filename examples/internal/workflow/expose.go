@@ -39,21 +39,21 @@ func Expose(ctx context.Context, w io.Writer, c *npm.Client, cfg ExposeConfig) e
 		if r.CertificateCreated {
 			cert = "issued by DNS challenge"
 		}
-		switch r.Host.Action {
+		switch r.Action {
 		case npm.Unchanged:
 			say(w, "https://%s already proxied as wanted: nothing changed", app.FQDN)
 			continue
 		case npm.Created:
-			say(w, "proxy host %d created: https://%s -> %s://%s:%d", r.Host.Host.ID, app.FQDN, scheme, app.ForwardHost, app.ForwardPort)
+			say(w, "proxy host %d created: https://%s -> %s://%s:%d", r.ProxyHost.ID, app.FQDN, scheme, app.ForwardHost, app.ForwardPort)
 		default:
-			say(w, "proxy host %d %s: https://%s -> %s://%s:%d", r.Host.Host.ID, r.Host.Action, app.FQDN, scheme, app.ForwardHost, app.ForwardPort)
-			for _, ch := range r.Host.Changes {
+			say(w, "proxy host %d %s: https://%s -> %s://%s:%d", r.ProxyHost.ID, r.Action, app.FQDN, scheme, app.ForwardHost, app.ForwardPort)
+			for _, ch := range r.Changes {
 				say(w, "  %s", ch)
 			}
 		}
 		say(w, "certificate %q (%s), valid until %s", r.Certificate.NiceName, cert, r.Certificate.ExpiresOn.Format("2006-01-02"))
-		say(w, "ssl forced: %v, http/2: %v, hsts: %v, websockets: %v", r.Host.Host.SSLForced, r.Host.Host.HTTP2Support,
-			r.Host.Host.HSTSEnabled, r.Host.Host.AllowWebsocketUpgrade)
+		say(w, "ssl forced: %v, http/2: %v, hsts: %v, websockets: %v", r.ProxyHost.SSLForced, r.ProxyHost.HTTP2Support,
+			r.ProxyHost.HSTSEnabled, r.ProxyHost.AllowWebsocketUpgrade)
 	}
 	return nil
 }

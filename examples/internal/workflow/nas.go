@@ -101,7 +101,7 @@ func Share(ctx context.Context, w io.Writer, c *omv.Client, cfg ShareConfig) err
 		runs = 2
 	}
 	for run := 1; run <= runs; run++ {
-		res, err := c.EnsureShare(ctx, spec)
+		res, err := c.ProvisionShare(ctx, spec)
 		if err != nil {
 			return fmt.Errorf("share %s: %w", spec.Name, err)
 		}
@@ -109,7 +109,11 @@ func Share(ctx context.Context, w io.Writer, c *omv.Client, cfg ShareConfig) err
 			say(w, "share %s for %s already as wanted: nothing changed", spec.Name, spec.Owner.Name)
 			continue
 		}
-		say(w, "changed: %s", strings.Join(res.Changes, ", "))
+		changes := make([]string, len(res.Changes))
+		for i, ch := range res.Changes {
+			changes[i] = ch.String()
+		}
+		say(w, "changed: %s", strings.Join(changes, ", "))
 		say(w, "applied: %s", strings.Join(res.Applied, ", "))
 		say(w, "smb share %s serves %s", res.Share.Name, res.Folder.Name)
 	}

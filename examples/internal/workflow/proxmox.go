@@ -38,7 +38,7 @@ func Inventory(ctx context.Context, w io.Writer, c *proxmox.Client) (*proxmox.In
 // /dev/disk/by-id path. Disks already attached are left alone; the node's
 // own disks are refused by the package.
 func Passthrough(ctx context.Context, w io.Writer, c *proxmox.Client, vmName string, disks []string) error {
-	vm, err := c.GuestByName(ctx, vmName)
+	vm, err := c.Guests.Find(ctx, vmName)
 	if err != nil {
 		return fmt.Errorf("passthrough: %w", err)
 	}
@@ -47,7 +47,7 @@ func Passthrough(ctx context.Context, w io.Writer, c *proxmox.Client, vmName str
 		if err != nil {
 			return fmt.Errorf("passthrough: %w", err)
 		}
-		if !a.Changed {
+		if !a.Changed() {
 			say(w, "%s already on %s as %s", d, vm.GuestRef, a.Key)
 			continue
 		}
@@ -83,7 +83,7 @@ func Shutdown(ctx context.Context, w io.Writer, c *proxmox.Client, cfg ShutdownC
 		say(w, "dry run: nothing was stopped")
 		return nil
 	}
-	res, err := c.Power.Run(ctx, plan, proxmox.RunOptions{Events: func(e proxmox.Event) {
+	res, err := c.Power.Apply(ctx, plan, proxmox.ApplyOptions{OnEvent: func(e proxmox.Event) {
 		switch e.Kind {
 		case proxmox.EventGuestDone:
 			say(w, "  %s (%s): %s", e.Guest, e.Name, e.Outcome)
