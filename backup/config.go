@@ -5,11 +5,16 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/thehomelab/homelab/proxmox"
 )
 
 // Config is what a night should do. Only Storage is required; the zero
 // value of every other field means the default its comment gives.
 type Config struct {
+	// Client reads and drives the cluster. Required by Plan and
+	// VerifyRestore.
+	Client *proxmox.Client
 	// Storage is the backup storage every archive ends up on: the CIFS
 	// share the NAS serves, e.g. "backups".
 	Storage string
