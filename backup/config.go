@@ -57,6 +57,9 @@ type Config struct {
 	// Offsite copies run after the guests, with Rclone.
 	Offsite []OffsiteSpec
 	Rclone  *Rclone
+	// Now is the clock Plan names tonight's archives by; default
+	// time.Now.
+	Now func() time.Time
 	// OnEvent, if set, receives progress events; it is called from the
 	// goroutine running Apply and must not block for long.
 	OnEvent func(Event)
@@ -83,6 +86,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 2 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	if c.ShareTimeout == 0 {
 		c.ShareTimeout = 10 * time.Minute

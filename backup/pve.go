@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/thehomelab/homelab/proxmox"
 )
@@ -37,7 +36,7 @@ func Plan(ctx context.Context, cfg Config) (NightPlan, error) {
 		}
 		return NightPlan{}, err
 	}
-	p := buildPlan(inv, cfg, time.Now())
+	p := buildPlan(inv, cfg, cfg.Now())
 	p.c = c
 	return p, nil
 }
