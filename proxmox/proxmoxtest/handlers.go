@@ -85,7 +85,7 @@ var pathParamRE = regexp.MustCompile(`\{([a-z]+)\}`)
 // http.ServeMux as method+path patterns; the handler runs after
 // authentication, schema validation and the node checks, under s.mu.
 func (s *Server) routes() []route {
-	return []route{
+	return append(s.restoreRoutes(), []route{
 		// answered in dispatch: the one call without authentication
 		{[]string{"POST /access/ticket"}, nil},
 		{[]string{"GET /version"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
@@ -306,7 +306,7 @@ func (s *Server) routes() []route {
 			d, err := s.vzdump(rc)
 			return d, -1, err
 		}},
-	}
+	}...)
 }
 
 // localNode is the node whose pveproxy answers: Node when present, else
@@ -861,6 +861,9 @@ var ctCreateOnly = map[string]bool{"ostemplate": true, "password": true, "ssh-pu
 	"ha-managed": true}
 
 func (s *Server) createLXC(rc *reqCtx) (any, *apiError) {
+	if rc.boolean("restore", false) {
+		return s.restoreGuest(rc, "lxc", rc.str("ostemplate"))
+	}
 	vmid := rc.integer("vmid", 0)
 	if vmid < 100 {
 		return nil, paramErr(map[string]string{"vmid": "value must have a minimum value of 100"})
