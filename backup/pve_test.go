@@ -126,3 +126,44 @@ func TestApplyOnFake(t *testing.T) {
 	assert.Equal(t, []string{"101,102 backups remove=0", "100 local remove=0"}, dumps, "one task for the direct guests, vzdump never prunes itself")
 	assert.Equal(t, "backup FAILED: 1 of 3 guests failed", r.Subject())
 }
+
+func TestVerifyRestoreOnFake(t *testing.T) {
+	t.Parallel()
+	srv, c := labFake(t)
+	var events eventLog
+	cfg := Config{Client: c, Storage: "backups", Location: time.UTC, PollInterval: time.Millisecond, OnEvent: events.add}
+	rr, err := VerifyRestore(t.Context(), cfg, RestoreOptions{VMID: 100, ScratchVMID: 9100, Storage: "local-lvm", Boot: true})
+	require.NoError(t, err, rr.Err)
+	assert.Equal(t, "backups:backup/vzdump-qemu-100-2026_11_24-03_00_00.vma.zst", rr.Archive)
+	assert.Equal(t, []string{"scsi0: local-lvm:vm-9100-disk-0,iothread=1,size=32G"}, rr.Disks, "the passthrough disks are not in the archive")
+	assert.True(t, rr.Booted)
+	assert.True(t, rr.Agent)
+	assert.True(t, rr.Destroyed)
+	assert.Empty(t, srv.GuestStatus(9100), "the scratch VM is gone")
+
+	var sets []string
+	for _, rq := range srv.Requests() {
+		switch {
+		case rq.Method == "POST" && rq.Path == "/nodes/proxmox1/qemu":
+			assert.Equal(t, "1", rq.Params.Get("unique"))
+			assert.Equal(t, "0", rq.Params.Get("start"))
+		case rq.Method == "PUT" && rq.Path == "/nodes/proxmox1/qemu/9100/config":
+			sets = append(sets, rq.Params.Get("net0")+" onboot="+rq.Params.Get("onboot"))
+		}
+	}
+	require.Len(t, sets, 1)
+	assert.Contains(t, sets[0], ",link_down=1 onboot=0")
+
+	srv.SetAgentRunning(9101, false)
+	rr, err = VerifyRestore(t.Context(), cfg, RestoreOptions{VMID: 100, ScratchVMID: 9101, Storage: "local-lvm", Boot: true, AgentTimeout: 50 * time.Millisecond})
+	require.ErrorIs(t, err, ErrUnavailable)
+	assert.Contains(t, err.Error(), "QEMU guest agent is not running")
+	assert.True(t, rr.Booted)
+	assert.False(t, rr.Agent)
+	assert.True(t, rr.Destroyed, "stopped and destroyed after the failed drill")
+	assert.Empty(t, srv.GuestStatus(9101))
+
+	_, err = VerifyRestore(t.Context(), cfg, RestoreOptions{VMID: 101, ScratchVMID: 102, Storage: "local-lvm"})
+	assert.ErrorIs(t, err, ErrConflict, "an existing scratch VMID is never touched")
+	assert.Equal(t, "running", srv.GuestStatus(102))
+}

@@ -276,8 +276,12 @@ func waitAgent(ctx context.Context, c restorer, node string, vmid int, timeout, 
 			return ctx.Err()
 		case <-t.C:
 		}
-		if last = c.agentPing(ctx, node, vmid); last == nil {
+		err := c.agentPing(ctx, node, vmid)
+		if err == nil {
 			return nil
+		}
+		if ctx.Err() == nil {
+			last = err // not the cut-short last attempt
 		}
 		t.Reset(every)
 	}
