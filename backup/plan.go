@@ -338,10 +338,14 @@ func planGuest(inv inventory, cfg Config, g invGuest, now time.Time) GuestPlan {
 		default:
 			check("local space", true, "%s free on %s ≥ %s (%.1f × newest archive %s)", humanBytes(local.Avail), cfg.LocalStorage, humanBytes(need), cfg.SpaceFactor, humanBytes(gp.NewestSize))
 		}
-		if bad := includedPassthrough(g); len(bad) > 0 {
+		bad, excluded := includedPassthrough(g)
+		switch {
+		case len(bad) > 0:
 			check("passthrough disks", false, "%s passed through and not flagged backup=0: vzdump would read %s in full into the archive", strings.Join(bad, ", "), pronoun(len(bad)))
-		} else {
-			check("passthrough disks", true, "none included")
+		case len(excluded) > 0:
+			check("passthrough disks", true, "%s flagged backup=0", strings.Join(excluded, ", "))
+		default:
+			check("passthrough disks", true, "none")
 		}
 	}
 	return gp
@@ -360,45 +364,44 @@ var (
 )
 
 // includedPassthrough names the guest's disks that are host devices passed
-// through and that vzdump would include: qemu drives whose volume is a
+// through and that vzdump would include, and those flagged out: qemu drives whose volume is a
 // /dev path without backup=0 (qemu-server PVE/QemuConfig.pm
 // get_backup_volumes includes every drive unless backup=0 or a cdrom).
 // Container mount points backed by a host path are never in a vzdump
 // archive (pve-container: only volumes, and mpN only with backup=1), so
 // only qemu guests are checked.
-func includedPassthrough(g invGuest) []string {
+func includedPassthrough(g invGuest) (included, excluded []string) {
 	if g.Type != "qemu" {
-		return nil
+		return nil, nil
 	}
-	var out []string
 	for key, val := range g.Config {
 		if !reQemuDisk.MatchString(key) {
 			continue
 		}
 		parts := strings.Split(val, ",")
-		vol := parts[0]
-		if strings.HasPrefix(vol, "file=") {
-			vol = strings.TrimPrefix(vol, "file=")
-		}
+		vol := strings.TrimPrefix(parts[0], "file=")
 		if !strings.HasPrefix(vol, "/dev/") {
 			continue
 		}
-		included := true
+		in := true
 		for _, p := range parts[1:] {
 			k, v, _ := strings.Cut(p, "=")
 			switch {
 			case k == "media" && v == "cdrom":
-				included = false
+				in = false
 			case k == "backup" && isFalse(v):
-				included = false
+				in = false
 			}
 		}
-		if included {
-			out = append(out, key+" ("+vol+")")
+		if in {
+			included = append(included, key+" ("+vol+")")
+		} else {
+			excluded = append(excluded, key)
 		}
 	}
-	slices.Sort(out)
-	return out
+	slices.Sort(included)
+	slices.Sort(excluded)
+	return included, excluded
 }
 
 func isFalse(v string) bool {

@@ -78,7 +78,7 @@ GUEST  NAME           NODE  METHOD    TARGET           RETENTION                
   100: two-step: it serves storage backups: its address 192.168.1.5 is the share's server
   100: share active: ok (backups active on pve1)
   100: local space: ok (40.0 GiB free on local ≥ 3.6 GiB (1.2 × newest archive 3.0 GiB))
-  100: passthrough disks: ok (none included)
+  100: passthrough disks: ok (scsi1, scsi2 flagged backup=0)
   101: share active: ok (backups active on pve1)
   102: share active: ok (backups active on pve1)
 `, p.String())
