@@ -48,6 +48,9 @@ type Config struct {
 	SpaceFactor float64
 	// Runners run commands on the nodes, by node name: the two-step copy
 	// happens on the node because the API cannot copy between storages.
+	// Apply looks a node's runner up when it gets to that node's two-step
+	// guest, so runners may be added to the map after Plan (once the plan
+	// says which nodes need one).
 	Runners map[string]Runner
 	// ShareTimeout bounds the wait, after a two-step dump, for the guest
 	// and its share to be back; default 10 minutes.

@@ -4,7 +4,11 @@ package backup
 // mail.go on branch v-backup-node) so that this branch builds on its own.
 // It holds only the agreed declarations; the lead deletes it at merge.
 
-import "context"
+import (
+	"context"
+
+	"github.com/thehomelab/homelab/secret"
+)
 
 var errNotBuilt = &Error{Op: "node side", Message: "not built yet", Err: ErrUnavailable}
 
@@ -68,8 +72,38 @@ func (r *Rclone) Copy(ctx context.Context, spec OffsiteSpec, progress func(Offsi
 	return OffsiteResult{}, errNotBuilt
 }
 
-// Notifier sends mail through SMTP.
-type Notifier struct{}
+// Notifier sends mail through SMTP. The fields are those of v-backup-node's
+// Notifier that examples/backup sets.
+type Notifier struct {
+	Addr     string
+	From     string
+	To       []string
+	User     string
+	Password secret.Secret
+}
+
+// SSHConfig, DialSSH and SSHRunner mirror v-backup-node's SSH runner as far
+// as examples/backup uses it.
+type SSHConfig struct {
+	User               string
+	PrivateKey         secret.Secret
+	KnownHostsFile     string
+	HostKeyFingerprint string
+}
+
+// SSHRunner runs commands on a node over SSH.
+type SSHRunner struct{}
+
+// DialSSH connects to a node.
+func DialSSH(ctx context.Context, addr string, cfg SSHConfig) (*SSHRunner, error) {
+	return nil, errNotBuilt
+}
+
+// Run runs one command.
+func (r *SSHRunner) Run(ctx context.Context, argv ...string) ([]byte, error) { return nil, errNotBuilt }
+
+// Close closes the connection.
+func (r *SSHRunner) Close() error { return nil }
 
 // Send mails one message.
 func (n *Notifier) Send(ctx context.Context, subject, body string) error {
