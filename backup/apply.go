@@ -415,7 +415,7 @@ func (a *applier) twoStep(ctx context.Context, g GuestPlan) GuestReport {
 	}
 
 	if err := a.waitBack(ctx, g); err != nil {
-		gr.Archive = localVolid
+		gr.Archive, gr.Storage = localVolid, g.DumpStorage
 		return fail(err)
 	}
 
@@ -425,7 +425,7 @@ func (a *applier) twoStep(ctx context.Context, g GuestPlan) GuestReport {
 		}})
 	if err != nil {
 		// The local archive stays: it is the only copy of tonight's backup.
-		gr.Archive = localVolid
+		gr.Archive, gr.Storage = localVolid, g.DumpStorage
 		var be *Error
 		if !errors.As(err, &be) {
 			err = &Error{Op: fmt.Sprintf("copy %s to %s", path.Base(gl.Archive), g.Storage), Err: err}

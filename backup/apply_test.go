@@ -339,6 +339,7 @@ func TestApplyCorruptedCopyKeepsLocal(t *testing.T) {
 	assert.Equal(t, StatusFailed, g.Status)
 	assert.False(t, g.Verified)
 	assert.Equal(t, "local:backup/vzdump-qemu-100-2026_11_25-03_00_00.vma.zst", g.Archive, "the report points at the copy that survives")
+	assert.Equal(t, "local", g.Storage)
 	assert.Empty(t, f.deleted, "nothing deleted")
 	assert.Empty(t, f.pruned, "no retention after a failed copy")
 	assert.Len(t, f.inv.Archives["local"], 1)

@@ -111,6 +111,8 @@ func TestApplyOnFake(t *testing.T) {
 	assert.Equal(t, StatusOK, ct.Status, "%v", ct.Err)
 	assert.Equal(t, "backups:backup/vzdump-lxc-101-2026_11_25-03_00_00.tar.zst", ct.Archive)
 	assert.Len(t, ct.Pruned, 3)
+	assert.Equal(t, int64(1<<30), ct.Size, "from the task log's archive file size")
+	assert.Equal(t, time.Second, ct.Duration)
 
 	ha := r.Guests[2]
 	assert.Equal(t, StatusFailed, ha.Status)

@@ -1263,7 +1263,15 @@ func (s *Server) vzdump(rc *reqCtx) (any, *apiError) {
 				"{{cluster}}", "homelab", `\n`, "\n", `\\`, `\`).Replace(tmpl)
 			b := Backup{Storage: stID, VMID: g.vmid, Type: g.typ, Time: s.clock(), Notes: notes, Protected: protected}
 			vol := s.addVolume(st, b, compress)
-			t.log = append(t.log, "INFO: creating vzdump archive '"+vol+"'", fmt.Sprintf("INFO: Finished Backup of VM %d", g.vmid))
+			// pve-manager PVE/VZDump.pm exec_backup_task logs the archive's
+			// path ("$dumpdir/$basename$ext"), its size (format_size) and the
+			// time taken (format_time).
+			target := vol
+			if dir := st.config["path"]; dir != "" {
+				target = dir + "/dump/" + strings.TrimPrefix(vol, st.id+":backup/")
+			}
+			t.log = append(t.log, "INFO: creating vzdump archive '"+target+"'", "INFO: archive file size: 1.00GB",
+				fmt.Sprintf("INFO: Finished Backup of VM %d (00:00:01)", g.vmid))
 			if remove && spec != "" {
 				if ps, err := parsePrune(spec); err == nil {
 					for _, m := range s.pruneMarks(st, ps, g.typ, g.vmid) {
