@@ -67,6 +67,7 @@ func run(ctx context.Context, out io.Writer, args []string, env func(string) str
 	sshUser := fs.String("ssh-user", "root", "SSH user on the nodes")
 	knownHosts := fs.String("known-hosts", os.ExpandEnv("$HOME/.ssh/known_hosts"), "known_hosts file that vouches for the nodes' host keys")
 	offsite := fs.String("offsite", "", "rclone remote for the off-site copy of the share's dump directory (e.g. mega:homelab); empty: none")
+	offsiteSource := fs.String("offsite-source", "", "the share's dump directory as mounted where this program runs (default: /mnt/pve/<storage>/dump, right on a node)")
 	drill := fs.Int("drill", 0, "VMID whose newest archive is restored as a drill (0: no drill)")
 	drillID := fs.Int("drill-vmid", 9900, "scratch VMID for the drill")
 	drillStorage := fs.String("drill-storage", "local-lvm", "storage for the drill's disks")
@@ -107,7 +108,13 @@ func run(ctx context.Context, out io.Writer, args []string, env func(string) str
 	}
 	if *offsite != "" {
 		cfg.Rclone = &backup.Rclone{}
-		cfg.Offsite = []backup.OffsiteSpec{{Source: "/mnt/pve/" + *storage + "/dump", Remote: *offsite, Immutable: true}}
+		src := *offsiteSource
+		if src == "" {
+			src = "/mnt/pve/" + *storage + "/dump"
+		}
+		// rclone runs here, not on the node: copy (never sync), archives
+		// immutable once sent.
+		cfg.Offsite = []backup.OffsiteSpec{{Source: src, Remote: *offsite, Immutable: true}}
 	}
 
 	id, tokenSecret := env("PROXMOX_TOKEN_ID"), env("PROXMOX_TOKEN_SECRET")
