@@ -2,6 +2,7 @@ package backup
 
 import (
 	"context"
+	"errors"
 	"path"
 	"strings"
 	"testing"
@@ -168,4 +169,32 @@ func TestVerifyRestoreOnFake(t *testing.T) {
 	_, err = VerifyRestore(t.Context(), cfg, RestoreOptions{VMID: 101, ScratchVMID: 102, Storage: "local-lvm"})
 	assert.ErrorIs(t, err, ErrConflict, "an existing scratch VMID is never touched")
 	assert.Equal(t, "running", srv.GuestStatus(102))
+}
+
+func TestWrapKeepsBothClasses(t *testing.T) {
+	t.Parallel()
+	_, c := labFake(t)
+	p := &pve{c: c}
+	_, _, err := p.guestNode(t.Context(), 4242)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.ErrorIs(t, err, proxmox.ErrNotFound)
+	var be *Error
+	require.ErrorAs(t, err, &be)
+	assert.True(t, strings.HasPrefix(err.Error(), "backup: find guest 4242: proxmox: "), err.Error())
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err = p.storageActive(ctx, proxmoxtest.Node, "backups")
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, ErrClosed, unwrapClass(wrap(t.Context(), "x", proxmox.ErrClosed)))
+}
+
+func unwrapClass(err error) error {
+	for _, c := range []error{ErrNotFound, ErrAuth, ErrPermission, ErrConflict, ErrInvalid, ErrUnavailable, ErrClosed} {
+		if errors.Is(err, c) {
+			return c
+		}
+	}
+	return nil
 }
