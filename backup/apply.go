@@ -290,6 +290,9 @@ func (a *applier) dumpDirect(ctx context.Context, node string, guests []GuestPla
 		gr := baseReport(g)
 		gl, ok := log.Guest(g.VMID)
 		guestResult(&gr, gl, ok, a.cfg.Storage, taskErr, node)
+		if gr.Status != StatusFailed && a.cfg.VerifyDirect && ctx.Err() == nil {
+			a.verifyDirect(ctx, node, gl, &gr)
+		}
 		if gr.Status == StatusFailed {
 			a.emit(Event{Kind: EventGuestFailed, Guest: g.VMID, Node: node, Err: gr.Err})
 		} else if ctx.Err() == nil {
@@ -299,6 +302,42 @@ func (a *applier) dumpDirect(ctx context.Context, node string, guests []GuestPla
 		out = append(out, gr)
 	}
 	return out
+}
+
+// verifyDirect runs zstd -t over a direct guest's new archive on the node
+// (zstd checks the XXH64 content checksum it writes into every frame).
+func (a *applier) verifyDirect(ctx context.Context, node string, gl GuestLog, gr *GuestReport) {
+	if !strings.HasSuffix(gl.Archive, ".zst") {
+		return
+	}
+	runner := a.cfg.Runners[node]
+	if runner == nil {
+		gr.Warnings = append(gr.Warnings, "not verified: no Runner for node "+node)
+		if gr.Status == StatusOK {
+			gr.Status = StatusWarnings
+		}
+		return
+	}
+	file := gl.Archive
+	if !strings.HasPrefix(file, "/") {
+		dir, err := a.c.storagePath(ctx, a.cfg.Storage)
+		if err != nil {
+			gr.Status, gr.Err = StatusFailed, err
+			return
+		}
+		file = path.Join(dir, "dump", path.Base(file))
+	}
+	if _, err := runner.Run(ctx, "zstd", "-q", "-t", "--", file); err != nil {
+		if ctx.Err() != nil {
+			gr.Status, gr.Err = StatusFailed, ctx.Err()
+			return
+		}
+		gr.Status = StatusFailed
+		gr.Err = &Error{Op: "verify " + path.Base(file), Message: "zstd -t: " + err.Error(), Err: ErrVerify}
+		return
+	}
+	gr.Verified = true
+	a.emit(Event{Kind: EventVerified, Guest: gr.VMID, Node: node, Archive: gr.Archive, Bytes: gr.Size})
 }
 
 // retain applies retention for one guest on the share, after comparing

@@ -484,3 +484,45 @@ func TestApplyRefusesForeignPlan(t *testing.T) {
 	_, err := Apply(t.Context(), NightPlan{})
 	assert.ErrorIs(t, err, ErrInvalid)
 }
+
+// scriptRunner answers zstd -t per file: an error for the corrupt ones.
+type scriptRunner struct {
+	mu      sync.Mutex
+	corrupt string
+	argv    [][]string
+}
+
+func (r *scriptRunner) Run(_ context.Context, argv ...string) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.argv = append(r.argv, argv)
+	if r.corrupt != "" && strings.HasSuffix(argv[len(argv)-1], r.corrupt) {
+		return nil, &Error{Op: "run zstd", Message: "Restored data doesn't match checksum", Code: "exit 1"}
+	}
+	return nil, nil
+}
+
+func TestApplyVerifyDirect(t *testing.T) {
+	t.Parallel()
+	f := newFakeCluster()
+	run := &scriptRunner{corrupt: "vzdump-qemu-102-2026_11_25-03_00_10.vma.zst"}
+	var events eventLog
+	cfg := testConfig(&events)
+	cfg.Guests = []int{101, 102}
+	cfg.VerifyDirect = true
+	cfg.Runners = map[string]Runner{"pve1": run}
+	f.inv.Archives["backups"] = append(f.inv.Archives["backups"], Archive{Volid: "backups:backup/vzdump-qemu-102-2026_11_20-03_00_00.vma.zst"},
+		Archive{Volid: "backups:backup/vzdump-qemu-102-2026_11_19-03_00_00.vma.zst"})
+	r, err := runNight(t, f, &fakeCopy{f: f}, cfg, nil)
+
+	require.ErrorIs(t, err, ErrVerify)
+	require.Len(t, r.Guests, 2)
+	assert.True(t, r.Guests[0].Verified)
+	assert.Equal(t, StatusOK, r.Guests[0].Status)
+	assert.Equal(t, StatusFailed, r.Guests[1].Status)
+	assert.False(t, r.Guests[1].Verified)
+	assert.EqualError(t, r.Guests[1].Err, "backup: verify vzdump-qemu-102-2026_11_25-03_00_10.vma.zst: zstd -t: backup: run zstd: Restored data doesn't match checksum (exit 1): verification failed")
+	assert.Empty(t, r.Guests[1].Pruned, "a corrupt new archive spares the old ones")
+	assert.Equal(t, []string{"zstd", "-q", "-t", "--", "/mnt/pve/backups/dump/vzdump-lxc-101-2026_11_25-03_00_00.tar.zst"}, run.argv[0])
+	assert.Contains(t, events.kinds(101), "verified")
+}

@@ -52,6 +52,10 @@ type Config struct {
 	// guest, so runners may be added to the map after Plan (once the plan
 	// says which nodes need one).
 	Runners map[string]Runner
+	// VerifyDirect also tests each direct guest's new .zst archive on the
+	// share with zstd -t, on the node through Runners; a corrupt archive
+	// fails the guest and spares the older archives from retention.
+	VerifyDirect bool
 	// ShareTimeout bounds the wait, after a two-step dump, for the guest
 	// and its share to be back; default 10 minutes.
 	ShareTimeout time.Duration
