@@ -71,6 +71,7 @@ func run(ctx context.Context, out io.Writer, args []string, env func(string) str
 	drill := fs.Int("drill", 0, "VMID whose newest archive is restored as a drill (0: no drill)")
 	drillID := fs.Int("drill-vmid", 9900, "scratch VMID for the drill")
 	drillStorage := fs.String("drill-storage", "local-lvm", "storage for the drill's disks")
+	verify := fs.Bool("verify", false, "also test every direct guest's new archive with zstd -t on its node (over SSH)")
 	yes := fs.Bool("yes", false, "run the plan (default: print it only)")
 	mail := fs.String("mail", "", "mail the report to this address (needs -smtp and SMTP_PASSWORD)")
 	smtpAddr := fs.String("smtp", "smtp.gmail.com:587", "SMTP server host:port")
@@ -86,7 +87,7 @@ func run(ctx context.Context, out io.Writer, args []string, env func(string) str
 	if err != nil {
 		return fmt.Errorf("%w: -tz: %v", errUsage, err)
 	}
-	cfg := backup.Config{Storage: *storage, LocalStorage: *local, Location: loc, Runners: map[string]backup.Runner{},
+	cfg := backup.Config{Storage: *storage, LocalStorage: *local, Location: loc, Runners: map[string]backup.Runner{}, VerifyDirect: *verify,
 		OnEvent: func(e backup.Event) {
 			if e.Kind != backup.EventGuestProgress && e.Kind != backup.EventCopyProgress && e.Kind != backup.EventOffsiteProgress {
 				fmt.Fprintln(out, e.Time.Format("15:04:05"), e)
@@ -142,10 +143,10 @@ func run(ctx context.Context, out io.Writer, args []string, env func(string) str
 		return nil
 	}
 
-	// The two-step copy runs on the nodes that host two-step guests; Apply
-	// looks their runners up in cfg.Runners when it gets there.
+	// The two-step copy (and -verify) runs on the nodes; Apply looks their
+	// runners up in cfg.Runners when it gets there.
 	for _, g := range plan.Guests {
-		if g.Method != backup.TwoStep || cfg.Runners[g.Node] != nil {
+		if (g.Method != backup.TwoStep && !*verify) || cfg.Runners[g.Node] != nil {
 			continue
 		}
 		key, err := os.ReadFile(os.ExpandEnv(env("SSH_KEY_FILE")))
