@@ -526,3 +526,22 @@ func TestApplyVerifyDirect(t *testing.T) {
 	assert.Equal(t, []string{"zstd", "-q", "-t", "--", "/mnt/pve/backups/dump/vzdump-lxc-101-2026_11_25-03_00_00.tar.zst"}, run.argv[0])
 	assert.Contains(t, events.kinds(101), "verified")
 }
+
+func TestApplySkipsRefusedOffsite(t *testing.T) {
+	t.Parallel()
+	f := newFakeCluster()
+	cfg := testConfig(&eventLog{})
+	cfg.Guests = []int{101}
+	cfg.Rclone = &Rclone{}
+	cfg.Offsite = []OffsiteSpec{{Source: "/srv/photos/2026-11", Remote: "mega:photos/2026-11", Sync: true}}
+	ran := 0
+	r, err := runNight(t, f, &fakeCopy{f: f}, cfg, func(context.Context, *Rclone, OffsiteSpec, func(OffsiteProgress)) (OffsiteResult, error) {
+		ran++
+		return OffsiteResult{}, nil
+	})
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.Zero(t, ran, "a sync without a delete guard never runs")
+	assert.Empty(t, r.Offsite)
+	require.Len(t, r.Problems, 1)
+	assert.Contains(t, r.Problems[0], "without a max-delete guard")
+}

@@ -89,7 +89,9 @@ type NightPlan struct {
 	Time time.Time
 	// Storage is the share all archives end up on.
 	Storage string
-	Guests  []GuestPlan
+	Guests []GuestPlan
+	// Offsite are the copies that passed their checks; they run after the
+	// guests.
 	Offsite []OffsiteSpec
 	// Checks are plan-wide pre-checks (unknown guests, off-site sanity).
 	Checks []Check
@@ -228,7 +230,7 @@ func (inv inventory) storage(node, id string) (invStorage, bool) {
 // buildPlan decides tonight's work from the inventory, changing nothing.
 func buildPlan(inv inventory, cfg Config, now time.Time) NightPlan {
 	cfg = cfg.withDefaults()
-	p := NightPlan{Time: now.In(cfg.Location), Storage: cfg.Storage, Offsite: cfg.Offsite, cfg: cfg}
+	p := NightPlan{Time: now.In(cfg.Location), Storage: cfg.Storage, cfg: cfg}
 
 	byID := map[int]invGuest{}
 	for _, g := range inv.Guests {
@@ -269,6 +271,9 @@ func buildPlan(inv inventory, cfg Config, now time.Time) NightPlan {
 			c.OK, c.Detail = false, fmt.Sprintf("sync to %s without a max-delete guard could wipe the remote; set MaxDelete or use copy", o.Remote)
 		}
 		p.Checks = append(p.Checks, c)
+		if c.OK { // a refused copy is not run
+			p.Offsite = append(p.Offsite, o)
+		}
 	}
 	return p
 }
