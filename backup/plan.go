@@ -89,7 +89,7 @@ type NightPlan struct {
 	Time time.Time
 	// Storage is the share all archives end up on.
 	Storage string
-	Guests []GuestPlan
+	Guests  []GuestPlan
 	// Offsite are the copies that passed their checks; they run after the
 	// guests.
 	Offsite []OffsiteSpec
