@@ -166,6 +166,12 @@ func TestVerifyRestoreOnFake(t *testing.T) {
 	assert.True(t, rr.Destroyed, "stopped and destroyed after the failed drill")
 	assert.Empty(t, srv.GuestStatus(9101))
 
+	rr, err = VerifyRestore(t.Context(), cfg, RestoreOptions{VMID: 101, ScratchVMID: 9111, Storage: "local-lvm"})
+	require.NoError(t, err, "a container drill")
+	assert.Equal(t, []string{"rootfs: local-lvm:vm-9111-disk-0,size=32G"}, rr.Disks)
+	assert.True(t, rr.Destroyed)
+	assert.Empty(t, srv.GuestStatus(9111))
+
 	_, err = VerifyRestore(t.Context(), cfg, RestoreOptions{VMID: 101, ScratchVMID: 102, Storage: "local-lvm"})
 	assert.ErrorIs(t, err, ErrConflict, "an existing scratch VMID is never touched")
 	assert.Equal(t, "running", srv.GuestStatus(102))
