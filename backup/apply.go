@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -82,6 +83,8 @@ type applier struct {
 	cfg  Config
 	p    NightPlan
 	r    *Report
+
+	emitMu sync.Mutex // progress may come from the copy's own goroutine
 }
 
 func (a *applier) emit(e Event) {
@@ -91,6 +94,8 @@ func (a *applier) emit(e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
+	a.emitMu.Lock()
+	defer a.emitMu.Unlock()
 	a.cfg.OnEvent(e)
 }
 

@@ -67,8 +67,9 @@ type Config struct {
 	// Now is the clock Plan names tonight's archives by; default
 	// time.Now.
 	Now func() time.Time
-	// OnEvent, if set, receives progress events; it is called from the
-	// goroutine running Apply and must not block for long.
+	// OnEvent, if set, receives progress events. Calls never overlap, but
+	// copy and off-site progress may arrive from their own goroutines; it
+	// must not block for long.
 	OnEvent func(Event)
 }
 
