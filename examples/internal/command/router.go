@@ -49,7 +49,7 @@ func (f routerFlags) dial(ctx context.Context, env Env) (*routeros.Client, error
 	}
 	c, err := routeros.Dial(ctx, *f.addr, append(opts, routeros.WithLogger(logger(ctx)))...)
 	if err != nil {
-		return nil, fmt.Errorf("router: %w", err)
+		return nil, err
 	}
 	return c, nil
 }
