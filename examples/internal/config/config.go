@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -279,15 +280,17 @@ func Parse(name string, data []byte, env Env) (*Config, error) {
 	c := &Config{Path: name}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
+	var problems []string
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			return nil, &Error{Path: name, Problems: te.Errors}
+		if !errors.As(err, &te) {
+			// Syntax errors read "yaml: line 3: …".
+			return nil, &Error{Path: name, Problems: []string{strings.TrimPrefix(err.Error(), "yaml: ")}}
 		}
-		// Syntax errors read "yaml: line 3: …".
-		return nil, &Error{Path: name, Problems: []string{strings.TrimPrefix(err.Error(), "yaml: ")}}
+		// Type errors leave the rest decoded: check it too, so that
+		// one run lists every problem.
+		problems = append(problems, te.Errors...)
 	}
-	var problems []string
 	bad := func(line int, format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
 		if line > 0 {
@@ -349,9 +352,21 @@ func Parse(name string, data []byte, env Env) (*Config, error) {
 		}
 	}
 	if len(problems) > 0 {
+		slices.SortStableFunc(problems, func(a, b string) int { return lineOf(a) - lineOf(b) })
 		return nil, &Error{Path: name, Problems: problems}
 	}
 	return c, nil
+}
+
+// lineOf returns the line a problem names, 0 if none.
+func lineOf(p string) int {
+	rest, ok := strings.CutPrefix(p, "line ")
+	if !ok {
+		return 0
+	}
+	n, _, _ := strings.Cut(rest, ":")
+	v, _ := strconv.Atoi(n)
+	return v
 }
 
 func need(bad func(int, string, ...any), dev, key, v string, line int) {
