@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -34,11 +35,12 @@ func runTrust(ctx context.Context, args []string, out, errOut io.Writer) int {
 		return command.ExitUsage
 	}
 	addr, serverName, err := trustTarget(args[0])
+	startTLS := strings.HasPrefix(args[0], "nut://")
 	if err != nil {
 		fmt.Fprintf(errOut, "homelab trust: %v\n", err)
 		return command.ExitUsage
 	}
-	leaf, err := readLeaf(ctx, addr, serverName)
+	leaf, err := readLeaf(ctx, addr, serverName, startTLS)
 	if err != nil {
 		fmt.Fprintf(errOut, "homelab trust: %v\n", err)
 		return command.ExitUnchecked
@@ -48,7 +50,7 @@ func runTrust(ctx context.Context, args []string, out, errOut io.Writer) int {
 }
 
 func trustUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: homelab trust URL|HOST:PORT")
+	fmt.Fprintln(w, "usage: homelab trust https://HOST[:PORT] | nut://HOST[:PORT] | HOST:PORT")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Connects once and prints the TLS certificate the device shows: its fingerprint in the form")
 	fmt.Fprintln(w, "fingerprint: (homelab.yaml) and WithFingerprint take, subject, issuer and validity.")
@@ -56,6 +58,7 @@ func trustUsage(w io.Writer) {
 	fmt.Fprintln(w, "(Proxmox: Node > System > Certificates; RouterOS: /certificate print detail) before pinning it.")
 	fmt.Fprintln(w, "  homelab trust https://192.168.1.10:8006")
 	fmt.Fprintln(w, "  homelab trust 192.168.1.1:8729")
+	fmt.Fprintln(w, "  homelab trust nut://192.168.1.10        (upsd: STARTTLS on 3493)")
 }
 
 // trustTarget turns the argument into the address to dial and the name to
@@ -66,16 +69,19 @@ func trustTarget(arg string) (addr, serverName string, err error) {
 		if err != nil {
 			return "", "", err
 		}
+		def := "443"
 		switch u.Scheme {
 		case "https":
+		case "nut":
+			def = "3493"
 		case "http":
 			return "", "", fmt.Errorf("%s is plain http: there is no certificate to trust", arg)
 		default:
-			return "", "", fmt.Errorf("%s: want an https:// URL or HOST:PORT", arg)
+			return "", "", fmt.Errorf("%s: want an https:// or nut:// URL, or HOST:PORT", arg)
 		}
 		host, port := u.Hostname(), u.Port()
 		if port == "" {
-			port = "443"
+			port = def
 		}
 		if host == "" {
 			return "", "", fmt.Errorf("%s: no host", arg)
@@ -102,7 +108,11 @@ func sni(host string) string {
 // but it never completes either: VerifyConnection records the leaf and
 // fails, so the client aborts the handshake with an alert and sends no
 // application data.
-func readLeaf(ctx context.Context, addr, serverName string) (*x509.Certificate, error) {
+//
+// With startTLS (upsd), the connection is plain until the client asks for
+// TLS with NUT's STARTTLS command: that one line, which carries nothing
+// secret, is all trust sends in clear.
+func readLeaf(ctx context.Context, addr, serverName string, startTLS bool) (*x509.Certificate, error) {
 	ctx, cancel := context.WithTimeout(ctx, trustTimeout)
 	defer cancel()
 	var leaf *x509.Certificate
@@ -117,11 +127,16 @@ func readLeaf(ctx context.Context, addr, serverName string) (*x509.Certificate, 
 			return errRead
 		},
 	}
-	d := &tls.Dialer{Config: cfg}
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if conn != nil {
-		_ = conn.Close()
-		return nil, errors.New("handshake completed unexpectedly") // unreachable: VerifyConnection fails
+	var err error
+	if startTLS {
+		err = nutHandshake(ctx, addr, cfg)
+	} else {
+		d := &tls.Dialer{Config: cfg}
+		var conn net.Conn
+		if conn, err = d.DialContext(ctx, "tcp", addr); conn != nil {
+			_ = conn.Close()
+			return nil, errors.New("handshake completed unexpectedly") // unreachable: VerifyConnection fails
+		}
 	}
 	if leaf != nil {
 		return leaf, nil
@@ -130,6 +145,31 @@ func readLeaf(ctx context.Context, addr, serverName string) (*x509.Certificate, 
 		return nil, fmt.Errorf("%s: no answer within %s", addr, trustTimeout)
 	}
 	return nil, fmt.Errorf("%s: %w", addr, err)
+}
+
+// nutHandshake asks upsd for STARTTLS (NUT network protocol, "STARTTLS"
+// answered by "OK STARTTLS") and starts the handshake cfg aborts.
+func nutHandshake(ctx context.Context, addr string, cfg *tls.Config) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	if _, err := io.WriteString(conn, "STARTTLS\n"); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(io.LimitReader(conn, 512)).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("upsd did not answer STARTTLS: %w", err)
+	}
+	if strings.TrimSpace(line) != "OK STARTTLS" {
+		return fmt.Errorf("upsd refused STARTTLS: %q (no CERTFILE in upsd.conf?)", strings.TrimSpace(line))
+	}
+	return tls.Client(conn, cfg).HandshakeContext(ctx)
 }
 
 // printLeaf prints what a user needs to decide and then pin.

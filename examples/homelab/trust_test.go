@@ -19,6 +19,8 @@ import (
 	"github.com/thehomelab/homelab/examples/internal/command"
 	"github.com/thehomelab/homelab/internal/fakeserver"
 	"github.com/thehomelab/homelab/internal/tlspin"
+	"github.com/thehomelab/homelab/ups"
+	"github.com/thehomelab/homelab/ups/upstest"
 )
 
 var fingerprintLine = regexp.MustCompile(`(?m)^  fingerprint  (sha256:[0-9A-F:]+)$`)
@@ -115,4 +117,22 @@ func TestTrustRefused(t *testing.T) {
 		assert.Equal(t, command.ExitUsage, code, arg)
 		assert.NotEmpty(t, strings.TrimSpace(errOut))
 	}
+}
+
+// TestTrustNUT: upsd speaks plain text until STARTTLS; trust asks for it
+// and reads the certificate, which the SDK's ups client then pins.
+func TestTrustNUT(t *testing.T) {
+	t.Parallel()
+	cert, fp, err := fakeserver.SelfSigned()
+	require.NoError(t, err)
+	srv := upstest.Start(t, upstest.WithTLS(cert))
+	code, out, errOut := trust(t, "nut://"+srv.Addr())
+	require.Equal(t, command.ExitOK, code, errOut)
+	m := fingerprintLine.FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	assert.Equal(t, fp, m[1])
+
+	c, err := ups.Dial(t.Context(), srv.Addr(), ups.WithStartTLS(), ups.WithFingerprint(m[1]))
+	require.NoError(t, err)
+	require.NoError(t, c.Close())
 }
