@@ -536,6 +536,20 @@ func checkNAS(ctx context.Context, c *config.Config, s *Section) error {
 			s.say("%s", line)
 		}
 	}
+	for _, f := range fss {
+		if !f.Mounted || f.UUID == "" {
+			continue
+		}
+		quotas, err := oc.Quotas.Get(ctx, f.UUID)
+		if err != nil {
+			return err
+		}
+		for _, q := range quotas {
+			if q.HardLimit > 0 {
+				s.say("quota %s %s on %s: %s used of %s", q.Type, q.Name, f.DeviceFile, q.Used, gib(q.HardLimit))
+			}
+		}
+	}
 	folders, err := oc.SharedFolders.List(ctx)
 	if err != nil {
 		return err

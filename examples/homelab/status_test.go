@@ -131,6 +131,7 @@ func TestStatusJSONOnTheLab(t *testing.T) {
 	nas := strings.Join(section(t, rep, "nas").Lines, "\n")
 	assert.Contains(t, nas, "raid  md0")
 	assert.Contains(t, nas, "share backups, documents, media")
+	assert.Contains(t, nas, "quota user docker on /dev/md0: 0 B used of 200.0 GiB")
 	assert.Contains(t, strings.Join(section(t, rep, "proxy").Lines, "\n"), "certificate until")
 	assert.Contains(t, strings.Join(section(t, rep, "ups").Lines, "\n"), "status OL")
 
