@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/thehomelab/homelab/dns"
@@ -43,7 +44,14 @@ type Section struct {
 	Problems []string      `json:"problems,omitempty"`
 	Error    string        `json:"error,omitempty"`
 	Elapsed  time.Duration `json:"elapsed_ns"`
+
+	// closers run after the section is shown: a logout to a device gone
+	// silent must not hold up the screen.
+	closers []func() error
 }
+
+// closeLater registers a client's Close to run once the section is out.
+func (s *Section) closeLater(f func() error) { s.closers = append(s.closers, f) }
 
 func (s *Section) say(format string, args ...any) {
 	s.Lines = append(s.Lines, fmt.Sprintf(format, args...))
@@ -178,8 +186,15 @@ func gather(ctx context.Context, c *config.Config, timeout time.Duration, show f
 		}()
 	}
 	rep := Report{Config: c.Path, Time: start.UTC()}
+	var closing sync.WaitGroup
+	// Clients log out after everything is shown, bounded by each SDK's own
+	// close timeout.
+	defer closing.Wait()
 	for range checks {
 		s := <-results
+		for _, f := range s.closers {
+			closing.Go(func() { _ = f() })
+		}
 		if show != nil {
 			show(s)
 		}
@@ -287,7 +302,7 @@ func checkRouter(ctx context.Context, c *config.Config, wan *wanResult, s *Secti
 	if err != nil {
 		return err
 	}
-	defer rc.Close()
+	s.closeLater(rc.Close)
 	iface := r.WANInterface
 	if iface == "" {
 		iface = routeros.DefaultWANInterface
@@ -382,7 +397,7 @@ func checkDNS(ctx context.Context, cf *config.Cloudflare, wan *wanResult, s *Sec
 	if err != nil {
 		return err
 	}
-	defer dc.Close()
+	s.closeLater(dc.Close)
 	z, err := dc.Zone(ctx, cf.Zone)
 	if err != nil {
 		return err
@@ -439,7 +454,7 @@ func checkProxmox(ctx context.Context, c *config.Config, s *Section) error {
 	if err != nil {
 		return err
 	}
-	defer pc.Close()
+	s.closeLater(pc.Close)
 	inv, err := pc.Inventory(ctx)
 	if err != nil {
 		return err
@@ -495,7 +510,7 @@ func checkNAS(ctx context.Context, c *config.Config, s *Section) error {
 	if err != nil {
 		return err
 	}
-	defer oc.Close()
+	s.closeLater(oc.Close)
 	arrays, err := oc.RAID.Health(ctx)
 	if err != nil {
 		return err
@@ -581,7 +596,7 @@ func checkProxy(ctx context.Context, n *config.NPM, s *Section) error {
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
+	s.closeLater(nc.Close)
 	hosts, err := nc.ProxyHosts.List(ctx, npm.ListOptions{})
 	if err != nil {
 		return err
@@ -627,7 +642,7 @@ func checkUPS(ctx context.Context, n *config.NUT, s *Section) error {
 	if !n.Password.IsZero() && n.User != "" {
 		opts = append(opts, ups.WithCredentials(n.User, n.Password))
 	}
-	if n.StartTLS {
+	if n.StartTLS || n.Fingerprint.Value != "" {
 		opts = append(opts, ups.WithStartTLS())
 	}
 	if n.Fingerprint.Value != "" {
@@ -637,7 +652,7 @@ func checkUPS(ctx context.Context, n *config.NUT, s *Section) error {
 	if err != nil {
 		return err
 	}
-	defer uc.Close()
+	s.closeLater(uc.Close)
 	name := n.UPS
 	if name == "" {
 		name = "ups"
