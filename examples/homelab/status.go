@@ -298,7 +298,7 @@ func checkRouter(ctx context.Context, c *config.Config, wan *wanResult, s *Secti
 	if r.Fingerprint.Value != "" {
 		opts = append(opts, routeros.WithFingerprint(r.Fingerprint.Value))
 	}
-	rc, err := routeros.Dial(ctx, r.Address.Value, opts...)
+	rc, err := routeros.Dial(ctx, r.Address.Value, append(opts, routeros.WithLogger(command.Logger(ctx)))...)
 	if err != nil {
 		return err
 	}
@@ -393,7 +393,7 @@ func checkDNS(ctx context.Context, cf *config.Cloudflare, wan *wanResult, s *Sec
 	if cf.BaseURL.Value != "" {
 		opts = append(opts, dns.WithBaseURL(cf.BaseURL.Value))
 	}
-	dc, err := dns.NewClient(cf.Token, opts...)
+	dc, err := dns.NewClient(cf.Token, append(opts, dns.WithLogger(command.Logger(ctx)))...)
 	if err != nil {
 		return err
 	}
@@ -450,7 +450,7 @@ func checkProxmox(ctx context.Context, c *config.Config, s *Section) error {
 	if p.Fingerprint.Value != "" {
 		opts = append(opts, proxmox.WithFingerprint(p.Fingerprint.Value))
 	}
-	pc, err := proxmox.NewClient(p.URL.Value, opts...)
+	pc, err := proxmox.NewClient(p.URL.Value, append(opts, proxmox.WithLogger(command.Logger(ctx)))...)
 	if err != nil {
 		return err
 	}
@@ -506,7 +506,7 @@ func checkNAS(ctx context.Context, c *config.Config, s *Section) error {
 	if n.Fingerprint.Value != "" {
 		opts = append(opts, omv.WithFingerprint(n.Fingerprint.Value))
 	}
-	oc, err := omv.NewClient(n.URL.Value, opts...)
+	oc, err := omv.NewClient(n.URL.Value, append(opts, omv.WithLogger(command.Logger(ctx)))...)
 	if err != nil {
 		return err
 	}
@@ -592,7 +592,7 @@ func checkProxy(ctx context.Context, n *config.NPM, s *Section) error {
 	if n.Fingerprint.Value != "" {
 		opts = append(opts, npm.WithFingerprint(n.Fingerprint.Value))
 	}
-	nc, err := npm.NewClient(n.URL.Value, opts...)
+	nc, err := npm.NewClient(n.URL.Value, append(opts, npm.WithLogger(command.Logger(ctx)))...)
 	if err != nil {
 		return err
 	}
@@ -648,7 +648,7 @@ func checkUPS(ctx context.Context, n *config.NUT, s *Section) error {
 	if n.Fingerprint.Value != "" {
 		opts = append(opts, ups.WithFingerprint(n.Fingerprint.Value))
 	}
-	uc, err := ups.Dial(ctx, n.Address.Value, opts...)
+	uc, err := ups.Dial(ctx, n.Address.Value, append(opts, ups.WithLogger(command.Logger(ctx)))...)
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func runExpose(ctx context.Context, out, errOut io.Writer, args []string, env En
 	if *fingerprint != "" {
 		opts = append(opts, npm.WithFingerprint(*fingerprint))
 	}
-	c, err := npm.NewClient(*api, append(opts, npm.WithLogger(logger(ctx)))...)
+	c, err := npm.NewClient(*api, append(opts, npm.WithLogger(Logger(ctx)))...)
 	if err != nil {
 		return fmt.Errorf("expose: %w", err)
 	}

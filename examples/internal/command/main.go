@@ -113,9 +113,9 @@ func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
 	return context.WithValue(ctx, loggerKey{}, l)
 }
 
-// logger returns the logger carried by ctx, or nil (the SDK's default:
+// Logger returns the logger carried by ctx, or nil (the SDK's default:
 // discard).
-func logger(ctx context.Context) *slog.Logger {
+func Logger(ctx context.Context) *slog.Logger {
 	l, _ := ctx.Value(loggerKey{}).(*slog.Logger)
 	return l
 }

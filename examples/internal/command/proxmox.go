@@ -47,7 +47,7 @@ func (f proxmoxFlags) connect(ctx context.Context, env Env, root bool) (*proxmox
 	if *f.fingerprint != "" {
 		opts = append(opts, proxmox.WithFingerprint(*f.fingerprint))
 	}
-	c, err := proxmox.NewClient(*f.url, append(opts, proxmox.WithLogger(logger(ctx)))...)
+	c, err := proxmox.NewClient(*f.url, append(opts, proxmox.WithLogger(Logger(ctx)))...)
 	if err != nil {
 		return nil, fmt.Errorf("proxmox: %w", err)
 	}

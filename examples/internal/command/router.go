@@ -47,7 +47,7 @@ func (f routerFlags) dial(ctx context.Context, env Env) (*routeros.Client, error
 	if *f.fingerprint != "" {
 		opts = append(opts, routeros.WithFingerprint(*f.fingerprint))
 	}
-	c, err := routeros.Dial(ctx, *f.addr, append(opts, routeros.WithLogger(logger(ctx)))...)
+	c, err := routeros.Dial(ctx, *f.addr, append(opts, routeros.WithLogger(Logger(ctx)))...)
 	if err != nil {
 		return nil, err
 	}

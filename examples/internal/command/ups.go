@@ -85,7 +85,7 @@ func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env
 		return err
 	}
 	defer pve.Close()
-	c, err := ups.Dial(ctx, addr, append(opts, ups.WithLogger(logger(ctx)))...)
+	c, err := ups.Dial(ctx, addr, append(opts, ups.WithLogger(Logger(ctx)))...)
 	if err != nil {
 		return fmt.Errorf("powerloss: %w", err)
 	}
