@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -53,4 +54,17 @@ func TestNASHealthFailures(t *testing.T) {
 			assert.NotContains(t, errOut.String(), "wrong-password")
 		})
 	}
+}
+
+// An untrusted certificate: status 3, and the error shows the flag and the
+// fingerprint that pin it.
+func TestNASHealthUnknownCertificate(t *testing.T) {
+	t.Parallel()
+	srv := omvtest.Start(t, omvtest.WithTLS())
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 3, run(t.Context(), []string{"-nas", srv.URL}, &out, &errOut, nasEnv))
+	assert.Contains(t, errOut.String(), "pin it: -nas-fingerprint "+strings.TrimPrefix(srv.Fingerprint(), "sha256:"))
+
+	errOut.Reset()
+	assert.Equal(t, 0, run(t.Context(), []string{"-nas", srv.URL, "-nas-fingerprint", srv.Fingerprint()}, &out, &errOut, nasEnv), errOut.String())
 }
