@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -48,11 +49,16 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("acme", flag.ContinueOnError)
+	verbose := fs.Bool("v", false, "log every device call to stderr (the SDK's debug logging)")
 	zone := fs.String("zone", "thehomelab.site", "Cloudflare zone")
 	poll := fs.Duration("poll", 0, "how often to ask Cloudflare while waiting (0: 2s)")
 	api := fs.String("cloudflare", dns.DefaultBaseURL, "Cloudflare API base URL")
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
 		return code
+	}
+	var logger *slog.Logger // nil: the SDK logs nothing
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	err := func() error {
 		if fs.NArg() < 3 {
@@ -68,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		if token == "" {
 			return usageError("set CLOUDFLARE_API_TOKEN to a Cloudflare API token")
 		}
-		c, err := dns.NewClient(secret.New(token), dns.WithBaseURL(*api))
+		c, err := dns.NewClient(secret.New(token), dns.WithBaseURL(*api), dns.WithLogger(logger))
 		if err != nil {
 			return err
 		}

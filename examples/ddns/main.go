@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -47,6 +48,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("ddns", flag.ContinueOnError)
+	verbose := fs.Bool("v", false, "log every device call to stderr (the SDK's debug logging)")
 	zone := fs.String("zone", "thehomelab.site", "Cloudflare zone")
 	names := fs.String("names", "vpn", "comma-separated record names to keep on the address")
 	from := fs.String("from", "router", "where the address comes from: router (its WAN interface) or echo (a web service)")
@@ -60,6 +62,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	watch := fs.Duration("watch", 0, "keep running, checking every interval (e.g. 5m); 0 runs one cycle")
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
 		return code
+	}
+	var logger *slog.Logger // nil: the SDK logs nothing
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	err := func() error {
 		cfg := dns.UpdaterConfig{Zone: *zone}
@@ -88,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		case *from == "echo":
 			cfg.IPv4 = dns.EchoSource(*echo, dns.IPv4, nil)
 		case *from == "router":
-			rc, err := dialRouter(ctx, *router, *pin, getenv)
+			rc, err := dialRouter(ctx, *router, *pin, getenv, logger)
 			if err != nil {
 				return err
 			}
@@ -98,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		default:
 			return usageError(fmt.Sprintf("-from must be router or echo, not %q", *from))
 		}
-		c, err := dns.NewClient(secret.New(token), dns.WithBaseURL(*api))
+		c, err := dns.NewClient(secret.New(token), dns.WithBaseURL(*api), dns.WithLogger(logger))
 		if err != nil {
 			return err
 		}
@@ -159,7 +165,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 }
 
 // dialRouter logs in to the router with the credentials from the environment.
-func dialRouter(ctx context.Context, addr, pin string, getenv func(string) string) (*routeros.Client, error) {
+func dialRouter(ctx context.Context, addr, pin string, getenv func(string) string, logger *slog.Logger) (*routeros.Client, error) {
 	user, password := getenv("ROUTEROS_USER"), getenv("ROUTEROS_PASSWORD")
 	if user == "" {
 		user = "admin"
@@ -167,7 +173,7 @@ func dialRouter(ctx context.Context, addr, pin string, getenv func(string) strin
 	if password == "" {
 		return nil, usageError("set ROUTEROS_PASSWORD to the RouterOS API password (or use -from echo or -ip)")
 	}
-	opts := []routeros.Option{routeros.WithCredentials(user, secret.New(password))}
+	opts := []routeros.Option{routeros.WithCredentials(user, secret.New(password)), routeros.WithLogger(logger)}
 	if pin != "" {
 		opts = append(opts, routeros.WithFingerprint(pin))
 	}

@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -45,6 +46,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("expose", flag.ContinueOnError)
+	verbose := fs.Bool("v", false, "log every device call to stderr (the SDK's debug logging)")
 	api := fs.String("npm", "http://npm.lan:81", "Nginx Proxy Manager URL (the API path /api is added)")
 	pin := fs.String("npm-fingerprint", "", "SHA-256 fingerprint of NPM's certificate when -npm is https")
 	fqdn := fs.String("fqdn", "", "the app's public name")
@@ -55,6 +57,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	timeout := fs.Duration("timeout", 0, "how long the whole call may take (0: 30s, or 5m with CLOUDFLARE_API_TOKEN, as issuing a certificate takes minutes)")
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
 		return code
+	}
+	var logger *slog.Logger // nil: the SDK logs nothing
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	err := func() error {
 		if *fqdn == "" || *to == "" {
@@ -80,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		if user == "" || password == "" {
 			return usageError("set NPM_EMAIL and NPM_PASSWORD to an Nginx Proxy Manager login")
 		}
-		opts := []npm.Option{npm.WithCredentials(user, secret.New(password))}
+		opts := []npm.Option{npm.WithCredentials(user, secret.New(password)), npm.WithLogger(logger)}
 		if *pin != "" {
 			opts = append(opts, npm.WithFingerprint(*pin))
 		}

@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -40,6 +41,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("isolation", flag.ContinueOnError)
+	verbose := fs.Bool("v", false, "log every device call to stderr (the SDK's debug logging)")
 	addr := fs.String("router", "192.168.1.1:8728", "RouterOS API address (API-SSL: port 8729 with -router-fingerprint)")
 	pin := fs.String("router-fingerprint", "", "use API-SSL and pin the router's certificate (sha256:…)")
 	from := fs.String("from", "10.1.1.0/24", "the network that must be kept out")
@@ -47,14 +49,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
 		return code
 	}
-	err := audit(ctx, stdout, *addr, *pin, *from, *to, getenv)
+	var logger *slog.Logger // nil: the SDK logs nothing
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	err := audit(ctx, stdout, *addr, *pin, *from, *to, getenv, logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "isolation:", err)
 	}
 	return exitCode(err)
 }
 
-func audit(ctx context.Context, stdout io.Writer, addr, pin, from, to string, getenv func(string) string) error {
+func audit(ctx context.Context, stdout io.Writer, addr, pin, from, to string, getenv func(string) string, logger *slog.Logger) error {
 	src, err := netip.ParsePrefix(from)
 	if err != nil {
 		return usageError(fmt.Sprintf("-from: %v", err))
@@ -70,7 +76,7 @@ func audit(ctx context.Context, stdout io.Writer, addr, pin, from, to string, ge
 	if password == "" {
 		return usageError("set ROUTEROS_PASSWORD to the RouterOS API password")
 	}
-	opts := []routeros.Option{routeros.WithCredentials(user, secret.New(password))}
+	opts := []routeros.Option{routeros.WithCredentials(user, secret.New(password)), routeros.WithLogger(logger)}
 	if pin != "" {
 		opts = append(opts, routeros.WithFingerprint(pin))
 	}

@@ -62,3 +62,14 @@ func TestIsolationHelp(t *testing.T) {
 	assert.Contains(t, out.String(), "usage: isolation")
 	assert.Empty(t, errOut.String())
 }
+
+// -v turns on the SDK's debug log, on stderr, without the password.
+func TestIsolationVerbose(t *testing.T) {
+	t.Parallel()
+	rt := routerostest.Start(t)
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"-v", "-router", rt.Addr()}, &out, &errOut, env(map[string]string{"ROUTEROS_PASSWORD": routerostest.DefaultPassword}))
+	assert.Equal(t, 0, code, errOut.String())
+	assert.Contains(t, errOut.String(), "level=DEBUG")
+	assert.NotContains(t, errOut.String(), routerostest.DefaultPassword)
+}

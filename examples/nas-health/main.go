@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -41,11 +42,16 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("nas-health", flag.ContinueOnError)
+	verbose := fs.Bool("v", false, "log every device call to stderr (the SDK's debug logging)")
 	url := fs.String("nas", "https://nas.lan", "OpenMediaVault web interface URL")
 	pin := fs.String("nas-fingerprint", "", "SHA-256 fingerprint of the NAS's self-signed certificate (AA:BB:…)")
 	full := fs.Int("full", 90, "usage in percent from which a filesystem counts as full")
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
 		return code
+	}
+	var logger *slog.Logger // nil: the SDK logs nothing
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	err := func() error {
 		user, password := getenv("OMV_USER"), getenv("OMV_PASSWORD")
@@ -55,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		if password == "" {
 			return usageError("set OMV_PASSWORD to the OpenMediaVault password")
 		}
-		opts := []omv.Option{omv.WithCredentials(user, secret.New(password))}
+		opts := []omv.Option{omv.WithCredentials(user, secret.New(password)), omv.WithLogger(logger)}
 		if *pin != "" {
 			opts = append(opts, omv.WithFingerprint(*pin))
 		}

@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -44,12 +45,17 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("passthrough", flag.ContinueOnError)
+	verbose := fs.Bool("v", false, "log every device call to stderr (the SDK's debug logging)")
 	url := fs.String("proxmox", "https://192.168.1.2:8006", "Proxmox VE API URL")
 	pin := fs.String("proxmox-fingerprint", "", "SHA-256 fingerprint of the node's self-signed certificate (AA:BB:…, as the web UI shows it)")
 	vmName := fs.String("vm", "nas", "name of the VM receiving the disks")
 	disks := fs.String("disks", "", "comma-separated disk serial numbers (or /dev/disk/by-id names)")
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
 		return code
+	}
+	var logger *slog.Logger // nil: the SDK logs nothing
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	err := func() error {
 		var serials []string
@@ -68,6 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		opts := []proxmox.Option{
 			proxmox.WithAPIToken(id, secret.New(tokenSecret)),
 			proxmox.WithCredentials("root@pam", secret.New(rootPassword)),
+			proxmox.WithLogger(logger),
 		}
 		if *pin != "" {
 			opts = append(opts, proxmox.WithFingerprint(*pin))

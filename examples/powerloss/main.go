@@ -31,6 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -70,6 +71,7 @@ type guard struct {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("powerloss", flag.ContinueOnError)
+	verbose := fs.Bool("v", false, "log every device call to stderr (the SDK's debug logging)")
 	target := fs.String("ups", "ups@localhost:3493", "the UPS as NUT names it, name@host[:port]")
 	pveURL := fs.String("proxmox", "https://192.168.1.2:8006", "Proxmox VE API URL")
 	pin := fs.String("proxmox-fingerprint", "", "SHA-256 fingerprint of the node's self-signed certificate (AA:BB:…, as the web UI shows it)")
@@ -83,6 +85,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	recheck := fs.Duration("recheck", 5*time.Minute, "how often to check again, while waiting, that the shutdown is still possible")
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
 		return code
+	}
+	var logger *slog.Logger // nil: the SDK logs nothing
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	err := func() error {
 		name, addr, ok := strings.Cut(*target, "@")
@@ -99,13 +105,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		if id == "" || tokenSecret == "" {
 			return usageError("set PROXMOX_TOKEN_ID (user@realm!name) and PROXMOX_TOKEN_SECRET to a Proxmox VE API token")
 		}
-		var upsOpts []ups.Option
+		upsOpts := []ups.Option{ups.WithLogger(logger)}
 		if user := getenv("NUT_USER"); user != "" {
 			upsOpts = append(upsOpts, ups.WithCredentials(user, secret.New(getenv("NUT_PASSWORD"))))
 		} else if *fsd && !*dryRun {
 			return usageError("-fsd needs NUT_USER and NUT_PASSWORD: setting FSD takes a upsmon primary login")
 		}
-		pveOpts := []proxmox.Option{proxmox.WithAPIToken(id, secret.New(tokenSecret))}
+		pveOpts := []proxmox.Option{proxmox.WithAPIToken(id, secret.New(tokenSecret)), proxmox.WithLogger(logger)}
 		if *pin != "" {
 			pveOpts = append(pveOpts, proxmox.WithFingerprint(*pin))
 		}
@@ -332,7 +338,7 @@ func exitCode(err error) int {
 	case errors.As(err, &usage):
 		return 2
 	case errors.Is(err, proxmox.ErrUnavailable), errors.Is(err, proxmox.ErrAuth), errors.Is(err, proxmox.ErrPermission),
-		errors.Is(err, ups.ErrUnavailable), errors.Is(err, ups.ErrAuth), errors.Is(err, ups.ErrPermission),
+		errors.Is(err, ups.ErrUnavailable), errors.Is(err, ups.ErrAuth), errors.Is(err, ups.ErrPermission), errors.Is(err, ups.ErrUnknownUPS),
 		errors.As(err, &pvePin), errors.As(err, &ca), errors.As(err, &netErr):
 		return 3
 	}

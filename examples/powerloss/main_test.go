@@ -129,3 +129,12 @@ func TestPowerLossRecheck(t *testing.T) {
 	assert.Equal(t, 0, <-done)
 	assert.Contains(t, out.String(), "Stopped; no shutdown was decided.")
 }
+
+func TestPowerLossUnknownUPS(t *testing.T) {
+	t.Parallel()
+	u, pv := nut(t, "OL"), proxmoxtest.Start(t)
+	var out, errOut bytes.Buffer
+	args := []string{"-ups", "fridge@" + u.Addr(), "-proxmox", pv.URL, "-proxmox-fingerprint", pv.Fingerprint()}
+	assert.Equal(t, 3, run(t.Context(), args, &out, &errOut, guardEnv))
+	assert.Contains(t, errOut.String(), "powerloss: not starting, the guard could not act: ups:")
+}

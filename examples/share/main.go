@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -43,6 +44,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("share", flag.ContinueOnError)
+	verbose := fs.Bool("v", false, "log every device call to stderr (the SDK's debug logging)")
 	url := fs.String("nas", "https://nas.lan", "OpenMediaVault web interface URL")
 	pin := fs.String("nas-fingerprint", "", "SHA-256 fingerprint of the NAS's self-signed certificate (AA:BB:…)")
 	name := fs.String("name", "", "share (and shared folder) name")
@@ -53,6 +55,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	poll := fs.Duration("poll", 0, "first wait between two polls of the configuration apply (0: 1s, growing to 5s)")
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
 		return code
+	}
+	var logger *slog.Logger // nil: the SDK logs nothing
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	err := func() error {
 		if *name == "" || *owner == "" {
@@ -68,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		if password == "" {
 			return usageError("set OMV_PASSWORD to the OpenMediaVault password")
 		}
-		opts := []omv.Option{omv.WithCredentials(user, secret.New(password))}
+		opts := []omv.Option{omv.WithCredentials(user, secret.New(password)), omv.WithLogger(logger)}
 		if *pin != "" {
 			opts = append(opts, omv.WithFingerprint(*pin))
 		}

@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -49,6 +50,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("shutdown", flag.ContinueOnError)
+	verbose := fs.Bool("v", false, "log every device call to stderr (the SDK's debug logging)")
 	url := fs.String("proxmox", "https://192.168.1.2:8006", "Proxmox VE API URL")
 	pin := fs.String("proxmox-fingerprint", "", "SHA-256 fingerprint of the node's self-signed certificate (AA:BB:…, as the web UI shows it)")
 	last := fs.String("last", "nas", "comma-separated guests (names or vmids) that go down after all others")
@@ -57,12 +59,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
 		return code
 	}
+	var logger *slog.Logger // nil: the SDK logs nothing
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	err := func() error {
 		id, tokenSecret := getenv("PROXMOX_TOKEN_ID"), getenv("PROXMOX_TOKEN_SECRET")
 		if id == "" || tokenSecret == "" {
 			return usageError("set PROXMOX_TOKEN_ID (user@realm!name) and PROXMOX_TOKEN_SECRET to a Proxmox VE API token")
 		}
-		opts := []proxmox.Option{proxmox.WithAPIToken(id, secret.New(tokenSecret))}
+		opts := []proxmox.Option{proxmox.WithAPIToken(id, secret.New(tokenSecret)), proxmox.WithLogger(logger)}
 		if *pin != "" {
 			opts = append(opts, proxmox.WithFingerprint(*pin))
 		}

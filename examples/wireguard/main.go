@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -44,6 +45,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("wireguard", flag.ContinueOnError)
+	verbose := fs.Bool("v", false, "log every device call to stderr (the SDK's debug logging)")
 	addr := fs.String("router", "192.168.1.1:8728", "RouterOS API address (API-SSL: port 8729 with -router-fingerprint)")
 	pin := fs.String("router-fingerprint", "", "use API-SSL and pin the router's certificate (sha256:…)")
 	name := fs.String("name", "", "peer name, e.g. phone-anna")
@@ -54,6 +56,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	iface := fs.String("interface", routeros.DefaultWireGuardInterface, "the router's WireGuard interface")
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
 		return code
+	}
+	var logger *slog.Logger // nil: the SDK logs nothing
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	err := func() error {
 		if *name == "" {
@@ -79,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 				return usageError(f + " exists: not overwriting it")
 			}
 		}
-		c, err := dial(ctx, *addr, *pin, getenv)
+		c, err := dial(ctx, *addr, *pin, getenv, logger)
 		if err != nil {
 			return err
 		}
@@ -115,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 }
 
 // dial logs in to the router with the credentials from the environment.
-func dial(ctx context.Context, addr, pin string, getenv func(string) string) (*routeros.Client, error) {
+func dial(ctx context.Context, addr, pin string, getenv func(string) string, logger *slog.Logger) (*routeros.Client, error) {
 	user, password := getenv("ROUTEROS_USER"), getenv("ROUTEROS_PASSWORD")
 	if user == "" {
 		user = "admin"
@@ -123,7 +129,7 @@ func dial(ctx context.Context, addr, pin string, getenv func(string) string) (*r
 	if password == "" {
 		return nil, usageError("set ROUTEROS_PASSWORD to the RouterOS API password")
 	}
-	opts := []routeros.Option{routeros.WithCredentials(user, secret.New(password))}
+	opts := []routeros.Option{routeros.WithCredentials(user, secret.New(password)), routeros.WithLogger(logger)}
 	if pin != "" {
 		opts = append(opts, routeros.WithFingerprint(pin))
 	}
