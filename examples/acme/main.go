@@ -75,7 +75,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return usageError("set CLOUDFLARE_API_TOKEN to a Cloudflare API token")
 		}
 		c, err := dns.NewClient(secret.New(token), dns.WithBaseURL(*api), dns.WithLogger(logger))
-		if err != nil {
+		if errors.Is(err, dns.ErrInvalid) {
+			return usageError(err.Error()) // a bad URL or fingerprint: status 2
+		} else if err != nil {
 			return err
 		}
 		defer c.Close()

@@ -105,7 +105,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return usageError(fmt.Sprintf("-from must be router or echo, not %q", *from))
 		}
 		c, err := dns.NewClient(secret.New(token), dns.WithBaseURL(*api), dns.WithLogger(logger))
-		if err != nil {
+		if errors.Is(err, dns.ErrInvalid) {
+			return usageError(err.Error()) // a bad URL or fingerprint: status 2
+		} else if err != nil {
 			return err
 		}
 		defer c.Close()
@@ -177,7 +179,11 @@ func dialRouter(ctx context.Context, addr, pin string, getenv func(string) strin
 	if pin != "" {
 		opts = append(opts, routeros.WithFingerprint(pin))
 	}
-	return routeros.Dial(ctx, addr, opts...)
+	c, err := routeros.Dial(ctx, addr, opts...)
+	if errors.Is(err, routeros.ErrInvalid) {
+		return nil, usageError(err.Error()) // a bad address or fingerprint: status 2
+	}
+	return c, err
 }
 
 // parse parses the flags: -h prints the usage on stdout (status 0), a wrong

@@ -94,7 +94,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			opts = append(opts, npm.WithTimeout(*timeout))
 		}
 		c, err := npm.NewClient(*api, opts...)
-		if err != nil {
+		if errors.Is(err, npm.ErrInvalid) {
+			return usageError(err.Error()) // a bad URL or fingerprint: status 2
+		} else if err != nil {
 			return err
 		}
 		defer c.Close()

@@ -61,7 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			opts = append(opts, proxmox.WithFingerprint(*pin))
 		}
 		c, err := proxmox.NewClient(*url, opts...)
-		if err != nil {
+		if errors.Is(err, proxmox.ErrInvalid) {
+			return usageError(err.Error()) // a bad URL or fingerprint: status 2
+		} else if err != nil {
 			return err
 		}
 		defer c.Close()

@@ -81,7 +81,9 @@ func audit(ctx context.Context, stdout io.Writer, addr, pin, from, to string, ge
 		opts = append(opts, routeros.WithFingerprint(pin))
 	}
 	c, err := routeros.Dial(ctx, addr, opts...)
-	if err != nil {
+	if errors.Is(err, routeros.ErrInvalid) {
+		return usageError(err.Error()) // a bad address or fingerprint: status 2
+	} else if err != nil {
 		return err
 	}
 	defer c.Close()

@@ -41,6 +41,7 @@ func TestIsolationFailures(t *testing.T) {
 		{"wrong password", []string{"-router", rt.Addr()}, map[string]string{"ROUTEROS_PASSWORD": "wrong-password"}, 3, "isolation: routeros:"},
 		{"no password", []string{"-router", rt.Addr()}, nil, 2, "set ROUTEROS_PASSWORD"},
 		{"bad prefix", []string{"-from", "guest"}, nil, 2, "-from"},
+		{"bad address", []string{"-router", "192.168.1.1:87x28"}, map[string]string{"ROUTEROS_PASSWORD": "x"}, 2, `isolation: routeros: dial: address "192.168.1.1:87x28"`},
 		{"unknown flag", []string{"-bogus"}, nil, 2, "usage: isolation"},
 	}
 	for _, tt := range tests {

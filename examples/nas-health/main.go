@@ -66,7 +66,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			opts = append(opts, omv.WithFingerprint(*pin))
 		}
 		c, err := omv.NewClient(*url, opts...)
-		if err != nil {
+		if errors.Is(err, omv.ErrInvalid) {
+			return usageError(err.Error()) // a bad URL or fingerprint: status 2
+		} else if err != nil {
 			return err
 		}
 		defer c.Close()

@@ -116,12 +116,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			pveOpts = append(pveOpts, proxmox.WithFingerprint(*pin))
 		}
 		pve, err := proxmox.NewClient(*pveURL, pveOpts...)
-		if err != nil {
+		if errors.Is(err, proxmox.ErrInvalid) {
+			return usageError(err.Error()) // a bad URL or fingerprint: status 2
+		} else if err != nil {
 			return err
 		}
 		defer pve.Close()
 		uc, err := ups.Dial(ctx, addr, upsOpts...)
-		if err != nil {
+		if errors.Is(err, ups.ErrInvalid) {
+			return usageError(err.Error()) // a bad address: status 2
+		} else if err != nil {
 			return err
 		}
 		defer uc.Close()

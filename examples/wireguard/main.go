@@ -133,7 +133,11 @@ func dial(ctx context.Context, addr, pin string, getenv func(string) string, log
 	if pin != "" {
 		opts = append(opts, routeros.WithFingerprint(pin))
 	}
-	return routeros.Dial(ctx, addr, opts...)
+	c, err := routeros.Dial(ctx, addr, opts...)
+	if errors.Is(err, routeros.ErrInvalid) {
+		return nil, usageError(err.Error()) // a bad address or fingerprint: status 2
+	}
+	return c, err
 }
 
 // parse parses the flags: -h prints the usage on stdout (status 0), a wrong
