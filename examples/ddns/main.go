@@ -34,7 +34,7 @@ import (
 	"github.com/thehomelab/homelab/secret"
 )
 
-const usage = `usage: ddns [-zone Z] [-names vpn,home] [-from router|echo | -ip ADDR] [-router ADDR] [-dry-run | -watch 5m]
+const usage = `usage: ddns [-zone Z] [-names vpn,home] [-from router|echo | -ip ADDR] [-router ADDR] [-router-tls | -router-fingerprint FP] [-dry-run | -watch 5m]
   env CLOUDFLARE_API_TOKEN: an API token with Zone:Read and DNS:Edit on the zone
   env ROUTEROS_USER (default admin), ROUTEROS_PASSWORD: a RouterOS API user (with -from router)
 `
@@ -53,7 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	names := fs.String("names", "vpn", "comma-separated record names to keep on the address")
 	from := fs.String("from", "router", "where the address comes from: router (its WAN interface) or echo (a web service)")
 	ip := fs.String("ip", "", "publish this address instead of asking")
-	router := fs.String("router", "192.168.1.1:8728", "RouterOS API address (API-SSL: port 8729 with -router-fingerprint)")
+	router := fs.String("router", "192.168.1.1:8728", "RouterOS API address (API-SSL: port 8729 with -router-tls or -router-fingerprint)")
+	useTLS := fs.Bool("router-tls", false, "use API-SSL, verifying the certificate against the system roots")
 	pin := fs.String("router-fingerprint", "", "use API-SSL and pin the router's certificate (sha256:…)")
 	wan := fs.String("wan", routeros.DefaultWANInterface, "the router's WAN interface")
 	echo := fs.String("echo", "https://api.ipify.org", `"what is my IP" service asked with -from echo`)
@@ -94,7 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		case *from == "echo":
 			cfg.IPv4 = dns.EchoSource(*echo, dns.IPv4, nil)
 		case *from == "router":
-			rc, err := dialRouter(ctx, *router, *pin, getenv, logger)
+			rc, err := dialRouter(ctx, *router, *pin, *useTLS, getenv, logger)
 			if err != nil {
 				return err
 			}
@@ -167,7 +168,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 }
 
 // dialRouter logs in to the router with the credentials from the environment.
-func dialRouter(ctx context.Context, addr, pin string, getenv func(string) string, logger *slog.Logger) (*routeros.Client, error) {
+func dialRouter(ctx context.Context, addr, pin string, useTLS bool, getenv func(string) string, logger *slog.Logger) (*routeros.Client, error) {
 	user, password := getenv("ROUTEROS_USER"), getenv("ROUTEROS_PASSWORD")
 	if user == "" {
 		user = "admin"
@@ -176,6 +177,9 @@ func dialRouter(ctx context.Context, addr, pin string, getenv func(string) strin
 		return nil, usageError("set ROUTEROS_PASSWORD to the RouterOS API password (or use -from echo or -ip)")
 	}
 	opts := []routeros.Option{routeros.WithCredentials(user, secret.New(password)), routeros.WithLogger(logger)}
+	if useTLS {
+		opts = append(opts, routeros.WithTLS())
+	}
 	if pin != "" {
 		opts = append(opts, routeros.WithFingerprint(pin))
 	}

@@ -27,7 +27,7 @@ import (
 	"github.com/thehomelab/homelab/secret"
 )
 
-const usage = `usage: isolation [-router ADDR] [-router-fingerprint FP] [-from PREFIX] [-to PREFIX]
+const usage = `usage: isolation [-router ADDR] [-router-tls | -router-fingerprint FP] [-from PREFIX] [-to PREFIX]
   env ROUTEROS_USER (default admin), ROUTEROS_PASSWORD: a RouterOS API user
   exits 1 when -from can open connections to -to
 `
@@ -42,7 +42,8 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("isolation", flag.ContinueOnError)
 	verbose := fs.Bool("v", false, "log every device call to stderr (the SDK's debug logging)")
-	addr := fs.String("router", "192.168.1.1:8728", "RouterOS API address (API-SSL: port 8729 with -router-fingerprint)")
+	addr := fs.String("router", "192.168.1.1:8728", "RouterOS API address (API-SSL: port 8729 with -router-tls or -router-fingerprint)")
+	useTLS := fs.Bool("router-tls", false, "use API-SSL, verifying the certificate against the system roots")
 	pin := fs.String("router-fingerprint", "", "use API-SSL and pin the router's certificate (sha256:…)")
 	from := fs.String("from", "10.1.1.0/24", "the network that must be kept out")
 	to := fs.String("to", "192.168.1.0/24", "the network to protect")
@@ -53,54 +54,62 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	err := audit(ctx, stdout, *addr, *pin, *from, *to, getenv, logger)
+	err := func() error {
+		src, err := netip.ParsePrefix(*from)
+		if err != nil {
+			return usageError(fmt.Sprintf("-from: %v", err))
+		}
+		dst, err := netip.ParsePrefix(*to)
+		if err != nil {
+			return usageError(fmt.Sprintf("-to: %v", err))
+		}
+		c, err := dial(ctx, *addr, *pin, *useTLS, getenv, logger)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+
+		rep, err := c.Firewall.AuditIsolation(ctx, src, dst)
+		if err != nil {
+			return err
+		}
+		if !rep.Isolated {
+			return fmt.Errorf("LEAK: %s can reach %s: %s", src, dst, rep.Reason)
+		}
+		rule := "the forward chain's default policy"
+		if rep.Rule != nil {
+			rule = fmt.Sprintf("rule %s %q (%s)", rep.Rule.ID, rep.Rule.Comment, rep.Rule.Action)
+		}
+		fmt.Fprintf(stdout, "%s cannot reach %s: %s decides.\n", src, dst, rule)
+		return nil
+	}()
 	if err != nil {
 		fmt.Fprintln(stderr, "isolation:", err)
 	}
 	return exitCode(err)
 }
 
-func audit(ctx context.Context, stdout io.Writer, addr, pin, from, to string, getenv func(string) string, logger *slog.Logger) error {
-	src, err := netip.ParsePrefix(from)
-	if err != nil {
-		return usageError(fmt.Sprintf("-from: %v", err))
-	}
-	dst, err := netip.ParsePrefix(to)
-	if err != nil {
-		return usageError(fmt.Sprintf("-to: %v", err))
-	}
+// dial logs in to the router with the credentials from the environment.
+func dial(ctx context.Context, addr, pin string, useTLS bool, getenv func(string) string, logger *slog.Logger) (*routeros.Client, error) {
 	user, password := getenv("ROUTEROS_USER"), getenv("ROUTEROS_PASSWORD")
 	if user == "" {
 		user = "admin"
 	}
 	if password == "" {
-		return usageError("set ROUTEROS_PASSWORD to the RouterOS API password")
+		return nil, usageError("set ROUTEROS_PASSWORD to the RouterOS API password")
 	}
 	opts := []routeros.Option{routeros.WithCredentials(user, secret.New(password)), routeros.WithLogger(logger)}
+	if useTLS {
+		opts = append(opts, routeros.WithTLS())
+	}
 	if pin != "" {
 		opts = append(opts, routeros.WithFingerprint(pin))
 	}
 	c, err := routeros.Dial(ctx, addr, opts...)
 	if errors.Is(err, routeros.ErrInvalid) {
-		return usageError(err.Error()) // a bad address or fingerprint: status 2
-	} else if err != nil {
-		return err
+		return nil, usageError(err.Error()) // a bad address or fingerprint: status 2
 	}
-	defer c.Close()
-
-	rep, err := c.Firewall.AuditIsolation(ctx, src, dst)
-	if err != nil {
-		return err
-	}
-	if !rep.Isolated {
-		return fmt.Errorf("LEAK: %s can reach %s: %s", src, dst, rep.Reason)
-	}
-	rule := "the forward chain's default policy"
-	if rep.Rule != nil {
-		rule = fmt.Sprintf("rule %s %q (%s)", rep.Rule.ID, rep.Rule.Comment, rep.Rule.Action)
-	}
-	fmt.Fprintf(stdout, "%s cannot reach %s: %s decides.\n", src, dst, rule)
-	return nil
+	return c, err
 }
 
 // parse parses the flags: -h prints the usage on stdout (status 0), a wrong

@@ -31,7 +31,7 @@ import (
 	"github.com/thehomelab/homelab/secret"
 )
 
-const usage = `usage: wireguard [-router ADDR] -name NAME (-conf FILE | -qr FILE.png) [-allowed PREFIX,…] [-endpoint HOST:PORT]
+const usage = `usage: wireguard [-router ADDR] [-router-tls | -router-fingerprint FP] -name NAME (-conf FILE | -qr FILE.png) [-allowed PREFIX,…] [-endpoint HOST:PORT]
   env ROUTEROS_USER (default admin), ROUTEROS_PASSWORD: a RouterOS API user
   the client's keys exist only in the files written: keep them safe
 `
@@ -46,7 +46,8 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("wireguard", flag.ContinueOnError)
 	verbose := fs.Bool("v", false, "log every device call to stderr (the SDK's debug logging)")
-	addr := fs.String("router", "192.168.1.1:8728", "RouterOS API address (API-SSL: port 8729 with -router-fingerprint)")
+	addr := fs.String("router", "192.168.1.1:8728", "RouterOS API address (API-SSL: port 8729 with -router-tls or -router-fingerprint)")
+	useTLS := fs.Bool("router-tls", false, "use API-SSL, verifying the certificate against the system roots")
 	pin := fs.String("router-fingerprint", "", "use API-SSL and pin the router's certificate (sha256:…)")
 	name := fs.String("name", "", "peer name, e.g. phone-anna")
 	conf := fs.String("conf", "", "write the wg-quick config here (mode 0600)")
@@ -85,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 				return usageError(f + " exists: not overwriting it")
 			}
 		}
-		c, err := dial(ctx, *addr, *pin, getenv, logger)
+		c, err := dial(ctx, *addr, *pin, *useTLS, getenv, logger)
 		if err != nil {
 			return err
 		}
@@ -121,7 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 }
 
 // dial logs in to the router with the credentials from the environment.
-func dial(ctx context.Context, addr, pin string, getenv func(string) string, logger *slog.Logger) (*routeros.Client, error) {
+func dial(ctx context.Context, addr, pin string, useTLS bool, getenv func(string) string, logger *slog.Logger) (*routeros.Client, error) {
 	user, password := getenv("ROUTEROS_USER"), getenv("ROUTEROS_PASSWORD")
 	if user == "" {
 		user = "admin"
@@ -130,6 +131,9 @@ func dial(ctx context.Context, addr, pin string, getenv func(string) string, log
 		return nil, usageError("set ROUTEROS_PASSWORD to the RouterOS API password")
 	}
 	opts := []routeros.Option{routeros.WithCredentials(user, secret.New(password)), routeros.WithLogger(logger)}
+	if useTLS {
+		opts = append(opts, routeros.WithTLS())
+	}
 	if pin != "" {
 		opts = append(opts, routeros.WithFingerprint(pin))
 	}
