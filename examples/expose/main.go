@@ -53,6 +53,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	to := fs.String("to", "", "where NPM forwards to, host:port")
 	scheme := fs.String("scheme", "http", "scheme of the forward target (http or https)")
 	websockets := fs.Bool("websockets", false, "pass websocket upgrades")
+	http2 := fs.Bool("http2", true, "serve HTTP/2")
+	hsts := fs.Bool("hsts", true, "send Strict-Transport-Security")
+	block := fs.Bool("block-exploits", true, "block common exploits")
+	email := fs.String("email", "", "Let's Encrypt account e-mail (NPM 2.12 and older)")
 	acl := fs.Int("access-list", 0, "id of an access list restricting the app (0: public)")
 	timeout := fs.Duration("timeout", 0, "how long the whole call may take (0: 30s, or 5m with CLOUDFLARE_API_TOKEN, as issuing a certificate takes minutes)")
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
@@ -75,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return usageError("-scheme must be http or https")
 		}
 		app := npm.App{FQDN: *fqdn, ForwardScheme: *scheme, ForwardHost: host, ForwardPort: port,
-			Websockets: *websockets, HTTP2: true, HSTS: true, BlockExploits: true, AccessListID: npm.AccessListID(*acl)}
+			Websockets: *websockets, HTTP2: *http2, HSTS: *hsts, BlockExploits: *block, AccessListID: npm.AccessListID(*acl), Email: *email}
 		if tok := getenv("CLOUDFLARE_API_TOKEN"); tok != "" {
 			app.CloudflareToken = secret.New(tok)
 			if *timeout == 0 {
