@@ -2,7 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -69,4 +73,41 @@ func TestDDNSFailures(t *testing.T) {
 		})
 	}
 	assert.Equal(t, "203.0.113.10", cf.Records("vpn.thehomelab.site")[0].Content)
+}
+
+// safeBuffer is a bytes.Buffer written by the Updater's goroutine.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// -watch keeps running until interrupted, which is a normal end.
+func TestDDNSWatch(t *testing.T) {
+	t.Parallel()
+	cf := cloudflare(t)
+	e := env(map[string]string{"CLOUDFLARE_API_TOKEN": dnstest.SeedToken})
+	ctx, cancel := context.WithCancel(t.Context())
+	var out, errOut safeBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"-cloudflare", cf.URL, "-ip", "198.51.100.20", "-watch", "10ms"}, &out, &errOut, e)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "198.51.100.20") }, 10*time.Second, 5*time.Millisecond)
+	cancel()
+	assert.Equal(t, 0, <-done, errOut.String())
+	assert.Contains(t, out.String(), "checking every 10ms; Ctrl-C stops.")
+	assert.Equal(t, "198.51.100.20", cf.Records("vpn.thehomelab.site")[0].Content)
+	assert.Empty(t, errOut.String())
 }
