@@ -14,8 +14,10 @@ import (
 // Class sentinels, the same in every package of the SDK: match them with
 // errors.Is against any error this package returns.
 var (
-	// ErrNotFound: the object does not exist (404, a 500 "does not exist",
-	// a 400 "no such job", an unknown task).
+	// ErrNotFound: the object does not exist. PVE says so per endpoint in
+	// different ways: 404, a 500 "… does not exist" (guest configs,
+	// storages, volumes), a 400 parameter error "No such job" (backup
+	// jobs) or "no such task" (tasks).
 	ErrNotFound = errors.New("not found")
 	// ErrAuth: the credentials were refused (401).
 	ErrAuth = errors.New("authentication failed")
@@ -182,7 +184,7 @@ func (e *Error) Is(target error) bool {
 		if e.StatusCode == http.StatusNotFound {
 			return true
 		}
-		if e.StatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(e.Errors["upid"]), "no such task") {
+		if e.StatusCode == http.StatusBadRequest && e.noSuch() {
 			return true
 		}
 		return (e.StatusCode == http.StatusInternalServerError || e.Task != nil) &&
@@ -193,7 +195,7 @@ func (e *Error) Is(target error) bool {
 		return (e.StatusCode >= 595 && e.StatusCode <= 599) || e.StatusCode == http.StatusBadGateway ||
 			e.StatusCode == http.StatusServiceUnavailable || e.StatusCode == http.StatusGatewayTimeout
 	case ErrInvalid:
-		return e.StatusCode == http.StatusBadRequest && !strings.Contains(strings.ToLower(e.Errors["upid"]), "no such task")
+		return e.StatusCode == http.StatusBadRequest && !e.noSuch()
 	case ErrTimeout:
 		// PVE's shutdown-timeout texts only: "can't lock file … - got
 		// timeout" is a lock conflict, and must not lead to a force stop.
@@ -201,6 +203,19 @@ func (e *Error) Is(target error) bool {
 	case ErrConflict:
 		return strings.Contains(msg, "already defined") || strings.Contains(msg, "already exists") ||
 			strings.Contains(msg, "is locked") || strings.Contains(msg, "can't lock")
+	}
+	return false
+}
+
+// noSuch reports a 400 whose parameter error says the object named by
+// the parameter is missing: PVE's raise_param_exc({ id => "No such job
+// …" }) in PVE/API2/Backup.pm, ({ upid => "no such task" }) in
+// PVE/API2/Tasks.pm.
+func (e *Error) noSuch() bool {
+	for _, v := range e.Errors {
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(v)), "no such ") {
+			return true
+		}
 	}
 	return false
 }

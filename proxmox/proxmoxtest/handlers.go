@@ -228,7 +228,7 @@ func (s *Server) routes() []route {
 		}},
 		{[]string{"GET /cluster/backup/{id}"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
 			if s.jobs[pp["id"]] == nil {
-				return nil, -1, errf(500, "Job '%s' does not exist", pp["id"])
+				return nil, -1, noSuchJob(pp["id"])
 			}
 			return s.jobOut(pp["id"]), -1, nil
 		}},
@@ -1438,6 +1438,14 @@ func (s *Server) jobOut(id string) map[string]any {
 	return out
 }
 
+// noSuchJob is how read_job, update_job and delete_job answer a job id
+// they do not know: a parameter exception, so 400 with errors.id
+// (pve-manager PVE/API2/Backup.pm: raise_param_exc({ id => "No such job
+// '$id'" })).
+func noSuchJob(id string) *apiError {
+	return paramErr(map[string]string{"id": fmt.Sprintf("No such job '%s'", id)})
+}
+
 func (s *Server) jobWrite(rc *reqCtx) *apiError {
 	if s.jobs == nil {
 		s.jobs = map[string]map[string]string{}
@@ -1451,7 +1459,7 @@ func (s *Server) jobWrite(rc *reqCtx) *apiError {
 	switch rc.method {
 	case http.MethodDelete:
 		if s.jobs[id] == nil {
-			return errf(500, "Job '%s' does not exist", id)
+			return noSuchJob(id)
 		}
 		delete(s.jobs, id)
 		return nil
@@ -1481,7 +1489,7 @@ func (s *Server) jobWrite(rc *reqCtx) *apiError {
 	}
 	j := s.jobs[id]
 	if j == nil {
-		return errf(500, "Job '%s' does not exist", id)
+		return noSuchJob(id)
 	}
 	for _, k := range strings.Split(rc.str("delete"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
