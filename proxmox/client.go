@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	goprox "github.com/luthermonson/go-proxmox"
 
@@ -79,16 +80,16 @@ func WithAPIToken(tokenID string, secret secret.Secret) Option {
 }
 
 func (c *config) setToken(tokenID string, sec secret.Secret) error {
+	// A pasted "user@realm!name=secret" or "user@realm!name <secret>" must
+	// not put the secret into the error: show only what precedes the first
+	// "=" or space, never the rest.
+	if i := strings.IndexFunc(tokenID, func(r rune) bool { return r == '=' || unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
+		return refuse("WithAPIToken", ErrInvalid, "token id %q…: want user@realm!name without spaces or \"=\"; the secret goes separately (the rest is not shown)", tokenID[:i])
+	}
 	at := strings.IndexByte(tokenID, '@')
 	bang := strings.IndexByte(tokenID, '!')
-	if at <= 0 || bang < at+2 || bang == len(tokenID)-1 || strings.ContainsAny(tokenID, "= \t\n") {
-		// A pasted "user@realm!name=secret" must not put the secret
-		// into the error: show only what precedes the "=".
-		shown, _, cut := strings.Cut(tokenID, "=")
-		if cut {
-			shown += "=REDACTED"
-		}
-		return refuse("WithAPIToken", ErrInvalid, "token id %q: want user@realm!name (the secret goes separately)", shown)
+	if at <= 0 || bang < at+2 || bang == len(tokenID)-1 {
+		return refuse("WithAPIToken", ErrInvalid, "token id %q: want user@realm!name (the secret goes separately)", tokenID)
 	}
 	if sec.IsZero() {
 		return refuse("WithAPIToken", ErrInvalid, "empty api token secret")

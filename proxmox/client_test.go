@@ -338,6 +338,11 @@ func TestConfigErrorsDoNotEchoSecrets(t *testing.T) {
 		opt  proxmox.Option
 	}{
 		{"whole token pasted as id", "https://pve:8006", proxmox.WithAPIToken("root@pam!sdk="+leak, secret.New(leak))},
+		// issue 14: the secret pasted after a space, as PVE's UI shows them side by side
+		{"secret after a space", "https://pve:8006", proxmox.WithAPIToken("root@pam!sdk "+leak, secret.New(leak))},
+		{"secret after a tab", "https://pve:8006", proxmox.WithAPIToken("root@pam!sdk\t"+leak, secret.New(leak))},
+		{"secret after a newline", "https://pve:8006", proxmox.WithAPIToken("root@pam!sdk\n"+leak, secret.New(leak))},
+		{"secret after a no-break space", "https://pve:8006", proxmox.WithAPIToken("root@pam!sdk\u00a0"+leak, secret.New(leak))},
 		{"password in an http url", "http://root:" + leak + "@pve:8006", proxmox.WithAPIToken("root@pam!sdk", secret.New("x"))},
 		{"password in an url without host", "https:///root:" + leak + "@", proxmox.WithAPIToken("root@pam!sdk", secret.New("x"))},
 	}
@@ -345,8 +350,9 @@ func TestConfigErrorsDoNotEchoSecrets(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := proxmox.NewClient(tt.url, tt.opt)
-			require.Error(t, err)
+			require.ErrorIs(t, err, proxmox.ErrInvalid)
 			assert.NotContains(t, err.Error(), leak)
+			assert.NotContains(t, err.Error(), "5f0e")
 		})
 	}
 }
