@@ -153,7 +153,8 @@ func (s *ContainerService) Create(ctx context.Context, node string, spec Contain
 	if spec.OnBoot {
 		setBool(p, "onboot", true)
 	}
-	if spec.Startup != nil {
+	if spec.Startup != nil && spec.Startup.String() != "" {
+		// empty means unset: "startup=" is not a value PVE can parse
 		p.Set("startup", spec.Startup.String())
 	}
 	if spec.Start {

@@ -285,3 +285,46 @@ func TestGuestUpdateAndStartup(t *testing.T) {
 	_, err = c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"bogus": "1"}})
 	assert.ErrorIs(t, err, proxmox.ErrInvalid, "the fake rejects keys PVE does not know")
 }
+
+// Empty means delete: PVE cannot parse "startup=" (pve-common
+// PVE/JSONSchema.pm pve_verify_startup_order: an empty value is not a
+// startup order), and an empty description is meant as "no description";
+// the SDK deletes the key instead, and sends no empty value anywhere.
+func TestEmptyMeansDelete(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	ctx := t.Context()
+	err := c.Do(ctx, "PUT", "/nodes/proxmox1/qemu/102/config", url.Values{"startup": {""}}, nil)
+	require.ErrorIs(t, err, proxmox.ErrInvalid, "the fake refuses what PVE refuses")
+
+	_, err = c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"description": "kitchen", "startup": "order=5"}})
+	require.NoError(t, err)
+	srv.ResetRequests()
+	res, err := c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"description": ""}})
+	require.NoError(t, err)
+	assert.Equal(t, []proxmox.Change{{Field: "description", Old: "kitchen"}}, res.Changes)
+	res, err = c.Guests.SetStartup(ctx, ha, proxmox.Startup{})
+	require.NoError(t, err)
+	assert.True(t, res.Changed())
+	cfg := srv.GuestConfig(102)
+	assert.NotContains(t, cfg, "description")
+	assert.NotContains(t, cfg, "startup")
+	var deleted []string
+	for _, r := range srv.Requests() {
+		for k, v := range r.Params {
+			if k != "delete" && len(v) == 1 && v[0] == "" {
+				t.Errorf("%s %s sent an empty %s", r.Method, r.Path, k)
+			}
+		}
+		if d := r.Params.Get("delete"); d != "" {
+			deleted = append(deleted, d)
+		}
+	}
+	assert.Equal(t, []string{"description", "startup"}, deleted)
+
+	spec := dockerSpec()
+	spec.Docker, spec.MountPoints, spec.Startup = false, nil, &proxmox.Startup{}
+	_, err = c.Containers.Create(ctx, proxmoxtest.Node, spec)
+	require.NoError(t, err)
+	assert.NotContains(t, srv.GuestConfig(130), "startup")
+}

@@ -775,14 +775,9 @@ func (s *Server) updateQemu(rc *reqCtx, g *guest) *apiError {
 				return err
 			}
 		}
-		if k == "startup" && v.s != "" {
-			for _, p := range strings.Split(v.s, ",") {
-				kk, _, ok := strings.Cut(p, "=")
-				if ok && kk != "order" && kk != "up" && kk != "down" {
-					return paramErr(map[string]string{"startup": "unable to parse startup options"})
-				}
-			}
-		}
+	}
+	if err := checkStartup(rc); err != nil {
+		return err
 	}
 	for _, k := range strings.Split(rc.str("delete"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -793,6 +788,31 @@ func (s *Server) updateQemu(rc *reqCtx, g *guest) *apiError {
 		if !skipKeys[k] {
 			g.config[k] = v.s
 		}
+	}
+	return nil
+}
+
+var startupPartRE = regexp.MustCompile(`^((order=)?\d+|up=\d+|down=\d+)$`)
+
+// checkStartup verifies a "startup" value as pve-common's
+// PVE/JSONSchema.pm pve_verify_startup_order does: pve_parse_startup_order
+// returns undef for an empty value and for any part other than [order=]N,
+// up=N or down=N, and the format check then dies "unable to parse startup
+// options". So "startup=" is refused; deleting the key is the way to unset
+// it.
+func checkStartup(rc *reqCtx) *apiError {
+	if !rc.has("startup") {
+		return nil
+	}
+	v := rc.str("startup")
+	ok := v != "" && v != "0"
+	for _, part := range strings.Split(v, ",") {
+		if strings.TrimSpace(part) != "" && !startupPartRE.MatchString(part) {
+			ok = false
+		}
+	}
+	if !ok {
+		return paramErr(map[string]string{"startup": "unable to parse startup options"})
 	}
 	return nil
 }
@@ -840,6 +860,9 @@ func (s *Server) updateLXC(rc *reqCtx, g *guest) *apiError {
 	if err := s.checkDigest(rc, g); err != nil {
 		return err
 	}
+	if err := checkStartup(rc); err != nil {
+		return err
+	}
 	if err := checkFeatures(rc, g.config["unprivileged"] != "1"); err != nil {
 		return err
 	}
@@ -876,6 +899,9 @@ func (s *Server) createLXC(rc *reqCtx) (any, *apiError) {
 		unpriv = rc.boolean("unprivileged", unpriv)
 	}
 	if err := checkFeatures(rc, !unpriv); err != nil {
+		return nil, err
+	}
+	if err := checkStartup(rc); err != nil {
 		return nil, err
 	}
 	tmpl := rc.str("ostemplate")
