@@ -50,11 +50,17 @@ type ContainerSpec struct {
 	MemoryMiB, SwapMiB int
 	// RootFS is "<storage>:<GiB>", e.g. "local-lvm:16".
 	RootFS string
-	// Bridge is the bridge of net0 (default vmbr0); IP is its address
-	// (invalid = DHCP) and Gateway its gateway.
+	// Bridge is the bridge of net0 (default vmbr0); IP is its IPv4
+	// address (invalid = DHCP) and Gateway its IPv4 gateway.
 	Bridge  string
 	IP      netip.Prefix
 	Gateway netip.Addr
+	// IP6 is net0's IPv6 address and Gateway6 its IPv6 gateway; IP6Mode
+	// "auto" (SLAAC) or "dhcp" asks for an address instead. All unset
+	// leaves IPv6 unconfigured.
+	IP6      netip.Prefix
+	Gateway6 netip.Addr
+	IP6Mode  string
 	// MountPoints become mp0, mp1 ….
 	MountPoints []MountPoint
 	// Docker turns on nesting=1,keyctl=1 for Docker inside the container;
@@ -84,20 +90,46 @@ func (s ContainerSpec) needsRoot() bool {
 	return false
 }
 
-func netValue(bridge string, ip netip.Prefix, gw netip.Addr) string {
+// netValue renders net0 the way pve-container's LXC/Config.pm defines it:
+// ip= takes IPv4/CIDR|dhcp|manual and gw= an IPv4 address, ip6= takes
+// IPv6/CIDR|auto|dhcp|manual and gw6= an IPv6 address.
+func netValue(s ContainerSpec) (string, error) {
+	bridge := s.Bridge
 	if bridge == "" {
 		bridge = "vmbr0"
 	}
 	v := "name=eth0,bridge=" + bridge
-	if ip.IsValid() {
-		v += ",ip=" + ip.String()
-		if gw.IsValid() {
-			v += ",gw=" + gw.String()
+	switch {
+	case s.IP.IsValid() && !s.IP.Addr().Is4():
+		return "", fmt.Errorf("IP %s is not IPv4: put an IPv6 address in IP6", s.IP)
+	case s.Gateway.IsValid() && !s.Gateway.Is4():
+		return "", fmt.Errorf("gateway %s is not IPv4: put an IPv6 gateway in Gateway6", s.Gateway)
+	case s.IP.IsValid():
+		v += ",ip=" + s.IP.String()
+		if s.Gateway.IsValid() {
+			v += ",gw=" + s.Gateway.String()
 		}
-	} else {
+	default:
 		v += ",ip=dhcp"
 	}
-	return v
+	switch {
+	case s.IP6.IsValid() && (!s.IP6.Addr().Is6() || s.IP6.Addr().Is4In6()):
+		return "", fmt.Errorf("IP6 %s is not IPv6", s.IP6)
+	case s.Gateway6.IsValid() && (!s.Gateway6.Is6() || s.Gateway6.Is4In6()):
+		return "", fmt.Errorf("gateway6 %s is not IPv6", s.Gateway6)
+	case s.IP6.IsValid() && s.IP6Mode != "":
+		return "", fmt.Errorf("IP6 and IP6Mode %q exclude each other", s.IP6Mode)
+	case s.IP6.IsValid():
+		v += ",ip6=" + s.IP6.String()
+	case s.IP6Mode == "auto" || s.IP6Mode == "dhcp":
+		v += ",ip6=" + s.IP6Mode
+	case s.IP6Mode != "":
+		return "", fmt.Errorf("IP6Mode %q: want auto or dhcp", s.IP6Mode)
+	}
+	if s.Gateway6.IsValid() {
+		v += ",gw6=" + s.Gateway6.String()
+	}
+	return v, nil
 }
 
 // Create creates a container and waits for the vzcreate task. Docker and
@@ -139,7 +171,11 @@ func (s *ContainerService) Create(ctx context.Context, node string, spec Contain
 	if spec.RootFS != "" {
 		p.Set("rootfs", spec.RootFS)
 	}
-	p.Set("net0", netValue(spec.Bridge, spec.IP, spec.Gateway))
+	net0, err := netValue(spec)
+	if err != nil {
+		return GuestRef{}, refuse(op, ErrInvalid, "net0: %v", err)
+	}
+	p.Set("net0", net0)
 	for i, m := range spec.MountPoints {
 		if m.Path == "" || !strings.HasPrefix(m.Path, "/") || strings.Contains(m.Path, "/../") || strings.Contains(m.Path, "/./") {
 			return GuestRef{}, refuse(op, ErrInvalid, "mount point %d: path %q", i, m.Path)

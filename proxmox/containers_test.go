@@ -146,3 +146,53 @@ func TestTaskPollingErrorsNameTheOperation(t *testing.T) {
 	require.ErrorIs(t, err, proxmox.ErrPermission)
 	assert.True(t, strings.HasPrefix(err.Error(), "proxmox: stop ct 101 on proxmox1: GET /nodes/proxmox1/tasks/UPID:"), err.Error())
 }
+
+// pve-container's LXC/Config.pm takes IPv4 in ip=/gw= and IPv6 in
+// ip6=/gw6= (with auto and dhcp forms); the fake refuses an IPv6 address
+// in ip= as PVE does.
+func TestContainerIPv6(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	ctx := t.Context()
+	err := c.Do(ctx, "POST", "/nodes/proxmox1/lxc", url.Values{"vmid": {"140"}, "ostemplate": {"local:vztmpl/x.tar.zst"},
+		"net0": {"name=eth0,bridge=vmbr0,ip=fd00::40/64,gw=fd00::1"}}, nil)
+	require.ErrorIs(t, err, proxmox.ErrInvalid, "what PVE answers to IPv6 in ip=")
+	var pe *proxmox.Error
+	require.ErrorAs(t, err, &pe)
+	assert.Contains(t, pe.Errors["net0"], "ipv4 network configuration")
+
+	base := proxmox.ContainerSpec{VMID: 141, Template: "local:vztmpl/x.tar.zst"}
+	tests := []struct {
+		name string
+		edit func(*proxmox.ContainerSpec)
+		net0 string
+	}{
+		{"static both", func(s *proxmox.ContainerSpec) {
+			s.IP, s.Gateway = netip.MustParsePrefix("192.168.88.41/24"), netip.MustParseAddr("192.168.88.1")
+			s.IP6, s.Gateway6 = netip.MustParsePrefix("fd00::41/64"), netip.MustParseAddr("fd00::1")
+		}, "name=eth0,bridge=vmbr0,ip=192.168.88.41/24,gw=192.168.88.1,ip6=fd00::41/64,gw6=fd00::1"},
+		{"slaac", func(s *proxmox.ContainerSpec) { s.IP6Mode = "auto" }, "name=eth0,bridge=vmbr0,ip=dhcp,ip6=auto"},
+		{"dhcp6", func(s *proxmox.ContainerSpec) { s.IP6Mode = "dhcp" }, "name=eth0,bridge=vmbr0,ip=dhcp,ip6=dhcp"},
+	}
+	for i, tt := range tests {
+		spec := base
+		spec.VMID = proxmox.VMID(141 + i)
+		tt.edit(&spec)
+		_, err := c.Containers.Create(ctx, proxmoxtest.Node, spec)
+		require.NoError(t, err, tt.name)
+		assert.Equal(t, tt.net0, srv.GuestConfig(141 + i)["net0"], tt.name)
+	}
+	for name, edit := range map[string]func(*proxmox.ContainerSpec){
+		"v6 in IP":      func(s *proxmox.ContainerSpec) { s.IP = netip.MustParsePrefix("fd00::41/64") },
+		"v4 in IP6":     func(s *proxmox.ContainerSpec) { s.IP6 = netip.MustParsePrefix("10.0.0.1/24") },
+		"v6 gateway":    func(s *proxmox.ContainerSpec) { s.Gateway = netip.MustParseAddr("fd00::1") },
+		"unknown mode":  func(s *proxmox.ContainerSpec) { s.IP6Mode = "slaac" },
+		"mode and addr": func(s *proxmox.ContainerSpec) { s.IP6Mode, s.IP6 = "auto", netip.MustParsePrefix("fd00::41/64") },
+	} {
+		spec := base
+		spec.VMID = 150
+		edit(&spec)
+		_, err := c.Containers.Create(ctx, proxmoxtest.Node, spec)
+		assert.ErrorIs(t, err, proxmox.ErrInvalid, name)
+	}
+}

@@ -3,6 +3,7 @@ package proxmoxtest
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"sort"
@@ -792,6 +793,52 @@ func (s *Server) updateQemu(rc *reqCtx, g *guest) *apiError {
 	return nil
 }
 
+// checkCTNet verifies the netN values of a container as pve-container's
+// PVE/LXC/Config.pm declares them: ip in format pve-ipv4-config
+// (IPv4/CIDR|dhcp|manual), gw an ipv4, ip6 in format pve-ipv6-config
+// (IPv6/CIDR|auto|dhcp|manual), gw6 an ipv6; the texts are pve-common's
+// PVE/JSONSchema.pm pve_verify_ipv4_config and friends.
+func checkCTNet(rc *reqCtx) *apiError {
+	errs := map[string]string{}
+	for k, v := range rc.p {
+		if m := indexedRE.FindStringSubmatch(k); m == nil || m[1] != "net" {
+			continue
+		}
+		for _, part := range strings.Split(v.s, ",") {
+			key, val, _ := strings.Cut(part, "=")
+			var bad string
+			switch key {
+			case "ip":
+				if p, err := netip.ParsePrefix(val); (err != nil || !p.Addr().Is4()) && val != "dhcp" && val != "manual" {
+					bad = "value does not look like a valid ipv4 network configuration"
+				}
+			case "ip6":
+				if p, err := netip.ParsePrefix(val); (err != nil || !p.Addr().Is6() || p.Addr().Is4In6()) && val != "auto" && val != "dhcp" && val != "manual" {
+					bad = "value does not look like a valid ipv6 network configuration"
+				}
+			case "gw":
+				if a, err := netip.ParseAddr(val); err != nil || !a.Is4() {
+					bad = "value does not look like a valid IPv4 address"
+				}
+			case "gw6":
+				if a, err := netip.ParseAddr(val); err != nil || !a.Is6() || a.Is4In6() {
+					bad = "value does not look like a valid IPv6 address"
+				}
+			}
+			if bad != "" {
+				if errs[k] != "" {
+					errs[k] += "\n"
+				}
+				errs[k] += "invalid format - " + key + ": " + bad
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return paramErr(errs)
+	}
+	return nil
+}
+
 var startupPartRE = regexp.MustCompile(`^((order=)?\d+|up=\d+|down=\d+)$`)
 
 // checkStartup verifies a "startup" value as pve-common's
@@ -863,6 +910,9 @@ func (s *Server) updateLXC(rc *reqCtx, g *guest) *apiError {
 	if err := checkStartup(rc); err != nil {
 		return err
 	}
+	if err := checkCTNet(rc); err != nil {
+		return err
+	}
 	if err := checkFeatures(rc, g.config["unprivileged"] != "1"); err != nil {
 		return err
 	}
@@ -902,6 +952,9 @@ func (s *Server) createLXC(rc *reqCtx) (any, *apiError) {
 		return nil, err
 	}
 	if err := checkStartup(rc); err != nil {
+		return nil, err
+	}
+	if err := checkCTNet(rc); err != nil {
 		return nil, err
 	}
 	tmpl := rc.str("ostemplate")
