@@ -39,7 +39,8 @@ type Client struct {
 	// hc per identity; the default identity is token if set, else ticket.
 	def *identity
 
-	now func() time.Time // time.Now; replaced in tests
+	now     func() time.Time // time.Now; replaced in tests
+	maxBody *int64           // cap of a reply body; lowered in tests
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -205,10 +206,11 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		own, _ = ht.Base.(*http.Transport)
 	}
 	retry := hc.Transport
-	c := &Client{own: own, baseURL: u.String(), cfg: cfg, closed: make(chan struct{}), now: time.Now}
+	c := &Client{own: own, baseURL: u.String(), cfg: cfg, closed: make(chan struct{}), now: time.Now, maxBody: new(int64)}
+	*c.maxBody = defaultMaxBody
 	mk := func(id *identity) {
 		id.c = c
-		id.hc = &http.Client{Transport: &errorTransport{next: &authTransport{id: id, next: retry}, closed: c.closed},
+		id.hc = &http.Client{Transport: &errorTransport{next: &authTransport{id: id, next: retry}, closed: c.closed, max: c.maxBody},
 			CheckRedirect: hc.CheckRedirect}
 		id.gp = goprox.NewClient(c.baseURL, goprox.WithHTTPClient(id.hc), goprox.WithUserAgent(""))
 	}
@@ -299,7 +301,10 @@ type envelope struct {
 	Total *int            `json:"total,omitempty"`
 }
 
-const maxBody = 64 << 20
+// defaultMaxBody caps every reply body: /cluster/resources of a large
+// cluster is a few MiB; a hostile or broken endpoint costs a clear error,
+// never gigabytes.
+const defaultMaxBody = 64 << 20
 
 // call sends one request as id (nil = default identity). GET and DELETE
 // carry p in the query string, POST and PUT as a form body. out receives
@@ -342,19 +347,20 @@ func (c *Client) call(ctx context.Context, id *identity, method, path string, p 
 		return transportError(method, path, err)
 	}
 	defer resp.Body.Close()
-	b, err := clientcfg.LimitedReadAll(resp.Body, maxBody)
+	b, err := io.ReadAll(resp.Body) // capped by errorTransport
 	if err != nil {
 		if cerr := parent.Err(); cerr != nil {
 			return cerr
 		}
-		if errors.Is(err, clientcfg.ErrTooLarge) {
-			return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Message: "reply too large", Err: err}
+		var pe *Error
+		if errors.As(err, &pe) {
+			return pe
 		}
 		return netError(method, path, fmt.Errorf("read reply: %w", err))
 	}
 	var env envelope
 	if err := json.Unmarshal(b, &env); err != nil {
-		return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Err: fmt.Errorf("malformed reply: %w", err)}
+		return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Message: "malformed reply", Err: err}
 	}
 	if total != nil && env.Total != nil {
 		*total = *env.Total
@@ -366,10 +372,10 @@ func (c *Client) call(ctx context.Context, id *identity, method, path string, p 
 		if _, ok := out.(*json.RawMessage); ok {
 			return nil
 		}
-		return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Err: errors.New("malformed reply: data is null")}
+		return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Message: "malformed reply: data is null"}
 	}
 	if err := json.Unmarshal(env.Data, out); err != nil {
-		return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Err: fmt.Errorf("malformed reply: %w", err)}
+		return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Message: "malformed reply", Err: err}
 	}
 	return nil
 }
@@ -399,9 +405,11 @@ func transportError(method, path string, err error) error {
 	return netError(method, path, err)
 }
 
-// gpErr converts an error from a go-proxmox call: the typed *Error inside
-// url.Error surfaces; ctx errors come back as ctx.Err().
-func gpErr(ctx context.Context, err error) error {
+// gpErr converts an error from a go-proxmox call to method and path: the
+// typed *Error inside url.Error (or from the capped body) surfaces; ctx
+// errors come back as ctx.Err(); anything else is go-proxmox failing to
+// decode a 2xx reply.
+func gpErr(ctx context.Context, method, path string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -414,9 +422,9 @@ func gpErr(ctx context.Context, err error) error {
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return netError("", "", ue.Err)
+		return netError(method, path, ue.Err)
 	}
-	return &Error{Message: "malformed reply", Err: err}
+	return &Error{Method: method, Path: path, StatusCode: http.StatusOK, Message: "malformed reply", Err: err}
 }
 
 // backoff is the schedule of task polls: WithPollInterval's bounds,

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/thehomelab/homelab/internal/clientcfg"
 	"github.com/thehomelab/homelab/internal/tlspin"
 )
 
@@ -53,6 +54,9 @@ var (
 	ErrTaskFailed = errors.New("task failed")
 	// ErrTimeout: a guest did not stop within its timeout.
 	ErrTimeout = errors.New("guest did not stop in time")
+	// ErrTooLarge: a reply exceeded the size the client reads (the
+	// request may have taken effect).
+	ErrTooLarge = clientcfg.ErrTooLarge
 )
 
 // FingerprintMismatchError is the error a pinned connection fails with when
@@ -100,6 +104,13 @@ func (e *Error) Error() string {
 	switch {
 	case e.Task != nil:
 		fmt.Fprintf(&b, "task %s %s failed: %s", e.Task.Type, e.Task.ID, e.Code)
+	case e.StatusCode >= 200 && e.StatusCode < 300:
+		// a 2xx the client could not use: say what was wrong, not "200 OK"
+		fmt.Fprintf(&b, "%s %s: %s", e.Method, e.Path, orText(e.Message, "unusable reply"))
+		if e.Err != nil && !isSentinel(e.Err) {
+			b.WriteString(": ")
+			b.WriteString(trimPrefix(e.Err.Error()))
+		}
 	case e.StatusCode > 0:
 		fmt.Fprintf(&b, "%s %s: %d %s", e.Method, e.Path, e.StatusCode, e.text())
 		if len(e.Errors) > 0 {
@@ -144,10 +155,17 @@ func (e *Error) Error() string {
 func isSentinel(err error) bool {
 	switch err {
 	case ErrNotFound, ErrAuth, ErrPermission, ErrConflict, ErrInvalid, ErrUnavailable, ErrClosed,
-		ErrNodeUnreachable, ErrRootRequired, ErrTaskFailed, ErrTimeout:
+		ErrNodeUnreachable, ErrRootRequired, ErrTaskFailed, ErrTimeout, ErrTooLarge:
 		return true
 	}
 	return false
+}
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // trimPrefix drops a "proxmox: " an inner error already carries, so the

@@ -86,7 +86,7 @@ func (c *Client) Version(ctx context.Context) (Version, error) {
 	defer cancel()
 	v, err := c.def.gp.Version(ctx)
 	if err != nil {
-		return Version{}, opError("version", gpErr(ctx, err))
+		return Version{}, opError("version", gpErr(ctx, http.MethodGet, "/version", err))
 	}
 	if v == nil || v.Version == "" {
 		return Version{}, &Error{Op: "version", Method: http.MethodGet, Path: "/version", Message: "malformed reply: no version"}
@@ -123,7 +123,7 @@ func (s *NodeService) List(ctx context.Context) ([]Node, error) {
 	defer cancel()
 	ns, err := s.c.def.gp.Nodes(ctx)
 	if err != nil {
-		return nil, opError("list nodes", gpErr(ctx, err))
+		return nil, opError("list nodes", gpErr(ctx, http.MethodGet, "/nodes", err))
 	}
 	out := make([]Node, 0, len(ns))
 	for _, n := range ns {
@@ -456,7 +456,7 @@ func (s *NodeService) Status(ctx context.Context, node string) (NodeStatus, erro
 	defer cancel()
 	n := (&goprox.Node{}).New(s.c.def.gp, node)
 	if err := n.Status(ctx); err != nil {
-		return NodeStatus{}, opError(op, gpErr(ctx, err))
+		return NodeStatus{}, opError(op, gpErr(ctx, http.MethodGet, "/nodes/"+node+"/status", err))
 	}
 	st := NodeStatus{Name: node, Uptime: time.Duration(n.Uptime) * time.Second, CPU: n.CPU, CPUs: n.CPUInfo.CPUs,
 		CPUModel: n.CPUInfo.Model, MemTotal: n.Memory.Total, MemUsed: n.Memory.Used, RootTotal: n.RootFS.Total,
