@@ -283,6 +283,18 @@ func (c *Client) root(op string) (*identity, error) {
 	return c.ticket, nil
 }
 
+// rootFor is root for a change PVE reserves to root@pam for the reason
+// why (PVE's own words).
+func (c *Client) rootFor(op, why string) (*identity, error) {
+	if c.ticket == nil {
+		return nil, refuse(op, ErrRootRequired, "%s; configure WithCredentials(\"root@pam\", …)", why)
+	}
+	if c.ticket.user != "root@pam" {
+		return nil, refuse(op, ErrRootRequired, "%s; logged in as %s", why, c.ticket.user)
+	}
+	return c.ticket, nil
+}
+
 // params is an ordered-insensitive set of request parameters, encoded the
 // way PVE wants: booleans as 1/0, integers in decimal.
 type params = url.Values

@@ -78,18 +78,6 @@ type ContainerSpec struct {
 	Tags          []string
 }
 
-func (s ContainerSpec) needsRoot() bool {
-	if s.Docker {
-		return true
-	}
-	for _, m := range s.MountPoints {
-		if strings.HasPrefix(m.Volume, "/") {
-			return true
-		}
-	}
-	return false
-}
-
 // netValue renders net0 the way pve-container's LXC/Config.pm defines it:
 // ip= takes IPv4/CIDR|dhcp|manual and gw= an IPv4 address, ip6= takes
 // IPv6/CIDR|auto|dhcp|manual and gw6= an IPv6 address.
@@ -147,14 +135,6 @@ func (s *ContainerService) Create(ctx context.Context, node string, spec Contain
 	if spec.Template == "" {
 		return GuestRef{}, refuse(op, ErrInvalid, "template is required")
 	}
-	id := s.c.def
-	if spec.needsRoot() {
-		r, err := s.c.root(op)
-		if err != nil {
-			return GuestRef{}, err
-		}
-		id = r
-	}
 	p := params{"vmid": {spec.VMID.String()}, "ostemplate": {spec.Template}}
 	if spec.Hostname != "" {
 		p.Set("hostname", spec.Hostname)
@@ -208,6 +188,21 @@ func (s *ContainerService) Create(ctx context.Context, node string, spec Contain
 	if len(spec.Tags) > 0 {
 		p.Set("tags", strings.Join(spec.Tags, ";"))
 	}
+	// what PVE's check_ct_modify_config_perm says of a new container
+	// (no old config): feature flags beyond nesting, any flag on a
+	// privileged one, bind and device mounts, devN
+	id := s.c.def
+	created := make([]Change, 0, len(p))
+	for k := range p {
+		created = append(created, Change{Field: k, New: p.Get(k)})
+	}
+	if why := rootOnly(TypeCT, nil, created, spec.Privileged); why != "" {
+		r, err := s.c.rootFor(op, why)
+		if err != nil {
+			return GuestRef{}, err
+		}
+		id = r
+	}
 	if _, err := s.c.runTask(ctx, id, op, http.MethodPost, "/nodes/"+node+"/lxc", p); err != nil {
 		return GuestRef{}, err
 	}
@@ -236,24 +231,6 @@ func (s *ContainerService) Update(ctx context.Context, ref GuestRef, ch ConfigCh
 		return ConfigResult{Ref: ref}, refuse("update config of "+ref.String(), ErrInvalid, "not a container")
 	}
 	return s.c.Guests.Update(ctx, ref, ch)
-}
-
-func onlyNesting(features string) bool {
-	m, _, err := splitProperty(features, "")
-	if err != nil {
-		return false
-	}
-	for k, v := range m {
-		if k == "nesting" {
-			continue
-		}
-		// "mount=nfs;cifs" is not a boolean but enables a feature too;
-		// only an explicit off leaves a non-nesting flag to non-root users.
-		if on, err := parsePropBool(v); err != nil || on {
-			return false
-		}
-	}
-	return true
 }
 
 // String names a mount point for messages.

@@ -95,7 +95,11 @@ func TestContainerUpdateIsIdempotent(t *testing.T) {
 	_, tok := newLab(t)
 	_, err = tok.Containers.Update(t.Context(), docker, proxmox.ConfigChange{Set: map[string]string{"features": "nesting=1,fuse=1"}})
 	assert.ErrorIs(t, err, proxmox.ErrRootRequired)
+	// PVE compares flag by flag: "nesting=1" alone would drop keyctl=1,
+	// which is root@pam's; changing only nesting is anyone's with VM.Allocate
 	_, err = tok.Containers.Update(t.Context(), docker, proxmox.ConfigChange{Set: map[string]string{"features": "nesting=1"}})
+	assert.ErrorIs(t, err, proxmox.ErrRootRequired)
+	_, err = tok.Containers.Update(t.Context(), docker, proxmox.ConfigChange{Set: map[string]string{"features": "nesting=0,keyctl=1"}})
 	assert.NoError(t, err)
 	// mount= is no boolean but a feature all the same; and any feature
 	// change on a privileged CT is root@pam's: refused before sending
@@ -195,4 +199,56 @@ func TestContainerIPv6(t *testing.T) {
 		_, err := c.Containers.Create(ctx, proxmoxtest.Node, spec)
 		assert.ErrorIs(t, err, proxmox.ErrInvalid, name)
 	}
+}
+
+// The root@pam decision follows pve-container's PVE/LXC.pm
+// check_ct_modify_config_perm on the whole change, old value and deletions
+// included, and the fake enforces the same rules (issue 14).
+func TestRootDecisionFromTheDiff(t *testing.T) {
+	t.Parallel()
+	srv, tok := newLab(t) // API token only: not root@pam to PVE
+	ctx := t.Context()
+	srv.AddGuest(proxmoxtest.Guest{VMID: 160, Node: proxmoxtest.Node, Type: "lxc", Name: "plain", Config: map[string]string{"unprivileged": "1"}})
+	plain := proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeCT, VMID: 160}
+	tests := []struct {
+		name string
+		ref  proxmox.GuestRef
+		ch   proxmox.ConfigChange
+		root bool
+	}{
+		{"delete features holding keyctl", docker, proxmox.ConfigChange{Delete: []string{"features"}}, true},
+		{"keyctl=0 where keyctl was unset", plain, proxmox.ConfigChange{Set: map[string]string{"features": "keyctl=0"}}, true},
+		{"only nesting on a fresh CT", plain, proxmox.ConfigChange{Set: map[string]string{"features": "nesting=1"}}, false},
+		{"only nesting changes", docker, proxmox.ConfigChange{Set: map[string]string{"features": "nesting=off,keyctl=1"}}, false},
+		{"keyctl dropped", docker, proxmox.ConfigChange{Set: map[string]string{"features": "nesting=1"}}, true},
+		{"bind mount", plain, proxmox.ConfigChange{Set: map[string]string{"mp3": "/srv/data,mp=/data"}}, true},
+		{"device passthrough", plain, proxmox.ConfigChange{Set: map[string]string{"dev0": "/dev/ttyUSB0"}}, true},
+	}
+	for _, tt := range tests {
+		srv.ResetRequests()
+		_, err := tok.Containers.Update(ctx, tt.ref, tt.ch)
+		if !tt.root {
+			assert.NoError(t, err, tt.name)
+			continue
+		}
+		assert.ErrorIs(t, err, proxmox.ErrRootRequired, tt.name)
+		for _, r := range srv.Requests() {
+			assert.Equal(t, "GET", r.Method, "%s: nothing written", tt.name)
+		}
+		// and PVE (the fake) refuses the same write from the token
+		p := url.Values{}
+		for k, v := range tt.ch.Set {
+			p.Set(k, v)
+		}
+		if len(tt.ch.Delete) > 0 {
+			p.Set("delete", strings.Join(tt.ch.Delete, ","))
+		}
+		err = tok.Do(ctx, "PUT", "/nodes/proxmox1/lxc/"+tt.ref.VMID.String()+"/config", p, nil)
+		assert.ErrorIs(t, err, proxmox.ErrPermission, "%s: the fake refuses it too", tt.name)
+	}
+	// the root@pam login does what the token may not
+	root := newRootClient(t, srv)
+	res, err := root.Containers.Update(ctx, docker, proxmox.ConfigChange{Delete: []string{"features"}})
+	require.NoError(t, err)
+	assert.True(t, res.Changed())
 }

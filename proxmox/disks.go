@@ -325,17 +325,14 @@ func (s *DiskService) attachedElsewhere(ctx context.Context, vm GuestRef, d Disk
 var devKeyRE = regexp.MustCompile(`^dev[0-9]+$`)
 
 // Detach removes a passed-through disk from a VM (the host disk is left
-// untouched). A disk that is not attached gives Action Unchanged. Needs
-// root@pam by ticket like Attach.
+// untouched). A disk that is not attached gives Action Unchanged. PVE
+// checks only VM.Config.Disk for removing a drive, raw or not (qemu-server
+// PVE/API2/Qemu.pm update_vm), so the everyday identity does it.
 //
 // Proxmox API: POST /nodes/{node}/qemu/{vmid}/config (delete=<key>)
 func (s *DiskService) Detach(ctx context.Context, vm GuestRef, disk string) (Attachment, error) {
 	op := fmt.Sprintf("detach disk %s from %s", disk, vm)
 	if err := vm.validate(op); err != nil {
-		return Attachment{}, err
-	}
-	root, err := s.c.root(op)
-	if err != nil {
 		return Attachment{}, err
 	}
 	d, err := s.Resolve(ctx, vm.Node, disk)
@@ -350,8 +347,14 @@ func (s *DiskService) Detach(ctx context.Context, vm GuestRef, disk string) (Att
 	if !ok || !passKeyRE.MatchString(key) {
 		return Attachment{Disk: d}, nil
 	}
+	id := s.c.def
+	if why := rootOnly(TypeVM, cfg.Raw, []Change{{Field: key, Old: val}}, false); why != "" {
+		if id, err = s.c.rootFor(op, why); err != nil {
+			return Attachment{}, err
+		}
+	}
 	p := params{"delete": {key}, "digest": {cfg.Digest}}
-	if _, err := s.c.runTask(ctx, root, op, http.MethodPost, vm.path()+"/config", p); err != nil {
+	if _, err := s.c.runTask(ctx, id, op, http.MethodPost, vm.path()+"/config", p); err != nil {
 		return Attachment{}, err
 	}
 	return Attachment{Key: key, Value: val, Disk: d, Action: Deleted, Changes: []Change{{Field: key, Old: val}}}, nil

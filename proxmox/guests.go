@@ -205,26 +205,6 @@ type ConfigChange struct {
 	Delete []string
 }
 
-// needsRoot reports whether PVE reserves setting key=value for root@pam.
-func needsRoot(typ GuestType, key, value string, privileged bool) bool {
-	switch {
-	case typ == TypeCT && key == "features":
-		// PVE: only root@pam changes feature flags of a privileged CT,
-		// and flags other than nesting on any CT.
-		return privileged || !onlyNesting(value)
-	case typ == TypeCT && strings.HasPrefix(key, "dev"):
-		return true
-	case typ == TypeCT && strings.HasPrefix(key, "mp"):
-		return strings.HasPrefix(value, "/")
-	case typ == TypeVM && passKeyRE.MatchString(key):
-		d, err := parseDrive(value)
-		return err == nil && d.IsPath()
-	case typ == TypeVM && (strings.HasPrefix(key, "hostpci") || strings.HasPrefix(key, "usb") || key == "args"):
-		return true
-	}
-	return false
-}
-
 // ConfigResult is what Update and SetStartup did.
 type ConfigResult struct {
 	// Ref names the guest.
@@ -272,15 +252,9 @@ func (s *GuestService) Update(ctx context.Context, ref GuestRef, ch ConfigChange
 	if len(res.Changes) == 0 {
 		return res, nil
 	}
-	root := false
-	for _, c := range res.Changes {
-		if c.New != "" {
-			root = root || needsRoot(ref.Type, c.Field, c.New, ref.Type == TypeCT && cur.Raw["unprivileged"] != "1")
-		}
-	}
 	id := s.c.def
-	if root {
-		r, err := s.c.root(op)
+	if why := rootOnly(ref.Type, cur.Raw, res.Changes, ref.Type == TypeCT && cur.Raw["unprivileged"] != "1"); why != "" {
+		r, err := s.c.rootFor(op, why)
 		if err != nil {
 			return ConfigResult{Ref: ref}, err
 		}

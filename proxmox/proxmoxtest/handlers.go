@@ -864,19 +864,44 @@ func checkStartup(rc *reqCtx) *apiError {
 	return nil
 }
 
-func checkFeatures(rc *reqCtx, privileged bool) *apiError {
-	if f, ok := rc.p["features"]; ok && !rc.root {
-		for _, p := range strings.Split(f.s, ",") {
-			k, _, _ := strings.Cut(p, "=")
-			if privileged {
-				return errf(403, "Permission check failed (changing feature flags for privileged container is only allowed for root@pam)")
+// checkCTPerm is pve-container's PVE/LXC.pm check_ct_modify_config_perm
+// for the parts that only root@pam passes (old is nil on create):
+// feature flags of a privileged container, feature flags other than
+// nesting compared old against new key by key (booleans as 1/0, unset as
+// ""), deleting features holding more than nesting, mount points that are
+// not volumes, devN set or deleted, and hookscript. Tokens, root@pam's
+// included, are not root@pam.
+func checkCTPerm(rc *reqCtx, old map[string]string, privileged bool) *apiError {
+	deny := func(msg string) *apiError { return errf(403, "Permission check failed (%s)", msg) }
+	deleted := map[string]bool{}
+	for _, k := range strings.Split(rc.str("delete"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			deleted[k] = true
+		}
+	}
+	if f, set := rc.p["features"]; (set || deleted["features"]) && !rc.root {
+		if privileged {
+			return deny("changing feature flags for privileged container is only allowed for root@pam")
+		}
+		if ctFeaturesBeyondNesting(old["features"], f.s, !set) {
+			return deny("changing feature flags (except nesting) is only allowed for root@pam")
+		}
+	}
+	if rc.root {
+		return nil
+	}
+	for k := range deleted {
+		if m := indexedRE.FindStringSubmatch(k); (m != nil && m[1] == "dev") || k == "hookscript" {
+			if k == "hookscript" {
+				return deny("changing the hookscript is only allowed for root@pam")
 			}
-			if k != "nesting" && k != "" {
-				return errf(403, "Permission check failed (changing feature flags (except nesting) is only allowed for root@pam)")
-			}
+			return deny("configuring device passthrough is only allowed for root@pam")
 		}
 	}
 	for k, v := range rc.p {
+		if k == "hookscript" {
+			return deny("changing the hookscript is only allowed for root@pam")
+		}
 		mm := indexedRE.FindStringSubmatch(k)
 		if mm == nil {
 			continue
@@ -885,22 +910,69 @@ func checkFeatures(rc *reqCtx, privileged bool) *apiError {
 		case "mp":
 			vol, _, _ := strings.Cut(v.s, ",")
 			vol = strings.TrimPrefix(vol, "volume=")
-			if strings.HasPrefix(vol, "/") && !rc.root {
-				if strings.HasPrefix(vol, "/dev/") {
-					return errf(403, "Permission check failed (mount point type device is only allowed for root@pam)")
-				}
-				return errf(403, "Permission check failed (mount point type bind is only allowed for root@pam)")
+			if strings.HasPrefix(vol, "/dev/") {
+				return deny("mount point type device is only allowed for root@pam")
 			}
-			if !strings.Contains(v.s, "mp=") {
-				return paramErr(map[string]string{k: "invalid format - format error\n" + k + ".mp: property is missing and it is not optional"})
+			if strings.HasPrefix(vol, "/") {
+				return deny("mount point type bind is only allowed for root@pam")
 			}
 		case "dev":
-			if !rc.root {
-				return errf(403, "Permission check failed (configuring device passthrough is only allowed for root@pam)")
-			}
+			return deny("configuring device passthrough is only allowed for root@pam")
 		}
 	}
 	return nil
+}
+
+// checkCTMounts is the format check of mpN: mp= is required.
+func checkCTMounts(rc *reqCtx) *apiError {
+	for k, v := range rc.p {
+		if mm := indexedRE.FindStringSubmatch(k); mm != nil && mm[1] == "mp" && !strings.Contains(v.s, "mp=") {
+			return paramErr(map[string]string{k: "invalid format - format error\n" + k + ".mp: property is missing and it is not optional"})
+		}
+	}
+	return nil
+}
+
+// ctFeaturesBeyondNesting is the feature comparison of
+// check_ct_modify_config_perm.
+func ctFeaturesBeyondNesting(old, new string, del bool) bool {
+	parse := func(v string) map[string]string {
+		m := map[string]string{}
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			k, x, _ := strings.Cut(p, "=")
+			switch strings.ToLower(x) {
+			case "1", "yes", "on", "true":
+				x = "1"
+			case "0", "no", "off", "false":
+				x = "0"
+			}
+			m[k] = x
+		}
+		return m
+	}
+	beyond := func(m map[string]string) bool {
+		_, nesting := m["nesting"]
+		return len(m) > 1 || (len(m) == 1 && !nesting)
+	}
+	if del {
+		return beyond(parse(old))
+	}
+	n := parse(new)
+	if old == "" {
+		return beyond(n)
+	}
+	o := parse(old)
+	for _, m := range []map[string]string{o, n} {
+		for k := range m {
+			if k != "nesting" && o[k] != n[k] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *Server) updateLXC(rc *reqCtx, g *guest) *apiError {
@@ -913,7 +985,10 @@ func (s *Server) updateLXC(rc *reqCtx, g *guest) *apiError {
 	if err := checkCTNet(rc); err != nil {
 		return err
 	}
-	if err := checkFeatures(rc, g.config["unprivileged"] != "1"); err != nil {
+	if err := checkCTMounts(rc); err != nil {
+		return err
+	}
+	if err := checkCTPerm(rc, g.config, g.config["unprivileged"] != "1"); err != nil {
 		return err
 	}
 	for _, k := range strings.Split(rc.str("delete"), ",") {
@@ -948,7 +1023,10 @@ func (s *Server) createLXC(rc *reqCtx) (any, *apiError) {
 	if rc.has("unprivileged") {
 		unpriv = rc.boolean("unprivileged", unpriv)
 	}
-	if err := checkFeatures(rc, !unpriv); err != nil {
+	if err := checkCTMounts(rc); err != nil {
+		return nil, err
+	}
+	if err := checkCTPerm(rc, nil, !unpriv); err != nil {
 		return nil, err
 	}
 	if err := checkStartup(rc); err != nil {
