@@ -39,6 +39,8 @@ type Client struct {
 	// hc per identity; the default identity is token if set, else ticket.
 	def *identity
 
+	verMu   sync.Mutex
+	ver     *Version         // read once, for parameters newer than some releases
 	now     func() time.Time // time.Now; replaced in tests
 	maxBody *int64           // cap of a reply body; lowered in tests
 

@@ -165,7 +165,14 @@ func (s *GuestService) Stop(ctx context.Context, ref GuestRef) (Outcome, error) 
 		return AlreadyStopped, nil
 	}
 	p := params{}
-	setBool(p, "overrule-shutdown", true) // abort a pending qmshutdown/vzshutdown
+	// abort a pending qmshutdown/vzshutdown; the parameter came with
+	// qemu-server 8.1.2 and pve-container 5.0.10 (PVE 8.2), and older
+	// releases refuse parameters they do not know
+	if v, err := s.c.version(ctx); err != nil {
+		return "", opError(op, err)
+	} else if v.AtLeast(8, 2) {
+		setBool(p, "overrule-shutdown", true)
+	}
 	_, err = s.c.runTask(ctx, nil, op, http.MethodPost, ref.path()+"/status/stop", p)
 	switch {
 	case err == nil:

@@ -94,6 +94,47 @@ func (c *Client) Version(ctx context.Context) (Version, error) {
 	return Version{Version: v.Version, Release: v.Release, RepoID: v.RepoID}, nil
 }
 
+// AtLeast reports whether the release is major.minor or newer; an
+// unparsable version is not.
+func (v Version) AtLeast(major, minor int) bool {
+	rel := v.Release
+	if rel == "" {
+		rel = v.Version
+	}
+	parts := strings.SplitN(rel, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	lead := func(s string) string { // "2-3" → "2"
+		if i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+			return s[:i]
+		}
+		return s
+	}
+	ma, err1 := strconv.Atoi(lead(parts[0]))
+	mi, err2 := strconv.Atoi(lead(parts[1]))
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ma > major || (ma == major && mi >= minor)
+}
+
+// version returns the cluster's PVE version, read once per client (a
+// failed read is tried again next time).
+func (c *Client) version(ctx context.Context) (Version, error) {
+	c.verMu.Lock()
+	defer c.verMu.Unlock()
+	if c.ver != nil {
+		return *c.ver, nil
+	}
+	v, err := c.Version(ctx)
+	if err != nil {
+		return Version{}, err
+	}
+	c.ver = &v
+	return v, nil
+}
+
 // Node is one cluster member.
 type Node struct {
 	Name   string

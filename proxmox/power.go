@@ -611,7 +611,7 @@ type BulkOptions struct {
 	MaxWorkers int
 }
 
-func bulkParams(o BulkOptions, start bool) params {
+func bulkParams(o BulkOptions, start bool, v Version) (params, error) {
 	p := params{}
 	if len(o.VMIDs) > 0 {
 		ids := make([]string, len(o.VMIDs))
@@ -627,13 +627,22 @@ func bulkParams(o BulkOptions, start bool) params {
 		if o.Force {
 			setBool(p, "force", true)
 		}
-		return p
+		return p, nil
+	}
+	// timeout and force-stop came with pve-manager 7.3-5 ("api: node
+	// stop-all: expose setting force-stop behavior"); before, stopall
+	// always force-stopped after 180 s and refused the parameters
+	if !v.AtLeast(7, 3) {
+		if o.Timeout > 0 || o.NoForceStop {
+			return nil, fmt.Errorf("PVE %s cannot set the stop-all timeout or force-stop (needs 7.3)", v.Version)
+		}
+		return p, nil
 	}
 	if o.Timeout > 0 {
 		p.Set("timeout", fmt.Sprint(int((o.Timeout+time.Second-1)/time.Second)))
 	}
 	setBool(p, "force-stop", !o.NoForceStop)
-	return p
+	return p, nil
 }
 
 // StopAll lets the node stop its guests itself, in reverse startup
@@ -645,7 +654,15 @@ func (s *PowerService) StopAll(ctx context.Context, node string, o BulkOptions) 
 	if err := checkNode(op, node); err != nil {
 		return err
 	}
-	_, err := s.c.runTask(ctx, nil, op, http.MethodPost, "/nodes/"+node+"/stopall", bulkParams(o, false))
+	v, err := s.c.version(ctx)
+	if err != nil {
+		return opError(op, err)
+	}
+	p, err := bulkParams(o, false, v)
+	if err != nil {
+		return &Error{Op: op, Message: err.Error(), Err: ErrInvalid}
+	}
+	_, err = s.c.runTask(ctx, nil, op, http.MethodPost, "/nodes/"+node+"/stopall", p)
 	return err
 }
 
@@ -658,6 +675,7 @@ func (s *PowerService) StartAll(ctx context.Context, node string, o BulkOptions)
 	if err := checkNode(op, node); err != nil {
 		return err
 	}
-	_, err := s.c.runTask(ctx, nil, op, http.MethodPost, "/nodes/"+node+"/startall", bulkParams(o, true))
+	p, _ := bulkParams(o, true, Version{})
+	_, err := s.c.runTask(ctx, nil, op, http.MethodPost, "/nodes/"+node+"/startall", p)
 	return err
 }

@@ -3,6 +3,7 @@ package proxmox_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -306,4 +307,52 @@ func TestRunForceStopsAGuestWhoseShutdownCannotBeFollowed(t *testing.T) {
 	assert.Equal(t, proxmox.ForceStopped, res.Outcomes[proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 120}])
 	assert.Equal(t, "stopped", srv.GuestStatus(120))
 	assert.Less(t, res.Duration, 10*time.Second)
+}
+
+// overrule-shutdown came with qemu-server 8.1.2 / pve-container 5.0.10
+// (PVE 8.2) and stopall's force-stop and timeout with pve-manager 7.3-5:
+// the client sends them only to releases that know them, and the fake,
+// playing an older release, refuses them as its schema would.
+func TestVersionAwareParameters(t *testing.T) {
+	t.Parallel()
+	sent := func(srv *proxmoxtest.Server, suffix, param string) (bool, bool) {
+		for _, r := range srv.Requests() {
+			if r.Method == "POST" && strings.HasSuffix(r.Path, suffix) {
+				return true, r.Params.Has(param)
+			}
+		}
+		return false, false
+	}
+	for _, tt := range []struct {
+		version  string
+		overrule bool
+		force    bool
+	}{{"9.0.3", true, true}, {"8.2.2", true, true}, {"8.1.4", false, true}, {"7.2-3", false, false}} {
+		t.Run(tt.version, func(t *testing.T) {
+			t.Parallel()
+			srv, c := newLab(t, proxmoxtest.WithVersion(tt.version))
+			out, err := c.Guests.Stop(t.Context(), ha)
+			require.NoError(t, err)
+			assert.Equal(t, proxmox.Stopped, out)
+			posted, has := sent(srv, "/qemu/102/status/stop", "overrule-shutdown")
+			require.True(t, posted)
+			assert.Equal(t, tt.overrule, has)
+			if !tt.overrule {
+				err := c.Do(t.Context(), "POST", "/nodes/proxmox1/qemu/100/status/stop", url.Values{"overrule-shutdown": {"1"}}, nil)
+				assert.ErrorIs(t, err, proxmox.ErrInvalid, "the older schema does not know it")
+			}
+			require.NoError(t, c.Power.StopAll(t.Context(), proxmoxtest.Node, proxmox.BulkOptions{}))
+			_, has = sent(srv, "/stopall", "force-stop")
+			assert.Equal(t, tt.force, has)
+			srv.ResetRequests()
+			err = c.Power.StopAll(t.Context(), proxmoxtest.Node, proxmox.BulkOptions{NoForceStop: true})
+			if tt.force {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, proxmox.ErrInvalid)
+				posted, _ := sent(srv, "/stopall", "force-stop")
+				assert.False(t, posted, "refused before sending")
+			}
+		})
+	}
 }

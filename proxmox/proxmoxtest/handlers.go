@@ -30,6 +30,15 @@ func (s *Server) dispatch(r *http.Request, rc *reqCtx, method, tmpl string, h fu
 	if !ok {
 		return nil, -1, errf(501, "Method '%s %s' not implemented", rc.method, rc.path)
 	}
+	s.mu.Lock()
+	ver := s.version
+	s.mu.Unlock()
+	for name, since := range paramSince[method+" "+tmpl] {
+		if _, sent := rc.p[name]; sent && !versionAtLeast(ver, since) {
+			// older schemas do not know the parameter: additionalProperties => 0
+			return nil, -1, paramErr(map[string]string{name: "property is not defined in schema and the schema does not allow additional properties"})
+		}
+	}
 	pp := map[string]string{}
 	for _, m := range pathParamRE.FindAllStringSubmatch(tmpl, -1) {
 		pp[m[1]] = r.PathValue(m[1])
@@ -79,6 +88,42 @@ func (s *Server) dispatch(r *http.Request, rc *reqCtx, method, tmpl string, h fu
 	return h(r, rc, tmpl, pp)
 }
 
+// paramSince lists parameters newer than the oldest PVE the fake plays,
+// with the release that added them:
+//   - overrule-shutdown on qemu and lxc stop: qemu-server 8.1.2 and
+//     pve-container 5.0.10 ("fix #4474", April 2024), shipped with PVE 8.2;
+//   - force-stop and timeout on stopall: pve-manager 7.3-5 ("api: node
+//     stop-all: expose setting force-stop behavior"), PVE 7.3.
+var paramSince = map[string]map[string]string{
+	"POST /nodes/{node}/qemu/{vmid}/status/stop": {"overrule-shutdown": "8.2"},
+	"POST /nodes/{node}/lxc/{vmid}/status/stop":  {"overrule-shutdown": "8.2"},
+	"POST /nodes/{node}/stopall":                 {"force-stop": "7.3", "timeout": "7.3"},
+}
+
+// release is "9.0" for "9.0.3".
+func release(v string) string {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return v
+	}
+	return parts[0] + "." + parts[1]
+}
+
+// versionAtLeast compares "major.minor[.patch]" versions numerically.
+func versionAtLeast(v, min string) bool {
+	a, b := strings.Split(v, "."), strings.Split(min, ".")
+	for i := range b {
+		x, y := 0, atoi(b[i])
+		if i < len(a) {
+			x = atoi(a[i])
+		}
+		if x != y {
+			return x > y
+		}
+	}
+	return true
+}
+
 var pathParamRE = regexp.MustCompile(`\{([a-z]+)\}`)
 
 // routes lists every endpoint the fake serves: method and path as in the
@@ -90,7 +135,7 @@ func (s *Server) routes() []route {
 		// answered in dispatch: the one call without authentication
 		{[]string{"POST /access/ticket"}, nil},
 		{[]string{"GET /version"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
-			return map[string]any{"version": "9.0.3", "release": "9.0", "repoid": "025864202ebb6109"}, -1, nil
+			return map[string]any{"version": s.version, "release": release(s.version), "repoid": "025864202ebb6109"}, -1, nil
 		}},
 		{[]string{"GET /nodes"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
 			return s.listNodes(), -1, nil
@@ -409,7 +454,7 @@ func (s *Server) nodeStatus(name string) map[string]any {
 		"swap":     map[string]any{"total": 0, "used": 0, "free": 0},
 		"rootfs":   map[string]any{"total": uint64(100 << 30), "used": uint64(10 << 30), "free": uint64(90 << 30), "avail": uint64(85 << 30)},
 		"loadavg":  []string{"0.10", "0.20", "0.30"},
-		"kversion": "Linux 6.14.8-2-pve #1 SMP PREEMPT_DYNAMIC", "pveversion": "pve-manager/9.0.3/025864202ebb6109",
+		"kversion": "Linux 6.14.8-2-pve #1 SMP PREEMPT_DYNAMIC", "pveversion": "pve-manager/" + s.version + "/025864202ebb6109",
 		"wait": 0, "idle": 0, "ksm": map[string]any{"shared": 0},
 		"boot-info":      map[string]any{"mode": "efi", "secureboot": 0},
 		"current-kernel": map[string]any{"sysname": "Linux", "release": "6.14.8-2-pve", "machine": "x86_64", "version": "#1 SMP"}}
