@@ -3,10 +3,13 @@ package proxmox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/thehomelab/homelab/internal/poll"
 )
 
 // GuestService starts, stops and reads guests (VMs and containers alike).
@@ -42,7 +45,10 @@ type GuestStatus struct {
 	Status    string // running, stopped
 	QMPStatus string // VMs: running, paused, prelaunch …
 	Uptime    time.Duration
+	// HAManaged says the HA stack manages the guest; HAState is the state
+	// requested of it ("started", "stopped" …).
 	HAManaged bool
+	HAState   string
 	Lock      string
 }
 
@@ -56,7 +62,8 @@ type statusWire struct {
 	Uptime    num    `json:"uptime"`
 	Lock      string `json:"lock"`
 	HA        *struct {
-		Managed num `json:"managed"`
+		Managed num    `json:"managed"`
+		State   string `json:"state"`
 	} `json:"ha"`
 }
 
@@ -75,7 +82,7 @@ func (s *GuestService) Status(ctx context.Context, ref GuestRef) (GuestStatus, e
 	st := GuestStatus{Ref: ref, Name: w.Name, Status: w.Status, QMPStatus: w.QMPStatus,
 		Uptime: time.Duration(w.Uptime.i64()) * time.Second, Lock: w.Lock}
 	if w.HA != nil {
-		st.HAManaged = w.HA.Managed.bool()
+		st.HAManaged, st.HAState = w.HA.Managed.bool(), w.HA.State
 	}
 	return st, nil
 }
@@ -99,6 +106,12 @@ func (s *GuestService) Start(ctx context.Context, ref GuestRef) (Outcome, error)
 	}
 	if st.Running() {
 		return AlreadyRunning, nil
+	}
+	if st.HAManaged {
+		if err := s.viaHA(ctx, op, ref, "started", haStartBound); err != nil {
+			return "", err
+		}
+		return Started, nil
 	}
 	_, err = s.c.runTask(ctx, nil, op, http.MethodPost, ref.path()+"/status/start", nil)
 	switch {
@@ -133,6 +146,16 @@ func (s *GuestService) Shutdown(ctx context.Context, ref GuestRef, o ShutdownOpt
 	if !st.Running() {
 		return AlreadyStopped, nil
 	}
+	if st.HAManaged {
+		bound := o.Timeout
+		if bound <= 0 {
+			bound = 180 * time.Second
+		}
+		if err := s.viaHA(ctx, op, ref, "stopped", bound+haGrace); err != nil {
+			return "", err
+		}
+		return ShutDown, nil
+	}
 	p := params{}
 	if o.Timeout > 0 {
 		p.Set("timeout", strconv.Itoa(int((o.Timeout+time.Second-1)/time.Second)))
@@ -163,6 +186,12 @@ func (s *GuestService) Stop(ctx context.Context, ref GuestRef) (Outcome, error) 
 	}
 	if !st.Running() {
 		return AlreadyStopped, nil
+	}
+	if st.HAManaged {
+		if err := s.viaHA(ctx, op, ref, "stopped", haStopBound); err != nil {
+			return "", err
+		}
+		return Stopped, nil
 	}
 	p := params{}
 	// abort a pending qmshutdown/vzshutdown; the parameter came with
@@ -204,6 +233,54 @@ func (s *GuestService) Reboot(ctx context.Context, ref GuestRef) (Outcome, error
 		return NotRunning, nil
 	}
 	return "", err
+}
+
+// Bounds of the waits for the HA stack to act.
+const (
+	haGrace      = 30 * time.Second
+	haStopBound  = 60*time.Second + haGrace
+	haStartBound = 5 * time.Minute
+)
+
+// viaHA treats an HA-managed guest the way PVE's own tools do: its start,
+// shutdown and stop endpoints only queue a request with the HA stack (a
+// "hastart"/"hastop" task that ends at once, qemu-server PVE/API2/Qemu.pm),
+// and the HA stack keeps the requested state across power cycles. So it
+// sets the HA resource's requested state and waits, up to bound, for the
+// guest to be running (started) or stopped.
+//
+// Proxmox API: PUT /cluster/ha/resources/{sid}, GET /nodes/{node}/{qemu|lxc}/{vmid}/status/current
+func (s *GuestService) viaHA(ctx context.Context, op string, ref GuestRef, state string, bound time.Duration) error {
+	sid := "vm:" + ref.VMID.String()
+	if ref.Type == TypeCT {
+		sid = "ct:" + ref.VMID.String()
+	}
+	var raw jsonRaw
+	if err := s.c.call(ctx, nil, http.MethodPut, "/cluster/ha/resources/"+sid, params{"state": {state}}, &raw, nil); err != nil {
+		return opError(op, err)
+	}
+	wantRunning := state == "started"
+	wctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	err := poll.Until(wctx, s.c.backoff(), func(ctx context.Context) (bool, error) {
+		st, err := s.Status(ctx, ref)
+		if err != nil {
+			if errors.Is(err, ErrNodeUnreachable) {
+				return false, nil
+			}
+			return false, err
+		}
+		return st.Running() == wantRunning, nil
+	})
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, context.DeadlineExceeded):
+		return &Error{Op: op, Message: fmt.Sprintf("the HA stack did not reach %q within %s", state, bound), Err: ErrTimeout}
+	}
+	return opError(op, err)
 }
 
 // ConfigChange is a set of config keys to set and delete.

@@ -43,7 +43,11 @@ type PlanStep struct {
 	Startup Startup
 	// Timeout is the clean-shutdown timeout (shutdown plans).
 	Timeout time.Duration
-	onBoot  bool
+	// HA says the guest is HA-managed: it is stopped and started through
+	// its HA resource's requested state, which PVE keeps across power
+	// cycles, and the plan waits for the guest itself.
+	HA     bool
+	onBoot bool
 }
 
 // PlanGroup is a set of guests handled in parallel.
@@ -101,8 +105,14 @@ func (p PowerPlan) String() string {
 				if s.Startup.Up > 0 {
 					fmt.Fprintf(&b, " up %s", s.Startup.Up)
 				}
+				if s.HA {
+					b.WriteString(" via HA (request started)")
+				}
 			} else {
 				fmt.Fprintf(&b, " %s (%s) timeout %s", s.Guest.GuestRef, s.Guest.Name, s.Timeout)
+				if s.HA {
+					b.WriteString(" via HA (request stopped)")
+				}
 			}
 		}
 		b.WriteString("\n")
@@ -248,7 +258,7 @@ func buildPlan(o PlanOptions, start bool, in planInput) (PowerPlan, error) {
 				continue
 			}
 		}
-		steps = append(steps, PlanStep{Guest: g, Startup: cfg.Startup, onBoot: cfg.OnBoot})
+		steps = append(steps, PlanStep{Guest: g, Startup: cfg.Startup, onBoot: cfg.OnBoot, HA: g.HAState != ""})
 	}
 	if len(errs) > 0 {
 		return PowerPlan{}, errors.Join(errs...)
@@ -264,8 +274,10 @@ func buildPlan(o PlanOptions, start bool, in planInput) (PowerPlan, error) {
 	groups := map[string]*PlanGroup{}
 	var keys []*PlanGroup
 	for _, st := range steps {
-		if start && !st.onBoot && !isLast(st.Guest) {
-			// startall semantics: only onboot guests are started.
+		// startall semantics: only onboot guests are started; an HA guest
+		// the HA stack holds stopped (as a shutdown plan leaves it) is
+		// started through HA whatever its onboot, as HA ignores onboot.
+		if start && !st.onBoot && !isLast(st.Guest) && st.Guest.HAState != "stopped" {
 			plan.Skipped = append(plan.Skipped, st.Guest)
 			continue
 		}

@@ -356,3 +356,71 @@ func TestVersionAwareParameters(t *testing.T) {
 		})
 	}
 }
+
+// An HA-managed guest's start, shutdown and stop endpoints only queue a
+// request with the HA stack (a "hastop" task that ends at once, qemu-server
+// PVE/API2/Qemu.pm vm_shutdown), and HA keeps the requested state. Plans
+// go through the HA resource state, say so, and wait for the guest itself.
+func TestHAGuestsGoThroughTheirHAState(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.Start(t, proxmoxtest.WithoutLab())
+	srv.AddNode(proxmoxtest.Node)
+	c := newClient(t, srv)
+	ctx := t.Context()
+	srv.AddGuest(proxmoxtest.Guest{VMID: 170, Node: proxmoxtest.Node, Type: "qemu", Name: "dns", Running: true,
+		HA: "started", ShutdownTime: 80 * time.Millisecond, StartTime: 40 * time.Millisecond})
+
+	// what the SDK used to trust: the hastop task is OK while the guest runs on
+	var upid string
+	require.NoError(t, c.Do(ctx, "POST", "/nodes/proxmox1/qemu/170/status/shutdown", nil, &upid))
+	u, err := proxmox.ParseUPID(upid)
+	require.NoError(t, err)
+	assert.Equal(t, "hastop", u.Type)
+	_, err = c.Tasks.Task(u).Wait(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "running", srv.GuestStatus(170), "HA has only been asked")
+	assert.Equal(t, "stopped", srv.HAState(170))
+	require.NoError(t, c.Do(ctx, "PUT", "/cluster/ha/resources/vm:170", url.Values{"state": {"started"}}, nil))
+	require.Eventually(t, func() bool {
+		_, _ = c.Guests.Status(ctx, proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 170})
+		return srv.GuestStatus(170) == "running"
+	}, 5*time.Second, 10*time.Millisecond)
+
+	plan, err := c.Power.PlanShutdown(ctx, proxmox.PlanOptions{})
+	require.NoError(t, err)
+	assert.Contains(t, plan.String(), "vm 170 on proxmox1 (dns) timeout 3m0s via HA (request stopped)")
+	srv.ResetRequests()
+	res, err := c.Power.Apply(ctx, plan, proxmox.ApplyOptions{})
+	require.NoError(t, err)
+	ref := proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 170}
+	assert.Equal(t, proxmox.ShutDown, res.Outcomes[ref])
+	assert.Equal(t, "stopped", srv.GuestStatus(170), "down when Apply returns")
+	assert.Equal(t, "stopped", srv.HAState(170))
+	var haPut bool
+	for _, r := range srv.Requests() {
+		assert.NotEqual(t, "/nodes/proxmox1/qemu/170/status/shutdown", r.Path, "not through the guest endpoint")
+		if r.Method == "PUT" && r.Path == "/cluster/ha/resources/vm:170" {
+			haPut = true
+			assert.Equal(t, "stopped", r.Params.Get("state"))
+		}
+	}
+	assert.True(t, haPut)
+
+	// start-up asks HA for started, though the guest has no onboot
+	up, err := c.Power.PlanStartUp(ctx, proxmox.PlanOptions{})
+	require.NoError(t, err)
+	assert.Contains(t, up.String(), "vm 170 on proxmox1 (dns) via HA (request started)")
+	res, err = c.Power.Apply(ctx, up, proxmox.ApplyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, proxmox.Started, res.Outcomes[ref])
+	assert.Equal(t, "running", srv.GuestStatus(170))
+	assert.Equal(t, "started", srv.HAState(170))
+
+	// a hard stop is an HA request too: overrule-shutdown is refused for HA resources
+	err = c.Do(ctx, "POST", "/nodes/proxmox1/qemu/170/status/stop", url.Values{"overrule-shutdown": {"1"}}, nil)
+	assert.ErrorIs(t, err, proxmox.ErrInvalid)
+	out, err := c.Guests.Stop(ctx, ref)
+	require.NoError(t, err)
+	assert.Equal(t, proxmox.Stopped, out)
+	assert.Equal(t, "stopped", srv.GuestStatus(170))
+}

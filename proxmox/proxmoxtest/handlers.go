@@ -498,8 +498,11 @@ func (s *Server) guestEntry(g *guest, current bool) map[string]any {
 		e["uptime"] = int64(s.clock().Sub(g.started) / time.Second)
 		e["pid"] = 1000 + g.vmid
 	}
+	if g.ha != "" && !current {
+		e["hastate"] = g.ha
+	}
 	if current {
-		e["ha"] = map[string]any{"managed": 0}
+		e["ha"] = s.haStatus(g)
 		if g.typ == "qemu" {
 			e["qmpstatus"] = g.status
 			e["agent"] = 0
@@ -596,6 +599,9 @@ func (s *Server) guest(rc *reqCtx, tmpl string) (*guest, *apiError) {
 // power implements the start/stop/shutdown/reboot state machines with
 // PVE's VM/CT asymmetries.
 func (s *Server) power(rc *reqCtx, g *guest, cmd string) (any, *apiError) {
+	if g.ha != "" && cmd != "reboot" {
+		return s.haPower(rc, g, cmd)
+	}
 	vm := g.typ == "qemu"
 	kind := "CT"
 	prefix := "vz"
