@@ -162,4 +162,3 @@ func (s *Server) HAState(vmid int) string {
 	}
 	return ""
 }
-
