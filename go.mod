@@ -3,7 +3,7 @@ module github.com/thehomelab/homelab
 go 1.25.0
 
 require (
-	github.com/luthermonson/go-proxmox v0.8.2
+	github.com/luthermonson/go-proxmox v0.10.0
 	github.com/stretchr/testify v1.12.1
 )
 

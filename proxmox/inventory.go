@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	goprox "github.com/luthermonson/go-proxmox"
 )
 
 // GuestType tells VMs from containers.
@@ -495,7 +493,7 @@ func (s *NodeService) Status(ctx context.Context, node string) (NodeStatus, erro
 	}
 	ctx, cancel := s.c.cfg.WithTimeout(ctx)
 	defer cancel()
-	n := (&goprox.Node{}).New(s.c.def.gp, node)
+	n := s.c.def.gp.NodeRef(node)
 	if err := n.Status(ctx); err != nil {
 		return NodeStatus{}, opError(op, gpErr(ctx, http.MethodGet, "/nodes/"+node+"/status", err))
 	}
