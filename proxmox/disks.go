@@ -145,8 +145,8 @@ func (a Attachment) Changed() bool { return a.Action != Unchanged }
 var busMax = map[string]int{"scsi": 30, "sata": 5, "virtio": 15}
 
 // Attach passes a whole host disk through to a VM by its /dev/disk/by-id
-// path, as "scsiN" with backup=0, serial=<serial> and, for SSDs,
-// ssd=1,discard=on. disk is a serial, by-id path or /dev path. Attaching a
+// path, as "scsiN" with backup=0, serial=<serial> and, for SSDs and NVMe
+// only, ssd=1 (not on virtio) and discard=on. disk is a serial, by-id path or /dev path. Attaching a
 // disk the VM already has changes nothing (Action Unchanged). It refuses the node's OS disk
 // (any disk in use), a disk attached to another guest, and disks without
 // a by-id link. PVE allows raw paths only for root@pam by ticket, so the
@@ -228,7 +228,9 @@ func (s *DiskService) Attach(ctx context.Context, vm GuestRef, disk string, o At
 	if (d.Type == "ssd" || d.Type == "nvme") && bus != "virtio" && !o.NoSSD {
 		drv.Options["ssd"] = "1"
 	}
-	if !o.NoDiscard {
+	// discard passes TRIM through, which only SSDs and NVMe use; on a
+	// spinning disk it does nothing useful, so it is not sent
+	if (d.Type == "ssd" || d.Type == "nvme") && !o.NoDiscard {
 		drv.Options["discard"] = "on"
 	}
 	key := bus + strconv.Itoa(idx)

@@ -189,3 +189,27 @@ func TestAttachSeesDisksGivenToContainers(t *testing.T) {
 		assert.Contains(t, err.Error(), "already attached to "+owner, disk)
 	}
 }
+
+// discard=on passes TRIM, which only flash uses: the doc said SSDs and
+// the code sent it for every disk; now both say SSD and NVMe only.
+func TestAttachSendsDiscardForFlashOnly(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.Start(t)
+	c := newRootClient(t, srv)
+	srv.AddDisk(proxmoxtest.Node, proxmoxtest.Disk{DevPath: "/dev/sdg", Size: 4 << 40, Model: "WDC WD40EFRX", Serial: "WD-WCC4E1234567",
+		Type: "hdd", RPM: "5400", Wearout: "N/A", Health: "PASSED", ByIDLink: "/dev/disk/by-id/ata-WDC_WD40EFRX_WD-WCC4E1234567"})
+	a, err := c.Disks.Attach(t.Context(), nas, "WD-WCC4E1234567", proxmox.AttachOptions{})
+	require.NoError(t, err)
+	assert.NotContains(t, a.Value, "discard")
+	assert.NotContains(t, a.Value, "ssd=1")
+	ds, err := c.Disks.List(t.Context(), proxmoxtest.Node)
+	require.NoError(t, err)
+	for _, d := range ds {
+		if d.Type == "ssd" && d.Used == "" && d.ByIDLink != "" {
+			a, err := c.Disks.Attach(t.Context(), nas, d.Serial, proxmox.AttachOptions{})
+			require.NoError(t, err)
+			assert.Contains(t, a.Value, "discard=on")
+			break
+		}
+	}
+}
