@@ -125,8 +125,10 @@ func (s *GuestService) Start(ctx context.Context, ref GuestRef) (Outcome, error)
 
 // ShutdownOptions tune a clean shutdown.
 type ShutdownOptions struct {
-	// Timeout bounds the clean shutdown; 0 means PVE's default (the
-	// guest's startup down= value, else 60 s).
+	// Timeout bounds the clean shutdown; 0 means the guest's startup
+	// down= value, else 60 s. (qemu-server applies down= itself;
+	// pve-container's shutdown ignores it and waits 60 s, so for a
+	// container the SDK reads down= and sends it.)
 	Timeout time.Duration
 	// ForceStop hard-stops the guest when the timeout passes. Without it a
 	// timeout is an error matching ErrTimeout.
@@ -157,8 +159,18 @@ func (s *GuestService) Shutdown(ctx context.Context, ref GuestRef, o ShutdownOpt
 		return ShutDown, nil
 	}
 	p := params{}
-	if o.Timeout > 0 {
-		p.Set("timeout", strconv.Itoa(int((o.Timeout+time.Second-1)/time.Second)))
+	timeout := o.Timeout
+	if timeout <= 0 && ref.Type == TypeCT {
+		// pve-container PVE/API2/LXC/Status.pm vm_shutdown: timeout // 60,
+		// startup down= is not looked at (qemu-server's vm_stop does)
+		cfg, err := s.c.config(ctx, ref)
+		if err != nil {
+			return "", opError(op, err)
+		}
+		timeout = cfg.Startup.Down
+	}
+	if timeout > 0 {
+		p.Set("timeout", strconv.Itoa(int((timeout+time.Second-1)/time.Second)))
 	}
 	setBool(p, "forceStop", o.ForceStop)
 	_, err = s.c.runTask(ctx, nil, op, http.MethodPost, ref.path()+"/status/shutdown", p)

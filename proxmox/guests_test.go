@@ -3,6 +3,7 @@ package proxmox_test
 import (
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -327,4 +328,42 @@ func TestEmptyMeansDelete(t *testing.T) {
 	_, err = c.Containers.Create(ctx, proxmoxtest.Node, spec)
 	require.NoError(t, err)
 	assert.NotContains(t, srv.GuestConfig(130), "startup")
+}
+
+// qemu-server's vm_stop falls back to the guest's startup down= when no
+// timeout is given; pve-container's vm_shutdown takes "timeout // 60" and
+// ignores it. The SDK sends down= for containers so both behave as
+// documented, and the fake follows each source.
+func TestContainerShutdownDefaultFollowsDown(t *testing.T) {
+	t.Parallel()
+	// a clock that moves 2 s on every look, so 90 s pass in a few polls
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+	srv, c := newLab(t, proxmoxtest.WithClock(func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(2 * time.Second)
+		return now
+	}))
+	srv.AddGuest(proxmoxtest.Guest{VMID: 180, Node: proxmoxtest.Node, Type: "lxc", Name: "slow", Running: true,
+		ShutdownTime: 90 * time.Second, Config: map[string]string{"startup": "order=3,down=120", "unprivileged": "1"}})
+	ct := proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeCT, VMID: 180}
+	// PVE without the SDK: 60 s, so a 90 s shutdown fails
+	var upid string
+	require.NoError(t, c.Do(t.Context(), "POST", "/nodes/proxmox1/lxc/180/status/shutdown", nil, &upid))
+	u, err := proxmox.ParseUPID(upid)
+	require.NoError(t, err)
+	_, err = c.Tasks.Task(u).Wait(t.Context())
+	require.ErrorIs(t, err, proxmox.ErrTaskFailed, "60 s are not enough for a 90 s shutdown")
+	assert.Equal(t, "running", srv.GuestStatus(180))
+
+	srv.ResetRequests()
+	out, err := c.Guests.Shutdown(t.Context(), ct, proxmox.ShutdownOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, proxmox.ShutDown, out)
+	for _, r := range srv.Requests() {
+		if r.Method == "POST" {
+			assert.Equal(t, "120", r.Params.Get("timeout"), "down= sent for the container")
+		}
+	}
 }

@@ -654,7 +654,9 @@ func (s *Server) power(rc *reqCtx, g *guest, cmd string) (any, *apiError) {
 			return nil, errf(500, "VM is paused - cannot shutdown")
 		}
 		timeout := time.Duration(rc.integer("timeout", 60)) * time.Second
-		if !rc.has("timeout") {
+		// qemu-server's vm_stop falls back to startup down= (then 60 s);
+		// pve-container's vm_shutdown takes "timeout // 60" and ignores it
+		if !rc.has("timeout") && vm {
 			if st := parseDown(g.config["startup"]); st > 0 {
 				timeout = st
 			}
