@@ -282,3 +282,15 @@ func TestEnsureJobCreatesOnPVEsNoSuchJob(t *testing.T) {
 	require.NoError(t, c.Backups.DeleteJob(t.Context(), "weekly"))
 	assert.ErrorIs(t, c.Backups.DeleteJob(t.Context(), "weekly"), proxmox.ErrNotFound)
 }
+
+// BackupJob.ID was documented optional ("PVE generates one") while
+// EnsureJob required it; the doc and the error now say why it is required.
+func TestEnsureJobNeedsAnID(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.ResetRequests()
+	_, err := c.Backups.EnsureJob(t.Context(), proxmox.BackupJob{Schedule: "02:00", All: true})
+	require.ErrorIs(t, err, proxmox.ErrInvalid)
+	assert.Contains(t, err.Error(), "an ID is required")
+	assert.Empty(t, srv.Requests(), "nothing sent")
+}
