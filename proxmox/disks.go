@@ -2,6 +2,7 @@ package proxmox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -327,7 +328,9 @@ func (s *DiskService) attachedElsewhere(ctx context.Context, vm GuestRef, d Disk
 var devKeyRE = regexp.MustCompile(`^dev[0-9]+$`)
 
 // Detach removes a passed-through disk from a VM (the host disk is left
-// untouched). A disk that is not attached gives Action Unchanged. PVE
+// untouched). disk is a serial, by-id path or /dev path, or the slot
+// ("scsi1"); a disk that died and left the host's disk list is found by
+// slot, by the serial it was attached with, or by its by-id path. A disk that is not attached gives Action Unchanged. PVE
 // checks only VM.Config.Disk for removing a drive, raw or not (qemu-server
 // PVE/API2/Qemu.pm update_vm), so the everyday identity does it.
 //
@@ -337,15 +340,47 @@ func (s *DiskService) Detach(ctx context.Context, vm GuestRef, disk string) (Att
 	if err := vm.validate(op); err != nil {
 		return Attachment{}, err
 	}
-	d, err := s.Resolve(ctx, vm.Node, disk)
-	if err != nil {
-		return Attachment{}, opError(op, err)
+	if disk == "" {
+		return Attachment{}, refuse(op, ErrInvalid, "name the disk by serial, by-id path, /dev path or slot (scsi1)")
 	}
 	cfg, err := s.c.config(ctx, vm)
 	if err != nil {
 		return Attachment{}, opError(op, err)
 	}
-	key, val, ok := findDisk(cfg, d)
+	var (
+		d        Disk
+		key, val string
+		ok       bool
+	)
+	switch {
+	case passKeyRE.MatchString(disk): // a slot: works for a disk that is gone
+		key, val = disk, cfg.Raw[disk]
+		if val == "" {
+			return Attachment{}, nil
+		}
+		drv, err := parseDrive(val)
+		if err != nil || !drv.IsPath() {
+			return Attachment{}, refuse(op, ErrInvalid, "%s is %q, not a passed-through host disk", disk, val)
+		}
+		d, ok = Disk{ByIDLink: drv.File, Serial: drv.Options["serial"]}, true
+	default:
+		d, err = s.Resolve(ctx, vm.Node, disk)
+		switch {
+		case err == nil:
+			key, val, ok = findDisk(cfg, d)
+		case errors.Is(err, ErrNotFound):
+			// a dead disk no longer shows on the host: find it in the
+			// VM's config by the serial or path it was attached with
+			key, val, ok = findDeadDisk(cfg, disk)
+			if !ok {
+				return Attachment{}, opError(op, err)
+			}
+			drv, _ := parseDrive(val)
+			d = Disk{ByIDLink: drv.File, Serial: drv.Options["serial"]}
+		default:
+			return Attachment{}, opError(op, err)
+		}
+	}
 	if !ok || !passKeyRE.MatchString(key) {
 		return Attachment{Disk: d}, nil
 	}
@@ -360,4 +395,27 @@ func (s *DiskService) Detach(ctx context.Context, vm GuestRef, disk string) (Att
 		return Attachment{}, err
 	}
 	return Attachment{Key: key, Value: val, Disk: d, Action: Deleted, Changes: []Change{{Field: key, Old: val}}}, nil
+}
+
+// findDeadDisk finds a raw-path drive by what the user knows of a disk
+// that is gone: its serial (as sent in serial=, or ending its by-id name)
+// or its path.
+func findDeadDisk(cfg GuestConfig, disk string) (string, string, bool) {
+	keys := make([]string, 0, len(cfg.Disks))
+	for k := range cfg.Disks {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		drv := cfg.Disks[k]
+		if !drv.IsPath() || !passKeyRE.MatchString(k) {
+			continue
+		}
+		name := strings.TrimPrefix(drv.File, "/dev/disk/by-id/")
+		if drv.File == disk || drv.Options["serial"] == encodeSerial(disk) ||
+			(len(disk) >= 4 && strings.HasSuffix(name, "_"+disk)) {
+			return k, cfg.Raw[k], true
+		}
+	}
+	return "", "", false
 }

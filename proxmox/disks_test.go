@@ -213,3 +213,35 @@ func TestAttachSendsDiscardForFlashOnly(t *testing.T) {
 		}
 	}
 }
+
+// A passed-through disk that died is gone from /nodes/{node}/disks/list;
+// Detach still finds it by slot, by the serial it was attached with, or by
+// its by-id path (issue 14).
+func TestDetachDeadDisk(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t) // the everyday token: removing a drive needs no root
+	srv.AddGuest(proxmoxtest.Guest{VMID: 190, Node: proxmoxtest.Node, Type: "qemu", Name: "nas2", Config: map[string]string{
+		"scsi0": "local-lvm:vm-190-disk-0,size=32G",
+		"scsi1": "/dev/disk/by-id/ata-WDC_WD40EFRX_WD-DEAD0001,backup=0,serial=WD-DEAD0001",
+		"scsi2": "/dev/disk/by-id/ata-WDC_WD40EFRX_WD-DEAD0002,backup=0",
+		"scsi3": "/dev/disk/by-id/ata-WDC_WD40EFRX_WD-DEAD0003,backup=0"}})
+	vm := proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 190}
+	for disk, key := range map[string]string{
+		"WD-DEAD0001": "scsi1", // serial= it was attached with
+		"WD-DEAD0002": "scsi2", // the serial ending its by-id name
+		"scsi3":       "scsi3", // the slot
+	} {
+		a, err := c.Disks.Detach(t.Context(), vm, disk)
+		require.NoError(t, err, disk)
+		assert.Equal(t, key, a.Key, disk)
+		assert.Equal(t, proxmox.Deleted, a.Action, disk)
+		assert.NotContains(t, srv.GuestConfig(190), key, disk)
+	}
+	_, err := c.Disks.Detach(t.Context(), vm, "scsi0")
+	assert.ErrorIs(t, err, proxmox.ErrInvalid, "a storage volume is no passthrough")
+	_, err = c.Disks.Detach(t.Context(), vm, "WD-NEVER")
+	assert.ErrorIs(t, err, proxmox.ErrNotFound)
+	a, err := c.Disks.Detach(t.Context(), vm, "scsi3")
+	require.NoError(t, err)
+	assert.False(t, a.Changed(), "already gone")
+}
