@@ -50,7 +50,9 @@ type PlanStep struct {
 	onBoot bool
 }
 
-// PlanGroup is a set of guests handled in parallel.
+// PlanGroup is the guests of one startup order: shut down in parallel,
+// started one at a time with each guest's up= pause, as PVE's stopall and
+// startall do.
 type PlanGroup struct {
 	// Order is the startup order shared by the group; HasOrder false is
 	// the "no order" group; Last marks the group of PlanOptions.Last.
@@ -71,7 +73,7 @@ func (g PlanGroup) label() string {
 }
 
 // PowerPlan is an ordered shutdown or start-up: groups run one after
-// another, the guests of a group in parallel. PlanShutdown and PlanStartUp
+// another (see PlanGroup for the guests of a group). PlanShutdown and PlanStartUp
 // build it without changing anything; print it for a dry run, Apply it to
 // act.
 type PowerPlan struct {
@@ -468,8 +470,9 @@ type PowerResult struct {
 	Duration time.Duration
 }
 
-// Apply executes a plan from PlanShutdown or PlanStartUp: groups in turn,
-// guests of a group in parallel. Shutdown steps use each guest's timeout
+// Apply executes a plan from PlanShutdown or PlanStartUp: groups in turn;
+// a shutdown group in parallel (as stopall), a start-up group one guest
+// at a time pausing each guest's up= (as startall). Shutdown steps use each guest's timeout
 // and then hard-stop it unless the plan says otherwise; afterwards the
 // plan's nodes are powered off. A failed guest is reported in Result and
 // events; the returned error joins all failures.
@@ -502,31 +505,45 @@ func (s *PowerService) Apply(ctx context.Context, p PowerPlan, o ApplyOptions) (
 		emit(Event{Kind: EventGroupStart, Group: gi + 1})
 		var wg sync.WaitGroup
 		var mu sync.Mutex
-		var maxUp time.Duration
-		for _, st := range g.Steps {
-			maxUp = max(maxUp, st.Startup.Up)
+		run := func(st PlanStep) {
+			emit(Event{Kind: EventGuestBegin, Group: gi + 1, Guest: st.Guest.GuestRef, Name: st.Guest.Name})
+			out, err := s.step(ctx, p, st, func() {
+				emit(Event{Kind: EventForceStop, Group: gi + 1, Guest: st.Guest.GuestRef, Name: st.Guest.Name})
+			})
+			mu.Lock()
+			if err != nil {
+				res.Failed[st.Guest.GuestRef] = err
+				errs = append(errs, err)
+			} else {
+				res.Outcomes[st.Guest.GuestRef] = out
+			}
+			mu.Unlock()
+			kind := EventGuestDone
+			if err != nil {
+				kind = EventGuestFail
+			}
+			emit(Event{Kind: kind, Group: gi + 1, Guest: st.Guest.GuestRef, Name: st.Guest.Name, Outcome: out, Err: err})
+		}
+		for si, st := range g.Steps {
+			if p.Start {
+				// startall starts a group one guest at a time in vmid
+				// order, pausing each guest's up= before the next
+				// (pve-manager PVE/API2/Nodes.pm startall)
+				if prev := si - 1; prev >= 0 && g.Steps[prev].Startup.Up > 0 {
+					if err := poll.Sleep(ctx, g.Steps[prev].Startup.Up); err != nil {
+						return res, err
+					}
+				}
+				run(st)
+				continue
+			}
+			// stopall shuts a group down in parallel (up to max-workers)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				emit(Event{Kind: EventGuestBegin, Group: gi + 1, Guest: st.Guest.GuestRef, Name: st.Guest.Name})
-				out, err := s.step(ctx, p, st, func() {
-					emit(Event{Kind: EventForceStop, Group: gi + 1, Guest: st.Guest.GuestRef, Name: st.Guest.Name})
-				})
-				mu.Lock()
-				if err != nil {
-					res.Failed[st.Guest.GuestRef] = err
-					errs = append(errs, err)
-				} else {
-					res.Outcomes[st.Guest.GuestRef] = out
-				}
-				mu.Unlock()
-				kind := EventGuestDone
-				if err != nil {
-					kind = EventGuestFail
-				}
-				emit(Event{Kind: kind, Group: gi + 1, Guest: st.Guest.GuestRef, Name: st.Guest.Name, Outcome: out, Err: err})
+				run(st)
 			}()
 		}
 		wg.Wait()
@@ -536,8 +553,8 @@ func (s *PowerService) Apply(ctx context.Context, p PowerPlan, o ApplyOptions) (
 		if o.StopOnError && len(errs) > 0 {
 			return res, errors.Join(errs...)
 		}
-		if p.Start && maxUp > 0 && gi < len(p.Groups)-1 {
-			if err := poll.Sleep(ctx, maxUp); err != nil {
+		if last := g.Steps[len(g.Steps)-1]; p.Start && last.Startup.Up > 0 && gi < len(p.Groups)-1 {
+			if err := poll.Sleep(ctx, last.Startup.Up); err != nil {
 				return res, err
 			}
 		}

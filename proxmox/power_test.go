@@ -424,3 +424,38 @@ func TestHAGuestsGoThroughTheirHAState(t *testing.T) {
 	assert.Equal(t, proxmox.Stopped, out)
 	assert.Equal(t, "stopped", srv.GuestStatus(170))
 }
+
+// pve-manager's startall (PVE/API2/Nodes.pm) starts the guests of an order
+// one at a time in vmid order and pauses each guest's up= before the next;
+// Apply does the same for start-up plans.
+func TestStartUpGroupGoesOneByOneWithUpDelay(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.Start(t, proxmoxtest.WithoutLab())
+	srv.AddNode(proxmoxtest.Node)
+	c := newClient(t, srv)
+	for i, up := range []string{",up=1", "", ""} {
+		srv.AddGuest(proxmoxtest.Guest{VMID: 310 + i, Node: proxmoxtest.Node, Type: "qemu", Name: fmt.Sprintf("s%d", i),
+			Config: map[string]string{"startup": "order=1" + up, "onboot": "1"}})
+	}
+	p, err := c.Power.PlanStartUp(t.Context(), proxmox.PlanOptions{})
+	require.NoError(t, err)
+	require.Len(t, p.Groups, 1)
+	var mu sync.Mutex
+	var seen []string
+	var times []time.Time
+	res, err := c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{OnEvent: func(e proxmox.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if e.Kind == proxmox.EventGuestBegin || e.Kind == proxmox.EventGuestDone {
+			seen = append(seen, fmt.Sprintf("%s %d", e.Kind, e.Guest.VMID))
+			times = append(times, e.Time)
+		}
+	}})
+	require.NoError(t, err)
+	assert.Len(t, res.Outcomes, 3)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"begin 310", "done 310", "begin 311", "done 311", "begin 312", "done 312"}, seen)
+	assert.GreaterOrEqual(t, times[2].Sub(times[1]), time.Second, "310's up=1 before 311")
+	assert.Less(t, times[4].Sub(times[3]), time.Second, "311 has no up=")
+}
