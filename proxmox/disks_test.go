@@ -245,3 +245,24 @@ func TestDetachDeadDisk(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, a.Changed(), "already gone")
 }
+
+// Host devices are root@pam's in qemu-server (check_hostpci_perm,
+// check_usb_perm, serial): the SDK refuses before sending and the fake
+// refuses the same write from a token; mapped devices and spice are not.
+func TestHostDevicesNeedRoot(t *testing.T) {
+	t.Parallel()
+	srv, tok := newLab(t)
+	ctx := t.Context()
+	for k, v := range map[string]string{"hostpci0": "0000:01:00.0,pcie=1", "usb0": "host=1234:5678", "serial0": "/dev/ttyS0"} {
+		srv.ResetRequests()
+		_, err := tok.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{k: v}})
+		assert.ErrorIs(t, err, proxmox.ErrRootRequired, k)
+		for _, r := range srv.Requests() {
+			assert.Equal(t, "GET", r.Method, "%s: nothing written", k)
+		}
+		err = tok.Do(ctx, "PUT", "/nodes/proxmox1/qemu/102/config", url.Values{k: {v}}, nil)
+		assert.ErrorContains(t, err, "only root can set '"+k+"'", k)
+	}
+	_, err := tok.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"usb1": "spice", "serial1": "socket"}})
+	assert.NoError(t, err)
+}

@@ -833,6 +833,9 @@ func (s *Server) updateQemu(rc *reqCtx, g *guest) *apiError {
 	if err := checkStartup(rc); err != nil {
 		return err
 	}
+	if err := checkVMDevicePerm(rc, g.config); err != nil {
+		return err
+	}
 	for _, k := range strings.Split(rc.str("delete"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			delete(g.config, k)
@@ -888,6 +891,51 @@ func checkCTNet(rc *reqCtx) *apiError {
 	}
 	if len(errs) > 0 {
 		return paramErr(errs)
+	}
+	return nil
+}
+
+// checkVMDevicePerm is what qemu-server's PVE/API2/Qemu.pm refuses to
+// anyone but root@pam besides raw disk paths: hostpciN with a host device
+// (check_hostpci_perm), usbN with a host device other than spice
+// (check_usb_perm), serialN other than a socket, for the value set or, on
+// delete, the value removed; and args ($check_vm_modify_config_perm: "only
+// root can set 'args' config"). All are plain dies: 500.
+func checkVMDevicePerm(rc *reqCtx, old map[string]string) *apiError {
+	if rc.root {
+		return nil
+	}
+	check := func(k, v string, del bool) *apiError {
+		m := indexedRE.FindStringSubmatch(k)
+		verb := "set"
+		if del {
+			verb = "delete"
+		}
+		switch {
+		case k == "args" && !del:
+			return errf(500, "only root can set 'args' config")
+		case m == nil:
+			return nil
+		case m[1] == "hostpci" && !strings.Contains(v, "mapping="):
+			return errf(500, "only root can set '%s' config for non-mapped devices", k)
+		case m[1] == "usb" && !strings.Contains(v, "mapping=") && !strings.EqualFold(strings.TrimPrefix(v, "host="), "spice"):
+			return errf(500, "only root can set '%s' config for real devices", k)
+		case m[1] == "serial" && v != "socket":
+			return errf(500, "only root can %s '%s' config for real devices", verb, k)
+		}
+		return nil
+	}
+	for k, v := range rc.p {
+		if err := check(k, v.s, false); err != nil {
+			return err
+		}
+	}
+	for _, k := range strings.Split(rc.str("delete"), ",") {
+		if k = strings.TrimSpace(k); k != "" && old[k] != "" {
+			if err := check(k, old[k], true); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
