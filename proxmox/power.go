@@ -708,3 +708,58 @@ func (s *PowerService) StartAll(ctx context.Context, node string, o BulkOptions)
 	_, err := s.c.runTask(ctx, nil, op, http.MethodPost, "/nodes/"+node+"/startall", p)
 	return err
 }
+
+// Preflight checks, changing nothing, that this client could apply the
+// plan now: that the API answers and takes the credentials, and that the
+// identity holds what each step needs: VM.PowerMgmt on every guest,
+// Sys.Console on / for HA-managed ones (their HA resource state is set),
+// and Sys.PowerMgmt on every node the plan powers off. A guard that waits
+// for a power cut calls it at start and again while it waits: a plan that
+// cannot be applied is no plan. Missing privileges come back together in
+// one *Error matching ErrPermission.
+//
+// Proxmox API: GET /access/permissions?path=…
+func (s *PowerService) Preflight(ctx context.Context, p PowerPlan) error {
+	op := "preflight"
+	need := map[string][]string{} // path → privileges
+	add := func(path, priv string) {
+		if !slices.Contains(need[path], priv) {
+			need[path] = append(need[path], priv)
+		}
+	}
+	for _, g := range p.Groups {
+		for _, st := range g.Steps {
+			add("/vms/"+st.Guest.VMID.String(), "VM.PowerMgmt")
+			if st.HA {
+				add("/", "Sys.Console")
+			}
+		}
+	}
+	for _, n := range p.Nodes {
+		add("/nodes/"+n, "Sys.PowerMgmt")
+	}
+	if len(need) == 0 {
+		add("/", "VM.Audit") // still prove reach and auth
+	}
+	paths := make([]string, 0, len(need))
+	for path := range need {
+		paths = append(paths, path)
+	}
+	sort.Strings(paths)
+	var missing []string
+	for _, path := range paths {
+		var perms map[string]map[string]num
+		if err := s.c.call(ctx, nil, http.MethodGet, "/access/permissions", params{"path": {path}}, &perms, nil); err != nil {
+			return opError(op, err)
+		}
+		for _, priv := range need[path] {
+			if !perms[path][priv].bool() {
+				missing = append(missing, priv+" on "+path)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return refuse(op, ErrPermission, "the plan cannot be applied: %s missing", strings.Join(missing, ", "))
+	}
+	return nil
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func names(p proxmox.PowerPlan) [][]string {
@@ -458,4 +459,29 @@ func TestStartUpGroupGoesOneByOneWithUpDelay(t *testing.T) {
 	assert.Equal(t, []string{"begin 310", "done 310", "begin 311", "done 311", "begin 312", "done 312"}, seen)
 	assert.GreaterOrEqual(t, times[2].Sub(times[1]), time.Second, "310's up=1 before 311")
 	assert.Less(t, times[4].Sub(times[3]), time.Second, "311 has no up=")
+}
+
+// A guard checks at start that it could act (issue 11: a powerloss guard
+// with a wrong token printed "watching" and shut nothing down).
+func TestPreflightSaysWhetherThePlanCanBeApplied(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	plan, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{ShutdownNodes: true})
+	require.NoError(t, err)
+	require.NoError(t, c.Power.Preflight(t.Context(), plan))
+
+	srv.Deny(proxmoxtest.TokenID, "VM.PowerMgmt")
+	srv.Deny(proxmoxtest.TokenID, "Sys.PowerMgmt")
+	err = c.Power.Preflight(t.Context(), plan)
+	require.ErrorIs(t, err, proxmox.ErrPermission)
+	assert.Contains(t, err.Error(), "VM.PowerMgmt on /vms/100")
+	assert.Contains(t, err.Error(), "Sys.PowerMgmt on /nodes/proxmox1")
+	for _, r := range srv.Requests() {
+		assert.NotEqual(t, "POST", r.Method, "preflight changes nothing")
+	}
+
+	bad := newClient(t, srv, proxmox.WithAPIToken(proxmoxtest.TokenID, secret.New("wrong")))
+	assert.ErrorIs(t, bad.Power.Preflight(t.Context(), plan), proxmox.ErrAuth)
+	srv.Close()
+	assert.ErrorIs(t, c.Power.Preflight(t.Context(), plan), proxmox.ErrUnavailable)
 }
