@@ -85,6 +85,12 @@ func TestTLSPinAndRoots(t *testing.T) {
 	_, err = c.Version(t.Context())
 	var uerr x509.UnknownAuthorityError
 	assert.ErrorAs(t, err, &uerr)
+	// the error says what to do, with the fingerprint to pin
+	assert.Contains(t, err.Error(), "sha256:"+srv.Fingerprint())
+	assert.Contains(t, err.Error(), "WithFingerprint")
+	assert.Equal(t, 1, strings.Count(err.Error(), "WithFingerprint"))
+	_, err = c.Inventory(t.Context()) // the SDK's own request path too
+	assert.Contains(t, err.Error(), "sha256:"+srv.Fingerprint())
 }
 
 func TestVersionAndNodes(t *testing.T) {
