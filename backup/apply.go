@@ -139,9 +139,7 @@ func apply(ctx context.Context, c cluster, p NightPlan, node nodeSide) (Report, 
 		if ctx.Err() != nil {
 			return finish()
 		}
-		for _, gr := range a.dumpDirect(ctx, node, byNode[node]) {
-			r.Guests = append(r.Guests, gr)
-		}
+		r.Guests = append(r.Guests, a.dumpDirect(ctx, node, byNode[node])...)
 	}
 
 	// Two-step guests, one at a time: each freezes its own share.

@@ -99,11 +99,3 @@ func createChanges(want map[string]string) []Change {
 	return DiffConfig(nil, want, nil)
 }
 
-// fields returns the keys of changes, for messages.
-func fields(changes []Change) []string {
-	out := make([]string, len(changes))
-	for i, c := range changes {
-		out[i] = c.Field
-	}
-	return out
-}
