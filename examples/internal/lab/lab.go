@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/dns/dnstest"
@@ -42,6 +43,9 @@ type Lab struct {
 	// Proxmox is a client of the fake Proxmox VE, ProxmoxServer the fake.
 	Proxmox       *proxmox.Client
 	ProxmoxServer *proxmoxtest.Server
+	// Node is the Proxmox node's shell for the backup's two-step copy, an
+	// in-process double coupled to ProxmoxServer's storages.
+	Node *Node
 	// DNS is a client of the fake Cloudflare API, DNSServer the fake.
 	DNS       *dns.Client
 	DNSServer *dnstest.Server
@@ -58,7 +62,8 @@ type Lab struct {
 	UPS       *ups.Device
 	UPSServer *upstest.Server
 
-	closers []func()
+	closers     []func()
+	clockOffset atomic.Int64
 }
 
 // Start starts every fake and connects a client to each. On error nothing
