@@ -262,6 +262,9 @@ func TestRun(t *testing.T) {
 		{name: "passthrough usage", args: []string{"passthrough"}, code: 2, errOut: "-disks"},
 		{name: "powerloss usage", args: []string{"powerloss", "-ups", "nohost"}, code: 2, errOut: "name@host"},
 		{name: "shutdown without token", args: []string{"shutdown"}, code: 1, errOut: "set PROXMOX_TOKEN_ID"},
+		{name: "backup usage", args: []string{"backup", "-guests", "nas"}, code: 2, errOut: "-guests: not a VMID"},
+		{name: "backup without token", args: []string{"backup"}, code: 1, errOut: "set PROXMOX_TOKEN_ID"},
+		{name: "backup help", args: []string{"backup", "-h"}, code: 0, out: "SSH_KEY_FILE"},
 		{name: "share usage", args: []string{"share"}, code: 2, errOut: "-name and -owner"},
 		{name: "ddns without token", args: []string{"ddns", "-ip", "198.51.100.20"}, code: 1, errOut: "set CLOUDFLARE_API_TOKEN"},
 	}
