@@ -128,6 +128,7 @@ environment variables it reads; credentials come from the environment, never fro
    homelab isolation -router 192.168.1.1         is the guest network cut off from the LAN?
    homelab nas-health -nas https://nas.lan       RAID, SMART and filesystems, exit 1 on a problem
    homelab inventory -proxmox https://pve.lan:8006
+   homelab backup -proxmox https://pve.lan:8006   tonight's backup plan; -yes runs it, -mail sends the report
    homelab shutdown -proxmox https://pve.lan:8006 -dry-run
    homelab ddns -zone example.org -names vpn -dry-run
 The programs in examples/ are the same workflows, one small program each, to copy.

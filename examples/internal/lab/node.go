@@ -105,6 +105,9 @@ func (n *Node) Run(ctx context.Context, argv ...string) ([]byte, error) {
 	n.runs = append(n.runs, slices.Clone(argv))
 	out, code, stderr := n.exec(argv)
 	if code != 0 {
+		if stderr == "" {
+			stderr = "exit status " + strconv.Itoa(code) // as backup.LocalRunner says it
+		}
 		return nil, &backup.Error{Op: "run " + strings.Join(argv, " "), Code: "exit " + strconv.Itoa(code), Message: stderr}
 	}
 	return []byte(out), nil
