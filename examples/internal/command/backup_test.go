@@ -52,6 +52,19 @@ func TestBackupCommandApply(t *testing.T) {
 	assert.Equal(t, ExitProblem, ExitCode(err))
 	assert.Contains(t, out.String(), "102 (homeassistant) FAILED: ")
 	assert.Contains(t, err.Error(), "backup FAILED: 1 of 2 guests failed", out.String())
+
+	// -mail sends the report after the night; an SMTP server that is not
+	// there is reported after the night ran, and means "could not tell".
+	srv.FailBackup(102, "")
+	offset.Add(int64(time.Hour))
+	out.Reset()
+	mailEnv := env(map[string]string{"PROXMOX_TOKEN_ID": proxmoxtest.TokenID, "PROXMOX_TOKEN_SECRET": proxmoxtest.TokenSecret, "SMTP_PASSWORD": "mail-s3cret"})
+	err = runBackup(t.Context(), &out, &out, append(args, "-mail", "admin@example.org", "-smtp", "127.0.0.1:1"), mailEnv)
+	require.Error(t, err)
+	assert.Contains(t, out.String(), "report: backup OK: 2 guests")
+	assert.ErrorContains(t, err, "mail the report")
+	assert.Equal(t, ExitUnchecked, ExitCode(err), "%v", err)
+	assert.NotContains(t, err.Error()+out.String(), "mail-s3cret")
 }
 
 func TestBackupCommandErrors(t *testing.T) {
