@@ -51,7 +51,7 @@ func TestBackupCommandApply(t *testing.T) {
 	assert.ErrorIs(t, err, backup.ErrUnavailable)
 	assert.Equal(t, ExitProblem, ExitCode(err))
 	assert.Contains(t, out.String(), "102 (homeassistant) FAILED: ")
-	assert.Contains(t, err.Error(), "backup FAILED: 1 of 2 guests failed", out.String())
+	assert.Equal(t, "backup: FAILED: 1 of 2 guests failed", err.Error(), out.String())
 
 	// -mail sends the report after the night; an SMTP server that is not
 	// there is reported after the night ran, and means "could not tell".

@@ -44,7 +44,7 @@ func Backup(ctx context.Context, w io.Writer, cfg BackupConfig) (backup.Report, 
 	}
 	plan, err := backup.Plan(ctx, bc)
 	if err != nil {
-		return backup.Report{}, fmt.Errorf("backup: %w", err)
+		return backup.Report{}, backupErr(err)
 	}
 	for _, line := range strings.Split(strings.TrimRight(plan.String(), "\n"), "\n") {
 		say(w, "%s", line)
@@ -60,7 +60,7 @@ func Backup(ctx context.Context, w io.Writer, cfg BackupConfig) (backup.Report, 
 		}
 		r, err := cfg.Connect(ctx, g.Node)
 		if err != nil {
-			return backup.Report{}, fmt.Errorf("backup: node %s: %w", g.Node, err)
+			return backup.Report{}, backupErr(fmt.Errorf("node %s: %w", g.Node, err))
 		}
 		bc.Runners[g.Node] = r
 	}
@@ -79,6 +79,15 @@ func Backup(ctx context.Context, w io.Writer, cfg BackupConfig) (backup.Report, 
 	return report, nil
 }
 
+// backupErr gives err the "backup: " prefix unless the package's error
+// already starts with it.
+func backupErr(err error) error {
+	if strings.HasPrefix(err.Error(), "backup: ") {
+		return err
+	}
+	return fmt.Errorf("backup: %w", err)
+}
+
 // nightFailed is a night that did not go well; it matches ErrProblem and
 // unwraps to the package's errors.
 type nightFailed struct {
@@ -86,7 +95,7 @@ type nightFailed struct {
 	err     error
 }
 
-func (e nightFailed) Error() string        { return e.subject }
+func (e nightFailed) Error() string        { return "backup: " + strings.TrimPrefix(e.subject, "backup ") }
 func (e nightFailed) Unwrap() error        { return e.err }
 func (e nightFailed) Is(target error) bool { return target == ErrProblem }
 
