@@ -105,6 +105,9 @@ func (l *Lab) Describe(w io.Writer) {
 	if l.ProxmoxServer != nil {
 		row("proxmox", "proxmoxtest", l.ProxmoxServer.URL+" (self-signed, pinned)")
 	}
+	if l.Node != nil {
+		row("pve shell", "lab.Node", "in-process (dd, sha256sum, zstd -t … for the backup's copy on the node)")
+	}
 	if l.NASServer != nil {
 		row("nas", "omvtest", l.NASServer.URL+"/rpc.php")
 	}
