@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/thehomelab/homelab/backup"
 	"github.com/thehomelab/homelab/examples/internal/lab"
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/npm"
@@ -44,6 +45,7 @@ func demoSteps() []demoStep {
 		{"nas-health", demoNASHealth},
 		{"share", demoShare},
 		{"expose", demoExpose},
+		{"backup", demoBackup},
 		{"shutdown", demoShutdownPlan},
 		{"powerloss", demoPowerLoss},
 	}
@@ -126,6 +128,7 @@ environment variables it reads; credentials come from the environment, never fro
    homelab isolation -router 192.168.1.1         is the guest network cut off from the LAN?
    homelab nas-health -nas https://nas.lan       RAID, SMART and filesystems, exit 1 on a problem
    homelab inventory -proxmox https://pve.lan:8006
+   homelab backup -proxmox https://pve.lan:8006   tonight's backup plan; -yes runs it, -mail sends the report
    homelab shutdown -proxmox https://pve.lan:8006 -dry-run
    homelab ddns -zone example.org -names vpn -dry-run
 The programs in examples/ are the same workflows, one small program each, to copy.
@@ -266,6 +269,53 @@ func demoExpose(ctx context.Context, w io.Writer, l *lab.Lab) error {
 		},
 		Twice: true,
 	})
+}
+
+func demoBackup(ctx context.Context, w io.Writer, l *lab.Lab) error {
+	workflow.Title(w, "Backup night: every guest to the NAS share, the NAS itself in two steps, retention")
+	cfg := workflow.BackupConfig{
+		Config: backup.Config{Client: l.Proxmox, Storage: "backups", Location: time.UTC, Now: l.Now,
+			// The fake's tasks end at once; a real share takes seconds to
+			// come back after the NAS's snapshot.
+			PollInterval: time.Millisecond},
+		Apply: true,
+		// The node's shell is the lab's in-process double: no sshd, no zstd.
+		Connect: func(context.Context, string) (backup.Runner, error) { return l.Node, nil },
+	}
+	report, err := workflow.Backup(ctx, w, cfg)
+	if err != nil {
+		return err
+	}
+	nas, ok := guestReport(report, 100)
+	if !ok || !nas.Verified || nas.Method != backup.TwoStep {
+		return fmt.Errorf("the NAS was not copied to the share and verified")
+	}
+
+	fmt.Fprintln(w, "   -- drill: an hour later the NAS is backed up again, and the share flips a byte of the copy")
+	l.AdvanceClock(time.Hour)
+	l.Node.CorruptNextCopy()
+	cfg.Config.Guests = []int{100}
+	report, err = workflow.Backup(ctx, w, cfg)
+	if !errors.Is(err, workflow.ErrProblem) || !errors.Is(err, backup.ErrVerify) {
+		return fmt.Errorf("the corrupted copy went unnoticed: %v", err)
+	}
+	nas, _ = guestReport(report, 100)
+	local := strings.TrimPrefix(nas.Archive, "local:backup/")
+	if nas.Storage != "local" || !slices.Contains(l.ProxmoxServer.Backups("local"), nas.Archive) {
+		return fmt.Errorf("the local archive of the failed copy is gone: %q", nas.Archive)
+	}
+	fmt.Fprintf(w, "   caught: the copy's SHA-256 differs; %s stays on local storage for the next night\n", local)
+	return nil
+}
+
+// guestReport returns the report of guest vmid.
+func guestReport(r backup.Report, vmid int) (backup.GuestReport, bool) {
+	for _, g := range r.Guests {
+		if g.VMID == vmid {
+			return g, true
+		}
+	}
+	return backup.GuestReport{}, false
 }
 
 func demoShutdownPlan(ctx context.Context, w io.Writer, l *lab.Lab) error {

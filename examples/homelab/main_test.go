@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -100,6 +103,55 @@ func TestDemo(t *testing.T) {
 	assert.Contains(t, story, "https://status.thehomelab.site already proxied as wanted: nothing changed")
 	assert.Len(t, l.ProxyServer.Certificates(), 1, "no certificate may be issued")
 
+	// Backup night: the NAS in two steps (it serves the share), copied on
+	// the node and verified, its local copy deleted; retention pruned two
+	// old archives of each guest, as the node's own prune agreed.
+	night := story[strings.Index(story, "== Backup night"):]
+	night = night[:strings.Index(night, "-- drill:")]
+	assert.Contains(t, night, "100: two-step: it serves storage backups: its address 192.168.88.10 is the share's server")
+	assert.Contains(t, night, "100    nas            proxmox1  two-step  local → backups")
+	assert.Contains(t, night, "guest 100: copy on the share verified (size, SHA-256, zstd -t)")
+	assert.Contains(t, night, "report: backup OK: 3 guests")
+	// What retention removes depends on the weekday (the lab's nine nights
+	// end yesterday): the plan says it, the night does it, at least one.
+	for _, g := range []struct {
+		vmid       int
+		name, kind string
+	}{{100, "nas", "vm"}, {101, "docker", "ct"}, {102, "homeassistant", "vm"}} {
+		m := regexp.MustCompile(fmt.Sprintf(`\n   %d +%s +proxmox1 +\S+ +.+? +keep-daily=7,keep-weekly=4,keep-monthly=6 +(\d) +ok\n`, g.vmid, g.name)).FindStringSubmatch(night)
+		require.NotNil(t, m, "plan row of %d", g.vmid)
+		removes, _ := strconv.Atoi(m[1])
+		assert.GreaterOrEqual(t, removes, 1)
+		assert.Contains(t, night, fmt.Sprintf("guest %d: retention removed %d old archive(s)", g.vmid, removes))
+		assert.Contains(t, night, fmt.Sprintf("; %d archive(s) kept, %d pruned", 10-removes, removes))
+		assert.Len(t, backupsOf(l, "backups", g.vmid), 10-removes, "9 old + tonight's, pruned")
+	}
+	assert.Regexp(t, `100 \(nas\) dumped locally, copied to backups as vzdump-qemu-100-\S+\.vma\.zst, verified \(sha256 [0-9a-f]{12}…\); `, night)
+	assert.Regexp(t, `101 \(docker\) dumped straight to backups as vzdump-lxc-101-\S+\.tar\.zst; `, night)
+	assert.NotContains(t, night, "FAILED")
+	local := backupsOf(l, "local", 100)
+	require.Len(t, local, 1, "only the drill's archive stays local")
+	ran := map[string]bool{}
+	for _, c := range l.Node.Commands() {
+		ran[c[0]] = true
+	}
+	for _, cmd := range []string{"test", "stat", "df", "dd", "sha256sum", "zstd", "mv", "rm"} {
+		assert.True(t, ran[cmd], "the copy ran %s on the node", cmd)
+	}
+	// The drill: the flipped byte is caught by the SHA-256 comparison, the
+	// NAS is FAILED in the report and its local archive kept.
+	drill := story[strings.Index(story, "-- drill: an hour later"):]
+	drill = drill[:strings.Index(drill, "\n==")]
+	assert.Contains(t, drill, "report: backup FAILED: 1 of 1 guest failed")
+	assert.Regexp(t, `100 \(nas\) FAILED: .*sha-256 of the copy [0-9a-f]{64} differs from the source's [0-9a-f]{64}: verification failed; tonight's archive is kept as local:backup/vzdump-qemu-100-`, drill)
+	assert.Contains(t, drill, "caught: the copy's SHA-256 differs; "+strings.TrimPrefix(local[0], "local:backup/")+" stays on local storage")
+	file, ok := l.Node.File("/var/lib/vz/dump/" + strings.TrimPrefix(local[0], "local:backup/"))
+	assert.True(t, ok, "the local archive is on the node")
+	assert.Len(t, file, lab.ArchiveSize)
+	for _, v := range backupsOf(l, "backups", 100) {
+		assert.NotEqual(t, strings.TrimPrefix(local[0], "local:"), strings.TrimPrefix(v, "backups:"), "the corrupt copy is not on the share")
+	}
+
 	// Shutdown plan: the NAS in the last group, then the node; a dry run
 	// stops nothing.
 	plan := story[strings.Index(story, "shutdown plan:"):]
@@ -127,7 +179,7 @@ func TestDemo(t *testing.T) {
 	assert.True(t, l.UPSServer.FSDSet(lab.UPSName))
 	assert.NotContains(t, story, lab.UPSPassword)
 
-	assert.Contains(t, story, "11 workflows, 0 failed")
+	assert.Contains(t, story, "12 workflows, 0 failed")
 
 	// The story reads as prose: no Go values printed as they are, no
 	// reason said twice, and a disk pulled out of the NAS is gone from it.
@@ -138,7 +190,18 @@ func TestDemo(t *testing.T) {
 	rebuilt = rebuilt[:strings.Index(rebuilt, "\n==")]
 	assert.NotContains(t, rebuilt, "sdb GOOD", "a pulled disk is not listed")
 	assert.Contains(t, rebuilt, "sdc GOOD")
-	assert.NotContains(t, story, "FAILED")
+	assert.NotContains(t, strings.Replace(story, drill, "", 1), "FAILED", "only the backup drill fails")
+}
+
+// backupsOf lists the fake's archives of guest vmid on storage.
+func backupsOf(l *lab.Lab, storage string, vmid int) []string {
+	var out []string
+	for _, v := range l.ProxmoxServer.Backups(storage) {
+		if strings.Contains(v, fmt.Sprintf("-%d-", vmid)) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // Running the workflows again on the same lab changes nothing.
@@ -182,7 +245,7 @@ func TestDemoReportsFailures(t *testing.T) {
 	story := out.String()
 	t.Log("\n" + story)
 	assert.Equal(t, 2, strings.Count(story, "   FAILED: "), story)
-	assert.Contains(t, story, "11 workflows, 2 failed")
+	assert.Contains(t, story, "12 workflows, 2 failed")
 	assert.NotContains(t, story, "healthy\n")
 	assert.Contains(t, story, "Cloudflare now holds vpn.thehomelab.site A "+routerostest.LabPublicIP)
 	assert.Contains(t, story, "node proxmox1: shutting down")
@@ -213,6 +276,9 @@ func TestRun(t *testing.T) {
 		{name: "passthrough usage", args: []string{"passthrough"}, code: 2, errOut: "-disks"},
 		{name: "powerloss usage", args: []string{"powerloss", "-ups", "nohost"}, code: 2, errOut: "name@host"},
 		{name: "shutdown without token", args: []string{"shutdown"}, code: 1, errOut: "set PROXMOX_TOKEN_ID"},
+		{name: "backup usage", args: []string{"backup", "-guests", "nas"}, code: 2, errOut: "-guests: not a VMID"},
+		{name: "backup without token", args: []string{"backup"}, code: 1, errOut: "set PROXMOX_TOKEN_ID"},
+		{name: "backup help", args: []string{"backup", "-h"}, code: 0, out: "SSH_KEY_FILE"},
 		{name: "share usage", args: []string{"share"}, code: 2, errOut: "-name and -owner"},
 		{name: "ddns without token", args: []string{"ddns", "-ip", "198.51.100.20"}, code: 1, errOut: "set CLOUDFLARE_API_TOKEN"},
 	}

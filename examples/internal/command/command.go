@@ -30,7 +30,7 @@ type Command struct {
 
 // All returns the commands in the order the demo runs their workflows.
 func All() []Command {
-	return []Command{DDNS(), ACME(), WireGuard(), Isolation(), Inventory(), Passthrough(), NASHealth(), Share(), Expose(), Shutdown(), PowerLoss()}
+	return []Command{DDNS(), ACME(), WireGuard(), Isolation(), Inventory(), Passthrough(), NASHealth(), Share(), Expose(), Backup(), Shutdown(), PowerLoss()}
 }
 
 // Lookup returns the command called name.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/thehomelab/homelab/backup"
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/npm"
@@ -90,6 +91,7 @@ func unchecked(err error) bool {
 		npm.ErrUnavailable, npm.ErrAuth, npm.ErrPermission,
 		ups.ErrUnavailable, ups.ErrAuth, ups.ErrPermission,
 		dns.ErrUnavailable, dns.ErrAuth, dns.ErrPermission,
+		backup.ErrUnavailable, backup.ErrAuth, backup.ErrPermission,
 		context.DeadlineExceeded, os.ErrDeadlineExceeded,
 	} {
 		if errors.Is(err, s) {

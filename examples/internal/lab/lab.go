@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/dns/dnstest"
@@ -42,6 +43,9 @@ type Lab struct {
 	// Proxmox is a client of the fake Proxmox VE, ProxmoxServer the fake.
 	Proxmox       *proxmox.Client
 	ProxmoxServer *proxmoxtest.Server
+	// Node is the Proxmox node's shell for the backup's two-step copy, an
+	// in-process double coupled to ProxmoxServer's storages.
+	Node *Node
 	// DNS is a client of the fake Cloudflare API, DNSServer the fake.
 	DNS       *dns.Client
 	DNSServer *dnstest.Server
@@ -58,7 +62,8 @@ type Lab struct {
 	UPS       *ups.Device
 	UPSServer *upstest.Server
 
-	closers []func()
+	closers     []func()
+	clockOffset atomic.Int64
 }
 
 // Start starts every fake and connects a client to each. On error nothing
@@ -99,6 +104,9 @@ func (l *Lab) Describe(w io.Writer) {
 	}
 	if l.ProxmoxServer != nil {
 		row("proxmox", "proxmoxtest", l.ProxmoxServer.URL+" (self-signed, pinned)")
+	}
+	if l.Node != nil {
+		row("pve shell", "lab.Node", "in-process (dd, sha256sum, zstd -t … for the backup's copy on the node)")
 	}
 	if l.NASServer != nil {
 		row("nas", "omvtest", l.NASServer.URL+"/rpc.php")

@@ -30,7 +30,7 @@ func TestStartAndClose(t *testing.T) {
 	var b strings.Builder
 	l.Describe(&b)
 	for _, want := range []string{"router     routerostest  127.0.0.1:", "cloudflare dnstest       http://127.0.0.1:",
-		"proxmox    proxmoxtest   https://127.0.0.1:", "nas        omvtest", "proxy      npmtest", "ups        upstest       127.0.0.1:"} {
+		"proxmox    proxmoxtest   https://127.0.0.1:", "pve shell  lab.Node      in-process", "nas        omvtest", "proxy      npmtest", "ups        upstest       127.0.0.1:"} {
 		assert.Contains(t, b.String(), want)
 	}
 
