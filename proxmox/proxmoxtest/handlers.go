@@ -88,6 +88,7 @@ func (s *Server) routes() []route {
 	return []route{
 		// answered in dispatch: the one call without authentication
 		{[]string{"POST /access/ticket"}, nil},
+		{[]string{"GET /access/permissions"}, s.accessPermissions},
 		{[]string{"GET /version"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
 			return map[string]any{"version": "9.0.3", "release": "9.0", "repoid": "025864202ebb6109"}, -1, nil
 		}},
@@ -322,7 +323,7 @@ func (s *Server) localNode() string {
 }
 
 func (s *Server) perm(rc *reqCtx, path, priv string) *apiError {
-	if d := s.denied[rc.identity]; d != nil && d[priv] {
+	if !s.allowed(rc.identity, path, priv) {
 		return errf(403, "Permission check failed (%s, %s)", path, priv)
 	}
 	return nil
