@@ -121,14 +121,24 @@ type PrivilegesError struct {
 	Missing  []MissingPrivilege
 }
 
-// Error names the identity and every missing privilege, and what to do.
+// Error names the identity, every missing privilege, and what to grant.
 func (e *PrivilegesError) Error() string {
 	parts := make([]string, len(e.Missing))
+	var guests, nodes bool
 	for i, m := range e.Missing {
 		parts[i] = m.String()
+		guests = guests || m.Guest != nil
+		nodes = nodes || m.Guest == nil
 	}
-	return fmt.Sprintf("permission denied: %s may not power off %s; grant it a role with these privileges (e.g. PVEVMUser on /vms for guests, a role with Sys.PowerMgmt on /nodes) or use an identity that has them",
-		e.Identity, strings.Join(parts, ", "))
+	var grant []string
+	if guests {
+		grant = append(grant, "VM.PowerMgmt on /vms (the PVEVMUser role has it)")
+	}
+	if nodes {
+		grant = append(grant, "Sys.PowerMgmt on /nodes (a role of its own: pveum role add PowerMgmt -privs Sys.PowerMgmt)")
+	}
+	return fmt.Sprintf("permission denied: %s may not power off %s; grant %s; with privilege separation a token needs it granted to both the token and its user",
+		e.Identity, strings.Join(parts, ", "), strings.Join(grant, " and "))
 }
 
 // Unwrap makes the error match ErrPermission.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/secret"
@@ -22,8 +23,10 @@ func PowerLoss() Command {
 }
 
 func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("powerloss", out, errOut, "powerloss [-ups ups@host:3493] [-proxmox URL] [-last nas] [-node] [-fsd] [-drill]\n"+
+	fs := newFlags("powerloss", out, errOut, "powerloss [-ups ups@host:3493] [-proxmox URL] [-last nas] [-node] [-fsd] [-drill] [-check-interval 5m]\n"+
 		proxmoxEnvHelp+"\n  env NUT_USER, NUT_PASSWORD (optional; needed for -fsd): an upsd.users account with upsmon primary\n"+
+		"  checks first that it can act (Proxmox reachable, credentials accepted, VM.PowerMgmt on every guest,\n"+
+		"  Sys.PowerMgmt on the node, a NUT primary login with -fsd) and refuses to start otherwise (exit status 3);\n"+
 		"  runs until the policy decides to shut down, or until interrupted")
 	p := addProxmoxFlags(fs.FlagSet)
 	target := fs.String("ups", "ups@localhost:3493", "the UPS as NUT names it, name@host[:port]")
@@ -34,6 +37,7 @@ func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env
 	minCharge := fs.Float64("min-charge", 0, "shut down at this battery charge in percent (0: the package default, 30)")
 	minRuntime := fs.Duration("min-runtime", 0, "shut down at this remaining runtime (0: the package default, 5m)")
 	maxOnBattery := fs.Duration("max-on-battery", 0, "shut down after this long on battery (0: the package default, 10m)")
+	checkEvery := fs.Duration("check-interval", 5*time.Minute, "while watching, check this often that the shutdown is still possible (0: never)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -45,7 +49,8 @@ func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env
 		addr += ":3493"
 	}
 	var opts []ups.Option
-	if user := env("NUT_USER"); user != "" {
+	user := env("NUT_USER")
+	if user != "" {
 		pw, err := need(env, "NUT_PASSWORD", "the password of NUT_USER")
 		if err != nil {
 			return err
@@ -64,13 +69,30 @@ func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env
 		return fmt.Errorf("powerloss: %w", err)
 	}
 	defer c.Close()
+	cfg := workflow.PowerLossConfig{
+		Policy:        ups.Policy{MinCharge: *minCharge, MinRuntime: *minRuntime, MaxOnBattery: *maxOnBattery},
+		Shutdown:      workflow.ShutdownConfig{Last: list(*last), Node: *node},
+		ForwardFSD:    *fsd,
+		DryRun:        *drill,
+		CheckInterval: *checkEvery,
+	}
+	if *checkEvery == 0 {
+		cfg.CheckInterval = -1
+	}
+	if *fsd && user != "" {
+		// FSD needs a login as upsmon primary; upsd checks the password
+		// only then. Claim it on a connection of its own and hang up.
+		cfg.CheckFSD = func(ctx context.Context) error {
+			cc, err := ups.Dial(ctx, addr, append(opts, ups.WithLogger(logger(ctx)))...)
+			if err != nil {
+				return err
+			}
+			defer cc.Close()
+			return cc.Device(name).Primary(ctx)
+		}
+	}
 	workflow.Title(out, "Power loss guard: %s, Proxmox %s", *target, *p.url)
-	_, err = workflow.PowerLoss(ctx, out, c.Device(name), pve, workflow.PowerLossConfig{
-		Policy:     ups.Policy{MinCharge: *minCharge, MinRuntime: *minRuntime, MaxOnBattery: *maxOnBattery},
-		Shutdown:   workflow.ShutdownConfig{Last: list(*last), Node: *node},
-		ForwardFSD: *fsd,
-		DryRun:     *drill,
-	})
+	_, err = workflow.PowerLoss(ctx, out, c.Device(name), pve, cfg)
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		// Stopped by Ctrl-C or the service manager before any decision:
 		// a normal end for a guard.
