@@ -67,6 +67,11 @@ func TestPowerLossRefusesToStart(t *testing.T) {
 				return []string{"-proxmox", pv.URL, "-proxmox-fingerprint", strings.Repeat("AB:", 31) + "AB"}
 			},
 			want: []string{"not the pinned one", pvFingerprint}},
+		{name: "no pin", env: upsEnv,
+			setup: func(pv *proxmoxtest.Server, flags []string) []string {
+				return []string{"-proxmox", pv.URL}
+			},
+			want: []string{"certificate signed by unknown authority", "-proxmox-fingerprint sha256:" + pvFingerprint}},
 		{name: "fsd with a secondary login", env: secondary, extra: []string{"-fsd"},
 			want: []string{"upsmon primary"}},
 		{name: "fsd with a wrong password, in a drill too", env: wrongPassword, extra: []string{"-fsd", "-drill"},
@@ -92,6 +97,7 @@ func TestPowerLossRefusesToStart(t *testing.T) {
 			for _, w := range tt.want {
 				assert.Contains(t, msg, w)
 			}
+			assert.Equal(t, 1, strings.Count(msg, "fix:")+strings.Count(msg, "WithFingerprint(")+strings.Count(msg, "grant "), "one piece of advice: %s", msg)
 			for _, secret := range []string{proxmoxtest.TokenSecret, "upsmon-secret", "reader-secret"} {
 				assert.NotContains(t, msg+out.String(), secret)
 			}

@@ -2,9 +2,11 @@ package workflow
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -101,6 +103,9 @@ func withHint(err error) error {
 		hint = fmt.Sprintf("the certificate is not the pinned one; if the node's certificate was renewed, pin the new one: -proxmox-fingerprint %s", mm.Got)
 	case errors.Is(err, proxmox.ErrAuth):
 		hint = "the Proxmox API refused the credentials: check the API token id and secret (PROXMOX_TOKEN_ID, PROXMOX_TOKEN_SECRET; Datacenter > Permissions > API Tokens)"
+	case errors.As(err, new(*tls.CertificateVerificationError)) || errors.Is(err, http.ErrSchemeMismatch):
+		// the SDK's error already says what to do (the fingerprint to pin,
+		// the port that speaks plain http)
 	case errors.Is(err, proxmox.ErrUnavailable):
 		hint = "the Proxmox API did not answer: check the address (-proxmox https://host:8006) and that the node is up"
 	case errors.Is(err, ups.ErrAccessDenied):
