@@ -80,8 +80,10 @@ func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env
 		cfg.CheckInterval = -1
 	}
 	if *fsd && user != "" {
-		// FSD needs a login as upsmon primary; upsd checks the password
-		// only then. Claim it on a connection of its own and hang up.
+		// FSD needs a login as upsmon primary, and upsd checks the password
+		// only when it is used. PRIMARY is "just an access level check"
+		// (NUT server/netuser.c do_net_primary): ask it on a connection of
+		// its own and hang up.
 		cfg.CheckFSD = func(ctx context.Context) error {
 			cc, err := ups.Dial(ctx, addr, append(opts, ups.WithLogger(logger(ctx)))...)
 			if err != nil {

@@ -48,6 +48,7 @@ type NotReadyError struct {
 	Problems []error
 }
 
+// Error lists the problems, one a line.
 func (e *NotReadyError) Error() string {
 	var b strings.Builder
 	b.WriteString("the guard cannot act:")
