@@ -25,10 +25,9 @@
 //	  served by NUT upsd
 //	Cloudflare zone thehomelab.site  dns        records, DDNS of vpn.thehomelab.site to the
 //	                                           router's public IP, ACME DNS-01 TXT records
-//	Backups (vzdump → SMB share)     backup     (not built yet) per-guest vzdump to the "backups"
-//	                                           CIFS storage, the two-step NAS dump, prune
-//	                                           rules, rclone off-site; proxmox already has the
-//	                                           vzdump, volume and prune primitives
+//	Backups (vzdump → SMB share)     backup     per-guest vzdump to the "backups" CIFS storage,
+//	                                           the two-step NAS dump, Proxmox's prune rules,
+//	                                           rclone off-site, verified restores, mailed report
 //
 // Each device package is a typed client, importable on its own, and ships an
 // in-process fake on the real wire protocol in a sibling package
@@ -55,12 +54,74 @@
 // examples/homelab is a thin CLI over these workflows; `go run
 // ./examples/homelab demo` runs all of them against the fakes.
 //
+// # How every package works
+//
+// The seven packages speak one vocabulary: learn it once in one package and
+// guess it right in the next.
+//
+// Construction. HTTP APIs are NewClient(baseURL, opts...), socket protocols
+// Dial(ctx, addr, opts...) or NewClient(conn, opts...). Options are WithX
+// functions that validate and return an error; a nil option is skipped.
+// WithCredentials(user, secret.Secret) is the login everywhere (proxmox also
+// takes WithAPIToken), WithTOTP the second factor, WithTimeout bounds a call
+// whose context has no deadline (30 s, retries included), WithRetries and
+// WithPollInterval(min, max) exist wherever HTTP retries or background work
+// is polled. Default ports and paths are filled in. A constructor fails at
+// once when what it needs is missing.
+//
+//	c, err := proxmox.NewClient("https://pve.lan:8006",
+//		proxmox.WithAPIToken("root@pam!sdk", secret.New(token)),
+//		proxmox.WithFingerprint("sha256:AA:BB:…"))
+//
+// Secrets. Every package takes a secret.Secret; it prints REDACTED through
+// fmt, slog and JSON.
+//
+// Idempotent calls. c.<Service>.Ensure(ctx, spec) reads, compares, changes
+// only what differs and returns a result carrying the resource as it ends
+// up, an Action (Unchanged, Created, Updated, Deleted) and Changes, each of
+// which prints as one human line:
+//
+//	res, err := c.ProxyHosts.Ensure(ctx, npm.ProxyHostSpec{…})
+//	if res.Changed() { for _, ch := range res.Changes { fmt.Println(ch) } }
+//
+// Plans. PlanX(ctx, …) reads and changes nothing and returns a value that
+// prints; Apply(ctx, plan, …) executes it. A dry run is a plan printed and
+// not applied. Run(ctx, …) is only for loops that end with ctx:
+//
+//	plan, err := c.Power.PlanShutdown(ctx, proxmox.PlanOptions{…})
+//	fmt.Print(plan)
+//	res, err := c.Power.Apply(ctx, plan, proxmox.ApplyOptions{OnEvent: show})
+//
+// Background work. StartX(ctx, …) returns a handle whose Wait(ctx) polls
+// with a timer and reports the work's failure as an error, and whose
+// Log(ctx) streams its log lines; X(ctx, …) is Start then Wait:
+//
+//	dump, err := c.Backups.StartVzdump(ctx, []proxmox.VMID{101}, opts)
+//	for line, err := range dump.Log(ctx) { … }
+//	err = dump.Wait(ctx)
+//
+// Events. Long work reports through a config field OnEvent func(Event);
+// an Event has a Kind (with String), a Time, and Err when it reports a
+// failure.
+//
+// Errors. Every package has one *Error (Op, Code, Message, StatusCode where
+// HTTP) whose text starts with the package name, and the same class
+// sentinels: ErrNotFound, ErrAuth, ErrPermission, ErrConflict, ErrInvalid,
+// ErrUnavailable, ErrClosed, plus a few of its own that a user acts on:
+//
+//	if errors.Is(err, proxmox.ErrPermission) { … }
+//	var pe *proxmox.Error
+//	if errors.As(err, &pe) { log.Print(pe.StatusCode, pe.Message) }
+//
+// Fakes. Each device package has an in-process fake of its wire protocol
+// (routerostest, proxmoxtest, omvtest, npmtest, upstest, dnstest) with one
+// harness: NewServer(opts...), Start(t, opts...) closing at the end of the
+// test, URL or Addr(), Requests(), SetLatency(d) and Inject(fault).
+//
 // # Conventions
 //
 // Every call that does I/O takes a context.Context first and honours its
 // deadline down to the socket. Clients are safe for concurrent use. TLS is
 // always verified; self-signed certificates are trusted by pinning their
-// SHA-256 fingerprint. Credentials are held in a Secret type that prints
-// REDACTED. Errors are typed per package and match sentinels such as
-// ErrNotFound and ErrAuth with errors.Is.
+// SHA-256 fingerprint. Every read from a device is bounded.
 package homelab

@@ -18,10 +18,6 @@ import (
 // house style.
 var devicePackages = []string{"routeros", "proxmox", "omv", "npm", "ups", "dns", "backup"}
 
-// pending lists the packages and fakes still being moved to the vocabulary;
-// each move removes its entry, and the list ends empty.
-var pending = map[string]bool{}
-
 // Every package answers these with errors.Is, whatever its device.
 var classSentinels = []string{"ErrNotFound", "ErrAuth", "ErrPermission", "ErrConflict", "ErrInvalid", "ErrUnavailable", "ErrClosed"}
 
@@ -89,9 +85,6 @@ func TestVocabulary(t *testing.T) {
 	for _, pkg := range devicePackages {
 		t.Run(pkg, func(t *testing.T) {
 			t.Parallel()
-			if pending[pkg] {
-				t.Skipf("%s is being moved to the vocabulary", pkg)
-			}
 			if _, err := os.Stat(pkg); os.IsNotExist(err) {
 				t.Skipf("package %s is not built yet", pkg)
 			}
@@ -170,9 +163,6 @@ func TestFakeHarness(t *testing.T) {
 	for _, dir := range []string{"routeros/routerostest", "proxmox/proxmoxtest", "omv/omvtest", "npm/npmtest", "ups/upstest", "dns/dnstest"} {
 		t.Run(dir, func(t *testing.T) {
 			t.Parallel()
-			if pending[dir] {
-				t.Skipf("%s is being moved to the vocabulary", dir)
-			}
 			p := loadPackage(t, dir)
 			fs := funcs(p)
 			for _, want := range []string{"NewServer", "Start", "Server.Requests", "Server.SetLatency", "Server.Inject", "Server.Close"} {

@@ -216,10 +216,10 @@ func (s *CertificatesService) one(ctx context.Context, r request) (Certificate, 
 // NPM API: GET /nginx/certificates, POST /nginx/certificates, and on an
 // abandoned request DELETE /nginx/certificates/{id}
 func (s *CertificatesService) CreateLetsEncrypt(ctx context.Context, r LetsEncryptRequest) (Certificate, error) {
-	ctx, cancel := s.c.bound(ctx)
+	ctx, short, cancel := s.c.boundIssue(ctx)
 	defer cancel()
 	op := "create certificate " + strings.Join(r.Domains, ",")
-	f, err := s.c.features(ctx)
+	f, err := s.c.features(short)
 	if err != nil {
 		return Certificate{}, opErr(op, err)
 	}
@@ -227,7 +227,7 @@ func (s *CertificatesService) CreateLetsEncrypt(ctx context.Context, r LetsEncry
 	if err != nil {
 		return Certificate{}, opErr(op, err)
 	}
-	before, err := s.List(ctx)
+	before, err := s.List(short)
 	if err != nil {
 		return Certificate{}, err
 	}
@@ -277,6 +277,8 @@ func (s *CertificatesService) abandon(ctx context.Context, op string, known []Ce
 //
 // NPM API: POST /nginx/certificates/{id}/renew
 func (s *CertificatesService) Renew(ctx context.Context, id CertificateID) (Certificate, error) {
+	ctx, _, cancel := s.c.boundIssue(ctx)
+	defer cancel()
 	return s.one(ctx, request{op: "renew certificate " + id.String(), method: http.MethodPost, path: "/nginx/certificates/" + id.String() + "/renew"})
 }
 

@@ -72,6 +72,28 @@ type config struct {
 	margin  time.Duration
 	version *Version
 	loc     *time.Location
+	// issue bounds a call that waits for a certificate authority.
+	issue time.Duration
+}
+
+// DefaultIssueTimeout bounds a call that issues or renews a Let's Encrypt
+// certificate when its ctx has no deadline: NPM answers only once certbot
+// is done, DNS propagation included.
+const DefaultIssueTimeout = 5 * time.Minute
+
+// WithIssueTimeout bounds a call that issues or renews a certificate
+// (CreateLetsEncrypt, Renew, Expose when it must issue) whose ctx has no
+// deadline; default DefaultIssueTimeout. The requests before the issuance
+// itself are still bounded by WithTimeout, so a server that accepts and
+// never answers costs WithTimeout, not this.
+func WithIssueTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("npm: WithIssueTimeout: %v is not positive", d)
+		}
+		c.issue = d
+		return nil
+	}
 }
 
 // Option configures a Client; an invalid option makes NewClient fail, a
@@ -290,6 +312,23 @@ type request struct {
 // the deadline and adds none.
 func (c *Client) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	return c.cfg.WithTimeout(ctx)
+}
+
+// boundIssue bounds a call that waits for a certificate authority by
+// WithIssueTimeout, and returns with it a bound by WithTimeout for the
+// requests before the issuance (login, version probe, lists), so that a
+// silent server is found out in WithTimeout.
+func (c *Client) boundIssue(ctx context.Context) (long, short context.Context, cancel context.CancelFunc) {
+	d := c.cfg.issue
+	if d <= 0 {
+		d = DefaultIssueTimeout
+	}
+	cancelLong := func() {}
+	if _, ok := ctx.Deadline(); !ok {
+		ctx, cancelLong = context.WithTimeout(ctx, d)
+	}
+	short, cancelShort := context.WithTimeout(ctx, c.cfg.Timeout)
+	return ctx, short, func() { cancelShort(); cancelLong() }
 }
 
 // ctxErr is the error of a call whose ctx is done: ctx.Err(), wrapped with

@@ -636,3 +636,25 @@ func TestUnknownVersionProbesSchema(t *testing.T) {
 		})
 	}
 }
+
+// Issuing a certificate outlasts WithTimeout (NPM answers once certbot is
+// done): CreateLetsEncrypt is bounded by WithIssueTimeout, while a silent
+// server is still found out in WithTimeout (TestTimeoutBoundsACall).
+func TestIssuanceOutlastsWithTimeout(t *testing.T) {
+	t.Parallel()
+	srv := npmtest.Start(t)
+	srv.SetCertificateLatency(600 * time.Millisecond)
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)),
+		npm.WithTimeout(300*time.Millisecond), npm.WithIssueTimeout(time.Minute))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	cert, err := c.Certificates.CreateLetsEncrypt(t.Context(), npm.LetsEncryptRequest{
+		Domains: []string{"slow.thehomelab.site"}, Email: "admin@thehomelab.site",
+		CloudflareToken: secret.New("cf-token"),
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"slow.thehomelab.site"}, cert.Domains)
+
+	_, err = npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)), npm.WithIssueTimeout(0))
+	assert.ErrorContains(t, err, "WithIssueTimeout")
+}

@@ -63,8 +63,13 @@ func (r ExposeResult) Changed() bool {
 // NPM API: GET /nginx/certificates, POST /nginx/certificates,
 // GET /nginx/proxy-hosts, POST|PUT /nginx/proxy-hosts[/{id}]
 func (c *Client) Expose(ctx context.Context, app App) (ExposeResult, error) {
-	ctx, cancel := c.bound(ctx)
+	ctx, short, cancel := c.boundIssue(ctx)
 	defer cancel()
+	// The first request shows whether the server answers at all: a silent
+	// one costs WithTimeout, not the issuance's bound.
+	if _, err := c.features(short); err != nil {
+		return ExposeResult{}, opErr("expose "+app.FQDN, err)
+	}
 	op := "expose " + app.FQDN
 	if app.FQDN == "" || app.ForwardHost == "" || app.ForwardPort < 1 || app.ForwardPort > 65535 {
 		return ExposeResult{}, opErr(op, fmt.Errorf("fqdn, forward host and port are required: %w", ErrInvalid))

@@ -141,7 +141,7 @@ func dialHint(err error, timedOut bool) string {
 		return ""
 	}
 	var rh tls.RecordHeaderError
-	if errors.As(he.err, &rh) || timedOut {
+	if errors.As(he.err, &rh) || timedOut || errors.Is(he.err, io.EOF) || errors.Is(he.err, io.ErrUnexpectedEOF) {
 		// A plain api port reads the ClientHello as words and waits for
 		// more: the handshake never ends.
 		return "the router answered without TLS or not at all: if this is the plain api port (8728), use api-ssl (8729) or drop WithTLS"
@@ -353,7 +353,7 @@ func (c *Client) do(ctx context.Context, op string, cmds ...cmd) ([]result, erro
 	reused := c.used
 	c.used = true
 	res, err := c.roundTripLocked(ctx, op, cmds)
-	if err != nil && reused && c.dial != nil && readOnly(cmds) && ctx.Err() == nil && errors.Is(err, ErrConnection) {
+	if err != nil && reused && c.dial != nil && readOnly(cmds) && ctx.Err() == nil && errors.Is(err, ErrConnection) && !errors.Is(err, ErrTooLarge) {
 		// A connection that sat idle may have died with the router (a
 		// reboot); a read is safe to repeat once on a fresh one.
 		if rerr := c.ready(ctx); rerr == nil {
@@ -548,6 +548,10 @@ func (c *Client) roundTripLocked(ctx context.Context, op string, cmds []cmd) ([]
 		if c.closed.Load() {
 			return nil, &Error{Op: op, Command: first, Code: -1, Err: err, kinds: []error{ErrClosed, ErrConnection}}
 		}
+		var tl *tooLargeError
+		if errors.As(err, &tl) {
+			return nil, &Error{Op: op, Command: first, Code: -1, Err: err, kinds: []error{ErrTooLarge, ErrConnection}}
+		}
 		return nil, connError(op, first, err)
 	}
 	return results, nil
@@ -555,8 +559,10 @@ func (c *Client) roundTripLocked(ctx context.Context, op string, cmds []cmd) ([]
 
 func (c *Client) readReplies(op string, cmds []cmd, tags map[string]int, results []result, fatal **Error) error {
 	pending := len(cmds)
+	budget := c.cfg.maxReply
+	lim := readLimits{word: c.cfg.maxWord, sentence: c.cfg.maxSentence, reply: &budget, replyCap: c.cfg.maxReply}
 	for pending > 0 {
-		s, err := readSentence(c.br, c.cfg.maxWord)
+		s, err := readSentenceLimited(c.br, lim)
 		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF

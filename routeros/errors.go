@@ -3,6 +3,7 @@ package routeros
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -49,6 +50,11 @@ var (
 	// before turns out dead. For a write the outcome is unknown: read back
 	// before retrying. It also matches ErrUnavailable.
 	ErrConnection = errors.New("connection broken")
+	// ErrTooLarge: a word, a sentence or a whole reply from the router
+	// went over its cap (WithMaxWordSize, WithMaxSentenceSize,
+	// WithMaxReplySize); the connection was closed before memory grew.
+	// It also matches ErrConnection.
+	ErrTooLarge = errors.New("reply too large")
 )
 
 // FingerprintMismatchError is the error a pinned TLS handshake fails with
@@ -111,6 +117,10 @@ func (e *Error) Unwrap() []error {
 			out = append(out, ErrUnavailable)
 		case ErrFatal:
 			out = append(out, ErrConnection, ErrUnavailable)
+		case ErrTooLarge:
+			if !slices.Contains(e.kinds, ErrConnection) {
+				out = append(out, ErrConnection, ErrUnavailable)
+			}
 		case ErrUnknownCommand:
 			out = append(out, ErrInvalid)
 		}

@@ -52,23 +52,27 @@ func ExampleFirewallService_AuditIsolation() {
 	}
 	fmt.Printf("isolated=%v by %q\n", rep.Isolated, rep.Rule.Comment)
 
-	// Someone deletes the drop rule on the router.
-	rules, _ := c.Firewall.FilterRules(ctx)
-	for _, r := range rules {
-		if r.Comment == "guest isolation" {
-			if _, err := c.Run(ctx, "/ip/firewall/filter/remove", "=.id="+string(r.ID)); err != nil {
-				log.Fatal(err)
-			}
-		}
+	fmt.Println("audited:", strings.Join(rep.Chains, ", "))
+
+	// Someone disables the drop rule on the router.
+	if err := c.Firewall.DisableFilterRule(ctx, rep.Rule.ID); err != nil {
+		log.Fatal(err)
 	}
 	rep, err = c.Firewall.AuditIsolation(ctx, guest, lan)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("isolated=%v: %s\n", rep.Isolated, rep.Reason)
+	fmt.Println("isolated:", rep.Isolated)
+	for _, p := range rep.Passes {
+		fmt.Println("passes", p)
+	}
+	fmt.Println("closest:", rep.Closest.Comment)
 	// Output:
 	// isolated=true by "guest isolation"
-	// isolated=false: rule *16 (allow forward) accepts traffic from 10.1.1.0/24 to 192.168.1.0/24
+	// audited: ip forward, ip input
+	// isolated: false
+	// passes ip forward: tcp, udp, icmp and other protocols from 10.1.1.0/24 to 192.168.1.0/24
+	// closest: guest isolation
 }
 
 func ExampleWireGuardService_Onboard() {
@@ -89,7 +93,7 @@ func ExampleWireGuardService_Onboard() {
 			fmt.Println(line)
 		}
 	}
-	fmt.Println("QR is a PNG:", bytes.HasPrefix(ob.QR, []byte("\x89PNG")))
+	fmt.Println("QR is a PNG:", bytes.HasPrefix([]byte(ob.QR.Reveal()), []byte("\x89PNG")))
 	fmt.Println("config prints as:", ob.Config)
 	// Output:
 	// client address: 192.168.100.4/32

@@ -1,6 +1,8 @@
 package routeros_test
 
 import (
+	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,5 +76,26 @@ func FuzzParseClock(f *testing.F) {
 		_, _ = routeros.ParseClock(date, clock, offset)
 		_, _ = routeros.ParseTime(date + " " + clock)
 		_, _, _ = routeros.ParseVersion(date)
+	})
+}
+
+func FuzzAuditRanges(f *testing.F) {
+	f.Add("10.1.1.0/24", "10.1.1.0/25", "10.1.1.7-10.1.1.9", "22,80-90")
+	f.Add("2001:db8::/64", "2001:db8::/65", "::1", "0-65535")
+	f.Fuzz(func(t *testing.T, network, a, b, ports string) {
+		for _, pr := range routeros.ParsePorts(ports) {
+			if pr[0] < 0 || pr[1] > 65535 || pr[1] < pr[0] {
+				t.Fatalf("bad port range %v from %q", pr, ports)
+			}
+		}
+		pieces := routeros.SpanCut(network, []string{a, b})
+		p, err := netip.ParsePrefix(network)
+		if err != nil || len(pieces) == 0 {
+			return
+		}
+		// The pieces tile the network: its first address starts the first.
+		if !strings.HasPrefix(pieces[0], p.Masked().Addr().String()) {
+			t.Fatalf("%q cut by %q, %q starts at %q", network, a, b, pieces[0])
+		}
 	})
 }

@@ -145,7 +145,7 @@ func (l *Listener) Next(ctx context.Context) (Event, error) {
 	err := netctx.Do(ctx, l.c.conn, func() error {
 		started = true
 		for {
-			s, err := readSentence(l.c.br, l.c.cfg.maxWord)
+			s, err := readSentenceLimited(l.c.br, readLimits{word: l.c.cfg.maxWord, sentence: l.c.cfg.maxSentence})
 			if err != nil {
 				return err
 			}

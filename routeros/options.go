@@ -24,15 +24,19 @@ type Option func(*config) error
 
 type config struct {
 	clientcfg.Config
-	useTLS  bool
-	maxWord int
-	onEvent func(Event)
+	useTLS      bool
+	maxWord     int
+	maxSentence int
+	maxReply    int
+	onEvent     func(Event)
 }
 
 func defaults() config {
 	return config{
-		Config:  clientcfg.New("routeros", time.Second, time.Second),
-		maxWord: DefaultMaxWordSize,
+		Config:      clientcfg.New("routeros", time.Second, time.Second),
+		maxWord:     DefaultMaxWordSize,
+		maxSentence: DefaultMaxSentenceSize,
+		maxReply:    DefaultMaxReplySize,
 	}
 }
 
@@ -97,6 +101,34 @@ func WithMaxWordSize(n int) Option {
 			return clientcfgError("WithMaxWordSize: %d is below 1024 bytes", n)
 		}
 		c.maxWord = n
+		return nil
+	}
+}
+
+// WithMaxSentenceSize caps what one reply sentence may cost (default
+// DefaultMaxSentenceSize): its words' bytes plus a small charge per word,
+// so endless one-byte words are stopped too. Going over breaks the
+// connection with an error matching ErrTooLarge.
+func WithMaxSentenceSize(n int) Option {
+	return func(c *config) error {
+		if n < 4096 {
+			return clientcfgError("WithMaxSentenceSize: %d is below 4096 bytes", n)
+		}
+		c.maxSentence = n
+		return nil
+	}
+}
+
+// WithMaxReplySize caps what the whole reply to one call may cost (default
+// DefaultMaxReplySize), counted like WithMaxSentenceSize over every
+// sentence, so endless !re sentences are stopped. Going over breaks the
+// connection with an error matching ErrTooLarge.
+func WithMaxReplySize(n int) Option {
+	return func(c *config) error {
+		if n < 4096 {
+			return clientcfgError("WithMaxReplySize: %d is below 4096 bytes", n)
+		}
+		c.maxReply = n
 		return nil
 	}
 }

@@ -78,9 +78,32 @@ func (s *WANService) PPPoE(ctx context.Context, iface string) (PPPoEStatus, erro
 	return st, nil
 }
 
+// DDNSMode is /ip/cloud ddns-enabled: yes, no, or (RouterOS 7.17+, the
+// default there) auto, which turns DDNS on only while a feature such as
+// Back To Home needs it. Before 7.17 the router prints true/false, read as
+// DDNSOn/DDNSOff.
+type DDNSMode string
+
+// The values of ddns-enabled.
+const (
+	DDNSOff  DDNSMode = "no"
+	DDNSOn   DDNSMode = "yes"
+	DDNSAuto DDNSMode = "auto"
+)
+
+func parseDDNSMode(s string) DDNSMode {
+	switch s {
+	case "yes", "true":
+		return DDNSOn
+	case "no", "false":
+		return DDNSOff
+	}
+	return DDNSMode(s)
+}
+
 // Cloud is /ip/cloud (MikroTik's DDNS).
 type Cloud struct {
-	DDNSEnabled   bool
+	DDNSEnabled   DDNSMode
 	PublicAddress netip.Addr // invalid until the first successful update
 	DNSName       string     // <serial>.sn.mynetname.net, once updated
 	Status        string
@@ -100,7 +123,7 @@ func (s *WANService) Cloud(ctx context.Context) (Cloud, error) {
 		return Cloud{}, notFound(op, "no record")
 	}
 	r := recs[0]
-	cl := Cloud{DDNSEnabled: r.Bool("ddns-enabled"), DNSName: r["dns-name"], Status: r["status"], Warning: r["warning"]}
+	cl := Cloud{DDNSEnabled: parseDDNSMode(r["ddns-enabled"]), DNSName: r["dns-name"], Status: r["status"], Warning: r["warning"]}
 	cl.PublicAddress, _ = netip.ParseAddr(r["public-address"])
 	return cl, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 )
 
@@ -11,6 +12,38 @@ import (
 // says otherwise. The largest words in practice are script sources and
 // 32 KiB /file/read chunks.
 const DefaultMaxWordSize = 4 << 20
+
+// Caps on what one sentence and one reply may cost, unless
+// WithMaxSentenceSize or WithMaxReplySize say otherwise. A reply is every
+// sentence of one call (a pipelined batch counts as one). Each word is
+// charged its length plus wordOverhead, each sentence sentenceOverhead,
+// so a peer streaming empty !re sentences or one-byte words is stopped as
+// surely as one streaming long words.
+const (
+	DefaultMaxSentenceSize = 16 << 20
+	DefaultMaxReplySize    = 256 << 20
+	wordOverhead           = 32
+	sentenceOverhead       = 64
+)
+
+// readLimits bound one read: the largest word, the sentence budget and the
+// remaining budget of the reply (nil: none, as for a listen stream).
+type readLimits struct {
+	word, sentence int
+	reply          *int
+	replyCap       int
+}
+
+// tooLargeError is a word, sentence or reply over its cap; the connection
+// cannot continue.
+type tooLargeError struct {
+	what  string
+	limit int
+}
+
+func (e *tooLargeError) Error() string {
+	return fmt.Sprintf("%s exceeds the %d byte limit", e.what, e.limit)
+}
 
 // sentence is one decoded reply sentence.
 type sentence struct {
@@ -52,7 +85,7 @@ func readLength(r *bufio.Reader, limit int) (int, error) {
 		n = n<<8 | int(c)
 	}
 	if n > limit {
-		return 0, &protocolError{fmt.Sprintf("word of %d bytes exceeds the %d byte limit", n, limit)}
+		return 0, &tooLargeError{fmt.Sprintf("word of %d bytes", n), limit}
 	}
 	return n, nil
 }
@@ -64,11 +97,19 @@ func unexpectedEOF(err error) error {
 	return err
 }
 
-// readSentence reads one sentence, skipping empty ones.
+// readSentence reads one sentence, skipping empty ones, with only a word
+// cap.
 func readSentence(r *bufio.Reader, limit int) (*sentence, error) {
+	return readSentenceLimited(r, readLimits{word: limit, sentence: math.MaxInt})
+}
+
+// readSentenceLimited reads one sentence, skipping empty ones. Every cap is
+// checked before the word is allocated.
+func readSentenceLimited(r *bufio.Reader, lim readLimits) (*sentence, error) {
 	var words []string
+	cost := sentenceOverhead
 	for {
-		n, err := readLength(r, limit)
+		n, err := readLength(r, lim.word)
 		if err != nil {
 			if len(words) > 0 {
 				err = unexpectedEOF(err)
@@ -80,6 +121,18 @@ func readSentence(r *bufio.Reader, limit int) (*sentence, error) {
 				continue
 			}
 			return parseSentence(words)
+		}
+		if len(words) == 0 && lim.reply != nil {
+			*lim.reply -= sentenceOverhead
+		}
+		cost += n + wordOverhead
+		if cost > lim.sentence {
+			return nil, &tooLargeError{"sentence", lim.sentence}
+		}
+		if lim.reply != nil {
+			if *lim.reply -= n + wordOverhead; *lim.reply < 0 {
+				return nil, &tooLargeError{"reply", lim.replyCap}
+			}
 		}
 		buf := make([]byte, n)
 		if _, err := io.ReadFull(r, buf); err != nil {

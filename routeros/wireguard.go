@@ -122,6 +122,23 @@ type Peer struct {
 	HasPresharedKey     bool
 	LastHandshake       time.Duration // time since the last handshake; 0 if none
 	RX, TX              int64
+
+	// The v7 client fields (7.12+; ClientAllowedAddress 7.21+): what the
+	// router's own "show client config" and QR render for this peer. They
+	// do not change the server side.
+	ClientAddress        []netip.Prefix
+	ClientDNS            []string // addresses or names
+	ClientEndpoint       string   // host:port the client dials
+	ClientKeepalive      time.Duration
+	ClientListenPort     int
+	ClientAllowedAddress []netip.Prefix
+	// HasPrivateKey says the router holds the client's private key (so its
+	// QR is complete); the key itself is never returned.
+	HasPrivateKey bool
+	// CurrentEndpointAddress and CurrentEndpointPort are where the peer's
+	// packets come from now (read-only); empty before a handshake.
+	CurrentEndpointAddress string
+	CurrentEndpointPort    int
 }
 
 func peerFrom(r Record) (Peer, error) {
@@ -137,6 +154,19 @@ func peerFrom(r Record) (Peer, error) {
 	if p.Name == "" {
 		p.Name = p.Comment
 	}
+	if p.ClientAddress, err = parsePrefixes(r["client-address"]); err != nil {
+		return Peer{}, err
+	}
+	if p.ClientAllowedAddress, err = parsePrefixes(r["client-allowed-address"]); err != nil {
+		return Peer{}, err
+	}
+	p.ClientDNS = splitList(r["client-dns"])
+	p.ClientEndpoint = r["client-endpoint"]
+	p.ClientKeepalive = r.Duration("client-keepalive")
+	p.ClientListenPort = int(r.Int("client-listen-port"))
+	p.HasPrivateKey = r["private-key"] != ""
+	p.CurrentEndpointAddress = r["current-endpoint-address"]
+	p.CurrentEndpointPort = int(r.Int("current-endpoint-port"))
 	return p, nil
 }
 
@@ -186,6 +216,21 @@ type PeerSpec struct {
 	// warriors). Sent as responder (7.17+) or is-responder (7.15–7.16).
 	Responder bool
 	Comment   string
+
+	// The client fields (sent on 7.12+, ClientAllowedAddress on 7.21+;
+	// older routers do not know them and they are left out): what the
+	// router's "show client config" and QR render. Empty fields are not
+	// sent.
+	ClientAddress        []netip.Prefix
+	ClientDNS            []string
+	ClientEndpoint       string
+	ClientKeepalive      time.Duration
+	ClientListenPort     int
+	ClientAllowedAddress []netip.Prefix
+	// PrivateKey is the client's private key, stored on the router only
+	// when set (7.12+), so that the router's QR is complete. Leave it
+	// empty to keep the key off the router.
+	PrivateKey secret.Secret
 }
 
 func (sp PeerSpec) iface() string {
@@ -229,6 +274,26 @@ func (sp PeerSpec) fields(major, minor int) map[string]string {
 	case v >= 715:
 		f["is-responder"] = formatBool(sp.Responder)
 	}
+	if v >= 712 {
+		if len(sp.ClientAddress) > 0 {
+			f["client-address"] = joinPrefixes(sp.ClientAddress)
+		}
+		if len(sp.ClientDNS) > 0 {
+			f["client-dns"] = strings.Join(sp.ClientDNS, ",")
+		}
+		if sp.ClientEndpoint != "" {
+			f["client-endpoint"] = sp.ClientEndpoint
+		}
+		if sp.ClientKeepalive > 0 {
+			f["client-keepalive"] = FormatDuration(sp.ClientKeepalive)
+		}
+		if sp.ClientListenPort > 0 {
+			f["client-listen-port"] = strconv.Itoa(sp.ClientListenPort)
+		}
+	}
+	if v >= 721 && len(sp.ClientAllowedAddress) > 0 {
+		f["client-allowed-address"] = joinPrefixes(sp.ClientAllowedAddress)
+	}
 	return f
 }
 
@@ -263,6 +328,9 @@ func (sp PeerSpec) addCmd(major, minor int) cmd {
 	}
 	if !sp.PresharedKey.IsZero() {
 		c = append(c, kv("preshared-key", sp.PresharedKey.Reveal()))
+	}
+	if !sp.PrivateKey.IsZero() && major*100+minor >= 712 {
+		c = append(c, kv("private-key", sp.PrivateKey.Reveal()))
 	}
 	return c
 }
@@ -376,11 +444,17 @@ func (s *WireGuardService) EnsurePeer(ctx context.Context, spec PeerSpec) (PeerR
 			after[k] = want[k]
 		}
 	}
-	if psk, shown := cur["preshared-key"]; shown && !spec.PresharedKey.IsZero() && psk != spec.PresharedKey.Reveal() {
-		set = append(set, kv("preshared-key", spec.PresharedKey.Reveal()))
-		changes = append(changes, Change{Field: "preshared-key", Old: secret.Redacted, New: secret.Redacted})
-		after["preshared-key"] = secret.Redacted
+	for k, want := range map[string]secret.Secret{"preshared-key": spec.PresharedKey, "private-key": spec.PrivateKey} {
+		if k == "private-key" && major*100+minor < 712 {
+			continue
+		}
+		if have, shown := cur[k]; shown && !want.IsZero() && have != want.Reveal() {
+			set = append(set, kv(k, want.Reveal()))
+			changes = append(changes, Change{Field: k, Old: secret.Redacted, New: secret.Redacted})
+			after[k] = secret.Redacted
+		}
 	}
+	slices.SortFunc(changes, func(a, b Change) int { return strings.Compare(a.Field, b.Field) })
 	res := PeerResult{Changes: changes}
 	if len(changes) == 0 {
 		res.Peer, _ = peerFrom(cur)
@@ -408,11 +482,11 @@ func sameValue(k, have, want string) bool {
 		a, err1 := parseBool(have)
 		b, err2 := parseBool(want)
 		return err1 == nil && err2 == nil && a == b
-	case "persistent-keepalive":
+	case "persistent-keepalive", "client-keepalive":
 		a, err1 := parseDuration(have)
 		b, err2 := parseDuration(want)
 		return err1 == nil && err2 == nil && a == b
-	case "allowed-address":
+	case "allowed-address", "client-address", "client-allowed-address":
 		a, err1 := parsePrefixes(have)
 		b, err2 := parsePrefixes(want)
 		if err1 != nil || err2 != nil || len(a) != len(b) {
@@ -586,10 +660,17 @@ type OnboardOptions struct {
 	// tunnel 0.0.0.0/0, ::/0.
 	AllowedIPs []netip.Prefix
 	Keepalive  time.Duration // default 25s
+	// KeyOnRouter also stores the client's private key on the router
+	// (RouterOS 7.12+), so that the router's own "show client config" and
+	// QR are complete. By default the key stays off the router: only this
+	// Onboarding holds it.
+	KeyOnRouter bool
 }
 
 // Onboarding is what Onboard made. Config holds the client's private key,
-// so it is a secret.Secret; QR is a PNG of the same text for the mobile app.
+// so it is a secret.Secret; so is QR, a PNG of the same text for the mobile
+// app (write it with []byte(QR.Reveal())): printing, logging or
+// JSON-encoding an Onboarding shows neither key.
 type Onboarding struct {
 	Peer         Peer
 	Address      netip.Prefix // the client's tunnel address, /32
@@ -597,7 +678,7 @@ type Onboarding struct {
 	PrivateKey   secret.Secret
 	PresharedKey secret.Secret
 	Config       secret.Secret // wg-quick file
-	QR           []byte        // PNG
+	QR           secret.Secret // PNG bytes
 }
 
 // Onboard adds a VPN client named name (the peer's name and comment) in one
@@ -665,8 +746,19 @@ func (s *WireGuardService) Onboard(ctx context.Context, name string, o OnboardOp
 		return nil, &Error{Op: op, Code: -1, Err: err}
 	}
 	clientAddr := netip.PrefixFrom(addr, 32)
+	dnsText := make([]string, len(dns))
+	for i, a := range dns {
+		dnsText[i] = a.String()
+	}
+	// The client fields let the router's own "show client config" and QR
+	// work for this peer (routers before 7.12 ignore them: not sent).
 	spec := PeerSpec{Interface: iface, Name: name, PublicKey: kp.Public, PresharedKey: psk,
-		AllowedAddress: []netip.Prefix{clientAddr}, Responder: true}
+		AllowedAddress: []netip.Prefix{clientAddr}, Responder: true,
+		ClientAddress: []netip.Prefix{clientAddr}, ClientDNS: dnsText, ClientEndpoint: endpoint,
+		ClientKeepalive: keep, ClientAllowedAddress: allowed}
+	if o.KeyOnRouter {
+		spec.PrivateKey = kp.Private
+	}
 	id, err := s.AddPeer(ctx, spec)
 	if err != nil {
 		return nil, err
@@ -680,9 +772,11 @@ func (s *WireGuardService) Onboard(ctx context.Context, name string, o OnboardOp
 	}
 	return &Onboarding{
 		Peer: Peer{ID: id, Name: name, Interface: iface, PublicKey: kp.Public, AllowedAddress: spec.AllowedAddress,
-			Responder: true, Comment: name, HasPresharedKey: true},
+			Responder: true, Comment: name, HasPresharedKey: true, ClientAddress: spec.ClientAddress,
+			ClientDNS: spec.ClientDNS, ClientEndpoint: endpoint, ClientKeepalive: keep,
+			ClientAllowedAddress: spec.ClientAllowedAddress, HasPrivateKey: o.KeyOnRouter},
 		Address: clientAddr, PublicKey: kp.Public, PrivateKey: kp.Private, PresharedKey: psk,
-		Config: secret.New(text), QR: png,
+		Config: secret.New(text), QR: secret.New(string(png)),
 	}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/thehomelab/homelab/internal/clientcfg"
 	"github.com/thehomelab/homelab/internal/netctx"
+	"github.com/thehomelab/homelab/internal/tlspin"
 )
 
 // Client is a connection to one upsd. It is safe for concurrent use: calls
@@ -251,6 +253,11 @@ func (c *Client) setup(ctx context.Context) error {
 			return err
 		}
 		line, err := c.readReply("starttls")
+		if hasCode(err, CodeFeatureNotConfigured) || hasCode(err, CodeFeatureNotSupported) {
+			var e *Error
+			errors.As(err, &e)
+			e.Message = "(upsd has no TLS: set CERTFILE in upsd.conf, or connect without WithStartTLS, WithFingerprint and WithRootCAs)"
+		}
 		if err != nil {
 			return err
 		}
@@ -259,7 +266,7 @@ func (c *Client) setup(ctx context.Context) error {
 		}
 		tc := tls.Client(c.conn, c.tlsCfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return &Error{Op: "starttls", Err: err}
+			return &Error{Op: "starttls", Message: tlsHint(err), Err: err}
 		}
 		c.connMu.Lock()
 		c.conn = tc
@@ -315,6 +322,24 @@ func (c *Client) setup(ctx context.Context) error {
 	return first
 }
 
+// tlsHint says what to do about a failed handshake, where that is clear.
+func tlsHint(err error) string {
+	var ua x509.UnknownAuthorityError
+	if errors.As(err, &ua) && ua.Cert != nil {
+		fp := "sha256:" + tlspin.Of(ua.Cert).String()
+		return "upsd's certificate " + fp + " is not signed by an authority this host trusts; after checking it, pin it with WithFingerprint(\"" + fp + "\") or pass its CA with WithRootCAs"
+	}
+	var he x509.HostnameError
+	if errors.As(err, &he) {
+		return "upsd's certificate does not name " + strconv.Quote(he.Host) + "; WithServerName sets the name to check"
+	}
+	var rh tls.RecordHeaderError
+	if errors.As(err, &rh) {
+		return "upsd said OK STARTTLS but did not answer with TLS"
+	}
+	return ""
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -363,7 +388,7 @@ func (c *Client) do(ctx context.Context, op string, retry bool, req []byte, read
 			err = closedErr(op)
 			break
 		}
-		if ctx.Err() != nil || attempt > 0 || !retry || !c.canDial || fresh {
+		if ctx.Err() != nil || attempt > 0 || !retry || !c.canDial || fresh || hasCode(err, CodeTooLarge) {
 			break
 		}
 	}
@@ -405,6 +430,9 @@ func protoErr(op, line string) error {
 func (c *Client) readLine() (string, error) {
 	b, err := c.r.ReadSlice('\n')
 	if err != nil {
+		if errors.Is(err, io.EOF) && len(b) == 0 {
+			return "", &Error{Message: "the server closed the connection without answering (is it upsd, on its plain NUT port?)", Err: err}
+		}
 		if errors.Is(err, bufio.ErrBufferFull) {
 			return "", &Error{Code: CodeTooLarge, Message: fmt.Sprintf("reply line longer than %d bytes (WithMaxLineLength)", c.cfg.maxLine)}
 		}
@@ -449,7 +477,7 @@ func (c *Client) readList(op string, each func(words []string) error) error {
 		return protoErr(op, line)
 	}
 	var firstErr error
-	for {
+	for n := 0; ; n++ {
 		line, err := c.readLine()
 		if errors.Is(err, io.EOF) {
 			return &Error{Op: op, Message: "connection closed in the middle of the list", Err: io.ErrUnexpectedEOF}
@@ -459,6 +487,11 @@ func (c *Client) readList(op string, each func(words []string) error) error {
 		}
 		if hasPrefixFold(line, "END LIST") {
 			return firstErr
+		}
+		if n >= c.cfg.maxItems {
+			// The rest of the list stays unread: the caller drops the
+			// connection, and does not ask again.
+			return &Error{Op: op, Code: CodeTooLarge, Message: fmt.Sprintf("more than %d items in the list (WithMaxListItems)", c.cfg.maxItems)}
 		}
 		c.words, err = splitLineBuf(line, c.words[:0], &c.scratch)
 		if err == nil {

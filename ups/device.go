@@ -511,3 +511,29 @@ func (d *Device) Primary(ctx context.Context) error {
 	d.c.mu.Unlock()
 	return nil
 }
+
+// CheckPrimary checks, changing nothing, that this client may act as the
+// UPS's primary, and so may set FSD: upsd answers PRIMARY (an access check
+// only, server/netuser.c) for an upsd.users account with "upsmon primary"
+// and the right password. upsd accepts any password at USERNAME/PASSWORD
+// and only refuses it when it is used, so without this check a wrong
+// password shows up when the battery is already running out. It fails at
+// once without WithCredentials (ErrAuth), and with ErrAccessDenied for a
+// wrong password or a user without "upsmon primary" (a user with only
+// "actions = FSD" may set FSD but fails this check). A guard that will set
+// FSD calls it at start and now and then; Monitor does when ForwardFSD is
+// set.
+//
+// NUT protocol: PRIMARY <ups> (legacy: MASTER <ups>)
+func (d *Device) CheckPrimary(ctx context.Context) error {
+	op := d.op("check primary")
+	_, err := d.okCmd(ctx, op, true, "PRIMARY", d.name)
+	if hasCode(err, CodeUnknownCommand) {
+		_, err = d.okCmd(ctx, op, true, "MASTER", d.name)
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Code == CodeAccessDenied {
+		e.Message = "(FSD would be refused: check the NUT password and that the user has \"upsmon primary\" in upsd.users)"
+	}
+	return err
+}

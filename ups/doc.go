@@ -23,8 +23,12 @@
 //     implements the shutdown [Policy]: debounce, triggers, latched decision.
 //   - [Monitor] polls a [Poller] (normally a [Device]), feeds the machine,
 //     reports NUT-style [Event] values (Kind, Time, Err) to its OnEvent and
-//     calls a caller-supplied shutdown action once.
-//     The package never imports a hypervisor SDK: the action is a function.
+//     calls a caller-supplied shutdown action once. The package never
+//     imports a hypervisor SDK: the action is a function. A guard that
+//     cannot act is no guard: the monitor's checks (MonitorConfig.Check,
+//     and [Device.CheckPrimary] when it will forward FSD) run before the
+//     first poll, refusing the start when they fail, and again while it
+//     watches, reporting EventNotReady.
 //
 // Values are converted at the boundary: [Status] flags, charge in percent,
 // runtime as a time.Duration, voltages and load as float64. A variable the UPS

@@ -51,6 +51,7 @@ const (
 	CodeProtocol Code = "protocol"  // a reply the client cannot understand
 	CodeTooLarge Code = "too large" // a reply line or list longer than the client's cap
 	CodeClosed   Code = "closed"    // the client is closed, or a NewClient connection is gone
+	CodeNotReady Code = "not ready" // a Monitor check failed: the shutdown could not be carried out (the cause is in Err)
 )
 
 // server reports whether upsd sent the code (client codes are lower case).
@@ -102,6 +103,10 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) Is(target error) bool {
 	if target == nil {
 		return false
+	}
+	var inner *Error
+	if e.Code == "" && errors.As(e.Err, &inner) {
+		return false // the wrapped *Error has the class
 	}
 	specific, class := sentinels(e.Code)
 	return target == specific || target == class

@@ -2,9 +2,12 @@ package ups_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/thehomelab/homelab/secret"
 	"github.com/thehomelab/homelab/ups"
 	"github.com/thehomelab/homelab/ups/upstest"
 )
@@ -155,4 +158,62 @@ func ExampleMachine() {
 	// 03:01:00 ONBATT (OB DISCHRG)
 	// 03:09:00 SHUTDOWN (max time on battery)
 	// shutdown: on battery for 8m0s (limit 8m0s)
+}
+
+// An instant command followed to its end: StartInstCmd returns once upsd
+// has accepted it, Log streams what TRACKING says. InstCmd is the same,
+// waiting without the log.
+func ExampleDevice_StartInstCmd() {
+	srv := upstest.NewServer()
+	defer srv.Close()
+	srv.AddUPS("ups", "PowerWalker VI 1000 STL", upstest.DefaultVars())
+	srv.AddCommand("ups", "beeper.mute", "Temporarily mute the UPS beeper")
+	srv.AddUser("admin", upstest.User{Password: "s3cret", InstCmds: []string{"ALL"}})
+
+	ctx := context.Background()
+	c, err := ups.Dial(ctx, srv.Addr(), ups.WithCredentials("admin", secret.New("s3cret")), ups.WithTracking())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+
+	job, err := c.Device("ups").StartInstCmd(ctx, "beeper.mute")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for line, err := range job.Log(ctx) {
+		if err != nil {
+			fmt.Println("failed:", err)
+			break
+		}
+		fmt.Println(strings.Replace(line, job.ID, "<id>", 1))
+	}
+	// Output:
+	// instcmd ups beeper.mute: accepted, tracking <id>
+	// instcmd ups beeper.mute: success
+}
+
+// A guard that will set FSD checks at start that upsd will allow it: a
+// wrong password would otherwise only show when the battery runs out.
+func ExampleDevice_CheckPrimary() {
+	srv := upstest.NewServer()
+	defer srv.Close()
+	srv.AddUPS("ups", "PowerWalker VI 1000 STL", upstest.DefaultVars())
+	srv.AddUser("upsmon", upstest.User{Password: "right", Upsmon: "primary"})
+
+	ctx := context.Background()
+	c, err := ups.Dial(ctx, srv.Addr(), ups.WithCredentials("upsmon", secret.New("wrong")))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	err = c.Device("ups").CheckPrimary(ctx)
+	fmt.Println(errors.Is(err, ups.ErrAccessDenied))
+	fmt.Println(err)
+	// Output:
+	// true
+	// ups: check primary ups: server said ACCESS-DENIED (FSD would be refused: check the NUT password and that the user has "upsmon primary" in upsd.users)
 }

@@ -30,13 +30,34 @@ type MonitorConfig struct {
 	AlertInterval time.Duration // poll interval on battery or after a failed poll; default 2 s
 	OnEvent       func(Event)   // called synchronously for every event
 	Shutdown      Action        // called once with the decision
-	// ForwardFSD sets FSD on the UPS (through the Poller, if it is a Forcer)
-	// before Shutdown runs, so NUT secondaries on other hosts shut down too.
-	// upsd keeps that latch until it restarts.
+	// ForwardFSD sets FSD on the UPS (through the Poller, which must be a
+	// Forcer: NewMonitor refuses one that is not) before Shutdown runs, so
+	// NUT secondaries on other hosts shut down too. upsd keeps that latch
+	// until it restarts.
 	ForwardFSD bool
 	// DryRun runs the whole path but changes nothing: FSD is not sent and
 	// Shutdown gets a Decision with DryRun set.
 	DryRun bool
+	// Check says whether the Shutdown action can still be carried out:
+	// the hypervisor answers, the credentials work, the permissions are
+	// there. A guard that cannot act is no guard: Run calls Check before
+	// the first poll and refuses to start when it fails, then calls it
+	// again every CheckInterval while it watches and reports each failure
+	// as an EventNotReady (Err says why), and the recovery as an
+	// EventReady. With ForwardFSD, a Poller that has a CheckPrimary
+	// method (a Device) is checked the same way, so a wrong NUT password
+	// fails at start, not during the outage; a DryRun without credentials
+	// skips that check (it sends no FSD), one with credentials makes it.
+	Check func(ctx context.Context) error
+	// CheckInterval is how often the checks run while watching, and how
+	// long one run may take; default 1 min. They run beside the polls and
+	// never delay them.
+	CheckInterval time.Duration
+}
+
+// primaryChecker is what the FSD check needs; *Device implements it.
+type primaryChecker interface {
+	CheckPrimary(ctx context.Context) error
 }
 
 // Monitor polls a UPS, feeds a Machine and acts once on its decision.
@@ -46,6 +67,7 @@ type Monitor struct {
 	m      *Machine
 	manual chan string
 	buf    []Event
+	ready  bool // the last check passed
 }
 
 // NewMonitor validates cfg and returns a monitor for src.
@@ -53,8 +75,16 @@ func NewMonitor(src Poller, cfg MonitorConfig) (*Monitor, error) {
 	if src == nil {
 		return nil, invalid("new monitor", "nil poller")
 	}
-	if cfg.Interval < 0 || cfg.AlertInterval < 0 {
-		return nil, invalid("new monitor", "negative poll interval")
+	if cfg.Interval < 0 || cfg.AlertInterval < 0 || cfg.CheckInterval < 0 {
+		return nil, invalid("new monitor", "negative interval")
+	}
+	if _, ok := src.(Forcer); cfg.ForwardFSD && !ok {
+		// A guard asked to forward FSD that cannot would stay silent
+		// towards the other NUT clients.
+		return nil, invalid("new monitor", "ForwardFSD needs a Poller that can set FSD (a *Device)")
+	}
+	if cfg.CheckInterval == 0 {
+		cfg.CheckInterval = time.Minute
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = 5 * time.Second
@@ -84,9 +114,27 @@ func (mo *Monitor) Trigger(reason string) {
 
 // Run polls until the policy decides or ctx ends. On a decision it sends
 // FSD if configured, calls the Shutdown action and returns the decision with
-// the action's error. Each poll is bounded by the policy's DeadTime (and
-// by the Poller's own timeout, for a Client WithTimeout, if shorter).
+// the action's error. Each poll of a Device is bounded by the policy's
+// DeadTime, or by its client's WithTimeout if that is shorter.
+//
+// When the checks fail at start (see MonitorConfig.Check), Run returns at
+// once, before any poll, an *Error with Code CodeNotReady that wraps the
+// check's error (errors.Is reaches the cause: ErrAccessDenied for a wrong
+// NUT password, or the caller's own error).
 func (mo *Monitor) Run(ctx context.Context) (Decision, error) {
+	var checks <-chan error
+	if mo.hasChecks() {
+		if err := mo.Check(ctx); err != nil {
+			return Decision{}, err
+		}
+		mo.ready = true
+		cctx, cancel := context.WithCancel(ctx)
+		ch := make(chan error)
+		done := make(chan struct{})
+		go func() { defer close(done); mo.recheck(cctx, ch) }()
+		defer func() { cancel(); <-done }()
+		checks = ch
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -94,6 +142,9 @@ func (mo *Monitor) Run(ctx context.Context) (Decision, error) {
 		select {
 		case <-ctx.Done():
 			return Decision{}, ctx.Err()
+		case err := <-checks:
+			mo.checked(err)
+			continue
 		case reason := <-mo.manual:
 			mo.buf, dec = mo.m.Trigger(time.Now(), reason, mo.buf[:0])
 		case <-timer.C:
@@ -117,6 +168,102 @@ func (mo *Monitor) Run(ctx context.Context) (Decision, error) {
 			next = mo.cfg.AlertInterval
 		}
 		timer.Reset(next)
+	}
+}
+
+// Check runs the checks of MonitorConfig.Check (and CheckPrimary with
+// ForwardFSD) once, as Run does before its first poll, and returns nil or
+// the same error Run would: an *Error with Code CodeNotReady wrapping the
+// cause. A program calls it to say "watching" only once the guard can act;
+// Run checks again.
+func (mo *Monitor) Check(ctx context.Context) error {
+	if !mo.hasChecks() {
+		return nil
+	}
+	if err := mo.check(ctx); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		return &Error{Op: "monitor", Code: CodeNotReady, Message: "the shutdown could not be carried out, so the guard does not start", Err: err}
+	}
+	return nil
+}
+
+func (mo *Monitor) hasChecks() bool {
+	_, ok := mo.src.(primaryChecker)
+	return mo.cfg.Check != nil || (ok && mo.cfg.ForwardFSD)
+}
+
+// check runs every check once and joins their failures. A check that
+// takes longer than CheckInterval fails: a hypervisor that does not answer
+// in that time would not answer when the battery runs out either.
+func (mo *Monitor) check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, mo.cfg.CheckInterval)
+	defer cancel()
+	var errs []error
+	if pc, ok := mo.src.(primaryChecker); ok && mo.cfg.ForwardFSD {
+		err := pc.CheckPrimary(ctx)
+		var e *Error
+		if mo.cfg.DryRun && errors.As(err, &e) && e.local && e.Code == CodeUsernameRequired {
+			// A drill sends no FSD, so it may run without a login; with
+			// one, it checks that FSD would be allowed.
+			err = nil
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if mo.cfg.Check != nil {
+		if err := mo.cfg.Check(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
+
+// recheck runs the checks every CheckInterval and hands each result to
+// Run, which reports it; it ends with ctx.
+func (mo *Monitor) recheck(ctx context.Context, out chan<- error) {
+	t := time.NewTimer(mo.cfg.CheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := mo.check(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		select {
+		case out <- err:
+		case <-ctx.Done():
+			return
+		}
+		t.Reset(mo.cfg.CheckInterval)
+	}
+}
+
+// checked reports a check's result: every failure, loudly, and the
+// recovery once.
+func (mo *Monitor) checked(err error) {
+	e := Event{Time: time.Now(), Status: mo.m.last.Status}
+	switch {
+	case err != nil:
+		mo.ready = false
+		e.Kind, e.Err = EventNotReady, err
+	case !mo.ready:
+		mo.ready = true
+		e.Kind = EventReady
+	default:
+		return
+	}
+	if mo.cfg.OnEvent != nil {
+		mo.cfg.OnEvent(e)
 	}
 }
 

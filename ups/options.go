@@ -2,6 +2,7 @@ package ups
 
 import (
 	"crypto/x509"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -11,6 +12,11 @@ import (
 
 // DefaultPort is NUT's IANA port; Dial fills it in when addr has none.
 const DefaultPort = "3493"
+
+// DefaultMaxListItems caps the items of one LIST reply. A real UPS reports
+// a few hundred variables at most; the cap stops a broken or hostile upsd
+// from filling memory with an endless list.
+const DefaultMaxListItems = 4096
 
 // Option configures a Client. Options validate their arguments; Dial and
 // NewClient return the first error. A nil Option is skipped.
@@ -22,6 +28,7 @@ type config struct {
 	keepAlive time.Duration
 	tracking  bool
 	maxLine   int
+	maxItems  int
 }
 
 func defaultConfig() config {
@@ -29,6 +36,7 @@ func defaultConfig() config {
 		Config:    clientcfg.New("ups", 100*time.Millisecond, time.Second),
 		keepAlive: 30 * time.Second,
 		maxLine:   16 << 10,
+		maxItems:  DefaultMaxListItems,
 	}
 }
 
@@ -116,6 +124,21 @@ func WithMaxLineLength(n int) Option {
 			return &Error{Op: "WithMaxLineLength", Code: CodeInvalidArgument, local: true, Message: "max line length out of range 64..16MiB"}
 		}
 		c.maxLine = n
+		return nil
+	}
+}
+
+// WithMaxListItems caps the items of one LIST reply (VAR, RW, CMD, CLIENT,
+// ENUM, RANGE, UPS); default DefaultMaxListItems. A longer list fails with
+// an error matching ErrTooLarge (Code CodeTooLarge), and the connection is
+// dropped rather than read to the end. With WithMaxLineLength it bounds
+// what one reply can cost.
+func WithMaxListItems(n int) Option {
+	return func(c *config) error {
+		if n < 1 || n > 1<<20 {
+			return invalid("WithMaxListItems", fmt.Sprintf("%d is outside 1..%d", n, 1<<20))
+		}
+		c.maxItems = n
 		return nil
 	}
 }

@@ -97,7 +97,8 @@ func (t Trigger) String() string {
 	return triggerNames[t]
 }
 
-// EventKind is the type of an Event; the names mirror upsmon's notify types.
+// EventKind is the type of an Event; the names mirror upsmon's notify types
+// (NOTREADY and READY are the Monitor's own).
 type EventKind int
 
 // Event kinds.
@@ -111,9 +112,11 @@ const (
 	EventNoComm                              // NOCOMM: no good poll for DeadTime (repeated every NoCommRepeat)
 	EventReplaceBattery                      // REPLBATT: RB appeared
 	EventShutdown                            // SHUTDOWN: the decision was made
+	EventNotReady                            // NOTREADY: a Monitor check failed: the shutdown could not be carried out now (Err says why)
+	EventReady                               // READY: the checks pass again after an EventNotReady
 )
 
-var eventNames = [...]string{"", "ONBATT", "ONLINE", "LOWBATT", "FSD", "COMMBAD", "COMMOK", "NOCOMM", "REPLBATT", "SHUTDOWN"}
+var eventNames = [...]string{"", "ONBATT", "ONLINE", "LOWBATT", "FSD", "COMMBAD", "COMMOK", "NOCOMM", "REPLBATT", "SHUTDOWN", "NOTREADY", "READY"}
 
 // String returns the NUT notify type, e.g. "ONBATT".
 func (k EventKind) String() string {
@@ -129,7 +132,7 @@ type Event struct {
 	Time    time.Time // time of the observation that noticed it
 	Status  Status    // last known status
 	Trigger Trigger   // for EventShutdown
-	Err     error     // for EventCommBad and EventNoComm
+	Err     error     // for EventCommBad, EventNoComm and EventNotReady
 }
 
 // String returns e.g. "ONBATT (OB DISCHRG)".
@@ -154,13 +157,13 @@ type Decision struct {
 	DryRun    bool          // set by Monitor in drill mode: report, change nothing
 }
 
-// String returns one line for a person: "shut down: <reason> (<trigger>)",
-// or "no shutdown decided".
+// String returns one line for a person: "shut down: <reason>", or "no
+// shutdown decided". The reason already names the trigger.
 func (d Decision) String() string {
 	if !d.Shutdown {
 		return "no shutdown decided"
 	}
-	s := "shut down: " + d.Reason + " (" + d.Trigger.String() + ")"
+	s := "shut down: " + d.Reason
 	if d.DryRun {
 		s += ", dry run"
 	}

@@ -413,6 +413,10 @@ func TestManualTrigger(t *testing.T) {
 	assert.Equal(t, "SHUTDOWN (manual)", evs[0].String())
 	_, d2 := m.Trigger(t0.Add(2*sec), "again", nil)
 	assert.Equal(t, d, d2, "latched")
+	assert.Equal(t, "shut down: manual trigger: drill", d.String())
+	d.DryRun = true
+	assert.Equal(t, "shut down: manual trigger: drill, dry run", d.String())
+	assert.Equal(t, "no shutdown decided", ups.Decision{}.String())
 }
 
 func TestTriggerAndEventNames(t *testing.T) {
@@ -420,6 +424,8 @@ func TestTriggerAndEventNames(t *testing.T) {
 	assert.Equal(t, "low battery", ups.TriggerLowBattery.String())
 	assert.Equal(t, "ONBATT", ups.EventOnBattery.String())
 	assert.Equal(t, "REPLBATT", ups.EventReplaceBattery.String())
+	assert.Equal(t, "NOTREADY", ups.EventNotReady.String())
+	assert.Equal(t, "READY", ups.EventReady.String())
 	assert.Equal(t, "trigger(99)", ups.Trigger(99).String())
 }
 

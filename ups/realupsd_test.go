@@ -401,6 +401,13 @@ func TestRealUpsd(t *testing.T) {
 			"GET TYPE dummy ups.status", "LOGOUT",
 		}
 		assert.Equal(t, rawScript(t, r.addr, session), rawScript(t, fake.Addr(), session))
+
+		// PRIMARY is an access check without LOGIN, repeatable; a wrong
+		// password is refused there (what CheckPrimary relies on).
+		primary := []string{"USERNAME monuser", "PASSWORD monpass", "PRIMARY dummy", "PRIMARY dummy", "PRIMARY nosuch", "GET NUMLOGINS dummy", "LOGOUT"}
+		assert.Equal(t, rawScript(t, r.addr, primary), rawScript(t, fake.Addr(), primary))
+		wrong := []string{"USERNAME monuser", "PASSWORD wrong", "PRIMARY dummy", "MASTER dummy", "LOGOUT"}
+		assert.Equal(t, rawScript(t, r.addr, wrong), rawScript(t, fake.Addr(), wrong))
 	})
 
 	t.Run("errors", func(t *testing.T) {
@@ -419,6 +426,23 @@ func TestRealUpsd(t *testing.T) {
 		assert.ErrorIs(t, d.Login(ctx), ups.ErrAccessDenied, "admin has no upsmon right")
 		_, err = ups.Dial(ctx, r.addr, ups.WithStartTLS())
 		assertCode(t, err, ups.CodeFeatureNotConfigured)
+	})
+
+	t.Run("CheckPrimary is an access check only", func(t *testing.T) {
+		// upsd answers PRIMARY without a LOGIN and as often as asked, and
+		// refuses a wrong password or a user without upsmon primary: what
+		// the guard's start check relies on.
+		good, err := ups.Dial(ctx, r.addr, ups.WithCredentials("monuser", secret.New("monpass")))
+		require.NoError(t, err)
+		defer good.Close()
+		require.NoError(t, good.Device("dummy").CheckPrimary(ctx))
+		require.NoError(t, good.Device("dummy").CheckPrimary(ctx))
+		bad, err := ups.Dial(ctx, r.addr, ups.WithCredentials("monuser", secret.New("wrong")))
+		require.NoError(t, err)
+		defer bad.Close()
+		assert.ErrorIs(t, bad.Device("dummy").CheckPrimary(ctx), ups.ErrAccessDenied)
+		assert.ErrorIs(t, d.CheckPrimary(ctx), ups.ErrAccessDenied, "admin has FSD but no upsmon primary")
+		assert.ErrorIs(t, good.Device("nosuch").CheckPrimary(ctx), ups.ErrUnknownUPS)
 	})
 
 	mon, err := ups.Dial(ctx, r.addr, ups.WithCredentials("monuser", secret.New("monpass")))

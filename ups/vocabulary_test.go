@@ -2,7 +2,10 @@ package ups_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/thehomelab/homelab/internal/fakeserver"
 	"github.com/thehomelab/homelab/secret"
 	"github.com/thehomelab/homelab/ups"
 	"github.com/thehomelab/homelab/ups/upstest"
@@ -55,7 +59,7 @@ func TestOptionErrorsAreInvalid(t *testing.T) {
 	for _, o := range []ups.Option{
 		ups.WithCredentials("", secret.New("x")), ups.WithCredentials("u", secret.Secret{}), ups.WithKeepAlive(-1),
 		ups.WithTimeout(0), ups.WithMaxLineLength(1), ups.WithRootCAs(nil), ups.WithFingerprint("zz"),
-		ups.WithPollInterval(time.Second, time.Millisecond), ups.WithServerName(""),
+		ups.WithPollInterval(time.Second, time.Millisecond), ups.WithServerName(""), ups.WithMaxListItems(0),
 	} {
 		_, err := ups.Dial(t.Context(), "127.0.0.1:1", o)
 		require.Error(t, err)
@@ -167,4 +171,65 @@ func TestMonitorPollBoundedByDeadTime(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("a hanging poll was not cut at DeadTime")
 	}
+}
+
+// Errors say what to do: an unknown authority shows the fingerprint and the
+// option that pins it; a wrong name names WithServerName; a upsd without
+// TLS says where its certificate is configured.
+func TestStartTLSErrorsSayWhatToDo(t *testing.T) {
+	t.Parallel()
+	cert, fp, err := fakeserver.SelfSigned()
+	require.NoError(t, err)
+	s := newFake(t, upstest.WithTLS(cert))
+
+	_, err = ups.Dial(t.Context(), s.Addr(), ups.WithStartTLS())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), fp)
+	assert.Contains(t, err.Error(), `WithFingerprint("`+fp+`")`)
+	assert.ErrorIs(t, err, ups.ErrUnavailable)
+
+	pool := x509.NewCertPool()
+	pool.AddCert(cert.Leaf)
+	_, err = ups.Dial(t.Context(), s.Addr(), ups.WithRootCAs(pool), ups.WithServerName("ups.lan"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "WithServerName")
+	c, err := ups.Dial(t.Context(), s.Addr(), ups.WithRootCAs(pool))
+	require.NoError(t, err, "the certificate names 127.0.0.1")
+	_ = c.Close()
+
+	plain := newFake(t)
+	_, err = ups.Dial(t.Context(), plain.Addr(), ups.WithStartTLS())
+	assertCode(t, err, ups.CodeFeatureNotConfigured)
+	assert.Contains(t, err.Error(), "CERTFILE")
+}
+
+// A server that hangs up without a word (a TLS-only port such as a stunnel
+// in front of upsd, or not upsd at all) is named as such, not as a bare EOF.
+func TestSilentHangUpSaysSo(t *testing.T) {
+	t.Parallel()
+	cert, _, err := fakeserver.SelfSigned()
+	require.NoError(t, err)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				_ = conn.(*tls.Conn).Handshake()
+			}()
+		}
+	}()
+	c, err := ups.Dial(t.Context(), ln.Addr().String(), ups.WithKeepAlive(0))
+	require.NoError(t, err, "nothing is sent at dial without options")
+	defer c.Close()
+	_, err = c.ProtocolVersion(t.Context())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "closed the connection without answering")
+	assert.ErrorIs(t, err, io.EOF)
+	assert.ErrorIs(t, err, ups.ErrUnavailable)
 }

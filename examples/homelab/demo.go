@@ -131,14 +131,26 @@ environment variables it reads; credentials come from the environment, never fro
 The programs in examples/ are the same workflows, one small program each, to copy.
 `
 
+// ispAddress is the address the ISP hands the router on a PPPoE reconnect
+// in the DDNS drill.
+const ispAddress = "203.0.113.77"
+
 func demoDDNS(ctx context.Context, w io.Writer, l *lab.Lab) error {
 	workflow.Title(w, "DDNS: %s follows the router's public address", lab.VPNName)
-	return workflow.DDNS(ctx, w, l.DNS, workflow.DDNSConfig{
+	cfg := workflow.DDNSConfig{
 		Zone:       lab.Zone,
 		Names:      []string{"vpn"},
 		Source:     workflow.RouterPublicIP(l.Router, routeros.DefaultWANInterface),
 		SourceName: "router " + routeros.DefaultWANInterface,
-	})
+	}
+	if err := workflow.DDNS(ctx, w, l.DNS, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "   -- drill: the PPPoE link reconnects and the ISP hands out %s\n", ispAddress)
+	if err := l.RouterServer.SetPublicAddress(ispAddress); err != nil {
+		return err
+	}
+	return workflow.DDNS(ctx, w, l.DNS, cfg)
 }
 
 func demoACME(ctx context.Context, w io.Writer, l *lab.Lab) error {

@@ -62,6 +62,12 @@ func run(ctx context.Context, args []string, out, errOut io.Writer, env command.
 			return command.ExitProblem
 		}
 		return command.ExitOK
+	case "config":
+		return runConfig(ctx, args[1:], out, errOut, env)
+	case "trust":
+		return runTrust(ctx, args[1:], out, errOut)
+	case "status":
+		return runStatus(ctx, args[1:], out, errOut, env)
 	case "version", "-version", "--version":
 		fmt.Fprintf(out, "homelab %s (%s)\n", version.Version, runtime.Version())
 		return command.ExitOK
@@ -94,6 +100,9 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  %-12s %s\n", "demo", "run every workflow against an embedded lab of fakes (no network);")
 	fmt.Fprintf(w, "  %-12s %s\n", "", "demo <workflow>... runs only those: "+strings.Join(stepNames(), " "))
+	fmt.Fprintf(w, "  %-12s %s\n", "config", "config check validates homelab.yaml; config example prints one")
+	fmt.Fprintf(w, "  %-12s %s\n", "trust", "print a device certificate's fingerprint to pin (trust URL|HOST:PORT)")
+	fmt.Fprintf(w, "  %-12s %s\n", "status", "the whole lab on one screen, from homelab.yaml (-json for scripts)")
 	for _, c := range command.All() {
 		fmt.Fprintf(w, "  %-12s %s\n", c.Name, c.Summary)
 	}

@@ -85,7 +85,7 @@ var pathParamRE = regexp.MustCompile(`\{([a-z]+)\}`)
 // http.ServeMux as method+path patterns; the handler runs after
 // authentication, schema validation and the node checks, under s.mu.
 func (s *Server) routes() []route {
-	return []route{
+	return append(s.restoreRoutes(), []route{
 		// answered in dispatch: the one call without authentication
 		{[]string{"POST /access/ticket"}, nil},
 		{[]string{"GET /access/permissions"}, s.accessPermissions},
@@ -307,7 +307,7 @@ func (s *Server) routes() []route {
 			d, err := s.vzdump(rc)
 			return d, -1, err
 		}},
-	}
+	}...)
 }
 
 // localNode is the node whose pveproxy answers: Node when present, else
@@ -862,6 +862,9 @@ var ctCreateOnly = map[string]bool{"ostemplate": true, "password": true, "ssh-pu
 	"ha-managed": true}
 
 func (s *Server) createLXC(rc *reqCtx) (any, *apiError) {
+	if rc.boolean("restore", false) {
+		return s.restoreGuest(rc, "lxc", rc.str("ostemplate"))
+	}
 	vmid := rc.integer("vmid", 0)
 	if vmid < 100 {
 		return nil, paramErr(map[string]string{"vmid": "value must have a minimum value of 100"})
@@ -1261,7 +1264,15 @@ func (s *Server) vzdump(rc *reqCtx) (any, *apiError) {
 				"{{cluster}}", "homelab", `\n`, "\n", `\\`, `\`).Replace(tmpl)
 			b := Backup{Storage: stID, VMID: g.vmid, Type: g.typ, Time: s.clock(), Notes: notes, Protected: protected}
 			vol := s.addVolume(st, b, compress)
-			t.log = append(t.log, "INFO: creating vzdump archive '"+vol+"'", fmt.Sprintf("INFO: Finished Backup of VM %d", g.vmid))
+			// pve-manager PVE/VZDump.pm exec_backup_task logs the archive's
+			// path ("$dumpdir/$basename$ext"), its size (format_size) and the
+			// time taken (format_time).
+			target := vol
+			if dir := st.config["path"]; dir != "" {
+				target = dir + "/dump/" + strings.TrimPrefix(vol, st.id+":backup/")
+			}
+			t.log = append(t.log, "INFO: creating vzdump archive '"+target+"'", "INFO: archive file size: 1.00GB",
+				fmt.Sprintf("INFO: Finished Backup of VM %d (00:00:01)", g.vmid))
 			if remove && spec != "" {
 				if ps, err := parsePrune(spec); err == nil {
 					for _, m := range s.pruneMarks(st, ps, g.typ, g.vmid) {

@@ -34,6 +34,9 @@ func loadSchema() (schema, error) {
 	if err := json.Unmarshal(schemaJSON, &s); err != nil {
 		return nil, fmt.Errorf("proxmoxtest: embedded schema: %w", err)
 	}
+	if err := mergeRestoreSchema(s); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

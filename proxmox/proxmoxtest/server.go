@@ -74,6 +74,7 @@ type Server struct {
 	hold      bool
 	emptyLab  bool
 	backupErr map[int]string
+	agentDown map[int]bool // restore.go: guest agents that do not answer
 	jobs      map[string]map[string]string
 	jobSeq    int
 }

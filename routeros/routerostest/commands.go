@@ -71,7 +71,7 @@ func (s *Server) handle(c *conn, words []string, now time.Time) {
 		}
 		name, _ := cmd.get("name")
 		pw, hasPW := cmd.get("password")
-		want, known := s.users[name]
+		want, known := s.userPassword(name)
 		switch {
 		case s.login == LoginNeverAnswer:
 		case s.login == LoginLegacy:
@@ -99,7 +99,7 @@ func (s *Server) handle(c *conn, words []string, now time.Time) {
 		c.send(due, cmd.tag, trapReply(perr))
 		return
 	}
-	if s.readOnly[c.user] && !readVerb(cmd.word) {
+	if s.userGroup(c.user) == "read" && !readVerb(cmd.word) {
 		c.send(due, cmd.tag, trapReply(&trapError{category: -1, message: "not enough permissions (9)"}))
 		return
 	}
@@ -120,6 +120,25 @@ func (s *Server) handle(c *conn, words []string, now time.Time) {
 		replies = trapReply(te)
 	}
 	c.sendWithFault(due, f, cmd.tag, replies)
+}
+
+// userPassword returns the password of an enabled /user; s.mu is held.
+func (s *Server) userPassword(name string) (string, bool) {
+	rows := s.tables["/user"].find(name)
+	if len(rows) != 1 || rows[0].values["disabled"] == "true" || name == "" || strings.HasPrefix(name, "*") {
+		return "", false
+	}
+	return rows[0].values["password"], true
+}
+
+// userGroup returns the group of a /user ("full", "write", "read"); s.mu
+// is held.
+func (s *Server) userGroup(name string) string {
+	rows := s.tables["/user"].find(name)
+	if len(rows) != 1 {
+		return ""
+	}
+	return rows[0].values["group"]
 }
 
 // legacyResponse is the pre-6.43 login answer for password and challenge.
@@ -229,7 +248,10 @@ func (s *Server) exec(c *conn, cmd command, due time.Time) ([][]string, error) {
 	case "print", "getall":
 		items := make([]map[string]string, 0, len(t.rows))
 		for _, r := range t.rows {
-			items = append(items, r.item())
+			items = append(items, hide(t.spec, r.item()))
+		}
+		if menu == "/interface" {
+			items = s.interfaceItems()
 		}
 		if _, ok := cmd.get("follow-only"); ok {
 			items = nil
@@ -249,6 +271,9 @@ func (s *Server) exec(c *conn, cmd command, due time.Time) ([][]string, error) {
 		c.streams[cmd.tag] = menu
 		return nil, nil
 	case "add":
+		if t.spec.fixed {
+			return nil, trap(0, "no such command or directory (add)")
+		}
 		return s.add(menu, t, cmd)
 	case "set":
 		return s.update(cmd, menu, func(r *row) error {
@@ -267,12 +292,20 @@ func (s *Server) exec(c *conn, cmd command, due time.Time) ([][]string, error) {
 			t.indexAdd(r)
 			return nil
 		}, false)
+	case "move":
+		if !t.spec.ordered {
+			return nil, trap(0, "no such command or directory (move)")
+		}
+		return s.move(t, menu, cmd)
 	case "enable", "disable":
 		return s.update(cmd, menu, func(r *row) error {
 			r.values["disabled"] = strconv.FormatBool(verb == "disable")
 			return nil
 		}, false)
 	case "remove":
+		if t.spec.fixed {
+			return nil, trap(0, "no such command or directory (remove)")
+		}
 		rows, err := s.resolve(t, cmd)
 		if err != nil {
 			return nil, err
@@ -377,6 +410,58 @@ func (s *Server) add(menu string, t *table, cmd command) ([][]string, error) {
 		s.expiring++
 	}
 	return done("ret", r.item()[".id"]), nil
+}
+
+// move places the rows named by .id/numbers before destination (or at the
+// end when it is absent), keeping their order, as /ip/firewall/filter/move
+// does (MikroTik docs, console "move": numbers, destination).
+func (s *Server) move(t *table, menu string, cmd command) ([][]string, error) {
+	rows, err := s.resolve(t, cmd)
+	if err != nil {
+		return nil, err
+	}
+	var dest *row
+	if ref, ok := cmd.get("destination"); ok && ref != "" {
+		d := t.find(ref)
+		if len(d) != 1 {
+			return nil, trap(1, "no such item")
+		}
+		dest = d[0]
+	}
+	for _, r := range rows {
+		if r.values["dynamic"] == "true" {
+			return nil, trap(4, "failure: can not move dynamic entry")
+		}
+	}
+	rest := slices.DeleteFunc(slices.Clone(t.rows), func(x *row) bool { return slices.Contains(rows, x) })
+	pos := len(rest)
+	if dest != nil {
+		if i := slices.Index(rest, dest); i >= 0 {
+			pos = i
+		} else {
+			// Moving before one of the moved rows: the block stays where
+			// that row was.
+			pos = slices.Index(t.rows, dest)
+			for _, r := range t.rows[:pos] {
+				if slices.Contains(rows, r) {
+					pos--
+				}
+			}
+		}
+	}
+	t.rows = slices.Insert(rest, pos, rows...)
+	for _, r := range rows {
+		s.notify(menu, r.item())
+	}
+	return done(), nil
+}
+
+// hide drops write-only properties (a /user password) from a printed item.
+func hide(spec *menuSpec, item map[string]string) map[string]string {
+	for k := range spec.hidden {
+		delete(item, k)
+	}
+	return item
 }
 
 // expire removes address-list entries whose timeout ran out; s.mu is held.
@@ -500,11 +585,42 @@ func (s *Server) derive(menu string, v map[string]string) error {
 				}
 			}
 		}
+	case "/ip/firewall/filter", "/ipv6/firewall/filter":
+		return checkRule(v)
+	case "/user":
+		if !slices.Contains([]string{"full", "write", "read"}, v["group"]) {
+			return trap(1, "input does not match any value of group")
+		}
 	case "/file":
 		v["size"] = strconv.Itoa(len(v["contents"]))
 		if v["type"] == "" {
 			v["type"] = "file"
 		}
+	}
+	return nil
+}
+
+// checkRule refuses the combinations a router refuses: a jump without a
+// target, and ports without a protocol that has ports. The wording is
+// modelled on RouterOS traps [unverified against a live router].
+func checkRule(v map[string]string) error {
+	if v["action"] == "jump" && v["jump-target"] == "" {
+		return trap(1, "failure: jump-target not specified")
+	}
+	if v["action"] != "jump" && v["jump-target"] != "" {
+		return trap(1, "failure: jump-target can be set only when action=jump")
+	}
+	for _, k := range []string{"dst-port", "src-port", "port"} {
+		if v[k] == "" {
+			continue
+		}
+		switch strings.TrimPrefix(v["protocol"], "!") {
+		case "tcp", "udp", "udp-lite", "dccp", "sctp":
+			if !strings.HasPrefix(v["protocol"], "!") {
+				continue
+			}
+		}
+		return trap(1, "failure: %s can be used only with protocol tcp, udp, udp-lite, dccp or sctp", k)
 	}
 	return nil
 }
@@ -623,16 +739,56 @@ func (s *Server) cancel(c *conn, cmd command, due time.Time) [][]string {
 func (s *Server) now() time.Time { return time.Now().UTC() }
 
 func (s *Server) interfaceExists(name string) bool {
-	switch name {
-	case "ether1", "ether2", "ether3", "ether4", "ether5", "bridge-lan", "bridge-guest":
-		return true
-	}
-	for _, menu := range []string{"/interface/wireguard", "/interface/pppoe-client"} {
+	for _, menu := range []string{"/interface", "/interface/wireguard", "/interface/pppoe-client"} {
 		if t, ok := s.tables[menu]; ok && t.find(name) != nil {
 			return true
 		}
 	}
 	return false
+}
+
+// interfaceListExists: the built-in lists and those of /interface/list
+// (MikroTik docs, Interface lists: all, none, dynamic, static are built in).
+func (s *Server) interfaceListExists(name string) bool {
+	switch name {
+	case "all", "none", "dynamic", "static":
+		return true
+	}
+	return s.tables["/interface/list"].find(name) != nil
+}
+
+// interfaceItems is /interface/print: the physical and bridge interfaces
+// of /interface and one row per WireGuard interface and PPPoE client, as
+// the router lists every interface there whatever its kind (MikroTik docs,
+// Interface: "/interface print" shows all interfaces with their type).
+func (s *Server) interfaceItems() []map[string]string {
+	var items []map[string]string
+	for _, r := range s.tables["/interface"].rows {
+		items = append(items, r.item())
+	}
+	for menu, typ := range map[string]string{"/interface/wireguard": "wg", "/interface/pppoe-client": "pppoe-out"} {
+		for _, r := range s.tables[menu].rows {
+			it := r.item()
+			items = append(items, map[string]string{".id": it[".id"], "name": it["name"], "type": typ,
+				"running": strconv.FormatBool(it["disabled"] != "true"), "disabled": it["disabled"], "dynamic": "false",
+				"mtu": valueOrDefault(it["mtu"], "1420"), "comment": it["comment"]})
+		}
+	}
+	slices.SortFunc(items, func(a, b map[string]string) int { return compareIDs(a[".id"], b[".id"]) })
+	return items
+}
+
+func valueOrDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func compareIDs(a, b string) int {
+	x, _ := strconv.ParseUint(strings.TrimPrefix(a, "*"), 16, 32)
+	y, _ := strconv.ParseUint(strings.TrimPrefix(b, "*"), 16, 32)
+	return int(x) - int(y)
 }
 
 // FormatDuration prints d the way RouterOS does: 1w2d3h4m5s, with ms for

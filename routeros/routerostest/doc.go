@@ -15,9 +15,18 @@
 // /32, DHCP leases, address lists, interface lists LAN and WAN with their
 // members, a DDNS script and its scheduler entry.
 //
+// The menus include /interface (every interface, whatever its kind),
+// /interface/list and its members, /ip/service (the fixed service list),
+// /user (whose rows are the logins), the IPv4 and IPv6 firewall filters and
+// address lists. Filter rules take the matchers RouterOS 7 takes, negated
+// with "!" where it allows (the defconf rule set loads whole), and refuse
+// what it refuses: an unknown action, interface or list, ports without a
+// port protocol, a jump without a target. ddns-enabled is yes/no/auto from
+// 7.17. SetPublicAddress changes the pppoe-out1 address as the ISP does.
+//
 // Unknown commands and bad values are answered with !trap and !done as the
 // router does; filter rules keep their order (add appends, place-before
-// inserts) and print log and log-prefix like the router; listen, print follow and pppoe monitor stream until /cancel.
+// inserts, move reorders) and print log and log-prefix like the router; listen, print follow and pppoe monitor stream until /cancel.
 // WithVersion switches version-dependent behaviour (!empty from 7.18,
 // WireGuard field names). Requests returns every sentence received and
 // Inject arms failures (Times: how often; ClearFaults disarms them): dropped connections (after N sentences or mid

@@ -20,6 +20,9 @@ const (
 	LabWireGuard     = "wireguard1"
 	LabWireGuardPort = "13231"
 	LabGuestRule     = "guest isolation" // comment of the forward drop rule
+	// LabGuestInputRule is the comment of the input drop that keeps guests
+	// off the router's own services.
+	LabGuestInputRule = "guest to router"
 )
 
 const labUptime = 3*24*time.Hour + 4*time.Hour + 12*time.Minute + 40*time.Second
@@ -36,8 +39,12 @@ func LabKey(label string) string {
 func (s *Server) seed() error {
 	s.settings["/system/identity"] = map[string]string{"name": LabIdentity}
 	s.settings["/system/clock"] = map[string]string{"time-zone-name": "UTC"}
+	ddns := "true" // a boolean before 7.17 (MikroTik docs, IP/Cloud)
+	if s.version >= version(7, 17, 0) {
+		ddns = "yes" // yes, no or auto from 7.17; auto is the default
+	}
 	s.settings["/ip/cloud"] = map[string]string{
-		"ddns-enabled": "true", "ddns-update-interval": "none", "update-time": "true",
+		"ddns-enabled": ddns, "ddns-update-interval": "none", "update-time": "true",
 		"public-address": LabCloudIP, "dns-name": LabDNSName, "status": "updated",
 	}
 	s.settings["/system/resource"] = map[string]string{
@@ -84,6 +91,35 @@ func (s *Server) seed() error {
 		{"/interface/list/member", map[string]string{"list": "LAN", "interface": LabWireGuard}},
 		{"/interface/list/member", map[string]string{"list": "WAN", "interface": "ether1", "comment": "defconf"}},
 		{"/interface/list/member", map[string]string{"list": "WAN", "interface": "pppoe-out1"}},
+		// Appended after the lists, again so earlier ids stay.
+		{"/interface", map[string]string{"name": "ether1", "type": "ether", "mac-address": "48:A9:8A:00:00:01", "comment": "WAN"}},
+		{"/interface", map[string]string{"name": "ether2", "type": "ether", "mac-address": "48:A9:8A:00:00:02"}},
+		{"/interface", map[string]string{"name": "ether3", "type": "ether", "mac-address": "48:A9:8A:00:00:03"}},
+		{"/interface", map[string]string{"name": "ether4", "type": "ether", "mac-address": "48:A9:8A:00:00:04"}},
+		{"/interface", map[string]string{"name": "ether5", "type": "ether", "mac-address": "48:A9:8A:00:00:05", "comment": "Guest"}},
+		{"/interface", map[string]string{"name": "bridge-lan", "type": "bridge", "mac-address": "48:A9:8A:00:00:02"}},
+		{"/interface", map[string]string{"name": "bridge-guest", "type": "bridge", "mac-address": "48:A9:8A:00:00:05"}},
+		// RouterOS 7 defaults (MikroTik docs, Services): every service on
+		// its well-known port, www-ssl disabled until it has a certificate.
+		{"/ip/service", map[string]string{"name": "telnet", "port": "23", "proto": "tcp"}},
+		{"/ip/service", map[string]string{"name": "ftp", "port": "21", "proto": "tcp"}},
+		{"/ip/service", map[string]string{"name": "www", "port": "80", "proto": "tcp"}},
+		{"/ip/service", map[string]string{"name": "ssh", "port": "22", "proto": "tcp"}},
+		{"/ip/service", map[string]string{"name": "www-ssl", "port": "443", "proto": "tcp", "disabled": "true"}},
+		{"/ip/service", map[string]string{"name": "api", "port": "8728", "proto": "tcp"}},
+		{"/ip/service", map[string]string{"name": "winbox", "port": "8291", "proto": "tcp"}},
+		{"/ip/service", map[string]string{"name": "api-ssl", "port": "8729", "proto": "tcp"}},
+		// Guests may ask the router for DNS and DHCP, nothing else: the
+		// input chain protects the router's services from them (these
+		// follow "drop WAN input" in the input chain).
+		{"/ip/firewall/filter", map[string]string{"chain": "input", "action": "accept", "in-interface": "bridge-guest", "protocol": "udp", "dst-port": "53,67", "comment": "guest dns and dhcp"}},
+		{"/ip/firewall/filter", map[string]string{"chain": "input", "action": "drop", "in-interface": "bridge-guest", "comment": LabGuestInputRule}},
+	}
+	for _, u := range s.users {
+		rows = append(rows, struct {
+			menu string
+			kv   map[string]string
+		}{"/user", map[string]string{"name": u[0], "password": u[1], "group": u[2]}})
 	}
 	for _, r := range rows {
 		t := s.tables[r.menu]

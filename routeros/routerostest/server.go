@@ -58,7 +58,7 @@ func WithCredentials(name, password string) Option {
 		if name == "" {
 			return fmt.Errorf("routerostest: empty user name")
 		}
-		s.users = map[string]string{name: password}
+		s.users = [][3]string{{name, password, "full"}}
 		return nil
 	}
 }
@@ -71,8 +71,7 @@ func WithReadOnlyUser(name, password string) Option {
 		if name == "" {
 			return fmt.Errorf("routerostest: empty user name")
 		}
-		s.users[name] = password
-		s.readOnly[name] = true
+		s.users = append(s.users, [3]string{name, password, "read"})
 		return nil
 	}
 }
@@ -112,8 +111,7 @@ type Server struct {
 	tables     map[string]*table
 	settings   map[string]map[string]string
 	nextID     int
-	users      map[string]string
-	readOnly   map[string]bool
+	users      [][3]string // name, password, group: seeded into /user
 	version    int
 	versionStr string
 	latency    fakeserver.Latency
@@ -144,8 +142,7 @@ func NewServer(opts ...Option) *Server {
 
 func newServer(opts ...Option) (*Server, error) {
 	s := &Server{
-		users:    map[string]string{DefaultUser: DefaultPassword},
-		readOnly: map[string]bool{},
+		users:    [][3]string{{DefaultUser, DefaultPassword, "full"}},
 		conns:    map[*conn]struct{}{},
 		started:  time.Now(),
 		tables:   map[string]*table{},
@@ -272,6 +269,30 @@ func (s *Server) SetVersion(v string) error {
 
 // SetLatency changes the per-reply latency; see WithLatency.
 func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
+
+// SetPublicAddress changes the dynamic address of pppoe-out1 as the ISP
+// does on a reconnect ("203.0.113.77"; a /32 is added): /ip/address,
+// /ip/cloud public-address and the PPPoE monitor follow, and listeners of
+// /ip/address see the change. It fails when addr is not an IPv4 address.
+func (s *Server) SetPublicAddress(addr string) error {
+	a, err := netip.ParseAddr(addr)
+	if err != nil || !a.Is4() {
+		return fmt.Errorf("routerostest: %q is not an IPv4 address", addr)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.tables["/ip/address"].rows {
+		if r.values["interface"] == "pppoe-out1" && r.values["dynamic"] == "true" {
+			t := s.tables["/ip/address"]
+			t.indexDel(r)
+			r.values["address"] = a.String() + "/32"
+			t.indexAdd(r)
+			s.notify("/ip/address", r.item())
+		}
+	}
+	s.settings["/ip/cloud"]["public-address"] = a.String()
+	return nil
+}
 
 // SetLoginMode changes how /login is answered.
 func (s *Server) SetLoginMode(m LoginMode) {

@@ -403,7 +403,8 @@ func TestValidation(t *testing.T) {
 	got = r.call("/ip/dhcp-server/lease/print", "?address=192.168.1.77", "=.proplist=mac-address")
 	assert.Equal(t, []string{"!re", "=mac-address=AA:BB:CC:DD:EE:77"}, got[0])
 	got = r.call("/ip/cloud/print", "=.proplist=ddns-enabled")
-	assert.Equal(t, []string{"!re", "=ddns-enabled=false"}, got[0])
+	// From 7.17 ddns-enabled is yes/no/auto (issue 13): "no" is set here.
+	assert.Equal(t, []string{"!re", "=ddns-enabled=no"}, got[0])
 	got = r.call("/system/scheduler/print", "?disabled=yes", "=count-only=")
 	assert.Equal(t, []string{"!done", "=ret=1"}, got[0])
 }

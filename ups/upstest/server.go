@@ -56,7 +56,7 @@ func (k FaultKind) String() string {
 // Fault is a misbehaviour for failure-path tests, injected with
 // Server.Inject.
 type Fault struct {
-	Kind FaultKind
+	Kind FaultKind // what goes wrong
 	// Verb limits the fault to requests with this verb ("LIST", "GET",
 	// case-insensitive); empty means every request. Refuse ignores it.
 	Verb string
@@ -149,6 +149,28 @@ func WithEmptySetDeletes() Option { return func(s *Server) { s.emptyDeletes = tr
 
 // WithTLS enables STARTTLS with cert.
 func WithTLS(cert tls.Certificate) Option { return func(s *Server) { s.cert = &cert } }
+
+// WithSelfSignedTLS enables STARTTLS with a fresh self-signed certificate
+// for 127.0.0.1 and localhost; Fingerprint returns its pin. Like NewServer
+// it panics if it cannot make one.
+func WithSelfSignedTLS() Option {
+	return func(s *Server) {
+		cert, _, err := fakeserver.SelfSigned()
+		if err != nil {
+			panic("upstest: self-signed certificate: " + err.Error())
+		}
+		s.cert = &cert
+	}
+}
+
+// Fingerprint returns the pin of the STARTTLS certificate
+// ("sha256:AA:BB:…", the form ups.WithFingerprint takes), or "" without TLS.
+func (s *Server) Fingerprint() string {
+	if s.cert == nil || len(s.cert.Certificate) == 0 {
+		return ""
+	}
+	return fakeserver.Fingerprint(s.cert.Certificate[0])
+}
 
 // Server is a NUT server on 127.0.0.1. Its methods are safe for concurrent use.
 type Server struct {

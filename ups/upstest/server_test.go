@@ -2,6 +2,7 @@ package upstest
 
 import (
 	"bufio"
+	"crypto/tls"
 	"net"
 	"strings"
 	"sync"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/internal/fakeserver"
 )
 
 // raw is a line-level client: it sends one request and reads one reply
@@ -299,4 +302,22 @@ func TestEndlessList(t *testing.T) {
 	for range 10000 {
 		assert.Equal(t, `VAR dummy ups.status "OL"`, c.line())
 	}
+}
+
+func TestSelfSignedTLS(t *testing.T) {
+	t.Parallel()
+	s := Start(t, WithSelfSignedTLS())
+	fp := s.Fingerprint()
+	require.True(t, strings.HasPrefix(fp, "sha256:"), fp)
+	c := dialRaw(t, s.Addr())
+	assert.Equal(t, []string{"OK STARTTLS"}, c.ask("STARTTLS"))
+	var seen string
+	tc := tls.Client(c.conn, &tls.Config{InsecureSkipVerify: true, VerifyConnection: func(cs tls.ConnectionState) error {
+		seen = fakeserver.Fingerprint(cs.PeerCertificates[0].Raw)
+		return nil
+	}})
+	require.NoError(t, tc.Handshake())
+	assert.Equal(t, fp, seen)
+	_ = tc.Close()
+	assert.Empty(t, Start(t).Fingerprint())
 }

@@ -44,7 +44,7 @@ func runACME(ctx context.Context, out, errOut io.Writer, args []string, env Env)
 	if err != nil {
 		return err
 	}
-	c, err := dns.NewClient(secret.New(token), dns.WithBaseURL(*api), dns.WithLogger(logger(ctx)))
+	c, err := dns.NewClient(secret.New(token), dns.WithBaseURL(*api), dns.WithLogger(Logger(ctx)))
 	if err != nil {
 		return fmt.Errorf("acme: %w", err)
 	}

@@ -71,7 +71,7 @@ func runDDNS(ctx context.Context, out, errOut io.Writer, args []string, env Env)
 		defer rc.Close()
 		cfg.Source, cfg.SourceName = workflow.RouterPublicIP(rc, *wan), "router "+*wan
 	}
-	c, err := dns.NewClient(secret.New(token), dns.WithBaseURL(*api), dns.WithLogger(logger(ctx)))
+	c, err := dns.NewClient(secret.New(token), dns.WithBaseURL(*api), dns.WithLogger(Logger(ctx)))
 	if err != nil {
 		return fmt.Errorf("ddns: %w", err)
 	}

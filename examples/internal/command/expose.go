@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"time"
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/npm"
@@ -72,11 +71,11 @@ func runExpose(ctx context.Context, out, errOut io.Writer, args []string, env En
 	}
 	// Issuing a certificate by DNS challenge runs certbot while the request
 	// is open, minutes with DNS propagation: longer than the SDK's 30 s.
-	opts := []npm.Option{npm.WithCredentials(user, secret.New(password)), npm.WithTimeout(10 * time.Minute)}
+	opts := []npm.Option{npm.WithCredentials(user, secret.New(password))}
 	if *fingerprint != "" {
 		opts = append(opts, npm.WithFingerprint(*fingerprint))
 	}
-	c, err := npm.NewClient(*api, append(opts, npm.WithLogger(logger(ctx)))...)
+	c, err := npm.NewClient(*api, append(opts, npm.WithLogger(Logger(ctx)))...)
 	if err != nil {
 		return fmt.Errorf("expose: %w", err)
 	}

@@ -42,9 +42,25 @@ func Main(ctx context.Context, c Command, args []string, out, errOut io.Writer, 
 	err := c.Run(ctx, out, errOut, args, env)
 	code := ExitCode(err)
 	if err != nil && code != ExitOK && !errors.Is(err, errPrinted) {
-		fmt.Fprintf(errOut, "%s: %s\n", c.Name, strings.TrimPrefix(err.Error(), c.Name+": "))
+		fmt.Fprintln(errOut, message(c.Name, err))
 	}
 	return code
+}
+
+// message is the one line an error prints: the SDK's own errors already
+// start with their package ("proxmox: inventory: …"), so the command's name
+// is not put before them a second time.
+func message(name string, err error) string {
+	msg := strings.TrimPrefix(err.Error(), name+": ")
+	for _, pkg := range []string{"routeros", "proxmox", "omv", "npm", "ups", "dns", "backup"} {
+		if strings.HasPrefix(msg, pkg+": ") {
+			return msg
+		}
+	}
+	if errors.Is(err, ErrUsage) && !strings.Contains(msg, "-h") {
+		msg += " (" + name + " -h lists the flags)"
+	}
+	return name + ": " + msg
 }
 
 // ExitCode maps a workflow's error to the exit status.
@@ -97,9 +113,9 @@ func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
 	return context.WithValue(ctx, loggerKey{}, l)
 }
 
-// logger returns the logger carried by ctx, or nil (the SDK's default:
+// Logger returns the logger carried by ctx, or nil (the SDK's default:
 // discard).
-func logger(ctx context.Context) *slog.Logger {
+func Logger(ctx context.Context) *slog.Logger {
 	l, _ := ctx.Value(loggerKey{}).(*slog.Logger)
 	return l
 }

@@ -38,7 +38,7 @@ func (f nasFlags) connect(ctx context.Context, env Env) (*omv.Client, error) {
 	if *f.fingerprint != "" {
 		opts = append(opts, omv.WithFingerprint(*f.fingerprint))
 	}
-	c, err := omv.NewClient(*f.url, append(opts, omv.WithLogger(logger(ctx)))...)
+	c, err := omv.NewClient(*f.url, append(opts, omv.WithLogger(Logger(ctx)))...)
 	if err != nil {
 		return nil, fmt.Errorf("nas: %w", err)
 	}

@@ -47,7 +47,7 @@ func (f proxmoxFlags) connect(ctx context.Context, env Env, root bool) (*proxmox
 	if *f.fingerprint != "" {
 		opts = append(opts, proxmox.WithFingerprint(*f.fingerprint))
 	}
-	c, err := proxmox.NewClient(*f.url, append(opts, proxmox.WithLogger(logger(ctx)))...)
+	c, err := proxmox.NewClient(*f.url, append(opts, proxmox.WithLogger(Logger(ctx)))...)
 	if err != nil {
 		return nil, fmt.Errorf("proxmox: %w", err)
 	}
@@ -119,12 +119,12 @@ func Shutdown() Command {
 }
 
 func runShutdown(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("shutdown", out, errOut, "shutdown [-proxmox URL] [-last nas] [-node] [-yes]\n"+proxmoxEnvHelp+
-		"\n  without -yes only the plan is printed")
+	fs := newFlags("shutdown", out, errOut, "shutdown [-proxmox URL] [-last nas] [-node] [-dry-run=false]\n"+proxmoxEnvHelp+
+		"\n  -dry-run is on by default: the plan is printed and nothing stops; -dry-run=false shuts down")
 	p := addProxmoxFlags(fs.FlagSet)
 	last := fs.String("last", "nas", "comma-separated guests (names or vmids) that go down after all others")
 	node := fs.Bool("node", false, "power the node off after the guests")
-	yes := fs.Bool("yes", false, "really shut down (default: print the plan only)")
+	dryRun := fs.Bool("dry-run", true, "only print the plan; -dry-run=false really shuts down")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -134,5 +134,5 @@ func runShutdown(ctx context.Context, out, errOut io.Writer, args []string, env 
 	}
 	defer c.Close()
 	workflow.Title(out, "Ordered shutdown on %s", *p.url)
-	return workflow.Shutdown(ctx, out, c, workflow.ShutdownConfig{Last: list(*last), Node: *node, DryRun: !*yes})
+	return workflow.Shutdown(ctx, out, c, workflow.ShutdownConfig{Last: list(*last), Node: *node, DryRun: *dryRun})
 }

@@ -70,7 +70,7 @@ func TestShutdownCommand(t *testing.T) {
 	assert.True(t, srv.NodeOnline(proxmoxtest.Node))
 
 	out.Reset()
-	require.NoError(t, runShutdown(t.Context(), &out, &out, append(flags, "-node", "-yes"), pveEnv), out.String())
+	require.NoError(t, runShutdown(t.Context(), &out, &out, append(flags, "-node", "-dry-run=false"), pveEnv), out.String())
 	story := out.String()
 	for _, id := range []int{100, 101, 102} {
 		assert.Equal(t, "stopped", srv.GuestStatus(id), "guest %d", id)

@@ -47,9 +47,9 @@ func (f routerFlags) dial(ctx context.Context, env Env) (*routeros.Client, error
 	if *f.fingerprint != "" {
 		opts = append(opts, routeros.WithFingerprint(*f.fingerprint))
 	}
-	c, err := routeros.Dial(ctx, *f.addr, append(opts, routeros.WithLogger(logger(ctx)))...)
+	c, err := routeros.Dial(ctx, *f.addr, append(opts, routeros.WithLogger(Logger(ctx)))...)
 	if err != nil {
-		return nil, fmt.Errorf("router: %w", err)
+		return nil, err
 	}
 	return c, nil
 }
@@ -118,7 +118,7 @@ func runWireGuard(ctx context.Context, out, errOut io.Writer, args []string, env
 		fmt.Fprintf(out, "   config written to %s\n", *conf)
 	}
 	if *qr != "" {
-		if err := os.WriteFile(*qr, ob.QR, 0o600); err != nil {
+		if err := os.WriteFile(*qr, []byte(ob.QR.Reveal()), 0o600); err != nil {
 			return fmt.Errorf("wireguard: the peer was added but the QR code was not saved (remove the peer and retry): %w", err)
 		}
 		fmt.Fprintf(out, "   QR code written to %s\n", *qr)

@@ -12,7 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+	"github.com/thehomelab/homelab/ups"
 	"github.com/thehomelab/homelab/ups/upstest"
 )
 
@@ -110,4 +112,85 @@ func TestPowerLossCommandErrors(t *testing.T) {
 			assert.ErrorContains(t, err, tt.want)
 		})
 	}
+}
+
+// A guard that cannot act is no guard: a wrong NUT password with -fsd, or
+// a Proxmox token that does not work, refuses the start instead of watching
+// and failing during the outage (issues 11 and 16).
+func TestPowerLossCommandRefusesWhenItCannotAct(t *testing.T) {
+	t.Parallel()
+	u := upstest.Start(t)
+	u.AddUPS("ups", "PowerWalker VI 1000 STL", upstest.DefaultVars()) // on line power: nothing to decide
+	u.AddUser("upsmon", upstest.User{Password: "upsmon-secret", Upsmon: "primary"})
+	_, flags := pve(t)
+	tests := []struct {
+		name string
+		args []string
+		env  Env
+		want []string
+		is   error
+	}{
+		{name: "wrong nut password", args: []string{"-fsd"}, is: ups.ErrAccessDenied,
+			env: env(map[string]string{
+				"PROXMOX_TOKEN_ID": proxmoxtest.TokenID, "PROXMOX_TOKEN_SECRET": proxmoxtest.TokenSecret,
+				"NUT_USER": "upsmon", "NUT_PASSWORD": "wrong-password",
+			}),
+			want: []string{"does not start", "upsmon primary"}},
+		{name: "drill with a wrong nut password", args: []string{"-fsd", "-drill"}, is: ups.ErrAccessDenied,
+			env: env(map[string]string{
+				"PROXMOX_TOKEN_ID": proxmoxtest.TokenID, "PROXMOX_TOKEN_SECRET": proxmoxtest.TokenSecret,
+				"NUT_USER": "upsmon", "NUT_PASSWORD": "wrong-password",
+			}),
+			want: []string{"does not start", "upsmon primary"}},
+		{name: "wrong proxmox token", is: proxmox.ErrAuth,
+			env: env(map[string]string{
+				"PROXMOX_TOKEN_ID": proxmoxtest.TokenID, "PROXMOX_TOKEN_SECRET": "wrong-token",
+			}),
+			want: []string{"does not start"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			err := runPowerLoss(ctx, &out, &out, append(append(flags, "-ups", "ups@"+u.Addr()), tt.args...), tt.env)
+			require.Error(t, err, out.String())
+			assert.ErrorIs(t, err, tt.is)
+			assert.Equal(t, ExitUnchecked, ExitCode(err), "could not check: exit 3")
+			for _, w := range tt.want {
+				assert.ErrorContains(t, err, w)
+			}
+			assert.NotContains(t, out.String(), "watching the UPS")
+			assert.NotContains(t, err.Error()+out.String(), "wrong-")
+		})
+	}
+}
+
+func TestPowerLossCommandStartTLS(t *testing.T) {
+	t.Parallel()
+	u := upstest.Start(t, upstest.WithSelfSignedTLS())
+	fp := u.Fingerprint()
+	vars := upstest.DefaultVars()
+	vars["ups.status"] = "OB DISCHRG LB"
+	u.AddUPS("ups", "PowerWalker VI 1000 STL", vars)
+	u.AddUser("upsmon", upstest.User{Password: "upsmon-secret", Upsmon: "primary"})
+	_, flags := pve(t)
+	var out bytes.Buffer
+	args := append(flags, "-ups", "ups@"+u.Addr(), "-nut-fingerprint", fp, "-drill")
+	require.NoError(t, runPowerLoss(t.Context(), &out, &out, args, upsEnv), out.String())
+	assert.Contains(t, out.String(), "decision: shut down, on battery with low battery")
+	starttls := false
+	for _, r := range u.Requests() {
+		starttls = starttls || r.Method == "STARTTLS"
+	}
+	assert.True(t, starttls)
+
+	err := runPowerLoss(t.Context(), &out, &out, append(flags, "-ups", "ups@"+u.Addr(), "-nut-fingerprint", "sha256:"+strings.Repeat("00:", 31)+"00", "-drill"), upsEnv)
+	var mm *ups.FingerprintMismatchError
+	require.ErrorAs(t, err, &mm)
+	assert.Equal(t, fp, mm.Got)
+
+	err = runPowerLoss(t.Context(), &out, &out, append(flags, "-ups", "ups@"+u.Addr(), "-nut-ca", "/nonexistent.pem"), upsEnv)
+	assert.ErrorIs(t, err, ErrUsage)
 }

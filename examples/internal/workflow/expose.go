@@ -1,10 +1,10 @@
 package workflow
 
 import (
-	"strings"
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/thehomelab/homelab/npm"
 )

@@ -50,7 +50,7 @@ func WireGuard(ctx context.Context, w io.Writer, rc *routeros.Client, cfg WireGu
 		}
 		say(w, "  %s", line)
 	}
-	say(w, "QR code for the WireGuard app: %d-byte PNG", len(ob.QR))
+	say(w, "QR code for the WireGuard app: %d-byte PNG", len(ob.QR.Reveal()))
 	return ob, nil
 }
 

@@ -1,0 +1,288 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// RestoreOptions says which drill VerifyRestore runs.
+type RestoreOptions struct {
+	// VMID is the guest whose newest archive is restored. Required.
+	VMID int
+	// ScratchVMID is the throw-away guest the archive is restored into; it
+	// must not exist. Required.
+	ScratchVMID int
+	// Storage receives the restored disks, e.g. a scratch thin pool.
+	// Required.
+	Storage string
+	// ArchiveStorage holds the archives; default Config.Storage.
+	ArchiveStorage string
+	// Boot starts the restored VM (its links still down) and waits for its
+	// guest agent to answer. Only for VMs with the agent enabled.
+	Boot bool
+	// AgentTimeout bounds that wait; default 5 minutes.
+	AgentTimeout time.Duration
+}
+
+// restorer is what a drill needs from Proxmox on top of cluster.
+type restorer interface {
+	cluster
+	// guestNode finds where a guest lives and its type, or ErrNotFound.
+	guestNode(ctx context.Context, vmid int) (node, typ string, err error)
+	// guestConfig reads a guest's configuration.
+	guestConfig(ctx context.Context, node, typ string, vmid int) (map[string]string, error)
+	// restore creates vmid from archive on storage (unique=1, start=0)
+	// and waits for the task.
+	restore(ctx context.Context, node, typ string, vmid int, archive, storage string) error
+	// setConfig changes keys of a guest's configuration.
+	setConfig(ctx context.Context, node, typ string, vmid int, set map[string]string) error
+	// start and stop the guest, waiting for the task.
+	start(ctx context.Context, node, typ string, vmid int) error
+	stop(ctx context.Context, node, typ string, vmid int) error
+	// agentPing asks the VM's guest agent to answer.
+	agentPing(ctx context.Context, node string, vmid int) error
+	// destroy removes the guest with its disks (purge=1,
+	// destroy-unreferenced-disks=1) and waits for the task.
+	destroy(ctx context.Context, node, typ string, vmid int) error
+}
+
+// diskKeys lists the configuration keys that hold a guest's disks that a
+// vzdump archive carries: qemu drives other than cdroms, passthrough
+// devices and backup=0 ones; a container's rootfs and the mount points
+// with backup=1 (qemu-server PVE/QemuConfig.pm get_backup_volumes,
+// pve-container PVE/LXC/Config.pm get_backup_volumes).
+func diskKeys(typ string, conf map[string]string) []string {
+	var out []string
+	for key, val := range conf {
+		parts := strings.Split(val, ",")
+		vol := strings.TrimPrefix(parts[0], "volume=")
+		opts := map[string]string{}
+		for _, p := range parts[1:] {
+			k, v, _ := strings.Cut(p, "=")
+			opts[k] = v
+		}
+		switch {
+		case typ == "qemu" && reQemuDisk.MatchString(key):
+			vol = strings.TrimPrefix(vol, "file=")
+			if opts["media"] == "cdrom" || isFalse(opts["backup"]) || strings.HasPrefix(vol, "/dev/") || vol == "none" {
+				continue
+			}
+		case typ == "lxc" && key == "rootfs":
+		case typ == "lxc" && reLXCMount.MatchString(key):
+			if strings.HasPrefix(vol, "/") || isFalse(opts["backup"]) || opts["backup"] == "" {
+				continue
+			}
+		default:
+			continue
+		}
+		out = append(out, key)
+	}
+	slices.Sort(out)
+	return out
+}
+
+var reNet = func(key string) bool {
+	if !strings.HasPrefix(key, "net") {
+		return false
+	}
+	return allDigits(key[3:])
+}
+
+// verifyRestore proves a guest's newest backup restores: it restores the
+// archive into o.ScratchVMID on o.Storage with unique MAC addresses and
+// without starting it, turns every network link down and autostart off
+// before anything could start it, checks that the guest exists with the
+// disks the original's backup carries, optionally boots it and waits for
+// its guest agent, and destroys it again, whatever happened.
+//
+// The RestoreReport says what was seen; the error is nil when the drill
+// passed.
+func verifyRestore(ctx context.Context, c restorer, cfg Config, o RestoreOptions) (rr RestoreReport, err error) {
+	cfg = cfg.withDefaults()
+	if o.ArchiveStorage == "" {
+		o.ArchiveStorage = cfg.Storage
+	}
+	if o.AgentTimeout == 0 {
+		o.AgentTimeout = 5 * time.Minute
+	}
+	rr = RestoreReport{VMID: o.VMID, ScratchVMID: o.ScratchVMID, Storage: o.Storage}
+	emit := func(e Event) {
+		if cfg.OnEvent != nil {
+			e.Time = time.Now()
+			cfg.OnEvent(e)
+		}
+	}
+	op := fmt.Sprintf("restore drill of %d into %d", o.VMID, o.ScratchVMID)
+	start := time.Now()
+	// Registered first, so it runs last: after the scratch guest is gone.
+	defer func() {
+		rr.Duration = time.Since(start)
+		emit(Event{Kind: EventRestoreDone, Guest: o.VMID, ScratchVMID: o.ScratchVMID, Archive: rr.Archive, Err: rr.Err})
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+	}()
+	finish := func(err error) (RestoreReport, error) {
+		if err != nil {
+			var be *Error
+			if !errors.As(err, &be) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+				err = &Error{Op: op, Err: err}
+			}
+			rr.Status, rr.Err = StatusFailed, err
+			return rr, err
+		}
+		rr.Status = StatusOK
+		return rr, nil
+	}
+	switch {
+	case o.VMID <= 0 || o.ScratchVMID <= 0 || o.Storage == "":
+		return finish(&Error{Op: op, Message: "VMID, ScratchVMID and Storage are required", Err: ErrInvalid})
+	case o.VMID == o.ScratchVMID:
+		return finish(&Error{Op: op, Message: "the scratch VMID is the guest's own", Err: ErrInvalid})
+	}
+	if _, _, err := c.guestNode(ctx, o.ScratchVMID); err == nil {
+		return finish(&Error{Op: op, Message: fmt.Sprintf("scratch VMID %d exists; refusing to touch it", o.ScratchVMID), Err: ErrConflict})
+	} else if !errors.Is(err, ErrNotFound) {
+		return finish(err)
+	}
+	node, typ, err := c.guestNode(ctx, o.VMID)
+	if err != nil {
+		return finish(err)
+	}
+	if o.Boot && typ != "qemu" {
+		return finish(&Error{Op: op, Message: "boot checks need a VM with the guest agent", Err: ErrInvalid})
+	}
+	orig, err := c.guestConfig(ctx, node, typ, o.VMID)
+	if err != nil {
+		return finish(err)
+	}
+	as, err := c.archives(ctx, node, o.ArchiveStorage, o.VMID)
+	if err != nil {
+		return finish(err)
+	}
+	var newest time.Time
+	for _, a := range as {
+		if n, ok := ParseArchiveName(a.Volid, cfg.Location); ok && n.VMID == o.VMID && n.Type == typ && n.Time.After(newest) {
+			newest, rr.Archive = n.Time, a.Volid
+		}
+	}
+	if rr.Archive == "" {
+		return finish(&Error{Op: op, Message: fmt.Sprintf("no archive of %d on %s", o.VMID, o.ArchiveStorage), Err: ErrNotFound})
+	}
+
+	emit(Event{Kind: EventRestoreStarted, Guest: o.VMID, ScratchVMID: o.ScratchVMID, Archive: rr.Archive})
+	restoreErr := c.restore(ctx, node, typ, o.ScratchVMID, rr.Archive, o.Storage)
+	// From here on the scratch guest may exist, even half-made: destroy it
+	// whatever happens, on a context of its own so that a cancelled drill
+	// still cleans up.
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+		defer cancel()
+		if _, _, err := c.guestNode(cctx, o.ScratchVMID); errors.Is(err, ErrNotFound) {
+			rr.Destroyed = true
+			return
+		}
+		_ = c.stop(cctx, node, typ, o.ScratchVMID)
+		if derr := c.destroy(cctx, node, typ, o.ScratchVMID); derr != nil {
+			if rr.Err == nil {
+				rr.Status = StatusFailed
+				rr.Err = &Error{Op: op, Message: fmt.Sprintf("scratch guest %d could not be destroyed: %v", o.ScratchVMID, derr), Err: ErrConflict}
+				err = rr.Err
+			}
+			return
+		}
+		rr.Destroyed = true
+	}()
+	if restoreErr != nil {
+		return finish(restoreErr)
+	}
+
+	conf, err := c.guestConfig(ctx, node, typ, o.ScratchVMID)
+	if err != nil {
+		return finish(err)
+	}
+	set := map[string]string{"onboot": "0"}
+	for key, val := range conf {
+		if reNet(key) && !strings.Contains(val, "link_down=1") {
+			set[key] = val + ",link_down=1"
+		}
+	}
+	if err := c.setConfig(ctx, node, typ, o.ScratchVMID, set); err != nil {
+		return finish(err)
+	}
+	if conf, err = c.guestConfig(ctx, node, typ, o.ScratchVMID); err != nil {
+		return finish(err)
+	}
+	for key, val := range conf {
+		if reNet(key) && !strings.Contains(val, "link_down=1") {
+			return finish(&Error{Op: op, Message: fmt.Sprintf("%s of the scratch guest is still linked", key), Err: ErrConflict})
+		}
+	}
+
+	want, got := diskKeys(typ, orig), diskKeys(typ, conf)
+	for _, k := range got {
+		rr.Disks = append(rr.Disks, k+": "+conf[k])
+	}
+	if missing := difference(want, got); len(missing) > 0 {
+		return finish(&Error{Op: op, Message: "restored guest lacks " + strings.Join(missing, ", "), Err: ErrVerify})
+	}
+	if len(got) == 0 {
+		return finish(&Error{Op: op, Message: "restored guest has no disks", Err: ErrVerify})
+	}
+
+	if o.Boot {
+		if !strings.HasPrefix(conf["agent"], "1") && !strings.Contains(conf["agent"], "enabled=1") {
+			return finish(&Error{Op: op, Message: "the guest agent is not enabled in the guest's configuration", Err: ErrInvalid})
+		}
+		if err := c.start(ctx, node, typ, o.ScratchVMID); err != nil {
+			return finish(err)
+		}
+		rr.Booted = true
+		if err := waitAgent(ctx, c, node, o.ScratchVMID, o.AgentTimeout, cfg.pollInterval()); err != nil {
+			return finish(err)
+		}
+		rr.Agent = true
+	}
+	return finish(nil)
+}
+
+func difference(want, got []string) []string {
+	var out []string
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// waitAgent polls the guest agent with a timer until it answers.
+func waitAgent(ctx context.Context, c restorer, node string, vmid int, timeout, every time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := time.NewTimer(0)
+	defer t.Stop()
+	var last error
+	for {
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return &Error{Op: fmt.Sprintf("wait for the guest agent of %d", vmid), Message: fmt.Sprintf("no answer after %s: %v", timeout, last), Err: ErrUnavailable}
+			}
+			return ctx.Err()
+		case <-t.C:
+		}
+		err := c.agentPing(ctx, node, vmid)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() == nil {
+			last = err // not the cut-short last attempt
+		}
+		t.Reset(every)
+	}
+}
