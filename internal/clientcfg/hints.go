@@ -96,7 +96,7 @@ func (c *Config) hint(req *http.Request, err error) error {
 	case errors.As(err, &ua) && ua.Cert != nil:
 		fp := "sha256:" + tlspin.Of(ua.Cert).String()
 		return &HintError{Err: err, Fingerprint: fp, Hint: fmt.Sprintf(
-			"no trusted authority signed the server's certificate (self-signed?); after checking that %s is your device's certificate, pin it with WithFingerprint(%q)%s",
+			"no trusted authority signed the server's certificate (self-signed?); after checking that %s is your device's certificate, pin it with WithFingerprint(%q)%s, or trust the CA that signed it with WithRootCAs",
 			fp, fp, c.flagHint(fp))}
 	case errors.As(err, &hn) && hn.Certificate != nil:
 		fp := "sha256:" + tlspin.Of(hn.Certificate).String()
