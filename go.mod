@@ -4,7 +4,7 @@ go 1.25.0
 
 require (
 	github.com/cloudflare/cloudflare-go/v6 v6.10.0
-	github.com/luthermonson/go-proxmox v0.8.2
+	github.com/luthermonson/go-proxmox v0.10.0
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/crypto v0.32.0
 )

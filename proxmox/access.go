@@ -10,10 +10,14 @@ import (
 type AccessService struct{ c *Client }
 
 // Privileges PVE checks before powering guests and nodes on or off
-// (PVE::API2::Qemu/LXC status handlers, PVE::API2::Nodes "status" POST).
+// (qemu-server/pve-container status handlers, pve-manager
+// PVE/API2/Nodes.pm "status" POST, and for HA-managed guests the HA
+// resource update).
 const (
 	PrivVMPowerMgmt  = "VM.PowerMgmt"
 	PrivSysPowerMgmt = "Sys.PowerMgmt"
+	// PrivSysConsole on / lets a guest's HA resource state be set.
+	PrivSysConsole = "Sys.Console"
 )
 
 // Permissions is the effective privilege map of an identity as PVE
@@ -124,17 +128,21 @@ type PrivilegesError struct {
 // Error names the identity, every missing privilege, and what to grant.
 func (e *PrivilegesError) Error() string {
 	parts := make([]string, len(e.Missing))
-	var guests, nodes bool
+	var vm, node, console bool
 	for i, m := range e.Missing {
 		parts[i] = m.String()
-		guests = guests || m.Guest != nil
-		nodes = nodes || m.Guest == nil
+		vm = vm || m.Privilege == PrivVMPowerMgmt
+		node = node || m.Privilege == PrivSysPowerMgmt
+		console = console || m.Privilege == PrivSysConsole
 	}
 	var grant []string
-	if guests {
+	if vm {
 		grant = append(grant, "VM.PowerMgmt on /vms (the PVEVMUser role has it)")
 	}
-	if nodes {
+	if console {
+		grant = append(grant, "Sys.Console on / (for HA-managed guests)")
+	}
+	if node {
 		grant = append(grant, "Sys.PowerMgmt on /nodes (a role of its own: pveum role add PowerMgmt -privs Sys.PowerMgmt)")
 	}
 	return fmt.Sprintf("permission denied: %s may not power off %s; grant %s; with privilege separation a token needs it granted to both the token and its user",
@@ -144,27 +152,37 @@ func (e *PrivilegesError) Error() string {
 // Unwrap makes the error match ErrPermission.
 func (e *PrivilegesError) Unwrap() error { return ErrPermission }
 
-// Check says, changing nothing, whether the client's identity may carry
-// out plan: VM.PowerMgmt on /vms/{vmid} for every guest it stops or
-// starts, Sys.PowerMgmt on /nodes/{node} for every node it powers off. It
-// reads the identity's permissions once. When something is missing it
-// returns an *Error wrapping a *PrivilegesError that lists all of it
-// (errors.Is ErrPermission); a refused token is ErrAuth, an unreachable
-// API ErrUnavailable, as for every call.
+// Preflight checks, changing nothing, that this client could apply the
+// plan now: that the API answers and takes the credentials, and that the
+// identity holds what each step needs: VM.PowerMgmt on /vms/{vmid} for
+// every guest, Sys.Console on / for HA-managed ones (their HA resource
+// state is set), and Sys.PowerMgmt on /nodes/{node} for every node the
+// plan powers off. A guard that waits for a power cut calls it at start
+// and again while it waits: a plan that cannot be applied is no plan. It
+// reads the identity's permissions once. Everything missing comes back
+// together: an *Error wrapping a *PrivilegesError that lists it (errors.Is
+// ErrPermission); a refused token is ErrAuth, an unreachable API
+// ErrUnavailable, as for every call.
 //
 // Proxmox API: GET /access/permissions
-func (s *PowerService) Check(ctx context.Context, plan PowerPlan) error {
+func (s *PowerService) Preflight(ctx context.Context, plan PowerPlan) error {
+	const op = "preflight"
 	perms, err := s.c.Access.Permissions(ctx, "")
 	if err != nil {
-		return opError("check plan", err)
+		return opError(op, err)
 	}
 	var missing []MissingPrivilege
+	console := false
 	for _, g := range plan.Groups {
 		for _, st := range g.Steps {
 			path := "/vms/" + st.Guest.VMID.String()
+			gu := st.Guest
 			if !perms.Has(path, PrivVMPowerMgmt) {
-				gu := st.Guest
 				missing = append(missing, MissingPrivilege{Path: path, Privilege: PrivVMPowerMgmt, Guest: &gu})
+			}
+			if st.HA && !console && !perms.Has("/", PrivSysConsole) {
+				console = true // once: the one path serves every HA guest
+				missing = append(missing, MissingPrivilege{Path: "/", Privilege: PrivSysConsole, Guest: &gu})
 			}
 		}
 	}
@@ -177,5 +195,5 @@ func (s *PowerService) Check(ctx context.Context, plan PowerPlan) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	return &Error{Op: "check plan", Err: &PrivilegesError{Identity: s.c.def.user, Missing: missing}}
+	return &Error{Op: op, Err: &PrivilegesError{Identity: s.c.def.user, Missing: missing}}
 }

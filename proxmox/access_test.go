@@ -56,16 +56,16 @@ func TestAccessPermissions(t *testing.T) {
 	assert.Equal(t, "/vms/102", last.Params.Get("path"))
 }
 
-func TestPowerCheck(t *testing.T) {
+func TestPreflight(t *testing.T) {
 	t.Parallel()
 	srv, c := newLab(t)
 	plan, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{Last: []string{"nas"}, ShutdownNodes: true})
 	require.NoError(t, err)
-	require.NoError(t, c.Power.Check(t.Context(), plan), "the default token may do everything")
+	require.NoError(t, c.Power.Preflight(t.Context(), plan), "the default token may do everything")
 
 	srv.SetPrivileges(proxmoxtest.TokenID, "/vms/100", "VM.Audit")
 	srv.Deny(proxmoxtest.TokenID, "Sys.PowerMgmt")
-	err = c.Power.Check(t.Context(), plan)
+	err = c.Power.Preflight(t.Context(), plan)
 	require.ErrorIs(t, err, proxmox.ErrPermission)
 	var pe *proxmox.PrivilegesError
 	require.True(t, errors.As(err, &pe), "%v", err)
@@ -86,14 +86,14 @@ func TestPowerCheck(t *testing.T) {
 	require.ErrorIs(t, err, proxmox.ErrPermission)
 }
 
-func TestPowerCheckWrongToken(t *testing.T) {
+func TestPreflightWrongToken(t *testing.T) {
 	t.Parallel()
 	srv, _ := newLab(t)
 	bad, err := proxmox.NewClient(srv.URL, proxmox.WithFingerprint(srv.Fingerprint()),
 		proxmox.WithAPIToken(proxmoxtest.TokenID, secret.New("00000000-0000-0000-0000-000000000000")), proxmox.WithRetries(0))
 	require.NoError(t, err)
 	defer bad.Close()
-	err = bad.Power.Check(t.Context(), proxmox.PowerPlan{Nodes: []string{proxmoxtest.Node}})
+	err = bad.Power.Preflight(t.Context(), proxmox.PowerPlan{Nodes: []string{proxmoxtest.Node}})
 	require.ErrorIs(t, err, proxmox.ErrAuth)
 	assert.NotErrorIs(t, err, proxmox.ErrPermission)
 }
@@ -106,4 +106,24 @@ func countPrefix(s string) int {
 		}
 	}
 	return n
+}
+
+func TestPreflightHAGuestNeedsSysConsole(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.Start(t, proxmoxtest.WithoutLab())
+	srv.AddNode(proxmoxtest.Node)
+	c := newClient(t, srv)
+	srv.AddGuest(proxmoxtest.Guest{VMID: 170, Node: proxmoxtest.Node, Type: "qemu", Name: "dns", Running: true, HA: "started"})
+	srv.AddGuest(proxmoxtest.Guest{VMID: 171, Node: proxmoxtest.Node, Type: "qemu", Name: "dns2", Running: true, HA: "started"})
+	plan, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{})
+	require.NoError(t, err)
+	require.NoError(t, c.Power.Preflight(t.Context(), plan))
+
+	srv.SetPrivileges(proxmoxtest.TokenID, "/", "VM.Audit", "VM.PowerMgmt", "Sys.Audit")
+	err = c.Power.Preflight(t.Context(), plan)
+	var pe *proxmox.PrivilegesError
+	require.ErrorAs(t, err, &pe)
+	require.Len(t, pe.Missing, 1, "Sys.Console on / is named once for all HA guests: %v", err)
+	assert.Equal(t, "Sys.Console", pe.Missing[0].Privilege)
+	assert.Contains(t, err.Error(), "Sys.Console on / (for HA-managed guests)")
 }

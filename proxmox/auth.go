@@ -212,6 +212,7 @@ func (id *identity) postTicket(ctx context.Context, p params, out *ticketReply) 
 type errorTransport struct {
 	next   http.RoundTripper
 	closed <-chan struct{}
+	max    *int64 // cap of a 2xx body
 }
 
 func (t *errorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -225,12 +226,47 @@ func (t *errorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		// Cap every body here, below go-proxmox too, which reads any
+		// reply whole.
+		resp.Body = &cappedBody{rc: resp.Body, left: *t.max, max: *t.max, method: req.Method,
+			path: strings.TrimPrefix(req.URL.Path, "/api2/json"), status: resp.StatusCode}
 		return resp, nil
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return nil, httpError(req, resp, b)
 }
+
+// cappedBody fails a read once more than max bytes came: the caller gets
+// an *Error matching ErrTooLarge instead of a truncated body.
+type cappedBody struct {
+	rc           io.ReadCloser
+	left, max    int64
+	method, path string
+	status       int
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, b.tooLarge()
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return 0, b.tooLarge()
+	}
+	return n, err
+}
+
+func (b *cappedBody) tooLarge() error {
+	return &Error{Method: b.method, Path: b.path, StatusCode: b.status,
+		Message: fmt.Sprintf("reply larger than %d bytes", b.max), Err: ErrTooLarge}
+}
+
+func (b *cappedBody) Close() error { return b.rc.Close() }
 
 func httpError(req *http.Request, resp *http.Response, body []byte) *Error {
 	e := &Error{Method: req.Method, Path: strings.TrimPrefix(req.URL.Path, "/api2/json"), StatusCode: resp.StatusCode}

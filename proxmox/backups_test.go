@@ -256,3 +256,41 @@ func TestVzdumpCarriesOnPastAnUnreachableNode(t *testing.T) {
 	require.NoError(t, lerr)
 	assert.Len(t, vols, 1, "proxmox2's guest was still backed up")
 }
+
+// PVE answers a read of a missing job with 400 and errors.id "No such
+// job" (pve-manager PVE/API2/Backup.pm read_job); EnsureJob must take that
+// as "create", not as an invalid request.
+func TestEnsureJobCreatesOnPVEsNoSuchJob(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	_, err := c.Backups.Job(t.Context(), "weekly")
+	require.ErrorIs(t, err, proxmox.ErrNotFound)
+	assert.NotErrorIs(t, err, proxmox.ErrInvalid)
+	var pe *proxmox.Error
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 400, pe.StatusCode)
+	assert.Equal(t, "No such job 'weekly'", pe.Errors["id"])
+
+	res, err := c.Backups.EnsureJob(t.Context(), proxmox.BackupJob{ID: "weekly", Schedule: "sun 03:00", All: true, Storage: "backups"})
+	require.NoError(t, err)
+	assert.Equal(t, proxmox.Created, res.Action)
+	var posted bool
+	for _, r := range srv.Requests() {
+		posted = posted || (r.Method == "POST" && r.Path == "/cluster/backup")
+	}
+	assert.True(t, posted)
+	require.NoError(t, c.Backups.DeleteJob(t.Context(), "weekly"))
+	assert.ErrorIs(t, c.Backups.DeleteJob(t.Context(), "weekly"), proxmox.ErrNotFound)
+}
+
+// BackupJob.ID was documented optional ("PVE generates one") while
+// EnsureJob required it; the doc and the error now say why it is required.
+func TestEnsureJobNeedsAnID(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.ResetRequests()
+	_, err := c.Backups.EnsureJob(t.Context(), proxmox.BackupJob{Schedule: "02:00", All: true})
+	require.ErrorIs(t, err, proxmox.ErrInvalid)
+	assert.Contains(t, err.Error(), "an ID is required")
+	assert.Empty(t, srv.Requests(), "nothing sent")
+}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	goprox "github.com/luthermonson/go-proxmox"
 
@@ -38,7 +39,10 @@ type Client struct {
 	// hc per identity; the default identity is token if set, else ticket.
 	def *identity
 
-	now func() time.Time // time.Now; replaced in tests
+	verMu   sync.Mutex
+	ver     *Version         // read once, for parameters newer than some releases
+	now     func() time.Time // time.Now; replaced in tests
+	maxBody *int64           // cap of a reply body; lowered in tests
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -81,16 +85,16 @@ func WithAPIToken(tokenID string, secret secret.Secret) Option {
 }
 
 func (c *config) setToken(tokenID string, sec secret.Secret) error {
+	// A pasted "user@realm!name=secret" or "user@realm!name <secret>" must
+	// not put the secret into the error: show only what precedes the first
+	// "=" or space, never the rest.
+	if i := strings.IndexFunc(tokenID, func(r rune) bool { return r == '=' || unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
+		return refuse("WithAPIToken", ErrInvalid, "token id %q…: want user@realm!name without spaces or \"=\"; the secret goes separately (the rest is not shown)", tokenID[:i])
+	}
 	at := strings.IndexByte(tokenID, '@')
 	bang := strings.IndexByte(tokenID, '!')
-	if at <= 0 || bang < at+2 || bang == len(tokenID)-1 || strings.ContainsAny(tokenID, "= \t\n") {
-		// A pasted "user@realm!name=secret" must not put the secret
-		// into the error: show only what precedes the "=".
-		shown, _, cut := strings.Cut(tokenID, "=")
-		if cut {
-			shown += "=REDACTED"
-		}
-		return refuse("WithAPIToken", ErrInvalid, "token id %q: want user@realm!name (the secret goes separately)", shown)
+	if at <= 0 || bang < at+2 || bang == len(tokenID)-1 {
+		return refuse("WithAPIToken", ErrInvalid, "token id %q: want user@realm!name (the secret goes separately)", tokenID)
 	}
 	if sec.IsZero() {
 		return refuse("WithAPIToken", ErrInvalid, "empty api token secret")
@@ -206,10 +210,11 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		own, _ = ht.Base.(*http.Transport)
 	}
 	retry := hc.Transport
-	c := &Client{own: own, baseURL: u.String(), cfg: cfg, closed: make(chan struct{}), now: time.Now}
+	c := &Client{own: own, baseURL: u.String(), cfg: cfg, closed: make(chan struct{}), now: time.Now, maxBody: new(int64)}
+	*c.maxBody = defaultMaxBody
 	mk := func(id *identity) {
 		id.c = c
-		id.hc = &http.Client{Transport: &errorTransport{next: &authTransport{id: id, next: retry}, closed: c.closed},
+		id.hc = &http.Client{Transport: &errorTransport{next: &authTransport{id: id, next: retry}, closed: c.closed, max: c.maxBody},
 			CheckRedirect: hc.CheckRedirect}
 		id.gp = goprox.NewClient(c.baseURL, goprox.WithHTTPClient(id.hc), goprox.WithUserAgent(""))
 	}
@@ -283,6 +288,18 @@ func (c *Client) root(op string) (*identity, error) {
 	return c.ticket, nil
 }
 
+// rootFor is root for a change PVE reserves to root@pam for the reason
+// why (PVE's own words).
+func (c *Client) rootFor(op, why string) (*identity, error) {
+	if c.ticket == nil {
+		return nil, refuse(op, ErrRootRequired, "%s; configure WithCredentials(\"root@pam\", …)", why)
+	}
+	if c.ticket.user != "root@pam" {
+		return nil, refuse(op, ErrRootRequired, "%s; logged in as %s", why, c.ticket.user)
+	}
+	return c.ticket, nil
+}
+
 // params is an ordered-insensitive set of request parameters, encoded the
 // way PVE wants: booleans as 1/0, integers in decimal.
 type params = url.Values
@@ -301,7 +318,10 @@ type envelope struct {
 	Total *int            `json:"total,omitempty"`
 }
 
-const maxBody = 64 << 20
+// defaultMaxBody caps every reply body: /cluster/resources of a large
+// cluster is a few MiB; a hostile or broken endpoint costs a clear error,
+// never gigabytes.
+const defaultMaxBody = 64 << 20
 
 // call sends one request as id (nil = default identity). GET and DELETE
 // carry p in the query string, POST and PUT as a form body. out receives
@@ -344,19 +364,20 @@ func (c *Client) call(ctx context.Context, id *identity, method, path string, p 
 		return transportError(method, path, err)
 	}
 	defer resp.Body.Close()
-	b, err := clientcfg.LimitedReadAll(resp.Body, maxBody)
+	b, err := io.ReadAll(resp.Body) // capped by errorTransport
 	if err != nil {
 		if cerr := parent.Err(); cerr != nil {
 			return cerr
 		}
-		if errors.Is(err, clientcfg.ErrTooLarge) {
-			return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Message: "reply too large", Err: err}
+		var pe *Error
+		if errors.As(err, &pe) {
+			return pe
 		}
 		return netError(method, path, fmt.Errorf("read reply: %w", err))
 	}
 	var env envelope
 	if err := json.Unmarshal(b, &env); err != nil {
-		return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Err: fmt.Errorf("malformed reply: %w", err)}
+		return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Message: "malformed reply", Err: err}
 	}
 	if total != nil && env.Total != nil {
 		*total = *env.Total
@@ -368,10 +389,10 @@ func (c *Client) call(ctx context.Context, id *identity, method, path string, p 
 		if _, ok := out.(*json.RawMessage); ok {
 			return nil
 		}
-		return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Err: errors.New("malformed reply: data is null")}
+		return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Message: "malformed reply: data is null"}
 	}
 	if err := json.Unmarshal(env.Data, out); err != nil {
-		return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Err: fmt.Errorf("malformed reply: %w", err)}
+		return &Error{Method: method, Path: path, StatusCode: resp.StatusCode, Message: "malformed reply", Err: err}
 	}
 	return nil
 }
@@ -401,9 +422,11 @@ func transportError(method, path string, err error) error {
 	return netError(method, path, err)
 }
 
-// gpErr converts an error from a go-proxmox call: the typed *Error inside
-// url.Error surfaces; ctx errors come back as ctx.Err().
-func gpErr(ctx context.Context, err error) error {
+// gpErr converts an error from a go-proxmox call to method and path: the
+// typed *Error inside url.Error (or from the capped body) surfaces; ctx
+// errors come back as ctx.Err(); anything else is go-proxmox failing to
+// decode a 2xx reply.
+func gpErr(ctx context.Context, method, path string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -416,9 +439,9 @@ func gpErr(ctx context.Context, err error) error {
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return netError("", "", ue.Err)
+		return netError(method, path, ue.Err)
 	}
-	return &Error{Message: "malformed reply", Err: err}
+	return &Error{Method: method, Path: path, StatusCode: http.StatusOK, Message: "malformed reply", Err: err}
 }
 
 // backoff is the schedule of task polls: WithPollInterval's bounds,

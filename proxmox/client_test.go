@@ -85,6 +85,12 @@ func TestTLSPinAndRoots(t *testing.T) {
 	_, err = c.Version(t.Context())
 	var uerr x509.UnknownAuthorityError
 	assert.ErrorAs(t, err, &uerr)
+	// the error says what to do, with the fingerprint to pin
+	assert.Contains(t, err.Error(), "sha256:"+srv.Fingerprint())
+	assert.Contains(t, err.Error(), "WithFingerprint")
+	assert.Equal(t, 1, strings.Count(err.Error(), "WithFingerprint"))
+	_, err = c.Inventory(t.Context()) // the SDK's own request path too
+	assert.Contains(t, err.Error(), "sha256:"+srv.Fingerprint())
 }
 
 func TestVersionAndNodes(t *testing.T) {
@@ -338,6 +344,11 @@ func TestConfigErrorsDoNotEchoSecrets(t *testing.T) {
 		opt  proxmox.Option
 	}{
 		{"whole token pasted as id", "https://pve:8006", proxmox.WithAPIToken("root@pam!sdk="+leak, secret.New(leak))},
+		// issue 14: the secret pasted after a space, as PVE's UI shows them side by side
+		{"secret after a space", "https://pve:8006", proxmox.WithAPIToken("root@pam!sdk "+leak, secret.New(leak))},
+		{"secret after a tab", "https://pve:8006", proxmox.WithAPIToken("root@pam!sdk\t"+leak, secret.New(leak))},
+		{"secret after a newline", "https://pve:8006", proxmox.WithAPIToken("root@pam!sdk\n"+leak, secret.New(leak))},
+		{"secret after a no-break space", "https://pve:8006", proxmox.WithAPIToken("root@pam!sdk\u00a0"+leak, secret.New(leak))},
 		{"password in an http url", "http://root:" + leak + "@pve:8006", proxmox.WithAPIToken("root@pam!sdk", secret.New("x"))},
 		{"password in an url without host", "https:///root:" + leak + "@", proxmox.WithAPIToken("root@pam!sdk", secret.New("x"))},
 	}
@@ -345,8 +356,9 @@ func TestConfigErrorsDoNotEchoSecrets(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := proxmox.NewClient(tt.url, tt.opt)
-			require.Error(t, err)
+			require.ErrorIs(t, err, proxmox.ErrInvalid)
 			assert.NotContains(t, err.Error(), leak)
+			assert.NotContains(t, err.Error(), "5f0e")
 		})
 	}
 }

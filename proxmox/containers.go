@@ -50,11 +50,17 @@ type ContainerSpec struct {
 	MemoryMiB, SwapMiB int
 	// RootFS is "<storage>:<GiB>", e.g. "local-lvm:16".
 	RootFS string
-	// Bridge is the bridge of net0 (default vmbr0); IP is its address
-	// (invalid = DHCP) and Gateway its gateway.
+	// Bridge is the bridge of net0 (default vmbr0); IP is its IPv4
+	// address (invalid = DHCP) and Gateway its IPv4 gateway.
 	Bridge  string
 	IP      netip.Prefix
 	Gateway netip.Addr
+	// IP6 is net0's IPv6 address and Gateway6 its IPv6 gateway; IP6Mode
+	// "auto" (SLAAC) or "dhcp" asks for an address instead. All unset
+	// leaves IPv6 unconfigured.
+	IP6      netip.Prefix
+	Gateway6 netip.Addr
+	IP6Mode  string
 	// MountPoints become mp0, mp1 ….
 	MountPoints []MountPoint
 	// Docker turns on nesting=1,keyctl=1 for Docker inside the container;
@@ -72,32 +78,46 @@ type ContainerSpec struct {
 	Tags          []string
 }
 
-func (s ContainerSpec) needsRoot() bool {
-	if s.Docker {
-		return true
-	}
-	for _, m := range s.MountPoints {
-		if strings.HasPrefix(m.Volume, "/") {
-			return true
-		}
-	}
-	return false
-}
-
-func netValue(bridge string, ip netip.Prefix, gw netip.Addr) string {
+// netValue renders net0 the way pve-container's LXC/Config.pm defines it:
+// ip= takes IPv4/CIDR|dhcp|manual and gw= an IPv4 address, ip6= takes
+// IPv6/CIDR|auto|dhcp|manual and gw6= an IPv6 address.
+func netValue(s ContainerSpec) (string, error) {
+	bridge := s.Bridge
 	if bridge == "" {
 		bridge = "vmbr0"
 	}
 	v := "name=eth0,bridge=" + bridge
-	if ip.IsValid() {
-		v += ",ip=" + ip.String()
-		if gw.IsValid() {
-			v += ",gw=" + gw.String()
+	switch {
+	case s.IP.IsValid() && !s.IP.Addr().Is4():
+		return "", fmt.Errorf("IP %s is not IPv4: put an IPv6 address in IP6", s.IP)
+	case s.Gateway.IsValid() && !s.Gateway.Is4():
+		return "", fmt.Errorf("gateway %s is not IPv4: put an IPv6 gateway in Gateway6", s.Gateway)
+	case s.IP.IsValid():
+		v += ",ip=" + s.IP.String()
+		if s.Gateway.IsValid() {
+			v += ",gw=" + s.Gateway.String()
 		}
-	} else {
+	default:
 		v += ",ip=dhcp"
 	}
-	return v
+	switch {
+	case s.IP6.IsValid() && (!s.IP6.Addr().Is6() || s.IP6.Addr().Is4In6()):
+		return "", fmt.Errorf("IP6 %s is not IPv6", s.IP6)
+	case s.Gateway6.IsValid() && (!s.Gateway6.Is6() || s.Gateway6.Is4In6()):
+		return "", fmt.Errorf("gateway6 %s is not IPv6", s.Gateway6)
+	case s.IP6.IsValid() && s.IP6Mode != "":
+		return "", fmt.Errorf("IP6 and IP6Mode %q exclude each other", s.IP6Mode)
+	case s.IP6.IsValid():
+		v += ",ip6=" + s.IP6.String()
+	case s.IP6Mode == "auto" || s.IP6Mode == "dhcp":
+		v += ",ip6=" + s.IP6Mode
+	case s.IP6Mode != "":
+		return "", fmt.Errorf("IP6Mode %q: want auto or dhcp", s.IP6Mode)
+	}
+	if s.Gateway6.IsValid() {
+		v += ",gw6=" + s.Gateway6.String()
+	}
+	return v, nil
 }
 
 // Create creates a container and waits for the vzcreate task. Docker and
@@ -115,14 +135,6 @@ func (s *ContainerService) Create(ctx context.Context, node string, spec Contain
 	if spec.Template == "" {
 		return GuestRef{}, refuse(op, ErrInvalid, "template is required")
 	}
-	id := s.c.def
-	if spec.needsRoot() {
-		r, err := s.c.root(op)
-		if err != nil {
-			return GuestRef{}, err
-		}
-		id = r
-	}
 	p := params{"vmid": {spec.VMID.String()}, "ostemplate": {spec.Template}}
 	if spec.Hostname != "" {
 		p.Set("hostname", spec.Hostname)
@@ -139,7 +151,11 @@ func (s *ContainerService) Create(ctx context.Context, node string, spec Contain
 	if spec.RootFS != "" {
 		p.Set("rootfs", spec.RootFS)
 	}
-	p.Set("net0", netValue(spec.Bridge, spec.IP, spec.Gateway))
+	net0, err := netValue(spec)
+	if err != nil {
+		return GuestRef{}, refuse(op, ErrInvalid, "net0: %v", err)
+	}
+	p.Set("net0", net0)
 	for i, m := range spec.MountPoints {
 		if m.Path == "" || !strings.HasPrefix(m.Path, "/") || strings.Contains(m.Path, "/../") || strings.Contains(m.Path, "/./") {
 			return GuestRef{}, refuse(op, ErrInvalid, "mount point %d: path %q", i, m.Path)
@@ -153,7 +169,8 @@ func (s *ContainerService) Create(ctx context.Context, node string, spec Contain
 	if spec.OnBoot {
 		setBool(p, "onboot", true)
 	}
-	if spec.Startup != nil {
+	if spec.Startup != nil && spec.Startup.String() != "" {
+		// empty means unset: "startup=" is not a value PVE can parse
 		p.Set("startup", spec.Startup.String())
 	}
 	if spec.Start {
@@ -170,6 +187,21 @@ func (s *ContainerService) Create(ctx context.Context, node string, spec Contain
 	}
 	if len(spec.Tags) > 0 {
 		p.Set("tags", strings.Join(spec.Tags, ";"))
+	}
+	// what PVE's check_ct_modify_config_perm says of a new container
+	// (no old config): feature flags beyond nesting, any flag on a
+	// privileged one, bind and device mounts, devN
+	id := s.c.def
+	created := make([]Change, 0, len(p))
+	for k := range p {
+		created = append(created, Change{Field: k, New: p.Get(k)})
+	}
+	if why := rootOnly(TypeCT, nil, created, spec.Privileged); why != "" {
+		r, err := s.c.rootFor(op, why)
+		if err != nil {
+			return GuestRef{}, err
+		}
+		id = r
 	}
 	if _, err := s.c.runTask(ctx, id, op, http.MethodPost, "/nodes/"+node+"/lxc", p); err != nil {
 		return GuestRef{}, err
@@ -199,24 +231,6 @@ func (s *ContainerService) Update(ctx context.Context, ref GuestRef, ch ConfigCh
 		return ConfigResult{Ref: ref}, refuse("update config of "+ref.String(), ErrInvalid, "not a container")
 	}
 	return s.c.Guests.Update(ctx, ref, ch)
-}
-
-func onlyNesting(features string) bool {
-	m, _, err := splitProperty(features, "")
-	if err != nil {
-		return false
-	}
-	for k, v := range m {
-		if k == "nesting" {
-			continue
-		}
-		// "mount=nfs;cifs" is not a boolean but enables a feature too;
-		// only an explicit off leaves a non-nesting flag to non-root users.
-		if on, err := parsePropBool(v); err != nil || on {
-			return false
-		}
-	}
-	return true
 }
 
 // String names a mount point for messages.

@@ -95,7 +95,11 @@ func TestContainerUpdateIsIdempotent(t *testing.T) {
 	_, tok := newLab(t)
 	_, err = tok.Containers.Update(t.Context(), docker, proxmox.ConfigChange{Set: map[string]string{"features": "nesting=1,fuse=1"}})
 	assert.ErrorIs(t, err, proxmox.ErrRootRequired)
+	// PVE compares flag by flag: "nesting=1" alone would drop keyctl=1,
+	// which is root@pam's; changing only nesting is anyone's with VM.Allocate
 	_, err = tok.Containers.Update(t.Context(), docker, proxmox.ConfigChange{Set: map[string]string{"features": "nesting=1"}})
+	assert.ErrorIs(t, err, proxmox.ErrRootRequired)
+	_, err = tok.Containers.Update(t.Context(), docker, proxmox.ConfigChange{Set: map[string]string{"features": "nesting=0,keyctl=1"}})
 	assert.NoError(t, err)
 	// mount= is no boolean but a feature all the same; and any feature
 	// change on a privileged CT is root@pam's: refused before sending
@@ -145,4 +149,106 @@ func TestTaskPollingErrorsNameTheOperation(t *testing.T) {
 	_, err := c.Guests.Stop(t.Context(), docker)
 	require.ErrorIs(t, err, proxmox.ErrPermission)
 	assert.True(t, strings.HasPrefix(err.Error(), "proxmox: stop ct 101 on proxmox1: GET /nodes/proxmox1/tasks/UPID:"), err.Error())
+}
+
+// pve-container's LXC/Config.pm takes IPv4 in ip=/gw= and IPv6 in
+// ip6=/gw6= (with auto and dhcp forms); the fake refuses an IPv6 address
+// in ip= as PVE does.
+func TestContainerIPv6(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	ctx := t.Context()
+	err := c.Do(ctx, "POST", "/nodes/proxmox1/lxc", url.Values{"vmid": {"140"}, "ostemplate": {"local:vztmpl/x.tar.zst"},
+		"net0": {"name=eth0,bridge=vmbr0,ip=fd00::40/64,gw=fd00::1"}}, nil)
+	require.ErrorIs(t, err, proxmox.ErrInvalid, "what PVE answers to IPv6 in ip=")
+	var pe *proxmox.Error
+	require.ErrorAs(t, err, &pe)
+	assert.Contains(t, pe.Errors["net0"], "ipv4 network configuration")
+
+	base := proxmox.ContainerSpec{VMID: 141, Template: "local:vztmpl/x.tar.zst"}
+	tests := []struct {
+		name string
+		edit func(*proxmox.ContainerSpec)
+		net0 string
+	}{
+		{"static both", func(s *proxmox.ContainerSpec) {
+			s.IP, s.Gateway = netip.MustParsePrefix("192.168.88.41/24"), netip.MustParseAddr("192.168.88.1")
+			s.IP6, s.Gateway6 = netip.MustParsePrefix("fd00::41/64"), netip.MustParseAddr("fd00::1")
+		}, "name=eth0,bridge=vmbr0,ip=192.168.88.41/24,gw=192.168.88.1,ip6=fd00::41/64,gw6=fd00::1"},
+		{"slaac", func(s *proxmox.ContainerSpec) { s.IP6Mode = "auto" }, "name=eth0,bridge=vmbr0,ip=dhcp,ip6=auto"},
+		{"dhcp6", func(s *proxmox.ContainerSpec) { s.IP6Mode = "dhcp" }, "name=eth0,bridge=vmbr0,ip=dhcp,ip6=dhcp"},
+	}
+	for i, tt := range tests {
+		spec := base
+		spec.VMID = proxmox.VMID(141 + i)
+		tt.edit(&spec)
+		_, err := c.Containers.Create(ctx, proxmoxtest.Node, spec)
+		require.NoError(t, err, tt.name)
+		assert.Equal(t, tt.net0, srv.GuestConfig(141 + i)["net0"], tt.name)
+	}
+	for name, edit := range map[string]func(*proxmox.ContainerSpec){
+		"v6 in IP":      func(s *proxmox.ContainerSpec) { s.IP = netip.MustParsePrefix("fd00::41/64") },
+		"v4 in IP6":     func(s *proxmox.ContainerSpec) { s.IP6 = netip.MustParsePrefix("10.0.0.1/24") },
+		"v6 gateway":    func(s *proxmox.ContainerSpec) { s.Gateway = netip.MustParseAddr("fd00::1") },
+		"unknown mode":  func(s *proxmox.ContainerSpec) { s.IP6Mode = "slaac" },
+		"mode and addr": func(s *proxmox.ContainerSpec) { s.IP6Mode, s.IP6 = "auto", netip.MustParsePrefix("fd00::41/64") },
+	} {
+		spec := base
+		spec.VMID = 150
+		edit(&spec)
+		_, err := c.Containers.Create(ctx, proxmoxtest.Node, spec)
+		assert.ErrorIs(t, err, proxmox.ErrInvalid, name)
+	}
+}
+
+// The root@pam decision follows pve-container's PVE/LXC.pm
+// check_ct_modify_config_perm on the whole change, old value and deletions
+// included, and the fake enforces the same rules (issue 14).
+func TestRootDecisionFromTheDiff(t *testing.T) {
+	t.Parallel()
+	srv, tok := newLab(t) // API token only: not root@pam to PVE
+	ctx := t.Context()
+	srv.AddGuest(proxmoxtest.Guest{VMID: 160, Node: proxmoxtest.Node, Type: "lxc", Name: "plain", Config: map[string]string{"unprivileged": "1"}})
+	plain := proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeCT, VMID: 160}
+	tests := []struct {
+		name string
+		ref  proxmox.GuestRef
+		ch   proxmox.ConfigChange
+		root bool
+	}{
+		{"delete features holding keyctl", docker, proxmox.ConfigChange{Delete: []string{"features"}}, true},
+		{"keyctl=0 where keyctl was unset", plain, proxmox.ConfigChange{Set: map[string]string{"features": "keyctl=0"}}, true},
+		{"only nesting on a fresh CT", plain, proxmox.ConfigChange{Set: map[string]string{"features": "nesting=1"}}, false},
+		{"only nesting changes", docker, proxmox.ConfigChange{Set: map[string]string{"features": "nesting=off,keyctl=1"}}, false},
+		{"keyctl dropped", docker, proxmox.ConfigChange{Set: map[string]string{"features": "nesting=1"}}, true},
+		{"bind mount", plain, proxmox.ConfigChange{Set: map[string]string{"mp3": "/srv/data,mp=/data"}}, true},
+		{"device passthrough", plain, proxmox.ConfigChange{Set: map[string]string{"dev0": "/dev/ttyUSB0"}}, true},
+	}
+	for _, tt := range tests {
+		srv.ResetRequests()
+		_, err := tok.Containers.Update(ctx, tt.ref, tt.ch)
+		if !tt.root {
+			assert.NoError(t, err, tt.name)
+			continue
+		}
+		assert.ErrorIs(t, err, proxmox.ErrRootRequired, tt.name)
+		for _, r := range srv.Requests() {
+			assert.Equal(t, "GET", r.Method, "%s: nothing written", tt.name)
+		}
+		// and PVE (the fake) refuses the same write from the token
+		p := url.Values{}
+		for k, v := range tt.ch.Set {
+			p.Set(k, v)
+		}
+		if len(tt.ch.Delete) > 0 {
+			p.Set("delete", strings.Join(tt.ch.Delete, ","))
+		}
+		err = tok.Do(ctx, "PUT", "/nodes/proxmox1/lxc/"+tt.ref.VMID.String()+"/config", p, nil)
+		assert.ErrorIs(t, err, proxmox.ErrPermission, "%s: the fake refuses it too", tt.name)
+	}
+	// the root@pam login does what the token may not
+	root := newRootClient(t, srv)
+	res, err := root.Containers.Update(ctx, docker, proxmox.ConfigChange{Delete: []string{"features"}})
+	require.NoError(t, err)
+	assert.True(t, res.Changed())
 }

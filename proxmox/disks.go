@@ -2,6 +2,7 @@ package proxmox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -145,8 +146,8 @@ func (a Attachment) Changed() bool { return a.Action != Unchanged }
 var busMax = map[string]int{"scsi": 30, "sata": 5, "virtio": 15}
 
 // Attach passes a whole host disk through to a VM by its /dev/disk/by-id
-// path, as "scsiN" with backup=0, serial=<serial> and, for SSDs,
-// ssd=1,discard=on. disk is a serial, by-id path or /dev path. Attaching a
+// path, as "scsiN" with backup=0, serial=<serial> and, for SSDs and NVMe
+// only, ssd=1 (not on virtio) and discard=on. disk is a serial, by-id path or /dev path. Attaching a
 // disk the VM already has changes nothing (Action Unchanged). It refuses the node's OS disk
 // (any disk in use), a disk attached to another guest, and disks without
 // a by-id link. PVE allows raw paths only for root@pam by ticket, so the
@@ -228,7 +229,9 @@ func (s *DiskService) Attach(ctx context.Context, vm GuestRef, disk string, o At
 	if (d.Type == "ssd" || d.Type == "nvme") && bus != "virtio" && !o.NoSSD {
 		drv.Options["ssd"] = "1"
 	}
-	if !o.NoDiscard {
+	// discard passes TRIM through, which only SSDs and NVMe use; on a
+	// spinning disk it does nothing useful, so it is not sent
+	if (d.Type == "ssd" || d.Type == "nvme") && !o.NoDiscard {
 		drv.Options["discard"] = "on"
 	}
 	key := bus + strconv.Itoa(idx)
@@ -325,8 +328,11 @@ func (s *DiskService) attachedElsewhere(ctx context.Context, vm GuestRef, d Disk
 var devKeyRE = regexp.MustCompile(`^dev[0-9]+$`)
 
 // Detach removes a passed-through disk from a VM (the host disk is left
-// untouched). A disk that is not attached gives Action Unchanged. Needs
-// root@pam by ticket like Attach.
+// untouched). disk is a serial, by-id path or /dev path, or the slot
+// ("scsi1"); a disk that died and left the host's disk list is found by
+// slot, by the serial it was attached with, or by its by-id path. A disk that is not attached gives Action Unchanged. PVE
+// checks only VM.Config.Disk for removing a drive, raw or not (qemu-server
+// PVE/API2/Qemu.pm update_vm), so the everyday identity does it.
 //
 // Proxmox API: POST /nodes/{node}/qemu/{vmid}/config (delete=<key>)
 func (s *DiskService) Detach(ctx context.Context, vm GuestRef, disk string) (Attachment, error) {
@@ -334,25 +340,82 @@ func (s *DiskService) Detach(ctx context.Context, vm GuestRef, disk string) (Att
 	if err := vm.validate(op); err != nil {
 		return Attachment{}, err
 	}
-	root, err := s.c.root(op)
-	if err != nil {
-		return Attachment{}, err
-	}
-	d, err := s.Resolve(ctx, vm.Node, disk)
-	if err != nil {
-		return Attachment{}, opError(op, err)
+	if disk == "" {
+		return Attachment{}, refuse(op, ErrInvalid, "name the disk by serial, by-id path, /dev path or slot (scsi1)")
 	}
 	cfg, err := s.c.config(ctx, vm)
 	if err != nil {
 		return Attachment{}, opError(op, err)
 	}
-	key, val, ok := findDisk(cfg, d)
+	var (
+		d        Disk
+		key, val string
+		ok       bool
+	)
+	switch {
+	case passKeyRE.MatchString(disk): // a slot: works for a disk that is gone
+		key, val = disk, cfg.Raw[disk]
+		if val == "" {
+			return Attachment{}, nil
+		}
+		drv, err := parseDrive(val)
+		if err != nil || !drv.IsPath() {
+			return Attachment{}, refuse(op, ErrInvalid, "%s is %q, not a passed-through host disk", disk, val)
+		}
+		d, ok = Disk{ByIDLink: drv.File, Serial: drv.Options["serial"]}, true
+	default:
+		d, err = s.Resolve(ctx, vm.Node, disk)
+		switch {
+		case err == nil:
+			key, val, ok = findDisk(cfg, d)
+		case errors.Is(err, ErrNotFound):
+			// a dead disk no longer shows on the host: find it in the
+			// VM's config by the serial or path it was attached with
+			key, val, ok = findDeadDisk(cfg, disk)
+			if !ok {
+				return Attachment{}, opError(op, err)
+			}
+			drv, _ := parseDrive(val)
+			d = Disk{ByIDLink: drv.File, Serial: drv.Options["serial"]}
+		default:
+			return Attachment{}, opError(op, err)
+		}
+	}
 	if !ok || !passKeyRE.MatchString(key) {
 		return Attachment{Disk: d}, nil
 	}
+	id := s.c.def
+	if why := rootOnly(TypeVM, cfg.Raw, []Change{{Field: key, Old: val}}, false); why != "" {
+		if id, err = s.c.rootFor(op, why); err != nil {
+			return Attachment{}, err
+		}
+	}
 	p := params{"delete": {key}, "digest": {cfg.Digest}}
-	if _, err := s.c.runTask(ctx, root, op, http.MethodPost, vm.path()+"/config", p); err != nil {
+	if _, err := s.c.runTask(ctx, id, op, http.MethodPost, vm.path()+"/config", p); err != nil {
 		return Attachment{}, err
 	}
 	return Attachment{Key: key, Value: val, Disk: d, Action: Deleted, Changes: []Change{{Field: key, Old: val}}}, nil
+}
+
+// findDeadDisk finds a raw-path drive by what the user knows of a disk
+// that is gone: its serial (as sent in serial=, or ending its by-id name)
+// or its path.
+func findDeadDisk(cfg GuestConfig, disk string) (string, string, bool) {
+	keys := make([]string, 0, len(cfg.Disks))
+	for k := range cfg.Disks {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		drv := cfg.Disks[k]
+		if !drv.IsPath() || !passKeyRE.MatchString(k) {
+			continue
+		}
+		name := strings.TrimPrefix(drv.File, "/dev/disk/by-id/")
+		if drv.File == disk || drv.Options["serial"] == encodeSerial(disk) ||
+			(len(disk) >= 4 && strings.HasSuffix(name, "_"+disk)) {
+			return k, cfg.Raw[k], true
+		}
+	}
+	return "", "", false
 }

@@ -101,8 +101,10 @@ func TestPassthroughNeedsRootTicket(t *testing.T) {
 
 	srv.AddUser("admin@pam", "pw", "")
 	c2 := newClient(t, srv, proxmox.WithCredentials("admin@pam", secret.New("pw")))
+	// removing a drive needs only VM.Config.Disk (qemu-server
+	// PVE/API2/Qemu.pm update_vm): no root refusal, the disk is just unknown
 	_, err = c2.Disks.Detach(t.Context(), nas, "x")
-	require.ErrorIs(t, err, proxmox.ErrRootRequired)
+	require.ErrorIs(t, err, proxmox.ErrNotFound)
 
 	// what PVE says when a token tries anyway
 	err = c.Do(t.Context(), "POST", "/nodes/proxmox1/qemu/100/config",
@@ -186,4 +188,81 @@ func TestAttachSeesDisksGivenToContainers(t *testing.T) {
 		require.ErrorIs(t, err, proxmox.ErrConflict, disk)
 		assert.Contains(t, err.Error(), "already attached to "+owner, disk)
 	}
+}
+
+// discard=on passes TRIM, which only flash uses: the doc said SSDs and
+// the code sent it for every disk; now both say SSD and NVMe only.
+func TestAttachSendsDiscardForFlashOnly(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.Start(t)
+	c := newRootClient(t, srv)
+	srv.AddDisk(proxmoxtest.Node, proxmoxtest.Disk{DevPath: "/dev/sdg", Size: 4 << 40, Model: "WDC WD40EFRX", Serial: "WD-WCC4E1234567",
+		Type: "hdd", RPM: "5400", Wearout: "N/A", Health: "PASSED", ByIDLink: "/dev/disk/by-id/ata-WDC_WD40EFRX_WD-WCC4E1234567"})
+	a, err := c.Disks.Attach(t.Context(), nas, "WD-WCC4E1234567", proxmox.AttachOptions{})
+	require.NoError(t, err)
+	assert.NotContains(t, a.Value, "discard")
+	assert.NotContains(t, a.Value, "ssd=1")
+	ds, err := c.Disks.List(t.Context(), proxmoxtest.Node)
+	require.NoError(t, err)
+	for _, d := range ds {
+		if d.Type == "ssd" && d.Used == "" && d.ByIDLink != "" {
+			a, err := c.Disks.Attach(t.Context(), nas, d.Serial, proxmox.AttachOptions{})
+			require.NoError(t, err)
+			assert.Contains(t, a.Value, "discard=on")
+			break
+		}
+	}
+}
+
+// A passed-through disk that died is gone from /nodes/{node}/disks/list;
+// Detach still finds it by slot, by the serial it was attached with, or by
+// its by-id path (issue 14).
+func TestDetachDeadDisk(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t) // the everyday token: removing a drive needs no root
+	srv.AddGuest(proxmoxtest.Guest{VMID: 190, Node: proxmoxtest.Node, Type: "qemu", Name: "nas2", Config: map[string]string{
+		"scsi0": "local-lvm:vm-190-disk-0,size=32G",
+		"scsi1": "/dev/disk/by-id/ata-WDC_WD40EFRX_WD-DEAD0001,backup=0,serial=WD-DEAD0001",
+		"scsi2": "/dev/disk/by-id/ata-WDC_WD40EFRX_WD-DEAD0002,backup=0",
+		"scsi3": "/dev/disk/by-id/ata-WDC_WD40EFRX_WD-DEAD0003,backup=0"}})
+	vm := proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 190}
+	for disk, key := range map[string]string{
+		"WD-DEAD0001": "scsi1", // serial= it was attached with
+		"WD-DEAD0002": "scsi2", // the serial ending its by-id name
+		"scsi3":       "scsi3", // the slot
+	} {
+		a, err := c.Disks.Detach(t.Context(), vm, disk)
+		require.NoError(t, err, disk)
+		assert.Equal(t, key, a.Key, disk)
+		assert.Equal(t, proxmox.Deleted, a.Action, disk)
+		assert.NotContains(t, srv.GuestConfig(190), key, disk)
+	}
+	_, err := c.Disks.Detach(t.Context(), vm, "scsi0")
+	assert.ErrorIs(t, err, proxmox.ErrInvalid, "a storage volume is no passthrough")
+	_, err = c.Disks.Detach(t.Context(), vm, "WD-NEVER")
+	assert.ErrorIs(t, err, proxmox.ErrNotFound)
+	a, err := c.Disks.Detach(t.Context(), vm, "scsi3")
+	require.NoError(t, err)
+	assert.False(t, a.Changed(), "already gone")
+}
+
+// Host devices are root@pam's in qemu-server (check_hostpci_perm,
+// check_usb_perm, serial): the SDK refuses before sending and the fake
+// refuses the same write from a token; mapped devices and spice are not.
+func TestHostDevicesNeedRoot(t *testing.T) {
+	t.Parallel()
+	srv, tok := newLab(t)
+	ctx := t.Context()
+	for k, v := range map[string]string{"hostpci0": "0000:01:00.0,pcie=1", "usb0": "host=1234:5678", "serial0": "/dev/ttyS0"} {
+		srv.ResetRequests()
+		_, err := tok.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{k: v}})
+		assert.ErrorIs(t, err, proxmox.ErrRootRequired, k)
+		for _, r := range srv.Requests() {
+			assert.Equal(t, "GET", r.Method, "%s: nothing written", k)
+		}
+		err = tok.Do(ctx, "PUT", "/nodes/proxmox1/qemu/102/config", url.Values{k: {v}}, nil)
+		assert.ErrorContains(t, err, "only root can set '"+k+"'", k)
+	}
+	_, err := tok.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"usb1": "spice", "serial1": "socket"}})
+	assert.NoError(t, err)
 }

@@ -8,14 +8,17 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/thehomelab/homelab/internal/clientcfg"
 	"github.com/thehomelab/homelab/internal/tlspin"
 )
 
 // Class sentinels, the same in every package of the SDK: match them with
 // errors.Is against any error this package returns.
 var (
-	// ErrNotFound: the object does not exist (404, a 500 "does not exist",
-	// a 400 "no such job", an unknown task).
+	// ErrNotFound: the object does not exist. PVE says so per endpoint in
+	// different ways: 404, a 500 "… does not exist" (guest configs,
+	// storages, volumes), a 400 parameter error "No such job" (backup
+	// jobs) or "no such task" (tasks).
 	ErrNotFound = errors.New("not found")
 	// ErrAuth: the credentials were refused (401).
 	ErrAuth = errors.New("authentication failed")
@@ -51,6 +54,9 @@ var (
 	ErrTaskFailed = errors.New("task failed")
 	// ErrTimeout: a guest did not stop within its timeout.
 	ErrTimeout = errors.New("guest did not stop in time")
+	// ErrTooLarge: a reply exceeded the size the client reads (the
+	// request may have taken effect).
+	ErrTooLarge = clientcfg.ErrTooLarge
 )
 
 // FingerprintMismatchError is the error a pinned connection fails with when
@@ -98,6 +104,13 @@ func (e *Error) Error() string {
 	switch {
 	case e.Task != nil:
 		fmt.Fprintf(&b, "task %s %s failed: %s", e.Task.Type, e.Task.ID, e.Code)
+	case e.StatusCode >= 200 && e.StatusCode < 300:
+		// a 2xx the client could not use: say what was wrong, not "200 OK"
+		fmt.Fprintf(&b, "%s %s: %s", e.Method, e.Path, orText(e.Message, "unusable reply"))
+		if e.Err != nil && !isSentinel(e.Err) {
+			b.WriteString(": ")
+			b.WriteString(trimPrefix(e.Err.Error()))
+		}
 	case e.StatusCode > 0:
 		fmt.Fprintf(&b, "%s %s: %d %s", e.Method, e.Path, e.StatusCode, e.text())
 		if len(e.Errors) > 0 {
@@ -142,10 +155,17 @@ func (e *Error) Error() string {
 func isSentinel(err error) bool {
 	switch err {
 	case ErrNotFound, ErrAuth, ErrPermission, ErrConflict, ErrInvalid, ErrUnavailable, ErrClosed,
-		ErrNodeUnreachable, ErrRootRequired, ErrTaskFailed, ErrTimeout:
+		ErrNodeUnreachable, ErrRootRequired, ErrTaskFailed, ErrTimeout, ErrTooLarge:
 		return true
 	}
 	return false
+}
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // trimPrefix drops a "proxmox: " an inner error already carries, so the
@@ -182,7 +202,7 @@ func (e *Error) Is(target error) bool {
 		if e.StatusCode == http.StatusNotFound {
 			return true
 		}
-		if e.StatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(e.Errors["upid"]), "no such task") {
+		if e.StatusCode == http.StatusBadRequest && e.noSuch() {
 			return true
 		}
 		return (e.StatusCode == http.StatusInternalServerError || e.Task != nil) &&
@@ -193,7 +213,7 @@ func (e *Error) Is(target error) bool {
 		return (e.StatusCode >= 595 && e.StatusCode <= 599) || e.StatusCode == http.StatusBadGateway ||
 			e.StatusCode == http.StatusServiceUnavailable || e.StatusCode == http.StatusGatewayTimeout
 	case ErrInvalid:
-		return e.StatusCode == http.StatusBadRequest && !strings.Contains(strings.ToLower(e.Errors["upid"]), "no such task")
+		return e.StatusCode == http.StatusBadRequest && !e.noSuch()
 	case ErrTimeout:
 		// PVE's shutdown-timeout texts only: "can't lock file … - got
 		// timeout" is a lock conflict, and must not lead to a force stop.
@@ -201,6 +221,19 @@ func (e *Error) Is(target error) bool {
 	case ErrConflict:
 		return strings.Contains(msg, "already defined") || strings.Contains(msg, "already exists") ||
 			strings.Contains(msg, "is locked") || strings.Contains(msg, "can't lock")
+	}
+	return false
+}
+
+// noSuch reports a 400 whose parameter error says the object named by
+// the parameter is missing: PVE's raise_param_exc({ id => "No such job
+// …" }) in PVE/API2/Backup.pm, ({ upid => "no such task" }) in
+// PVE/API2/Tasks.pm.
+func (e *Error) noSuch() bool {
+	for _, v := range e.Errors {
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(v)), "no such ") {
+			return true
+		}
 	}
 	return false
 }
@@ -246,6 +279,9 @@ func netError(method, path string, err error) error {
 	if errors.As(err, &mm) {
 		return &Error{Method: method, Path: path, Err: err}
 	}
+	// An x509 error already says what to do (the fingerprint to pin, or
+	// WithRootCAs): internal/clientcfg's transport adds it for every HTTP
+	// package.
 	return &Error{Method: method, Path: path, Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
 }
 

@@ -106,3 +106,70 @@ func ExamplePowerService_PlanShutdown() {
 	// guests still running after their timeout are force-stopped
 	// then shut down node proxmox1
 }
+
+func ExampleBackupService_StartVzdump() {
+	srv := proxmoxtest.NewServer()
+	defer srv.Close()
+	c, err := proxmox.NewClient(srv.URL,
+		proxmox.WithFingerprint(srv.Fingerprint()),
+		proxmox.WithAPIToken(proxmoxtest.TokenID, secret.New(proxmoxtest.TokenSecret)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+
+	dump, err := c.Backups.StartVzdump(ctx, []proxmox.VMID{100}, proxmox.VzdumpOptions{Storage: "backups", Compress: "zstd"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	lines := 0
+	for _, err := range dump.Log(ctx) { // streams until the task ends
+		if err != nil {
+			log.Fatal(err)
+		}
+		lines++
+	}
+	if err := dump.Wait(ctx); err != nil { // the task's own failure, if any
+		log.Fatal(err)
+	}
+	vols, err := c.Backups.List(ctx, proxmoxtest.Node, "backups", proxmox.ListOptions{VMID: 100})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(dump.Tasks), "task,", lines > 0, "log,", len(vols), "backup of", vols[0].VMID)
+	// Output:
+	// 1 task, true log, 1 backup of 100
+}
+
+func ExampleBackupService_EnsureJob() {
+	srv := proxmoxtest.NewServer()
+	defer srv.Close()
+	c, err := proxmox.NewClient(srv.URL,
+		proxmox.WithFingerprint(srv.Fingerprint()),
+		proxmox.WithAPIToken(proxmoxtest.TokenID, secret.New(proxmoxtest.TokenSecret)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+
+	job := proxmox.BackupJob{ID: "nightly", Schedule: "02:00", All: true, Storage: "backups", Compress: "zstd"}
+	for range 2 {
+		res, err := c.Backups.EnsureJob(ctx, job)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(res.Action, len(res.Changes), "changes")
+	}
+	job.Compress = "lzo"
+	res, err := c.Backups.EnsureJob(ctx, job)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Action, res.Changes)
+	// Output:
+	// created 5 changes
+	// unchanged 0 changes
+	// updated [compress: zstd → lzo]
+}

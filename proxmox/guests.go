@@ -3,10 +3,13 @@ package proxmox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/thehomelab/homelab/internal/poll"
 )
 
 // GuestService starts, stops and reads guests (VMs and containers alike).
@@ -42,7 +45,10 @@ type GuestStatus struct {
 	Status    string // running, stopped
 	QMPStatus string // VMs: running, paused, prelaunch …
 	Uptime    time.Duration
+	// HAManaged says the HA stack manages the guest; HAState is the state
+	// requested of it ("started", "stopped" …).
 	HAManaged bool
+	HAState   string
 	Lock      string
 }
 
@@ -56,7 +62,8 @@ type statusWire struct {
 	Uptime    num    `json:"uptime"`
 	Lock      string `json:"lock"`
 	HA        *struct {
-		Managed num `json:"managed"`
+		Managed num    `json:"managed"`
+		State   string `json:"state"`
 	} `json:"ha"`
 }
 
@@ -75,7 +82,7 @@ func (s *GuestService) Status(ctx context.Context, ref GuestRef) (GuestStatus, e
 	st := GuestStatus{Ref: ref, Name: w.Name, Status: w.Status, QMPStatus: w.QMPStatus,
 		Uptime: time.Duration(w.Uptime.i64()) * time.Second, Lock: w.Lock}
 	if w.HA != nil {
-		st.HAManaged = w.HA.Managed.bool()
+		st.HAManaged, st.HAState = w.HA.Managed.bool(), w.HA.State
 	}
 	return st, nil
 }
@@ -100,6 +107,12 @@ func (s *GuestService) Start(ctx context.Context, ref GuestRef) (Outcome, error)
 	if st.Running() {
 		return AlreadyRunning, nil
 	}
+	if st.HAManaged {
+		if err := s.viaHA(ctx, op, ref, "started", haStartBound); err != nil {
+			return "", err
+		}
+		return Started, nil
+	}
 	_, err = s.c.runTask(ctx, nil, op, http.MethodPost, ref.path()+"/status/start", nil)
 	switch {
 	case err == nil:
@@ -112,8 +125,10 @@ func (s *GuestService) Start(ctx context.Context, ref GuestRef) (Outcome, error)
 
 // ShutdownOptions tune a clean shutdown.
 type ShutdownOptions struct {
-	// Timeout bounds the clean shutdown; 0 means PVE's default (the
-	// guest's startup down= value, else 60 s).
+	// Timeout bounds the clean shutdown; 0 means the guest's startup
+	// down= value, else 60 s. (qemu-server applies down= itself;
+	// pve-container's shutdown ignores it and waits 60 s, so for a
+	// container the SDK reads down= and sends it.)
 	Timeout time.Duration
 	// ForceStop hard-stops the guest when the timeout passes. Without it a
 	// timeout is an error matching ErrTimeout.
@@ -133,9 +148,29 @@ func (s *GuestService) Shutdown(ctx context.Context, ref GuestRef, o ShutdownOpt
 	if !st.Running() {
 		return AlreadyStopped, nil
 	}
+	if st.HAManaged {
+		bound := o.Timeout
+		if bound <= 0 {
+			bound = 180 * time.Second
+		}
+		if err := s.viaHA(ctx, op, ref, "stopped", bound+haGrace); err != nil {
+			return "", err
+		}
+		return ShutDown, nil
+	}
 	p := params{}
-	if o.Timeout > 0 {
-		p.Set("timeout", strconv.Itoa(int((o.Timeout+time.Second-1)/time.Second)))
+	timeout := o.Timeout
+	if timeout <= 0 && ref.Type == TypeCT {
+		// pve-container PVE/API2/LXC/Status.pm vm_shutdown: timeout // 60,
+		// startup down= is not looked at (qemu-server's vm_stop does)
+		cfg, err := s.c.config(ctx, ref)
+		if err != nil {
+			return "", opError(op, err)
+		}
+		timeout = cfg.Startup.Down
+	}
+	if timeout > 0 {
+		p.Set("timeout", strconv.Itoa(int((timeout+time.Second-1)/time.Second)))
 	}
 	setBool(p, "forceStop", o.ForceStop)
 	_, err = s.c.runTask(ctx, nil, op, http.MethodPost, ref.path()+"/status/shutdown", p)
@@ -164,8 +199,21 @@ func (s *GuestService) Stop(ctx context.Context, ref GuestRef) (Outcome, error) 
 	if !st.Running() {
 		return AlreadyStopped, nil
 	}
+	if st.HAManaged {
+		if err := s.viaHA(ctx, op, ref, "stopped", haStopBound); err != nil {
+			return "", err
+		}
+		return Stopped, nil
+	}
 	p := params{}
-	setBool(p, "overrule-shutdown", true) // abort a pending qmshutdown/vzshutdown
+	// abort a pending qmshutdown/vzshutdown; the parameter came with
+	// qemu-server 8.1.2 and pve-container 5.0.10 (PVE 8.2), and older
+	// releases refuse parameters they do not know
+	if v, err := s.c.version(ctx); err != nil {
+		return "", opError(op, err)
+	} else if v.AtLeast(8, 2) {
+		setBool(p, "overrule-shutdown", true)
+	}
 	_, err = s.c.runTask(ctx, nil, op, http.MethodPost, ref.path()+"/status/stop", p)
 	switch {
 	case err == nil:
@@ -199,30 +247,58 @@ func (s *GuestService) Reboot(ctx context.Context, ref GuestRef) (Outcome, error
 	return "", err
 }
 
+// Bounds of the waits for the HA stack to act.
+const (
+	haGrace      = 30 * time.Second
+	haStopBound  = 60*time.Second + haGrace
+	haStartBound = 5 * time.Minute
+)
+
+// viaHA treats an HA-managed guest the way PVE's own tools do: its start,
+// shutdown and stop endpoints only queue a request with the HA stack (a
+// "hastart"/"hastop" task that ends at once, qemu-server PVE/API2/Qemu.pm),
+// and the HA stack keeps the requested state across power cycles. So it
+// sets the HA resource's requested state and waits, up to bound, for the
+// guest to be running (started) or stopped.
+//
+// Proxmox API: PUT /cluster/ha/resources/{sid}, GET /nodes/{node}/{qemu|lxc}/{vmid}/status/current
+func (s *GuestService) viaHA(ctx context.Context, op string, ref GuestRef, state string, bound time.Duration) error {
+	sid := "vm:" + ref.VMID.String()
+	if ref.Type == TypeCT {
+		sid = "ct:" + ref.VMID.String()
+	}
+	var raw jsonRaw
+	if err := s.c.call(ctx, nil, http.MethodPut, "/cluster/ha/resources/"+sid, params{"state": {state}}, &raw, nil); err != nil {
+		return opError(op, err)
+	}
+	wantRunning := state == "started"
+	wctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	err := poll.Until(wctx, s.c.backoff(), func(ctx context.Context) (bool, error) {
+		st, err := s.Status(ctx, ref)
+		if err != nil {
+			if errors.Is(err, ErrNodeUnreachable) {
+				return false, nil
+			}
+			return false, err
+		}
+		return st.Running() == wantRunning, nil
+	})
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, context.DeadlineExceeded):
+		return &Error{Op: op, Message: fmt.Sprintf("the HA stack did not reach %q within %s", state, bound), Err: ErrTimeout}
+	}
+	return opError(op, err)
+}
+
 // ConfigChange is a set of config keys to set and delete.
 type ConfigChange struct {
 	Set    map[string]string
 	Delete []string
-}
-
-// needsRoot reports whether PVE reserves setting key=value for root@pam.
-func needsRoot(typ GuestType, key, value string, privileged bool) bool {
-	switch {
-	case typ == TypeCT && key == "features":
-		// PVE: only root@pam changes feature flags of a privileged CT,
-		// and flags other than nesting on any CT.
-		return privileged || !onlyNesting(value)
-	case typ == TypeCT && strings.HasPrefix(key, "dev"):
-		return true
-	case typ == TypeCT && strings.HasPrefix(key, "mp"):
-		return strings.HasPrefix(value, "/")
-	case typ == TypeVM && passKeyRE.MatchString(key):
-		d, err := parseDrive(value)
-		return err == nil && d.IsPath()
-	case typ == TypeVM && (strings.HasPrefix(key, "hostpci") || strings.HasPrefix(key, "usb") || key == "args"):
-		return true
-	}
-	return false
 }
 
 // ConfigResult is what Update and SetStartup did.
@@ -272,15 +348,9 @@ func (s *GuestService) Update(ctx context.Context, ref GuestRef, ch ConfigChange
 	if len(res.Changes) == 0 {
 		return res, nil
 	}
-	root := false
-	for _, c := range res.Changes {
-		if c.New != "" {
-			root = root || needsRoot(ref.Type, c.Field, c.New, ref.Type == TypeCT && cur.Raw["unprivileged"] != "1")
-		}
-	}
 	id := s.c.def
-	if root {
-		r, err := s.c.root(op)
+	if why := rootOnly(ref.Type, cur.Raw, res.Changes, ref.Type == TypeCT && cur.Raw["unprivileged"] != "1"); why != "" {
+		r, err := s.c.rootFor(op, why)
 		if err != nil {
 			return ConfigResult{Ref: ref}, err
 		}

@@ -3,6 +3,7 @@ package proxmox_test
 import (
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -284,4 +285,85 @@ func TestGuestUpdateAndStartup(t *testing.T) {
 	assert.ErrorIs(t, err, proxmox.ErrInvalid)
 	_, err = c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"bogus": "1"}})
 	assert.ErrorIs(t, err, proxmox.ErrInvalid, "the fake rejects keys PVE does not know")
+}
+
+// Empty means delete: PVE cannot parse "startup=" (pve-common
+// PVE/JSONSchema.pm pve_verify_startup_order: an empty value is not a
+// startup order), and an empty description is meant as "no description";
+// the SDK deletes the key instead, and sends no empty value anywhere.
+func TestEmptyMeansDelete(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	ctx := t.Context()
+	err := c.Do(ctx, "PUT", "/nodes/proxmox1/qemu/102/config", url.Values{"startup": {""}}, nil)
+	require.ErrorIs(t, err, proxmox.ErrInvalid, "the fake refuses what PVE refuses")
+
+	_, err = c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"description": "kitchen", "startup": "order=5"}})
+	require.NoError(t, err)
+	srv.ResetRequests()
+	res, err := c.Guests.Update(ctx, ha, proxmox.ConfigChange{Set: map[string]string{"description": ""}})
+	require.NoError(t, err)
+	assert.Equal(t, []proxmox.Change{{Field: "description", Old: "kitchen"}}, res.Changes)
+	res, err = c.Guests.SetStartup(ctx, ha, proxmox.Startup{})
+	require.NoError(t, err)
+	assert.True(t, res.Changed())
+	cfg := srv.GuestConfig(102)
+	assert.NotContains(t, cfg, "description")
+	assert.NotContains(t, cfg, "startup")
+	var deleted []string
+	for _, r := range srv.Requests() {
+		for k, v := range r.Params {
+			if k != "delete" && len(v) == 1 && v[0] == "" {
+				t.Errorf("%s %s sent an empty %s", r.Method, r.Path, k)
+			}
+		}
+		if d := r.Params.Get("delete"); d != "" {
+			deleted = append(deleted, d)
+		}
+	}
+	assert.Equal(t, []string{"description", "startup"}, deleted)
+
+	spec := dockerSpec()
+	spec.Docker, spec.MountPoints, spec.Startup = false, nil, &proxmox.Startup{}
+	_, err = c.Containers.Create(ctx, proxmoxtest.Node, spec)
+	require.NoError(t, err)
+	assert.NotContains(t, srv.GuestConfig(130), "startup")
+}
+
+// qemu-server's vm_stop falls back to the guest's startup down= when no
+// timeout is given; pve-container's vm_shutdown takes "timeout // 60" and
+// ignores it. The SDK sends down= for containers so both behave as
+// documented, and the fake follows each source.
+func TestContainerShutdownDefaultFollowsDown(t *testing.T) {
+	t.Parallel()
+	// a clock that moves 2 s on every look, so 90 s pass in a few polls
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+	srv, c := newLab(t, proxmoxtest.WithClock(func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(2 * time.Second)
+		return now
+	}))
+	srv.AddGuest(proxmoxtest.Guest{VMID: 180, Node: proxmoxtest.Node, Type: "lxc", Name: "slow", Running: true,
+		ShutdownTime: 90 * time.Second, Config: map[string]string{"startup": "order=3,down=120", "unprivileged": "1"}})
+	ct := proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeCT, VMID: 180}
+	// PVE without the SDK: 60 s, so a 90 s shutdown fails
+	var upid string
+	require.NoError(t, c.Do(t.Context(), "POST", "/nodes/proxmox1/lxc/180/status/shutdown", nil, &upid))
+	u, err := proxmox.ParseUPID(upid)
+	require.NoError(t, err)
+	_, err = c.Tasks.Task(u).Wait(t.Context())
+	require.ErrorIs(t, err, proxmox.ErrTaskFailed, "60 s are not enough for a 90 s shutdown")
+	assert.Equal(t, "running", srv.GuestStatus(180))
+
+	srv.ResetRequests()
+	out, err := c.Guests.Shutdown(t.Context(), ct, proxmox.ShutdownOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, proxmox.ShutDown, out)
+	for _, r := range srv.Requests() {
+		if r.Method == "POST" {
+			assert.Equal(t, "120", r.Params.Get("timeout"), "down= sent for the container")
+		}
+	}
 }

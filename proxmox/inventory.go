@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	goprox "github.com/luthermonson/go-proxmox"
 )
 
 // GuestType tells VMs from containers.
@@ -86,12 +84,53 @@ func (c *Client) Version(ctx context.Context) (Version, error) {
 	defer cancel()
 	v, err := c.def.gp.Version(ctx)
 	if err != nil {
-		return Version{}, opError("version", gpErr(ctx, err))
+		return Version{}, opError("version", gpErr(ctx, http.MethodGet, "/version", err))
 	}
 	if v == nil || v.Version == "" {
 		return Version{}, &Error{Op: "version", Method: http.MethodGet, Path: "/version", Message: "malformed reply: no version"}
 	}
 	return Version{Version: v.Version, Release: v.Release, RepoID: v.RepoID}, nil
+}
+
+// AtLeast reports whether the release is major.minor or newer; an
+// unparsable version is not.
+func (v Version) AtLeast(major, minor int) bool {
+	rel := v.Release
+	if rel == "" {
+		rel = v.Version
+	}
+	parts := strings.SplitN(rel, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	lead := func(s string) string { // "2-3" → "2"
+		if i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+			return s[:i]
+		}
+		return s
+	}
+	ma, err1 := strconv.Atoi(lead(parts[0]))
+	mi, err2 := strconv.Atoi(lead(parts[1]))
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ma > major || (ma == major && mi >= minor)
+}
+
+// version returns the cluster's PVE version, read once per client (a
+// failed read is tried again next time).
+func (c *Client) version(ctx context.Context) (Version, error) {
+	c.verMu.Lock()
+	defer c.verMu.Unlock()
+	if c.ver != nil {
+		return *c.ver, nil
+	}
+	v, err := c.Version(ctx)
+	if err != nil {
+		return Version{}, err
+	}
+	c.ver = &v
+	return v, nil
 }
 
 // Node is one cluster member.
@@ -123,7 +162,7 @@ func (s *NodeService) List(ctx context.Context) ([]Node, error) {
 	defer cancel()
 	ns, err := s.c.def.gp.Nodes(ctx)
 	if err != nil {
-		return nil, opError("list nodes", gpErr(ctx, err))
+		return nil, opError("list nodes", gpErr(ctx, http.MethodGet, "/nodes", err))
 	}
 	out := make([]Node, 0, len(ns))
 	for _, n := range ns {
@@ -454,9 +493,9 @@ func (s *NodeService) Status(ctx context.Context, node string) (NodeStatus, erro
 	}
 	ctx, cancel := s.c.cfg.WithTimeout(ctx)
 	defer cancel()
-	n := (&goprox.Node{}).New(s.c.def.gp, node)
+	n := s.c.def.gp.NodeRef(node)
 	if err := n.Status(ctx); err != nil {
-		return NodeStatus{}, opError(op, gpErr(ctx, err))
+		return NodeStatus{}, opError(op, gpErr(ctx, http.MethodGet, "/nodes/"+node+"/status", err))
 	}
 	st := NodeStatus{Name: node, Uptime: time.Duration(n.Uptime) * time.Second, CPU: n.CPU, CPUs: n.CPUInfo.CPUs,
 		CPUModel: n.CPUInfo.Model, MemTotal: n.Memory.Total, MemUsed: n.Memory.Used, RootTotal: n.RootFS.Total,

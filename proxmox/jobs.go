@@ -14,7 +14,9 @@ import (
 
 // BackupJob is a scheduled vzdump job (Datacenter → Backup).
 type BackupJob struct {
-	// ID is the job id; empty on create lets PVE generate one.
+	// ID is the job id, required by EnsureJob: it is how the job is found
+	// again (PVE would generate one for an unnamed job, which a second run
+	// could not find).
 	ID string
 	// Schedule is a PVE calendar event, e.g. "02:00" or "sun 03:00".
 	Schedule string
@@ -190,6 +192,9 @@ func (r JobResult) Changed() bool { return r.Action != Unchanged }
 // Proxmox API: GET /cluster/backup/{id}, POST /cluster/backup, PUT /cluster/backup/{id}
 func (s *BackupService) EnsureJob(ctx context.Context, j BackupJob) (JobResult, error) {
 	op := "ensure backup job " + j.ID
+	if j.ID == "" {
+		return JobResult{}, refuse("ensure backup job", ErrInvalid, "an ID is required: it is how the job is found again on the next run")
+	}
 	if !jobIDRE.MatchString(j.ID) {
 		return JobResult{}, refuse(op, ErrInvalid, "job id %q", j.ID)
 	}

@@ -43,10 +43,16 @@ type PlanStep struct {
 	Startup Startup
 	// Timeout is the clean-shutdown timeout (shutdown plans).
 	Timeout time.Duration
-	onBoot  bool
+	// HA says the guest is HA-managed: it is stopped and started through
+	// its HA resource's requested state, which PVE keeps across power
+	// cycles, and the plan waits for the guest itself.
+	HA     bool
+	onBoot bool
 }
 
-// PlanGroup is a set of guests handled in parallel.
+// PlanGroup is the guests of one startup order: shut down in parallel,
+// started one at a time with each guest's up= pause, as PVE's stopall and
+// startall do.
 type PlanGroup struct {
 	// Order is the startup order shared by the group; HasOrder false is
 	// the "no order" group; Last marks the group of PlanOptions.Last.
@@ -67,7 +73,7 @@ func (g PlanGroup) label() string {
 }
 
 // PowerPlan is an ordered shutdown or start-up: groups run one after
-// another, the guests of a group in parallel. PlanShutdown and PlanStartUp
+// another (see PlanGroup for the guests of a group). PlanShutdown and PlanStartUp
 // build it without changing anything; print it for a dry run, Apply it to
 // act.
 type PowerPlan struct {
@@ -101,8 +107,14 @@ func (p PowerPlan) String() string {
 				if s.Startup.Up > 0 {
 					fmt.Fprintf(&b, " up %s", s.Startup.Up)
 				}
+				if s.HA {
+					b.WriteString(" via HA (request started)")
+				}
 			} else {
 				fmt.Fprintf(&b, " %s (%s) timeout %s", s.Guest.GuestRef, s.Guest.Name, s.Timeout)
+				if s.HA {
+					b.WriteString(" via HA (request stopped)")
+				}
 			}
 		}
 		b.WriteString("\n")
@@ -248,7 +260,7 @@ func buildPlan(o PlanOptions, start bool, in planInput) (PowerPlan, error) {
 				continue
 			}
 		}
-		steps = append(steps, PlanStep{Guest: g, Startup: cfg.Startup, onBoot: cfg.OnBoot})
+		steps = append(steps, PlanStep{Guest: g, Startup: cfg.Startup, onBoot: cfg.OnBoot, HA: g.HAState != ""})
 	}
 	if len(errs) > 0 {
 		return PowerPlan{}, errors.Join(errs...)
@@ -264,8 +276,10 @@ func buildPlan(o PlanOptions, start bool, in planInput) (PowerPlan, error) {
 	groups := map[string]*PlanGroup{}
 	var keys []*PlanGroup
 	for _, st := range steps {
-		if start && !st.onBoot && !isLast(st.Guest) {
-			// startall semantics: only onboot guests are started.
+		// startall semantics: only onboot guests are started; an HA guest
+		// the HA stack holds stopped (as a shutdown plan leaves it) is
+		// started through HA whatever its onboot, as HA ignores onboot.
+		if start && !st.onBoot && !isLast(st.Guest) && st.Guest.HAState != "stopped" {
 			plan.Skipped = append(plan.Skipped, st.Guest)
 			continue
 		}
@@ -456,8 +470,9 @@ type PowerResult struct {
 	Duration time.Duration
 }
 
-// Apply executes a plan from PlanShutdown or PlanStartUp: groups in turn,
-// guests of a group in parallel. Shutdown steps use each guest's timeout
+// Apply executes a plan from PlanShutdown or PlanStartUp: groups in turn;
+// a shutdown group in parallel (as stopall), a start-up group one guest
+// at a time pausing each guest's up= (as startall). Shutdown steps use each guest's timeout
 // and then hard-stop it unless the plan says otherwise; afterwards the
 // plan's nodes are powered off. A failed guest is reported in Result and
 // events; the returned error joins all failures.
@@ -490,31 +505,45 @@ func (s *PowerService) Apply(ctx context.Context, p PowerPlan, o ApplyOptions) (
 		emit(Event{Kind: EventGroupStart, Group: gi + 1})
 		var wg sync.WaitGroup
 		var mu sync.Mutex
-		var maxUp time.Duration
-		for _, st := range g.Steps {
-			maxUp = max(maxUp, st.Startup.Up)
+		run := func(st PlanStep) {
+			emit(Event{Kind: EventGuestBegin, Group: gi + 1, Guest: st.Guest.GuestRef, Name: st.Guest.Name})
+			out, err := s.step(ctx, p, st, func() {
+				emit(Event{Kind: EventForceStop, Group: gi + 1, Guest: st.Guest.GuestRef, Name: st.Guest.Name})
+			})
+			mu.Lock()
+			if err != nil {
+				res.Failed[st.Guest.GuestRef] = err
+				errs = append(errs, err)
+			} else {
+				res.Outcomes[st.Guest.GuestRef] = out
+			}
+			mu.Unlock()
+			kind := EventGuestDone
+			if err != nil {
+				kind = EventGuestFail
+			}
+			emit(Event{Kind: kind, Group: gi + 1, Guest: st.Guest.GuestRef, Name: st.Guest.Name, Outcome: out, Err: err})
+		}
+		for si, st := range g.Steps {
+			if p.Start {
+				// startall starts a group one guest at a time in vmid
+				// order, pausing each guest's up= before the next
+				// (pve-manager PVE/API2/Nodes.pm startall)
+				if prev := si - 1; prev >= 0 && g.Steps[prev].Startup.Up > 0 {
+					if err := poll.Sleep(ctx, g.Steps[prev].Startup.Up); err != nil {
+						return res, err
+					}
+				}
+				run(st)
+				continue
+			}
+			// stopall shuts a group down in parallel (up to max-workers)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				emit(Event{Kind: EventGuestBegin, Group: gi + 1, Guest: st.Guest.GuestRef, Name: st.Guest.Name})
-				out, err := s.step(ctx, p, st, func() {
-					emit(Event{Kind: EventForceStop, Group: gi + 1, Guest: st.Guest.GuestRef, Name: st.Guest.Name})
-				})
-				mu.Lock()
-				if err != nil {
-					res.Failed[st.Guest.GuestRef] = err
-					errs = append(errs, err)
-				} else {
-					res.Outcomes[st.Guest.GuestRef] = out
-				}
-				mu.Unlock()
-				kind := EventGuestDone
-				if err != nil {
-					kind = EventGuestFail
-				}
-				emit(Event{Kind: kind, Group: gi + 1, Guest: st.Guest.GuestRef, Name: st.Guest.Name, Outcome: out, Err: err})
+				run(st)
 			}()
 		}
 		wg.Wait()
@@ -524,8 +553,8 @@ func (s *PowerService) Apply(ctx context.Context, p PowerPlan, o ApplyOptions) (
 		if o.StopOnError && len(errs) > 0 {
 			return res, errors.Join(errs...)
 		}
-		if p.Start && maxUp > 0 && gi < len(p.Groups)-1 {
-			if err := poll.Sleep(ctx, maxUp); err != nil {
+		if last := g.Steps[len(g.Steps)-1]; p.Start && last.Startup.Up > 0 && gi < len(p.Groups)-1 {
+			if err := poll.Sleep(ctx, last.Startup.Up); err != nil {
 				return res, err
 			}
 		}
@@ -611,7 +640,7 @@ type BulkOptions struct {
 	MaxWorkers int
 }
 
-func bulkParams(o BulkOptions, start bool) params {
+func bulkParams(o BulkOptions, start bool, v Version) (params, error) {
 	p := params{}
 	if len(o.VMIDs) > 0 {
 		ids := make([]string, len(o.VMIDs))
@@ -627,13 +656,22 @@ func bulkParams(o BulkOptions, start bool) params {
 		if o.Force {
 			setBool(p, "force", true)
 		}
-		return p
+		return p, nil
+	}
+	// timeout and force-stop came with pve-manager 7.3-5 ("api: node
+	// stop-all: expose setting force-stop behavior"); before, stopall
+	// always force-stopped after 180 s and refused the parameters
+	if !v.AtLeast(7, 3) {
+		if o.Timeout > 0 || o.NoForceStop {
+			return nil, fmt.Errorf("PVE %s cannot set the stop-all timeout or force-stop (needs 7.3)", v.Version)
+		}
+		return p, nil
 	}
 	if o.Timeout > 0 {
 		p.Set("timeout", fmt.Sprint(int((o.Timeout+time.Second-1)/time.Second)))
 	}
 	setBool(p, "force-stop", !o.NoForceStop)
-	return p
+	return p, nil
 }
 
 // StopAll lets the node stop its guests itself, in reverse startup
@@ -645,7 +683,15 @@ func (s *PowerService) StopAll(ctx context.Context, node string, o BulkOptions) 
 	if err := checkNode(op, node); err != nil {
 		return err
 	}
-	_, err := s.c.runTask(ctx, nil, op, http.MethodPost, "/nodes/"+node+"/stopall", bulkParams(o, false))
+	v, err := s.c.version(ctx)
+	if err != nil {
+		return opError(op, err)
+	}
+	p, err := bulkParams(o, false, v)
+	if err != nil {
+		return &Error{Op: op, Message: err.Error(), Err: ErrInvalid}
+	}
+	_, err = s.c.runTask(ctx, nil, op, http.MethodPost, "/nodes/"+node+"/stopall", p)
 	return err
 }
 
@@ -658,6 +704,7 @@ func (s *PowerService) StartAll(ctx context.Context, node string, o BulkOptions)
 	if err := checkNode(op, node); err != nil {
 		return err
 	}
-	_, err := s.c.runTask(ctx, nil, op, http.MethodPost, "/nodes/"+node+"/startall", bulkParams(o, true))
+	p, _ := bulkParams(o, true, Version{})
+	_, err := s.c.runTask(ctx, nil, op, http.MethodPost, "/nodes/"+node+"/startall", p)
 	return err
 }

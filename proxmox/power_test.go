@@ -3,6 +3,7 @@ package proxmox_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+	"github.com/thehomelab/homelab/secret"
 )
 
 func names(p proxmox.PowerPlan) [][]string {
@@ -306,4 +308,180 @@ func TestRunForceStopsAGuestWhoseShutdownCannotBeFollowed(t *testing.T) {
 	assert.Equal(t, proxmox.ForceStopped, res.Outcomes[proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 120}])
 	assert.Equal(t, "stopped", srv.GuestStatus(120))
 	assert.Less(t, res.Duration, 10*time.Second)
+}
+
+// overrule-shutdown came with qemu-server 8.1.2 / pve-container 5.0.10
+// (PVE 8.2) and stopall's force-stop and timeout with pve-manager 7.3-5:
+// the client sends them only to releases that know them, and the fake,
+// playing an older release, refuses them as its schema would.
+func TestVersionAwareParameters(t *testing.T) {
+	t.Parallel()
+	sent := func(srv *proxmoxtest.Server, suffix, param string) (bool, bool) {
+		for _, r := range srv.Requests() {
+			if r.Method == "POST" && strings.HasSuffix(r.Path, suffix) {
+				return true, r.Params.Has(param)
+			}
+		}
+		return false, false
+	}
+	for _, tt := range []struct {
+		version  string
+		overrule bool
+		force    bool
+	}{{"9.0.3", true, true}, {"8.2.2", true, true}, {"8.1.4", false, true}, {"7.2-3", false, false}} {
+		t.Run(tt.version, func(t *testing.T) {
+			t.Parallel()
+			srv, c := newLab(t, proxmoxtest.WithVersion(tt.version))
+			out, err := c.Guests.Stop(t.Context(), ha)
+			require.NoError(t, err)
+			assert.Equal(t, proxmox.Stopped, out)
+			posted, has := sent(srv, "/qemu/102/status/stop", "overrule-shutdown")
+			require.True(t, posted)
+			assert.Equal(t, tt.overrule, has)
+			if !tt.overrule {
+				err := c.Do(t.Context(), "POST", "/nodes/proxmox1/qemu/100/status/stop", url.Values{"overrule-shutdown": {"1"}}, nil)
+				assert.ErrorIs(t, err, proxmox.ErrInvalid, "the older schema does not know it")
+			}
+			require.NoError(t, c.Power.StopAll(t.Context(), proxmoxtest.Node, proxmox.BulkOptions{}))
+			_, has = sent(srv, "/stopall", "force-stop")
+			assert.Equal(t, tt.force, has)
+			srv.ResetRequests()
+			err = c.Power.StopAll(t.Context(), proxmoxtest.Node, proxmox.BulkOptions{NoForceStop: true})
+			if tt.force {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, proxmox.ErrInvalid)
+				posted, _ := sent(srv, "/stopall", "force-stop")
+				assert.False(t, posted, "refused before sending")
+			}
+		})
+	}
+}
+
+// An HA-managed guest's start, shutdown and stop endpoints only queue a
+// request with the HA stack (a "hastop" task that ends at once, qemu-server
+// PVE/API2/Qemu.pm vm_shutdown), and HA keeps the requested state. Plans
+// go through the HA resource state, say so, and wait for the guest itself.
+func TestHAGuestsGoThroughTheirHAState(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.Start(t, proxmoxtest.WithoutLab())
+	srv.AddNode(proxmoxtest.Node)
+	c := newClient(t, srv)
+	ctx := t.Context()
+	srv.AddGuest(proxmoxtest.Guest{VMID: 170, Node: proxmoxtest.Node, Type: "qemu", Name: "dns", Running: true,
+		HA: "started", ShutdownTime: 80 * time.Millisecond, StartTime: 40 * time.Millisecond})
+
+	// what the SDK used to trust: the hastop task is OK while the guest runs on
+	var upid string
+	require.NoError(t, c.Do(ctx, "POST", "/nodes/proxmox1/qemu/170/status/shutdown", nil, &upid))
+	u, err := proxmox.ParseUPID(upid)
+	require.NoError(t, err)
+	assert.Equal(t, "hastop", u.Type)
+	_, err = c.Tasks.Task(u).Wait(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "running", srv.GuestStatus(170), "HA has only been asked")
+	assert.Equal(t, "stopped", srv.HAState(170))
+	require.NoError(t, c.Do(ctx, "PUT", "/cluster/ha/resources/vm:170", url.Values{"state": {"started"}}, nil))
+	require.Eventually(t, func() bool {
+		_, _ = c.Guests.Status(ctx, proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 170})
+		return srv.GuestStatus(170) == "running"
+	}, 5*time.Second, 10*time.Millisecond)
+
+	plan, err := c.Power.PlanShutdown(ctx, proxmox.PlanOptions{})
+	require.NoError(t, err)
+	assert.Contains(t, plan.String(), "vm 170 on proxmox1 (dns) timeout 3m0s via HA (request stopped)")
+	srv.ResetRequests()
+	res, err := c.Power.Apply(ctx, plan, proxmox.ApplyOptions{})
+	require.NoError(t, err)
+	ref := proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 170}
+	assert.Equal(t, proxmox.ShutDown, res.Outcomes[ref])
+	assert.Equal(t, "stopped", srv.GuestStatus(170), "down when Apply returns")
+	assert.Equal(t, "stopped", srv.HAState(170))
+	var haPut bool
+	for _, r := range srv.Requests() {
+		assert.NotEqual(t, "/nodes/proxmox1/qemu/170/status/shutdown", r.Path, "not through the guest endpoint")
+		if r.Method == "PUT" && r.Path == "/cluster/ha/resources/vm:170" {
+			haPut = true
+			assert.Equal(t, "stopped", r.Params.Get("state"))
+		}
+	}
+	assert.True(t, haPut)
+
+	// start-up asks HA for started, though the guest has no onboot
+	up, err := c.Power.PlanStartUp(ctx, proxmox.PlanOptions{})
+	require.NoError(t, err)
+	assert.Contains(t, up.String(), "vm 170 on proxmox1 (dns) via HA (request started)")
+	res, err = c.Power.Apply(ctx, up, proxmox.ApplyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, proxmox.Started, res.Outcomes[ref])
+	assert.Equal(t, "running", srv.GuestStatus(170))
+	assert.Equal(t, "started", srv.HAState(170))
+
+	// a hard stop is an HA request too: overrule-shutdown is refused for HA resources
+	err = c.Do(ctx, "POST", "/nodes/proxmox1/qemu/170/status/stop", url.Values{"overrule-shutdown": {"1"}}, nil)
+	assert.ErrorIs(t, err, proxmox.ErrInvalid)
+	out, err := c.Guests.Stop(ctx, ref)
+	require.NoError(t, err)
+	assert.Equal(t, proxmox.Stopped, out)
+	assert.Equal(t, "stopped", srv.GuestStatus(170))
+}
+
+// pve-manager's startall (PVE/API2/Nodes.pm) starts the guests of an order
+// one at a time in vmid order and pauses each guest's up= before the next;
+// Apply does the same for start-up plans.
+func TestStartUpGroupGoesOneByOneWithUpDelay(t *testing.T) {
+	t.Parallel()
+	srv := proxmoxtest.Start(t, proxmoxtest.WithoutLab())
+	srv.AddNode(proxmoxtest.Node)
+	c := newClient(t, srv)
+	for i, up := range []string{",up=1", "", ""} {
+		srv.AddGuest(proxmoxtest.Guest{VMID: 310 + i, Node: proxmoxtest.Node, Type: "qemu", Name: fmt.Sprintf("s%d", i),
+			Config: map[string]string{"startup": "order=1" + up, "onboot": "1"}})
+	}
+	p, err := c.Power.PlanStartUp(t.Context(), proxmox.PlanOptions{})
+	require.NoError(t, err)
+	require.Len(t, p.Groups, 1)
+	var mu sync.Mutex
+	var seen []string
+	var times []time.Time
+	res, err := c.Power.Apply(t.Context(), p, proxmox.ApplyOptions{OnEvent: func(e proxmox.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if e.Kind == proxmox.EventGuestBegin || e.Kind == proxmox.EventGuestDone {
+			seen = append(seen, fmt.Sprintf("%s %d", e.Kind, e.Guest.VMID))
+			times = append(times, e.Time)
+		}
+	}})
+	require.NoError(t, err)
+	assert.Len(t, res.Outcomes, 3)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"begin 310", "done 310", "begin 311", "done 311", "begin 312", "done 312"}, seen)
+	assert.GreaterOrEqual(t, times[2].Sub(times[1]), time.Second, "310's up=1 before 311")
+	assert.Less(t, times[4].Sub(times[3]), time.Second, "311 has no up=")
+}
+
+// A guard checks at start that it could act (issue 11: a powerloss guard
+// with a wrong token printed "watching" and shut nothing down).
+func TestPreflightSaysWhetherThePlanCanBeApplied(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	plan, err := c.Power.PlanShutdown(t.Context(), proxmox.PlanOptions{ShutdownNodes: true})
+	require.NoError(t, err)
+	require.NoError(t, c.Power.Preflight(t.Context(), plan))
+
+	srv.Deny(proxmoxtest.TokenID, "VM.PowerMgmt")
+	srv.Deny(proxmoxtest.TokenID, "Sys.PowerMgmt")
+	err = c.Power.Preflight(t.Context(), plan)
+	require.ErrorIs(t, err, proxmox.ErrPermission)
+	assert.Contains(t, err.Error(), "VM.PowerMgmt on /vms/100")
+	assert.Contains(t, err.Error(), "Sys.PowerMgmt on /nodes/proxmox1")
+	for _, r := range srv.Requests() {
+		assert.NotEqual(t, "POST", r.Method, "preflight changes nothing")
+	}
+
+	bad := newClient(t, srv, proxmox.WithAPIToken(proxmoxtest.TokenID, secret.New("wrong")))
+	assert.ErrorIs(t, bad.Power.Preflight(t.Context(), plan), proxmox.ErrAuth)
+	srv.Close()
+	assert.ErrorIs(t, c.Power.Preflight(t.Context(), plan), proxmox.ErrUnavailable)
 }

@@ -9,9 +9,15 @@
 // PVE's VM/CT asymmetries, host disks with PVE's mixed JSON types, storage
 // (CIFS create with a write-only password), vzdump producing backup
 // volumes, content listing, notes and protection, and prune with PVE's
-// exact retention rules. Faults (595, 596, 500, slow, dropped connection)
-// can be injected per route, latency added to every request, and every
-// request is recorded.
+// exact retention rules, HA-managed guests (/cluster/ha/resources, hastate,
+// the hastart/hastop tasks that only queue a request) and a version knob
+// (WithVersion) that refuses parameters newer than the release it plays.
+//
+// The harness is the SDK's one shape: NewServer (or Start, which closes in
+// t.Cleanup), URL, Requests, SetLatency, Inject(Fault) with ClearFaults,
+// and an idempotent Close. Faults (595, 596, 500, slow, dropped
+// connection, a replaced body) are aimed by method and path; routing is an
+// http.ServeMux with PVE's method+path patterns.
 //
 // A new Server is seeded with a small homelab (unless WithoutLab): node
 // proxmox1 with VM 100 "nas" (startup order 1), LXC 101

@@ -3,6 +3,7 @@ package proxmoxtest
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"sort"
@@ -28,6 +29,15 @@ func (s *Server) dispatch(r *http.Request, rc *reqCtx, method, tmpl string, h fu
 	ms, ok := s.schema[tmpl][method]
 	if !ok {
 		return nil, -1, errf(501, "Method '%s %s' not implemented", rc.method, rc.path)
+	}
+	s.mu.Lock()
+	ver := s.version
+	s.mu.Unlock()
+	for name, since := range paramSince[method+" "+tmpl] {
+		if _, sent := rc.p[name]; sent && !versionAtLeast(ver, since) {
+			// older schemas do not know the parameter: additionalProperties => 0
+			return nil, -1, paramErr(map[string]string{name: "property is not defined in schema and the schema does not allow additional properties"})
+		}
 	}
 	pp := map[string]string{}
 	for _, m := range pathParamRE.FindAllStringSubmatch(tmpl, -1) {
@@ -78,6 +88,42 @@ func (s *Server) dispatch(r *http.Request, rc *reqCtx, method, tmpl string, h fu
 	return h(r, rc, tmpl, pp)
 }
 
+// paramSince lists parameters newer than the oldest PVE the fake plays,
+// with the release that added them:
+//   - overrule-shutdown on qemu and lxc stop: qemu-server 8.1.2 and
+//     pve-container 5.0.10 ("fix #4474", April 2024), shipped with PVE 8.2;
+//   - force-stop and timeout on stopall: pve-manager 7.3-5 ("api: node
+//     stop-all: expose setting force-stop behavior"), PVE 7.3.
+var paramSince = map[string]map[string]string{
+	"POST /nodes/{node}/qemu/{vmid}/status/stop": {"overrule-shutdown": "8.2"},
+	"POST /nodes/{node}/lxc/{vmid}/status/stop":  {"overrule-shutdown": "8.2"},
+	"POST /nodes/{node}/stopall":                 {"force-stop": "7.3", "timeout": "7.3"},
+}
+
+// release is "9.0" for "9.0.3".
+func release(v string) string {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return v
+	}
+	return parts[0] + "." + parts[1]
+}
+
+// versionAtLeast compares "major.minor[.patch]" versions numerically.
+func versionAtLeast(v, min string) bool {
+	a, b := strings.Split(v, "."), strings.Split(min, ".")
+	for i := range b {
+		x, y := 0, atoi(b[i])
+		if i < len(a) {
+			x = atoi(a[i])
+		}
+		if x != y {
+			return x > y
+		}
+	}
+	return true
+}
+
 var pathParamRE = regexp.MustCompile(`\{([a-z]+)\}`)
 
 // routes lists every endpoint the fake serves: method and path as in the
@@ -88,9 +134,8 @@ func (s *Server) routes() []route {
 	return append(s.restoreRoutes(), []route{
 		// answered in dispatch: the one call without authentication
 		{[]string{"POST /access/ticket"}, nil},
-		{[]string{"GET /access/permissions"}, s.accessPermissions},
 		{[]string{"GET /version"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
-			return map[string]any{"version": "9.0.3", "release": "9.0", "repoid": "025864202ebb6109"}, -1, nil
+			return map[string]any{"version": s.version, "release": release(s.version), "repoid": "025864202ebb6109"}, -1, nil
 		}},
 		{[]string{"GET /nodes"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
 			return s.listNodes(), -1, nil
@@ -229,7 +274,7 @@ func (s *Server) routes() []route {
 		}},
 		{[]string{"GET /cluster/backup/{id}"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
 			if s.jobs[pp["id"]] == nil {
-				return nil, -1, errf(500, "Job '%s' does not exist", pp["id"])
+				return nil, -1, noSuchJob(pp["id"])
 			}
 			return s.jobOut(pp["id"]), -1, nil
 		}},
@@ -409,7 +454,7 @@ func (s *Server) nodeStatus(name string) map[string]any {
 		"swap":     map[string]any{"total": 0, "used": 0, "free": 0},
 		"rootfs":   map[string]any{"total": uint64(100 << 30), "used": uint64(10 << 30), "free": uint64(90 << 30), "avail": uint64(85 << 30)},
 		"loadavg":  []string{"0.10", "0.20", "0.30"},
-		"kversion": "Linux 6.14.8-2-pve #1 SMP PREEMPT_DYNAMIC", "pveversion": "pve-manager/9.0.3/025864202ebb6109",
+		"kversion": "Linux 6.14.8-2-pve #1 SMP PREEMPT_DYNAMIC", "pveversion": "pve-manager/" + s.version + "/025864202ebb6109",
 		"wait": 0, "idle": 0, "ksm": map[string]any{"shared": 0},
 		"boot-info":      map[string]any{"mode": "efi", "secureboot": 0},
 		"current-kernel": map[string]any{"sysname": "Linux", "release": "6.14.8-2-pve", "machine": "x86_64", "version": "#1 SMP"}}
@@ -453,8 +498,11 @@ func (s *Server) guestEntry(g *guest, current bool) map[string]any {
 		e["uptime"] = int64(s.clock().Sub(g.started) / time.Second)
 		e["pid"] = 1000 + g.vmid
 	}
+	if g.ha != "" && !current {
+		e["hastate"] = g.ha
+	}
 	if current {
-		e["ha"] = map[string]any{"managed": 0}
+		e["ha"] = s.haStatus(g)
 		if g.typ == "qemu" {
 			e["qmpstatus"] = g.status
 			e["agent"] = 0
@@ -551,6 +599,9 @@ func (s *Server) guest(rc *reqCtx, tmpl string) (*guest, *apiError) {
 // power implements the start/stop/shutdown/reboot state machines with
 // PVE's VM/CT asymmetries.
 func (s *Server) power(rc *reqCtx, g *guest, cmd string) (any, *apiError) {
+	if g.ha != "" && cmd != "reboot" {
+		return s.haPower(rc, g, cmd)
+	}
 	vm := g.typ == "qemu"
 	kind := "CT"
 	prefix := "vz"
@@ -603,7 +654,9 @@ func (s *Server) power(rc *reqCtx, g *guest, cmd string) (any, *apiError) {
 			return nil, errf(500, "VM is paused - cannot shutdown")
 		}
 		timeout := time.Duration(rc.integer("timeout", 60)) * time.Second
-		if !rc.has("timeout") {
+		// qemu-server's vm_stop falls back to startup down= (then 60 s);
+		// pve-container's vm_shutdown takes "timeout // 60" and ignores it
+		if !rc.has("timeout") && vm {
 			if st := parseDown(g.config["startup"]); st > 0 {
 				timeout = st
 			}
@@ -776,14 +829,12 @@ func (s *Server) updateQemu(rc *reqCtx, g *guest) *apiError {
 				return err
 			}
 		}
-		if k == "startup" && v.s != "" {
-			for _, p := range strings.Split(v.s, ",") {
-				kk, _, ok := strings.Cut(p, "=")
-				if ok && kk != "order" && kk != "up" && kk != "down" {
-					return paramErr(map[string]string{"startup": "unable to parse startup options"})
-				}
-			}
-		}
+	}
+	if err := checkStartup(rc); err != nil {
+		return err
+	}
+	if err := checkVMDevicePerm(rc, g.config); err != nil {
+		return err
 	}
 	for _, k := range strings.Split(rc.str("delete"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -798,19 +849,160 @@ func (s *Server) updateQemu(rc *reqCtx, g *guest) *apiError {
 	return nil
 }
 
-func checkFeatures(rc *reqCtx, privileged bool) *apiError {
-	if f, ok := rc.p["features"]; ok && !rc.root {
-		for _, p := range strings.Split(f.s, ",") {
-			k, _, _ := strings.Cut(p, "=")
-			if privileged {
-				return errf(403, "Permission check failed (changing feature flags for privileged container is only allowed for root@pam)")
+// checkCTNet verifies the netN values of a container as pve-container's
+// PVE/LXC/Config.pm declares them: ip in format pve-ipv4-config
+// (IPv4/CIDR|dhcp|manual), gw an ipv4, ip6 in format pve-ipv6-config
+// (IPv6/CIDR|auto|dhcp|manual), gw6 an ipv6; the texts are pve-common's
+// PVE/JSONSchema.pm pve_verify_ipv4_config and friends.
+func checkCTNet(rc *reqCtx) *apiError {
+	errs := map[string]string{}
+	for k, v := range rc.p {
+		if m := indexedRE.FindStringSubmatch(k); m == nil || m[1] != "net" {
+			continue
+		}
+		for _, part := range strings.Split(v.s, ",") {
+			key, val, _ := strings.Cut(part, "=")
+			var bad string
+			switch key {
+			case "ip":
+				if p, err := netip.ParsePrefix(val); (err != nil || !p.Addr().Is4()) && val != "dhcp" && val != "manual" {
+					bad = "value does not look like a valid ipv4 network configuration"
+				}
+			case "ip6":
+				if p, err := netip.ParsePrefix(val); (err != nil || !p.Addr().Is6() || p.Addr().Is4In6()) && val != "auto" && val != "dhcp" && val != "manual" {
+					bad = "value does not look like a valid ipv6 network configuration"
+				}
+			case "gw":
+				if a, err := netip.ParseAddr(val); err != nil || !a.Is4() {
+					bad = "value does not look like a valid IPv4 address"
+				}
+			case "gw6":
+				if a, err := netip.ParseAddr(val); err != nil || !a.Is6() || a.Is4In6() {
+					bad = "value does not look like a valid IPv6 address"
+				}
 			}
-			if k != "nesting" && k != "" {
-				return errf(403, "Permission check failed (changing feature flags (except nesting) is only allowed for root@pam)")
+			if bad != "" {
+				if errs[k] != "" {
+					errs[k] += "\n"
+				}
+				errs[k] += "invalid format - " + key + ": " + bad
 			}
 		}
 	}
+	if len(errs) > 0 {
+		return paramErr(errs)
+	}
+	return nil
+}
+
+// checkVMDevicePerm is what qemu-server's PVE/API2/Qemu.pm refuses to
+// anyone but root@pam besides raw disk paths: hostpciN with a host device
+// (check_hostpci_perm), usbN with a host device other than spice
+// (check_usb_perm), serialN other than a socket, for the value set or, on
+// delete, the value removed; and args ($check_vm_modify_config_perm: "only
+// root can set 'args' config"). All are plain dies: 500.
+func checkVMDevicePerm(rc *reqCtx, old map[string]string) *apiError {
+	if rc.root {
+		return nil
+	}
+	check := func(k, v string, del bool) *apiError {
+		m := indexedRE.FindStringSubmatch(k)
+		verb := "set"
+		if del {
+			verb = "delete"
+		}
+		switch {
+		case k == "args" && !del:
+			return errf(500, "only root can set 'args' config")
+		case m == nil:
+			return nil
+		case m[1] == "hostpci" && !strings.Contains(v, "mapping="):
+			return errf(500, "only root can set '%s' config for non-mapped devices", k)
+		case m[1] == "usb" && !strings.Contains(v, "mapping=") && !strings.EqualFold(strings.TrimPrefix(v, "host="), "spice"):
+			return errf(500, "only root can set '%s' config for real devices", k)
+		case m[1] == "serial" && v != "socket":
+			return errf(500, "only root can %s '%s' config for real devices", verb, k)
+		}
+		return nil
+	}
 	for k, v := range rc.p {
+		if err := check(k, v.s, false); err != nil {
+			return err
+		}
+	}
+	for _, k := range strings.Split(rc.str("delete"), ",") {
+		if k = strings.TrimSpace(k); k != "" && old[k] != "" {
+			if err := check(k, old[k], true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+var startupPartRE = regexp.MustCompile(`^((order=)?\d+|up=\d+|down=\d+)$`)
+
+// checkStartup verifies a "startup" value as pve-common's
+// PVE/JSONSchema.pm pve_verify_startup_order does: pve_parse_startup_order
+// returns undef for an empty value and for any part other than [order=]N,
+// up=N or down=N, and the format check then dies "unable to parse startup
+// options". So "startup=" is refused; deleting the key is the way to unset
+// it.
+func checkStartup(rc *reqCtx) *apiError {
+	if !rc.has("startup") {
+		return nil
+	}
+	v := rc.str("startup")
+	ok := v != "" && v != "0"
+	for _, part := range strings.Split(v, ",") {
+		if strings.TrimSpace(part) != "" && !startupPartRE.MatchString(part) {
+			ok = false
+		}
+	}
+	if !ok {
+		return paramErr(map[string]string{"startup": "unable to parse startup options"})
+	}
+	return nil
+}
+
+// checkCTPerm is pve-container's PVE/LXC.pm check_ct_modify_config_perm
+// for the parts that only root@pam passes (old is nil on create):
+// feature flags of a privileged container, feature flags other than
+// nesting compared old against new key by key (booleans as 1/0, unset as
+// ""), deleting features holding more than nesting, mount points that are
+// not volumes, devN set or deleted, and hookscript. Tokens, root@pam's
+// included, are not root@pam.
+func checkCTPerm(rc *reqCtx, old map[string]string, privileged bool) *apiError {
+	deny := func(msg string) *apiError { return errf(403, "Permission check failed (%s)", msg) }
+	deleted := map[string]bool{}
+	for _, k := range strings.Split(rc.str("delete"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			deleted[k] = true
+		}
+	}
+	if f, set := rc.p["features"]; (set || deleted["features"]) && !rc.root {
+		if privileged {
+			return deny("changing feature flags for privileged container is only allowed for root@pam")
+		}
+		if ctFeaturesBeyondNesting(old["features"], f.s, !set) {
+			return deny("changing feature flags (except nesting) is only allowed for root@pam")
+		}
+	}
+	if rc.root {
+		return nil
+	}
+	for k := range deleted {
+		if m := indexedRE.FindStringSubmatch(k); (m != nil && m[1] == "dev") || k == "hookscript" {
+			if k == "hookscript" {
+				return deny("changing the hookscript is only allowed for root@pam")
+			}
+			return deny("configuring device passthrough is only allowed for root@pam")
+		}
+	}
+	for k, v := range rc.p {
+		if k == "hookscript" {
+			return deny("changing the hookscript is only allowed for root@pam")
+		}
 		mm := indexedRE.FindStringSubmatch(k)
 		if mm == nil {
 			continue
@@ -819,29 +1011,85 @@ func checkFeatures(rc *reqCtx, privileged bool) *apiError {
 		case "mp":
 			vol, _, _ := strings.Cut(v.s, ",")
 			vol = strings.TrimPrefix(vol, "volume=")
-			if strings.HasPrefix(vol, "/") && !rc.root {
-				if strings.HasPrefix(vol, "/dev/") {
-					return errf(403, "Permission check failed (mount point type device is only allowed for root@pam)")
-				}
-				return errf(403, "Permission check failed (mount point type bind is only allowed for root@pam)")
+			if strings.HasPrefix(vol, "/dev/") {
+				return deny("mount point type device is only allowed for root@pam")
 			}
-			if !strings.Contains(v.s, "mp=") {
-				return paramErr(map[string]string{k: "invalid format - format error\n" + k + ".mp: property is missing and it is not optional"})
+			if strings.HasPrefix(vol, "/") {
+				return deny("mount point type bind is only allowed for root@pam")
 			}
 		case "dev":
-			if !rc.root {
-				return errf(403, "Permission check failed (configuring device passthrough is only allowed for root@pam)")
-			}
+			return deny("configuring device passthrough is only allowed for root@pam")
 		}
 	}
 	return nil
+}
+
+// checkCTMounts is the format check of mpN: mp= is required.
+func checkCTMounts(rc *reqCtx) *apiError {
+	for k, v := range rc.p {
+		if mm := indexedRE.FindStringSubmatch(k); mm != nil && mm[1] == "mp" && !strings.Contains(v.s, "mp=") {
+			return paramErr(map[string]string{k: "invalid format - format error\n" + k + ".mp: property is missing and it is not optional"})
+		}
+	}
+	return nil
+}
+
+// ctFeaturesBeyondNesting is the feature comparison of
+// check_ct_modify_config_perm.
+func ctFeaturesBeyondNesting(old, new string, del bool) bool {
+	parse := func(v string) map[string]string {
+		m := map[string]string{}
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			k, x, _ := strings.Cut(p, "=")
+			switch strings.ToLower(x) {
+			case "1", "yes", "on", "true":
+				x = "1"
+			case "0", "no", "off", "false":
+				x = "0"
+			}
+			m[k] = x
+		}
+		return m
+	}
+	beyond := func(m map[string]string) bool {
+		_, nesting := m["nesting"]
+		return len(m) > 1 || (len(m) == 1 && !nesting)
+	}
+	if del {
+		return beyond(parse(old))
+	}
+	n := parse(new)
+	if old == "" {
+		return beyond(n)
+	}
+	o := parse(old)
+	for _, m := range []map[string]string{o, n} {
+		for k := range m {
+			if k != "nesting" && o[k] != n[k] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *Server) updateLXC(rc *reqCtx, g *guest) *apiError {
 	if err := s.checkDigest(rc, g); err != nil {
 		return err
 	}
-	if err := checkFeatures(rc, g.config["unprivileged"] != "1"); err != nil {
+	if err := checkStartup(rc); err != nil {
+		return err
+	}
+	if err := checkCTNet(rc); err != nil {
+		return err
+	}
+	if err := checkCTMounts(rc); err != nil {
+		return err
+	}
+	if err := checkCTPerm(rc, g.config, g.config["unprivileged"] != "1"); err != nil {
 		return err
 	}
 	for _, k := range strings.Split(rc.str("delete"), ",") {
@@ -879,7 +1127,16 @@ func (s *Server) createLXC(rc *reqCtx) (any, *apiError) {
 	if rc.has("unprivileged") {
 		unpriv = rc.boolean("unprivileged", unpriv)
 	}
-	if err := checkFeatures(rc, !unpriv); err != nil {
+	if err := checkCTMounts(rc); err != nil {
+		return nil, err
+	}
+	if err := checkCTPerm(rc, nil, !unpriv); err != nil {
+		return nil, err
+	}
+	if err := checkStartup(rc); err != nil {
+		return nil, err
+	}
+	if err := checkCTNet(rc); err != nil {
 		return nil, err
 	}
 	tmpl := rc.str("ostemplate")
@@ -1450,6 +1707,14 @@ func (s *Server) jobOut(id string) map[string]any {
 	return out
 }
 
+// noSuchJob is how read_job, update_job and delete_job answer a job id
+// they do not know: a parameter exception, so 400 with errors.id
+// (pve-manager PVE/API2/Backup.pm: raise_param_exc({ id => "No such job
+// '$id'" })).
+func noSuchJob(id string) *apiError {
+	return paramErr(map[string]string{"id": fmt.Sprintf("No such job '%s'", id)})
+}
+
 func (s *Server) jobWrite(rc *reqCtx) *apiError {
 	if s.jobs == nil {
 		s.jobs = map[string]map[string]string{}
@@ -1463,7 +1728,7 @@ func (s *Server) jobWrite(rc *reqCtx) *apiError {
 	switch rc.method {
 	case http.MethodDelete:
 		if s.jobs[id] == nil {
-			return errf(500, "Job '%s' does not exist", id)
+			return noSuchJob(id)
 		}
 		delete(s.jobs, id)
 		return nil
@@ -1493,7 +1758,7 @@ func (s *Server) jobWrite(rc *reqCtx) *apiError {
 	}
 	j := s.jobs[id]
 	if j == nil {
-		return errf(500, "Job '%s' does not exist", id)
+		return noSuchJob(id)
 	}
 	for _, k := range strings.Split(rc.str("delete"), ",") {
 		if k = strings.TrimSpace(k); k != "" {

@@ -57,6 +57,7 @@ type Server struct {
 	clock     func() time.Time
 	loc       *time.Location
 	mode      string
+	version   string
 	delay401  bool
 	users     map[string]*user
 	tokens    map[string]string
@@ -99,6 +100,18 @@ func WithLocation(loc *time.Location) Option { return func(s *Server) { s.loc = 
 // to JSON error bodies, "pve8" sends only the reason phrase.
 func WithMode(mode string) Option { return func(s *Server) { s.mode = mode } }
 
+// WithVersion sets the PVE version the fake plays ("8.1.4"; default
+// "9.0.3"): GET /version reports it, and parameters newer than it are
+// refused as the older schema would.
+func WithVersion(v string) Option { return func(s *Server) { s.version = v } }
+
+// SetVersion changes the PVE version the fake plays, as an upgrade would.
+func (s *Server) SetVersion(v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.version = v
+}
+
 // WithoutLab starts with no nodes, guests, storages or disks.
 func WithoutLab() Option { return func(s *Server) { s.nodes = map[string]*node{}; s.emptyLab = true } }
 
@@ -110,6 +123,7 @@ func NewServer(opts ...Option) *Server {
 		clock:    time.Now,
 		loc:      time.UTC,
 		mode:     "pve9",
+		version:  "9.0.3",
 		users:    map[string]*user{RootUser: {password: RootPassword}},
 		tokens:   map[string]string{TokenID: TokenSecret},
 		denied:   map[string]map[string]bool{},
@@ -355,7 +369,7 @@ type reply struct {
 // faults, then an http.ServeMux with one method+path pattern per route.
 func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
-	for _, rt := range s.routes() {
+	for _, rt := range append(append(s.routes(), s.haRoutes()...), s.permsRoutes()...) {
 		for _, key := range rt.keys {
 			method, tmpl, _ := strings.Cut(key, " ")
 			pattern := method + " /api2/json" + strings.Replace(tmpl, "{volume}", "{volume...}", 1)

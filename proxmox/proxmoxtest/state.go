@@ -31,6 +31,7 @@ type guest struct {
 	startTime    time.Duration
 	template     bool
 	started      time.Time
+	ha           string // requested HA state; "" when not HA-managed
 }
 
 type storage struct {
@@ -87,6 +88,9 @@ type Guest struct {
 	// durations of stop and start tasks.
 	ShutdownTime, StopTime, StartTime time.Duration
 	Template                          bool
+	// HA makes the guest HA-managed with this requested state ("started",
+	// "stopped" …); empty means not HA-managed.
+	HA string
 }
 
 // AddNode adds an online node with no disks.
@@ -144,7 +148,7 @@ func (s *Server) AddGuest(g Guest) {
 	}
 	s.guests[g.VMID] = &guest{vmid: g.VMID, node: g.Node, typ: g.Type, status: st, config: cfg,
 		shutdownTime: g.ShutdownTime, stopTime: g.StopTime, startTime: g.StartTime, template: g.Template,
-		started: s.clock().Add(-time.Hour)}
+		started: s.clock().Add(-time.Hour), ha: g.HA}
 }
 
 // GuestStatus returns "running", "stopped" or "" for an unknown vmid.

@@ -45,7 +45,7 @@ type PowerLossConfig struct {
 func CheckShutdown(ctx context.Context, pve *proxmox.Client, cfg ShutdownConfig) error {
 	plan, err := pve.Power.PlanShutdown(ctx, proxmox.PlanOptions{Last: cfg.Last, ShutdownNodes: cfg.Node})
 	if err == nil {
-		err = pve.Power.Check(ctx, plan)
+		err = pve.Power.Preflight(ctx, plan)
 	}
 	if err == nil {
 		return nil
