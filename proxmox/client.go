@@ -63,6 +63,8 @@ type Client struct {
 	Storage *StorageService
 	// Backups runs vzdump and manages backup volumes and jobs.
 	Backups *BackupService
+	// Access reads what the API identity may do.
+	Access *AccessService
 }
 
 type config struct {
@@ -236,6 +238,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	c.Containers = &ContainerService{c: c}
 	c.Storage = &StorageService{c: c}
 	c.Backups = &BackupService{c: c}
+	c.Access = &AccessService{c: c}
 	return c, nil
 }
 

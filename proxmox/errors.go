@@ -2,7 +2,6 @@ package proxmox
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -280,14 +279,9 @@ func netError(method, path string, err error) error {
 	if errors.As(err, &mm) {
 		return &Error{Method: method, Path: path, Err: err}
 	}
-	var ua x509.UnknownAuthorityError
-	if errors.As(err, &ua) && ua.Cert != nil {
-		// say what to do: PVE's self-signed certificate is pinned, or its
-		// CA (pve-root-ca.pem) trusted
-		return &Error{Method: method, Path: path, Err: err, Message: fmt.Sprintf(
-			"the server's certificate is not signed by a trusted authority; its fingerprint is sha256:%s: pin it with WithFingerprint, or trust its CA with WithRootCAs",
-			tlspin.Of(ua.Cert))}
-	}
+	// An x509 error already says what to do (the fingerprint to pin, or
+	// WithRootCAs): internal/clientcfg's transport adds it for every HTTP
+	// package.
 	return &Error{Method: method, Path: path, Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
 }
 

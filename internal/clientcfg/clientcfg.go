@@ -260,7 +260,10 @@ func (c *Config) ParseURL(raw string, defaultPorts map[string]string, defaultPat
 
 // Client builds the HTTP client every HTTP package uses: the caller's
 // transport or a verified one, wrapped by httpx for retries and one Debug
-// line per request. Redirects are never followed.
+// line per request. Redirects are never followed. A failure the user fixes
+// in the configuration comes back as a *HintError saying what to do: the
+// fingerprint to pin of a certificate no authority vouches for, a plain
+// HTTP port reached with https:// or a TLS port reached with http://.
 func (c *Config) Client() (*http.Client, error) {
 	var base http.RoundTripper
 	if c.HTTPClient != nil {
@@ -276,7 +279,7 @@ func (c *Config) Client() (*http.Client, error) {
 		base = httpx.NewTransport(tcfg)
 	}
 	return &http.Client{
-		Transport: &httpx.Transport{Base: base, Logger: c.Logger, Attempts: c.Retries + 1},
+		Transport: &httpx.Transport{Base: base, Logger: c.Logger, Attempts: c.Retries + 1, Explain: c.explain},
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},

@@ -54,6 +54,10 @@ type Transport struct {
 	// MaxRetryAfter is the longest Retry-After the transport waits out
 	// itself; a longer one returns the response to the caller. 0 means 30 s.
 	MaxRetryAfter time.Duration
+	// Explain, when set, sees what a request finally ended with (after the
+	// retries) and may replace it with a clearer error; clientcfg uses it
+	// to say what to do about a certificate or a port that does not fit.
+	Explain func(req *http.Request, resp *http.Response, err error) (*http.Response, error)
 }
 
 // NewTransport returns a clone of http.DefaultTransport that uses the given
@@ -123,6 +127,14 @@ func RetryStatus(code int) bool {
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.roundTrip(req)
+	if t.Explain != nil && req.Context().Err() == nil {
+		return t.Explain(req, resp, err)
+	}
+	return resp, err
+}
+
+func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	retry := canRetry(req)
 	max := t.attempts()

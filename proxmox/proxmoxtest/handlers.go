@@ -368,7 +368,7 @@ func (s *Server) localNode() string {
 }
 
 func (s *Server) perm(rc *reqCtx, path, priv string) *apiError {
-	if d := s.denied[rc.identity]; d != nil && d[priv] {
+	if !s.allowed(rc.identity, path, priv) {
 		return errf(403, "Permission check failed (%s, %s)", path, priv)
 	}
 	return nil

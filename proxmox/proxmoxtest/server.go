@@ -62,6 +62,7 @@ type Server struct {
 	users     map[string]*user
 	tokens    map[string]string
 	denied    map[string]map[string]bool
+	acl       map[string]map[string][]string // identity → path → privileges (access.go)
 	nodes     map[string]*node
 	guests    map[int]*guest
 	storages  map[string]*storage

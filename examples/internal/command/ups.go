@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/secret"
@@ -24,9 +25,11 @@ func PowerLoss() Command {
 }
 
 func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("powerloss", out, errOut, "powerloss [-ups ups@host:3493] [-nut-starttls|-nut-fingerprint sha256:…|-nut-ca ca.pem] [-proxmox URL] [-last nas] [-node] [-fsd] [-drill]\n"+
+	fs := newFlags("powerloss", out, errOut, "powerloss [-ups ups@host:3493] [-nut-starttls|-nut-fingerprint sha256:…|-nut-ca ca.pem] [-proxmox URL] [-last nas] [-node] [-fsd] [-drill] [-check-interval 5m]\n"+
 		proxmoxEnvHelp+"\n  env NUT_USER, NUT_PASSWORD (optional; needed for -fsd): an upsd.users account with upsmon primary\n"+
-		"  runs until the policy decides to shut down, or until interrupted")
+		"  checks first that it can act (Proxmox reachable, credentials accepted, VM.PowerMgmt on every guest,\n"+
+		"  Sys.PowerMgmt on the node, a NUT primary login with -fsd) and refuses to start otherwise (exit status 3);\n"+
+		"  runs until the policy decides to shut down, or until interrupted, checking again every -check-interval")
 	p := addProxmoxFlags(fs.FlagSet)
 	target := fs.String("ups", "ups@localhost:3493", "the UPS as NUT names it, name@host[:port]")
 	last := fs.String("last", "nas", "comma-separated guests (names or vmids) that go down after all others")
@@ -36,6 +39,7 @@ func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env
 	minCharge := fs.Float64("min-charge", 0, "shut down at this battery charge in percent (0: the package default, 30)")
 	minRuntime := fs.Duration("min-runtime", 0, "shut down at this remaining runtime (0: the package default, 5m)")
 	maxOnBattery := fs.Duration("max-on-battery", 0, "shut down after this long on battery (0: the package default, 10m)")
+	checkEvery := fs.Duration("check-interval", 5*time.Minute, "while watching, check this often that the shutdown is still possible (0: the package default, 1m)")
 	nutTLS := fs.Bool("nut-starttls", false, "upgrade the NUT connection with STARTTLS, verifying upsd against the system roots (or -nut-ca, -nut-fingerprint)")
 	nutFingerprint := fs.String("nut-fingerprint", "", "pin upsd's certificate (sha256:AA:BB:…); implies -nut-starttls")
 	nutCA := fs.String("nut-ca", "", "PEM file of the CA that signed upsd's certificate; implies -nut-starttls")
@@ -96,6 +100,9 @@ func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env
 		Shutdown:   workflow.ShutdownConfig{Last: list(*last), Node: *node},
 		ForwardFSD: *fsd,
 		DryRun:     *drill,
+		// how often the guard checks again that it can act; with -fsd the
+		// monitor also checks the NUT primary login (Device.CheckPrimary)
+		CheckInterval: *checkEvery,
 	})
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		// Stopped by Ctrl-C or the service manager before any decision:

@@ -2,8 +2,12 @@ package workflow
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/thehomelab/homelab/proxmox"
@@ -27,6 +31,51 @@ type PowerLossConfig struct {
 	// DryRun goes the whole way but changes nothing: no FSD, and the
 	// shutdown only prints its plan.
 	DryRun bool
+	// CheckInterval is how often the watch checks again that the shutdown
+	// is still possible (CheckShutdown, and the NUT primary login with
+	// ForwardFSD); zero means the ups package's default, 1 min.
+	CheckInterval time.Duration
+}
+
+// CheckShutdown checks, changing nothing, everything the ordered shutdown
+// needs from Proxmox: the API answers and accepts the credentials, the
+// plan can be built, and the API identity may power off every guest of
+// the plan (VM.PowerMgmt) and the node (Sys.PowerMgmt). Its error says
+// what to fix.
+func CheckShutdown(ctx context.Context, pve *proxmox.Client, cfg ShutdownConfig) error {
+	plan, err := pve.Power.PlanShutdown(ctx, proxmox.PlanOptions{Last: cfg.Last, ShutdownNodes: cfg.Node})
+	if err == nil {
+		err = pve.Power.Preflight(ctx, plan)
+	}
+	if err == nil {
+		return nil
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	return withHint(err)
+}
+
+// withHint adds what to do to the Proxmox errors a user fixes in the
+// configuration; errors that already say it stay as they are.
+func withHint(err error) error {
+	var mm *proxmox.FingerprintMismatchError
+	hint := ""
+	switch {
+	case errors.As(err, &mm):
+		hint = fmt.Sprintf("the certificate is not the pinned one; if the node's certificate was renewed, pin the new one: -proxmox-fingerprint %s", mm.Got)
+	case errors.Is(err, proxmox.ErrAuth):
+		hint = "the Proxmox API refused the credentials: check the API token id and secret (PROXMOX_TOKEN_ID, PROXMOX_TOKEN_SECRET; Datacenter > Permissions > API Tokens)"
+	case errors.As(err, new(*tls.CertificateVerificationError)) || errors.Is(err, http.ErrSchemeMismatch):
+		// the SDK's error already says what to do (the fingerprint to pin,
+		// the port that speaks plain http)
+	case errors.Is(err, proxmox.ErrUnavailable):
+		hint = "the Proxmox API did not answer: check the address (-proxmox https://host:8006) and that the node is up"
+	}
+	if hint == "" {
+		return err
+	}
+	return fmt.Errorf("%w\n     fix: %s", err, hint)
 }
 
 // PowerLoss watches the UPS until its policy decides that the power is not
@@ -51,21 +100,24 @@ func PowerLoss(ctx context.Context, w io.Writer, u ups.Poller, pve *proxmox.Clie
 		OnEvent: func(e ups.Event) {
 			switch e.Kind {
 			case ups.EventNotReady:
-				say(w, "WARNING: the shutdown could not be carried out now: %v", e.Err)
+				say(w, "!!! WARNING: the guard can no longer act; the watch goes on, but fix this now:")
+				for _, line := range strings.Split(e.Err.Error(), "\n") {
+					say(w, "!!! %s", strings.TrimSpace(line))
+				}
 			case ups.EventReady:
-				say(w, "the shutdown can be carried out again")
+				say(w, "ok again: the guard can act again")
 			default:
 				say(w, "event: %s", e)
 			}
 		},
-		// A guard that cannot act is no guard: Proxmox must answer with
-		// this token at start (else the guard refuses to start) and
-		// while it watches. With ForwardFSD the monitor also checks the
-		// NUT primary login itself.
+		// A guard that cannot act is no guard: the shutdown must be
+		// possible at start (else the guard refuses to start) and while
+		// it watches. With ForwardFSD the monitor also checks the NUT
+		// primary login itself.
 		Check: func(ctx context.Context) error {
-			_, err := pve.Version(ctx)
-			return err
+			return CheckShutdown(ctx, pve, cfg.Shutdown)
 		},
+		CheckInterval: cfg.CheckInterval,
 		Shutdown: func(ctx context.Context, d ups.Decision) error {
 			say(w, "decision: shut down, %s, after %s on battery", d.Reason, d.OnBattery.Round(time.Millisecond))
 			sc := cfg.Shutdown
@@ -79,6 +131,11 @@ func PowerLoss(ctx context.Context, w io.Writer, u ups.Poller, pve *proxmox.Clie
 	if err := m.Check(ctx); err != nil {
 		return ups.Decision{}, fmt.Errorf("power loss: %w", err)
 	}
+	what := "power off the guests and the node"
+	if !cfg.Shutdown.Node {
+		what = "power off the guests"
+	}
+	say(w, "checked: this guard may %s", what)
 	say(w, "watching the UPS")
 	d, err := m.Run(ctx)
 	if err != nil {
