@@ -13,7 +13,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"flag"
@@ -24,7 +23,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -127,27 +125,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}()
 	if err != nil {
 		fmt.Fprintln(stderr, "expose:", err)
-		if fp := unknownCertificate(err); fp != "" {
-			fmt.Fprintf(stderr, "  if that is NPM's self-signed certificate, pin it: -npm-fingerprint %s\n", fp)
-		}
 	}
 	return exitCode(err)
 }
 
-// unknownCertificate returns the SHA-256 fingerprint of a certificate that
-// no trusted authority signed, or "" when err is something else.
-func unknownCertificate(err error) string {
-	var ua x509.UnknownAuthorityError
-	if !errors.As(err, &ua) || ua.Cert == nil {
-		return ""
-	}
-	sum := sha256.Sum256(ua.Cert.Raw)
-	hex := make([]string, len(sum))
-	for i, b := range sum {
-		hex[i] = fmt.Sprintf("%02X", b)
-	}
-	return strings.Join(hex, ":")
-}
 
 // parse parses the flags: -h prints the usage on stdout (status 0), a wrong
 // flag prints the error and the usage on stderr (status 2).

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -37,7 +38,7 @@ func TestInventoryFailures(t *testing.T) {
 	}{
 		{"token refused", []string{"-proxmox", srv.URL, "-proxmox-fingerprint", srv.Fingerprint()},
 			env(map[string]string{"PROXMOX_TOKEN_ID": proxmoxtest.TokenID, "PROXMOX_TOKEN_SECRET": "wrong-secret"}), 3, "inventory: proxmox:"},
-		{"certificate not pinned", []string{"-proxmox", srv.URL}, pveEnv, 3, "pin it: -proxmox-fingerprint " + srv.Fingerprint()},
+		{"certificate not pinned", []string{"-proxmox", srv.URL}, pveEnv, 3, "(the examples: -proxmox-fingerprint sha256:" + strings.TrimPrefix(srv.Fingerprint(), "sha256:") + ")"},
 		{"no token", []string{"-proxmox", srv.URL}, env(nil), 2, "set PROXMOX_TOKEN_ID"},
 	}
 	for _, tt := range tests {
@@ -46,6 +47,7 @@ func TestInventoryFailures(t *testing.T) {
 			var out, errOut bytes.Buffer
 			assert.Equal(t, tt.code, run(t.Context(), tt.args, &out, &errOut, tt.env))
 			assert.Contains(t, errOut.String(), tt.want)
+			assert.Equal(t, 1, strings.Count(errOut.String(), tt.want), "the advice is given once")
 			assert.NotContains(t, errOut.String(), "wrong-secret")
 		})
 	}

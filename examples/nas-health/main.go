@@ -11,7 +11,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"flag"
@@ -121,27 +120,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}()
 	if err != nil {
 		fmt.Fprintln(stderr, "nas-health:", err)
-		if fp := unknownCertificate(err); fp != "" {
-			fmt.Fprintf(stderr, "  if that is the NAS's self-signed certificate (check it with openssl s_client on the NAS), pin it: -nas-fingerprint %s\n", fp)
-		}
 	}
 	return exitCode(err)
 }
 
-// unknownCertificate returns the SHA-256 fingerprint of a certificate that
-// no trusted authority signed, or "" when err is something else.
-func unknownCertificate(err error) string {
-	var ua x509.UnknownAuthorityError
-	if !errors.As(err, &ua) || ua.Cert == nil {
-		return ""
-	}
-	sum := sha256.Sum256(ua.Cert.Raw)
-	hex := make([]string, len(sum))
-	for i, b := range sum {
-		hex[i] = fmt.Sprintf("%02X", b)
-	}
-	return strings.Join(hex, ":")
-}
 
 // parse parses the flags: -h prints the usage on stdout (status 0), a wrong
 // flag prints the error and the usage on stderr (status 2).

@@ -63,7 +63,8 @@ func TestNASHealthUnknownCertificate(t *testing.T) {
 	srv := omvtest.Start(t, omvtest.WithTLS())
 	var out, errOut bytes.Buffer
 	assert.Equal(t, 3, run(t.Context(), []string{"-nas", srv.URL}, &out, &errOut, nasEnv))
-	assert.Contains(t, errOut.String(), "pin it: -nas-fingerprint "+strings.TrimPrefix(srv.Fingerprint(), "sha256:"))
+	assert.Contains(t, errOut.String(), "(the examples: -nas-fingerprint "+srv.Fingerprint()+")")
+	assert.Equal(t, 1, strings.Count(errOut.String(), "pin it"), "the advice is given once")
 
 	errOut.Reset()
 	assert.Equal(t, 0, run(t.Context(), []string{"-nas", srv.URL, "-nas-fingerprint", srv.Fingerprint()}, &out, &errOut, nasEnv), errOut.String())

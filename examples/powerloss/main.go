@@ -25,7 +25,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"flag"
@@ -165,9 +164,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}()
 	if err != nil {
 		fmt.Fprintln(stderr, "powerloss:", err)
-		if fp := unknownCertificate(err); fp != "" {
-			fmt.Fprintf(stderr, "  if that is the node's self-signed certificate (compare with the fingerprint its web UI shows), pin it: -proxmox-fingerprint %s\n", fp)
-		}
 	}
 	return exitCode(err)
 }
@@ -283,20 +279,6 @@ func (g guard) shutdown(w io.Writer) ups.Action {
 	}
 }
 
-// unknownCertificate returns the SHA-256 fingerprint of a certificate that
-// no trusted authority signed, or "" when err is something else.
-func unknownCertificate(err error) string {
-	var ua x509.UnknownAuthorityError
-	if !errors.As(err, &ua) || ua.Cert == nil {
-		return ""
-	}
-	sum := sha256.Sum256(ua.Cert.Raw)
-	hex := make([]string, len(sum))
-	for i, b := range sum {
-		hex[i] = fmt.Sprintf("%02X", b)
-	}
-	return strings.Join(hex, ":")
-}
 
 // parse parses the flags: -h prints the usage on stdout (status 0), a wrong
 // flag prints the error and the usage on stderr (status 2).
