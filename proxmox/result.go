@@ -98,4 +98,3 @@ func changeParams(changes []Change) params {
 func createChanges(want map[string]string) []Change {
 	return DiffConfig(nil, want, nil)
 }
-

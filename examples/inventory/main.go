@@ -94,7 +94,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	return exitCode(err)
 }
 
-
 func gib(b uint64) string { return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30)) }
 
 // parse parses the flags: -h prints the usage on stdout (status 0), a wrong

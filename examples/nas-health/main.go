@@ -124,7 +124,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	return exitCode(err)
 }
 
-
 // parse parses the flags: -h prints the usage on stdout (status 0), a wrong
 // flag prints the error and the usage on stderr (status 2).
 func parse(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (int, bool) {

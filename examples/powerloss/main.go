@@ -279,7 +279,6 @@ func (g guard) shutdown(w io.Writer) ups.Action {
 	}
 }
 
-
 // parse parses the flags: -h prints the usage on stdout (status 0), a wrong
 // flag prints the error and the usage on stderr (status 2).
 func parse(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (int, bool) {
