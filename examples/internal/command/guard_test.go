@@ -74,7 +74,7 @@ func TestPowerLossRefusesToStart(t *testing.T) {
 			want: []string{"certificate signed by unknown authority", "-proxmox-fingerprint sha256:" + pvFingerprint}},
 		{name: "fsd with a secondary login", env: secondary, extra: []string{"-fsd"},
 			want: []string{"upsmon primary"}},
-		{name: "fsd with a wrong password, in a drill too", env: wrongPassword, extra: []string{"-fsd", "-drill"},
+		{name: "fsd with a wrong password, in a drill too", env: wrongPassword, extra: []string{"-fsd", "-dry-run"},
 			want: []string{"check the NUT password"}},
 	}
 	for _, tt := range tests {

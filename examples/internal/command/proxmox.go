@@ -113,7 +113,7 @@ func runPassthrough(ctx context.Context, out, errOut io.Writer, args []string, e
 func Shutdown() Command {
 	return Command{
 		Name:    "shutdown",
-		Summary: "ordered shutdown of the Proxmox guests (dry run unless -yes)",
+		Summary: "ordered shutdown of the Proxmox guests (prints the plan; -dry-run=false runs it)",
 		Run:     runShutdown,
 	}
 }

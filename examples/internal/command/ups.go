@@ -25,7 +25,7 @@ func PowerLoss() Command {
 }
 
 func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("powerloss", out, errOut, "powerloss [-ups ups@host:3493] [-nut-starttls|-nut-fingerprint sha256:…|-nut-ca ca.pem] [-proxmox URL] [-last nas] [-node] [-fsd] [-drill] [-check-interval 5m]\n"+
+	fs := newFlags("powerloss", out, errOut, "powerloss [-ups ups@host:3493] [-nut-starttls|-nut-fingerprint sha256:…|-nut-ca ca.pem] [-proxmox URL] [-last nas] [-node] [-fsd] [-dry-run] [-check-interval 5m]\n"+
 		proxmoxEnvHelp+"\n  env NUT_USER, NUT_PASSWORD (optional; needed for -fsd): an upsd.users account with upsmon primary\n"+
 		"  checks first that it can act (Proxmox reachable, credentials accepted, VM.PowerMgmt on every guest,\n"+
 		"  Sys.PowerMgmt on the node, a NUT primary login with -fsd) and refuses to start otherwise (exit status 3);\n"+
@@ -35,7 +35,7 @@ func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env
 	last := fs.String("last", "nas", "comma-separated guests (names or vmids) that go down after all others")
 	node := fs.Bool("node", true, "power the node off after the guests")
 	fsd := fs.Bool("fsd", false, "set FSD on the UPS first, so other NUT clients shut down too")
-	drill := fs.Bool("drill", false, "go the whole way but change nothing: no FSD, the shutdown only prints its plan")
+	drill := fs.Bool("dry-run", false, "go the whole way but change nothing: no FSD, the shutdown only prints its plan")
 	minCharge := fs.Float64("min-charge", 0, "shut down at this battery charge in percent (0: the package default, 30)")
 	minRuntime := fs.Duration("min-runtime", 0, "shut down at this remaining runtime (0: the package default, 5m)")
 	maxOnBattery := fs.Duration("max-on-battery", 0, "shut down after this long on battery (0: the package default, 10m)")

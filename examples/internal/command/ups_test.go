@@ -42,7 +42,7 @@ func TestPowerLossCommandDrill(t *testing.T) {
 	u := nut(t)
 	pv, flags := pve(t)
 	var out bytes.Buffer
-	args := append(flags, "-ups", "ups@"+u.Addr(), "-fsd", "-drill")
+	args := append(flags, "-ups", "ups@"+u.Addr(), "-fsd", "-dry-run")
 	require.NoError(t, runPowerLoss(t.Context(), &out, &out, args, upsEnv), out.String())
 	assert.Contains(t, out.String(), "decision: shut down, on battery with low battery (OB LB)")
 	assert.Contains(t, out.String(), "3. last: vm 100 on proxmox1 (nas)")
@@ -136,7 +136,7 @@ func TestPowerLossCommandRefusesWhenItCannotAct(t *testing.T) {
 				"NUT_USER": "upsmon", "NUT_PASSWORD": "wrong-password",
 			}),
 			want: []string{"does not start", "upsmon primary"}},
-		{name: "drill with a wrong nut password", args: []string{"-fsd", "-drill"}, is: ups.ErrAccessDenied,
+		{name: "drill with a wrong nut password", args: []string{"-fsd", "-dry-run"}, is: ups.ErrAccessDenied,
 			env: env(map[string]string{
 				"PROXMOX_TOKEN_ID": proxmoxtest.TokenID, "PROXMOX_TOKEN_SECRET": proxmoxtest.TokenSecret,
 				"NUT_USER": "upsmon", "NUT_PASSWORD": "wrong-password",
@@ -177,7 +177,7 @@ func TestPowerLossCommandStartTLS(t *testing.T) {
 	u.AddUser("upsmon", upstest.User{Password: "upsmon-secret", Upsmon: "primary"})
 	_, flags := pve(t)
 	var out bytes.Buffer
-	args := append(flags, "-ups", "ups@"+u.Addr(), "-nut-fingerprint", fp, "-drill")
+	args := append(flags, "-ups", "ups@"+u.Addr(), "-nut-fingerprint", fp, "-dry-run")
 	require.NoError(t, runPowerLoss(t.Context(), &out, &out, args, upsEnv), out.String())
 	assert.Contains(t, out.String(), "decision: shut down, on battery with low battery")
 	starttls := false
@@ -186,7 +186,7 @@ func TestPowerLossCommandStartTLS(t *testing.T) {
 	}
 	assert.True(t, starttls)
 
-	err := runPowerLoss(t.Context(), &out, &out, append(flags, "-ups", "ups@"+u.Addr(), "-nut-fingerprint", "sha256:"+strings.Repeat("00:", 31)+"00", "-drill"), upsEnv)
+	err := runPowerLoss(t.Context(), &out, &out, append(flags, "-ups", "ups@"+u.Addr(), "-nut-fingerprint", "sha256:"+strings.Repeat("00:", 31)+"00", "-dry-run"), upsEnv)
 	var mm *ups.FingerprintMismatchError
 	require.ErrorAs(t, err, &mm)
 	assert.Equal(t, fp, mm.Got)
