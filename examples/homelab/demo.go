@@ -141,10 +141,11 @@ const ispAddress = "203.0.113.77"
 func demoDDNS(ctx context.Context, w io.Writer, l *lab.Lab) error {
 	workflow.Title(w, "DDNS: %s follows the router's public address", lab.VPNName)
 	cfg := workflow.DDNSConfig{
-		Zone:       lab.Zone,
-		Names:      []string{"vpn"},
-		Source:     workflow.RouterPublicIP(l.Router, routeros.DefaultWANInterface),
-		SourceName: "router " + routeros.DefaultWANInterface,
+		Zone:            lab.Zone,
+		Names:           []string{"vpn"},
+		Source:          workflow.RouterPublicIP(l.Router, routeros.DefaultWANInterface),
+		SourceName:      "router " + routeros.DefaultWANInterface,
+		ShowSecondCycle: true,
 	}
 	if err := workflow.DDNS(ctx, w, l.DNS, cfg); err != nil {
 		return err

@@ -38,6 +38,7 @@ func TestDDNSCommand(t *testing.T) {
 
 	assert.Contains(t, out.String(), "update vpn.thehomelab.site A 203.0.113.10 -> 198.51.100.20")
 	assert.Contains(t, out.String(), "create home.thehomelab.site A 198.51.100.20")
+	assert.NotContains(t, out.String(), "second cycle", "the real command runs one cycle; the second is the demo's lesson")
 	assert.NotContains(t, out.String(), dnstest.SeedToken)
 	for _, name := range []string{"vpn.thehomelab.site", "home.thehomelab.site"} {
 		recs := srv.Records(name)

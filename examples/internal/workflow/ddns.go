@@ -24,10 +24,15 @@ type DDNSConfig struct {
 	SourceName string
 	// DryRun only prints the plan.
 	DryRun bool
+	// ShowSecondCycle runs a second cycle after a change, to show that an
+	// unchanged address costs no Cloudflare request (the demo's lesson;
+	// the real command runs one cycle).
+	ShowSecondCycle bool
 }
 
 // DDNS keeps the A records of cfg.Names on the address cfg.Source reports:
-// it prints the plan, applies it, then runs a second cycle to show that an
+// it prints the plan and applies it; with ShowSecondCycle it then runs a
+// second cycle to show that an
 // unchanged address costs no Cloudflare request.
 func DDNS(ctx context.Context, w io.Writer, c *dns.Client, cfg DDNSConfig) error {
 	if cfg.Source == nil {
@@ -67,6 +72,9 @@ func DDNS(ctx context.Context, w io.Writer, c *dns.Client, cfg DDNSConfig) error
 	say(w, "applied %d change(s)", len(res.Changes))
 	if err := showRecords(ctx, w, c, cfg); err != nil {
 		return err
+	}
+	if !cfg.ShowSecondCycle {
+		return nil
 	}
 	res, err = u.Update(ctx)
 	if err != nil {
