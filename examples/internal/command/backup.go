@@ -108,6 +108,8 @@ func runBackup(ctx context.Context, out, errOut io.Writer, args []string, env En
 	}
 	defer c.Close()
 	cfg.Client = c
+	pr := newProgress(out)
+	cfg.OnEvent = pr.backupEvent
 	wf.Config = cfg
 
 	var runners []*backup.SSHRunner
@@ -135,7 +137,8 @@ func runBackup(ctx context.Context, out, errOut io.Writer, args []string, env En
 	}
 
 	workflow.Title(out, "Backup to %s on %s", *storage, *p.url)
-	report, err := workflow.Backup(ctx, out, wf)
+	report, err := workflow.Backup(ctx, pr, wf)
+	pr.done()
 	if *mail != "" && !report.Started.IsZero() {
 		user := *smtpUser
 		if user == "" {

@@ -136,5 +136,7 @@ func runShutdown(ctx context.Context, out, errOut io.Writer, args []string, env 
 	}
 	defer c.Close()
 	workflow.Title(out, "Ordered shutdown on %s", *p.url)
-	return workflow.Shutdown(ctx, out, c, workflow.ShutdownConfig{Last: list(*last), Node: *node, DryRun: *dryRun})
+	pr := newProgress(out)
+	defer pr.done()
+	return workflow.Shutdown(ctx, pr, c, workflow.ShutdownConfig{Last: list(*last), Node: *node, DryRun: *dryRun, OnEvent: pr.shutdownEvent})
 }
