@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/npm"
@@ -81,5 +82,8 @@ func runExpose(ctx context.Context, out, errOut io.Writer, args []string, env En
 	}
 	defer c.Close()
 	workflow.Title(out, "Expose https://%s -> %s://%s", *fqdn, *scheme, *to)
-	return workflow.Expose(ctx, out, c, workflow.ExposeConfig{App: app})
+	pr := newProgress(out)
+	stop := pr.elapsed("https://"+*fqdn+": asking Nginx Proxy Manager (issuing a certificate can take minutes)", time.Second)
+	defer stop()
+	return workflow.Expose(ctx, pr, c, workflow.ExposeConfig{App: app})
 }

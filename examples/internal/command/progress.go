@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/term"
 
@@ -141,6 +142,40 @@ func (p *progress) shutdownEvent(e proxmox.Event) {
 	case len(waiting) > 0 && p.tty:
 		p.step("shutdown", -1, fmt.Sprintf("group %d: waiting for %s", e.Group, strings.Join(waiting, ", ")))
 	case p.tty:
+		p.done()
+	}
+}
+
+// elapsed shows line and the time elapsed on a terminal, rewritten every
+// interval until stop is called, for work with no measure (NPM issuing a
+// certificate, minutes with DNS propagation). Elsewhere it writes nothing:
+// the story tells the outcome.
+func (p *progress) elapsed(line string, every time.Duration) (stop func()) {
+	if !p.tty {
+		return func() {}
+	}
+	start := time.Now()
+	quit, exited := make(chan struct{}), make(chan struct{})
+	show := func() {
+		p.step("elapsed", -1, fmt.Sprintf("%s… %s", line, time.Since(start).Round(time.Second)))
+	}
+	show()
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				show()
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-exited
 		p.done()
 	}
 }

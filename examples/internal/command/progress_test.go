@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -64,4 +65,24 @@ func TestShutdownCommandShowsProgressAsPlainLines(t *testing.T) {
 	require.NoError(t, runShutdown(t.Context(), &out, &out, append(flags, "-dry-run=false"), pveEnv), out.String())
 	assert.Contains(t, out.String(), "vm 100 on proxmox1 (nas): shutdown sent")
 	assert.NotContains(t, out.String(), "\r")
+}
+
+func TestProgressElapsedOnlyOnATerminal(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	p := newProgress(&buf)
+	p.elapsed("issuing", time.Millisecond)()
+	assert.Empty(t, buf.String(), "no line when the output is not a terminal")
+
+	p.tty = true
+	stop := p.elapsed("issuing", time.Millisecond)
+	_, _ = p.Write([]byte("   story line\n"))
+	stop()
+	out := buf.String()
+	assert.True(t, strings.HasPrefix(out, "\r\033[K   issuing… 0s"), "%q", out)
+	assert.Contains(t, out, "\r\033[K   story line\n")
+	assert.Empty(t, p.status, "no status line left after stop: %q", out)
+	if i := strings.LastIndex(out, "story line\n"); i+len("story line\n") < len(out) {
+		assert.True(t, strings.HasSuffix(out, "\r\033[K"), "a line redrawn after the story is cleared at the end: %q", out)
+	}
 }
