@@ -7,6 +7,7 @@ require (
 	github.com/luthermonson/go-proxmox v0.10.0
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/crypto v0.32.0
+	golang.org/x/term v0.28.0
 )
 
 require (

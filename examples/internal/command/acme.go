@@ -24,7 +24,7 @@ func ACME() Command {
 }
 
 func runACME(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("acme", out, errOut, "acme [-zone Z] present|cleanup DOMAIN VALUE...\n"+
+	fs := newFlags("acme", out, errOut, env, "acme [-zone Z] present|cleanup DOMAIN VALUE...\n"+
 		"  DOMAIN may be the domain (*.thehomelab.site) or the record name (_acme-challenge.thehomelab.site.)\n"+
 		"  env CLOUDFLARE_API_TOKEN: API token with Zone:Read and DNS:Edit on the zone")
 	zone := fs.String("zone", "thehomelab.site", "Cloudflare zone")
@@ -40,7 +40,7 @@ func runACME(ctx context.Context, out, errOut io.Writer, args []string, env Env)
 	if verb != "present" && verb != "cleanup" {
 		return usageError("unknown action %q, want present or cleanup", verb)
 	}
-	token, err := need(env, "CLOUDFLARE_API_TOKEN", "a Cloudflare API token")
+	token, err := need(fs.getenv, "CLOUDFLARE_API_TOKEN", "a Cloudflare API token")
 	if err != nil {
 		return err
 	}

@@ -25,11 +25,11 @@ func Backup() Command {
 }
 
 func runBackup(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("backup", out, errOut, "backup [-proxmox URL] [-storage backups] [-keep keep-daily=7,…] [-guests 100,101] [-yes] [-mail admin@example.org]\n"+
+	fs := newFlags("backup", out, errOut, env, "backup [-proxmox URL] [-storage backups] [-keep keep-daily=7,…] [-guests 100,101] [-yes] [-mail admin@example.org]\n"+
 		proxmoxEnvHelp+"\n  env SSH_KEY_FILE: private key for the nodes (the two-step copy and -verify run there over SSH)"+
 		"\n  env SMTP_PASSWORD: the SMTP password (with -mail)"+
 		"\n  without -yes the plan is printed and nothing changes")
-	p := addProxmoxFlags(fs.FlagSet)
+	p := addProxmoxFlags(fs)
 	storage := fs.String("storage", "backups", "backup storage every archive ends up on (the NAS share)")
 	local := fs.String("local", "local", "local storage for the two-step dump")
 	keep := fs.String("keep", "", "retention as prune-backups (keep-daily=7,keep-weekly=4); empty: the storage's own")
@@ -83,7 +83,7 @@ func runBackup(ctx context.Context, out, errOut io.Writer, args []string, env En
 	}
 	var smtpPassword string
 	if *mail != "" {
-		if smtpPassword, err = need(env, "SMTP_PASSWORD", "the SMTP password for -mail"); err != nil {
+		if smtpPassword, err = need(fs.getenv, "SMTP_PASSWORD", "the SMTP password for -mail"); err != nil {
 			return err
 		}
 	}
@@ -102,12 +102,14 @@ func runBackup(ctx context.Context, out, errOut io.Writer, args []string, env En
 		wf.Drill = &backup.RestoreOptions{VMID: *drill, ScratchVMID: *drillID, Storage: *drillStorage}
 	}
 
-	c, err := p.connect(ctx, env, false)
+	c, err := p.connect(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	cfg.Client = c
+	pr := newProgress(out)
+	cfg.OnEvent = pr.backupEvent
 	wf.Config = cfg
 
 	var runners []*backup.SSHRunner
@@ -117,7 +119,7 @@ func runBackup(ctx context.Context, out, errOut io.Writer, args []string, env En
 		}
 	}()
 	wf.Connect = func(ctx context.Context, node string) (backup.Runner, error) {
-		keyFile, err := need(env, "SSH_KEY_FILE", "the private key file for "+*sshUser+"@"+node)
+		keyFile, err := need(fs.getenv, "SSH_KEY_FILE", "the private key file for "+*sshUser+"@"+node)
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +137,8 @@ func runBackup(ctx context.Context, out, errOut io.Writer, args []string, env En
 	}
 
 	workflow.Title(out, "Backup to %s on %s", *storage, *p.url)
-	report, err := workflow.Backup(ctx, out, wf)
+	report, err := workflow.Backup(ctx, pr, wf)
+	pr.done()
 	if *mail != "" && !report.Started.IsZero() {
 		user := *smtpUser
 		if user == "" {

@@ -1,7 +1,10 @@
 // Package command runs the workflows against real devices: it reads
 // addresses from flags and credentials from the environment (never from
 // flags, which other users of the machine can see in ps), connects the
-// clients and calls package workflow. Each examples/<workflow> program and
+// clients and calls package workflow. When a homelab.yaml is found (-config,
+// $HOMELAB_CONFIG, ./homelab.yaml, ~/.config/homelab/homelab.yaml) every
+// command reads it: it gives the defaults of the device flags, the login
+// names and the secrets; flags given on the command line override it. Each examples/<workflow> program and
 // the matching homelab subcommand share one Command.
 package command
 
@@ -12,6 +15,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/thehomelab/homelab/examples/internal/config"
 )
 
 // Env looks up an environment variable; os.Getenv in the programs, a map in
@@ -60,12 +65,18 @@ type flagSet struct {
 	*flag.FlagSet
 	out, errOut io.Writer
 	usage       string
+	// env is the command's environment; getenv folds the config in.
+	env Env
+	// cfg is the config read by parse, nil when none was found.
+	cfg *config.Config
 }
 
-// newFlags returns a flag set that returns errors instead of exiting.
-func newFlags(name string, out, errOut io.Writer, usage string) *flagSet {
-	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), out: out, errOut: errOut, usage: usage}
+// newFlags returns a flag set that returns errors instead of exiting. It
+// has the -config flag; parse reads the config and applies it.
+func newFlags(name string, out, errOut io.Writer, env Env, usage string) *flagSet {
+	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), out: out, errOut: errOut, usage: usage, env: env}
 	fs.SetOutput(io.Discard)
+	fs.String("config", "", configUsage)
 	return fs
 }
 
@@ -76,7 +87,8 @@ func (fs *flagSet) printUsage(w io.Writer) {
 	fs.SetOutput(io.Discard)
 }
 
-// parse parses args. -h prints the usage on out and returns flag.ErrHelp;
+// parse parses args, then reads the config (see loadConfig): flags given
+// override it, and it supplies the defaults of the others and the secrets. -h prints the usage on out and returns flag.ErrHelp;
 // a wrong flag prints the error and the usage on errOut, once, and returns
 // an error wrapping ErrUsage.
 func parse(fs *flagSet, args []string) error {
@@ -100,7 +112,7 @@ func parsePositional(fs *flagSet, args []string) error {
 		fs.printUsage(fs.errOut)
 		return fmt.Errorf("%w: %w: %v", ErrUsage, errPrinted, err)
 	}
-	return nil
+	return fs.loadConfig()
 }
 
 // need returns the environment variable key or an error naming it.

@@ -22,9 +22,9 @@ func DDNS() Command {
 }
 
 func runDDNS(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("ddns", out, errOut, "ddns [-zone Z] [-names vpn,home] [-from router|echo] [-router ADDR] [-ip ADDR] [-dry-run | -watch 5m]\n"+
+	fs := newFlags("ddns", out, errOut, env, "ddns [-zone Z] [-names vpn,home] [-from router|echo] [-router ADDR] [-ip ADDR] [-dry-run | -watch 5m]\n"+
 		"  env CLOUDFLARE_API_TOKEN: API token with Zone:Read and DNS:Edit on the zone\n"+routerEnvHelp+" (with -from router)")
-	r := addRouterFlags(fs.FlagSet)
+	r := addRouterFlags(fs)
 	from := fs.String("from", "router", "where the public address comes from: router (its PPPoE interface) or echo (a web service)")
 	wan := fs.String("wan", routeros.DefaultWANInterface, "the router's WAN interface")
 	zone := fs.String("zone", "thehomelab.site", "Cloudflare zone")
@@ -54,7 +54,7 @@ func runDDNS(ctx context.Context, out, errOut io.Writer, args []string, env Env)
 	} else if *from != "router" && *from != "echo" {
 		return usageError("-from must be router or echo")
 	}
-	token, err := need(env, "CLOUDFLARE_API_TOKEN", "a Cloudflare API token")
+	token, err := need(fs.getenv, "CLOUDFLARE_API_TOKEN", "a Cloudflare API token")
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func runDDNS(ctx context.Context, out, errOut io.Writer, args []string, env Env)
 	case *from == "echo":
 		cfg.Source, cfg.SourceName = dns.EchoSource(*echo, dns.IPv4, nil), *echo
 	default:
-		rc, err := r.dial(ctx, env)
+		rc, err := r.dial(ctx)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/npm"
@@ -22,7 +23,7 @@ func Expose() Command {
 }
 
 func runExpose(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("expose", out, errOut, "expose [-npm URL] -fqdn status.thehomelab.site -to uptime-kuma:3001 [flags]\n"+
+	fs := newFlags("expose", out, errOut, env, "expose [-npm URL] -fqdn status.thehomelab.site -to uptime-kuma:3001 [flags]\n"+
 		"  env NPM_EMAIL, NPM_PASSWORD: an Nginx Proxy Manager account\n"+
 		"  env CLOUDFLARE_API_TOKEN (optional): lets NPM issue a certificate by DNS challenge when none covers the FQDN")
 	api := fs.String("npm", "http://npm.lan:81/api", "Nginx Proxy Manager API URL")
@@ -58,14 +59,14 @@ func runExpose(ctx context.Context, out, errOut io.Writer, args []string, env En
 		Websockets: *websockets, HTTP2: *http2, HSTS: *hsts, BlockExploits: *block,
 		AccessListID: npm.AccessListID(*acl), Email: *email,
 	}
-	if tok := env("CLOUDFLARE_API_TOKEN"); tok != "" {
+	if tok := fs.getenv("CLOUDFLARE_API_TOKEN"); tok != "" {
 		app.CloudflareToken = secret.New(tok)
 	}
-	user, err := need(env, "NPM_EMAIL", "the Nginx Proxy Manager login e-mail")
+	user, err := need(fs.getenv, "NPM_EMAIL", "the Nginx Proxy Manager login e-mail")
 	if err != nil {
 		return err
 	}
-	password, err := need(env, "NPM_PASSWORD", "the Nginx Proxy Manager password")
+	password, err := need(fs.getenv, "NPM_PASSWORD", "the Nginx Proxy Manager password")
 	if err != nil {
 		return err
 	}
@@ -81,5 +82,8 @@ func runExpose(ctx context.Context, out, errOut io.Writer, args []string, env En
 	}
 	defer c.Close()
 	workflow.Title(out, "Expose https://%s -> %s://%s", *fqdn, *scheme, *to)
-	return workflow.Expose(ctx, out, c, workflow.ExposeConfig{App: app})
+	pr := newProgress(out)
+	stop := pr.elapsed("https://"+*fqdn+": asking Nginx Proxy Manager (issuing a certificate can take minutes)", time.Second)
+	defer stop()
+	return workflow.Expose(ctx, pr, c, workflow.ExposeConfig{App: app})
 }

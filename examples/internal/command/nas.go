@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -13,24 +12,27 @@ import (
 
 // nasFlags are the flags and environment every NAS command reads.
 type nasFlags struct {
+	fs               *flagSet
 	url, fingerprint *string
 }
 
 const nasEnvHelp = "  env OMV_USER (default admin), OMV_PASSWORD: an OpenMediaVault admin account"
 
-func addNASFlags(fs *flag.FlagSet) nasFlags {
+func addNASFlags(fs *flagSet) nasFlags {
 	return nasFlags{
+		fs:          fs,
 		url:         fs.String("nas", "https://nas.lan", "OpenMediaVault web interface URL"),
 		fingerprint: fs.String("nas-fingerprint", "", "SHA-256 fingerprint of the NAS's self-signed certificate (AA:BB:…)"),
 	}
 }
 
-func (f nasFlags) connect(ctx context.Context, env Env) (*omv.Client, error) {
-	password, err := need(env, "OMV_PASSWORD", "the OpenMediaVault password")
+func (f nasFlags) connect(ctx context.Context) (*omv.Client, error) {
+	fs := f.fs
+	password, err := need(fs.getenv, "OMV_PASSWORD", "the OpenMediaVault password")
 	if err != nil {
 		return nil, err
 	}
-	user := env("OMV_USER")
+	user := fs.getenv("OMV_USER")
 	if user == "" {
 		user = "admin"
 	}
@@ -55,14 +57,14 @@ func NASHealth() Command {
 }
 
 func runNASHealth(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("nas-health", out, errOut, "nas-health [-nas URL] [-nas-fingerprint FP] [-full 90]\n"+nasEnvHelp+
+	fs := newFlags("nas-health", out, errOut, env, "nas-health [-nas URL] [-nas-fingerprint FP] [-full 90]\n"+nasEnvHelp+
 		"\n  exits 1 when an array is degraded, a disk fails SMART or a filesystem is full")
-	nas := addNASFlags(fs.FlagSet)
+	nas := addNASFlags(fs)
 	full := fs.Int("full", 90, "usage percentage from which a filesystem counts as full")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, err := nas.connect(ctx, env)
+	c, err := nas.connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -81,9 +83,9 @@ func Share() Command {
 }
 
 func runShare(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("share", out, errOut, "share [-nas URL] -name NAME -owner USER [-quota-gib N] [-filesystem UUID] [-recycle-bin]\n"+
+	fs := newFlags("share", out, errOut, env, "share [-nas URL] -name NAME -owner USER [-quota-gib N] [-filesystem UUID] [-recycle-bin]\n"+
 		nasEnvHelp+"\n  env SHARE_OWNER_PASSWORD: the owner's password, used when the account is created")
-	nas := addNASFlags(fs.FlagSet)
+	nas := addNASFlags(fs)
 	name := fs.String("name", "", "share (and shared folder) name")
 	owner := fs.String("owner", "", "user owning the share (created when missing)")
 	quota := fs.Int64("quota-gib", 0, "owner's quota on the filesystem in GiB (0: none)")
@@ -101,11 +103,11 @@ func runShare(ctx context.Context, out, errOut io.Writer, args []string, env Env
 	spec := omv.ShareSpec{
 		Name:       *name,
 		Filesystem: *fsUUID,
-		Owner:      omv.UserSpec{Name: *owner, Password: secret.New(env("SHARE_OWNER_PASSWORD"))},
+		Owner:      omv.UserSpec{Name: *owner, Password: secret.New(fs.getenv("SHARE_OWNER_PASSWORD"))},
 		Quota:      *quota << 30,
 		SMB:        omv.SMBShareOptions{RecycleBin: *recycle},
 	}
-	c, err := nas.connect(ctx, env)
+	c, err := nas.connect(ctx)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -13,13 +12,15 @@ import (
 
 // proxmoxFlags are the flags and environment every Proxmox command reads.
 type proxmoxFlags struct {
+	fs               *flagSet
 	url, fingerprint *string
 }
 
 const proxmoxEnvHelp = "  env PROXMOX_TOKEN_ID (user@realm!name), PROXMOX_TOKEN_SECRET: a Proxmox VE API token"
 
-func addProxmoxFlags(fs *flag.FlagSet) proxmoxFlags {
+func addProxmoxFlags(fs *flagSet) proxmoxFlags {
 	return proxmoxFlags{
+		fs:          fs,
 		url:         fs.String("proxmox", "https://192.168.1.2:8006", "Proxmox VE API URL"),
 		fingerprint: fs.String("proxmox-fingerprint", "", "SHA-256 fingerprint of the node's self-signed certificate (AA:BB:…, as the web UI shows it)"),
 	}
@@ -27,18 +28,19 @@ func addProxmoxFlags(fs *flag.FlagSet) proxmoxFlags {
 
 // connect returns a client with the API token, plus the root@pam password
 // login when root is true (raw disk passthrough needs it).
-func (f proxmoxFlags) connect(ctx context.Context, env Env, root bool) (*proxmox.Client, error) {
-	id, err := need(env, "PROXMOX_TOKEN_ID", "the API token id (user@realm!name)")
+func (f proxmoxFlags) connect(ctx context.Context, root bool) (*proxmox.Client, error) {
+	fs := f.fs
+	id, err := need(fs.getenv, "PROXMOX_TOKEN_ID", "the API token id (user@realm!name)")
 	if err != nil {
 		return nil, err
 	}
-	tokenSecret, err := need(env, "PROXMOX_TOKEN_SECRET", "the API token secret")
+	tokenSecret, err := need(fs.getenv, "PROXMOX_TOKEN_SECRET", "the API token secret")
 	if err != nil {
 		return nil, err
 	}
 	opts := []proxmox.Option{proxmox.WithAPIToken(id, secret.New(tokenSecret))}
 	if root {
-		pw, err := need(env, "PROXMOX_ROOT_PASSWORD", "root@pam's password (PVE allows raw disk passthrough to root@pam only)")
+		pw, err := need(fs.getenv, "PROXMOX_ROOT_PASSWORD", "root@pam's password (PVE allows raw disk passthrough to root@pam only)")
 		if err != nil {
 			return nil, err
 		}
@@ -64,12 +66,12 @@ func Inventory() Command {
 }
 
 func runInventory(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("inventory", out, errOut, "inventory [-proxmox URL] [-proxmox-fingerprint FP]\n"+proxmoxEnvHelp)
-	p := addProxmoxFlags(fs.FlagSet)
+	fs := newFlags("inventory", out, errOut, env, "inventory [-proxmox URL] [-proxmox-fingerprint FP]\n"+proxmoxEnvHelp)
+	p := addProxmoxFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, err := p.connect(ctx, env, false)
+	c, err := p.connect(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -89,9 +91,9 @@ func Passthrough() Command {
 }
 
 func runPassthrough(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("passthrough", out, errOut, "passthrough [-proxmox URL] -vm nas -disks SERIAL1,SERIAL2\n"+proxmoxEnvHelp+
+	fs := newFlags("passthrough", out, errOut, env, "passthrough [-proxmox URL] -vm nas -disks SERIAL1,SERIAL2\n"+proxmoxEnvHelp+
 		"\n  env PROXMOX_ROOT_PASSWORD: root@pam's password (PVE allows raw disks to root@pam only)")
-	p := addProxmoxFlags(fs.FlagSet)
+	p := addProxmoxFlags(fs)
 	vm := fs.String("vm", "nas", "name of the VM receiving the disks")
 	disks := fs.String("disks", "", "comma-separated disk serial numbers (or /dev/disk/by-id names)")
 	if err := parse(fs, args); err != nil {
@@ -100,7 +102,7 @@ func runPassthrough(ctx context.Context, out, errOut io.Writer, args []string, e
 	if len(list(*disks)) == 0 {
 		return usageError("-disks is required")
 	}
-	c, err := p.connect(ctx, env, true)
+	c, err := p.connect(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -119,20 +121,22 @@ func Shutdown() Command {
 }
 
 func runShutdown(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("shutdown", out, errOut, "shutdown [-proxmox URL] [-last nas] [-node] [-dry-run=false]\n"+proxmoxEnvHelp+
+	fs := newFlags("shutdown", out, errOut, env, "shutdown [-proxmox URL] [-last nas] [-node] [-dry-run=false]\n"+proxmoxEnvHelp+
 		"\n  -dry-run is on by default: the plan is printed and nothing stops; -dry-run=false shuts down")
-	p := addProxmoxFlags(fs.FlagSet)
+	p := addProxmoxFlags(fs)
 	last := fs.String("last", "nas", "comma-separated guests (names or vmids) that go down after all others")
 	node := fs.Bool("node", false, "power the node off after the guests")
 	dryRun := fs.Bool("dry-run", true, "only print the plan; -dry-run=false really shuts down")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, err := p.connect(ctx, env, false)
+	c, err := p.connect(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	workflow.Title(out, "Ordered shutdown on %s", *p.url)
-	return workflow.Shutdown(ctx, out, c, workflow.ShutdownConfig{Last: list(*last), Node: *node, DryRun: *dryRun})
+	pr := newProgress(out)
+	defer pr.done()
+	return workflow.Shutdown(ctx, pr, c, workflow.ShutdownConfig{Last: list(*last), Node: *node, DryRun: *dryRun, OnEvent: pr.shutdownEvent})
 }

@@ -3,7 +3,6 @@ package command
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -17,26 +16,29 @@ import (
 
 // routerFlags are the flags and environment every router command reads.
 type routerFlags struct {
+	fs                *flagSet
 	addr, fingerprint *string
 	tls               *bool
 }
 
 const routerEnvHelp = "  env ROUTEROS_USER (default admin), ROUTEROS_PASSWORD: a RouterOS API user"
 
-func addRouterFlags(fs *flag.FlagSet) routerFlags {
+func addRouterFlags(fs *flagSet) routerFlags {
 	return routerFlags{
+		fs:          fs,
 		addr:        fs.String("router", "192.168.1.1:8728", "RouterOS API address (API-SSL: port 8729 with -router-tls or -router-fingerprint)"),
 		tls:         fs.Bool("router-tls", false, "use API-SSL, verifying the certificate against the system roots"),
 		fingerprint: fs.String("router-fingerprint", "", "use API-SSL and pin the router's certificate (sha256:…)"),
 	}
 }
 
-func (f routerFlags) dial(ctx context.Context, env Env) (*routeros.Client, error) {
-	password, err := need(env, "ROUTEROS_PASSWORD", "the RouterOS API password")
+func (f routerFlags) dial(ctx context.Context) (*routeros.Client, error) {
+	fs := f.fs
+	password, err := need(fs.getenv, "ROUTEROS_PASSWORD", "the RouterOS API password")
 	if err != nil {
 		return nil, err
 	}
-	user := env("ROUTEROS_USER")
+	user := fs.getenv("ROUTEROS_USER")
 	if user == "" {
 		user = "admin"
 	}
@@ -64,9 +66,9 @@ func WireGuard() Command {
 }
 
 func runWireGuard(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("wireguard", out, errOut, "wireguard [-router ADDR] -name phone-anna (-conf FILE | -qr FILE.png) [-allowed 192.168.1.0/24,…]\n"+routerEnvHelp+
+	fs := newFlags("wireguard", out, errOut, env, "wireguard [-router ADDR] -name phone-anna (-conf FILE | -qr FILE.png) [-allowed 192.168.1.0/24,…]\n"+routerEnvHelp+
 		"\n  the client's keys exist only in the files written: keep them safe")
-	r := addRouterFlags(fs.FlagSet)
+	r := addRouterFlags(fs)
 	name := fs.String("name", "", "peer name, e.g. phone-anna")
 	conf := fs.String("conf", "", "write the wg-quick config here (mode 0600)")
 	qr := fs.String("qr", "", "write the config's QR code here as PNG (mode 0600)")
@@ -101,7 +103,7 @@ func runWireGuard(ctx context.Context, out, errOut io.Writer, args []string, env
 			return fmt.Errorf("wireguard: %w", err)
 		}
 	}
-	c, err := r.dial(ctx, env)
+	c, err := r.dial(ctx)
 	if err != nil {
 		return err
 	}
@@ -137,9 +139,9 @@ func Isolation() Command {
 }
 
 func runIsolation(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("isolation", out, errOut, "isolation [-router ADDR] [-from 10.1.1.0/24] [-to 192.168.1.0/24]\n"+routerEnvHelp+
+	fs := newFlags("isolation", out, errOut, env, "isolation [-router ADDR] [-from 10.1.1.0/24] [-to 192.168.1.0/24]\n"+routerEnvHelp+
 		"\n  exits 1 when -from can open connections to -to")
-	r := addRouterFlags(fs.FlagSet)
+	r := addRouterFlags(fs)
 	from := fs.String("from", "10.1.1.0/24", "the network that must be kept out")
 	to := fs.String("to", "192.168.1.0/24", "the network to protect")
 	if err := parse(fs, args); err != nil {
@@ -153,7 +155,7 @@ func runIsolation(ctx context.Context, out, errOut io.Writer, args []string, env
 	if err != nil {
 		return usageError("-to: %v", err)
 	}
-	c, err := r.dial(ctx, env)
+	c, err := r.dial(ctx)
 	if err != nil {
 		return err
 	}

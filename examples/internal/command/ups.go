@@ -25,12 +25,12 @@ func PowerLoss() Command {
 }
 
 func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("powerloss", out, errOut, "powerloss [-ups ups@host:3493] [-nut-starttls|-nut-fingerprint sha256:…|-nut-ca ca.pem] [-proxmox URL] [-last nas] [-node] [-fsd] [-dry-run] [-check-interval 5m]\n"+
+	fs := newFlags("powerloss", out, errOut, env, "powerloss [-ups ups@host:3493] [-nut-starttls|-nut-fingerprint sha256:…|-nut-ca ca.pem] [-proxmox URL] [-last nas] [-node] [-fsd] [-dry-run] [-check-interval 5m]\n"+
 		proxmoxEnvHelp+"\n  env NUT_USER, NUT_PASSWORD (optional; needed for -fsd): an upsd.users account with upsmon primary\n"+
 		"  checks first that it can act (Proxmox reachable, credentials accepted, VM.PowerMgmt on every guest,\n"+
 		"  Sys.PowerMgmt on the node, a NUT primary login with -fsd) and refuses to start otherwise (exit status 3);\n"+
 		"  runs until the policy decides to shut down, or until interrupted, checking again every -check-interval")
-	p := addProxmoxFlags(fs.FlagSet)
+	p := addProxmoxFlags(fs)
 	target := fs.String("ups", "ups@localhost:3493", "the UPS as NUT names it, name@host[:port]")
 	last := fs.String("last", "nas", "comma-separated guests (names or vmids) that go down after all others")
 	node := fs.Bool("node", true, "power the node off after the guests")
@@ -55,8 +55,8 @@ func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env
 		addr += ":3493"
 	}
 	var opts []ups.Option
-	if user := env("NUT_USER"); user != "" {
-		pw, err := need(env, "NUT_PASSWORD", "the password of NUT_USER")
+	if user := fs.getenv("NUT_USER"); user != "" {
+		pw, err := need(fs.getenv, "NUT_PASSWORD", "the password of NUT_USER")
 		if err != nil {
 			return err
 		}
@@ -84,7 +84,7 @@ func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env
 	if *nutServerName != "" {
 		opts = append(opts, ups.WithServerName(*nutServerName))
 	}
-	pve, err := p.connect(ctx, env, false)
+	pve, err := p.connect(ctx, false)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,8 @@ import (
 // BackupConfig is one night of backups.
 type BackupConfig struct {
 	// Config is the night for package backup (Client, Storage, retention,
-	// off-site …). Backup sets its OnEvent to tell the story.
+	// off-site …). Backup tells the story from its events; an OnEvent set
+	// here is called too, after the story's line (progress display).
 	Config backup.Config
 	// Apply runs the plan; without it the printed plan is the dry run.
 	Apply bool
@@ -35,7 +36,13 @@ type BackupConfig struct {
 // the package's errors; the report is returned with it.
 func Backup(ctx context.Context, w io.Writer, cfg BackupConfig) (backup.Report, error) {
 	bc := cfg.Config
-	bc.OnEvent = func(e backup.Event) { sayEvent(w, e) }
+	onEvent := bc.OnEvent
+	bc.OnEvent = func(e backup.Event) {
+		sayEvent(w, e)
+		if onEvent != nil {
+			onEvent(e)
+		}
+	}
 	// Apply looks a node's runner up in this map when it gets there, so
 	// runners connected after the plan still count.
 	bc.Runners = maps.Clone(bc.Runners)

@@ -66,6 +66,9 @@ type ShutdownConfig struct {
 	Node bool
 	// DryRun only prints the plan.
 	DryRun bool
+	// OnEvent, when set, receives every event of the shutdown after the
+	// story's line (progress display).
+	OnEvent func(proxmox.Event)
 }
 
 // Shutdown plans the ordered shutdown of every running guest (reverse
@@ -93,6 +96,9 @@ func Shutdown(ctx context.Context, w io.Writer, c *proxmox.Client, cfg ShutdownC
 			say(w, "  %s (%s): FAILED: %v", e.Guest, e.Name, e.Err)
 		case proxmox.EventNode:
 			say(w, "  node %s: shutting down", e.Node)
+		}
+		if cfg.OnEvent != nil {
+			cfg.OnEvent(e)
 		}
 	}})
 	if err != nil {
