@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/examples/internal/command"
+	"github.com/thehomelab/homelab/examples/internal/config"
+	"github.com/thehomelab/homelab/examples/internal/lab"
+	"github.com/thehomelab/homelab/examples/internal/workflow"
+	"github.com/thehomelab/homelab/routeros/routerostest"
+	"github.com/thehomelab/homelab/ups"
+	"github.com/thehomelab/homelab/ups/upstest"
+)
+
+// fakeAlerter captures the alerts.
+type fakeAlerter struct {
+	mu     sync.Mutex
+	alerts []Alert
+}
+
+func (f *fakeAlerter) Alert(_ context.Context, a Alert) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.alerts = append(f.alerts, a)
+	return nil
+}
+
+func (f *fakeAlerter) of(check string) []Alert {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Alert
+	for _, a := range f.alerts {
+		if a.Check == check {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (f *fakeAlerter) all() []Alert {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Alert(nil), f.alerts...)
+}
+
+// syncBuffer is a log sink safe for the watcher's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// fastWatch is the watcher's timings scaled from minutes to milliseconds.
+var fastWatch = watchOptions{
+	CheckInterval: 20 * time.Millisecond,
+	CheckTimeout:  5 * time.Second,
+	DDNSInterval:  50 * time.Millisecond,
+	Retry:         50 * time.Millisecond,
+	Guard: workflow.PowerLossConfig{
+		Policy:        ups.Policy{OnBatteryDelay: 50 * time.Millisecond, DeadTime: 2 * time.Second},
+		Interval:      10 * time.Millisecond,
+		AlertInterval: 10 * time.Millisecond,
+	},
+}
+
+func TestWatchPowerCutAndDegradedArray(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	c, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+
+	var logs syncBuffer
+	fa := &fakeAlerter{}
+	w := newWatcher(slog.New(slog.NewJSONHandler(&logs, nil)), fa, fastWatch)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx, c, nil, nil)
+	}()
+	defer func() { cancel(); <-done }()
+
+	// Every check has run once and found the lab well: no alert.
+	require.Eventually(t, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return len(w.states) == 5 // ups, raid, isolation, wireguard, certificates
+	}, 5*time.Second, 10*time.Millisecond, logs.String())
+	time.Sleep(3 * fastWatch.CheckInterval)
+	assert.Empty(t, fa.all(), "the lab at start is well")
+
+	// A disk drops out of the array: one alert, however many polls.
+	require.NoError(t, l.NASServer.FailMember("md0", "sdb"))
+	require.Eventually(t, func() bool { return len(fa.of("raid")) > 0 }, 5*time.Second, 10*time.Millisecond, logs.String())
+
+	// The power goes: the guard shuts the lab down, NAS last.
+	l.UPSServer.Play(lab.UPSName,
+		upstest.Step{At: 30 * time.Millisecond, Status: "OB DISCHRG", Vars: map[string]string{"battery.charge": "64", "battery.runtime": "540"}},
+		upstest.Step{At: 200 * time.Millisecond, Status: "OB DISCHRG LB", Vars: map[string]string{"battery.charge": "18", "battery.runtime": "95"}},
+	)
+	require.Eventually(t, func() bool { return len(fa.of("ups")) > 0 }, 5*time.Second, 10*time.Millisecond, logs.String())
+	require.Eventually(t, func() bool { return l.ProxmoxServer.GuestStatus(100) == "stopped" }, 5*time.Second, 10*time.Millisecond)
+	// Polls go on; the states do not change, so no more alerts.
+	time.Sleep(10 * fastWatch.CheckInterval)
+
+	raid := fa.of("raid")
+	require.Len(t, raid, 1, "%+v", fa.all())
+	assert.Equal(t, StateProblem, raid[0].State)
+	assert.Equal(t, StateOK, raid[0].Was)
+	assert.Contains(t, strings.Join(raid[0].Problems, "\n"), "md0")
+	upsAlerts := fa.of("ups")
+	require.Len(t, upsAlerts, 1, "%+v", fa.all())
+	assert.Equal(t, StateProblem, upsAlerts[0].State)
+	assert.Contains(t, upsAlerts[0].Body(), "power lost")
+	assert.Len(t, fa.all(), 2, "%+v", fa.all())
+
+	for _, vmid := range []int{100, 101, 102} {
+		assert.Equal(t, "stopped", l.ProxmoxServer.GuestStatus(vmid), "guest %d", vmid)
+	}
+	assert.True(t, l.UPSServer.FSDSet(lab.UPSName), "FSD forwarded to the other NUT clients")
+
+	// DDNS moved the VPN record to the router's address meanwhile.
+	recs := l.DNSServer.Records(lab.VPNName)
+	require.Len(t, recs, 1)
+	assert.Equal(t, routerostest.LabPublicIP, recs[0].Content)
+
+	t.Log(logs.String())
+	// Stopping is clean: run returns once ctx ends.
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("watch did not stop")
+	}
+	assert.Contains(t, logs.String(), `"msg":"stopped"`)
+}
+
+func TestWatchReload(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	c, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+	var logs syncBuffer
+	opts := fastWatch
+	opts.CheckInterval = time.Hour
+	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), &fakeAlerter{}, opts)
+	reload := make(chan struct{})
+	loads := 0
+	load := func() (*config.Config, error) {
+		loads++
+		if loads == 1 {
+			return config.Read(path+".missing", config.Env(env))
+		}
+		return config.Read(path, config.Env(env))
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx, c, reload, load)
+	}()
+	reload <- struct{}{} // a config that does not read: the old one goes on
+	reload <- struct{}{} // one that does: the components restart
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "config reloaded") }, 5*time.Second, 10*time.Millisecond)
+	assert.Contains(t, logs.String(), "reload failed, going on with the old config")
+	assert.Equal(t, 2, strings.Count(logs.String(), `msg=watching `), logs.String())
+	cancel()
+	<-done
+}
+
+func TestWatchUsage(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	assert.Equal(t, command.ExitUsage, run(t.Context(), []string{"watch", "-log-format", "xml"}, &out, &errOut, noEnv))
+	assert.Equal(t, command.ExitUsage, run(t.Context(), []string{"watch", "-config", "/nonexistent/homelab.yaml"}, &out, &errOut, noEnv))
+	out.Reset()
+	assert.Equal(t, command.ExitOK, run(t.Context(), []string{"watch", "-h"}, &out, &errOut, noEnv))
+	assert.Contains(t, out.String(), "SIGHUP reloads")
+}
