@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -193,8 +194,12 @@ func (w *watcher) set(ctx context.Context, check string, st State, problems []st
 
 // run runs the components for c until ctx ends. A value on reload reads
 // the config again with load; if it reads, the components restart on the
-// new config, else the old one goes on and the error is logged.
+// new config, else the old one goes on and the error is logged. The UPS
+// guard is not restarted by a reload that leaves its own settings as they
+// were: an outage in progress keeps its clock and its connections.
 func (w *watcher) run(ctx context.Context, c *config.Config, reload <-chan struct{}, load func() (*config.Config, error)) {
+	var g guardRun
+	defer g.stop()
 	for {
 		if w.newAlerter != nil {
 			w.alert = w.newAlerter(c)
@@ -202,6 +207,7 @@ func (w *watcher) run(ctx context.Context, c *config.Config, reload <-chan struc
 				w.log.Warn("no smtp in the config: alerts are only logged")
 			}
 		}
+		w.startGuard(ctx, &g, c)
 		cctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		w.start(cctx, &wg, c)
@@ -211,6 +217,7 @@ func (w *watcher) run(ctx context.Context, c *config.Config, reload <-chan struc
 			case <-ctx.Done():
 				cancel()
 				wg.Wait()
+				g.stop()
 				w.log.Info("stopped")
 				return
 			case <-reload:
@@ -229,13 +236,56 @@ func (w *watcher) run(ctx context.Context, c *config.Config, reload <-chan struc
 	}
 }
 
-// start starts every component the config has, each in its own goroutine.
-func (w *watcher) start(ctx context.Context, wg *sync.WaitGroup, c *config.Config) {
-	if c.NUT != nil && c.Proxmox != nil {
-		wg.Go(func() { w.guard(ctx, c) })
-	} else {
-		w.log.Warn("no UPS guard: the config needs nut and proxmox")
+// guardRun is the running UPS guard and the settings it runs with.
+type guardRun struct {
+	key    string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (g *guardRun) stop() {
+	if g.cancel != nil {
+		g.cancel()
+		<-g.done
+		*g = guardRun{}
 	}
+}
+
+// guardKey is what the guard depends on; "" when the config has no guard.
+func guardKey(c *config.Config) string {
+	n, p := c.NUT, c.Proxmox
+	if n == nil || p == nil {
+		return ""
+	}
+	// The secrets take part only as a hash, so the key never holds them.
+	h := sha256.Sum256([]byte(n.Password.Reveal() + "\x00" + p.Token.Reveal()))
+	return fmt.Sprintf("%q %q %q %t %q|%q %q %q|%q|%x", n.Address.Value, n.UPS, n.User, n.StartTLS, n.Fingerprint.Value,
+		p.URL.Value, p.Fingerprint.Value, p.TokenID, c.Lab.NASGuest, h)
+}
+
+// startGuard starts the guard for c, unless it already runs with the same
+// settings; a guard with other settings is stopped first.
+func (w *watcher) startGuard(ctx context.Context, g *guardRun, c *config.Config) {
+	key := guardKey(c)
+	if g.cancel != nil && g.key == key {
+		return
+	}
+	g.stop()
+	if key == "" {
+		w.log.Warn("no UPS guard: the config needs nut and proxmox")
+		return
+	}
+	gctx, cancel := context.WithCancel(ctx)
+	*g = guardRun{key: key, cancel: cancel, done: make(chan struct{})}
+	go func(done chan struct{}) {
+		defer close(done)
+		w.guard(gctx, c)
+	}(g.done)
+}
+
+// start starts every component but the guard (see startGuard) that the
+// config has, each in its own goroutine.
+func (w *watcher) start(ctx context.Context, wg *sync.WaitGroup, c *config.Config) {
 	if c.Cloudflare != nil && c.Router != nil {
 		wg.Go(func() { w.ddns(ctx, c) })
 	}

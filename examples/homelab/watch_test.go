@@ -17,6 +17,7 @@ import (
 	"github.com/thehomelab/homelab/examples/internal/lab"
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/routeros/routerostest"
+	"github.com/thehomelab/homelab/secret"
 	"github.com/thehomelab/homelab/ups"
 	"github.com/thehomelab/homelab/ups/upstest"
 )
@@ -181,11 +182,15 @@ func TestWatchReload(t *testing.T) {
 		defer close(done)
 		w.run(ctx, c, reload, load)
 	}()
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, 5*time.Second, 10*time.Millisecond, logs.String())
 	reload <- struct{}{} // a config that does not read: the old one goes on
 	reload <- struct{}{} // one that does: the components restart
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "config reloaded") }, 5*time.Second, 10*time.Millisecond)
 	assert.Contains(t, logs.String(), "reload failed, going on with the old config")
 	assert.Equal(t, 2, strings.Count(logs.String(), `msg=watching `), logs.String())
+	// The guard's settings did not change: it went on watching, its
+	// outage clock and connections untouched.
+	assert.Equal(t, 1, strings.Count(logs.String(), `msg="watching the UPS"`), logs.String())
 	cancel()
 	<-done
 }
@@ -198,4 +203,22 @@ func TestWatchUsage(t *testing.T) {
 	out.Reset()
 	assert.Equal(t, command.ExitOK, run(t.Context(), []string{"watch", "-h"}, &out, &errOut, noEnv))
 	assert.Contains(t, out.String(), "SIGHUP reloads")
+}
+
+func TestGuardKey(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	c, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+	k := guardKey(c)
+	require.NotEmpty(t, k)
+	assert.NotContains(t, k, lab.UPSPassword)
+	c2, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+	assert.Equal(t, k, guardKey(c2), "the same settings: the guard goes on")
+	c2.NUT.Password = secret.New("another")
+	assert.NotEqual(t, k, guardKey(c2), "a new password: the guard restarts")
+	c2.NUT = nil
+	assert.Empty(t, guardKey(c2), "no UPS: no guard")
 }
