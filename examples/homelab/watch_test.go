@@ -3,9 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/textproto"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +22,7 @@ import (
 	"github.com/thehomelab/homelab/examples/internal/config"
 	"github.com/thehomelab/homelab/examples/internal/lab"
 	"github.com/thehomelab/homelab/examples/internal/workflow"
+	"github.com/thehomelab/homelab/omv/omvtest"
 	"github.com/thehomelab/homelab/routeros/routerostest"
 	"github.com/thehomelab/homelab/secret"
 	"github.com/thehomelab/homelab/ups"
@@ -221,4 +228,115 @@ func TestGuardKey(t *testing.T) {
 	assert.NotEqual(t, k, guardKey(c2), "a new password: the guard restarts")
 	c2.NUT = nil
 	assert.Empty(t, guardKey(c2), "no UPS: no guard")
+}
+
+// smtpSink is a plain-text SMTP relay on the loopback (as a local
+// postfix) that keeps the messages it is given (RFC 5321's minimum).
+type smtpSink struct {
+	l    net.Listener
+	mu   sync.Mutex
+	msgs []string
+}
+
+func startSMTPSink(t *testing.T) *smtpSink {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := &smtpSink{l: l}
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go s.serve(c)
+		}
+	}()
+	return s
+}
+
+func (s *smtpSink) serve(c net.Conn) {
+	defer c.Close()
+	tp := textproto.NewConn(c)
+	_ = tp.PrintfLine("220 sink ESMTP")
+	for {
+		line, err := tp.ReadLine()
+		if err != nil {
+			return
+		}
+		switch verb, _, _ := strings.Cut(strings.ToUpper(line), " "); verb {
+		case "EHLO", "HELO":
+			_ = tp.PrintfLine("250 sink")
+		case "DATA":
+			_ = tp.PrintfLine("354 go ahead")
+			b, err := tp.ReadDotBytes()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.msgs = append(s.msgs, string(b))
+			s.mu.Unlock()
+			_ = tp.PrintfLine("250 queued")
+		case "QUIT":
+			_ = tp.PrintfLine("221 bye")
+			return
+		default:
+			_ = tp.PrintfLine("250 ok")
+		}
+	}
+}
+
+func (s *smtpSink) messages() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.msgs...)
+}
+
+// TestWatchCommand runs homelab watch as the service does: JSON logs, an
+// alert mailed through the config's smtp, SIGHUP reloads without
+// alerting again, the end of ctx (SIGTERM) stops it with exit 0.
+func TestWatchCommand(t *testing.T) {
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	sink := startSMTPSink(t)
+	host, port, err := net.SplitHostPort(sink.l.Addr().String())
+	require.NoError(t, err)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = fmt.Fprintf(f, "smtp:\n  host: %s\n  port: %s\n  from: lab@example.org\n  to: [admin@example.org]\n", host, port)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.NoError(t, l.NASServer.FailMember("md0", "sdb"))
+
+	var out, errOut syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"watch", "-config", path, "-log-format", "json", "-interval", "20ms"}, &out, &errOut, env)
+	}()
+	require.Eventually(t, func() bool { return len(sink.messages()) > 0 }, 5*time.Second, 10*time.Millisecond, errOut.String())
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.Eventually(t, func() bool { return strings.Contains(errOut.String(), `"msg":"config reloaded"`) }, 5*time.Second, 10*time.Millisecond, errOut.String())
+	time.Sleep(100 * time.Millisecond) // polls after the reload
+	cancel()
+	select {
+	case c := <-code:
+		assert.Equal(t, command.ExitOK, c)
+	case <-time.After(5 * time.Second):
+		t.Fatal("watch did not stop")
+	}
+
+	msgs := sink.messages()
+	require.Len(t, msgs, 1, "one alert for the degraded array, not one per poll or reload: %q", msgs)
+	assert.Contains(t, msgs[0], "Subject: homelab: raid PROBLEM")
+	assert.Contains(t, msgs[0], "md0")
+	for _, line := range strings.Split(strings.TrimSpace(errOut.String()), "\n") {
+		assert.True(t, json.Valid([]byte(line)), "not JSON: %s", line)
+	}
+	logs := errOut.String()
+	assert.Contains(t, logs, `"msg":"stopped"`)
+	for _, v := range []string{routerostest.DefaultPassword, lab.UPSPassword, omvtest.AdminPassword} {
+		assert.NotContains(t, logs, v)
+	}
 }
