@@ -149,10 +149,37 @@ type watcher struct {
 
 	mu     sync.Mutex
 	states map[string]State // kept across reloads: a reload does not re-alert
+
+	// queue holds the alerts to deliver: set never waits for a mail
+	// server (the guard calls it while it watches).
+	queue chan queued
 }
 
+// queued is an alert and the alerter to deliver it with.
+type queued struct {
+	a  Alert
+	to alerter
+}
+
+// alertQueue is how many alerts may wait for delivery; beyond, they are
+// only logged.
+const alertQueue = 64
+
 func newWatcher(log *slog.Logger, a alerter, opts watchOptions) *watcher {
-	return &watcher{log: log, alert: a, opts: opts.withDefaults(), states: map[string]State{}}
+	return &watcher{log: log, alert: a, opts: opts.withDefaults(), states: map[string]State{}, queue: make(chan queued, alertQueue)}
+}
+
+// deliver sends the queued alerts, one at a time and in order, until the
+// queue is closed and empty. An alert is sent even while stopping: it says
+// what happened.
+func (w *watcher) deliver(ctx context.Context) {
+	for q := range w.queue {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.CheckTimeout)
+		if err := q.to.Alert(sctx, q.a); err != nil {
+			w.log.Error("alert not sent", "check", q.a.Check, "error", err)
+		}
+		cancel()
+	}
 }
 
 // set records check's state and, when it changed, logs and sends an alert.
@@ -165,6 +192,7 @@ func (w *watcher) set(ctx context.Context, check string, st State, problems []st
 		was = StateOK
 	}
 	w.states[check] = st
+	to := w.alert
 	w.mu.Unlock()
 	if st == was {
 		return
@@ -178,14 +206,13 @@ func (w *watcher) set(ctx context.Context, check string, st State, problems []st
 		level = slog.LevelInfo
 	}
 	w.log.Log(ctx, level, "alert", "check", check, "state", st, "was", was, "problems", problems, "error", a.Err)
-	if w.alert == nil {
+	if to == nil {
 		return
 	}
-	// The alert is sent even while stopping: it says what happened.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.CheckTimeout)
-	defer cancel()
-	if err := w.alert.Alert(sctx, a); err != nil {
-		w.log.Error("alert not sent", "check", check, "error", err)
+	select {
+	case w.queue <- queued{a, to}:
+	default:
+		w.log.Error("alert not sent: too many waiting", "check", check)
 	}
 }
 
@@ -193,16 +220,31 @@ func (w *watcher) set(ctx context.Context, check string, st State, problems []st
 // the config again with load; if it reads, the components restart on the
 // new config, else the old one goes on and the error is logged. The UPS
 // guard is not restarted by a reload that leaves its own settings as they
-// were: an outage in progress keeps its clock and its connections.
+// were: an outage in progress keeps its clock and its connections. A
+// watcher runs once.
 func (w *watcher) run(ctx context.Context, c *config.Config, reload <-chan struct{}, load func() (*config.Config, error)) {
+	delivered := make(chan struct{})
+	go func() {
+		defer close(delivered)
+		w.deliver(ctx)
+	}()
 	var g guardRun
-	defer g.stop()
+	defer func() {
+		// Every component is stopped: no more alerts come.
+		g.stop()
+		close(w.queue)
+		<-delivered
+		w.log.Info("stopped")
+	}()
 	for {
 		if w.newAlerter != nil {
-			w.alert = w.newAlerter(c)
-			if w.alert == nil {
+			a := w.newAlerter(c)
+			if a == nil {
 				w.log.Warn("no smtp in the config: alerts are only logged")
 			}
+			w.mu.Lock()
+			w.alert = a
+			w.mu.Unlock()
 		}
 		w.startGuard(ctx, &g, c)
 		cctx, cancel := context.WithCancel(ctx)
@@ -214,8 +256,6 @@ func (w *watcher) run(ctx context.Context, c *config.Config, reload <-chan struc
 			case <-ctx.Done():
 				cancel()
 				wg.Wait()
-				g.stop()
-				w.log.Info("stopped")
 				return
 			case <-reload:
 				nc, err := load()
@@ -432,13 +472,22 @@ func (w *watcher) guardOnce(ctx context.Context, c *config.Config, log *slog.Log
 	// FSD tells the other NUT clients (the NAS) to go down too; only a
 	// logged-in primary may set it.
 	cfg.ForwardFSD = c.NUT.User != "" && !c.NUT.Password.IsZero()
+	// The workflow tells what it does in lines (see workflow.PowerLoss);
+	// three of them change the guard's state.
 	lw := &logWriter{log: log, onLine: func(line string) {
-		if line == "watching the UPS" {
+		switch {
+		case line == "watching the UPS", strings.HasPrefix(line, "ok again: the guard can act"):
 			w.set(ctx, "ups", StateOK, nil, nil)
+		case strings.HasPrefix(line, "!!! WARNING: the guard can no longer act"):
+			w.set(ctx, "ups", StateUnchecked, nil, errGuardNotReady)
 		}
 	}}
 	return workflow.PowerLoss(ctx, lw, uc.Device(upsName(c.NUT)), pve, cfg)
 }
+
+// errGuardNotReady is the ups state's error while the guard watches but
+// could not shut the lab down; the log has the lines saying why.
+var errGuardNotReady = errors.New("the guard can no longer act: it watches on, but could not shut the lab down now (the log says why)")
 
 func upsName(n *config.NUT) string {
 	if n.UPS == "" {

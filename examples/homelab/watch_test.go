@@ -23,6 +23,7 @@ import (
 	"github.com/thehomelab/homelab/examples/internal/lab"
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/omv/omvtest"
+	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
 	"github.com/thehomelab/homelab/routeros/routerostest"
 	"github.com/thehomelab/homelab/secret"
 	"github.com/thehomelab/homelab/ups"
@@ -153,7 +154,6 @@ func TestWatchPowerCutAndDegradedArray(t *testing.T) {
 	require.Len(t, recs, 1)
 	assert.Equal(t, routerostest.LabPublicIP, recs[0].Content)
 
-	t.Log(logs.String())
 	// Stopping is clean: run returns once ctx ends.
 	cancel()
 	select {
@@ -339,4 +339,49 @@ func TestWatchCommand(t *testing.T) {
 	for _, v := range []string{routerostest.DefaultPassword, lab.UPSPassword, omvtest.AdminPassword} {
 		assert.NotContains(t, logs, v)
 	}
+}
+
+// TestWatchGuardNotReady: a guard that can no longer act (Proxmox refuses
+// its token while it watches) is alerted once, and once more when it can
+// act again.
+func TestWatchGuardNotReady(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	c, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+	c.NAS, c.NPM, c.Router, c.Cloudflare = nil, nil, nil, nil // only the guard
+
+	var logs syncBuffer
+	fa := &fakeAlerter{}
+	opts := fastWatch
+	// Long enough for one Preflight under -race: a check slower than the
+	// interval counts as failed.
+	opts.Guard.CheckInterval = 400 * time.Millisecond
+	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, opts)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx, c, nil, nil)
+	}()
+	defer func() { cancel(); <-done }()
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, 5*time.Second, 10*time.Millisecond)
+	// The monitor's Run checks once more as it starts (after the line).
+	time.Sleep(150 * time.Millisecond)
+	require.Empty(t, fa.all(), logs.String())
+
+	l.ProxmoxServer.Inject(proxmoxtest.Fault{Status: 401, Reason: "authentication failure"})
+	require.Eventually(t, func() bool { return len(fa.of("ups")) == 1 }, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(3 * opts.Guard.CheckInterval) // refused again: no new alert
+	l.ProxmoxServer.ClearFaults()
+	require.Eventually(t, func() bool { return len(fa.of("ups")) == 2 }, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(2 * opts.Guard.CheckInterval)
+
+	got := fa.of("ups")
+	require.Len(t, got, 2, "%+v", got)
+	assert.Equal(t, StateUnchecked, got[0].State)
+	assert.Contains(t, got[0].Err, "can no longer act")
+	assert.Equal(t, StateOK, got[1].State)
+	assert.Equal(t, "homelab: ups ok again", got[1].Subject())
 }
