@@ -385,3 +385,42 @@ func TestWatchGuardNotReady(t *testing.T) {
 	assert.Equal(t, StateOK, got[1].State)
 	assert.Equal(t, "homelab: ups ok again", got[1].Subject())
 }
+
+// TestWatchGuardNotHeldBySlowChecks: the NAS, the proxy and the router
+// answer slowly; the guard, on its own connections, still shuts the lab
+// down within a few of its polls.
+func TestWatchGuardNotHeldBySlowChecks(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	c, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+	const slow = time.Second
+	l.NASServer.SetLatency(slow)
+	l.ProxyServer.SetLatency(slow)
+
+	var logs syncBuffer
+	fa := &fakeAlerter{}
+	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, fastWatch)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx, c, nil, nil)
+	}()
+	defer func() { cancel(); <-done }()
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // the monitor's own start check
+
+	start := time.Now()
+	l.UPSServer.Play(lab.UPSName,
+		upstest.Step{At: 10 * time.Millisecond, Status: "OB DISCHRG LB", Vars: map[string]string{"battery.charge": "18", "battery.runtime": "95"}},
+	)
+	require.Eventually(t, func() bool { return l.ProxmoxServer.GuestStatus(100) == "stopped" }, slow, 10*time.Millisecond, logs.String())
+	took := time.Since(start)
+	t.Logf("shut down %s after the power cut, the NAS and proxy answering in %s", took.Round(time.Millisecond), slow)
+	assert.Less(t, took, slow/2)
+	// The checks' logouts on the way out need not wait either.
+	l.NASServer.SetLatency(0)
+	l.ProxyServer.SetLatency(0)
+}
