@@ -682,7 +682,7 @@ func checkCertificates(ctx context.Context, c *config.Config) ([]string, error) 
 }
 
 func watchUsage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintln(w, "usage: homelab watch [-config FILE] [-log-format text|json] [-interval 5m]")
+	fmt.Fprintln(w, "usage: homelab watch [-config FILE] [-log-format text|json] [-log-level info] [-interval 5m]")
 	fmt.Fprintln(w, "  the long-running service: the UPS guard (shuts the lab down when the power is not coming back),")
 	fmt.Fprintln(w, "  DDNS on the router's address, and periodic checks (RAID/SMART, isolation, certificate expiry,")
 	fmt.Fprintln(w, "  silent WireGuard peers) alerting by mail (smtp in the config) when a check's state changes.")
@@ -696,6 +696,8 @@ func runWatch(ctx context.Context, args []string, out, errOut io.Writer, env com
 	fs.SetOutput(io.Discard)
 	path := fs.String("config", "", "the config file (default: $HOMELAB_CONFIG, ./homelab.yaml, ~/.config/homelab/homelab.yaml)")
 	format := fs.String("log-format", "text", "log format on stderr: text or json")
+	var level slog.Level
+	fs.TextVar(&level, "log-level", slog.LevelInfo, "lowest level logged: debug (every SDK call, secrets redacted), info, warn, error")
 	var opts watchOptions
 	fs.DurationVar(&opts.CheckInterval, "interval", 5*time.Minute, "how often the periodic checks run")
 	fs.DurationVar(&opts.DDNSInterval, "ddns-interval", 5*time.Minute, "how often DDNS asks the router for its address")
@@ -713,11 +715,14 @@ func runWatch(ctx context.Context, args []string, out, errOut io.Writer, env com
 		watchUsage(errOut, fs)
 		return command.ExitUsage
 	}
-	var h slog.Handler = slog.NewTextHandler(errOut, nil)
+	ho := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(errOut, ho)
 	if *format == "json" {
-		h = slog.NewJSONHandler(errOut, nil)
+		h = slog.NewJSONHandler(errOut, ho)
 	}
 	log := slog.New(h)
+	// The SDK clients of the checks log through the same handler.
+	ctx = command.WithLogger(ctx, log)
 	load := func() (*config.Config, error) { return config.Load(*path, config.Env(env)) }
 	c, err := load()
 	if err != nil {

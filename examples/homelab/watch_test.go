@@ -206,6 +206,7 @@ func TestWatchUsage(t *testing.T) {
 	t.Parallel()
 	var out, errOut bytes.Buffer
 	assert.Equal(t, command.ExitUsage, run(t.Context(), []string{"watch", "-log-format", "xml"}, &out, &errOut, noEnv))
+	assert.Equal(t, command.ExitUsage, run(t.Context(), []string{"watch", "-log-level", "loud"}, &out, &errOut, noEnv))
 	assert.Equal(t, command.ExitUsage, run(t.Context(), []string{"watch", "-config", "/nonexistent/homelab.yaml"}, &out, &errOut, noEnv))
 	out.Reset()
 	assert.Equal(t, command.ExitOK, run(t.Context(), []string{"watch", "-h"}, &out, &errOut, noEnv))
@@ -313,7 +314,7 @@ func TestWatchCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, []string{"watch", "-config", path, "-log-format", "json", "-interval", "20ms"}, &out, &errOut, env)
+		code <- run(ctx, []string{"watch", "-config", path, "-log-format", "json", "-log-level", "debug", "-interval", "20ms"}, &out, &errOut, env)
 	}()
 	require.Eventually(t, func() bool { return len(sink.messages()) > 0 }, 5*time.Second, 10*time.Millisecond, errOut.String())
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
@@ -336,7 +337,8 @@ func TestWatchCommand(t *testing.T) {
 	}
 	logs := errOut.String()
 	assert.Contains(t, logs, `"msg":"stopped"`)
-	for _, v := range []string{routerostest.DefaultPassword, lab.UPSPassword, omvtest.AdminPassword} {
+	assert.Contains(t, logs, `"level":"DEBUG"`, "-log-level debug shows the SDK's calls")
+	for _, v := range []string{routerostest.DefaultPassword, lab.UPSPassword, omvtest.AdminPassword, proxmoxtest.TokenSecret} {
 		assert.NotContains(t, logs, v)
 	}
 }
