@@ -519,13 +519,19 @@ func (w *watcher) ddns(ctx context.Context, c *config.Config) {
 	defer src.close()
 	u, err := dc.NewUpdater(dns.UpdaterConfig{Zone: cf.Zone, Names: cf.Names, IPv4: src.addr,
 		OnEvent: func(e dns.Event) {
+			// A failing DDNS is the "ddns" check's unchecked state: alerted
+			// once, and once more when it works again.
 			switch e.Kind {
 			case dns.EventChanged:
 				for _, ch := range e.Result.Changes {
 					log.Info("record changed", "change", ch.String())
 				}
+				w.set(ctx, "ddns", StateOK, nil, nil)
 			case dns.EventError:
 				log.Warn("ddns cycle failed", "error", e.Err, "next", e.Next)
+				w.set(ctx, "ddns", StateUnchecked, nil, e.Err)
+			default:
+				w.set(ctx, "ddns", StateOK, nil, nil)
 			}
 		}})
 	if err != nil {

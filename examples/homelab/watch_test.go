@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/thehomelab/homelab/dns/dnstest"
 	"github.com/thehomelab/homelab/examples/internal/command"
 	"github.com/thehomelab/homelab/examples/internal/config"
 	"github.com/thehomelab/homelab/examples/internal/lab"
@@ -114,8 +115,13 @@ func TestWatchPowerCutAndDegradedArray(t *testing.T) {
 	require.Eventually(t, func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		return len(w.states) == 5 // ups, raid, isolation, wireguard, certificates
-	}, 5*time.Second, 10*time.Millisecond, logs.String())
+		for _, name := range []string{"ups", "ddns", "raid", "isolation", "wireguard", "certificates"} {
+			if _, ok := w.states[name]; !ok {
+				return false
+			}
+		}
+		return true
+	}, 5*time.Second, 10*time.Millisecond)
 	time.Sleep(3 * fastWatch.CheckInterval)
 	assert.Empty(t, fa.all(), "the lab at start is well")
 
@@ -425,4 +431,39 @@ func TestWatchGuardNotHeldBySlowChecks(t *testing.T) {
 	// The checks' logouts on the way out need not wait either.
 	l.NASServer.SetLatency(0)
 	l.ProxyServer.SetLatency(0)
+}
+
+// TestWatchDDNSFailing: Cloudflare failing is alerted once, however many
+// cycles fail, and once more when DDNS works again.
+func TestWatchDDNSFailing(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	c, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+	c.NAS, c.NPM, c.NUT, c.Lab.Networks = nil, nil, nil, nil // DDNS and the router's WireGuard check
+	l.DNSServer.Inject(dnstest.Fault{Kind: dnstest.Fail500})
+
+	var logs syncBuffer
+	fa := &fakeAlerter{}
+	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, fastWatch)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx, c, nil, nil)
+	}()
+	defer func() { cancel(); <-done }()
+	require.Eventually(t, func() bool { return strings.Count(logs.String(), "ddns cycle failed") >= 3 }, 5*time.Second, 10*time.Millisecond)
+	got := fa.of("ddns")
+	require.Len(t, got, 1, "%+v", got)
+	assert.Equal(t, StateUnchecked, got[0].State)
+
+	l.DNSServer.ClearFaults()
+	require.Eventually(t, func() bool { return len(fa.of("ddns")) == 2 }, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, StateOK, fa.of("ddns")[1].State)
+	recs := l.DNSServer.Records(lab.VPNName)
+	require.Len(t, recs, 1)
+	assert.Equal(t, routerostest.LabPublicIP, recs[0].Content)
+	assert.Len(t, fa.all(), 2, "%+v", fa.all())
 }
