@@ -68,6 +68,8 @@ func run(ctx context.Context, args []string, out, errOut io.Writer, env command.
 		return runTrust(ctx, args[1:], out, errOut)
 	case "status":
 		return runStatus(ctx, args[1:], out, errOut, env)
+	case "watch":
+		return runWatch(ctx, args[1:], out, errOut, env)
 	case "version", "-version", "--version":
 		fmt.Fprintf(out, "homelab %s (%s)\n", version.Version, runtime.Version())
 		return command.ExitOK
@@ -103,6 +105,7 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "  %-12s %s\n", "config", "config check validates homelab.yaml; config example prints one")
 	fmt.Fprintf(w, "  %-12s %s\n", "trust", "print a device certificate's fingerprint to pin (trust URL|HOST:PORT)")
 	fmt.Fprintf(w, "  %-12s %s\n", "status", "the whole lab on one screen, from homelab.yaml (-json for scripts)")
+	fmt.Fprintf(w, "  %-12s %s\n", "watch", "the service: UPS guard, DDNS, checks alerting on a change (SIGHUP reloads)")
 	for _, c := range command.All() {
 		fmt.Fprintf(w, "  %-12s %s\n", c.Name, c.Summary)
 	}

@@ -18,9 +18,7 @@ import (
 	"github.com/thehomelab/homelab/examples/internal/command"
 	"github.com/thehomelab/homelab/examples/internal/config"
 	"github.com/thehomelab/homelab/npm"
-	"github.com/thehomelab/homelab/omv"
 	"github.com/thehomelab/homelab/proxmox"
-	"github.com/thehomelab/homelab/routeros"
 	"github.com/thehomelab/homelab/ups"
 )
 
@@ -284,29 +282,12 @@ func checkRouter(ctx context.Context, c *config.Config, wan *wanResult, s *Secti
 		}
 	}()
 	r := c.Router
-	if r.Password.IsZero() {
-		return errNoSecret("the router")
-	}
-	user := r.User
-	if user == "" {
-		user = "admin"
-	}
-	opts := []routeros.Option{routeros.WithCredentials(user, r.Password)}
-	if r.TLS {
-		opts = append(opts, routeros.WithTLS())
-	}
-	if r.Fingerprint.Value != "" {
-		opts = append(opts, routeros.WithFingerprint(r.Fingerprint.Value))
-	}
-	rc, err := routeros.Dial(ctx, r.Address.Value, append(opts, routeros.WithLogger(command.Logger(ctx)))...)
+	rc, err := dialRouter(ctx, r, command.Logger(ctx))
 	if err != nil {
 		return err
 	}
 	s.closeLater(rc.Close)
-	iface := r.WANInterface
-	if iface == "" {
-		iface = routeros.DefaultWANInterface
-	}
+	iface := wanInterface(r)
 	ip, err := rc.WAN.PublicIP(ctx, iface)
 	wan.set(ip, err)
 	settled = true
@@ -442,15 +423,7 @@ func checkDNS(ctx context.Context, cf *config.Cloudflare, wan *wanResult, s *Sec
 }
 
 func checkProxmox(ctx context.Context, c *config.Config, s *Section) error {
-	p := c.Proxmox
-	if p.TokenID == "" || p.Token.IsZero() {
-		return errNoSecret("Proxmox (token_id and token)")
-	}
-	opts := []proxmox.Option{proxmox.WithAPIToken(p.TokenID, p.Token)}
-	if p.Fingerprint.Value != "" {
-		opts = append(opts, proxmox.WithFingerprint(p.Fingerprint.Value))
-	}
-	pc, err := proxmox.NewClient(p.URL.Value, append(opts, proxmox.WithLogger(command.Logger(ctx)))...)
+	pc, err := newProxmox(c.Proxmox, command.Logger(ctx))
 	if err != nil {
 		return err
 	}
@@ -494,19 +467,7 @@ func checkProxmox(ctx context.Context, c *config.Config, s *Section) error {
 }
 
 func checkNAS(ctx context.Context, c *config.Config, s *Section) error {
-	n := c.NAS
-	if n.Password.IsZero() {
-		return errNoSecret("the NAS")
-	}
-	user := n.User
-	if user == "" {
-		user = "admin"
-	}
-	opts := []omv.Option{omv.WithCredentials(user, n.Password)}
-	if n.Fingerprint.Value != "" {
-		opts = append(opts, omv.WithFingerprint(n.Fingerprint.Value))
-	}
-	oc, err := omv.NewClient(n.URL.Value, append(opts, omv.WithLogger(command.Logger(ctx)))...)
+	oc, err := newOMV(c.NAS, command.Logger(ctx))
 	if err != nil {
 		return err
 	}
@@ -585,14 +546,7 @@ func checkNAS(ctx context.Context, c *config.Config, s *Section) error {
 }
 
 func checkProxy(ctx context.Context, n *config.NPM, s *Section) error {
-	if n.Password.IsZero() || n.User == "" {
-		return errNoSecret("Nginx Proxy Manager (user and password)")
-	}
-	opts := []npm.Option{npm.WithCredentials(n.User, n.Password)}
-	if n.Fingerprint.Value != "" {
-		opts = append(opts, npm.WithFingerprint(n.Fingerprint.Value))
-	}
-	nc, err := npm.NewClient(n.URL.Value, append(opts, npm.WithLogger(command.Logger(ctx)))...)
+	nc, err := newNPM(n, command.Logger(ctx))
 	if err != nil {
 		return err
 	}
@@ -638,26 +592,12 @@ func checkProxy(ctx context.Context, n *config.NPM, s *Section) error {
 }
 
 func checkUPS(ctx context.Context, n *config.NUT, s *Section) error {
-	var opts []ups.Option
-	if !n.Password.IsZero() && n.User != "" {
-		opts = append(opts, ups.WithCredentials(n.User, n.Password))
-	}
-	if n.StartTLS || n.Fingerprint.Value != "" {
-		opts = append(opts, ups.WithStartTLS())
-	}
-	if n.Fingerprint.Value != "" {
-		opts = append(opts, ups.WithFingerprint(n.Fingerprint.Value))
-	}
-	uc, err := ups.Dial(ctx, n.Address.Value, append(opts, ups.WithLogger(command.Logger(ctx)))...)
+	uc, err := dialUPS(ctx, n, command.Logger(ctx))
 	if err != nil {
 		return err
 	}
 	s.closeLater(uc.Close)
-	name := n.UPS
-	if name == "" {
-		name = "ups"
-	}
-	snap, err := uc.Device(name).Snapshot(ctx)
+	snap, err := uc.Device(upsName(n)).Snapshot(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,469 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/textproto"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/dns/dnstest"
+	"github.com/thehomelab/homelab/examples/internal/command"
+	"github.com/thehomelab/homelab/examples/internal/config"
+	"github.com/thehomelab/homelab/examples/internal/lab"
+	"github.com/thehomelab/homelab/examples/internal/workflow"
+	"github.com/thehomelab/homelab/omv/omvtest"
+	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
+	"github.com/thehomelab/homelab/routeros/routerostest"
+	"github.com/thehomelab/homelab/secret"
+	"github.com/thehomelab/homelab/ups"
+	"github.com/thehomelab/homelab/ups/upstest"
+)
+
+// fakeAlerter captures the alerts.
+type fakeAlerter struct {
+	mu     sync.Mutex
+	alerts []Alert
+}
+
+func (f *fakeAlerter) Alert(_ context.Context, a Alert) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.alerts = append(f.alerts, a)
+	return nil
+}
+
+func (f *fakeAlerter) of(check string) []Alert {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Alert
+	for _, a := range f.alerts {
+		if a.Check == check {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (f *fakeAlerter) all() []Alert {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Alert(nil), f.alerts...)
+}
+
+// syncBuffer is a log sink safe for the watcher's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// fastWatch is the watcher's timings scaled from minutes to milliseconds.
+var fastWatch = watchOptions{
+	CheckInterval: 20 * time.Millisecond,
+	CheckTimeout:  5 * time.Second,
+	DDNSInterval:  50 * time.Millisecond,
+	Retry:         50 * time.Millisecond,
+	Guard: workflow.PowerLossConfig{
+		Policy:        ups.Policy{OnBatteryDelay: 50 * time.Millisecond, DeadTime: 2 * time.Second},
+		Interval:      10 * time.Millisecond,
+		AlertInterval: 10 * time.Millisecond,
+	},
+}
+
+func TestWatchPowerCutAndDegradedArray(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	c, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+
+	var logs syncBuffer
+	fa := &fakeAlerter{}
+	w := newWatcher(slog.New(slog.NewJSONHandler(&logs, nil)), fa, fastWatch)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx, c, nil, nil)
+	}()
+	defer func() { cancel(); <-done }()
+
+	// Every check has run once and found the lab well: no alert.
+	require.Eventually(t, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		for _, name := range []string{"ups", "ddns", "raid", "isolation", "wireguard", "certificates"} {
+			if _, ok := w.states[name]; !ok {
+				return false
+			}
+		}
+		return true
+	}, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(3 * fastWatch.CheckInterval)
+	assert.Empty(t, fa.all(), "the lab at start is well")
+
+	// A disk drops out of the array: one alert, however many polls.
+	require.NoError(t, l.NASServer.FailMember("md0", "sdb"))
+	require.Eventually(t, func() bool { return len(fa.of("raid")) > 0 }, 5*time.Second, 10*time.Millisecond, logs.String())
+
+	// The power goes: the guard shuts the lab down, NAS last.
+	l.UPSServer.Play(lab.UPSName,
+		upstest.Step{At: 30 * time.Millisecond, Status: "OB DISCHRG", Vars: map[string]string{"battery.charge": "64", "battery.runtime": "540"}},
+		upstest.Step{At: 200 * time.Millisecond, Status: "OB DISCHRG LB", Vars: map[string]string{"battery.charge": "18", "battery.runtime": "95"}},
+	)
+	require.Eventually(t, func() bool { return len(fa.of("ups")) > 0 }, 5*time.Second, 10*time.Millisecond, logs.String())
+	require.Eventually(t, func() bool { return l.ProxmoxServer.GuestStatus(100) == "stopped" }, 5*time.Second, 10*time.Millisecond)
+	// Polls go on; the states do not change, so no more alerts.
+	time.Sleep(10 * fastWatch.CheckInterval)
+
+	raid := fa.of("raid")
+	require.Len(t, raid, 1, "%+v", fa.all())
+	assert.Equal(t, StateProblem, raid[0].State)
+	assert.Equal(t, StateOK, raid[0].Was)
+	assert.Contains(t, strings.Join(raid[0].Problems, "\n"), "md0")
+	upsAlerts := fa.of("ups")
+	require.Len(t, upsAlerts, 1, "%+v", fa.all())
+	assert.Equal(t, StateProblem, upsAlerts[0].State)
+	assert.Contains(t, upsAlerts[0].Body(), "power lost")
+	assert.Len(t, fa.all(), 2, "%+v", fa.all())
+
+	for _, vmid := range []int{100, 101, 102} {
+		assert.Equal(t, "stopped", l.ProxmoxServer.GuestStatus(vmid), "guest %d", vmid)
+	}
+	assert.True(t, l.UPSServer.FSDSet(lab.UPSName), "FSD forwarded to the other NUT clients")
+
+	// DDNS moved the VPN record to the router's address meanwhile.
+	recs := l.DNSServer.Records(lab.VPNName)
+	require.Len(t, recs, 1)
+	assert.Equal(t, routerostest.LabPublicIP, recs[0].Content)
+
+	// Stopping is clean: run returns once ctx ends.
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("watch did not stop")
+	}
+	assert.Contains(t, logs.String(), `"msg":"stopped"`)
+}
+
+func TestWatchReload(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	c, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+	var logs syncBuffer
+	opts := fastWatch
+	opts.CheckInterval = time.Hour
+	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), &fakeAlerter{}, opts)
+	reload := make(chan struct{})
+	loads := 0
+	load := func() (*config.Config, error) {
+		loads++
+		if loads == 1 {
+			return config.Read(path+".missing", config.Env(env))
+		}
+		return config.Read(path, config.Env(env))
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx, c, reload, load)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, 5*time.Second, 10*time.Millisecond, logs.String())
+	reload <- struct{}{} // a config that does not read: the old one goes on
+	reload <- struct{}{} // one that does: the components restart
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "config reloaded") }, 5*time.Second, 10*time.Millisecond)
+	assert.Contains(t, logs.String(), "reload failed, going on with the old config")
+	assert.Equal(t, 2, strings.Count(logs.String(), `msg=watching `), logs.String())
+	// The guard's settings did not change: it went on watching, its
+	// outage clock and connections untouched.
+	assert.Equal(t, 1, strings.Count(logs.String(), `msg="watching the UPS"`), logs.String())
+	cancel()
+	<-done
+}
+
+func TestWatchUsage(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	assert.Equal(t, command.ExitUsage, run(t.Context(), []string{"watch", "-log-format", "xml"}, &out, &errOut, noEnv))
+	assert.Equal(t, command.ExitUsage, run(t.Context(), []string{"watch", "-log-level", "loud"}, &out, &errOut, noEnv))
+	assert.Equal(t, command.ExitUsage, run(t.Context(), []string{"watch", "-config", "/nonexistent/homelab.yaml"}, &out, &errOut, noEnv))
+	out.Reset()
+	assert.Equal(t, command.ExitOK, run(t.Context(), []string{"watch", "-h"}, &out, &errOut, noEnv))
+	assert.Contains(t, out.String(), "SIGHUP reloads")
+}
+
+func TestGuardKey(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	c, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+	k := guardKey(c)
+	require.NotEmpty(t, k)
+	assert.NotContains(t, k, lab.UPSPassword)
+	c2, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+	assert.Equal(t, k, guardKey(c2), "the same settings: the guard goes on")
+	c2.NUT.Password = secret.New("another")
+	assert.NotEqual(t, k, guardKey(c2), "a new password: the guard restarts")
+	c2.NUT = nil
+	assert.Empty(t, guardKey(c2), "no UPS: no guard")
+}
+
+// smtpSink is a plain-text SMTP relay on the loopback (as a local
+// postfix) that keeps the messages it is given (RFC 5321's minimum).
+type smtpSink struct {
+	l    net.Listener
+	mu   sync.Mutex
+	msgs []string
+}
+
+func startSMTPSink(t *testing.T) *smtpSink {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := &smtpSink{l: l}
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go s.serve(c)
+		}
+	}()
+	return s
+}
+
+func (s *smtpSink) serve(c net.Conn) {
+	defer c.Close()
+	tp := textproto.NewConn(c)
+	_ = tp.PrintfLine("220 sink ESMTP")
+	for {
+		line, err := tp.ReadLine()
+		if err != nil {
+			return
+		}
+		switch verb, _, _ := strings.Cut(strings.ToUpper(line), " "); verb {
+		case "EHLO", "HELO":
+			_ = tp.PrintfLine("250 sink")
+		case "DATA":
+			_ = tp.PrintfLine("354 go ahead")
+			b, err := tp.ReadDotBytes()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.msgs = append(s.msgs, string(b))
+			s.mu.Unlock()
+			_ = tp.PrintfLine("250 queued")
+		case "QUIT":
+			_ = tp.PrintfLine("221 bye")
+			return
+		default:
+			_ = tp.PrintfLine("250 ok")
+		}
+	}
+}
+
+func (s *smtpSink) messages() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.msgs...)
+}
+
+// TestWatchCommand runs homelab watch as the service does: JSON logs, an
+// alert mailed through the config's smtp, SIGHUP reloads without
+// alerting again, the end of ctx (SIGTERM) stops it with exit 0.
+func TestWatchCommand(t *testing.T) {
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	sink := startSMTPSink(t)
+	host, port, err := net.SplitHostPort(sink.l.Addr().String())
+	require.NoError(t, err)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = fmt.Fprintf(f, "smtp:\n  host: %s\n  port: %s\n  from: lab@example.org\n  to: [admin@example.org]\n", host, port)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.NoError(t, l.NASServer.FailMember("md0", "sdb"))
+
+	var out, errOut syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"watch", "-config", path, "-log-format", "json", "-log-level", "debug", "-interval", "20ms"}, &out, &errOut, env)
+	}()
+	require.Eventually(t, func() bool { return len(sink.messages()) > 0 }, 5*time.Second, 10*time.Millisecond, errOut.String())
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.Eventually(t, func() bool { return strings.Contains(errOut.String(), `"msg":"config reloaded"`) }, 5*time.Second, 10*time.Millisecond, errOut.String())
+	time.Sleep(100 * time.Millisecond) // polls after the reload
+	cancel()
+	select {
+	case c := <-code:
+		assert.Equal(t, command.ExitOK, c)
+	case <-time.After(5 * time.Second):
+		t.Fatal("watch did not stop")
+	}
+
+	msgs := sink.messages()
+	require.Len(t, msgs, 1, "one alert for the degraded array, not one per poll or reload: %q", msgs)
+	assert.Contains(t, msgs[0], "Subject: homelab: raid PROBLEM")
+	assert.Contains(t, msgs[0], "md0")
+	for _, line := range strings.Split(strings.TrimSpace(errOut.String()), "\n") {
+		assert.True(t, json.Valid([]byte(line)), "not JSON: %s", line)
+	}
+	logs := errOut.String()
+	assert.Contains(t, logs, `"msg":"stopped"`)
+	assert.Contains(t, logs, `"level":"DEBUG"`, "-log-level debug shows the SDK's calls")
+	for _, v := range []string{routerostest.DefaultPassword, lab.UPSPassword, omvtest.AdminPassword, proxmoxtest.TokenSecret} {
+		assert.NotContains(t, logs, v)
+	}
+}
+
+// TestWatchGuardNotReady: a guard that can no longer act (Proxmox refuses
+// its token while it watches) is alerted once, and once more when it can
+// act again.
+func TestWatchGuardNotReady(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	c, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+	c.NAS, c.NPM, c.Router, c.Cloudflare = nil, nil, nil, nil // only the guard
+
+	var logs syncBuffer
+	fa := &fakeAlerter{}
+	opts := fastWatch
+	// Long enough for one Preflight under -race: a check slower than the
+	// interval counts as failed.
+	opts.Guard.CheckInterval = 400 * time.Millisecond
+	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, opts)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx, c, nil, nil)
+	}()
+	defer func() { cancel(); <-done }()
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, 5*time.Second, 10*time.Millisecond)
+	// The monitor's Run checks once more as it starts (after the line).
+	time.Sleep(150 * time.Millisecond)
+	require.Empty(t, fa.all(), logs.String())
+
+	l.ProxmoxServer.Inject(proxmoxtest.Fault{Status: 401, Reason: "authentication failure"})
+	require.Eventually(t, func() bool { return len(fa.of("ups")) == 1 }, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(3 * opts.Guard.CheckInterval) // refused again: no new alert
+	l.ProxmoxServer.ClearFaults()
+	require.Eventually(t, func() bool { return len(fa.of("ups")) == 2 }, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(2 * opts.Guard.CheckInterval)
+
+	got := fa.of("ups")
+	require.Len(t, got, 2, "%+v", got)
+	assert.Equal(t, StateUnchecked, got[0].State)
+	assert.Contains(t, got[0].Err, "can no longer act")
+	assert.Equal(t, StateOK, got[1].State)
+	assert.Equal(t, "homelab: ups ok again", got[1].Subject())
+}
+
+// TestWatchGuardNotHeldBySlowChecks: the NAS, the proxy and the router
+// answer slowly; the guard, on its own connections, still shuts the lab
+// down within a few of its polls.
+func TestWatchGuardNotHeldBySlowChecks(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	c, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+	const slow = time.Second
+	l.NASServer.SetLatency(slow)
+	l.ProxyServer.SetLatency(slow)
+
+	var logs syncBuffer
+	fa := &fakeAlerter{}
+	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, fastWatch)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx, c, nil, nil)
+	}()
+	defer func() { cancel(); <-done }()
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // the monitor's own start check
+
+	start := time.Now()
+	l.UPSServer.Play(lab.UPSName,
+		upstest.Step{At: 10 * time.Millisecond, Status: "OB DISCHRG LB", Vars: map[string]string{"battery.charge": "18", "battery.runtime": "95"}},
+	)
+	require.Eventually(t, func() bool { return l.ProxmoxServer.GuestStatus(100) == "stopped" }, slow, 10*time.Millisecond, logs.String())
+	took := time.Since(start)
+	t.Logf("shut down %s after the power cut, the NAS and proxy answering in %s", took.Round(time.Millisecond), slow)
+	assert.Less(t, took, slow/2)
+	// The checks' logouts on the way out need not wait either.
+	l.NASServer.SetLatency(0)
+	l.ProxyServer.SetLatency(0)
+}
+
+// TestWatchDDNSFailing: Cloudflare failing is alerted once, however many
+// cycles fail, and once more when DDNS works again.
+func TestWatchDDNSFailing(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	c, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+	c.NAS, c.NPM, c.NUT, c.Lab.Networks = nil, nil, nil, nil // DDNS and the router's WireGuard check
+	l.DNSServer.Inject(dnstest.Fault{Kind: dnstest.Fail500})
+
+	var logs syncBuffer
+	fa := &fakeAlerter{}
+	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, fastWatch)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx, c, nil, nil)
+	}()
+	defer func() { cancel(); <-done }()
+	require.Eventually(t, func() bool { return strings.Count(logs.String(), "ddns cycle failed") >= 3 }, 5*time.Second, 10*time.Millisecond)
+	got := fa.of("ddns")
+	require.Len(t, got, 1, "%+v", got)
+	assert.Equal(t, StateUnchecked, got[0].State)
+
+	l.DNSServer.ClearFaults()
+	require.Eventually(t, func() bool { return len(fa.of("ddns")) == 2 }, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, StateOK, fa.of("ddns")[1].State)
+	recs := l.DNSServer.Records(lab.VPNName)
+	require.Len(t, recs, 1)
+	assert.Equal(t, routerostest.LabPublicIP, recs[0].Content)
+	assert.Len(t, fa.all(), 2, "%+v", fa.all())
+}
