@@ -394,13 +394,11 @@ func wait(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// logWriter turns the lines a workflow prints into log records, and calls
-// onLine with each.
+// logWriter turns the lines a workflow prints into log records.
 type logWriter struct {
-	log    *slog.Logger
-	onLine func(string)
-	mu     sync.Mutex
-	buf    bytes.Buffer
+	log *slog.Logger
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
 func (lw *logWriter) Write(p []byte) (int, error) {
@@ -418,9 +416,6 @@ func (lw *logWriter) Write(p []byte) (int, error) {
 			continue
 		}
 		lw.log.Info(line)
-		if lw.onLine != nil {
-			lw.onLine(line)
-		}
 	}
 }
 
@@ -472,22 +467,23 @@ func (w *watcher) guardOnce(ctx context.Context, c *config.Config, log *slog.Log
 	// FSD tells the other NUT clients (the NAS) to go down too; only a
 	// logged-in primary may set it.
 	cfg.ForwardFSD = c.NUT.User != "" && !c.NUT.Password.IsZero()
-	// The workflow tells what it does in lines (see workflow.PowerLoss);
-	// three of them change the guard's state.
-	lw := &logWriter{log: log, onLine: func(line string) {
-		switch {
-		case line == "watching the UPS", strings.HasPrefix(line, "ok again: the guard can act"):
+	// The workflow's lines go to the log; its events change the guard's
+	// state.
+	lw := &logWriter{log: log}
+	cfg.OnEvent = func(e workflow.GuardEvent) {
+		switch e.Kind {
+		case workflow.GuardWatching, workflow.GuardOKAgain:
 			w.set(ctx, "ups", StateOK, nil, nil)
-		case strings.HasPrefix(line, "!!! WARNING: the guard can no longer act"):
-			w.set(ctx, "ups", StateUnchecked, nil, errGuardNotReady)
+		case workflow.GuardCannotAct:
+			w.set(ctx, "ups", StateUnchecked, nil, fmt.Errorf("%w: %w", errGuardNotReady, e.Err))
 		}
-	}}
+	}
 	return workflow.PowerLoss(ctx, lw, uc.Device(upsName(c.NUT)), pve, cfg)
 }
 
 // errGuardNotReady is the ups state's error while the guard watches but
-// could not shut the lab down; the log has the lines saying why.
-var errGuardNotReady = errors.New("the guard can no longer act: it watches on, but could not shut the lab down now (the log says why)")
+// could not shut the lab down; it wraps the cause.
+var errGuardNotReady = errors.New("the guard can no longer act: it watches on, but could not shut the lab down now")
 
 func upsName(n *config.NUT) string {
 	if n.UPS == "" {
