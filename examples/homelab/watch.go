@@ -470,7 +470,11 @@ func (w *watcher) guardOnce(ctx context.Context, c *config.Config, log *slog.Log
 	// The workflow's lines go to the log; its events change the guard's
 	// state.
 	lw := &logWriter{log: log}
+	also := w.opts.Guard.OnEvent // a caller's own hook (tests)
 	cfg.OnEvent = func(e workflow.GuardEvent) {
+		if also != nil {
+			defer also(e)
+		}
 		switch e.Kind {
 		case workflow.GuardWatching, workflow.GuardOKAgain:
 			w.set(ctx, "ups", StateOK, nil, nil)

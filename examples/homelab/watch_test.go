@@ -467,3 +467,53 @@ func TestWatchDDNSFailing(t *testing.T) {
 	assert.Equal(t, routerostest.LabPublicIP, recs[0].Content)
 	assert.Len(t, fa.all(), 2, "%+v", fa.all())
 }
+
+// TestWatchShutdownSurvivesStop: the service is stopped (SIGTERM: its ctx
+// ends) right after the guard decided; the ordered shutdown goes on to its
+// end and the watcher returns only then, every guest stopped.
+func TestWatchShutdownSurvivesStop(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	c, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+	c.NAS, c.NPM, c.Router, c.Cloudflare = nil, nil, nil, nil // only the guard
+
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	opts := fastWatch
+	decided := make(chan struct{})
+	opts.Guard.OnEvent = func(e workflow.GuardEvent) {
+		if e.Kind == workflow.GuardDecided {
+			// Each Proxmox call of the shutdown now outlasts the stop.
+			l.ProxmoxServer.SetLatency(20 * time.Millisecond)
+			cancel()
+			close(decided)
+		}
+	}
+	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), &fakeAlerter{}, opts)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx, c, nil, nil)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, 5*time.Second, 10*time.Millisecond)
+	l.UPSServer.Play(lab.UPSName,
+		upstest.Step{At: 10 * time.Millisecond, Status: "OB DISCHRG LB", Vars: map[string]string{"battery.charge": "18", "battery.runtime": "95"}},
+	)
+	select {
+	case <-decided:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no decision: " + logs.String())
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("watch did not stop")
+	}
+	for _, vmid := range []int{100, 101, 102} {
+		assert.Equal(t, "stopped", l.ProxmoxServer.GuestStatus(vmid), "guest %d: %s", vmid, logs.String())
+	}
+	assert.Contains(t, logs.String(), "done: 3 guests handled")
+}

@@ -140,6 +140,9 @@ func withHint(err error) error {
 // NAS last) and the node. It returns the decision; it runs until then or
 // until ctx ends.
 //
+// Once the policy has decided, the shutdown no longer ends with ctx: it
+// runs to its end, bounded by the plan's timeouts (see Shutdown).
+//
 // This is the composition the packages are built for: ups declares the
 // Action function type, and the action here is proxmox's ordered shutdown.
 func PowerLoss(ctx context.Context, w io.Writer, u ups.Poller, pve *proxmox.Client, cfg PowerLossConfig) (ups.Decision, error) {
@@ -182,7 +185,11 @@ func PowerLoss(ctx context.Context, w io.Writer, u ups.Poller, pve *proxmox.Clie
 			cfg.emit(GuardEvent{Kind: GuardDecided, Decision: d})
 			sc := cfg.Shutdown
 			sc.DryRun = sc.DryRun || d.DryRun
-			err := Shutdown(ctx, w, pve, sc)
+			// Once decided, the shutdown goes to its end: a SIGTERM now
+			// (systemd stopping the service, the machine itself going
+			// down) must not leave the guests half stopped. It is bounded
+			// by the clients' timeouts and the plan's own (see Shutdown).
+			err := Shutdown(context.WithoutCancel(ctx), w, pve, sc)
 			cfg.emit(GuardEvent{Kind: GuardShutDown, Decision: d, Err: err})
 			return err
 		},
