@@ -173,6 +173,10 @@ type watcher struct {
 	// queue holds the alerts to deliver: set never waits for a mail
 	// server (the guard calls it while it watches).
 	queue chan queued
+
+	// cycled, if set, is called after each run of a check and each DDNS
+	// cycle with its name (tests and the benchmark count them).
+	cycled func(name string)
 }
 
 // queued is an alert and the alerter to deliver it with.
@@ -403,6 +407,9 @@ func (w *watcher) every(ctx context.Context, name string, run func(context.Conte
 		// by set.
 		log.Debug("checked", "state", st, "problems", problems, "error", err, "elapsed", time.Since(start))
 		w.set(ctx, name, st, problems, err)
+		if w.cycled != nil {
+			w.cycled(name)
+		}
 		t.Reset(w.opts.CheckInterval)
 	}
 }
@@ -544,6 +551,9 @@ func (w *watcher) ddns(ctx context.Context, c *config.Config) {
 	defer src.close()
 	u, err := dc.NewUpdater(dns.UpdaterConfig{Zone: cf.Zone, Names: cf.Names, IPv4: src.addr,
 		OnEvent: func(e dns.Event) {
+			if w.cycled != nil {
+				defer w.cycled("ddns")
+			}
 			// A failing DDNS is the "ddns" check's unchecked state: alerted
 			// once, and once more when it works again.
 			switch e.Kind {
