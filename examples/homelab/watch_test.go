@@ -500,7 +500,9 @@ func TestWatchShutdownSurvivesStop(t *testing.T) {
 	defer cancel()
 	opts := fastWatch
 	decided := make(chan struct{})
+	var events []workflow.GuardEvent // the guard's goroutine only, read after run returns
 	opts.Guard.OnEvent = func(e workflow.GuardEvent) {
+		events = append(events, e)
 		if e.Kind == workflow.GuardDecided {
 			// Each Proxmox call of the shutdown now outlasts the stop.
 			l.ProxmoxServer.SetLatency(20 * time.Millisecond)
@@ -532,6 +534,14 @@ func TestWatchShutdownSurvivesStop(t *testing.T) {
 		assert.Equal(t, "stopped", l.ProxmoxServer.GuestStatus(vmid), "guest %d: %s", vmid, logs.String())
 	}
 	assert.Contains(t, logs.String(), "done: 3 guests handled")
+	var kinds []string
+	for _, e := range events {
+		kinds = append(kinds, e.Kind.String())
+		assert.False(t, e.Time.IsZero())
+		assert.NoError(t, e.Err)
+	}
+	assert.Equal(t, []string{"watching", "decided", "shut down"}, kinds)
+	assert.True(t, events[len(events)-1].Decision.Shutdown)
 }
 
 // TestWatchBackupAge: a guest whose newest archive grows older than the
