@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +26,7 @@ import (
 	"github.com/thehomelab/homelab/examples/internal/command"
 	"github.com/thehomelab/homelab/examples/internal/config"
 	"github.com/thehomelab/homelab/examples/internal/workflow"
+	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/routeros"
 	"github.com/thehomelab/homelab/ups"
 )
@@ -116,6 +119,14 @@ type watchOptions struct {
 	Guard workflow.PowerLossConfig
 	// Retry is how long a failed component waits before it starts again.
 	Retry time.Duration
+	// BackupMaxAge is how old the newest archive of a guest may be.
+	BackupMaxAge time.Duration
+	// BackupStorage is the Proxmox storage holding the archives.
+	BackupStorage string
+
+	// now is the clock the backup ages are measured with (tests move
+	// it); nil is time.Now.
+	now func() time.Time
 }
 
 func (o watchOptions) withDefaults() watchOptions {
@@ -133,6 +144,15 @@ func (o watchOptions) withDefaults() watchOptions {
 	}
 	if o.Retry <= 0 {
 		o.Retry = 30 * time.Second
+	}
+	if o.BackupMaxAge <= 0 {
+		o.BackupMaxAge = 36 * time.Hour
+	}
+	if o.BackupStorage == "" {
+		o.BackupStorage = "backups"
+	}
+	if o.now == nil {
+		o.now = time.Now
 	}
 	return o
 }
@@ -153,6 +173,10 @@ type watcher struct {
 	// queue holds the alerts to deliver: set never waits for a mail
 	// server (the guard calls it while it watches).
 	queue chan queued
+
+	// cycled, if set, is called after each run of a check and each DDNS
+	// cycle with its name (tests and the benchmark count them).
+	cycled func(name string)
 }
 
 // queued is an alert and the alerter to deliver it with.
@@ -340,6 +364,11 @@ func (w *watcher) start(ctx context.Context, wg *sync.WaitGroup, c *config.Confi
 		}
 		checks = append(checks, periodic{"wireguard", func(ctx context.Context) ([]string, error) { return checkWireGuard(ctx, c, w.opts.Silent) }})
 	}
+	if c.Proxmox != nil {
+		checks = append(checks, periodic{"backups", func(ctx context.Context) ([]string, error) {
+			return checkBackups(ctx, c, w.opts.BackupStorage, w.opts.BackupMaxAge, w.opts.now())
+		}})
+	}
 	if c.NPM != nil {
 		checks = append(checks, periodic{"certificates", func(ctx context.Context) ([]string, error) { return checkCertificates(ctx, c) }})
 	}
@@ -378,6 +407,9 @@ func (w *watcher) every(ctx context.Context, name string, run func(context.Conte
 		// by set.
 		log.Debug("checked", "state", st, "problems", problems, "error", err, "elapsed", time.Since(start))
 		w.set(ctx, name, st, problems, err)
+		if w.cycled != nil {
+			w.cycled(name)
+		}
 		t.Reset(w.opts.CheckInterval)
 	}
 }
@@ -394,13 +426,11 @@ func wait(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// logWriter turns the lines a workflow prints into log records, and calls
-// onLine with each.
+// logWriter turns the lines a workflow prints into log records.
 type logWriter struct {
-	log    *slog.Logger
-	onLine func(string)
-	mu     sync.Mutex
-	buf    bytes.Buffer
+	log *slog.Logger
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
 func (lw *logWriter) Write(p []byte) (int, error) {
@@ -418,9 +448,6 @@ func (lw *logWriter) Write(p []byte) (int, error) {
 			continue
 		}
 		lw.log.Info(line)
-		if lw.onLine != nil {
-			lw.onLine(line)
-		}
 	}
 }
 
@@ -472,22 +499,27 @@ func (w *watcher) guardOnce(ctx context.Context, c *config.Config, log *slog.Log
 	// FSD tells the other NUT clients (the NAS) to go down too; only a
 	// logged-in primary may set it.
 	cfg.ForwardFSD = c.NUT.User != "" && !c.NUT.Password.IsZero()
-	// The workflow tells what it does in lines (see workflow.PowerLoss);
-	// three of them change the guard's state.
-	lw := &logWriter{log: log, onLine: func(line string) {
-		switch {
-		case line == "watching the UPS", strings.HasPrefix(line, "ok again: the guard can act"):
-			w.set(ctx, "ups", StateOK, nil, nil)
-		case strings.HasPrefix(line, "!!! WARNING: the guard can no longer act"):
-			w.set(ctx, "ups", StateUnchecked, nil, errGuardNotReady)
+	// The workflow's lines go to the log; its events change the guard's
+	// state.
+	lw := &logWriter{log: log}
+	also := w.opts.Guard.OnEvent // a caller's own hook (tests)
+	cfg.OnEvent = func(e workflow.GuardEvent) {
+		if also != nil {
+			defer also(e)
 		}
-	}}
+		switch e.Kind {
+		case workflow.GuardWatching, workflow.GuardOKAgain:
+			w.set(ctx, "ups", StateOK, nil, nil)
+		case workflow.GuardCannotAct:
+			w.set(ctx, "ups", StateUnchecked, nil, fmt.Errorf("%w: %w", errGuardNotReady, e.Err))
+		}
+	}
 	return workflow.PowerLoss(ctx, lw, uc.Device(upsName(c.NUT)), pve, cfg)
 }
 
 // errGuardNotReady is the ups state's error while the guard watches but
-// could not shut the lab down; the log has the lines saying why.
-var errGuardNotReady = errors.New("the guard can no longer act: it watches on, but could not shut the lab down now (the log says why)")
+// could not shut the lab down; it wraps the cause.
+var errGuardNotReady = errors.New("the guard can no longer act: it watches on, but could not shut the lab down now")
 
 func upsName(n *config.NUT) string {
 	if n.UPS == "" {
@@ -519,6 +551,9 @@ func (w *watcher) ddns(ctx context.Context, c *config.Config) {
 	defer src.close()
 	u, err := dc.NewUpdater(dns.UpdaterConfig{Zone: cf.Zone, Names: cf.Names, IPv4: src.addr,
 		OnEvent: func(e dns.Event) {
+			if w.cycled != nil {
+				defer w.cycled("ddns")
+			}
 			// A failing DDNS is the "ddns" check's unchecked state: alerted
 			// once, and once more when it works again.
 			switch e.Kind {
@@ -659,6 +694,47 @@ func checkWireGuard(ctx context.Context, c *config.Config, silent time.Duration)
 	return problems, nil
 }
 
+// checkBackups finds the guests whose newest archive on storage is older
+// than maxAge at now. The guests are those with an archive there: one
+// never backed up is not this check's business (the backup plan's).
+func checkBackups(ctx context.Context, c *config.Config, storage string, maxAge time.Duration, now time.Time) ([]string, error) {
+	pve, err := newProxmox(c.Proxmox, command.Logger(ctx))
+	if err != nil {
+		return nil, err
+	}
+	defer pve.Close()
+	node := c.Lab.Node
+	if node == "" {
+		nodes, err := pve.Nodes.List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(nodes) == 0 {
+			return nil, errors.New("backups: the cluster lists no node")
+		}
+		node = nodes[0].Name
+	}
+	vols, err := pve.Backups.List(ctx, node, storage, proxmox.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	newest := map[proxmox.VMID]time.Time{}
+	for _, v := range vols {
+		if v.Created.After(newest[v.VMID]) {
+			newest[v.VMID] = v.Created
+		}
+	}
+	vmids := slices.Sorted(maps.Keys(newest))
+	var problems []string
+	for _, id := range vmids {
+		if age := now.Sub(newest[id]); age > maxAge {
+			problems = append(problems, fmt.Sprintf("guest %d: newest backup on %s is %s old (limit %s), from %s",
+				id, storage, age.Round(time.Minute), maxAge, newest[id].Format(time.RFC3339)))
+		}
+	}
+	return problems, nil
+}
+
 func checkCertificates(ctx context.Context, c *config.Config) ([]string, error) {
 	nc, err := newNPM(c.NPM, command.Logger(ctx))
 	if err != nil {
@@ -691,7 +767,7 @@ func watchUsage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "usage: homelab watch [-config FILE] [-log-format text|json] [-log-level info] [-interval 5m]")
 	fmt.Fprintln(w, "  the long-running service: the UPS guard (shuts the lab down when the power is not coming back),")
 	fmt.Fprintln(w, "  DDNS on the router's address, and periodic checks (RAID/SMART, isolation, certificate expiry,")
-	fmt.Fprintln(w, "  silent WireGuard peers) alerting by mail (smtp in the config) when a check's state changes.")
+	fmt.Fprintln(w, "  silent WireGuard peers, backup age) alerting by mail (smtp in the config) when a check's state changes.")
 	fmt.Fprintln(w, "  SIGHUP reloads the config, SIGTERM or SIGINT stops. See homelab-watch.service for systemd.")
 	fs.SetOutput(w)
 	fs.PrintDefaults()
@@ -708,6 +784,8 @@ func runWatch(ctx context.Context, args []string, out, errOut io.Writer, env com
 	fs.DurationVar(&opts.CheckInterval, "interval", 5*time.Minute, "how often the periodic checks run")
 	fs.DurationVar(&opts.DDNSInterval, "ddns-interval", 5*time.Minute, "how often DDNS asks the router for its address")
 	fs.DurationVar(&opts.Silent, "wireguard-silent", 72*time.Hour, "how long a WireGuard peer may go without a handshake")
+	fs.DurationVar(&opts.BackupMaxAge, "backup-max-age", 36*time.Hour, "how old a guest's newest backup may be")
+	fs.StringVar(&opts.BackupStorage, "backup-storage", "backups", "the Proxmox storage holding the backups")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			watchUsage(out, fs)

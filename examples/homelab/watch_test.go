@@ -24,6 +24,7 @@ import (
 	"github.com/thehomelab/homelab/examples/internal/lab"
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/omv/omvtest"
+	"github.com/thehomelab/homelab/proxmox"
 	"github.com/thehomelab/homelab/proxmox/proxmoxtest"
 	"github.com/thehomelab/homelab/routeros/routerostest"
 	"github.com/thehomelab/homelab/secret"
@@ -86,6 +87,8 @@ var fastWatch = watchOptions{
 	CheckTimeout:  5 * time.Second,
 	DDNSInterval:  50 * time.Millisecond,
 	Retry:         50 * time.Millisecond,
+	// The lab's newest archives are from last night, 03:00: up to 45 h old.
+	BackupMaxAge: 72 * time.Hour,
 	Guard: workflow.PowerLossConfig{
 		Policy:        ups.Policy{OnBatteryDelay: 50 * time.Millisecond, DeadTime: 2 * time.Second},
 		Interval:      10 * time.Millisecond,
@@ -115,7 +118,7 @@ func TestWatchPowerCutAndDegradedArray(t *testing.T) {
 	require.Eventually(t, func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		for _, name := range []string{"ups", "ddns", "raid", "isolation", "wireguard", "certificates"} {
+		for _, name := range []string{"ups", "ddns", "raid", "isolation", "wireguard", "certificates", "backups"} {
 			if _, ok := w.states[name]; !ok {
 				return false
 			}
@@ -148,7 +151,20 @@ func TestWatchPowerCutAndDegradedArray(t *testing.T) {
 	require.Len(t, upsAlerts, 1, "%+v", fa.all())
 	assert.Equal(t, StateProblem, upsAlerts[0].State)
 	assert.Contains(t, upsAlerts[0].Body(), "power lost")
-	assert.Len(t, fa.all(), 2, "%+v", fa.all())
+	// The node is off now: the backup check, which asks it, may say once
+	// that it could not check. Nothing else.
+	others := 0
+	for _, a := range fa.all() {
+		switch a.Check {
+		case "raid", "ups":
+		case "backups":
+			assert.Equal(t, StateUnchecked, a.State, "%+v", a)
+			assert.Len(t, fa.of("backups"), 1, "%+v", fa.all())
+		default:
+			others++
+		}
+	}
+	assert.Zero(t, others, "%+v", fa.all())
 
 	for _, vmid := range []int{100, 101, 102} {
 		assert.Equal(t, "stopped", l.ProxmoxServer.GuestStatus(vmid), "guest %d", vmid)
@@ -320,7 +336,7 @@ func TestWatchCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, []string{"watch", "-config", path, "-log-format", "json", "-log-level", "debug", "-interval", "20ms"}, &out, &errOut, env)
+		code <- run(ctx, []string{"watch", "-config", path, "-log-format", "json", "-log-level", "debug", "-interval", "20ms", "-backup-max-age", "72h"}, &out, &errOut, env)
 	}()
 	require.Eventually(t, func() bool { return len(sink.messages()) > 0 }, 5*time.Second, 10*time.Millisecond, errOut.String())
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
@@ -465,5 +481,128 @@ func TestWatchDDNSFailing(t *testing.T) {
 	recs := l.DNSServer.Records(lab.VPNName)
 	require.Len(t, recs, 1)
 	assert.Equal(t, routerostest.LabPublicIP, recs[0].Content)
+	assert.Len(t, fa.all(), 2, "%+v", fa.all())
+}
+
+// TestWatchShutdownSurvivesStop: the service is stopped (SIGTERM: its ctx
+// ends) right after the guard decided; the ordered shutdown goes on to its
+// end and the watcher returns only then, every guest stopped.
+func TestWatchShutdownSurvivesStop(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	c, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+	c.NAS, c.NPM, c.Router, c.Cloudflare = nil, nil, nil, nil // only the guard
+
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	opts := fastWatch
+	decided := make(chan struct{})
+	var events []workflow.GuardEvent // the guard's goroutine only, read after run returns
+	opts.Guard.OnEvent = func(e workflow.GuardEvent) {
+		events = append(events, e)
+		if e.Kind == workflow.GuardDecided {
+			// Each Proxmox call of the shutdown now outlasts the stop.
+			l.ProxmoxServer.SetLatency(20 * time.Millisecond)
+			cancel()
+			close(decided)
+		}
+	}
+	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), &fakeAlerter{}, opts)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx, c, nil, nil)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, 5*time.Second, 10*time.Millisecond)
+	l.UPSServer.Play(lab.UPSName,
+		upstest.Step{At: 10 * time.Millisecond, Status: "OB DISCHRG LB", Vars: map[string]string{"battery.charge": "18", "battery.runtime": "95"}},
+	)
+	select {
+	case <-decided:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no decision: " + logs.String())
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("watch did not stop")
+	}
+	for _, vmid := range []int{100, 101, 102} {
+		assert.Equal(t, "stopped", l.ProxmoxServer.GuestStatus(vmid), "guest %d: %s", vmid, logs.String())
+	}
+	assert.Contains(t, logs.String(), "done: 3 guests handled")
+	var kinds []string
+	for _, e := range events {
+		kinds = append(kinds, e.Kind.String())
+		assert.False(t, e.Time.IsZero())
+		assert.NoError(t, e.Err)
+	}
+	assert.Equal(t, []string{"watching", "decided", "shut down"}, kinds)
+	assert.True(t, events[len(events)-1].Decision.Shutdown)
+}
+
+// TestWatchBackupAge: a guest whose newest archive grows older than the
+// limit is alerted once; a fresh archive makes it ok again.
+func TestWatchBackupAge(t *testing.T) {
+	t.Parallel()
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	c, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+	c.NAS, c.NPM, c.Router, c.Cloudflare, c.NUT = nil, nil, nil, nil, nil // only the backup check
+
+	// The limit is two hours past the lab's newest archive.
+	vols, err := l.Proxmox.Backups.List(t.Context(), proxmoxtest.Node, "backups", proxmox.ListOptions{})
+	require.NoError(t, err)
+	require.NotEmpty(t, vols)
+	var newest time.Time
+	for _, v := range vols {
+		if v.Created.After(newest) {
+			newest = v.Created
+		}
+	}
+	opts := fastWatch
+	opts.BackupMaxAge = l.Now().Sub(newest) + 2*time.Hour
+	opts.now = l.Now
+	var logs syncBuffer
+	fa := &fakeAlerter{}
+	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, opts)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx, c, nil, nil)
+	}()
+	defer func() { cancel(); <-done }()
+	require.Eventually(t, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		_, ok := w.states["backups"]
+		return ok
+	}, 5*time.Second, 10*time.Millisecond, logs.String())
+	assert.Empty(t, fa.all(), "last night's archives are within the limit")
+
+	// A night without backups: every guest's newest archive is too old.
+	l.AdvanceClock(3 * time.Hour)
+	require.Eventually(t, func() bool { return len(fa.of("backups")) == 1 }, 5*time.Second, 10*time.Millisecond, logs.String())
+	time.Sleep(5 * fastWatch.CheckInterval) // polls go on: no new alert
+	got := fa.of("backups")
+	require.Len(t, got, 1, "%+v", got)
+	assert.Equal(t, StateProblem, got[0].State)
+	require.Len(t, got[0].Problems, 3, "%q", got[0].Problems)
+	assert.Contains(t, got[0].Problems[0], "guest 100: newest backup on backups is")
+
+	// The backups ran again.
+	for _, g := range []struct {
+		vmid int
+		typ  string
+	}{{100, "qemu"}, {101, "lxc"}, {102, "qemu"}} {
+		l.ProxmoxServer.AddBackup(proxmoxtest.Backup{Storage: "backups", VMID: g.vmid, Type: g.typ, Time: l.Now().Add(-time.Minute), Size: 3 << 30})
+	}
+	require.Eventually(t, func() bool { return len(fa.of("backups")) == 2 }, 5*time.Second, 10*time.Millisecond, logs.String())
+	assert.Equal(t, StateOK, fa.of("backups")[1].State)
 	assert.Len(t, fa.all(), 2, "%+v", fa.all())
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/thehomelab/homelab/proxmox"
 )
@@ -73,7 +74,8 @@ type ShutdownConfig struct {
 
 // Shutdown plans the ordered shutdown of every running guest (reverse
 // startup order, cfg.Last at the end, then the node) and runs it unless
-// cfg.DryRun. It prints the plan first and every step as it happens.
+// cfg.DryRun. It prints the plan first and every step as it happens. The
+// plan's execution is bounded by planBudget, whatever ctx.
 func Shutdown(ctx context.Context, w io.Writer, c *proxmox.Client, cfg ShutdownConfig) error {
 	plan, err := c.Power.PlanShutdown(ctx, proxmox.PlanOptions{Last: cfg.Last, ShutdownNodes: cfg.Node})
 	if err != nil {
@@ -86,6 +88,10 @@ func Shutdown(ctx context.Context, w io.Writer, c *proxmox.Client, cfg ShutdownC
 		say(w, "dry run: nothing was stopped")
 		return nil
 	}
+	// The plan bounds itself: a caller that detached ctx (a shutdown
+	// that must survive SIGTERM) still ends.
+	ctx, cancel := context.WithTimeout(ctx, planBudget(plan))
+	defer cancel()
 	res, err := c.Power.Apply(ctx, plan, proxmox.ApplyOptions{OnEvent: func(e proxmox.Event) {
 		switch e.Kind {
 		case proxmox.EventGuestDone:
@@ -109,6 +115,26 @@ func Shutdown(ctx context.Context, w io.Writer, c *proxmox.Client, cfg ShutdownC
 	}
 	say(w, "done: %d guests handled", len(res.Outcomes))
 	return nil
+}
+
+// planGrace is what each step of a plan may take beyond its guests'
+// clean-shutdown timeouts: the force-stop after the timeout, the tasks'
+// polling, a node's own power-off.
+const planGrace = time.Minute
+
+// planBudget is the longest a shutdown plan may take: its groups run one
+// after another, the guests of a group in parallel, each group as long as
+// its slowest guest's timeout, plus planGrace per group and for the nodes.
+func planBudget(p proxmox.PowerPlan) time.Duration {
+	total := planGrace // the nodes
+	for _, g := range p.Groups {
+		var longest time.Duration
+		for _, s := range g.Steps {
+			longest = max(longest, s.Timeout)
+		}
+		total += longest + planGrace
+	}
+	return total
 }
 
 func gibU(b uint64) string {

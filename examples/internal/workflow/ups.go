@@ -35,6 +35,63 @@ type PowerLossConfig struct {
 	// is still possible (CheckShutdown, and the NUT primary login with
 	// ForwardFSD); zero means the ups package's default, 1 min.
 	CheckInterval time.Duration
+	// OnEvent, when set, receives the guard's changes of state as they
+	// happen, beside the lines printed (a service tracks the guard with
+	// it rather than by reading the lines). It is called from the guard's
+	// goroutine and must not block.
+	OnEvent func(GuardEvent)
+}
+
+// GuardEventKind is what happened to the power-loss guard.
+type GuardEventKind int
+
+// The guard's events, in the order they may come.
+const (
+	// GuardWatching: the checks passed, the guard watches the UPS.
+	GuardWatching GuardEventKind = iota
+	// GuardCannotAct: a recheck failed; the guard watches on but could not
+	// shut the lab down now (Err says why).
+	GuardCannotAct
+	// GuardOKAgain: the recheck passes again after GuardCannotAct.
+	GuardOKAgain
+	// GuardDecided: the policy decided to shut down (Decision).
+	GuardDecided
+	// GuardShutDown: the ordered shutdown ended (Err if it failed).
+	GuardShutDown
+)
+
+func (k GuardEventKind) String() string {
+	switch k {
+	case GuardWatching:
+		return "watching"
+	case GuardCannotAct:
+		return "cannot act"
+	case GuardOKAgain:
+		return "ok again"
+	case GuardDecided:
+		return "decided"
+	case GuardShutDown:
+		return "shut down"
+	}
+	return fmt.Sprintf("GuardEventKind(%d)", int(k))
+}
+
+// GuardEvent is one change of the power-loss guard's state.
+type GuardEvent struct {
+	Kind GuardEventKind
+	Time time.Time
+	// Err is why the guard cannot act (GuardCannotAct) or why the
+	// shutdown failed (GuardShutDown).
+	Err error
+	// Decision is the policy's decision (GuardDecided, GuardShutDown).
+	Decision ups.Decision
+}
+
+func (cfg PowerLossConfig) emit(e GuardEvent) {
+	if cfg.OnEvent != nil {
+		e.Time = time.Now()
+		cfg.OnEvent(e)
+	}
 }
 
 // CheckShutdown checks, changing nothing, everything the ordered shutdown
@@ -83,6 +140,9 @@ func withHint(err error) error {
 // NAS last) and the node. It returns the decision; it runs until then or
 // until ctx ends.
 //
+// Once the policy has decided, the shutdown no longer ends with ctx: it
+// runs to its end, bounded by the plan's timeouts (see Shutdown).
+//
 // This is the composition the packages are built for: ups declares the
 // Action function type, and the action here is proxmox's ordered shutdown.
 func PowerLoss(ctx context.Context, w io.Writer, u ups.Poller, pve *proxmox.Client, cfg PowerLossConfig) (ups.Decision, error) {
@@ -104,8 +164,10 @@ func PowerLoss(ctx context.Context, w io.Writer, u ups.Poller, pve *proxmox.Clie
 				for _, line := range strings.Split(e.Err.Error(), "\n") {
 					say(w, "!!! %s", strings.TrimSpace(line))
 				}
+				cfg.emit(GuardEvent{Kind: GuardCannotAct, Err: e.Err})
 			case ups.EventReady:
 				say(w, "ok again: the guard can act again")
+				cfg.emit(GuardEvent{Kind: GuardOKAgain})
 			default:
 				say(w, "event: %s", e)
 			}
@@ -120,9 +182,16 @@ func PowerLoss(ctx context.Context, w io.Writer, u ups.Poller, pve *proxmox.Clie
 		CheckInterval: cfg.CheckInterval,
 		Shutdown: func(ctx context.Context, d ups.Decision) error {
 			say(w, "decision: shut down, %s, after %s on battery", d.Reason, d.OnBattery.Round(time.Millisecond))
+			cfg.emit(GuardEvent{Kind: GuardDecided, Decision: d})
 			sc := cfg.Shutdown
 			sc.DryRun = sc.DryRun || d.DryRun
-			return Shutdown(ctx, w, pve, sc)
+			// Once decided, the shutdown goes to its end: a SIGTERM now
+			// (systemd stopping the service, the machine itself going
+			// down) must not leave the guests half stopped. It is bounded
+			// by the clients' timeouts and the plan's own (see Shutdown).
+			err := Shutdown(context.WithoutCancel(ctx), w, pve, sc)
+			cfg.emit(GuardEvent{Kind: GuardShutDown, Decision: d, Err: err})
+			return err
 		},
 	})
 	if err != nil {
@@ -137,6 +206,7 @@ func PowerLoss(ctx context.Context, w io.Writer, u ups.Poller, pve *proxmox.Clie
 	}
 	say(w, "checked: this guard may %s", what)
 	say(w, "watching the UPS")
+	cfg.emit(GuardEvent{Kind: GuardWatching})
 	d, err := m.Run(ctx)
 	if err != nil {
 		return d, fmt.Errorf("power loss: %w", err)
