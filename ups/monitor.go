@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/thehomelab/homelab/internal/clientcfg"
 )
 
 // Poller reads one UPS. *Device implements it; tests may supply their own.
@@ -33,7 +35,9 @@ type MonitorConfig struct {
 	// ForwardFSD sets FSD on the UPS (through the Poller, which must be a
 	// Forcer: NewMonitor refuses one that is not) before Shutdown runs, so
 	// NUT secondaries on other hosts shut down too. upsd keeps that latch
-	// until it restarts.
+	// until it restarts. Once the policy has decided, the FSD is sent even
+	// when ctx ends meanwhile (a SIGTERM right after the decision); the
+	// client's WithTimeout bounds it.
 	ForwardFSD bool
 	// DryRun runs the whole path but changes nothing: FSD is not sent and
 	// Shutdown gets a Decision with DryRun set.
@@ -281,11 +285,26 @@ func (mo *Monitor) poll(ctx context.Context) (Snapshot, error) {
 	return mo.src.Snapshot(ctx)
 }
 
+// fsdTimeout bounds the FSD sent after a decision: the client's
+// WithTimeout for a Device, clientcfg's default otherwise.
+func (mo *Monitor) fsdTimeout() time.Duration {
+	if d, ok := mo.src.(*Device); ok && d.c.cfg.Timeout > 0 {
+		return d.c.cfg.Timeout
+	}
+	return clientcfg.DefaultTimeout
+}
+
 func (mo *Monitor) act(ctx context.Context, dec Decision) (Decision, error) {
 	dec.DryRun = mo.cfg.DryRun
 	var errs []error
 	if f, ok := mo.src.(Forcer); ok && mo.cfg.ForwardFSD && !dec.DryRun && dec.Trigger != TriggerFSD {
-		if err := f.FSD(ctx); err != nil {
+		// The decision is made: the other NUT clients must hear of it even
+		// when ctx ends now (a SIGTERM right after the decision, the host
+		// going down). Only the client's timeout bounds the FSD.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mo.fsdTimeout())
+		err := f.FSD(fctx)
+		cancel()
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -212,3 +212,32 @@ func TestMonitorDayWithoutAllocations(t *testing.T) {
 		assert.Zero(t, events)
 	})
 }
+
+func TestMonitorForwardsFSDWhenCtxEndsRightAfterTheDecision(t *testing.T) {
+	t.Parallel()
+	s := newFake(t)
+	c := dial(t, s, ups.WithCredentials("monuser", secret.New(monPass)))
+	d := c.Device("ups")
+	require.NoError(t, d.Login(t.Context()))
+	require.NoError(t, d.Primary(t.Context()))
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var r recorder
+	cfg := fastConfig(&r)
+	cfg.ForwardFSD = true
+	cfg.OnEvent = func(e ups.Event) {
+		r.onEvent(e)
+		if e.Kind == ups.EventShutdown {
+			cancel() // SIGTERM right after the decision
+		}
+	}
+	m, err := ups.NewMonitor(d, cfg)
+	require.NoError(t, err)
+	m.Trigger("drill from the test")
+	dec, err := m.Run(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, ups.TriggerManual, dec.Trigger)
+	require.Error(t, ctx.Err())
+	assert.True(t, s.FSDSet("ups"), "the FSD went out although ctx ended")
+	require.Len(t, r.actions, 1)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
 	"github.com/thehomelab/homelab/omv"
@@ -57,12 +58,17 @@ func NASHealth() Command {
 }
 
 func runNASHealth(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
-	fs := newFlags("nas-health", out, errOut, env, "nas-health [-nas URL] [-nas-fingerprint FP] [-full 90]\n"+nasEnvHelp+
+	fs := newFlags("nas-health", out, errOut, env, "nas-health [-nas URL] [-nas-fingerprint FP] [-full 90] [-follow [-follow-interval 10s]]\n"+nasEnvHelp+
 		"\n  exits 1 when an array is degraded, a disk fails SMART or a filesystem is full")
 	nas := addNASFlags(fs)
 	full := fs.Int("full", 90, "usage percentage from which a filesystem counts as full")
+	follow := fs.Bool("follow", false, "while an array resyncs, recovers, checks or reshapes, show its progress and check when it is done")
+	every := fs.Duration("follow-interval", 10*time.Second, "how often -follow asks the NAS")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *every <= 0 {
+		return usageError("-follow-interval must be positive")
 	}
 	c, err := nas.connect(ctx)
 	if err != nil {
@@ -70,7 +76,67 @@ func runNASHealth(ctx context.Context, out, errOut io.Writer, args []string, env
 	}
 	defer c.Close()
 	workflow.Title(out, "NAS health: %s", *nas.url)
+	if *follow {
+		pr := newProgress(out)
+		if err := followRAID(ctx, pr, c, *every); err != nil {
+			return err
+		}
+		out = pr
+	}
 	return workflow.NASHealth(ctx, out, c, *full)
+}
+
+// syncing reports whether the kernel works on the array: a resync,
+// recovery (rebuild), check or reshape that runs (not one that waits).
+func syncing(h omv.ArrayHealth) bool {
+	switch h.State {
+	case omv.RAIDResyncing, omv.RAIDRecovering, omv.RAIDChecking, omv.RAIDReshaping:
+		return h.Sync == nil || !h.Sync.Pending
+	}
+	return false
+}
+
+// followRAID polls the arrays' health every interval while any of them
+// syncs, showing each one's percentage and ETA on pr, and returns when
+// none syncs any more (or ctx ends).
+func followRAID(ctx context.Context, pr *progress, c *omv.Client, every time.Duration) error {
+	defer pr.done()
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for first := true; ; first = false {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("nas health: %w", context.Cause(ctx))
+		case <-t.C:
+		}
+		arrays, err := c.RAID.Health(ctx)
+		if err != nil {
+			return fmt.Errorf("nas health: %w", err)
+		}
+		busy := false
+		for _, a := range arrays {
+			if !syncing(a) {
+				continue
+			}
+			if first && !busy {
+				fmt.Fprintf(pr, "   raid:  following the sync until it is done (every %s)\n", every)
+			}
+			busy = true
+			pct, line := -1, fmt.Sprintf("%s %s", a.Device, a.State)
+			if a.Sync != nil {
+				pct = int(a.Sync.Percent)
+				line = fmt.Sprintf("%s %s %.1f%%", a.Device, a.Sync.Action, a.Sync.Percent)
+				if a.Sync.ETA > 0 {
+					line += fmt.Sprintf(", eta %s", a.Sync.ETA.Round(time.Second))
+				}
+			}
+			pr.step("raid "+a.Device, pct, line)
+		}
+		if !busy {
+			return nil
+		}
+		t.Reset(every)
+	}
 }
 
 // Share ensures an SMB share for one user.

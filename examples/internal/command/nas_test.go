@@ -5,7 +5,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -100,4 +105,54 @@ func TestNASCommandErrors(t *testing.T) {
 			assert.NotContains(t, err.Error()+out.String(), "wrong-password")
 		})
 	}
+}
+
+func TestNASHealthFollowsARebuild(t *testing.T) {
+	t.Parallel()
+	// The fake's clock moves 20 s each time the fake reads it, so the
+	// rebuild progresses between polls without a test waiting for it.
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(20 * time.Second)
+		return now
+	}
+	srv := omvtest.NewServer(omvtest.WithClock(clock))
+	t.Cleanup(srv.Close)
+	// Replace a disk, as examples/homelab's drill does.
+	require.NoError(t, srv.RemoveMember("md0", "sdb"))
+	require.NoError(t, srv.RemoveDisk("/dev/sdb"))
+	srv.AddDisk("/dev/sdc", "Samsung SSD 870 EVO 1TB", 1000204886016)
+	require.NoError(t, srv.AddMember("md0", "sdc"))
+	require.NoError(t, srv.SetSyncSpeed("md0", 500_000))
+
+	var out bytes.Buffer
+	require.NoError(t, runNASHealth(t.Context(), &out, &out,
+		[]string{"-nas", srv.URL, "-follow", "-follow-interval", "1ms"}, nasEnv), out.String())
+	text := out.String()
+	assert.Contains(t, text, "following the sync until it is done (every 1ms)")
+	// Plain lines (not a terminal): one per tenth at most, in order.
+	re := regexp.MustCompile(`(?m)^   md0 recovery (\d+)\.\d%, eta \S+$`)
+	lines := re.FindAllStringSubmatch(text, -1)
+	require.GreaterOrEqual(t, len(lines), 3, text)
+	last := -1
+	for _, l := range lines {
+		pct, err := strconv.Atoi(l[1])
+		require.NoError(t, err)
+		assert.Greater(t, pct/10, last, "one line per tenth: %s", text)
+		last = pct / 10
+	}
+	assert.NotContains(t, text, "\r")
+	// The final verdict: the rebuilt array is clean.
+	assert.Contains(t, text, "raid:  md0 raid1 clean")
+	assert.Contains(t, text, "healthy")
+	assert.Less(t, strings.Index(text, lines[len(lines)-1][0]), strings.Index(text, "raid:  md0 raid1 clean"))
+
+	// Nothing to follow: the check is the plain one.
+	out.Reset()
+	require.NoError(t, runNASHealth(t.Context(), &out, &out, []string{"-nas", nas(t).URL, "-follow"}, nasEnv))
+	assert.NotContains(t, out.String(), "following")
+	assert.Contains(t, out.String(), "healthy")
 }
