@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ const benchLatency = 5 * time.Millisecond
 func bigCluster(b *testing.B) *proxmoxtest.Server {
 	srv := proxmoxtest.NewServer(proxmoxtest.WithoutLab())
 	b.Cleanup(srv.Close)
+	srv.SetRequestLimit(math.MaxInt32) // count every round trip, however many iterations
 	id := 1000
 	for n := 1; n <= 10; n++ {
 		node := fmt.Sprintf("pve%d", n)
@@ -108,6 +110,7 @@ func BenchmarkInventoryNaiveGoProxmox(b *testing.B) {
 func shutdownLab(b *testing.B) (*proxmoxtest.Server, *proxmox.Client, proxmox.PowerPlan) {
 	srv := proxmoxtest.NewServer(proxmoxtest.WithoutLab())
 	b.Cleanup(srv.Close)
+	srv.SetRequestLimit(math.MaxInt32) // count every round trip, however many iterations
 	srv.AddNode(proxmoxtest.Node)
 	for i := 0; i < 20; i++ {
 		srv.AddGuest(proxmoxtest.Guest{VMID: 200 + i, Node: proxmoxtest.Node, Type: []string{"qemu", "lxc"}[i%2],

@@ -94,38 +94,94 @@ func (l *Latency) Wait(ctx context.Context) {
 	}
 }
 
-// Log records requests in arrival order. The zero value is ready. It is
-// safe for concurrent use.
+// DefaultLogLimit is how many requests a Log keeps unless SetLimit says
+// otherwise.
+const DefaultLogLimit = 10000
+
+// Log records requests in arrival order, keeping the most recent ones: at
+// most DefaultLogLimit (or what SetLimit set), older ones are dropped as
+// new ones arrive, so a fake that runs for days (a demo, a benchmark) does
+// not grow without bound. The fakes are meant for tests and demos; their
+// Requests methods return what their Log keeps. The zero value is ready. It
+// is safe for concurrent use.
 type Log[R any] struct {
 	mu    sync.Mutex
-	items []R
+	limit int // 0: DefaultLogLimit
+	items []R // a ring once full: the oldest at head
+	head  int
+	total int
 }
 
-// Add appends one request.
+// SetLimit sets how many of the most recent requests the log keeps (0 or
+// less: DefaultLogLimit). Lowering it drops the oldest at once.
+func (l *Log[R]) SetLimit(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	kept := l.ordered()
+	l.limit = n
+	if m := l.max(); len(kept) > m {
+		kept = kept[len(kept)-m:]
+	}
+	l.items, l.head = kept, 0
+}
+
+func (l *Log[R]) max() int {
+	if l.limit <= 0 {
+		return DefaultLogLimit
+	}
+	return l.limit
+}
+
+// ordered returns the kept requests oldest first (a fresh slice).
+func (l *Log[R]) ordered() []R {
+	out := make([]R, 0, len(l.items))
+	out = append(out, l.items[l.head:]...)
+	return append(out, l.items[:l.head]...)
+}
+
+// Add appends one request, dropping the oldest when the log is full.
 func (l *Log[R]) Add(r R) {
 	l.mu.Lock()
-	l.items = append(l.items, r)
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	l.total++
+	if len(l.items) < l.max() {
+		l.items = append(l.items, r)
+		return
+	}
+	l.items[l.head] = r
+	l.head = (l.head + 1) % len(l.items)
 }
 
-// All returns a copy of every request so far.
+// All returns a copy of the requests kept, oldest first: every request
+// so far unless more than the limit arrived, then the most recent ones.
 func (l *Log[R]) All() []R {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]R(nil), l.items...)
+	if len(l.items) == 0 {
+		return nil
+	}
+	return l.ordered()
 }
 
-// Len returns how many requests were logged.
+// Len returns how many requests the log keeps.
 func (l *Log[R]) Len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.items)
 }
 
+// Total returns how many requests were added since the start or the last
+// Reset, the dropped ones included.
+func (l *Log[R]) Total() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.total
+}
+
 // Reset forgets every request.
 func (l *Log[R]) Reset() {
 	l.mu.Lock()
-	l.items = nil
+	l.items, l.head, l.total = nil, 0, 0
 	l.mu.Unlock()
 }
 

@@ -44,6 +44,37 @@ func TestLogAndLatency(t *testing.T) {
 	assert.GreaterOrEqual(t, time.Since(start), time.Millisecond)
 }
 
+func TestLogKeepsTheMostRecent(t *testing.T) {
+	t.Parallel()
+	var l Log[int]
+	l.SetLimit(3)
+	for i := 1; i <= 7; i++ {
+		l.Add(i)
+	}
+	assert.Equal(t, []int{5, 6, 7}, l.All(), "the most recent, oldest first")
+	assert.Equal(t, 3, l.Len())
+	assert.Equal(t, 7, l.Total(), "Total counts the dropped ones")
+	l.SetLimit(2)
+	assert.Equal(t, []int{6, 7}, l.All(), "lowering the limit drops the oldest")
+	l.SetLimit(4)
+	l.Add(8)
+	l.Add(9)
+	l.Add(10)
+	assert.Equal(t, []int{7, 8, 9, 10}, l.All())
+	l.Reset()
+	assert.Nil(t, l.All())
+	assert.Equal(t, 0, l.Total())
+
+	var d Log[int]
+	for i := range DefaultLogLimit + 5 {
+		d.Add(i)
+	}
+	all := d.All()
+	assert.Len(t, all, DefaultLogLimit, "the zero value keeps DefaultLogLimit")
+	assert.Equal(t, 5, all[0])
+	assert.Equal(t, DefaultLogLimit+4, all[len(all)-1])
+}
+
 func TestNewHTTPPinnedTLS(t *testing.T) {
 	t.Parallel()
 	srv, fp, err := NewHTTP(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}), true)

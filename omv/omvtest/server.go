@@ -189,7 +189,16 @@ type Request struct {
 }
 
 // Requests returns a copy of the requests received so far, oldest first.
+//
+// The server keeps the most recent requests: fakeserver.DefaultLogLimit
+// (10,000) unless SetRequestLimit says otherwise, so a long demo does not
+// grow without bound; the fakes are meant for tests and demos.
 func (s *Server) Requests() []Request { return s.reqs.All() }
+
+// SetRequestLimit sets how many of the most recent requests Requests
+// keeps (0 or less: fakeserver.DefaultLogLimit, 10,000); a benchmark that
+// counts round trips over many iterations raises it.
+func (s *Server) SetRequestLimit(n int) { s.reqs.SetLimit(n) }
 
 // Fault makes calls fail. A Status of 504 answers like nginx's fastcgi
 // timeout (an HTML body) after the call ran, as on a real OMV whose PHP

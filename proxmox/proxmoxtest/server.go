@@ -250,7 +250,16 @@ type Request struct {
 }
 
 // Requests returns a copy of the requests received so far, in order.
+//
+// The server keeps the most recent requests: fakeserver.DefaultLogLimit
+// (10,000) unless SetRequestLimit says otherwise, so a long demo does not
+// grow without bound; the fakes are meant for tests and demos.
 func (s *Server) Requests() []Request { return s.log.All() }
+
+// SetRequestLimit sets how many of the most recent requests Requests
+// keeps (0 or less: fakeserver.DefaultLogLimit, 10,000); a benchmark that
+// counts round trips over many iterations raises it.
+func (s *Server) SetRequestLimit(n int) { s.log.SetLimit(n) }
 
 // ResetRequests forgets the recorded requests.
 func (s *Server) ResetRequests() { s.log.Reset() }

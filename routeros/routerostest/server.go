@@ -303,7 +303,16 @@ func (s *Server) SetLoginMode(m LoginMode) {
 
 // Requests returns a copy of every sentence received so far, on all
 // connections, in arrival order.
+//
+// The server keeps the most recent sentences: fakeserver.DefaultLogLimit
+// (10,000) unless SetRequestLimit says otherwise, so a long demo does not
+// grow without bound; the fakes are meant for tests and demos.
 func (s *Server) Requests() []Request { return s.requests.All() }
+
+// SetRequestLimit sets how many of the most recent sentences Requests
+// keeps (0 or less: fakeserver.DefaultLogLimit, 10,000); a benchmark that
+// counts round trips over many iterations raises it.
+func (s *Server) SetRequestLimit(n int) { s.requests.SetLimit(n) }
 
 // Conns returns how many client connections are open. A connection counts
 // until the server has handled every command it read from it, so a test

@@ -465,7 +465,16 @@ func (s *Server) InstCmds() []string {
 // Requests returns a copy of every command line the server has read so
 // far (answered or not), in order; its length is the round-trip counter of
 // the benchmarks.
+//
+// The server keeps the most recent command lines: fakeserver.DefaultLogLimit
+// (10,000) unless SetRequestLimit says otherwise, so a long demo does not
+// grow without bound; the fakes are meant for tests and demos.
 func (s *Server) Requests() []Request { return s.log.All() }
+
+// SetRequestLimit sets how many of the most recent command lines Requests
+// keeps (0 or less: fakeserver.DefaultLogLimit, 10,000); a benchmark that
+// counts round trips over many iterations raises it.
+func (s *Server) SetRequestLimit(n int) { s.log.SetLimit(n) }
 
 // Accepted returns how many connections the server has accepted in total:
 // a client that reconnects raises it.

@@ -80,7 +80,24 @@ func Start(ctx context.Context) (_ *Lab, err error) {
 			return nil, err
 		}
 	}
+	l.SetRequestLimit(RequestLimit)
 	return l, nil
+}
+
+// RequestLimit is how many of their most recent requests the lab's fakes
+// keep: enough for a test or a demo to look back, bounded so that a lab
+// serving homelab watch for days does not grow.
+const RequestLimit = 1000
+
+// SetRequestLimit sets how many of their most recent requests every fake
+// keeps (0 or less: fakeserver.DefaultLogLimit, 10,000).
+func (l *Lab) SetRequestLimit(n int) {
+	l.RouterServer.SetRequestLimit(n)
+	l.DNSServer.SetRequestLimit(n)
+	l.ProxmoxServer.SetRequestLimit(n)
+	l.NASServer.SetRequestLimit(n)
+	l.ProxyServer.SetRequestLimit(n)
+	l.UPSServer.SetRequestLimit(n)
 }
 
 // Close stops every client and fake, newest first. It is idempotent.
