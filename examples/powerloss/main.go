@@ -32,7 +32,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -191,35 +190,9 @@ func (g guard) check(ctx context.Context, w io.Writer) error {
 	if w != nil {
 		fmt.Fprint(w, plan)
 	}
-	need := map[string]string{}
-	for _, gr := range plan.Groups {
-		for _, st := range gr.Steps {
-			need[fmt.Sprintf("/vms/%d", st.Guest.VMID)] = "VM.PowerMgmt"
-		}
-	}
-	for _, n := range plan.Nodes {
-		need["/nodes/"+n] = "Sys.PowerMgmt"
-	}
-	for path, priv := range need {
-		// Proxmox API: GET /access/permissions?path=… gives the token's
-		// effective privileges on path.
-		var perms map[string]map[string]int
-		err := g.pve.Do(ctx, "GET", "/access/permissions", url.Values{"path": {path}}, &perms)
-		var pe *proxmox.Error
-		if errors.As(err, &pe) && pe.StatusCode == 501 {
-			if w != nil {
-				fmt.Fprintln(w, "This Proxmox does not list privileges: they are not checked ahead.")
-			}
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if _, ok := perms[path][priv]; !ok {
-			return fmt.Errorf("the token lacks %s on %s: %w", priv, path, proxmox.ErrPermission)
-		}
-	}
-	return nil
+	// Preflight: VM.PowerMgmt on every guest, Sys.Console for HA guests,
+	// Sys.PowerMgmt on the node.
+	return g.pve.Power.Preflight(ctx, plan)
 }
 
 // recheck runs check every interval until ctx ends, and says on stderr

@@ -138,3 +138,17 @@ func TestPowerLossUnknownUPS(t *testing.T) {
 	assert.Equal(t, 3, run(t.Context(), args, &out, &errOut, guardEnv))
 	assert.Contains(t, errOut.String(), "powerloss: not starting, the guard could not act: ups:")
 }
+
+// A token that may not power off a guest of the plan is refused before the
+// guard starts watching: a guard that cannot act is no guard.
+func TestPowerLossRefusesWithoutPrivilege(t *testing.T) {
+	t.Parallel()
+	u, pv := nut(t, "OL"), proxmoxtest.Start(t)
+	pv.SetPrivileges(proxmoxtest.TokenID, "/vms/100", "VM.Audit")
+	var out, errOut bytes.Buffer
+	args := []string{"-ups", "ups@" + u.Addr(), "-proxmox", pv.URL, "-proxmox-fingerprint", pv.Fingerprint()}
+	assert.Equal(t, 3, run(t.Context(), args, &out, &errOut,
+		env(map[string]string{"PROXMOX_TOKEN_ID": proxmoxtest.TokenID, "PROXMOX_TOKEN_SECRET": proxmoxtest.TokenSecret})))
+	assert.Contains(t, errOut.String(), "VM.PowerMgmt")
+	assert.NotContains(t, out.String(), "Watching")
+}
