@@ -121,7 +121,7 @@ func WithTracking() Option {
 func WithMaxLineLength(n int) Option {
 	return func(c *config) error {
 		if n < 64 || n > 16<<20 {
-			return &Error{Op: "WithMaxLineLength", Code: CodeInvalidArgument, local: true, Message: "max line length out of range 64..16MiB"}
+			return invalid("WithMaxLineLength", "max line length out of range 64..16MiB")
 		}
 		c.maxLine = n
 		return nil
