@@ -13,6 +13,7 @@ import (
 
 	"github.com/thehomelab/homelab/internal/clientcfg"
 	"github.com/thehomelab/homelab/internal/httpx"
+	"github.com/thehomelab/homelab/internal/poll"
 	"github.com/thehomelab/homelab/secret"
 )
 
@@ -122,18 +123,7 @@ func (p *pacer) wait(ctx context.Context) error {
 	}
 	p.next = at.Add(p.every)
 	p.mu.Unlock()
-	d := time.Until(at)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return poll.Sleep(ctx, time.Until(at))
 }
 
 // parseEnvelope reads a Cloudflare answer: nil, nil when the call

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/thehomelab/homelab/internal/poll"
 )
 
 type cert struct {
@@ -336,7 +338,7 @@ func (s *Server) runCertbot(ctx context.Context, domains []string) *apiError {
 		ctx = s.life
 	}
 	s.mu.Unlock()
-	if err := wait(ctx, lat); err != nil {
+	if err := poll.Sleep(ctx, lat); err != nil {
 		return &apiError{status: 500, msg: "Internal Error", debug: map[string]any{"stack": []string{"Error: request aborted"}}}
 	}
 	if hook != nil {

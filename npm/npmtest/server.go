@@ -925,21 +925,6 @@ func (s *Server) auditLocked(u *user, objType string, id int, action string, met
 	})
 }
 
-// wait blocks for d or until ctx ends.
-func wait(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 func parseID(s string) (int, *apiError) {
 	id, err := strconv.Atoi(s)
 	if err != nil || id < 1 {
