@@ -106,12 +106,7 @@ func TestWatchPowerCutAndDegradedArray(t *testing.T) {
 	var logs syncBuffer
 	fa := &fakeAlerter{}
 	w := newWatcher(slog.New(slog.NewJSONHandler(&logs, nil)), fa, fastWatch)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w.run(ctx, c, nil, nil)
-	}()
+	cancel, done := startWatcher(t, w, c, nil, nil)
 	defer func() { cancel(); <-done }()
 
 	// Every check has run once and found the lab well: no alert.
@@ -205,12 +200,7 @@ func TestWatchReload(t *testing.T) {
 		}
 		return config.Read(path, config.Env(env))
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w.run(ctx, c, reload, load)
-	}()
+	cancel, done := startWatcher(t, w, c, reload, load)
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, 5*time.Second, 10*time.Millisecond, logs.String())
 	reload <- struct{}{} // a config that does not read: the old one goes on
 	reload <- struct{}{} // one that does: the components restart
@@ -383,12 +373,7 @@ func TestWatchGuardNotReady(t *testing.T) {
 	// interval counts as failed.
 	opts.Guard.CheckInterval = 400 * time.Millisecond
 	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, opts)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w.run(ctx, c, nil, nil)
-	}()
+	cancel, done := startWatcher(t, w, c, nil, nil)
 	defer func() { cancel(); <-done }()
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, 5*time.Second, 10*time.Millisecond)
 	// The monitor's Run checks once more as it starts (after the line).
@@ -426,12 +411,7 @@ func TestWatchGuardNotHeldBySlowChecks(t *testing.T) {
 	var logs syncBuffer
 	fa := &fakeAlerter{}
 	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, fastWatch)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w.run(ctx, c, nil, nil)
-	}()
+	cancel, done := startWatcher(t, w, c, nil, nil)
 	defer func() { cancel(); <-done }()
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, 5*time.Second, 10*time.Millisecond)
 	time.Sleep(100 * time.Millisecond) // the monitor's own start check
@@ -463,12 +443,7 @@ func TestWatchDDNSFailing(t *testing.T) {
 	var logs syncBuffer
 	fa := &fakeAlerter{}
 	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, fastWatch)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w.run(ctx, c, nil, nil)
-	}()
+	cancel, done := startWatcher(t, w, c, nil, nil)
 	defer func() { cancel(); <-done }()
 	require.Eventually(t, func() bool { return strings.Count(logs.String(), "ddns cycle failed") >= 3 }, 5*time.Second, 10*time.Millisecond)
 	got := fa.of("ddns")
@@ -570,12 +545,7 @@ func TestWatchBackupAge(t *testing.T) {
 	var logs syncBuffer
 	fa := &fakeAlerter{}
 	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, opts)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w.run(ctx, c, nil, nil)
-	}()
+	cancel, done := startWatcher(t, w, c, nil, nil)
 	defer func() { cancel(); <-done }()
 	require.Eventually(t, func() bool {
 		w.mu.Lock()
@@ -605,4 +575,17 @@ func TestWatchBackupAge(t *testing.T) {
 	require.Eventually(t, func() bool { return len(fa.of("backups")) == 2 }, 5*time.Second, 10*time.Millisecond, logs.String())
 	assert.Equal(t, StateOK, fa.of("backups")[1].State)
 	assert.Len(t, fa.all(), 2, "%+v", fa.all())
+}
+
+// startWatcher runs w.run(ctx, c, reload, load) in the background under a
+// ctx that ends with the test or with cancel; done closes when run returns.
+func startWatcher(t *testing.T, w *watcher, c *config.Config, reload <-chan struct{}, load func() (*config.Config, error)) (cancel context.CancelFunc, done <-chan struct{}) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	ch := make(chan struct{})
+	go func() {
+		defer close(ch)
+		w.run(ctx, c, reload, load)
+	}()
+	return cancel, ch
 }

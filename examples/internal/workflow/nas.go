@@ -76,15 +76,15 @@ func NASHealth(ctx context.Context, w io.Writer, c *omv.Client, fullPercent int)
 
 // ShareConfig describes a share to ensure on the NAS.
 type ShareConfig struct {
-	// Spec is passed to EnsureShare. An empty Spec.Filesystem picks the one
+	// Spec is passed to ProvisionShare. An empty Spec.Filesystem picks the one
 	// filesystem on an MD array.
 	Spec omv.ShareSpec
-	// Twice runs EnsureShare a second time to show that it changes nothing.
+	// Twice runs ProvisionShare a second time to show that it changes nothing.
 	Twice bool
 }
 
 // Share makes sure a share exists for its owner with the wanted SMB
-// settings and quota (omv.Client.EnsureShare), and prints what changed.
+// settings and quota (omv.Client.ProvisionShare), and prints what changed.
 func Share(ctx context.Context, w io.Writer, c *omv.Client, cfg ShareConfig) error {
 	spec := cfg.Spec
 	if spec.Filesystem == "" {
