@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/thehomelab/homelab/internal/poll"
 )
 
 // RestoreOptions says which drill VerifyRestore runs.
@@ -260,29 +262,23 @@ func difference(want, got []string) []string {
 	return out
 }
 
-// waitAgent polls the guest agent with a timer until it answers.
+// waitAgent polls the guest agent every interval until it answers.
 func waitAgent(ctx context.Context, c restorer, node string, vmid int, timeout, every time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	t := time.NewTimer(0)
-	defer t.Stop()
 	var last error
-	for {
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return &Error{Op: fmt.Sprintf("wait for the guest agent of %d", vmid), Message: fmt.Sprintf("no answer after %s: %v", timeout, last), Err: ErrUnavailable}
-			}
-			return ctx.Err()
-		case <-t.C:
-		}
+	err := poll.Until(ctx, poll.Backoff{Initial: every, Max: every, Factor: 1, Jitter: -1}, func(ctx context.Context) (bool, error) {
 		err := c.agentPing(ctx, node, vmid)
 		if err == nil {
-			return nil
+			return true, nil
 		}
 		if ctx.Err() == nil {
 			last = err // not the cut-short last attempt
 		}
-		t.Reset(every)
+		return false, nil
+	})
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Op: fmt.Sprintf("wait for the guest agent of %d", vmid), Message: fmt.Sprintf("no answer after %s: %v", timeout, last), Err: ErrUnavailable}
 	}
+	return err
 }
