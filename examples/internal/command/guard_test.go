@@ -145,7 +145,8 @@ func TestPowerLossRecheckNoticesARevokedToken(t *testing.T) {
 
 	pv.RevokeToken(proxmoxtest.TokenID)
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "WARNING: the guard can no longer act") }, 10*time.Second, 5*time.Millisecond, out.String())
-	assert.Contains(t, out.String(), "check the API token id and secret")
+	// the warning's lines are written one by one: wait for the last
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "check the API token id and secret") }, 10*time.Second, 5*time.Millisecond, out.String())
 
 	pv.AddToken(proxmoxtest.TokenID, proxmoxtest.TokenSecret)
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "ok again: the guard can act again") }, 10*time.Second, 5*time.Millisecond)
