@@ -220,11 +220,17 @@ func redundant(level string) bool {
 
 const maxArrays = 1024
 
+// maxUpMap bounds the [UU_] map of one array (the kernel's MD_SB_DISKS
+// limit is far lower). It is checked after matching: a {1,1000} repeat in
+// the pattern compiled into a 600 KB program at start-up, in every
+// binary importing omv.
+const maxUpMap = 1000
+
 var (
 	reDevLine  = regexp.MustCompile(`^\s*(\S+)\s+:\s+(active|inactive)\b(.*)$`)
 	reMember   = regexp.MustCompile(`^(\S+?)\[(\d{1,6})\]((?:\([A-Z]\))*)$`)
 	reSlots    = regexp.MustCompile(`\[(\d{1,6})/(\d{1,6})\]`)
-	reUp       = regexp.MustCompile(`\[([U_]{1,1000})\]`)
+	reUp       = regexp.MustCompile(`\[([U_]+)\]`)
 	reNear     = regexp.MustCompile(`\b(\d{1,2}) near-copies\b`)
 	reProgress = regexp.MustCompile(`(recovery|resync|check|reshape|repair)\s*=\s*([\d.]+)%\s*(?:\((\d+)/(\d+)\))?\s*(?:finish=([\d.]+)min)?\s*(?:speed=(\d+)K/sec)?`)
 	rePending  = regexp.MustCompile(`(recovery|resync|check|reshape|repair)\s*=\s*(DELAYED|PENDING)`)
@@ -320,6 +326,9 @@ func ParseMDStat(text []byte) ([]ArrayHealth, error) {
 		if strings.Contains(line, " blocks") || strings.HasPrefix(trimmed, "blocks") {
 			m := reSlots.FindStringSubmatch(line)
 			up := reUp.FindStringSubmatch(line)
+			if up != nil && len(up[1]) > maxUpMap {
+				up = nil
+			}
 			// A redundant level always shows [n/m] [U_] with one letter
 			// per slot; without them the line was cut short.
 			status[len(out)-1] = !redundant(cur.Level) || (m != nil && up != nil && len(up[1]) == atoiOr(m[1], -1))
