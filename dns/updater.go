@@ -21,6 +21,14 @@ const DefaultComment = "managed by homelab dns"
 // address has not changed.
 const DefaultVerifyEvery = time.Hour
 
+// NeverVerify, as UpdaterConfig.VerifyEvery, turns the periodic
+// re-verification off: while the address is unchanged the Updater makes
+// no Cloudflare request at all (a long-running service that must not
+// spend API calls on a quiet day). Cloudflare is still read on the first
+// cycle, when the address changes, after a failed change and on Recheck;
+// a record edited by hand in between stays as edited until then.
+const NeverVerify time.Duration = -1
+
 // DefaultSourceTimeout is how long an Updater waits for an address
 // source.
 const DefaultSourceTimeout = 30 * time.Second
@@ -50,7 +58,8 @@ type UpdaterConfig struct {
 	TTL     time.Duration
 	Proxied bool
 	// VerifyEvery is how often Cloudflare is re-read while the address is
-	// unchanged, so manual edits get repaired; 0 means DefaultVerifyEvery.
+	// unchanged, so manual edits get repaired; 0 means DefaultVerifyEvery
+	// and a negative value (NeverVerify) never re-reads.
 	VerifyEvery time.Duration
 	// SourceTimeout bounds each call of a source, so a router or echo
 	// service that never answers cannot stall the cycle (and Run);
@@ -308,7 +317,7 @@ func (c *Client) NewUpdater(cfg UpdaterConfig) (*Updater, error) {
 	if strings.ContainsAny(cfg.Comment, "\r\n") {
 		return nil, invalid(op, "comment must not contain line breaks")
 	}
-	if cfg.VerifyEvery <= 0 {
+	if cfg.VerifyEvery == 0 {
 		cfg.VerifyEvery = DefaultVerifyEvery
 	}
 	if cfg.SourceTimeout < 0 {
@@ -463,7 +472,7 @@ func setAddr(p *UpdatePlan, addrs map[Family]netip.Addr) {
 
 // due reports whether Cloudflare must be read for addrs.
 func (u *Updater) due(addrs map[Family]netip.Addr) bool {
-	if u.dirty || u.zone.ID == "" || u.now().Sub(u.verifiedAt) >= u.cfg.VerifyEvery {
+	if u.dirty || u.zone.ID == "" || (u.cfg.VerifyEvery > 0 && u.now().Sub(u.verifiedAt) >= u.cfg.VerifyEvery) {
 		return true
 	}
 	for f, a := range addrs {

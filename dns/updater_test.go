@@ -544,6 +544,49 @@ func TestUpdaterThousandCyclesOnlyReverify(t *testing.T) {
 	assert.Equal(t, 83, len(srv.Requests()), "nothing but the re-verification lists")
 }
 
+// NeverVerify: a day of 5-minute cycles with an unchanged address makes
+// no Cloudflare request at all; a changed address is still published at
+// once, and Recheck still reads Cloudflare.
+func TestUpdaterNeverVerifyQuietDay(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	managed(srv, "vpn.thehomelab.site", "A", "203.0.113.10")
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	addr := netip.MustParseAddr("203.0.113.10")
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, VerifyEvery: dns.NeverVerify,
+		IPv4: func(context.Context) (netip.Addr, error) { mu.Lock(); defer mu.Unlock(); return addr, nil }})
+	dns.SetClock(u, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	_, err := u.Update(ctx)
+	require.NoError(t, err)
+	srv.ResetRequests()
+	for range 24 * 60 / 5 {
+		mu.Lock()
+		now = now.Add(5 * time.Minute)
+		mu.Unlock()
+		p, err := u.Update(ctx)
+		require.NoError(t, err)
+		require.False(t, p.Changed())
+		require.False(t, p.Checked)
+	}
+	assert.Empty(t, srv.Requests(), "a quiet day costs no Cloudflare request")
+
+	mu.Lock()
+	addr = netip.MustParseAddr("203.0.113.77")
+	mu.Unlock()
+	p, err := u.Update(ctx)
+	require.NoError(t, err)
+	assert.True(t, p.Changed(), "a new address is published at once")
+
+	srv.ResetRequests()
+	u.Recheck()
+	p, err = u.Update(ctx)
+	require.NoError(t, err)
+	assert.True(t, p.Checked)
+	assert.Equal(t, 1, count(srv, dnstest.EndpointListRecords))
+}
+
 // Run backs off exponentially after failures, from min(interval, 30 s) up
 // to 8 × interval (±10 % jitter), and goes back to the interval after a
 // success. Fake clock: no request is made (the source fails).

@@ -112,6 +112,10 @@ type watchOptions struct {
 	CheckTimeout time.Duration
 	// DDNSInterval is the DDNS updater's interval.
 	DDNSInterval time.Duration
+	// DDNSVerify is how often DDNS re-reads Cloudflare while the address
+	// is unchanged, to repair a record edited by hand; 0 never does, so a
+	// quiet day costs no Cloudflare request.
+	DDNSVerify time.Duration
 	// Silent is how long a WireGuard peer may go without a handshake.
 	Silent time.Duration
 	// Guard holds the UPS guard's policy and polling; Shutdown and
@@ -549,7 +553,7 @@ func (w *watcher) ddns(ctx context.Context, c *config.Config) {
 	defer dc.Close()
 	src := &routerSource{c: c, log: log}
 	defer src.close()
-	u, err := dc.NewUpdater(dns.UpdaterConfig{Zone: cf.Zone, Names: cf.Names, IPv4: src.addr,
+	u, err := dc.NewUpdater(dns.UpdaterConfig{Zone: cf.Zone, Names: cf.Names, IPv4: src.addr, VerifyEvery: verifyEvery(w.opts.DDNSVerify),
 		OnEvent: func(e dns.Event) {
 			if w.cycled != nil {
 				defer w.cycled("ddns")
@@ -583,6 +587,15 @@ func (w *watcher) ddns(ctx context.Context, c *config.Config) {
 			return
 		}
 	}
+}
+
+// verifyEvery is the updater's VerifyEvery for -ddns-verify d: 0 (the
+// default) never re-reads Cloudflare while the address is unchanged.
+func verifyEvery(d time.Duration) time.Duration {
+	if d <= 0 {
+		return dns.NeverVerify
+	}
+	return d
 }
 
 // routerSource is the router's PPPoE address as a dns.Source, on one
@@ -783,6 +796,7 @@ func runWatch(ctx context.Context, args []string, out, errOut io.Writer, env com
 	var opts watchOptions
 	fs.DurationVar(&opts.CheckInterval, "interval", 5*time.Minute, "how often the periodic checks run")
 	fs.DurationVar(&opts.DDNSInterval, "ddns-interval", 5*time.Minute, "how often DDNS asks the router for its address")
+	fs.DurationVar(&opts.DDNSVerify, "ddns-verify", 0, "how often DDNS re-reads Cloudflare while the address is unchanged, to repair hand edits (0: never; Cloudflare is asked only when the address changes)")
 	fs.DurationVar(&opts.Silent, "wireguard-silent", 72*time.Hour, "how long a WireGuard peer may go without a handshake")
 	fs.DurationVar(&opts.BackupMaxAge, "backup-max-age", 36*time.Hour, "how old a guest's newest backup may be")
 	fs.StringVar(&opts.BackupStorage, "backup-storage", "backups", "the Proxmox storage holding the backups")

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/thehomelab/homelab/dns"
+	"github.com/thehomelab/homelab/dns/dnstest"
+	"github.com/thehomelab/homelab/examples/internal/config"
+)
+
+// The updater's re-verification is off unless -ddns-verify sets it; that
+// dns.NeverVerify makes no request on a quiet day is dns's
+// TestUpdaterNeverVerifyQuietDay (on a clock, over a whole day).
+func TestVerifyEvery(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, dns.NeverVerify, verifyEvery(0))
+	assert.Equal(t, time.Hour, verifyEvery(time.Hour))
+}
+
+// TestWatchDDNSVerify: by default the watcher's DDNS never re-reads
+// Cloudflare while the router's address is unchanged (issue 17: zero
+// Cloudflare requests on a quiet day); -ddns-verify turns the periodic
+// re-read (repairing a hand-edited record) back on.
+func TestWatchDDNSVerify(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		verify time.Duration
+		lists  bool
+	}{
+		{"default never", 0, false},
+		{"every cycle", time.Nanosecond, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := startLab(t)
+			path, env := labConfig(t, l)
+			c, err := config.Read(path, config.Env(env))
+			require.NoError(t, err)
+			c.NAS, c.NPM, c.NUT, c.Proxmox, c.Lab.Networks = nil, nil, nil, nil, nil
+
+			opts := fastWatch
+			opts.DDNSInterval = 5 * time.Millisecond
+			opts.DDNSVerify = tc.verify
+			w := newWatcher(slog.New(slog.NewTextHandler(io.Discard, nil)), &fakeAlerter{}, opts)
+			var (
+				mu     sync.Mutex
+				cycles int
+				first  time.Time
+			)
+			w.cycled = func(name string) {
+				if name != "ddns" {
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if cycles++; cycles == 1 {
+					first = time.Now()
+				}
+			}
+			cancel, done := startWatcher(t, w, c, nil, nil)
+			require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return cycles >= 10 }, 20*time.Second, 5*time.Millisecond)
+			cancel()
+			<-done
+
+			mu.Lock()
+			defer mu.Unlock()
+			after := 0
+			for _, r := range l.DNSServer.Requests() {
+				if r.Time.After(first) {
+					after++
+					assert.Equal(t, dnstest.EndpointListRecords, r.Endpoint)
+				}
+			}
+			if tc.lists {
+				assert.Positive(t, after, "re-reads while unchanged")
+			} else {
+				assert.Zero(t, after, "Cloudflare requests in %d cycles with the address unchanged", cycles-1)
+			}
+		})
+	}
+}
