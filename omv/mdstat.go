@@ -220,8 +220,8 @@ func redundant(level string) bool {
 
 const maxArrays = 1024
 
-// maxUpMap bounds the [UU_] map of one array (the kernel's MD_SB_DISKS
-// limit is far lower). It is checked after matching: a {1,1000} repeat in
+// maxUpMap bounds the [UU_] map of one array (real maps are a few
+// letters). It is checked after matching: a {1,1000} repeat in
 // the pattern compiled into a 600 KB program at start-up, in every
 // binary importing omv.
 const maxUpMap = 1000
