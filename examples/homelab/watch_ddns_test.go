@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/dns/dnstest"
+	"github.com/thehomelab/homelab/examples/internal/command"
 	"github.com/thehomelab/homelab/examples/internal/config"
 )
 
@@ -85,5 +88,22 @@ func TestWatchDDNSVerify(t *testing.T) {
 				assert.Zero(t, after, "Cloudflare requests in %d cycles with the address unchanged", cycles-1)
 			}
 		})
+	}
+}
+
+// A duration flag that is not positive is a usage error (exit 2), before
+// anything is dialled: -interval -1s used to become the default without a
+// word, and -ups-interval -1s stopped the guard at run time.
+func TestWatchDurationFlags(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"-interval", "-1s"}, {"-ddns-interval", "0s"}, {"-ups-interval", "-1s"}, {"-ddns-verify", "-1h"},
+		{"-wireguard-silent", "0"}, {"-backup-max-age", "-36h"},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(t.Context(), append([]string{"watch", "-config", "/nonexistent/homelab.yaml"}, args...), &out, &errOut, func(string) string { return "" })
+		assert.Equal(t, command.ExitUsage, code, "%v", args)
+		assert.Contains(t, errOut.String(), "-"+strings.TrimPrefix(args[0], "-")+" ", "%v", args)
+		assert.Contains(t, errOut.String(), "want a positive duration", "%v", args)
 	}
 }

@@ -12,17 +12,43 @@ import (
 	"time"
 
 	"github.com/thehomelab/homelab/examples/internal/lab"
+	"github.com/thehomelab/homelab/routeros/routerostest"
+	"github.com/thehomelab/homelab/ups/upstest"
 )
 
-// BenchmarkWatchProcess measures the watcher alone: the homelab binary is
-// built into a temporary directory and runs `homelab watch` as a
+// Issue 17's budget for the service: RSS at most 20 MB, and flat.
+const (
+	rssBudget = 20e6
+	rssDrift  = 1e6 // how much the RSS may grow from the start of the day to its end
+)
+
+// A day of the service at its default intervals: the UPS guard polls
+// every 5 s, DDNS and each check run every 5 minutes.
+const (
+	dayPolls  = 24 * 60 * 60 / 5
+	dayChecks = 24 * 60 / 5
+)
+
+// BenchmarkWatchProcess measures the watcher alone, as it is installed:
+// the homelab binary is built the way the README builds the service
+// (CGO_ENABLED=0, a static binary) and runs `homelab watch` as a
 // subprocess against the embedded lab, which runs in the benchmark's
-// process, with 10 ms intervals (DDNS and checks) for procRun. It reports
-// the subprocess's VmRSS a moment after start (rss-start-MB, once every
-// check ran at least once) and at the end (rss-end-MB), and the log lines
-// it wrote, and the requests the router, NAS and Proxmox fakes saw in
-// between (the checks run silently while nothing changes). It asserts
-// only that those are not zero, nothing about memory. Linux only (/proc).
+// process. A simulated day is a day's work compressed in time: the guard
+// polls NUT every 2 ms and DDNS and the checks run every 10 ms until the
+// UPS fake has answered a day of polls (17,280) and every check ran at
+// least a day of cycles (288); then the power goes. It reports and
+// asserts what issue 17 asks of the service:
+//
+//   - rss-start-MB, rss-max-MB, rss-end-MB: the subprocess's VmRSS once
+//     every component ran, the highest seen (sampled every 250 ms) and at
+//     the end of the day: at most 20 MB, and the end within 1 MB of the
+//     start;
+//   - cf-req-unchanged: Cloudflare requests after the first DDNS cycle
+//     (the router's address never changes): 0;
+//   - ups-decision-polls: ups.status polls from the power cut to the
+//     first shutdown request Proxmox sees: at most 1.
+//
+// Linux only (/proc). One iteration is one day (about a minute):
 //
 //	go test -run '^$' -bench BenchmarkWatchProcess -benchtime=1x ./examples/homelab/
 func BenchmarkWatchProcess(b *testing.B) {
@@ -31,6 +57,7 @@ func BenchmarkWatchProcess(b *testing.B) {
 	}
 	bin := filepath.Join(b.TempDir(), "homelab")
 	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -39,19 +66,15 @@ func BenchmarkWatchProcess(b *testing.B) {
 	}
 }
 
-// procRun is how long the subprocess watches: ~10 ms cycles, so a few
-// hundred of each.
-const procRun = 4 * time.Second
-
 func watchProcess(b *testing.B, bin string) {
 	l, err := lab.Start(b.Context())
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer l.Close()
-	l.SetRequestLimit(1 << 30) // count what the watcher sent in the window
+	l.SetRequestLimit(1 << 30) // count everything the watcher sent
 	path, env := labConfig(b, l)
-	cmd := exec.Command(bin, "watch", "-config", path, "-interval", "10ms", "-ddns-interval", "10ms")
+	cmd := exec.Command(bin, "watch", "-config", path, "-interval", "10ms", "-ddns-interval", "10ms", "-ups-interval", "2ms")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + b.TempDir()}
 	for _, k := range []string{"ROUTEROS_PASSWORD", "PROXMOX_TOKEN_SECRET", "OMV_PASSWORD", "NPM_PASSWORD", "NUT_PASSWORD", "CLOUDFLARE_API_TOKEN"} {
 		cmd.Env = append(cmd.Env, k+"="+env(k))
@@ -63,58 +86,116 @@ func watchProcess(b *testing.B, bin string) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	stop := func() {
+	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
-		case <-time.After(10 * time.Second):
+		case <-time.After(30 * time.Second):
 			_ = cmd.Process.Kill()
 			<-exited
 		}
-	}
-
-	wait := func(d time.Duration) {
+	}()
+	tick := func() {
 		select {
 		case err := <-exited:
 			b.Fatalf("homelab watch exited: %v\n%s", err, stderr.String())
-		case <-time.After(d):
+		case <-time.After(250 * time.Millisecond):
 		}
 	}
-	wait(500 * time.Millisecond)
-	rss0, t0 := procRSS(b, cmd.Process.Pid), time.Now()
-	wait(procRun)
-	rss1, t1 := procRSS(b, cmd.Process.Pid), time.Now()
-	stop()
-	lines := strings.Count(stderr.String(), "\n")
+	pid := cmd.Process.Pid
+
+	// The start of the day: every device was asked and DDNS published
+	// the router's address.
+	published := func() bool {
+		recs := l.DNSServer.Records(lab.VPNName)
+		return len(recs) == 1 && recs[0].Content == routerostest.LabPublicIP
+	}
+	for !published() || len(l.RouterServer.Requests()) == 0 || len(l.NASServer.Requests()) == 0 ||
+		len(l.ProxmoxServer.Requests()) == 0 || len(l.ProxyServer.Requests()) == 0 {
+		tick()
+	}
+	tick()
+	rss0, t0 := procRSS(b, pid), time.Now()
+	cf0 := len(l.DNSServer.Requests())
+
+	// The day: until the guard polled a day's worth and the checks ran a
+	// day's cycles (each NAS check cycle asks the NAS at least once).
+	rssMax := rss0
+	polls := func(from, to time.Time) int {
+		n := 0
+		for _, r := range l.UPSServer.Requests() {
+			if r.Method == "GET" && len(r.Args) == 3 && r.Args[2] == "ups.status" && !r.Time.Before(from) && !r.Time.After(to) {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for polls(t0, time.Now()) < dayPolls || len(l.NASServer.Requests()) < dayChecks {
+		if time.Now().After(deadline) {
+			b.Fatalf("not a day's work in 5 minutes: %d polls, %d NAS requests", polls(t0, time.Now()), len(l.NASServer.Requests()))
+		}
+		tick()
+		rssMax = max(rssMax, procRSS(b, pid))
+	}
+	rss1, t1 := procRSS(b, pid), time.Now()
+	rssMax = max(rssMax, rss1)
+	dayPolled := polls(t0, t1)
+	cfUnchanged := len(l.DNSServer.Requests()) - cf0
+
+	// The power goes: low battery at once.
+	cut := time.Now()
+	l.UPSServer.Play(lab.UPSName, upstest.Step{Status: "OB DISCHRG LB", Vars: map[string]string{"battery.charge": "18", "battery.runtime": "95"}})
+	var shutdownAt time.Time
+	for shutdownAt.IsZero() {
+		if time.Since(cut) > 30*time.Second {
+			b.Fatalf("no shutdown 30 s after the power cut\n%s", tail(stderr.String(), 20))
+		}
+		tick()
+		for _, r := range l.ProxmoxServer.Requests() {
+			if r.Method == "POST" && r.Time.After(cut) {
+				shutdownAt = r.Time
+				break
+			}
+		}
+	}
+	decision := polls(cut, shutdownAt)
 
 	b.ReportMetric(rss0/1e6, "rss-start-MB")
+	b.ReportMetric(rssMax/1e6, "rss-max-MB")
 	b.ReportMetric(rss1/1e6, "rss-end-MB")
-	in := func(t time.Time) bool { return t.After(t0) && t.Before(t1) }
-	var router, nas, pve int
-	for _, r := range l.RouterServer.Requests() {
-		if in(r.Time) {
-			router++
+	b.ReportMetric(float64(cfUnchanged), "cf-req-unchanged")
+	b.ReportMetric(float64(decision), "ups-decision-polls")
+	b.ReportMetric(t1.Sub(t0).Seconds(), "day-s")
+	b.Logf("homelab watch (pid %d), a simulated day in %s: %d UPS polls, router %d, NAS %d, Proxmox %d, NPM %d requests; "+
+		"VmRSS %.1f MB at the start, %.1f MB at most, %.1f MB at the end; %d Cloudflare requests with the address unchanged; "+
+		"shutdown %d poll(s) and %s after the power cut",
+		pid, t1.Sub(t0).Round(time.Millisecond), dayPolled, len(l.RouterServer.Requests()), len(l.NASServer.Requests()),
+		len(l.ProxmoxServer.Requests()), len(l.ProxyServer.Requests()), rss0/1e6, rssMax/1e6, rss1/1e6, cfUnchanged,
+		decision, shutdownAt.Sub(cut).Round(time.Millisecond))
+
+	if rssMax > rssBudget {
+		b.Errorf("VmRSS reached %.1f MB, want at most %.0f MB", rssMax/1e6, rssBudget/1e6)
+	}
+	if rss1-rss0 > rssDrift {
+		b.Errorf("VmRSS grew from %.1f to %.1f MB over the day, want within %.0f MB", rss0/1e6, rss1/1e6, rssDrift/1e6)
+	}
+	if cfUnchanged != 0 {
+		var eps []string
+		for _, r := range l.DNSServer.Requests()[cf0:] {
+			eps = append(eps, r.Time.Sub(t0).String()+" "+r.Endpoint)
 		}
+		b.Errorf("%d Cloudflare requests while the address was unchanged, want 0: %s (all: %d)", cfUnchanged, strings.Join(eps, ", "), len(l.DNSServer.Requests()))
 	}
-	for _, r := range l.NASServer.Requests() {
-		if in(r.Time) {
-			nas++
-		}
+	if decision > 1 {
+		b.Errorf("shutdown after %d polls on battery, want at most 1", decision)
 	}
-	for _, r := range l.ProxmoxServer.Requests() {
-		if in(r.Time) {
-			pve++
-		}
-	}
-	if router == 0 || nas == 0 || pve == 0 {
-		b.Errorf("the watcher sent router %d, NAS %d, Proxmox %d requests in %s; is it running its checks?", router, nas, pve, t1.Sub(t0))
-	}
-	b.ReportMetric(float64(lines), "log-lines")
-	b.ReportMetric(float64(router), "router-req")
-	b.ReportMetric(float64(nas), "nas-req")
-	b.ReportMetric(float64(pve), "pve-req")
-	b.Logf("homelab watch (pid %d) at 10 ms intervals for %s: VmRSS %.1f → %.1f MB; requests meanwhile: router %d, NAS %d, Proxmox %d; %d log lines",
-		cmd.Process.Pid, procRun, rss0/1e6, rss1/1e6, router, nas, pve, lines)
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // procRSS reads VmRSS of a process from /proc, in bytes.
