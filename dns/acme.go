@@ -2,6 +2,8 @@ package dns
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"slices"
 	"strings"
@@ -21,6 +23,16 @@ const ACMEComment = "acme dns-01 challenge, homelab dns"
 func ChallengeName(domain string) string {
 	d := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(domain)), ".")
 	return "_acme-challenge." + strings.TrimPrefix(d, "*.")
+}
+
+// ChallengeValue returns the DNS-01 TXT value for an ACME key
+// authorization ("token.thumbprint"): base64url of its SHA-256, without
+// padding (RFC 8555 §8.4). ACME clients that hand a hook the key
+// authorization rather than the value (lego's exec provider with
+// EXEC_MODE=RAW) need it.
+func ChallengeValue(keyAuthorization string) string {
+	sum := sha256.Sum256([]byte(keyAuthorization))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // Challenge is a set of ACME DNS-01 TXT records presented on one name.

@@ -20,6 +20,16 @@ func TestChallengeName(t *testing.T) {
 	assert.Equal(t, "_acme-challenge.vpn.thehomelab.site", dns.ChallengeName("vpn.thehomelab.site"))
 }
 
+// The value for a key authorization is base64url(SHA-256) without
+// padding (RFC 8555 §8.4); the expected values were computed outside Go
+// (Python's hashlib and base64).
+func TestChallengeValue(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, "NGwKoXBgCT8JhEa0bK7AwfSqHyu_ZWeugV07fLGIVq0",
+		dns.ChallengeValue("evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.nP1qzpXGymHBrUEepNY9HCsQk7K8KhOypzEt62jcerQ"))
+	assert.Equal(t, "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU", dns.ChallengeValue(""))
+}
+
 func TestChallengeWildcardAndApex(t *testing.T) {
 	t.Parallel()
 	srv, c := newFake(t)

@@ -7,7 +7,8 @@
 //	CLOUDFLARE_API_TOKEN=… EXEC_PATH=$(go env GOPATH)/bin/acme \
 //	    lego --dns exec --domains '*.thehomelab.site' run
 //
-// or by hand:
+// (EXEC_MODE=RAW too: then lego passes the key authorization and the hook
+// publishes its digest), or by hand:
 //
 //	acme present '*.thehomelab.site' <value>
 //	acme cleanup '*.thehomelab.site' <value>
@@ -36,6 +37,7 @@ import (
 )
 
 const usage = `usage: acme [-zone Z] present|cleanup DOMAIN VALUE...
+  or, from lego with EXEC_MODE=RAW: present|cleanup -- DOMAIN TOKEN KEYAUTH
   DOMAIN is the domain (*.thehomelab.site) or the record name (_acme-challenge.thehomelab.site.)
   env CLOUDFLARE_API_TOKEN: an API token with Zone:Read and DNS:Edit on the zone
 `
@@ -64,12 +66,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		if fs.NArg() < 3 {
 			return usageError(fmt.Sprintf("want present|cleanup DOMAIN VALUE..., got %q", fs.Args()))
 		}
-		verb, values := fs.Arg(0), fs.Args()[2:]
-		// lego passes the record name with a trailing dot; people type the domain.
-		domain := strings.TrimPrefix(strings.TrimSuffix(fs.Arg(1), "."), "_acme-challenge.")
+		verb, name, values := fs.Arg(0), fs.Arg(1), fs.Args()[2:]
 		if verb != "present" && verb != "cleanup" {
 			return usageError(fmt.Sprintf("unknown action %q, want present or cleanup", verb))
 		}
+		if name == "--" {
+			// lego with EXEC_MODE=RAW: "present -- DOMAIN TOKEN KEYAUTH".
+			if fs.NArg() != 5 {
+				return usageError(fmt.Sprintf("want present|cleanup -- DOMAIN TOKEN KEYAUTH (lego's RAW mode), got %q", fs.Args()))
+			}
+			name, values = fs.Arg(2), []string{dns.ChallengeValue(fs.Arg(4))}
+		}
+		// lego passes the record name with a trailing dot; people type the domain.
+		domain := strings.TrimPrefix(strings.TrimSuffix(name, "."), "_acme-challenge.")
 		token := getenv("CLOUDFLARE_API_TOKEN")
 		if token == "" {
 			return usageError("set CLOUDFLARE_API_TOKEN to a Cloudflare API token")

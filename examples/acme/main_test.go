@@ -38,6 +38,30 @@ func TestACME(t *testing.T) {
 	assert.Equal(t, []string{"someone-else"}, txt())
 }
 
+// lego with EXEC_MODE=RAW passes the key authorization: the hook
+// publishes its digest (dns.ChallengeValue) and cleans it up again.
+func TestACMERawMode(t *testing.T) {
+	t.Parallel()
+	cf := dnstest.Start(t)
+	e := env(map[string]string{"CLOUDFLARE_API_TOKEN": dnstest.SeedToken})
+	base := []string{"-cloudflare", cf.URL, "-poll", "10ms"}
+	const token = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"
+	keyAuth := token + ".nP1qzpXGymHBrUEepNY9HCsQk7K8KhOypzEt62jcerQ"
+
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(t.Context(), append(base, "present", "--", "thehomelab.site.", token, keyAuth), &out, &errOut, e), errOut.String())
+	recs := cf.Records("_acme-challenge.thehomelab.site")
+	require.Len(t, recs, 1)
+	assert.Equal(t, "NGwKoXBgCT8JhEa0bK7AwfSqHyu_ZWeugV07fLGIVq0", strings.Trim(recs[0].Content, `"`))
+
+	require.Equal(t, 0, run(t.Context(), append(base, "cleanup", "--", "thehomelab.site.", token, keyAuth), &out, &errOut, e), errOut.String())
+	assert.Empty(t, cf.Records("_acme-challenge.thehomelab.site"))
+
+	errOut.Reset()
+	assert.Equal(t, 2, run(t.Context(), append(base, "present", "--", "thehomelab.site.", keyAuth), &out, &errOut, e))
+	assert.Contains(t, errOut.String(), "RAW mode")
+}
+
 func TestACMEFailures(t *testing.T) {
 	t.Parallel()
 	cf := dnstest.Start(t)

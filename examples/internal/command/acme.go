@@ -25,6 +25,7 @@ func ACME() Command {
 
 func runACME(ctx context.Context, out, errOut io.Writer, args []string, env Env) error {
 	fs := newFlags("acme", out, errOut, env, "acme [-zone Z] present|cleanup DOMAIN VALUE...\n"+
+		"  or, from lego with EXEC_MODE=RAW: present|cleanup -- DOMAIN TOKEN KEYAUTH\n"+
 		"  DOMAIN may be the domain (*.thehomelab.site) or the record name (_acme-challenge.thehomelab.site.)\n"+
 		"  env CLOUDFLARE_API_TOKEN: API token with Zone:Read and DNS:Edit on the zone")
 	zone := fs.String("zone", "thehomelab.site", "Cloudflare zone")
@@ -40,6 +41,15 @@ func runACME(ctx context.Context, out, errOut io.Writer, args []string, env Env)
 	if verb != "present" && verb != "cleanup" {
 		return usageError("unknown action %q, want present or cleanup", verb)
 	}
+	if fs.Arg(1) == "--" {
+		// lego's exec provider in RAW mode (EXEC_MODE=RAW) passes
+		// "present -- DOMAIN TOKEN KEYAUTH" (providers/dns/exec/exec.go,
+		// Present): the record's value is the key authorization's digest.
+		if fs.NArg() != 5 {
+			return usageError("want present|cleanup -- DOMAIN TOKEN KEYAUTH (lego's RAW mode), got %q", fs.Args())
+		}
+		domain, values = challengeDomain(fs.Arg(2)), []string{dns.ChallengeValue(fs.Arg(4))}
+	}
 	token, err := need(fs.getenv, "CLOUDFLARE_API_TOKEN", "a Cloudflare API token")
 	if err != nil {
 		return err
@@ -50,7 +60,9 @@ func runACME(ctx context.Context, out, errOut io.Writer, args []string, env Env)
 	}
 	defer c.Close()
 	if verb == "present" {
-		return workflow.ACMEPresent(ctx, out, c, *zone, domain, *every, values...)
+		// lego keeps the hook's output until it exits (CombinedOutput),
+		// so elsewhere than a terminal the wait shows as plain lines.
+		return workflow.ACMEPresent(ctx, newProgress(out), c, *zone, domain, *every, values...)
 	}
 	return workflow.ACMECleanUp(ctx, out, c, *zone, domain, values...)
 }

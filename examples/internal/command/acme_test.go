@@ -35,6 +35,9 @@ func TestACMECommand(t *testing.T) {
 	require.NoError(t, runACME(t.Context(), &out, &out, args, e), out.String())
 	assert.Contains(t, out.String(), "presented 1 TXT record(s) on _acme-challenge.thehomelab.site")
 	assert.Contains(t, out.String(), "the CA may validate thehomelab.site now")
+	// Not a terminal: the wait is a plain line (lego logs it afterwards).
+	assert.Contains(t, out.String(), "   waiting until Cloudflare lists every value on _acme-challenge.thehomelab.site… 0s\n")
+	assert.NotContains(t, out.String(), "\r")
 	assert.ElementsMatch(t, []string{"someone-else", "value-1"}, unquote(txt()))
 
 	// A wildcard shares the name with its apex.
@@ -102,4 +105,32 @@ func unquote(vs []string) []string {
 		out[i] = v
 	}
 	return out
+}
+
+// lego's exec provider in RAW mode passes the domain, the token and the
+// key authorization; the record holds base64url(SHA-256(key
+// authorization)) (RFC 8555 §8.4; the expected value computed outside Go).
+func TestACMECommandRawMode(t *testing.T) {
+	t.Parallel()
+	srv := cloudflare(t)
+	e := env(map[string]string{"CLOUDFLARE_API_TOKEN": dnstest.SeedToken, "EXEC_MODE": "RAW"})
+	base := []string{"-cloudflare", srv.URL, "-poll", "10ms"}
+	keyAuth := "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.nP1qzpXGymHBrUEepNY9HCsQk7K8KhOypzEt62jcerQ"
+	const want = "NGwKoXBgCT8JhEa0bK7AwfSqHyu_ZWeugV07fLGIVq0"
+
+	var out bytes.Buffer
+	args := append(append([]string{}, base...), "present", "--", "thehomelab.site", "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA", keyAuth)
+	require.NoError(t, runACME(t.Context(), &out, &out, args, e), out.String())
+	recs := srv.Records("_acme-challenge.thehomelab.site")
+	require.Len(t, recs, 1)
+	assert.Equal(t, want, strings.Trim(recs[0].Content, `"`))
+
+	out.Reset()
+	args = append(append([]string{}, base...), "cleanup", "--", "thehomelab.site", "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA", keyAuth)
+	require.NoError(t, runACME(t.Context(), &out, &out, args, e), out.String())
+	assert.Empty(t, srv.Records("_acme-challenge.thehomelab.site"))
+
+	out.Reset()
+	err := runACME(t.Context(), &out, &out, append(append([]string{}, base...), "present", "--", "thehomelab.site", keyAuth), e)
+	require.ErrorIs(t, err, ErrUsage)
 }

@@ -146,15 +146,17 @@ func (p *progress) shutdownEvent(e proxmox.Event) {
 	}
 }
 
-// elapsed shows line and the time elapsed on a terminal, rewritten every
-// interval until stop is called, for work with no measure (NPM issuing a
-// certificate, minutes with DNS propagation). Elsewhere it writes nothing:
-// the story tells the outcome.
+// elapsed shows line with the time spent, for work with no measure (NPM
+// issuing a certificate, minutes with DNS propagation; an ACME hook
+// waiting for Cloudflare). On a terminal the line changes every interval
+// until stop is called; anywhere else a plain line is written at the start
+// and then every plainEvery, so a log shows the work is alive without a
+// line per second. stop writes nothing: the story tells the outcome.
 func (p *progress) elapsed(line string, every time.Duration) (stop func()) {
-	if !p.tty {
-		return func() {}
-	}
 	start := time.Now()
+	if !p.tty {
+		every = plainEvery
+	}
 	quit, exited := make(chan struct{}), make(chan struct{})
 	show := func() {
 		p.step("elapsed", -1, fmt.Sprintf("%s… %s", line, time.Since(start).Round(time.Second)))
@@ -179,6 +181,13 @@ func (p *progress) elapsed(line string, every time.Duration) (stop func()) {
 		p.done()
 	}
 }
+
+// plainEvery is how often elapsed writes a plain line (not a terminal).
+const plainEvery = 30 * time.Second
+
+// Waiting shows what the work waits for, with the time spent, until stop
+// (workflow.Waiter).
+func (p *progress) Waiting(what string) (stop func()) { return p.elapsed(what, time.Second) }
 
 func percentOf(done, total int64) int {
 	if total <= 0 {

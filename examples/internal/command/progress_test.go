@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -67,13 +68,10 @@ func TestShutdownCommandShowsProgressAsPlainLines(t *testing.T) {
 	assert.NotContains(t, out.String(), "\r")
 }
 
-func TestProgressElapsedOnlyOnATerminal(t *testing.T) {
+func TestProgressElapsed(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	p := newProgress(&buf)
-	p.elapsed("issuing", time.Millisecond)()
-	assert.Empty(t, buf.String(), "no line when the output is not a terminal")
-
 	p.tty = true
 	stop := p.elapsed("issuing", time.Millisecond)
 	_, _ = p.Write([]byte("   story line\n"))
@@ -85,4 +83,19 @@ func TestProgressElapsedOnlyOnATerminal(t *testing.T) {
 	if i := strings.LastIndex(out, "story line\n"); i+len("story line\n") < len(out) {
 		assert.True(t, strings.HasSuffix(out, "\r\033[K"), "a line redrawn after the story is cleared at the end: %q", out)
 	}
+}
+
+// Not on a terminal (a pipe, the journal, lego's log of a hook), work
+// with no measure writes a plain line at the start and one every
+// plainEvery, never a carriage return.
+func TestProgressElapsedPlainLines(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var buf bytes.Buffer
+		p := newProgress(&buf)
+		stop := p.elapsed("issuing", time.Second)
+		time.Sleep(2*plainEvery + plainEvery/2)
+		stop()
+		assert.Equal(t, "   issuing… 0s\n   issuing… 30s\n   issuing… 1m0s\n", buf.String())
+	})
 }

@@ -9,6 +9,22 @@ import (
 	"github.com/thehomelab/homelab/dns"
 )
 
+// Waiter is a story writer that can show what a workflow waits for (a
+// changing line on a terminal, a plain line now and then elsewhere) until
+// stop is called. A workflow given one uses it around waits with no
+// measure.
+type Waiter interface {
+	Waiting(what string) (stop func())
+}
+
+// waiting shows what through w when w is a Waiter.
+func waiting(w io.Writer, what string) (stop func()) {
+	if wt, ok := w.(Waiter); ok {
+		return wt.Waiting(what)
+	}
+	return func() {}
+}
+
 // ACMEPresent publishes the DNS-01 TXT records for domain (one per value:
 // a wildcard and its apex share the name) and waits until Cloudflare lists
 // them all, so the CA can be told to validate. poll is how often Cloudflare
@@ -23,7 +39,10 @@ func ACMEPresent(ctx context.Context, w io.Writer, c *dns.Client, zone, domain s
 		return fmt.Errorf("acme: %w", err)
 	}
 	say(w, "presented %d TXT record(s) on %s", len(values), ch.Name())
-	if err := ch.Wait(ctx, poll); err != nil {
+	stop := waiting(w, "waiting until Cloudflare lists every value on "+ch.Name())
+	err = ch.Wait(ctx, poll)
+	stop()
+	if err != nil {
 		return fmt.Errorf("acme: wait for %s: %w", ch.Name(), err)
 	}
 	say(w, "Cloudflare lists every value: the CA may validate %s now", domain)
