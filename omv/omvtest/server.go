@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/thehomelab/homelab/internal/fakeserver"
+	"github.com/thehomelab/homelab/internal/poll"
 )
 
 // Version selects which OMV release the fake behaves like.
@@ -73,15 +74,17 @@ type Server struct {
 	reqs      fakeserver.Log[Request]
 	faults    fakeserver.Faults[Fault]
 
-	mu           sync.Mutex
-	tls          bool
-	version      Version
-	now          time.Time
-	clock        func() time.Time
-	idle         time.Duration
-	legacyCodes  bool
-	raidPlugin   bool
-	sessions     map[string]*session
+	mu          sync.Mutex
+	tls         bool
+	version     Version
+	now         time.Time
+	clock       func() time.Time
+	idle        time.Duration
+	legacyCodes bool
+	raidPlugin  bool
+	sessions    map[string]*session
+	// latency overrides lat per method; a plain map, since an override
+	// of 0 (no delay for this method) differs from none.
 	latency      map[string]time.Duration
 	expireBefore map[string]bool
 	calls        map[string]int
@@ -502,14 +505,11 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		d = s.lat.Get()
 	}
-	if d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+	// Only a delayed call gives up with its client (poll.Sleep returns at
+	// once on a done ctx, so d > 0 keeps an undelayed call running as
+	// before).
+	if d > 0 && poll.Sleep(r.Context(), d) != nil {
+		return
 	}
 	touch := req.Options == nil || req.Options.UpdateLastAccess == nil || *req.Options.UpdateLastAccess
 	s.mu.Lock()
