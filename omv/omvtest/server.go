@@ -74,18 +74,16 @@ type Server struct {
 	reqs      fakeserver.Log[Request]
 	faults    fakeserver.Faults[Fault]
 
-	mu          sync.Mutex
-	tls         bool
-	version     Version
-	now         time.Time
-	clock       func() time.Time
-	idle        time.Duration
-	legacyCodes bool
-	raidPlugin  bool
-	sessions    map[string]*session
-	// latency overrides lat per method; a plain map, since an override
-	// of 0 (no delay for this method) differs from none.
-	latency      map[string]time.Duration
+	mu           sync.Mutex
+	tls          bool
+	version      Version
+	now          time.Time
+	clock        func() time.Time
+	idle         time.Duration
+	legacyCodes  bool
+	raidPlugin   bool
+	sessions     map[string]*session
+	latency      map[string]time.Duration // per method, over lat; a map: an entry of 0 (no delay) differs from none
 	expireBefore map[string]bool
 	calls        map[string]int
 	total        int
