@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/thehomelab/homelab/internal/poll"
 )
 
 // cluster is what Apply needs from Proxmox. The proxmox-backed
@@ -490,23 +492,13 @@ func (a *applier) twoStep(ctx context.Context, g GuestPlan) GuestReport {
 }
 
 // waitBack waits until the guest runs again (if it ran) and its share is
-// active, polling with a timer, bounded by ShareTimeout.
+// active, polling every PollInterval, bounded by ShareTimeout.
 func (a *applier) waitBack(ctx context.Context, g GuestPlan) error {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.ShareTimeout)
 	defer cancel()
-	interval := a.cfg.pollInterval()
-	t := time.NewTimer(0)
-	defer t.Stop()
+	every := a.cfg.pollInterval()
 	var last error
-	for {
-		select {
-		case <-ctx.Done():
-			if err := context.Cause(ctx); errors.Is(err, context.DeadlineExceeded) && last != nil {
-				return &Error{Op: fmt.Sprintf("wait for %d and %s", g.VMID, g.Storage), Message: fmt.Sprintf("not back after %s: %v", a.cfg.ShareTimeout, last), Err: ErrUnavailable}
-			}
-			return ctx.Err()
-		case <-t.C:
-		}
+	err := poll.Until(ctx, poll.Backoff{Initial: every, Max: every, Factor: 1, Jitter: -1}, func(ctx context.Context) (bool, error) {
 		last = nil
 		if g.Running {
 			up, err := a.c.guestRunning(ctx, g.Node, g.VMID)
@@ -525,11 +517,15 @@ func (a *applier) waitBack(ctx context.Context, g GuestPlan) error {
 			case !active:
 				last = fmt.Errorf("storage %s is not active", g.Storage)
 			default:
-				return nil
+				return true, nil
 			}
 		}
-		t.Reset(interval)
+		return false, nil
+	})
+	if err != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded) && last != nil {
+		return &Error{Op: fmt.Sprintf("wait for %d and %s", g.VMID, g.Storage), Message: fmt.Sprintf("not back after %s: %v", a.cfg.ShareTimeout, last), Err: ErrUnavailable}
 	}
+	return err
 }
 
 func (a *applier) offsite(ctx context.Context, o OffsiteSpec) OffsiteReport {

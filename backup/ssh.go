@@ -234,9 +234,11 @@ func (r *SSHRunner) start(cl *ssh.Client) *ssh.Client {
 
 // keepAlive asks the node for a reply every interval and closes the
 // connection when none comes within another interval (at least 10 s), so
-// that the next
-// Run dials again instead of hanging on a dead socket. It ends with the
-// connection.
+// that the next Run dials again instead of hanging on a dead socket. It
+// ends with the connection. It is a heartbeat bound to the runner
+// (r.closed), not to a ctx, on a ticker's steady cadence, with a watchdog
+// per probe; so it does not use internal/poll, which polls work to its end
+// under a ctx.
 func (r *SSHRunner) keepAlive(cl *ssh.Client, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -480,6 +482,7 @@ func (r *SSHRunner) Run(ctx context.Context, argv ...string) ([]byte, error) {
 		_ = s.Close()
 		// Wait returns once the node closes the channel; a command whose
 		// children keep its output open may hold it, so don't wait long.
+		// (ctx is done here, so poll.Sleep would not wait at all.)
 		t := time.NewTimer(time.Second)
 		select {
 		case <-done:

@@ -186,8 +186,9 @@ func (l *Log[R]) Reset() {
 }
 
 // Faults is a list of injected faults, each firing a given number of times
-// (0 or less: every time until cleared). The zero value is ready. It is safe
-// for concurrent use.
+// (0 or less: every time until cleared), optionally only after letting a
+// number of matching requests pass (AddAfter). The zero value is ready. It
+// is safe for concurrent use.
 type Faults[F any] struct {
 	mu   sync.Mutex
 	list []*fault[F]
@@ -195,38 +196,62 @@ type Faults[F any] struct {
 
 type fault[F any] struct {
 	f    F
+	skip int // matching requests still to let pass
 	left int // < 0: unlimited
 }
 
 // Add queues a fault for the given number of matching requests.
-func (q *Faults[F]) Add(f F, times int) {
+func (q *Faults[F]) Add(f F, times int) { q.AddAfter(f, 0, times) }
+
+// AddAfter queues a fault that lets the first skip matching requests pass
+// and then fires on the given number of them (0 or less: every one until
+// cleared). A fault still letting requests pass counts every request it
+// matches, even one an earlier fault answers, so faults added together
+// fire on the request each one names; when two are due on the same
+// request, the one added first fires and the other on the next matching
+// request.
+func (q *Faults[F]) AddAfter(f F, skip, times int) {
 	if times <= 0 {
 		times = -1
 	}
 	q.mu.Lock()
-	q.list = append(q.list, &fault[F]{f: f, left: times})
+	q.list = append(q.list, &fault[F]{f: f, skip: max(skip, 0), left: times})
 	q.mu.Unlock()
 }
 
-// Take returns the first queued fault that match accepts and counts one use
-// of it.
+// Take returns the first queued fault that match accepts and that is due
+// (has let its skip requests pass), and counts one use of it. match is
+// asked, in the order faults were added, about each fault up to the one
+// that fires, and after it only about faults still letting requests pass.
 func (q *Faults[F]) Take(match func(F) bool) (F, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	hit := -1
 	for i, e := range q.list {
+		if hit >= 0 && e.skip == 0 {
+			continue
+		}
 		if !match(e.f) {
 			continue
 		}
-		if e.left > 0 {
-			e.left--
-			if e.left == 0 {
-				q.list = append(q.list[:i], q.list[i+1:]...)
-			}
+		if e.skip > 0 {
+			e.skip--
+			continue
 		}
-		return e.f, true
+		hit = i
 	}
-	var zero F
-	return zero, false
+	if hit < 0 {
+		var zero F
+		return zero, false
+	}
+	e := q.list[hit]
+	if e.left > 0 {
+		e.left--
+		if e.left == 0 {
+			q.list = append(q.list[:hit], q.list[hit+1:]...)
+		}
+	}
+	return e.f, true
 }
 
 // Clear removes every queued fault.

@@ -29,6 +29,75 @@ func TestFaultsCountUses(t *testing.T) {
 	assert.False(t, ok)
 }
 
+func TestFaultsAfterSkipsMatchingRequests(t *testing.T) {
+	t.Parallel()
+	type f struct {
+		name string
+		path string
+	}
+	var q Faults[f]
+	q.AddAfter(f{"third /a", "/a"}, 2, 2)
+	on := func(path string) func(f) bool { return func(x f) bool { return x.path == path } }
+	var got []string
+	for _, path := range []string{"/a", "/b", "/a", "/b", "/a", "/a", "/a"} {
+		if hit, ok := q.Take(on(path)); ok {
+			got = append(got, path+" "+hit.name)
+		} else {
+			got = append(got, path)
+		}
+	}
+	// Only matching requests count: /b neither skips nor fires; the fault
+	// fires on the third and fourth /a and is then gone.
+	assert.Equal(t, []string{"/a", "/b", "/a", "/b", "/a third /a", "/a third /a", "/a"}, got)
+
+	var neg Faults[string]
+	neg.AddAfter("now", -3, 1)
+	hit, ok := neg.Take(func(string) bool { return true })
+	assert.True(t, ok, "a negative skip lets nothing pass")
+	assert.Equal(t, "now", hit)
+}
+
+func TestFaultsAddedTogetherFireOnTheRequestEachNames(t *testing.T) {
+	t.Parallel()
+	var q Faults[string]
+	any := func(string) bool { return true }
+	q.AddAfter("first", 0, 1)
+	q.AddAfter("second", 1, 1)
+	q.AddAfter("also second", 1, 1)
+	q.AddAfter("fourth", 3, 0)
+	var got []string
+	for range 6 {
+		hit, ok := q.Take(any)
+		if !ok {
+			hit = "-"
+		}
+		got = append(got, hit)
+	}
+	// "second" counts the request "first" answers; "also second" is due
+	// at the same time and fires on the next request; "fourth" then
+	// fires every time.
+	assert.Equal(t, []string{"first", "second", "also second", "fourth", "fourth", "fourth"}, got)
+}
+
+func TestFaultsTakeAsksNoFurtherThanTheHit(t *testing.T) {
+	t.Parallel()
+	// Fakes may count in match (dnstest does): Take must not ask about
+	// faults after the one that fires unless they are still skipping.
+	var q Faults[string]
+	q.Add("a", 0)
+	q.Add("b", 0)
+	q.AddAfter("c", 1, 0)
+	asked := map[string]int{}
+	count := func(f string) bool { asked[f]++; return true }
+	f, ok := q.Take(count)
+	require.True(t, ok)
+	assert.Equal(t, "a", f)
+	assert.Equal(t, map[string]int{"a": 1, "c": 1}, asked, "b is not asked, c counts the request")
+	f, _ = q.Take(count)
+	assert.Equal(t, "a", f)
+	assert.Equal(t, map[string]int{"a": 2, "c": 1}, asked, "c is due: no longer asked past the hit")
+}
+
 func TestLogAndLatency(t *testing.T) {
 	t.Parallel()
 	var l Log[int]

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/thehomelab/homelab/internal/fakeserver"
+	"github.com/thehomelab/homelab/internal/poll"
 )
 
 // Version selects which OMV release the fake behaves like.
@@ -82,7 +83,7 @@ type Server struct {
 	legacyCodes  bool
 	raidPlugin   bool
 	sessions     map[string]*session
-	latency      map[string]time.Duration
+	latency      map[string]time.Duration // per method, over lat; a map: an entry of 0 (no delay) differs from none
 	expireBefore map[string]bool
 	calls        map[string]int
 	total        int
@@ -502,14 +503,11 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		d = s.lat.Get()
 	}
-	if d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+	// Only a delayed call gives up with its client (poll.Sleep returns at
+	// once on a done ctx, so d > 0 keeps an undelayed call running as
+	// before).
+	if d > 0 && poll.Sleep(r.Context(), d) != nil {
+		return
 	}
 	touch := req.Options == nil || req.Options.UpdateLastAccess == nil || *req.Options.UpdateLastAccess
 	s.mu.Lock()

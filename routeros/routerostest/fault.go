@@ -60,51 +60,23 @@ type Fault struct {
 	Delay time.Duration
 }
 
-type faultState struct {
-	Fault
-	seen, fired int
-}
-
 // Inject arms a fault: it fires on the Nth matching command and then on
-// the following ones, Times times in all (0: until ClearFaults).
-func (s *Server) Inject(f Fault) {
-	s.mu.Lock()
-	s.faults = append(s.faults, &faultState{Fault: f})
-	s.mu.Unlock()
-}
-
-// ClearFaults disarms every injected fault.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	s.faults = nil
-	s.mu.Unlock()
-}
-
-// takeFault returns the fault due for cmd, if any; s.mu is held. Every
+// the following ones, Times times in all (0: until ClearFaults). Every
 // armed fault counts every command it matches, so faults armed together
 // fire on the Nth command each names; when two are due at once, the one
 // armed first fires and the other on the next matching command.
+func (s *Server) Inject(f Fault) { s.faults.AddAfter(f, f.Nth-1, f.Times) }
+
+// ClearFaults disarms every injected fault.
+func (s *Server) ClearFaults() { s.faults.Clear() }
+
+// takeFault returns the fault due for cmd, if any.
 func (s *Server) takeFault(cmd string) *Fault {
-	due := -1
-	for i, f := range s.faults {
-		if f.Command != "" && f.Command != cmd {
-			continue
-		}
-		f.seen++
-		if due < 0 && f.seen >= max(f.Nth, 1) {
-			due = i
-		}
-	}
-	if due < 0 {
+	f, ok := s.faults.Take(func(f Fault) bool { return f.Command == "" || f.Command == cmd })
+	if !ok {
 		return nil
 	}
-	f := s.faults[due]
-	f.fired++
-	if f.Times > 0 && f.fired >= f.Times {
-		s.faults = append(s.faults[:due], s.faults[due+1:]...)
-	}
-	fault := f.Fault
-	return &fault
+	return &f
 }
 
 // sendWithFault encodes the replies, applying f (which may be nil).

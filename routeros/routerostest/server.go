@@ -106,6 +106,7 @@ type Server struct {
 	fingerprint string
 	started     time.Time
 	requests    fakeserver.Log[Request]
+	faults      fakeserver.Faults[Fault]
 
 	mu         sync.Mutex
 	tables     map[string]*table
@@ -116,7 +117,6 @@ type Server struct {
 	versionStr string
 	latency    fakeserver.Latency
 	login      LoginMode
-	faults     []*faultState
 	conns      map[*conn]struct{}
 	connSeq    int
 	commands   int
