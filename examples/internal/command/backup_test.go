@@ -51,7 +51,13 @@ func TestBackupCommandApply(t *testing.T) {
 	assert.ErrorIs(t, err, backup.ErrUnavailable)
 	assert.Equal(t, ExitProblem, ExitCode(err))
 	assert.Contains(t, out.String(), "102 (homeassistant) FAILED: ")
-	assert.Equal(t, "backup: FAILED: 1 of 2 guests failed", err.Error(), out.String())
+	// The message carries the cause, not only the report's subject.
+	assert.Equal(t, "backup: apply: FAILED: 1 of 2 guests failed: backup: vzdump 102 on proxmox1: job failed with err -5 - Input/output error: unavailable", err.Error(), out.String())
+	var errOut bytes.Buffer
+	out.Reset()
+	offset.Add(int64(time.Hour))
+	assert.Equal(t, ExitProblem, Main(t.Context(), Backup(), args, &out, &errOut, pveEnv))
+	assert.Equal(t, "backup: apply: FAILED: 1 of 2 guests failed: backup: vzdump 102 on proxmox1: job failed with err -5 - Input/output error: unavailable\n", errOut.String())
 
 	// -mail sends the report after the night; an SMTP server that is not
 	// there is reported after the night ran, and means "could not tell".
@@ -109,4 +115,40 @@ func TestBackupCommandErrors(t *testing.T) {
 	}
 	assert.Empty(t, srv.Backups("local"), "no error dumped anything")
 	assert.False(t, strings.Contains(out.String(), proxmoxtest.TokenSecret))
+}
+
+// The restore drill's error is reported: status 1 when the drill ran and
+// failed, 3 when Proxmox could not be asked for it.
+func TestBackupCommandDrillFails(t *testing.T) {
+	t.Parallel()
+	restore := "^/nodes/proxmox1/lxc$"
+	tests := []struct {
+		name  string
+		args  []string
+		fault *proxmoxtest.Fault
+		code  int
+		want  string
+	}{
+		{name: "scratch vmid taken", args: []string{"-drill-vmid", "102"}, code: ExitProblem, want: "backup: restore drill of 101 into 102: scratch VMID 102 exists; refusing to touch it"},
+		{name: "restore fails on the node", fault: &proxmoxtest.Fault{Method: "POST", Path: restore, Status: 500, Reason: "storage 'local-lvm' is full"}, code: ExitProblem, want: "storage 'local-lvm' is full"},
+		{name: "token refused for the restore", fault: &proxmoxtest.Fault{Method: "POST", Path: restore, Status: 401, Reason: "authentication failure"}, code: ExitUnchecked, want: "401 authentication failure"},
+		{name: "proxy cannot reach the node", fault: &proxmoxtest.Fault{Method: "POST", Path: restore, Status: 595, Reason: "Connection refused"}, code: ExitUnchecked, want: "595 Connection refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, flags := pve(t)
+			if tt.fault != nil {
+				srv.Inject(*tt.fault)
+			}
+			var out, errOut bytes.Buffer
+			args := append(append(flags, "-tz", "UTC", "-guests", "101", "-drill", "101", "-yes"), tt.args...)
+			assert.Equal(t, tt.code, Main(t.Context(), Backup(), args, &out, &errOut, pveEnv), errOut.String())
+			assert.Contains(t, out.String(), "report: backup FAILED: 1 restore drill failed")
+			assert.True(t, strings.HasPrefix(errOut.String(), "backup: "), errOut.String())
+			assert.Contains(t, errOut.String(), tt.want)
+			assert.Equal(t, 1, strings.Count(errOut.String(), "\n"), "one line: %s", errOut.String())
+			assert.Len(t, srv.Backups("backups"), 1, "the night itself went well")
+		})
+	}
 }
