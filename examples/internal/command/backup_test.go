@@ -89,9 +89,9 @@ func TestBackupCommandErrors(t *testing.T) {
 		{name: "bad zone", args: []string{"-tz", "Mars/Olympus"}, env: pveEnv, usage: true, want: "-tz"},
 		{name: "mail without yes", args: []string{"-mail", "admin@example.org"}, env: pveEnv, usage: true, want: "-mail needs -yes"},
 		{name: "positional", args: []string{"tonight"}, env: pveEnv, usage: true, want: "unexpected arguments"},
-		{name: "no token", args: flags, env: env(nil), want: "set PROXMOX_TOKEN_ID"},
-		{name: "mail without password", args: append(flags, "-yes", "-mail", "admin@example.org"), env: pveEnv, want: "set SMTP_PASSWORD"},
-		{name: "two-step without key", args: append(flags, "-yes", "-guests", "100", "-two-step", "100"), env: pveEnv, want: "set SSH_KEY_FILE"},
+		{name: "no token", args: flags, env: env(nil), usage: true, want: "set PROXMOX_TOKEN_ID"},
+		{name: "mail without password", args: append(flags, "-yes", "-mail", "admin@example.org"), env: pveEnv, usage: true, want: "set SMTP_PASSWORD"},
+		{name: "two-step without key", args: append(flags, "-yes", "-guests", "100", "-two-step", "100"), env: pveEnv, usage: true, want: "set SSH_KEY_FILE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
