@@ -3,6 +3,7 @@ package command
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -71,6 +72,17 @@ func TestBackupCommandApply(t *testing.T) {
 	assert.ErrorContains(t, err, "mail the report")
 	assert.Equal(t, ExitUnchecked, ExitCode(err), "%v", err)
 	assert.NotContains(t, err.Error()+out.String(), "mail-s3cret")
+
+	// With the CLI's -v the mail server is logged too, the password not.
+	offset.Add(int64(time.Hour))
+	out.Reset()
+	var logs bytes.Buffer
+	ctx := WithLogger(t.Context(), slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	assert.Equal(t, ExitUnchecked, Main(ctx, Backup(), append(args, "-mail", "admin@example.org", "-smtp", "127.0.0.1:1"), &out, &out, mailEnv))
+	assert.Contains(t, logs.String(), "msg=\"backup: mail\" server=127.0.0.1:1")
+	assert.Contains(t, logs.String(), "/nodes/proxmox1/vzdump")
+	assert.NotContains(t, logs.String()+out.String(), "mail-s3cret")
+	assert.NotContains(t, logs.String()+out.String(), proxmoxtest.TokenSecret)
 }
 
 func TestBackupCommandErrors(t *testing.T) {
@@ -92,6 +104,8 @@ func TestBackupCommandErrors(t *testing.T) {
 		{name: "no token", args: flags, env: env(nil), usage: true, want: "set PROXMOX_TOKEN_ID"},
 		{name: "mail without password", args: append(flags, "-yes", "-mail", "admin@example.org"), env: pveEnv, usage: true, want: "set SMTP_PASSWORD"},
 		{name: "two-step without key", args: append(flags, "-yes", "-guests", "100", "-two-step", "100"), env: pveEnv, usage: true, want: "set SSH_KEY_FILE"},
+		{name: "key file missing", args: append(flags, "-yes", "-guests", "100", "-two-step", "100"),
+			env: env(map[string]string{"PROXMOX_TOKEN_ID": proxmoxtest.TokenID, "PROXMOX_TOKEN_SECRET": proxmoxtest.TokenSecret, "SSH_KEY_FILE": "/nonexistent/id_ed25519"}), usage: true, want: "SSH_KEY_FILE: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
