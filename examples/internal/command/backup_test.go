@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -165,4 +166,40 @@ func TestBackupCommandDrillFails(t *testing.T) {
 			assert.Len(t, srv.Backups("backups"), 1, "the night itself went well")
 		})
 	}
+}
+
+// Through Main, as the homelab CLI runs it: a wrong flag is printed once
+// (status 2), a Proxmox that cannot be asked is status 3.
+func TestBackupCommandMain(t *testing.T) {
+	t.Parallel()
+	srv, flags := pve(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := l.Addr().String()
+	require.NoError(t, l.Close())
+	wrongSecret := env(map[string]string{"PROXMOX_TOKEN_ID": proxmoxtest.TokenID, "PROXMOX_TOKEN_SECRET": "wrong-s3cret"})
+	tests := []struct {
+		name string
+		args []string
+		env  Env
+		code int
+		want string
+	}{
+		{"bad flag", []string{"-nope"}, pveEnv, ExitUsage, "backup: flag provided but not defined: -nope\n"},
+		{"no token", flags, env(nil), ExitUsage, "backup: usage: set PROXMOX_TOKEN_ID"},
+		{"unreachable", []string{"-proxmox", "https://" + closed, "-proxmox-fingerprint", srv.Fingerprint()}, pveEnv, ExitUnchecked, "connection refused"},
+		{"token refused", append(flags, "-yes"), wrongSecret, ExitUnchecked, "backup: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out, errOut bytes.Buffer
+			assert.Equal(t, tt.code, Main(t.Context(), Backup(), tt.args, &out, &errOut, tt.env), errOut.String())
+			assert.Contains(t, errOut.String(), tt.want)
+			first, _, _ := strings.Cut(errOut.String(), "\n")
+			assert.Equal(t, 1, strings.Count(out.String()+errOut.String(), first), "printed once:\n%s", out.String()+errOut.String())
+			assert.NotContains(t, out.String()+errOut.String(), "wrong-s3cret")
+		})
+	}
+	assert.Empty(t, srv.Backups("backups"))
 }
