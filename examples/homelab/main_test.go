@@ -269,18 +269,18 @@ func TestRun(t *testing.T) {
 		{name: "ddns help", args: []string{"ddns", "-h"}, code: 0, out: "CLOUDFLARE_API_TOKEN"},
 		{name: "ddns bad flag", args: []string{"ddns", "-nope"}, code: 2, errOut: "usage"},
 		{name: "acme help", args: []string{"acme", "-h"}, code: 0, out: "present|cleanup"},
-		{name: "nas-health without password", args: []string{"nas-health"}, code: 1, errOut: "set OMV_PASSWORD"},
+		{name: "nas-health without password", args: []string{"nas-health"}, code: 2, errOut: "set OMV_PASSWORD"},
 		{name: "expose usage", args: []string{"expose", "-fqdn", "x.thehomelab.site"}, code: 2, errOut: "-fqdn and -to"},
 		{name: "wireguard usage", args: []string{"wireguard", "-name", "phone"}, code: 2, errOut: "shown only once"},
-		{name: "isolation without password", args: []string{"isolation"}, code: 1, errOut: "set ROUTEROS_PASSWORD"},
+		{name: "isolation without password", args: []string{"isolation"}, code: 2, errOut: "set ROUTEROS_PASSWORD"},
 		{name: "passthrough usage", args: []string{"passthrough"}, code: 2, errOut: "-disks"},
 		{name: "powerloss usage", args: []string{"powerloss", "-ups", "nohost"}, code: 2, errOut: "name@host"},
-		{name: "shutdown without token", args: []string{"shutdown"}, code: 1, errOut: "set PROXMOX_TOKEN_ID"},
+		{name: "shutdown without token", args: []string{"shutdown"}, code: 2, errOut: "set PROXMOX_TOKEN_ID"},
 		{name: "backup usage", args: []string{"backup", "-guests", "nas"}, code: 2, errOut: "-guests: not a VMID"},
-		{name: "backup without token", args: []string{"backup"}, code: 1, errOut: "set PROXMOX_TOKEN_ID"},
+		{name: "backup without token", args: []string{"backup"}, code: 2, errOut: "set PROXMOX_TOKEN_ID"},
 		{name: "backup help", args: []string{"backup", "-h"}, code: 0, out: "SSH_KEY_FILE"},
 		{name: "share usage", args: []string{"share"}, code: 2, errOut: "-name and -owner"},
-		{name: "ddns without token", args: []string{"ddns", "-ip", "198.51.100.20"}, code: 1, errOut: "set CLOUDFLARE_API_TOKEN"},
+		{name: "ddns without token", args: []string{"ddns", "-ip", "198.51.100.20"}, code: 2, errOut: "set CLOUDFLARE_API_TOKEN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

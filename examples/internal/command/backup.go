@@ -94,7 +94,7 @@ func runBackup(ctx context.Context, out, errOut io.Writer, args []string, env En
 		}
 		// rclone runs here, not on the node: copy (never sync), archives
 		// immutable once sent.
-		cfg.Rclone = &backup.Rclone{}
+		cfg.Rclone = &backup.Rclone{Logger: Logger(ctx)}
 		cfg.Offsite = []backup.OffsiteSpec{{Source: src, Remote: *offsite, Immutable: true}}
 	}
 	wf := workflow.BackupConfig{Apply: *yes}
@@ -125,10 +125,10 @@ func runBackup(ctx context.Context, out, errOut io.Writer, args []string, env En
 		}
 		key, err := os.ReadFile(os.ExpandEnv(keyFile))
 		if err != nil {
-			return nil, fmt.Errorf("SSH_KEY_FILE: %w", err)
+			return nil, usageError("SSH_KEY_FILE: %v", err) // a configuration error: status 2
 		}
 		r, err := backup.DialSSH(ctx, net.JoinHostPort(node, strconv.Itoa(*sshPort)), backup.SSHConfig{User: *sshUser,
-			PrivateKey: secret.New(string(key)), KnownHostsFile: *knownHosts})
+			PrivateKey: secret.New(string(key)), KnownHostsFile: *knownHosts, Logger: Logger(ctx)})
 		if err != nil {
 			return nil, err
 		}
@@ -144,7 +144,7 @@ func runBackup(ctx context.Context, out, errOut io.Writer, args []string, env En
 		if user == "" {
 			user = *mail
 		}
-		n := &backup.Notifier{Addr: *smtpAddr, From: user, To: []string{*mail}, User: user, Password: secret.New(smtpPassword)}
+		n := &backup.Notifier{Addr: *smtpAddr, From: user, To: []string{*mail}, User: user, Password: secret.New(smtpPassword), Logger: Logger(ctx)}
 		if mailErr := n.Send(context.WithoutCancel(ctx), report.Subject(), report.String()); mailErr != nil {
 			return errors.Join(err, fmt.Errorf("mail the report: %w", mailErr))
 		}

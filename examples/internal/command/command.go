@@ -115,11 +115,13 @@ func parsePositional(fs *flagSet, args []string) error {
 	return fs.loadConfig()
 }
 
-// need returns the environment variable key or an error naming it.
+// need returns the environment variable key or an error naming it. A
+// missing setting is a configuration error: it wraps ErrUsage (status 2),
+// as in the programs in examples/<name>.
 func need(env Env, key, what string) (string, error) {
 	v := strings.TrimSpace(env(key))
 	if v == "" {
-		return "", fmt.Errorf("set %s to %s", key, what)
+		return "", usageError("set %s to %s", key, what)
 	}
 	return v, nil
 }

@@ -80,7 +80,7 @@ func TestDDNSCommandErrors(t *testing.T) {
 		{name: "no names", args: []string{"-ip", "198.51.100.20", "-names", " , "}, usage: true, want: "-names"},
 		{name: "extra args", args: []string{"vpn"}, usage: true, want: "unexpected arguments"},
 		{name: "watch with dry run", args: []string{"-watch", "5m", "-dry-run"}, usage: true, want: "-watch"},
-		{name: "no token", args: []string{"-ip", "198.51.100.20"}, want: "set CLOUDFLARE_API_TOKEN"},
+		{name: "no token", args: []string{"-ip", "198.51.100.20"}, usage: true, want: "set CLOUDFLARE_API_TOKEN"},
 		{name: "private address refused", args: []string{"-cloudflare", srv.URL, "-ip", "192.168.1.10"},
 			env: map[string]string{"CLOUDFLARE_API_TOKEN": dnstest.SeedToken}, want: "private address", is: dns.ErrBadAddress},
 		{name: "wrong token", args: []string{"-cloudflare", srv.URL, "-ip", "198.51.100.20"},

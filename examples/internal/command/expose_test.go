@@ -60,7 +60,7 @@ func TestExposeCommandErrors(t *testing.T) {
 		{name: "no port", args: []string{"-fqdn", "a.thehomelab.site", "-to", "kuma"}, env: npmEnv, usage: true, want: "-to"},
 		{name: "bad port", args: []string{"-fqdn", "a.thehomelab.site", "-to", "kuma:99999"}, env: npmEnv, usage: true, want: "bad port"},
 		{name: "bad scheme", args: []string{"-fqdn", "a.thehomelab.site", "-to", "kuma:1", "-scheme", "ftp"}, env: npmEnv, usage: true, want: "-scheme"},
-		{name: "no credentials", args: []string{"-fqdn", "a.thehomelab.site", "-to", "kuma:1"}, env: env(nil), want: "set NPM_EMAIL"},
+		{name: "no credentials", args: []string{"-fqdn", "a.thehomelab.site", "-to", "kuma:1"}, env: env(nil), usage: true, want: "set NPM_EMAIL"},
 		{name: "wrong password", args: []string{"-npm", srv.URL, "-fqdn", "a.thehomelab.site", "-to", "kuma:1"},
 			env: env(map[string]string{"NPM_EMAIL": npmtest.AdminEmail, "NPM_PASSWORD": "wrong-password"}), want: "expose a.thehomelab.site", is: npm.ErrAuth},
 	}

@@ -83,7 +83,7 @@ func TestNASCommandErrors(t *testing.T) {
 		want  string
 		is    error
 	}{
-		{name: "health without password", run: runNASHealth, args: []string{"-nas", srv.URL}, env: env(nil), want: "set OMV_PASSWORD"},
+		{name: "health without password", run: runNASHealth, args: []string{"-nas", srv.URL}, env: env(nil), usage: true, want: "set OMV_PASSWORD"},
 		{name: "health wrong password", run: runNASHealth, args: []string{"-nas", srv.URL},
 			env: env(map[string]string{"OMV_PASSWORD": "wrong-password"}), want: "Incorrect username or password", is: omv.ErrAuth},
 		{name: "share without name", run: runShare, args: []string{"-owner", "anna"}, env: nasEnv, usage: true, want: "-name and -owner"},

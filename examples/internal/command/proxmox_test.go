@@ -97,9 +97,9 @@ func TestProxmoxCommandErrors(t *testing.T) {
 		want  string
 		is    error
 	}{
-		{name: "no token", run: runInventory, args: flags, env: env(nil), want: "set PROXMOX_TOKEN_ID"},
+		{name: "no token", run: runInventory, args: flags, env: env(nil), usage: true, want: "set PROXMOX_TOKEN_ID"},
 		{name: "passthrough without root", run: runPassthrough, args: append(flags, "-disks", "x"),
-			env: env(map[string]string{"PROXMOX_TOKEN_ID": proxmoxtest.TokenID, "PROXMOX_TOKEN_SECRET": proxmoxtest.TokenSecret}), want: "set PROXMOX_ROOT_PASSWORD"},
+			env: env(map[string]string{"PROXMOX_TOKEN_ID": proxmoxtest.TokenID, "PROXMOX_TOKEN_SECRET": proxmoxtest.TokenSecret}), usage: true, want: "set PROXMOX_ROOT_PASSWORD"},
 		{name: "passthrough without disks", run: runPassthrough, args: flags, env: pveEnv, usage: true, want: "-disks"},
 		{name: "wrong secret", run: runInventory, args: flags,
 			env: env(map[string]string{"PROXMOX_TOKEN_ID": proxmoxtest.TokenID, "PROXMOX_TOKEN_SECRET": "wrong-secret"}), want: "inventory", is: proxmox.ErrAuth},

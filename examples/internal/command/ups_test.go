@@ -101,7 +101,7 @@ func TestPowerLossCommandErrors(t *testing.T) {
 	}{
 		{name: "bad ups", args: []string{"-ups", "localhost"}, env: upsEnv, usage: true, want: "name@host"},
 		{name: "fsd without account", args: []string{"-ups", "ups@localhost", "-fsd"}, env: pveEnv, want: "-fsd needs NUT_USER"},
-		{name: "password missing", args: []string{"-ups", "ups@localhost"}, env: env(map[string]string{"NUT_USER": "upsmon"}), want: "set NUT_PASSWORD"},
+		{name: "password missing", args: []string{"-ups", "ups@localhost"}, env: env(map[string]string{"NUT_USER": "upsmon"}), usage: true, want: "set NUT_PASSWORD"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

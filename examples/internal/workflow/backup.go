@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/thehomelab/homelab/backup"
+	"github.com/thehomelab/homelab/proxmox"
 )
 
 // BackupConfig is one night of backups.
@@ -33,7 +35,9 @@ type BackupConfig struct {
 // happens to each guest and then the report in sentences. It returns the
 // report (the zero Report for a dry run). A night that failed (a guest, an
 // off-site copy or the drill) is an error matching ErrProblem that wraps
-// the package's errors; the report is returned with it.
+// the package's errors and carries their text; a drill Proxmox could not
+// be asked for (unreachable, credentials refused) is its error as is, not
+// ErrProblem. The report is returned with it.
 func Backup(ctx context.Context, w io.Writer, cfg BackupConfig) (backup.Report, error) {
 	bc := cfg.Config
 	onEvent := bc.OnEvent
@@ -72,18 +76,46 @@ func Backup(ctx context.Context, w io.Writer, cfg BackupConfig) (backup.Report, 
 		bc.Runners[g.Node] = r
 	}
 	report, applyErr := backup.Apply(ctx, plan)
+	var drillErr error
 	if cfg.Drill != nil && ctx.Err() == nil {
-		rr, _ := backup.VerifyRestore(ctx, bc, *cfg.Drill)
+		var rr backup.RestoreReport
+		rr, drillErr = backup.VerifyRestore(ctx, bc, *cfg.Drill)
 		report.Restores = append(report.Restores, rr)
 	}
 	sayReport(w, report)
 	if ctx.Err() != nil {
 		return report, ctx.Err()
 	}
-	if applyErr != nil || !report.OK() {
-		return report, nightFailed{subject: report.Subject(), err: applyErr}
+	var errs []error
+	if applyErr != nil {
+		errs = append(errs, nightFailed{applyErr})
 	}
-	return report, nil
+	switch {
+	case drillErr == nil:
+	case drillNotRun(drillErr):
+		// Not a problem found: the caller's exit status says "could not check".
+		errs = append(errs, drillErr)
+	default:
+		errs = append(errs, nightFailed{drillErr})
+	}
+	if len(errs) == 0 && !report.OK() {
+		errs = append(errs, nightFailed{errors.New("backup: " + strings.TrimPrefix(report.Subject(), "backup "))})
+	}
+	switch len(errs) {
+	case 0:
+		return report, nil
+	case 1:
+		return report, errs[0]
+	}
+	return report, errors.Join(errs...)
+}
+
+// drillNotRun reports a drill that Proxmox refused or could not answer
+// (unreachable, credentials or permission refused), as opposed to one that
+// ran and failed. The backup package files both under its ErrUnavailable;
+// the proxmox error it wraps tells them apart.
+func drillNotRun(err error) bool {
+	return errors.Is(err, proxmox.ErrUnavailable) || errors.Is(err, proxmox.ErrAuth) || errors.Is(err, proxmox.ErrPermission)
 }
 
 // backupErr gives err the "backup: " prefix unless the package's error
@@ -96,13 +128,12 @@ func backupErr(err error) error {
 }
 
 // nightFailed is a night that did not go well; it matches ErrProblem and
-// unwraps to the package's errors.
-type nightFailed struct {
-	subject string
-	err     error
-}
+// unwraps to the package's errors. Its text is theirs: the report's
+// subject and the causes ("backup: apply: FAILED: 1 of 2 guests failed:
+// backup: vzdump 102 on proxmox1: …").
+type nightFailed struct{ err error }
 
-func (e nightFailed) Error() string        { return "backup: " + strings.TrimPrefix(e.subject, "backup ") }
+func (e nightFailed) Error() string        { return e.err.Error() }
 func (e nightFailed) Unwrap() error        { return e.err }
 func (e nightFailed) Is(target error) bool { return target == ErrProblem }
 
