@@ -353,6 +353,11 @@ func (s *Server) destroyGuest(rc *reqCtx, g *guest) (any, *apiError) {
 	if err := s.perm(rc, "/vms/"+strconv.Itoa(g.vmid), "VM.Allocate"); err != nil {
 		return nil, err
 	}
+	// Protection first, then running, in both: qemu-server destroy_vm
+	// (check_protection($conf, "can't remove VM $vmid"), then "… is running
+	// - destroy failed") and pve-container destroy_vm ($early_checks, then
+	// $running_error_msg); check_protection appends " - protection mode
+	// enabled" (pve-guest-common src/PVE/AbstractConfig.pm).
 	if g.config["protection"] == "1" {
 		if g.typ == "qemu" {
 			return nil, errf(500, "can't remove VM %d - protection mode enabled", g.vmid)
