@@ -248,6 +248,8 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 		// pve-container src/PVE/API2/LXC.pm create_vm prints this first.
 		t.log = append(t.log, fmt.Sprintf("recovering backed-up configuration from '%s'", archive))
 	} else {
+		// qemu-server src/PVE/QemuServer.pm restore_vma_archive prints
+		// the extract command after this prefix; the fake the volid.
 		t.log = append(t.log, fmt.Sprintf("restore vma archive: %s", archive))
 	}
 	return t.upid, nil
