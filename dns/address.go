@@ -3,13 +3,14 @@ package dns
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/thehomelab/homelab/internal/clientcfg"
 )
 
 // Family is an address family: IPv4 (A records) or IPv6 (AAAA records).
@@ -62,7 +63,9 @@ const maxEcho = 64 << 10
 
 // EchoSource asks an HTTP "what is my IP" service (such as
 // https://api.ipify.org or Cloudflare's /cdn-cgi/trace) and parses the
-// answer with parseEcho. hc nil means a client with a 10 s timeout.
+// answer with parseEcho. hc nil means a client with a 10 s timeout. An
+// answer over 64 KiB (a real one is a few dozen bytes) is an error
+// matching ErrTooLarge and ErrUnavailable.
 func EchoSource(url string, fam Family, hc *http.Client) Source {
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
@@ -80,12 +83,18 @@ func EchoSource(url string, fam Family, hc *http.Client) Source {
 			return netip.Addr{}, opError("echo source", unreachable{err})
 		}
 		defer resp.Body.Close()
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxEcho))
-		if err != nil {
-			return netip.Addr{}, opError("echo source: read", unreachable{err})
-		}
 		if resp.StatusCode != http.StatusOK {
 			return netip.Addr{}, &Error{Op: "echo source", StatusCode: resp.StatusCode, Message: "http " + strconv.Itoa(resp.StatusCode)}
+		}
+		// An answer over the cap is refused, never parsed truncated: the
+		// cut could keep one address and drop a second that makes the
+		// answer ambiguous.
+		body, err := clientcfg.LimitedReadAll(resp.Body, maxEcho)
+		if err != nil {
+			if ctx.Err() != nil {
+				return netip.Addr{}, ctx.Err()
+			}
+			return netip.Addr{}, opError("echo source: read", unreachable{err})
 		}
 		a, err := parseEcho(body, fam)
 		if err != nil {
@@ -99,13 +108,14 @@ func EchoSource(url string, fam Family, hc *http.Client) Source {
 // answer: a bare address with whitespace, "ip=…" lines (Cloudflare trace),
 // JSON or an HTML page. A zone suffix (%eth0) is dropped. No address, or
 // two different ones, is an error matching ErrBadAddress: guessing could
-// publish the wrong address. The address is not checked for being public.
+// publish the wrong address. A body over 64 KiB is an error matching
+// ErrTooLarge. The address is not checked for being public.
 func parseEcho(body []byte, fam Family) (netip.Addr, error) {
 	if err := fam.check(); err != nil {
 		return netip.Addr{}, err
 	}
 	if len(body) > maxEcho {
-		body = body[:maxEcho]
+		return netip.Addr{}, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, maxEcho)
 	}
 	var found netip.Addr
 	for _, tok := range addrTokens(body) {

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -181,4 +182,42 @@ func TestUnknownFamily(t *testing.T) {
 	_, err = dns.PickInterfaceAddr(nil, dns.Family(5))
 	require.ErrorIs(t, err, dns.ErrBadAddress)
 	assert.Equal(t, "ipv4 ipv6", dns.IPv4.String()+" "+dns.IPv6.String())
+}
+
+// An echo answer over the cap is refused with ErrTooLarge, never parsed
+// cut: here the cut would keep 203.0.113.9 and drop the second, different
+// address after the cap that makes the answer ambiguous.
+func TestEchoSourceTooLarge(t *testing.T) {
+	t.Parallel()
+	pad := strings.Repeat("x", 1024) + "\n"
+	for name, endless := range map[string]bool{"over the cap": false, "endless": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprint(w, "ip=203.0.113.9\n")
+				for n := 0; endless || n <= dns.MaxEcho; n += len(pad) {
+					if _, err := fmt.Fprint(w, pad); err != nil {
+						return // the client hung up
+					}
+				}
+				fmt.Fprint(w, "ip=198.51.100.7\n")
+			}))
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			srv.Listener.Close()
+			srv.Listener = l
+			srv.Start()
+			t.Cleanup(srv.Close)
+
+			a, err := dns.EchoSource(srv.URL, dns.IPv4, srv.Client())(t.Context())
+			require.ErrorIs(t, err, dns.ErrTooLarge, "got %s", a)
+			assert.ErrorIs(t, err, dns.ErrUnavailable)
+			var e *dns.Error
+			require.ErrorAs(t, err, &e)
+			assert.False(t, a.IsValid())
+			assert.Contains(t, err.Error(), "too large")
+		})
+	}
+	_, err := dns.ParseEcho([]byte("203.0.113.9 "+strings.Repeat(" ", dns.MaxEcho)), dns.IPv4)
+	assert.ErrorIs(t, err, dns.ErrTooLarge)
 }

@@ -50,8 +50,9 @@ var (
 	// ErrUnmanaged: a record of a managed name lacks the managed comment and
 	// was left alone.
 	ErrUnmanaged = errors.New("unmanaged record in the way")
-	// ErrTooLarge: an answer was larger than the client reads (16 MiB). It
-	// also matches ErrUnavailable.
+	// ErrTooLarge: an answer was larger than the client reads (16 MiB from
+	// Cloudflare, 64 KiB from an EchoSource). It also matches
+	// ErrUnavailable.
 	ErrTooLarge = clientcfg.ErrTooLarge
 )
 

@@ -15,3 +15,6 @@ var (
 	ParseEcho         = parseEcho
 	PickInterfaceAddr = pickInterfaceAddr
 )
+
+// MaxEcho is the cap on an echo service's answer.
+const MaxEcho = maxEcho

@@ -202,6 +202,7 @@ func TestHTTPErrorsAreTyped(t *testing.T) {
 		{"595 unreachable", proxmoxtest.Unreachable595, proxmox.ErrNodeUnreachable, 595},
 		{"596 timeout", proxmoxtest.Timeout596, proxmox.ErrNodeUnreachable, 596},
 		{"500 reason", proxmoxtest.Fault{Status: 500, Reason: "Configuration file 'nodes/x/qemu-server/9.conf' does not exist"}, proxmox.ErrNotFound, 500},
+		{"500 missing archive", proxmoxtest.Fault{Status: 500, Reason: "can't find file 'backups:backup/vzdump-qemu-9-x.vma.zst'"}, proxmox.ErrNotFound, 500},
 		{"404", proxmoxtest.Fault{Status: 404, Reason: "Not Found"}, proxmox.ErrNotFound, 404},
 		{"403", proxmoxtest.Fault{Status: 403, Reason: "Permission check failed (/, Sys.Audit)"}, proxmox.ErrPermission, 403},
 		{"401", proxmoxtest.Fault{Status: 401, Reason: "No ticket"}, proxmox.ErrAuth, 401},

@@ -17,8 +17,9 @@ import (
 var (
 	// ErrNotFound: the object does not exist. PVE says so per endpoint in
 	// different ways: 404, a 500 "… does not exist" (guest configs,
-	// storages, volumes), a 400 parameter error "No such job" (backup
-	// jobs) or "no such task" (tasks).
+	// storages, volumes) or "can't find file '…'" (a restore's archive,
+	// pve-storage PVE/Storage.pm abs_filesystem_path), a 400 parameter
+	// error "No such job" (backup jobs) or "no such task" (tasks).
 	ErrNotFound = errors.New("not found")
 	// ErrAuth: the credentials were refused (401).
 	ErrAuth = errors.New("authentication failed")
@@ -206,7 +207,7 @@ func (e *Error) Is(target error) bool {
 			return true
 		}
 		return (e.StatusCode == http.StatusInternalServerError || e.Task != nil) &&
-			(strings.Contains(msg, "does not exist") || strings.Contains(msg, "no such"))
+			(strings.Contains(msg, "does not exist") || strings.Contains(msg, "no such") || strings.Contains(msg, "can't find file"))
 	case ErrNodeUnreachable:
 		return e.StatusCode >= 595 && e.StatusCode <= 599
 	case ErrUnavailable:

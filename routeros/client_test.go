@@ -604,3 +604,25 @@ func TestReadRetriedAfterRouterReboot(t *testing.T) {
 	_, err = c.System.Identity(ctx)
 	assert.ErrorIs(t, err, ErrConnection)
 }
+
+// The size options refuse a too small cap with the package's *Error in
+// class ErrInvalid, on their own and through the constructor, with one
+// "routeros: " prefix.
+func TestSizeOptionsRefuseTyped(t *testing.T) {
+	t.Parallel()
+	for name, o := range map[string]Option{
+		"word": WithMaxWordSize(10), "sentence": WithMaxSentenceSize(10), "reply": WithMaxReplySize(10),
+	} {
+		cfg := defaults()
+		err := o(&cfg)
+		var e *Error
+		require.ErrorAs(t, err, &e, name)
+		assert.ErrorIs(t, err, ErrInvalid, name)
+		assert.Contains(t, err.Error(), "is below", name)
+
+		_, err = NewClient(&net.TCPConn{}, creds, o)
+		require.ErrorAs(t, err, &e, name)
+		assert.ErrorIs(t, err, ErrInvalid, name)
+		assert.Equal(t, 1, strings.Count(err.Error(), "routeros: "), "%s: %v", name, err)
+	}
+}

@@ -2,7 +2,6 @@ package routeros
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -174,9 +173,4 @@ func notFound(op, format string) *Error {
 // invalid is a request the SDK refuses before sending it.
 func invalid(op, msg string) *Error {
 	return &Error{Op: op, Code: -1, Message: msg, kinds: []error{ErrInvalid}}
-}
-
-// clientcfgError is an option refusal worded as clientcfg's.
-func clientcfgError(format string, args ...any) error {
-	return fmt.Errorf("routeros: "+format, args...)
 }

@@ -2,6 +2,7 @@ package routeros
 
 import (
 	"crypto/x509"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -98,7 +99,7 @@ func WithOnEvent(fn func(Event)) Option {
 func WithMaxWordSize(n int) Option {
 	return func(c *config) error {
 		if n < 1024 {
-			return clientcfgError("WithMaxWordSize: %d is below 1024 bytes", n)
+			return invalid("WithMaxWordSize", fmt.Sprintf("%d is below 1024 bytes", n))
 		}
 		c.maxWord = n
 		return nil
@@ -112,7 +113,7 @@ func WithMaxWordSize(n int) Option {
 func WithMaxSentenceSize(n int) Option {
 	return func(c *config) error {
 		if n < 4096 {
-			return clientcfgError("WithMaxSentenceSize: %d is below 4096 bytes", n)
+			return invalid("WithMaxSentenceSize", fmt.Sprintf("%d is below 4096 bytes", n))
 		}
 		c.maxSentence = n
 		return nil
@@ -126,7 +127,7 @@ func WithMaxSentenceSize(n int) Option {
 func WithMaxReplySize(n int) Option {
 	return func(c *config) error {
 		if n < 4096 {
-			return clientcfgError("WithMaxReplySize: %d is below 4096 bytes", n)
+			return invalid("WithMaxReplySize", fmt.Sprintf("%d is below 4096 bytes", n))
 		}
 		c.maxReply = n
 		return nil

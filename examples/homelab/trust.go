@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -147,6 +146,12 @@ func readLeaf(ctx context.Context, addr, serverName string, startTLS bool) (*x50
 	return nil, fmt.Errorf("%s: %w", addr, err)
 }
 
+// maxNUTReply caps upsd's answer to STARTTLS. The real ones are short:
+// "OK STARTTLS" (networkupstools/nut server/netssl.c, net_starttls, sent
+// just before SSL_accept) or an "ERR …" line such as
+// ERR FEATURE-NOT-CONFIGURED when upsd.conf has no CERTFILE.
+const maxNUTReply = 512
+
 // nutHandshake asks upsd for STARTTLS (NUT network protocol, "STARTTLS"
 // answered by "OK STARTTLS") and starts the handshake cfg aborts.
 func nutHandshake(ctx context.Context, addr string, cfg *tls.Config) error {
@@ -162,7 +167,7 @@ func nutHandshake(ctx context.Context, addr string, cfg *tls.Config) error {
 	if _, err := io.WriteString(conn, "STARTTLS\n"); err != nil {
 		return err
 	}
-	line, err := bufio.NewReader(io.LimitReader(conn, 512)).ReadString('\n')
+	line, err := readLine(conn, maxNUTReply)
 	if err != nil {
 		return fmt.Errorf("upsd did not answer STARTTLS: %w", err)
 	}
@@ -170,6 +175,28 @@ func nutHandshake(ctx context.Context, addr string, cfg *tls.Config) error {
 		return fmt.Errorf("upsd refused STARTTLS: %q (no CERTFILE in upsd.conf?)", strings.TrimSpace(line))
 	}
 	return tls.Client(conn, cfg).HandshakeContext(ctx)
+}
+
+// readLine reads one line, without its newline, from r a byte at a time:
+// a buffered reader could read past the newline into the server's first
+// TLS bytes, which must reach tls.Client instead. A line longer than max
+// is an error, so a peer that never sends a newline costs max bytes.
+func readLine(r io.Reader, max int) (string, error) {
+	var line []byte
+	var b [1]byte
+	for len(line) <= max {
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			if err == io.EOF && len(line) > 0 {
+				err = io.ErrUnexpectedEOF // cut mid-line
+			}
+			return "", err
+		}
+		if b[0] == '\n' {
+			return string(line), nil
+		}
+		line = append(line, b[0])
+	}
+	return "", fmt.Errorf("the answer is longer than %d bytes", max)
 }
 
 // printLeaf prints what a user needs to decide and then pin.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -135,4 +136,105 @@ func TestTrustNUT(t *testing.T) {
 	c, err := ups.Dial(t.Context(), srv.Addr(), ups.WithStartTLS(), ups.WithFingerprint(m[1]))
 	require.NoError(t, err)
 	require.NoError(t, c.Close())
+}
+
+// nutFake is a one-connection upsd stand-in on 127.0.0.1: it reads the
+// client's "STARTTLS\n" (exactly those bytes, nothing after them) and hands
+// the connection to then.
+func nutFake(t *testing.T, then func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	t.Cleanup(func() { _ = ln.Close(); <-done })
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		cmd := make([]byte, len("STARTTLS\n"))
+		if _, err := io.ReadFull(c, cmd); err != nil || string(cmd) != "STARTTLS\n" {
+			return
+		}
+		then(c)
+	}()
+	return ln.Addr().String()
+}
+
+// TestTrustNUTReply: upsd answers STARTTLS with "OK STARTTLS\n" and goes
+// straight into SSL_accept on the same socket (networkupstools/nut
+// server/netssl.c, net_starttls). The reply is read without reading past
+// it, and without end.
+func TestTrustNUTReply(t *testing.T) {
+	t.Parallel()
+	cert, fp, err := fakeserver.SelfSigned()
+	require.NoError(t, err)
+
+	t.Run("then TLS", func(t *testing.T) {
+		t.Parallel()
+		addr := nutFake(t, func(c net.Conn) {
+			if _, err := io.WriteString(c, "OK STARTTLS\n"); err != nil {
+				return
+			}
+			_ = tls.Server(c, &tls.Config{Certificates: []tls.Certificate{cert}}).Handshake()
+		})
+		code, out, errOut := trust(t, "nut://"+addr)
+		require.Equal(t, command.ExitOK, code, errOut)
+		m := fingerprintLine.FindStringSubmatch(out)
+		require.NotNil(t, m, out)
+		assert.Equal(t, fp, m[1])
+	})
+
+	// The OK line and a TLS record in one write: the record (a fatal
+	// handshake_failure alert, RFC 8446 section 6) must reach the TLS
+	// client, not vanish in a read-ahead buffer.
+	t.Run("TLS bytes in the same write", func(t *testing.T) {
+		t.Parallel()
+		alert := []byte{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28}
+		addr := nutFake(t, func(c net.Conn) {
+			if _, err := c.Write(append([]byte("OK STARTTLS\n"), alert...)); err != nil {
+				return
+			}
+			_, _ = io.Copy(io.Discard, c) // until the client hangs up
+		})
+		code, _, errOut := trust(t, "nut://"+addr)
+		assert.Equal(t, command.ExitUnchecked, code)
+		assert.Contains(t, errOut, "handshake failure")
+	})
+
+	t.Run("endless reply", func(t *testing.T) {
+		t.Parallel()
+		addr := nutFake(t, func(c net.Conn) {
+			junk := bytes.Repeat([]byte("x"), 4096)
+			for range 256 { // 1 MiB, no newline
+				if _, err := c.Write(junk); err != nil {
+					return
+				}
+			}
+		})
+		code, _, errOut := trust(t, "nut://"+addr)
+		assert.Equal(t, command.ExitUnchecked, code)
+		assert.Contains(t, errOut, "longer than 512 bytes")
+	})
+}
+
+func TestReadLine(t *testing.T) {
+	t.Parallel()
+	r := strings.NewReader("OK STARTTLS\nrest")
+	line, err := readLine(r, 512)
+	require.NoError(t, err)
+	assert.Equal(t, "OK STARTTLS", line)
+	rest, err := io.ReadAll(r)
+	require.NoError(t, err)
+	assert.Equal(t, "rest", string(rest), "bytes after the line were consumed")
+
+	_, err = readLine(strings.NewReader(strings.Repeat("x", 12)+"\n"), 12)
+	require.NoError(t, err, "a line of exactly max bytes")
+	_, err = readLine(strings.NewReader(strings.Repeat("x", 13)+"\n"), 12)
+	require.ErrorContains(t, err, "longer than 12 bytes")
+	_, err = readLine(strings.NewReader("OK"), 12)
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
 }

@@ -7,7 +7,8 @@
 //
 // The client's private key exists only in the files written (mode 0600):
 // a name that is already a peer is refused, since its keys cannot be shown
-// again. Exit status: 0 onboarded, 1 the router refused or a file could not
+// again, and so is a -conf or -qr file that already exists (it is never
+// overwritten, even by a second run racing this one). Exit status: 0 onboarded, 1 the router refused or a file could not
 // be written, 2 usage or configuration error, 3 the router could not be
 // reached or refused the login.
 package main
@@ -19,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -80,11 +82,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			}
 			opts.AllowedIPs = append(opts.AllowedIPs, p)
 		}
-		// Refuse before touching the router rather than lose the keys after.
-		for _, f := range []string{*conf, *qr} {
-			if _, err := os.Stat(f); f != "" && err == nil {
-				return usageError(f + " exists: not overwriting it")
+		if *conf != "" && *conf == *qr {
+			return usageError("-conf and -qr name the same file " + *conf)
+		}
+		// Create the files before touching the router rather than lose the
+		// keys after; each is created only if it does not exist yet (one
+		// step, so two runs cannot both pass a check, and a symlink planted
+		// there is not followed). Files not filled are removed on the way out.
+		files := map[string]*os.File{}
+		defer func() {
+			for _, f := range files {
+				f.Close()
+				os.Remove(f.Name())
 			}
+		}()
+		for _, name := range []string{*conf, *qr} {
+			if name == "" {
+				continue
+			}
+			f, err := createNew(name)
+			if err != nil {
+				return err
+			}
+			files[name] = f
 		}
 		c, err := dial(ctx, *addr, *pin, *useTLS, getenv, logger)
 		if err != nil {
@@ -108,9 +128,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			if out.file == "" {
 				continue
 			}
-			if err := os.WriteFile(out.file, out.data, 0o600); err != nil {
+			f := files[out.file]
+			_, err := f.Write(out.data)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
 				return fmt.Errorf("the peer was added but the %s was not saved (remove the peer and retry): %w", out.what, err)
 			}
+			delete(files, out.file) // filled: kept
 			fmt.Fprintf(stdout, "The client's %s is in %s; it holds the private key.\n", out.what, out.file)
 		}
 		return nil
@@ -119,6 +145,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintln(stderr, "wireguard:", err)
 	}
 	return exitCode(err)
+}
+
+// createNew creates the file name for writing with mode 0600, only if
+// nothing (not even a dangling symlink) is there yet. An existing file is a
+// usage error naming it.
+func createNew(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, usageError(name + " exists: not overwriting it")
+	}
+	return f, err
 }
 
 // dial logs in to the router with the credentials from the environment.

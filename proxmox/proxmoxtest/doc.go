@@ -25,6 +25,21 @@
 // local-lvm and the CIFS storage "backups", an NVMe OS disk, three SATA
 // SSDs, an HDD and a USB stick.
 //
+// What the fake does not model it answers with HTTP 501, as PVE's own
+// router does for a path it has no handler for, with a message saying so;
+// no test can mistake such an answer for PVE's:
+//   - POST /nodes/{node}/qemu without archive=: real PVE creates a new VM
+//     from the given options, allocating its disks (qemu-server
+//     src/PVE/API2/Qemu.pm create_vm, worker qmcreate, create_disks). The
+//     SDK creates no VMs, only restores them, so the fake serves the
+//     archive= path (containers it creates from templates, vzcreate).
+//   - HA-managed guests: qemu-server's vm_start answers with an hastart
+//     task and vm_stop and vm_shutdown with hastop tasks that only queue a
+//     request to the HA manager (src/PVE/API2/Qemu.pm, the
+//     vm_is_ha_managed branches); vm_reboot acts on the guest directly.
+//     The fake models exactly these; any other power command routed to
+//     its HA path gets the 501 (a guard: no route leads there today).
+//
 // The package does not import the proxmox SDK: it builds its replies from
 // its own types, so a wrong JSON tag in the client cannot pass a test by
 // agreeing with itself.

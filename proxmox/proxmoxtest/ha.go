@@ -124,7 +124,10 @@ func (s *Server) haRoutes() []route {
 }
 
 // haPower answers start, shutdown and stop of an HA-managed guest the way
-// qemu-server's vm_start, vm_shutdown and vm_stop do.
+// qemu-server's vm_start, vm_shutdown and vm_stop do (src/PVE/API2/Qemu.pm,
+// their vm_is_ha_managed branches: hastart, hastop). Those are the only
+// power commands PVE routes through the HA manager (vm_reboot does not), so
+// the 501 below is a guard, documented in the package doc.
 func (s *Server) haPower(rc *reqCtx, g *guest, cmd string) (any, *apiError) {
 	id := strconv.Itoa(g.vmid)
 	switch cmd {

@@ -1121,7 +1121,8 @@ func (s *Server) createLXC(rc *reqCtx) (any, *apiError) {
 		return nil, err
 	}
 	if g := s.guests[vmid]; g != nil && !rc.boolean("force", false) {
-		return nil, errf(500, "CT %d already exists on node '%s'", vmid, g.node)
+		// pve-cluster src/PVE/Cluster.pm check_vmid_unused (the holder's type)
+		return nil, errf(500, "%s %d already exists on node '%s'", guestKind(g), vmid, g.node)
 	}
 	unpriv := s.mode != "pve8"
 	if rc.has("unprivileged") {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -54,6 +55,9 @@ func (s *Server) restoreRoutes() []route {
 	return []route{
 		{[]string{"POST /nodes/{node}/qemu"}, func(r *http.Request, rc *reqCtx, tmpl string, pp map[string]string) (any, int, *apiError) {
 			if !rc.has("archive") {
+				// Real PVE creates a VM from the options here (qemu-server
+				// src/PVE/API2/Qemu.pm create_vm, worker qmcreate); the
+				// fake does not (package doc).
 				return nil, -1, errf(501, "proxmoxtest: creating VMs without an archive is not modelled")
 			}
 			d, err := s.restoreGuest(rc, "qemu", rc.str("archive"))
@@ -72,13 +76,18 @@ func (s *Server) restoreRoutes() []route {
 			if err != nil {
 				return nil, -1, err
 			}
-			// qemu-server src/PVE/QemuServer/Agent.pm assert_agent_available
+			// qemu-server src/PVE/API2/Qemu/Agent.pm register_command →
+			// src/PVE/QemuServer/Agent.pm assert_agent_available: no
+			// agent key at all, then not running, then qga_check_running
+			// (a guest-ping, which also fails when the key says
+			// enabled=0: QEMU then has no agent channel).
+			agent := g.config["agent"]
 			switch {
-			case g.config["agent"] == "" || strings.HasPrefix(g.config["agent"], "0") || strings.Contains(g.config["agent"], "enabled=0"):
+			case !hasKey(g.config, "agent"):
 				return nil, -1, errf(500, "No QEMU guest agent configured")
 			case g.status != "running":
 				return nil, -1, errf(500, "VM %d is not running", g.vmid)
-			case s.agentDown[g.vmid]:
+			case s.agentDown[g.vmid], agent == "0", strings.HasPrefix(agent, "0,"), strings.Contains(","+agent+",", ",enabled=0,"):
 				return nil, -1, errf(500, "QEMU guest agent is not running")
 			}
 			return map[string]any{"result": map[string]any{}}, -1, nil
@@ -89,18 +98,46 @@ func (s *Server) restoreRoutes() []route {
 // restoreGuest creates vmid from a backup archive, as qemu-server
 // src/PVE/API2/Qemu.pm create_vm does with archive= (worker qmrestore) and
 // pve-container src/PVE/API2/LXC.pm create_vm with ostemplate= and
-// restore=1 (worker vzrestore): the vmid must be free (unless force), drive
-// options conflict with archive, unique=1 gives every NIC a new MAC,
-// storage= receives the disks, start=1 starts the guest afterwards. The
-// restored config leaves out the disks vzdump did not archive
-// (passthrough and backup=0 drives; container mount points without
-// backup=1, qemu-server PVE/QemuConfig.pm and pve-container
+// restore=1 (worker vzrestore): drive options conflict with archive,
+// unique=1 gives every NIC a new MAC, storage= receives the disks, start=1
+// starts the guest afterwards. The restored config leaves out the disks
+// vzdump did not archive (passthrough and backup=0 drives; container mount
+// points without backup=1, qemu-server PVE/QemuConfig.pm and pve-container
 // PVE/LXC/Config.pm get_backup_volumes).
+//
+// Each refusal comes where upstream raises it, with upstream's text: some
+// before the task (HTTP 500), the rest in the worker (the task fails). The
+// guest's config exists from the request on, locked "create"
+// (pve-guest-common src/PVE/AbstractConfig.pm create_and_lock_config). A
+// VM whose restore fails keeps it, unlocked and empty (create_vm's
+// qmrestore worker: "VM $vmid state is NOT cleaned up"); a new container
+// whose restore fails is removed again (create_vm's vzrestore worker,
+// $destroy_config_on_error).
 func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) {
 	vmid := rc.integer("vmid", 0)
-	kind := map[string]string{"qemu": "VM", "lxc": "CT"}[typ]
 	if vmid < 100 {
 		return nil, paramErr(map[string]string{"vmid": "value must have a minimum value of 100"})
+	}
+	force := rc.boolean("force", false)
+	old := s.guests[vmid]
+	// pve-cluster src/PVE/Cluster.pm check_vmid_unused names the type of
+	// the guest that holds the vmid. pve-container checks it first and
+	// unprefixed; qemu-server only in create_and_lock_config, after the
+	// archive (below).
+	taken := old != nil && (!force || old.typ != typ)
+	if typ == "lxc" && taken {
+		return nil, errf(500, "%s %d already exists on node '%s'", guestKind(old), vmid, old.node)
+	}
+	if typ == "lxc" && old != nil && force {
+		// pve-container src/PVE/API2/LXC.pm create_vm, restore over an
+		// existing container.
+		if old.status == "running" || old.status == "paused" {
+			return nil, errf(500, "can't overwrite running container")
+		}
+		if old.config["protection"] == "1" {
+			// pve-guest-common src/PVE/AbstractConfig.pm check_protection
+			return nil, errf(500, "unable to restore CT %d - protection mode enabled", vmid)
+		}
 	}
 	if err := s.perm(rc, "/vms/"+strconv.Itoa(vmid), "VM.Allocate"); err != nil {
 		return nil, err
@@ -108,39 +145,120 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 	if typ == "qemu" {
 		for k := range rc.p {
 			if restoreDriveRE.MatchString(k) {
+				// qemu-server src/PVE/API2/Qemu.pm create_vm
 				return nil, paramErr(map[string]string{k: "option conflicts with option 'archive'"})
 			}
 		}
 	}
-	if g := s.guests[vmid]; g != nil && !rc.boolean("force", false) {
-		// pve-cluster PVE::Cluster::check_vmid_unused
-		return nil, errf(500, "unable to restore %s %d - %s %d already exists on node '%s'", kind, vmid, kind, vmid, g.node)
-	}
-	stID, volname, ok := strings.Cut(archive, ":")
+	// pve-storage src/PVE/Storage.pm check_volume_access → parse_volname
+	// → storage_config: the archive's storage must exist.
+	stID, _, isVolume := strings.Cut(archive, ":")
 	st := s.storages[stID]
+	if isVolume && st == nil {
+		return nil, errf(500, "storage '%s' does not exist", stID)
+	}
 	var vol *volume
-	if ok && st != nil {
+	if st != nil {
 		for _, v := range st.volumes {
 			if v.volid == archive {
 				vol = v
 			}
 		}
 	}
-	if vol == nil {
-		return nil, errf(500, "unable to restore %s %d - volume '%s' does not exist", kind, vmid, strings.TrimPrefix(volname, "backup/"))
-	}
-	if vol.subtype != typ {
-		return nil, errf(500, "unable to restore %s %d - archive '%s' is a %s backup", kind, vmid, archive, vol.subtype)
-	}
 	target := rc.str("storage")
-	if target == "" {
-		target = "local-lvm"
+	if typ == "qemu" {
+		if vol == nil {
+			// qemu-server src/PVE/API2/Qemu.pm $classify_restore_archive →
+			// pve-storage src/PVE/Storage.pm abs_filesystem_path.
+			return nil, errf(500, "can't find file '%s'", archive)
+		}
+		if taken {
+			// create_and_lock_config's error behind create_vm's $emsg.
+			return nil, errf(500, "unable to restore VM %d - %s %d already exists on node '%s'", vmid, guestKind(old), vmid, old.node)
+		}
+		if target == "" {
+			target = "local-lvm"
+		}
+	} else if !rc.has("rootfs") {
+		// pve-container src/PVE/API2/LXC.pm create_vm
+		// $check_and_activate_storage on storage= (default "local"):
+		// pve-storage storage_check_enabled → storage_config, then the
+		// content check.
+		if target == "" {
+			target = "local"
+		}
+		tst := s.storages[target]
+		if tst == nil {
+			return nil, errf(500, "storage '%s' does not exist", target)
+		}
+		if !slices.Contains(strings.Split(tst.config["content"], ","), "rootdir") {
+			return nil, paramErr(map[string]string{"storage": fmt.Sprintf("storage '%s' does not support container directories", target)})
+		}
 	}
-	if s.storages[target] == nil {
-		return nil, errf(500, "storage '%s' does not exist", target)
+
+	nodeName := rc.pp["node"]
+	locked := old
+	if locked == nil {
+		locked = &guest{vmid: vmid, node: nodeName, typ: typ, status: "stopped", config: map[string]string{}}
+		s.guests[vmid] = locked
 	}
-	// The fake keeps no config inside archives: it restores the archived
-	// guest's current config, or a bare one if that guest is gone.
+	locked.config["lock"] = "create"
+	// fail ends the worker the way upstream cleans up (see above).
+	fail := func(msg string) string {
+		delete(locked.config, "lock")
+		if typ == "lxc" && old == nil && s.guests[vmid] == locked {
+			delete(s.guests, vmid)
+		}
+		return msg
+	}
+	start := rc.boolean("start", false)
+	unique := rc.boolean("unique", false)
+	worker := map[string]string{"qemu": "qmrestore", "lxc": "vzrestore"}[typ]
+	t := s.newTask(nodeName, worker, strconv.Itoa(vmid), rc.identity, -1, func() string {
+		switch {
+		case typ == "qemu" && old != nil && old.config["protection"] == "1":
+			// qemu-server create_vm $restorefn, check_protection($conf, $emsg)
+			return fail(fmt.Sprintf("unable to restore VM %d - protection mode enabled", vmid))
+		case typ == "qemu" && old != nil && (old.status == "running" || old.status == "paused"):
+			// qemu-server create_vm $restorefn
+			return fail(fmt.Sprintf("unable to restore VM %d - vm is running", vmid))
+		case typ == "qemu" && vol.subtype != "qemu":
+			// qemu-server src/PVE/QemuServer.pm restore_file_archive takes
+			// a .tar as a tar backup; restore_tar_archive refuses one
+			// without qemu-server.conf first.
+			return fail(fmt.Sprintf("ERROR: file '%s' does not look like a QemuServer vzdump backup", archivePath(st, archive)))
+		case typ == "qemu" && s.storages[target] == nil:
+			// qemu-server src/PVE/QemuServer.pm restore_vma_archive →
+			// $parse_backup_hints → pve-storage storage_config.
+			return fail(fmt.Sprintf("storage '%s' does not exist", target))
+		case typ == "lxc" && vol == nil:
+			// pve-container src/PVE/LXC/Create.pm recover_config →
+			// pve-storage abs_filesystem_path, with create_vm's $emsg.
+			return fail(fmt.Sprintf("unable to restore CT %d - can't find file '%s'", vmid, archive))
+		case typ == "lxc" && vol.subtype != "lxc":
+			// pve-container recover_config_from_tar → pve-storage
+			// src/PVE/Storage.pm extract_vzdump_config_tar: a VMA holds
+			// no ./etc/vzdump/pct.conf.
+			return fail(fmt.Sprintf("unable to restore CT %d - ERROR: archive contains no configuration file", vmid))
+		}
+		s.guests[vmid] = restoredGuest(s, vol, typ, vmid, nodeName, target, unique, start)
+		return "OK"
+	})
+	if typ == "lxc" {
+		// pve-container src/PVE/API2/LXC.pm create_vm prints this first.
+		t.log = append(t.log, fmt.Sprintf("recovering backed-up configuration from '%s'", archive))
+	} else {
+		// qemu-server src/PVE/QemuServer.pm restore_vma_archive prints
+		// the extract command after this prefix; the fake the volid.
+		t.log = append(t.log, fmt.Sprintf("restore vma archive: %s", archive))
+	}
+	return t.upid, nil
+}
+
+// restoredGuest builds the guest a successful restore leaves. The fake
+// keeps no config inside archives: it restores the archived guest's
+// current config, or a bare one if that guest is gone.
+func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, target string, unique, start bool) *guest {
 	src := map[string]string{"scsi0": "local-lvm:vm-0-disk-0,size=8G"}
 	if typ == "lxc" {
 		src = map[string]string{"rootfs": "local-lvm:vm-0-disk-0,size=8G"}
@@ -151,7 +269,7 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 	cfg := map[string]string{}
 	disk := 0
 	for k, v := range src {
-		if k == "digest" {
+		if k == "digest" || k == "lock" {
 			continue
 		}
 		if restoreDriveRE.MatchString(k) || k == "rootfs" || strings.HasPrefix(k, "mp") {
@@ -174,24 +292,41 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 			disk++
 			continue
 		}
-		if rc.boolean("unique", false) && strings.HasPrefix(k, "net") {
+		if unique && strings.HasPrefix(k, "net") {
 			v = newMAC(v, vmid)
 		}
 		cfg[k] = v
 	}
-	start := rc.boolean("start", false)
-	nodeName := rc.pp["node"]
-	worker := map[string]string{"qemu": "qmrestore", "lxc": "vzrestore"}[typ]
-	t := s.newTask(nodeName, worker, strconv.Itoa(vmid), rc.identity, -1, func() string {
-		g := &guest{vmid: vmid, node: nodeName, typ: typ, status: "stopped", config: cfg}
-		if start {
-			g.status, g.started = "running", s.clock()
-		}
-		s.guests[vmid] = g
-		return "OK"
-	})
-	t.log = append(t.log, fmt.Sprintf("restore vma archive: %s", archive))
-	return t.upid, nil
+	g := &guest{vmid: vmid, node: nodeName, typ: typ, status: "stopped", config: cfg}
+	if start {
+		g.status, g.started = "running", s.clock()
+	}
+	return g
+}
+
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+// guestKind is "VM" or "CT", as PVE names a guest in messages.
+func guestKind(g *guest) string {
+	if g.typ == "qemu" {
+		return "VM"
+	}
+	return "CT"
+}
+
+// archivePath is where pve-storage's abs_filesystem_path finds a backup
+// volume: <storage path>/dump/<file> (network storages mount at
+// /mnt/pve/<id>).
+func archivePath(st *storage, volid string) string {
+	dir := st.config["path"]
+	if dir == "" {
+		dir = "/mnt/pve/" + st.id
+	}
+	_, name, _ := strings.Cut(volid, ":backup/")
+	return dir + "/dump/" + name
 }
 
 // newMAC replaces the MAC address of a NIC property string (virtio=…,
@@ -220,6 +355,11 @@ func (s *Server) destroyGuest(rc *reqCtx, g *guest) (any, *apiError) {
 	if err := s.perm(rc, "/vms/"+strconv.Itoa(g.vmid), "VM.Allocate"); err != nil {
 		return nil, err
 	}
+	// Protection first, then running, in both: qemu-server destroy_vm
+	// (check_protection($conf, "can't remove VM $vmid"), then "… is running
+	// - destroy failed") and pve-container destroy_vm ($early_checks, then
+	// $running_error_msg); check_protection appends " - protection mode
+	// enabled" (pve-guest-common src/PVE/AbstractConfig.pm).
 	if g.config["protection"] == "1" {
 		if g.typ == "qemu" {
 			return nil, errf(500, "can't remove VM %d - protection mode enabled", g.vmid)

@@ -78,7 +78,7 @@ func TestRestoreAndDestroy(t *testing.T) {
 	assert.Equal(t, 400, code, msg)
 	code, _, msg = call(t, srv, "POST", "/nodes/"+Node+"/qemu", url.Values{"vmid": {"9103"}, "archive": {"backups:backup/vzdump-qemu-102-2000_01_01-00_00_00.vma.zst"}})
 	assert.Equal(t, 500, code)
-	assert.Contains(t, msg, "does not exist")
+	assert.Equal(t, "can't find file 'backups:backup/vzdump-qemu-102-2000_01_01-00_00_00.vma.zst'", msg)
 
 	code, _, msg = call(t, srv, "POST", "/nodes/"+Node+"/qemu/9102/agent/ping", nil)
 	assert.Equal(t, 500, code)
@@ -122,4 +122,95 @@ func TestRestoreContainer(t *testing.T) {
 	code, _, msg = call(t, srv, "DELETE", "/nodes/"+Node+"/lxc/101", nil)
 	assert.Equal(t, 500, code)
 	assert.Equal(t, "unable to destroy CT 101 - container is running", msg)
+}
+
+// Every refusal of a restore comes where PVE raises it (before the task:
+// HTTP 500; in the worker: the task fails) with PVE's text; the sources are
+// cited in restore.go.
+func TestRestoreRefusals(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	when := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	vm := srv.AddBackup(Backup{Storage: "backups", VMID: 100, Type: "qemu", Time: when})
+	ct := srv.AddBackup(Backup{Storage: "backups", VMID: 101, Type: "lxc", Time: when})
+	qemu, lxc := "/nodes/"+Node+"/qemu", "/nodes/"+Node+"/lxc"
+	refused := []struct {
+		name, path string
+		form       url.Values
+		status     int
+		msg        string
+	}{
+		{"vm: archive storage unknown", qemu, url.Values{"vmid": {"9100"}, "archive": {"nas:backup/x.vma.zst"}}, 500,
+			"storage 'nas' does not exist"},
+		{"vm: vmid held by a CT", qemu, url.Values{"vmid": {"101"}, "archive": {vm}}, 500,
+			"unable to restore VM 101 - CT 101 already exists on node 'proxmox1'"},
+		{"ct: vmid held by a VM", lxc, url.Values{"vmid": {"100"}, "ostemplate": {ct}, "restore": {"1"}, "storage": {"local-lvm"}}, 500,
+			"VM 100 already exists on node 'proxmox1'"},
+		{"ct: running, force", lxc, url.Values{"vmid": {"101"}, "ostemplate": {ct}, "restore": {"1"}, "force": {"1"}, "storage": {"local-lvm"}}, 500,
+			"can't overwrite running container"},
+		{"ct: target storage unknown", lxc, url.Values{"vmid": {"9101"}, "ostemplate": {ct}, "restore": {"1"}, "storage": {"nas"}}, 500,
+			"storage 'nas' does not exist"},
+		{"ct: default storage local holds no rootdir", lxc, url.Values{"vmid": {"9101"}, "ostemplate": {ct}, "restore": {"1"}}, 400,
+			"Parameter verification failed."},
+	}
+	for _, tt := range refused {
+		code, _, msg := call(t, srv, "POST", tt.path, tt.form)
+		assert.Equal(t, tt.status, code, tt.name)
+		assert.Equal(t, tt.msg, msg, tt.name)
+	}
+	assert.Empty(t, srv.GuestStatus(9100))
+	assert.Empty(t, srv.GuestStatus(9101))
+
+	failed := []struct {
+		name, path string
+		form       url.Values
+		vmid       int
+		exit       string
+		kept       bool
+	}{
+		{"vm from a CT archive", qemu, url.Values{"vmid": {"9200"}, "archive": {ct}}, 9200,
+			"ERROR: file '/mnt/pve/backups/dump/" + strings.TrimPrefix(ct, "backups:backup/") + "' does not look like a QemuServer vzdump backup", true},
+		{"vm: target storage unknown", qemu, url.Values{"vmid": {"9201"}, "archive": {vm}, "storage": {"nas"}}, 9201,
+			"storage 'nas' does not exist", true},
+		{"ct from a VM archive", lxc, url.Values{"vmid": {"9202"}, "ostemplate": {vm}, "restore": {"1"}, "storage": {"local-lvm"}}, 9202,
+			"unable to restore CT 9202 - ERROR: archive contains no configuration file", false},
+		{"ct: archive missing", lxc, url.Values{"vmid": {"9203"}, "ostemplate": {"backups:backup/vzdump-lxc-1-x.tar.zst"}, "restore": {"1"}, "storage": {"local-lvm"}}, 9203,
+			"unable to restore CT 9203 - can't find file 'backups:backup/vzdump-lxc-1-x.tar.zst'", false},
+	}
+	for _, tt := range failed {
+		code, data, msg := call(t, srv, "POST", tt.path, tt.form)
+		require.Equal(t, 200, code, "%s: %s", tt.name, msg)
+		upid := upidOf(t, data)
+		assert.Eventually(t, func() bool { return srv.TaskExit(upid) != "" }, 5*time.Second, 5*time.Millisecond, tt.name)
+		assert.Equal(t, tt.exit, srv.TaskExit(upid), tt.name)
+		if tt.kept {
+			assert.Equal(t, "stopped", srv.GuestStatus(tt.vmid), "%s: qmrestore leaves the VM", tt.name)
+			assert.Empty(t, srv.GuestConfig(tt.vmid), tt.name)
+		} else {
+			assert.Empty(t, srv.GuestStatus(tt.vmid), "%s: vzrestore removes the new CT", tt.name)
+		}
+	}
+
+	srv.SetGuestStatus(102, "running")
+	code, data, msg := call(t, srv, "POST", qemu, url.Values{"vmid": {"102"}, "archive": {vm}, "force": {"1"}})
+	require.Equal(t, 200, code, msg)
+	upid := upidOf(t, data)
+	assert.Eventually(t, func() bool { return srv.TaskExit(upid) != "" }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, "unable to restore VM 102 - vm is running", srv.TaskExit(upid))
+	assert.NotContains(t, srv.GuestConfig(102), "lock")
+}
+
+// The agent ping refuses as qemu-server's assert_agent_available does: an
+// agent key set to 0 is "configured", the ping then finds no agent.
+func TestAgentPingRefusals(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	srv.AddGuest(Guest{VMID: 200, Node: Node, Type: "qemu", Name: "off", Config: map[string]string{"agent": "0"}})
+	srv.AddGuest(Guest{VMID: 201, Node: Node, Type: "qemu", Name: "none", Config: map[string]string{}})
+	srv.SetGuestStatus(200, "running")
+	srv.SetGuestStatus(201, "running")
+	_, _, msg := call(t, srv, "POST", "/nodes/"+Node+"/qemu/200/agent/ping", nil)
+	assert.Equal(t, "QEMU guest agent is not running", msg)
+	_, _, msg = call(t, srv, "POST", "/nodes/"+Node+"/qemu/201/agent/ping", nil)
+	assert.Equal(t, "No QEMU guest agent configured", msg)
 }
