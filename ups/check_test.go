@@ -145,11 +145,15 @@ func TestMonitorForwardFSDChecksPrimary(t *testing.T) {
 		return ups.MonitorConfig{ForwardFSD: fsd, DryRun: dry, Interval: 10 * time.Millisecond, AlertInterval: 10 * time.Millisecond,
 			Policy: ups.Policy{DeadTime: time.Second}}
 	}
+	// A refusal returns at once; a monitor that got past its start checks
+	// is stopped by its first poll (context.Canceled). A 100 ms deadline
+	// raced the start check in a loaded race run, and a check cut short
+	// also ends in DeadlineExceeded, so it could not tell "watches" apart.
 	run := func(c *ups.Client, cfg ups.MonitorConfig) error {
-		m, err := ups.NewMonitor(c.Device("ups"), cfg)
-		require.NoError(t, err)
-		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 		defer cancel()
+		m, err := ups.NewMonitor(firstPollStops{c.Device("ups"), cancel}, cfg)
+		require.NoError(t, err)
 		_, err = m.Run(ctx)
 		return err
 	}
@@ -168,13 +172,25 @@ func TestMonitorForwardFSDChecksPrimary(t *testing.T) {
 
 	anon := dial(t, s)
 	assert.ErrorIs(t, run(anon, cfg(true, false)), ups.ErrAuth, "no credentials at all")
-	assert.ErrorIs(t, run(anon, cfg(false, false)), context.DeadlineExceeded, "without -fsd no login is needed")
-	assert.ErrorIs(t, run(anon, cfg(true, true)), context.DeadlineExceeded, "a drill sends no FSD and needs no login")
+	assert.ErrorIs(t, run(anon, cfg(false, false)), context.Canceled, "without -fsd no login is needed")
+	assert.ErrorIs(t, run(anon, cfg(true, true)), context.Canceled, "a drill sends no FSD and needs no login")
 	assert.ErrorIs(t, run(wrong, cfg(true, true)), ups.ErrAccessDenied, "a drill with credentials checks them")
 
 	mon := dial(t, s, ups.WithCredentials("monuser", secret.New(monPass)))
-	assert.ErrorIs(t, run(mon, cfg(true, false)), context.DeadlineExceeded, "the right primary watches")
+	assert.ErrorIs(t, run(mon, cfg(true, false)), context.Canceled, "the right primary watches")
 	assert.False(t, s.FSDSet("ups"), "the check changes nothing")
+}
+
+// firstPollStops is a Device (its checks and FSD included) whose first
+// poll ends the run: the monitor got past its start checks and watches.
+type firstPollStops struct {
+	*ups.Device
+	stop context.CancelFunc
+}
+
+func (p firstPollStops) Snapshot(ctx context.Context) (ups.Snapshot, error) {
+	defer p.stop()
+	return p.Device.Snapshot(ctx)
 }
 
 func TestCheckPrimary(t *testing.T) {

@@ -360,19 +360,22 @@ func TestInstCmdAndTracking(t *testing.T) {
 
 func TestReconnectAfterIdleCutoff(t *testing.T) {
 	t.Parallel()
-	s := newFake(t, upstest.WithIdleTimeout(100*time.Millisecond))
+	// 1 s, not 100 ms: a client starved that long between its dial and its
+	// first line (a loaded race run) would be cut mid-call and dial once
+	// more than counted below.
+	s := newFake(t, upstest.WithIdleTimeout(time.Second))
 	c := dial(t, s, ups.WithKeepAlive(0), admin())
 	d := c.Device("ups")
 	_, err := d.Status(t.Context())
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return s.Connections() == 0 }, 2*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return s.Connections() == 0 }, 20*time.Second, 10*time.Millisecond)
 	st, err := d.Status(t.Context())
 	require.NoError(t, err, "transparent reconnect")
 	assert.True(t, st.Has(ups.OnLine))
 	assert.Equal(t, 2, s.Accepted())
 	// The new connection is authenticated again: SET needs USERNAME and
 	// PASSWORD on this connection, else upsd says USERNAME-REQUIRED.
-	require.Eventually(t, func() bool { return s.Connections() == 0 }, 2*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return s.Connections() == 0 }, 20*time.Second, 10*time.Millisecond)
 	err = d.Set(t.Context(), "ups.id", "after cutoff")
 	require.NoError(t, err, "re-authenticated after the idle cutoff")
 	assert.Equal(t, 3, s.Accepted())

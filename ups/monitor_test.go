@@ -37,10 +37,15 @@ func (r *recorder) action(_ context.Context, d ups.Decision) error {
 	return nil
 }
 
+// fastConfig polls every few milliseconds. DeadTime also bounds each poll
+// of a Device: at 100 ms a poll slowed down by a loaded race run came back
+// as a comm failure (an extra COMMBAD, or a comm-lost decision before the
+// monitor saw OB). 3 s is far above any poll of the local fake; the driver
+// test below waits it out once.
 func fastConfig(r *recorder) ups.MonitorConfig {
 	return ups.MonitorConfig{
 		Interval: 20 * time.Millisecond, AlertInterval: 10 * time.Millisecond,
-		Policy:  ups.Policy{OnBatteryDelay: 30 * time.Millisecond, DeadTime: 100 * time.Millisecond},
+		Policy:  ups.Policy{OnBatteryDelay: 30 * time.Millisecond, DeadTime: 3 * time.Second},
 		OnEvent: r.onEvent, Shutdown: r.action,
 	}
 }

@@ -84,7 +84,7 @@ func (s *syncBuffer) String() string {
 // fastWatch is the watcher's timings scaled from minutes to milliseconds.
 var fastWatch = watchOptions{
 	CheckInterval: 20 * time.Millisecond,
-	CheckTimeout:  5 * time.Second,
+	CheckTimeout:  patience, // a check cut short would alert "could not be checked"
 	DDNSInterval:  50 * time.Millisecond,
 	Retry:         50 * time.Millisecond,
 	// The lab's newest archives are from last night, 03:00: up to 45 h old.
@@ -106,10 +106,12 @@ func TestWatchPowerCutAndDegradedArray(t *testing.T) {
 	var logs syncBuffer
 	fa := &fakeAlerter{}
 	w := newWatcher(slog.New(slog.NewJSONHandler(&logs, nil)), fa, fastWatch)
+	cy := countCycles(w)
+	periodic := []string{"ddns", "raid", "isolation", "wireguard", "certificates", "backups"}
 	cancel, done := startWatcher(t, w, c, nil, nil)
 	defer func() { cancel(); <-done }()
 
-	// Every check has run once and found the lab well: no alert.
+	// Every check has run a few times and found the lab well: no alert.
 	require.Eventually(t, func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -119,23 +121,25 @@ func TestWatchPowerCutAndDegradedArray(t *testing.T) {
 			}
 		}
 		return true
-	}, 5*time.Second, 10*time.Millisecond)
-	time.Sleep(3 * fastWatch.CheckInterval)
+	}, patience, 10*time.Millisecond)
+	cy.more(t, nil, 3, periodic...)
+	flushAlerts(t, w)
 	assert.Empty(t, fa.all(), "the lab at start is well")
 
 	// A disk drops out of the array: one alert, however many polls.
 	require.NoError(t, l.NASServer.FailMember("md0", "sdb"))
-	require.Eventually(t, func() bool { return len(fa.of("raid")) > 0 }, 5*time.Second, 10*time.Millisecond, logs.String())
+	require.Eventually(t, func() bool { return len(fa.of("raid")) > 0 }, patience, 10*time.Millisecond, logs.String())
 
 	// The power goes: the guard shuts the lab down, NAS last.
 	l.UPSServer.Play(lab.UPSName,
 		upstest.Step{At: 30 * time.Millisecond, Status: "OB DISCHRG", Vars: map[string]string{"battery.charge": "64", "battery.runtime": "540"}},
 		upstest.Step{At: 200 * time.Millisecond, Status: "OB DISCHRG LB", Vars: map[string]string{"battery.charge": "18", "battery.runtime": "95"}},
 	)
-	require.Eventually(t, func() bool { return len(fa.of("ups")) > 0 }, 5*time.Second, 10*time.Millisecond, logs.String())
-	require.Eventually(t, func() bool { return l.ProxmoxServer.GuestStatus(100) == "stopped" }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(fa.of("ups")) > 0 }, patience, 10*time.Millisecond, logs.String())
+	require.Eventually(t, func() bool { return l.ProxmoxServer.GuestStatus(100) == "stopped" }, patience, 10*time.Millisecond)
 	// Polls go on; the states do not change, so no more alerts.
-	time.Sleep(10 * fastWatch.CheckInterval)
+	cy.more(t, cy.snapshot(), 3, periodic...)
+	flushAlerts(t, w)
 
 	raid := fa.of("raid")
 	require.Len(t, raid, 1, "%+v", fa.all())
@@ -175,7 +179,7 @@ func TestWatchPowerCutAndDegradedArray(t *testing.T) {
 	cancel()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("watch did not stop")
 	}
 	assert.Contains(t, logs.String(), `"msg":"stopped"`)
@@ -191,6 +195,8 @@ func TestWatchReload(t *testing.T) {
 	opts := fastWatch
 	opts.CheckInterval = time.Hour
 	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), &fakeAlerter{}, opts)
+	cy := countCycles(w)
+	checks := []string{"raid", "isolation", "wireguard", "certificates", "backups"} // each runs once per start
 	reload := make(chan struct{})
 	loads := 0
 	load := func() (*config.Config, error) {
@@ -201,15 +207,22 @@ func TestWatchReload(t *testing.T) {
 		return config.Read(path, config.Env(env))
 	}
 	cancel, done := startWatcher(t, w, c, reload, load)
-	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, 5*time.Second, 10*time.Millisecond, logs.String())
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, patience, 10*time.Millisecond, logs.String())
+	dialled := l.UPSServer.Accepted()
 	reload <- struct{}{} // a config that does not read: the old one goes on
 	reload <- struct{}{} // one that does: the components restart
-	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "config reloaded") }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "config reloaded") }, patience, 10*time.Millisecond)
+	// "watching" comes once the new components are started, after that
+	// line; each check runs once as it starts, under both configs.
+	require.Eventually(t, func() bool { return strings.Count(logs.String(), `msg=watching `) >= 2 }, patience, 10*time.Millisecond, logs.String())
+	cy.more(t, nil, 2, checks...)
 	assert.Contains(t, logs.String(), "reload failed, going on with the old config")
 	assert.Equal(t, 2, strings.Count(logs.String(), `msg=watching `), logs.String())
 	// The guard's settings did not change: it went on watching, its
-	// outage clock and connections untouched.
+	// outage clock and connections untouched (a new guard would have
+	// dialled upsd by the time the restarted checks have run).
 	assert.Equal(t, 1, strings.Count(logs.String(), `msg="watching the UPS"`), logs.String())
+	assert.Equal(t, dialled, l.UPSServer.Accepted(), "the guard kept its upsd connection")
 	cancel()
 	<-done
 }
@@ -328,15 +341,26 @@ func TestWatchCommand(t *testing.T) {
 	go func() {
 		code <- run(ctx, []string{"watch", "-config", path, "-log-format", "json", "-log-level", "debug", "-interval", "20ms", "-backup-max-age", "72h"}, &out, &errOut, env)
 	}()
-	require.Eventually(t, func() bool { return len(sink.messages()) > 0 }, 5*time.Second, 10*time.Millisecond, errOut.String())
+	require.Eventually(t, func() bool { return len(sink.messages()) > 0 }, patience, 10*time.Millisecond, errOut.String())
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
-	require.Eventually(t, func() bool { return strings.Contains(errOut.String(), `"msg":"config reloaded"`) }, 5*time.Second, 10*time.Millisecond, errOut.String())
-	time.Sleep(100 * time.Millisecond) // polls after the reload
+	require.Eventually(t, func() bool { return strings.Contains(errOut.String(), `"msg":"config reloaded"`) }, patience, 10*time.Millisecond, errOut.String())
+	// A few polls of the array after the reload (each logged at debug);
+	// stopping then delivers whatever they queued before run returns.
+	require.Eventually(t, func() bool {
+		_, after, _ := strings.Cut(errOut.String(), `"msg":"config reloaded"`)
+		n := 0
+		for _, line := range strings.Split(after, "\n") {
+			if strings.Contains(line, `"msg":"checked"`) && strings.Contains(line, `"check":"raid"`) {
+				n++
+			}
+		}
+		return n >= 3
+	}, patience, 10*time.Millisecond, errOut.String())
 	cancel()
 	select {
 	case c := <-code:
 		assert.Equal(t, command.ExitOK, c)
-	case <-time.After(5 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("watch did not stop")
 	}
 
@@ -369,23 +393,51 @@ func TestWatchGuardNotReady(t *testing.T) {
 	var logs syncBuffer
 	fa := &fakeAlerter{}
 	opts := fastWatch
-	// Long enough for one Preflight under -race: a check slower than the
-	// interval counts as failed.
-	opts.Guard.CheckInterval = 400 * time.Millisecond
+	// The periodic backup check, which asks Proxmox too, runs once: the
+	// fake's request log below is the guard's.
+	opts.CheckInterval = time.Hour
+	// How often the guard checks again, and how long one check (a plan and
+	// a Preflight) may take before it counts as failed: at 400 ms a loaded
+	// race run failed one on its own. The waits below are on the checks
+	// and events themselves, not on multiples of it.
+	opts.Guard.CheckInterval = 2 * time.Second
+	var mu sync.Mutex
+	cannotAct := 0
+	opts.Guard.OnEvent = func(e workflow.GuardEvent) { // after the watcher's own handling
+		if e.Kind == workflow.GuardCannotAct {
+			mu.Lock()
+			cannotAct++
+			mu.Unlock()
+		}
+	}
+	refusals := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return cannotAct
+	}
 	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, opts)
 	cancel, done := startWatcher(t, w, c, nil, nil)
 	defer func() { cancel(); <-done }()
-	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, 5*time.Second, 10*time.Millisecond)
-	// The monitor's Run checks once more as it starts (after the line).
-	time.Sleep(150 * time.Millisecond)
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, patience, 10*time.Millisecond)
+	// The monitor's Run checks once more as it starts (after the line):
+	// the fault must reach the rechecks while it watches, not that one.
+	require.Eventually(t, func() bool { return permissionReads(l.ProxmoxServer) >= 2 }, patience, 5*time.Millisecond, logs.String())
+	flushAlerts(t, w)
 	require.Empty(t, fa.all(), logs.String())
 
 	l.ProxmoxServer.Inject(proxmoxtest.Fault{Status: 401, Reason: "authentication failure"})
-	require.Eventually(t, func() bool { return len(fa.of("ups")) == 1 }, 5*time.Second, 10*time.Millisecond)
-	time.Sleep(3 * opts.Guard.CheckInterval) // refused again: no new alert
+	require.Eventually(t, func() bool { return len(fa.of("ups")) == 1 }, patience, 10*time.Millisecond, logs.String())
+	// Refused twice more: no new alert.
+	require.Eventually(t, func() bool { return refusals() >= 3 }, patience, 10*time.Millisecond, logs.String())
+	flushAlerts(t, w)
+	require.Len(t, fa.of("ups"), 1, "%+v", fa.of("ups"))
 	l.ProxmoxServer.ClearFaults()
-	require.Eventually(t, func() bool { return len(fa.of("ups")) == 2 }, 5*time.Second, 10*time.Millisecond)
-	time.Sleep(2 * opts.Guard.CheckInterval)
+	require.Eventually(t, func() bool { return len(fa.of("ups")) == 2 }, patience, 10*time.Millisecond, logs.String())
+	// Two more checks pass: no new alert. The first of them went to the
+	// monitor a whole CheckInterval before the second was read.
+	reads := permissionReads(l.ProxmoxServer)
+	require.Eventually(t, func() bool { return permissionReads(l.ProxmoxServer) >= reads+2 }, patience, 5*time.Millisecond, logs.String())
+	flushAlerts(t, w)
 
 	got := fa.of("ups")
 	require.Len(t, got, 2, "%+v", got)
@@ -404,17 +456,23 @@ func TestWatchGuardNotHeldBySlowChecks(t *testing.T) {
 	path, env := labConfig(t, l)
 	c, err := config.Read(path, config.Env(env))
 	require.NoError(t, err)
-	const slow = 3 * time.Second // wide: under -race on a loaded machine the guard alone has taken over 1 s
+	// Wide: under -race on a loaded machine the guard alone has taken over
+	// 1 s (it flaked at 1 s, then at 3 s). The checks wait it out, never
+	// cut short, so a guard held by them would take about as long.
+	const slow = 10 * time.Second
 	l.NASServer.SetLatency(slow)
 	l.ProxyServer.SetLatency(slow)
 
 	var logs syncBuffer
 	fa := &fakeAlerter{}
-	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, fastWatch)
+	opts := fastWatch
+	opts.CheckTimeout = 2 * slow
+	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, opts)
 	cancel, done := startWatcher(t, w, c, nil, nil)
 	defer func() { cancel(); <-done }()
-	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, 5*time.Second, 10*time.Millisecond)
-	time.Sleep(100 * time.Millisecond) // the monitor's own start check
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, patience, 10*time.Millisecond)
+	// The monitor's own start check, before its first poll.
+	require.Eventually(t, func() bool { return permissionReads(l.ProxmoxServer) >= 2 }, patience, 5*time.Millisecond, logs.String())
 
 	start := time.Now()
 	l.UPSServer.Play(lab.UPSName,
@@ -445,17 +503,19 @@ func TestWatchDDNSFailing(t *testing.T) {
 	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, fastWatch)
 	cancel, done := startWatcher(t, w, c, nil, nil)
 	defer func() { cancel(); <-done }()
-	require.Eventually(t, func() bool { return strings.Count(logs.String(), "ddns cycle failed") >= 3 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return strings.Count(logs.String(), "ddns cycle failed") >= 3 }, patience, 10*time.Millisecond)
+	flushAlerts(t, w)
 	got := fa.of("ddns")
 	require.Len(t, got, 1, "%+v", got)
 	assert.Equal(t, StateUnchecked, got[0].State)
 
 	l.DNSServer.ClearFaults()
-	require.Eventually(t, func() bool { return len(fa.of("ddns")) == 2 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(fa.of("ddns")) == 2 }, patience, 10*time.Millisecond)
 	assert.Equal(t, StateOK, fa.of("ddns")[1].State)
 	recs := l.DNSServer.Records(lab.VPNName)
 	require.Len(t, recs, 1)
 	assert.Equal(t, routerostest.LabPublicIP, recs[0].Content)
+	flushAlerts(t, w)
 	assert.Len(t, fa.all(), 2, "%+v", fa.all())
 }
 
@@ -491,18 +551,18 @@ func TestWatchShutdownSurvivesStop(t *testing.T) {
 		defer close(done)
 		w.run(ctx, c, nil, nil)
 	}()
-	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, patience, 10*time.Millisecond)
 	l.UPSServer.Play(lab.UPSName,
 		upstest.Step{At: 10 * time.Millisecond, Status: "OB DISCHRG LB", Vars: map[string]string{"battery.charge": "18", "battery.runtime": "95"}},
 	)
 	select {
 	case <-decided:
-	case <-time.After(5 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("no decision: " + logs.String())
 	}
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("watch did not stop")
 	}
 	for _, vmid := range []int{100, 101, 102} {
@@ -545,20 +605,18 @@ func TestWatchBackupAge(t *testing.T) {
 	var logs syncBuffer
 	fa := &fakeAlerter{}
 	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, opts)
+	cy := countCycles(w)
 	cancel, done := startWatcher(t, w, c, nil, nil)
 	defer func() { cancel(); <-done }()
-	require.Eventually(t, func() bool {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		_, ok := w.states["backups"]
-		return ok
-	}, 5*time.Second, 10*time.Millisecond, logs.String())
+	cy.more(t, nil, 1, "backups")
+	flushAlerts(t, w)
 	assert.Empty(t, fa.all(), "last night's archives are within the limit")
 
 	// A night without backups: every guest's newest archive is too old.
 	l.AdvanceClock(3 * time.Hour)
-	require.Eventually(t, func() bool { return len(fa.of("backups")) == 1 }, 5*time.Second, 10*time.Millisecond, logs.String())
-	time.Sleep(5 * fastWatch.CheckInterval) // polls go on: no new alert
+	require.Eventually(t, func() bool { return len(fa.of("backups")) == 1 }, patience, 10*time.Millisecond, logs.String())
+	cy.more(t, cy.snapshot(), 3, "backups") // polls go on: no new alert
+	flushAlerts(t, w)
 	got := fa.of("backups")
 	require.Len(t, got, 1, "%+v", got)
 	assert.Equal(t, StateProblem, got[0].State)
@@ -572,8 +630,9 @@ func TestWatchBackupAge(t *testing.T) {
 	}{{100, "qemu"}, {101, "lxc"}, {102, "qemu"}} {
 		l.ProxmoxServer.AddBackup(proxmoxtest.Backup{Storage: "backups", VMID: g.vmid, Type: g.typ, Time: l.Now().Add(-time.Minute), Size: 3 << 30})
 	}
-	require.Eventually(t, func() bool { return len(fa.of("backups")) == 2 }, 5*time.Second, 10*time.Millisecond, logs.String())
+	require.Eventually(t, func() bool { return len(fa.of("backups")) == 2 }, patience, 10*time.Millisecond, logs.String())
 	assert.Equal(t, StateOK, fa.of("backups")[1].State)
+	flushAlerts(t, w)
 	assert.Len(t, fa.all(), 2, "%+v", fa.all())
 }
 
@@ -588,4 +647,93 @@ func startWatcher(t *testing.T, w *watcher, c *config.Config, reload <-chan stru
 		w.run(ctx, c, reload, load)
 	}()
 	return cancel, ch
+}
+
+// patience bounds every wait for something the watcher does: generous, so
+// a loaded race run (CI on two cores) only makes a test slower, never
+// fail. A passing test returns as soon as the thing happened.
+const patience = 20 * time.Second
+
+// alerterFunc is an alerter made of a function.
+type alerterFunc func(context.Context, Alert) error
+
+func (f alerterFunc) Alert(ctx context.Context, a Alert) error { return f(ctx, a) }
+
+// flushAlerts returns once every alert the watcher has queued so far has
+// been delivered. Alerts go out one at a time in the order set queued
+// them, so once a marker queued behind them has gone out, so have they:
+// a test that then finds no alert knows none was queued, instead of
+// having slept and hoped. The watcher must be running.
+func flushAlerts(t *testing.T, w *watcher) {
+	t.Helper()
+	done := make(chan struct{})
+	marker := queued{a: Alert{Check: "flush"}, to: alerterFunc(func(context.Context, Alert) error {
+		close(done)
+		return nil
+	})}
+	select {
+	case w.queue <- marker:
+	case <-time.After(patience):
+		t.Fatal("the alert queue stayed full")
+	}
+	select {
+	case <-done:
+	case <-time.After(patience):
+		t.Fatal("the queued alerts were not delivered")
+	}
+}
+
+// cycles counts the runs of each check and DDNS cycle (watcher.cycled).
+type cycles struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// countCycles makes w count its cycles; call it before w runs.
+func countCycles(w *watcher) *cycles {
+	cy := &cycles{n: map[string]int{}}
+	w.cycled = func(name string) {
+		cy.mu.Lock()
+		defer cy.mu.Unlock()
+		cy.n[name]++
+	}
+	return cy
+}
+
+func (cy *cycles) snapshot() map[string]int {
+	cy.mu.Lock()
+	defer cy.mu.Unlock()
+	out := make(map[string]int, len(cy.n))
+	for k, v := range cy.n {
+		out[k] = v
+	}
+	return out
+}
+
+// more waits until each of names has run k more times than it had at
+// from (a snapshot): polls that went on, counted rather than slept for.
+func (cy *cycles) more(t *testing.T, from map[string]int, k int, names ...string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		now := cy.snapshot()
+		for _, name := range names {
+			if now[name] < from[name]+k {
+				return false
+			}
+		}
+		return true
+	}, patience, 5*time.Millisecond, "cycles since %v: %v", from, cy.snapshot())
+}
+
+// permissionReads counts the GET /access/permissions the fake Proxmox
+// answered: one per run of the guard's checks (Preflight), logged once
+// answered, so a fault injected after the n-th read does not reach it.
+func permissionReads(pv *proxmoxtest.Server) int {
+	n := 0
+	for _, r := range pv.Requests() {
+		if r.Path == "/access/permissions" {
+			n++
+		}
+	}
+	return n
 }
