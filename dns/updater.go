@@ -26,7 +26,9 @@ const DefaultVerifyEvery = time.Hour
 // no Cloudflare request at all (a long-running service that must not
 // spend API calls on a quiet day). Cloudflare is still read on the first
 // cycle, when the address changes, after a failed change and on Recheck;
-// a record edited by hand in between stays as edited until then.
+// a record edited by hand in between stays as edited until then, and a
+// name blocked by an unmanaged record stays reported as blocked (from
+// memory) even once its owner has handed it over.
 const NeverVerify time.Duration = -1
 
 // DefaultSourceTimeout is how long an Updater waits for an address
@@ -365,9 +367,11 @@ type State struct {
 	Records []Record
 	// VerifiedAt is when Cloudflare was last read successfully.
 	VerifiedAt time.Time
-	// Pending reports that the next cycle reads Cloudflare whatever the
-	// address (a change failed, Recheck was called, or names were left
-	// alone because of unmanaged records).
+	// Pending reports that Cloudflare must be read again whatever the
+	// address: a change failed or Recheck was called (the next cycle
+	// reads it), or names were left alone because of unmanaged records
+	// (reported from memory until the next re-verification or Recheck).
+	// An Updater given a pending State by Restore reads it at once.
 	Pending bool
 }
 

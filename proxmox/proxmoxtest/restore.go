@@ -194,6 +194,15 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 		if !slices.Contains(strings.Split(tst.config["content"], ","), "rootdir") {
 			return nil, paramErr(map[string]string{"storage": fmt.Sprintf("storage '%s' does not support container directories", target)})
 		}
+	} else {
+		// pve-container src/PVE/API2/LXC.pm create_vm: rootfs= is the
+		// volume spec, STORAGE:SIZE, or a bare size on storage= (default
+		// "local"); the disks are made there, not on storage=.
+		if st, _, ok := strings.Cut(rc.str("rootfs"), ":"); ok {
+			target = st
+		} else if target == "" {
+			target = "local"
+		}
 	}
 
 	nodeName := rc.pp["node"]

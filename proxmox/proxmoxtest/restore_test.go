@@ -124,6 +124,19 @@ func TestRestoreContainer(t *testing.T) {
 	assert.Equal(t, "unable to destroy CT 101 - container is running", msg)
 }
 
+// A container restore given rootfs= makes its disk where the spec says
+// (STORAGE:SIZE), not on storage= or an empty storage ID.
+func TestRestoreContainerRootFS(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	vol := srv.AddBackup(Backup{Storage: "backups", VMID: 101, Type: "lxc", Time: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)})
+	code, data, msg := call(t, srv, "POST", "/nodes/"+Node+"/lxc", url.Values{"vmid": {"9101"}, "ostemplate": {vol}, "restore": {"1"}, "rootfs": {"local-lvm:8"}})
+	require.Equal(t, 200, code, msg)
+	upid := upidOf(t, data)
+	require.Eventually(t, func() bool { return srv.TaskExit(upid) == "OK" }, 5*time.Second, 5*time.Millisecond)
+	assert.True(t, strings.HasPrefix(srv.GuestConfig(9101)["rootfs"], "local-lvm:vm-9101-disk-0"), srv.GuestConfig(9101)["rootfs"])
+}
+
 // Every refusal of a restore comes where PVE raises it (before the task:
 // HTTP 500; in the worker: the task fails) with PVE's text; the sources are
 // cited in restore.go.

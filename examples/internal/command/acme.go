@@ -60,8 +60,9 @@ func runACME(ctx context.Context, out, errOut io.Writer, args []string, env Env)
 	}
 	defer c.Close()
 	if verb == "present" {
-		// lego keeps the hook's output until it exits (CombinedOutput),
-		// so elsewhere than a terminal the wait shows as plain lines.
+		// lego's exec provider logs the hook's output line by line
+		// (providers/dns/exec/exec.go run, since v4.17.0): elsewhere
+		// than a terminal the wait shows as plain lines now and then.
 		return workflow.ACMEPresent(ctx, newProgress(out), c, *zone, domain, *every, values...)
 	}
 	return workflow.ACMECleanUp(ctx, out, c, *zone, domain, values...)

@@ -35,7 +35,7 @@ func TestACMECommand(t *testing.T) {
 	require.NoError(t, runACME(t.Context(), &out, &out, args, e), out.String())
 	assert.Contains(t, out.String(), "presented 1 TXT record(s) on _acme-challenge.thehomelab.site")
 	assert.Contains(t, out.String(), "the CA may validate thehomelab.site now")
-	// Not a terminal: the wait is a plain line (lego logs it afterwards).
+	// Not a terminal: the wait is a plain line (lego logs it as it comes).
 	assert.Contains(t, out.String(), "   waiting until Cloudflare lists every value on _acme-challenge.thehomelab.site… 0s\n")
 	assert.NotContains(t, out.String(), "\r")
 	assert.ElementsMatch(t, []string{"someone-else", "value-1"}, unquote(txt()))

@@ -151,7 +151,8 @@ func (p *progress) shutdownEvent(e proxmox.Event) {
 // waiting for Cloudflare). On a terminal the line changes every interval
 // until stop is called; anywhere else a plain line is written at the start
 // and then every plainEvery, so a log shows the work is alive without a
-// line per second. stop writes nothing: the story tells the outcome.
+// line per second. stop only clears the terminal's line: the story tells
+// the outcome.
 func (p *progress) elapsed(line string, every time.Duration) (stop func()) {
 	start := time.Now()
 	if !p.tty {

@@ -92,16 +92,32 @@ func runWireGuard(ctx context.Context, out, errOut io.Writer, args []string, env
 		}
 		cfg.Options.AllowedIPs = append(cfg.Options.AllowedIPs, p)
 	}
-	// Refuse before touching the router rather than lose the keys after.
-	for _, f := range []string{*conf, *qr} {
-		if f == "" {
+	if *conf != "" && *conf == *qr {
+		return usageError("-conf and -qr name the same file %s", *conf)
+	}
+	// Create the files before touching the router rather than lose the
+	// keys after; each only if nothing is there yet (one step, as
+	// examples/wireguard: two runs cannot both pass a check, and a
+	// symlink planted there is not followed). Files not filled are
+	// removed on the way out.
+	files := map[string]*os.File{}
+	defer func() {
+		for _, f := range files {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	for _, name := range []string{*conf, *qr} {
+		if name == "" {
 			continue
 		}
-		if _, err := os.Stat(f); err == nil {
-			return fmt.Errorf("wireguard: %s exists: not overwriting it", f)
-		} else if !errors.Is(err, os.ErrNotExist) {
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			return usageError("%s exists: not overwriting it", name)
+		} else if err != nil {
 			return fmt.Errorf("wireguard: %w", err)
 		}
+		files[name] = f
 	}
 	c, err := r.dial(ctx)
 	if err != nil {
@@ -113,17 +129,23 @@ func runWireGuard(ctx context.Context, out, errOut io.Writer, args []string, env
 	if err != nil {
 		return err
 	}
-	if *conf != "" {
-		if err := os.WriteFile(*conf, []byte(ob.Config.Reveal()), 0o600); err != nil {
-			return fmt.Errorf("wireguard: the peer was added but the config was not saved (remove the peer and retry): %w", err)
+	for _, o := range []struct{ file, what, data string }{
+		{*conf, "config", ob.Config.Reveal()},
+		{*qr, "QR code", ob.QR.Reveal()},
+	} {
+		if o.file == "" {
+			continue
 		}
-		fmt.Fprintf(out, "   config written to %s\n", *conf)
-	}
-	if *qr != "" {
-		if err := os.WriteFile(*qr, []byte(ob.QR.Reveal()), 0o600); err != nil {
-			return fmt.Errorf("wireguard: the peer was added but the QR code was not saved (remove the peer and retry): %w", err)
+		f := files[o.file]
+		_, err := f.WriteString(o.data)
+		if cerr := f.Close(); err == nil {
+			err = cerr
 		}
-		fmt.Fprintf(out, "   QR code written to %s\n", *qr)
+		if err != nil {
+			return fmt.Errorf("wireguard: the peer was added but the %s was not saved (remove the peer and retry): %w", o.what, err)
+		}
+		delete(files, o.file) // filled: kept
+		fmt.Fprintf(out, "   %s written to %s\n", o.what, o.file)
 	}
 	return nil
 }

@@ -73,6 +73,44 @@ func TestWireGuardCommand(t *testing.T) {
 	assert.NoFileExists(t, filepath.Join(dir, "again.conf"))
 }
 
+// homelab wireguard creates its key files exclusively, as
+// examples/wireguard does: a file already there is a usage error, a
+// symlink planted there is not followed, and the router is not asked.
+func TestWireGuardCommandNeverOverwrites(t *testing.T) {
+	t.Parallel()
+	rt := routerostest.Start(t)
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "existing.conf")
+	require.NoError(t, os.WriteFile(existing, []byte("mine"), 0o600))
+	target := filepath.Join(dir, "elsewhere.conf")
+	link := filepath.Join(dir, "link.conf")
+	require.NoError(t, os.Symlink(target, link)) // dangling
+
+	for _, file := range []string{existing, link} {
+		var out bytes.Buffer
+		err := runWireGuard(t.Context(), &out, &out, []string{"-router", rt.Addr(), "-name", "phone-x", "-conf", file}, routerEnv)
+		require.ErrorIs(t, err, ErrUsage)
+		assert.ErrorContains(t, err, file+" exists: not overwriting it")
+	}
+	text, err := os.ReadFile(existing)
+	require.NoError(t, err)
+	assert.Equal(t, "mine", string(text))
+	assert.NoFileExists(t, target, "the symlink was followed")
+	assert.Zero(t, rt.Commands(), "the router was asked")
+
+	// A QR file that cannot be created: the config file made just before
+	// is removed again.
+	conf := filepath.Join(dir, "new.conf")
+	var out bytes.Buffer
+	err = runWireGuard(t.Context(), &out, &out, []string{"-router", rt.Addr(), "-name", "phone-x", "-conf", conf, "-qr", existing}, routerEnv)
+	require.ErrorIs(t, err, ErrUsage)
+	assert.NoFileExists(t, conf)
+
+	err = runWireGuard(t.Context(), &out, &out, []string{"-name", "phone-x", "-conf", conf, "-qr", conf}, routerEnv)
+	require.ErrorIs(t, err, ErrUsage)
+	assert.NoFileExists(t, conf)
+}
+
 func TestIsolationCommand(t *testing.T) {
 	t.Parallel()
 	rt := routerostest.Start(t)
