@@ -22,13 +22,14 @@ const DefaultComment = "managed by homelab dns"
 const DefaultVerifyEvery = time.Hour
 
 // NeverVerify, as UpdaterConfig.VerifyEvery, turns the periodic
-// re-verification off: while the address is unchanged the Updater makes
-// no Cloudflare request at all (a long-running service that must not
-// spend API calls on a quiet day). Cloudflare is still read on the first
-// cycle, when the address changes, after a failed change and on Recheck;
-// a record edited by hand in between stays as edited until then, and a
-// name blocked by an unmanaged record stays reported as blocked (from
-// memory) even once its owner has handed it over.
+// re-verification off: while the address is unchanged and every name is
+// published, the Updater makes no Cloudflare request at all (a
+// long-running service that must not spend API calls on a quiet day).
+// Cloudflare is still read on the first cycle, when the address changes,
+// after a failed change and on Recheck, and every DefaultVerifyEvery while
+// a name is blocked by an unmanaged record (so a record its owner hands
+// over is picked up); a record edited by hand in between stays as edited
+// until then.
 const NeverVerify time.Duration = -1
 
 // DefaultSourceTimeout is how long an Updater waits for an address
@@ -476,7 +477,13 @@ func setAddr(p *UpdatePlan, addrs map[Family]netip.Addr) {
 
 // due reports whether Cloudflare must be read for addrs.
 func (u *Updater) due(addrs map[Family]netip.Addr) bool {
-	if u.dirty || u.zone.ID == "" || (u.cfg.VerifyEvery > 0 && u.now().Sub(u.verifiedAt) >= u.cfg.VerifyEvery) {
+	every := u.cfg.VerifyEvery
+	if every < 0 && len(u.blocked) > 0 {
+		// NeverVerify spares a healthy zone; a blocked name is a problem
+		// that its owner may fix at any time, so look again hourly.
+		every = DefaultVerifyEvery
+	}
+	if u.dirty || u.zone.ID == "" || (every > 0 && u.now().Sub(u.verifiedAt) >= every) {
 		return true
 	}
 	for f, a := range addrs {

@@ -812,6 +812,49 @@ func TestUpdaterBlockedNameCostsNothing(t *testing.T) {
 	assert.Zero(t, len(srv.Requests()))
 }
 
+// With NeverVerify a blocked name is still looked at again hourly (not
+// every cycle): the owner handing the record over is picked up without a
+// restart, and once every name is published the zone is not read again.
+func TestUpdaterNeverVerifyBlockedHourly(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	ctx := t.Context()
+	hand := srv.AddRecord(dnstest.Record{ZoneName: dnstest.SeedZone, Type: "A", Name: "vpn.thehomelab.site", Content: "192.0.2.1", Comment: "set by hand"})
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	u := newUpdater(t, c, dns.UpdaterConfig{Names: []string{"vpn"}, VerifyEvery: dns.NeverVerify,
+		IPv4: dns.StaticSource(netip.MustParseAddr("203.0.113.10"))})
+	dns.SetClock(u, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	step := func() (dns.UpdateResult, error) {
+		mu.Lock()
+		now = now.Add(5 * time.Minute)
+		mu.Unlock()
+		return u.Update(ctx)
+	}
+	_, err := u.Update(ctx)
+	require.ErrorIs(t, err, dns.ErrUnmanaged)
+
+	hand.Comment = dns.DefaultComment // the owner hands the record over
+	require.True(t, srv.SetRecord(hand))
+	srv.ResetRequests()
+	for range 11 { // 55 minutes: reported from memory
+		_, err = step()
+		require.ErrorIs(t, err, dns.ErrUnmanaged)
+	}
+	assert.Empty(t, srv.Requests())
+	p, err := step() // the hour: read again, the handed-over record is taken
+	require.NoError(t, err)
+	assert.True(t, p.Checked)
+	assert.Equal(t, "203.0.113.10", srv.Records("vpn.thehomelab.site")[0].Content)
+
+	srv.ResetRequests()
+	for range 24 { // then two quiet hours cost nothing
+		_, err = step()
+		require.NoError(t, err)
+	}
+	assert.Empty(t, srv.Requests())
+}
+
 // The "one list, three patches" holds for a zone bigger than
 // Cloudflare's default page of 100 records.
 func TestUpdaterBigZoneOneList(t *testing.T) {
