@@ -58,6 +58,7 @@ func TestErrorTextSaysEachPartOnce(t *testing.T) {
 			}
 			err := tc.call(t.Context(), Config{Client: c, Storage: "backups", Now: func() time.Time { return night }})
 			require.Error(t, err)
+			t.Log(err)
 			if tc.is != nil {
 				assert.ErrorIs(t, err, tc.is)
 			}

@@ -71,6 +71,7 @@ func TestErrorTextSaysEachPartOnce(t *testing.T) {
 			t.Cleanup(func() { _ = c.Close() })
 			err = tc.call(t.Context(), c)
 			require.Error(t, err)
+			t.Log(err)
 			if tc.is != nil {
 				assert.ErrorIs(t, err, tc.is)
 			}

@@ -23,6 +23,8 @@ func TestCheck(t *testing.T) {
 		{"dns", "dns: update: x\ncreate: y", true},
 		{"ups", "ups: list backups: fine", true},
 		{"omv", "omv x", false},
+		{"backup", "backup: find guest 9900: proxmox: find guest 9900: unavailable", false},
+		{"backup", "backup: find guest 9900: proxmox: unavailable", true},
 	} {
 		err := Check(tc.pkg, errors.New(tc.text))
 		assert.Equal(t, tc.ok, err == nil, "%s: %v", tc.text, err)
