@@ -14,7 +14,8 @@ import (
 // package named pkg, or nil when the text has the house shape: it begins
 // with "pkg: ", that prefix starts no other segment, and no run of
 // segments (split on ": ", another SDK package's prefix between them
-// ignored) repeats immediately.
+// ignored) repeats immediately, nor repeats itself in a parenthesised
+// aside ("run /x (/x)").
 func Check(pkg string, err error) error {
 	if err == nil {
 		return fmt.Errorf("no error")
@@ -29,6 +30,16 @@ func Check(pkg string, err error) error {
 	}
 	if n := count(segs, pkg); n != 1 {
 		return fmt.Errorf("%q: prefix %q appears %d times", text, pkg+": ", n)
+	}
+	// "run /x (/x)": a parenthesised aside repeating its own segment.
+	for _, seg := range segs {
+		open := strings.LastIndex(seg, " (")
+		if open < 0 || !strings.HasSuffix(seg, ")") {
+			continue
+		}
+		if aside := seg[open+2 : len(seg)-1]; len(aside) > 1 && strings.Contains(seg[:open], aside) {
+			return fmt.Errorf("%q: %q is said twice in a row", text, aside)
+		}
 	}
 	// An inner package's prefix does not part two sayings of one thing:
 	// "backup: find guest 9: proxmox: find guest 9: …" says it twice.

@@ -23,6 +23,9 @@ func TestCheck(t *testing.T) {
 		{"dns", "dns: update: x\ncreate: y", true},
 		{"ups", "ups: list backups: fine", true},
 		{"omv", "omv x", false},
+		{"routeros", "routeros: run /ip/address/print (/ip/address/print): no such command", false},
+		{"routeros", "routeros: list addresses (/ip/address/print): no such command", true},
+		{"routeros", "routeros: login (/login): invalid user name or password (6)", true},
 		{"backup", "backup: find guest 9900: proxmox: find guest 9900: unavailable", false},
 		{"backup", "backup: find guest 9900: proxmox: unavailable", true},
 	} {
