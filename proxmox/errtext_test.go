@@ -16,7 +16,7 @@ import (
 )
 
 // TestErrorTextSaysEachPartOnce provokes the usual failures (401, 404,
-// 500, 400, 596, a refused connection) through Do and typed calls and
+// 500, 400, 596, a malformed 200, a refused connection) through Do and typed calls and
 // checks every text has one "proxmox: " and no part said twice in a row:
 // a review saw "POST /nodes/proxmox1/lxc: POST /nodes/proxmox1/lxc: 401".
 func TestErrorTextSaysEachPartOnce(t *testing.T) {
@@ -26,6 +26,7 @@ func TestErrorTextSaysEachPartOnce(t *testing.T) {
 		return func(ctx context.Context, c *proxmox.Client) error { return c.Do(ctx, method, path, nil, nil) }
 	}
 	start := func(ctx context.Context, c *proxmox.Client) error { _, err := c.Guests.Start(ctx, nas); return err }
+	version := func(ctx context.Context, c *proxmox.Client) error { _, err := c.Version(ctx); return err }
 	nodes := func(ctx context.Context, c *proxmox.Client) error { _, err := c.Nodes.List(ctx); return err }
 	for _, tc := range []struct {
 		name  string
@@ -42,6 +43,8 @@ func TestErrorTextSaysEachPartOnce(t *testing.T) {
 		{name: "500 typed", fault: &proxmoxtest.Fault{Status: 500, Reason: "unable to start"}, call: start},
 		{name: "400 Do", fault: &proxmoxtest.Fault{Status: 400, Reason: "Parameter verification failed.", Body: `{"data":null,"errors":{"vmid":"invalid format"}}`}, call: do(http.MethodPost, "/nodes/proxmox1/qemu"), is: proxmox.ErrInvalid},
 		{name: "596 typed", fault: &proxmoxtest.Timeout596, call: nodes, is: proxmox.ErrUnavailable},
+		{name: "malformed typed", fault: &proxmoxtest.Fault{Path: "^/version$", Status: 200, Body: `{"data":`}, call: version},
+		{name: "malformed Do", fault: &proxmoxtest.Fault{Path: "^/version$", Status: 200, Body: `{"data":`}, call: do(http.MethodGet, "/version")},
 		{name: "refused Do", down: true, call: do(http.MethodPost, "/nodes/proxmox1/lxc"), is: proxmox.ErrUnavailable},
 		{name: "refused typed", down: true, call: start, is: proxmox.ErrUnavailable},
 	} {
