@@ -44,7 +44,7 @@ func (f nasFlags) connect(ctx context.Context) (*omv.Client, error) {
 	}
 	c, err := omv.NewClient(*f.url, append(opts, omv.WithLogger(Logger(ctx)))...)
 	if err != nil {
-		return nil, fmt.Errorf("nas: %w", err)
+		return nil, clientError(err, omv.ErrInvalid)
 	}
 	return c, nil
 }

@@ -51,7 +51,7 @@ func (f routerFlags) dial(ctx context.Context) (*routeros.Client, error) {
 	}
 	c, err := routeros.Dial(ctx, *f.addr, append(opts, routeros.WithLogger(Logger(ctx)))...)
 	if err != nil {
-		return nil, err
+		return nil, clientError(err, routeros.ErrInvalid)
 	}
 	return c, nil
 }
@@ -98,7 +98,7 @@ func runWireGuard(ctx context.Context, out, errOut io.Writer, args []string, env
 			continue
 		}
 		if _, err := os.Stat(f); err == nil {
-			return fmt.Errorf("wireguard: %s exists: not overwriting it", f)
+			return usageError("%s exists: not overwriting it", f) // status 2, as in examples/wireguard
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("wireguard: %w", err)
 		}

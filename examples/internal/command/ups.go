@@ -91,7 +91,7 @@ func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env
 	defer pve.Close()
 	c, err := ups.Dial(ctx, addr, append(opts, ups.WithLogger(Logger(ctx)))...)
 	if err != nil {
-		return fmt.Errorf("powerloss: %w", err)
+		return clientError(err, ups.ErrInvalid)
 	}
 	defer c.Close()
 	workflow.Title(out, "Power loss guard: %s, Proxmox %s", *target, *p.url)
