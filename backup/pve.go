@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/thehomelab/homelab/proxmox"
 )
@@ -77,9 +78,19 @@ type pve struct{ c *proxmox.Client }
 type pveError struct {
 	class error
 	err   error
+	op    string // the backup operation it stands under
 }
 
-func (e *pveError) Error() string   { return e.err.Error() }
+// Error is the proxmox text, less an operation the backup *Error already
+// names: "find guest 9: proxmox: unavailable", not "find guest 9:
+// proxmox: find guest 9: unavailable".
+func (e *pveError) Error() string {
+	s := e.err.Error()
+	if rest, ok := strings.CutPrefix(s, "proxmox: "+e.op+": "); ok && e.op != "" {
+		return "proxmox: " + rest
+	}
+	return s
+}
 func (e *pveError) Unwrap() []error { return []error{e.class, e.err} }
 
 var pveClasses = []struct{ theirs, ours error }{
@@ -105,7 +116,7 @@ func wrap(ctx context.Context, op string, err error) error {
 			break
 		}
 	}
-	return &Error{Op: op, Err: &pveError{class: class, err: err}}
+	return &Error{Op: op, Err: &pveError{class: class, err: err, op: op}}
 }
 
 func ref(node, typ string, vmid int) proxmox.GuestRef {

@@ -107,13 +107,15 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, "task %s %s failed: %s", e.Task.Type, e.Task.ID, e.Code)
 	case e.StatusCode >= 200 && e.StatusCode < 300:
 		// a 2xx the client could not use: say what was wrong, not "200 OK"
-		fmt.Fprintf(&b, "%s %s: %s", e.Method, e.Path, orText(e.Message, "unusable reply"))
+		e.writeRequest(&b)
+		b.WriteString(orText(e.Message, "unusable reply"))
 		if e.Err != nil && !isSentinel(e.Err) {
 			b.WriteString(": ")
 			b.WriteString(trimPrefix(e.Err.Error()))
 		}
 	case e.StatusCode > 0:
-		fmt.Fprintf(&b, "%s %s: %d %s", e.Method, e.Path, e.StatusCode, e.text())
+		e.writeRequest(&b)
+		fmt.Fprintf(&b, "%d %s", e.StatusCode, e.text())
 		if len(e.Errors) > 0 {
 			keys := make([]string, 0, len(e.Errors))
 			for k := range e.Errors {
@@ -151,6 +153,21 @@ func (e *Error) Error() string {
 		b.WriteString("failed")
 	}
 	return b.String()
+}
+
+// writeRequest writes "METHOD /path: " unless Op already says just that
+// (Client.Do names its operation after the request), so the text says it
+// once.
+func (e *Error) writeRequest(b *strings.Builder) {
+	if e.Method == "" && e.Path == "" {
+		return
+	}
+	req := e.Method + " " + e.Path
+	if e.Op == req {
+		return
+	}
+	b.WriteString(req)
+	b.WriteString(": ")
 }
 
 func isSentinel(err error) bool {

@@ -81,7 +81,8 @@ func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("routeros: ")
 	b.WriteString(e.Op)
-	if e.Command != "" {
+	// Run names its operation after the command: say it once.
+	if e.Command != "" && !strings.Contains(e.Op, e.Command) {
 		b.WriteString(" (")
 		b.WriteString(e.Command)
 		b.WriteString(")")

@@ -133,7 +133,9 @@ const (
 // Fault injects failures on requests matching Endpoint (one of the
 // Endpoint constants; empty matches every request). The first Skip matching
 // requests pass, the next Times fail (0 means every one after Skip, until
-// ClearFaults). A faulted request changes nothing.
+// ClearFaults). Skip counts every matching request, even one an earlier
+// fault answered, so faults injected together fail the requests each one
+// names. A faulted request changes nothing.
 type Fault struct {
 	// Endpoint is an Endpoint constant, or "" for every request.
 	Endpoint string
@@ -185,7 +187,7 @@ type Server struct {
 	srv *httptest.Server
 
 	log     fakeserver.Log[Request]
-	faults  fakeserver.Faults[*fault]
+	faults  fakeserver.Faults[Fault]
 	latency fakeserver.Latency
 
 	mu       sync.Mutex
@@ -199,11 +201,6 @@ type Server struct {
 	rlUsed   int
 	maxPage  int
 	now      func() time.Time
-}
-
-type fault struct {
-	Fault
-	seen int
 }
 
 // NewServer starts a fake on 127.0.0.1, seeded with SeedZone (and its apex
@@ -431,7 +428,7 @@ func (s *Server) SetMaxPerPage(n int) {
 }
 
 // Inject adds a fault. Faults are checked in the order added.
-func (s *Server) Inject(f Fault) { s.faults.Add(&fault{Fault: f}, f.Times) }
+func (s *Server) Inject(f Fault) { s.faults.AddAfter(f, f.Skip, f.Times) }
 
 // ClearFaults removes every injected fault.
 func (s *Server) ClearFaults() { s.faults.Clear() }
@@ -449,13 +446,7 @@ func (s *Server) nextID() string {
 // limit, authentication, handler.
 func (s *Server) serve(endpoint string, w http.ResponseWriter, r *http.Request, h func(http.ResponseWriter, *http.Request, Token)) {
 	s.record(endpoint, r)
-	hit, faulted := s.faults.Take(func(f *fault) bool {
-		if f.Endpoint != "" && f.Endpoint != endpoint {
-			return false
-		}
-		f.seen++
-		return f.seen > f.Skip
-	})
+	hit, faulted := s.faults.Take(func(f Fault) bool { return f.Endpoint == "" || f.Endpoint == endpoint })
 	s.mu.Lock()
 	limited, retry := false, time.Duration(0)
 	if !faulted && s.rlLimit > 0 {

@@ -182,6 +182,23 @@ func TestFaultsRateLimitLatency(t *testing.T) {
 	srv.Close()
 }
 
+// TestFaultsInjectedTogether: Skip counts every matching request, even one
+// an earlier fault answered (internal/fakeserver's AddAfter, as every fake
+// of the SDK counts), so a 500 on the first request and a 429 after one
+// skipped fail the first and the second.
+func TestFaultsInjectedTogether(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointListZones, Kind: dnstest.Fail500, Times: 1})
+	srv.Inject(dnstest.Fault{Endpoint: dnstest.EndpointListZones, Kind: dnstest.Fail429, Skip: 1, Times: 1})
+	var got []int
+	for range 3 {
+		st, _, _ := do(t, srv, dnstest.SeedToken, "GET", "/zones", "")
+		got = append(got, st)
+	}
+	assert.Equal(t, []int{500, 429, 200}, got)
+}
+
 func TestListFiltersOnTheWire(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t)

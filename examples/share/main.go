@@ -88,6 +88,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 		defer c.Close()
 
+		ownerPassword := getenv("SHARE_OWNER_PASSWORD")
+		if ownerPassword == "" {
+			// A new account needs a password: a missing setting, status 2,
+			// found before anything is written.
+			if _, err := c.Users.Get(ctx, *owner); errors.Is(err, omv.ErrNotFound) {
+				return usageError(fmt.Sprintf("owner %s does not exist yet: set SHARE_OWNER_PASSWORD to the password of the new account", *owner))
+			} else if err != nil {
+				return err
+			}
+		}
+
 		if *fsUUID == "" {
 			// The lab's data lives on the RAID array: pick its filesystem.
 			fss, err := c.Filesystems.List(ctx)
@@ -109,7 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		res, err := c.ProvisionShare(ctx, omv.ShareSpec{
 			Name:       *name,
 			Filesystem: *fsUUID,
-			Owner:      omv.UserSpec{Name: *owner, Password: secret.New(getenv("SHARE_OWNER_PASSWORD"))},
+			Owner:      omv.UserSpec{Name: *owner, Password: secret.New(ownerPassword)},
 			Quota:      *quota << 30,
 			SMB:        omv.SMBShareOptions{RecycleBin: *recycle},
 		})

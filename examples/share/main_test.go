@@ -43,6 +43,8 @@ func TestShareFailures(t *testing.T) {
 		{"wrong password", []string{"-nas", srv.URL, "-name", "photos", "-owner", "anna"},
 			env(map[string]string{"OMV_PASSWORD": "wrong-password"}), 3, "share: omv:"},
 		{"no owner", []string{"-name", "photos"}, nasEnv, 2, "-name and -owner are required"},
+		{"new owner without password", []string{"-nas", srv.URL, "-name", "photos", "-owner", "bob"},
+			env(map[string]string{"OMV_PASSWORD": omvtest.AdminPassword}), 2, "set SHARE_OWNER_PASSWORD"},
 		{"negative quota", []string{"-name", "photos", "-owner", "anna", "-quota-gib", "-1"}, nasEnv, 2, "-quota-gib"},
 	}
 	for _, tt := range tests {

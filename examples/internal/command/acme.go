@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strings"
 
@@ -56,7 +55,7 @@ func runACME(ctx context.Context, out, errOut io.Writer, args []string, env Env)
 	}
 	c, err := dns.NewClient(secret.New(token), dns.WithBaseURL(*api), dns.WithLogger(Logger(ctx)))
 	if err != nil {
-		return fmt.Errorf("acme: %w", err)
+		return clientError(err, dns.ErrInvalid)
 	}
 	defer c.Close()
 	if verb == "present" {

@@ -126,6 +126,17 @@ func need(env Env, key, what string) (string, error) {
 	return v, nil
 }
 
+// clientError is what a constructor (NewClient, Dial) returned. A bad URL,
+// address or fingerprint matches the package's ErrInvalid: a configuration
+// error, status 2, as in the programs in examples/<name>. The SDK's text
+// names its package already, so no second prefix is put before it.
+func clientError(err, invalid error) error {
+	if errors.Is(err, invalid) {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	return err
+}
+
 // list splits a comma-separated flag value.
 func list(s string) []string {
 	var out []string

@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/netip"
 
@@ -73,7 +72,7 @@ func runDDNS(ctx context.Context, out, errOut io.Writer, args []string, env Env)
 	}
 	c, err := dns.NewClient(secret.New(token), dns.WithBaseURL(*api), dns.WithLogger(Logger(ctx)))
 	if err != nil {
-		return fmt.Errorf("ddns: %w", err)
+		return clientError(err, dns.ErrInvalid)
 	}
 	defer c.Close()
 	workflow.Title(out, "DDNS: %v in %s follow the public address", cfg.Names, cfg.Zone)

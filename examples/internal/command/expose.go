@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -78,7 +77,7 @@ func runExpose(ctx context.Context, out, errOut io.Writer, args []string, env En
 	}
 	c, err := npm.NewClient(*api, append(opts, npm.WithLogger(Logger(ctx)))...)
 	if err != nil {
-		return fmt.Errorf("expose: %w", err)
+		return clientError(err, npm.ErrInvalid)
 	}
 	defer c.Close()
 	workflow.Title(out, "Expose https://%s -> %s://%s", *fqdn, *scheme, *to)

@@ -2,6 +2,7 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -43,7 +44,7 @@ func (f nasFlags) connect(ctx context.Context) (*omv.Client, error) {
 	}
 	c, err := omv.NewClient(*f.url, append(opts, omv.WithLogger(Logger(ctx)))...)
 	if err != nil {
-		return nil, fmt.Errorf("nas: %w", err)
+		return nil, clientError(err, omv.ErrInvalid)
 	}
 	return c, nil
 }
@@ -178,6 +179,15 @@ func runShare(ctx context.Context, out, errOut io.Writer, args []string, env Env
 		return err
 	}
 	defer c.Close()
+	if fs.getenv("SHARE_OWNER_PASSWORD") == "" {
+		// A new account needs a password: a missing setting (status 2),
+		// found before anything is written.
+		if _, err := c.Users.Get(ctx, *owner); errors.Is(err, omv.ErrNotFound) {
+			return usageError("owner %s does not exist yet: set SHARE_OWNER_PASSWORD to the password of the new account", *owner)
+		} else if err != nil {
+			return err
+		}
+	}
 	workflow.Title(out, "Share %s for %s on %s", *name, *owner, *nas.url)
 	return workflow.Share(ctx, out, c, workflow.ShareConfig{Spec: spec})
 }

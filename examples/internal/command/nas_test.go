@@ -89,7 +89,7 @@ func TestNASCommandErrors(t *testing.T) {
 		{name: "share without name", run: runShare, args: []string{"-owner", "anna"}, env: nasEnv, usage: true, want: "-name and -owner"},
 		{name: "share negative quota", run: runShare, args: []string{"-name", "x", "-owner", "anna", "-quota-gib", "-1"}, env: nasEnv, usage: true, want: "negative"},
 		{name: "new owner without password", run: runShare, args: []string{"-nas", srv.URL, "-name", "x", "-owner", "bob"},
-			env: env(map[string]string{"OMV_PASSWORD": omvtest.AdminPassword}), want: "password is required"},
+			env: env(map[string]string{"OMV_PASSWORD": omvtest.AdminPassword}), usage: true, want: "set SHARE_OWNER_PASSWORD"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,6 +98,9 @@ func TestNASCommandErrors(t *testing.T) {
 			err := tt.run(t.Context(), &out, &out, tt.args, tt.env)
 			require.Error(t, err)
 			assert.Equal(t, tt.usage, errors.Is(err, ErrUsage), "%v", err)
+			if tt.usage {
+				assert.Equal(t, 2, ExitCode(err), "a missing setting is a configuration error")
+			}
 			assert.ErrorContains(t, err, tt.want)
 			if tt.is != nil {
 				assert.ErrorIs(t, err, tt.is)

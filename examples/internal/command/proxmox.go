@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/thehomelab/homelab/examples/internal/workflow"
@@ -51,7 +50,7 @@ func (f proxmoxFlags) connect(ctx context.Context, root bool) (*proxmox.Client, 
 	}
 	c, err := proxmox.NewClient(*f.url, append(opts, proxmox.WithLogger(Logger(ctx)))...)
 	if err != nil {
-		return nil, fmt.Errorf("proxmox: %w", err)
+		return nil, clientError(err, proxmox.ErrInvalid)
 	}
 	return c, nil
 }

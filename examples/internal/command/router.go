@@ -51,7 +51,7 @@ func (f routerFlags) dial(ctx context.Context) (*routeros.Client, error) {
 	}
 	c, err := routeros.Dial(ctx, *f.addr, append(opts, routeros.WithLogger(Logger(ctx)))...)
 	if err != nil {
-		return nil, err
+		return nil, clientError(err, routeros.ErrInvalid)
 	}
 	return c, nil
 }

@@ -64,6 +64,7 @@ func TestWireGuardCommand(t *testing.T) {
 	before := rt.Commands()
 	err = runWireGuard(t.Context(), &out, &out, args, routerEnv)
 	assert.ErrorContains(t, err, "exists: not overwriting")
+	assert.Equal(t, 2, ExitCode(err), "a file in the way is a usage error, as in examples/wireguard")
 	assert.Equal(t, before, rt.Commands())
 
 	// The same name again is refused by the router.

@@ -62,7 +62,7 @@ func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env
 		}
 		opts = append(opts, ups.WithCredentials(user, secret.New(pw)))
 	} else if *fsd && !*drill {
-		return fmt.Errorf("-fsd needs NUT_USER and NUT_PASSWORD")
+		return usageError("-fsd needs NUT_USER and NUT_PASSWORD: setting FSD takes a upsmon primary login")
 	}
 	if *nutTLS {
 		opts = append(opts, ups.WithStartTLS())
@@ -91,7 +91,7 @@ func runPowerLoss(ctx context.Context, out, errOut io.Writer, args []string, env
 	defer pve.Close()
 	c, err := ups.Dial(ctx, addr, append(opts, ups.WithLogger(Logger(ctx)))...)
 	if err != nil {
-		return fmt.Errorf("powerloss: %w", err)
+		return clientError(err, ups.ErrInvalid)
 	}
 	defer c.Close()
 	workflow.Title(out, "Power loss guard: %s, Proxmox %s", *target, *p.url)

@@ -100,7 +100,7 @@ func TestPowerLossCommandErrors(t *testing.T) {
 		want  string
 	}{
 		{name: "bad ups", args: []string{"-ups", "localhost"}, env: upsEnv, usage: true, want: "name@host"},
-		{name: "fsd without account", args: []string{"-ups", "ups@localhost", "-fsd"}, env: pveEnv, want: "-fsd needs NUT_USER"},
+		{name: "fsd without account", args: []string{"-ups", "ups@localhost", "-fsd"}, env: pveEnv, usage: true, want: "-fsd needs NUT_USER"},
 		{name: "password missing", args: []string{"-ups", "ups@localhost"}, env: env(map[string]string{"NUT_USER": "upsmon"}), usage: true, want: "set NUT_PASSWORD"},
 	}
 	for _, tt := range tests {
@@ -109,6 +109,9 @@ func TestPowerLossCommandErrors(t *testing.T) {
 			err := runPowerLoss(t.Context(), &bytes.Buffer{}, io.Discard, tt.args, tt.env)
 			require.Error(t, err)
 			assert.Equal(t, tt.usage, errors.Is(err, ErrUsage), "%v", err)
+			if tt.usage {
+				assert.Equal(t, 2, ExitCode(err), "a missing setting is a configuration error")
+			}
 			assert.ErrorContains(t, err, tt.want)
 		})
 	}
