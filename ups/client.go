@@ -264,6 +264,13 @@ func (c *Client) setup(ctx context.Context) error {
 		if !hasPrefixFold(line, "OK STARTTLS") {
 			return protoErr("starttls", line)
 		}
+		if n := c.r.Buffered(); n > 0 {
+			// The client speaks first in TLS: bytes after the OK line are
+			// not upsd's (net_starttls answers the line, then SSL_accept
+			// waits), but something in between injecting plain text.
+			// Dropping them with the buffer would hide it; refuse.
+			return &Error{Op: "starttls", Code: CodeProtocol, Message: fmt.Sprintf("%d bytes after OK STARTTLS, before the TLS handshake", n)}
+		}
 		tc := tls.Client(c.conn, c.tlsCfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return &Error{Op: "starttls", Message: tlsHint(err), Err: err}

@@ -560,6 +560,22 @@ func TestStartTLS(t *testing.T) {
 	assert.Error(t, err)
 }
 
+// Plain text after "OK STARTTLS" and before the handshake (the TLS client
+// speaks first, so upsd never sends any) is refused, not dropped with the
+// read buffer: it is somebody injecting into the plain connection.
+func TestStartTLSRefusesBytesBeforeTheHandshake(t *testing.T) {
+	t.Parallel()
+	_, fp := selfSigned(t)
+	conn := scripted(t, map[string]string{"STARTTLS": "OK STARTTLS\nOK"})
+	c, err := ups.NewClient(conn, ups.WithFingerprint(fp), ups.WithKeepAlive(0))
+	if err == nil { // NewClient may leave the setup to the first call
+		t.Cleanup(func() { _ = c.Close() })
+		_, err = c.Devices(t.Context())
+	}
+	require.True(t, assertCode(t, err, ups.CodeProtocol))
+	assert.Contains(t, err.Error(), "3 bytes after OK STARTTLS")
+}
+
 // scripted serves canned replies over net.Pipe, for servers upstest does not
 // imitate (a pre-1.3 upsd without PRIMARY).
 func scripted(t *testing.T, replies map[string]string) net.Conn {
