@@ -179,12 +179,12 @@ func nutHandshake(ctx context.Context, addr string, cfg *tls.Config) error {
 
 // readLine reads one line, without its newline, from r a byte at a time:
 // a buffered reader could read past the newline into the server's first
-// TLS bytes, which must reach tls.Client instead. A line longer than max
-// is an error, so a peer that never sends a newline costs max bytes.
-func readLine(r io.Reader, max int) (string, error) {
+// TLS bytes, which must reach tls.Client instead. A line longer than limit
+// is an error, so a peer that never sends a newline costs limit bytes.
+func readLine(r io.Reader, limit int) (string, error) {
 	var line []byte
 	var b [1]byte
-	for len(line) <= max {
+	for len(line) <= limit {
 		if _, err := io.ReadFull(r, b[:]); err != nil {
 			if err == io.EOF && len(line) > 0 {
 				err = io.ErrUnexpectedEOF // cut mid-line
@@ -196,7 +196,7 @@ func readLine(r io.Reader, max int) (string, error) {
 		}
 		line = append(line, b[0])
 	}
-	return "", fmt.Errorf("the answer is longer than %d bytes", max)
+	return "", fmt.Errorf("the answer is longer than %d bytes", limit)
 }
 
 // printLeaf prints what a user needs to decide and then pin.

@@ -787,14 +787,14 @@ func watchUsage(w io.Writer, fs *flag.FlagSet) {
 	fs.PrintDefaults()
 }
 
-func runWatch(ctx context.Context, args []string, out, errOut io.Writer, env command.Env) int {
-	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
+// watchFlags is watch's flag set, filling opts.
+func watchFlags(opts *watchOptions) (fs *flag.FlagSet, path, format *string, level *slog.Level) {
+	fs = flag.NewFlagSet("watch", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	path := fs.String("config", "", "the config file (default: $HOMELAB_CONFIG, ./homelab.yaml, ~/.config/homelab/homelab.yaml)")
-	format := fs.String("log-format", "text", "log format on stderr: text or json")
-	var level slog.Level
-	fs.TextVar(&level, "log-level", slog.LevelInfo, "lowest level logged: debug (every SDK call, secrets redacted), info, warn, error")
-	var opts watchOptions
+	path = fs.String("config", "", "the config file (default: $HOMELAB_CONFIG, ./homelab.yaml, ~/.config/homelab/homelab.yaml)")
+	format = fs.String("log-format", "text", "log format on stderr: text or json")
+	level = new(slog.Level)
+	fs.TextVar(level, "log-level", slog.LevelInfo, "lowest level logged: debug (every SDK call, secrets redacted), info, warn, error")
 	fs.DurationVar(&opts.CheckInterval, "interval", 5*time.Minute, "how often the periodic checks run")
 	fs.DurationVar(&opts.DDNSInterval, "ddns-interval", 5*time.Minute, "how often DDNS asks the router for its address")
 	fs.DurationVar(&opts.DDNSVerify, "ddns-verify", 0, "how often DDNS re-reads Cloudflare while the address is unchanged, to repair hand edits (0: never; Cloudflare is asked only when the address changes)")
@@ -802,6 +802,21 @@ func runWatch(ctx context.Context, args []string, out, errOut io.Writer, env com
 	fs.DurationVar(&opts.Silent, "wireguard-silent", 72*time.Hour, "how long a WireGuard peer may go without a handshake")
 	fs.DurationVar(&opts.BackupMaxAge, "backup-max-age", 36*time.Hour, "how old a guest's newest backup may be")
 	fs.StringVar(&opts.BackupStorage, "backup-storage", "backups", "the Proxmox storage holding the backups")
+	return fs, path, format, level
+}
+
+// watchGC is the GOGC homelab watch sets: watchGCPercent unless the
+// environment has GOGC (then ok is false: the runtime already follows it).
+func watchGC(env command.Env) (percent int, ok bool) {
+	if env("GOGC") != "" {
+		return 0, false
+	}
+	return watchGCPercent, true
+}
+
+func runWatch(ctx context.Context, args []string, out, errOut io.Writer, env command.Env) int {
+	var opts watchOptions
+	fs, path, format, levelp := watchFlags(&opts)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			watchUsage(out, fs)
@@ -819,7 +834,7 @@ func runWatch(ctx context.Context, args []string, out, errOut io.Writer, env com
 		fmt.Fprintln(errOut, "homelab watch:", err)
 		return command.ExitUsage
 	}
-	ho := &slog.HandlerOptions{Level: level}
+	ho := &slog.HandlerOptions{Level: *levelp}
 	var h slog.Handler = slog.NewTextHandler(errOut, ho)
 	if *format == "json" {
 		h = slog.NewJSONHandler(errOut, ho)
@@ -854,12 +869,12 @@ func runWatch(ctx context.Context, args []string, out, errOut io.Writer, env com
 			}
 		}
 	}()
-	if env("GOGC") == "" {
+	if gc, ok := watchGC(env); ok {
 		// A service on a small box for months: a heap goal of half the
 		// live heap instead of all of it (about 2 MB less RSS in
 		// BenchmarkWatchProcess, at a few GC cycles more per poll).
 		// GOGC in the environment still decides.
-		debug.SetGCPercent(watchGCPercent)
+		debug.SetGCPercent(gc)
 	}
 	w := newWatcher(log, nil, opts)
 	w.newAlerter = func(c *config.Config) alerter { return newMailAlerter(c.SMTP, log) }

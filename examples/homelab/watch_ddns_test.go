@@ -107,3 +107,42 @@ func TestWatchDurationFlags(t *testing.T) {
 		assert.Contains(t, errOut.String(), "want a positive duration", "%v", args)
 	}
 }
+
+// The flags reach the watcher's options: -ups-interval is the guard's
+// poll on line power (the benchmark's simulated day relies on it), and
+// the defaults are the documented ones.
+func TestWatchFlags(t *testing.T) {
+	t.Parallel()
+	var opts watchOptions
+	fs, path, format, level := watchFlags(&opts)
+	require.NoError(t, fs.Parse([]string{"-config", "lab.yaml", "-log-format", "json", "-log-level", "debug",
+		"-ups-interval", "2ms", "-ddns-verify", "1h"}))
+	assert.Equal(t, "lab.yaml", *path)
+	assert.Equal(t, "json", *format)
+	assert.Equal(t, slog.LevelDebug, *level)
+	assert.Equal(t, 2*time.Millisecond, opts.Guard.Interval)
+	assert.Equal(t, time.Hour, opts.DDNSVerify)
+	assert.Equal(t, 5*time.Minute, opts.CheckInterval)
+	assert.Equal(t, 5*time.Minute, opts.DDNSInterval)
+
+	var def watchOptions
+	fs, _, _, _ = watchFlags(&def)
+	require.NoError(t, fs.Parse(nil))
+	assert.Equal(t, 5*time.Second, def.Guard.Interval)
+	assert.Zero(t, def.DDNSVerify, "never re-read by default")
+}
+
+// watch sets GOGC=50 unless the environment sets GOGC.
+func TestWatchGC(t *testing.T) {
+	t.Parallel()
+	gc, ok := watchGC(func(string) string { return "" })
+	assert.True(t, ok)
+	assert.Equal(t, 50, gc)
+	_, ok = watchGC(func(k string) string {
+		if k == "GOGC" {
+			return "200"
+		}
+		return ""
+	})
+	assert.False(t, ok, "GOGC in the environment decides")
+}
