@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -179,29 +180,64 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 		if target == "" {
 			target = "local-lvm"
 		}
-	} else if !rc.has("rootfs") {
-		// pve-container src/PVE/API2/LXC.pm create_vm
-		// $check_and_activate_storage on storage= (default "local"):
-		// pve-storage storage_check_enabled → storage_config, then the
-		// content check.
+	}
+	// pve-container src/PVE/API2/LXC.pm create_vm: rootfs= and mpN= form
+	// $mp_param (a bare size goes on storage=, default "local"); given any,
+	// the restore makes exactly those disks (create_disks) and takes no
+	// mount point from the archive: storage-only mode is off, and
+	// src/PVE/LXC/Create.pm sanitize_and_merge_config skips the archived
+	// rootfs and mpN.
+	var mpParam map[string]string
+	if typ == "lxc" {
+		defStorage := target
+		if defStorage == "" {
+			defStorage = "local"
+		}
+		for k := range rc.p {
+			if k != "rootfs" && !lxcMountKeyRE.MatchString(k) {
+				continue
+			}
+			if mpParam == nil {
+				mpParam = map[string]string{}
+			}
+			v := rc.str(k)
+			if bareSizeRE.MatchString(v) {
+				v = defStorage + ":" + v
+			}
+			mpParam[k] = v
+		}
+		if mpParam != nil && !hasKey(mpParam, "rootfs") {
+			return nil, errf(500, "mount points configured, but 'rootfs' not set - aborting")
+		}
+		// create_vm's foreach_volume over $mp_param: a volume's storage
+		// gets $check_and_activate_storage, a bind or device mount needs
+		// root@pam.
+		for _, k := range lxcVolumeKeys(mpParam) {
+			vol, _ := splitMountpoint(mpParam[k])
+			if strings.HasPrefix(vol, "/") {
+				if !rc.root {
+					return nil, errf(500, "Only root can pass arbitrary filesystem paths.")
+				}
+				continue
+			}
+			// pve-storage src/PVE/Storage.pm parse_volume_id
+			sid, _, ok := strings.Cut(vol, ":")
+			if !ok || sid == "" {
+				return nil, errf(500, "unable to parse volume ID '%s'", vol)
+			}
+			if err := s.checkRootdirStorage(sid); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if typ == "lxc" && mpParam == nil {
+		// create_vm checks and activates the default storage= (default
+		// "local") when rootfs is not given.
 		if target == "" {
 			target = "local"
 		}
-		tst := s.storages[target]
-		if tst == nil {
-			return nil, errf(500, "storage '%s' does not exist", target)
-		}
-		if !slices.Contains(strings.Split(tst.config["content"], ","), "rootdir") {
-			return nil, paramErr(map[string]string{"storage": fmt.Sprintf("storage '%s' does not support container directories", target)})
-		}
-	} else {
-		// pve-container src/PVE/API2/LXC.pm create_vm: rootfs= is the
-		// volume spec, STORAGE:SIZE, or a bare size on storage= (default
-		// "local"); the disks are made there, not on storage=.
-		if st, _, ok := strings.Cut(rc.str("rootfs"), ":"); ok {
-			target = st
-		} else if target == "" {
-			target = "local"
+		if err := s.checkRootdirStorage(target); err != nil {
+			return nil, err
 		}
 	}
 
@@ -250,7 +286,7 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 			// no ./etc/vzdump/pct.conf.
 			return fail(fmt.Sprintf("unable to restore CT %d - ERROR: archive contains no configuration file", vmid))
 		}
-		s.guests[vmid] = restoredGuest(s, vol, typ, vmid, nodeName, target, unique, start)
+		s.guests[vmid] = restoredGuest(s, vol, typ, vmid, nodeName, target, mpParam, unique, start)
 		return "OK"
 	})
 	if typ == "lxc" {
@@ -264,10 +300,131 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 	return t.upid, nil
 }
 
+// checkRootdirStorage is pve-container src/PVE/API2/LXC.pm create_vm
+// $check_and_activate_storage: pve-storage storage_check_enabled →
+// storage_config, then the rootdir content check.
+func (s *Server) checkRootdirStorage(sid string) *apiError {
+	st := s.storages[sid]
+	if st == nil {
+		return errf(500, "storage '%s' does not exist", sid)
+	}
+	if !slices.Contains(strings.Split(st.config["content"], ","), "rootdir") {
+		return paramErr(map[string]string{"storage": fmt.Sprintf("storage '%s' does not support container directories", sid)})
+	}
+	return nil
+}
+
+// lxcMountKeyRE matches a container mount point key (pve-container
+// src/PVE/LXC/Config.pm valid_volume_keys: mp0 … mp255).
+var lxcMountKeyRE = regexp.MustCompile(`^mp(0|[1-9][0-9]{0,2})$`)
+
+// bareSizeRE is create_vm's "simple number" rootfs/mpN value, a size in GiB
+// that goes on storage=.
+var bareSizeRE = regexp.MustCompile(`^\d+(\.\d+)?$`)
+
+// newDiskRE is pve-container src/PVE/LXC.pm $NEW_DISK_RE: STORAGE:SIZE (GiB)
+// asks create_disks for a new volume.
+var newDiskRE = regexp.MustCompile(`^([^:\s]+):(\d+(\.\d+)?)$`)
+
+// lxcVolumeKeys lists the mount point keys of m in pve-container
+// src/PVE/LXC/Config.pm valid_volume_keys order (rootfs, mp0, mp1, …), the
+// order foreach_volume visits them.
+func lxcVolumeKeys(m map[string]string) []string {
+	var keys []string
+	if hasKey(m, "rootfs") {
+		keys = append(keys, "rootfs")
+	}
+	var mps []int
+	for k := range m {
+		if lxcMountKeyRE.MatchString(k) {
+			n, _ := strconv.Atoi(k[2:])
+			mps = append(mps, n)
+		}
+	}
+	slices.Sort(mps)
+	for _, n := range mps {
+		keys = append(keys, "mp"+strconv.Itoa(n))
+	}
+	return keys
+}
+
+// splitMountpoint splits a mount point property string into its volume
+// (the default key, or volume=) and its other options.
+func splitMountpoint(v string) (string, map[string]string) {
+	vol, opts := "", map[string]string{}
+	for i, part := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(part, "=")
+		switch {
+		case !ok && i == 0:
+			vol = part
+		case k == "volume":
+			vol = val
+		case ok:
+			opts[k] = val
+		}
+	}
+	return vol, opts
+}
+
+// printMountpoint is pve-container src/PVE/LXC/Config.pm
+// print_ct_mountpoint → pve-common src/PVE/JSONSchema.pm
+// print_property_string: the volume first, then the required mp (mount
+// points only; rootfs skips it), then the other options sorted by key.
+func printMountpoint(key, vol string, opts map[string]string) string {
+	out := vol
+	if mp, ok := opts["mp"]; ok && key != "rootfs" {
+		out += ",mp=" + mp
+	}
+	keys := make([]string, 0, len(opts))
+	for k := range opts {
+		if k != "mp" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		out += "," + k + "=" + opts[k]
+	}
+	return out
+}
+
+// formatDiskSize is pve-common src/PVE/JSONSchema.pm format_size: bytes in
+// the largest unit that divides them exactly.
+func formatDiskSize(b int64) string {
+	for _, u := range []string{"", "K", "M", "G"} {
+		if b%1024 != 0 {
+			return strconv.FormatInt(b, 10) + u
+		}
+		b /= 1024
+	}
+	return strconv.FormatInt(b, 10) + "T"
+}
+
+// createDisks is pve-container src/PVE/LXC.pm create_disks for the fake: a
+// STORAGE:SIZE volume becomes a new vm-VMID-disk-N on that storage (N the
+// first free number there, pve-storage find_free_diskname) with size= set
+// to SIZE GiB rounded down to MiB; any other volume is kept as given.
+func createDisks(cfg map[string]string, vmid int, mpParam map[string]string) {
+	next := map[string]int{}
+	for _, k := range lxcVolumeKeys(mpParam) {
+		vol, opts := splitMountpoint(mpParam[k])
+		if m := newDiskRE.FindStringSubmatch(vol); m != nil {
+			gb, _ := strconv.ParseFloat(m[2], 64)
+			sizeKB := int64(gb*1024) * 1024
+			vol = fmt.Sprintf("%s:vm-%d-disk-%d", m[1], vmid, next[m[1]])
+			next[m[1]]++
+			opts["size"] = formatDiskSize(sizeKB * 1024)
+		}
+		cfg[k] = printMountpoint(k, vol, opts)
+	}
+}
+
 // restoredGuest builds the guest a successful restore leaves. The fake
 // keeps no config inside archives: it restores the archived guest's
-// current config, or a bare one if that guest is gone.
-func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, target string, unique, start bool) *guest {
+// current config, or a bare one if that guest is gone. A container
+// restore given mpParam (rootfs=, mpN=) gets those disks and none of the
+// archived mount points (see restoreGuest).
+func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, target string, mpParam map[string]string, unique, start bool) *guest {
 	src := map[string]string{"scsi0": "local-lvm:vm-0-disk-0,size=8G"}
 	if typ == "lxc" {
 		src = map[string]string{"rootfs": "local-lvm:vm-0-disk-0,size=8G"}
@@ -277,9 +434,26 @@ func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, targe
 	}
 	cfg := map[string]string{}
 	disk := 0
-	for k, v := range src {
+	// Disks are numbered in the order they are restored: a container's in
+	// foreach_volume order (rootfs, mp0, mp1, …; pve-container
+	// src/PVE/LXC/Config.pm valid_volume_keys). The fake takes a VM's in
+	// key order.
+	var keys []string
+	if typ == "lxc" {
+		keys = lxcVolumeKeys(src)
+	}
+	for _, k := range slices.Sorted(maps.Keys(src)) {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		v := src[k]
 		if k == "digest" || k == "lock" {
 			continue
+		}
+		if mpParam != nil && (k == "rootfs" || lxcMountKeyRE.MatchString(k)) {
+			continue // sanitize_and_merge_config: "don't recover mountpoints"
 		}
 		if restoreDriveRE.MatchString(k) || k == "rootfs" || strings.HasPrefix(k, "mp") {
 			file, opts, _ := strings.Cut(v, ",")
@@ -305,6 +479,9 @@ func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, targe
 			v = newMAC(v, vmid)
 		}
 		cfg[k] = v
+	}
+	if mpParam != nil {
+		createDisks(cfg, vmid, mpParam)
 	}
 	g := &guest{vmid: vmid, node: nodeName, typ: typ, status: "stopped", config: cfg}
 	if start {
