@@ -115,6 +115,12 @@ func (s *Server) restoreRoutes() []route {
 // whose restore fails is removed again (create_vm's vzrestore worker,
 // $destroy_config_on_error).
 func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) {
+	if typ == "lxc" {
+		// The mpN format check comes with the parameters, before the body.
+		if err := checkCTMounts(rc); err != nil {
+			return nil, err
+		}
+	}
 	vmid := rc.integer("vmid", 0)
 	if vmid < 100 {
 		return nil, paramErr(map[string]string{"vmid": "value must have a minimum value of 100"})
@@ -142,6 +148,14 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 	}
 	if err := s.perm(rc, "/vms/"+strconv.Itoa(vmid), "VM.Allocate"); err != nil {
 		return nil, err
+	}
+	if typ == "lxc" {
+		// pve-container src/PVE/API2/LXC.pm create_vm runs
+		// check_ct_modify_config_perm on a restore's parameters too, with
+		// unprivileged= as given (unset counts as privileged there).
+		if err := checkCTPerm(rc, nil, !rc.boolean("unprivileged", false)); err != nil {
+			return nil, err
+		}
 	}
 	if typ == "qemu" {
 		for k := range rc.p {
@@ -210,14 +224,12 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 			return nil, errf(500, "mount points configured, but 'rootfs' not set - aborting")
 		}
 		// create_vm's foreach_volume over $mp_param: a volume's storage
-		// gets $check_and_activate_storage, a bind or device mount needs
-		// root@pam.
+		// gets $check_and_activate_storage. (Its "Only root can pass
+		// arbitrary filesystem paths." for a bind or device mount is never
+		// reached: check_ct_modify_config_perm, above, refused it already.)
 		for _, k := range lxcVolumeKeys(mpParam) {
 			vol, _ := splitMountpoint(mpParam[k])
 			if strings.HasPrefix(vol, "/") {
-				if !rc.root {
-					return nil, errf(500, "Only root can pass arbitrary filesystem paths.")
-				}
 				continue
 			}
 			// pve-storage src/PVE/Storage.pm parse_volume_id

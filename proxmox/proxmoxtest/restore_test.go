@@ -286,6 +286,8 @@ func TestRestoreContainerRootFSReplacesArchivedMountPoints(t *testing.T) {
 	_, msg = restore("9123", url.Values{"rootfs": {"backups:8"}})
 	assert.Equal(t, "Parameter verification failed.", msg)
 	_, msg = restore("9123", url.Values{"rootfs": {"/mnt/data"}})
-	assert.Equal(t, "Only root can pass arbitrary filesystem paths.", msg, "an API token is not root@pam")
+	assert.Equal(t, "Permission check failed (mount point type bind is only allowed for root@pam)", msg, "an API token is not root@pam")
+	_, msg = restore("9123", url.Values{"rootfs": {"local-lvm:8"}, "mp0": {"/dev/sdb1,mp=/data"}})
+	assert.Equal(t, "Permission check failed (mount point type device is only allowed for root@pam)", msg)
 	assert.Empty(t, srv.GuestStatus(9123), "refused before the config is created")
 }
