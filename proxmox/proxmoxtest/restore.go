@@ -101,10 +101,11 @@ func (s *Server) restoreRoutes() []route {
 // pve-container src/PVE/API2/LXC.pm create_vm with ostemplate= and
 // restore=1 (worker vzrestore): drive options conflict with archive,
 // unique=1 gives every NIC a new MAC, storage= receives the disks, start=1
-// starts the guest afterwards. The restored config leaves out the disks
-// vzdump did not archive (passthrough and backup=0 drives; container mount
-// points without backup=1, qemu-server PVE/QemuConfig.pm and pve-container
-// PVE/LXC/Config.pm get_backup_volumes).
+// starts the guest afterwards. A restored VM leaves out the drives vzdump
+// did not archive (passthrough and backup=0 ones, qemu-server
+// PVE/QemuConfig.pm get_backup_volumes). A restored container gets the
+// disks rootfs=/mpN= ask for, or without rootfs= every archived mount point
+// (see archivedMounts).
 //
 // Each refusal comes where upstream raises it, with upstream's text: some
 // before the task (HTTP 500), the rest in the worker (the task fails). The
@@ -269,6 +270,7 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 		return msg
 	}
 	start := rc.boolean("start", false)
+	root := rc.root
 	unique := rc.boolean("unique", false)
 	worker := map[string]string{"qemu": "qmrestore", "lxc": "vzrestore"}[typ]
 	t := s.newTask(nodeName, worker, strconv.Itoa(vmid), rc.identity, -1, func() string {
@@ -298,7 +300,15 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 			// no ./etc/vzdump/pct.conf.
 			return fail(fmt.Sprintf("unable to restore CT %d - ERROR: archive contains no configuration file", vmid))
 		}
-		s.guests[vmid] = restoredGuest(s, vol, typ, vmid, nodeName, target, mpParam, unique, start)
+		disks, delayed := mpParam, map[string]string(nil)
+		if typ == "lxc" && mpParam == nil {
+			var msg string
+			disks, delayed, msg = archivedMounts(archivedConfig(s, vol, typ), target, root)
+			if msg != "" {
+				return fail(fmt.Sprintf("unable to restore CT %d - %s", vmid, msg))
+			}
+		}
+		s.guests[vmid] = restoredGuest(s, vol, typ, vmid, nodeName, target, disks, delayed, unique, start)
 		return "OK"
 	})
 	if typ == "lxc" {
@@ -431,19 +441,89 @@ func createDisks(cfg map[string]string, vmid int, mpParam map[string]string) {
 	}
 }
 
-// restoredGuest builds the guest a successful restore leaves. The fake
-// keeps no config inside archives: it restores the archived guest's
-// current config, or a bare one if that guest is gone. A container
-// restore given mpParam (rootfs=, mpN=) gets those disks and none of the
-// archived mount points (see restoreGuest).
-func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, target string, mpParam map[string]string, unique, start bool) *guest {
-	src := map[string]string{"scsi0": "local-lvm:vm-0-disk-0,size=8G"}
-	if typ == "lxc" {
-		src = map[string]string{"rootfs": "local-lvm:vm-0-disk-0,size=8G"}
-	}
+// archivedConfig is the config inside a backup archive. The fake keeps
+// none: it takes the archived guest's current config, or a bare one if
+// that guest is gone.
+func archivedConfig(s *Server, vol *volume, typ string) map[string]string {
 	if g := s.guests[vol.vmid]; g != nil {
-		src = g.config
+		return g.config
 	}
+	if typ == "lxc" {
+		return map[string]string{"rootfs": "local-lvm:vm-0-disk-0,size=8G"}
+	}
+	return map[string]string{"scsi0": "local-lvm:vm-0-disk-0,size=8G"}
+}
+
+// archivedMounts is pve-container src/PVE/API2/LXC.pm create_vm's
+// storage-only restore (no rootfs= given): every mount point of the
+// archived config comes back. A volume one (backed up or not: vzdump
+// archives the whole config, src/PVE/VZDump/LXC.pm assemble) becomes a new
+// disk on storage at its archived size, STORAGE:GiB for create_disks; a
+// bind or device one is kept as it was and written after extraction
+// (delayed), for root@pam only. The message is the worker's refusal.
+func archivedMounts(src map[string]string, storage string, root bool) (disks, delayed map[string]string, msg string) {
+	if !hasKey(src, "rootfs") {
+		return nil, nil, "rootfs configuration could not be recovered, please check and specify manually!"
+	}
+	disks, delayed = map[string]string{}, map[string]string{}
+	for _, k := range lxcVolumeKeys(src) {
+		vol, opts := splitMountpoint(src[k])
+		if strings.HasPrefix(vol, "/") {
+			// src/PVE/LXC/Config.pm classify_mountpoint
+			kind := "bind"
+			if strings.HasPrefix(vol, "/dev/") {
+				kind = "device"
+			}
+			if k == "rootfs" {
+				return nil, nil, fmt.Sprintf("restoring rootfs to %s mount is only possible by specifying -rootfs manually!", kind)
+			}
+			if !root {
+				return nil, nil, fmt.Sprintf("restoring '%s' to %s mount is only possible for root", k, kind)
+			}
+			delayed[k] = printMountpoint(k, vol, opts)
+			continue
+		}
+		size, ok := parseDiskSize(opts["size"])
+		if !ok {
+			return nil, nil, fmt.Sprintf("unable to detect disk size - please specify %s (size)", k)
+		}
+		delete(opts, "size")
+		gib := strconv.FormatFloat(float64(size)/(1<<30), 'f', -1, 64)
+		disks[k] = printMountpoint(k, storage+":"+gib, opts)
+	}
+	return disks, delayed, ""
+}
+
+// parseDiskSize is pve-common src/PVE/JSONSchema.pm parse_size: a number
+// with an optional K/M/G/T (or KiB…TiB) suffix, in bytes.
+func parseDiskSize(v string) (int64, bool) {
+	m := diskSizeRE.FindStringSubmatch(v)
+	if m == nil {
+		return 0, false
+	}
+	n, _ := strconv.ParseFloat(m[1], 64)
+	switch strings.TrimSuffix(m[3], "iB") {
+	case "K":
+		n *= 1 << 10
+	case "M":
+		n *= 1 << 20
+	case "G":
+		n *= 1 << 30
+	case "T":
+		n *= 1 << 40
+	}
+	return int64(n), true
+}
+
+var diskSizeRE = regexp.MustCompile(`^(\d+(\.\d+)?)([KMGT](?:iB)?)?$`)
+
+// restoredGuest builds the guest a successful restore leaves from the
+// archived config (archivedConfig). A container gets the disks in mpParam
+// (the request's rootfs= and mpN=, or the archived ones, archivedMounts)
+// and the delayed bind/device mounts; sanitize_and_merge_config takes no
+// other mount point from the archive (see restoreGuest).
+func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, target string, mpParam, delayed map[string]string, unique, start bool) *guest {
+	src := archivedConfig(s, vol, typ)
 	cfg := map[string]string{}
 	disk := 0
 	// Disks are numbered in the order they are restored: a container's in
@@ -464,7 +544,7 @@ func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, targe
 		if k == "digest" || k == "lock" {
 			continue
 		}
-		if mpParam != nil && (k == "rootfs" || lxcMountKeyRE.MatchString(k)) {
+		if typ == "lxc" && (k == "rootfs" || lxcMountKeyRE.MatchString(k)) {
 			continue // sanitize_and_merge_config: "don't recover mountpoints"
 		}
 		if restoreDriveRE.MatchString(k) || k == "rootfs" || strings.HasPrefix(k, "mp") {
@@ -492,8 +572,9 @@ func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, targe
 		}
 		cfg[k] = v
 	}
-	if mpParam != nil {
+	if typ == "lxc" {
 		createDisks(cfg, vmid, mpParam)
+		maps.Copy(cfg, delayed)
 	}
 	g := &guest{vmid: vmid, node: nodeName, typ: typ, status: "stopped", config: cfg}
 	if start {

@@ -18,6 +18,26 @@ import (
 // call sends one authenticated API request to the fake and decodes data.
 func call(t *testing.T, srv *Server, method, path string, form url.Values) (int, json.RawMessage, string) {
 	t.Helper()
+	return callAs(t, srv, method, path, form, map[string]string{"Authorization": "PVEAPIToken=root@pam!sdk=" + TokenSecret})
+}
+
+// rootTicket logs in as root@pam and returns the headers of a ticket
+// request (cookie and CSRF token).
+func rootTicket(t *testing.T, srv *Server) map[string]string {
+	t.Helper()
+	code, data, msg := callAs(t, srv, "POST", "/access/ticket", url.Values{"username": {RootUser}, "password": {RootPassword}}, nil)
+	require.Equal(t, 200, code, msg)
+	var tk struct {
+		Ticket string `json:"ticket"`
+		CSRF   string `json:"CSRFPreventionToken"`
+	}
+	require.NoError(t, json.Unmarshal(data, &tk))
+	return map[string]string{"Cookie": "PVEAuthCookie=" + url.QueryEscape(tk.Ticket), "CSRFPreventionToken": tk.CSRF}
+}
+
+// callAs is call with the given auth headers.
+func callAs(t *testing.T, srv *Server, method, path string, form url.Values, hdr map[string]string) (int, json.RawMessage, string) {
+	t.Helper()
 	var body io.Reader
 	u := srv.URL + "/api2/json" + path
 	if method == http.MethodPost || method == http.MethodPut {
@@ -27,7 +47,9 @@ func call(t *testing.T, srv *Server, method, path string, form url.Values) (int,
 	}
 	req, err := http.NewRequestWithContext(t.Context(), method, u, body)
 	require.NoError(t, err)
-	req.Header.Set("Authorization", "PVEAPIToken=root@pam!sdk="+TokenSecret)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
@@ -290,4 +312,42 @@ func TestRestoreContainerRootFSReplacesArchivedMountPoints(t *testing.T) {
 	_, msg = restore("9123", url.Values{"rootfs": {"local-lvm:8"}, "mp0": {"/dev/sdb1,mp=/data"}})
 	assert.Equal(t, "Permission check failed (mount point type device is only allowed for root@pam)", msg)
 	assert.Empty(t, srv.GuestStatus(9123), "refused before the config is created")
+}
+
+// Without rootfs= a container restore brings back every archived mount
+// point: a volume one (backed up or not) as a new disk at its archived
+// size, a bind or device one as it was, for root@pam only (pve-container
+// src/PVE/API2/LXC.pm create_vm, storage-only mode).
+func TestRestoreContainerStorageOnlyMountPoints(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	srv.AddGuest(Guest{VMID: 130, Node: Node, Type: "lxc", Name: "media", Config: map[string]string{
+		"rootfs": "local-lvm:vm-130-disk-0,size=8G", "mp0": "local-lvm:vm-130-disk-1,mp=/cache,size=100M",
+		"mp1": "local-lvm:vm-130-disk-2,mp=/data,backup=1,size=4G", "mp2": "/mnt/nas/media,mp=/media"}})
+	vol := srv.AddBackup(Backup{Storage: "backups", VMID: 130, Type: "lxc", Time: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)})
+	code, data, msg := call(t, srv, "POST", "/nodes/"+Node+"/lxc", url.Values{"vmid": {"9130"}, "ostemplate": {vol}, "restore": {"1"}, "storage": {"local-lvm"}})
+	require.Equal(t, 200, code, msg)
+	upid := upidOf(t, data)
+	require.Eventually(t, func() bool { return srv.TaskExit(upid) != "" }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, "unable to restore CT 9130 - restoring 'mp2' to bind mount is only possible for root", srv.TaskExit(upid), "an API token is not root@pam")
+	assert.Empty(t, srv.GuestStatus(9130), "a new container whose restore fails is removed")
+	code, data, msg = callAs(t, srv, "POST", "/nodes/"+Node+"/lxc", url.Values{"vmid": {"9130"}, "ostemplate": {vol}, "restore": {"1"}, "storage": {"local-lvm"}}, rootTicket(t, srv))
+	require.Equal(t, 200, code, msg)
+	upid = upidOf(t, data)
+	require.Eventually(t, func() bool { return srv.TaskExit(upid) != "" }, 5*time.Second, 5*time.Millisecond)
+	require.Equal(t, "OK", srv.TaskExit(upid))
+	assert.Equal(t, "/mnt/nas/media,mp=/media", srv.GuestConfig(9130)["mp2"], "root@pam gets the bind mount back as it was")
+
+	srv.AddGuest(Guest{VMID: 130, Node: Node, Type: "lxc", Name: "media", Config: map[string]string{
+		"rootfs": "local-lvm:vm-130-disk-0,size=8G", "mp0": "local-lvm:vm-130-disk-1,mp=/cache,size=100M",
+		"mp1": "local-lvm:vm-130-disk-2,mp=/data,backup=1,size=4G"}})
+	code, data, msg = call(t, srv, "POST", "/nodes/"+Node+"/lxc", url.Values{"vmid": {"9131"}, "ostemplate": {vol}, "restore": {"1"}, "storage": {"local-lvm"}})
+	require.Equal(t, 200, code, msg)
+	upid = upidOf(t, data)
+	require.Eventually(t, func() bool { return srv.TaskExit(upid) != "" }, 5*time.Second, 5*time.Millisecond)
+	require.Equal(t, "OK", srv.TaskExit(upid))
+	conf := srv.GuestConfig(9131)
+	assert.Equal(t, "local-lvm:vm-9131-disk-0,size=8G", conf["rootfs"])
+	assert.Equal(t, "local-lvm:vm-9131-disk-1,mp=/cache,size=100M", conf["mp0"], "a mount point without backup=1 comes back empty")
+	assert.Equal(t, "local-lvm:vm-9131-disk-2,mp=/data,backup=1,size=4G", conf["mp1"])
 }
