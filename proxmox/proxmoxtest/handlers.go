@@ -969,8 +969,8 @@ func checkStartup(rc *reqCtx) *apiError {
 // for the parts that only root@pam passes (old is nil on create):
 // feature flags of a privileged container, feature flags other than
 // nesting compared old against new key by key (booleans as 1/0, unset as
-// ""), deleting features holding more than nesting, mount points that are
-// not volumes, devN set or deleted, and hookscript. Tokens, root@pam's
+// ""), deleting features holding more than nesting, mount points (rootfs,
+// mpN) that are not volumes, devN set or deleted, and hookscript. Tokens, root@pam's
 // included, are not root@pam.
 func checkCTPerm(rc *reqCtx, old map[string]string, privileged bool) *apiError {
 	deny := func(msg string) *apiError { return errf(403, "Permission check failed (%s)", msg) }
@@ -1004,6 +1004,9 @@ func checkCTPerm(rc *reqCtx, old map[string]string, privileged bool) *apiError {
 			return deny("changing the hookscript is only allowed for root@pam")
 		}
 		mm := indexedRE.FindStringSubmatch(k)
+		if k == "rootfs" {
+			mm = []string{k, "mp", ""} // rootfs is checked as a mount point
+		}
 		if mm == nil {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -100,10 +101,11 @@ func (s *Server) restoreRoutes() []route {
 // pve-container src/PVE/API2/LXC.pm create_vm with ostemplate= and
 // restore=1 (worker vzrestore): drive options conflict with archive,
 // unique=1 gives every NIC a new MAC, storage= receives the disks, start=1
-// starts the guest afterwards. The restored config leaves out the disks
-// vzdump did not archive (passthrough and backup=0 drives; container mount
-// points without backup=1, qemu-server PVE/QemuConfig.pm and pve-container
-// PVE/LXC/Config.pm get_backup_volumes).
+// starts the guest afterwards. A restored VM leaves out the drives vzdump
+// did not archive (passthrough and backup=0 ones, qemu-server
+// PVE/QemuConfig.pm get_backup_volumes). A restored container gets the
+// disks rootfs=/mpN= ask for, or without rootfs= every archived mount point
+// (see archivedMounts).
 //
 // Each refusal comes where upstream raises it, with upstream's text: some
 // before the task (HTTP 500), the rest in the worker (the task fails). The
@@ -114,6 +116,12 @@ func (s *Server) restoreRoutes() []route {
 // whose restore fails is removed again (create_vm's vzrestore worker,
 // $destroy_config_on_error).
 func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) {
+	if typ == "lxc" {
+		// The mpN format check comes with the parameters, before the body.
+		if err := checkCTMounts(rc); err != nil {
+			return nil, err
+		}
+	}
 	vmid := rc.integer("vmid", 0)
 	if vmid < 100 {
 		return nil, paramErr(map[string]string{"vmid": "value must have a minimum value of 100"})
@@ -141,6 +149,14 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 	}
 	if err := s.perm(rc, "/vms/"+strconv.Itoa(vmid), "VM.Allocate"); err != nil {
 		return nil, err
+	}
+	if typ == "lxc" {
+		// pve-container src/PVE/API2/LXC.pm create_vm runs
+		// check_ct_modify_config_perm on a restore's parameters too, with
+		// unprivileged= as given (unset counts as privileged there).
+		if err := checkCTPerm(rc, nil, !rc.boolean("unprivileged", false)); err != nil {
+			return nil, err
+		}
 	}
 	if typ == "qemu" {
 		for k := range rc.p {
@@ -179,29 +195,62 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 		if target == "" {
 			target = "local-lvm"
 		}
-	} else if !rc.has("rootfs") {
-		// pve-container src/PVE/API2/LXC.pm create_vm
-		// $check_and_activate_storage on storage= (default "local"):
-		// pve-storage storage_check_enabled → storage_config, then the
-		// content check.
+	}
+	// pve-container src/PVE/API2/LXC.pm create_vm: rootfs= and mpN= form
+	// $mp_param (a bare size goes on storage=, default "local"); given any,
+	// the restore makes exactly those disks (create_disks) and takes no
+	// mount point from the archive: storage-only mode is off, and
+	// src/PVE/LXC/Create.pm sanitize_and_merge_config skips the archived
+	// rootfs and mpN.
+	var mpParam map[string]string
+	if typ == "lxc" {
+		defStorage := target
+		if defStorage == "" {
+			defStorage = "local"
+		}
+		for k := range rc.p {
+			if k != "rootfs" && !lxcMountKeyRE.MatchString(k) {
+				continue
+			}
+			if mpParam == nil {
+				mpParam = map[string]string{}
+			}
+			v := rc.str(k)
+			if bareSizeRE.MatchString(v) {
+				v = defStorage + ":" + v
+			}
+			mpParam[k] = v
+		}
+		if mpParam != nil && !hasKey(mpParam, "rootfs") {
+			return nil, errf(500, "mount points configured, but 'rootfs' not set - aborting")
+		}
+		// create_vm's foreach_volume over $mp_param: a volume's storage
+		// gets $check_and_activate_storage. (Its "Only root can pass
+		// arbitrary filesystem paths." for a bind or device mount is never
+		// reached: check_ct_modify_config_perm, above, refused it already.)
+		for _, k := range lxcVolumeKeys(mpParam) {
+			vol, _ := splitMountpoint(mpParam[k])
+			if strings.HasPrefix(vol, "/") {
+				continue
+			}
+			// pve-storage src/PVE/Storage.pm parse_volume_id
+			sid, _, ok := strings.Cut(vol, ":")
+			if !ok || sid == "" {
+				return nil, errf(500, "unable to parse volume ID '%s'", vol)
+			}
+			if err := s.checkRootdirStorage(sid); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if typ == "lxc" && mpParam == nil {
+		// create_vm checks and activates the default storage= (default
+		// "local") when rootfs is not given.
 		if target == "" {
 			target = "local"
 		}
-		tst := s.storages[target]
-		if tst == nil {
-			return nil, errf(500, "storage '%s' does not exist", target)
-		}
-		if !slices.Contains(strings.Split(tst.config["content"], ","), "rootdir") {
-			return nil, paramErr(map[string]string{"storage": fmt.Sprintf("storage '%s' does not support container directories", target)})
-		}
-	} else {
-		// pve-container src/PVE/API2/LXC.pm create_vm: rootfs= is the
-		// volume spec, STORAGE:SIZE, or a bare size on storage= (default
-		// "local"); the disks are made there, not on storage=.
-		if st, _, ok := strings.Cut(rc.str("rootfs"), ":"); ok {
-			target = st
-		} else if target == "" {
-			target = "local"
+		if err := s.checkRootdirStorage(target); err != nil {
+			return nil, err
 		}
 	}
 
@@ -221,6 +270,7 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 		return msg
 	}
 	start := rc.boolean("start", false)
+	root := rc.root
 	unique := rc.boolean("unique", false)
 	worker := map[string]string{"qemu": "qmrestore", "lxc": "vzrestore"}[typ]
 	t := s.newTask(nodeName, worker, strconv.Itoa(vmid), rc.identity, -1, func() string {
@@ -250,7 +300,15 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 			// no ./etc/vzdump/pct.conf.
 			return fail(fmt.Sprintf("unable to restore CT %d - ERROR: archive contains no configuration file", vmid))
 		}
-		s.guests[vmid] = restoredGuest(s, vol, typ, vmid, nodeName, target, unique, start)
+		disks, delayed := mpParam, map[string]string(nil)
+		if typ == "lxc" && mpParam == nil {
+			var msg string
+			disks, delayed, msg = archivedMounts(archivedConfig(s, vol, typ), target, root)
+			if msg != "" {
+				return fail(fmt.Sprintf("unable to restore CT %d - %s", vmid, msg))
+			}
+		}
+		s.guests[vmid] = restoredGuest(s, vol, typ, vmid, nodeName, target, disks, delayed, unique, start)
 		return "OK"
 	})
 	if typ == "lxc" {
@@ -264,22 +322,230 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 	return t.upid, nil
 }
 
-// restoredGuest builds the guest a successful restore leaves. The fake
-// keeps no config inside archives: it restores the archived guest's
-// current config, or a bare one if that guest is gone.
-func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, target string, unique, start bool) *guest {
-	src := map[string]string{"scsi0": "local-lvm:vm-0-disk-0,size=8G"}
-	if typ == "lxc" {
-		src = map[string]string{"rootfs": "local-lvm:vm-0-disk-0,size=8G"}
+// checkRootdirStorage is pve-container src/PVE/API2/LXC.pm create_vm
+// $check_and_activate_storage: pve-storage storage_check_enabled →
+// storage_config, then the rootdir content check.
+func (s *Server) checkRootdirStorage(sid string) *apiError {
+	st := s.storages[sid]
+	if st == nil {
+		return errf(500, "storage '%s' does not exist", sid)
 	}
+	if !slices.Contains(strings.Split(st.config["content"], ","), "rootdir") {
+		return paramErr(map[string]string{"storage": fmt.Sprintf("storage '%s' does not support container directories", sid)})
+	}
+	return nil
+}
+
+// lxcMountKeyRE matches a container mount point key (pve-container
+// src/PVE/LXC/Config.pm valid_volume_keys: mp0 … mp255).
+var lxcMountKeyRE = regexp.MustCompile(`^mp(0|[1-9][0-9]{0,2})$`)
+
+// bareSizeRE is create_vm's "simple number" rootfs/mpN value, a size in GiB
+// that goes on storage=.
+var bareSizeRE = regexp.MustCompile(`^\d+(\.\d+)?$`)
+
+// newDiskRE is pve-container src/PVE/LXC.pm $NEW_DISK_RE: STORAGE:SIZE (GiB)
+// asks create_disks for a new volume.
+var newDiskRE = regexp.MustCompile(`^([^:\s]+):(\d+(\.\d+)?)$`)
+
+// lxcVolumeKeys lists the mount point keys of m in pve-container
+// src/PVE/LXC/Config.pm valid_volume_keys order (rootfs, mp0, mp1, …), the
+// order foreach_volume visits them.
+func lxcVolumeKeys(m map[string]string) []string {
+	var keys []string
+	if hasKey(m, "rootfs") {
+		keys = append(keys, "rootfs")
+	}
+	var mps []int
+	for k := range m {
+		if lxcMountKeyRE.MatchString(k) {
+			n, _ := strconv.Atoi(k[2:])
+			mps = append(mps, n)
+		}
+	}
+	slices.Sort(mps)
+	for _, n := range mps {
+		keys = append(keys, "mp"+strconv.Itoa(n))
+	}
+	return keys
+}
+
+// splitMountpoint splits a mount point property string into its volume
+// (the default key, or volume=) and its other options.
+func splitMountpoint(v string) (string, map[string]string) {
+	vol, opts := "", map[string]string{}
+	for i, part := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(part, "=")
+		switch {
+		case !ok && i == 0:
+			vol = part
+		case k == "volume":
+			vol = val
+		case ok:
+			opts[k] = val
+		}
+	}
+	return vol, opts
+}
+
+// printMountpoint is pve-container src/PVE/LXC/Config.pm
+// print_ct_mountpoint → pve-common src/PVE/JSONSchema.pm
+// print_property_string: the volume first, then the required mp (mount
+// points only; rootfs skips it), then the other options sorted by key.
+func printMountpoint(key, vol string, opts map[string]string) string {
+	out := vol
+	if mp, ok := opts["mp"]; ok && key != "rootfs" {
+		out += ",mp=" + mp
+	}
+	keys := make([]string, 0, len(opts))
+	for k := range opts {
+		if k != "mp" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		out += "," + k + "=" + opts[k]
+	}
+	return out
+}
+
+// formatDiskSize is pve-common src/PVE/JSONSchema.pm format_size: bytes in
+// the largest unit that divides them exactly.
+func formatDiskSize(b int64) string {
+	for _, u := range []string{"", "K", "M", "G"} {
+		if b%1024 != 0 {
+			return strconv.FormatInt(b, 10) + u
+		}
+		b /= 1024
+	}
+	return strconv.FormatInt(b, 10) + "T"
+}
+
+// createDisks is pve-container src/PVE/LXC.pm create_disks for the fake: a
+// STORAGE:SIZE volume becomes a new vm-VMID-disk-N on that storage (N the
+// first free number there, pve-storage find_free_diskname) with size= set
+// to SIZE GiB rounded down to MiB; any other volume is kept as given.
+func createDisks(cfg map[string]string, vmid int, mpParam map[string]string) {
+	next := map[string]int{}
+	for _, k := range lxcVolumeKeys(mpParam) {
+		vol, opts := splitMountpoint(mpParam[k])
+		if m := newDiskRE.FindStringSubmatch(vol); m != nil {
+			gb, _ := strconv.ParseFloat(m[2], 64)
+			sizeKB := int64(gb*1024) * 1024
+			vol = fmt.Sprintf("%s:vm-%d-disk-%d", m[1], vmid, next[m[1]])
+			next[m[1]]++
+			opts["size"] = formatDiskSize(sizeKB * 1024)
+		}
+		cfg[k] = printMountpoint(k, vol, opts)
+	}
+}
+
+// archivedConfig is the config inside a backup archive. The fake keeps
+// none: it takes the archived guest's current config, or a bare one if
+// that guest is gone.
+func archivedConfig(s *Server, vol *volume, typ string) map[string]string {
 	if g := s.guests[vol.vmid]; g != nil {
-		src = g.config
+		return g.config
 	}
+	if typ == "lxc" {
+		return map[string]string{"rootfs": "local-lvm:vm-0-disk-0,size=8G"}
+	}
+	return map[string]string{"scsi0": "local-lvm:vm-0-disk-0,size=8G"}
+}
+
+// archivedMounts is pve-container src/PVE/API2/LXC.pm create_vm's
+// storage-only restore (no rootfs= given): every mount point of the
+// archived config comes back. A volume one (backed up or not: vzdump
+// archives the whole config, src/PVE/VZDump/LXC.pm assemble) becomes a new
+// disk on storage at its archived size, STORAGE:GiB for create_disks; a
+// bind or device one is kept as it was and written after extraction
+// (delayed), for root@pam only. The message is the worker's refusal.
+func archivedMounts(src map[string]string, storage string, root bool) (disks, delayed map[string]string, msg string) {
+	if !hasKey(src, "rootfs") {
+		return nil, nil, "rootfs configuration could not be recovered, please check and specify manually!"
+	}
+	disks, delayed = map[string]string{}, map[string]string{}
+	for _, k := range lxcVolumeKeys(src) {
+		vol, opts := splitMountpoint(src[k])
+		if strings.HasPrefix(vol, "/") {
+			// src/PVE/LXC/Config.pm classify_mountpoint
+			kind := "bind"
+			if strings.HasPrefix(vol, "/dev/") {
+				kind = "device"
+			}
+			if k == "rootfs" {
+				return nil, nil, fmt.Sprintf("restoring rootfs to %s mount is only possible by specifying -rootfs manually!", kind)
+			}
+			if !root {
+				return nil, nil, fmt.Sprintf("restoring '%s' to %s mount is only possible for root", k, kind)
+			}
+			delayed[k] = printMountpoint(k, vol, opts)
+			continue
+		}
+		size, ok := parseDiskSize(opts["size"])
+		if !ok {
+			return nil, nil, fmt.Sprintf("unable to detect disk size - please specify %s (size)", k)
+		}
+		delete(opts, "size")
+		gib := strconv.FormatFloat(float64(size)/(1<<30), 'f', -1, 64)
+		disks[k] = printMountpoint(k, storage+":"+gib, opts)
+	}
+	return disks, delayed, ""
+}
+
+// parseDiskSize is pve-common src/PVE/JSONSchema.pm parse_size: a number
+// with an optional K/M/G/T (or KiB…TiB) suffix, in bytes.
+func parseDiskSize(v string) (int64, bool) {
+	m := diskSizeRE.FindStringSubmatch(v)
+	if m == nil {
+		return 0, false
+	}
+	n, _ := strconv.ParseFloat(m[1], 64)
+	switch strings.TrimSuffix(m[3], "iB") {
+	case "K":
+		n *= 1 << 10
+	case "M":
+		n *= 1 << 20
+	case "G":
+		n *= 1 << 30
+	case "T":
+		n *= 1 << 40
+	}
+	return int64(n), true
+}
+
+var diskSizeRE = regexp.MustCompile(`^(\d+(\.\d+)?)([KMGT](?:iB)?)?$`)
+
+// restoredGuest builds the guest a successful restore leaves from the
+// archived config (archivedConfig). A container gets the disks in mpParam
+// (the request's rootfs= and mpN=, or the archived ones, archivedMounts)
+// and the delayed bind/device mounts; sanitize_and_merge_config takes no
+// other mount point from the archive (see restoreGuest).
+func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, target string, mpParam, delayed map[string]string, unique, start bool) *guest {
+	src := archivedConfig(s, vol, typ)
 	cfg := map[string]string{}
 	disk := 0
-	for k, v := range src {
+	// Disks are numbered in the order they are restored: a container's in
+	// foreach_volume order (rootfs, mp0, mp1, …; pve-container
+	// src/PVE/LXC/Config.pm valid_volume_keys). The fake takes a VM's in
+	// key order.
+	var keys []string
+	if typ == "lxc" {
+		keys = lxcVolumeKeys(src)
+	}
+	for _, k := range slices.Sorted(maps.Keys(src)) {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		v := src[k]
 		if k == "digest" || k == "lock" {
 			continue
+		}
+		if typ == "lxc" && (k == "rootfs" || lxcMountKeyRE.MatchString(k)) {
+			continue // sanitize_and_merge_config: "don't recover mountpoints"
 		}
 		if restoreDriveRE.MatchString(k) || k == "rootfs" || strings.HasPrefix(k, "mp") {
 			file, opts, _ := strings.Cut(v, ",")
@@ -305,6 +571,10 @@ func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, targe
 			v = newMAC(v, vmid)
 		}
 		cfg[k] = v
+	}
+	if typ == "lxc" {
+		createDisks(cfg, vmid, mpParam)
+		maps.Copy(cfg, delayed)
 	}
 	g := &guest{vmid: vmid, node: nodeName, typ: typ, status: "stopped", config: cfg}
 	if start {

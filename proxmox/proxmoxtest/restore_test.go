@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,26 @@ import (
 // call sends one authenticated API request to the fake and decodes data.
 func call(t *testing.T, srv *Server, method, path string, form url.Values) (int, json.RawMessage, string) {
 	t.Helper()
+	return callAs(t, srv, method, path, form, map[string]string{"Authorization": "PVEAPIToken=root@pam!sdk=" + TokenSecret})
+}
+
+// rootTicket logs in as root@pam and returns the headers of a ticket
+// request (cookie and CSRF token).
+func rootTicket(t *testing.T, srv *Server) map[string]string {
+	t.Helper()
+	code, data, msg := callAs(t, srv, "POST", "/access/ticket", url.Values{"username": {RootUser}, "password": {RootPassword}}, nil)
+	require.Equal(t, 200, code, msg)
+	var tk struct {
+		Ticket string `json:"ticket"`
+		CSRF   string `json:"CSRFPreventionToken"`
+	}
+	require.NoError(t, json.Unmarshal(data, &tk))
+	return map[string]string{"Cookie": "PVEAuthCookie=" + url.QueryEscape(tk.Ticket), "CSRFPreventionToken": tk.CSRF}
+}
+
+// callAs is call with the given auth headers.
+func callAs(t *testing.T, srv *Server, method, path string, form url.Values, hdr map[string]string) (int, json.RawMessage, string) {
+	t.Helper()
 	var body io.Reader
 	u := srv.URL + "/api2/json" + path
 	if method == http.MethodPost || method == http.MethodPut {
@@ -26,7 +47,9 @@ func call(t *testing.T, srv *Server, method, path string, form url.Values) (int,
 	}
 	req, err := http.NewRequestWithContext(t.Context(), method, u, body)
 	require.NoError(t, err)
-	req.Header.Set("Authorization", "PVEAPIToken=root@pam!sdk="+TokenSecret)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
@@ -226,4 +249,105 @@ func TestAgentPingRefusals(t *testing.T) {
 	assert.Equal(t, "QEMU guest agent is not running", msg)
 	_, _, msg = call(t, srv, "POST", "/nodes/"+Node+"/qemu/201/agent/ping", nil)
 	assert.Equal(t, "No QEMU guest agent configured", msg)
+}
+
+// A container restore given rootfs= (STORAGE:SIZE) makes exactly the disks
+// the request names, at the requested size, and restores none of the
+// archive's mount points (pve-container src/PVE/API2/LXC.pm create_vm
+// leaves storage-only mode; src/PVE/LXC/Create.pm sanitize_and_merge_config
+// skips the archived rootfs and mpN).
+func TestRestoreContainerRootFSReplacesArchivedMountPoints(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	srv.AddGuest(Guest{VMID: 120, Node: Node, Type: "lxc", Name: "files", Config: map[string]string{
+		"rootfs": "local-lvm:vm-120-disk-0,size=32G", "mp0": "local-lvm:vm-120-disk-1,mp=/srv,backup=1,size=100G",
+		"memory": "1024", "net0": "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:20,type=veth"}})
+	vol := srv.AddBackup(Backup{Storage: "backups", VMID: 120, Type: "lxc", Time: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)})
+	restore := func(vmid string, extra url.Values) (map[string]string, string) {
+		t.Helper()
+		form := url.Values{"vmid": {vmid}, "ostemplate": {vol}, "restore": {"1"}}
+		for k, v := range extra {
+			form[k] = v
+		}
+		code, data, msg := call(t, srv, "POST", "/nodes/"+Node+"/lxc", form)
+		if code != 200 {
+			return nil, msg
+		}
+		upid := upidOf(t, data)
+		require.Eventually(t, func() bool { return srv.TaskExit(upid) != "" }, 5*time.Second, 5*time.Millisecond)
+		require.Equal(t, "OK", srv.TaskExit(upid))
+		n, _ := strconv.Atoi(vmid)
+		return srv.GuestConfig(n), ""
+	}
+
+	// Without rootfs= (storage-only mode) the archived mount points come
+	// back at their archived sizes.
+	conf, msg := restore("9120", url.Values{"storage": {"local-lvm"}})
+	require.Empty(t, msg)
+	assert.Equal(t, "local-lvm:vm-9120-disk-0,size=32G", conf["rootfs"])
+	assert.Contains(t, conf, "mp0")
+
+	conf, msg = restore("9121", url.Values{"rootfs": {"local-lvm:8"}})
+	require.Empty(t, msg)
+	assert.Equal(t, "local-lvm:vm-9121-disk-0,size=8G", conf["rootfs"], "the requested size, not the archived one")
+	assert.NotContains(t, conf, "mp0", "the archived mount point is not restored")
+	assert.Equal(t, "1024", conf["memory"], "the rest of the archived config is")
+
+	// A bare size goes on storage=; mpN= given beside rootfs= is created
+	// too (volume, then mp=, then the other options sorted).
+	conf, msg = restore("9122", url.Values{"storage": {"local-lvm"}, "rootfs": {"0.5"}, "mp1": {"local-lvm:4,mp=/data,backup=1"}})
+	require.Empty(t, msg)
+	assert.Equal(t, "local-lvm:vm-9122-disk-0,size=512M", conf["rootfs"])
+	assert.Equal(t, "local-lvm:vm-9122-disk-1,mp=/data,backup=1,size=4G", conf["mp1"])
+	assert.NotContains(t, conf, "mp0")
+
+	_, msg = restore("9123", url.Values{"mp0": {"local-lvm:4,mp=/data"}})
+	assert.Equal(t, "mount points configured, but 'rootfs' not set - aborting", msg)
+	_, msg = restore("9123", url.Values{"rootfs": {"nope:8"}})
+	assert.Equal(t, "storage 'nope' does not exist", msg)
+	_, msg = restore("9123", url.Values{"rootfs": {"backups:8"}})
+	assert.Equal(t, "Parameter verification failed.", msg)
+	_, msg = restore("9123", url.Values{"rootfs": {"/mnt/data"}})
+	assert.Equal(t, "Permission check failed (mount point type bind is only allowed for root@pam)", msg, "an API token is not root@pam")
+	_, msg = restore("9123", url.Values{"rootfs": {"local-lvm:8"}, "mp0": {"/dev/sdb1,mp=/data"}})
+	assert.Equal(t, "Permission check failed (mount point type device is only allowed for root@pam)", msg)
+	assert.Empty(t, srv.GuestStatus(9123), "refused before the config is created")
+}
+
+// Without rootfs= a container restore brings back every archived mount
+// point: a volume one (backed up or not) as a new disk at its archived
+// size, a bind or device one as it was, for root@pam only (pve-container
+// src/PVE/API2/LXC.pm create_vm, storage-only mode).
+func TestRestoreContainerStorageOnlyMountPoints(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	srv.AddGuest(Guest{VMID: 130, Node: Node, Type: "lxc", Name: "media", Config: map[string]string{
+		"rootfs": "local-lvm:vm-130-disk-0,size=8G", "mp0": "local-lvm:vm-130-disk-1,mp=/cache,size=100M",
+		"mp1": "local-lvm:vm-130-disk-2,mp=/data,backup=1,size=4G", "mp2": "/mnt/nas/media,mp=/media"}})
+	vol := srv.AddBackup(Backup{Storage: "backups", VMID: 130, Type: "lxc", Time: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)})
+	code, data, msg := call(t, srv, "POST", "/nodes/"+Node+"/lxc", url.Values{"vmid": {"9130"}, "ostemplate": {vol}, "restore": {"1"}, "storage": {"local-lvm"}})
+	require.Equal(t, 200, code, msg)
+	upid := upidOf(t, data)
+	require.Eventually(t, func() bool { return srv.TaskExit(upid) != "" }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, "unable to restore CT 9130 - restoring 'mp2' to bind mount is only possible for root", srv.TaskExit(upid), "an API token is not root@pam")
+	assert.Empty(t, srv.GuestStatus(9130), "a new container whose restore fails is removed")
+	code, data, msg = callAs(t, srv, "POST", "/nodes/"+Node+"/lxc", url.Values{"vmid": {"9130"}, "ostemplate": {vol}, "restore": {"1"}, "storage": {"local-lvm"}}, rootTicket(t, srv))
+	require.Equal(t, 200, code, msg)
+	upid = upidOf(t, data)
+	require.Eventually(t, func() bool { return srv.TaskExit(upid) != "" }, 5*time.Second, 5*time.Millisecond)
+	require.Equal(t, "OK", srv.TaskExit(upid))
+	assert.Equal(t, "/mnt/nas/media,mp=/media", srv.GuestConfig(9130)["mp2"], "root@pam gets the bind mount back as it was")
+
+	srv.AddGuest(Guest{VMID: 130, Node: Node, Type: "lxc", Name: "media", Config: map[string]string{
+		"rootfs": "local-lvm:vm-130-disk-0,size=8G", "mp0": "local-lvm:vm-130-disk-1,mp=/cache,size=100M",
+		"mp1": "local-lvm:vm-130-disk-2,mp=/data,backup=1,size=4G"}})
+	code, data, msg = call(t, srv, "POST", "/nodes/"+Node+"/lxc", url.Values{"vmid": {"9131"}, "ostemplate": {vol}, "restore": {"1"}, "storage": {"local-lvm"}})
+	require.Equal(t, 200, code, msg)
+	upid = upidOf(t, data)
+	require.Eventually(t, func() bool { return srv.TaskExit(upid) != "" }, 5*time.Second, 5*time.Millisecond)
+	require.Equal(t, "OK", srv.TaskExit(upid))
+	conf := srv.GuestConfig(9131)
+	assert.Equal(t, "local-lvm:vm-9131-disk-0,size=8G", conf["rootfs"])
+	assert.Equal(t, "local-lvm:vm-9131-disk-1,mp=/cache,size=100M", conf["mp0"], "a mount point without backup=1 comes back empty")
+	assert.Equal(t, "local-lvm:vm-9131-disk-2,mp=/data,backup=1,size=4G", conf["mp1"])
 }
