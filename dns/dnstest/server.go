@@ -461,7 +461,9 @@ func (s *Server) serve(endpoint string, w http.ResponseWriter, r *http.Request, 
 	}
 	s.mu.Unlock()
 
-	s.latency.Wait(r.Context())
+	// The body is read first (as much as readBody reads) so that a
+	// client giving up during the delay is noticed.
+	s.latency.WaitRequest(r, 1<<20)
 	if r.Context().Err() != nil {
 		return
 	}

@@ -1,6 +1,7 @@
 package dnstest_test
 
 import (
+	"context"
 	"encoding/json"
 	"go/parser"
 	"go/token"
@@ -268,4 +269,30 @@ func countOf(srv *dnstest.Server, endpoint string) int {
 		}
 	}
 	return n
+}
+
+// A client that gives up on a delayed request with a body is noticed: the
+// handler returns at once, so Close does not wait out the latency (net/http
+// watches for a hang-up only once the body is read). A delayed body still
+// arrives whole.
+func TestLatencyNoticesClientGone(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	z, _ := srv.Zone(dnstest.SeedZone)
+	srv.SetLatency(20 * time.Millisecond)
+	st, e, _ := do(t, srv, dnstest.SeedToken, "POST", "/zones/"+z.ID+"/dns_records", `{"type":"TXT","name":"x","content":"v"}`)
+	require.Equal(t, 200, st, "%s", e.Errors)
+
+	const long = 10 * time.Second
+	srv.SetLatency(long)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "POST", srv.BaseURL()+"/zones/"+z.ID+"/dns_records", strings.NewReader(`{"type":"TXT","name":"y","content":"v"}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+dnstest.SeedToken)
+	_, err = http.DefaultClient.Do(req)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	start := time.Now()
+	srv.Close()
+	assert.Less(t, time.Since(start), long/5, "Close waited for the delayed handler")
 }

@@ -797,7 +797,9 @@ func watchFlags(opts *watchOptions) (fs *flag.FlagSet, path, format *string, lev
 	fs.TextVar(level, "log-level", slog.LevelInfo, "lowest level logged: debug (every SDK call, secrets redacted), info, warn, error")
 	fs.DurationVar(&opts.CheckInterval, "interval", 5*time.Minute, "how often the periodic checks run")
 	fs.DurationVar(&opts.DDNSInterval, "ddns-interval", 5*time.Minute, "how often DDNS asks the router for its address")
-	fs.DurationVar(&opts.DDNSVerify, "ddns-verify", 0, "how often DDNS re-reads Cloudflare while the address is unchanged, to repair hand edits (0: never; Cloudflare is asked only when the address changes)")
+	// 0 turns re-verification off: an offDuration, so checkWatchDurations
+	// lets it through.
+	fs.Var((*offDuration)(&opts.DDNSVerify), "ddns-verify", "how often DDNS re-reads Cloudflare while the address is unchanged, to repair hand edits (a `duration`; 0: never; Cloudflare is asked only when the address changes)")
 	fs.DurationVar(&opts.Guard.Interval, "ups-interval", 5*time.Second, "how often the UPS guard polls NUT on line power (on battery every 2s, or this if shorter)")
 	fs.DurationVar(&opts.Silent, "wireguard-silent", 72*time.Hour, "how long a WireGuard peer may go without a handshake")
 	fs.DurationVar(&opts.BackupMaxAge, "backup-max-age", 36*time.Hour, "how old a guest's newest backup may be")
@@ -882,9 +884,36 @@ func runWatch(ctx context.Context, args []string, out, errOut io.Writer, env com
 	return command.ExitOK
 }
 
+// offDuration is a duration flag for which 0 is allowed: it turns the
+// work off. checkWatchDurations refuses 0 for every other duration flag;
+// the exemption is declared where the flag is defined (fs.Var with an
+// offDuration), so a new flag cannot slip through by a name left out of
+// a list.
+type offDuration time.Duration
+
+func (d *offDuration) String() string { return time.Duration(*d).String() }
+
+// Set parses a time.Duration, as flag.Duration does.
+func (d *offDuration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = offDuration(v)
+	return nil
+}
+
+// Get returns the time.Duration (flag.Getter), so checkWatchDurations
+// still refuses a negative one.
+func (d *offDuration) Get() any { return time.Duration(*d) }
+
+// zeroIsOff marks a duration flag whose 0 means off.
+func (*offDuration) zeroIsOff() {}
+
 // checkWatchDurations refuses a duration flag that is not positive (0 is
-// allowed for -ddns-verify: never): a negative interval would otherwise
-// become the default without a word, or stop the guard at run time.
+// allowed for a flag defined as an offDuration, such as -ddns-verify:
+// never): a negative interval would otherwise become the default without
+// a word, or stop the guard at run time.
 func checkWatchDurations(fs *flag.FlagSet) error {
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -896,7 +925,8 @@ func checkWatchDurations(fs *flag.FlagSet) error {
 		if !ok || err != nil {
 			return
 		}
-		if d < 0 || (d == 0 && f.Name != "ddns-verify") {
+		_, zeroOff := f.Value.(interface{ zeroIsOff() })
+		if d < 0 || (d == 0 && !zeroOff) {
 			err = fmt.Errorf("-%s %s: want a positive duration", f.Name, d)
 		}
 	})

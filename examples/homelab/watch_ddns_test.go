@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"io"
 	"log/slog"
 	"strings"
@@ -116,6 +117,56 @@ func TestWatchDurationFlags(t *testing.T) {
 		assert.Contains(t, errOut.String(), "-"+strings.TrimPrefix(args[0], "-")+" ", "%v", args)
 		assert.Contains(t, errOut.String(), "want a positive duration", "%v", args)
 	}
+
+	// Every duration flag is checked, a future one too: negative is
+	// refused everywhere, 0 only where the flag is declared an
+	// offDuration (0: off), which is -ddns-verify alone.
+	var opts watchOptions
+	all, _, _, _ := watchFlags(&opts)
+	var zeroOff []string
+	all.VisitAll(func(f *flag.Flag) {
+		g, ok := f.Value.(flag.Getter)
+		if !ok {
+			return
+		}
+		if _, ok := g.Get().(time.Duration); !ok {
+			return
+		}
+		for _, v := range []string{"-1s", "0s", "1s"} {
+			var o watchOptions
+			fs, _, _, _ := watchFlags(&o)
+			require.NoError(t, fs.Parse([]string{"-" + f.Name, v}))
+			err := checkWatchDurations(fs)
+			switch v {
+			case "-1s":
+				assert.ErrorContains(t, err, "-"+f.Name+" -1s: want a positive duration")
+			case "0s":
+				if err == nil {
+					zeroOff = append(zeroOff, f.Name)
+				} else {
+					assert.ErrorContains(t, err, "-"+f.Name+" 0s: want a positive duration")
+				}
+			default:
+				assert.NoError(t, err, "-%s %s", f.Name, v)
+			}
+		}
+	})
+	assert.Equal(t, []string{"ddns-verify"}, zeroOff, "the flags where 0 means off")
+	assert.Zero(t, opts.DDNSVerify, "-ddns-verify is off by default")
+	require.NoError(t, checkWatchDurations(all), "the defaults")
+	require.Error(t, all.Parse([]string{"-ddns-verify", "soon"}), "a bad duration is a parse error")
+
+	// The exemption is the flag's type, not its name.
+	var d, off time.Duration
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	fs.DurationVar(&d, "ddns-verify", 0, "")
+	fs.Var((*offDuration)(&off), "future-verify", "")
+	assert.ErrorContains(t, checkWatchDurations(fs), "-ddns-verify 0s: want a positive duration")
+	fs = flag.NewFlagSet("x", flag.ContinueOnError)
+	fs.Var((*offDuration)(&off), "future-verify", "")
+	assert.NoError(t, checkWatchDurations(fs))
+	require.NoError(t, fs.Parse([]string{"-future-verify", "-1m"}))
+	assert.ErrorContains(t, checkWatchDurations(fs), "-future-verify -1m0s: want a positive duration")
 }
 
 // The flags reach the watcher's options: -ups-interval is the guard's

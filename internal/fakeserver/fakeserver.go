@@ -6,6 +6,7 @@
 package fakeserver
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -93,6 +94,46 @@ func (l *Latency) Wait(ctx context.Context) {
 	case <-ctx.Done():
 	}
 }
+
+// WaitRequest waits the delay before answering r, and reports whether the
+// client is still there (false once r.Context() is done). With no delay
+// set it returns true at once, leaving the body alone: an undelayed
+// request is served as before, whatever its client does.
+//
+// net/http notices a client that hangs up, and ends r.Context(), only once
+// the handler has read the request's body to its end; a fake that waited
+// before reading the body would never notice, and its Close would wait out
+// the whole delay. So, with a delay set, WaitRequest first reads the body,
+// at most limit bytes, into memory and puts it back: the handler then reads
+// the same bytes, as if it were the first to read. A body longer than limit
+// is only partly buffered (the unread rest follows the buffered part), and
+// a client that hangs up on such a request is noticed only when the delay
+// ends.
+func (l *Latency) WaitRequest(r *http.Request, limit int64) bool {
+	if l.Get() <= 0 {
+		return true
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		// limit+1: a body of exactly limit bytes is still read to its
+		// end. A read error (the client went away mid-body) is handed to
+		// the handler after the bytes read before it.
+		buf, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+		rest := io.Reader(r.Body)
+		if err != nil {
+			rest = errReader{err}
+		}
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(buf), rest), r.Body}
+	}
+	l.Wait(r.Context())
+	return r.Context().Err() == nil
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // DefaultLogLimit is how many requests a Log keeps unless SetLimit says
 // otherwise.

@@ -1,8 +1,12 @@
 package fakeserver
 
 import (
+	"context"
 	"crypto/tls"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,4 +162,49 @@ func TestNewHTTPPinnedTLS(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, fp, seen)
+}
+
+// WaitRequest hands the handler the whole body, whether it fits the limit
+// or not, and notices a client that hangs up during the delay.
+func TestWaitRequest(t *testing.T) {
+	t.Parallel()
+	var lat Latency
+	got := make(chan string, 1)
+	gone := make(chan bool, 1)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !lat.WaitRequest(r, 4) {
+			gone <- true
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		got <- string(b)
+	}))
+	defer ts.Close()
+	post := func(ctx context.Context, body string) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, ts.URL, strings.NewReader(body))
+		require.NoError(t, err)
+		resp, err := ts.Client().Do(req)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		return err
+	}
+	lat.Set(time.Millisecond)
+	for _, body := range []string{"", "abc", "abcd", "abcdefghij"} {
+		require.NoError(t, post(t.Context(), body))
+		assert.Equal(t, body, <-got)
+	}
+
+	const long = 10 * time.Second
+	lat.Set(long)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	require.ErrorIs(t, post(ctx, "abcd"), context.DeadlineExceeded)
+	select {
+	case <-gone:
+	case <-time.After(long / 5):
+		t.Fatal("the handler did not notice the client had gone")
+	}
+	assert.Less(t, time.Since(start), long/5)
 }

@@ -277,12 +277,16 @@ func (s *Server) uploadCert(c *call) (int, any, *apiError) {
 	return 200, out, nil
 }
 
+// maxBody is the largest request body a route reads: the certificate
+// upload.
+const maxBody = 8 << 20
+
 // uploadedFiles reads the multipart fields; none at all is the upstream
 // string-valued error body.
 func uploadedFiles(r *http.Request) (map[string]string, *apiError) {
 	noFiles := &apiError{status: 400, raw: map[string]any{"error": "No files were uploaded"}}
 	// Bound the whole upload, not only what is kept in memory.
-	r.Body = http.MaxBytesReader(nil, r.Body, 8<<20)
+	r.Body = http.MaxBytesReader(nil, r.Body, maxBody)
 	if err := r.ParseMultipartForm(1 << 20); err != nil || r.MultipartForm == nil || len(r.MultipartForm.File) == 0 {
 		return nil, noFiles
 	}

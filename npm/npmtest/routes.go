@@ -176,11 +176,11 @@ func pathID(c *call) (int, *apiError) { return parseID(c.r.PathValue("id")) }
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := s.apiPath(r)
 	s.log.Add(Request{Method: r.Method, Path: path, Query: r.URL.RawQuery, Time: time.Now()})
-	if s.latency.Get() > 0 {
-		s.latency.Wait(r.Context())
-		if r.Context().Err() != nil {
-			return // the client gave up while the answer was delayed
-		}
+	// The body is buffered first (up to the largest a route reads, the
+	// 8 MiB certificate upload) so that a client giving up while the
+	// answer is delayed is noticed.
+	if !s.latency.WaitRequest(r, maxBody) {
+		return // the client gave up while the answer was delayed
 	}
 	if f, ok := s.faults.Take(func(f Fault) bool { return f.matches(r.Method, path) }); ok {
 		s.writeErr(w, path, f.apiError())

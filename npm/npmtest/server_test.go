@@ -628,3 +628,28 @@ func TestWireRealAnswers(t *testing.T) {
 	_, err := time.Parse("2006-01-02T15:04:05.000Z", i18n["expiredAt"].(string))
 	assert.NoError(t, err)
 }
+
+// A client that gives up on a delayed request with a body is noticed: the
+// handler returns at once, so Close does not wait out the latency (it did,
+// when the fake waited before reading the body: net/http watches for a
+// hang-up only once the body is read). A delayed body still arrives whole.
+func TestLatencyNoticesClientGone(t *testing.T) {
+	t.Parallel()
+	w := newWire(t)
+	w.srv.SetLatency(20 * time.Millisecond)
+	status, body := w.json(http.MethodPost, "/tokens", `{"identity":"`+npmtest.AdminEmail+`","secret":"`+npmtest.AdminPassword+`"}`)
+	require.Equal(t, 200, status, "%v", body)
+
+	const long = 10 * time.Second
+	w.srv.SetLatency(long)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.srv.URL+"/tokens", strings.NewReader(`{"identity":"x@example.com","secret":"y"}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	_, err = http.DefaultClient.Do(req)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	start := time.Now()
+	w.srv.Close()
+	assert.Less(t, time.Since(start), long/5, "Close waited for the delayed handler")
+}

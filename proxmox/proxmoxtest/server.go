@@ -400,7 +400,9 @@ func (s *Server) handler() http.Handler {
 		rc.reply = reply{err: errf(501, "Method '%s %s' not implemented", rc.method, rc.path)}
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.latency.Wait(r.Context())
+		// The body is read first (as much as parseParams reads) so that a
+		// client giving up during the delay is noticed.
+		s.latency.WaitRequest(r, 1<<20)
 		if r.Context().Err() != nil {
 			return
 		}

@@ -1,6 +1,7 @@
 package proxmoxtest_test
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"io"
@@ -223,4 +224,29 @@ func TestInjectTimesAndClear(t *testing.T) {
 	assert.Equal(t, "GET", reqs[0].Method)
 	assert.Equal(t, "/version", reqs[0].Path)
 	assert.False(t, reqs[0].Time.IsZero())
+}
+
+// A client that gives up on a delayed request with a body is noticed: the
+// handler returns at once, so Close does not wait out the latency (net/http
+// watches for a hang-up only once the body is read). A delayed body still
+// arrives whole.
+func TestLatencyNoticesClientGone(t *testing.T) {
+	t.Parallel()
+	r := newRaw(t)
+	login := url.Values{"username": {"root@pam"}, "password": {proxmoxtest.RootPassword}}
+	r.srv.SetLatency(20 * time.Millisecond)
+	require.Equal(t, 200, r.do("POST", "/access/ticket", login, nil).status)
+
+	const long = 10 * time.Second
+	r.srv.SetLatency(long)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "POST", r.srv.URL+"/api2/json/access/ticket", strings.NewReader(login.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	_, err = r.hc.Do(req)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	start := time.Now()
+	r.srv.Close()
+	assert.Less(t, time.Since(start), long/5, "Close waited for the delayed handler")
 }

@@ -33,6 +33,7 @@ type progress struct {
 	tenths  map[string]int // last tenth printed per key (plain)
 	lines   map[string]string
 	waiting []string // guests being shut down (status)
+	waits   int      // elapsed calls so far: each has its own key
 }
 
 // newProgress returns the progress display for w: a changing line when w is
@@ -158,9 +159,15 @@ func (p *progress) elapsed(line string, every time.Duration) (stop func()) {
 	if !p.tty {
 		every = plainEvery
 	}
+	// Each wait has its own key, so a second wait with the same text
+	// still writes its first plain line.
+	p.mu.Lock()
+	p.waits++
+	key := fmt.Sprintf("elapsed %d", p.waits)
+	p.mu.Unlock()
 	quit, exited := make(chan struct{}), make(chan struct{})
 	show := func() {
-		p.step("elapsed", -1, fmt.Sprintf("%s… %s", line, time.Since(start).Round(time.Second)))
+		p.step(key, -1, fmt.Sprintf("%s… %s", line, time.Since(start).Round(time.Second)))
 	}
 	show()
 	go func() {
@@ -179,6 +186,9 @@ func (p *progress) elapsed(line string, every time.Duration) (stop func()) {
 	return func() {
 		close(quit)
 		<-exited
+		p.mu.Lock()
+		delete(p.lines, key)
+		p.mu.Unlock()
 		p.done()
 	}
 }

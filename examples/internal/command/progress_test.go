@@ -99,3 +99,18 @@ func TestProgressElapsedPlainLines(t *testing.T) {
 		assert.Equal(t, "   issuing… 0s\n   issuing… 30s\n   issuing… 1m0s\n", buf.String())
 	})
 }
+
+// Two waits with the same text in one process each write their first
+// line: a plain line is dropped only when it repeats the same wait's
+// last one.
+func TestProgressElapsedTwiceSameText(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var buf bytes.Buffer
+		p := newProgress(&buf)
+		p.elapsed("waiting for Cloudflare", time.Second)()
+		p.elapsed("waiting for Cloudflare", time.Second)()
+		assert.Equal(t, "   waiting for Cloudflare… 0s\n   waiting for Cloudflare… 0s\n", buf.String())
+		assert.Empty(t, p.lines, "a stopped wait forgets its last line")
+	})
+}
