@@ -51,6 +51,13 @@ func Plan(ctx context.Context, cfg Config) (NightPlan, error) {
 // cancelled. The RestoreReport says what was seen; the error is nil when
 // the drill passed.
 //
+// A container is restored in PVE's storage-only mode (storage=, no
+// rootfs=), which brings back every mount point of the archived config.
+// PVE lets only root@pam restore a bind or device mount point
+// (pve-container create_vm: "restoring 'mpN' to bind mount is only
+// possible for root"), so a drill of such a container run with an API
+// token fails there; run it with a root@pam ticket.
+//
 // Proxmox API: POST /nodes/{node}/qemu (archive=, unique=1, start=0),
 // POST /nodes/{node}/lxc (ostemplate=, restore=1, unique=1, start=0),
 // PUT …/config, POST …/status/start, POST /nodes/{node}/qemu/{vmid}/agent/ping,
