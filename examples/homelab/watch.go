@@ -794,7 +794,7 @@ func watchFlags(opts *watchOptions) (fs *flag.FlagSet, path, format *string, lev
 	path = fs.String("config", "", "the config file (default: $HOMELAB_CONFIG, ./homelab.yaml, ~/.config/homelab/homelab.yaml)")
 	format = fs.String("log-format", "text", "log format on stderr: text or json")
 	level = new(slog.Level)
-	fs.TextVar(level, "log-level", slog.LevelInfo, "lowest level logged: debug (every SDK call, secrets redacted), info, warn, error")
+	fs.TextVar(level, "log-level", slog.LevelInfo, "lowest `level` logged: debug (every SDK call, secrets redacted), info, warn, error")
 	fs.DurationVar(&opts.CheckInterval, "interval", 5*time.Minute, "how often the periodic checks run")
 	fs.DurationVar(&opts.DDNSInterval, "ddns-interval", 5*time.Minute, "how often DDNS asks the router for its address")
 	// 0 turns re-verification off: an offDuration, so checkWatchDurations
