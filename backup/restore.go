@@ -133,7 +133,12 @@ func ctRestoreDisks(conf map[string]string, storage string) (map[string]string, 
 			return nil, fmt.Errorf("%s has no size= to restore it with: %q", key, conf[key])
 		}
 		delete(opts, "size")
-		val := storage + ":" + strconv.FormatFloat(float64(size)/(1<<30), 'f', -1, 64)
+		// create_disks takes GiB and rounds down to MiB (pve-container
+		// src/PVE/LXC.pm create_disks: int($size_gb * 1024) * 1024 KiB);
+		// a size rounded up to whole MiB first is exact in GiB and never
+		// smaller than the original.
+		mib := (size + 1<<20 - 1) >> 20
+		val := storage + ":" + strconv.FormatFloat(float64(mib)/1024, 'f', -1, 64)
 		if mp, ok := opts["mp"]; ok && key != "rootfs" {
 			val += ",mp=" + mp
 		}

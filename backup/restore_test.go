@@ -224,6 +224,7 @@ func TestCTRestoreDisks(t *testing.T) {
 		"rootfs": "volume=local-lvm:vm-101-disk-0,size=512M,quota=1", "mp0": "/mnt/nas/media,mp=/media", "mp1": "/dev/sdb1,mp=/raw,backup=1",
 		"mp2": "local-lvm:vm-101-disk-1,mp=/data,backup=1,size=2T", "mp3": "local-lvm:vm-101-disk-2,mp=/cache,size=1G",
 		"mp4":  "mp=/srv,volume=local-lvm:vm-101-disk-3,backup=yes,ro=1,size=1536M",
+		"mp5":  "local-lvm:vm-101-disk-4,mp=/odd,backup=1,size=1000000000",
 		"net0": "name=eth0,bridge=vmbr0", "memory": "512",
 	}
 	assert.True(t, ctPathMount(conf))
@@ -234,6 +235,7 @@ func TestCTRestoreDisks(t *testing.T) {
 		"rootfs": "scratch:0.5,quota=1",
 		"mp2":    "scratch:2048,mp=/data,backup=1",
 		"mp4":    "scratch:1.5,mp=/srv,backup=yes,ro=1",
+		"mp5":    "scratch:0.931640625,mp=/odd,backup=1", // 954 MiB: rounded up, create_disks keeps whole MiB
 	}, got, "bind, device and backup=0 mount points are left out")
 
 	for name, c := range map[string]map[string]string{
