@@ -61,10 +61,11 @@ func Plan(ctx context.Context, cfg Config) (NightPlan, error) {
 // rootfs=STORAGE:SIZE and mpN=STORAGE:SIZE,mp=PATH,… for each volume
 // mount point with backup=1, sizes and options from the original's
 // current config (PVE only grows disks, so they hold the archived data),
-// and PVE makes just those and restores the rest of the archived config.
-// So such a drill works with an API token (needing VM.Config.Disk on the
-// scratch VMID), and the scratch guest never gets a host path of the
-// original. Bind and device mount points, and volume ones without
+// and PVE makes just those and restores the rest of the archived config
+// (a mount point added or removed since that backup is taken as it is
+// now). So such a drill works with an API token (needing VM.Config.Disk
+// on the scratch VMID), and the scratch guest never gets a host path of
+// the original. Bind and device mount points, and volume ones without
 // backup=1, are not on the scratch guest: vzdump archives none of their
 // data, and the check leaves them out as always.
 //

@@ -179,8 +179,11 @@ func parseDiskSize(v string) (int64, bool) {
 		return 0, false
 	}
 	n, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, false
+	}
 	n *= float64(uint64(1) << map[string]uint{"": 0, "K": 10, "M": 20, "G": 30, "T": 40}[m[2]])
-	if err != nil || n > 1<<60 {
+	if n > 1<<60 {
 		return 0, false
 	}
 	return int64(n), true
@@ -198,10 +201,11 @@ var reNet = func(key string) bool {
 // verifyRestore proves a guest's newest backup restores: it restores the
 // archive into o.ScratchVMID on o.Storage with unique MAC addresses and
 // without starting it (a container with a bind or device mount point
-// with only the disks its backup carries, ctRestoreDisks), turns every network link down and autostart off
-// before anything could start it, checks that the guest exists with the
-// disks the original's backup carries, optionally boots it and waits for
-// its guest agent, and destroys it again, whatever happened.
+// with only the disks its backup carries, ctRestoreDisks), turns every
+// network link down and autostart off before anything could start it,
+// checks that the guest exists with the disks the original's backup
+// carries, optionally boots it and waits for its guest agent, and
+// destroys it again, whatever happened.
 //
 // The RestoreReport says what was seen; the error is nil when the drill
 // passed.
