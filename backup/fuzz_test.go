@@ -3,6 +3,8 @@ package backup
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,3 +72,35 @@ func FuzzParseKeep(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCTRestoreDisks: whatever a container's mount points say, the drill
+// asks only for new volumes (STORAGE:GiB, create_disks' $NEW_DISK_RE) that
+// are never smaller than the original, and never for a host path.
+func FuzzCTRestoreDisks(f *testing.F) {
+	f.Add("local-lvm:vm-101-disk-0,size=8G", "/mnt/nas/media,mp=/media", "local-lvm:vm-101-disk-1,mp=/data,backup=1,size=4608M")
+	f.Add("volume=local-lvm:vm-101-disk-0,size=1000000000", "mp=/x,volume=/dev/sdb1", "local-lvm:vm-101-disk-1,mp=/d,backup=1,size=0.5T")
+	f.Fuzz(func(t *testing.T, rootfs, mp0, mp1 string) {
+		conf := map[string]string{"rootfs": rootfs, "mp0": mp0, "mp1": mp1}
+		disks, err := ctRestoreDisks(conf, "scratch")
+		if err != nil {
+			return
+		}
+		for k, v := range disks {
+			vol, opts := splitMount(v)
+			gib, ok := strings.CutPrefix(vol, "scratch:")
+			if !ok || !reNewDisk.MatchString(gib) {
+				t.Fatalf("%s=%q is not a new volume", k, v)
+			}
+			if _, ok := opts["size"]; ok {
+				t.Fatalf("%s=%q keeps size=", k, v)
+			}
+			want, _ := parseDiskSize(func() string { _, o := splitMount(conf[k]); return o["size"] }())
+			n, _ := strconv.ParseFloat(gib, 64)
+			if got := int64(n*1024) << 20; got < want {
+				t.Fatalf("%s=%q makes %d bytes, the original has %d", k, v, got, want)
+			}
+		}
+	})
+}
+
+var reNewDisk = regexp.MustCompile(`^\d+(\.\d+)?$`)

@@ -52,11 +52,22 @@ func Plan(ctx context.Context, cfg Config) (NightPlan, error) {
 // the drill passed.
 //
 // A container is restored in PVE's storage-only mode (storage=, no
-// rootfs=), which brings back every mount point of the archived config.
-// PVE lets only root@pam restore a bind or device mount point
-// (pve-container create_vm: "restoring 'mpN' to bind mount is only
-// possible for root"), so a drill of such a container run with an API
-// token fails there; run it with a root@pam ticket.
+// rootfs=), which takes every mount point and its size from the archived
+// config. A container with a bind or device mount point (NAS data
+// bind-mounted into it) is restored differently, because storage-only
+// mode would bring the bind mount back too, which PVE lets only root@pam
+// do (pve-container create_vm: "restoring 'mpN' to bind mount is only
+// possible for root"): the drill names the disks the backup carries,
+// rootfs=STORAGE:SIZE and mpN=STORAGE:SIZE,mp=PATH,… for each volume
+// mount point with backup=1, sizes and options from the original's
+// current config (PVE only grows disks, so they hold the archived data),
+// and PVE makes just those and restores the rest of the archived config
+// (a mount point added or removed since that backup is taken as it is
+// now). So such a drill works with an API token (needing VM.Config.Disk
+// on the scratch VMID), and the scratch guest never gets a host path of
+// the original. Bind and device mount points, and volume ones without
+// backup=1, are not on the scratch guest: vzdump archives none of their
+// data, and the check leaves them out as always.
 //
 // Proxmox API: POST /nodes/{node}/qemu (archive=, unique=1, start=0),
 // POST /nodes/{node}/lxc (ostemplate=, restore=1, unique=1, start=0),
@@ -320,13 +331,18 @@ func (p *pve) task(ctx context.Context, op, method, path string, params url.Valu
 	return nil
 }
 
-func (p *pve) restore(ctx context.Context, node, typ string, vmid int, archive, storage string) error {
+func (p *pve) restore(ctx context.Context, node, typ string, vmid int, archive, storage string, disks map[string]string) error {
 	params := url.Values{"vmid": {strconv.Itoa(vmid)}, "storage": {storage}, "unique": {"1"}, "start": {"0"}}
 	if typ == "lxc" {
 		// pve-container src/PVE/API2/LXC.pm: a restore is a create with
-		// ostemplate=<archive> and restore=1.
+		// ostemplate=<archive> and restore=1; rootfs= and mpN= (disks)
+		// make exactly those disks, without them storage-only mode
+		// restores every archived mount point.
 		params.Set("ostemplate", archive)
 		params.Set("restore", "1")
+		for k, v := range disks {
+			params.Set(k, v)
+		}
 	} else {
 		// qemu-server src/PVE/API2/Qemu.pm create_vm: archive=<volid>.
 		params.Set("archive", archive)

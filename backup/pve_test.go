@@ -204,3 +204,73 @@ func unwrapClass(err error) error {
 	}
 	return nil
 }
+
+// keepScratch is the real Proxmox seam that reads the scratch guest's
+// config from the fake just before the drill destroys it.
+type keepScratch struct {
+	*pve
+	srv  *proxmoxtest.Server
+	seen map[string]string
+}
+
+func (k *keepScratch) destroy(ctx context.Context, node, typ string, vmid int) error {
+	k.seen = k.srv.GuestConfig(vmid)
+	return k.pve.destroy(ctx, node, typ, vmid)
+}
+
+// The docker container with NAS data bind-mounted: PVE lets only root@pam
+// restore a bind mount in storage-only mode, so the drill names the disks
+// the backup carries instead and passes with an API token.
+func TestVerifyRestoreContainerWithBindMountOnFake(t *testing.T) {
+	t.Parallel()
+	srv, c := labFake(t)
+	srv.AddGuest(proxmoxtest.Guest{VMID: 110, Node: proxmoxtest.Node, Type: "lxc", Name: "media", Config: map[string]string{
+		"hostname": "media", "memory": "2048", "unprivileged": "1", "net0": "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:10,ip=dhcp",
+		"rootfs": "local-lvm:vm-110-disk-0,size=8G",
+		"mp0":    "/mnt/nas/media,mp=/media",
+		"mp1":    "local-lvm:vm-110-disk-1,mp=/data,backup=1,acl=1,size=4608M",
+		"mp2":    "local-lvm:vm-110-disk-2,mp=/cache,size=2G",
+	}})
+	srv.AddBackup(proxmoxtest.Backup{Storage: "backups", VMID: 110, Type: "lxc", Time: night.AddDate(0, 0, -1), Size: 1 << 30})
+	cfg := Config{Client: c, Storage: "backups", Location: time.UTC, PollInterval: time.Millisecond}
+	k := &keepScratch{pve: &pve{c: c}, srv: srv}
+	rr, err := verifyRestore(t.Context(), k, cfg, RestoreOptions{VMID: 110, ScratchVMID: 9110, Storage: "local-lvm"})
+	require.NoError(t, err, "an API token restores the container")
+	assert.Equal(t, StatusOK, rr.Status)
+	assert.Equal(t, []string{"mp1: local-lvm:vm-9110-disk-1,mp=/data,acl=1,backup=1,size=4608M", "rootfs: local-lvm:vm-9110-disk-0,size=8G"}, rr.Disks)
+	assert.True(t, rr.Destroyed)
+	assert.Empty(t, srv.GuestStatus(9110))
+
+	require.NotNil(t, k.seen, "the scratch guest existed")
+	assert.Equal(t, "local-lvm:vm-9110-disk-0,size=8G", k.seen["rootfs"])
+	assert.Equal(t, "local-lvm:vm-9110-disk-1,mp=/data,acl=1,backup=1,size=4608M", k.seen["mp1"])
+	assert.NotContains(t, k.seen, "mp0", "the bind mount is not restored: no host path of the original on the scratch guest")
+	assert.NotContains(t, k.seen, "mp2", "a mount point without backup=1 is not in the archive")
+	assert.Equal(t, "2048", k.seen["memory"], "the rest of the archived config comes back")
+	assert.Contains(t, k.seen["net0"], "link_down=1")
+
+	var restores []proxmoxtest.Request
+	for _, rq := range srv.Requests() {
+		if rq.Method == "POST" && rq.Path == "/nodes/proxmox1/lxc" {
+			restores = append(restores, rq)
+		}
+	}
+	require.Len(t, restores, 1)
+	p := restores[0].Params
+	assert.Equal(t, "local-lvm:8", p.Get("rootfs"))
+	assert.Equal(t, "local-lvm:4.5,mp=/data,acl=1,backup=1", p.Get("mp1"))
+	assert.False(t, p.Has("mp0") || p.Has("mp2"))
+	assert.Equal(t, "1", p.Get("restore"))
+	assert.Equal(t, "root@pam!sdk", restores[0].Identity, "an API token, not root@pam")
+
+	// A container without one stays in storage-only mode.
+	rr, err = VerifyRestore(t.Context(), cfg, RestoreOptions{VMID: 101, ScratchVMID: 9111, Storage: "local-lvm"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"rootfs: local-lvm:vm-9111-disk-0,size=32G"}, rr.Disks)
+	last := srv.Requests()
+	for _, rq := range last {
+		if rq.Method == "POST" && rq.Path == "/nodes/proxmox1/lxc" && rq.Params.Get("vmid") == "9111" {
+			assert.False(t, rq.Params.Has("rootfs"), "storage-only mode")
+		}
+	}
+}

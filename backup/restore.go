@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,8 +41,10 @@ type restorer interface {
 	// guestConfig reads a guest's configuration.
 	guestConfig(ctx context.Context, node, typ string, vmid int) (map[string]string, error)
 	// restore creates vmid from archive on storage (unique=1, start=0)
-	// and waits for the task.
-	restore(ctx context.Context, node, typ string, vmid int, archive, storage string) error
+	// and waits for the task. For a container, disks are the rootfs= and
+	// mpN= to create (see ctRestoreDisks); nil restores in storage-only
+	// mode.
+	restore(ctx context.Context, node, typ string, vmid int, archive, storage string, disks map[string]string) error
 	// setConfig changes keys of a guest's configuration.
 	setConfig(ctx context.Context, node, typ string, vmid int, set map[string]string) error
 	// start and stop the guest, waiting for the task.
@@ -87,6 +92,105 @@ func diskKeys(typ string, conf map[string]string) []string {
 	return out
 }
 
+// ctPathMount reports whether a container configuration has a bind or
+// device mount point (its volume is a host path; pve-container
+// src/PVE/LXC/Config.pm classify_mountpoint).
+func ctPathMount(conf map[string]string) bool {
+	for key, val := range conf {
+		if key == "rootfs" || reLXCMount.MatchString(key) {
+			if vol, _ := splitMount(val); strings.HasPrefix(vol, "/") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ctRestoreDisks is the rootfs= and mpN= of a container restore that
+// brings back only the disks vzdump archived (diskKeys: the rootfs and
+// the volume mount points with backup=1), each a new STORAGE:SIZE volume
+// (SIZE in GiB, from the size= of conf) with the mount point's other
+// options (mp=, backup=, acl=, …). Bind and device mount points are left
+// out: vzdump never archives their content (pve-container
+// src/PVE/VZDump/LXC.pm prepare → PVE/LXC/Config.pm
+// mountpoint_backup_enabled: "not a volume"), and given rootfs= the
+// restore takes no mount point from the archive (src/PVE/API2/LXC.pm
+// create_vm: storage-only mode is off; src/PVE/LXC/Create.pm
+// sanitize_and_merge_config: "don't recover mountpoints"). So neither is
+// a root@pam-only bind mount asked for nor a host path of the original
+// attached to the scratch guest.
+func ctRestoreDisks(conf map[string]string, storage string) (map[string]string, error) {
+	if vol, _ := splitMount(conf["rootfs"]); strings.HasPrefix(vol, "/") {
+		// create_vm's storage-only mode refuses it the same way.
+		return nil, fmt.Errorf("its rootfs %s is a host path, not a volume a backup carries", vol)
+	}
+	out := map[string]string{}
+	for _, key := range diskKeys("lxc", conf) {
+		_, opts := splitMount(conf[key])
+		size, ok := parseDiskSize(opts["size"])
+		if !ok || size <= 0 {
+			// create_vm's storage-only mode: "unable to detect disk size".
+			return nil, fmt.Errorf("%s has no size= to restore it with: %q", key, conf[key])
+		}
+		delete(opts, "size")
+		// create_disks takes GiB and rounds down to MiB (pve-container
+		// src/PVE/LXC.pm create_disks: int($size_gb * 1024) * 1024 KiB);
+		// a size rounded up to whole MiB first is exact in GiB and never
+		// smaller than the original.
+		mib := (size + 1<<20 - 1) >> 20
+		val := storage + ":" + strconv.FormatFloat(float64(mib)/1024, 'f', -1, 64)
+		if mp, ok := opts["mp"]; ok && key != "rootfs" {
+			val += ",mp=" + mp
+		}
+		for _, k := range slices.Sorted(maps.Keys(opts)) {
+			if k != "mp" {
+				val += "," + k + "=" + opts[k]
+			}
+		}
+		out[key] = val
+	}
+	return out, nil
+}
+
+// splitMount splits a mount point property string into its volume (the
+// first value without a key, or volume=) and its other options.
+func splitMount(v string) (string, map[string]string) {
+	vol, opts := "", map[string]string{}
+	for i, part := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(part, "=")
+		switch {
+		case !ok && i == 0:
+			vol = part
+		case k == "volume":
+			vol = val
+		case ok:
+			opts[k] = val
+		}
+	}
+	return vol, opts
+}
+
+// parseDiskSize reads a disk-size option (pve-common
+// src/PVE/JSONSchema.pm parse_size): a number with an optional K, M, G or
+// T suffix, binary units, in bytes.
+func parseDiskSize(v string) (int64, bool) {
+	m := reDiskSize.FindStringSubmatch(v)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, false
+	}
+	n *= float64(uint64(1) << map[string]uint{"": 0, "K": 10, "M": 20, "G": 30, "T": 40}[m[2]])
+	if n > 1<<60 {
+		return 0, false
+	}
+	return int64(n), true
+}
+
+var reDiskSize = regexp.MustCompile(`^(\d+(?:\.\d+)?)([KMGT]?)$`)
+
 var reNet = func(key string) bool {
 	if !strings.HasPrefix(key, "net") {
 		return false
@@ -96,10 +200,12 @@ var reNet = func(key string) bool {
 
 // verifyRestore proves a guest's newest backup restores: it restores the
 // archive into o.ScratchVMID on o.Storage with unique MAC addresses and
-// without starting it, turns every network link down and autostart off
-// before anything could start it, checks that the guest exists with the
-// disks the original's backup carries, optionally boots it and waits for
-// its guest agent, and destroys it again, whatever happened.
+// without starting it (a container with a bind or device mount point
+// with only the disks its backup carries, ctRestoreDisks), turns every
+// network link down and autostart off before anything could start it,
+// checks that the guest exists with the disks the original's backup
+// carries, optionally boots it and waits for its guest agent, and
+// destroys it again, whatever happened.
 //
 // The RestoreReport says what was seen; the error is nil when the drill
 // passed.
@@ -176,8 +282,20 @@ func verifyRestore(ctx context.Context, c restorer, cfg Config, o RestoreOptions
 		return finish(&Error{Op: op, Message: fmt.Sprintf("no archive of %d on %s", o.VMID, o.ArchiveStorage), Err: ErrNotFound})
 	}
 
+	// A container with a bind or device mount point is restored with the
+	// disks its backup carries named one by one (ctRestoreDisks): in
+	// storage-only mode PVE brings the bind mount back too, which only
+	// root@pam may do. The others stay in storage-only mode, which takes
+	// the mount points and sizes from the archive's own config.
+	var disks map[string]string
+	if typ == "lxc" && ctPathMount(orig) {
+		if disks, err = ctRestoreDisks(orig, o.Storage); err != nil {
+			return finish(&Error{Op: op, Message: err.Error(), Err: ErrInvalid})
+		}
+	}
+
 	emit(Event{Kind: EventRestoreStarted, Guest: o.VMID, ScratchVMID: o.ScratchVMID, Archive: rr.Archive})
-	restoreErr := c.restore(ctx, node, typ, o.ScratchVMID, rr.Archive, o.Storage)
+	restoreErr := c.restore(ctx, node, typ, o.ScratchVMID, rr.Archive, o.Storage, disks)
 	// From here on the scratch guest may exist, even half-made: destroy it
 	// whatever happens, on a context of its own so that a cancelled drill
 	// still cleans up.

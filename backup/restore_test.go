@@ -27,6 +27,7 @@ type fakeRestorer struct {
 	destroyErr  error
 	started     []int
 	sets        []map[string]string
+	disks       map[string]string // the last restore's rootfs= and mpN=
 }
 
 func newFakeRestorer() *fakeRestorer {
@@ -60,10 +61,11 @@ func (r *fakeRestorer) guestConfig(_ context.Context, node, typ string, vmid int
 	return maps.Clone(r.configs[vmid]), nil
 }
 
-func (r *fakeRestorer) restore(_ context.Context, node, typ string, vmid int, archive, storage string) error {
+func (r *fakeRestorer) restore(_ context.Context, node, typ string, vmid int, archive, storage string, disks map[string]string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.record("restore %s %d from %s to %s", typ, vmid, archive, storage)
+	r.disks = disks
 	n, _ := ParseArchiveName(archive, time.UTC)
 	conf := map[string]string{}
 	disk := 0
@@ -214,4 +216,61 @@ func TestDiskKeys(t *testing.T) {
 		"rootfs": "local-lvm:vm-101-disk-0,size=8G", "mp0": "/mnt/nas/media,mp=/media", "mp1": "local-lvm:vm-101-disk-1,mp=/data,backup=1",
 		"mp2": "local-lvm:vm-101-disk-2,mp=/cache",
 	}))
+}
+
+func TestCTRestoreDisks(t *testing.T) {
+	t.Parallel()
+	conf := map[string]string{
+		"rootfs": "volume=local-lvm:vm-101-disk-0,size=512M,quota=1", "mp0": "/mnt/nas/media,mp=/media", "mp1": "/dev/sdb1,mp=/raw,backup=1",
+		"mp2": "local-lvm:vm-101-disk-1,mp=/data,backup=1,size=2T", "mp3": "local-lvm:vm-101-disk-2,mp=/cache,size=1G",
+		"mp4":  "mp=/srv,volume=local-lvm:vm-101-disk-3,backup=yes,ro=1,size=1536M",
+		"mp5":  "local-lvm:vm-101-disk-4,mp=/odd,backup=1,size=1000000000",
+		"net0": "name=eth0,bridge=vmbr0", "memory": "512",
+	}
+	assert.True(t, ctPathMount(conf))
+	assert.False(t, ctPathMount(map[string]string{"rootfs": conf["rootfs"], "mp2": conf["mp2"]}))
+	got, err := ctRestoreDisks(conf, "scratch")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{
+		"rootfs": "scratch:0.5,quota=1",
+		"mp2":    "scratch:2048,mp=/data,backup=1",
+		"mp4":    "scratch:1.5,mp=/srv,backup=yes,ro=1",
+		"mp5":    "scratch:0.931640625,mp=/odd,backup=1", // 954 MiB: rounded up, create_disks keeps whole MiB
+	}, got, "bind, device and backup=0 mount points are left out")
+
+	for name, c := range map[string]map[string]string{
+		"rootfs a host path": {"rootfs": "/srv/ct101", "mp0": "/mnt/nas,mp=/nas"},
+		"no size":            {"rootfs": "local-lvm:vm-101-disk-0", "mp0": "/mnt/nas,mp=/nas"},
+		"bad size":           {"rootfs": "local-lvm:vm-101-disk-0,size=8G", "mp0": "/mnt/nas,mp=/nas", "mp1": "local-lvm:vm-101-disk-1,mp=/d,backup=1,size=8X"},
+	} {
+		_, err := ctRestoreDisks(c, "scratch")
+		assert.Error(t, err, name)
+	}
+}
+
+func TestVerifyRestoreContainerDisks(t *testing.T) {
+	t.Parallel()
+	r := newFakeRestorer()
+	require.Equal(t, "/mnt/nas/media,mp=/media", r.configs[101]["mp0"], "the docker container has NAS data bind-mounted")
+	r.configs[101]["mp1"] = "local-lvm:vm-101-disk-1,mp=/data,backup=1,size=4G"
+	rr, err := verifyRestore(t.Context(), r, drillConfig(&eventLog{}), RestoreOptions{VMID: 101, ScratchVMID: 9101, Storage: "scratch"})
+	require.NoError(t, err)
+	assert.Equal(t, StatusOK, rr.Status)
+	assert.Equal(t, map[string]string{"rootfs": "scratch:8", "mp1": "scratch:4,mp=/data,backup=1"}, r.disks)
+
+	r = newFakeRestorer()
+	delete(r.configs[101], "mp0")
+	_, err = verifyRestore(t.Context(), r, drillConfig(&eventLog{}), RestoreOptions{VMID: 101, ScratchVMID: 9101, Storage: "scratch"})
+	require.NoError(t, err)
+	assert.Nil(t, r.disks, "without a bind mount: storage-only mode")
+
+	r = newFakeRestorer()
+	r.configs[101]["mp1"] = "local-lvm:vm-101-disk-1,mp=/data,backup=1"
+	rr, err = verifyRestore(t.Context(), r, drillConfig(&eventLog{}), RestoreOptions{VMID: 101, ScratchVMID: 9101, Storage: "scratch"})
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.Contains(t, err.Error(), "mp1 has no size=")
+	assert.Equal(t, StatusFailed, rr.Status)
+	for _, call := range r.calls {
+		assert.NotContains(t, call, "restore lxc", "refused before anything is restored")
+	}
 }
