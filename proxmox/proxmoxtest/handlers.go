@@ -1153,17 +1153,28 @@ func (s *Server) createLXC(rc *reqCtx) (any, *apiError) {
 			cfg[k] = v.s
 		}
 	}
-	if rs := cfg["rootfs"]; rs != "" {
-		vol, rest, _ := strings.Cut(rs, ",")
-		if st, size, ok := strings.Cut(vol, ":"); ok && intRE.MatchString(size) {
-			cfg["rootfs"] = fmt.Sprintf("%s:vm-%d-disk-0,size=%sG", st, vmid, size)
-			if rest != "" {
-				cfg["rootfs"] += "," + rest
-			}
-		}
-	} else {
-		cfg["rootfs"] = fmt.Sprintf("local:%d/vm-%d-disk-0.raw,size=4G", vmid, vmid)
+	// pve-container src/PVE/API2/LXC.pm create_vm: rootfs= and mpN= (or
+	// "$storage:4" without them) go to src/PVE/LXC.pm create_disks, which
+	// names each new disk as its storage's type does (createDisks).
+	storage := rc.str("storage")
+	mpParam, aerr := s.ctMountParam(rc, storage)
+	if aerr != nil {
+		return nil, aerr
 	}
+	if mpParam == nil {
+		if storage != "" {
+			if err := s.checkRootdirStorage(storage); err != nil {
+				return nil, err
+			}
+		} else {
+			// create_vm checks the default storage "local" for rootdir
+			// content too; the fake's local lacks it (as on a stock
+			// install) and lets it pass, so tests need not name a storage.
+			storage = "local"
+		}
+		mpParam = map[string]string{"rootfs": storage + ":4"}
+	}
+	createDisks(cfg, newDiskAllocator(s, vmid), mpParam)
 	cfg["unprivileged"] = "0"
 	if unpriv {
 		cfg["unprivileged"] = "1"

@@ -196,51 +196,11 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 			target = "local-lvm"
 		}
 	}
-	// pve-container src/PVE/API2/LXC.pm create_vm: rootfs= and mpN= form
-	// $mp_param (a bare size goes on storage=, default "local"); given any,
-	// the restore makes exactly those disks (create_disks) and takes no
-	// mount point from the archive: storage-only mode is off, and
-	// src/PVE/LXC/Create.pm sanitize_and_merge_config skips the archived
-	// rootfs and mpN.
 	var mpParam map[string]string
 	if typ == "lxc" {
-		defStorage := target
-		if defStorage == "" {
-			defStorage = "local"
-		}
-		for k := range rc.p {
-			if k != "rootfs" && !lxcMountKeyRE.MatchString(k) {
-				continue
-			}
-			if mpParam == nil {
-				mpParam = map[string]string{}
-			}
-			v := rc.str(k)
-			if bareSizeRE.MatchString(v) {
-				v = defStorage + ":" + v
-			}
-			mpParam[k] = v
-		}
-		if mpParam != nil && !hasKey(mpParam, "rootfs") {
-			return nil, errf(500, "mount points configured, but 'rootfs' not set - aborting")
-		}
-		// create_vm's foreach_volume over $mp_param: a volume's storage
-		// gets $check_and_activate_storage. (Its "Only root can pass
-		// arbitrary filesystem paths." for a bind or device mount is never
-		// reached: check_ct_modify_config_perm, above, refused it already.)
-		for _, k := range lxcVolumeKeys(mpParam) {
-			vol, _ := splitMountpoint(mpParam[k])
-			if strings.HasPrefix(vol, "/") {
-				continue
-			}
-			// pve-storage src/PVE/Storage.pm parse_volume_id
-			sid, _, ok := strings.Cut(vol, ":")
-			if !ok || sid == "" {
-				return nil, errf(500, "unable to parse volume ID '%s'", vol)
-			}
-			if err := s.checkRootdirStorage(sid); err != nil {
-				return nil, err
-			}
+		var err *apiError
+		if mpParam, err = s.ctMountParam(rc, target); err != nil {
+			return nil, err
 		}
 	}
 	if typ == "lxc" && mpParam == nil {
@@ -320,6 +280,58 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 		t.log = append(t.log, fmt.Sprintf("restore vma archive: %s", archive))
 	}
 	return t.upid, nil
+}
+
+// ctMountParam is pve-container src/PVE/API2/LXC.pm create_vm's $mp_param
+// for a create or a restore: rootfs= and mpN= as given, a bare size going
+// on storage= (default "local"); nil when none is given (a restore's
+// storage-only mode). Mount points without rootfs are refused, and every
+// volume's storage must exist and hold container directories.
+//
+// Given any, a restore makes exactly those disks (create_disks) and takes
+// no mount point from the archive: storage-only mode is off, and
+// src/PVE/LXC/Create.pm sanitize_and_merge_config skips the archived
+// rootfs and mpN.
+func (s *Server) ctMountParam(rc *reqCtx, defStorage string) (map[string]string, *apiError) {
+	if defStorage == "" {
+		defStorage = "local"
+	}
+	var mpParam map[string]string
+	for k := range rc.p {
+		if k != "rootfs" && !lxcMountKeyRE.MatchString(k) {
+			continue
+		}
+		if mpParam == nil {
+			mpParam = map[string]string{}
+		}
+		v := rc.str(k)
+		if bareSizeRE.MatchString(v) {
+			v = defStorage + ":" + v
+		}
+		mpParam[k] = v
+	}
+	if mpParam != nil && !hasKey(mpParam, "rootfs") {
+		return nil, errf(500, "mount points configured, but 'rootfs' not set - aborting")
+	}
+	// create_vm's foreach_volume over $mp_param: a volume's storage
+	// gets $check_and_activate_storage. (Its "Only root can pass
+	// arbitrary filesystem paths." for a bind or device mount is never
+	// reached: check_ct_modify_config_perm, run before, refused it already.)
+	for _, k := range lxcVolumeKeys(mpParam) {
+		vol, _ := splitMountpoint(mpParam[k])
+		if strings.HasPrefix(vol, "/") {
+			continue
+		}
+		// pve-storage src/PVE/Storage.pm parse_volume_id
+		sid, _, ok := strings.Cut(vol, ":")
+		if !ok || sid == "" {
+			return nil, errf(500, "unable to parse volume ID '%s'", vol)
+		}
+		if err := s.checkRootdirStorage(sid); err != nil {
+			return nil, err
+		}
+	}
+	return mpParam, nil
 }
 
 // checkRootdirStorage is pve-container src/PVE/API2/LXC.pm create_vm
@@ -423,18 +435,16 @@ func formatDiskSize(b int64) string {
 }
 
 // createDisks is pve-container src/PVE/LXC.pm create_disks for the fake: a
-// STORAGE:SIZE volume becomes a new vm-VMID-disk-N on that storage (N the
-// first free number there, pve-storage find_free_diskname) with size= set
-// to SIZE GiB rounded down to MiB; any other volume is kept as given.
-func createDisks(cfg map[string]string, vmid int, mpParam map[string]string) {
-	next := map[string]int{}
+// STORAGE:SIZE volume becomes a new disk on that storage, named as
+// alloc_disk names it for the storage's type (diskAllocator.allocCT), with
+// size= set to SIZE GiB rounded down to MiB; any other volume is kept as
+// given.
+func createDisks(cfg map[string]string, a *diskAllocator, mpParam map[string]string) {
 	for _, k := range lxcVolumeKeys(mpParam) {
 		vol, opts := splitMountpoint(mpParam[k])
 		if m := newDiskRE.FindStringSubmatch(vol); m != nil {
-			gb, _ := strconv.ParseFloat(m[2], 64)
-			sizeKB := int64(gb*1024) * 1024
-			vol = fmt.Sprintf("%s:vm-%d-disk-%d", m[1], vmid, next[m[1]])
-			next[m[1]]++
+			sizeKB := diskSizeKB(m[2])
+			vol = a.allocCT(m[1], sizeKB)
 			opts["size"] = formatDiskSize(sizeKB * 1024)
 		}
 		cfg[k] = printMountpoint(k, vol, opts)
@@ -525,7 +535,7 @@ var diskSizeRE = regexp.MustCompile(`^(\d+(\.\d+)?)([KMGT](?:iB)?)?$`)
 func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, target string, mpParam, delayed map[string]string, unique, start bool) *guest {
 	src := archivedConfig(s, vol, typ)
 	cfg := map[string]string{}
-	disk := 0
+	alloc := newDiskAllocator(s, vmid)
 	// Disks are numbered in the order they are restored: a container's in
 	// foreach_volume order (rootfs, mp0, mp1, …; pve-container
 	// src/PVE/LXC/Config.pm valid_volume_keys). The fake takes a VM's in
@@ -560,11 +570,13 @@ func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, targe
 			case strings.HasPrefix(k, "mp") && !strings.Contains(o, ",backup=1,"):
 				continue
 			}
-			cfg[k] = fmt.Sprintf("%s:vm-%d-disk-%d", target, vmid, disk)
+			// qemu-server src/PVE/QemuServer.pm restore_allocate_devices:
+			// vdisk_alloc on the target in the archived volume's format
+			// if the target takes it (resolve_format_hint).
+			cfg[k] = alloc.alloc(target, volumeFormat(file))
 			if opts != "" {
 				cfg[k] += "," + opts
 			}
-			disk++
 			continue
 		}
 		if unique && strings.HasPrefix(k, "net") {
@@ -573,7 +585,7 @@ func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, targe
 		cfg[k] = v
 	}
 	if typ == "lxc" {
-		createDisks(cfg, vmid, mpParam)
+		createDisks(cfg, alloc, mpParam)
 		maps.Copy(cfg, delayed)
 	}
 	g := &guest{vmid: vmid, node: nodeName, typ: typ, status: "stopped", config: cfg}
