@@ -573,8 +573,10 @@ func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, targe
 			// qemu-server src/PVE/QemuServer.pm restore_allocate_devices:
 			// vdisk_alloc on the target in the archived volume's format
 			// if the target takes it (resolve_format_hint).
+			// restore_update_config_line then drops format= ("format
+			// can change on restore").
 			cfg[k] = alloc.alloc(target, volumeFormat(file))
-			if opts != "" {
+			if opts = dropOption(opts, "format"); opts != "" {
 				cfg[k] += "," + opts
 			}
 			continue
@@ -593,6 +595,17 @@ func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, targe
 		g.status, g.started = "running", s.clock()
 	}
 	return g
+}
+
+// dropOption removes key= from a comma-separated option list.
+func dropOption(opts, key string) string {
+	var keep []string
+	for _, o := range strings.Split(opts, ",") {
+		if o != "" && !strings.HasPrefix(o, key+"=") {
+			keep = append(keep, o)
+		}
+	}
+	return strings.Join(keep, ",")
 }
 
 func hasKey(m map[string]string, k string) bool {

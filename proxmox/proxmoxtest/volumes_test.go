@@ -131,14 +131,14 @@ func TestNewDisksFollowStorageType(t *testing.T) {
 
 	// A VM restore keeps each disk's format where the target takes it.
 	srv.AddGuest(Guest{VMID: 110, Node: Node, Type: "qemu", Name: "web", Config: map[string]string{
-		"scsi0": "local:110/vm-110-disk-0.qcow2,size=32G", "scsi1": "local-lvm:vm-110-disk-0,size=4G",
+		"scsi0": "local:110/vm-110-disk-0.qcow2,format=qcow2,size=32G", "scsi1": "local-lvm:vm-110-disk-0,size=4G",
 		"efidisk0": "local:110/vm-110-disk-1.raw,efitype=4m,size=528K"}})
 	vol := srv.AddBackup(Backup{Storage: "backups", VMID: 110, Type: "qemu", Time: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)})
 	code, data, msg = call(t, srv, "POST", "/nodes/"+Node+"/qemu", url.Values{"vmid": {"9110"}, "archive": {vol}, "storage": {"vmdir"}})
 	wait(code, data, msg)
 	conf = srv.GuestConfig(9110)
 	assert.Equal(t, "vmdir:9110/vm-9110-disk-0.raw,efitype=4m,size=528K", conf["efidisk0"])
-	assert.Equal(t, "vmdir:9110/vm-9110-disk-1.qcow2,size=32G", conf["scsi0"])
+	assert.Equal(t, "vmdir:9110/vm-9110-disk-1.qcow2,size=32G", conf["scsi0"], "format= dropped (qemu-server restore_update_config_line)")
 	assert.Equal(t, "vmdir:9110/vm-9110-disk-2.raw,size=4G", conf["scsi1"])
 
 	code, data, msg = call(t, srv, "POST", "/nodes/"+Node+"/qemu", url.Values{"vmid": {"9111"}, "archive": {vol}, "storage": {"tank"}})
@@ -155,4 +155,27 @@ func TestNewDisksFollowStorageType(t *testing.T) {
 	conf = srv.GuestConfig(9130)
 	assert.Equal(t, "vmdir:9130/vm-9130-disk-0.raw,size=8G", conf["rootfs"])
 	assert.Equal(t, "vmdir:9130/vm-9130-disk-1.raw,mp=/data,backup=1,size=1536M", conf["mp0"])
+}
+
+// parse_size and format_size (pve-common src/PVE/JSONSchema.pm): bytes or
+// a K/M/G/T (KiB…TiB) suffix in, the largest exact unit out.
+func TestDiskSizeUnits(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int64{
+		"4294967297": 4294967297, "528K": 528 << 10, "528KiB": 528 << 10, "4M": 4 << 20, "1536M": 1536 << 20,
+		"32G": 32 << 30, "32GiB": 32 << 30, "1.5G": 3 << 29, "1T": 1 << 40, "2TiB": 2 << 40, "0": 0,
+	} {
+		got, ok := parseDiskSize(in)
+		assert.True(t, ok, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"", "G", "1.5X", "-1G", "1g", "1 G", "1GB"} {
+		_, ok := parseDiskSize(bad)
+		assert.False(t, ok, bad)
+	}
+	for b, want := range map[int64]string{
+		4294967297: "4294967297", 528 << 10: "528K", 1536 << 20: "1536M", 32 << 30: "32G", 1 << 40: "1T", 0: "0T",
+	} {
+		assert.Equal(t, want, formatDiskSize(b), b)
+	}
 }
