@@ -192,9 +192,6 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 			// create_and_lock_config's error behind create_vm's $emsg.
 			return nil, errf(500, "unable to restore VM %d - %s %d already exists on node '%s'", vmid, guestKind(old), vmid, old.node)
 		}
-		if target == "" {
-			target = "local-lvm"
-		}
 	}
 	var mpParam map[string]string
 	if typ == "lxc" {
@@ -246,10 +243,8 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 			// a .tar as a tar backup; restore_tar_archive refuses one
 			// without qemu-server.conf first.
 			return fail(fmt.Sprintf("ERROR: file '%s' does not look like a QemuServer vzdump backup", archivePath(st, archive)))
-		case typ == "qemu" && s.storages[target] == nil:
-			// qemu-server src/PVE/QemuServer.pm restore_vma_archive →
-			// $parse_backup_hints → pve-storage storage_config.
-			return fail(fmt.Sprintf("storage '%s' does not exist", target))
+		case typ == "qemu" && s.vmRestoreStorageErr(archivedConfig(s, vol, typ), target) != "":
+			return fail(s.vmRestoreStorageErr(archivedConfig(s, vol, typ), target))
 		case typ == "lxc" && vol == nil:
 			// pve-container src/PVE/LXC/Create.pm recover_config →
 			// pve-storage abs_filesystem_path, with create_vm's $emsg.
@@ -557,27 +552,29 @@ func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, targe
 		if typ == "lxc" && (k == "rootfs" || lxcMountKeyRE.MatchString(k)) {
 			continue // sanitize_and_merge_config: "don't recover mountpoints"
 		}
-		if restoreDriveRE.MatchString(k) || k == "rootfs" || strings.HasPrefix(k, "mp") {
-			file, opts, _ := strings.Cut(v, ",")
-			file = strings.TrimPrefix(strings.TrimPrefix(file, "file="), "volume=")
-			o := "," + opts + ","
-			switch {
-			case strings.Contains(o, ",media=cdrom,"):
+		if restoreDriveRE.MatchString(k) {
+			d := archivedDrive(k, v, target)
+			switch d.kind {
+			case driveKept:
 				cfg[k] = v
-				continue
-			case strings.HasPrefix(file, "/"), strings.Contains(o, ",backup=0,"):
-				continue // not in the archive
-			case strings.HasPrefix(k, "mp") && !strings.Contains(o, ",backup=1,"):
-				continue
+			case driveNew:
+				// qemu-server src/PVE/QemuServer.pm
+				// restore_allocate_devices: vdisk_alloc on the disk's
+				// storage in the archived volume's format if that
+				// storage takes it (resolve_format_hint).
+				cfg[k] = alloc.alloc(d.storage, volumeFormat(d.file))
+			case driveCloudinit:
+				// restore_allocate_devices names a cloud-init disk
+				// vm-VMID-cloudinit, with the format as extension on a
+				// storage with a path.
+				cfg[k] = alloc.cloudinit(d.storage, volumeFormat(d.file))
 			}
-			// qemu-server src/PVE/QemuServer.pm restore_allocate_devices:
-			// vdisk_alloc on the target in the archived volume's format
-			// if the target takes it (resolve_format_hint).
-			// restore_update_config_line then drops format= ("format
-			// can change on restore").
-			cfg[k] = alloc.alloc(target, volumeFormat(file))
-			if opts = dropOption(opts, "format"); opts != "" {
-				cfg[k] += "," + opts
+			if d.kind == driveNew || d.kind == driveCloudinit {
+				// restore_update_config_line then drops format= ("format
+				// can change on restore").
+				if opts := dropOption(d.opts, "format"); opts != "" {
+					cfg[k] += "," + opts
+				}
 			}
 			continue
 		}
@@ -595,6 +592,79 @@ func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, targe
 		g.status, g.started = "running", s.clock()
 	}
 	return g
+}
+
+// How a VM restore treats an archived drive.
+const (
+	driveSkipped   = iota // not in the archive, not in the restored config
+	driveKept             // kept as archived (a cdrom)
+	driveNew              // a new disk with the archived data
+	driveCloudinit        // a new cloud-init disk
+)
+
+type restoreDrive struct {
+	kind                int
+	storage, file, opts string
+}
+
+// cloudinitRE is qemu-server src/PVE/QemuServer/Drive.pm drive_is_cloudinit.
+var cloudinitRE = regexp.MustCompile(`[:/](vm-\d+-)?cloudinit(\.(raw|qcow2|qed|vmdk|cloop|cow|vpc|vdi))?$`)
+
+// archivedDrive classifies a drive of the archived VM config for a
+// restore: a backup=0 or passthrough drive is not in the archive (the fake
+// keeps no passthrough data), a cdrom stays as it was, unless it is a
+// cloud-init drive on ide/sata/scsi, which qemu-server
+// src/PVE/QemuServer.pm $parse_backup_hints allocates anew; every other
+// drive is a new disk ("#qmdump#map:…"). Its storage is storage= if given,
+// else the archived volume's own (parse_backup_hints: an empty one is
+// "local").
+func archivedDrive(key, v, target string) restoreDrive {
+	file, opts, _ := strings.Cut(v, ",")
+	file = strings.TrimPrefix(file, "file=")
+	o := "," + opts + ","
+	d := restoreDrive{file: file, opts: opts, storage: target}
+	if d.storage == "" {
+		d.storage, _, _ = strings.Cut(file, ":")
+		if d.storage == "" || strings.HasPrefix(file, "/") {
+			d.storage = "local"
+		}
+	}
+	switch {
+	case strings.Contains(o, ",media=cdrom,"):
+		d.kind = driveKept
+		if cloudinitRE.MatchString(file) && !strings.HasPrefix(key, "virtio") && !strings.HasPrefix(key, "efidisk") && !strings.HasPrefix(key, "tpmstate") {
+			d.kind = driveCloudinit
+		}
+	case strings.HasPrefix(file, "/"), strings.Contains(o, ",backup=0,"):
+		d.kind = driveSkipped
+	default:
+		d.kind = driveNew
+	}
+	return d
+}
+
+// vmRestoreStorageErr is qemu-server src/PVE/QemuServer.pm
+// restore_vma_archive → $parse_backup_hints: every disk the restore makes
+// needs its storage (pve-storage storage_config) with content images
+// ($check_storage), checked in config order.
+func (s *Server) vmRestoreStorageErr(src map[string]string, target string) string {
+	for _, k := range slices.Sorted(maps.Keys(src)) {
+		if !restoreDriveRE.MatchString(k) {
+			continue
+		}
+		d := archivedDrive(k, src[k], target)
+		if d.kind != driveNew && d.kind != driveCloudinit {
+			continue
+		}
+		st := s.storages[d.storage]
+		if st == nil {
+			return fmt.Sprintf("storage '%s' does not exist", d.storage)
+		}
+		if !slices.Contains(strings.Split(st.config["content"], ","), "images") {
+			return fmt.Sprintf("Content type 'images' is not available on storage '%s'", d.storage)
+		}
+	}
+	return ""
 }
 
 // dropOption removes key= from a comma-separated option list.

@@ -111,6 +111,19 @@ func (a *diskAllocator) alloc(sid, format string) string {
 	return sid + ":" + name
 }
 
+// cloudinit is the cloud-init disk qemu-server src/PVE/QemuServer.pm
+// restore_allocate_devices asks vdisk_alloc for by name: vm-VMID-cloudinit,
+// with ".FMT" on a storage with a path, where alloc_image puts it under
+// "VMID/" (Plugin.pm alloc_image). It takes no disk number.
+func (a *diskAllocator) cloudinit(sid, format string) string {
+	st := a.s.storages[sid]
+	name := fmt.Sprintf("vm-%d-cloudinit", a.vmid)
+	if st != nil && fileStorage(st.typ) {
+		return fmt.Sprintf("%s:%d/%s.%s", sid, a.vmid, name, resolveFormat(st, format))
+	}
+	return sid + ":" + name
+}
+
 // allocCT is pve-container src/PVE/LXC.pm alloc_disk: a storage with a
 // path and content rootdir gets a raw image, or a subvol for size 0 (and
 // on btrfs with quotas, which BTRFSPlugin.pm alloc_image then refuses for

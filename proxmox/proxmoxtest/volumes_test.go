@@ -2,6 +2,7 @@ package proxmoxtest
 
 import (
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -178,4 +179,45 @@ func TestDiskSizeUnits(t *testing.T) {
 	} {
 		assert.Equal(t, want, formatDiskSize(b), b)
 	}
+}
+
+// Without storage= a VM restore puts each disk back on its archived
+// storage; a cloud-init drive is made anew as vm-VMID-cloudinit; a disk's
+// storage must exist and hold images (qemu-server $parse_backup_hints,
+// restore_allocate_devices).
+func TestVMRestoreStorages(t *testing.T) {
+	t.Parallel()
+	srv := volumeLab(t)
+	restore := func(vmid string, form url.Values) (string, map[string]string) {
+		t.Helper()
+		form.Set("vmid", vmid)
+		code, data, msg := call(t, srv, "POST", "/nodes/"+Node+"/qemu", form)
+		require.Equal(t, 200, code, msg)
+		upid := upidOf(t, data)
+		require.Eventually(t, func() bool { return srv.TaskExit(upid) != "" }, 5*time.Second, 5*time.Millisecond)
+		id, _ := strconv.Atoi(vmid)
+		return srv.TaskExit(upid), srv.GuestConfig(id)
+	}
+	srv.AddGuest(Guest{VMID: 140, Node: Node, Type: "qemu", Name: "ci", Config: map[string]string{
+		"scsi0": "vmdir:140/vm-140-disk-0.qcow2,size=16G", "scsi1": "local-lvm:vm-140-disk-0,size=4G",
+		"ide2": "vmdir:140/vm-140-cloudinit.qcow2,media=cdrom", "ide0": "local:iso/debian.iso,media=cdrom"}})
+	vol := srv.AddBackup(Backup{Storage: "backups", VMID: 140, Type: "qemu", Time: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)})
+
+	exit, conf := restore("9140", url.Values{"archive": {vol}})
+	require.Equal(t, "OK", exit)
+	assert.Equal(t, "vmdir:9140/vm-9140-disk-0.qcow2,size=16G", conf["scsi0"])
+	assert.Equal(t, "local-lvm:vm-9140-disk-0,size=4G", conf["scsi1"])
+	assert.Equal(t, "vmdir:9140/vm-9140-cloudinit.qcow2,media=cdrom", conf["ide2"])
+	assert.Equal(t, "local:iso/debian.iso,media=cdrom", conf["ide0"])
+
+	exit, conf = restore("9141", url.Values{"archive": {vol}, "storage": {"ceph"}})
+	require.Equal(t, "OK", exit)
+	assert.Equal(t, "ceph:vm-9141-disk-0,size=16G", conf["scsi0"])
+	assert.Equal(t, "ceph:vm-9141-disk-1,size=4G", conf["scsi1"])
+	assert.Equal(t, "ceph:vm-9141-cloudinit,media=cdrom", conf["ide2"])
+
+	exit, _ = restore("9142", url.Values{"archive": {vol}, "storage": {"local"}})
+	assert.Equal(t, "Content type 'images' is not available on storage 'local'", exit)
+	exit, _ = restore("9143", url.Values{"archive": {vol}, "storage": {"nope"}})
+	assert.Equal(t, "storage 'nope' does not exist", exit)
 }
