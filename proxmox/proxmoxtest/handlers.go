@@ -836,6 +836,15 @@ func (s *Server) updateQemu(rc *reqCtx, g *guest) *apiError {
 	if err := checkVMDevicePerm(rc, g.config); err != nil {
 		return err
 	}
+	params := map[string]string{}
+	for k, v := range rc.p {
+		params[k] = v.s
+	}
+	// qemu-server src/PVE/API2/Qemu.pm update_vm_api → create_disks.
+	created, aerr := s.createVMDisks(g, params)
+	if aerr != nil {
+		return aerr
+	}
 	for _, k := range strings.Split(rc.str("delete"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			delete(g.config, k)
@@ -844,6 +853,9 @@ func (s *Server) updateQemu(rc *reqCtx, g *guest) *apiError {
 	for k, v := range rc.p {
 		if !skipKeys[k] {
 			g.config[k] = v.s
+			if c, ok := created[k]; ok {
+				g.config[k] = c
+			}
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package proxmoxtest
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -54,22 +55,60 @@ func resolveFormat(st *storage, hint string) string {
 	return "raw"
 }
 
-// diskAllocator hands out the volume IDs of the disks one create or
-// restore allocates, numbering each storage's disks from 0 as
-// src/PVE/Storage/Plugin.pm get_next_vm_diskname does for a guest that
-// has none there yet (the fake keeps no image list per storage, so a disk
-// number is free unless this call took it). pve-storage numbers vm-,
-// base- and subvol- names of a guest in one sequence on the storages that
-// hold subvols ($get_vm_disk_number), and a storage here holds one
-// sequence in any case.
+// diskAllocator hands out the volume IDs of the disks one create, restore
+// or config update allocates, each storage's lowest free number first, as
+// src/PVE/Storage/Plugin.pm get_next_vm_diskname does. The fake keeps no
+// image list per storage: a number is taken if this call or the guest's
+// config (seed) took it. pve-storage numbers vm-, base- and subvol- names
+// of a guest in one sequence on the storages that hold subvols
+// ($get_vm_disk_number); a storage here holds one sequence in any case.
 type diskAllocator struct {
 	s    *Server
 	vmid int
-	next map[string]int
+	used map[string]map[int]bool // storage → disk numbers taken
 }
 
 func newDiskAllocator(s *Server, vmid int) *diskAllocator {
-	return &diskAllocator{s: s, vmid: vmid, next: map[string]int{}}
+	return &diskAllocator{s: s, vmid: vmid, used: map[string]map[int]bool{}}
+}
+
+// diskNumberRE is src/PVE/Storage/Plugin.pm $get_vm_disk_number, loosened
+// to every prefix: the number of a guest's disk in its volume name.
+var diskNumberRE = regexp.MustCompile(`(?:^|[:/])(?:vm|base|subvol|basevol)-(\d+)-disk-(\d+)(?:\.[a-z0-9]+)?(?:,|$)`)
+
+// seed marks the disk numbers the guest's config already uses on each
+// storage (find_free_diskname lists the storage's images of the guest;
+// the fake's images are the volumes its guests' configs name).
+func (a *diskAllocator) seed(cfg map[string]string) {
+	for _, v := range cfg {
+		vol, _, _ := strings.Cut(v, ",")
+		vol = strings.TrimPrefix(strings.TrimPrefix(vol, "file="), "volume=")
+		sid, _, ok := strings.Cut(vol, ":")
+		if !ok {
+			continue
+		}
+		if m := diskNumberRE.FindStringSubmatch(vol); m != nil && m[1] == strconv.Itoa(a.vmid) {
+			n, _ := strconv.Atoi(m[2])
+			a.take(sid, n)
+		}
+	}
+}
+
+func (a *diskAllocator) take(sid string, n int) {
+	if a.used[sid] == nil {
+		a.used[sid] = map[int]bool{}
+	}
+	a.used[sid][n] = true
+}
+
+// free is get_next_vm_diskname's loop: the lowest number not taken.
+func (a *diskAllocator) free(sid string) int {
+	n := 0
+	for a.used[sid][n] {
+		n++
+	}
+	a.take(sid, n)
+	return n
 }
 
 // alloc is src/PVE/Storage.pm vdisk_alloc: "STORAGE:VOLNAME" of a new disk
@@ -95,8 +134,7 @@ func (a *diskAllocator) alloc(sid, format string) string {
 	if format == "" {
 		format = "raw"
 	}
-	n := a.next[sid]
-	a.next[sid]++
+	n := a.free(sid)
 	prefix := "vm"
 	if format == "subvol" {
 		prefix = "subvol"
@@ -176,4 +214,112 @@ func volumeFormat(volid string) string {
 func diskSizeKB(gib string) int64 {
 	gb, _ := strconv.ParseFloat(gib, 64)
 	return int64(gb*1024) * 1024
+}
+
+// newVMDiskRE is qemu-server src/PVE/QemuServer/Drive.pm $NEW_DISK_RE:
+// [STORAGE:]GiB asks create_disks for a new volume.
+var newVMDiskRE = regexp.MustCompile(`^(([^/:\s]+):)?(\d+(\.\d+)?)$`)
+
+// vmNewDiskKeyRE are the drive keys the fake allocates new disks for
+// (efidisk0, whose size create_efidisk takes from the OVMF vars file, is
+// kept as given).
+var vmNewDiskKeyRE = regexp.MustCompile(`^(ide|sata|scsi|virtio)\d+$|^tpmstate0$`)
+
+// createVMDisks is qemu-server src/PVE/API2/Qemu.pm create_disks for a
+// config update: a drive value STORAGE:GiB becomes a new volume on that
+// storage in format= or the storage's default (storage_default_format),
+// named by the storage's type (diskAllocator.alloc), size= set (a
+// tpmstate0 is TPMSTATE_DISK_SIZE, 4 MiB) and format= dropped ("no
+// longer needed"); STORAGE:cloudinit becomes vm-VMID-cloudinit (".FMT",
+// default qcow2, on a storage with a path; raw elsewhere), media=cdrom.
+// It returns the new values by key.
+func (s *Server) createVMDisks(g *guest, params map[string]string) (map[string]string, *apiError) {
+	out := map[string]string{}
+	a := newDiskAllocator(s, g.vmid)
+	a.seed(g.config)
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		if !vmNewDiskKeyRE.MatchString(k) {
+			continue
+		}
+		file, opts, _ := strings.Cut(params[k], ",")
+		file = strings.TrimPrefix(file, "file=")
+		sid, volname, _ := strings.Cut(file, ":")
+		m := newVMDiskRE.FindStringSubmatch(file)
+		if m == nil && volname != "cloudinit" {
+			continue
+		}
+		if m != nil {
+			sid = m[2]
+		}
+		if sid == "" {
+			// create_disks without a default storage (a config update).
+			return nil, errf(500, "no storage ID specified (and no default storage)")
+		}
+		st := s.storages[sid]
+		if st == nil {
+			return nil, errf(500, "storage '%s' does not exist", sid)
+		}
+		format := optionValue(opts, "format")
+		opts = dropOption(opts, "format")
+		var vol string
+		if m == nil {
+			name := fmt.Sprintf("vm-%d-cloudinit", g.vmid)
+			if fileStorage(st.typ) {
+				if format == "" {
+					format = "qcow2"
+				}
+				vol = fmt.Sprintf("%s:%d/%s.%s", sid, g.vmid, name, format)
+			} else {
+				vol = sid + ":" + name
+			}
+			opts = dropOption(opts, "media")
+			out[k] = printDrive(vol, opts, "media=cdrom")
+			continue
+		}
+		if format == "" {
+			format = resolveFormat(st, "")
+		}
+		if !slices.Contains(append(imageFormats[st.typ], "raw"), format) && !fileStorage(st.typ) {
+			// LvmThinPlugin.pm / ZFSPoolPlugin.pm alloc_image (the fake
+			// leaves out Perl's " at … line N.").
+			return nil, errf(500, "unsupported format '%s'", format)
+		}
+		// convert_size(GiB → KiB), rounding a fraction up.
+		gib, _ := strconv.ParseFloat(m[3], 64)
+		kb := gib * (1 << 20)
+		sizeKB := int64(kb)
+		if kb > float64(sizeKB) {
+			sizeKB++
+		}
+		if k == "tpmstate0" {
+			sizeKB = 4 << 10
+		}
+		vol = a.alloc(sid, format)
+		opts = dropOption(opts, "size")
+		out[k] = printDrive(vol, opts, "size="+formatDiskSize(sizeKB*1024))
+	}
+	return out, nil
+}
+
+// optionValue is the value of key= in a comma-separated option list.
+func optionValue(opts, key string) string {
+	for _, o := range strings.Split(opts, ",") {
+		if v, ok := strings.CutPrefix(o, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// printDrive is qemu-server print_drive → pve-common
+// print_property_string: the volume first, then the options sorted by key.
+func printDrive(vol, opts string, more ...string) string {
+	var parts []string
+	for _, o := range append(strings.Split(opts, ","), more...) {
+		if o != "" {
+			parts = append(parts, o)
+		}
+	}
+	slices.Sort(parts)
+	return strings.Join(append([]string{vol}, parts...), ",")
 }

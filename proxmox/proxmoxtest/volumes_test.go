@@ -221,3 +221,37 @@ func TestVMRestoreStorages(t *testing.T) {
 	exit, _ = restore("9143", url.Values{"archive": {vol}, "storage": {"nope"}})
 	assert.Equal(t, "storage 'nope' does not exist", exit)
 }
+
+// A config update's STORAGE:GiB drive becomes a new disk named by the
+// storage type, numbered after the guest's disks there (qemu-server
+// create_disks, pve-storage get_next_vm_diskname).
+func TestVMConfigNewDisks(t *testing.T) {
+	t.Parallel()
+	srv := volumeLab(t)
+	put := func(form url.Values) (int, string) {
+		t.Helper()
+		code, _, msg := call(t, srv, "PUT", "/nodes/"+Node+"/qemu/100/config", form)
+		return code, msg
+	}
+	code, msg := put(url.Values{"scsi1": {"local-lvm:32,iothread=1"}, "scsi2": {"vmdir:8,ssd=1,format=qcow2"}, "scsi3": {"tank:0.5"},
+		"scsi4": {"vmdir:1"}, "ide2": {"vmdir:cloudinit"}, "tpmstate0": {"ceph:1,version=v2.0"}})
+	require.Equal(t, 200, code, msg)
+	conf := srv.GuestConfig(100)
+	assert.Equal(t, "local-lvm:vm-100-disk-0,iothread=1,size=32G", conf["scsi0"], "untouched")
+	assert.Equal(t, "local-lvm:vm-100-disk-1,iothread=1,size=32G", conf["scsi1"])
+	assert.Equal(t, "vmdir:100/vm-100-disk-0.qcow2,size=8G,ssd=1", conf["scsi2"])
+	assert.Equal(t, "tank:vm-100-disk-0,size=512M", conf["scsi3"])
+	assert.Equal(t, "vmdir:100/vm-100-disk-1.raw,size=1G", conf["scsi4"])
+	assert.Equal(t, "vmdir:100/vm-100-cloudinit.qcow2,media=cdrom", conf["ide2"])
+	assert.Equal(t, "ceph:vm-100-disk-0,size=4M,version=v2.0", conf["tpmstate0"])
+
+	code, msg = put(url.Values{"scsi5": {"local-lvm:4,format=qcow2"}})
+	assert.Equal(t, 500, code)
+	assert.Equal(t, "unsupported format 'qcow2'", msg)
+	code, msg = put(url.Values{"scsi5": {"nope:4"}})
+	assert.Equal(t, 500, code)
+	assert.Equal(t, "storage 'nope' does not exist", msg)
+	code, msg = put(url.Values{"scsi5": {"4"}})
+	assert.Equal(t, 500, code)
+	assert.Equal(t, "no storage ID specified (and no default storage)", msg)
+}
