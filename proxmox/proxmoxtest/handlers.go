@@ -1186,7 +1186,13 @@ func (s *Server) createLXC(rc *reqCtx) (any, *apiError) {
 		}
 		mpParam = map[string]string{"rootfs": storage + ":4"}
 	}
-	createDisks(cfg, newDiskAllocator(s, vmid), mpParam)
+	alloc := newDiskAllocator(s, vmid)
+	if old := s.guests[vmid]; old != nil {
+		// create_vm makes the new disks before it destroys the old
+		// container's (force=1), so their numbers are taken.
+		alloc.seed(old.config)
+	}
+	createDisks(cfg, alloc, mpParam)
 	cfg["unprivileged"] = "0"
 	if unpriv {
 		cfg["unprivileged"] = "1"

@@ -531,6 +531,13 @@ func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, targe
 	src := archivedConfig(s, vol, typ)
 	cfg := map[string]string{}
 	alloc := newDiskAllocator(s, vmid)
+	if g := s.guests[vmid]; typ == "lxc" && g != nil {
+		// pve-container src/PVE/API2/LXC.pm create_vm makes the new disks
+		// (create_disks) before it destroys a forced-over container's
+		// old ones, so their numbers are taken. qemu-server's
+		// restore_vma_archive destroys the old VM first.
+		alloc.seed(g.config)
+	}
 	// Disks are numbered in the order they are restored: a container's in
 	// foreach_volume order (rootfs, mp0, mp1, …; pve-container
 	// src/PVE/LXC/Config.pm valid_volume_keys). The fake takes a VM's in

@@ -255,3 +255,23 @@ func TestVMConfigNewDisks(t *testing.T) {
 	assert.Equal(t, 500, code)
 	assert.Equal(t, "no storage ID specified (and no default storage)", msg)
 }
+
+// A container created or restored over an existing one (force=1) gets
+// disks numbered after the old ones, which create_vm destroys only after
+// create_disks.
+func TestContainerForceNumbersAfterOldDisks(t *testing.T) {
+	t.Parallel()
+	srv := volumeLab(t)
+	srv.AddGuest(Guest{VMID: 150, Node: Node, Type: "lxc", Name: "old", Config: map[string]string{
+		"rootfs": "vmdir:150/vm-150-disk-0.raw,size=8G", "mp0": "tank:subvol-150-disk-0,mp=/data,size=8G"}})
+	vol := srv.AddBackup(Backup{Storage: "backups", VMID: 150, Type: "lxc", Time: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)})
+	code, data, msg := call(t, srv, "POST", "/nodes/"+Node+"/lxc", url.Values{"vmid": {"150"}, "ostemplate": {vol}, "restore": {"1"},
+		"force": {"1"}, "rootfs": {"vmdir:8"}, "mp0": {"tank:2,mp=/data"}})
+	require.Equal(t, 200, code, msg)
+	upid := upidOf(t, data)
+	require.Eventually(t, func() bool { return srv.TaskExit(upid) != "" }, 5*time.Second, 5*time.Millisecond)
+	require.Equal(t, "OK", srv.TaskExit(upid))
+	conf := srv.GuestConfig(150)
+	assert.Equal(t, "vmdir:150/vm-150-disk-1.raw,size=8G", conf["rootfs"])
+	assert.Equal(t, "tank:subvol-150-disk-1,mp=/data,size=2G", conf["mp0"])
+}
