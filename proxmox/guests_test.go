@@ -367,3 +367,31 @@ func TestContainerShutdownDefaultFollowsDown(t *testing.T) {
 		}
 	}
 }
+
+// Asking Update for a new disk twice allocates one: the second run finds
+// the volume PVE made of "STORAGE:GiB", on a block or a file storage.
+func TestUpdateNewDiskIdempotent(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.AddStorage(proxmoxtest.Storage{ID: "vmdir", Type: "dir", Content: "images,rootdir", Path: "/srv/vmdir"})
+	ctx := t.Context()
+	ref := proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 100}
+	set := map[string]string{"scsi1": "local-lvm:32,iothread=1", "scsi2": "vmdir:8,format=qcow2", "ide2": "vmdir:cloudinit"}
+	res, err := c.Guests.Update(ctx, ref, proxmox.ConfigChange{Set: set})
+	require.NoError(t, err)
+	assert.True(t, res.Changed())
+	cfg := srv.GuestConfig(100)
+	assert.Equal(t, "local-lvm:vm-100-disk-1,iothread=1,size=32G", cfg["scsi1"])
+	assert.Equal(t, "vmdir:100/vm-100-disk-0.qcow2,size=8G", cfg["scsi2"])
+	assert.Equal(t, "vmdir:100/vm-100-cloudinit.qcow2,media=cdrom", cfg["ide2"])
+
+	res, err = c.Guests.Update(ctx, ref, proxmox.ConfigChange{Set: set})
+	require.NoError(t, err)
+	assert.False(t, res.Changed(), "%v", res.Changes)
+	assert.Equal(t, cfg, srv.GuestConfig(100))
+
+	set["scsi2"] = "vmdir:16,format=qcow2"
+	res, err = c.Guests.Update(ctx, ref, proxmox.ConfigChange{Set: set})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"scsi2"}, fieldsOf(res.Changes), "another size is another disk")
+}

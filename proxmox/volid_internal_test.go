@@ -126,3 +126,59 @@ func TestSameDiskIgnoresVolumes(t *testing.T) {
 	}
 	assert.True(t, sameDisk("/dev/disk/by-id/wwn-0x50014ee2b5a7c3d1", d))
 }
+
+// A new-volume request and the volume PVE made of it are the same value,
+// in either storage shape and any size unit.
+func TestSameDiskSpec(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		key, have, want string
+		same            bool
+	}{
+		{"scsi1", "local-lvm:vm-100-disk-1,size=32G", "local-lvm:32", true},
+		{"scsi1", "local:100/vm-100-disk-1.qcow2,size=32G", "local:32,format=qcow2", true},
+		{"scsi1", "local:100/vm-100-disk-1.raw,iothread=1,size=32G", "local:32,iothread=1", true},
+		{"scsi1", "nas:100/vm-100-disk-0.vmdk,size=1T", "nas:1024", true},
+		{"scsi1", "local-lvm:vm-100-disk-1,size=512M", "local-lvm:0.5", true},
+		{"scsi1", "local-lvm:vm-100-disk-1,size=33554432K", "local-lvm:32", true},
+		{"scsi1", "local-lvm:vm-100-disk-1,size=34359738368", "local-lvm:32", true},
+		{"rootfs", "local:101/vm-101-disk-0.raw,size=8G", "local:8", true},
+		{"rootfs", "tank:subvol-101-disk-0,size=8G", "tank:8", true},
+		{"mp0", "local:101/subvol-101-disk-1.subvol,mp=/srv,size=0T", "local:0,mp=/srv", true},
+		{"mp0", "tank:subvol-101-disk-2,mp=/data,backup=1,size=512M", "tank:0.5,mp=/data,backup=1", true},
+		{"ide2", "local-lvm:vm-100-cloudinit,media=cdrom", "local-lvm:cloudinit", true},
+		{"ide2", "local:100/vm-100-cloudinit.qcow2,media=cdrom", "local:cloudinit", true},
+		{"efidisk0", "local-lvm:vm-100-disk-1,efitype=4m,size=4M", "local-lvm:1,efitype=4m", true},
+		{"tpmstate0", "local:100/vm-100-disk-2.raw,size=4M,version=v2.0", "local:1,version=v2.0", true},
+
+		{"scsi1", "local-lvm:vm-100-disk-1,size=32G", "local-lvm:64", false},
+		{"scsi1", "local-lvm:vm-100-disk-1,size=32G", "tank:32", false},
+		{"scsi1", "local:100/vm-100-disk-1.raw,size=32G", "local:32,ssd=1", false},
+		{"scsi1", "local-lvm:vm-100-disk-1", "local-lvm:32", false},
+		{"scsi1", "/dev/disk/by-id/ata-X,size=32G", "local-lvm:32", false},
+		{"scsi1", "", "local-lvm:32", false},
+		{"scsi1", "local-lvm:vm-100-disk-1,size=32G", "32", false},
+		{"scsi1", "local-lvm:vm-100-disk-1,size=32G", "local-lvm:vm-100-disk-2", false},
+		{"mp0", "local:101/subvol-101-disk-1.subvol,mp=/srv,size=0T", "local:0,mp=/other", false},
+		{"ide2", "local-lvm:vm-100-cloudinit,media=cdrom", "tank:cloudinit", false},
+		{"cores", "32", "local-lvm:32", false},
+	} {
+		assert.Equal(t, tt.same, sameDiskSpec(tt.key, tt.have, tt.want), "%s: %q vs %q", tt.key, tt.have, tt.want)
+	}
+}
+
+func TestParseDiskSizeUnits(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int64{
+		"4294967297": 4294967297, "528K": 528 << 10, "528KiB": 528 << 10, "4M": 4 << 20, "1536M": 1536 << 20,
+		"32G": 32 << 30, "1.5G": 3 << 29, "1T": 1 << 40, "2TiB": 2 << 40, "0T": 0,
+	} {
+		got, ok := parseDiskSize(in)
+		assert.True(t, ok, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"", "G", "1.5X", "-1G", "1g", "1GB", "1 G"} {
+		_, ok := parseDiskSize(bad)
+		assert.False(t, ok, bad)
+	}
+}
