@@ -395,3 +395,25 @@ func TestUpdateNewDiskIdempotent(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"scsi2"}, fieldsOf(res.Changes), "another size is another disk")
 }
+
+// The same for a container mount point on a zfspool storage (subvol) and
+// on a dir storage (raw image).
+func TestUpdateNewMountPointIdempotent(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.AddStorage(proxmoxtest.Storage{ID: "tank", Type: "zfspool", Content: "images,rootdir"})
+	srv.AddStorage(proxmoxtest.Storage{ID: "vmdir", Type: "dir", Content: "images,rootdir", Path: "/srv/vmdir"})
+	ctx := t.Context()
+	ref := proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeCT, VMID: 101}
+	ch := proxmox.ConfigChange{Set: map[string]string{"mp0": "tank:8,mp=/data,backup=1", "mp1": "vmdir:0.5,mp=/cache"}}
+	res, err := c.Containers.Update(ctx, ref, ch)
+	require.NoError(t, err)
+	assert.True(t, res.Changed())
+	cfg := srv.GuestConfig(101)
+	assert.Equal(t, "tank:subvol-101-disk-0,mp=/data,backup=1,size=8G", cfg["mp0"])
+	assert.Equal(t, "vmdir:101/vm-101-disk-0.raw,mp=/cache,size=512M", cfg["mp1"])
+
+	res, err = c.Containers.Update(ctx, ref, ch)
+	require.NoError(t, err)
+	assert.False(t, res.Changed(), "%v", res.Changes)
+}

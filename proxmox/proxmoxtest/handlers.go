@@ -1107,6 +1107,29 @@ func (s *Server) updateLXC(rc *reqCtx, g *guest) *apiError {
 	if err := checkCTPerm(rc, g.config, g.config["unprivileged"] != "1"); err != nil {
 		return err
 	}
+	// pve-container src/PVE/LXC/Config.pm update_pct_config →
+	// vmconfig_apply_pending → src/PVE/LXC.pm create_disks: an
+	// mpN=STORAGE:GiB becomes a new volume on a storage that holds
+	// container directories (the fake applies it at once, running or not).
+	newMPs := map[string]string{}
+	for k, v := range rc.p {
+		if !lxcMountKeyRE.MatchString(k) {
+			continue
+		}
+		if vol, _ := splitMountpoint(v.s); newDiskRE.MatchString(vol) {
+			sid, _, _ := strings.Cut(vol, ":")
+			if err := s.checkRootdirStorage(sid); err != nil {
+				return err
+			}
+			newMPs[k] = v.s
+		}
+	}
+	created := map[string]string{}
+	if len(newMPs) > 0 {
+		alloc := newDiskAllocator(s, g.vmid)
+		alloc.seed(g.config)
+		createDisks(created, alloc, newMPs)
+	}
 	for _, k := range strings.Split(rc.str("delete"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			delete(g.config, k)
@@ -1115,6 +1138,9 @@ func (s *Server) updateLXC(rc *reqCtx, g *guest) *apiError {
 	for k, v := range rc.p {
 		if !skipKeys[k] {
 			g.config[k] = v.s
+			if c, ok := created[k]; ok {
+				g.config[k] = c
+			}
 		}
 	}
 	return nil
