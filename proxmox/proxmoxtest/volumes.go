@@ -28,11 +28,12 @@ var imageFormats = map[string][]string{
 
 // fileStorage reports whether a storage type keeps images as files under
 // its path (images/VMID/NAME.FMT), so its volume names are "VMID/NAME.FMT":
-// the types that use src/PVE/Storage/Plugin.pm alloc_image (dir, nfs,
-// cifs, cephfs) or copy it (BTRFSPlugin.pm alloc_image).
+// the image-holding types that use src/PVE/Storage/Plugin.pm alloc_image
+// (dir, nfs, cifs) or copy it (BTRFSPlugin.pm alloc_image). (cephfs holds
+// no images.)
 func fileStorage(typ string) bool {
 	switch typ {
-	case "dir", "nfs", "cifs", "cephfs", "btrfs":
+	case "dir", "nfs", "cifs", "btrfs":
 		return true
 	}
 	return false
@@ -114,7 +115,7 @@ func (a *diskAllocator) free(sid string) int {
 // alloc is src/PVE/Storage.pm vdisk_alloc: "STORAGE:VOLNAME" of a new disk
 // in format (empty: the storage's default). The volume name follows
 // the storage type's alloc_image:
-//   - dir, nfs, cifs, cephfs, btrfs (Plugin.pm alloc_image →
+//   - dir, nfs, cifs, btrfs (Plugin.pm alloc_image →
 //     find_free_diskname with $add_fmt_suffix; BTRFSPlugin.pm alloc_image):
 //     "VMID/vm-VMID-disk-N.FMT", a subvol "VMID/subvol-VMID-disk-N.subvol";
 //   - zfspool (ZFSPoolPlugin.pm alloc_image, no suffix): "vm-VMID-disk-N",
