@@ -38,7 +38,10 @@ func TestCreateDockerContainer(t *testing.T) {
 			assert.Equal(t, "1", cfg["unprivileged"], "sent explicitly, whatever the version default")
 			assert.Equal(t, "nesting=1,keyctl=1", cfg["features"])
 			assert.Equal(t, "name=eth0,bridge=vmbr0,ip=192.168.88.30/24,gw=192.168.88.1", cfg["net0"])
-			assert.Equal(t, "local-lvm:100,mp=/var/lib/docker,backup=1", cfg["mp0"])
+			// pve-container create_disks allocates STORAGE:GiB volumes in
+			// order rootfs, mp0, … and records their size.
+			assert.Equal(t, "local-lvm:vm-130-disk-0,size=16G", cfg["rootfs"])
+			assert.Equal(t, "local-lvm:vm-130-disk-1,mp=/var/lib/docker,backup=1,size=100G", cfg["mp0"])
 			assert.Equal(t, "/mnt/pve/backups,mp=/backups,ro=1", cfg["mp1"])
 			assert.Equal(t, "order=2", cfg["startup"])
 			assert.NotContains(t, cfg, "password")

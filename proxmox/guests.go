@@ -317,7 +317,12 @@ func (r ConfigResult) Changed() bool { return r.Action != Unchanged }
 // Update changes a VM's or container's config the idempotent way: it
 // reads the config, sends only the keys whose value differs (and deletes
 // only keys that exist; an empty value in Set deletes the key too),
-// guarded by the digest; nothing to change sends nothing. Keys PVE
+// guarded by the digest; nothing to change sends nothing. A new-volume
+// request ("scsi1": "local-lvm:32", "mp0": "tank:8,mp=/data",
+// "ide2": "local-lvm:cloudinit") counts as done once the key holds a
+// volume on that storage of that size with the same options, whichever
+// shape the storage gives its volume IDs, so a second Update allocates no
+// second disk. Keys PVE
 // reserves for root@pam (raw disk paths, hostpci, LXC features beyond
 // nesting, bind mounts) go through the root@pam login, or fail with
 // ErrRootRequired before sending.
@@ -344,7 +349,7 @@ func (s *GuestService) Update(ctx context.Context, ref GuestRef, ch ConfigChange
 	if err != nil {
 		return res, opError(op, err)
 	}
-	res.Changes = DiffConfig(cur.Raw, want, nil)
+	res.Changes = DiffConfig(cur.Raw, want, sameDiskSpec)
 	if len(res.Changes) == 0 {
 		return res, nil
 	}

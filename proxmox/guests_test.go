@@ -367,3 +367,53 @@ func TestContainerShutdownDefaultFollowsDown(t *testing.T) {
 		}
 	}
 }
+
+// Asking Update for a new disk twice allocates one: the second run finds
+// the volume PVE made of "STORAGE:GiB", on a block or a file storage.
+func TestUpdateNewDiskIdempotent(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.AddStorage(proxmoxtest.Storage{ID: "vmdir", Type: "dir", Content: "images,rootdir", Path: "/srv/vmdir"})
+	ctx := t.Context()
+	ref := proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeVM, VMID: 100}
+	set := map[string]string{"scsi1": "local-lvm:32,iothread=1", "scsi2": "vmdir:8,format=qcow2", "ide2": "vmdir:cloudinit"}
+	res, err := c.Guests.Update(ctx, ref, proxmox.ConfigChange{Set: set})
+	require.NoError(t, err)
+	assert.True(t, res.Changed())
+	cfg := srv.GuestConfig(100)
+	assert.Equal(t, "local-lvm:vm-100-disk-1,iothread=1,size=32G", cfg["scsi1"])
+	assert.Equal(t, "vmdir:100/vm-100-disk-0.qcow2,size=8G", cfg["scsi2"])
+	assert.Equal(t, "vmdir:100/vm-100-cloudinit.qcow2,media=cdrom", cfg["ide2"])
+
+	res, err = c.Guests.Update(ctx, ref, proxmox.ConfigChange{Set: set})
+	require.NoError(t, err)
+	assert.False(t, res.Changed(), "%v", res.Changes)
+	assert.Equal(t, cfg, srv.GuestConfig(100))
+
+	set["scsi2"] = "vmdir:16,format=qcow2"
+	res, err = c.Guests.Update(ctx, ref, proxmox.ConfigChange{Set: set})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"scsi2"}, fieldsOf(res.Changes), "another size is another disk")
+}
+
+// The same for a container mount point on a zfspool storage (subvol) and
+// on a dir storage (raw image).
+func TestUpdateNewMountPointIdempotent(t *testing.T) {
+	t.Parallel()
+	srv, c := newLab(t)
+	srv.AddStorage(proxmoxtest.Storage{ID: "tank", Type: "zfspool", Content: "images,rootdir"})
+	srv.AddStorage(proxmoxtest.Storage{ID: "vmdir", Type: "dir", Content: "images,rootdir", Path: "/srv/vmdir"})
+	ctx := t.Context()
+	ref := proxmox.GuestRef{Node: proxmoxtest.Node, Type: proxmox.TypeCT, VMID: 101}
+	ch := proxmox.ConfigChange{Set: map[string]string{"mp0": "tank:8,mp=/data,backup=1", "mp1": "vmdir:0.5,mp=/cache"}}
+	res, err := c.Containers.Update(ctx, ref, ch)
+	require.NoError(t, err)
+	assert.True(t, res.Changed())
+	cfg := srv.GuestConfig(101)
+	assert.Equal(t, "tank:subvol-101-disk-0,mp=/data,backup=1,size=8G", cfg["mp0"])
+	assert.Equal(t, "vmdir:101/vm-101-disk-0.raw,mp=/cache,size=512M", cfg["mp1"])
+
+	res, err = c.Containers.Update(ctx, ref, ch)
+	require.NoError(t, err)
+	assert.False(t, res.Changed(), "%v", res.Changes)
+}

@@ -199,8 +199,13 @@ func (p PruneSpec) String() string {
 
 // Drive is a VM disk property string (scsiN, sataN, virtioN, ideN).
 type Drive struct {
-	// File is the volume id ("local-lvm:vm-100-disk-0"), a raw path
-	// ("/dev/disk/by-id/…"), "none" or "cdrom".
+	// File is the volume id, a raw path ("/dev/disk/by-id/…"), "none" or
+	// "cdrom". A volume id has the shape of its storage: block storages
+	// (lvmthin, zfspool, rbd) name a disk "local-lvm:vm-100-disk-0"
+	// (base-/subvol- for templates and zfs container subvols), file
+	// storages (dir, nfs, cifs, btrfs) "local:100/vm-100-disk-0.qcow2"
+	// (raw, qcow2, vmdk; "local:101/subvol-101-disk-0.subvol"). Compare it
+	// whole; its size is in Options["size"] (bytes or K, M, G, T).
 	File string
 	// Options holds every other key as sent, e.g. "backup": "0".
 	Options map[string]string

@@ -836,6 +836,15 @@ func (s *Server) updateQemu(rc *reqCtx, g *guest) *apiError {
 	if err := checkVMDevicePerm(rc, g.config); err != nil {
 		return err
 	}
+	params := map[string]string{}
+	for k, v := range rc.p {
+		params[k] = v.s
+	}
+	// qemu-server src/PVE/API2/Qemu.pm update_vm_api → create_disks.
+	created, aerr := s.createVMDisks(g, params)
+	if aerr != nil {
+		return aerr
+	}
 	for _, k := range strings.Split(rc.str("delete"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			delete(g.config, k)
@@ -844,6 +853,9 @@ func (s *Server) updateQemu(rc *reqCtx, g *guest) *apiError {
 	for k, v := range rc.p {
 		if !skipKeys[k] {
 			g.config[k] = v.s
+			if c, ok := created[k]; ok {
+				g.config[k] = c
+			}
 		}
 	}
 	return nil
@@ -1095,6 +1107,29 @@ func (s *Server) updateLXC(rc *reqCtx, g *guest) *apiError {
 	if err := checkCTPerm(rc, g.config, g.config["unprivileged"] != "1"); err != nil {
 		return err
 	}
+	// pve-container src/PVE/LXC/Config.pm update_pct_config →
+	// vmconfig_apply_pending → src/PVE/LXC.pm create_disks: an
+	// mpN=STORAGE:GiB becomes a new volume on a storage that holds
+	// container directories (the fake applies it at once, running or not).
+	newMPs := map[string]string{}
+	for k, v := range rc.p {
+		if !lxcMountKeyRE.MatchString(k) {
+			continue
+		}
+		if vol, _ := splitMountpoint(v.s); newDiskRE.MatchString(vol) {
+			sid, _, _ := strings.Cut(vol, ":")
+			if err := s.checkRootdirStorage(sid); err != nil {
+				return err
+			}
+			newMPs[k] = v.s
+		}
+	}
+	created := map[string]string{}
+	if len(newMPs) > 0 {
+		alloc := newDiskAllocator(s, g.vmid)
+		alloc.seed(g.config)
+		createDisks(created, alloc, newMPs)
+	}
 	for _, k := range strings.Split(rc.str("delete"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			delete(g.config, k)
@@ -1103,6 +1138,9 @@ func (s *Server) updateLXC(rc *reqCtx, g *guest) *apiError {
 	for k, v := range rc.p {
 		if !skipKeys[k] {
 			g.config[k] = v.s
+			if c, ok := created[k]; ok {
+				g.config[k] = c
+			}
 		}
 	}
 	return nil
@@ -1153,17 +1191,34 @@ func (s *Server) createLXC(rc *reqCtx) (any, *apiError) {
 			cfg[k] = v.s
 		}
 	}
-	if rs := cfg["rootfs"]; rs != "" {
-		vol, rest, _ := strings.Cut(rs, ",")
-		if st, size, ok := strings.Cut(vol, ":"); ok && intRE.MatchString(size) {
-			cfg["rootfs"] = fmt.Sprintf("%s:vm-%d-disk-0,size=%sG", st, vmid, size)
-			if rest != "" {
-				cfg["rootfs"] += "," + rest
-			}
-		}
-	} else {
-		cfg["rootfs"] = fmt.Sprintf("local:%d/vm-%d-disk-0.raw,size=4G", vmid, vmid)
+	// pve-container src/PVE/API2/LXC.pm create_vm: rootfs= and mpN= (or
+	// "$storage:4" without them) go to src/PVE/LXC.pm create_disks, which
+	// names each new disk as its storage's type does (createDisks).
+	storage := rc.str("storage")
+	mpParam, aerr := s.ctMountParam(rc, storage)
+	if aerr != nil {
+		return nil, aerr
 	}
+	if mpParam == nil {
+		if storage != "" {
+			if err := s.checkRootdirStorage(storage); err != nil {
+				return nil, err
+			}
+		} else {
+			// create_vm checks the default storage "local" for rootdir
+			// content too; the fake's local lacks it (as on a stock
+			// install) and lets it pass, so tests need not name a storage.
+			storage = "local"
+		}
+		mpParam = map[string]string{"rootfs": storage + ":4"}
+	}
+	alloc := newDiskAllocator(s, vmid)
+	if old := s.guests[vmid]; old != nil {
+		// create_vm makes the new disks before it destroys the old
+		// container's (force=1), so their numbers are taken.
+		alloc.seed(old.config)
+	}
+	createDisks(cfg, alloc, mpParam)
 	cfg["unprivileged"] = "0"
 	if unpriv {
 		cfg["unprivileged"] = "1"

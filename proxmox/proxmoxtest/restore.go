@@ -192,55 +192,12 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 			// create_and_lock_config's error behind create_vm's $emsg.
 			return nil, errf(500, "unable to restore VM %d - %s %d already exists on node '%s'", vmid, guestKind(old), vmid, old.node)
 		}
-		if target == "" {
-			target = "local-lvm"
-		}
 	}
-	// pve-container src/PVE/API2/LXC.pm create_vm: rootfs= and mpN= form
-	// $mp_param (a bare size goes on storage=, default "local"); given any,
-	// the restore makes exactly those disks (create_disks) and takes no
-	// mount point from the archive: storage-only mode is off, and
-	// src/PVE/LXC/Create.pm sanitize_and_merge_config skips the archived
-	// rootfs and mpN.
 	var mpParam map[string]string
 	if typ == "lxc" {
-		defStorage := target
-		if defStorage == "" {
-			defStorage = "local"
-		}
-		for k := range rc.p {
-			if k != "rootfs" && !lxcMountKeyRE.MatchString(k) {
-				continue
-			}
-			if mpParam == nil {
-				mpParam = map[string]string{}
-			}
-			v := rc.str(k)
-			if bareSizeRE.MatchString(v) {
-				v = defStorage + ":" + v
-			}
-			mpParam[k] = v
-		}
-		if mpParam != nil && !hasKey(mpParam, "rootfs") {
-			return nil, errf(500, "mount points configured, but 'rootfs' not set - aborting")
-		}
-		// create_vm's foreach_volume over $mp_param: a volume's storage
-		// gets $check_and_activate_storage. (Its "Only root can pass
-		// arbitrary filesystem paths." for a bind or device mount is never
-		// reached: check_ct_modify_config_perm, above, refused it already.)
-		for _, k := range lxcVolumeKeys(mpParam) {
-			vol, _ := splitMountpoint(mpParam[k])
-			if strings.HasPrefix(vol, "/") {
-				continue
-			}
-			// pve-storage src/PVE/Storage.pm parse_volume_id
-			sid, _, ok := strings.Cut(vol, ":")
-			if !ok || sid == "" {
-				return nil, errf(500, "unable to parse volume ID '%s'", vol)
-			}
-			if err := s.checkRootdirStorage(sid); err != nil {
-				return nil, err
-			}
+		var err *apiError
+		if mpParam, err = s.ctMountParam(rc, target); err != nil {
+			return nil, err
 		}
 	}
 	if typ == "lxc" && mpParam == nil {
@@ -286,10 +243,8 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 			// a .tar as a tar backup; restore_tar_archive refuses one
 			// without qemu-server.conf first.
 			return fail(fmt.Sprintf("ERROR: file '%s' does not look like a QemuServer vzdump backup", archivePath(st, archive)))
-		case typ == "qemu" && s.storages[target] == nil:
-			// qemu-server src/PVE/QemuServer.pm restore_vma_archive →
-			// $parse_backup_hints → pve-storage storage_config.
-			return fail(fmt.Sprintf("storage '%s' does not exist", target))
+		case typ == "qemu" && s.vmRestoreStorageErr(archivedConfig(s, vol, typ), target) != "":
+			return fail(s.vmRestoreStorageErr(archivedConfig(s, vol, typ), target))
 		case typ == "lxc" && vol == nil:
 			// pve-container src/PVE/LXC/Create.pm recover_config →
 			// pve-storage abs_filesystem_path, with create_vm's $emsg.
@@ -320,6 +275,58 @@ func (s *Server) restoreGuest(rc *reqCtx, typ, archive string) (any, *apiError) 
 		t.log = append(t.log, fmt.Sprintf("restore vma archive: %s", archive))
 	}
 	return t.upid, nil
+}
+
+// ctMountParam is pve-container src/PVE/API2/LXC.pm create_vm's $mp_param
+// for a create or a restore: rootfs= and mpN= as given, a bare size going
+// on storage= (default "local"); nil when none is given (a restore's
+// storage-only mode). Mount points without rootfs are refused, and every
+// volume's storage must exist and hold container directories.
+//
+// Given any, a restore makes exactly those disks (create_disks) and takes
+// no mount point from the archive: storage-only mode is off, and
+// src/PVE/LXC/Create.pm sanitize_and_merge_config skips the archived
+// rootfs and mpN.
+func (s *Server) ctMountParam(rc *reqCtx, defStorage string) (map[string]string, *apiError) {
+	if defStorage == "" {
+		defStorage = "local"
+	}
+	var mpParam map[string]string
+	for k := range rc.p {
+		if k != "rootfs" && !lxcMountKeyRE.MatchString(k) {
+			continue
+		}
+		if mpParam == nil {
+			mpParam = map[string]string{}
+		}
+		v := rc.str(k)
+		if bareSizeRE.MatchString(v) {
+			v = defStorage + ":" + v
+		}
+		mpParam[k] = v
+	}
+	if mpParam != nil && !hasKey(mpParam, "rootfs") {
+		return nil, errf(500, "mount points configured, but 'rootfs' not set - aborting")
+	}
+	// create_vm's foreach_volume over $mp_param: a volume's storage
+	// gets $check_and_activate_storage. (Its "Only root can pass
+	// arbitrary filesystem paths." for a bind or device mount is never
+	// reached: check_ct_modify_config_perm, run before, refused it already.)
+	for _, k := range lxcVolumeKeys(mpParam) {
+		vol, _ := splitMountpoint(mpParam[k])
+		if strings.HasPrefix(vol, "/") {
+			continue
+		}
+		// pve-storage src/PVE/Storage.pm parse_volume_id
+		sid, _, ok := strings.Cut(vol, ":")
+		if !ok || sid == "" {
+			return nil, errf(500, "unable to parse volume ID '%s'", vol)
+		}
+		if err := s.checkRootdirStorage(sid); err != nil {
+			return nil, err
+		}
+	}
+	return mpParam, nil
 }
 
 // checkRootdirStorage is pve-container src/PVE/API2/LXC.pm create_vm
@@ -423,18 +430,16 @@ func formatDiskSize(b int64) string {
 }
 
 // createDisks is pve-container src/PVE/LXC.pm create_disks for the fake: a
-// STORAGE:SIZE volume becomes a new vm-VMID-disk-N on that storage (N the
-// first free number there, pve-storage find_free_diskname) with size= set
-// to SIZE GiB rounded down to MiB; any other volume is kept as given.
-func createDisks(cfg map[string]string, vmid int, mpParam map[string]string) {
-	next := map[string]int{}
+// STORAGE:SIZE volume becomes a new disk on that storage, named as
+// alloc_disk names it for the storage's type (diskAllocator.allocCT), with
+// size= set to SIZE GiB rounded down to MiB; any other volume is kept as
+// given.
+func createDisks(cfg map[string]string, a *diskAllocator, mpParam map[string]string) {
 	for _, k := range lxcVolumeKeys(mpParam) {
 		vol, opts := splitMountpoint(mpParam[k])
 		if m := newDiskRE.FindStringSubmatch(vol); m != nil {
-			gb, _ := strconv.ParseFloat(m[2], 64)
-			sizeKB := int64(gb*1024) * 1024
-			vol = fmt.Sprintf("%s:vm-%d-disk-%d", m[1], vmid, next[m[1]])
-			next[m[1]]++
+			sizeKB := diskSizeKB(m[2])
+			vol = a.allocCT(m[1], sizeKB)
 			opts["size"] = formatDiskSize(sizeKB * 1024)
 		}
 		cfg[k] = printMountpoint(k, vol, opts)
@@ -525,7 +530,14 @@ var diskSizeRE = regexp.MustCompile(`^(\d+(\.\d+)?)([KMGT](?:iB)?)?$`)
 func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, target string, mpParam, delayed map[string]string, unique, start bool) *guest {
 	src := archivedConfig(s, vol, typ)
 	cfg := map[string]string{}
-	disk := 0
+	alloc := newDiskAllocator(s, vmid)
+	if g := s.guests[vmid]; typ == "lxc" && g != nil {
+		// pve-container src/PVE/API2/LXC.pm create_vm makes the new disks
+		// (create_disks) before it destroys a forced-over container's
+		// old ones, so their numbers are taken. qemu-server's
+		// restore_vma_archive destroys the old VM first.
+		alloc.seed(g.config)
+	}
 	// Disks are numbered in the order they are restored: a container's in
 	// foreach_volume order (rootfs, mp0, mp1, …; pve-container
 	// src/PVE/LXC/Config.pm valid_volume_keys). The fake takes a VM's in
@@ -547,24 +559,30 @@ func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, targe
 		if typ == "lxc" && (k == "rootfs" || lxcMountKeyRE.MatchString(k)) {
 			continue // sanitize_and_merge_config: "don't recover mountpoints"
 		}
-		if restoreDriveRE.MatchString(k) || k == "rootfs" || strings.HasPrefix(k, "mp") {
-			file, opts, _ := strings.Cut(v, ",")
-			file = strings.TrimPrefix(strings.TrimPrefix(file, "file="), "volume=")
-			o := "," + opts + ","
-			switch {
-			case strings.Contains(o, ",media=cdrom,"):
+		if restoreDriveRE.MatchString(k) {
+			d := archivedDrive(k, v, target)
+			switch d.kind {
+			case driveKept:
 				cfg[k] = v
-				continue
-			case strings.HasPrefix(file, "/"), strings.Contains(o, ",backup=0,"):
-				continue // not in the archive
-			case strings.HasPrefix(k, "mp") && !strings.Contains(o, ",backup=1,"):
-				continue
+			case driveNew:
+				// qemu-server src/PVE/QemuServer.pm
+				// restore_allocate_devices: vdisk_alloc on the disk's
+				// storage in the archived volume's format if that
+				// storage takes it (resolve_format_hint).
+				cfg[k] = alloc.alloc(d.storage, volumeFormat(d.file))
+			case driveCloudinit:
+				// restore_allocate_devices names a cloud-init disk
+				// vm-VMID-cloudinit, with the format as extension on a
+				// storage with a path.
+				cfg[k] = alloc.cloudinit(d.storage, volumeFormat(d.file))
 			}
-			cfg[k] = fmt.Sprintf("%s:vm-%d-disk-%d", target, vmid, disk)
-			if opts != "" {
-				cfg[k] += "," + opts
+			if d.kind == driveNew || d.kind == driveCloudinit {
+				// restore_update_config_line then drops format= ("format
+				// can change on restore").
+				if opts := dropOption(d.opts, "format"); opts != "" {
+					cfg[k] += "," + opts
+				}
 			}
-			disk++
 			continue
 		}
 		if unique && strings.HasPrefix(k, "net") {
@@ -573,7 +591,7 @@ func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, targe
 		cfg[k] = v
 	}
 	if typ == "lxc" {
-		createDisks(cfg, vmid, mpParam)
+		createDisks(cfg, alloc, mpParam)
 		maps.Copy(cfg, delayed)
 	}
 	g := &guest{vmid: vmid, node: nodeName, typ: typ, status: "stopped", config: cfg}
@@ -581,6 +599,90 @@ func restoredGuest(s *Server, vol *volume, typ string, vmid int, nodeName, targe
 		g.status, g.started = "running", s.clock()
 	}
 	return g
+}
+
+// How a VM restore treats an archived drive.
+const (
+	driveSkipped   = iota // not in the archive, not in the restored config
+	driveKept             // kept as archived (a cdrom)
+	driveNew              // a new disk with the archived data
+	driveCloudinit        // a new cloud-init disk
+)
+
+type restoreDrive struct {
+	kind                int
+	storage, file, opts string
+}
+
+// cloudinitRE is qemu-server src/PVE/QemuServer/Drive.pm drive_is_cloudinit.
+var cloudinitRE = regexp.MustCompile(`[:/](vm-\d+-)?cloudinit(\.(raw|qcow2|qed|vmdk|cloop|cow|vpc|vdi))?$`)
+
+// archivedDrive classifies a drive of the archived VM config for a
+// restore: a backup=0 or passthrough drive is not in the archive (the fake
+// keeps no passthrough data), a cdrom stays as it was, unless it is a
+// cloud-init drive on ide/sata/scsi, which qemu-server
+// src/PVE/QemuServer.pm $parse_backup_hints allocates anew; every other
+// drive is a new disk ("#qmdump#map:…"). Its storage is storage= if given,
+// else the archived volume's own (parse_backup_hints: an empty one is
+// "local").
+func archivedDrive(key, v, target string) restoreDrive {
+	file, opts, _ := strings.Cut(v, ",")
+	file = strings.TrimPrefix(file, "file=")
+	o := "," + opts + ","
+	d := restoreDrive{file: file, opts: opts, storage: target}
+	if d.storage == "" {
+		d.storage, _, _ = strings.Cut(file, ":")
+		if d.storage == "" || strings.HasPrefix(file, "/") {
+			d.storage = "local"
+		}
+	}
+	switch {
+	case strings.Contains(o, ",media=cdrom,"):
+		d.kind = driveKept
+		if cloudinitRE.MatchString(file) && !strings.HasPrefix(key, "virtio") && !strings.HasPrefix(key, "efidisk") && !strings.HasPrefix(key, "tpmstate") {
+			d.kind = driveCloudinit
+		}
+	case strings.HasPrefix(file, "/"), strings.Contains(o, ",backup=0,"):
+		d.kind = driveSkipped
+	default:
+		d.kind = driveNew
+	}
+	return d
+}
+
+// vmRestoreStorageErr is qemu-server src/PVE/QemuServer.pm
+// restore_vma_archive → $parse_backup_hints: every disk the restore makes
+// needs its storage (pve-storage storage_config) with content images
+// ($check_storage), checked in config order.
+func (s *Server) vmRestoreStorageErr(src map[string]string, target string) string {
+	for _, k := range slices.Sorted(maps.Keys(src)) {
+		if !restoreDriveRE.MatchString(k) {
+			continue
+		}
+		d := archivedDrive(k, src[k], target)
+		if d.kind != driveNew && d.kind != driveCloudinit {
+			continue
+		}
+		st := s.storages[d.storage]
+		if st == nil {
+			return fmt.Sprintf("storage '%s' does not exist", d.storage)
+		}
+		if !slices.Contains(strings.Split(st.config["content"], ","), "images") {
+			return fmt.Sprintf("Content type 'images' is not available on storage '%s'", d.storage)
+		}
+	}
+	return ""
+}
+
+// dropOption removes key= from a comma-separated option list.
+func dropOption(opts, key string) string {
+	var keep []string
+	for _, o := range strings.Split(opts, ",") {
+		if o != "" && !strings.HasPrefix(o, key+"=") {
+			keep = append(keep, o)
+		}
+	}
+	return strings.Join(keep, ",")
 }
 
 func hasKey(m map[string]string, k string) bool {
