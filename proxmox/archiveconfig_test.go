@@ -53,6 +53,9 @@ func TestBackupConfigErrors(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 500, pe.StatusCode)
 
+	_, err = c.Backups.Config(ctx, proxmoxtest.Node, "backups:backup/vzdump-qemu-100-2026_01_01-00_00_00.vma.zst")
+	require.ErrorIs(t, err, proxmox.ErrNotFound, "zstd's \"No such file or directory\"")
+
 	_, err = c.Backups.Config(ctx, proxmoxtest.Node, "no-storage-prefix")
 	require.ErrorIs(t, err, proxmox.ErrInvalid)
 	_, err = c.Backups.Config(ctx, "bad node!", missing)

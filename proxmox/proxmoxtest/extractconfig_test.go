@@ -70,3 +70,12 @@ func TestExtractConfigErrors(t *testing.T) {
 	code, msg = get(vol)
 	assert.Equal(t, 200, code, msg)
 }
+
+func TestExtractConfigMissingVMA(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	vol := "backups:backup/vzdump-qemu-100-2026_01_01-00_00_00.vma.zst"
+	code, _, msg := call(t, srv, "GET", "/nodes/"+Node+"/vzdump/extractconfig", url.Values{"volume": {vol}})
+	assert.Equal(t, 500, code)
+	assert.Equal(t, "Failed to extract config from VMA archive: zstd: can't stat "+archivePath(srv.storages["backups"], vol)+" : No such file or directory -- ignored", msg)
+}
