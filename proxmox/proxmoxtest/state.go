@@ -266,7 +266,9 @@ type Backup struct {
 	Name string
 }
 
-// AddBackup adds a backup volume and returns its volid.
+// AddBackup adds a backup volume and returns its volid. Like a vzdump run,
+// the archive holds the guest's config as it is now (when the guest
+// exists with that type); a later change to the guest does not reach it.
 func (s *Server) AddBackup(b Backup) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
