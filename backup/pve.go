@@ -51,6 +51,14 @@ func Plan(ctx context.Context, cfg Config) (NightPlan, error) {
 // cancelled. The RestoreReport says what was seen; the error is nil when
 // the drill passed.
 //
+// The disks the backup carries are read from the config stored in the
+// archive (GET /nodes/{node}/vzdump/extractconfig, which needs what the
+// restore needs: VM.Backup on the guest and Datastore.AllocateSpace on
+// the archive's storage), so a disk added or removed since that backup is
+// judged by the backup. Only when PVE refuses that call as unsupported
+// (an old release answering 501) does the drill fall back to the
+// original's current config, and RestoreReport.CurrentConfig says so.
+//
 // A container is restored in PVE's storage-only mode (storage=, no
 // rootfs=), which takes every mount point and its size from the archived
 // config. A container with a bind or device mount point (NAS data
@@ -59,11 +67,9 @@ func Plan(ctx context.Context, cfg Config) (NightPlan, error) {
 // do (pve-container create_vm: "restoring 'mpN' to bind mount is only
 // possible for root"): the drill names the disks the backup carries,
 // rootfs=STORAGE:SIZE and mpN=STORAGE:SIZE,mp=PATH,… for each volume
-// mount point with backup=1, sizes and options from the original's
-// current config (PVE only grows disks, so they hold the archived data),
-// and PVE makes just those and restores the rest of the archived config
-// (a mount point added or removed since that backup is taken as it is
-// now). So such a drill works with an API token (needing VM.Config.Disk
+// mount point with backup=1, sizes and options from the archive's config
+// (the current one only in the fallback above), and PVE makes just those
+// and restores the rest of the archived config. So such a drill works with an API token (needing VM.Config.Disk
 // on the scratch VMID), and the scratch guest never gets a host path of
 // the original. Bind and device mount points, and volume ones without
 // backup=1, are not on the scratch guest: vzdump archives none of their
@@ -310,6 +316,21 @@ func (p *pve) guestConfig(ctx context.Context, node, typ string, vmid int) (map[
 		return nil, wrap(ctx, fmt.Sprintf("read config of %d", vmid), err)
 	}
 	return conf.Raw, nil
+}
+
+// archivedConfig reads the guest config stored in a backup archive
+// (proxmox Backups.Config, GET /nodes/{node}/vzdump/extractconfig). ok is
+// false, with no error, when PVE refuses the call as unsupported (501: no
+// such endpoint).
+func (p *pve) archivedConfig(ctx context.Context, node, volid string) (map[string]string, bool, error) {
+	ac, err := p.c.Backups.Config(ctx, node, volid)
+	if err != nil && ctx.Err() == nil && errors.Is(err, errors.ErrUnsupported) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, wrap(ctx, "read the config in "+volid, err)
+	}
+	return ac.Config.Raw, true, nil
 }
 
 // task runs an API call that answers with a UPID and waits for the task.

@@ -274,3 +274,72 @@ func TestVerifyRestoreContainerWithBindMountOnFake(t *testing.T) {
 		}
 	}
 }
+
+// The drill expects the disks of the config stored in the archive: a disk
+// added to the guest after its newest backup is not in that backup, so the
+// scratch guest need not have it (judged by the current config, the drill
+// failed with "restored guest lacks scsi3").
+func TestVerifyRestoreExpectsTheArchivedDisks(t *testing.T) {
+	t.Parallel()
+	srv, c := labFake(t)
+	ctx := t.Context()
+	require.NoError(t, c.Do(ctx, "PUT", "/nodes/"+proxmoxtest.Node+"/qemu/100/config", map[string][]string{"scsi3": {"local-lvm:4"}}, nil))
+	require.Contains(t, srv.GuestConfig(100), "scsi3", "a disk added after the backup")
+	cfg := Config{Client: c, Storage: "backups", Location: time.UTC, PollInterval: time.Millisecond}
+	rr, err := VerifyRestore(ctx, cfg, RestoreOptions{VMID: 100, ScratchVMID: 9100, Storage: "local-lvm"})
+	require.NoError(t, err, rr.Err)
+	assert.False(t, rr.CurrentConfig)
+	assert.Equal(t, []string{"scsi0: local-lvm:vm-9100-disk-0,iothread=1,size=32G"}, rr.Disks)
+	assert.True(t, rr.Destroyed)
+	var asked bool
+	for _, rq := range srv.Requests() {
+		if rq.Path == "/nodes/proxmox1/vzdump/extractconfig" {
+			asked = true
+			assert.Equal(t, "backups:backup/vzdump-qemu-100-2026_11_24-03_00_00.vma.zst", rq.Params.Get("volume"))
+		}
+	}
+	assert.True(t, asked)
+
+	// A PVE without extractconfig (501): the current config is all there
+	// is, the report says so, and the added disk is then expected.
+	srv.Inject(proxmoxtest.Fault{Path: "/vzdump/extractconfig", Status: 501, Reason: "Method 'GET /nodes/proxmox1/vzdump/extractconfig' not implemented"})
+	rr, err = VerifyRestore(ctx, cfg, RestoreOptions{VMID: 100, ScratchVMID: 9101, Storage: "local-lvm"})
+	require.ErrorIs(t, err, ErrVerify)
+	assert.Contains(t, err.Error(), "restored guest lacks scsi3")
+	assert.True(t, rr.CurrentConfig)
+	assert.True(t, rr.Destroyed)
+
+	// Any other refusal fails the drill before anything is restored.
+	srv.ClearFaults()
+	srv.SetPrivileges("root@pam!sdk", "/vms/100", "VM.Audit")
+	rr, err = VerifyRestore(ctx, cfg, RestoreOptions{VMID: 100, ScratchVMID: 9102, Storage: "local-lvm"})
+	require.ErrorIs(t, err, ErrPermission)
+	assert.Contains(t, err.Error(), "VM.Backup")
+	assert.Empty(t, srv.GuestStatus(9102))
+}
+
+// A container with a bind mount is restored with the disks named one by
+// one, taken from the archive's config: a mount point added since the
+// backup is neither asked for nor expected.
+func TestVerifyRestoreContainerArchivedMountPoints(t *testing.T) {
+	t.Parallel()
+	srv, c := labFake(t)
+	ctx := t.Context()
+	srv.AddGuest(proxmoxtest.Guest{VMID: 110, Node: proxmoxtest.Node, Type: "lxc", Name: "media", Config: map[string]string{
+		"hostname": "media", "rootfs": "local-lvm:vm-110-disk-0,size=8G", "mp0": "/mnt/nas/media,mp=/media",
+		"mp1": "local-lvm:vm-110-disk-1,mp=/data,backup=1,size=4G"}})
+	srv.AddBackup(proxmoxtest.Backup{Storage: "backups", VMID: 110, Type: "lxc", Time: night.AddDate(0, 0, -1), Size: 1 << 30})
+	srv.AddGuest(proxmoxtest.Guest{VMID: 110, Node: proxmoxtest.Node, Type: "lxc", Name: "media", Config: map[string]string{
+		"hostname": "media", "rootfs": "local-lvm:vm-110-disk-0,size=8G", "mp0": "/mnt/nas/media,mp=/media",
+		"mp1": "local-lvm:vm-110-disk-1,mp=/data,backup=1,size=4G", "mp3": "local-lvm:vm-110-disk-3,mp=/new,backup=1,size=1G"}})
+	cfg := Config{Client: c, Storage: "backups", Location: time.UTC, PollInterval: time.Millisecond}
+	rr, err := VerifyRestore(ctx, cfg, RestoreOptions{VMID: 110, ScratchVMID: 9110, Storage: "local-lvm"})
+	require.NoError(t, err, rr.Err)
+	assert.Equal(t, []string{"mp1: local-lvm:vm-9110-disk-1,mp=/data,backup=1,size=4G", "rootfs: local-lvm:vm-9110-disk-0,size=8G"}, rr.Disks)
+	for _, rq := range srv.Requests() {
+		if rq.Method == "POST" && rq.Path == "/nodes/proxmox1/lxc" {
+			assert.False(t, rq.Params.Has("mp3"), "not in the backup")
+			assert.Equal(t, "local-lvm:4,mp=/data,backup=1", rq.Params.Get("mp1"))
+		}
+	}
+}

@@ -105,9 +105,15 @@ type RestoreReport struct {
 	Agent  bool
 	// Destroyed is set once the scratch guest was removed again.
 	Destroyed bool
-	Duration  time.Duration
-	Status    Status
-	Err       error
+	// CurrentConfig is set when the disks expected on the scratch guest
+	// came from the original's current config, not from the config stored
+	// in the archive: PVE refused GET /nodes/{node}/vzdump/extractconfig as
+	// unsupported. A disk added or removed since the backup is then judged
+	// wrongly.
+	CurrentConfig bool
+	Duration      time.Duration
+	Status        Status
+	Err           error
 }
 
 func failed(s Status) bool { return s == StatusFailed || s == StatusSkipped || s == StatusPending }

@@ -40,6 +40,10 @@ type restorer interface {
 	guestNode(ctx context.Context, vmid int) (node, typ string, err error)
 	// guestConfig reads a guest's configuration.
 	guestConfig(ctx context.Context, node, typ string, vmid int) (map[string]string, error)
+	// archivedConfig reads the guest configuration stored in a backup
+	// archive; ok is false (no error) when PVE refuses the call as
+	// unsupported.
+	archivedConfig(ctx context.Context, node, volid string) (conf map[string]string, ok bool, err error)
 	// restore creates vmid from archive on storage (unique=1, start=0)
 	// and waits for the task. For a container, disks are the rootfs= and
 	// mpN= to create (see ctRestoreDisks); nil restores in storage-only
@@ -204,8 +208,9 @@ var reNet = func(key string) bool {
 // with only the disks its backup carries, ctRestoreDisks), turns every
 // network link down and autostart off before anything could start it,
 // checks that the guest exists with the disks the original's backup
-// carries, optionally boots it and waits for its guest agent, and
-// destroys it again, whatever happened.
+// carries (per the archive's own config, see VerifyRestore), optionally
+// boots it and waits for its guest agent, and destroys it again, whatever
+// happened.
 //
 // The RestoreReport says what was seen; the error is nil when the drill
 // passed.
@@ -264,10 +269,6 @@ func verifyRestore(ctx context.Context, c restorer, cfg Config, o RestoreOptions
 	if o.Boot && typ != "qemu" {
 		return finish(&Error{Op: op, Message: "boot checks need a VM with the guest agent", Err: ErrInvalid})
 	}
-	orig, err := c.guestConfig(ctx, node, typ, o.VMID)
-	if err != nil {
-		return finish(err)
-	}
 	as, err := c.archives(ctx, node, o.ArchiveStorage, o.VMID)
 	if err != nil {
 		return finish(err)
@@ -280,6 +281,18 @@ func verifyRestore(ctx context.Context, c restorer, cfg Config, o RestoreOptions
 	}
 	if rr.Archive == "" {
 		return finish(&Error{Op: op, Message: fmt.Sprintf("no archive of %d on %s", o.VMID, o.ArchiveStorage), Err: ErrNotFound})
+	}
+	// The disks the backup carries are those of the config in the
+	// archive; the current config only if PVE cannot read it out.
+	orig, ok, err := c.archivedConfig(ctx, node, rr.Archive)
+	if err != nil {
+		return finish(err)
+	}
+	if !ok {
+		rr.CurrentConfig = true
+		if orig, err = c.guestConfig(ctx, node, typ, o.VMID); err != nil {
+			return finish(err)
+		}
 	}
 
 	// A container with a bind or device mount point is restored with the

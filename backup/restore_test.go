@@ -28,6 +28,11 @@ type fakeRestorer struct {
 	started     []int
 	sets        []map[string]string
 	disks       map[string]string // the last restore's rootfs= and mpN=
+	// archived holds configs stored in archives by volid; an archive not
+	// in it holds its guest's current config.
+	archived map[string]map[string]string
+	// noExtract refuses extractconfig as unsupported (an old PVE).
+	noExtract bool
 }
 
 func newFakeRestorer() *fakeRestorer {
@@ -59,6 +64,20 @@ func (r *fakeRestorer) guestConfig(_ context.Context, node, typ string, vmid int
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return maps.Clone(r.configs[vmid]), nil
+}
+
+func (r *fakeRestorer) archivedConfig(_ context.Context, node, volid string) (map[string]string, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.record("extractconfig %s", volid)
+	if r.noExtract {
+		return nil, false, nil
+	}
+	if c, ok := r.archived[volid]; ok {
+		return maps.Clone(c), true, nil
+	}
+	n, _ := ParseArchiveName(volid, time.UTC)
+	return maps.Clone(r.configs[n.VMID]), true, nil
 }
 
 func (r *fakeRestorer) restore(_ context.Context, node, typ string, vmid int, archive, storage string, disks map[string]string) error {

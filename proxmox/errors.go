@@ -40,6 +40,10 @@ var (
 	ErrClosed = errors.New("closed")
 )
 
+// Besides these, an *Error from a 501 (PVE's router has no handler for
+// the path: an older release) matches the standard library's
+// errors.ErrUnsupported.
+
 // Errors of this package a user acts on.
 var (
 	// ErrNodeUnreachable: pveproxy could not reach the node or its local
@@ -236,6 +240,10 @@ func (e *Error) Is(target error) bool {
 		// PVE's shutdown-timeout texts only: "can't lock file … - got
 		// timeout" is a lock conflict, and must not lead to a force stop.
 		return strings.Contains(msg, "quit/powerdown failed - got timeout") || strings.Contains(msg, "container did not stop")
+	case errors.ErrUnsupported:
+		// PVE's router answers 501 "Method '…' not implemented" for a
+		// path it has no handler for (an older release).
+		return isUnsupported(e)
 	case ErrConflict:
 		return strings.Contains(msg, "already defined") || strings.Contains(msg, "already exists") ||
 			strings.Contains(msg, "is locked") || strings.Contains(msg, "can't lock")

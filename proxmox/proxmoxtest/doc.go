@@ -8,8 +8,10 @@
 // async task engine with real UPIDs and logs, guest state machines with
 // PVE's VM/CT asymmetries, host disks with PVE's mixed JSON types, storage
 // (CIFS create with a write-only password), vzdump producing backup
-// volumes, content listing, notes and protection, and prune with PVE's
-// exact retention rules, HA-managed guests (/cluster/ha/resources, hastate,
+// volumes (each keeping the guest config of when it was made, which GET
+// /nodes/{node}/vzdump/extractconfig returns as the archive's config),
+// content listing, notes and protection, and prune with PVE's exact
+// retention rules, HA-managed guests (/cluster/ha/resources, hastate,
 // the hastart/hastop tasks that only queue a request) and a version knob
 // (WithVersion) that refuses parameters newer than the release it plays.
 //

@@ -446,10 +446,14 @@ func createDisks(cfg map[string]string, a *diskAllocator, mpParam map[string]str
 	}
 }
 
-// archivedConfig is the config inside a backup archive. The fake keeps
-// none: it takes the archived guest's current config, or a bare one if
-// that guest is gone.
+// archivedConfig is the config inside a backup archive: the snapshot the
+// fake took when it made the backup, else (an archive added for a guest
+// that did not exist) the guest's current config, or a bare one if that
+// guest is gone.
 func archivedConfig(s *Server, vol *volume, typ string) map[string]string {
+	if vol.config != nil {
+		return vol.config
+	}
 	if g := s.guests[vol.vmid]; g != nil {
 		return g.config
 	}

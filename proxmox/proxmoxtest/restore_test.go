@@ -341,6 +341,9 @@ func TestRestoreContainerStorageOnlyMountPoints(t *testing.T) {
 	srv.AddGuest(Guest{VMID: 130, Node: Node, Type: "lxc", Name: "media", Config: map[string]string{
 		"rootfs": "local-lvm:vm-130-disk-0,size=8G", "mp0": "local-lvm:vm-130-disk-1,mp=/cache,size=100M",
 		"mp1": "local-lvm:vm-130-disk-2,mp=/data,backup=1,size=4G"}})
+	// The archive holds the config of when it was made: back up again
+	// without the bind mount.
+	vol = srv.AddBackup(Backup{Storage: "backups", VMID: 130, Type: "lxc", Time: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)})
 	code, data, msg = call(t, srv, "POST", "/nodes/"+Node+"/lxc", url.Values{"vmid": {"9131"}, "ostemplate": {vol}, "restore": {"1"}, "storage": {"local-lvm"}})
 	require.Equal(t, 200, code, msg)
 	upid = upidOf(t, data)

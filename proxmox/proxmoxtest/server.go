@@ -378,7 +378,7 @@ type reply struct {
 // faults, then an http.ServeMux with one method+path pattern per route.
 func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
-	for _, rt := range append(append(s.routes(), s.haRoutes()...), s.permsRoutes()...) {
+	for _, rt := range append(append(append(s.routes(), s.haRoutes()...), s.permsRoutes()...), s.extractConfigRoutes()...) {
 		for _, key := range rt.keys {
 			method, tmpl, _ := strings.Cut(key, " ")
 			pattern := method + " /api2/json" + strings.Replace(tmpl, "{volume}", "{volume...}", 1)

@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,6 +54,11 @@ type volume struct {
 	size      uint64
 	notes     string
 	protected bool
+	// config is the guest config the archive holds: a copy of the
+	// guest's config when the backup was made (vzdump archives the config
+	// file, pve-manager PVE/VZDump/QemuServer.pm and PVE/VZDump/LXC.pm);
+	// nil when the guest did not exist then.
+	config map[string]string
 }
 
 // Disk is a host disk as GET /nodes/{node}/disks/list reports it. RPM and
@@ -260,7 +266,9 @@ type Backup struct {
 	Name string
 }
 
-// AddBackup adds a backup volume and returns its volid.
+// AddBackup adds a backup volume and returns its volid. Like a vzdump run,
+// the archive holds the guest's config as it is now (when the guest
+// exists with that type); a later change to the guest does not reach it.
 func (s *Server) AddBackup(b Backup) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -293,6 +301,11 @@ func (s *Server) addVolume(st *storage, b Backup, compress string) string {
 	}
 	v := &volume{volid: st.id + ":backup/" + name, vmid: b.VMID, subtype: b.Type, format: ext,
 		ctime: b.Time.Unix(), size: b.Size, notes: b.Notes, protected: b.Protected}
+	if g := s.guests[b.VMID]; g != nil && g.typ == b.Type {
+		v.config = maps.Clone(g.config)
+		delete(v.config, "digest")
+		delete(v.config, "lock")
+	}
 	st.volumes = append(st.volumes, v)
 	st.used += b.Size
 	return v.volid
