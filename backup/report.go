@@ -290,6 +290,9 @@ func (r Report) String() string {
 			for _, disk := range d.Disks {
 				fmt.Fprintf(&b, "  %d: disk %s\n", d.VMID, disk)
 			}
+			if d.CurrentConfig {
+				fmt.Fprintf(&b, "  %d: disks judged by the guest's current config (PVE could not read the archive's)\n", d.VMID)
+			}
 			if d.Err != nil {
 				fmt.Fprintf(&b, "  %d: %v\n", d.VMID, d.Err)
 			}
@@ -359,6 +362,7 @@ type (
 		Booted          bool     `json:"booted"`
 		Agent           bool     `json:"agent"`
 		Destroyed       bool     `json:"destroyed"`
+		CurrentConfig   bool     `json:"current_config,omitempty"`
 		DurationSeconds float64  `json:"duration_seconds"`
 		Status          Status   `json:"status"`
 		Error           string   `json:"error,omitempty"`
@@ -392,7 +396,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	}
 	for _, d := range r.Restores {
 		out.Restores = append(out.Restores, restoreJSON{VMID: d.VMID, Archive: d.Archive, ScratchVMID: d.ScratchVMID, Storage: d.Storage,
-			Disks: d.Disks, Booted: d.Booted, Agent: d.Agent, Destroyed: d.Destroyed, DurationSeconds: d.Duration.Seconds(),
+			Disks: d.Disks, Booted: d.Booted, Agent: d.Agent, Destroyed: d.Destroyed, CurrentConfig: d.CurrentConfig, DurationSeconds: d.Duration.Seconds(),
 			Status: d.Status, Error: errText(d.Err)})
 	}
 	return json.Marshal(out)

@@ -98,6 +98,24 @@ func TestReportJSON(t *testing.T) {
 	assert.JSONEq(t, `{"ok":true,"subject":"backup OK: 0 guests, 0 B","size":0,"guests":[],"offsite":[],"restores":[]}`, string(b))
 }
 
+// A drill judged by the guest's current config (PVE could not read the
+// archive's) says so in the text and in JSON; one judged by the archive
+// says nothing.
+func TestReportRestoreCurrentConfig(t *testing.T) {
+	t.Parallel()
+	r := sampleReport()
+	assert.NotContains(t, r.String(), "current config")
+	b, err := json.Marshal(r)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "current_config")
+
+	r.Restores[0].CurrentConfig = true
+	assert.Contains(t, r.String(), "  101: disks judged by the guest's current config (PVE could not read the archive's)\n")
+	b, err = json.Marshal(r)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"current_config":true`)
+}
+
 func TestEventString(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
