@@ -17,7 +17,7 @@ import (
 )
 
 // startLab starts the embedded lab and stops it when the test ends.
-func startLab(t *testing.T) *lab.Lab {
+func startLab(t testing.TB) *lab.Lab {
 	t.Helper()
 	l, err := lab.Start(t.Context())
 	require.NoError(t, err)

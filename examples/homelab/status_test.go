@@ -221,9 +221,7 @@ func TestStatusSilentDevice(t *testing.T) {
 // concurrently, status takes about as long as its slowest device; asked one
 // after another (the naive way) it takes the sum.
 func BenchmarkStatus(b *testing.B) {
-	l, err := lab.Start(b.Context())
-	require.NoError(b, err)
-	b.Cleanup(l.Close)
+	l := startLab(b)
 	const latency = 50 * time.Millisecond
 	l.RouterServer.SetLatency(latency)
 	l.DNSServer.SetLatency(latency)

@@ -16,7 +16,6 @@ import (
 	"github.com/thehomelab/homelab/dns"
 	"github.com/thehomelab/homelab/dns/dnstest"
 	"github.com/thehomelab/homelab/examples/internal/command"
-	"github.com/thehomelab/homelab/examples/internal/config"
 	"github.com/thehomelab/homelab/examples/internal/lab"
 	"github.com/thehomelab/homelab/routeros/routerostest"
 )
@@ -46,10 +45,7 @@ func TestWatchDDNSVerify(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			l := startLab(t)
-			path, env := labConfig(t, l)
-			c, err := config.Read(path, config.Env(env))
-			require.NoError(t, err)
+			l, c := startLabConfig(t)
 			c.NAS, c.NPM, c.NUT, c.Proxmox, c.Lab.Networks = nil, nil, nil, nil, nil
 
 			opts := fastWatch

@@ -98,10 +98,7 @@ var fastWatch = watchOptions{
 
 func TestWatchPowerCutAndDegradedArray(t *testing.T) {
 	t.Parallel()
-	l := startLab(t)
-	path, env := labConfig(t, l)
-	c, err := config.Read(path, config.Env(env))
-	require.NoError(t, err)
+	l, c := startLabConfig(t)
 
 	var logs syncBuffer
 	fa := &fakeAlerter{}
@@ -191,10 +188,9 @@ func TestWatchReload(t *testing.T) {
 	path, env := labConfig(t, l)
 	c, err := config.Read(path, config.Env(env))
 	require.NoError(t, err)
-	var logs syncBuffer
 	opts := fastWatch
 	opts.CheckInterval = time.Hour
-	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), &fakeAlerter{}, opts)
+	w, logs, _ := newTestWatcher(opts)
 	cy := countCycles(w)
 	checks := []string{"raid", "isolation", "wireguard", "certificates", "backups"} // each runs once per start
 	reload := make(chan struct{})
@@ -389,14 +385,9 @@ func TestWatchCommand(t *testing.T) {
 // act again.
 func TestWatchGuardNotReady(t *testing.T) {
 	t.Parallel()
-	l := startLab(t)
-	path, env := labConfig(t, l)
-	c, err := config.Read(path, config.Env(env))
-	require.NoError(t, err)
+	l, c := startLabConfig(t)
 	c.NAS, c.NPM, c.Router, c.Cloudflare = nil, nil, nil, nil // only the guard
 
-	var logs syncBuffer
-	fa := &fakeAlerter{}
 	opts := fastWatch
 	// The periodic backup check, which asks Proxmox too, runs once: the
 	// fake's request log below is the guard's.
@@ -420,9 +411,8 @@ func TestWatchGuardNotReady(t *testing.T) {
 		defer mu.Unlock()
 		return cannotAct
 	}
-	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, opts)
-	cancel, done := startWatcher(t, w, c, nil, nil)
-	defer func() { cancel(); <-done }()
+	w, logs, fa := newTestWatcher(opts)
+	startWatcher(t, w, c, nil, nil)
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, patience, 10*time.Millisecond)
 	// The monitor's Run checks once more as it starts (after the line):
 	// the fault must reach the rechecks while it watches, not that one.
@@ -457,10 +447,7 @@ func TestWatchGuardNotReady(t *testing.T) {
 // down within a few of its polls.
 func TestWatchGuardNotHeldBySlowChecks(t *testing.T) {
 	t.Parallel()
-	l := startLab(t)
-	path, env := labConfig(t, l)
-	c, err := config.Read(path, config.Env(env))
-	require.NoError(t, err)
+	l, c := startLabConfig(t)
 	// Wide: under -race on a loaded machine the guard alone has taken over
 	// 1 s (it flaked at 1 s, then at 3 s). The checks wait it out, never
 	// cut short, so a guard held by them would take about as long.
@@ -468,13 +455,10 @@ func TestWatchGuardNotHeldBySlowChecks(t *testing.T) {
 	l.NASServer.SetLatency(slow)
 	l.ProxyServer.SetLatency(slow)
 
-	var logs syncBuffer
-	fa := &fakeAlerter{}
 	opts := fastWatch
 	opts.CheckTimeout = 2 * slow
-	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, opts)
-	cancel, done := startWatcher(t, w, c, nil, nil)
-	defer func() { cancel(); <-done }()
+	w, logs, _ := newTestWatcher(opts)
+	startWatcher(t, w, c, nil, nil)
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="watching the UPS"`) }, patience, 10*time.Millisecond)
 	// The monitor's own start check, before its first poll.
 	require.Eventually(t, func() bool { return permissionReads(l.ProxmoxServer) >= 2 }, patience, 5*time.Millisecond, logs.String())
@@ -496,18 +480,12 @@ func TestWatchGuardNotHeldBySlowChecks(t *testing.T) {
 // cycles fail, and once more when DDNS works again.
 func TestWatchDDNSFailing(t *testing.T) {
 	t.Parallel()
-	l := startLab(t)
-	path, env := labConfig(t, l)
-	c, err := config.Read(path, config.Env(env))
-	require.NoError(t, err)
+	l, c := startLabConfig(t)
 	c.NAS, c.NPM, c.NUT, c.Lab.Networks = nil, nil, nil, nil // DDNS and the router's WireGuard check
 	l.DNSServer.Inject(dnstest.Fault{Kind: dnstest.Fail500})
 
-	var logs syncBuffer
-	fa := &fakeAlerter{}
-	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, fastWatch)
-	cancel, done := startWatcher(t, w, c, nil, nil)
-	defer func() { cancel(); <-done }()
+	w, logs, fa := newTestWatcher(fastWatch)
+	startWatcher(t, w, c, nil, nil)
 	require.Eventually(t, func() bool { return strings.Count(logs.String(), "ddns cycle failed") >= 3 }, patience, 10*time.Millisecond)
 	flushAlerts(t, w)
 	got := fa.of("ddns")
@@ -529,13 +507,9 @@ func TestWatchDDNSFailing(t *testing.T) {
 // end and the watcher returns only then, every guest stopped.
 func TestWatchShutdownSurvivesStop(t *testing.T) {
 	t.Parallel()
-	l := startLab(t)
-	path, env := labConfig(t, l)
-	c, err := config.Read(path, config.Env(env))
-	require.NoError(t, err)
+	l, c := startLabConfig(t)
 	c.NAS, c.NPM, c.Router, c.Cloudflare = nil, nil, nil, nil // only the guard
 
-	var logs syncBuffer
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	opts := fastWatch
@@ -550,7 +524,7 @@ func TestWatchShutdownSurvivesStop(t *testing.T) {
 			close(decided)
 		}
 	}
-	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), &fakeAlerter{}, opts)
+	w, logs, _ := newTestWatcher(opts)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -588,10 +562,7 @@ func TestWatchShutdownSurvivesStop(t *testing.T) {
 // limit is alerted once; a fresh archive makes it ok again.
 func TestWatchBackupAge(t *testing.T) {
 	t.Parallel()
-	l := startLab(t)
-	path, env := labConfig(t, l)
-	c, err := config.Read(path, config.Env(env))
-	require.NoError(t, err)
+	l, c := startLabConfig(t)
 	c.NAS, c.NPM, c.Router, c.Cloudflare, c.NUT = nil, nil, nil, nil, nil // only the backup check
 
 	// The limit is two hours past the lab's newest archive.
@@ -607,12 +578,9 @@ func TestWatchBackupAge(t *testing.T) {
 	opts := fastWatch
 	opts.BackupMaxAge = l.Now().Sub(newest) + 2*time.Hour
 	opts.now = l.Now
-	var logs syncBuffer
-	fa := &fakeAlerter{}
-	w := newWatcher(slog.New(slog.NewTextHandler(&logs, nil)), fa, opts)
+	w, logs, fa := newTestWatcher(opts)
 	cy := countCycles(w)
-	cancel, done := startWatcher(t, w, c, nil, nil)
-	defer func() { cancel(); <-done }()
+	startWatcher(t, w, c, nil, nil)
 	cy.more(t, nil, 1, "backups")
 	flushAlerts(t, w)
 	assert.Empty(t, fa.all(), "last night's archives are within the limit")
@@ -641,8 +609,28 @@ func TestWatchBackupAge(t *testing.T) {
 	assert.Len(t, fa.all(), 2, "%+v", fa.all())
 }
 
+// startLabConfig starts the embedded lab (stopped when the test ends) and
+// reads the homelab.yaml describing it.
+func startLabConfig(t *testing.T) (*lab.Lab, *config.Config) {
+	t.Helper()
+	l := startLab(t)
+	path, env := labConfig(t, l)
+	c, err := config.Read(path, config.Env(env))
+	require.NoError(t, err)
+	return l, c
+}
+
+// newTestWatcher is a watcher with opts that logs text to the buffer and
+// alerts the fakeAlerter it returns.
+func newTestWatcher(opts watchOptions) (*watcher, *syncBuffer, *fakeAlerter) {
+	logs, fa := &syncBuffer{}, &fakeAlerter{}
+	return newWatcher(slog.New(slog.NewTextHandler(logs, nil)), fa, opts), logs, fa
+}
+
 // startWatcher runs w.run(ctx, c, reload, load) in the background under a
 // ctx that ends with the test or with cancel; done closes when run returns.
+// The test's cleanup cancels and waits for run to return (before the lab,
+// started earlier, is closed).
 func startWatcher(t *testing.T, w *watcher, c *config.Config, reload <-chan struct{}, load func() (*config.Config, error)) (cancel context.CancelFunc, done <-chan struct{}) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
@@ -651,6 +639,7 @@ func startWatcher(t *testing.T, w *watcher, c *config.Config, reload <-chan stru
 		defer close(ch)
 		w.run(ctx, c, reload, load)
 	}()
+	t.Cleanup(func() { cancel(); <-ch })
 	return cancel, ch
 }
 
