@@ -83,7 +83,9 @@ const certWarn = 14 * 24 * time.Hour
 
 func runStatus(ctx context.Context, args []string, out, errOut io.Writer, env command.Env) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(errOut)
+	// Parse prints nothing itself: the usage goes once, to stdout for
+	// -h and to stderr after an error.
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: homelab status [-config FILE] [-json] [-timeout 10s]")
 		fmt.Fprintln(fs.Output(), "  the whole lab on one screen, each device asked at once and shown as soon as it answers")
@@ -99,9 +101,13 @@ func runStatus(ctx context.Context, args []string, out, errOut io.Writer, env co
 			fs.Usage()
 			return command.ExitOK
 		}
+		fmt.Fprintln(errOut, "homelab status:", err)
+		fs.SetOutput(errOut)
+		fs.Usage()
 		return command.ExitUsage
 	}
 	if fs.NArg() > 0 || *timeout <= 0 {
+		fs.SetOutput(errOut)
 		fs.Usage()
 		return command.ExitUsage
 	}

@@ -263,3 +263,19 @@ func BenchmarkStatus(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
 	})
 }
+
+// -h prints the usage once, on stdout; a wrong flag prints the error and
+// the usage once, on stderr.
+func TestStatusUsageOnce(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	require.Equal(t, command.ExitOK, run(t.Context(), []string{"status", "-h"}, &out, &errOut, noEnv))
+	assert.Equal(t, 1, strings.Count(out.String(), "usage: homelab status"), out.String())
+	assert.Empty(t, errOut.String())
+
+	out.Reset()
+	require.Equal(t, command.ExitUsage, run(t.Context(), []string{"status", "-bogus"}, &out, &errOut, noEnv))
+	assert.Equal(t, 1, strings.Count(errOut.String(), "usage: homelab status"), errOut.String())
+	assert.Contains(t, errOut.String(), "flag provided but not defined: -bogus")
+	assert.Empty(t, out.String())
+}
