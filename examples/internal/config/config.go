@@ -291,8 +291,14 @@ func Parse(name string, data []byte, env Env) (*Config, error) {
 		// one run lists every problem.
 		problems = append(problems, te.Errors...)
 	}
+	sections := sectionLines(data)
 	bad := func(line int, format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
+		if line == 0 {
+			// A key that is missing has no line: name its section's.
+			sec, _, _ := strings.Cut(msg, ":")
+			line = sections[sec]
+		}
 		if line > 0 {
 			msg = fmt.Sprintf("line %d: %s", line, msg)
 		}
@@ -308,7 +314,7 @@ func Parse(name string, data []byte, env Env) (*Config, error) {
 	if d := c.Proxmox; d != nil {
 		need(bad, "proxmox", "url", d.URL.Value, d.URL.Line)
 		pinOverHTTP(bad, "proxmox", d.URL, d.Fingerprint)
-		d.Token = r.resolve("proxmox", d.TokenSource.source(), "proxmox-token", "PROXMOX_TOKEN_SECRET")
+		d.Token = r.resolveToken("proxmox", d.TokenSource, "proxmox-token", "PROXMOX_TOKEN_SECRET")
 		if d.TokenID != "" && !strings.Contains(d.TokenID, "!") {
 			bad(d.URL.Line, "proxmox: token_id %q is not user@realm!name", d.TokenID)
 		}
@@ -328,7 +334,7 @@ func Parse(name string, data []byte, env Env) (*Config, error) {
 		d.Password = r.resolve("nut", d.PasswordSource, "nut-password", "NUT_PASSWORD")
 	}
 	if d := c.Cloudflare; d != nil {
-		d.Token = r.resolve("cloudflare", d.TokenSource.source(), "cloudflare-token", "CLOUDFLARE_API_TOKEN")
+		d.Token = r.resolveToken("cloudflare", d.TokenSource, "cloudflare-token", "CLOUDFLARE_API_TOKEN")
 	}
 	if d := c.SMTP; d != nil {
 		if d.Port < 0 || d.Port > 65535 {
@@ -356,6 +362,21 @@ func Parse(name string, data []byte, env Env) (*Config, error) {
 		return nil, &Error{Path: name, Problems: problems}
 	}
 	return c, nil
+}
+
+// sectionLines maps each top-level key of the document (router,
+// proxmox, …) to its line.
+func sectionLines(data []byte) map[string]int {
+	var doc yaml.Node
+	out := map[string]int{}
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return out
+	}
+	m := doc.Content[0].Content
+	for i := 0; i+1 < len(m); i += 2 {
+		out[m[i].Value] = m[i].Line
+	}
+	return out
 }
 
 // lineOf returns the line a problem names, 0 if none.
@@ -393,6 +414,16 @@ type resolver struct {
 // else the environment variable. A named file that cannot be read is an
 // error; a secret found nowhere is a note.
 func (r resolver) resolve(dev string, s PasswordSource, cred, envName string) secret.Secret {
+	return r.resolveAs(dev, "password_file", s, cred, envName)
+}
+
+// resolveToken is resolve for a token, whose keys are token_file,
+// token_credential and token_env.
+func (r resolver) resolveToken(dev string, t TokenSource, cred, envName string) secret.Secret {
+	return r.resolveAs(dev, "token_file", t.source(), cred, envName)
+}
+
+func (r resolver) resolveAs(dev, fileKey string, s PasswordSource, cred, envName string) secret.Secret {
 	if s.PasswordFile.Value != "" {
 		p := s.PasswordFile.Value
 		if !filepath.IsAbs(p) {
@@ -425,8 +456,8 @@ func (r resolver) resolve(dev string, s PasswordSource, cred, envName string) se
 	if v := strings.TrimSpace(r.env(envName)); v != "" {
 		return secret.New(v)
 	}
-	*r.notes = append(*r.notes, fmt.Sprintf("%s: no secret: set %s, a password_file, or the credential %s in $%s",
-		dev, envName, cred, EnvCredentials))
+	*r.notes = append(*r.notes, fmt.Sprintf("%s: no secret: set %s, a %s, or the credential %s in $%s",
+		dev, envName, fileKey, cred, EnvCredentials))
 	return secret.Secret{}
 }
 

@@ -135,6 +135,9 @@ func TestErrorsHaveLines(t *testing.T) {
 		{"two problems", "nas:\n  url: nas.lan\nnpm:\n  url: npm\n", []string{"homelab.yaml:2:", "homelab.yaml:4:"}},
 		{"bad address", "nut:\n  address: tcp://ups:3493\n", []string{"homelab.yaml:2:", "host:port"}},
 		{"url with password", "nas:\n  url: https://admin:hunter2-the-secret@nas.lan\n", []string{"homelab.yaml:2:", "secret"}},
+		// A missing key has no line of its own: its section's is named.
+		{"missing url", "\nproxmox:\n  token_id: root@pam!homelab\n", []string{"homelab.yaml:2:", "url is required"}},
+		{"missing address", "router:\n  user: admin\nnut:\n  ups: ups\n", []string{"homelab.yaml:1:", "homelab.yaml:3:", "address is required"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,6 +152,19 @@ func TestErrorsHaveLines(t *testing.T) {
 			assert.NotContains(t, err.Error(), "hunter2-the-secret")
 		})
 	}
+}
+
+// A token found nowhere is a note naming the token's keys, not the
+// password's.
+func TestMissingTokenNote(t *testing.T) {
+	t.Parallel()
+	p := write(t, t.TempDir(), "homelab.yaml", "proxmox:\n  url: https://pve.lan:8006\n  token_id: root@pam!homelab\ncloudflare:\n  zone: thehomelab.site\nnas:\n  url: https://nas.lan\n")
+	c, err := Read(p, mapEnv(nil))
+	require.NoError(t, err)
+	notes := strings.Join(c.Notes, "\n")
+	assert.Contains(t, notes, "proxmox: no secret: set PROXMOX_TOKEN_SECRET, a token_file,")
+	assert.Contains(t, notes, "cloudflare: no secret: set CLOUDFLARE_API_TOKEN, a token_file,")
+	assert.Contains(t, notes, "nas: no secret: set OMV_PASSWORD, a password_file,")
 }
 
 func TestCredentialNamedButMissing(t *testing.T) {
