@@ -274,7 +274,8 @@ func (s *Server) exec(c *conn, cmd command, due time.Time) ([][]string, error) {
 		// A verb a menu lacks is category 0, "missing item or command"
 		// (MikroTik API manual, !trap "category"); the message names it as
 		// in "no such command or directory (adress)" (MikroTik wiki, User
-		// Topics, "API multiplatform from townet").
+		// Topics, "API multiplatform from townet"). The same for move and
+		// remove below.
 		if t.spec.fixed {
 			return nil, trap(0, "no such command or directory (add)")
 		}
