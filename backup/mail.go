@@ -178,6 +178,9 @@ func (n *Notifier) send(ctx context.Context, op, host, addr string, tcfg *tls.Co
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+	// net/textproto reads a reply line, and the lines of a multi-line
+	// reply, without a length limit: the cap is on the socket instead.
+	conn = &capConn{Conn: conn, left: maxSMTPRead}
 
 	if n.Security == SMTPImplicitTLS {
 		tc := tls.Client(conn, tcfg)
@@ -342,6 +345,9 @@ func (n *Notifier) message(subject, body string) ([]byte, error) {
 }
 
 func (n *Notifier) tlsError(op string, err error) error {
+	if errors.Is(err, errSMTPTooLarge) {
+		return n.smtpError(op, "TLS handshake", err)
+	}
 	var mm *tlspin.MismatchError
 	if errors.As(err, &mm) {
 		return &Error{Op: op, Message: mm.Error(), Err: classedError{ErrUnavailable, mm}}
@@ -353,6 +359,9 @@ func (n *Notifier) tlsError(op string, err error) error {
 // RFC 4954 §6 for AUTH): 530/534/535/538 refused login, 552 storage, other
 // 5xx refusals, 4xx and lost connections unavailable.
 func (n *Notifier) smtpError(op, step string, err error) error {
+	if errors.Is(err, errSMTPTooLarge) {
+		return &Error{Op: op, Message: fmt.Sprintf("%s: the server's replies exceed %d bytes", step, maxSMTPRead), Err: ErrInvalid}
+	}
 	var te *textproto.Error
 	if !errors.As(err, &te) {
 		return &Error{Op: op, Message: step + ": " + err.Error(), Err: ErrUnavailable}
@@ -378,4 +387,30 @@ func (n *Notifier) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return n.Logger
+}
+
+// maxSMTPRead caps what one Send reads from the mail server, TLS included.
+// A whole conversation is a few kilobytes: RFC 5321 §4.5.3.1.5 limits a
+// reply line to 512 octets, and the EHLO reply lists a handful of
+// extensions; a certificate chain is a few kilobytes more.
+const maxSMTPRead = 1 << 20
+
+var errSMTPTooLarge = errors.New("smtp: read cap reached")
+
+// capConn fails reads once left bytes have been read.
+type capConn struct {
+	net.Conn
+	left int64
+}
+
+func (c *capConn) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errSMTPTooLarge
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.Conn.Read(p)
+	c.left -= int64(n)
+	return n, err
 }

@@ -369,3 +369,47 @@ func TestNotifierDefaultPorts(t *testing.T) {
 		assert.Equal(t, tc.want, addr)
 	}
 }
+
+// A server that never ends its greeting (one endless multi-line 220 reply,
+// or one line without an end) costs at most maxSMTPRead: net/textproto
+// would read it to the deadline.
+func TestNotifierEndlessReply(t *testing.T) {
+	t.Parallel()
+	for name, chunk := range map[string]string{
+		"multi-line": "220-mail.lab.example padding padding padding padding padding\r\n",
+		"no newline": "220 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = l.Close() })
+			go func() {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				if name == "no newline" {
+					_, _ = io.WriteString(c, "220")
+					chunk = strings.TrimPrefix(chunk, "220 ")
+				}
+				b := []byte(strings.Repeat(chunk, 512))
+				for {
+					if _, err := c.Write(b); err != nil {
+						return
+					}
+				}
+			}()
+			n := &Notifier{Addr: l.Addr().String(), From: "root@pve.lab", To: []string{"admin@lab.example"},
+				Security: SMTPPlainLoopback, Timeout: 20 * time.Second}
+			start := time.Now()
+			err = n.Send(t.Context(), "s", "b")
+			assert.ErrorIs(t, err, ErrInvalid)
+			assert.ErrorContains(t, err, "replies exceed")
+			var e *Error
+			require.ErrorAs(t, err, &e)
+			assert.Less(t, time.Since(start), 10*time.Second)
+		})
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -558,4 +559,36 @@ func TestReplyTooLarge(t *testing.T) {
 	var e *omv.Error
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, "Smart.getExtendedInformation", e.Op)
+}
+
+// Log holds the unfinished line of a job's output; a job that never ends
+// its line is cut at 1 MiB with an error, not read until memory runs out.
+func TestJobLogEndlessLine(t *testing.T) {
+	t.Parallel()
+	var pos atomic.Int64
+	chunk := strings.Repeat("x", 256<<10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(string(body), `"login"`) {
+			_, _ = io.WriteString(w, `{"response":{"authenticated":true,"username":"admin","permissions":{"role":"admin"}},"error":null}`)
+			return
+		}
+		p := pos.Add(int64(len(chunk)))
+		_, _ = fmt.Fprintf(w, `{"response":{"filename":"/tmp/bgstatusX","pos":%d,"output":"%s","pendingOutput":true,"running":true},"error":null}`, p, chunk)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := omv.NewClient(srv.URL, omv.WithHTTPClient(srv.Client()), omv.WithRetries(0),
+		omv.WithCredentials(omvtest.AdminUser, secret.New(omvtest.AdminPassword)))
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	var last error
+	for line, err := range c.Job("/tmp/bgstatusX").Log(ctx) {
+		assert.Empty(t, line)
+		last = err
+	}
+	require.ErrorIs(t, last, omv.ErrInvalid)
+	assert.Contains(t, last.Error(), "longer than 1048576 bytes")
+	assert.LessOrEqual(t, pos.Load(), int64(2<<20), "stops soon after the cap")
 }

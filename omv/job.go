@@ -3,6 +3,7 @@ package omv
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"strings"
 	"sync"
@@ -47,6 +48,10 @@ type execOutput struct {
 	PendingOutput bool   `json:"pendingOutput"`
 	Running       bool   `json:"running"`
 }
+
+// maxLogLine caps one line Log yields: the part of a line still waiting
+// for its end is held in memory.
+const maxLogLine = 1 << 20
 
 // maxJobOutput caps how much job output is kept in memory.
 const maxJobOutput = 16 << 20
@@ -149,6 +154,12 @@ func (j *Job) Log(ctx context.Context) iter.Seq2[string, error] {
 					return
 				}
 				buf = buf[i+1:]
+			}
+			if len(buf) > maxLogLine {
+				// A job that never ends its line must not grow partial
+				// without bound: each getOutput is capped, their sum not.
+				yield("", &Error{Op: j.op + ": job " + j.Filename, Message: fmt.Sprintf("output line longer than %d bytes", maxLogLine), Err: ErrInvalid})
+				return
 			}
 			partial.Reset()
 			partial.WriteString(buf)

@@ -431,6 +431,9 @@ func wait(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// maxLogLine caps the unfinished line a logWriter holds.
+const maxLogLine = 64 << 10
+
 // logWriter turns the lines a workflow prints into log records.
 type logWriter struct {
 	log *slog.Logger
@@ -445,6 +448,12 @@ func (lw *logWriter) Write(p []byte) (int, error) {
 	for {
 		line, err := lw.buf.ReadString('\n')
 		if err != nil {
+			if len(line) > maxLogLine {
+				// The workflow prints what devices answered: a line
+				// that never ends is logged cut, not held.
+				lw.log.Info(line[:maxLogLine]+"…", "truncated", len(line))
+				return len(p), nil
+			}
 			lw.buf.WriteString(line)
 			return len(p), nil
 		}

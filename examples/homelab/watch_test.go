@@ -731,3 +731,20 @@ func permissionReads(pv *proxmoxtest.Server) int {
 	}
 	return n
 }
+
+// A workflow line that never ends costs at most maxLogLine: the logWriter
+// logs it cut instead of holding it.
+func TestLogWriterEndlessLine(t *testing.T) {
+	var out strings.Builder
+	lw := &logWriter{log: slog.New(slog.NewTextHandler(&out, nil))}
+	chunk := []byte(strings.Repeat("x", 4096))
+	for range 1024 { // 4 MiB without a newline
+		n, err := lw.Write(chunk)
+		require.NoError(t, err)
+		require.Equal(t, len(chunk), n)
+		require.LessOrEqual(t, lw.buf.Len(), maxLogLine+len(chunk))
+	}
+	assert.Contains(t, out.String(), "truncated=")
+	_, _ = lw.Write([]byte("tail\n"))
+	assert.Contains(t, out.String(), "tail")
+}

@@ -681,6 +681,10 @@ func (s *Server) authenticate(r *http.Request, path string) (*user, *apiError) {
 		return nil, errInternal
 	}
 	if !s.now().Before(t.exp) {
+		// backend/models/token.js load: a TokenExpiredError from
+		// jsonwebtoken becomes errs.AuthError("Token has expired", err),
+		// the jwt error standing as its messageI18n; AuthError's status is
+		// 400 (backend/lib/error.js, v2.15).
 		return nil, &apiError{status: 400, msg: "Token has expired", i18n: map[string]any{"name": "TokenExpiredError", "message": "jwt expired", "expiredAt": t.exp.UTC().Format("2006-01-02T15:04:05.000Z")}}
 	}
 	u := s.users[t.user]

@@ -1039,7 +1039,11 @@ func checkCTPerm(rc *reqCtx, old map[string]string, privileged bool) *apiError {
 	return nil
 }
 
-// checkCTMounts is the format check of mpN: mp= is required.
+// checkCTMounts is the format check of mpN: mp= is required. The text is
+// pve-common's: src/PVE/JSONSchema.pm parse_property_string raises
+// "format error\n" with check_object's "property is missing and it is not
+// optional" per key, check_prop adds it as "invalid format - $@", and
+// src/PVE/Exception.pm stringify appends each error as "key: text\n".
 func checkCTMounts(rc *reqCtx) *apiError {
 	for k, v := range rc.p {
 		if mm := indexedRE.FindStringSubmatch(k); mm != nil && mm[1] == "mp" && !strings.Contains(v.s, "mp=") {

@@ -271,6 +271,11 @@ func (s *Server) exec(c *conn, cmd command, due time.Time) ([][]string, error) {
 		c.streams[cmd.tag] = menu
 		return nil, nil
 	case "add":
+		// A verb a menu lacks is category 0, "missing item or command"
+		// (MikroTik API manual, !trap "category"); the message names it as
+		// in "no such command or directory (adress)" (MikroTik wiki, User
+		// Topics, "API multiplatform from townet"). The same for move and
+		// remove below.
 		if t.spec.fixed {
 			return nil, trap(0, "no such command or directory (add)")
 		}
@@ -588,6 +593,8 @@ func (s *Server) derive(menu string, v map[string]string) error {
 	case "/ip/firewall/filter", "/ipv6/firewall/filter":
 		return checkRule(v)
 	case "/user":
+		// Category 1 and the wording as for any unknown name (MikroTik
+		// API manual, !trap "category" example).
 		if !slices.Contains([]string{"full", "write", "read"}, v["group"]) {
 			return trap(1, "input does not match any value of group")
 		}

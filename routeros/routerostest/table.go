@@ -119,7 +119,11 @@ var protocolNames = map[int]string{
 func version(major, minor, patch int) int { return major*10000 + minor*100 + patch }
 
 // normalise validates v for field f and returns the stored form, or a
-// trap message.
+// trap message. "input does not match any value of <argument>" is the
+// router's answer to a name it does not know (MikroTik API manual,
+// help.mikrotik.com/docs "API", !trap "category": the example
+// /ip/address/add =interface=asdf answered with category 1 and that
+// message).
 func (s *Server) normalise(name string, f field, v string) (string, error) {
 	if f.neg && strings.HasPrefix(v, "!") {
 		g := f
