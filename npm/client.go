@@ -561,6 +561,8 @@ func (c *Client) Health(ctx context.Context) (Health, error) {
 
 // ServerVersion returns the version set with WithVersion, or probes it once
 // with Health and remembers it.
+//
+// NPM API: GET / (as Health; only when WithVersion was not given)
 func (c *Client) ServerVersion(ctx context.Context) (Version, error) {
 	if c.pinned != nil {
 		return *c.pinned, nil
