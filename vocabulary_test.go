@@ -96,6 +96,12 @@ func TestVocabulary(t *testing.T) {
 				assert.True(t, vars[s], "%s lacks the class sentinel %s", pkg, s)
 			}
 
+			// Every client caps what it reads from a device, and a user
+			// matches the cap the same way in every package.
+			if pkg != "backup" {
+				assert.True(t, vars["ErrTooLarge"], "%s lacks ErrTooLarge", pkg)
+			}
+
 			for _, name := range strayCredentialOptions {
 				assert.NotContains(t, fs, name, "%s: the login option is WithCredentials(user, secret.Secret), second factor WithTOTP", pkg)
 			}

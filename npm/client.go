@@ -446,6 +446,12 @@ func (c *Client) send(ctx context.Context, r request, tok secret.Secret) error {
 		if cerr := ctx.Err(); cerr != nil {
 			return ctxErr(r.op, cerr)
 		}
+		if errors.Is(err, clientcfg.ErrTooLarge) {
+			// The same class as omv's: a reply cut at the cap would read
+			// as broken JSON; say what happened instead.
+			return &Error{Op: r.op, StatusCode: resp.StatusCode,
+				Message: fmt.Sprintf("reply too large: more than %d MiB", maxBody>>20), Err: both{ErrInvalid, ErrTooLarge}}
+		}
 		return errorf(r.op, "read answer: %w", err)
 	}
 	if resp.StatusCode >= 300 {
