@@ -447,10 +447,11 @@ func (c *Client) send(ctx context.Context, r request, tok secret.Secret) error {
 			return ctxErr(r.op, cerr)
 		}
 		if errors.Is(err, clientcfg.ErrTooLarge) {
-			// The same class as omv's: a reply cut at the cap would read
-			// as broken JSON; say what happened instead.
+			// A reply cut at the cap would read as broken JSON; say what
+			// happened instead. The class is the one a peer sending too
+			// much has in every package: ErrUnavailable.
 			return &Error{Op: r.op, StatusCode: resp.StatusCode,
-				Message: fmt.Sprintf("reply too large: more than %d MiB", maxBody>>20), Err: both{ErrInvalid, ErrTooLarge}}
+				Message: fmt.Sprintf("reply too large: more than %d MiB", maxBody>>20), Err: both{ErrUnavailable, ErrTooLarge}}
 		}
 		return errorf(r.op, "read answer: %w", err)
 	}

@@ -660,7 +660,8 @@ func TestIssuanceOutlastsWithTimeout(t *testing.T) {
 }
 
 // An answer over the 32 MiB cap says it was too large and matches
-// ErrTooLarge and ErrInvalid, as omv's does, instead of matching no class.
+// ErrTooLarge and ErrUnavailable, as in every package, instead of matching
+// no class.
 func TestAnswerTooLarge(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -680,7 +681,7 @@ func TestAnswerTooLarge(t *testing.T) {
 	_, err = c.Health(t.Context())
 	require.Error(t, err)
 	assert.ErrorIs(t, err, npm.ErrTooLarge)
-	assert.ErrorIs(t, err, npm.ErrInvalid)
+	assert.ErrorIs(t, err, npm.ErrUnavailable)
 	assert.Contains(t, err.Error(), "more than 32 MiB")
 	var e *npm.Error
 	require.ErrorAs(t, err, &e)

@@ -45,7 +45,7 @@ var (
 	// server runs.
 	ErrUnsupported = errors.New("not supported by this npm version")
 	// ErrTooLarge: an answer was larger than the client reads (32 MiB); the
-	// request may have taken effect. It is also ErrInvalid.
+	// request may have taken effect. It is also ErrUnavailable.
 	ErrTooLarge = clientcfg.ErrTooLarge
 )
 

@@ -556,7 +556,6 @@ func TestReplyTooLarge(t *testing.T) {
 	assert.NotContains(t, err.Error(), "unexpected end of JSON input")
 	assert.ErrorIs(t, err, omv.ErrTooLarge)
 	assert.ErrorIs(t, err, omv.ErrInvalid)
-	assert.ErrorIs(t, err, omv.ErrInvalid)
 	var e *omv.Error
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, "Smart.getExtendedInformation", e.Op)

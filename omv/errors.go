@@ -47,7 +47,8 @@ var (
 	// ErrJobFailed: a background job finished with an error.
 	ErrJobFailed = errors.New("background job failed")
 	// ErrTooLarge: a reply was larger than the client reads (WithMaxReply);
-	// the call may have taken effect. It is also ErrInvalid.
+	// the call may have taken effect. It is also ErrInvalid (elsewhere in
+	// the SDK a reply over the cap is ErrUnavailable).
 	ErrTooLarge = clientcfg.ErrTooLarge
 )
 
