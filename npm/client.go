@@ -446,6 +446,13 @@ func (c *Client) send(ctx context.Context, r request, tok secret.Secret) error {
 		if cerr := ctx.Err(); cerr != nil {
 			return ctxErr(r.op, cerr)
 		}
+		if errors.Is(err, clientcfg.ErrTooLarge) {
+			// A reply cut at the cap would read as broken JSON; say what
+			// happened instead. The class is the one a peer sending too
+			// much has in every package: ErrUnavailable.
+			return &Error{Op: r.op, StatusCode: resp.StatusCode,
+				Message: fmt.Sprintf("reply too large: more than %d MiB", maxBody>>20), Err: both{ErrUnavailable, ErrTooLarge}}
+		}
 		return errorf(r.op, "read answer: %w", err)
 	}
 	if resp.StatusCode >= 300 {
@@ -561,6 +568,8 @@ func (c *Client) Health(ctx context.Context) (Health, error) {
 
 // ServerVersion returns the version set with WithVersion, or probes it once
 // with Health and remembers it.
+//
+// NPM API: GET / (as Health; only when WithVersion was not given)
 func (c *Client) ServerVersion(ctx context.Context) (Version, error) {
 	if c.pinned != nil {
 		return *c.pinned, nil

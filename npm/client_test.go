@@ -658,3 +658,32 @@ func TestIssuanceOutlastsWithTimeout(t *testing.T) {
 	_, err = npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)), npm.WithIssueTimeout(0))
 	assert.ErrorContains(t, err, "WithIssueTimeout")
 }
+
+// An answer over the 32 MiB cap says it was too large and matches
+// ErrTooLarge and ErrUnavailable, as in every package, instead of matching
+// no class.
+func TestAnswerTooLarge(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"`)
+		chunk := strings.Repeat("x", 1<<20)
+		for range 33 {
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+		}
+		_, _ = io.WriteString(w, `"}`)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := npm.NewClient(srv.URL, npm.WithCredentials(npmtest.AdminEmail, secret.New(npmtest.AdminPassword)), npm.WithRetries(0))
+	require.NoError(t, err)
+	_, err = c.Health(t.Context())
+	require.Error(t, err)
+	assert.ErrorIs(t, err, npm.ErrTooLarge)
+	assert.ErrorIs(t, err, npm.ErrUnavailable)
+	assert.Contains(t, err.Error(), "more than 32 MiB")
+	var e *npm.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, http.StatusOK, e.StatusCode)
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/thehomelab/homelab/internal/clientcfg"
 )
 
 // Class sentinels, the same in every package of the SDK: match them with
@@ -42,6 +44,9 @@ var (
 	// ErrUnsupported: the feature needs a newer (or older) NPM than the
 	// server runs.
 	ErrUnsupported = errors.New("not supported by this npm version")
+	// ErrTooLarge: an answer was larger than the client reads (32 MiB); the
+	// request may have taken effect. It is also ErrUnavailable.
+	ErrTooLarge = clientcfg.ErrTooLarge
 )
 
 // Error is the typed error of this package. For an error answer of the NPM
@@ -102,7 +107,7 @@ func (e *Error) Unwrap() error { return e.Err }
 func isClass(err error) bool {
 	switch err {
 	case ErrNotFound, ErrAuth, ErrPermission, ErrConflict, ErrInvalid, ErrUnavailable, ErrClosed,
-		ErrTwoFactor, ErrNginx, ErrUnsupported:
+		ErrTwoFactor, ErrNginx, ErrUnsupported, ErrTooLarge:
 		return true
 	}
 	_, ok := err.(both)

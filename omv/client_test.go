@@ -555,6 +555,7 @@ func TestReplyTooLarge(t *testing.T) {
 	assert.Contains(t, err.Error(), "too large")
 	assert.Contains(t, err.Error(), "more than 2 MiB")
 	assert.NotContains(t, err.Error(), "unexpected end of JSON input")
+	assert.ErrorIs(t, err, omv.ErrTooLarge)
 	assert.ErrorIs(t, err, omv.ErrInvalid)
 	var e *omv.Error
 	require.ErrorAs(t, err, &e)

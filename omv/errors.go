@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/thehomelab/homelab/internal/clientcfg"
 	"github.com/thehomelab/homelab/internal/tlspin"
 )
 
@@ -45,6 +46,10 @@ var (
 	ErrTimeout = errors.New("gateway timeout")
 	// ErrJobFailed: a background job finished with an error.
 	ErrJobFailed = errors.New("background job failed")
+	// ErrTooLarge: a reply was larger than the client reads (WithMaxReply);
+	// the call may have taken effect. It is also ErrInvalid (elsewhere in
+	// the SDK a reply over the cap is ErrUnavailable).
+	ErrTooLarge = clientcfg.ErrTooLarge
 )
 
 // FingerprintMismatchError is the error a pinned connection fails with when

@@ -61,6 +61,7 @@ func TestEndlessBodyIsCappedAtTheTransport(t *testing.T) {
 		start := time.Now()
 		err := call()
 		require.ErrorIs(t, err, proxmox.ErrTooLarge, name)
+		assert.ErrorIs(t, err, proxmox.ErrUnavailable, name)
 		var pe *proxmox.Error
 		require.ErrorAs(t, err, &pe, name)
 		assert.Contains(t, err.Error(), "larger than 4194304 bytes", name)

@@ -232,8 +232,11 @@ func (e *Error) Is(target error) bool {
 	case ErrNodeUnreachable:
 		return e.StatusCode >= 595 && e.StatusCode <= 599
 	case ErrUnavailable:
+		// A reply over the cap is the class of a peer sending too much in
+		// routeros, ups, dns and npm.
 		return (e.StatusCode >= 595 && e.StatusCode <= 599) || e.StatusCode == http.StatusBadGateway ||
-			e.StatusCode == http.StatusServiceUnavailable || e.StatusCode == http.StatusGatewayTimeout
+			e.StatusCode == http.StatusServiceUnavailable || e.StatusCode == http.StatusGatewayTimeout ||
+			errors.Is(e.Err, ErrTooLarge)
 	case ErrInvalid:
 		return e.StatusCode == http.StatusBadRequest && !e.noSuch()
 	case ErrTimeout:

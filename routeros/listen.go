@@ -127,6 +127,8 @@ func (c *Client) Listen(ctx context.Context, menu string) (*Listener, error) {
 // ctx ending while Next waits (the connection may hold half a sentence, so
 // it is closed) or Close (ErrClosed). A ctx already done when Next is
 // called only returns its error.
+//
+// RouterOS API: <menu>/listen (reads its next !re sentence)
 func (l *Listener) Next(ctx context.Context) (Event, error) {
 	op := "listen " + l.menu
 	l.mu.Lock()

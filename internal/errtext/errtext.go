@@ -55,7 +55,7 @@ func Check(pkg string, err error) error {
 }
 
 // packages are the SDK's error prefixes.
-var packages = []string{"routeros", "proxmox", "omv", "npm", "ups", "dns", "ddns", "backup"}
+var packages = []string{"routeros", "proxmox", "omv", "smb", "npm", "ups", "dns", "ddns", "backup"}
 
 func count(segs []string, s string) int {
 	n := 0

@@ -28,6 +28,9 @@ func TestCheck(t *testing.T) {
 		{"routeros", "routeros: login (/login): invalid user name or password (6)", true},
 		{"backup", "backup: find guest 9900: proxmox: find guest 9900: unavailable", false},
 		{"backup", "backup: find guest 9900: proxmox: unavailable", true},
+		// omv/smb's prefix is an inner package's like any other
+		{"backup", "backup: audit share: smb: audit share: refused", false},
+		{"backup", "backup: audit share: smb: tree connect: refused", true},
 	} {
 		err := Check(tc.pkg, errors.New(tc.text))
 		assert.Equal(t, tc.ok, err == nil, "%s: %v", tc.text, err)
