@@ -176,7 +176,8 @@ func (n *Notifier) send(ctx context.Context, op, host, addr string, tcfg *tls.Co
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	raw := conn // conn is wrapped below; the cancel touches only the socket
+	stop := context.AfterFunc(ctx, func() { _ = raw.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	// net/textproto reads a reply line, and the lines of a multi-line
 	// reply, without a length limit: the cap is on the socket instead.
